@@ -1,0 +1,94 @@
+export const HEALTH_BANDS = ['green', 'yellow', 'red'] as const;
+export type HealthBand = (typeof HEALTH_BANDS)[number];
+
+export const RISK_BANDS = ['low', 'medium', 'high'] as const;
+export type RiskBand = (typeof RISK_BANDS)[number];
+
+export const LIFECYCLE_STAGES = ['PROSPECT', 'ONBOARDING', 'GROWTH', 'MATURE', 'DECLINE', 'CHURNED'] as const;
+export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
+
+/** One measure's part in the health score. */
+export interface MeasureExplanation {
+  measureId: string;
+  group: string;
+  /** The aggregate the measure reads; null when it has no data (then it is excluded). */
+  rawValue: number | null;
+  /** 0–100; null when excluded. */
+  score: number | null;
+  /** Normalised weight actually applied (0 when excluded); weights of included measures sum to 1. */
+  weight: number;
+  /** score × weight: the points this measure adds to the health score. */
+  contribution: number;
+}
+
+/** A feature or measure that moved the score since the previous one, largest effect first. */
+export interface ScoreDriver {
+  id: string;
+  kind: 'measure' | 'churnFeature';
+  previous: number | null;
+  current: number | null;
+  /** Effect on health points (measures) or on churn risk (features); signed. */
+  impact: number;
+}
+
+export interface ChurnFeatureValue {
+  feature: string;
+  value: number;
+  coefficient: number;
+  /** value × coefficient: the feature's share of the logit. */
+  logitContribution: number;
+}
+
+export interface Explanation {
+  scorecardId: string;
+  measures: MeasureExplanation[];
+  churnFeatures: ChurnFeatureValue[];
+  topDrivers: ScoreDriver[];
+}
+
+/** What the scorer computes for a customer at one instant; pure output of the scoring package. */
+export interface Score {
+  customerId: string;
+  health: number;
+  band: HealthBand;
+  churnRisk: number;
+  riskBand: RiskBand;
+  lifecycleStage: LifecycleStage;
+  valueAtRisk: number;
+  segment: string | null;
+  explanation: Explanation;
+  /** Version of the scoring configuration that produced it. */
+  modelVersion: string;
+  computedAt: number;
+}
+
+export const ALERT_TYPES = ['CHURN_RISK_HIGH', 'HEALTH_BAND_DROPPED', 'RENEWAL_AT_RISK', 'NO_RECENT_ACTIVITY'] as const;
+export type AlertType = (typeof ALERT_TYPES)[number];
+
+export const ALERT_SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+export type AlertStatus = 'OPEN' | 'RESOLVED';
+
+/** Cause of a recomputation: an input event, or the passage of time (decay, renewal approaching). */
+export type ScoreCause = { kind: 'event'; eventId: string } | { kind: 'time' };
+
+/** One alert episode, OPEN until its condition clears, then RESOLVED. */
+export interface AlertEpisode {
+  /** Deterministic: the same customer, type and episode always give the same id. */
+  alertId: string;
+  customerId: string;
+  alertType: AlertType;
+  status: AlertStatus;
+  severity: AlertSeverity;
+  /** Episode number of this alert type for this customer, starting at 1. */
+  episode: number;
+  openedAt: number;
+  resolvedAt: number | null;
+  valueAtRisk: number;
+  churnRisk: number;
+  health: number;
+  band: HealthBand;
+  /** Human-readable reason, no personal data. */
+  reason: string;
+}

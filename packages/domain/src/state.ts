@@ -1,0 +1,72 @@
+import type { ActivityType, ContractStatus, ContractType, OpportunityStage } from './events';
+
+/** UTC day number: floor(epochMs / 86_400_000). Windows and buckets are counted in these. */
+export type UtcDay = number;
+
+export const MS_PER_DAY = 86_400_000;
+export const utcDay = (epochMs: number): UtcDay => Math.floor(epochMs / MS_PER_DAY);
+
+/** Distinct activity events of one type on one UTC day, and the sum of their `value` (usage quantity). */
+export interface ActivityDayBucket {
+  day: UtcDay;
+  type: ActivityType;
+  count: number;
+  /** Σ value over the bucket's events (product-usage quantity); 0 when none carried a value. */
+  valueSum: number;
+}
+
+/** Latest-state-wins record: the event with the greatest (occurredAt, eventId) is the entity's state. */
+export interface LatestWins {
+  occurredAt: number;
+  eventId: string;
+}
+
+export interface OpportunityState extends LatestWins {
+  opportunityId: string;
+  stage: OpportunityStage;
+  amount: number;
+  /** Explicit probability from the event, or null for the stage default. */
+  probability: number | null;
+  openQuotes: number | null;
+}
+
+export interface ContractState extends LatestWins {
+  contractId: string;
+  contractType: ContractType;
+  totalValue: number;
+  startDate: number;
+  endDate: number;
+  status: ContractStatus;
+}
+
+export interface TicketState extends LatestWins {
+  /** The event's ticketId, or its eventId when the CRM sent none (such a ticket can never be closed). */
+  ticketId: string;
+  open: boolean;
+}
+
+export interface LatestValue extends LatestWins {
+  value: number;
+}
+
+/**
+ * Everything the product holds about one customer, as read back from Redis. Built only from
+ * commutative, idempotent updates, so any delivery order of the same events gives the same state.
+ */
+export interface CustomerState {
+  customerId: string;
+  segment: string | null;
+  /** Buckets inside the retention horizon only. */
+  activityDays: ActivityDayBucket[];
+  /** UTC days with at least one SLA-breached ticket event, and how many. */
+  slaBreachDays: Array<{ day: UtcDay; count: number }>;
+  lastActivityAt: number | null;
+  lastInboundAt: number | null;
+  opportunities: OpportunityState[];
+  contracts: ContractState[];
+  tickets: TicketState[];
+  latestNps: LatestValue | null;
+  latestCsmSentiment: LatestValue | null;
+  /** Incremented by every applied (non-duplicate) event; guards score writes against stale instances. */
+  revision: number;
+}

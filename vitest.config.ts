@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` needs nothing but Node; `integration` drives the real Kafka, registry and
+// Redis, which its global setup brings up (or reuses, or takes from KAFKA_BROKERS /
+// SCHEMA_REGISTRY_URL / REDIS_URL).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'infra/src/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          globalSetup: ['test/harness/global-setup.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
+          // Two cores: integration files share one broker and one Redis, so run two at a time at most.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
