@@ -1,0 +1,224 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_SCORING_CONFIG_PATH, loadConfig, type Env } from './env';
+
+const REQUIRED: Env = {
+  KAFKA_BROKERS: 'localhost:9092',
+  SCHEMA_REGISTRY_URL: 'http://localhost:8081/apis/ccompat/v7',
+  REDIS_URL: 'redis://localhost:6379',
+};
+
+const caFile = () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'config-test-')), 'ca.pem');
+  writeFileSync(path, '-----BEGIN CERTIFICATE-----\n');
+  return path;
+};
+
+function problemsOf(env: Env): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(REQUIRED)).toEqual({
+      kafka: {
+        brokers: ['localhost:9092'],
+        clientId: 'churnscore',
+        consumerGroup: 'churnscore-scorer',
+        sasl: null,
+        ssl: false,
+        sslCaFile: null,
+      },
+      schemaRegistry: { url: 'http://localhost:8081/apis/ccompat/v7', basicAuth: null },
+      redis: { url: 'redis://localhost:6379', cluster: false, tlsCaFile: null, keyPrefix: 'chs:v1' },
+      topics: {
+        activity: 'crm.activity.v1',
+        opportunity: 'crm.opportunity.v1',
+        contract: 'crm.contract.v1',
+        customer: 'crm.customer.v1',
+        scoreChanged: 'customer.score-changed.v1',
+        alerts: 'customer.alerts.v1',
+        dlq: 'crm.dlq.v1',
+      },
+      reportingCurrency: 'USD',
+      maxFutureSkewMs: 3_600_000,
+      retentionDays: 400,
+      dedupeWindowDays: 7,
+      scoringConfigPath: DEFAULT_SCORING_CONFIG_PATH,
+      httpPort: 9464,
+      apiPort: 8080,
+      apiToken: null,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every setting from the environment', () => {
+    const ca = caFile();
+    const cfg = loadConfig({
+      KAFKA_BROKERS: 'kafka-1:9093, kafka-2:9093,[::1]:9094',
+      KAFKA_CLIENT_ID: 'simulator',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'scorer',
+      KAFKA_SASL_PASSWORD: 's3cret',
+      KAFKA_SSL: 'TRUE',
+      KAFKA_SSL_CA_FILE: ca,
+      CONSUMER_GROUP: 'replay-2025',
+      SCHEMA_REGISTRY_URL: 'https://registry.internal/apis/ccompat/v7',
+      SCHEMA_REGISTRY_USERNAME: 'reader',
+      SCHEMA_REGISTRY_PASSWORD: 'pw',
+      REDIS_URL: 'rediss://scorer:pw@redis.internal:6380',
+      REDIS_CLUSTER: 'yes',
+      REDIS_TLS_CA_FILE: ca,
+      REDIS_KEY_PREFIX: 'chs:v2',
+      TOPIC_ACTIVITY: 'test.activity',
+      TOPIC_DLQ: 'test.dlq',
+      REPORTING_CURRENCY: 'EUR',
+      MAX_FUTURE_SKEW_MS: '60000',
+      RETENTION_DAYS: '730',
+      DEDUPE_WINDOW_DAYS: '14',
+      SCORING_CONFIG_PATH: '/etc/churnscore/scoring.json',
+      HTTP_PORT: '0',
+      API_PORT: '8443',
+      API_TOKEN: 'a-long-enough-token',
+      LOG_LEVEL: 'debug',
+    });
+    expect(cfg.kafka).toEqual({
+      brokers: ['kafka-1:9093', 'kafka-2:9093', '[::1]:9094'],
+      clientId: 'simulator',
+      consumerGroup: 'replay-2025',
+      sasl: { mechanism: 'scram-sha-512', username: 'scorer', password: 's3cret' },
+      ssl: true,
+      sslCaFile: ca,
+    });
+    expect(cfg.schemaRegistry.basicAuth).toEqual({ username: 'reader', password: 'pw' });
+    expect(cfg.redis).toEqual({
+      url: 'rediss://scorer:pw@redis.internal:6380',
+      cluster: true,
+      tlsCaFile: ca,
+      keyPrefix: 'chs:v2',
+    });
+    expect(cfg.topics.activity).toBe('test.activity');
+    expect(cfg.topics.dlq).toBe('test.dlq');
+    expect(cfg.topics.contract).toBe('crm.contract.v1');
+    expect(cfg).toMatchObject({
+      reportingCurrency: 'EUR',
+      maxFutureSkewMs: 60_000,
+      retentionDays: 730,
+      dedupeWindowDays: 14,
+      scoringConfigPath: '/etc/churnscore/scoring.json',
+      httpPort: 0,
+      apiPort: 8443,
+      apiToken: 'a-long-enough-token',
+      logLevel: 'debug',
+    });
+  });
+
+  it('treats an empty optional setting as unset', () => {
+    const cfg = loadConfig({ ...REQUIRED, KAFKA_SASL_MECHANISM: '', LOG_LEVEL: '', API_TOKEN: '' });
+    expect(cfg.kafka.sasl).toBeNull();
+    expect(cfg.logLevel).toBe('info');
+    expect(cfg.apiToken).toBeNull();
+  });
+
+  it('names every missing required setting at once', () => {
+    expect(problemsOf({})).toEqual([
+      'KAFKA_BROKERS: expected host:port[,host:port…], got nothing (not set)',
+      'SCHEMA_REGISTRY_URL: expected a http:// or https:// URL, got nothing (not set)',
+      'REDIS_URL: expected a redis:// or rediss:// URL, got nothing (not set)',
+    ]);
+  });
+
+  it('names each bad setting, what it expects and what it got', () => {
+    const problems = problemsOf({
+      ...REQUIRED,
+      KAFKA_BROKERS: '',
+      KAFKA_SSL: 'maybe',
+      REDIS_URL: 'http://localhost:6379',
+      REPORTING_CURRENCY: 'usd',
+      RETENTION_DAYS: '30',
+      HTTP_PORT: '99999',
+      LOG_LEVEL: 'verbose',
+      TOPIC_ALERTS: 'alerts topic',
+      REDIS_KEY_PREFIX: '{chs}',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'KAFKA_BROKERS: expected host:port[,host:port…], got ""',
+        'KAFKA_SSL: expected true or false, got "maybe"',
+        'REDIS_URL: expected a redis:// or rediss:// URL, got "http://localhost:6379"',
+        'REPORTING_CURRENCY: expected an ISO 4217 currency code such as USD, got "usd"',
+        'RETENTION_DAYS: expected an integer from 365 to 3650, got "30"',
+        'HTTP_PORT: expected an integer from 0 to 65535, got "99999"',
+        'LOG_LEVEL: expected trace | debug | info | warn | error | fatal | silent, got "verbose"',
+        'TOPIC_ALERTS: expected a Kafka topic name ([A-Za-z0-9._-], at most 249), got "alerts topic"',
+        'REDIS_KEY_PREFIX: expected at most 64 of [A-Za-z0-9:._-], got "{chs}"',
+      ]),
+    );
+    expect(problems).toHaveLength(9);
+  });
+
+  it('rejects a broker list with a missing port', () => {
+    expect(problemsOf({ ...REQUIRED, KAFKA_BROKERS: 'kafka-1:9092,kafka-2' })).toEqual([
+      'KAFKA_BROKERS: expected host:port[,host:port…], got "kafka-1:9092,kafka-2"',
+    ]);
+  });
+
+  it('checks settings that depend on each other', () => {
+    expect(problemsOf({ ...REQUIRED, KAFKA_SASL_MECHANISM: 'scram-sha-256' })).toEqual([
+      'KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM is set, got nothing (not set)',
+      'KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set, got nothing (not set)',
+    ]);
+    expect(problemsOf({ ...REQUIRED, KAFKA_SASL_USERNAME: 'scorer', KAFKA_SASL_PASSWORD: 'pw' })).toEqual([
+      'KAFKA_SASL_USERNAME: set, but KAFKA_SASL_MECHANISM is not, got "scorer"',
+      'KAFKA_SASL_PASSWORD: set, but KAFKA_SASL_MECHANISM is not, got a value of 2 characters (redacted)',
+    ]);
+    expect(problemsOf({ ...REQUIRED, SCHEMA_REGISTRY_USERNAME: 'reader' })).toEqual([
+      'SCHEMA_REGISTRY_PASSWORD: required with SCHEMA_REGISTRY_USERNAME, got nothing (not set)',
+    ]);
+    expect(problemsOf({ ...REQUIRED, KAFKA_SSL_CA_FILE: caFile() })).toEqual([
+      expect.stringMatching(/^KAFKA_SSL_CA_FILE: set, but KAFKA_SSL is not true, got ".*ca\.pem"$/),
+    ]);
+    expect(problemsOf({ ...REQUIRED, REDIS_TLS_CA_FILE: caFile() })).toEqual([
+      expect.stringMatching(/^REDIS_TLS_CA_FILE: set, but REDIS_URL is not a rediss:\/\/ \(TLS\) URL/),
+    ]);
+    expect(problemsOf({ ...REQUIRED, REDIS_URL: 'redis://localhost:6379/2', REDIS_CLUSTER: 'true' })).toEqual([
+      'REDIS_URL: selects a database other than 0, which Redis Cluster does not support, got "redis://localhost:6379/2"',
+    ]);
+    expect(problemsOf({ ...REQUIRED, TOPIC_ALERTS: 'customer.score-changed.v1' })).toEqual([
+      'TOPIC_ALERTS: names the same topic as TOPIC_SCORE_CHANGED, got "customer.score-changed.v1"',
+    ]);
+  });
+
+  it('refuses a CA file it cannot read', () => {
+    expect(problemsOf({ ...REQUIRED, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' })).toEqual([
+      'KAFKA_SSL_CA_FILE: expected a readable file, got "/nonexistent/ca.pem"',
+    ]);
+  });
+
+  it('never shows a secret in an error message', () => {
+    const problems = problemsOf({
+      ...REQUIRED,
+      REDIS_URL: 'redis://scorer:hunter2@localhost:6379/x',
+      API_TOKEN: 'hunter2',
+    });
+    expect(problems.join('\n')).not.toContain('hunter2');
+    expect(problems).toEqual([
+      'REDIS_URL: expected a redis:// or rediss:// URL, optionally ending in /<database number>, got "redis://scorer:***@localhost:6379/x"',
+      'API_TOKEN: expected at least 16 characters, got a value of 7 characters (redacted)',
+    ]);
+  });
+
+  it('puts every problem in the error message', () => {
+    expect(() => loadConfig({})).toThrow(
+      /^Invalid configuration:\n {2}KAFKA_BROKERS: .*\n {2}SCHEMA_REGISTRY_URL: .*\n {2}REDIS_URL: .*$/,
+    );
+  });
+});

@@ -1,0 +1,275 @@
+import { accessSync, constants } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DEFAULT_TOPICS, TOPIC_ENV_VARS, type TopicNames, type TopicRole } from './topics';
+
+export const KAFKA_SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The scoring package's bundled configuration; that package validates the file's content. */
+export const DEFAULT_SCORING_CONFIG_PATH = fileURLToPath(new URL('../../scoring/config/default.json', import.meta.url));
+
+export interface AppConfig {
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    consumerGroup: string;
+    sasl: { mechanism: KafkaSaslMechanism; username: string; password: string } | null;
+    ssl: boolean;
+    /** Extra CA bundle for the brokers' certificates; null trusts the system CAs. */
+    sslCaFile: string | null;
+  };
+  schemaRegistry: {
+    /** Base URL of the Confluent-compatible API (for Apicurio it ends in /apis/ccompat/v7). */
+    url: string;
+    basicAuth: { username: string; password: string } | null;
+  };
+  redis: {
+    /** redis:// or rediss:// (TLS); an ACL user and password go in the URL's userinfo. */
+    url: string;
+    cluster: boolean;
+    tlsCaFile: string | null;
+    /** Versioned namespace of every key; replaying into a fresh namespace means choosing another prefix. */
+    keyPrefix: string;
+  };
+  topics: TopicNames;
+  /** ISO 4217 code; money in any other currency is rejected to the DLQ. */
+  reportingCurrency: string;
+  /** An event whose occurredAt is further ahead of the service clock than this is rejected. */
+  maxFutureSkewMs: number;
+  retentionDays: number;
+  /** How long an eventId is remembered for de-duplication. */
+  dedupeWindowDays: number;
+  scoringConfigPath: string;
+  /** Scorer's metrics and health server. */
+  httpPort: number;
+  /** Read API and dashboard. */
+  apiPort: number;
+  /** Bearer token the read API requires; null leaves the API open (development only). */
+  apiToken: string | null;
+  logLevel: LogLevel;
+}
+
+/** Names every bad setting and why, so one failed start shows everything to fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const SECRET_SETTINGS = new Set(['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'API_TOKEN']);
+
+const expected = (what: string) => `expected ${what}`;
+
+/** Orchestrators often render an unset variable as "", so an empty optional setting counts as unset. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.output<T>) =>
+  z.preprocess(unsetIfEmpty, schema.optional()).transform((value) => value ?? fallback);
+
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(unsetIfEmpty, schema.optional()).transform((value) => value ?? null);
+
+const matching = (pattern: RegExp, what: string) => z.string({ error: expected(what) }).regex(pattern, expected(what));
+
+const integer = (min: number, max: number) => {
+  const what = expected(`an integer from ${min} to ${max}`);
+  return z
+    .string({ error: what })
+    .regex(/^\d+$/, what)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, what);
+};
+
+const boolean = () => {
+  const what = expected('true or false');
+  return z
+    .string({ error: what })
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: what }))
+    .transform((s) => s === 'true' || s === '1' || s === 'yes');
+};
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: expected(values.join(' | ')) });
+
+const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[^\s,:[\]]+):\d{1,5}$/;
+const brokerList = () => {
+  const what = expected('host:port[,host:port…]');
+  return z
+    .string({ error: what })
+    .transform((s) => s.split(',').map((broker) => broker.trim()))
+    .refine((brokers) => brokers.every((broker) => BROKER.test(broker)), what);
+};
+
+const url = (protocols: readonly string[]) => {
+  const what = expected(`a ${protocols.map((p) => `${p}//`).join(' or ')} URL`);
+  return z.string({ error: what }).refine((s) => URL.canParse(s) && protocols.includes(new URL(s).protocol), what);
+};
+
+// ioredis reads the database number from the URL path; anything else there would be silently ignored.
+const redisUrl = () => {
+  const what = expected('a redis:// or rediss:// URL, optionally ending in /<database number>');
+  return url(['redis:', 'rediss:']).refine((s) => /^\/?(\d+)?$/.test(new URL(s).pathname), what);
+};
+
+const readableFile = () => {
+  const what = expected('a readable file');
+  return z.string({ error: what }).refine((path) => {
+    try {
+      accessSync(path, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }, what);
+};
+
+const KAFKA_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+const TOPIC_ROLES = Object.keys(TOPIC_ENV_VARS) as TopicRole[];
+const topicName = (role: TopicRole) =>
+  withDefault(matching(KAFKA_NAME, 'a Kafka topic name ([A-Za-z0-9._-], at most 249)'), DEFAULT_TOPICS[role]);
+const topicSettings = Object.fromEntries(TOPIC_ROLES.map((role) => [TOPIC_ENV_VARS[role], topicName(role)])) as Record<
+  (typeof TOPIC_ENV_VARS)[TopicRole],
+  ReturnType<typeof topicName>
+>;
+
+const settings = z.object({
+  KAFKA_BROKERS: brokerList(),
+  KAFKA_CLIENT_ID: withDefault(matching(/^\S{1,255}$/, 'a client id without spaces'), 'churnscore'),
+  KAFKA_SASL_MECHANISM: optional(oneOf(KAFKA_SASL_MECHANISMS)),
+  KAFKA_SASL_USERNAME: optional(z.string()),
+  KAFKA_SASL_PASSWORD: optional(z.string()),
+  KAFKA_SSL: withDefault(boolean(), false),
+  KAFKA_SSL_CA_FILE: optional(readableFile()),
+  CONSUMER_GROUP: withDefault(matching(KAFKA_NAME, 'a consumer group id ([A-Za-z0-9._-])'), 'churnscore-scorer'),
+  SCHEMA_REGISTRY_URL: url(['http:', 'https:']),
+  SCHEMA_REGISTRY_USERNAME: optional(z.string()),
+  SCHEMA_REGISTRY_PASSWORD: optional(z.string()),
+  REDIS_URL: redisUrl(),
+  REDIS_CLUSTER: withDefault(boolean(), false),
+  REDIS_TLS_CA_FILE: optional(readableFile()),
+  // Braces are reserved: the state package adds the {customerId} hash tags itself.
+  REDIS_KEY_PREFIX: withDefault(matching(/^[A-Za-z0-9:._-]{1,64}$/, 'at most 64 of [A-Za-z0-9:._-]'), 'chs:v1'),
+  ...topicSettings,
+  REPORTING_CURRENCY: withDefault(matching(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as USD'), 'USD'),
+  MAX_FUTURE_SKEW_MS: withDefault(integer(0, 7 * 86_400_000), 3_600_000),
+  // The longest rolling window is 365 days, so a shorter retention would empty it.
+  RETENTION_DAYS: withDefault(integer(365, 3650), 400),
+  DEDUPE_WINDOW_DAYS: withDefault(integer(1, 3650), 7),
+  SCORING_CONFIG_PATH: withDefault(z.string(), DEFAULT_SCORING_CONFIG_PATH),
+  HTTP_PORT: withDefault(integer(0, 65_535), 9464),
+  API_PORT: withDefault(integer(0, 65_535), 8080),
+  API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
+  LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
+});
+
+type Settings = z.output<typeof settings>;
+
+/** Rules that span settings; checked on the raw values so they are reported alongside field errors. */
+function crossSettingProblems(env: Env): Array<[setting: string, problem: string]> {
+  const valueOf = (name: string) => (env[name] === '' ? undefined : env[name]);
+  const isSet = (name: string) => valueOf(name) !== undefined;
+  const problems: Array<[string, string]> = [];
+  const requirePair = (trigger: string, dependents: string[], reason: string) => {
+    for (const name of dependents) if (isSet(trigger) && !isSet(name)) problems.push([name, `required ${reason}`]);
+  };
+  requirePair('KAFKA_SASL_MECHANISM', ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'], 'when KAFKA_SASL_MECHANISM is set');
+  for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
+    if (isSet(name) && !isSet('KAFKA_SASL_MECHANISM')) problems.push([name, 'set, but KAFKA_SASL_MECHANISM is not']);
+  }
+  requirePair('SCHEMA_REGISTRY_USERNAME', ['SCHEMA_REGISTRY_PASSWORD'], 'with SCHEMA_REGISTRY_USERNAME');
+  requirePair('SCHEMA_REGISTRY_PASSWORD', ['SCHEMA_REGISTRY_USERNAME'], 'with SCHEMA_REGISTRY_PASSWORD');
+  if (isSet('KAFKA_SSL_CA_FILE') && !/^(true|1|yes)$/i.test(env.KAFKA_SSL ?? '')) {
+    problems.push(['KAFKA_SSL_CA_FILE', 'set, but KAFKA_SSL is not true']);
+  }
+  if (isSet('REDIS_TLS_CA_FILE') && !env.REDIS_URL?.startsWith('rediss://')) {
+    problems.push(['REDIS_TLS_CA_FILE', 'set, but REDIS_URL is not a rediss:// (TLS) URL']);
+  }
+  if (/^(true|1|yes)$/i.test(env.REDIS_CLUSTER ?? '') && /^\/?[1-9]\d*$/.test(urlPath(env.REDIS_URL))) {
+    problems.push(['REDIS_URL', 'selects a database other than 0, which Redis Cluster does not support']);
+  }
+  const topicOwners = new Map<string, string>();
+  for (const role of TOPIC_ROLES) {
+    const name = TOPIC_ENV_VARS[role];
+    const topic = valueOf(name) ?? DEFAULT_TOPICS[role];
+    const owner = topicOwners.get(topic);
+    if (owner) problems.push([name, `names the same topic as ${owner}`]);
+    else topicOwners.set(topic, name);
+  }
+  return problems;
+}
+
+const urlPath = (value: string | undefined) => (value && URL.canParse(value) ? new URL(value).pathname : '');
+
+/** Quotes a value for an error message without revealing secrets (passwords, tokens, URL credentials). */
+function describeValue(setting: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing (not set)';
+  if (SECRET_SETTINGS.has(setting)) return `a value of ${value.length} characters (redacted)`;
+  let shown = value;
+  if (URL.canParse(value)) {
+    const parsed = new URL(value);
+    if (parsed.password) {
+      parsed.password = '***';
+      shown = parsed.toString();
+    }
+  }
+  return JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}…` : shown);
+}
+
+function toAppConfig(s: Settings): AppConfig {
+  const sasl =
+    s.KAFKA_SASL_MECHANISM && s.KAFKA_SASL_USERNAME !== null && s.KAFKA_SASL_PASSWORD !== null
+      ? { mechanism: s.KAFKA_SASL_MECHANISM, username: s.KAFKA_SASL_USERNAME, password: s.KAFKA_SASL_PASSWORD }
+      : null;
+  const basicAuth =
+    s.SCHEMA_REGISTRY_USERNAME !== null && s.SCHEMA_REGISTRY_PASSWORD !== null
+      ? { username: s.SCHEMA_REGISTRY_USERNAME, password: s.SCHEMA_REGISTRY_PASSWORD }
+      : null;
+  const topics = Object.fromEntries(TOPIC_ROLES.map((role) => [role, s[TOPIC_ENV_VARS[role]]])) as unknown as TopicNames;
+  return {
+    kafka: {
+      brokers: s.KAFKA_BROKERS,
+      clientId: s.KAFKA_CLIENT_ID,
+      consumerGroup: s.CONSUMER_GROUP,
+      sasl,
+      ssl: s.KAFKA_SSL,
+      sslCaFile: s.KAFKA_SSL_CA_FILE,
+    },
+    schemaRegistry: { url: s.SCHEMA_REGISTRY_URL, basicAuth },
+    redis: { url: s.REDIS_URL, cluster: s.REDIS_CLUSTER, tlsCaFile: s.REDIS_TLS_CA_FILE, keyPrefix: s.REDIS_KEY_PREFIX },
+    topics,
+    reportingCurrency: s.REPORTING_CURRENCY,
+    maxFutureSkewMs: s.MAX_FUTURE_SKEW_MS,
+    retentionDays: s.RETENTION_DAYS,
+    dedupeWindowDays: s.DEDUPE_WINDOW_DAYS,
+    scoringConfigPath: s.SCORING_CONFIG_PATH,
+    httpPort: s.HTTP_PORT,
+    apiPort: s.API_PORT,
+    apiToken: s.API_TOKEN,
+    logLevel: s.LOG_LEVEL,
+  };
+}
+
+/**
+ * Reads and validates the environment once, at start. Secrets come only from here.
+ * @throws ConfigError naming every bad setting, the expectation and the (redacted) value found.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const parsed = settings.safeParse(env);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map(({ path, message }) => [String(path[0]), message] as [string, string]);
+  problems.push(...crossSettingProblems(env));
+  if (!parsed.success || problems.length > 0) {
+    throw new ConfigError(problems.map(([name, problem]) => `${name}: ${problem}, got ${describeValue(name, env[name])}`));
+  }
+  return toAppConfig(parsed.data);
+}

@@ -1,0 +1,21 @@
+export {
+  loadConfig,
+  ConfigError,
+  DEFAULT_SCORING_CONFIG_PATH,
+  KAFKA_SASL_MECHANISMS,
+  LOG_LEVELS,
+  type AppConfig,
+  type Env,
+  type KafkaSaslMechanism,
+  type LogLevel,
+} from './env';
+export { DEFAULT_TOPICS, TOPIC_ENV_VARS, type TopicNames, type TopicRole } from './topics';
+export {
+  kafkaClientOptions,
+  redisConnectionOptions,
+  registryClientConfig,
+  type KafkaClientOptions,
+  type RedisConnectionOptions,
+  type RedisNode,
+  type RegistryClientConfig,
+} from './clients';
