@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import {
+  ALERT_TYPES,
+  HEALTH_BANDS,
+  type AlertEpisode,
+  type AlertSeverity,
+  type AlertType,
+  type CustomerInsights,
+  type HealthBand,
+  type Score,
+} from '@churnscore/domain';
+import type { ScoringConfig } from './config-schema';
+import { computeSignals, type Signals } from './signals';
+
+/**
+ * A customer's alert state, JSON-serialisable, stored beside its score. Per alert type it keeps the
+ * OPEN episode, or else the last RESOLVED one, whose `episode` number is the counter the next
+ * episode continues from.
+ */
+export interface AlertBook {
+  episodes: Partial<Record<AlertType, AlertEpisode>>;
+  /** While HEALTH_BAND_DROPPED is open: the band the customer dropped from (it resolves on regaining it). */
+  bandBeforeDrop: HealthBand | null;
+}
+
+export const emptyAlertBook = (): AlertBook => ({ episodes: {}, bandBeforeDrop: null });
+
+/**
+ * Deterministic: the same customer, alert type and episode number always give the same id, so a
+ * re-evaluation after redelivery or a crash reproduces the id and subscribers de-duplicate it.
+ * Hashed, so the id carries no customer identifier in the clear.
+ */
+export const alertId = (customerId: string, alertType: AlertType, episode: number): string =>
+  createHash('sha256').update(`${customerId}\u0000${alertType}\u0000${episode}`).digest('hex').slice(0, 32);
+
+const SEVERITY_ORDER: readonly AlertSeverity[] = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+
+/** Severity from value at risk (reporting currency): LOW below mediumFrom, then MEDIUM, HIGH, CRITICAL. */
+export function alertSeverity(valueAtRisk: number, config: ScoringConfig): AlertSeverity {
+  const { mediumFrom, highFrom, criticalFrom } = config.alerts.severity;
+  if (valueAtRisk >= criticalFrom) return 'CRITICAL';
+  if (valueAtRisk >= highFrom) return 'HIGH';
+  return valueAtRisk >= mediumFrom ? 'MEDIUM' : 'LOW';
+}
+
+/** Lower bound of a health band: the health a customer must regain to be back in it. */
+const bandFloor = (band: HealthBand, config: ScoringConfig): number =>
+  band === 'green' ? config.bands.health.greenMin : band === 'yellow' ? config.bands.health.redBelow : 0;
+
+/** green is best: a larger index is a worse band. */
+const isWorseBand = (band: HealthBand, than: HealthBand): boolean => HEALTH_BANDS.indexOf(band) > HEALTH_BANDS.indexOf(than);
+
+interface AlertContext {
+  score: Score;
+  previous: Score | null;
+  signals: Signals;
+  book: AlertBook;
+  config: ScoringConfig;
+}
+
+interface AlertRule {
+  /** Why an episode opens now, or null. Asked only while none is open. */
+  openReason(context: AlertContext): string | null;
+  /** Why the open episode ends now, or null. */
+  resolveReason(context: AlertContext): string | null;
+}
+
+const renewalIsNear = ({ signals, config }: AlertContext): boolean =>
+  signals.daysToRenewal !== null && signals.daysToRenewal <= config.alerts.renewalAtRisk.withinDays;
+
+const ALERT_RULES: Record<AlertType, AlertRule> = {
+  /** Hysteresis: opens at ≥ openAt, resolves only below resolveBelow; in between nothing changes. */
+  CHURN_RISK_HIGH: {
+    openReason: ({ score, config }) => {
+      const { openAt } = config.alerts.churnRiskHigh;
+      return score.churnRisk >= openAt ? `churn risk ${score.churnRisk} ≥ ${openAt}` : null;
+    },
+    resolveReason: ({ score, config }) => {
+      const { resolveBelow } = config.alerts.churnRiskHigh;
+      return score.churnRisk < resolveBelow ? `churn risk ${score.churnRisk} < ${resolveBelow}` : null;
+    },
+  },
+  /**
+   * Opens when the band is worse than the previous score's; further drops stay in the same
+   * episode. Resolves once health is back in the band it dropped from by recoveryMarginPoints, so
+   * a score wobbling across a band edge does not open an episode per wobble.
+   */
+  HEALTH_BAND_DROPPED: {
+    openReason: ({ score, previous }) =>
+      previous !== null && isWorseBand(score.band, previous.band)
+        ? `health band dropped from ${previous.band} to ${score.band} (health ${previous.health} → ${score.health})`
+        : null,
+    resolveReason: ({ score, book, config }) => {
+      const band = book.bandBeforeDrop ?? 'red';
+      const recoveredAt = bandFloor(band, config) + config.alerts.healthBandDropped.recoveryMarginPoints;
+      return score.health >= recoveredAt ? `health ${score.health} is back in the ${band} band (≥ ${recoveredAt})` : null;
+    },
+  },
+  /**
+   * Opens when the renewal is within withinDays and the band is red or churn risk high. Resolves
+   * when the renewal is no longer that near (renewed, pushed out, or its date passed) or the
+   * customer recovered past the configured margin (health ≥ minHealth and risk < maxChurnRisk).
+   */
+  RENEWAL_AT_RISK: {
+    openReason: (context) => {
+      const { score, signals } = context;
+      if (!renewalIsNear(context) || (score.band !== 'red' && score.riskBand !== 'high')) return null;
+      const why = score.band === 'red' ? `health band red (health ${score.health})` : `churn risk high (${score.churnRisk})`;
+      return `renewal in ${signals.daysToRenewal} days with ${why}`;
+    },
+    resolveReason: (context) => {
+      const { score, config } = context;
+      const { minHealth, maxChurnRisk } = config.alerts.renewalAtRisk.recovery;
+      if (!renewalIsNear(context)) return `renewal no longer within ${config.alerts.renewalAtRisk.withinDays} days`;
+      return score.health >= minHealth && score.churnRisk < maxChurnRisk
+        ? `recovered: health ${score.health} ≥ ${minHealth} and churn risk ${score.churnRisk} < ${maxChurnRisk}`
+        : null;
+    },
+  },
+  /** Opens after silentDays without activity (see Signals.silentDays); resolves on new activity. */
+  NO_RECENT_ACTIVITY: {
+    openReason: ({ signals, config }) => {
+      const { silentDays } = config.alerts.noRecentActivity;
+      return signals.silentDays !== null && signals.silentDays >= silentDays ? `no activity for ${signals.silentDays} days` : null;
+    },
+    resolveReason: ({ signals, config }) =>
+      signals.silentDays === null || signals.silentDays < config.alerts.noRecentActivity.silentDays ? 'activity resumed' : null,
+  },
+};
+
+const NO_ACTIVE_CONTRACT = 'the customer has no active contract';
+
+export interface AlertEvaluation {
+  book: AlertBook;
+  /** OPEN and RESOLVED episodes to publish, in ALERT_TYPES order. */
+  transitions: AlertEpisode[];
+}
+
+/**
+ * Advances a customer's alert episodes for a new score. Pure and idempotent: evaluating the same
+ * score against the returned book yields no transitions, and a redelivered evaluation against the
+ * old book reproduces the same episodes with the same alertIds.
+ *
+ * Alerts concern customers with at least one active contract: none opens for a prospect or a
+ * churned customer, and open episodes resolve when the last contract ends. Severity is the
+ * episode's peak: an OPEN episode whose value at risk reaches a higher severity is re-emitted as
+ * OPEN with the same alertId and the new severity (subscribers de-duplicate on alertId + status
+ * + severity); it never steps down, so the re-emission cannot flap.
+ */
+export function evaluateAlerts(
+  current: AlertBook,
+  score: Score,
+  previous: Score | null,
+  insights: CustomerInsights,
+  config: ScoringConfig,
+  now: number,
+): AlertEvaluation {
+  const context: AlertContext = {
+    score,
+    previous,
+    signals: computeSignals(insights, now, config.engagementTrend.minBaselineEvents),
+    book: current,
+    config,
+  };
+  const hasActiveContract = insights.activeContracts > 0;
+  const severity = alertSeverity(score.valueAtRisk, config);
+  const figures = { valueAtRisk: score.valueAtRisk, churnRisk: score.churnRisk, health: score.health, band: score.band };
+  const episodes = { ...current.episodes };
+  const transitions: AlertEpisode[] = [];
+
+  for (const alertType of ALERT_TYPES) {
+    const rule = ALERT_RULES[alertType];
+    const latest = episodes[alertType];
+    let next: AlertEpisode | undefined;
+    if (latest?.status === 'OPEN') {
+      const resolveReason = hasActiveContract ? rule.resolveReason(context) : NO_ACTIVE_CONTRACT;
+      if (resolveReason !== null) {
+        next = { ...latest, ...figures, status: 'RESOLVED', resolvedAt: now, reason: resolveReason };
+      } else if (SEVERITY_ORDER.indexOf(severity) > SEVERITY_ORDER.indexOf(latest.severity)) {
+        next = { ...latest, ...figures, severity, reason: `severity raised from ${latest.severity} to ${severity}` };
+      }
+    } else {
+      const openReason = hasActiveContract ? rule.openReason(context) : null;
+      if (openReason !== null) {
+        const episode = (latest?.episode ?? 0) + 1;
+        next = {
+          alertId: alertId(score.customerId, alertType, episode),
+          customerId: score.customerId,
+          alertType,
+          status: 'OPEN',
+          severity,
+          episode,
+          openedAt: now,
+          resolvedAt: null,
+          ...figures,
+          reason: openReason,
+        };
+      }
+    }
+    if (next !== undefined) {
+      episodes[alertType] = next;
+      transitions.push(next);
+    }
+  }
+
+  const drop = episodes.HEALTH_BAND_DROPPED;
+  const dropOpenedNow = drop !== undefined && drop.episode !== current.episodes.HEALTH_BAND_DROPPED?.episode;
+  const bandBeforeDrop = drop?.status !== 'OPEN' ? null : dropOpenedNow ? (previous?.band ?? null) : current.bandBeforeDrop;
+  return { book: { episodes, bandBeforeDrop }, transitions };
+}

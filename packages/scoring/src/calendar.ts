@@ -1,0 +1,30 @@
+import { MS_PER_DAY, WINDOWS_DAYS, type UtcDay, type WindowDays, type WindowedCounts } from '@churnscore/domain';
+
+/** The longest rolling window (365 days): the retention horizon must cover it. */
+export const LONGEST_WINDOW_DAYS: WindowDays = Math.max(...WINDOWS_DAYS) as WindowDays;
+
+/** First UTC day of the `windowDays`-day window that ends on (and includes) `asOfDay` (SPEC §4). */
+export const windowFirstDay = (asOfDay: UtcDay, windowDays: number): UtcDay => asOfDay - windowDays + 1;
+
+/**
+ * Whether `day` lies in the window day(T)−W+1 … day(T). Days after day(T) (events up to an hour in
+ * the future, stamped on tomorrow) are outside until their day arrives.
+ */
+export const isDayInWindow = (day: UtcDay, asOfDay: UtcDay, windowDays: number): boolean =>
+  day >= windowFirstDay(asOfDay, windowDays) && day <= asOfDay;
+
+/** The instant a UTC day begins (its midnight). */
+export const startOfDay = (day: UtcDay): number => day * MS_PER_DAY;
+
+/** Whole days elapsed from `since` to `now` (floor); 0 while `since` is less than a day ago or in the future. */
+export const wholeDaysSince = (since: number, now: number): number => Math.max(0, Math.floor((now - since) / MS_PER_DAY));
+
+/** Days left until `target`, rounded up (so "within 60 days" is exactly target − now ≤ 60 days); 0 once reached. */
+export const daysUntil = (target: number, now: number): number => Math.max(0, Math.ceil((target - now) / MS_PER_DAY));
+
+/** Sums `amount` per 7/30/90/365-day window at `asOfDay`. */
+export function sumByWindow(entries: ReadonlyArray<{ day: UtcDay; amount: number }>, asOfDay: UtcDay): WindowedCounts {
+  const sumOver = (windowDays: WindowDays): number =>
+    entries.reduce((sum, entry) => (isDayInWindow(entry.day, asOfDay, windowDays) ? sum + entry.amount : sum), 0);
+  return { d7: sumOver(7), d30: sumOver(30), d90: sumOver(90), d365: sumOver(365) };
+}

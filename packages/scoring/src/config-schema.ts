@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { MEASURE_INPUT_NAMES } from './measure-inputs';
+
+/** Lifecycle phases a scorecard can be selected for (SPEC §5). */
+export const SCORECARD_PHASES = ['onboarding', 'steady', 'renewal'] as const;
+export type ScorecardPhase = (typeof SCORECARD_PHASES)[number];
+
+export const listOf = (names: readonly string[]): string => names.join(', ');
+
+const number = z.number({ error: 'must be a number' });
+const positive = number.gt(0, 'must be > 0');
+const nonNegative = number.min(0, 'must be ≥ 0');
+const probability = nonNegative.max(1, 'must be ≤ 1');
+const healthPoints = nonNegative.max(100, 'must be ≤ 100');
+const wholeDays = number.int('must be a whole number of days').gt(0, 'must be > 0');
+const name = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty');
+
+const MeasurePointSchema = z.strictObject({
+  /** Raw input value. */
+  value: number,
+  /** Measure score (0–100) at that value; linear in between, flat beyond the first and last point. */
+  score: healthPoints,
+});
+
+const MeasureSchema = z.strictObject({
+  id: name,
+  group: name,
+  input: z.enum(MEASURE_INPUT_NAMES, {
+    error: (issue) => `unknown measure input ${JSON.stringify(issue.input)} (known: ${listOf(MEASURE_INPUT_NAMES)})`,
+  }),
+  direction: z.enum(['higherIsBetter', 'lowerIsBetter'], { error: 'must be "higherIsBetter" or "lowerIsBetter"' }),
+  points: z.array(MeasurePointSchema).min(2, 'needs at least 2 points'),
+});
+
+const ScorecardSchema = z.strictObject({
+  id: name,
+  /** Empty: matches every customer (the default scorecard, which must come last). */
+  match: z.strictObject({
+    segments: z.array(name).min(1, 'must list at least one segment, or be left out').optional(),
+    phases: z
+      .array(z.enum(SCORECARD_PHASES, { error: `must be one of ${listOf(SCORECARD_PHASES)}` }))
+      .min(1, 'must list at least one phase, or be left out')
+      .optional(),
+  }),
+  measures: z
+    .array(z.strictObject({ measure: name, weight: positive }))
+    .min(1, 'needs at least one measure'),
+});
+
+export const ScoringConfigSchema = z.strictObject({
+  /** Stamped on every score and alert as modelVersion. */
+  version: name,
+  bands: z.strictObject({
+    health: z.strictObject({ greenMin: healthPoints, redBelow: healthPoints }),
+    risk: z.strictObject({ mediumMin: probability, highMin: probability }),
+  }),
+  /** Health given when no measure of the scorecard has data. */
+  noDataHealth: healthPoints.int('must be an integer'),
+  engagementTrend: z.strictObject({ minBaselineEvents: number.int('must be an integer').min(1, 'must be ≥ 1') }),
+  lifecycle: z.strictObject({
+    onboardingDays: wholeDays,
+    growthTenureDays: wholeDays,
+    growthTrendRatio: positive,
+    declineTrendRatio: positive,
+    declineSilentDays: wholeDays,
+  }),
+  phases: z.strictObject({ renewalWithinDays: wholeDays }),
+  measures: z.array(MeasureSchema).min(1, 'needs at least one measure'),
+  scorecards: z.array(ScorecardSchema).min(1, 'needs at least one scorecard'),
+  churn: z.strictObject({
+    intercept: number,
+    /** Per churn feature; a feature left out is not part of the model (names checked in parseScoringConfig). */
+    coefficients: z.record(z.string(), number),
+  }),
+  significance: z.strictObject({ healthPoints: positive, churnRisk: positive }),
+  alerts: z.strictObject({
+    churnRiskHigh: z.strictObject({ openAt: probability, resolveBelow: probability }),
+    healthBandDropped: z.strictObject({ recoveryMarginPoints: healthPoints }),
+    renewalAtRisk: z.strictObject({
+      withinDays: wholeDays,
+      recovery: z.strictObject({ minHealth: healthPoints, maxChurnRisk: probability }),
+    }),
+    noRecentActivity: z.strictObject({ silentDays: wholeDays }),
+    /** Value-at-risk thresholds, in the reporting currency; below mediumFrom an alert is LOW. */
+    severity: z.strictObject({ mediumFrom: nonNegative, highFrom: nonNegative, criticalFrom: nonNegative }),
+  }),
+});
+
+export type ScoringConfig = z.infer<typeof ScoringConfigSchema>;
+export type MeasureDefinition = ScoringConfig['measures'][number];
+export type ScorecardDefinition = ScoringConfig['scorecards'][number];

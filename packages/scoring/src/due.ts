@@ -1,0 +1,113 @@
+import { MS_PER_DAY, WINDOWS_DAYS, utcDay, type CustomerInsights, type CustomerState, type UtcDay } from '@churnscore/domain';
+import { LONGEST_WINDOW_DAYS, startOfDay, windowFirstDay } from './calendar';
+import { RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, type ChurnFeatureName } from './churn';
+import type { ScoringConfig } from './config-schema';
+import { isTicketCounted, latestPerEntity, ticketAgesOutAt, type InsightsOptions } from './insights';
+import { SILENCE_MEASURE_INPUT } from './measure-inputs';
+import { silentSince } from './signals';
+
+const usesChurnFeature = (config: ScoringConfig, feature: ChurnFeatureName): boolean =>
+  (config.churn.coefficients[feature] ?? 0) !== 0;
+
+/** 1, 2, …, last. */
+const daysThrough = (last: number): number[] => Array.from({ length: Math.max(0, Math.ceil(last)) }, (_, i) => i + 1);
+
+/**
+ * The instants at which dated data changes a window: the start of day d + W, when the earliest
+ * in-window day d leaves the W-day window; and the start of the earliest future day, when it enters.
+ */
+function windowEdges(days: readonly UtcDay[], today: UtcDay, windows: readonly number[]): number[] {
+  const edges: number[] = [];
+  for (const windowDays of windows) {
+    const inWindow = days.filter((day) => day >= windowFirstDay(today, windowDays) && day <= today);
+    if (inWindow.length > 0) edges.push(startOfDay(Math.min(...inWindow) + windowDays));
+  }
+  const future = days.filter((day) => day > today);
+  if (future.length > 0) edges.push(startOfDay(Math.min(...future)));
+  return edges;
+}
+
+/** Earliest `origin + k days` after `now` over the given day offsets k, or null. */
+function nextAfter(origin: number, now: number, offsets: readonly number[], direction: 1 | -1): number | null {
+  const instants = offsets.map((k) => origin + direction * k * MS_PER_DAY).filter((instant) => instant > now);
+  return instants.length === 0 ? null : Math.min(...instants);
+}
+
+/** Day counts of silence at which some score, stage or alert input changes. */
+function silenceBreakpoints(insights: CustomerInsights, config: ScoringConfig): number[] {
+  const usedMeasureIds = new Set(config.scorecards.flatMap((scorecard) => scorecard.measures.map((entry) => entry.measure)));
+  const silenceMeasureEnds = config.measures
+    .filter((measure) => measure.input === SILENCE_MEASURE_INPUT && usedMeasureIds.has(measure.id))
+    .map((measure) => measure.points[measure.points.length - 1]?.value ?? 0);
+  const dailyThrough = Math.max(
+    usesChurnFeature(config, 'daysSinceLastActivity') ? SILENCE_CAP_DAYS : 0,
+    ...silenceMeasureEnds,
+  );
+  const customerThresholds =
+    insights.activeContracts > 0 ? [config.alerts.noRecentActivity.silentDays, config.lifecycle.declineSilentDays] : [];
+  return [...daysThrough(dailyThrough), ...customerThresholds];
+}
+
+/** Days-before-renewal counts at which the phase, an alert or the renewal-proximity feature changes. */
+function renewalBreakpoints(config: ScoringConfig): number[] {
+  const proximityDays = usesChurnFeature(config, 'renewalProximity')
+    ? Array.from({ length: RENEWAL_PROXIMITY_HORIZON_DAYS }, (_, k) => k)
+    : [];
+  return [...proximityDays, config.phases.renewalWithinDays, config.alerts.renewalAtRisk.withinDays];
+}
+
+/**
+ * SPEC §7: the earliest instant after `now` at which this customer's insights, score or alerts can
+ * change with no new input, or null if time alone can never change them. `insights` must be the
+ * customer's insights as of `now`. The instant is exact; the scheduler may act on it a bounded
+ * time later (the service re-scores within its configured delay, ≤ 1 hour by default). It considers:
+ * - window edges: the next UTC midnight at which a day with activity, SLA breaches, a closed deal or
+ *   a cancellation leaves a 7/30/90/365-day window (or a future-dated day enters one);
+ * - an open ticket leaving the retention horizon;
+ * - silence: each day of silence while a churn feature or measure still moves with it, and the
+ *   NO_RECENT_ACTIVITY and DECLINE thresholds;
+ * - renewal: the renewal phase and RENEWAL_AT_RISK thresholds, each day of the renewal-proximity
+ *   feature's horizon, and the renewal date passing (nextRenewalAt moves on);
+ * - tenure: the end of onboarding and of the growth period.
+ */
+export function nextDueAt(
+  state: CustomerState,
+  insights: CustomerInsights,
+  config: ScoringConfig,
+  now: number,
+  opts: InsightsOptions,
+): number | null {
+  const today = utcDay(now);
+  const dayOf = (record: { occurredAt: number }): UtcDay => utcDay(record.occurredAt);
+  const closedDeals = latestPerEntity(state.opportunities, (o) => o.opportunityId).filter((o) => o.stage.startsWith('CLOSED_'));
+  const cancellations = latestPerEntity(state.contracts, (c) => c.contractId).filter((c) => c.status === 'CANCELLED');
+  const countedTickets = latestPerEntity(state.tickets, (t) => t.ticketId).filter((t) =>
+    isTicketCounted(t, today, opts.retentionDays),
+  );
+
+  const since = silentSince(insights);
+  const renewal = insights.nextRenewalAt;
+  const firstStart = insights.firstContractStartAt;
+  const candidates = [
+    ...windowEdges(
+      state.activityDays.map((bucket) => bucket.day),
+      today,
+      WINDOWS_DAYS,
+    ),
+    ...windowEdges(
+      state.slaBreachDays.map((entry) => entry.day),
+      today,
+      [90],
+    ),
+    ...windowEdges([...closedDeals, ...cancellations].map(dayOf), today, [LONGEST_WINDOW_DAYS]),
+    ...countedTickets.map((ticket) => ticketAgesOutAt(ticket, opts.retentionDays)),
+    since === null ? null : nextAfter(since, now, silenceBreakpoints(insights, config), 1),
+    renewal === null ? null : nextAfter(renewal, now, renewalBreakpoints(config), -1),
+    // nextRenewalAt counts endDate ≥ now: one millisecond after it, the next contract's end takes over.
+    renewal === null ? null : renewal + 1,
+    firstStart === null
+      ? null
+      : nextAfter(firstStart, now, [config.lifecycle.onboardingDays, config.lifecycle.growthTenureDays], 1),
+  ].filter((instant): instant is number => instant !== null && instant > now);
+  return candidates.length === 0 ? null : Math.min(...candidates);
+}

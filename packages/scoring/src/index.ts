@@ -1,0 +1,25 @@
+// Pure, deterministic scoring: insights → health, bands, churn risk, lifecycle, explanation,
+// alerts and the next time-driven due instant. No I/O; the clock is always a parameter.
+export { computeInsights, DEFAULT_STAGE_PROBABILITY, type InsightsOptions } from './insights';
+export {
+  DEFAULT_SCORING_CONFIG_PATH,
+  defaultScoringConfig,
+  parseScoringConfig,
+  ScoringConfigError,
+  type ConfigIssue,
+} from './config';
+export {
+  SCORECARD_PHASES,
+  ScoringConfigSchema,
+  type MeasureDefinition,
+  type ScorecardDefinition,
+  type ScorecardPhase,
+  type ScoringConfig,
+} from './config-schema';
+export { MEASURE_INPUT_NAMES, type MeasureInputName } from './measure-inputs';
+export { CHURN_FEATURE_NAMES, RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, type ChurnFeatureName } from './churn';
+export { ENGAGEMENT_ACTIVITY_TYPES } from './signals';
+export { healthBand, isSignificantChange, riskBand, scoreCustomer } from './score';
+export { TOP_DRIVER_COUNT } from './drivers';
+export { alertId, alertSeverity, emptyAlertBook, evaluateAlerts, type AlertBook, type AlertEvaluation } from './alerts';
+export { nextDueAt } from './due';

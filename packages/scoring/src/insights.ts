@@ -1,0 +1,157 @@
+import {
+  ACTIVITY_TYPES,
+  utcDay,
+  type ActivityDayBucket,
+  type ActivityType,
+  type ContractState,
+  type ContractStatus,
+  type CustomerInsights,
+  type CustomerState,
+  type LatestWins,
+  type OpportunityStage,
+  type OpportunityState,
+  type TicketState,
+  type UtcDay,
+} from '@churnscore/domain';
+import { LONGEST_WINDOW_DAYS, isDayInWindow, startOfDay, sumByWindow, windowFirstDay } from './calendar';
+import { compareStrings } from './numeric';
+
+export interface InsightsOptions {
+  /** Retention horizon in days (default 400 in the service); must cover the 365-day window. */
+  retentionDays: number;
+}
+
+/** SPEC §3: the probability an opportunity carries when its event gave none. */
+export const DEFAULT_STAGE_PROBABILITY: Readonly<Record<OpportunityStage, number>> = {
+  LEAD: 0.1,
+  QUALIFIED: 0.2,
+  PROPOSAL: 0.5,
+  NEGOTIATION: 0.7,
+  CLOSED_WON: 1,
+  CLOSED_LOST: 0,
+};
+
+const ACTIVE_CONTRACT_STATUSES: ReadonlySet<ContractStatus> = new Set(['ACTIVE', 'RENEWED']);
+
+export const isOpenOpportunity = (opportunity: OpportunityState): boolean =>
+  opportunity.stage !== 'CLOSED_WON' && opportunity.stage !== 'CLOSED_LOST';
+
+export const isActiveContract = (contract: ContractState): boolean => ACTIVE_CONTRACT_STATUSES.has(contract.status);
+
+/** (occurredAt, eventId) order: the greater record is an entity's latest state (SPEC §3). */
+const compareLatest = (a: LatestWins, b: LatestWins): number =>
+  a.occurredAt - b.occurredAt || compareStrings(a.eventId, b.eventId);
+
+/**
+ * One record per entity id (the latest wins), sorted by id. The Redis layer already keeps one per
+ * id; doing it again here keeps the aggregates exact for any input, and the fixed order makes the
+ * floating-point sums identical for every permutation of the state arrays.
+ */
+export function latestPerEntity<T extends LatestWins>(records: readonly T[], idOf: (record: T) => string): T[] {
+  const latest = new Map<string, T>();
+  for (const record of records) {
+    const id = idOf(record);
+    const current = latest.get(id);
+    if (current === undefined || compareLatest(record, current) > 0) latest.set(id, record);
+  }
+  return [...latest.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, record]) => record);
+}
+
+const sum = <T>(items: readonly T[], valueOf: (item: T) => number): number =>
+  items.reduce((total, item) => total + valueOf(item), 0);
+
+/** Buckets in a canonical order, so sums of `valueSum` do not depend on the order Redis returned them in. */
+const canonicalBuckets = (buckets: readonly ActivityDayBucket[]): ActivityDayBucket[] =>
+  [...buckets].sort(
+    (a, b) => a.day - b.day || compareStrings(a.type, b.type) || a.count - b.count || a.valueSum - b.valueSum,
+  );
+
+/**
+ * Whether an open ticket still counts at `asOfDay`: its latest event lies inside the retention
+ * horizon. A ticket opened without a ticketId can never be closed; without this horizon it would
+ * count as open forever.
+ */
+export const isTicketCounted = (ticket: TicketState, asOfDay: UtcDay, retentionDays: number): boolean =>
+  ticket.open && utcDay(ticket.occurredAt) >= windowFirstDay(asOfDay, retentionDays);
+
+/** The instant a counted open ticket stops counting (its last event leaves the retention horizon). */
+export const ticketAgesOutAt = (ticket: TicketState, retentionDays: number): number =>
+  startOfDay(utcDay(ticket.occurredAt) + retentionDays);
+
+/**
+ * SPEC §4 "Insights" of one customer as of `asOf`. Pure and order-independent: any permutation of
+ * the state arrays, and any duplicate entity records, give the same result.
+ *
+ * - A W-day window covers the UTC days day(asOf)−W+1 … day(asOf), both inclusive; buckets and
+ *   events on later days (up to an hour in the future, stamped tomorrow) count from their day on.
+ * - won/lost/cancelled "in the 365-day window" use the occurredAt of the entity's latest event.
+ * - `nextRenewalAt` is the earliest endDate ≥ asOf among active contracts (endDate = asOf still counts).
+ */
+export function computeInsights(state: CustomerState, asOf: number, opts: InsightsOptions): CustomerInsights {
+  if (!Number.isInteger(opts.retentionDays) || opts.retentionDays < LONGEST_WINDOW_DAYS) {
+    throw new RangeError(`retentionDays must be an integer ≥ ${LONGEST_WINDOW_DAYS}, got ${opts.retentionDays}`);
+  }
+  const asOfDay = utcDay(asOf);
+  const inYear = (occurredAt: number): boolean => isDayInWindow(utcDay(occurredAt), asOfDay, LONGEST_WINDOW_DAYS);
+
+  const buckets = canonicalBuckets(state.activityDays);
+  const activityOf = (type: ActivityType) =>
+    sumByWindow(
+      buckets.filter((bucket) => bucket.type === type).map((bucket) => ({ day: bucket.day, amount: bucket.count })),
+      asOfDay,
+    );
+  const activity = Object.fromEntries(ACTIVITY_TYPES.map((type) => [type, activityOf(type)])) as CustomerInsights['activity'];
+  const usageQuantity = sumByWindow(
+    buckets
+      .filter((bucket) => bucket.type === 'PRODUCT_USAGE')
+      .map((bucket) => ({ day: bucket.day, amount: bucket.valueSum })),
+    asOfDay,
+  );
+
+  const opportunities = latestPerEntity(state.opportunities, (opportunity) => opportunity.opportunityId);
+  const open = opportunities.filter(isOpenOpportunity);
+  const wonInYear = opportunities.filter((o) => o.stage === 'CLOSED_WON' && inYear(o.occurredAt));
+  const lostInYear = opportunities.filter((o) => o.stage === 'CLOSED_LOST' && inYear(o.occurredAt));
+  const closedInYear = wonInYear.length + lostInYear.length;
+
+  const contracts = latestPerEntity(state.contracts, (contract) => contract.contractId);
+  const active = contracts.filter(isActiveContract);
+  const upcomingEnds = active.map((contract) => contract.endDate).filter((endDate) => endDate >= asOf);
+  const tickets = latestPerEntity(state.tickets, (ticket) => ticket.ticketId);
+
+  return {
+    customerId: state.customerId,
+    asOf,
+    segment: state.segment,
+    activity,
+    usageQuantity,
+    lastActivityAt: state.lastActivityAt,
+    lastInboundAt: state.lastInboundAt,
+
+    openOpportunities: open.length,
+    openPipelineAmount: sum(open, (o) => o.amount),
+    weightedPipelineAmount: sum(open, (o) => o.amount * (o.probability ?? DEFAULT_STAGE_PROBABILITY[o.stage])),
+    openQuotes: sum(open, (o) => o.openQuotes ?? 0),
+    won365: wonInYear.length,
+    wonAmount365: sum(wonInYear, (o) => o.amount),
+    lost365: lostInYear.length,
+    lostAmount365: sum(lostInYear, (o) => o.amount),
+    winRate365: closedInYear === 0 ? null : wonInYear.length / closedInYear,
+
+    activeContracts: active.length,
+    totalContractValue: sum(active, (contract) => contract.totalValue),
+    nextRenewalAt: upcomingEnds.length === 0 ? null : Math.min(...upcomingEnds),
+    cancelled365: contracts.filter((contract) => contract.status === 'CANCELLED' && inYear(contract.occurredAt)).length,
+    contractsSeen: contracts.length,
+    firstContractStartAt: contracts.length === 0 ? null : Math.min(...contracts.map((contract) => contract.startDate)),
+
+    openTickets: tickets.filter((ticket) => isTicketCounted(ticket, asOfDay, opts.retentionDays)).length,
+    slaBreaches90: sum(
+      state.slaBreachDays.filter((entry) => isDayInWindow(entry.day, asOfDay, 90)),
+      (entry) => entry.count,
+    ),
+
+    latestNps: state.latestNps?.value ?? null,
+    latestCsmSentiment: state.latestCsmSentiment?.value ?? null,
+  };
+}

@@ -1,0 +1,72 @@
+import type { CustomerInsights, HealthBand, RiskBand, Score } from '@churnscore/domain';
+import { estimateChurnRisk } from './churn';
+import type { ScoringConfig } from './config-schema';
+import { topDrivers } from './drivers';
+import { lifecycleStage } from './lifecycle';
+import { roundTo } from './numeric';
+import { scoreHealth, scorecardPhase, selectScorecard } from './scorecard';
+import { computeSignals } from './signals';
+
+/** green ≥ greenMin, red < redBelow, yellow in between. */
+export function healthBand(health: number, config: ScoringConfig): HealthBand {
+  const { greenMin, redBelow } = config.bands.health;
+  if (health >= greenMin) return 'green';
+  return health < redBelow ? 'red' : 'yellow';
+}
+
+/** high ≥ highMin, medium ≥ mediumMin, low below. */
+export function riskBand(churnRisk: number, config: ScoringConfig): RiskBand {
+  const { mediumMin, highMin } = config.bands.risk;
+  if (churnRisk >= highMin) return 'high';
+  return churnRisk >= mediumMin ? 'medium' : 'low';
+}
+
+/**
+ * Scores one customer at `now` from its insights (computed as of `now`). Pure and deterministic:
+ * the same inputs always give the same Score. `previous` (the last published score, or null) is
+ * used only to explain what changed (`explanation.topDrivers`).
+ */
+export function scoreCustomer(insights: CustomerInsights, previous: Score | null, config: ScoringConfig, now: number): Score {
+  const signals = computeSignals(insights, now, config.engagementTrend.minBaselineEvents);
+  const scorecard = selectScorecard(config, insights.segment, scorecardPhase(signals, config));
+  const { health, measures } = scoreHealth(insights, signals, scorecard, config);
+  const { logit, churnRisk, features } = estimateChurnRisk(config.churn, { insights, signals, health });
+  return {
+    customerId: insights.customerId,
+    health,
+    band: healthBand(health, config),
+    churnRisk,
+    riskBand: riskBand(churnRisk, config),
+    lifecycleStage: lifecycleStage(insights, signals, config),
+    valueAtRisk: roundTo(churnRisk * insights.totalContractValue, 2),
+    segment: insights.segment,
+    explanation: {
+      scorecardId: scorecard.id,
+      measures,
+      churnFeatures: features,
+      topDrivers: topDrivers(previous, { measures, churnFeatures: features, logit }),
+    },
+    modelVersion: config.version,
+    computedAt: now,
+  };
+}
+
+/**
+ * SPEC §6: whether `next` must be published. The first score always is; after that, a move of
+ * ≥ significance.healthPoints in health or ≥ significance.churnRisk in churn risk, a change of
+ * health band or risk band, or a change of lifecycle stage (so subscribers learn that a customer
+ * churned or entered decline even when the numbers barely moved). Compare against the last
+ * *published* score, or slow drifts would never add up to a publication.
+ */
+export function isSignificantChange(previous: Score | null, next: Score, config: ScoringConfig): boolean {
+  if (previous === null) return true;
+  const { healthPoints, churnRisk } = config.significance;
+  return (
+    Math.abs(next.health - previous.health) >= healthPoints ||
+    // Risks carry 4 decimals; rounding the difference keeps 0.72 − 0.71 from falling short of 0.01.
+    roundTo(Math.abs(next.churnRisk - previous.churnRisk), 4) >= churnRisk ||
+    next.band !== previous.band ||
+    next.riskBand !== previous.riskBand ||
+    next.lifecycleStage !== previous.lifecycleStage
+  );
+}

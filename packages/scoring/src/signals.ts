@@ -1,0 +1,72 @@
+import type { ActivityType, CustomerInsights, WindowedCounts } from '@churnscore/domain';
+import { daysUntil, wholeDaysSince } from './calendar';
+
+/**
+ * Activity types that show the customer engaging: their replies, live conversations and product
+ * use. Our own outbound emails and follow-up tasks are left out on purpose, so a CSM mailing a
+ * silent account cannot mask its decline; tickets, NPS and sentiment feed the support measures.
+ */
+export const ENGAGEMENT_ACTIVITY_TYPES: readonly ActivityType[] = ['EMAIL_RECEIVED', 'CALL', 'MEETING', 'PRODUCT_USAGE'];
+
+/**
+ * Time-dependent and derived quantities read by measures, churn features, lifecycle and alerts,
+ * computed once per scoring so that all of them agree.
+ */
+export interface Signals {
+  /**
+   * Whole days since the customer's latest sign of life: its last activity, or the start of its
+   * first contract if that is later (a customer who just signed is not "silent" since long before
+   * signing). null when neither exists.
+   */
+  silentDays: number | null;
+  /** Engagement events in the last 30 days ÷ the 30-day average of the 60 days before; null without baseline. */
+  engagementTrend: number | null;
+  /** Product-usage quantity, same ratio; null without a usage baseline. */
+  usageTrend: number | null;
+  /** Days until `nextRenewalAt`, rounded up; null when no active contract ends in the future. */
+  daysToRenewal: number | null;
+  /** Whole days since the first contract started; null for prospects, 0 before the start date. */
+  tenureDays: number | null;
+}
+
+/** The instant silence is measured from (see `Signals.silentDays`), or null. */
+export function silentSince(insights: CustomerInsights): number | null {
+  const marks = [insights.lastActivityAt, insights.firstContractStartAt].filter((mark) => mark !== null);
+  return marks.length === 0 ? null : Math.max(...marks);
+}
+
+/**
+ * recent ÷ baseline, where recent = the last 30 days and baseline = the average 30 days of the 60
+ * days before them (days 31–90). Defined only with at least `minBaselineEvents` events in that
+ * baseline, so a handful of events cannot swing it.
+ */
+function trendRatio(amounts: WindowedCounts, baselineEvents: number, minBaselineEvents: number): number | null {
+  const baselinePer30Days = (amounts.d90 - amounts.d30) / 2;
+  if (baselineEvents < minBaselineEvents || baselinePer30Days <= 0) return null;
+  return amounts.d30 / baselinePer30Days;
+}
+
+const sumWindows = (counts: readonly WindowedCounts[]): WindowedCounts =>
+  counts.reduce((total, c) => ({ d7: total.d7 + c.d7, d30: total.d30 + c.d30, d90: total.d90 + c.d90, d365: total.d365 + c.d365 }), {
+    d7: 0,
+    d30: 0,
+    d90: 0,
+    d365: 0,
+  });
+
+/** Engagement events (ENGAGEMENT_ACTIVITY_TYPES) per window. */
+export const engagementCounts = (insights: CustomerInsights): WindowedCounts =>
+  sumWindows(ENGAGEMENT_ACTIVITY_TYPES.map((type) => insights.activity[type]));
+
+export function computeSignals(insights: CustomerInsights, now: number, minBaselineEvents: number): Signals {
+  const since = silentSince(insights);
+  const engagement = engagementCounts(insights);
+  const usageEvents = insights.activity.PRODUCT_USAGE;
+  return {
+    silentDays: since === null ? null : wholeDaysSince(since, now),
+    engagementTrend: trendRatio(engagement, engagement.d90 - engagement.d30, minBaselineEvents),
+    usageTrend: trendRatio(insights.usageQuantity, usageEvents.d90 - usageEvents.d30, minBaselineEvents),
+    daysToRenewal: insights.nextRenewalAt === null ? null : daysUntil(insights.nextRenewalAt, now),
+    tenureDays: insights.firstContractStartAt === null ? null : wholeDaysSince(insights.firstContractStartAt, now),
+  };
+}
