@@ -1,0 +1,251 @@
+--[[
+  Applies one input event to one customer's state: atomically, idempotently, and with a result that does
+  not depend on delivery order (every operation is a latest-wins, a maximum or an addition).
+
+  Input:
+    KEYS[1] state hash    revision, offset watermarks, latest-wins scalars (segment, NPS, sentiment), maxima
+    KEYS[2] act   string  day buckets, one line per UTC day: "\n" .. 3 base-36 digits of the day .. counters,
+                          counters = letter .. amount, letters in alphabetical order, an amount of 1 omitted
+    KEYS[3] ent   string  entity records, one line per entity: "\n" .. field .. "\t" .. record
+    KEYS[4] seen  string  dedupe window, 11-byte records in arrival order: arrival hour since the epoch
+                          (3 bytes, big-endian) .. the event's digest (8 bytes)
+
+    ARGV[1] clock: epoch ms, the injected "now" (never Redis TIME) from which the retention horizon and the
+            dedupe window are measured
+    ARGV[2] retention days: the horizon is the first UTC day of the last <retention days> days
+    ARGV[3] dedupe window days
+    ARGV[4] watermark field, "w:<topic>:<partition>"
+    ARGV[5] the record's Kafka offset
+    ARGV[6] the event's digest: first 8 bytes of SHA-1(eventId), raw
+    ARGV[7...] operations, each an opcode followed by its arguments:
+      'L', target, field, record  latest wins. target 's': `field` of the state hash; 'e': the line `field` of
+                                  ent. record: JSON [occurredAt, eventId, terminal, ...payload]; a stored
+                                  record is replaced only by one with a greater (occurredAt, eventId), eventIds
+                                  compared as bytes. A terminal record older than the horizon is stored as a
+                                  tombstone, its bare occurredAt, which outranks every event not newer.
+      'M', field, value           the state hash field keeps the greater number
+      'A', day, letter, amount    adds an integer amount to counter `letter` of the bucket of UTC day `day`;
+                                  skipped for a day before the horizon (an old event changes no window)
+
+  Output:
+    { outcome, revision }
+      'redelivered'  offset <= the watermark of its topic-partition: nothing changed
+      'duplicate'    eventId applied within the dedupe window: only the watermark advanced
+      'applied'      the operations ran and the revision was incremented
+]]
+local stateKey, actKey, entKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local clock = tonumber(ARGV[1])
+local retentionDays = tonumber(ARGV[2])
+local dedupeWindowDays = tonumber(ARGV[3])
+local watermarkField, offset, digest = ARGV[4], ARGV[5], ARGV[6]
+local FIRST_OP = 7
+
+local MS_PER_DAY, MS_PER_HOUR = 86400000, 3600000
+local SEEN_RECORD_BYTES, SEEN_HOUR_BYTES = 11, 3
+local USAGE_SUM_LETTER, USAGE_SCALE = 'u', 1000
+local DAY_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+-- Operations are decoded before anything is written, so a malformed call changes nothing.
+local OPCODE_ARITY = {L = 3, M = 2, A = 3}
+local ops = {}
+local i = FIRST_OP
+while i <= #ARGV do
+  local arity = OPCODE_ARITY[ARGV[i]]
+  if not arity or i + arity > #ARGV then
+    return redis.error_reply('ERR applyEvent: malformed operation at ARGV[' .. i .. ']')
+  end
+  ops[#ops + 1] = {opcode = ARGV[i], args = {unpack(ARGV, i + 1, i + arity)}}
+  i = i + arity + 1
+end
+
+local function revision()
+  return tonumber(redis.call('HGET', stateKey, 'rev') or '0')
+end
+
+local function saveBlob(key, blob)
+  if blob == '' then redis.call('DEL', key) else redis.call('SET', key, blob) end
+end
+
+-- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
+--    was applied (or found a duplicate) before.
+local watermark = redis.call('HGET', stateKey, watermarkField)
+if watermark and tonumber(offset) <= tonumber(watermark) then
+  return {'redelivered', revision()}
+end
+redis.call('HSET', stateKey, watermarkField, offset)
+
+-- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the window
+--    (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
+local arrivalHour = math.floor(clock / MS_PER_HOUR)
+local seen = redis.call('GET', seenKey) or ''
+local function hourAt(pos)
+  local a, b, c = string.byte(seen, pos, pos + SEEN_HOUR_BYTES - 1)
+  return (a * 256 + b) * 256 + c
+end
+local oldestKeptHour = arrivalHour - dedupeWindowDays * 24 - 1
+local keepFrom = 1
+while keepFrom <= #seen and hourAt(keepFrom) < oldestKeptHour do
+  keepFrom = keepFrom + SEEN_RECORD_BYTES
+end
+local function seenBefore()
+  local from = keepFrom
+  while true do
+    local at = string.find(seen, digest, from, true)
+    if not at then return false end
+    -- a match must sit at a record's digest position, not straddle two records
+    if (at - 1) % SEEN_RECORD_BYTES == SEEN_HOUR_BYTES then return true end
+    from = at + 1
+  end
+end
+if seenBefore() then
+  if keepFrom > 1 then saveBlob(seenKey, string.sub(seen, keepFrom)) end
+  return {'duplicate', revision()}
+end
+local arrival = string.char(math.floor(arrivalHour / 65536) % 256, math.floor(arrivalHour / 256) % 256, arrivalHour % 256)
+if keepFrom > 1 then
+  saveBlob(seenKey, string.sub(seen, keepFrom) .. arrival .. digest)
+else
+  redis.call('APPEND', seenKey, arrival .. digest)
+end
+
+-- Lines of the act and ent strings: "\n" .. head .. body, the head unique within its string.
+local function findLine(blob, head)
+  local at = string.find(blob, '\n' .. head, 1, true)
+  if not at then return nil end
+  local bodyFrom = at + 1 + #head
+  local nextLine = string.find(blob, '\n', bodyFrom, true)
+  return at, bodyFrom, (nextLine or #blob + 1) - 1
+end
+local function upsertLine(blob, head, body)
+  local at, _, bodyTo = findLine(blob, head)
+  if not at then return blob .. '\n' .. head .. body end
+  return string.sub(blob, 1, at - 1) .. '\n' .. head .. body .. string.sub(blob, bodyTo + 1)
+end
+
+local today = math.floor(clock / MS_PER_DAY)
+local horizonDay = today - retentionDays + 1
+local horizonMs = horizonDay * MS_PER_DAY
+local act, actChanged = nil, false
+local ent, entChanged = nil, false
+local function loadAct() act = act or redis.call('GET', actKey) or '' end
+local function loadEnt() ent = ent or redis.call('GET', entKey) or '' end
+
+local function tombstoneOf(record)
+  if record[3] == 1 and record[1] < horizonMs then return string.format('%.0f', record[1]) end
+  return nil
+end
+
+-- 3. Retention sweep, at most once per customer per UTC day: buckets before the horizon are dropped and
+--    terminal entity records older than it shrink to tombstones.
+local sweptDay = tonumber(redis.call('HGET', stateKey, 'trimDay') or '-1')
+if today > sweptDay then
+  redis.call('HSET', stateKey, 'trimDay', today)
+  loadAct()
+  local kept = {}
+  for line in string.gmatch(act, '\n[^\n]*') do
+    if tonumber(string.sub(line, 2, 4), 36) >= horizonDay then kept[#kept + 1] = line end
+  end
+  local swept = table.concat(kept)
+  actChanged = swept ~= act
+  act = swept
+  loadEnt()
+  local compacted = {}
+  for field, body in string.gmatch(ent, '\n([^\t\n]*)\t([^\n]*)') do
+    local record = cjson.decode(body)
+    local tombstone = type(record) == 'table' and tombstoneOf(record)
+    compacted[#compacted + 1] = '\n' .. field .. '\t' .. (tombstone or body)
+  end
+  local compactedEnt = table.concat(compacted)
+  entChanged = compactedEnt ~= ent
+  ent = compactedEnt
+end
+
+-- Whether a decoded record outranks what is stored: a decoded record, or a tombstone's bare occurredAt.
+local function bytesLess(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function outranks(record, stored)
+  if type(stored) == 'number' then return record[1] > stored end
+  if record[1] ~= stored[1] then return record[1] > stored[1] end
+  return bytesLess(stored[2], record[2])
+end
+
+local function latestWins(target, field, body)
+  local record = cjson.decode(body)
+  if target == 's' then
+    local stored = redis.call('HGET', stateKey, field)
+    if not stored or outranks(record, cjson.decode(stored)) then redis.call('HSET', stateKey, field, body) end
+    return
+  end
+  loadEnt()
+  local head = field .. '\t'
+  local _, bodyFrom, bodyTo = findLine(ent, head)
+  if bodyFrom and not outranks(record, cjson.decode(string.sub(ent, bodyFrom, bodyTo))) then return end
+  ent = upsertLine(ent, head, tombstoneOf(record) or body)
+  entChanged = true
+end
+
+local function maxWins(field, value)
+  local stored = redis.call('HGET', stateKey, field)
+  if not stored or tonumber(value) > tonumber(stored) then redis.call('HSET', stateKey, field, value) end
+end
+
+local function dayKey(day)
+  local digits = ''
+  for _ = 1, 3 do
+    local d = day % 36
+    digits = string.sub(DAY_DIGITS, d + 1, d + 1) .. digits
+    day = math.floor(day / 36)
+  end
+  return digits
+end
+local function formatAmount(letter, amount)
+  if letter ~= USAGE_SUM_LETTER then
+    return amount == 1 and '' or string.format('%.0f', amount)
+  end
+  local sign = amount < 0 and '-' or ''
+  local whole, fraction = math.floor(math.abs(amount) / USAGE_SCALE), math.abs(amount) % USAGE_SCALE
+  if fraction == 0 then return sign .. string.format('%.0f', whole) end
+  return sign .. (string.gsub(string.format('%.0f.%03d', whole, fraction), '0+$', ''))
+end
+local function parseAmount(letter, text)
+  if letter ~= USAGE_SUM_LETTER then return text == '' and 1 or tonumber(text) end
+  local value = tonumber(text) * USAGE_SCALE
+  return value < 0 and -math.floor(-value + 0.5) or math.floor(value + 0.5)
+end
+
+local function addToDay(dayText, letter, amountText)
+  local day, amount = tonumber(dayText), tonumber(amountText)
+  if day < horizonDay then return end
+  loadAct()
+  local head = dayKey(day)
+  local counters = {}
+  local _, bodyFrom, bodyTo = findLine(act, head)
+  if bodyFrom then
+    for l, text in string.gmatch(string.sub(act, bodyFrom, bodyTo), '(%l)([%d%.%-]*)') do
+      counters[l] = parseAmount(l, text)
+    end
+  end
+  counters[letter] = (counters[letter] or 0) + amount
+  local letters = {}
+  for l in pairs(counters) do letters[#letters + 1] = l end
+  table.sort(letters)
+  local parts = {}
+  for i, l in ipairs(letters) do parts[i] = l .. formatAmount(l, counters[l]) end
+  act = upsertLine(act, head, table.concat(parts))
+  actChanged = true
+end
+
+-- 4. The event's operations.
+local RUN = {L = latestWins, M = maxWins, A = addToDay}
+for _, op in ipairs(ops) do
+  RUN[op.opcode](unpack(op.args))
+end
+
+if actChanged then saveBlob(actKey, act) end
+if entChanged then saveBlob(entKey, ent) end
+return {'applied', redis.call('HINCRBY', stateKey, 'rev', 1)}

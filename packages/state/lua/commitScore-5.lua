@@ -1,0 +1,71 @@
+--[[
+  Writes a customer's newly computed score, only if it is newer than the stored one, so a stale instance
+  (after a rebalance, or a retried call) can never overwrite a newer score. Newer means computed from a
+  greater state revision, or from the same revision as of a later time; a score from the same revision
+  and asOf as the stored one is the same computation again, and is refused so a retry changes nothing.
+
+  Input:
+    KEYS[1] state     hash    rev: the customer's current revision (absent: erased, nothing to score);
+                              outboxSeq: the last outbox sequence number
+    KEYS[2] score     hash    replaced as a whole; this script adds version, revision, asOf, nextDueAt
+    KEYS[3] insights  hash    replaced as a whole
+    KEYS[4] alerts    string  the alert book (JSON)
+    KEYS[5] outbox    list    un-acknowledged output messages
+
+    ARGV[1] revision the score was computed from
+    ARGV[2] asOf (epoch ms) it was computed as of
+    ARGV[3] '1' if the change is significant (it is published): the version is incremented, else '0'
+    ARGV[4] next due time (epoch ms), or '' for none
+    ARGV[5] alert book JSON, or '' to delete it
+    ARGV[6] S: how many score arguments follow
+    ARGV[7 .. 6+S] score field, value, field, value, ...
+    ARGV[7+S] I: how many insights arguments follow
+    ARGV[8+S .. 7+S+I] insights field, value, ...
+    ARGV[8+S+I ...] output messages to append to the outbox, each a JSON object
+                    {"topic":..,"key":..,"value":..}; stored as {"seq":..,"version":..,"topic":..,...}
+
+  Output:
+    { written (1|0), version, the previous score hash (HGETALL), the outbox after the write (LRANGE) }
+    When refused: written 0, the stored version and score, and no outbox (its owner publishes it).
+]]
+local stateKey, scoreKey, insightsKey, alertsKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local revision, asOf = tonumber(ARGV[1]), tonumber(ARGV[2])
+local significant, nextDueAt, alertBook = ARGV[3] == '1', ARGV[4], ARGV[5]
+local scoreArgsFrom, scoreArgCount = 7, tonumber(ARGV[6])
+local insightsArgsFrom = scoreArgsFrom + scoreArgCount + 1
+local insightsArgCount = tonumber(ARGV[insightsArgsFrom - 1])
+local messagesFrom = insightsArgsFrom + insightsArgCount
+
+local previous = redis.call('HGETALL', scoreKey)
+local stored = {}
+for i = 1, #previous, 2 do stored[previous[i]] = previous[i + 1] end
+local version = tonumber(stored.version or '0')
+
+local hasState = redis.call('HEXISTS', stateKey, 'rev') == 1
+local storedRevision, storedAsOf = tonumber(stored.revision or '-1'), tonumber(stored.asOf or '-1')
+local isNewer = revision > storedRevision or (revision == storedRevision and asOf > storedAsOf)
+if not hasState or not isNewer then
+  return {0, version, previous, {}}
+end
+
+if significant then version = version + 1 end
+
+redis.call('DEL', scoreKey)
+redis.call('HSET', scoreKey, 'version', version, 'revision', ARGV[1], 'asOf', ARGV[2],
+  unpack(ARGV, scoreArgsFrom, scoreArgsFrom + scoreArgCount - 1))
+if nextDueAt ~= '' then redis.call('HSET', scoreKey, 'nextDueAt', nextDueAt) end
+
+redis.call('DEL', insightsKey)
+if insightsArgCount > 0 then
+  redis.call('HSET', insightsKey, unpack(ARGV, insightsArgsFrom, insightsArgsFrom + insightsArgCount - 1))
+end
+
+if alertBook == '' then redis.call('DEL', alertsKey) else redis.call('SET', alertsKey, alertBook) end
+
+for i = messagesFrom, #ARGV do
+  local seq = redis.call('HINCRBY', stateKey, 'outboxSeq', 1)
+  -- splice seq and version in front of the caller's fields: the message JSON is kept byte for byte
+  redis.call('RPUSH', outboxKey, '{"seq":' .. seq .. ',"version":' .. version .. ',' .. string.sub(ARGV[i], 2))
+end
+
+return {1, version, previous, redis.call('LRANGE', outboxKey, 0, -1)}

@@ -1,0 +1,116 @@
+// Translates one input event into the commutative operations the applyEvent Lua script performs.
+// Keeping the event semantics here (pure, unit-tested) leaves the script a small generic engine:
+// latest-wins records, maxima and day-bucket counters, each of which gives the same result in any order.
+import { utcDay } from '@churnscore/domain';
+import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '@churnscore/domain';
+import {
+  ACTIVITY_COUNTER,
+  SLA_BREACH_COUNTER,
+  STATE_FIELD,
+  USAGE_SCALE,
+  USAGE_SUM_COUNTER,
+  entityField,
+  type ContractPayload,
+  type LatestRecord,
+  type OpportunityPayload,
+  type SegmentPayload,
+  type TicketPayload,
+  type ValuePayload,
+} from './layout';
+
+export type ApplyOp =
+  /** Keep `record` in `field` unless the stored record has a greater (occurredAt, eventId). */
+  | { op: 'latest'; target: 'state' | 'entity'; field: string; record: string }
+  /** Keep the greater of the stored number and `value`. */
+  | { op: 'max'; field: string; value: number }
+  /** Add `amount` to counter `counter` of the UTC day bucket `day` (skipped past the retention horizon). */
+  | { op: 'add'; day: number; counter: string; amount: number };
+
+const INBOUND_TYPES: ReadonlySet<ActivityType> = new Set(['EMAIL_RECEIVED', 'CALL', 'MEETING']);
+const TERMINAL_STAGES: ReadonlySet<OpportunityStage> = new Set(['CLOSED_WON', 'CLOSED_LOST']);
+const LATEST_VALUE_FIELD: Partial<Record<ActivityType, string>> = {
+  NPS_RESPONSE: STATE_FIELD.latestNps,
+  CSM_SENTIMENT: STATE_FIELD.latestCsmSentiment,
+};
+
+function latest<P extends unknown[]>(
+  target: 'state' | 'entity',
+  field: string,
+  event: InputEvent,
+  terminal: boolean,
+  payload: P,
+): ApplyOp {
+  const record: LatestRecord<P> = [event.occurredAt, event.eventId, terminal ? 1 : 0, ...payload];
+  return { op: 'latest', target, field, record: JSON.stringify(record) };
+}
+
+function activityOps(event: ActivityEvent): ApplyOp[] {
+  const day = utcDay(event.occurredAt);
+  const ops: ApplyOp[] = [
+    { op: 'add', day, counter: ACTIVITY_COUNTER[event.activityType], amount: 1 },
+    { op: 'max', field: STATE_FIELD.lastActivityAt, value: event.occurredAt },
+  ];
+  if (INBOUND_TYPES.has(event.activityType)) {
+    ops.push({ op: 'max', field: STATE_FIELD.lastInboundAt, value: event.occurredAt });
+  }
+  if (event.slaBreached) ops.push({ op: 'add', day, counter: SLA_BREACH_COUNTER, amount: 1 });
+  if (event.activityType === 'PRODUCT_USAGE' && event.value) {
+    ops.push({ op: 'add', day, counter: USAGE_SUM_COUNTER, amount: Math.round(event.value * USAGE_SCALE) });
+  }
+  if (event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED') {
+    const closed = event.activityType === 'SUPPORT_TICKET_CLOSED';
+    ops.push(latest<TicketPayload>('entity', entityField('ticket', event.ticketId ?? event.eventId), event, closed, []));
+  }
+  const valueField = LATEST_VALUE_FIELD[event.activityType];
+  if (valueField !== undefined && event.value !== null) {
+    ops.push(latest<ValuePayload>('state', valueField, event, false, [event.value]));
+  }
+  return ops;
+}
+
+export function opsForEvent(event: InputEvent): ApplyOp[] {
+  switch (event.kind) {
+    case 'activity':
+      return activityOps(event);
+    case 'opportunity':
+      return [
+        latest<OpportunityPayload>('entity', entityField('opportunity', event.opportunityId), event, TERMINAL_STAGES.has(event.stage), [
+          event.stage,
+          event.amount,
+          event.probability,
+          event.openQuotes,
+        ]),
+      ];
+    case 'contract':
+      // Never terminal: contracts of any status decide PROSPECT vs CHURNED and the first contract's start
+      // for the customer's whole life, and a customer has few of them.
+      return [
+        latest<ContractPayload>('entity', entityField('contract', event.contractId), event, false, [
+          event.contractType,
+          event.totalValue,
+          event.startDate,
+          event.endDate,
+          event.status,
+        ]),
+      ];
+    case 'customer':
+      if (event.erase) throw new RangeError('an erasure request is not applied: call eraseCustomer');
+      return [latest<SegmentPayload>('state', STATE_FIELD.segment, event, false, [event.segment])];
+  }
+}
+
+const TARGET_CODE = { state: 's', entity: 'e' } as const;
+
+/** The ops as the script's ARGV tail (format in the header of lua/applyEvent-4.lua). */
+export function opsToArgv(ops: readonly ApplyOp[]): string[] {
+  return ops.flatMap((op) => {
+    switch (op.op) {
+      case 'latest':
+        return ['L', TARGET_CODE[op.target], op.field, op.record];
+      case 'max':
+        return ['M', op.field, String(op.value)];
+      case 'add':
+        return ['A', String(op.day), op.counter, String(op.amount)];
+    }
+  });
+}

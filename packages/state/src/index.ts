@@ -1,0 +1,32 @@
+export { createRedis, redisIdentity, reconnectDelay, type RedisClient, type RedisConnectOptions, type RedisIdentity } from './connection';
+export {
+  CUSTOMER_KEY_PARTS,
+  DEFAULT_DUE_SHARDS,
+  DEFAULT_PREFIX,
+  RANKING_METRICS,
+  decodeKeyPart,
+  encodeKeyPart,
+  keySchema,
+  type CustomerKeyPart,
+  type CustomerKeys,
+  type KeySchema,
+  type RankingMetric,
+} from './keys';
+export { decodeStoredScore, type StoredScore } from './score-codec';
+export {
+  DEFAULT_DEDUPE_WINDOW_DAYS,
+  DEFAULT_RETENTION_DAYS,
+  createStateStore,
+  type ApplyItem,
+  type ApplyOutcome,
+  type ApplyResult,
+  type ClaimOptions,
+  type CommitResult,
+  type CustomerSnapshot,
+  type DueClaim,
+  type OutboxEntry,
+  type OutboxMessage,
+  type ScoreCommit,
+  type StateStore,
+  type StateStoreOptions,
+} from './store';

@@ -1,0 +1,99 @@
+// The Redis key contract (docs/redis-contract.md). Every key of one customer carries the same hash tag,
+// `{<encoded customerId>}`, so each per-customer Lua script touches a single slot and runs on Redis Cluster.
+
+export const DEFAULT_PREFIX = 'chs:v1';
+export const DEFAULT_DUE_SHARDS = 16;
+export const MAX_CUSTOMER_ID_LENGTH = 128;
+
+/**
+ * Percent-encodes every character matched by `unsafe` (which must be a global regex), as %XX of its
+ * UTF-16 code unit; `%` itself must be among them so that `percentDecode` is an exact inverse.
+ */
+export function percentEncode(value: string, unsafe: RegExp): string {
+  return value.replace(unsafe, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+export function percentDecode(value: string): string {
+  return value.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+// `}` would end the hash tag early and `{` would make the key ambiguous to read; `%` is the escape itself.
+// `:` needs no escaping: the tag is delimited by braces, not colons.
+const KEY_UNSAFE = /[%{}]/g;
+
+/** How a customerId (or a segment name) appears inside a key. Reversible with `decodeKeyPart`. */
+export const encodeKeyPart = (value: string): string => percentEncode(value, KEY_UNSAFE);
+export const decodeKeyPart = percentDecode;
+
+/**
+ * The per-customer keys, all `<prefix>:cust:{<id>}:<part>`. Order matters: the Lua scripts receive
+ * subsets of them as KEYS in the order their headers document.
+ */
+export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'score', 'insights', 'alerts', 'outbox'] as const;
+export type CustomerKeyPart = (typeof CUSTOMER_KEY_PARTS)[number];
+export type CustomerKeys = Record<CustomerKeyPart, string>;
+
+export const RANKING_METRICS = ['churnRisk', 'valueAtRisk', 'health'] as const;
+export type RankingMetric = (typeof RANKING_METRICS)[number];
+
+export function assertCustomerId(customerId: string): void {
+  if (customerId.length < 1 || customerId.length > MAX_CUSTOMER_ID_LENGTH) {
+    throw new RangeError(`customerId must be 1–${MAX_CUSTOMER_ID_LENGTH} characters, got ${customerId.length}`);
+  }
+}
+
+/** FNV-1a (32-bit) over the UTF-8 bytes: stable across processes and languages, so any client can find a shard. */
+export function fnv1a32(value: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(value, 'utf8')) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+export interface KeySchema {
+  readonly prefix: string;
+  readonly dueShards: number;
+  customer(customerId: string): CustomerKeys;
+  /** Glob matching every key of one customer (the customerId's `*?[]\` are escaped for SCAN MATCH). */
+  customerPattern(customerId: string): string;
+  ranking(metric: RankingMetric, segment?: string | null): string;
+  dueShardOf(customerId: string): number;
+  dueShard(shard: number): string;
+  readonly epoch: string;
+}
+
+export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = DEFAULT_DUE_SHARDS): KeySchema {
+  if (/[{}]/.test(prefix) || prefix.length === 0) {
+    throw new RangeError(`key prefix must be non-empty and free of hash-tag braces, got "${prefix}"`);
+  }
+  if (!Number.isInteger(dueShards) || dueShards < 1) {
+    throw new RangeError(`dueShards must be a positive integer, got ${dueShards}`);
+  }
+  const customerBase = (customerId: string) => {
+    assertCustomerId(customerId);
+    return `${prefix}:cust:{${encodeKeyPart(customerId)}}`;
+  };
+  return {
+    prefix,
+    dueShards,
+    customer(customerId) {
+      const base = customerBase(customerId);
+      return Object.fromEntries(CUSTOMER_KEY_PARTS.map((part) => [part, `${base}:${part}`])) as CustomerKeys;
+    },
+    customerPattern(customerId) {
+      return `${customerBase(customerId).replace(/[*?[\]\\]/g, '\\$&')}:*`;
+    },
+    ranking(metric, segment) {
+      const overall = `${prefix}:rank:${metric}`;
+      return segment == null ? overall : `${overall}:seg:${encodeKeyPart(segment)}`;
+    },
+    dueShardOf(customerId) {
+      return fnv1a32(customerId) % dueShards;
+    },
+    dueShard(shard) {
+      return `${prefix}:due:{${shard}}`;
+    },
+    epoch: `${prefix}:epoch`,
+  };
+}

@@ -1,0 +1,65 @@
+// How customer state is laid out inside its Redis values: field names, the letters of the activity
+// counters, and the latest-wins record tuples. Writers (apply-ops.ts) and readers (read-state.ts) both
+// take their encodings from here, so the two sides cannot drift. Documented in docs/redis-contract.md.
+import type { ActivityType } from '@churnscore/domain';
+import { percentEncode } from './keys';
+
+/** Fields of the `state` hash. Watermarks are `w:<topic>:<partition>`. */
+export const STATE_FIELD = {
+  revision: 'rev',
+  segment: 'seg',
+  latestNps: 'nps',
+  latestCsmSentiment: 'csm',
+  lastActivityAt: 'lastAct',
+  lastInboundAt: 'lastIn',
+  /** UTC day of the last retention sweep (the sweep runs at most once per customer per day). */
+  trimDay: 'trimDay',
+  /** Sequence number of the last outbox entry ever appended. */
+  outboxSeq: 'outboxSeq',
+} as const;
+
+export const watermarkField = (topic: string, partition: number): string => `w:${topic}:${partition}`;
+
+/**
+ * One letter per day-bucket counter in the `act` string. Fixed by the contract: never reorder or reuse
+ * a letter. The Lua script renders a bucket's counters in alphabetical order of these letters.
+ */
+export const ACTIVITY_COUNTER: Readonly<Record<ActivityType, string>> = {
+  EMAIL_SENT: 'a',
+  EMAIL_RECEIVED: 'b',
+  CALL: 'c',
+  MEETING: 'd',
+  FOLLOW_UP_TASK: 'e',
+  SUPPORT_TICKET_OPENED: 'f',
+  SUPPORT_TICKET_CLOSED: 'g',
+  PRODUCT_USAGE: 'h',
+  NPS_RESPONSE: 'i',
+  CSM_SENTIMENT: 'j',
+};
+export const SLA_BREACH_COUNTER = 's';
+/** Σ PRODUCT_USAGE value, in thousandths (integers add exactly in any order; doubles would not). */
+export const USAGE_SUM_COUNTER = 'u';
+export const USAGE_SCALE = 1000;
+
+/** UTC day numbers appear in the `act` string as exactly 3 upper-case base-36 digits (until day 46655, year 2097). */
+export const DAY_KEY_WIDTH = 3;
+
+export const ENTITY_KIND = { ticket: 't', opportunity: 'o', contract: 'c' } as const;
+export type EntityKind = keyof typeof ENTITY_KIND;
+
+// A record is one line of the `ent` string: "\n<field>\t<json>", so ids must not contain those separators.
+const ENTITY_ID_UNSAFE = /[%\t\n]/g;
+export const entityField = (kind: EntityKind, id: string): string => `${ENTITY_KIND[kind]}:${percentEncode(id, ENTITY_ID_UNSAFE)}`;
+
+/**
+ * A latest-wins record, stored as a JSON array: the event with the greatest (occurredAt, eventId) is the
+ * entity's state. `terminal` = 1 marks a state that stops counting once older than the retention horizon
+ * (a closed ticket, a won or lost opportunity): the Lua sweep then shrinks it to a bare occurredAt, a
+ * tombstone that still outranks any older event for that id, so delivery order never matters.
+ */
+export type LatestRecord<Payload extends unknown[]> = [occurredAt: number, eventId: string, terminal: 0 | 1, ...Payload];
+export type TicketPayload = [];
+export type OpportunityPayload = [stage: string, amount: number, probability: number | null, openQuotes: number | null];
+export type ContractPayload = [contractType: string, totalValue: number, startDate: number, endDate: number, status: string];
+export type ValuePayload = [value: number];
+export type SegmentPayload = [segment: string | null];

@@ -1,0 +1,151 @@
+// Decodes a customer's state hash, `act` and `ent` strings (as applyEvent-4.lua writes them) into the
+// domain's CustomerState, as of a read time: only what lies inside the retention horizon is returned, so
+// whether the daily sweep has already trimmed something never shows.
+import { ACTIVITY_TYPES, MS_PER_DAY, utcDay } from '@churnscore/domain';
+import type {
+  ActivityDayBucket,
+  ActivityType,
+  ContractState,
+  ContractStatus,
+  ContractType,
+  CustomerState,
+  LatestValue,
+  OpportunityStage,
+  OpportunityState,
+  TicketState,
+  UtcDay,
+} from '@churnscore/domain';
+import { percentDecode } from './keys';
+import {
+  ACTIVITY_COUNTER,
+  DAY_KEY_WIDTH,
+  ENTITY_KIND,
+  SLA_BREACH_COUNTER,
+  STATE_FIELD,
+  USAGE_SUM_COUNTER,
+  type ContractPayload,
+  type LatestRecord,
+  type OpportunityPayload,
+  type SegmentPayload,
+  type TicketPayload,
+  type ValuePayload,
+} from './layout';
+
+/** First UTC day inside the retention horizon at `clock` (the same rule as applyEvent-4.lua). */
+export const horizonDay = (clock: number, retentionDays: number): UtcDay => utcDay(clock) - retentionDays + 1;
+
+/** An HGETALL reply (flat field, value list) as an object. */
+export function pairsToRecord(flat: readonly string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[flat[i] as string] = flat[i + 1] as string;
+  return record;
+}
+
+const TYPE_OF_COUNTER = new Map(Object.entries(ACTIVITY_COUNTER).map(([type, letter]) => [letter, type as ActivityType]));
+const TYPE_ORDER = new Map(ACTIVITY_TYPES.map((type, index) => [type, index]));
+const COUNTER_PATTERN = /([a-z])([-\d.]*)/g;
+
+/** Lines of an `act` or `ent` string: each record is "\n" followed by the line. */
+const lines = (blob: string | null): string[] => (blob ? blob.split('\n').slice(1) : []);
+
+function decodeActivity(act: string | null, firstDay: UtcDay) {
+  const activityDays: ActivityDayBucket[] = [];
+  const slaBreachDays: Array<{ day: UtcDay; count: number }> = [];
+  for (const line of lines(act)) {
+    const day = parseInt(line.slice(0, DAY_KEY_WIDTH), 36);
+    if (day < firstDay) continue;
+    const counters = new Map<string, number>();
+    for (const [, letter, amount] of line.slice(DAY_KEY_WIDTH).matchAll(COUNTER_PATTERN)) {
+      counters.set(letter as string, amount ? Number(amount) : 1);
+    }
+    for (const [letter, amount] of counters) {
+      const type = TYPE_OF_COUNTER.get(letter);
+      if (type !== undefined) {
+        const valueSum = type === 'PRODUCT_USAGE' ? (counters.get(USAGE_SUM_COUNTER) ?? 0) : 0;
+        activityDays.push({ day, type, count: amount, valueSum });
+      } else if (letter === SLA_BREACH_COUNTER) {
+        slaBreachDays.push({ day, count: amount });
+      }
+    }
+  }
+  activityDays.sort((a, b) => a.day - b.day || (TYPE_ORDER.get(a.type) ?? 0) - (TYPE_ORDER.get(b.type) ?? 0));
+  slaBreachDays.sort((a, b) => a.day - b.day);
+  return { activityDays, slaBreachDays };
+}
+
+const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function decodeEntities(ent: string | null, horizonMs: number) {
+  const opportunities: OpportunityState[] = [];
+  const contracts: ContractState[] = [];
+  const tickets: TicketState[] = [];
+  for (const line of lines(ent)) {
+    const tab = line.indexOf('\t');
+    const field = line.slice(0, tab);
+    const record: unknown = JSON.parse(line.slice(tab + 1));
+    // A bare number is a tombstone; a terminal record past the horizon is one the sweep has not reached yet.
+    if (!Array.isArray(record) || (record[2] === 1 && (record[0] as number) < horizonMs)) continue;
+    const id = percentDecode(field.slice(2));
+    switch (field[0]) {
+      case ENTITY_KIND.ticket: {
+        const [occurredAt, eventId, closed] = record as LatestRecord<TicketPayload>;
+        tickets.push({ ticketId: id, occurredAt, eventId, open: closed === 0 });
+        break;
+      }
+      case ENTITY_KIND.opportunity: {
+        const [occurredAt, eventId, , stage, amount, probability, openQuotes] = record as LatestRecord<OpportunityPayload>;
+        opportunities.push({ opportunityId: id, occurredAt, eventId, stage: stage as OpportunityStage, amount, probability, openQuotes });
+        break;
+      }
+      case ENTITY_KIND.contract: {
+        const [occurredAt, eventId, , contractType, totalValue, startDate, endDate, status] = record as LatestRecord<ContractPayload>;
+        contracts.push({
+          contractId: id,
+          occurredAt,
+          eventId,
+          contractType: contractType as ContractType,
+          totalValue,
+          startDate,
+          endDate,
+          status: status as ContractStatus,
+        });
+        break;
+      }
+    }
+  }
+  tickets.sort((a, b) => byId(a.ticketId, b.ticketId));
+  opportunities.sort((a, b) => byId(a.opportunityId, b.opportunityId));
+  contracts.sort((a, b) => byId(a.contractId, b.contractId));
+  return { opportunities, contracts, tickets };
+}
+
+function latestValue(json: string | undefined): LatestValue | null {
+  if (json === undefined) return null;
+  const [occurredAt, eventId, , value] = JSON.parse(json) as LatestRecord<ValuePayload>;
+  return { occurredAt, eventId, value };
+}
+
+const numberOrNull = (text: string | undefined): number | null => (text === undefined ? null : Number(text));
+
+export function decodeCustomerState(
+  customerId: string,
+  stateHash: Record<string, string>,
+  act: string | null,
+  ent: string | null,
+  asOf: number,
+  retentionDays: number,
+): CustomerState {
+  const firstDay = horizonDay(asOf, retentionDays);
+  const segmentJson = stateHash[STATE_FIELD.segment];
+  return {
+    customerId,
+    segment: segmentJson === undefined ? null : (JSON.parse(segmentJson) as LatestRecord<SegmentPayload>)[3],
+    ...decodeActivity(act, firstDay),
+    lastActivityAt: numberOrNull(stateHash[STATE_FIELD.lastActivityAt]),
+    lastInboundAt: numberOrNull(stateHash[STATE_FIELD.lastInboundAt]),
+    ...decodeEntities(ent, firstDay * MS_PER_DAY),
+    latestNps: latestValue(stateHash[STATE_FIELD.latestNps]),
+    latestCsmSentiment: latestValue(stateHash[STATE_FIELD.latestCsmSentiment]),
+    revision: Number(stateHash[STATE_FIELD.revision] ?? 0),
+  };
+}

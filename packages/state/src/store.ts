@@ -1,0 +1,288 @@
+// The typed API over the key contract. Every per-customer change is one Lua call on the customer's slot;
+// the global sorted sets (rankings, due shards) are then brought in line with plain, idempotent
+// ZADD / ZREM carrying values from that per-customer truth. Calls for a whole batch are issued together
+// and travel pipelined (ioredis auto-pipelining groups them per node on a cluster).
+import { createHash } from 'node:crypto';
+import type { CustomerInsights, CustomerState, InputEvent, Score } from '@churnscore/domain';
+import { opsForEvent, opsToArgv } from './apply-ops';
+import type { RedisClient } from './connection';
+import { redisIdentity, type RedisIdentity } from './connection';
+import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, RANKING_METRICS, keySchema, type KeySchema } from './keys';
+import { watermarkField } from './layout';
+import { decodeCustomerState, pairsToRecord } from './read-state';
+import { decodeStoredScore, insightsFieldArgs, scoreFieldArgs, type StoredScore } from './score-codec';
+import { loadScripts } from './scripts';
+
+export const DEFAULT_RETENTION_DAYS = 400;
+export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
+
+export interface StateStoreOptions {
+  /** Versioned key prefix; a replay into a fresh namespace uses another one. Default `chs:v1`. */
+  prefix?: string;
+  /** Day buckets and terminal entities older than this many days stop counting and are trimmed. Default 400. */
+  retentionDays?: number;
+  /** An eventId is recognised as a duplicate for at least this many days after it arrived. Default 7. */
+  dedupeWindowDays?: number;
+  /** Number of due-set shards; fixed for the life of a prefix (it decides where each customer lives). Default 16. */
+  dueShards?: number;
+}
+
+export interface ApplyItem {
+  event: InputEvent;
+  topic: string;
+  partition: number;
+  /** Kafka offset, as kafkajs gives it (a decimal string). */
+  offset: string;
+  /**
+   * The clock for this item (epoch ms) instead of the batch's `now`: pass the Kafka record's timestamp to
+   * make a replay take exactly the dedupe and retention decisions the live run took.
+   */
+  receivedAt?: number;
+}
+
+export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered';
+
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  /** The customer's revision after this item. */
+  revision: number;
+}
+
+/** A message the caller publishes after a commit: topic, Kafka key, and a JSON-serialisable value. */
+export interface OutboxMessage {
+  topic: string;
+  key: string;
+  value: unknown;
+}
+
+export interface OutboxEntry extends OutboxMessage {
+  /** Per-customer sequence number; pass the highest published one to ackOutbox. */
+  seq: number;
+  /** The customer's score version when the entry was written: stamp it on a score-changed event. */
+  version: number;
+}
+
+export interface CustomerSnapshot {
+  customerId: string;
+  state: CustomerState;
+  score: StoredScore | null;
+  /** The alert book stored by the last commit (opaque to this package), or null. */
+  alertBook: unknown;
+  /** Entries committed but not yet acknowledged: publish them (again) and ack. */
+  outbox: OutboxEntry[];
+  /** The segment from the latest customer-profile event (the same as state.segment). */
+  segment: string | null;
+}
+
+export interface ScoreCommit {
+  score: Score;
+  insights: CustomerInsights;
+  /** The state revision the score was computed from (CustomerState.revision). */
+  revision: number;
+  asOf: number;
+  /** Whether the change is published (SPEC §6 thresholds): only then is the version incremented. */
+  significant: boolean;
+  /** The new alert book (JSON-serialisable), or null to delete it. */
+  alertBook: unknown;
+  outbox: OutboxMessage[];
+  /** Next time-driven recomputation, or null for none. */
+  nextDueAt: number | null;
+}
+
+export interface CommitResult {
+  /** False when the stored score is newer (or the customer was erased): nothing changed. */
+  written: boolean;
+  /** The customer's score version after the call. */
+  version: number;
+  /** The score stored before the call (when not written: the newer score that won). */
+  previousScore: StoredScore | null;
+  /** When written: every un-acknowledged entry, this commit's included, to publish and then ack. */
+  outbox: OutboxEntry[];
+}
+
+export interface DueClaim {
+  customerId: string;
+  /** The due time (or expired lease) the customer was claimed at. */
+  dueAt: number;
+}
+
+export interface ClaimOptions {
+  /** The most customers to claim in this call. */
+  limit: number;
+  /** How long a claim is held: an instance that dies finds its claims due again after this. */
+  leaseMs: number;
+  /** Shards this call may visit (default all); the starting shard rotates from call to call. */
+  shards?: readonly number[];
+}
+
+export interface StateStore {
+  readonly keys: KeySchema;
+  readonly retentionDays: number;
+  readonly dedupeWindowDays: number;
+  applyEvents(items: readonly ApplyItem[], now: number): Promise<ApplyResult[]>;
+  readCustomers(customerIds: readonly string[], asOf: number): Promise<CustomerSnapshot[]>;
+  commitScores(commits: readonly ScoreCommit[]): Promise<CommitResult[]>;
+  ackOutbox(customerId: string, upToSeq: number): Promise<number>;
+  scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
+  claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
+  eraseCustomer(customerId: string): Promise<number>;
+  identity(): Promise<RedisIdentity>;
+}
+
+/** What identifies an eventId in the dedupe window: 8 bytes of SHA-1 (a collision is ~2⁻⁶⁴ per pair). */
+const eventDigest = (eventId: string): Buffer => createHash('sha1').update(eventId, 'utf8').digest().subarray(0, 8);
+
+const parseOutbox = (entries: readonly string[]): OutboxEntry[] => entries.map((json) => JSON.parse(json) as OutboxEntry);
+
+const positiveInteger = (name: string, value: number): number => {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+};
+
+export function createStateStore(redis: RedisClient, options: StateStoreOptions = {}): StateStore {
+  const keys = keySchema(options.prefix ?? DEFAULT_PREFIX, options.dueShards ?? DEFAULT_DUE_SHARDS);
+  const retentionDays = positiveInteger('retentionDays', options.retentionDays ?? DEFAULT_RETENTION_DAYS);
+  const dedupeWindowDays = positiveInteger('dedupeWindowDays', options.dedupeWindowDays ?? DEFAULT_DEDUPE_WINDOW_DAYS);
+  const scripts = loadScripts(redis);
+  const allShards = Array.from({ length: keys.dueShards }, (_, shard) => shard);
+  // Instances start at different shards and move on by one per call, so concurrent claimers spread out.
+  let nextStartShard = Math.floor(Math.random() * keys.dueShards);
+
+  /** Brings a customer's entries in the rankings in line with `score` (null: removes them all). */
+  function syncRankings(customerId: string, score: Score | null, previousSegment: string | null): Promise<unknown>[] {
+    const segment = score?.segment ?? null;
+    return RANKING_METRICS.flatMap((metric) => [
+      score ? redis.zadd(keys.ranking(metric), score[metric], customerId) : redis.zrem(keys.ranking(metric), customerId),
+      ...(score && segment !== null ? [redis.zadd(keys.ranking(metric, segment), score[metric], customerId)] : []),
+      ...(previousSegment !== null && previousSegment !== segment ? [redis.zrem(keys.ranking(metric, previousSegment), customerId)] : []),
+    ]);
+  }
+
+  async function scheduleDue(customerId: string, dueAt: number | null): Promise<void> {
+    const shardKey = keys.dueShard(keys.dueShardOf(customerId));
+    await (dueAt === null ? redis.zrem(shardKey, customerId) : redis.zadd(shardKey, dueAt, customerId));
+  }
+
+  return {
+    keys,
+    retentionDays,
+    dedupeWindowDays,
+
+    async applyEvents(items, now) {
+      // Issued in order on one connection per node: a customer's events run in the order given.
+      const calls = items.map(async ({ event, topic, partition, offset, receivedAt }) => {
+        const k = keys.customer(event.customerId);
+        const [outcome, revision] = (await scripts.applyEvent(
+          [k.state, k.act, k.ent, k.seen],
+          [
+            receivedAt ?? now,
+            retentionDays,
+            dedupeWindowDays,
+            watermarkField(topic, partition),
+            offset,
+            eventDigest(event.eventId),
+            ...opsToArgv(opsForEvent(event)),
+          ],
+        )) as [ApplyOutcome, number];
+        return { outcome, revision };
+      });
+      return Promise.all(calls);
+    },
+
+    async readCustomers(customerIds, asOf) {
+      const reads = customerIds.map(async (customerId): Promise<CustomerSnapshot> => {
+        const k = keys.customer(customerId);
+        const [stateFlat, act, ent, scoreFlat, alertBook, outbox] = (await scripts.readCustomer(
+          [k.state, k.act, k.ent, k.score, k.alerts, k.outbox],
+          [],
+        )) as [string[], string | null, string | null, string[], string | null, string[]];
+        const state = decodeCustomerState(customerId, pairsToRecord(stateFlat), act, ent, asOf, retentionDays);
+        return {
+          customerId,
+          state,
+          score: decodeStoredScore(customerId, pairsToRecord(scoreFlat)),
+          alertBook: alertBook === null ? null : JSON.parse(alertBook),
+          outbox: parseOutbox(outbox),
+          segment: state.segment,
+        };
+      });
+      return Promise.all(reads);
+    },
+
+    async commitScores(commits) {
+      const results = await Promise.all(
+        commits.map(async (commit): Promise<CommitResult> => {
+          const { customerId } = commit.score;
+          const k = keys.customer(customerId);
+          const scoreArgs = scoreFieldArgs(commit.score);
+          const insightsArgs = insightsFieldArgs(commit.insights);
+          const [written, version, previousFlat, outbox] = (await scripts.commitScore(
+            [k.state, k.score, k.insights, k.alerts, k.outbox],
+            [
+              commit.revision,
+              commit.asOf,
+              commit.significant ? '1' : '0',
+              commit.nextDueAt ?? '',
+              commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
+              scoreArgs.length,
+              ...scoreArgs,
+              insightsArgs.length,
+              ...insightsArgs,
+              ...commit.outbox.map(({ topic, key, value }) => JSON.stringify({ topic, key, value })),
+            ],
+          )) as [0 | 1, number, string[], string[]];
+          return {
+            written: written === 1,
+            version,
+            previousScore: decodeStoredScore(customerId, pairsToRecord(previousFlat)),
+            outbox: parseOutbox(outbox),
+          };
+        }),
+      );
+      // The rankings and due shards follow only the writes that won, with the values they wrote.
+      await Promise.all(
+        results.flatMap((result, i) => {
+          const commit = commits[i];
+          if (!result.written || !commit) return [];
+          const { customerId } = commit.score;
+          return [
+            ...syncRankings(customerId, commit.score, result.previousScore?.segment ?? null),
+            scheduleDue(customerId, commit.nextDueAt),
+          ];
+        }),
+      );
+      return results;
+    },
+
+    async ackOutbox(customerId, upToSeq) {
+      const k = keys.customer(customerId);
+      return (await scripts.ackOutbox([k.state, k.outbox], [upToSeq])) as number;
+    },
+
+    scheduleDue,
+
+    async claimDue(now, { limit, leaseMs, shards = allShards }) {
+      positiveInteger('leaseMs', leaseMs);
+      const start = nextStartShard++ % Math.max(shards.length, 1);
+      const order = [...shards.slice(start), ...shards.slice(0, start)];
+      const claims: DueClaim[] = [];
+      for (const shard of order) {
+        if (claims.length >= limit) break;
+        const flat = (await scripts.claimDue([keys.dueShard(shard)], [now, now + leaseMs, limit - claims.length])) as string[];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          claims.push({ customerId: flat[i] as string, dueAt: Number(flat[i + 1]) });
+        }
+      }
+      return claims;
+    },
+
+    async eraseCustomer(customerId) {
+      const k = keys.customer(customerId);
+      const [deleted, rankedSegment] = (await scripts.eraseCustomer(Object.values(k), [])) as [number, string | null];
+      await Promise.all([...syncRankings(customerId, null, rankedSegment), scheduleDue(customerId, null)]);
+      return deleted;
+    },
+
+    identity: () => redisIdentity(redis, keys.prefix),
+  };
+}
