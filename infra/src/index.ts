@@ -13,11 +13,13 @@ import { provisionTopics } from './topics';
 
 export type { StackEndpoints, StackSettings, ComponentName } from './settings';
 export { ENDPOINT_ENV_VARS, externalEndpoints, loadSettings, localEndpoints, redactUrl } from './settings';
-export { TOPIC_SPECS, TopicDriftError, createTopics, desiredTopics, provisionTopics } from './topics';
+export { TOPIC_SPECS, TopicDriftError, createTopics, deleteTopics, desiredTopics, provisionTopics } from './topics';
 export type { DesiredTopic, ProvisionResult, TopicSpec } from './topics';
 export { SCHEMAS_DIR, SchemaRegistrationError, readSchemaFiles, registerSchemas } from './schemas';
 export type { SchemaRegistration } from './schemas';
 export { connectRedis } from './clients';
+export { BROKER_SETTINGS } from './kafka';
+export { REGISTRY_PROPERTIES, propertyAsEnvVar } from './registry';
 export { createReporter, silentReporter } from './progress';
 export type { LineWriter, Reporter } from './progress';
 

@@ -177,6 +177,15 @@ export async function createTopics(brokers: string[], names: string[], partition
   });
 }
 
+/** Deletes topics (tests' own, at the end of a file); missing ones are ignored. */
+export async function deleteTopics(brokers: string[], names: string[]): Promise<void> {
+  await withAdmin(brokers, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const present = names.filter((name) => existing.has(name));
+    if (present.length > 0) await admin.deleteTopics({ topics: present });
+  });
+}
+
 /**
  * One replica per broker up to three. kafkajs speaks CreateTopics v3, which predates "-1 = broker
  * default", so the factor has to be explicit; this gives 1 on the local stack and 3 on a real cluster.

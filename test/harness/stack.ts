@@ -1,0 +1,44 @@
+// Helpers for integration tests. Every test file shares one broker, registry and Redis, and files
+// run in parallel: give each file its own topics and Redis key prefix with `uniqueName`.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { inject } from 'vitest';
+import { createTopics as createKafkaTopics, deleteTopics as deleteKafkaTopics } from '../../infra/src/index';
+import type { StackEndpoints } from '../../infra/src/index';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Set by test/harness/global-setup.ts: the stack every integration test talks to. */
+    stack: StackEndpoints;
+  }
+}
+
+/** Endpoints of the stack the global setup brought up (local, containers or external). */
+export function testStack(): StackEndpoints {
+  return inject('stack');
+}
+
+/**
+ * A name no other test (or earlier run) uses: `<prefix>-<time>-<random>`, valid as a Kafka topic,
+ * consumer group, Redis key prefix or registry subject.
+ */
+export function uniqueName(prefix: string): string {
+  const safePrefix = prefix.replace(/[^A-Za-z0-9._-]/g, '-');
+  return `${safePrefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates topics on the test stack (existing ones are left alone); one partition unless told. */
+export function createTopics(names: string[], partitions = 1): Promise<void> {
+  return createKafkaTopics(testStack().kafkaBrokers, names, partitions);
+}
+
+/** Deletes a test's own topics, so repeated runs do not pile them up on a long-lived local stack. */
+export function deleteTopics(names: string[]): Promise<void> {
+  return deleteKafkaTopics(testStack().kafkaBrokers, names);
+}
+
+/** A Redis client on the test stack; the caller quits it (afterAll). */
+export function createRedisClient(options: RedisOptions = {}): Redis {
+  return new Redis(testStack().redisUrl, options);
+}
