@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SCORING_CONFIG_PATH, ScoringConfigError, defaultScoringConfig, parseScoringConfig } from './config';
+
+/** A fresh copy of the shipped default file, as untyped JSON the tests break on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- arbitrary JSON, mutated into invalid shapes
+const defaultJson = (): any => JSON.parse(readFileSync(DEFAULT_SCORING_CONFIG_PATH, 'utf8'));
+
+/** The issues parseScoringConfig reports for `json`, as `path: message` lines. */
+function problemsOf(json: unknown): string[] {
+  try {
+    parseScoringConfig(json);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ScoringConfigError);
+    return (error as ScoringConfigError).issues.map((issue) => `${issue.path}: ${issue.message}`);
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('the default configuration', () => {
+  it('is valid and carries its version', () => {
+    expect(defaultScoringConfig().version).toBe(defaultJson().version);
+    expect(parseScoringConfig(defaultJson())).toEqual(defaultScoringConfig());
+  });
+
+  it('ends with a default scorecard that matches everyone', () => {
+    expect(defaultScoringConfig().scorecards.at(-1)?.match).toEqual({});
+  });
+});
+
+describe('parseScoringConfig: shape errors name the setting by its JSON path', () => {
+  it('rejects a weight ≤ 0', () => {
+    const json = defaultJson();
+    json.scorecards[1].measures[2].weight = 0;
+    expect(problemsOf(json)).toEqual(['scorecards[1].measures[2].weight: must be > 0']);
+  });
+
+  it('rejects unknown settings, unknown inputs and wrong types, all at once', () => {
+    const json = defaultJson();
+    json.bands.health.greenMni = 70;
+    json.measures[0].input = 'daysSinceLastCall';
+    json.churn.intercept = '-3';
+    json.alerts.noRecentActivity.silentDays = 30.5;
+    const problems = problemsOf(json);
+    expect(problems).toContain('bands.health.greenMni: unknown setting');
+    expect(problems).toContain('churn.intercept: must be a number');
+    expect(problems).toContain('alerts.noRecentActivity.silentDays: must be a whole number of days');
+    expect(problems.find((line) => line.startsWith('measures[0].input: '))).toMatch(
+      /^measures\[0\]\.input: unknown measure input "daysSinceLastCall" \(known: daysSinceLastActivity, /,
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  it('names missing settings and refuses a non-object', () => {
+    const json = defaultJson();
+    delete json.significance;
+    expect(problemsOf(json)).toEqual([expect.stringMatching(/^significance: /)]);
+    expect(problemsOf('{}')).toEqual([expect.stringMatching(/^\(root\): /)]);
+  });
+
+  it('rejects out-of-range scores and probabilities', () => {
+    const json = defaultJson();
+    json.measures[3].points[1].score = 101;
+    json.bands.risk.highMin = 1.5;
+    expect(problemsOf(json)).toEqual(['bands.risk.highMin: must be ≤ 1', 'measures[3].points[1].score: must be ≤ 100']);
+  });
+
+  it('the error message lists every problem on its own line', () => {
+    const json = defaultJson();
+    json.scorecards[0].measures[0].weight = -1;
+    json.significance.churnRisk = 0;
+    expect(() => parseScoringConfig(json)).toThrow(
+      'invalid scoring configuration (2 problems):\n' +
+        '  scorecards[0].measures[0].weight: must be > 0\n' +
+        '  significance.churnRisk: must be > 0',
+    );
+  });
+});
+
+describe('parseScoringConfig: semantic errors', () => {
+  it('requires ordered band thresholds', () => {
+    const json = defaultJson();
+    json.bands.health.greenMin = 35;
+    json.bands.risk.mediumMin = 0.6;
+    expect(problemsOf(json)).toEqual([
+      'bands.health.redBelow: must be < bands.health.greenMin (35)',
+      'bands.risk.mediumMin: must be < bands.risk.highMin (0.6)',
+    ]);
+  });
+
+  it('requires measure points with increasing values and scores that follow the direction', () => {
+    const json = defaultJson();
+    json.measures[0].points[2].value = 7; // recency: same value as the point before
+    json.measures[1].points[3].score = 10; // engagement-volume (higherIsBetter) goes down
+    expect(problemsOf(json)).toEqual([
+      "measures[0].points[2].value: must be > the previous point's value (7)",
+      "measures[1].points[3].score: must not be below the previous point's score (70) in a higherIsBetter measure",
+    ]);
+  });
+
+  it('requires known, unique measures and scorecards', () => {
+    const json = defaultJson();
+    json.measures.push({ ...json.measures[0] });
+    json.scorecards[0].measures[1].measure = 'no-such-measure';
+    json.scorecards[0].measures[2].measure = 'recency';
+    json.scorecards[1].id = 'renewal';
+    expect(problemsOf(json)).toEqual([
+      'measures[14].id: duplicate measure id "recency" (also measures[0])',
+      'scorecards[0].measures[1].measure: unknown measure "no-such-measure"',
+      'scorecards[0].measures[2].measure: measure "recency" is listed twice',
+      'scorecards[1].id: duplicate scorecard id "renewal" (also scorecards[0])',
+    ]);
+  });
+
+  it('requires the last scorecard to be the catch-all default', () => {
+    const json = defaultJson();
+    json.scorecards[2].match = { segments: ['ENTERPRISE'] };
+    expect(problemsOf(json)).toEqual([
+      'scorecards[2].match: the last scorecard is the default and must match every customer: use {}',
+    ]);
+  });
+
+  it('requires churn-alert hysteresis (open above resolve)', () => {
+    const json = defaultJson();
+    json.alerts.churnRiskHigh.resolveBelow = 0.7;
+    expect(problemsOf(json)).toEqual([
+      'alerts.churnRiskHigh.resolveBelow: must be < alerts.churnRiskHigh.openAt (0.7): the gap between them is the hysteresis that stops flapping',
+    ]);
+  });
+
+  it('rejects unknown churn features and disordered severity thresholds', () => {
+    const json = defaultJson();
+    json.churn.coefficients.shoeSize = 1;
+    json.alerts.severity.highFrom = 300_000;
+    expect(problemsOf(json)).toEqual([
+      expect.stringMatching(/^churn\.coefficients\.shoeSize: unknown churn feature \(known: daysSinceLastActivity, /),
+      'alerts.severity.highFrom: must be < alerts.severity.criticalFrom (250000)',
+    ]);
+  });
+
+  it('requires renewal-risk recovery to lie outside the danger zone', () => {
+    const json = defaultJson();
+    json.alerts.renewalAtRisk.recovery = { minHealth: 30, maxChurnRisk: 0.65 };
+    expect(problemsOf(json)).toEqual([
+      'alerts.renewalAtRisk.recovery.minHealth: must be ≥ bands.health.redBelow (40), or a recovered customer could still be red',
+      'alerts.renewalAtRisk.recovery.maxChurnRisk: must be ≤ bands.risk.highMin (0.6), or a recovered customer could still be high risk',
+    ]);
+  });
+
+  it('requires sensible lifecycle ratios and periods', () => {
+    const json = defaultJson();
+    json.lifecycle.declineTrendRatio = 1;
+    json.lifecycle.growthTrendRatio = 0.9;
+    json.lifecycle.growthTenureDays = 60;
+    expect(problemsOf(json)).toEqual([
+      'lifecycle.declineTrendRatio: must be < 1 (a ratio below 1 means engagement fell)',
+      'lifecycle.growthTrendRatio: must be > 1 (a ratio above 1 means engagement rose)',
+      'lifecycle.onboardingDays: must be < lifecycle.growthTenureDays (60)',
+    ]);
+  });
+});
