@@ -1,0 +1,106 @@
+import type { AppConfig, TopicNames } from '@churnscore/config';
+import type { InputEvent } from '@churnscore/domain';
+import { SchemaRegistryClient, type Client, type ClientConfig } from '@confluentinc/schemaregistry';
+import { inputFromAvro, outputFromAvro, toAvroRecord } from './avro-records';
+import { isInputKind, isOutputKind, kindsByTopic, valueSubject, type EventKind, type WireEvent } from './event-kinds';
+import type { OutputEvent } from './output-events';
+import { AvroRegistrySerde, EventEncodeError } from './registry-serde';
+import { catchRejection, rejected, type DecodeResult } from './rejections';
+import { readerType } from './schemas';
+import { validateEvent } from './validation';
+
+export interface EventCodecOptions {
+  /**
+   * Registry client configuration, e.g. `registryClientConfig(cfg)`, or a client to share (its owner closes it),
+   * such as the library's in-memory `MockClient` in unit tests.
+   */
+  registry: ClientConfig | Client;
+  /** The deployed topic names; each topic's value schema is the subject `<topic>-value`. */
+  topics: TopicNames;
+  reportingCurrency: string;
+  maxFutureSkewMs: number;
+}
+
+export interface EventCodec {
+  /**
+   * Serializes an event for `topic` with the latest schema registered under `<topic>-value`. Does not
+   * validate the event's content (a producer may deliberately send bad input); throws `EventEncodeError`
+   * when the topic does not carry this kind of event or no fitting schema is registered, and
+   * `SchemaRegistryError` when the registry cannot be reached.
+   */
+  encode(topic: string, event: WireEvent): Promise<Buffer>;
+  /**
+   * Decodes and validates an input record. Bad input resolves to a rejection with its reason; only a
+   * registry failure throws (`SchemaRegistryError`), since the record itself may be fine: pause and retry.
+   * @param now the service clock (epoch ms), against which a future occurredAt is judged.
+   */
+  decode(topic: string, key: Buffer | null, value: Buffer | null, now: number): Promise<DecodeResult<InputEvent>>;
+  /** Decodes a record of an output topic (score-changed, alerts), for subscribers and tests; no content checks. */
+  decodeOutput(topic: string, key: Buffer | null, value: Buffer | null): Promise<DecodeResult<OutputEvent>>;
+  /** The kind of event a topic carries, or undefined for a topic the codec does not handle. */
+  kindOf(topic: string): EventKind | undefined;
+  /** Closes the registry client if the codec created it. */
+  close(): void;
+}
+
+/** Codec options from the validated application configuration. */
+export const eventCodecOptions = (cfg: AppConfig, registry: ClientConfig | Client): EventCodecOptions => ({
+  registry,
+  topics: cfg.topics,
+  reportingCurrency: cfg.reportingCurrency,
+  maxFutureSkewMs: cfg.maxFutureSkewMs,
+});
+
+export function createEventCodec(options: EventCodecOptions): EventCodec {
+  const { registry } = options;
+  const ownsClient = 'baseURLs' in registry;
+  const client: Client = ownsClient ? new SchemaRegistryClient(registry) : registry;
+  const serde = new AvroRegistrySerde(client);
+  const kinds = kindsByTopic(options.topics);
+  const kindOf = (topic: string) => kinds.get(topic);
+
+  /** Shared first steps of every decode: known topic, non-empty value, Avro read with the topic's reader schema. */
+  async function readRecord<K extends EventKind>(topic: string, value: Buffer | null, accepts: (kind: EventKind) => kind is K) {
+    const kind = kindOf(topic);
+    if (kind === undefined || !accepts(kind)) return rejected('UNKNOWN_TOPIC', `topic ${topic} is not decoded here`);
+    if (value === null || value.length === 0) return rejected('EMPTY_VALUE', 'value is empty (a tombstone?)');
+    const read = await serde.deserialize(value, readerType(kind));
+    return read.ok ? { ok: true as const, kind, record: read.record } : read;
+  }
+
+  function checkKey<E extends { customerId: string }>(key: Buffer | null, result: DecodeResult<E>): DecodeResult<E> {
+    if (result.ok && (key === null || key.toString('utf8') !== result.event.customerId)) {
+      return rejected('KEY_MISMATCH', 'Kafka key must be the customerId, as a UTF-8 string', 'customerId');
+    }
+    return result;
+  }
+
+  return {
+    async encode(topic, event) {
+      if (kindOf(topic) !== event.kind) {
+        throw new EventEncodeError(`topic ${topic} does not carry ${event.kind} events`);
+      }
+      return serde.serialize(valueSubject(topic), toAvroRecord(event));
+    },
+
+    async decode(topic, key, value, now) {
+      const read = await readRecord(topic, value, isInputKind);
+      if (!read.ok) return read;
+      const { reportingCurrency, maxFutureSkewMs } = options;
+      const candidate = inputFromAvro(read.kind, read.record);
+      return checkKey(key, validateEvent(read.kind, candidate, { reportingCurrency, maxFutureSkewMs, now }));
+    },
+
+    async decodeOutput(topic, key, value) {
+      const read = await readRecord(topic, value, isOutputKind);
+      if (!read.ok) return read;
+      return checkKey(key, catchRejection(() => outputFromAvro(read.kind, read.record)));
+    },
+
+    kindOf,
+
+    close() {
+      if (ownsClient) client.close();
+    },
+  };
+}

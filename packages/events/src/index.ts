@@ -1,0 +1,39 @@
+export { createEventCodec, eventCodecOptions, type EventCodec, type EventCodecOptions } from './codec';
+export {
+  REJECT_REASONS,
+  type DecodeResult,
+  type Rejected,
+  type RejectReason,
+  type Rejection,
+} from './rejections';
+export {
+  validateEvent,
+  FIELD_LIMITS,
+  NPS_RANGE,
+  CSM_SENTIMENT_RANGE,
+  type InputEventOf,
+  type ValidationOptions,
+} from './validation';
+export {
+  toScoreChangedEvent,
+  toAlertEvent,
+  scoreValues,
+  type AlertEvent,
+  type OutputEvent,
+  type ScoreChangedEvent,
+  type ScoreValues,
+} from './output-events';
+export {
+  EVENT_KINDS,
+  INPUT_EVENT_KINDS,
+  OUTPUT_EVENT_KINDS,
+  TOPIC_ROLE_OF_KIND,
+  valueSubject,
+  type EventKind,
+  type OutputEventKind,
+  type WireEvent,
+} from './event-kinds';
+export { dlqHeaders, DLQ_HEADERS, type DlqSource } from './dlq';
+export { AvroRegistrySerde, EventEncodeError, SchemaRegistryError, type AvroReadResult } from './registry-serde';
+export { readerType, schemaSource, SCHEMAS_DIR } from './schemas';
+export { frame, unframe, MAGIC_BYTE } from './wire-format';

@@ -1,0 +1,78 @@
+import type { AlertEpisode, Explanation, HealthBand, LifecycleStage, RiskBand, Score, ScoreCause } from '@churnscore/domain';
+
+/** The headline scores of a customer at one instant, as published. */
+export interface ScoreValues {
+  health: number;
+  band: HealthBand;
+  churnRisk: number;
+  riskBand: RiskBand;
+  lifecycleStage: LifecycleStage;
+  valueAtRisk: number;
+}
+
+/** Value of `customer.score-changed.v1`. Subscribers de-duplicate by (customerId, version). */
+export interface ScoreChangedEvent {
+  kind: 'score-changed';
+  customerId: string;
+  /** Per-customer, strictly increasing. */
+  version: number;
+  cause: ScoreCause;
+  /** null for the customer's first score. */
+  previous: ScoreValues | null;
+  current: ScoreValues;
+  segment: string | null;
+  explanation: Explanation;
+  modelVersion: string;
+  computedAt: number;
+}
+
+/** Value of `customer.alerts.v1`: one state of an alert episode. Subscribers de-duplicate by (alertId, version). */
+export interface AlertEvent extends AlertEpisode {
+  kind: 'alert';
+  modelVersion: string;
+  /** When this state of the episode was produced. */
+  updatedAt: number;
+  /** Per-alert, strictly increasing. */
+  version: number;
+}
+
+export type OutputEvent = ScoreChangedEvent | AlertEvent;
+
+/** The headline values of a score (a whole `Score` is accepted; only these fields are kept). */
+export const scoreValues = ({ health, band, churnRisk, riskBand, lifecycleStage, valueAtRisk }: ScoreValues): ScoreValues => ({
+  health,
+  band,
+  churnRisk,
+  riskBand,
+  lifecycleStage,
+  valueAtRisk,
+});
+
+export function toScoreChangedEvent(change: {
+  current: Score;
+  /** The previously published score (or its values); null when this is the customer's first score. */
+  previous: ScoreValues | null;
+  version: number;
+  cause: ScoreCause;
+}): ScoreChangedEvent {
+  const { current, previous, version, cause } = change;
+  return {
+    kind: 'score-changed',
+    customerId: current.customerId,
+    version,
+    cause,
+    previous: previous === null ? null : scoreValues(previous),
+    current: scoreValues(current),
+    segment: current.segment,
+    explanation: current.explanation,
+    modelVersion: current.modelVersion,
+    computedAt: current.computedAt,
+  };
+}
+
+export function toAlertEvent(
+  episode: AlertEpisode,
+  meta: { modelVersion: string; updatedAt: number; version: number },
+): AlertEvent {
+  return { kind: 'alert', ...episode, ...meta };
+}

@@ -1,0 +1,151 @@
+import { RestError, type Client, type SchemaInfo } from '@confluentinc/schemaregistry';
+import avro from 'avsc';
+import type { AvroRecord } from './avro-records';
+import { isRejected, rejected, type Rejected } from './rejections';
+import { frame, unframe } from './wire-format';
+
+/**
+ * The schema registry could not answer (unreachable, timed out, refused our credentials). Not the record's
+ * fault: the caller must pause and retry, never reject the record to the DLQ.
+ */
+export class SchemaRegistryError extends Error {
+  override readonly name = 'SchemaRegistryError';
+}
+
+/** An event could not be encoded: no schema is registered for the topic, or the event does not fit it. */
+export class EventEncodeError extends Error {
+  override readonly name = 'EventEncodeError';
+}
+
+export type AvroReadResult = { ok: true; record: AvroRecord; schemaId: number } | Rejected;
+
+type Resolver = ReturnType<avro.Type['createResolver']>;
+/** No resolver is needed when the writer schema is the reader schema. */
+type Resolution = { resolver: Resolver | undefined } | Rejected;
+
+const NOT_FOUND = 404;
+const MISSING_READER_FIELD = /^no matching field for default-less (\S+)$/;
+
+/**
+ * Avro in the Confluent wire format on top of the registry client (which caches schemas by id and subject).
+ *
+ * We use avsc directly rather than the library's AvroSerializer/AvroDeserializer because we need what they
+ * do not give: every kind of bad record mapped to its own rejection reason (an unknown schema id is not a
+ * network failure), a fixed *reader* schema per topic so that records written with an older or newer
+ * compatible schema resolve to the shape this code was written for, and plain numbers for timestamps and
+ * dates instead of Date objects.
+ */
+export class AvroRegistrySerde {
+  /** Parsed writer schemas by registry id; ids are immutable, so entries never go stale. */
+  private readonly writerTypes = new Map<number, avro.Type | Rejected>();
+  /** Writer-to-reader resolvers per reader type and writer schema id. */
+  private readonly resolutions = new WeakMap<avro.Type, Map<number, Resolution>>();
+
+  constructor(private readonly client: Client) {}
+
+  /**
+   * Writes `record` with the latest schema registered under `subject` (never auto-registering: schemas are
+   * registered explicitly, and a schema inferred from a message would differ from the contract). A field the
+   * record lacks takes the schema's default, so a producer keeps working when a compatible version adds one.
+   */
+  async serialize(subject: string, record: AvroRecord): Promise<Buffer> {
+    const latest = await this.registryCall(() => this.client.getLatestSchemaMetadata(subject), () => {
+      throw new EventEncodeError(`no schema is registered under subject ${subject}; register the schemas first`);
+    });
+    if (latest.id === undefined) throw new EventEncodeError(`the registry returned no schema id for subject ${subject}`);
+    const writer = this.parseWriter(latest.id, latest);
+    if (isRejected(writer)) {
+      throw new EventEncodeError(`the latest schema of subject ${subject} is unusable: ${writer.rejection.message}`);
+    }
+    const badFields: string[] = [];
+    if (!writer.isValid(record, { errorHook: (path) => badFields.push(path.join('.')) })) {
+      const fields = badFields.join(', ');
+      throw new EventEncodeError(`event does not fit schema ${latest.id} of subject ${subject}; bad fields: ${fields}`);
+    }
+    return frame(latest.id, writer.toBuffer(record));
+  }
+
+  /** Reads a framed value as `reader`, resolving from the writer schema named by the value's schema id. */
+  async deserialize(value: Buffer, reader: avro.Type): Promise<AvroReadResult> {
+    const framed = unframe(value);
+    if (framed === null) {
+      return rejected('NOT_WIRE_FORMAT', 'value is not in the Confluent wire format (magic byte 0 + 4-byte schema id + Avro)');
+    }
+    const { schemaId, body } = framed;
+    const writer = await this.writerType(schemaId);
+    if (isRejected(writer)) return writer;
+    const resolution = this.resolution(reader, schemaId, writer);
+    if (isRejected(resolution)) return resolution;
+    try {
+      return { ok: true, record: reader.fromBuffer(body, resolution.resolver) as AvroRecord, schemaId };
+    } catch {
+      // avsc's message is left out: it may quote decoded content.
+      const problem = `Avro body does not decode with writer schema ${schemaId} (truncated, corrupt or trailing bytes)`;
+      return rejected('AVRO_DECODE_FAILED', problem);
+    }
+  }
+
+  private async writerType(schemaId: number): Promise<avro.Type | Rejected> {
+    const cached = this.writerTypes.get(schemaId);
+    if (cached !== undefined) return cached;
+    const info = await this.registryCall(
+      // No subject: a writer's schema id is valid whatever subject (naming strategy) its producer registered it under.
+      () => this.client.getBySubjectAndId('', schemaId),
+      () => rejected('UNKNOWN_SCHEMA_ID', `schema id ${schemaId} is not in the schema registry`),
+    );
+    return isRejected(info) ? info : this.parseWriter(schemaId, info);
+  }
+
+  private parseWriter(schemaId: number, info: SchemaInfo): avro.Type | Rejected {
+    let parsed = this.writerTypes.get(schemaId);
+    if (parsed === undefined) {
+      if (info.schemaType !== undefined && info.schemaType !== 'AVRO') {
+        parsed = rejected('SCHEMA_MISMATCH', `schema ${schemaId} is a ${info.schemaType} schema, not Avro`);
+      } else {
+        try {
+          parsed = avro.Type.forSchema(JSON.parse(info.schema) as avro.Schema);
+        } catch (error) {
+          parsed = rejected('SCHEMA_MISMATCH', `schema ${schemaId} is not a usable Avro schema: ${(error as Error).message}`);
+        }
+      }
+      this.writerTypes.set(schemaId, parsed);
+    }
+    return parsed;
+  }
+
+  private resolution(reader: avro.Type, schemaId: number, writer: avro.Type): Resolution {
+    let byWriter = this.resolutions.get(reader);
+    if (byWriter === undefined) {
+      byWriter = new Map();
+      this.resolutions.set(reader, byWriter);
+    }
+    let resolution = byWriter.get(schemaId);
+    if (resolution === undefined) {
+      try {
+        // Like Java's Avro, match record names without their namespace: producers in other languages
+        // sometimes generate their classes under their own namespace.
+        resolution = { resolver: reader.equals(writer) ? undefined : reader.createResolver(writer, { ignoreNamespaces: true }) };
+      } catch (error) {
+        const message = (error as Error).message;
+        const missing = MISSING_READER_FIELD.exec(message)?.[1];
+        const field = missing?.slice(missing.lastIndexOf('.') + 1);
+        resolution =
+          field === undefined
+            ? rejected('SCHEMA_MISMATCH', `writer schema ${schemaId} cannot be read as ${reader.name}: ${message}`)
+            : rejected('MISSING_FIELD', `${field}: is required but absent from writer schema ${schemaId}`, field);
+      }
+      byWriter.set(schemaId, resolution);
+    }
+    return resolution;
+  }
+
+  /** Runs a registry request; a 404 is the caller's to interpret, anything else is the registry's failure. */
+  private async registryCall<T, N>(request: () => Promise<T>, onNotFound: () => N): Promise<T | N> {
+    try {
+      return await request();
+    } catch (error) {
+      if (error instanceof RestError && error.status === NOT_FOUND) return onNotFound();
+      throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}

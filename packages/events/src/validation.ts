@@ -1,0 +1,227 @@
+import {
+  ACTIVITY_TYPES,
+  CONTRACT_STATUSES,
+  CONTRACT_TYPES,
+  MS_PER_DAY,
+  OPPORTUNITY_STAGES,
+  type ActivityEvent,
+  type ContractEvent,
+  type CustomerEvent,
+  type EventEnvelope,
+  type InputEvent,
+  type InputEventKind,
+  type OpportunityEvent,
+} from '@churnscore/domain';
+import { catchRejection, rejectField, type DecodeResult } from './rejections';
+
+export interface ValidationOptions {
+  /** ISO 4217 code every money amount must be in. */
+  reportingCurrency: string;
+  /** How far occurredAt may lie ahead of `now`. */
+  maxFutureSkewMs: number;
+  /** The service clock, epoch ms. */
+  now: number;
+}
+
+export type InputEventOf<K extends InputEventKind> = Extract<InputEvent, { kind: K }>;
+
+/** Field length limits: bounded identifiers keep Redis keys and DLQ headers small. */
+export const FIELD_LIMITS = {
+  eventId: 256,
+  customerId: 128,
+  source: 128,
+  entityId: 256,
+  segment: 64,
+} as const;
+
+export const NPS_RANGE = { min: 0, max: 10 } as const;
+export const CSM_SENTIMENT_RANGE = { min: -2, max: 2 } as const;
+
+type RawEvent = Readonly<Record<string, unknown>>;
+
+// Each reader returns the field's typed value or rejects the event naming the field; messages state limits,
+// never the value, because they are logged and copied to the DLQ.
+
+function present(raw: RawEvent, field: string): unknown {
+  const value = raw[field];
+  if (value === undefined || value === null) rejectField('MISSING_FIELD', field, 'is required');
+  return value;
+}
+
+function text(raw: RawEvent, field: string, maxLength: number): string {
+  const value = present(raw, field);
+  if (typeof value !== 'string') rejectField('INVALID_FIELD', field, 'must be a string');
+  const length = [...value].length;
+  if (length < 1 || length > maxLength) rejectField('INVALID_FIELD', field, `must be 1–${maxLength} characters`);
+  return value;
+}
+
+const optionalText = (raw: RawEvent, field: string, maxLength: number): string | null =>
+  raw[field] == null ? null : text(raw, field, maxLength);
+
+function finite(raw: RawEvent, field: string): number {
+  const value = present(raw, field);
+  if (typeof value !== 'number' || !Number.isFinite(value)) rejectField('INVALID_FIELD', field, 'must be a finite number');
+  return value;
+}
+
+const optionalFinite = (raw: RawEvent, field: string): number | null => (raw[field] == null ? null : finite(raw, field));
+
+function inRange(field: string, value: number, min: number, max: number): number {
+  if (value < min || value > max) rejectField('INVALID_FIELD', field, `must be between ${min} and ${max}`);
+  return value;
+}
+
+function count(raw: RawEvent, field: string): number | null {
+  if (raw[field] == null) return null;
+  const value = finite(raw, field);
+  if (!Number.isInteger(value) || value < 0) rejectField('INVALID_FIELD', field, 'must be a whole number ≥ 0');
+  return value;
+}
+
+function flag(raw: RawEvent, field: string): boolean {
+  const value = present(raw, field);
+  if (typeof value !== 'boolean') rejectField('INVALID_FIELD', field, 'must be true or false');
+  return value;
+}
+
+const optionalFlag = (raw: RawEvent, field: string): boolean | null => (raw[field] == null ? null : flag(raw, field));
+
+function symbol<S extends string>(raw: RawEvent, field: string, symbols: readonly S[]): S {
+  const value = present(raw, field);
+  if (typeof value !== 'string') rejectField('INVALID_FIELD', field, 'must be an enum symbol');
+  if (!(symbols as readonly string[]).includes(value)) {
+    rejectField('UNKNOWN_ENUM_SYMBOL', field, `must be one of ${symbols.join(', ')}`);
+  }
+  return value as S;
+}
+
+function instant(raw: RawEvent, field: string): number {
+  const value = finite(raw, field);
+  if (!Number.isInteger(value) || value < 0) rejectField('INVALID_FIELD', field, 'must be whole epoch milliseconds ≥ 0');
+  return value;
+}
+
+function utcDate(raw: RawEvent, field: string): number {
+  const value = instant(raw, field);
+  if (value % MS_PER_DAY !== 0) rejectField('INVALID_FIELD', field, 'must be a UTC midnight');
+  return value;
+}
+
+function amount(raw: RawEvent, field: string): number {
+  const value = finite(raw, field);
+  if (value < 0) rejectField('NEGATIVE_AMOUNT', field, 'must be ≥ 0');
+  return value;
+}
+
+function currency(raw: RawEvent, field: string, reportingCurrency: string): string {
+  const value = text(raw, field, 3);
+  if (value !== reportingCurrency) {
+    // An ISO 4217 code is not personal data, and naming it makes the DLQ entry actionable.
+    const got = /^[A-Z]{3}$/.test(value) ? `, got ${value}` : '';
+    rejectField('WRONG_CURRENCY', field, `must be the reporting currency ${reportingCurrency}${got}`);
+  }
+  return value;
+}
+
+function envelope(raw: RawEvent, { maxFutureSkewMs, now }: ValidationOptions): EventEnvelope {
+  const eventId = text(raw, 'eventId', FIELD_LIMITS.eventId);
+  const customerId = text(raw, 'customerId', FIELD_LIMITS.customerId);
+  const occurredAt = instant(raw, 'occurredAt');
+  if (occurredAt > now + maxFutureSkewMs) {
+    rejectField('FUTURE_OCCURRED_AT', 'occurredAt', `is more than ${maxFutureSkewMs} ms ahead of the service clock`);
+  }
+  const source = text(raw, 'source', FIELD_LIMITS.source);
+  return { eventId, customerId, occurredAt, source };
+}
+
+function activityValue(raw: RawEvent, activityType: ActivityEvent['activityType']): number | null {
+  switch (activityType) {
+    case 'NPS_RESPONSE': {
+      const score = inRange('value', finite(raw, 'value'), NPS_RANGE.min, NPS_RANGE.max);
+      if (!Number.isInteger(score)) rejectField('INVALID_FIELD', 'value', 'must be a whole NPS score');
+      return score;
+    }
+    case 'CSM_SENTIMENT':
+      return inRange('value', finite(raw, 'value'), CSM_SENTIMENT_RANGE.min, CSM_SENTIMENT_RANGE.max);
+    case 'PRODUCT_USAGE': {
+      const quantity = optionalFinite(raw, 'value');
+      if (quantity !== null && quantity < 0) rejectField('INVALID_FIELD', 'value', 'must be a usage quantity ≥ 0');
+      return quantity;
+    }
+    default:
+      return optionalFinite(raw, 'value');
+  }
+}
+
+const validators: { [K in InputEventKind]: (raw: RawEvent, opts: ValidationOptions) => InputEventOf<K> } = {
+  activity: (raw, opts): ActivityEvent => {
+    const common = envelope(raw, opts);
+    const activityType = symbol(raw, 'activityType', ACTIVITY_TYPES);
+    return {
+      kind: 'activity',
+      ...common,
+      activityType,
+      value: activityValue(raw, activityType),
+      ticketId: optionalText(raw, 'ticketId', FIELD_LIMITS.entityId),
+      slaBreached: optionalFlag(raw, 'slaBreached'),
+    };
+  },
+  opportunity: (raw, opts): OpportunityEvent => {
+    const probability = optionalFinite(raw, 'probability');
+    return {
+      kind: 'opportunity',
+      ...envelope(raw, opts),
+      opportunityId: text(raw, 'opportunityId', FIELD_LIMITS.entityId),
+      stage: symbol(raw, 'stage', OPPORTUNITY_STAGES),
+      amount: amount(raw, 'amount'),
+      currency: currency(raw, 'currency', opts.reportingCurrency),
+      probability: probability === null ? null : inRange('probability', probability, 0, 1),
+      openQuotes: count(raw, 'openQuotes'),
+    };
+  },
+  contract: (raw, opts): ContractEvent => {
+    const common = envelope(raw, opts);
+    const contractId = text(raw, 'contractId', FIELD_LIMITS.entityId);
+    const contractType = symbol(raw, 'contractType', CONTRACT_TYPES);
+    const totalValue = amount(raw, 'totalValue');
+    const currencyCode = currency(raw, 'currency', opts.reportingCurrency);
+    const startDate = utcDate(raw, 'startDate');
+    const endDate = utcDate(raw, 'endDate');
+    if (endDate < startDate) rejectField('INVALID_FIELD', 'endDate', 'must not be before startDate');
+    return {
+      kind: 'contract',
+      ...common,
+      contractId,
+      contractType,
+      totalValue,
+      currency: currencyCode,
+      startDate,
+      endDate,
+      status: symbol(raw, 'status', CONTRACT_STATUSES),
+    };
+  },
+  customer: (raw, opts): CustomerEvent => ({
+    kind: 'customer',
+    ...envelope(raw, opts),
+    segment: optionalText(raw, 'segment', FIELD_LIMITS.segment),
+    // Absent means false, as in the Avro schema's default.
+    erase: raw.erase === undefined ? false : flag(raw, 'erase'),
+  }),
+};
+
+/**
+ * Checks an event in the domain shape (times and dates as epoch ms, enum symbols as strings) against SPEC §3,
+ * whatever its origin (Avro, a file export, a test), and returns a fresh, fully typed event holding only the
+ * known fields. The first failing check decides the rejection.
+ */
+export function validateEvent<K extends InputEventKind>(
+  kind: K,
+  raw: unknown,
+  opts: ValidationOptions,
+): DecodeResult<InputEventOf<K>> {
+  return catchRejection(() => {
+    if (typeof raw !== 'object' || raw === null) rejectField('INVALID_FIELD', 'event', 'must be an object');
+    return validators[kind](raw as RawEvent, opts);
+  });
+}
