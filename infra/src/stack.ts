@@ -82,6 +82,7 @@ async function bringUp(settings: StackSettings, component: Component, reporter: 
   const state = await inspectComponent(settings, component);
   switch (state.kind) {
     case 'ours':
+      await assertListensOnConfiguredPorts(settings, component, state.pid);
       await waitUntil(reporter, component.name, `${component.title} (pid ${state.pid})`, () => component.answers(endpoints), {
         timeoutMs: component.startTimeoutMs,
         abortIf: () => (isAlive(state.pid) ? null : `pid ${state.pid} exited; see ${componentLogFile(settings, component.name)}`),
@@ -99,6 +100,18 @@ async function bringUp(settings: StackSettings, component: Component, reporter: 
     case 'stopped':
       await start(settings, component, reporter);
       return 'started';
+  }
+}
+
+/** A port change (STACK_*_PORT) only applies at start: say so instead of waiting on the wrong port. */
+async function assertListensOnConfiguredPorts(settings: StackSettings, component: Component, pid: number): Promise<void> {
+  for (const port of component.ports(settings)) {
+    if (await isPortFree(port.port, STACK_HOST)) {
+      throw new Error(
+        `${component.name}: running (pid ${pid}) but not on port ${port.port} (${port.envVar}); it was started with ` +
+          'other settings. Run `npm run stack:down` and start again to apply them.',
+      );
+    }
   }
 }
 

@@ -1,7 +1,6 @@
-import { describeCommand } from './processes';
 import { redactUrl } from './settings';
 import type { StackEndpoints, StackSettings } from './settings';
-import { STACK_COMPONENTS, inspectComponent } from './stack';
+import { STACK_COMPONENTS, inspectComponent, portTakenMessage } from './stack';
 import { localEndpoints } from './settings';
 
 export interface ComponentStatus {
@@ -13,6 +12,8 @@ export interface ComponentStatus {
   address: string;
   /** Who runs it: "pid 123", "pid 123 of /other/checkout/.stack", "external". */
   owner: string;
+  /** What to do about an unhealthy component, printed under the table. */
+  note?: string;
 }
 
 /** Health of the local stack's components, found from pid files, ports and a live probe of each. */
@@ -25,11 +26,16 @@ export async function localStatus(settings: StackSettings): Promise<ComponentSta
       switch (state.kind) {
         case 'stopped':
           return { component: component.name, healthy: false, state: 'stopped', version: null, address, owner: '-' };
-        case 'port-taken': {
-          const by = state.holder === null ? 'an unknown process' : `pid ${state.holder.pid} (${describeCommand(state.holder)})`;
-          const reason = `port ${state.port.port} taken by ${by}; set ${state.port.envVar}`;
-          return { component: component.name, healthy: false, state: reason, version: null, address, owner: '-' };
-        }
+        case 'port-taken':
+          return {
+            component: component.name,
+            healthy: false,
+            state: `port ${state.port.port} taken`,
+            version: null,
+            address,
+            owner: state.holder === null ? 'unknown' : `pid ${state.holder.pid}`,
+            note: portTakenMessage(component, state.port, state.holder),
+          };
         case 'ours':
         case 'other-stack': {
           const healthy = await component.answers(endpoints);
@@ -71,5 +77,7 @@ export function formatStatusTable(rows: ComponentStatus[]): string {
     ...rows.map((row) => [row.component, row.state, row.version ?? '-', row.address, row.owner]),
   ];
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  return table.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  const lines = table.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  const notes = rows.flatMap((row) => (row.note === undefined ? [] : [`\n${row.note}`]));
+  return [...lines, ...notes].join('\n');
 }

@@ -101,8 +101,10 @@ export class TopicDriftError extends Error {
       `${drift.size} existing topic(s) differ from infra/src/topics.ts:\n${[...drift]
         .map(([topic, differences]) => `  ${topic}\n${differences.map((line) => `    - ${line}`).join('\n')}`)
         .join('\n')}\n` +
-        'Kafka cannot shrink partitions and provisioning never rewrites a live topic silently. Delete and recreate the ' +
-        'topic (local stack: npm run stack:reset), align TOPIC_PARTITIONS, or pass --allow-drift to carry on anyway.',
+        'Provisioning never rewrites a live topic. Fix a config with kafka-configs --alter; a partition count by ' +
+        'aligning TOPIC_PARTITIONS or recreating the topic (Kafka cannot shrink partitions, and adding some moves keys ' +
+        'to other partitions); on the local stack `npm run stack:reset` recreates everything. Or pass --allow-drift ' +
+        'to carry on anyway.',
     );
     this.name = 'TopicDriftError';
   }
