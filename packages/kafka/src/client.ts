@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type Producer } from 'kafkajs';
+import type { KafkaClientOptions } from '@churnscore/config';
+import { Kafka, logLevel, Partitioners, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
 
 const PINO_LEVEL_BY_KAFKAJS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug' | 'silent'> = {
@@ -10,11 +11,14 @@ const PINO_LEVEL_BY_KAFKAJS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug
 };
 
 /** kafkajs logs through our structured logger, so broker trouble shows up in the same JSON stream. */
-export function createKafkaClient(config: KafkaConfig, logger: Logger): Kafka {
+export function createKafkaClient(options: KafkaClientOptions, logger: Logger): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
+  // kafkajs types SASL per mechanism; the validated mechanism/credentials pair is exactly one of them.
+  const sasl = options.sasl ? ({ ...options.sasl } as SASLOptions) : undefined;
   return new Kafka({
-    ...config,
-    logLevel: config.logLevel ?? logLevel.WARN,
+    ...options,
+    sasl,
+    logLevel: logLevel.WARN,
     logCreator:
       () =>
       ({ namespace, level, log }: LogEntry) => {
@@ -22,7 +26,7 @@ export function createKafkaClient(config: KafkaConfig, logger: Logger): Kafka {
         const pinoLevel = PINO_LEVEL_BY_KAFKAJS[level];
         if (pinoLevel !== 'silent') kafkaLogger[pinoLevel]({ namespace, ...extra }, message);
       },
-    retry: config.retry ?? { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
+    retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
   });
 }
 
@@ -31,7 +35,15 @@ export function createKafkaClient(config: KafkaConfig, logger: Logger): Kafka {
  * itself: idempotent, acks from all in-sync replicas.
  */
 export async function connectIdempotentProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // The Java client's murmur2 partitioner: every producer of a customer's events picks the same partition.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // An idempotent producer must not give up: an unavailable broker pauses the caller instead.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30_000 },
+  });
   await producer.connect();
   return producer;
 }

@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, createMetricsRegistry, type Registry } from '@churnscore/observability';
+
+/** The scorer's Prometheus metrics; names follow `<prefix>_<what>_<unit>` conventions. */
+export function createScorerMetrics() {
+  const registry: Registry = createMetricsRegistry('churnscore_scorer_');
+  const registers = [registry];
+  return {
+    registry,
+    events: new Counter({
+      name: 'churnscore_events_total',
+      help: 'Input records by topic and outcome (applied, duplicate, redelivered, erased, rejected)',
+      labelNames: ['topic', 'outcome'] as const,
+      registers,
+    }),
+    dlq: new Counter({
+      name: 'churnscore_dlq_total',
+      help: 'Records sent to the dead-letter topic, by reason code',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: 'churnscore_batch_duration_seconds',
+      help: 'Time to handle one consumed batch, from decode to published outputs',
+      labelNames: ['topic'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'churnscore_consumer_lag_messages',
+      help: 'Messages behind the partition high watermark after the last batch',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    scoreChanges: new Counter({
+      name: 'churnscore_score_changes_total',
+      help: 'score-changed events published, by cause (event or time)',
+      labelNames: ['cause'] as const,
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'churnscore_alerts_total',
+      help: 'Alert transitions published, by type and status',
+      labelNames: ['type', 'status'] as const,
+      registers,
+    }),
+    erasures: new Counter({
+      name: 'churnscore_erasures_total',
+      help: 'Customers erased on request',
+      registers,
+    }),
+    rescored: new Counter({
+      name: 'churnscore_time_rescored_total',
+      help: 'Customers re-scored because time passed (due-set claims)',
+      registers,
+    }),
+    staleWrites: new Counter({
+      name: 'churnscore_stale_score_writes_total',
+      help: 'Score writes refused because a newer score was already stored (e.g. after a rebalance)',
+      registers,
+    }),
+    rewinds: new Counter({
+      name: 'churnscore_redis_rewinds_total',
+      help: 'Times Redis was found to have lost writes and consumption restarted from committed offsets',
+      registers,
+    }),
+  };
+}
+
+export type ScorerMetrics = ReturnType<typeof createScorerMetrics>;

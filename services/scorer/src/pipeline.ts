@@ -1,0 +1,240 @@
+import type { TopicNames } from '@churnscore/config';
+import type { InputEvent, ScoreCause } from '@churnscore/domain';
+import { dlqHeaders, toAlertEvent, toScoreChangedEvent, type EventCodec, type Rejection, type WireEvent } from '@churnscore/events';
+import type { MessageChunk } from '@churnscore/kafka';
+import { customerRef, type Logger } from '@churnscore/observability';
+import {
+  computeInsights,
+  emptyAlertBook,
+  evaluateAlerts,
+  isSignificantChange,
+  nextDueAt,
+  scoreCustomer,
+  type AlertBook,
+  type ScoringConfig,
+} from '@churnscore/scoring';
+import type { ApplyItem, CustomerSnapshot, OutboxEntry, OutboxMessage, ScoreCommit, StateStore } from '@churnscore/state';
+import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { ScorerMetrics } from './metrics';
+
+export interface PipelineDeps {
+  store: StateStore;
+  codec: EventCodec;
+  producer: Producer;
+  topics: TopicNames;
+  scoring: ScoringConfig;
+  clock: () => number;
+  metrics: ScorerMetrics;
+  logger: Logger;
+}
+
+/** A customer to recompute and why. */
+export interface RescoreTarget {
+  customerId: string;
+  cause: ScoreCause;
+}
+
+type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
+
+/**
+ * One event's path through the scorer (docs/architecture.md): decode and validate, dead-letter the
+ * bad, apply the good to Redis idempotently, recompute every touched customer once, commit the score
+ * with its outputs in the customer's outbox, publish the outbox, acknowledge it. Every step is safe to
+ * repeat, which is what makes redelivery after a crash harmless.
+ */
+export class ScoringPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async handleChunk(chunk: MessageChunk): Promise<void> {
+    const { codec, clock, metrics } = this.deps;
+    const now = clock();
+    const decoded: Decoded[] = await Promise.all(
+      chunk.messages.map(async (message) => {
+        const result = await codec.decode(chunk.topic, message.key, message.value, now);
+        return result.ok ? { message, event: result.event } : { message, rejection: result.rejection };
+      }),
+    );
+    await this.deadLetter(chunk, decoded, now);
+
+    // An erasure splits the chunk: what came before it is applied (and erased), what follows starts afresh.
+    let run: Array<{ message: KafkaMessage; event: InputEvent }> = [];
+    for (const entry of decoded) {
+      if (!('event' in entry)) continue;
+      if (entry.event.kind === 'customer' && entry.event.erase) {
+        await this.applyAndRescore(chunk, run, now);
+        run = [];
+        await this.erase(entry.event.customerId);
+        metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
+      } else {
+        run.push(entry);
+      }
+    }
+    await this.applyAndRescore(chunk, run, now);
+  }
+
+  /** Recomputes customers whose due time came (cause `time`), or any given customers. */
+  async rescore(targets: readonly RescoreTarget[], now: number): Promise<void> {
+    if (targets.length === 0) return;
+    const { store, scoring } = this.deps;
+    const snapshots = await store.readCustomers(
+      targets.map((t) => t.customerId),
+      now,
+    );
+    const known = snapshots.flatMap((snapshot, i) => (snapshot.state.revision > 0 ? [{ snapshot, cause: targets[i]!.cause }] : []));
+    // A customer with no state (erased, or never seen) has nothing to score: drop any due entry left behind.
+    await Promise.all(
+      snapshots.filter((s) => s.state.revision === 0).map((s) => store.scheduleDue(s.customerId, null)),
+    );
+    const commits = known.map(({ snapshot, cause }) => this.recompute(snapshot, cause, scoring, now));
+    const results = await store.commitScores(commits);
+    const toPublish = results.flatMap((result, i) => {
+      if (!result.written) this.deps.metrics.staleWrites.inc();
+      // A refused write means a newer score exists; its writer publishes the outbox.
+      return result.written ? [{ customerId: known[i]!.snapshot.customerId, entries: result.outbox }] : [];
+    });
+    await this.publishOutboxes(toPublish);
+  }
+
+  private recompute(snapshot: CustomerSnapshot, cause: ScoreCause, scoring: ScoringConfig, now: number): ScoreCommit {
+    const { store, topics } = this.deps;
+    const opts = { retentionDays: store.retentionDays };
+    const insights = computeInsights(snapshot.state, now, opts);
+    // The stored score is the last published one: significance and drivers are measured against what subscribers saw.
+    const previous = snapshot.score;
+    const score = scoreCustomer(insights, previous, scoring, now);
+    const significant = isSignificantChange(previous, score, scoring);
+    const book = (snapshot.alertBook as AlertBook | null) ?? emptyAlertBook();
+    const evaluation = evaluateAlerts(book, score, previous, insights, scoring, now);
+    const outbox: OutboxMessage[] = [
+      ...(significant
+        ? [
+            {
+              topic: topics.scoreChanged,
+              key: score.customerId,
+              value: toScoreChangedEvent({ current: score, previous, version: 0, cause }),
+            },
+          ]
+        : []),
+      ...evaluation.transitions.map((episode) => ({
+        topic: topics.alerts,
+        key: score.customerId,
+        value: toAlertEvent(episode, { modelVersion: score.modelVersion, updatedAt: now, version: 0 }),
+      })),
+    ];
+    return {
+      score,
+      insights,
+      revision: snapshot.state.revision,
+      asOf: now,
+      significant,
+      alertBook: evaluation.book,
+      outbox,
+      nextDueAt: nextDueAt(snapshot.state, insights, scoring, now, opts),
+    };
+  }
+
+  private async applyAndRescore(
+    chunk: MessageChunk,
+    run: ReadonlyArray<{ message: KafkaMessage; event: InputEvent }>,
+    now: number,
+  ): Promise<void> {
+    if (run.length === 0) return;
+    const { store, metrics } = this.deps;
+    const items: ApplyItem[] = run.map(({ message, event }) => ({
+      event,
+      topic: chunk.topic,
+      partition: chunk.partition,
+      offset: message.offset,
+      // The record's own timestamp keeps dedupe and retention decisions identical on replay.
+      receivedAt: Number(message.timestamp),
+    }));
+    const results = await store.applyEvents(items, now);
+    const causeByCustomer = new Map<string, ScoreCause>();
+    results.forEach((result, i) => {
+      const { event } = run[i]!;
+      metrics.events.inc({ topic: chunk.topic, outcome: result.outcome });
+      // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
+      if (result.outcome === 'applied' || !causeByCustomer.has(event.customerId)) {
+        causeByCustomer.set(event.customerId, { kind: 'event', eventId: event.eventId });
+      }
+    });
+    await this.rescore(
+      [...causeByCustomer].map(([customerId, cause]) => ({ customerId, cause })),
+      now,
+    );
+  }
+
+  private async deadLetter(chunk: MessageChunk, decoded: readonly Decoded[], now: number): Promise<void> {
+    const { producer, topics, metrics, logger } = this.deps;
+    const rejected = decoded.flatMap((d) => ('rejection' in d ? [d] : []));
+    if (rejected.length === 0) return;
+    const messages: Message[] = rejected.map(({ message, rejection }) => ({
+      key: message.key,
+      value: message.value,
+      headers: {
+        ...(message.headers as IHeaders | undefined),
+        ...dlqHeaders(rejection, { topic: chunk.topic, partition: chunk.partition, offset: message.offset }, now),
+      },
+    }));
+    await producer.send({ topic: topics.dlq, acks: -1, messages });
+    for (const { message, rejection } of rejected) {
+      metrics.dlq.inc({ reason: rejection.reason });
+      metrics.events.inc({ topic: chunk.topic, outcome: 'rejected' });
+      logger.warn(
+        { topic: chunk.topic, partition: chunk.partition, offset: message.offset, reason: rejection.reason, field: rejection.field },
+        `input rejected to the DLQ: ${rejection.message}`,
+      );
+    }
+  }
+
+  private async publishOutboxes(outboxes: ReadonlyArray<{ customerId: string; entries: readonly OutboxEntry[] }>): Promise<void> {
+    const { codec, producer, metrics } = this.deps;
+    const pending = outboxes.filter((o) => o.entries.length > 0);
+    if (pending.length === 0) return;
+    const byTopic = new Map<string, Message[]>();
+    for (const { entries } of pending) {
+      for (const entry of entries) {
+        const value = await codec.encode(entry.topic, this.stampVersion(entry));
+        const messages = byTopic.get(entry.topic) ?? [];
+        messages.push({ key: entry.key, value });
+        byTopic.set(entry.topic, messages);
+      }
+    }
+    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    for (const { customerId, entries } of pending) {
+      await this.deps.store.ackOutbox(customerId, Math.max(...entries.map((e) => e.seq)));
+      for (const entry of entries) this.countPublished(entry);
+    }
+  }
+
+  /**
+   * Score-changed events carry the customer's score version; alert events the outbox sequence, which
+   * only ever grows for the customer and so for each of its alerts (subscribers de-duplicate on
+   * (alertId, version)).
+   */
+  private stampVersion(entry: OutboxEntry): WireEvent {
+    const version = entry.topic === this.deps.topics.scoreChanged ? entry.version : entry.seq;
+    return { ...(entry.value as object), version } as WireEvent;
+  }
+
+  private countPublished(entry: OutboxEntry): void {
+    const value = entry.value as { cause?: ScoreCause; alertType?: string; status?: string };
+    if (entry.topic === this.deps.topics.scoreChanged) {
+      this.deps.metrics.scoreChanges.inc({ cause: value.cause?.kind ?? 'event' });
+    } else {
+      this.deps.metrics.alerts.inc({ type: value.alertType ?? 'unknown', status: value.status ?? 'unknown' });
+    }
+  }
+
+  private async erase(customerId: string): Promise<void> {
+    const { store, producer, topics, metrics, logger } = this.deps;
+    const removed = await store.eraseCustomer(customerId);
+    // Tombstones let compacted output topics and their subscribers forget the customer too.
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [topics.scoreChanged, topics.alerts].map((topic) => ({ topic, messages: [{ key: customerId, value: null }] })),
+    });
+    metrics.erasures.inc();
+    logger.info({ customer: customerRef(customerId), keysRemoved: removed }, 'customer erased');
+  }
+}

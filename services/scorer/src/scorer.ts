@@ -1,0 +1,134 @@
+import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
+import { createEventCodec, eventCodecOptions } from '@churnscore/events';
+import { AtLeastOnceConsumer, connectIdempotentProducer, createKafkaClient } from '@churnscore/kafka';
+import { createLogger, startOpsServer, type Logger } from '@churnscore/observability';
+import type { ScoringConfig } from '@churnscore/scoring';
+import { createRedis, createStateStore } from '@churnscore/state';
+import { RedisDurabilityGate } from './durability';
+import { createScorerMetrics, type ScorerMetrics } from './metrics';
+import { ScoringPipeline } from './pipeline';
+import { TimeDrivenRescorer, type TimeDrivenOptions } from './time-driven';
+
+export interface ScorerTuning {
+  /** Messages handled per chunk (one Redis pipeline, one produce, one heartbeat). */
+  chunkSize: number;
+  /** How often durable offsets are committed. */
+  commitIntervalMs: number;
+  /** Time after which Redis has certainly fsynced a write (appendfsync everysec: at most ~2 s). */
+  fsyncGraceMs: number;
+  timeDriven: TimeDrivenOptions;
+}
+
+export const DEFAULT_TUNING: ScorerTuning = {
+  chunkSize: 500,
+  commitIntervalMs: 1_000,
+  fsyncGraceMs: 2_500,
+  timeDriven: { pollIntervalMs: 30_000, claimLimit: 500, leaseMs: 5 * 60_000 },
+};
+
+export interface ScorerOptions {
+  config: AppConfig;
+  scoring: ScoringConfig;
+  /** The service clock; injected by tests and backfills. */
+  clock?: () => number;
+  logger?: Logger;
+  tuning?: ScorerTuning;
+  /** Port of the health/metrics server; 0 picks a free one. Defaults to config.httpPort. */
+  httpPort?: number;
+}
+
+export interface RunningScorer {
+  metrics: ScorerMetrics;
+  /** The bound port of the health/readiness/metrics server. */
+  httpPort: number;
+  timeDriven: TimeDrivenRescorer;
+  /** Finishes the batch in flight, commits what is durable, and disconnects everything. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: configuration in, a running scorer out. */
+export async function startScorer(options: ScorerOptions): Promise<RunningScorer> {
+  const { config, scoring } = options;
+  const clock = options.clock ?? Date.now;
+  const tuning = options.tuning ?? DEFAULT_TUNING;
+  const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
+  const metrics = createScorerMetrics();
+
+  const redis = createRedis({
+    url: config.redis.url,
+    cluster: config.redis.cluster,
+    tlsCaFile: config.redis.tlsCaFile,
+    connectionName: 'churnscore-scorer',
+  });
+  const store = createStateStore(redis, {
+    prefix: config.redis.keyPrefix,
+    retentionDays: config.retentionDays,
+    dedupeWindowDays: config.dedupeWindowDays,
+  });
+  const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
+  const kafka = createKafkaClient(kafkaClientOptions(config), logger);
+  const producer = await connectIdempotentProducer(kafka);
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({ groupId: config.kafka.consumerGroup, allowAutoTopicCreation: false });
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    joined = false;
+    logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+  });
+  await consumer.connect();
+
+  const pipeline = new ScoringPipeline({ store, codec, producer, topics: config.topics, scoring, clock, metrics, logger });
+  const gate = new RedisDurabilityGate(async () => {
+    const { runId, epoch } = await store.identity();
+    return `${runId}/${epoch}`;
+  }, tuning.fsyncGraceMs);
+  const { activity, opportunity, contract, customer } = config.topics;
+  const loop = new AtLeastOnceConsumer({
+    consumer,
+    admin,
+    groupId: config.kafka.consumerGroup,
+    topics: [activity, opportunity, contract, customer],
+    chunkSize: tuning.chunkSize,
+    handleChunk: (chunk) => pipeline.handleChunk(chunk),
+    gate,
+    commitIntervalMs: tuning.commitIntervalMs,
+    logger,
+    onBatch: ({ topic, partition, durationMs, lag }) => {
+      metrics.batchDuration.observe({ topic }, durationMs / 1000);
+      metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
+    },
+    onRewind: () => metrics.rewinds.inc(),
+  });
+  const timeDriven = new TimeDrivenRescorer(store, pipeline, clock, tuning.timeDriven, metrics, logger);
+
+  const ops = await startOpsServer({
+    port: options.httpPort ?? config.httpPort,
+    metrics: metrics.registry,
+    readiness: [
+      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+      { name: 'kafka', check: () => joined },
+    ],
+  });
+  await loop.start();
+  timeDriven.start();
+  logger.info({ httpPort: ops.port, group: config.kafka.consumerGroup, modelVersion: scoring.version }, 'scorer started');
+
+  return {
+    metrics,
+    httpPort: ops.port,
+    timeDriven,
+    async stop() {
+      await timeDriven.stop();
+      await loop.stop();
+      await Promise.all([producer.disconnect(), admin.disconnect()]);
+      codec.close();
+      await redis.quit();
+      await ops.close();
+      logger.info('scorer stopped');
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { Logger } from '@churnscore/observability';
+import type { StateStore } from '@churnscore/state';
+import type { ScorerMetrics } from './metrics';
+import type { ScoringPipeline } from './pipeline';
+
+export interface TimeDrivenOptions {
+  /** How often due-sets are polled when nothing is due: the bound on re-scoring delay. */
+  pollIntervalMs: number;
+  /** Customers claimed per round. */
+  claimLimit: number;
+  /** A claim not completed within this (the instance died) becomes due again. */
+  leaseMs: number;
+}
+
+/**
+ * Re-scores customers whose scores can change with no input (SPEC §7). Runs inside every scorer
+ * instance: claims are atomic per due-set shard, so instances share the work without coordination,
+ * and each one only ever touches customers that are due (never a scan of all customers).
+ */
+export class TimeDrivenRescorer {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly pipeline: ScoringPipeline,
+    private readonly clock: () => number,
+    private readonly options: TimeDrivenOptions,
+    private readonly metrics: ScorerMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Claims and re-scores everything due now; returns how many customers were re-scored. */
+  async runOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const now = this.clock();
+      const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });
+      if (claims.length === 0) return total;
+      await this.pipeline.rescore(
+        claims.map(({ customerId }) => ({ customerId, cause: { kind: 'time' } })),
+        now,
+      );
+      this.metrics.rescored.inc(claims.length);
+      total += claims.length;
+      if (claims.length < this.options.claimLimit || !this.running) return total;
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.runOnce();
+      } catch (error) {
+        // Redis or the broker is away: the claims' leases bring the customers back; try again next round.
+        this.logger.warn({ err: error }, 'time-driven re-scoring round failed');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollIntervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+}
