@@ -1,0 +1,111 @@
+// Shared by the event integration tests: per-file topics and subjects on the test stack, a registry client,
+// and a plain kafkajs producer and consumer (the kafka package's loop is not under test here).
+import { DEFAULT_TOPICS, type TopicNames, type TopicRole } from '@churnscore/config';
+import { createEventCodec, schemaSource, TOPIC_ROLE_OF_KIND, valueSubject, type EventCodec, type EventKind } from '@churnscore/events';
+import { Compatibility, SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
+import { createTopics, deleteTopics, testStack, uniqueName } from '../harness/stack';
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+/** One test file's private world: its own topics (one per role) and their subjects. */
+export class EventsTestBed {
+  readonly topics: TopicNames;
+  readonly registry: SchemaRegistryClient;
+  readonly codec: EventCodec;
+  private readonly kafka: Kafka;
+  private readonly subjects = new Set<string>();
+
+  constructor(name: string) {
+    const { kafkaBrokers, schemaRegistryUrl } = testStack();
+    const roles = Object.keys(DEFAULT_TOPICS) as TopicRole[];
+    this.topics = Object.fromEntries(roles.map((role) => [role, uniqueName(`${name}.${DEFAULT_TOPICS[role]}`)])) as unknown as TopicNames;
+    this.registry = new SchemaRegistryClient({ baseURLs: [schemaRegistryUrl], createAxiosDefaults: { timeout: 15_000 } });
+    this.codec = createEventCodec({ registry: this.registry, topics: this.topics, reportingCurrency: 'USD', maxFutureSkewMs: 3_600_000 });
+    // kafkajs logs the retriable "group coordinator not available" of a fresh group at ERROR; real failures
+    // still reject the calls below.
+    this.kafka = new Kafka({ clientId: name, brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
+  }
+
+  topicOf(kind: EventKind): string {
+    return this.topics[TOPIC_ROLE_OF_KIND[kind]];
+  }
+
+  /** Creates the topics and registers the repository's schemas under their subjects, BACKWARD-compatible. */
+  async setUp(): Promise<void> {
+    await createTopics(Object.values(this.topics));
+    for (const kind of Object.keys(TOPIC_ROLE_OF_KIND) as EventKind[]) {
+      await this.register(valueSubject(this.topicOf(kind)), schemaSource(kind));
+    }
+  }
+
+  /** Registers a schema (version) under a subject of this test bed, which enforces BACKWARD compatibility. */
+  async register(subject: string, schema: string): Promise<number> {
+    if (!this.subjects.has(subject)) {
+      this.subjects.add(subject);
+      await this.registry.updateCompatibility(subject, Compatibility.BACKWARD);
+    }
+    return this.registry.register(subject, { schemaType: 'AVRO', schema });
+  }
+
+  async produce(topic: string, messages: Array<{ key: string | Buffer | null; value: Buffer | null; headers?: IHeaders }>) {
+    const producer = this.kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  /** Reads the first `count` records of the topics from the beginning. */
+  async consume(topics: string[], count: number, timeoutMs = 30_000): Promise<ConsumedRecord[]> {
+    const consumer = this.kafka.consumer({ groupId: uniqueName('events-test') });
+    const records: ConsumedRecord[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`consumed ${records.length} of ${count} records in ${timeoutMs} ms`)), timeoutMs);
+        void consumer.run({
+          eachMessage: async ({ topic, partition, message }) => {
+            records.push(toRecord(topic, partition, message));
+            if (records.length >= count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        });
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return records;
+  }
+
+  async tearDown(): Promise<void> {
+    await deleteTopics(Object.values(this.topics));
+    for (const subject of this.subjects) {
+      await this.registry.deleteSubject(subject, false);
+      await this.registry.deleteSubject(subject, true);
+    }
+    this.codec.close();
+    this.registry.close();
+  }
+}
+
+const toRecord = (topic: string, partition: number, message: KafkaMessage): ConsumedRecord => ({
+  topic,
+  partition,
+  offset: message.offset,
+  key: message.key,
+  value: message.value,
+  headers: message.headers ?? {},
+});
