@@ -1,0 +1,13 @@
+export { ingestFile, IngestUsageError, type IngestFileOptions } from './ingest';
+export { EXPORT_FORMATS, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat, type ExportRecord } from './records';
+export { EXPORT_FIELDS, KIND_FIELD, contentEventId, createRecordConverter, parseIsoInstant, type RecordConversion, type RecordConverterOptions } from './to-event';
+export {
+  EXIT_CODES,
+  describeRejection,
+  exitCodeOf,
+  summarise,
+  type IngestMode,
+  type IngestRejectReason,
+  type IngestReport,
+  type LineRejection,
+} from './report';

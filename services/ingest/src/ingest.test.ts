@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InputEvent } from '@churnscore/domain';
+import { generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ingestFile, IngestUsageError, type IngestFileOptions } from './ingest';
+import { exitCodeOf, summarise } from './report';
+
+const NOW = Date.parse('2025-06-15T12:00:00Z');
+const dir = mkdtempSync(join(tmpdir(), 'ingest-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fileWith = (name: string, text: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+/** Collects what would have been published. */
+function capturingPublisher(): { published: InputEvent[]; publish: NonNullable<IngestFileOptions['publish']> } {
+  const published: InputEvent[] = [];
+  return {
+    published,
+    async publish(events, onPublished) {
+      for await (const event of events) published.push(event);
+      onPublished(published.length);
+      return published.length;
+    },
+  };
+}
+
+const ingest = (file: string, options: Partial<IngestFileOptions> = {}) =>
+  ingestFile({ file, defaultSource: 'test', reportingCurrency: 'USD', maxFutureSkewMs: 3_600_000, clock: () => NOW, progress: null, ...options });
+
+const OPPORTUNITIES_CSV = [
+  'eventId,customerId,occurredAt,opportunityId,stage,amount,currency,probability,accountName',
+  'e1,c1,2025-06-01T10:00:00Z,o1,PROPOSAL,1000,USD,,Acme',
+  'e2,c1,2025-06-02T10:00:00Z,o1,NEGOTIATION,-5,USD,0.6,Acme',
+  'e3,,2025-06-02T10:00:00Z,o2,LEAD,200,USD,,Initech',
+  '',
+  'e4,c2,"2025-06-03T10:00:00Z",o3,CLOSED_WON,300,EUR,,Umbrella',
+  'e5,c2,2025-06-04T10:00:00Z,o3,CLOSED_WON,300,USD,,Umbrella',
+  'e6,c3,2025-07-01T10:00:00Z,o4,LEAD,50,USD,,Hooli',
+].join('\n');
+
+describe('ingestFile', () => {
+  it('publishes nothing when any line is bad, and reports every bad line with its number and reason', async () => {
+    const publisher = capturingPublisher();
+    const report = await ingest(fileWith('opportunities.csv', OPPORTUNITIES_CSV), { kind: 'opportunity', publish: publisher.publish });
+    expect(publisher.published).toEqual([]);
+    expect(report).toMatchObject({ records: 6, valid: 2, published: 0, complete: true, mode: 'all-or-nothing', ignoredFields: ['accountName'] });
+    expect(report.rejected.map(({ line, reason, field }) => ({ line, reason, field }))).toEqual([
+      { line: 3, reason: 'NEGATIVE_AMOUNT', field: 'amount' },
+      { line: 4, reason: 'MISSING_FIELD', field: 'customerId' },
+      { line: 6, reason: 'WRONG_CURRENCY', field: 'currency' },
+      { line: 8, reason: 'FUTURE_OCCURRED_AT', field: 'occurredAt' },
+    ]);
+    expect(exitCodeOf(report)).toBe(1);
+    const summary = summarise(report).join('\n');
+    expect(summary).toContain('nothing published: fix the rejected lines, or pass --partial to publish the 2 valid ones');
+    for (const personal of ['Acme', 'Initech', 'Umbrella', 'Hooli', 'c1', 'c2']) expect(summary).not.toContain(personal);
+    expect(JSON.stringify(report.rejected)).not.toMatch(/Acme|Initech|Umbrella|Hooli|"c[123]"/);
+  });
+
+  it('with partial, publishes only the good lines and still reports the bad ones', async () => {
+    const publisher = capturingPublisher();
+    const report = await ingest(fileWith('opportunities.csv', OPPORTUNITIES_CSV), { kind: 'opportunity', partial: true, publish: publisher.publish });
+    expect(publisher.published.map((event) => event.eventId)).toEqual(['e1', 'e5']);
+    expect(report).toMatchObject({ valid: 2, published: 2, mode: 'partial' });
+    expect(report.rejected.map(({ line }) => line)).toEqual([3, 4, 6, 8]);
+    expect(exitCodeOf(report)).toBe(1);
+  });
+
+  it('dry run checks everything and publishes nothing; a clean file exits 0', async () => {
+    const clean = fileWith('clean.ndjson', '{"kind":"customer","customerId":"c1","occurredAt":"2025-06-01","segment":"SMB"}\n');
+    const report = await ingest(clean, { dryRun: true });
+    expect(report).toMatchObject({ records: 1, valid: 1, published: 0, mode: 'dry-run' });
+    expect(exitCodeOf(report)).toBe(0);
+    expect(summarise(report).at(-1)).toBe('dry run: nothing published; the file is valid');
+  });
+
+  it('publishes nothing, even with partial, from a file whose syntax breaks off', async () => {
+    const publisher = capturingPublisher();
+    const broken = fileWith('broken.csv', 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\nc2,"2025-06-01,SMB\nc3,2025-06-01,MID_MARKET\n');
+    const report = await ingest(broken, { kind: 'customer', partial: true, publish: publisher.publish });
+    expect(publisher.published).toEqual([]);
+    expect(report).toMatchObject({ complete: false, valid: 1, rejected: [expect.objectContaining({ line: 3, reason: 'PARSE_ERROR' })] });
+    expect(summarise(report).at(-1)).toBe('nothing published: the file could not be read to the end');
+  });
+
+  it('ingests the simulator NDJSON output unchanged, so sample data round-trips', async () => {
+    const events = generateCustomerHistories({ customers: 5, days: 60, seed: 1, now: NOW }).flatMap((customer) => customer.events);
+    const publisher = capturingPublisher();
+    const report = await ingest(fileWith('sample.ndjson', events.map(toNdjsonLine).join('')), { publish: publisher.publish });
+    expect(report.rejected).toEqual([]);
+    expect(publisher.published).toEqual(events);
+  });
+
+  it('gives the same eventIds to the same export ingested twice', async () => {
+    const file = fileWith('no-ids.csv', 'customerId,occurredAt,activityType,value\nc1,2025-06-01T09:00:00Z,PRODUCT_USAGE,4\nc1,2025-06-02T09:00:00Z,PRODUCT_USAGE,4\n');
+    const ids = async () => {
+      const publisher = capturingPublisher();
+      await ingest(file, { kind: 'activity', publish: publisher.publish });
+      return publisher.published.map((event) => event.eventId);
+    };
+    const first = await ids();
+    expect(new Set(first).size).toBe(2);
+    expect(await ids()).toEqual(first);
+  });
+
+  it('refuses a file it cannot read or whose format it cannot tell', async () => {
+    await expect(ingest(join(dir, 'missing.csv'), { dryRun: true })).rejects.toThrow(IngestUsageError);
+    await expect(ingest(fileWith('export.txt', ''), { dryRun: true })).rejects.toThrow(/--format/);
+  });
+});

@@ -1,0 +1,75 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { formatOfPath, readCsvRecords, readNdjsonRecords, type ExportRecord } from './records';
+
+const readAll = async (records: AsyncIterable<ExportRecord>): Promise<ExportRecord[]> => {
+  const all: ExportRecord[] = [];
+  for await (const record of records) all.push(record);
+  return all;
+};
+/** Split into small chunks so records straddle chunk boundaries, as they do in real files. */
+const streamOf = (text: string): Readable => Readable.from(text.match(/[\s\S]{1,7}/g) ?? []);
+
+describe('formatOfPath', () => {
+  it('reads the format from the extension', () => {
+    expect(formatOfPath('export.CSV')).toBe('csv');
+    expect(formatOfPath('/tmp/a.ndjson')).toBe('ndjson');
+    expect(formatOfPath('a.jsonl')).toBe('ndjson');
+    expect(formatOfPath('export.txt')).toBeNull();
+  });
+});
+
+describe('readNdjsonRecords', () => {
+  it('numbers lines from 1, skips blank lines and reports lines that are not JSON objects', async () => {
+    const text = '\uFEFF{"customerId":"c1"}\r\n\n{"customerId": "c2"\n[1,2]\n  \n{"customerId":"c3"}';
+    expect(await readAll(readNdjsonRecords(streamOf(text)))).toEqual([
+      { line: 1, ok: true, fields: { customerId: 'c1' } },
+      { line: 3, ok: false, problem: 'the line is not valid JSON', fatal: false },
+      { line: 4, ok: false, problem: 'the line is not a JSON object', fatal: false },
+      { line: 6, ok: true, fields: { customerId: 'c3' } },
+    ]);
+  });
+});
+
+describe('readCsvRecords', () => {
+  it('maps cells to header names, drops empty cells and numbers records by the line they start on', async () => {
+    const text = 'customerId,note,value\nc1,"a, b",1\n\n"c2","two\nlines",\nc3,,3\n';
+    expect(await readAll(readCsvRecords(streamOf(text)))).toEqual([
+      { line: 2, ok: true, fields: { customerId: 'c1', note: 'a, b', value: '1' } },
+      { line: 4, ok: true, fields: { customerId: 'c2', note: 'two\nlines' } },
+      { line: 6, ok: true, fields: { customerId: 'c3', value: '3' } },
+    ]);
+  });
+
+  it('reports a row with the wrong number of cells and goes on', async () => {
+    const records = await readAll(readCsvRecords(streamOf('a,b\r\n1,2\r\n3\r\n4,5,6\r\n7,8\r\n')));
+    expect(records.map((r) => [r.line, r.ok])).toEqual([[2, true], [3, false], [4, false], [5, true]]);
+    expect(records[1]).toMatchObject({ problem: 'the row has 1 cells, the header 2', fatal: false });
+  });
+
+  it('stops at a quoting error, naming its line without quoting the content', async () => {
+    const records = await readAll(readCsvRecords(streamOf('a,b\n1,2\n"secret"x,3\n4,5\n')));
+    expect(records).toEqual([
+      { line: 2, ok: true, fields: { a: '1', b: '2' } },
+      {
+        line: 3,
+        ok: false,
+        problem: 'a quoted field is followed by something other than a comma or a line end; the rest of the file was not read',
+        fatal: true,
+      },
+    ]);
+  });
+
+  it('reports a quote left open to the end of the file at the line of its record', async () => {
+    const records = await readAll(readCsvRecords(streamOf('a,b\n1,2\n\n3,"open\n4,5\n6,7\n')));
+    expect(records.map((r) => [r.line, r.ok])).toEqual([[2, true], [4, false]]);
+    expect(records[1]).toMatchObject({ problem: 'a quoted field is never closed; the rest of the file was not read', fatal: true });
+  });
+
+  it('refuses a file without a usable header row', async () => {
+    expect(await readAll(readCsvRecords(streamOf('')))).toEqual([{ line: 1, ok: false, problem: 'the file has no header row', fatal: true }]);
+    expect(await readAll(readCsvRecords(streamOf('a,b,a\n1,2,3\n')))).toEqual([
+      { line: 1, ok: false, problem: 'header columns 1 and 3 have the same name', fatal: true },
+    ]);
+  });
+});

@@ -1,0 +1,120 @@
+import { extname } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { parse as parseCsv } from 'csv-parse';
+
+export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const FORMAT_BY_EXTENSION: Readonly<Record<string, ExportFormat>> = {
+  '.ndjson': 'ndjson',
+  '.jsonl': 'ndjson',
+  '.json': 'ndjson',
+  '.csv': 'csv',
+};
+
+/** The format a file name implies, or null when its extension says nothing (then --format decides). */
+export const formatOfPath = (path: string): ExportFormat | null => FORMAT_BY_EXTENSION[extname(path).toLowerCase()] ?? null;
+
+/** One record of an export, by the line it starts on (1-based, the CSV header being line 1). */
+export type ExportRecord =
+  | { line: number; ok: true; fields: Readonly<Record<string, unknown>> }
+  /** `fatal`: the file cannot be read past this line. */
+  | { line: number; ok: false; problem: string; fatal: boolean };
+
+/**
+ * NDJSON: one JSON object per line; blank lines are skipped. A line that is not a JSON object is
+ * reported and the next line read as usual. Parser messages are not passed on: they quote the input.
+ */
+export async function* readNdjsonRecords(input: Readable): AsyncGenerator<ExportRecord> {
+  let line = 0;
+  for await (const rawText of createInterface({ input, crlfDelay: Infinity })) {
+    line += 1;
+    const text = line === 1 ? rawText.replace(/^\uFEFF/, '') : rawText;
+    if (text.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      yield { line, ok: false, problem: 'the line is not valid JSON', fatal: false };
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      yield { line, ok: false, problem: 'the line is not a JSON object', fatal: false };
+      continue;
+    }
+    yield { line, ok: true, fields: value as Record<string, unknown> };
+  }
+}
+
+/** What each csv-parse error code means, in words that do not quote the file's content. */
+const CSV_SYNTAX_PROBLEMS: Readonly<Record<string, string>> = {
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed',
+  CSV_INVALID_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or a line end',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or a line end',
+  CSV_MAX_RECORD_SIZE: 'a record is too large',
+};
+
+/**
+ * CSV (RFC 4180) with a header row naming the fields. Empty cells count as absent. A row with the
+ * wrong number of cells is reported and skipped; a syntax error (an unbalanced quote) leaves the rest
+ * of the file unreadable, so it is reported as fatal and reading stops there rather than guessing.
+ */
+export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRecord> {
+  // Syntax errors arrive as 'skip' events rather than stream errors, which would discard the good
+  // records still buffered before them; records parsed after the first one are guesses and dropped.
+  const parser = input.pipe(parseCsv({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true }));
+  const first: { syntaxError: CsvSyntaxError | null } = { syntaxError: null };
+  parser.on('skip', (error: CsvSyntaxError) => (first.syntaxError ??= error));
+  let header: string[] | null = null;
+  // csv-parse reports the line a record ends on; the next one starts after it and any blank lines.
+  let previousEnd: CsvPosition = { lines: 0, empty_lines: 0 };
+  const startLine = (position: CsvPosition): number => previousEnd.lines + 1 + (position.empty_lines - previousEnd.empty_lines);
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: CsvPosition }>) {
+      if (first.syntaxError !== null && info.lines >= first.syntaxError.lines) break;
+      const line = startLine(info);
+      previousEnd = info;
+      if (header === null) {
+        header = record.map((name) => name.trim());
+        const problem = headerProblem(header);
+        if (problem !== null) {
+          yield { line, ok: false, problem, fatal: true };
+          return;
+        }
+        continue;
+      }
+      if (record.length !== header.length) {
+        yield { line, ok: false, problem: `the row has ${record.length} cells, the header ${header.length}`, fatal: false };
+        continue;
+      }
+      const columns = header;
+      yield { line, ok: true, fields: Object.fromEntries(record.flatMap((cell, i) => (cell === '' ? [] : [[columns[i]!, cell]]))) };
+    }
+    if (first.syntaxError !== null) {
+      const problem = CSV_SYNTAX_PROBLEMS[first.syntaxError.code ?? ''] ?? 'the file is not valid CSV';
+      yield { line: startLine(first.syntaxError), ok: false, problem: `${problem}; the rest of the file was not read`, fatal: true };
+    } else if (header === null) {
+      yield { line: 1, ok: false, problem: 'the file has no header row', fatal: true };
+    }
+  } finally {
+    input.destroy();
+  }
+}
+
+/** Where csv-parse is in the file: lines read so far, and how many of them were blank. */
+interface CsvPosition {
+  lines: number;
+  empty_lines: number;
+}
+
+interface CsvSyntaxError extends CsvPosition {
+  code?: string;
+}
+
+function headerProblem(header: string[]): string | null {
+  if (header.some((name) => name === '')) return 'the header row has an empty column name';
+  // Positions, not names: a file without a header has data in its first row.
+  const duplicate = header.findIndex((name, i) => header.indexOf(name) !== i);
+  return duplicate === -1 ? null : `header columns ${header.indexOf(header[duplicate]!) + 1} and ${duplicate + 1} have the same name`;
+}

@@ -1,0 +1,68 @@
+import type { InputEventKind } from '@churnscore/domain';
+import type { RejectReason } from '@churnscore/events';
+import type { ExportFormat } from './records';
+
+/** The scorer's reason codes, plus one for lines that are not records at all. */
+export type IngestRejectReason = RejectReason | 'PARSE_ERROR';
+
+/** A rejected line. Names fields and limits, never field values, so reports can be shared freely. */
+export interface LineRejection {
+  /** 1-based line the record starts on (the CSV header is line 1). */
+  line: number;
+  reason: IngestRejectReason;
+  message: string;
+  field?: string;
+}
+
+export type IngestMode = 'all-or-nothing' | 'partial' | 'dry-run';
+
+export interface IngestReport {
+  file: string;
+  format: ExportFormat;
+  /** --kind, or null when each record names its own. */
+  kind: InputEventKind | null;
+  mode: IngestMode;
+  /** Records read (blank lines and the CSV header excluded). */
+  records: number;
+  valid: number;
+  rejected: LineRejection[];
+  /** false when a syntax error stopped the reading: nothing after it was checked, so nothing is published. */
+  complete: boolean;
+  /** Columns/keys that are not fields of the record's event kind; left out of the events. */
+  ignoredFields: string[];
+  published: number;
+}
+
+/** Exit codes of `npm run ingest`; documented in docs/simulator-and-ingest.md. */
+export const EXIT_CODES = {
+  ok: 0,
+  linesRejected: 1,
+  usage: 2,
+  publishFailed: 3,
+} as const;
+
+export const exitCodeOf = (report: IngestReport): number =>
+  report.rejected.length > 0 ? EXIT_CODES.linesRejected : EXIT_CODES.ok;
+
+export const describeRejection = ({ line, reason, message }: LineRejection): string => `line ${line}: ${reason} ${message}`;
+
+/** The human summary printed after the per-line rejections. */
+export function summarise(report: IngestReport): string[] {
+  const { records, valid, rejected, ignoredFields, published, mode, complete } = report;
+  const byReason = new Map<string, number>();
+  for (const { reason } of rejected) byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  const reasons = [...byReason].map(([reason, count]) => `${reason} ×${count}`).join(', ');
+  const lines = [`${report.file}: ${records} records, ${valid} valid, ${rejected.length} rejected${reasons ? ` (${reasons})` : ''}`];
+  if (ignoredFields.length > 0) lines.push(`ignored fields (not part of the event): ${ignoredFields.join(', ')}`);
+  lines.push(outcome());
+  return lines;
+
+  function outcome(): string {
+    if (mode === 'dry-run') return `dry run: nothing published${rejected.length === 0 ? '; the file is valid' : ''}`;
+    if (!complete) return 'nothing published: the file could not be read to the end';
+    if (rejected.length > 0 && mode === 'all-or-nothing') {
+      return `nothing published: fix the rejected lines, or pass --partial to publish the ${valid} valid ones`;
+    }
+    return `published ${published} events${rejected.length > 0 ? `; ${rejected.length} rejected lines were not` : ''}`;
+  }
+}

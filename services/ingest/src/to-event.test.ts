@@ -1,0 +1,112 @@
+import type { InputEvent } from '@churnscore/domain';
+import { describe, expect, it } from 'vitest';
+import { contentEventId, createRecordConverter, parseIsoInstant, type RecordConversion } from './to-event';
+
+const NOW = Date.parse('2025-06-15T12:00:00Z');
+const convert = createRecordConverter({ reportingCurrency: 'USD', maxFutureSkewMs: 3_600_000, now: NOW, defaultSource: 'crm-export' });
+const convertAs = (kind: 'activity' | 'opportunity' | 'contract' | 'customer') =>
+  createRecordConverter({ kind, reportingCurrency: 'USD', maxFutureSkewMs: 3_600_000, now: NOW, defaultSource: 'crm-export' });
+const eventOf = (result: RecordConversion): InputEvent => {
+  if (!result.ok) throw new Error(`rejected: ${result.rejection.message}`);
+  return result.event;
+};
+
+describe('parseIsoInstant', () => {
+  it.each([
+    ['2025-03-01', Date.UTC(2025, 2, 1)],
+    ['2025-03-01T09:30:00Z', Date.UTC(2025, 2, 1, 9, 30)],
+    ['2025-03-01T09:30Z', Date.UTC(2025, 2, 1, 9, 30)],
+    ['2025-03-01 09:30:15.250Z', Date.UTC(2025, 2, 1, 9, 30, 15, 250)],
+    ['2025-03-01T11:30:00+02:00', Date.UTC(2025, 2, 1, 9, 30)],
+    ['2025-03-01T04:30:00-0500', Date.UTC(2025, 2, 1, 9, 30)],
+    ['2025-03-01T09:30:00.123456789Z', Date.UTC(2025, 2, 1, 9, 30, 0, 123)],
+  ])('reads %s', (text, expected) => expect(parseIsoInstant(text)).toBe(expected));
+
+  it.each(['2025-02-30', '2025-13-01T00:00:00Z', '2025-03-01T24:00:00Z', '2025-03-01T09:30:00', '20250301', '1718000000000', 'yesterday', ''])(
+    'refuses %j',
+    (text) => expect(parseIsoInstant(text)).toBeNull(),
+  );
+});
+
+describe('createRecordConverter', () => {
+  it('converts CSV text to the event types and fills in the default source', () => {
+    const event = eventOf(
+      convertAs('contract')({
+        eventId: 'e1',
+        customerId: 'c1',
+        occurredAt: '2025-06-01T10:00:00Z',
+        contractId: 'k1',
+        contractType: 'SUBSCRIPTION',
+        totalValue: '12000.50',
+        currency: 'USD',
+        startDate: '2025-06-01',
+        endDate: '2026-05-31',
+        status: 'ACTIVE',
+      }),
+    );
+    expect(event).toEqual({
+      kind: 'contract',
+      eventId: 'e1',
+      customerId: 'c1',
+      occurredAt: Date.UTC(2025, 5, 1, 10),
+      source: 'crm-export',
+      contractId: 'k1',
+      contractType: 'SUBSCRIPTION',
+      totalValue: 12000.5,
+      currency: 'USD',
+      startDate: Date.UTC(2025, 5, 1),
+      endDate: Date.UTC(2026, 4, 31),
+      status: 'ACTIVE',
+    });
+  });
+
+  it('takes NDJSON numbers and booleans as they are, epoch ms in time fields included', () => {
+    const event = eventOf(
+      convertAs('activity')({ eventId: 'e2', customerId: 'c1', occurredAt: NOW - 1000, source: 's', activityType: 'SUPPORT_TICKET_CLOSED', ticketId: 't', slaBreached: true }),
+    );
+    expect(event).toMatchObject({ occurredAt: NOW - 1000, slaBreached: true, value: null });
+  });
+
+  it("rejects with the scorer's reason codes, naming the field but never its value", () => {
+    const opportunity = { eventId: 'e', customerId: 'c1', occurredAt: '2025-06-01T00:00:00Z', opportunityId: 'o', stage: 'PROPOSAL', amount: '100', currency: 'USD' };
+    const rejection = (fields: Record<string, unknown>) => {
+      const result = convertAs('opportunity')({ ...opportunity, ...fields });
+      return result.ok ? null : result.rejection;
+    };
+    expect(rejection({})).toBeNull();
+    expect(rejection({ amount: '-5' })).toEqual({ reason: 'NEGATIVE_AMOUNT', field: 'amount', message: 'amount: must be ≥ 0' });
+    expect(rejection({ amount: 'lots' })).toEqual({ reason: 'INVALID_FIELD', field: 'amount', message: 'amount: must be a number' });
+    expect(rejection({ currency: 'EUR' })).toMatchObject({ reason: 'WRONG_CURRENCY', field: 'currency' });
+    expect(rejection({ customerId: undefined })).toMatchObject({ reason: 'MISSING_FIELD', field: 'customerId' });
+    expect(rejection({ stage: 'WON' })).toMatchObject({ reason: 'UNKNOWN_ENUM_SYMBOL', field: 'stage' });
+    expect(rejection({ occurredAt: '2025-06-15T13:00:01Z' })).toMatchObject({ reason: 'FUTURE_OCCURRED_AT', field: 'occurredAt' });
+    expect(rejection({ occurredAt: '15/06/2025' })).toEqual({
+      reason: 'INVALID_FIELD',
+      field: 'occurredAt',
+      message: 'occurredAt: must be an ISO 8601 date, or timestamp with a time zone',
+    });
+    expect(rejection({ probability: '1.5' })).toMatchObject({ reason: 'INVALID_FIELD', field: 'probability' });
+  });
+
+  it("decides each record's kind from its kind field or --kind, which must agree", () => {
+    const profile = { eventId: 'e', customerId: 'c1', occurredAt: '2025-06-01', segment: 'SMB' };
+    expect(eventOf(convert({ ...profile, kind: 'customer' }))).toMatchObject({ kind: 'customer', segment: 'SMB', erase: false });
+    expect(convert(profile)).toMatchObject({ ok: false, rejection: { reason: 'MISSING_FIELD', field: 'kind' } });
+    expect(convert({ ...profile, kind: 'lead' })).toMatchObject({ ok: false, rejection: { reason: 'UNKNOWN_ENUM_SYMBOL', field: 'kind' } });
+    expect(convertAs('activity')({ ...profile, kind: 'customer' })).toMatchObject({ ok: false, rejection: { reason: 'INVALID_FIELD', field: 'kind' } });
+  });
+
+  it('lists fields that are not part of the event, and leaves them out of it', () => {
+    const result = convertAs('customer')({ eventId: 'e', customerId: 'c1', occurredAt: '2025-06-01', segment: 'SMB', accountName: 'x', owner: 'y' });
+    expect(result).toMatchObject({ ok: true, ignoredFields: ['accountName', 'owner'] });
+    expect(eventOf(result)).not.toHaveProperty('accountName');
+  });
+
+  it('gives a record without an eventId a content hash, the same whatever the file notation', () => {
+    const fromCsv = eventOf(convertAs('activity')({ customerId: 'c1', occurredAt: '2025-06-01T12:00:00+02:00', activityType: 'PRODUCT_USAGE', value: '12' }));
+    const fromNdjson = eventOf(convert({ kind: 'activity', value: 12, activityType: 'PRODUCT_USAGE', occurredAt: Date.UTC(2025, 5, 1, 10), customerId: 'c1' }));
+    expect(fromCsv.eventId).toMatch(/^ingest-[0-9a-f]{32}$/);
+    expect(fromNdjson.eventId).toBe(fromCsv.eventId);
+    expect(contentEventId({ ...fromCsv, value: 13 } as InputEvent)).not.toBe(fromCsv.eventId);
+  });
+});

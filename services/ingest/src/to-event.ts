@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import type { InputEvent, InputEventKind } from '@churnscore/domain';
+import { INPUT_EVENT_KINDS, validateEvent, type InputEventOf, type RejectReason, type Rejection, type ValidationOptions } from '@churnscore/events';
+
+const ENVELOPE_FIELDS = ['eventId', 'customerId', 'occurredAt', 'source'] as const;
+
+/** The fields (CSV columns, NDJSON keys) of each kind of export record: the event's own field names. */
+export const EXPORT_FIELDS = {
+  activity: [...ENVELOPE_FIELDS, 'activityType', 'value', 'ticketId', 'slaBreached'],
+  opportunity: [...ENVELOPE_FIELDS, 'opportunityId', 'stage', 'amount', 'currency', 'probability', 'openQuotes'],
+  contract: [...ENVELOPE_FIELDS, 'contractId', 'contractType', 'totalValue', 'currency', 'startDate', 'endDate', 'status'],
+  customer: [...ENVELOPE_FIELDS, 'segment', 'erase'],
+} as const satisfies { [K in InputEventKind]: ReadonlyArray<keyof InputEventOf<K>> };
+
+/** Optional in every export: says which kind a record is when one file mixes kinds (as the simulator's does). */
+export const KIND_FIELD = 'kind';
+
+/** Exports carry times as text; the events carry epoch milliseconds (dates: UTC midnight). */
+const INSTANT_FIELDS = new Set(['occurredAt', 'startDate', 'endDate']);
+const NUMBER_FIELDS = new Set(['value', 'amount', 'probability', 'openQuotes', 'totalValue']);
+const BOOLEAN_FIELDS = new Set(['slaBreached', 'erase']);
+
+export type RecordConversion = { ok: true; event: InputEvent; ignoredFields: string[] } | { ok: false; rejection: Rejection };
+
+export interface RecordConverterOptions extends ValidationOptions {
+  /** The kind of every record (--kind); a record's own `kind` field must then agree. */
+  kind?: InputEventKind;
+  /** `source` of records that have none. */
+  defaultSource: string;
+}
+
+class InvalidRecord extends Error {
+  constructor(readonly rejection: Rejection) {
+    super(rejection.message);
+  }
+}
+
+const invalid = (reason: RejectReason, field: string, problem: string): never => {
+  throw new InvalidRecord({ reason, field, message: `${field}: ${problem}` });
+};
+
+/**
+ * Turns one export record into a valid event, or says why not, with the same rules (and reason
+ * codes) the scorer applies to Kafka input: export text is converted to the event's types, then
+ * `validateEvent` decides. A record without an eventId gets a deterministic one (see {@link contentEventId}).
+ */
+export function createRecordConverter(options: RecordConverterOptions): (fields: Readonly<Record<string, unknown>>) => RecordConversion {
+  return (fields) => {
+    try {
+      const kind = kindOf(fields, options.kind);
+      const candidate: Record<string, unknown> = {};
+      for (const field of EXPORT_FIELDS[kind]) candidate[field] = toEventValue(field, fields[field]);
+      candidate.source ??= options.defaultSource;
+      const hasEventId = candidate.eventId !== undefined && candidate.eventId !== null && candidate.eventId !== '';
+      const result = validateEvent(kind, hasEventId ? candidate : { ...candidate, eventId: 'pending' }, options);
+      if (!result.ok) return result;
+      const event: InputEvent = hasEventId ? result.event : { ...result.event, eventId: contentEventId(result.event) };
+      const known = new Set<string>([...EXPORT_FIELDS[kind], KIND_FIELD]);
+      return { ok: true, event, ignoredFields: Object.keys(fields).filter((field) => !known.has(field)) };
+    } catch (error) {
+      if (error instanceof InvalidRecord) return { ok: false, rejection: error.rejection };
+      throw error;
+    }
+  };
+}
+
+function kindOf(fields: Readonly<Record<string, unknown>>, expected: InputEventKind | undefined): InputEventKind {
+  const declared = fields[KIND_FIELD];
+  if (declared === undefined || declared === null || declared === '') {
+    return expected ?? invalid('MISSING_FIELD', KIND_FIELD, 'is required when --kind is not given');
+  }
+  if (!(INPUT_EVENT_KINDS as readonly unknown[]).includes(declared)) {
+    invalid('UNKNOWN_ENUM_SYMBOL', KIND_FIELD, `must be one of ${INPUT_EVENT_KINDS.join(', ')}`);
+  }
+  if (expected !== undefined && declared !== expected) invalid('INVALID_FIELD', KIND_FIELD, `must be ${expected}, as --kind says`);
+  return declared as InputEventKind;
+}
+
+/**
+ * Converts export text to the event's type. CSV is all text; NDJSON may already hold numbers and
+ * booleans, and a JSON number in a time field is taken as epoch milliseconds. Text in a time field
+ * must be ISO 8601: a digit string such as 20250301 is ambiguous, so it is refused, not guessed.
+ */
+function toEventValue(field: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (INSTANT_FIELDS.has(field)) {
+    return parseIsoInstant(value) ?? invalid('INVALID_FIELD', field, 'must be an ISO 8601 date, or timestamp with a time zone');
+  }
+  if (NUMBER_FIELDS.has(field)) {
+    const number = value.trim() === '' ? Number.NaN : Number(value);
+    return Number.isFinite(number) ? number : invalid('INVALID_FIELD', field, 'must be a number');
+  }
+  if (BOOLEAN_FIELDS.has(field)) {
+    const normalised = value.trim().toLowerCase();
+    if (normalised === 'true' || normalised === 'false') return normalised === 'true';
+    invalid('INVALID_FIELD', field, 'must be true or false');
+  }
+  return value;
+}
+
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?([Zz]|([+-])(\d{2}):?(\d{2})))?$/;
+
+/**
+ * Epoch ms of an ISO 8601 date (`2025-03-01`, UTC midnight) or timestamp with a zone
+ * (`2025-03-01T09:30:00Z`, `…+02:00`); null otherwise. Strict, unlike `Date.parse`, which reads
+ * 2025-02-30 as 2 March and a time without a zone as local time.
+ */
+export function parseIsoInstant(text: string): number | null {
+  const match = ISO_INSTANT.exec(text.trim());
+  if (match === null) return null;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1, 7).map((part) => Number(part ?? 0));
+  const millis = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const [sign, offsetHours, offsetMinutes] = [match[9], Number(match[10] ?? 0), Number(match[11] ?? 0)];
+  const utc = Date.UTC(year!, month! - 1, day, hour, minute, second, millis);
+  const date = new Date(utc);
+  const fieldsHold =
+    date.getUTCFullYear() === year && date.getUTCMonth() === month! - 1 && date.getUTCDate() === day &&
+    hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
+  if (!fieldsHold) return null;
+  const offsetMs = (offsetHours * 60 + offsetMinutes) * 60_000 * (sign === '-' ? -1 : 1);
+  return utc - offsetMs;
+}
+
+/**
+ * The eventId of a record exported without one: `ingest-` and 32 hex digits of a SHA-256 over the
+ * kind and the event's fields (sorted, eventId excluded, times as epoch ms). The same record always
+ * gets the same id, whatever the file's format, column order or time-zone notation, so ingesting a
+ * file again, or an overlapping export, is de-duplicated downstream. Two identical rows count once.
+ */
+export function contentEventId(event: InputEvent): string {
+  const content = Object.entries(event)
+    .filter(([field]) => field !== 'eventId')
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return `ingest-${createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 32)}`;
+}

@@ -1,0 +1,33 @@
+export {
+  COHORTS,
+  DEFAULT_COHORT_MIX,
+  SEGMENTS,
+  SEGMENT_PROFILES,
+  parseCohortMix,
+  type Cohort,
+  type CohortMix,
+  type Segment,
+  type Timeline,
+} from './cohorts';
+export {
+  generateCustomerHistories,
+  generateCustomerHistory,
+  planCustomers,
+  streamCustomerHistories,
+  type CustomerHistory,
+  type CustomerPlan,
+  type GeneratorOptions,
+} from './generator';
+export { generateLiveEvents, type LiveEventOptions } from './live';
+export { toExportRecord, toNdjsonLine } from './export-format';
+export { publishEvents, type EventEncoder, type InputTopics, type PublishEventsOptions } from './publish';
+export { createTokenBucket, type RateLimiter, type TokenBucketOptions } from './rate-limiter';
+export {
+  formatCount,
+  formatPercent,
+  startProgress,
+  startRateMeter,
+  type ProgressDisplay,
+  type ProgressOptions,
+  type ProgressStream,
+} from './progress';
