@@ -23,7 +23,7 @@ interface ChurnFeatureContext {
 export const CHURN_FEATURES = {
   /** Whole days silent (see Signals.silentDays), capped at SILENCE_CAP_DAYS. */
   daysSinceLastActivity: ({ signals }) => Math.min(signals.silentDays ?? 0, SILENCE_CAP_DAYS),
-  /** 1 − engagement trend ratio, floored at 0: 0 when flat or rising, 1 when engagement stopped. */
+  /** 1 − engagement trend ratio, floored at 0: 0 when flat, rising or unknown; 1 when engagement stopped. */
   activityTrendDrop: ({ signals }) => (signals.engagementTrend === null ? 0 : Math.max(0, 1 - signals.engagementTrend)),
   /** 0 when the next renewal is ≥ 90 days away (or none), rising linearly to 1 on the renewal date. */
   renewalProximity: ({ signals }) =>

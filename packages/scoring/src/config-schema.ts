@@ -62,7 +62,6 @@ export const ScoringConfigSchema = z.strictObject({
     growthTenureDays: wholeDays,
     growthTrendRatio: positive,
     declineTrendRatio: positive,
-    declineSilentDays: wholeDays,
   }),
   phases: z.strictObject({ renewalWithinDays: wholeDays }),
   measures: z.array(MeasureSchema).min(1, 'needs at least one measure'),

@@ -4,7 +4,7 @@ import { RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, type ChurnFeatureName
 import type { ScoringConfig } from './config-schema';
 import { isTicketCounted, latestPerEntity, ticketAgesOutAt, type InsightsOptions } from './insights';
 import { SILENCE_MEASURE_INPUT } from './measure-inputs';
-import { silentSince } from './signals';
+import { TREND_RECENT_DAYS, silentSince } from './signals';
 
 const usesChurnFeature = (config: ScoringConfig, feature: ChurnFeatureName): boolean =>
   (config.churn.coefficients[feature] ?? 0) !== 0;
@@ -43,9 +43,8 @@ function silenceBreakpoints(insights: CustomerInsights, config: ScoringConfig): 
     usesChurnFeature(config, 'daysSinceLastActivity') ? SILENCE_CAP_DAYS : 0,
     ...silenceMeasureEnds,
   );
-  const customerThresholds =
-    insights.activeContracts > 0 ? [config.alerts.noRecentActivity.silentDays, config.lifecycle.declineSilentDays] : [];
-  return [...daysThrough(dailyThrough), ...customerThresholds];
+  const alertThresholds = insights.activeContracts > 0 ? [config.alerts.noRecentActivity.silentDays] : [];
+  return [...daysThrough(dailyThrough), TREND_RECENT_DAYS, LONGEST_WINDOW_DAYS, ...alertThresholds];
 }
 
 /** Days-before-renewal counts at which the phase, an alert or the renewal-proximity feature changes. */
@@ -64,8 +63,8 @@ function renewalBreakpoints(config: ScoringConfig): number[] {
  * - window edges: the next UTC midnight at which a day with activity, SLA breaches, a closed deal or
  *   a cancellation leaves a 7/30/90/365-day window (or a future-dated day enters one);
  * - an open ticket leaving the retention horizon;
- * - silence: each day of silence while a churn feature or measure still moves with it, and the
- *   NO_RECENT_ACTIVITY and DECLINE thresholds;
+ * - silence: each day of silence while a churn feature or measure still moves with it, the days
+ *   the engagement (30) and usage (365) trends count as stopped, and the NO_RECENT_ACTIVITY threshold;
  * - renewal: the renewal phase and RENEWAL_AT_RISK thresholds, each day of the renewal-proximity
  *   feature's horizon, and the renewal date passing (nextRenewalAt moves on);
  * - tenure: the end of onboarding and of the growth period.

@@ -1,8 +1,8 @@
-import { ACTIVITY_TYPES, CONTRACT_STATUSES, OPPORTUNITY_STAGES, type CustomerState } from '@churnscore/domain';
+import type { CustomerState } from '@churnscore/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { computeInsights } from './insights';
-import { DAY, NOW, RETENTION, TODAY, bucket, contract, emptyState, opportunity, ticket } from './test-fixtures';
+import { DAY, NOW, RETENTION, TODAY, bucket, contract, emptyState, opportunity, permute, stateArbitrary, ticket } from './test-fixtures';
 
 const insightsOf = (overrides: Partial<CustomerState>) => computeInsights(emptyState(overrides), NOW, RETENTION);
 const midnight = (day: number): number => day * DAY;
@@ -143,72 +143,6 @@ describe('computeInsights: support', () => {
     ];
     expect(insightsOf({ slaBreachDays }).slaBreaches90).toBe(3);
   });
-});
-
-/** Reorders `items` by the sort keys drawn for them: any permutation can come out. */
-const permute = <T>(items: readonly T[], keys: readonly number[]): T[] =>
-  items
-    .map((item, index) => ({ item, key: keys[index % Math.max(1, keys.length)] ?? 0, index }))
-    .sort((a, b) => a.key - b.key || b.index - a.index)
-    .map(({ item }) => item);
-
-// Cents as binary fractions: their float sums depend on the order of addition unless it is fixed.
-const money = fc.integer({ min: 0, max: 100_000_000 }).map((cents) => cents / 100);
-const instant = fc.integer({ min: NOW - 500 * DAY, max: NOW + 3_600_000 });
-const eventId = fc.string({ minLength: 1, maxLength: 3 });
-/** One event is one record: records sharing (occurredAt, eventId) would be the same event, so they are drawn once. */
-const sameEvent = (record: { occurredAt: number; eventId: string }): string => `${record.occurredAt}/${record.eventId}`;
-
-const stateArbitrary: fc.Arbitrary<CustomerState> = fc.record({
-  customerId: fc.constant('customer-p'),
-  segment: fc.constantFrom(null, 'SMB'),
-  activityDays: fc.uniqueArray(
-    fc.record({
-      day: fc.integer({ min: TODAY - 400, max: TODAY + 1 }),
-      type: fc.constantFrom(...ACTIVITY_TYPES),
-      count: fc.integer({ min: 1, max: 50 }),
-      valueSum: money,
-    }),
-    { selector: (entry) => `${entry.day}/${entry.type}`, maxLength: 40 },
-  ),
-  slaBreachDays: fc.uniqueArray(fc.record({ day: fc.integer({ min: TODAY - 120, max: TODAY }), count: fc.integer({ min: 1, max: 5 }) }), {
-    selector: (entry) => entry.day,
-    maxLength: 10,
-  }),
-  lastActivityAt: fc.option(instant),
-  lastInboundAt: fc.option(instant),
-  opportunities: fc.uniqueArray(
-    fc.record({
-      opportunityId: fc.constantFrom('o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8'),
-      stage: fc.constantFrom(...OPPORTUNITY_STAGES),
-      amount: money,
-      probability: fc.option(fc.double({ min: 0, max: 1, noNaN: true })),
-      openQuotes: fc.option(fc.integer({ min: 0, max: 5 })),
-      occurredAt: instant,
-      eventId,
-    }),
-    { selector: sameEvent, maxLength: 20 },
-  ),
-  contracts: fc.uniqueArray(
-    fc.record({
-      contractId: fc.constantFrom('c1', 'c2', 'c3', 'c4', 'c5', 'c6'),
-      contractType: fc.constant('SUBSCRIPTION' as const),
-      totalValue: money,
-      startDate: instant,
-      endDate: fc.integer({ min: NOW - 100 * DAY, max: NOW + 500 * DAY }),
-      status: fc.constantFrom(...CONTRACT_STATUSES),
-      occurredAt: instant,
-      eventId,
-    }),
-    { selector: sameEvent, maxLength: 14 },
-  ),
-  tickets: fc.uniqueArray(fc.record({ ticketId: fc.constantFrom('t1', 't2', 't3'), open: fc.boolean(), occurredAt: instant, eventId }), {
-    selector: sameEvent,
-    maxLength: 8,
-  }),
-  latestNps: fc.constant(null),
-  latestCsmSentiment: fc.constant(null),
-  revision: fc.constant(1),
 });
 
 describe('computeInsights: delivery order does not matter', () => {

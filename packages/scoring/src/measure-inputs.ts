@@ -29,9 +29,9 @@ export const MEASURE_INPUTS = {
   daysSinceLastActivity: (_insights, signals) => signals.silentDays,
   /** EMAIL_RECEIVED + CALL + MEETING + PRODUCT_USAGE events in the last 30 days. */
   engagementActivities30: whenActivityTracked((insights) => engagementCounts(insights).d30),
-  /** Engagement events of the last 30 days ÷ the 30-day average of the 60 days before. */
+  /** Engagement events of the last 30 days ÷ the 30-day average of the 60 days before (0 once silent 30 days). */
   activityTrend: (_insights, signals) => signals.engagementTrend,
-  /** Product-usage quantity, same ratio; null until usage telemetry has a baseline. */
+  /** Product-usage quantity, same ratio (0 once usage stopped); null without usage telemetry. */
   usageTrend: (_insights, signals) => signals.usageTrend,
   /** MEETING + CALL events in the last 90 days. */
   meetings90: whenActivityTracked((insights) => insights.activity.MEETING.d90 + insights.activity.CALL.d90),

@@ -1,5 +1,5 @@
 import type { ActivityType, CustomerInsights, WindowedCounts } from '@churnscore/domain';
-import { daysUntil, wholeDaysSince } from './calendar';
+import { LONGEST_WINDOW_DAYS, daysUntil, wholeDaysSince } from './calendar';
 
 /**
  * Activity types that show the customer engaging: their replies, live conversations and product
@@ -19,9 +19,18 @@ export interface Signals {
    * signing). null when neither exists.
    */
   silentDays: number | null;
-  /** Engagement events in the last 30 days ÷ the 30-day average of the 60 days before; null without baseline. */
+  /**
+   * Engagement events in the last 30 days ÷ the 30-day average of the 60 days before, when that
+   * baseline holds enough events. Without one: 0 once the customer has been silent for 30 days
+   * (engagement stopped; the baseline empties as silence goes on, and a trend that turned
+   * "unknown" would make a longer silence look better), else null.
+   */
   engagementTrend: number | null;
-  /** Product-usage quantity, same ratio; null without a usage baseline. */
+  /**
+   * Product-usage quantity, the same ratio, when the baseline holds enough usage events. Without
+   * one: 0 when usage stopped — none in the last 30 days although some in the last 365, or the
+   * customer silent for the whole 365 days — else null (no usage telemetry for this customer).
+   */
   usageTrend: number | null;
   /** Days until `nextRenewalAt`, rounded up; null when no active contract ends in the future. */
   daysToRenewal: number | null;
@@ -35,14 +44,17 @@ export function silentSince(insights: CustomerInsights): number | null {
   return marks.length === 0 ? null : Math.max(...marks);
 }
 
+/** The trend compares the last this-many days with the 60 days before them. */
+export const TREND_RECENT_DAYS = 30;
+
 /**
  * recent ÷ baseline, where recent = the last 30 days and baseline = the average 30 days of the 60
- * days before them (days 31–90). Defined only with at least `minBaselineEvents` events in that
- * baseline, so a handful of events cannot swing it.
+ * days before them (days 31–90). null with fewer than `minBaselineEvents` events in that baseline,
+ * so a handful of events cannot swing it.
  */
-function trendRatio(amounts: WindowedCounts, baselineEvents: number, minBaselineEvents: number): number | null {
+function measuredTrend(amounts: WindowedCounts, events: WindowedCounts, minBaselineEvents: number): number | null {
   const baselinePer30Days = (amounts.d90 - amounts.d30) / 2;
-  if (baselineEvents < minBaselineEvents || baselinePer30Days <= 0) return null;
+  if (events.d90 - events.d30 < minBaselineEvents || baselinePer30Days <= 0) return null;
   return amounts.d30 / baselinePer30Days;
 }
 
@@ -60,12 +72,16 @@ export const engagementCounts = (insights: CustomerInsights): WindowedCounts =>
 
 export function computeSignals(insights: CustomerInsights, now: number, minBaselineEvents: number): Signals {
   const since = silentSince(insights);
+  const silentDays = since === null ? null : wholeDaysSince(since, now);
   const engagement = engagementCounts(insights);
   const usageEvents = insights.activity.PRODUCT_USAGE;
+  const engagementStopped = silentDays !== null && silentDays >= TREND_RECENT_DAYS;
+  const usageStopped =
+    usageEvents.d30 === 0 && (usageEvents.d365 > 0 || (silentDays !== null && silentDays >= LONGEST_WINDOW_DAYS));
   return {
-    silentDays: since === null ? null : wholeDaysSince(since, now),
-    engagementTrend: trendRatio(engagement, engagement.d90 - engagement.d30, minBaselineEvents),
-    usageTrend: trendRatio(insights.usageQuantity, usageEvents.d90 - usageEvents.d30, minBaselineEvents),
+    silentDays,
+    engagementTrend: measuredTrend(engagement, engagement, minBaselineEvents) ?? (engagementStopped ? 0 : null),
+    usageTrend: measuredTrend(insights.usageQuantity, usageEvents, minBaselineEvents) ?? (usageStopped ? 0 : null),
     daysToRenewal: insights.nextRenewalAt === null ? null : daysUntil(insights.nextRenewalAt, now),
     tenureDays: insights.firstContractStartAt === null ? null : wholeDaysSince(insights.firstContractStartAt, now),
   };

@@ -1,0 +1,297 @@
+import type { CustomerInsights, CustomerState, MeasureExplanation, Score } from '@churnscore/domain';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { defaultScoringConfig } from './config';
+import type { ScoringConfig } from './config-schema';
+import { topDrivers } from './drivers';
+import { computeInsights } from './insights';
+import { healthBand, isSignificantChange, riskBand, scoreCustomer } from './score';
+import { measureScore, measureDefinition } from './scorecard';
+import {
+  DAY,
+  NOW,
+  RETENTION,
+  bucket,
+  configWith,
+  contract,
+  emptyState,
+  healthyState,
+  permute,
+  silentFor,
+  stateArbitrary,
+} from './test-fixtures';
+
+const config = defaultScoringConfig();
+const insightsOf = (state: CustomerState, asOf = NOW): CustomerInsights => computeInsights(state, asOf, RETENTION);
+const scoreOf = (state: CustomerState, previous: Score | null = null, scoring: ScoringConfig = config): Score =>
+  scoreCustomer(insightsOf(state), previous, scoring, NOW);
+const measure = (score: Score, measureId: string): MeasureExplanation | undefined =>
+  score.explanation.measures.find((m) => m.measureId === measureId);
+
+describe('measures', () => {
+  it('map raw values piecewise-linearly through their points, flat beyond the ends', () => {
+    const recency = measureDefinition(config, 'recency').points; // lowerIsBetter: 0→100, 7→90, 14→75, …, 90→0
+    expect(measureScore(recency, -3)).toBe(100);
+    expect(measureScore(recency, 3.5)).toBe(95);
+    expect(measureScore(recency, 14)).toBe(75);
+    expect(measureScore(recency, 500)).toBe(0);
+    const volume = measureDefinition(config, 'engagement-volume').points; // higherIsBetter: 0→0, 2→40, 5→70
+    expect(measureScore(volume, 1)).toBe(20);
+    expect(measureScore(volume, 3.5)).toBe(55);
+  });
+
+  describe('measures without data are excluded and the weights renormalised', () => {
+    const scoring = configWith((c) => {
+      c.noDataHealth = 55;
+      c.scorecards = [
+        {
+          id: 'three-measures',
+          match: {},
+          measures: [
+            { measure: 'nps', weight: 1 },
+            { measure: 'csm-sentiment', weight: 3 },
+            { measure: 'win-rate', weight: 1 },
+          ],
+        },
+      ];
+    });
+    const scoreWith = (overrides: Partial<CustomerInsights>) =>
+      scoreCustomer({ ...insightsOf(emptyState()), ...overrides }, null, scoring, NOW);
+
+    it('weighs only the measures that have data', () => {
+      const score = scoreWith({ latestNps: 10, winRate365: 0, latestCsmSentiment: null });
+      expect(score.health).toBe(50); // (100 × 1 + 0 × 1) / 2: the missing sentiment is not a 0
+      expect(score.explanation.measures).toEqual([
+        { measureId: 'nps', group: 'Support & Sentiment', rawValue: 10, score: 100, weight: 0.5, contribution: 50 },
+        { measureId: 'csm-sentiment', group: 'Support & Sentiment', rawValue: null, score: null, weight: 0, contribution: 0 },
+        { measureId: 'win-rate', group: 'Commercial', rawValue: 0, score: 0, weight: 0.5, contribution: 0 },
+      ]);
+    });
+
+    it('includes a measure as soon as it has data', () => {
+      expect(scoreWith({ latestNps: 10, winRate365: 0, latestCsmSentiment: 2 }).health).toBe(80); // (100 + 3 × 100 + 0) / 5
+    });
+
+    it('falls back to noDataHealth, every weight 0, when no measure has data', () => {
+      const score = scoreWith({ latestNps: null, winRate365: null, latestCsmSentiment: null });
+      expect(score.health).toBe(55);
+      expect(score.explanation.measures.every((m) => m.weight === 0 && m.contribution === 0)).toBe(true);
+    });
+  });
+
+  it('treats activity counts as missing for a customer with no activity ever, and as 0 otherwise', () => {
+    expect(measure(scoreOf(emptyState()), 'open-tickets')?.rawValue).toBeNull();
+    expect(measure(scoreOf(emptyState({ lastActivityAt: NOW - DAY })), 'open-tickets')?.rawValue).toBe(0);
+  });
+});
+
+describe('health', () => {
+  it('is the sum of the explanation contributions (within rounding)', () => {
+    fc.assert(
+      fc.property(stateArbitrary, (state) => {
+        const score = scoreOf(state);
+        const included = score.explanation.measures.filter((m) => m.weight > 0);
+        fc.pre(included.length > 0);
+        const total = included.reduce((sum, m) => sum + m.contribution, 0);
+        expect(Math.abs(total - score.health)).toBeLessThanOrEqual(0.5 + 0.005 * included.length);
+        expect(included.reduce((sum, m) => sum + m.weight, 0)).toBeCloseTo(1, 9);
+        expect(Number.isInteger(score.health) && score.health >= 0 && score.health <= 100).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('has bands green ≥ 70, red < 40, yellow between', () => {
+    expect([100, 70, 69, 40, 39, 0].map((health) => healthBand(health, config))).toEqual([
+      'green',
+      'green',
+      'yellow',
+      'yellow',
+      'red',
+      'red',
+    ]);
+    expect([0, 0.2999, 0.3, 0.5999, 0.6, 1].map((risk) => riskBand(risk, config))).toEqual([
+      'low',
+      'low',
+      'medium',
+      'medium',
+      'high',
+      'high',
+    ]);
+  });
+});
+
+describe('scorecard selection', () => {
+  const withContract = (overrides: Parameters<typeof contract>[0]) => healthyState({ contracts: [contract(overrides)] });
+  const scorecardOf = (state: CustomerState, scoring = config) => scoreOf(state, null, scoring).explanation.scorecardId;
+
+  it('uses the renewal scorecard from 90 days before the renewal', () => {
+    expect(scorecardOf(withContract({ startDate: NOW - 700 * DAY, endDate: NOW + 90 * DAY }))).toBe('renewal');
+    expect(scorecardOf(withContract({ startDate: NOW - 700 * DAY, endDate: NOW + 90 * DAY + 1 }))).toBe('steady');
+  });
+
+  it('uses the onboarding scorecard for the first 90 days of the first contract; renewal wins when both apply', () => {
+    expect(scorecardOf(withContract({ startDate: NOW - 90 * DAY + 1 }))).toBe('onboarding');
+    expect(scorecardOf(withContract({ startDate: NOW - 90 * DAY }))).toBe('steady');
+    expect(scorecardOf(withContract({ startDate: NOW - 10 * DAY, endDate: NOW + 30 * DAY }))).toBe('renewal');
+  });
+
+  it('takes the first scorecard whose segments and phases match', () => {
+    const scoring = configWith((c) => {
+      c.scorecards.unshift({
+        id: 'enterprise-renewal',
+        match: { segments: ['ENTERPRISE'], phases: ['renewal'] },
+        measures: [{ measure: 'nps', weight: 1 }],
+      });
+    });
+    const renewing = withContract({ startDate: NOW - 700 * DAY, endDate: NOW + 30 * DAY });
+    expect(scorecardOf({ ...renewing, segment: 'ENTERPRISE' }, scoring)).toBe('enterprise-renewal');
+    expect(scorecardOf(renewing, scoring)).toBe('renewal');
+    expect(scorecardOf({ ...healthyState(), segment: 'ENTERPRISE' }, scoring)).toBe('steady');
+  });
+});
+
+describe('churn risk', () => {
+  it('is low for a healthy customer and high for one silent for 60 days', () => {
+    const healthy = scoreOf(healthyState());
+    expect(healthy).toMatchObject({ band: 'green', riskBand: 'low' });
+    expect(healthy.churnRisk).toBeLessThan(0.1);
+    expect(scoreOf(silentFor(60))).toMatchObject({ riskBand: 'high' });
+  });
+
+  it('never falls (nor health rises) as a customer stays silent longer, up to 500 days', () => {
+    const scores = Array.from({ length: 101 }, (_, i) => scoreOf(silentFor(i * 5)));
+    scores.slice(1).forEach((score, i) => {
+      expect(score.churnRisk).toBeGreaterThanOrEqual(scores[i]?.churnRisk ?? 0);
+      expect(score.health).toBeLessThanOrEqual(scores[i]?.health ?? 100);
+    });
+    expect(scores[36]?.churnRisk).toBeGreaterThan(scores[35]?.churnRisk ?? 1); // still rising at 180 days
+  });
+
+  it('rises with inactivity alone, every other input fixed', () => {
+    fc.assert(
+      fc.property(stateArbitrary, fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 400 }), (state, a, b) => {
+        const [fewer, more] = a <= b ? [a, b] : [b, a];
+        const base = insightsOf(state);
+        const riskAfter = (days: number) => scoreCustomer({ ...base, lastActivityAt: NOW - days * DAY }, null, config, NOW).churnRisk;
+        expect(riskAfter(more)).toBeGreaterThanOrEqual(riskAfter(fewer));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('explains the logit feature by feature and puts value at risk = churn risk × contract value', () => {
+    const score = scoreOf(silentFor(45));
+    const silence = score.explanation.churnFeatures.find((f) => f.feature === 'daysSinceLastActivity');
+    expect(silence).toEqual({ feature: 'daysSinceLastActivity', value: 45, coefficient: 0.03, logitContribution: 1.35 });
+    const logit = config.churn.intercept + score.explanation.churnFeatures.reduce((sum, f) => sum + f.logitContribution, 0);
+    expect(score.churnRisk).toBeCloseTo(1 / (1 + Math.exp(-logit)), 3);
+    expect(score.valueAtRisk).toBe(Math.round(score.churnRisk * 100_000 * 100) / 100);
+  });
+});
+
+describe('lifecycle stage', () => {
+  const stageOf = (state: CustomerState) => scoreOf(state).lifecycleStage;
+  /** Engagement events per day: `recent` for the last 30 days, `before` for the 90 days before. */
+  const engagement = (recent: number, before: number) =>
+    Array.from({ length: 120 }, (_, daysAgo) => bucket(daysAgo, 'PRODUCT_USAGE', daysAgo < 30 ? recent : before, 10));
+
+  it('PROSPECT without any contract, CHURNED without an active one', () => {
+    expect(stageOf(emptyState({ lastActivityAt: NOW }))).toBe('PROSPECT');
+    expect(stageOf(healthyState({ contracts: [contract({ status: 'EXPIRED' })] }))).toBe('CHURNED');
+  });
+
+  it('ONBOARDING in the first 90 days of the first contract', () => {
+    expect(stageOf(healthyState({ contracts: [contract({ startDate: NOW - 30 * DAY })] }))).toBe('ONBOARDING');
+  });
+
+  it('DECLINE when engagement halved, or stopped for 30 days', () => {
+    expect(stageOf(healthyState({ activityDays: engagement(1, 2) }))).toBe('DECLINE'); // ratio 0.5
+    expect(stageOf(silentFor(10))).toBe('MATURE'); // two thirds of the usual engagement: not yet clearly down
+    expect(stageOf(silentFor(30))).toBe('DECLINE');
+    expect(stageOf(silentFor(300))).toBe('DECLINE'); // no baseline left to measure a trend: still declining
+  });
+
+  it('GROWTH in the first year or when engagement rose by a quarter; MATURE otherwise', () => {
+    expect(stageOf(healthyState({ contracts: [contract({ startDate: NOW - 200 * DAY })] }))).toBe('GROWTH');
+    expect(stageOf(healthyState({ activityDays: engagement(5, 4) }))).toBe('GROWTH'); // ratio 1.25
+    expect(stageOf(healthyState({ activityDays: engagement(4, 4) }))).toBe('MATURE');
+    expect(stageOf(healthyState())).toBe('MATURE');
+  });
+});
+
+describe('top drivers', () => {
+  it('are empty for a first score', () => {
+    expect(scoreOf(healthyState()).explanation.topDrivers).toEqual([]);
+  });
+
+  it('rank the biggest changes first, at most five, measures and churn features together', () => {
+    const before = scoreOf(healthyState());
+    const after = scoreOf(silentFor(70), before);
+    const drivers = after.explanation.topDrivers;
+    expect(drivers).toHaveLength(5);
+    const sizes = drivers.map((d) => Math.abs(d.kind === 'measure' ? d.impact / 100 : d.impact));
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+    expect(drivers).toContainEqual({ id: 'recency', kind: 'measure', previous: 0, current: 70, impact: expect.any(Number) });
+    expect(drivers.find((d) => d.id === 'daysSinceLastActivity')).toMatchObject({ kind: 'churnFeature', previous: 0, current: 70 });
+  });
+
+  it('add up to the health change (measures) and the churn-risk change (features)', () => {
+    const nps = (value: number) => ({ value, occurredAt: NOW, eventId: `nps-${value}` });
+    const before = scoreOf(healthyState({ latestNps: nps(9) }));
+    const after = scoreOf(healthyState({ latestNps: nps(2) }), before);
+    const drivers = after.explanation.topDrivers;
+    expect(drivers.map((d) => d.id).sort()).toEqual(['healthShortfall', 'nps', 'npsDeviation']);
+    const measureImpact = drivers.filter((d) => d.kind === 'measure').reduce((sum, d) => sum + d.impact, 0);
+    const featureImpact = drivers.filter((d) => d.kind === 'churnFeature').reduce((sum, d) => sum + d.impact, 0);
+    expect(Math.abs(measureImpact - (after.health - before.health))).toBeLessThanOrEqual(0.5);
+    expect(featureImpact).toBeCloseTo(after.churnRisk - before.churnRisk, 3);
+  });
+
+  it('break ties by kind (measures first), then by id', () => {
+    const base = scoreOf(healthyState());
+    const explanation = (contribution: number, logitContribution: number) => ({
+      measures: ['b-measure', 'a-measure'].map((measureId) => ({ measureId, group: 'G', rawValue: 1, score: 50, weight: 0.5, contribution })),
+      churnFeatures: [{ feature: 'openTickets', value: 1, coefficient: 1, logitContribution }],
+    });
+    const previous: Score = { ...base, churnRisk: 0.5, explanation: { ...base.explanation, ...explanation(10, 0) } };
+    // Each measure moves 10 points (0.1 of the scale); the feature moves risk by 0.1 as well (slope 0.25 at risk 0.5).
+    const drivers = topDrivers(previous, { ...explanation(20, 0.4), logit: 0.2 });
+    expect(drivers.map((d) => d.id)).toEqual(['a-measure', 'b-measure', 'openTickets']);
+  });
+});
+
+describe('isSignificantChange', () => {
+  const base = scoreOf(healthyState());
+  const changed = (overrides: Partial<Score>): boolean => isSignificantChange(base, { ...base, ...overrides }, config);
+
+  it('publishes the first score, and not an unchanged one', () => {
+    expect(isSignificantChange(null, base, config)).toBe(true);
+    expect(changed({})).toBe(false);
+  });
+
+  it('publishes health moving ≥ 1 point, risk moving ≥ 0.01, or a band or stage changing', () => {
+    expect(changed({ health: base.health - 1 })).toBe(true);
+    expect(isSignificantChange({ ...base, churnRisk: 0.71 }, { ...base, churnRisk: 0.72 }, config)).toBe(true);
+    expect(isSignificantChange({ ...base, churnRisk: 0.71 }, { ...base, churnRisk: 0.7199 }, config)).toBe(false);
+    expect(changed({ band: 'yellow' })).toBe(true);
+    expect(changed({ riskBand: 'medium' })).toBe(true);
+    expect(changed({ lifecycleStage: 'DECLINE' })).toBe(true);
+    expect(changed({ valueAtRisk: base.valueAtRisk + 1, computedAt: NOW + DAY })).toBe(false);
+  });
+});
+
+describe('scoreCustomer is deterministic', () => {
+  it('gives equal scores for equal inputs, whatever the order of the state arrays', () => {
+    fc.assert(
+      fc.property(stateArbitrary, stateArbitrary, fc.array(fc.integer(), { minLength: 1 }), (state, earlier, keys) => {
+        const previous = scoreOf(earlier);
+        const reordered = { ...state, activityDays: permute(state.activityDays, keys), contracts: permute(state.contracts, keys) };
+        const score = scoreOf(state, previous);
+        expect(scoreOf(state, previous)).toEqual(score);
+        expect(scoreOf(reordered, previous)).toEqual(score);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
