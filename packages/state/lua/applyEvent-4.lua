@@ -19,10 +19,11 @@
     ARGV[6] the event's digest: first 8 bytes of SHA-1(eventId), raw
     ARGV[7...] operations, each an opcode followed by its arguments:
       'L', target, field, record  latest wins. target 's': `field` of the state hash; 'e': the line `field` of
-                                  ent. record: JSON [occurredAt, eventId, terminal, ...payload]; a stored
+                                  ent. record: JSON [occurredAt, eventId, agesOut, ...payload]; a stored
                                   record is replaced only by one with a greater (occurredAt, eventId), eventIds
-                                  compared as bytes. A terminal record older than the horizon is stored as a
-                                  tombstone, its bare occurredAt, which outranks every event not newer.
+                                  compared as bytes. A record with agesOut = 1 older than the horizon is
+                                  stored as a tombstone, its bare occurredAt: it no longer counts, yet still
+                                  outranks every event that is not newer.
       'M', field, value           the state hash field keeps the greater number
       'A', day, letter, amount    adds an integer amount to counter `letter` of the bucket of UTC day `day`;
                                   skipped for a day before the horizon (an old event changes no window)
@@ -136,7 +137,7 @@ local function tombstoneOf(record)
 end
 
 -- 3. Retention sweep, at most once per customer per UTC day: buckets before the horizon are dropped and
---    terminal entity records older than it shrink to tombstones.
+--    entity records that age out and are older than it shrink to tombstones.
 local sweptDay = tonumber(redis.call('HGET', stateKey, 'trimDay') or '-1')
 if today > sweptDay then
   redis.call('HSET', stateKey, 'trimDay', today)

@@ -27,7 +27,7 @@ export type ApplyOp =
   | { op: 'add'; day: number; counter: string; amount: number };
 
 const INBOUND_TYPES: ReadonlySet<ActivityType> = new Set(['EMAIL_RECEIVED', 'CALL', 'MEETING']);
-const TERMINAL_STAGES: ReadonlySet<OpportunityStage> = new Set(['CLOSED_WON', 'CLOSED_LOST']);
+const CLOSED_STAGES: ReadonlySet<OpportunityStage> = new Set(['CLOSED_WON', 'CLOSED_LOST']);
 const LATEST_VALUE_FIELD: Partial<Record<ActivityType, string>> = {
   NPS_RESPONSE: STATE_FIELD.latestNps,
   CSM_SENTIMENT: STATE_FIELD.latestCsmSentiment,
@@ -37,10 +37,10 @@ function latest<P extends unknown[]>(
   target: 'state' | 'entity',
   field: string,
   event: InputEvent,
-  terminal: boolean,
+  agesOut: boolean,
   payload: P,
 ): ApplyOp {
-  const record: LatestRecord<P> = [event.occurredAt, event.eventId, terminal ? 1 : 0, ...payload];
+  const record: LatestRecord<P> = [event.occurredAt, event.eventId, agesOut ? 1 : 0, ...payload];
   return { op: 'latest', target, field, record: JSON.stringify(record) };
 }
 
@@ -58,8 +58,10 @@ function activityOps(event: ActivityEvent): ApplyOp[] {
     ops.push({ op: 'add', day, counter: USAGE_SUM_COUNTER, amount: Math.round(event.value * USAGE_SCALE) });
   }
   if (event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED') {
-    const closed = event.activityType === 'SUPPORT_TICKET_CLOSED';
-    ops.push(latest<TicketPayload>('entity', entityField('ticket', event.ticketId ?? event.eventId), event, closed, []));
+    // Even an open ticket stops counting once its last event leaves the horizon: one opened without a
+    // ticketId can never be closed.
+    const open = event.activityType === 'SUPPORT_TICKET_OPENED' ? 1 : 0;
+    ops.push(latest<TicketPayload>('entity', entityField('ticket', event.ticketId ?? event.eventId), event, true, [open]));
   }
   const valueField = LATEST_VALUE_FIELD[event.activityType];
   if (valueField !== undefined && event.value !== null) {
@@ -74,7 +76,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
       return activityOps(event);
     case 'opportunity':
       return [
-        latest<OpportunityPayload>('entity', entityField('opportunity', event.opportunityId), event, TERMINAL_STAGES.has(event.stage), [
+        latest<OpportunityPayload>('entity', entityField('opportunity', event.opportunityId), event, CLOSED_STAGES.has(event.stage), [
           event.stage,
           event.amount,
           event.probability,
@@ -82,7 +84,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
         ]),
       ];
     case 'contract':
-      // Never terminal: contracts of any status decide PROSPECT vs CHURNED and the first contract's start
+      // Never age out: contracts of any status decide PROSPECT vs CHURNED and the first contract's start
       // for the customer's whole life, and a customer has few of them.
       return [
         latest<ContractPayload>('entity', entityField('contract', event.contractId), event, false, [

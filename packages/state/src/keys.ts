@@ -29,7 +29,7 @@ export const decodeKeyPart = percentDecode;
  * The per-customer keys, all `<prefix>:cust:{<id>}:<part>`. Order matters: the Lua scripts receive
  * subsets of them as KEYS in the order their headers document.
  */
-export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'score', 'insights', 'alerts', 'outbox'] as const;
+export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'score', 'explanation', 'insights', 'alerts', 'outbox'] as const;
 export type CustomerKeyPart = (typeof CUSTOMER_KEY_PARTS)[number];
 export type CustomerKeys = Record<CustomerKeyPart, string>;
 

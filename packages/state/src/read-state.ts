@@ -83,13 +83,13 @@ function decodeEntities(ent: string | null, horizonMs: number) {
     const tab = line.indexOf('\t');
     const field = line.slice(0, tab);
     const record: unknown = JSON.parse(line.slice(tab + 1));
-    // A bare number is a tombstone; a terminal record past the horizon is one the sweep has not reached yet.
+    // A bare number is a tombstone; an aged-out record past the horizon is one the sweep has not reached yet.
     if (!Array.isArray(record) || (record[2] === 1 && (record[0] as number) < horizonMs)) continue;
     const id = percentDecode(field.slice(2));
     switch (field[0]) {
       case ENTITY_KIND.ticket: {
-        const [occurredAt, eventId, closed] = record as LatestRecord<TicketPayload>;
-        tickets.push({ ticketId: id, occurredAt, eventId, open: closed === 0 });
+        const [occurredAt, eventId, , open] = record as LatestRecord<TicketPayload>;
+        tickets.push({ ticketId: id, occurredAt, eventId, open: open === 1 });
         break;
       }
       case ENTITY_KIND.opportunity: {

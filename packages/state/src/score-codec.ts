@@ -1,5 +1,7 @@
-// The dashboard-facing hashes: a score as flat, HGETALL-readable fields, and the insights flattened to
-// dotted field names (`activity.EMAIL_SENT.d30`). Both omit the customerId, which is in the key.
+// The dashboard-facing values: a score as flat, HGETALL-readable fields beside its explanation (a JSON
+// string of its own: inside the hash, a value that long would turn the compact listpack encoding into a
+// hash table), and the insights flattened to dotted field names (`activity.EMAIL_SENT.d30`).
+// Both hashes omit the customerId, which is in the key.
 import type { CustomerInsights, Explanation, HealthBand, LifecycleStage, RiskBand, Score } from '@churnscore/domain';
 
 /** A score as stored: the Score plus what commitScores records about the write. */
@@ -14,7 +16,10 @@ export interface StoredScore extends Score {
   nextDueAt: number | null;
 }
 
-/** The Score's own fields, as alternating field/value arguments (version, revision, asOf are the script's). */
+/**
+ * The Score's scalar fields, as alternating field/value arguments; a null segment is left out. The
+ * explanation is stored apart, and version, revision, asOf and nextDueAt are written by the script.
+ */
 export function scoreFieldArgs(score: Score): string[] {
   const fields: Array<[string, string | number | null]> = [
     ['health', score.health],
@@ -26,13 +31,12 @@ export function scoreFieldArgs(score: Score): string[] {
     ['segment', score.segment],
     ['modelVersion', score.modelVersion],
     ['computedAt', score.computedAt],
-    ['explanation', JSON.stringify(score.explanation)],
   ];
   return fields.flatMap(([field, value]) => (value === null ? [] : [field, String(value)]));
 }
 
-export function decodeStoredScore(customerId: string, hash: Record<string, string>): StoredScore | null {
-  if (hash.version === undefined) return null;
+export function decodeStoredScore(customerId: string, hash: Record<string, string>, explanation: string | null): StoredScore | null {
+  if (hash.version === undefined || explanation === null) return null;
   return {
     customerId,
     health: Number(hash.health),
@@ -42,7 +46,7 @@ export function decodeStoredScore(customerId: string, hash: Record<string, strin
     lifecycleStage: hash.lifecycleStage as LifecycleStage,
     valueAtRisk: Number(hash.valueAtRisk),
     segment: hash.segment ?? null,
-    explanation: JSON.parse(hash.explanation ?? 'null') as Explanation,
+    explanation: JSON.parse(explanation) as Explanation,
     modelVersion: hash.modelVersion ?? '',
     computedAt: Number(hash.computedAt),
     version: Number(hash.version),
@@ -62,7 +66,18 @@ export function flattenFields(value: object, path = ''): string[] {
   });
 }
 
+// Most windowed counts of most customers are 0; leaving those out saves about a third of the hash.
+const WINDOWED_COUNT = /^(activity\.[A-Z_]+|usageQuantity)\.d\d+$/;
+
+/** Insights as field/value arguments; windowed counts (`activity.*`, `usageQuantity.*`) only when non-zero. */
 export function insightsFieldArgs(insights: CustomerInsights): string[] {
   const { customerId: _inKey, ...fields } = insights;
-  return flattenFields(fields);
+  const flat = flattenFields(fields);
+  const args: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = flat[i] as string;
+    const value = flat[i + 1] as string;
+    if (value !== '0' || !WINDOWED_COUNT.test(field)) args.push(field, value);
+  }
+  return args;
 }

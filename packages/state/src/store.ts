@@ -19,7 +19,7 @@ export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
 export interface StateStoreOptions {
   /** Versioned key prefix; a replay into a fresh namespace uses another one. Default `chs:v1`. */
   prefix?: string;
-  /** Day buckets and terminal entities older than this many days stop counting and are trimmed. Default 400. */
+  /** Day buckets, tickets and closed opportunities older than this many days stop counting and are trimmed. Default 400. */
   retentionDays?: number;
   /** An eventId is recognised as a duplicate for at least this many days after it arrived. Default 7. */
   dedupeWindowDays?: number;
@@ -192,15 +192,15 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     async readCustomers(customerIds, asOf) {
       const reads = customerIds.map(async (customerId): Promise<CustomerSnapshot> => {
         const k = keys.customer(customerId);
-        const [stateFlat, act, ent, scoreFlat, alertBook, outbox] = (await scripts.readCustomer(
-          [k.state, k.act, k.ent, k.score, k.alerts, k.outbox],
+        const [stateFlat, act, ent, scoreFlat, explanation, alertBook, outbox] = (await scripts.readCustomer(
+          [k.state, k.act, k.ent, k.score, k.explanation, k.alerts, k.outbox],
           [],
-        )) as [string[], string | null, string | null, string[], string | null, string[]];
+        )) as [string[], string | null, string | null, string[], string | null, string | null, string[]];
         const state = decodeCustomerState(customerId, pairsToRecord(stateFlat), act, ent, asOf, retentionDays);
         return {
           customerId,
           state,
-          score: decodeStoredScore(customerId, pairsToRecord(scoreFlat)),
+          score: decodeStoredScore(customerId, pairsToRecord(scoreFlat), explanation),
           alertBook: alertBook === null ? null : JSON.parse(alertBook),
           outbox: parseOutbox(outbox),
           segment: state.segment,
@@ -216,25 +216,26 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           const k = keys.customer(customerId);
           const scoreArgs = scoreFieldArgs(commit.score);
           const insightsArgs = insightsFieldArgs(commit.insights);
-          const [written, version, previousFlat, outbox] = (await scripts.commitScore(
-            [k.state, k.score, k.insights, k.alerts, k.outbox],
+          const [written, version, previousFlat, previousExplanation, outbox] = (await scripts.commitScore(
+            [k.state, k.score, k.explanation, k.insights, k.alerts, k.outbox],
             [
               commit.revision,
               commit.asOf,
               commit.significant ? '1' : '0',
               commit.nextDueAt ?? '',
               commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
+              JSON.stringify(commit.score.explanation),
               scoreArgs.length,
               ...scoreArgs,
               insightsArgs.length,
               ...insightsArgs,
               ...commit.outbox.map(({ topic, key, value }) => JSON.stringify({ topic, key, value })),
             ],
-          )) as [0 | 1, number, string[], string[]];
+          )) as [0 | 1, number, string[], string | null, string[]];
           return {
             written: written === 1,
             version,
-            previousScore: decodeStoredScore(customerId, pairsToRecord(previousFlat)),
+            previousScore: decodeStoredScore(customerId, pairsToRecord(previousFlat), previousExplanation),
             outbox: parseOutbox(outbox),
           };
         }),

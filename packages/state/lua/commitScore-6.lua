@@ -7,36 +7,40 @@
   Input:
     KEYS[1] state     hash    rev: the customer's current revision (absent: erased, nothing to score);
                               outboxSeq: the last outbox sequence number
-    KEYS[2] score     hash    replaced as a whole; this script adds version, revision, asOf, nextDueAt
-    KEYS[3] insights  hash    replaced as a whole
-    KEYS[4] alerts    string  the alert book (JSON)
-    KEYS[5] outbox    list    un-acknowledged output messages
+    KEYS[2] score        hash    replaced as a whole; this script adds version, revision, asOf, nextDueAt
+    KEYS[3] explanation  string  the score's explanation (JSON)
+    KEYS[4] insights     hash    replaced as a whole
+    KEYS[5] alerts       string  the alert book (JSON)
+    KEYS[6] outbox       list    un-acknowledged output messages
 
     ARGV[1] revision the score was computed from
     ARGV[2] asOf (epoch ms) it was computed as of
     ARGV[3] '1' if the change is significant (it is published): the version is incremented, else '0'
     ARGV[4] next due time (epoch ms), or '' for none
     ARGV[5] alert book JSON, or '' to delete it
-    ARGV[6] S: how many score arguments follow
-    ARGV[7 .. 6+S] score field, value, field, value, ...
-    ARGV[7+S] I: how many insights arguments follow
-    ARGV[8+S .. 7+S+I] insights field, value, ...
-    ARGV[8+S+I ...] output messages to append to the outbox, each a JSON object
+    ARGV[6] explanation JSON
+    ARGV[7] S: how many score arguments follow
+    ARGV[8 .. 7+S] score field, value, field, value, ...
+    ARGV[8+S] I: how many insights arguments follow
+    ARGV[9+S .. 8+S+I] insights field, value, ...
+    ARGV[9+S+I ...] output messages to append to the outbox, each a JSON object
                     {"topic":..,"key":..,"value":..}; stored as {"seq":..,"version":..,"topic":..,...}
 
   Output:
-    { written (1|0), version, the previous score hash (HGETALL), the outbox after the write (LRANGE) }
+    { written (1|0), version, the previous score hash (HGETALL) and explanation (or false),
+      the outbox after the write (LRANGE) }
     When refused: written 0, the stored version and score, and no outbox (its owner publishes it).
 ]]
-local stateKey, scoreKey, insightsKey, alertsKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local stateKey, scoreKey, explanationKey, insightsKey, alertsKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local revision, asOf = tonumber(ARGV[1]), tonumber(ARGV[2])
-local significant, nextDueAt, alertBook = ARGV[3] == '1', ARGV[4], ARGV[5]
-local scoreArgsFrom, scoreArgCount = 7, tonumber(ARGV[6])
+local significant, nextDueAt, alertBook, explanation = ARGV[3] == '1', ARGV[4], ARGV[5], ARGV[6]
+local scoreArgsFrom, scoreArgCount = 8, tonumber(ARGV[7])
 local insightsArgsFrom = scoreArgsFrom + scoreArgCount + 1
 local insightsArgCount = tonumber(ARGV[insightsArgsFrom - 1])
 local messagesFrom = insightsArgsFrom + insightsArgCount
 
 local previous = redis.call('HGETALL', scoreKey)
+local previousExplanation = redis.call('GET', explanationKey)
 local stored = {}
 for i = 1, #previous, 2 do stored[previous[i]] = previous[i + 1] end
 local version = tonumber(stored.version or '0')
@@ -45,7 +49,7 @@ local hasState = redis.call('HEXISTS', stateKey, 'rev') == 1
 local storedRevision, storedAsOf = tonumber(stored.revision or '-1'), tonumber(stored.asOf or '-1')
 local isNewer = revision > storedRevision or (revision == storedRevision and asOf > storedAsOf)
 if not hasState or not isNewer then
-  return {0, version, previous, {}}
+  return {0, version, previous, previousExplanation, {}}
 end
 
 if significant then version = version + 1 end
@@ -54,6 +58,7 @@ redis.call('DEL', scoreKey)
 redis.call('HSET', scoreKey, 'version', version, 'revision', ARGV[1], 'asOf', ARGV[2],
   unpack(ARGV, scoreArgsFrom, scoreArgsFrom + scoreArgCount - 1))
 if nextDueAt ~= '' then redis.call('HSET', scoreKey, 'nextDueAt', nextDueAt) end
+redis.call('SET', explanationKey, explanation)
 
 redis.call('DEL', insightsKey)
 if insightsArgCount > 0 then
@@ -68,4 +73,4 @@ for i = messagesFrom, #ARGV do
   redis.call('RPUSH', outboxKey, '{"seq":' .. seq .. ',"version":' .. version .. ',' .. string.sub(ARGV[i], 2))
 end
 
-return {1, version, previous, redis.call('LRANGE', outboxKey, 0, -1)}
+return {1, version, previous, previousExplanation, redis.call('LRANGE', outboxKey, 0, -1)}

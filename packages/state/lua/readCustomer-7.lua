@@ -6,12 +6,13 @@
     KEYS[1] state    hash
     KEYS[2] act      string
     KEYS[3] ent      string
-    KEYS[4] score    hash
-    KEYS[5] alerts   string  the alert book (JSON)
-    KEYS[6] outbox   list    un-acknowledged output messages (JSON), oldest first
+    KEYS[4] score        hash
+    KEYS[5] explanation  string  the score's explanation (JSON)
+    KEYS[6] alerts       string  the alert book (JSON)
+    KEYS[7] outbox       list    un-acknowledged output messages (JSON), oldest first
 
   Output:
-    { state HGETALL, act or false, ent or false, score HGETALL, alerts or false, outbox LRANGE }
+    { state HGETALL, act, ent, score HGETALL, explanation, alerts, outbox LRANGE }  (a missing string: false)
 ]]
 return {
   redis.call('HGETALL', KEYS[1]),
@@ -19,5 +20,6 @@ return {
   redis.call('GET', KEYS[3]),
   redis.call('HGETALL', KEYS[4]),
   redis.call('GET', KEYS[5]),
-  redis.call('LRANGE', KEYS[6], 0, -1),
+  redis.call('GET', KEYS[6]),
+  redis.call('LRANGE', KEYS[7], 0, -1),
 }

@@ -3,7 +3,7 @@
   shard live in other slots: the caller removes the customer from them afterwards.
 
   Input:
-    KEYS[1..8] state, act, ent, seen, score, insights, alerts, outbox
+    KEYS[1..9] state, act, ent, seen, score, explanation, insights, alerts, outbox
 
   Output:
     { number of keys deleted, the segment the rankings held the customer under (score hash) or false }

@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { utcDay } from '@churnscore/domain';
+import { DAY, Feed, HOUR, NOW, activity, contract, openStateTest, opportunity, profile, type StateTestContext } from './fixtures';
+
+let t: StateTestContext;
+beforeAll(async () => {
+  t = await openStateTest('apply');
+});
+afterAll(() => t.close());
+
+/** Every value of one customer's keys, to prove that a call changed nothing. */
+async function rawState(customerId: string) {
+  const k = t.store.keys.customer(customerId);
+  return {
+    state: await t.redis.hgetall(k.state),
+    act: await t.redis.get(k.act),
+    ent: await t.redis.get(k.ent),
+    seen: await t.redis.getBuffer(k.seen),
+  };
+}
+
+const readOne = async (customerId: string, asOf = NOW) => {
+  const [snapshot] = await t.store.readCustomers([customerId], asOf);
+  if (!snapshot) throw new Error('no snapshot');
+  return snapshot.state;
+};
+
+describe('applyEvents stores each aggregate input', () => {
+  // A customerId with every character the key encoding escapes.
+  const customerId = 'acme:{eu}%1';
+  const today = utcDay(NOW);
+  const events = {
+    sent1: activity(customerId, 'EMAIL_SENT', NOW - 1 * HOUR),
+    sent2: activity(customerId, 'EMAIL_SENT', NOW - 2 * HOUR),
+    call: activity(customerId, 'CALL', NOW - 3 * HOUR),
+    task: activity(customerId, 'FOLLOW_UP_TASK', NOW),
+    received: activity(customerId, 'EMAIL_RECEIVED', NOW - DAY),
+    usage1: activity(customerId, 'PRODUCT_USAGE', NOW - DAY, { value: 2.5 }),
+    usage2: activity(customerId, 'PRODUCT_USAGE', NOW - DAY - HOUR, { value: 0.125 }),
+    usageNoValue: activity(customerId, 'PRODUCT_USAGE', NOW - 2 * DAY),
+    sentiment: activity(customerId, 'CSM_SENTIMENT', NOW - 2 * DAY, { value: -1 }),
+    ticketOpened: activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 10 * DAY, { ticketId: 'T1', slaBreached: true }),
+    ticketClosed: activity(customerId, 'SUPPORT_TICKET_CLOSED', NOW - 5 * DAY, { ticketId: 'T1' }),
+    ticketWithoutId: activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 4 * DAY, { slaBreached: true }),
+    meeting: activity(customerId, 'MEETING', NOW - 6 * DAY),
+    npsNew: activity(customerId, 'NPS_RESPONSE', NOW - 20 * DAY, { value: 9 }),
+    npsOld: activity(customerId, 'NPS_RESPONSE', NOW - 30 * DAY, { value: 3 }),
+    deal: opportunity(customerId, 'O1', 'PROPOSAL', NOW - 3 * DAY, { amount: 5000, probability: 0.4, openQuotes: 2 }),
+    subscription: contract(customerId, 'C1', 'ACTIVE', NOW - 100 * DAY),
+    segment: profile(customerId, 'ENTERPRISE', NOW - 50 * DAY),
+  };
+
+  it('as the hand-worked CustomerState', async () => {
+    const results = await t.store.applyEvents(new Feed().items(...Object.values(events)), NOW);
+    expect(results.map((r) => r.outcome)).toEqual(Object.values(events).map(() => 'applied'));
+    expect(results.map((r) => r.revision)).toEqual(Object.values(events).map((_, i) => i + 1));
+
+    expect(await readOne(customerId)).toEqual({
+      customerId,
+      segment: 'ENTERPRISE',
+      activityDays: [
+        { day: today - 30, type: 'NPS_RESPONSE', count: 1, valueSum: 0 },
+        { day: today - 20, type: 'NPS_RESPONSE', count: 1, valueSum: 0 },
+        { day: today - 10, type: 'SUPPORT_TICKET_OPENED', count: 1, valueSum: 0 },
+        { day: today - 6, type: 'MEETING', count: 1, valueSum: 0 },
+        { day: today - 5, type: 'SUPPORT_TICKET_CLOSED', count: 1, valueSum: 0 },
+        { day: today - 4, type: 'SUPPORT_TICKET_OPENED', count: 1, valueSum: 0 },
+        { day: today - 2, type: 'PRODUCT_USAGE', count: 1, valueSum: 0 },
+        { day: today - 2, type: 'CSM_SENTIMENT', count: 1, valueSum: 0 },
+        { day: today - 1, type: 'EMAIL_RECEIVED', count: 1, valueSum: 0 },
+        { day: today - 1, type: 'PRODUCT_USAGE', count: 2, valueSum: 2.625 },
+        { day: today, type: 'EMAIL_SENT', count: 2, valueSum: 0 },
+        { day: today, type: 'CALL', count: 1, valueSum: 0 },
+        { day: today, type: 'FOLLOW_UP_TASK', count: 1, valueSum: 0 },
+      ],
+      slaBreachDays: [
+        { day: today - 10, count: 1 },
+        { day: today - 4, count: 1 },
+      ],
+      lastActivityAt: NOW,
+      lastInboundAt: NOW - 3 * HOUR,
+      opportunities: [
+        { opportunityId: 'O1', occurredAt: NOW - 3 * DAY, eventId: events.deal.eventId, stage: 'PROPOSAL', amount: 5000, probability: 0.4, openQuotes: 2 },
+      ],
+      contracts: [
+        {
+          contractId: 'C1',
+          occurredAt: NOW - 100 * DAY,
+          eventId: events.subscription.eventId,
+          contractType: 'SUBSCRIPTION',
+          totalValue: 12_000,
+          startDate: Date.UTC(2025, 0, 1),
+          endDate: Date.UTC(2026, 0, 1),
+          status: 'ACTIVE',
+        },
+      ],
+      tickets: [
+        { ticketId: 'T1', occurredAt: NOW - 5 * DAY, eventId: events.ticketClosed.eventId, open: false },
+        { ticketId: events.ticketWithoutId.eventId, occurredAt: NOW - 4 * DAY, eventId: events.ticketWithoutId.eventId, open: true },
+      ],
+      latestNps: { occurredAt: NOW - 20 * DAY, eventId: events.npsNew.eventId, value: 9 },
+      latestCsmSentiment: { occurredAt: NOW - 2 * DAY, eventId: events.sentiment.eventId, value: -1 },
+      revision: Object.keys(events).length,
+    });
+  });
+
+  it('in the documented layout', async () => {
+    const k = t.store.keys.customer(customerId);
+    expect(k.state).toBe(`${t.prefix}:cust:{acme:%7Beu%7D%251}:state`);
+    const dayKey = (day: number) => day.toString(36).toUpperCase();
+    const act = (await t.redis.get(k.act)) ?? '';
+    expect(act.split('\n')).toContain(`${dayKey(today - 1)}bh2u2.625`);
+    expect(act.split('\n')).toContain(`${dayKey(today)}a2ce`);
+    const ent = (await t.redis.get(k.ent)) ?? '';
+    expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"${events.ticketClosed.eventId}",1,0]`);
+    expect(await t.redis.hget(k.state, 'w:crm.activity.v1:0')).toBe('14');
+    expect(await t.redis.object('ENCODING', k.state)).toBe('listpack');
+  });
+});
+
+describe('idempotence', () => {
+  it('a redelivery (same topic, partition and offsets) is a no-op', async () => {
+    const customerId = 'redelivered';
+    const items = new Feed().items(
+      activity(customerId, 'EMAIL_SENT', NOW - HOUR),
+      activity(customerId, 'PRODUCT_USAGE', NOW - HOUR, { value: 3 }),
+      opportunity(customerId, 'O1', 'LEAD', NOW - DAY),
+    );
+    await t.store.applyEvents(items, NOW);
+    const before = await rawState(customerId);
+    const again = await t.store.applyEvents(items, NOW + HOUR);
+    expect(again).toEqual(items.map(() => ({ outcome: 'redelivered', revision: 3 })));
+    expect(await rawState(customerId)).toEqual(before);
+  });
+
+  it('an upstream duplicate (same eventId, new offset) changes nothing but the watermark', async () => {
+    const customerId = 'duplicated';
+    const feed = new Feed();
+    const original = activity(customerId, 'MEETING', NOW - HOUR, { eventId: 'dup-1' });
+    const [first] = await t.store.applyEvents(feed.items(original), NOW);
+    const before = await rawState(customerId);
+    const [duplicate] = await t.store.applyEvents(feed.items({ ...original }), NOW + HOUR);
+    expect(first).toEqual({ outcome: 'applied', revision: 1 });
+    expect(duplicate).toEqual({ outcome: 'duplicate', revision: 1 });
+    const after = await rawState(customerId);
+    expect(after.state['w:crm.activity.v1:0']).toBe('1');
+    expect({ ...after, state: { ...after.state, 'w:crm.activity.v1:0': '0' } }).toEqual(before);
+  });
+
+  it('offsets are watermarked per topic and partition', async () => {
+    const customerId = 'partitions';
+    const event = (n: number) => activity(customerId, 'CALL', NOW - n * HOUR);
+    const results = await t.store.applyEvents(
+      [
+        { event: event(1), topic: 'crm.activity.v1', partition: 0, offset: '10' },
+        { event: event(2), topic: 'crm.activity.v1', partition: 1, offset: '5' },
+        { event: event(3), topic: 'crm.other.v1', partition: 0, offset: '5' },
+        { event: event(4), topic: 'crm.activity.v1', partition: 0, offset: '9' },
+      ],
+      NOW,
+    );
+    expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'redelivered']);
+  });
+
+  it('remembers an eventId for the dedupe window after its arrival, then forgets it', async () => {
+    const customerId = 'window';
+    const feed = new Feed();
+    const event = activity(customerId, 'CALL', NOW - 30 * DAY, { eventId: 'late-1' });
+    await t.store.applyEvents(feed.items(event), NOW);
+    const [within] = await t.store.applyEvents(feed.items(event), NOW + 7 * DAY);
+    const [after] = await t.store.applyEvents(feed.items(event), NOW + 7 * DAY + 2 * HOUR);
+    expect(within?.outcome).toBe('duplicate');
+    expect(after?.outcome).toBe('applied');
+    // the dedupe string holds one 11-byte record per remembered arrival
+    expect(await t.redis.strlen(t.store.keys.customer(customerId).seen)).toBe(11);
+  });
+
+  it('refuses an erasure request: that is eraseCustomer', async () => {
+    const erase = { ...profile('erase-me', null, NOW), erase: true };
+    await expect(t.store.applyEvents(new Feed().items(erase), NOW)).rejects.toThrow(/eraseCustomer/);
+  });
+});
+
+describe('latest state wins, in any order', () => {
+  it('keeps the event with the greatest (occurredAt, eventId) per entity and value', async () => {
+    const customerId = 'latest';
+    const newest = opportunity(customerId, 'O1', 'NEGOTIATION', NOW - DAY, { amount: 900, eventId: 'b' });
+    const tieLoser = opportunity(customerId, 'O1', 'LEAD', NOW - DAY, { amount: 100, eventId: 'a' });
+    const older = opportunity(customerId, 'O1', 'CLOSED_LOST', NOW - 2 * DAY, { amount: 5 });
+    const renewed = contract(customerId, 'C1', 'RENEWED', NOW - 3 * DAY);
+    const signed = contract(customerId, 'C1', 'ACTIVE', NOW - 300 * DAY);
+    const nps = activity(customerId, 'NPS_RESPONSE', NOW - 2 * DAY, { value: 10 });
+    const olderNps = activity(customerId, 'NPS_RESPONSE', NOW - 9 * DAY, { value: 1 });
+    const segment = profile(customerId, 'SMB', NOW - DAY);
+    const olderSegment = profile(customerId, 'ENTERPRISE', NOW - 5 * DAY);
+    await t.store.applyEvents(new Feed().items(newest, renewed, nps, segment, tieLoser, older, signed, olderNps, olderSegment), NOW);
+
+    const state = await readOne(customerId);
+    expect(state.opportunities).toEqual([expect.objectContaining({ stage: 'NEGOTIATION', amount: 900, eventId: 'b' })]);
+    expect(state.contracts).toEqual([expect.objectContaining({ status: 'RENEWED', occurredAt: NOW - 3 * DAY })]);
+    expect(state.latestNps?.value).toBe(10);
+    expect(state.segment).toBe('SMB');
+    expect(state.revision).toBe(9);
+  });
+});
+
+describe('retention', () => {
+  const RETENTION_DAYS = 400;
+  const horizon = NOW - (RETENTION_DAYS - 1) * DAY; // inside: the first day of the horizon is day(NOW) − 399
+
+  it('an event older than the horizon changes no window but still updates entity state', async () => {
+    const customerId = 'ancient';
+    const oldCall = activity(customerId, 'CALL', horizon - DAY);
+    const oldContract = contract(customerId, 'C-long', 'ACTIVE', horizon - 100 * DAY);
+    const results = await t.store.applyEvents(new Feed().items(oldCall, oldContract), NOW);
+    expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied']);
+    const state = await readOne(customerId);
+    expect(state.activityDays).toEqual([]);
+    expect(state.lastActivityAt).toBe(oldCall.occurredAt);
+    expect(state.contracts).toEqual([expect.objectContaining({ contractId: 'C-long', status: 'ACTIVE' })]);
+  });
+
+  it('trims buckets and shrinks aged-out entities to tombstones as the clock moves on', async () => {
+    const customerId = 'aging';
+    const feed = new Feed();
+    const early = NOW - 10 * DAY;
+    await t.store.applyEvents(
+      feed.items(
+        activity(customerId, 'EMAIL_SENT', early),
+        activity(customerId, 'SUPPORT_TICKET_CLOSED', early, { ticketId: 'T-old' }),
+        opportunity(customerId, 'O-won', 'CLOSED_WON', early),
+        opportunity(customerId, 'O-open', 'PROPOSAL', early),
+      ),
+      NOW,
+    );
+    // 395 days later the early day has left the horizon; the next event runs the daily sweep.
+    const later = NOW + 395 * DAY;
+    await t.store.applyEvents(feed.items(activity(customerId, 'CALL', later)), later);
+    const k = t.store.keys.customer(customerId);
+    expect((await t.redis.get(k.act))?.split('\n')).toEqual(['', `${utcDay(later).toString(36).toUpperCase()}c`]);
+    const ent = (await t.redis.get(k.ent))?.split('\n') ?? [];
+    expect(ent).toContain(`t:T-old\t${early}`);
+    expect(ent).toContain(`o:O-won\t${early}`);
+    const state = await readOne(customerId, later);
+    expect(state.tickets).toEqual([]);
+    expect(state.opportunities).toEqual([expect.objectContaining({ opportunityId: 'O-open' })]);
+
+    // A tombstone still outranks an older event for the same id: the won deal does not come back open.
+    await t.store.applyEvents(feed.items(opportunity(customerId, 'O-won', 'LEAD', early - DAY)), later);
+    expect((await readOne(customerId, later)).opportunities.map((o) => o.opportunityId)).toEqual(['O-open']);
+  });
+});
