@@ -68,6 +68,8 @@ async function prepare(settings: StackSettings, reporter: Reporter): Promise<Lau
     'apicurio.storage.kind': 'sql',
     'apicurio.storage.sql.kind': 'h2',
     'apicurio.datasource.url': `jdbc:h2:file:${join(dataDir, 'db')}`,
+    // One line per request drowns the log: every serializer lookup and status probe would add one.
+    'quarkus.http.access-log.enabled': 'false',
     // Snapshots and imports default to /tmp, shared with every other program; keep them with the data.
     'apicurio.storage.snapshot.location': scratchDir,
     'apicurio.import.work-dir': scratchDir,
