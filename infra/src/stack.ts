@@ -1,8 +1,9 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Component } from './component';
 import { componentDataDir, componentLogFile, componentPidFile } from './component';
 import { kafkaComponent } from './kafka';
+import { withLock } from './lock';
 import type { ProcessInfo } from './processes';
 import {
   describeCommand,
@@ -17,7 +18,7 @@ import {
   writePidFile,
 } from './processes';
 import type { Reporter } from './progress';
-import { sleep, waitUntil } from './progress';
+import { waitUntil } from './progress';
 import { redisComponent } from './redis';
 import { registryComponent } from './registry';
 import { STACK_HOST, localEndpoints } from './settings';
@@ -155,7 +156,7 @@ export interface UpResult {
 /** Starts what is not running yet, in parallel, and waits until all three answer. */
 export async function upLocal(settings: StackSettings, reporter: Reporter): Promise<UpResult> {
   for (const dir of [settings.dataDir, settings.runDir, settings.logDir]) mkdirSync(dir, { recursive: true });
-  return withStackLock(settings, reporter, async () => {
+  return withLock(join(settings.runDir, 'stack.lock'), reporter, async () => {
     const results = await Promise.allSettled(STACK_COMPONENTS.map((component) => bringUp(settings, component, reporter)));
     const failures = results.flatMap((result) => (result.status === 'rejected' ? [errorMessage(result.reason)] : []));
     if (failures.length > 0) throw new Error(failures.join('\n'));
@@ -169,7 +170,7 @@ export async function upLocal(settings: StackSettings, reporter: Reporter): Prom
 /** Stops exactly the processes named by our pid files; anything else is left alone. */
 export async function downLocal(settings: StackSettings, reporter: Reporter): Promise<void> {
   mkdirSync(settings.runDir, { recursive: true });
-  await withStackLock(settings, reporter, async () => {
+  await withLock(join(settings.runDir, 'stack.lock'), reporter, async () => {
     await Promise.all(STACK_COMPONENTS.map((component) => stopComponent(settings, component, reporter)));
   });
 }
@@ -200,44 +201,6 @@ export async function resetLocal(settings: StackSettings, reporter: Reporter): P
     rmSync(dir, { recursive: true, force: true });
   }
   reporter.step('stack', `deleted ${settings.dataDir} and ${settings.logDir}`);
-}
-
-const LOCK_WAIT_MS = 10 * 60_000;
-
-/**
- * Serialises up/down/reset across processes (a test run and a terminal both calling stack:up),
- * so two of them never start the same component twice. A lock left by a dead process is taken over.
- */
-async function withStackLock<T>(settings: StackSettings, reporter: Reporter, work: () => Promise<T>): Promise<T> {
-  const lockFile = join(settings.runDir, 'stack.lock');
-  const begun = Date.now();
-  let announced = false;
-  for (;;) {
-    try {
-      const fd = openSync(lockFile, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readPidFile(lockFile);
-      // An empty lock is one being written right now, unless it has stayed empty for a while.
-      const abandoned = holder === null ? Date.now() - statSync(lockFile).mtimeMs > 2_000 : !isAlive(holder);
-      if (abandoned) {
-        removeFile(lockFile);
-        continue;
-      }
-      if (Date.now() - begun > LOCK_WAIT_MS) throw new Error(`another stack command (pid ${holder}) holds ${lockFile}`);
-      if (!announced && holder !== null) reporter.step('stack', `waiting for another stack command to finish (pid ${holder})`);
-      announced ||= holder !== null;
-      await sleep(250);
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    removeFile(lockFile);
-  }
 }
 
 export function errorMessage(error: unknown): string {
