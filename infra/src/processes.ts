@@ -83,7 +83,6 @@ export interface SpawnSpec {
   args: string[];
   cwd: string;
   logFile: string;
-  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -96,7 +95,6 @@ export function spawnDetached(spec: SpawnSpec): DetachedProcess {
   try {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: spec.env ?? process.env,
       detached: true,
       stdio: ['ignore', logFd, logFd],
     });
