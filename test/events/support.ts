@@ -39,8 +39,8 @@ export class EventsTestBed {
   }
 
   /** Creates the topics and registers the repository's schemas under their subjects, BACKWARD-compatible. */
-  async setUp(): Promise<void> {
-    await createTopics(Object.values(this.topics));
+  async setUp(partitions = 1): Promise<void> {
+    await createTopics(Object.values(this.topics), partitions);
     for (const kind of Object.keys(TOPIC_ROLE_OF_KIND) as EventKind[]) {
       await this.register(valueSubject(this.topicOf(kind)), schemaSource(kind));
     }

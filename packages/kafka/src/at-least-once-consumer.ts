@@ -71,6 +71,8 @@ export class AtLeastOnceConsumer<Mark> {
   private assigned = new Set<string>();
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private batchInFlight: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AtLeastOnceConsumerOptions<Mark>) {}
 
@@ -81,16 +83,24 @@ export class AtLeastOnceConsumer<Mark> {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.eachBatch(payload),
+      eachBatch: (payload) => {
+        // Once stopping, batches are left unresolved: they are re-read from the committed offset later.
+        if (this.stopping) return Promise.resolve();
+        this.batchInFlight = this.eachBatch(payload);
+        return this.batchInFlight;
+      },
     });
     this.commitTimer = setInterval(() => void this.commitDurable(), this.options.commitIntervalMs);
   }
 
   /** Finishes the batch in flight, commits what became durable, and leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.commitTimer);
-    await this.options.consumer.stop();
+    await this.batchInFlight.catch(() => undefined);
+    // kafkajs accepts commits only while the consumer runs, so drain before stopping it.
     await this.drainPending();
+    await this.options.consumer.stop();
     await this.options.consumer.disconnect();
   }
 
@@ -112,7 +122,7 @@ export class AtLeastOnceConsumer<Mark> {
     const { chunkSize, handleChunk, gate } = this.options;
     let handled = 0;
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
-      if (!isRunning() || isStale()) break;
+      if (!isRunning() || isStale() || this.stopping) break;
       const messages = batch.messages.slice(start, start + chunkSize);
       await handleChunk({ topic: batch.topic, partition: batch.partition, messages });
       const lastOffset = messages[messages.length - 1]!.offset;

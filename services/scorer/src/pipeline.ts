@@ -145,8 +145,9 @@ export class ScoringPipeline {
       topic: chunk.topic,
       partition: chunk.partition,
       offset: message.offset,
-      // The record's own timestamp keeps dedupe and retention decisions identical on replay.
-      receivedAt: Number(message.timestamp),
+      // A replay sees the record's original timestamp and so takes the dedupe and retention decisions the
+      // live run took; a clock set back (tests, backfills) is never overtaken by the broker's time.
+      receivedAt: Math.min(Number(message.timestamp), now),
     }));
     const results = await store.applyEvents(items, now);
     const causeByCustomer = new Map<string, ScoreCause>();

@@ -1,0 +1,163 @@
+// A scorer under test: its own topics, subjects, consumer group and Redis key prefix on the shared
+// stack, the real scorer running in-process with an injectable clock, and readers for what it wrote.
+import { loadConfig, type AppConfig } from '@churnscore/config';
+import type { InputEvent } from '@churnscore/domain';
+import type { OutputEvent } from '@churnscore/events';
+import { createLogger } from '@churnscore/observability';
+import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
+import { createStateStore, keySchema, type StateStore } from '@churnscore/state';
+import type { Redis } from 'ioredis';
+import { DEFAULT_TUNING, startScorer, type RunningScorer, type ScorerTuning } from '../../services/scorer/src/scorer';
+import { EventsTestBed, type ConsumedRecord } from '../events/support';
+import { createRedisClient, testStack, uniqueName } from '../harness/stack';
+
+export const TEST_TUNING: ScorerTuning = {
+  ...DEFAULT_TUNING,
+  commitIntervalMs: 300,
+  timeDriven: { ...DEFAULT_TUNING.timeDriven, pollIntervalMs: 200 },
+};
+
+/** A clock tests move by hand; starts at `start`. */
+export class ManualClock {
+  constructor(private current: number) {}
+  now = (): number => this.current;
+  set(epochMs: number): void {
+    this.current = epochMs;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+export class ScorerTestBed extends EventsTestBed {
+  readonly prefix = uniqueName('scorer-test');
+  readonly consumerGroup = uniqueName('scorer-test-group');
+  readonly redis: Redis = createRedisClient();
+  readonly store: StateStore;
+  readonly keys = keySchema(this.prefix);
+  private readonly scorers: RunningScorer[] = [];
+
+  constructor(name: string) {
+    super(name);
+    this.store = createStateStore(this.redis, { prefix: this.prefix });
+  }
+
+  /** The scorer's environment: what `npm run scorer` would be started with for this test bed. */
+  env(): Record<string, string> {
+    const { kafkaBrokers, schemaRegistryUrl, redisUrl } = testStack();
+    return {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: schemaRegistryUrl,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: this.prefix,
+      CONSUMER_GROUP: this.consumerGroup,
+      TOPIC_ACTIVITY: this.topics.activity,
+      TOPIC_OPPORTUNITY: this.topics.opportunity,
+      TOPIC_CONTRACT: this.topics.contract,
+      TOPIC_CUSTOMER: this.topics.customer,
+      TOPIC_SCORE_CHANGED: this.topics.scoreChanged,
+      TOPIC_ALERTS: this.topics.alerts,
+      TOPIC_DLQ: this.topics.dlq,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+    };
+  }
+
+  config(): AppConfig {
+    return loadConfig(this.env());
+  }
+
+  async startScorer(
+    options: { clock?: () => number; scoring?: ScoringConfig; tuning?: ScorerTuning } = {},
+  ): Promise<RunningScorer> {
+    const scorer = await startScorer({
+      config: this.config(),
+      scoring: options.scoring ?? defaultScoringConfig(),
+      clock: options.clock ?? Date.now,
+      tuning: options.tuning ?? TEST_TUNING,
+      httpPort: 0,
+      logger: createLogger({ name: 'scorer-test', level: 'warn' }),
+    });
+    this.scorers.push(scorer);
+    return scorer;
+  }
+
+  async stopScorer(scorer: RunningScorer): Promise<void> {
+    this.scorers.splice(this.scorers.indexOf(scorer), 1);
+    await scorer.stop();
+  }
+
+  /** Encodes and publishes input events, keyed by customerId (optionally to a given partition). */
+  async publish(events: readonly InputEvent[], partitionOf?: (event: InputEvent, index: number) => number): Promise<void> {
+    const byTopic = new Map<string, Array<{ key: string; value: Buffer; partition?: number }>>();
+    for (const [index, event] of events.entries()) {
+      const topic = this.topicOf(event.kind);
+      const messages = byTopic.get(topic) ?? [];
+      messages.push({
+        key: event.customerId,
+        value: await this.codec.encode(topic, event),
+        ...(partitionOf ? { partition: partitionOf(event, index) } : {}),
+      });
+      byTopic.set(topic, messages);
+    }
+    for (const [topic, messages] of byTopic) await this.produce(topic, messages);
+  }
+
+  /** The first `count` output records (decoded; null for a tombstone) of the given output topics, in order per partition. */
+  async outputs(
+    count: number,
+    topics: string[] = [this.topics.scoreChanged, this.topics.alerts],
+    timeoutMs = 30_000,
+  ): Promise<Array<{ record: ConsumedRecord; event: OutputEvent | null }>> {
+    const records = await this.consume(topics, count, timeoutMs);
+    return Promise.all(
+      records.map(async (record) => {
+        if (record.value === null) return { record, event: null };
+        const decoded = await this.codec.decodeOutput(record.topic, record.key, record.value);
+        if (!decoded.ok) throw new Error(`undecodable output: ${decoded.rejection.message}`);
+        return { record, event: decoded.event };
+      }),
+    );
+  }
+
+  /** The customer's insights hash, as a dashboard reads it (HGETALL). */
+  async insightsHash(customerId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.customer(customerId).insights);
+  }
+
+  async scoreHash(customerId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.customer(customerId).score);
+  }
+
+  /** Every key of this test bed's namespace (SCAN, never KEYS). */
+  async scanKeys(pattern = `${this.prefix}:*`): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    return found;
+  }
+
+  override async tearDown(): Promise<void> {
+    await Promise.all(this.scorers.splice(0).map((s) => s.stop()));
+    const keys = await this.scanKeys();
+    if (keys.length > 0) await this.redis.unlink(...keys);
+    this.redis.disconnect();
+    await super.tearDown();
+  }
+}
+
+/** Polls `probe` until it returns a value that `done` accepts, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!done(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    last = await probe();
+  }
+  return last;
+}
