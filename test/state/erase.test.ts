@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisIdentity } from '@churnscore/state';
+import { DAY, Feed, HOUR, NOW, activity, contract, insights, openStateTest, opportunity, profile, scanAll, score, type StateTestContext } from './fixtures';
+
+let t: StateTestContext;
+beforeAll(async () => {
+  t = await openStateTest('erase');
+});
+afterAll(() => t.close());
+
+describe('eraseCustomer', () => {
+  it('deletes every key of the customer and its ranking and due entries; later events start from nothing', async () => {
+    const id = 'erase:{me}*';
+    const feed = new Feed();
+    await t.store.applyEvents(
+      feed.items(
+        activity(id, 'EMAIL_SENT', NOW - HOUR),
+        opportunity(id, 'O1', 'LEAD', NOW - DAY),
+        contract(id, 'C1', 'ACTIVE', NOW - DAY),
+        profile(id, 'SMB', NOW - DAY),
+      ),
+      NOW,
+    );
+    await t.store.commitScores([
+      {
+        score: score(id, { segment: 'SMB' }),
+        insights: insights(id),
+        revision: 4,
+        asOf: NOW,
+        significant: true,
+        alertBook: { episodes: {} },
+        outbox: [{ topic: 'customer.score-changed.v1', key: id, value: {} }],
+        nextDueAt: NOW + DAY,
+      },
+    ]);
+    const pattern = t.store.keys.customerPattern(id);
+    expect(await scanAll(t.redis, pattern)).toHaveLength(9);
+
+    expect(await t.store.eraseCustomer(id)).toBe(9);
+    expect(await scanAll(t.redis, pattern)).toEqual([]);
+    expect(await scanAll(t.redis, `*${'erase:%7Bme%7D\\*'}*`)).toEqual([]);
+    for (const metric of ['churnRisk', 'valueAtRisk', 'health'] as const) {
+      expect(await t.redis.zscore(t.store.keys.ranking(metric), id)).toBeNull();
+      expect(await t.redis.zscore(t.store.keys.ranking(metric, 'SMB'), id)).toBeNull();
+    }
+    expect(await t.redis.zscore(t.store.keys.dueShard(t.store.keys.dueShardOf(id)), id)).toBeNull();
+    expect(await t.store.eraseCustomer(id)).toBe(0);
+
+    const [after] = await t.store.applyEvents(feed.items(activity(id, 'CALL', NOW)), NOW);
+    expect(after).toEqual({ outcome: 'applied', revision: 1 });
+    const [snapshot] = await t.store.readCustomers([id], NOW);
+    expect(snapshot).toMatchObject({ score: null, alertBook: null, outbox: [], segment: null });
+    expect(snapshot?.state.opportunities).toEqual([]);
+  });
+});
+
+describe('redisIdentity', () => {
+  it('is stable while Redis keeps its data, and changes when the epoch key is lost', async () => {
+    const first = await redisIdentity(t.redis, t.prefix);
+    expect(first.runId).toMatch(/^[0-9a-f]{40}$/);
+    expect(await t.store.identity()).toEqual(first);
+    await t.redis.del(t.store.keys.epoch);
+    const after = await t.store.identity();
+    expect(after.runId).toBe(first.runId);
+    expect(after.epoch).not.toBe(first.epoch);
+  });
+});

@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Explanation } from '@churnscore/domain';
+import type { ScoreCommit } from '@churnscore/state';
+import { DAY, Feed, HOUR, NOW, activity, insights, openStateTest, score, type StateTestContext } from './fixtures';
+
+let t: StateTestContext;
+beforeAll(async () => {
+  t = await openStateTest('scores');
+});
+afterAll(() => t.close());
+
+/** Gives a customer state (revision 1), so that scores can be committed for it. */
+async function customerWithState(customerId: string) {
+  await t.store.applyEvents(new Feed().items(activity(customerId, 'EMAIL_SENT', NOW - HOUR)), NOW);
+}
+
+function commit(customerId: string, fields: Partial<ScoreCommit> = {}): ScoreCommit {
+  return {
+    score: score(customerId),
+    insights: insights(customerId),
+    revision: 1,
+    asOf: NOW,
+    significant: true,
+    alertBook: null,
+    outbox: [],
+    nextDueAt: null,
+    ...fields,
+  };
+}
+
+const commitOne = async (c: ScoreCommit) => {
+  const [result] = await t.store.commitScores([c]);
+  if (!result) throw new Error('no result');
+  return result;
+};
+
+describe('commitScores writes', () => {
+  it('the flat score hash, its explanation and the insights hash, readable with plain commands', async () => {
+    const id = 'flat';
+    await customerWithState(id);
+    const explanation: Explanation = {
+      scorecardId: 'steady',
+      measures: [{ measureId: 'recency', group: 'Engagement', rawValue: 2, score: 90, weight: 1, contribution: 90 }],
+      churnFeatures: [],
+      topDrivers: [],
+    };
+    const result = await commitOne(
+      commit(id, {
+        score: score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }),
+        insights: insights(id, {
+          segment: 'SMB',
+          activity: { ...insights(id).activity, EMAIL_SENT: { d7: 1, d30: 2, d90: 2, d365: 2 } },
+          lastActivityAt: NOW - HOUR,
+          winRate365: 0,
+        }),
+        alertBook: { episodes: { CHURN_RISK_HIGH: 1 } },
+        nextDueAt: NOW + DAY,
+      }),
+    );
+    expect(result).toMatchObject({ written: true, version: 1, previousScore: null, outbox: [] });
+
+    const k = t.store.keys.customer(id);
+    expect(await t.redis.hgetall(k.score)).toEqual({
+      health: '81',
+      band: 'green',
+      churnRisk: '0.1234',
+      riskBand: 'low',
+      lifecycleStage: 'MATURE',
+      valueAtRisk: '3600',
+      segment: 'SMB',
+      modelVersion: 'test-1',
+      computedAt: String(NOW),
+      version: '1',
+      revision: '1',
+      asOf: String(NOW),
+      nextDueAt: String(NOW + DAY),
+    });
+    expect(JSON.parse((await t.redis.get(k.explanation)) ?? '')).toEqual(explanation);
+    const stored = await t.redis.hgetall(k.insights);
+    expect(stored).toMatchObject({
+      asOf: String(NOW),
+      segment: 'SMB',
+      'activity.EMAIL_SENT.d7': '1',
+      'activity.EMAIL_SENT.d365': '2',
+      lastActivityAt: String(NOW - HOUR),
+      openPipelineAmount: '0',
+      winRate365: '0',
+    });
+    // zero windowed counts and null aggregates are left out
+    expect(stored).not.toHaveProperty('activity.CALL.d7');
+    expect(stored).not.toHaveProperty('latestNps');
+    expect(await t.redis.object('ENCODING', k.score)).toBe('listpack');
+    expect(await t.redis.object('ENCODING', k.insights)).toBe('listpack');
+
+    const [snapshot] = await t.store.readCustomers([id], NOW);
+    expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY });
+    expect(snapshot?.alertBook).toEqual({ episodes: { CHURN_RISK_HIGH: 1 } });
+  });
+});
+
+describe('the version guard', () => {
+  it('refuses a score from an older revision, or from the same revision as of an earlier or the same time', async () => {
+    const id = 'guarded';
+    await customerWithState(id);
+    await t.store.applyEvents(new Feed().items(activity(id, 'CALL', NOW - 2 * HOUR)), NOW); // revision 2
+    const current = commit(id, { revision: 2, asOf: NOW, score: score(id, { health: 70 }) });
+    expect((await commitOne(current)).written).toBe(true);
+
+    const stale = await commitOne(commit(id, { revision: 1, asOf: NOW + HOUR, score: score(id, { health: 10 }) }));
+    expect(stale).toMatchObject({ written: false, version: 1, outbox: [] });
+    expect(stale.previousScore).toMatchObject({ health: 70, revision: 2 });
+    expect((await commitOne(commit(id, { revision: 2, asOf: NOW - 1 }))).written).toBe(false);
+    expect((await commitOne(current)).written).toBe(false); // a retried call changes nothing
+    expect(await t.redis.hget(t.store.keys.customer(id).score, 'health')).toBe('70');
+
+    expect((await commitOne(commit(id, { revision: 2, asOf: NOW + 1, score: score(id, { health: 71 }) }))).written).toBe(true);
+    // a greater revision wins even when computed as of an earlier time
+    expect((await commitOne(commit(id, { revision: 3, asOf: NOW - DAY, score: score(id, { health: 72 }) }))).written).toBe(true);
+  });
+
+  it('refuses a score for a customer without state (never seen, or erased meanwhile)', async () => {
+    expect(await commitOne(commit('no-such-customer'))).toMatchObject({ written: false, version: 0, previousScore: null });
+    expect(await t.redis.exists(t.store.keys.customer('no-such-customer').score)).toBe(0);
+  });
+
+  it('increments the version only for a significant change', async () => {
+    const id = 'versions';
+    await customerWithState(id);
+    const versions = [];
+    for (const [asOf, significant] of [
+      [NOW, true],
+      [NOW + 1, false],
+      [NOW + 2, false],
+      [NOW + 3, true],
+    ] as const) {
+      versions.push((await commitOne(commit(id, { asOf, significant, score: score(id, { computedAt: asOf }) }))).version);
+    }
+    expect(versions).toEqual([1, 1, 1, 2]);
+    expect(await t.redis.hget(t.store.keys.customer(id).score, 'computedAt')).toBe(String(NOW + 3));
+  });
+});
+
+describe('the outbox', () => {
+  const message = (n: number) => ({ topic: 'customer.alerts.v1', key: 'outboxed', value: { n, alertId: `a-${n}` } });
+
+  it('appends messages stamped with seq and version, and returns un-acked ones until acked', async () => {
+    const id = 'outboxed';
+    await customerWithState(id);
+    const first = await commitOne(commit(id, { outbox: [message(1), message(2)] }));
+    expect(first.outbox).toEqual([
+      { seq: 1, version: 1, ...message(1) },
+      { seq: 2, version: 1, ...message(2) },
+    ]);
+
+    // The publisher crashed before acknowledging: the next reader finds both and republishes them.
+    expect((await t.store.readCustomers([id], NOW))[0]?.outbox.map((e) => e.seq)).toEqual([1, 2]);
+    expect(await t.store.ackOutbox(id, 1)).toBe(1);
+    expect((await t.store.readCustomers([id], NOW))[0]?.outbox.map((e) => e.seq)).toEqual([2]);
+
+    const second = await commitOne(commit(id, { asOf: NOW + 1, significant: false, outbox: [message(3)] }));
+    expect(second.outbox).toEqual([
+      { seq: 2, version: 1, ...message(2) },
+      { seq: 3, version: 1, ...message(3) },
+    ]);
+    expect(await t.store.ackOutbox(id, 1)).toBe(0); // an old ack is harmless
+    expect(await t.store.ackOutbox(id, 3)).toBe(2);
+    expect((await t.store.readCustomers([id], NOW))[0]?.outbox).toEqual([]);
+    expect(await t.redis.exists(t.store.keys.customer(id).outbox)).toBe(0);
+
+    const third = await commitOne(commit(id, { asOf: NOW + 2, outbox: [message(4)] }));
+    expect(third.outbox).toEqual([{ seq: 4, version: 2, ...message(4) }]);
+  });
+
+  it('is not appended to by a refused commit', async () => {
+    const id = 'outbox-refused';
+    await customerWithState(id);
+    await commitOne(commit(id, { asOf: NOW + 1 }));
+    expect((await commitOne(commit(id, { asOf: NOW, outbox: [message(1)] }))).outbox).toEqual([]);
+    expect(await t.redis.llen(t.store.keys.customer(id).outbox)).toBe(0);
+  });
+});
+
+describe('rankings and due time', () => {
+  const RANKED = ['rank-a', 'rank-b', 'rank-c'];
+  /** [member, score] of the test's customers in one ranking, lowest first (Redis prints 17 digits). */
+  async function ranking(metric: 'churnRisk' | 'valueAtRisk' | 'health', segment?: string) {
+    const flat = await t.redis.zrange(t.store.keys.ranking(metric, segment), 0, -1, 'WITHSCORES');
+    const pairs: Array<[string, number]> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as string, Number(flat[i + 1])]);
+    return pairs.filter(([member]) => RANKED.includes(member));
+  }
+
+  it('rank customers overall and per segment, following a segment change', async () => {
+    for (const id of RANKED) await customerWithState(id);
+    await t.store.commitScores([
+      commit('rank-a', { score: score('rank-a', { churnRisk: 0.9, valueAtRisk: 9000, health: 20, segment: 'SMB' }) }),
+      commit('rank-b', { score: score('rank-b', { churnRisk: 0.2, valueAtRisk: 100, health: 90, segment: 'ENTERPRISE' }) }),
+      commit('rank-c', { score: score('rank-c', { churnRisk: 0.5, valueAtRisk: 500, health: 60, segment: null }) }),
+    ]);
+    expect(await ranking('churnRisk')).toEqual([['rank-b', 0.2], ['rank-c', 0.5], ['rank-a', 0.9]]);
+    expect(await ranking('valueAtRisk', 'SMB')).toEqual([['rank-a', 9000]]);
+    expect(await ranking('health', 'ENTERPRISE')).toEqual([['rank-b', 90]]);
+
+    await commitOne(commit('rank-a', { asOf: NOW + 1, score: score('rank-a', { churnRisk: 0.8, valueAtRisk: 8000, health: 30, segment: 'ENTERPRISE' }) }));
+    expect(await ranking('churnRisk', 'SMB')).toEqual([]);
+    expect(await ranking('churnRisk', 'ENTERPRISE')).toEqual([['rank-b', 0.2], ['rank-a', 0.8]]);
+    expect(await ranking('health')).toEqual([['rank-a', 30], ['rank-c', 60], ['rank-b', 90]]);
+
+    // a refused (stale) commit leaves the rankings alone
+    await commitOne(commit('rank-a', { asOf: NOW, score: score('rank-a', { churnRisk: 0.1, segment: 'SMB' }) }));
+    expect(await ranking('churnRisk', 'ENTERPRISE')).toEqual([['rank-b', 0.2], ['rank-a', 0.8]]);
+  });
+
+  it('sets, moves and clears the customer in its due shard', async () => {
+    const id = 'due-by-commit';
+    await customerWithState(id);
+    const shardKey = t.store.keys.dueShard(t.store.keys.dueShardOf(id));
+    await commitOne(commit(id, { nextDueAt: NOW + DAY }));
+    expect(await t.redis.zscore(shardKey, id)).toBe(String(NOW + DAY));
+    await commitOne(commit(id, { asOf: NOW + 1, nextDueAt: null }));
+    expect(await t.redis.zscore(shardKey, id)).toBeNull();
+  });
+});
