@@ -112,9 +112,15 @@ async function up(reporter: Reporter, flags: Flags): Promise<number> {
 
 async function status(): Promise<number> {
   const external = externalEndpoints();
-  const settings = external === null ? loadSettings() : null;
-  const rows = external !== null ? await externalStatus(external) : await localStatus(settings!);
-  console.log(external !== null ? 'Endpoints from KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL:' : `Local stack in ${settings!.stackDir}:`);
+  let rows;
+  if (external !== null) {
+    console.log('Endpoints from KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL:');
+    rows = await externalStatus(external);
+  } else {
+    const settings = loadSettings();
+    console.log(`Local stack in ${settings.stackDir}:`);
+    rows = await localStatus(settings);
+  }
   console.log(formatStatusTable(rows));
   return rows.every((row) => row.healthy) ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
+import { registryAnswers } from './clients';
 import type { Reporter } from './progress';
 import { REPO_ROOT } from './settings';
 import { desiredTopics } from './topics';
@@ -41,10 +42,16 @@ export function readSchemaFiles(dir: string = SCHEMAS_DIR, env: NodeJS.ProcessEn
       try {
         parsed = JSON.parse(readFileSync(file, 'utf8'));
       } catch (error) {
-        throw new Error(`${relative(REPO_ROOT, file)} is not valid JSON: ${(error as Error).message}`);
+        throw new Error(`${displayPath(file)} is not valid JSON: ${(error as Error).message}`);
       }
       return { file, subject: `${topicNames.get(defaultTopic) ?? defaultTopic}-value`, schema: JSON.stringify(parsed) };
     });
+}
+
+/** Repository-relative for the repository's own files, absolute for any other. */
+function displayPath(file: string): string {
+  const inRepo = relative(REPO_ROOT, file);
+  return inRepo.startsWith('..') ? file : inRepo;
 }
 
 export class SchemaRegistrationError extends Error {
@@ -71,6 +78,9 @@ export async function registerSchemas(schemaRegistryUrl: string, options: Regist
     options.reporter.step('schemas', `no .avsc files in ${options.schemasDir ?? SCHEMAS_DIR} yet: nothing to register`);
     return [];
   }
+  if (!(await registryAnswers(schemaRegistryUrl))) {
+    throw new Error(`the schema registry at ${schemaRegistryUrl} does not answer: is the stack up (npm run stack:up)?`);
+  }
   const registrations: SchemaRegistration[] = [];
   const failures: string[] = [];
   for (const schemaFile of files) {
@@ -91,7 +101,7 @@ export async function registerSchemas(schemaRegistryUrl: string, options: Regist
 }
 
 async function registerOne(baseUrl: string, { file, subject, schema }: SchemaFile): Promise<SchemaRegistration> {
-  const displayFile = relative(REPO_ROOT, file);
+  const displayFile = displayPath(file);
   const body = JSON.stringify({ schemaType: 'AVRO', schema });
   const subjectUrl = `${baseUrl}/subjects/${encodeURIComponent(subject)}`;
 

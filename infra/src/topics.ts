@@ -1,6 +1,6 @@
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
-import { withAdmin } from './clients';
+import { kafkaAnswers, withAdmin } from './clients';
 import type { Reporter } from './progress';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -130,6 +130,9 @@ export interface ProvisionResult {
 export async function provisionTopics(brokers: string[], options: ProvisionOptions): Promise<ProvisionResult> {
   const { reporter } = options;
   const desired = desiredTopics(options.env);
+  if (!(await kafkaAnswers(brokers))) {
+    throw new Error(`Kafka at ${brokers.join(',')} does not answer: is the stack up (npm run stack:up)?`);
+  }
   return withAdmin(brokers, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = desired.filter((topic) => !existing.has(topic.name));
