@@ -8,7 +8,7 @@ export type EventKind = WireEvent['kind'];
 export type OutputEventKind = OutputEvent['kind'];
 
 export const INPUT_EVENT_KINDS = ['activity', 'opportunity', 'contract', 'customer'] as const satisfies readonly InputEventKind[];
-export const OUTPUT_EVENT_KINDS = ['score-changed', 'alert'] as const satisfies readonly OutputEventKind[];
+const OUTPUT_EVENT_KINDS = ['score-changed', 'alert'] as const satisfies readonly OutputEventKind[];
 export const EVENT_KINDS: readonly EventKind[] = [...INPUT_EVENT_KINDS, ...OUTPUT_EVENT_KINDS];
 
 export const isInputKind = (kind: EventKind): kind is InputEventKind => (INPUT_EVENT_KINDS as readonly string[]).includes(kind);

@@ -6,14 +6,7 @@ export {
   type RejectReason,
   type Rejection,
 } from './rejections';
-export {
-  validateEvent,
-  FIELD_LIMITS,
-  NPS_RANGE,
-  CSM_SENTIMENT_RANGE,
-  type InputEventOf,
-  type ValidationOptions,
-} from './validation';
+export { validateEvent, type InputEventOf, type ValidationOptions } from './validation';
 export {
   toScoreChangedEvent,
   toAlertEvent,
@@ -26,7 +19,6 @@ export {
 export {
   EVENT_KINDS,
   INPUT_EVENT_KINDS,
-  OUTPUT_EVENT_KINDS,
   TOPIC_ROLE_OF_KIND,
   valueSubject,
   type EventKind,
@@ -35,5 +27,5 @@ export {
 } from './event-kinds';
 export { dlqHeaders, DLQ_HEADERS, type DlqSource } from './dlq';
 export { AvroRegistrySerde, EventEncodeError, SchemaRegistryError, type AvroReadResult } from './registry-serde';
-export { readerType, schemaSource, SCHEMAS_DIR } from './schemas';
-export { frame, unframe, MAGIC_BYTE } from './wire-format';
+export { readerType, schemaSource } from './schemas';
+export { frame } from './wire-format';

@@ -3,7 +3,7 @@ import avro from 'avsc';
 import { schemaFileName, type EventKind } from './event-kinds';
 
 /** The repository's `schemas/` directory: the Avro contracts, one file per topic value. */
-export const SCHEMAS_DIR = new URL('../../../schemas/', import.meta.url);
+const SCHEMAS_DIR = new URL('../../../schemas/', import.meta.url);
 
 const sources = new Map<EventKind, string>();
 const readerTypes = new Map<EventKind, avro.Type>();

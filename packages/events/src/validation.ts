@@ -26,7 +26,7 @@ export interface ValidationOptions {
 export type InputEventOf<K extends InputEventKind> = Extract<InputEvent, { kind: K }>;
 
 /** Field length limits: bounded identifiers keep Redis keys and DLQ headers small. */
-export const FIELD_LIMITS = {
+const FIELD_LIMITS = {
   eventId: 256,
   customerId: 128,
   source: 128,
@@ -34,8 +34,8 @@ export const FIELD_LIMITS = {
   segment: 64,
 } as const;
 
-export const NPS_RANGE = { min: 0, max: 10 } as const;
-export const CSM_SENTIMENT_RANGE = { min: -2, max: 2 } as const;
+const NPS_RANGE = { min: 0, max: 10 } as const;
+const CSM_SENTIMENT_RANGE = { min: -2, max: 2 } as const;
 
 type RawEvent = Readonly<Record<string, unknown>>;
 

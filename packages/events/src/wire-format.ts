@@ -2,8 +2,8 @@
  * Confluent wire format: magic byte 0, the writer schema's registry id as a 4-byte big-endian integer, then the
  * Avro binary body. Every Confluent serializer (Java, Python, Go, .NET) writes and reads exactly this.
  */
-export const MAGIC_BYTE = 0;
-export const WIRE_HEADER_LENGTH = 5;
+const MAGIC_BYTE = 0;
+const WIRE_HEADER_LENGTH = 5;
 
 export function frame(schemaId: number, body: Buffer): Buffer {
   const header = Buffer.alloc(WIRE_HEADER_LENGTH);
