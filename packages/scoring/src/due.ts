@@ -68,6 +68,8 @@ function renewalBreakpoints(config: ScoringConfig): number[] {
  * - renewal: the renewal phase and RENEWAL_AT_RISK thresholds, each day of the renewal-proximity
  *   feature's horizon, and the renewal date passing (nextRenewalAt moves on);
  * - tenure: the end of onboarding and of the growth period.
+ * Not scheduled: the raw day count of silence shown in a measure's explanation once neither its
+ * score nor any churn feature nor an alert moves with it any more (it would tick daily forever).
  */
 export function nextDueAt(
   state: CustomerState,
