@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,6 +58,10 @@ describe('loadConfig', () => {
       apiToken: null,
       logLevel: 'info',
     });
+  });
+
+  it('defaults SCORING_CONFIG_PATH to the scoring package\'s bundled file', () => {
+    expect(existsSync(DEFAULT_SCORING_CONFIG_PATH)).toBe(true);
   });
 
   it('reads every setting from the environment', () => {
