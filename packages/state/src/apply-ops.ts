@@ -5,6 +5,7 @@ import { utcDay } from '@churnscore/domain';
 import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '@churnscore/domain';
 import {
   ACTIVITY_COUNTER,
+  LAST_BUCKET_DAY,
   SLA_BREACH_COUNTER,
   STATE_FIELD,
   USAGE_SCALE,
@@ -46,6 +47,7 @@ function latest<P extends unknown[]>(
 
 function activityOps(event: ActivityEvent): ApplyOp[] {
   const day = utcDay(event.occurredAt);
+  if (day < 0 || day > LAST_BUCKET_DAY) throw new RangeError(`occurredAt ${event.occurredAt} is outside the bucketed days 1970–2097`);
   const ops: ApplyOp[] = [
     { op: 'add', day, counter: ACTIVITY_COUNTER[event.activityType], amount: 1 },
     { op: 'max', field: STATE_FIELD.lastActivityAt, value: event.occurredAt },

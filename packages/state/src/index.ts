@@ -14,6 +14,13 @@ export {
 } from './keys';
 export { decodeStoredScore, type StoredScore } from './score-codec';
 export {
+  decodeScoreSummary,
+  decodeStoredInsights,
+  readCustomerReadModel,
+  type CustomerReadModel,
+  type ScoreSummary,
+} from './read-model';
+export {
   DEFAULT_DEDUPE_WINDOW_DAYS,
   DEFAULT_RETENTION_DAYS,
   createStateStore,

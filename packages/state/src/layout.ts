@@ -41,8 +41,9 @@ export const SLA_BREACH_COUNTER = 's';
 export const USAGE_SUM_COUNTER = 'u';
 export const USAGE_SCALE = 1000;
 
-/** UTC day numbers appear in the `act` string as exactly 3 upper-case base-36 digits (until day 46655, year 2097). */
+/** UTC day numbers appear in the `act` string as exactly 3 upper-case base-36 digits: days 0 … 46655 (1970–2097). */
 export const DAY_KEY_WIDTH = 3;
+export const LAST_BUCKET_DAY = 36 ** DAY_KEY_WIDTH - 1;
 
 export const ENTITY_KIND = { ticket: 't', opportunity: 'o', contract: 'c' } as const;
 export type EntityKind = keyof typeof ENTITY_KIND;

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { ActivityEvent, InputEvent } from '@churnscore/domain';
+import { opsForEvent, opsToArgv } from './apply-ops';
+
+const AT = Date.UTC(2025, 5, 1, 12); // UTC day 20240
+const envelope = { eventId: 'e1', customerId: 'c1', occurredAt: AT, source: 'test' };
+const activity = (fields: Partial<ActivityEvent>): InputEvent => ({
+  ...envelope,
+  kind: 'activity',
+  activityType: 'EMAIL_SENT',
+  value: null,
+  ticketId: null,
+  slaBreached: null,
+  ...fields,
+});
+
+describe('opsForEvent', () => {
+  it('counts an activity in its day bucket and raises lastActivityAt', () => {
+    expect(opsForEvent(activity({}))).toEqual([
+      { op: 'add', day: 20240, counter: 'a', amount: 1 },
+      { op: 'max', field: 'lastAct', value: AT },
+    ]);
+  });
+
+  it('raises lastInboundAt for inbound types and counts an SLA breach', () => {
+    expect(opsForEvent(activity({ activityType: 'CALL', slaBreached: true }))).toEqual([
+      { op: 'add', day: 20240, counter: 'c', amount: 1 },
+      { op: 'max', field: 'lastAct', value: AT },
+      { op: 'max', field: 'lastIn', value: AT },
+      { op: 'add', day: 20240, counter: 's', amount: 1 },
+    ]);
+  });
+
+  it('adds product usage in thousandths, so sums are exact in any order', () => {
+    expect(opsForEvent(activity({ activityType: 'PRODUCT_USAGE', value: 0.1 }))).toContainEqual({ op: 'add', day: 20240, counter: 'u', amount: 100 });
+  });
+
+  it('keeps tickets latest-wins per ticketId, or per eventId without one; they age out', () => {
+    expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_OPENED', ticketId: 'T1' }))).toContainEqual({
+      op: 'latest',
+      target: 'entity',
+      field: 't:T1',
+      record: `[${AT},"e1",1,1]`,
+    });
+    expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_CLOSED' }))).toContainEqual(
+      expect.objectContaining({ field: 't:e1', record: `[${AT},"e1",1,0]` }),
+    );
+  });
+
+  it('keeps the latest NPS and CSM sentiment, when the event carries a value', () => {
+    expect(opsForEvent(activity({ activityType: 'NPS_RESPONSE', value: 7 }))).toContainEqual({
+      op: 'latest',
+      target: 'state',
+      field: 'nps',
+      record: `[${AT},"e1",0,7]`,
+    });
+    expect(opsForEvent(activity({ activityType: 'CSM_SENTIMENT' })).some((op) => op.op === 'latest')).toBe(false);
+  });
+
+  it('keeps opportunities, contracts and the segment latest-wins; only closed deals age out', () => {
+    const deal = { ...envelope, kind: 'opportunity', opportunityId: 'O\t1', amount: 10, currency: 'USD', probability: null, openQuotes: 1 } as const;
+    expect(opsForEvent({ ...deal, stage: 'PROPOSAL' })).toEqual([
+      { op: 'latest', target: 'entity', field: 'o:O%091', record: `[${AT},"e1",0,"PROPOSAL",10,null,1]` },
+    ]);
+    expect(opsForEvent({ ...deal, stage: 'CLOSED_WON' })[0]).toMatchObject({ record: `[${AT},"e1",1,"CLOSED_WON",10,null,1]` });
+    expect(
+      opsForEvent({ ...envelope, kind: 'contract', contractId: 'C1', contractType: 'SALES', totalValue: 5, currency: 'USD', startDate: 1, endDate: 2, status: 'EXPIRED' }),
+    ).toEqual([{ op: 'latest', target: 'entity', field: 'c:C1', record: `[${AT},"e1",0,"SALES",5,1,2,"EXPIRED"]` }]);
+    expect(opsForEvent({ ...envelope, kind: 'customer', segment: null, erase: false })).toEqual([
+      { op: 'latest', target: 'state', field: 'seg', record: `[${AT},"e1",0,null]` },
+    ]);
+  });
+
+  it('refuses an activity outside the days its bucket key can name', () => {
+    expect(() => opsForEvent(activity({ occurredAt: -1 }))).toThrow(RangeError);
+    expect(() => opsForEvent(activity({ occurredAt: 46_656 * 86_400_000 }))).toThrow(RangeError);
+  });
+
+  it('refuses an erasure request', () => {
+    expect(() => opsForEvent({ ...envelope, kind: 'customer', segment: null, erase: true })).toThrow(/eraseCustomer/);
+  });
+});
+
+describe('opsToArgv', () => {
+  it('flattens each op to its opcode and arguments', () => {
+    expect(
+      opsToArgv([
+        { op: 'latest', target: 'entity', field: 'o:1', record: '[]' },
+        { op: 'max', field: 'lastAct', value: 5 },
+        { op: 'add', day: 3, counter: 'a', amount: 1 },
+      ]),
+    ).toEqual(['L', 'e', 'o:1', '[]', 'M', 'lastAct', '5', 'A', '3', 'a', '1']);
+  });
+});

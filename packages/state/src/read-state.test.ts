@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { MS_PER_DAY } from '@churnscore/domain';
+import { decodeCustomerState, pairsToRecord } from './read-state';
+
+const AS_OF = Date.UTC(2025, 5, 1, 12); // UTC day 20240
+const day = (d: number) => d.toString(36).toUpperCase();
+
+describe('decodeCustomerState', () => {
+  it('decodes day buckets inside the horizon, in day and activity-type order', () => {
+    const act = `\n${day(20240)}a2ce\n${day(20239)}bh2su2.625\n${day(20240 - 400)}a9`;
+    const state = decodeCustomerState('c1', {}, act, null, AS_OF, 400);
+    expect(state.activityDays).toEqual([
+      { day: 20239, type: 'EMAIL_RECEIVED', count: 1, valueSum: 0 },
+      { day: 20239, type: 'PRODUCT_USAGE', count: 2, valueSum: 2.625 },
+      { day: 20240, type: 'EMAIL_SENT', count: 2, valueSum: 0 },
+      { day: 20240, type: 'CALL', count: 1, valueSum: 0 },
+      { day: 20240, type: 'FOLLOW_UP_TASK', count: 1, valueSum: 0 },
+    ]);
+    expect(state.slaBreachDays).toEqual([{ day: 20239, count: 1 }]);
+  });
+
+  it('skips tombstones and aged-out records the sweep has not reached yet, and unescapes ids', () => {
+    const old = AS_OF - 500 * MS_PER_DAY;
+    const ent = [
+      '',
+      `t:T-old\t${old}`,
+      `t:T-aged\t[${old},"e2",1,1]`,
+      `t:T%091\t[${AS_OF},"e3",1,1]`,
+      `o:O-open\t[${old},"e4",0,"LEAD",5,null,null]`,
+    ].join('\n');
+    const state = decodeCustomerState('c1', {}, null, ent, AS_OF, 400);
+    expect(state.tickets).toEqual([{ ticketId: 'T\t1', occurredAt: AS_OF, eventId: 'e3', open: true }]);
+    expect(state.opportunities.map((o) => o.opportunityId)).toEqual(['O-open']);
+  });
+
+  it('reads scalars and latest values from the state hash', () => {
+    const hash = pairsToRecord(['rev', '7', 'seg', '[1,"e",0,"SMB"]', 'nps', '[2,"n",0,9]', 'lastAct', '5']);
+    expect(decodeCustomerState('c1', hash, null, null, AS_OF, 400)).toMatchObject({
+      revision: 7,
+      segment: 'SMB',
+      latestNps: { occurredAt: 2, eventId: 'n', value: 9 },
+      latestCsmSentiment: null,
+      lastActivityAt: 5,
+      lastInboundAt: null,
+    });
+  });
+});
