@@ -68,6 +68,9 @@ interface AlertRule {
 const renewalIsNear = ({ signals, config }: AlertContext): boolean =>
   signals.daysToRenewal !== null && signals.daysToRenewal <= config.alerts.renewalAtRisk.withinDays;
 
+const isSilent = ({ silentDays }: Signals, config: ScoringConfig): boolean =>
+  silentDays !== null && silentDays >= config.alerts.noRecentActivity.silentDays;
+
 const ALERT_RULES: Record<AlertType, AlertRule> = {
   /** Hysteresis: opens at ≥ openAt, resolves only below resolveBelow; in between nothing changes. */
   CHURN_RISK_HIGH: {
@@ -119,12 +122,9 @@ const ALERT_RULES: Record<AlertType, AlertRule> = {
   },
   /** Opens after silentDays without activity (see Signals.silentDays); resolves on new activity. */
   NO_RECENT_ACTIVITY: {
-    openReason: ({ signals, config }) => {
-      const { silentDays } = config.alerts.noRecentActivity;
-      return signals.silentDays !== null && signals.silentDays >= silentDays ? `no activity for ${signals.silentDays} days` : null;
-    },
-    resolveReason: ({ signals, config }) =>
-      signals.silentDays === null || signals.silentDays < config.alerts.noRecentActivity.silentDays ? 'activity resumed' : null,
+    openReason: ({ signals, config }) =>
+      isSilent(signals, config) ? `no activity for ${signals.silentDays} days` : null,
+    resolveReason: ({ signals, config }) => (isSilent(signals, config) ? null : 'activity resumed'),
   },
 };
 

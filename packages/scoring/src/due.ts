@@ -1,8 +1,8 @@
 import { MS_PER_DAY, WINDOWS_DAYS, utcDay, type CustomerInsights, type CustomerState, type UtcDay } from '@churnscore/domain';
-import { LONGEST_WINDOW_DAYS, startOfDay, windowFirstDay } from './calendar';
+import { LONGEST_WINDOW_DAYS, isDayInWindow, startOfDay } from './calendar';
 import { RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, type ChurnFeatureName } from './churn';
 import type { ScoringConfig } from './config-schema';
-import { isTicketCounted, latestPerEntity, ticketAgesOutAt, type InsightsOptions } from './insights';
+import { isOpenOpportunity, isTicketCounted, latestPerEntity, ticketAgesOutAt, type InsightsOptions } from './insights';
 import { SILENCE_MEASURE_INPUT } from './measure-inputs';
 import { TREND_RECENT_DAYS, silentSince } from './signals';
 
@@ -19,7 +19,7 @@ const daysThrough = (last: number): number[] => Array.from({ length: Math.max(0,
 function windowEdges(days: readonly UtcDay[], today: UtcDay, windows: readonly number[]): number[] {
   const edges: number[] = [];
   for (const windowDays of windows) {
-    const inWindow = days.filter((day) => day >= windowFirstDay(today, windowDays) && day <= today);
+    const inWindow = days.filter((day) => isDayInWindow(day, today, windowDays));
     if (inWindow.length > 0) edges.push(startOfDay(Math.min(...inWindow) + windowDays));
   }
   const future = days.filter((day) => day > today);
@@ -80,7 +80,7 @@ export function nextDueAt(
 ): number | null {
   const today = utcDay(now);
   const dayOf = (record: { occurredAt: number }): UtcDay => utcDay(record.occurredAt);
-  const closedDeals = latestPerEntity(state.opportunities, (o) => o.opportunityId).filter((o) => o.stage.startsWith('CLOSED_'));
+  const closedDeals = latestPerEntity(state.opportunities, (o) => o.opportunityId).filter((o) => !isOpenOpportunity(o));
   const cancellations = latestPerEntity(state.contracts, (c) => c.contractId).filter((c) => c.status === 'CANCELLED');
   const countedTickets = latestPerEntity(state.tickets, (t) => t.ticketId).filter((t) =>
     isTicketCounted(t, today, opts.retentionDays),

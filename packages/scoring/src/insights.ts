@@ -36,7 +36,7 @@ const ACTIVE_CONTRACT_STATUSES: ReadonlySet<ContractStatus> = new Set(['ACTIVE',
 export const isOpenOpportunity = (opportunity: OpportunityState): boolean =>
   opportunity.stage !== 'CLOSED_WON' && opportunity.stage !== 'CLOSED_LOST';
 
-export const isActiveContract = (contract: ContractState): boolean => ACTIVE_CONTRACT_STATUSES.has(contract.status);
+const isActiveContract = (contract: ContractState): boolean => ACTIVE_CONTRACT_STATUSES.has(contract.status);
 
 /** (occurredAt, eventId) order: the greater record is an entity's latest state (SPEC §3). */
 const compareLatest = (a: LatestWins, b: LatestWins): number =>

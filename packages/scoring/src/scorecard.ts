@@ -73,7 +73,8 @@ export function scoreHealth(
   const rated = scorecard.measures.map((entry) => {
     const definition = measureDefinition(config, entry.measure);
     const rawValue = MEASURE_INPUTS[definition.input](insights, signals);
-    return { definition, weight: entry.weight, rawValue, score: rawValue === null ? null : measureScore(definition.points, rawValue) };
+    const score = rawValue === null ? null : measureScore(definition.points, rawValue);
+    return { definition, weight: entry.weight, rawValue, score };
   });
   const totalWeight = rated.reduce((sum, measure) => (measure.score === null ? sum : sum + measure.weight), 0);
   const measures = rated.map(({ definition, weight, rawValue, score }): MeasureExplanation => {

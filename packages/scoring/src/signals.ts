@@ -58,17 +58,17 @@ function measuredTrend(amounts: WindowedCounts, events: WindowedCounts, minBasel
   return amounts.d30 / baselinePer30Days;
 }
 
-const sumWindows = (counts: readonly WindowedCounts[]): WindowedCounts =>
-  counts.reduce((total, c) => ({ d7: total.d7 + c.d7, d30: total.d30 + c.d30, d90: total.d90 + c.d90, d365: total.d365 + c.d365 }), {
-    d7: 0,
-    d30: 0,
-    d90: 0,
-    d365: 0,
-  });
+const NO_EVENTS: WindowedCounts = { d7: 0, d30: 0, d90: 0, d365: 0 };
+const addWindows = (a: WindowedCounts, b: WindowedCounts): WindowedCounts => ({
+  d7: a.d7 + b.d7,
+  d30: a.d30 + b.d30,
+  d90: a.d90 + b.d90,
+  d365: a.d365 + b.d365,
+});
 
 /** Engagement events (ENGAGEMENT_ACTIVITY_TYPES) per window. */
 export const engagementCounts = (insights: CustomerInsights): WindowedCounts =>
-  sumWindows(ENGAGEMENT_ACTIVITY_TYPES.map((type) => insights.activity[type]));
+  ENGAGEMENT_ACTIVITY_TYPES.map((type) => insights.activity[type]).reduce(addWindows, NO_EVENTS);
 
 export function computeSignals(insights: CustomerInsights, now: number, minBaselineEvents: number): Signals {
   const since = silentSince(insights);
