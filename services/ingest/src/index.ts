@@ -1,8 +1,7 @@
-export { ingestFile, IngestUsageError, type IngestFileOptions } from './ingest';
+export { ingestFile, type IngestFileOptions } from './ingest';
 export { EXPORT_FORMATS, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat, type ExportRecord } from './records';
 export { EXPORT_FIELDS, KIND_FIELD, contentEventId, createRecordConverter, parseIsoInstant, type RecordConversion, type RecordConverterOptions } from './to-event';
 export {
-  EXIT_CODES,
   describeRejection,
   exitCodeOf,
   summarise,
@@ -11,3 +10,4 @@ export {
   type IngestReport,
   type LineRejection,
 } from './report';
+export { INGEST_USAGE, parseIngestArgs, runIngestCommand, type IngestArgs, type IngestIo } from './ingest-command';

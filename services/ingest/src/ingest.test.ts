@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { InputEvent } from '@churnscore/domain';
 import { generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ingestFile, IngestUsageError, type IngestFileOptions } from './ingest';
+import { UsageError } from '@churnscore/simulator';
+import { ingestFile, type IngestFileOptions } from './ingest';
 import { exitCodeOf, summarise } from './report';
 
 const NOW = Date.parse('2025-06-15T12:00:00Z');
@@ -109,7 +110,7 @@ describe('ingestFile', () => {
   });
 
   it('refuses a file it cannot read or whose format it cannot tell', async () => {
-    await expect(ingest(join(dir, 'missing.csv'), { dryRun: true })).rejects.toThrow(IngestUsageError);
+    await expect(ingest(join(dir, 'missing.csv'), { dryRun: true })).rejects.toThrow(UsageError);
     await expect(ingest(fileWith('export.txt', ''), { dryRun: true })).rejects.toThrow(/--format/);
   });
 });

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { InputEvent, InputEventKind } from '@churnscore/domain';
-import { formatCount, formatPercent, startProgress, startRateMeter, type ProgressStream } from '@churnscore/simulator';
+import { UsageError, formatCount, formatPercent, startProgress, startRateMeter, type ProgressStream } from '@churnscore/simulator';
 import { formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat } from './records';
 import type { IngestMode, IngestReport, LineRejection } from './report';
 import { createRecordConverter } from './to-event';
@@ -30,10 +30,6 @@ export interface IngestFileOptions {
   progress?: ProgressStream | null;
 }
 
-export class IngestUsageError extends Error {
-  override readonly name = 'IngestUsageError';
-}
-
 type LineResult = { line: number; ok: true; event: InputEvent; ignoredFields: string[] } | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
 
 /**
@@ -44,12 +40,12 @@ type LineResult = { line: number; ok: true; event: InputEvent; ignoredFields: st
 export async function ingestFile(options: IngestFileOptions): Promise<IngestReport> {
   const { file, partial = false, dryRun = false, clock = Date.now, progress = process.stderr } = options;
   const format = options.format ?? formatOfPath(file);
-  if (format === null) throw new IngestUsageError(`cannot tell the format of ${file} from its extension: pass --format ndjson or --format csv`);
-  if (!dryRun && options.publish === undefined) throw new IngestUsageError('a publisher is required unless dryRun is set');
+  if (format === null) throw new UsageError(`cannot tell the format of ${file} from its extension: pass --format ndjson or --format csv`);
+  if (!dryRun && options.publish === undefined) throw new UsageError('a publisher is required unless dryRun is set');
   const size = await stat(file).then(
     (info) => info.size,
     (error: NodeJS.ErrnoException) => {
-      throw new IngestUsageError(`cannot read ${file}: ${error.code ?? error.message}`);
+      throw new UsageError(`cannot read ${file}: ${error.code ?? error.message}`);
     },
   );
   const mode: IngestMode = dryRun ? 'dry-run' : partial ? 'partial' : 'all-or-nothing';

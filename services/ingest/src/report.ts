@@ -1,5 +1,6 @@
 import type { InputEventKind } from '@churnscore/domain';
 import type { RejectReason } from '@churnscore/events';
+import { CLI_EXIT_CODES } from '@churnscore/simulator';
 import type { ExportFormat } from './records';
 
 /** The scorer's reason codes, plus one for lines that are not records at all. */
@@ -33,16 +34,8 @@ export interface IngestReport {
   published: number;
 }
 
-/** Exit codes of `npm run ingest`; documented in docs/simulator-and-ingest.md. */
-export const EXIT_CODES = {
-  ok: 0,
-  linesRejected: 1,
-  usage: 2,
-  publishFailed: 3,
-} as const;
-
 export const exitCodeOf = (report: IngestReport): number =>
-  report.rejected.length > 0 ? EXIT_CODES.linesRejected : EXIT_CODES.ok;
+  report.rejected.length > 0 ? CLI_EXIT_CODES.linesRejected : CLI_EXIT_CODES.ok;
 
 export const describeRejection = ({ line, reason, message }: LineRejection): string => `line ${line}: ${reason} ${message}`;
 

@@ -19,8 +19,16 @@ export {
   type GeneratorOptions,
 } from './generator';
 export { generateLiveEvents, type LiveEventOptions } from './live';
-export { toExportRecord, toNdjsonLine } from './export-format';
-export { publishEvents, type EventEncoder, type InputTopics, type PublishEventsOptions } from './publish';
+export { toExportRecord, toNdjsonLine, writeNdjson } from './export-format';
+export { pumpEvents, type PumpOptions } from './pump';
+export {
+  createEventPublisher,
+  publishEvents,
+  type EventEncoder,
+  type EventPublisher,
+  type InputTopics,
+  type PublishEventsOptions,
+} from './publish';
 export { createTokenBucket, type RateLimiter, type TokenBucketOptions } from './rate-limiter';
 export {
   formatCount,
@@ -31,3 +39,5 @@ export {
   type ProgressOptions,
   type ProgressStream,
 } from './progress';
+export { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, runCli } from './cli-support';
+export { SIMULATE_USAGE, parseSimulateArgs, runSimulateCommand, type SimulateArgs, type SimulateIo } from './simulate-command';

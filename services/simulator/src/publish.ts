@@ -1,7 +1,10 @@
-import type { TopicNames } from '@churnscore/config';
+import { kafkaClientOptions, registryClientConfig, type AppConfig, type TopicNames } from '@churnscore/config';
 import type { InputEvent, InputEventKind } from '@churnscore/domain';
+import { createEventCodec, eventCodecOptions } from '@churnscore/events';
+import { connectIdempotentProducer, createKafkaClient } from '@churnscore/kafka';
+import { createLogger } from '@churnscore/observability';
 import type { Message, Producer } from 'kafkajs';
-import { createTokenBucket } from './rate-limiter';
+import { pumpEvents, type PumpOptions } from './pump';
 
 /** Serialises an event for a topic (the Confluent wire format, via the events package's codec). */
 export interface EventEncoder {
@@ -11,48 +14,26 @@ export interface EventEncoder {
 /** The input topic of each event kind. */
 export type InputTopics = Pick<TopicNames, InputEventKind>;
 
-export interface PublishEventsOptions {
+export interface PublishEventsOptions extends PumpOptions {
   producer: Pick<Producer, 'sendBatch'>;
   encoder: EventEncoder;
   topics: InputTopics;
-  events: Iterable<InputEvent> | AsyncIterable<InputEvent>;
-  /** Sustained events per second; omitted, 0 or Infinity: as fast as the broker acknowledges. */
-  ratePerSecond?: number;
-  /** Most events per produce request. */
-  maxBatchSize?: number;
-  /** Called after each acknowledged batch with the running total. */
-  onPublished?(published: number): void;
-  /** Stops taking events, sends those already taken, and returns (e.g. on Ctrl-C in --follow mode). */
-  signal?: AbortSignal;
 }
 
-const DEFAULT_MAX_BATCH_SIZE = 500;
-/** Under a rate limit, batches are sized to about a tenth of a second of traffic, so pacing stays smooth. */
-const BATCHES_PER_SECOND = 10;
-
 /**
- * Publishes events keyed by customerId (so one customer's events stay in order on one partition),
- * in batches, each awaited until the broker acknowledges it. Returns how many were published.
+ * Publishes events to their kind's input topic keyed by customerId (so one customer's events stay
+ * in order on one partition), in rate-paced batches, each awaited until the broker acknowledges it.
+ * Returns how many were published.
  *
  * Record timestamps are left to the producer (send time) on purpose: stamping a year-old occurredAt
  * would let time-based retention delete the simulated history as soon as it is written.
  */
-export async function publishEvents(options: PublishEventsOptions): Promise<number> {
-  const { producer, encoder, topics, events, ratePerSecond = 0, onPublished, signal } = options;
-  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
-  const limited = ratePerSecond > 0 && ratePerSecond !== Infinity;
-  const batchSize = limited ? Math.max(1, Math.min(maxBatchSize, Math.floor(ratePerSecond / BATCHES_PER_SECOND))) : maxBatchSize;
-  const rateLimiter = createTokenBucket({ ratePerSecond });
-  let published = 0;
-  let batch: InputEvent[] = [];
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const sending = batch;
-    batch = [];
-    await rateLimiter.acquire(sending.length);
+export function publishEvents(options: PublishEventsOptions): Promise<number> {
+  const { producer, encoder, topics } = options;
+  return pumpEvents(options, async (batch) => {
     const byTopic = new Map<string, Message[]>();
     const encoded = await Promise.all(
-      sending.map(async (event) => {
+      batch.map(async (event) => {
         const topic = topics[event.kind];
         return { topic, message: { key: event.customerId, value: await encoder.encode(topic, event) } };
       }),
@@ -63,14 +44,39 @@ export async function publishEvents(options: PublishEventsOptions): Promise<numb
       byTopic.set(topic, messages);
     }
     await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-    published += sending.length;
-    onPublished?.(published);
+  });
+}
+
+/** Publishes to the configured topics: what the simulator and ingest CLIs publish through. */
+export interface EventPublisher {
+  publish(options: PumpOptions): Promise<number>;
+  /** Disconnects, if a publish ever connected. */
+  close(): Promise<void>;
+}
+
+/**
+ * An idempotent producer and the registry codec, connected on the first publish, so a command that
+ * turns out to have nothing to publish (a rejected file) never needs the broker.
+ */
+export function createEventPublisher(config: AppConfig, serviceName: string): EventPublisher {
+  type Connection = { producer: Producer; codec: ReturnType<typeof createEventCodec> };
+  let connection: Promise<Connection> | null = null;
+  const connect = (): Promise<Connection> =>
+    (connection ??= (async () => {
+      const logger = createLogger({ name: serviceName, level: config.logLevel });
+      const producer = await connectIdempotentProducer(createKafkaClient(kafkaClientOptions(config), logger));
+      return { producer, codec: createEventCodec(eventCodecOptions(config, registryClientConfig(config))) };
+    })());
+  return {
+    async publish(options) {
+      const { producer, codec } = await connect();
+      return publishEvents({ ...options, producer, encoder: codec, topics: config.topics });
+    },
+    async close() {
+      const connected = await connection?.catch(() => null);
+      if (!connected) return;
+      await connected.producer.disconnect();
+      connected.codec.close();
+    },
   };
-  for await (const event of events) {
-    batch.push(event);
-    if (batch.length >= batchSize) await flush();
-    if (signal?.aborted) break;
-  }
-  await flush();
-  return published;
 }

@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '@churnscore/simulator';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseIngestArgs, runIngestCommand } from './ingest-command';
+
+const dir = mkdtempSync(join(tmpdir(), 'ingest-command-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('parseIngestArgs', () => {
+  it('needs a file and takes the rest as options', () => {
+    expect(parseIngestArgs(['--file', 'a.csv', '--kind', 'contract', '--partial'])).toEqual({
+      file: 'a.csv',
+      kind: 'contract',
+      format: undefined,
+      partial: true,
+      dryRun: false,
+      source: 'ingest',
+      ratePerSecond: 0,
+      reportPath: null,
+    });
+    expect(parseIngestArgs(['--help'])).toBeNull();
+  });
+
+  it.each([
+    [[], /--file is required/],
+    [['--file', 'a.csv', '--kind', 'lead'], /--kind must be one of activity, opportunity, contract, customer/],
+    [['--file', 'a.csv', '--format', 'xml'], /--format must be one of ndjson, csv/],
+    [['--file', 'a.csv', '--partial', '--dry-run'], /exclude each other/],
+    [['--file', 'a.csv', 'extra'], /Unexpected argument/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseIngestArgs(argv)).toThrow(UsageError);
+    expect(() => parseIngestArgs(argv)).toThrow(message);
+  });
+});
+
+describe('runIngestCommand --dry-run', () => {
+  it('prints each rejected line, then the summary, writes the JSON report, and exits 1; no broker settings needed', async () => {
+    const file = join(dir, 'customers.csv');
+    writeFileSync(file, 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\n,2025-06-01,SMB\nc3,2025-06-31,SMB\n');
+    const printed: string[] = [];
+    const reportPath = join(dir, 'report.json');
+    const code = await runIngestCommand(['--file', file, '--kind', 'customer', '--dry-run', '--report', reportPath], {
+      env: {},
+      stdout: { write: (text: string) => printed.push(text) },
+      stderr: { write: () => true },
+      clock: () => Date.parse('2025-06-15T00:00:00Z'),
+    });
+    expect(code).toBe(1);
+    expect(printed.join('').split('\n').slice(0, 4)).toEqual([
+      'line 3: MISSING_FIELD customerId: is required',
+      'line 4: INVALID_FIELD occurredAt: must be an ISO 8601 date, or timestamp with a time zone',
+      `${file}: 3 records, 1 valid, 2 rejected (MISSING_FIELD ×1, INVALID_FIELD ×1)`,
+      'dry run: nothing published',
+    ]);
+    expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toMatchObject({ records: 3, valid: 1, mode: 'dry-run', rejected: [{ line: 3 }, { line: 4 }] });
+  });
+});

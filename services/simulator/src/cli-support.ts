@@ -1,0 +1,67 @@
+import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
+
+/** A bad command line: the message says what to change; exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Exit codes shared by `npm run simulate` and `npm run ingest`; documented in docs/simulator-and-ingest.md. */
+export const CLI_EXIT_CODES = {
+  ok: 0,
+  /** ingest: at least one line was rejected. */
+  linesRejected: 1,
+  /** Bad arguments, an unreadable file, or invalid configuration. */
+  usage: 2,
+  /** The broker or the schema registry failed while publishing. */
+  publishFailed: 3,
+  /** Interrupted (Ctrl-C) before the work was done. */
+  interrupted: 130,
+} as const;
+
+// Offline work (writing NDJSON, checking a file) talks to no broker, registry or Redis. Stand-in
+// endpoints let the rest of the configuration (currency, clock skew) be read and validated as usual.
+const OFFLINE_ENDPOINTS: Env = {
+  KAFKA_BROKERS: 'offline.invalid:9092',
+  SCHEMA_REGISTRY_URL: 'http://offline.invalid',
+  REDIS_URL: 'redis://offline.invalid',
+};
+
+/** The validated configuration; `offline` fills in endpoints the command will not use. */
+export function loadProducerConfig(env: Env, { offline }: { offline: boolean }): AppConfig {
+  return loadConfig(offline ? { ...OFFLINE_ENDPOINTS, ...env } : env);
+}
+
+/**
+ * Runs a command's main and turns its outcome into an exit code: usage and configuration problems
+ * print their message (exit 2); anything else failed while publishing (exit 3).
+ */
+export function runCli(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const usage = error instanceof UsageError || error instanceof ConfigError;
+      console.error(usage ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = usage ? CLI_EXIT_CODES.usage : CLI_EXIT_CODES.publishFailed;
+    },
+  );
+}
+
+/** Aborted by the first Ctrl-C (finish the batch in flight, then stop); a second one exits at once. */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    controller.abort();
+    process.once('SIGINT', () => process.exit(CLI_EXIT_CODES.interrupted));
+  });
+  return controller.signal;
+}
+
+/** A whole number of at least `min`, for options such as --customers. */
+export function integerOption(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be a whole number of at least ${min}`);
+  return parsed;
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UsageError } from './cli-support';
+import { planCustomers } from './generator';
+import { parseSimulateArgs, runSimulateCommand } from './simulate-command';
+
+const NOW = '2025-06-15T12:00:00Z';
+const dir = mkdtempSync(join(tmpdir(), 'simulate-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const quiet = { write: () => true, isTTY: false };
+const collect = (): { stream: Writable; lines: () => string[] } => {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, lines: () => chunks.join('').split('\n').filter(Boolean) };
+};
+
+describe('parseSimulateArgs', () => {
+  it('has defaults for a year of history for 200 customers', () => {
+    expect(parseSimulateArgs([], () => 42)).toMatchObject({ customers: 200, days: 400, seed: '1', now: 42, ratePerSecond: 5000, follow: false, emit: 'kafka' });
+    expect(parseSimulateArgs(['--help'])).toBeNull();
+  });
+
+  it.each([
+    [['--customers', '0'], /--customers must be a whole number of at least 1/],
+    [['--rate', 'fast'], /--rate must be a whole number/],
+    [['--emit', 'csv'], /--emit must be kafka or ndjson/],
+    [['--out', 'x.ndjson'], /--out only applies with --emit ndjson/],
+    [['--now', 'tomorrow'], /--now must be an ISO 8601 timestamp/],
+    [['--mix', 'happy=1'], /--mix: unknown cohort "happy"/],
+    [['--colour'], /Unknown option '--colour'/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseSimulateArgs(argv)).toThrow(UsageError);
+    expect(() => parseSimulateArgs(argv)).toThrow(message);
+  });
+});
+
+describe('runSimulateCommand --emit ndjson', () => {
+  const run = (argv: string[], io: Partial<Parameters<typeof runSimulateCommand>[1]> = {}) =>
+    runSimulateCommand(['--emit', 'ndjson', '--now', NOW, '--rate', '0', ...argv], { env: {}, stdout: collect().stream, stderr: quiet, ...io });
+
+  it('writes the same file for the same seed and clock, one export record per line', async () => {
+    const [first, second] = [join(dir, 'a.ndjson'), join(dir, 'b.ndjson')];
+    expect(await run(['--customers', '4', '--days', '30', '--out', first])).toBe(0);
+    expect(await run(['--customers', '4', '--days', '30', '--out', second])).toBe(0);
+    const text = readFileSync(first, 'utf8');
+    expect(readFileSync(second, 'utf8')).toBe(text);
+    const records = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(new Set(records.map((record) => record.customerId))).toEqual(new Set(['sim-000001', 'sim-000002', 'sim-000003', 'sim-000004']));
+    expect(records.every((record) => typeof record.occurredAt === 'string' && record.occurredAt <= NOW.replace('Z', '.000Z'))).toBe(true);
+  });
+
+  it('follows with live events of the active customers, stamped by a clock running on from --now, until stopped', async () => {
+    const out = collect();
+    const controller = new AbortController();
+    let realNow = 1_000;
+    const stdout = new Writable({
+      write(chunk: Buffer, encoding, done) {
+        out.stream.write(chunk, encoding, done);
+        realNow += 10;
+        if (out.lines().length > 2_000) controller.abort();
+      },
+    });
+    const code = await run(['--customers', '10', '--days', '7', '--follow', '--mix', 'healthy=1,churning=1'], {
+      stdout,
+      signal: controller.signal,
+      clock: () => realNow,
+    });
+    expect(code).toBe(0);
+    const records = out.lines().map((line) => JSON.parse(line) as { eventId: string; occurredAt: string; customerId: string; kind: string });
+    const live = records.filter((record) => record.occurredAt > NOW.replace('Z', '.000Z'));
+    expect(live.length).toBeGreaterThan(0);
+    expect(live.every((record) => record.kind === 'activity')).toBe(true);
+    const mix = { healthy: 1, growing: 0, declining: 0, churning: 1 };
+    const silent = planCustomers({ customers: 10, days: 7, seed: '1', now: Date.parse(NOW), mix })
+      .filter((plan) => plan.cohort === 'churning')
+      .map((plan) => plan.customerId);
+    expect(silent).toHaveLength(5);
+    expect(live.filter((record) => silent.includes(record.customerId))).toEqual([]);
+    expect(new Set(records.map((record) => record.eventId)).size).toBe(records.length);
+  });
+});

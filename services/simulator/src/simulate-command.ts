@@ -1,0 +1,196 @@
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import type { AppConfig, Env } from '@churnscore/config';
+import type { InputEvent } from '@churnscore/domain';
+import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig } from './cli-support';
+import { COHORTS, DEFAULT_COHORT_MIX, parseCohortMix, type CohortMix } from './cohorts';
+import { writeNdjson } from './export-format';
+import { generateCustomerHistory, planCustomers, type CustomerPlan } from './generator';
+import { generateLiveEvents } from './live';
+import { formatCount, startProgress, startRateMeter, type ProgressStream } from './progress';
+import { createEventPublisher } from './publish';
+import type { PumpOptions } from './pump';
+
+export const SIMULATE_USAGE = `Usage: npm run simulate -- [options]
+
+Generates a history of CRM traffic for synthetic customers and publishes it to the input topics
+(or writes it as NDJSON), then optionally keeps producing live events.
+
+  --customers N     customers to simulate (default 200)
+  --days N          days of history up to now (default 400)
+  --seed S          same seed, same options, same clock: same events (default 1)
+  --mix SPEC        cohort weights (default ${COHORTS.map((c) => `${c}=${DEFAULT_COHORT_MIX[c]}`).join(',')})
+  --now ISO-8601    the simulator's clock (default: the current time)
+  --rate N          events per second, 0 for no limit (default 5000)
+  --follow          after the history, keep producing live events at --rate until Ctrl-C
+  --emit MODE       kafka (default) or ndjson
+  --out FILE        with --emit ndjson: write to FILE instead of stdout
+  --id-prefix P     customer ids are P-000001, ... (default sim)
+  --source NAME     the events' source field (default simulator)
+  --help            show this text
+
+Kafka, registry and currency settings come from the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL,
+REDIS_URL, REPORTING_CURRENCY, TOPIC_*), as for the scorer.`;
+
+export interface SimulateArgs {
+  customers: number;
+  days: number;
+  seed: string;
+  mix: CohortMix;
+  /** The clock at start, epoch ms. */
+  now: number;
+  ratePerSecond: number;
+  follow: boolean;
+  emit: 'kafka' | 'ndjson';
+  out: string | null;
+  idPrefix: string;
+  source: string;
+}
+
+/** Parses the command line; null when --help was asked for. */
+export function parseSimulateArgs(argv: string[], clock: () => number = Date.now): SimulateArgs | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        customers: { type: 'string' },
+        days: { type: 'string' },
+        seed: { type: 'string', default: '1' },
+        mix: { type: 'string' },
+        now: { type: 'string' },
+        rate: { type: 'string' },
+        follow: { type: 'boolean', default: false },
+        emit: { type: 'string', default: 'kafka' },
+        out: { type: 'string' },
+        'id-prefix': { type: 'string', default: 'sim' },
+        source: { type: 'string', default: 'simulator' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${SIMULATE_USAGE}`);
+  }
+  if (parsed.help) return null;
+  const { emit, out } = parsed;
+  if (emit !== 'kafka' && emit !== 'ndjson') throw new UsageError('--emit must be kafka or ndjson');
+  if (out !== undefined && emit !== 'ndjson') throw new UsageError('--out only applies with --emit ndjson');
+  const now = parsed.now === undefined ? clock() : Date.parse(parsed.now);
+  if (!Number.isFinite(now)) throw new UsageError('--now must be an ISO 8601 timestamp, e.g. 2025-06-15T12:00:00Z');
+  let mix = DEFAULT_COHORT_MIX;
+  try {
+    if (parsed.mix !== undefined) mix = parseCohortMix(parsed.mix);
+  } catch (error) {
+    throw new UsageError(`--mix: ${(error as Error).message}`);
+  }
+  return {
+    customers: integerOption('customers', parsed.customers, 200, 1),
+    days: integerOption('days', parsed.days, 400, 1),
+    seed: parsed.seed,
+    mix,
+    now,
+    ratePerSecond: integerOption('rate', parsed.rate, 5000, 0),
+    follow: parsed.follow,
+    emit,
+    out: out ?? null,
+    idPrefix: parsed['id-prefix'],
+    source: parsed.source,
+  };
+}
+
+export interface SimulateIo {
+  env: Env;
+  /** Where --emit ndjson writes without --out. */
+  stdout: Writable;
+  /** Progress and the closing summary. */
+  stderr: ProgressStream;
+  /** Real time; the simulated clock runs from --now at this pace. */
+  clock?: () => number;
+  signal?: AbortSignal;
+}
+
+/** `npm run simulate`: generate, then publish or write; resolves to the exit code. */
+export async function runSimulateCommand(argv: string[], io: SimulateIo): Promise<number> {
+  const realClock = io.clock ?? Date.now;
+  const args = parseSimulateArgs(argv, realClock);
+  if (args === null) {
+    io.stderr.write(`${SIMULATE_USAGE}\n`);
+    return CLI_EXIT_CODES.ok;
+  }
+  const config = loadProducerConfig(io.env, { offline: args.emit === 'ndjson' });
+  const generatorOptions = {
+    customers: args.customers,
+    days: args.days,
+    seed: args.seed,
+    now: args.now,
+    mix: args.mix,
+    idPrefix: args.idPrefix,
+    source: args.source,
+    currency: config.reportingCurrency,
+  };
+  const plans = planCustomers(generatorOptions);
+  const signal = io.signal ?? interruptSignal();
+
+  // One customer's history at a time (memory stays flat), then, with --follow, live events stamped
+  // by a clock that runs on from --now at real-time pace.
+  const { follow, seed, source, now } = args;
+  let customersDone = 0;
+  let live = false;
+  function* events(): Generator<InputEvent> {
+    for (const plan of plans) {
+      yield* generateCustomerHistory(plan, generatorOptions).events;
+      customersDone += 1;
+    }
+    if (!follow) return;
+    live = true;
+    const startedAt = realClock();
+    yield* generateLiveEvents(plans, { seed, source, clock: () => now + (realClock() - startedAt) });
+  }
+
+  let delivered = 0;
+  const rate = startRateMeter();
+  const progress = startProgress(
+    () =>
+      live
+        ? `live  ${formatCount(delivered)} events  ${formatCount(rate.perSecond(delivered))} events/s  (Ctrl-C to stop)`
+        : `history  ${formatCount(customersDone)}/${formatCount(plans.length)} customers  ${formatCount(delivered)} events  ${formatCount(rate.perSecond(delivered))} events/s`,
+    { stream: io.stderr },
+  );
+  const pump: PumpOptions = { events: events(), ratePerSecond: args.ratePerSecond, signal, onProgress: (total) => (delivered = total) };
+  try {
+    delivered = args.emit === 'ndjson' ? await writeToNdjson(args.out, io.stdout, pump) : await publishToKafka(config, pump);
+  } finally {
+    progress.stop();
+  }
+  const { activity, opportunity, contract, customer } = config.topics;
+  const destination = args.emit === 'kafka' ? `topics ${[activity, opportunity, contract, customer].join(', ')}` : (args.out ?? 'stdout');
+  io.stderr.write(`${summary(args, plans, delivered, destination)}\n`);
+  return signal.aborted && !follow ? CLI_EXIT_CODES.interrupted : CLI_EXIT_CODES.ok;
+}
+
+async function writeToNdjson(path: string | null, stdout: Writable, pump: PumpOptions): Promise<number> {
+  if (path === null) return writeNdjson(stdout, pump);
+  const file = createWriteStream(path);
+  const written = await writeNdjson(file, pump);
+  file.end();
+  await finished(file);
+  return written;
+}
+
+async function publishToKafka(config: AppConfig, pump: PumpOptions): Promise<number> {
+  const publisher = createEventPublisher(config, 'simulator');
+  try {
+    return await publisher.publish(pump);
+  } finally {
+    await publisher.close();
+  }
+}
+
+function summary(args: SimulateArgs, plans: CustomerPlan[], delivered: number, destination: string): string {
+  const cohorts = COHORTS.map((cohort) => `${cohort} ${plans.filter((plan) => plan.cohort === cohort).length}`).join(', ');
+  return `${formatCount(delivered)} events for ${plans.length} customers (${cohorts}) over ${args.days} days, seed ${args.seed} → ${destination}`;
+}
