@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Explanation } from '@churnscore/domain';
-import type { ScoreCommit } from '@churnscore/state';
+import { readCustomerReadModel, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, insights, openStateTest, score, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -95,6 +95,11 @@ describe('commitScores writes', () => {
     const [snapshot] = await t.store.readCustomers([id], NOW);
     expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY });
     expect(snapshot?.alertBook).toEqual({ episodes: { CHURN_RISK_HIGH: 1 } });
+
+    const readModel = await readCustomerReadModel(t.redis, t.store.keys, id);
+    expect(readModel?.score).toEqual(snapshot?.score);
+    expect(readModel?.insights).toMatchObject({ segment: 'SMB', winRate365: 0, latestNps: null, activity: { CALL: { d7: 0 } } });
+    expect(readModel?.alertBook).toEqual({ episodes: { CHURN_RISK_HIGH: 1 } });
   });
 });
 

@@ -102,12 +102,9 @@ if seenBefore() then
   if keepFrom > 1 then saveBlob(seenKey, string.sub(seen, keepFrom)) end
   return {'duplicate', revision()}
 end
+-- SET rather than APPEND: APPEND would leave the string with up to as much spare capacity again.
 local arrival = string.char(math.floor(arrivalHour / 65536) % 256, math.floor(arrivalHour / 256) % 256, arrivalHour % 256)
-if keepFrom > 1 then
-  saveBlob(seenKey, string.sub(seen, keepFrom) .. arrival .. digest)
-else
-  redis.call('APPEND', seenKey, arrival .. digest)
-end
+redis.call('SET', seenKey, string.sub(seen, keepFrom) .. arrival .. digest)
 
 -- Lines of the act and ent strings: "\n" .. head .. body, the head unique within its string.
 local function findLine(blob, head)

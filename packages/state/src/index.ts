@@ -12,14 +12,8 @@ export {
   type KeySchema,
   type RankingMetric,
 } from './keys';
-export { decodeStoredScore, type StoredScore } from './score-codec';
-export {
-  decodeScoreSummary,
-  decodeStoredInsights,
-  readCustomerReadModel,
-  type CustomerReadModel,
-  type ScoreSummary,
-} from './read-model';
+export { decodeScoreSummary, decodeStoredInsights, decodeStoredScore, type ScoreSummary, type StoredScore } from './score-codec';
+export { readCustomerReadModel, type CustomerReadModel } from './read-model';
 export {
   DEFAULT_DEDUPE_WINDOW_DAYS,
   DEFAULT_RETENTION_DAYS,

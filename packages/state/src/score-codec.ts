@@ -2,7 +2,17 @@
 // string of its own: inside the hash, a value that long would turn the compact listpack encoding into a
 // hash table), and the insights flattened to dotted field names (`activity.EMAIL_SENT.d30`).
 // Both hashes omit the customerId, which is in the key.
-import type { CustomerInsights, Explanation, HealthBand, LifecycleStage, RiskBand, Score } from '@churnscore/domain';
+import { ACTIVITY_TYPES, WINDOWS_DAYS } from '@churnscore/domain';
+import type {
+  ActivityType,
+  CustomerInsights,
+  Explanation,
+  HealthBand,
+  LifecycleStage,
+  RiskBand,
+  Score,
+  WindowedCounts,
+} from '@churnscore/domain';
 
 /** A score as stored: the Score plus what commitScores records about the write. */
 export interface StoredScore extends Score {
@@ -35,8 +45,12 @@ export function scoreFieldArgs(score: Score): string[] {
   return fields.flatMap(([field, value]) => (value === null ? [] : [field, String(value)]));
 }
 
-export function decodeStoredScore(customerId: string, hash: Record<string, string>, explanation: string | null): StoredScore | null {
-  if (hash.version === undefined || explanation === null) return null;
+/** A stored score without its explanation (which lives in a key of its own): what a ranked list shows. */
+export type ScoreSummary = Omit<StoredScore, 'explanation'>;
+
+/** Decodes the `score` hash alone; null when the customer has no score. */
+export function decodeScoreSummary(customerId: string, hash: Record<string, string>): ScoreSummary | null {
+  if (hash.version === undefined) return null;
   return {
     customerId,
     health: Number(hash.health),
@@ -46,7 +60,6 @@ export function decodeStoredScore(customerId: string, hash: Record<string, strin
     lifecycleStage: hash.lifecycleStage as LifecycleStage,
     valueAtRisk: Number(hash.valueAtRisk),
     segment: hash.segment ?? null,
-    explanation: JSON.parse(explanation) as Explanation,
     modelVersion: hash.modelVersion ?? '',
     computedAt: Number(hash.computedAt),
     version: Number(hash.version),
@@ -54,6 +67,12 @@ export function decodeStoredScore(customerId: string, hash: Record<string, strin
     asOf: Number(hash.asOf),
     nextDueAt: hash.nextDueAt === undefined ? null : Number(hash.nextDueAt),
   };
+}
+
+/** Decodes the `score` hash and the `explanation` string that one commit wrote together. */
+export function decodeStoredScore(customerId: string, hash: Record<string, string>, explanation: string | null): StoredScore | null {
+  const summary = decodeScoreSummary(customerId, hash);
+  return summary === null || explanation === null ? null : { ...summary, explanation: JSON.parse(explanation) as Explanation };
 }
 
 /** Nested objects become dotted field names; null values are left out (an absent field reads as null). */
@@ -80,4 +99,45 @@ export function insightsFieldArgs(insights: CustomerInsights): string[] {
     if (value !== '0' || !WINDOWED_COUNT.test(field)) args.push(field, value);
   }
   return args;
+}
+
+/**
+ * Rebuilds CustomerInsights from its `insights` hash (the inverse of insightsFieldArgs): dotted field names
+ * nest again, windowed counts left out for being zero read as 0, and the other absent fields, which were
+ * left out for being null, read as null. Null when the customer has never been scored.
+ */
+export function decodeStoredInsights(customerId: string, hash: Record<string, string>): CustomerInsights | null {
+  if (hash.asOf === undefined) return null;
+  const count = (field: string): number => Number(hash[field] ?? 0);
+  const nullable = (field: string): number | null => (hash[field] === undefined ? null : Number(hash[field]));
+  const windowed = (base: string): WindowedCounts =>
+    Object.fromEntries(WINDOWS_DAYS.map((days) => [`d${days}`, count(`${base}.d${days}`)])) as unknown as WindowedCounts;
+  return {
+    customerId,
+    asOf: count('asOf'),
+    segment: hash.segment ?? null,
+    activity: Object.fromEntries(ACTIVITY_TYPES.map((type) => [type, windowed(`activity.${type}`)])) as Record<ActivityType, WindowedCounts>,
+    usageQuantity: windowed('usageQuantity'),
+    lastActivityAt: nullable('lastActivityAt'),
+    lastInboundAt: nullable('lastInboundAt'),
+    openOpportunities: count('openOpportunities'),
+    openPipelineAmount: count('openPipelineAmount'),
+    weightedPipelineAmount: count('weightedPipelineAmount'),
+    openQuotes: count('openQuotes'),
+    won365: count('won365'),
+    wonAmount365: count('wonAmount365'),
+    lost365: count('lost365'),
+    lostAmount365: count('lostAmount365'),
+    winRate365: nullable('winRate365'),
+    activeContracts: count('activeContracts'),
+    totalContractValue: count('totalContractValue'),
+    nextRenewalAt: nullable('nextRenewalAt'),
+    cancelled365: count('cancelled365'),
+    contractsSeen: count('contractsSeen'),
+    firstContractStartAt: nullable('firstContractStartAt'),
+    openTickets: count('openTickets'),
+    slaBreaches90: count('slaBreaches90'),
+    latestNps: nullable('latestNps'),
+    latestCsmSentiment: nullable('latestCsmSentiment'),
+  };
 }

@@ -169,24 +169,27 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     dedupeWindowDays,
 
     async applyEvents(items, now) {
-      // Issued in order on one connection per node: a customer's events run in the order given.
-      const calls = items.map(async ({ event, topic, partition, offset, receivedAt }) => {
+      // Every item is encoded before the first call, so a malformed batch applies nothing.
+      const calls = items.map(({ event, topic, partition, offset, receivedAt }) => {
         const k = keys.customer(event.customerId);
-        const [outcome, revision] = (await scripts.applyEvent(
-          [k.state, k.act, k.ent, k.seen],
-          [
-            receivedAt ?? now,
-            retentionDays,
-            dedupeWindowDays,
-            watermarkField(topic, partition),
-            offset,
-            eventDigest(event.eventId),
-            ...opsToArgv(opsForEvent(event)),
-          ],
-        )) as [ApplyOutcome, number];
-        return { outcome, revision };
+        const args = [
+          receivedAt ?? now,
+          retentionDays,
+          dedupeWindowDays,
+          watermarkField(topic, partition),
+          offset,
+          eventDigest(event.eventId),
+          ...opsToArgv(opsForEvent(event)),
+        ];
+        return [[k.state, k.act, k.ent, k.seen], args] as const;
       });
-      return Promise.all(calls);
+      // Issued in order on one connection per node: a customer's events run in the order given.
+      return Promise.all(
+        calls.map(async ([callKeys, args]) => {
+          const [outcome, revision] = (await scripts.applyEvent(callKeys, args)) as [ApplyOutcome, number];
+          return { outcome, revision };
+        }),
+      );
     },
 
     async readCustomers(customerIds, asOf) {
