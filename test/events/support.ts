@@ -66,18 +66,28 @@ export class EventsTestBed {
   }
 
   /** Reads the first `count` records of the topics from the beginning. */
-  async consume(topics: string[], count: number, timeoutMs = 30_000): Promise<ConsumedRecord[]> {
+  consume(topics: string[], count: number, timeoutMs = 30_000): Promise<ConsumedRecord[]> {
+    return this.consumeUntil(topics, (records) => records.length >= count, timeoutMs, `${count} records`);
+  }
+
+  /** Reads the topics from the beginning until `done` accepts what was read so far. */
+  async consumeUntil(
+    topics: string[],
+    done: (records: readonly ConsumedRecord[]) => boolean | Promise<boolean>,
+    timeoutMs = 30_000,
+    what = 'the expected records',
+  ): Promise<ConsumedRecord[]> {
     const consumer = this.kafka.consumer({ groupId: uniqueName('events-test') });
     const records: ConsumedRecord[] = [];
     await consumer.connect();
     try {
       await consumer.subscribe({ topics, fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`consumed ${records.length} of ${count} records in ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms (read ${records.length} records)`)), timeoutMs);
         void consumer.run({
           eachMessage: async ({ topic, partition, message }) => {
             records.push(toRecord(topic, partition, message));
-            if (records.length >= count) {
+            if (await done(records)) {
               clearTimeout(timer);
               resolve();
             }

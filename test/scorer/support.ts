@@ -11,6 +11,12 @@ import { DEFAULT_TUNING, startScorer, type RunningScorer, type ScorerTuning } fr
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
 import { createRedisClient, testStack, uniqueName } from '../harness/stack';
 
+export interface DecodedOutput {
+  record: ConsumedRecord;
+  /** null for a tombstone. */
+  event: OutputEvent | null;
+}
+
 export const TEST_TUNING: ScorerTuning = {
   ...DEFAULT_TUNING,
   commitIntervalMs: 300,
@@ -104,12 +110,27 @@ export class ScorerTestBed extends EventsTestBed {
   }
 
   /** The first `count` output records (decoded; null for a tombstone) of the given output topics, in order per partition. */
-  async outputs(
-    count: number,
-    topics: string[] = [this.topics.scoreChanged, this.topics.alerts],
-    timeoutMs = 30_000,
-  ): Promise<Array<{ record: ConsumedRecord; event: OutputEvent | null }>> {
-    const records = await this.consume(topics, count, timeoutMs);
+  async outputs(count: number, topics: string[] = [this.topics.scoreChanged, this.topics.alerts], timeoutMs = 30_000): Promise<DecodedOutput[]> {
+    return this.decodeOutputs(await this.consume(topics, count, timeoutMs));
+  }
+
+  /** Reads output records from the beginning until one matches `predicate`, and returns it. */
+  async awaitOutput(topics: string[], predicate: (event: OutputEvent) => boolean, timeoutMs = 30_000): Promise<OutputEvent> {
+    let found: OutputEvent | undefined;
+    await this.consumeUntil(
+      topics,
+      async (records) => {
+        const [latest] = await this.decodeOutputs(records.slice(-1));
+        if (latest?.event && predicate(latest.event)) found = latest.event;
+        return found !== undefined;
+      },
+      timeoutMs,
+      'matching output',
+    );
+    return found!;
+  }
+
+  private decodeOutputs(records: readonly ConsumedRecord[]): Promise<DecodedOutput[]> {
     return Promise.all(
       records.map(async (record) => {
         if (record.value === null) return { record, event: null };
