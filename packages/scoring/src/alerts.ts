@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  ALERT_SEVERITIES,
   ALERT_TYPES,
   HEALTH_BANDS,
   type AlertEpisode,
@@ -32,8 +33,6 @@ export const emptyAlertBook = (): AlertBook => ({ episodes: {}, bandBeforeDrop: 
  */
 export const alertId = (customerId: string, alertType: AlertType, episode: number): string =>
   createHash('sha256').update(`${customerId}\u0000${alertType}\u0000${episode}`).digest('hex').slice(0, 32);
-
-const SEVERITY_ORDER: readonly AlertSeverity[] = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 
 /** Severity from value at risk (reporting currency): LOW below mediumFrom, then MEDIUM, HIGH, CRITICAL. */
 export function alertSeverity(valueAtRisk: number, config: ScoringConfig): AlertSeverity {
@@ -144,8 +143,8 @@ export interface AlertEvaluation {
  * Alerts concern customers with at least one active contract: none opens for a prospect or a
  * churned customer, and open episodes resolve when the last contract ends. Severity is the
  * episode's peak: an OPEN episode whose value at risk reaches a higher severity is re-emitted as
- * OPEN with the same alertId and the new severity (subscribers de-duplicate on alertId + status
- * + severity); it never steps down, so the re-emission cannot flap.
+ * OPEN with the same alertId and the new severity (the service stamps each published state with a
+ * per-alert version); it never steps down, so the re-emission cannot flap.
  */
 export function evaluateAlerts(
   current: AlertBook,
@@ -176,7 +175,7 @@ export function evaluateAlerts(
       const resolveReason = hasActiveContract ? rule.resolveReason(context) : NO_ACTIVE_CONTRACT;
       if (resolveReason !== null) {
         next = { ...latest, ...figures, status: 'RESOLVED', resolvedAt: now, reason: resolveReason };
-      } else if (SEVERITY_ORDER.indexOf(severity) > SEVERITY_ORDER.indexOf(latest.severity)) {
+      } else if (ALERT_SEVERITIES.indexOf(severity) > ALERT_SEVERITIES.indexOf(latest.severity)) {
         next = { ...latest, ...figures, severity, reason: `severity raised from ${latest.severity} to ${severity}` };
       }
     } else {
