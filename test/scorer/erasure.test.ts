@@ -1,0 +1,76 @@
+// SPEC §3 erasure: a customer event with `erase` removes every key of that customer (rankings and
+// due-sets included), publishes tombstones, is counted, and later events start from nothing.
+import { RANKING_METRICS } from '@churnscore/state';
+import { sampleActivity, sampleContract, sampleCustomer } from '@churnscore/events/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningScorer } from '../../services/scorer/src/scorer';
+import { eventually, ScorerTestBed } from './support';
+
+const DAY = 86_400_000;
+const now = Date.now();
+const customerId = 'forget-me';
+const bystander = 'keep-me';
+
+const bed = new ScorerTestBed('erasure');
+let scorer: RunningScorer;
+
+const historyOf = (id: string) => [
+  sampleCustomer({ customerId: id, eventId: `${id}-profile`, segment: 'SMB', occurredAt: now - 50 * DAY }),
+  sampleContract({ customerId: id, eventId: `${id}-contract`, occurredAt: now - 40 * DAY, startDate: Date.UTC(2026, 0, 1), endDate: Date.UTC(2027, 0, 1) }),
+  ...[1, 2, 3].map((i) => sampleActivity({ customerId: id, eventId: `${id}-call-${i}`, activityType: 'CALL', value: null, occurredAt: now - i * DAY })),
+];
+
+async function rankedIn(id: string): Promise<string[]> {
+  const keys = RANKING_METRICS.flatMap((metric) => [bed.keys.ranking(metric), bed.keys.ranking(metric, 'SMB')]);
+  const scores = await Promise.all(keys.map((key) => bed.redis.zscore(key, id)));
+  return keys.filter((_, i) => scores[i] !== null);
+}
+
+beforeAll(async () => {
+  await bed.setUp();
+  scorer = await bed.startScorer();
+  await bed.publish([...historyOf(customerId), ...historyOf(bystander)]);
+  await eventually(
+    async () => [await bed.scoreHash(customerId), await bed.scoreHash(bystander)],
+    (hashes) => hashes.every((h) => Number(h.revision) === 5),
+    30_000,
+    'both customers to be scored',
+  );
+});
+afterAll(() => bed.tearDown());
+
+describe('erasure', () => {
+  it('leaves no key of the customer, keeps everyone else, and publishes tombstones', async () => {
+    expect(await bed.scanKeys(bed.keys.customerPattern(customerId))).not.toHaveLength(0);
+    expect(await rankedIn(customerId)).not.toHaveLength(0);
+
+    await bed.publish([sampleCustomer({ customerId, eventId: 'erase-1', segment: null, erase: true, occurredAt: now })]);
+    await eventually(() => bed.scanKeys(bed.keys.customerPattern(customerId)), (keys) => keys.length === 0, 30_000, 'the keys to go');
+
+    expect(await rankedIn(customerId)).toEqual([]);
+    const dueShard = bed.keys.dueShard(bed.keys.dueShardOf(customerId));
+    expect(await bed.redis.zscore(dueShard, customerId)).toBeNull();
+    const everyKey = await bed.scanKeys();
+    const encodedId = bed.keys.customer(customerId).state.split(':').find((part) => part.includes(customerId));
+    expect(everyKey.filter((key) => key.includes(encodedId ?? customerId))).toEqual([]);
+
+    expect(Number((await bed.scoreHash(bystander)).revision)).toBe(5);
+    expect(await rankedIn(bystander)).not.toHaveLength(0);
+    expect((await scorer.metrics.erasures.get()).values[0]?.value).toBe(1);
+
+    for (const topic of [bed.topics.scoreChanged, bed.topics.alerts]) {
+      const records = await bed.consumeUntil([topic], (rs) => rs.some((r) => r.value === null && r.key?.toString() === customerId));
+      expect(records.some((r) => r.value === null && r.key?.toString() === customerId)).toBe(true);
+    }
+  });
+
+  it('lets later events start from nothing', async () => {
+    await bed.publish([sampleActivity({ customerId, eventId: 'after-erasure', activityType: 'MEETING', value: null, occurredAt: now })]);
+    const score = await eventually(() => bed.scoreHash(customerId), (s) => s.revision !== undefined, 30_000, 'the new event to be scored');
+    expect(Number(score.revision)).toBe(1);
+    const insights = await bed.insightsHash(customerId);
+    expect(insights['activity.CALL.d30']).toBeUndefined();
+    expect(insights['activity.MEETING.d30']).toBe('1');
+    expect(insights.segment).toBeUndefined();
+  });
+});
