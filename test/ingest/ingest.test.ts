@@ -1,0 +1,81 @@
+// Ingest through the real broker and registry: a file with good and bad lines publishes nothing by
+// default, only the good lines with --partial, and reports each bad line by number and reason.
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runIngestCommand } from '@churnscore/ingest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventsTestBed } from '../events/support';
+import { byEventId, consumeInputEvents, inputRecordCount, producerEnv, quietStream } from '../simulator/support';
+
+const bed = new EventsTestBed('ingest');
+const dir = mkdtempSync(join(tmpdir(), 'ingest-it-'));
+beforeAll(() => bed.setUp());
+afterAll(async () => {
+  await bed.tearDown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const NOW = Date.parse('2025-06-15T12:00:00Z');
+const CONTRACTS = [
+  'customerId,occurredAt,contractId,contractType,totalValue,currency,startDate,endDate,status,accountOwner',
+  'c-1,2025-06-01T09:00:00Z,k-1,SUBSCRIPTION,24000,USD,2025-06-01,2026-05-31,ACTIVE,Pat',
+  'c-1,2025-06-02T09:00:00Z,k-2,SERVICE,-100,USD,2025-06-01,2026-05-31,ACTIVE,Pat',
+  'c-2,2025-06-03T09:00:00Z,k-3,SALES,5000,GBP,2025-06-01,2025-08-31,ACTIVE,Sam',
+  'c-2,2025-06-03T09:00:00Z,k-4,SALES,5000,USD,2025-06-01,2025-08-31,SIGNED,Sam',
+  '"c-3","2025-06-04T09:00:00+02:00",k-5,SUBSCRIPTION,"12,000",USD,2025-06-01,2026-05-31,ACTIVE,Kim',
+  'c-3,2025-06-05T09:00:00Z,k-5,SUBSCRIPTION,12000,USD,2025-06-01,2026-05-31,RENEWED,Kim',
+  'c-4,2025-06-06T09:00:00Z,k-6,SUBSCRIPTION,9000,USD,2025-06-10,2025-06-01,ACTIVE,Lee',
+].join('\n');
+const EXPECTED_REJECTIONS = [
+  'line 3: NEGATIVE_AMOUNT totalValue: must be ≥ 0',
+  'line 4: WRONG_CURRENCY currency: must be the reporting currency USD, got GBP',
+  'line 5: UNKNOWN_ENUM_SYMBOL status: must be one of ACTIVE, RENEWED, EXPIRED, CANCELLED',
+  'line 6: INVALID_FIELD totalValue: must be a number',
+  'line 8: INVALID_FIELD endDate: must not be before startDate',
+];
+
+async function ingest(file: string, ...flags: string[]): Promise<{ code: number; printed: string[] }> {
+  const output: string[] = [];
+  const code = await runIngestCommand(['--file', file, '--kind', 'contract', ...flags], {
+    env: producerEnv(bed),
+    stdout: { write: (text: string) => output.push(text) },
+    stderr: quietStream,
+    clock: () => NOW,
+  });
+  return { code, printed: output.join('').split('\n').filter(Boolean) };
+}
+
+describe('npm run ingest', () => {
+  const file = join(dir, 'contracts.csv');
+  beforeAll(() => writeFileSync(file, CONTRACTS));
+
+  it('publishes nothing when a line is bad, and reports each bad line by number and reason', async () => {
+    const { code, printed } = await ingest(file);
+    expect(code).toBe(1);
+    expect(printed.slice(0, EXPECTED_REJECTIONS.length)).toEqual(EXPECTED_REJECTIONS);
+    expect(printed.at(-1)).toBe('nothing published: fix the rejected lines, or pass --partial to publish the 2 valid ones');
+    expect(printed.join('\n')).not.toMatch(/Pat|Sam|Kim|Lee|c-\d/);
+    expect(await inputRecordCount(bed)).toBe(0);
+  });
+
+  it('with --partial publishes only the good lines, decodable by the scorer, with stable eventIds', async () => {
+    const { code, printed } = await ingest(file, '--partial');
+    expect(code).toBe(1);
+    expect(printed.slice(0, EXPECTED_REJECTIONS.length)).toEqual(EXPECTED_REJECTIONS);
+    expect(printed.at(-1)).toBe('published 2 events; 5 rejected lines were not');
+
+    const published = (await consumeInputEvents(bed, 2, NOW)).sort(byEventId);
+    expect(published.map(({ contractId, status }) => ({ contractId, status })).sort((a, b) => a.contractId.localeCompare(b.contractId))).toEqual([
+      { contractId: 'k-1', status: 'ACTIVE' },
+      { contractId: 'k-5', status: 'RENEWED' },
+    ]);
+    expect(published.every((event) => event.source === 'ingest' && /^ingest-[0-9a-f]{32}$/.test(event.eventId))).toBe(true);
+    expect(await inputRecordCount(bed)).toBe(2);
+
+    // Ingesting the same file again re-sends the same eventIds, which the scorer counts once.
+    await ingest(file, '--partial');
+    const twice = await consumeInputEvents(bed, 4, NOW);
+    expect(new Set(twice.map((event) => event.eventId))).toEqual(new Set(published.map((event) => event.eventId)));
+  });
+});
