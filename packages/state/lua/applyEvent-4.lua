@@ -3,10 +3,10 @@
   not depend on delivery order (every operation is a latest-wins, a maximum or an addition).
 
   Input:
-    KEYS[1] state hash    revision, offset watermarks, latest-wins scalars (segment, NPS, sentiment), maxima
+    KEYS[1] state hash    revision, offset watermarks, maxima (lastAct, lastIn), trimDay
     KEYS[2] act   string  day buckets, one line per UTC day: "\n" .. 3 base-36 digits of the day .. counters,
                           counters = letter .. amount, letters in alphabetical order, an amount of 1 omitted
-    KEYS[3] ent   string  entity records, one line per entity: "\n" .. field .. "\t" .. record
+    KEYS[3] ent   string  latest-wins records, one line each: "\n" .. field .. "\t" .. record
     KEYS[4] seen  string  dedupe window, 11-byte records in arrival order: arrival hour since the epoch
                           (3 bytes, big-endian) .. the event's digest (8 bytes)
 
@@ -18,12 +18,11 @@
     ARGV[5] the record's Kafka offset
     ARGV[6] the event's digest: first 8 bytes of SHA-1(eventId), raw
     ARGV[7...] operations, each an opcode followed by its arguments:
-      'L', target, field, record  latest wins. target 's': `field` of the state hash; 'e': the line `field` of
-                                  ent. record: JSON [occurredAt, eventId, agesOut, ...payload]; a stored
-                                  record is replaced only by one with a greater (occurredAt, eventId), eventIds
-                                  compared as bytes. A record with agesOut = 1 older than the horizon is
-                                  stored as a tombstone, its bare occurredAt: it no longer counts, yet still
-                                  outranks every event that is not newer.
+      'L', field, record          latest wins in line `field` of ent. record: JSON [occurredAt, eventId,
+                                  agesOut, ...payload]; a stored record is replaced only by one with a greater
+                                  (occurredAt, eventId), eventIds compared as bytes. A record with agesOut = 1
+                                  older than the horizon is stored as a tombstone, its bare occurredAt: it no
+                                  longer counts, yet still outranks every event that is not newer.
       'M', field, value           the state hash field keeps the greater number
       'A', day, letter, amount    adds an integer amount to counter `letter` of the bucket of UTC day `day`;
                                   skipped for a day before the horizon (an old event changes no window)
@@ -47,7 +46,7 @@ local USAGE_SUM_LETTER, USAGE_SCALE = 'u', 1000
 local DAY_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
 -- Operations are decoded before anything is written, so a malformed call changes nothing.
-local OPCODE_ARITY = {L = 3, M = 2, A = 3}
+local OPCODE_ARITY = {L = 2, M = 2, A = 3}
 local ops = {}
 local i = FIRST_OP
 while i <= #ARGV do
@@ -172,13 +171,8 @@ local function outranks(record, stored)
   return bytesLess(stored[2], record[2])
 end
 
-local function latestWins(target, field, body)
+local function latestWins(field, body)
   local record = cjson.decode(body)
-  if target == 's' then
-    local stored = redis.call('HGET', stateKey, field)
-    if not stored or outranks(record, cjson.decode(stored)) then redis.call('HSET', stateKey, field, body) end
-    return
-  end
   loadEnt()
   local head = field .. '\t'
   local _, bodyFrom, bodyTo = findLine(ent, head)

@@ -38,7 +38,6 @@ describe('opsForEvent', () => {
   it('keeps tickets latest-wins per ticketId, or per eventId without one; they age out', () => {
     expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_OPENED', ticketId: 'T1' }))).toContainEqual({
       op: 'latest',
-      target: 'entity',
       field: 't:T1',
       record: `[${AT},"e1",1,1]`,
     });
@@ -50,8 +49,7 @@ describe('opsForEvent', () => {
   it('keeps the latest NPS and CSM sentiment, when the event carries a value', () => {
     expect(opsForEvent(activity({ activityType: 'NPS_RESPONSE', value: 7 }))).toContainEqual({
       op: 'latest',
-      target: 'state',
-      field: 'nps',
+      field: 'v:nps',
       record: `[${AT},"e1",0,7]`,
     });
     expect(opsForEvent(activity({ activityType: 'CSM_SENTIMENT' })).some((op) => op.op === 'latest')).toBe(false);
@@ -60,14 +58,14 @@ describe('opsForEvent', () => {
   it('keeps opportunities, contracts and the segment latest-wins; only closed deals age out', () => {
     const deal = { ...envelope, kind: 'opportunity', opportunityId: 'O\t1', amount: 10, currency: 'USD', probability: null, openQuotes: 1 } as const;
     expect(opsForEvent({ ...deal, stage: 'PROPOSAL' })).toEqual([
-      { op: 'latest', target: 'entity', field: 'o:O%091', record: `[${AT},"e1",0,"PROPOSAL",10,null,1]` },
+      { op: 'latest', field: 'o:O%091', record: `[${AT},"e1",0,"PROPOSAL",10,null,1]` },
     ]);
     expect(opsForEvent({ ...deal, stage: 'CLOSED_WON' })[0]).toMatchObject({ record: `[${AT},"e1",1,"CLOSED_WON",10,null,1]` });
     expect(
       opsForEvent({ ...envelope, kind: 'contract', contractId: 'C1', contractType: 'SALES', totalValue: 5, currency: 'USD', startDate: 1, endDate: 2, status: 'EXPIRED' }),
-    ).toEqual([{ op: 'latest', target: 'entity', field: 'c:C1', record: `[${AT},"e1",0,"SALES",5,1,2,"EXPIRED"]` }]);
+    ).toEqual([{ op: 'latest', field: 'c:C1', record: `[${AT},"e1",0,"SALES",5,1,2,"EXPIRED"]` }]);
     expect(opsForEvent({ ...envelope, kind: 'customer', segment: null, erase: false })).toEqual([
-      { op: 'latest', target: 'state', field: 'seg', record: `[${AT},"e1",0,null]` },
+      { op: 'latest', field: 'v:segment', record: `[${AT},"e1",0,null]` },
     ]);
   });
 
@@ -85,10 +83,10 @@ describe('opsToArgv', () => {
   it('flattens each op to its opcode and arguments', () => {
     expect(
       opsToArgv([
-        { op: 'latest', target: 'entity', field: 'o:1', record: '[]' },
+        { op: 'latest', field: 'o:1', record: '[]' },
         { op: 'max', field: 'lastAct', value: 5 },
         { op: 'add', day: 3, counter: 'a', amount: 1 },
       ]),
-    ).toEqual(['L', 'e', 'o:1', '[]', 'M', 'lastAct', '5', 'A', '3', 'a', '1']);
+    ).toEqual(['L', 'o:1', '[]', 'M', 'lastAct', '5', 'A', '3', 'a', '1']);
   });
 });

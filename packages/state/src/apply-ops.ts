@@ -6,6 +6,7 @@ import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '
 import {
   ACTIVITY_COUNTER,
   LAST_BUCKET_DAY,
+  LATEST_VALUE_ID,
   SLA_BREACH_COUNTER,
   STATE_FIELD,
   USAGE_SCALE,
@@ -20,8 +21,8 @@ import {
 } from './layout';
 
 export type ApplyOp =
-  /** Keep `record` in `field` unless the stored record has a greater (occurredAt, eventId). */
-  | { op: 'latest'; target: 'state' | 'entity'; field: string; record: string }
+  /** Keep `record` in line `field` of the ent string unless the stored record has a greater (occurredAt, eventId). */
+  | { op: 'latest'; field: string; record: string }
   /** Keep the greater of the stored number and `value`. */
   | { op: 'max'; field: string; value: number }
   /** Add `amount` to counter `counter` of the UTC day bucket `day` (skipped past the retention horizon). */
@@ -30,19 +31,13 @@ export type ApplyOp =
 const INBOUND_TYPES: ReadonlySet<ActivityType> = new Set(['EMAIL_RECEIVED', 'CALL', 'MEETING']);
 const CLOSED_STAGES: ReadonlySet<OpportunityStage> = new Set(['CLOSED_WON', 'CLOSED_LOST']);
 const LATEST_VALUE_FIELD: Partial<Record<ActivityType, string>> = {
-  NPS_RESPONSE: STATE_FIELD.latestNps,
-  CSM_SENTIMENT: STATE_FIELD.latestCsmSentiment,
+  NPS_RESPONSE: entityField('value', LATEST_VALUE_ID.latestNps),
+  CSM_SENTIMENT: entityField('value', LATEST_VALUE_ID.latestCsmSentiment),
 };
 
-function latest<P extends unknown[]>(
-  target: 'state' | 'entity',
-  field: string,
-  event: InputEvent,
-  agesOut: boolean,
-  payload: P,
-): ApplyOp {
+function latest<P extends unknown[]>(field: string, event: InputEvent, agesOut: boolean, payload: P): ApplyOp {
   const record: LatestRecord<P> = [event.occurredAt, event.eventId, agesOut ? 1 : 0, ...payload];
-  return { op: 'latest', target, field, record: JSON.stringify(record) };
+  return { op: 'latest', field, record: JSON.stringify(record) };
 }
 
 function activityOps(event: ActivityEvent): ApplyOp[] {
@@ -63,11 +58,11 @@ function activityOps(event: ActivityEvent): ApplyOp[] {
     // Even an open ticket stops counting once its last event leaves the horizon: one opened without a
     // ticketId can never be closed.
     const open = event.activityType === 'SUPPORT_TICKET_OPENED' ? 1 : 0;
-    ops.push(latest<TicketPayload>('entity', entityField('ticket', event.ticketId ?? event.eventId), event, true, [open]));
+    ops.push(latest<TicketPayload>(entityField('ticket', event.ticketId ?? event.eventId), event, true, [open]));
   }
   const valueField = LATEST_VALUE_FIELD[event.activityType];
   if (valueField !== undefined && event.value !== null) {
-    ops.push(latest<ValuePayload>('state', valueField, event, false, [event.value]));
+    ops.push(latest<ValuePayload>(valueField, event, false, [event.value]));
   }
   return ops;
 }
@@ -78,7 +73,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
       return activityOps(event);
     case 'opportunity':
       return [
-        latest<OpportunityPayload>('entity', entityField('opportunity', event.opportunityId), event, CLOSED_STAGES.has(event.stage), [
+        latest<OpportunityPayload>(entityField('opportunity', event.opportunityId), event, CLOSED_STAGES.has(event.stage), [
           event.stage,
           event.amount,
           event.probability,
@@ -89,7 +84,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
       // Never age out: contracts of any status decide PROSPECT vs CHURNED and the first contract's start
       // for the customer's whole life, and a customer has few of them.
       return [
-        latest<ContractPayload>('entity', entityField('contract', event.contractId), event, false, [
+        latest<ContractPayload>(entityField('contract', event.contractId), event, false, [
           event.contractType,
           event.totalValue,
           event.startDate,
@@ -99,18 +94,16 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
       ];
     case 'customer':
       if (event.erase) throw new RangeError('an erasure request is not applied: call eraseCustomer');
-      return [latest<SegmentPayload>('state', STATE_FIELD.segment, event, false, [event.segment])];
+      return [latest<SegmentPayload>(entityField('value', LATEST_VALUE_ID.segment), event, false, [event.segment])];
   }
 }
-
-const TARGET_CODE = { state: 's', entity: 'e' } as const;
 
 /** The ops as the script's ARGV tail (format in the header of lua/applyEvent-4.lua). */
 export function opsToArgv(ops: readonly ApplyOp[]): string[] {
   return ops.flatMap((op) => {
     switch (op.op) {
       case 'latest':
-        return ['L', TARGET_CODE[op.target], op.field, op.record];
+        return ['L', op.field, op.record];
       case 'max':
         return ['M', op.field, String(op.value)];
       case 'add':

@@ -4,12 +4,13 @@
 import type { ActivityType } from '@churnscore/domain';
 import { percentEncode } from './keys';
 
-/** Fields of the `state` hash. Watermarks are `w:<topic>:<partition>`. */
+/**
+ * Fields of the `state` hash: short numbers only, so the hash keeps its compact listpack encoding (values
+ * of at most 64 bytes). Watermarks are `w:<topic>:<partition>`. Latest-wins records, which carry an
+ * eventId of any length, live in the `ent` string instead.
+ */
 export const STATE_FIELD = {
   revision: 'rev',
-  segment: 'seg',
-  latestNps: 'nps',
-  latestCsmSentiment: 'csm',
   lastActivityAt: 'lastAct',
   lastInboundAt: 'lastIn',
   /** UTC day of the last retention sweep (the sweep runs at most once per customer per day). */
@@ -45,8 +46,11 @@ export const USAGE_SCALE = 1000;
 export const DAY_KEY_WIDTH = 3;
 export const LAST_BUCKET_DAY = 36 ** DAY_KEY_WIDTH - 1;
 
-export const ENTITY_KIND = { ticket: 't', opportunity: 'o', contract: 'c' } as const;
+/** Line prefixes of the `ent` string: one per entity kind, and `v` for the customer's latest-wins values. */
+export const ENTITY_KIND = { ticket: 't', opportunity: 'o', contract: 'c', value: 'v' } as const;
 export type EntityKind = keyof typeof ENTITY_KIND;
+/** The ids of the `value` records. */
+export const LATEST_VALUE_ID = { segment: 'segment', latestNps: 'nps', latestCsmSentiment: 'csm' } as const;
 
 // A record is one line of the `ent` string: "\n<field>\t<json>", so ids must not contain those separators.
 const ENTITY_ID_UNSAFE = /[%\t\n]/g;

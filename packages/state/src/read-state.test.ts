@@ -33,9 +33,10 @@ describe('decodeCustomerState', () => {
     expect(state.opportunities.map((o) => o.opportunityId)).toEqual(['O-open']);
   });
 
-  it('reads scalars and latest values from the state hash', () => {
-    const hash = pairsToRecord(['rev', '7', 'seg', '[1,"e",0,"SMB"]', 'nps', '[2,"n",0,9]', 'lastAct', '5']);
-    expect(decodeCustomerState('c1', hash, null, null, AS_OF, 400)).toMatchObject({
+  it('reads scalars from the state hash and latest values from the ent string', () => {
+    const hash = pairsToRecord(['rev', '7', 'lastAct', '5']);
+    const ent = '\nv:segment\t[1,"e",0,"SMB"]\nv:nps\t[2,"n",0,9]';
+    expect(decodeCustomerState('c1', hash, null, ent, AS_OF, 400)).toMatchObject({
       revision: 7,
       segment: 'SMB',
       latestNps: { occurredAt: 2, eventId: 'n', value: 9 },

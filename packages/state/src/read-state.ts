@@ -20,6 +20,7 @@ import {
   ACTIVITY_COUNTER,
   DAY_KEY_WIDTH,
   ENTITY_KIND,
+  LATEST_VALUE_ID,
   SLA_BREACH_COUNTER,
   STATE_FIELD,
   USAGE_SUM_COUNTER,
@@ -75,10 +76,11 @@ function decodeActivity(act: string | null, firstDay: UtcDay) {
 
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function decodeEntities(ent: string | null, horizonMs: number) {
+function decodeLatestRecords(ent: string | null, horizonMs: number) {
   const opportunities: OpportunityState[] = [];
   const contracts: ContractState[] = [];
   const tickets: TicketState[] = [];
+  const values = new Map<string, LatestRecord<unknown[]>>();
   for (const line of lines(ent)) {
     const tab = line.indexOf('\t');
     const field = line.slice(0, tab);
@@ -111,18 +113,27 @@ function decodeEntities(ent: string | null, horizonMs: number) {
         });
         break;
       }
+      case ENTITY_KIND.value:
+        values.set(id, record as LatestRecord<unknown[]>);
+        break;
     }
   }
   tickets.sort((a, b) => byId(a.ticketId, b.ticketId));
   opportunities.sort((a, b) => byId(a.opportunityId, b.opportunityId));
   contracts.sort((a, b) => byId(a.contractId, b.contractId));
-  return { opportunities, contracts, tickets };
-}
-
-function latestValue(json: string | undefined): LatestValue | null {
-  if (json === undefined) return null;
-  const [occurredAt, eventId, , value] = JSON.parse(json) as LatestRecord<ValuePayload>;
-  return { occurredAt, eventId, value };
+  const latestValue = (id: string): LatestValue | null => {
+    const record = values.get(id) as LatestRecord<ValuePayload> | undefined;
+    return record ? { occurredAt: record[0], eventId: record[1], value: record[3] } : null;
+  };
+  const segment = values.get(LATEST_VALUE_ID.segment) as LatestRecord<SegmentPayload> | undefined;
+  return {
+    segment: segment ? segment[3] : null,
+    opportunities,
+    contracts,
+    tickets,
+    latestNps: latestValue(LATEST_VALUE_ID.latestNps),
+    latestCsmSentiment: latestValue(LATEST_VALUE_ID.latestCsmSentiment),
+  };
 }
 
 const numberOrNull = (text: string | undefined): number | null => (text === undefined ? null : Number(text));
@@ -136,16 +147,18 @@ export function decodeCustomerState(
   retentionDays: number,
 ): CustomerState {
   const firstDay = horizonDay(asOf, retentionDays);
-  const segmentJson = stateHash[STATE_FIELD.segment];
+  const { segment, opportunities, contracts, tickets, latestNps, latestCsmSentiment } = decodeLatestRecords(ent, firstDay * MS_PER_DAY);
   return {
     customerId,
-    segment: segmentJson === undefined ? null : (JSON.parse(segmentJson) as LatestRecord<SegmentPayload>)[3],
+    segment,
     ...decodeActivity(act, firstDay),
     lastActivityAt: numberOrNull(stateHash[STATE_FIELD.lastActivityAt]),
     lastInboundAt: numberOrNull(stateHash[STATE_FIELD.lastInboundAt]),
-    ...decodeEntities(ent, firstDay * MS_PER_DAY),
-    latestNps: latestValue(stateHash[STATE_FIELD.latestNps]),
-    latestCsmSentiment: latestValue(stateHash[STATE_FIELD.latestCsmSentiment]),
+    opportunities,
+    contracts,
+    tickets,
+    latestNps,
+    latestCsmSentiment,
     revision: Number(stateHash[STATE_FIELD.revision] ?? 0),
   };
 }

@@ -1,0 +1,85 @@
+// What a customer costs in Redis after a simulated year of activity, scored and committed: the layout's
+// compact encodings must hold (docs/redis-contract.md, "Memory"). Measured with MEMORY USAGE on this
+// file's own keys, so other test files sharing the Redis do not disturb it.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  computeInsights,
+  defaultScoringConfig,
+  emptyAlertBook,
+  evaluateAlerts,
+  isSignificantChange,
+  nextDueAt,
+  scoreCustomer,
+} from '@churnscore/scoring';
+import { generateCustomerHistories } from '@churnscore/simulator';
+import { CUSTOMER_KEY_PARTS, type ApplyItem, type CustomerKeyPart } from '@churnscore/state';
+import { NOW, openStateTest, type StateTestContext } from './fixtures';
+
+// Enough customers for the rankings to reach their large-set encoding (skiplist beyond 128 members).
+const CUSTOMERS = 200;
+
+let t: StateTestContext;
+beforeAll(async () => {
+  t = await openStateTest('memory');
+});
+afterAll(() => t.close());
+
+const memoryUsage = async (key: string) => Number((await t.redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+
+it('a customer with a year of typical activity fits the measured per-customer budget', async () => {
+  const histories = generateCustomerHistories({ customers: CUSTOMERS, days: 365, seed: 'state-memory', now: NOW });
+  for (const { events } of histories) {
+    // Each event arrives when it happens (steady state): the dedupe window then holds about a week of ids.
+    const items: ApplyItem[] = events.map((event, offset) => ({
+      event,
+      topic: `crm.${event.kind}.v1`,
+      partition: 0,
+      offset: String(offset),
+      receivedAt: Math.min(event.occurredAt, NOW),
+    }));
+    await t.store.applyEvents(items, NOW);
+  }
+  const config = defaultScoringConfig();
+  const options = { retentionDays: t.store.retentionDays };
+  const snapshots = await t.store.readCustomers(
+    histories.map((h) => h.customerId),
+    NOW,
+  );
+  await t.store.commitScores(
+    snapshots.map(({ state }) => {
+      const insights = computeInsights(state, NOW, options);
+      const score = scoreCustomer(insights, null, config, NOW);
+      return {
+        score,
+        insights,
+        revision: state.revision,
+        asOf: NOW,
+        significant: isSignificantChange(null, score, config),
+        alertBook: evaluateAlerts(emptyAlertBook(), score, null, insights, config, NOW).book,
+        outbox: [],
+        nextDueAt: nextDueAt(state, insights, config, NOW, options),
+      };
+    }),
+  );
+
+  const perPart = Object.fromEntries(CUSTOMER_KEY_PARTS.map((part) => [part, 0])) as Record<CustomerKeyPart, number>;
+  for (const { customerId } of histories) {
+    const keys = t.store.keys.customer(customerId);
+    for (const part of CUSTOMER_KEY_PARTS) perPart[part] += (await memoryUsage(keys[part])) / CUSTOMERS;
+  }
+  let shared = 0;
+  for (const key of await t.keysUnderPrefix()) if (!key.includes(':cust:')) shared += (await memoryUsage(key)) / CUSTOMERS;
+  const total = Object.values(perPart).reduce((a, b) => a + b, 0) + shared;
+  const events = histories.reduce((n, h) => n + h.events.length, 0) / CUSTOMERS;
+  console.log(
+    `[state memory] ${events.toFixed(0)} events/customer/year → ${total.toFixed(0)} bytes/customer: ` +
+      [...Object.entries(perPart), ['rankings+due', shared] as const].map(([part, bytes]) => `${part} ${bytes.toFixed(0)}`).join(', '),
+  );
+
+  const sample = t.store.keys.customer(histories[0]?.customerId ?? '');
+  for (const part of ['state', 'score', 'insights'] as const) expect(await t.redis.object('ENCODING', sample[part])).toBe('listpack');
+  // About a week of 11-byte arrivals, not a year's.
+  expect(perPart.seen).toBeLessThan(512);
+  // Measured at about 10 KB (docs/redis-contract.md explains where it goes); this guards against regressions.
+  expect(total).toBeLessThan(12 * 1024);
+});
