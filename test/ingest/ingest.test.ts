@@ -54,7 +54,7 @@ describe('npm run ingest', () => {
     const { code, printed } = await ingest(file);
     expect(code).toBe(1);
     expect(printed.slice(0, EXPECTED_REJECTIONS.length)).toEqual(EXPECTED_REJECTIONS);
-    expect(printed.at(-1)).toBe('nothing published: fix the rejected lines, or pass --partial to publish the 2 valid ones');
+    expect(printed.at(-1)).toBe('nothing published: fix the rejected lines, or pass --partial to publish the 2 valid lines');
     expect(printed.join('\n')).not.toMatch(/Pat|Sam|Kim|Lee|c-\d/);
     expect(await inputRecordCount(bed)).toBe(0);
   });

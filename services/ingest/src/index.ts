@@ -1,6 +1,14 @@
 export { ingestFile, type IngestFileOptions } from './ingest';
 export { EXPORT_FORMATS, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat, type ExportRecord } from './records';
-export { EXPORT_FIELDS, KIND_FIELD, contentEventId, createRecordConverter, parseIsoInstant, type RecordConversion, type RecordConverterOptions } from './to-event';
+export {
+  EXPORT_FIELDS,
+  KIND_FIELD,
+  contentEventId,
+  createRecordConverter,
+  parseIsoInstant,
+  type RecordConversion,
+  type RecordConverterOptions,
+} from './to-event';
 export {
   describeRejection,
   exitCodeOf,

@@ -58,7 +58,7 @@ describe('ingestFile', () => {
     ]);
     expect(exitCodeOf(report)).toBe(1);
     const summary = summarise(report).join('\n');
-    expect(summary).toContain('nothing published: fix the rejected lines, or pass --partial to publish the 2 valid ones');
+    expect(summary).toContain('nothing published: fix the rejected lines, or pass --partial to publish the 2 valid lines');
     for (const personal of ['Acme', 'Initech', 'Umbrella', 'Hooli', 'c1', 'c2']) expect(summary).not.toContain(personal);
     expect(JSON.stringify(report.rejected)).not.toMatch(/Acme|Initech|Umbrella|Hooli|"c[123]"/);
   });

@@ -22,7 +22,7 @@ export interface IngestFileOptions {
   maxFutureSkewMs: number;
   /** Judges future occurredAt values; injectable for tests. */
   clock?: () => number;
-  /** Publishes the valid events, reporting acknowledged totals as it goes, and resolves to how many; required unless dryRun. */
+  /** Publishes the valid events, reporting acknowledged totals as it goes; resolves to how many. Required unless dryRun. */
   publish?: (events: AsyncIterable<InputEvent>, onPublished: (published: number) => void) => Promise<number>;
   /** Each rejection as soon as it is found (the report holds them all too). */
   onRejection?: (rejection: LineRejection) => void;
@@ -30,7 +30,9 @@ export interface IngestFileOptions {
   progress?: ProgressStream | null;
 }
 
-type LineResult = { line: number; ok: true; event: InputEvent; ignoredFields: string[] } | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
+type LineResult =
+  | { line: number; ok: true; event: InputEvent; ignoredFields: string[] }
+  | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
 
 /**
  * Checks every record of an export, then publishes, in a second read of the file, either all of it
@@ -69,23 +71,25 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestRepo
     const toEvent = createRecordConverter({ ...options, now: clock() });
     const records = format === 'csv' ? readCsvRecords(input) : readNdjsonRecords(input);
     for await (const record of records) {
+      const { line } = record;
       if (!record.ok) {
-        yield { line: record.line, ok: false, rejection: { line: record.line, reason: 'PARSE_ERROR', message: record.problem }, fatal: record.fatal };
+        yield { line, ok: false, rejection: { line, reason: 'PARSE_ERROR', message: record.problem }, fatal: record.fatal };
         continue;
       }
       const converted = toEvent(record.fields);
       yield converted.ok
-        ? { line: record.line, ok: true, event: converted.event, ignoredFields: converted.ignoredFields }
-        : { line: record.line, ok: false, rejection: { line: record.line, ...converted.rejection }, fatal: false };
+        ? { line, ok: true, event: converted.event, ignoredFields: converted.ignoredFields }
+        : { line, ok: false, rejection: { line, ...converted.rejection }, fatal: false };
     }
   }
 
   let bytesRead = 0;
   const checkRate = startRateMeter();
-  const checking = progress && startProgress(
-    () => `checking ${file}  ${formatPercent(bytesRead, size)}  ${formatCount(report.records)} records  ${formatCount(checkRate.perSecond(report.records))} records/s`,
-    { stream: progress },
-  );
+  const describeCheck = (): string => {
+    const perSecond = formatCount(checkRate.perSecond(report.records));
+    return `checking ${file}  ${formatPercent(bytesRead, size)}  ${formatCount(report.records)} records  ${perSecond} records/s`;
+  };
+  const checking = progress && startProgress(describeCheck, { stream: progress });
   const ignoredFields = new Set<string>();
   for await (const result of readLines((bytes) => (bytesRead = bytes))) {
     report.records += 1;
@@ -106,10 +110,11 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestRepo
 
   const publishRate = startRateMeter();
   let published = 0;
-  const publishing = progress && startProgress(
-    () => `publishing  ${formatCount(published)}/${formatCount(report.valid)} events  ${formatPercent(published, report.valid)}  ${formatCount(publishRate.perSecond(published))} events/s`,
-    { stream: progress },
-  );
+  const describePublish = (): string => {
+    const perSecond = formatCount(publishRate.perSecond(published));
+    return `publishing  ${formatCount(published)}/${formatCount(report.valid)} events  ${formatPercent(published, report.valid)}  ${perSecond} events/s`;
+  };
+  const publishing = progress && startProgress(describePublish, { stream: progress });
   async function* validEvents(): AsyncGenerator<InputEvent> {
     for await (const result of readLines(() => undefined)) if (result.ok) yield result.event;
   }

@@ -63,7 +63,9 @@ const CSV_SYNTAX_PROBLEMS: Readonly<Record<string, string>> = {
 export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRecord> {
   // Syntax errors arrive as 'skip' events rather than stream errors, which would discard the good
   // records still buffered before them; records parsed after the first one are guesses and dropped.
-  const parser = input.pipe(parseCsv({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true }));
+  const parser = input.pipe(
+    parseCsv({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true }),
+  );
   const first: { syntaxError: CsvSyntaxError | null } = { syntaxError: null };
   parser.on('skip', (error: CsvSyntaxError) => (first.syntaxError ??= error));
   let header: string[] | null = null;

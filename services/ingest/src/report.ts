@@ -54,7 +54,7 @@ export function summarise(report: IngestReport): string[] {
     if (mode === 'dry-run') return `dry run: nothing published${rejected.length === 0 ? '; the file is valid' : ''}`;
     if (!complete) return 'nothing published: the file could not be read to the end';
     if (rejected.length > 0 && mode === 'all-or-nothing') {
-      return `nothing published: fix the rejected lines, or pass --partial to publish the ${valid} valid ones`;
+      return `nothing published: fix the rejected lines, or pass --partial to publish the ${valid} valid ${valid === 1 ? 'line' : 'lines'}`;
     }
     return `published ${published} events${rejected.length > 0 ? `; ${rejected.length} rejected lines were not` : ''}`;
   }

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { InputEvent, InputEventKind } from '@churnscore/domain';
-import { INPUT_EVENT_KINDS, validateEvent, type InputEventOf, type RejectReason, type Rejection, type ValidationOptions } from '@churnscore/events';
+import {
+  INPUT_EVENT_KINDS,
+  validateEvent,
+  type InputEventOf,
+  type RejectReason,
+  type Rejection,
+  type ValidationOptions,
+} from '@churnscore/events';
 
 const ENVELOPE_FIELDS = ['eventId', 'customerId', 'occurredAt', 'source'] as const;
 

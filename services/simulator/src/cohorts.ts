@@ -109,7 +109,8 @@ export function drawTimeline(cohort: Cohort, random: Random): Timeline {
     case 'growing': {
       // A newer customer, onboarded inside a year-long span, still in its first term.
       const customerSinceDaysAgo = random.integer(200, 330);
-      return { customerSinceDaysAgo, lateSinceDaysAgo: null, silentSinceDaysAgo: null, termEndsInDays: SUBSCRIPTION_TERM_DAYS - customerSinceDaysAgo };
+      const termEndsInDays = SUBSCRIPTION_TERM_DAYS - customerSinceDaysAgo;
+      return { customerSinceDaysAgo, lateSinceDaysAgo: null, silentSinceDaysAgo: null, termEndsInDays };
     }
     case 'declining':
       // Renewal approaching while activity trails off.

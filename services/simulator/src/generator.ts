@@ -31,7 +31,7 @@ import { createRandom, seedFrom, type Random } from './random';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event before it is placed in time and given its ids. */
-export type EventBody = DistributiveOmit<InputEvent, keyof EventEnvelope>;
+type EventBody = DistributiveOmit<InputEvent, keyof EventEnvelope>;
 type ActivityBody = Omit<ActivityEvent, keyof EventEnvelope>;
 type ContractBody = Omit<ContractEvent, keyof EventEnvelope>;
 
@@ -360,9 +360,10 @@ function scheduleDeals(
       const daysAgo = Math.round(deal.openedDaysAgo - ((deal.openedDaysAgo - deal.lastDaysAgo) * step) / lastStep);
       // An explicit forecast now and then; otherwise the stage default applies.
       const probability = stage === 'NEGOTIATION' && random.chance(0.5) ? roundTo(random.between(0.6, 0.85), 0.05) : null;
+      const openQuotes = openQuotesAt(stage, random);
       events.push({
         daysAgo,
-        body: { kind: 'opportunity', opportunityId, stage, amount, currency: context.currency, probability, openQuotes: openQuotesAt(stage, random) },
+        body: { kind: 'opportunity', opportunityId, stage, amount, currency: context.currency, probability, openQuotes },
       });
     });
     if (deal.outcome !== 'won') return;

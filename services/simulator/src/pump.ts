@@ -13,7 +13,9 @@ export interface PumpOptions {
   signal?: AbortSignal;
 }
 
-const DEFAULT_MAX_BATCH_SIZE = 500;
+// Measured on the local stack: 2000-event produce requests send about three times faster than 500-event ones,
+// and stay far below the broker's request size limit (events are ~100-300 bytes in Avro).
+const DEFAULT_MAX_BATCH_SIZE = 2000;
 /** Under a rate limit, batches are sized to about a tenth of a second of traffic, so pacing stays smooth. */
 const BATCHES_PER_SECOND = 10;
 

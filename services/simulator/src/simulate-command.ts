@@ -153,13 +153,11 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo): Promis
 
   let delivered = 0;
   const rate = startRateMeter();
-  const progress = startProgress(
-    () =>
-      live
-        ? `live  ${formatCount(delivered)} events  ${formatCount(rate.perSecond(delivered))} events/s  (Ctrl-C to stop)`
-        : `history  ${formatCount(customersDone)}/${formatCount(plans.length)} customers  ${formatCount(delivered)} events  ${formatCount(rate.perSecond(delivered))} events/s`,
-    { stream: io.stderr },
-  );
+  const describeProgress = (): string => {
+    const throughput = `${formatCount(delivered)} events  ${formatCount(rate.perSecond(delivered))} events/s`;
+    return live ? `live  ${throughput}  (Ctrl-C to stop)` : `history  ${formatCount(customersDone)}/${formatCount(plans.length)} customers  ${throughput}`;
+  };
+  const progress = startProgress(describeProgress, { stream: io.stderr });
   const pump: PumpOptions = { events: events(), ratePerSecond: args.ratePerSecond, signal, onProgress: (total) => (delivered = total) };
   try {
     delivered = args.emit === 'ndjson' ? await writeToNdjson(args.out, io.stdout, pump) : await publishToKafka(config, pump);
@@ -192,5 +190,6 @@ async function publishToKafka(config: AppConfig, pump: PumpOptions): Promise<num
 
 function summary(args: SimulateArgs, plans: CustomerPlan[], delivered: number, destination: string): string {
   const cohorts = COHORTS.map((cohort) => `${cohort} ${plans.filter((plan) => plan.cohort === cohort).length}`).join(', ');
-  return `${formatCount(delivered)} events for ${plans.length} customers (${cohorts}) over ${args.days} days, seed ${args.seed} → ${destination}`;
+  const what = `${formatCount(delivered)} events for ${plans.length} customers (${cohorts})`;
+  return `${what} over ${args.days} days, seed ${args.seed} → ${destination}`;
 }
