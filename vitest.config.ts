@@ -9,12 +9,15 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Unit tests first: they need nothing and fail fast.
+          sequence: { groupOrder: 0 },
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'infra/src/**/*.test.ts'],
         },
       },
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/harness/global-setup.ts'],
           testTimeout: 90_000,

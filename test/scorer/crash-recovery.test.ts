@@ -34,6 +34,9 @@ const events: InputEvent[] = customerIds.flatMap((customerId) =>
 
 const appliedTotal = async () =>
   (await bed.store.readCustomers(customerIds, Date.now())).reduce((sum, snapshot) => sum + snapshot.state.revision, 0);
+/** Events reflected in committed scores (the score is written after the events are applied). */
+const scoredTotal = async () =>
+  (await bed.store.readCustomers(customerIds, Date.now())).reduce((sum, snapshot) => sum + (snapshot.score?.revision ?? 0), 0);
 
 beforeAll(() => bed.setUp(3));
 afterAll(async () => {
@@ -52,7 +55,8 @@ describe('a scorer killed mid-stream and restarted', () => {
     expect(appliedAtKill).toBeLessThan(events.length);
 
     startScorerProcess();
-    await eventually(appliedTotal, (applied) => applied === events.length, 120_000, 'every event to be applied');
+    await eventually(scoredTotal, (scored) => scored === events.length, 120_000, 'every event to be applied and scored');
+    expect(await appliedTotal()).toBe(events.length);
     const snapshots = await bed.store.readCustomers(customerIds, Date.now());
     for (const snapshot of snapshots) {
       expect(snapshot.state.revision).toBe(EVENTS_PER_CUSTOMER);

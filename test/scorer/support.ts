@@ -7,7 +7,7 @@ import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { createStateStore, keySchema, type StateStore } from '@churnscore/state';
 import type { Redis } from 'ioredis';
-import { DEFAULT_TUNING, startScorer, type RunningScorer, type ScorerTuning } from '../../services/scorer/src/scorer';
+import { startScorer, type RunningScorer, type ScorerTuning } from '../../services/scorer/src/scorer';
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
 import { createRedisClient, testStack, uniqueName } from '../harness/stack';
 
@@ -16,12 +16,6 @@ export interface DecodedOutput {
   /** null for a tombstone. */
   event: OutputEvent | null;
 }
-
-export const TEST_TUNING: ScorerTuning = {
-  ...DEFAULT_TUNING,
-  commitIntervalMs: 300,
-  timeDriven: { ...DEFAULT_TUNING.timeDriven, pollIntervalMs: 200 },
-};
 
 /** A clock tests move by hand; starts at `start`. */
 export class ManualClock {
@@ -66,6 +60,9 @@ export class ScorerTestBed extends EventsTestBed {
       TOPIC_DLQ: this.topics.dlq,
       HTTP_PORT: '0',
       LOG_LEVEL: 'warn',
+      // Tests wait on these: commit and poll often.
+      SCORER_COMMIT_INTERVAL_MS: '300',
+      RESCORE_POLL_INTERVAL_MS: '200',
     };
   }
 
@@ -80,7 +77,7 @@ export class ScorerTestBed extends EventsTestBed {
       config: this.config(),
       scoring: options.scoring ?? defaultScoringConfig(),
       clock: options.clock ?? Date.now,
-      tuning: options.tuning ?? TEST_TUNING,
+      ...(options.tuning ? { tuning: options.tuning } : {}),
       httpPort: 0,
       logger: createLogger({ name: 'scorer-test', level: 'warn' }),
     });

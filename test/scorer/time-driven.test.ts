@@ -1,9 +1,9 @@
 // SPEC §7: scores and alerts move with time alone, within the bound, and instances share the due work.
 import type { AlertEvent } from '@churnscore/events';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
-import type { RunningScorer } from '../../services/scorer/src/scorer';
+import { tuningFrom, type RunningScorer } from '../../services/scorer/src/scorer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, ManualClock, ScorerTestBed, TEST_TUNING } from './support';
+import { eventually, ManualClock, ScorerTestBed } from './support';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -76,7 +76,9 @@ describe('two scorer instances', () => {
 
   beforeAll(async () => {
     await bed.setUp(2);
-    const tuning = { ...TEST_TUNING, timeDriven: { ...TEST_TUNING.timeDriven, claimLimit: 7, pollIntervalMs: 50 } };
+    // Small claims and fast polling, so both instances take part in the same rounds.
+    const configured = tuningFrom(bed.config().scorer);
+    const tuning = { ...configured, timeDriven: { ...configured.timeDriven, claimLimit: 7, pollIntervalMs: 50 } };
     instances.push(await bed.startScorer({ clock: clock.now, tuning }), await bed.startScorer({ clock: clock.now, tuning }));
     await bed.publish(customers.map((customerId, i) => sampleActivity({ customerId, eventId: `e${i}`, activityType: 'CALL', value: null, occurredAt: T0 - HOUR })));
     await eventually(

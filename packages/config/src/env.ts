@@ -51,6 +51,23 @@ export interface AppConfig {
   /** Bearer token the read API requires; null leaves the API open (development only). */
   apiToken: string | null;
   logLevel: LogLevel;
+  scorer: ScorerSettings;
+}
+
+/** Operational knobs of the scorer service; the defaults suit a small deployment. */
+export interface ScorerSettings {
+  /** Messages handled per chunk: one Redis pipeline, one produce and one heartbeat each. */
+  chunkSize: number;
+  /** How often offsets whose effects are durable get committed. */
+  commitIntervalMs: number;
+  /** Time after which Redis has certainly fsynced a write (appendfsync everysec: ~2 s at worst). */
+  fsyncGraceMs: number;
+  /** How often the due-sets are polled: the bound on the delay of time-driven re-scoring. */
+  rescorePollIntervalMs: number;
+  /** Customers claimed per time-driven round. */
+  rescoreClaimLimit: number;
+  /** A claim not completed within this (its instance died) becomes due again. */
+  rescoreLeaseMs: number;
 }
 
 /** Names every bad setting and why, so one failed start shows everything to fix. */
@@ -169,6 +186,13 @@ const settings = z.object({
   API_PORT: withDefault(integer(0, 65_535), 8080),
   API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
+  SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 500),
+  SCORER_COMMIT_INTERVAL_MS: withDefault(integer(50, 60_000), 1_000),
+  REDIS_FSYNC_GRACE_MS: withDefault(integer(0, 60_000), 2_500),
+  // SPEC §7 bounds the delay of time-driven re-scoring at one hour by default: a slower poll would break it.
+  RESCORE_POLL_INTERVAL_MS: withDefault(integer(50, 3_600_000), 30_000),
+  RESCORE_CLAIM_LIMIT: withDefault(integer(1, 10_000), 500),
+  RESCORE_LEASE_MS: withDefault(integer(1_000, 86_400_000), 300_000),
 });
 
 type Settings = z.output<typeof settings>;
@@ -255,6 +279,14 @@ function toAppConfig(s: Settings): AppConfig {
     apiPort: s.API_PORT,
     apiToken: s.API_TOKEN,
     logLevel: s.LOG_LEVEL,
+    scorer: {
+      chunkSize: s.SCORER_CHUNK_SIZE,
+      commitIntervalMs: s.SCORER_COMMIT_INTERVAL_MS,
+      fsyncGraceMs: s.REDIS_FSYNC_GRACE_MS,
+      rescorePollIntervalMs: s.RESCORE_POLL_INTERVAL_MS,
+      rescoreClaimLimit: s.RESCORE_CLAIM_LIMIT,
+      rescoreLeaseMs: s.RESCORE_LEASE_MS,
+    },
   };
 }
 

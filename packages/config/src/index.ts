@@ -5,6 +5,7 @@ export {
   KAFKA_SASL_MECHANISMS,
   LOG_LEVELS,
   type AppConfig,
+  type ScorerSettings,
   type Env,
   type KafkaSaslMechanism,
   type LogLevel,

@@ -189,7 +189,7 @@ export class ScoringPipeline {
   }
 
   private async publishOutboxes(outboxes: ReadonlyArray<{ customerId: string; entries: readonly OutboxEntry[] }>): Promise<void> {
-    const { codec, producer, metrics } = this.deps;
+    const { codec, producer } = this.deps;
     const pending = outboxes.filter((o) => o.entries.length > 0);
     if (pending.length === 0) return;
     const byTopic = new Map<string, Message[]>();

@@ -1,4 +1,4 @@
-import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
+import { kafkaClientOptions, registryClientConfig, type AppConfig, type ScorerSettings } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, connectIdempotentProducer, createKafkaClient } from '@churnscore/kafka';
 import { createLogger, startOpsServer, type Logger } from '@churnscore/observability';
@@ -10,21 +10,25 @@ import { ScoringPipeline } from './pipeline';
 import { TimeDrivenRescorer, type TimeDrivenOptions } from './time-driven';
 
 export interface ScorerTuning {
-  /** Messages handled per chunk (one Redis pipeline, one produce, one heartbeat). */
   chunkSize: number;
-  /** How often durable offsets are committed. */
   commitIntervalMs: number;
-  /** Time after which Redis has certainly fsynced a write (appendfsync everysec: at most ~2 s). */
   fsyncGraceMs: number;
   timeDriven: TimeDrivenOptions;
 }
 
-export const DEFAULT_TUNING: ScorerTuning = {
-  chunkSize: 500,
-  commitIntervalMs: 1_000,
-  fsyncGraceMs: 2_500,
-  timeDriven: { pollIntervalMs: 30_000, claimLimit: 500, leaseMs: 5 * 60_000 },
-};
+/** The tuning the configuration asks for (SCORER_CHUNK_SIZE, RESCORE_POLL_INTERVAL_MS, …). */
+export function tuningFrom(settings: ScorerSettings): ScorerTuning {
+  return {
+    chunkSize: settings.chunkSize,
+    commitIntervalMs: settings.commitIntervalMs,
+    fsyncGraceMs: settings.fsyncGraceMs,
+    timeDriven: {
+      pollIntervalMs: settings.rescorePollIntervalMs,
+      claimLimit: settings.rescoreClaimLimit,
+      leaseMs: settings.rescoreLeaseMs,
+    },
+  };
+}
 
 export interface ScorerOptions {
   config: AppConfig;
@@ -32,6 +36,7 @@ export interface ScorerOptions {
   /** The service clock; injected by tests and backfills. */
   clock?: () => number;
   logger?: Logger;
+  /** Defaults to the configuration's scorer settings. */
   tuning?: ScorerTuning;
   /** Port of the health/metrics server; 0 picks a free one. Defaults to config.httpPort. */
   httpPort?: number;
@@ -50,7 +55,7 @@ export interface RunningScorer {
 export async function startScorer(options: ScorerOptions): Promise<RunningScorer> {
   const { config, scoring } = options;
   const clock = options.clock ?? Date.now;
-  const tuning = options.tuning ?? DEFAULT_TUNING;
+  const tuning = options.tuning ?? tuningFrom(config.scorer);
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
   const metrics = createScorerMetrics();
 
