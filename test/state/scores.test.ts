@@ -211,9 +211,22 @@ describe('rankings and due time', () => {
     expect(await ranking('churnRisk', 'ENTERPRISE')).toEqual([['rank-b', 0.2], ['rank-a', 0.8]]);
     expect(await ranking('health')).toEqual([['rank-a', 30], ['rank-c', 60], ['rank-b', 90]]);
 
-    // a refused (stale) commit leaves the rankings alone
+    // a refused (stale) commit leaves the stored truth in the rankings
     await commitOne(commit('rank-a', { asOf: NOW, score: score('rank-a', { churnRisk: 0.1, segment: 'SMB' }) }));
     expect(await ranking('churnRisk', 'ENTERPRISE')).toEqual([['rank-b', 0.2], ['rank-a', 0.8]]);
+  });
+
+  it('are restored from the stored score when a retried commit is refused', async () => {
+    const id = 'lost-follow-up';
+    await customerWithState(id);
+    const original = commit(id, { score: score(id, { churnRisk: 0.6, segment: 'SMB' }), nextDueAt: NOW + HOUR });
+    await commitOne(original);
+    // The reply and the follow-up were lost (connection dropped): the caller retries the same commit.
+    const shardKey = t.store.keys.dueShard(t.store.keys.dueShardOf(id));
+    await Promise.all([t.redis.zrem(t.store.keys.ranking('churnRisk', 'SMB'), id), t.redis.zrem(shardKey, id)]);
+    expect((await commitOne(original)).written).toBe(false);
+    expect(Number(await t.redis.zscore(t.store.keys.ranking('churnRisk', 'SMB'), id))).toBe(0.6);
+    expect(await t.redis.zscore(shardKey, id)).toBe(String(NOW + HOUR));
   });
 
   it('sets, moves and clears the customer in its due shard', async () => {

@@ -213,28 +213,36 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     },
 
     async commitScores(commits) {
+      // Every commit is encoded before the first call, so a malformed batch writes nothing.
+      const calls = commits.map((commit) => {
+        const k = keys.customer(commit.score.customerId);
+        const scoreArgs = scoreFieldArgs(commit.score);
+        const insightsArgs = insightsFieldArgs(commit.insights);
+        const args = [
+          commit.revision,
+          commit.asOf,
+          commit.significant ? '1' : '0',
+          commit.nextDueAt ?? '',
+          commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
+          JSON.stringify(commit.score.explanation),
+          scoreArgs.length,
+          ...scoreArgs,
+          insightsArgs.length,
+          ...insightsArgs,
+          ...commit.outbox.map(({ topic, key, value }) => JSON.stringify({ topic, key, value })),
+        ];
+        return [[k.state, k.score, k.explanation, k.insights, k.alerts, k.outbox], args] as const;
+      });
       const results = await Promise.all(
-        commits.map(async (commit): Promise<CommitResult> => {
-          const { customerId } = commit.score;
-          const k = keys.customer(customerId);
-          const scoreArgs = scoreFieldArgs(commit.score);
-          const insightsArgs = insightsFieldArgs(commit.insights);
-          const [written, version, previousFlat, previousExplanation, outbox] = (await scripts.commitScore(
-            [k.state, k.score, k.explanation, k.insights, k.alerts, k.outbox],
-            [
-              commit.revision,
-              commit.asOf,
-              commit.significant ? '1' : '0',
-              commit.nextDueAt ?? '',
-              commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
-              JSON.stringify(commit.score.explanation),
-              scoreArgs.length,
-              ...scoreArgs,
-              insightsArgs.length,
-              ...insightsArgs,
-              ...commit.outbox.map(({ topic, key, value }) => JSON.stringify({ topic, key, value })),
-            ],
-          )) as [0 | 1, number, string[], string | null, string[]];
+        calls.map(async ([callKeys, args], i): Promise<CommitResult> => {
+          const customerId = (commits[i] as ScoreCommit).score.customerId;
+          const [written, version, previousFlat, previousExplanation, outbox] = (await scripts.commitScore(callKeys, args)) as [
+            0 | 1,
+            number,
+            string[],
+            string | null,
+            string[],
+          ];
           return {
             written: written === 1,
             version,
@@ -243,16 +251,18 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           };
         }),
       );
-      // The rankings and due shards follow only the writes that won, with the values they wrote.
+      // Rankings and due shard follow the stored truth: the score just written or, when a call was refused,
+      // the newer score that is stored. The latter heals a follow-up lost with an earlier call (a retried
+      // commit is refused as not newer) and one overtaken by an older commit's.
       await Promise.all(
         results.flatMap((result, i) => {
-          const commit = commits[i];
-          if (!result.written || !commit) return [];
-          const { customerId } = commit.score;
-          return [
-            ...syncRankings(customerId, commit.score, result.previousScore?.segment ?? null),
-            scheduleDue(customerId, commit.nextDueAt),
-          ];
+          const commit = commits[i] as ScoreCommit;
+          const customerId = commit.score.customerId;
+          if (result.written) {
+            return [...syncRankings(customerId, commit.score, result.previousScore?.segment ?? null), scheduleDue(customerId, commit.nextDueAt)];
+          }
+          const stored = result.previousScore;
+          return stored ? [...syncRankings(customerId, stored, stored.segment), scheduleDue(customerId, stored.nextDueAt)] : [];
         }),
       );
       return results;
