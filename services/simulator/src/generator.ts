@@ -113,6 +113,11 @@ interface Scheduled<Body extends EventBody = EventBody> {
 }
 type ScheduledContract = Scheduled<ContractBody>;
 
+/**
+ * A customer's events over the span: its profile, daily activity, surveys, deals and contracts, as
+ * its cohort and timeline dictate. Depends only on the plan, the seed and the clock, not on the
+ * other customers, so one history can be regenerated alone.
+ */
 export function generateCustomerHistory(plan: CustomerPlan, options: GeneratorOptions): CustomerHistory {
   const resolved = resolveOptions(options);
   const random = createRandom(seedFrom(resolved.seed, 'history', plan.customerId));
