@@ -107,10 +107,11 @@ describe('applyEvents stores each aggregate input', () => {
   it('in the documented layout', async () => {
     const k = t.store.keys.customer(customerId);
     expect(k.state).toBe(`${t.prefix}:cust:{acme:%7Beu%7D%251}:state`);
-    const dayKey = (day: number) => day.toString(36).toUpperCase();
-    const act = (await t.redis.get(k.act)) ?? '';
-    expect(act.split('\n')).toContain(`${dayKey(today - 1)}bh2u2.625`);
-    expect(act.split('\n')).toContain(`${dayKey(today)}a2ce`);
+    // a line per 32-day period: period 632 = days 20224–20255 ("0HK"), the day buckets comma-separated
+    const act = (await t.redis.get(k.act))?.split('\n');
+    expect(today).toBe(20240);
+    expect(act).toContain('0HK,,,,,,fs,,,,d,g,fs,,hj,bh2u2.625,a2ce');
+    expect(act).toContain(`0HJ${','.repeat(18)}i${','.repeat(10)}i`);
     const ent = (await t.redis.get(k.ent)) ?? '';
     expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"${events.ticketClosed.eventId}",1,0]`);
     expect(await t.redis.hget(k.state, 'w:crm.activity.v1:0')).toBe('14');
@@ -233,11 +234,12 @@ describe('retention', () => {
       ),
       NOW,
     );
-    // 395 days later the early day has left the horizon; the next event runs the daily sweep.
-    const later = NOW + 395 * DAY;
+    // 430 days later the early day's whole 32-day period has left the horizon; the next event runs the sweep.
+    const later = NOW + 430 * DAY;
     await t.store.applyEvents(feed.items(activity(customerId, 'CALL', later)), later);
     const k = t.store.keys.customer(customerId);
-    expect((await t.redis.get(k.act))?.split('\n')).toEqual(['', `${utcDay(later).toString(36).toUpperCase()}c`]);
+    const period = Math.floor(utcDay(later) / 32).toString(36).toUpperCase().padStart(3, '0');
+    expect((await t.redis.get(k.act))?.split('\n')).toEqual(['', `${period}${','.repeat(utcDay(later) % 32)}c`]);
     const ent = (await t.redis.get(k.ent))?.split('\n') ?? [];
     expect(ent).toContain(`t:T-old\t${early}`);
     expect(ent).toContain(`o:O-won\t${early}`);

@@ -4,8 +4,11 @@
 
   Input:
     KEYS[1] state hash    revision, offset watermarks, maxima (lastAct, lastIn), trimDay
-    KEYS[2] act   string  day buckets, one line per UTC day: "\n" .. 3 base-36 digits of the day .. counters,
-                          counters = letter .. amount, letters in alphabetical order, an amount of 1 omitted
+    KEYS[2] act   string  day buckets, one line per 32-day period with activity: "\n" .. the period
+                          (floor(day / 32)) as 3 base-36 digits .. its days' buckets separated by ',' (day
+                          period * 32 + i in the i-th place, from 0; empty for a day without activity;
+                          nothing after the last bucket). A bucket is its counters, letter .. amount,
+                          letters in alphabetical order, an amount of 1 omitted
     KEYS[3] ent   string  latest-wins records, one line each: "\n" .. field .. "\t" .. record
     KEYS[4] seen  string  dedupe window, 11-byte records in arrival order: arrival hour since the epoch
                           (3 bytes, big-endian) .. the event's digest (8 bytes)
@@ -43,7 +46,8 @@ local FIRST_OP = 7
 local MS_PER_DAY, MS_PER_HOUR = 86400000, 3600000
 local SEEN_RECORD_BYTES, SEEN_HOUR_BYTES = 11, 3
 local USAGE_SUM_LETTER, USAGE_SCALE = 'u', 1000
-local DAY_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+local DAYS_PER_LINE = 32
+local LINE_KEY_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
 -- Operations are decoded before anything is written, so a malformed call changes nothing.
 local OPCODE_ARITY = {L = 2, M = 2, A = 3}
@@ -132,15 +136,16 @@ local function tombstoneOf(record)
   return nil
 end
 
--- 3. Retention sweep, at most once per customer per UTC day: buckets before the horizon are dropped and
---    entity records that age out and are older than it shrink to tombstones.
+-- 3. Retention sweep, at most once per customer per UTC day: periods that ended before the horizon are
+--    dropped and entity records that age out and are older than it shrink to tombstones.
 local sweptDay = tonumber(redis.call('HGET', stateKey, 'trimDay') or '-1')
 if today > sweptDay then
   redis.call('HSET', stateKey, 'trimDay', today)
   loadAct()
   local kept = {}
   for line in string.gmatch(act, '\n[^\n]*') do
-    if tonumber(string.sub(line, 2, 4), 36) >= horizonDay then kept[#kept + 1] = line end
+    local lastDay = (tonumber(string.sub(line, 2, 4), 36) + 1) * DAYS_PER_LINE - 1
+    if lastDay >= horizonDay then kept[#kept + 1] = line end
   end
   local swept = table.concat(kept)
   actChanged = swept ~= act
@@ -186,14 +191,26 @@ local function maxWins(field, value)
   if not stored or tonumber(value) > tonumber(stored) then redis.call('HSET', stateKey, field, value) end
 end
 
-local function dayKey(day)
+local function lineKey(period)
   local digits = ''
   for _ = 1, 3 do
-    local d = day % 36
-    digits = string.sub(DAY_DIGITS, d + 1, d + 1) .. digits
-    day = math.floor(day / 36)
+    local d = period % 36
+    digits = string.sub(LINE_KEY_DIGITS, d + 1, d + 1) .. digits
+    period = math.floor(period / 36)
   end
   return digits
+end
+local function splitBuckets(body)
+  local buckets, from = {}, 1
+  while true do
+    local comma = string.find(body, ',', from, true)
+    if not comma then
+      buckets[#buckets + 1] = string.sub(body, from)
+      return buckets
+    end
+    buckets[#buckets + 1] = string.sub(body, from, comma - 1)
+    from = comma + 1
+  end
 end
 local function formatAmount(letter, amount)
   if letter ~= USAGE_SUM_LETTER then
@@ -214,21 +231,21 @@ local function addToDay(dayText, letter, amountText)
   local day, amount = tonumber(dayText), tonumber(amountText)
   if day < horizonDay then return end
   loadAct()
-  local head = dayKey(day)
-  local counters = {}
+  local head = lineKey(math.floor(day / DAYS_PER_LINE))
+  local place = day % DAYS_PER_LINE + 1
   local _, bodyFrom, bodyTo = findLine(act, head)
-  if bodyFrom then
-    for l, text in string.gmatch(string.sub(act, bodyFrom, bodyTo), '(%l)([%d%.%-]*)') do
-      counters[l] = parseAmount(l, text)
-    end
-  end
+  local buckets = bodyFrom and splitBuckets(string.sub(act, bodyFrom, bodyTo)) or {}
+  for i = #buckets + 1, place do buckets[i] = '' end
+  local counters = {}
+  for l, text in string.gmatch(buckets[place], '(%l)([%d%.%-]*)') do counters[l] = parseAmount(l, text) end
   counters[letter] = (counters[letter] or 0) + amount
   local letters = {}
   for l in pairs(counters) do letters[#letters + 1] = l end
   table.sort(letters)
   local parts = {}
   for i, l in ipairs(letters) do parts[i] = l .. formatAmount(l, counters[l]) end
-  act = upsertLine(act, head, table.concat(parts))
+  buckets[place] = table.concat(parts)
+  act = upsertLine(act, head, table.concat(buckets, ','))
   actChanged = true
 end
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ActivityEvent, InputEvent } from '@churnscore/domain';
 import { opsForEvent, opsToArgv } from './apply-ops';
+import { LAST_BUCKET_DAY } from './layout';
 
 const AT = Date.UTC(2025, 5, 1, 12); // UTC day 20240
 const envelope = { eventId: 'e1', customerId: 'c1', occurredAt: AT, source: 'test' };
@@ -71,7 +72,7 @@ describe('opsForEvent', () => {
 
   it('refuses an activity outside the days its bucket key can name', () => {
     expect(() => opsForEvent(activity({ occurredAt: -1 }))).toThrow(RangeError);
-    expect(() => opsForEvent(activity({ occurredAt: 46_656 * 86_400_000 }))).toThrow(RangeError);
+    expect(() => opsForEvent(activity({ occurredAt: (LAST_BUCKET_DAY + 1) * 86_400_000 }))).toThrow(RangeError);
   });
 
   it('refuses an erasure request', () => {

@@ -42,7 +42,7 @@ function latest<P extends unknown[]>(field: string, event: InputEvent, agesOut: 
 
 function activityOps(event: ActivityEvent): ApplyOp[] {
   const day = utcDay(event.occurredAt);
-  if (day < 0 || day > LAST_BUCKET_DAY) throw new RangeError(`occurredAt ${event.occurredAt} is outside the bucketed days 1970–2097`);
+  if (day < 0 || day > LAST_BUCKET_DAY) throw new RangeError(`occurredAt ${event.occurredAt} is outside the days a bucket can name`);
   const ops: ApplyOp[] = [
     { op: 'add', day, counter: ACTIVITY_COUNTER[event.activityType], amount: 1 },
     { op: 'max', field: STATE_FIELD.lastActivityAt, value: event.occurredAt },

@@ -42,9 +42,14 @@ export const SLA_BREACH_COUNTER = 's';
 export const USAGE_SUM_COUNTER = 'u';
 export const USAGE_SCALE = 1000;
 
-/** UTC day numbers appear in the `act` string as exactly 3 upper-case base-36 digits: days 0 … 46655 (1970–2097). */
-export const DAY_KEY_WIDTH = 3;
-export const LAST_BUCKET_DAY = 36 ** DAY_KEY_WIDTH - 1;
+/**
+ * The `act` string has a line per 32-day period: its number (floor(day / 32)) as exactly 3 upper-case base-36
+ * digits, then the period's day buckets separated by commas, in day order.
+ */
+export const DAYS_PER_LINE = 32;
+export const LINE_KEY_WIDTH = 3;
+/** The last UTC day a line key can name (year 5052): a guard, not a practical limit. */
+export const LAST_BUCKET_DAY = 36 ** LINE_KEY_WIDTH * DAYS_PER_LINE - 1;
 
 /** Line prefixes of the `ent` string: one per entity kind, and `v` for the customer's latest-wins values. */
 export const ENTITY_KIND = { ticket: 't', opportunity: 'o', contract: 'c', value: 'v' } as const;

@@ -3,13 +3,16 @@ import { MS_PER_DAY } from '@churnscore/domain';
 import { decodeCustomerState, pairsToRecord } from './read-state';
 
 const AS_OF = Date.UTC(2025, 5, 1, 12); // UTC day 20240
-const day = (d: number) => d.toString(36).toUpperCase();
+/** A line of the act string: the 32-day period's key, then its buckets from its first day on. */
+const line = (period: number, buckets: string[]) => `\n${period.toString(36).toUpperCase().padStart(3, '0')}${buckets.join(',')}`;
 
 describe('decodeCustomerState', () => {
   it('decodes day buckets inside the horizon, in day and activity-type order', () => {
-    const act = `\n${day(20240)}a2ce\n${day(20239)}bh2su2.625\n${day(20240 - 400)}a9`;
+    // period 632 holds days 20224–20255; 20240 − 399 = 19841 is the first day of the horizon (period 620)
+    const act = line(632, [...Array<string>(15).fill(''), 'bh2su2.625', 'a2ce']) + line(620, ['a9', 'c']);
     const state = decodeCustomerState('c1', {}, act, null, AS_OF, 400);
     expect(state.activityDays).toEqual([
+      { day: 19841, type: 'CALL', count: 1, valueSum: 0 },
       { day: 20239, type: 'EMAIL_RECEIVED', count: 1, valueSum: 0 },
       { day: 20239, type: 'PRODUCT_USAGE', count: 2, valueSum: 2.625 },
       { day: 20240, type: 'EMAIL_SENT', count: 2, valueSum: 0 },

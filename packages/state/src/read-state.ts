@@ -18,9 +18,10 @@ import type {
 import { percentDecode } from './keys';
 import {
   ACTIVITY_COUNTER,
-  DAY_KEY_WIDTH,
+  DAYS_PER_LINE,
   ENTITY_KIND,
   LATEST_VALUE_ID,
+  LINE_KEY_WIDTH,
   SLA_BREACH_COUNTER,
   STATE_FIELD,
   USAGE_SUM_COUNTER,
@@ -53,21 +54,25 @@ function decodeActivity(act: string | null, firstDay: UtcDay) {
   const activityDays: ActivityDayBucket[] = [];
   const slaBreachDays: Array<{ day: UtcDay; count: number }> = [];
   for (const line of lines(act)) {
-    const day = parseInt(line.slice(0, DAY_KEY_WIDTH), 36);
-    if (day < firstDay) continue;
-    const counters = new Map<string, number>();
-    for (const [, letter, amount] of line.slice(DAY_KEY_WIDTH).matchAll(COUNTER_PATTERN)) {
-      counters.set(letter as string, amount ? Number(amount) : 1);
-    }
-    for (const [letter, amount] of counters) {
-      const type = TYPE_OF_COUNTER.get(letter);
-      if (type !== undefined) {
-        const valueSum = type === 'PRODUCT_USAGE' ? (counters.get(USAGE_SUM_COUNTER) ?? 0) : 0;
-        activityDays.push({ day, type, count: amount, valueSum });
-      } else if (letter === SLA_BREACH_COUNTER) {
-        slaBreachDays.push({ day, count: amount });
-      }
-    }
+    const firstDayOfLine = parseInt(line.slice(0, LINE_KEY_WIDTH), 36) * DAYS_PER_LINE;
+    line
+      .slice(LINE_KEY_WIDTH)
+      .split(',')
+      .forEach((bucket, place) => {
+        const day = firstDayOfLine + place;
+        if (bucket === '' || day < firstDay) return;
+        const counters = new Map<string, number>();
+        for (const [, letter, amount] of bucket.matchAll(COUNTER_PATTERN)) counters.set(letter as string, amount ? Number(amount) : 1);
+        for (const [letter, amount] of counters) {
+          const type = TYPE_OF_COUNTER.get(letter);
+          if (type !== undefined) {
+            const valueSum = type === 'PRODUCT_USAGE' ? (counters.get(USAGE_SUM_COUNTER) ?? 0) : 0;
+            activityDays.push({ day, type, count: amount, valueSum });
+          } else if (letter === SLA_BREACH_COUNTER) {
+            slaBreachDays.push({ day, count: amount });
+          }
+        }
+      });
   }
   activityDays.sort((a, b) => a.day - b.day || (TYPE_ORDER.get(a.type) ?? 0) - (TYPE_ORDER.get(b.type) ?? 0));
   slaBreachDays.sort((a, b) => a.day - b.day);
