@@ -1,37 +1,16 @@
 // The key contract on Redis Cluster: every per-customer script stays on one slot and the global sets are
 // written with single-key commands, so nothing is ever CROSSSLOT. The test brings up its own three-master
 // cluster of local redis-server processes in a temporary directory (skipped if redis-server is absent).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, createStateStore, redisIdentity, type RedisClient, type StateStore } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, contract, insights, opportunity, profile, scanAll, score } from './fixtures';
+import { freePort, hasRedisServer, redisCli, startRedisServer, stopRedisServers, waitFor } from './local-redis';
 
 const MASTERS = 3;
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
-
-/** A free TCP port whose cluster-bus companion (port + 10000) is free too. */
-async function freeClusterPort(): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer().once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    if ((await isFree(port)) && (await isFree(port + 10_000))) return port;
-  }
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000) {
-  for (const deadline = Date.now() + timeoutMs; !check(); await sleep(100)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'chs-cluster-'));
@@ -41,30 +20,21 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
 
   beforeAll(async () => {
     const ports: number[] = [];
-    for (let i = 0; i < MASTERS; i++) ports.push(await freeClusterPort());
+    for (let i = 0; i < MASTERS; i++) ports.push(await freePort());
     for (const port of ports) {
-      const server = spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
-          '--save', '', '--appendonly', 'no', '--dir', dir],
-        { stdio: 'ignore' },
-      );
-      servers.push(server);
-      await waitFor(`redis-server on ${port}`, () => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG');
+      servers.push(await startRedisServer(port, dir, ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`]));
     }
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-    if (created.status !== 0) throw new Error(`cluster create failed: ${created.stdout.toString()}${created.stderr.toString()}`);
-    await waitFor('cluster_state:ok', () =>
-      ports.every((p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info']).stdout.toString().includes('cluster_state:ok')),
-    );
+    const nodes = ports.map((p) => `127.0.0.1:${p}`);
+    const created = redisCli(ports[0] as number, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes');
+    if (!created.includes('[OK]')) throw new Error(`cluster create failed: ${created}`);
+    await waitFor('cluster_state:ok', () => ports.every((p) => redisCli(p, 'cluster', 'info').includes('cluster_state:ok')));
     redis = createRedis({ url: `redis://127.0.0.1:${ports[0]}`, cluster: true });
     store = createStateStore(redis, { prefix: 'chs:cluster-test' });
   });
 
   afterAll(async () => {
     await redis?.quit();
-    for (const server of servers) server.kill('SIGTERM');
-    await Promise.all(servers.map((server) => new Promise((resolve) => (server.exitCode !== null ? resolve(null) : server.once('exit', resolve)))));
+    await stopRedisServers(servers);
     rmSync(dir, { recursive: true, force: true });
   });
 
