@@ -1,0 +1,49 @@
+// One customer: its score, explanation, Insights and alerts (one consistent read), and its score history.
+import { HEALTH_BANDS } from '@churnscore/domain';
+import { readCustomerReadModel } from '@churnscore/state';
+import { episodesOf, withStatus } from './alerts';
+import { RequestError, type ReadContext } from './read-context';
+import type { CustomerDetail, HistoryPoint } from './schemas';
+
+const notFound = (): RequestError => new RequestError(404, 'no scored customer with this id');
+
+export async function getCustomer({ redis, keys }: ReadContext, customerId: string): Promise<CustomerDetail> {
+  const model = await readCustomerReadModel(redis, keys, customerId);
+  if (model === null) throw notFound();
+  const episodes = episodesOf(model.alertBook);
+  return {
+    ...model.score,
+    insights: model.insights,
+    alerts: { open: withStatus(episodes, 'OPEN'), recentlyResolved: withStatus(episodes, 'RESOLVED') },
+  };
+}
+
+/**
+ * The capped list of a customer's past scores, `<prefix>:cust:{<id>}:history`, newest first, each a JSON
+ * `{t, health, churnRisk, band}`. Proposed to the scorer (which would LPUSH and LTRIM it in its commit);
+ * until it writes one the list is empty and the chart says so.
+ */
+export const historyKey = (context: ReadContext, customerId: string): string =>
+  context.keys.customer(customerId).score.replace(/:score$/, ':history');
+
+function parseHistoryPoint(json: string): HistoryPoint | null {
+  try {
+    const { t, health, churnRisk, band } = JSON.parse(json) as Partial<HistoryPoint>;
+    const valid =
+      typeof t === 'number' && typeof health === 'number' && typeof churnRisk === 'number' && HEALTH_BANDS.includes(band as never);
+    return valid ? { t, health, churnRisk, band: band as HistoryPoint['band'] } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The latest `limit` points, oldest first; entries that do not parse are skipped rather than failing the chart. */
+export async function getHistory(context: ReadContext, customerId: string, limit: number): Promise<HistoryPoint[]> {
+  const { redis, keys } = context;
+  const [scored, entries] = await Promise.all([redis.exists(keys.customer(customerId).score), redis.lrange(historyKey(context, customerId), 0, limit - 1)]);
+  if (scored === 0) throw notFound();
+  return entries
+    .map(parseHistoryPoint)
+    .filter((point): point is HistoryPoint => point !== null)
+    .sort((a, b) => a.t - b.t);
+}

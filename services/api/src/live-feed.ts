@@ -1,0 +1,140 @@
+// Live updates come from the scorer's output topics, not from polling Redis: every score change and alert
+// transition is already published there, decoded with the same codec as any subscriber, with no delay and
+// no load on Redis that grows with the number of customers. Each API instance reads both topics in a
+// consumer group of its own (a random suffix), from the latest offset, and never commits: a restarted
+// instance has nothing to catch up on (its dashboards reload what they show), and the empty group is
+// forgotten by the broker.
+import { randomBytes } from 'node:crypto';
+import type { TopicNames } from '@churnscore/config';
+import type { AlertEpisode, ScoreCause } from '@churnscore/domain';
+import type { EventCodec, OutputEvent, ScoreValues } from '@churnscore/events';
+import type { Logger } from '@churnscore/observability';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { ApiMetrics } from './metrics';
+import type { SseMessage } from './sse-hub';
+
+/** The `score` live event: a customer's headline scores changed. */
+export interface ScoreUpdate {
+  customerId: string;
+  version: number;
+  cause: ScoreCause['kind'];
+  segment: string | null;
+  previous: ScoreValues | null;
+  current: ScoreValues;
+  modelVersion: string;
+  computedAt: number;
+}
+
+/** The `alert` live event: an alert episode opened, was raised in severity, or resolved. */
+export interface AlertUpdate extends AlertEpisode {
+  version: number;
+  updatedAt: number;
+}
+
+export type LiveMessage =
+  | { event: 'score'; data: ScoreUpdate }
+  | { event: 'alert'; data: AlertUpdate }
+  /** A tombstone: the customer was erased and must disappear from every view. */
+  | { event: 'erased'; data: { customerId: string } };
+
+export function toLiveMessage(event: OutputEvent): LiveMessage {
+  if (event.kind === 'alert') {
+    const { kind: _kind, modelVersion: _modelVersion, ...alert } = event;
+    return { event: 'alert', data: alert };
+  }
+  const { customerId, version, cause, segment, previous, current, modelVersion, computedAt } = event;
+  return { event: 'score', data: { customerId, version, cause: cause.kind, segment, previous, current, modelVersion, computedAt } };
+}
+
+export interface LiveFeedOptions {
+  kafka: Kafka;
+  codec: EventCodec;
+  topics: Pick<TopicNames, 'scoreChanged' | 'alerts'>;
+  /** Prefix of the instance's own consumer group id. */
+  groupPrefix: string;
+  publish(message: SseMessage): void;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+/** Pause before trying again when the broker cannot be reached at all. */
+const RESTART_DELAY_MS = 5_000;
+
+export class LiveFeed {
+  private consumer: Consumer | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private isConnected = false;
+  readonly groupId: string;
+
+  constructor(private readonly options: LiveFeedOptions) {
+    this.groupId = `${options.groupPrefix}-${randomBytes(6).toString('hex')}`;
+  }
+
+  /** True while the consumer is in its group, so every event published from now on reaches the streams. */
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Starts in the background: the API serves reads whether or not Kafka is reachable. */
+  start(): void {
+    this.run().catch((error: unknown) => {
+      this.options.logger.warn({ err: error, retryInMs: RESTART_DELAY_MS }, 'live updates unavailable: cannot consume the output topics');
+      this.setConnected(false);
+      if (!this.stopped) this.restartTimer = setTimeout(() => this.start(), RESTART_DELAY_MS);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.consumer?.disconnect();
+    this.setConnected(false);
+  }
+
+  private async run(): Promise<void> {
+    const { kafka, topics, logger } = this.options;
+    await this.consumer?.disconnect();
+    const consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => this.setConnected(true));
+    consumer.on(consumer.events.DISCONNECT, () => this.setConnected(false));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.setConnected(false);
+      logger.warn({ err: payload.error, restart: payload.restart }, 'live-update consumer crashed');
+      // kafkajs restarts itself after a retriable error; after any other, start over.
+      if (!payload.restart && !this.stopped) this.start();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.scoreChanged, topics.alerts], fromBeginning: false });
+    await consumer.run({ autoCommit: false, eachMessage: ({ topic, message }) => this.handle(topic, message) });
+  }
+
+  private async handle(topic: string, message: KafkaMessage): Promise<void> {
+    const { codec, publish, metrics, logger } = this.options;
+    if (message.value === null) {
+      // Only the first tombstone of an erasure is shown; the other topic carries the same news.
+      if (topic === this.options.topics.scoreChanged && message.key) {
+        metrics.liveEvents.inc({ type: 'erased' });
+        publish({ event: 'erased', data: { customerId: message.key.toString('utf8') } });
+      }
+      return;
+    }
+    const decoded = await codec.decodeOutput(topic, message.key, message.value);
+    if (!decoded.ok) {
+      metrics.liveEvents.inc({ type: 'undecodable' });
+      logger.warn({ topic, offset: message.offset, reason: decoded.rejection.reason }, 'live update skipped: undecodable output record');
+      return;
+    }
+    const live = toLiveMessage(decoded.event);
+    metrics.liveEvents.inc({ type: live.event });
+    publish(live);
+  }
+
+  private setConnected(connected: boolean): void {
+    if (connected === this.isConnected) return;
+    this.isConnected = connected;
+    this.options.metrics.liveFeedConnected.set(connected ? 1 : 0);
+    this.options.publish({ event: 'status', data: { live: connected } });
+  }
+}

@@ -1,0 +1,228 @@
+// The API's request and response shapes, written once: fastify validates query parameters and serialises
+// responses with them, @fastify/swagger turns them into the OpenAPI document, and their static types are
+// checked against the domain types below, so a field added to the domain cannot silently go missing here.
+import {
+  ACTIVITY_TYPES,
+  ALERT_SEVERITIES,
+  ALERT_TYPES,
+  HEALTH_BANDS,
+  LIFECYCLE_STAGES,
+  RISK_BANDS,
+  type AlertEpisode,
+  type CustomerInsights,
+  type Explanation,
+} from '@churnscore/domain';
+import { RANKING_METRICS, type ScoreSummary } from '@churnscore/state';
+import { Type, type Static, type TSchema } from 'typebox';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const EpochMs = (description: string) => Type.Integer({ description: `${description} (epoch ms, UTC)` });
+const NullableEpochMs = (description: string) => Nullable(EpochMs(description));
+
+export const HealthBandSchema = Type.Enum(HEALTH_BANDS, { description: 'green ≥ greenMin, red < redBelow, yellow between' });
+export const RiskBandSchema = Type.Enum(RISK_BANDS);
+export const LifecycleStageSchema = Type.Enum(LIFECYCLE_STAGES);
+
+const WindowedCountsSchema = Type.Object(
+  { d7: Type.Number(), d30: Type.Number(), d90: Type.Number(), d365: Type.Number() },
+  { description: 'Per rolling window of 7, 30, 90 and 365 UTC days ending today' },
+);
+
+export const InsightsSchema = Type.Object(
+  {
+    customerId: Type.String(),
+    asOf: EpochMs('The instant the aggregates were evaluated at'),
+    segment: Nullable(Type.String()),
+    activity: Type.Record(Type.Enum(ACTIVITY_TYPES), WindowedCountsSchema, { description: 'Distinct activity events per type and window' }),
+    usageQuantity: WindowedCountsSchema,
+    lastActivityAt: NullableEpochMs('Latest activity of any type'),
+    lastInboundAt: NullableEpochMs('Latest EMAIL_RECEIVED, CALL or MEETING'),
+    openOpportunities: Type.Integer(),
+    openPipelineAmount: Type.Number(),
+    weightedPipelineAmount: Type.Number({ description: 'Σ amount × probability over open opportunities' }),
+    openQuotes: Type.Integer(),
+    won365: Type.Integer(),
+    wonAmount365: Type.Number(),
+    lost365: Type.Integer(),
+    lostAmount365: Type.Number(),
+    winRate365: Nullable(Type.Number({ description: 'won / (won + lost) over 365 days; null when both are 0' })),
+    activeContracts: Type.Integer(),
+    totalContractValue: Type.Number(),
+    nextRenewalAt: NullableEpochMs('Earliest end date of an active contract'),
+    cancelled365: Type.Integer(),
+    contractsSeen: Type.Integer(),
+    firstContractStartAt: NullableEpochMs('Earliest contract start'),
+    openTickets: Type.Integer(),
+    slaBreaches90: Type.Integer(),
+    latestNps: Nullable(Type.Number()),
+    latestCsmSentiment: Nullable(Type.Number()),
+  },
+  { description: 'The SPEC §4 Insights aggregates' },
+);
+
+export const ExplanationSchema = Type.Object({
+  scorecardId: Type.String(),
+  measures: Type.Array(
+    Type.Object({
+      measureId: Type.String(),
+      group: Type.String(),
+      rawValue: Nullable(Type.Number({ description: 'The aggregate the measure reads; null when it has no data (excluded)' })),
+      score: Nullable(Type.Number({ description: '0–100; null when excluded' })),
+      weight: Type.Number({ description: 'Normalised weight applied; the weights of included measures sum to 1' }),
+      contribution: Type.Number({ description: 'score × weight: health points this measure adds' }),
+    }),
+  ),
+  churnFeatures: Type.Array(
+    Type.Object({ feature: Type.String(), value: Type.Number(), coefficient: Type.Number(), logitContribution: Type.Number() }),
+  ),
+  topDrivers: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      kind: Type.Enum(['measure', 'churnFeature']),
+      previous: Nullable(Type.Number()),
+      current: Nullable(Type.Number()),
+      impact: Type.Number({ description: 'Signed effect on health points (measures) or on churn risk (features)' }),
+    }),
+    { description: 'What moved the score since the previous one, largest effect first' },
+  ),
+});
+
+export const AlertEpisodeSchema = Type.Object({
+  alertId: Type.String({ description: 'Deterministic per customer, alert type and episode' }),
+  customerId: Type.String(),
+  alertType: Type.Enum(ALERT_TYPES),
+  status: Type.Enum(['OPEN', 'RESOLVED']),
+  severity: Type.Enum(ALERT_SEVERITIES),
+  episode: Type.Integer(),
+  openedAt: EpochMs('When the episode opened'),
+  resolvedAt: NullableEpochMs('When it resolved'),
+  valueAtRisk: Type.Number(),
+  churnRisk: Type.Number(),
+  health: Type.Number(),
+  band: HealthBandSchema,
+  reason: Type.String(),
+});
+
+/** The score fields every customer view shares. */
+const scoreFields = {
+  customerId: Type.String(),
+  segment: Nullable(Type.String()),
+  health: Type.Integer({ minimum: 0, maximum: 100 }),
+  band: HealthBandSchema,
+  churnRisk: Type.Number({ minimum: 0, maximum: 1 }),
+  riskBand: RiskBandSchema,
+  lifecycleStage: LifecycleStageSchema,
+  valueAtRisk: Type.Number({ description: 'churnRisk × totalContractValue' }),
+  version: Type.Integer({ description: 'Per-customer version of the last published change' }),
+  modelVersion: Type.String({ description: 'Version of the scoring configuration' }),
+  computedAt: EpochMs('When the score was computed'),
+};
+
+export const CustomerRowSchema = Type.Object({
+  ...scoreFields,
+  nextRenewalAt: NullableEpochMs('Earliest end date of an active contract'),
+});
+
+export const CustomerDetailSchema = Type.Object({
+  ...scoreFields,
+  asOf: EpochMs('The instant the score was evaluated as of'),
+  nextDueAt: NullableEpochMs('Next time-driven re-scoring'),
+  explanation: ExplanationSchema,
+  insights: Nullable(InsightsSchema),
+  alerts: Type.Object({
+    open: Type.Array(AlertEpisodeSchema),
+    recentlyResolved: Type.Array(AlertEpisodeSchema, { description: 'The latest resolved episode of each alert type' }),
+  }),
+});
+
+export const SORT_ORDERS = ['desc', 'asc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
+export const MAX_PAGE_SIZE = 200;
+
+export const CustomerListQuerySchema = Type.Object({
+  sort: Type.Enum(RANKING_METRICS, { default: 'valueAtRisk', description: 'The ranking to page through' }),
+  order: Type.Enum(SORT_ORDERS, { default: 'desc' }),
+  segment: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Uses the per-segment ranking' })),
+  band: Type.Optional(HealthBandSchema),
+  riskBand: Type.Optional(RiskBandSchema),
+  stage: Type.Optional(LifecycleStageSchema),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'nextCursor of the previous page, with the same sort, order and segment' })),
+});
+
+export const CustomerPageSchema = Type.Object({
+  items: Type.Array(CustomerRowSchema),
+  nextCursor: Nullable(Type.String({ description: 'Pass as cursor for the next page; null at the end of the ranking' })),
+  total: Type.Integer({ description: 'Customers in the ranking (before band, riskBand and stage filters)' }),
+  scanned: Type.Integer({ description: 'Ranking entries examined for this page (filters may skip some)' }),
+});
+
+export const CustomerParamsSchema = Type.Object({ customerId: Type.String({ minLength: 1, maxLength: 128 }) });
+
+export const MAX_HISTORY_POINTS = 500;
+export const HistoryQuerySchema = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: MAX_HISTORY_POINTS, default: 100 }) });
+
+export const HistoryPointSchema = Type.Object({
+  t: EpochMs('When the score was computed'),
+  health: Type.Number(),
+  churnRisk: Type.Number(),
+  band: HealthBandSchema,
+});
+
+export const HistorySchema = Type.Object({
+  customerId: Type.String(),
+  points: Type.Array(HistoryPointSchema, { description: 'Oldest first; empty while no history is recorded' }),
+});
+
+export const MAX_ALERTS = 500;
+export const AlertsQuerySchema = Type.Object({
+  status: Type.Enum(['OPEN', 'RESOLVED'], { default: 'OPEN' }),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_ALERTS, default: 100 }),
+});
+
+export const AlertsPageSchema = Type.Object({
+  items: Type.Array(AlertEpisodeSchema, { description: 'Most severe first, then by value at risk' }),
+  scannedCustomers: Type.Integer({ description: 'Alert books read: the top customers by value at risk and by churn risk' }),
+  complete: Type.Boolean({ description: 'True when every ranked customer was scanned' }),
+});
+
+export const StatsQuerySchema = Type.Object({ segment: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) });
+
+const countsOf = <const T extends readonly string[]>(names: T) =>
+  Type.Object(Object.fromEntries(names.map((name) => [name, Type.Integer()])) as { [K in T[number]]: ReturnType<typeof Type.Integer> });
+
+export const StatsSchema = Type.Object({
+  segment: Nullable(Type.String()),
+  customers: Type.Integer({ description: 'Scored customers' }),
+  bands: countsOf(HEALTH_BANDS),
+  riskBands: countsOf(RISK_BANDS),
+  valueAtRisk: Type.Object({
+    total: Type.Number({ description: 'Σ value at risk' }),
+    customersAtRisk: Type.Integer({ description: 'Customers with a value at risk above 0' }),
+  }),
+  thresholds: Type.Object({
+    health: Type.Object({ greenMin: Type.Number(), redBelow: Type.Number() }),
+    risk: Type.Object({ mediumMin: Type.Number(), highMin: Type.Number() }),
+  }),
+  modelVersion: Type.String({ description: 'Version of the scoring configuration the API reads thresholds from' }),
+  computedAt: EpochMs('When the figures were computed (the value-at-risk total is cached briefly)'),
+});
+
+export const ErrorSchema = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
+
+export type CustomerListQuery = Static<typeof CustomerListQuerySchema>;
+export type CustomerRow = Static<typeof CustomerRowSchema>;
+export type CustomerPage = Static<typeof CustomerPageSchema>;
+export type CustomerDetail = Static<typeof CustomerDetailSchema>;
+export type HistoryPoint = Static<typeof HistoryPointSchema>;
+export type AlertsQuery = Static<typeof AlertsQuerySchema>;
+export type AlertsPage = Static<typeof AlertsPageSchema>;
+export type Stats = Static<typeof StatsSchema>;
+
+// Compile-time drift checks: each schema describes exactly its domain type.
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+export type _InsightsMatchDomain = Assert<Equals<Static<typeof InsightsSchema>, CustomerInsights>>;
+export type _ExplanationMatchesDomain = Assert<Equals<Static<typeof ExplanationSchema>, Explanation>>;
+export type _AlertEpisodeMatchesDomain = Assert<Equals<Static<typeof AlertEpisodeSchema>, AlertEpisode>>;
+export type _RowHoldsTheSummary = Assert<Equals<Omit<CustomerRow, 'nextRenewalAt'>, Pick<ScoreSummary, Exclude<keyof CustomerRow, 'nextRenewalAt'>>>>;

@@ -1,0 +1,225 @@
+// The HTTP surface: JSON read endpoints under /api/v1 (behind the bearer token when one is configured),
+// the live-update stream, the ops endpoints, the OpenAPI document and the dashboard's static files.
+import { STATUS_CODES } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from '@churnscore/observability';
+import Fastify, { LogController, type FastifyError } from 'fastify';
+import { Type } from 'typebox';
+import { listAlerts } from './alerts';
+import { bearerTokenCheck } from './auth';
+import { getCustomer, getHistory } from './customer-detail';
+import { listCustomers } from './customer-list';
+import type { ApiMetrics } from './metrics';
+import { RequestError, type ReadContext } from './read-context';
+import {
+  AlertsPageSchema,
+  AlertsQuerySchema,
+  CustomerDetailSchema,
+  CustomerListQuerySchema,
+  CustomerPageSchema,
+  CustomerParamsSchema,
+  ErrorSchema,
+  HistoryQuerySchema,
+  HistorySchema,
+  StatsQuerySchema,
+  StatsSchema,
+} from './schemas';
+import type { SseHub } from './sse-hub';
+import type { StatsReader } from './stats';
+
+export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+
+export interface ApiServerDependencies {
+  context: ReadContext;
+  stats: StatsReader;
+  hub: SseHub;
+  /** Whether live updates are flowing (the output-topic consumer is in its group). */
+  liveUpdates(): boolean;
+  metrics: ApiMetrics;
+  logger: Logger;
+  /** Required as `Authorization: Bearer <token>` on /api/*; null leaves the API open. */
+  apiToken: string | null;
+}
+
+// The dashboard loads nothing from elsewhere and runs no inline script; styles may be inline (SVG charts).
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema };
+const secured = [{ bearerAuth: [] }];
+
+export async function buildApiServer(deps: ApiServerDependencies) {
+  const { context, stats, hub, metrics, logger } = deps;
+  const app = Fastify({
+    loggerInstance: logger,
+    // Request URLs carry customer ids: the request log below records the route template instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A customerId is up to 128 characters, which percent-encoded can be several times longer.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_048 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'churnscore read API',
+        version: '1',
+        description: 'Current customer health and churn-risk scores, Insights aggregates, rankings and alerts, read from Redis.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API_TOKEN of the service' } } },
+    },
+  });
+
+  const tokenMatches = deps.apiToken === null ? null : bearerTokenCheck(deps.apiToken);
+  app.addHook('onRequest', async (request, reply) => {
+    if (tokenMatches === null || !request.url.startsWith('/api/')) return;
+    if (!tokenMatches(request.headers.authorization)) {
+      await reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ statusCode: 401, error: 'Unauthorized', message: 'a valid Authorization: Bearer <token> header is required' });
+    }
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.requestDuration.observe({ method: request.method, route }, seconds);
+    request.log.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (error instanceof RequestError) {
+      return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: STATUS_CODES[error.statusCode], message: error.message });
+    }
+    if (error.validation) {
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: error.message });
+    }
+    request.log.error({ err: error, route: request.routeOptions.url }, 'request failed');
+    return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'the request could not be served' });
+  });
+
+  app.get(
+    '/api/v1/customers',
+    {
+      schema: {
+        summary: 'Customers ranked by value at risk, churn risk or health, filtered and paginated',
+        tags: ['customers'],
+        security: secured,
+        querystring: CustomerListQuerySchema,
+        response: { 200: CustomerPageSchema, ...errorResponses },
+      },
+    },
+    (request) => listCustomers(context, request.query),
+  );
+
+  app.get(
+    '/api/v1/customers/:customerId',
+    {
+      schema: {
+        summary: "A customer's scores, explanation, Insights aggregates and alerts",
+        tags: ['customers'],
+        security: secured,
+        params: CustomerParamsSchema,
+        response: { 200: CustomerDetailSchema, ...errorResponses },
+      },
+    },
+    (request) => getCustomer(context, request.params.customerId),
+  );
+
+  app.get(
+    '/api/v1/customers/:customerId/history',
+    {
+      schema: {
+        summary: "A customer's score over time",
+        tags: ['customers'],
+        security: secured,
+        params: CustomerParamsSchema,
+        querystring: HistoryQuerySchema,
+        response: { 200: HistorySchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { customerId } = request.params;
+      return { customerId, points: await getHistory(context, customerId, request.query.limit) };
+    },
+  );
+
+  app.get(
+    '/api/v1/alerts',
+    {
+      schema: {
+        summary: 'Open (or recently resolved) alerts across customers',
+        tags: ['alerts'],
+        security: secured,
+        querystring: AlertsQuerySchema,
+        response: { 200: AlertsPageSchema, ...errorResponses },
+      },
+    },
+    (request) => listAlerts(context, request.query),
+  );
+
+  app.get(
+    '/api/v1/stats',
+    {
+      schema: {
+        summary: 'Band and risk-band distribution and the value at risk, overall or for one segment',
+        tags: ['portfolio'],
+        security: secured,
+        querystring: StatsQuerySchema,
+        response: { 200: StatsSchema, ...errorResponses },
+      },
+    },
+    (request) => stats.stats(request.query.segment ?? null),
+  );
+
+  app.get(
+    '/api/v1/events',
+    {
+      schema: {
+        summary: 'Live updates as Server-Sent Events: score, alert, erased and status events',
+        tags: ['live'],
+        security: secured,
+        response: {
+          200: { description: 'An endless text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          401: ErrorSchema,
+        },
+      },
+    },
+    (request, reply) => {
+      reply.hijack();
+      hub.attach(reply.raw, { event: 'status', data: { live: deps.liveUpdates() } });
+      request.log.debug({ clients: hub.size }, 'live-update stream opened');
+    },
+  );
+
+  app.get('/healthz', { schema: { summary: 'Liveness: the process answers', tags: ['ops'] } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { summary: 'Readiness: Redis answers (live updates are reported, not required)', tags: ['ops'] } }, async (_request, reply) => {
+    const redis = await context.redis.ping().then(
+      (answer) => answer === 'PONG',
+      () => false,
+    );
+    return reply.code(redis ? 200 : 503).send({ ready: redis, checks: { redis }, liveUpdates: deps.liveUpdates() ? 'connected' : 'connecting' });
+  });
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['ops'] } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, index: 'index.html' });
+  return app;
+}

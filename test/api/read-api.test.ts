@@ -1,0 +1,387 @@
+// The read API end to end: the portfolio goes through the real scorer into Redis, and the real API reads it
+// back over HTTP. Expectations come from the events (Insights worked out by hand) or from the score
+// hashes in Redis, read independently of the API.
+import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS, type AlertEpisode } from '@churnscore/domain';
+import { sampleActivity } from '@churnscore/events/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningApi } from '../../services/api/src/index';
+import type { CustomerDetail, CustomerPage, Stats } from '../../services/api/src/index';
+import { CUSTOMER_IDS, HAND_CHECKED, handCheckedInsights } from './portfolio';
+import { ApiTestBed, EventStreamClient, TEST_TOKEN } from './support';
+
+const bed = new ApiTestBed('api-read');
+let api: RunningApi;
+let securedApi: RunningApi;
+/** Every customer's score hash, read straight from Redis: the reference the API's answers are checked against. */
+let stored: Map<string, Record<string, string>>;
+
+async function get<T>(path: string, options: { on?: RunningApi; token?: string } = {}) {
+  const response = await fetch(`${(options.on ?? api).url}${path}`, {
+    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: (response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as T };
+}
+
+/** The ranking order Redis keeps: score descending, ties by member descending (ZRANGE … REV). */
+const byValueAtRiskDesc = (a: string, b: string): number =>
+  Number(stored.get(b)!.valueAtRisk) - Number(stored.get(a)!.valueAtRisk) || (a < b ? 1 : a > b ? -1 : 0);
+
+async function walkPages(query: string, limit: number): Promise<{ ids: string[]; pages: CustomerPage[] }> {
+  const pages: CustomerPage[] = [];
+  let cursor: string | null = null;
+  do {
+    const suffix: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const { status, body } = await get<CustomerPage>(`/api/v1/customers?${query}&limit=${limit}${suffix}`);
+    expect(status).toBe(200);
+    pages.push(body);
+    cursor = body.nextCursor;
+  } while (cursor !== null && pages.length < 50);
+  return { ids: pages.flatMap((page) => page.items.map((row) => row.customerId)), pages };
+}
+
+/** Silent for 40 days, so its NO_RECENT_ACTIVITY alert is open after seeding; then it speaks again. */
+const RESUMED = 'initech-quiet';
+
+beforeAll(async () => {
+  await bed.seed();
+  await bed.publishAndWait([
+    sampleActivity({ customerId: RESUMED, eventId: `${RESUMED}-resumed`, activityType: 'MEETING', value: null, occurredAt: bed.clock.now() - 3_600_000 }),
+  ]);
+  [api, securedApi] = await Promise.all([bed.startApi(), bed.startApi({ token: TEST_TOKEN })]);
+  stored = new Map(await Promise.all(CUSTOMER_IDS.map(async (id) => [id, await bed.scoreHash(id)] as const)));
+}, 180_000);
+afterAll(() => bed.tearDown());
+
+describe('GET /api/v1/customers/{customerId}', () => {
+  it('returns the scores as stored', async () => {
+    const { status, body } = await get<CustomerDetail>(`/api/v1/customers/${HAND_CHECKED}`);
+    expect(status).toBe(200);
+    const hash = stored.get(HAND_CHECKED)!;
+    expect(body).toMatchObject({
+      customerId: HAND_CHECKED,
+      segment: 'ENTERPRISE',
+      health: Number(hash.health),
+      band: hash.band,
+      churnRisk: Number(hash.churnRisk),
+      riskBand: hash.riskBand,
+      lifecycleStage: hash.lifecycleStage,
+      valueAtRisk: Number(hash.valueAtRisk),
+      version: Number(hash.version),
+      modelVersion: hash.modelVersion,
+      computedAt: bed.clock.now(),
+      asOf: bed.clock.now(),
+    });
+  });
+
+  it('returns the Insights aggregates in the CustomerInsights shape, as worked out by hand', async () => {
+    const { body } = await get<CustomerDetail>(`/api/v1/customers/${HAND_CHECKED}`);
+    const insights = body.insights!;
+    const expected = handCheckedInsights(bed.clock.now());
+    expect(Object.keys(insights.activity).sort()).toEqual([...ACTIVITY_TYPES].sort());
+    expect(insights.activity.EMAIL_SENT).toEqual(expected.activityEmailSent);
+    expect(insights.activity.MEETING.d7).toBe(expected.meetingD7);
+    // Zero counts are not stored in Redis: they must read back as 0, not go missing.
+    expect(insights.activity.CALL).toEqual({ d7: 0, d30: 0, d90: 0, d365: 0 });
+    expect(insights).toMatchObject({
+      customerId: HAND_CHECKED,
+      segment: 'ENTERPRISE',
+      asOf: bed.clock.now(),
+      openOpportunities: expected.openOpportunities,
+      openPipelineAmount: expected.openPipelineAmount,
+      weightedPipelineAmount: expected.weightedPipelineAmount,
+      won365: expected.won365,
+      wonAmount365: expected.wonAmount365,
+      lost365: expected.lost365,
+      lostAmount365: expected.lostAmount365,
+      winRate365: expected.winRate365,
+      activeContracts: expected.activeContracts,
+      totalContractValue: expected.totalContractValue,
+      nextRenewalAt: expected.nextRenewalAt,
+      latestNps: expected.latestNps,
+      latestCsmSentiment: expected.latestCsmSentiment,
+      lastActivityAt: expected.lastActivityAt,
+    });
+  });
+
+  it('returns the explanation: every measure with raw value, score, weight and contribution', async () => {
+    const { body } = await get<CustomerDetail>(`/api/v1/customers/${HAND_CHECKED}`);
+    const { measures, churnFeatures, scorecardId } = body.explanation;
+    expect(scorecardId).toEqual(expect.any(String));
+    expect(measures.length).toBeGreaterThan(3);
+    const included = measures.filter((m) => m.score !== null);
+    expect(included.reduce((sum, m) => sum + m.weight, 0)).toBeCloseTo(1, 6);
+    expect(Math.abs(measures.reduce((sum, m) => sum + m.contribution, 0) - body.health)).toBeLessThanOrEqual(1);
+    expect(churnFeatures.map((f) => f.feature)).toContain('daysSinceLastActivity');
+  });
+
+  it('lists the open and the recently resolved alerts of the customer', async () => {
+    const { body } = await get<CustomerDetail>('/api/v1/customers/globex-leaving');
+    expect(body.alerts.open.map((a) => a.alertType)).toEqual(expect.arrayContaining(['CHURN_RISK_HIGH', 'RENEWAL_AT_RISK']));
+    expect(body.alerts.open.every((a) => a.status === 'OPEN' && a.customerId === 'globex-leaving')).toBe(true);
+    const { body: resumed } = await get<CustomerDetail>(`/api/v1/customers/${RESUMED}`);
+    expect(resumed.alerts.open.map((a) => a.alertType)).not.toContain('NO_RECENT_ACTIVITY');
+    expect(resumed.alerts.recentlyResolved).toContainEqual(
+      expect.objectContaining({ alertType: 'NO_RECENT_ACTIVITY', status: 'RESOLVED', resolvedAt: bed.clock.now(), reason: 'activity resumed' }),
+    );
+    expect(resumed.alerts.recentlyResolved.every((a) => a.status === 'RESOLVED')).toBe(true);
+  });
+
+  it('answers 404 for an unknown customer, whatever characters its id holds', async () => {
+    for (const id of ['nobody', 'a{b}c', 'with/slash', 'x'.repeat(128)]) {
+      const { status, body } = await get<{ message: string }>(`/api/v1/customers/${encodeURIComponent(id)}`);
+      expect(status, id).toBe(404);
+      expect(body.message).toMatch(/no scored customer/);
+    }
+    expect((await get(`/api/v1/customers/${'x'.repeat(129)}`)).status).toBe(400);
+  });
+});
+
+describe('GET /api/v1/customers (ranked list)', () => {
+  it('ranks every customer by value at risk, highest first, by default', async () => {
+    const { body } = await get<CustomerPage>('/api/v1/customers?limit=200');
+    expect(body.total).toBe(CUSTOMER_IDS.length);
+    expect(body.nextCursor).toBeNull();
+    expect(body.items.map((row) => row.customerId)).toEqual([...CUSTOMER_IDS].sort(byValueAtRiskDesc));
+    expect(body.items[0]!.customerId).toBe('globex-leaving');
+  });
+
+  it('carries the row fields, the next renewal included', async () => {
+    const { body } = await get<CustomerPage>('/api/v1/customers?limit=200');
+    const byId = new Map(body.items.map((row) => [row.customerId, row]));
+    const wayne = byId.get(HAND_CHECKED)!;
+    expect(wayne).toEqual({
+      customerId: HAND_CHECKED,
+      segment: 'ENTERPRISE',
+      health: Number(stored.get(HAND_CHECKED)!.health),
+      band: stored.get(HAND_CHECKED)!.band,
+      churnRisk: Number(stored.get(HAND_CHECKED)!.churnRisk),
+      riskBand: stored.get(HAND_CHECKED)!.riskBand,
+      lifecycleStage: stored.get(HAND_CHECKED)!.lifecycleStage,
+      valueAtRisk: Number(stored.get(HAND_CHECKED)!.valueAtRisk),
+      version: Number(stored.get(HAND_CHECKED)!.version),
+      modelVersion: stored.get(HAND_CHECKED)!.modelVersion,
+      computedAt: bed.clock.now(),
+      nextRenewalAt: handCheckedInsights(bed.clock.now()).nextRenewalAt,
+    });
+    expect(byId.get('pied-prospect')!.nextRenewalAt).toBeNull();
+  });
+
+  it('sorts by health or churn risk, in either order', async () => {
+    const health = (await get<CustomerPage>('/api/v1/customers?sort=health&order=asc&limit=200')).body.items.map((r) => r.health);
+    expect(health).toEqual([...health].sort((a, b) => a - b));
+    const risk = (await get<CustomerPage>('/api/v1/customers?sort=churnRisk&limit=200')).body.items.map((r) => r.churnRisk);
+    expect(risk).toEqual([...risk].sort((a, b) => b - a));
+    expect(risk).toHaveLength(CUSTOMER_IDS.length);
+  });
+
+  it('filters by band, risk band, stage and segment', async () => {
+    const expectFilter = async (query: string, field: string, value: string) => {
+      const { body } = await get<CustomerPage>(`/api/v1/customers?${query}&limit=200`);
+      const expected = CUSTOMER_IDS.filter((id) => stored.get(id)![field] === value);
+      expect(expected.length, query).toBeGreaterThan(0);
+      expect(body.items.map((row) => row.customerId), query).toEqual(expected.sort(byValueAtRiskDesc));
+    };
+    await expectFilter('band=red', 'band', 'red');
+    await expectFilter('band=yellow', 'band', 'yellow');
+    await expectFilter('riskBand=high', 'riskBand', 'high');
+    await expectFilter('stage=PROSPECT', 'lifecycleStage', 'PROSPECT');
+    await expectFilter('segment=SMB', 'segment', 'SMB');
+    const { body } = await get<CustomerPage>('/api/v1/customers?segment=ENTERPRISE&band=red&limit=200');
+    const enterprise = CUSTOMER_IDS.filter((id) => stored.get(id)!.segment === 'ENTERPRISE');
+    expect(body.items.map((row) => row.customerId)).toEqual(enterprise.filter((id) => stored.get(id)!.band === 'red').sort(byValueAtRiskDesc));
+    expect(body.items.length).toBeGreaterThan(0);
+    expect(body.total).toBe(enterprise.length); // the segment's ranking, before the band filter
+  });
+
+  it('pages through the ranking with cursors, without gaps or repeats', async () => {
+    const { ids, pages } = await walkPages('sort=valueAtRisk', 4);
+    expect(ids).toEqual([...CUSTOMER_IDS].sort(byValueAtRiskDesc));
+    expect(pages.slice(0, -1).every((page) => page.items.length === 4)).toBe(true);
+    expect(pages.at(-1)!.nextCursor).toBeNull();
+  });
+
+  it('pages through a filtered list the same way', async () => {
+    const all = (await get<CustomerPage>('/api/v1/customers?band=yellow&limit=200')).body.items.map((row) => row.customerId);
+    const { ids } = await walkPages('band=yellow', 2);
+    expect(ids).toEqual(all);
+  });
+
+  it('keeps its place when the ranking has ties', async () => {
+    // Every prospect and every customer without risk has a value at risk of 0: walk the health ranking,
+    // whose integer scores tie often, one customer at a time.
+    const { ids } = await walkPages('sort=health&order=asc', 1);
+    expect(new Set(ids).size).toBe(CUSTOMER_IDS.length);
+    const health = ids.map((id) => Number(stored.get(id)!.health));
+    expect(health).toEqual([...health].sort((a, b) => a - b));
+  });
+
+  it('refuses bad parameters and foreign cursors with 400', async () => {
+    const { body } = await get<CustomerPage>('/api/v1/customers?limit=2');
+    for (const query of ['sort=name', 'order=up', 'limit=0', 'limit=201', 'band=blue', 'stage=GONE', 'cursor=garbage', `sort=health&cursor=${body.nextCursor}`]) {
+      const { status, body: error } = await get<{ statusCode: number; message: string }>(`/api/v1/customers?${query}`);
+      expect(status, query).toBe(400);
+      expect(error.statusCode).toBe(400);
+    }
+  });
+});
+
+describe('GET /api/v1/alerts', () => {
+  it('lists the open alerts across customers, most severe first', async () => {
+    const { status, body } = await get<{ items: AlertEpisode[]; complete: boolean; scannedCustomers: number }>('/api/v1/alerts');
+    expect(status).toBe(200);
+    expect(body.complete).toBe(true);
+    expect(body.scannedCustomers).toBe(CUSTOMER_IDS.length);
+    expect(body.items.length).toBeGreaterThan(0);
+    expect(body.items.every((alert) => alert.status === 'OPEN')).toBe(true);
+    expect(body.items).toContainEqual(expect.objectContaining({ customerId: 'globex-leaving', alertType: 'CHURN_RISK_HIGH', severity: 'CRITICAL' }));
+    const severities = body.items.map((alert) => ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].indexOf(alert.severity));
+    expect(severities).toEqual([...severities].sort((a, b) => b - a));
+
+    const expectedOpen = (
+      await Promise.all(CUSTOMER_IDS.map(async (id) => (await get<CustomerDetail>(`/api/v1/customers/${id}`)).body.alerts.open))
+    ).flat();
+    expect(body.items.map((alert) => alert.alertId).sort()).toEqual(expectedOpen.map((alert) => alert.alertId).sort());
+  });
+
+  it('lists the resolved ones on request', async () => {
+    const { body } = await get<{ items: AlertEpisode[] }>('/api/v1/alerts?status=RESOLVED');
+    expect(body.items).toContainEqual(expect.objectContaining({ customerId: RESUMED, alertType: 'NO_RECENT_ACTIVITY' }));
+    expect(body.items.every((alert) => alert.status === 'RESOLVED')).toBe(true);
+    expect((await get<{ items: AlertEpisode[] }>('/api/v1/alerts?status=RESOLVED&limit=1')).body.items).toHaveLength(1);
+  });
+});
+
+describe('GET /api/v1/stats', () => {
+  const countBy = (ids: string[], field: string, value: string) => ids.filter((id) => stored.get(id)![field] === value).length;
+
+  it('counts customers per band and risk band and totals the value at risk', async () => {
+    const { body } = await get<Stats>('/api/v1/stats');
+    expect(body.customers).toBe(CUSTOMER_IDS.length);
+    for (const band of HEALTH_BANDS) expect(body.bands[band], band).toBe(countBy(CUSTOMER_IDS, 'band', band));
+    for (const band of RISK_BANDS) expect(body.riskBands[band], band).toBe(countBy(CUSTOMER_IDS, 'riskBand', band));
+    const total = CUSTOMER_IDS.reduce((sum, id) => sum + Number(stored.get(id)!.valueAtRisk), 0);
+    expect(body.valueAtRisk.total).toBeCloseTo(total, 4);
+    expect(body.valueAtRisk.customersAtRisk).toBe(CUSTOMER_IDS.filter((id) => Number(stored.get(id)!.valueAtRisk) > 0).length);
+    expect(body.thresholds).toEqual({ health: { greenMin: 70, redBelow: 40 }, risk: { mediumMin: 0.3, highMin: 0.6 } });
+  });
+
+  it('narrows to one segment', async () => {
+    const { body } = await get<Stats>('/api/v1/stats?segment=SMB');
+    const smb = CUSTOMER_IDS.filter((id) => stored.get(id)!.segment === 'SMB');
+    expect(body.segment).toBe('SMB');
+    expect(body.customers).toBe(smb.length);
+    for (const band of HEALTH_BANDS) expect(body.bands[band], band).toBe(countBy(smb, 'band', band));
+  });
+});
+
+describe('GET /api/v1/customers/{customerId}/history', () => {
+  it('is empty while the scorer keeps no history, and reads the list once there is one', async () => {
+    const customerId = 'umbrella-steady';
+    expect((await get<{ points: unknown[] }>(`/api/v1/customers/${customerId}/history`)).body).toEqual({ customerId, points: [] });
+
+    // The list the scorer is asked to keep: newest first (LPUSH), JSON points.
+    const historyKey = `${bed.keys.customer(customerId).score.replace(/:score$/, ':history')}`;
+    const t = bed.clock.now();
+    await bed.redis.lpush(
+      historyKey,
+      JSON.stringify({ t: t - 2_000, health: 60, churnRisk: 0.4, band: 'yellow' }),
+      'not json',
+      JSON.stringify({ t: t - 1_000, health: 72, churnRisk: 0.2, band: 'green' }),
+    );
+    const { body } = await get<{ points: unknown[] }>(`/api/v1/customers/${customerId}/history`);
+    expect(body.points).toEqual([
+      { t: t - 2_000, health: 60, churnRisk: 0.4, band: 'yellow' },
+      { t: t - 1_000, health: 72, churnRisk: 0.2, band: 'green' },
+    ]);
+    expect((await get('/api/v1/customers/nobody/history')).status).toBe(404);
+  });
+});
+
+describe('the bearer token', () => {
+  it('is required on every /api route when API_TOKEN is set', async () => {
+    for (const path of ['/api/v1/customers', `/api/v1/customers/${HAND_CHECKED}`, '/api/v1/alerts', '/api/v1/stats', '/api/v1/events', '/api/v1/nowhere']) {
+      const missing = await get<{ statusCode: number }>(path, { on: securedApi });
+      expect(missing.status, path).toBe(401);
+      expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+      expect((await get(path, { on: securedApi, token: `${TEST_TOKEN}x` })).status, path).toBe(401);
+    }
+    expect((await get('/api/v1/customers', { on: securedApi, token: TEST_TOKEN })).status).toBe(200);
+    expect((await get(`/api/v1/customers/${HAND_CHECKED}`, { on: securedApi, token: TEST_TOKEN })).status).toBe(200);
+  });
+
+  it('is not needed for the dashboard, the ops endpoints and the OpenAPI document', async () => {
+    for (const path of ['/', '/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      expect((await get(path, { on: securedApi })).status, path).toBe(200);
+    }
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('is an OpenAPI 3.1 document with every endpoint and the bearer scheme', async () => {
+    const { status, body } = await get<{
+      openapi: string;
+      paths: Record<string, { get: { parameters?: Array<{ name: string; schema: { enum?: string[] } }>; security?: unknown } }>;
+      components: { securitySchemes: Record<string, unknown> };
+    }>('/openapi.json');
+    expect(status).toBe(200);
+    expect(body.openapi).toBe('3.1.0');
+    expect(Object.keys(body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/customers',
+        '/api/v1/customers/{customerId}',
+        '/api/v1/customers/{customerId}/history',
+        '/api/v1/alerts',
+        '/api/v1/stats',
+        '/api/v1/events',
+        '/healthz',
+        '/readyz',
+        '/metrics',
+      ]),
+    );
+    expect(body.components.securitySchemes.bearerAuth).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    expect(body.paths['/api/v1/customers']!.get.security).toEqual([{ bearerAuth: [] }]);
+    const sort = body.paths['/api/v1/customers']!.get.parameters!.find((p) => p.name === 'sort')!;
+    expect(sort.schema.enum).toEqual(expect.arrayContaining(['valueAtRisk', 'churnRisk', 'health']));
+  });
+});
+
+describe('operations', () => {
+  it('reports readiness and request metrics labelled by route template, never by customer id', async () => {
+    expect((await get<{ ready: boolean; checks: { redis: boolean } }>('/readyz')).body).toMatchObject({ ready: true, checks: { redis: true } });
+    const { body } = await get<string>('/metrics');
+    expect(body).toMatch(/churnscore_api_requests_total\{method="GET",route="\/api\/v1\/customers\/:customerId",status="200"\} \d+/);
+    expect(body).toMatch(/churnscore_api_request_duration_seconds_bucket\{le="[\d.]+",method="GET",route="\/api\/v1\/customers"\}/);
+    expect(body).not.toContain(HAND_CHECKED);
+  });
+});
+
+describe('GET /api/v1/events (live updates)', () => {
+  it('streams score changes and alert transitions as they are published', async () => {
+    await bed.liveUpdatesReady(securedApi);
+    const stream = await EventStreamClient.open(`${securedApi.url}/api/v1/events`, TEST_TOKEN);
+    try {
+      expect((await stream.next((e) => e.event === 'status')).data).toEqual({ live: true });
+      const customerId = 'umbrella-steady';
+      const before = Number(stored.get(customerId)!.version);
+      // A detractor's answer: the NPS measure and the churn model both move well past the publishing thresholds.
+      await bed.publishAndWait([
+        sampleActivity({ customerId, eventId: `${customerId}-nps-live`, activityType: 'NPS_RESPONSE', value: 0, occurredAt: bed.clock.now() - 1_000 }),
+      ]);
+      const update = await stream.next((e) => e.event === 'score' && (e.data as { customerId: string }).customerId === customerId);
+      expect(update.data).toMatchObject({
+        customerId,
+        version: before + 1,
+        cause: 'event',
+        segment: 'MID_MARKET',
+        previous: expect.objectContaining({ health: expect.any(Number) }),
+        current: expect.objectContaining({ health: expect.any(Number), band: expect.any(String), churnRisk: expect.any(Number) }),
+      });
+      const { body } = await get<CustomerDetail>(`/api/v1/customers/${customerId}`);
+      expect(body.version).toBe(before + 1);
+      expect(body.insights!.latestNps).toBe(0);
+    } finally {
+      stream.close();
+    }
+  });
+});

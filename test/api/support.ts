@@ -1,0 +1,142 @@
+// A read API under test: the scorer test bed (own topics, subjects, consumer group and key prefix, the
+// real scorer in-process) seeded with the test portfolio, and the real API started over the same Redis
+// namespace and output topics.
+import { loadConfig } from '@churnscore/config';
+import type { InputEvent } from '@churnscore/domain';
+import { createLogger } from '@churnscore/observability';
+import { defaultScoringConfig } from '@churnscore/scoring';
+import { startApi, type RunningApi } from '../../services/api/src/index';
+import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+import { portfolioEvents } from './portfolio';
+
+export { eventually } from '../scorer/support';
+
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+export class ApiTestBed extends ScorerTestBed {
+  /** The scorer's clock, fixed so that every score is computed as of the same instant. */
+  readonly clock = new ManualClock(Date.now());
+  private readonly apis: RunningApi[] = [];
+  /** Distinct eventIds published per customer: the revision its state reaches once all are applied. */
+  private readonly eventIds = new Map<string, Set<string>>();
+
+  /** Topics, subjects and the scorer; then the portfolio, waiting until every customer's last event is scored. */
+  async seed(): Promise<void> {
+    await this.setUp();
+    await this.startScorer({ clock: this.clock.now });
+    await this.publishAndWait(portfolioEvents(this.clock.now()));
+  }
+
+  /**
+   * Publishes events and waits until the scorer has applied every one of them (each distinct eventId counts
+   * once in a customer's revision), scored the result and published its outputs.
+   */
+  async publishAndWait(events: readonly InputEvent[]): Promise<void> {
+    for (const event of events) {
+      const ids = this.eventIds.get(event.customerId) ?? new Set<string>();
+      ids.add(event.eventId);
+      this.eventIds.set(event.customerId, ids);
+    }
+    await this.publish(events);
+    const customers = [...new Set(events.map((event) => event.customerId))];
+    await eventually(
+      () => this.store.readCustomers(customers, this.clock.now()),
+      (snapshots) =>
+        snapshots.every(
+          (s) => s.state.revision === this.eventIds.get(s.customerId)?.size && s.score?.revision === s.state.revision && s.outbox.length === 0,
+        ),
+      90_000,
+      `the scorer to score ${customers.length} customers`,
+    );
+  }
+
+  /** Starts the API over this bed's namespace and topics; `API_TOKEN` set when a token is given. */
+  async startApi(options: { token?: string } = {}): Promise<RunningApi> {
+    const api = await startApi({
+      config: loadConfig({ ...this.env(), ...(options.token === undefined ? {} : { API_TOKEN: options.token }) }),
+      scoring: defaultScoringConfig(),
+      logger: createLogger({ name: 'api-test', level: 'warn' }),
+      port: 0,
+      host: '127.0.0.1',
+    });
+    this.apis.push(api);
+    return api;
+  }
+
+  /** Waits until the API's live-update consumer is in its group, so events published from now on reach its streams. */
+  async liveUpdatesReady(api: RunningApi): Promise<void> {
+    await eventually(async () => api.liveFeed.connected, Boolean, 60_000, 'the live-update consumer to join its group');
+  }
+
+  override async tearDown(): Promise<void> {
+    await Promise.all(this.apis.splice(0).map((api) => api.stop()));
+    await super.tearDown();
+  }
+}
+
+export interface ReceivedEvent {
+  event: string;
+  data: unknown;
+}
+
+/** A Server-Sent Events client over fetch (so it can send the Authorization header), for the tests. */
+export class EventStreamClient {
+  private readonly received: ReceivedEvent[] = [];
+  private readonly abort = new AbortController();
+  private readonly waiters = new Set<() => void>();
+
+  private constructor() {}
+
+  static async open(url: string, token?: string): Promise<EventStreamClient> {
+    const client = new EventStreamClient();
+    const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: client.abort.signal });
+    if (!response.ok || !response.body) throw new Error(`event stream answered ${response.status}`);
+    void client.read(response.body);
+    return client;
+  }
+
+  /** Resolves with the first event (received so far or later) that `matches`. */
+  async next(matches: (event: ReceivedEvent) => boolean, timeoutMs = 30_000): Promise<ReceivedEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.received.find(matches);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching event in ${timeoutMs} ms; received: ${JSON.stringify(this.received).slice(0, 2_000)}`);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.waiters.add(wake);
+      });
+    }
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event !== undefined && data !== undefined) this.received.push({ event, data: JSON.parse(data) });
+        }
+        for (const wake of [...this.waiters]) wake();
+      }
+    } catch (error) {
+      if (!this.abort.signal.aborted) throw error;
+    }
+  }
+}
