@@ -23,7 +23,7 @@ const RECONNECT_BASE_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 
 /** Exponential backoff that never gives up: during an outage commands wait in the offline queue. */
-export const reconnectDelay = (attempt: number): number => Math.min(RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16), RECONNECT_MAX_MS);
+const reconnectDelay = (attempt: number): number => Math.min(RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16), RECONNECT_MAX_MS);
 
 export function createRedis(options: RedisConnectOptions): RedisClient {
   const url = new URL(options.url);

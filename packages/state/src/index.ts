@@ -1,4 +1,4 @@
-export { createRedis, redisIdentity, reconnectDelay, type RedisClient, type RedisConnectOptions, type RedisIdentity } from './connection';
+export { createRedis, redisIdentity, type RedisClient, type RedisConnectOptions, type RedisIdentity } from './connection';
 export {
   CUSTOMER_KEY_PARTS,
   DEFAULT_DUE_SHARDS,
