@@ -26,7 +26,7 @@ Commands:
   topics             create the SPEC topics, report existing ones that differ (--allow-drift to only warn)
   schemas            register schemas/*.avsc with the registry
   fetch              download/install the binaries only (Maven, apt), start nothing
-  demo               what \`npm start\` runs: the stack plus, as they land, the product services
+  demo               what \`npm start\` runs: the stack, scorer, read API and dashboard, and simulated CRM traffic
 
 Options:
   -y, --yes          confirm \`reset\` without asking
@@ -84,8 +84,7 @@ async function main(argv: string[]): Promise<number> {
     case 'fetch':
       return fetchBinaries(reporter);
     case 'demo':
-      await runDemo(reporter);
-      return 0;
+      return runDemo(reporter);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -1,7 +1,12 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { ensureStack, provisionStack } from './index';
 import type { Reporter } from './progress';
-import { redactUrl } from './settings';
+import { REPO_ROOT, loadSettings, redactUrl } from './settings';
 import type { StackEndpoints } from './settings';
+import { downLocal } from './stack';
 
 /** The lines a shell (or another service) needs to reach the stack. */
 export function endpointExports(endpoints: StackEndpoints): string[] {
@@ -12,14 +17,132 @@ export function endpointExports(endpoints: StackEndpoints): string[] {
   ];
 }
 
+export interface DemoOptions {
+  /** Synthetic customers the simulator publishes a 400-day history for. */
+  customers: number;
+  /** Live events per second once the history is in. */
+  liveRate: number;
+  apiPort: number;
+  scorerPort: number;
+}
+
+export const DEFAULT_DEMO_OPTIONS: DemoOptions = { customers: 300, liveRate: 20, apiPort: 8080, scorerPort: 9464 };
+
+const STOP_GRACE_MS = 15_000;
+const READY_TIMEOUT_MS = 120_000;
+
+/** A service of the product run from its TypeScript entry point, logging to `.stack/logs/demo-<name>.log`. */
+function startService(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, logDir: string, progressToConsole = false): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, entry), ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(join(logDir, `demo-${name}.log`), { flags: 'a' });
+  child.stdout?.pipe(log);
+  // The simulator's progress line is what shows the demo is alive; everything else goes to the logs.
+  child.stderr?.pipe(progressToConsole ? process.stderr : log);
+  return child;
+}
+
+async function waitUntilReady(name: string, url: string, reporter: Reporter): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const probe = async () => {
+    while (Date.now() < deadline) {
+      const ok = await fetch(url).then((r) => r.ok, () => false);
+      if (ok) return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new Error(`${name} did not become ready at ${url} within ${READY_TIMEOUT_MS / 1000}s (see .stack/logs/demo-${name}.log)`);
+  };
+  await reporter.during(name, 'waiting for readiness', probe());
+  reporter.step(name, `ready (${url})`);
+}
+
+async function stopService(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
 /**
- * `npm start`: the whole product on one machine. For now that is the stack with its topics and
- * schemas; the scorer, read API and simulator join here as they land, each started with the
- * endpoints below in its environment.
+ * `npm start`: the whole product on one machine. Brings up (or reuses) the stack, starts the scorer
+ * and the read API, publishes a year of simulated CRM history, then keeps live traffic flowing until
+ * Ctrl-C, which stops everything this command started (the stack too, if it was not already running).
  */
-export async function runDemo(reporter: Reporter): Promise<void> {
+export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT_DEMO_OPTIONS): Promise<number> {
   const stack = await ensureStack({ reporter });
   await provisionStack(stack, { reporter });
-  console.log(['', 'The stack is ready. Endpoints:', ...endpointExports(stack).map((line) => `  ${line}`)].join('\n'));
-  console.log('\nStop it with `npm run stack:down`; its data stays in .stack/ until `npm run stack:reset`.');
+  const settings = loadSettings();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+    REDIS_URL: stack.redisUrl,
+    API_PORT: String(options.apiPort),
+    HTTP_PORT: String(options.scorerPort),
+  };
+  const running = new Set<ChildProcess>();
+  let stopping = false;
+  const stopAll = async (exitCode: number): Promise<number> => {
+    stopping = true;
+    reporter.step('demo', 'stopping the services');
+    await Promise.all([...running].map(stopService));
+    if (stack.started && stack.mode === 'local') await downLocal(settings, reporter);
+    return exitCode;
+  };
+  const supervise = (name: string, child: ChildProcess, onExit: (code: number) => void) => {
+    running.add(child);
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      if (!stopping) onExit(code ?? (signal ? 1 : 0));
+    });
+    reporter.step(name, `started (pid ${child.pid})`);
+  };
+
+  return new Promise<number>((resolve) => {
+    const fail = (name: string) => (code: number) => {
+      reporter.step(name, `exited unexpectedly with code ${code}; see .stack/logs/demo-${name}.log`);
+      void stopAll(1).then(resolve);
+    };
+    const interrupt = () => void stopAll(0).then(resolve);
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+
+    const run = async () => {
+      supervise('scorer', startService('scorer', 'services/scorer/src/main.ts', [], env, settings.logDir), fail('scorer'));
+      supervise('api', startService('api', 'services/api/src/main.ts', [], env, settings.logDir), fail('api'));
+      await Promise.all([
+        waitUntilReady('scorer', `http://127.0.0.1:${options.scorerPort}/readyz`, reporter),
+        waitUntilReady('api', `http://127.0.0.1:${options.apiPort}/readyz`, reporter),
+      ]);
+      console.log(
+        [
+          '',
+          `  Dashboard:       http://127.0.0.1:${options.apiPort}/`,
+          `  Read API:        http://127.0.0.1:${options.apiPort}/openapi.json`,
+          `  Scorer metrics:  http://127.0.0.1:${options.scorerPort}/metrics`,
+          ...endpointExports(stack).map((line) => `  ${line}`),
+          '',
+          '  Ctrl-C stops everything this command started.',
+          '',
+        ].join('\n'),
+      );
+      const simulatorArgs = ['--customers', String(options.customers), '--days', '400'];
+      const history = startService('simulator', 'services/simulator/src/cli.ts', [...simulatorArgs, '--rate', '0'], env, settings.logDir, true);
+      supervise('simulator', history, (code) => {
+        if (code !== 0) return fail('simulator')(code);
+        reporter.step('simulator', `history published; live traffic at ${options.liveRate} events/s`);
+        const live = startService('simulator-live', 'services/simulator/src/cli.ts', [...simulatorArgs, '--follow', '--no-history', '--rate', String(options.liveRate)], env, settings.logDir);
+        supervise('simulator-live', live, fail('simulator-live'));
+      });
+    };
+    run().catch((error: unknown) => {
+      reporter.step('demo', error instanceof Error ? error.message : String(error));
+      void stopAll(1).then(resolve);
+    });
+  });
 }

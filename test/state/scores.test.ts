@@ -143,6 +143,32 @@ describe('the version guard', () => {
     expect(versions).toEqual([1, 1, 1, 2]);
     expect(await t.redis.hget(t.store.keys.customer(id).score, 'computedAt')).toBe(String(NOW + 3));
   });
+
+  it('keeps the last published score, and its ranking, through insignificant changes', async () => {
+    const id = 'published';
+    await customerWithState(id);
+    const keys = t.store.keys.customer(id);
+    await commitOne(commit(id, { asOf: NOW, score: score(id, { health: 60, churnRisk: 0.2, computedAt: NOW }) }));
+    const drifted = await commitOne(
+      commit(id, {
+        asOf: NOW + HOUR,
+        significant: false,
+        score: score(id, { health: 60, churnRisk: 0.205, computedAt: NOW + HOUR }),
+        insights: insights(id, { openTickets: 3 }),
+        nextDueAt: NOW + DAY,
+      }),
+    );
+    expect(drifted).toMatchObject({ written: true, version: 1 });
+    const stored = await t.redis.hgetall(keys.score);
+    expect({ churnRisk: stored.churnRisk, computedAt: stored.computedAt, asOf: stored.asOf, nextDueAt: stored.nextDueAt }).toEqual({
+      churnRisk: '0.2',
+      computedAt: String(NOW),
+      asOf: String(NOW + HOUR),
+      nextDueAt: String(NOW + DAY),
+    });
+    expect(Number(await t.redis.zscore(t.store.keys.ranking('churnRisk'), id))).toBe(0.2);
+    expect(await t.redis.hget(keys.insights, 'openTickets')).toBe('3');
+  });
 });
 
 describe('the outbox', () => {

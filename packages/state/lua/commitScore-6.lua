@@ -7,15 +7,18 @@
   Input:
     KEYS[1] state     hash    rev: the customer's current revision (absent: erased, nothing to score);
                               outboxSeq: the last outbox sequence number
-    KEYS[2] score        hash    replaced as a whole; this script adds version, revision, asOf, nextDueAt
-    KEYS[3] explanation  string  the score's explanation (JSON)
+    KEYS[2] score        hash    the last published score: replaced as a whole by a significant change (or
+                                 the first score); otherwise only version, revision, asOf, nextDueAt move
+    KEYS[3] explanation  string  the published score's explanation (JSON), replaced with the score
     KEYS[4] insights     hash    replaced as a whole
     KEYS[5] alerts       string  the alert book (JSON)
     KEYS[6] outbox       list    un-acknowledged output messages
 
     ARGV[1] revision the score was computed from
     ARGV[2] asOf (epoch ms) it was computed as of
-    ARGV[3] '1' if the change is significant (it is published): the version is incremented, else '0'
+    ARGV[3] '1' if the change is significant (it is published): the version is incremented and the score
+            replaced, else '0': subscribers and dashboards keep seeing the last published score, and the
+            next significance test compares against it, so slow drift is published once it adds up
     ARGV[4] next due time (epoch ms), or '' for none
     ARGV[5] alert book JSON, or '' to delete it
     ARGV[6] explanation JSON
@@ -52,13 +55,16 @@ if not hasState or not isNewer then
   return {0, version, previous, previousExplanation, {}}
 end
 
-if significant then version = version + 1 end
-
-redis.call('DEL', scoreKey)
-redis.call('HSET', scoreKey, 'version', version, 'revision', ARGV[1], 'asOf', ARGV[2],
-  unpack(ARGV, scoreArgsFrom, scoreArgsFrom + scoreArgCount - 1))
-if nextDueAt ~= '' then redis.call('HSET', scoreKey, 'nextDueAt', nextDueAt) end
-redis.call('SET', explanationKey, explanation)
+if significant or #previous == 0 then
+  if significant then version = version + 1 end
+  redis.call('DEL', scoreKey)
+  redis.call('HSET', scoreKey, 'version', version, 'revision', ARGV[1], 'asOf', ARGV[2],
+    unpack(ARGV, scoreArgsFrom, scoreArgsFrom + scoreArgCount - 1))
+  redis.call('SET', explanationKey, explanation)
+else
+  redis.call('HSET', scoreKey, 'revision', ARGV[1], 'asOf', ARGV[2])
+end
+if nextDueAt ~= '' then redis.call('HSET', scoreKey, 'nextDueAt', nextDueAt) else redis.call('HDEL', scoreKey, 'nextDueAt') end
 
 redis.call('DEL', insightsKey)
 if insightsArgCount > 0 then

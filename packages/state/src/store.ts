@@ -80,7 +80,11 @@ export interface ScoreCommit {
   /** The state revision the score was computed from (CustomerState.revision). */
   revision: number;
   asOf: number;
-  /** Whether the change is published (SPEC §6 thresholds): only then is the version incremented. */
+  /**
+   * Whether the change is published (SPEC §6 thresholds): only then are the version incremented and the
+   * stored score (and its rankings) replaced; otherwise the last published score stays, with this
+   * commit's revision, asOf and next due time, and the insights and alert book are still written.
+   */
   significant: boolean;
   /** The new alert book (JSON-serialisable), or null to delete it. */
   alertBook: unknown;
@@ -259,7 +263,9 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           const commit = commits[i] as ScoreCommit;
           const customerId = commit.score.customerId;
           if (result.written) {
-            return [...syncRankings(customerId, commit.score, result.previousScore?.segment ?? null), scheduleDue(customerId, commit.nextDueAt)];
+            // An insignificant change leaves the published score stored, and ranked.
+            const stored = commit.significant || result.previousScore === null ? commit.score : result.previousScore;
+            return [...syncRankings(customerId, stored, result.previousScore?.segment ?? null), scheduleDue(customerId, commit.nextDueAt)];
           }
           const stored = result.previousScore;
           return stored ? [...syncRankings(customerId, stored, stored.segment), scheduleDue(customerId, stored.nextDueAt)] : [];

@@ -102,7 +102,8 @@ export class ScoringPipeline {
     // The stored score is the last published one: significance and drivers are measured against what subscribers saw.
     const previous = snapshot.score;
     const score = scoreCustomer(insights, previous, scoring, now);
-    const significant = isSignificantChange(previous, score, scoring);
+    // A new segment moves the customer between per-segment rankings, so it is published like a score change.
+    const significant = isSignificantChange(previous, score, scoring) || (previous !== null && previous.segment !== score.segment);
     const book = (snapshot.alertBook as AlertBook | null) ?? emptyAlertBook();
     const evaluation = evaluateAlerts(book, score, previous, insights, scoring, now);
     const outbox: OutboxMessage[] = [

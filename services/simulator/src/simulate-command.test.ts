@@ -29,11 +29,17 @@ describe('parseSimulateArgs', () => {
     expect(parseSimulateArgs(['--help'])).toBeNull();
   });
 
+  it('follows with or without the history', () => {
+    expect(parseSimulateArgs(['--follow'])).toMatchObject({ follow: true, history: true });
+    expect(parseSimulateArgs(['--follow', '--no-history'])).toMatchObject({ follow: true, history: false });
+  });
+
   it.each([
     [['--customers', '0'], /--customers must be a whole number of at least 1/],
     [['--rate', 'fast'], /--rate must be a whole number/],
     [['--emit', 'csv'], /--emit must be kafka or ndjson/],
     [['--out', 'x.ndjson'], /--out only applies with --emit ndjson/],
+    [['--no-history'], /--no-history only applies with --follow/],
     [['--now', 'tomorrow'], /--now must be an ISO 8601 timestamp/],
     [['--mix', 'happy=1'], /--mix: unknown cohort "happy"/],
     [['--colour'], /Unknown option '--colour'/],

@@ -25,6 +25,8 @@ Generates a history of CRM traffic for synthetic customers and publishes it to t
   --now ISO-8601    the simulator's clock (default: the current time)
   --rate N          events per second, 0 for no limit (default 5000)
   --follow          after the history, keep producing live events at --rate until Ctrl-C
+  --no-history      with --follow: only the live events (the history was published by an earlier run
+                    with the same --customers, --seed and --id-prefix)
   --emit MODE       kafka (default) or ndjson
   --out FILE        with --emit ndjson: write to FILE instead of stdout
   --id-prefix P     customer ids are P-000001, ... (default sim)
@@ -43,6 +45,8 @@ export interface SimulateArgs {
   now: number;
   ratePerSecond: number;
   follow: boolean;
+  /** Skip the history and go straight to live events. */
+  history: boolean;
   emit: 'kafka' | 'ndjson';
   out: string | null;
   idPrefix: string;
@@ -65,6 +69,7 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
         now: { type: 'string' },
         rate: { type: 'string' },
         follow: { type: 'boolean', default: false },
+        'no-history': { type: 'boolean', default: false },
         emit: { type: 'string', default: 'kafka' },
         out: { type: 'string' },
         'id-prefix': { type: 'string', default: 'sim' },
@@ -79,6 +84,7 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
   const { emit, out } = parsed;
   if (emit !== 'kafka' && emit !== 'ndjson') throw new UsageError('--emit must be kafka or ndjson');
   if (out !== undefined && emit !== 'ndjson') throw new UsageError('--out only applies with --emit ndjson');
+  if (parsed['no-history'] && !parsed.follow) throw new UsageError('--no-history only applies with --follow');
   const now = parsed.now === undefined ? clock() : Date.parse(parsed.now);
   if (!Number.isFinite(now)) throw new UsageError('--now must be an ISO 8601 timestamp, e.g. 2025-06-15T12:00:00Z');
   let mix = DEFAULT_COHORT_MIX;
@@ -95,6 +101,7 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
     now,
     ratePerSecond: integerOption('rate', parsed.rate, 5000, 0),
     follow: parsed.follow,
+    history: !parsed['no-history'],
     emit,
     out: out ?? null,
     idPrefix: parsed['id-prefix'],
@@ -137,11 +144,11 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo): Promis
 
   // One customer's history at a time (memory stays flat), then, with --follow, live events stamped
   // by a clock that runs on from --now at real-time pace.
-  const { follow, seed, source, now } = args;
+  const { follow, history, seed, source, now } = args;
   let customersDone = 0;
   let live = false;
   function* events(): Generator<InputEvent> {
-    for (const plan of plans) {
+    for (const plan of history ? plans : []) {
       yield* generateCustomerHistory(plan, generatorOptions).events;
       customersDone += 1;
     }
