@@ -55,7 +55,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
   const app = await buildApiServer({
     context,
-    stats: createStatsReader(context, scoring),
+    stats: createStatsReader(context, { scoring, currency: config.reportingCurrency }),
     hub,
     liveUpdates: () => liveFeed.connected,
     metrics,

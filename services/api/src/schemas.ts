@@ -205,6 +205,7 @@ export const StatsSchema = Type.Object({
     risk: Type.Object({ mediumMin: Type.Number(), highMin: Type.Number() }),
   }),
   modelVersion: Type.String({ description: 'Version of the scoring configuration the API reads thresholds from' }),
+  currency: Type.String({ description: 'ISO 4217 reporting currency of every amount' }),
   computedAt: EpochMs('When the figures were computed (the value-at-risk total is cached briefly)'),
 });
 

@@ -19,7 +19,15 @@ export interface StatsReader {
   stats(segment: string | null): Promise<Stats>;
 }
 
-export function createStatsReader(context: ReadContext, scoring: ScoringConfig, clock: () => number = Date.now): StatsReader {
+export interface StatsOptions {
+  /** Band thresholds and model version. */
+  scoring: ScoringConfig;
+  /** The reporting currency of every amount. */
+  currency: string;
+  clock?: () => number;
+}
+
+export function createStatsReader(context: ReadContext, { scoring, currency, clock = Date.now }: StatsOptions): StatsReader {
   const { redis, keys } = context;
   const cache = new Map<string, Promise<ValueAtRiskTotal>>();
 
@@ -67,6 +75,7 @@ export function createStatsReader(context: ReadContext, scoring: ScoringConfig, 
         valueAtRisk: { total: valueAtRisk.total, customersAtRisk: valueAtRisk.customersAtRisk },
         thresholds: { health: { ...health }, risk: { ...risk } },
         modelVersion: scoring.version,
+        currency,
         computedAt: valueAtRisk.computedAt,
       };
     },

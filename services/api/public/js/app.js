@@ -1,0 +1,519 @@
+// The dashboard: portfolio figures, the ranked customer table with filters, open alerts, a customer panel
+// (scores, history chart, Insights, explanation, alerts), all kept current by the live-update stream.
+import { Unauthorized, followLiveUpdates, getJson, token } from './api.js';
+import { historyChart, renderStackedBar } from './charts.js';
+import { byId, h } from './dom.js';
+import * as fmt from './format.js';
+
+const PAGE_SIZE = 25;
+/** Figures and alerts are refetched at most this often while updates stream in. */
+const REFRESH_DEBOUNCE_MS = 1_500;
+/** The activity types of the Insights, in the order and words the panel shows them. */
+const ACTIVITY_LABELS = {
+  EMAIL_SENT: 'Emails sent',
+  EMAIL_RECEIVED: 'Emails received',
+  CALL: 'Calls',
+  MEETING: 'Meetings',
+  FOLLOW_UP_TASK: 'Follow-up tasks',
+  SUPPORT_TICKET_OPENED: 'Tickets opened',
+  SUPPORT_TICKET_CLOSED: 'Tickets closed',
+  PRODUCT_USAGE: 'Product usage',
+  NPS_RESPONSE: 'NPS responses',
+  CSM_SENTIMENT: 'CSM sentiment notes',
+};
+
+const view = {
+  /** The rows on screen, by customerId: their data and their <tr>. */
+  rows: new Map(),
+  nextCursor: null,
+  thresholds: null,
+  openCustomerId: null,
+  /** Customers that changed while not on screen (they may now belong in the table). */
+  changedOffscreen: new Set(),
+  segments: new Set(),
+};
+
+// ---------------------------------------------------------------- auth
+
+let tokenPrompt = null;
+
+/** Asks for the token once, however many requests were refused meanwhile. */
+function askForToken(refused) {
+  tokenPrompt ??= new Promise((resolve) => {
+    const dialog = byId('token-dialog');
+    byId('token-error').hidden = !refused;
+    byId('token-input').value = '';
+    dialog.addEventListener(
+      'close',
+      () => {
+        token.set(byId('token-input').value.trim());
+        byId('sign-out').hidden = false;
+        tokenPrompt = null;
+        resolve();
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  });
+  return tokenPrompt;
+}
+
+/** A read that asks for the token on 401 and retries with it. */
+async function read(path) {
+  for (;;) {
+    try {
+      return await getJson(path);
+    } catch (error) {
+      if (!(error instanceof Unauthorized)) throw error;
+      await askForToken(token.get() !== null);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- small views
+
+const bandPill = (band, health) => h('span', { class: `pill band-${band}`, 'data-band': band }, health);
+const riskCell = (churnRisk, riskBand) =>
+  h('span', { class: 'risk' }, fmt.percent(churnRisk, 1), h('span', { class: `risk-tag risk-${riskBand}` }, riskBand));
+const stageTag = (stage) => h('span', { class: 'stage' }, fmt.stage(stage));
+const renewal = (epochMs) => (epochMs === null ? h('span', { class: 'muted' }, '—') : [fmt.date(epochMs), ' ', h('span', { class: 'muted small' }, fmt.relativeDays(epochMs))]);
+
+function debounce(fn, ms) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+}
+
+function showError(container, error) {
+  container.replaceChildren(h('div', { class: 'alert-empty text-red' }, `Could not load: ${error.message}`));
+}
+
+// ---------------------------------------------------------------- portfolio figures
+
+async function loadStats() {
+  const stats = await read('/api/v1/stats');
+  fmt.setCurrency(stats.currency);
+  view.thresholds = stats.thresholds;
+  byId('model-version').textContent = `model ${stats.modelVersion}`;
+  byId('kpi-customers').textContent = fmt.count(stats.customers);
+  byId('kpi-var').textContent = fmt.compactMoney(stats.valueAtRisk.total);
+  byId('kpi-var-note').textContent = `across ${fmt.plural(stats.valueAtRisk.customersAtRisk, 'customer')}`;
+  byId('kpi-red').textContent = fmt.count(stats.bands.red);
+  byId('kpi-red-note').textContent = stats.customers ? `${fmt.percent(stats.bands.red / stats.customers)} of customers` : '';
+  byId('kpi-high').textContent = fmt.count(stats.riskBands.high);
+  byId('kpi-high-note').textContent = stats.customers ? `${fmt.percent(stats.riskBands.high / stats.customers)} of customers` : '';
+  renderStackedBar(byId('band-distribution'), byId('band-legend'), [
+    { key: 'green', label: `Green ≥ ${stats.thresholds.health.greenMin}`, value: stats.bands.green },
+    { key: 'yellow', label: 'Yellow', value: stats.bands.yellow },
+    { key: 'red', label: `Red < ${stats.thresholds.health.redBelow}`, value: stats.bands.red },
+  ]);
+  renderStackedBar(byId('risk-distribution'), byId('risk-legend'), [
+    { key: 'low', label: 'Low', value: stats.riskBands.low },
+    { key: 'medium', label: `Medium ≥ ${fmt.percent(stats.thresholds.risk.mediumMin)}`, value: stats.riskBands.medium },
+    { key: 'high', label: `High ≥ ${fmt.percent(stats.thresholds.risk.highMin)}`, value: stats.riskBands.high },
+  ]);
+}
+
+function alertItem(alert, { showCustomer }) {
+  return h(
+    'li',
+    { 'data-alert-id': alert.alertId },
+    h('span', { class: `severity severity-${alert.severity}` }, alert.severity),
+    h(
+      'span',
+      {},
+      h('span', { class: 'alert-type' }, fmt.humanize(alert.alertType)),
+      showCustomer ? [' · ', h('a', { href: `#customer=${encodeURIComponent(alert.customerId)}` }, alert.customerId)] : '',
+    ),
+    h('span', { class: 'muted small' }, alert.status === 'OPEN' ? `opened ${fmt.relativeDays(alert.openedAt)}` : `resolved ${fmt.relativeDays(alert.resolvedAt)}`),
+    h('span', { class: 'alert-reason' }, `${alert.reason} · value at risk ${fmt.money(alert.valueAtRisk)}`),
+  );
+}
+
+async function loadAlerts() {
+  const list = byId('alerts');
+  try {
+    const page = await read('/api/v1/alerts?status=OPEN&limit=50');
+    byId('kpi-alerts').textContent = `${fmt.count(page.items.length)}${page.complete ? '' : '+'}`;
+    byId('kpi-alerts-note').textContent = page.complete ? 'across all customers' : `among the top ${fmt.count(page.scannedCustomers)} at risk`;
+    list.replaceChildren(
+      ...(page.items.length ? page.items.map((alert) => alertItem(alert, { showCustomer: true })) : [h('li', { class: 'alert-empty' }, 'No open alerts.')]),
+    );
+  } catch (error) {
+    showError(list, error);
+  }
+}
+
+const refreshFigures = debounce(() => Promise.all([loadStats(), loadAlerts()]).catch((error) => console.warn(error)), REFRESH_DEBOUNCE_MS);
+
+// ---------------------------------------------------------------- ranked table
+
+function filterQuery() {
+  const form = new FormData(byId('filters'));
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  for (const [name, value] of form) if (String(value).trim() !== '') query.set(name, String(value).trim());
+  if (query.get('sort') === 'health') query.set('order', 'asc');
+  return query;
+}
+
+function rowCells(row) {
+  return [
+    h('td', {}, h('span', { class: 'customer-name' }, row.customerId)),
+    h('td', {}, row.segment ?? h('span', { class: 'muted' }, '—')),
+    h('td', { 'data-col': 'health' }, bandPill(row.band, row.health)),
+    h('td', { 'data-col': 'risk' }, riskCell(row.churnRisk, row.riskBand)),
+    h('td', {}, stageTag(row.lifecycleStage)),
+    h('td', { class: 'num', 'data-col': 'valueAtRisk' }, fmt.money(row.valueAtRisk)),
+    h('td', {}, renewal(row.nextRenewalAt)),
+  ];
+}
+
+function appendRows(rows) {
+  const body = byId('customers').tBodies[0];
+  for (const row of rows) {
+    const tr = h('tr', { 'data-customer-id': row.customerId, tabindex: 0 }, rowCells(row));
+    view.rows.set(row.customerId, { row, tr });
+    body.append(tr);
+    if (row.segment) view.segments.add(row.segment);
+  }
+  byId('segments').replaceChildren(...[...view.segments].sort().map((segment) => h('option', { value: segment })));
+}
+
+function updateTableFooter(total) {
+  const shown = view.rows.size;
+  byId('table-status').textContent = `${fmt.count(shown)} shown · ${fmt.count(total)} customers ranked`;
+  byId('load-more').hidden = view.nextCursor === null;
+  const changed = view.changedOffscreen.size;
+  byId('more-changes').hidden = changed === 0;
+  byId('more-changes').textContent = `${fmt.plural(changed, 'customer')} not shown changed · refresh`;
+}
+
+let tableTotal = 0;
+
+async function loadTable({ append = false } = {}) {
+  const body = byId('customers').tBodies[0];
+  const query = filterQuery();
+  if (append && view.nextCursor) query.set('cursor', view.nextCursor);
+  try {
+    const page = await read(`/api/v1/customers?${query}`);
+    if (!append) {
+      view.rows.clear();
+      view.changedOffscreen.clear();
+      body.replaceChildren();
+    }
+    view.nextCursor = page.nextCursor;
+    tableTotal = page.total;
+    appendRows(page.items);
+    if (view.rows.size === 0) body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'No customers match these filters.')));
+    updateTableFooter(tableTotal);
+  } catch (error) {
+    body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7, class: 'text-red' }, `Could not load customers: ${error.message}`)));
+  }
+}
+
+/** A live score change: the row is updated where it stands (the ranking is re-read on refresh). */
+function applyScoreUpdate(update) {
+  const entry = view.rows.get(update.customerId);
+  if (!entry) {
+    view.changedOffscreen.add(update.customerId);
+    updateTableFooter(tableTotal);
+    return;
+  }
+  entry.row = { ...entry.row, ...update.current, segment: update.segment, version: update.version, computedAt: update.computedAt };
+  entry.tr.replaceChildren(...rowCells(entry.row));
+  entry.tr.classList.remove('row-updated');
+  void entry.tr.offsetWidth; // restart the highlight animation
+  entry.tr.classList.add('row-updated');
+}
+
+function removeCustomer(customerId) {
+  view.rows.get(customerId)?.tr.remove();
+  view.rows.delete(customerId);
+  if (view.openCustomerId === customerId) closePanel();
+}
+
+// ---------------------------------------------------------------- customer panel
+
+const fact = (labelText, value, note) =>
+  h('div', {}, h('div', { class: 'fact-label' }, labelText), h('div', { class: 'fact-value' }, value), note ? h('div', { class: 'fact-note' }, note) : '');
+
+function scoreCard(detail) {
+  const figure = (labelText, value, note) =>
+    h('div', { class: 'score-figure' }, h('div', { class: 'kpi-label' }, labelText), h('div', { class: 'kpi-value' }, value), h('div', { class: 'kpi-note' }, note));
+  return h(
+    'section',
+    { class: 'card' },
+    h(
+      'div',
+      { class: 'score-head' },
+      figure('Health', bandPill(detail.band, detail.health), `${detail.band} band`),
+      figure('Churn risk', fmt.percent(detail.churnRisk, 1), h('span', { class: `risk-tag risk-${detail.riskBand}` }, detail.riskBand)),
+      figure('Value at risk', fmt.money(detail.valueAtRisk), `of ${fmt.money(detail.insights?.totalContractValue ?? 0)} contracted`),
+      figure('Lifecycle', stageTag(detail.lifecycleStage), `scorecard ${detail.explanation.scorecardId}`),
+    ),
+  );
+}
+
+function insightsCard(insights) {
+  if (insights === null) return h('section', { class: 'card' }, h('h2', {}, 'Insights'), h('p', { class: 'muted' }, 'No aggregates stored.'));
+  const types = Object.keys(ACTIVITY_LABELS);
+  const max365 = Math.max(1, ...types.map((type) => insights.activity[type].d365));
+  const activity = h(
+    'table',
+    { class: 'compact' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Activity'), h('th', { class: 'num' }, '30 days'), h('th', { class: 'num' }, '365 days'))),
+    h(
+      'tbody',
+      {},
+      types.map((type) => {
+        const counts = insights.activity[type];
+        const bar = h('span', { class: 'bar' });
+        bar.style.width = `${(counts.d365 / max365) * 100}%`;
+        return h(
+          'tr',
+          { 'data-activity': type },
+          h('td', {}, ACTIVITY_LABELS[type]),
+          h('td', { class: 'num' }, fmt.count(counts.d30)),
+          h('td', { class: 'num' }, h('span', { class: 'bar-value' }, fmt.count(counts.d365)), h('span', { class: 'bar-track' }, bar)),
+        );
+      }),
+    ),
+  );
+  const winRate =
+    insights.winRate365 === null ? '–' : `${fmt.percent(insights.winRate365)} (${insights.won365} won / ${insights.lost365} lost)`;
+  const facts = h(
+    'div',
+    { class: 'facts' },
+    fact('Open pipeline', fmt.money(insights.openPipelineAmount), fmt.plural(insights.openOpportunities, 'open opportunity', 'open opportunities')),
+    fact('Weighted pipeline', fmt.money(insights.weightedPipelineAmount), fmt.plural(insights.openQuotes, 'open quote')),
+    fact('Win rate (365 d)', winRate, `won ${fmt.money(insights.wonAmount365)} · lost ${fmt.money(insights.lostAmount365)}`),
+    fact('Total contract value', fmt.money(insights.totalContractValue), fmt.plural(insights.activeContracts, 'active contract')),
+    fact('Next renewal', fmt.date(insights.nextRenewalAt), fmt.relativeDays(insights.nextRenewalAt)),
+    fact('Cancelled (365 d)', fmt.count(insights.cancelled365)),
+    fact('Open tickets', fmt.count(insights.openTickets), `${fmt.plural(insights.slaBreaches90, 'SLA breach', 'SLA breaches')} in 90 d`),
+    fact('Latest NPS', insights.latestNps ?? '–'),
+    fact('CSM sentiment', insights.latestCsmSentiment ?? '–', '−2 … +2'),
+    fact('Last activity', fmt.date(insights.lastActivityAt), fmt.relativeDays(insights.lastActivityAt)),
+    fact('Last inbound', fmt.date(insights.lastInboundAt), fmt.relativeDays(insights.lastInboundAt)),
+  );
+  return h('section', { class: 'card', 'data-testid': 'insights' }, h('h2', {}, 'Insights'), h('div', { class: 'two-col' }, activity, facts));
+}
+
+function explanationCard(explanation) {
+  const maxContribution = Math.max(1, ...explanation.measures.map((m) => m.contribution));
+  const groups = Map.groupBy(explanation.measures, (measure) => measure.group);
+  const measureRows = [...groups].flatMap(([group, measures]) => [
+    h('tr', { class: 'group-row' }, h('td', { colspan: 5 }, group)),
+    ...measures.map((m) => {
+      const bar = h('span', { class: 'bar' });
+      bar.style.width = `${(m.contribution / maxContribution) * 100}%`;
+      return h(
+        'tr',
+        { class: m.score === null ? 'excluded' : '', 'data-measure': m.measureId },
+        h('td', {}, fmt.label(m.measureId)),
+        h('td', { class: 'num' }, m.rawValue === null ? 'no data' : fmt.number(m.rawValue)),
+        h('td', { class: 'num' }, m.score === null ? '–' : fmt.number(m.score, 0)),
+        h('td', { class: 'num' }, fmt.percent(m.weight, 1)),
+        h('td', { class: 'num' }, h('span', { class: 'bar-value' }, fmt.number(m.contribution, 1)), h('span', { class: 'bar-track' }, bar)),
+      );
+    }),
+  ]);
+  const drivers = explanation.topDrivers.length
+    ? h(
+        'ul',
+        { class: 'drivers' },
+        explanation.topDrivers.map((driver) => {
+          // A measure's impact is in health points (up is good); a churn feature's in churn risk (up is bad).
+          const good = driver.kind === 'measure' ? driver.impact > 0 : driver.impact < 0;
+          const impact = driver.kind === 'measure' ? `${driver.impact > 0 ? '+' : ''}${fmt.number(driver.impact, 1)} health pts` : `${driver.impact > 0 ? '+' : ''}${fmt.number(driver.impact * 100, 1)} pp churn risk`;
+          return h(
+            'li',
+            {},
+            h('span', {}, `${fmt.label(driver.id)} `, h('span', { class: 'muted small' }, `${fmt.number(driver.previous)} → ${fmt.number(driver.current)}`)),
+            h('span', { class: good ? 'text-green' : 'text-red' }, `${good ? '▲' : '▼'} ${impact}`),
+          );
+        }),
+      )
+    : h('p', { class: 'muted' }, 'No change since the previous score.');
+  const churnFeatures = h(
+    'table',
+    { class: 'compact' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Churn feature'), h('th', { class: 'num' }, 'Value'), h('th', { class: 'num' }, 'Coefficient'), h('th', { class: 'num' }, 'Logit'))),
+    h(
+      'tbody',
+      {},
+      explanation.churnFeatures.map((f) =>
+        h('tr', {}, h('td', {}, fmt.label(f.feature)), h('td', { class: 'num' }, fmt.number(f.value)), h('td', { class: 'num' }, fmt.number(f.coefficient, 3)), h('td', { class: 'num' }, fmt.number(f.logitContribution))),
+      ),
+    ),
+  );
+  return h(
+    'section',
+    { class: 'card', 'data-testid': 'explanation' },
+    h('h2', {}, 'Why this score'),
+    h(
+      'table',
+      { class: 'compact' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Measure'), h('th', { class: 'num' }, 'Raw value'), h('th', { class: 'num' }, 'Score'), h('th', { class: 'num' }, 'Weight'), h('th', { class: 'num' }, 'Contribution'))),
+      h('tbody', {}, measureRows),
+    ),
+    h('h3', {}, 'Top drivers since the previous score'),
+    drivers,
+    h('h3', {}, 'Churn model'),
+    churnFeatures,
+  );
+}
+
+function customerAlertsCard(alerts) {
+  const items = [...alerts.open, ...alerts.recentlyResolved];
+  return h(
+    'section',
+    { class: 'card', 'data-testid': 'customer-alerts' },
+    h('h2', {}, `Alerts · ${alerts.open.length} open`),
+    items.length
+      ? h('ul', { class: 'alert-list' }, items.map((alert) => alertItem(alert, { showCustomer: false })))
+      : h('p', { class: 'muted' }, 'No alerts.'),
+  );
+}
+
+async function renderPanel(customerId) {
+  const [detail, history] = await Promise.all([
+    read(`/api/v1/customers/${encodeURIComponent(customerId)}`),
+    read(`/api/v1/customers/${encodeURIComponent(customerId)}/history`),
+  ]);
+  if (view.openCustomerId !== customerId) return; // another customer was opened meanwhile
+  byId('panel-title').textContent = customerId;
+  byId('panel-sub').textContent = [
+    detail.segment ?? 'no segment',
+    fmt.stage(detail.lifecycleStage),
+    `version ${detail.version}`,
+    `computed ${fmt.dateTime(detail.computedAt)}`,
+  ].join(' · ');
+  byId('panel-body').replaceChildren(
+    scoreCard(detail),
+    h('section', { class: 'card', 'data-testid': 'history-chart' }, h('h2', {}, 'Score over time'), historyChart(history.points, view.thresholds ?? { health: { greenMin: 70, redBelow: 40 } })),
+    insightsCard(detail.insights),
+    explanationCard(detail.explanation),
+    customerAlertsCard(detail.alerts),
+  );
+  byId('panel').dataset.version = String(detail.version);
+}
+
+async function openPanel(customerId) {
+  view.openCustomerId = customerId;
+  byId('panel').hidden = false;
+  byId('scrim').hidden = false;
+  byId('panel-title').textContent = customerId;
+  byId('panel-sub').textContent = 'Loading…';
+  byId('panel-body').replaceChildren();
+  try {
+    await renderPanel(customerId);
+  } catch (error) {
+    byId('panel-sub').textContent = '';
+    showError(byId('panel-body'), error.status === 404 ? new Error('this customer has no score (unknown, or erased)') : error);
+  }
+}
+
+function closePanel() {
+  view.openCustomerId = null;
+  byId('panel').hidden = true;
+  byId('scrim').hidden = true;
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+}
+
+/** The open customer follows the URL hash (#customer=<id>), so a customer view can be linked and bookmarked. */
+function followHash() {
+  const customerId = new URLSearchParams(location.hash.slice(1)).get('customer');
+  if (customerId) openPanel(customerId);
+  else if (view.openCustomerId) closePanel();
+}
+
+const refreshPanel = debounce(() => {
+  if (view.openCustomerId) renderPanel(view.openCustomerId).catch((error) => console.warn(error));
+}, 300);
+
+// ---------------------------------------------------------------- live updates
+
+function setLive(state, text) {
+  const live = byId('live');
+  live.className = `live live-${state}`;
+  live.querySelector('.live-label').textContent = text;
+  live.dataset.state = state;
+}
+
+function startLiveUpdates() {
+  let streamOpen = false;
+  followLiveUpdates({
+    onOpen() {
+      // Whatever changed while the stream was down is read again.
+      if (!streamOpen && view.rows.size > 0) {
+        loadTable();
+        refreshFigures();
+      }
+      streamOpen = true;
+    },
+    onDown() {
+      streamOpen = false;
+      setLive('error', 'Reconnecting…');
+    },
+    onUnauthorized: () => askForToken(true).then(startLiveUpdates),
+    onEvent(event, data) {
+      if (event === 'status') setLive(data.live ? 'on' : 'off', data.live ? 'Live' : 'Waiting for updates…');
+      else if (event === 'score') {
+        applyScoreUpdate(data);
+        if (data.customerId === view.openCustomerId) refreshPanel();
+        refreshFigures();
+      } else if (event === 'alert') {
+        if (data.customerId === view.openCustomerId) refreshPanel();
+        refreshFigures();
+      } else if (event === 'erased') {
+        removeCustomer(data.customerId);
+        refreshFigures();
+      }
+    },
+  });
+}
+
+// ---------------------------------------------------------------- wiring
+
+function wire() {
+  byId('filters').addEventListener('change', () => loadTable());
+  byId('filters').addEventListener('submit', (event) => {
+    event.preventDefault();
+    loadTable();
+  });
+  byId('load-more').addEventListener('click', () => loadTable({ append: true }));
+  byId('more-changes').addEventListener('click', () => loadTable());
+  const tbody = byId('customers').tBodies[0];
+  const open = (event) => {
+    const tr = event.target.closest('tr[data-customer-id]');
+    if (tr) location.hash = `customer=${encodeURIComponent(tr.dataset.customerId)}`;
+  };
+  tbody.addEventListener('click', open);
+  tbody.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') open(event);
+  });
+  byId('panel-close').addEventListener('click', closePanel);
+  byId('scrim').addEventListener('click', closePanel);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && view.openCustomerId) closePanel();
+  });
+  window.addEventListener('hashchange', followHash);
+  byId('sign-out').hidden = token.get() === null;
+  byId('sign-out').addEventListener('click', () => {
+    token.clear();
+    location.reload();
+  });
+}
+
+async function main() {
+  wire();
+  await loadStats().catch((error) => showError(byId('band-legend'), error));
+  await Promise.all([loadTable(), loadAlerts()]);
+  followHash();
+  startLiveUpdates();
+}
+
+main();

@@ -1,0 +1,134 @@
+// The dashboard in a real headless Chromium (Debian's, never a downloaded one) over the real API, scorer
+// and Redis: the token prompt, the ranked table with band colours, the customer panel, a live update.
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { sampleActivity } from '@churnscore/events/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningApi } from '../../services/api/src/index';
+import { CUSTOMER_IDS } from '../api/portfolio';
+import { ApiTestBed, TEST_TOKEN } from '../api/support';
+
+const ARTIFACTS = 'test-artifacts';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** The band colours of styles.css (--green, --yellow, --red), as the browser computes them. */
+const BAND_COLOURS = { green: 'rgb(18, 161, 80)', yellow: 'rgb(208, 135, 0)', red: 'rgb(217, 45, 32)' };
+const HOUR = 3_600_000;
+
+const bed = new ApiTestBed('api-browser');
+let api: RunningApi;
+let browser: Browser;
+let page: Page;
+let stored: Map<string, Record<string, string>>;
+
+const readStored = async () => new Map(await Promise.all(CUSTOMER_IDS.map(async (id) => [id, await bed.scoreHash(id)] as const)));
+const row = (customerId: string) => page.locator(`#customers tr[data-customer-id="${customerId}"]`);
+
+/** A few past scores for the chart: the history list the scorer is asked to keep (newest first). */
+async function seedHistory(customerId: string, points: Array<{ hoursAgo: number; health: number; churnRisk: number; band: string }>) {
+  const key = bed.keys.customer(customerId).score.replace(/:score$/, ':history');
+  const now = bed.clock.now();
+  await bed.redis.lpush(key, ...points.map(({ hoursAgo, ...point }) => JSON.stringify({ t: now - hoursAgo * HOUR, ...point })));
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await bed.seed();
+  await seedHistory('globex-leaving', [
+    { hoursAgo: 24 * 30, health: 74, churnRisk: 0.18, band: 'green' },
+    { hoursAgo: 24 * 24, health: 68, churnRisk: 0.27, band: 'yellow' },
+    { hoursAgo: 24 * 18, health: 57, churnRisk: 0.44, band: 'yellow' },
+    { hoursAgo: 24 * 12, health: 46, churnRisk: 0.63, band: 'yellow' },
+    { hoursAgo: 24 * 6, health: 35, churnRisk: 0.86, band: 'red' },
+    { hoursAgo: 1, health: 25, churnRisk: 0.99, band: 'red' },
+  ]);
+  stored = await readStored();
+  api = await bed.startApi({ token: TEST_TOKEN });
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await bed.tearDown();
+});
+
+describe('the dashboard', () => {
+  it('asks for the token, then ranks customers by value at risk with their band colours', async () => {
+    await page.goto(api.url);
+    await page.locator('#token-dialog').waitFor({ state: 'visible' });
+    await page.fill('#token-input', TEST_TOKEN);
+    await page.click('#token-form button[type=submit]');
+
+    await page.locator('#customers tbody tr[data-customer-id]').first().waitFor();
+    const shown = await page.locator('#customers tbody tr[data-customer-id]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.customerId));
+    const byValueAtRisk = [...CUSTOMER_IDS].sort(
+      (a, b) => Number(stored.get(b)!.valueAtRisk) - Number(stored.get(a)!.valueAtRisk) || (a < b ? 1 : -1),
+    );
+    expect(shown).toEqual(byValueAtRisk);
+
+    for (const customerId of CUSTOMER_IDS) {
+      const pill = row(customerId).locator('.pill');
+      const band = stored.get(customerId)!.band as keyof typeof BAND_COLOURS;
+      expect(await pill.textContent()).toBe(stored.get(customerId)!.health);
+      expect(await pill.evaluate((el) => getComputedStyle(el).color), customerId).toBe(BAND_COLOURS[band]);
+    }
+    expect(await page.locator('#band-distribution .seg').count()).toBeGreaterThan(1);
+    await expect.poll(() => page.locator('#alerts li[data-alert-id]').count()).toBeGreaterThan(0);
+    await page.locator('#live[data-state="on"]').waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: true });
+  });
+
+  it('filters by band and segment', async () => {
+    await page.selectOption('#filters select[name=band]', 'red');
+    await expect.poll(() => page.locator('#customers tbody tr[data-customer-id]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.customerId))).toEqual(
+      CUSTOMER_IDS.filter((id) => stored.get(id)!.band === 'red').sort((a, b) => Number(stored.get(b)!.valueAtRisk) - Number(stored.get(a)!.valueAtRisk)),
+    );
+    await page.selectOption('#filters select[name=band]', '');
+    await page.fill('#filters input[name=segment]', 'SMB');
+    await page.locator('#filters input[name=segment]').dispatchEvent('change');
+    await expect
+      .poll(async () => new Set(await page.locator('#customers tbody tr[data-customer-id] td:nth-child(2)').allTextContents()))
+      .toEqual(new Set(['SMB']));
+    await page.fill('#filters input[name=segment]', '');
+    await page.locator('#filters input[name=segment]').dispatchEvent('change');
+    await expect.poll(() => page.locator('#customers tbody tr[data-customer-id]').count()).toBe(CUSTOMER_IDS.length);
+  });
+
+  it('opens a customer: scores, history chart, Insights, explanation and alerts', async () => {
+    await row('globex-leaving').click();
+    const panel = page.locator('#panel');
+    await panel.locator('[data-testid=insights]').waitFor();
+    expect(await page.locator('#panel-title').textContent()).toBe('globex-leaving');
+    const insights = panel.locator('[data-testid=insights]');
+    expect(await insights.locator('tr[data-activity]').count()).toBe(10);
+    await expect.poll(() => insights.textContent()).toContain('$800,000'); // total contract value
+    expect(await insights.textContent()).toContain('Win rate (365 d)');
+    const explanation = panel.locator('[data-testid=explanation]');
+    expect(await explanation.locator('tr[data-measure]').count()).toBeGreaterThan(3);
+    expect(await explanation.textContent()).toContain('Top drivers');
+    expect(await panel.locator('[data-testid=history-chart] svg circle').count()).toBe(6);
+    expect(await panel.locator('[data-testid=customer-alerts]').textContent()).toContain('Churn risk high');
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-customer.png` });
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden' });
+  });
+
+  it('shows an empty history as such', async () => {
+    await row('umbrella-steady').click();
+    await page.locator('#panel [data-testid=history-chart] .chart-empty').waitFor();
+  });
+
+  it('updates the table row and the open customer in place when a score changes', async () => {
+    const customerId = 'umbrella-steady'; // open since the previous test
+    const versionBefore = Number(await page.locator('#panel').getAttribute('data-version'));
+    await bed.liveUpdatesReady(api);
+    await bed.publishAndWait([
+      sampleActivity({ customerId, eventId: `${customerId}-nps-browser`, activityType: 'NPS_RESPONSE', value: 0, occurredAt: bed.clock.now() - 1_000 }),
+    ]);
+    const after = await bed.scoreHash(customerId);
+    expect(Number(after.version)).toBe(versionBefore + 1);
+    await expect.poll(() => row(customerId).locator('.pill').textContent(), { timeout: 20_000 }).toBe(after.health);
+    expect(await row(customerId).getAttribute('class')).toContain('row-updated');
+    await expect.poll(() => page.locator('#panel').getAttribute('data-version'), { timeout: 20_000 }).toBe(after.version);
+  });
+});
