@@ -57,7 +57,21 @@ describe('loadConfig', () => {
       apiPort: 8080,
       apiToken: null,
       logLevel: 'info',
+      scorer: {
+        chunkSize: 500,
+        commitIntervalMs: 1_000,
+        fsyncGraceMs: 2_500,
+        rescorePollIntervalMs: 30_000,
+        rescoreClaimLimit: 500,
+        rescoreLeaseMs: 300_000,
+      },
     });
+  });
+
+  it('refuses a time-driven poll slower than the one-hour re-scoring bound', () => {
+    expect(() => loadConfig({ ...REQUIRED, RESCORE_POLL_INTERVAL_MS: '3600001' })).toThrow(
+      /RESCORE_POLL_INTERVAL_MS: expected an integer from 50 to 3600000, got "3600001"/,
+    );
   });
 
   it('defaults SCORING_CONFIG_PATH to the scoring package\'s bundled file', () => {
