@@ -1,14 +1,7 @@
-import type { AlertEpisode, Explanation, HealthBand, LifecycleStage, RiskBand, Score, ScoreCause } from '@churnscore/domain';
+import type { AlertEpisode, Explanation, Score, ScoreCause } from '@churnscore/domain';
 
 /** The headline scores of a customer at one instant, as published. */
-export interface ScoreValues {
-  health: number;
-  band: HealthBand;
-  churnRisk: number;
-  riskBand: RiskBand;
-  lifecycleStage: LifecycleStage;
-  valueAtRisk: number;
-}
+export type ScoreValues = Pick<Score, 'health' | 'band' | 'churnRisk' | 'riskBand' | 'lifecycleStage' | 'valueAtRisk'>;
 
 /** Value of `customer.score-changed.v1`. Subscribers de-duplicate by (customerId, version). */
 export interface ScoreChangedEvent {
