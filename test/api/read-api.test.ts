@@ -4,7 +4,7 @@
 import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS, type AlertEpisode } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningApi } from '../../services/api/src/index';
+import { historyKey, type RunningApi } from '../../services/api/src/index';
 import type { CustomerDetail, CustomerPage, Stats } from '../../services/api/src/index';
 import { CUSTOMER_IDS, HAND_CHECKED, handCheckedInsights } from './portfolio';
 import { ApiTestBed, EventStreamClient, TEST_TOKEN } from './support';
@@ -281,10 +281,9 @@ describe('GET /api/v1/customers/{customerId}/history', () => {
     expect((await get<{ points: unknown[] }>(`/api/v1/customers/${customerId}/history`)).body).toEqual({ customerId, points: [] });
 
     // The list the scorer is asked to keep: newest first (LPUSH), JSON points.
-    const historyKey = `${bed.keys.customer(customerId).score.replace(/:score$/, ':history')}`;
     const t = bed.clock.now();
     await bed.redis.lpush(
-      historyKey,
+      historyKey(bed.keys, customerId),
       JSON.stringify({ t: t - 2_000, health: 60, churnRisk: 0.4, band: 'yellow' }),
       'not json',
       JSON.stringify({ t: t - 1_000, health: 72, churnRisk: 0.2, band: 'green' }),
@@ -300,7 +299,9 @@ describe('GET /api/v1/customers/{customerId}/history', () => {
 
 describe('the bearer token', () => {
   it('is required on every /api route when API_TOKEN is set', async () => {
-    for (const path of ['/api/v1/customers', `/api/v1/customers/${HAND_CHECKED}`, '/api/v1/alerts', '/api/v1/stats', '/api/v1/events', '/api/v1/nowhere']) {
+    const paths = ['/api/v1/customers', `/api/v1/customers/${HAND_CHECKED}`, '/api/v1/alerts', '/api/v1/stats', '/api/v1/events', '/api/v1/nowhere'];
+    // The router decodes percent-encoded paths: an encoded /api must not slip past the check.
+    for (const path of [...paths, '/%61pi/v1/customers', `/%61pi/v1/customers/${HAND_CHECKED}`]) {
       const missing = await get<{ statusCode: number }>(path, { on: securedApi });
       expect(missing.status, path).toBe(401);
       expect(missing.headers.get('www-authenticate')).toBe('Bearer');

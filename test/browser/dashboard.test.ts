@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { sampleActivity } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningApi } from '../../services/api/src/index';
+import { historyKey, type RunningApi } from '../../services/api/src/index';
 import { CUSTOMER_IDS } from '../api/portfolio';
 import { ApiTestBed, TEST_TOKEN } from '../api/support';
 
@@ -25,9 +25,8 @@ const row = (customerId: string) => page.locator(`#customers tr[data-customer-id
 
 /** A few past scores for the chart: the history list the scorer is asked to keep (newest first). */
 async function seedHistory(customerId: string, points: Array<{ hoursAgo: number; health: number; churnRisk: number; band: string }>) {
-  const key = bed.keys.customer(customerId).score.replace(/:score$/, ':history');
   const now = bed.clock.now();
-  await bed.redis.lpush(key, ...points.map(({ hoursAgo, ...point }) => JSON.stringify({ t: now - hoursAgo * HOUR, ...point })));
+  await bed.redis.lpush(historyKey(bed.keys, customerId), ...points.map(({ hoursAgo, ...point }) => JSON.stringify({ t: now - hoursAgo * HOUR, ...point })));
 }
 
 beforeAll(async () => {

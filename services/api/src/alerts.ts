@@ -7,7 +7,7 @@ import type { ReadContext } from './read-context';
 import type { AlertsPage, AlertsQuery } from './schemas';
 
 /** Customers taken from the top of each ranking; their alert books are read (one GET each, pipelined). */
-export const ALERT_SCAN_PER_RANKING = 500;
+const ALERT_SCAN_PER_RANKING = 500;
 
 /** Every episode a stored alert book holds (the open one, or else the last resolved one, per alert type). */
 export function episodesOf(book: unknown): AlertEpisode[] {
@@ -18,7 +18,7 @@ export function episodesOf(book: unknown): AlertEpisode[] {
 const severityRank = (episode: AlertEpisode): number => ALERT_SEVERITIES.indexOf(episode.severity);
 
 /** Most severe first, then the largest value at risk, then the most recently opened. */
-export const byUrgency = (a: AlertEpisode, b: AlertEpisode): number =>
+const byUrgency = (a: AlertEpisode, b: AlertEpisode): number =>
   severityRank(b) - severityRank(a) || b.valueAtRisk - a.valueAtRisk || b.openedAt - a.openedAt;
 
 export function withStatus(episodes: readonly AlertEpisode[], status: AlertStatus): AlertEpisode[] {

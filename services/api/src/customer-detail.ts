@@ -1,6 +1,6 @@
 // One customer: its score, explanation, Insights and alerts (one consistent read), and its score history.
 import { HEALTH_BANDS } from '@churnscore/domain';
-import { readCustomerReadModel } from '@churnscore/state';
+import { readCustomerReadModel, type KeySchema } from '@churnscore/state';
 import { episodesOf, withStatus } from './alerts';
 import { RequestError, type ReadContext } from './read-context';
 import type { CustomerDetail, HistoryPoint } from './schemas';
@@ -23,8 +23,7 @@ export async function getCustomer({ redis, keys }: ReadContext, customerId: stri
  * `{t, health, churnRisk, band}`. Proposed to the scorer (which would LPUSH and LTRIM it in its commit);
  * until it writes one the list is empty and the chart says so.
  */
-export const historyKey = (context: ReadContext, customerId: string): string =>
-  context.keys.customer(customerId).score.replace(/:score$/, ':history');
+export const historyKey = (keys: KeySchema, customerId: string): string => keys.customer(customerId).score.replace(/:score$/, ':history');
 
 function parseHistoryPoint(json: string): HistoryPoint | null {
   try {
@@ -40,7 +39,7 @@ function parseHistoryPoint(json: string): HistoryPoint | null {
 /** The latest `limit` points, oldest first; entries that do not parse are skipped rather than failing the chart. */
 export async function getHistory(context: ReadContext, customerId: string, limit: number): Promise<HistoryPoint[]> {
   const { redis, keys } = context;
-  const [scored, entries] = await Promise.all([redis.exists(keys.customer(customerId).score), redis.lrange(historyKey(context, customerId), 0, limit - 1)]);
+  const [scored, entries] = await Promise.all([redis.exists(keys.customer(customerId).score), redis.lrange(historyKey(keys, customerId), 0, limit - 1)]);
   if (scored === 0) throw notFound();
   return entries
     .map(parseHistoryPoint)

@@ -7,7 +7,7 @@ import { memberScorePairs, RequestError, type ReadContext } from './read-context
 import type { CustomerListQuery, CustomerPage, CustomerRow, SortOrder } from './schemas';
 
 /** Most ranking entries one request examines; bounds the work a selective filter can cause. */
-export const SCAN_BUDGET = 1_000;
+const SCAN_BUDGET = 1_000;
 /** Entries read per round trip while filtering: larger batches mean fewer round trips but more wasted reads. */
 const FILTERED_BATCH = 200;
 
@@ -22,11 +22,11 @@ interface Cursor {
 
 const rankingIdentity = (query: CustomerListQuery): string => `${query.sort}:${query.order}:${query.segment ?? ''}`;
 
-export function encodeCursor(cursor: Cursor): string {
+function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.score, cursor.member, cursor.ranking]), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(text: string, query: CustomerListQuery): Cursor {
+function decodeCursor(text: string, query: CustomerListQuery): Cursor {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));

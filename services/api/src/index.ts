@@ -1,4 +1,4 @@
 export { startApi, type ApiOptions, type RunningApi } from './api';
-export { buildApiServer, PUBLIC_DIR, type ApiServerDependencies } from './server';
+export { historyKey } from './customer-detail';
 export type { AlertUpdate, LiveMessage, ScoreUpdate } from './live-feed';
 export type { AlertsPage, CustomerDetail, CustomerPage, CustomerRow, HistoryPoint, Stats } from './schemas';

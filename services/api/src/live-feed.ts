@@ -37,7 +37,7 @@ export type LiveMessage =
   /** A tombstone: the customer was erased and must disappear from every view. */
   | { event: 'erased'; data: { customerId: string } };
 
-export function toLiveMessage(event: OutputEvent): LiveMessage {
+function toLiveMessage(event: OutputEvent): LiveMessage {
   if (event.kind === 'alert') {
     const { kind: _kind, modelVersion: _modelVersion, ...alert } = event;
     return { event: 'alert', data: alert };

@@ -19,16 +19,16 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 const EpochMs = (description: string) => Type.Integer({ description: `${description} (epoch ms, UTC)` });
 const NullableEpochMs = (description: string) => Nullable(EpochMs(description));
 
-export const HealthBandSchema = Type.Enum(HEALTH_BANDS, { description: 'green ≥ greenMin, red < redBelow, yellow between' });
-export const RiskBandSchema = Type.Enum(RISK_BANDS);
-export const LifecycleStageSchema = Type.Enum(LIFECYCLE_STAGES);
+const HealthBandSchema = Type.Enum(HEALTH_BANDS, { description: 'green ≥ greenMin, red < redBelow, yellow between' });
+const RiskBandSchema = Type.Enum(RISK_BANDS);
+const LifecycleStageSchema = Type.Enum(LIFECYCLE_STAGES);
 
 const WindowedCountsSchema = Type.Object(
   { d7: Type.Number(), d30: Type.Number(), d90: Type.Number(), d365: Type.Number() },
   { description: 'Per rolling window of 7, 30, 90 and 365 UTC days ending today' },
 );
 
-export const InsightsSchema = Type.Object(
+const InsightsSchema = Type.Object(
   {
     customerId: Type.String(),
     asOf: EpochMs('The instant the aggregates were evaluated at'),
@@ -60,7 +60,7 @@ export const InsightsSchema = Type.Object(
   { description: 'The SPEC §4 Insights aggregates' },
 );
 
-export const ExplanationSchema = Type.Object({
+const ExplanationSchema = Type.Object({
   scorecardId: Type.String(),
   measures: Type.Array(
     Type.Object({
@@ -87,7 +87,7 @@ export const ExplanationSchema = Type.Object({
   ),
 });
 
-export const AlertEpisodeSchema = Type.Object({
+const AlertEpisodeSchema = Type.Object({
   alertId: Type.String({ description: 'Deterministic per customer, alert type and episode' }),
   customerId: Type.String(),
   alertType: Type.Enum(ALERT_TYPES),
@@ -118,7 +118,7 @@ const scoreFields = {
   computedAt: EpochMs('When the score was computed'),
 };
 
-export const CustomerRowSchema = Type.Object({
+const CustomerRowSchema = Type.Object({
   ...scoreFields,
   nextRenewalAt: NullableEpochMs('Earliest end date of an active contract'),
 });
@@ -135,9 +135,9 @@ export const CustomerDetailSchema = Type.Object({
   }),
 });
 
-export const SORT_ORDERS = ['desc', 'asc'] as const;
+const SORT_ORDERS = ['desc', 'asc'] as const;
 export type SortOrder = (typeof SORT_ORDERS)[number];
-export const MAX_PAGE_SIZE = 200;
+const MAX_PAGE_SIZE = 200;
 
 export const CustomerListQuerySchema = Type.Object({
   sort: Type.Enum(RANKING_METRICS, { default: 'valueAtRisk', description: 'The ranking to page through' }),
@@ -159,10 +159,10 @@ export const CustomerPageSchema = Type.Object({
 
 export const CustomerParamsSchema = Type.Object({ customerId: Type.String({ minLength: 1, maxLength: 128 }) });
 
-export const MAX_HISTORY_POINTS = 500;
+const MAX_HISTORY_POINTS = 500;
 export const HistoryQuerySchema = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: MAX_HISTORY_POINTS, default: 100 }) });
 
-export const HistoryPointSchema = Type.Object({
+const HistoryPointSchema = Type.Object({
   t: EpochMs('When the score was computed'),
   health: Type.Number(),
   churnRisk: Type.Number(),
@@ -174,7 +174,7 @@ export const HistorySchema = Type.Object({
   points: Type.Array(HistoryPointSchema, { description: 'Oldest first; empty while no history is recorded' }),
 });
 
-export const MAX_ALERTS = 500;
+const MAX_ALERTS = 500;
 export const AlertsQuerySchema = Type.Object({
   status: Type.Enum(['OPEN', 'RESOLVED'], { default: 'OPEN' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_ALERTS, default: 100 }),
@@ -223,7 +223,7 @@ export type Stats = Static<typeof StatsSchema>;
 // Compile-time drift checks: each schema describes exactly its domain type.
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Assert<T extends true> = T;
-export type _InsightsMatchDomain = Assert<Equals<Static<typeof InsightsSchema>, CustomerInsights>>;
-export type _ExplanationMatchesDomain = Assert<Equals<Static<typeof ExplanationSchema>, Explanation>>;
-export type _AlertEpisodeMatchesDomain = Assert<Equals<Static<typeof AlertEpisodeSchema>, AlertEpisode>>;
-export type _RowHoldsTheSummary = Assert<Equals<Omit<CustomerRow, 'nextRenewalAt'>, Pick<ScoreSummary, Exclude<keyof CustomerRow, 'nextRenewalAt'>>>>;
+type _InsightsMatchDomain = Assert<Equals<Static<typeof InsightsSchema>, CustomerInsights>>;
+type _ExplanationMatchesDomain = Assert<Equals<Static<typeof ExplanationSchema>, Explanation>>;
+type _AlertEpisodeMatchesDomain = Assert<Equals<Static<typeof AlertEpisodeSchema>, AlertEpisode>>;
+type _RowHoldsTheSummary = Assert<Equals<Omit<CustomerRow, 'nextRenewalAt'>, Pick<ScoreSummary, Exclude<keyof CustomerRow, 'nextRenewalAt'>>>>;

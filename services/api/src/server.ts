@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '@churnscore/observability';
-import Fastify, { LogController, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { listAlerts } from './alerts';
 import { bearerTokenCheck } from './auth';
@@ -30,7 +30,7 @@ import {
 import type { SseHub } from './sse-hub';
 import type { StatsReader } from './stats';
 
-export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 export interface ApiServerDependencies {
   context: ReadContext;
@@ -52,6 +52,13 @@ const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
+
+/**
+ * Whether a request is for the API (token, no caching): its URL or its matched route is under /api. The URL
+ * alone would not do: the router decodes the path, so `/%61pi/v1/…` reaches an /api route too.
+ */
+const isApiRequest = (request: FastifyRequest): boolean =>
+  request.url.startsWith('/api/') || (request.routeOptions.url?.startsWith('/api/') ?? false);
 
 const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema };
 const secured = [{ bearerAuth: [] }];
@@ -80,7 +87,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
 
   const tokenMatches = deps.apiToken === null ? null : bearerTokenCheck(deps.apiToken);
   app.addHook('onRequest', async (request, reply) => {
-    if (tokenMatches === null || !request.url.startsWith('/api/')) return;
+    if (tokenMatches === null || !isApiRequest(request)) return;
     if (!tokenMatches(request.headers.authorization)) {
       await reply
         .code(401)
@@ -90,7 +97,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
   });
   app.addHook('onSend', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
-    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    if (isApiRequest(request)) reply.header('cache-control', 'no-store');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Gauge } from '@churnscore/observability';
 
 /** A comment line this often keeps idle streams open through proxies and lets clients notice a dead one. */
-export const HEARTBEAT_MS = 15_000;
+const HEARTBEAT_MS = 15_000;
 /** A client this far behind is disconnected rather than buffered without bound; its EventSource reconnects. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 /** How long a client waits before reconnecting after the stream drops. */

@@ -7,7 +7,7 @@ import { memberScorePairs, type ReadContext } from './read-context';
 import type { Stats } from './schemas';
 
 const SUM_BATCH = 5_000;
-export const VALUE_AT_RISK_CACHE_MS = 10_000;
+const VALUE_AT_RISK_CACHE_MS = 10_000;
 
 interface ValueAtRiskTotal {
   total: number;
