@@ -1,11 +1,11 @@
 // The read API end to end: the portfolio goes through the real scorer into Redis, and the real API reads it
 // back over HTTP. Expectations come from the events (Insights worked out by hand) or from the score
 // hashes in Redis, read independently of the API.
-import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS, type AlertEpisode } from '@churnscore/domain';
+import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyKey, type RunningApi } from '../../services/api/src/index';
-import type { CustomerDetail, CustomerPage, Stats } from '../../services/api/src/index';
+import type { AlertsPage, CustomerDetail, CustomerPage, Stats } from '../../services/api/src/index';
 import { CUSTOMER_IDS, HAND_CHECKED, handCheckedInsights } from './portfolio';
 import { ApiTestBed, EventStreamClient, TEST_TOKEN } from './support';
 
@@ -228,9 +228,10 @@ describe('GET /api/v1/customers (ranked list)', () => {
 
 describe('GET /api/v1/alerts', () => {
   it('lists the open alerts across customers, most severe first', async () => {
-    const { status, body } = await get<{ items: AlertEpisode[]; complete: boolean; scannedCustomers: number }>('/api/v1/alerts');
+    const { status, body } = await get<AlertsPage>('/api/v1/alerts');
     expect(status).toBe(200);
     expect(body.complete).toBe(true);
+    expect(body.total).toBe(body.items.length);
     expect(body.scannedCustomers).toBe(CUSTOMER_IDS.length);
     expect(body.items.length).toBeGreaterThan(0);
     expect(body.items.every((alert) => alert.status === 'OPEN')).toBe(true);
@@ -245,10 +246,12 @@ describe('GET /api/v1/alerts', () => {
   });
 
   it('lists the resolved ones on request', async () => {
-    const { body } = await get<{ items: AlertEpisode[] }>('/api/v1/alerts?status=RESOLVED');
+    const { body } = await get<AlertsPage>('/api/v1/alerts?status=RESOLVED');
     expect(body.items).toContainEqual(expect.objectContaining({ customerId: RESUMED, alertType: 'NO_RECENT_ACTIVITY' }));
     expect(body.items.every((alert) => alert.status === 'RESOLVED')).toBe(true);
-    expect((await get<{ items: AlertEpisode[] }>('/api/v1/alerts?status=RESOLVED&limit=1')).body.items).toHaveLength(1);
+    const limited = (await get<AlertsPage>('/api/v1/alerts?status=RESOLVED&limit=1')).body;
+    expect(limited.items).toHaveLength(1);
+    expect(limited.total).toBe(body.items.length);
   });
 });
 

@@ -35,8 +35,10 @@ export async function listAlerts({ redis, keys }: ReadContext, query: AlertsQuer
   const customerIds = [...new Set([...byValue, ...byRisk])];
   const books = await Promise.all(customerIds.map((customerId) => redis.get(keys.customer(customerId).alerts)));
   const episodes = books.flatMap((book) => (book === null ? [] : episodesOf(JSON.parse(book))));
+  const matching = withStatus(episodes, query.status);
   return {
-    items: withStatus(episodes, query.status).slice(0, query.limit),
+    items: matching.slice(0, query.limit),
+    total: matching.length,
     scannedCustomers: customerIds.length,
     complete: customerIds.length >= ranked,
   };

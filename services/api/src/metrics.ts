@@ -8,13 +8,13 @@ export function createApiMetrics() {
     registry,
     requests: new Counter({
       name: 'churnscore_api_requests_total',
-      help: 'HTTP requests by method, route template and status code',
+      help: 'HTTP requests by method, route template and status code (open live-update streams: churnscore_api_live_clients)',
       labelNames: ['method', 'route', 'status'] as const,
       registers,
     }),
     requestDuration: new Histogram({
       name: 'churnscore_api_request_duration_seconds',
-      help: 'HTTP request latency by method and route template (a live-update stream counts until it closes)',
+      help: 'HTTP request latency by method and route template (live-update streams are not timed)',
       labelNames: ['method', 'route'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,

@@ -182,6 +182,7 @@ export const AlertsQuerySchema = Type.Object({
 
 export const AlertsPageSchema = Type.Object({
   items: Type.Array(AlertEpisodeSchema, { description: 'Most severe first, then by value at risk' }),
+  total: Type.Integer({ description: 'Alerts with this status among the scanned customers, before the limit' }),
   scannedCustomers: Type.Integer({ description: 'Alert books read: the top customers by value at risk and by churn risk' }),
   complete: Type.Boolean({ description: 'True when every ranked customer was scanned' }),
 });

@@ -7,7 +7,9 @@ import * as fmt from './format.js';
 
 const PAGE_SIZE = 25;
 /** Figures and alerts are refetched at most this often while updates stream in. */
-const REFRESH_DEBOUNCE_MS = 1_500;
+const FIGURES_REFRESH_MS = 2_000;
+/** The open customer is re-read at most this often. */
+const PANEL_REFRESH_MS = 500;
 /** The activity types of the Insights, in the order and words the panel shows them. */
 const ACTIVITY_LABELS = {
   EMAIL_SENT: 'Emails sent',
@@ -78,11 +80,14 @@ const riskCell = (churnRisk, riskBand) =>
 const stageTag = (stage) => h('span', { class: 'stage' }, fmt.stage(stage));
 const renewal = (epochMs) => (epochMs === null ? h('span', { class: 'muted' }, '—') : [fmt.date(epochMs), ' ', h('span', { class: 'muted small' }, fmt.relativeDays(epochMs))]);
 
-function debounce(fn, ms) {
+/** Runs `fn` once, `ms` after the first of any number of calls: a steady stream of updates still refreshes. */
+function throttle(fn, ms) {
   let timer = null;
   return () => {
-    clearTimeout(timer);
-    timer = setTimeout(fn, ms);
+    timer ??= setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
   };
 }
 
@@ -136,7 +141,7 @@ async function loadAlerts() {
   const list = byId('alerts');
   try {
     const page = await read('/api/v1/alerts?status=OPEN&limit=50');
-    byId('kpi-alerts').textContent = `${fmt.count(page.items.length)}${page.complete ? '' : '+'}`;
+    byId('kpi-alerts').textContent = `${fmt.count(page.total)}${page.complete ? '' : '+'}`;
     byId('kpi-alerts-note').textContent = page.complete ? 'across all customers' : `among the top ${fmt.count(page.scannedCustomers)} at risk`;
     list.replaceChildren(
       ...(page.items.length ? page.items.map((alert) => alertItem(alert, { showCustomer: true })) : [h('li', { class: 'alert-empty' }, 'No open alerts.')]),
@@ -146,7 +151,7 @@ async function loadAlerts() {
   }
 }
 
-const refreshFigures = debounce(() => Promise.all([loadStats(), loadAlerts()]).catch((error) => console.warn(error)), REFRESH_DEBOUNCE_MS);
+const refreshFigures = throttle(() => Promise.all([loadStats(), loadAlerts()]).catch((error) => console.warn(error)), FIGURES_REFRESH_MS);
 
 // ---------------------------------------------------------------- ranked table
 
@@ -430,9 +435,9 @@ function followHash() {
   else if (view.openCustomerId) closePanel();
 }
 
-const refreshPanel = debounce(() => {
+const refreshPanel = throttle(() => {
   if (view.openCustomerId) renderPanel(view.openCustomerId).catch((error) => console.warn(error));
-}, 300);
+}, PANEL_REFRESH_MS);
 
 // ---------------------------------------------------------------- live updates
 
