@@ -398,7 +398,7 @@ async function renderPanel(customerId) {
   ].join(' · ');
   byId('panel-body').replaceChildren(
     scoreCard(detail),
-    h('section', { class: 'card', 'data-testid': 'history-chart' }, h('h2', {}, 'Score over time'), historyChart(history.points, view.thresholds ?? { health: { greenMin: 70, redBelow: 40 } })),
+    h('section', { class: 'card', 'data-testid': 'history-chart' }, h('h2', {}, 'Score over time'), historyChart(history.points, view.thresholds)),
     insightsCard(detail.insights),
     explanationCard(detail.explanation),
     customerAlertsCard(detail.alerts),

@@ -32,7 +32,8 @@ const MARGIN = { left: 34, right: 44, top: 10, bottom: 26 };
 
 /**
  * Health (solid, left axis 0–100) and churn risk (dashed, right axis 0–100%) over time, over the health
- * bands shaded with the configured thresholds. Points are { t, health, churnRisk, band }, oldest first.
+ * bands shaded with the configured thresholds (none while they are unknown). Points are
+ * { t, health, churnRisk, band }, oldest first.
  */
 export function historyChart(points, thresholds) {
   if (points.length === 0) {
@@ -44,7 +45,7 @@ export function historyChart(points, thresholds) {
   const last = points[points.length - 1].t;
   const x = (t) => MARGIN.left + (last === first ? plotWidth / 2 : ((t - first) / (last - first)) * plotWidth);
   const y = (health) => MARGIN.top + plotHeight - (health / 100) * plotHeight;
-  const { greenMin, redBelow } = thresholds.health;
+  const bands = thresholds ? [0, thresholds.health.redBelow, thresholds.health.greenMin, 100] : [0, 100];
 
   const zone = (from, to, fill) =>
     s('rect', { x: MARGIN.left, width: plotWidth, y: y(to), height: y(from) - y(to), fill, 'fill-opacity': 0.09 });
@@ -61,10 +62,8 @@ export function historyChart(points, thresholds) {
   const svg = s(
     'svg',
     { class: 'chart', viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': `Health and churn risk over ${points.length} scores` },
-    zone(0, redBelow, '#d92d20'),
-    zone(redBelow, greenMin, '#d08700'),
-    zone(greenMin, 100, '#12a150'),
-    [0, redBelow, greenMin, 100].map(gridLine),
+    thresholds ? [zone(bands[0], bands[1], '#d92d20'), zone(bands[1], bands[2], '#d08700'), zone(bands[2], bands[3], '#12a150')] : [],
+    bands.map(gridLine),
     s('path', { d: path((point) => point.churnRisk * 100), fill: 'none', stroke: '#c4320a', 'stroke-width': 1.5, 'stroke-dasharray': '5 4' }),
     s('path', { d: path((point) => point.health), fill: 'none', stroke: '#3b5bdb', 'stroke-width': 2.2, 'stroke-linejoin': 'round' }),
     points.map((point) =>
