@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { sampleActivity } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { historyKey, type RunningApi } from '../../services/api/src/index';
+import type { RunningApi } from '../../services/api/src/index';
 import { CUSTOMER_IDS } from '../api/portfolio';
 import { ApiTestBed, TEST_TOKEN } from '../api/support';
 
@@ -23,10 +23,10 @@ let stored: Map<string, Record<string, string>>;
 const readStored = async () => new Map(await Promise.all(CUSTOMER_IDS.map(async (id) => [id, await bed.scoreHash(id)] as const)));
 const row = (customerId: string) => page.locator(`#customers tr[data-customer-id="${customerId}"]`);
 
-/** A few past scores for the chart: the history list the scorer is asked to keep (newest first). */
+/** Older scores for the chart, beside the ones the scorer published (the API orders points by time). */
 async function seedHistory(customerId: string, points: Array<{ hoursAgo: number; health: number; churnRisk: number; band: string }>) {
   const now = bed.clock.now();
-  await bed.redis.lpush(historyKey(bed.keys, customerId), ...points.map(({ hoursAgo, ...point }) => JSON.stringify({ t: now - hoursAgo * HOUR, ...point })));
+  await bed.redis.lpush(bed.keys.customer(customerId).history, ...points.map(({ hoursAgo, ...point }) => JSON.stringify({ t: now - hoursAgo * HOUR, ...point })));
 }
 
 beforeAll(async () => {
@@ -105,7 +105,10 @@ describe('the dashboard', () => {
     const explanation = panel.locator('[data-testid=explanation]');
     expect(await explanation.locator('tr[data-measure]').count()).toBeGreaterThan(3);
     expect(await explanation.textContent()).toContain('Top drivers');
-    expect(await panel.locator('[data-testid=history-chart] svg circle').count()).toBe(6);
+    // The six older points seeded above plus the scores the scorer published for this customer.
+    const published = await bed.redis.llen(bed.keys.customer('globex-leaving').history);
+    expect(published).toBeGreaterThan(6);
+    expect(await panel.locator('[data-testid=history-chart] svg circle').count()).toBe(published);
     expect(await panel.locator('[data-testid=customer-alerts]').textContent()).toContain('Churn risk high');
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-customer.png` });
     await page.keyboard.press('Escape');
@@ -113,6 +116,7 @@ describe('the dashboard', () => {
   });
 
   it('shows an empty history as such', async () => {
+    await bed.redis.del(bed.keys.customer('umbrella-steady').history);
     await row('umbrella-steady').click();
     await page.locator('#panel [data-testid=history-chart] .chart-empty').waitFor();
   });

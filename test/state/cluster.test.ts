@@ -64,6 +64,7 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
         insights: insights(s.customerId),
         revision: s.state.revision,
         asOf: NOW,
+        hasOpenAlerts: true,
         significant: true,
         alertBook: { episodes: {} },
         outbox: [{ topic: 'customer.score-changed.v1', key: s.customerId, value: { i } }],
@@ -77,7 +78,7 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
     const claims = await store.claimDue(NOW, { limit: 100, leaseMs: 60_000 });
     expect(claims.map((c) => c.customerId).sort()).toEqual([...customers].sort());
 
-    expect(await Promise.all(customers.map((id) => store.eraseCustomer(id)))).toEqual(customers.map(() => 8));
+    expect(await Promise.all(customers.map((id) => store.eraseCustomer(id)))).toEqual(customers.map(() => 9));
     expect(await scanAll(redis, 'chs:cluster-test:cust:*')).toEqual([]);
     expect(await redis.zcard(store.keys.ranking('churnRisk'))).toBe(0);
 

@@ -28,15 +28,17 @@ describe('eraseCustomer', () => {
         revision: 4,
         asOf: NOW,
         significant: true,
+        hasOpenAlerts: true,
         alertBook: { episodes: {} },
         outbox: [{ topic: 'customer.score-changed.v1', key: id, value: {} }],
         nextDueAt: NOW + DAY,
       },
     ]);
     const pattern = t.store.keys.customerPattern(id);
-    expect(await scanAll(t.redis, pattern)).toHaveLength(9);
+    expect(await scanAll(t.redis, pattern)).toHaveLength(10);
+    expect(await t.redis.zscore(t.store.keys.openAlerts, id)).not.toBeNull();
 
-    expect(await t.store.eraseCustomer(id)).toBe(9);
+    expect(await t.store.eraseCustomer(id)).toBe(10);
     expect(await scanAll(t.redis, pattern)).toEqual([]);
     expect(await scanAll(t.redis, `*${'erase:%7Bme%7D\\*'}*`)).toEqual([]);
     for (const metric of ['churnRisk', 'valueAtRisk', 'health'] as const) {
@@ -44,6 +46,7 @@ describe('eraseCustomer', () => {
       expect(await t.redis.zscore(t.store.keys.ranking(metric, 'SMB'), id)).toBeNull();
     }
     expect(await t.redis.zscore(t.store.keys.dueShard(t.store.keys.dueShardOf(id)), id)).toBeNull();
+    expect(await t.redis.zscore(t.store.keys.openAlerts, id)).toBeNull();
     expect(await t.store.eraseCustomer(id)).toBe(0);
 
     const [after] = await t.store.applyEvents(feed.items(activity(id, 'CALL', NOW)), NOW);

@@ -49,15 +49,17 @@ it('a customer with a year of typical activity fits the measured per-customer bu
     snapshots.map(({ state }) => {
       const insights = computeInsights(state, NOW, options);
       const score = scoreCustomer(insights, null, config, NOW);
+      const { book } = evaluateAlerts(emptyAlertBook(), score, null, insights, config, NOW);
       return {
         score,
         insights,
         revision: state.revision,
         asOf: NOW,
         significant: isSignificantChange(null, score, config),
-        alertBook: evaluateAlerts(emptyAlertBook(), score, null, insights, config, NOW).book,
+        alertBook: book,
         outbox: [],
         nextDueAt: nextDueAt(state, insights, config, NOW, options),
+        hasOpenAlerts: Object.values(book.episodes).some((episode) => episode?.status === 'OPEN'),
       };
     }),
   );

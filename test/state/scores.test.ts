@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Explanation } from '@churnscore/domain';
-import { readCustomerReadModel, type ScoreCommit } from '@churnscore/state';
+import { readCustomerReadModel, SCORE_HISTORY_LENGTH, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, insights, openStateTest, score, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -24,6 +24,7 @@ function commit(customerId: string, fields: Partial<ScoreCommit> = {}): ScoreCom
     alertBook: null,
     outbox: [],
     nextDueAt: null,
+    hasOpenAlerts: false,
     ...fields,
   };
 }
@@ -168,6 +169,30 @@ describe('the version guard', () => {
     });
     expect(Number(await t.redis.zscore(t.store.keys.ranking('churnRisk'), id))).toBe(0.2);
     expect(await t.redis.hget(keys.insights, 'openTickets')).toBe('3');
+    // Only the published score is charted.
+    expect((await t.redis.lrange(keys.history, 0, -1)).map((entry) => JSON.parse(entry) as { t: number })).toEqual([
+      { t: NOW, health: 60, churnRisk: 0.2, band: expect.any(String) },
+    ]);
+  });
+
+  it('keeps a capped history of published scores, newest first', async () => {
+    const id = 'history';
+    await customerWithState(id);
+    for (let i = 0; i < SCORE_HISTORY_LENGTH + 5; i++) {
+      await commitOne(commit(id, { asOf: NOW + i, score: score(id, { health: i, computedAt: NOW + i }) }));
+    }
+    const history = (await t.redis.lrange(t.store.keys.customer(id).history, 0, -1)).map((entry) => JSON.parse(entry) as { t: number; health: number });
+    expect(history).toHaveLength(SCORE_HISTORY_LENGTH);
+    expect(history[0]).toMatchObject({ t: NOW + SCORE_HISTORY_LENGTH + 4, health: SCORE_HISTORY_LENGTH + 4 });
+  });
+
+  it('indexes customers with an open alert by value at risk', async () => {
+    const id = 'alerting';
+    await customerWithState(id);
+    await commitOne(commit(id, { asOf: NOW, hasOpenAlerts: true, score: score(id, { valueAtRisk: 1234 }) }));
+    expect(Number(await t.redis.zscore(t.store.keys.openAlerts, id))).toBe(1234);
+    await commitOne(commit(id, { asOf: NOW + 1, significant: false, hasOpenAlerts: false }));
+    expect(await t.redis.zscore(t.store.keys.openAlerts, id)).toBeNull();
   });
 });
 

@@ -17,6 +17,7 @@ export { readCustomerReadModel, type CustomerReadModel } from './read-model';
 export {
   DEFAULT_DEDUPE_WINDOW_DAYS,
   DEFAULT_RETENTION_DAYS,
+  SCORE_HISTORY_LENGTH,
   createStateStore,
   type ApplyItem,
   type ApplyOutcome,
@@ -28,6 +29,7 @@ export {
   type OutboxEntry,
   type OutboxMessage,
   type ScoreCommit,
+  type ScoreHistoryEntry,
   type StateStore,
   type StateStoreOptions,
 } from './store';

@@ -29,7 +29,7 @@ export const decodeKeyPart = percentDecode;
  * The per-customer keys, all `<prefix>:cust:{<id>}:<part>`. Order matters: the Lua scripts receive
  * subsets of them as KEYS in the order their headers document.
  */
-export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'score', 'explanation', 'insights', 'alerts', 'outbox'] as const;
+export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'score', 'explanation', 'insights', 'alerts', 'outbox', 'history'] as const;
 export type CustomerKeyPart = (typeof CUSTOMER_KEY_PARTS)[number];
 export type CustomerKeys = Record<CustomerKeyPart, string>;
 
@@ -60,6 +60,8 @@ export interface KeySchema {
   ranking(metric: RankingMetric, segment?: string | null): string;
   dueShardOf(customerId: string): number;
   dueShard(shard: number): string;
+  /** Customers with at least one OPEN alert, scored by value at risk: the index of open alerts. */
+  readonly openAlerts: string;
   readonly epoch: string;
 }
 
@@ -94,6 +96,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     dueShard(shard) {
       return `${prefix}:due:{${shard}}`;
     },
+    openAlerts: `${prefix}:alerts:open`,
     epoch: `${prefix}:epoch`,
   };
 }

@@ -14,6 +14,18 @@ import { decodeStoredScore, insightsFieldArgs, scoreFieldArgs, type StoredScore 
 import { loadScripts } from './scripts';
 
 export const DEFAULT_RETENTION_DAYS = 400;
+/** Published scores kept per customer for a chart of the score over time (each entry ~70 bytes). */
+export const SCORE_HISTORY_LENGTH = 30;
+
+/** One point of a customer's score history, as the `history` list holds it (JSON). */
+export interface ScoreHistoryEntry {
+  t: number;
+  health: number;
+  churnRisk: number;
+  band: Score['band'];
+}
+
+const historyEntry = (score: Score): ScoreHistoryEntry => ({ t: score.computedAt, health: score.health, churnRisk: score.churnRisk, band: score.band });
 export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
 
 export interface StateStoreOptions {
@@ -91,6 +103,8 @@ export interface ScoreCommit {
   outbox: OutboxMessage[];
   /** Next time-driven recomputation, or null for none. */
   nextDueAt: number | null;
+  /** Whether the alert book holds an OPEN episode: keeps the customer in the open-alert index. */
+  hasOpenAlerts: boolean;
 }
 
 export interface CommitResult {
@@ -229,13 +243,15 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           commit.nextDueAt ?? '',
           commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
           JSON.stringify(commit.score.explanation),
+          JSON.stringify(historyEntry(commit.score)),
+          SCORE_HISTORY_LENGTH,
           scoreArgs.length,
           ...scoreArgs,
           insightsArgs.length,
           ...insightsArgs,
           ...commit.outbox.map(({ topic, key, value }) => JSON.stringify({ topic, key, value })),
         ];
-        return [[k.state, k.score, k.explanation, k.insights, k.alerts, k.outbox], args] as const;
+        return [[k.state, k.score, k.explanation, k.insights, k.alerts, k.outbox, k.history], args] as const;
       });
       const results = await Promise.all(
         calls.map(async ([callKeys, args], i): Promise<CommitResult> => {
@@ -265,7 +281,11 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           if (result.written) {
             // An insignificant change leaves the published score stored, and ranked.
             const stored = commit.significant || result.previousScore === null ? commit.score : result.previousScore;
-            return [...syncRankings(customerId, stored, result.previousScore?.segment ?? null), scheduleDue(customerId, commit.nextDueAt)];
+            return [
+              ...syncRankings(customerId, stored, result.previousScore?.segment ?? null),
+              scheduleDue(customerId, commit.nextDueAt),
+              commit.hasOpenAlerts ? redis.zadd(keys.openAlerts, stored.valueAtRisk, customerId) : redis.zrem(keys.openAlerts, customerId),
+            ];
           }
           const stored = result.previousScore;
           return stored ? [...syncRankings(customerId, stored, stored.segment), scheduleDue(customerId, stored.nextDueAt)] : [];
@@ -299,7 +319,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     async eraseCustomer(customerId) {
       const k = keys.customer(customerId);
       const [deleted, rankedSegment] = (await scripts.eraseCustomer(Object.values(k), [])) as [number, string | null];
-      await Promise.all([...syncRankings(customerId, null, rankedSegment), scheduleDue(customerId, null)]);
+      await Promise.all([...syncRankings(customerId, null, rankedSegment), scheduleDue(customerId, null), redis.zrem(keys.openAlerts, customerId)]);
       return deleted;
     },
 

@@ -1,12 +1,13 @@
-// Alerts live per customer, in the alert book the scorer stores beside the score. There is no global
-// index of open alerts, so the listing reads the books of the customers most likely to have them: the top
-// of the value-at-risk and churn-risk rankings. `complete` tells whether that covered every customer.
+// Alerts live per customer, in the alert book the scorer stores beside the score. Open ones are found
+// through the open-alert index (customers with an OPEN episode, by value at risk); resolved ones have no
+// index, so that listing reads the books of the customers at the top of the value-at-risk and churn-risk
+// rankings. `complete` tells whether every candidate customer was read.
 import { ALERT_SEVERITIES, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
 import type { AlertBook } from '@churnscore/scoring';
 import type { ReadContext } from './read-context';
 import type { AlertsPage, AlertsQuery } from './schemas';
 
-/** Customers taken from the top of each ranking; their alert books are read (one GET each, pipelined). */
+/** Customers taken from the top of the index or of each ranking; their alert books are read (one GET each, pipelined). */
 const ALERT_SCAN_PER_RANKING = 500;
 
 /** Every episode a stored alert book holds (the open one, or else the last resolved one, per alert type). */
@@ -25,14 +26,24 @@ export function withStatus(episodes: readonly AlertEpisode[], status: AlertStatu
   return episodes.filter((episode) => episode.status === status).sort(byUrgency);
 }
 
-export async function listAlerts({ redis, keys }: ReadContext, query: AlertsQuery): Promise<AlertsPage> {
+/** Customers with an open alert (most value at risk first), or for resolved ones the top of the rankings. */
+async function candidateCustomers({ redis, keys }: ReadContext, status: AlertStatus): Promise<{ customerIds: string[]; candidates: number }> {
   const last = ALERT_SCAN_PER_RANKING - 1;
+  if (status === 'OPEN') {
+    const [customerIds, candidates] = await Promise.all([redis.zrange(keys.openAlerts, 0, last, 'REV'), redis.zcard(keys.openAlerts)]);
+    return { customerIds, candidates };
+  }
   const [byValue, byRisk, ranked] = await Promise.all([
     redis.zrange(keys.ranking('valueAtRisk'), 0, last, 'REV'),
     redis.zrange(keys.ranking('churnRisk'), 0, last, 'REV'),
     redis.zcard(keys.ranking('churnRisk')),
   ]);
-  const customerIds = [...new Set([...byValue, ...byRisk])];
+  return { customerIds: [...new Set([...byValue, ...byRisk])], candidates: ranked };
+}
+
+export async function listAlerts(context: ReadContext, query: AlertsQuery): Promise<AlertsPage> {
+  const { redis, keys } = context;
+  const { customerIds, candidates } = await candidateCustomers(context, query.status);
   const books = await Promise.all(customerIds.map((customerId) => redis.get(keys.customer(customerId).alerts)));
   const episodes = books.flatMap((book) => (book === null ? [] : episodesOf(JSON.parse(book))));
   const matching = withStatus(episodes, query.status);
@@ -40,6 +51,6 @@ export async function listAlerts({ redis, keys }: ReadContext, query: AlertsQuer
     items: matching.slice(0, query.limit),
     total: matching.length,
     scannedCustomers: customerIds.length,
-    complete: customerIds.length >= ranked,
+    complete: customerIds.length >= candidates,
   };
 }

@@ -1,6 +1,6 @@
 // One customer: its score, explanation, Insights and alerts (one consistent read), and its score history.
 import { HEALTH_BANDS } from '@churnscore/domain';
-import { readCustomerReadModel, type KeySchema } from '@churnscore/state';
+import { readCustomerReadModel } from '@churnscore/state';
 import { episodesOf, withStatus } from './alerts';
 import { RequestError, type ReadContext } from './read-context';
 import type { CustomerDetail, HistoryPoint } from './schemas';
@@ -18,13 +18,6 @@ export async function getCustomer({ redis, keys }: ReadContext, customerId: stri
   };
 }
 
-/**
- * The capped list of a customer's past scores, `<prefix>:cust:{<id>}:history`, newest first, each a JSON
- * `{t, health, churnRisk, band}`. Proposed to the scorer (which would LPUSH and LTRIM it in its commit);
- * until it writes one the list is empty and the chart says so.
- */
-export const historyKey = (keys: KeySchema, customerId: string): string => keys.customer(customerId).score.replace(/:score$/, ':history');
-
 function parseHistoryPoint(json: string): HistoryPoint | null {
   try {
     const { t, health, churnRisk, band } = JSON.parse(json) as Partial<HistoryPoint>;
@@ -39,9 +32,11 @@ function parseHistoryPoint(json: string): HistoryPoint | null {
 /** The latest `limit` points, oldest first; entries that do not parse are skipped rather than failing the chart. */
 export async function getHistory(context: ReadContext, customerId: string, limit: number): Promise<HistoryPoint[]> {
   const { redis, keys } = context;
-  const [scored, entries] = await Promise.all([redis.exists(keys.customer(customerId).score), redis.lrange(historyKey(keys, customerId), 0, limit - 1)]);
+  const [scored, entries] = await Promise.all([redis.exists(keys.customer(customerId).score), redis.lrange(keys.customer(customerId).history, 0, limit - 1)]);
   if (scored === 0) throw notFound();
+  // The list is newest first; reversing before the (stable) sort keeps points of the same instant in publication order.
   return entries
+    .reverse()
     .map(parseHistoryPoint)
     .filter((point): point is HistoryPoint => point !== null)
     .sort((a, b) => a.t - b.t);

@@ -1,4 +1,3 @@
 export { startApi, type ApiOptions, type RunningApi } from './api';
-export { historyKey } from './customer-detail';
 export type { AlertUpdate, LiveMessage, ScoreUpdate } from './live-feed';
 export type { AlertsPage, CustomerDetail, CustomerPage, CustomerRow, HistoryPoint, Stats } from './schemas';

@@ -131,6 +131,7 @@ export class ScoringPipeline {
       alertBook: evaluation.book,
       outbox,
       nextDueAt: nextDueAt(snapshot.state, insights, scoring, now, opts),
+      hasOpenAlerts: Object.values(evaluation.book.episodes).some((episode) => episode?.status === 'OPEN'),
     };
   }
 

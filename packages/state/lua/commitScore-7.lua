@@ -13,6 +13,7 @@
     KEYS[4] insights     hash    replaced as a whole
     KEYS[5] alerts       string  the alert book (JSON)
     KEYS[6] outbox       list    un-acknowledged output messages
+    KEYS[7] history      list    the published scores' headline values, newest first, capped (a chart's data)
 
     ARGV[1] revision the score was computed from
     ARGV[2] asOf (epoch ms) it was computed as of
@@ -22,11 +23,13 @@
     ARGV[4] next due time (epoch ms), or '' for none
     ARGV[5] alert book JSON, or '' to delete it
     ARGV[6] explanation JSON
-    ARGV[7] S: how many score arguments follow
-    ARGV[8 .. 7+S] score field, value, field, value, ...
-    ARGV[8+S] I: how many insights arguments follow
-    ARGV[9+S .. 8+S+I] insights field, value, ...
-    ARGV[9+S+I ...] output messages to append to the outbox, each a JSON object
+    ARGV[7] history entry JSON, pushed when the score is replaced
+    ARGV[8] how many history entries to keep
+    ARGV[9] S: how many score arguments follow
+    ARGV[10 .. 9+S] score field, value, field, value, ...
+    ARGV[10+S] I: how many insights arguments follow
+    ARGV[11+S .. 10+S+I] insights field, value, ...
+    ARGV[11+S+I ...] output messages to append to the outbox, each a JSON object
                     {"topic":..,"key":..,"value":..}; stored as {"seq":..,"version":..,"topic":..,...}
 
   Output:
@@ -34,10 +37,11 @@
       the outbox after the write (LRANGE) }
     When refused: written 0, the stored version and score, and no outbox (its owner publishes it).
 ]]
-local stateKey, scoreKey, explanationKey, insightsKey, alertsKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local stateKey, scoreKey, explanationKey, insightsKey, alertsKey, outboxKey, historyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local revision, asOf = tonumber(ARGV[1]), tonumber(ARGV[2])
 local significant, nextDueAt, alertBook, explanation = ARGV[3] == '1', ARGV[4], ARGV[5], ARGV[6]
-local scoreArgsFrom, scoreArgCount = 8, tonumber(ARGV[7])
+local historyEntry, historyLength = ARGV[7], tonumber(ARGV[8])
+local scoreArgsFrom, scoreArgCount = 10, tonumber(ARGV[9])
 local insightsArgsFrom = scoreArgsFrom + scoreArgCount + 1
 local insightsArgCount = tonumber(ARGV[insightsArgsFrom - 1])
 local messagesFrom = insightsArgsFrom + insightsArgCount
@@ -61,6 +65,8 @@ if significant or #previous == 0 then
   redis.call('HSET', scoreKey, 'version', version, 'revision', ARGV[1], 'asOf', ARGV[2],
     unpack(ARGV, scoreArgsFrom, scoreArgsFrom + scoreArgCount - 1))
   redis.call('SET', explanationKey, explanation)
+  redis.call('LPUSH', historyKey, historyEntry)
+  redis.call('LTRIM', historyKey, 0, historyLength - 1)
 else
   redis.call('HSET', scoreKey, 'revision', ARGV[1], 'asOf', ARGV[2])
 end
