@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import defaultConfigJson from '../config/default.json' with { type: 'json' };
 import { CHURN_FEATURE_NAMES } from './churn';
@@ -162,6 +163,21 @@ export function parseScoringConfig(json: unknown): ScoringConfig {
   const issues = semanticIssues(parsed.data);
   if (issues.length > 0) throw new ScoringConfigError(issues);
   return parsed.data;
+}
+
+/**
+ * Reads and validates a scoring configuration file: the services' one piece of I/O for this package,
+ * kept apart from the pure core. An unreadable file or invalid JSON is a ScoringConfigError too, so a
+ * service refuses to start with one kind of message for every configuration problem.
+ */
+export function loadScoringConfigFile(path: string): ScoringConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ScoringConfigError([{ path: '(file)', message: `${path} is not readable JSON: ${(error as Error).message}` }]);
+  }
+  return parseScoringConfig(json);
 }
 
 /** The shipped default configuration (config/default.json), validated. */

@@ -4,6 +4,7 @@ export { computeInsights, DEFAULT_STAGE_PROBABILITY, type InsightsOptions } from
 export {
   DEFAULT_SCORING_CONFIG_PATH,
   defaultScoringConfig,
+  loadScoringConfigFile,
   parseScoringConfig,
   ScoringConfigError,
   type ConfigIssue,

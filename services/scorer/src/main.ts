@@ -1,44 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '@churnscore/config';
-import { createLogger } from '@churnscore/observability';
-import { parseScoringConfig, ScoringConfigError } from '@churnscore/scoring';
+import { createLogger, runService } from '@churnscore/observability';
+import { loadScoringConfigFile, ScoringConfigError } from '@churnscore/scoring';
 import { startScorer } from './scorer';
 
-/** Refuses to start on a bad setting, naming it; then runs until SIGTERM / SIGINT. */
-async function main(): Promise<void> {
-  let config;
-  let scoring;
-  try {
-    config = loadConfig();
-    scoring = parseScoringConfig(JSON.parse(readFileSync(config.scoringConfigPath, 'utf8')));
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof ScoringConfigError || error instanceof SyntaxError) {
-      console.error(`scorer: refusing to start.\n${error.message}`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
-  const logger = createLogger({ name: 'scorer', level: config.logLevel });
-  const scorer = await startScorer({ config, scoring, logger });
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: finishing the batch in flight and committing');
-    scorer.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'unclean stop');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-main().catch((error: unknown) => {
-  console.error('scorer: failed to start', error);
-  process.exit(1);
-});
+runService(
+  'scorer',
+  async () => {
+    const config = loadConfig();
+    const scoring = loadScoringConfigFile(config.scoringConfigPath);
+    const logger = createLogger({ name: 'scorer', level: config.logLevel });
+    return { logger, service: await startScorer({ config, scoring, logger }) };
+  },
+  (error): error is Error => error instanceof ConfigError || error instanceof ScoringConfigError,
+);
