@@ -1,17 +1,13 @@
 // The dashboard in a real headless Chromium (Debian's, never a downloaded one) over the real API, scorer
 // and Redis: the token prompt, the ranked table with band colours, the customer panel, a live update.
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { sampleActivity } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import { CUSTOMER_IDS } from '../api/portfolio';
 import { ApiTestBed, TEST_TOKEN } from '../api/support';
+import { ARTIFACTS, BAND_COLOURS, launchChromium } from './chromium';
 
-const ARTIFACTS = 'test-artifacts';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-/** The band colours of styles.css (--green, --yellow, --red), as the browser computes them. */
-const BAND_COLOURS = { green: 'rgb(18, 161, 80)', yellow: 'rgb(208, 135, 0)', red: 'rgb(217, 45, 32)' };
 const HOUR = 3_600_000;
 
 const bed = new ApiTestBed('api-browser');
@@ -30,7 +26,6 @@ async function seedHistory(customerId: string, points: Array<{ hoursAgo: number;
 }
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   await bed.seed();
   await seedHistory('globex-leaving', [
     { hoursAgo: 24 * 30, health: 74, churnRisk: 0.18, band: 'green' },
@@ -42,7 +37,7 @@ beforeAll(async () => {
   ]);
   stored = await readStored();
   api = await bed.startApi({ token: TEST_TOKEN });
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
 }, 180_000);
 

@@ -1,0 +1,82 @@
+// The product end to end, as `npm start` runs it: the simulator's cohorts published to Kafka, scored by the
+// real scorer, served by the read API and shown by the dashboard in a real Chromium. Declining and churning
+// customers must show up red or high-risk, healthy ones green; the screenshot is the evidence.
+import type { HealthBand, RiskBand } from '@churnscore/domain';
+import { generateCustomerHistories, type Cohort } from '@churnscore/simulator';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningApi } from '../../services/api/src/index';
+import { ApiTestBed, TEST_TOKEN } from '../api/support';
+import { ARTIFACTS, BAND_COLOURS, launchChromium } from './chromium';
+
+const bed = new ApiTestBed('simulated-portfolio');
+const histories = generateCustomerHistories({ customers: 24, days: 400, seed: 'dashboard-e2e', now: bed.clock.now() });
+const cohortOf = new Map(histories.map((h) => [h.customerId, h.cohort]));
+
+let api: RunningApi;
+let browser: Browser;
+let page: Page;
+
+interface Scored {
+  customerId: string;
+  band: HealthBand;
+  riskBand: RiskBand;
+  valueAtRisk: number;
+}
+
+async function scoredCustomers(): Promise<Scored[]> {
+  const response = await fetch(`${api.url}/api/v1/customers?sort=valueAtRisk&limit=100`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  return ((await response.json()) as { items: Scored[] }).items;
+}
+
+beforeAll(async () => {
+  await bed.setUp(3);
+  await bed.startScorer({ clock: bed.clock.now });
+  await bed.publishAndWait(histories.flatMap((history) => history.events));
+  api = await bed.startApi({ token: TEST_TOKEN });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await bed.tearDown();
+});
+
+describe('a simulated portfolio through the whole product', () => {
+  it('shows each cohort the way its name says', async () => {
+    const scored = await scoredCustomers();
+    expect(scored).toHaveLength(histories.length);
+    const of = (cohort: Cohort) => scored.filter((s) => cohortOf.get(s.customerId) === cohort);
+    for (const cohort of ['healthy', 'growing'] as const) {
+      expect(of(cohort).length).toBeGreaterThan(0);
+      expect(of(cohort).every((s) => s.band === 'green'), cohort).toBe(true);
+    }
+    for (const cohort of ['declining', 'churning'] as const) {
+      expect(of(cohort).length).toBeGreaterThan(0);
+      expect(of(cohort).every((s) => s.band === 'red' || s.riskBand === 'high'), cohort).toBe(true);
+    }
+  });
+
+  it('ranks the at-risk customers first on the dashboard, in their band colours', async () => {
+    await page.goto(api.url);
+    await page.locator('#token-dialog').waitFor({ state: 'visible' });
+    await page.fill('#token-input', TEST_TOKEN);
+    await page.click('#token-form button[type=submit]');
+    const rows = page.locator('#customers tbody tr[data-customer-id]');
+    await rows.first().waitFor();
+
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.customerId ?? ''));
+    const scored = await scoredCustomers();
+    expect(shown).toEqual(scored.map((s) => s.customerId));
+    // Value at risk (risk × active contract value) puts a declining customer, whose contracts still run, on top;
+    // churning customers whose contracts have ended have little value left at risk.
+    expect(cohortOf.get(shown[0]!)).toBe('declining');
+
+    for (const { customerId, band } of scored) {
+      const pill = page.locator(`#customers tr[data-customer-id="${customerId}"] .pill`);
+      expect(await pill.evaluate((el) => getComputedStyle(el).color), customerId).toBe(BAND_COLOURS[band]);
+    }
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-simulated-portfolio.png`, fullPage: true });
+  });
+});
