@@ -38,7 +38,7 @@ export function deleteTopics(names: string[]): Promise<void> {
   return deleteKafkaTopics(testStack().kafkaBrokers, names);
 }
 
-/** A Redis client on the test stack; the caller quits it (afterAll). */
-export function createRedisClient(options: RedisOptions = {}): Redis {
-  return new Redis(testStack().redisUrl, options);
+/** A Redis client on the test stack (or the given Redis); the caller quits it (afterAll). */
+export function createRedisClient(url: string = testStack().redisUrl, options: RedisOptions = {}): Redis {
+  return new Redis(url, options);
 }

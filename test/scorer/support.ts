@@ -32,23 +32,28 @@ export class ManualClock {
 export class ScorerTestBed extends EventsTestBed {
   readonly prefix = uniqueName('scorer-test');
   readonly consumerGroup = uniqueName('scorer-test-group');
-  readonly redis: Redis = createRedisClient();
+  readonly redis: Redis;
   readonly store: StateStore;
   readonly keys = keySchema(this.prefix);
   private readonly scorers: RunningScorer[] = [];
 
-  constructor(name: string) {
+  /** @param redisUrl a Redis of the test's own instead of the stack's (a test that crashes it). */
+  constructor(
+    name: string,
+    private readonly redisUrl: string = testStack().redisUrl,
+  ) {
     super(name);
+    this.redis = createRedisClient(redisUrl);
     this.store = createStateStore(this.redis, { prefix: this.prefix });
   }
 
   /** The scorer's environment: what `npm run scorer` would be started with for this test bed. */
   env(): Record<string, string> {
-    const { kafkaBrokers, schemaRegistryUrl, redisUrl } = testStack();
+    const { kafkaBrokers, schemaRegistryUrl } = testStack();
     return {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       SCHEMA_REGISTRY_URL: schemaRegistryUrl,
-      REDIS_URL: redisUrl,
+      REDIS_URL: this.redisUrl,
       REDIS_KEY_PREFIX: this.prefix,
       CONSUMER_GROUP: this.consumerGroup,
       TOPIC_ACTIVITY: this.topics.activity,

@@ -1,0 +1,112 @@
+// SPEC §8: Redis may lose its last writes (append-only file fsynced every second, or a failover to a replica
+// that lagged). Here a private Redis is replaced mid-stream by a copy of its own data taken a moment
+// earlier, as a lagging replica would be: the writes after the copy are gone. The scorer must notice
+// (Redis's identity changed), re-consume from its committed offsets, and end with every event counted
+// exactly once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InputEvent } from '@churnscore/domain';
+import { sampleActivity } from '@churnscore/events/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tuningFrom, type RunningScorer } from '../../services/scorer/src/scorer';
+import { eventually, ScorerTestBed } from './support';
+
+const CUSTOMERS = 20;
+const EVENTS_PER_CUSTOMER = 50;
+const DAY = 86_400_000;
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** A redis-server of this test's own, persisting like production: AOF on, fsync every second. */
+class PrivateRedis {
+  private process: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+
+  async start(dataDir: string): Promise<void> {
+    mkdirSync(dataDir, { recursive: true });
+    this.process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+      { stdio: 'ignore' },
+    );
+    const probe = new Redis(this.port, '127.0.0.1', { retryStrategy: () => 100 });
+    probe.on('error', () => undefined); // refused until the server listens
+    try {
+      await eventually(() => probe.ping().catch(() => 'down'), (reply) => reply === 'PONG', 20_000, 'redis-server to answer');
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  async kill(): Promise<void> {
+    const running = this.process;
+    if (!running || running.exitCode !== null) return;
+    running.kill('SIGKILL');
+    await once(running, 'exit');
+  }
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'redis-data-loss-'));
+let redis: PrivateRedis;
+let bed: ScorerTestBed;
+let scorer: RunningScorer;
+
+const now = Date.now();
+const customerIds = Array.from({ length: CUSTOMERS }, (_, i) => `lossy-${i}`);
+const events: InputEvent[] = customerIds.flatMap((customerId) =>
+  Array.from({ length: EVENTS_PER_CUSTOMER }, (_, i) =>
+    sampleActivity({ customerId, eventId: `${customerId}-${i}`, activityType: 'CALL', value: null, occurredAt: now - (i % 20) * DAY }),
+  ),
+);
+const snapshots = () => bed.store.readCustomers(customerIds, Date.now());
+const appliedTotal = async () => (await snapshots()).reduce((sum, s) => sum + s.state.revision, 0);
+
+beforeAll(async () => {
+  redis = new PrivateRedis(await freePort());
+  await redis.start(join(workDir, 'live'));
+  bed = new ScorerTestBed('redis-data-loss', `redis://127.0.0.1:${redis.port}`);
+  await bed.setUp(3);
+  // Small chunks: the stream takes long enough to be cut in the middle.
+  scorer = await bed.startScorer({ tuning: { ...tuningFrom(bed.config().scorer), chunkSize: 20 } });
+});
+afterAll(async () => {
+  await bed.tearDown();
+  await redis.kill();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('Redis losing its last writes under load', () => {
+  it('loses no event and counts none twice', async () => {
+    await bed.publish(events);
+    await eventually(appliedTotal, (applied) => applied >= events.length / 3, 60_000, 'a third of the events to be applied');
+
+    // The "replica": a copy of the data as it is now; the live server carries on for a moment, then dies.
+    cpSync(join(workDir, 'live'), join(workDir, 'replica'), { recursive: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await redis.kill();
+    await redis.start(join(workDir, 'replica'));
+
+    await eventually(
+      async () => (await snapshots()).reduce((sum, s) => sum + (s.score?.revision ?? 0), 0),
+      (scored) => scored === events.length,
+      75_000,
+      'every event to be applied and scored (an event whose offset was committed but whose effect was lost never comes back)',
+    );
+    for (const snapshot of await snapshots()) {
+      expect(snapshot.state.revision).toBe(EVENTS_PER_CUSTOMER);
+      expect(snapshot.state.activityDays.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(EVENTS_PER_CUSTOMER);
+    }
+    expect((await scorer.metrics.rewinds.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
+  });
+});
