@@ -35,12 +35,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const { config, scoring } = options;
   const logger = options.logger ?? createLogger({ name: 'api', level: config.logLevel });
   const metrics = createApiMetrics();
-  const redis = createRedis({
-    url: config.redis.url,
-    cluster: config.redis.cluster,
-    tlsCaFile: config.redis.tlsCaFile,
-    connectionName: 'churnscore-api',
-  });
+  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-api' });
   const context = { redis, keys: keySchema(config.redis.keyPrefix) };
   const hub = new SseHub(metrics.liveClients);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));

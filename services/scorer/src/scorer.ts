@@ -59,12 +59,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
   const metrics = createScorerMetrics();
 
-  const redis = createRedis({
-    url: config.redis.url,
-    cluster: config.redis.cluster,
-    tlsCaFile: config.redis.tlsCaFile,
-    connectionName: 'churnscore-scorer',
-  });
+  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer' });
   const store = createStateStore(redis, {
     prefix: config.redis.keyPrefix,
     retentionDays: config.retentionDays,
