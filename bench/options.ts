@@ -1,0 +1,96 @@
+import { parseArgs } from 'node:util';
+import { UsageError, integerOption } from '@churnscore/simulator';
+
+export const SECTIONS = ['ceiling', 'throughput', 'latency', 'memory', 'rescore', 'profile'] as const;
+export type SectionName = (typeof SECTIONS)[number];
+
+export const BENCH_USAGE = `Usage: npm run bench -- [options]
+
+Measures the scorer against the local stack (or KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL),
+prints a table and writes bench-results/<timestamp>.json and bench-results/latest.json.
+
+  --events N             pre-produced input for the ceiling and throughput runs (default 200000)
+  --profile-events N     the first N of those for the profiled run (default 50000)
+  --customers N          customers that input is spread over; also the latency runs' customers (default 2000)
+  --rates R[,R…]         offered events/s of the latency runs (default 1000,5000)
+  --latency-seconds N    measured part of each latency run, after 10 s of warm-up (default 25)
+  --memory-customers N   customers in Redis for the memory measurement (default 100000)
+  --rescore-customers N  customers due at once for the re-scoring measurement (default 20000)
+  --templates N          customers whose year of history is applied event by event; the memory,
+                         re-scoring and latency populations are copies of them (default 500)
+  --partitions N         partitions of every input topic (default 6, as provisioned)
+  --seed S               simulator seed (default bench)
+  --skip S[,S…]          leave out sections: ${SECTIONS.join(', ')}
+  --help                 show this text`;
+
+export interface BenchOptions {
+  events: number;
+  profileEvents: number;
+  customers: number;
+  rates: number[];
+  latencySeconds: number;
+  memoryCustomers: number;
+  rescoreCustomers: number;
+  templates: number;
+  partitions: number;
+  seed: string;
+  sections: SectionName[];
+}
+
+const listOf = (values: readonly string[]): string[] =>
+  values.flatMap((value) => value.split(',')).map((part) => part.trim()).filter((part) => part !== '');
+
+const isSection = (name: string): name is SectionName => (SECTIONS as readonly string[]).includes(name);
+
+/** The run's sizes; null when --help was asked for. Throws UsageError naming the bad option. */
+export function parseBenchArgs(argv: string[]): BenchOptions | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        events: { type: 'string' },
+        'profile-events': { type: 'string' },
+        customers: { type: 'string' },
+        rates: { type: 'string' },
+        'latency-seconds': { type: 'string' },
+        'memory-customers': { type: 'string' },
+        'rescore-customers': { type: 'string' },
+        templates: { type: 'string' },
+        partitions: { type: 'string' },
+        seed: { type: 'string' },
+        skip: { type: 'string', multiple: true },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${BENCH_USAGE}`);
+  }
+  if (values.help) return null;
+
+  const skipped = listOf(values.skip ?? []);
+  const unknown = skipped.filter((name) => !isSection(name));
+  if (unknown.length > 0) throw new UsageError(`--skip: unknown section ${unknown.join(', ')} (expected ${SECTIONS.join(', ')})`);
+  const rates = listOf(values.rates === undefined ? ['1000,5000'] : [values.rates]).map(Number);
+  if (rates.length === 0 || rates.some((rate) => !Number.isInteger(rate) || rate < 1)) {
+    throw new UsageError('--rates must be a comma-separated list of whole numbers of events per second, e.g. 1000,5000');
+  }
+  const customers = integerOption('customers', values.customers, 2_000, 1);
+  const events = integerOption('events', values.events, 200_000, 1);
+  if (events < customers) throw new UsageError('--events must be at least --customers (every customer gets a history)');
+  return {
+    events,
+    profileEvents: Math.min(events, integerOption('profile-events', values['profile-events'], 50_000, 1)),
+    customers,
+    rates,
+    latencySeconds: integerOption('latency-seconds', values['latency-seconds'], 25, 5),
+    memoryCustomers: integerOption('memory-customers', values['memory-customers'], 100_000, 1),
+    rescoreCustomers: integerOption('rescore-customers', values['rescore-customers'], 20_000, 1),
+    templates: integerOption('templates', values.templates, 500, 1),
+    partitions: integerOption('partitions', values.partitions, 6, 1),
+    seed: values.seed ?? 'bench',
+    sections: SECTIONS.filter((section) => !skipped.includes(section)),
+  };
+}

@@ -1,0 +1,206 @@
+import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
+import type { InputEvent } from '@churnscore/domain';
+import { createEventCodec, eventCodecOptions } from '@churnscore/events';
+import { connectIdempotentProducer, createKafkaClient } from '@churnscore/kafka';
+import { createLogger } from '@churnscore/observability';
+import { defaultScoringConfig } from '@churnscore/scoring';
+import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
+import { CUSTOMER_KEY_PARTS, createStateStore, keySchema, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
+import { createScorerMetrics } from '../services/scorer/src/metrics';
+import { ScoringPipeline } from '../services/scorer/src/pipeline';
+import type { BenchContext } from './context';
+import { Sandbox } from './sandbox';
+
+/**
+ * Customers with a year of the simulator's history each, applied event by event through the state
+ * store and scored through the scorer's own pipeline (read, score, commit, publish): the real Redis
+ * content of a year-old customer. Larger populations are copies of these (see `clonePopulation`),
+ * because applying a year per customer runs at a few thousand events per second: 100,000 customers
+ * would take hours.
+ */
+export interface Templates {
+  sandbox: Sandbox;
+  plans: CustomerPlan[];
+  /** The clock the histories end at and the scores were computed as of. */
+  asOf: number;
+  events: number;
+  /** Events per second the state store applied them at (one Lua call per event, pipelined). */
+  applyRate: number;
+  /** Customers per second the pipeline scored and committed them at. */
+  scoreRate: number;
+  eventsByKind: Record<string, number>;
+  copies: TemplateCopy[];
+}
+
+/** What a copy is made from: the template's own keys as DUMP payloads, and its entries in the shared sorted sets. */
+interface TemplateCopy {
+  parts: Array<[CustomerKeyPart, Buffer]>;
+  /** Rankings, open-alert index and any other shared index: key (after the prefix) and the template's score there. */
+  indexed: Array<{ keySuffix: string; score: number }>;
+  /** Its due time; a copy goes into its own due shard, which depends on its id. */
+  dueAt: number | null;
+}
+
+const APPLY_BATCH = 5_000;
+/** Customers per rescore call: the scorer's default claim limit, so the calls have the shape of its own. */
+const SCORE_BATCH = 500;
+const YEAR_DAYS = 365;
+
+export async function seedTemplates(
+  context: BenchContext,
+  options: { count: number; seed: string; now: number; onProgress(message: string): void },
+): Promise<Templates> {
+  const { count, seed, now, onProgress } = options;
+  const sandbox = await Sandbox.open(context, 'templates', 1);
+  try {
+    const config = sandbox.config();
+    const histories = generateCustomerHistories({ customers: count, days: YEAR_DAYS, seed, now, idPrefix: 'tmpl' });
+    const store = storeFor(context, config);
+    const events = histories.flatMap((history) => history.events);
+    const applyRate = await applySteadyState(store, events, now, (done) => onProgress(`applied ${done}/${events.length} events`));
+
+    const scored = performance.now();
+    await scoreAll(config, store, histories, now);
+    const scoreRate = histories.length / ((performance.now() - scored) / 1000);
+
+    const indexes = await sharedIndexes(context, sandbox.prefix);
+    const copies = await Promise.all(histories.map((history) => readCopy(context, sandbox.prefix, indexes, history.customerId)));
+    const eventsByKind: Record<string, number> = {};
+    for (const event of events) {
+      const kind = event.kind === 'activity' ? event.activityType : event.kind;
+      eventsByKind[kind] = (eventsByKind[kind] ?? 0) + 1;
+    }
+    const plans = histories.map(({ events: _events, ...plan }) => plan);
+    return { sandbox, plans, asOf: now, events: events.length, applyRate, scoreRate, eventsByKind, copies };
+  } catch (error) {
+    await sandbox.cleanup();
+    throw error;
+  }
+}
+
+const storeFor = (context: BenchContext, config: AppConfig): StateStore =>
+  createStateStore(context.redis, {
+    prefix: config.redis.keyPrefix,
+    retentionDays: config.retentionDays,
+    dedupeWindowDays: config.dedupeWindowDays,
+  });
+
+/**
+ * Each event is applied as of the moment it happened (`receivedAt` = occurredAt), as in steady
+ * operation: the dedupe window then holds about a week of ids rather than the whole year a one-shot
+ * backfill would leave there for a week. Offsets grow per topic so that no event looks redelivered.
+ */
+async function applySteadyState(store: StateStore, events: readonly InputEvent[], now: number, onProgress: (done: number) => void): Promise<number> {
+  const nextOffset = new Map<string, number>();
+  const items: ApplyItem[] = events.map((event) => {
+    const offset = nextOffset.get(event.kind) ?? 0;
+    nextOffset.set(event.kind, offset + 1);
+    return { event, topic: event.kind, partition: 0, offset: String(offset), receivedAt: Math.min(event.occurredAt, now) };
+  });
+  const started = performance.now();
+  let lastReport = started;
+  for (let start = 0; start < items.length; start += APPLY_BATCH) {
+    await store.applyEvents(items.slice(start, start + APPLY_BATCH), now);
+    if (performance.now() - lastReport > 5_000) {
+      lastReport = performance.now();
+      onProgress(Math.min(start + APPLY_BATCH, items.length));
+    }
+  }
+  return items.length / ((performance.now() - started) / 1000);
+}
+
+/** The scorer's own read → score → commit → publish, with the clock at `now`; the outputs go to the sandbox's topics. */
+async function scoreAll(config: AppConfig, store: StateStore, histories: ReadonlyArray<{ customerId: string; events: InputEvent[] }>, now: number) {
+  const logger = createLogger({ name: 'bench-templates', level: 'warn' });
+  const producer = await connectIdempotentProducer(createKafkaClient(kafkaClientOptions(config), logger));
+  const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
+  const pipeline = new ScoringPipeline({
+    store,
+    codec,
+    producer,
+    topics: config.topics,
+    scoring: defaultScoringConfig(),
+    clock: () => now,
+    metrics: createScorerMetrics(),
+    logger,
+  });
+  try {
+    for (let start = 0; start < histories.length; start += SCORE_BATCH) {
+      const targets = histories.slice(start, start + SCORE_BATCH).map(({ customerId, events }) => ({
+        customerId,
+        cause: { kind: 'event' as const, eventId: events[events.length - 1]!.eventId },
+      }));
+      await pipeline.rescore(targets, now);
+    }
+  } finally {
+    await producer.disconnect();
+    codec.close();
+  }
+}
+
+/**
+ * The namespace's shared sorted sets other than the due shards: rankings, the open-alert index and
+ * whatever index the key contract adds, found rather than listed so that copies keep up with it.
+ */
+async function sharedIndexes(context: BenchContext, prefix: string): Promise<string[]> {
+  const keys = keySchema(prefix);
+  const dueShards = new Set(Array.from({ length: keys.dueShards }, (_, shard) => keys.dueShard(shard)));
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await context.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    found.push(...batch.filter((key) => !key.includes(':cust:') && !dueShards.has(key)));
+    cursor = next;
+  } while (cursor !== '0');
+  const types = await Promise.all(found.map((key) => context.redis.type(key)));
+  return found.filter((_, i) => types[i] === 'zset');
+}
+
+async function readCopy(context: BenchContext, prefix: string, indexes: readonly string[], customerId: string): Promise<TemplateCopy> {
+  const keys = keySchema(prefix);
+  const customerKeys = keys.customer(customerId);
+  const [dumps, scores, dueAt] = await Promise.all([
+    Promise.all(CUSTOMER_KEY_PARTS.map((part) => context.redis.dumpBuffer(customerKeys[part]))),
+    Promise.all(indexes.map((key) => context.redis.zscore(key, customerId))),
+    context.redis.zscore(keys.dueShard(keys.dueShardOf(customerId)), customerId),
+  ]);
+  return {
+    parts: CUSTOMER_KEY_PARTS.flatMap((part, i) => (dumps[i] ? [[part, dumps[i]] as [CustomerKeyPart, Buffer]] : [])),
+    indexed: indexes.flatMap((key, i) => (scores[i] === null ? [] : [{ keySuffix: key.slice(prefix.length), score: Number(scores[i]) }])),
+    dueAt: dueAt === null ? null : Number(dueAt),
+  };
+}
+
+/** Copies per round trip batch: ~10 MB of RESTORE payloads. */
+const CLONE_BATCH = 500;
+
+/** The id of the i-th customer of a population; as long as the templates' ids, so copies cost the same bytes. */
+export const populationCustomerId = (index: number): string => `cust-${String(index + 1).padStart(6, '0')}`;
+
+/** The template the i-th customer of a population is a copy of. */
+export const templateIndexOf = (index: number, templates: Templates): number => index % templates.copies.length;
+
+/**
+ * `count` customers under `prefix`, the i-th a byte-for-byte copy (DUMP / RESTORE) of template
+ * i mod T's keys, entered with the template's scores in every shared index the template is in, and
+ * in its own due shard at the template's due time. Each copy scores, re-scores and costs what its
+ * template does, so a population keeps the templates' cohort and segment mix.
+ */
+export async function clonePopulation(context: BenchContext, templates: Templates, prefix: string, count: number): Promise<string[]> {
+  const { redis } = context;
+  const keys = keySchema(prefix);
+  const customerIds = Array.from({ length: count }, (_, i) => populationCustomerId(i));
+  for (let start = 0; start < count; start += CLONE_BATCH) {
+    const calls: Array<Promise<unknown>> = [];
+    for (let index = start; index < Math.min(start + CLONE_BATCH, count); index += 1) {
+      const customerId = customerIds[index]!;
+      const copy = templates.copies[templateIndexOf(index, templates)]!;
+      const customerKeys = keys.customer(customerId);
+      for (const [part, payload] of copy.parts) calls.push(redis.restore(customerKeys[part], 0, payload));
+      for (const { keySuffix, score } of copy.indexed) calls.push(redis.zadd(`${prefix}${keySuffix}`, score, customerId));
+      if (copy.dueAt !== null) calls.push(redis.zadd(keys.dueShard(keys.dueShardOf(customerId)), copy.dueAt, customerId));
+    }
+    await Promise.all(calls);
+  }
+  return customerIds;
+}

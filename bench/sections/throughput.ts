@@ -1,0 +1,135 @@
+import type { BenchContext } from '../context';
+import { stageInput, type BenchInput } from '../input';
+import type { SectionOutcome, TableRow } from '../report';
+import { Sandbox } from '../sandbox';
+import { fetchMetrics, scorerCounters, type ScorerCounters } from '../scorer-metrics';
+import { startScorerProcess } from '../scorer-process';
+import { count, percent, perSecond } from '../stats';
+import { startCpuMeter, type CpuUse } from '../system';
+import { waitForGroup, waitUntilScored } from '../waiting';
+
+/** Scorer instances under test, however they run (child processes, or in the bench's own process). */
+export interface ScorerFleet {
+  /** Readers of each instance's CPU seconds, for the CPU meter. */
+  cpu: Record<string, () => number | null>;
+  /** Each instance's Prometheus exposition text. */
+  metrics(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export interface ScoringRun {
+  instances: number;
+  events: number;
+  /** From the input's commit (it becomes visible) to every customer's score reflecting all its events. */
+  seconds: number;
+  rate: number;
+  cpu: CpuUse;
+  counters: ScorerCounters;
+}
+
+/**
+ * One timed run over the pre-produced input: stage it, start the fleet in a fresh consumer group and
+ * key prefix, wait until every member has its partitions, commit the input, and stop the clock when
+ * every customer's stored score was computed from all of its events.
+ */
+export async function timeScoring(
+  context: BenchContext,
+  input: BenchInput,
+  options: {
+    purpose: string;
+    partitions: number;
+    instances: number;
+    startFleet(sandbox: Sandbox, group: string): Promise<ScorerFleet>;
+    signal: AbortSignal;
+  },
+): Promise<ScoringRun> {
+  const { reporter } = context;
+  const scope = options.purpose;
+  const sandbox = await Sandbox.open(context, options.purpose, options.partitions);
+  try {
+    const staged = await stageInput(context.kafka, sandbox.topics, input, `${sandbox.name}-input`);
+    try {
+      const group = sandbox.group('scorer');
+      const fleet = await options.startFleet(sandbox, group);
+      try {
+        await waitForGroup(context.admin, group, options.instances, options.signal);
+        const meter = await startCpuMeter(context, fleet.cpu);
+        reporter.step(scope, `${options.instances} scorer(s) joined; committing ${count(input.records.length)} events`);
+        const startedAt = await staged.commit();
+        const finishedAt = await waitUntilScored(context, sandbox.prefix, input.eventsByCustomer, {
+          signal: options.signal,
+          onProgress: (scored, total) =>
+            reporter.step(scope, `scored ${count(scored)}/${count(total)} events (${perSecond(scored / ((Date.now() - startedAt) / 1000))})`),
+        });
+        const cpu = await meter.stop();
+        const seconds = (finishedAt - startedAt) / 1000;
+        const rate = input.records.length / seconds;
+        reporter.step(scope, `${perSecond(rate)} over ${seconds.toFixed(1)} s`);
+        return { instances: options.instances, events: input.records.length, seconds, rate, cpu, counters: scorerCounters(await fleet.metrics()) };
+      } finally {
+        await fleet.stop();
+      }
+    } finally {
+      await staged.discard();
+    }
+  } finally {
+    await sandbox.cleanup();
+  }
+}
+
+/** `npm run scorer` child processes: each has its own event loop, so two of them can use both cores. */
+export async function startProcessFleet(sandbox: Sandbox, group: string, instances: number, label: string): Promise<ScorerFleet> {
+  const scorers = await Promise.all(
+    Array.from({ length: instances }, (_, i) => startScorerProcess(`${label} ${i + 1}/${instances}`, sandbox.scorerEnv(group))),
+  );
+  return {
+    cpu: Object.fromEntries(scorers.map((scorer, i) => [`scorer${i + 1}`, scorer.cpuSeconds])),
+    metrics: () => Promise.all(scorers.map((scorer) => fetchMetrics(scorer.httpPort))),
+    stop: async () => {
+      await Promise.all(scorers.map((scorer) => scorer.stop()));
+    },
+  };
+}
+
+export interface ThroughputDetails {
+  runs: ScoringRun[];
+  ceilingRate: number | null;
+}
+
+const TARGET_SHARE_OF_CEILING = 0.5;
+
+/**
+ * The scorer end to end over the pre-produced input, as one and as two `npm run scorer` processes in
+ * one consumer group. Child processes rather than two scorers in the bench's process: one process is
+ * one event loop, so two in-process scorers would share a single core and could not show what a
+ * second instance adds on a two-core machine.
+ */
+export async function measureThroughput(
+  context: BenchContext,
+  input: BenchInput,
+  options: { partitions: number; ceilingRate: number | null; signal: AbortSignal },
+): Promise<SectionOutcome<ThroughputDetails>> {
+  const runs: ScoringRun[] = [];
+  for (const instances of [1, 2]) {
+    runs.push(
+      await timeScoring(context, input, {
+        purpose: `throughput-${instances}`,
+        partitions: options.partitions,
+        instances,
+        startFleet: (sandbox, group) => startProcessFleet(sandbox, group, instances, 'scorer'),
+        signal: options.signal,
+      }),
+    );
+  }
+  const { ceilingRate } = options;
+  const rows: TableRow[] = runs.map((run) => ({
+    metric: `Scorer throughput, ${run.instances} process${run.instances > 1 ? 'es' : ''} (event → score in Redis)`,
+    value: perSecond(run.rate),
+    reference: ceilingRate === null ? `≥ ${percent(TARGET_SHARE_OF_CEILING)} of ceiling (not measured)` : `≥ ${percent(TARGET_SHARE_OF_CEILING)} of ${perSecond(ceilingRate)}`,
+    verdict:
+      ceilingRate === null
+        ? 'n/a'
+        : `${percent(run.rate / ceilingRate)} of ceiling: ${run.rate / ceilingRate >= TARGET_SHARE_OF_CEILING ? 'met' : 'MISSED'}`,
+  }));
+  return { rows, details: { runs, ceilingRate } };
+}

@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, release, totalmem } from 'node:os';
+import { loadSettings } from '../infra/src/index';
+import { STACK_COMPONENTS, inspectComponent } from '../infra/src/stack';
+import { externalStatus, localStatus } from '../infra/src/status';
+import type { BenchContext } from './context';
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memory: string;
+  kernel: string;
+  node: string;
+  /** Component name → version, as `npm run stack:status` reports them (null: unknown, e.g. an external Kafka). */
+  stack: Record<string, string | null>;
+  stackMode: 'local' | 'external';
+}
+
+const firstLineOf = (command: string, args: string[]): string | null => {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+};
+
+export async function machineInfo(context: BenchContext): Promise<MachineInfo> {
+  const { stack } = context;
+  const statuses = stack.mode === 'local' ? await localStatus(loadSettings()) : await externalStatus(stack);
+  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  return {
+    cpus: availableParallelism(),
+    cpuModel,
+    // `free -h`'s "Mem:" line says what the machine had free for the run, not only its size.
+    memory: firstLineOf('free', ['-h'])?.split('\n').find((line) => line.startsWith('Mem:')) ?? `${(totalmem() / 2 ** 30).toFixed(1)} GiB total`,
+    kernel: release(),
+    node: process.version,
+    stack: Object.fromEntries(statuses.map((status) => [status.component, status.version])),
+    stackMode: stack.mode,
+  };
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(firstLineOf('getconf', ['CLK_TCK']) ?? 100);
+
+/** User + system CPU seconds of a process from /proc/<pid>/stat; null when it is gone or not readable. */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is the 3rd field, utime the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+async function redisCpuSeconds(context: BenchContext): Promise<number> {
+  const info = await context.redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+/** The broker's pid when it is this checkout's local stack (an external broker is not ours to watch). */
+async function localKafkaPid(context: BenchContext): Promise<number | null> {
+  if (context.stack.mode !== 'local') return null;
+  const kafka = STACK_COMPONENTS.find((component) => component.name === 'kafka')!;
+  const state = await inspectComponent(loadSettings(), kafka);
+  return state.kind === 'ours' || state.kind === 'other-stack' ? state.pid : null;
+}
+
+/** Cores used, on average, by each process that does the work of a measurement. */
+export type CpuUse = Record<string, number | null>;
+
+/**
+ * Measures how busy each process was over an interval: on a small machine the scorer, Redis and the
+ * broker compete for the same cores, and which of them is saturated says what limits a number.
+ * Redis reports its own CPU (INFO cpu); the broker and the scorer processes are read from /proc.
+ */
+export async function startCpuMeter(context: BenchContext, scorers: Record<string, () => number | null>): Promise<{ stop(): Promise<CpuUse> }> {
+  const kafkaPid = await localKafkaPid(context);
+  const sample = async () => ({
+    at: performance.now(),
+    bench: process.cpuUsage(),
+    redis: await redisCpuSeconds(context),
+    kafka: kafkaPid === null ? null : processCpuSeconds(kafkaPid),
+    scorers: Object.fromEntries(Object.entries(scorers).map(([name, read]) => [name, read()])),
+  });
+  const start = await sample();
+  return {
+    async stop() {
+      const end = await sample();
+      const seconds = (end.at - start.at) / 1000;
+      const cores = (from: number | null, to: number | null) => (from === null || to === null ? null : (to - from) / seconds);
+      const benchCpu = process.cpuUsage(start.bench);
+      return {
+        ...Object.fromEntries(Object.keys(scorers).map((name) => [name, cores(start.scorers[name] ?? null, end.scorers[name] ?? null)])),
+        redis: cores(start.redis, end.redis),
+        kafka: cores(start.kafka, end.kafka),
+        bench: (benchCpu.user + benchCpu.system) / 1e6 / seconds,
+      };
+    },
+  };
+}
