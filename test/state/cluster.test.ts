@@ -65,6 +65,7 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
         revision: s.state.revision,
         asOf: NOW,
         hasOpenAlerts: true,
+        basedOn: null,
         significant: true,
         alertBook: { episodes: {} },
         outbox: [{ topic: 'customer.score-changed.v1', key: s.customerId, value: { i } }],

@@ -29,6 +29,7 @@ describe('eraseCustomer', () => {
         asOf: NOW,
         significant: true,
         hasOpenAlerts: true,
+        basedOn: null,
         alertBook: { episodes: {} },
         outbox: [{ topic: 'customer.score-changed.v1', key: id, value: {} }],
         nextDueAt: NOW + DAY,

@@ -60,6 +60,7 @@ it('a customer with a year of typical activity fits the measured per-customer bu
         outbox: [],
         nextDueAt: nextDueAt(state, insights, config, NOW, options),
         hasOpenAlerts: Object.values(book.episodes).some((episode) => episode?.status === 'OPEN'),
+        basedOn: null,
       };
     }),
   );

@@ -25,12 +25,15 @@ function commit(customerId: string, fields: Partial<ScoreCommit> = {}): ScoreCom
     outbox: [],
     nextDueAt: null,
     hasOpenAlerts: false,
+    basedOn: null,
     ...fields,
   };
 }
 
+/** Commits as a lone writer would: based on the score stored right before. */
 const commitOne = async (c: ScoreCommit) => {
-  const [result] = await t.store.commitScores([c]);
+  const [snapshot] = await t.store.readCustomers([c.score.customerId], c.asOf);
+  const [result] = await t.store.commitScores([{ ...c, basedOn: snapshot?.score ?? null }]);
   if (!result) throw new Error('no result');
   return result;
 };
@@ -101,6 +104,21 @@ describe('commitScores writes', () => {
     expect(readModel?.score).toEqual(snapshot?.score);
     expect(readModel?.insights).toMatchObject({ segment: 'SMB', winRate365: 0, latestNps: null, activity: { CALL: { d7: 0 } } });
     expect(readModel?.alertBook).toEqual({ episodes: { CHURN_RISK_HIGH: 1 } });
+  });
+});
+
+describe('concurrent computations of one customer', () => {
+  it('let only the first commit land: the other is refused as a conflict and must be recomputed', async () => {
+    const id = 'contended';
+    await customerWithState(id);
+    await commitOne(commit(id, { asOf: NOW }));
+    const [read] = await t.store.readCustomers([id], NOW);
+    const basedOn = read!.score;
+    const [first] = await t.store.commitScores([commit(id, { asOf: NOW + 1, alertBook: { from: 'first' }, basedOn })]);
+    const [second] = await t.store.commitScores([commit(id, { asOf: NOW + 2, alertBook: { from: 'second' }, basedOn })]);
+    expect(first).toMatchObject({ written: true, conflict: false });
+    expect(second).toMatchObject({ written: false, conflict: true });
+    expect(JSON.parse((await t.redis.get(t.store.keys.customer(id).alerts))!)).toEqual({ from: 'first' });
   });
 });
 

@@ -59,6 +59,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       scorer: {
         chunkSize: 500,
+        concurrentPartitions: 1,
         commitIntervalMs: 1_000,
         fsyncGraceMs: 2_500,
         rescorePollIntervalMs: 30_000,

@@ -58,6 +58,8 @@ export interface AppConfig {
 export interface ScorerSettings {
   /** Messages handled per chunk: one Redis pipeline, one produce and one heartbeat each. */
   chunkSize: number;
+  /** Partitions handled at the same time by one instance. */
+  concurrentPartitions: number;
   /** How often offsets whose effects are durable get committed. */
   commitIntervalMs: number;
   /** Time after which Redis has certainly fsynced a write (appendfsync everysec: ~2 s at worst). */
@@ -187,6 +189,7 @@ const settings = z.object({
   API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
   SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 500),
+  SCORER_CONCURRENT_PARTITIONS: withDefault(integer(1, 64), 1),
   SCORER_COMMIT_INTERVAL_MS: withDefault(integer(50, 60_000), 1_000),
   REDIS_FSYNC_GRACE_MS: withDefault(integer(0, 60_000), 2_500),
   // SPEC §7 bounds the delay of time-driven re-scoring at one hour by default: a slower poll would break it.
@@ -281,6 +284,7 @@ function toAppConfig(s: Settings): AppConfig {
     logLevel: s.LOG_LEVEL,
     scorer: {
       chunkSize: s.SCORER_CHUNK_SIZE,
+      concurrentPartitions: s.SCORER_CONCURRENT_PARTITIONS,
       commitIntervalMs: s.SCORER_COMMIT_INTERVAL_MS,
       fsyncGraceMs: s.REDIS_FSYNC_GRACE_MS,
       rescorePollIntervalMs: s.RESCORE_POLL_INTERVAL_MS,

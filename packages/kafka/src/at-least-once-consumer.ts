@@ -38,6 +38,11 @@ export interface AtLeastOnceConsumerOptions<Mark> {
   topics: string[];
   /** Upper bound on messages handled per chunk: bounds the work between heartbeats. */
   chunkSize: number;
+  /**
+   * Partitions handled at the same time. More than one overlaps the handlers' round trips to Redis and
+   * Kafka; the handlers must then tolerate two chunks about the same key at once (one per topic).
+   */
+  concurrentPartitions: number;
   /** Must have written (not necessarily made durable) every effect of the chunk when it resolves. */
   handleChunk(chunk: MessageChunk): Promise<void>;
   gate: DurabilityGate<Mark>;
@@ -72,7 +77,7 @@ export class AtLeastOnceConsumer<Mark> {
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
-  private batchInFlight: Promise<void> = Promise.resolve();
+  private readonly batchesInFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: AtLeastOnceConsumerOptions<Mark>) {}
 
@@ -83,11 +88,13 @@ export class AtLeastOnceConsumer<Mark> {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.concurrentPartitions,
       eachBatch: (payload) => {
         // Once stopping, batches are left unresolved: they are re-read from the committed offset later.
         if (this.stopping) return Promise.resolve();
-        this.batchInFlight = this.eachBatch(payload);
-        return this.batchInFlight;
+        const batch = this.eachBatch(payload);
+        this.batchesInFlight.add(batch);
+        return batch.finally(() => this.batchesInFlight.delete(batch));
       },
     });
     this.commitTimer = setInterval(() => void this.commitDurable(), this.options.commitIntervalMs);
@@ -97,7 +104,7 @@ export class AtLeastOnceConsumer<Mark> {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.commitTimer);
-    await this.batchInFlight.catch(() => undefined);
+    await Promise.allSettled([...this.batchesInFlight]);
     // kafkajs accepts commits only while the consumer runs, so drain before stopping it.
     await this.drainPending();
     await this.options.consumer.stop();

@@ -25,15 +25,19 @@
     ARGV[6] explanation JSON
     ARGV[7] history entry JSON, pushed when the score is replaced
     ARGV[8] how many history entries to keep
-    ARGV[9] S: how many score arguments follow
-    ARGV[10 .. 9+S] score field, value, field, value, ...
-    ARGV[10+S] I: how many insights arguments follow
-    ARGV[11+S .. 10+S+I] insights field, value, ...
-    ARGV[11+S+I ...] output messages to append to the outbox, each a JSON object
+    ARGV[9] the stored score the computation started from, as 'revision:asOf' ('' for none): if another
+            commit landed since (two instances, or the time-driven loop and an event, on one customer),
+            the computation saw a stale alert book and last score, so the call is refused as a conflict
+            and the caller recomputes from a fresh read
+    ARGV[10] S: how many score arguments follow
+    ARGV[11 .. 10+S] score field, value, field, value, ...
+    ARGV[11+S] I: how many insights arguments follow
+    ARGV[12+S .. 11+S+I] insights field, value, ...
+    ARGV[12+S+I ...] output messages to append to the outbox, each a JSON object
                     {"topic":..,"key":..,"value":..}; stored as {"seq":..,"version":..,"topic":..,...}
 
   Output:
-    { written (1|0), version, the previous score hash (HGETALL) and explanation (or false),
+    { written (1 | 0 refused as not newer | 2 refused as a conflict), version, the previous score hash (HGETALL) and explanation (or false),
       the outbox after the write (LRANGE) }
     When refused: written 0, the stored version and score, and no outbox (its owner publishes it).
 ]]
@@ -41,7 +45,8 @@ local stateKey, scoreKey, explanationKey, insightsKey, alertsKey, outboxKey, his
 local revision, asOf = tonumber(ARGV[1]), tonumber(ARGV[2])
 local significant, nextDueAt, alertBook, explanation = ARGV[3] == '1', ARGV[4], ARGV[5], ARGV[6]
 local historyEntry, historyLength = ARGV[7], tonumber(ARGV[8])
-local scoreArgsFrom, scoreArgCount = 10, tonumber(ARGV[9])
+local basedOn = ARGV[9]
+local scoreArgsFrom, scoreArgCount = 11, tonumber(ARGV[10])
 local insightsArgsFrom = scoreArgsFrom + scoreArgCount + 1
 local insightsArgCount = tonumber(ARGV[insightsArgsFrom - 1])
 local messagesFrom = insightsArgsFrom + insightsArgCount
@@ -51,6 +56,12 @@ local previousExplanation = redis.call('GET', explanationKey)
 local stored = {}
 for i = 1, #previous, 2 do stored[previous[i]] = previous[i + 1] end
 local version = tonumber(stored.version or '0')
+
+local storedToken = ''
+if #previous > 0 then storedToken = (stored.revision or '') .. ':' .. (stored.asOf or '') end
+if storedToken ~= basedOn then
+  return {2, version, previous, previousExplanation, {}}
+end
 
 local hasState = redis.call('HEXISTS', stateKey, 'rev') == 1
 local storedRevision, storedAsOf = tonumber(stored.revision or '-1'), tonumber(stored.asOf or '-1')

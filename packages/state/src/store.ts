@@ -105,11 +105,18 @@ export interface ScoreCommit {
   nextDueAt: number | null;
   /** Whether the alert book holds an OPEN episode: keeps the customer in the open-alert index. */
   hasOpenAlerts: boolean;
+  /**
+   * The stored score the computation started from (`CustomerSnapshot.score`), or null if there was none.
+   * The commit is refused as a `conflict` if another commit landed since: recompute from a fresh read.
+   */
+  basedOn: Pick<StoredScore, 'revision' | 'asOf'> | null;
 }
 
 export interface CommitResult {
-  /** False when the stored score is newer (or the customer was erased): nothing changed. */
+  /** False when the stored score is newer (or the customer was erased), or on a conflict: nothing changed. */
   written: boolean;
+  /** Another commit landed after the read this one was computed from: read again and recompute. */
+  conflict: boolean;
   /** The customer's score version after the call. */
   version: number;
   /** The score stored before the call (when not written: the newer score that won). */
@@ -245,6 +252,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           JSON.stringify(commit.score.explanation),
           JSON.stringify(historyEntry(commit.score)),
           SCORE_HISTORY_LENGTH,
+          commit.basedOn === null ? '' : `${commit.basedOn.revision}:${commit.basedOn.asOf}`,
           scoreArgs.length,
           ...scoreArgs,
           insightsArgs.length,
@@ -257,7 +265,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
         calls.map(async ([callKeys, args], i): Promise<CommitResult> => {
           const customerId = (commits[i] as ScoreCommit).score.customerId;
           const [written, version, previousFlat, previousExplanation, outbox] = (await scripts.commitScore(callKeys, args)) as [
-            0 | 1,
+            0 | 1 | 2,
             number,
             string[],
             string | null,
@@ -265,6 +273,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           ];
           return {
             written: written === 1,
+            conflict: written === 2,
             version,
             previousScore: decodeStoredScore(customerId, pairsToRecord(previousFlat), previousExplanation),
             outbox: parseOutbox(outbox),

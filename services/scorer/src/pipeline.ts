@@ -34,6 +34,9 @@ export interface RescoreTarget {
   cause: ScoreCause;
 }
 
+/** A customer contended by this many computations in a row points at a bug, not at bad luck. */
+const MAX_COMMIT_ATTEMPTS = 5;
+
 type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
 
 /**
@@ -72,27 +75,45 @@ export class ScoringPipeline {
     await this.applyAndRescore(chunk, run, now);
   }
 
-  /** Recomputes customers whose due time came (cause `time`), or any given customers. */
+  /**
+   * Recomputes customers whose due time came (cause `time`), or any given customers. Another computation
+   * of the same customer may commit in between (another instance holding another of its topics, or the
+   * time-driven loop): the commit is then refused as a conflict, and the customer recomputed from a fresh
+   * read, so no alert transition or score is ever derived from a stale alert book.
+   */
   async rescore(targets: readonly RescoreTarget[], now: number): Promise<void> {
-    if (targets.length === 0) return;
+    let pending = targets;
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      if (attempt > MAX_COMMIT_ATTEMPTS) throw new Error(`${pending.length} customers still contended after ${MAX_COMMIT_ATTEMPTS} attempts`);
+      pending = await this.rescoreOnce(pending, now);
+    }
+  }
+
+  /** One read-compute-commit-publish round; returns the targets whose commit lost a race. */
+  private async rescoreOnce(targets: readonly RescoreTarget[], now: number): Promise<RescoreTarget[]> {
+    if (targets.length === 0) return [];
     const { store, scoring } = this.deps;
     const snapshots = await store.readCustomers(
       targets.map((t) => t.customerId),
       now,
     );
-    const known = snapshots.flatMap((snapshot, i) => (snapshot.state.revision > 0 ? [{ snapshot, cause: targets[i]!.cause }] : []));
+    const known = snapshots.flatMap((snapshot, i) => (snapshot.state.revision > 0 ? [{ snapshot, target: targets[i]! }] : []));
     // A customer with no state (erased, or never seen) has nothing to score: drop any due entry left behind.
     await Promise.all(
       snapshots.filter((s) => s.state.revision === 0).map((s) => store.scheduleDue(s.customerId, null)),
     );
-    const commits = known.map(({ snapshot, cause }) => this.recompute(snapshot, cause, scoring, now));
+    const commits = known.map(({ snapshot, target }) => this.recompute(snapshot, target.cause, scoring, now));
     const results = await store.commitScores(commits);
+    const conflicted: RescoreTarget[] = [];
     const toPublish = results.flatMap((result, i) => {
-      if (!result.written) this.deps.metrics.staleWrites.inc();
+      const { snapshot, target } = known[i]!;
+      if (result.conflict) conflicted.push(target);
+      else if (!result.written) this.deps.metrics.staleWrites.inc();
       // A refused write means a newer score exists; its writer publishes the outbox.
-      return result.written ? [{ customerId: known[i]!.snapshot.customerId, entries: result.outbox }] : [];
+      return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });
     await this.publishOutboxes(toPublish);
+    return conflicted;
   }
 
   private recompute(snapshot: CustomerSnapshot, cause: ScoreCause, scoring: ScoringConfig, now: number): ScoreCommit {
@@ -132,6 +153,7 @@ export class ScoringPipeline {
       outbox,
       nextDueAt: nextDueAt(snapshot.state, insights, scoring, now, opts),
       hasOpenAlerts: Object.values(evaluation.book.episodes).some((episode) => episode?.status === 'OPEN'),
+      basedOn: previous,
     };
   }
 
@@ -194,20 +216,19 @@ export class ScoringPipeline {
     const { codec, producer } = this.deps;
     const pending = outboxes.filter((o) => o.entries.length > 0);
     if (pending.length === 0) return;
+    const entries = pending.flatMap((outbox) => outbox.entries);
+    // Encoded together and acknowledged together: awaiting one customer at a time would defeat ioredis's
+    // auto-pipelining and cost a round trip per customer.
+    const values = await Promise.all(entries.map((entry) => codec.encode(entry.topic, this.stampVersion(entry))));
     const byTopic = new Map<string, Message[]>();
-    for (const { entries } of pending) {
-      for (const entry of entries) {
-        const value = await codec.encode(entry.topic, this.stampVersion(entry));
-        const messages = byTopic.get(entry.topic) ?? [];
-        messages.push({ key: entry.key, value });
-        byTopic.set(entry.topic, messages);
-      }
-    }
+    entries.forEach((entry, i) => {
+      const messages = byTopic.get(entry.topic) ?? [];
+      messages.push({ key: entry.key, value: values[i]! });
+      byTopic.set(entry.topic, messages);
+    });
     await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-    for (const { customerId, entries } of pending) {
-      await this.deps.store.ackOutbox(customerId, Math.max(...entries.map((e) => e.seq)));
-      for (const entry of entries) this.countPublished(entry);
-    }
+    await Promise.all(pending.map((outbox) => this.deps.store.ackOutbox(outbox.customerId, Math.max(...outbox.entries.map((e) => e.seq)))));
+    for (const entry of entries) this.countPublished(entry);
   }
 
   /**

@@ -11,6 +11,7 @@ import { TimeDrivenRescorer, type TimeDrivenOptions } from './time-driven';
 
 export interface ScorerTuning {
   chunkSize: number;
+  concurrentPartitions: number;
   commitIntervalMs: number;
   fsyncGraceMs: number;
   timeDriven: TimeDrivenOptions;
@@ -20,6 +21,7 @@ export interface ScorerTuning {
 export function tuningFrom(settings: ScorerSettings): ScorerTuning {
   return {
     chunkSize: settings.chunkSize,
+    concurrentPartitions: settings.concurrentPartitions,
     commitIntervalMs: settings.commitIntervalMs,
     fsyncGraceMs: settings.fsyncGraceMs,
     timeDriven: {
@@ -93,6 +95,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     groupId: config.kafka.consumerGroup,
     topics: [activity, opportunity, contract, customer],
     chunkSize: tuning.chunkSize,
+    concurrentPartitions: tuning.concurrentPartitions,
     handleChunk: (chunk) => pipeline.handleChunk(chunk),
     gate,
     commitIntervalMs: tuning.commitIntervalMs,
