@@ -13,6 +13,8 @@ export interface BenchContext {
   reporter: Reporter;
   /** Part of every topic, group, subject and key prefix this run creates, so nothing collides with tests or other runs. */
   runId: string;
+  /** Settings every scorer under test gets on top of the sandbox's (`--scorer-env`). */
+  scorerEnv: Record<string, string>;
 }
 
 /** Scopes such as `throughput-2` are longer than the stack's reporter pads to: keep the messages in one column. */
@@ -27,7 +29,7 @@ export function createBenchReporter(): Reporter {
   };
 }
 
-export async function openContext(reporter: Reporter): Promise<BenchContext> {
+export async function openContext(reporter: Reporter, scorerEnv: Record<string, string>): Promise<BenchContext> {
   const stack = await ensureStack({ reporter });
   // kafkajs reports a fresh group's retriable "coordinator not available" at ERROR; real failures still reject the calls.
   const kafka = new Kafka({ clientId: 'churnscore-bench', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
@@ -41,6 +43,7 @@ export async function openContext(reporter: Reporter): Promise<BenchContext> {
     redis,
     reporter,
     runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+    scorerEnv,
   };
 }
 

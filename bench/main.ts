@@ -88,10 +88,12 @@ async function main(): Promise<number> {
   const signal = interruptSignal();
   const startedAt = new Date();
   const reporter = createBenchReporter();
-  const context = await openContext(reporter);
+  const context = await openContext(reporter, options.scorerEnv);
   const machine = await machineInfo(context);
-  reporter.step('machine', `${machine.cpus} × ${machine.cpuModel}; ${machine.memory.replace(/\s+/g, ' ')}; Node ${machine.node}`);
+  reporter.step('machine', `${machine.cpus} × ${machine.cpuModel}; ${machine.memory.replace(/\s+/g, ' ')}; Node ${machine.node}; source ${machine.sourceRevision ?? '?'}`);
   reporter.step('stack', Object.entries(machine.stack).map(([name, version]) => `${name} ${version ?? '?'}`).join(', '));
+  const overrides = Object.entries(options.scorerEnv).map(([name, value]) => `${name}=${value}`);
+  if (overrides.length > 0) reporter.step('scorer', `settings on top of the defaults: ${overrides.join(' ')}`);
 
   const shared = new SharedInputs(context, options, startedAt.getTime());
   const outcomes = new Map<SectionName, SectionOutcome<object>>();
@@ -117,6 +119,7 @@ async function main(): Promise<number> {
     profile: async () =>
       profileScorer(context, firstEvents(await shared.preProduced(), options.profileEvents), {
         partitions,
+        peers: options.profilePeers,
         cpuProfileFile: join(RESULTS_DIR, `scorer-${startedAt.toISOString().replace(/[:.]/g, '-')}.cpuprofile`),
         signal,
       }),
@@ -154,7 +157,8 @@ async function main(): Promise<number> {
     sections: Object.fromEntries([...outcomes].map(([name, outcome]) => [name, outcome.details])),
     failures: Object.fromEntries(failures),
   });
-  console.log(`\n${renderTable(rows)}\n\nResults: ${file} (and bench-results/latest.json)`);
+  const settingsNote = overrides.length > 0 ? `\nScorers ran with ${overrides.join(' ')} on top of their defaults.` : '';
+  console.log(`\n${renderTable(rows)}\n${settingsNote}\nResults: ${file} (and bench-results/latest.json)`);
   if (signal.aborted) return CLI_EXIT_CODES.interrupted;
   return failures.size > 0 ? 1 : CLI_EXIT_CODES.ok;
 }

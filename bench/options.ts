@@ -11,6 +11,7 @@ prints a table and writes bench-results/<timestamp>.json and bench-results/lates
 
   --events N             pre-produced input for the ceiling and throughput runs (default 200000)
   --profile-events N     the first N of those for the profiled run (default 50000)
+  --profile-peers N      scorer processes sharing the profiled run with the profiled scorer (default 0)
   --customers N          customers that input is spread over; also the latency runs' customers (default 2000)
   --rates R[,R…]         offered events/s of the latency runs (default 1000,5000)
   --latency-seconds N    measured part of each latency run, after 10 s of warm-up (default 25)
@@ -20,12 +21,15 @@ prints a table and writes bench-results/<timestamp>.json and bench-results/lates
                          re-scoring and latency populations are copies of them (default 500)
   --partitions N         partitions of every input topic (default 6, as provisioned)
   --seed S               simulator seed (default bench)
+  --scorer-env K=V[,…]   settings for every scorer under test, e.g. SCORER_CHUNK_SIZE=5000 or
+                         NODE_OPTIONS=--max-semi-space-size=64 (child processes only); default none
   --skip S[,S…]          leave out sections: ${SECTIONS.join(', ')}
   --help                 show this text`;
 
 export interface BenchOptions {
   events: number;
   profileEvents: number;
+  profilePeers: number;
   customers: number;
   rates: number[];
   latencySeconds: number;
@@ -34,6 +38,8 @@ export interface BenchOptions {
   templates: number;
   partitions: number;
   seed: string;
+  /** Environment overrides for the scorers under test (their configuration, or Node's options). */
+  scorerEnv: Record<string, string>;
   sections: SectionName[];
 }
 
@@ -53,6 +59,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       options: {
         events: { type: 'string' },
         'profile-events': { type: 'string' },
+        'profile-peers': { type: 'string' },
         customers: { type: 'string' },
         rates: { type: 'string' },
         'latency-seconds': { type: 'string' },
@@ -61,6 +68,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         templates: { type: 'string' },
         partitions: { type: 'string' },
         seed: { type: 'string' },
+        'scorer-env': { type: 'string', multiple: true },
         skip: { type: 'string', multiple: true },
         help: { type: 'boolean' },
       },
@@ -77,12 +85,20 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
   if (rates.length === 0 || rates.some((rate) => !Number.isInteger(rate) || rate < 1)) {
     throw new UsageError('--rates must be a comma-separated list of whole numbers of events per second, e.g. 1000,5000');
   }
+  const scorerEnv = Object.fromEntries(
+    listOf(values['scorer-env'] ?? []).map((setting) => {
+      const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(setting);
+      if (!match) throw new UsageError(`--scorer-env: expected NAME=value, got "${setting}"`);
+      return [match[1]!, match[2]!];
+    }),
+  );
   const customers = integerOption('customers', values.customers, 2_000, 1);
   const events = integerOption('events', values.events, 200_000, 1);
   if (events < customers) throw new UsageError('--events must be at least --customers (every customer gets a history)');
   return {
     events,
     profileEvents: Math.min(events, integerOption('profile-events', values['profile-events'], 50_000, 1)),
+    profilePeers: integerOption('profile-peers', values['profile-peers'], 0, 0),
     customers,
     rates,
     latencySeconds: integerOption('latency-seconds', values['latency-seconds'], 25, 5),
@@ -91,6 +107,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     templates: integerOption('templates', values.templates, 500, 1),
     partitions: integerOption('partitions', values.partitions, 6, 1),
     seed: values.seed ?? 'bench',
+    scorerEnv,
     sections: SECTIONS.filter((section) => !skipped.includes(section)),
   };
 }

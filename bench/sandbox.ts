@@ -60,6 +60,7 @@ export class Sandbox {
       ...this.topicEnv(),
       HTTP_PORT: '0',
       LOG_LEVEL: 'warn',
+      ...this.context.scorerEnv,
     };
   }
 

@@ -6,37 +6,46 @@ import { TimeDrivenRescorer } from '../services/scorer/src/time-driven';
 /**
  * Wall time spent in each stage of the scorer, taken by wrapping its pipeline's and time-driven
  * loop's methods and those of the store and producer they were given, for the duration of one
- * measurement (the service is not edited; `restore` puts everything back). The pipeline awaits its
- * stages one after another, so they add up per chunk or per claim round.
+ * measurement (the service is not edited; `restore` puts everything back). A stage's time is the
+ * wall time during which at least one of its calls was in flight, so calls issued together
+ * (Promise.all) count once; the pipeline awaits its stages one after another, so per chunk or per
+ * claim round they add up.
  */
+export const STAGES = ['chunk', 'deadLetter', 'claim', 'apply', 'read', 'score', 'commit', 'publish', 'produce', 'ackOutbox'] as const;
+export type Stage = (typeof STAGES)[number];
+
 export interface StageTimes {
-  chunk: number;
-  deadLetter: number;
-  claim: number;
-  apply: number;
-  read: number;
-  score: number;
-  commit: number;
-  publish: number;
-  produce: number;
-  ackOutbox: number;
-  /** Chunks handled, customers read back for re-scoring, outbox acknowledgements (one awaited Redis call each). */
-  chunks: number;
+  ms: Record<Stage, number>;
+  calls: Record<Stage, number>;
+  /** Customers read back for re-scoring (a conflict's re-read counts again). */
   rescoredCustomers: number;
-  ackCalls: number;
 }
 
-type TimedStage = Exclude<keyof StageTimes, 'chunks' | 'rescoredCustomers' | 'ackCalls'>;
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
-/** Replaces `target[name]` by a version that reports each call's duration (sync or async); returns the undo. */
-function timeMethod(target: object, name: string, onDone: (ms: number, args: unknown[]) => void): () => void {
+/** Replaces `target[name]` by a version that keeps `stage`'s clock running while any call is in flight; returns the undo. */
+function timeMethod(target: object, name: string, times: StageTimes, stage: Stage, onCall?: (args: unknown[]) => void): () => void {
   const original = Reflect.get(target, name) as Method;
+  let inFlight = 0;
+  let since = 0;
+  const leave = () => {
+    inFlight -= 1;
+    if (inFlight === 0) times.ms[stage] += performance.now() - since;
+  };
   const timed: Method = function (this: unknown, ...args: unknown[]) {
-    const started = performance.now();
-    const result = original.apply(this, args);
-    if (result instanceof Promise) return result.finally(() => onDone(performance.now() - started, args));
-    onDone(performance.now() - started, args);
+    if (inFlight === 0) since = performance.now();
+    inFlight += 1;
+    times.calls[stage] += 1;
+    onCall?.(args);
+    let result: unknown;
+    try {
+      result = original.apply(this, args);
+    } catch (error) {
+      leave();
+      throw error;
+    }
+    if (result instanceof Promise) return result.finally(leave);
+    leave();
     return result;
   };
   Reflect.set(target, name, timed);
@@ -53,44 +62,25 @@ function beforeMethod<T>(target: object, name: string, before: (self: T) => void
   return () => Reflect.set(target, name, original);
 }
 
+const perStage = (): Record<Stage, number> => Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<Stage, number>;
+
 export function instrumentScorer(): { times: StageTimes; restore(): void } {
-  const times: StageTimes = {
-    chunk: 0,
-    deadLetter: 0,
-    claim: 0,
-    apply: 0,
-    read: 0,
-    score: 0,
-    commit: 0,
-    publish: 0,
-    produce: 0,
-    ackOutbox: 0,
-    chunks: 0,
-    rescoredCustomers: 0,
-    ackCalls: 0,
-  };
+  const times: StageTimes = { ms: perStage(), calls: perStage(), rescoredCustomers: 0 };
   const undo: Array<() => void> = [];
   const instrumented = new WeakSet<object>();
-  const add = (stage: TimedStage) => (ms: number) => {
-    times[stage] += ms;
-  };
 
   // The store and producer are the scorer's own objects, reachable only through private fields.
   function instrumentStore(store: StateStore): void {
     if (instrumented.has(store)) return;
     instrumented.add(store);
     undo.push(
-      timeMethod(store, 'claimDue', add('claim')),
-      timeMethod(store, 'applyEvents', add('apply')),
-      timeMethod(store, 'readCustomers', (ms, [ids]) => {
-        times.read += ms;
+      timeMethod(store, 'claimDue', times, 'claim'),
+      timeMethod(store, 'applyEvents', times, 'apply'),
+      timeMethod(store, 'readCustomers', times, 'read', ([ids]) => {
         times.rescoredCustomers += (ids as unknown[]).length;
       }),
-      timeMethod(store, 'commitScores', add('commit')),
-      timeMethod(store, 'ackOutbox', (ms) => {
-        times.ackOutbox += ms;
-        times.ackCalls += 1;
-      }),
+      timeMethod(store, 'commitScores', times, 'commit'),
+      timeMethod(store, 'ackOutbox', times, 'ackOutbox'),
     );
   }
   function instrumentPipeline(pipeline: ScoringPipeline): void {
@@ -99,7 +89,7 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
     const producer: Producer = deps.producer;
     if (instrumented.has(producer)) return;
     instrumented.add(producer);
-    undo.push(timeMethod(producer, 'sendBatch', add('produce')));
+    undo.push(timeMethod(producer, 'sendBatch', times, 'produce'));
   }
 
   const pipeline = ScoringPipeline.prototype;
@@ -107,13 +97,10 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
     beforeMethod(pipeline, 'handleChunk', instrumentPipeline),
     beforeMethod(pipeline, 'rescore', instrumentPipeline),
     beforeMethod(TimeDrivenRescorer.prototype, 'runOnce', (loop: TimeDrivenRescorer) => instrumentStore(Reflect.get(loop, 'store') as StateStore)),
-    timeMethod(pipeline, 'handleChunk', (ms) => {
-      times.chunk += ms;
-      times.chunks += 1;
-    }),
-    timeMethod(pipeline, 'deadLetter', add('deadLetter')),
-    timeMethod(pipeline, 'recompute', add('score')),
-    timeMethod(pipeline, 'publishOutboxes', add('publish')),
+    timeMethod(pipeline, 'handleChunk', times, 'chunk'),
+    timeMethod(pipeline, 'deadLetter', times, 'deadLetter'),
+    timeMethod(pipeline, 'recompute', times, 'score'),
+    timeMethod(pipeline, 'publishOutboxes', times, 'publish'),
   );
   return {
     times,
@@ -133,25 +120,26 @@ export interface StageShare {
 const shares = (stages: Array<[string, number]>, wallMs: number): StageShare[] =>
   stages.map(([stage, ms]) => ({ stage, ms, share: ms / wallMs })).sort((a, b) => b.ms - a.ms);
 
-const publishStages = (times: StageTimes): Array<[string, number]> => [
-  ['publish: encode outputs (Avro)', times.publish - times.produce - times.ackOutbox],
-  ['publish: produce, acks=all', times.produce],
-  ['publish: ack outbox (one awaited call per customer)', times.ackOutbox],
+const publishStages = ({ ms }: StageTimes): Array<[string, number]> => [
+  ['publish: encode outputs (Avro)', ms.publish - ms.produce - ms.ackOutbox],
+  ['publish: produce, acks=all', ms.produce],
+  ['publish: acknowledge outboxes', ms.ackOutbox],
 ];
 
 /** Event-driven: decode is what a chunk spends outside the stages the wrappers see. */
 export function consumerStages(times: StageTimes, wallMs: number): StageShare[] {
-  const seen = times.deadLetter + times.apply + times.read + times.score + times.commit + times.publish;
+  const { ms } = times;
+  const seen = ms.deadLetter + ms.apply + ms.read + ms.score + ms.commit + ms.publish;
   return shares(
     [
-      ['decode (Avro + validation, per chunk)', times.chunk - seen],
-      ['dead-letter', times.deadLetter],
-      ['apply (one Lua call per event)', times.apply],
-      ['read (one Lua call per customer)', times.read],
-      ['score (pure CPU)', times.score],
-      ['commit (one Lua call per customer, then rankings + due)', times.commit],
+      ['decode (Avro + validation)', ms.chunk - seen],
+      ['dead-letter', ms.deadLetter],
+      ['apply (a Lua call per event)', ms.apply],
+      ['read (a Lua call per customer)', ms.read],
+      ['score (pure CPU)', ms.score],
+      ['commit (a Lua call per customer, then the indexes)', ms.commit],
       ...publishStages(times),
-      ['consumer loop outside chunks (fetch, durability mark, heartbeat)', wallMs - times.chunk],
+      ['consumer loop outside chunks (fetch, durability mark, heartbeat)', wallMs - ms.chunk],
     ],
     wallMs,
   );
@@ -159,13 +147,14 @@ export function consumerStages(times: StageTimes, wallMs: number): StageShare[] 
 
 /** Time-driven: claim rounds, each followed by a re-score of the claimed customers. */
 export function timeDrivenStages(times: StageTimes, wallMs: number): StageShare[] {
-  const seen = times.claim + times.read + times.score + times.commit + times.publish;
+  const { ms } = times;
+  const seen = ms.claim + ms.read + ms.score + ms.commit + ms.publish;
   return shares(
     [
-      ['claim (one Lua call per due shard)', times.claim],
-      ['read (one Lua call per customer)', times.read],
-      ['score (pure CPU)', times.score],
-      ['commit (one Lua call per customer, then rankings + due)', times.commit],
+      ['claim (a Lua call per due shard)', ms.claim],
+      ['read (a Lua call per customer)', ms.read],
+      ['score (pure CPU)', ms.score],
+      ['commit (a Lua call per customer, then the indexes)', ms.commit],
       ...publishStages(times),
       ['other', wallMs - seen],
     ],

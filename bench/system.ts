@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
 import { loadSettings } from '../infra/src/index';
+import { REPO_ROOT } from '../infra/src/settings';
 import { STACK_COMPONENTS, inspectComponent } from '../infra/src/stack';
 import { externalStatus, localStatus } from '../infra/src/status';
 import type { BenchContext } from './context';
@@ -15,15 +16,23 @@ export interface MachineInfo {
   /** Component name → version, as `npm run stack:status` reports them (null: unknown, e.g. an external Kafka). */
   stack: Record<string, string | null>;
   stackMode: 'local' | 'external';
+  /** The commit measured, `+` when the working tree had changes on top of it. */
+  sourceRevision: string | null;
 }
 
-const firstLineOf = (command: string, args: string[]): string | null => {
+const outputOf = (command: string, args: string[]): string | null => {
   try {
-    return execFileSync(command, args, { encoding: 'utf8' }).trim();
+    return execFileSync(command, args, { encoding: 'utf8', cwd: REPO_ROOT }).trim();
   } catch {
     return null;
   }
 };
+
+function sourceRevision(): string | null {
+  const commit = outputOf('git', ['rev-parse', '--short', 'HEAD']);
+  if (commit === null) return null;
+  return outputOf('git', ['status', '--porcelain'])?.length ? `${commit}+` : commit;
+}
 
 export async function machineInfo(context: BenchContext): Promise<MachineInfo> {
   const { stack } = context;
@@ -33,15 +42,16 @@ export async function machineInfo(context: BenchContext): Promise<MachineInfo> {
     cpus: availableParallelism(),
     cpuModel,
     // `free -h`'s "Mem:" line says what the machine had free for the run, not only its size.
-    memory: firstLineOf('free', ['-h'])?.split('\n').find((line) => line.startsWith('Mem:')) ?? `${(totalmem() / 2 ** 30).toFixed(1)} GiB total`,
+    memory: outputOf('free', ['-h'])?.split('\n').find((line) => line.startsWith('Mem:')) ?? `${(totalmem() / 2 ** 30).toFixed(1)} GiB total`,
     kernel: release(),
     node: process.version,
     stack: Object.fromEntries(statuses.map((status) => [status.component, status.version])),
     stackMode: stack.mode,
+    sourceRevision: sourceRevision(),
   };
 }
 
-const CLOCK_TICKS_PER_SECOND = Number(firstLineOf('getconf', ['CLK_TCK']) ?? 100);
+const CLOCK_TICKS_PER_SECOND = Number(outputOf('getconf', ['CLK_TCK']) ?? 100);
 
 /** User + system CPU seconds of a process from /proc/<pid>/stat; null when it is gone or not readable. */
 export function processCpuSeconds(pid: number): number | null {

@@ -37,8 +37,8 @@ export interface LatencyRun {
   cpu: CpuUse;
   /** The scorer's own view: its batches (one partition's fetched records each, handled one partition after another). */
   counters: ScorerCounters;
-  /** The scorer's settings in this run (its defaults): messages per chunk, offset commit interval, fsync grace. */
-  settings: Pick<ScorerSettings, 'chunkSize' | 'commitIntervalMs' | 'fsyncGraceMs'>;
+  /** The scorer's settings in this run: messages per chunk, partitions at once, offset commit interval, fsync grace. */
+  settings: Pick<ScorerSettings, 'chunkSize' | 'concurrentPartitions' | 'commitIntervalMs' | 'fsyncGraceMs'>;
 }
 
 export interface LatencyDetails {
@@ -202,7 +202,7 @@ async function runAtRate(
     const coldLatencies = causes.filter(({ seq }) => !measured(seq)).map(({ latency }) => latency);
     const kafkaLatencies = inputSeen.flatMap((at, seq) => (at !== undefined && measured(seq) ? [at - sentAt[seq]!] : []));
     const warmupMs = (caughtUp ?? stopAt) - startedAt;
-    const { chunkSize, commitIntervalMs, fsyncGraceMs } = config.scorer;
+    const { chunkSize, concurrentPartitions, commitIntervalMs, fsyncGraceMs } = config.scorer;
     const run: LatencyRun = {
       offeredRate: rate,
       achievedRate: sentAt.length / ((lastSentAt - startedAt) / 1000),
@@ -217,7 +217,7 @@ async function runAtRate(
       sustained,
       cpu,
       counters,
-      settings: { chunkSize, commitIntervalMs, fsyncGraceMs },
+      settings: { chunkSize, concurrentPartitions, commitIntervalMs, fsyncGraceMs },
     };
     reporter.step(
       scope,

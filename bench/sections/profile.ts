@@ -9,10 +9,12 @@ import type { BenchInput } from '../input';
 import type { SectionOutcome, TableRow } from '../report';
 import type { Sandbox } from '../sandbox';
 import { consumerStages, instrumentScorer, type StageShare, type StageTimes } from '../stage-timing';
-import { millis, percent, perSecond } from '../stats';
-import { timeScoring, type ScorerFleet, type ScoringRun } from './throughput';
+import { count, millis, percent, perSecond } from '../stats';
+import { startProcessFleet, timeScoring, type ScorerFleet, type ScoringRun } from './throughput';
 
 export interface ProfileDetails {
+  /** `npm run scorer` processes in the same group beside the profiled one, sharing Redis and the partitions with it. */
+  peers: number;
   run: ScoringRun;
   stages: StageShare[];
   raw: StageTimes;
@@ -40,15 +42,31 @@ async function startInProcessFleet(sandbox: Sandbox, group: string): Promise<Sco
   };
 }
 
+/** The profiled scorer, plus `peers` scorer processes in its group. */
+async function startProfiledFleet(sandbox: Sandbox, group: string, peers: number): Promise<ScorerFleet> {
+  const profiled = await startInProcessFleet(sandbox, group);
+  if (peers === 0) return profiled;
+  const others = await startProcessFleet(sandbox, group, peers, 'peer');
+  return {
+    cpu: { ...profiled.cpu, ...others.cpu },
+    metrics: async () => [...(await profiled.metrics()), ...(await others.metrics())],
+    stop: async () => {
+      await Promise.all([profiled.stop(), others.stop()]);
+    },
+  };
+}
+
 /**
  * The single-process throughput run again, with the scorer inside the bench's process so that V8's
  * sampling profiler and the stage timers can see it. The numbers explain the throughput; the run's
  * own rate is a little lower than the child-process run's (profiler and timers cost a few percent).
+ * With `peers`, the profiled scorer shares the work and Redis with that many scorer processes, which
+ * shows what a second instance does to the first one's stages.
  */
 export async function profileScorer(
   context: BenchContext,
   input: BenchInput,
-  options: { partitions: number; cpuProfileFile: string; signal: AbortSignal },
+  options: { partitions: number; peers: number; cpuProfileFile: string; signal: AbortSignal },
 ): Promise<SectionOutcome<ProfileDetails>> {
   const instrumentation = instrumentScorer();
   const profiler = await startCpuProfile();
@@ -57,8 +75,8 @@ export async function profileScorer(
     run = await timeScoring(context, input, {
       purpose: 'profile',
       partitions: options.partitions,
-      instances: 1,
-      startFleet: startInProcessFleet,
+      instances: 1 + options.peers,
+      startFleet: (sandbox, group) => startProfiledFleet(sandbox, group, options.peers),
       signal: options.signal,
     });
   } finally {
@@ -70,18 +88,19 @@ export async function profileScorer(
   const cpu = summariseProfile(profile);
   const { times } = instrumentation;
   const stages = consumerStages(times, run.seconds * 1000);
-  context.reporter.step('profile', `${perSecond(run.rate)} instrumented; ${times.chunks} chunks, ${times.rescoredCustomers} customer re-scores, ${times.ackCalls} outbox acks`);
+  const chunks = times.calls.chunk;
+  context.reporter.step('profile', `${perSecond(run.rate)} instrumented; ${count(chunks)} chunks, ${count(times.rescoredCustomers)} customer re-scores`);
   for (const stage of stages) {
-    context.reporter.step('profile', `${percent(stage.share).padStart(4)}  ${millis(stage.ms / times.chunks).padStart(8)}/chunk  ${stage.stage}`);
+    context.reporter.step('profile', `${percent(stage.share).padStart(4)}  ${millis(stage.ms / chunks).padStart(8)}/chunk  ${stage.stage}`);
   }
   const busiest = stages[0]!;
   const rows: TableRow[] = [
     {
-      metric: 'Profiled run (1 scorer in the bench process)',
+      metric: `Profiled run (1 scorer in the bench process${options.peers > 0 ? ` + ${options.peers} scorer process(es)` : ''})`,
       value: perSecond(run.rate),
       reference: `slowest stage: ${busiest.stage}`,
       verdict: `${percent(busiest.share)} of wall time`,
     },
   ];
-  return { rows, details: { run, stages, raw: times, cpu, cpuProfileFile: options.cpuProfileFile } };
+  return { rows, details: { peers: options.peers, run, stages, raw: times, cpu, cpuProfileFile: options.cpuProfileFile } };
 }

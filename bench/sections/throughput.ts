@@ -83,7 +83,7 @@ export async function startProcessFleet(sandbox: Sandbox, group: string, instanc
     Array.from({ length: instances }, (_, i) => startScorerProcess(`${label} ${i + 1}/${instances}`, sandbox.scorerEnv(group))),
   );
   return {
-    cpu: Object.fromEntries(scorers.map((scorer, i) => [`scorer${i + 1}`, scorer.cpuSeconds])),
+    cpu: Object.fromEntries(scorers.map((scorer, i) => [`${label}${i + 1}`, scorer.cpuSeconds])),
     metrics: () => Promise.all(scorers.map((scorer) => fetchMetrics(scorer.httpPort))),
     stop: async () => {
       await Promise.all(scorers.map((scorer) => scorer.stop()));
