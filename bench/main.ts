@@ -99,12 +99,15 @@ async function main(): Promise<number> {
   const outcomes = new Map<SectionName, SectionOutcome<object>>();
   const failures = new Map<SectionName, string>();
   const { partitions } = options;
+  // Throughput is judged against the ceiling measured just before it (none when that section is skipped).
+  let ceilingRate: number | null = null;
   const sections: Record<SectionName, () => Promise<SectionOutcome<object>>> = {
-    ceiling: async () => measureCeiling(context, await shared.preProduced(), { partitions, signal }),
-    throughput: async () => {
-      const ceiling = outcomes.get('ceiling')?.details as { consumeAndDecodeRate: number } | undefined;
-      return measureThroughput(context, await shared.preProduced(), { partitions, ceilingRate: ceiling?.consumeAndDecodeRate ?? null, signal });
+    ceiling: async () => {
+      const outcome = await measureCeiling(context, await shared.preProduced(), { partitions, signal });
+      ceilingRate = outcome.details.consumeAndDecodeRate;
+      return outcome;
     },
+    throughput: async () => measureThroughput(context, await shared.preProduced(), { partitions, ceilingRate, signal }),
     latency: async () =>
       measureLatency(context, await shared.templatesReady(), {
         rates: options.rates,

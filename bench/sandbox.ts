@@ -27,13 +27,18 @@ export class Sandbox {
   /** Creates the topics and registers the repository's schemas under their subjects. */
   static async open(context: BenchContext, purpose: string, partitions: number): Promise<Sandbox> {
     const sandbox = new Sandbox(context, `bench-${purpose}-${context.runId}`);
-    await createTopics(context.stack.kafkaBrokers, Object.values(sandbox.topics), partitions);
-    const registrations = await registerSchemas(context.stack.schemaRegistryUrl, {
-      reporter: silentReporter,
-      env: sandbox.topicEnv(),
-    });
-    sandbox.subjects = registrations.map((registration) => registration.subject);
-    return sandbox;
+    try {
+      await createTopics(context.stack.kafkaBrokers, Object.values(sandbox.topics), partitions);
+      const registrations = await registerSchemas(context.stack.schemaRegistryUrl, {
+        reporter: silentReporter,
+        env: sandbox.topicEnv(),
+      });
+      sandbox.subjects = registrations.map((registration) => registration.subject);
+      return sandbox;
+    } catch (error) {
+      await sandbox.cleanup();
+      throw error;
+    }
   }
 
   /** The four CRM input topics, which the scorer consumes. */
@@ -80,9 +85,12 @@ export class Sandbox {
       }
     };
     const { admin, redis, stack } = this.context;
-    const existingGroups = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
-    const groups = this.groups.filter((group) => existingGroups.has(group));
-    if (groups.length > 0) await attempt('consumer groups', () => admin.deleteGroups(groups));
+    await attempt('consumer groups', async () => {
+      // Only groups that formed: deleting one that never did is an error.
+      const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+      const groups = this.groups.filter((group) => existing.has(group));
+      if (groups.length > 0) await admin.deleteGroups(groups);
+    });
     await attempt('topics', () => deleteTopics(stack.kafkaBrokers, Object.values(this.topics)));
     for (const subject of this.subjects) await attempt(`subject ${subject}`, () => this.deleteSubject(subject));
     await attempt('Redis keys', () => unlinkByPrefix(redis, this.prefix));

@@ -2,7 +2,7 @@ import { registryClientConfig, type ScorerSettings } from '@churnscore/config';
 import type { InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions, type EventCodec } from '@churnscore/events';
 import { generateLiveEvents } from '@churnscore/simulator';
-import { Partitioners, type KafkaMessage } from 'kafkajs';
+import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import type { BenchContext } from '../context';
 import { clonePopulation, populationCustomerId, type Templates } from '../population';
 import type { SectionOutcome, TableRow } from '../report';
@@ -91,14 +91,119 @@ interface Received {
   message: KafkaMessage;
 }
 
+/** What the subscriber saw: when each input record (by sequence number) and each score-changed record arrived. */
+interface Observation {
+  inputSeen: number[];
+  outputs: Received[];
+  joined(): boolean;
+}
+
+/** A bare consumer of the input and score-changed topics that only timestamps what arrives (decoding comes after the run). */
+async function startObserver(consumer: Consumer, topics: { input: string; scoreChanged: string }): Promise<Observation> {
+  let joined = false;
+  const observation = { inputSeen: [] as number[], outputs: [] as Received[], joined: () => joined };
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.input, topics.scoreChanged], fromBeginning: true });
+  await consumer.run({
+    // kafkajs' auto-commit commits after every partition's batch and delays the next fetch by a round trip each.
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      const at = performance.now();
+      if (batch.topic === topics.scoreChanged) {
+        for (const message of batch.messages) observation.outputs.push({ at, message });
+      } else {
+        for (const message of batch.messages) observation.inputSeen[Number(message.headers?.[SEQUENCE_HEADER]?.toString())] = at;
+      }
+    },
+  });
+  return observation;
+}
+
 /** Events the scorer has handled so far (all outcomes), from its own counter. */
 const handledBy = async (scorer: ScorerProcess): Promise<number> => sampleTotal([await fetchMetrics(scorer.httpPort)], 'churnscore_events_total');
 
+interface Offered {
+  /** Send time of each event, by sequence number (performance.now()). */
+  sentAt: number[];
+  sequenceOf: Map<string, number>;
+  startedAt: number;
+  lastSentAt: number;
+  /** When the scorer had caught up and the measured part began; null if it never did. */
+  caughtUpAt: number | null;
+  handledRateInWarmup: number;
+}
+
 /**
- * One rate: a fresh population and scorer process, an open-loop producer that sends on a 1 ms timer
- * whatever the clock says is due (it never waits for the scorer, so a slow scorer shows up as latency
- * instead of a lower rate), and a subscriber that timestamps the score-changed events and, for the
- * Kafka-only reference, the input records themselves.
+ * Sends on a 1 ms timer whatever the clock says is due at `rate`, never waiting for the scorer, so a
+ * slow scorer shows up as latency instead of a lower rate. Runs the warm-up until the scorer has
+ * caught up (or MAX_WARMUP_MS), then `seconds` more.
+ */
+async function offerOpenLoop(options: {
+  producer: Producer;
+  codec: EventCodec;
+  topic: string;
+  traffic: Iterator<InputEvent>;
+  rate: number;
+  seconds: number;
+  scorer: ScorerProcess;
+  onCaughtUp(afterMs: number): void;
+  signal: AbortSignal;
+}): Promise<Offered> {
+  const { producer, codec, topic, traffic, rate, scorer, signal } = options;
+  const sentAt: number[] = [];
+  const sequenceOf = new Map<string, number>();
+  const inFlight = new Set<Promise<unknown>>();
+  const startedAt = performance.now();
+  let caughtUpAt: number | null = null;
+  let stopAt = startedAt + MAX_WARMUP_MS;
+  let handled = 0;
+  const watchWarmup = (async () => {
+    while (caughtUpAt === null && performance.now() < stopAt) {
+      await sleep(PROGRESS_POLL_MS, signal);
+      handled = await handledBy(scorer);
+      const now = performance.now();
+      if (now - startedAt >= MIN_WARMUP_MS && sentAt.length - handled <= rate * CAUGHT_UP_SECONDS) {
+        caughtUpAt = now;
+        stopAt = now + options.seconds * 1000;
+        options.onCaughtUp(now - startedAt);
+      }
+    }
+  })();
+  // Awaited after the send loop; until then a failure must not count as unhandled.
+  watchWarmup.catch(() => undefined);
+  let sendFailure: unknown;
+  while (performance.now() < stopAt) {
+    const due = Math.floor(((performance.now() - startedAt) / 1000) * rate) + 1 - sentAt.length;
+    if (due > 0) {
+      const events = Array.from({ length: due }, () => traffic.next().value as InputEvent);
+      const values = await Promise.all(events.map((event) => codec.encode(topic, event)));
+      const at = performance.now();
+      const messages = events.map((event, i) => {
+        const seq = sentAt.push(at) - 1;
+        sequenceOf.set(event.eventId, seq);
+        return { key: event.customerId, value: values[i]!, headers: { [SEQUENCE_HEADER]: String(seq) } };
+      });
+      const send: Promise<unknown> = producer
+        .send({ topic, messages })
+        .catch((error: unknown) => (sendFailure ??= error))
+        .finally(() => inFlight.delete(send));
+      inFlight.add(send);
+    }
+    await sleep(1, signal);
+  }
+  const lastSentAt = performance.now();
+  await Promise.all([watchWarmup, ...inFlight]);
+  if (sendFailure !== undefined) throw sendFailure;
+  const warmupMs = (caughtUpAt ?? stopAt) - startedAt;
+  return { sentAt, sequenceOf, startedAt, lastSentAt, caughtUpAt, handledRateInWarmup: handled / (warmupMs / 1000) };
+}
+
+/**
+ * One rate: a fresh population and scorer process, the open-loop producer, and a subscriber that
+ * timestamps the score-changed events and, for the Kafka-only reference, the input records themselves.
  */
 async function runAtRate(
   context: BenchContext,
@@ -112,103 +217,49 @@ async function runAtRate(
   const config = sandbox.config();
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
   const producer = context.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  const observer = context.kafka.consumer({ groupId: sandbox.group('observer') });
+  const consumer = context.kafka.consumer({ groupId: sandbox.group('observer') });
   let scorer: ScorerProcess | undefined;
   try {
     await clonePopulation(context, templates, sandbox.prefix, options.customers);
-    const inputSeen: number[] = [];
-    const outputs: Received[] = [];
-    let observerJoined = false;
-    observer.on(observer.events.GROUP_JOIN, () => {
-      observerJoined = true;
-    });
-    await observer.connect();
-    await observer.subscribe({ topics: [sandbox.topics.activity, sandbox.topics.scoreChanged], fromBeginning: true });
-    await observer.run({
-      // kafkajs' auto-commit commits after every partition's batch and delays the next fetch by a round trip each.
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const at = performance.now();
-        if (batch.topic === sandbox.topics.scoreChanged) {
-          for (const message of batch.messages) outputs.push({ at, message });
-        } else {
-          for (const message of batch.messages) inputSeen[Number(message.headers?.[SEQUENCE_HEADER]?.toString())] = at;
-        }
-      },
-    });
+    const observation = await startObserver(consumer, { input: sandbox.topics.activity, scoreChanged: sandbox.topics.scoreChanged });
     const group = sandbox.group('scorer');
     const running = await startScorerProcess(`scorer @${rate}/s`, sandbox.scorerEnv(group));
     scorer = running;
     await waitForGroup(context.admin, group, 1, signal);
-    while (!observerJoined) await sleep(50, signal);
+    while (!observation.joined()) await sleep(50, signal);
     await producer.connect();
 
     reporter.step(scope, `offering ${perSecond(rate)} to ${count(options.customers)} customers: warm-up, then ${options.seconds} s measured`);
     const meter = await startCpuMeter(context, { scorer: running.cpuSeconds });
-    const traffic = liveTraffic(templates, options.customers, `${options.seed}-${rate}`);
-    const sentAt: number[] = [];
-    const sequenceOf = new Map<string, number>();
-    const inFlight = new Set<Promise<unknown>>();
-    const startedAt = performance.now();
-    let measuredFrom: number | null = null;
-    let stopAt = startedAt + MAX_WARMUP_MS;
-    let handledInWarmup = 0;
-    const watchWarmup = (async () => {
-      while (measuredFrom === null && performance.now() < stopAt) {
-        await sleep(PROGRESS_POLL_MS, signal);
-        handledInWarmup = await handledBy(running);
-        const now = performance.now();
-        if (now - startedAt >= MIN_WARMUP_MS && sentAt.length - handledInWarmup <= rate * CAUGHT_UP_SECONDS) {
-          measuredFrom = now;
-          stopAt = now + options.seconds * 1000;
-          reporter.step(scope, `caught up after ${((now - startedAt) / 1000).toFixed(1)} s; measuring`);
-        }
-      }
-    })();
-    // Awaited after the send loop; until then a failure must not count as unhandled.
-    watchWarmup.catch(() => undefined);
-    let sendFailure: unknown;
-    while (performance.now() < stopAt) {
-      const due = Math.floor(((performance.now() - startedAt) / 1000) * rate) + 1 - sentAt.length;
-      if (due > 0) {
-        const events = Array.from({ length: due }, () => traffic.next().value as InputEvent);
-        const values = await Promise.all(events.map((event) => codec.encode(sandbox.topics.activity, event)));
-        const at = performance.now();
-        const messages = events.map((event, i) => {
-          const seq = sentAt.push(at) - 1;
-          sequenceOf.set(event.eventId, seq);
-          return { key: event.customerId, value: values[i]!, headers: { [SEQUENCE_HEADER]: String(seq) } };
-        });
-        const send: Promise<unknown> = producer
-          .send({ topic: sandbox.topics.activity, messages })
-          .catch((error: unknown) => (sendFailure ??= error))
-          .finally(() => inFlight.delete(send));
-        inFlight.add(send);
-      }
-      await sleep(1, signal);
-    }
-    const lastSentAt = performance.now();
-    await Promise.all([watchWarmup, ...inFlight]);
-    if (sendFailure !== undefined) throw sendFailure;
-    const caughtUp: number | null = measuredFrom;
-    const sustained = caughtUp !== null && (await drained(running, sentAt.length, signal));
+    const offered = await offerOpenLoop({
+      producer,
+      codec,
+      topic: sandbox.topics.activity,
+      traffic: liveTraffic(templates, options.customers, `${options.seed}-${rate}`),
+      rate,
+      seconds: options.seconds,
+      scorer: running,
+      onCaughtUp: (afterMs) => reporter.step(scope, `caught up after ${(afterMs / 1000).toFixed(1)} s; measuring`),
+      signal,
+    });
+    const { sentAt, caughtUpAt } = offered;
+    const sustained = caughtUpAt !== null && (await drained(running, sentAt.length, signal));
     await sleep(1_000, signal);
     const cpu = await meter.stop();
     const counters = scorerCounters([await fetchMetrics(running.httpPort)]);
 
-    const measured = (seq: number) => caughtUp !== null && sentAt[seq]! >= caughtUp;
-    const causes = await causeLatencies(codec, sandbox.topics.scoreChanged, outputs, sequenceOf, sentAt);
+    const measured = (seq: number) => caughtUpAt !== null && sentAt[seq]! >= caughtUpAt;
+    const causes = await causeLatencies(codec, sandbox.topics.scoreChanged, observation.outputs, offered.sequenceOf, sentAt);
     const scorerLatencies = causes.filter(({ seq }) => measured(seq)).map(({ latency }) => latency);
     const coldLatencies = causes.filter(({ seq }) => !measured(seq)).map(({ latency }) => latency);
-    const kafkaLatencies = inputSeen.flatMap((at, seq) => (at !== undefined && measured(seq) ? [at - sentAt[seq]!] : []));
-    const warmupMs = (caughtUp ?? stopAt) - startedAt;
+    const kafkaLatencies = observation.inputSeen.flatMap((at, seq) => (at !== undefined && measured(seq) ? [at - sentAt[seq]!] : []));
     const { chunkSize, concurrentPartitions, commitIntervalMs, fsyncGraceMs } = config.scorer;
     const run: LatencyRun = {
       offeredRate: rate,
-      achievedRate: sentAt.length / ((lastSentAt - startedAt) / 1000),
+      achievedRate: sentAt.length / ((offered.lastSentAt - offered.startedAt) / 1000),
       sent: sentAt.length,
-      warmupSeconds: caughtUp === null ? null : warmupMs / 1000,
-      handledRateInWarmup: handledInWarmup / (warmupMs / 1000),
+      warmupSeconds: caughtUpAt === null ? null : (caughtUpAt - offered.startedAt) / 1000,
+      handledRateInWarmup: offered.handledRateInWarmup,
       measured: sentAt.filter((_, seq) => measured(seq)).length,
       matched: scorerLatencies.length,
       scorer: summarise(scorerLatencies),
@@ -229,7 +280,7 @@ async function runAtRate(
     return run;
   } finally {
     await producer.disconnect();
-    await observer.disconnect();
+    await consumer.disconnect();
     await scorer?.stop();
     codec.close();
     await sandbox.cleanup();

@@ -57,9 +57,10 @@ async function startProfiledFleet(sandbox: Sandbox, group: string, peers: number
 }
 
 /**
- * The single-process throughput run again, with the scorer inside the bench's process so that V8's
- * sampling profiler and the stage timers can see it. The numbers explain the throughput; the run's
- * own rate is a little lower than the child-process run's (profiler and timers cost a few percent).
+ * The single-process throughput run again (over the first `--profile-events` of the input), with the
+ * scorer inside the bench's process so that V8's sampling profiler and the stage timers can see it.
+ * The numbers explain the throughput runs; the profiler and the timers cost a few percent, and the
+ * shorter input starts with more distinct customers per chunk, so its rate is not theirs.
  * With `peers`, the profiled scorer shares the work and Redis with that many scorer processes, which
  * shows what a second instance does to the first one's stages.
  */
