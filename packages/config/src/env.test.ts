@@ -58,7 +58,7 @@ describe('loadConfig', () => {
       apiToken: null,
       logLevel: 'info',
       scorer: {
-        chunkSize: 500,
+        chunkSize: 5_000,
         concurrentPartitions: 1,
         commitIntervalMs: 1_000,
         fsyncGraceMs: 2_500,

@@ -188,7 +188,7 @@ const settings = z.object({
   API_PORT: withDefault(integer(0, 65_535), 8080),
   API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
-  SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 500),
+  SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 5_000),
   SCORER_CONCURRENT_PARTITIONS: withDefault(integer(1, 64), 1),
   SCORER_COMMIT_INTERVAL_MS: withDefault(integer(50, 60_000), 1_000),
   REDIS_FSYNC_GRACE_MS: withDefault(integer(0, 60_000), 2_500),

@@ -1,0 +1,1 @@
+export { startScorer, tuningFrom, type RunningScorer, type ScorerOptions, type ScorerTuning } from './scorer';
