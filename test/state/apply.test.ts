@@ -225,11 +225,13 @@ describe('retention', () => {
     const customerId = 'aging';
     const feed = new Feed();
     const early = NOW - 10 * DAY;
+    const ticketClosed = activity(customerId, 'SUPPORT_TICKET_CLOSED', early, { ticketId: 'T-old' });
+    const won = opportunity(customerId, 'O-won', 'CLOSED_WON', early);
     await t.store.applyEvents(
       feed.items(
         activity(customerId, 'EMAIL_SENT', early),
-        activity(customerId, 'SUPPORT_TICKET_CLOSED', early, { ticketId: 'T-old' }),
-        opportunity(customerId, 'O-won', 'CLOSED_WON', early),
+        ticketClosed,
+        won,
         opportunity(customerId, 'O-open', 'PROPOSAL', early),
       ),
       NOW,
@@ -241,8 +243,8 @@ describe('retention', () => {
     const period = Math.floor(utcDay(later) / 32).toString(36).toUpperCase().padStart(3, '0');
     expect((await t.redis.get(k.act))?.split('\n')).toEqual(['', `${period}${','.repeat(utcDay(later) % 32)}c`]);
     const ent = (await t.redis.get(k.ent))?.split('\n') ?? [];
-    expect(ent).toContain(`t:T-old\t${early}`);
-    expect(ent).toContain(`o:O-won\t${early}`);
+    expect(ent).toContain(`t:T-old\t[${early},"${ticketClosed.eventId}"]`);
+    expect(ent).toContain(`o:O-won\t[${early},"${won.eventId}"]`);
     const state = await readOne(customerId, later);
     expect(state.tickets).toEqual([]);
     expect(state.opportunities).toEqual([expect.objectContaining({ opportunityId: 'O-open' })]);
@@ -250,5 +252,11 @@ describe('retention', () => {
     // A tombstone still outranks an older event for the same id: the won deal does not come back open.
     await t.store.applyEvents(feed.items(opportunity(customerId, 'O-won', 'LEAD', early - DAY)), later);
     expect((await readOne(customerId, later)).opportunities.map((o) => o.opportunityId)).toEqual(['O-open']);
+    // At the same instant the eventId decides, as it did before the shrink: a smaller one (a prefix) loses,
+    // a greater one wins.
+    await t.store.applyEvents(feed.items(opportunity(customerId, 'O-won', 'LEAD', early, { eventId: won.eventId.slice(0, -1) })), later);
+    expect((await readOne(customerId, later)).opportunities.map((o) => o.opportunityId)).toEqual(['O-open']);
+    await t.store.applyEvents(feed.items(opportunity(customerId, 'O-won', 'LEAD', early, { eventId: `${won.eventId}0` })), later);
+    expect((await readOne(customerId, later)).opportunities.map((o) => o.opportunityId)).toEqual(['O-open', 'O-won']);
   });
 });

@@ -24,8 +24,8 @@
       'L', field, record          latest wins in line `field` of ent. record: JSON [occurredAt, eventId,
                                   agesOut, ...payload]; a stored record is replaced only by one with a greater
                                   (occurredAt, eventId), eventIds compared as bytes. A record with agesOut = 1
-                                  older than the horizon is stored as a tombstone, its bare occurredAt: it no
-                                  longer counts, yet still outranks every event that is not newer.
+                                  older than the horizon is stored as a tombstone, [occurredAt, eventId]: it no
+                                  longer counts, yet still outranks exactly the events it outranked before.
       'M', field, value           the state hash field keeps the greater number
       'A', day, letter, amount    adds an integer amount to counter `letter` of the bucket of UTC day `day`;
                                   skipped for a day before the horizon (an old event changes no window)
@@ -131,8 +131,12 @@ local ent, entChanged = nil, false
 local function loadAct() act = act or redis.call('GET', actKey) or '' end
 local function loadEnt() ent = ent or redis.call('GET', entKey) or '' end
 
+-- The tombstone keeps the eventId because ties on occurredAt are broken by it: without it, whether a
+-- same-instant event wins would depend on whether it arrived before or after the shrink.
 local function tombstoneOf(record)
-  if record[3] == 1 and record[1] < horizonMs then return string.format('%.0f', record[1]) end
+  if record[3] == 1 and record[1] < horizonMs then
+    return string.format('[%.0f,%s]', record[1], cjson.encode(record[2]))
+  end
   return nil
 end
 
@@ -153,8 +157,7 @@ if today > sweptDay then
   loadEnt()
   local compacted = {}
   for field, body in string.gmatch(ent, '\n([^\t\n]*)\t([^\n]*)') do
-    local record = cjson.decode(body)
-    local tombstone = type(record) == 'table' and tombstoneOf(record)
+    local tombstone = tombstoneOf(cjson.decode(body))
     compacted[#compacted + 1] = '\n' .. field .. '\t' .. (tombstone or body)
   end
   local compactedEnt = table.concat(compacted)
@@ -162,7 +165,7 @@ if today > sweptDay then
   ent = compactedEnt
 end
 
--- Whether a decoded record outranks what is stored: a decoded record, or a tombstone's bare occurredAt.
+-- Whether a decoded record outranks what is stored (a record or a tombstone: both open with occurredAt, eventId).
 local function bytesLess(a, b)
   for i = 1, math.min(#a, #b) do
     local x, y = string.byte(a, i), string.byte(b, i)
@@ -171,7 +174,6 @@ local function bytesLess(a, b)
   return #a < #b
 end
 local function outranks(record, stored)
-  if type(stored) == 'number' then return record[1] > stored end
   if record[1] ~= stored[1] then return record[1] > stored[1] end
   return bytesLess(stored[2], record[2])
 end

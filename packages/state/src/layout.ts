@@ -65,10 +65,12 @@ export const entityField = (kind: EntityKind, id: string): string => `${ENTITY_K
  * A latest-wins record, stored as a JSON array: the event with the greatest (occurredAt, eventId) is the
  * entity's state. `agesOut` = 1 marks a state that stops counting once its event is older than the
  * retention horizon (any ticket, open or closed; a won or lost opportunity): the Lua sweep then shrinks
- * it to a bare occurredAt, a tombstone that still outranks any older event for that id, so delivery
- * order never matters.
+ * it to a tombstone that no longer counts yet outranks exactly the events the record outranked, so
+ * delivery order never matters.
  */
 export type LatestRecord<Payload extends unknown[]> = [occurredAt: number, eventId: string, agesOut: 0 | 1, ...Payload];
+/** An aged-out record shrinks to its rank alone, [occurredAt, eventId] (the eventId breaks ties on occurredAt). */
+export const TOMBSTONE_LENGTH = 2;
 export type TicketPayload = [open: 0 | 1];
 export type OpportunityPayload = [stage: string, amount: number, probability: number | null, openQuotes: number | null];
 export type ContractPayload = [contractType: string, totalValue: number, startDate: number, endDate: number, status: string];

@@ -26,7 +26,7 @@ describe('decodeCustomerState', () => {
     const old = AS_OF - 500 * MS_PER_DAY;
     const ent = [
       '',
-      `t:T-old\t${old}`,
+      `t:T-old\t[${old},"e1"]`,
       `t:T-aged\t[${old},"e2",1,1]`,
       `t:T%091\t[${AS_OF},"e3",1,1]`,
       `o:O-open\t[${old},"e4",0,"LEAD",5,null,null]`,

@@ -24,6 +24,7 @@ import {
   LINE_KEY_WIDTH,
   SLA_BREACH_COUNTER,
   STATE_FIELD,
+  TOMBSTONE_LENGTH,
   USAGE_SUM_COUNTER,
   type ContractPayload,
   type LatestRecord,
@@ -89,9 +90,9 @@ function decodeLatestRecords(ent: string | null, horizonMs: number) {
   for (const line of lines(ent)) {
     const tab = line.indexOf('\t');
     const field = line.slice(0, tab);
-    const record: unknown = JSON.parse(line.slice(tab + 1));
-    // A bare number is a tombstone; an aged-out record past the horizon is one the sweep has not reached yet.
-    if (!Array.isArray(record) || (record[2] === 1 && (record[0] as number) < horizonMs)) continue;
+    const record = JSON.parse(line.slice(tab + 1)) as unknown[];
+    // A tombstone is [occurredAt, eventId] alone; an aged-out record past the horizon is one the sweep has not reached yet.
+    if (record.length <= TOMBSTONE_LENGTH || (record[2] === 1 && (record[0] as number) < horizonMs)) continue;
     const id = percentDecode(field.slice(2));
     switch (field[0]) {
       case ENTITY_KIND.ticket: {
