@@ -140,7 +140,6 @@ export async function provisionTopics(brokers: string[], options: ProvisionOptio
     if (missing.length > 0) {
       const replicationFactor = await defaultReplicationFactor(admin);
       await admin.createTopics({
-        waitForLeaders: true,
         topics: missing.map((topic) => ({
           topic: topic.name,
           numPartitions: topic.partitions,
@@ -148,6 +147,7 @@ export async function provisionTopics(brokers: string[], options: ProvisionOptio
           configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
         })),
       });
+      await waitForLeaders(admin, missing.map((topic) => topic.name));
       for (const topic of missing) reporter.step('topics', `created ${topic.name} (${topic.partitions} partitions)`);
     }
 
@@ -175,10 +175,8 @@ export async function createTopics(brokers: string[], names: string[], partition
     const missing = names.filter((name) => !existing.has(name));
     if (missing.length === 0) return;
     const replicationFactor = await defaultReplicationFactor(admin);
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
-    });
+    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })) });
+    await waitForLeaders(admin, missing);
   });
 }
 
@@ -189,6 +187,30 @@ export async function deleteTopics(brokers: string[], names: string[]): Promise<
     const present = names.filter((name) => existing.has(name));
     if (present.length > 0) await admin.deleteTopics({ topics: present });
   });
+}
+
+const LEADER_WAIT_MS = 30_000;
+const LEADER_POLL_MS = 100;
+/** What a broker answers while a new topic's metadata has not reached it yet. */
+const NOT_YET_KNOWN = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Waits until every partition of the new topics has a leader. kafkajs' own `waitForLeaders` retries only
+ * LEADER_NOT_AVAILABLE, but a KRaft broker first answers UNKNOWN_TOPIC_OR_PARTITION for a topic it has
+ * not caught up with yet, which made the first produce or seek after creation fail now and then.
+ */
+async function waitForLeaders(admin: Admin, names: string[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      if (topics.length === names.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (!NOT_YET_KNOWN.has((error as { type?: string }).type ?? '')) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} still have no leader after ${LEADER_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
+  }
 }
 
 /**

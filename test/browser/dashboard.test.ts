@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import { CUSTOMER_IDS } from '../api/portfolio';
 import { ApiTestBed, TEST_TOKEN } from '../api/support';
-import { ARTIFACTS, BAND_COLOURS, launchChromium } from './chromium';
+import { ARTIFACTS, BAND_COLOURS, launchChromium, shownPills } from './chromium';
 
 const HOUR = 3_600_000;
 
@@ -60,11 +60,10 @@ describe('the dashboard', () => {
     );
     expect(shown).toEqual(byValueAtRisk);
 
+    const pills = await shownPills(page);
     for (const customerId of CUSTOMER_IDS) {
-      const pill = row(customerId).locator('.pill');
       const band = stored.get(customerId)!.band as keyof typeof BAND_COLOURS;
-      expect(await pill.textContent()).toBe(stored.get(customerId)!.health);
-      expect(await pill.evaluate((el) => getComputedStyle(el).color), customerId).toBe(BAND_COLOURS[band]);
+      expect(pills.get(customerId), customerId).toEqual({ text: stored.get(customerId)!.health, colour: BAND_COLOURS[band] });
     }
     expect(await page.locator('#band-distribution .seg').count()).toBeGreaterThan(1);
     await expect.poll(() => page.locator('#alerts li[data-alert-id]').count()).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import { ApiTestBed, TEST_TOKEN } from '../api/support';
-import { ARTIFACTS, BAND_COLOURS, launchChromium } from './chromium';
+import { ARTIFACTS, BAND_COLOURS, launchChromium, shownPills } from './chromium';
 
 const bed = new ApiTestBed('simulated-portfolio');
 const histories = generateCustomerHistories({ customers: 24, days: 400, seed: 'dashboard-e2e', now: bed.clock.now() });
@@ -73,9 +73,9 @@ describe('a simulated portfolio through the whole product', () => {
     // churning customers whose contracts have ended have little value left at risk.
     expect(cohortOf.get(shown[0]!)).toBe('declining');
 
+    const pills = await shownPills(page);
     for (const { customerId, band } of scored) {
-      const pill = page.locator(`#customers tr[data-customer-id="${customerId}"] .pill`);
-      expect(await pill.evaluate((el) => getComputedStyle(el).color), customerId).toBe(BAND_COLOURS[band]);
+      expect(pills.get(customerId)?.colour, customerId).toBe(BAND_COLOURS[band]);
     }
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-simulated-portfolio.png`, fullPage: true });
   });
