@@ -176,6 +176,23 @@ describe('idempotence', () => {
     expect(await t.redis.strlen(t.store.keys.customer(customerId).seen)).toBe(11);
   });
 
+  it('writes nothing to a Redis server other than the one the writes are fenced to', async () => {
+    const customerId = 'fenced';
+    const { runId } = await t.store.identity();
+    const feed = new Feed();
+    const [applied] = await t.store.applyEvents(feed.items(activity(customerId, 'CALL', NOW - HOUR)), NOW, { fence: runId });
+    expect(applied?.outcome).toBe('applied');
+    const before = await rawState(customerId);
+    // As after a restart or a failover: the server's run id is not the one the caller last checked.
+    const otherServer = 'f'.repeat(40);
+    const refused = await t.store.applyEvents(feed.items(activity(customerId, 'MEETING', NOW - HOUR)), NOW, { fence: otherServer });
+    expect(refused).toEqual([{ outcome: 'fenced', revision: 0 }]);
+    expect(await rawState(customerId)).toEqual(before);
+    // A cluster's fence names every master.
+    const [clusterWide] = await t.store.applyEvents(feed.items(activity(customerId, 'MEETING', NOW - HOUR)), NOW, { fence: `${otherServer},${runId}` });
+    expect(clusterWide?.outcome).toBe('applied');
+  });
+
   it('refuses an erasure request: that is eraseCustomer', async () => {
     const erase = { ...profile('erase-me', null, NOW), erase: true };
     await expect(t.store.applyEvents(new Feed().items(erase), NOW)).rejects.toThrow(/eraseCustomer/);

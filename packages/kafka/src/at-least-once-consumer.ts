@@ -8,18 +8,30 @@ export interface MessageChunk {
   messages: KafkaMessage[];
 }
 
-export type Durability = 'pending' | 'durable' | 'lost';
-
 /**
  * Decides when the effects of handled messages can no longer be lost, so that their offsets may be
  * committed. A store that acknowledges writes before they are on disk (Redis with an fsync every
- * second) must not have its offsets committed on acknowledgement alone.
+ * second) must not have its offsets committed on acknowledgement alone. A store that may come back
+ * without its last writes (a restart, a failover) is also fenced: the handler writes only to the
+ * incarnation of the store the gate names, so nothing lands on top of a gap before the rewind.
  */
-export interface DurabilityGate<Mark> {
-  /** Taken right after a chunk's effects were written. */
-  mark(): Promise<Mark>;
-  /** Asked again until it answers 'durable' or 'lost' ('lost': the store dropped writes since the mark). */
-  check(mark: Mark): Promise<Durability>;
+export interface DurabilityGate<Fence, Mark> {
+  /** Reads the store's current incarnation: writes from now on are fenced to it. At start and after a rewind. */
+  synchronise(): Promise<void>;
+  /** The incarnation a chunk's writes are fenced to; the handler must refuse to write anywhere else. */
+  fence(): Fence;
+  /** Taken right after a chunk's effects were written under `fence`. */
+  mark(fence: Fence): Mark;
+  /** How many of `marks` (oldest first) are durable, or 'lost' if the store dropped writes since the first. */
+  durableCount(marks: readonly Mark[]): Promise<number | 'lost'>;
+}
+
+/**
+ * Thrown by a chunk handler that found the store is not the incarnation its writes were fenced to:
+ * earlier writes may be lost, so consumption restarts from the committed offsets.
+ */
+export class RewindRequiredError extends Error {
+  override readonly name = 'RewindRequiredError';
 }
 
 export interface BatchReport {
@@ -31,7 +43,7 @@ export interface BatchReport {
   lag: number;
 }
 
-export interface AtLeastOnceConsumerOptions<Mark> {
+export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   consumer: Consumer;
   admin: Admin;
   groupId: string;
@@ -43,9 +55,12 @@ export interface AtLeastOnceConsumerOptions<Mark> {
    * Kafka; the handlers must then tolerate two chunks about the same key at once (one per topic).
    */
   concurrentPartitions: number;
-  /** Must have written (not necessarily made durable) every effect of the chunk when it resolves. */
-  handleChunk(chunk: MessageChunk): Promise<void>;
-  gate: DurabilityGate<Mark>;
+  /**
+   * Must have written (not necessarily made durable) every effect of the chunk when it resolves, all of
+   * them to the store incarnation `fence` names; throws RewindRequiredError if the store is another one.
+   */
+  handleChunk(chunk: MessageChunk, fence: Fence): Promise<void>;
+  gate: DurabilityGate<Fence, Mark>;
   /** How often durable offsets are committed. */
   commitIntervalMs: number;
   logger: Logger;
@@ -68,21 +83,23 @@ const partitionKey = (topic: string, partition: number): string => `${topic}\u00
  * The at-least-once `eachBatch` loop of kafkajs (no auto-resolve, heartbeats between chunks, stops
  * on a stale batch) with commits decoupled from processing: an offset is committed only once the
  * durability gate says the effects before it can no longer be lost, so waiting for durability never
- * slows the hot path. If the gate reports lost writes, every assigned partition is rewound to its
- * committed offset and the idempotent handlers simply redo the work.
+ * slows the hot path. If the gate reports lost writes, or a handler finds the store fenced off, every
+ * assigned partition is rewound to its committed offset and the idempotent handlers simply redo the work.
  */
-export class AtLeastOnceConsumer<Mark> {
+export class AtLeastOnceConsumer<Fence, Mark> {
   private pending: PendingCommit<Mark>[] = [];
   private assigned = new Set<string>();
   private commitTimer: NodeJS.Timeout | undefined;
-  private committing: Promise<void> = Promise.resolve();
+  /** Commits and rewinds, one at a time: a rewind must not interleave with a commit of what it discards. */
+  private serial: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly batchesInFlight = new Set<Promise<void>>();
 
-  constructor(private readonly options: AtLeastOnceConsumerOptions<Mark>) {}
+  constructor(private readonly options: AtLeastOnceConsumerOptions<Fence, Mark>) {}
 
   async start(): Promise<void> {
-    const { consumer, topics } = this.options;
+    const { consumer, topics, gate } = this.options;
+    await gate.synchronise();
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment));
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
@@ -131,14 +148,23 @@ export class AtLeastOnceConsumer<Mark> {
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
       if (!isRunning() || isStale() || this.stopping) break;
       const messages = batch.messages.slice(start, start + chunkSize);
-      await handleChunk({ topic: batch.topic, partition: batch.partition, messages });
+      const fence = gate.fence();
+      try {
+        await handleChunk({ topic: batch.topic, partition: batch.partition, messages }, fence);
+      } catch (error) {
+        if (!(error instanceof RewindRequiredError)) throw error;
+        await this.rewindToCommitted(error.message);
+        break;
+      }
+      // A rewind while the chunk ran discarded what came before; this chunk is re-read too.
+      if (isStale()) break;
       const lastOffset = messages[messages.length - 1]!.offset;
       resolveOffset(lastOffset);
       this.pending.push({
         topic: batch.topic,
         partition: batch.partition,
         offset: (BigInt(lastOffset) + 1n).toString(),
-        mark: await gate.mark(),
+        mark: gate.mark(fence),
       });
       handled += messages.length;
       await heartbeat();
@@ -154,36 +180,45 @@ export class AtLeastOnceConsumer<Mark> {
     });
   }
 
-  /** Serialised: a slow commit never overlaps the next tick. */
+  private inSerial(task: () => Promise<void>): Promise<void> {
+    const run = this.serial.then(task);
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A slow commit never overlaps the next tick. */
   private commitDurable(): Promise<void> {
-    this.committing = this.committing.then(() => this.commitDurableNow()).catch((error: unknown) => {
+    return this.inSerial(() => this.commitDurableNow()).catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'offset commit failed; retrying on the next tick');
     });
-    return this.committing;
   }
 
   private async commitDurableNow(): Promise<void> {
+    const candidates = this.pending;
+    const durable = await this.options.gate.durableCount(candidates.map((entry) => entry.mark));
+    if (durable === 'lost') return this.rewindNow('the state store lost writes since they were made');
+    if (durable === 0) return;
+    const committing = new Set(candidates.slice(0, durable));
     const latestByPartition = new Map<string, PendingCommit<Mark>>();
-    let durableCount = 0;
-    for (const entry of this.pending) {
-      const durability = await this.options.gate.check(entry.mark);
-      if (durability === 'lost') return this.rewindToCommitted();
-      if (durability === 'pending') break;
-      latestByPartition.set(partitionKey(entry.topic, entry.partition), entry);
-      durableCount += 1;
-    }
-    if (durableCount === 0) return;
-    this.pending = this.pending.slice(durableCount);
+    for (const entry of committing) latestByPartition.set(partitionKey(entry.topic, entry.partition), entry);
+    // Not a slice: a rebalance may have dropped entries while the gate was asked.
+    this.pending = this.pending.filter((entry) => !committing.has(entry));
     await this.options.consumer.commitOffsets(
       [...latestByPartition.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset })),
     );
   }
 
-  private async rewindToCommitted(): Promise<void> {
-    const { admin, groupId, topics, consumer, logger } = this.options;
-    logger.warn({ pending: this.pending.length }, 'state store lost writes: re-consuming from the committed offsets');
+  private rewindToCommitted(reason: string): Promise<void> {
+    return this.inSerial(() => this.rewindNow(reason));
+  }
+
+  private async rewindNow(reason: string): Promise<void> {
+    const { admin, groupId, topics, consumer, gate, logger } = this.options;
+    logger.warn({ pending: this.pending.length, reason }, 're-consuming from the committed offsets');
     this.pending = [];
     this.options.onRewind?.();
+    // Seeks first: once the gate lets writes through to the store as it now is, nothing may still be
+    // fetched from beyond the committed offsets.
     const committed = await admin.fetchOffsets({ groupId, topics });
     for (const { topic, partitions } of committed) {
       const earliest = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.low]));
@@ -192,10 +227,11 @@ export class AtLeastOnceConsumer<Mark> {
         consumer.seek({ topic, partition, offset: offset === '-1' ? (earliest.get(partition) ?? '0') : offset });
       }
     }
+    await gate.synchronise();
   }
 
   private async drainPending(): Promise<void> {
-    await this.committing;
+    await this.serial;
     const deadline = Date.now() + 10_000;
     while (this.pending.length > 0 && Date.now() < deadline) {
       await this.commitDurable();

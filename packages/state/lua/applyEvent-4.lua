@@ -20,7 +20,11 @@
     ARGV[4] watermark field, "w:<topic>:<partition>"
     ARGV[5] the record's Kafka offset
     ARGV[6] the event's digest: first 8 bytes of SHA-1(eventId), raw
-    ARGV[7...] operations, each an opcode followed by its arguments:
+    ARGV[7] fence: the run_id(s) of the Redis server(s) the caller's writes are meant for, ',' joined, or ''
+            for none. On any other server (restarted, or a replica promoted, and so possibly without the
+            caller's last writes) nothing is written: an offset applied there would raise the watermark
+            over events whose effects were lost, and their re-consumption would be taken for redelivery
+    ARGV[8...] operations, each an opcode followed by its arguments:
       'L', field, record          latest wins in line `field` of ent. record: JSON [occurredAt, eventId,
                                   agesOut, ...payload]; a stored record is replaced only by one with a greater
                                   (occurredAt, eventId), eventIds compared as bytes. A record with agesOut = 1
@@ -32,6 +36,7 @@
 
   Output:
     { outcome, revision }
+      'fenced'       the server is not one the fence names: nothing changed (revision 0)
       'redelivered'  offset <= the watermark of its topic-partition: nothing changed
       'duplicate'    eventId applied within the dedupe window: only the watermark advanced
       'applied'      the operations ran and the revision was incremented
@@ -40,8 +45,8 @@ local stateKey, actKey, entKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local clock = tonumber(ARGV[1])
 local retentionDays = tonumber(ARGV[2])
 local dedupeWindowDays = tonumber(ARGV[3])
-local watermarkField, offset, digest = ARGV[4], ARGV[5], ARGV[6]
-local FIRST_OP = 7
+local watermarkField, offset, digest, fence = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local FIRST_OP = 8
 
 local MS_PER_DAY, MS_PER_HOUR = 86400000, 3600000
 local SEEN_RECORD_BYTES, SEEN_HOUR_BYTES = 11, 3
@@ -68,6 +73,12 @@ end
 
 local function saveBlob(key, blob)
   if blob == '' then redis.call('DEL', key) else redis.call('SET', key, blob) end
+end
+
+-- 0. Fence: checked before anything else, by the server's run_id (a replica copy has the same keys).
+if fence ~= '' then
+  local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+  if not runId or not string.find(fence, runId, 1, true) then return {'fenced', 0} end
 end
 
 -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark

@@ -22,8 +22,9 @@
             next significance test compares against it, so slow drift is published once it adds up
     ARGV[4] next due time (epoch ms), or '' for none
     ARGV[5] alert book JSON, or '' to delete it
-    ARGV[6] explanation JSON
-    ARGV[7] history entry JSON, pushed when the score is replaced
+    ARGV[6] explanation JSON, written when the score is replaced ('' when it is not: an insignificant change
+            after a first score, which the caller knows from ARGV[3] and ARGV[9])
+    ARGV[7] history entry JSON, pushed when the score is replaced ('' likewise)
     ARGV[8] how many history entries to keep
     ARGV[9] the stored score the computation started from, as 'revision:asOf' ('' for none): if another
             commit landed since (two instances, or the time-driven loop and an event, on one customer),
@@ -37,9 +38,10 @@
                     {"topic":..,"key":..,"value":..}; stored as {"seq":..,"version":..,"topic":..,...}
 
   Output:
-    { written (1 | 0 refused as not newer | 2 refused as a conflict), version, the previous score hash (HGETALL) and explanation (or false),
-      the outbox after the write (LRANGE) }
-    When refused: written 0, the stored version and score, and no outbox (its owner publishes it).
+    { written (1 | 0 refused as not newer | 2 refused as a conflict), version, the previous score hash (HGETALL),
+      the outbox entries that were there before this call (LRANGE), the seq given to the first appended message }
+    When refused: the stored version and score only (the outbox's owner publishes it). The explanation and
+    the appended messages are not sent back: the caller has them, and they are most of the bytes.
 ]]
 local stateKey, scoreKey, explanationKey, insightsKey, alertsKey, outboxKey, historyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local revision, asOf = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -52,7 +54,6 @@ local insightsArgCount = tonumber(ARGV[insightsArgsFrom - 1])
 local messagesFrom = insightsArgsFrom + insightsArgCount
 
 local previous = redis.call('HGETALL', scoreKey)
-local previousExplanation = redis.call('GET', explanationKey)
 local stored = {}
 for i = 1, #previous, 2 do stored[previous[i]] = previous[i + 1] end
 local version = tonumber(stored.version or '0')
@@ -60,14 +61,14 @@ local version = tonumber(stored.version or '0')
 local storedToken = ''
 if #previous > 0 then storedToken = (stored.revision or '') .. ':' .. (stored.asOf or '') end
 if storedToken ~= basedOn then
-  return {2, version, previous, previousExplanation, {}}
+  return {2, version, previous}
 end
 
 local hasState = redis.call('HEXISTS', stateKey, 'rev') == 1
 local storedRevision, storedAsOf = tonumber(stored.revision or '-1'), tonumber(stored.asOf or '-1')
 local isNewer = revision > storedRevision or (revision == storedRevision and asOf > storedAsOf)
 if not hasState or not isNewer then
-  return {0, version, previous, previousExplanation, {}}
+  return {0, version, previous}
 end
 
 if significant or #previous == 0 then
@@ -90,10 +91,12 @@ end
 
 if alertBook == '' then redis.call('DEL', alertsKey) else redis.call('SET', alertsKey, alertBook) end
 
+local earlier = redis.call('LRANGE', outboxKey, 0, -1)
+local firstSeq = tonumber(redis.call('HGET', stateKey, 'outboxSeq') or '0') + 1
 for i = messagesFrom, #ARGV do
   local seq = redis.call('HINCRBY', stateKey, 'outboxSeq', 1)
   -- splice seq and version in front of the caller's fields: the message JSON is kept byte for byte
   redis.call('RPUSH', outboxKey, '{"seq":' .. seq .. ',"version":' .. version .. ',' .. string.sub(ARGV[i], 2))
 end
 
-return {1, version, previous, previousExplanation, redis.call('LRANGE', outboxKey, 0, -1)}
+return {1, version, previous, earlier, firstSeq}

@@ -20,6 +20,7 @@ export {
   SCORE_HISTORY_LENGTH,
   createStateStore,
   type ApplyItem,
+  type ApplyOptions,
   type ApplyOutcome,
   type ApplyResult,
   type ClaimOptions,

@@ -10,7 +10,7 @@ import { redisIdentity, type RedisIdentity } from './connection';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, RANKING_METRICS, keySchema, type KeySchema } from './keys';
 import { watermarkField } from './layout';
 import { decodeCustomerState, pairsToRecord } from './read-state';
-import { decodeStoredScore, insightsFieldArgs, scoreFieldArgs, type StoredScore } from './score-codec';
+import { decodeScoreSummary, decodeStoredScore, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from './score-codec';
 import { loadScripts } from './scripts';
 
 export const DEFAULT_RETENTION_DAYS = 400;
@@ -52,7 +52,17 @@ export interface ApplyItem {
   receivedAt?: number;
 }
 
-export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered';
+/** `fenced`: the server is not one `ApplyOptions.fence` names; nothing was written. */
+export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'fenced';
+
+export interface ApplyOptions {
+  /**
+   * The run id(s) of the Redis server(s) the writes are meant for (`RedisIdentity.runId`). A server that
+   * restarted or took over since may lack the caller's last writes: there each item is refused as
+   * `fenced`, so that re-consuming the lost events from committed offsets is not mistaken for redelivery.
+   */
+  fence?: string;
+}
 
 export interface ApplyResult {
   outcome: ApplyOutcome;
@@ -119,8 +129,8 @@ export interface CommitResult {
   conflict: boolean;
   /** The customer's score version after the call. */
   version: number;
-  /** The score stored before the call (when not written: the newer score that won). */
-  previousScore: StoredScore | null;
+  /** The score stored before the call (when not written: the newer score that won), without its explanation. */
+  previousScore: ScoreSummary | null;
   /** When written: every un-acknowledged entry, this commit's included, to publish and then ack. */
   outbox: OutboxEntry[];
 }
@@ -144,7 +154,7 @@ export interface StateStore {
   readonly keys: KeySchema;
   readonly retentionDays: number;
   readonly dedupeWindowDays: number;
-  applyEvents(items: readonly ApplyItem[], now: number): Promise<ApplyResult[]>;
+  applyEvents(items: readonly ApplyItem[], now: number, options?: ApplyOptions): Promise<ApplyResult[]>;
   readCustomers(customerIds: readonly string[], asOf: number): Promise<CustomerSnapshot[]>;
   commitScores(commits: readonly ScoreCommit[]): Promise<CommitResult[]>;
   ackOutbox(customerId: string, upToSeq: number): Promise<number>;
@@ -174,7 +184,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
   let nextStartShard = Math.floor(Math.random() * keys.dueShards);
 
   /** Brings a customer's entries in the rankings in line with `score` (null: removes them all). */
-  function syncRankings(customerId: string, score: Score | null, previousSegment: string | null): Promise<unknown>[] {
+  function syncRankings(customerId: string, score: Omit<Score, 'explanation'> | null, previousSegment: string | null): Promise<unknown>[] {
     const segment = score?.segment ?? null;
     return RANKING_METRICS.flatMap((metric) => [
       score ? redis.zadd(keys.ranking(metric), score[metric], customerId) : redis.zrem(keys.ranking(metric), customerId),
@@ -193,7 +203,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     retentionDays,
     dedupeWindowDays,
 
-    async applyEvents(items, now) {
+    async applyEvents(items, now, { fence = '' } = {}) {
       // Every item is encoded before the first call, so a malformed batch applies nothing.
       const calls = items.map(({ event, topic, partition, offset, receivedAt }) => {
         const k = keys.customer(event.customerId);
@@ -204,6 +214,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           watermarkField(topic, partition),
           offset,
           eventDigest(event.eventId),
+          fence,
           ...opsToArgv(opsForEvent(event)),
         ];
         return [[k.state, k.act, k.ent, k.seen], args] as const;
@@ -243,14 +254,16 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
         const k = keys.customer(commit.score.customerId);
         const scoreArgs = scoreFieldArgs(commit.score);
         const insightsArgs = insightsFieldArgs(commit.insights);
+        // Most commits are insignificant and leave the stored score, so its explanation is not even sent.
+        const replacesScore = commit.significant || commit.basedOn === null;
         const args = [
           commit.revision,
           commit.asOf,
           commit.significant ? '1' : '0',
           commit.nextDueAt ?? '',
           commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
-          JSON.stringify(commit.score.explanation),
-          JSON.stringify(historyEntry(commit.score)),
+          replacesScore ? JSON.stringify(commit.score.explanation) : '',
+          replacesScore ? JSON.stringify(historyEntry(commit.score)) : '',
           SCORE_HISTORY_LENGTH,
           commit.basedOn === null ? '' : `${commit.basedOn.revision}:${commit.basedOn.asOf}`,
           scoreArgs.length,
@@ -263,20 +276,23 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       });
       const results = await Promise.all(
         calls.map(async ([callKeys, args], i): Promise<CommitResult> => {
-          const customerId = (commits[i] as ScoreCommit).score.customerId;
-          const [written, version, previousFlat, previousExplanation, outbox] = (await scripts.commitScore(callKeys, args)) as [
+          const commit = commits[i] as ScoreCommit;
+          const [written, version, previousFlat, earlier = [], firstSeq = 0] = (await scripts.commitScore(callKeys, args)) as [
             0 | 1 | 2,
             number,
             string[],
-            string | null,
-            string[],
+            string[]?,
+            number?,
           ];
           return {
             written: written === 1,
             conflict: written === 2,
             version,
-            previousScore: decodeStoredScore(customerId, pairsToRecord(previousFlat), previousExplanation),
-            outbox: parseOutbox(outbox),
+            previousScore: decodeScoreSummary(commit.score.customerId, pairsToRecord(previousFlat)),
+            outbox:
+              written === 1
+                ? [...parseOutbox(earlier), ...commit.outbox.map(({ topic, key, value }, j) => ({ seq: firstSeq + j, version, topic, key, value }))]
+                : [],
           };
         }),
       );

@@ -1,39 +1,53 @@
 import { describe, expect, it } from 'vitest';
 import { RedisDurabilityGate } from './durability';
 
-/** A Redis identity and a clock the test moves by hand. */
-function fixture(grace = 2_000) {
-  const world = { identity: 'run-a/epoch-1', now: 1_000 };
+/** A Redis incarnation and a clock the test moves by hand. */
+async function fixture(grace = 2_000) {
+  const world = { identity: { runId: 'run-a', epoch: 'epoch-1' }, now: 1_000 };
   const gate = new RedisDurabilityGate(async () => world.identity, grace, () => world.now);
+  await gate.synchronise();
   return { world, gate };
 }
 
 describe('RedisDurabilityGate', () => {
-  it('vouches for writes only once the fsync grace has passed', async () => {
-    const { world, gate } = fixture();
-    const mark = await gate.mark();
-    expect(await gate.check(mark)).toBe('pending');
-    world.now += 1_999;
-    expect(await gate.check(mark)).toBe('pending');
+  it('vouches for writes only once the fsync grace has passed, oldest first', async () => {
+    const { world, gate } = await fixture();
+    const first = gate.mark(gate.fence());
+    expect(await gate.durableCount([first])).toBe(0);
+    world.now += 1_000;
+    const second = gate.mark(gate.fence());
+    world.now += 999;
+    expect(await gate.durableCount([first, second])).toBe(0);
     world.now += 1;
-    expect(await gate.check(mark)).toBe('durable');
+    expect(await gate.durableCount([first, second])).toBe(1);
+    world.now += 1_000;
+    expect(await gate.durableCount([first, second])).toBe(2);
   });
 
   it('reports writes as lost when Redis restarted or lost its data set since they were made', async () => {
-    const { world, gate } = fixture();
-    const mark = await gate.mark();
-    world.identity = 'run-b/epoch-1'; // restart: new run id
+    const { world, gate } = await fixture();
+    const mark = gate.mark(gate.fence());
+    world.identity = { runId: 'run-b', epoch: 'epoch-1' }; // restart: new run id
     world.now += 5_000;
-    expect(await gate.check(mark)).toBe('lost');
+    expect(await gate.durableCount([mark])).toBe('lost');
+
+    const { world: other, gate: flushed } = await fixture();
+    const beforeFlush = flushed.mark(flushed.fence());
+    other.identity = { runId: 'run-a', epoch: 'epoch-2' }; // data set replaced without a restart
+    other.now += 5_000;
+    expect(await flushed.durableCount([beforeFlush])).toBe('lost');
   });
 
-  it('never vouches for writes that straddled an identity change', async () => {
-    const { world, gate } = fixture();
-    await gate.mark();
-    world.identity = 'run-a/epoch-2'; // data set replaced between two chunks
-    const straddling = await gate.mark();
+  it('keeps fencing writes to the incarnation it last synchronised with, until told to synchronise again', async () => {
+    const { world, gate } = await fixture();
+    world.identity = { runId: 'run-b', epoch: 'epoch-1' };
+    // The consumer has not rewound yet: a chunk started now is still fenced to the old server, whose apply
+    // script refuses it on the new one.
+    expect(gate.fence()).toEqual({ runId: 'run-a', epoch: 'epoch-1' });
+    await gate.synchronise();
+    expect(gate.fence()).toEqual({ runId: 'run-b', epoch: 'epoch-1' });
+    const afterRewind = gate.mark(gate.fence());
     world.now += 5_000;
-    expect(await gate.check(straddling)).toBe('lost');
-    expect(await gate.check(await gate.mark())).toBe('pending');
+    expect(await gate.durableCount([afterRewind])).toBe(1);
   });
 });

@@ -1,38 +1,50 @@
-import type { Durability, DurabilityGate } from '@churnscore/kafka';
+import type { DurabilityGate } from '@churnscore/kafka';
+import type { RedisIdentity } from '@churnscore/state';
 
 export interface RedisWriteMark {
   writtenAt: number;
-  /** Identity of the Redis dataset the writes went to (run id + epoch key). */
-  identity: string;
+  /** The Redis incarnation the writes were fenced to. */
+  fence: RedisIdentity;
 }
+
+const sameIncarnation = (a: RedisIdentity, b: RedisIdentity): boolean => a.runId === b.runId && a.epoch === b.epoch;
 
 /**
  * Redis acknowledges a write before its append-only file is fsynced (appendfsync everysec), so a
  * crash can drop the last second of writes. Effects count as durable once `fsyncGraceMs` has passed
- * since they were written and the dataset identity is still the one they were written to; a changed
- * identity (restart, failover to a replica, flushed dataset) means writes may be gone.
+ * since they were written and Redis is still the incarnation they were fenced to; a changed run id or
+ * epoch (restart, failover to a replica, data set flushed or replaced) means writes may be gone. The
+ * fence itself (the run id the apply script checks) keeps writes off a new incarnation until the
+ * consumer has rewound, so re-consumed events are not mistaken for redeliveries.
  */
-export class RedisDurabilityGate implements DurabilityGate<RedisWriteMark> {
-  private knownIdentity: string | undefined;
+export class RedisDurabilityGate implements DurabilityGate<RedisIdentity, RedisWriteMark> {
+  private current: RedisIdentity | undefined;
 
   constructor(
-    private readonly readIdentity: () => Promise<string>,
+    private readonly readIdentity: () => Promise<RedisIdentity>,
     private readonly fsyncGraceMs: number,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async mark(): Promise<RedisWriteMark> {
-    const identity = await this.readIdentity();
-    // The first mark after a change must not vouch for writes that went to the old dataset.
-    const previous = this.knownIdentity ?? identity;
-    this.knownIdentity = identity;
-    return { writtenAt: this.clock(), identity: previous === identity ? identity : `${previous}->${identity}` };
+  async synchronise(): Promise<void> {
+    this.current = await this.readIdentity();
   }
 
-  async check(mark: RedisWriteMark): Promise<Durability> {
-    if (this.clock() < mark.writtenAt + this.fsyncGraceMs) return 'pending';
-    const current = await this.readIdentity();
-    this.knownIdentity = current;
-    return current === mark.identity ? 'durable' : 'lost';
+  fence(): RedisIdentity {
+    if (!this.current) throw new Error('RedisDurabilityGate: synchronise() before the first chunk');
+    return this.current;
+  }
+
+  mark(fence: RedisIdentity): RedisWriteMark {
+    return { writtenAt: this.clock(), fence };
+  }
+
+  async durableCount(marks: readonly RedisWriteMark[]): Promise<number | 'lost'> {
+    const now = this.clock();
+    const firstInGrace = marks.findIndex((mark) => now < mark.writtenAt + this.fsyncGraceMs);
+    const candidates = firstInGrace === -1 ? marks.length : firstInGrace;
+    if (candidates === 0) return 0;
+    const identity = await this.readIdentity();
+    return marks.slice(0, candidates).every((mark) => sameIncarnation(mark.fence, identity)) ? candidates : 'lost';
   }
 }

@@ -1,7 +1,7 @@
 import type { TopicNames } from '@churnscore/config';
 import type { InputEvent, ScoreCause } from '@churnscore/domain';
 import { dlqHeaders, toAlertEvent, toScoreChangedEvent, type EventCodec, type Rejection, type WireEvent } from '@churnscore/events';
-import type { MessageChunk } from '@churnscore/kafka';
+import { RewindRequiredError, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import {
   computeInsights,
@@ -13,7 +13,7 @@ import {
   type AlertBook,
   type ScoringConfig,
 } from '@churnscore/scoring';
-import type { ApplyItem, CustomerSnapshot, OutboxEntry, OutboxMessage, ScoreCommit, StateStore } from '@churnscore/state';
+import type { ApplyItem, CustomerSnapshot, OutboxEntry, OutboxMessage, RedisIdentity, ScoreCommit, StateStore } from '@churnscore/state';
 import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ScorerMetrics } from './metrics';
 
@@ -48,7 +48,8 @@ type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMe
 export class ScoringPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
-  async handleChunk(chunk: MessageChunk): Promise<void> {
+  /** `fence`: the Redis incarnation the chunk's events may be applied to (see RedisDurabilityGate). */
+  async handleChunk(chunk: MessageChunk, fence: RedisIdentity): Promise<void> {
     const { codec, clock, metrics } = this.deps;
     const now = clock();
     const decoded: Decoded[] = await Promise.all(
@@ -64,7 +65,7 @@ export class ScoringPipeline {
     for (const entry of decoded) {
       if (!('event' in entry)) continue;
       if (entry.event.kind === 'customer' && entry.event.erase) {
-        await this.applyAndRescore(chunk, run, now);
+        await this.applyAndRescore(chunk, run, fence, now);
         run = [];
         await this.erase(entry.event.customerId);
         metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
@@ -72,7 +73,7 @@ export class ScoringPipeline {
         run.push(entry);
       }
     }
-    await this.applyAndRescore(chunk, run, now);
+    await this.applyAndRescore(chunk, run, fence, now);
   }
 
   /**
@@ -160,6 +161,7 @@ export class ScoringPipeline {
   private async applyAndRescore(
     chunk: MessageChunk,
     run: ReadonlyArray<{ message: KafkaMessage; event: InputEvent }>,
+    fence: RedisIdentity,
     now: number,
   ): Promise<void> {
     if (run.length === 0) return;
@@ -173,7 +175,10 @@ export class ScoringPipeline {
       // live run took; a clock set back (tests, backfills) is never overtaken by the broker's time.
       receivedAt: Math.min(Number(message.timestamp), now),
     }));
-    const results = await store.applyEvents(items, now);
+    const results = await store.applyEvents(items, now, { fence: fence.runId });
+    if (results.some((result) => result.outcome === 'fenced')) {
+      throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
+    }
     const causeByCustomer = new Map<string, ScoreCause>();
     results.forEach((result, i) => {
       const { event } = run[i]!;

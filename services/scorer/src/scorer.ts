@@ -84,10 +84,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   await consumer.connect();
 
   const pipeline = new ScoringPipeline({ store, codec, producer, topics: config.topics, scoring, clock, metrics, logger });
-  const gate = new RedisDurabilityGate(async () => {
-    const { runId, epoch } = await store.identity();
-    return `${runId}/${epoch}`;
-  }, tuning.fsyncGraceMs);
+  const gate = new RedisDurabilityGate(() => store.identity(), tuning.fsyncGraceMs);
   const { activity, opportunity, contract, customer } = config.topics;
   const loop = new AtLeastOnceConsumer({
     consumer,
@@ -96,7 +93,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     topics: [activity, opportunity, contract, customer],
     chunkSize: tuning.chunkSize,
     concurrentPartitions: tuning.concurrentPartitions,
-    handleChunk: (chunk) => pipeline.handleChunk(chunk),
+    handleChunk: (chunk, fence) => pipeline.handleChunk(chunk, fence),
     gate,
     commitIntervalMs: tuning.commitIntervalMs,
     logger,
