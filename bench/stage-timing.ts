@@ -94,10 +94,10 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
 
   const pipeline = ScoringPipeline.prototype;
   undo.push(
-    beforeMethod(pipeline, 'handleChunk', instrumentPipeline),
+    beforeMethod(pipeline, 'handleChunks', instrumentPipeline),
     beforeMethod(pipeline, 'rescore', instrumentPipeline),
     beforeMethod(TimeDrivenRescorer.prototype, 'runOnce', (loop: TimeDrivenRescorer) => instrumentStore(Reflect.get(loop, 'store') as StateStore)),
-    timeMethod(pipeline, 'handleChunk', times, 'chunk'),
+    timeMethod(pipeline, 'handleChunks', times, 'chunk'),
     timeMethod(pipeline, 'deadLetter', times, 'deadLetter'),
     timeMethod(pipeline, 'recompute', times, 'score'),
     timeMethod(pipeline, 'publishOutboxes', times, 'publish'),

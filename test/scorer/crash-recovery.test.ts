@@ -17,7 +17,8 @@ const children: ChildProcess[] = [];
 /** `npm run scorer` as its own process, as an operator would run it. */
 function startScorerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/scorer/src/main.ts'], {
-    env: { ...process.env, ...bed.env() },
+    // Small units of work, so that the kill lands in the middle of the stream rather than after it.
+    env: { ...process.env, ...bed.env(), SCORER_CHUNK_SIZE: '10' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);

@@ -59,7 +59,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       scorer: {
         chunkSize: 5_000,
-        concurrentPartitions: 1,
+        concurrentPartitions: 24,
         commitIntervalMs: 1_000,
         fsyncGraceMs: 2_500,
         rescorePollIntervalMs: 30_000,

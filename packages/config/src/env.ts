@@ -189,7 +189,7 @@ const settings = z.object({
   API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
   SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 5_000),
-  SCORER_CONCURRENT_PARTITIONS: withDefault(integer(1, 64), 1),
+  SCORER_CONCURRENT_PARTITIONS: withDefault(integer(1, 64), 24),
   SCORER_COMMIT_INTERVAL_MS: withDefault(integer(50, 60_000), 1_000),
   REDIS_FSYNC_GRACE_MS: withDefault(integer(0, 60_000), 2_500),
   // SPEC §7 bounds the delay of time-driven re-scoring at one hour by default: a slower poll would break it.

@@ -48,18 +48,20 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   admin: Admin;
   groupId: string;
   topics: string[];
-  /** Upper bound on messages handled per chunk: bounds the work between heartbeats. */
+  /** Upper bound on messages handled per unit of work: bounds the work between heartbeats. */
   chunkSize: number;
   /**
-   * Partitions handled at the same time. More than one overlaps the handlers' round trips to Redis and
-   * Kafka; the handlers must then tolerate two chunks about the same key at once (one per topic).
+   * Partitions whose fetched batches may be in hand at the same time. Their chunks are merged into one
+   * unit of work, so a handler never sees two units at once, and the round trips of a unit are paid
+   * once for all of those partitions instead of once per partition.
    */
   concurrentPartitions: number;
   /**
-   * Must have written (not necessarily made durable) every effect of the chunk when it resolves, all of
-   * them to the store incarnation `fence` names; throws RewindRequiredError if the store is another one.
+   * Handles one unit of work: chunks of distinct partitions, in the order given. Must have written (not
+   * necessarily made durable) every effect when it resolves, all of them to the store incarnation `fence`
+   * names; throws RewindRequiredError if the store is another one.
    */
-  handleChunk(chunk: MessageChunk, fence: Fence): Promise<void>;
+  handleChunks(chunks: readonly MessageChunk[], fence: Fence): Promise<void>;
   gate: DurabilityGate<Fence, Mark>;
   /** How often durable offsets are committed. */
   commitIntervalMs: number;
@@ -79,9 +81,19 @@ interface PendingCommit<Mark> {
 
 const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
+/** What a chunk's unit of work came to: written under this fence, or discarded by a rewind. */
+type UnitOutcome<Fence> = { fence: Fence } | 'rewound';
+
+interface QueuedChunk<Fence> {
+  chunk: MessageChunk;
+  resolve(outcome: UnitOutcome<Fence>): void;
+  reject(error: unknown): void;
+}
+
 /**
  * The at-least-once `eachBatch` loop of kafkajs (no auto-resolve, heartbeats between chunks, stops
- * on a stale batch) with commits decoupled from processing: an offset is committed only once the
+ * on a stale batch), with the chunks of the partitions in hand merged into one unit of work, and
+ * commits decoupled from processing: an offset is committed only once the
  * durability gate says the effects before it can no longer be lost, so waiting for durability never
  * slows the hot path. If the gate reports lost writes, or a handler finds the store fenced off, every
  * assigned partition is rewound to its committed offset and the idempotent handlers simply redo the work.
@@ -94,6 +106,8 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private serial: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly batchesInFlight = new Set<Promise<void>>();
+  private readonly queued: QueuedChunk<Fence>[] = [];
+  private working = false;
 
   constructor(private readonly options: AtLeastOnceConsumerOptions<Fence, Mark>) {}
 
@@ -143,21 +157,15 @@ export class AtLeastOnceConsumer<Fence, Mark> {
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const started = performance.now();
-    const { chunkSize, handleChunk, gate } = this.options;
+    const { chunkSize, gate } = this.options;
     let handled = 0;
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
       if (!isRunning() || isStale() || this.stopping) break;
       const messages = batch.messages.slice(start, start + chunkSize);
-      const fence = gate.fence();
-      try {
-        await handleChunk({ topic: batch.topic, partition: batch.partition, messages }, fence);
-      } catch (error) {
-        if (!(error instanceof RewindRequiredError)) throw error;
-        await this.rewindToCommitted(error.message);
-        break;
-      }
-      // A rewind while the chunk ran discarded what came before; this chunk is re-read too.
-      if (isStale()) break;
+      const outcome = await this.handleTogether({ topic: batch.topic, partition: batch.partition, messages });
+      // A rewind while the chunk waited or ran discarded what came before; this chunk is re-read too.
+      if (outcome === 'rewound' || isStale()) break;
+      const { fence } = outcome;
       const lastOffset = messages[messages.length - 1]!.offset;
       resolveOffset(lastOffset);
       this.pending.push({
@@ -178,6 +186,58 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       durationMs: performance.now() - started,
       lag: Math.max(0, lag),
     });
+  }
+
+  /** Queues a chunk for the next unit of work, which takes in the chunks other partitions queue meanwhile. */
+  private handleTogether(chunk: MessageChunk): Promise<UnitOutcome<Fence>> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ chunk, resolve, reject });
+      if (!this.working) void this.work();
+    });
+  }
+
+  private async work(): Promise<void> {
+    this.working = true;
+    // kafkajs hands out the batches of one fetch together: let the other partitions' chunks join.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queued.length > 0) {
+      const unit = this.takeUnit();
+      const fence = this.options.gate.fence();
+      try {
+        const outcome = await this.handleUnit(unit, fence);
+        for (const queued of unit) queued.resolve(outcome);
+      } catch (error) {
+        // kafkajs retries the batches of a failed unit from their last resolved offsets.
+        for (const queued of unit) queued.reject(error);
+      }
+    }
+    this.working = false;
+  }
+
+  /** Resolves with the fence the unit was written under, or 'rewound' if the store was found replaced. */
+  private async handleUnit(unit: readonly QueuedChunk<Fence>[], fence: Fence): Promise<UnitOutcome<Fence>> {
+    try {
+      await this.options.handleChunks(
+        unit.map((queued) => queued.chunk),
+        fence,
+      );
+      return { fence };
+    } catch (error) {
+      if (!(error instanceof RewindRequiredError)) throw error;
+      await this.rewindToCommitted(error.message);
+      return 'rewound';
+    }
+  }
+
+  /** The queued chunks up to `chunkSize` messages in all (always at least one chunk). */
+  private takeUnit(): QueuedChunk<Fence>[] {
+    let count = 1;
+    let messages = this.queued[0]!.chunk.messages.length;
+    while (count < this.queued.length && messages + this.queued[count]!.chunk.messages.length <= this.options.chunkSize) {
+      messages += this.queued[count]!.chunk.messages.length;
+      count += 1;
+    }
+    return this.queued.splice(0, count);
   }
 
   private inSerial(task: () => Promise<void>): Promise<void> {

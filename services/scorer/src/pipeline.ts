@@ -38,6 +38,13 @@ export interface RescoreTarget {
 const MAX_COMMIT_ATTEMPTS = 5;
 
 type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
+/** A valid input event and the record it came in. */
+interface Received {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  event: InputEvent;
+}
 
 /**
  * One event's path through the scorer (docs/architecture.md): decode and validate, dead-letter the
@@ -48,32 +55,44 @@ type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMe
 export class ScoringPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
-  /** `fence`: the Redis incarnation the chunk's events may be applied to (see RedisDurabilityGate). */
-  async handleChunk(chunk: MessageChunk, fence: RedisIdentity): Promise<void> {
-    const { codec, clock, metrics } = this.deps;
+  /**
+   * One unit of work: chunks of distinct partitions, handled as if one after another, but with one Redis
+   * pipeline per step, each touched customer scored once and one produce. `fence`: the Redis incarnation
+   * the events may be applied to (see RedisDurabilityGate).
+   */
+  async handleChunks(chunks: readonly MessageChunk[], fence: RedisIdentity): Promise<void> {
+    const { clock, metrics } = this.deps;
     const now = clock();
+    const decoded = await Promise.all(chunks.map((chunk) => this.decodeChunk(chunk, now)));
+
+    // An erasure splits the unit: what came before it is applied (and erased), what follows starts afresh.
+    let run: Received[] = [];
+    for (const [i, chunk] of chunks.entries()) {
+      for (const entry of decoded[i]!) {
+        if (!('event' in entry)) continue;
+        if (entry.event.kind === 'customer' && entry.event.erase) {
+          await this.applyAndRescore(run, fence, now);
+          run = [];
+          await this.erase(entry.event.customerId);
+          metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
+        } else {
+          run.push({ topic: chunk.topic, partition: chunk.partition, message: entry.message, event: entry.event });
+        }
+      }
+    }
+    await this.applyAndRescore(run, fence, now);
+  }
+
+  /** Decodes and validates a chunk's records; the rejected ones go to the DLQ. */
+  private async decodeChunk(chunk: MessageChunk, now: number): Promise<Decoded[]> {
     const decoded: Decoded[] = await Promise.all(
       chunk.messages.map(async (message) => {
-        const result = await codec.decode(chunk.topic, message.key, message.value, now);
+        const result = await this.deps.codec.decode(chunk.topic, message.key, message.value, now);
         return result.ok ? { message, event: result.event } : { message, rejection: result.rejection };
       }),
     );
     await this.deadLetter(chunk, decoded, now);
-
-    // An erasure splits the chunk: what came before it is applied (and erased), what follows starts afresh.
-    let run: Array<{ message: KafkaMessage; event: InputEvent }> = [];
-    for (const entry of decoded) {
-      if (!('event' in entry)) continue;
-      if (entry.event.kind === 'customer' && entry.event.erase) {
-        await this.applyAndRescore(chunk, run, fence, now);
-        run = [];
-        await this.erase(entry.event.customerId);
-        metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
-      } else {
-        run.push(entry);
-      }
-    }
-    await this.applyAndRescore(chunk, run, fence, now);
+    return decoded;
   }
 
   /**
@@ -158,18 +177,13 @@ export class ScoringPipeline {
     };
   }
 
-  private async applyAndRescore(
-    chunk: MessageChunk,
-    run: ReadonlyArray<{ message: KafkaMessage; event: InputEvent }>,
-    fence: RedisIdentity,
-    now: number,
-  ): Promise<void> {
+  private async applyAndRescore(run: readonly Received[], fence: RedisIdentity, now: number): Promise<void> {
     if (run.length === 0) return;
     const { store, metrics } = this.deps;
-    const items: ApplyItem[] = run.map(({ message, event }) => ({
+    const items: ApplyItem[] = run.map(({ topic, partition, message, event }) => ({
       event,
-      topic: chunk.topic,
-      partition: chunk.partition,
+      topic,
+      partition,
       offset: message.offset,
       // A replay sees the record's original timestamp and so takes the dedupe and retention decisions the
       // live run took; a clock set back (tests, backfills) is never overtaken by the broker's time.
@@ -181,8 +195,8 @@ export class ScoringPipeline {
     }
     const causeByCustomer = new Map<string, ScoreCause>();
     results.forEach((result, i) => {
-      const { event } = run[i]!;
-      metrics.events.inc({ topic: chunk.topic, outcome: result.outcome });
+      const { topic, event } = run[i]!;
+      metrics.events.inc({ topic, outcome: result.outcome });
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
       if (result.outcome === 'applied' || !causeByCustomer.has(event.customerId)) {
         causeByCustomer.set(event.customerId, { kind: 'event', eventId: event.eventId });

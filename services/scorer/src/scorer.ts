@@ -93,7 +93,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     topics: [activity, opportunity, contract, customer],
     chunkSize: tuning.chunkSize,
     concurrentPartitions: tuning.concurrentPartitions,
-    handleChunk: (chunk, fence) => pipeline.handleChunk(chunk, fence),
+    handleChunks: (chunks, fence) => pipeline.handleChunks(chunks, fence),
     gate,
     commitIntervalMs: tuning.commitIntervalMs,
     logger,
