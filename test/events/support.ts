@@ -41,18 +41,26 @@ export class EventsTestBed {
   /** Creates the topics and registers the repository's schemas under their subjects, BACKWARD-compatible. */
   async setUp(partitions = 1): Promise<void> {
     await createTopics(Object.values(this.topics), partitions);
+    await this.registerSchemas();
+  }
+
+  /**
+   * Registers the repository's schemas under this test bed's subjects (no topics are needed for that).
+   * `compatibility` NONE lets a test register any writer schema, as a foreign producer's registry might hold.
+   */
+  async registerSchemas(compatibility: Compatibility = Compatibility.BACKWARD): Promise<void> {
     for (const kind of Object.keys(TOPIC_ROLE_OF_KIND) as EventKind[]) {
-      await this.register(valueSubject(this.topicOf(kind)), schemaSource(kind));
+      await this.register(valueSubject(this.topicOf(kind)), schemaSource(kind), compatibility);
     }
   }
 
-  /** Registers a schema (version) under a subject of this test bed, which enforces BACKWARD compatibility. */
-  async register(subject: string, schema: string): Promise<number> {
+  /** Registers a schema (version) under a subject of this test bed; the subject's compatibility is set on first use. */
+  async register(subject: string, schema: string, compatibility: Compatibility = Compatibility.BACKWARD, schemaType = 'AVRO'): Promise<number> {
     if (!this.subjects.has(subject)) {
       this.subjects.add(subject);
-      await this.registry.updateCompatibility(subject, Compatibility.BACKWARD);
+      await this.registry.updateCompatibility(subject, compatibility);
     }
-    return this.registry.register(subject, { schemaType: 'AVRO', schema });
+    return this.registry.register(subject, { schemaType, schema });
   }
 
   async produce(topic: string, messages: Array<{ key: string | Buffer | null; value: Buffer | null; headers?: IHeaders }>) {

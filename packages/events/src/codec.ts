@@ -11,8 +11,7 @@ import { validateEvent } from './validation';
 
 export interface EventCodecOptions {
   /**
-   * Registry client configuration, e.g. `registryClientConfig(cfg)`, or a client to share (its owner closes it),
-   * such as the library's in-memory `MockClient` in unit tests.
+   * Registry client configuration, e.g. `registryClientConfig(cfg)`, or a client to share (its owner closes it).
    */
   registry: ClientConfig | Client;
   /** The deployed topic names; each topic's value schema is the subject `<topic>-value`. */

@@ -1,13 +1,22 @@
-import { DEFAULT_TOPICS } from '@churnscore/config';
+// The codec (packages/events) against the real registry: typed encode and decode of every event, writer
+// schemas other producers may have registered, and a distinct rejection for each kind of bad record. Each
+// test gets subjects of its own, at compatibility NONE, so that it can register any writer schema.
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import type { InputEvent } from '@churnscore/domain';
-import { MockClient } from '@confluentinc/schemaregistry';
-import avro from 'avsc';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { createEventCodec, type EventCodec } from './codec';
-import { EVENT_KINDS, TOPIC_ROLE_OF_KIND, valueSubject, type EventKind } from './event-kinds';
-import { EventEncodeError, SchemaRegistryError } from './registry-serde';
-import { REJECT_REASONS, type DecodeResult, type RejectReason, type Rejection } from './rejections';
-import { schemaSource } from './schemas';
+import {
+  createEventCodec,
+  EventEncodeError,
+  REJECT_REASONS,
+  SchemaRegistryError,
+  frame,
+  schemaSource,
+  valueSubject,
+  type DecodeResult,
+  type EventKind,
+  type RejectReason,
+  type Rejection,
+} from '@churnscore/events';
 import {
   SAMPLE_NOW,
   sampleActivity,
@@ -20,26 +29,29 @@ import {
   withFieldType,
   withOptionalField,
   withoutField,
-} from './testing';
-import { frame } from './wire-format';
+} from '@churnscore/events/testing';
 
-const topicOf = (kind: EventKind) => DEFAULT_TOPICS[TOPIC_ROLE_OF_KIND[kind]];
+import { Compatibility } from '@confluentinc/schemaregistry';
+import avro from 'avsc';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EventsTestBed } from './support';
+
 const KEY = Buffer.from('cust-0001');
+/** Far beyond any id the registry will have handed out. */
+const UNREGISTERED_SCHEMA_ID = 2_000_000_000;
 
-let registry: MockClient;
-let codec: EventCodec;
-
+let bed: EventsTestBed;
 beforeEach(async () => {
-  registry = new MockClient({ baseURLs: ['mock://'] });
-  for (const kind of EVENT_KINDS) {
-    await registry.register(valueSubject(topicOf(kind)), { schemaType: 'AVRO', schema: schemaSource(kind) });
-  }
-  codec = createEventCodec({ registry, topics: DEFAULT_TOPICS, reportingCurrency: 'USD', maxFutureSkewMs: 3_600_000 });
+  bed = new EventsTestBed('codec');
+  await bed.registerSchemas(Compatibility.NONE);
 });
+afterEach(() => bed.tearDown());
+
+const subjectOf = (kind: EventKind) => valueSubject(bed.topicOf(kind));
 
 /** Writes `record` with another schema, registered under the kind's subject, as a foreign producer would. */
 async function writeWith(kind: EventKind, schema: string, record: object): Promise<Buffer> {
-  const id = await registry.register(valueSubject(topicOf(kind)), { schemaType: 'AVRO', schema });
+  const id = await bed.register(subjectOf(kind), schema);
   return frame(id, avro.Type.forSchema(JSON.parse(schema) as avro.Schema).toBuffer(record));
 }
 
@@ -53,12 +65,12 @@ function rejectionOf(result: DecodeResult<unknown>): Rejection {
   return result.rejection;
 }
 
-const decodeActivity = (value: Buffer | null, key: Buffer | null = KEY) =>
-  codec.decode(topicOf('activity'), key, value, SAMPLE_NOW);
+const decodeActivity = (value: Buffer | null, key: Buffer | null = KEY) => bed.codec.decode(bed.topicOf('activity'), key, value, SAMPLE_NOW);
 
 /** Encodes an input event as our producers do and decodes it as the scorer does. */
 async function roundTrip(event: InputEvent, key = KEY) {
-  return codec.decode(topicOf(event.kind), key, await codec.encode(topicOf(event.kind), event), SAMPLE_NOW);
+  const topic = bed.topicOf(event.kind);
+  return bed.codec.decode(topic, key, await bed.codec.encode(topic, event), SAMPLE_NOW);
 }
 
 describe('encode then decode', () => {
@@ -69,26 +81,26 @@ describe('encode then decode', () => {
   it.each([sampleScoreChanged(), sampleAlert(), sampleAlert({ status: 'RESOLVED', resolvedAt: SAMPLE_NOW, band: 'yellow' })])(
     'gives back the $kind event',
     async (event) => {
-      const value = await codec.encode(topicOf(event.kind), event);
-      expect(await codec.decodeOutput(topicOf(event.kind), KEY, value)).toStrictEqual({ ok: true, event });
+      const value = await bed.codec.encode(bed.topicOf(event.kind), event);
+      expect(await bed.codec.decodeOutput(bed.topicOf(event.kind), KEY, value)).toStrictEqual({ ok: true, event });
     },
   );
 
   it('gives back a time-caused first score', async () => {
     const event = sampleScoreChanged({ previous: null, cause: { kind: 'time' }, segment: null });
-    const value = await codec.encode(topicOf('score-changed'), event);
-    expect(await codec.decodeOutput(topicOf('score-changed'), KEY, value)).toStrictEqual({ ok: true, event });
+    const value = await bed.codec.encode(bed.topicOf('score-changed'), event);
+    expect(await bed.codec.decodeOutput(bed.topicOf('score-changed'), KEY, value)).toStrictEqual({ ok: true, event });
   });
 
   it('writes the Confluent wire format with the registered schema id', async () => {
-    const id = await registry.getId(valueSubject(topicOf('contract')), { schemaType: 'AVRO', schema: schemaSource('contract') });
-    const value = await codec.encode(topicOf('contract'), sampleContract());
+    const id = await bed.registry.getId(subjectOf('contract'), { schemaType: 'AVRO', schema: schemaSource('contract') });
+    const value = await bed.codec.encode(bed.topicOf('contract'), sampleContract());
     expect(value[0]).toBe(0);
     expect(value.readInt32BE(1)).toBe(id);
   });
 
   it('writes contract dates as Avro dates (days since the epoch)', async () => {
-    const value = await codec.encode(topicOf('contract'), sampleContract());
+    const value = await bed.codec.encode(bed.topicOf('contract'), sampleContract());
     const record = avro.Type.forSchema(JSON.parse(schemaSource('contract')) as avro.Schema).fromBuffer(value.subarray(5));
     expect(record).toMatchObject({ startDate: 20089, endDate: 20453 });
   });
@@ -97,34 +109,33 @@ describe('encode then decode', () => {
 describe('encode', () => {
   it('writes with the latest registered version, defaulting the fields the event lacks', async () => {
     const v2 = withOptionalField('activity', 'channel');
-    const v2Id = await registry.register(valueSubject(topicOf('activity')), { schemaType: 'AVRO', schema: v2 });
-    const value = await codec.encode(topicOf('activity'), sampleActivity());
+    const v2Id = await bed.register(subjectOf('activity'), v2);
+    const value = await bed.codec.encode(bed.topicOf('activity'), sampleActivity());
     expect(value.readInt32BE(1)).toBe(v2Id);
     expect(avro.Type.forSchema(JSON.parse(v2) as avro.Schema).fromBuffer(value.subarray(5))).toMatchObject({ channel: null });
     expect(await decodeActivity(value)).toEqual({ ok: true, event: sampleActivity() });
   });
 
   it('refuses an event the topic does not carry', async () => {
-    await expect(codec.encode(topicOf('activity'), sampleContract())).rejects.toThrow(
-      new EventEncodeError('topic crm.activity.v1 does not carry contract events'),
+    await expect(bed.codec.encode(bed.topicOf('activity'), sampleContract())).rejects.toThrow(
+      new EventEncodeError(`topic ${bed.topicOf('activity')} does not carry contract events`),
     );
   });
 
   it('refuses when no schema is registered for the topic', async () => {
-    const bare = createEventCodec({
-      registry: new MockClient({ baseURLs: ['mock://'] }),
-      topics: DEFAULT_TOPICS,
-      reportingCurrency: 'USD',
-      maxFutureSkewMs: 0,
-    });
-    await expect(bare.encode(topicOf('customer'), sampleCustomer())).rejects.toThrow(
-      /no schema is registered under subject crm\.customer\.v1-value/,
-    );
+    const bare = new EventsTestBed('codec-bare');
+    try {
+      await expect(bare.codec.encode(bare.topicOf('customer'), sampleCustomer())).rejects.toThrow(
+        new EventEncodeError(`no schema is registered under subject ${valueSubject(bare.topicOf('customer'))}; register the schemas first`),
+      );
+    } finally {
+      await bare.tearDown();
+    }
   });
 
   it('refuses an event that does not fit the schema, naming the field', async () => {
     const event = sampleOpportunity({ openQuotes: 1.5 });
-    await expect(codec.encode(topicOf('opportunity'), event)).rejects.toThrow(/bad fields: openQuotes/);
+    await expect(bed.codec.encode(bed.topicOf('opportunity'), event)).rejects.toThrow(/bad fields: openQuotes/);
   });
 
   it('does not judge content: producers may send bad input on purpose', async () => {
@@ -143,33 +154,45 @@ describe('decode', () => {
     expect(await decodeActivity(value)).toEqual({ ok: true, event: sampleActivity() });
   });
 
-  const writtenByAnotherProducer = () => writeWith('activity', withOptionalField('activity', 'channel'), avroActivity());
-
   it('fetches a writer schema once', async () => {
-    const value = await writtenByAnotherProducer();
-    const fetch = vi.spyOn(registry, 'getBySubjectAndId');
+    const value = await writeWith('activity', withOptionalField('activity', 'channel'), avroActivity());
+    const fetch = vi.spyOn(bed.registry, 'getBySubjectAndId');
     await decodeActivity(value);
     await decodeActivity(value);
     expect(fetch).toHaveBeenCalledTimes(1);
   });
 
   it('throws, rather than rejecting the record, when the registry cannot be reached', async () => {
-    const value = await writtenByAnotherProducer();
-    vi.spyOn(registry, 'getBySubjectAndId').mockRejectedValue(new Error('connect ECONNREFUSED'));
-    await expect(decodeActivity(value)).rejects.toThrow(SchemaRegistryError);
+    const value = await writeWith('activity', withOptionalField('activity', 'channel'), avroActivity());
+    // A port that was free a moment ago: connections to it are refused.
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    server.close();
+    const unreachable = createEventCodec({
+      registry: { baseURLs: [`http://127.0.0.1:${port}`], maxRetries: 0 },
+      topics: bed.topics,
+      reportingCurrency: 'USD',
+      maxFutureSkewMs: 3_600_000,
+    });
+    try {
+      await expect(unreachable.decode(bed.topicOf('activity'), KEY, value, SAMPLE_NOW)).rejects.toThrow(SchemaRegistryError);
+    } finally {
+      unreachable.close();
+    }
   });
 
   it('decodes an output topic only with decodeOutput, and an input topic only with decode', async () => {
-    const alert = await codec.encode(topicOf('alert'), sampleAlert());
-    expect(rejectionOf(await codec.decode(topicOf('alert'), KEY, alert, SAMPLE_NOW)).reason).toBe('UNKNOWN_TOPIC');
-    const activity = await codec.encode(topicOf('activity'), sampleActivity());
-    expect(rejectionOf(await codec.decodeOutput(topicOf('activity'), KEY, activity)).reason).toBe('UNKNOWN_TOPIC');
+    const alert = await bed.codec.encode(bed.topicOf('alert'), sampleAlert());
+    expect(rejectionOf(await bed.codec.decode(bed.topicOf('alert'), KEY, alert, SAMPLE_NOW)).reason).toBe('UNKNOWN_TOPIC');
+    const activity = await bed.codec.encode(bed.topicOf('activity'), sampleActivity());
+    expect(rejectionOf(await bed.codec.decodeOutput(bed.topicOf('activity'), KEY, activity)).reason).toBe('UNKNOWN_TOPIC');
   });
 
   it('rejects an output record holding a symbol the domain lacks', async () => {
     const { kind: _kind, ...record } = sampleAlert();
     const value = await writeWith('alert', schemaSource('alert'), { ...record, band: 'UNKNOWN' });
-    expect(rejectionOf(await codec.decodeOutput(topicOf('alert'), KEY, value))).toMatchObject({
+    expect(rejectionOf(await bed.codec.decodeOutput(bed.topicOf('alert'), KEY, value))).toMatchObject({
       reason: 'UNKNOWN_ENUM_SYMBOL',
       field: 'band',
     });
@@ -177,22 +200,22 @@ describe('decode', () => {
 
   // One case per reason: the `satisfies` makes adding a reason without a test a type error.
   const reasonCases = {
-    UNKNOWN_TOPIC: () => codec.decode('crm.unknown.v1', KEY, Buffer.from([0, 0, 0, 0, 1]), SAMPLE_NOW),
+    UNKNOWN_TOPIC: () => bed.codec.decode('crm.unknown.v1', KEY, Buffer.from([0, 0, 0, 0, 1]), SAMPLE_NOW),
     EMPTY_VALUE: () => decodeActivity(null),
     NOT_WIRE_FORMAT: () => decodeActivity(Buffer.from('{"eventId":"e1"}')),
-    UNKNOWN_SCHEMA_ID: () => decodeActivity(frame(4242, Buffer.from([2]))),
+    UNKNOWN_SCHEMA_ID: () => decodeActivity(frame(UNREGISTERED_SCHEMA_ID, Buffer.from([2]))),
     SCHEMA_MISMATCH: async () => {
       const occurredAtAsText = withFieldType('activity', 'occurredAt', 'string');
       return decodeActivity(await writeWith('activity', occurredAtAsText, { ...avroActivity(), occurredAt: 'yesterday' }));
     },
     AVRO_DECODE_FAILED: async () => {
-      const value = await codec.encode(topicOf('activity'), sampleActivity());
+      const value = await bed.codec.encode(bed.topicOf('activity'), sampleActivity());
       return decodeActivity(value.subarray(0, value.length - 3));
     },
     MISSING_FIELD: async () => {
       const { currency: _currency, kind: _kind, ...record } = sampleOpportunity();
       const value = await writeWith('opportunity', withoutField('opportunity', 'currency'), record);
-      return codec.decode(topicOf('opportunity'), KEY, value, SAMPLE_NOW);
+      return bed.codec.decode(bed.topicOf('opportunity'), KEY, value, SAMPLE_NOW);
     },
     INVALID_FIELD: () => roundTrip(sampleActivity({ customerId: 'c'.repeat(129) })),
     UNKNOWN_ENUM_SYMBOL: async () => {
@@ -221,7 +244,7 @@ describe('decode', () => {
   });
 
   it('rejects trailing bytes after the Avro body', async () => {
-    const value = await codec.encode(topicOf('activity'), sampleActivity());
+    const value = await bed.codec.encode(bed.topicOf('activity'), sampleActivity());
     expect(rejectionOf(await decodeActivity(Buffer.concat([value, Buffer.from([0])]))).reason).toBe('AVRO_DECODE_FAILED');
   });
 
@@ -240,7 +263,8 @@ describe('decode', () => {
   });
 
   it('rejects a non-Avro writer schema', async () => {
-    const id = await registry.register('other-value', { schemaType: 'JSON', schema: '{"type":"object"}' });
+    const jsonSchema = JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' });
+    const id = await bed.register(`${bed.topicOf('activity')}-json-value`, jsonSchema, Compatibility.NONE, 'JSON');
     expect(rejectionOf(await decodeActivity(frame(id, Buffer.from('{}'))))).toMatchObject({
       reason: 'SCHEMA_MISMATCH',
       message: `schema ${id} is a JSON schema, not Avro`,
@@ -248,7 +272,7 @@ describe('decode', () => {
   });
 
   it('rejects a missing key', async () => {
-    const value = await codec.encode(topicOf('activity'), sampleActivity());
+    const value = await bed.codec.encode(bed.topicOf('activity'), sampleActivity());
     expect(rejectionOf(await decodeActivity(value, null))).toEqual({
       reason: 'KEY_MISMATCH',
       field: 'customerId',
