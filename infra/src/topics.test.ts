@@ -1,3 +1,4 @@
+import { DEFAULT_TOPICS, TOPIC_ENV_VARS } from '@churnscore/config';
 import { describe, expect, it } from 'vitest';
 import { TOPIC_SPECS, TopicDriftError, desiredTopics, topicDrift } from './topics';
 
@@ -21,6 +22,12 @@ describe('desiredTopics', () => {
     expect(topics.find((topic) => topic.role === 'alerts')?.name).toBe('team-a.alerts.v1');
     expect(topics.every((topic) => topic.partitions === 12)).toBe(true);
     expect(() => desiredTopics({ TOPIC_PARTITIONS: '0' })).toThrow(/TOPIC_PARTITIONS=0/);
+  });
+
+  // infra depends on no package and keeps its own copy of the names: this keeps the two in step.
+  it('names every topic, and the variable renaming it, as packages/config does', () => {
+    expect(Object.fromEntries(TOPIC_SPECS.map((spec) => [spec.role, spec.defaultName]))).toEqual(DEFAULT_TOPICS);
+    expect(Object.fromEntries(TOPIC_SPECS.map((spec) => [spec.role, spec.envVar]))).toEqual(TOPIC_ENV_VARS);
   });
 
   it('never compacts alerts (several open episodes share a customer key)', () => {
