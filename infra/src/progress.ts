@@ -8,12 +8,13 @@ export interface Reporter {
 export type LineWriter = (line: string) => void;
 
 const HEARTBEAT_MS = 5_000;
-const SCOPE_WIDTH = 9;
+const SCOPE_WIDTH = 10;
 
 export function createReporter(write: LineWriter = (line) => console.log(line)): Reporter {
   const startedAt = Date.now();
   const elapsed = (): string => `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s`;
-  const step = (scope: string, message: string): void => write(`[${elapsed()}] ${scope.padEnd(SCOPE_WIDTH)}${message}`);
+  // A space after the scope even when it fills the column ("simulator-live").
+  const step = (scope: string, message: string): void => write(`[${elapsed()}] ${`${scope} `.padEnd(SCOPE_WIDTH)}${message}`);
   return {
     step,
     async during(scope, label, work) {
