@@ -24,7 +24,7 @@ export interface Templates {
   /** The clock the histories end at and the scores were computed as of. */
   asOf: number;
   events: number;
-  /** Events per second the state store applied them at (one Lua call per event, pipelined). */
+  /** Events per second the state store applied them at (one Lua call per customer and batch, pipelined). */
   applyRate: number;
   /** Customers per second the pipeline scored and committed them at. */
   scoreRate: number;

@@ -134,7 +134,7 @@ export function consumerStages(times: StageTimes, wallMs: number): StageShare[] 
     [
       ['decode (Avro + validation)', ms.chunk - seen],
       ['dead-letter', ms.deadLetter],
-      ['apply (a Lua call per event)', ms.apply],
+      ['apply (a Lua call per customer)', ms.apply],
       ['read (a Lua call per customer)', ms.read],
       ['score (pure CPU)', ms.score],
       ['commit (a Lua call per customer, then the indexes)', ms.commit],

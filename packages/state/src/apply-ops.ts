@@ -1,4 +1,4 @@
-// Translates one input event into the commutative operations the applyEvent Lua script performs.
+// Translates one input event into the commutative operations the applyEvents Lua script performs.
 // Keeping the event semantics here (pure, unit-tested) leaves the script a small generic engine:
 // latest-wins records, maxima and day-bucket counters, each of which gives the same result in any order.
 import { utcDay } from '@churnscore/domain';
@@ -98,7 +98,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
   }
 }
 
-/** The ops as the script's ARGV tail (format in the header of lua/applyEvent-4.lua). */
+/** The ops as the script's ARGV tail (one event's operations, format in the header of lua/applyEvents-4.lua). */
 export function opsToArgv(ops: readonly ApplyOp[]): string[] {
   return ops.flatMap((op) => {
     switch (op.op) {

@@ -1,4 +1,4 @@
-// Decodes a customer's state hash, `act` and `ent` strings (as applyEvent-4.lua writes them) into the
+// Decodes a customer's state hash, `act` and `ent` strings (as applyEvents-4.lua writes them) into the
 // domain's CustomerState, as of a read time: only what lies inside the retention horizon is returned, so
 // whether the daily sweep has already trimmed something never shows.
 import { ACTIVITY_TYPES, MS_PER_DAY, utcDay } from '@churnscore/domain';
@@ -34,7 +34,7 @@ import {
   type ValuePayload,
 } from './layout';
 
-/** First UTC day inside the retention horizon at `clock` (the same rule as applyEvent-4.lua). */
+/** First UTC day inside the retention horizon at `clock` (the same rule as applyEvents-4.lua). */
 export const horizonDay = (clock: number, retentionDays: number): UtcDay => utcDay(clock) - retentionDays + 1;
 
 /** An HGETALL reply (flat field, value list) as an object. */

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { RedisClient } from './connection';
 
-export const SCRIPT_NAMES = ['applyEvent', 'readCustomer', 'commitScore', 'ackOutbox', 'claimDue', 'eraseCustomer'] as const;
+export const SCRIPT_NAMES = ['applyEvents', 'readCustomer', 'commitScore', 'ackOutbox', 'claimDue', 'eraseCustomer'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 export type ScriptArg = string | number | Buffer;
 export type ScriptCall = (keys: readonly string[], args: readonly ScriptArg[]) => Promise<unknown>;

@@ -11,7 +11,7 @@ import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, RANKING_METRICS, keySchema, type Ke
 import { watermarkField } from './layout';
 import { decodeCustomerState, pairsToRecord } from './read-state';
 import { decodeScoreSummary, decodeStoredScore, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from './score-codec';
-import { loadScripts } from './scripts';
+import { loadScripts, type ScriptArg } from './scripts';
 
 export const DEFAULT_RETENTION_DAYS = 400;
 /** Published scores kept per customer for a chart of the score over time (each entry ~70 bytes). */
@@ -204,28 +204,29 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     dedupeWindowDays,
 
     async applyEvents(items, now, { fence = '' } = {}) {
-      // Every item is encoded before the first call, so a malformed batch applies nothing.
-      const calls = items.map(({ event, topic, partition, offset, receivedAt }) => {
-        const k = keys.customer(event.customerId);
-        const args = [
-          receivedAt ?? now,
-          retentionDays,
-          dedupeWindowDays,
-          watermarkField(topic, partition),
-          offset,
-          eventDigest(event.eventId),
-          fence,
-          ...opsToArgv(opsForEvent(event)),
-        ];
-        return [[k.state, k.act, k.ent, k.seen], args] as const;
+      // One call per customer, its events in the order given; every item is encoded before the first
+      // call, so a malformed batch applies nothing.
+      const byCustomer = new Map<string, { itemIndexes: number[]; eventArgs: ScriptArg[] }>();
+      items.forEach(({ event, topic, partition, offset, receivedAt }, index) => {
+        const eventArgs = opsToArgv(opsForEvent(event));
+        const call = byCustomer.get(event.customerId) ?? { itemIndexes: [], eventArgs: [] };
+        call.itemIndexes.push(index);
+        call.eventArgs.push(receivedAt ?? now, watermarkField(topic, partition), offset, eventDigest(event.eventId), eventArgs.length, ...eventArgs);
+        byCustomer.set(event.customerId, call);
       });
-      // Issued in order on one connection per node: a customer's events run in the order given.
-      return Promise.all(
-        calls.map(async ([callKeys, args]) => {
-          const [outcome, revision] = (await scripts.applyEvent(callKeys, args)) as [ApplyOutcome, number];
-          return { outcome, revision };
+      const results: ApplyResult[] = new Array<ApplyResult>(items.length);
+      await Promise.all(
+        [...byCustomer].map(async ([customerId, { itemIndexes, eventArgs }]) => {
+          const k = keys.customer(customerId);
+          const flat = (await scripts.applyEvents([k.state, k.act, k.ent, k.seen], [retentionDays, dedupeWindowDays, fence, ...eventArgs])) as Array<
+            ApplyOutcome | number
+          >;
+          itemIndexes.forEach((itemIndex, n) => {
+            results[itemIndex] = { outcome: flat[2 * n] as ApplyOutcome, revision: flat[2 * n + 1] as number };
+          });
         }),
       );
+      return results;
     },
 
     async readCustomers(customerIds, asOf) {
