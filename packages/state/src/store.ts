@@ -208,10 +208,10 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       // call, so a malformed batch applies nothing.
       const byCustomer = new Map<string, { itemIndexes: number[]; eventArgs: ScriptArg[] }>();
       items.forEach(({ event, topic, partition, offset, receivedAt }, index) => {
-        const eventArgs = opsToArgv(opsForEvent(event));
+        const opArgs = opsToArgv(opsForEvent(event));
         const call = byCustomer.get(event.customerId) ?? { itemIndexes: [], eventArgs: [] };
         call.itemIndexes.push(index);
-        call.eventArgs.push(receivedAt ?? now, watermarkField(topic, partition), offset, eventDigest(event.eventId), eventArgs.length, ...eventArgs);
+        call.eventArgs.push(receivedAt ?? now, watermarkField(topic, partition), offset, eventDigest(event.eventId), opArgs.length, ...opArgs);
         byCustomer.set(event.customerId, call);
       });
       const results: ApplyResult[] = new Array<ApplyResult>(items.length);

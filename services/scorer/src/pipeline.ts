@@ -38,13 +38,6 @@ export interface RescoreTarget {
 const MAX_COMMIT_ATTEMPTS = 5;
 
 type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
-/** A valid input event and the record it came in. */
-interface Received {
-  topic: string;
-  partition: number;
-  message: KafkaMessage;
-  event: InputEvent;
-}
 
 /**
  * One event's path through the scorer (docs/architecture.md): decode and validate, dead-letter the
@@ -66,7 +59,7 @@ export class ScoringPipeline {
     const decoded = await Promise.all(chunks.map((chunk) => this.decodeChunk(chunk, now)));
 
     // An erasure splits the unit: what came before it is applied (and erased), what follows starts afresh.
-    let run: Received[] = [];
+    let run: ApplyItem[] = [];
     for (const [i, chunk] of chunks.entries()) {
       for (const entry of decoded[i]!) {
         if (!('event' in entry)) continue;
@@ -76,7 +69,15 @@ export class ScoringPipeline {
           await this.erase(entry.event.customerId);
           metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
         } else {
-          run.push({ topic: chunk.topic, partition: chunk.partition, message: entry.message, event: entry.event });
+          run.push({
+            event: entry.event,
+            topic: chunk.topic,
+            partition: chunk.partition,
+            offset: entry.message.offset,
+            // A replay sees the record's original timestamp and so takes the dedupe and retention decisions the
+            // live run took; a clock set back (tests, backfills) is never overtaken by the broker's time.
+            receivedAt: Math.min(Number(entry.message.timestamp), now),
+          });
         }
       }
     }
@@ -177,25 +178,16 @@ export class ScoringPipeline {
     };
   }
 
-  private async applyAndRescore(run: readonly Received[], fence: RedisIdentity, now: number): Promise<void> {
-    if (run.length === 0) return;
+  private async applyAndRescore(items: readonly ApplyItem[], fence: RedisIdentity, now: number): Promise<void> {
+    if (items.length === 0) return;
     const { store, metrics } = this.deps;
-    const items: ApplyItem[] = run.map(({ topic, partition, message, event }) => ({
-      event,
-      topic,
-      partition,
-      offset: message.offset,
-      // A replay sees the record's original timestamp and so takes the dedupe and retention decisions the
-      // live run took; a clock set back (tests, backfills) is never overtaken by the broker's time.
-      receivedAt: Math.min(Number(message.timestamp), now),
-    }));
     const results = await store.applyEvents(items, now, { fence: fence.runId });
     if (results.some((result) => result.outcome === 'fenced')) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
     const causeByCustomer = new Map<string, ScoreCause>();
     results.forEach((result, i) => {
-      const { topic, event } = run[i]!;
+      const { topic, event } = items[i]!;
       metrics.events.inc({ topic, outcome: result.outcome });
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
       if (result.outcome === 'applied' || !causeByCustomer.has(event.customerId)) {
