@@ -45,7 +45,10 @@ describe('erasure', () => {
     expect(await rankedIn(customerId)).not.toHaveLength(0);
 
     await bed.publish([sampleCustomer({ customerId, eventId: 'erase-1', segment: null, erase: true, occurredAt: now })]);
-    await eventually(() => bed.scanKeys(bed.keys.customerPattern(customerId)), (keys) => keys.length === 0, 30_000, 'the keys to go');
+    // The keys go first (one script), the ranking and due-set entries right after: the erasure is complete
+    // once the scorer counts it.
+    await eventually(async () => (await scorer.metrics.erasures.get()).values[0]?.value ?? 0, (erased) => erased === 1, 30_000, 'the erasure to complete');
+    expect(await bed.scanKeys(bed.keys.customerPattern(customerId))).toEqual([]);
 
     expect(await rankedIn(customerId)).toEqual([]);
     const dueShard = bed.keys.dueShard(bed.keys.dueShardOf(customerId));
