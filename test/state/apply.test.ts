@@ -276,4 +276,18 @@ describe('retention', () => {
     await t.store.applyEvents(feed.items(opportunity(customerId, 'O-won', 'LEAD', early, { eventId: `${won.eventId}0` })), later);
     expect((await readOne(customerId, later)).opportunities.map((o) => o.opportunityId)).toEqual(['O-open', 'O-won']);
   });
+
+  it('applies a backlog of one customer larger than one call carries, in order, and redelivery skips it all', async () => {
+    const customerId = 'backlog';
+    const feed = new Feed();
+    // 20,000 events in one batch: one call with all of them overflowed the argument spread (issue 9).
+    const events = Array.from({ length: 20_000 }, (_, i) => activity(customerId, 'EMAIL_SENT', NOW - (i % 30) * HOUR));
+    const items = feed.items(...events);
+    const results = await t.store.applyEvents(items, NOW);
+    expect(results.every((r) => r.outcome === 'applied')).toBe(true);
+    expect(results.map((r) => r.revision)).toEqual(events.map((_, i) => i + 1));
+    expect((await readOne(customerId)).revision).toBe(20_000);
+    const again = await t.store.applyEvents(items, NOW);
+    expect(new Set(again.map((r) => r.outcome))).toEqual(new Set(['redelivered']));
+  });
 });

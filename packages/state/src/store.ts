@@ -27,6 +27,11 @@ export interface ScoreHistoryEntry {
 
 const historyEntry = (score: Score): ScoreHistoryEntry => ({ t: score.computedAt, health: score.health, churnRisk: score.churnRisk, band: score.band });
 export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
+/**
+ * The most events of one customer one apply call carries. A call runs alone on its Redis server, so this
+ * bounds how long a customer's backlog can hold Redis (a few milliseconds), and the call's argument list.
+ */
+export const APPLY_EVENTS_PER_CALL = 200;
 
 export interface StateStoreOptions {
   /** Versioned key prefix; a replay into a fresh namespace uses another one. Default `chs:v1`. */
@@ -204,26 +209,31 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     dedupeWindowDays,
 
     async applyEvents(items, now, { fence = '' } = {}) {
-      // One call per customer, its events in the order given; every item is encoded before the first
-      // call, so a malformed batch applies nothing.
-      const byCustomer = new Map<string, { itemIndexes: number[]; eventArgs: ScriptArg[] }>();
-      items.forEach(({ event, topic, partition, offset, receivedAt }, index) => {
+      // Per customer, its events in the order given, in calls of at most APPLY_EVENTS_PER_CALL events one
+      // after another: a backlog of any size never holds Redis for long nor overflows the argument list.
+      // Every item is encoded before the first call, so a malformed batch applies nothing.
+      const byCustomer = new Map<string, Array<{ itemIndex: number; eventArgs: ScriptArg[] }>>();
+      items.forEach(({ event, topic, partition, offset, receivedAt }, itemIndex) => {
         const opArgs = opsToArgv(opsForEvent(event));
-        const call = byCustomer.get(event.customerId) ?? { itemIndexes: [], eventArgs: [] };
-        call.itemIndexes.push(index);
-        call.eventArgs.push(receivedAt ?? now, watermarkField(topic, partition), offset, eventDigest(event.eventId), opArgs.length, ...opArgs);
-        byCustomer.set(event.customerId, call);
+        const eventArgs = [receivedAt ?? now, watermarkField(topic, partition), offset, eventDigest(event.eventId), opArgs.length, ...opArgs];
+        const encoded = byCustomer.get(event.customerId) ?? [];
+        encoded.push({ itemIndex, eventArgs });
+        byCustomer.set(event.customerId, encoded);
       });
       const results: ApplyResult[] = new Array<ApplyResult>(items.length);
       await Promise.all(
-        [...byCustomer].map(async ([customerId, { itemIndexes, eventArgs }]) => {
+        [...byCustomer].map(async ([customerId, encoded]) => {
           const k = keys.customer(customerId);
-          const flat = (await scripts.applyEvents([k.state, k.act, k.ent, k.seen], [retentionDays, dedupeWindowDays, fence, ...eventArgs])) as Array<
-            ApplyOutcome | number
-          >;
-          itemIndexes.forEach((itemIndex, n) => {
-            results[itemIndex] = { outcome: flat[2 * n] as ApplyOutcome, revision: flat[2 * n + 1] as number };
-          });
+          for (let from = 0; from < encoded.length; from += APPLY_EVENTS_PER_CALL) {
+            const slice = encoded.slice(from, from + APPLY_EVENTS_PER_CALL);
+            const flat = (await scripts.applyEvents(
+              [k.state, k.act, k.ent, k.seen],
+              [retentionDays, dedupeWindowDays, fence, ...slice.flatMap((e) => e.eventArgs)],
+            )) as Array<ApplyOutcome | number>;
+            slice.forEach(({ itemIndex }, n) => {
+              results[itemIndex] = { outcome: flat[2 * n] as ApplyOutcome, revision: flat[2 * n + 1] as number };
+            });
+          }
         }),
       );
       return results;
