@@ -96,16 +96,29 @@ async function install(settings: StackSettings, reporter: Reporter): Promise<voi
   await ensureBundle({ scope: 'kafka', label, pomPath: POM_PATH, cacheDir: libsDir(settings) }, reporter, keepAsIs);
 }
 
-async function prepare(settings: StackSettings, reporter: Reporter): Promise<LaunchSpec> {
+/** What runs Kafka's own Java code: the broker, its tools, and a test's independent Java producer. */
+export interface KafkaJavaRuntime {
+  java: string;
+  javaMajor: number;
+  /** Every jar of the Kafka distribution (the broker's and the Java client's with its codecs), as `-cp` takes it. */
+  classpath: string;
+}
+
+/** The Kafka distribution's jars (fetched on first use) and a Java recent enough to run them. */
+export async function kafkaJavaRuntime(settings: StackSettings, reporter: Reporter): Promise<KafkaJavaRuntime> {
   await install(settings, reporter);
-  const version = kafkaVersion();
-  const libs = libsDir(settings);
   const { java, major } = await findJava({
-    purpose: `Kafka ${version}`,
+    purpose: `Kafka ${kafkaVersion()}`,
     minMajor: 17,
     homeEnvVar: 'KAFKA_JAVA_HOME',
     preference: 'path-first',
   });
+  return { java, javaMajor: major, classpath: `${libsDir(settings)}/*` };
+}
+
+async function prepare(settings: StackSettings, reporter: Reporter): Promise<LaunchSpec> {
+  const version = kafkaVersion();
+  const { java, javaMajor: major, classpath } = await kafkaJavaRuntime(settings, reporter);
 
   const conf = configDir(settings);
   mkdirSync(conf, { recursive: true });
@@ -114,7 +127,6 @@ async function prepare(settings: StackSettings, reporter: Reporter): Promise<Lau
   writeFileSync(propertiesFile, serverProperties(settings));
   writeFileSync(log4jFile, LOG4J2_PROPERTIES);
 
-  const classpath = `${libs}/*`;
   const dataDir = componentDataDir(settings, 'kafka');
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     reporter.step('kafka', 'formatting the KRaft storage (first run only)');
