@@ -13,9 +13,16 @@ export { eventually } from '../scorer/support';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
+/**
+ * The instant the API tests' scorer scores as of. Pinned: simulated histories are laid out backwards from
+ * it, and a clock that followed the calendar changed which UTC days and weekdays they fell on, and so the
+ * scores, from one day to the next.
+ */
+export const API_TEST_NOW = Date.UTC(2026, 5, 15, 12, 0, 0);
+
 export class ApiTestBed extends ScorerTestBed {
   /** The scorer's clock, fixed so that every score is computed as of the same instant. */
-  readonly clock = new ManualClock(Date.now());
+  readonly clock = new ManualClock(API_TEST_NOW);
   private readonly apis: RunningApi[] = [];
   /** Distinct eventIds published per customer: the revision its state reaches once all are applied. */
   private readonly eventIds = new Map<string, Set<string>>();
