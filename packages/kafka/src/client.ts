@@ -1,6 +1,7 @@
 import type { KafkaClientOptions } from '@churnscore/config';
 import { Kafka, logLevel, Partitioners, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
+import { registerCompressionCodecs } from './codecs';
 
 const PINO_LEVEL_BY_KAFKAJS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug' | 'silent'> = {
   [logLevel.NOTHING]: 'silent',
@@ -12,6 +13,7 @@ const PINO_LEVEL_BY_KAFKAJS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug
 
 /** kafkajs logs through our structured logger, so broker trouble shows up in the same JSON stream. */
 export function createKafkaClient(options: KafkaClientOptions, logger: Logger): Kafka {
+  registerCompressionCodecs();
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   // kafkajs types SASL per mechanism; the validated mechanism/credentials pair is exactly one of them.
   const sasl = options.sasl ? ({ ...options.sasl } as SASLOptions) : undefined;
