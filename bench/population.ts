@@ -1,7 +1,7 @@
 import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
 import type { InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
-import { connectIdempotentProducer, createKafkaClient } from '@churnscore/kafka';
+import { connectIdempotentProducer, createKafkaClient, KAFKA_DEFAULT_MAX_MESSAGE_BYTES } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
@@ -123,6 +123,7 @@ async function scoreAll(config: AppConfig, store: StateStore, histories: Readonl
     clock: () => now,
     metrics: createScorerMetrics(),
     logger,
+    maxBatchBytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
   });
   try {
     for (let start = 0; start < histories.length; start += SCORE_BATCH) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dlqHeaders } from './dlq';
+import { dlqHeaders, dlqRecord } from './dlq';
+import { recordBytes } from './record-size';
 
 describe('dlqHeaders', () => {
   const source = { topic: 'crm.opportunity.v1', partition: 3, offset: '9007199254740993' };
@@ -25,5 +26,50 @@ describe('dlqHeaders', () => {
     const headers = dlqHeaders({ reason: 'NOT_WIRE_FORMAT', message: 'value is not in the Confluent wire format' }, source, 0);
     expect(headers).not.toHaveProperty('dlq.field');
     expect(headers['dlq.reason']).toBe('NOT_WIRE_FORMAT');
+  });
+});
+
+describe('dlqRecord', () => {
+  const source = { topic: 'crm.activity.v1', partition: 0, offset: '42' };
+  const rejection = { reason: 'AVRO_DECODE_FAILED' as const, message: 'Avro body does not decode' };
+  const FAILED_AT = Date.UTC(2025, 5, 1);
+  const LIMIT = 10_000;
+
+  it('keeps the original key, value and headers when they fit', () => {
+    const record = { key: Buffer.from('acme'), value: Buffer.from([0, 1, 2]), headers: { trace: Buffer.from('t-1') } };
+    const copy = dlqRecord(record, rejection, source, FAILED_AT, LIMIT);
+    expect(copy.key).toEqual(record.key);
+    expect(copy.value).toEqual(record.value);
+    expect(copy.headers).toMatchObject({ trace: Buffer.from('t-1'), 'dlq.reason': 'AVRO_DECODE_FAILED', 'dlq.source.offset': '42' });
+    expect(copy.headers).not.toHaveProperty('dlq.truncated');
+  });
+
+  it('drops null header values, which a producer cannot send, and names them', () => {
+    const record = { key: Buffer.from('acme'), value: Buffer.from('x'), headers: { empty: null, kept: 'yes', mixed: [Buffer.from('a'), null] } };
+    const copy = dlqRecord(record, rejection, source, FAILED_AT, LIMIT);
+    expect(copy.headers).not.toHaveProperty('empty');
+    expect(copy.headers.kept).toBe('yes');
+    expect(copy.headers.mixed).toEqual(Buffer.from('a'));
+    expect(copy.headers['dlq.null-headers']).toBe('empty,mixed');
+  });
+
+  it('cuts the value first to stay within the limit, and says what was cut and how big the original was', () => {
+    const record = { key: Buffer.from('acme'), value: Buffer.alloc(50_000, 7), headers: { trace: 't-1' } };
+    const copy = dlqRecord(record, rejection, source, FAILED_AT, LIMIT);
+    expect(recordBytes(copy)).toBeLessThanOrEqual(LIMIT);
+    expect(copy.key).toEqual(record.key);
+    expect(copy.headers.trace).toBe('t-1');
+    expect(copy.value!.length).toBeGreaterThan(LIMIT / 2);
+    expect(record.value.subarray(0, copy.value!.length)).toEqual(copy.value);
+    expect(copy.headers['dlq.truncated']).toBe('value');
+    expect(copy.headers['dlq.original-bytes']).toBe(String(recordBytes(record)));
+  });
+
+  it('cuts large original headers and then the key when the value alone is not enough', () => {
+    const record = { key: Buffer.alloc(20_000, 1), value: Buffer.alloc(100, 2), headers: { big: Buffer.alloc(20_000, 3) } };
+    const copy = dlqRecord(record, rejection, source, FAILED_AT, LIMIT);
+    expect(recordBytes(copy)).toBeLessThanOrEqual(LIMIT);
+    expect(copy.headers['dlq.truncated']).toBe('headers,key,value');
+    expect(copy.headers['dlq.reason']).toBe('AVRO_DECODE_FAILED');
   });
 });

@@ -1,6 +1,7 @@
+import { RECORD_OVERHEAD_BYTES, recordBytes, type ConsumedHeaderValue } from './record-size';
 import type { Rejection } from './rejections';
 
-/** Headers the DLQ adds to a rejected record; its original key, value and headers are kept as they were. */
+/** Headers the DLQ adds to a rejected record; its original key, value and headers are kept as far as they fit. */
 export const DLQ_HEADERS = {
   reason: 'dlq.reason',
   message: 'dlq.message',
@@ -9,6 +10,12 @@ export const DLQ_HEADERS = {
   sourcePartition: 'dlq.source.partition',
   sourceOffset: 'dlq.source.offset',
   failedAt: 'dlq.failed-at',
+  /** What of the original was cut to fit the broker's record size ('key', 'value', 'headers', comma-joined). */
+  truncated: 'dlq.truncated',
+  /** The original record's size in bytes (key + value + headers), when anything was cut. */
+  originalBytes: 'dlq.original-bytes',
+  /** Names of original headers with a null value, which a Kafka record can carry but not be re-sent with. */
+  nullHeaders: 'dlq.null-headers',
 } as const;
 
 export interface DlqSource {
@@ -29,4 +36,62 @@ export function dlqHeaders(rejection: Rejection, source: DlqSource, failedAt: nu
     [DLQ_HEADERS.sourceOffset]: source.offset,
     [DLQ_HEADERS.failedAt]: new Date(failedAt).toISOString(),
   };
+}
+
+export interface ConsumedRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Readonly<Record<string, ConsumedHeaderValue>>;
+}
+
+/** A record ready for a producer: no null header values. */
+export interface DlqRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | string | Array<Buffer | string>>;
+}
+
+/**
+ * The DLQ copy of a rejected record: the original key, value and headers with the `dlq.*` headers added,
+ * and never larger than `maxRecordBytes`, so that a DLQ send cannot fail for the record's sake. A null
+ * header value (which Kafka allows and producers cannot re-send) is dropped and named in
+ * `dlq.null-headers`. What does not fit is cut, value first, then the original headers, then the key,
+ * and named in `dlq.truncated`; the source topic, partition and offset still hold the original.
+ */
+export function dlqRecord(record: ConsumedRecord, rejection: Rejection, source: DlqSource, failedAt: number, maxRecordBytes: number): DlqRecord {
+  const nullHeaders: string[] = [];
+  const originalHeaders: DlqRecord['headers'] = {};
+  for (const [name, value] of Object.entries(record.headers ?? {})) {
+    const values = (Array.isArray(value) ? value : [value]) as Array<Buffer | string | null | undefined>;
+    const present = values.filter((one): one is Buffer | string => one !== null && one !== undefined);
+    if (present.length < values.length) nullHeaders.push(name);
+    if (present.length > 0) originalHeaders[name] = present.length === 1 ? present[0]! : present;
+  }
+  const own: Record<string, string> = {
+    ...dlqHeaders(rejection, source, failedAt),
+    ...(nullHeaders.length > 0 ? { [DLQ_HEADERS.nullHeaders]: nullHeaders.join(',') } : {}),
+  };
+  const whole: DlqRecord = { key: record.key, value: record.value, headers: { ...originalHeaders, ...own } };
+  const originalBytes = recordBytes({ key: record.key, value: record.value, headers: record.headers });
+  if (recordBytes(whole) <= maxRecordBytes) return whole;
+
+  // The dlq.* headers, and the two saying what was cut, come first. Then the key (it names the customer),
+  // then the original headers (usually small), and the value takes what room is left: it is cut first.
+  const cutHeaders = (cut: readonly string[]) => ({ [DLQ_HEADERS.truncated]: cut.join(','), [DLQ_HEADERS.originalBytes]: String(originalBytes) });
+  let room = maxRecordBytes - recordBytes({ key: null, value: null, headers: { ...own, ...cutHeaders(['headers', 'key', 'value']) } });
+  const cut: string[] = [];
+  const fitted = (field: Buffer | null, name: string): Buffer | null => {
+    if (field === null) return null;
+    const kept = field.length <= room ? field : field.subarray(0, Math.max(0, room));
+    if (kept !== field) cut.push(name);
+    room -= kept.length;
+    return kept;
+  };
+  const key = fitted(record.key, 'key');
+  const headerBytes = recordBytes({ key: null, value: null, headers: originalHeaders }) - RECORD_OVERHEAD_BYTES;
+  const headersFit = headerBytes <= room;
+  if (headersFit) room -= headerBytes;
+  else cut.push('headers');
+  const value = fitted(record.value, 'value');
+  return { key, value, headers: { ...(headersFit ? originalHeaders : {}), ...own, ...cutHeaders(cut.sort()) } };
 }

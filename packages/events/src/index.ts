@@ -25,7 +25,8 @@ export {
   type OutputEventKind,
   type WireEvent,
 } from './event-kinds';
-export { dlqHeaders, DLQ_HEADERS, type DlqSource } from './dlq';
+export { dlqHeaders, dlqRecord, DLQ_HEADERS, type ConsumedRecord, type DlqRecord, type DlqSource } from './dlq';
+export { recordBytes, type ConsumedHeaderValue } from './record-size';
 export { AvroRegistrySerde, EventEncodeError, SchemaRegistryError, type AvroReadResult } from './registry-serde';
 export { readerType, schemaSource } from './schemas';
 export { frame } from './wire-format';

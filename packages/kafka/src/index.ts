@@ -1,2 +1,3 @@
 export * from './client';
 export * from './at-least-once-consumer';
+export * from './bounded-send';

@@ -1,7 +1,7 @@
 import type { TopicNames } from '@churnscore/config';
 import type { InputEvent, ScoreCause } from '@churnscore/domain';
-import { dlqHeaders, toAlertEvent, toScoreChangedEvent, type EventCodec, type Rejection, type WireEvent } from '@churnscore/events';
-import { RewindRequiredError, type MessageChunk } from '@churnscore/kafka';
+import { dlqRecord, toAlertEvent, toScoreChangedEvent, type EventCodec, type Rejection, type WireEvent } from '@churnscore/events';
+import { RewindRequiredError, sendWithinLimit, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import {
   computeInsights,
@@ -14,7 +14,7 @@ import {
   type ScoringConfig,
 } from '@churnscore/scoring';
 import type { ApplyItem, CustomerSnapshot, OutboxEntry, OutboxMessage, RedisIdentity, ScoreCommit, StateStore } from '@churnscore/state';
-import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ScorerMetrics } from './metrics';
 
 export interface PipelineDeps {
@@ -26,6 +26,8 @@ export interface PipelineDeps {
   clock: () => number;
   metrics: ScorerMetrics;
   logger: Logger;
+  /** The most bytes one send may carry (recordBatchLimit of the output topics): bounds DLQ copies and sends. */
+  maxBatchBytes: number;
 }
 
 /** A customer to recompute and why. */
@@ -204,15 +206,10 @@ export class ScoringPipeline {
     const { producer, topics, metrics, logger } = this.deps;
     const rejected = decoded.flatMap((d) => ('rejection' in d ? [d] : []));
     if (rejected.length === 0) return;
-    const messages: Message[] = rejected.map(({ message, rejection }) => ({
-      key: message.key,
-      value: message.value,
-      headers: {
-        ...(message.headers as IHeaders | undefined),
-        ...dlqHeaders(rejection, { topic: chunk.topic, partition: chunk.partition, offset: message.offset }, now),
-      },
-    }));
-    await producer.send({ topic: topics.dlq, acks: -1, messages });
+    const messages: Message[] = rejected.map(({ message, rejection }) =>
+      dlqRecord(message, rejection, { topic: chunk.topic, partition: chunk.partition, offset: message.offset }, now, this.deps.maxBatchBytes),
+    );
+    await sendWithinLimit(producer, [{ topic: topics.dlq, messages }], this.deps.maxBatchBytes);
     for (const { message, rejection } of rejected) {
       metrics.dlq.inc({ reason: rejection.reason });
       metrics.events.inc({ topic: chunk.topic, outcome: 'rejected' });
@@ -237,7 +234,11 @@ export class ScoringPipeline {
       messages.push({ key: entry.key, value: values[i]! });
       byTopic.set(entry.topic, messages);
     });
-    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    await sendWithinLimit(
+      producer,
+      [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      this.deps.maxBatchBytes,
+    );
     await Promise.all(pending.map((outbox) => this.deps.store.ackOutbox(outbox.customerId, Math.max(...outbox.entries.map((e) => e.seq)))));
     for (const entry of entries) this.countPublished(entry);
   }

@@ -1,6 +1,6 @@
 import { kafkaClientOptions, registryClientConfig, type AppConfig, type ScorerSettings } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
-import { AtLeastOnceConsumer, connectIdempotentProducer, createKafkaClient } from '@churnscore/kafka';
+import { AtLeastOnceConsumer, connectIdempotentProducer, createKafkaClient, recordBatchLimit } from '@churnscore/kafka';
 import { createLogger, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
 import { createRedis, createStateStore } from '@churnscore/state';
@@ -83,7 +83,9 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   });
   await consumer.connect();
 
-  const pipeline = new ScoringPipeline({ store, codec, producer, topics: config.topics, scoring, clock, metrics, logger });
+  // DLQ copies and output sends are kept within what the output topics accept, so no send can fail for its size.
+  const maxBatchBytes = await recordBatchLimit(admin, [config.topics.dlq, config.topics.scoreChanged, config.topics.alerts]);
+  const pipeline = new ScoringPipeline({ store, codec, producer, topics: config.topics, scoring, clock, metrics, logger, maxBatchBytes });
   const gate = new RedisDurabilityGate(() => store.identity(), tuning.fsyncGraceMs);
   const { activity, opportunity, contract, customer } = config.topics;
   const loop = new AtLeastOnceConsumer({

@@ -1,0 +1,88 @@
+// Issue 9, items 3-5: records a real producer sends that used to stop the scorer for good. Each is
+// produced by Kafka's own Java client (not the product's code path): a rejected record with a null-valued
+// header, a rejected record as large as the broker accepts, a backlog of 5,000 rejected records under one
+// key, and a backlog of 5,000 valid events of one customer. Every bad one must reach the DLQ (bounded to
+// the broker's limit), every good one be scored, and the consumer go on consuming.
+import { sampleOpportunity } from '@churnscore/events/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BAD_INPUT_NOW } from '../events/bad-inputs';
+import { produceWithJavaClient, type RawRecord } from '../interop/java-producer';
+import { testStack } from '../harness/stack';
+import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+
+const bed = new ScorerTestBed('dead-letter-limits');
+const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+const NOT_WIRE_FORMAT = (size: number) => Buffer.alloc(size, 0x7b);
+const BACKLOG = 5_000;
+
+const produce = (records: RawRecord[], producerProperties?: Record<string, string>) =>
+  produceWithJavaClient({ brokers: testStack().kafkaBrokers, compression: 'none', records, producerProperties });
+
+/** The DLQ records of one test case, told apart by the key they were produced under. */
+const lettersOf = async (key: string, count: number) => {
+  const letters = await bed.consumeUntil(
+    [bed.topics.dlq],
+    (records) => records.filter((r) => r.key?.toString() === key).length >= count,
+    90_000,
+  );
+  return letters.filter((r) => r.key?.toString() === key);
+};
+
+/** A valid event after each case: scored only if the consumer is still consuming. */
+async function expectStillConsuming(customerId: string): Promise<void> {
+  const event = sampleOpportunity({ customerId, eventId: `${customerId}-after`, opportunityId: 'after', occurredAt: BAD_INPUT_NOW - 60_000 });
+  await produce([{ topic: bed.topics.opportunity, key: customerId, value: await bed.codec.encode(bed.topics.opportunity, event) }]);
+  await eventually(() => bed.scoreHash(customerId), (score) => Number(score.revision) >= 1, 60_000, `${customerId} to be scored`);
+}
+
+beforeAll(async () => {
+  await bed.setUp();
+  await bed.startScorer({ clock: new ManualClock(BAD_INPUT_NOW).now });
+});
+afterAll(() => bed.tearDown());
+
+describe('records that used to stop the consumer', () => {
+  it('a rejected record with a null-valued header reaches the DLQ without the null, which is named', async () => {
+    await produce([{ topic: bed.topics.activity, key: 'null-header', value: NOT_WIRE_FORMAT(20), headers: { trace: 't-1', absent: null } }]);
+    const [letter] = await lettersOf('null-header', 1);
+    expect(String(letter!.headers['dlq.reason'])).toBe('NOT_WIRE_FORMAT');
+    expect(String(letter!.headers['dlq.null-headers'])).toBe('absent');
+    expect(String(letter!.headers.trace)).toBe('t-1');
+    await expectStillConsuming('after-null-header');
+  });
+
+  it('a rejected record as large as the broker takes reaches the DLQ truncated, saying so and where the original is', async () => {
+    const value = NOT_WIRE_FORMAT(BROKER_DEFAULT_MAX_MESSAGE_BYTES - 200);
+    await produce([{ topic: bed.topics.activity, key: 'huge', value }], { 'max.request.size': String(2 * BROKER_DEFAULT_MAX_MESSAGE_BYTES) });
+    const [letter] = await lettersOf('huge', 1);
+    expect(String(letter!.headers['dlq.reason'])).toBe('NOT_WIRE_FORMAT');
+    expect(String(letter!.headers['dlq.truncated'])).toBe('value');
+    expect(Number(letter!.headers['dlq.original-bytes'])).toBeGreaterThan(value.length);
+    expect(String(letter!.headers['dlq.source.topic'])).toBe(bed.topics.activity);
+    expect(value.subarray(0, letter!.value!.length)).toEqual(letter!.value);
+    expect(letter!.value!.length).toBeGreaterThan(value.length - 2_000);
+    await expectStillConsuming('after-huge');
+  });
+
+  it(`a backlog of ${BACKLOG} rejected records under one key reaches the DLQ whole, in order`, async () => {
+    await produce(
+      Array.from({ length: BACKLOG }, (_, i) => ({ topic: bed.topics.activity, key: 'bad-backlog', value: NOT_WIRE_FORMAT(200 + (i % 7)) })),
+    );
+    const letters = await lettersOf('bad-backlog', BACKLOG);
+    expect(letters).toHaveLength(BACKLOG);
+    const offsets = letters.map((l) => Number(l.headers['dlq.source.offset']));
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    await expectStillConsuming('after-bad-backlog');
+  });
+
+  it(`a backlog of ${BACKLOG} valid events of one customer is applied and scored`, async () => {
+    const customerId = 'good-backlog';
+    const events = Array.from({ length: BACKLOG }, (_, i) =>
+      sampleOpportunity({ customerId, eventId: `deal-${i}`, opportunityId: `O-${i}`, occurredAt: BAD_INPUT_NOW - (i + 1) * 60_000 }),
+    );
+    const values = await Promise.all(events.map((event) => bed.codec.encode(bed.topics.opportunity, event)));
+    await produce(values.map((value) => ({ topic: bed.topics.opportunity, key: customerId, value })));
+    await eventually(() => bed.scoreHash(customerId), (score) => Number(score.revision) === BACKLOG, 90_000, 'the backlog to be applied and scored');
+    await expectStillConsuming('after-good-backlog');
+  });
+});
