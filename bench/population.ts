@@ -5,7 +5,7 @@ import { connectIdempotentProducer, createKafkaClient, KAFKA_DEFAULT_MAX_MESSAGE
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
-import { CUSTOMER_KEY_PARTS, createStateStore, keySchema, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
+import { CUSTOMER_KEY_PARTS, createStateStore, keySchema, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
 import { createScorerMetrics } from '../services/scorer/src/metrics';
 import { ScoringPipeline } from '../services/scorer/src/pipeline';
 import type { BenchContext } from './context';
@@ -125,13 +125,15 @@ async function scoreAll(config: AppConfig, store: StateStore, histories: Readonl
     logger,
     maxBatchBytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
   });
+  // The scorer's commits are fenced to the Redis the templates are written to, as a running scorer's are.
+  const fence = writeFence(await store.identity(), Date.now());
   try {
     for (let start = 0; start < histories.length; start += SCORE_BATCH) {
       const targets = histories.slice(start, start + SCORE_BATCH).map(({ customerId, events }) => ({
         customerId,
         cause: { kind: 'event' as const, eventId: events[events.length - 1]!.eventId },
       }));
-      await pipeline.rescore(targets, now);
+      await pipeline.rescore(targets, now, fence);
     }
   } finally {
     await producer.disconnect();

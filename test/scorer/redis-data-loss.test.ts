@@ -5,59 +5,19 @@
 // apply them on top of the gap (their watermark would make the lost events look redelivered), must notice
 // (Redis's identity changed), re-consume from its committed offsets, and end with every event counted
 // exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InputEvent } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningScorer } from '../../services/scorer/src/scorer';
+import { freePort, PrivateRedis } from './private-redis';
 import { eventually, ScorerTestBed } from './support';
 
 const CUSTOMERS = 20;
 const EVENTS_PER_CUSTOMER = 50;
 const DAY = 86_400_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-/** A redis-server of this test's own, persisting like production: AOF on, fsync every second. */
-class PrivateRedis {
-  private process: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  async start(dataDir: string): Promise<void> {
-    mkdirSync(dataDir, { recursive: true });
-    this.process = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
-      { stdio: 'ignore' },
-    );
-    const probe = new Redis(this.port, '127.0.0.1', { retryStrategy: () => 100 });
-    probe.on('error', () => undefined); // refused until the server listens
-    try {
-      await eventually(() => probe.ping().catch(() => 'down'), (reply) => reply === 'PONG', 20_000, 'redis-server to answer');
-    } finally {
-      probe.disconnect();
-    }
-  }
-
-  async kill(): Promise<void> {
-    const running = this.process;
-    if (!running || running.exitCode !== null) return;
-    running.kill('SIGKILL');
-    await once(running, 'exit');
-  }
-}
 
 const workDir = mkdtempSync(join(tmpdir(), 'redis-data-loss-'));
 let redis: PrivateRedis;

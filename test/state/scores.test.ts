@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Explanation } from '@churnscore/domain';
-import { readCustomerReadModel, SCORE_HISTORY_LENGTH, type ScoreCommit } from '@churnscore/state';
+import { readCustomerReadModel, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, insights, openStateTest, score, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -31,9 +31,9 @@ function commit(customerId: string, fields: Partial<ScoreCommit> = {}): ScoreCom
 }
 
 /** Commits as a lone writer would: based on the score stored right before. */
-const commitOne = async (c: ScoreCommit) => {
+const commitOne = async (c: ScoreCommit, options?: CommitOptions) => {
   const [snapshot] = await t.store.readCustomers([c.score.customerId], c.asOf);
-  const [result] = await t.store.commitScores([{ ...c, basedOn: snapshot?.score ?? null }]);
+  const [result] = await t.store.commitScores([{ ...c, basedOn: snapshot?.score ?? null }], options);
   if (!result) throw new Error('no result');
   return result;
 };
@@ -97,7 +97,7 @@ describe('commitScores writes', () => {
     expect(await t.redis.object('ENCODING', k.insights)).toBe('listpack');
 
     const [snapshot] = await t.store.readCustomers([id], NOW);
-    expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY });
+    expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY, generation: '' });
     expect(snapshot?.alertBook).toEqual({ episodes: { CHURN_RISK_HIGH: 1 } });
 
     const readModel = await readCustomerReadModel(t.redis, t.store.keys, id);
@@ -243,6 +243,40 @@ describe('the outbox', () => {
 
     const third = await commitOne(commit(id, { asOf: NOW + 2, outbox: [message(4)] }));
     expect(third.outbox).toEqual([{ seq: 4, version: 2, ...message(4) }]);
+  });
+
+  it('starts versions and sequence numbers at the floor of each new generation of Redis, and acks across the jump', async () => {
+    const id = 'generations';
+    await customerWithState(id);
+    const identity = await t.store.identity();
+    const first = { fence: writeFence(identity, NOW) };
+    const a = await commitOne(commit(id, { outbox: [message(1)] }), first);
+    expect(a).toMatchObject({ written: true, version: first.fence.versionFloor + 1 });
+    expect(a.outbox.map((e) => e.seq)).toEqual([first.fence.versionFloor + 1]);
+    const b = await commitOne(commit(id, { asOf: NOW + 1, outbox: [message(2)] }), first);
+    expect(b.version).toBe(first.fence.versionFloor + 2);
+    expect(b.outbox.map((e) => e.seq)).toEqual([first.fence.versionFloor + 1, first.fence.versionFloor + 2]);
+    expect((await t.store.readCustomers([id], NOW))[0]?.score?.generation).toBe(first.fence.generation);
+
+    // Redis came back as another incarnation (here: the same data under a new epoch, a day later).
+    const second = { fence: writeFence({ ...identity, epoch: 'replaced', serverTimeMs: identity.serverTimeMs + DAY }, NOW) };
+    const c = await commitOne(commit(id, { asOf: NOW + 2, outbox: [message(3)] }), second);
+    expect(c.version).toBe(second.fence.versionFloor + 1);
+    expect(c.outbox.map((e) => e.seq)).toEqual([first.fence.versionFloor + 1, first.fence.versionFloor + 2, second.fence.versionFloor + 1]);
+    expect(await t.store.ackOutbox(id, first.fence.versionFloor + 2)).toBe(2);
+    expect(await t.store.ackOutbox(id, second.fence.versionFloor + 1)).toBe(1);
+    expect((await t.store.readCustomers([id], NOW))[0]?.outbox).toEqual([]);
+  });
+
+  it('writes nothing on a Redis server other than the one the commit is fenced to', async () => {
+    const id = 'fenced-commit';
+    await customerWithState(id);
+    const elsewhere = { fence: writeFence({ ...(await t.store.identity()), runId: 'another-server' }, NOW) };
+    const before = await t.redis.hgetall(t.store.keys.customer(id).score);
+    const result = await commitOne(commit(id, { outbox: [message(1)] }), elsewhere);
+    expect(result).toMatchObject({ written: false, fenced: true, conflict: false });
+    expect(await t.redis.hgetall(t.store.keys.customer(id).score)).toEqual(before);
+    expect(await t.redis.exists(t.store.keys.customer(id).outbox)).toBe(0);
   });
 
   it('is not appended to by a refused commit', async () => {

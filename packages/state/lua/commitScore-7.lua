@@ -30,16 +30,24 @@
             commit landed since (two instances, or the time-driven loop and an event, on one customer),
             the computation saw a stale alert book and last score, so the call is refused as a conflict
             and the caller recomputes from a fresh read
-    ARGV[10] S: how many score arguments follow
-    ARGV[11 .. 10+S] score field, value, field, value, ...
-    ARGV[11+S] I: how many insights arguments follow
-    ARGV[12+S .. 11+S+I] insights field, value, ...
-    ARGV[12+S+I ...] output messages to append to the outbox, each a JSON object
+    ARGV[10] fence: the run_id(s) of the Redis server(s) the caller's writes are meant for, ',' joined, or ''
+             for none. On any other server (restarted, or a replica promoted, possibly without the last
+             writes) nothing is written: versions handed out there could repeat ones already published
+    ARGV[11] generation: the incarnation of Redis the caller synchronised with ('' for none), stored with
+             the score. The first commit of a customer in another generation than its score's starts the
+             version and the outbox sequence at ARGV[12] at least, since the stored ones may have gone back
+    ARGV[12] the generation's version floor (0 for none)
+    ARGV[13] S: how many score arguments follow
+    ARGV[14 .. 13+S] score field, value, field, value, ...
+    ARGV[14+S] I: how many insights arguments follow
+    ARGV[15+S .. 14+S+I] insights field, value, ...
+    ARGV[15+S+I ...] output messages to append to the outbox, each a JSON object
                     {"topic":..,"key":..,"value":..}; stored as {"seq":..,"version":..,"topic":..,...}
 
   Output:
-    { written (1 | 0 refused as not newer | 2 refused as a conflict), version, the previous score hash (HGETALL),
-      the outbox entries that were there before this call (LRANGE), the seq given to the first appended message }
+    { written (1 | 0 refused as not newer | 2 refused as a conflict | 3 fenced off), version, the previous
+      score hash (HGETALL), the outbox entries that were there before this call (LRANGE), the seq given to
+      the first appended message }
     When refused: the stored version and score only (the outbox's owner publishes it). The explanation and
     the appended messages are not sent back: the caller has them, and they are most of the bytes.
 ]]
@@ -48,10 +56,16 @@ local revision, asOf = tonumber(ARGV[1]), tonumber(ARGV[2])
 local significant, nextDueAt, alertBook, explanation = ARGV[3] == '1', ARGV[4], ARGV[5], ARGV[6]
 local historyEntry, historyLength = ARGV[7], tonumber(ARGV[8])
 local basedOn = ARGV[9]
-local scoreArgsFrom, scoreArgCount = 11, tonumber(ARGV[10])
+local fence, generation, versionFloor = ARGV[10], ARGV[11], tonumber(ARGV[12])
+local scoreArgsFrom, scoreArgCount = 14, tonumber(ARGV[13])
 local insightsArgsFrom = scoreArgsFrom + scoreArgCount + 1
 local insightsArgCount = tonumber(ARGV[insightsArgsFrom - 1])
 local messagesFrom = insightsArgsFrom + insightsArgCount
+
+if fence ~= '' then
+  local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+  if not runId or not string.find(fence, runId, 1, true) then return {3, 0, {}} end
+end
 
 local previous = redis.call('HGETALL', scoreKey)
 local stored = {}
@@ -71,6 +85,15 @@ if not hasState or not isNewer then
   return {0, version, previous}
 end
 
+-- Versions and sequence numbers of an earlier generation may have been published and then lost here.
+local newGeneration = (stored.gen or '') ~= generation
+if newGeneration then
+  version = math.max(version, versionFloor)
+  if tonumber(redis.call('HGET', stateKey, 'outboxSeq') or '0') < versionFloor then
+    redis.call('HSET', stateKey, 'outboxSeq', versionFloor)
+  end
+end
+
 if significant or #previous == 0 then
   if significant then version = version + 1 end
   redis.call('DEL', scoreKey)
@@ -80,8 +103,9 @@ if significant or #previous == 0 then
   redis.call('LPUSH', historyKey, historyEntry)
   redis.call('LTRIM', historyKey, 0, historyLength - 1)
 else
-  redis.call('HSET', scoreKey, 'revision', ARGV[1], 'asOf', ARGV[2])
+  redis.call('HSET', scoreKey, 'revision', ARGV[1], 'asOf', ARGV[2], 'version', version)
 end
+if generation ~= '' then redis.call('HSET', scoreKey, 'gen', generation) end
 if nextDueAt ~= '' then redis.call('HSET', scoreKey, 'nextDueAt', nextDueAt) else redis.call('HDEL', scoreKey, 'nextDueAt') end
 
 redis.call('DEL', insightsKey)

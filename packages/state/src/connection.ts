@@ -17,6 +17,11 @@ export interface RedisConnectOptions {
   tlsCaFile?: string | null;
   /** Shown by CLIENT LIST, to tell the services' connections apart. */
   connectionName?: string;
+  /**
+   * Told of every connection error (refused, reset, login rejected…) while the client keeps reconnecting.
+   * Without it ioredis prints each one to stderr itself, as plain text with a stack trace.
+   */
+  onError?: (error: Error) => void;
 }
 
 const RECONNECT_BASE_MS = 100;
@@ -45,16 +50,63 @@ export function createRedis(options: RedisConnectOptions): RedisClient {
     // Wait out an outage rather than failing each command after a few reconnection attempts.
     maxRetriesPerRequest: null,
   };
-  if (options.cluster) {
-    return new Cluster([{ host, port }], {
-      redisOptions: connection,
-      clusterRetryStrategy: reconnectDelay,
-      // Commands issued together are sent as one pipeline per node, whatever slots they touch.
-      enableAutoPipelining: true,
-    });
+  const client = options.cluster
+    ? new Cluster([{ host, port }], {
+        redisOptions: connection,
+        clusterRetryStrategy: reconnectDelay,
+        // Commands issued together are sent as one pipeline per node, whatever slots they touch.
+        enableAutoPipelining: true,
+      })
+    : new Redis({ ...connection, host, port, db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0, enableAutoPipelining: true });
+  const { onError } = options;
+  if (onError) {
+    client.on('error', onError);
+    // A cluster reports its nodes' errors separately from its own.
+    if (client instanceof Cluster) client.on('node error', onError);
   }
-  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
-  return new Redis({ ...connection, host, port, db, enableAutoPipelining: true });
+  return client;
+}
+
+/** Redis refused the credentials of the connection: waiting will not fix that, the configuration must change. */
+export class RedisLoginRefusedError extends Error {
+  override readonly name = 'RedisLoginRefusedError';
+
+  constructor(readonly reply: string) {
+    super(`REDIS_URL: Redis refused the login (${reply}); check the ACL user and password in the URL and the user's permissions`);
+  }
+}
+
+/** Replies that mean the credentials or the ACL user are wrong. Redis never repeats the password in them. */
+const LOGIN_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR .*\b(AUTH|password)\b/;
+
+/** How long a service waits at start for Redis to answer its first PING. */
+export const REDIS_LOGIN_CHECK_TIMEOUT_MS = 3_000;
+
+/**
+ * Pings Redis once at start, waiting at most `timeoutMs`. Resolves true when it answered, false when no
+ * answer came in time (the server is down or slow; the client keeps trying and commands wait for it).
+ * @throws RedisLoginRefusedError when the login was refused (wrong password, disabled ACL user, a user
+ * without PING); the client is disconnected first.
+ */
+export async function requireRedisLogin(redis: RedisClient, timeoutMs = REDIS_LOGIN_CHECK_TIMEOUT_MS): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const noAnswer = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const answer = redis.ping().then(
+    () => true,
+    (error: unknown) => {
+      const reply = error instanceof Error ? error.message : String(error);
+      if (!LOGIN_REFUSED.test(reply)) return false;
+      redis.disconnect();
+      throw new RedisLoginRefusedError(reply);
+    },
+  );
+  try {
+    return await Promise.race([answer, noAnswer]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface RedisIdentity {
@@ -62,6 +114,38 @@ export interface RedisIdentity {
   runId: string;
   /** A random value kept in `<prefix>:epoch`: changes when the data set is lost or replaced without a restart. */
   epoch: string;
+  /** The server's clock (epoch ms, Redis TIME of the first master) when the identity was read. */
+  serverTimeMs: number;
+}
+
+/**
+ * Room a generation's version floor leaves per millisecond: a customer would need more than this many
+ * published changes per millisecond, sustained over a whole generation, to reach the next floor. It keeps
+ * floors below 10^14 until the year 2286, so Redis's Lua numbers (14 significant digits) carry them exactly.
+ */
+export const OUTPUT_VERSIONS_PER_MS = 10;
+
+/**
+ * What a scorer's writes are fenced to, and how their output versions stay unique. Redis can come back
+ * without its last writes (SPEC §8) after outputs stamped with the lost versions were published; the
+ * versions it then hands out again must be new ones. So every Redis incarnation is a generation, and the
+ * first commit of a customer in a generation starts its versions at the generation's floor, derived from
+ * the time the incarnation was first seen: above every version a previous generation can have reached.
+ */
+export interface WriteFence extends RedisIdentity {
+  /** The incarnation, `runId/epoch`: a customer's score records the generation it was committed in. */
+  generation: string;
+  /** The least version (and outbox sequence) a customer's first commit in this generation takes. */
+  versionFloor: number;
+}
+
+/** The fence for writes to `identity`, first seen at `wallClockMs` (the later of Redis's and the scorer's clocks counts). */
+export function writeFence(identity: RedisIdentity, wallClockMs: number): WriteFence {
+  return {
+    ...identity,
+    generation: `${identity.runId}/${identity.epoch}`,
+    versionFloor: Math.max(identity.serverTimeMs, wallClockMs) * OUTPUT_VERSIONS_PER_MS,
+  };
 }
 
 /**
@@ -75,5 +159,6 @@ export async function redisIdentity(redis: RedisClient, prefix: string = DEFAULT
   const epoch = await redis.get(epochKey);
   const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const runIds = await Promise.all(servers.map(async (server) => /run_id:(\w+)/.exec(await server.info('server'))?.[1] ?? ''));
-  return { runId: runIds.sort().join(','), epoch: epoch ?? '' };
+  const [seconds, microseconds] = await servers[0]!.time();
+  return { runId: runIds.sort().join(','), epoch: epoch ?? '', serverTimeMs: Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) };
 }

@@ -1,4 +1,5 @@
-export { createRedis, redisIdentity, type RedisClient, type RedisConnectOptions, type RedisIdentity } from './connection';
+export { createRedis, OUTPUT_VERSIONS_PER_MS, redisIdentity, writeFence, type RedisClient, type RedisConnectOptions, type RedisIdentity, type WriteFence } from './connection';
+export { REDIS_LOGIN_CHECK_TIMEOUT_MS, RedisLoginRefusedError, requireRedisLogin } from './connection';
 export {
   CUSTOMER_KEY_PARTS,
   DEFAULT_DUE_SHARDS,
@@ -24,6 +25,7 @@ export {
   type ApplyOutcome,
   type ApplyResult,
   type ClaimOptions,
+  type CommitOptions,
   type CommitResult,
   type CustomerSnapshot,
   type DueClaim,

@@ -24,6 +24,8 @@ export interface StoredScore extends Score {
   asOf: number;
   /** When the customer is next due for a time-driven recomputation, or null. */
   nextDueAt: number | null;
+  /** The Redis generation the score was last committed in (WriteFence.generation); '' for none. */
+  generation: string;
 }
 
 /**
@@ -66,6 +68,7 @@ export function decodeScoreSummary(customerId: string, hash: Record<string, stri
     revision: Number(hash.revision),
     asOf: Number(hash.asOf),
     nextDueAt: hash.nextDueAt === undefined ? null : Number(hash.nextDueAt),
+    generation: hash.gen ?? '',
   };
 }
 

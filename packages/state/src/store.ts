@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CustomerInsights, CustomerState, InputEvent, Score } from '@churnscore/domain';
 import { opsForEvent, opsToArgv } from './apply-ops';
 import type { RedisClient } from './connection';
-import { redisIdentity, type RedisIdentity } from './connection';
+import { redisIdentity, type RedisIdentity, type WriteFence } from './connection';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, RANKING_METRICS, keySchema, type KeySchema } from './keys';
 import { watermarkField } from './layout';
 import { decodeCustomerState, pairsToRecord } from './read-state';
@@ -128,16 +128,28 @@ export interface ScoreCommit {
 }
 
 export interface CommitResult {
-  /** False when the stored score is newer (or the customer was erased), or on a conflict: nothing changed. */
+  /** False when the stored score is newer (or the customer was erased), on a conflict or fenced off: nothing changed. */
   written: boolean;
   /** Another commit landed after the read this one was computed from: read again and recompute. */
   conflict: boolean;
+  /** The server is not the incarnation `CommitOptions.fence` names: nothing changed; rewind or retry later. */
+  fenced: boolean;
   /** The customer's score version after the call. */
   version: number;
   /** The score stored before the call (when not written: the newer score that won), without its explanation. */
   previousScore: ScoreSummary | null;
   /** When written: every un-acknowledged entry, this commit's included, to publish and then ack. */
   outbox: OutboxEntry[];
+}
+
+export interface CommitOptions {
+  /**
+   * The Redis incarnation the commits are for (the durability gate's fence). Off that incarnation nothing is
+   * written; and a customer's first commit in it starts versions and outbox sequence numbers at its floor,
+   * so none handed out before a loss of writes is handed out again. None (tests, benchmarks): versions
+   * simply count on from what is stored.
+   */
+  fence?: WriteFence;
 }
 
 export interface DueClaim {
@@ -161,7 +173,7 @@ export interface StateStore {
   readonly dedupeWindowDays: number;
   applyEvents(items: readonly ApplyItem[], now: number, options?: ApplyOptions): Promise<ApplyResult[]>;
   readCustomers(customerIds: readonly string[], asOf: number): Promise<CustomerSnapshot[]>;
-  commitScores(commits: readonly ScoreCommit[]): Promise<CommitResult[]>;
+  commitScores(commits: readonly ScoreCommit[], options?: CommitOptions): Promise<CommitResult[]>;
   ackOutbox(customerId: string, upToSeq: number): Promise<number>;
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
@@ -259,7 +271,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       return Promise.all(reads);
     },
 
-    async commitScores(commits) {
+    async commitScores(commits, { fence } = {}) {
       // Every commit is encoded before the first call, so a malformed batch writes nothing.
       const calls = commits.map((commit) => {
         const k = keys.customer(commit.score.customerId);
@@ -277,6 +289,9 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           replacesScore ? JSON.stringify(historyEntry(commit.score)) : '',
           SCORE_HISTORY_LENGTH,
           commit.basedOn === null ? '' : `${commit.basedOn.revision}:${commit.basedOn.asOf}`,
+          fence?.runId ?? '',
+          fence?.generation ?? '',
+          fence?.versionFloor ?? 0,
           scoreArgs.length,
           ...scoreArgs,
           insightsArgs.length,
@@ -289,7 +304,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
         calls.map(async ([callKeys, args], i): Promise<CommitResult> => {
           const commit = commits[i] as ScoreCommit;
           const [written, version, previousFlat, earlier = [], firstSeq = 0] = (await scripts.commitScore(callKeys, args)) as [
-            0 | 1 | 2,
+            0 | 1 | 2 | 3,
             number,
             string[],
             string[]?,
@@ -298,6 +313,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           return {
             written: written === 1,
             conflict: written === 2,
+            fenced: written === 3,
             version,
             previousScore: decodeScoreSummary(commit.score.customerId, pairsToRecord(previousFlat)),
             outbox:
@@ -324,7 +340,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
             ];
           }
           const stored = result.previousScore;
-          return stored ? [...syncRankings(customerId, stored, stored.segment), scheduleDue(customerId, stored.nextDueAt)] : [];
+          return stored && !result.fenced ? [...syncRankings(customerId, stored, stored.segment), scheduleDue(customerId, stored.nextDueAt)] : [];
         }),
       );
       return results;
@@ -332,7 +348,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
 
     async ackOutbox(customerId, upToSeq) {
       const k = keys.customer(customerId);
-      return (await scripts.ackOutbox([k.state, k.outbox], [upToSeq])) as number;
+      return (await scripts.ackOutbox([k.outbox], [upToSeq])) as number;
     },
 
     scheduleDue,

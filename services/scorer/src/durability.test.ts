@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { OUTPUT_VERSIONS_PER_MS } from '@churnscore/state';
 import { RedisDurabilityGate } from './durability';
+
+const DAY_MS = 86_400_000;
 
 /** A Redis incarnation and a clock the test moves by hand. */
 async function fixture(grace = 2_000) {
-  const world = { identity: { runId: 'run-a', epoch: 'epoch-1' }, now: 1_000 };
+  const world = { identity: { runId: 'run-a', epoch: 'epoch-1', serverTimeMs: 900 }, now: 1_000 };
   const gate = new RedisDurabilityGate(async () => world.identity, grace, () => world.now);
   await gate.synchronise();
   return { world, gate };
@@ -27,27 +30,51 @@ describe('RedisDurabilityGate', () => {
   it('reports writes as lost when Redis restarted or lost its data set since they were made', async () => {
     const { world, gate } = await fixture();
     const mark = gate.mark(gate.fence());
-    world.identity = { runId: 'run-b', epoch: 'epoch-1' }; // restart: new run id
+    world.identity = { ...world.identity, runId: 'run-b' }; // restart: new run id
     world.now += 5_000;
     expect(await gate.durableCount([mark])).toBe('lost');
 
     const { world: other, gate: flushed } = await fixture();
     const beforeFlush = flushed.mark(flushed.fence());
-    other.identity = { runId: 'run-a', epoch: 'epoch-2' }; // data set replaced without a restart
+    other.identity = { ...other.identity, epoch: 'epoch-2' }; // data set replaced without a restart
     other.now += 5_000;
     expect(await flushed.durableCount([beforeFlush])).toBe('lost');
   });
 
   it('keeps fencing writes to the incarnation it last synchronised with, until told to synchronise again', async () => {
     const { world, gate } = await fixture();
-    world.identity = { runId: 'run-b', epoch: 'epoch-1' };
+    world.identity = { ...world.identity, runId: 'run-b' };
     // The consumer has not rewound yet: a chunk started now is still fenced to the old server, whose apply
     // script refuses it on the new one.
-    expect(gate.fence()).toEqual({ runId: 'run-a', epoch: 'epoch-1' });
+    expect(gate.fence()).toMatchObject({ runId: 'run-a', epoch: 'epoch-1' });
     await gate.synchronise();
-    expect(gate.fence()).toEqual({ runId: 'run-b', epoch: 'epoch-1' });
+    expect(gate.fence()).toMatchObject({ runId: 'run-b', epoch: 'epoch-1' });
     const afterRewind = gate.mark(gate.fence());
     world.now += 5_000;
     expect(await gate.durableCount([afterRewind])).toBe(1);
+  });
+
+  it('starts each generation of output versions above every version the one before can have reached', async () => {
+    const { world, gate } = await fixture();
+    const first = gate.fence();
+    expect(first.generation).toBe('run-a/epoch-1');
+    // A day of the old generation, at the most versions per millisecond the floor leaves room for.
+    const highestOfFirst = first.versionFloor + DAY_MS * OUTPUT_VERSIONS_PER_MS;
+    world.now += DAY_MS + 1;
+    world.identity = { ...world.identity, runId: 'run-b', serverTimeMs: world.identity.serverTimeMs + DAY_MS + 1 };
+    await gate.synchronise();
+    expect(gate.fence().generation).toBe('run-b/epoch-1');
+    expect(gate.fence().versionFloor).toBeGreaterThan(highestOfFirst);
+  });
+
+  it("takes the later of Redis's and its own clock for the floor, so neither clock running behind repeats versions", async () => {
+    const { world, gate } = await fixture();
+    world.identity = { ...world.identity, runId: 'run-b', serverTimeMs: 50_000 };
+    await gate.synchronise();
+    expect(gate.fence().versionFloor).toBe(50_000 * OUTPUT_VERSIONS_PER_MS);
+    world.now = 80_000;
+    world.identity = { ...world.identity, runId: 'run-c' };
+    await gate.synchronise();
+    expect(gate.fence().versionFloor).toBe(80_000 * OUTPUT_VERSIONS_PER_MS);
   });
 });

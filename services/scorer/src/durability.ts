@@ -1,10 +1,10 @@
 import type { DurabilityGate } from '@churnscore/kafka';
-import type { RedisIdentity } from '@churnscore/state';
+import { writeFence, type RedisIdentity, type WriteFence } from '@churnscore/state';
 
 export interface RedisWriteMark {
   writtenAt: number;
   /** The Redis incarnation the writes were fenced to. */
-  fence: RedisIdentity;
+  fence: WriteFence;
 }
 
 const sameIncarnation = (a: RedisIdentity, b: RedisIdentity): boolean => a.runId === b.runId && a.epoch === b.epoch;
@@ -17,8 +17,8 @@ const sameIncarnation = (a: RedisIdentity, b: RedisIdentity): boolean => a.runId
  * fence itself (the run id the apply script checks) keeps writes off a new incarnation until the
  * consumer has rewound, so re-consumed events are not mistaken for redeliveries.
  */
-export class RedisDurabilityGate implements DurabilityGate<RedisIdentity, RedisWriteMark> {
-  private current: RedisIdentity | undefined;
+export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWriteMark> {
+  private current: WriteFence | undefined;
 
   constructor(
     private readonly readIdentity: () => Promise<RedisIdentity>,
@@ -26,16 +26,17 @@ export class RedisDurabilityGate implements DurabilityGate<RedisIdentity, RedisW
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Every synchronisation starts a generation of output versions (see WriteFence). */
   async synchronise(): Promise<void> {
-    this.current = await this.readIdentity();
+    this.current = writeFence(await this.readIdentity(), this.clock());
   }
 
-  fence(): RedisIdentity {
+  fence(): WriteFence {
     if (!this.current) throw new Error('RedisDurabilityGate: synchronise() before the first chunk');
     return this.current;
   }
 
-  mark(fence: RedisIdentity): RedisWriteMark {
+  mark(fence: WriteFence): RedisWriteMark {
     return { writtenAt: this.clock(), fence };
   }
 

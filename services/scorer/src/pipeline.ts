@@ -1,5 +1,5 @@
 import type { TopicNames } from '@churnscore/config';
-import type { InputEvent, ScoreCause } from '@churnscore/domain';
+import type { AlertEpisode, InputEvent, ScoreCause } from '@churnscore/domain';
 import { dlqRecord, toAlertEvent, toScoreChangedEvent, type EventCodec, type Rejection, type WireEvent } from '@churnscore/events';
 import { RewindRequiredError, sendWithinLimit, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
@@ -13,7 +13,7 @@ import {
   type AlertBook,
   type ScoringConfig,
 } from '@churnscore/scoring';
-import type { ApplyItem, CustomerSnapshot, OutboxEntry, OutboxMessage, RedisIdentity, ScoreCommit, StateStore } from '@churnscore/state';
+import type { ApplyItem, CustomerSnapshot, OutboxEntry, OutboxMessage, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ScorerMetrics } from './metrics';
 
@@ -55,7 +55,7 @@ export class ScoringPipeline {
    * pipeline per step, each touched customer scored once and one produce. `fence`: the Redis incarnation
    * the events may be applied to (see RedisDurabilityGate).
    */
-  async handleChunks(chunks: readonly MessageChunk[], fence: RedisIdentity): Promise<void> {
+  async handleChunks(chunks: readonly MessageChunk[], fence: WriteFence): Promise<void> {
     const { clock, metrics } = this.deps;
     const now = clock();
     const decoded = await Promise.all(chunks.map((chunk) => this.decodeChunk(chunk, now)));
@@ -102,18 +102,19 @@ export class ScoringPipeline {
    * Recomputes customers whose due time came (cause `time`), or any given customers. Another computation
    * of the same customer may commit in between (another instance holding another of its topics, or the
    * time-driven loop): the commit is then refused as a conflict, and the customer recomputed from a fresh
-   * read, so no alert transition or score is ever derived from a stale alert book.
+   * read, so no alert transition or score is ever derived from a stale alert book. `fence`: the Redis
+   * incarnation the commits are for; off it they are refused and RewindRequiredError is thrown.
    */
-  async rescore(targets: readonly RescoreTarget[], now: number): Promise<void> {
+  async rescore(targets: readonly RescoreTarget[], now: number, fence: WriteFence): Promise<void> {
     let pending = targets;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       if (attempt > MAX_COMMIT_ATTEMPTS) throw new Error(`${pending.length} customers still contended after ${MAX_COMMIT_ATTEMPTS} attempts`);
-      pending = await this.rescoreOnce(pending, now);
+      pending = await this.rescoreOnce(pending, now, fence);
     }
   }
 
   /** One read-compute-commit-publish round; returns the targets whose commit lost a race. */
-  private async rescoreOnce(targets: readonly RescoreTarget[], now: number): Promise<RescoreTarget[]> {
+  private async rescoreOnce(targets: readonly RescoreTarget[], now: number, fence: WriteFence): Promise<RescoreTarget[]> {
     if (targets.length === 0) return [];
     const { store, scoring } = this.deps;
     const snapshots = await store.readCustomers(
@@ -125,8 +126,8 @@ export class ScoringPipeline {
     await Promise.all(
       snapshots.filter((s) => s.state.revision === 0).map((s) => store.scheduleDue(s.customerId, null)),
     );
-    const commits = known.map(({ snapshot, target }) => this.recompute(snapshot, target.cause, scoring, now));
-    const results = await store.commitScores(commits);
+    const commits = known.map(({ snapshot, target }) => this.recompute(snapshot, target.cause, scoring, now, fence));
+    const results = await store.commitScores(commits, { fence });
     const conflicted: RescoreTarget[] = [];
     const toPublish = results.flatMap((result, i) => {
       const { snapshot, target } = known[i]!;
@@ -136,20 +137,29 @@ export class ScoringPipeline {
       return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });
     await this.publishOutboxes(toPublish);
+    if (results.some((result) => result.fenced)) {
+      throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
+    }
     return conflicted;
   }
 
-  private recompute(snapshot: CustomerSnapshot, cause: ScoreCause, scoring: ScoringConfig, now: number): ScoreCommit {
+  private recompute(snapshot: CustomerSnapshot, cause: ScoreCause, scoring: ScoringConfig, now: number, fence: WriteFence): ScoreCommit {
     const { store, topics } = this.deps;
     const opts = { retentionDays: store.retentionDays };
     const insights = computeInsights(snapshot.state, now, opts);
     // The stored score is the last published one: significance and drivers are measured against what subscribers saw.
     const previous = snapshot.score;
     const score = scoreCustomer(insights, previous, scoring, now);
+    // Redis may have come back without writes whose outputs were published: the first commit of a customer
+    // in a new generation publishes its score and alerts again, under versions above any published before,
+    // so a subscriber de-duplicating by version ends with what Redis holds (docs/events.md).
+    const newGeneration = fence.generation !== (previous?.generation ?? '');
     // A new segment moves the customer between per-segment rankings, so it is published like a score change.
-    const significant = isSignificantChange(previous, score, scoring) || (previous !== null && previous.segment !== score.segment);
+    const significant =
+      newGeneration || isSignificantChange(previous, score, scoring) || (previous !== null && previous.segment !== score.segment);
     const book = (snapshot.alertBook as AlertBook | null) ?? emptyAlertBook();
     const evaluation = evaluateAlerts(book, score, previous, insights, scoring, now);
+    const transitions = newGeneration ? withEveryEpisode(evaluation.transitions, evaluation.book) : evaluation.transitions;
     const outbox: OutboxMessage[] = [
       ...(significant
         ? [
@@ -160,7 +170,7 @@ export class ScoringPipeline {
             },
           ]
         : []),
-      ...evaluation.transitions.map((episode) => ({
+      ...transitions.map((episode) => ({
         topic: topics.alerts,
         key: score.customerId,
         value: toAlertEvent(episode, { modelVersion: score.modelVersion, updatedAt: now, version: 0 }),
@@ -180,7 +190,7 @@ export class ScoringPipeline {
     };
   }
 
-  private async applyAndRescore(items: readonly ApplyItem[], fence: RedisIdentity, now: number): Promise<void> {
+  private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number): Promise<void> {
     if (items.length === 0) return;
     const { store, metrics } = this.deps;
     const results = await store.applyEvents(items, now, { fence: fence.runId });
@@ -199,6 +209,7 @@ export class ScoringPipeline {
     await this.rescore(
       [...causeByCustomer].map(([customerId, cause]) => ({ customerId, cause })),
       now,
+      fence,
     );
   }
 
@@ -273,4 +284,11 @@ export class ScoringPipeline {
     metrics.erasures.inc();
     logger.info({ customer: customerRef(customerId), keysRemoved: removed }, 'customer erased');
   }
+}
+
+/** The transitions, and after them the latest episode of every other alert type in the book, to publish again. */
+function withEveryEpisode(transitions: readonly AlertEpisode[], book: AlertBook): AlertEpisode[] {
+  const published = new Set(transitions.map((episode) => episode.alertId));
+  const others = Object.values(book.episodes).filter((episode): episode is AlertEpisode => episode !== undefined && !published.has(episode.alertId));
+  return [...transitions, ...others];
 }

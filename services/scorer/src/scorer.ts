@@ -105,7 +105,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     },
     onRewind: () => metrics.rewinds.inc(),
   });
-  const timeDriven = new TimeDrivenRescorer(store, pipeline, clock, tuning.timeDriven, metrics, logger);
+  const timeDriven = new TimeDrivenRescorer(store, pipeline, () => gate.fence(), clock, tuning.timeDriven, metrics, logger);
 
   const ops = await startOpsServer({
     port: options.httpPort ?? config.httpPort,

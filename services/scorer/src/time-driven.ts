@@ -1,5 +1,5 @@
 import type { Logger } from '@churnscore/observability';
-import type { StateStore } from '@churnscore/state';
+import type { StateStore, WriteFence } from '@churnscore/state';
 import type { ScorerMetrics } from './metrics';
 import type { ScoringPipeline } from './pipeline';
 
@@ -25,6 +25,8 @@ export class TimeDrivenRescorer {
   constructor(
     private readonly store: StateStore,
     private readonly pipeline: ScoringPipeline,
+    /** The Redis incarnation commits are fenced to now (the durability gate's): see WriteFence. */
+    private readonly fence: () => WriteFence,
     private readonly clock: () => number,
     private readonly options: TimeDrivenOptions,
     private readonly metrics: ScorerMetrics,
@@ -52,6 +54,7 @@ export class TimeDrivenRescorer {
       await this.pipeline.rescore(
         claims.map(({ customerId }) => ({ customerId, cause: { kind: 'time' } })),
         now,
+        this.fence(),
       );
       this.metrics.rescored.inc(claims.length);
       total += claims.length;
@@ -64,7 +67,8 @@ export class TimeDrivenRescorer {
       try {
         await this.runOnce();
       } catch (error) {
-        // Redis or the broker is away: the claims' leases bring the customers back; try again next round.
+        // Redis or the broker is away, or Redis was found replaced (the consumer loop rewinds and the gate
+        // synchronises): the claims' leases bring the customers back; try again next round.
         this.logger.warn({ err: error }, 'time-driven re-scoring round failed');
       }
       await new Promise<void>((resolve) => {

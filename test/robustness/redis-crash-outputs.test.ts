@@ -1,0 +1,150 @@
+// Issue 9, item 6 and SPEC §8: Redis killed mid-stream with the last second of its append-only file cut
+// off, as a crash with `appendfsync everysec` leaves it. Score-changed events and alerts already
+// published from the lost writes must not have their versions handed out again: a subscriber that keeps,
+// as docs/events.md tells it, the highest version per customerId and per alertId must end with exactly
+// what Redis holds.
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InputEvent } from '@churnscore/domain';
+import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
+import { sampleActivity, sampleContract } from '@churnscore/events/testing';
+import type { AlertBook } from '@churnscore/scoring';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningScorer } from '../../services/scorer/src/scorer';
+import { freePort, PrivateRedis } from '../scorer/private-redis';
+import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+
+const CUSTOMERS = 60;
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 2, 10, 12, 0, 0);
+
+const workDir = mkdtempSync(join(tmpdir(), 'redis-crash-outputs-'));
+const dataDir = join(workDir, 'data');
+const customerIds = Array.from({ length: CUSTOMERS }, (_, i) => `crashy-${i}`);
+let redis: PrivateRedis;
+let bed: ScorerTestBed;
+let scorer: RunningScorer;
+
+const activity = (customerId: string, n: number, overrides: Parameters<typeof sampleActivity>[0]) =>
+  sampleActivity({ customerId, eventId: `${customerId}-${n}`, value: null, occurredAt: NOW - (n % 25) * DAY, ...overrides });
+
+/** Three stretches per customer: durable before the cut, lost with it, and sent after the restart. */
+const durable = customerIds.flatMap((customerId, c): InputEvent[] => [
+  sampleContract({ customerId, eventId: `${customerId}-contract`, contractId: 'C1', totalValue: 10_000 * (1 + (c % 7)), startDate: NOW - 200 * DAY, endDate: NOW + 60 * DAY + c * DAY, occurredAt: NOW - 200 * DAY }),
+  ...Array.from({ length: 8 }, (_, n) => activity(customerId, n, { activityType: 'MEETING' })),
+]);
+// Sentiment and NPS move health and churn risk a lot (and open alerts for some): outputs that get published,
+// then lost from Redis with the cut.
+const lost = customerIds.flatMap((customerId, c): InputEvent[] => [
+  activity(customerId, 100, { activityType: 'CSM_SENTIMENT', value: c % 2 === 0 ? -2 : 2, occurredAt: NOW - DAY }),
+  activity(customerId, 101, { activityType: 'NPS_RESPONSE', value: c % 3 === 0 ? 0 : 10, occurredAt: NOW - DAY }),
+]);
+const afterRestart = customerIds.flatMap((customerId, c): InputEvent[] =>
+  Array.from({ length: 1 + (c % 4) }, (_, n) => activity(customerId, 200 + n, { activityType: 'CALL', occurredAt: NOW - 2 * DAY })),
+);
+
+/** The append-only file Redis writes to now (Redis 7: the newest `*.incr.aof` of appendonlydir). */
+function incrementalAof(): string {
+  const dir = join(dataDir, 'appendonlydir');
+  const incr = readdirSync(dir).filter((f) => f.endsWith('.incr.aof')).sort();
+  return join(dir, incr.at(-1)!);
+}
+
+const revisions = async () => (await bed.store.readCustomers(customerIds, NOW)).reduce((sum, s) => sum + s.state.revision, 0);
+
+beforeAll(async () => {
+  redis = new PrivateRedis(await freePort());
+  await redis.start(dataDir);
+  bed = new ScorerTestBed('redis-crash-outputs', `redis://127.0.0.1:${redis.port}`);
+  await bed.setUp(3);
+  scorer = await bed.startScorer({ clock: new ManualClock(NOW).now });
+});
+afterAll(async () => {
+  await bed.tearDown();
+  await redis.kill();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('Redis killed with the last second of its AOF cut off', () => {
+  it('leaves a subscriber that de-duplicates by version with exactly what Redis holds', async () => {
+    await bed.publish(durable);
+    await eventually(revisions, (applied) => applied === durable.length, 60_000, 'the durable stretch to be applied');
+    // Past everysec's fsync: everything so far is in the file. Where it ends is where the crash will cut.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const aof = incrementalAof();
+    const cut = statSync(aof).size;
+
+    await bed.publish(lost);
+    await eventually(revisions, (applied) => applied === durable.length + lost.length, 30_000, 'the lost stretch to be applied');
+    // Its outputs are published before anything can make them durable (they do not wait for fsync).
+    await bed.consumeUntil([bed.topics.scoreChanged], (records) => records.length > CUSTOMERS, 30_000, 'outputs of the lost stretch');
+    await redis.kill();
+    truncateSync(aof, cut);
+    await redis.start(dataDir);
+    expect(await revisions()).toBe(durable.length);
+    await bed.publish(afterRestart);
+
+    const total = durable.length + lost.length + afterRestart.length;
+    await eventually(
+      async () => (await bed.store.readCustomers(customerIds, NOW)).reduce((sum, s) => sum + (s.score?.revision ?? 0), 0),
+      (scored) => scored === total,
+      120_000,
+      'every event to be applied again and scored',
+    );
+    expect((await scorer.metrics.rewinds.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
+
+    // The subscriber: the highest version per customer and per alert wins; an equal or lower one is ignored.
+    const latestScore = new Map<string, ScoreChangedEvent>();
+    const latestAlert = new Map<string, AlertEvent>();
+    const snapshots = await bed.store.readCustomers(customerIds, NOW);
+    const caughtUp = () =>
+      snapshots.every((s) => (latestScore.get(s.customerId)?.version ?? 0) >= (s.score?.version ?? 0)) &&
+      snapshots.every((s) =>
+        Object.values((s.alertBook as AlertBook | null)?.episodes ?? {}).every((episode) => latestAlert.has(episode!.alertId)),
+      );
+    let read = 0;
+    await bed.consumeUntil(
+      [bed.topics.scoreChanged, bed.topics.alerts],
+      async (records) => {
+        for (const record of records.slice(read)) {
+          const decoded = await bed.codec.decodeOutput(record.topic, record.key, record.value);
+          if (!decoded.ok) throw new Error(`undecodable output: ${decoded.rejection.message}`);
+          const event = decoded.event;
+          if (event.kind === 'score-changed') {
+            if (event.version > (latestScore.get(event.customerId)?.version ?? 0)) latestScore.set(event.customerId, event);
+          } else if (event.version > (latestAlert.get(event.alertId)?.version ?? 0)) {
+            latestAlert.set(event.alertId, event);
+          }
+        }
+        read = records.length;
+        return caughtUp();
+      },
+      60_000,
+      'the outputs for what Redis holds',
+    );
+
+    for (const snapshot of snapshots) {
+      const seen = latestScore.get(snapshot.customerId)!;
+      const held = snapshot.score!;
+      expect({ customer: snapshot.customerId, version: seen.version, health: seen.current.health, churnRisk: seen.current.churnRisk, band: seen.current.band }).toEqual({
+        customer: snapshot.customerId,
+        version: held.version,
+        health: held.health,
+        churnRisk: held.churnRisk,
+        band: held.band,
+      });
+    }
+    const heldEpisodes = snapshots.flatMap((s) => Object.values((s.alertBook as AlertBook | null)?.episodes ?? {}));
+    for (const episode of heldEpisodes) {
+      expect({ alertId: episode!.alertId, status: latestAlert.get(episode!.alertId)?.status, severity: latestAlert.get(episode!.alertId)?.severity }).toEqual({
+        alertId: episode!.alertId,
+        status: episode!.status,
+        severity: episode!.severity,
+      });
+    }
+    const heldOpen = new Set(heldEpisodes.filter((e) => e!.status === 'OPEN').map((e) => e!.alertId));
+    const seenOpen = [...latestAlert.values()].filter((a) => a.status === 'OPEN').map((a) => a.alertId);
+    expect(new Set(seenOpen)).toEqual(heldOpen);
+  }, 240_000);
+});
