@@ -3,7 +3,7 @@
 // compressed batch crashes the consumer ("LZ4 compression not implemented"). All are pure JS, so
 // nothing is built or downloaded at install time. What the product itself writes: docs/events.md,
 // "Compression".
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import snappyCodec from 'kafkajs-snappy';
 import { decompress as decompressZstd } from 'fzstd';
 import { compress as compressLz4Frame, decompress as decompressLz4Frame } from 'lz4js';
@@ -36,6 +36,8 @@ export const zstdCodec = (): KafkaCompressionCodec => ({
  * so this is idempotent and one call covers every client.
  */
 export function registerCompressionCodecs(): void {
+  // kafkajs is CommonJS: Node's ESM loader does not see these two as named exports (vitest would).
+  const { CompressionCodecs, CompressionTypes } = kafkajs;
   CompressionCodecs[CompressionTypes.Snappy] = snappyCodec;
   CompressionCodecs[CompressionTypes.LZ4] = lz4Codec;
   CompressionCodecs[CompressionTypes.ZSTD] = zstdCodec;
