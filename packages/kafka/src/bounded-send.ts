@@ -1,6 +1,8 @@
 import { recordBytes } from '@churnscore/events';
-import type { Admin, Message, Producer, TopicMessages } from 'kafkajs';
-import { ConfigResourceTypes } from 'kafkajs';
+import kafkajs, { type Admin, type Message, type Producer, type TopicMessages } from 'kafkajs';
+
+// kafkajs is CommonJS: Node's ESM loader does not see this enum as a named export.
+const { ConfigResourceTypes } = kafkajs;
 
 /** A record batch's own header, and slack for the estimate of each record's varints. */
 const BATCH_HEADER_BYTES = 1024;
