@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import avro from 'avsc';
+import type avro from 'avsc';
 import { schemaFileName, type EventKind } from './event-kinds';
+import { strictReaderType } from './strict-avro';
 
 /** The repository's `schemas/` directory: the Avro contracts, one file per topic value. */
 const SCHEMAS_DIR = new URL('../../../schemas/', import.meta.url);
@@ -20,12 +21,13 @@ export function schemaSource(kind: EventKind): string {
 
 /**
  * The schema this code reads every message of `kind` as, whatever schema the producer wrote it with.
- * Logical types stay raw (timestamp-millis as epoch ms, date as days), which is what the domain uses.
+ * Logical types stay raw (timestamp-millis as epoch ms, date as days), which is what the domain uses; booleans
+ * and longs are read strictly and safely (see strict-avro.ts).
  */
 export function readerType(kind: EventKind): avro.Type {
   let type = readerTypes.get(kind);
   if (type === undefined) {
-    type = avro.Type.forSchema(JSON.parse(schemaSource(kind)) as avro.Schema);
+    type = strictReaderType(JSON.parse(schemaSource(kind)) as avro.Schema);
     readerTypes.set(kind, type);
   }
   return type;

@@ -1,0 +1,82 @@
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { strictReaderType } from './strict-avro';
+
+type Field = { name: string; type: avro.Schema };
+const schema = (extraFields: Field[] = [], namespace = 'dev.test'): avro.Schema => ({
+  type: 'record',
+  name: 'Flagged',
+  namespace,
+  fields: [
+    { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'flag', type: 'boolean' },
+    { name: 'maybe', type: ['null', 'boolean'], default: null },
+    ...extraFields,
+  ],
+});
+const reader = strictReaderType(schema());
+/** A producer's newer schema with a field this reader lacks, under its own namespace: read through a resolver. */
+const writer = avro.Type.forSchema(schema([{ name: 'note', type: 'string' }], 'com.producer'));
+const resolver = reader.createResolver(writer, { ignoreNamespaces: true });
+
+/** Bytes of a valid record with `byte` in place of one boolean (flag: offset 1, after the 1-byte long 0; maybe: offset 3). */
+function corrupted(offset: number, byte: number, withNote = false): Buffer {
+  const record = { at: 0, flag: true, maybe: true, ...(withNote ? { note: '' } : {}) };
+  const bytes = Buffer.from((withNote ? writer : reader).toBuffer(record));
+  bytes[offset] = byte;
+  return bytes;
+}
+
+/** Avro's zigzag varint of a 64-bit long. */
+function avroLong(value: bigint): Buffer {
+  let rest = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
+  const bytes: number[] = [];
+  for (; rest >= 0x80n; rest >>= 7n) bytes.push(Number(rest & 0x7fn) | 0x80);
+  bytes.push(Number(rest));
+  return Buffer.from(bytes);
+}
+const withTime = (at: bigint): Buffer => Buffer.concat([avroLong(at), Buffer.from([0, 0])]);
+
+describe('strict booleans', () => {
+  it('read 0 and 1 as false and true', () => {
+    expect(reader.fromBuffer(corrupted(1, 0))).toMatchObject({ flag: false, maybe: true });
+    expect(reader.fromBuffer(corrupted(3, 0))).toMatchObject({ flag: true, maybe: false });
+  });
+
+  it.each([2, 0x80, 0xff])('refuse the byte %i, read with the same schema or resolved from a writer’s', (byte) => {
+    expect(() => reader.fromBuffer(corrupted(1, byte))).toThrow();
+    expect(() => reader.fromBuffer(corrupted(3, byte))).toThrow();
+    expect(() => reader.fromBuffer(corrupted(1, byte, true), resolver)).toThrow();
+    expect(() => reader.fromBuffer(corrupted(3, byte, true), resolver)).toThrow();
+  });
+
+  it('still report a record cut before its boolean as truncated', () => {
+    expect(() => reader.fromBuffer(corrupted(1, 1).subarray(0, 1))).toThrow(/truncated/);
+  });
+});
+
+describe('longs', () => {
+  it('read exactly within ±(2^53 − 1)', () => {
+    for (const at of [0, 1_748_779_200_000, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]) {
+      expect(reader.fromBuffer(withTime(BigInt(at))).at).toBe(at);
+    }
+  });
+
+  it('read beyond it as the nearest number, for validation to reject by name, where avsc throws', () => {
+    const javaLongMax = 2n ** 63n - 1n;
+    expect(() => avro.Type.forSchema(schema()).fromBuffer(withTime(javaLongMax))).toThrow(/precision/);
+    expect(reader.fromBuffer(withTime(javaLongMax)).at).toBe(2 ** 63);
+    expect(reader.fromBuffer(withTime(-(2n ** 63n))).at).toBe(-(2 ** 63));
+    expect(Number.isSafeInteger(reader.fromBuffer(withTime(2n ** 53n)).at)).toBe(false);
+  });
+
+  it('read an int writer field as a long', () => {
+    const intWriter = avro.Type.forSchema({ type: 'record', name: 'Flagged', fields: [{ name: 'at', type: 'int' }, { name: 'flag', type: 'boolean' }] });
+    const bytes = intWriter.toBuffer({ at: -5, flag: true });
+    expect(reader.fromBuffer(bytes, reader.createResolver(intWriter, { ignoreNamespaces: true }))).toMatchObject({ at: -5, flag: true, maybe: null });
+  });
+});
+
+it('keeps the schema, so a writer with the same schema needs no resolver', () => {
+  expect(reader.equals(avro.Type.forSchema(schema()))).toBe(true);
+});
