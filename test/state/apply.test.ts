@@ -113,7 +113,8 @@ describe('applyEvents stores each aggregate input', () => {
     expect(act).toContain('0HK,,,,,,fs,,,,d,g,fs,,hj,bh2u2.625,a2ce');
     expect(act).toContain(`0HJ${','.repeat(18)}i${','.repeat(10)}i`);
     const ent = (await t.redis.get(k.ent)) ?? '';
-    expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"${events.ticketClosed.eventId}",1,0]`);
+    // a ticket's eventId carries its phase first ('1' closed), so that a close outranks a same-instant open
+    expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"1${events.ticketClosed.eventId}",1,0]`);
     expect(await t.redis.hget(k.state, 'w:crm.activity.v1:0')).toBe('14');
     expect(await t.redis.object('ENCODING', k.state)).toBe('listpack');
   });
@@ -220,6 +221,17 @@ describe('latest state wins, in any order', () => {
     expect(state.segment).toBe('SMB');
     expect(state.revision).toBe(9);
   });
+
+  it('counts a ticket closed in the millisecond it was opened as closed, whatever the eventIds and the order', async () => {
+    const at = NOW - DAY;
+    const opened = (customerId: string) => activity(customerId, 'SUPPORT_TICKET_OPENED', at, { ticketId: 'T1', eventId: 'z-open' });
+    const closed = (customerId: string) => activity(customerId, 'SUPPORT_TICKET_CLOSED', at, { ticketId: 'T1', eventId: 'a-close' });
+    await t.store.applyEvents(new Feed().items(opened('open-first'), closed('open-first')), NOW);
+    await t.store.applyEvents(new Feed().items(closed('close-first'), opened('close-first')), NOW);
+    for (const customerId of ['open-first', 'close-first']) {
+      expect((await readOne(customerId)).tickets).toEqual([{ ticketId: 'T1', occurredAt: at, eventId: 'a-close', open: false }]);
+    }
+  });
 });
 
 describe('retention', () => {
@@ -260,7 +272,7 @@ describe('retention', () => {
     const period = Math.floor(utcDay(later) / 32).toString(36).toUpperCase().padStart(3, '0');
     expect((await t.redis.get(k.act))?.split('\n')).toEqual(['', `${period}${','.repeat(utcDay(later) % 32)}c`]);
     const ent = (await t.redis.get(k.ent))?.split('\n') ?? [];
-    expect(ent).toContain(`t:T-old\t[${early},"${ticketClosed.eventId}"]`);
+    expect(ent).toContain(`t:T-old\t[${early},"1${ticketClosed.eventId}"]`);
     expect(ent).toContain(`o:O-won\t[${early},"${won.eventId}"]`);
     const state = await readOne(customerId, later);
     expect(state.tickets).toEqual([]);

@@ -2,7 +2,7 @@ import { MS_PER_DAY, WINDOWS_DAYS, utcDay, type CustomerInsights, type CustomerS
 import { LONGEST_WINDOW_DAYS, isDayInWindow, startOfDay } from './calendar';
 import { RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, type ChurnFeatureName } from './churn';
 import type { ScoringConfig } from './config-schema';
-import { isOpenOpportunity, isTicketCounted, latestPerEntity, ticketAgesOutAt, type InsightsOptions } from './insights';
+import { isOpenOpportunity, isTicketCounted, latestPerEntity, latestTickets, ticketAgesOutAt, type InsightsOptions } from './insights';
 import { SILENCE_MEASURE_INPUT } from './measure-inputs';
 import { TREND_RECENT_DAYS, silentSince } from './signals';
 
@@ -82,7 +82,7 @@ export function nextDueAt(
   const dayOf = (record: { occurredAt: number }): UtcDay => utcDay(record.occurredAt);
   const closedDeals = latestPerEntity(state.opportunities, (o) => o.opportunityId).filter((o) => !isOpenOpportunity(o));
   const cancellations = latestPerEntity(state.contracts, (c) => c.contractId).filter((c) => c.status === 'CANCELLED');
-  const countedTickets = latestPerEntity(state.tickets, (t) => t.ticketId).filter((t) =>
+  const countedTickets = latestTickets(state.tickets).filter((t) =>
     isTicketCounted(t, today, opts.retentionDays),
   );
 

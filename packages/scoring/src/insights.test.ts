@@ -122,6 +122,13 @@ describe('computeInsights: contracts', () => {
 });
 
 describe('computeInsights: support', () => {
+  it('counts a ticket closed in the millisecond it was opened as closed, whatever the eventIds', () => {
+    const tickets = [ticket({ eventId: 'z-open' }), ticket({ eventId: 'a-close', open: false })];
+    expect(insightsOf({ tickets }).openTickets).toBe(0);
+    expect(insightsOf({ tickets: [...tickets].reverse() }).openTickets).toBe(0);
+    expect(insightsOf({ tickets: [ticket({ eventId: 'z-open' }), ticket({ eventId: 'a-open' })] }).openTickets).toBe(1);
+  });
+
   it('counts open tickets whose latest event is inside the retention horizon', () => {
     const tickets = [
       ticket({ ticketId: 'open' }),

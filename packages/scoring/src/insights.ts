@@ -43,16 +43,28 @@ const compareLatest = (a: LatestWins, b: LatestWins): number =>
   a.occurredAt - b.occurredAt || compareStrings(a.eventId, b.eventId);
 
 /**
+ * (occurredAt, closed after open, eventId) order of a ticket's events: a close never precedes its open, so at the
+ * same instant the close is the later one whatever the eventIds (SPEC §4 "opened and not closed"). The state
+ * store ranks ticket records the same way.
+ */
+const compareTicketEvents = (a: TicketState, b: TicketState): number =>
+  a.occurredAt - b.occurredAt || Number(!a.open) - Number(!b.open) || compareStrings(a.eventId, b.eventId);
+
+/**
  * One record per entity id (the latest wins), sorted by id. The Redis layer already keeps one per
  * id; doing it again here keeps the aggregates exact for any input, and the fixed order makes the
  * floating-point sums identical for every permutation of the state arrays.
  */
-export function latestPerEntity<T extends LatestWins>(records: readonly T[], idOf: (record: T) => string): T[] {
+export function latestPerEntity<T extends LatestWins>(
+  records: readonly T[],
+  idOf: (record: T) => string,
+  compare: (a: T, b: T) => number = compareLatest,
+): T[] {
   const latest = new Map<string, T>();
   for (const record of records) {
     const id = idOf(record);
     const current = latest.get(id);
-    if (current === undefined || compareLatest(record, current) > 0) latest.set(id, record);
+    if (current === undefined || compare(record, current) > 0) latest.set(id, record);
   }
   return [...latest.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, record]) => record);
 }
@@ -65,6 +77,10 @@ const canonicalBuckets = (buckets: readonly ActivityDayBucket[]): ActivityDayBuc
   [...buckets].sort(
     (a, b) => a.day - b.day || compareStrings(a.type, b.type) || a.count - b.count || a.valueSum - b.valueSum,
   );
+
+/** Each ticket's latest state, sorted by ticketId. */
+export const latestTickets = (tickets: readonly TicketState[]): TicketState[] =>
+  latestPerEntity(tickets, (ticket) => ticket.ticketId, compareTicketEvents);
 
 /**
  * Whether an open ticket still counts at `asOfDay`: its latest event lies inside the retention
@@ -117,7 +133,7 @@ export function computeInsights(state: CustomerState, asOf: number, opts: Insigh
   const contracts = latestPerEntity(state.contracts, (contract) => contract.contractId);
   const active = contracts.filter(isActiveContract);
   const upcomingEnds = active.map((contract) => contract.endDate).filter((endDate) => endDate >= asOf);
-  const tickets = latestPerEntity(state.tickets, (ticket) => ticket.ticketId);
+  const tickets = latestTickets(state.tickets);
 
   return {
     customerId: state.customerId,

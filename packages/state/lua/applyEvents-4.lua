@@ -31,7 +31,9 @@
       operations     each an opcode followed by its arguments:
         'L', field, record          latest wins in line `field` of ent. record: JSON [occurredAt, eventId,
                                     agesOut, ...payload]; a stored record is replaced only by one with a
-                                    greater (occurredAt, eventId), eventIds compared as bytes. A record with
+                                    greater (occurredAt, eventId), eventIds compared as bytes (a ticket's
+                                    carries its phase first, so that a close outranks a same-instant open:
+                                    layout.ts, ticketRankId). A record with
                                     agesOut = 1 older than the horizon is stored as a tombstone, [occurredAt,
                                     eventId]: it no longer counts, yet still outranks exactly the events it
                                     outranked before.

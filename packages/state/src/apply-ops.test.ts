@@ -40,11 +40,23 @@ describe('opsForEvent', () => {
     expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_OPENED', ticketId: 'T1' }))).toContainEqual({
       op: 'latest',
       field: 't:T1',
-      record: `[${AT},"e1",1,1]`,
+      record: `[${AT},"0e1",1,1]`,
     });
-    expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_CLOSED' }))).toContainEqual(
-      expect.objectContaining({ field: 't:e1', record: `[${AT},"e1",1,0]` }),
+    expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_OPENED' }))).toContainEqual(
+      expect.objectContaining({ field: 't:e1', record: `[${AT},"0e1",1,1]` }),
     );
+  });
+
+  it('ranks a ticket close above an open of the same instant, whatever their eventIds', () => {
+    const rankOf = (fields: Partial<ActivityEvent>) => {
+      const op = opsForEvent(activity({ ticketId: 'T1', ...fields })).find((candidate) => candidate.op === 'latest');
+      return op?.op === 'latest' ? (JSON.parse(op.record) as [number, string])[1] : undefined;
+    };
+    const open = rankOf({ activityType: 'SUPPORT_TICKET_OPENED', eventId: 'zzz' });
+    const close = rankOf({ activityType: 'SUPPORT_TICKET_CLOSED', eventId: 'aaa' });
+    // applyEvents-4.lua compares this element byte by byte, as JavaScript compares these ASCII strings
+    expect(open! < close!).toBe(true);
+    expect(rankOf({ activityType: 'SUPPORT_TICKET_OPENED', eventId: 'a' })! < open!).toBe(true);
   });
 
   it('keeps the latest NPS and CSM sentiment, when the event carries a value', () => {

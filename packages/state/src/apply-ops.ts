@@ -18,6 +18,7 @@ import {
   type SegmentPayload,
   type TicketPayload,
   type ValuePayload,
+  ticketRankId,
 } from './layout';
 
 export type ApplyOp =
@@ -35,8 +36,9 @@ const LATEST_VALUE_FIELD: Partial<Record<ActivityType, string>> = {
   CSM_SENTIMENT: entityField('value', LATEST_VALUE_ID.latestCsmSentiment),
 };
 
-function latest<P extends unknown[]>(field: string, event: InputEvent, agesOut: boolean, payload: P): ApplyOp {
-  const record: LatestRecord<P> = [event.occurredAt, event.eventId, agesOut ? 1 : 0, ...payload];
+/** `rankId` breaks a tie on occurredAt: the eventId, or for a ticket its phase and eventId (`ticketRankId`). */
+function latest<P extends unknown[]>(field: string, event: InputEvent, agesOut: boolean, payload: P, rankId = event.eventId): ApplyOp {
+  const record: LatestRecord<P> = [event.occurredAt, rankId, agesOut ? 1 : 0, ...payload];
   return { op: 'latest', field, record: JSON.stringify(record) };
 }
 
@@ -57,8 +59,9 @@ function activityOps(event: ActivityEvent): ApplyOp[] {
   if (event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED') {
     // Even an open ticket stops counting once its last event leaves the horizon: one opened without a
     // ticketId can never be closed.
-    const open = event.activityType === 'SUPPORT_TICKET_OPENED' ? 1 : 0;
-    ops.push(latest<TicketPayload>(entityField('ticket', event.ticketId ?? event.eventId), event, true, [open]));
+    const open = event.activityType === 'SUPPORT_TICKET_OPENED';
+    const field = entityField('ticket', event.ticketId ?? event.eventId);
+    ops.push(latest<TicketPayload>(field, event, true, [open ? 1 : 0], ticketRankId(open, event.eventId)));
   }
   const valueField = LATEST_VALUE_FIELD[event.activityType];
   if (valueField !== undefined && event.value !== null) {

@@ -72,6 +72,15 @@ export type LatestRecord<Payload extends unknown[]> = [occurredAt: number, event
 /** An aged-out record shrinks to its rank alone, [occurredAt, eventId] (the eventId breaks ties on occurredAt). */
 export const TOMBSTONE_LENGTH = 2;
 export type TicketPayload = [open: 0 | 1];
+
+/**
+ * A ticket record's second element is its eventId behind a mark of its phase, '0' opened or '1' closed, so that
+ * it ranks by (occurredAt, phase, eventId): a close never precedes its open, so at the same instant the close
+ * outranks the open whatever their eventIds (SPEC §4 "opened and not closed"). The script stays generic: it
+ * compares that element byte by byte, like any eventId, and the tombstone keeps it.
+ */
+export const ticketRankId = (open: boolean, eventId: string): string => `${open ? '0' : '1'}${eventId}`;
+export const eventIdOfTicketRank = (rankId: string): string => rankId.slice(1);
 export type OpportunityPayload = [stage: string, amount: number, probability: number | null, openQuotes: number | null];
 export type ContractPayload = [contractType: string, totalValue: number, startDate: number, endDate: number, status: string];
 export type ValuePayload = [value: number];

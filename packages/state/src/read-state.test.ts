@@ -26,9 +26,9 @@ describe('decodeCustomerState', () => {
     const old = AS_OF - 500 * MS_PER_DAY;
     const ent = [
       '',
-      `t:T-old\t[${old},"e1"]`,
-      `t:T-aged\t[${old},"e2",1,1]`,
-      `t:T%091\t[${AS_OF},"e3",1,1]`,
+      `t:T-old\t[${old},"1e1"]`,
+      `t:T-aged\t[${old},"0e2",1,1]`,
+      `t:T%091\t[${AS_OF},"0e3",1,1]`,
       `o:O-open\t[${old},"e4",0,"LEAD",5,null,null]`,
     ].join('\n');
     const state = decodeCustomerState('c1', {}, null, ent, AS_OF, 400);

@@ -32,6 +32,7 @@ import {
   type SegmentPayload,
   type TicketPayload,
   type ValuePayload,
+  eventIdOfTicketRank,
 } from './layout';
 
 /** First UTC day inside the retention horizon at `clock` (the same rule as applyEvents-4.lua). */
@@ -96,8 +97,8 @@ function decodeLatestRecords(ent: string | null, horizonMs: number) {
     const id = percentDecode(field.slice(2));
     switch (field[0]) {
       case ENTITY_KIND.ticket: {
-        const [occurredAt, eventId, , open] = record as LatestRecord<TicketPayload>;
-        tickets.push({ ticketId: id, occurredAt, eventId, open: open === 1 });
+        const [occurredAt, rankId, , open] = record as LatestRecord<TicketPayload>;
+        tickets.push({ ticketId: id, occurredAt, eventId: eventIdOfTicketRank(rankId), open: open === 1 });
         break;
       }
       case ENTITY_KIND.opportunity: {
