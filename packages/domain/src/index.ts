@@ -2,3 +2,4 @@ export * from './events';
 export * from './state';
 export * from './insights';
 export * from './scores';
+export * from './input-limits';

@@ -1,4 +1,4 @@
-import type { InputEventKind } from '@churnscore/domain';
+import { CONTRACT_DATE_RANGE, EARLIEST_OCCURRED_AT, MAX_OPEN_QUOTES, MAX_USAGE_QUANTITY, MONEY_AMOUNT, type InputEventKind } from '@churnscore/domain';
 import { describe, expect, it } from 'vitest';
 import type { RejectReason } from './rejections';
 import { SAMPLE_NOW, sampleActivity, sampleContract, sampleCustomer, sampleOpportunity } from './testing';
@@ -14,6 +14,12 @@ function rejectionOf(kind: InputEventKind, raw: unknown, opts = OPTS) {
 
 const expectRejected = (kind: InputEventKind, raw: unknown, reason: RejectReason, field: string) =>
   expect(rejectionOf(kind, raw)).toMatchObject({ reason, field, message: expect.stringMatching(new RegExp(`^${field}: `)) });
+
+const DAY = 86_400_000;
+/** What a Java producer's Long.MAX_VALUE reads as (the nearest double; see strict-avro.ts). */
+const JAVA_LONG_MAX_READ = 2 ** 63;
+/** The last day an Avro `int` date can name, as epoch ms. */
+const LAST_AVRO_INT_DAY = (2 ** 31 - 1) * DAY;
 
 describe('validateEvent accepts', () => {
   it.each([sampleActivity(), sampleOpportunity(), sampleContract(), sampleCustomer()])('a valid $kind event as is', (event) => {
@@ -45,6 +51,11 @@ describe('validateEvent accepts', () => {
       sampleActivity({ activityType: 'PRODUCT_USAGE', value: 0 }),
       sampleOpportunity({ amount: 0, probability: 1, openQuotes: 0 }),
       sampleContract({ totalValue: 0, endDate: sampleContract().startDate }),
+      sampleActivity({ occurredAt: EARLIEST_OCCURRED_AT }),
+      sampleActivity({ activityType: 'PRODUCT_USAGE', value: MAX_USAGE_QUANTITY }),
+      sampleOpportunity({ amount: MONEY_AMOUNT.max, openQuotes: MAX_OPEN_QUOTES }),
+      sampleOpportunity({ amount: MONEY_AMOUNT.smallestPositive }),
+      sampleContract({ totalValue: MONEY_AMOUNT.max, startDate: CONTRACT_DATE_RANGE.earliest, endDate: CONTRACT_DATE_RANGE.latest }),
     ]) {
       expect(validateEvent(event.kind, event, OPTS).ok).toBe(true);
     }
@@ -52,6 +63,20 @@ describe('validateEvent accepts', () => {
 
   it('a customerId of 128 characters outside the Basic Multilingual Plane', () => {
     expect(validateEvent('customer', sampleCustomer({ customerId: '😀'.repeat(128) }), OPTS).ok).toBe(true);
+  });
+
+  it('text in any script, with spaces and symbols', () => {
+    const event = sampleCustomer({ customerId: 'Ünïcødé Kunde 株式会社 {#1} 😀', source: 'CRM · EU', segment: 'Mid Market / DACH' });
+    expect(validateEvent('customer', event, OPTS).ok).toBe(true);
+  });
+
+  it('a contract that started before 1970', () => {
+    const event = sampleContract({ startDate: Date.UTC(1965, 0, 1) });
+    expect(validateEvent('contract', event, OPTS)).toEqual({ ok: true, event });
+  });
+
+  it('a ticket opened without a ticketId', () => {
+    expect(validateEvent('activity', sampleActivity({ activityType: 'SUPPORT_TICKET_OPENED', value: null, ticketId: null }), OPTS).ok).toBe(true);
   });
 });
 
@@ -102,10 +127,50 @@ describe('validateEvent rejects', () => {
     ['occurredAt', { occurredAt: -1 }],
     ['occurredAt', { occurredAt: 1.5 }],
     ['occurredAt', { occurredAt: Number.NaN }],
+    ['occurredAt', { occurredAt: Date.UTC(1970, 0, 2) }],
+    ['occurredAt', { occurredAt: EARLIEST_OCCURRED_AT - 1 }],
     ['ticketId', { ticketId: '' }],
     ['slaBreached', { slaBreached: 'yes' as unknown as boolean }],
   ] as const)('an invalid %s', (field, overrides) => {
     expectRejected('activity', sampleActivity(overrides), 'INVALID_FIELD', field);
+  });
+
+  it.each([
+    ['NUL', '\u0000'],
+    ['a tab', '\t'],
+    ['a newline', '\n'],
+    ['a carriage return', '\r'],
+    ['DEL', '\u007f'],
+    ['a C1 control', '\u0085'],
+    ['an unpaired surrogate', '\ud800'],
+  ])('%s in any id or text field', (_, character) => {
+    const withCharacter = `a${character}b`;
+    expectRejected('activity', sampleActivity({ customerId: withCharacter }), 'INVALID_FIELD', 'customerId');
+    expectRejected('activity', sampleActivity({ eventId: withCharacter }), 'INVALID_FIELD', 'eventId');
+    expectRejected('activity', sampleActivity({ source: withCharacter }), 'INVALID_FIELD', 'source');
+    expectRejected('activity', sampleActivity({ ticketId: withCharacter }), 'INVALID_FIELD', 'ticketId');
+    expectRejected('opportunity', sampleOpportunity({ opportunityId: withCharacter }), 'INVALID_FIELD', 'opportunityId');
+    expectRejected('contract', sampleContract({ contractId: withCharacter }), 'INVALID_FIELD', 'contractId');
+    expectRejected('customer', sampleCustomer({ segment: withCharacter }), 'INVALID_FIELD', 'segment');
+    expect(rejectionOf('activity', sampleActivity({ customerId: withCharacter })).message).toBe(
+      'customerId: must not contain control characters or unpaired surrogates',
+    );
+  });
+
+  it('an occurredAt before 2000, naming the floor', () => {
+    expect(rejectionOf('activity', sampleActivity({ occurredAt: 0 })).message).toBe('occurredAt: must not be before 2000-01-01T00:00:00.000Z');
+  });
+
+  it('an occurredAt beyond the safe integers (a Java Long.MAX) as out of range, not as in the future', () => {
+    expect(rejectionOf('customer', sampleCustomer({ occurredAt: JAVA_LONG_MAX_READ }))).toEqual({
+      reason: 'INVALID_FIELD',
+      field: 'occurredAt',
+      message: 'occurredAt: must be whole epoch milliseconds within ±(2^53 − 1)',
+    });
+  });
+
+  it('a ticket close without the ticketId of the ticket it closes', () => {
+    expectRejected('activity', sampleActivity({ activityType: 'SUPPORT_TICKET_CLOSED', value: null, ticketId: null }), 'MISSING_FIELD', 'ticketId');
   });
 
   it.each([
@@ -115,6 +180,8 @@ describe('validateEvent rejects', () => {
     ['a sentiment above +2', 'CSM_SENTIMENT', 2.5],
     ['a sentiment below −2', 'CSM_SENTIMENT', -3],
     ['a negative usage quantity', 'PRODUCT_USAGE', -4],
+    ['a usage quantity above the maximum', 'PRODUCT_USAGE', MAX_USAGE_QUANTITY + 1],
+    ['a usage quantity of 1e300', 'PRODUCT_USAGE', 1e300],
     ['an infinite value', 'EMAIL_SENT', Number.POSITIVE_INFINITY],
   ] as const)('%s', (_, activityType, value) => {
     expectRejected('activity', sampleActivity({ activityType, value }), 'INVALID_FIELD', 'value');
@@ -129,6 +196,13 @@ describe('validateEvent rejects', () => {
     ['probability', { probability: -0.1 }],
     ['openQuotes', { openQuotes: -1 }],
     ['openQuotes', { openQuotes: 1.5 }],
+    ['openQuotes', { openQuotes: MAX_OPEN_QUOTES + 1 }],
+    ['openQuotes', { openQuotes: 1e300 }],
+    ['amount', { amount: MONEY_AMOUNT.max * 1.000001 }],
+    ['amount', { amount: 1e300 }],
+    ['amount', { amount: Number.MAX_VALUE }],
+    ['amount', { amount: 0.001 }],
+    ['amount', { amount: Number.MIN_VALUE }],
     ['opportunityId', { opportunityId: '' }],
   ] as const)('an opportunity with an invalid %s', (field, overrides) => {
     expectRejected('opportunity', sampleOpportunity(overrides), 'INVALID_FIELD', field);
@@ -144,6 +218,29 @@ describe('validateEvent rejects', () => {
 
   it('a contract date that is not a UTC midnight', () => {
     expectRejected('contract', sampleContract({ startDate: Date.UTC(2025, 0, 1, 6) }), 'INVALID_FIELD', 'startDate');
+  });
+
+  it.each([
+    ['startDate', { startDate: CONTRACT_DATE_RANGE.earliest - DAY }],
+    ['endDate', { endDate: CONTRACT_DATE_RANGE.latest + DAY }],
+    ['endDate', { endDate: LAST_AVRO_INT_DAY }],
+  ] as const)('a contract %s outside 1900-01-01 … 9999-12-31', (field, overrides) => {
+    expect(rejectionOf('contract', sampleContract(overrides))).toEqual({
+      reason: 'INVALID_FIELD',
+      field,
+      message: `${field}: must be a UTC midnight from 1900-01-01 to 9999-12-31`,
+    });
+  });
+
+  it.each([
+    ['totalValue', { totalValue: 1.79e308 }],
+    ['totalValue', { totalValue: 0.005 }],
+  ] as const)('a contract %s outside the money range', (field, overrides) => {
+    expect(rejectionOf('contract', sampleContract(overrides))).toEqual({
+      reason: 'INVALID_FIELD',
+      field,
+      message: `${field}: must be 0 or 0.01–1000000000000`,
+    });
   });
 
   it('a segment longer than 64 characters', () => {

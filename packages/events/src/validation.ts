@@ -1,9 +1,16 @@
 import {
   ACTIVITY_TYPES,
+  CONTRACT_DATE_RANGE,
   CONTRACT_STATUSES,
   CONTRACT_TYPES,
+  EARLIEST_OCCURRED_AT,
+  MAX_OPEN_QUOTES,
+  MAX_USAGE_QUANTITY,
+  MONEY_AMOUNT,
   MS_PER_DAY,
   OPPORTUNITY_STAGES,
+  TEXT_FIELD_MAX_LENGTH,
+  textFieldProblem,
   type ActivityEvent,
   type ContractEvent,
   type CustomerEvent,
@@ -25,15 +32,6 @@ export interface ValidationOptions {
 
 export type InputEventOf<K extends InputEventKind> = Extract<InputEvent, { kind: K }>;
 
-/** Field length limits: bounded identifiers keep Redis keys and DLQ headers small. */
-const FIELD_LIMITS = {
-  eventId: 256,
-  customerId: 128,
-  source: 128,
-  entityId: 256,
-  segment: 64,
-} as const;
-
 const NPS_RANGE = { min: 0, max: 10 } as const;
 const CSM_SENTIMENT_RANGE = { min: -2, max: 2 } as const;
 
@@ -51,8 +49,8 @@ function present(raw: RawEvent, field: string): unknown {
 function text(raw: RawEvent, field: string, maxLength: number): string {
   const value = present(raw, field);
   if (typeof value !== 'string') rejectField('INVALID_FIELD', field, 'must be a string');
-  const length = [...value].length;
-  if (length < 1 || length > maxLength) rejectField('INVALID_FIELD', field, `must be 1–${maxLength} characters`);
+  const problem = textFieldProblem(value, maxLength);
+  if (problem !== null) rejectField('INVALID_FIELD', field, problem);
   return value;
 }
 
@@ -72,10 +70,10 @@ function inRange(field: string, value: number, min: number, max: number): number
   return value;
 }
 
-function count(raw: RawEvent, field: string): number | null {
+function count(raw: RawEvent, field: string, max: number): number | null {
   if (raw[field] == null) return null;
   const value = finite(raw, field);
-  if (!Number.isInteger(value) || value < 0) rejectField('INVALID_FIELD', field, 'must be a whole number ≥ 0');
+  if (!Number.isInteger(value) || value < 0 || value > max) rejectField('INVALID_FIELD', field, `must be a whole number from 0 to ${max}`);
   return value;
 }
 
@@ -96,21 +94,32 @@ function symbol<S extends string>(raw: RawEvent, field: string, symbols: readonl
   return value as S;
 }
 
+const isoDay = (epochMs: number): string => new Date(epochMs).toISOString().slice(0, 10);
+
 function instant(raw: RawEvent, field: string): number {
   const value = finite(raw, field);
-  if (!Number.isInteger(value) || value < 0) rejectField('INVALID_FIELD', field, 'must be whole epoch milliseconds ≥ 0');
+  // Also a long beyond JavaScript's safe integers, which the Avro reader hands over as the nearest double.
+  if (!Number.isSafeInteger(value)) rejectField('INVALID_FIELD', field, 'must be whole epoch milliseconds within ±(2^53 − 1)');
+  if (value < EARLIEST_OCCURRED_AT) {
+    rejectField('INVALID_FIELD', field, `must not be before ${new Date(EARLIEST_OCCURRED_AT).toISOString()}`);
+  }
   return value;
 }
 
 function utcDate(raw: RawEvent, field: string): number {
-  const value = instant(raw, field);
-  if (value % MS_PER_DAY !== 0) rejectField('INVALID_FIELD', field, 'must be a UTC midnight');
+  const value = finite(raw, field);
+  const { earliest, latest } = CONTRACT_DATE_RANGE;
+  if (value % MS_PER_DAY !== 0 || value < earliest || value > latest) {
+    rejectField('INVALID_FIELD', field, `must be a UTC midnight from ${isoDay(earliest)} to ${isoDay(latest)}`);
+  }
   return value;
 }
 
 function amount(raw: RawEvent, field: string): number {
   const value = finite(raw, field);
   if (value < 0) rejectField('NEGATIVE_AMOUNT', field, 'must be ≥ 0');
+  const { smallestPositive, max } = MONEY_AMOUNT;
+  if ((value > 0 && value < smallestPositive) || value > max) rejectField('INVALID_FIELD', field, `must be 0 or ${smallestPositive}–${max}`);
   return value;
 }
 
@@ -125,13 +134,13 @@ function currency(raw: RawEvent, field: string, reportingCurrency: string): stri
 }
 
 function envelope(raw: RawEvent, { maxFutureSkewMs, now }: ValidationOptions): EventEnvelope {
-  const eventId = text(raw, 'eventId', FIELD_LIMITS.eventId);
-  const customerId = text(raw, 'customerId', FIELD_LIMITS.customerId);
+  const eventId = text(raw, 'eventId', TEXT_FIELD_MAX_LENGTH.eventId);
+  const customerId = text(raw, 'customerId', TEXT_FIELD_MAX_LENGTH.customerId);
   const occurredAt = instant(raw, 'occurredAt');
   if (occurredAt > now + maxFutureSkewMs) {
     rejectField('FUTURE_OCCURRED_AT', 'occurredAt', `is more than ${maxFutureSkewMs} ms ahead of the service clock`);
   }
-  const source = text(raw, 'source', FIELD_LIMITS.source);
+  const source = text(raw, 'source', TEXT_FIELD_MAX_LENGTH.source);
   return { eventId, customerId, occurredAt, source };
 }
 
@@ -146,8 +155,7 @@ function activityValue(raw: RawEvent, activityType: ActivityEvent['activityType'
       return inRange('value', finite(raw, 'value'), CSM_SENTIMENT_RANGE.min, CSM_SENTIMENT_RANGE.max);
     case 'PRODUCT_USAGE': {
       const quantity = optionalFinite(raw, 'value');
-      if (quantity !== null && quantity < 0) rejectField('INVALID_FIELD', 'value', 'must be a usage quantity ≥ 0');
-      return quantity;
+      return quantity === null ? null : inRange('value', quantity, 0, MAX_USAGE_QUANTITY);
     }
     default:
       return optionalFinite(raw, 'value');
@@ -163,7 +171,12 @@ const validators: { [K in InputEventKind]: (raw: RawEvent, opts: ValidationOptio
       ...common,
       activityType,
       value: activityValue(raw, activityType),
-      ticketId: optionalText(raw, 'ticketId', FIELD_LIMITS.entityId),
+      // A close must name the ticket it closes. An open may come without one (SPEC §3: optional); it is then a
+      // ticket of its own, which no close can match and which stops counting once it ages out.
+      ticketId:
+        activityType === 'SUPPORT_TICKET_CLOSED'
+          ? text(raw, 'ticketId', TEXT_FIELD_MAX_LENGTH.entityId)
+          : optionalText(raw, 'ticketId', TEXT_FIELD_MAX_LENGTH.entityId),
       slaBreached: optionalFlag(raw, 'slaBreached'),
     };
   },
@@ -172,17 +185,17 @@ const validators: { [K in InputEventKind]: (raw: RawEvent, opts: ValidationOptio
     return {
       kind: 'opportunity',
       ...envelope(raw, opts),
-      opportunityId: text(raw, 'opportunityId', FIELD_LIMITS.entityId),
+      opportunityId: text(raw, 'opportunityId', TEXT_FIELD_MAX_LENGTH.entityId),
       stage: symbol(raw, 'stage', OPPORTUNITY_STAGES),
       amount: amount(raw, 'amount'),
       currency: currency(raw, 'currency', opts.reportingCurrency),
       probability: probability === null ? null : inRange('probability', probability, 0, 1),
-      openQuotes: count(raw, 'openQuotes'),
+      openQuotes: count(raw, 'openQuotes', MAX_OPEN_QUOTES),
     };
   },
   contract: (raw, opts): ContractEvent => {
     const common = envelope(raw, opts);
-    const contractId = text(raw, 'contractId', FIELD_LIMITS.entityId);
+    const contractId = text(raw, 'contractId', TEXT_FIELD_MAX_LENGTH.entityId);
     const contractType = symbol(raw, 'contractType', CONTRACT_TYPES);
     const totalValue = amount(raw, 'totalValue');
     const currencyCode = currency(raw, 'currency', opts.reportingCurrency);
@@ -204,7 +217,7 @@ const validators: { [K in InputEventKind]: (raw: RawEvent, opts: ValidationOptio
   customer: (raw, opts): CustomerEvent => ({
     kind: 'customer',
     ...envelope(raw, opts),
-    segment: optionalText(raw, 'segment', FIELD_LIMITS.segment),
+    segment: optionalText(raw, 'segment', TEXT_FIELD_MAX_LENGTH.segment),
     // Absent means false, as in the Avro schema's default.
     erase: raw.erase === undefined ? false : flag(raw, 'erase'),
   }),

@@ -1,4 +1,12 @@
-import type { CustomerInsights, CustomerState, MeasureExplanation, Score } from '@churnscore/domain';
+import {
+  CONTRACT_DATE_RANGE,
+  MAX_OPEN_QUOTES,
+  MONEY_AMOUNT,
+  type CustomerInsights,
+  type CustomerState,
+  type MeasureExplanation,
+  type Score,
+} from '@churnscore/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultScoringConfig } from './config';
@@ -16,6 +24,7 @@ import {
   contract,
   emptyState,
   healthyState,
+  opportunity,
   permute,
   silentFor,
   stateArbitrary,
@@ -293,5 +302,40 @@ describe('scoreCustomer is deterministic', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('scoreCustomer at the input limits', () => {
+  // Validation bounds every number (docs/events.md); bounded inputs times bounded counts keep every sum, ratio
+  // and product finite. Usage sums come from Redis, exact up to 2^53 thousandths per day.
+  const numbersIn = (value: unknown): number[] =>
+    typeof value === 'number' ? [value] : typeof value === 'object' && value !== null ? Object.values(value).flatMap(numbersIn) : [];
+  const many = 10_000;
+  const largestUsageDay = Number.MAX_SAFE_INTEGER / 1000;
+  const extreme = (contractValue: number): CustomerState =>
+    emptyState({
+      activityDays: [
+        bucket(0, 'PRODUCT_USAGE', many, largestUsageDay),
+        bucket(60, 'PRODUCT_USAGE', many, 0.001),
+        bucket(0, 'MEETING', many),
+      ],
+      lastActivityAt: NOW,
+      opportunities: Array.from({ length: many }, (_, i) =>
+        opportunity({ opportunityId: `o${i}`, amount: MONEY_AMOUNT.max, probability: 1, openQuotes: MAX_OPEN_QUOTES }),
+      ),
+      contracts: [
+        contract({ totalValue: contractValue, startDate: CONTRACT_DATE_RANGE.earliest, endDate: CONTRACT_DATE_RANGE.latest }),
+        ...Array.from({ length: contractValue === MONEY_AMOUNT.max ? many : 0 }, (_, i) => contract({ contractId: `c${i}`, totalValue: MONEY_AMOUNT.max })),
+      ],
+    });
+
+  it.each([
+    ['the largest amounts', MONEY_AMOUNT.max],
+    ['a pipeline over the smallest contract value', MONEY_AMOUNT.smallestPositive],
+  ])('keeps every number finite: %s', (_, contractValue) => {
+    const insights = insightsOf(extreme(contractValue));
+    const score = scoreCustomer(insights, scoreOf(emptyState()), config, NOW);
+    expect(numbersIn(insights).every(Number.isFinite)).toBe(true);
+    expect(numbersIn(score).every(Number.isFinite)).toBe(true);
   });
 });

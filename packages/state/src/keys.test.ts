@@ -1,3 +1,5 @@
+import { TEXT_FIELD_MAX_LENGTH, textFieldProblem } from '@churnscore/domain';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeKeyPart, encodeKeyPart, fnv1a32, keySchema } from './keys';
 
@@ -17,10 +19,22 @@ describe('customer ids in keys', () => {
     expect(keys.score).toBe('chs:v1:cust:{a%7Bb%7D}:score');
   });
 
-  it('refuses customerIds outside 1–128 characters and prefixes with braces', () => {
+  it('refuses customerIds outside 1–128 characters (code points, as validation counts) and prefixes with braces', () => {
     expect(() => keySchema().customer('')).toThrow(RangeError);
     expect(() => keySchema().customer('x'.repeat(129))).toThrow(RangeError);
+    expect(() => keySchema().customer('😀'.repeat(129))).toThrow(RangeError);
     expect(() => keySchema('{chs}')).toThrow(RangeError);
+  });
+
+  it('makes keys for every customerId input validation accepts, 100 emoji (200 UTF-16 units) included', () => {
+    expect(keySchema('p').customer('😀'.repeat(100)).state).toBe(`p:cust:{${'😀'.repeat(100)}}:state`);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: TEXT_FIELD_MAX_LENGTH.customerId }), (customerId) => {
+        fc.pre(textFieldProblem(customerId, TEXT_FIELD_MAX_LENGTH.customerId) === null);
+        expect(() => keySchema().customer(customerId)).not.toThrow();
+      }),
+      { seed: 9 },
+    );
   });
 
   it('escapes glob characters in the SCAN pattern of a customer', () => {

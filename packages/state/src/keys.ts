@@ -1,9 +1,9 @@
 // The Redis key contract (docs/redis-contract.md). Every key of one customer carries the same hash tag,
 // `{<encoded customerId>}`, so each per-customer Lua script touches a single slot and runs on Redis Cluster.
+import { TEXT_FIELD_MAX_LENGTH, textLengthProblem } from '@churnscore/domain';
 
 export const DEFAULT_PREFIX = 'chs:v1';
 export const DEFAULT_DUE_SHARDS = 16;
-export const MAX_CUSTOMER_ID_LENGTH = 128;
 
 /**
  * Percent-encodes every character matched by `unsafe` (which must be a global regex), as %XX of its
@@ -36,10 +36,13 @@ export type CustomerKeys = Record<CustomerKeyPart, string>;
 export const RANKING_METRICS = ['churnRisk', 'valueAtRisk', 'health'] as const;
 export type RankingMetric = (typeof RANKING_METRICS)[number];
 
+/**
+ * Bounds a key's size with the customerId length rule of input validation (code points), so any id validation
+ * accepts makes a key. The character rule is validation's alone: ids stored before it existed stay readable.
+ */
 export function assertCustomerId(customerId: string): void {
-  if (customerId.length < 1 || customerId.length > MAX_CUSTOMER_ID_LENGTH) {
-    throw new RangeError(`customerId must be 1–${MAX_CUSTOMER_ID_LENGTH} characters, got ${customerId.length}`);
-  }
+  const problem = textLengthProblem(customerId, TEXT_FIELD_MAX_LENGTH.customerId);
+  if (problem !== null) throw new RangeError(`customerId ${problem}`);
 }
 
 /** FNV-1a (32-bit) over the UTF-8 bytes: stable across processes and languages, so any client can find a shard. */
