@@ -6,10 +6,9 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InputEvent } from '@churnscore/domain';
+import type { AlertBook, InputEvent } from '@churnscore/domain';
 import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
-import type { AlertBook } from '@churnscore/scoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { freePort, PrivateRedis } from '../scorer/private-redis';

@@ -3,3 +3,4 @@ export * from './state';
 export * from './insights';
 export * from './scores';
 export * from './input-limits';
+export * from './outputs';

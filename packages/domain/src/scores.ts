@@ -92,3 +92,14 @@ export interface AlertEpisode {
   /** Human-readable reason, no personal data. */
   reason: string;
 }
+
+/**
+ * A customer's alert state, JSON-serialisable, stored beside its score (scoring evaluates it; the store
+ * keeps it; the API reads it). Per alert type it keeps the OPEN episode, or else the last RESOLVED one,
+ * whose `episode` number is the counter the next episode continues from.
+ */
+export interface AlertBook {
+  episodes: Partial<Record<AlertType, AlertEpisode>>;
+  /** While HEALTH_BAND_DROPPED is open: the band the customer dropped from (it resolves on regaining it). */
+  bandBeforeDrop: HealthBand | null;
+}

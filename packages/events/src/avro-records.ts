@@ -10,9 +10,12 @@ import {
   type RiskBand,
   type ScoreCause,
   type ScoreDriver,
+  type AlertEvent,
+  type OutputEvent,
+  type ScoreChangedEvent,
+  type ScoreValues,
 } from '@churnscore/domain';
 import type { OutputEventKind, WireEvent } from './event-kinds';
-import type { AlertEvent, OutputEvent, ScoreChangedEvent, ScoreValues } from './output-events';
 import { rejectField } from './rejections';
 
 // Converts between the TypeScript events and the plain records avsc reads and writes. The input events'

@@ -1,9 +1,8 @@
 import type { AppConfig, TopicNames } from '@churnscore/config';
-import type { InputEvent } from '@churnscore/domain';
+import type { InputEvent, OutputEvent } from '@churnscore/domain';
 import { SchemaRegistryClient, type Client, type ClientConfig } from '@confluentinc/schemaregistry';
 import { inputFromAvro, outputFromAvro, toAvroRecord } from './avro-records';
 import { isInputKind, isOutputKind, kindsByTopic, valueSubject, type EventKind, type WireEvent } from './event-kinds';
-import type { OutputEvent } from './output-events';
 import { AvroRegistrySerde, EventEncodeError } from './registry-serde';
 import { catchRejection, rejected, type DecodeResult } from './rejections';
 import { readerType } from './schemas';

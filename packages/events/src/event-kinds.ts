@@ -1,6 +1,5 @@
 import { DEFAULT_TOPICS, type TopicNames, type TopicRole } from '@churnscore/config';
-import type { InputEvent, InputEventKind } from '@churnscore/domain';
-import type { OutputEvent } from './output-events';
+import type { InputEvent, InputEventKind, OutputEvent } from '@churnscore/domain';
 
 /** Every event the codec handles: the four CRM inputs and the two outputs. */
 export type WireEvent = InputEvent | OutputEvent;

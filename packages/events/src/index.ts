@@ -7,15 +7,9 @@ export {
   type Rejection,
 } from './rejections';
 export { validateEvent, type InputEventOf, type ValidationOptions } from './validation';
-export {
-  toScoreChangedEvent,
-  toAlertEvent,
-  scoreValues,
-  type AlertEvent,
-  type OutputEvent,
-  type ScoreChangedEvent,
-  type ScoreValues,
-} from './output-events';
+// The output events are domain types (the scoring, state and scorer packages build, store and publish them);
+// they are exported here too as what the codec encodes and decodes.
+export { scoreValues, type AlertEvent, type OutputEvent, type ScoreChangedEvent, type ScoreValues } from '@churnscore/domain';
 export {
   EVENT_KINDS,
   INPUT_EVENT_KINDS,

@@ -1,6 +1,6 @@
-import type { AlertEpisode, CustomerInsights, CustomerState, Score } from '@churnscore/domain';
+import type { AlertBook, AlertEpisode, CustomerInsights, CustomerState, Score } from '@churnscore/domain';
 import { describe, expect, it } from 'vitest';
-import { alertId, alertSeverity, emptyAlertBook, evaluateAlerts, type AlertBook } from './alerts';
+import { alertId, alertSeverity, emptyAlertBook, evaluateAlerts } from './alerts';
 import { defaultScoringConfig } from './config';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';

@@ -3,6 +3,7 @@ import {
   ALERT_SEVERITIES,
   ALERT_TYPES,
   HEALTH_BANDS,
+  type AlertBook,
   type AlertEpisode,
   type AlertSeverity,
   type AlertType,
@@ -11,20 +12,13 @@ import {
   type Score,
 } from '@churnscore/domain';
 import type { ScoringConfig } from './config-schema';
-import { computeSignals, type Signals } from './signals';
-
-/**
- * A customer's alert state, JSON-serialisable, stored beside its score. Per alert type it keeps the
- * OPEN episode, or else the last RESOLVED one, whose `episode` number is the counter the next
- * episode continues from.
- */
-export interface AlertBook {
-  episodes: Partial<Record<AlertType, AlertEpisode>>;
-  /** While HEALTH_BAND_DROPPED is open: the band the customer dropped from (it resolves on regaining it). */
-  bandBeforeDrop: HealthBand | null;
-}
+import { signalsFor, type Signals } from './signals';
 
 export const emptyAlertBook = (): AlertBook => ({ episodes: {}, bandBeforeDrop: null });
+
+/** Every episode a book holds (per alert type the open one, or else the last resolved one); none for no book. */
+export const alertEpisodes = (book: AlertBook | null): AlertEpisode[] =>
+  Object.values(book?.episodes ?? {}).filter((episode) => episode !== undefined);
 
 /**
  * Deterministic: the same customer, alert type and episode number always give the same id, so a
@@ -143,8 +137,9 @@ export interface AlertEvaluation {
  * Alerts concern customers with at least one active contract: none opens for a prospect or a
  * churned customer, and open episodes resolve when the last contract ends. Severity is the
  * episode's peak: an OPEN episode whose value at risk reaches a higher severity is re-emitted as
- * OPEN with the same alertId and the new severity (the service stamps each published state with a
- * per-alert version); it never steps down, so the re-emission cannot flap.
+ * OPEN with the same alertId and the new severity (the commit gives each published state a per-alert
+ * version); it never steps down, so the re-emission cannot flap. `signals`: the insights' signals as
+ * of `now`, when the caller has them already (evaluateCustomer shares the score's).
  */
 export function evaluateAlerts(
   current: AlertBook,
@@ -153,14 +148,9 @@ export function evaluateAlerts(
   insights: CustomerInsights,
   config: ScoringConfig,
   now: number,
+  signals: Signals = signalsFor(insights, config, now),
 ): AlertEvaluation {
-  const context: AlertContext = {
-    score,
-    previous,
-    signals: computeSignals(insights, now, config.engagementTrend.minBaselineEvents),
-    book: current,
-    config,
-  };
+  const context: AlertContext = { score, previous, signals, book: current, config };
   const hasActiveContract = insights.activeContracts > 0;
   const severity = alertSeverity(score.valueAtRisk, config);
   const figures = { valueAtRisk: score.valueAtRisk, churnRisk: score.churnRisk, health: score.health, band: score.band };

@@ -1,7 +1,7 @@
-import { utcDay, type CustomerState, type Score } from '@churnscore/domain';
+import { utcDay, type AlertBook, type CustomerState, type Score } from '@churnscore/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { emptyAlertBook, evaluateAlerts, type AlertBook } from './alerts';
+import { emptyAlertBook, evaluateAlerts } from './alerts';
 import { defaultScoringConfig } from './config';
 import type { ScoringConfig } from './config-schema';
 import { nextDueAt } from './due';

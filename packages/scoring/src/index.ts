@@ -22,5 +22,6 @@ export { CHURN_FEATURE_NAMES, RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, 
 export { ENGAGEMENT_ACTIVITY_TYPES } from './signals';
 export { healthBand, isSignificantChange, riskBand, scoreCustomer } from './score';
 export { TOP_DRIVER_COUNT } from './drivers';
-export { alertId, alertSeverity, emptyAlertBook, evaluateAlerts, type AlertBook, type AlertEvaluation } from './alerts';
+export { alertEpisodes, alertId, alertSeverity, emptyAlertBook, evaluateAlerts, type AlertEvaluation } from './alerts';
 export { nextDueAt } from './due';
+export { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput } from './evaluate';

@@ -288,6 +288,11 @@ describe('isSignificantChange', () => {
     expect(changed({ lifecycleStage: 'DECLINE' })).toBe(true);
     expect(changed({ valueAtRisk: base.valueAtRisk + 1, computedAt: NOW + DAY })).toBe(false);
   });
+
+  it('publishes a change of segment, which moves the customer between per-segment rankings', () => {
+    expect(changed({ segment: 'ENTERPRISE' })).toBe(true);
+    expect(changed({ segment: null })).toBe(true);
+  });
 });
 
 describe('scoreCustomer is deterministic', () => {

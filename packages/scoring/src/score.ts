@@ -5,7 +5,7 @@ import { topDrivers } from './drivers';
 import { lifecycleStage } from './lifecycle';
 import { roundTo } from './numeric';
 import { scoreHealth, scorecardPhase, selectScorecard } from './scorecard';
-import { computeSignals } from './signals';
+import { signalsFor, type Signals } from './signals';
 
 /** green ≥ greenMin, red < redBelow, yellow in between. */
 export function healthBand(health: number, config: ScoringConfig): HealthBand {
@@ -24,10 +24,16 @@ export function riskBand(churnRisk: number, config: ScoringConfig): RiskBand {
 /**
  * Scores one customer at `now` from its insights (computed as of `now`). Pure and deterministic:
  * the same inputs always give the same Score. `previous` (the last published score, or null) is
- * used only to explain what changed (`explanation.topDrivers`).
+ * used only to explain what changed (`explanation.topDrivers`). `signals`: the insights' signals as of
+ * `now`, when the caller has them already (evaluateCustomer shares them with the alert rules).
  */
-export function scoreCustomer(insights: CustomerInsights, previous: Score | null, config: ScoringConfig, now: number): Score {
-  const signals = computeSignals(insights, now, config.engagementTrend.minBaselineEvents);
+export function scoreCustomer(
+  insights: CustomerInsights,
+  previous: Score | null,
+  config: ScoringConfig,
+  now: number,
+  signals: Signals = signalsFor(insights, config, now),
+): Score {
   const scorecard = selectScorecard(config, insights.segment, scorecardPhase(signals, config));
   const { health, measures } = scoreHealth(insights, signals, scorecard, config);
   const { logit, churnRisk, features } = estimateChurnRisk(config.churn, { insights, signals, health });
@@ -54,9 +60,10 @@ export function scoreCustomer(insights: CustomerInsights, previous: Score | null
 /**
  * SPEC §6: whether `next` must be published. The first score always is; after that, a move of
  * ≥ significance.healthPoints in health or ≥ significance.churnRisk in churn risk, a change of
- * health band or risk band, or a change of lifecycle stage (so subscribers learn that a customer
- * churned or entered decline even when the numbers barely moved). Compare against the last
- * *published* score, or slow drifts would never add up to a publication.
+ * health band or risk band, a change of lifecycle stage (so subscribers learn that a customer
+ * churned or entered decline even when the numbers barely moved), or of segment (it moves the
+ * customer between per-segment rankings, which follow the published score). Compare against the
+ * last *published* score, or slow drifts would never add up to a publication.
  */
 export function isSignificantChange(previous: Score | null, next: Score, config: ScoringConfig): boolean {
   if (previous === null) return true;
@@ -67,6 +74,7 @@ export function isSignificantChange(previous: Score | null, next: Score, config:
     roundTo(Math.abs(next.churnRisk - previous.churnRisk), 4) >= churnRisk ||
     next.band !== previous.band ||
     next.riskBand !== previous.riskBand ||
-    next.lifecycleStage !== previous.lifecycleStage
+    next.lifecycleStage !== previous.lifecycleStage ||
+    next.segment !== previous.segment
   );
 }

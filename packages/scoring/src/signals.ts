@@ -1,5 +1,6 @@
 import type { ActivityType, CustomerInsights, WindowedCounts } from '@churnscore/domain';
 import { LONGEST_WINDOW_DAYS, daysUntil, wholeDaysSince } from './calendar';
+import type { ScoringConfig } from './config-schema';
 
 /**
  * Activity types that show the customer engaging: their replies, live conversations and product
@@ -10,7 +11,8 @@ export const ENGAGEMENT_ACTIVITY_TYPES: readonly ActivityType[] = ['EMAIL_RECEIV
 
 /**
  * Time-dependent and derived quantities read by measures, churn features, lifecycle and alerts,
- * computed once per scoring so that all of them agree.
+ * computed once per evaluation (evaluateCustomer hands the same signals to the score and to the alert
+ * rules) so that all of them agree.
  */
 export interface Signals {
   /**
@@ -86,3 +88,7 @@ export function computeSignals(insights: CustomerInsights, now: number, minBasel
     tenureDays: insights.firstContractStartAt === null ? null : wholeDaysSince(insights.firstContractStartAt, now),
   };
 }
+
+/** The signals `config` scores with, as of `now`. */
+export const signalsFor = (insights: CustomerInsights, config: ScoringConfig, now: number): Signals =>
+  computeSignals(insights, now, config.engagementTrend.minBaselineEvents);

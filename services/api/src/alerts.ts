@@ -2,8 +2,7 @@
 // through the open-alert index (customers with an OPEN episode, by value at risk); resolved ones have no
 // index, so that listing reads the books of the customers at the top of the value-at-risk and churn-risk
 // rankings. `complete` tells whether every candidate customer was read.
-import { ALERT_SEVERITIES, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
-import type { AlertBook } from '@churnscore/scoring';
+import { ALERT_SEVERITIES, type AlertBook, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
 import type { ReadContext } from './read-context';
 import type { AlertsPage, AlertsQuery } from './schemas';
 

@@ -1,19 +1,10 @@
 import type { TopicNames } from '@churnscore/config';
-import type { AlertEpisode, InputEvent, ScoreCause } from '@churnscore/domain';
-import { dlqRecord, toAlertEvent, toScoreChangedEvent, type EventCodec, type Rejection, type WireEvent } from '@churnscore/events';
+import type { AlertBook, InputEvent, ScoreCause } from '@churnscore/domain';
+import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection, type WireEvent } from '@churnscore/events';
 import { RewindRequiredError, sendWithinLimit, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
-import {
-  computeInsights,
-  emptyAlertBook,
-  evaluateAlerts,
-  isSignificantChange,
-  nextDueAt,
-  scoreCustomer,
-  type AlertBook,
-  type ScoringConfig,
-} from '@churnscore/scoring';
-import type { ApplyItem, CustomerSnapshot, OutboxEntry, OutboxMessage, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
+import { evaluateCustomer, type ScoringConfig } from '@churnscore/scoring';
+import type { ApplyItem, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import type { ScorerMetrics } from './metrics';
 
@@ -145,47 +136,29 @@ export class ScoringPipeline {
 
   private recompute(snapshot: CustomerSnapshot, cause: ScoreCause, scoring: ScoringConfig, now: number, fence: WriteFence): ScoreCommit {
     const { store, topics } = this.deps;
-    const opts = { retentionDays: store.retentionDays };
-    const insights = computeInsights(snapshot.state, now, opts);
-    // The stored score is the last published one: significance and drivers are measured against what subscribers saw.
     const previous = snapshot.score;
-    const score = scoreCustomer(insights, previous, scoring, now);
-    // Redis may have come back without writes whose outputs were published: the first commit of a customer
-    // in a new generation publishes its score and alerts again, under versions above any published before,
-    // so a subscriber de-duplicating by version ends with what Redis holds (docs/events.md).
-    const newGeneration = fence.generation !== (previous?.generation ?? '');
-    // A new segment moves the customer between per-segment rankings, so it is published like a score change.
-    const significant =
-      newGeneration || isSignificantChange(previous, score, scoring) || (previous !== null && previous.segment !== score.segment);
-    const book = (snapshot.alertBook as AlertBook | null) ?? emptyAlertBook();
-    const evaluation = evaluateAlerts(book, score, previous, insights, scoring, now);
-    const transitions = newGeneration ? withEveryEpisode(evaluation.transitions, evaluation.book) : evaluation.transitions;
-    const outbox: OutboxMessage[] = [
-      ...(significant
-        ? [
-            {
-              topic: topics.scoreChanged,
-              key: score.customerId,
-              value: toScoreChangedEvent({ current: score, previous, version: 0, cause }),
-            },
-          ]
-        : []),
-      ...transitions.map((episode) => ({
-        topic: topics.alerts,
-        key: score.customerId,
-        value: toAlertEvent(episode, { modelVersion: score.modelVersion, updatedAt: now, version: 0 }),
-      })),
-    ];
+    const evaluation = evaluateCustomer(
+      {
+        state: snapshot.state,
+        published: previous,
+        alertBook: snapshot.alertBook as AlertBook | null,
+        cause,
+        newGeneration: fence.generation !== (previous?.generation ?? ''),
+      },
+      scoring,
+      now,
+      { retentionDays: store.retentionDays },
+    );
     return {
-      score,
-      insights,
+      score: evaluation.score,
+      insights: evaluation.insights,
       revision: snapshot.state.revision,
       asOf: now,
-      significant,
-      alertBook: evaluation.book,
-      outbox,
-      nextDueAt: nextDueAt(snapshot.state, insights, scoring, now, opts),
-      hasOpenAlerts: Object.values(evaluation.book.episodes).some((episode) => episode?.status === 'OPEN'),
+      significant: evaluation.significant,
+      alertBook: evaluation.alertBook,
+      outbox: evaluation.outbox.map((message) => ({ topic: topics[TOPIC_ROLE_OF_KIND[message.kind]], key: message.customerId, value: message })),
+      nextDueAt: evaluation.nextDueAt,
+      hasOpenAlerts: evaluation.hasOpenAlerts,
       basedOn: previous,
     };
   }
@@ -284,11 +257,4 @@ export class ScoringPipeline {
     metrics.erasures.inc();
     logger.info({ customer: customerRef(customerId), keysRemoved: removed }, 'customer erased');
   }
-}
-
-/** The transitions, and after them the latest episode of every other alert type in the book, to publish again. */
-function withEveryEpisode(transitions: readonly AlertEpisode[], book: AlertBook): AlertEpisode[] {
-  const published = new Set(transitions.map((episode) => episode.alertId));
-  const others = Object.values(book.episodes).filter((episode): episode is AlertEpisode => episode !== undefined && !published.has(episode.alertId));
-  return [...transitions, ...others];
 }

@@ -1,7 +1,17 @@
 // Sample events for tests across the repository: valid by default; each builder takes overrides to make a
 // specific bad or edge-case event.
-import type { ActivityEvent, AlertEpisode, ContractEvent, CustomerEvent, OpportunityEvent, Score } from '@churnscore/domain';
-import { toAlertEvent, toScoreChangedEvent, type AlertEvent, type ScoreChangedEvent } from '../output-events';
+import {
+  alertMessage,
+  scoreChangedMessage,
+  type ActivityEvent,
+  type AlertEpisode,
+  type AlertEvent,
+  type ContractEvent,
+  type CustomerEvent,
+  type OpportunityEvent,
+  type Score,
+  type ScoreChangedEvent,
+} from '@churnscore/domain';
 
 export const SAMPLE_NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const DAY = 86_400_000;
@@ -84,12 +94,12 @@ export const sampleScore = (overrides: Partial<Score> = {}): Score => ({
 });
 
 export const sampleScoreChanged = (overrides: Partial<ScoreChangedEvent> = {}): ScoreChangedEvent => ({
-  ...toScoreChangedEvent({
+  ...scoreChangedMessage({
     current: sampleScore(),
     previous: sampleScore({ health: 52, band: 'yellow', churnRisk: 0.41, riskBand: 'medium', lifecycleStage: 'MATURE' }),
-    version: 7,
     cause: { kind: 'event', eventId: 'evt-activity' },
   }),
+  version: 7,
   ...overrides,
 });
 
@@ -111,6 +121,7 @@ export const sampleAlertEpisode = (overrides: Partial<AlertEpisode> = {}): Alert
 });
 
 export const sampleAlert = (overrides: Partial<AlertEvent> = {}): AlertEvent => ({
-  ...toAlertEvent(sampleAlertEpisode(), { modelVersion: '2025-06-01.1', updatedAt: SAMPLE_NOW, version: 1 }),
+  ...alertMessage(sampleAlertEpisode(), { modelVersion: '2025-06-01.1', updatedAt: SAMPLE_NOW }),
+  version: 1,
   ...overrides,
 });

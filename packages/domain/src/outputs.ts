@@ -1,4 +1,4 @@
-import type { AlertEpisode, Explanation, Score, ScoreCause } from '@churnscore/domain';
+import type { AlertEpisode, Explanation, Score, ScoreCause } from './scores';
 
 /** The headline scores of a customer at one instant, as published. */
 export type ScoreValues = Pick<Score, 'health' | 'band' | 'churnRisk' | 'riskBand' | 'lifecycleStage' | 'valueAtRisk'>;
@@ -31,6 +31,15 @@ export interface AlertEvent extends AlertEpisode {
 
 export type OutputEvent = ScoreChangedEvent | AlertEvent;
 
+/**
+ * An output as a commit puts it in the customer's outbox: the event without its version, which the commit
+ * assigns (docs/redis-contract.md, commitScore): a score-changed event takes the customer's new score
+ * version, an alert event its outbox sequence number.
+ */
+export type ScoreChangedMessage = Omit<ScoreChangedEvent, 'version'>;
+export type AlertMessage = Omit<AlertEvent, 'version'>;
+export type OutputMessage = ScoreChangedMessage | AlertMessage;
+
 /** The headline values of a score (a whole `Score` is accepted; only these fields are kept). */
 export const scoreValues = ({ health, band, churnRisk, riskBand, lifecycleStage, valueAtRisk }: ScoreValues): ScoreValues => ({
   health,
@@ -41,18 +50,16 @@ export const scoreValues = ({ health, band, churnRisk, riskBand, lifecycleStage,
   valueAtRisk,
 });
 
-export function toScoreChangedEvent(change: {
+export function scoreChangedMessage(change: {
   current: Score;
   /** The previously published score (or its values); null when this is the customer's first score. */
   previous: ScoreValues | null;
-  version: number;
   cause: ScoreCause;
-}): ScoreChangedEvent {
-  const { current, previous, version, cause } = change;
+}): ScoreChangedMessage {
+  const { current, previous, cause } = change;
   return {
     kind: 'score-changed',
     customerId: current.customerId,
-    version,
     cause,
     previous: previous === null ? null : scoreValues(previous),
     current: scoreValues(current),
@@ -63,9 +70,11 @@ export function toScoreChangedEvent(change: {
   };
 }
 
-export function toAlertEvent(
-  episode: AlertEpisode,
-  meta: { modelVersion: string; updatedAt: number; version: number },
-): AlertEvent {
-  return { kind: 'alert', ...episode, ...meta };
-}
+export const alertMessage = (episode: AlertEpisode, meta: { modelVersion: string; updatedAt: number }): AlertMessage => ({
+  kind: 'alert',
+  ...episode,
+  ...meta,
+});
+
+/** The event to publish: the message with the version its commit assigned. */
+export const withVersion = (message: OutputMessage, version: number): OutputEvent => ({ ...message, version });
