@@ -17,6 +17,8 @@ export type ActivityType = (typeof ACTIVITY_TYPES)[number];
 
 export const OPPORTUNITY_STAGES = ['LEAD', 'QUALIFIED', 'PROPOSAL', 'NEGOTIATION', 'CLOSED_WON', 'CLOSED_LOST'] as const;
 export type OpportunityStage = (typeof OPPORTUNITY_STAGES)[number];
+/** Stages that end a deal: its last state, which the state store lets age out with the retention horizon. */
+export const CLOSED_OPPORTUNITY_STAGES: readonly OpportunityStage[] = ['CLOSED_WON', 'CLOSED_LOST'];
 
 export const CONTRACT_TYPES = ['SALES', 'SERVICE', 'SUBSCRIPTION'] as const;
 export type ContractType = (typeof CONTRACT_TYPES)[number];

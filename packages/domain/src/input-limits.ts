@@ -56,6 +56,8 @@ export const MONEY_AMOUNT = { smallestPositive: 0.01, max: 1e12 } as const;
  * thousandths (9 × 10^12 per customer and day): over 9,000 events of the maximum quantity in one day.
  */
 export const MAX_USAGE_QUANTITY = 1e9;
+/** Usage quantities add up as whole thousandths (each value rounded to 0.001): integers sum exactly in any order. */
+export const USAGE_SUM_SCALE = 1000;
 
 /** openQuotes of one opportunity. */
 export const MAX_OPEN_QUOTES = 1_000_000;

@@ -6,6 +6,9 @@ export type UtcDay = number;
 export const MS_PER_DAY = 86_400_000;
 export const utcDay = (epochMs: number): UtcDay => Math.floor(epochMs / MS_PER_DAY);
 
+/** Activities in which the customer reaches out or talks with us: `lastInboundAt` is the latest of them. */
+export const INBOUND_ACTIVITY_TYPES: readonly ActivityType[] = ['EMAIL_RECEIVED', 'CALL', 'MEETING'];
+
 /** Distinct activity events of one type on one UTC day, and the sum of their `value` (usage quantity). */
 export interface ActivityDayBucket {
   day: UtcDay;

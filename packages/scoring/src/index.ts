@@ -25,3 +25,4 @@ export { TOP_DRIVER_COUNT } from './drivers';
 export { alertEpisodes, alertId, alertSeverity, emptyAlertBook, evaluateAlerts, type AlertEvaluation } from './alerts';
 export { nextDueAt } from './due';
 export { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput } from './evaluate';
+export { compareUtf8, CustomerFold, foldEvents, type FoldOptions, type FoldOutcome, type ReceivedEvent } from './fold';

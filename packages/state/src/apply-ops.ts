@@ -1,7 +1,7 @@
 // Translates one input event into the commutative operations the applyEvents Lua script performs.
 // Keeping the event semantics here (pure, unit-tested) leaves the script a small generic engine:
 // latest-wins records, maxima and day-bucket counters, each of which gives the same result in any order.
-import { utcDay } from '@churnscore/domain';
+import { CLOSED_OPPORTUNITY_STAGES, INBOUND_ACTIVITY_TYPES, USAGE_SUM_SCALE, utcDay } from '@churnscore/domain';
 import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '@churnscore/domain';
 import {
   ACTIVITY_COUNTER,
@@ -9,7 +9,6 @@ import {
   LATEST_VALUE_ID,
   SLA_BREACH_COUNTER,
   STATE_FIELD,
-  USAGE_SCALE,
   USAGE_SUM_COUNTER,
   entityField,
   type ContractPayload,
@@ -29,8 +28,8 @@ export type ApplyOp =
   /** Add `amount` to counter `counter` of the UTC day bucket `day` (skipped past the retention horizon). */
   | { op: 'add'; day: number; counter: string; amount: number };
 
-const INBOUND_TYPES: ReadonlySet<ActivityType> = new Set(['EMAIL_RECEIVED', 'CALL', 'MEETING']);
-const CLOSED_STAGES: ReadonlySet<OpportunityStage> = new Set(['CLOSED_WON', 'CLOSED_LOST']);
+const INBOUND_TYPES: ReadonlySet<ActivityType> = new Set(INBOUND_ACTIVITY_TYPES);
+const CLOSED_STAGES: ReadonlySet<OpportunityStage> = new Set(CLOSED_OPPORTUNITY_STAGES);
 const LATEST_VALUE_FIELD: Partial<Record<ActivityType, string>> = {
   NPS_RESPONSE: entityField('value', LATEST_VALUE_ID.latestNps),
   CSM_SENTIMENT: entityField('value', LATEST_VALUE_ID.latestCsmSentiment),
@@ -54,7 +53,7 @@ function activityOps(event: ActivityEvent): ApplyOp[] {
   }
   if (event.slaBreached) ops.push({ op: 'add', day, counter: SLA_BREACH_COUNTER, amount: 1 });
   if (event.activityType === 'PRODUCT_USAGE' && event.value) {
-    ops.push({ op: 'add', day, counter: USAGE_SUM_COUNTER, amount: Math.round(event.value * USAGE_SCALE) });
+    ops.push({ op: 'add', day, counter: USAGE_SUM_COUNTER, amount: Math.round(event.value * USAGE_SUM_SCALE) });
   }
   if (event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED') {
     // Even an open ticket stops counting once its last event leaves the horizon: one opened without a

@@ -38,9 +38,8 @@ export const ACTIVITY_COUNTER: Readonly<Record<ActivityType, string>> = {
   CSM_SENTIMENT: 'j',
 };
 export const SLA_BREACH_COUNTER = 's';
-/** Σ PRODUCT_USAGE value, in thousandths (integers add exactly in any order; doubles would not). */
+/** Σ PRODUCT_USAGE value, in thousandths (USAGE_SUM_SCALE: integers add exactly in any order; doubles would not). */
 export const USAGE_SUM_COUNTER = 'u';
-export const USAGE_SCALE = 1000;
 
 /**
  * The `act` string has a line per 32-day period: its number (floor(day / 32)) as exactly 3 upper-case base-36
