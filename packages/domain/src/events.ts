@@ -25,6 +25,8 @@ export type ContractType = (typeof CONTRACT_TYPES)[number];
 
 export const CONTRACT_STATUSES = ['ACTIVE', 'RENEWED', 'EXPIRED', 'CANCELLED'] as const;
 export type ContractStatus = (typeof CONTRACT_STATUSES)[number];
+/** A contract whose latest status is one of these is active: the customer is a customer (the CRM decides when it ends). */
+export const ACTIVE_CONTRACT_STATUSES: readonly ContractStatus[] = ['ACTIVE', 'RENEWED'];
 
 /** Fields every input event carries. */
 export interface EventEnvelope {

@@ -1,0 +1,215 @@
+// Point-in-time training data: each customer's insights as of many past instants, computed by the scorer's own
+// pure code from only what the product had by then, each labelled with whether the customer churned within the
+// horizon after it (docs/scoring.md, "Training data").
+import { MS_PER_DAY, utcDay, type CustomerInsights, type InputEvent } from '@churnscore/domain';
+import { CustomerFold, computeInsights, type FoldOptions } from '@churnscore/scoring';
+import { DEFAULT_RENEWAL_GRACE_DAYS, activeSpells, spellAt } from './churn';
+
+/** The risk's horizon: a label says whether the customer churns within this many days after the as-of instant. */
+export const DEFAULT_HORIZON_DAYS = 90;
+/**
+ * Days of history before the first default as-of date: the engagement trend compares the last 30 days with the
+ * 60 before, so earlier snapshots would show every customer without a baseline, an artefact of where the history
+ * starts rather than of behaviour.
+ */
+export const DEFAULT_WARM_UP_DAYS = 90;
+
+/** One event of a customer's history. */
+export interface HistoryEvent {
+  event: InputEvent;
+  /**
+   * When the product received it: the Kafka record's timestamp in a replay of topics fed live. Absent (a CRM
+   * export) it counts as known when it occurred, and the store applies it with that clock.
+   */
+  receivedAt?: number;
+}
+
+export interface CustomerHistory {
+  customerId: string;
+  events: readonly HistoryEvent[];
+}
+
+/** Which instants to take snapshots as of; the same for every customer, so the data splits by time. */
+export type AsOfSchedule =
+  | { dates: readonly number[] }
+  /** The end of every `everyDays`-th UTC day from `from` (default: the first event + DEFAULT_WARM_UP_DAYS) to `until` (default: the last labelable). */
+  | { everyDays: number; from?: number; until?: number };
+
+export interface DatasetOptions extends FoldOptions {
+  asOf: AsOfSchedule;
+  /** Default DEFAULT_HORIZON_DAYS. */
+  horizonDays?: number;
+  /** Default DEFAULT_RENEWAL_GRACE_DAYS. */
+  renewalGraceDays?: number;
+  /** The end of the history: when the export was taken or the replay ends. Default: the latest instant an event became known. */
+  observedUntil?: number;
+  /** After each customer, with the totals so far. */
+  onProgress?: (progress: { customers: number; rows: number }) => void;
+}
+
+export interface DatasetRow {
+  customerId: string;
+  asOf: number;
+  /** The SPEC §4 aggregates the scorer would have computed at `asOf`. */
+  insights: CustomerInsights;
+  /** Whether the customer churns within the horizon after `asOf`. */
+  label: boolean;
+  /** When it churns, if within the horizon. */
+  churnsAt: number | null;
+}
+
+export interface Dataset {
+  /** By customer, then as-of instant. */
+  rows: DatasetRow[];
+  asOfDates: number[];
+  horizonDays: number;
+  renewalGraceDays: number;
+  observedUntil: number;
+}
+
+/** When an event became known: it must have happened and, in a replay, have arrived. */
+const knownAt = ({ event, receivedAt }: HistoryEvent): number => Math.max(event.occurredAt, receivedAt ?? event.occurredAt);
+const isErasure = ({ event }: HistoryEvent): boolean => event.kind === 'customer' && event.erase;
+const endOfDay = (day: number): number => (day + 1) * MS_PER_DAY - 1;
+
+function wholeDays(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be a whole number of days ≥ ${min}, got ${value}`);
+  return value;
+}
+
+/** Histories from a stream of events (an export or a replay), each customer's in the order given. */
+export function groupByCustomer(events: Iterable<HistoryEvent>): CustomerHistory[] {
+  const byCustomer = new Map<string, HistoryEvent[]>();
+  for (const item of events) {
+    const list = byCustomer.get(item.event.customerId) ?? [];
+    list.push(item);
+    byCustomer.set(item.event.customerId, list);
+  }
+  return [...byCustomer].map(([customerId, list]) => ({ customerId, events: list }));
+}
+
+/**
+ * The events the product may use, in the order they became known. A customer who asked to be erased is
+ * forgotten by training too: only what came after its last erasure request is used.
+ */
+function usableEvents(history: CustomerHistory): HistoryEvent[] {
+  const known = history.events.map((item, index) => ({ item, index, at: knownAt(item) }));
+  const ordered = known.sort((a, b) => a.at - b.at || a.index - b.index).map(({ item }) => item);
+  const lastErasure = ordered.findLastIndex(isErasure);
+  return ordered.slice(lastErasure + 1);
+}
+
+function asOfDates(schedule: AsOfSchedule, firstKnown: number, lastLabelable: number): number[] {
+  if ('dates' in schedule) {
+    const late = schedule.dates.find((date) => date > lastLabelable);
+    if (late !== undefined) {
+      throw new RangeError(
+        `as-of ${new Date(late).toISOString()} is after ${new Date(lastLabelable).toISOString()}: the history ends before its horizon (and the renewal grace) does, so its labels are unknown`,
+      );
+    }
+    return [...new Set(schedule.dates)].sort((a, b) => a - b);
+  }
+  const step = wholeDays('everyDays', schedule.everyDays, 1);
+  const until = Math.min(schedule.until ?? lastLabelable, lastLabelable);
+  const dates: number[] = [];
+  for (let day = utcDay(schedule.from ?? firstKnown + DEFAULT_WARM_UP_DAYS * MS_PER_DAY); endOfDay(day) <= until; day += step) {
+    dates.push(endOfDay(day));
+  }
+  return dates;
+}
+
+/**
+ * Walks one customer's history once, in the order events became known, and at each as-of instant at which it
+ * holds an active contract takes the insights of everything known by then. Customers without one then (not yet
+ * customers, or churned) are no samples.
+ */
+function customerRows(history: CustomerHistory, dates: readonly number[], options: FoldOptions & { horizonMs: number; renewalGraceDays: number }) {
+  const events = usableEvents(history);
+  const contracts = events.flatMap(({ event }) => (event.kind === 'contract' ? [event] : []));
+  const spells = activeSpells(contracts, options.renewalGraceDays);
+  const fold = new CustomerFold(history.customerId, options);
+  const rows: DatasetRow[] = [];
+  let next = 0;
+  for (const asOf of dates) {
+    for (; next < events.length && knownAt(events[next]!) <= asOf; next += 1) {
+      const { event, receivedAt = event.occurredAt } = events[next]!;
+      fold.apply(event, receivedAt);
+    }
+    const spell = spellAt(spells, asOf);
+    if (spell === undefined) continue;
+    const churnsAt = spell.churnsAt !== null && spell.churnsAt <= asOf + options.horizonMs ? spell.churnsAt : null;
+    const insights = computeInsights(fold.stateAsOf(asOf), asOf, options);
+    rows.push({ customerId: history.customerId, asOf, insights, label: churnsAt !== null, churnsAt });
+  }
+  return rows;
+}
+
+/**
+ * Feature snapshots and labels for every customer as of every scheduled instant. A snapshot uses only events that
+ * had occurred and (in a replay) arrived by its instant, applied as the store applied them, and the scorer's own
+ * computeInsights: never information from after it. Its label needs the history to run on past the horizon and
+ * the renewal grace, so later as-of instants are refused (or, in a schedule, not taken).
+ */
+export function buildDataset(histories: readonly CustomerHistory[], options: DatasetOptions): Dataset {
+  const horizonDays = wholeDays('horizonDays', options.horizonDays ?? DEFAULT_HORIZON_DAYS, 1);
+  const renewalGraceDays = wholeDays('renewalGraceDays', options.renewalGraceDays ?? DEFAULT_RENEWAL_GRACE_DAYS, 0);
+  let firstKnown = Infinity;
+  let lastKnown = -Infinity;
+  for (const item of histories.flatMap((history) => history.events)) {
+    firstKnown = Math.min(firstKnown, knownAt(item));
+    lastKnown = Math.max(lastKnown, knownAt(item));
+  }
+  if (firstKnown === Infinity) throw new RangeError('the histories hold no events to learn from');
+  const observedUntil = options.observedUntil ?? lastKnown;
+  const dates = asOfDates(options.asOf, firstKnown, observedUntil - (horizonDays + renewalGraceDays) * MS_PER_DAY);
+  const seen = new Set<string>();
+  const rows: DatasetRow[] = [];
+  for (const history of histories) {
+    if (seen.has(history.customerId)) throw new RangeError('a customer appears in two histories: group its events into one (groupByCustomer)');
+    seen.add(history.customerId);
+    rows.push(...customerRows(history, dates, { ...options, horizonMs: horizonDays * MS_PER_DAY, renewalGraceDays }));
+    options.onProgress?.({ customers: seen.size, rows: rows.length });
+  }
+  return { rows, asOfDates: dates, horizonDays, renewalGraceDays, observedUntil };
+}
+
+export type TimeSplitOptions =
+  /** The first as-of instant of the validation set. */
+  | { validateFrom: number }
+  /** The share (0–1) of the as-of dates, the latest ones, to validate on. */
+  | { validationShare: number };
+
+export interface TimeSplit {
+  train: DatasetRow[];
+  validation: DatasetRow[];
+  validateFrom: number;
+  /** The last as-of instant trained on: its labels were all settled by validateFrom. */
+  trainUntil: number;
+}
+
+/**
+ * Train on earlier as-of instants, validate on later ones, as the model would have been trained at `validateFrom`
+ * and then used: training takes only snapshots whose horizon ended by then (an embargo of one horizon), so no
+ * training label comes from the validation period, and every customer's training snapshots precede its
+ * validation ones.
+ */
+export function splitByTime(dataset: Dataset, options: TimeSplitOptions): TimeSplit {
+  let validateFrom: number;
+  if ('validateFrom' in options) {
+    validateFrom = options.validateFrom;
+  } else {
+    const share = options.validationShare;
+    if (!(share > 0 && share < 1)) throw new RangeError(`validationShare must be between 0 and 1, got ${share}`);
+    const { asOfDates } = dataset;
+    const first = asOfDates[Math.min(asOfDates.length - 1, Math.floor(asOfDates.length * (1 - share)))];
+    if (first === undefined) throw new RangeError('the dataset has no as-of dates to split');
+    validateFrom = first;
+  }
+  const trainUntil = validateFrom - dataset.horizonDays * MS_PER_DAY;
+  return {
+    train: dataset.rows.filter((row) => row.asOf <= trainUntil),
+    validation: dataset.rows.filter((row) => row.asOf >= validateFrom),
+    validateFrom,
+    trainUntil,
+  };
+}
