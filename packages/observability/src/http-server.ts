@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { Liveness } from './liveness';
 
 /** A named readiness check; a service is ready when every check passes. */
 export interface ReadinessCheck {
@@ -12,6 +13,8 @@ export interface OpsServerOptions {
   host?: string;
   metrics: Registry;
   readiness: ReadinessCheck[];
+  /** What `/healthz` reports; a fresh (alive) one by default. */
+  liveness?: Liveness;
 }
 
 export interface OpsServer {
@@ -21,17 +24,43 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-async function readinessReport(checks: ReadinessCheck[]): Promise<{ ready: boolean; checks: Record<string, boolean> }> {
-  const results = await Promise.all(
-    checks.map(async ({ name, check }) => {
-      try {
-        return [name, await check()] as const;
-      } catch {
-        return [name, false] as const;
-      }
-    }),
-  );
+/**
+ * How long one readiness check may take before it counts as failed. A dependency that hangs (a Redis
+ * client waiting out an outage, a login it keeps being refused) must turn readiness red within a
+ * probe's usual timeout, not hold the probe open.
+ */
+export const READINESS_CHECK_TIMEOUT_MS = 1_000;
+
+export interface ReadinessReport {
+  ready: boolean;
+  /** Each check by name: passed, or failed (threw, answered false, or gave no answer in time). */
+  checks: Record<string, boolean>;
+}
+
+async function passesInTime(check: ReadinessCheck['check']): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), READINESS_CHECK_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(check), timedOut]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every check at once, each bounded by READINESS_CHECK_TIMEOUT_MS. */
+export async function readinessReport(checks: readonly ReadinessCheck[]): Promise<ReadinessReport> {
+  const results = await Promise.all(checks.map(async ({ name, check }) => [name, await passesInTime(check)] as const));
   return { ready: results.every(([, ok]) => ok), checks: Object.fromEntries(results) };
+}
+
+/** The `/healthz` answer: 200 while the process can do its work, 503 with the reason once it cannot. */
+export function livenessReport(liveness: Liveness): { status: 200 | 503; body: { status: 'ok' } | { status: 'failed'; reason: string } } {
+  const failure = liveness.failedWith;
+  return failure ? { status: 503, body: { status: 'failed', reason: failure.reason } } : { status: 200, body: { status: 'ok' } };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -39,13 +68,17 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /**
- * Liveness (`/healthz`: the process answers), readiness (`/readyz`: every dependency check passes,
+ * Liveness (`/healthz`: the process can still do its work), readiness (`/readyz`: every dependency check passes,
  * 503 otherwise, with the failing checks named) and Prometheus metrics (`/metrics`).
  */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const liveness = options.liveness ?? new Liveness();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/healthz') {
+      const { status, body } = livenessReport(liveness);
+      return sendJson(res, status, body);
+    }
     if (path === '/readyz') {
       const report = await readinessReport(options.readiness);
       return sendJson(res, report.ready ? 200 : 503, report);

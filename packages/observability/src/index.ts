@@ -1,4 +1,5 @@
 export * from './logger';
+export * from './liveness';
 export * from './metrics';
 export * from './http-server';
 export * from './run-service';

@@ -1,20 +1,34 @@
 import { createHash } from 'node:crypto';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
 /**
- * Structured JSON logs on stdout. Event payloads are never logged; where a log line must point at a
- * customer it carries `customerRef` (see below), so logs hold no personal data.
+ * Structured JSON lines on stdout. Event payloads are never logged; where a log line must point at a
+ * customer it carries `customerRef` (see below), so logs hold no personal data. Whatever a line carries
+ * is redacted on the way out (see `redactLogValue`): the logger, not every caller, is what keeps secrets
+ * and customer data out of log storage.
  */
-export function createLogger(options: { name: string; level?: string }): Logger {
-  return pino({
+export function createLogger(options: { name: string; level?: string; destination?: DestinationStream }): Logger {
+  const settings = {
     name: options.name,
     level: options.level ?? 'info',
     base: { service: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+    formatters: {
+      level: (label: string) => ({ level: label }),
+      log: (fields: Record<string, unknown>) => redactLogValue(fields) as Record<string, unknown>,
+    },
+    serializers: {
+      // `formatters.log` has already made every error safe; pino's default serializer would read the
+      // result as an error again and name its type "Object".
+      err: (value: unknown) => value,
+      msg: (value: unknown) => (typeof value === 'string' ? maskUrlCredentials(value) : value),
+    },
+  };
+  // Written synchronously: a process that logs why it exits and exits at once must not lose (or reorder)
+  // that line, and the services log far too little for the writes to cost anything.
+  return pino(settings, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 /**
@@ -23,4 +37,94 @@ export function createLogger(options: { name: string; level?: string }): Logger 
  */
 export function customerRef(customerId: string): string {
   return createHash('sha256').update(customerId).digest('hex').slice(0, 12);
+}
+
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi;
+
+/** `redis://user:secret@host` → `redis://user:***@host`, wherever it occurs in a text. */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(URL_CREDENTIALS, '$1$2:***@');
+}
+
+/**
+ * Properties of an error that may hold a record, a key or a credential (kafkajs and ioredis errors
+ * carry some of them). Nested objects are never copied at all: ioredis' `command.args` holds a
+ * script's keys and arguments (customer ids, event data) or AUTH's password, an HTTP client's
+ * `config` holds its Authorization header.
+ */
+const UNSAFE_ERROR_PROPERTIES = new Set(['key', 'value', 'customerId', 'password', 'token', 'authorization', 'args']);
+
+/** Where errors keep the errors they wrap: kept, made safe in turn. */
+const NESTED_ERROR_PROPERTIES = ['cause', 'previousErrors', 'errors', 'lastNodeError'] as const;
+
+const MAX_DEPTH = 6;
+
+/** An error as a log line may show it: its type, message, stack and plain (string, number, boolean) properties. */
+function safeError(error: Error, depth: number): Record<string, unknown> {
+  const safe: Record<string, unknown> = { type: error.name, message: maskUrlCredentials(error.message) };
+  if (error.stack) safe.stack = maskUrlCredentials(error.stack);
+  for (const [property, value] of Object.entries(error)) {
+    if (property in safe || UNSAFE_ERROR_PROPERTIES.has(property)) continue;
+    if (typeof value === 'string') safe[property] = maskUrlCredentials(value);
+    else if (typeof value === 'number' || typeof value === 'boolean') safe[property] = value;
+  }
+  for (const property of NESTED_ERROR_PROPERTIES) {
+    const nested: unknown = (error as unknown as Record<string, unknown>)[property];
+    if (nested !== undefined && nested !== null) safe[property] = redactLogValue(nested, depth + 1);
+  }
+  return safe;
+}
+
+/**
+ * What a log line may carry of any value: errors reduced to `safeError` (wherever they sit), URL
+ * credentials masked in every string, and raw bytes (record keys and values) replaced by their size.
+ */
+export function redactLogValue(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskUrlCredentials(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_DEPTH) return '[nested too deep]';
+  if (value instanceof Error) return safeError(value, depth);
+  if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
+  if (Array.isArray(value)) return value.map((item) => redactLogValue(item, depth + 1));
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactLogValue(item, depth + 1)]));
+}
+
+/**
+ * A log call for a condition that repeats while it lasts (a server that keeps refusing connections):
+ * the first occurrence is logged at once, later ones at most once per `intervalMs`, each with the
+ * number of occurrences left out since the previous line.
+ */
+export function rateLimitedLog(
+  logger: Logger,
+  level: 'warn' | 'error',
+  message: string,
+  intervalMs: number,
+  now: () => number = Date.now,
+): (fields: Record<string, unknown>) => void {
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  return (fields) => {
+    const at = now();
+    if (at - loggedAt < intervalMs) {
+      suppressed += 1;
+      return;
+    }
+    logger[level]({ ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, message);
+    loggedAt = at;
+    suppressed = 0;
+  };
+}
+
+/** While a dependency stays unreachable, its client's connection errors are logged at most this often. */
+export const CONNECTION_ERROR_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * The error listener of a client that reconnects by itself (ioredis): each connection error becomes a
+ * structured log line (redacted like every line), rate-limited so an outage does not flood the log.
+ */
+export function connectionErrorLogger(logger: Logger, dependency: string): (error: Error) => void {
+  const log = rateLimitedLog(logger, 'error', 'connection error; the client keeps reconnecting', CONNECTION_ERROR_LOG_INTERVAL_MS);
+  return (error) => log({ dependency, err: error });
 }

@@ -1,47 +1,93 @@
-import type { Logger } from 'pino';
+import { format } from 'node:util';
+import { Liveness } from './liveness';
+import { createLogger, type Logger } from './logger';
 
 export interface StoppableService {
   stop(): Promise<void>;
 }
 
+/** What the shell hands a starting service. */
+export interface ServiceContext {
+  /** The service turns it red when it cannot go on; the shell then exits with EXIT_CANNOT_GO_ON. */
+  liveness: Liveness;
+}
+
 /** sysexits.h EX_CONFIG: the process refused to start because of its configuration. */
 export const EXIT_CONFIGURATION_ERROR = 78;
 
+/** The process failed to start, or cannot go on: a supervisor should restart it. */
+export const EXIT_CANNOT_GO_ON = 1;
+
+/** Libraries that print through `console` (ioredis' warnings, say) still produce JSON lines. */
+function routeConsoleTo(logger: () => Logger): void {
+  const levels = { debug: 'debug', log: 'info', info: 'info', warn: 'warn', error: 'error' } as const;
+  for (const [method, level] of Object.entries(levels)) {
+    console[method as keyof typeof levels] = (...args: unknown[]) => logger()[level]({ source: 'console' }, format(...args));
+  }
+}
+
 /**
- * The shell every service's entry point shares: start it (a configuration error refuses the start with
- * its message, which names each bad setting, and exit code 78), then run until SIGTERM or SIGINT and
- * stop cleanly (exit 0), or exit 1 if stopping fails.
+ * The shell every service's entry point shares. Everything it prints is a JSON log line on stdout.
+ *
+ * - Start the service. A configuration error refuses the start with its message, which names each bad
+ *   setting, and exit code 78; any other failure to start exits 1.
+ * - SIGTERM or SIGINT at any moment stops cleanly with exit 0: once started, the service is stopped
+ *   (exit 1 if stopping fails); before that, the process exits at once, as a start in progress has not
+ *   consumed or served anything yet.
+ * - When the service reports that it cannot go on (its liveness turns red), or an error escapes every
+ *   handler, the process exits at once with EXIT_CANNOT_GO_ON, so that a supervisor restarts it.
  */
 export function runService(
   name: string,
-  start: () => Promise<{ service: StoppableService; logger: Logger }>,
+  start: (context: ServiceContext) => Promise<{ service: StoppableService; logger: Logger }>,
   isConfigurationError: (error: unknown) => error is Error,
 ): void {
-  start().then(
-    ({ service, logger }) => {
-      let stopping = false;
-      const shutdown = (signal: NodeJS.Signals) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'stopping');
-        service.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'unclean stop');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', shutdown);
-      process.on('SIGINT', shutdown);
+  // The service's own logger once it has one (it knows LOG_LEVEL); until then, the shell's.
+  let logger = createLogger({ name });
+  routeConsoleTo(() => logger);
+  let running: StoppableService | null = null;
+  let stopping = false;
+  const liveness = new Liveness();
+
+  liveness.onFailure(({ reason, error }) => {
+    if (stopping) return;
+    logger.fatal({ err: error, reason, exitCode: EXIT_CANNOT_GO_ON }, 'cannot go on: exiting so that a supervisor restarts the service');
+    process.exit(EXIT_CANNOT_GO_ON);
+  });
+  process.on('uncaughtException', (error) => liveness.fail('an error escaped every handler', error));
+  process.on('unhandledRejection', (error) => liveness.fail('a rejected promise was not handled', error));
+
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    if (running === null) {
+      logger.info('stopped before the start completed');
+      process.exit(0);
+    }
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+
+  start({ liveness }).then(
+    (started) => {
+      logger = started.logger;
+      running = started.service;
     },
     (error: unknown) => {
       if (isConfigurationError(error)) {
-        console.error(`${name}: refusing to start.\n${error.message}`);
+        logger.fatal({ reason: error.message, exitCode: EXIT_CONFIGURATION_ERROR }, 'refusing to start: fix the settings named in reason');
         process.exit(EXIT_CONFIGURATION_ERROR);
       }
-      console.error(`${name}: failed to start`, error);
-      process.exit(1);
+      logger.fatal({ err: error, exitCode: EXIT_CANNOT_GO_ON }, 'failed to start');
+      process.exit(EXIT_CANNOT_GO_ON);
     },
   );
 }

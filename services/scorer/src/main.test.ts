@@ -1,4 +1,5 @@
-// A bad environment or scoring configuration refuses the start, naming each bad setting (exit 78).
+// A bad environment or scoring configuration refuses the start, naming each bad setting (exit 78) in a
+// JSON log line on stdout.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,12 +16,19 @@ function startScorer(env: Record<string, string>) {
   return spawnSync(process.execPath, ['--import', 'tsx', MAIN], { env: { PATH, HOME, ...env }, encoding: 'utf8', timeout: 30_000 });
 }
 
+/** The reason of the refusal: the last line of the output, which is JSON like every other. */
+function refusal(stdout: string): string {
+  const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { level: string; reason: string };
+  expect(last.level).toBe('fatal');
+  return last.reason;
+}
+
 describe('the scorer refuses to start', () => {
   it('on a bad environment setting, naming it', () => {
     const result = startScorer({ ...VALID_ENDPOINTS, KAFKA_BROKERS: 'kafka-without-port', RESCORE_POLL_INTERVAL_MS: '7200000' });
     expect(result.status).toBe(78);
-    expect(result.stderr).toContain('KAFKA_BROKERS: expected host:port');
-    expect(result.stderr).toContain('RESCORE_POLL_INTERVAL_MS: expected an integer from 50 to 3600000');
+    expect(refusal(result.stdout)).toContain('KAFKA_BROKERS: expected host:port');
+    expect(refusal(result.stdout)).toContain('RESCORE_POLL_INTERVAL_MS: expected an integer from 50 to 3600000');
   });
 
   it('on an invalid scoring configuration file, naming the setting by its path', () => {
@@ -31,6 +39,6 @@ describe('the scorer refuses to start', () => {
     writeFileSync(path, JSON.stringify(defaults));
     const result = startScorer({ ...VALID_ENDPOINTS, SCORING_CONFIG_PATH: path });
     expect(result.status).toBe(78);
-    expect(result.stderr).toMatch(/bands\.health/);
+    expect(refusal(result.stdout)).toMatch(/bands\.health/);
   });
 });
