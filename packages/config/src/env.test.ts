@@ -36,6 +36,8 @@ describe('loadConfig', () => {
         sasl: null,
         ssl: false,
         sslCaFile: null,
+        sessionTimeoutMs: 10_000,
+        heartbeatIntervalMs: 3_000,
       },
       schemaRegistry: { url: 'http://localhost:8081/apis/ccompat/v7', basicAuth: null },
       redis: { url: 'redis://localhost:6379', cluster: false, tlsCaFile: null, keyPrefix: 'chs:v1' },
@@ -55,7 +57,9 @@ describe('loadConfig', () => {
       scoringConfigPath: DEFAULT_SCORING_CONFIG_PATH,
       httpPort: 9464,
       apiPort: 8080,
+      apiHost: '127.0.0.1',
       apiToken: null,
+      apiAllowAnonymous: false,
       logLevel: 'info',
       scorer: {
         chunkSize: 5_000,
@@ -84,11 +88,13 @@ describe('loadConfig', () => {
     const cfg = loadConfig({
       KAFKA_BROKERS: 'kafka-1:9093, kafka-2:9093,[::1]:9094',
       KAFKA_CLIENT_ID: 'simulator',
-      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
       KAFKA_SASL_USERNAME: 'scorer',
       KAFKA_SASL_PASSWORD: 's3cret',
       KAFKA_SSL: 'TRUE',
       KAFKA_SSL_CA_FILE: ca,
+      KAFKA_SESSION_TIMEOUT_MS: '45000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '15000',
       CONSUMER_GROUP: 'replay-2025',
       SCHEMA_REGISTRY_URL: 'https://registry.internal/apis/ccompat/v7',
       SCHEMA_REGISTRY_USERNAME: 'reader',
@@ -106,6 +112,7 @@ describe('loadConfig', () => {
       SCORING_CONFIG_PATH: '/etc/churnscore/scoring.json',
       HTTP_PORT: '0',
       API_PORT: '8443',
+      API_HOST: '0.0.0.0',
       API_TOKEN: 'a-long-enough-token',
       LOG_LEVEL: 'debug',
     });
@@ -116,6 +123,8 @@ describe('loadConfig', () => {
       sasl: { mechanism: 'scram-sha-512', username: 'scorer', password: 's3cret' },
       ssl: true,
       sslCaFile: ca,
+      sessionTimeoutMs: 45_000,
+      heartbeatIntervalMs: 15_000,
     });
     expect(cfg.schemaRegistry.basicAuth).toEqual({ username: 'reader', password: 'pw' });
     expect(cfg.redis).toEqual({
@@ -135,9 +144,46 @@ describe('loadConfig', () => {
       scoringConfigPath: '/etc/churnscore/scoring.json',
       httpPort: 0,
       apiPort: 8443,
+      apiHost: '0.0.0.0',
       apiToken: 'a-long-enough-token',
       logLevel: 'debug',
     });
+  });
+
+  it('takes a SASL mechanism in any case, as Kafka spells it or as kafkajs does', () => {
+    const credentials = { KAFKA_SASL_USERNAME: 'scorer', KAFKA_SASL_PASSWORD: 'pw' };
+    for (const [spelling, mechanism] of [
+      ['SCRAM-SHA-512', 'scram-sha-512'],
+      ['Scram-Sha-256', 'scram-sha-256'],
+      ['PLAIN', 'plain'],
+      ['plain', 'plain'],
+    ]) {
+      expect(loadConfig({ ...REQUIRED, ...credentials, KAFKA_SASL_MECHANISM: spelling }).kafka.sasl?.mechanism).toBe(mechanism);
+    }
+    expect(problemsOf({ ...REQUIRED, ...credentials, KAFKA_SASL_MECHANISM: 'GSSAPI' })).toEqual([
+      'KAFKA_SASL_MECHANISM: expected SCRAM-SHA-256 | SCRAM-SHA-512 | PLAIN (any case), got "GSSAPI"',
+    ]);
+  });
+
+  it('keeps the consumer heartbeat at most a third of the session timeout, within the brokers\' default bounds', () => {
+    expect(problemsOf({ ...REQUIRED, KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '3000' })).toEqual([
+      'KAFKA_HEARTBEAT_INTERVAL_MS: must be at most a third of KAFKA_SESSION_TIMEOUT_MS (6000), got "3000"',
+    ]);
+    expect(problemsOf({ ...REQUIRED, KAFKA_HEARTBEAT_INTERVAL_MS: '4000' })).toEqual([
+      'KAFKA_HEARTBEAT_INTERVAL_MS: must be at most a third of KAFKA_SESSION_TIMEOUT_MS (10000), got "4000"',
+    ]);
+    // Unset, the heartbeat follows a shorter session timeout.
+    expect(loadConfig({ ...REQUIRED, KAFKA_SESSION_TIMEOUT_MS: '6000' }).kafka.heartbeatIntervalMs).toBe(2_000);
+    expect(problemsOf({ ...REQUIRED, KAFKA_SESSION_TIMEOUT_MS: '5000' })).toEqual([
+      'KAFKA_SESSION_TIMEOUT_MS: expected an integer from 6000 to 1800000, got "5000"',
+    ]);
+  });
+
+  it('serves customer data without a token only when told to, and not with both', () => {
+    expect(loadConfig({ ...REQUIRED, API_ALLOW_ANONYMOUS: 'true' }).apiAllowAnonymous).toBe(true);
+    expect(problemsOf({ ...REQUIRED, API_ALLOW_ANONYMOUS: 'true', API_TOKEN: 'a-long-enough-token' })).toEqual([
+      'API_ALLOW_ANONYMOUS: set to true, but API_TOKEN is set too: unset one of them, got "true"',
+    ]);
   });
 
   it('treats an empty optional setting as unset', () => {

@@ -21,6 +21,10 @@ export interface AppConfig {
     ssl: boolean;
     /** Extra CA bundle for the brokers' certificates; null trusts the system CAs. */
     sslCaFile: string | null;
+    /** A consumer silent for this long is dropped from its group and its partitions go to the others. */
+    sessionTimeoutMs: number;
+    /** How often a consumer tells its group it is alive (at most a third of the session timeout). */
+    heartbeatIntervalMs: number;
   };
   schemaRegistry: {
     /** Base URL of the Confluent-compatible API (for Apicurio it ends in /apis/ccompat/v7). */
@@ -48,8 +52,12 @@ export interface AppConfig {
   httpPort: number;
   /** Read API and dashboard. */
   apiPort: number;
-  /** Bearer token the read API requires; null leaves the API open (development only). */
+  /** The address the read API listens on; loopback unless told otherwise. */
+  apiHost: string;
+  /** Bearer token the read API requires; null serves no customer data unless `apiAllowAnonymous`. */
   apiToken: string | null;
+  /** Serve customer data without a token (API_ALLOW_ANONYMOUS=true): an explicit choice, never a default. */
+  apiAllowAnonymous: boolean;
   logLevel: LogLevel;
   scorer: ScorerSettings;
 }
@@ -105,6 +113,15 @@ const integer = (min: number, max: number) => {
     .regex(/^\d+$/, what)
     .transform(Number)
     .refine((n) => n >= min && n <= max, what);
+};
+
+// Kafka spells mechanisms in capitals (sasl.mechanism=SCRAM-SHA-512); kafkajs takes them in lower case.
+const saslMechanism = () => {
+  const what = expected('SCRAM-SHA-256 | SCRAM-SHA-512 | PLAIN (any case)');
+  return z
+    .string({ error: what })
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(KAFKA_SASL_MECHANISMS, { error: what }));
 };
 
 const boolean = () => {
@@ -163,11 +180,15 @@ const topicSettings = Object.fromEntries(TOPIC_ROLES.map((role) => [TOPIC_ENV_VA
 const settings = z.object({
   KAFKA_BROKERS: brokerList(),
   KAFKA_CLIENT_ID: withDefault(matching(/^\S{1,255}$/, 'a client id without spaces'), 'churnscore'),
-  KAFKA_SASL_MECHANISM: optional(oneOf(KAFKA_SASL_MECHANISMS)),
+  KAFKA_SASL_MECHANISM: optional(saslMechanism()),
   KAFKA_SASL_USERNAME: optional(z.string()),
   KAFKA_SASL_PASSWORD: optional(z.string()),
   KAFKA_SSL: withDefault(boolean(), false),
   KAFKA_SSL_CA_FILE: optional(readableFile()),
+  // Within the brokers' default group.min/max.session.timeout.ms. 10 s (kafkajs: 30 s) lets the group take
+  // over a killed scorer's partitions within seconds, and still leaves room for two lost heartbeats.
+  KAFKA_SESSION_TIMEOUT_MS: withDefault(integer(6_000, 1_800_000), 10_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: optional(integer(100, 600_000)),
   CONSUMER_GROUP: withDefault(matching(KAFKA_NAME, 'a consumer group id ([A-Za-z0-9._-])'), 'churnscore-scorer'),
   SCHEMA_REGISTRY_URL: url(['http:', 'https:']),
   SCHEMA_REGISTRY_USERNAME: optional(z.string()),
@@ -186,6 +207,8 @@ const settings = z.object({
   SCORING_CONFIG_PATH: withDefault(z.string(), DEFAULT_SCORING_CONFIG_PATH),
   HTTP_PORT: withDefault(integer(0, 65_535), 9464),
   API_PORT: withDefault(integer(0, 65_535), 8080),
+  API_HOST: withDefault(matching(/^[A-Za-z0-9.:%_-]{1,253}$/, 'a host name or IP address to listen on (0.0.0.0 or :: for all)'), '127.0.0.1'),
+  API_ALLOW_ANONYMOUS: withDefault(boolean(), false),
   API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
   SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 5_000),
@@ -204,6 +227,7 @@ type Settings = z.output<typeof settings>;
 function crossSettingProblems(env: Env): Array<[setting: string, problem: string]> {
   const valueOf = (name: string) => (env[name] === '' ? undefined : env[name]);
   const isSet = (name: string) => valueOf(name) !== undefined;
+  const isTrue = (name: string) => /^(true|1|yes)$/i.test(env[name] ?? '');
   const problems: Array<[string, string]> = [];
   const requirePair = (trigger: string, dependents: string[], reason: string) => {
     for (const name of dependents) if (isSet(trigger) && !isSet(name)) problems.push([name, `required ${reason}`]);
@@ -214,13 +238,22 @@ function crossSettingProblems(env: Env): Array<[setting: string, problem: string
   }
   requirePair('SCHEMA_REGISTRY_USERNAME', ['SCHEMA_REGISTRY_PASSWORD'], 'with SCHEMA_REGISTRY_USERNAME');
   requirePair('SCHEMA_REGISTRY_PASSWORD', ['SCHEMA_REGISTRY_USERNAME'], 'with SCHEMA_REGISTRY_PASSWORD');
-  if (isSet('KAFKA_SSL_CA_FILE') && !/^(true|1|yes)$/i.test(env.KAFKA_SSL ?? '')) {
+  // Compared only once both are valid on their own (an invalid one is reported by itself).
+  const sessionTimeout = settings.shape.KAFKA_SESSION_TIMEOUT_MS.safeParse(env.KAFKA_SESSION_TIMEOUT_MS);
+  const heartbeatInterval = settings.shape.KAFKA_HEARTBEAT_INTERVAL_MS.safeParse(env.KAFKA_HEARTBEAT_INTERVAL_MS);
+  if (sessionTimeout.success && heartbeatInterval.data && heartbeatInterval.data * 3 > sessionTimeout.data) {
+    problems.push(['KAFKA_HEARTBEAT_INTERVAL_MS', `must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${sessionTimeout.data})`]);
+  }
+  if (isTrue('API_ALLOW_ANONYMOUS') && isSet('API_TOKEN')) {
+    problems.push(['API_ALLOW_ANONYMOUS', 'set to true, but API_TOKEN is set too: unset one of them']);
+  }
+  if (isSet('KAFKA_SSL_CA_FILE') && !isTrue('KAFKA_SSL')) {
     problems.push(['KAFKA_SSL_CA_FILE', 'set, but KAFKA_SSL is not true']);
   }
   if (isSet('REDIS_TLS_CA_FILE') && !env.REDIS_URL?.startsWith('rediss://')) {
     problems.push(['REDIS_TLS_CA_FILE', 'set, but REDIS_URL is not a rediss:// (TLS) URL']);
   }
-  if (/^(true|1|yes)$/i.test(env.REDIS_CLUSTER ?? '') && /^\/?[1-9]\d*$/.test(urlPath(env.REDIS_URL))) {
+  if (isTrue('REDIS_CLUSTER') && /^\/?[1-9]\d*$/.test(urlPath(env.REDIS_URL))) {
     problems.push(['REDIS_URL', 'selects a database other than 0, which Redis Cluster does not support']);
   }
   const topicOwners = new Map<string, string>();
@@ -251,6 +284,9 @@ function describeValue(setting: string, value: string | undefined): string {
   return JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}…` : shown);
 }
 
+/** kafkajs' 3 s, or a third of a shorter session timeout: two heartbeats may be lost without losing the session. */
+const defaultHeartbeatIntervalMs = (sessionTimeoutMs: number) => Math.min(3_000, Math.floor(sessionTimeoutMs / 3));
+
 function toAppConfig(s: Settings): AppConfig {
   const sasl =
     s.KAFKA_SASL_MECHANISM && s.KAFKA_SASL_USERNAME !== null && s.KAFKA_SASL_PASSWORD !== null
@@ -269,6 +305,8 @@ function toAppConfig(s: Settings): AppConfig {
       sasl,
       ssl: s.KAFKA_SSL,
       sslCaFile: s.KAFKA_SSL_CA_FILE,
+      sessionTimeoutMs: s.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: s.KAFKA_HEARTBEAT_INTERVAL_MS ?? defaultHeartbeatIntervalMs(s.KAFKA_SESSION_TIMEOUT_MS),
     },
     schemaRegistry: { url: s.SCHEMA_REGISTRY_URL, basicAuth },
     redis: { url: s.REDIS_URL, cluster: s.REDIS_CLUSTER, tlsCaFile: s.REDIS_TLS_CA_FILE, keyPrefix: s.REDIS_KEY_PREFIX },
@@ -280,7 +318,9 @@ function toAppConfig(s: Settings): AppConfig {
     scoringConfigPath: s.SCORING_CONFIG_PATH,
     httpPort: s.HTTP_PORT,
     apiPort: s.API_PORT,
+    apiHost: s.API_HOST,
     apiToken: s.API_TOKEN,
+    apiAllowAnonymous: s.API_ALLOW_ANONYMOUS,
     logLevel: s.LOG_LEVEL,
     scorer: {
       chunkSize: s.SCORER_CHUNK_SIZE,
