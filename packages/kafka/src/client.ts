@@ -3,13 +3,41 @@ import { Kafka, logLevel, Partitioners, type LogEntry, type Producer, type SASLO
 import type { Logger } from '@churnscore/observability';
 import { registerCompressionCodecs } from './codecs';
 
-const PINO_LEVEL_BY_KAFKAJS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug' | 'silent'> = {
+type PinoLevel = 'error' | 'warn' | 'info' | 'debug' | 'silent';
+
+const PINO_LEVEL_BY_KAFKAJS: Record<logLevel, PinoLevel> = {
   [logLevel.NOTHING]: 'silent',
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'info',
   [logLevel.DEBUG]: 'debug',
 };
+
+/**
+ * Group coordination answers every member of a consumer group gets in every rebalance, which kafkajs
+ * handles by re-joining (its messages for the error codes REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION and
+ * MEMBER_ID_REQUIRED). kafkajs logs each response carrying one at level error.
+ */
+const ROUTINE_GROUP_ERRORS = [
+  'The group is rebalancing, so a rejoin is needed',
+  'Specified group generation id is not valid',
+  'The group member needs to have a valid member id before actually entering a consumer group',
+];
+/** UNKNOWN_MEMBER_ID: the group expelled this member (no heartbeat within the session timeout); it re-joins. */
+const EXPELLED_MEMBER_ERROR = 'The coordinator is not aware of this member';
+const REJOINING_MESSAGE = 'The group is rebalancing, re-joining';
+
+/**
+ * The level a kafkajs log line is logged at: its own, except for routine rebalancing (info) and a member
+ * re-joining after it was expelled (warn: it was stalled for a session timeout, but nothing is lost).
+ */
+export function kafkaLogLevel(level: logLevel, message: string, error: unknown): PinoLevel {
+  if (level !== logLevel.ERROR && level !== logLevel.WARN) return PINO_LEVEL_BY_KAFKAJS[level];
+  const detail = typeof error === 'string' ? error : '';
+  if (message === REJOINING_MESSAGE || ROUTINE_GROUP_ERRORS.some((routine) => detail.startsWith(routine))) return 'info';
+  if (message.startsWith(EXPELLED_MEMBER_ERROR) || detail.startsWith(EXPELLED_MEMBER_ERROR)) return 'warn';
+  return PINO_LEVEL_BY_KAFKAJS[level];
+}
 
 /** kafkajs logs through our structured logger, so broker trouble shows up in the same JSON stream. */
 export function createKafkaClient(options: KafkaClientOptions, logger: Logger): Kafka {
@@ -25,7 +53,7 @@ export function createKafkaClient(options: KafkaClientOptions, logger: Logger): 
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
-        const pinoLevel = PINO_LEVEL_BY_KAFKAJS[level];
+        const pinoLevel = kafkaLogLevel(level, message, extra.error);
         if (pinoLevel !== 'silent') kafkaLogger[pinoLevel]({ namespace, ...extra }, message);
       },
     retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },

@@ -1,0 +1,36 @@
+import { createRequire } from 'node:module';
+import { logLevel } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { kafkaLogLevel } from './client';
+
+/** kafkajs' own table of broker error codes and the messages its errors carry. */
+const kafkaErrorMessage = (type: string): string => {
+  const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error') as { errorCodes: Array<{ type: string; message: string }> };
+  const found = errorCodes.find((code) => code.type === type);
+  if (!found) throw new Error(`kafkajs knows no error ${type}`);
+  return found.message;
+};
+
+describe('kafkaLogLevel', () => {
+  it('logs the routine answers of a rebalance at info, not error', () => {
+    for (const type of ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'MEMBER_ID_REQUIRED']) {
+      // What kafkajs' Connection logs at level error for a response carrying the code.
+      expect(kafkaLogLevel(logLevel.ERROR, 'Response Heartbeat(key: 12, version: 3)', kafkaErrorMessage(type)), type).toBe('info');
+    }
+    expect(kafkaLogLevel(logLevel.WARN, 'The group is rebalancing, re-joining', kafkaErrorMessage('REBALANCE_IN_PROGRESS'))).toBe('info');
+  });
+
+  it('logs a member expelled by its group at warn: it stalled, and re-joins', () => {
+    const expelled = kafkaErrorMessage('UNKNOWN_MEMBER_ID');
+    expect(kafkaLogLevel(logLevel.ERROR, 'Response Heartbeat(key: 12, version: 3)', expelled)).toBe('warn');
+    expect(kafkaLogLevel(logLevel.ERROR, 'The coordinator is not aware of this member, re-joining the group', expelled)).toBe('warn');
+  });
+
+  it('keeps every other line at its own level', () => {
+    expect(kafkaLogLevel(logLevel.ERROR, 'Crash: KafkaJSNonRetriableError: Specified group generation id is not valid', undefined)).toBe('error');
+    expect(kafkaLogLevel(logLevel.ERROR, 'Response Metadata(key: 3, version: 6)', kafkaErrorMessage('UNKNOWN_TOPIC_OR_PARTITION'))).toBe('error');
+    expect(kafkaLogLevel(logLevel.WARN, 'Consumer group received unsubscribed topics', undefined)).toBe('warn');
+    expect(kafkaLogLevel(logLevel.INFO, 'The group is rebalancing, re-joining', undefined)).toBe('info');
+    expect(kafkaLogLevel(logLevel.DEBUG, 'Response Heartbeat(key: 12, version: 3)', kafkaErrorMessage('REBALANCE_IN_PROGRESS'))).toBe('debug');
+  });
+});
