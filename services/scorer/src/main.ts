@@ -1,15 +1,16 @@
 import { ConfigError, loadConfig } from '@churnscore/config';
 import { createLogger, runService } from '@churnscore/observability';
 import { loadScoringConfigFile, ScoringConfigError } from '@churnscore/scoring';
+import { RedisLoginRefusedError } from '@churnscore/state';
 import { startScorer } from './scorer';
 
 runService(
   'scorer',
-  async () => {
+  async ({ liveness }) => {
     const config = loadConfig();
     const scoring = loadScoringConfigFile(config.scoringConfigPath);
     const logger = createLogger({ name: 'scorer', level: config.logLevel });
-    return { logger, service: await startScorer({ config, scoring, logger }) };
+    return { logger, service: await startScorer({ config, scoring, logger, liveness }) };
   },
-  (error): error is Error => error instanceof ConfigError || error instanceof ScoringConfigError,
+  (error): error is Error => error instanceof ConfigError || error instanceof ScoringConfigError || error instanceof RedisLoginRefusedError,
 );

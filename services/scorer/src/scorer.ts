@@ -1,9 +1,19 @@
-import { kafkaClientOptions, registryClientConfig, type AppConfig, type ScorerSettings } from '@churnscore/config';
+import {
+  ConfigError,
+  kafkaClientOptions,
+  registryClientConfig,
+  TOPIC_ENV_VARS,
+  type AppConfig,
+  type ScorerSettings,
+  type TopicNames,
+  type TopicRole,
+} from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, connectIdempotentProducer, createKafkaClient, recordBatchLimit } from '@churnscore/kafka';
-import { createLogger, startOpsServer, type Logger } from '@churnscore/observability';
+import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { createRedis, createStateStore } from '@churnscore/state';
+import { createRedis, createStateStore, requireRedisLogin } from '@churnscore/state';
+import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
@@ -42,6 +52,8 @@ export interface ScorerOptions {
   tuning?: ScorerTuning;
   /** Port of the health/metrics server; 0 picks a free one. Defaults to config.httpPort. */
   httpPort?: number;
+  /** Turned red when the scorer cannot go on (see `Liveness`); a fresh one by default. */
+  liveness?: Liveness;
 }
 
 export interface RunningScorer {
@@ -53,6 +65,23 @@ export interface RunningScorer {
   stop(): Promise<void>;
 }
 
+/**
+ * Every topic the scorer reads or writes must exist before it starts: the brokers do not create topics on
+ * demand (nor should they), and a missing one would otherwise surface as a client error deep in a retry.
+ * @throws ConfigError naming the setting of each missing topic and how to create it.
+ */
+async function requireTopics(admin: Admin, topics: TopicNames): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const problems = (Object.entries(TOPIC_ENV_VARS) as Array<[TopicRole, string]>)
+    .filter(([role]) => !existing.has(topics[role]))
+    .map(
+      ([role, setting]) =>
+        `${setting}: topic "${topics[role]}" does not exist on the brokers; create it with \`npm run topics:provision\` ` +
+        "(it reads the same TOPIC_* settings) or your cluster's own tooling, or correct the name",
+    );
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
 /** The composition root: configuration in, a running scorer out. */
 export async function startScorer(options: ScorerOptions): Promise<RunningScorer> {
   const { config, scoring } = options;
@@ -60,26 +89,44 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const tuning = options.tuning ?? tuningFrom(config.scorer);
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
   const metrics = createScorerMetrics();
+  const liveness = options.liveness ?? new Liveness();
 
-  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer' });
+  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer', onError: connectionErrorLogger(logger, 'redis') });
+  const kafka = createKafkaClient(kafkaClientOptions(config), logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
+    await requireTopics(admin, config.topics);
+  } catch (error) {
+    redis.disconnect();
+    await admin.disconnect();
+    throw error;
+  }
   const store = createStateStore(redis, {
     prefix: config.redis.keyPrefix,
     retentionDays: config.retentionDays,
     dedupeWindowDays: config.dedupeWindowDays,
   });
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
-  const kafka = createKafkaClient(kafkaClientOptions(config), logger);
   const producer = await connectIdempotentProducer(kafka);
-  const admin = kafka.admin();
-  await admin.connect();
-  const consumer = kafka.consumer({ groupId: config.kafka.consumerGroup, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId: config.kafka.consumerGroup,
+    allowAutoTopicCreation: false,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: config.kafka.heartbeatIntervalMs,
+  });
   let joined = false;
+  let stopping = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     joined = false;
-    logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    if (stopping) return;
+    // kafkajs restarts the consumer after a retriable error; after any other it has left the group for good.
+    if (payload.restart) logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+    else liveness.fail('the Kafka consumer stopped and will not restart', payload.error);
   });
   await consumer.connect();
 
@@ -110,6 +157,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const ops = await startOpsServer({
     port: options.httpPort ?? config.httpPort,
     metrics: metrics.registry,
+    liveness,
     readiness: [
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
       { name: 'kafka', check: () => joined },
@@ -124,6 +172,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     httpPort: ops.port,
     timeDriven,
     async stop() {
+      stopping = true;
       await timeDriven.stop();
       await loop.stop();
       await Promise.all([producer.disconnect(), admin.disconnect()]);
