@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -30,6 +31,20 @@ export const DEFAULT_DEMO_OPTIONS: DemoOptions = { customers: 300, liveRate: 20,
 
 const STOP_GRACE_MS = 15_000;
 const READY_TIMEOUT_MS = 120_000;
+
+/**
+ * The read API serves customer data only with a token (or when told to run open): the demo lets it use the
+ * API_TOKEN of the environment, or hands it a fresh one it prints, unless API_ALLOW_ANONYMOUS is set.
+ */
+function demoApiAccess(env: NodeJS.ProcessEnv): { settings: NodeJS.ProcessEnv; loginLines: string[] } {
+  if (/^(true|1|yes)$/i.test(env.API_ALLOW_ANONYMOUS ?? '')) {
+    return { settings: {}, loginLines: ['  API token:       none (API_ALLOW_ANONYMOUS is set: the API is open)'] };
+  }
+  const hint = '                   (the dashboard asks for it; the API wants it as Authorization: Bearer <token>)';
+  if (env.API_TOKEN) return { settings: {}, loginLines: ['  API token:       the API_TOKEN of your environment', hint] };
+  const token = randomBytes(18).toString('base64url');
+  return { settings: { API_TOKEN: token }, loginLines: [`  API token:       ${token}`, hint] };
+}
 
 /** A service of the product run from its TypeScript entry point, logging to `.stack/logs/demo-<name>.log`. */
 function startService(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, logDir: string, progressToConsole = false): ChildProcess {
@@ -77,8 +92,10 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
   const stack = await ensureStack({ reporter });
   await provisionStack(stack, { reporter });
   const settings = loadSettings();
+  const apiAccess = demoApiAccess(process.env);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...apiAccess.settings,
     KAFKA_BROKERS: stack.kafkaBrokers.join(','),
     SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
     REDIS_URL: stack.redisUrl,
@@ -124,6 +141,7 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
           '',
           `  Dashboard:       http://127.0.0.1:${options.apiPort}/`,
           `  Read API:        http://127.0.0.1:${options.apiPort}/openapi.json`,
+          ...apiAccess.loginLines,
           `  Scorer metrics:  http://127.0.0.1:${options.scorerPort}/metrics`,
           ...endpointExports(stack).map((line) => `  ${line}`),
           '',

@@ -57,10 +57,10 @@ export class ApiTestBed extends ScorerTestBed {
     );
   }
 
-  /** Starts the API over this bed's namespace and topics; `API_TOKEN` set when a token is given. */
+  /** Starts the API over this bed's namespace and topics; `API_TOKEN` set when a token is given, else run open. */
   async startApi(options: { token?: string } = {}): Promise<RunningApi> {
     const api = await startApi({
-      config: loadConfig({ ...this.env(), ...(options.token === undefined ? {} : { API_TOKEN: options.token }) }),
+      config: loadConfig({ ...this.env(), ...(options.token === undefined ? { API_ALLOW_ANONYMOUS: 'true' } : { API_TOKEN: options.token }) }),
       scoring: defaultScoringConfig(),
       logger: createLogger({ name: 'api-test', level: 'warn' }),
       port: 0,

@@ -1,9 +1,9 @@
-import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
+import { ConfigError, kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { createKafkaClient } from '@churnscore/kafka';
-import { createLogger, type Logger } from '@churnscore/observability';
+import { connectionErrorLogger, createLogger, Liveness, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { createRedis, keySchema } from '@churnscore/state';
+import { createRedis, keySchema, requireRedisLogin } from '@churnscore/state';
 import { LiveFeed } from './live-feed';
 import { createApiMetrics } from './metrics';
 import { buildApiServer } from './server';
@@ -17,7 +17,10 @@ export interface ApiOptions {
   logger?: Logger;
   /** Port to listen on; 0 picks a free one. Defaults to config.apiPort. */
   port?: number;
+  /** Address to listen on. Defaults to config.apiHost. */
   host?: string;
+  /** What `/healthz` reports; a fresh one by default. */
+  liveness?: Liveness;
 }
 
 export interface RunningApi {
@@ -30,12 +33,23 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
-/** The composition root: configuration in, a listening read API out. */
+/**
+ * The composition root: configuration in, a listening read API out.
+ * @throws ConfigError without API_TOKEN unless API_ALLOW_ANONYMOUS=true: customer data is never served
+ * to anyone by default. RedisLoginRefusedError when Redis refuses the credentials of REDIS_URL; a Redis
+ * that does not answer yet is waited for, with the API not ready meanwhile.
+ */
 export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const { config, scoring } = options;
+  if (config.apiToken === null && !config.apiAllowAnonymous) {
+    throw new ConfigError([
+      'API_TOKEN: required to serve customer data (at least 16 characters); to serve it to anyone who can reach the API instead, set API_ALLOW_ANONYMOUS=true',
+    ]);
+  }
   const logger = options.logger ?? createLogger({ name: 'api', level: config.logLevel });
   const metrics = createApiMetrics();
-  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-api' });
+  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-api', onError: connectionErrorLogger(logger, 'redis') });
+  if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
   const context = { redis, keys: keySchema(config.redis.keyPrefix) };
   const hub = new SseHub(metrics.liveClients);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
@@ -56,12 +70,17 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     metrics,
     logger,
     apiToken: config.apiToken,
+    liveness: options.liveness ?? new Liveness(),
   });
-  await app.listen({ port: options.port ?? config.apiPort, host: options.host ?? '0.0.0.0' });
+  const host = options.host ?? config.apiHost;
+  await app.listen({ port: options.port ?? config.apiPort, host });
   liveFeed.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? config.apiPort);
-  logger.info({ port, keyPrefix: config.redis.keyPrefix, auth: config.apiToken !== null, liveGroup: liveFeed.groupId }, 'api started');
+  if (config.apiToken === null) {
+    logger.warn({ host, port }, 'API_ALLOW_ANONYMOUS=true: every customer\'s data is served WITHOUT A TOKEN to anyone who can reach this address');
+  }
+  logger.info({ host, port, keyPrefix: config.redis.keyPrefix, auth: config.apiToken !== null, liveGroup: liveFeed.groupId }, 'api started');
 
   return {
     port,
@@ -73,7 +92,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       await liveFeed.stop();
       await app.close();
       codec.close();
-      await redis.quit();
+      // Nothing reads Redis any more; QUIT would wait for the answer of a server that may not give one.
+      redis.disconnect();
       logger.info('api stopped');
     },
   };

@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Logger } from '@churnscore/observability';
+import { livenessReport, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { listAlerts } from './alerts';
-import { bearerTokenCheck } from './auth';
+import { bearerTokenCheck, WrongTokenLimiter } from './auth';
 import { getCustomer, getHistory } from './customer-detail';
 import { listCustomers } from './customer-list';
 import type { ApiMetrics } from './metrics';
@@ -42,6 +42,8 @@ export interface ApiServerDependencies {
   logger: Logger;
   /** Required as `Authorization: Bearer <token>` on /api/*; null leaves the API open. */
   apiToken: string | null;
+  /** What `/healthz` reports. */
+  liveness: Liveness;
 }
 
 // The dashboard loads nothing from elsewhere and runs no inline script; styles may be inline (SVG charts).
@@ -60,7 +62,7 @@ const SECURITY_HEADERS = {
 const isApiRequest = (request: FastifyRequest): boolean =>
   request.url.startsWith('/api/') || (request.routeOptions.url?.startsWith('/api/') ?? false);
 
-const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema };
+const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
 const secured = [{ bearerAuth: [] }];
 
 export async function buildApiServer(deps: ApiServerDependencies) {
@@ -86,9 +88,22 @@ export async function buildApiServer(deps: ApiServerDependencies) {
   });
 
   const tokenMatches = deps.apiToken === null ? null : bearerTokenCheck(deps.apiToken);
+  const wrongTokens = new WrongTokenLimiter();
   app.addHook('onRequest', async (request, reply) => {
     if (tokenMatches === null || !isApiRequest(request)) return;
+    const retryAfterMs = wrongTokens.retryAfterMs(request.ip);
+    if (retryAfterMs > 0) {
+      await reply
+        .code(429)
+        .header('retry-after', String(Math.ceil(retryAfterMs / 1000)))
+        .send({ statusCode: 429, error: 'Too Many Requests', message: 'too many wrong tokens from this address; try again after Retry-After seconds' });
+      return;
+    }
     if (!tokenMatches(request.headers.authorization)) {
+      // A request without a token (the dashboard's first one) guesses nothing; only wrong tokens count.
+      if (request.headers.authorization !== undefined && wrongTokens.recordWrongToken(request.ip)) {
+        logger.warn('wrong API tokens: a client address reached the limit and is refused until the window ends');
+      }
       await reply
         .code(401)
         .header('www-authenticate', 'Bearer')
@@ -201,6 +216,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: {
           200: { description: 'An endless text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } },
           401: ErrorSchema,
+          429: ErrorSchema,
         },
       },
     },
@@ -211,15 +227,19 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     },
   );
 
-  app.get('/healthz', { schema: { summary: 'Liveness: the process answers', tags: ['ops'] } }, async () => ({ status: 'ok' }));
-
-  app.get('/readyz', { schema: { summary: 'Readiness: Redis answers (live updates are reported, not required)', tags: ['ops'] } }, async (_request, reply) => {
-    const redis = await context.redis.ping().then(
-      (answer) => answer === 'PONG',
-      () => false,
-    );
-    return reply.code(redis ? 200 : 503).send({ ready: redis, checks: { redis }, liveUpdates: deps.liveUpdates() ? 'connected' : 'connecting' });
+  app.get('/healthz', { schema: { summary: 'Liveness: the process can still do its work', tags: ['ops'] } }, async (_request, reply) => {
+    const { status, body } = livenessReport(deps.liveness);
+    return reply.code(status).send(body);
   });
+
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Readiness: Redis answers within a second (live updates are reported, not required)', tags: ['ops'] } },
+    async (_request, reply) => {
+      const report = await readinessReport([{ name: 'redis', check: async () => (await context.redis.ping()) === 'PONG' }]);
+      return reply.code(report.ready ? 200 : 503).send({ ...report, liveUpdates: deps.liveUpdates() ? 'connected' : 'connecting' });
+    },
+  );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['ops'] } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
