@@ -1,0 +1,312 @@
+// Issue 9, the operations items, each as an operator meets it: a scorer whose consumer stops for good
+// (the process must exit, liveness red first), SIGTERM while joining the group (item 13), the group
+// taking over a killed scorer's partitions (item 13), a missing input topic (item 15), readiness when
+// Redis hangs and a refused Redis login (item 11), a read API that is secure by default (item 14), and the
+// Redis ACL permissions docs/operations.md lists.
+// The services run as their own processes (`npm run scorer`, `npm run api`) where the behaviour is the
+// process's, and in-process where an endpoint is what is checked.
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { Writable } from 'node:stream';
+import { loadConfig } from '@churnscore/config';
+import { SAMPLE_NOW, sampleActivity, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
+import { createLogger, Liveness, type Logger } from '@churnscore/observability';
+import { defaultScoringConfig } from '@churnscore/scoring';
+import { Kafka, logLevel, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startApi, type RunningApi } from '../../services/api/src/index';
+import { startScorer } from '../../services/scorer/src/scorer';
+import { testStack, uniqueName } from '../harness/stack';
+import { freePort } from '../scorer/private-redis';
+import { eventually, ScorerTestBed } from '../scorer/support';
+import { statusWithin, TestResources, type ServiceProcess } from './service-process';
+
+const TOKEN = 'operations-test-token-0123456789';
+const bed = new ScorerTestBed('operations');
+const resources = new TestResources();
+const startService = (service: 'scorer' | 'api', env: Record<string, string>): ServiceProcess => resources.startService(service, { ...bed.env(), ...env });
+
+/** The read API in-process over this bed, with `settings` on top of its environment; stopped after the test. */
+async function startApiWith(settings: Record<string, string>, logger: Logger = createLogger({ name: 'operations-test', level: 'silent' })): Promise<RunningApi> {
+  const api = await startApi({ config: loadConfig({ ...bed.env(), ...settings }), scoring: defaultScoringConfig(), logger, port: 0 });
+  resources.onCleanup(() => api.stop());
+  return api;
+}
+
+/** A logger whose lines the test reads. */
+function capturedLogger(name: string) {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { logger: createLogger({ name, level: 'info', destination }), lines };
+}
+
+/** A TCP server that accepts connections and never answers: a Redis that hangs. */
+async function silentServer(): Promise<{ url: string; server: Server }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => sockets.add(socket)).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  resources.onCleanup(async () => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return { url: `redis://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}
+
+async function readyWithin(port: number, timeoutMs: number): Promise<void> {
+  await eventually(() => statusWithin(`http://127.0.0.1:${port}/readyz`, 1_500), (status) => status === 200, timeoutMs, `readiness on port ${port}`);
+}
+
+beforeAll(() => bed.setUp(2), 60_000);
+afterEach(() => resources.release());
+afterAll(() => bed.tearDown());
+
+describe('a scorer whose Kafka consumer stops for good', () => {
+  // Another application's member in the scorer's group, with a partition assignor the scorer does not
+  // speak: the broker refuses the scorer's join with INCONSISTENT_GROUP_PROTOCOL, which kafkajs does not
+  // retry. Its consumer is then gone for good, whatever the process does.
+  async function groupHeldByAForeignMember(): Promise<string> {
+    const groupId = uniqueName('operations-foreign-group');
+    const foreignAssigner: PartitionAssigner = (config) => ({ ...PartitionAssigners.roundRobin(config), name: 'ForeignAssigner' });
+    const kafka = new Kafka({ clientId: 'foreign-application', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING });
+    const foreign: Consumer = kafka.consumer({ groupId, partitionAssigners: [foreignAssigner] });
+    const joined = new Promise((resolve) => foreign.on(foreign.events.GROUP_JOIN, resolve));
+    await foreign.connect();
+    await foreign.subscribe({ topics: [bed.topics.activity] });
+    await foreign.run({ eachMessage: async () => undefined });
+    await joined;
+    resources.onCleanup(() => foreign.disconnect());
+    return groupId;
+  }
+
+  it('turns liveness red (/healthz 503, with the reason)', async () => {
+    const groupId = await groupHeldByAForeignMember();
+    const scorer = await startScorer({
+      config: loadConfig({ ...bed.env(), CONSUMER_GROUP: groupId }),
+      scoring: defaultScoringConfig(),
+      logger: createLogger({ name: 'operations-test', level: 'silent' }),
+      liveness: new Liveness(),
+      httpPort: 0,
+    });
+    resources.onCleanup(() => scorer.stop());
+    const healthz = `http://127.0.0.1:${scorer.httpPort}/healthz`;
+    await eventually(() => statusWithin(healthz, 1_000), (status) => status === 503, 30_000, '/healthz to turn red');
+    expect(await (await fetch(healthz)).json()).toEqual({ status: 'failed', reason: 'the Kafka consumer stopped and will not restart' });
+  }, 60_000);
+
+  it('exits non-zero at once, saying why, so that a supervisor restarts it', async () => {
+    const groupId = await groupHeldByAForeignMember();
+    const scorer = startService('scorer', { CONSUMER_GROUP: groupId });
+    expect(await scorer.exitWithin(45_000)).toEqual({ code: 1, signal: null });
+    expect(scorer.nonJsonLines()).toEqual([]);
+    expect(scorer.records().at(-1)).toMatchObject({
+      level: 'fatal',
+      reason: 'the Kafka consumer stopped and will not restart',
+      msg: 'cannot go on: exiting so that a supervisor restarts the service',
+    });
+  }, 60_000);
+});
+
+describe('the consumer group', () => {
+  it('stops a scorer cleanly (exit 0) on SIGTERM while it is still joining the group', async () => {
+    const groupId = uniqueName('operations-joining');
+    const [firstPort, secondPort] = [await freePort(), await freePort()];
+    // The first member is frozen once in the group, with a long session: the second one's join waits
+    // for it to re-join (or time out), so the second scorer is joining for as long as this test needs.
+    const first = startService('scorer', { CONSUMER_GROUP: groupId, HTTP_PORT: String(firstPort), KAFKA_SESSION_TIMEOUT_MS: '60000' });
+    await readyWithin(firstPort, 60_000);
+    first.signal('SIGSTOP');
+    const second = startService('scorer', { CONSUMER_GROUP: groupId, HTTP_PORT: String(secondPort), LOG_LEVEL: 'info' });
+    await eventually(() => statusWithin(`http://127.0.0.1:${secondPort}/healthz`, 1_000), (status) => status === 200, 60_000, 'the second scorer to start');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await statusWithin(`http://127.0.0.1:${secondPort}/readyz`, 2_000), 'still joining').toBe(503);
+
+    second.signal('SIGTERM');
+    expect(await second.exitWithin(5_000)).toEqual({ code: 0, signal: null });
+    expect(second.nonJsonLines()).toEqual([]);
+    expect(second.records().filter((record) => record.level === 'error' || record.level === 'fatal')).toEqual([]);
+  }, 150_000);
+
+  it("takes over a killed scorer's partitions within the default session timeout (10 s), not kafkajs' 30 s", async () => {
+    const groupId = uniqueName('operations-takeover');
+    const [firstPort, secondPort] = [await freePort(), await freePort()];
+    const first = startService('scorer', { CONSUMER_GROUP: groupId, HTTP_PORT: String(firstPort) });
+    await readyWithin(firstPort, 60_000);
+    startService('scorer', { CONSUMER_GROUP: groupId, HTTP_PORT: String(secondPort) });
+    await readyWithin(secondPort, 60_000);
+    // Both members settled in the group: each holds some of the 2 × 4 input partitions.
+    await eventually(() => statusWithin(`http://127.0.0.1:${firstPort}/readyz`, 1_500), (status) => status === 200, 30_000, 'the first scorer to re-join');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+    await first.kill();
+    const killedAt = Date.now();
+    const customerIds = Array.from({ length: 16 }, (_, i) => uniqueName(`takeover-${i}`));
+    await bed.publish(
+      customerIds.map((customerId) => sampleActivity({ customerId, eventId: `${customerId}-1`, activityType: 'MEETING', value: null })),
+      (_event, index) => index % 2,
+    );
+    await eventually(
+      () => bed.store.readCustomers(customerIds, Date.now()),
+      (snapshots) => snapshots.every((snapshot) => snapshot.state.revision === 1),
+      60_000,
+      'every event to be applied by the remaining scorer',
+    );
+    expect(Date.now() - killedAt).toBeLessThan(22_000);
+  }, 180_000);
+});
+
+describe('a scorer pointed at an input topic that does not exist', () => {
+  it('refuses to start (exit 78) naming the setting, the topic and how to create it', async () => {
+    const missing = uniqueName('operations.no-such-topic');
+    const scorer = startService('scorer', { TOPIC_ACTIVITY: missing });
+    expect(await scorer.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    expect(scorer.nonJsonLines()).toEqual([]);
+    const refusal = scorer.records().at(-1)!;
+    expect(refusal).toMatchObject({ level: 'fatal', msg: 'refusing to start: fix the settings named in reason' });
+    expect(refusal.reason).toContain(`TOPIC_ACTIVITY: topic "${missing}" does not exist`);
+    expect(refusal.reason).toContain('npm run topics:provision');
+    expect(refusal.reason).not.toContain('TOPIC_OPPORTUNITY');
+  }, 60_000);
+});
+
+describe('readiness when Redis hangs', () => {
+  it('the API answers /readyz 503 within two seconds, naming the check', async () => {
+    const redis = await silentServer();
+    const api = await startApiWith({ REDIS_URL: redis.url, API_TOKEN: TOKEN });
+    const asked = Date.now();
+    const response = await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(10_000) });
+    expect(Date.now() - asked).toBeLessThan(2_000);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ ready: false, checks: { redis: false } });
+  }, 30_000);
+
+  it('the scorer answers /readyz 503 within two seconds, and stops at once on SIGTERM', async () => {
+    const redis = await silentServer();
+    const port = await freePort();
+    const scorer = startService('scorer', { REDIS_URL: redis.url, HTTP_PORT: String(port) });
+    await eventually(() => statusWithin(`http://127.0.0.1:${port}/healthz`, 1_000), (status) => status === 200, 60_000, 'the scorer to listen');
+    const asked = Date.now();
+    expect(await statusWithin(`http://127.0.0.1:${port}/readyz`, 10_000)).toBe(503);
+    expect(Date.now() - asked).toBeLessThan(2_000);
+    scorer.signal('SIGTERM');
+    expect(await scorer.exitWithin(5_000)).toEqual({ code: 0, signal: null });
+  }, 90_000);
+});
+
+describe('a wrong Redis password', () => {
+  it('makes the API refuse to start (exit 78) naming REDIS_URL, never the password, never "api started"', async () => {
+    const secret = `wrong-${uniqueName('password')}`;
+    const url = new URL(testStack().redisUrl);
+    url.username = 'operations-nobody';
+    url.password = secret;
+    const api = startService('api', { REDIS_URL: url.toString(), API_TOKEN: TOKEN, API_PORT: String(await freePort()) });
+    expect(await api.exitWithin(30_000)).toEqual({ code: 78, signal: null });
+    expect(api.nonJsonLines()).toEqual([]);
+    expect(api.output).not.toContain(secret);
+    expect(api.records().map((record) => record.msg)).not.toContain('api started');
+    expect(api.records().at(-1)).toMatchObject({ level: 'fatal', reason: expect.stringMatching(/^REDIS_URL: Redis refused the login \(WRONGPASS/) });
+  }, 60_000);
+});
+
+describe('the read API, secure by default', () => {
+  // The machine's own address on a network interface: reachable from that network when listened on.
+  const networkAddress = Object.values(networkInterfaces())
+    .flat()
+    .find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
+
+  it.skipIf(networkAddress === undefined)('listens on the loopback interface only, unless told otherwise', async () => {
+    const api = await startApiWith({ API_TOKEN: TOKEN });
+    expect(await statusWithin(`http://127.0.0.1:${api.port}/healthz`, 5_000)).toBe(200);
+    expect(await statusWithin(`http://${networkAddress}:${api.port}/healthz`, 5_000)).toBe('no answer');
+  });
+
+  it('refuses to start without API_TOKEN (exit 78), naming API_TOKEN and API_ALLOW_ANONYMOUS', async () => {
+    const api = startService('api', { API_TOKEN: '', API_PORT: String(await freePort()) });
+    expect(await api.exitWithin(30_000)).toEqual({ code: 78, signal: null });
+    expect(api.nonJsonLines()).toEqual([]);
+    expect(api.records().at(-1)).toMatchObject({ level: 'fatal', reason: expect.stringMatching(/API_TOKEN: required to serve customer data.*API_ALLOW_ANONYMOUS=true/) });
+  }, 60_000);
+
+  it('serves customer data without a token only with API_ALLOW_ANONYMOUS=true, and says so loudly at start', async () => {
+    const { logger, lines } = capturedLogger('operations-test');
+    const api = await startApiWith({ API_ALLOW_ANONYMOUS: 'true' }, logger);
+    expect(await statusWithin(`${api.url}/api/v1/customers`, 5_000)).toBe(200);
+    const warning = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((record) => record.level === 'warn');
+    expect(warning?.msg).toMatch(/API_ALLOW_ANONYMOUS=true: every customer's data is served WITHOUT A TOKEN/);
+  });
+
+  it('refuses a client address that presented too many wrong tokens (429), the right token included, until the window ends', async () => {
+    const api = await startApiWith({ API_TOKEN: TOKEN });
+    const customers = `${api.url}/api/v1/customers`;
+    expect(await statusWithin(customers, 5_000, { authorization: `Bearer ${TOKEN}` })).toBe(200);
+    // Asking without a token (the dashboard's first request) guesses nothing and is not counted.
+    for (let i = 0; i < 30; i += 1) expect(await statusWithin(customers, 5_000)).toBe(401);
+    const statuses: Array<number | 'no answer'> = [];
+    for (let i = 0; i < 25; i += 1) statuses.push(await statusWithin(customers, 5_000, { authorization: `Bearer wrong-token-${i}` }));
+    expect(statuses.slice(0, 20)).toEqual(Array(20).fill(401));
+    expect(statuses.slice(20)).toEqual(Array(5).fill(429));
+    const limited = await fetch(customers, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('the Redis ACL permissions docs/operations.md lists', () => {
+  /** A user on the stack's Redis with the rules of the documented `ACL SETUSER <documented>` line, on this bed's keys. */
+  async function documentedUser(documented: string): Promise<string> {
+    const line = readFileSync('docs/operations.md', 'utf8')
+      .split('\n')
+      .find((candidate) => candidate.startsWith(`ACL SETUSER ${documented} `));
+    if (!line) throw new Error(`docs/operations.md lists no ACL SETUSER ${documented}`);
+    const user = uniqueName(`operations-${documented}`);
+    const password = uniqueName('password');
+    const rules = line
+      .split(' ')
+      .slice(3)
+      .map((rule) => (rule.startsWith('>') ? `>${password}` : rule === '~chs:v1:*' ? `~${bed.prefix}:*` : rule));
+    await bed.redis.call('ACL', 'SETUSER', user, ...rules);
+    resources.onCleanup(() => bed.redis.call('ACL', 'DELUSER', user));
+    const url = new URL(testStack().redisUrl);
+    url.username = user;
+    url.password = password;
+    return url.toString();
+  }
+
+  it('let the scorer apply, score, re-score and erase, and the API serve what it wrote', async () => {
+    const [scorerRedis, apiRedis] = [await documentedUser('churnscore-scorer'), await documentedUser('churnscore-api')];
+    // A command the user may not run would show as a failed round or batch, retried: a warning at least.
+    const scorerLog = capturedLogger('operations-test');
+    const scorer = await startScorer({
+      config: loadConfig({ ...bed.env(), REDIS_URL: scorerRedis }),
+      scoring: defaultScoringConfig(),
+      clock: () => SAMPLE_NOW,
+      logger: scorerLog.logger,
+      httpPort: 0,
+    });
+    resources.onCleanup(() => scorer.stop());
+    const [kept, erased] = [uniqueName('acl-kept'), uniqueName('acl-erased')];
+    await bed.publish([kept, erased].flatMap((customerId) => [
+      sampleActivity({ customerId, eventId: `${customerId}-meeting`, activityType: 'MEETING', value: null }),
+      sampleOpportunity({ customerId, eventId: `${customerId}-opportunity` }),
+    ]));
+    await eventually(() => Promise.all([kept, erased].map((id) => bed.scoreHash(id))), (hashes) => hashes.every((hash) => hash.revision === '2'), 60_000, 'both customers to be scored');
+    await bed.publish([sampleCustomer({ customerId: erased, eventId: `${erased}-erase`, segment: null, erase: true })]);
+    await eventually(() => bed.scanKeys(bed.keys.customerPattern(erased)), (keys) => keys.length === 0, 60_000, 'the erasure');
+    expect(await statusWithin(`http://127.0.0.1:${scorer.httpPort}/readyz`, 5_000)).toBe(200);
+
+    const api = await startApiWith({ REDIS_URL: apiRedis, API_TOKEN: TOKEN });
+    const authorization = { authorization: `Bearer ${TOKEN}` };
+    for (const path of ['/readyz', `/api/v1/customers/${kept}`, `/api/v1/customers/${kept}/history`, '/api/v1/customers', '/api/v1/alerts', '/api/v1/stats']) {
+      expect(await statusWithin(`${api.url}${path}`, 5_000, authorization), path).toBe(200);
+    }
+    const complaints = scorerLog.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((record) => record.level !== 'info');
+    expect(complaints).toEqual([]);
+  }, 120_000);
+});
