@@ -6,9 +6,10 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AlertBook, InputEvent } from '@churnscore/domain';
+import type { InputEvent } from '@churnscore/domain';
 import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
+import { alertEpisodes } from '@churnscore/scoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { freePort, PrivateRedis } from '../scorer/private-redis';
@@ -99,9 +100,7 @@ describe('Redis killed with the last second of its AOF cut off', () => {
     const snapshots = await bed.store.readCustomers(customerIds, NOW);
     const caughtUp = () =>
       snapshots.every((s) => (latestScore.get(s.customerId)?.version ?? 0) >= (s.score?.version ?? 0)) &&
-      snapshots.every((s) =>
-        Object.values((s.alertBook as AlertBook | null)?.episodes ?? {}).every((episode) => latestAlert.has(episode!.alertId)),
-      );
+      snapshots.every((s) => alertEpisodes(s.alertBook).every((episode) => latestAlert.has(episode.alertId)));
     let read = 0;
     await bed.consumeUntil(
       [bed.topics.scoreChanged, bed.topics.alerts],
@@ -134,15 +133,15 @@ describe('Redis killed with the last second of its AOF cut off', () => {
         band: held.band,
       });
     }
-    const heldEpisodes = snapshots.flatMap((s) => Object.values((s.alertBook as AlertBook | null)?.episodes ?? {}));
+    const heldEpisodes = snapshots.flatMap((s) => alertEpisodes(s.alertBook));
     for (const episode of heldEpisodes) {
-      expect({ alertId: episode!.alertId, status: latestAlert.get(episode!.alertId)?.status, severity: latestAlert.get(episode!.alertId)?.severity }).toEqual({
-        alertId: episode!.alertId,
-        status: episode!.status,
-        severity: episode!.severity,
+      expect({ alertId: episode.alertId, status: latestAlert.get(episode.alertId)?.status, severity: latestAlert.get(episode.alertId)?.severity }).toEqual({
+        alertId: episode.alertId,
+        status: episode.status,
+        severity: episode.severity,
       });
     }
-    const heldOpen = new Set(heldEpisodes.filter((e) => e!.status === 'OPEN').map((e) => e!.alertId));
+    const heldOpen = new Set(heldEpisodes.filter((e) => e.status === 'OPEN').map((e) => e.alertId));
     const seenOpen = [...latestAlert.values()].filter((a) => a.status === 'OPEN').map((a) => a.alertId);
     expect(new Set(seenOpen)).toEqual(heldOpen);
   }, 240_000);

@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyAlertBook } from '@churnscore/scoring';
 import { createRedis, createStateStore, redisIdentity, type RedisClient, type StateStore } from '@churnscore/state';
-import { DAY, Feed, HOUR, NOW, activity, contract, insights, opportunity, profile, scanAll, score } from './fixtures';
+import { DAY, Feed, HOUR, NOW, activity, contract, insights, opportunity, profile, scanAll, score, scoreChanged } from './fixtures';
 import { freePort, hasRedisServer, redisCli, startRedisServer, stopRedisServers, waitFor } from './local-redis';
 
 const MASTERS = 3;
@@ -66,9 +67,8 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
         asOf: NOW,
         hasOpenAlerts: true,
         basedOn: null,
-        significant: true,
-        alertBook: { episodes: {} },
-        outbox: [{ topic: 'customer.score-changed.v1', key: s.customerId, value: { i } }],
+        alertBook: emptyAlertBook(),
+        outbox: [scoreChanged(score(s.customerId, { churnRisk: i / 100, segment: s.segment }))],
         nextDueAt: NOW - 1,
       })),
     );

@@ -1,6 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyAlertBook } from '@churnscore/scoring';
 import { redisIdentity } from '@churnscore/state';
-import { DAY, Feed, HOUR, NOW, activity, contract, insights, openStateTest, opportunity, profile, scanAll, score, type StateTestContext } from './fixtures';
+import {
+  DAY,
+  Feed,
+  HOUR,
+  NOW,
+  activity,
+  contract,
+  insights,
+  openStateTest,
+  opportunity,
+  profile,
+  scanAll,
+  score,
+  scoreChanged,
+  type StateTestContext,
+} from './fixtures';
 
 let t: StateTestContext;
 beforeAll(async () => {
@@ -27,11 +43,10 @@ describe('eraseCustomer', () => {
         insights: insights(id),
         revision: 4,
         asOf: NOW,
-        significant: true,
         hasOpenAlerts: true,
         basedOn: null,
-        alertBook: { episodes: {} },
-        outbox: [{ topic: 'customer.score-changed.v1', key: id, value: {} }],
+        alertBook: emptyAlertBook(),
+        outbox: [scoreChanged(score(id, { segment: 'SMB' }))],
         nextDueAt: NOW + DAY,
       },
     ]);

@@ -1,9 +1,10 @@
 // Shared by the state integration tests: a store under a key prefix of its own (files run in parallel
 // against one Redis), builders of valid events, and a feed that gives each event its Kafka coordinates.
 import { Redis } from 'ioredis';
-import { ACTIVITY_TYPES } from '@churnscore/domain';
+import { ACTIVITY_TYPES, alertMessage, scoreChangedMessage } from '@churnscore/domain';
 import type {
   ActivityEvent,
+  AlertMessage,
   ActivityType,
   ContractEvent,
   ContractStatus,
@@ -14,6 +15,7 @@ import type {
   OpportunityEvent,
   OpportunityStage,
   Score,
+  ScoreChangedMessage,
 } from '@churnscore/domain';
 import { createStateStore } from '@churnscore/state';
 import type { ApplyItem, RedisClient, StateStore, StateStoreOptions } from '@churnscore/state';
@@ -171,6 +173,31 @@ export function score(customerId: string, fields: Partial<Score> = {}): Score {
     ...fields,
   };
 }
+
+/** The score-changed message that publishes `published` (what a significant commit carries first in its outbox). */
+export const scoreChanged = (published: Score): ScoreChangedMessage =>
+  scoreChangedMessage({ current: published, previous: null, cause: { kind: 'time' } });
+
+/** An alert message of the customer; `n` tells messages apart. */
+export const alert = (customerId: string, n: number): AlertMessage =>
+  alertMessage(
+    {
+      alertId: `alert-${n}`,
+      customerId,
+      alertType: 'CHURN_RISK_HIGH',
+      status: 'OPEN',
+      severity: 'LOW',
+      episode: n,
+      openedAt: NOW,
+      resolvedAt: null,
+      valueAtRisk: 0,
+      churnRisk: 0.8,
+      health: 30,
+      band: 'red',
+      reason: 'test',
+    },
+    { modelVersion: 'test-1', updatedAt: NOW },
+  );
 
 const zeroWindows = () => ({ d7: 0, d30: 0, d90: 0, d365: 0 });
 

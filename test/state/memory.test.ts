@@ -2,15 +2,7 @@
 // compact encodings must hold (docs/redis-contract.md, "Memory"). Measured with MEMORY USAGE on this
 // file's own keys, so other test files sharing the Redis do not disturb it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  computeInsights,
-  defaultScoringConfig,
-  emptyAlertBook,
-  evaluateAlerts,
-  isSignificantChange,
-  nextDueAt,
-  scoreCustomer,
-} from '@churnscore/scoring';
+import { defaultScoringConfig, evaluateCustomer } from '@churnscore/scoring';
 import { generateCustomerHistories } from '@churnscore/simulator';
 import { CUSTOMER_KEY_PARTS, type ApplyItem, type CustomerKeyPart } from '@churnscore/state';
 import { NOW, openStateTest, type StateTestContext } from './fixtures';
@@ -45,25 +37,19 @@ it('a customer with a year of typical activity fits the measured per-customer bu
     histories.map((h) => h.customerId),
     NOW,
   );
-  await t.store.commitScores(
+  const committed = await t.store.commitScores(
     snapshots.map(({ state }) => {
-      const insights = computeInsights(state, NOW, options);
-      const score = scoreCustomer(insights, null, config, NOW);
-      const { book } = evaluateAlerts(emptyAlertBook(), score, null, insights, config, NOW);
-      return {
-        score,
-        insights,
-        revision: state.revision,
-        asOf: NOW,
-        significant: isSignificantChange(null, score, config),
-        alertBook: book,
-        outbox: [],
-        nextDueAt: nextDueAt(state, insights, config, NOW, options),
-        hasOpenAlerts: Object.values(book.episodes).some((episode) => episode?.status === 'OPEN'),
-        basedOn: null,
-      };
+      const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts } = evaluateCustomer(
+        { state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false },
+        config,
+        NOW,
+        options,
+      );
+      return { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: state.revision, asOf: NOW, basedOn: null };
     }),
   );
+  // Published and acknowledged: the outbox is empty between commits.
+  await Promise.all(snapshots.map(({ customerId }, i) => t.store.ackOutbox(customerId, Math.max(0, ...committed[i]!.outbox.map((entry) => entry.seq)))));
 
   const perPart = Object.fromEntries(CUSTOMER_KEY_PARTS.map((part) => [part, 0])) as Record<CustomerKeyPart, number>;
   for (const { customerId } of histories) {

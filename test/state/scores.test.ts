@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Explanation } from '@churnscore/domain';
+import type { AlertBook, Explanation } from '@churnscore/domain';
 import { readCustomerReadModel, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
-import { DAY, Feed, HOUR, NOW, activity, insights, openStateTest, score, type StateTestContext } from './fixtures';
+import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
 beforeAll(async () => {
@@ -14,21 +14,27 @@ async function customerWithState(customerId: string) {
   await t.store.applyEvents(new Feed().items(activity(customerId, 'EMAIL_SENT', NOW - HOUR)), NOW);
 }
 
-function commit(customerId: string, fields: Partial<ScoreCommit> = {}): ScoreCommit {
-  return {
+/**
+ * A commit of `fields.score` (a default score otherwise). `publish` (default): a significant change, its
+ * score-changed message first in the outbox, before `fields.outbox`; else an insignificant one.
+ */
+function commit(customerId: string, fields: Partial<ScoreCommit> = {}, publish = true): ScoreCommit {
+  const { outbox = [], ...rest } = fields;
+  const committed = {
     score: score(customerId),
     insights: insights(customerId),
     revision: 1,
     asOf: NOW,
-    significant: true,
     alertBook: null,
-    outbox: [],
     nextDueAt: null,
     hasOpenAlerts: false,
     basedOn: null,
-    ...fields,
+    ...rest,
   };
+  return { ...committed, outbox: publish ? [scoreChanged(committed.score), ...outbox] : outbox };
 }
+
+const book = (bandBeforeDrop: AlertBook['bandBeforeDrop']): AlertBook => ({ episodes: { CHURN_RISK_HIGH: alert('any', 1) }, bandBeforeDrop });
 
 /** Commits as a lone writer would: based on the score stored right before. */
 const commitOne = async (c: ScoreCommit, options?: CommitOptions) => {
@@ -57,11 +63,12 @@ describe('commitScores writes', () => {
           lastActivityAt: NOW - HOUR,
           winRate365: 0,
         }),
-        alertBook: { episodes: { CHURN_RISK_HIGH: 1 } },
+        alertBook: book('green'),
         nextDueAt: NOW + DAY,
       }),
     );
-    expect(result).toMatchObject({ written: true, version: 1, previousScore: null, outbox: [] });
+    expect(result).toMatchObject({ written: true, version: 1, previousScore: null });
+    expect(result.outbox.map(({ seq, version }) => ({ seq, version }))).toEqual([{ seq: 1, version: 1 }]);
 
     const k = t.store.keys.customer(id);
     expect(await t.redis.hgetall(k.score)).toEqual({
@@ -98,12 +105,12 @@ describe('commitScores writes', () => {
 
     const [snapshot] = await t.store.readCustomers([id], NOW);
     expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY, generation: '' });
-    expect(snapshot?.alertBook).toEqual({ episodes: { CHURN_RISK_HIGH: 1 } });
+    expect(snapshot?.alertBook).toEqual(book('green'));
 
     const readModel = await readCustomerReadModel(t.redis, t.store.keys, id);
     expect(readModel?.score).toEqual(snapshot?.score);
     expect(readModel?.insights).toMatchObject({ segment: 'SMB', winRate365: 0, latestNps: null, activity: { CALL: { d7: 0 } } });
-    expect(readModel?.alertBook).toEqual({ episodes: { CHURN_RISK_HIGH: 1 } });
+    expect(readModel?.alertBook).toEqual(book('green'));
   });
 });
 
@@ -114,11 +121,11 @@ describe('concurrent computations of one customer', () => {
     await commitOne(commit(id, { asOf: NOW }));
     const [read] = await t.store.readCustomers([id], NOW);
     const basedOn = read!.score;
-    const [first] = await t.store.commitScores([commit(id, { asOf: NOW + 1, alertBook: { from: 'first' }, basedOn })]);
-    const [second] = await t.store.commitScores([commit(id, { asOf: NOW + 2, alertBook: { from: 'second' }, basedOn })]);
+    const [first] = await t.store.commitScores([commit(id, { asOf: NOW + 1, alertBook: book('green'), basedOn })]);
+    const [second] = await t.store.commitScores([commit(id, { asOf: NOW + 2, alertBook: book('yellow'), basedOn })]);
     expect(first).toMatchObject({ written: true, conflict: false });
     expect(second).toMatchObject({ written: false, conflict: true });
-    expect(JSON.parse((await t.redis.get(t.store.keys.customer(id).alerts))!)).toEqual({ from: 'first' });
+    expect(JSON.parse((await t.redis.get(t.store.keys.customer(id).alerts))!)).toEqual(book('green'));
   });
 });
 
@@ -157,7 +164,7 @@ describe('the version guard', () => {
       [NOW + 2, false],
       [NOW + 3, true],
     ] as const) {
-      versions.push((await commitOne(commit(id, { asOf, significant, score: score(id, { computedAt: asOf }) }))).version);
+      versions.push((await commitOne(commit(id, { asOf, score: score(id, { computedAt: asOf }) }, significant))).version);
     }
     expect(versions).toEqual([1, 1, 1, 2]);
     expect(await t.redis.hget(t.store.keys.customer(id).score, 'computedAt')).toBe(String(NOW + 3));
@@ -169,13 +176,16 @@ describe('the version guard', () => {
     const keys = t.store.keys.customer(id);
     await commitOne(commit(id, { asOf: NOW, score: score(id, { health: 60, churnRisk: 0.2, computedAt: NOW }) }));
     const drifted = await commitOne(
-      commit(id, {
-        asOf: NOW + HOUR,
-        significant: false,
-        score: score(id, { health: 60, churnRisk: 0.205, computedAt: NOW + HOUR }),
-        insights: insights(id, { openTickets: 3 }),
-        nextDueAt: NOW + DAY,
-      }),
+      commit(
+        id,
+        {
+          asOf: NOW + HOUR,
+          score: score(id, { health: 60, churnRisk: 0.205, computedAt: NOW + HOUR }),
+          insights: insights(id, { openTickets: 3 }),
+          nextDueAt: NOW + DAY,
+        },
+        false,
+      ),
     );
     expect(drifted).toMatchObject({ written: true, version: 1 });
     const stored = await t.redis.hgetall(keys.score);
@@ -209,40 +219,54 @@ describe('the version guard', () => {
     await customerWithState(id);
     await commitOne(commit(id, { asOf: NOW, hasOpenAlerts: true, score: score(id, { valueAtRisk: 1234 }) }));
     expect(Number(await t.redis.zscore(t.store.keys.openAlerts, id))).toBe(1234);
-    await commitOne(commit(id, { asOf: NOW + 1, significant: false, hasOpenAlerts: false }));
+    await commitOne(commit(id, { asOf: NOW + 1, hasOpenAlerts: false }, false));
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).toBeNull();
   });
 });
 
 describe('the outbox', () => {
-  const message = (n: number) => ({ topic: 'customer.alerts.v1', key: 'outboxed', value: { n, alertId: `a-${n}` } });
+  const message = (n: number) => alert('outboxed', n);
 
-  it('appends messages stamped with seq and version, and returns un-acked ones until acked', async () => {
+  it('appends messages with their seq and the version they are published with, and returns un-acked ones until acked', async () => {
     const id = 'outboxed';
     await customerWithState(id);
-    const first = await commitOne(commit(id, { outbox: [message(1), message(2)] }));
+    const published = commit(id, { outbox: [message(1), message(2)] });
+    const first = await commitOne(published);
+    // A score-changed event takes the new score version; an alert event its seq.
     expect(first.outbox).toEqual([
-      { seq: 1, version: 1, ...message(1) },
-      { seq: 2, version: 1, ...message(2) },
+      { seq: 1, version: 1, value: scoreChanged(published.score) },
+      { seq: 2, version: 2, value: message(1) },
+      { seq: 3, version: 3, value: message(2) },
     ]);
+    // The list holds exactly what the commit returned, one JSON entry each (docs/redis-contract.md).
+    expect((await t.redis.lrange(t.store.keys.customer(id).outbox, 0, -1)).map((json) => JSON.parse(json) as unknown)).toEqual(first.outbox);
 
-    // The publisher crashed before acknowledging: the next reader finds both and republishes them.
-    expect((await t.store.readCustomers([id], NOW))[0]?.outbox.map((e) => e.seq)).toEqual([1, 2]);
+    // The publisher crashed before acknowledging: the next reader finds them all and republishes them.
+    expect((await t.store.readCustomers([id], NOW))[0]?.outbox).toEqual(first.outbox);
     expect(await t.store.ackOutbox(id, 1)).toBe(1);
-    expect((await t.store.readCustomers([id], NOW))[0]?.outbox.map((e) => e.seq)).toEqual([2]);
+    expect((await t.store.readCustomers([id], NOW))[0]?.outbox.map((e) => e.seq)).toEqual([2, 3]);
 
-    const second = await commitOne(commit(id, { asOf: NOW + 1, significant: false, outbox: [message(3)] }));
-    expect(second.outbox).toEqual([
-      { seq: 2, version: 1, ...message(2) },
-      { seq: 3, version: 1, ...message(3) },
-    ]);
+    const second = await commitOne(commit(id, { asOf: NOW + 1, outbox: [message(3)] }, false));
+    expect(second.outbox).toEqual([...first.outbox.slice(1), { seq: 4, version: 4, value: message(3) }]);
     expect(await t.store.ackOutbox(id, 1)).toBe(0); // an old ack is harmless
-    expect(await t.store.ackOutbox(id, 3)).toBe(2);
+    expect(await t.store.ackOutbox(id, 4)).toBe(3);
     expect((await t.store.readCustomers([id], NOW))[0]?.outbox).toEqual([]);
     expect(await t.redis.exists(t.store.keys.customer(id).outbox)).toBe(0);
 
     const third = await commitOne(commit(id, { asOf: NOW + 2, outbox: [message(4)] }));
-    expect(third.outbox).toEqual([{ seq: 4, version: 2, ...message(4) }]);
+    expect(third.outbox.map(({ seq, version }) => ({ seq, version }))).toEqual([
+      { seq: 5, version: 2 },
+      { seq: 6, version: 6 },
+    ]);
+  });
+
+  it('refuses a commit with a score-changed message after its alerts, or two of them, writing nothing', async () => {
+    const id = 'outbox-malformed';
+    await customerWithState(id);
+    const published = commit(id);
+    await expect(commitOne({ ...published, outbox: [message(1), ...published.outbox] })).rejects.toThrow(RangeError);
+    await expect(commitOne({ ...published, outbox: [...published.outbox, ...published.outbox] })).rejects.toThrow(RangeError);
+    expect(await t.redis.exists(t.store.keys.customer(id).score)).toBe(0);
   });
 
   it('starts versions and sequence numbers at the floor of each new generation of Redis, and acks across the jump', async () => {
@@ -250,10 +274,10 @@ describe('the outbox', () => {
     await customerWithState(id);
     const identity = await t.store.identity();
     const first = { fence: writeFence(identity, NOW) };
-    const a = await commitOne(commit(id, { outbox: [message(1)] }), first);
+    const a = await commitOne(commit(id), first);
     expect(a).toMatchObject({ written: true, version: first.fence.versionFloor + 1 });
-    expect(a.outbox.map((e) => e.seq)).toEqual([first.fence.versionFloor + 1]);
-    const b = await commitOne(commit(id, { asOf: NOW + 1, outbox: [message(2)] }), first);
+    expect(a.outbox.map((e) => [e.seq, e.version])).toEqual([[first.fence.versionFloor + 1, first.fence.versionFloor + 1]]);
+    const b = await commitOne(commit(id, { asOf: NOW + 1 }), first);
     expect(b.version).toBe(first.fence.versionFloor + 2);
     expect(b.outbox.map((e) => e.seq)).toEqual([first.fence.versionFloor + 1, first.fence.versionFloor + 2]);
     expect((await t.store.readCustomers([id], NOW))[0]?.score?.generation).toBe(first.fence.generation);
@@ -262,9 +286,14 @@ describe('the outbox', () => {
     const second = { fence: writeFence({ ...identity, epoch: 'replaced', serverTimeMs: identity.serverTimeMs + DAY }, NOW) };
     const c = await commitOne(commit(id, { asOf: NOW + 2, outbox: [message(3)] }), second);
     expect(c.version).toBe(second.fence.versionFloor + 1);
-    expect(c.outbox.map((e) => e.seq)).toEqual([first.fence.versionFloor + 1, first.fence.versionFloor + 2, second.fence.versionFloor + 1]);
+    expect(c.outbox.map((e) => [e.seq, e.version])).toEqual([
+      [first.fence.versionFloor + 1, first.fence.versionFloor + 1],
+      [first.fence.versionFloor + 2, first.fence.versionFloor + 2],
+      [second.fence.versionFloor + 1, second.fence.versionFloor + 1],
+      [second.fence.versionFloor + 2, second.fence.versionFloor + 2],
+    ]);
     expect(await t.store.ackOutbox(id, first.fence.versionFloor + 2)).toBe(2);
-    expect(await t.store.ackOutbox(id, second.fence.versionFloor + 1)).toBe(1);
+    expect(await t.store.ackOutbox(id, second.fence.versionFloor + 2)).toBe(2);
     expect((await t.store.readCustomers([id], NOW))[0]?.outbox).toEqual([]);
   });
 
@@ -282,7 +311,7 @@ describe('the outbox', () => {
   it('is not appended to by a refused commit', async () => {
     const id = 'outbox-refused';
     await customerWithState(id);
-    await commitOne(commit(id, { asOf: NOW + 1 }));
+    await commitOne(commit(id, { asOf: NOW + 1 }, false));
     expect((await commitOne(commit(id, { asOf: NOW, outbox: [message(1)] }))).outbox).toEqual([]);
     expect(await t.redis.llen(t.store.keys.customer(id).outbox)).toBe(0);
   });

@@ -17,9 +17,11 @@
 
     ARGV[1] revision the score was computed from
     ARGV[2] asOf (epoch ms) it was computed as of
-    ARGV[3] '1' if the change is significant (it is published): the version is incremented and the score
-            replaced, else '0': subscribers and dashboards keep seeing the last published score, and the
-            next significance test compares against it, so slow drift is published once it adds up
+    ARGV[3] the score-changed message (JSON, the event without its version) if the change is significant,
+            else '': a significant change is published: the version is incremented, the score replaced and
+            the message appended to the outbox first. Otherwise subscribers and dashboards keep seeing the
+            last published score, and the next significance test compares against it, so slow drift is
+            published once it adds up
     ARGV[4] next due time (epoch ms), or '' for none
     ARGV[5] alert book JSON, or '' to delete it
     ARGV[6] explanation JSON, written when the score is replaced ('' when it is not: an insignificant change
@@ -41,19 +43,24 @@
     ARGV[14 .. 13+S] score field, value, field, value, ...
     ARGV[14+S] I: how many insights arguments follow
     ARGV[15+S .. 14+S+I] insights field, value, ...
-    ARGV[15+S+I ...] output messages to append to the outbox, each a JSON object
-                    {"topic":..,"key":..,"value":..}; stored as {"seq":..,"version":..,"topic":..,...}
+    ARGV[15+S+I ...] alert messages to append to the outbox after it, each JSON (the event without its version)
+
+  Every appended message is stored as {"seq":<seq>,"version":<version>,"value":<message>}: seq is the
+  customer's next outbox sequence number, version the one the message is published with, assigned here and
+  nowhere else: a score-changed message takes the customer's new score version, an alert message its seq
+  (which only ever grows for the customer, and so for each of its alerts).
 
   Output:
     { written (1 | 0 refused as not newer | 2 refused as a conflict | 3 fenced off), version, the previous
-      score hash (HGETALL), the outbox entries that were there before this call (LRANGE), the seq given to
-      the first appended message }
+      score hash (HGETALL), the outbox entries that were there before this call (LRANGE), the seq and version
+      given to each appended message, in order: {seq, version, seq, version, ...} }
     When refused: the stored version and score only (the outbox's owner publishes it). The explanation and
     the appended messages are not sent back: the caller has them, and they are most of the bytes.
 ]]
 local stateKey, scoreKey, explanationKey, insightsKey, alertsKey, outboxKey, historyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local revision, asOf = tonumber(ARGV[1]), tonumber(ARGV[2])
-local significant, nextDueAt, alertBook, explanation = ARGV[3] == '1', ARGV[4], ARGV[5], ARGV[6]
+local scoreChanged, nextDueAt, alertBook, explanation = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local significant = scoreChanged ~= ''
 local historyEntry, historyLength = ARGV[7], tonumber(ARGV[8])
 local basedOn = ARGV[9]
 local fence, generation, versionFloor = ARGV[10], ARGV[11], tonumber(ARGV[12])
@@ -116,11 +123,16 @@ end
 if alertBook == '' then redis.call('DEL', alertsKey) else redis.call('SET', alertsKey, alertBook) end
 
 local earlier = redis.call('LRANGE', outboxKey, 0, -1)
-local firstSeq = tonumber(redis.call('HGET', stateKey, 'outboxSeq') or '0') + 1
-for i = messagesFrom, #ARGV do
+local assigned = {}
+-- messageVersion nil: the message is published with its seq
+local function append(message, messageVersion)
   local seq = redis.call('HINCRBY', stateKey, 'outboxSeq', 1)
-  -- splice seq and version in front of the caller's fields: the message JSON is kept byte for byte
-  redis.call('RPUSH', outboxKey, '{"seq":' .. seq .. ',"version":' .. version .. ',' .. string.sub(ARGV[i], 2))
+  messageVersion = messageVersion or seq
+  redis.call('RPUSH', outboxKey, '{"seq":' .. seq .. ',"version":' .. messageVersion .. ',"value":' .. message .. '}')
+  assigned[#assigned + 1] = seq
+  assigned[#assigned + 1] = messageVersion
 end
+if significant then append(scoreChanged, version) end
+for i = messagesFrom, #ARGV do append(ARGV[i], nil) end
 
-return {1, version, previous, earlier, firstSeq}
+return {1, version, previous, earlier, assigned}

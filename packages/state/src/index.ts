@@ -13,7 +13,16 @@ export {
   type KeySchema,
   type RankingMetric,
 } from './keys';
-export { decodeScoreSummary, decodeStoredInsights, decodeStoredScore, type ScoreSummary, type StoredScore } from './score-codec';
+export {
+  decodeAlertBook,
+  decodeScoreHistoryEntry,
+  decodeScoreSummary,
+  decodeStoredInsights,
+  decodeStoredScore,
+  type ScoreHistoryEntry,
+  type ScoreSummary,
+  type StoredScore,
+} from './score-codec';
 export { readCustomerReadModel, type CustomerReadModel } from './read-model';
 export {
   DEFAULT_DEDUPE_WINDOW_DAYS,
@@ -30,9 +39,7 @@ export {
   type CustomerSnapshot,
   type DueClaim,
   type OutboxEntry,
-  type OutboxMessage,
   type ScoreCommit,
-  type ScoreHistoryEntry,
   type StateStore,
   type StateStoreOptions,
 } from './store';

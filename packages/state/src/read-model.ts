@@ -1,16 +1,16 @@
 // Read-only view of what commitScores wrote, for dashboards and the read API: one consistent read of a
 // customer's score, explanation, insights and alert book (decoded by score-codec.ts).
-import type { CustomerInsights } from '@churnscore/domain';
+import type { AlertBook, CustomerInsights } from '@churnscore/domain';
 import type { RedisClient } from './connection';
 import type { KeySchema } from './keys';
-import { decodeStoredInsights, decodeStoredScore, type StoredScore } from './score-codec';
+import { decodeAlertBook, decodeStoredInsights, decodeStoredScore, type StoredScore } from './score-codec';
 
 /** A customer's current score, explanation, insights and alert book, as one commit left them. */
 export interface CustomerReadModel {
   score: StoredScore;
   insights: CustomerInsights | null;
-  /** The alert book (opaque to this package: the scoring package's AlertBook), or null. */
-  alertBook: unknown;
+  /** The alert book, or null. */
+  alertBook: AlertBook | null;
 }
 
 type ReplyOf<T> = [error: Error | null, result: T];
@@ -33,6 +33,6 @@ export async function readCustomerReadModel(redis: RedisClient, keys: KeySchema,
   return {
     score,
     insights: decodeStoredInsights(customerId, insightsHash),
-    alertBook: alertBook === null ? null : JSON.parse(alertBook),
+    alertBook: decodeAlertBook(alertBook),
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIVITY_TYPES, type CustomerInsights } from '@churnscore/domain';
 import { pairsToRecord } from './read-state';
-import { decodeStoredInsights, flattenFields, insightsFieldArgs } from './score-codec';
+import { decodeScoreHistoryEntry, decodeStoredInsights, flattenFields, insightsFieldArgs } from './score-codec';
 
 describe('flattenFields', () => {
   it('joins nested names with dots and leaves out nulls', () => {
@@ -44,5 +44,15 @@ describe('the insights hash', () => {
     expect(args).not.toContain('activity.EMAIL_SENT.d7');
     expect(args).not.toContain('customerId');
     expect(decodeStoredInsights('c1', pairsToRecord(args))).toEqual(insights);
+  });
+});
+
+describe('the score history', () => {
+  it('decodes a point as a commit writes it, and skips anything else (a chart must not fail on one bad entry)', () => {
+    const point = { t: 1_748_779_200_000, health: 54, churnRisk: 0.7603, band: 'yellow' };
+    expect(decodeScoreHistoryEntry(JSON.stringify(point))).toEqual(point);
+    for (const bad of ['not json', 'null', '{"t":1}', JSON.stringify({ ...point, band: 'purple' }), JSON.stringify({ ...point, health: '54' })]) {
+      expect(decodeScoreHistoryEntry(bad)).toBeNull();
+    }
   });
 });

@@ -1,10 +1,11 @@
 // The dashboard-facing values: a score as flat, HGETALL-readable fields beside its explanation (a JSON
 // string of its own: inside the hash, a value that long would turn the compact listpack encoding into a
-// hash table), and the insights flattened to dotted field names (`activity.EMAIL_SENT.d30`).
-// Both hashes omit the customerId, which is in the key.
-import { ACTIVITY_TYPES, WINDOWS_DAYS } from '@churnscore/domain';
+// hash table), the insights flattened to dotted field names (`activity.EMAIL_SENT.d30`), the alert book
+// and the score history. Both hashes omit the customerId, which is in the key.
+import { ACTIVITY_TYPES, HEALTH_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
 import type {
   ActivityType,
+  AlertBook,
   CustomerInsights,
   Explanation,
   HealthBand,
@@ -143,4 +144,28 @@ export function decodeStoredInsights(customerId: string, hash: Record<string, st
     latestNps: nullable('latestNps'),
     latestCsmSentiment: nullable('latestCsmSentiment'),
   };
+}
+
+/** Decodes the `alerts` string: the alert book the last commit stored, or null when there is none. */
+export const decodeAlertBook = (json: string | null): AlertBook | null => (json === null ? null : (JSON.parse(json) as AlertBook));
+
+/** One point of a customer's score history, as the `history` list holds it (JSON). */
+export interface ScoreHistoryEntry {
+  t: number;
+  health: number;
+  churnRisk: number;
+  band: HealthBand;
+}
+
+export const historyEntry = (score: Score): ScoreHistoryEntry => ({ t: score.computedAt, health: score.health, churnRisk: score.churnRisk, band: score.band });
+
+/** Decodes one entry of the `history` list; null for one that is not a point (a chart skips it rather than failing). */
+export function decodeScoreHistoryEntry(json: string): ScoreHistoryEntry | null {
+  try {
+    const { t, health, churnRisk, band } = JSON.parse(json) as Partial<ScoreHistoryEntry>;
+    const valid = typeof t === 'number' && typeof health === 'number' && typeof churnRisk === 'number' && HEALTH_BANDS.includes(band as never);
+    return valid ? { t, health, churnRisk, band: band as HealthBand } : null;
+  } catch {
+    return null;
+  }
 }

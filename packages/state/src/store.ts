@@ -3,29 +3,29 @@
 // ZADD / ZREM carrying values from that per-customer truth. Calls for a whole batch are issued together
 // and travel pipelined (ioredis auto-pipelining groups them per node on a cluster).
 import { createHash } from 'node:crypto';
-import type { CustomerInsights, CustomerState, InputEvent, Score } from '@churnscore/domain';
+import type { AlertBook, CustomerInsights, CustomerState, InputEvent, OutputMessage, Score } from '@churnscore/domain';
 import { opsForEvent, opsToArgv } from './apply-ops';
 import type { RedisClient } from './connection';
 import { redisIdentity, type RedisIdentity, type WriteFence } from './connection';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, RANKING_METRICS, keySchema, type KeySchema } from './keys';
 import { watermarkField } from './layout';
 import { decodeCustomerState, pairsToRecord } from './read-state';
-import { decodeScoreSummary, decodeStoredScore, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from './score-codec';
+import {
+  decodeAlertBook,
+  decodeScoreSummary,
+  decodeStoredScore,
+  historyEntry,
+  insightsFieldArgs,
+  scoreFieldArgs,
+  type ScoreSummary,
+  type StoredScore,
+} from './score-codec';
 import { loadScripts, type ScriptArg } from './scripts';
 
 export const DEFAULT_RETENTION_DAYS = 400;
 /** Published scores kept per customer for a chart of the score over time (each entry ~70 bytes). */
 export const SCORE_HISTORY_LENGTH = 30;
 
-/** One point of a customer's score history, as the `history` list holds it (JSON). */
-export interface ScoreHistoryEntry {
-  t: number;
-  health: number;
-  churnRisk: number;
-  band: Score['band'];
-}
-
-const historyEntry = (score: Score): ScoreHistoryEntry => ({ t: score.computedAt, health: score.health, churnRisk: score.churnRisk, band: score.band });
 export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
 /**
  * The most events of one customer one apply call carries. A call runs alone on its Redis server, so this
@@ -75,26 +75,25 @@ export interface ApplyResult {
   revision: number;
 }
 
-/** A message the caller publishes after a commit: topic, Kafka key, and a JSON-serialisable value. */
-export interface OutboxMessage {
-  topic: string;
-  key: string;
-  value: unknown;
-}
-
-export interface OutboxEntry extends OutboxMessage {
+/** An output committed to a customer's outbox, as the `outbox` list holds it (JSON): publish it, then ack. */
+export interface OutboxEntry {
   /** Per-customer sequence number; pass the highest published one to ackOutbox. */
   seq: number;
-  /** The customer's score version when the entry was written: stamp it on a score-changed event. */
+  /**
+   * The version the output is published with (`withVersion(value, version)`), assigned by the commit: a
+   * score-changed event's is the customer's new score version, an alert event's its sequence number
+   * (which only ever grows for the customer, and so for each of its alerts).
+   */
   version: number;
+  value: OutputMessage;
 }
 
 export interface CustomerSnapshot {
   customerId: string;
   state: CustomerState;
   score: StoredScore | null;
-  /** The alert book stored by the last commit (opaque to this package), or null. */
-  alertBook: unknown;
+  /** The alert book stored by the last commit, or null. */
+  alertBook: AlertBook | null;
   /** Entries committed but not yet acknowledged: publish them (again) and ack. */
   outbox: OutboxEntry[];
   /** The segment from the latest customer-profile event (the same as state.segment). */
@@ -107,15 +106,15 @@ export interface ScoreCommit {
   /** The state revision the score was computed from (CustomerState.revision). */
   revision: number;
   asOf: number;
+  /** The new alert book, or null to delete it. */
+  alertBook: AlertBook | null;
   /**
-   * Whether the change is published (SPEC §6 thresholds): only then are the version incremented and the
-   * stored score (and its rankings) replaced; otherwise the last published score stays, with this
-   * commit's revision, asOf and next due time, and the insights and alert book are still written.
+   * The outputs to append to the customer's outbox, without versions: the commit assigns them. A
+   * score-changed message (at most one, first) publishes the score: only then are the version incremented
+   * and the stored score (and its rankings) replaced; without one the last published score stays, with
+   * this commit's revision, asOf and next due time, and the insights and alert book are still written.
    */
-  significant: boolean;
-  /** The new alert book (JSON-serialisable), or null to delete it. */
-  alertBook: unknown;
-  outbox: OutboxMessage[];
+  outbox: OutputMessage[];
   /** Next time-driven recomputation, or null for none. */
   nextDueAt: number | null;
   /** Whether the alert book holds an OPEN episode: keeps the customer in the open-alert index. */
@@ -185,6 +184,18 @@ export interface StateStore {
 const eventDigest = (eventId: string): Buffer => createHash('sha1').update(eventId, 'utf8').digest().subarray(0, 8);
 
 const parseOutbox = (entries: readonly string[]): OutboxEntry[] => entries.map((json) => JSON.parse(json) as OutboxEntry);
+
+/**
+ * Whether a commit publishes its score: its outbox then starts with the score-changed message, which the
+ * script versions with the score, and holds no other.
+ */
+function publishesScore(outbox: readonly OutputMessage[]): boolean {
+  const scoreChanges = outbox.filter((message) => message.kind === 'score-changed').length;
+  if (scoreChanges > (outbox[0]?.kind === 'score-changed' ? 1 : 0)) {
+    throw new RangeError('a commit publishes at most one score-changed message, before its alerts');
+  }
+  return scoreChanges === 1;
+}
 
 const positiveInteger = (name: string, value: number): number => {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
@@ -263,7 +274,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           customerId,
           state,
           score: decodeStoredScore(customerId, pairsToRecord(scoreFlat), explanation),
-          alertBook: alertBook === null ? null : JSON.parse(alertBook),
+          alertBook: decodeAlertBook(alertBook),
           outbox: parseOutbox(outbox),
           segment: state.segment,
         };
@@ -277,12 +288,13 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
         const k = keys.customer(commit.score.customerId);
         const scoreArgs = scoreFieldArgs(commit.score);
         const insightsArgs = insightsFieldArgs(commit.insights);
+        const published = publishesScore(commit.outbox);
         // Most commits are insignificant and leave the stored score, so its explanation is not even sent.
-        const replacesScore = commit.significant || commit.basedOn === null;
+        const replacesScore = published || commit.basedOn === null;
         const args = [
           commit.revision,
           commit.asOf,
-          commit.significant ? '1' : '0',
+          published ? JSON.stringify(commit.outbox[0]) : '',
           commit.nextDueAt ?? '',
           commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
           replacesScore ? JSON.stringify(commit.score.explanation) : '',
@@ -296,19 +308,19 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           ...scoreArgs,
           insightsArgs.length,
           ...insightsArgs,
-          ...commit.outbox.map(({ topic, key, value }) => JSON.stringify({ topic, key, value })),
+          ...commit.outbox.slice(published ? 1 : 0).map((message) => JSON.stringify(message)),
         ];
-        return [[k.state, k.score, k.explanation, k.insights, k.alerts, k.outbox, k.history], args] as const;
+        return { published, callKeys: [k.state, k.score, k.explanation, k.insights, k.alerts, k.outbox, k.history], args };
       });
       const results = await Promise.all(
-        calls.map(async ([callKeys, args], i): Promise<CommitResult> => {
+        calls.map(async ({ callKeys, args }, i): Promise<CommitResult> => {
           const commit = commits[i] as ScoreCommit;
-          const [written, version, previousFlat, earlier = [], firstSeq = 0] = (await scripts.commitScore(callKeys, args)) as [
+          const [written, version, previousFlat, earlier = [], assigned = []] = (await scripts.commitScore(callKeys, args)) as [
             0 | 1 | 2 | 3,
             number,
             string[],
             string[]?,
-            number?,
+            number[]?,
           ];
           return {
             written: written === 1,
@@ -316,9 +328,11 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
             fenced: written === 3,
             version,
             previousScore: decodeScoreSummary(commit.score.customerId, pairsToRecord(previousFlat)),
+            // The appended messages are not sent back (the explanation is most of their bytes): their seq and
+            // version are, in order.
             outbox:
               written === 1
-                ? [...parseOutbox(earlier), ...commit.outbox.map(({ topic, key, value }, j) => ({ seq: firstSeq + j, version, topic, key, value }))]
+                ? [...parseOutbox(earlier), ...commit.outbox.map((value, j) => ({ seq: assigned[2 * j]!, version: assigned[2 * j + 1]!, value }))]
                 : [],
           };
         }),
@@ -332,7 +346,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
           const customerId = commit.score.customerId;
           if (result.written) {
             // An insignificant change leaves the published score stored, and ranked.
-            const stored = commit.significant || result.previousScore === null ? commit.score : result.previousScore;
+            const stored = calls[i]!.published || result.previousScore === null ? commit.score : result.previousScore;
             return [
               ...syncRankings(customerId, stored, result.previousScore?.segment ?? null),
               scheduleDue(customerId, commit.nextDueAt),

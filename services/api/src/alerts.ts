@@ -2,18 +2,14 @@
 // through the open-alert index (customers with an OPEN episode, by value at risk); resolved ones have no
 // index, so that listing reads the books of the customers at the top of the value-at-risk and churn-risk
 // rankings. `complete` tells whether every candidate customer was read.
-import { ALERT_SEVERITIES, type AlertBook, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
+import { ALERT_SEVERITIES, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
+import { alertEpisodes } from '@churnscore/scoring';
+import { decodeAlertBook } from '@churnscore/state';
 import type { ReadContext } from './read-context';
 import type { AlertsPage, AlertsQuery } from './schemas';
 
 /** Customers taken from the top of the index or of each ranking; their alert books are read (one GET each, pipelined). */
 const ALERT_SCAN_PER_RANKING = 500;
-
-/** Every episode a stored alert book holds (the open one, or else the last resolved one, per alert type). */
-export function episodesOf(book: unknown): AlertEpisode[] {
-  const episodes = (book as AlertBook | null)?.episodes;
-  return episodes ? Object.values(episodes) : [];
-}
 
 const severityRank = (episode: AlertEpisode): number => ALERT_SEVERITIES.indexOf(episode.severity);
 
@@ -44,7 +40,7 @@ export async function listAlerts(context: ReadContext, query: AlertsQuery): Prom
   const { redis, keys } = context;
   const { customerIds, candidates } = await candidateCustomers(context, query.status);
   const books = await Promise.all(customerIds.map((customerId) => redis.get(keys.customer(customerId).alerts)));
-  const episodes = books.flatMap((book) => (book === null ? [] : episodesOf(JSON.parse(book))));
+  const episodes = books.flatMap((book) => alertEpisodes(decodeAlertBook(book)));
   const matching = withStatus(episodes, query.status);
   return {
     items: matching.slice(0, query.limit),

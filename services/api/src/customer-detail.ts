@@ -1,7 +1,7 @@
 // One customer: its score, explanation, Insights and alerts (one consistent read), and its score history.
-import { HEALTH_BANDS } from '@churnscore/domain';
-import { readCustomerReadModel } from '@churnscore/state';
-import { episodesOf, withStatus } from './alerts';
+import { alertEpisodes } from '@churnscore/scoring';
+import { decodeScoreHistoryEntry, readCustomerReadModel } from '@churnscore/state';
+import { withStatus } from './alerts';
 import { RequestError, type ReadContext } from './read-context';
 import type { CustomerDetail, HistoryPoint } from './schemas';
 
@@ -10,23 +10,12 @@ const notFound = (): RequestError => new RequestError(404, 'no scored customer w
 export async function getCustomer({ redis, keys }: ReadContext, customerId: string): Promise<CustomerDetail> {
   const model = await readCustomerReadModel(redis, keys, customerId);
   if (model === null) throw notFound();
-  const episodes = episodesOf(model.alertBook);
+  const episodes = alertEpisodes(model.alertBook);
   return {
     ...model.score,
     insights: model.insights,
     alerts: { open: withStatus(episodes, 'OPEN'), recentlyResolved: withStatus(episodes, 'RESOLVED') },
   };
-}
-
-function parseHistoryPoint(json: string): HistoryPoint | null {
-  try {
-    const { t, health, churnRisk, band } = JSON.parse(json) as Partial<HistoryPoint>;
-    const valid =
-      typeof t === 'number' && typeof health === 'number' && typeof churnRisk === 'number' && HEALTH_BANDS.includes(band as never);
-    return valid ? { t, health, churnRisk, band: band as HistoryPoint['band'] } : null;
-  } catch {
-    return null;
-  }
 }
 
 /** The latest `limit` points, oldest first; entries that do not parse are skipped rather than failing the chart. */
@@ -37,7 +26,7 @@ export async function getHistory(context: ReadContext, customerId: string, limit
   // The list is newest first; reversing before the (stable) sort keeps points of the same instant in publication order.
   return entries
     .reverse()
-    .map(parseHistoryPoint)
+    .map(decodeScoreHistoryEntry)
     .filter((point): point is HistoryPoint => point !== null)
     .sort((a, b) => a.t - b.t);
 }

@@ -1,6 +1,6 @@
 import type { TopicNames } from '@churnscore/config';
-import type { AlertBook, InputEvent, ScoreCause } from '@churnscore/domain';
-import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection, type WireEvent } from '@churnscore/events';
+import { withVersion, type InputEvent, type OutputEvent, type ScoreCause } from '@churnscore/domain';
+import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
 import { RewindRequiredError, sendWithinLimit, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type ScoringConfig } from '@churnscore/scoring';
@@ -135,32 +135,17 @@ export class ScoringPipeline {
   }
 
   private recompute(snapshot: CustomerSnapshot, cause: ScoreCause, scoring: ScoringConfig, now: number, fence: WriteFence): ScoreCommit {
-    const { store, topics } = this.deps;
-    const previous = snapshot.score;
-    const evaluation = evaluateCustomer(
-      {
-        state: snapshot.state,
-        published: previous,
-        alertBook: snapshot.alertBook as AlertBook | null,
-        cause,
-        newGeneration: fence.generation !== (previous?.generation ?? ''),
-      },
+    // Redis may have come back without writes whose outputs were published: the first commit of a customer
+    // in a new generation publishes everything again, under versions above any published before.
+    const published = snapshot.score;
+    const newGeneration = fence.generation !== (published?.generation ?? '');
+    const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts } = evaluateCustomer(
+      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration },
       scoring,
       now,
-      { retentionDays: store.retentionDays },
+      { retentionDays: this.deps.store.retentionDays },
     );
-    return {
-      score: evaluation.score,
-      insights: evaluation.insights,
-      revision: snapshot.state.revision,
-      asOf: now,
-      significant: evaluation.significant,
-      alertBook: evaluation.alertBook,
-      outbox: evaluation.outbox.map((message) => ({ topic: topics[TOPIC_ROLE_OF_KIND[message.kind]], key: message.customerId, value: message })),
-      nextDueAt: evaluation.nextDueAt,
-      hasOpenAlerts: evaluation.hasOpenAlerts,
-      basedOn: previous,
-    };
+    return { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: snapshot.state.revision, asOf: now, basedOn: published };
   }
 
   private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number): Promise<void> {
@@ -208,15 +193,16 @@ export class ScoringPipeline {
     const { codec, producer } = this.deps;
     const pending = outboxes.filter((o) => o.entries.length > 0);
     if (pending.length === 0) return;
-    const entries = pending.flatMap((outbox) => outbox.entries);
+    const events = pending.flatMap((outbox) => outbox.entries.map((entry) => withVersion(entry.value, entry.version)));
     // Encoded together and acknowledged together: awaiting one customer at a time would defeat ioredis's
     // auto-pipelining and cost a round trip per customer.
-    const values = await Promise.all(entries.map((entry) => codec.encode(entry.topic, this.stampVersion(entry))));
+    const values = await Promise.all(events.map((event) => codec.encode(this.topicOf(event), event)));
     const byTopic = new Map<string, Message[]>();
-    entries.forEach((entry, i) => {
-      const messages = byTopic.get(entry.topic) ?? [];
-      messages.push({ key: entry.key, value: values[i]! });
-      byTopic.set(entry.topic, messages);
+    events.forEach((event, i) => {
+      const topic = this.topicOf(event);
+      const messages = byTopic.get(topic) ?? [];
+      messages.push({ key: event.customerId, value: values[i]! });
+      byTopic.set(topic, messages);
     });
     await sendWithinLimit(
       producer,
@@ -224,26 +210,16 @@ export class ScoringPipeline {
       this.deps.maxBatchBytes,
     );
     await Promise.all(pending.map((outbox) => this.deps.store.ackOutbox(outbox.customerId, Math.max(...outbox.entries.map((e) => e.seq)))));
-    for (const entry of entries) this.countPublished(entry);
+    for (const event of events) this.countPublished(event);
   }
 
-  /**
-   * Score-changed events carry the customer's score version; alert events the outbox sequence, which
-   * only ever grows for the customer and so for each of its alerts (subscribers de-duplicate on
-   * (alertId, version)).
-   */
-  private stampVersion(entry: OutboxEntry): WireEvent {
-    const version = entry.topic === this.deps.topics.scoreChanged ? entry.version : entry.seq;
-    return { ...(entry.value as object), version } as WireEvent;
+  private topicOf(event: OutputEvent): string {
+    return this.deps.topics[TOPIC_ROLE_OF_KIND[event.kind]];
   }
 
-  private countPublished(entry: OutboxEntry): void {
-    const value = entry.value as { cause?: ScoreCause; alertType?: string; status?: string };
-    if (entry.topic === this.deps.topics.scoreChanged) {
-      this.deps.metrics.scoreChanges.inc({ cause: value.cause?.kind ?? 'event' });
-    } else {
-      this.deps.metrics.alerts.inc({ type: value.alertType ?? 'unknown', status: value.status ?? 'unknown' });
-    }
+  private countPublished(event: OutputEvent): void {
+    if (event.kind === 'score-changed') this.deps.metrics.scoreChanges.inc({ cause: event.cause.kind });
+    else this.deps.metrics.alerts.inc({ type: event.alertType, status: event.status });
   }
 
   private async erase(customerId: string): Promise<void> {
