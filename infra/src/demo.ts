@@ -36,7 +36,7 @@ const READY_TIMEOUT_MS = 120_000;
  * The read API serves customer data only with a token (or when told to run open): the demo lets it use the
  * API_TOKEN of the environment, or hands it a fresh one it prints, unless API_ALLOW_ANONYMOUS is set.
  */
-function demoApiAccess(env: NodeJS.ProcessEnv): { settings: NodeJS.ProcessEnv; loginLines: string[] } {
+export function demoApiAccess(env: NodeJS.ProcessEnv): { settings: NodeJS.ProcessEnv; loginLines: string[] } {
   if (/^(true|1|yes)$/i.test(env.API_ALLOW_ANONYMOUS ?? '')) {
     return { settings: {}, loginLines: ['  API token:       none (API_ALLOW_ANONYMOUS is set: the API is open)'] };
   }
