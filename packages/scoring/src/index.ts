@@ -19,6 +19,14 @@ export {
 } from './config-schema';
 export { MEASURE_INPUT_NAMES, type MeasureInputName } from './measure-inputs';
 export { CHURN_FEATURE_NAMES, RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, type ChurnFeatureName } from './churn';
+export {
+  BASELINE_RISK_SIGNALS,
+  churnFeatureValue,
+  churnRiskOf,
+  churnSnapshot,
+  type BaselineRiskSignal,
+  type ChurnSnapshot,
+} from './churn-features';
 export { ENGAGEMENT_ACTIVITY_TYPES } from './signals';
 export { healthBand, isSignificantChange, riskBand, scoreCustomer } from './score';
 export { TOP_DRIVER_COUNT } from './drivers';

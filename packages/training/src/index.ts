@@ -16,3 +16,8 @@ export {
   type TimeSplit,
   type TimeSplitOptions,
 } from './dataset';
+export { DEFAULT_L2, DEFAULT_VALIDATION_SHARE, MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, TrainingRefusedError, trainChurnModel, type TrainOptions, type TrainingResult } from './train';
+export { renderModelCard, type ModelCard, type RankingScore, type SampleCounts } from './model-card';
+export { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, MIN_ALERT_HYSTERESIS, THRESHOLD_STEP, chooseAlertThresholds, replayAlert, type AlertOutcome, type AlertThresholds, type RiskPoint, type ThresholdChoice } from './thresholds';
+export { averagePrecision, calibrationTable, outcomeAt, rocAuc, type CalibrationBin, type CalibrationTable, type ScoredSample, type ThresholdOutcome } from './metrics';
+export { fitLogisticRegression, type LogisticRegressionFit, type LogisticRegressionOptions } from './logistic-regression';

@@ -1,0 +1,143 @@
+// The model card: what a trained churn model was learnt from and how well it did on data it never saw, as JSON
+// (for the dashboard and tools) and Markdown (for people).
+import type { CalibrationTable } from './metrics';
+import type { AlertOutcome, AlertThresholds } from './thresholds';
+
+export interface SampleCounts {
+  /** (customer, as-of date) pairs. */
+  snapshots: number;
+  /** Snapshots whose customer churns within the horizon. */
+  positives: number;
+  customers: number;
+  /** Customers with at least one positive snapshot. */
+  churners: number;
+}
+
+/** How well a risk ranks the validation snapshots; null where the validation holds a single class. */
+export interface RankingScore {
+  name: string;
+  auc: number | null;
+  /** Average precision. */
+  prAuc: number | null;
+}
+
+export interface ModelCard {
+  /** The trained scoring config's version, stamped on every score and alert as modelVersion. */
+  version: string;
+  /** The config it copies everything but the churn model and CHURN_RISK_HIGH's thresholds from. */
+  baseVersion: string;
+  trainedAt: string;
+  history: { sources: string[]; observedUntil: string };
+  /** The risk is the probability of churning within this many days. */
+  horizonDays: number;
+  renewalGraceDays: number;
+  split: { asOfDates: number; firstAsOf: string; trainUntil: string; validateFrom: string; lastAsOf: string };
+  samples: { train: SampleCounts; validation: SampleCounts };
+  minimums: { churningCustomers: number; customers: number };
+  fit: { l2: number; iterations: number; converged: boolean };
+  model: {
+    intercept: number;
+    /** Every churn feature; coefficient null for one left out (it never varied in training). */
+    coefficients: Array<{ feature: string; coefficient: number | null; perStandardDeviation: number; mean: number; standardDeviation: number }>;
+  };
+  validation: RankingScore & { baseRate: number; meanPredicted: number; calibration: CalibrationTable };
+  /** The base config's churn model (with its calibration error), then single signals, on the same snapshots. */
+  baselines: Array<RankingScore & { calibrationError?: number }>;
+  alert: AlertThresholds &
+    AlertOutcome & {
+      targetPrecision: number;
+      earlyWarningDays: number;
+      /** The base config's CHURN_RISK_HIGH with the base model's risks, replayed the same way. */
+      base: AlertThresholds & AlertOutcome;
+    };
+}
+
+const fixed = (value: number | null, digits = 3): string => (value === null ? '–' : value.toFixed(digits));
+const percent = (value: number | null): string => (value === null ? '–' : `${(value * 100).toFixed(1)} %`);
+const row = (cells: ReadonlyArray<string | number>): string => `| ${cells.join(' | ')} |`;
+const table = (header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string =>
+  [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
+
+/** The card as Markdown. */
+export function renderModelCard(card: ModelCard): string {
+  const { samples, validation, alert } = card;
+  const sampleRow = (name: string, counts: SampleCounts) => [name, counts.snapshots, counts.positives, counts.customers, counts.churners];
+  const alertRow = (name: string, a: AlertThresholds & AlertOutcome) => [
+    name,
+    a.openAt,
+    a.resolveBelow,
+    fixed(a.precision),
+    fixed(a.recall),
+    fixed(a.earlyRecall),
+    a.alerted,
+  ];
+  return [
+    `# Churn model ${card.version}`,
+    '',
+    `Churn risk = the probability that a customer with an active contract churns within **${card.horizonDays} days** ` +
+      `(its last active contract cancelled or ended with no new one within ${card.renewalGraceDays} days). ` +
+      `Learnt from ${card.history.sources.join(', ')} (history until ${card.history.observedUntil}) on ${card.trainedAt}; ` +
+      `everything but the churn model and CHURN_RISK_HIGH's thresholds is copied from ${card.baseVersion}.`,
+    '',
+    '## Samples',
+    '',
+    `Snapshots of every customer with an active contract as of ${card.split.asOfDates} dates from ${card.split.firstAsOf} to ${card.split.lastAsOf}, ` +
+      `each computed from only what was known then. Trained on those as of ${card.split.trainUntil} or earlier, validated on those as of ` +
+      `${card.split.validateFrom} or later: every training label was settled before validation starts.`,
+    '',
+    table(['set', 'snapshots', 'positive snapshots', 'customers', 'churning customers'], [
+      sampleRow('training', samples.train),
+      sampleRow('validation', samples.validation),
+    ]),
+    '',
+    `Training needs at least ${card.minimums.churningCustomers} churning customers and ${card.minimums.customers} customers in each set.`,
+    '',
+    '## Validation',
+    '',
+    table(['risk', 'AUC', 'PR-AUC', 'calibration error'], [
+      [`**${validation.name}** (this model)`, fixed(validation.auc), fixed(validation.prAuc), fixed(validation.calibration.error)],
+      ...card.baselines.map((b) => [b.name, fixed(b.auc), fixed(b.prAuc), b.calibrationError === undefined ? '–' : fixed(b.calibrationError)]),
+    ]),
+    '',
+    `Base rate ${percent(validation.baseRate)}, mean predicted risk ${percent(validation.meanPredicted)}. PR-AUC is the average precision; ` +
+      'a ranking that knows nothing scores the base rate.',
+    '',
+    '### Calibration (validation, by decile of predicted risk)',
+    '',
+    table(
+      ['decile', 'risk from', 'risk to', 'snapshots', 'mean predicted', 'observed'],
+      validation.calibration.bins.map((bin, i) => [i + 1, fixed(bin.from, 4), fixed(bin.to, 4), bin.count, percent(bin.meanPredicted), percent(bin.observedRate)]),
+    ),
+    '',
+    `Calibration error (count-weighted mean of |predicted − observed| over the deciles): ${fixed(validation.calibration.error)}.`,
+    '',
+    '## CHURN_RISK_HIGH',
+    '',
+    `Thresholds chosen for precision ≥ ${alert.targetPrecision} on the validation snapshots, the alert replayed snapshot by snapshot with its ` +
+      'hysteresis: precision = share of snapshots with the alert open whose customer churns within the horizon; recall = share of ' +
+      `positive snapshots with the alert open; early recall = the same among positive snapshots at least ${alert.earlyWarningDays} days before the churn.`,
+    '',
+    table(['alert', 'opens at ≥', 'resolves below', 'precision', 'recall', 'early recall', 'alerted snapshots'], [
+      alertRow('**this model**', alert),
+      alertRow(card.baseVersion, alert.base),
+    ]),
+    '',
+    '## Coefficients',
+    '',
+    `logit = ${card.model.intercept} + Σ coefficient × feature (features as in docs/scoring.md §4). Per standard deviation: the ` +
+      `coefficient × the feature's standard deviation in training, comparable across features. L2 penalty λ = ${card.fit.l2} on ` +
+      `standardised features; ${card.fit.converged ? 'converged' : 'did NOT converge'} in ${card.fit.iterations} Newton steps.`,
+    '',
+    table(
+      ['feature', 'coefficient', 'per standard deviation', 'training mean', 'training standard deviation'],
+      card.model.coefficients.map((c) => [
+        c.feature,
+        c.coefficient === null ? 'left out (constant in training)' : c.coefficient,
+        fixed(c.perStandardDeviation),
+        fixed(c.mean),
+        fixed(c.standardDeviation),
+      ]),
+    ),
+    '',
+  ].join('\n');
+}

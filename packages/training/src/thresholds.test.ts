@@ -1,0 +1,64 @@
+import { MS_PER_DAY } from '@churnscore/domain';
+import { describe, expect, it } from 'vitest';
+import { MIN_ALERT_HYSTERESIS, chooseAlertThresholds, replayAlert, type RiskPoint } from './thresholds';
+
+const WEEK = 7 * MS_PER_DAY;
+/** A customer's weekly snapshots with these risks; a churner churns `churnsInWeeks` after the first. */
+const trajectory = (risks: number[], churnsInWeeks: number | null = null): RiskPoint[] =>
+  risks.map((risk, i) => ({
+    asOf: i * WEEK,
+    risk,
+    label: churnsInWeeks !== null,
+    churnsAt: churnsInWeeks === null ? null : churnsInWeeks * WEEK,
+  }));
+
+describe('replayAlert', () => {
+  const churner = trajectory([0.3, 0.5, 0.8, 0.6, 0.45], 7);
+  const dipper = trajectory([0.2, 0.75, 0.4, 0.2]);
+
+  it('opens at ≥ openAt, stays open down to resolveBelow, and counts the snapshots it is open at', () => {
+    // Churner open at 0.8 and 0.6; the dipper at 0.75 only.
+    expect(replayAlert([churner, dipper], { openAt: 0.7, resolveBelow: 0.5 })).toEqual({
+      alerted: 3,
+      truePositives: 2,
+      precision: 2 / 3,
+      recall: 2 / 5,
+      // Positive snapshots ≥ 30 days before the churn (week 7): weeks 0, 1 and 2 (35 days), of which week 2 is alerted.
+      earlyRecall: 1 / 3,
+    });
+  });
+
+  it('a lower resolve threshold keeps alerts open longer, catching more and wrongly more', () => {
+    expect(replayAlert([churner, dipper], { openAt: 0.7, resolveBelow: 0.4 })).toMatchObject({ alerted: 5, truePositives: 3, precision: 3 / 5 });
+  });
+
+  it('starts every trajectory with no alert open', () => {
+    expect(replayAlert([trajectory([0.6]), trajectory([0.6])], { openAt: 0.7, resolveBelow: 0.5 }).alerted).toBe(0);
+  });
+});
+
+describe('chooseAlertThresholds', () => {
+  it('takes the pair that catches the most churners at the target precision; on a tie, the highest thresholds', () => {
+    // Catching the second churner needs openAt ≤ 0.65 (not ≤ 0.62, which alerts the healthy customer) and
+    // resolveBelow ≤ 0.3 so that its alert stays open.
+    const trajectories = [trajectory([0.9, 0.9], 10), trajectory([0.65, 0.3], 10), trajectory([0.62, 0.62]), trajectory([0.2])];
+    const choice = chooseAlertThresholds(trajectories, 0.6);
+    expect(choice).toEqual({
+      ok: true,
+      thresholds: { openAt: 0.65, resolveBelow: 0.3 },
+      outcome: { alerted: 4, truePositives: 4, precision: 1, recall: 1, earlyRecall: 1 },
+    });
+  });
+
+  it('keeps at least MIN_ALERT_HYSTERESIS between the thresholds', () => {
+    // The best alert without hysteresis would open at 0.5 and resolve below 0.49 to keep the churner's 0.49.
+    const choice = chooseAlertThresholds([trajectory([0.5, 0.49, 0.2], 3), trajectory([0.46, 0.3])], 0.5);
+    expect(choice.ok).toBe(true);
+    if (choice.ok) expect(choice.thresholds.openAt - choice.thresholds.resolveBelow).toBeGreaterThanOrEqual(MIN_ALERT_HYSTERESIS - 1e-9);
+  });
+
+  it('says so, with the best precision any pair reached, when none reaches the target', () => {
+    expect(chooseAlertThresholds([trajectory([0.9]), trajectory([0.8], 4)], 0.6)).toEqual({ ok: false, bestPrecision: 0.5 });
+    expect(() => chooseAlertThresholds([], 1)).toThrow(/target precision/);
+  });
+});

@@ -1,0 +1,100 @@
+// CHURN_RISK_HIGH's open and resolve thresholds, chosen on validation data for a target precision: the alert
+// replayed over each customer's validation snapshots with the scorer's hysteresis (opens at ≥ openAt, resolves
+// below resolveBelow, unchanged in between), and the pair that catches the most churners while at least the
+// target share of alerted snapshots are customers who do churn within the horizon.
+import { MS_PER_DAY } from '@churnscore/domain';
+
+/** What the alert's value is measured against: a warning at least this many days before the churn leaves time to act. */
+export const EARLY_WARNING_DAYS = 30;
+/** Thresholds are chosen on a grid of this step, so the config reads 0.45 rather than 0.4487. */
+export const THRESHOLD_STEP = 0.01;
+/**
+ * The least gap between openAt and resolveBelow: a customer whose risk wobbles by a few points from one week to
+ * the next must not open and resolve the alert each time.
+ */
+export const MIN_ALERT_HYSTERESIS = 0.05;
+export const DEFAULT_TARGET_PRECISION = 0.6;
+
+/** One validation snapshot of a customer: its risk then, and whether (and when) it churned within the horizon. */
+export interface RiskPoint {
+  asOf: number;
+  risk: number;
+  label: boolean;
+  churnsAt: number | null;
+}
+
+export interface AlertThresholds {
+  openAt: number;
+  resolveBelow: number;
+}
+
+export interface AlertOutcome {
+  /** Snapshots at which the alert is open. */
+  alerted: number;
+  truePositives: number;
+  /** Share of alerted snapshots whose customer churns within the horizon; null when the alert never opens. */
+  precision: number | null;
+  /** Share of positive snapshots at which the alert is open; null without positives. */
+  recall: number | null;
+  /** The same among positive snapshots at least EARLY_WARNING_DAYS before the churn; null without any. */
+  earlyRecall: number | null;
+}
+
+const isEarly = (point: RiskPoint): boolean => point.churnsAt !== null && point.churnsAt - point.asOf >= EARLY_WARNING_DAYS * MS_PER_DAY;
+const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
+
+/**
+ * The alert replayed over `trajectories`: each one customer's snapshots on consecutive as-of dates, oldest first,
+ * starting with no alert open.
+ */
+export function replayAlert(trajectories: readonly (readonly RiskPoint[])[], { openAt, resolveBelow }: AlertThresholds): AlertOutcome {
+  let alerted = 0;
+  let truePositives = 0;
+  let positives = 0;
+  let early = 0;
+  let earlyCaught = 0;
+  for (const trajectory of trajectories) {
+    let open = false;
+    for (const point of trajectory) {
+      open = open ? point.risk >= resolveBelow : point.risk >= openAt;
+      if (point.label) positives += 1;
+      if (isEarly(point)) early += 1;
+      if (!open) continue;
+      alerted += 1;
+      if (point.label) truePositives += 1;
+      if (isEarly(point)) earlyCaught += 1;
+    }
+  }
+  return { alerted, truePositives, precision: ratio(truePositives, alerted), recall: ratio(truePositives, positives), earlyRecall: ratio(earlyCaught, early) };
+}
+
+export type ThresholdChoice =
+  | { ok: true; thresholds: AlertThresholds; outcome: AlertOutcome }
+  /** No pair reaches the target; `bestPrecision` is the highest any pair reached (null if none ever alerts). */
+  | { ok: false; bestPrecision: number | null };
+
+/**
+ * Among the thresholds on the THRESHOLD_STEP grid with openAt − resolveBelow ≥ MIN_ALERT_HYSTERESIS, the pair
+ * whose alert reaches `targetPrecision` with the highest recall; on a tie the higher precision, then the higher
+ * thresholds (fewer alerts for the same catch).
+ */
+export function chooseAlertThresholds(trajectories: readonly (readonly RiskPoint[])[], targetPrecision: number): ThresholdChoice {
+  if (!(targetPrecision > 0 && targetPrecision < 1)) throw new RangeError(`the target precision must be between 0 and 1, got ${targetPrecision}`);
+  const steps = Math.round(1 / THRESHOLD_STEP);
+  const minGapSteps = Math.round(MIN_ALERT_HYSTERESIS / THRESHOLD_STEP);
+  let best: { thresholds: AlertThresholds; outcome: AlertOutcome } | null = null;
+  let bestPrecision: number | null = null;
+  const better = (a: AlertOutcome, b: AlertOutcome): boolean => a.recall! > b.recall! || (a.recall === b.recall && a.precision! > b.precision!);
+  // Highest thresholds first, so that on a tie the first pair found stays.
+  for (let open = steps - 1; open >= 1 + minGapSteps; open -= 1) {
+    for (let resolve = open - minGapSteps; resolve >= 1; resolve -= 1) {
+      const thresholds = { openAt: open / steps, resolveBelow: resolve / steps };
+      const outcome = replayAlert(trajectories, thresholds);
+      if (outcome.precision === null || outcome.recall === null) continue;
+      bestPrecision = Math.max(bestPrecision ?? 0, outcome.precision);
+      if (outcome.precision < targetPrecision) continue;
+      if (best === null || better(outcome, best.outcome)) best = { thresholds, outcome };
+    }
+  }
+  return best === null ? { ok: false, bestPrecision } : { ok: true, ...best };
+}

@@ -1,0 +1,97 @@
+import { defaultScoringConfig, parseScoringConfig, scoreCustomer } from '@churnscore/scoring';
+import { describe, expect, it } from 'vitest';
+import { buildDataset, splitByTime } from './dataset';
+import { rocAuc } from './metrics';
+import { syntheticPopulation } from './test-support';
+import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, TrainingRefusedError, trainChurnModel } from './train';
+
+const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
+const TRAINED_AT = Date.UTC(2025, 0, 15);
+const base = defaultScoringConfig();
+
+function datasetOf(customers: number, days = 720) {
+  const population = syntheticPopulation({ customers, days, seed: 1 });
+  return buildDataset(population.histories, { ...FOLD, asOf: { everyDays: 14 }, observedUntil: population.end });
+}
+
+const train = (dataset: ReturnType<typeof datasetOf>, extra: Partial<Parameters<typeof trainChurnModel>[1]> = {}) =>
+  trainChurnModel(dataset, { baseConfig: base, trainedAt: TRAINED_AT, sources: ['synthetic.ndjson'], ...extra });
+
+describe('trainChurnModel on a population whose churn shows in behaviour', () => {
+  const dataset = datasetOf(400);
+  const { config, card } = train(dataset);
+  const validation = splitByTime(dataset, { validationShare: 0.25 }).validation;
+
+  it('writes a scoring config the scorer accepts: the base config with the learnt churn model, CHURN_RISK_HIGH thresholds and a new version', () => {
+    expect(parseScoringConfig(JSON.parse(JSON.stringify(config)))).toEqual(config);
+    const { version, churn, alerts, ...unchanged } = config;
+    const { version: baseVersion, churn: baseChurn, alerts: baseAlerts, ...baseUnchanged } = base;
+    expect(unchanged).toEqual(baseUnchanged);
+    expect(version).toMatch(/^churn-h90-2024-12-20-[0-9a-f]{8}$/);
+    expect(version).not.toBe(baseVersion);
+    expect(churn).not.toEqual(baseChurn);
+    expect(alerts).toEqual({ ...baseAlerts, churnRiskHigh: { openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow } });
+    expect(card.version).toBe(version);
+  });
+
+  it('judges exactly the risks the scorer publishes with the trained config', () => {
+    const published = validation.map((row) => ({ score: scoreCustomer(row.insights, null, config, row.asOf).churnRisk, label: row.label }));
+    expect(rocAuc(published)).toBe(card.validation.auc);
+    const stamped = scoreCustomer(validation[0]!.insights, null, config, validation[0]!.asOf);
+    expect(stamped.modelVersion).toBe(card.version);
+  });
+
+  it('ranks churners better than the base model, health alone and the engagement trend, and is calibrated on later data', () => {
+    const [baseModel, healthAlone, engagementTrend] = card.baselines;
+    expect(baseModel!.name).toBe(base.version);
+    for (const baseline of [baseModel!, healthAlone!, engagementTrend!]) expect(card.validation.auc!).toBeGreaterThan(baseline.auc!);
+    expect(card.validation.prAuc!).toBeGreaterThan(card.validation.baseRate);
+    expect(card.validation.calibration.bins).toHaveLength(10);
+    expect(card.validation.calibration.error).toBeLessThan(0.05);
+  });
+
+  it('chooses CHURN_RISK_HIGH thresholds that reach the target precision, with their replayed precision and recall', () => {
+    expect(card.alert.targetPrecision).toBe(0.6);
+    expect(card.alert.precision!).toBeGreaterThanOrEqual(0.6);
+    expect(card.alert.recall!).toBeGreaterThan(card.alert.base.recall!);
+    expect(card.alert.resolveBelow).toBeLessThan(card.alert.openAt);
+    expect(card.alert.base).toMatchObject(base.alerts.churnRiskHigh);
+  });
+
+  it('counts samples and churning customers per period, each above the minimum', () => {
+    const positives = validation.filter((row) => row.label);
+    expect(card.samples.validation).toEqual({
+      snapshots: validation.length,
+      positives: positives.length,
+      customers: new Set(validation.map((row) => row.customerId)).size,
+      churners: new Set(positives.map((row) => row.customerId)).size,
+    });
+    for (const counts of [card.samples.train, card.samples.validation]) {
+      expect(counts.churners).toBeGreaterThanOrEqual(MIN_CHURNING_CUSTOMERS);
+      expect(counts.customers).toBeGreaterThanOrEqual(MIN_CUSTOMERS);
+    }
+  });
+
+  it('leaves out the features that never varied in training, and lists every feature on the card', () => {
+    // The synthetic customers never give NPS or CSM sentiment, lose deals or cancel more than their one contract.
+    expect(Object.keys(config.churn.coefficients)).not.toContain('npsDeviation');
+    expect(card.model.coefficients.find((c) => c.feature === 'npsDeviation')?.coefficient).toBeNull();
+    expect(card.model.coefficients.find((c) => c.feature === 'healthShortfall')?.coefficient).toBe(config.churn.coefficients.healthShortfall);
+  });
+
+  it('is deterministic: the same history trains the same config, version included', () => {
+    expect(train(dataset).config).toEqual(config);
+  });
+});
+
+describe('trainChurnModel refuses', () => {
+  it('too few churners or customers, naming the counts and the minimum', () => {
+    const small = datasetOf(120);
+    expect(() => train(small)).toThrow(TrainingRefusedError);
+    expect(() => train(small)).toThrow(/too few churners to learn from \(training: \d+ churning customers of \d+; validation: \d+ churning customers of \d+\): .* at least 50 .* and 200 customers/);
+  });
+
+  it('a history too short to label any snapshot', () => {
+    expect(() => train(datasetOf(10, 200))).toThrow(/the history is too short/);
+  });
+});
