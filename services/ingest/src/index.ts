@@ -18,4 +18,4 @@ export {
   type IngestReport,
   type LineRejection,
 } from './report';
-export { INGEST_USAGE, parseIngestArgs, runIngestCommand, type IngestArgs, type IngestIo } from './ingest-command';
+export { INGEST_USAGE, parseExportSelection, parseIngestArgs, runIngestCommand, type IngestArgs, type IngestIo } from './ingest-command';

@@ -71,9 +71,7 @@ export function parseIngestArgs(argv: string[]): IngestArgs | null {
   }
   if (parsed.help) return null;
   if (parsed.file === undefined) throw new UsageError(`--file is required\n\n${INGEST_USAGE}`);
-  const { kind, format } = parsed;
-  if (kind !== undefined && !isOneOf(INPUT_EVENT_KINDS, kind)) throw new UsageError(`--kind must be one of ${INPUT_EVENT_KINDS.join(', ')}`);
-  if (format !== undefined && !isOneOf(EXPORT_FORMATS, format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const { kind, format } = parseExportSelection(parsed);
   if (parsed.partial && parsed['dry-run']) throw new UsageError('--partial and --dry-run exclude each other');
   return {
     file: parsed.file,
@@ -88,6 +86,17 @@ export function parseIngestArgs(argv: string[]): IngestArgs | null {
 }
 
 const isOneOf = <T extends string>(values: readonly T[], value: string): value is T => (values as readonly string[]).includes(value);
+
+/** --kind and --format of a command that reads exports (ingest, train), checked. */
+export function parseExportSelection(options: { kind?: string | undefined; format?: string | undefined }): {
+  kind: InputEventKind | undefined;
+  format: ExportFormat | undefined;
+} {
+  const { kind, format } = options;
+  if (kind !== undefined && !isOneOf(INPUT_EVENT_KINDS, kind)) throw new UsageError(`--kind must be one of ${INPUT_EVENT_KINDS.join(', ')}`);
+  if (format !== undefined && !isOneOf(EXPORT_FORMATS, format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  return { kind, format };
+}
 
 export interface IngestIo {
   env: Env;

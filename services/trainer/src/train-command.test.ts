@@ -1,0 +1,109 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadScoringConfigFile } from '@churnscore/scoring';
+import { UsageError, toNdjsonLine } from '@churnscore/simulator';
+import type { ModelCard } from '@churnscore/training';
+import { afterAll, describe, expect, it } from 'vitest';
+// The training package's seeded population: a history whose churn shows in behaviour, built in memory.
+import { syntheticPopulation } from '../../../packages/training/src/test-support';
+import { TRAIN_EXIT_CODES, parseTrainArgs, runTrainCommand } from './train-command';
+
+const dir = mkdtempSync(join(tmpdir(), 'train-command-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const CLOCK = () => Date.parse('2025-01-15T00:00:00Z');
+
+/** A population written as the NDJSON export `npm run ingest` reads. */
+function exportOf(customers: number, name: string): string {
+  const file = join(dir, name);
+  const events = syntheticPopulation({ customers, days: 720, seed: 1 }).histories.flatMap((history) => history.events.map(({ event }) => event));
+  writeFileSync(file, events.map(toNdjsonLine).join(''));
+  return file;
+}
+
+async function run(argv: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await runTrainCommand(argv, {
+    env: {},
+    stdout: { write: (text: string) => stdout.push(text) },
+    stderr: { write: (text: string) => stderr.push(text) },
+    clock: CLOCK,
+  });
+  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+}
+
+describe('npm run train', () => {
+  it('learns from an export and writes a scoring config the scorer loads and a model card in Markdown and JSON', async () => {
+    const history = exportOf(400, 'history.ndjson');
+    const out = join(dir, 'model');
+    const { code, stdout, stderr } = await run(['--history', history, '--out', out, '--every-days', '14']);
+    expect(code).toBe(TRAIN_EXIT_CODES.ok);
+
+    // The scorer's own loader (SCORING_CONFIG_PATH) accepts it.
+    const config = loadScoringConfigFile(join(out, 'scoring-config.json'));
+    const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
+    expect(card.version).toBe(config.version);
+    expect(card.history.sources).toEqual([history]);
+    expect(card.trainedAt).toBe('2025-01-15T00:00:00.000Z');
+    expect(config.alerts.churnRiskHigh).toEqual({ openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow });
+    expect(card.alert.precision!).toBeGreaterThanOrEqual(0.6);
+
+    const markdown = readFileSync(join(out, 'model-card.md'), 'utf8');
+    expect(markdown).toContain(`# Churn model ${config.version}`);
+    for (const section of ['## Samples', '## Validation', '### Calibration', '## CHURN_RISK_HIGH', '## Coefficients']) expect(markdown).toContain(section);
+    expect(markdown).toContain('within **90 days**');
+
+    expect(stdout).toContain(`${history}: `);
+    expect(stdout).toContain(`trained ${config.version}`);
+    expect(stdout).toContain(`SCORING_CONFIG_PATH=${join(out, 'scoring-config.json')}`);
+    // Progress on stderr: the snapshot count, then each stage.
+    expect(stderr).toMatch(/snapshots +400\/400 customers +100%/);
+    expect(stderr).toContain('fitting on');
+  }, 30_000);
+
+  it('refuses, exit 4, when the history has too few churners, and writes nothing', async () => {
+    const out = join(dir, 'refused');
+    const { code, stderr } = await run(['--history', exportOf(100, 'small.ndjson'), '--out', out]);
+    expect(code).toBe(TRAIN_EXIT_CODES.refused);
+    expect(stderr).toMatch(/training refused: too few churners to learn from .* at least 50/);
+    expect(() => readFileSync(join(out, 'scoring-config.json'))).toThrow(/ENOENT/);
+  });
+
+  it('trains on nothing, exit 1, when a line of the export is rejected, and says which', async () => {
+    const file = join(dir, 'bad.ndjson');
+    writeFileSync(file, '{"kind":"customer","customerId":"c1","occurredAt":"2024-06-01T00:00:00Z","segment":"SMB"}\n{"kind":"customer","occurredAt":"2024-06-01T00:00:00Z"}\n');
+    const { code, stdout } = await run(['--history', file]);
+    expect(code).toBe(TRAIN_EXIT_CODES.linesRejected);
+    expect(stdout).toContain(`${file} line 2: MISSING_FIELD customerId: is required`);
+    expect(stdout).toContain('nothing trained: fix the rejected lines, or pass --partial');
+  });
+});
+
+describe('parseTrainArgs', () => {
+  it('takes several exports and the training settings', () => {
+    expect(parseTrainArgs(['--history', 'a.csv', '--history', 'b.ndjson', '--horizon-days', '60', '--target-precision', '0.7'])).toMatchObject({
+      histories: ['a.csv', 'b.ndjson'],
+      horizonDays: 60,
+      everyDays: 7,
+      validationShare: 0.25,
+      targetPrecision: 0.7,
+      l2: 1,
+      outDir: null,
+      observedUntil: null,
+    });
+    expect(parseTrainArgs(['--help'])).toBeNull();
+  });
+
+  it.each([
+    [[], /--history is required/],
+    [['--history', 'a.csv', '--target-precision', '1'], /--target-precision must be a number between 0 and 1/],
+    [['--history', 'a.csv', '--horizon-days', '0'], /--horizon-days must be a whole number of at least 1/],
+    [['--history', 'a.csv', '--l2', '0'], /--l2 must be a number > 0/],
+    [['--history', 'a.csv', '--observed-until', 'soon'], /--observed-until must be an ISO 8601 time/],
+    [['--history', 'a.csv', '--kind', 'lead'], /--kind must be one of/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseTrainArgs(argv)).toThrow(UsageError);
+    expect(() => parseTrainArgs(argv)).toThrow(message);
+  });
+});

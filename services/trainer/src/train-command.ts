@@ -1,0 +1,257 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Env } from '@churnscore/config';
+import type { InputEventKind } from '@churnscore/domain';
+import { INPUT_EVENT_KINDS } from '@churnscore/events';
+import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
+import { loadScoringConfigFile } from '@churnscore/scoring';
+import {
+  CLI_EXIT_CODES,
+  UsageError,
+  formatCount,
+  formatPercent,
+  integerOption,
+  loadProducerConfig,
+  startProgress,
+  type ProgressStream,
+} from '@churnscore/simulator';
+import {
+  DEFAULT_HORIZON_DAYS,
+  DEFAULT_L2,
+  DEFAULT_TARGET_PRECISION,
+  DEFAULT_VALIDATION_SHARE,
+  TrainingRefusedError,
+  buildDataset,
+  groupByCustomer,
+  renderModelCard,
+  trainChurnModel,
+  type ModelCard,
+} from '@churnscore/training';
+import { readExportHistory } from './read-history';
+
+/** A snapshot of every customer once a week: the alert replay sees the week-to-week wobble a live alert would. */
+const DEFAULT_EVERY_DAYS = 7;
+
+/** The ingest's exit codes, and one for a training the data cannot support. */
+export const TRAIN_EXIT_CODES = {
+  ok: CLI_EXIT_CODES.ok,
+  linesRejected: CLI_EXIT_CODES.linesRejected,
+  usage: CLI_EXIT_CODES.usage,
+  /** Too few churners or customers, or no CHURN_RISK_HIGH thresholds reach the target precision. */
+  refused: 4,
+} as const;
+
+export const TRAIN_USAGE = `Usage: npm run train -- --history EXPORT [--history EXPORT …] [options]
+
+Learns the churn model from a customer base's history (CRM exports in the ingest formats: NDJSON, or
+CSV with a header row), validating on the latest as-of dates, and writes a scoring config the scorer
+loads (SCORING_CONFIG_PATH) and a model card (Markdown and JSON). docs/scoring.md §15 explains it.
+
+  --history PATH          an export (.ndjson, .jsonl, .json or .csv); repeat for several files
+  --kind KIND             ${INPUT_EVENT_KINDS.join(' | ')}: the kind of every record, for files without a kind field
+  --format FORMAT         ${EXPORT_FORMATS.join(' | ')}, when the extension does not tell
+  --partial               learn from the valid lines even when some are rejected
+  --out DIR               where to write scoring-config.json, model-card.md and model-card.json
+                          (default models/<version>)
+  --base-config PATH      the scoring config to copy (default SCORING_CONFIG_PATH, else the shipped default)
+  --horizon-days N        the risk is the probability of churning within N days (default ${DEFAULT_HORIZON_DAYS})
+  --every-days N          a snapshot of every customer every N days (default ${DEFAULT_EVERY_DAYS})
+  --validation-share X    the share of as-of dates, the latest, to validate on (default ${DEFAULT_VALIDATION_SHARE})
+  --target-precision X    CHURN_RISK_HIGH's precision on the validation snapshots (default ${DEFAULT_TARGET_PRECISION})
+  --l2 X                  the L2 penalty on standardised features (default ${DEFAULT_L2})
+  --observed-until TIME   when the export was taken, ISO 8601 (default: its latest event)
+  --version NAME          the trained config's version (default churn-h<N>-<date>-<hash>)
+  --help                  show this text
+
+Exit codes: 0 trained, 1 lines rejected (nothing trained; --partial to learn from the rest),
+2 bad usage or configuration, 4 refused (too few churners or customers, or no alert thresholds reach
+the target precision): the message says which.`;
+
+export interface TrainArgs {
+  histories: string[];
+  kind: InputEventKind | undefined;
+  format: ExportFormat | undefined;
+  partial: boolean;
+  outDir: string | null;
+  baseConfigPath: string | null;
+  horizonDays: number;
+  everyDays: number;
+  validationShare: number;
+  targetPrecision: number;
+  l2: number;
+  observedUntil: number | null;
+  version: string | null;
+}
+
+function fraction(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!(parsed > 0 && parsed < 1)) throw new UsageError(`--${name} must be a number between 0 and 1 (exclusive)`);
+  return parsed;
+}
+
+/** Parses the command line; null when --help was asked for. */
+export function parseTrainArgs(argv: string[]): TrainArgs | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        history: { type: 'string', multiple: true },
+        kind: { type: 'string' },
+        format: { type: 'string' },
+        partial: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        'base-config': { type: 'string' },
+        'horizon-days': { type: 'string' },
+        'every-days': { type: 'string' },
+        'validation-share': { type: 'string' },
+        'target-precision': { type: 'string' },
+        l2: { type: 'string' },
+        'observed-until': { type: 'string' },
+        version: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${TRAIN_USAGE}`);
+  }
+  if (parsed.help) return null;
+  if (parsed.history === undefined) throw new UsageError(`--history is required\n\n${TRAIN_USAGE}`);
+  const { kind, format } = parseExportSelection(parsed);
+  const l2 = parsed.l2 === undefined ? DEFAULT_L2 : Number(parsed.l2);
+  if (!(l2 > 0 && Number.isFinite(l2))) throw new UsageError('--l2 must be a number > 0');
+  const observedUntil = parsed['observed-until'] === undefined ? null : Date.parse(parsed['observed-until']);
+  if (Number.isNaN(observedUntil)) throw new UsageError('--observed-until must be an ISO 8601 time, e.g. 2025-06-30T00:00:00Z');
+  return {
+    histories: parsed.history,
+    kind,
+    format,
+    partial: parsed.partial,
+    outDir: parsed.out ?? null,
+    baseConfigPath: parsed['base-config'] ?? null,
+    horizonDays: integerOption('horizon-days', parsed['horizon-days'], DEFAULT_HORIZON_DAYS, 1),
+    everyDays: integerOption('every-days', parsed['every-days'], DEFAULT_EVERY_DAYS, 1),
+    validationShare: fraction('validation-share', parsed['validation-share'], DEFAULT_VALIDATION_SHARE),
+    targetPrecision: fraction('target-precision', parsed['target-precision'], DEFAULT_TARGET_PRECISION),
+    l2,
+    observedUntil,
+    version: parsed.version ?? null,
+  };
+}
+
+export interface TrainIo {
+  env: Env;
+  /** Rejected lines, then the summary and where the outputs went. */
+  stdout: { write(text: string): unknown };
+  /** Progress, and why training was refused. */
+  stderr: ProgressStream;
+  clock?: () => number;
+}
+
+const fixed = (value: number | null): string => (value === null ? '–' : value.toFixed(3));
+
+function summary(card: ModelCard): string[] {
+  const { validation, alert } = card;
+  const baselines = card.baselines.map((b) => `${b.name} ${fixed(b.auc)}`).join(', ');
+  return [
+    `trained ${card.version}: ${card.samples.train.churners} churners of ${card.samples.train.customers} customers in training, ` +
+      `${card.samples.validation.churners} of ${card.samples.validation.customers} in validation`,
+    `validation AUC ${fixed(validation.auc)} (${baselines}), PR-AUC ${fixed(validation.prAuc)}, calibration error ${fixed(validation.calibration.error)}`,
+    `CHURN_RISK_HIGH opens at ≥ ${alert.openAt} and resolves below ${alert.resolveBelow}: precision ${fixed(alert.precision)}, ` +
+      `recall ${fixed(alert.recall)} on validation (${fixed(alert.earlyRecall)} at least ${alert.earlyWarningDays} days ahead)`,
+  ];
+}
+
+/** `npm run train`: read the exports, build the point-in-time dataset, train, write the config and the model card. */
+export async function runTrainCommand(argv: string[], io: TrainIo): Promise<number> {
+  const args = parseTrainArgs(argv);
+  if (args === null) {
+    io.stderr.write(`${TRAIN_USAGE}\n`);
+    return TRAIN_EXIT_CODES.ok;
+  }
+  const clock = io.clock ?? Date.now;
+  const settings = loadProducerConfig(io.env, { offline: true });
+  const baseConfig = loadScoringConfigFile(args.baseConfigPath ?? settings.scoringConfigPath);
+
+  let eventsRead = 0;
+  const reading = startProgress(() => `reading ${args.histories.length} export(s)  ${formatCount(eventsRead)} events`, { stream: io.stderr });
+  const history = await readExportHistory(args.histories, {
+    ...(args.kind ? { kind: args.kind } : {}),
+    ...(args.format ? { format: args.format } : {}),
+    partial: args.partial,
+    reportingCurrency: settings.reportingCurrency,
+    maxFutureSkewMs: settings.maxFutureSkewMs,
+    clock,
+    onRejection: (file, rejection) => io.stdout.write(`${file} ${describeRejection(rejection)}\n`),
+    onEvents: (events) => (eventsRead = events),
+  }).finally(() => reading.stop());
+  for (const report of history.reports) {
+    io.stdout.write(`${report.file}: ${report.records} records, ${report.valid} valid, ${report.rejected.length} rejected\n`);
+  }
+  if (!history.usable) {
+    io.stdout.write('nothing trained: fix the rejected lines, or pass --partial to learn from the valid ones\n');
+    return TRAIN_EXIT_CODES.linesRejected;
+  }
+
+  if (history.events.length === 0) {
+    io.stderr.write('training refused: the exports hold no events to learn from\n');
+    return TRAIN_EXIT_CODES.refused;
+  }
+  const histories = groupByCustomer(history.events.map((event) => ({ event })));
+  let progress = { customers: 0, rows: 0 };
+  const snapshotting = startProgress(
+    () => `snapshots  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}  ${formatCount(progress.rows)} snapshots`,
+    { stream: io.stderr },
+  );
+  let dataset;
+  try {
+    dataset = buildDataset(histories, {
+      retentionDays: settings.retentionDays,
+      dedupeWindowDays: settings.dedupeWindowDays,
+      asOf: { everyDays: args.everyDays },
+      horizonDays: args.horizonDays,
+      ...(args.observedUntil === null ? {} : { observedUntil: args.observedUntil }),
+      onProgress: (done) => (progress = done),
+    });
+  } finally {
+    snapshotting.stop();
+  }
+
+  let result;
+  try {
+    result = trainChurnModel(dataset, {
+      baseConfig,
+      trainedAt: clock(),
+      sources: args.histories,
+      validationShare: args.validationShare,
+      targetPrecision: args.targetPrecision,
+      l2: args.l2,
+      ...(args.version === null ? {} : { version: args.version }),
+      onStage: (stage) => io.stderr.write(`${stage}\n`),
+    });
+  } catch (error) {
+    if (!(error instanceof TrainingRefusedError)) throw error;
+    io.stderr.write(`training refused: ${error.message}\n`);
+    return TRAIN_EXIT_CODES.refused;
+  }
+
+  const outDir = args.outDir ?? join('models', result.config.version);
+  await mkdir(outDir, { recursive: true });
+  const paths = { config: join(outDir, 'scoring-config.json'), card: join(outDir, 'model-card.md'), cardJson: join(outDir, 'model-card.json') };
+  await writeFile(paths.config, `${JSON.stringify(result.config, null, 2)}\n`);
+  await writeFile(paths.card, renderModelCard(result.card));
+  await writeFile(paths.cardJson, `${JSON.stringify(result.card, null, 2)}\n`);
+  io.stdout.write(
+    [
+      ...summary(result.card),
+      `wrote ${paths.config}, ${paths.card} and ${paths.cardJson}`,
+      `score with it: SCORING_CONFIG_PATH=${paths.config} npm run scorer`,
+      '',
+    ].join('\n'),
+  );
+  return TRAIN_EXIT_CODES.ok;
+}
