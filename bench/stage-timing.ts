@@ -1,5 +1,4 @@
 import type { StateStore } from '@churnscore/state';
-import type { Producer } from 'kafkajs';
 import { ScoringPipeline, type PipelineDeps } from '../services/scorer/src/pipeline';
 import { TimeDrivenRescorer } from '../services/scorer/src/time-driven';
 
@@ -86,7 +85,7 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
   function instrumentPipeline(pipeline: ScoringPipeline): void {
     const deps = Reflect.get(pipeline, 'deps') as PipelineDeps;
     instrumentStore(deps.store);
-    const producer: Producer = deps.producer;
+    const producer = deps.producer;
     if (instrumented.has(producer)) return;
     instrumented.add(producer);
     undo.push(timeMethod(producer, 'sendBatch', times, 'produce'));

@@ -1,5 +1,14 @@
-import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
+
+/** What the loop uses of a kafkajs consumer: the seam a test drives with a fake (`@churnscore/kafka/testing`). */
+export interface ConsumerSeam extends Pick<Consumer, 'subscribe' | 'run' | 'commitOffsets' | 'seek' | 'stop' | 'disconnect'> {
+  readonly events: Pick<Consumer['events'], 'GROUP_JOIN'>;
+  on(eventName: Consumer['events']['GROUP_JOIN'], listener: (event: ConsumerGroupJoinEvent) => void): unknown;
+}
+
+/** What the loop uses of a kafkajs admin client: the committed and the earliest offsets, to rewind to. */
+export type AdminSeam = Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets'>;
 
 /** Consecutive messages of one partition, handled together (one Redis pipeline, one produce). */
 export interface MessageChunk {
@@ -44,8 +53,8 @@ export interface BatchReport {
 }
 
 export interface AtLeastOnceConsumerOptions<Fence, Mark> {
-  consumer: Consumer;
-  admin: Admin;
+  consumer: ConsumerSeam;
+  admin: AdminSeam;
   groupId: string;
   topics: string[];
   /** Upper bound on messages handled per unit of work: bounds the work between heartbeats. */

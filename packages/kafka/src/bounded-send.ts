@@ -1,6 +1,9 @@
 import { recordBytes } from '@churnscore/events';
 import kafkajs, { type Admin, type Message, type Producer, type TopicMessages } from 'kafkajs';
 
+/** What a sender needs of a kafkajs producer: the seam a test fakes (`@churnscore/kafka/testing`). */
+export type BatchSender = Pick<Producer, 'sendBatch'>;
+
 // kafkajs is CommonJS: Node's ESM loader does not see this enum as a named export.
 const { ConfigResourceTypes } = kafkajs;
 
@@ -32,7 +35,7 @@ export async function recordBatchLimit(admin: Admin, topics: readonly string[]):
  * once it is over the topic's `max.message.bytes`. A single message over the limit still fails: the
  * caller bounds its messages (the DLQ truncates its copies).
  */
-export async function sendWithinLimit(producer: Producer, topicMessages: readonly TopicMessages[], maxBatchBytes: number): Promise<void> {
+export async function sendWithinLimit(producer: BatchSender, topicMessages: readonly TopicMessages[], maxBatchBytes: number): Promise<void> {
   let call: TopicMessages[] = [];
   let callBytes = 0;
   const flush = async () => {

@@ -1,17 +1,17 @@
 import type { TopicNames } from '@churnscore/config';
 import { withVersion, type InputEvent, type OutputEvent, type ScoreCause } from '@churnscore/domain';
 import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
-import { RewindRequiredError, sendWithinLimit, type MessageChunk } from '@churnscore/kafka';
+import { RewindRequiredError, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type ScoringConfig } from '@churnscore/scoring';
 import type { ApplyItem, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
-import type { KafkaMessage, Message, Producer } from 'kafkajs';
+import type { KafkaMessage, Message } from 'kafkajs';
 import type { ScorerMetrics } from './metrics';
 
 export interface PipelineDeps {
   store: StateStore;
   codec: EventCodec;
-  producer: Producer;
+  producer: BatchSender;
   topics: TopicNames;
   scoring: ScoringConfig;
   clock: () => number;

@@ -1,0 +1,256 @@
+import { createLogger } from '@churnscore/observability';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk } from './at-least-once-consumer';
+import { FakeAdmin, FakeConsumer, kafkaMessage, type FetchedBatch } from './testing';
+
+const TOPIC = 'crm.activity.v1';
+/** The earliest retained offset: where a partition without a committed offset is rewound to. */
+const EARLIEST = '5';
+const CHUNK_SIZE = 5;
+
+interface Mark {
+  fence: number;
+  /** Marks are numbered from 1 in the order they are made. */
+  n: number;
+}
+
+/**
+ * A gate the test steers: the marks made so far up to `durableThrough` are durable, and `loseWrites()`
+ * makes the store lose the writes of its current incarnation. The fence is the incarnation synchronised with.
+ */
+class FakeGate implements DurabilityGate<number, Mark> {
+  durableThrough = Infinity;
+  incarnation = 0;
+  /** How many marks each durability question was about. */
+  readonly asked: number[] = [];
+  private marks = 0;
+  private readonly lost = new Set<number>();
+
+  synchronise(): Promise<void> {
+    this.incarnation += 1;
+    return Promise.resolve();
+  }
+
+  fence(): number {
+    return this.incarnation;
+  }
+
+  mark(fence: number): Mark {
+    return { fence, n: ++this.marks };
+  }
+
+  loseWrites(): void {
+    this.lost.add(this.incarnation);
+  }
+
+  durableCount(marks: readonly Mark[]): Promise<number | 'lost'> {
+    this.asked.push(marks.length);
+    if (marks.some((mark) => this.lost.has(mark.fence))) return Promise.resolve('lost');
+    const notYet = marks.findIndex((mark) => mark.n > this.durableThrough);
+    return Promise.resolve(notYet === -1 ? marks.length : notYet);
+  }
+}
+
+const deferred = () => {
+  let resolve = () => {};
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+};
+
+const batch = (partition: number, count: number, from = 0): FetchedBatch => ({
+  topic: TOPIC,
+  partition,
+  messages: Array.from({ length: count }, (_, i) => kafkaMessage(from + i)),
+});
+
+/** A unit as `partition:messages` per chunk, e.g. ['0:3', '1:2']. */
+const shape = (unit: readonly MessageChunk[]): string[] => unit.map((chunk) => `${chunk.partition}:${chunk.messages.length}`);
+
+let stopLoop: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await stopLoop?.();
+  stopLoop = undefined;
+});
+
+/** A running loop on the fakes, assigned partitions 0 and 1 of a topic with three. */
+async function runningLoop(handle: (chunks: readonly MessageChunk[], fence: number) => Promise<void> = () => Promise.resolve()) {
+  const consumer = new FakeConsumer();
+  const admin = new FakeAdmin(consumer, { [TOPIC]: 3 }, { [TOPIC]: EARLIEST });
+  const gate = new FakeGate();
+  const units: Array<{ chunks: readonly MessageChunk[]; fence: number }> = [];
+  let rewinds = 0;
+  const loop = new AtLeastOnceConsumer({
+    consumer,
+    admin,
+    groupId: 'scorer',
+    topics: [TOPIC],
+    chunkSize: CHUNK_SIZE,
+    concurrentPartitions: 3,
+    handleChunks: (chunks, fence) => {
+      units.push({ chunks, fence });
+      return handle(chunks, fence);
+    },
+    gate,
+    commitIntervalMs: 5,
+    logger: createLogger({ name: 'consumer-test', level: 'silent' }),
+    onRewind: () => (rewinds += 1),
+  });
+  await loop.start();
+  consumer.assign({ [TOPIC]: [0, 1] });
+  stopLoop = () => {
+    gate.durableThrough = Infinity;
+    return loop.stop();
+  };
+  return { loop, consumer, gate, units, rewinds: () => rewinds };
+}
+
+describe('AtLeastOnceConsumer', () => {
+  it('subscribes from the beginning with auto-commit and auto-resolve off, after synchronising the gate', async () => {
+    const { consumer, gate } = await runningLoop();
+    expect(gate.incarnation).toBe(1);
+    expect(consumer.subscription).toEqual({ topics: [TOPIC], fromBeginning: true });
+    expect(consumer.runConfig).toMatchObject({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3 });
+  });
+
+  it("resolves a chunk's offset only once its unit is handled, and commits it only once the gate says it is durable", async () => {
+    const release = deferred();
+    const { consumer, gate, units } = await runningLoop(() => release.promise);
+    gate.durableThrough = 0;
+    const delivered = consumer.deliver(batch(0, 3));
+    await vi.waitFor(() => expect(units).toHaveLength(1));
+    expect(delivered.resolved).toEqual([]);
+
+    release.resolve();
+    await delivered.done;
+    expect(delivered.resolved).toEqual(['2']);
+    await vi.waitFor(() => expect(gate.asked.length).toBeGreaterThanOrEqual(2));
+    expect(consumer.commits).toEqual([]);
+
+    gate.durableThrough = Infinity;
+    await vi.waitFor(() => expect(consumer.commits).toHaveLength(1));
+    expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '3' }]);
+  });
+
+  it('commits the durable prefix of the handled chunks, the latest offset per partition', async () => {
+    const { consumer, gate } = await runningLoop();
+    gate.durableThrough = 2;
+    const delivered = consumer.deliver(batch(0, 12)); // chunks 0–4, 5–9, 10–11
+    await delivered.done;
+    expect(delivered.resolved).toEqual(['4', '9', '11']);
+    await vi.waitFor(() => expect(consumer.commits).toHaveLength(1));
+    expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '10' }]);
+
+    await consumer.deliver(batch(1, 3)).done;
+    gate.durableThrough = Infinity;
+    await vi.waitFor(() => expect(consumer.commits).toHaveLength(2));
+    expect(consumer.commits[1]).toEqual([
+      { topic: TOPIC, partition: 0, offset: '12' },
+      { topic: TOPIC, partition: 1, offset: '3' },
+    ]);
+  });
+
+  it('merges the chunks of the partitions in hand into units of at most the chunk size, one unit at a time', async () => {
+    let inUnit = 0;
+    let overlapped = false;
+    const { consumer, units } = await runningLoop(async () => {
+      overlapped ||= inUnit > 0;
+      inUnit += 1;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inUnit -= 1;
+    });
+    await Promise.all([consumer.deliver(batch(0, 3)).done, consumer.deliver(batch(1, 2)).done, consumer.deliver(batch(2, 4)).done]);
+    expect(units.map(({ chunks }) => shape(chunks))).toEqual([['0:3', '1:2'], ['2:4']]);
+    expect(overlapped).toBe(false);
+  });
+
+  it('rewinds every assigned partition to its committed offset when a handler finds the store replaced, dropping what was pending', async () => {
+    let replaced = false;
+    const { consumer, gate, units, rewinds } = await runningLoop((_chunks, fence) =>
+      replaced && fence === 1 ? Promise.reject(new RewindRequiredError('the store restarted')) : Promise.resolve(),
+    );
+    await consumer.deliver(batch(0, 3)).done;
+    await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('3'));
+    gate.durableThrough = 1;
+    await consumer.deliver(batch(1, 2)).done; // handled, not yet durable
+
+    replaced = true;
+    const delivered = consumer.deliver(batch(0, 7, 3));
+    await delivered.done;
+    expect(delivered.resolved).toEqual([]);
+    // Partition 0 back to its commit, partition 1 (nothing committed) to the earliest offset; partition 2 is not ours.
+    expect(consumer.seeks).toEqual([
+      { topic: TOPIC, partition: 0, offset: '3' },
+      { topic: TOPIC, partition: 1, offset: EARLIEST },
+    ]);
+    expect(rewinds()).toBe(1);
+    expect(gate.incarnation).toBe(2);
+    // The rest of the batch is re-read after the seek, not handled now.
+    expect(units.map(({ chunks }) => shape(chunks))).toEqual([['0:3'], ['1:2'], ['0:5']]);
+
+    gate.durableThrough = Infinity;
+    const asked = gate.asked.length;
+    await vi.waitFor(() => expect(gate.asked.length).toBeGreaterThan(asked + 1));
+    expect(consumer.commits).toHaveLength(1); // partition 1's offsets went with the rewind
+  });
+
+  it('rewinds, committing nothing, when the gate reports that the store lost writes', async () => {
+    const { consumer, gate, rewinds } = await runningLoop();
+    gate.durableThrough = 0;
+    await consumer.deliver(batch(0, 3)).done;
+    gate.loseWrites();
+    await vi.waitFor(() => expect(rewinds()).toBe(1));
+    expect(consumer.seeks).toEqual([
+      { topic: TOPIC, partition: 0, offset: EARLIEST },
+      { topic: TOPIC, partition: 1, offset: EARLIEST },
+    ]);
+    await vi.waitFor(() => expect(gate.incarnation).toBe(2));
+    gate.durableThrough = Infinity;
+    const asked = gate.asked.length;
+    await vi.waitFor(() => expect(gate.asked.length).toBeGreaterThan(asked));
+    expect(consumer.commits).toEqual([]);
+  });
+
+  it('fails the batches of a unit whose handler fails, resolving nothing (kafkajs retries them)', async () => {
+    const { consumer } = await runningLoop(() => Promise.reject(new Error('Redis unreachable')));
+    const delivered = consumer.deliver(batch(0, 3));
+    await expect(delivered.done).rejects.toThrow('Redis unreachable');
+    expect(delivered.resolved).toEqual([]);
+  });
+
+  it('stops at a batch made stale by a rebalance, resolving nothing more of it', async () => {
+    const { consumer, units } = await runningLoop(() => {
+      consumer.stale = true;
+      return Promise.resolve();
+    });
+    const delivered = consumer.deliver(batch(0, 12));
+    await delivered.done;
+    expect(delivered.resolved).toEqual([]);
+    expect(units).toHaveLength(1);
+  });
+
+  it('drops the pending offsets of partitions a rebalance took away', async () => {
+    const { consumer, gate } = await runningLoop();
+    gate.durableThrough = 0;
+    await Promise.all([consumer.deliver(batch(0, 3)).done, consumer.deliver(batch(1, 2)).done]);
+    consumer.assign({ [TOPIC]: [1] });
+    gate.durableThrough = Infinity;
+    await vi.waitFor(() => expect(consumer.commits).toHaveLength(1));
+    expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 1, offset: '2' }]);
+  });
+
+  it('stops after the batch in flight: commits what became durable, then stops the consumer and leaves the group', async () => {
+    const release = deferred();
+    const { loop, consumer, gate, units } = await runningLoop(() => release.promise);
+    gate.durableThrough = 0;
+    const inFlight = consumer.deliver(batch(0, 3));
+    await vi.waitFor(() => expect(units).toHaveLength(1));
+    const stopped = loop.stop();
+    stopLoop = undefined;
+    await consumer.deliver(batch(1, 2)).done; // fetched while stopping: left for the next owner
+    gate.durableThrough = Infinity;
+    release.resolve();
+    await Promise.all([inFlight.done, stopped]);
+    expect(units).toHaveLength(1);
+    expect(consumer.journal).toEqual([`commit ${TOPIC}/0@3`, 'stop', 'disconnect']);
+  });
+});

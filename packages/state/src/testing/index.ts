@@ -1,0 +1,170 @@
+// An in-memory StateStore for unit tests of its callers, shared as `@churnscore/state/testing`. It keeps the
+// store's contract where a caller can tell: per-(topic, partition) watermarks and eventId dedupe on apply,
+// the fence on applies and commits, write-only-if-newer and the compare-and-set on the score a commit was
+// based on, versions and outbox sequence numbers as commitScore-7.lua assigns them (without generation
+// floors), acknowledgement. It keeps no aggregates: a customer's state is what the test sets with
+// `setState`, its revision counting the applied events. `journal` records the calls in order.
+import type { CustomerState, ScoreChangedMessage } from '@churnscore/domain';
+import type { RedisIdentity } from '../connection';
+import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, keySchema } from '../keys';
+import { decodeCustomerState } from '../read-state';
+import type { StoredScore } from '../score-codec';
+import {
+  DEFAULT_DEDUPE_WINDOW_DAYS,
+  DEFAULT_RETENTION_DAYS,
+  type ApplyItem,
+  type ApplyOptions,
+  type ApplyResult,
+  type CommitOptions,
+  type CommitResult,
+  type CustomerSnapshot,
+  type DueClaim,
+  type OutboxEntry,
+  type ScoreCommit,
+  type StateStore,
+} from '../store';
+
+interface StoredCustomer {
+  state: CustomerState;
+  score: StoredScore | null;
+  alertBook: CustomerSnapshot['alertBook'];
+  outbox: OutboxEntry[];
+  outboxSeq: number;
+  watermarks: Map<string, bigint>;
+  eventIds: Set<string>;
+}
+
+export class InMemoryStateStore implements StateStore {
+  readonly keys = keySchema(DEFAULT_PREFIX, DEFAULT_DUE_SHARDS);
+  readonly retentionDays = DEFAULT_RETENTION_DAYS;
+  readonly dedupeWindowDays = DEFAULT_DEDUPE_WINDOW_DAYS;
+  /** The server writes land on: applies and commits fenced to another run id are refused. */
+  runId = 'run-1';
+  /** Called as each commit is judged, before anything is compared: lets a test land another writer first. */
+  beforeCommit: ((commit: ScoreCommit) => void) | undefined;
+  /** Due times as last scheduled (null: none). */
+  readonly due = new Map<string, number | null>();
+  private readonly customers = new Map<string, StoredCustomer>();
+
+  constructor(readonly journal: string[] = []) {}
+
+  /** Sets what a customer's state holds (its revision stays the store's). */
+  setState(customerId: string, state: Partial<Omit<CustomerState, 'customerId' | 'revision'>>): void {
+    const customer = this.customer(customerId);
+    customer.state = { ...customer.state, ...state };
+  }
+
+  /** The stored score, alert book and un-acknowledged outbox of a customer, as a read would give them. */
+  stored(customerId: string): Pick<CustomerSnapshot, 'score' | 'alertBook' | 'outbox'> {
+    const { score, alertBook, outbox } = this.customer(customerId);
+    return { score, alertBook, outbox: [...outbox] };
+  }
+
+  applyEvents(items: readonly ApplyItem[], _now: number, { fence = '' }: ApplyOptions = {}): Promise<ApplyResult[]> {
+    this.journal.push(`apply ${items.map((item) => item.event.eventId).join(' ')}`);
+    return Promise.resolve(
+      items.map(({ event, topic, partition, offset }): ApplyResult => {
+        const customer = this.customer(event.customerId);
+        if (fence !== '' && fence !== this.runId) return { outcome: 'fenced', revision: customer.state.revision };
+        const watermark = `${topic}:${partition}`;
+        if (BigInt(offset) <= (customer.watermarks.get(watermark) ?? -1n)) return { outcome: 'redelivered', revision: customer.state.revision };
+        customer.watermarks.set(watermark, BigInt(offset));
+        if (customer.eventIds.has(event.eventId)) return { outcome: 'duplicate', revision: customer.state.revision };
+        customer.eventIds.add(event.eventId);
+        customer.state = { ...customer.state, revision: customer.state.revision + 1 };
+        return { outcome: 'applied', revision: customer.state.revision };
+      }),
+    );
+  }
+
+  readCustomers(customerIds: readonly string[]): Promise<CustomerSnapshot[]> {
+    this.journal.push(`read ${customerIds.join(' ')}`);
+    return Promise.resolve(
+      customerIds.map((customerId) => {
+        const { state, score, alertBook, outbox } = this.customer(customerId);
+        return { customerId, state, score, alertBook, outbox: [...outbox], segment: state.segment };
+      }),
+    );
+  }
+
+  commitScores(commits: readonly ScoreCommit[], { fence }: CommitOptions = {}): Promise<CommitResult[]> {
+    return Promise.resolve(commits.map((commit) => this.commit(commit, fence)));
+  }
+
+  ackOutbox(customerId: string, upToSeq: number): Promise<number> {
+    this.journal.push(`ack ${customerId} ${upToSeq}`);
+    const customer = this.customer(customerId);
+    const before = customer.outbox.length;
+    customer.outbox = customer.outbox.filter((entry) => entry.seq > upToSeq);
+    return Promise.resolve(before - customer.outbox.length);
+  }
+
+  scheduleDue(customerId: string, dueAt: number | null): Promise<void> {
+    this.due.set(customerId, dueAt);
+    return Promise.resolve();
+  }
+
+  claimDue(now: number, { limit, leaseMs }: { limit: number; leaseMs: number }): Promise<DueClaim[]> {
+    const claims = [...this.due]
+      .flatMap(([customerId, dueAt]) => (dueAt !== null && dueAt <= now ? [{ customerId, dueAt }] : []))
+      .slice(0, limit);
+    for (const { customerId } of claims) this.due.set(customerId, now + leaseMs);
+    return Promise.resolve(claims);
+  }
+
+  eraseCustomer(customerId: string): Promise<number> {
+    this.journal.push(`erase ${customerId}`);
+    const existed = this.customers.delete(customerId);
+    this.due.delete(customerId);
+    return Promise.resolve(existed ? 1 : 0);
+  }
+
+  identity(): Promise<RedisIdentity> {
+    return Promise.resolve({ runId: this.runId, epoch: 'epoch', serverTimeMs: 0 });
+  }
+
+  private customer(customerId: string): StoredCustomer {
+    let customer = this.customers.get(customerId);
+    if (!customer) {
+      // What the store reads for a customer it never saw: no keys at all.
+      const state = decodeCustomerState(customerId, {}, null, null, 0, this.retentionDays);
+      customer = { state, score: null, alertBook: null, outbox: [], outboxSeq: 0, watermarks: new Map(), eventIds: new Set() };
+      this.customers.set(customerId, customer);
+    }
+    return customer;
+  }
+
+  private commit(commit: ScoreCommit, fence: CommitOptions['fence']): CommitResult {
+    const { customerId } = commit.score;
+    this.journal.push(`commit ${customerId}`);
+    this.beforeCommit?.(commit);
+    const customer = this.customer(customerId);
+    const stored = customer.score;
+    const refused = (result: Pick<CommitResult, 'conflict' | 'fenced'>): CommitResult => ({
+      written: false,
+      ...result,
+      version: stored?.version ?? 0,
+      previousScore: stored,
+      outbox: [],
+    });
+    if (fence !== undefined && fence.runId !== this.runId) return refused({ conflict: false, fenced: true });
+    const token = (score: { revision: number; asOf: number } | null) => (score === null ? '' : `${score.revision}:${score.asOf}`);
+    if (token(stored) !== token(commit.basedOn)) return refused({ conflict: true, fenced: false });
+    const isNewer = stored === null || commit.revision > stored.revision || (commit.revision === stored.revision && commit.asOf > stored.asOf);
+    if (customer.state.revision === 0 || !isNewer) return refused({ conflict: false, fenced: false });
+
+    const [first] = commit.outbox;
+    const scoreChanged: ScoreChangedMessage | null = first?.kind === 'score-changed' ? first : null;
+    const version = (stored?.version ?? 0) + (scoreChanged === null ? 0 : 1);
+    const written = { revision: commit.revision, asOf: commit.asOf, nextDueAt: commit.nextDueAt, version, generation: fence?.generation ?? '' };
+    customer.score = scoreChanged !== null || stored === null ? { ...commit.score, ...written } : { ...stored, ...written };
+    customer.alertBook = commit.alertBook;
+    const earlier = customer.outbox;
+    const appended = commit.outbox.map((value) => {
+      customer.outboxSeq += 1;
+      return { seq: customer.outboxSeq, version: value === scoreChanged ? version : customer.outboxSeq, value };
+    });
+    customer.outbox = [...earlier, ...appended];
+    return { written: true, conflict: false, fenced: false, version, previousScore: stored, outbox: [...customer.outbox] };
+  }
+}

@@ -1,0 +1,221 @@
+// The pipeline on in-memory stand-ins of its seams: the real codec on a mock registry, a store that keeps
+// the state store's contract in memory, a producer that records. Each test drives units of work through
+// it and reads what was applied, committed, sent and acknowledged, in order, from one journal.
+import { DEFAULT_TOPICS } from '@churnscore/config';
+import { MS_PER_DAY, type ContractState, type InputEvent, type OutputEvent } from '@churnscore/domain';
+import { DLQ_HEADERS, TOPIC_ROLE_OF_KIND, type EventCodec } from '@churnscore/events';
+import { inMemoryEventCodec, SAMPLE_NOW, sampleActivity, sampleCustomer } from '@churnscore/events/testing';
+import { RewindRequiredError, type BatchSender, type MessageChunk } from '@churnscore/kafka';
+import { kafkaMessage, RecordingProducer } from '@churnscore/kafka/testing';
+import { createLogger } from '@churnscore/observability';
+import { defaultScoringConfig } from '@churnscore/scoring';
+import { writeFence, type StateStore, type WriteFence } from '@churnscore/state';
+import { InMemoryStateStore } from '@churnscore/state/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createScorerMetrics } from './metrics';
+import { ScoringPipeline } from './pipeline';
+
+const NOW = SAMPLE_NOW;
+const topics = DEFAULT_TOPICS;
+const fenceOf = (epoch: string): WriteFence => writeFence({ runId: 'run-1', epoch, serverTimeMs: NOW }, NOW);
+const FENCE = fenceOf('epoch-1');
+
+let codec: EventCodec;
+let journal: string[];
+let store: InMemoryStateStore;
+let producer: RecordingProducer;
+beforeEach(async () => {
+  codec ??= await inMemoryEventCodec();
+  journal = [];
+  store = new InMemoryStateStore(journal);
+  producer = new RecordingProducer(journal);
+});
+
+const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: StateStore = store) =>
+  new ScoringPipeline({
+    store: stateStore,
+    codec,
+    producer: sender,
+    topics,
+    scoring: defaultScoringConfig(),
+    clock: () => now,
+    metrics: createScorerMetrics(),
+    logger: createLogger({ name: 'pipeline-test', level: 'silent' }),
+    maxBatchBytes: 1_000_000,
+  });
+
+const topicOf = (event: InputEvent | OutputEvent): string => topics[TOPIC_ROLE_OF_KIND[event.kind]];
+
+/** A chunk of one partition of `events`' topic, encoded as the CRM would send them, from `offset` on. */
+async function chunkOf(events: readonly InputEvent[], { partition = 0, offset = 0 } = {}): Promise<MessageChunk> {
+  const messages = await Promise.all(
+    events.map(async (event, i) => kafkaMessage(offset + i, { key: event.customerId, value: await codec.encode(topicOf(event), event), timestamp: NOW })),
+  );
+  return { topic: topicOf(events[0]!), partition, messages };
+}
+
+const activity = (customerId: string, eventId: string) => sampleActivity({ customerId, eventId, activityType: 'CALL', value: null });
+
+/** Every score-changed and alert event sent, decoded, in the order sent (tombstones and the DLQ left out). */
+async function outputs(): Promise<OutputEvent[]> {
+  const sent = producer.records().filter(({ topic, message }) => (topic === topics.scoreChanged || topic === topics.alerts) && message.value !== null);
+  return Promise.all(
+    sent.map(async ({ topic, message }) => {
+      const decoded = await codec.decodeOutput(topic, Buffer.from(message.key as string), message.value as Buffer);
+      if (!decoded.ok) throw new Error(decoded.rejection.message);
+      return decoded.event;
+    }),
+  );
+}
+
+/** An active contract signed 200 days ago and not a sign of life since: the customer is silent, alerts open. */
+const silentContract: ContractState = {
+  contractId: 'c-1',
+  contractType: 'SUBSCRIPTION',
+  totalValue: 100_000,
+  startDate: NOW - 200 * MS_PER_DAY,
+  endDate: NOW + 200 * MS_PER_DAY,
+  status: 'ACTIVE',
+  occurredAt: NOW - 200 * MS_PER_DAY,
+  eventId: 'contract-1',
+};
+
+describe('ScoringPipeline.handleChunks', () => {
+  it("applies a unit's events, scores each touched customer once, publishes the outbox, then acknowledges it", async () => {
+    const chunks = [await chunkOf([activity('c1', 'e1'), activity('c2', 'e2')]), await chunkOf([activity('c1', 'e3')], { partition: 1 })];
+    await pipelineWith().handleChunks(chunks, FENCE);
+    expect(journal).toEqual(['apply e1 e2 e3', 'read c1 c2', 'commit c1', 'commit c2', `send ${topics.scoreChanged} ×2`, 'ack c1 1', 'ack c2 1']);
+    const published = await outputs();
+    expect(published.map((event) => [event.kind, event.customerId, event.version])).toEqual([
+      ['score-changed', 'c1', 1],
+      ['score-changed', 'c2', 1],
+    ]);
+    expect(published[0]).toMatchObject({ cause: { kind: 'event', eventId: 'e3' }, previous: null });
+    expect(store.stored('c1').outbox).toEqual([]);
+  });
+
+  it('dead-letters a rejected record with its reason and source, unchanged, and scores the valid ones', async () => {
+    const chunk = await chunkOf([activity('c1', 'e1')]);
+    const garbage = kafkaMessage(1, { key: 'c1', value: 'not avro', timestamp: NOW });
+    await pipelineWith().handleChunks([{ ...chunk, messages: [...chunk.messages, garbage] }], FENCE);
+    const [dead] = producer.sent(topics.dlq);
+    expect(producer.sent(topics.dlq)).toHaveLength(1);
+    expect(dead?.value).toEqual(garbage.value);
+    expect(dead?.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'NOT_WIRE_FORMAT', [DLQ_HEADERS.sourceTopic]: chunk.topic, [DLQ_HEADERS.sourceOffset]: '1' });
+    expect(journal[0]).toBe(`send ${topics.dlq} ×1`);
+    expect(journal).toContain('apply e1');
+  });
+
+  it('splits a unit at an erasure: what came before is scored, the customer erased and tombstoned, what follows starts afresh', async () => {
+    const erase = sampleCustomer({ customerId: 'c1', eventId: 'e2', erase: true, segment: null });
+    const chunks = [await chunkOf([activity('c1', 'e1')]), await chunkOf([erase]), await chunkOf([activity('c1', 'e3')], { offset: 1 })];
+    await pipelineWith().handleChunks(chunks, FENCE);
+    expect(journal).toEqual([
+      'apply e1',
+      'read c1',
+      'commit c1',
+      `send ${topics.scoreChanged} ×1`,
+      'ack c1 1',
+      'erase c1',
+      `send ${topics.scoreChanged} ×1`,
+      `send ${topics.alerts} ×1`,
+      'apply e3',
+      'read c1',
+      'commit c1',
+      `send ${topics.scoreChanged} ×1`,
+      'ack c1 1',
+    ]);
+    expect(producer.batches[1]?.topicMessages?.map((t) => t.messages)).toEqual([[{ key: 'c1', value: null }], [{ key: 'c1', value: null }]]);
+    expect((await outputs()).map((event) => event.version)).toEqual([1, 1]); // the erased customer starts over
+  });
+
+  it('requires a rewind, scoring nothing, when the apply finds another Redis server than the fence names', async () => {
+    store.runId = 'run-2';
+    await expect(pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE)).rejects.toThrow(RewindRequiredError);
+    expect(journal).toEqual(['apply e1']);
+  });
+
+  it('requires a rewind, publishing nothing, when Redis was replaced between the apply and the commit', async () => {
+    store.beforeCommit = () => (store.runId = 'run-2');
+    await expect(pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE)).rejects.toThrow(RewindRequiredError);
+    expect(producer.batches).toEqual([]);
+  });
+
+  it('publishes what a crash left in the outbox when the events are redelivered, and acknowledges it once sent', async () => {
+    const chunk = await chunkOf([activity('c1', 'e1')]);
+    const brokerDown: BatchSender = { sendBatch: () => Promise.reject(new Error('broker unreachable')) };
+    await expect(pipelineWith(brokerDown).handleChunks([chunk], FENCE)).rejects.toThrow('broker unreachable');
+    expect(store.stored('c1').outbox.map(({ seq, version }) => ({ seq, version }))).toEqual([{ seq: 1, version: 1 }]);
+
+    journal.length = 0;
+    await pipelineWith(producer, NOW + 1).handleChunks([chunk], FENCE); // redelivered: nothing applied, the outbox still published
+    expect(journal).toEqual(['apply e1', 'read c1', 'commit c1', `send ${topics.scoreChanged} ×1`, 'ack c1 1']);
+    expect((await outputs()).map((event) => [event.kind, event.version])).toEqual([['score-changed', 1]]);
+    expect(store.stored('c1').outbox).toEqual([]);
+  });
+
+  it('publishes score changes and alert transitions with the versions their commit assigned, keyed by customer', async () => {
+    store.setState('c1', { contracts: [silentContract] });
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    const published = await outputs();
+    const alerts = published.filter((event) => event.kind === 'alert');
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(published.map((event) => event.version)).toEqual(published.map((_, i) => i + 1)); // score version 1, then each alert's seq
+    expect(producer.sent(topics.alerts).map((m) => m.key)).toEqual(alerts.map(() => 'c1'));
+  });
+});
+
+describe('ScoringPipeline.rescore', () => {
+  const byTime = (customerId: string) => ({ customerId, cause: { kind: 'time' as const } });
+
+  it('recomputes a customer whose commit lost a race from a fresh read, so nothing derives from a stale alert book', async () => {
+    const pipeline = pipelineWith();
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    // Another computation of the customer (another instance, the time-driven loop) commits after our read.
+    store.beforeCommit = (ours) => {
+      store.beforeCommit = undefined;
+      void store.commitScores([{ ...ours, asOf: ours.asOf - 1, outbox: [] }], { fence: FENCE });
+    };
+    journal.length = 0;
+    await pipeline.rescore([byTime('c1')], NOW + 2, FENCE);
+    expect(journal).toEqual(['read c1', 'commit c1', 'commit c1', 'read c1', 'commit c1']);
+    expect(store.stored('c1').score).toMatchObject({ asOf: NOW + 2 });
+  });
+
+  it('gives up on a customer contended commit after commit', async () => {
+    const pipeline = pipelineWith();
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    let other = 0;
+    store.beforeCommit = (ours) => {
+      const landsFirst = store.beforeCommit;
+      store.beforeCommit = undefined;
+      void store.commitScores([{ ...ours, asOf: NOW + (other += 1), outbox: [] }], { fence: FENCE });
+      store.beforeCommit = landsFirst;
+    };
+    await expect(pipeline.rescore([byTime('c1')], NOW + 100, FENCE)).rejects.toThrow('still contended');
+  });
+
+  it("publishes a customer's score and every alert episode again in its first commit of a new Redis generation", async () => {
+    store.setState('c1', { contracts: [silentContract] });
+    const pipeline = pipelineWith();
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    const first = await outputs();
+
+    await pipeline.rescore([byTime('c1')], NOW + 1, FENCE);
+    expect(await outputs()).toHaveLength(first.length); // nothing changed: nothing published
+
+    await pipeline.rescore([byTime('c1')], NOW + 2, fenceOf('epoch-2'));
+    const again = (await outputs()).slice(first.length);
+    expect(again.map((event) => (event.kind === 'alert' ? event.alertId : event.kind))).toEqual(
+      first.map((event) => (event.kind === 'alert' ? event.alertId : event.kind)),
+    );
+    expect(again[0]).toMatchObject({ kind: 'score-changed', cause: { kind: 'time' } });
+  });
+
+  it('drops the due entry of a customer without state (erased, or never seen) and commits nothing for it', async () => {
+    await store.scheduleDue('ghost', NOW);
+    await pipelineWith().rescore([byTime('ghost')], NOW, FENCE);
+    expect(store.due.get('ghost')).toBeNull();
+    expect(journal).toEqual(['read ghost']);
+  });
+});
