@@ -1,6 +1,6 @@
 // L2-regularised logistic regression fitted by Newton's method (iteratively reweighted least squares) on
 // standardised features. A dozen features and tens of thousands of rows need no library: the Hessian is a
-// 12×12 matrix solved by Cholesky, the fit is exact to the last iteration's tolerance, deterministic (same rows,
+// matrix of (features + 1)² solved by Cholesky, the fit is exact to the last step's tolerance, deterministic (same rows,
 // same bits) and returns coefficients on the features' own scale, so that the scorer's explanation (coefficient
 // × feature value) stays exact. npm's ml-logistic-regression (2.0.0) runs 50,000 steps of plain gradient descent
 // at a fixed learning rate, with no regularisation, no intercept and no convergence test: less accurate on

@@ -80,6 +80,13 @@ describe('npm run train', () => {
   });
 });
 
+it('refuses a base config the scorer would refuse, as bad usage', async () => {
+  const file = join(dir, 'base.json');
+  writeFileSync(file, '{"version": ""}');
+  await expect(run(['--history', join(dir, 'none.ndjson'), '--base-config', file])).rejects.toThrow(UsageError);
+  await expect(run(['--history', join(dir, 'none.ndjson'), '--base-config', file])).rejects.toThrow(/base scoring config .* is refused: invalid scoring configuration/);
+});
+
 describe('parseTrainArgs', () => {
   it('takes several exports and the training settings', () => {
     expect(parseTrainArgs(['--history', 'a.csv', '--history', 'b.ndjson', '--horizon-days', '60', '--target-precision', '0.7'])).toMatchObject({

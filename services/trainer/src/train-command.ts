@@ -5,7 +5,7 @@ import type { Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
 import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
-import { loadScoringConfigFile } from '@churnscore/scoring';
+import { ScoringConfigError, loadScoringConfigFile } from '@churnscore/scoring';
 import {
   CLI_EXIT_CODES,
   UsageError,
@@ -175,7 +175,14 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   }
   const clock = io.clock ?? Date.now;
   const settings = loadProducerConfig(io.env, { offline: true });
-  const baseConfig = loadScoringConfigFile(args.baseConfigPath ?? settings.scoringConfigPath);
+  const baseConfigPath = args.baseConfigPath ?? settings.scoringConfigPath;
+  let baseConfig;
+  try {
+    baseConfig = loadScoringConfigFile(baseConfigPath);
+  } catch (error) {
+    if (error instanceof ScoringConfigError) throw new UsageError(`the base scoring config ${baseConfigPath} is refused: ${error.message}`);
+    throw error;
+  }
 
   let eventsRead = 0;
   const reading = startProgress(() => `reading ${args.histories.length} export(s)  ${formatCount(eventsRead)} events`, { stream: io.stderr });
