@@ -2,7 +2,7 @@ import { MS_PER_DAY, utcDay } from '@churnscore/domain';
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { createStateStore, keySchema } from '@churnscore/state';
-import { startScorer, tuningFrom, type RunningScorer } from '../../services/scorer/src/scorer';
+import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import type { BenchContext } from '../context';
 import { clonePopulation, populationCustomerId, type Templates } from '../population';
 import type { SectionOutcome, TableRow } from '../report';
@@ -66,23 +66,21 @@ async function rescoreRun(
     let now = templates.asOf;
     const group = sandbox.group('scorer');
     const config = sandbox.config(group);
-    const tuning = tuningFrom(config.scorer);
     // Started together, so the group forms in one rebalance.
     scorers.push(
       ...(await Promise.all(
         Array.from({ length: instances }, () =>
           startScorer({
-            config,
+            config: { ...config, scorer: { ...config.scorer, rescorePollIntervalMs: DORMANT_POLL_MS } },
             scoring: defaultScoringConfig(),
             clock: () => now,
-            tuning: { ...tuning, timeDriven: { ...tuning.timeDriven, pollIntervalMs: DORMANT_POLL_MS } },
             httpPort: 0,
             logger: createLogger({ name: 'bench-rescore', level: 'warn' }),
           }),
         ),
       )),
     );
-    const readCeiling = await readRate(context, sandbox.prefix, customers, tuning.timeDriven.claimLimit, now);
+    const readCeiling = await readRate(context, sandbox.prefix, customers, config.scorer.rescoreClaimLimit, now);
 
     now = (utcDay(templates.asOf) + 1) * MS_PER_DAY + AFTER_MIDNIGHT_MS;
     const due = await dueCount(context, sandbox.prefix, now);
@@ -106,7 +104,7 @@ async function rescoreRun(
     return {
       run: { instances, customers, due, rescored, leftDue, seconds, rate, cpu, stages },
       readCeiling,
-      claimLimit: tuning.timeDriven.claimLimit,
+      claimLimit: config.scorer.rescoreClaimLimit,
     };
   } finally {
     await Promise.all(scorers.map((scorer) => scorer.stop()));

@@ -18,6 +18,7 @@ import { Kafka, logLevel, PartitionAssigners, type Consumer, type PartitionAssig
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../services/api/src/index';
 import { startScorer } from '../../services/scorer/src/scorer';
+import { customerKeysPattern } from '../harness/customer-keys';
 import { testStack, uniqueName } from '../harness/stack';
 import { freePort } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
@@ -298,7 +299,7 @@ describe('the Redis ACL permissions docs/operations.md lists', () => {
     ]));
     await eventually(() => Promise.all([kept, erased].map((id) => bed.scoreHash(id))), (hashes) => hashes.every((hash) => hash.revision === '2'), 60_000, 'both customers to be scored');
     await bed.publish([sampleCustomer({ customerId: erased, eventId: `${erased}-erase`, segment: null, erase: true })]);
-    await eventually(() => bed.scanKeys(bed.keys.customerPattern(erased)), (keys) => keys.length === 0, 60_000, 'the erasure');
+    await eventually(() => bed.scanKeys(customerKeysPattern(bed.keys, erased)), (keys) => keys.length === 0, 60_000, 'the erasure');
     expect(await statusWithin(`http://127.0.0.1:${scorer.httpPort}/readyz`, 5_000)).toBe(200);
 
     const api = await startApiWith({ REDIS_URL: apiRedis, API_TOKEN: TOKEN });

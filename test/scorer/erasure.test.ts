@@ -4,6 +4,7 @@ import { RANKING_METRICS } from '@churnscore/state';
 import { sampleActivity, sampleContract, sampleCustomer } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
+import { customerKeysPattern } from '../harness/customer-keys';
 import { eventually, ScorerTestBed } from './support';
 
 const DAY = 86_400_000;
@@ -41,14 +42,14 @@ afterAll(() => bed.tearDown());
 
 describe('erasure', () => {
   it('leaves no key of the customer, keeps everyone else, and publishes tombstones', async () => {
-    expect(await bed.scanKeys(bed.keys.customerPattern(customerId))).not.toHaveLength(0);
+    expect(await bed.scanKeys(customerKeysPattern(bed.keys, customerId))).not.toHaveLength(0);
     expect(await rankedIn(customerId)).not.toHaveLength(0);
 
     await bed.publish([sampleCustomer({ customerId, eventId: 'erase-1', segment: null, erase: true, occurredAt: now })]);
     // The keys go first (one script), the ranking and due-set entries right after: the erasure is complete
     // once the scorer counts it.
     await eventually(async () => (await scorer.metrics.erasures.get()).values[0]?.value ?? 0, (erased) => erased === 1, 30_000, 'the erasure to complete');
-    expect(await bed.scanKeys(bed.keys.customerPattern(customerId))).toEqual([]);
+    expect(await bed.scanKeys(customerKeysPattern(bed.keys, customerId))).toEqual([]);
 
     expect(await rankedIn(customerId)).toEqual([]);
     const dueShard = bed.keys.dueShard(bed.keys.dueShardOf(customerId));

@@ -1,13 +1,13 @@
 // A scorer under test: its own topics, subjects, consumer group and Redis key prefix on the shared
 // stack, the real scorer running in-process with an injectable clock, and readers for what it wrote.
-import { loadConfig, type AppConfig } from '@churnscore/config';
+import { loadConfig, type AppConfig, type ScorerSettings } from '@churnscore/config';
 import type { InputEvent } from '@churnscore/domain';
 import type { OutputEvent } from '@churnscore/events';
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { createStateStore, keySchema, type StateStore } from '@churnscore/state';
 import type { Redis } from 'ioredis';
-import { startScorer, type RunningScorer, type ScorerTuning } from '../../services/scorer/src/scorer';
+import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
 import { createRedisClient, testStack, uniqueName } from '../harness/stack';
 
@@ -75,14 +75,15 @@ export class ScorerTestBed extends EventsTestBed {
     return loadConfig(this.env());
   }
 
+  /** A scorer on this bed's configuration, with `settings` overriding its scorer settings. */
   async startScorer(
-    options: { clock?: () => number; scoring?: ScoringConfig; tuning?: ScorerTuning } = {},
+    options: { clock?: () => number; scoring?: ScoringConfig; settings?: Partial<ScorerSettings> } = {},
   ): Promise<RunningScorer> {
+    const config = this.config();
     const scorer = await startScorer({
-      config: this.config(),
+      config: { ...config, scorer: { ...config.scorer, ...options.settings } },
       scoring: options.scoring ?? defaultScoringConfig(),
       clock: options.clock ?? Date.now,
-      ...(options.tuning ? { tuning: options.tuning } : {}),
       httpPort: 0,
       logger: createLogger({ name: 'scorer-test', level: 'warn' }),
     });

@@ -1,7 +1,7 @@
 // SPEC §7: scores and alerts move with time alone, within the bound, and instances share the due work.
 import type { AlertEvent } from '@churnscore/events';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
-import { tuningFrom, type RunningScorer } from '../../services/scorer/src/scorer';
+import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, ManualClock, ScorerTestBed } from './support';
 
@@ -77,9 +77,8 @@ describe('two scorer instances', () => {
   beforeAll(async () => {
     await bed.setUp(2);
     // Small claims and fast polling, so both instances take part in the same rounds.
-    const configured = tuningFrom(bed.config().scorer);
-    const tuning = { ...configured, timeDriven: { ...configured.timeDriven, claimLimit: 7, pollIntervalMs: 50 } };
-    instances.push(await bed.startScorer({ clock: clock.now, tuning }), await bed.startScorer({ clock: clock.now, tuning }));
+    const settings = { rescoreClaimLimit: 7, rescorePollIntervalMs: 50 };
+    instances.push(await bed.startScorer({ clock: clock.now, settings }), await bed.startScorer({ clock: clock.now, settings }));
     await bed.publish(customers.map((customerId, i) => sampleActivity({ customerId, eventId: `e${i}`, activityType: 'CALL', value: null, occurredAt: T0 - HOUR })));
     await eventually(
       async () => (await bed.store.readCustomers(customers, clock.now())).filter((s) => s.score !== null).length,

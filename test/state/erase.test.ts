@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyAlertBook } from '@churnscore/scoring';
 import { redisIdentity } from '@churnscore/state';
+import { customerKeysPattern } from '../harness/customer-keys';
 import {
   DAY,
   Feed,
@@ -50,7 +51,7 @@ describe('eraseCustomer', () => {
         nextDueAt: NOW + DAY,
       },
     ]);
-    const pattern = t.store.keys.customerPattern(id);
+    const pattern = customerKeysPattern(t.store.keys, id);
     expect(await scanAll(t.redis, pattern)).toHaveLength(10);
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).not.toBeNull();
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kafkaClientOptions, redisConnectionOptions, registryClientConfig } from './clients';
+import { kafkaClientOptions, registryClientConfig } from './clients';
 import { loadConfig, type Env } from './env';
 
 const REQUIRED: Env = {
@@ -46,43 +46,6 @@ describe('kafkaClientOptions', () => {
 
   it('uses TLS with the system CAs when no CA file is given', () => {
     expect(kafkaClientOptions(loadConfig({ ...REQUIRED, KAFKA_SSL: 'true' })).ssl).toBe(true);
-  });
-});
-
-describe('redisConnectionOptions', () => {
-  it('connects to a single server in plaintext', () => {
-    expect(redisConnectionOptions(loadConfig(REQUIRED))).toEqual({
-      cluster: false,
-      nodes: [{ host: 'localhost', port: 6379 }],
-      redisOptions: { db: 0 },
-    });
-  });
-
-  it('takes the ACL user and password from the URL and enables TLS for rediss://', () => {
-    const cfg = loadConfig({
-      ...REQUIRED,
-      REDIS_URL: 'rediss://scorer:p%40ss@redis.internal:6380/3',
-      REDIS_TLS_CA_FILE: caFile(),
-    });
-    expect(redisConnectionOptions(cfg)).toEqual({
-      cluster: false,
-      nodes: [{ host: 'redis.internal', port: 6380 }],
-      redisOptions: {
-        username: 'scorer',
-        password: 'p@ss',
-        db: 3,
-        tls: { servername: 'redis.internal', ca: [CA_PEM] },
-      },
-    });
-  });
-
-  it('seeds a cluster client from the URL', () => {
-    const cfg = loadConfig({ ...REQUIRED, REDIS_URL: 'redis://:pw@[::1]', REDIS_CLUSTER: 'true' });
-    expect(redisConnectionOptions(cfg)).toEqual({
-      cluster: true,
-      nodes: [{ host: '::1', port: 6379 }],
-      redisOptions: { password: 'pw', db: 0 },
-    });
   });
 });
 

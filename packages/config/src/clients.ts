@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { AppConfig, KafkaSaslMechanism } from './env';
 
-// Client option shapes are typed structurally (they match kafkajs `KafkaConfig`, ioredis `RedisOptions` /
-// `ClusterOptions` and @confluentinc/schemaregistry `ClientConfig`), so this package needs none of those clients.
+// Client option shapes are typed structurally (they match kafkajs `KafkaConfig` and @confluentinc/schemaregistry
+// `ClientConfig`), so this package needs neither client. Redis connects from `cfg.redis` in @churnscore/state
+// (createRedis), the one reader of REDIS_URL.
 
 export interface KafkaClientOptions {
   clientId: string;
@@ -18,48 +19,6 @@ export function kafkaClientOptions(cfg: AppConfig): KafkaClientOptions {
     brokers,
     ssl: ssl && sslCaFile ? { ca: [readFileSync(sslCaFile, 'utf8')] } : ssl,
     ...(sasl ? { sasl: { ...sasl } } : {}),
-  };
-}
-
-export interface RedisNode {
-  host: string;
-  port: number;
-}
-
-export interface RedisConnectionOptions {
-  /** Connect with a cluster client (seeded by `nodes`) rather than a single-server client. */
-  cluster: boolean;
-  /** The server, or the cluster's seed node. */
-  nodes: RedisNode[];
-  /** Per-connection options: `new Redis({ ...nodes[0], ...redisOptions })` or `new Cluster(nodes, { redisOptions })`. */
-  redisOptions: {
-    username?: string;
-    password?: string;
-    db: number;
-    tls?: { ca?: string[]; servername: string };
-  };
-}
-
-const DEFAULT_REDIS_PORT = 6379;
-
-export function redisConnectionOptions(cfg: AppConfig): RedisConnectionOptions {
-  const { url, cluster, tlsCaFile } = cfg.redis;
-  const parsed = new URL(url);
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
-  const tls =
-    parsed.protocol === 'rediss:'
-      ? { servername: host, ...(tlsCaFile ? { ca: [readFileSync(tlsCaFile, 'utf8')] } : {}) }
-      : undefined;
-  return {
-    cluster,
-    nodes: [{ host, port: parsed.port ? Number(parsed.port) : DEFAULT_REDIS_PORT }],
-    redisOptions: {
-      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-      db,
-      ...(tls ? { tls } : {}),
-    },
   };
 }
 

@@ -13,10 +13,7 @@ export {
 export { DEFAULT_TOPICS, TOPIC_ENV_VARS, type TopicNames, type TopicRole } from './topics';
 export {
   kafkaClientOptions,
-  redisConnectionOptions,
   registryClientConfig,
   type KafkaClientOptions,
-  type RedisConnectionOptions,
-  type RedisNode,
   type RegistryClientConfig,
 } from './clients';

@@ -151,11 +151,6 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     await this.options.consumer.disconnect();
   }
 
-  /** Offsets handled but not yet committed, e.g. for readiness or a shutdown report. */
-  pendingCount(): number {
-    return this.pending.length;
-  }
-
   private onAssignment(memberAssignment: Record<string, number[]>): void {
     this.assigned = new Set(
       Object.entries(memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))),

@@ -1,5 +1,31 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { RedisLoginRefusedError, requireRedisLogin, type RedisClient } from './connection';
+import { RedisLoginRefusedError, redisEndpoint, requireRedisLogin, type RedisClient } from './connection';
+
+describe('redisEndpoint', () => {
+  it('connects to a single server in plaintext, database 0, without credentials', () => {
+    expect(redisEndpoint({ url: 'redis://localhost' })).toEqual({ host: 'localhost', port: 6379, db: 0, login: {} });
+  });
+
+  it('takes the ACL user, the password and the database from the URL, and TLS with the CA file for rediss://', () => {
+    const CA_PEM = '-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n';
+    const tlsCaFile = join(mkdtempSync(join(tmpdir(), 'redis-ca-')), 'ca.pem');
+    writeFileSync(tlsCaFile, CA_PEM);
+    expect(redisEndpoint({ url: 'rediss://scorer:p%40ss@redis.internal:6380/3', tlsCaFile })).toEqual({
+      host: 'redis.internal',
+      port: 6380,
+      db: 3,
+      login: { username: 'scorer', password: 'p@ss', tls: { servername: 'redis.internal', ca: [CA_PEM] } },
+    });
+  });
+
+  it('reads an IPv6 address without its brackets, and names no TLS server for an address', () => {
+    expect(redisEndpoint({ url: 'redis://:pw@[::1]' })).toEqual({ host: '::1', port: 6379, db: 0, login: { password: 'pw' } });
+    expect(redisEndpoint({ url: 'rediss://10.0.0.7:6390' }).login).toEqual({ tls: {} });
+  });
+});
 
 /** A client whose PING settles as given, or never. */
 const redisAnswering = (ping: () => Promise<string>) => ({ ping, disconnect: vi.fn() }) as unknown as RedisClient & { disconnect: ReturnType<typeof vi.fn> };

@@ -30,21 +30,45 @@ const RECONNECT_MAX_MS = 5_000;
 /** Exponential backoff that never gives up: during an outage commands wait in the offline queue. */
 const reconnectDelay = (attempt: number): number => Math.min(RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16), RECONNECT_MAX_MS);
 
+const DEFAULT_REDIS_PORT = 6379;
+
+/** Where to connect and as whom, from the URL (and the CA file of a rediss:// one). */
+export interface RedisEndpoint {
+  /** The server, or a cluster's seed node; an IPv6 address without its brackets. */
+  host: string;
+  port: number;
+  /** The database number (the URL's path); a cluster has only database 0. */
+  db: number;
+  login: Pick<RedisOptions, 'username' | 'password' | 'tls'>;
+}
+
+export function redisEndpoint({ url, tlsCaFile }: Pick<RedisConnectOptions, 'url' | 'tlsCaFile'>): RedisEndpoint {
+  const parsed = new URL(url);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  return {
+    host,
+    port: parsed.port ? Number(parsed.port) : DEFAULT_REDIS_PORT,
+    db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0,
+    login: {
+      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+      ...(parsed.protocol === 'rediss:'
+        ? {
+            tls: {
+              // A certificate names a host, not an address: no SNI name for an IP.
+              ...(isIP(host) ? {} : { servername: host }),
+              ...(tlsCaFile ? { ca: [readFileSync(tlsCaFile, 'utf8')] } : {}),
+            },
+          }
+        : {}),
+    },
+  };
+}
+
 export function createRedis(options: RedisConnectOptions): RedisClient {
-  const url = new URL(options.url);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port ? Number(url.port) : 6379;
+  const { host, port, db, login } = redisEndpoint(options);
   const connection: RedisOptions = {
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    ...(url.protocol === 'rediss:'
-      ? {
-          tls: {
-            ...(isIP(host) ? {} : { servername: host }),
-            ...(options.tlsCaFile ? { ca: [readFileSync(options.tlsCaFile, 'utf8')] } : {}),
-          },
-        }
-      : {}),
+    ...login,
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
     retryStrategy: reconnectDelay,
     // Wait out an outage rather than failing each command after a few reconnection attempts.
@@ -57,7 +81,7 @@ export function createRedis(options: RedisConnectOptions): RedisClient {
         // Commands issued together are sent as one pipeline per node, whatever slots they touch.
         enableAutoPipelining: true,
       })
-    : new Redis({ ...connection, host, port, db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0, enableAutoPipelining: true });
+    : new Redis({ ...connection, host, port, db, enableAutoPipelining: true });
   const { onError } = options;
   if (onError) {
     client.on('error', onError);

@@ -37,10 +37,6 @@ describe('customer ids in keys', () => {
     );
   });
 
-  it('escapes glob characters in the SCAN pattern of a customer', () => {
-    expect(keySchema('p').customerPattern('a*b?[c]')).toBe('p:cust:{a\\*b\\?\\[c\\]}:*');
-  });
-
   it('names rankings overall and per segment, and due shards with their own hash tag', () => {
     const keys = keySchema('chs:v1', 16);
     expect(keys.ranking('churnRisk')).toBe('chs:v1:rank:churnRisk');

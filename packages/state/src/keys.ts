@@ -58,8 +58,6 @@ export interface KeySchema {
   readonly prefix: string;
   readonly dueShards: number;
   customer(customerId: string): CustomerKeys;
-  /** Glob matching every key of one customer (the customerId's `*?[]\` are escaped for SCAN MATCH). */
-  customerPattern(customerId: string): string;
   ranking(metric: RankingMetric, segment?: string | null): string;
   dueShardOf(customerId: string): number;
   dueShard(shard: number): string;
@@ -85,9 +83,6 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     customer(customerId) {
       const base = customerBase(customerId);
       return Object.fromEntries(CUSTOMER_KEY_PARTS.map((part) => [part, `${base}:${part}`])) as CustomerKeys;
-    },
-    customerPattern(customerId) {
-      return `${customerBase(customerId).replace(/[*?[\]\\]/g, '\\$&')}:*`;
     },
     ranking(metric, segment) {
       const overall = `${prefix}:rank:${metric}`;

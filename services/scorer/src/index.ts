@@ -1,1 +1,1 @@
-export { startScorer, tuningFrom, type RunningScorer, type ScorerOptions, type ScorerTuning } from './scorer';
+export { startScorer, type RunningScorer, type ScorerOptions } from './scorer';

@@ -4,7 +4,6 @@ import {
   registryClientConfig,
   TOPIC_ENV_VARS,
   type AppConfig,
-  type ScorerSettings,
   type TopicNames,
   type TopicRole,
 } from '@churnscore/config';
@@ -17,30 +16,7 @@ import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
-import { TimeDrivenRescorer, type TimeDrivenOptions } from './time-driven';
-
-export interface ScorerTuning {
-  chunkSize: number;
-  concurrentPartitions: number;
-  commitIntervalMs: number;
-  fsyncGraceMs: number;
-  timeDriven: TimeDrivenOptions;
-}
-
-/** The tuning the configuration asks for (SCORER_CHUNK_SIZE, RESCORE_POLL_INTERVAL_MS, …). */
-export function tuningFrom(settings: ScorerSettings): ScorerTuning {
-  return {
-    chunkSize: settings.chunkSize,
-    concurrentPartitions: settings.concurrentPartitions,
-    commitIntervalMs: settings.commitIntervalMs,
-    fsyncGraceMs: settings.fsyncGraceMs,
-    timeDriven: {
-      pollIntervalMs: settings.rescorePollIntervalMs,
-      claimLimit: settings.rescoreClaimLimit,
-      leaseMs: settings.rescoreLeaseMs,
-    },
-  };
-}
+import { TimeDrivenRescorer } from './time-driven';
 
 export interface ScorerOptions {
   config: AppConfig;
@@ -48,8 +24,6 @@ export interface ScorerOptions {
   /** The service clock; injected by tests and backfills. */
   clock?: () => number;
   logger?: Logger;
-  /** Defaults to the configuration's scorer settings. */
-  tuning?: ScorerTuning;
   /** Port of the health/metrics server; 0 picks a free one. Defaults to config.httpPort. */
   httpPort?: number;
   /** Turned red when the scorer cannot go on (see `Liveness`); a fresh one by default. */
@@ -86,7 +60,7 @@ async function requireTopics(admin: Admin, topics: TopicNames): Promise<void> {
 export async function startScorer(options: ScorerOptions): Promise<RunningScorer> {
   const { config, scoring } = options;
   const clock = options.clock ?? Date.now;
-  const tuning = options.tuning ?? tuningFrom(config.scorer);
+  const settings = config.scorer;
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
   const metrics = createScorerMetrics();
   const liveness = options.liveness ?? new Liveness();
@@ -133,18 +107,18 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   // DLQ copies and output sends are kept within what the output topics accept, so no send can fail for its size.
   const maxBatchBytes = await recordBatchLimit(admin, [config.topics.dlq, config.topics.scoreChanged, config.topics.alerts]);
   const pipeline = new ScoringPipeline({ store, codec, producer, topics: config.topics, scoring, clock, metrics, logger, maxBatchBytes });
-  const gate = new RedisDurabilityGate(() => store.identity(), tuning.fsyncGraceMs);
+  const gate = new RedisDurabilityGate(() => store.identity(), settings.fsyncGraceMs);
   const { activity, opportunity, contract, customer } = config.topics;
   const loop = new AtLeastOnceConsumer({
     consumer,
     admin,
     groupId: config.kafka.consumerGroup,
     topics: [activity, opportunity, contract, customer],
-    chunkSize: tuning.chunkSize,
-    concurrentPartitions: tuning.concurrentPartitions,
+    chunkSize: settings.chunkSize,
+    concurrentPartitions: settings.concurrentPartitions,
     handleChunks: (chunks, fence) => pipeline.handleChunks(chunks, fence),
     gate,
-    commitIntervalMs: tuning.commitIntervalMs,
+    commitIntervalMs: settings.commitIntervalMs,
     logger,
     onBatch: ({ topic, partition, durationMs, lag }) => {
       metrics.batchDuration.observe({ topic }, durationMs / 1000);
@@ -152,7 +126,15 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     },
     onRewind: () => metrics.rewinds.inc(),
   });
-  const timeDriven = new TimeDrivenRescorer(store, pipeline, () => gate.fence(), clock, tuning.timeDriven, metrics, logger);
+  const timeDriven = new TimeDrivenRescorer(
+    store,
+    pipeline,
+    () => gate.fence(),
+    clock,
+    { pollIntervalMs: settings.rescorePollIntervalMs, claimLimit: settings.rescoreClaimLimit, leaseMs: settings.rescoreLeaseMs },
+    metrics,
+    logger,
+  );
 
   const ops = await startOpsServer({
     port: options.httpPort ?? config.httpPort,
