@@ -1,8 +1,9 @@
-// The product end to end, as `npm start` runs it: the simulator's cohorts published to Kafka, scored by the
-// real scorer, served by the read API and shown by the dashboard in a real Chromium. Declining and churning
-// customers must show up red or high-risk, healthy ones green; the screenshot is the evidence.
-import type { HealthBand, RiskBand } from '@churnscore/domain';
-import { generateCustomerHistories, type Cohort } from '@churnscore/simulator';
+// The product end to end, as `npm start` runs it: the simulator's customers published to Kafka, scored by the
+// real scorer, served by the read API and shown by the dashboard in a real Chromium. Customers who left must
+// show up red or high-risk, those declining towards churn above every healthy one on churn risk, healthy ones
+// green; the screenshot is the evidence.
+import type { HealthBand, LifecycleStage, RiskBand } from '@churnscore/domain';
+import { COHORTS, generateCustomerHistories, type Cohort } from '@churnscore/simulator';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
@@ -20,7 +21,9 @@ let page: Page;
 interface Scored {
   customerId: string;
   band: HealthBand;
+  churnRisk: number;
   riskBand: RiskBand;
+  lifecycleStage: LifecycleStage;
   valueAtRisk: number;
 }
 
@@ -48,14 +51,15 @@ describe('a simulated portfolio through the whole product', () => {
     const scored = await scoredCustomers();
     expect(scored).toHaveLength(histories.length);
     const of = (cohort: Cohort) => scored.filter((s) => cohortOf.get(s.customerId) === cohort);
-    for (const cohort of ['healthy', 'growing'] as const) {
-      expect(of(cohort).length).toBeGreaterThan(0);
-      expect(of(cohort).every((s) => s.band === 'green'), cohort).toBe(true);
-    }
-    for (const cohort of ['declining', 'churning'] as const) {
-      expect(of(cohort).length).toBeGreaterThan(0);
-      expect(of(cohort).every((s) => s.band === 'red' || s.riskBand === 'high'), cohort).toBe(true);
-    }
+    for (const cohort of COHORTS) expect(of(cohort).length, cohort).toBeGreaterThan(0);
+    // Healthy and growing customers, calm today, are green.
+    const calm = [...of('healthy'), ...of('growing')];
+    expect(calm.every((s) => s.band === 'green')).toBe(true);
+    // Customers who left have no active contract and show red or at high risk.
+    expect(of('churning').every((s) => s.lifecycleStage === 'CHURNED' && (s.band === 'red' || s.riskBand === 'high'))).toBe(true);
+    // Those sliding towards churn, their contracts still running, are no longer at low risk and rank above every calm customer.
+    const calmest = Math.max(...calm.map((s) => s.churnRisk));
+    expect(of('declining').every((s) => s.riskBand !== 'low' && s.churnRisk > calmest)).toBe(true);
   });
 
   it('ranks the at-risk customers first on the dashboard, in their band colours', async () => {
@@ -70,7 +74,7 @@ describe('a simulated portfolio through the whole product', () => {
     const scored = await scoredCustomers();
     expect(shown).toEqual(scored.map((s) => s.customerId));
     // Value at risk (risk × active contract value) puts a declining customer, whose contracts still run, on top;
-    // churning customers whose contracts have ended have little value left at risk.
+    // customers who left have no active contract, so no value left at risk.
     expect(cohortOf.get(shown[0]!)).toBe('declining');
 
     const pills = await shownPills(page);

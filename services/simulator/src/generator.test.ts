@@ -1,64 +1,43 @@
-import { MS_PER_DAY, type ActivityEvent, type ContractEvent, type InputEvent, type OpportunityEvent } from '@churnscore/domain';
+import { MS_PER_DAY, utcDay, type ActivityEvent, type OpportunityEvent } from '@churnscore/domain';
 import { validateEvent } from '@churnscore/events';
 import { describe, expect, it } from 'vitest';
-import { SEGMENTS, type Cohort } from './cohorts';
-import { generateCustomerHistories, planCustomers, type CustomerHistory } from './generator';
+import { GROWING_DRIFT_PER_YEAR, SEGMENTS } from './cohorts';
+import { generateCustomerHistories, planCustomers, type CustomerHistory, type GeneratorOptions } from './generator';
+import { DECLINE_LEAD_DAYS, latentState, latentStateOnDay } from './latent';
+import { asOfInstants, churnedAt, contractEvents, contractsAsOf, isActiveContract, quantile } from './test-fixtures';
 
 const NOW = Date.parse('2025-06-15T10:30:00Z');
-const history = generateCustomerHistories({ customers: 200, days: 400, seed: 7, now: NOW });
-const ofCohort = (cohort: Cohort): CustomerHistory[] => history.filter((customer) => customer.cohort === cohort);
+const TODAY = utcDay(NOW);
+const DAYS = 400;
+const SPAN_START = TODAY - DAYS + 1;
+const population = (options: Partial<GeneratorOptions> = {}): CustomerHistory[] =>
+  generateCustomerHistories({ customers: 600, days: DAYS, seed: 7, now: NOW, ...options });
+const history = population();
 
+const dayOf = (instant: number): number => utcDay(instant);
 const activities = (customer: CustomerHistory): ActivityEvent[] =>
   customer.events.filter((event): event is ActivityEvent => event.kind === 'activity');
-const activitiesOf = (customer: CustomerHistory, type: ActivityEvent['activityType']): ActivityEvent[] =>
+/** Activity events on the days from `fromDay` to `toDay`, both included. */
+const activityBetween = (customer: CustomerHistory, fromDay: number, toDay: number): number =>
+  activities(customer).filter((event) => dayOf(event.occurredAt) >= fromDay && dayOf(event.occurredAt) <= toDay).length;
+const answers = (customer: CustomerHistory, type: 'NPS_RESPONSE' | 'CSM_SENTIMENT'): ActivityEvent[] =>
   activities(customer).filter((event) => event.activityType === type);
-const latestValue = (customer: CustomerHistory, type: ActivityEvent['activityType']): number | null | undefined =>
-  activitiesOf(customer, type).at(-1)?.value;
-/** Activity in the window (from, to] days before NOW. */
-const between = (events: ActivityEvent[], fromDaysAgo: number, toDaysAgo: number): ActivityEvent[] =>
-  events.filter((event) => event.occurredAt > NOW - fromDaysAgo * MS_PER_DAY && event.occurredAt <= NOW - toDaysAgo * MS_PER_DAY);
-const usage = (events: ActivityEvent[]): number =>
-  events.filter((event) => event.activityType === 'PRODUCT_USAGE').reduce((sum, event) => sum + (event.value ?? 0), 0);
-
-/** Latest state per entity id, as the scorer resolves it. */
-function latestById<E extends InputEvent>(events: E[], idOf: (event: E) => string): E[] {
-  const latest = new Map<string, E>();
-  for (const event of events) latest.set(idOf(event), event);
-  return [...latest.values()];
-}
-const contracts = (customer: CustomerHistory): ContractEvent[] =>
-  latestById(
-    customer.events.filter((event): event is ContractEvent => event.kind === 'contract'),
-    (event) => event.contractId,
-  );
-const opportunities = (customer: CustomerHistory): OpportunityEvent[] =>
-  latestById(
-    customer.events.filter((event): event is OpportunityEvent => event.kind === 'opportunity'),
-    (event) => event.opportunityId,
-  );
-const subscription = (customer: CustomerHistory): ContractEvent =>
-  contracts(customer).find((contract) => contract.contractId.endsWith('-SUB'))!;
-const openTickets = (customer: CustomerHistory): number => {
-  const closed = new Set(activitiesOf(customer, 'SUPPORT_TICKET_CLOSED').map((event) => event.ticketId));
-  return activitiesOf(customer, 'SUPPORT_TICKET_OPENED').filter((event) => !closed.has(event.ticketId)).length;
-};
+const finalOpportunities = (customer: CustomerHistory): OpportunityEvent[] => [
+  ...new Map(customer.events.filter((event): event is OpportunityEvent => event.kind === 'opportunity').map((event) => [event.opportunityId, event])).values(),
+];
+const churnDay = (customer: CustomerHistory): number | null => customer.latent.churnDay;
+const churnedInSpan = (customer: CustomerHistory): boolean => churnDay(customer) !== null && churnDay(customer)! <= TODAY;
+/** Stays a customer for the whole span and a year after it, and was one before it started. */
+const staysThroughout = (customer: CustomerHistory): boolean =>
+  customer.latent.customerSinceDay < SPAN_START && (churnDay(customer) === null || churnDay(customer)! > TODAY + 365);
+const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
 
 describe('generateCustomerHistories', () => {
   it('is deterministic for a seed and differs between seeds', () => {
-    const again = generateCustomerHistories({ customers: 200, days: 400, seed: 7, now: NOW });
-    expect(again).toEqual(history);
-    const other = generateCustomerHistories({ customers: 200, days: 400, seed: 8, now: NOW });
+    expect(population()).toEqual(history);
+    const other = population({ seed: 8 });
+    expect(other.map(churnDay)).not.toEqual(history.map(churnDay));
     expect(other.map((customer) => customer.events.length)).not.toEqual(history.map((customer) => customer.events.length));
-  });
-
-  it('splits customers exactly by the cohort mix', () => {
-    const counts = (mix?: Parameters<typeof planCustomers>[0]['mix']) =>
-      planCustomers({ customers: 200, days: 1, seed: 1, now: NOW, ...(mix ? { mix } : {}) }).reduce<Record<string, number>>(
-        (tally, plan) => ({ ...tally, [plan.cohort]: (tally[plan.cohort] ?? 0) + 1 }),
-        {},
-      );
-    expect(counts()).toEqual({ healthy: 80, growing: 50, declining: 40, churning: 30 });
-    expect(counts({ healthy: 0, growing: 1, declining: 0, churning: 1 })).toEqual({ growing: 100, churning: 100 });
   });
 
   it('produces valid events only: every one passes the scorer validation, within the span, unique ids', () => {
@@ -66,8 +45,7 @@ describe('generateCustomerHistories', () => {
     const options = { reportingCurrency: 'USD', maxFutureSkewMs: 0, now: NOW };
     const rejected = events.map((event) => validateEvent(event.kind, event, options)).filter((result) => !result.ok);
     expect(rejected).toEqual([]);
-    const spanStart = (Math.floor(NOW / MS_PER_DAY) - 399) * MS_PER_DAY;
-    expect(events.every((event) => event.occurredAt >= spanStart && event.occurredAt <= NOW)).toBe(true);
+    expect(events.every((event) => event.occurredAt >= SPAN_START * MS_PER_DAY && event.occurredAt <= NOW)).toBe(true);
     expect(new Set(events.map((event) => event.eventId)).size).toBe(events.length);
   });
 
@@ -77,7 +55,6 @@ describe('generateCustomerHistories', () => {
       expect(times).toEqual([...times].sort((a, b) => a - b));
       const profiles = customer.events.filter((event) => event.kind === 'customer');
       expect(profiles).toEqual([expect.objectContaining({ segment: customer.segment, erase: false })]);
-      expect(SEGMENTS).toContain(customer.segment);
     }
     expect(new Set(history.map((customer) => customer.segment))).toEqual(new Set(SEGMENTS));
   });
@@ -90,77 +67,185 @@ describe('generateCustomerHistories', () => {
         if (event.kind === 'activity' && event.activityType === 'PRODUCT_USAGE') expect(event.value).toBeGreaterThan(0);
       }
     }
-    const medianValue = (segment: string): number => {
-      const values = history.filter((c) => c.segment === segment).map((c) => subscription(c).totalValue).sort((a, b) => a - b);
-      return values[Math.floor(values.length / 2)]!;
-    };
+    const medianValue = (segment: string): number => quantile(history.filter((c) => c.segment === segment).map((c) => c.annualValue), 0.5);
     expect(medianValue('SMB')).toBeLessThan(medianValue('MID_MARKET'));
     expect(medianValue('MID_MARKET')).toBeLessThan(medianValue('ENTERPRISE'));
   });
 
-  it('healthy: steady activity every month, NPS 9-10, positive sentiment, an active renewed subscription, deals won', () => {
-    for (const customer of ofCohort('healthy')) {
-      for (let month = 0; month < 12; month += 1) expect(between(activities(customer), 30 * (month + 1), 30 * month).length).toBeGreaterThan(0);
-      expect(latestValue(customer, 'NPS_RESPONSE')).toBeGreaterThanOrEqual(9);
-      expect(latestValue(customer, 'CSM_SENTIMENT')).toBeGreaterThanOrEqual(1);
-      expect(subscription(customer)).toMatchObject({ status: 'RENEWED' });
-      expect(subscription(customer).endDate).toBeGreaterThan(NOW);
-    }
-    const won = ofCohort('healthy').flatMap(opportunities).filter((o) => o.stage === 'CLOSED_WON').length;
-    expect(won).toBeGreaterThanOrEqual(ofCohort('healthy').length);
-  });
-
-  it('growing: usage rises over the tenure, deals are won and expansion subscriptions signed', () => {
-    for (const customer of ofCohort('growing')) {
-      const tenure = customer.timeline.customerSinceDaysAgo;
-      const firstQuarter = usage(between(activities(customer), tenure, tenure - 90));
-      expect(usage(between(activities(customer), 90, 0))).toBeGreaterThan(1.5 * firstQuarter);
-      expect(opportunities(customer).some((o) => o.stage === 'CLOSED_WON')).toBe(true);
-      expect(opportunities(customer).some((o) => o.stage === 'NEGOTIATION')).toBe(true);
-      const expansions = contracts(customer).filter((c) => c.contractType === 'SUBSCRIPTION' && !c.contractId.endsWith('-SUB'));
-      expect(expansions.length).toBeGreaterThan(0);
-      expect(activities(customer).every((event) => event.occurredAt >= NOW - (tenure + 1) * MS_PER_DAY)).toBe(true);
-    }
-  });
-
-  it('declining: activity trails off, SLA breaches, NPS 4-6, sentiment -1, a lost deal, renewal within 90 days', () => {
-    for (const customer of ofCohort('declining')) {
-      expect(usage(between(activities(customer), 30, 0))).toBeLessThan(0.6 * usage(between(activities(customer), 180, 150)));
-      expect(between(activities(customer), 30, 0).length).toBeLessThan(between(activities(customer), 180, 150).length);
-      expect(latestValue(customer, 'NPS_RESPONSE')).toBeGreaterThanOrEqual(4);
-      expect(latestValue(customer, 'NPS_RESPONSE')).toBeLessThanOrEqual(6);
-      expect(latestValue(customer, 'CSM_SENTIMENT')).toBe(-1);
-      expect(opportunities(customer).some((o) => o.stage === 'CLOSED_LOST' && o.occurredAt > NOW - 90 * MS_PER_DAY)).toBe(true);
-      const renewal = subscription(customer);
-      expect(renewal.status).toBe('RENEWED');
-      expect(renewal.endDate).toBeGreaterThan(NOW);
-      expect(renewal.endDate).toBeLessThan(NOW + 90 * MS_PER_DAY);
-    }
-    const breaches = ofCohort('declining').flatMap((customer) =>
-      between(activities(customer), 90, 0).filter((event) => event.slaBreached === true),
-    );
-    expect(breaches.length).toBeGreaterThan(ofCohort('declining').length / 2);
-  });
-
-  it('churning: silent for the last 30 days, contract cancelled or expired, NPS 0-3, sentiment -2, deals lost, tickets left open', () => {
-    for (const customer of ofCohort('churning')) {
-      expect(between(activities(customer), 30, 0)).toEqual([]);
-      expect(['CANCELLED', 'EXPIRED']).toContain(subscription(customer).status);
-      expect(latestValue(customer, 'NPS_RESPONSE')).toBeLessThanOrEqual(3);
-      expect(latestValue(customer, 'CSM_SENTIMENT')).toBe(-2);
-      expect(opportunities(customer).length).toBeGreaterThan(0);
-      expect(opportunities(customer).every((o) => o.stage === 'CLOSED_LOST')).toBe(true);
-    }
-    const withOpenTickets = ofCohort('churning').filter((customer) => openTickets(customer) > 0).length;
-    expect(withOpenTickets).toBeGreaterThan(ofCohort('churning').length / 2);
-  });
-
   it('keeps contracts signed before a short span known through a snapshot at its start', () => {
-    const shortSpan = generateCustomerHistories({ customers: 20, days: 7, seed: 3, now: NOW, mix: { healthy: 1, growing: 0, declining: 0, churning: 0 } });
-    const spanStart = (Math.floor(NOW / MS_PER_DAY) - 6) * MS_PER_DAY;
-    for (const customer of shortSpan) {
-      expect(customer.events.every((event) => event.occurredAt >= spanStart)).toBe(true);
-      expect(subscription(customer)).toMatchObject({ status: expect.stringMatching(/ACTIVE|RENEWED/) });
+    const shortSpan = generateCustomerHistories({ customers: 40, days: 7, seed: 3, now: NOW });
+    for (const customer of shortSpan.filter((c) => c.latent.customerSinceDay < TODAY - 6 && !churnedInSpan(c))) {
+      expect(customer.events.every((event) => event.occurredAt >= (TODAY - 6) * MS_PER_DAY)).toBe(true);
+      expect(contractsAsOf(customer, (TODAY - 6) * MS_PER_DAY).find((c) => c.contractId.endsWith('-SUB'))).toMatchObject({
+        status: expect.stringMatching(/ACTIVE|RENEWED/),
+      });
     }
+  });
+});
+
+describe('contracts', () => {
+  it('a customer holds its subscription from signing until it churns, renewed as each term ends', () => {
+    for (const customer of history) {
+      const { customerSinceDay, termDays } = customer.latent;
+      const subscription = contractEvents(customer).filter((event) => event.contractId.endsWith('-SUB'));
+      const churned = churnedAt(customer);
+      if (churnedInSpan(customer)) {
+        expect(dayOf(churned!)).toBe(churnDay(customer));
+        const last = subscription.at(-1)!;
+        // Cancelled on the day it leaves, or left to expire at the end of a term.
+        if (last.status === 'CANCELLED') expect(last.endDate).toBe(churnDay(customer)! * MS_PER_DAY);
+        else expect([last.status, (dayOf(last.endDate) - customerSinceDay) % termDays]).toEqual(['EXPIRED', 0]);
+        expect(activities(customer).filter((event) => event.occurredAt >= churnDay(customer)! * MS_PER_DAY)).toEqual([]);
+      } else {
+        expect(churned).toBeNull();
+      }
+      for (const [previous, renewal] of subscription.slice(0, -1).map((event, i) => [event, subscription[i + 1]!] as const)) {
+        if (renewal.status !== 'RENEWED' || previous.endDate === renewal.endDate) continue;
+        expect(renewal.endDate - previous.endDate).toBe(termDays * MS_PER_DAY);
+        expect(dayOf(renewal.occurredAt)).toBe(dayOf(previous.endDate));
+      }
+    }
+  });
+
+  it('terms vary in length and start on any day of the year; most churners cancel, some let a term expire', () => {
+    expect(new Set(history.map((customer) => customer.latent.termDays)).size).toBeGreaterThanOrEqual(3);
+    const startMonths = new Set(history.map((customer) => Math.floor(((customer.latent.customerSinceDay % 365) + 365) % 365 / 31)));
+    expect(startMonths.size).toBe(12);
+    const kinds = history.filter(churnedInSpan).map((customer) => customer.latent.churnKind);
+    expect(kinds.filter((kind) => kind === 'EXPIRED').length).toBeGreaterThan(0);
+    expect(kinds.filter((kind) => kind === 'CANCELLED').length).toBeGreaterThan(kinds.length / 2);
+  });
+});
+
+describe('churn', () => {
+  it('is spread over the whole span: churners in every quarter of it, and at every weekly as-of instant some churn within 90 days', () => {
+    const churnDays = history.filter(churnedInSpan).map((customer) => churnDay(customer)!);
+    expect(churnDays.length).toBeGreaterThan(history.length * 0.15);
+    for (let quarter = 0; quarter < 4; quarter += 1) {
+      const inQuarter = churnDays.filter((day) => Math.floor(((day - SPAN_START) * 4) / DAYS) === quarter).length;
+      expect(inQuarter, `quarter ${quarter + 1}`).toBeGreaterThan(churnDays.length * 0.15);
+    }
+    for (const asOf of asOfInstants(SPAN_START + 90, TODAY - 90)) {
+      const churning = history.filter((customer) => {
+        const churned = churnedAt(customer);
+        return contractsAsOf(customer, asOf).some(isActiveContract) && churned !== null && churned > asOf && churned <= asOf + 90 * MS_PER_DAY;
+      });
+      expect(churning.length, new Date(asOf).toISOString()).toBeGreaterThanOrEqual(10);
+    }
+  });
+
+  it('follows a decline that starts 60–180 days before it, except for churners who leave with no warning', () => {
+    const churners = history.filter((customer) => churnDay(customer) !== null && churnDay(customer)! - 240 >= SPAN_START && churnDay(customer)! <= TODAY);
+    const silent = churners.filter((customer) => customer.latent.decline === null);
+    const warned = churners.filter((customer) => customer.latent.decline !== null);
+    expect(silent.length).toBeGreaterThan(churners.length * 0.1);
+    expect(silent.length).toBeLessThan(churners.length * 0.35);
+    for (const customer of warned) {
+      const lead = churnDay(customer)! - customer.latent.decline!.fromDay;
+      expect(lead).toBeGreaterThanOrEqual(DECLINE_LEAD_DAYS[0]);
+      expect(lead).toBeLessThanOrEqual(DECLINE_LEAD_DAYS[1]);
+    }
+    // Activity in the last 45 days before churn against the same length of time 195–240 days before it.
+    const lastWeeksOverEarlier = (customer: CustomerHistory): number => {
+      const day = churnDay(customer)!;
+      return activityBetween(customer, day - 45, day - 1) / Math.max(1, activityBetween(customer, day - 240, day - 196));
+    };
+    expect(quantile(warned.map(lastWeeksOverEarlier), 0.5)).toBeLessThan(0.5);
+    expect(quantile(silent.map(lastWeeksOverEarlier), 0.5)).toBeGreaterThan(0.8);
+  });
+
+  it('healthy customers dip and recover', () => {
+    const stayers = history.filter(staysThroughout);
+    const recovered = stayers.filter((customer) => {
+      const months = Array.from({ length: Math.floor(DAYS / 30) }, (_, i) => activityBetween(customer, SPAN_START + 30 * i, SPAN_START + 30 * i + 29));
+      const usual = quantile(months, 0.5);
+      const dipped = months.findIndex((month) => month < 0.6 * usual);
+      return dipped >= 0 && months.slice(dipped + 1).some((month) => month >= 0.9 * usual);
+    });
+    expect(stayers.filter((customer) => customer.latent.dips.some((dip) => dip.fromDay >= SPAN_START)).length).toBeGreaterThan(stayers.length / 3);
+    expect(recovered.length).toBeGreaterThan(stayers.length * 0.1);
+  });
+
+  it('names each cohort after the latent state at the clock, and nothing else', () => {
+    for (const customer of history) {
+      const state = latentState(customer, NOW);
+      const { driftPerYear, customerSinceDay, rampDays } = customer.latent;
+      const growing = driftPerYear >= GROWING_DRIFT_PER_YEAR || TODAY - customerSinceDay < rampDays;
+      const expected = churnedInSpan(customer) ? 'churning' : state.decline > 0 ? 'declining' : growing ? 'growing' : 'healthy';
+      expect(customer.cohort).toBe(expected);
+    }
+    expect(new Set(history.map((customer) => customer.cohort))).toEqual(new Set(['healthy', 'growing', 'declining', 'churning']));
+  });
+});
+
+describe('behaviour', () => {
+  const yearlyActivity = (customers: readonly CustomerHistory[]): number[] =>
+    customers.filter((customer) => customer.segment === 'SMB' && staysThroughout(customer)).map((customer) => activities(customer).length);
+
+  it('spreads activity levels about tenfold between customers of a segment, as --activity-spread says', () => {
+    const spread = (counts: number[]): number => quantile(counts, 0.95) / quantile(counts, 0.05);
+    expect(spread(yearlyActivity(history))).toBeGreaterThan(6);
+    expect(spread(yearlyActivity(population({ activitySpread: 2 })))).toBeLessThan(3.5);
+  });
+
+  it('survey answers overlap across fates, and say nothing before a decline starts', () => {
+    const churners = history.filter((customer) => churnDay(customer) !== null && churnDay(customer)! <= TODAY + 90);
+    const stayers = history.filter(staysThroughout);
+    for (const type of ['NPS_RESPONSE', 'CSM_SENTIMENT'] as const) {
+      const values = (customers: readonly CustomerHistory[], keep: (customer: CustomerHistory, event: ActivityEvent) => boolean): number[] =>
+        customers.flatMap((customer) => answers(customer, type).filter((event) => keep(customer, event)).map((event) => event.value!));
+      const beforeDecline = values(churners, (customer, event) => latentStateOnDay(customer.latent, dayOf(event.occurredAt)).decline === 0);
+      const inDecline = values(churners, (customer, event) => latentStateOnDay(customer.latent, dayOf(event.occurredAt)).decline > 0);
+      const ofStayers = values(stayers, () => true);
+      expect(Math.abs(mean(beforeDecline) - mean(ofStayers)), type).toBeLessThan(type === 'NPS_RESPONSE' ? 0.4 : 0.2);
+      expect(mean(inDecline), type).toBeLessThan(mean(ofStayers) - 1);
+      // Overlapping ranges: the middle of the stayers' answers is also common among the declining ones.
+      expect(inDecline.filter((value) => value >= quantile(ofStayers, 0.25)).length, type).toBeGreaterThan(inDecline.length * 0.1);
+    }
+  });
+
+  it('deals come from one process: churners win deals before they decline, staying customers lose some', () => {
+    const churners = history.filter(churnedInSpan);
+    const won = churners.filter((customer) => finalOpportunities(customer).some((deal) => deal.stage === 'CLOSED_WON'));
+    const withSales = churners.filter((customer) => contractEvents(customer).some((contract) => contract.contractType === 'SALES'));
+    expect(won.length).toBeGreaterThan(churners.length * 0.2);
+    expect(withSales.length).toBeGreaterThan(churners.length * 0.1);
+    const stayers = history.filter(staysThroughout);
+    const lost = stayers.filter((customer) => finalOpportunities(customer).some((deal) => deal.stage === 'CLOSED_LOST'));
+    expect(lost.length).toBeGreaterThan(stayers.length * 0.15);
+  });
+});
+
+describe('population parameters', () => {
+  const churnedShare = (customers: readonly CustomerHistory[]): number => customers.filter(churnedInSpan).length / customers.length;
+
+  it('a higher churn rate churns more customers', () => {
+    const plans = (churnRate: number) => planCustomers({ customers: 2_000, days: 365, seed: 7, now: NOW, churnRate });
+    const share = (churnRate: number): number => {
+      const population = plans(churnRate);
+      return population.filter((plan) => plan.latent.churnDay !== null && plan.latent.churnDay <= TODAY).length / population.length;
+    };
+    expect(share(0.1)).toBeGreaterThan(0.05);
+    expect(share(0.1)).toBeLessThan(0.15);
+    expect(share(0.5)).toBeGreaterThan(0.35);
+    expect(share(0)).toBe(0);
+    expect(churnedShare(history)).toBeGreaterThan(share(0.1));
+  });
+
+  it('the share of silent churners follows --silent-churn-share', () => {
+    const silentShare = (silentChurnShare: number): number => {
+      const churners = planCustomers({ customers: 1_000, days: DAYS, seed: 7, now: NOW, silentChurnShare }).filter((plan) => plan.latent.churnDay !== null);
+      return churners.filter((plan) => plan.latent.decline === null).length / churners.length;
+    };
+    expect(silentShare(0)).toBe(0);
+    expect(silentShare(0.5)).toBeGreaterThan(0.4);
+    expect(silentShare(0.5)).toBeLessThan(0.6);
+    expect(silentShare(1)).toBe(1);
+  });
+
+  it('refuses parameters out of range, naming them', () => {
+    expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, churnRate: 1 })).toThrow(/churnRate must be a number from 0 to 0.95/);
+    expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, activitySpread: 0.5 })).toThrow(/activitySpread/);
+    expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, silentChurnShare: Number.NaN })).toThrow(/silentChurnShare/);
   });
 });

@@ -1,14 +1,6 @@
-export {
-  COHORTS,
-  DEFAULT_COHORT_MIX,
-  SEGMENTS,
-  SEGMENT_PROFILES,
-  parseCohortMix,
-  type Cohort,
-  type CohortMix,
-  type Segment,
-  type Timeline,
-} from './cohorts';
+export { COHORTS, SEGMENTS, SEGMENT_PROFILES, type Cohort, type Segment } from './cohorts';
+export { latentState, type Decline, type Dip, type Disposition, type LatentState, type LatentTrajectory } from './latent';
+export { DEFAULT_POPULATION, type PopulationParameters } from './population';
 export {
   generateCustomerHistories,
   generateCustomerHistory,

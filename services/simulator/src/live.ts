@@ -1,6 +1,7 @@
-import type { InputEvent } from '@churnscore/domain';
-import { SEGMENT_PROFILES, activityIntensity } from './cohorts';
+import { utcDay, type InputEvent } from '@churnscore/domain';
+import { SEGMENT_PROFILES } from './cohorts';
 import { deterministicId, sampleDayActivity, type CustomerPlan } from './generator';
+import { latentStateOnDay } from './latent';
 import { createRandom, seedFrom } from './random';
 
 export interface LiveEventOptions {
@@ -12,7 +13,7 @@ export interface LiveEventOptions {
 
 /**
  * An endless stream of today's activity for `--follow`: each step picks a customer in proportion to
- * how active its cohort is today (silent churners never) and emits one day's worth of that customer's
+ * how active it is today (customers who left, never) and emits one day's worth of that customer's
  * activity, stamped with the clock. Time is compressed: the stream runs as fast as it is consumed
  * (the publisher's rate limit sets the pace), and a ticket's close follows right after its open.
  */
@@ -20,9 +21,10 @@ export function* generateLiveEvents(plans: readonly CustomerPlan[], options: Liv
   const { seed, clock, source = 'simulator' } = options;
   const random = createRandom(seedFrom(seed, 'live'));
   const startedAt = clock();
+  const today = utcDay(startedAt);
   let cumulative = 0;
   const thresholds = plans.map((plan) => {
-    cumulative += activityIntensity(plan.cohort, plan.timeline, 0) * SEGMENT_PROFILES[plan.segment].activityScale;
+    cumulative += latentStateOnDay(plan.latent, today).engagement * plan.latent.activityLevel * SEGMENT_PROFILES[plan.segment].activityScale;
     return cumulative;
   });
   if (cumulative === 0) return;
@@ -31,7 +33,7 @@ export function* generateLiveEvents(plans: readonly CustomerPlan[], options: Liv
   while (true) {
     const plan = plans[firstAbove(thresholds, random.next() * cumulative)]!;
     const nextTicketId = (): string => `${plan.customerId}-L${startedAt}-${++ticketCount}`;
-    for (const { body } of sampleDayActivity(plan, 0, false, random, nextTicketId)) {
+    for (const { body } of sampleDayActivity(plan, today, { weekend: false, noise: 1 }, random, nextTicketId)) {
       yield {
         eventId: deterministicId(seed, 'live', startedAt, sequence++),
         customerId: plan.customerId,

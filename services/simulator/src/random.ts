@@ -17,6 +17,10 @@ export interface Random {
   pick<T>(items: readonly T[]): T;
   /** A Poisson-distributed count with the given mean: how many times something happens in a day. */
   poisson(mean: number): number;
+  /** Normally distributed. */
+  normal(mean: number, sd: number): number;
+  /** Exponentially distributed with the given mean: the waiting time of a memoryless event. */
+  exponential(mean: number): number;
 }
 
 /** Derives a 32-bit seed from any number of parts, so each customer gets its own independent stream. */
@@ -54,6 +58,9 @@ export function createRandom(seed: number): Random {
       }
       return count;
     },
+    // Box–Muller; 1 − next() keeps the logarithm's argument in (0, 1].
+    normal: (mean, sd) => mean + sd * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
+    exponential: (mean) => -mean * Math.log(1 - next()),
   };
   return random;
 }

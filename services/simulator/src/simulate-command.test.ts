@@ -25,8 +25,23 @@ const collect = (): { stream: Writable; lines: () => string[] } => {
 
 describe('parseSimulateArgs', () => {
   it('has defaults for a year of history for 200 customers', () => {
-    expect(parseSimulateArgs([], () => 42)).toMatchObject({ customers: 200, days: 400, seed: '1', now: 42, ratePerSecond: 5000, follow: false, emit: 'kafka' });
+    expect(parseSimulateArgs([], () => 42)).toMatchObject({
+      customers: 200,
+      days: 400,
+      seed: '1',
+      population: { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10 },
+      now: 42,
+      ratePerSecond: 5000,
+      follow: false,
+      emit: 'kafka',
+    });
     expect(parseSimulateArgs(['--help'])).toBeNull();
+  });
+
+  it('takes the population parameters of a held-out population', () => {
+    expect(parseSimulateArgs(['--churn-rate', '0.15', '--silent-churn-share', '0.4', '--activity-spread', '20'])).toMatchObject({
+      population: { churnRate: 0.15, silentChurnShare: 0.4, activitySpread: 20 },
+    });
   });
 
   it('follows with or without the history', () => {
@@ -41,7 +56,9 @@ describe('parseSimulateArgs', () => {
     [['--out', 'x.ndjson'], /--out only applies with --emit ndjson/],
     [['--no-history'], /--no-history only applies with --follow/],
     [['--now', 'tomorrow'], /--now must be an ISO 8601 timestamp/],
-    [['--mix', 'happy=1'], /--mix: unknown cohort "happy"/],
+    [['--churn-rate', '1'], /--churn-rate must be a number from 0 to 0.95/],
+    [['--silent-churn-share', 'most'], /--silent-churn-share must be a number from 0 to 1/],
+    [['--activity-spread', ''], /--activity-spread must be a number from 1 to 1000/],
     [['--colour'], /Unknown option '--colour'/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseSimulateArgs(argv)).toThrow(UsageError);
@@ -64,7 +81,7 @@ describe('runSimulateCommand --emit ndjson', () => {
     expect(records.every((record) => typeof record.occurredAt === 'string' && record.occurredAt <= NOW.replace('Z', '.000Z'))).toBe(true);
   });
 
-  it('follows with live events of the active customers, stamped by a clock running on from --now, until stopped', async () => {
+  it('follows with live events of the customers still active, stamped by a clock running on from --now, until stopped', async () => {
     const out = collect();
     const controller = new AbortController();
     let realNow = 1_000;
@@ -75,22 +92,17 @@ describe('runSimulateCommand --emit ndjson', () => {
         if (out.lines().length > 2_000) controller.abort();
       },
     });
-    const code = await run(['--customers', '10', '--days', '7', '--follow', '--mix', 'healthy=1,churning=1'], {
-      stdout,
-      signal: controller.signal,
-      clock: () => realNow,
-    });
+    const population = ['--customers', '10', '--days', '400', '--churn-rate', '0.9'];
+    const code = await run([...population, '--follow', '--no-history'], { stdout, signal: controller.signal, clock: () => realNow });
     expect(code).toBe(0);
     const records = out.lines().map((line) => JSON.parse(line) as { eventId: string; occurredAt: string; customerId: string; kind: string });
-    const live = records.filter((record) => record.occurredAt > NOW.replace('Z', '.000Z'));
-    expect(live.length).toBeGreaterThan(0);
-    expect(live.every((record) => record.kind === 'activity')).toBe(true);
-    const mix = { healthy: 1, growing: 0, declining: 0, churning: 1 };
-    const silent = planCustomers({ customers: 10, days: 7, seed: '1', now: Date.parse(NOW), mix })
+    expect(records.length).toBeGreaterThan(2_000);
+    expect(records.every((record) => record.kind === 'activity' && record.occurredAt >= NOW.replace('Z', '.000Z'))).toBe(true);
+    const churned = planCustomers({ customers: 10, days: 400, seed: '1', now: Date.parse(NOW), churnRate: 0.9 })
       .filter((plan) => plan.cohort === 'churning')
       .map((plan) => plan.customerId);
-    expect(silent).toHaveLength(5);
-    expect(live.filter((record) => silent.includes(record.customerId))).toEqual([]);
+    expect(churned.length).toBeGreaterThan(2);
+    expect(records.filter((record) => churned.includes(record.customerId))).toEqual([]);
     expect(new Set(records.map((record) => record.eventId)).size).toBe(records.length);
   });
 });

@@ -5,10 +5,11 @@ import { parseArgs } from 'node:util';
 import type { AppConfig, Env } from '@churnscore/config';
 import type { InputEvent } from '@churnscore/domain';
 import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig } from './cli-support';
-import { COHORTS, DEFAULT_COHORT_MIX, parseCohortMix, type CohortMix } from './cohorts';
+import { COHORTS } from './cohorts';
 import { writeNdjson } from './export-format';
 import { generateCustomerHistory, planCustomers, type CustomerPlan } from './generator';
 import { generateLiveEvents } from './live';
+import { DEFAULT_POPULATION, resolvePopulation, type PopulationParameters } from './population';
 import { formatCount, startProgress, startRateMeter, type ProgressStream } from './progress';
 import { createEventPublisher } from './publish';
 import type { PumpOptions } from './pump';
@@ -21,7 +22,12 @@ Generates a history of CRM traffic for synthetic customers and publishes it to t
   --customers N     customers to simulate (default 200)
   --days N          days of history up to now (default 400)
   --seed S          same seed, same options, same clock: same events (default 1)
-  --mix SPEC        cohort weights (default ${COHORTS.map((c) => `${c}=${DEFAULT_COHORT_MIX[c]}`).join(',')})
+  --churn-rate R    annual churn rate, 0 to 0.95 (default ${DEFAULT_POPULATION.churnRate})
+  --silent-churn-share S
+                    share of churners who leave with no warning, 0 to 1 (default ${DEFAULT_POPULATION.silentChurnShare})
+  --activity-spread X
+                    customers' activity levels within a segment, 95th percentile over 5th
+                    (default ${DEFAULT_POPULATION.activitySpread}; 1 makes them all alike)
   --now ISO-8601    the simulator's clock (default: the current time)
   --rate N          events per second, 0 for no limit (default 5000)
   --follow          after the history, keep producing live events at --rate until Ctrl-C
@@ -40,7 +46,7 @@ export interface SimulateArgs {
   customers: number;
   days: number;
   seed: string;
-  mix: CohortMix;
+  population: PopulationParameters;
   /** The clock at start, epoch ms. */
   now: number;
   ratePerSecond: number;
@@ -65,7 +71,9 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
         customers: { type: 'string' },
         days: { type: 'string' },
         seed: { type: 'string', default: '1' },
-        mix: { type: 'string' },
+        'churn-rate': { type: 'string' },
+        'silent-churn-share': { type: 'string' },
+        'activity-spread': { type: 'string' },
         now: { type: 'string' },
         rate: { type: 'string' },
         follow: { type: 'boolean', default: false },
@@ -87,17 +95,24 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
   if (parsed['no-history'] && !parsed.follow) throw new UsageError('--no-history only applies with --follow');
   const now = parsed.now === undefined ? clock() : Date.parse(parsed.now);
   if (!Number.isFinite(now)) throw new UsageError('--now must be an ISO 8601 timestamp, e.g. 2025-06-15T12:00:00Z');
-  let mix = DEFAULT_COHORT_MIX;
+  let population: PopulationParameters;
   try {
-    if (parsed.mix !== undefined) mix = parseCohortMix(parsed.mix);
+    population = resolvePopulation(
+      {
+        churnRate: numberOption(parsed['churn-rate']),
+        silentChurnShare: numberOption(parsed['silent-churn-share']),
+        activitySpread: numberOption(parsed['activity-spread']),
+      },
+      (parameter) => `--${POPULATION_OPTIONS[parameter]}`,
+    );
   } catch (error) {
-    throw new UsageError(`--mix: ${(error as Error).message}`);
+    throw new UsageError((error as Error).message);
   }
   return {
     customers: integerOption('customers', parsed.customers, 200, 1),
     days: integerOption('days', parsed.days, 400, 1),
     seed: parsed.seed,
-    mix,
+    population,
     now,
     ratePerSecond: integerOption('rate', parsed.rate, 5000, 0),
     follow: parsed.follow,
@@ -108,6 +123,16 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
     source: parsed.source,
   };
 }
+
+/** The command-line option of each population parameter. */
+const POPULATION_OPTIONS: Record<keyof PopulationParameters, string> = {
+  churnRate: 'churn-rate',
+  silentChurnShare: 'silent-churn-share',
+  activitySpread: 'activity-spread',
+};
+
+/** A number given on the command line; NaN (refused by the range check) for text that is not one. */
+const numberOption = (text: string | undefined): number | undefined => (text === undefined ? undefined : text.trim() === '' ? NaN : Number(text));
 
 export interface SimulateIo {
   env: Env;
@@ -134,7 +159,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo): Promis
     days: args.days,
     seed: args.seed,
     now: args.now,
-    mix: args.mix,
+    ...args.population,
     idPrefix: args.idPrefix,
     source: args.source,
     currency: config.reportingCurrency,

@@ -1,0 +1,42 @@
+/**
+ * What makes one simulated customer base unlike another. A model trained on one population and
+ * scored on another (a different seed, churn rate, share of silent churners, spread of account
+ * activity) shows whether it learnt behaviour or the quirks of a single population.
+ */
+export interface PopulationParameters {
+  /** Annual churn rate: the chance that a customer active on a given day has churned within the following 365 days. */
+  churnRate: number;
+  /** Share of churners who leave with no warning at all: no decline in activity, surveys or support beforehand. */
+  silentChurnShare: number;
+  /** How far customers' own activity levels spread: the 95th percentile over the 5th, within a segment. */
+  activitySpread: number;
+}
+
+export const DEFAULT_POPULATION: PopulationParameters = { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10 };
+
+/** The accepted range of each parameter, with what a value outside it would mean. */
+export const POPULATION_LIMITS: Record<keyof PopulationParameters, { min: number; max: number; why: string }> = {
+  churnRate: { min: 0, max: 0.95, why: 'a share of customers per year; 1 would mean every customer leaves at once' },
+  silentChurnShare: { min: 0, max: 1, why: 'a share of the churners' },
+  activitySpread: { min: 1, max: 1000, why: '1 gives every customer of a segment the same activity level' },
+};
+
+/**
+ * The parameters, defaults filled in (an undefined value takes its default). A value out of range
+ * throws a RangeError naming it as `nameOf` says (a command line names its options differently).
+ */
+export function resolvePopulation(
+  parameters: Partial<PopulationParameters> = {},
+  nameOf: (parameter: keyof PopulationParameters) => string = (parameter) => parameter,
+): PopulationParameters {
+  const resolved = { ...DEFAULT_POPULATION };
+  for (const parameter of Object.keys(POPULATION_LIMITS) as Array<keyof PopulationParameters>) {
+    const { min, max, why } = POPULATION_LIMITS[parameter];
+    const value = parameters[parameter] ?? DEFAULT_POPULATION[parameter];
+    if (!Number.isFinite(value) || value < min || value > max) {
+      throw new RangeError(`${nameOf(parameter)} must be a number from ${min} to ${max} (${why}), got ${value}`);
+    }
+    resolved[parameter] = value;
+  }
+  return resolved;
+}
