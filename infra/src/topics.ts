@@ -146,6 +146,7 @@ export async function provisionTopics(brokers: string[], options: ProvisionOptio
           replicationFactor,
           configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
         })),
+        waitForLeaders: false, // ours, below
       });
       await waitForLeaders(admin, missing.map((topic) => topic.name));
       for (const topic of missing) reporter.step('topics', `created ${topic.name} (${topic.partitions} partitions)`);
@@ -175,7 +176,7 @@ export async function createTopics(brokers: string[], names: string[], partition
     const missing = names.filter((name) => !existing.has(name));
     if (missing.length === 0) return;
     const replicationFactor = await defaultReplicationFactor(admin);
-    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })) });
+    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })), waitForLeaders: false });
     await waitForLeaders(admin, missing);
   });
 }
@@ -195,9 +196,10 @@ const LEADER_POLL_MS = 100;
 const NOT_YET_KNOWN = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
 
 /**
- * Waits until every partition of the new topics has a leader. kafkajs' own `waitForLeaders` retries only
- * LEADER_NOT_AVAILABLE, but a KRaft broker first answers UNKNOWN_TOPIC_OR_PARTITION for a topic it has
- * not caught up with yet, which made the first produce or seek after creation fail now and then.
+ * Waits until every partition of the new topics has a leader. kafkajs' own `waitForLeaders` (which
+ * `createTopics` therefore turns off) retries only LEADER_NOT_AVAILABLE, but a KRaft broker first answers
+ * UNKNOWN_TOPIC_OR_PARTITION for a topic it has not caught up with yet: that failed the creation itself,
+ * or the first produce or seek after it, now and then.
  */
 async function waitForLeaders(admin: Admin, names: string[]): Promise<void> {
   const deadline = Date.now() + LEADER_WAIT_MS;
