@@ -5,11 +5,12 @@ import type { InputEvent } from '@churnscore/domain';
 import type { OutputEvent } from '@churnscore/events';
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
-import { createStateStore, keySchema, type StateStore } from '@churnscore/state';
-import type { Redis } from 'ioredis';
+import { createRedis, createStateStore, keySchema, type RedisClient, type StateStore } from '@churnscore/state';
+import { Cluster } from 'ioredis';
 import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
 import { createRedisClient, testStack, uniqueName } from '../harness/stack';
+import { scanAll } from '../state/fixtures';
 
 export interface DecodedOutput {
   record: ConsumedRecord;
@@ -32,18 +33,22 @@ export class ManualClock {
 export class ScorerTestBed extends EventsTestBed {
   readonly prefix = uniqueName('scorer-test');
   readonly consumerGroup = uniqueName('scorer-test-group');
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: StateStore;
   readonly keys = keySchema(this.prefix);
   private readonly scorers: RunningScorer[] = [];
 
-  /** @param redisUrl a Redis of the test's own instead of the stack's (a test that crashes it). */
+  /**
+   * @param redisUrl a Redis of the test's own instead of the stack's (a test that crashes it, a cluster).
+   * @param redisMode.cluster the Redis at `redisUrl` is a Redis Cluster: the bed, the scorers and the API run in cluster mode.
+   */
   constructor(
     name: string,
     private readonly redisUrl: string = testStack().redisUrl,
+    private readonly redisMode: { cluster?: boolean } = {},
   ) {
     super(name);
-    this.redis = createRedisClient(redisUrl);
+    this.redis = redisMode.cluster ? createRedis({ url: redisUrl, cluster: true }) : createRedisClient(redisUrl);
     this.store = createStateStore(this.redis, { prefix: this.prefix });
   }
 
@@ -54,6 +59,7 @@ export class ScorerTestBed extends EventsTestBed {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       SCHEMA_REGISTRY_URL: schemaRegistryUrl,
       REDIS_URL: this.redisUrl,
+      REDIS_CLUSTER: String(this.redisMode.cluster ?? false),
       REDIS_KEY_PREFIX: this.prefix,
       CONSUMER_GROUP: this.consumerGroup,
       TOPIC_ACTIVITY: this.topics.activity,
@@ -153,22 +159,17 @@ export class ScorerTestBed extends EventsTestBed {
     return this.redis.hgetall(this.keys.customer(customerId).score);
   }
 
-  /** Every key of this test bed's namespace (SCAN, never KEYS). */
-  async scanKeys(pattern = `${this.prefix}:*`): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      found.push(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    return found;
+  /** Every key of this test bed's namespace (SCAN on every master of a cluster, never KEYS). */
+  scanKeys(pattern = `${this.prefix}:*`): Promise<string[]> {
+    return scanAll(this.redis, pattern);
   }
 
   override async tearDown(): Promise<void> {
     await Promise.all(this.scorers.splice(0).map((s) => s.stop()));
     const keys = await this.scanKeys();
-    if (keys.length > 0) await this.redis.unlink(...keys);
+    // A cluster refuses one UNLINK of keys in different slots.
+    if (this.redis instanceof Cluster) await Promise.all(keys.map((key) => this.redis.unlink(key)));
+    else if (keys.length > 0) await this.redis.unlink(...keys);
     this.redis.disconnect();
     await super.tearDown();
   }

@@ -1,42 +1,28 @@
 // The key contract on Redis Cluster: every per-customer script stays on one slot and the global sets are
 // written with single-key commands, so nothing is ever CROSSSLOT. The test brings up its own three-master
 // cluster of local redis-server processes in a temporary directory (skipped if redis-server is absent).
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyAlertBook } from '@churnscore/scoring';
 import { createRedis, createStateStore, redisIdentity, type RedisClient, type StateStore } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, contract, insights, opportunity, profile, scanAll, score, scoreChanged } from './fixtures';
-import { freePort, hasRedisServer, redisCli, startRedisServer, stopRedisServers, waitFor } from './local-redis';
+import { hasRedisServer, startRedisCluster, type LocalRedisCluster } from './local-redis';
 
 const MASTERS = 3;
 
 describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'chs-cluster-'));
-  const servers: ChildProcess[] = [];
+  let cluster: LocalRedisCluster | undefined;
   let redis: RedisClient;
   let store: StateStore;
 
   beforeAll(async () => {
-    const ports: number[] = [];
-    for (let i = 0; i < MASTERS; i++) ports.push(await freePort());
-    for (const port of ports) {
-      servers.push(await startRedisServer(port, dir, ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`]));
-    }
-    const nodes = ports.map((p) => `127.0.0.1:${p}`);
-    const created = redisCli(ports[0] as number, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes');
-    if (!created.includes('[OK]')) throw new Error(`cluster create failed: ${created}`);
-    await waitFor('cluster_state:ok', () => ports.every((p) => redisCli(p, 'cluster', 'info').includes('cluster_state:ok')));
-    redis = createRedis({ url: `redis://127.0.0.1:${ports[0]}`, cluster: true });
+    cluster = await startRedisCluster(MASTERS);
+    redis = createRedis({ url: cluster.url, cluster: true });
     store = createStateStore(redis, { prefix: 'chs:cluster-test' });
   });
 
   afterAll(async () => {
     await redis?.quit();
-    await stopRedisServers(servers);
-    rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   it('applies, reads, commits, claims and erases with no cross-slot error', async () => {
