@@ -4,78 +4,87 @@
   addition). One call does what one call per event would do, event after event, reading and writing the
   customer's strings once instead of once per event.
 
+  Field names, counter letters, sizes and the reply's outcomes are not spelled out here: the loader
+  substitutes them from LAYOUT (packages/state/src/layout.ts), OUTCOME, OP and EVENT (src/scripts/apply-events.ts).
+
   Input:
-    KEYS[1] state hash    revision, offset watermarks, maxima (lastAct, lastIn), trimDay
-    KEYS[2] act   string  day buckets, one line per 32-day period with activity: "\n" .. the period
+    KEYS[KEY.state] hash  revision, offset watermarks, maxima (lastAct, lastIn), trimDay
+    KEYS[KEY.act]  string day buckets, one line per 32-day period with activity: "\n" .. the period
                           (floor(day / 32)) as 3 base-36 digits .. its days' buckets separated by ',' (day
                           period * 32 + i in the i-th place, from 0; empty for a day without activity;
                           nothing after the last bucket). A bucket is its counters, letter .. amount,
                           letters in alphabetical order, an amount of 1 omitted
-    KEYS[3] ent   string  latest-wins records, one line each: "\n" .. field .. "\t" .. record
-    KEYS[4] seen  string  dedupe window, 11-byte records in arrival order: arrival hour since the epoch
-                          (3 bytes, big-endian) .. the event's digest (8 bytes)
+    KEYS[KEY.ent]  string latest-wins records, one line each: "\n" .. field .. "\t" .. record
+    KEYS[KEY.seen] string dedupe window, records in arrival order: arrival hour since the epoch (3 bytes,
+                          big-endian) .. the event's digest (8 bytes)
 
-    ARGV[1] retention days: the horizon is the first UTC day of the last <retention days> days
-    ARGV[2] dedupe window days
-    ARGV[3] fence: the run_id(s) of the Redis server(s) the caller's writes are meant for, ',' joined, or ''
-            for none. On any other server (restarted, or a replica promoted, and so possibly without the
-            caller's last writes) nothing is written: an offset applied there would raise the watermark
-            over events whose effects were lost, and their re-consumption would be taken for redelivery
-    ARGV[4...] the events, each as:
-      clock          epoch ms, the injected "now" for this event (never Redis TIME), from which the
-                     retention horizon and the dedupe window are measured
-      watermark      field "w:<topic>:<partition>"
-      offset         the record's Kafka offset
-      digest         first 8 bytes of SHA-1(eventId), raw
-      count          how many operation arguments follow
-      operations     each an opcode followed by its arguments:
-        'L', field, record          latest wins in line `field` of ent. record: JSON [occurredAt, eventId,
-                                    agesOut, ...payload]; a stored record is replaced only by one with a
-                                    greater (occurredAt, eventId), eventIds compared as bytes (a ticket's
-                                    carries its phase first, so that a close outranks a same-instant open:
-                                    layout.ts, ticketRankId). A record with
-                                    agesOut = 1 older than the horizon is stored as a tombstone, [occurredAt,
-                                    eventId]: it no longer counts, yet still outranks exactly the events it
-                                    outranked before.
-        'M', field, value           the state hash field keeps the greater number
-        'A', day, letter, amount    adds an integer amount to counter `letter` of the bucket of UTC day
-                                    `day`; skipped for a day before the horizon (an old event changes no
-                                    window)
+    ARGV[ARG.retentionDays]      the horizon is the first UTC day of the last <retention days> days
+    ARGV[ARG.dedupeWindowHours]  how long an eventId is remembered after its arrival
+    ARGV[ARG.fence]  the run_id(s) the caller's writes are meant for, or '' (see the fence include): an
+                     offset applied on another server would raise the watermark over events whose effects
+                     were lost there, and their re-consumption would be taken for redelivery
+    ARGV[FIRST_EXTRA_ARG...] the events, each as the group of arguments at these offsets (EVENT):
+      clock           epoch ms, the injected "now" for this event (never Redis TIME), from which the
+                      retention horizon and the dedupe window are measured
+      watermark       field "w:<topic>:<partition>"
+      offset          the record's Kafka offset
+      digest          first 8 bytes of SHA-1(eventId), raw
+      operationCount  how many operation arguments follow
+      operations      each an opcode (OP.<name>.opcode) followed by its arguments:
+        latest, field, record     latest wins in line `field` of ent. record: JSON [occurredAt, eventId,
+                                  agesOut, ...payload]; a stored record is replaced only by one with a
+                                  greater (occurredAt, eventId), eventIds compared as bytes (a ticket's
+                                  carries its phase first, so that a close outranks a same-instant open:
+                                  layout.ts, ticketRankId). A record with agesOut = 1 older than the horizon
+                                  is stored as a tombstone, [occurredAt, eventId]: it no longer counts, yet
+                                  still outranks exactly the events it outranked before.
+        max, field, value         the state hash field keeps the greater number
+        add, day, letter, amount  adds an integer amount to counter `letter` of the bucket of UTC day `day`;
+                                  skipped for a day before the horizon (an old event changes no window)
 
   Output:
-    { outcome, revision, outcome, revision, ... }, one pair per event
-      'fenced'       the server is not one the fence names: nothing changed (revision 0)
-      'redelivered'  offset <= the watermark of its topic-partition: nothing changed
-      'duplicate'    eventId applied within the dedupe window: only the watermark advanced
-      'applied'      the operations ran and the revision was incremented
+    { outcome, revision, outcome, revision, ... }, one pair per event, the outcome one of OUTCOME:
+      fenced       the server is not one the fence names: nothing changed (revision 0)
+      redelivered  offset <= the watermark of its topic-partition: nothing changed
+      duplicate    eventId applied within the dedupe window: only the watermark advanced
+      applied      the operations ran and the revision was incremented
 ]]
-local stateKey, actKey, entKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local retentionDays = tonumber(ARGV[1])
-local dedupeWindowDays = tonumber(ARGV[2])
-local fence = ARGV[3]
-local FIRST_EVENT = 4
-local EVENT_FIELDS = 5
+--- @include "fence"
 
-local MS_PER_DAY, MS_PER_HOUR = 86400000, 3600000
-local SEEN_RECORD_BYTES, SEEN_HOUR_BYTES = 11, 3
-local USAGE_SUM_LETTER, USAGE_SCALE = 'u', 1000
-local DAYS_PER_LINE = 32
-local LINE_KEY_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+local stateKey, actKey, entKey, seenKey = KEYS[KEY.state], KEYS[KEY.act], KEYS[KEY.ent], KEYS[KEY.seen]
+local retentionDays = tonumber(ARGV[ARG.retentionDays])
+local dedupeWindowHours = tonumber(ARGV[ARG.dedupeWindowHours])
+local fence = ARGV[ARG.fence]
+
+local MS_PER_DAY, MS_PER_HOUR = LAYOUT.msPerDay, LAYOUT.msPerHour
+local SEEN_RECORD_BYTES, SEEN_HOUR_BYTES = LAYOUT.seen.recordBytes, LAYOUT.seen.hourBytes
+local USAGE_SUM_COUNTER, USAGE_SUM_SCALE = LAYOUT.act.usageSumCounter, LAYOUT.act.usageSumScale
+local DAYS_PER_LINE, LINE_KEY_WIDTH = LAYOUT.act.daysPerLine, LAYOUT.act.lineKeyWidth
+local LINE_KEY_RADIX, LINE_KEY_DIGITS = LAYOUT.act.lineKeyRadix, LAYOUT.act.lineKeyDigits
+local BYTE = 256
+-- A usage sum's fraction has as many digits as the scale has zeros (thousandths: 3).
+local USAGE_FRACTION_FORMAT = '%0' .. (#tostring(USAGE_SUM_SCALE) - 1) .. 'd'
 
 -- Events and their operations are decoded before anything is written, so a malformed call changes nothing.
-local OPCODE_ARITY = {L = 2, M = 2, A = 3}
+local OPERATION_ARITY = {[OP.latest.opcode] = OP.latest.arguments, [OP.max.opcode] = OP.max.arguments, [OP.add.opcode] = OP.add.arguments}
 local events = {}
-local i = FIRST_EVENT
+local i = FIRST_EXTRA_ARG
 while i <= #ARGV do
-  local count = tonumber(ARGV[i + EVENT_FIELDS - 1])
-  local last = count and i + EVENT_FIELDS - 1 + count
-  if not count or not tonumber(ARGV[i]) or last > #ARGV then
+  local count = tonumber(ARGV[i + EVENT.operationCount])
+  local last = count and i + EVENT.operationCount + count
+  if not count or not tonumber(ARGV[i + EVENT.clock]) or last > #ARGV then
     return redis.error_reply('ERR applyEvents: malformed event at ARGV[' .. i .. ']')
   end
-  local event = {clock = tonumber(ARGV[i]), watermarkField = ARGV[i + 1], offset = ARGV[i + 2], digest = ARGV[i + 3], ops = {}}
-  local j = i + EVENT_FIELDS
+  local event = {
+    clock = tonumber(ARGV[i + EVENT.clock]),
+    watermarkField = ARGV[i + EVENT.watermark],
+    offset = ARGV[i + EVENT.offset],
+    digest = ARGV[i + EVENT.digest],
+    ops = {},
+  }
+  local j = i + EVENT.operationCount + 1
   while j <= last do
-    local arity = OPCODE_ARITY[ARGV[j]]
+    local arity = OPERATION_ARITY[ARGV[j]]
     if not arity or j + arity > last then
       return redis.error_reply('ERR applyEvents: malformed operation at ARGV[' .. j .. ']')
     end
@@ -88,20 +97,17 @@ end
 
 local results = {}
 
--- 0. Fence: checked before anything else, by the server's run_id (a replica copy has the same keys).
-if fence ~= '' then
-  local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
-  if not runId or not string.find(fence, runId, 1, true) then
-    for _ = 1, #events do
-      results[#results + 1] = 'fenced'
-      results[#results + 1] = 0
-    end
-    return results
+-- 0. Fence: checked before anything else.
+if fencedOff(fence) then
+  for _ = 1, #events do
+    results[#results + 1] = OUTCOME.fenced
+    results[#results + 1] = 0
   end
+  return results
 end
 
 local function revision()
-  return tonumber(redis.call('HGET', stateKey, 'rev') or '0')
+  return tonumber(redis.call('HGET', stateKey, LAYOUT.state.revision) or '0')
 end
 
 local function saveBlob(key, blob)
@@ -136,8 +142,8 @@ end
 -- The tombstone keeps the eventId because ties on occurredAt are broken by it: without it, whether a
 -- same-instant event wins would depend on whether it arrived before or after the shrink.
 local function tombstoneOf(record)
-  if record[3] == 1 and record[1] < horizonMs then
-    return string.format('[%.0f,%s]', record[1], cjson.encode(record[2]))
+  if record[LAYOUT.record.agesOut] == 1 and record[LAYOUT.record.occurredAt] < horizonMs then
+    return string.format('[%.0f,%s]', record[LAYOUT.record.occurredAt], cjson.encode(record[LAYOUT.record.eventId]))
   end
   return nil
 end
@@ -148,7 +154,7 @@ local function sweep()
   loadAct()
   local kept = {}
   for line in string.gmatch(act, '\n[^\n]*') do
-    local lastDay = (tonumber(string.sub(line, 2, 4), 36) + 1) * DAYS_PER_LINE - 1
+    local lastDay = (tonumber(string.sub(line, 2, 1 + LINE_KEY_WIDTH), LINE_KEY_RADIX) + 1) * DAYS_PER_LINE - 1
     if lastDay >= horizonDay then kept[#kept + 1] = line end
   end
   local swept = table.concat(kept)
@@ -174,8 +180,8 @@ local function bytesLess(a, b)
   return #a < #b
 end
 local function outranks(record, stored)
-  if record[1] ~= stored[1] then return record[1] > stored[1] end
-  return bytesLess(stored[2], record[2])
+  if record[LAYOUT.record.occurredAt] ~= stored[LAYOUT.record.occurredAt] then return record[LAYOUT.record.occurredAt] > stored[LAYOUT.record.occurredAt] end
+  return bytesLess(stored[LAYOUT.record.eventId], record[LAYOUT.record.eventId])
 end
 
 local function latestWins(field, body)
@@ -195,10 +201,10 @@ end
 
 local function lineKey(period)
   local digits = ''
-  for _ = 1, 3 do
-    local d = period % 36
+  for _ = 1, LINE_KEY_WIDTH do
+    local d = period % LINE_KEY_RADIX
     digits = string.sub(LINE_KEY_DIGITS, d + 1, d + 1) .. digits
-    period = math.floor(period / 36)
+    period = math.floor(period / LINE_KEY_RADIX)
   end
   return digits
 end
@@ -215,17 +221,18 @@ local function splitBuckets(body)
   end
 end
 local function formatAmount(letter, amount)
-  if letter ~= USAGE_SUM_LETTER then
+  if letter ~= USAGE_SUM_COUNTER then
     return amount == 1 and '' or string.format('%.0f', amount)
   end
   local sign = amount < 0 and '-' or ''
-  local whole, fraction = math.floor(math.abs(amount) / USAGE_SCALE), math.abs(amount) % USAGE_SCALE
+  local whole, fraction = math.floor(math.abs(amount) / USAGE_SUM_SCALE), math.abs(amount) % USAGE_SUM_SCALE
   if fraction == 0 then return sign .. string.format('%.0f', whole) end
-  return sign .. (string.gsub(string.format('%.0f.%03d', whole, fraction), '0+$', ''))
+  local fractionDigits = string.format(USAGE_FRACTION_FORMAT, fraction)
+  return sign .. string.format('%.0f', whole) .. '.' .. (string.gsub(fractionDigits, '0+$', ''))
 end
 local function parseAmount(letter, text)
-  if letter ~= USAGE_SUM_LETTER then return text == '' and 1 or tonumber(text) end
-  local value = tonumber(text) * USAGE_SCALE
+  if letter ~= USAGE_SUM_COUNTER then return text == '' and 1 or tonumber(text) end
+  local value = tonumber(text) * USAGE_SUM_SCALE
   return value < 0 and -math.floor(-value + 0.5) or math.floor(value + 0.5)
 end
 
@@ -251,7 +258,22 @@ local function addToDay(dayText, letter, amountText)
   actChanged = true
 end
 
-local RUN = {L = latestWins, M = maxWins, A = addToDay}
+local RUN = {[OP.latest.opcode] = latestWins, [OP.max.opcode] = maxWins, [OP.add.opcode] = addToDay}
+
+-- A seen record's arrival hour, big-endian in its first bytes.
+local function arrivalHourAt(from)
+  local hour = 0
+  for k = from, from + SEEN_HOUR_BYTES - 1 do hour = hour * BYTE + string.byte(seen, k) end
+  return hour
+end
+local function arrivalHourBytes(hour)
+  local bytes = {}
+  for k = SEEN_HOUR_BYTES, 1, -1 do
+    bytes[k] = string.char(hour % BYTE)
+    hour = math.floor(hour / BYTE)
+  end
+  return table.concat(bytes)
+end
 
 local function seenBefore(digest)
   local from = 1
@@ -268,36 +290,33 @@ local function applyOne(event)
   -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
   --    was applied (or found a duplicate) before.
   local watermark = redis.call('HGET', stateKey, event.watermarkField)
-  if watermark and tonumber(event.offset) <= tonumber(watermark) then return 'redelivered' end
+  if watermark and tonumber(event.offset) <= tonumber(watermark) then return OUTCOME.redelivered end
   redis.call('HSET', stateKey, event.watermarkField, event.offset)
 
   -- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the
   --    window (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
   loadSeen()
   local arrivalHour = math.floor(event.clock / MS_PER_HOUR)
-  local oldestKeptHour = arrivalHour - dedupeWindowDays * 24 - 1
+  local oldestKeptHour = arrivalHour - dedupeWindowHours - 1
   local keepFrom = 1
-  while keepFrom <= #seen do
-    local a, b, c = string.byte(seen, keepFrom, keepFrom + SEEN_HOUR_BYTES - 1)
-    if (a * 256 + b) * 256 + c >= oldestKeptHour then break end
+  while keepFrom <= #seen and arrivalHourAt(keepFrom) < oldestKeptHour do
     keepFrom = keepFrom + SEEN_RECORD_BYTES
   end
   if keepFrom > 1 then
     seen = string.sub(seen, keepFrom)
     seenChanged = true
   end
-  if seenBefore(event.digest) then return 'duplicate' end
-  local arrival = string.char(math.floor(arrivalHour / 65536) % 256, math.floor(arrivalHour / 256) % 256, arrivalHour % 256)
-  seen = seen .. arrival .. event.digest
+  if seenBefore(event.digest) then return OUTCOME.duplicate end
+  seen = seen .. arrivalHourBytes(arrivalHour) .. event.digest
   seenChanged = true
 
   -- 3. Retention sweep, at most once per customer per UTC day.
   local today = math.floor(event.clock / MS_PER_DAY)
   horizonDay = today - retentionDays + 1
   horizonMs = horizonDay * MS_PER_DAY
-  local sweptDay = tonumber(redis.call('HGET', stateKey, 'trimDay') or '-1')
+  local sweptDay = tonumber(redis.call('HGET', stateKey, LAYOUT.state.trimDay) or '-1')
   if today > sweptDay then
-    redis.call('HSET', stateKey, 'trimDay', today)
+    redis.call('HSET', stateKey, LAYOUT.state.trimDay, today)
     sweep()
   end
 
@@ -305,13 +324,13 @@ local function applyOne(event)
   for _, op in ipairs(event.ops) do
     RUN[op.opcode](unpack(op.args))
   end
-  return 'applied'
+  return OUTCOME.applied
 end
 
 for _, event in ipairs(events) do
   local outcome = applyOne(event)
   results[#results + 1] = outcome
-  results[#results + 1] = outcome == 'applied' and redis.call('HINCRBY', stateKey, 'rev', 1) or revision()
+  results[#results + 1] = outcome == OUTCOME.applied and redis.call('HINCRBY', stateKey, LAYOUT.state.revision, 1) or revision()
 end
 
 -- SET rather than APPEND for seen: APPEND would leave the string with up to as much spare capacity again.

@@ -4,17 +4,18 @@
   claimer dies before it commits the customer's next due time.
 
   Input:
-    KEYS[1] due shard  sorted set, member customerId, score due time (epoch ms)
+    KEYS[KEY.dueShard]  sorted set, member customerId, score due time (epoch ms)
 
-    ARGV[1] now (epoch ms)
-    ARGV[2] lease end (epoch ms), greater than now
-    ARGV[3] the most members to claim
+    ARGV[ARG.now]       epoch ms
+    ARGV[ARG.leaseEnd]  epoch ms, greater than now
+    ARGV[ARG.limit]     the most members to claim
 
   Output:
     { customerId, dueAt, customerId, dueAt, ... }  dueAt the score each member had when claimed
 ]]
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local shardKey = KEYS[KEY.dueShard]
+local due = redis.call('ZRANGEBYSCORE', shardKey, '-inf', ARGV[ARG.now], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[ARG.limit]))
 for i = 1, #due, 2 do
-  redis.call('ZADD', KEYS[1], ARGV[2], due[i])
+  redis.call('ZADD', shardKey, ARGV[ARG.leaseEnd], due[i])
 end
 return due

@@ -3,23 +3,23 @@
   is exactly the revision of the state it reads.
 
   Input:
-    KEYS[1] state    hash
-    KEYS[2] act      string
-    KEYS[3] ent      string
-    KEYS[4] score        hash
-    KEYS[5] explanation  string  the score's explanation (JSON)
-    KEYS[6] alerts       string  the alert book (JSON)
-    KEYS[7] outbox       list    un-acknowledged output messages (JSON), oldest first
+    KEYS[KEY.state]        hash
+    KEYS[KEY.act]          string
+    KEYS[KEY.ent]          string
+    KEYS[KEY.score]        hash
+    KEYS[KEY.explanation]  string  the score's explanation (JSON)
+    KEYS[KEY.alerts]       string  the alert book (JSON)
+    KEYS[KEY.outbox]       list    un-acknowledged outbox entries (JSON), oldest first
 
   Output:
     { state HGETALL, act, ent, score HGETALL, explanation, alerts, outbox LRANGE }  (a missing string: false)
 ]]
 return {
-  redis.call('HGETALL', KEYS[1]),
-  redis.call('GET', KEYS[2]),
-  redis.call('GET', KEYS[3]),
-  redis.call('HGETALL', KEYS[4]),
-  redis.call('GET', KEYS[5]),
-  redis.call('GET', KEYS[6]),
-  redis.call('LRANGE', KEYS[7], 0, -1),
+  redis.call('HGETALL', KEYS[KEY.state]),
+  redis.call('GET', KEYS[KEY.act]),
+  redis.call('GET', KEYS[KEY.ent]),
+  redis.call('HGETALL', KEYS[KEY.score]),
+  redis.call('GET', KEYS[KEY.explanation]),
+  redis.call('GET', KEYS[KEY.alerts]),
+  redis.call('LRANGE', KEYS[KEY.outbox], 0, -1),
 }

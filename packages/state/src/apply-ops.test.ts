@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActivityEvent, InputEvent } from '@churnscore/domain';
-import { opsForEvent, opsToArgv } from './apply-ops';
+import { APPLY_OP, opsForEvent, opsToArgv, type ApplyOp } from './apply-ops';
 import { LAST_BUCKET_DAY } from './layout';
 
 const AT = Date.UTC(2025, 5, 1, 12); // UTC day 20240
@@ -101,5 +101,14 @@ describe('opsToArgv', () => {
         { op: 'add', day: 3, counter: 'a', amount: 1 },
       ]),
     ).toEqual(['L', 'o:1', '[]', 'M', 'lastAct', '5', 'A', '3', 'a', '1']);
+  });
+
+  it('gives each op the number of arguments the script decodes it by', () => {
+    const ops: ApplyOp[] = [
+      { op: 'latest', field: 'o:1', record: '[]' },
+      { op: 'max', field: 'lastAct', value: 5 },
+      { op: 'add', day: 3, counter: 'a', amount: 1 },
+    ];
+    for (const op of ops) expect(opsToArgv([op])).toHaveLength(1 + APPLY_OP[op.op].arguments);
   });
 });

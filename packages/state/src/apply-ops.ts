@@ -28,6 +28,16 @@ export type ApplyOp =
   /** Add `amount` to counter `counter` of the UTC day bucket `day` (skipped past the retention horizon). */
   | { op: 'add'; day: number; counter: string; amount: number };
 
+/**
+ * Each operation's opcode and how many arguments follow it in the script's argument list: opsToArgv writes
+ * them, and applyEvents-4.lua decodes by this table (it is substituted into the script as OP).
+ */
+export const APPLY_OP = {
+  latest: { opcode: 'L', arguments: 2 },
+  max: { opcode: 'M', arguments: 2 },
+  add: { opcode: 'A', arguments: 3 },
+} as const satisfies { [Op in ApplyOp['op']]: { opcode: string; arguments: number } };
+
 const INBOUND_TYPES: ReadonlySet<ActivityType> = new Set(INBOUND_ACTIVITY_TYPES);
 const CLOSED_STAGES: ReadonlySet<OpportunityStage> = new Set(CLOSED_OPPORTUNITY_STAGES);
 const LATEST_VALUE_FIELD: Partial<Record<ActivityType, string>> = {
@@ -100,16 +110,16 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
   }
 }
 
-/** The ops as the script's ARGV tail (one event's operations, format in the header of lua/applyEvents-4.lua). */
+/** One event's operations as the script's arguments (format in the header of lua/applyEvents-4.lua). */
 export function opsToArgv(ops: readonly ApplyOp[]): string[] {
   return ops.flatMap((op) => {
     switch (op.op) {
       case 'latest':
-        return ['L', op.field, op.record];
+        return [APPLY_OP.latest.opcode, op.field, op.record];
       case 'max':
-        return ['M', op.field, String(op.value)];
+        return [APPLY_OP.max.opcode, op.field, String(op.value)];
       case 'add':
-        return ['A', String(op.day), op.counter, String(op.amount)];
+        return [APPLY_OP.add.opcode, String(op.day), op.counter, String(op.amount)];
     }
   });
 }

@@ -13,6 +13,7 @@ export {
   type KeySchema,
   type RankingMetric,
 } from './keys';
+export type { OutboxEntry } from './layout';
 export {
   decodeAlertBook,
   decodeScoreHistoryEntry,
@@ -24,22 +25,8 @@ export {
   type StoredScore,
 } from './score-codec';
 export { readCustomerReadModel, type CustomerReadModel } from './read-model';
-export {
-  DEFAULT_DEDUPE_WINDOW_DAYS,
-  DEFAULT_RETENTION_DAYS,
-  SCORE_HISTORY_LENGTH,
-  createStateStore,
-  type ApplyItem,
-  type ApplyOptions,
-  type ApplyOutcome,
-  type ApplyResult,
-  type ClaimOptions,
-  type CommitOptions,
-  type CommitResult,
-  type CustomerSnapshot,
-  type DueClaim,
-  type OutboxEntry,
-  type ScoreCommit,
-  type StateStore,
-  type StateStoreOptions,
-} from './store';
+export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, createStateStore, type StateStore, type StateStoreOptions } from './store';
+export { type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
+export { type CustomerSnapshot } from './scripts/read-customer';
+export { SCORE_HISTORY_LENGTH, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';
+export { type ClaimOptions, type DueClaim } from './scripts/claim-due';

@@ -1,7 +1,9 @@
 // How customer state is laid out inside its Redis values: field names, the letters of the activity
-// counters, and the latest-wins record tuples. Writers (apply-ops.ts) and readers (read-state.ts) both
-// take their encodings from here, so the two sides cannot drift. Documented in docs/redis-contract.md.
-import type { ActivityType } from '@churnscore/domain';
+// counters, the latest-wins record tuples, the dedupe window's records and the outbox entries. Writers
+// (apply-ops.ts, the script modules), readers (read-state.ts, score-codec.ts, read-store.ts) and the Lua
+// scripts all take their encodings from here: the scripts get LUA_LAYOUT, substituted into them when they
+// are loaded (scripts/lua-script.ts), so no side can drift. Documented in docs/redis-contract.md.
+import { MS_PER_DAY, USAGE_SUM_SCALE, type ActivityType, type OutputMessage } from '@churnscore/domain';
 import { percentEncode } from './keys';
 
 /**
@@ -20,6 +22,48 @@ export const STATE_FIELD = {
 } as const;
 
 export const watermarkField = (topic: string, partition: number): string => `w:${topic}:${partition}`;
+
+/**
+ * Fields of the `score` hash besides the Score's own scalars (stored under their property names by
+ * scoreFieldArgs): what the commit script records about the write.
+ */
+export const SCORE_FIELD = {
+  /** Per-customer version of the last published change. */
+  version: 'version',
+  /** The state revision the score was computed from. */
+  revision: 'revision',
+  asOf: 'asOf',
+  nextDueAt: 'nextDueAt',
+  /** The Redis generation the score was last committed in. */
+  generation: 'gen',
+  /** The Score's segment: erasure reads it to find the segment rankings that hold the customer. */
+  segment: 'segment',
+} as const;
+
+/** An output committed to a customer's outbox, as the `outbox` list holds it (JSON): publish it, then ack. */
+export interface OutboxEntry {
+  /** Per-customer sequence number; pass the highest published one to ackOutbox. */
+  seq: number;
+  /**
+   * The version the output is published with (`withVersion(value, version)`), assigned by the commit: a
+   * score-changed event's is the customer's new score version, an alert event's its sequence number
+   * (which only ever grows for the customer, and so for each of its alerts).
+   */
+  version: number;
+  value: OutputMessage;
+}
+
+/** The outbox entry's JSON fields, in the order the commit script writes them: `seq` first, read without parsing the rest. */
+export const OUTBOX_ENTRY_FIELD = { seq: 'seq', version: 'version', value: 'value' } as const satisfies { [F in keyof OutboxEntry]: F };
+
+/**
+ * The `seen` string (the dedupe window) holds a record per recent event, in arrival order: its arrival hour
+ * since the epoch, big-endian, then the first bytes of SHA-1(eventId).
+ */
+export const SEEN_HOUR_BYTES = 3;
+export const EVENT_DIGEST_BYTES = 8;
+/** The dedupe window's granularity: arrivals are remembered to the hour. */
+export const MS_PER_HOUR = 3_600_000;
 
 /**
  * One letter per day-bucket counter in the `act` string. Fixed by the contract: never reorder or reuse
@@ -47,8 +91,11 @@ export const USAGE_SUM_COUNTER = 'u';
  */
 export const DAYS_PER_LINE = 32;
 export const LINE_KEY_WIDTH = 3;
+export const LINE_KEY_RADIX = 36;
+/** The digits of a line key, upper case. */
+const LINE_KEY_DIGITS = Array.from({ length: LINE_KEY_RADIX }, (_, digit) => digit.toString(LINE_KEY_RADIX).toUpperCase()).join('');
 /** The last UTC day a line key can name (year 5052): a guard, not a practical limit. */
-export const LAST_BUCKET_DAY = 36 ** LINE_KEY_WIDTH * DAYS_PER_LINE - 1;
+export const LAST_BUCKET_DAY = LINE_KEY_RADIX ** LINE_KEY_WIDTH * DAYS_PER_LINE - 1;
 
 /** Line prefixes of the `ent` string: one per entity kind, and `v` for the customer's latest-wins values. */
 export const ENTITY_KIND = { ticket: 't', opportunity: 'o', contract: 'c', value: 'v' } as const;
@@ -68,6 +115,8 @@ export const entityField = (kind: EntityKind, id: string): string => `${ENTITY_K
  * delivery order never matters.
  */
 export type LatestRecord<Payload extends unknown[]> = [occurredAt: number, eventId: string, agesOut: 0 | 1, ...Payload];
+/** Where a record's rank and retention flag sit in its array. */
+export const RECORD_INDEX = { occurredAt: 0, eventId: 1, agesOut: 2 } as const;
 /** An aged-out record shrinks to its rank alone, [occurredAt, eventId] (the eventId breaks ties on occurredAt). */
 export const TOMBSTONE_LENGTH = 2;
 export type TicketPayload = [open: 0 | 1];
@@ -84,3 +133,27 @@ export type OpportunityPayload = [stage: string, amount: number, probability: nu
 export type ContractPayload = [contractType: string, totalValue: number, startDate: number, endDate: number, status: string];
 export type ValuePayload = [value: number];
 export type SegmentPayload = [segment: string | null];
+
+/**
+ * The layout as the Lua scripts see it: the `LAYOUT` table that the script loader substitutes into every
+ * script that declares it (a script names no field, letter or size of its own; scripts/lua-script.test.ts
+ * checks that).
+ */
+export const LUA_LAYOUT = {
+  state: STATE_FIELD,
+  score: SCORE_FIELD,
+  outboxEntry: OUTBOX_ENTRY_FIELD,
+  msPerDay: MS_PER_DAY,
+  msPerHour: MS_PER_HOUR,
+  act: {
+    daysPerLine: DAYS_PER_LINE,
+    lineKeyWidth: LINE_KEY_WIDTH,
+    lineKeyRadix: LINE_KEY_RADIX,
+    lineKeyDigits: LINE_KEY_DIGITS,
+    usageSumCounter: USAGE_SUM_COUNTER,
+    usageSumScale: USAGE_SUM_SCALE,
+  },
+  // Lua arrays count from 1.
+  record: { occurredAt: RECORD_INDEX.occurredAt + 1, eventId: RECORD_INDEX.eventId + 1, agesOut: RECORD_INDEX.agesOut + 1 },
+  seen: { hourBytes: SEEN_HOUR_BYTES, recordBytes: SEEN_HOUR_BYTES + EVENT_DIGEST_BYTES },
+} as const;

@@ -21,7 +21,9 @@ import {
   DAYS_PER_LINE,
   ENTITY_KIND,
   LATEST_VALUE_ID,
+  LINE_KEY_RADIX,
   LINE_KEY_WIDTH,
+  RECORD_INDEX,
   SLA_BREACH_COUNTER,
   STATE_FIELD,
   TOMBSTONE_LENGTH,
@@ -56,7 +58,7 @@ function decodeActivity(act: string | null, firstDay: UtcDay) {
   const activityDays: ActivityDayBucket[] = [];
   const slaBreachDays: Array<{ day: UtcDay; count: number }> = [];
   for (const line of lines(act)) {
-    const firstDayOfLine = parseInt(line.slice(0, LINE_KEY_WIDTH), 36) * DAYS_PER_LINE;
+    const firstDayOfLine = parseInt(line.slice(0, LINE_KEY_WIDTH), LINE_KEY_RADIX) * DAYS_PER_LINE;
     line
       .slice(LINE_KEY_WIDTH)
       .split(',')
@@ -93,7 +95,7 @@ function decodeLatestRecords(ent: string | null, horizonMs: number) {
     const field = line.slice(0, tab);
     const record = JSON.parse(line.slice(tab + 1)) as unknown[];
     // A tombstone is [occurredAt, eventId] alone; an aged-out record past the horizon is one the sweep has not reached yet.
-    if (record.length <= TOMBSTONE_LENGTH || (record[2] === 1 && (record[0] as number) < horizonMs)) continue;
+    if (record.length <= TOMBSTONE_LENGTH || (record[RECORD_INDEX.agesOut] === 1 && (record[RECORD_INDEX.occurredAt] as number) < horizonMs)) continue;
     const id = percentDecode(field.slice(2));
     switch (field[0]) {
       case ENTITY_KIND.ticket: {

@@ -3,6 +3,7 @@
 // hash table), the insights flattened to dotted field names (`activity.EMAIL_SENT.d30`), the alert book
 // and the score history. Both hashes omit the customerId, which is in the key.
 import { ACTIVITY_TYPES, HEALTH_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
+import { SCORE_FIELD, type OutboxEntry } from './layout';
 import type {
   ActivityType,
   AlertBook,
@@ -34,14 +35,14 @@ export interface StoredScore extends Score {
  * explanation is stored apart, and version, revision, asOf and nextDueAt are written by the script.
  */
 export function scoreFieldArgs(score: Score): string[] {
-  const fields: Array<[string, string | number | null]> = [
+  const fields: Array<[keyof Score, string | number | null]> = [
     ['health', score.health],
     ['band', score.band],
     ['churnRisk', score.churnRisk],
     ['riskBand', score.riskBand],
     ['lifecycleStage', score.lifecycleStage],
     ['valueAtRisk', score.valueAtRisk],
-    ['segment', score.segment],
+    [SCORE_FIELD.segment, score.segment],
     ['modelVersion', score.modelVersion],
     ['computedAt', score.computedAt],
   ];
@@ -53,7 +54,9 @@ export type ScoreSummary = Omit<StoredScore, 'explanation'>;
 
 /** Decodes the `score` hash alone; null when the customer has no score. */
 export function decodeScoreSummary(customerId: string, hash: Record<string, string>): ScoreSummary | null {
-  if (hash.version === undefined) return null;
+  const version = hash[SCORE_FIELD.version];
+  if (version === undefined) return null;
+  const nextDueAt = hash[SCORE_FIELD.nextDueAt];
   return {
     customerId,
     health: Number(hash.health),
@@ -62,14 +65,14 @@ export function decodeScoreSummary(customerId: string, hash: Record<string, stri
     riskBand: hash.riskBand as RiskBand,
     lifecycleStage: hash.lifecycleStage as LifecycleStage,
     valueAtRisk: Number(hash.valueAtRisk),
-    segment: hash.segment ?? null,
+    segment: hash[SCORE_FIELD.segment] ?? null,
     modelVersion: hash.modelVersion ?? '',
     computedAt: Number(hash.computedAt),
-    version: Number(hash.version),
-    revision: Number(hash.revision),
-    asOf: Number(hash.asOf),
-    nextDueAt: hash.nextDueAt === undefined ? null : Number(hash.nextDueAt),
-    generation: hash.gen ?? '',
+    version: Number(version),
+    revision: Number(hash[SCORE_FIELD.revision]),
+    asOf: Number(hash[SCORE_FIELD.asOf]),
+    nextDueAt: nextDueAt === undefined ? null : Number(nextDueAt),
+    generation: hash[SCORE_FIELD.generation] ?? '',
   };
 }
 
@@ -148,6 +151,9 @@ export function decodeStoredInsights(customerId: string, hash: Record<string, st
 
 /** Decodes the `alerts` string: the alert book the last commit stored, or null when there is none. */
 export const decodeAlertBook = (json: string | null): AlertBook | null => (json === null ? null : (JSON.parse(json) as AlertBook));
+
+/** Decodes one entry of the `outbox` list. */
+export const decodeOutboxEntry = (json: string): OutboxEntry => JSON.parse(json) as OutboxEntry;
 
 /** One point of a customer's score history, as the `history` list holds it (JSON). */
 export interface ScoreHistoryEntry {

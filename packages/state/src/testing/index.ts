@@ -8,21 +8,13 @@ import type { CustomerState, ScoreChangedMessage } from '@churnscore/domain';
 import type { RedisIdentity } from '../connection';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, keySchema } from '../keys';
 import { decodeCustomerState } from '../read-state';
+import type { OutboxEntry } from '../layout';
 import type { StoredScore } from '../score-codec';
-import {
-  DEFAULT_DEDUPE_WINDOW_DAYS,
-  DEFAULT_RETENTION_DAYS,
-  type ApplyItem,
-  type ApplyOptions,
-  type ApplyResult,
-  type CommitOptions,
-  type CommitResult,
-  type CustomerSnapshot,
-  type DueClaim,
-  type OutboxEntry,
-  type ScoreCommit,
-  type StateStore,
-} from '../store';
+import type { ApplyItem, ApplyOptions, ApplyResult } from '../scripts/apply-events';
+import type { DueClaim } from '../scripts/claim-due';
+import type { CommitOptions, CommitResult, ScoreCommit } from '../scripts/commit-score';
+import type { CustomerSnapshot } from '../scripts/read-customer';
+import { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, type StateStore } from '../store';
 
 interface StoredCustomer {
   state: CustomerState;

@@ -1,0 +1,140 @@
+// applyEvents-4.lua: a customer's input events applied to its state, idempotently and in any order.
+import { createHash } from 'node:crypto';
+import { MS_PER_DAY, type InputEvent } from '@churnscore/domain';
+import { APPLY_OP, opsForEvent, opsToArgv } from '../apply-ops';
+import type { CustomerKeyPart, CustomerKeys } from '../keys';
+import { EVENT_DIGEST_BYTES, LUA_LAYOUT, MS_PER_HOUR, watermarkField } from '../layout';
+import { argumentOffsets, keysOf, scriptArgs, type ScriptArg, type ScriptDefinition, type ScriptInvocation, type ScriptRunner } from './lua-script';
+
+export interface ApplyItem {
+  event: InputEvent;
+  topic: string;
+  partition: number;
+  /** Kafka offset, as kafkajs gives it (a decimal string). */
+  offset: string;
+  /**
+   * The clock for this item (epoch ms) instead of the batch's `now`: pass the Kafka record's timestamp to
+   * make a replay take exactly the dedupe and retention decisions the live run took.
+   */
+  receivedAt?: number;
+}
+
+/** `fenced`: the server is not one `ApplyOptions.fence` names; nothing was written. */
+export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'fenced';
+
+/** The outcomes the script answers with, one per event. */
+export const APPLY_OUTCOME = {
+  applied: 'applied',
+  duplicate: 'duplicate',
+  redelivered: 'redelivered',
+  fenced: 'fenced',
+} as const satisfies { [O in ApplyOutcome]: O };
+const OUTCOMES: ReadonlySet<string> = new Set(Object.values(APPLY_OUTCOME));
+
+export interface ApplyOptions {
+  /**
+   * The run id(s) of the Redis server(s) the writes are meant for (`RedisIdentity.runId`). A server that
+   * restarted or took over since may lack the caller's last writes: there each item is refused as
+   * `fenced`, so that re-consuming the lost events from committed offsets is not mistaken for redelivery.
+   */
+  fence?: string;
+}
+
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  /** The customer's revision after this item. */
+  revision: number;
+}
+
+/** What the store's options decide about applying. */
+export interface ApplySettings {
+  retentionDays: number;
+  dedupeWindowDays: number;
+}
+
+/**
+ * The most events of one customer one apply call carries. A call runs alone on its Redis server, so this
+ * bounds how long a customer's backlog can hold Redis (a few milliseconds), and the call's argument list.
+ */
+export const APPLY_EVENTS_PER_CALL = 200;
+
+const KEYS = ['state', 'act', 'ent', 'seen'] as const satisfies readonly CustomerKeyPart[];
+const ARGS = ['retentionDays', 'dedupeWindowHours', 'fence'] as const;
+/** Each event's group of arguments; its operations follow it. */
+const EVENT_ARGS = ['clock', 'watermark', 'offset', 'digest', 'operationCount'] as const;
+
+export const APPLY_EVENTS_SCRIPT: ScriptDefinition = {
+  name: 'applyEvents',
+  keys: KEYS,
+  args: ARGS,
+  constants: { LAYOUT: LUA_LAYOUT, OUTCOME: APPLY_OUTCOME, OP: APPLY_OP, EVENT: argumentOffsets(EVENT_ARGS) },
+};
+
+/** What identifies an eventId in the dedupe window: the first bytes of SHA-1 (a collision is ~2⁻⁶⁴ per pair). */
+const eventDigest = (eventId: string): Buffer => createHash('sha1').update(eventId, 'utf8').digest().subarray(0, EVENT_DIGEST_BYTES);
+
+/** One item's group of arguments. @throws RangeError for an event the store cannot apply (an erasure request, a day out of range). */
+export function encodeApplyItem({ event, topic, partition, offset, receivedAt }: ApplyItem, now: number): ScriptArg[] {
+  const operations = opsToArgv(opsForEvent(event));
+  return scriptArgs(
+    EVENT_ARGS,
+    { clock: receivedAt ?? now, watermark: watermarkField(topic, partition), offset, digest: eventDigest(event.eventId), operationCount: operations.length },
+    operations,
+  );
+}
+
+/** One call for encoded items of one customer, in the order given. */
+export function applyEventsCall(keys: CustomerKeys, encodedItems: readonly ScriptArg[][], settings: ApplySettings, fence: string): ScriptInvocation {
+  const dedupeWindowHours = (settings.dedupeWindowDays * MS_PER_DAY) / MS_PER_HOUR;
+  return {
+    keys: keysOf(KEYS, keys),
+    args: scriptArgs(ARGS, { retentionDays: settings.retentionDays, dedupeWindowHours, fence }, encodedItems.flat()),
+  };
+}
+
+/** The reply's (outcome, revision) pairs, one per item of the call. */
+export function parseApplyEventsReply(reply: unknown, itemCount: number): ApplyResult[] {
+  const flat = reply as unknown[];
+  return Array.from({ length: itemCount }, (_, n) => {
+    const outcome = flat[2 * n];
+    if (typeof outcome !== 'string' || !OUTCOMES.has(outcome)) throw new Error(`applyEvents answered an unknown outcome: ${String(outcome)}`);
+    return { outcome: outcome as ApplyOutcome, revision: Number(flat[2 * n + 1]) };
+  });
+}
+
+/**
+ * Applies items: per customer, its events in the order given, in calls of at most APPLY_EVENTS_PER_CALL events
+ * one after another, so a backlog of any size never holds Redis for long nor overflows the argument list.
+ * Customers run concurrently (pipelined). Every item is encoded before the first call, so a malformed batch
+ * applies nothing.
+ */
+export async function applyEvents(
+  run: ScriptRunner,
+  keysOfCustomer: (customerId: string) => CustomerKeys,
+  settings: ApplySettings,
+  items: readonly ApplyItem[],
+  now: number,
+  { fence = '' }: ApplyOptions = {},
+): Promise<ApplyResult[]> {
+  const byCustomer = new Map<string, Array<{ itemIndex: number; encoded: ScriptArg[] }>>();
+  items.forEach((item, itemIndex) => {
+    const encoded = encodeApplyItem(item, now);
+    const ofCustomer = byCustomer.get(item.event.customerId) ?? [];
+    ofCustomer.push({ itemIndex, encoded });
+    byCustomer.set(item.event.customerId, ofCustomer);
+  });
+  const results = new Array<ApplyResult>(items.length);
+  await Promise.all(
+    [...byCustomer].map(async ([customerId, ofCustomer]) => {
+      const keys = keysOfCustomer(customerId);
+      for (let from = 0; from < ofCustomer.length; from += APPLY_EVENTS_PER_CALL) {
+        const slice = ofCustomer.slice(from, from + APPLY_EVENTS_PER_CALL);
+        const reply = await run(applyEventsCall(keys, slice.map((entry) => entry.encoded), settings, fence));
+        parseApplyEventsReply(reply, slice.length).forEach((result, n) => {
+          results[slice[n]!.itemIndex] = result;
+        });
+      }
+    }),
+  );
+  return results;
+}

@@ -1,0 +1,41 @@
+// readCustomer-7.lua: everything the scorer needs about one customer, read in one atomic snapshot.
+import type { AlertBook, CustomerState } from '@churnscore/domain';
+import type { CustomerKeyPart, CustomerKeys } from '../keys';
+import type { OutboxEntry } from '../layout';
+import { decodeCustomerState, pairsToRecord } from '../read-state';
+import { decodeAlertBook, decodeOutboxEntry, decodeStoredScore, type StoredScore } from '../score-codec';
+import { keysOf, type ScriptDefinition, type ScriptInvocation } from './lua-script';
+
+export interface CustomerSnapshot {
+  customerId: string;
+  state: CustomerState;
+  score: StoredScore | null;
+  /** The alert book stored by the last commit, or null. */
+  alertBook: AlertBook | null;
+  /** Entries committed but not yet acknowledged: publish them (again) and ack. */
+  outbox: OutboxEntry[];
+  /** The segment from the latest customer-profile event (the same as state.segment). */
+  segment: string | null;
+}
+
+const KEYS = ['state', 'act', 'ent', 'score', 'explanation', 'alerts', 'outbox'] as const satisfies readonly CustomerKeyPart[];
+
+export const READ_CUSTOMER_SCRIPT: ScriptDefinition = { name: 'readCustomer', keys: KEYS, args: [], constants: {} };
+
+export const readCustomerCall = (keys: CustomerKeys): ScriptInvocation => ({ keys: keysOf(KEYS, keys), args: [] });
+
+type ReadCustomerReply = [state: string[], act: string | null, ent: string | null, score: string[], explanation: string | null, alerts: string | null, outbox: string[]];
+
+/** The snapshot as of `asOf`: only what lies inside the retention horizon then. */
+export function parseReadCustomerReply(reply: unknown, customerId: string, asOf: number, retentionDays: number): CustomerSnapshot {
+  const [stateFlat, act, ent, scoreFlat, explanation, alertBook, outbox] = reply as ReadCustomerReply;
+  const state = decodeCustomerState(customerId, pairsToRecord(stateFlat), act, ent, asOf, retentionDays);
+  return {
+    customerId,
+    state,
+    score: decodeStoredScore(customerId, pairsToRecord(scoreFlat), explanation),
+    alertBook: decodeAlertBook(alertBook),
+    outbox: outbox.map(decodeOutboxEntry),
+    segment: state.segment,
+  };
+}
