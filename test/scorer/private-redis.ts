@@ -2,17 +2,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { eventually } from './support';
 
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
+// One way to find a free port for every test Redis (it also keeps the port's cluster-bus twin free).
+export { freePort } from '../state/local-redis';
 
 /** A redis-server of the test's own, persisting like production: AOF on, fsync every second. */
 export class PrivateRedis {
