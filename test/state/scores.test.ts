@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertBook, Explanation } from '@churnscore/domain';
-import { readCustomerReadModel, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
+import { createReadStore, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -107,7 +107,7 @@ describe('commitScores writes', () => {
     expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY, generation: '' });
     expect(snapshot?.alertBook).toEqual(book('green'));
 
-    const readModel = await readCustomerReadModel(t.redis, t.store.keys, id);
+    const readModel = await createReadStore(t.redis, { prefix: t.prefix }).customer(id);
     expect(readModel?.score).toEqual(snapshot?.score);
     expect(readModel?.insights).toMatchObject({ segment: 'SMB', winRate365: 0, latestNps: null, activity: { CALL: { d7: 0 } } });
     expect(readModel?.alertBook).toEqual(book('green'));

@@ -24,7 +24,16 @@ export {
   type ScoreSummary,
   type StoredScore,
 } from './score-codec';
-export { readCustomerReadModel, type CustomerReadModel } from './read-model';
+export {
+  createReadStore,
+  type CustomerReadModel,
+  type CustomerSummary,
+  type RankedEntry,
+  type RankingOrder,
+  type RankingReader,
+  type ReadStore,
+  type ReadStoreOptions,
+} from './read-store';
 export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, createStateStore, type StateStore, type StateStoreOptions } from './store';
 export { type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
 export { type CustomerSnapshot } from './scripts/read-customer';

@@ -4,11 +4,10 @@
 // rankings. `complete` tells whether every candidate customer was read.
 import { ALERT_SEVERITIES, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
 import { alertEpisodes } from '@churnscore/scoring';
-import { decodeAlertBook } from '@churnscore/state';
-import type { ReadContext } from './read-context';
+import type { RankingReader, ReadStore } from '@churnscore/state';
 import type { AlertsPage, AlertsQuery } from './schemas';
 
-/** Customers taken from the top of the index or of each ranking; their alert books are read (one GET each, pipelined). */
+/** Customers taken from the top of the index or of each ranking; their alert books are read (pipelined). */
 const ALERT_SCAN_PER_RANKING = 500;
 
 const severityRank = (episode: AlertEpisode): number => ALERT_SEVERITIES.indexOf(episode.severity);
@@ -22,25 +21,20 @@ export function withStatus(episodes: readonly AlertEpisode[], status: AlertStatu
 }
 
 /** Customers with an open alert (most value at risk first), or for resolved ones the top of the rankings. */
-async function candidateCustomers({ redis, keys }: ReadContext, status: AlertStatus): Promise<{ customerIds: string[]; candidates: number }> {
-  const last = ALERT_SCAN_PER_RANKING - 1;
+async function candidateCustomers(store: ReadStore, status: AlertStatus): Promise<{ customerIds: string[]; candidates: number }> {
+  const top = async (ranking: RankingReader) => (await ranking.entries('desc', 0, ALERT_SCAN_PER_RANKING)).map((entry) => entry.customerId);
   if (status === 'OPEN') {
-    const [customerIds, candidates] = await Promise.all([redis.zrange(keys.openAlerts, 0, last, 'REV'), redis.zcard(keys.openAlerts)]);
+    const [customerIds, candidates] = await Promise.all([top(store.openAlerts), store.openAlerts.size()]);
     return { customerIds, candidates };
   }
-  const [byValue, byRisk, ranked] = await Promise.all([
-    redis.zrange(keys.ranking('valueAtRisk'), 0, last, 'REV'),
-    redis.zrange(keys.ranking('churnRisk'), 0, last, 'REV'),
-    redis.zcard(keys.ranking('churnRisk')),
-  ]);
+  const [byValue, byRisk, ranked] = await Promise.all([top(store.ranking('valueAtRisk')), top(store.ranking('churnRisk')), store.ranking('churnRisk').size()]);
   return { customerIds: [...new Set([...byValue, ...byRisk])], candidates: ranked };
 }
 
-export async function listAlerts(context: ReadContext, query: AlertsQuery): Promise<AlertsPage> {
-  const { redis, keys } = context;
-  const { customerIds, candidates } = await candidateCustomers(context, query.status);
-  const books = await Promise.all(customerIds.map((customerId) => redis.get(keys.customer(customerId).alerts)));
-  const episodes = books.flatMap((book) => alertEpisodes(decodeAlertBook(book)));
+export async function listAlerts(store: ReadStore, query: AlertsQuery): Promise<AlertsPage> {
+  const { customerIds, candidates } = await candidateCustomers(store, query.status);
+  const books = await store.alertBooks(customerIds);
+  const episodes = books.flatMap((book) => alertEpisodes(book));
   const matching = withStatus(episodes, query.status);
   return {
     items: matching.slice(0, query.limit),

@@ -3,7 +3,7 @@ import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { createKafkaClient } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { createRedis, keySchema, requireRedisLogin } from '@churnscore/state';
+import { createReadStore, createRedis, requireRedisLogin } from '@churnscore/state';
 import { LiveFeed } from './live-feed';
 import { createApiMetrics } from './metrics';
 import { buildApiServer } from './server';
@@ -50,7 +50,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const metrics = createApiMetrics();
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-api', onError: connectionErrorLogger(logger, 'redis') });
   if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
-  const context = { redis, keys: keySchema(config.redis.keyPrefix) };
+  const store = createReadStore(redis, { prefix: config.redis.keyPrefix });
   const hub = new SseHub(metrics.liveClients);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
   const liveFeed = new LiveFeed({
@@ -63,8 +63,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     logger,
   });
   const app = await buildApiServer({
-    context,
-    stats: createStatsReader(context, { scoring, currency: config.reportingCurrency }),
+    store,
+    stats: createStatsReader(store, { scoring, currency: config.reportingCurrency }),
     hub,
     liveUpdates: () => liveFeed.connected,
     metrics,

@@ -2,8 +2,8 @@
 // keyset cursor, with band / risk band / stage filters applied to the score hashes of the ranked entries.
 // Filters cannot be answered by the sorted set itself, so a page scans forward in batches until it has
 // `limit` matches or has examined SCAN_BUDGET entries, and hands back a cursor where it stopped.
-import { decodeScoreSummary } from '@churnscore/state';
-import { memberScorePairs, RequestError, type ReadContext } from './read-context';
+import type { RankedEntry, RankingReader, ReadStore } from '@churnscore/state';
+import { RequestError } from './request-error';
 import type { CustomerListQuery, CustomerPage, CustomerRow, SortOrder } from './schemas';
 
 /** Most ranking entries one request examines; bounds the work a selective filter can cause. */
@@ -48,27 +48,11 @@ function decodeCursor(text: string, query: CustomerListQuery): Cursor {
  * score changed meanwhile, the page restarts at the first entry with the cursor's score, so a page may
  * repeat a customer whose score moved but never skips one whose score did not.
  */
-async function startIndex({ redis }: ReadContext, key: string, order: SortOrder, cursor: Cursor | null): Promise<number> {
+async function startIndex(ranking: RankingReader, order: SortOrder, cursor: Cursor | null): Promise<number> {
   if (cursor === null) return 0;
-  const [rank, score] = await Promise.all([
-    order === 'desc' ? redis.zrevrank(key, cursor.member) : redis.zrank(key, cursor.member),
-    redis.zscore(key, cursor.member),
-  ]);
-  if (rank !== null && score === cursor.score) return rank + 1;
-  return order === 'desc' ? redis.zcount(key, `(${cursor.score}`, '+inf') : redis.zcount(key, '-inf', `(${cursor.score}`);
-}
-
-async function readRows({ redis, keys }: ReadContext, customerIds: readonly string[]): Promise<Array<CustomerRow | null>> {
-  return Promise.all(
-    customerIds.map(async (customerId) => {
-      const k = keys.customer(customerId);
-      const [scoreHash, nextRenewalAt] = await Promise.all([redis.hgetall(k.score), redis.hget(k.insights, 'nextRenewalAt')]);
-      const summary = decodeScoreSummary(customerId, scoreHash);
-      if (summary === null) return null; // erased after the ranking was read
-      // The response schema keeps only the row's fields (revision, asOf and nextDueAt stay internal).
-      return { ...summary, nextRenewalAt: nextRenewalAt === null ? null : Number(nextRenewalAt) };
-    }),
-  );
+  const position = await ranking.position(order, cursor.member);
+  if (position !== null && position.score === cursor.score) return position.rank + 1;
+  return order === 'desc' ? ranking.countAbove(cursor.score) : ranking.countBelow(cursor.score);
 }
 
 const matchesFilters = (row: CustomerRow, { band, riskBand, stage }: CustomerListQuery): boolean =>
@@ -76,35 +60,27 @@ const matchesFilters = (row: CustomerRow, { band, riskBand, stage }: CustomerLis
   (riskBand === undefined || row.riskBand === riskBand) &&
   (stage === undefined || row.lifecycleStage === stage);
 
-export async function listCustomers(context: ReadContext, query: CustomerListQuery): Promise<CustomerPage> {
-  const { redis, keys } = context;
-  const key = keys.ranking(query.sort, query.segment ?? null);
+export async function listCustomers(store: ReadStore, query: CustomerListQuery): Promise<CustomerPage> {
+  const ranking = store.ranking(query.sort, query.segment ?? null);
   const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, query);
   const filtered = query.band !== undefined || query.riskBand !== undefined || query.stage !== undefined;
   const batchSize = filtered ? Math.max(query.limit, FILTERED_BATCH) : query.limit;
 
-  const [total, start] = await Promise.all([redis.zcard(key), startIndex(context, key, query.order, cursor)]);
+  const [total, start] = await Promise.all([ranking.size(), startIndex(ranking, query.order, cursor)]);
   const items: CustomerRow[] = [];
   let scanned = 0;
-  let last: { member: string; score: string } | null = null;
+  let last: RankedEntry | null = null;
   let exhausted = false;
   while (items.length < query.limit && scanned < SCAN_BUDGET && !exhausted) {
-    const from = start + scanned;
     const count = Math.min(batchSize, SCAN_BUDGET - scanned);
-    const flat =
-      query.order === 'desc'
-        ? await redis.zrange(key, from, from + count - 1, 'REV', 'WITHSCORES')
-        : await redis.zrange(key, from, from + count - 1, 'WITHSCORES');
-    const entries = memberScorePairs(flat);
+    const entries = await ranking.entries(query.order, start + scanned, count);
     exhausted = entries.length < count;
-    const rows = await readRows(
-      context,
-      entries.map((entry) => entry.member),
-    );
+    // The response schema keeps only the row's fields (revision, asOf and nextDueAt stay internal).
+    const rows = await store.customerSummaries(entries.map((entry) => entry.customerId));
     for (const [i, entry] of entries.entries()) {
       scanned += 1;
       last = entry;
-      const row = rows[i];
+      const row = rows[i]; // null: erased after the ranking was read
       if (row && matchesFilters(row, query)) items.push(row);
       if (items.length === query.limit) {
         // Stopped inside the batch: the entries after this one are still to come.
@@ -114,6 +90,6 @@ export async function listCustomers(context: ReadContext, query: CustomerListQue
     }
   }
   const nextCursor =
-    exhausted || last === null ? null : encodeCursor({ score: last.score, member: last.member, ranking: rankingIdentity(query) });
+    exhausted || last === null ? null : encodeCursor({ score: last.score, member: last.customerId, ranking: rankingIdentity(query) });
   return { items, nextCursor, total, scanned };
 }

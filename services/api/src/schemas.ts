@@ -12,7 +12,7 @@ import {
   type CustomerInsights,
   type Explanation,
 } from '@churnscore/domain';
-import { RANKING_METRICS, type ScoreHistoryEntry, type ScoreSummary } from '@churnscore/state';
+import { RANKING_METRICS, type CustomerSummary, type ScoreHistoryEntry } from '@churnscore/state';
 import { Type, type Static, type TSchema } from 'typebox';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -228,4 +228,4 @@ type _InsightsMatchDomain = Assert<Equals<Static<typeof InsightsSchema>, Custome
 type _ExplanationMatchesDomain = Assert<Equals<Static<typeof ExplanationSchema>, Explanation>>;
 type _AlertEpisodeMatchesDomain = Assert<Equals<Static<typeof AlertEpisodeSchema>, AlertEpisode>>;
 type _HistoryPointMatchesState = Assert<Equals<HistoryPoint, ScoreHistoryEntry>>;
-type _RowHoldsTheSummary = Assert<Equals<Omit<CustomerRow, 'nextRenewalAt'>, Pick<ScoreSummary, Exclude<keyof CustomerRow, 'nextRenewalAt'>>>>;
+type _RowHoldsTheSummary = Assert<Equals<CustomerRow, Pick<CustomerSummary, keyof CustomerRow>>>;

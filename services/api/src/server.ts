@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ReadStore } from '@churnscore/state';
 import { livenessReport, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -13,7 +14,7 @@ import { bearerTokenCheck, WrongTokenLimiter } from './auth';
 import { getCustomer, getHistory } from './customer-detail';
 import { listCustomers } from './customer-list';
 import type { ApiMetrics } from './metrics';
-import { RequestError, type ReadContext } from './read-context';
+import { RequestError } from './request-error';
 import {
   AlertsPageSchema,
   AlertsQuerySchema,
@@ -33,7 +34,8 @@ import type { StatsReader } from './stats';
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 export interface ApiServerDependencies {
-  context: ReadContext;
+  /** Everything the endpoints read. */
+  store: ReadStore;
   stats: StatsReader;
   hub: SseHub;
   /** Whether live updates are flowing (the output-topic consumer is in its group). */
@@ -66,7 +68,7 @@ const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 4
 const secured = [{ bearerAuth: [] }];
 
 export async function buildApiServer(deps: ApiServerDependencies) {
-  const { context, stats, hub, metrics, logger } = deps;
+  const { store, stats, hub, metrics, logger } = deps;
   const app = Fastify({
     loggerInstance: logger,
     // Request URLs carry customer ids: the request log below records the route template instead.
@@ -143,7 +145,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: CustomerPageSchema, ...errorResponses },
       },
     },
-    (request) => listCustomers(context, request.query),
+    (request) => listCustomers(store, request.query),
   );
 
   app.get(
@@ -157,7 +159,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: CustomerDetailSchema, ...errorResponses },
       },
     },
-    (request) => getCustomer(context, request.params.customerId),
+    (request) => getCustomer(store, request.params.customerId),
   );
 
   app.get(
@@ -174,7 +176,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     },
     async (request) => {
       const { customerId } = request.params;
-      return { customerId, points: await getHistory(context, customerId, request.query.limit) };
+      return { customerId, points: await getHistory(store, customerId, request.query.limit) };
     },
   );
 
@@ -189,7 +191,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: AlertsPageSchema, ...errorResponses },
       },
     },
-    (request) => listAlerts(context, request.query),
+    (request) => listAlerts(store, request.query),
   );
 
   app.get(
@@ -236,7 +238,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     '/readyz',
     { schema: { summary: 'Readiness: Redis answers within a second (live updates are reported, not required)', tags: ['ops'] } },
     async (_request, reply) => {
-      const report = await readinessReport([{ name: 'redis', check: async () => (await context.redis.ping()) === 'PONG' }]);
+      const report = await readinessReport([{ name: 'redis', check: () => store.reachable() }]);
       return reply.code(report.ready ? 200 : 503).send({ ...report, liveUpdates: deps.liveUpdates() ? 'connected' : 'connecting' });
     },
   );

@@ -3,7 +3,7 @@
 // so the value-at-risk total walks the value-at-risk ranking from the top down to the first zero, in
 // batches, and is cached briefly: concurrent requests share one walk.
 import type { ScoringConfig } from '@churnscore/scoring';
-import { memberScorePairs, type ReadContext } from './read-context';
+import type { RankingReader, ReadStore } from '@churnscore/state';
 import type { Stats } from './schemas';
 
 const SUM_BATCH = 5_000;
@@ -27,15 +27,15 @@ export interface StatsOptions {
   clock?: () => number;
 }
 
-export function createStatsReader(context: ReadContext, { scoring, currency, clock = Date.now }: StatsOptions): StatsReader {
-  const { redis, keys } = context;
-  const cache = new Map<string, Promise<ValueAtRiskTotal>>();
+export function createStatsReader(store: ReadStore, { scoring, currency, clock = Date.now }: StatsOptions): StatsReader {
+  // Per segment (null: the whole portfolio).
+  const cache = new Map<string | null, Promise<ValueAtRiskTotal>>();
 
-  async function sumValueAtRisk(key: string): Promise<ValueAtRiskTotal> {
+  async function sumValueAtRisk(ranking: RankingReader): Promise<ValueAtRiskTotal> {
     let total = 0;
     let customersAtRisk = 0;
     for (let from = 0; ; from += SUM_BATCH) {
-      const entries = memberScorePairs(await redis.zrange(key, from, from + SUM_BATCH - 1, 'REV', 'WITHSCORES'));
+      const entries = await ranking.entries('desc', from, SUM_BATCH);
       const positive = entries.map((entry) => Number(entry.score)).filter((value) => value > 0);
       total += positive.reduce((sum, value) => sum + value, 0);
       customersAtRisk += positive.length;
@@ -44,28 +44,28 @@ export function createStatsReader(context: ReadContext, { scoring, currency, clo
     return { total, customersAtRisk, computedAt: clock() };
   }
 
-  function cachedValueAtRisk(key: string): Promise<ValueAtRiskTotal> {
-    const cached = cache.get(key);
+  function cachedValueAtRisk(segment: string | null): Promise<ValueAtRiskTotal> {
+    const cached = cache.get(segment);
     if (cached) return cached;
-    const pending = sumValueAtRisk(key);
-    cache.set(key, pending);
-    const forget = () => setTimeout(() => cache.delete(key), VALUE_AT_RISK_CACHE_MS).unref();
-    pending.then(forget, () => cache.delete(key));
+    const pending = sumValueAtRisk(store.ranking('valueAtRisk', segment));
+    cache.set(segment, pending);
+    const forget = () => setTimeout(() => cache.delete(segment), VALUE_AT_RISK_CACHE_MS).unref();
+    pending.then(forget, () => cache.delete(segment));
     return pending;
   }
 
   return {
     async stats(segment) {
       const { health, risk } = scoring.bands;
-      const healthKey = keys.ranking('health', segment);
-      const riskKey = keys.ranking('churnRisk', segment);
+      const byHealth = store.ranking('health', segment);
+      const byRisk = store.ranking('churnRisk', segment);
       const [customers, green, red, high, mediumOrHigh, valueAtRisk] = await Promise.all([
-        redis.zcard(healthKey),
-        redis.zcount(healthKey, health.greenMin, '+inf'),
-        redis.zcount(healthKey, '-inf', `(${health.redBelow}`),
-        redis.zcount(riskKey, risk.highMin, '+inf'),
-        redis.zcount(riskKey, risk.mediumMin, '+inf'),
-        cachedValueAtRisk(keys.ranking('valueAtRisk', segment)),
+        byHealth.size(),
+        byHealth.countAtLeast(health.greenMin),
+        byHealth.countBelow(health.redBelow),
+        byRisk.countAtLeast(risk.highMin),
+        byRisk.countAtLeast(risk.mediumMin),
+        cachedValueAtRisk(segment),
       ]);
       return {
         segment,
