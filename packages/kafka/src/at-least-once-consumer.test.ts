@@ -1,6 +1,6 @@
 import { createLogger } from '@churnscore/observability';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk } from './at-least-once-consumer';
+import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch } from './at-least-once-consumer';
 import { FakeAdmin, FakeConsumer, kafkaMessage, type FetchedBatch } from './testing';
 
 const TOPIC = 'crm.activity.v1';
@@ -78,6 +78,7 @@ async function runningLoop(handle: (chunks: readonly MessageChunk[], fence: numb
   const admin = new FakeAdmin(consumer, { [TOPIC]: 3 }, { [TOPIC]: EARLIEST });
   const gate = new FakeGate();
   const units: Array<{ chunks: readonly MessageChunk[]; fence: number }> = [];
+  const fetches: PartitionFetch[] = [];
   let rewinds = 0;
   const loop = new AtLeastOnceConsumer({
     consumer,
@@ -93,6 +94,7 @@ async function runningLoop(handle: (chunks: readonly MessageChunk[], fence: numb
     gate,
     commitIntervalMs: 5,
     logger: createLogger({ name: 'consumer-test', level: 'silent' }),
+    onFetch: (fetched) => fetches.push(fetched),
     onRewind: () => (rewinds += 1),
   });
   await loop.start();
@@ -101,7 +103,7 @@ async function runningLoop(handle: (chunks: readonly MessageChunk[], fence: numb
     gate.durableThrough = Infinity;
     return loop.stop();
   };
-  return { loop, consumer, gate, units, rewinds: () => rewinds };
+  return { loop, consumer, gate, units, fetches, rewinds: () => rewinds };
 }
 
 describe('AtLeastOnceConsumer', () => {
@@ -161,6 +163,23 @@ describe('AtLeastOnceConsumer', () => {
     await Promise.all([consumer.deliver(batch(0, 3)).done, consumer.deliver(batch(1, 2)).done, consumer.deliver(batch(2, 4)).done]);
     expect(units.map(({ chunks }) => shape(chunks))).toEqual([['0:3', '1:2'], ['2:4']]);
     expect(overlapped).toBe(false);
+  });
+
+  it('tells of every fetched batch on arrival, before its unit is handled: where it starts and what lies ahead', async () => {
+    const release = deferred();
+    const { consumer, units, fetches } = await runningLoop(() => release.promise);
+    const first = consumer.deliver(batch(0, 3, 10));
+    await vi.waitFor(() => expect(units).toHaveLength(1));
+    // Handled in the next unit, but already known to be there, with 3,000 records more ahead of it.
+    const second = consumer.deliver({ ...batch(1, 2, 40), highWatermark: '3042' });
+    await vi.waitFor(() => expect(fetches).toHaveLength(2));
+    expect(units).toHaveLength(1);
+    expect(fetches).toEqual([
+      { topic: TOPIC, partition: 0, firstOffset: '10', highWatermark: '13' },
+      { topic: TOPIC, partition: 1, firstOffset: '40', highWatermark: '3042' },
+    ]);
+    release.resolve();
+    await Promise.all([first.done, second.done]);
   });
 
   it('rewinds every assigned partition to its committed offset when a handler finds the store replaced, dropping what was pending', async () => {

@@ -43,6 +43,16 @@ export class RewindRequiredError extends Error {
   override readonly name = 'RewindRequiredError';
 }
 
+/** A fetched batch as the loop receives it, before any of it is handled. */
+export interface PartitionFetch {
+  topic: string;
+  partition: number;
+  /** Offset of the batch's first record: where the consumer is in the partition. */
+  firstOffset: string;
+  /** The partition's high watermark when fetched: every offset below it is ahead of the consumer or in hand. */
+  highWatermark: string;
+}
+
 export interface BatchReport {
   topic: string;
   partition: number;
@@ -75,6 +85,11 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   /** How often durable offsets are committed. */
   commitIntervalMs: number;
   logger: Logger;
+  /**
+   * Told of every fetched batch as it arrives, before its chunks join a unit of work: a handler can then know
+   * of the records in hand and ahead in every partition, not only in the ones of its unit.
+   */
+  onFetch?(fetched: PartitionFetch): void;
   onBatch?(report: BatchReport): void;
   /** The store lost writes: consumption restarts from the committed offsets. */
   onRewind?(): void;
@@ -162,6 +177,10 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const started = performance.now();
     const { chunkSize, gate } = this.options;
+    const [first] = batch.messages;
+    if (first !== undefined) {
+      this.options.onFetch?.({ topic: batch.topic, partition: batch.partition, firstOffset: first.offset, highWatermark: batch.highWatermark });
+    }
     let handled = 0;
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
       if (!isRunning() || isStale() || this.stopping) break;

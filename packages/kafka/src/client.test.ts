@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { kafkaLogLevel } from './client';
+import { kafkaLogLevel, keyPartition } from './client';
 
 /** kafkajs' own table of broker error codes and the messages its errors carry. */
 const kafkaErrorMessage = (type: string): string => {
@@ -32,5 +32,17 @@ describe('kafkaLogLevel', () => {
     expect(kafkaLogLevel(logLevel.WARN, 'Consumer group received unsubscribed topics', undefined)).toBe('warn');
     expect(kafkaLogLevel(logLevel.INFO, 'The group is rebalancing, re-joining', undefined)).toBe('info');
     expect(kafkaLogLevel(logLevel.DEBUG, 'Response Heartbeat(key: 12, version: 3)', kafkaErrorMessage('REBALANCE_IN_PROGRESS'))).toBe('debug');
+  });
+});
+
+describe('keyPartition', () => {
+  // Computed with Kafka's own Java client (kafka-clients 4.1.2): Utils.toPositive(Utils.murmur2(utf8(key))) % n.
+  it.each([
+    ['cust-0001', [1, 4, 4]],
+    ['acme-thriving', [2, 5, 11]],
+    ['wayne-handchecked', [0, 3, 15]],
+    ['ünïcödé-客户', [0, 0, 6]],
+  ])('puts %s where the Java client does, in topics of 3, 6 and 24 partitions', (key, partitions) => {
+    expect([3, 6, 24].map((count) => keyPartition(key, count))).toEqual(partitions);
   });
 });

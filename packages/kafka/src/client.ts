@@ -1,5 +1,5 @@
 import type { KafkaClientOptions } from '@churnscore/config';
-import { Kafka, logLevel, Partitioners, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry, type PartitionMetadata, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
 import { registerCompressionCodecs } from './codecs';
 
@@ -60,6 +60,25 @@ export function createKafkaClient(options: KafkaClientOptions, logger: Logger): 
   });
 }
 
+/** The Java client's murmur2 partitioner: every producer of a customer's events picks the same partition. */
+const KEY_PARTITIONER = Partitioners.DefaultPartitioner;
+
+const partitionsOf = new Map<number, PartitionMetadata[]>();
+const choosePartition = KEY_PARTITIONER();
+
+/**
+ * The partition Kafka's default partitioner puts a record keyed `key` in, in a topic of `partitionCount`
+ * partitions: where a customer's records are, in every topic keyed by customerId.
+ */
+export function keyPartition(key: string, partitionCount: number): number {
+  let partitionMetadata = partitionsOf.get(partitionCount);
+  if (partitionMetadata === undefined) {
+    partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+    partitionsOf.set(partitionCount, partitionMetadata);
+  }
+  return choosePartition({ topic: '', partitionMetadata, message: { key, value: null } });
+}
+
 /**
  * Outputs are at-least-once and must survive broker retries without duplicates from the producer
  * itself: idempotent, acks from all in-sync replicas.
@@ -69,8 +88,7 @@ export async function connectIdempotentProducer(kafka: Kafka): Promise<Producer>
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
-    // The Java client's murmur2 partitioner: every producer of a customer's events picks the same partition.
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: KEY_PARTITIONER,
     // An idempotent producer must not give up: an unavailable broker pauses the caller instead.
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30_000 },
   });
