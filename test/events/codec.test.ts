@@ -86,6 +86,12 @@ describe('encode then decode', () => {
     },
   );
 
+  it('gives back a score computed while catching up', async () => {
+    const event = sampleScoreChanged({ catchingUp: true });
+    const value = await bed.codec.encode(bed.topicOf('score-changed'), event);
+    expect(await bed.codec.decodeOutput(bed.topicOf('score-changed'), KEY, value)).toStrictEqual({ ok: true, event });
+  });
+
   it('gives back a time-caused first score', async () => {
     const event = sampleScoreChanged({ previous: null, cause: { kind: 'time' }, segment: null });
     const value = await bed.codec.encode(bed.topicOf('score-changed'), event);
@@ -152,6 +158,20 @@ describe('decode', () => {
   it('reads a record written with a newer schema, ignoring the field it added', async () => {
     const value = await writeWith('activity', withOptionalField('activity', 'channel'), { ...avroActivity(), channel: 'web' });
     expect(await decodeActivity(value)).toEqual({ ok: true, event: sampleActivity() });
+  });
+
+  it('reads a score-changed written before catchingUp existed as a live score', async () => {
+    const current = avro.Type.forSchema(JSON.parse(schemaSource('score-changed')) as avro.Schema);
+    const written = await bed.codec.encode(bed.topicOf('score-changed'), sampleScoreChanged({ catchingUp: true }));
+    const { catchingUp: _catchingUp, ...older } = current.fromBuffer(written.subarray(5)) as Record<string, unknown>;
+    const value = await writeWith('score-changed', withoutField('score-changed', 'catchingUp'), older);
+    expect(await bed.codec.decodeOutput(bed.topicOf('score-changed'), KEY, value)).toStrictEqual({ ok: true, event: sampleScoreChanged({ catchingUp: false }) });
+  });
+
+  it('registers catchingUp as a BACKWARD-compatible next version of a subject holding the schema without it', async () => {
+    const subject = `${subjectOf('score-changed')}-evolution`;
+    const before = await bed.register(subject, withoutField('score-changed', 'catchingUp'), Compatibility.BACKWARD);
+    expect(await bed.register(subject, schemaSource('score-changed'), Compatibility.BACKWARD)).not.toBe(before);
   });
 
   it('fetches a writer schema once', async () => {

@@ -17,6 +17,11 @@ export interface ScoreChangedEvent {
   explanation: Explanation;
   modelVersion: string;
   computedAt: number;
+  /**
+   * Computed while the customer's inputs were being caught up (a backlog, or history without its activity):
+   * the score reflects only what was read so far, and alert transitions are held until caught up.
+   */
+  catchingUp: boolean;
 }
 
 /** Value of `customer.alerts.v1`: one state of an alert episode. Subscribers de-duplicate by (alertId, version). */
@@ -55,8 +60,10 @@ export function scoreChangedMessage(change: {
   /** The previously published score (or its values); null when this is the customer's first score. */
   previous: ScoreValues | null;
   cause: ScoreCause;
+  /** Computed while the customer's inputs were being caught up; a live score by default. */
+  catchingUp?: boolean;
 }): ScoreChangedMessage {
-  const { current, previous, cause } = change;
+  const { current, previous, cause, catchingUp = false } = change;
   return {
     kind: 'score-changed',
     customerId: current.customerId,
@@ -67,6 +74,7 @@ export function scoreChangedMessage(change: {
     explanation: current.explanation,
     modelVersion: current.modelVersion,
     computedAt: current.computedAt,
+    catchingUp,
   };
 }
 

@@ -128,6 +128,7 @@ function scoreChangedFromAvro(record: AvroRecord): ScoreChangedEvent {
     },
     modelVersion: record.modelVersion as string,
     computedAt: record.computedAt as number,
+    catchingUp: record.catchingUp as boolean,
   };
 }
 
