@@ -6,6 +6,7 @@ import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
 import { CUSTOMER_KEY_PARTS, createStateStore, keySchema, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
+import { catchUpPolicy, NOTHING_BEHIND } from '../services/scorer/src/input-backlog';
 import { createScorerMetrics } from '../services/scorer/src/metrics';
 import { ScoringPipeline } from '../services/scorer/src/pipeline';
 import type { BenchContext } from './context';
@@ -124,6 +125,9 @@ async function scoreAll(config: AppConfig, store: StateStore, histories: Readonl
     metrics: createScorerMetrics(),
     logger,
     maxBatchBytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
+    // The templates score each customer's whole history at once: nothing is ahead of them.
+    backlog: NOTHING_BEHIND,
+    catchUp: catchUpPolicy(config.scorer),
   });
   // The scorer's commits are fenced to the Redis the templates are written to, as a running scorer's are.
   const fence = writeFence(await store.identity(), Date.now());

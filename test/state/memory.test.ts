@@ -32,7 +32,8 @@ it('a customer with a year of typical activity fits the measured per-customer bu
     await t.store.applyEvents(items, NOW);
   }
   const config = defaultScoringConfig();
-  const options = { retentionDays: t.store.retentionDays };
+  // Scored by time with nothing held and no backlog: no catch-up rule applies.
+  const options = { retentionDays: t.store.retentionDays, catchUp: { historyAgeMs: 0, settleMs: 0 } };
   const snapshots = await t.store.readCustomers(
     histories.map((h) => h.customerId),
     NOW,
@@ -40,7 +41,7 @@ it('a customer with a year of typical activity fits the measured per-customer bu
   const committed = await t.store.commitScores(
     snapshots.map(({ state }) => {
       const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts } = evaluateCustomer(
-        { state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false },
+        { state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false, inputsBehind: false },
         config,
         NOW,
         options,

@@ -69,6 +69,8 @@ describe('loadConfig', () => {
         rescorePollIntervalMs: 30_000,
         rescoreClaimLimit: 500,
         rescoreLeaseMs: 300_000,
+        catchUpHistoryAgeMs: 86_400_000,
+        catchUpSettleMs: 60_000,
       },
     });
   });

@@ -78,6 +78,14 @@ export interface ScorerSettings {
   rescoreClaimLimit: number;
   /** A claim not completed within this (its instance died) becomes due again. */
   rescoreLeaseMs: number;
+  /**
+   * A customer known from no activity, only its profile, contracts and deals, none dated within this when an
+   * event arrives, is history whose activity has not arrived: its alerts are held (docs/time-and-alerts.md
+   * "Loading history without alert storms").
+   */
+  catchUpHistoryAgeMs: number;
+  /** How long alerts of such history stay held for its activity to follow; the shortest recheck of a held customer. */
+  catchUpSettleMs: number;
 }
 
 /** Names every bad setting and why, so one failed start shows everything to fix. */
@@ -219,6 +227,9 @@ const settings = z.object({
   RESCORE_POLL_INTERVAL_MS: withDefault(integer(50, 3_600_000), 30_000),
   RESCORE_CLAIM_LIMIT: withDefault(integer(1, 10_000), 500),
   RESCORE_LEASE_MS: withDefault(integer(1_000, 86_400_000), 300_000),
+  // At least a minute: a CRM that syncs in batches delivers its live events late, and those must not wait.
+  CATCH_UP_HISTORY_AGE_MS: withDefault(integer(60_000, 31_536_000_000), 86_400_000),
+  CATCH_UP_SETTLE_MS: withDefault(integer(1_000, 86_400_000), 60_000),
 });
 
 type Settings = z.output<typeof settings>;
@@ -330,6 +341,8 @@ function toAppConfig(s: Settings): AppConfig {
       rescorePollIntervalMs: s.RESCORE_POLL_INTERVAL_MS,
       rescoreClaimLimit: s.RESCORE_CLAIM_LIMIT,
       rescoreLeaseMs: s.RESCORE_LEASE_MS,
+      catchUpHistoryAgeMs: s.CATCH_UP_HISTORY_AGE_MS,
+      catchUpSettleMs: s.CATCH_UP_SETTLE_MS,
     },
   };
 }

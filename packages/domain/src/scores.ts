@@ -93,6 +93,28 @@ export interface AlertEpisode {
   reason: string;
 }
 
+/** What an alert rule compares a new score with: the score the alerts were last evaluated against. */
+export type ScoreBaseline = Pick<Score, 'band' | 'health'>;
+
+/**
+ * Alert transitions held while a customer's inputs are caught up (a backlog ahead of the consumer, or history
+ * whose activity has not arrived yet; docs/time-and-alerts.md "Loading history without alert storms"). The
+ * book's episodes stay as they were when holding began; once caught up, the alerts move straight to what the
+ * data then supports.
+ */
+export interface AlertHold {
+  /** When the first held evaluation ran. */
+  since: number;
+  /**
+   * The score the alerts were last evaluated against before holding began (the last one published live), or
+   * null when there was none: HEALTH_BAND_DROPPED compares the caught-up band with it, never with a score of
+   * the partial data read while catching up.
+   */
+  baseline: ScoreBaseline | null;
+  /** History without activity arrived: the hold lasts at least until then, whatever the input; null otherwise. */
+  settlesAt: number | null;
+}
+
 /**
  * A customer's alert state, JSON-serialisable, stored beside its score (scoring evaluates it; the store
  * keeps it; the API reads it). Per alert type it keeps the OPEN episode, or else the last RESOLVED one,
@@ -102,4 +124,6 @@ export interface AlertBook {
   episodes: Partial<Record<AlertType, AlertEpisode>>;
   /** While HEALTH_BAND_DROPPED is open: the band the customer dropped from (it resolves on regaining it). */
   bandBeforeDrop: HealthBand | null;
+  /** Present while the customer's alert transitions are held (absent in books stored before holds existed). */
+  held?: AlertHold;
 }

@@ -10,6 +10,7 @@ import {
   type CustomerInsights,
   type HealthBand,
   type Score,
+  type ScoreBaseline,
 } from '@churnscore/domain';
 import type { ScoringConfig } from './config-schema';
 import { signalsFor, type Signals } from './signals';
@@ -45,7 +46,7 @@ const isWorseBand = (band: HealthBand, than: HealthBand): boolean => HEALTH_BAND
 
 interface AlertContext {
   score: Score;
-  previous: Score | null;
+  previous: ScoreBaseline | null;
   signals: Signals;
   book: AlertBook;
   config: ScoringConfig;
@@ -138,13 +139,15 @@ export interface AlertEvaluation {
  * churned customer, and open episodes resolve when the last contract ends. Severity is the
  * episode's peak: an OPEN episode whose value at risk reaches a higher severity is re-emitted as
  * OPEN with the same alertId and the new severity (the commit gives each published state a per-alert
- * version); it never steps down, so the re-emission cannot flap. `signals`: the insights' signals as
- * of `now`, when the caller has them already (evaluateCustomer shares the score's).
+ * version); it never steps down, so the re-emission cannot flap. `previous`: the score the alerts were
+ * last evaluated against (HEALTH_BAND_DROPPED compares bands with it). `signals`: the insights' signals as
+ * of `now`, when the caller has them already (evaluateCustomer shares the score's). The returned book
+ * holds nothing back (see AlertBook.held).
  */
 export function evaluateAlerts(
   current: AlertBook,
   score: Score,
-  previous: Score | null,
+  previous: ScoreBaseline | null,
   insights: CustomerInsights,
   config: ScoringConfig,
   now: number,

@@ -7,13 +7,18 @@ import { nextDueAt } from './due';
 import { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput } from './evaluate';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';
-import { DAY, NOW, RETENTION, bucket, healthyState, silentFor, stateArbitrary } from './test-fixtures';
+import { contract, DAY, emptyState, EVALUATION_OPTIONS, NOW, RETENTION, bucket, healthyState, silentFor, stateArbitrary } from './test-fixtures';
 
 const config = defaultScoringConfig();
 const CAUSE: ScoreCause = { kind: 'event', eventId: 'evt-1' };
 
 const evaluate = (customer: Partial<CustomerEvaluationInput> = {}, now = NOW): CustomerEvaluation =>
-  evaluateCustomer({ state: healthyState(), published: null, alertBook: null, cause: CAUSE, newGeneration: false, ...customer }, config, now, RETENTION);
+  evaluateCustomer(
+    { state: healthyState(), published: null, alertBook: null, cause: CAUSE, newGeneration: false, inputsBehind: false, ...customer },
+    config,
+    now,
+    EVALUATION_OPTIONS,
+  );
 
 const summary = (episode: AlertEpisode): string => `${episode.alertType} ${episode.status}`;
 const alertsOf = (evaluation: CustomerEvaluation): AlertMessage[] =>
@@ -41,6 +46,7 @@ describe('evaluateCustomer', () => {
         explanation: healthy.score.explanation,
         modelVersion: config.version,
         computedAt: NOW,
+        catchingUp: false,
       },
     ]);
     expect(healthy.nextDueAt).toBeGreaterThan(NOW);
@@ -97,8 +103,9 @@ describe('evaluateCustomer', () => {
         const insights = computeInsights(state, NOW, RETENTION);
         const published = scoreCustomer(computeInsights(earlier, NOW - DAY, RETENTION), null, config, NOW - DAY);
         const book = evaluateAlerts(emptyAlertBook(), published, null, computeInsights(earlier, NOW - DAY, RETENTION), config, NOW - DAY).book;
-        const evaluation = evaluate({ state, published, alertBook: book });
+        const evaluation = evaluate({ state, published, alertBook: book, cause: { kind: 'time' } });
         const score = scoreCustomer(insights, published, config, NOW);
+        expect(evaluation.catchingUp).toBe(false);
         expect(evaluation.insights).toEqual(insights);
         expect(evaluation.score).toEqual(score);
         expect(evaluation.transitions).toEqual(evaluateAlerts(book, score, published, insights, config, NOW).transitions);
@@ -106,5 +113,85 @@ describe('evaluateCustomer', () => {
       }),
       { numRuns: 50 },
     );
+  });
+  describe("while the customer's inputs are caught up", () => {
+    const { settleMs, historyAgeMs } = EVALUATION_OPTIONS.catchUp;
+    /** Read from a backlog: the healthy customer's silent-looking part of the history, more of it still ahead. */
+    const transient = evaluate({ state: silentFor(45), published: healthy.score, alertBook: healthy.alertBook, inputsBehind: true });
+
+    it('publishes no alert transition, keeps the episodes, and says the score is catching up', () => {
+      expect(transient).toMatchObject({ catchingUp: true, significant: true, transitions: [], hasOpenAlerts: false });
+      expect(transient.outbox).toEqual([expect.objectContaining({ kind: 'score-changed', catchingUp: true })]);
+      expect(transient.alertBook).toEqual({
+        ...healthy.alertBook,
+        held: { since: NOW, baseline: { band: healthy.score.band, health: healthy.score.health }, settlesAt: null },
+      });
+      expect(transient.nextDueAt).toBe(NOW + settleMs);
+    });
+
+    it('once caught up, publishes only the net transitions, against the score from before the hold', () => {
+      const backToHealthy = evaluate({ state: healthyState(), published: transient.score, alertBook: transient.alertBook }, NOW + 1);
+      expect(backToHealthy).toMatchObject({ catchingUp: false, significant: true, transitions: [], alertBook: emptyAlertBook() });
+      expect(backToHealthy.outbox).toEqual([expect.objectContaining({ kind: 'score-changed', catchingUp: false })]);
+
+      // The history really ends silent: the band dropped from the one published before the hold, not from the transient one.
+      const stillSilent = evaluate({ state: silentFor(45), published: transient.score, alertBook: transient.alertBook });
+      expect(stillSilent.transitions).toEqual(silent.transitions);
+      expect(stillSilent.alertBook).toEqual(silent.alertBook);
+    });
+
+    it('opens, for a history loaded from nothing, the alerts its final state alone supports', () => {
+      const partial = evaluate({ state: healthyState(), inputsBehind: true });
+      expect(partial.alertBook.held?.baseline).toBeNull();
+      const loaded = evaluate({ state: silentFor(45), published: partial.score, alertBook: partial.alertBook });
+      expect(loaded.transitions).toEqual(evaluate({ state: silentFor(45) }).transitions);
+      expect(loaded.transitions.map(summary)).toEqual(['NO_RECENT_ACTIVITY OPEN']);
+    });
+
+    it('keeps the first hold: its start and baseline survive later held evaluations', () => {
+      const later = evaluate({ state: silentFor(45), published: transient.score, alertBook: transient.alertBook, inputsBehind: true }, NOW + 10 * 60_000);
+      expect(later.alertBook.held).toEqual(transient.alertBook.held);
+      // Held ten minutes so far: the next recheck is as long again away, not settleMs.
+      expect(later.nextDueAt).toBe(NOW + 20 * 60_000);
+    });
+
+    it("republishes the book's episodes in a new generation, still holding the transitions", () => {
+      const republished = evaluate({ state: healthyState(), published: silent.score, alertBook: silent.alertBook, inputsBehind: true, newGeneration: true });
+      expect(republished.transitions).toEqual([]);
+      expect(alertsOf(republished).map(summary)).toEqual(['HEALTH_BAND_DROPPED OPEN', 'NO_RECENT_ACTIVITY OPEN']);
+      expect(republished.outbox[0]).toMatchObject({ kind: 'score-changed', catchingUp: true });
+    });
+
+    describe('history without activity', () => {
+      /** A contract signed long ago and no activity at all: what a topic-by-topic load shows before the activity topic. */
+      const contractOnly = emptyState({ contracts: [contract()] });
+      const held = evaluate({ state: contractOnly });
+
+      it('holds the alerts an event brought it for settleMs, and is rechecked then', () => {
+        expect(held).toMatchObject({ catchingUp: true, transitions: [], nextDueAt: NOW + settleMs });
+        expect(held.alertBook.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + settleMs });
+        const byTime = (now: number) => evaluate({ state: contractOnly, published: held.score, alertBook: held.alertBook, cause: { kind: 'time' } }, now);
+        expect(byTime(NOW + settleMs - 1).catchingUp).toBe(true);
+        // Nothing else arrived: the customer really is signed without activity, and alerted as such.
+        const settled = byTime(NOW + settleMs);
+        expect(settled.catchingUp).toBe(false);
+        expect(settled.transitions).toEqual(evaluate({ state: contractOnly, cause: { kind: 'time' } }, NOW + settleMs).transitions);
+        expect(settled.transitions.length).toBeGreaterThan(0);
+      });
+
+      it('is released by the event that brings its activity', () => {
+        const arrived = evaluate({ state: healthyState(), published: held.score, alertBook: held.alertBook }, NOW + 1);
+        expect(arrived).toMatchObject({ catchingUp: false, transitions: [] });
+      });
+
+      it('holds a customer known from its profile alone: the first of a history, with nothing that could alert yet', () => {
+        expect(evaluate({ state: emptyState() }).alertBook.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + settleMs });
+      });
+
+      it('is live when the contract is younger than the history age: a signing in live traffic', () => {
+        const signed = contract({ occurredAt: NOW - historyAgeMs + 1 });
+        expect(evaluate({ state: emptyState({ contracts: [signed] }) }).catchingUp).toBe(false);
+      });
+    });
   });
 });

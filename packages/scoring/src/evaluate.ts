@@ -9,7 +9,8 @@ import {
   type Score,
   type ScoreCause,
 } from '@churnscore/domain';
-import { alertEpisodes, emptyAlertBook, evaluateAlerts } from './alerts';
+import { alertEpisodes, emptyAlertBook, evaluateAlerts, type AlertEvaluation } from './alerts';
+import { alertHold, holdRecheckAt, type CatchUpPolicy } from './catch-up';
 import type { ScoringConfig } from './config-schema';
 import { nextDueAt } from './due';
 import { computeInsights, type InsightsOptions } from './insights';
@@ -36,6 +37,15 @@ export interface CustomerEvaluationInput {
    * crash").
    */
   newGeneration: boolean;
+  /**
+   * Whether records lie ahead of the consumer in the customer's input partitions (the scorer's view of its
+   * consumer lag): the rest of the customer's history may be among them, so alert transitions are held.
+   */
+  inputsBehind: boolean;
+}
+
+export interface EvaluationOptions extends InsightsOptions {
+  catchUp: CatchUpPolicy;
 }
 
 /** Everything a commit of the customer needs. */
@@ -43,14 +53,20 @@ export interface CustomerEvaluation {
   insights: CustomerInsights;
   score: Score;
   /**
-   * Whether the score is published (SPEC §6, see isSignificantChange; always in a new generation): the
-   * outbox then starts with its score-changed event, and the commit replaces the stored score.
+   * Whether the score is published (SPEC §6, see isSignificantChange; always in a new generation, and when
+   * alerts stop being held, so the last score published says it is no longer catching up): the outbox then
+   * starts with its score-changed event, and the commit replaces the stored score.
    */
   significant: boolean;
   /** The episodes that changed state (opened, severity raised, resolved), in ALERT_TYPES order. */
   transitions: AlertEpisode[];
   /** The new alert book, to store with the score. */
   alertBook: AlertBook;
+  /**
+   * Whether the customer's inputs are being caught up: the alert transitions are held (none published, the
+   * book keeps its episodes and records the hold) and the score-changed event says so.
+   */
+  catchingUp: boolean;
   /** The next instant time alone changes the customer's insights, score or alerts (SPEC §7), or null. */
   nextDueAt: number | null;
   /** Whether the new book holds an OPEN episode (the customer belongs in the open-alert index). */
@@ -64,29 +80,41 @@ export interface CustomerEvaluation {
 }
 
 /**
- * Evaluates a customer at `now`: insights → score → significance → alert transitions → next due time →
- * outputs. Pure and deterministic: the same input gives the same evaluation, so a redelivered event or a
- * recomputation after a lost commit reproduces it. The signals are computed once and shared by the score
- * and the alert rules, so they cannot disagree.
+ * Evaluates a customer at `now`: insights → score → significance → alert transitions (or a hold on them while
+ * the customer's inputs are caught up) → next due time → outputs. Pure and deterministic: the same input gives
+ * the same evaluation, so a redelivered event or a recomputation after a lost commit reproduces it. The
+ * signals are computed once and shared by the score and the alert rules, so they cannot disagree.
+ *
+ * While held, the book keeps the episodes it had when holding began; the first evaluation after it moves them
+ * straight to what the caught-up data supports (only the net transitions, against the score alerts were last
+ * evaluated with) and publishes the score again, no longer catching up.
  */
-export function evaluateCustomer(customer: CustomerEvaluationInput, config: ScoringConfig, now: number, opts: InsightsOptions): CustomerEvaluation {
+export function evaluateCustomer(customer: CustomerEvaluationInput, config: ScoringConfig, now: number, opts: EvaluationOptions): CustomerEvaluation {
   const { state, published, cause, newGeneration } = customer;
   const insights = computeInsights(state, now, opts);
   const signals = signalsFor(insights, config, now);
   const score = scoreCustomer(insights, published, config, now, signals);
-  const significant = newGeneration || isSignificantChange(published, score, config);
-  const { book, transitions } = evaluateAlerts(customer.alertBook ?? emptyAlertBook(), score, published, insights, config, now, signals);
+  const current = customer.alertBook ?? emptyAlertBook();
+  const hold = alertHold({ ...customer, book: current }, opts.catchUp, now);
+  const { book, transitions }: AlertEvaluation =
+    hold === null
+      ? evaluateAlerts(current, score, current.held === undefined ? published : current.held.baseline, insights, config, now, signals)
+      : { book: { ...current, held: hold }, transitions: [] };
+  const caughtUp = hold === null && current.held !== undefined;
+  const significant = newGeneration || caughtUp || isSignificantChange(published, score, config);
   const alerts = newGeneration ? withEveryEpisode(transitions, book) : transitions;
+  const due = nextDueAt(state, insights, config, now, opts);
   return {
     insights,
     score,
     significant,
     transitions,
     alertBook: book,
-    nextDueAt: nextDueAt(state, insights, config, now, opts),
+    catchingUp: hold !== null,
+    nextDueAt: hold === null ? due : Math.min(due ?? Infinity, holdRecheckAt(hold, opts.catchUp, now)),
     hasOpenAlerts: alertEpisodes(book).some((episode) => episode.status === 'OPEN'),
     outbox: [
-      ...(significant ? [scoreChangedMessage({ current: score, previous: published, cause })] : []),
+      ...(significant ? [scoreChangedMessage({ current: score, previous: published, cause, catchingUp: hold !== null })] : []),
       ...alerts.map((episode) => alertMessage(episode, { modelVersion: score.modelVersion, updatedAt: now })),
     ],
   };

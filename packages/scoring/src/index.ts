@@ -32,5 +32,6 @@ export { healthBand, isSignificantChange, riskBand, scoreCustomer } from './scor
 export { TOP_DRIVER_COUNT } from './drivers';
 export { alertEpisodes, alertId, alertSeverity, emptyAlertBook, evaluateAlerts, type AlertEvaluation } from './alerts';
 export { nextDueAt } from './due';
-export { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput } from './evaluate';
+export { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput, type EvaluationOptions } from './evaluate';
+export type { CatchUpPolicy } from './catch-up';
 export { compareUtf8, CustomerFold, foldEvents, type FoldOptions, type FoldOutcome, type ReceivedEvent } from './fold';

@@ -20,6 +20,8 @@ export const DAY = MS_PER_DAY;
 export const NOW = Date.UTC(2025, 5, 15, 12);
 export const TODAY = utcDay(NOW);
 export const RETENTION = { retentionDays: 400 };
+/** What evaluateCustomer is given besides the retention: the catch-up policy of a scorer with default settings. */
+export const EVALUATION_OPTIONS = { ...RETENTION, catchUp: { historyAgeMs: DAY, settleMs: 60_000 } };
 
 export const emptyState = (overrides: Partial<CustomerState> = {}): CustomerState => ({
   customerId: 'customer-1',

@@ -31,6 +31,11 @@ export function createScorerMetrics() {
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),
+    partitionsCatchingUp: new Gauge({
+      name: 'churnscore_partitions_catching_up',
+      help: 'Input partitions this instance consumes far behind their high watermark: alert transitions of their customers are held',
+      registers,
+    }),
     scoreChanges: new Counter({
       name: 'churnscore_score_changes_total',
       help: 'score-changed events published, by cause (event or time)',

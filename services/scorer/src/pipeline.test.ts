@@ -12,6 +12,7 @@ import { defaultScoringConfig } from '@churnscore/scoring';
 import { writeFence, type StateStore, type WriteFence } from '@churnscore/state';
 import { InMemoryStateStore } from '@churnscore/state/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { InputBacklog, NOTHING_BEHIND, type BacklogView } from './input-backlog';
 import { createScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
 
@@ -24,11 +25,13 @@ let codec: EventCodec;
 let journal: string[];
 let store: InMemoryStateStore;
 let producer: RecordingProducer;
+let backlog: BacklogView;
 beforeEach(async () => {
   codec ??= await inMemoryEventCodec();
   journal = [];
   store = new InMemoryStateStore(journal);
   producer = new RecordingProducer(journal);
+  backlog = NOTHING_BEHIND;
 });
 
 const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: StateStore = store) =>
@@ -42,6 +45,9 @@ const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: Sta
     metrics: createScorerMetrics(),
     logger: createLogger({ name: 'pipeline-test', level: 'silent' }),
     maxBatchBytes: 1_000_000,
+    backlog,
+    catchUp: { historyAgeMs: MS_PER_DAY, settleMs: 60_000 },
+    onReleased: () => journal.push('poll due customers now'),
   });
 
 const topicOf = (event: InputEvent | OutputEvent): string => topics[TOPIC_ROLE_OF_KIND[event.kind]];
@@ -68,7 +74,7 @@ async function outputs(): Promise<OutputEvent[]> {
   );
 }
 
-/** An active contract signed 200 days ago and not a sign of life since: the customer is silent, alerts open. */
+/** An active contract signed 200 days ago, a call that day and not a sign of life since: the customer is silent, alerts open. */
 const silentContract: ContractState = {
   contractId: 'c-1',
   contractType: 'SUBSCRIPTION',
@@ -79,6 +85,7 @@ const silentContract: ContractState = {
   occurredAt: NOW - 200 * MS_PER_DAY,
   eventId: 'contract-1',
 };
+const silentSinceSigning = { contracts: [silentContract], lastActivityAt: NOW - 200 * MS_PER_DAY };
 
 describe('ScoringPipeline.handleChunks', () => {
   it("applies a unit's events, scores each touched customer once, publishes the outbox, then acknowledges it", async () => {
@@ -155,7 +162,7 @@ describe('ScoringPipeline.handleChunks', () => {
   });
 
   it('publishes score changes and alert transitions with the versions their commit assigned, keyed by customer', async () => {
-    store.setState('c1', { contracts: [silentContract] });
+    store.setState('c1', silentSinceSigning);
     await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     const published = await outputs();
     const alerts = published.filter((event) => event.kind === 'alert');
@@ -196,7 +203,7 @@ describe('ScoringPipeline.rescore', () => {
   });
 
   it("publishes a customer's score and every alert episode again in its first commit of a new Redis generation", async () => {
-    store.setState('c1', { contracts: [silentContract] });
+    store.setState('c1', silentSinceSigning);
     const pipeline = pipelineWith();
     await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     const first = await outputs();
@@ -217,5 +224,68 @@ describe('ScoringPipeline.rescore', () => {
     await pipelineWith().rescore([byTime('ghost')], NOW, FENCE);
     expect(store.due.get('ghost')).toBeNull();
     expect(journal).toEqual(['read ghost']);
+  });
+});
+
+describe('ScoringPipeline while a backlog loads', () => {
+  const logger = createLogger({ name: 'pipeline-test', level: 'silent' });
+  /** What the broker holds of the activity partition now (its high watermark). */
+  let brokerEnd: number;
+  let inputBacklog: InputBacklog;
+  beforeEach(async () => {
+    brokerEnd = 100;
+    inputBacklog = new InputBacklog({
+      topics: [topics.activity, topics.opportunity, topics.contract, topics.customer],
+      farBehind: 10,
+      brokers: {
+        partitionCounts: (names) => Promise.resolve(new Map(names.map((name) => [name, 1]))),
+        highWatermarks: () => Promise.resolve(new Map([[0, brokerEnd]])),
+      },
+      logger,
+    });
+    await inputBacklog.refreshPartitionCounts();
+    backlog = inputBacklog;
+    // Read before the backlog: on their own, the activity below would open the customer's alerts.
+    store.setState('c1', silentSinceSigning);
+    inputBacklog.fetched({ topic: topics.activity, partition: 0, firstOffset: '0', highWatermark: '100' });
+  });
+
+  it('holds the alert transitions of a customer whose partition is far behind, and says so on its score', async () => {
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    const published = await outputs();
+    expect(published.map((event) => event.kind)).toEqual(['score-changed']);
+    expect(published[0]).toMatchObject({ catchingUp: true });
+    expect(store.stored('c1').alertBook?.held).toEqual({ since: NOW, baseline: null, settlesAt: null });
+  });
+
+  it('makes the held customers due once the partition caught up, and their alerts then open as the data supports', async () => {
+    const pipeline = pipelineWith();
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    await pipeline.handleChunks([await chunkOf([activity('c2', 'e2')], { offset: 99 })], FENCE);
+    // Due just after the held commit: a recomputation as of the same instant would not be newer.
+    expect(store.due.get('c1')).toBe(NOW + 1);
+    expect(journal.at(-1)).toBe('poll due customers now');
+
+    await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW + 1, FENCE);
+    const published = (await outputs()).filter((event) => event.customerId === 'c1');
+    expect(published.map((event) => (event.kind === 'alert' ? event.status : `score catchingUp=${event.catchingUp}`))).toEqual([
+      'score catchingUp=true',
+      'score catchingUp=false',
+      ...published.slice(2).map(() => 'OPEN'),
+    ]);
+    const opened = published.flatMap((event) => (event.kind === 'alert' ? [event.alertType] : []));
+    expect(opened).toContain('NO_RECENT_ACTIVITY');
+    // No score was published before the hold: no band to have dropped from.
+    expect(opened).not.toContain('HEALTH_BAND_DROPPED');
+    expect(store.stored('c1').alertBook?.held).toBeUndefined();
+  });
+
+  it('keeps holding when the broker received more, far behind again, while the backlog was worked off', async () => {
+    brokerEnd = 5_000; // a load still being published
+    const pipeline = pipelineWith();
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')], { offset: 99 })], FENCE);
+    expect((await outputs()).map((event) => event.kind)).toEqual(['score-changed']);
+    expect(store.due.get('c1')).not.toBe(NOW + 1);
+    expect(journal).not.toContain('poll due customers now');
   });
 });

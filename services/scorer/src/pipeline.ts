@@ -3,9 +3,10 @@ import { withVersion, type InputEvent, type OutputEvent, type ScoreCause } from 
 import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
 import { RewindRequiredError, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
-import { evaluateCustomer, type ScoringConfig } from '@churnscore/scoring';
+import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
 import type { ApplyItem, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
+import type { BacklogView } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
 
 export interface PipelineDeps {
@@ -19,6 +20,11 @@ export interface PipelineDeps {
   logger: Logger;
   /** The most bytes one send may carry (recordBatchLimit of the output topics): bounds DLQ copies and sends. */
   maxBatchBytes: number;
+  /** The backlog in this instance's input partitions: alert transitions are held while a customer's is behind. */
+  backlog: BacklogView;
+  catchUp: CatchUpPolicy;
+  /** Customers whose alerts were held were made due, as their backlog caught up: re-score them without waiting for the next poll. */
+  onReleased?(): void;
 }
 
 /** A customer to recompute and why. */
@@ -26,6 +32,15 @@ export interface RescoreTarget {
   customerId: string;
   cause: ScoreCause;
 }
+
+/** A commit, and the input partitions the customer's held alerts wait for (none when they are not held). */
+interface Recomputed {
+  commit: ScoreCommit;
+  awaiting: string[];
+}
+
+/** How many customers one Redis pipeline makes due at once when a backlog catches up. */
+const RELEASE_BATCH = 1_000;
 
 /** A customer contended by this many computations in a row points at a bug, not at bad luck. */
 const MAX_COMMIT_ATTEMPTS = 5;
@@ -47,8 +62,9 @@ export class ScoringPipeline {
    * the events may be applied to (see RedisDurabilityGate).
    */
   async handleChunks(chunks: readonly MessageChunk[], fence: WriteFence): Promise<void> {
-    const { clock, metrics } = this.deps;
+    const { clock, metrics, backlog } = this.deps;
     const now = clock();
+    await backlog.confirmCatchUp(chunks);
     const decoded = await Promise.all(chunks.map((chunk) => this.decodeChunk(chunk, now)));
 
     // An erasure splits the unit: what came before it is applied (and erased), what follows starts afresh.
@@ -57,7 +73,7 @@ export class ScoringPipeline {
       for (const entry of decoded[i]!) {
         if (!('event' in entry)) continue;
         if (entry.event.kind === 'customer' && entry.event.erase) {
-          await this.applyAndRescore(run, fence, now);
+          await this.applyAndRescore(run, fence, now, chunks);
           run = [];
           await this.erase(entry.event.customerId);
           metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
@@ -74,7 +90,22 @@ export class ScoringPipeline {
         }
       }
     }
-    await this.applyAndRescore(run, fence, now);
+    await this.applyAndRescore(run, fence, now, chunks);
+    await this.release(backlog.handled(chunks), now);
+    metrics.partitionsCatchingUp.set(backlog.catchingUp());
+  }
+
+  /**
+   * Customers whose alerts waited for a backlog that caught up are made due, so the time-driven loop evaluates
+   * them: just after `now`, as a recomputation of the same revision as of the instant of its held commit would
+   * be refused as not newer (docs/architecture.md "Write only if newer").
+   */
+  private async release(customerIds: readonly string[], now: number): Promise<void> {
+    if (customerIds.length === 0) return;
+    for (let start = 0; start < customerIds.length; start += RELEASE_BATCH) {
+      await Promise.all(customerIds.slice(start, start + RELEASE_BATCH).map((customerId) => this.deps.store.scheduleDue(customerId, now + 1)));
+    }
+    this.deps.onReleased?.();
   }
 
   /** Decodes and validates a chunk's records; the rejected ones go to the DLQ. */
@@ -94,18 +125,24 @@ export class ScoringPipeline {
    * of the same customer may commit in between (another instance holding another of its topics, or the
    * time-driven loop): the commit is then refused as a conflict, and the customer recomputed from a fresh
    * read, so no alert transition or score is ever derived from a stale alert book. `fence`: the Redis
-   * incarnation the commits are for; off it they are refused and RewindRequiredError is thrown.
+   * incarnation the commits are for; off it they are refused and RewindRequiredError is thrown. `handling`:
+   * the unit of work whose events were just applied, counted as consumed when judging the backlog.
    */
-  async rescore(targets: readonly RescoreTarget[], now: number, fence: WriteFence): Promise<void> {
+  async rescore(targets: readonly RescoreTarget[], now: number, fence: WriteFence, handling: readonly MessageChunk[] = []): Promise<void> {
     let pending = targets;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       if (attempt > MAX_COMMIT_ATTEMPTS) throw new Error(`${pending.length} customers still contended after ${MAX_COMMIT_ATTEMPTS} attempts`);
-      pending = await this.rescoreOnce(pending, now, fence);
+      pending = await this.rescoreOnce(pending, now, fence, handling);
     }
   }
 
   /** One read-compute-commit-publish round; returns the targets whose commit lost a race. */
-  private async rescoreOnce(targets: readonly RescoreTarget[], now: number, fence: WriteFence): Promise<RescoreTarget[]> {
+  private async rescoreOnce(
+    targets: readonly RescoreTarget[],
+    now: number,
+    fence: WriteFence,
+    handling: readonly MessageChunk[],
+  ): Promise<RescoreTarget[]> {
     if (targets.length === 0) return [];
     const { store, scoring } = this.deps;
     const snapshots = await store.readCustomers(
@@ -117,13 +154,17 @@ export class ScoringPipeline {
     await Promise.all(
       snapshots.filter((s) => s.state.revision === 0).map((s) => store.scheduleDue(s.customerId, null)),
     );
-    const commits = known.map(({ snapshot, target }) => this.recompute(snapshot, target.cause, scoring, now, fence));
-    const results = await store.commitScores(commits, { fence });
+    const recomputed = known.map(({ snapshot, target }) => this.recompute(snapshot, target.cause, scoring, now, fence, handling));
+    const results = await store.commitScores(
+      recomputed.map(({ commit }) => commit),
+      { fence },
+    );
     const conflicted: RescoreTarget[] = [];
     const toPublish = results.flatMap((result, i) => {
       const { snapshot, target } = known[i]!;
       if (result.conflict) conflicted.push(target);
       else if (!result.written) this.deps.metrics.staleWrites.inc();
+      else this.deps.backlog.awaitCatchUp(snapshot.customerId, recomputed[i]!.awaiting);
       // A refused write means a newer score exists; its writer publishes the outbox.
       return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });
@@ -134,21 +175,32 @@ export class ScoringPipeline {
     return conflicted;
   }
 
-  private recompute(snapshot: CustomerSnapshot, cause: ScoreCause, scoring: ScoringConfig, now: number, fence: WriteFence): ScoreCommit {
+  private recompute(
+    snapshot: CustomerSnapshot,
+    cause: ScoreCause,
+    scoring: ScoringConfig,
+    now: number,
+    fence: WriteFence,
+    handling: readonly MessageChunk[],
+  ): Recomputed {
     // Redis may have come back without writes whose outputs were published: the first commit of a customer
     // in a new generation publishes everything again, under versions above any published before.
     const published = snapshot.score;
     const newGeneration = fence.generation !== (published?.generation ?? '');
-    const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts } = evaluateCustomer(
-      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration },
+    const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
+    const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, catchingUp } = evaluateCustomer(
+      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration, inputsBehind: behind.length > 0 },
       scoring,
       now,
-      { retentionDays: this.deps.store.retentionDays },
+      { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
     );
-    return { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: snapshot.state.revision, asOf: now, basedOn: published };
+    return {
+      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: snapshot.state.revision, asOf: now, basedOn: published },
+      awaiting: catchingUp ? behind : [],
+    };
   }
 
-  private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number): Promise<void> {
+  private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<void> {
     if (items.length === 0) return;
     const { store, metrics } = this.deps;
     const results = await store.applyEvents(items, now, { fence: fence.runId });
@@ -168,6 +220,7 @@ export class ScoringPipeline {
       [...causeByCustomer].map(([customerId, cause]) => ({ customerId, cause })),
       now,
       fence,
+      handling,
     );
   }
 

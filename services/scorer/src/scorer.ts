@@ -14,6 +14,7 @@ import type { ScoringConfig } from '@churnscore/scoring';
 import { createRedis, createStateStore, requireRedisLogin } from '@churnscore/state';
 import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
+import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
 import { TimeDrivenRescorer } from './time-driven';
@@ -56,6 +57,17 @@ async function requireTopics(admin: Admin, topics: TopicNames): Promise<void> {
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
+/** The brokers' answers the input backlog needs, through the scorer's admin client. */
+const brokerOffsets = (admin: Admin): BrokerOffsets => ({
+  async partitionCounts(topics) {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics: [...topics] });
+    return new Map(found.map(({ name, partitions }) => [name, partitions.length]));
+  },
+  async highWatermarks(topic) {
+    return new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, Number(high)]));
+  },
+});
+
 /** The composition root: configuration in, a running scorer out. */
 export async function startScorer(options: ScorerOptions): Promise<RunningScorer> {
   const { config, scoring } = options;
@@ -90,10 +102,16 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
   });
+  const { activity, opportunity, contract, customer } = config.topics;
+  const inputTopics = [activity, opportunity, contract, customer];
+  const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin), logger });
   let joined = false;
   let stopping = false;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     joined = true;
+    backlog.assigned(payload.memberAssignment);
+    // Partitions may have been added: a customer's records then go elsewhere.
+    backlog.refreshPartitionCounts().catch((error: unknown) => logger.warn({ err: error }, 'could not read the partition counts of the input topics'));
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     joined = false;
@@ -106,25 +124,43 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
 
   // DLQ copies and output sends are kept within what the output topics accept, so no send can fail for its size.
   const maxBatchBytes = await recordBatchLimit(admin, [config.topics.dlq, config.topics.scoreChanged, config.topics.alerts]);
-  const pipeline = new ScoringPipeline({ store, codec, producer, topics: config.topics, scoring, clock, metrics, logger, maxBatchBytes });
+  await backlog.refreshPartitionCounts();
+  const pipeline = new ScoringPipeline({
+    store,
+    codec,
+    producer,
+    topics: config.topics,
+    scoring,
+    clock,
+    metrics,
+    logger,
+    maxBatchBytes,
+    backlog,
+    catchUp: catchUpPolicy(settings),
+    // Called only once the loops run, after timeDriven below exists.
+    onReleased: () => timeDriven.pollNow(),
+  });
   const gate = new RedisDurabilityGate(() => store.identity(), settings.fsyncGraceMs);
-  const { activity, opportunity, contract, customer } = config.topics;
   const loop = new AtLeastOnceConsumer({
     consumer,
     admin,
     groupId: config.kafka.consumerGroup,
-    topics: [activity, opportunity, contract, customer],
+    topics: inputTopics,
     chunkSize: settings.chunkSize,
     concurrentPartitions: settings.concurrentPartitions,
     handleChunks: (chunks, fence) => pipeline.handleChunks(chunks, fence),
     gate,
     commitIntervalMs: settings.commitIntervalMs,
     logger,
+    onFetch: (fetched) => backlog.fetched(fetched),
     onBatch: ({ topic, partition, durationMs, lag }) => {
       metrics.batchDuration.observe({ topic }, durationMs / 1000);
       metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
     },
-    onRewind: () => metrics.rewinds.inc(),
+    onRewind: () => {
+      metrics.rewinds.inc();
+      backlog.rewound();
+    },
   });
   const timeDriven = new TimeDrivenRescorer(
     store,

@@ -21,6 +21,8 @@ export class TimeDrivenRescorer {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Customers were made due while a round ran: the next round starts at once. */
+  private pollRequested = false;
 
   constructor(
     private readonly store: StateStore,
@@ -44,6 +46,12 @@ export class TimeDrivenRescorer {
     await this.loop;
   }
 
+  /** Customers were made due (their held alerts released as their backlog caught up): polls at once, not at the next interval. */
+  pollNow(): void {
+    this.pollRequested = true;
+    this.wake?.();
+  }
+
   /** Claims and re-scores everything due now; returns how many customers were re-scored. */
   async runOnce(): Promise<number> {
     let total = 0;
@@ -64,6 +72,7 @@ export class TimeDrivenRescorer {
 
   private async run(): Promise<void> {
     while (this.running) {
+      this.pollRequested = false;
       try {
         await this.runOnce();
       } catch (error) {
@@ -71,6 +80,7 @@ export class TimeDrivenRescorer {
         // synchronises): the claims' leases bring the customers back; try again next round.
         this.logger.warn({ err: error }, 'time-driven re-scoring round failed');
       }
+      if (this.pollRequested) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollIntervalMs);
         this.wake = () => {

@@ -1,0 +1,80 @@
+import type { AlertBook, AlertHold, CustomerState, Score, ScoreCause } from '@churnscore/domain';
+
+/**
+ * How alert transitions wait while a customer's inputs are caught up (docs/time-and-alerts.md "Loading
+ * history"). A score computed from part of a customer's history (its contracts before its activity, its
+ * newest activity before the older) can cross an alert threshold the whole history never crosses; alerts
+ * published from it would open and resolve for nothing while the history loads.
+ */
+export interface CatchUpPolicy {
+  /**
+   * A customer known from no activity at all, only its profile, contracts and deals, none of them dated within
+   * this when an event arrives, is history whose activity has not arrived yet: CRM exports and topic-by-topic
+   * loads deliver profiles and contracts first. A contract signed now, in live traffic, is younger.
+   */
+  historyAgeMs: number;
+  /**
+   * How long alerts then stay held for that activity to follow; also the shortest wait before a held customer
+   * is evaluated again by time, should nothing else release it.
+   */
+  settleMs: number;
+}
+
+/** What decides whether an evaluation holds the customer's alert transitions. */
+export interface CatchUpInput {
+  state: CustomerState;
+  /** The last published score: the baseline a new hold keeps (see AlertHold.baseline). */
+  published: Score | null;
+  book: AlertBook;
+  cause: ScoreCause;
+  /**
+   * Whether records lie ahead of the consumer in the customer's input partitions: a backlog the scorer sees
+   * from its consumer lag, in which the rest of the customer's history may be.
+   */
+  inputsBehind: boolean;
+}
+
+/** The newest instant of the customer's contract and deal records, or null when it has none. */
+function newestDealOrContractAt(state: CustomerState): number | null {
+  const instants = [...state.contracts, ...state.opportunities].map((record) => record.occurredAt);
+  return instants.length === 0 ? null : Math.max(...instants);
+}
+
+/**
+ * Whether the customer's state is history whose activity has not arrived yet (see CatchUpPolicy.historyAgeMs).
+ * A profile alone carries no date in the state: it waits too, and nothing can alert on it meanwhile.
+ */
+function awaitsActivity(state: CustomerState, policy: CatchUpPolicy, now: number): boolean {
+  const newest = newestDealOrContractAt(state);
+  return state.lastActivityAt === null && (newest === null || newest < now - policy.historyAgeMs);
+}
+
+/**
+ * The hold this evaluation leaves on the customer's alert transitions, or null when they are published.
+ * Held while the inputs are behind; held for `settleMs` after an event brought history without activity
+ * (an event that brings anything else is judged afresh: the activity arrived). An evaluation by time keeps
+ * a settling hold until it settles. Pure: the same input gives the same hold.
+ */
+export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: number): AlertHold | null {
+  const { state, published, book, cause, inputsBehind } = input;
+  const earlier = book.held;
+  const settlesAt =
+    cause.kind === 'event' ? (awaitsActivity(state, policy, now) ? now + policy.settleMs : null) : (earlier?.settlesAt ?? null);
+  if (!inputsBehind && (settlesAt === null || settlesAt <= now)) return null;
+  return {
+    since: earlier?.since ?? now,
+    baseline: earlier !== undefined ? earlier.baseline : published === null ? null : { band: published.band, health: published.health },
+    settlesAt,
+  };
+}
+
+/**
+ * When a held customer is evaluated again by time, should nothing release it sooner (its history arriving,
+ * the scorer's backlog draining): when a settling hold settles, else after `settleMs` or as long again as it
+ * has been held so far, whichever is longer, so a long backlog costs a few rechecks per customer, not one per
+ * `settleMs`.
+ */
+export function holdRecheckAt(hold: AlertHold, policy: CatchUpPolicy, now: number): number {
+  if (hold.settlesAt !== null && hold.settlesAt > now) return hold.settlesAt;
+  return now + Math.max(policy.settleMs, now - hold.since);
+}

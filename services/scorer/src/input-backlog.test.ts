@@ -1,0 +1,121 @@
+import { keyPartition, type MessageChunk } from '@churnscore/kafka';
+import { kafkaMessage } from '@churnscore/kafka/testing';
+import { createLogger } from '@churnscore/observability';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { InputBacklog } from './input-backlog';
+
+const ACTIVITY = 'crm.activity.v1';
+const CONTRACT = 'crm.contract.v1';
+const PARTITIONS = 3;
+const FAR_BEHIND = 100;
+
+/** Two customers whose records go to different partitions (of every input topic: same partition counts). */
+const customers = Array.from({ length: 20 }, (_, i) => `customer-${i}`);
+const first = customers[0]!;
+const elsewhere = customers.find((id) => keyPartition(id, PARTITIONS) !== keyPartition(first, PARTITIONS))!;
+const partitionOf = (customerId: string) => keyPartition(customerId, PARTITIONS);
+
+/** Records `from`…`to` (inclusive) of a partition, handled as one chunk. */
+const chunk = (topic: string, partition: number, from: number, to: number): MessageChunk => ({
+  topic,
+  partition,
+  messages: Array.from({ length: to - from + 1 }, (_, i) => kafkaMessage(from + i)),
+});
+
+let brokerEnd: number;
+let backlog: InputBacklog;
+beforeEach(async () => {
+  brokerEnd = 1_000;
+  backlog = new InputBacklog({
+    topics: [ACTIVITY, CONTRACT],
+    farBehind: FAR_BEHIND,
+    brokers: {
+      partitionCounts: (topics) => Promise.resolve(new Map(topics.map((topic) => [topic, PARTITIONS]))),
+      highWatermarks: () => Promise.resolve(new Map(Array.from({ length: PARTITIONS }, (_, partition) => [partition, brokerEnd]))),
+    },
+    logger: createLogger({ name: 'backlog-test', level: 'silent' }),
+  });
+  await backlog.refreshPartitionCounts();
+});
+
+/** The activity partition of `first`, fetched from offset 0 with the broker holding 1,000 records. */
+const fetchActivityBacklog = () =>
+  backlog.fetched({ topic: ACTIVITY, partition: partitionOf(first), firstOffset: '0', highWatermark: String(brokerEnd) });
+
+describe('InputBacklog', () => {
+  it('counts a partition fetched far behind as catching up, and the customers whose records go there as behind', () => {
+    fetchActivityBacklog();
+    expect(backlog.catchingUp()).toBe(1);
+    expect(backlog.partitionsBehind(first)).toHaveLength(1);
+    expect(backlog.partitionsBehind(elsewhere)).toEqual([]);
+  });
+
+  it('does not count a batch within one unit of work as a backlog: live traffic is not held', () => {
+    backlog.fetched({ topic: ACTIVITY, partition: partitionOf(first), firstOffset: '0', highWatermark: String(FAR_BEHIND - 1) });
+    expect(backlog.catchingUp()).toBe(0);
+    expect(backlog.partitionsBehind(first)).toEqual([]);
+  });
+
+  it('holds a customer behind through its other topics: its contract is read while its activity partition catches up', () => {
+    fetchActivityBacklog();
+    const contractChunk = chunk(CONTRACT, partitionOf(first), 0, 0);
+    expect(backlog.partitionsBehind(first, [contractChunk])).toHaveLength(1);
+  });
+
+  it('counts the unit being evaluated as handled: the one ending the backlog evaluates its customers as caught up', () => {
+    fetchActivityBacklog();
+    expect(backlog.partitionsBehind(first, [chunk(ACTIVITY, partitionOf(first), 0, 499)])).toHaveLength(1);
+    expect(backlog.partitionsBehind(first, [chunk(ACTIVITY, partitionOf(first), 500, 999)])).toEqual([]);
+  });
+
+  it('stays catching up through the tail until everything seen when it was last far behind is handled', () => {
+    fetchActivityBacklog();
+    backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, 949)]);
+    // 50 records left: fewer than a unit's worth, yet a customer there may have the rest of its history in them.
+    backlog.fetched({ topic: ACTIVITY, partition: partitionOf(first), firstOffset: '950', highWatermark: '1000' });
+    expect(backlog.partitionsBehind(first)).toHaveLength(1);
+  });
+
+  it('hands back the customers whose alerts waited for a partition once it catches up, once', () => {
+    fetchActivityBacklog();
+    backlog.awaitCatchUp(first, backlog.partitionsBehind(first));
+    expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, 499)])).toEqual([]);
+    expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 500, 999)])).toEqual([first]);
+    expect(backlog.catchingUp()).toBe(0);
+    expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 1_000, 1_009)])).toEqual([]);
+  });
+
+  it('forgets a customer that no longer waits (its alerts were released by an event)', () => {
+    fetchActivityBacklog();
+    backlog.awaitCatchUp(first, backlog.partitionsBehind(first));
+    backlog.awaitCatchUp(first, []);
+    expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, 999)])).toEqual([]);
+  });
+
+  it('keeps catching up to the new end when the broker received a backlog more since the fetch (a load still being published)', async () => {
+    fetchActivityBacklog();
+    const last = [chunk(ACTIVITY, partitionOf(first), 500, 999)];
+    brokerEnd = 5_000;
+    await backlog.confirmCatchUp(last);
+    expect(backlog.partitionsBehind(first, last)).toHaveLength(1);
+    expect(backlog.handled(last)).toEqual([]);
+  });
+
+  it('takes the end for reached when the broker received fewer records than a unit since the fetch', async () => {
+    fetchActivityBacklog();
+    const last = [chunk(ACTIVITY, partitionOf(first), 500, 999)];
+    brokerEnd = 1_000 + FAR_BEHIND - 1;
+    await backlog.confirmCatchUp(last);
+    expect(backlog.partitionsBehind(first, last)).toEqual([]);
+  });
+
+  it('forgets the partitions a rebalance took away, and where it stood after a rewind', () => {
+    fetchActivityBacklog();
+    backlog.assigned({ [ACTIVITY]: [partitionOf(elsewhere)] });
+    expect(backlog.partitionsBehind(first)).toEqual([]);
+
+    fetchActivityBacklog();
+    backlog.rewound();
+    expect(backlog.catchingUp()).toBe(0);
+  });
+});

@@ -1,0 +1,189 @@
+import type { ScorerSettings } from '@churnscore/config';
+import { keyPartition, type MessageChunk, type PartitionFetch } from '@churnscore/kafka';
+import type { Logger } from '@churnscore/observability';
+import type { CatchUpPolicy } from '@churnscore/scoring';
+
+/** What the backlog asks the brokers. */
+export interface BrokerOffsets {
+  /** How many partitions each topic has. */
+  partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;
+  /** The high watermark of each partition of `topic`, now. */
+  highWatermarks(topic: string): Promise<Map<number, number>>;
+}
+
+export interface InputBacklogOptions {
+  /** The input topics, all keyed by customerId: a customer's records are in one partition of each. */
+  topics: readonly string[];
+  /**
+   * Records ahead of the consumer in a partition from which it is far behind: more than one unit of work
+   * takes (SCORER_CHUNK_SIZE), so a customer's records there may be split between units and scored in parts.
+   */
+  farBehind: number;
+  brokers: BrokerOffsets;
+  logger: Logger;
+}
+
+interface PartitionProgress {
+  /** The next offset this instance handles. */
+  position: number;
+  /** While catching up: the high watermark when the partition was last seen far behind; null when caught up. */
+  catchUpUntil: number | null;
+}
+
+/** What the pipeline asks of the backlog (see InputBacklog). */
+export type BacklogView = Pick<InputBacklog, 'confirmCatchUp' | 'partitionsBehind' | 'awaitCatchUp' | 'handled' | 'catchingUp'>;
+
+/** The backlog of a scoring pass that consumes nothing (the bench's templates, unit tests): never behind. */
+export const NOTHING_BEHIND: BacklogView = {
+  confirmCatchUp: () => Promise.resolve(),
+  partitionsBehind: () => [],
+  awaitCatchUp: () => undefined,
+  handled: () => [],
+  catchingUp: () => 0,
+};
+
+/** A scorer's catch-up policy from its settings. */
+export const catchUpPolicy = (settings: Pick<ScorerSettings, 'catchUpHistoryAgeMs' | 'catchUpSettleMs'>): CatchUpPolicy => ({
+  historyAgeMs: settings.catchUpHistoryAgeMs,
+  settleMs: settings.catchUpSettleMs,
+});
+
+const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** Where a unit of work leaves each of its partitions: the offset after its last record. */
+function positionsAfter(chunks: readonly MessageChunk[]): Map<string, number> {
+  return new Map(chunks.map((chunk) => [keyOf(chunk.topic, chunk.partition), Number(chunk.messages.at(-1)!.offset) + 1]));
+}
+
+/**
+ * This scorer instance's view of the backlog in its input partitions, from its consumer's fetches: the
+ * imperative half of docs/time-and-alerts.md "Loading history without alert storms" (the hold itself is
+ * decided in @churnscore/scoring). A partition fetched far behind its high watermark is catching up until the consumer
+ * has handled everything the broker held the last time it was seen far behind; a customer is behind while
+ * any partition its records go to is. Customers whose alerts were held for a partition are handed back when
+ * it catches up, to be evaluated again. It knows the partitions this instance consumes: a partition of
+ * another instance counts as caught up.
+ */
+export class InputBacklog {
+  private readonly progress = new Map<string, PartitionProgress>();
+  private partitionCounts = new Map<string, number>();
+  /** Customers whose alerts are held until a partition catches up, by partition. */
+  private readonly waiting = new Map<string, Set<string>>();
+
+  constructor(private readonly options: InputBacklogOptions) {}
+
+  /** Learns how many partitions each input topic has: at start, and after each rebalance (partitions may have been added). */
+  async refreshPartitionCounts(): Promise<void> {
+    this.partitionCounts = await this.options.brokers.partitionCounts(this.options.topics);
+  }
+
+  /** A rebalance assigned these partitions: what is known of the others no longer holds. */
+  assigned(assignment: Readonly<Record<string, readonly number[]>>): void {
+    const kept = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => keyOf(topic, partition))));
+    for (const key of [...this.progress.keys(), ...this.waiting.keys()]) {
+      if (kept.has(key)) continue;
+      this.progress.delete(key);
+      // Their customers are evaluated again when their recheck comes due (see holdRecheckAt).
+      this.waiting.delete(key);
+    }
+  }
+
+  /** The consumer fetched a batch: the records from its first offset up to the high watermark lie ahead. */
+  fetched({ topic, partition, firstOffset, highWatermark }: PartitionFetch): void {
+    const key = keyOf(topic, partition);
+    const first = Number(firstOffset);
+    const known = this.progress.get(key);
+    const progress = known ?? { position: first, catchUpUntil: null };
+    progress.position = Math.max(progress.position, first);
+    const end = Number(highWatermark);
+    if (end - progress.position >= this.options.farBehind) {
+      if (progress.catchUpUntil === null) {
+        this.options.logger.info({ topic, partition, behind: end - progress.position }, 'input partition far behind: alert transitions held while it catches up');
+      }
+      progress.catchUpUntil = Math.max(progress.catchUpUntil ?? 0, end);
+    }
+    this.progress.set(key, progress);
+  }
+
+  /** The consumer re-reads from its committed offsets: where it stands is learnt again from its fetches. */
+  rewound(): void {
+    this.progress.clear();
+  }
+
+  /** How many partitions are catching up (a gauge for operators). */
+  catchingUp(): number {
+    return [...this.progress.values()].filter((progress) => progress.catchUpUntil !== null).length;
+  }
+
+  /**
+   * The partitions holding the customer's records that are still catching up once `handling` (the unit of
+   * work being evaluated, whose records are applied) is counted as handled; none when the customer is caught up.
+   */
+  partitionsBehind(customerId: string, handling: readonly MessageChunk[] = []): string[] {
+    const after = positionsAfter(handling);
+    return this.partitionsOf(customerId).filter((key) => {
+      const progress = this.progress.get(key);
+      return progress?.catchUpUntil != null && Math.max(progress.position, after.get(key) ?? 0) < progress.catchUpUntil;
+    });
+  }
+
+  /** Records that the customer's alerts wait for these partitions to catch up (none: it waits for nothing). */
+  awaitCatchUp(customerId: string, partitions: readonly string[]): void {
+    for (const key of this.partitionsOf(customerId)) this.waiting.get(key)?.delete(customerId);
+    for (const key of partitions) {
+      const customers = this.waiting.get(key) ?? new Set<string>();
+      customers.add(customerId);
+      this.waiting.set(key, customers);
+    }
+  }
+
+  /**
+   * Before a unit is evaluated: a partition the unit brings to the end of its backlog may have received more
+   * since it was fetched (a load still being published). The brokers are asked, and a partition still far
+   * behind keeps catching up to the new end, so the unit's customers are not taken for caught up with part of
+   * their history. One question per partition reaching the end of a backlog.
+   */
+  async confirmCatchUp(handling: readonly MessageChunk[]): Promise<void> {
+    const after = positionsAfter(handling);
+    const reaching = handling.filter((chunk) => {
+      const progress = this.progress.get(keyOf(chunk.topic, chunk.partition));
+      return progress?.catchUpUntil != null && after.get(keyOf(chunk.topic, chunk.partition))! >= progress.catchUpUntil;
+    });
+    const topics = [...new Set(reaching.map((chunk) => chunk.topic))];
+    const latest = new Map(await Promise.all(topics.map(async (topic) => [topic, await this.options.brokers.highWatermarks(topic)] as const)));
+    for (const { topic, partition } of reaching) {
+      const key = keyOf(topic, partition);
+      const end = latest.get(topic)?.get(partition) ?? 0;
+      if (end - after.get(key)! >= this.options.farBehind) this.progress.get(key)!.catchUpUntil = end;
+    }
+  }
+
+  /**
+   * A unit of work was handled: its partitions advance, and those that caught up hand back the customers
+   * whose alerts waited for them.
+   */
+  handled(chunks: readonly MessageChunk[]): string[] {
+    const released = new Set<string>();
+    for (const [key, position] of positionsAfter(chunks)) {
+      const progress = this.progress.get(key) ?? { position, catchUpUntil: null };
+      progress.position = Math.max(progress.position, position);
+      this.progress.set(key, progress);
+      if (progress.catchUpUntil === null || progress.position < progress.catchUpUntil) continue;
+      progress.catchUpUntil = null;
+      const [topic, partition] = key.split('\u0000');
+      const customers = this.waiting.get(key) ?? new Set<string>();
+      this.waiting.delete(key);
+      this.options.logger.info({ topic, partition: Number(partition), released: customers.size }, 'input partition caught up: held alerts released');
+      for (const customerId of customers) released.add(customerId);
+    }
+    return [...released];
+  }
+
+  /** The partitions the customer's records go to, one per input topic whose partition count is known. */
+  private partitionsOf(customerId: string): string[] {
+    return this.options.topics.flatMap((topic) => {
+      const count = this.partitionCounts.get(topic);
+      return count === undefined ? [] : [keyOf(topic, keyPartition(customerId, count))];
+    });
+  }
+}
