@@ -112,3 +112,62 @@ export async function startCpuMeter(context: BenchContext, scorers: Record<strin
     },
   };
 }
+
+interface AofSample {
+  size: number;
+  baseSize: number;
+  rewrites: number;
+  rewriting: boolean;
+}
+
+async function aofSample(context: BenchContext): Promise<AofSample | null> {
+  const info = await context.redis.info('persistence');
+  const field = (name: string) => new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1];
+  if (field('aof_enabled') !== '1') return null;
+  return {
+    size: Number(field('aof_current_size')),
+    baseSize: Number(field('aof_base_size')),
+    rewrites: Number(field('aof_rewrites')),
+    rewriting: field('aof_rewrite_in_progress') === '1',
+  };
+}
+
+/** How often the AOF meter samples: what a rewrite can hide is the writes of about one interval. */
+const AOF_SAMPLE_MS = 100;
+
+/**
+ * Bytes Redis appended to its append-only file over an interval (null when AOF is off). `aof_current_size`
+ * only grows between rewrites; a rewrite that finishes resets it to the new base plus what was appended
+ * since the rewrite began, which the meter has already counted. The writes of everything else using the
+ * same Redis are counted too.
+ */
+export async function startAofMeter(context: BenchContext): Promise<{ stop(): Promise<number | null> }> {
+  let previous = await aofSample(context);
+  let written = 0;
+  let sinceRewriteBegan = 0;
+  const account = (next: AofSample | null) => {
+    if (previous === null || next === null) return;
+    if (next.rewrites !== previous.rewrites) {
+      written += Math.max(0, next.size - next.baseSize - sinceRewriteBegan);
+      sinceRewriteBegan = 0;
+    } else {
+      const appended = Math.max(0, next.size - previous.size);
+      written += appended;
+      if (next.rewriting) sinceRewriteBegan += appended;
+    }
+    previous = next;
+  };
+  let sampling = Promise.resolve();
+  const timer = setInterval(() => {
+    sampling = sampling.then(async () => account(await aofSample(context))).catch(() => undefined);
+  }, AOF_SAMPLE_MS);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await sampling;
+      if (previous === null) return null;
+      account(await aofSample(context));
+      return written;
+    },
+  };
+}

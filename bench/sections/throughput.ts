@@ -5,7 +5,7 @@ import { Sandbox } from '../sandbox';
 import { fetchMetrics, scorerCounters, type ScorerCounters } from '../scorer-metrics';
 import { startScorerProcess } from '../scorer-process';
 import { count, percent, perSecond } from '../stats';
-import { startCpuMeter, type CpuUse } from '../system';
+import { startAofMeter, startCpuMeter, type CpuUse } from '../system';
 import { waitForGroup, waitUntilScored } from '../waiting';
 
 /** Scorer instances under test, however they run (child processes, or in the bench's own process). */
@@ -24,6 +24,8 @@ export interface ScoringRun {
   seconds: number;
   rate: number;
   cpu: CpuUse;
+  /** Bytes Redis appended to its AOF during the run (null: AOF off). */
+  aofBytes: number | null;
   counters: ScorerCounters;
 }
 
@@ -54,6 +56,7 @@ export async function timeScoring(
       try {
         await waitForGroup(context.admin, group, options.instances, options.signal);
         const meter = await startCpuMeter(context, fleet.cpu);
+        const aofMeter = await startAofMeter(context);
         reporter.step(scope, `${options.instances} scorer(s) joined; committing ${count(input.records.length)} events`);
         const startedAt = await staged.commit();
         const finishedAt = await waitUntilScored(context, sandbox.prefix, input.eventsByCustomer, {
@@ -62,10 +65,11 @@ export async function timeScoring(
             reporter.step(scope, `scored ${count(scored)}/${count(total)} events (${perSecond(scored / ((Date.now() - startedAt) / 1000))})`),
         });
         const cpu = await meter.stop();
+        const aofBytes = await aofMeter.stop();
         const seconds = (finishedAt - startedAt) / 1000;
         const rate = input.records.length / seconds;
         reporter.step(scope, `${perSecond(rate)} over ${seconds.toFixed(1)} s`);
-        return { instances: options.instances, events: input.records.length, seconds, rate, cpu, counters: scorerCounters(await fleet.metrics()) };
+        return { instances: options.instances, events: input.records.length, seconds, rate, cpu, aofBytes, counters: scorerCounters(await fleet.metrics()) };
       } finally {
         await fleet.stop();
       }
@@ -97,6 +101,36 @@ export interface ThroughputDetails {
 }
 
 const TARGET_SHARE_OF_CEILING = 0.5;
+const TARGET_AOF_BYTES_PER_EVENT = 500;
+/** The Kafka Streams peer of issue 11, on this machine: CPU seconds per 100k events. */
+const PEER_CPU_SECONDS_PER_100K = '3.2–3.6 s';
+
+/** CPU seconds the scorer processes and Redis spent per 100,000 events of a run (null: a process not measured). */
+export function cpuSecondsPer100k(run: ScoringRun): number | null {
+  const cores = Object.entries(run.cpu).filter(([name]) => name !== 'kafka' && name !== 'bench').map(([, used]) => used);
+  if (cores.some((used) => used === null)) return null;
+  return (cores.reduce<number>((sum, used) => sum + used!, 0) * run.seconds * 100_000) / run.events;
+}
+
+/** Per-event cost rows of the one-process run: CPU (scorer + Redis) and the AOF bytes Redis wrote. */
+function costRows(run: ScoringRun): TableRow[] {
+  const cpu = cpuSecondsPer100k(run);
+  const aofPerEvent = run.aofBytes === null ? null : run.aofBytes / run.events;
+  return [
+    {
+      metric: `CPU seconds per 100k events, scorer + Redis (${run.instances} process)`,
+      value: cpu === null ? 'n/a' : `${cpu.toFixed(1)} s`,
+      reference: `Kafka Streams peer: ${PEER_CPU_SECONDS_PER_100K}`,
+      verdict: 'measured',
+    },
+    {
+      metric: `AOF bytes written per applied event (${run.instances} process)`,
+      value: aofPerEvent === null ? 'n/a (AOF off)' : `${count(aofPerEvent)} B`,
+      reference: `≤ ${TARGET_AOF_BYTES_PER_EVENT} B`,
+      verdict: aofPerEvent === null ? 'n/a' : aofPerEvent <= TARGET_AOF_BYTES_PER_EVENT ? 'met' : 'MISSED',
+    },
+  ];
+}
 
 /**
  * The scorer end to end over the pre-produced input, as one and as two `npm run scorer` processes in
@@ -131,5 +165,5 @@ export async function measureThroughput(
         ? 'n/a'
         : `${percent(run.rate / ceilingRate)} of ceiling: ${run.rate / ceilingRate >= TARGET_SHARE_OF_CEILING ? 'met' : 'MISSED'}`,
   }));
-  return { rows, details: { runs, ceilingRate } };
+  return { rows: [...rows, ...costRows(runs[0]!)], details: { runs, ceilingRate } };
 }
