@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertBook, Explanation } from '@churnscore/domain';
-import { createReadStore, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
+import type { AlertBook, Explanation, OutputMessage } from '@churnscore/domain';
+import { createReadStore, createStateStore, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -111,6 +111,46 @@ describe('commitScores writes', () => {
     expect(readModel?.score).toEqual(snapshot?.score);
     expect(readModel?.insights).toMatchObject({ segment: 'SMB', winRate365: 0, latestNps: null, activity: { CALL: { d7: 0 } } });
     expect(readModel?.alertBook).toEqual(book('green'));
+  });
+});
+
+describe('commitScores writes only what changed', () => {
+  /**
+   * Whether `change` left `keys` unwritten: Redis aborts a transaction watching a key that was written since,
+   * the way it appends every write, an unchanged value included, to its AOF and replicas.
+   */
+  async function leavesUnwritten(keys: string[], change: () => Promise<unknown>): Promise<boolean> {
+    const watcher = t.redis.duplicate();
+    try {
+      await watcher.watch(...keys);
+      await change();
+      return (await watcher.multi().exec()) !== null;
+    } finally {
+      watcher.disconnect();
+    }
+  }
+
+  it('leaves unchanged insights, alert book and explanation unwritten, and writes a changed field and no other', async () => {
+    const id = 'unchanged';
+    await customerWithState(id);
+    const k = t.store.keys.customer(id);
+    const first = { insights: insights(id, { openTickets: 2, winRate365: 0.5, lastActivityAt: NOW - HOUR }), alertBook: book('green'), nextDueAt: NOW + DAY };
+    await commitOne(commit(id, first));
+
+    const same = () => commitOne(commit(id, { ...first, asOf: NOW + 1 }, false));
+    expect(await leavesUnwritten([k.insights, k.alerts, k.explanation], same)).toBe(true);
+    expect(await t.redis.hget(k.score, 'asOf')).toBe(String(NOW + 1));
+
+    // One aggregate changed, one became null: only the insights hash is written, to what a first commit would hold.
+    const next = insights(id, { openTickets: 3, winRate365: null, lastActivityAt: NOW - HOUR });
+    expect(await leavesUnwritten([k.insights], () => commitOne(commit(id, { ...first, insights: next, asOf: NOW + 2 }, false)))).toBe(false);
+    const reference = 'unchanged-reference';
+    await customerWithState(reference);
+    await commitOne(commit(reference, { insights: insights(reference, { openTickets: 3, lastActivityAt: NOW - HOUR }) }));
+    expect(await t.redis.hgetall(k.insights)).toEqual(await t.redis.hgetall(t.store.keys.customer(reference).insights));
+
+    expect(await leavesUnwritten([k.alerts], () => commitOne(commit(id, { ...first, insights: next, alertBook: book('yellow'), asOf: NOW + 3 }, false)))).toBe(false);
+    expect((await createReadStore(t.redis, { prefix: t.prefix }).customer(id))?.alertBook).toEqual(book('yellow'));
   });
 });
 
@@ -238,8 +278,10 @@ describe('the outbox', () => {
       { seq: 2, version: 2, value: message(1) },
       { seq: 3, version: 3, value: message(2) },
     ]);
-    // The list holds exactly what the commit returned, one JSON entry each (docs/redis-contract.md).
-    expect((await t.redis.lrange(t.store.keys.customer(id).outbox, 0, -1)).map((json) => JSON.parse(json) as unknown)).toEqual(first.outbox);
+    // The list holds what the commit returned, one JSON entry each, the score-changed one without the
+    // explanation stored beside it (docs/redis-contract.md).
+    const stored = (await t.redis.lrange(t.store.keys.customer(id).outbox, 0, -1)).map((json) => JSON.parse(json) as unknown);
+    expect(stored).toEqual([{ ...first.outbox[0], value: { ...scoreChanged(published.score), explanation: null } }, ...first.outbox.slice(1)]);
 
     // The publisher crashed before acknowledging: the next reader finds them all and republishes them.
     expect((await t.store.readCustomers([id], NOW))[0]?.outbox).toEqual(first.outbox);
@@ -258,6 +300,20 @@ describe('the outbox', () => {
       { seq: 5, version: 2 },
       { seq: 6, version: 6 },
     ]);
+  });
+
+  it('gives a score-changed entry still unpublished its own explanation after a later score replaced the stored one', async () => {
+    const id = 'outbox-explained';
+    await customerWithState(id);
+    const explained = (scorecardId: string) => score(id, { explanation: { ...score(id).explanation, scorecardId } });
+    await commitOne(commit(id, { score: explained('first') }));
+    const second = await commitOne(commit(id, { asOf: NOW + 1, score: explained('second') }));
+    const explanations = (entries: ReadonlyArray<{ value: OutputMessage }>) =>
+      entries.map(({ value }) => (value.kind === 'score-changed' ? value.explanation.scorecardId : null));
+    expect(explanations(second.outbox)).toEqual(['first', 'second']);
+    expect((await t.store.readCustomers([id], NOW + 1))[0]?.outbox).toEqual(second.outbox);
+    const third = await commitOne(commit(id, { asOf: NOW + 2, score: explained('third') }));
+    expect(explanations(third.outbox)).toEqual(['first', 'second', 'third']);
   });
 
   it('refuses a commit with a score-changed message after its alerts, or two of them, writing nothing', async () => {
@@ -359,6 +415,35 @@ describe('rankings and due time', () => {
     expect((await commitOne(original)).written).toBe(false);
     expect(Number(await t.redis.zscore(t.store.keys.ranking('churnRisk', 'SMB'), id))).toBe(0.6);
     expect(await t.redis.zscore(shardKey, id)).toBe(String(NOW + HOUR));
+  });
+
+  it('are not sent again while unchanged; a lost entry is restored by the first commit of another process, and a lease by the commit after its claim', async () => {
+    const id = 'followed';
+    await customerWithState(id);
+    const churnRanking = t.store.keys.ranking('churnRisk', 'SMB');
+    const shardKey = t.store.keys.dueShard(t.store.keys.dueShardOf(id));
+    const first = commit(id, { score: score(id, { churnRisk: 0.6, segment: 'SMB' }), nextDueAt: NOW + DAY });
+    await commitOne(first);
+    // An entry lost without this process knowing (another writer): its next commits with unchanged values do not send it.
+    await Promise.all([t.redis.zrem(churnRanking, id), t.redis.zrem(shardKey, id)]);
+    await commitOne(commit(id, { ...first, asOf: NOW + 1, outbox: [] }, false));
+    expect(await t.redis.zscore(churnRanking, id)).toBeNull();
+    expect(await t.redis.zscore(shardKey, id)).toBeNull();
+    // A changed due time is sent.
+    await commitOne(commit(id, { ...first, asOf: NOW + 2, nextDueAt: NOW + 2 * DAY, outbox: [] }, false));
+    expect(await t.redis.zscore(shardKey, id)).toBe(String(NOW + 2 * DAY));
+
+    // Another process (a restart, another instance) sends everything on its first commit of the customer.
+    const restarted = createStateStore(t.redis, { prefix: t.prefix });
+    const [snapshot] = await restarted.readCustomers([id], NOW + 3);
+    await restarted.commitScores([{ ...commit(id, { ...first, asOf: NOW + 3, nextDueAt: NOW + 2 * DAY }, false), basedOn: snapshot!.score }]);
+    expect(Number(await t.redis.zscore(churnRanking, id))).toBe(0.6);
+
+    // A claim leases the due entry; the commit after it puts the due time back even though it did not change.
+    const [claim] = await t.store.claimDue(NOW + 2 * DAY, { leaseMs: HOUR, limit: 10_000 }).then((claims) => claims.filter((c) => c.customerId === id));
+    expect(claim).toBeDefined();
+    await commitOne(commit(id, { ...first, asOf: NOW + 4, nextDueAt: NOW + 2 * DAY, outbox: [] }, false));
+    expect(await t.redis.zscore(shardKey, id)).toBe(String(NOW + 2 * DAY));
   });
 
   it('sets, moves and clears the customer in its due shard', async () => {

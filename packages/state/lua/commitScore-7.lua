@@ -11,17 +11,19 @@
     KEYS[KEY.state]        hash    rev: the customer's current revision (absent: erased, nothing to score);
                                    outboxSeq: the last outbox sequence number
     KEYS[KEY.score]        hash    the last published score: replaced as a whole by a significant change (or
-                                   the first score); otherwise only version, revision, asOf, nextDueAt move
+                                   the first score); otherwise only those of version, revision, asOf, nextDueAt
+                                   and gen that changed are written
     KEYS[KEY.explanation]  string  the published score's explanation (JSON), replaced with the score
-    KEYS[KEY.insights]     hash    replaced as a whole
-    KEYS[KEY.alerts]       string  the alert book (JSON)
+    KEYS[KEY.insights]     hash    brought in line with the insights arguments: only changed fields are
+                                   written and fields no longer present deleted
+    KEYS[KEY.alerts]       string  the alert book (JSON), written only when it differs
     KEYS[KEY.outbox]       list    un-acknowledged output messages
     KEYS[KEY.history]      list    the published scores' headline values, newest first, capped (a chart's data)
 
     ARGV[ARG.revision]  the state revision the score was computed from
     ARGV[ARG.asOf]      the time (epoch ms) it was computed as of
-    ARGV[ARG.scoreChanged]  the score-changed message (JSON, the event without its version) if the change is
-                        significant, else '': a significant change is published: the version is incremented,
+    ARGV[ARG.scoreChanged]  the score-changed message (JSON, the event without its version, its explanation
+                        omitted: it is ARG.explanation) if the change is significant, else '': a significant change is published: the version is incremented,
                         the score replaced and the message appended to the outbox first. Otherwise
                         subscribers and dashboards keep seeing the last published score, and the next
                         significance test compares against it, so slow drift is published once it adds up
@@ -49,6 +51,9 @@
                         messages to append to the outbox after the score-changed one, each JSON (the event
                         without its version)
 
+  Only what changed is written: with effects replication Redis appends every write command a script runs to
+  its AOF and replicas, so an unchanged value rewritten costs its full size there on every commit.
+
   Every appended message is stored as an outbox entry (the outboxEntry include): seq is the customer's next
   outbox sequence number, version the one the message is published with, assigned here and nowhere else: a
   score-changed message takes the customer's new score version, an alert message its seq (which only ever
@@ -56,7 +61,7 @@
 
   Output:
     { REPLY.written, version, the previous score hash (HGETALL), the outbox entries that were there before
-      this call (LRANGE), the seq and version given to each appended message, in order: {seq, version, ...} }
+      this call (LRANGE, an omitted explanation put back), the seq and version given to each appended message, in order: {seq, version, ...} }
     or, refused, { REPLY.notNewer | REPLY.conflict | REPLY.fenced, the stored version, the stored score hash }
     (the outbox's owner publishes it). The explanation and the appended messages are not sent back: the
     caller has them, and they are most of the bytes.
@@ -107,10 +112,49 @@ if newGeneration then
   end
 end
 
+-- Brings a hash in line with `fields` (field, value, ...; values as strings), given what it stores
+-- (`stored`: field -> value): writes only the fields that differ and, unless `keepOthers`, deletes the others.
+local function writeChanged(key, stored, fields, keepOthers)
+  local wanted, changed = {}, {}
+  for i = 1, #fields, 2 do
+    wanted[fields[i]] = true
+    if stored[fields[i]] ~= fields[i + 1] then
+      changed[#changed + 1] = fields[i]
+      changed[#changed + 1] = fields[i + 1]
+    end
+  end
+  if #changed > 0 then redis.call('HSET', key, unpack(changed)) end
+  if keepOthers then return end
+  local gone = {}
+  for field in pairs(stored) do
+    if not wanted[field] then gone[#gone + 1] = field end
+  end
+  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+end
+
+-- A score-changed entry still waiting to be published omits its explanation, the stored one: it gets it
+-- back before a replacement, and in what is returned.
+local replacesScore = significant or #previous == 0
+local earlier = redis.call('LRANGE', outboxKey, 0, -1)
+for i, entry in ipairs(earlier) do
+  if string.find(entry, LAYOUT.outboxEntry.omittedExplanation, 1, true) then
+    earlier[i] = withExplanation(entry, redis.call('GET', explanationKey))
+    if replacesScore then redis.call('LSET', outboxKey, i - 1, earlier[i]) end
+  end
+end
+
 if significant then version = version + 1 end
--- The score's own fields (on a replacement) go in the same HSET as what the script records, after it.
-local fields = {LAYOUT.score.version, version, LAYOUT.score.revision, ARGV[ARG.revision], LAYOUT.score.asOf, ARGV[ARG.asOf]}
-if significant or #previous == 0 then
+-- What the script records about the write, beside the score's own fields.
+local fields = {LAYOUT.score.version, string.format('%d', version), LAYOUT.score.revision, ARGV[ARG.revision], LAYOUT.score.asOf, ARGV[ARG.asOf]}
+if generation ~= '' then
+  fields[#fields + 1] = LAYOUT.score.generation
+  fields[#fields + 1] = generation
+end
+if nextDueAt ~= '' then
+  fields[#fields + 1] = LAYOUT.score.nextDueAt
+  fields[#fields + 1] = nextDueAt
+end
+if replacesScore then
   for i = scoreArgsFrom, scoreArgsFrom + scoreArgCount - 1 do fields[#fields + 1] = ARGV[i] end
   redis.call('DEL', scoreKey)
   redis.call('HSET', scoreKey, unpack(fields))
@@ -118,19 +162,18 @@ if significant or #previous == 0 then
   redis.call('LPUSH', historyKey, historyEntry)
   redis.call('LTRIM', historyKey, 0, historyLength - 1)
 else
-  redis.call('HSET', scoreKey, unpack(fields))
-end
-if generation ~= '' then redis.call('HSET', scoreKey, LAYOUT.score.generation, generation) end
-if nextDueAt ~= '' then redis.call('HSET', scoreKey, LAYOUT.score.nextDueAt, nextDueAt) else redis.call('HDEL', scoreKey, LAYOUT.score.nextDueAt) end
-
-redis.call('DEL', insightsKey)
-if insightsArgCount > 0 then
-  redis.call('HSET', insightsKey, unpack(ARGV, insightsArgsFrom, insightsArgsFrom + insightsArgCount - 1))
+  writeChanged(scoreKey, stored, fields, true)
+  if nextDueAt == '' and stored[LAYOUT.score.nextDueAt] then redis.call('HDEL', scoreKey, LAYOUT.score.nextDueAt) end
 end
 
-if alertBook == '' then redis.call('DEL', alertsKey) else redis.call('SET', alertsKey, alertBook) end
+local insightsFlat = redis.call('HGETALL', insightsKey)
+local storedInsights = {}
+for i = 1, #insightsFlat, 2 do storedInsights[insightsFlat[i]] = insightsFlat[i + 1] end
+writeChanged(insightsKey, storedInsights, {unpack(ARGV, insightsArgsFrom, insightsArgsFrom + insightsArgCount - 1)}, false)
 
-local earlier = redis.call('LRANGE', outboxKey, 0, -1)
+if alertBook == '' then redis.call('DEL', alertsKey)
+elseif redis.call('GET', alertsKey) ~= alertBook then redis.call('SET', alertsKey, alertBook) end
+
 local assigned = {}
 -- messageVersion nil: the message is published with its seq
 local function append(message, messageVersion)

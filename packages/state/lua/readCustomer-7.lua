@@ -12,14 +12,20 @@
     KEYS[KEY.outbox]       list    un-acknowledged outbox entries (JSON), oldest first
 
   Output:
-    { state HGETALL, act, ent, score HGETALL, explanation, alerts, outbox LRANGE }  (a missing string: false)
+    { state HGETALL, act, ent, score HGETALL, explanation, alerts, outbox LRANGE (an omitted explanation put
+      back: see the outboxEntry include) }  (a missing string: false)
 ]]
+--- @include "outboxEntry"
+
+local explanation = redis.call('GET', KEYS[KEY.explanation])
+local outbox = redis.call('LRANGE', KEYS[KEY.outbox], 0, -1)
+for i, entry in ipairs(outbox) do outbox[i] = withExplanation(entry, explanation) end
 return {
   redis.call('HGETALL', KEYS[KEY.state]),
   redis.call('GET', KEYS[KEY.act]),
   redis.call('GET', KEYS[KEY.ent]),
   redis.call('HGETALL', KEYS[KEY.score]),
-  redis.call('GET', KEYS[KEY.explanation]),
+  explanation,
   redis.call('GET', KEYS[KEY.alerts]),
-  redis.call('LRANGE', KEYS[KEY.outbox], 0, -1),
+  outbox,
 }

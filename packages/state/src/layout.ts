@@ -3,7 +3,7 @@
 // (apply-ops.ts, the script modules), readers (read-state.ts, score-codec.ts, read-store.ts) and the Lua
 // scripts all take their encodings from here: the scripts get LUA_LAYOUT, substituted into them when they
 // are loaded (scripts/lua-script.ts), so no side can drift. Documented in docs/redis-contract.md.
-import { MS_PER_DAY, USAGE_SUM_SCALE, type ActivityType, type OutputMessage } from '@churnscore/domain';
+import { MS_PER_DAY, USAGE_SUM_SCALE, type ActivityType, type OutputMessage, type ScoreChangedMessage } from '@churnscore/domain';
 import { percentEncode } from './keys';
 
 /**
@@ -55,6 +55,19 @@ export interface OutboxEntry {
 
 /** The outbox entry's JSON fields, in the order the commit script writes them: `seq` first, read without parsing the rest. */
 export const OUTBOX_ENTRY_FIELD = { seq: 'seq', version: 'version', value: 'value' } as const satisfies { [F in keyof OutboxEntry]: F };
+
+const EXPLANATION_FIELD = 'explanation' satisfies keyof ScoreChangedMessage;
+/**
+ * A score-changed message is stored in the outbox without its explanation, most of its bytes: that is the
+ * published score's, in the `explanation` key, which the commit writes beside it. The stored JSON has this in
+ * its place; the scripts that return outbox entries put the explanation back (and a commit that replaces the
+ * explanation first puts it back into an older score-changed entry still waiting to be published).
+ */
+export const OMITTED_EXPLANATION = JSON.stringify({ [EXPLANATION_FIELD]: null }).slice(1, -1);
+/** What precedes the explanation's JSON in an entry that has it. */
+const EXPLANATION_MEMBER = `${JSON.stringify(EXPLANATION_FIELD)}:`;
+/** A score-changed message as the outbox stores it. */
+export const withoutExplanation = (message: ScoreChangedMessage): string => JSON.stringify({ ...message, [EXPLANATION_FIELD]: null });
 
 /**
  * The `seen` string (the dedupe window) holds a record per recent event, in arrival order: its arrival hour
@@ -142,7 +155,7 @@ export type SegmentPayload = [segment: string | null];
 export const LUA_LAYOUT = {
   state: STATE_FIELD,
   score: SCORE_FIELD,
-  outboxEntry: OUTBOX_ENTRY_FIELD,
+  outboxEntry: { ...OUTBOX_ENTRY_FIELD, omittedExplanation: OMITTED_EXPLANATION, explanationMember: EXPLANATION_MEMBER },
   msPerDay: MS_PER_DAY,
   msPerHour: MS_PER_HOUR,
   act: {

@@ -81,7 +81,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       // Every commit is encoded before the first call, so a malformed batch writes nothing.
       const calls = commits.map((commit) => commitScoreCall(keys.customer(commit.score.customerId), commit, fence));
       const results = await Promise.all(calls.map(async (call, i) => parseCommitScoreReply(await run.commitScore(call), commits[i]!)));
-      await Promise.all(results.flatMap((result, i) => indexes.followCommit(commits[i]!, result)));
+      await Promise.all(results.flatMap((result, i) => indexes.followCommit(commits[i]!, result, fence?.generation ?? '')));
       return results;
     },
 
@@ -89,7 +89,11 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
 
     scheduleDue: indexes.scheduleDue,
 
-    claimDue: (now, claimOptions) => claimDue(now, { ...claimOptions, leaseMs: positiveInteger('leaseMs', claimOptions.leaseMs) }),
+    async claimDue(now, claimOptions) {
+      const claims = await claimDue(now, { ...claimOptions, leaseMs: positiveInteger('leaseMs', claimOptions.leaseMs) });
+      for (const { customerId } of claims) indexes.dueMoved(customerId);
+      return claims;
+    },
 
     async eraseCustomer(customerId) {
       const { deleted, rankedSegment } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId))));

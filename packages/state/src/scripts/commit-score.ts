@@ -3,7 +3,7 @@
 import type { AlertBook, CustomerInsights, OutputMessage, Score } from '@churnscore/domain';
 import type { WriteFence } from '../connection';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
-import { LUA_LAYOUT, type OutboxEntry } from '../layout';
+import { LUA_LAYOUT, withoutExplanation, type OutboxEntry } from '../layout';
 import { pairsToRecord } from '../read-state';
 import { decodeOutboxEntry, decodeScoreSummary, historyEntry, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from '../score-codec';
 import { keysOf, scriptArgs, type ScriptDefinition, type ScriptInvocation } from './lua-script';
@@ -106,6 +106,18 @@ export function publishesScore(outbox: readonly OutputMessage[]): boolean {
   return scoreChanges === 1;
 }
 
+/**
+ * The score-changed message as the outbox stores it, without its explanation, which must be the score's: the
+ * commit stores that beside it.
+ */
+function storedScoreChange(commit: ScoreCommit): string {
+  const [message] = commit.outbox;
+  if (message?.kind !== 'score-changed' || message.explanation !== commit.score.explanation) {
+    throw new RangeError("a commit's score-changed message carries the commit's score explanation");
+  }
+  return withoutExplanation(message);
+}
+
 /** The call for one commit. @throws RangeError for a commit whose outbox is out of order. */
 export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: WriteFence | undefined): ScriptInvocation {
   const published = publishesScore(commit.outbox);
@@ -121,7 +133,7 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
       {
         revision: commit.revision,
         asOf: commit.asOf,
-        scoreChanged: published ? JSON.stringify(commit.outbox[0]) : '',
+        scoreChanged: published ? storedScoreChange(commit) : '',
         nextDueAt: commit.nextDueAt ?? '',
         alertBook: commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
         explanation: replacesScore ? JSON.stringify(commit.score.explanation) : '',

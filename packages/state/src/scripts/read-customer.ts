@@ -1,7 +1,7 @@
 // readCustomer-7.lua: everything the scorer needs about one customer, read in one atomic snapshot.
 import type { AlertBook, CustomerState } from '@churnscore/domain';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
-import type { OutboxEntry } from '../layout';
+import { LUA_LAYOUT, type OutboxEntry } from '../layout';
 import { decodeCustomerState, pairsToRecord } from '../read-state';
 import { decodeAlertBook, decodeOutboxEntry, decodeStoredScore, type StoredScore } from '../score-codec';
 import { keysOf, type ScriptDefinition, type ScriptInvocation } from './lua-script';
@@ -20,7 +20,7 @@ export interface CustomerSnapshot {
 
 const KEYS = ['state', 'act', 'ent', 'score', 'explanation', 'alerts', 'outbox'] as const satisfies readonly CustomerKeyPart[];
 
-export const READ_CUSTOMER_SCRIPT: ScriptDefinition = { name: 'readCustomer', keys: KEYS, args: [], constants: {} };
+export const READ_CUSTOMER_SCRIPT: ScriptDefinition = { name: 'readCustomer', keys: KEYS, args: [], constants: { LAYOUT: LUA_LAYOUT } };
 
 export const readCustomerCall = (keys: CustomerKeys): ScriptInvocation => ({ keys: keysOf(KEYS, keys), args: [] });
 
