@@ -1,17 +1,18 @@
 import { Redis } from 'ioredis';
 import kafkajs from 'kafkajs';
-import type { Admin } from 'kafkajs';
+import type { Admin, SASLOptions } from 'kafkajs';
 
 // kafkajs is CommonJS and its named exports are not visible to Node's ESM loader.
 const { Kafka, logLevel } = kafkajs;
 
 const PROBE_TIMEOUT_MS = 2_000;
 
-/** Runs `work` with a connected kafkajs admin client and always disconnects it. */
-export async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T>): Promise<T> {
+/** Runs `work` with a connected kafkajs admin client (logged in with `sasl` if given) and always disconnects it. */
+export async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T>, sasl?: SASLOptions): Promise<T> {
   const kafka = new Kafka({
     clientId: 'churnscore-stack',
     brokers,
+    sasl,
     // Probes and provisioning report their own errors; kafkajs' retry chatter would only add noise.
     logLevel: logLevel.NOTHING,
     connectionTimeout: PROBE_TIMEOUT_MS,
@@ -27,10 +28,10 @@ export async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Pr
   }
 }
 
-/** The broker answers metadata requests: the cluster is usable, not merely listening. */
-export async function kafkaAnswers(brokers: string[]): Promise<boolean> {
+/** The broker answers metadata requests (after the SASL login, if given): the cluster is usable, not merely listening. */
+export async function kafkaAnswers(brokers: string[], sasl?: SASLOptions): Promise<boolean> {
   try {
-    const cluster = await withAdmin(brokers, (admin) => admin.describeCluster());
+    const cluster = await withAdmin(brokers, (admin) => admin.describeCluster(), sasl);
     return cluster.brokers.length > 0 && cluster.controller !== null;
   } catch {
     return false;

@@ -22,6 +22,11 @@ export interface Component {
   /** Whether a process command line (as in /proc) is this component's server. */
   matchesArgv(argv: string[]): boolean;
   answers(endpoints: StackEndpoints): Promise<boolean>;
+  /**
+   * Brings the state the stack promises inside a running, answering server up to date (Kafka's SCRAM
+   * user); run on every `stack:up` of our own server, so it must be idempotent and quick when nothing is missing.
+   */
+  provision?(settings: StackSettings, reporter: Reporter): Promise<void>;
   /** The running version; `local` says whether the endpoints are this stack's own. */
   version(endpoints: StackEndpoints, local: boolean): Promise<string | null>;
   startTimeoutMs: number;

@@ -3,13 +3,27 @@ import { serverProperties } from './kafka';
 import { loadSettings } from './settings';
 
 describe('serverProperties', () => {
-  const properties = serverProperties(loadSettings({ STACK_DIR: '/tmp/stack', STACK_KAFKA_PORT: '29092', STACK_KAFKA_CONTROLLER_PORT: '29093' }));
+  const properties = serverProperties(
+    loadSettings({ STACK_DIR: '/tmp/stack', STACK_KAFKA_PORT: '29092', STACK_KAFKA_CONTROLLER_PORT: '29093', STACK_KAFKA_SASL_PORT: '29094' }),
+  );
 
   it('runs one KRaft node with a static quorum on loopback', () => {
     expect(properties).toContain('process.roles=broker,controller\n');
     expect(properties).toContain('controller.quorum.voters=1@127.0.0.1:29093\n');
-    expect(properties).toContain('listeners=PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093\n');
+    expect(properties).toContain('\nlisteners=PLAINTEXT://127.0.0.1:29092,SASL_PLAINTEXT://127.0.0.1:29094,CONTROLLER://127.0.0.1:29093\n');
+    expect(properties).toContain('advertised.listeners=PLAINTEXT://127.0.0.1:29092,SASL_PLAINTEXT://127.0.0.1:29094\n');
     expect(properties).toContain('log.dirs=/tmp/stack/data/kafka\n');
+  });
+
+  it('offers SCRAM-SHA-512 and SCRAM-SHA-256 on the SASL_PLAINTEXT listener only', () => {
+    expect(properties).toContain('listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT\n');
+    expect(properties).toContain('sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256\n');
+    for (const mechanism of ['scram-sha-512', 'scram-sha-256']) {
+      expect(properties).toContain(
+        `listener.name.sasl_plaintext.${mechanism}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n`,
+      );
+    }
+    expect(properties).toContain('inter.broker.listener.name=PLAINTEXT\n');
   });
 
   it('creates no topic implicitly and keeps internal topics at one replica', () => {

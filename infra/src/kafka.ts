@@ -3,13 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { SASLOptions } from 'kafkajs';
 import { bundleCacheDir, ensureBundle, keepAsIs, readPomProperty } from './artifacts';
 import { kafkaAnswers } from './clients';
 import type { Component, LaunchSpec } from './component';
 import { componentDataDir, configDir } from './component';
 import { findJava } from './java';
 import type { Reporter } from './progress';
-import { REPO_ROOT, STACK_HOST } from './settings';
+import { waitUntil } from './progress';
+import { REPO_ROOT, STACK_HOST, localEndpoints } from './settings';
 import type { StackSettings } from './settings';
 
 const execFileAsync = promisify(execFile);
@@ -40,21 +42,40 @@ export const BROKER_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The login of the SASL_PLAINTEXT listener, so that authenticated clients can be tested against the
+ * local stack. Local-only test credentials: the listener is on loopback like the rest of the stack, and
+ * the password is published in docs/operations.md. Never use them for anything else.
+ */
+export const LOCAL_SCRAM_USER = { username: 'churnscore-local', password: 'churnscore-local-only' } as const;
+
+/** The mechanisms the SASL_PLAINTEXT listener accepts, spelled as Kafka's `sasl.mechanism` spells them. */
+export const LOCAL_SCRAM_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const;
+export type LocalScramMechanism = (typeof LOCAL_SCRAM_MECHANISMS)[number];
+
+// The broker keeps SCRAM credentials itself (in the KRaft metadata log): its side of the login needs no secret.
+const SCRAM_LOGIN_MODULE = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+
+/**
  * Single-node KRaft broker+controller. The quorum is static (`controller.quorum.voters`) rather than
  * formatted with `--standalone`: a dynamic quorum records the controller's address in the metadata
  * log, so changing STACK_KAFKA_CONTROLLER_PORT later would strand the data; a static one does not.
  */
 export function serverProperties(settings: StackSettings): string {
-  const { kafka, kafkaController } = settings.ports;
+  const { kafka, kafkaController, kafkaSasl } = settings.ports;
+  const clientListeners = `PLAINTEXT://${STACK_HOST}:${kafka.port},SASL_PLAINTEXT://${STACK_HOST}:${kafkaSasl.port}`;
   const lines = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@${STACK_HOST}:${kafkaController.port}`,
-    listeners: `PLAINTEXT://${STACK_HOST}:${kafka.port},CONTROLLER://${STACK_HOST}:${kafkaController.port}`,
-    'advertised.listeners': `PLAINTEXT://${STACK_HOST}:${kafka.port}`,
+    listeners: `${clientListeners},CONTROLLER://${STACK_HOST}:${kafkaController.port}`,
+    'advertised.listeners': clientListeners,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    'sasl.enabled.mechanisms': LOCAL_SCRAM_MECHANISMS.join(','),
+    ...Object.fromEntries(
+      LOCAL_SCRAM_MECHANISMS.map((mechanism) => [`listener.name.sasl_plaintext.${mechanism.toLowerCase()}.sasl.jaas.config`, SCRAM_LOGIN_MODULE]),
+    ),
     'log.dirs': componentDataDir(settings, 'kafka'),
     ...BROKER_SETTINGS,
   };
@@ -120,19 +141,27 @@ async function prepare(settings: StackSettings, reporter: Reporter): Promise<Lau
   const version = kafkaVersion();
   const { java, javaMajor: major, classpath } = await kafkaJavaRuntime(settings, reporter);
 
-  const conf = configDir(settings);
-  mkdirSync(conf, { recursive: true });
-  const propertiesFile = join(conf, 'kafka-server.properties');
-  const log4jFile = join(conf, 'kafka-log4j2.properties');
+  mkdirSync(configDir(settings), { recursive: true });
+  const propertiesFile = join(configDir(settings), 'kafka-server.properties');
+  const log4jFile = log4jFileOf(settings);
   writeFileSync(propertiesFile, serverProperties(settings));
   writeFileSync(log4jFile, LOG4J2_PROPERTIES);
 
   const dataDir = componentDataDir(settings, 'kafka');
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     reporter.step('kafka', 'formatting the KRaft storage (first run only)');
-    await formatStorage(java, classpath, log4jFile, propertiesFile);
+    // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints.
+    const clusterId = randomBytes(16).toString('base64url');
+    await runKafkaTool({ java, classpath, log4jFile }, 'formatting the storage', 'kafka.tools.StorageTool', [
+      'format',
+      '--cluster-id',
+      clusterId,
+      '--config',
+      propertiesFile,
+    ]);
   }
-  reporter.step('kafka', `starting Kafka ${version} on ${STACK_HOST}:${settings.ports.kafka.port} (Java ${major})`);
+  const { kafka, kafkaSasl } = settings.ports;
+  reporter.step('kafka', `starting Kafka ${version} on ${STACK_HOST}:${kafka.port}, SASL/SCRAM on ${STACK_HOST}:${kafkaSasl.port} (Java ${major})`);
   return {
     command: java,
     args: [
@@ -151,36 +180,73 @@ async function prepare(settings: StackSettings, reporter: Reporter): Promise<Lau
   };
 }
 
-async function formatStorage(java: string, classpath: string, log4jFile: string, propertiesFile: string): Promise<void> {
-  // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints.
-  const clusterId = randomBytes(16).toString('base64url');
+const log4jFileOf = (settings: StackSettings): string => join(configDir(settings), 'kafka-log4j2.properties');
+
+/** Runs one of Kafka's own command-line tools (`mainClass`) from the distribution's jars. */
+async function runKafkaTool(
+  runtime: { java: string; classpath: string; log4jFile: string },
+  what: string,
+  mainClass: string,
+  args: string[],
+): Promise<void> {
   try {
-    await execFileAsync(java, [
-      `-Dlog4j2.configurationFile=${log4jFile}`,
-      '-cp',
-      classpath,
-      'kafka.tools.StorageTool',
-      'format',
-      '--cluster-id',
-      clusterId,
-      '--config',
-      propertiesFile,
-    ]);
+    await execFileAsync(runtime.java, [`-Dlog4j2.configurationFile=${runtime.log4jFile}`, '-cp', runtime.classpath, mainClass, ...args]);
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`kafka: formatting the storage failed: ${failure.stderr || failure.stdout || failure.message}`);
+    throw new Error(`kafka: ${what} failed: ${failure.stderr || failure.stdout || failure.message}`);
   }
+}
+
+const scramLogin = (mechanism: LocalScramMechanism): SASLOptions =>
+  ({ mechanism: mechanism.toLowerCase(), ...LOCAL_SCRAM_USER }) as SASLOptions;
+
+/** The mechanisms of LOCAL_SCRAM_MECHANISMS with which LOCAL_SCRAM_USER cannot log in on the SASL listener. */
+async function scramLoginsMissing(saslBrokers: string[]): Promise<LocalScramMechanism[]> {
+  const logins = await Promise.all(LOCAL_SCRAM_MECHANISMS.map((mechanism) => kafkaAnswers(saslBrokers, scramLogin(mechanism))));
+  return LOCAL_SCRAM_MECHANISMS.filter((_, index) => !logins[index]);
+}
+
+/**
+ * Creates LOCAL_SCRAM_USER's credentials for each mechanism it cannot log in with yet, through the
+ * broker's admin API (Kafka's own `kafka-configs` tool), so that it works on a stack formatted before the
+ * SASL listener existed as well as on a new one. Costs one login probe per mechanism when nothing is missing.
+ */
+async function provisionScramUser(settings: StackSettings, reporter: Reporter): Promise<void> {
+  const { kafkaBrokers, kafkaSaslBrokers = [] } = localEndpoints(settings);
+  const missing = await scramLoginsMissing(kafkaSaslBrokers);
+  if (missing.length === 0) return;
+  reporter.step('kafka', `creating the local-only SCRAM user ${LOCAL_SCRAM_USER.username} (${missing.join(', ')})`);
+  const { java, classpath } = await kafkaJavaRuntime(settings, reporter);
+  // One mechanism per call: the broker refuses two credentials of one user in the same request.
+  for (const mechanism of missing) {
+    await runKafkaTool({ java, classpath, log4jFile: log4jFileOf(settings) }, `creating the ${mechanism} credential`, 'kafka.admin.ConfigCommand', [
+      '--bootstrap-server',
+      kafkaBrokers.join(','),
+      '--alter',
+      '--entity-type',
+      'users',
+      '--entity-name',
+      LOCAL_SCRAM_USER.username,
+      '--add-config',
+      `${mechanism}=[password=${LOCAL_SCRAM_USER.password}]`,
+    ]);
+  }
+  // The credentials reach the listener through the metadata log, a moment after the tool returns.
+  const loggedIn = async () => (await scramLoginsMissing(kafkaSaslBrokers)).length === 0;
+  await waitUntil(reporter, 'kafka', `the SCRAM login of ${LOCAL_SCRAM_USER.username}`, loggedIn, { timeoutMs: 30_000 });
 }
 
 export const kafkaComponent: Component = {
   name: 'kafka',
   title: 'Kafka',
-  ports: (settings) => [settings.ports.kafka, settings.ports.kafkaController],
-  address: (endpoints) => endpoints.kafkaBrokers.join(','),
+  ports: (settings) => [settings.ports.kafka, settings.ports.kafkaController, settings.ports.kafkaSasl],
+  address: ({ kafkaBrokers, kafkaSaslBrokers }) =>
+    [kafkaBrokers.join(','), ...(kafkaSaslBrokers ? [`SASL/SCRAM ${kafkaSaslBrokers.join(',')}`] : [])].join(', '),
   install,
   prepare,
   matchesArgv: (argv) => argv.includes('kafka.Kafka'),
   answers: (endpoints) => kafkaAnswers(endpoints.kafkaBrokers),
+  provision: provisionScramUser,
   // The wire protocol does not carry the broker's version; for our own broker the pom says what runs.
   version: async (_endpoints, local) => (local ? kafkaVersion() : null),
   startTimeoutMs: 90_000,

@@ -6,14 +6,16 @@ describe('loadSettings', () => {
     const endpoints = localEndpoints(loadSettings({}));
     expect(endpoints).toEqual({
       kafkaBrokers: ['127.0.0.1:19092'],
+      kafkaSaslBrokers: ['127.0.0.1:19094'],
       schemaRegistryUrl: 'http://127.0.0.1:18081/apis/ccompat/v7',
       redisUrl: 'redis://127.0.0.1:16379',
     });
   });
 
   it('moves ports with the STACK_*_PORT variables', () => {
-    const settings = loadSettings({ STACK_KAFKA_PORT: '29092', STACK_REDIS_PORT: '26379' });
+    const settings = loadSettings({ STACK_KAFKA_PORT: '29092', STACK_KAFKA_SASL_PORT: '29094', STACK_REDIS_PORT: '26379' });
     expect(settings.ports.kafka.port).toBe(29092);
+    expect(localEndpoints(settings).kafkaSaslBrokers).toEqual(['127.0.0.1:29094']);
     expect(settings.ports.redis.port).toBe(26379);
     expect(settings.ports.registry.port).toBe(18081);
   });
@@ -21,6 +23,7 @@ describe('loadSettings', () => {
   it('names the variable of an invalid or clashing port', () => {
     expect(() => loadSettings({ STACK_REGISTRY_PORT: 'http' })).toThrow(/STACK_REGISTRY_PORT=http/);
     expect(() => loadSettings({ STACK_REDIS_PORT: '19092' })).toThrow(/STACK_KAFKA_PORT and STACK_REDIS_PORT/);
+    expect(() => loadSettings({ STACK_KAFKA_SASL_PORT: '19093' })).toThrow(/STACK_KAFKA_CONTROLLER_PORT and STACK_KAFKA_SASL_PORT/);
   });
 
   it('keeps data under STACK_DIR and the cache under STACK_CACHE_DIR', () => {

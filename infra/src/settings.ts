@@ -25,6 +25,8 @@ export interface StackSettings {
   ports: {
     kafka: PortSetting;
     kafkaController: PortSetting;
+    /** Kafka's SASL_PLAINTEXT listener (SCRAM), for testing authenticated clients. */
+    kafkaSasl: PortSetting;
     registry: PortSetting;
     redis: PortSetting;
   };
@@ -33,6 +35,11 @@ export interface StackSettings {
 /** Endpoints clients need; the same shape whether the stack is local, containers or external. */
 export interface StackEndpoints {
   kafkaBrokers: string[];
+  /**
+   * The local stack's SASL_PLAINTEXT listener, where clients log in with SCRAM as LOCAL_SCRAM_USER
+   * (infra/src/kafka.ts); absent for external services and containers.
+   */
+  kafkaSaslBrokers?: string[];
   /** The Confluent-compatible API root, e.g. http://127.0.0.1:18081/apis/ccompat/v7 */
   schemaRegistryUrl: string;
   redisUrl: string;
@@ -45,6 +52,7 @@ export const ENDPOINT_ENV_VARS = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'REDIS
 const DEFAULT_PORTS = {
   kafka: { envVar: 'STACK_KAFKA_PORT', port: 19092 },
   kafkaController: { envVar: 'STACK_KAFKA_CONTROLLER_PORT', port: 19093 },
+  kafkaSasl: { envVar: 'STACK_KAFKA_SASL_PORT', port: 19094 },
   registry: { envVar: 'STACK_REGISTRY_PORT', port: 18081 },
   redis: { envVar: 'STACK_REDIS_PORT', port: 16379 },
 } as const;
@@ -56,6 +64,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): StackSetting
   const ports = {
     kafka: readPort(env, DEFAULT_PORTS.kafka),
     kafkaController: readPort(env, DEFAULT_PORTS.kafkaController),
+    kafkaSasl: readPort(env, DEFAULT_PORTS.kafkaSasl),
     registry: readPort(env, DEFAULT_PORTS.registry),
     redis: readPort(env, DEFAULT_PORTS.redis),
   };
@@ -75,6 +84,7 @@ export function localEndpoints(settings: StackSettings): StackEndpoints {
   const { ports } = settings;
   return {
     kafkaBrokers: [`${STACK_HOST}:${ports.kafka.port}`],
+    kafkaSaslBrokers: [`${STACK_HOST}:${ports.kafkaSasl.port}`],
     schemaRegistryUrl: `http://${STACK_HOST}:${ports.registry.port}/apis/ccompat/v7`,
     redisUrl: `redis://${STACK_HOST}:${ports.redis.port}`,
   };

@@ -89,6 +89,7 @@ async function bringUp(settings: StackSettings, component: Component, reporter: 
         abortIf: () => (isAlive(state.pid) ? null : `pid ${state.pid} exited; see ${componentLogFile(settings, component.name)}`),
       });
       reporter.step(component.name, `already running (pid ${state.pid})`);
+      await component.provision?.(settings, reporter);
       return 'running';
     case 'other-stack':
       if (!(await component.answers(endpoints))) {
@@ -100,6 +101,7 @@ async function bringUp(settings: StackSettings, component: Component, reporter: 
       throw new Error(portTakenMessage(component, state.port, state.holder));
     case 'stopped':
       await start(settings, component, reporter);
+      await component.provision?.(settings, reporter);
       return 'started';
   }
 }

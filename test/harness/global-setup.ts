@@ -39,7 +39,7 @@ async function acquireStack(reporter: Reporter): Promise<{ endpoints: StackEndpo
     const containers = await startContainerStack(reporter);
     return { endpoints: containers.endpoints, teardown: containers.stop };
   }
-  const { kafkaBrokers, schemaRegistryUrl, redisUrl } = await ensureStack({ reporter });
+  const { kafkaBrokers, kafkaSaslBrokers, schemaRegistryUrl, redisUrl } = await ensureStack({ reporter });
   // Only the endpoints: the provided value is serialised to the test workers.
-  return { endpoints: { kafkaBrokers, schemaRegistryUrl, redisUrl } };
+  return { endpoints: { kafkaBrokers, kafkaSaslBrokers, schemaRegistryUrl, redisUrl } };
 }

@@ -1,0 +1,74 @@
+// Issue 9, item 15: `KAFKA_SASL_MECHANISM=SCRAM-SHA-512`, Kafka's own spelling, was refused, and nothing
+// showed a scorer logging in to a broker at all. Here scorers log in with SCRAM, the mechanism spelled as
+// Kafka spells it, on the local stack's SASL_PLAINTEXT listener (infra/src/kafka.ts), and consume, score
+// and publish through it; and a wrong password stops the start at once, saying that the login was refused
+// and with which mechanism, never the password.
+import { SAMPLE_NOW, sampleActivity, sampleContract, sampleOpportunity } from '@churnscore/events/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_SCRAM_MECHANISMS, LOCAL_SCRAM_USER, type LocalScramMechanism } from '../../infra/src/index';
+import { testStack } from '../harness/stack';
+import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+import { TestResources } from './service-process';
+
+const WRONG_PASSWORD = 'not-the-local-scram-password';
+
+/** A scorer test bed whose scorers reach Kafka only through the SASL listener, logged in as `login`. */
+class SaslScorerTestBed extends ScorerTestBed {
+  login: { mechanism: LocalScramMechanism; password: string } = { mechanism: 'SCRAM-SHA-512', password: LOCAL_SCRAM_USER.password };
+
+  override env(): Record<string, string> {
+    return {
+      ...super.env(),
+      KAFKA_BROKERS: (testStack().kafkaSaslBrokers ?? []).join(','),
+      KAFKA_SASL_MECHANISM: this.login.mechanism,
+      KAFKA_SASL_USERNAME: LOCAL_SCRAM_USER.username,
+      KAFKA_SASL_PASSWORD: this.login.password,
+    };
+  }
+}
+
+// Only the local stack has the SASL listener; external services and containers offer none.
+describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/SCRAM listener', () => {
+  const bed = new SaslScorerTestBed('sasl');
+  const resources = new TestResources();
+
+  beforeAll(() => bed.setUp());
+  afterAll(async () => {
+    await resources.release();
+    await bed.tearDown();
+  });
+
+  it.each(LOCAL_SCRAM_MECHANISMS)('logs in with KAFKA_SASL_MECHANISM=%s, consumes, scores and publishes', async (mechanism) => {
+    bed.login = { mechanism, password: LOCAL_SCRAM_USER.password };
+    const scorer = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now });
+    const customerId = `sasl-${mechanism}`;
+    await bed.publish([
+      sampleActivity({ customerId, eventId: `${customerId}-activity`, activityType: 'MEETING', value: null }),
+      sampleOpportunity({ customerId, eventId: `${customerId}-opportunity` }),
+      sampleContract({ customerId, eventId: `${customerId}-contract` }),
+    ]);
+
+    // Consumed and applied (all three events in the committed score), and published through the same login.
+    await eventually(async () => (await bed.scoreHash(customerId)).revision, (revision) => revision === '3', 30_000, 'all three events scored');
+    const published = await bed.awaitOutput([bed.topics.scoreChanged], (event) => event.customerId === customerId);
+    expect(published.kind).toBe('score-changed');
+    await bed.stopScorer(scorer);
+  });
+
+  // docs/operations.md: a start that fails other than on a setting the service checks itself exits 1.
+  it('stops at once with a wrong password (exit 1), saying the login was refused, never the password', async () => {
+    bed.login = { mechanism: 'SCRAM-SHA-512', password: WRONG_PASSWORD };
+    const scorer = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
+
+    expect(await scorer.exitWithin(30_000)).toEqual({ code: 1, signal: null });
+    expect(scorer.nonJsonLines()).toEqual([]);
+    expect(scorer.records().at(-1)).toMatchObject({
+      level: 'fatal',
+      msg: 'failed to start',
+      exitCode: 1,
+      err: { type: 'KafkaJSSASLAuthenticationError', message: expect.stringMatching(/SCRAM SHA512 authentication failed: .*invalid credentials/) },
+    });
+    expect(scorer.output).not.toContain(WRONG_PASSWORD);
+    expect(scorer.output).not.toContain('scorer started');
+  });
+});
