@@ -1,5 +1,5 @@
 import type { KafkaClientOptions } from '@churnscore/config';
-import { Kafka, logLevel, Partitioners, type LogEntry, type PartitionMetadata, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type LogEntry, type PartitionMetadata, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
 import { registerCompressionCodecs } from './codecs';
 
@@ -83,6 +83,28 @@ export function keyPartition(key: string, partitionCount: number): number {
  * Outputs are at-least-once and must survive broker retries without duplicates from the producer
  * itself: idempotent, acks from all in-sync replicas.
  */
+/** The broker refused the SASL login: waiting or restarting will not fix that, the settings must change. */
+export class KafkaLoginRefusedError extends Error {
+  override readonly name = 'KafkaLoginRefusedError';
+
+  constructor(cause: Error) {
+    // kafkajs' message names the mechanism and the broker's reason, never the password.
+    super(`KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: the broker refused the login (${cause.message})`, { cause });
+  }
+}
+
+/** Connects an admin client; a refused SASL login becomes a KafkaLoginRefusedError (a configuration refusal). */
+export async function connectAdmin(kafka: Kafka): Promise<Admin> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'KafkaJSSASLAuthenticationError') throw new KafkaLoginRefusedError(error);
+    throw error;
+  }
+  return admin;
+}
+
 export async function connectIdempotentProducer(kafka: Kafka): Promise<Producer> {
   const producer = kafka.producer({
     idempotent: true,

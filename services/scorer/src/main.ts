@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '@churnscore/config';
 import { createLogger, runService } from '@churnscore/observability';
 import { loadScoringConfigFile, ScoringConfigError } from '@churnscore/scoring';
 import { RedisLoginRefusedError } from '@churnscore/state';
+import { KafkaLoginRefusedError } from '@churnscore/kafka';
 import { startScorer } from './scorer';
 
 runService(
@@ -12,5 +13,8 @@ runService(
     const logger = createLogger({ name: 'scorer', level: config.logLevel });
     return { logger, service: await startScorer({ config, scoring, logger, liveness }) };
   },
-  (error): error is Error => error instanceof ConfigError || error instanceof ScoringConfigError || error instanceof RedisLoginRefusedError,
+  (error): error is Error => error instanceof ConfigError ||
+    error instanceof ScoringConfigError ||
+    error instanceof RedisLoginRefusedError ||
+    error instanceof KafkaLoginRefusedError,
 );

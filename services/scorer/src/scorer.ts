@@ -8,7 +8,7 @@ import {
   type TopicRole,
 } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
-import { AtLeastOnceConsumer, connectIdempotentProducer, createKafkaClient, recordBatchLimit } from '@churnscore/kafka';
+import { AtLeastOnceConsumer, connectAdmin, connectIdempotentProducer, createKafkaClient, recordBatchLimit } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
 import { createRedis, createStateStore, requireRedisLogin } from '@churnscore/state';
@@ -79,8 +79,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
 
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer', onError: connectionErrorLogger(logger, 'redis') });
   const kafka = createKafkaClient(kafkaClientOptions(config), logger);
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await connectAdmin(kafka);
   try {
     if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
     await requireTopics(admin, config.topics);
