@@ -1,7 +1,7 @@
 // The churn model's inputs as training sees them: the scorer's own feature functions and health, unrounded, so a
 // model fitted on them gives exactly the churnRisk the scorer will publish (docs/scoring.md §15).
 import type { CustomerInsights } from '@churnscore/domain';
-import { CHURN_FEATURES, estimateChurnRisk, type ChurnFeatureName } from './churn';
+import { CHURN_FEATURES, DROP_PSEUDO_EVENTS, estimateChurnRisk, shortfallAgainstEarlier, type ChurnFeatureName } from './churn';
 import type { ScoringConfig } from './config-schema';
 import { scoreCustomer } from './score';
 import { engagementCounts, signalsFor, type Signals } from './signals';
@@ -20,7 +20,7 @@ export function churnSnapshot(insights: CustomerInsights, config: ScoringConfig,
 }
 
 /** The value of a churn feature, unrounded: what the scorer multiplies by its coefficient. */
-export const churnFeatureValue = (feature: ChurnFeatureName, snapshot: ChurnSnapshot): number => CHURN_FEATURES[feature](snapshot);
+export const churnFeatureValue = (feature: ChurnFeatureName, snapshot: ChurnSnapshot): number => CHURN_FEATURES[feature].value(snapshot);
 
 /** The churn risk the scorer publishes for this snapshot under `model` (the config's `churn`). */
 export const churnRiskOf = (model: ScoringConfig['churn'], snapshot: ChurnSnapshot): number => estimateChurnRisk(model, snapshot).churnRisk;
@@ -34,10 +34,7 @@ export const churnRiskOf = (model: ScoringConfig['churn'], snapshot: ChurnSnapsh
  */
 export const BASELINE_RISK_SIGNALS = {
   healthAlone: ({ health }: ChurnSnapshot): number => 100 - health,
-  engagementTrend: ({ insights }: ChurnSnapshot): number => {
-    const { d30, d90 } = engagementCounts(insights);
-    return 1 - (d30 + 1) / ((d90 - d30) / 2 + 1);
-  },
+  engagementTrend: ({ insights }: ChurnSnapshot): number => shortfallAgainstEarlier(engagementCounts(insights), 30, 90, DROP_PSEUDO_EVENTS),
 } as const;
 
 export type BaselineRiskSignal = keyof typeof BASELINE_RISK_SIGNALS;

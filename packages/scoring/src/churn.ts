@@ -1,6 +1,7 @@
-import type { ChurnFeatureValue, CustomerInsights } from '@churnscore/domain';
+import type { ChurnFeatureValue, CustomerInsights, WindowDays, WindowedCounts } from '@churnscore/domain';
+import { LONGEST_WINDOW_DAYS } from './calendar';
 import { roundTo } from './numeric';
-import type { Signals } from './signals';
+import { engagementCounts, type Signals } from './signals';
 
 /** Silence beyond this many days adds no further churn risk: by then the account is simply dark. */
 export const SILENCE_CAP_DAYS = 180;
@@ -9,11 +10,105 @@ export const RENEWAL_PROXIMITY_HORIZON_DAYS = 90;
 /** NPS passives (7–8) are neutral: `npsDeviation` is the answer minus this. */
 const NPS_NEUTRAL = 7;
 
+/**
+ * Events added to both sides of an engagement drop: a customer with three events a month that has one this month
+ * has lost about half its engagement (1 − 2/4), not two thirds, so a quiet account's chance lulls weigh less than a
+ * busy account's real falls.
+ */
+export const DROP_PSEUDO_EVENTS = 1;
+/**
+ * Engagement events added to the denominator of a per-engagement rate: without them a nearly silent customer's one
+ * ticket would rate as high as a busy customer's flood of them.
+ */
+export const PER_ENGAGEMENT_PSEUDO_EVENTS = 10;
+
+const windowKey = (days: WindowDays): keyof WindowedCounts => `d${days}`;
+
+/** 1 − (recent + pseudo) ÷ (expected + pseudo), expected being the earlier count scaled from `earlierDays` to `recentDays`; negative when it rose. */
+const shortfall = (recent: number, earlier: number, recentDays: number, earlierDays: number, pseudo: number): number =>
+  1 - (recent + pseudo) / ((earlier * recentDays) / earlierDays + pseudo);
+
+/**
+ * How far the last `recentDays` fell below the same span's share of the `withinDays − recentDays` days before them,
+ * as a share of that share (see `shortfall`): the plain trend, whatever silence there was.
+ */
+export const shortfallAgainstEarlier = (counts: WindowedCounts, recentDays: WindowDays, withinDays: WindowDays, pseudo: number): number =>
+  shortfall(counts[windowKey(recentDays)], counts[windowKey(withinDays)] - counts[windowKey(recentDays)], recentDays, withinDays - recentDays, pseudo);
+
+/** What a drop is measured from: counts per window, the smoothing, and the customer's silence. */
+export interface DropInput {
+  counts: WindowedCounts;
+  pseudo: number;
+  /** Whole days without any activity (Signals.silentDays); null counts as 0. */
+  silentDays: number | null;
+}
+
+/**
+ * The share of its own usual rate the customer lost in the last `recentDays`, against the `withinDays − recentDays`
+ * days before them: `shortfall` floored at 0 (flat or rising is no sign of risk). The customer is its own baseline,
+ * so the value means the same for an account of any size.
+ *
+ * Silence must not make a customer look better as it goes on, as windows that empty would: during a silence the
+ * earlier rate is taken over the part of the earlier span before the silence began, and once less than
+ * `recentDays` of it remain the customer has stopped: 1. With nothing counted in the year there is no rate to drop
+ * from: 0, or 1 once the customer has been silent for the whole year.
+ */
+export function dropAgainstEarlier({ counts, pseudo, silentDays }: DropInput, recentDays: WindowDays, withinDays: WindowDays): number {
+  const silent = silentDays ?? 0;
+  const stopped = silent >= LONGEST_WINDOW_DAYS ? 1 : 0;
+  // Nothing counted in the year: no rate to have dropped from.
+  if (counts.d365 === 0) return stopped;
+  const activeEarlierDays = withinDays - Math.max(recentDays, silent);
+  if (activeEarlierDays < recentDays) return 1;
+  const recent = counts[windowKey(recentDays)];
+  return Math.max(0, shortfall(recent, counts[windowKey(withinDays)] - recent, recentDays, activeEarlierDays, pseudo));
+}
+
+/** The last whole day of silence at which a drop over these windows still changes with silence alone. */
+const dropSilenceHorizon = (recentDays: WindowDays, withinDays: WindowDays): number => withinDays - recentDays;
+
+const engagementDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
+  raisesRisk(
+    ({ insights, signals }) => dropAgainstEarlier({ counts: engagementCounts(insights), pseudo: DROP_PSEUDO_EVENTS, silentDays: signals.silentDays }, recentDays, withinDays),
+    dropSilenceHorizon(recentDays, withinDays),
+  );
+
+/** Usage quantity has no natural unit: its drop is smoothed by one typical reading of the customer (365-day quantity ÷ readings). */
+const usageDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
+  raisesRisk(({ insights, signals }) => {
+    const readings = insights.activity.PRODUCT_USAGE.d365;
+    const typicalReading = readings === 0 ? 0 : insights.usageQuantity.d365 / readings;
+    return dropAgainstEarlier({ counts: insights.usageQuantity, pseudo: typicalReading, silentDays: signals.silentDays }, recentDays, withinDays);
+  }, dropSilenceHorizon(recentDays, withinDays));
+
+/** A count per engagement event of the last 90 days, PER_ENGAGEMENT_PSEUDO_EVENTS added to the denominator. */
+const perEngagement90 = (count: (insights: CustomerInsights) => number) => ({ insights }: ChurnFeatureContext): number =>
+  count(insights) / (engagementCounts(insights).d90 + PER_ENGAGEMENT_PSEUDO_EVENTS);
+
 interface ChurnFeatureContext {
   insights: CustomerInsights;
   signals: Signals;
   health: number;
 }
+
+/** A feature of the churn model: its value, and which way it pushes the risk by construction. */
+interface ChurnFeature {
+  value: (context: ChurnFeatureContext) => number;
+  /**
+   * A higher value raises the risk (a drop in engagement, a ticket) or lowers it (a happier NPS): the sign the
+   * feature's coefficient must have for its logit contribution to say what it means. Training leaves out a feature
+   * whose fitted coefficient comes out against it (docs/scoring.md §15).
+   */
+  direction: 1 | -1;
+  /**
+   * Up to how many whole days of silence the value can change from one day to the next with no new input (0: only
+   * at window edges and the silence breakpoints nextDueAt always considers), so that the scorer re-scores a silent
+   * customer daily while it does.
+   */
+  silenceHorizonDays: number;
+}
+const raisesRisk = (value: ChurnFeature['value'], silenceHorizonDays = 0): ChurnFeature => ({ value, direction: 1, silenceHorizonDays });
+const lowersRisk = (value: ChurnFeature['value']): ChurnFeature => ({ value, direction: -1, silenceHorizonDays: 0 });
 
 /**
  * The churn model's features, by the name its coefficients use. Each is centred so that 0 means
@@ -22,33 +117,57 @@ interface ChurnFeatureContext {
  */
 export const CHURN_FEATURES = {
   /** Whole days silent (see Signals.silentDays), capped at SILENCE_CAP_DAYS. */
-  daysSinceLastActivity: ({ signals }) => Math.min(signals.silentDays ?? 0, SILENCE_CAP_DAYS),
+  daysSinceLastActivity: raisesRisk(({ signals }) => Math.min(signals.silentDays ?? 0, SILENCE_CAP_DAYS), SILENCE_CAP_DAYS),
   /** 1 − engagement trend ratio, floored at 0: 0 when flat, rising or unknown; 1 when engagement stopped. */
-  activityTrendDrop: ({ signals }) => (signals.engagementTrend === null ? 0 : Math.max(0, 1 - signals.engagementTrend)),
+  activityTrendDrop: raisesRisk(({ signals }) => (signals.engagementTrend === null ? 0 : Math.max(0, 1 - signals.engagementTrend))),
   /** 0 when the next renewal is ≥ 90 days away (or none), rising linearly to 1 on the renewal date. */
-  renewalProximity: ({ signals }) =>
+  renewalProximity: raisesRisk(({ signals }) =>
     signals.daysToRenewal === null
       ? 0
       : (RENEWAL_PROXIMITY_HORIZON_DAYS - Math.min(signals.daysToRenewal, RENEWAL_PROXIMITY_HORIZON_DAYS)) /
-        RENEWAL_PROXIMITY_HORIZON_DAYS,
+        RENEWAL_PROXIMITY_HORIZON_DAYS),
   /** Contracts cancelled in the last 365 days, capped at 3. */
-  cancellations365: ({ insights }) => Math.min(insights.cancelled365, 3),
+  cancellations365: raisesRisk(({ insights }) => Math.min(insights.cancelled365, 3)),
   /** Deals lost in the last 365 days, capped at 5. */
-  lostDeals365: ({ insights }) => Math.min(insights.lost365, 5),
+  lostDeals365: raisesRisk(({ insights }) => Math.min(insights.lost365, 5)),
   /** Open support tickets, capped at 10. */
-  openTickets: ({ insights }) => Math.min(insights.openTickets, 10),
+  openTickets: raisesRisk(({ insights }) => Math.min(insights.openTickets, 10)),
   /** SLA breaches in the last 90 days, capped at 10. */
-  slaBreaches90: ({ insights }) => Math.min(insights.slaBreaches90, 10),
+  slaBreaches90: raisesRisk(({ insights }) => Math.min(insights.slaBreaches90, 10)),
   /** Latest CSM sentiment −2…+2 (0 when none). */
-  csmSentiment: ({ insights }) => insights.latestCsmSentiment ?? 0,
+  csmSentiment: lowersRisk(({ insights }) => insights.latestCsmSentiment ?? 0),
   /** Latest NPS − 7 (0 when none): detractors are negative, promoters positive. */
-  npsDeviation: ({ insights }) => (insights.latestNps === null ? 0 : insights.latestNps - NPS_NEUTRAL),
+  npsDeviation: lowersRisk(({ insights }) => (insights.latestNps === null ? 0 : insights.latestNps - NPS_NEUTRAL)),
   /** 1 − health/100: 0 for a perfect health score, 1 for health 0. */
-  healthShortfall: ({ health }) => 1 - health / 100,
-} satisfies Record<string, (context: ChurnFeatureContext) => number>;
+  healthShortfall: raisesRisk(({ health }) => 1 - health / 100),
+  // Relative to the customer's own baseline (docs/scoring.md §4): the same value for a busy and a quiet account
+  // whose behaviour changed alike.
+  /** Engagement events of the last 7 days against the 23 days before (days 8–30): a sudden stop. */
+  engagementDrop7d: engagementDrop(7, 30),
+  /** Engagement events of the last 30 days against the 60 days before (days 31–90). */
+  engagementDrop30d: engagementDrop(30, 90),
+  /** Engagement events of the last 90 days against the 275 days before (days 91–365): a slow slide. */
+  engagementDrop90d: engagementDrop(90, 365),
+  /** Product-usage quantity of the last 30 days against the 60 days before. */
+  usageDrop30d: usageDrop(30, 90),
+  /** Product-usage quantity of the last 90 days against the 275 days before. */
+  usageDrop90d: usageDrop(90, 365),
+  /** Support tickets opened in the last 90 days per engagement event. */
+  ticketsPerEngagement90: raisesRisk(perEngagement90((insights) => insights.activity.SUPPORT_TICKET_OPENED.d90)),
+  /** SLA breaches in the last 90 days per engagement event. */
+  slaBreachesPerEngagement90: raisesRisk(perEngagement90((insights) => insights.slaBreaches90)),
+  /** Open support tickets per engagement event of the last 90 days. */
+  openTicketsPerEngagement90: raisesRisk(perEngagement90((insights) => insights.openTickets)),
+} satisfies Record<string, ChurnFeature>;
 
 export type ChurnFeatureName = keyof typeof CHURN_FEATURES;
 export const CHURN_FEATURE_NAMES = Object.keys(CHURN_FEATURES) as ChurnFeatureName[];
+/** The sign the feature's coefficient must have: 1 when a higher value raises the risk, −1 when it lowers it. */
+export const churnFeatureDirection = (feature: ChurnFeatureName): 1 | -1 => CHURN_FEATURES[feature].direction;
+
+/** Up to how many whole days of silence some feature of the model changes daily with no new input (0: none does). */
+export const churnSilenceHorizonDays = (model: ChurnModel): number =>
+  Math.max(0, ...CHURN_FEATURE_NAMES.filter((feature) => (model.coefficients[feature] ?? 0) !== 0).map((feature) => CHURN_FEATURES[feature].silenceHorizonDays));
 
 export interface ChurnModel {
   intercept: number;
@@ -74,7 +193,7 @@ export function estimateChurnRisk(model: ChurnModel, context: ChurnFeatureContex
   for (const feature of CHURN_FEATURE_NAMES) {
     const coefficient = model.coefficients[feature];
     if (coefficient === undefined) continue;
-    const value = CHURN_FEATURES[feature](context);
+    const value = CHURN_FEATURES[feature].value(context);
     logit += coefficient * value;
     features.push({
       feature,

@@ -6,6 +6,8 @@ import { ScoringConfigSchema, listOf, type ScoringConfig } from './config-schema
 
 /** Absolute path of the shipped default configuration, for services that read it (or an override) at start. */
 export const DEFAULT_SCORING_CONFIG_PATH = fileURLToPath(new URL('../config/default.json', import.meta.url));
+/** Where the model card of the default configuration's churn model lies: `<version>.md` and `<version>.json` (docs/scoring.md §16). */
+export const DEFAULT_MODEL_CARDS_DIR = fileURLToPath(new URL('../model-cards/', import.meta.url));
 
 export interface ConfigIssue {
   /** JSON path of the offending setting, e.g. `scorecards[1].measures[2].weight`. */

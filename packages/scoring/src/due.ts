@@ -1,6 +1,6 @@
 import { MS_PER_DAY, WINDOWS_DAYS, utcDay, type CustomerInsights, type CustomerState, type UtcDay } from '@churnscore/domain';
 import { LONGEST_WINDOW_DAYS, isDayInWindow, startOfDay } from './calendar';
-import { RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, type ChurnFeatureName } from './churn';
+import { RENEWAL_PROXIMITY_HORIZON_DAYS, churnSilenceHorizonDays, type ChurnFeatureName } from './churn';
 import type { ScoringConfig } from './config-schema';
 import { isOpenOpportunity, isTicketCounted, latestPerEntity, latestTickets, ticketAgesOutAt, type InsightsOptions } from './insights';
 import { SILENCE_MEASURE_INPUT } from './measure-inputs';
@@ -39,10 +39,7 @@ function silenceBreakpoints(insights: CustomerInsights, config: ScoringConfig): 
   const silenceMeasureEnds = config.measures
     .filter((measure) => measure.input === SILENCE_MEASURE_INPUT && usedMeasureIds.has(measure.id))
     .map((measure) => measure.points[measure.points.length - 1]?.value ?? 0);
-  const dailyThrough = Math.max(
-    usesChurnFeature(config, 'daysSinceLastActivity') ? SILENCE_CAP_DAYS : 0,
-    ...silenceMeasureEnds,
-  );
+  const dailyThrough = Math.max(churnSilenceHorizonDays(config.churn), ...silenceMeasureEnds);
   const alertThresholds = insights.activeContracts > 0 ? [config.alerts.noRecentActivity.silentDays] : [];
   return [...daysThrough(dailyThrough), TREND_RECENT_DAYS, LONGEST_WINDOW_DAYS, ...alertThresholds];
 }
@@ -63,7 +60,7 @@ function renewalBreakpoints(config: ScoringConfig): number[] {
  * - window edges: the next UTC midnight at which a day with activity, SLA breaches, a closed deal or
  *   a cancellation leaves a 7/30/90/365-day window (or a future-dated day enters one);
  * - an open ticket leaving the retention horizon;
- * - silence: each day of silence while a churn feature or measure still moves with it, the days
+ * - silence: each day of silence while a churn feature (churnSilenceHorizonDays) or measure still moves with it, the days
  *   the engagement (30) and usage (365) trends count as stopped, and the NO_RECENT_ACTIVITY threshold;
  * - renewal: the renewal phase and RENEWAL_AT_RISK thresholds, each day of the renewal-proximity
  *   feature's horizon, and the renewal date passing (nextRenewalAt moves on);

@@ -2,6 +2,7 @@
 // alerts and the next time-driven due instant. No I/O; the clock is always a parameter.
 export { computeInsights, DEFAULT_STAGE_PROBABILITY, type InsightsOptions } from './insights';
 export {
+  DEFAULT_MODEL_CARDS_DIR,
   DEFAULT_SCORING_CONFIG_PATH,
   defaultScoringConfig,
   loadScoringConfigFile,
@@ -18,7 +19,7 @@ export {
   type ScoringConfig,
 } from './config-schema';
 export { MEASURE_INPUT_NAMES, type MeasureInputName } from './measure-inputs';
-export { CHURN_FEATURE_NAMES, RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, type ChurnFeatureName } from './churn';
+export { CHURN_FEATURE_NAMES, RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, churnFeatureDirection, type ChurnFeatureName } from './churn';
 export {
   BASELINE_RISK_SIGNALS,
   churnFeatureValue,
