@@ -1,7 +1,7 @@
 // Point-in-time training data: each customer's insights as of many past instants, computed by the scorer's own
 // pure code from only what the product had by then, each labelled with whether the customer churned within the
 // horizon after it (docs/scoring.md, "Training data").
-import { MS_PER_DAY, utcDay, type CustomerInsights, type InputEvent } from '@churnscore/domain';
+import { MS_PER_DAY, utcDay, type CustomerInsights, type CustomerState, type InputEvent } from '@churnscore/domain';
 import { CustomerFold, computeInsights, type FoldOptions } from '@churnscore/scoring';
 import { DEFAULT_RENEWAL_GRACE_DAYS, activeSpells, spellAt } from './churn';
 
@@ -58,13 +58,9 @@ export interface DatasetRow {
   churnsAt: number | null;
 }
 
-export interface Dataset {
+export interface Dataset extends SnapshotPlan {
   /** By customer, then as-of instant. */
   rows: DatasetRow[];
-  asOfDates: number[];
-  horizonDays: number;
-  renewalGraceDays: number;
-  observedUntil: number;
 }
 
 /** When an event became known: it must have happened and, in a replay, have arrived. */
@@ -118,39 +114,32 @@ function asOfDates(schedule: AsOfSchedule, firstKnown: number, lastLabelable: nu
   return dates;
 }
 
-/**
- * Walks one customer's history once, in the order events became known, and at each as-of instant at which it
- * holds an active contract takes the insights of everything known by then. Customers without one then (not yet
- * customers, or churned) are no samples.
- */
-function customerRows(history: CustomerHistory, dates: readonly number[], options: FoldOptions & { horizonMs: number; renewalGraceDays: number }) {
-  const events = usableEvents(history);
-  const contracts = events.flatMap(({ event }) => (event.kind === 'contract' ? [event] : []));
-  const spells = activeSpells(contracts, options.renewalGraceDays);
-  const fold = new CustomerFold(history.customerId, options);
-  const rows: DatasetRow[] = [];
-  let next = 0;
-  for (const asOf of dates) {
-    for (; next < events.length && knownAt(events[next]!) <= asOf; next += 1) {
-      const { event, receivedAt = event.occurredAt } = events[next]!;
-      fold.apply(event, receivedAt);
-    }
-    const spell = spellAt(spells, asOf);
-    if (spell === undefined) continue;
-    const churnsAt = spell.churnsAt !== null && spell.churnsAt <= asOf + options.horizonMs ? spell.churnsAt : null;
-    const insights = computeInsights(fold.stateAsOf(asOf), asOf, options);
-    rows.push({ customerId: history.customerId, asOf, insights, label: churnsAt !== null, churnsAt });
-  }
-  return rows;
+/** When the snapshots are taken and what their labels mean: the same for every customer of a history. */
+export interface SnapshotPlan {
+  asOfDates: number[];
+  horizonDays: number;
+  renewalGraceDays: number;
+  /** The end of the history: a label needs it to run on past the horizon and the renewal grace. */
+  observedUntil: number;
+}
+
+/** A customer's state as of an instant at which it holds an active contract, labelled. */
+export interface StateSnapshot {
+  customerId: string;
+  asOf: number;
+  /** The state the store holds at `asOf` after applying the events known by then. */
+  state: CustomerState;
+  /** Whether the customer churns within the horizon after `asOf`. */
+  label: boolean;
+  /** When it churns, if within the horizon. */
+  churnsAt: number | null;
 }
 
 /**
- * Feature snapshots and labels for every customer as of every scheduled instant. A snapshot uses only events that
- * had occurred and (in a replay) arrived by its instant, applied as the store applied them, and the scorer's own
- * computeInsights: never information from after it. Its label needs the history to run on past the horizon and
- * the renewal grace, so later as-of instants are refused (or, in a schedule, not taken).
+ * The as-of instants, horizon and end of `histories` (see buildDataset). Later explicit instants, whose labels the
+ * history cannot settle, are refused; a schedule stops before them.
  */
-export function buildDataset(histories: readonly CustomerHistory[], options: DatasetOptions): Dataset {
+export function planSnapshots(histories: readonly CustomerHistory[], options: Omit<DatasetOptions, keyof FoldOptions | 'onProgress'>): SnapshotPlan {
   const horizonDays = wholeDays('horizonDays', options.horizonDays ?? DEFAULT_HORIZON_DAYS, 1);
   const renewalGraceDays = wholeDays('renewalGraceDays', options.renewalGraceDays ?? DEFAULT_RENEWAL_GRACE_DAYS, 0);
   let firstKnown = Infinity;
@@ -162,16 +151,55 @@ export function buildDataset(histories: readonly CustomerHistory[], options: Dat
   if (firstKnown === Infinity) throw new RangeError('the histories hold no events to learn from');
   const observedUntil = options.observedUntil ?? lastKnown;
   const dates = asOfDates(options.asOf, firstKnown, observedUntil - (horizonDays + renewalGraceDays) * MS_PER_DAY);
+  return { asOfDates: dates, horizonDays, renewalGraceDays, observedUntil };
+}
+
+/**
+ * Walks one customer's history once, in the order events became known, and at each planned instant at which it
+ * holds an active contract yields the state the store holds then, from everything known by then. Customers without
+ * one then (not yet customers, or churned) are no samples.
+ */
+export function* customerSnapshots(history: CustomerHistory, plan: SnapshotPlan, options: FoldOptions): Generator<StateSnapshot> {
+  const events = usableEvents(history);
+  const contracts = events.flatMap(({ event }) => (event.kind === 'contract' ? [event] : []));
+  const spells = activeSpells(contracts, plan.renewalGraceDays);
+  const fold = new CustomerFold(history.customerId, options);
+  const horizonMs = plan.horizonDays * MS_PER_DAY;
+  let next = 0;
+  for (const asOf of plan.asOfDates) {
+    for (; next < events.length && knownAt(events[next]!) <= asOf; next += 1) {
+      const { event, receivedAt = event.occurredAt } = events[next]!;
+      fold.apply(event, receivedAt);
+    }
+    const spell = spellAt(spells, asOf);
+    if (spell === undefined) continue;
+    const churnsAt = spell.churnsAt !== null && spell.churnsAt <= asOf + horizonMs ? spell.churnsAt : null;
+    yield { customerId: history.customerId, asOf, state: fold.stateAsOf(asOf), label: churnsAt !== null, churnsAt };
+  }
+}
+
+/**
+ * Feature snapshots and labels for every customer as of every scheduled instant. A snapshot uses only events that
+ * had occurred and (in a replay) arrived by its instant, applied as the store applied them, and the scorer's own
+ * computeInsights: never information from after it. Its label needs the history to run on past the horizon and
+ * the renewal grace, so later as-of instants are refused (or, in a schedule, not taken).
+ */
+export function buildDataset(histories: readonly CustomerHistory[], options: DatasetOptions): Dataset {
+  const plan = planSnapshots(histories, options);
   const seen = new Set<string>();
   const rows: DatasetRow[] = [];
   for (const history of histories) {
     if (seen.has(history.customerId)) throw new RangeError('a customer appears in two histories: group its events into one (groupByCustomer)');
     seen.add(history.customerId);
-    rows.push(...customerRows(history, dates, { ...options, horizonMs: horizonDays * MS_PER_DAY, renewalGraceDays }));
+    rows.push(...customerRows(history, plan, options));
     options.onProgress?.({ customers: seen.size, rows: rows.length });
   }
-  return { rows, asOfDates: dates, horizonDays, renewalGraceDays, observedUntil };
+  return { rows, ...plan };
 }
+
+/** One customer's rows of a dataset planned by planSnapshots: its snapshots' insights, labelled. */
+export const customerRows = (history: CustomerHistory, plan: SnapshotPlan, options: FoldOptions): DatasetRow[] =>
+  [...customerSnapshots(history, plan, options)].map(({ state, ...snapshot }) => ({ ...snapshot, insights: computeInsights(state, snapshot.asOf, options) }));
 
 export type TimeSplitOptions =
   /** The first as-of instant of the validation set. */

@@ -5,7 +5,10 @@ export {
   DEFAULT_HORIZON_DAYS,
   DEFAULT_WARM_UP_DAYS,
   buildDataset,
+  customerRows,
+  customerSnapshots,
   groupByCustomer,
+  planSnapshots,
   splitByTime,
   type AsOfSchedule,
   type CustomerHistory,
@@ -13,11 +16,39 @@ export {
   type DatasetOptions,
   type DatasetRow,
   type HistoryEvent,
+  type SnapshotPlan,
+  type StateSnapshot,
   type TimeSplit,
   type TimeSplitOptions,
 } from './dataset';
-export { DEFAULT_L2, DEFAULT_VALIDATION_SHARE, MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, TrainingRefusedError, trainChurnModel, type TrainOptions, type TrainingResult } from './train';
+export {
+  DEFAULT_L2,
+  DEFAULT_TRAINING_FEATURES,
+  DEFAULT_VALIDATION_SHARE,
+  MIN_CHURNING_CUSTOMERS,
+  MIN_CUSTOMERS,
+  TrainingRefusedError,
+  riskTrajectories,
+  sampleCounts,
+  trainChurnModel,
+  type TrainOptions,
+  type TrainingResult,
+} from './train';
 export { renderModelCard, type ModelCard, type RankingScore, type SampleCounts } from './model-card';
-export { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, MIN_ALERT_HYSTERESIS, THRESHOLD_STEP, chooseAlertThresholds, replayAlert, type AlertOutcome, type AlertThresholds, type RiskPoint, type ThresholdChoice } from './thresholds';
+export {
+  DEFAULT_TARGET_PRECISION,
+  EARLY_WARNING_DAYS,
+  MIN_ALERT_HYSTERESIS,
+  THRESHOLD_STEP,
+  alertOpenings,
+  alertOutcome,
+  chooseAlertThresholds,
+  replayAlert,
+  type AlertOutcome,
+  type AlertPoint,
+  type AlertThresholds,
+  type RiskPoint,
+  type ThresholdChoice,
+} from './thresholds';
 export { averagePrecision, calibrationTable, outcomeAt, rocAuc, type CalibrationBin, type CalibrationTable, type ScoredSample, type ThresholdOutcome } from './metrics';
 export { fitLogisticRegression, type LogisticRegressionFit, type LogisticRegressionOptions } from './logistic-regression';

@@ -31,6 +31,19 @@ describe('fitLogisticRegression', () => {
     expect(Math.abs(fit.coefficients[2]! - truth.coefficients[2]!)).toBeLessThan(0.1);
   });
 
+  it('fits a left-out column at 0, as if it were absent, and still reports its mean and standard deviation', () => {
+    const { rows, labels } = syntheticData(5_000, 3);
+    const without = fitLogisticRegression(rows.map((row) => [row[0]!, row[2]!]), labels, { l2: 1 });
+    const leftOut = fitLogisticRegression(rows, labels, { l2: 1, leaveOut: [1] });
+    expect(leftOut.coefficients[1]).toBe(0);
+    expect(leftOut.standardisedCoefficients[1]).toBe(0);
+    expect(leftOut.coefficients[0]).toBeCloseTo(without.coefficients[0]!, 10);
+    expect(leftOut.coefficients[2]).toBeCloseTo(without.coefficients[1]!, 10);
+    expect(leftOut.intercept).toBeCloseTo(without.intercept, 10);
+    expect(leftOut.means[1]).toBeCloseTo(50, 0);
+    expect(leftOut.standardDeviations[1]).toBeGreaterThan(20);
+  });
+
   it('matches the closed-form maximum likelihood of one binary feature: the two groups’ log-odds', () => {
     // Group x=0: 2 positives of 8; group x=1: 6 of 8.
     const rows = [...Array<number[]>(8).fill([0]), ...Array<number[]>(8).fill([1])];

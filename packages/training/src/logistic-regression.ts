@@ -12,6 +12,8 @@ export interface LogisticRegressionOptions {
    * deviation 1), so the penalty treats every feature alike whatever its unit. The intercept is not penalised.
    */
   l2: number;
+  /** Columns fitted with a coefficient of 0, as if absent (their mean and standard deviation are still reported). */
+  leaveOut?: readonly number[];
   /** Newton steps at most. */
   maxIterations?: number;
   /** Converged when no standardised parameter moves by more than this in a step. */
@@ -22,7 +24,7 @@ export interface LogisticRegressionFit {
   /** On the features' own scale: logit = intercept + Σ coefficients[j] × x[j]. */
   intercept: number;
   coefficients: number[];
-  /** The coefficients per standard deviation of each feature: comparable across features. 0 for a constant feature. */
+  /** The coefficients per standard deviation of each feature: comparable across features. 0 for a constant or left-out feature. */
   standardisedCoefficients: number[];
   /** Per feature, over the rows fitted on. */
   means: number[];
@@ -90,14 +92,14 @@ export function fitLogisticRegression(
   labels: readonly boolean[],
   options: LogisticRegressionOptions,
 ): LogisticRegressionFit {
-  const { l2, maxIterations = DEFAULT_MAX_ITERATIONS, tolerance = DEFAULT_TOLERANCE } = options;
+  const { l2, leaveOut = [], maxIterations = DEFAULT_MAX_ITERATIONS, tolerance = DEFAULT_TOLERANCE } = options;
   if (rows.length === 0 || rows.length !== labels.length) throw new RangeError('need as many labels as rows, and at least one row');
   if (!(l2 >= 0)) throw new RangeError(`l2 must be ≥ 0, got ${l2}`);
   const width = rows[0]!.length;
   if (rows.some((row) => row.length !== width)) throw new RangeError('every row needs the same number of features');
   const { means, standardDeviations } = columnMoments(rows, width);
-  // Constant features are left out of the fit: their coefficient is 0.
-  const used = standardDeviations.flatMap((sd, j) => (sd > CONSTANT_FEATURE_SD ? [j] : []));
+  // Constant features are left out of the fit, as are those asked to be: their coefficient is 0.
+  const used = standardDeviations.flatMap((sd, j) => (sd > CONSTANT_FEATURE_SD && !leaveOut.includes(j) ? [j] : []));
   // Design matrix: a leading 1 for the intercept, then the standardised features in use.
   const design = rows.map((row) => [1, ...used.map((j) => (row[j]! - means[j]!) / standardDeviations[j]!)]);
   const targets: number[] = labels.map((label) => (label ? 1 : 0));

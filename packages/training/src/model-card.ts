@@ -37,8 +37,15 @@ export interface ModelCard {
   fit: { l2: number; iterations: number; converged: boolean };
   model: {
     intercept: number;
-    /** Every churn feature; coefficient null for one left out (it never varied in training). */
-    coefficients: Array<{ feature: string; coefficient: number | null; perStandardDeviation: number; mean: number; standardDeviation: number }>;
+    /** Every churn feature fitted (TrainOptions.features); coefficient null for one left out, and why. */
+    coefficients: Array<{
+      feature: string;
+      coefficient: number | null;
+      leftOut: 'constant in training' | 'against its direction' | null;
+      perStandardDeviation: number;
+      mean: number;
+      standardDeviation: number;
+    }>;
   };
   validation: RankingScore & { baseRate: number; meanPredicted: number; calibration: CalibrationTable };
   /** The base config's churn model (with its calibration error), then single signals, on the same snapshots. */
@@ -132,7 +139,7 @@ export function renderModelCard(card: ModelCard): string {
       ['feature', 'coefficient', 'per standard deviation', 'training mean', 'training standard deviation'],
       card.model.coefficients.map((c) => [
         c.feature,
-        c.coefficient === null ? 'left out (constant in training)' : c.coefficient,
+        c.coefficient === null ? `left out (${c.leftOut})` : c.coefficient,
         fixed(c.perStandardDeviation),
         fixed(c.mean),
         fixed(c.standardDeviation),

@@ -1,6 +1,6 @@
 import { MS_PER_DAY } from '@churnscore/domain';
 import { describe, expect, it } from 'vitest';
-import { MIN_ALERT_HYSTERESIS, chooseAlertThresholds, replayAlert, type RiskPoint } from './thresholds';
+import { MIN_ALERT_HYSTERESIS, alertOpenings, alertOutcome, chooseAlertThresholds, replayAlert, type RiskPoint } from './thresholds';
 
 const WEEK = 7 * MS_PER_DAY;
 /** A customer's weekly snapshots with these risks; a churner churns `churnsInWeeks` after the first. */
@@ -34,6 +34,14 @@ describe('replayAlert', () => {
 
   it('starts every trajectory with no alert open', () => {
     expect(replayAlert([trajectory([0.6]), trajectory([0.6])], { openAt: 0.7, resolveBelow: 0.5 }).alerted).toBe(0);
+  });
+
+  it('counts what alertOutcome counts from the openings alertOpenings gives, snapshot by snapshot', () => {
+    const thresholds = { openAt: 0.7, resolveBelow: 0.5 };
+    expect(alertOpenings(churner, thresholds)).toEqual([false, false, true, true, false]);
+    expect(alertOpenings(dipper, thresholds)).toEqual([false, true, false, false]);
+    const points = [churner, dipper].flatMap((t) => t.map((point, i) => ({ ...point, open: alertOpenings(t, thresholds)[i]! })));
+    expect(alertOutcome(points)).toEqual(replayAlert([churner, dipper], thresholds));
   });
 });
 

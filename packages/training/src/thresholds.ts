@@ -40,32 +40,71 @@ export interface AlertOutcome {
   earlyRecall: number | null;
 }
 
-const isEarly = (point: RiskPoint): boolean => point.churnsAt !== null && point.churnsAt - point.asOf >= EARLY_WARNING_DAYS * MS_PER_DAY;
+const isEarly = (point: Pick<RiskPoint, 'asOf' | 'churnsAt'>): boolean => point.churnsAt !== null && point.churnsAt - point.asOf >= EARLY_WARNING_DAYS * MS_PER_DAY;
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 
-/**
- * The alert replayed over `trajectories`: each one customer's snapshots on consecutive as-of dates, oldest first,
- * starting with no alert open.
- */
-export function replayAlert(trajectories: readonly (readonly RiskPoint[])[], { openAt, resolveBelow }: AlertThresholds): AlertOutcome {
+/** One snapshot and whether the alert was open at it. */
+export interface AlertPoint extends Omit<RiskPoint, 'risk'> {
+  open: boolean;
+}
+
+/** Counts snapshots as they come, alerted or not (no allocation per snapshot: the threshold search replays thousands of pairs). */
+function outcomeTally() {
   let alerted = 0;
   let truePositives = 0;
   let positives = 0;
   let early = 0;
   let earlyCaught = 0;
+  return {
+    add(point: Pick<RiskPoint, 'asOf' | 'label' | 'churnsAt'>, open: boolean): void {
+      const earlyPoint = isEarly(point);
+      if (point.label) positives += 1;
+      if (earlyPoint) early += 1;
+      if (!open) return;
+      alerted += 1;
+      if (point.label) truePositives += 1;
+      if (earlyPoint) earlyCaught += 1;
+    },
+    outcome: (): AlertOutcome => ({
+      alerted,
+      truePositives,
+      precision: ratio(truePositives, alerted),
+      recall: ratio(truePositives, positives),
+      earlyRecall: ratio(earlyCaught, early),
+    }),
+  };
+}
+
+/** Precision, recall and early recall of an alert from whether it was open at each snapshot. */
+export function alertOutcome(points: Iterable<AlertPoint>): AlertOutcome {
+  const tally = outcomeTally();
+  for (const point of points) tally.add(point, point.open);
+  return tally.outcome();
+}
+
+/** The scorer's hysteresis: an open alert stays open down to resolveBelow; a closed one opens at openAt. */
+const staysOrOpens = (open: boolean, risk: number, { openAt, resolveBelow }: AlertThresholds): boolean => (open ? risk >= resolveBelow : risk >= openAt);
+
+/** Whether the alert is open at each point of one customer's snapshots, oldest first, starting with none open. */
+export function alertOpenings(trajectory: readonly RiskPoint[], thresholds: AlertThresholds): boolean[] {
+  let open = false;
+  return trajectory.map((point) => (open = staysOrOpens(open, point.risk, thresholds)));
+}
+
+/**
+ * The alert replayed over `trajectories`: each one customer's snapshots on consecutive as-of dates, oldest first,
+ * starting with no alert open.
+ */
+export function replayAlert(trajectories: readonly (readonly RiskPoint[])[], thresholds: AlertThresholds): AlertOutcome {
+  const tally = outcomeTally();
   for (const trajectory of trajectories) {
     let open = false;
     for (const point of trajectory) {
-      open = open ? point.risk >= resolveBelow : point.risk >= openAt;
-      if (point.label) positives += 1;
-      if (isEarly(point)) early += 1;
-      if (!open) continue;
-      alerted += 1;
-      if (point.label) truePositives += 1;
-      if (isEarly(point)) earlyCaught += 1;
+      open = staysOrOpens(open, point.risk, thresholds);
+      tally.add(point, open);
     }
   }
-  return { alerted, truePositives, precision: ratio(truePositives, alerted), recall: ratio(truePositives, positives), earlyRecall: ratio(earlyCaught, early) };
+  return tally.outcome();
 }
 
 export type ThresholdChoice =

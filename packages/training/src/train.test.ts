@@ -1,4 +1,4 @@
-import { defaultScoringConfig, parseScoringConfig, scoreCustomer } from '@churnscore/scoring';
+import { churnFeatureDirection, defaultScoringConfig, parseScoringConfig, scoreCustomer, type ChurnFeatureName } from '@churnscore/scoring';
 import { describe, expect, it } from 'vitest';
 import { buildDataset, splitByTime } from './dataset';
 import { rocAuc } from './metrics';
@@ -77,6 +77,23 @@ describe('trainChurnModel on a population whose churn shows in behaviour', () =>
     expect(Object.keys(config.churn.coefficients)).not.toContain('npsDeviation');
     expect(card.model.coefficients.find((c) => c.feature === 'npsDeviation')?.coefficient).toBeNull();
     expect(card.model.coefficients.find((c) => c.feature === 'healthShortfall')?.coefficient).toBe(config.churn.coefficients.healthShortfall);
+  });
+
+  it('keeps every coefficient in its feature’s direction, leaving out (and naming) those that came out against it', () => {
+    for (const [feature, coefficient] of Object.entries(config.churn.coefficients)) {
+      expect(Math.sign(coefficient) * churnFeatureDirection(feature as ChurnFeatureName), feature).toBe(1);
+    }
+    const against = card.model.coefficients.filter((c) => c.leftOut === 'against its direction');
+    expect(against.length).toBeGreaterThan(0); // features that move together share their effect: some come out reversed
+    for (const c of against) expect(config.churn.coefficients).not.toHaveProperty(c.feature);
+  });
+
+  it('fits the features asked for, and only those', () => {
+    const features: ChurnFeatureName[] = ['engagementDrop30d', 'healthShortfall', 'openTickets'];
+    const narrow = train(dataset, { features });
+    expect(narrow.card.model.coefficients.map((c) => c.feature)).toEqual(features);
+    expect(Object.keys(narrow.config.churn.coefficients).every((feature) => features.includes(feature as ChurnFeatureName))).toBe(true);
+    expect(narrow.config.version).not.toBe(config.version);
   });
 
   it('is deterministic: the same history trains the same config, version included', () => {

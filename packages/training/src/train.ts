@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import {
   BASELINE_RISK_SIGNALS,
-  CHURN_FEATURE_NAMES,
+  churnFeatureDirection,
   churnFeatureValue,
   churnRiskOf,
   churnSnapshot,
@@ -22,13 +22,39 @@ import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, chooseAlertThresholds, re
 /**
  * The fewest churning customers, and customers, that the training period and the validation period must each
  * hold. Snapshots of one customer are strongly correlated, so customers count, not snapshots. 50 churners give
- * about 5 per coefficient of the 10 features, the least that keeps a logistic regression's coefficients unbiased
- * enough (Vittinghoff & McCulloch 2007; Salesforce Einstein asks for 100 positives among 400 records). With 50
- * churners and 150 others, the standard error of a validation AUC near 0.8 is about 0.04 (Hanley & McNeil 1982):
- * enough to tell a useful model from health alone, not less.
+ * about 4 per coefficient of the default features (DEFAULT_TRAINING_FEATURES): below the 5 to 10 events per
+ * variable an unpenalised logistic regression needs to keep its coefficients from inflating (Vittinghoff &
+ * McCulloch 2007), which the L2 penalty makes up for by shrinking them; Salesforce Einstein asks for 100
+ * positives among 400 records. With 50 churners and 150 others, the standard error of a validation AUC near 0.8
+ * is about 0.04 (Hanley & McNeil 1982): enough to tell a useful model from health alone, not less.
  */
 export const MIN_CHURNING_CUSTOMERS = 50;
 export const MIN_CUSTOMERS = 200;
+/**
+ * The churn features training fits unless told otherwise: those relative to the customer's own baseline (engagement
+ * and usage drops over three windows, tickets, SLA breaches and open tickets per engagement event), what the
+ * customer and its CSM say (NPS, sentiment), the health score, and the two contract signals no account size
+ * inflates (renewal proximity, cancellations). Left out: the absolute counts of open tickets, SLA breaches and lost
+ * deals and the days of silence, which a busy account piles up and a quiet one shows in good health alike, so
+ * they rank by account size rather than by risk; and `activityTrendDrop`, which `engagementDrop30d` measures
+ * for every customer rather than only those with 4 baseline events. A feature that never varies in training is
+ * left out of the model whatever the list.
+ */
+export const DEFAULT_TRAINING_FEATURES: readonly ChurnFeatureName[] = [
+  'engagementDrop7d',
+  'engagementDrop30d',
+  'engagementDrop90d',
+  'usageDrop30d',
+  'usageDrop90d',
+  'ticketsPerEngagement90',
+  'slaBreachesPerEngagement90',
+  'openTicketsPerEngagement90',
+  'csmSentiment',
+  'npsDeviation',
+  'healthShortfall',
+  'renewalProximity',
+  'cancellations365',
+];
 /** λ of the L2 penalty on standardised features: mild for thousands of snapshots, enough to keep a feature that barely varies finite. */
 export const DEFAULT_L2 = 1;
 /** The latest quarter of the as-of dates validates. */
@@ -54,6 +80,8 @@ export interface TrainOptions {
   targetPrecision?: number;
   /** Default DEFAULT_L2. */
   l2?: number;
+  /** The churn features to fit; default DEFAULT_TRAINING_FEATURES. */
+  features?: readonly ChurnFeatureName[];
   /** The trained config's version; default `churn-h<horizon>-<date the history ends>-<hash of the model>`. */
   version?: string;
   /** Each stage as it starts, for a progress display. */
@@ -68,7 +96,8 @@ export interface TrainingResult {
 const isoDate = (instant: number): string => new Date(instant).toISOString().slice(0, 10);
 const significant = (value: number): number => Number(value.toPrecision(COEFFICIENT_DIGITS));
 
-function sampleCounts(rows: readonly DatasetRow[]): SampleCounts {
+/** Snapshots, positives, customers and churning customers among labelled rows. */
+export function sampleCounts(rows: ReadonlyArray<Pick<DatasetRow, 'customerId' | 'label'>>): SampleCounts {
   const customers = new Set(rows.map((row) => row.customerId));
   const churners = new Set(rows.filter((row) => row.label).map((row) => row.customerId));
   return { snapshots: rows.length, positives: rows.filter((row) => row.label).length, customers: customers.size, churners: churners.size };
@@ -88,11 +117,18 @@ function refuseIfTooFew(counts: { train: SampleCounts; validation: SampleCounts 
   );
 }
 
-/** Each customer's validation snapshots on consecutive as-of dates: a customer who left and came back starts afresh. */
-function trajectories(rows: readonly DatasetRow[], risks: readonly number[], asOfDates: readonly number[]): RiskPoint[][] {
+/**
+ * Each customer's snapshots on consecutive as-of dates, with their risks, for replaying an alert: a customer who
+ * left and came back starts afresh. `rows` by customer, then as-of instant, as a dataset holds them.
+ */
+export function riskTrajectories(
+  rows: ReadonlyArray<Pick<DatasetRow, 'customerId' | 'asOf' | 'label' | 'churnsAt'>>,
+  risks: readonly number[],
+  asOfDates: readonly number[],
+): RiskPoint[][] {
   const position = new Map(asOfDates.map((date, index) => [date, index]));
   const result: RiskPoint[][] = [];
-  let previous: DatasetRow | undefined;
+  let previous: (typeof rows)[number] | undefined;
   rows.forEach((row, i) => {
     const point = { asOf: row.asOf, risk: risks[i]!, label: row.label, churnsAt: row.churnsAt };
     const continues = previous?.customerId === row.customerId && position.get(row.asOf)! - position.get(previous.asOf)! === 1;
@@ -101,6 +137,22 @@ function trajectories(rows: readonly DatasetRow[], risks: readonly number[], asO
     previous = row;
   });
   return result;
+}
+
+/**
+ * The fit with every coefficient in its feature's direction (churnFeatureDirection): while some come out against
+ * theirs (features that move together can share their effect with opposite signs), the one most against, per
+ * standard deviation, is left out and the rest refitted. Deterministic, at most one refit per feature.
+ */
+function fitWithDirections(rows: readonly number[][], labels: readonly boolean[], features: readonly ChurnFeatureName[], l2: number) {
+  const againstDirection = new Set<number>();
+  for (;;) {
+    const fit = fitLogisticRegression(rows, labels, { l2, leaveOut: [...againstDirection] });
+    const signed = features.map((feature, j) => fit.standardisedCoefficients[j]! * churnFeatureDirection(feature));
+    const worst = signed.indexOf(Math.min(...signed));
+    if (!(signed[worst]! < 0)) return { fit, againstDirection };
+    againstDirection.add(worst);
+  }
 }
 
 function rankingScore(name: string, scores: readonly number[], rows: readonly DatasetRow[]): RankingScore {
@@ -114,7 +166,8 @@ function rankingScore(name: string, scores: readonly number[], rows: readonly Da
  * thresholds reach the target precision on the validation snapshots.
  */
 export function trainChurnModel(dataset: Dataset, options: TrainOptions): TrainingResult {
-  const { baseConfig, l2 = DEFAULT_L2, targetPrecision = DEFAULT_TARGET_PRECISION, onStage } = options;
+  const { baseConfig, l2 = DEFAULT_L2, targetPrecision = DEFAULT_TARGET_PRECISION, features = DEFAULT_TRAINING_FEATURES, onStage } = options;
+  if (features.length === 0) throw new RangeError('training needs at least one churn feature');
   if (dataset.asOfDates.length === 0) {
     throw new TrainingRefusedError(
       `the history is too short: its first snapshot (after ${DEFAULT_WARM_UP_DAYS} days of warm-up) needs ${dataset.horizonDays} days of horizon ` +
@@ -129,13 +182,14 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   const snapshotsOf = (rows: readonly DatasetRow[]): ChurnSnapshot[] => rows.map((row) => churnSnapshot(row.insights, baseConfig, row.asOf));
   const trainSnapshots = snapshotsOf(split.train);
   const validationSnapshots = snapshotsOf(split.validation);
-  const vector = (snapshot: ChurnSnapshot): number[] => CHURN_FEATURE_NAMES.map((feature) => churnFeatureValue(feature, snapshot));
+  const vector = (snapshot: ChurnSnapshot): number[] => features.map((feature) => churnFeatureValue(feature, snapshot));
 
   onStage?.(`fitting on ${counts.train.snapshots} snapshots`);
-  const fit = fitLogisticRegression(trainSnapshots.map(vector), split.train.map((row) => row.label), { l2 });
-  // A feature that never varied in training taught nothing: it is left out of the model rather than kept at 0.
+  const { fit, againstDirection } = fitWithDirections(trainSnapshots.map(vector), split.train.map((row) => row.label), features, l2);
+  // A feature that never varied in training taught nothing, and one against its direction would explain the risk
+  // backwards: both are left out of the model rather than kept at 0.
   const coefficients: Partial<Record<ChurnFeatureName, number>> = {};
-  CHURN_FEATURE_NAMES.forEach((feature, j) => {
+  features.forEach((feature, j) => {
     if (fit.coefficients[j] !== 0) coefficients[feature] = significant(fit.coefficients[j]!);
   });
   const churn = { intercept: significant(fit.intercept), coefficients };
@@ -147,7 +201,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   const validationSamples: ScoredSample[] = trainedRisks.map((score, i) => ({ score, label: split.validation[i]!.label }));
 
   onStage?.(`choosing CHURN_RISK_HIGH thresholds for precision ${targetPrecision}`);
-  const choice = chooseAlertThresholds(trajectories(split.validation, trainedRisks, dataset.asOfDates), targetPrecision);
+  const choice = chooseAlertThresholds(riskTrajectories(split.validation, trainedRisks, dataset.asOfDates), targetPrecision);
   if (!choice.ok) {
     const best = choice.bestPrecision === null ? 'no alert ever opens' : `the best any reaches is ${choice.bestPrecision.toFixed(2)}`;
     throw new TrainingRefusedError(
@@ -186,9 +240,10 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
     fit: { l2, iterations: fit.iterations, converged: fit.converged },
     model: {
       intercept: churn.intercept,
-      coefficients: CHURN_FEATURE_NAMES.map((feature, j) => ({
+      coefficients: features.map((feature, j) => ({
         feature,
         coefficient: coefficients[feature] ?? null,
+        leftOut: coefficients[feature] !== undefined ? null : againstDirection.has(j) ? 'against its direction' : 'constant in training',
         perStandardDeviation: fit.standardisedCoefficients[j]!,
         mean: fit.means[j]!,
         standardDeviation: fit.standardDeviations[j]!,
@@ -212,7 +267,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
       ...choice.outcome,
       base: {
         ...baseConfig.alerts.churnRiskHigh,
-        ...replayAlert(trajectories(validationRows, baseRisks, dataset.asOfDates), baseConfig.alerts.churnRiskHigh),
+        ...replayAlert(riskTrajectories(validationRows, baseRisks, dataset.asOfDates), baseConfig.alerts.churnRiskHigh),
       },
     },
   };

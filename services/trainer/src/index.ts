@@ -1,2 +1,24 @@
 export { TRAIN_EXIT_CODES, TRAIN_USAGE, parseTrainArgs, runTrainCommand, type TrainArgs, type TrainIo } from './train-command';
 export { readExportHistory, type ExportHistory } from './read-history';
+export {
+  asHistory,
+  describePopulation,
+  planPopulation,
+  simulatePopulation,
+  simulatedDataset,
+  simulatedSnapshotPlan,
+  type SimulatedDatasetOptions,
+  type SimulatedPopulation,
+} from './simulated-populations';
+export {
+  DEFAULT_MODEL_CLOCK,
+  DEFAULT_MODEL_FEATURES,
+  DEFAULT_MODEL_POPULATIONS,
+  TRAIN_DEFAULT_USAGE,
+  formatConfigJson,
+  parseTrainDefaultArgs,
+  runTrainDefaultCommand,
+  type TrainDefaultIo,
+} from './train-default-command';
+export { parseOptions, type CommandIo } from './command-line';
+export { collectRows, yieldToEventLoop } from './snapshots';

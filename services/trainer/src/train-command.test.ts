@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScoringConfigFile } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, loadScoringConfigFile } from '@churnscore/scoring';
 import { UsageError, toNdjsonLine } from '@churnscore/simulator';
-import type { ModelCard } from '@churnscore/training';
+import { DEFAULT_TRAINING_FEATURES, type ModelCard } from '@churnscore/training';
 import { afterAll, describe, expect, it } from 'vitest';
 // The training package's seeded population: a history whose churn shows in behaviour, built in memory.
 import { syntheticPopulation } from '../../../packages/training/src/test-support';
@@ -102,6 +102,12 @@ describe('parseTrainArgs', () => {
     expect(parseTrainArgs(['--help'])).toBeNull();
   });
 
+  it('fits the default training features unless --features names others, or all', () => {
+    expect(parseTrainArgs(['--history', 'a.csv'])?.features).toEqual(DEFAULT_TRAINING_FEATURES);
+    expect(parseTrainArgs(['--history', 'a.csv', '--features', 'engagementDrop30d, openTickets'])?.features).toEqual(['engagementDrop30d', 'openTickets']);
+    expect(parseTrainArgs(['--history', 'a.csv', '--features', 'all'])?.features).toEqual(CHURN_FEATURE_NAMES);
+  });
+
   it.each([
     [[], /--history is required/],
     [['--history', 'a.csv', '--target-precision', '1'], /--target-precision must be a number between 0 and 1/],
@@ -109,6 +115,7 @@ describe('parseTrainArgs', () => {
     [['--history', 'a.csv', '--l2', '0'], /--l2 must be a number > 0/],
     [['--history', 'a.csv', '--observed-until', 'soon'], /--observed-until must be an ISO 8601 time/],
     [['--history', 'a.csv', '--kind', 'lead'], /--kind must be one of/],
+    [['--history', 'a.csv', '--features', 'shoeSize,openTickets'], /--features: unknown churn feature "shoeSize" \(known: daysSinceLastActivity, /],
   ])('refuses %j', (argv, message) => {
     expect(() => parseTrainArgs(argv)).toThrow(UsageError);
     expect(() => parseTrainArgs(argv)).toThrow(message);

@@ -1,11 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
 import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
-import { ScoringConfigError, loadScoringConfigFile } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, ScoringConfigError, loadScoringConfigFile, type ChurnFeatureName } from '@churnscore/scoring';
 import {
   CLI_EXIT_CODES,
   UsageError,
@@ -14,21 +13,23 @@ import {
   integerOption,
   loadProducerConfig,
   startProgress,
-  type ProgressStream,
 } from '@churnscore/simulator';
 import {
   DEFAULT_HORIZON_DAYS,
   DEFAULT_L2,
   DEFAULT_TARGET_PRECISION,
+  DEFAULT_TRAINING_FEATURES,
   DEFAULT_VALIDATION_SHARE,
   TrainingRefusedError,
-  buildDataset,
   groupByCustomer,
+  planSnapshots,
   renderModelCard,
   trainChurnModel,
   type ModelCard,
 } from '@churnscore/training';
+import { parseOptions, type CommandIo } from './command-line';
 import { readExportHistory } from './read-history';
+import { collectRows } from './snapshots';
 
 /** A snapshot of every customer once a week: the alert replay sees the week-to-week wobble a live alert would. */
 const DEFAULT_EVERY_DAYS = 7;
@@ -60,6 +61,7 @@ loads (SCORING_CONFIG_PATH) and a model card (Markdown and JSON). docs/scoring.m
   --validation-share X    the share of as-of dates, the latest, to validate on (default ${DEFAULT_VALIDATION_SHARE})
   --target-precision X    CHURN_RISK_HIGH's precision on the validation snapshots (default ${DEFAULT_TARGET_PRECISION})
   --l2 X                  the L2 penalty on standardised features (default ${DEFAULT_L2})
+  --features A,B,…        the churn features to fit, or "all" (default: ${DEFAULT_TRAINING_FEATURES.join(', ')})
   --observed-until TIME   when the export was taken, ISO 8601 (default: its latest event)
   --version NAME          the trained config's version (default churn-h<N>-<date>-<hash>)
   --help                  show this text
@@ -80,6 +82,7 @@ export interface TrainArgs {
   validationShare: number;
   targetPrecision: number;
   l2: number;
+  features: readonly ChurnFeatureName[];
   observedUntil: number | null;
   version: string | null;
 }
@@ -91,34 +94,41 @@ function fraction(name: string, value: string | undefined, fallback: number): nu
   return parsed;
 }
 
+/** `--features`: a comma-separated list of churn features, or "all". */
+function featureList(value: string | undefined): readonly ChurnFeatureName[] {
+  if (value === undefined) return DEFAULT_TRAINING_FEATURES;
+  if (value === 'all') return CHURN_FEATURE_NAMES;
+  const names = value.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(CHURN_FEATURE_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new UsageError(`--features: unknown churn feature ${unknown.map((name) => `"${name}"`).join(', ')} (known: ${CHURN_FEATURE_NAMES.join(', ')}, or all)`);
+  }
+  return [...new Set(names)] as ChurnFeatureName[];
+}
+
 /** Parses the command line; null when --help was asked for. */
 export function parseTrainArgs(argv: string[]): TrainArgs | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        history: { type: 'string', multiple: true },
-        kind: { type: 'string' },
-        format: { type: 'string' },
-        partial: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        'base-config': { type: 'string' },
-        'horizon-days': { type: 'string' },
-        'every-days': { type: 'string' },
-        'validation-share': { type: 'string' },
-        'target-precision': { type: 'string' },
-        l2: { type: 'string' },
-        'observed-until': { type: 'string' },
-        version: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${TRAIN_USAGE}`);
-  }
+  const parsed = parseOptions(
+    argv,
+    {
+      history: { type: 'string', multiple: true },
+      kind: { type: 'string' },
+      format: { type: 'string' },
+      partial: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'base-config': { type: 'string' },
+      'horizon-days': { type: 'string' },
+      'every-days': { type: 'string' },
+      'validation-share': { type: 'string' },
+      'target-precision': { type: 'string' },
+      l2: { type: 'string' },
+      features: { type: 'string' },
+      'observed-until': { type: 'string' },
+      version: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    TRAIN_USAGE,
+  );
   if (parsed.help) return null;
   if (parsed.history === undefined) throw new UsageError(`--history is required\n\n${TRAIN_USAGE}`);
   const { kind, format } = parseExportSelection(parsed);
@@ -138,18 +148,15 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
     validationShare: fraction('validation-share', parsed['validation-share'], DEFAULT_VALIDATION_SHARE),
     targetPrecision: fraction('target-precision', parsed['target-precision'], DEFAULT_TARGET_PRECISION),
     l2,
+    features: featureList(parsed.features),
     observedUntil,
     version: parsed.version ?? null,
   };
 }
 
-export interface TrainIo {
+/** Rejected lines, the summary and where the outputs went on stdout; progress, and why training was refused, on stderr. */
+export interface TrainIo extends CommandIo {
   env: Env;
-  /** Rejected lines, then the summary and where the outputs went. */
-  stdout: { write(text: string): unknown };
-  /** Progress, and why training was refused. */
-  stderr: ProgressStream;
-  clock?: () => number;
 }
 
 const fixed = (value: number | null): string => (value === null ? '–' : value.toFixed(3));
@@ -216,14 +223,13 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   );
   let dataset;
   try {
-    dataset = buildDataset(histories, {
-      retentionDays: settings.retentionDays,
-      dedupeWindowDays: settings.dedupeWindowDays,
+    const plan = planSnapshots(histories, {
       asOf: { everyDays: args.everyDays },
       horizonDays: args.horizonDays,
       ...(args.observedUntil === null ? {} : { observedUntil: args.observedUntil }),
-      onProgress: (done) => (progress = done),
     });
+    const fold = { retentionDays: settings.retentionDays, dedupeWindowDays: settings.dedupeWindowDays };
+    dataset = { rows: await collectRows(histories, plan, { ...fold, onProgress: (done) => (progress = done) }), ...plan };
   } finally {
     snapshotting.stop();
   }
@@ -237,6 +243,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
       validationShare: args.validationShare,
       targetPrecision: args.targetPrecision,
       l2: args.l2,
+      features: args.features,
       ...(args.version === null ? {} : { version: args.version }),
       onStage: (stage) => io.stderr.write(`${stage}\n`),
     });
