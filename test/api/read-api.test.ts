@@ -3,6 +3,7 @@
 // hashes in Redis, read independently of the API.
 import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
+import { defaultScoringConfig } from '@churnscore/scoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import type { AlertsPage, CustomerDetail, CustomerPage, Stats } from '../../services/api/src/index';
@@ -104,7 +105,7 @@ describe('GET /api/v1/customers/{customerId}', () => {
     });
   });
 
-  it('returns the explanation: every measure with raw value, score, weight and contribution', async () => {
+  it('returns the explanation: every measure with raw value, score, weight and contribution, every churn feature of the model with its logit contribution', async () => {
     const { body } = await get<CustomerDetail>(`/api/v1/customers/${HAND_CHECKED}`);
     const { measures, churnFeatures, scorecardId } = body.explanation;
     expect(scorecardId).toEqual(expect.any(String));
@@ -112,7 +113,11 @@ describe('GET /api/v1/customers/{customerId}', () => {
     const included = measures.filter((m) => m.score !== null);
     expect(included.reduce((sum, m) => sum + m.weight, 0)).toBeCloseTo(1, 6);
     expect(Math.abs(measures.reduce((sum, m) => sum + m.contribution, 0) - body.health)).toBeLessThanOrEqual(1);
-    expect(churnFeatures.map((f) => f.feature)).toContain('daysSinceLastActivity');
+    const model = defaultScoringConfig().churn;
+    expect(churnFeatures.map((f) => f.feature).sort()).toEqual(Object.keys(model.coefficients).sort());
+    expect(churnFeatures.map((f) => f.feature)).toContain('usageDrop30d');
+    const logit = model.intercept + churnFeatures.reduce((sum, f) => sum + f.logitContribution, 0);
+    expect(body.churnRisk).toBeCloseTo(1 / (1 + Math.exp(-logit)), 3);
   });
 
   it('lists the open and the recently resolved alerts of the customer', async () => {

@@ -13,11 +13,18 @@ const DAY = 86_400_000;
 const T = Date.UTC(2026, 6, 1, 8, 0, 0);
 const customerId = 'wobbly-co';
 
-/** Churn risk driven by CSM sentiment alone: risk = σ(−0.5 × sentiment), so −2 → 0.73, −1 → 0.62, 0 → 0.5, +1 → 0.38. */
+/**
+ * Churn risk driven by CSM sentiment alone: risk = σ(−0.5 × sentiment), so −2 → 0.73, −1 → 0.62, 0 → 0.5, +1 → 0.38;
+ * CHURN_RISK_HIGH opens at 0.7 and resolves below 0.5, whatever the default's thresholds.
+ */
 function sentimentOnlyChurnModel(): ScoringConfig {
   const config = structuredClone(defaultScoringConfig()) as ScoringConfig;
-  const coefficients = Object.fromEntries(Object.keys(config.churn.coefficients).map((name) => [name, name === 'csmSentiment' ? -0.5 : 0]));
-  return parseScoringConfig({ ...config, version: 'test-sentiment-only', churn: { intercept: 0, coefficients } });
+  return parseScoringConfig({
+    ...config,
+    version: 'test-sentiment-only',
+    churn: { intercept: 0, coefficients: { csmSentiment: -0.5 } },
+    alerts: { ...config.alerts, churnRiskHigh: { openAt: 0.7, resolveBelow: 0.5 } },
+  });
 }
 
 // 0.62, 0.73 (open), 0.62, 0.5, 0.73, 0.38 (resolve), 0.5, 0.62, 0.73 (open), 0.5, 0.38 (resolve)

@@ -1,12 +1,11 @@
 import type { AlertBook, AlertEpisode, CustomerInsights, CustomerState, Score } from '@churnscore/domain';
 import { describe, expect, it } from 'vitest';
 import { alertId, alertSeverity, emptyAlertBook, evaluateAlerts } from './alerts';
-import { defaultScoringConfig } from './config';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';
-import { DAY, NOW, RETENTION, contract, healthyState, silentFor } from './test-fixtures';
+import { DAY, NOW, RETENTION, contract, handSetConfig, healthyState, silentFor } from './test-fixtures';
 
-const config = defaultScoringConfig();
+const config = handSetConfig;
 const insightsOf = (state: CustomerState): CustomerInsights => computeInsights(state, NOW, RETENTION);
 const healthy = insightsOf(healthyState());
 const baseScore = scoreCustomer(healthy, null, config, NOW);

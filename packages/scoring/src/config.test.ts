@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SCORING_CONFIG_PATH, ScoringConfigError, defaultScoringConfig, parseScoringConfig } from './config';
+import { join } from 'node:path';
+import { CHURN_FEATURE_NAMES } from './churn';
+import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, ScoringConfigError, defaultScoringConfig, parseScoringConfig } from './config';
+import { computeInsights } from './insights';
+import { scoreCustomer } from './score';
+import { NOW, RETENTION, healthyState } from './test-fixtures';
 
 /** A fresh copy of the shipped default file, as untyped JSON the tests break on purpose. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- arbitrary JSON, mutated into invalid shapes
@@ -21,6 +26,28 @@ describe('the default configuration', () => {
   it('is valid and carries its version', () => {
     expect(defaultScoringConfig().version).toBe(defaultJson().version);
     expect(parseScoringConfig(defaultJson())).toEqual(defaultScoringConfig());
+  });
+
+  it('comes with the model card of its churn model, under its version: the coefficients and alert thresholds it states', () => {
+    const config = defaultScoringConfig();
+    const card = JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${config.version}.json`), 'utf8')) as {
+      version: string;
+      horizonDays: number;
+      model: { intercept: number; coefficients: Array<{ feature: string; coefficient: number | null }> };
+      alert: { openAt: number; resolveBelow: number };
+    };
+    expect(card.version).toBe(config.version);
+    expect(card.horizonDays).toBe(90);
+    expect(card.model.intercept).toBe(config.churn.intercept);
+    const learnt = card.model.coefficients.filter((c) => c.coefficient !== null).map((c) => [c.feature, c.coefficient]);
+    expect(Object.fromEntries(learnt)).toEqual(config.churn.coefficients);
+    expect(config.alerts.churnRiskHigh).toEqual({ openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow });
+    expect(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${config.version}.md`), 'utf8')).toContain(`# Churn model ${config.version}`);
+  });
+
+  it('stamps its version on every score', () => {
+    const config = defaultScoringConfig();
+    expect(scoreCustomer(computeInsights(healthyState(), NOW, RETENTION), null, config, NOW).modelVersion).toBe(config.version);
   });
 
   it('ends with a default scorecard that matches everyone', () => {
@@ -122,10 +149,17 @@ describe('parseScoringConfig: semantic errors', () => {
 
   it('requires churn-alert hysteresis (open above resolve)', () => {
     const json = defaultJson();
-    json.alerts.churnRiskHigh.resolveBelow = 0.7;
+    json.alerts.churnRiskHigh = { openAt: 0.7, resolveBelow: 0.7 };
     expect(problemsOf(json)).toEqual([
       'alerts.churnRiskHigh.resolveBelow: must be < alerts.churnRiskHigh.openAt (0.7): the gap between them is the hysteresis that stops flapping',
     ]);
+  });
+
+  it('accepts every churn feature the scorer computes, the relative ones included', () => {
+    const json = defaultJson();
+    json.churn.coefficients = Object.fromEntries(CHURN_FEATURE_NAMES.map((feature) => [feature, 0.1]));
+    expect(Object.keys(parseScoringConfig(json).churn.coefficients)).toEqual(CHURN_FEATURE_NAMES);
+    expect(CHURN_FEATURE_NAMES).toEqual(expect.arrayContaining(['engagementDrop7d', 'engagementDrop30d', 'engagementDrop90d', 'usageDrop30d', 'usageDrop90d', 'ticketsPerEngagement90']));
   });
 
   it('rejects unknown churn features and disordered severity thresholds', () => {

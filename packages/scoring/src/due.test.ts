@@ -2,8 +2,8 @@ import { utcDay, type AlertBook, type CustomerState, type Score } from '@churnsc
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyAlertBook, evaluateAlerts } from './alerts';
-import { defaultScoringConfig } from './config';
 import type { ScoringConfig } from './config-schema';
+import { defaultScoringConfig } from './config';
 import { nextDueAt } from './due';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';
@@ -16,13 +16,14 @@ import {
   configWith,
   contract,
   emptyState,
+  handSetConfig,
   healthyState,
   opportunity,
   stateArbitrary,
   ticket,
 } from './test-fixtures';
 
-const config = defaultScoringConfig();
+const config = handSetConfig;
 const midnight = (day: number): number => day * DAY;
 const dueOf = (state: CustomerState, now = NOW, scoring: ScoringConfig = config): number | null =>
   nextDueAt(state, computeInsights(state, now, RETENTION), scoring, now, RETENTION);
@@ -39,10 +40,10 @@ const withoutDailySilence = configWith((c) => {
  * count is left out too: it keeps counting after its score stopped moving, which is no change
  * nextDueAt schedules.
  */
-function outcomeAt(state: CustomerState, at: number, book: AlertBook, previous: Score | null) {
+function outcomeAt(state: CustomerState, at: number, book: AlertBook, previous: Score | null, scoring: ScoringConfig = config) {
   const insights = computeInsights(state, at, RETENTION);
-  const score = scoreCustomer(insights, null, config, at);
-  const alerts = evaluateAlerts(book, score, previous, insights, config, at);
+  const score = scoreCustomer(insights, null, scoring, at);
+  const alerts = evaluateAlerts(book, score, previous, insights, scoring, at);
   const measures = score.explanation.measures.map((m) => (m.measureId === 'recency' ? { ...m, rawValue: null } : m));
   return {
     insights: { ...insights, asOf: 0 },
@@ -167,15 +168,19 @@ describe('nextDueAt: renewal and tenure', () => {
   });
 });
 
-describe('nextDueAt: nothing changes before the due time', () => {
+// The shipped default too: its relative drops move day by day with silence (churnSilenceHorizonDays).
+describe.each([
+  ['the hand-set model', handSetConfig],
+  ['the shipped default', defaultScoringConfig()],
+])('nextDueAt with %s: nothing changes before the due time', (_name, scoring) => {
   it('gives the same insights, score and alerts at any instant before it, up to 1 ms before', () => {
     fc.assert(
       fc.property(stateArbitrary, fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })), (state, fraction) => {
-        const now = outcomeAt(state, NOW, emptyAlertBook(), null);
-        const due = dueOf(state);
+        const now = outcomeAt(state, NOW, emptyAlertBook(), null, scoring);
+        const due = dueOf(state, NOW, scoring);
         const horizon = due ?? NOW + 3 * 365 * DAY;
         const later = NOW + Math.floor(fraction * (horizon - 1 - NOW));
-        const then = outcomeAt(state, later, now.alerts.book, now.score);
+        const then = outcomeAt(state, later, now.alerts.book, now.score, scoring);
         expect(then.insights).toEqual(now.insights);
         expect(then.score).toEqual(now.score);
         expect(then.alerts.transitions).toEqual([]);

@@ -2,14 +2,13 @@ import { alertMessage, scoreValues, type AlertEpisode, type AlertMessage, type C
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyAlertBook, evaluateAlerts } from './alerts';
-import { defaultScoringConfig } from './config';
 import { nextDueAt } from './due';
 import { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput } from './evaluate';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';
-import { contract, DAY, emptyState, EVALUATION_OPTIONS, NOW, RETENTION, bucket, healthyState, silentFor, stateArbitrary } from './test-fixtures';
+import { contract, DAY, emptyState, EVALUATION_OPTIONS, NOW, RETENTION, bucket, handSetConfig, healthyState, silentFor, stateArbitrary } from './test-fixtures';
 
-const config = defaultScoringConfig();
+const config = handSetConfig;
 const CAUSE: ScoreCause = { kind: 'event', eventId: 'evt-1' };
 
 const evaluate = (customer: Partial<CustomerEvaluationInput> = {}, now = NOW): CustomerEvaluation =>
