@@ -1,0 +1,171 @@
+// `npm run evaluate`: trains the churn model on one simulated customer base, scores another with the scorer's own
+// code, and prints every signal side by side with the targets (docs/evaluation.md).
+import { ScoringConfigError, churnSnapshot, defaultScoringConfig, loadScoringConfigFile, type ScoringConfig } from '@churnscore/scoring';
+import { UsageError, formatCount, formatPercent, integerOption, latentState, loadProducerConfig, startProgress } from '@churnscore/simulator';
+import {
+  asHistory,
+  describePopulation,
+  parseOptions,
+  planPopulation,
+  simulatePopulation,
+  simulatedDataset,
+  simulatedSnapshotPlan,
+  yieldToEventLoop,
+  type CommandIo,
+  type SimulatedPopulation,
+} from '@churnscore/trainer';
+import {
+  DEFAULT_HORIZON_DAYS,
+  DEFAULT_TARGET_PRECISION,
+  DEFAULT_VALIDATION_SHARE,
+  sampleCounts,
+  splitByTime,
+  trainChurnModel,
+  type Dataset,
+} from '@churnscore/training';
+import {
+  EVALUATION_CLOCK,
+  EVALUATION_POPULATIONS,
+  SINGLE_SIGNAL_NAMES,
+  prepareSignal,
+  reportSignals,
+  scoreHeldOutCustomer,
+  singleSignals,
+  type HeldOutRow,
+  type PreparedSignal,
+  type SingleSignalName,
+} from './evaluation';
+import { renderEvaluation } from './render';
+
+/** Snapshots once a week, as training takes them: the alert sees the week-to-week wobble a live alert would. */
+const DEFAULT_EVERY_DAYS = 7;
+/** How often scoring yields to the event loop, in customers, so that the progress line can redraw. */
+const YIELD_EVERY_CUSTOMERS = 10;
+
+export const EVALUATE_USAGE = `Usage: npm run evaluate [-- --every-days N]
+
+Trains the churn model on one simulated customer base and scores another (other seed, churn rate,
+share of silent churners and activity spread) with the scorer's own code, then prints the trained
+model, the shipped default, health alone, the engagement trend and an oracle that knows the simulated
+decline side by side: AUC, PR-AUC, AUC in the quietest and busiest thirds, calibration error, and
+CHURN_RISK_HIGH's precision and recall; then whether each target is met. docs/evaluation.md explains it.
+
+  --every-days N          score each held-out customer every N days (default ${DEFAULT_EVERY_DAYS})
+  --default-config PATH   the scoring config to judge as the default model, and to train from
+                          (default: the shipped one)
+  --help                  show this text`;
+
+export interface EvaluateIo extends CommandIo {
+  /** Default EVALUATION_POPULATIONS; tests use smaller ones. */
+  populations?: { train: SimulatedPopulation; heldOut: SimulatedPopulation };
+}
+
+export function parseEvaluateArgs(argv: string[]): { everyDays: number; defaultConfigPath: string | null } | null {
+  const parsed = parseOptions(
+    argv,
+    { 'every-days': { type: 'string' }, 'default-config': { type: 'string' }, help: { type: 'boolean', default: false } },
+    EVALUATE_USAGE,
+  );
+  if (parsed.help) return null;
+  return { everyDays: integerOption('every-days', parsed['every-days'], DEFAULT_EVERY_DAYS, 1), defaultConfigPath: parsed['default-config'] ?? null };
+}
+
+/** The config judged as the default model: the shipped one, or one the user names (refused, as bad usage, when the scorer would refuse it). */
+function defaultConfigOf(path: string | null): ScoringConfig {
+  if (path === null) return defaultScoringConfig();
+  try {
+    return loadScoringConfigFile(path);
+  } catch (error) {
+    if (error instanceof ScoringConfigError) throw new UsageError(`the scoring config ${path} is refused: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Every single signal calibrated on the training base, and its alert thresholds chosen there, split as training splits. */
+function prepareSignals(dataset: Dataset, population: SimulatedPopulation, baseConfig: ScoringConfig): Record<SingleSignalName, PreparedSignal> {
+  const plans = new Map(planPopulation(population, EVALUATION_CLOCK).map((plan) => [plan.customerId, plan]));
+  const split = splitByTime(dataset, { validationShare: DEFAULT_VALIDATION_SHARE });
+  const valued = (rows: Dataset['rows']) =>
+    rows.map((row) => ({ row, signals: singleSignals({ snapshot: churnSnapshot(row.insights, baseConfig, row.asOf), latent: latentState(plans.get(row.customerId)!, row.asOf) }) }));
+  const train = valued(split.train);
+  const validation = valued(split.validation);
+  const pick = (name: SingleSignalName) => (items: typeof train) => items.map(({ row, signals }) => ({ row, value: signals[name] }));
+  return Object.fromEntries(
+    SINGLE_SIGNAL_NAMES.map((name) => [name, prepareSignal({ train: pick(name)(train), validation: pick(name)(validation) }, dataset.asOfDates, DEFAULT_TARGET_PRECISION)]),
+  ) as Record<SingleSignalName, PreparedSignal>;
+}
+
+/** `npm run evaluate`. */
+export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promise<number> {
+  const args = parseEvaluateArgs(argv);
+  if (args === null) {
+    io.stderr.write(`${EVALUATE_USAGE}\n`);
+    return 0;
+  }
+  const populations = io.populations ?? EVALUATION_POPULATIONS;
+  // The scorer's defaults, whatever this shell's environment says, so that every run reports the same figures.
+  const { retentionDays, dedupeWindowDays } = loadProducerConfig({}, { offline: true });
+  const fold = { retentionDays, dedupeWindowDays };
+  const defaultConfig = defaultConfigOf(args.defaultConfigPath);
+  const stage = (text: string) => io.stderr.write(`${text}\n`);
+
+  let progress = { customers: 0, rows: 0 };
+  const snapshotting = startProgress(
+    () => `training base: ${formatCount(progress.customers)}/${formatCount(populations.train.customers)} customers  ${formatCount(progress.rows)} snapshots`,
+    { stream: io.stderr },
+  );
+  const dataset = await simulatedDataset([populations.train], {
+    now: EVALUATION_CLOCK,
+    everyDays: args.everyDays,
+    horizonDays: DEFAULT_HORIZON_DAYS,
+    ...fold,
+    onProgress: (done) => (progress = done),
+  }).finally(() => snapshotting.stop());
+  const { config: trained, card } = trainChurnModel(dataset, {
+    baseConfig: defaultConfig,
+    trainedAt: (io.clock ?? Date.now)(),
+    sources: [describePopulation(populations.train)],
+    onStage: stage,
+  });
+  stage('calibrating health alone, the engagement trend and the oracle on the training base');
+  const prepared = prepareSignals(dataset, populations.train, defaultConfig);
+
+  stage('simulating the held-out base');
+  const heldOut = simulatePopulation(populations.heldOut, EVALUATION_CLOCK);
+  const plan = simulatedSnapshotPlan(
+    heldOut.map(asHistory),
+    populations.heldOut,
+    { now: EVALUATION_CLOCK, everyDays: args.everyDays, horizonDays: DEFAULT_HORIZON_DAYS },
+  );
+  const rows: HeldOutRow[] = [];
+  let scored = 0;
+  const scoring = startProgress(
+    () => `held-out base: scored ${formatCount(scored)}/${formatCount(heldOut.length)} customers  ${formatPercent(scored, heldOut.length)}  ${formatCount(rows.length)} snapshots`,
+    { stream: io.stderr },
+  );
+  try {
+    for (const customer of heldOut) {
+      rows.push(...scoreHeldOutCustomer(customer, plan, { trained, default: defaultConfig }, fold));
+      scored += 1;
+      if (scored % YIELD_EVERY_CUSTOMERS === 0) await yieldToEventLoop();
+    }
+  } finally {
+    scoring.stop();
+  }
+
+  const reports = reportSignals(rows, prepared, { trained: trained.alerts.churnRiskHigh, default: defaultConfig.alerts.churnRiskHigh }, plan.asOfDates);
+  io.stdout.write(
+    renderEvaluation({
+      trainedOn: describePopulation(populations.train),
+      heldOut: describePopulation(populations.heldOut),
+      trainedVersion: trained.version,
+      trainedValidationAuc: card.validation.auc,
+      defaultVersion: defaultConfig.version,
+      heldOutCounts: sampleCounts(rows),
+      asOfDates: plan.asOfDates.length,
+      everyDays: args.everyDays,
+      reports,
+    }),
+  );
+  return 0;
+}

@@ -1,0 +1,185 @@
+import { MS_PER_DAY } from '@churnscore/domain';
+import { computeInsights, defaultScoringConfig, foldEvents, parseScoringConfig, scoreCustomer } from '@churnscore/scoring';
+import { latentState } from '@churnscore/simulator';
+import { asHistory, simulatePopulation, simulatedSnapshotPlan, type SimulatedPopulation } from '@churnscore/trainer';
+import { alertOpenings, buildDataset, type DatasetRow } from '@churnscore/training';
+import { describe, expect, it } from 'vitest';
+import {
+  EVALUATION_POPULATIONS,
+  calibrateSignal,
+  calibratedRisk,
+  judgeTargets,
+  prepareSignal,
+  reportSignals,
+  scoreHeldOutCustomer,
+  type HeldOutRow,
+  type SignalReport,
+} from './evaluation';
+import { renderEvaluation } from './render';
+
+const NOW = Date.parse('2025-06-15T12:00:00Z');
+const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
+const WEEK = 7 * MS_PER_DAY;
+const byDefault = defaultScoringConfig();
+/** Another model: the default's, alerting far earlier, so that the two alert books differ. */
+const eager = parseScoringConfig({ ...byDefault, version: 'eager', alerts: { ...byDefault.alerts, churnRiskHigh: { openAt: 0.1, resolveBelow: 0.05 } } });
+
+describe('scoreHeldOutCustomer', () => {
+  const population: SimulatedPopulation = { seed: 'evaluation-test', customers: 25, days: 300, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10 };
+  const customers = simulatePopulation(population, NOW);
+  const plan = simulatedSnapshotPlan(customers.map(asHistory), population, { now: NOW, everyDays: 7, horizonDays: 90 });
+  const scored = customers.map((customer) => ({ customer, rows: scoreHeldOutCustomer(customer, plan, { trained: eager, default: byDefault }, FOLD) }));
+
+  it('scores each snapshot as the scorer scores the events known by then, under each model', () => {
+    for (const { customer, rows } of scored) {
+      for (const row of rows) {
+        const known = customer.events.filter((event) => event.occurredAt <= row.asOf).map((event) => ({ event }));
+        const insights = computeInsights(foldEvents(customer.customerId, known, { ...FOLD, asOf: row.asOf }), row.asOf, FOLD);
+        expect(row.risk.default).toBe(scoreCustomer(insights, null, byDefault, row.asOf).churnRisk);
+        expect(row.risk.trained).toBe(scoreCustomer(insights, null, eager, row.asOf).churnRisk);
+        expect(row.signals.oracle).toBe(latentState(customer, row.asOf).decline);
+        expect(row.signals.healthAlone).toBe(100 - scoreCustomer(insights, null, byDefault, row.asOf).health);
+      }
+    }
+  });
+
+  it('labels the snapshots as training labels them', () => {
+    const dataset = buildDataset(customers.map(asHistory), { ...FOLD, asOf: { dates: plan.asOfDates }, horizonDays: 90, observedUntil: NOW });
+    const rows = scored.flatMap(({ rows }) => rows);
+    expect(rows.map(({ customerId, asOf, label, churnsAt }) => ({ customerId, asOf, label, churnsAt }))).toEqual(
+      dataset.rows.map(({ customerId, asOf, label, churnsAt }) => ({ customerId, asOf, label, churnsAt })),
+    );
+    expect(rows.some((row) => row.label)).toBe(true);
+  });
+
+  it('carries each model’s alert book from snapshot to snapshot: CHURN_RISK_HIGH opens and resolves with its hysteresis', () => {
+    for (const { rows } of scored) {
+      const points = rows.map((row) => ({ ...row, risk: row.risk.trained }));
+      expect(rows.map((row) => row.alertOpen.trained)).toEqual(alertOpenings(points, eager.alerts.churnRiskHigh));
+      expect(rows.map((row) => row.alertOpen.default)).toEqual(alertOpenings(rows.map((row) => ({ ...row, risk: row.risk.default })), byDefault.alerts.churnRiskHigh));
+    }
+    expect(scored.some(({ rows }) => rows.some((row) => row.alertOpen.trained && !row.alertOpen.default))).toBe(true);
+  });
+});
+
+/** A held-out snapshot, week `week`, of a customer of activity level `level`. */
+function row(customerId: string, week: number, label: boolean, level: number, risk: number, open: boolean, signal: number): HeldOutRow {
+  return {
+    customerId,
+    asOf: week * WEEK,
+    label,
+    churnsAt: label ? 10 * WEEK : null,
+    activityLevel: level,
+    risk: { trained: risk, default: 0.2 },
+    alertOpen: { trained: open, default: false },
+    signals: { healthAlone: signal, engagementTrend: -signal, oracle: signal },
+  };
+}
+
+describe('reportSignals', () => {
+  // A churner and a calm customer at each of three activity levels, two weekly snapshots each.
+  const rows = [
+    ...[0.5, 1, 4].flatMap((level, i) => [
+      row(`churner-${i}`, 0, true, level, 0.9, true, 3),
+      row(`churner-${i}`, 1, true, level, 0.7, true, 2),
+      row(`calm-${i}`, 0, false, level, 0.1, false, -1),
+      row(`calm-${i}`, 1, false, level, i === 0 ? 0.8 : 0.1, i === 0, -2),
+    ]),
+  ];
+  const identity = { calibration: { intercept: 0, slope: 1 }, alert: { openAt: 0.8, resolveBelow: 0.6 } };
+  const reports = reportSignals(
+    rows,
+    { healthAlone: identity, engagementTrend: { ...identity, alert: null }, oracle: identity },
+    { trained: { openAt: 0.5, resolveBelow: 0.3 }, default: { openAt: 0.7, resolveBelow: 0.5 } },
+    [0, WEEK],
+  );
+  const of = (signal: SignalReport['signal']) => reports.find((report) => report.signal === signal)!;
+
+  it('ranks with each signal: AUC overall and in the quietest and busiest thirds, and PR-AUC', () => {
+    // The trained model ranks every churner first but one calm customer's 0.8 above the churners' 0.7 (the quietest third).
+    expect(of('trained').auc).toBeCloseTo(1 - 3 / 36, 12);
+    expect(of('trained').aucQuietThird).toBeCloseTo(1 - 1 / 4, 12);
+    expect(of('trained').aucBusyThird).toBe(1);
+    expect(of('default').auc).toBe(0.5);
+    expect(of('healthAlone').auc).toBe(1);
+    expect(of('engagementTrend').auc).toBe(0);
+  });
+
+  it('judges the models’ probabilities as they are, and single signals as calibrated on the training base', () => {
+    // Sorted: 0.1 ×5 (calm), 0.7 ×3 (churners), 0.8 (calm), 0.9 ×3 (churners), cut into ten groups of one or two:
+    // |predicted − observed| is 0.1 in six groups (two of them pairs), 0.3 twice, 0.8 once, 0.1 for the last pair.
+    expect(of('trained').calibrationError).toBeCloseTo((0.1 * 4 + 0.1 * 2 + 0.3 + 0.3 + 0.8 + 0.1 + 0.1 * 2) / 12, 12);
+    // Health alone as logistic(value): churners at 0.95 and 0.88, calm ones at 0.27 and 0.12.
+    expect(of('healthAlone').calibrationError).toBeCloseTo(
+      (3 * (1 - calibratedRisk({ intercept: 0, slope: 1 }, 3)) + 3 * (1 - calibratedRisk({ intercept: 0, slope: 1 }, 2)) + 3 * calibratedRisk({ intercept: 0, slope: 1 }, -1) + 3 * calibratedRisk({ intercept: 0, slope: 1 }, -2)) / 12,
+      12,
+    );
+  });
+
+  it('takes each model’s CHURN_RISK_HIGH from its alert books, and replays one on each calibrated single signal', () => {
+    // Trained: open at all six churner snapshots and one calm one; churners 30+ days out: every churner snapshot (10 weeks).
+    expect(of('trained').alert).toEqual({ openAt: 0.5, resolveBelow: 0.3, alerted: 7, truePositives: 6, precision: 6 / 7, recall: 1, earlyRecall: 1 });
+    expect(of('default').alert).toMatchObject({ alerted: 0, precision: null, recall: 0 });
+    // Health alone, calibrated as logistic(value): churners at 0.95 and 0.88 (open at ≥ 0.8, stays above 0.6), calm ones below.
+    expect(of('healthAlone').alert).toMatchObject({ openAt: 0.8, alerted: 6, truePositives: 6 });
+    expect(of('engagementTrend').alert).toBeNull();
+  });
+
+  it('says which targets are met', () => {
+    const targets = judgeTargets(reports);
+    expect(targets.map(({ met }) => met)).toEqual([false, true, true, false, false, false]);
+    expect(targets[0]).toEqual({ target: 'trained model AUC within 0.03 of the oracle', met: false, figures: '0.917 vs 1.000' });
+    expect(targets[2]!.target).toBe('trained model: CHURN_RISK_HIGH precision ≥ 0.6 at recall ≥ 0.6 on churners 30+ days out');
+  });
+
+  it('renders the table and the targets in Markdown', () => {
+    const text = renderEvaluation({
+      trainedOn: 'simulated --seed a',
+      heldOut: 'simulated --seed b',
+      trainedVersion: 'churn-h90-test',
+      trainedValidationAuc: 0.8,
+      defaultVersion: 'default-test',
+      heldOutCounts: { snapshots: 12, positives: 6, customers: 6, churners: 3 },
+      asOfDates: 2,
+      everyDays: 7,
+      reports,
+    });
+    expect(text).toContain('| signal | AUC | PR-AUC | AUC quietest ⅓ | AUC busiest ⅓ | calibration error | CHURN_RISK_HIGH opens / resolves | precision | recall | recall 30+ days out |');
+    expect(text).toContain('| trained model | 0.917 |');
+    expect(text).toContain('| engagement trend (30 days vs the 60 before) | 0.000 |');
+    expect(text).toContain('none reaches the target precision');
+    expect(text).toContain('- NOT met: trained model AUC within 0.03 of the oracle (0.917 vs 1.000)');
+    expect(text).toContain('12 snapshots of 6 customers (6 churn within the horizon; 3 churning customers), 2 as-of instants every 7 days');
+  });
+});
+
+describe('single signals prepared on the training base', () => {
+  const datasetRow = (i: number, label: boolean): DatasetRow => ({ customerId: `c${i}`, asOf: 0, label, churnsAt: label ? 60 * MS_PER_DAY : null, insights: null as never });
+
+  it('are calibrated by a one-feature logistic regression, riskier values to higher probabilities', () => {
+    const values = [0, 0, 0, 1, 1, 1, 2, 2, 2];
+    const labels = [false, false, false, false, true, false, true, true, false];
+    const calibration = calibrateSignal(values, labels);
+    expect(calibration.slope).toBeGreaterThan(0);
+    expect(calibratedRisk(calibration, 2)).toBeGreaterThan(calibratedRisk(calibration, 0));
+  });
+
+  it('get CHURN_RISK_HIGH thresholds for the target precision on the validation snapshots, or none when none reach it', () => {
+    const split = (values: number[], labels: boolean[]) => values.map((value, i) => ({ value, row: datasetRow(i, labels[i]!) }));
+    const separating = split([0, 0, 0, 5, 5], [false, false, false, true, true]);
+    expect(prepareSignal({ train: separating, validation: separating }, [0], 0.6).alert).not.toBeNull();
+    const noise = split([1, 1, 1, 1, 1], [true, false, false, false, false]);
+    expect(prepareSignal({ train: noise, validation: noise }, [0], 0.6).alert).toBeNull();
+  });
+});
+
+describe('the evaluation populations', () => {
+  it('differ in seed, churn rate, silent churners and activity spread, the held-out base with a tenfold spread', () => {
+    const { train, heldOut } = EVALUATION_POPULATIONS;
+    expect(heldOut.seed).not.toBe(train.seed);
+    expect(heldOut.churnRate).not.toBe(train.churnRate);
+    expect(heldOut.silentChurnShare).toBeGreaterThan(train.silentChurnShare);
+    expect(heldOut.activitySpread).toBe(10);
+    expect(train.activitySpread).not.toBe(10);
+  });
+});
