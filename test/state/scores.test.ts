@@ -337,6 +337,8 @@ describe('the outbox', () => {
     expect(b.version).toBe(first.fence.versionFloor + 2);
     expect(b.outbox.map((e) => e.seq)).toEqual([first.fence.versionFloor + 1, first.fence.versionFloor + 2]);
     expect((await t.store.readCustomers([id], NOW))[0]?.score?.generation).toBe(first.fence.generation);
+    // The generation it records keeps the score hash compact (docs/redis-contract.md, Memory).
+    expect(await t.redis.object('ENCODING', t.store.keys.customer(id).score)).toBe('listpack');
 
     // Redis came back as another incarnation (here: the same data under a new epoch, a day later).
     const second = { fence: writeFence({ ...identity, epoch: 'replaced', serverTimeMs: identity.serverTimeMs + DAY }, NOW) };

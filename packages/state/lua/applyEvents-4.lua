@@ -106,8 +106,21 @@ if fencedOff(fence) then
   return results
 end
 
+-- The state hash's fields are read at most once and written once, after the last event, in one HSET: Redis
+-- replicates a script by its effects, so a watermark and a revision written per event went to the AOF and
+-- to replicas per event.
+local stateFields, stateChanged = {}, {}
+local function getState(field)
+  if stateFields[field] == nil then stateFields[field] = redis.call('HGET', stateKey, field) end
+  return stateFields[field] or nil
+end
+local function setState(field, value)
+  stateFields[field] = value
+  stateChanged[field] = true
+end
+
 local function revision()
-  return tonumber(redis.call('HGET', stateKey, LAYOUT.state.revision) or '0')
+  return tonumber(getState(LAYOUT.state.revision) or '0')
 end
 
 local function saveBlob(key, blob)
@@ -195,8 +208,8 @@ local function latestWins(field, body)
 end
 
 local function maxWins(field, value)
-  local stored = redis.call('HGET', stateKey, field)
-  if not stored or tonumber(value) > tonumber(stored) then redis.call('HSET', stateKey, field, value) end
+  local stored = getState(field)
+  if not stored or tonumber(value) > tonumber(stored) then setState(field, value) end
 end
 
 local function lineKey(period)
@@ -289,9 +302,9 @@ end
 local function applyOne(event)
   -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
   --    was applied (or found a duplicate) before.
-  local watermark = redis.call('HGET', stateKey, event.watermarkField)
+  local watermark = getState(event.watermarkField)
   if watermark and tonumber(event.offset) <= tonumber(watermark) then return OUTCOME.redelivered end
-  redis.call('HSET', stateKey, event.watermarkField, event.offset)
+  setState(event.watermarkField, event.offset)
 
   -- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the
   --    window (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
@@ -314,9 +327,9 @@ local function applyOne(event)
   local today = math.floor(event.clock / MS_PER_DAY)
   horizonDay = today - retentionDays + 1
   horizonMs = horizonDay * MS_PER_DAY
-  local sweptDay = tonumber(redis.call('HGET', stateKey, LAYOUT.state.trimDay) or '-1')
+  local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
   if today > sweptDay then
-    redis.call('HSET', stateKey, LAYOUT.state.trimDay, today)
+    setState(LAYOUT.state.trimDay, today)
     sweep()
   end
 
@@ -330,9 +343,16 @@ end
 for _, event in ipairs(events) do
   local outcome = applyOne(event)
   results[#results + 1] = outcome
-  results[#results + 1] = outcome == OUTCOME.applied and redis.call('HINCRBY', stateKey, LAYOUT.state.revision, 1) or revision()
+  if outcome == OUTCOME.applied then setState(LAYOUT.state.revision, revision() + 1) end
+  results[#results + 1] = revision()
 end
 
+local stateWrites = {}
+for field in pairs(stateChanged) do
+  stateWrites[#stateWrites + 1] = field
+  stateWrites[#stateWrites + 1] = stateFields[field]
+end
+if #stateWrites > 0 then redis.call('HSET', stateKey, unpack(stateWrites)) end
 -- SET rather than APPEND for seen: APPEND would leave the string with up to as much spare capacity again.
 if actChanged then saveBlob(actKey, act) end
 if entChanged then saveBlob(entKey, ent) end

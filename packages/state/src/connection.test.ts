@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { RedisLoginRefusedError, redisEndpoint, requireRedisLogin, type RedisClient } from './connection';
+import { RedisLoginRefusedError, redisEndpoint, requireRedisLogin, writeFence, type RedisClient } from './connection';
 
 describe('redisEndpoint', () => {
   it('connects to a single server in plaintext, database 0, without credentials', () => {
@@ -61,5 +61,19 @@ describe('requireRedisLogin', () => {
       vi.useRealTimers();
     }
     await expect(requireRedisLogin(redisAnswering(() => Promise.reject(new Error('LOADING Redis is loading the dataset in memory'))), 1_000)).resolves.toBe(false);
+  });
+});
+
+describe('writeFence', () => {
+  const RUN_ID = 'a'.repeat(40);
+  const identity = { runId: RUN_ID, epoch: '6f1c1c9e-3c55-4a43-9b4e-4f1d8b0c2a11', serverTimeMs: 1_000 };
+
+  it('names one generation per incarnation, short enough to keep the score hash listpack-encoded', () => {
+    const cluster = { ...identity, runId: [RUN_ID, 'b'.repeat(40), 'c'.repeat(40)].join(',') };
+    expect(writeFence(identity, 0).generation).toBe(writeFence({ ...identity, serverTimeMs: 9_000 }, 5_000).generation);
+    const generations = [identity, { ...identity, runId: 'b'.repeat(40) }, { ...identity, epoch: 'replaced' }, cluster].map((i) => writeFence(i, 0).generation);
+    expect(new Set(generations).size).toBe(4);
+    // hash-max-listpack-value: a longer value turns the score hash into a hash table (~770 bytes more per customer)
+    for (const generation of generations) expect(Buffer.byteLength(generation)).toBeLessThanOrEqual(64);
   });
 });

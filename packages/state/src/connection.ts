@@ -1,6 +1,6 @@
 // Connecting to Redis (single server or Cluster) so that an outage pauses the service instead of crashing
 // it, and the identity check the scorer uses before committing Kafka offsets (SPEC §8).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
@@ -157,17 +157,25 @@ export const OUTPUT_VERSIONS_PER_MS = 10;
  * the time the incarnation was first seen: above every version a previous generation can have reached.
  */
 export interface WriteFence extends RedisIdentity {
-  /** The incarnation, `runId/epoch`: a customer's score records the generation it was committed in. */
+  /**
+   * The incarnation, a digest of `runId/epoch`: a customer's score records the generation it was committed in.
+   * A digest because only equality matters, and the score hash stays listpack-encoded only while every value
+   * is at most 64 bytes (a run id alone is 40, one per master on a cluster): as a hash table it costs ~770
+   * bytes more per customer.
+   */
   generation: string;
   /** The least version (and outbox sequence) a customer's first commit in this generation takes. */
   versionFloor: number;
 }
 
+/** 96 bits of the digest: two incarnations of one prefix colliding is out of reach. */
+const GENERATION_DIGEST_CHARS = 16;
+
 /** The fence for writes to `identity`, first seen at `wallClockMs` (the later of Redis's and the scorer's clocks counts). */
 export function writeFence(identity: RedisIdentity, wallClockMs: number): WriteFence {
   return {
     ...identity,
-    generation: `${identity.runId}/${identity.epoch}`,
+    generation: createHash('sha256').update(`${identity.runId}/${identity.epoch}`).digest('base64url').slice(0, GENERATION_DIGEST_CHARS),
     versionFloor: Math.max(identity.serverTimeMs, wallClockMs) * OUTPUT_VERSIONS_PER_MS,
   };
 }

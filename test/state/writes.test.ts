@@ -1,0 +1,55 @@
+// What a commit and an apply write: Redis replicates a script by its effects, so every write command a script
+// runs is appended to the AOF and sent to replicas at full size. Counted on a Redis of the test's own, whose
+// command statistics no other test touches (docs/redis-contract.md, "Only what changed is written").
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createStateStore, type StateStore } from '@churnscore/state';
+import { freePort, PrivateRedis } from '../scorer/private-redis';
+import { Feed, HOUR, NOW, activity, insights, score, scoreChanged } from './fixtures';
+
+const workDir = mkdtempSync(join(tmpdir(), 'state-writes-'));
+let server: PrivateRedis;
+let redis: Redis;
+let store: StateStore;
+
+beforeAll(async () => {
+  server = new PrivateRedis(await freePort());
+  await server.start(workDir);
+  redis = new Redis(server.port, '127.0.0.1');
+  store = createStateStore(redis, { prefix: 'writes' });
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.kill();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+/** Calls of each write command since the last CONFIG RESETSTAT, by command name. */
+async function writeCalls(): Promise<Record<string, number>> {
+  const stats = await redis.info('commandstats');
+  const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map(([, command, n]) => [command!, Number(n)] as const);
+  return Object.fromEntries(calls.filter(([command]) => ['hset', 'hincrby', 'hdel', 'set', 'del', 'rpush', 'zadd'].includes(command)));
+}
+
+it("writes a customer's state hash once per apply call, not once per event", async () => {
+  const feed = new Feed();
+  const items = feed.items(...[1, 2, 3, 4, 5].map((n) => activity('busy', 'EMAIL_SENT', NOW - n * HOUR)));
+  await redis.config('RESETSTAT');
+  const results = await store.applyEvents(items, NOW);
+  expect(results.map((r) => [r.outcome, r.revision])).toEqual([1, 2, 3, 4, 5].map((n) => ['applied', n]));
+  expect(await writeCalls()).toEqual({ hset: 1, set: 2 }); // state; act and seen
+});
+
+it('writes nothing of insights, alert book or score fields that a commit leaves unchanged', async () => {
+  await store.applyEvents(new Feed().items(activity('steady', 'EMAIL_SENT', NOW - HOUR)), NOW);
+  const first = { score: score('steady'), insights: insights('steady', { openTickets: 1 }), revision: 1, asOf: NOW, alertBook: null, nextDueAt: NOW + HOUR, hasOpenAlerts: false };
+  await store.commitScores([{ ...first, outbox: [scoreChanged(first.score)], basedOn: null }]);
+  await redis.config('RESETSTAT');
+  await store.commitScores([{ ...first, asOf: NOW + 1, outbox: [], basedOn: { revision: 1, asOf: NOW } }]);
+  // Only asOf moved: one HSET of the score hash; no index entry is sent again.
+  expect(await writeCalls()).toEqual({ hset: 1, del: 1 }); // del: the absent alert book
+});
