@@ -3,7 +3,7 @@
 // hashes in Redis, read independently of the API.
 import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
-import { defaultScoringConfig } from '@churnscore/scoring';
+import { defaultScoringConfig, describeDriver } from '@churnscore/scoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import type { AlertsPage, CustomerDetail, CustomerPage, Stats } from '../../services/api/src/index';
@@ -118,6 +118,17 @@ describe('GET /api/v1/customers/{customerId}', () => {
     expect(churnFeatures.map((f) => f.feature)).toContain('usageDrop30d');
     const logit = model.intercept + churnFeatures.reduce((sum, f) => sum + f.logitContribution, 0);
     expect(body.churnRisk).toBeCloseTo(1 / (1 + Math.exp(-logit)), 3);
+  });
+
+  it('says what moved the score in one plain sentence per driver, health and churn drivers each in their own unit', async () => {
+    const { body } = await get<CustomerDetail>(`/api/v1/customers/${RESUMED}`);
+    const drivers = body.explanation.topDrivers;
+    const measures = drivers.filter((d) => d.kind === 'measure');
+    expect(measures.length).toBeGreaterThan(0);
+    expect(drivers.slice(0, measures.length)).toEqual(measures);
+    for (const { text, ...driver } of drivers) expect(text).toBe(describeDriver(driver, defaultScoringConfig()));
+    expect(measures.every((d) => d.text.endsWith(' health points).'))).toBe(true);
+    expect(drivers.slice(measures.length).every((d) => d.text.endsWith(' percentage points of churn risk).'))).toBe(true);
   });
 
   it('lists the open and the recently resolved alerts of the customer', async () => {

@@ -21,13 +21,16 @@ export interface MeasureExplanation {
   contribution: number;
 }
 
-/** A feature or measure that moved the score since the previous one, largest effect first. */
+/**
+ * A measure or churn feature that moved the score since the previous one. Explanation.topDrivers lists the
+ * measures, then the features, each largest effect first (docs/scoring.md §7).
+ */
 export interface ScoreDriver {
   id: string;
   kind: 'measure' | 'churnFeature';
   previous: number | null;
   current: number | null;
-  /** Effect on health points (measures) or on churn risk (features); signed. */
+  /** Signed: in health points for a measure, in churn-risk probability for a feature; never ranked together. */
   impact: number;
 }
 

@@ -11,7 +11,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultScoringConfig } from './config';
 import type { ScoringConfig } from './config-schema';
-import { topDrivers } from './drivers';
 import { computeInsights } from './insights';
 import { healthBand, isSignificantChange, riskBand, scoreCustomer } from './score';
 import { measureScore, measureDefinition } from './scorecard';
@@ -242,15 +241,26 @@ describe('top drivers', () => {
     expect(scoreOf(healthyState()).explanation.topDrivers).toEqual([]);
   });
 
-  it('rank the biggest changes first, at most five, measures and churn features together', () => {
+  it('rank health measures, then churn features, each biggest first', () => {
     const before = scoreOf(healthyState());
     const after = scoreOf(silentFor(70), before);
     const drivers = after.explanation.topDrivers;
-    expect(drivers).toHaveLength(5);
-    const sizes = drivers.map((d) => Math.abs(d.kind === 'measure' ? d.impact / 100 : d.impact));
-    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+    const measures = drivers.filter((d) => d.kind === 'measure');
+    expect(drivers.slice(0, measures.length)).toEqual(measures);
+    for (const kind of ['measure', 'churnFeature'] as const) {
+      const sizes = drivers.filter((d) => d.kind === kind).map((d) => Math.abs(d.impact));
+      expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+    }
     expect(drivers).toContainEqual({ id: 'recency', kind: 'measure', previous: 0, current: 70, impact: expect.any(Number) });
     expect(drivers.find((d) => d.id === 'daysSinceLastActivity')).toMatchObject({ kind: 'churnFeature', previous: 0, current: 70 });
+  });
+
+  it('name a measure that gets its first data as the health driver, not the measures whose weights it rescaled', () => {
+    const before = scoreOf(healthyState({ latestNps: null }));
+    const after = scoreOf(healthyState({ latestNps: { value: 2, occurredAt: NOW, eventId: 'nps-2' } }), before);
+    const measures = after.explanation.topDrivers.filter((d) => d.kind === 'measure');
+    expect(measures).toEqual([{ id: 'nps', kind: 'measure', previous: null, current: 2, impact: expect.any(Number) }]);
+    expect(Math.abs(measures[0]!.impact - (after.health - before.health))).toBeLessThanOrEqual(0.5);
   });
 
   it('add up to the health change (measures) and the churn-risk change (features)', () => {
@@ -263,18 +273,6 @@ describe('top drivers', () => {
     const featureImpact = drivers.filter((d) => d.kind === 'churnFeature').reduce((sum, d) => sum + d.impact, 0);
     expect(Math.abs(measureImpact - (after.health - before.health))).toBeLessThanOrEqual(0.5);
     expect(featureImpact).toBeCloseTo(after.churnRisk - before.churnRisk, 3);
-  });
-
-  it('break ties by kind (measures first), then by id', () => {
-    const base = scoreOf(healthyState());
-    const explanation = (contribution: number, logitContribution: number) => ({
-      measures: ['b-measure', 'a-measure'].map((measureId) => ({ measureId, group: 'G', rawValue: 1, score: 50, weight: 0.5, contribution })),
-      churnFeatures: [{ feature: 'openTickets', value: 1, coefficient: 1, logitContribution }],
-    });
-    const previous: Score = { ...base, churnRisk: 0.5, explanation: { ...base.explanation, ...explanation(10, 0) } };
-    // Each measure moves 10 points (0.1 of the scale); the feature moves risk by 0.1 as well (slope 0.25 at risk 0.5).
-    const drivers = topDrivers(previous, { ...explanation(20, 0.4), logit: 0.2 });
-    expect(drivers.map((d) => d.id)).toEqual(['a-measure', 'b-measure', 'openTickets']);
   });
 });
 

@@ -50,7 +50,7 @@ export function scoreCustomer(
       scorecardId: scorecard.id,
       measures,
       churnFeatures: features,
-      topDrivers: topDrivers(previous, { measures, churnFeatures: features, logit }),
+      topDrivers: topDrivers(previous, { scorecard, measures, churnFeatures: features, logit }, config),
     },
     modelVersion: config.version,
     computedAt: now,

@@ -12,7 +12,7 @@ import { createStatsReader } from './stats';
 
 export interface ApiOptions {
   config: AppConfig;
-  /** The scoring configuration whose band thresholds the statistics use. */
+  /** The scoring configuration: its band thresholds for the statistics, its measure definitions for the drivers' sentences. */
   scoring: ScoringConfig;
   logger?: Logger;
   /** Port to listen on; 0 picks a free one. Defaults to config.apiPort. */
@@ -65,6 +65,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const app = await buildApiServer({
     store,
     stats: createStatsReader(store, { scoring, currency: config.reportingCurrency }),
+    scoring,
     hub,
     liveUpdates: () => liveFeed.connected,
     metrics,

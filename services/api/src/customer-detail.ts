@@ -1,5 +1,5 @@
 // One customer: its score, explanation, Insights and alerts (one consistent read), and its score history.
-import { alertEpisodes } from '@churnscore/scoring';
+import { alertEpisodes, describeDriver, type ScoringConfig } from '@churnscore/scoring';
 import type { ReadStore } from '@churnscore/state';
 import { withStatus } from './alerts';
 import { RequestError } from './request-error';
@@ -7,12 +7,15 @@ import type { CustomerDetail, HistoryPoint } from './schemas';
 
 const notFound = (): RequestError => new RequestError(404, 'no scored customer with this id');
 
-export async function getCustomer(store: ReadStore, customerId: string): Promise<CustomerDetail> {
+/** `scoring`: the configuration whose measure definitions name the drivers in their sentences. */
+export async function getCustomer(store: ReadStore, scoring: ScoringConfig, customerId: string): Promise<CustomerDetail> {
   const model = await store.customer(customerId);
   if (model === null) throw notFound();
   const episodes = alertEpisodes(model.alertBook);
+  const { explanation } = model.score;
   return {
     ...model.score,
+    explanation: { ...explanation, topDrivers: explanation.topDrivers.map((driver) => ({ ...driver, text: describeDriver(driver, scoring) })) },
     insights: model.insights,
     alerts: { open: withStatus(episodes, 'OPEN'), recentlyResolved: withStatus(episodes, 'RESOLVED') },
   };

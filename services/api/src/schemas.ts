@@ -11,6 +11,7 @@ import {
   type AlertEpisode,
   type CustomerInsights,
   type Explanation,
+  type ScoreDriver,
 } from '@churnscore/domain';
 import { RANKING_METRICS, type CustomerSummary, type ScoreHistoryEntry } from '@churnscore/state';
 import { Type, type Static, type TSchema } from 'typebox';
@@ -81,9 +82,10 @@ const ExplanationSchema = Type.Object({
       kind: Type.Enum(['measure', 'churnFeature']),
       previous: Nullable(Type.Number()),
       current: Nullable(Type.Number()),
-      impact: Type.Number({ description: 'Signed effect on health points (measures) or on churn risk (features)' }),
+      impact: Type.Number({ description: 'Signed effect: health points (measures) or churn-risk probability (features)' }),
+      text: Type.String({ description: 'One plain sentence: what moved, from what to what, and its impact in its unit' }),
     }),
-    { description: 'What moved the score since the previous one, largest effect first' },
+    { description: 'What moved the score since the previous one: the health measures, then the churn features, each largest effect first' },
   ),
 });
 
@@ -225,7 +227,10 @@ export type Stats = Static<typeof StatsSchema>;
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Assert<T extends true> = T;
 type _InsightsMatchDomain = Assert<Equals<Static<typeof InsightsSchema>, CustomerInsights>>;
-type _ExplanationMatchesDomain = Assert<Equals<Static<typeof ExplanationSchema>, Explanation>>;
+/** The domain's explanation with each driver's sentence (describeDriver), as the customer detail serves it. */
+type Flat<T> = { [K in keyof T]: T[K] };
+type DescribedExplanation = Flat<Omit<Explanation, 'topDrivers'> & { topDrivers: Array<Flat<ScoreDriver & { text: string }>> }>;
+type _ExplanationMatchesDomain = Assert<Equals<Static<typeof ExplanationSchema>, DescribedExplanation>>;
 type _AlertEpisodeMatchesDomain = Assert<Equals<Static<typeof AlertEpisodeSchema>, AlertEpisode>>;
 type _HistoryPointMatchesState = Assert<Equals<HistoryPoint, ScoreHistoryEntry>>;
 type _RowHoldsTheSummary = Assert<Equals<CustomerRow, Pick<CustomerSummary, keyof CustomerRow>>>;

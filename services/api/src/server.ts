@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ScoringConfig } from '@churnscore/scoring';
 import type { ReadStore } from '@churnscore/state';
 import { livenessReport, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
@@ -37,6 +38,8 @@ export interface ApiServerDependencies {
   /** Everything the endpoints read. */
   store: ReadStore;
   stats: StatsReader;
+  /** The scoring configuration: its measure definitions name the drivers in their sentences. */
+  scoring: ScoringConfig;
   hub: SseHub;
   /** Whether live updates are flowing (the output-topic consumer is in its group). */
   liveUpdates(): boolean;
@@ -159,7 +162,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: CustomerDetailSchema, ...errorResponses },
       },
     },
-    (request) => getCustomer(store, request.params.customerId),
+    (request) => getCustomer(store, deps.scoring, request.params.customerId),
   );
 
   app.get(

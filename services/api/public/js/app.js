@@ -332,13 +332,7 @@ function explanationCard(explanation) {
         explanation.topDrivers.map((driver) => {
           // A measure's impact is in health points (up is good); a churn feature's in churn risk (up is bad).
           const good = driver.kind === 'measure' ? driver.impact > 0 : driver.impact < 0;
-          const impact = driver.kind === 'measure' ? `${driver.impact > 0 ? '+' : ''}${fmt.number(driver.impact, 1)} health pts` : `${driver.impact > 0 ? '+' : ''}${fmt.number(driver.impact * 100, 1)} pp churn risk`;
-          return h(
-            'li',
-            {},
-            h('span', {}, `${fmt.label(driver.id)} `, h('span', { class: 'muted small' }, `${fmt.number(driver.previous)} → ${fmt.number(driver.current)}`)),
-            h('span', { class: good ? 'text-green' : 'text-red' }, `${good ? '▲' : '▼'} ${impact}`),
-          );
+          return h('li', {}, h('span', { class: good ? 'text-green' : 'text-red' }, good ? '▲' : '▼'), h('span', {}, driver.text));
         }),
       )
     : h('p', { class: 'muted' }, 'No change since the previous score.');

@@ -1,0 +1,38 @@
+import type { ScoreDriver } from '@churnscore/domain';
+import { describe, expect, it } from 'vitest';
+import { describeDriver } from './driver-text';
+import { handSetConfig } from './test-fixtures';
+
+const measure = (id: string, previous: number | null, current: number | null, impact: number): ScoreDriver => ({ id, kind: 'measure', previous, current, impact });
+const feature = (id: string, previous: number | null, current: number | null, impact: number): ScoreDriver => ({ id, kind: 'churnFeature', previous, current, impact });
+const sentence = (driver: ScoreDriver) => describeDriver(driver, handSetConfig);
+
+describe('describeDriver', () => {
+  it('says what the measure reads, how it moved and by how many health points', () => {
+    expect(sentence(measure('live-conversations', 6, 1, -4.2))).toBe('Meetings and calls in the last 90 days fell from 6 to 1 (−4.2 health points).');
+    expect(sentence(measure('recency', 0, 12.5, -1.75))).toBe('Days since the last activity rose from 0 to 12.5 (−1.75 health points).');
+  });
+
+  it('says when a measure got its first data or lost it', () => {
+    expect(sentence(measure('nps', null, 2, -16.67))).toBe('The latest NPS answer is now 2, where the health score had no value for it before (−16.67 health points).');
+    expect(sentence(measure('nps', 2, null, 16.67))).toBe('The latest NPS answer has no value in the health score any more (it was 2) (+16.67 health points).');
+  });
+
+  it('says when only the weighting moved an unchanged value', () => {
+    expect(sentence(measure('cancellations', 0, 0, 3.5))).toBe(
+      'Contracts cancelled in the last 365 days stayed at 0, but the health score now weighs it differently (+3.5 health points).',
+    );
+  });
+
+  it('gives a churn feature its impact in percentage points of churn risk', () => {
+    expect(sentence(feature('engagementDrop30d', 0, 0.8, 0.3426))).toBe(
+      'The drop in engagement over the last 30 days (0 to 1) rose from 0 to 0.8 (+34.26 percentage points of churn risk).',
+    );
+    expect(sentence(feature('npsDeviation', 2, -5, 0.0123))).toBe('The latest NPS answer less 7 fell from 2 to −5 (+1.23 percentage points of churn risk).');
+  });
+
+  it('names a measure or feature the configuration does not know by its id', () => {
+    expect(sentence(measure('retired-measure', 1, 2, 0.5))).toBe('retired-measure rose from 1 to 2 (+0.5 health points).');
+    expect(sentence(feature('retiredFeature', 1, 2, -0.01))).toBe('retiredFeature rose from 1 to 2 (−1 percentage points of churn risk).');
+  });
+});

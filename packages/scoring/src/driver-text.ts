@@ -1,0 +1,78 @@
+import type { ScoreDriver } from '@churnscore/domain';
+import type { ChurnFeatureName } from './churn';
+import type { ScoringConfig } from './config-schema';
+import type { MeasureInputName } from './measure-inputs';
+import { roundTo } from './numeric';
+
+/** What a measure reads, by its input, as the subject of a sentence. */
+const MEASURE_INPUT_SUBJECTS: Record<MeasureInputName, string> = {
+  daysSinceLastActivity: 'Days since the last activity',
+  engagementActivities30: 'Engagement events in the last 30 days',
+  activityTrend: 'The engagement trend (last 30 days against the 60 before)',
+  usageTrend: 'The product-usage trend (last 30 days against the 60 before)',
+  meetings90: 'Meetings and calls in the last 90 days',
+  emailsReceived90: 'Emails from the customer in the last 90 days',
+  winRate365: 'The win rate over the last 365 days',
+  pipelineToContractValue: 'Weighted pipeline per unit of contract value',
+  cancelled365: 'Contracts cancelled in the last 365 days',
+  activeContracts: 'Active contracts',
+  openTickets: 'Open support tickets',
+  slaBreaches90: 'SLA breaches in the last 90 days',
+  latestNps: 'The latest NPS answer',
+  latestCsmSentiment: 'The CSM’s latest sentiment',
+};
+
+/** What a churn feature measures, as the subject of a sentence (docs/scoring.md §4 defines each). */
+const CHURN_FEATURE_SUBJECTS: Record<ChurnFeatureName, string> = {
+  daysSinceLastActivity: 'Days since the last activity',
+  activityTrendDrop: 'The fall in the engagement trend',
+  renewalProximity: 'The nearness of the renewal (0 to 1)',
+  cancellations365: 'Contracts cancelled in the last 365 days',
+  lostDeals365: 'Deals lost in the last 365 days',
+  openTickets: 'Open support tickets',
+  slaBreaches90: 'SLA breaches in the last 90 days',
+  csmSentiment: 'The CSM’s latest sentiment',
+  npsDeviation: 'The latest NPS answer less 7',
+  healthShortfall: 'The health score’s shortfall from 100 (0 to 1)',
+  engagementDrop7d: 'The drop in engagement over the last 7 days (0 to 1)',
+  engagementDrop30d: 'The drop in engagement over the last 30 days (0 to 1)',
+  engagementDrop90d: 'The drop in engagement over the last 90 days (0 to 1)',
+  usageDrop30d: 'The drop in product usage over the last 30 days (0 to 1)',
+  usageDrop90d: 'The drop in product usage over the last 90 days (0 to 1)',
+  ticketsPerEngagement90: 'Support tickets per engagement event over 90 days',
+  slaBreachesPerEngagement90: 'SLA breaches per engagement event over 90 days',
+  openTicketsPerEngagement90: 'Open support tickets per engagement event over 90 days',
+};
+
+const hasKey = <T extends object>(record: T, key: string): key is Extract<keyof T, string> => Object.hasOwn(record, key);
+
+function subjectOf(driver: ScoreDriver, config: Pick<ScoringConfig, 'measures'>): string {
+  if (driver.kind === 'churnFeature') return hasKey(CHURN_FEATURE_SUBJECTS, driver.id) ? CHURN_FEATURE_SUBJECTS[driver.id] : driver.id;
+  const input = config.measures.find((measure) => measure.id === driver.id)?.input;
+  return input === undefined ? driver.id : MEASURE_INPUT_SUBJECTS[input];
+}
+
+/** A number as a reader writes it: at most 2 decimals, a true minus sign. */
+const plain = (value: number): string => `${value < 0 ? '−' : ''}${roundTo(Math.abs(value), 2)}`;
+const signed = (value: number): string => (value > 0 ? `+${plain(value)}` : plain(value));
+
+/** The impact in its own unit: health points for a measure, percentage points of churn risk for a feature. */
+const impactText = (driver: ScoreDriver): string =>
+  driver.kind === 'measure' ? `${signed(driver.impact)} health points` : `${signed(driver.impact * 100)} percentage points of churn risk`;
+
+function changeText({ kind, previous, current }: ScoreDriver): string {
+  const model = kind === 'measure' ? 'the health score' : 'the churn model';
+  if (previous === null) return current === null ? `is not in ${model} any more` : `is now ${plain(current)}, where ${model} had no value for it before`;
+  if (current === null) return `has no value in ${model} any more (it was ${plain(previous)})`;
+  if (previous === current) return `stayed at ${plain(current)}, but ${model} now weighs it differently`;
+  return `${current > previous ? 'rose' : 'fell'} from ${plain(previous)} to ${plain(current)}`;
+}
+
+/**
+ * One plain sentence for a driver, from its structured fields only (the measure or feature, its values, its
+ * impact in its own unit), e.g. "Meetings and calls in the last 90 days fell from 6 to 1 (−4.2 health points)."
+ * Measures are named by the input the configuration gives them; an id the configuration does not know is named
+ * as it is.
+ */
+export const describeDriver = (driver: ScoreDriver, config: Pick<ScoringConfig, 'measures'>): string =>
+  `${subjectOf(driver, config)} ${changeText(driver)} (${impactText(driver)}).`;
