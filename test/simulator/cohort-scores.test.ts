@@ -6,7 +6,7 @@ import { MS_PER_DAY, type Score } from '@churnscore/domain';
 import { computeInsights, defaultScoringConfig, scoreCustomer } from '@churnscore/scoring';
 import { generateCustomerHistories, latentState, type CustomerHistory } from '@churnscore/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auc } from '../../services/simulator/src/test-fixtures';
+import { rocAuc } from '@churnscore/training';
 import { Feed, openStateTest, type StateTestContext } from '../state/fixtures';
 
 const NOW = Date.parse('2025-06-15T12:00:00Z');
@@ -54,7 +54,7 @@ describe('simulated customers, scored by the default model', () => {
   it('customers declining towards churn rank above the calm ones on churn risk, and the alert catches many of them and no calm one', () => {
     const declining = scored.filter(({ customer }) => customer.cohort === 'declining');
     expect(declining.length).toBeGreaterThan(5);
-    const ranking = auc([...declining, ...calm()].map(({ customer, score }) => ({ score: score.churnRisk, positive: customer.cohort === 'declining' })));
+    const ranking = rocAuc([...declining, ...calm()].map(({ customer, score }) => ({ score: score.churnRisk, label: customer.cohort === 'declining' })));
     // The hand-set model of default-2025.1 ranked them at 0.89 and alerted on one declining customer in nine.
     expect(ranking).toBeGreaterThan(0.93);
     const alerting = (score: Score) => score.churnRisk >= config.alerts.churnRiskHigh.openAt;

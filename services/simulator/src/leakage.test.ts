@@ -6,7 +6,8 @@ import { MS_PER_DAY, utcDay } from '@churnscore/domain';
 import { describe, expect, it } from 'vitest';
 import { SEGMENTS } from './cohorts';
 import { generateCustomerHistories, type CustomerHistory, type GeneratorOptions } from './generator';
-import { asOfInstants, auc, churnedAt, contractsAsOf, isActiveContract } from './test-fixtures';
+import { rocAuc } from '@churnscore/training';
+import { asOfInstants, churnedAt, contractsAsOf, isActiveContract } from './test-fixtures';
 
 const NOW = Date.parse('2025-06-15T12:00:00Z');
 const DAYS = 400;
@@ -56,7 +57,7 @@ describe.each<[string, Partial<GeneratorOptions>]>([
   });
 
   it.each(Object.keys(NON_BEHAVIOURAL_FEATURES))('%s does not predict churn within 90 days', (feature) => {
-    const ranking = auc(sample.map((row) => ({ score: NON_BEHAVIOURAL_FEATURES[feature]!(row), positive: row.churnsWithinHorizon })));
+    const ranking = rocAuc(sample.map((row) => ({ score: NON_BEHAVIOURAL_FEATURES[feature]!(row), label: row.churnsWithinHorizon })));
     expect(ranking).toBeGreaterThan(0.5 - CHANCE_MARGIN);
     expect(ranking).toBeLessThan(0.5 + CHANCE_MARGIN);
   });

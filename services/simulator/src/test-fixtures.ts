@@ -35,31 +35,6 @@ export function asOfInstants(fromDay: number, toDay: number, everyDays = 7): num
   return instants;
 }
 
-/**
- * Area under the ROC curve of ranking by `score` (higher = more likely positive), ties counted half:
- * 0.5 is no better than chance, and so is 0.5 ± the noise of the sample.
- */
-export function auc(samples: ReadonlyArray<{ score: number; positive: boolean }>): number {
-  const sorted = [...samples].sort((a, b) => a.score - b.score);
-  let positives = 0;
-  let rankSum = 0;
-  for (let start = 0; start < sorted.length; ) {
-    let end = start;
-    while (end < sorted.length && sorted[end]!.score === sorted[start]!.score) end += 1;
-    const meanRank = (start + 1 + end) / 2;
-    for (let i = start; i < end; i += 1) {
-      if (sorted[i]!.positive) {
-        positives += 1;
-        rankSum += meanRank;
-      }
-    }
-    start = end;
-  }
-  const negatives = sorted.length - positives;
-  if (positives === 0 || negatives === 0) throw new RangeError('AUC needs positives and negatives');
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
-}
-
 /** The value at quantile q (0–1) of a list of numbers. */
 export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
