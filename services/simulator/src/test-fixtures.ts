@@ -1,5 +1,5 @@
 // Helpers for tests of simulated populations: what a customer's contract events say as of an instant, when it
-// churned by them, and how well a single number ranks churners (AUC).
+// churned by them, and the instants training takes snapshots at.
 import { ACTIVE_CONTRACT_STATUSES, MS_PER_DAY, type ContractEvent } from '@churnscore/domain';
 import type { CustomerHistory } from './generator';
 
