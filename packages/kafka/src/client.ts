@@ -79,10 +79,6 @@ export function keyPartition(key: string, partitionCount: number): number {
   return choosePartition({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
-/**
- * Outputs are at-least-once and must survive broker retries without duplicates from the producer
- * itself: idempotent, acks from all in-sync replicas.
- */
 /** The broker refused the SASL login: waiting or restarting will not fix that, the settings must change. */
 export class KafkaLoginRefusedError extends Error {
   override readonly name = 'KafkaLoginRefusedError';
@@ -105,6 +101,10 @@ export async function connectAdmin(kafka: Kafka): Promise<Admin> {
   return admin;
 }
 
+/**
+ * Outputs are at-least-once and must survive broker retries without duplicates from the producer
+ * itself: idempotent, acks from all in-sync replicas.
+ */
 export async function connectIdempotentProducer(kafka: Kafka): Promise<Producer> {
   const producer = kafka.producer({
     idempotent: true,
