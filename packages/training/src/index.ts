@@ -34,7 +34,7 @@ export {
   type TrainOptions,
   type TrainingResult,
 } from './train';
-export { renderModelCard, type ModelCard, type RankingScore, type SampleCounts } from './model-card';
+export { TRAINED_MODEL_FILES, renderModelCard, type ModelCard, type RankingScore, type SampleCounts } from './model-card';
 export {
   DEFAULT_TARGET_PRECISION,
   EARLY_WARNING_DAYS,

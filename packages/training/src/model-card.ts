@@ -3,6 +3,12 @@
 import type { CalibrationTable } from './metrics';
 import type { AlertOutcome, AlertThresholds } from './thresholds';
 
+/**
+ * The files `npm run train` writes into its output directory: a scoring config and its model card beside it, where
+ * the API looks for the card of the config it loaded (SCORING_CONFIG_PATH).
+ */
+export const TRAINED_MODEL_FILES = { config: 'scoring-config.json', cardMarkdown: 'model-card.md', cardJson: 'model-card.json' } as const;
+
 export interface SampleCounts {
   /** (customer, as-of date) pairs. */
   snapshots: number;

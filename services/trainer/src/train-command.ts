@@ -20,6 +20,7 @@ import {
   DEFAULT_TARGET_PRECISION,
   DEFAULT_TRAINING_FEATURES,
   DEFAULT_VALIDATION_SHARE,
+  TRAINED_MODEL_FILES,
   TrainingRefusedError,
   groupByCustomer,
   planSnapshots,
@@ -53,7 +54,7 @@ loads (SCORING_CONFIG_PATH) and a model card (Markdown and JSON). docs/scoring.m
   --kind KIND             ${INPUT_EVENT_KINDS.join(' | ')}: the kind of every record, for files without a kind field
   --format FORMAT         ${EXPORT_FORMATS.join(' | ')}, when the extension does not tell
   --partial               learn from the valid lines even when some are rejected
-  --out DIR               where to write scoring-config.json, model-card.md and model-card.json
+  --out DIR               where to write ${TRAINED_MODEL_FILES.config}, ${TRAINED_MODEL_FILES.cardMarkdown} and ${TRAINED_MODEL_FILES.cardJson}
                           (default models/<version>)
   --base-config PATH      the scoring config to copy (default SCORING_CONFIG_PATH, else the shipped default)
   --horizon-days N        the risk is the probability of churning within N days (default ${DEFAULT_HORIZON_DAYS})
@@ -255,7 +256,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
 
   const outDir = args.outDir ?? join('models', result.config.version);
   await mkdir(outDir, { recursive: true });
-  const paths = { config: join(outDir, 'scoring-config.json'), card: join(outDir, 'model-card.md'), cardJson: join(outDir, 'model-card.json') };
+  const paths = { config: join(outDir, TRAINED_MODEL_FILES.config), card: join(outDir, TRAINED_MODEL_FILES.cardMarkdown), cardJson: join(outDir, TRAINED_MODEL_FILES.cardJson) };
   await writeFile(paths.config, `${JSON.stringify(result.config, null, 2)}\n`);
   await writeFile(paths.card, renderModelCard(result.card));
   await writeFile(paths.cardJson, `${JSON.stringify(result.card, null, 2)}\n`);
