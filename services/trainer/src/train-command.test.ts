@@ -102,6 +102,12 @@ describe('parseTrainArgs', () => {
     expect(parseTrainArgs(['--help'])).toBeNull();
   });
 
+  it('replays the input topics instead, events known when they occurred unless --record-timestamps', () => {
+    expect(parseTrainArgs(['--from-topics'])).toMatchObject({ histories: [], fromTopics: true, recordTimestamps: false });
+    expect(parseTrainArgs(['--from-topics', '--record-timestamps'])).toMatchObject({ fromTopics: true, recordTimestamps: true });
+    expect(parseTrainArgs(['--history', 'a.csv'])).toMatchObject({ fromTopics: false, recordTimestamps: false });
+  });
+
   it('fits the default training features unless --features names others, or all', () => {
     expect(parseTrainArgs(['--history', 'a.csv'])?.features).toEqual(DEFAULT_TRAINING_FEATURES);
     expect(parseTrainArgs(['--history', 'a.csv', '--features', 'engagementDrop30d, openTickets'])?.features).toEqual(['engagementDrop30d', 'openTickets']);
@@ -109,7 +115,10 @@ describe('parseTrainArgs', () => {
   });
 
   it.each([
-    [[], /--history is required/],
+    [[], /either --history or --from-topics is required, not both/],
+    [['--history', 'a.csv', '--from-topics'], /either --history or --from-topics is required, not both/],
+    [['--history', 'a.csv', '--record-timestamps'], /--record-timestamps goes with --from-topics/],
+    [['--from-topics', '--partial'], /--kind, --format and --partial are for exports/],
     [['--history', 'a.csv', '--target-precision', '1'], /--target-precision must be a number between 0 and 1/],
     [['--history', 'a.csv', '--horizon-days', '0'], /--horizon-days must be a whole number of at least 1/],
     [['--history', 'a.csv', '--l2', '0'], /--l2 must be a number > 0/],

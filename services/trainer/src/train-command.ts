@@ -1,10 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Env } from '@churnscore/config';
+import type { AppConfig, Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
+import { KafkaLoginRefusedError } from '@churnscore/kafka';
 import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
-import { CHURN_FEATURE_NAMES, ScoringConfigError, loadScoringConfigFile, type ChurnFeatureName } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, ScoringConfigError, compareUtf8, loadScoringConfigFile, type ChurnFeatureName } from '@churnscore/scoring';
 import {
   CLI_EXIT_CODES,
   UsageError,
@@ -26,10 +27,12 @@ import {
   planSnapshots,
   renderModelCard,
   trainChurnModel,
+  type HistoryEvent,
   type ModelCard,
 } from '@churnscore/training';
 import { parseOptions, type CommandIo } from './command-line';
 import { readExportHistory } from './read-history';
+import { describeReplay, describeReplayReport, readTopicHistory, type TopicProgress } from './read-topics';
 import { collectRows } from './snapshots';
 
 /** A snapshot of every customer once a week: the alert replay sees the week-to-week wobble a live alert would. */
@@ -40,17 +43,28 @@ export const TRAIN_EXIT_CODES = {
   ok: CLI_EXIT_CODES.ok,
   linesRejected: CLI_EXIT_CODES.linesRejected,
   usage: CLI_EXIT_CODES.usage,
+  /** --from-topics: the broker or the schema registry failed while replaying. */
+  replayFailed: CLI_EXIT_CODES.publishFailed,
   /** Too few churners or customers, or no CHURN_RISK_HIGH thresholds reach the target precision. */
   refused: 4,
 } as const;
 
 export const TRAIN_USAGE = `Usage: npm run train -- --history EXPORT [--history EXPORT …] [options]
+       npm run train -- --from-topics [--record-timestamps] [options]
 
 Learns the churn model from a customer base's history (CRM exports in the ingest formats: NDJSON, or
-CSV with a header row), validating on the latest as-of dates, and writes a scoring config the scorer
-loads (SCORING_CONFIG_PATH) and a model card (Markdown and JSON). docs/scoring.md §15 explains it.
+CSV with a header row; or a replay of the retained input topics), validating on the latest as-of dates,
+and writes a scoring config the scorer loads (SCORING_CONFIG_PATH) and a model card (Markdown and
+JSON). docs/scoring.md §15 explains it.
 
   --history PATH          an export (.ndjson, .jsonl, .json or .csv); repeat for several files
+  --from-topics           replay the input topics (TOPIC_ACTIVITY, TOPIC_OPPORTUNITY, TOPIC_CONTRACT,
+                          TOPIC_CUSTOMER) from their earliest retained record to their end at the start,
+                          with the scorer's KAFKA_*, SCHEMA_REGISTRY_* settings; records the scorer would
+                          dead-letter are counted by reason and left out; nothing is committed
+  --record-timestamps     with --from-topics: each event is known from its record's timestamp (topics fed
+                          live); by default from when it occurred, as in an export (a history loaded in
+                          bulk carries its load time)
   --kind KIND             ${INPUT_EVENT_KINDS.join(' | ')}: the kind of every record, for files without a kind field
   --format FORMAT         ${EXPORT_FORMATS.join(' | ')}, when the extension does not tell
   --partial               learn from the valid lines even when some are rejected
@@ -63,16 +77,20 @@ loads (SCORING_CONFIG_PATH) and a model card (Markdown and JSON). docs/scoring.m
   --target-precision X    CHURN_RISK_HIGH's precision on the validation snapshots (default ${DEFAULT_TARGET_PRECISION})
   --l2 X                  the L2 penalty on standardised features (default ${DEFAULT_L2})
   --features A,B,…        the churn features to fit, or "all" (default: ${DEFAULT_TRAINING_FEATURES.join(', ')})
-  --observed-until TIME   when the export was taken, ISO 8601 (default: its latest event)
+  --observed-until TIME   when the export or the replay was taken, ISO 8601 (default: its latest event)
   --version NAME          the trained config's version (default churn-h<N>-<date>-<hash>)
   --help                  show this text
 
 Exit codes: 0 trained, 1 lines rejected (nothing trained; --partial to learn from the rest),
-2 bad usage or configuration, 4 refused (too few churners or customers, or no alert thresholds reach
+2 bad usage or configuration (a broker refusing the login included), 3 the broker or the schema
+registry failed during the replay, 4 refused (too few churners or customers, or no alert thresholds reach
 the target precision): the message says which.`;
 
 export interface TrainArgs {
+  /** The exports to read; empty with fromTopics. */
   histories: string[];
+  fromTopics: boolean;
+  recordTimestamps: boolean;
   kind: InputEventKind | undefined;
   format: ExportFormat | undefined;
   partial: boolean;
@@ -113,6 +131,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
     argv,
     {
       history: { type: 'string', multiple: true },
+      'from-topics': { type: 'boolean', default: false },
+      'record-timestamps': { type: 'boolean', default: false },
       kind: { type: 'string' },
       format: { type: 'string' },
       partial: { type: 'boolean', default: false },
@@ -131,14 +151,21 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
     TRAIN_USAGE,
   );
   if (parsed.help) return null;
-  if (parsed.history === undefined) throw new UsageError(`--history is required\n\n${TRAIN_USAGE}`);
+  const fromTopics = parsed['from-topics'];
+  if ((parsed.history === undefined) === !fromTopics) throw new UsageError(`either --history or --from-topics is required, not both\n\n${TRAIN_USAGE}`);
+  if (parsed['record-timestamps'] && !fromTopics) throw new UsageError('--record-timestamps goes with --from-topics: an export carries no arrival times');
+  if (fromTopics && (parsed.kind !== undefined || parsed.format !== undefined || parsed.partial)) {
+    throw new UsageError('--kind, --format and --partial are for exports; a replay reads what the scorer reads');
+  }
   const { kind, format } = parseExportSelection(parsed);
   const l2 = parsed.l2 === undefined ? DEFAULT_L2 : Number(parsed.l2);
   if (!(l2 > 0 && Number.isFinite(l2))) throw new UsageError('--l2 must be a number > 0');
   const observedUntil = parsed['observed-until'] === undefined ? null : Date.parse(parsed['observed-until']);
   if (Number.isNaN(observedUntil)) throw new UsageError('--observed-until must be an ISO 8601 time, e.g. 2025-06-30T00:00:00Z');
   return {
-    histories: parsed.history,
+    histories: parsed.history ?? [],
+    fromTopics,
+    recordTimestamps: parsed['record-timestamps'],
     kind,
     format,
     partial: parsed.partial,
@@ -174,24 +201,14 @@ function summary(card: ModelCard): string[] {
   ];
 }
 
-/** `npm run train`: read the exports, build the point-in-time dataset, train, write the config and the model card. */
-export async function runTrainCommand(argv: string[], io: TrainIo): Promise<number> {
-  const args = parseTrainArgs(argv);
-  if (args === null) {
-    io.stderr.write(`${TRAIN_USAGE}\n`);
-    return TRAIN_EXIT_CODES.ok;
-  }
-  const clock = io.clock ?? Date.now;
-  const settings = loadProducerConfig(io.env, { offline: true });
-  const baseConfigPath = args.baseConfigPath ?? settings.scoringConfigPath;
-  let baseConfig;
-  try {
-    baseConfig = loadScoringConfigFile(baseConfigPath);
-  } catch (error) {
-    if (error instanceof ScoringConfigError) throw new UsageError(`the base scoring config ${baseConfigPath} is refused: ${error.message}`);
-    throw error;
-  }
+/** What training learns from, and where it came from (the model card's sources). */
+interface History {
+  events: HistoryEvent[];
+  sources: string[];
+}
 
+/** The exports as `npm run ingest` would publish them; an exit code when a rejected line leaves nothing to train on. */
+async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, clock: () => number): Promise<History | number> {
   let eventsRead = 0;
   const reading = startProgress(() => `reading ${args.histories.length} export(s)  ${formatCount(eventsRead)} events`, { stream: io.stderr });
   const history = await readExportHistory(args.histories, {
@@ -211,12 +228,62 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     io.stdout.write('nothing trained: fix the rejected lines, or pass --partial to learn from the valid ones\n');
     return TRAIN_EXIT_CODES.linesRejected;
   }
+  return { events: history.events.map((event) => ({ event })), sources: args.histories };
+}
 
+/**
+ * The input topics replayed as the scorer reads them. Records the scorer would dead-letter are reported by reason
+ * and left out, as the scorer leaves them out of every score: the rest is what the product learnt from.
+ */
+async function replayTopics(args: TrainArgs, settings: AppConfig, io: TrainIo, clock: () => number): Promise<History> {
+  let topics: readonly TopicProgress[] = [];
+  const replaying = startProgress(() => describeReplay(topics, formatCount), { stream: io.stderr });
+  let replay;
+  try {
+    replay = await readTopicHistory({
+      config: settings,
+      clock,
+      recordTimestamps: args.recordTimestamps,
+      logStream: io.stderr,
+      onProgress: (progress) => (topics = progress),
+    });
+  } catch (error) {
+    // A refused login is a setting to fix, like the scorer's refusal to start: usage, not an outage.
+    if (error instanceof KafkaLoginRefusedError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    replaying.stop();
+  }
+  io.stdout.write(describeReplayReport(replay));
+  return { events: replay.events, sources: replay.topics.map(({ topic }) => `kafka:${topic}`) };
+}
+
+/** `npm run train`: read the exports, build the point-in-time dataset, train, write the config and the model card. */
+export async function runTrainCommand(argv: string[], io: TrainIo): Promise<number> {
+  const args = parseTrainArgs(argv);
+  if (args === null) {
+    io.stderr.write(`${TRAIN_USAGE}\n`);
+    return TRAIN_EXIT_CODES.ok;
+  }
+  const clock = io.clock ?? Date.now;
+  const settings = loadProducerConfig(io.env, { offline: !args.fromTopics });
+  const baseConfigPath = args.baseConfigPath ?? settings.scoringConfigPath;
+  let baseConfig;
+  try {
+    baseConfig = loadScoringConfigFile(baseConfigPath);
+  } catch (error) {
+    if (error instanceof ScoringConfigError) throw new UsageError(`the base scoring config ${baseConfigPath} is refused: ${error.message}`);
+    throw error;
+  }
+
+  const history = args.fromTopics ? await replayTopics(args, settings, io, clock) : await readExports(args, settings, io, clock);
+  if (typeof history === 'number') return history;
   if (history.events.length === 0) {
-    io.stderr.write('training refused: the exports hold no events to learn from\n');
+    io.stderr.write(`training refused: ${args.fromTopics ? 'the input topics hold' : 'the exports hold'} no events to learn from\n`);
     return TRAIN_EXIT_CODES.refused;
   }
-  const histories = groupByCustomer(history.events.map((event) => ({ event })));
+  // By customer id: the same events give the same model (to the bit) whatever order the exports or partitions hold the customers in.
+  const histories = groupByCustomer(history.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
   let progress = { customers: 0, rows: 0 };
   const snapshotting = startProgress(
     () => `snapshots  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}  ${formatCount(progress.rows)} snapshots`,
@@ -240,7 +307,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     result = trainChurnModel(dataset, {
       baseConfig,
       trainedAt: clock(),
-      sources: args.histories,
+      sources: history.sources,
       validationShare: args.validationShare,
       targetPrecision: args.targetPrecision,
       l2: args.l2,
