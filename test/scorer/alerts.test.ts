@@ -22,7 +22,7 @@ function sentimentOnlyChurnModel(): ScoringConfig {
   return parseScoringConfig({
     ...config,
     version: 'test-sentiment-only',
-    churn: { intercept: 0, coefficients: { csmSentiment: -0.5 } },
+    churn: { ...config.churn, intercept: 0, coefficients: { csmSentiment: -0.5 } },
     alerts: { ...config.alerts, churnRiskHigh: { openAt: 0.7, resolveBelow: 0.5 } },
   });
 }

@@ -12,7 +12,8 @@ const positive = number.gt(0, 'must be > 0');
 const nonNegative = number.min(0, 'must be ≥ 0');
 const probability = nonNegative.max(1, 'must be ≤ 1');
 const healthPoints = nonNegative.max(100, 'must be ≤ 100');
-const wholeDays = number.int('must be a whole number of days').gt(0, 'must be > 0');
+const wholeDaysOf = (type: z.ZodNumber) => type.int('must be a whole number of days').gt(0, 'must be > 0');
+const wholeDays = wholeDaysOf(number);
 const name = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty');
 
 const MeasurePointSchema = z.strictObject({
@@ -67,6 +68,19 @@ export const ScoringConfigSchema = z.strictObject({
   measures: z.array(MeasureSchema).min(1, 'needs at least one measure'),
   scorecards: z.array(ScorecardSchema).min(1, 'needs at least one scorecard'),
   churn: z.strictObject({
+    /**
+     * churnRisk is the probability of churning within this many days: the horizon the model was trained with (npm
+     * run train stamps it). Required: a risk whose horizon is guessed cannot be checked against what happens.
+     */
+    horizonDays: wholeDaysOf(
+      z.number({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'required: the days within which churnRisk is the probability of churning, as the model was trained (a config ' +
+              'written by npm run train before it stamped them: the horizonDays of its model-card.json)'
+            : 'must be a number',
+      }),
+    ),
     intercept: number,
     /** Per churn feature; a feature left out is not part of the model (names checked in parseScoringConfig). */
     coefficients: z.record(z.string(), number),

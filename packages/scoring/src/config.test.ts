@@ -37,7 +37,8 @@ describe('the default configuration', () => {
       alert: { openAt: number; resolveBelow: number };
     };
     expect(card.version).toBe(config.version);
-    expect(card.horizonDays).toBe(90);
+    expect(config.churn.horizonDays).toBe(90);
+    expect(card.horizonDays).toBe(config.churn.horizonDays);
     expect(card.model.intercept).toBe(config.churn.intercept);
     const learnt = card.model.coefficients.filter((c) => c.coefficient !== null).map((c) => [c.feature, c.coefficient]);
     expect(Object.fromEntries(learnt)).toEqual(config.churn.coefficients);
@@ -83,6 +84,25 @@ describe('parseScoringConfig: shape errors name the setting by its JSON path', (
     delete json.significance;
     expect(problemsOf(json)).toEqual([expect.stringMatching(/^significance: /)]);
     expect(problemsOf('{}')).toEqual([expect.stringMatching(/^\(root\): /)]);
+  });
+
+  it("refuses a churn model without its horizon, saying where a trained config's horizon is written", () => {
+    const json = defaultJson();
+    delete json.churn.horizonDays;
+    expect(problemsOf(json)).toEqual([
+      'churn.horizonDays: required: the days within which churnRisk is the probability of churning, as the model was trained ' +
+        '(a config written by npm run train before it stamped them: the horizonDays of its model-card.json)',
+    ]);
+  });
+
+  it('takes a horizon of whole days > 0 only', () => {
+    const json = defaultJson();
+    json.churn.horizonDays = 0;
+    expect(problemsOf(json)).toEqual(['churn.horizonDays: must be > 0']);
+    json.churn.horizonDays = 30.5;
+    expect(problemsOf(json)).toEqual(['churn.horizonDays: must be a whole number of days']);
+    json.churn.horizonDays = '90';
+    expect(problemsOf(json)).toEqual(['churn.horizonDays: must be a number']);
   });
 
   it('rejects out-of-range scores and probabilities', () => {

@@ -184,6 +184,8 @@ export const handSetConfig: ScoringConfig = parseScoringConfig({
   ...defaultScoringConfig(),
   version: 'hand-set-2025.1',
   churn: {
+    // Set by hand, with no horizon of its own: the default's keeps the config valid.
+    horizonDays: defaultScoringConfig().churn.horizonDays,
     intercept: -3,
     coefficients: {
       daysSinceLastActivity: 0.03,

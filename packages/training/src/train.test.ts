@@ -34,6 +34,16 @@ describe('trainChurnModel on a population whose churn shows in behaviour', () =>
     expect(card.version).toBe(version);
   });
 
+  it('stamps the horizon it trained with into the config, as the card states it', () => {
+    expect(config.churn.horizonDays).toBe(90);
+    expect(card.horizonDays).toBe(config.churn.horizonDays);
+    const population = syntheticPopulation({ customers: 400, days: 720, seed: 1 });
+    const shorter = train(buildDataset(population.histories, { ...FOLD, asOf: { everyDays: 14 }, observedUntil: population.end, horizonDays: 60 }));
+    expect(shorter.config.churn.horizonDays).toBe(60);
+    expect(shorter.card.horizonDays).toBe(60);
+    expect(shorter.config.version).toMatch(/^churn-h60-/);
+  });
+
   it('judges exactly the risks the scorer publishes with the trained config', () => {
     const published = validation.map((row) => ({ score: scoreCustomer(row.insights, null, config, row.asOf).churnRisk, label: row.label }));
     expect(rocAuc(published)).toBe(card.validation.auc);

@@ -192,7 +192,8 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   features.forEach((feature, j) => {
     if (fit.coefficients[j] !== 0) coefficients[feature] = significant(fit.coefficients[j]!);
   });
-  const churn = { intercept: significant(fit.intercept), coefficients };
+  // The horizon goes with the model into the config, so every service reading it can say what the risk means.
+  const churn = { horizonDays: dataset.horizonDays, intercept: significant(fit.intercept), coefficients };
 
   onStage?.(`validating on ${counts.validation.snapshots} snapshots`);
   // The risks the scorer would publish with the trained and with the base model: the card judges exactly them.
@@ -209,7 +210,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
     );
   }
 
-  const learnt = { churn, churnRiskHigh: choice.thresholds, horizonDays: dataset.horizonDays, base: baseConfig.version };
+  const learnt = { churn, churnRiskHigh: choice.thresholds, base: baseConfig.version };
   const version =
     options.version ??
     `churn-h${dataset.horizonDays}-${isoDate(dataset.observedUntil)}-${createHash('sha256').update(JSON.stringify(learnt)).digest('hex').slice(0, 8)}`;
