@@ -3,10 +3,13 @@
 // hashes in Redis, read independently of the API.
 import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
-import { defaultScoringConfig, describeDriver } from '@churnscore/scoring';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, describeDriver, parseScoringConfig } from '@churnscore/scoring';
+import type { ModelCard } from '@churnscore/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
-import type { AlertsPage, CustomerDetail, CustomerPage, Stats } from '../../services/api/src/index';
+import type { AlertsPage, CustomerDetail, CustomerPage, Model, Stats } from '../../services/api/src/index';
 import { CUSTOMER_IDS, HAND_CHECKED, handCheckedInsights } from './portfolio';
 import { ApiTestBed, EventStreamClient, TEST_TOKEN } from './support';
 
@@ -311,9 +314,32 @@ describe('GET /api/v1/customers/{customerId}/history', () => {
   });
 });
 
+describe('GET /api/v1/model', () => {
+  it("serves the loaded config's version and horizon with its model card: trained when and on what, AUC, calibration, alert thresholds, baselines", async () => {
+    const config = defaultScoringConfig();
+    const full = JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${config.version}.json`), 'utf8')) as ModelCard;
+    const { status, body } = await get<Model>('/api/v1/model');
+    expect(status).toBe(200);
+    expect(body.version).toBe(config.version);
+    expect(body.horizonDays).toBe(90);
+    expect(body.card).toMatchObject({ version: config.version, trainedAt: full.trainedAt, history: full.history, horizonDays: 90, samples: full.samples, baselines: full.baselines });
+    expect(body.card!.validation).toMatchObject({ auc: full.validation.auc, prAuc: full.validation.prAuc, calibration: full.validation.calibration });
+    expect(body.card!.alert).toMatchObject({ ...config.alerts.churnRiskHigh, precision: full.alert.precision, recall: full.alert.recall, earlyRecall: full.alert.earlyRecall });
+    // Compact: the coefficients are the config's and the explanation's business, not the dashboard's.
+    expect(body.card).not.toHaveProperty('model');
+  });
+
+  it('says so, with the version and horizon, when the loaded config has no model card', async () => {
+    const handSet = parseScoringConfig({ ...defaultScoringConfig(), version: 'hand-set-no-card' });
+    const { status, body } = await get<Model>('/api/v1/model', { on: await bed.startApi({ scoring: handSet }) });
+    expect(status).toBe(200);
+    expect(body).toEqual({ version: 'hand-set-no-card', horizonDays: 90, card: null });
+  });
+});
+
 describe('the bearer token', () => {
   it('is required on every /api route when API_TOKEN is set', async () => {
-    const paths = ['/api/v1/customers', `/api/v1/customers/${HAND_CHECKED}`, '/api/v1/alerts', '/api/v1/stats', '/api/v1/events', '/api/v1/nowhere'];
+    const paths = ['/api/v1/customers', `/api/v1/customers/${HAND_CHECKED}`, '/api/v1/alerts', '/api/v1/stats', '/api/v1/model', '/api/v1/events', '/api/v1/nowhere'];
     // The router decodes percent-encoded paths: an encoded /api must not slip past the check.
     for (const path of [...paths, '/%61pi/v1/customers', `/%61pi/v1/customers/${HAND_CHECKED}`]) {
       const missing = await get<{ statusCode: number }>(path, { on: securedApi });
@@ -348,6 +374,7 @@ describe('GET /openapi.json', () => {
         '/api/v1/customers/{customerId}/history',
         '/api/v1/alerts',
         '/api/v1/stats',
+        '/api/v1/model',
         '/api/v1/events',
         '/healthz',
         '/readyz',

@@ -4,7 +4,7 @@
 import { loadConfig } from '@churnscore/config';
 import type { InputEvent } from '@churnscore/domain';
 import { createLogger } from '@churnscore/observability';
-import { defaultScoringConfig } from '@churnscore/scoring';
+import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { startApi, type RunningApi } from '../../services/api/src/index';
 import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
 import { portfolioEvents } from './portfolio';
@@ -57,11 +57,14 @@ export class ApiTestBed extends ScorerTestBed {
     );
   }
 
-  /** Starts the API over this bed's namespace and topics; `API_TOKEN` set when a token is given, else run open. */
-  async startApi(options: { token?: string } = {}): Promise<RunningApi> {
+  /**
+   * Starts the API over this bed's namespace and topics; `API_TOKEN` set when a token is given, else run open; with
+   * the shipped default scoring config unless another is given.
+   */
+  async startApi(options: { token?: string; scoring?: ScoringConfig } = {}): Promise<RunningApi> {
     const api = await startApi({
       config: loadConfig({ ...this.env(), ...(options.token === undefined ? { API_ALLOW_ANONYMOUS: 'true' } : { API_TOKEN: options.token }) }),
-      scoring: defaultScoringConfig(),
+      scoring: options.scoring ?? defaultScoringConfig(),
       logger: createLogger({ name: 'api-test', level: 'warn' }),
       port: 0,
       host: '127.0.0.1',

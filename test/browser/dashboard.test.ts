@@ -1,6 +1,10 @@
 // The dashboard in a real headless Chromium (Debian's, never a downloaded one) over the real API, scorer
 // and Redis: the token prompt, the ranked table with band colours, the customer panel, a live update.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig } from '@churnscore/scoring';
+import type { ModelCard } from '@churnscore/training';
 import { sampleActivity } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
@@ -9,6 +13,11 @@ import { ApiTestBed, TEST_TOKEN } from '../api/support';
 import { ARTIFACTS, BAND_COLOURS, launchChromium, shownPills } from './chromium';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const shipped = defaultScoringConfig();
+const shippedCard = JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${shipped.version}.json`), 'utf8')) as ModelCard;
+/** The dashboard's date format (format.js). */
+const shownDate = (iso: string) => new Intl.DateTimeFormat('en-GB', { day: '2-digit', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(Date.parse(iso));
 
 const bed = new ApiTestBed('api-browser');
 let api: RunningApi;
@@ -71,6 +80,28 @@ describe('the dashboard', () => {
     await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: true });
   });
 
+  it("shows the churn model's card with a calibration chart, and the horizon wherever a churn risk is shown", async () => {
+    const model = page.locator('[data-testid=model]');
+    await model.locator('[data-testid=calibration-chart]').waitFor();
+    const text = await model.textContent();
+    expect(text).toContain(shipped.version);
+    expect(text).toContain(`Trained${shownDate(shippedCard.trainedAt)}on history until ${shownDate(shippedCard.history.observedUntil)}`);
+    expect(text).toContain(`Validation AUC${shippedCard.validation.auc!.toFixed(3)}`);
+    expect(text).toContain('Horizon90 daysProbability of churning within 90 days');
+    expect(text).toContain('opens ≥ 32%, resolves < 26%');
+    expect(text).toContain(`Learnt from ${shippedCard.history.sources.length} sources`);
+    // One point per decile over the diagonal.
+    expect(await model.locator('svg circle.calibration-bin').count()).toBe(shippedCard.validation.calibration.bins.length);
+    expect(await model.locator('svg .calibration-diagonal').count()).toBe(1);
+
+    const header = page.locator('#customers th[data-risk-label]');
+    expect(await header.textContent()).toBe('Churn risk (90 days)');
+    expect(await header.getAttribute('title')).toBe('Probability of churning within 90 days');
+    expect(await page.locator('#customers tbody tr[data-customer-id] .risk').first().getAttribute('title')).toBe('Probability of churning within 90 days');
+    expect(await page.locator('.dist-label[data-risk-label]').textContent()).toBe('Churn risk (90 days)');
+    await model.screenshot({ path: `${ARTIFACTS}/dashboard-model.png` });
+  });
+
   it('filters by band and segment', async () => {
     await page.selectOption('#filters select[name=band]', 'red');
     await expect.poll(() => page.locator('#customers tbody tr[data-customer-id]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.customerId))).toEqual(
@@ -104,6 +135,10 @@ describe('the dashboard', () => {
     expect(published).toBeGreaterThan(6);
     expect(await panel.locator('[data-testid=history-chart] svg circle').count()).toBe(published);
     expect(await panel.locator('[data-testid=customer-alerts]').textContent()).toContain('Churn risk high');
+    expect(await panel.locator('.score-figure[title="Probability of churning within 90 days"] .kpi-label').textContent()).toBe('Churn risk (90 days)');
+    const legend = panel.locator('[data-testid=history-chart] .chart-legend');
+    expect(await legend.textContent()).toContain('Churn risk (90 days)');
+    expect(await legend.locator('[data-legend=backfilled]').count()).toBe(0);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-customer.png` });
     await page.keyboard.press('Escape');
     await panel.waitFor({ state: 'hidden' });
@@ -129,5 +164,42 @@ describe('the dashboard', () => {
     await expect.poll(() => page.locator('#panel').getAttribute('data-version'), { timeout: 20_000 }).toBe(after.version);
     // The NPS of 0 is what moved health: the panel says so in a sentence, in health points.
     expect(await page.locator('#panel .drivers').textContent()).toMatch(/The latest NPS answer (fell from \d+ to 0|is now 0, where the health score had no value for it before) \(−[\d.]+ health points\)\./);
+  });
+
+  it('draws a year of back-filled history apart from the live scores, with a legend entry', async () => {
+    const customerId = 'initech-quiet';
+    const now = bed.clock.now();
+    const backfilled = Array.from({ length: 365 }, (_, i) => ({
+      t: now - (367 - i) * DAY,
+      health: 80 - Math.round(i / 10),
+      churnRisk: Number((0.05 + i / 1_000).toFixed(4)),
+      band: 'green',
+      backfilled: true,
+    }));
+    const live = Array.from({ length: 5 }, (_, i) => ({ t: now - (5 - i) * HOUR, health: 42 - i, churnRisk: 0.42 + i / 100, band: 'yellow' }));
+    // The history API's contract for back-filled points: this test is about drawing them, whoever computes them.
+    await page.route(`**/api/v1/customers/${customerId}/history*`, (route) => route.fulfill({ json: { customerId, points: [...backfilled, ...live] } }));
+    await page.keyboard.press('Escape');
+    await row(customerId).click();
+    const chart = page.locator('#panel [data-testid=history-chart]');
+    await chart.locator('svg').waitFor();
+    expect(await chart.locator('path.backfilled-line').count()).toBe(2);
+    expect(await chart.locator('path.live-line').count()).toBe(2);
+    // A marker per live score only: a year of daily points reads as a line.
+    expect(await chart.locator('svg circle').count()).toBe(live.length);
+    expect(await chart.locator('.backfilled-span title').textContent()).toMatch(/^Computed from the event history: 365 scores, /);
+    expect(await chart.locator('[data-legend=backfilled]').textContent()).toBe('Computed from history');
+    expect(await chart.locator('svg').getAttribute('aria-label')).toBe('Health and churn risk over 370 scores, 365 computed from history');
+    await page.locator('#panel').screenshot({ path: `${ARTIFACTS}/dashboard-backfilled-history.png` });
+    await page.unroute(`**/api/v1/customers/${customerId}/history*`);
+  });
+
+  it('says when the scoring config has no model card, and labels risks with its horizon', async () => {
+    await page.route('**/api/v1/model', (route) => route.fulfill({ json: { version: 'hand-set-no-card', horizonDays: 30, card: null } }));
+    await page.goto(api.url);
+    await page.locator('[data-testid=no-model-card]').waitFor();
+    expect(await page.locator('[data-testid=no-model-card]').textContent()).toMatch(/^No model card for hand-set-no-card: its churn risk is the probability of churning within 30 days/);
+    expect(await page.locator('#customers th[data-risk-label]').textContent()).toBe('Churn risk (30 days)');
+    await page.unroute('**/api/v1/model');
   });
 });

@@ -6,13 +6,17 @@ import type { ScoringConfig } from '@churnscore/scoring';
 import { createReadStore, createRedis, requireRedisLogin } from '@churnscore/state';
 import { LiveFeed } from './live-feed';
 import { createApiMetrics } from './metrics';
+import { readModelCard } from './model-card';
 import { buildApiServer } from './server';
 import { SseHub } from './sse-hub';
 import { createStatsReader } from './stats';
 
 export interface ApiOptions {
   config: AppConfig;
-  /** The scoring configuration: its band thresholds for the statistics, its measure definitions for the drivers' sentences. */
+  /**
+   * The scoring configuration: its band thresholds for the statistics, its measure definitions for the drivers'
+   * sentences, its version and horizon for GET /api/v1/model, whose card is looked for beside config.scoringConfigPath.
+   */
   scoring: ScoringConfig;
   logger?: Logger;
   /** Port to listen on; 0 picks a free one. Defaults to config.apiPort. */
@@ -51,6 +55,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-api', onError: connectionErrorLogger(logger, 'redis') });
   if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
   const store = createReadStore(redis, { prefix: config.redis.keyPrefix });
+  const modelCard = await readModelCard(config.scoringConfigPath, scoring.version, logger);
   const hub = new SseHub(metrics.liveClients);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
   const liveFeed = new LiveFeed({
@@ -66,6 +71,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     store,
     stats: createStatsReader(store, { scoring, currency: config.reportingCurrency }),
     scoring,
+    modelCard,
     hub,
     liveUpdates: () => liveFeed.connected,
     metrics,
@@ -81,7 +87,10 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   if (config.apiToken === null) {
     logger.warn({ host, port }, 'API_ALLOW_ANONYMOUS=true: every customer\'s data is served WITHOUT A TOKEN to anyone who can reach this address');
   }
-  logger.info({ host, port, keyPrefix: config.redis.keyPrefix, auth: config.apiToken !== null, liveGroup: liveFeed.groupId }, 'api started');
+  logger.info(
+    { host, port, keyPrefix: config.redis.keyPrefix, auth: config.apiToken !== null, liveGroup: liveFeed.groupId, modelVersion: scoring.version, modelCard: modelCard !== null },
+    'api started',
+  );
 
   return {
     port,

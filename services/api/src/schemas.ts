@@ -14,6 +14,7 @@ import {
   type ScoreDriver,
 } from '@churnscore/domain';
 import { RANKING_METRICS, type CustomerSummary, type ScoreHistoryEntry } from '@churnscore/state';
+import type { ModelCard } from '@churnscore/training';
 import { Type, type Static, type TSchema } from 'typebox';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -212,6 +213,85 @@ export const StatsSchema = Type.Object({
   computedAt: EpochMs('When the figures were computed (the value-at-risk total is cached briefly)'),
 });
 
+const Share = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
+/** A share that has no value without its denominator (an alert that never opens has no precision). */
+const NullableShare = (description: string) => Nullable(Share(`${description}; null when undefined`));
+const Iso8601 = (description: string) => Type.String({ description: `${description} (ISO 8601, UTC)` });
+
+const SampleCountsSchema = Type.Object({
+  snapshots: Type.Integer({ description: '(customer, as-of date) pairs' }),
+  positives: Type.Integer({ description: 'Snapshots whose customer churns within the horizon' }),
+  customers: Type.Integer(),
+  churners: Type.Integer({ description: 'Customers with at least one positive snapshot' }),
+});
+
+/**
+ * What the dashboard shows of a model card (`@churnscore/training` ModelCard, as `npm run train` writes it): a
+ * card file is checked against it when the API starts and served with everything else left out.
+ */
+export const ModelCardSchema = Type.Object({
+  version: Type.String({ description: 'The scoring configuration it was trained into' }),
+  baseVersion: Type.String({ description: 'The configuration it copies everything but the churn model and CHURN_RISK_HIGH from' }),
+  trainedAt: Iso8601('When it was trained'),
+  history: Type.Object({
+    sources: Type.Array(Type.String(), { description: 'What it learnt from: the exports, or the simulated customer bases' }),
+    observedUntil: Iso8601('Until when that history runs'),
+  }),
+  horizonDays: Type.Integer({ description: 'The risk is the probability of churning within this many days' }),
+  samples: Type.Object({ train: SampleCountsSchema, validation: SampleCountsSchema }),
+  validation: Type.Object(
+    {
+      auc: NullableShare('ROC AUC'),
+      prAuc: NullableShare('Average precision'),
+      baseRate: Share('Share of positive validation snapshots'),
+      meanPredicted: Share('Mean predicted risk'),
+      calibration: Type.Object({
+        bins: Type.Array(
+          Type.Object({
+            from: Share('Lowest predicted risk in the bin'),
+            to: Share('Highest predicted risk in the bin'),
+            count: Type.Integer({ description: 'Snapshots in the bin' }),
+            meanPredicted: Share('Mean predicted risk'),
+            observedRate: Share('Share that churned within the horizon'),
+          }),
+          { description: 'Validation snapshots by decile of predicted risk' },
+        ),
+        error: Type.Number({ description: 'Σ count × |meanPredicted − observedRate| ÷ snapshots' }),
+      }),
+    },
+    { description: 'The trained model on the later, validation snapshots it never saw' },
+  ),
+  baselines: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      auc: NullableShare('ROC AUC'),
+      prAuc: NullableShare('Average precision'),
+      calibrationError: Type.Optional(Type.Number({ description: 'For a model with probabilities (the base configuration)' })),
+    }),
+    { description: 'The base configuration’s model, health alone and the engagement trend, on the same snapshots' },
+  ),
+  alert: Type.Object(
+    {
+      targetPrecision: Share('The precision the thresholds were chosen for'),
+      earlyWarningDays: Type.Integer({ description: 'earlyRecall counts churners at least this many days ahead' }),
+      openAt: Share('CHURN_RISK_HIGH opens at a risk ≥ this'),
+      resolveBelow: Share('and resolves below this'),
+      alerted: Type.Integer({ description: 'Validation snapshots with the alert open' }),
+      truePositives: Type.Integer(),
+      precision: NullableShare('Expected precision: share of alerted snapshots that churn within the horizon'),
+      recall: NullableShare('Expected recall: share of churning snapshots alerted'),
+      earlyRecall: NullableShare('Recall among snapshots at least earlyWarningDays before the churn'),
+    },
+    { description: 'CHURN_RISK_HIGH thresholds and their expected precision and recall' },
+  ),
+});
+
+export const ModelSchema = Type.Object({
+  version: Type.String({ description: 'The scoring configuration the API loaded (modelVersion of the scores it computes)' }),
+  horizonDays: Type.Integer({ description: 'Its churn risk is the probability of churning within this many days' }),
+  card: Type.Union([ModelCardSchema, Type.Null()], { description: 'The model card of that configuration; null when none was found for its version' }),
+});
+
 export const ErrorSchema = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
 
 export type CustomerListQuery = Static<typeof CustomerListQuerySchema>;
@@ -222,6 +302,8 @@ export type HistoryPoint = Static<typeof HistoryPointSchema>;
 export type AlertsQuery = Static<typeof AlertsQuerySchema>;
 export type AlertsPage = Static<typeof AlertsPageSchema>;
 export type Stats = Static<typeof StatsSchema>;
+export type ServedModelCard = Static<typeof ModelCardSchema>;
+export type Model = Static<typeof ModelSchema>;
 
 // Compile-time drift checks: each schema describes exactly its domain type.
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -233,4 +315,6 @@ type DescribedExplanation = Flat<Omit<Explanation, 'topDrivers'> & { topDrivers:
 type _ExplanationMatchesDomain = Assert<Equals<Static<typeof ExplanationSchema>, DescribedExplanation>>;
 type _AlertEpisodeMatchesDomain = Assert<Equals<Static<typeof AlertEpisodeSchema>, AlertEpisode>>;
 type _HistoryPointMatchesState = Assert<Equals<HistoryPoint, ScoreHistoryEntry>>;
+/** Every card the trainer writes is one the API serves. */
+type _ModelCardServed = Assert<ModelCard extends ServedModelCard ? true : false>;
 type _RowHoldsTheSummary = Assert<Equals<CustomerRow, Pick<CustomerSummary, keyof CustomerRow>>>;

@@ -26,8 +26,10 @@ import {
   ErrorSchema,
   HistoryQuerySchema,
   HistorySchema,
+  ModelSchema,
   StatsQuerySchema,
   StatsSchema,
+  type ServedModelCard,
 } from './schemas';
 import type { SseHub } from './sse-hub';
 import type { StatsReader } from './stats';
@@ -38,8 +40,10 @@ export interface ApiServerDependencies {
   /** Everything the endpoints read. */
   store: ReadStore;
   stats: StatsReader;
-  /** The scoring configuration: its measure definitions name the drivers in their sentences. */
+  /** The scoring configuration: its measure definitions name the drivers in their sentences; its version and horizon describe the model. */
   scoring: ScoringConfig;
+  /** The model card of `scoring` (readModelCard); null when it has none. */
+  modelCard: ServedModelCard | null;
   hub: SseHub;
   /** Whether live updates are flowing (the output-topic consumer is in its group). */
   liveUpdates(): boolean;
@@ -209,6 +213,19 @@ export async function buildApiServer(deps: ApiServerDependencies) {
       },
     },
     (request) => stats.stats(request.query.segment ?? null),
+  );
+
+  app.get(
+    '/api/v1/model',
+    {
+      schema: {
+        summary: 'The churn model the scores are computed with: its version, horizon and model card',
+        tags: ['portfolio'],
+        security: secured,
+        response: { 200: ModelSchema, 401: ErrorSchema, 429: ErrorSchema },
+      },
+    },
+    async () => ({ version: deps.scoring.version, horizonDays: deps.scoring.churn.horizonDays, card: deps.modelCard }),
   );
 
   app.get(

@@ -2,14 +2,17 @@
 // (scores, history chart, Insights, explanation, alerts), all kept current by the live-update stream.
 import { Unauthorized, followLiveUpdates, getJson, token } from './api.js';
 import { historyChart, renderStackedBar } from './charts.js';
-import { byId, h } from './dom.js';
+import { byId, fact, h } from './dom.js';
 import * as fmt from './format.js';
+import { labelRisks, modelPanel, riskLabel, riskMeaning } from './model.js';
 
 const PAGE_SIZE = 25;
 /** Figures and alerts are refetched at most this often while updates stream in. */
 const FIGURES_REFRESH_MS = 2_000;
 /** The open customer is re-read at most this often. */
 const PANEL_REFRESH_MS = 500;
+/** Score history points the customer panel asks for: the API's most (MAX_HISTORY_POINTS), a year of back-filled days and the live scores after them. */
+const HISTORY_POINTS = 500;
 /** The activity types of the Insights, in the order and words the panel shows them. */
 const ACTIVITY_LABELS = {
   EMAIL_SENT: 'Emails sent',
@@ -29,6 +32,8 @@ const view = {
   rows: new Map(),
   nextCursor: null,
   thresholds: null,
+  /** GET /api/v1/model: the version, the horizon every churn risk is labelled with, the model card. */
+  model: null,
   openCustomerId: null,
   /** Customers that changed while not on screen (they may now belong in the table). */
   changedOffscreen: new Set(),
@@ -76,7 +81,7 @@ async function read(path) {
 
 const bandPill = (band, health) => h('span', { class: `pill band-${band}`, 'data-band': band }, health);
 const riskCell = (churnRisk, riskBand) =>
-  h('span', { class: 'risk' }, fmt.percent(churnRisk, 1), h('span', { class: `risk-tag risk-${riskBand}` }, riskBand));
+  h('span', { class: 'risk', title: riskMeaning(view.model) }, fmt.percent(churnRisk, 1), h('span', { class: `risk-tag risk-${riskBand}` }, riskBand));
 const stageTag = (stage) => h('span', { class: 'stage' }, fmt.stage(stage));
 const renewal = (epochMs) => (epochMs === null ? h('span', { class: 'muted' }, '—') : [fmt.date(epochMs), ' ', h('span', { class: 'muted small' }, fmt.relativeDays(epochMs))]);
 
@@ -149,6 +154,19 @@ async function loadAlerts() {
   } catch (error) {
     showError(list, error);
   }
+}
+
+// ---------------------------------------------------------------- churn model
+
+async function loadModel() {
+  try {
+    view.model = await read('/api/v1/model');
+    byId('model-card-version').textContent = view.model.version;
+    byId('model-card').replaceChildren(modelPanel(view.model));
+  } catch (error) {
+    showError(byId('model-card'), error);
+  }
+  labelRisks(document, view.model);
 }
 
 const refreshFigures = throttle(() => Promise.all([loadStats(), loadAlerts()]).catch((error) => console.warn(error)), FIGURES_REFRESH_MS);
@@ -241,12 +259,9 @@ function removeCustomer(customerId) {
 
 // ---------------------------------------------------------------- customer panel
 
-const fact = (labelText, value, note) =>
-  h('div', {}, h('div', { class: 'fact-label' }, labelText), h('div', { class: 'fact-value' }, value), note ? h('div', { class: 'fact-note' }, note) : '');
-
 function scoreCard(detail) {
-  const figure = (labelText, value, note) =>
-    h('div', { class: 'score-figure' }, h('div', { class: 'kpi-label' }, labelText), h('div', { class: 'kpi-value' }, value), h('div', { class: 'kpi-note' }, note));
+  const figure = (labelText, value, note, title) =>
+    h('div', { class: 'score-figure', title }, h('div', { class: 'kpi-label' }, labelText), h('div', { class: 'kpi-value' }, value), h('div', { class: 'kpi-note' }, note));
   return h(
     'section',
     { class: 'card' },
@@ -254,7 +269,7 @@ function scoreCard(detail) {
       'div',
       { class: 'score-head' },
       figure('Health', bandPill(detail.band, detail.health), `${detail.band} band`),
-      figure('Churn risk', fmt.percent(detail.churnRisk, 1), h('span', { class: `risk-tag risk-${detail.riskBand}` }, detail.riskBand)),
+      figure(riskLabel(view.model), fmt.percent(detail.churnRisk, 1), h('span', { class: `risk-tag risk-${detail.riskBand}` }, detail.riskBand), riskMeaning(view.model)),
       figure('Value at risk', fmt.money(detail.valueAtRisk), `of ${fmt.money(detail.insights?.totalContractValue ?? 0)} contracted`),
       figure('Lifecycle', stageTag(detail.lifecycleStage), `scorecard ${detail.explanation.scorecardId}`),
     ),
@@ -380,7 +395,7 @@ function customerAlertsCard(alerts) {
 async function renderPanel(customerId) {
   const [detail, history] = await Promise.all([
     read(`/api/v1/customers/${encodeURIComponent(customerId)}`),
-    read(`/api/v1/customers/${encodeURIComponent(customerId)}/history`),
+    read(`/api/v1/customers/${encodeURIComponent(customerId)}/history?limit=${HISTORY_POINTS}`),
   ]);
   if (view.openCustomerId !== customerId) return; // another customer was opened meanwhile
   byId('panel-title').textContent = customerId;
@@ -392,7 +407,7 @@ async function renderPanel(customerId) {
   ].join(' · ');
   byId('panel-body').replaceChildren(
     scoreCard(detail),
-    h('section', { class: 'card', 'data-testid': 'history-chart' }, h('h2', {}, 'Score over time'), historyChart(history.points, view.thresholds)),
+    h('section', { class: 'card', 'data-testid': 'history-chart' }, h('h2', {}, 'Score over time'), historyChart(history.points, view.thresholds, riskLabel(view.model))),
     insightsCard(detail.insights),
     explanationCard(detail.explanation),
     customerAlertsCard(detail.alerts),
@@ -509,7 +524,7 @@ function wire() {
 
 async function main() {
   wire();
-  await loadStats().catch((error) => showError(byId('band-legend'), error));
+  await Promise.all([loadStats().catch((error) => showError(byId('band-legend'), error)), loadModel()]);
   await Promise.all([loadTable(), loadAlerts()]);
   followHash();
   startLiveUpdates();

@@ -21,3 +21,7 @@ export const h = (tag, attributes, ...children) => build(document.createElement(
 export const s = (tag, attributes, ...children) => build(document.createElementNS(SVG_NS, tag), attributes, children);
 
 export const byId = (id) => document.getElementById(id);
+
+/** A labelled figure of a facts grid, with an optional note under it. */
+export const fact = (labelText, value, note) =>
+  h('div', {}, h('div', { class: 'fact-label' }, labelText), h('div', { class: 'fact-value' }, value), note ? h('div', { class: 'fact-note' }, note) : '');

@@ -1,0 +1,62 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@churnscore/observability';
+import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig } from '@churnscore/scoring';
+import { TRAINED_MODEL_FILES, type ModelCard } from '@churnscore/training';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readModelCard } from './model-card';
+
+const shipped = defaultScoringConfig();
+const shippedCard = (): ModelCard => JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${shipped.version}.json`), 'utf8')) as ModelCard;
+
+let dir: string;
+let logs: Array<{ msg: string; path?: string }>;
+const logger = () => createLogger({ name: 'model-card-test', level: 'warn', destination: { write: (line: string) => logs.push(JSON.parse(line)) } });
+/** A trained config's directory as `npm run train --out DIR` leaves it: the config, and its card beside it. */
+const trainedConfigPath = (): string => join(dir, TRAINED_MODEL_FILES.config);
+const writeCard = (card: unknown): void => writeFileSync(join(dir, TRAINED_MODEL_FILES.cardJson), JSON.stringify(card));
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'model-card-'));
+  logs = [];
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('readModelCard', () => {
+  it("finds the shipped default's card under its version, with what the dashboard shows and nothing else", async () => {
+    const card = await readModelCard(DEFAULT_SCORING_CONFIG_PATH, shipped.version, logger());
+    const full = shippedCard();
+    expect(card).toMatchObject({ version: shipped.version, trainedAt: full.trainedAt, history: full.history, horizonDays: 90, samples: full.samples, baselines: full.baselines });
+    expect(card!.validation).toEqual({ auc: full.validation.auc, prAuc: full.validation.prAuc, baseRate: full.validation.baseRate, meanPredicted: full.validation.meanPredicted, calibration: full.validation.calibration });
+    const { base: _base, ...alert } = full.alert;
+    expect(card!.alert).toEqual(alert);
+    expect(Object.keys(card!)).not.toContain('model');
+    expect(Object.keys(card!)).not.toContain('split');
+    expect(logs).toEqual([]);
+  });
+
+  it('finds the card npm run train wrote beside the config, before any shipped one', async () => {
+    copyFileSync(DEFAULT_SCORING_CONFIG_PATH, trainedConfigPath());
+    writeCard({ ...shippedCard(), version: 'churn-h60-2025-06-30-0123abcd', horizonDays: 60 });
+    const card = await readModelCard(trainedConfigPath(), 'churn-h60-2025-06-30-0123abcd', logger());
+    expect(card).toMatchObject({ version: 'churn-h60-2025-06-30-0123abcd', horizonDays: 60 });
+  });
+
+  it('is null for a config without a card of its version, passing over a card of another version with a warning', async () => {
+    writeCard(shippedCard());
+    expect(await readModelCard(trainedConfigPath(), 'hand-set-2026.1', logger())).toBeNull();
+    expect(logs).toMatchObject([{ msg: 'model card of another version than the scoring config: not served', path: join(dir, TRAINED_MODEL_FILES.cardJson) }]);
+  });
+
+  it('passes over a file that is not a card, with a warning, and still finds the shipped one', async () => {
+    writeCard({ version: shipped.version, trainedAt: 'yesterday' });
+    expect(await readModelCard(trainedConfigPath(), shipped.version, logger())).toMatchObject({ version: shipped.version, horizonDays: 90 });
+    writeFileSync(join(dir, TRAINED_MODEL_FILES.cardJson), '{ not json');
+    expect(await readModelCard(trainedConfigPath(), shipped.version, logger())).toMatchObject({ version: shipped.version });
+    expect(logs.map((line) => line.msg)).toEqual([
+      'not a model card (fields missing or of the wrong type): not served',
+      'model card not readable as JSON: not served',
+    ]);
+  });
+});
