@@ -6,6 +6,7 @@ import { sampleActivity } from '@churnscore/events/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, describeDriver, parseScoringConfig } from '@churnscore/scoring';
+import { createBackfilledHistoryWriter } from '@churnscore/state';
 import type { ModelCard } from '@churnscore/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
@@ -311,6 +312,24 @@ describe('GET /api/v1/customers/{customerId}/history', () => {
     const score = await bed.scoreHash(customerId);
     expect(body.points.at(-1)).toEqual({ t: Number(score.computedAt), health: Number(score.health), churnRisk: Number(score.churnRisk), band: score.band });
     expect((await get('/api/v1/customers/nobody/history')).status).toBe(404);
+  });
+
+  it('serves the back-filled points before the live ones, marked backfilled, none at or after the first live point', async () => {
+    const customerId = 'hooli-fading';
+    type Point = { t: number; health: number; churnRisk: number; band: string; backfilled?: boolean };
+    const live = (await get<{ points: Point[] }>(`/api/v1/customers/${customerId}/history`)).body.points;
+    const firstLive = live[0]!.t;
+    const week = 7 * 86_400_000;
+    const backfill = [firstLive - 2 * week, firstLive - week, firstLive].map((t) => ({ t, health: 55, churnRisk: 0.3, band: 'yellow' as const }));
+    expect(await createBackfilledHistoryWriter(bed.redis, { prefix: bed.prefix }).replace(customerId, backfill)).toBe(true);
+    const { body } = await get<{ points: Point[] }>(`/api/v1/customers/${customerId}/history`);
+    expect(body.points).toEqual([...backfill.slice(0, 2).map((point) => ({ ...point, backfilled: true })), ...live]);
+    expect(live.every((point) => !('backfilled' in point))).toBe(true);
+    // The latest `limit` of them all.
+    expect((await get<{ points: Point[] }>(`/api/v1/customers/${customerId}/history?limit=${live.length + 1}`)).body.points).toEqual([
+      { ...backfill[1]!, backfilled: true },
+      ...live,
+    ]);
   });
 });
 

@@ -17,6 +17,7 @@ export type { OutboxEntry } from './layout';
 export {
   decodeAlertBook,
   decodeScoreHistoryEntry,
+  historyEntry,
   decodeScoreSummary,
   decodeStoredInsights,
   decodeStoredScore,
@@ -26,6 +27,7 @@ export {
 } from './score-codec';
 export {
   createReadStore,
+  withBackfilled,
   type CustomerReadModel,
   type CustomerSummary,
   type RankedEntry,
@@ -33,7 +35,9 @@ export {
   type RankingReader,
   type ReadStore,
   type ReadStoreOptions,
+  type ScoreHistoryPoint,
 } from './read-store';
+export { createBackfilledHistoryWriter, type BackfilledHistoryWriter } from './backfilled-history';
 export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, createStateStore, type StateStore, type StateStoreOptions } from './store';
 export { type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
 export { type CustomerSnapshot } from './scripts/read-customer';

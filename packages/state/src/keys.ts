@@ -27,9 +27,10 @@ export const decodeKeyPart = percentDecode;
 
 /**
  * The per-customer keys, all `<prefix>:cust:{<id>}:<part>`. Order matters: the Lua scripts receive
- * subsets of them as KEYS in the order their headers document.
+ * subsets of them as KEYS in the order their headers document. `backfill` is the score history computed from
+ * event time by `npm run backfill` (backfilled-history.ts), written by no script.
  */
-export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'score', 'explanation', 'insights', 'alerts', 'outbox', 'history'] as const;
+export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'score', 'explanation', 'insights', 'alerts', 'outbox', 'history', 'backfill'] as const;
 export type CustomerKeyPart = (typeof CUSTOMER_KEY_PARTS)[number];
 export type CustomerKeys = Record<CustomerKeyPart, string>;
 

@@ -1,6 +1,6 @@
 // The read-only side of the key contract, for dashboards and the read API: what commitScores wrote (a
-// customer's score, explanation, insights, alert book and score history) and the global indexes that follow it
-// (rankings, the open-alert index), decoded. Its callers never see a key. It only reads, with plain commands
+// customer's score, explanation, insights, alert book and score history, with the history `npm run backfill`
+// computed before it) and the global indexes that follow it (rankings, the open-alert index), decoded. Its callers never see a key. It only reads, with plain commands
 // each within one hash slot and one MULTI (docs/operations.md lists them), so it runs on Redis Cluster and
 // under an ACL user without write or script permissions.
 import type { AlertBook, CustomerInsights } from '@churnscore/domain';
@@ -59,8 +59,11 @@ export interface ReadStore {
   customer(customerId: string): Promise<CustomerReadModel | null>;
   /** The row of each customer (null for one without a score, e.g. erased since it was ranked). */
   customerSummaries(customerIds: readonly string[]): Promise<Array<CustomerSummary | null>>;
-  /** The latest `limit` published points, oldest first (entries that do not decode are skipped); null when the customer has no score. */
-  scoreHistory(customerId: string, limit: number): Promise<ScoreHistoryEntry[] | null>;
+  /**
+   * The latest `limit` points, oldest first: the back-filled ones before the first published one, then the
+   * published ones (withBackfilled); entries that do not decode are skipped. Null when the customer has no score.
+   */
+  scoreHistory(customerId: string, limit: number): Promise<ScoreHistoryPoint[] | null>;
   /** The alert book of each customer, or null. */
   alertBooks(customerIds: readonly string[]): Promise<Array<AlertBook | null>>;
   /** Every scored customer by `metric`, or only those of `segment`. */
@@ -77,6 +80,33 @@ export interface ReadStoreOptions {
 }
 
 type ReplyOf<T> = [error: Error | null, result: T];
+
+/** A point of a customer's score history: a published score, or one computed from event time by `npm run backfill`. */
+export interface ScoreHistoryPoint extends ScoreHistoryEntry {
+  backfilled?: true;
+}
+
+const decodePoints = (entries: readonly string[]): ScoreHistoryEntry[] =>
+  entries.map(decodeScoreHistoryEntry).filter((point): point is ScoreHistoryEntry => point !== null);
+
+/**
+ * The latest `limit` points of a history, oldest first: the back-filled points (oldest first) before the first
+ * published one, each marked, then the published points (oldest first). A back-filled point at or after the first
+ * published point is left out: where the scorer published, its scores are the history.
+ */
+export function withBackfilled(backfilled: readonly ScoreHistoryEntry[], published: readonly ScoreHistoryEntry[], limit: number): ScoreHistoryPoint[] {
+  const firstPublished = published[0]?.t ?? Infinity;
+  const earlier = backfilled.filter((point) => point.t < firstPublished).map((point): ScoreHistoryPoint => ({ ...point, backfilled: true }));
+  return [...earlier, ...published].slice(-limit);
+}
+
+/** The exec() replies of a read transaction, or the first error among them. */
+function repliesOf<Replies extends Array<ReplyOf<unknown>>>(replies: Array<ReplyOf<unknown>> | null): Replies {
+  if (replies === null) throw new Error('the read transaction was aborted');
+  const failed = replies.find(([error]) => error !== null);
+  if (failed) throw failed[0];
+  return replies as Replies;
+}
 
 /** A `ZRANGE … WITHSCORES` reply as entries. */
 function rankedEntries(flat: readonly string[]): RankedEntry[] {
@@ -112,13 +142,9 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
     /** In one MULTI (the keys share one hash slot), so the score, explanation, insights and alerts always come from the same commit. */
     async customer(customerId) {
       const k = keys.customer(customerId);
-      const replies = (await redis.multi().hgetall(k.score).get(k.explanation).hgetall(k.insights).get(k.alerts).exec()) as
-        | [ReplyOf<Record<string, string>>, ReplyOf<string | null>, ReplyOf<Record<string, string>>, ReplyOf<string | null>]
-        | null;
-      if (replies === null) throw new Error('the read transaction was aborted');
-      const failed = replies.find(([error]) => error !== null);
-      if (failed) throw failed[0];
-      const [[, scoreHash], [, explanation], [, insightsHash], [, alertBook]] = replies;
+      const [[, scoreHash], [, explanation], [, insightsHash], [, alertBook]] = repliesOf<
+        [ReplyOf<Record<string, string>>, ReplyOf<string | null>, ReplyOf<Record<string, string>>, ReplyOf<string | null>]
+      >(await redis.multi().hgetall(k.score).get(k.explanation).hgetall(k.insights).get(k.alerts).exec());
       const score = decodeStoredScore(customerId, scoreHash, explanation);
       if (score === null) return null;
       return { score, insights: decodeStoredInsights(customerId, insightsHash), alertBook: decodeAlertBook(alertBook) };
@@ -134,16 +160,16 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
         }),
       ),
 
+    /** In one MULTI (the keys share one hash slot), so a back-fill replaced meanwhile is read whole or not at all. */
     async scoreHistory(customerId, limit) {
       const k = keys.customer(customerId);
-      const [scored, entries] = await Promise.all([redis.exists(k.score), redis.lrange(k.history, 0, limit - 1)]);
+      const [[, scored], [, entries], [, backfilled]] = repliesOf<[ReplyOf<number>, ReplyOf<string[]>, ReplyOf<string[]>]>(
+        await redis.multi().exists(k.score).lrange(k.history, 0, limit - 1).lrange(k.backfill, -limit, -1).exec(),
+      );
       if (scored === 0) return null;
       // The list is newest first; reversing before the (stable) sort keeps points of the same instant in publication order.
-      return entries
-        .reverse()
-        .map(decodeScoreHistoryEntry)
-        .filter((point): point is ScoreHistoryEntry => point !== null)
-        .sort((a, b) => a.t - b.t);
+      const published = decodePoints(entries.reverse()).sort((a, b) => a.t - b.t);
+      return withBackfilled(decodePoints(backfilled), published, limit);
     },
 
     alertBooks: async (customerIds) => (await Promise.all(customerIds.map((customerId) => redis.get(keys.customer(customerId).alerts)))).map(decodeAlertBook),

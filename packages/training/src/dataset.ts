@@ -88,7 +88,7 @@ export function groupByCustomer(events: Iterable<HistoryEvent>): CustomerHistory
  * The events the product may use, in the order they became known. A customer who asked to be erased is
  * forgotten by training too: only what came after its last erasure request is used.
  */
-function usableEvents(history: CustomerHistory): HistoryEvent[] {
+export function usableEvents(history: CustomerHistory): HistoryEvent[] {
   const known = history.events.map((item, index) => ({ item, index, at: knownAt(item) }));
   const ordered = known.sort((a, b) => a.at - b.at || a.index - b.index).map(({ item }) => item);
   const lastErasure = ordered.findLastIndex(isErasure);
@@ -154,6 +154,32 @@ export function planSnapshots(histories: readonly CustomerHistory[], options: Om
   return { asOfDates: dates, horizonDays, renewalGraceDays, observedUntil };
 }
 
+/** A customer's fold as of one instant: how many events were known by then, and the state the store held. */
+export interface FoldedAsOf {
+  asOf: number;
+  /** Events applied by `asOf`. */
+  known: number;
+  /** The state as of `asOf`; read it before the generator moves on. */
+  state: () => CustomerState;
+}
+
+/**
+ * Walks a customer's usable events (usableEvents) once, in the order they became known, and at each instant of
+ * `asOfDates` (ascending) yields the fold of exactly the events known by then: never one that occurred or arrived
+ * later. The state is read only when asked for, since reading it costs more than folding.
+ */
+export function* foldAsOf(customerId: string, events: readonly HistoryEvent[], asOfDates: readonly number[], options: FoldOptions): Generator<FoldedAsOf> {
+  const fold = new CustomerFold(customerId, options);
+  let next = 0;
+  for (const asOf of asOfDates) {
+    for (; next < events.length && knownAt(events[next]!) <= asOf; next += 1) {
+      const { event, receivedAt = event.occurredAt } = events[next]!;
+      fold.apply(event, receivedAt);
+    }
+    yield { asOf, known: next, state: () => fold.stateAsOf(asOf) };
+  }
+}
+
 /**
  * Walks one customer's history once, in the order events became known, and at each planned instant at which it
  * holds an active contract yields the state the store holds then, from everything known by then. Customers without
@@ -163,18 +189,12 @@ export function* customerSnapshots(history: CustomerHistory, plan: SnapshotPlan,
   const events = usableEvents(history);
   const contracts = events.flatMap(({ event }) => (event.kind === 'contract' ? [event] : []));
   const spells = activeSpells(contracts, plan.renewalGraceDays);
-  const fold = new CustomerFold(history.customerId, options);
   const horizonMs = plan.horizonDays * MS_PER_DAY;
-  let next = 0;
-  for (const asOf of plan.asOfDates) {
-    for (; next < events.length && knownAt(events[next]!) <= asOf; next += 1) {
-      const { event, receivedAt = event.occurredAt } = events[next]!;
-      fold.apply(event, receivedAt);
-    }
+  for (const { asOf, state } of foldAsOf(history.customerId, events, plan.asOfDates, options)) {
     const spell = spellAt(spells, asOf);
     if (spell === undefined) continue;
     const churnsAt = spell.churnsAt !== null && spell.churnsAt <= asOf + horizonMs ? spell.churnsAt : null;
-    yield { customerId: history.customerId, asOf, state: fold.stateAsOf(asOf), label: churnsAt !== null, churnsAt };
+    yield { customerId: history.customerId, asOf, state: state(), label: churnsAt !== null, churnsAt };
   }
 }
 

@@ -21,7 +21,10 @@ export async function getCustomer(store: ReadStore, scoring: ScoringConfig, cust
   };
 }
 
-/** The latest `limit` points, oldest first; entries that do not parse are skipped rather than failing the chart. */
+/**
+ * The latest `limit` points, oldest first: back-filled ones (`backfilled: true`) before the first live one, then the
+ * live ones; entries that do not parse are skipped rather than failing the chart.
+ */
 export async function getHistory(store: ReadStore, customerId: string, limit: number): Promise<HistoryPoint[]> {
   const points = await store.scoreHistory(customerId, limit);
   if (points === null) throw notFound();

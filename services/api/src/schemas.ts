@@ -13,7 +13,7 @@ import {
   type Explanation,
   type ScoreDriver,
 } from '@churnscore/domain';
-import { RANKING_METRICS, type CustomerSummary, type ScoreHistoryEntry } from '@churnscore/state';
+import { RANKING_METRICS, type CustomerSummary, type ScoreHistoryPoint } from '@churnscore/state';
 import type { ModelCard } from '@churnscore/training';
 import { Type, type Static, type TSchema } from 'typebox';
 
@@ -166,15 +166,20 @@ const MAX_HISTORY_POINTS = 500;
 export const HistoryQuerySchema = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: MAX_HISTORY_POINTS, default: 100 }) });
 
 const HistoryPointSchema = Type.Object({
-  t: EpochMs('When the score was computed'),
+  t: EpochMs('When the score was computed; for a back-filled point, the instant it was computed as of'),
   health: Type.Number(),
   churnRisk: Type.Number(),
   band: HealthBandSchema,
+  backfilled: Type.Optional(
+    Type.Literal(true, { description: 'Computed from event time by npm run backfill (the end of a past UTC week), not published live; absent on live points' }),
+  ),
 });
 
 export const HistorySchema = Type.Object({
   customerId: Type.String(),
-  points: Type.Array(HistoryPointSchema, { description: 'Oldest first; empty while no history is recorded' }),
+  points: Type.Array(HistoryPointSchema, {
+    description: 'Oldest first: back-filled points (before the first live point), then live ones; empty while no history is recorded',
+  }),
 });
 
 const MAX_ALERTS = 500;
@@ -314,7 +319,7 @@ type Flat<T> = { [K in keyof T]: T[K] };
 type DescribedExplanation = Flat<Omit<Explanation, 'topDrivers'> & { topDrivers: Array<Flat<ScoreDriver & { text: string }>> }>;
 type _ExplanationMatchesDomain = Assert<Equals<Static<typeof ExplanationSchema>, DescribedExplanation>>;
 type _AlertEpisodeMatchesDomain = Assert<Equals<Static<typeof AlertEpisodeSchema>, AlertEpisode>>;
-type _HistoryPointMatchesState = Assert<Equals<HistoryPoint, ScoreHistoryEntry>>;
+type _HistoryPointMatchesState = Assert<Equals<HistoryPoint, ScoreHistoryPoint>>;
 /** Every card the trainer writes is one the API serves. */
 type _ModelCardServed = Assert<ModelCard extends ServedModelCard ? true : false>;
 type _RowHoldsTheSummary = Assert<Equals<CustomerRow, Pick<CustomerSummary, keyof CustomerRow>>>;

@@ -1,5 +1,6 @@
 // What the trainer's commands (and `npm run evaluate`) share about their command line and their output streams.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ScoringConfigError, loadScoringConfigFile, type ScoringConfig } from '@churnscore/scoring';
 import { UsageError, type ProgressStream } from '@churnscore/simulator';
 
 /** Where a command writes: results on stdout, progress and refusals on stderr; the clock it stamps its outputs with. */
@@ -15,5 +16,15 @@ export function parseOptions<Options extends NonNullable<ParseArgsConfig['option
     return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n\n${usage}`);
+  }
+}
+
+/** A scoring config as the scorer loads it; one the scorer would refuse is bad usage (exit 2), `what` naming it. */
+export function loadCommandScoringConfig(path: string, what: string): ScoringConfig {
+  try {
+    return loadScoringConfigFile(path);
+  } catch (error) {
+    if (error instanceof ScoringConfigError) throw new UsageError(`${what} ${path} is refused: ${error.message}`);
+    throw error;
   }
 }

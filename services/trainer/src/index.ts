@@ -1,5 +1,6 @@
 export { TRAIN_EXIT_CODES, TRAIN_USAGE, parseTrainArgs, runTrainCommand, type TrainArgs, type TrainIo } from './train-command';
 export { readExportHistory, type ExportHistory } from './read-history';
+export { readTopicHistory, replayInputTopics, type TopicHistory, type TopicHistoryOptions, type TopicProgress } from './read-topics';
 export {
   asHistory,
   describePopulation,
@@ -20,5 +21,5 @@ export {
   runTrainDefaultCommand,
   type TrainDefaultIo,
 } from './train-default-command';
-export { parseOptions, type CommandIo } from './command-line';
+export { loadCommandScoringConfig, parseOptions, type CommandIo } from './command-line';
 export { collectRows, yieldToEventLoop } from './snapshots';

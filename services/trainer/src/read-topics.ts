@@ -5,11 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
 import { REJECT_REASONS, createEventCodec, eventCodecOptions, INPUT_EVENT_KINDS, type RejectReason } from '@churnscore/events';
-import { connectAdmin, createKafkaClient } from '@churnscore/kafka';
+import { KafkaLoginRefusedError, connectAdmin, createKafkaClient } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
 import type { HistoryEvent } from '@churnscore/training';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
-import type { ProgressStream } from '@churnscore/simulator';
+import { UsageError, formatCount, startProgress, type ProgressStream } from '@churnscore/simulator';
+import type { CommandIo } from './command-line';
 
 /** One partition's part of the replay: its records from `low` up to (not including) `high`, the end taken at the start. */
 export interface PartitionRange {
@@ -185,4 +186,28 @@ export async function readTopicHistory(options: TopicHistoryOptions): Promise<To
     await admin.disconnect();
     codec.close();
   }
+}
+
+/**
+ * The replay as a command runs it: progress on stderr, then what was read and left out on stdout. A broker refusing
+ * the login is a setting to fix, like the scorer's refusal to start (UsageError, exit 2), not an outage.
+ */
+export async function replayInputTopics(
+  config: AppConfig,
+  io: CommandIo,
+  options: Pick<TopicHistoryOptions, 'clock' | 'recordTimestamps'>,
+): Promise<TopicHistory> {
+  let topics: readonly TopicProgress[] = [];
+  const replaying = startProgress(() => describeReplay(topics, formatCount), { stream: io.stderr });
+  let replay;
+  try {
+    replay = await readTopicHistory({ ...options, config, logStream: io.stderr, onProgress: (progress) => (topics = progress) });
+  } catch (error) {
+    if (error instanceof KafkaLoginRefusedError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    replaying.stop();
+  }
+  io.stdout.write(describeReplayReport(replay));
+  return replay;
 }

@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import type { AppConfig, Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
-import { KafkaLoginRefusedError } from '@churnscore/kafka';
 import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
-import { CHURN_FEATURE_NAMES, ScoringConfigError, compareUtf8, loadScoringConfigFile, type ChurnFeatureName } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, compareUtf8, type ChurnFeatureName } from '@churnscore/scoring';
 import {
   CLI_EXIT_CODES,
   UsageError,
@@ -30,9 +29,9 @@ import {
   type HistoryEvent,
   type ModelCard,
 } from '@churnscore/training';
-import { parseOptions, type CommandIo } from './command-line';
+import { loadCommandScoringConfig, parseOptions, type CommandIo } from './command-line';
 import { readExportHistory } from './read-history';
-import { describeReplay, describeReplayReport, readTopicHistory, type TopicProgress } from './read-topics';
+import { replayInputTopics } from './read-topics';
 import { collectRows } from './snapshots';
 
 /** A snapshot of every customer once a week: the alert replay sees the week-to-week wobble a live alert would. */
@@ -236,25 +235,7 @@ async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, cl
  * and left out, as the scorer leaves them out of every score: the rest is what the product learnt from.
  */
 async function replayTopics(args: TrainArgs, settings: AppConfig, io: TrainIo, clock: () => number): Promise<History> {
-  let topics: readonly TopicProgress[] = [];
-  const replaying = startProgress(() => describeReplay(topics, formatCount), { stream: io.stderr });
-  let replay;
-  try {
-    replay = await readTopicHistory({
-      config: settings,
-      clock,
-      recordTimestamps: args.recordTimestamps,
-      logStream: io.stderr,
-      onProgress: (progress) => (topics = progress),
-    });
-  } catch (error) {
-    // A refused login is a setting to fix, like the scorer's refusal to start: usage, not an outage.
-    if (error instanceof KafkaLoginRefusedError) throw new UsageError(error.message);
-    throw error;
-  } finally {
-    replaying.stop();
-  }
-  io.stdout.write(describeReplayReport(replay));
+  const replay = await replayInputTopics(settings, io, { clock, recordTimestamps: args.recordTimestamps });
   return { events: replay.events, sources: replay.topics.map(({ topic }) => `kafka:${topic}`) };
 }
 
@@ -267,14 +248,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   }
   const clock = io.clock ?? Date.now;
   const settings = loadProducerConfig(io.env, { offline: !args.fromTopics });
-  const baseConfigPath = args.baseConfigPath ?? settings.scoringConfigPath;
-  let baseConfig;
-  try {
-    baseConfig = loadScoringConfigFile(baseConfigPath);
-  } catch (error) {
-    if (error instanceof ScoringConfigError) throw new UsageError(`the base scoring config ${baseConfigPath} is refused: ${error.message}`);
-    throw error;
-  }
+  const baseConfig = loadCommandScoringConfig(args.baseConfigPath ?? settings.scoringConfigPath, 'the base scoring config');
 
   const history = args.fromTopics ? await replayTopics(args, settings, io, clock) : await readExports(args, settings, io, clock);
   if (typeof history === 'number') return history;

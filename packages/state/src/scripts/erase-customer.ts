@@ -1,4 +1,4 @@
-// eraseCustomer-10.lua: every per-customer key deleted (an erasure request).
+// eraseCustomer-11.lua: every per-customer key deleted (an erasure request).
 import { CUSTOMER_KEY_PARTS, type CustomerKeys } from '../keys';
 import { LUA_LAYOUT } from '../layout';
 import { keysOf, type ScriptDefinition, type ScriptInvocation } from './lua-script';

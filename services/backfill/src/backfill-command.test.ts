@@ -1,0 +1,34 @@
+import { UsageError } from '@churnscore/simulator';
+import type { ScoreHistoryEntry } from '@churnscore/state';
+import { describe, expect, it } from 'vitest';
+import { backfillCustomers, parseBackfillArgs } from './backfill-command';
+
+describe('parseBackfillArgs', () => {
+  it('takes events as known when they occurred unless --record-timestamps', () => {
+    expect(parseBackfillArgs([])).toEqual({ recordTimestamps: false });
+    expect(parseBackfillArgs(['--record-timestamps'])).toEqual({ recordTimestamps: true });
+    expect(parseBackfillArgs(['--help'])).toBeNull();
+    expect(() => parseBackfillArgs(['--days', '30'])).toThrow(UsageError);
+  });
+});
+
+describe('backfillCustomers', () => {
+  it('writes every customer its points, counting those the store refused (not scored, or erased) as not written', async () => {
+    const histories = Array.from({ length: 120 }, (_, i) => ({ customerId: `c${i}`, events: [] }));
+    const point = (t: number): ScoreHistoryEntry => ({ t, health: 60, churnRisk: 0.2, band: 'yellow' });
+    const written = new Map<string, readonly ScoreHistoryEntry[]>();
+    const writer = {
+      replace: async (customerId: string, points: readonly ScoreHistoryEntry[]) => {
+        if (customerId === 'c7') return false;
+        written.set(customerId, points);
+        return true;
+      },
+    };
+    const progress: number[] = [];
+    const counts = await backfillCustomers(histories, writer, ({ customerId }) => [point(1), point(Number(customerId.slice(1)))], (done) => progress.push(done.customers));
+    expect(counts).toEqual({ customers: 120, written: 119, points: 238 });
+    expect(written.get('c42')).toEqual([point(1), point(42)]);
+    expect(written.has('c7')).toBe(false);
+    expect(progress).toEqual([50, 100, 120]);
+  });
+});

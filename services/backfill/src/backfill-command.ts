@@ -1,0 +1,122 @@
+// `npm run backfill`: every customer's score as of the end of each UTC week of the past year, computed from event
+// time by the scorer's pure code from a replay of the input topics, written to Redis as the customer's back-filled
+// score history, which the read API serves before the live points (docs/time-and-alerts.md, "A year of history
+// from the first day").
+import type { Env } from '@churnscore/config';
+import { compareUtf8 } from '@churnscore/scoring';
+import { CLI_EXIT_CODES, UsageError, formatCount, formatPercent, loadProducerConfig, startProgress } from '@churnscore/simulator';
+import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisLogin, type BackfilledHistoryWriter } from '@churnscore/state';
+import { loadCommandScoringConfig, parseOptions, replayInputTopics, type CommandIo } from '@churnscore/trainer';
+import { groupByCustomer, type CustomerHistory } from '@churnscore/training';
+import { BACKFILL_DAYS, backfilledPoints, weekEnds } from './score-points';
+
+export const BACKFILL_EXIT_CODES = {
+  ok: CLI_EXIT_CODES.ok,
+  usage: CLI_EXIT_CODES.usage,
+  /** The broker, the schema registry or Redis failed. */
+  failed: CLI_EXIT_CODES.publishFailed,
+} as const;
+
+export const BACKFILL_USAGE = `Usage: npm run backfill -- [--record-timestamps]
+
+Computes every customer's score as of the end of each UTC week (Sunday) of the past ${BACKFILL_DAYS} days from
+event time, with the scorer's own code and the live scoring config (SCORING_CONFIG_PATH), from a replay of
+the retained input topics (as npm run train -- --from-topics reads them), and writes it to Redis as the
+customer's back-filled score history: the read API's history serves it before the live points, marked
+"backfilled": true. A re-run replaces the previous back-fill. Customers the scorer has not scored (or
+erased) get none: run it once the scorer has caught up. docs/time-and-alerts.md explains it.
+
+  --record-timestamps   each event is known from its record's timestamp (topics fed live); by default
+                        from when it occurred (a history loaded in bulk carries its load time)
+  --help                show this text
+
+Exit codes: 0 done, 2 bad usage or configuration (a broker or Redis refusing the login included),
+3 the broker, the schema registry or Redis failed.`;
+
+export interface BackfillArgs {
+  recordTimestamps: boolean;
+}
+
+/** Parses the command line; null when --help was asked for. */
+export function parseBackfillArgs(argv: string[]): BackfillArgs | null {
+  const parsed = parseOptions(argv, { 'record-timestamps': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } }, BACKFILL_USAGE);
+  return parsed.help ? null : { recordTimestamps: parsed['record-timestamps'] };
+}
+
+export interface BackfillIo extends CommandIo {
+  env: Env;
+}
+
+/** Customers written at once: their scripts pipeline on one connection while the next ones are computed. */
+const WRITE_BATCH = 50;
+
+export interface BackfillCounts {
+  customers: number;
+  written: number;
+  points: number;
+}
+
+/** Each customer's points, computed and written batch by batch, telling `onProgress` after each batch. */
+export async function backfillCustomers(
+  histories: readonly CustomerHistory[],
+  writer: BackfilledHistoryWriter,
+  compute: (history: CustomerHistory) => ReturnType<typeof backfilledPoints>,
+  onProgress: (counts: BackfillCounts) => void,
+): Promise<BackfillCounts> {
+  const counts: BackfillCounts = { customers: 0, written: 0, points: 0 };
+  for (let from = 0; from < histories.length; from += WRITE_BATCH) {
+    const batch = histories.slice(from, from + WRITE_BATCH).map((history) => ({ history, points: compute(history) }));
+    const written = await Promise.all(batch.map(({ history, points }) => writer.replace(history.customerId, points)));
+    batch.forEach(({ points }, index) => {
+      counts.customers += 1;
+      if (written[index]) {
+        counts.written += 1;
+        counts.points += points.length;
+      }
+    });
+    onProgress({ ...counts });
+  }
+  return counts;
+}
+
+export async function runBackfillCommand(argv: string[], io: BackfillIo): Promise<number> {
+  const args = parseBackfillArgs(argv);
+  if (args === null) {
+    io.stderr.write(`${BACKFILL_USAGE}\n`);
+    return BACKFILL_EXIT_CODES.ok;
+  }
+  const clock = io.clock ?? Date.now;
+  const settings = loadProducerConfig(io.env, { offline: false });
+  const scoring = loadCommandScoringConfig(settings.scoringConfigPath, 'the scoring config');
+  const redis = createRedis({ ...settings.redis, connectionName: 'churnscore-backfill' });
+  try {
+    try {
+      if (!(await requireRedisLogin(redis))) throw new Error('Redis did not answer');
+    } catch (error) {
+      if (error instanceof RedisLoginRefusedError) throw new UsageError(error.message);
+      throw error;
+    }
+    const replay = await replayInputTopics(settings, io, { clock, recordTimestamps: args.recordTimestamps });
+    const until = clock();
+    const asOf = weekEnds(until);
+    const fold = { retentionDays: settings.retentionDays, dedupeWindowDays: settings.dedupeWindowDays };
+    const histories = groupByCustomer(replay.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
+    let progress: BackfillCounts = { customers: 0, written: 0, points: 0 };
+    const display = startProgress(
+      () => `back-filling  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}`,
+      { stream: io.stderr },
+    );
+    const writer = createBackfilledHistoryWriter(redis, { prefix: settings.redis.keyPrefix });
+    const counts = await backfillCustomers(histories, writer, (history) => backfilledPoints(history, asOf, scoring, fold), (done) => (progress = done)).finally(
+      () => display.stop(),
+    );
+    const weeks = asOf.length === 0 ? 'no week' : `${asOf.length} week ends, ${new Date(asOf[0]!).toISOString()} to ${new Date(asOf.at(-1)!).toISOString()}`;
+    io.stdout.write(
+      `back-filled ${counts.written} of ${counts.customers} customers (${formatCount(counts.points)} points; ${weeks}) with ${scoring.version}; ` +
+        `${counts.customers - counts.written} not scored (or erased): none written\n`,
+    );
+    return BACKFILL_EXIT_CODES.ok;
+  } finally {
+    redis.disconnect();
+  }
+}
