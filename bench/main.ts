@@ -9,7 +9,7 @@ import { encodeInput, firstEvents, generateInput, type BenchInput } from './inpu
 import { BENCH_USAGE, parseBenchArgs, type BenchOptions, type SectionName } from './options';
 import { seedTemplates, type Templates } from './population';
 import { RESULTS_DIR, renderTable, writeResults, type SectionOutcome, type TableRow } from './report';
-import { Sandbox } from './sandbox';
+import { Sandbox } from '../infra/src/sandbox';
 import { measureCeiling } from './sections/ceiling';
 import { measureLatency } from './sections/latency';
 import { measureMemory } from './sections/memory';

@@ -10,7 +10,7 @@ import { catchUpPolicy, NOTHING_BEHIND } from '../services/scorer/src/input-back
 import { createScorerMetrics } from '../services/scorer/src/metrics';
 import { ScoringPipeline } from '../services/scorer/src/pipeline';
 import type { BenchContext } from './context';
-import { Sandbox } from './sandbox';
+import { Sandbox } from '../infra/src/sandbox';
 
 /**
  * Customers with a year of the simulator's history each, applied event by event through the state

@@ -3,7 +3,7 @@ import { createEventCodec, eventCodecOptions, type EventCodec } from '@churnscor
 import type { BenchContext } from '../context';
 import { stageInput, type BenchInput } from '../input';
 import type { SectionOutcome } from '../report';
-import { Sandbox } from '../sandbox';
+import { Sandbox } from '../../infra/src/sandbox';
 import { count, perSecond } from '../stats';
 import { startCpuMeter, type CpuUse } from '../system';
 import { sleep } from '../waiting';

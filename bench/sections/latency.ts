@@ -6,7 +6,7 @@ import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'k
 import type { BenchContext } from '../context';
 import { clonePopulation, populationCustomerId, type Templates } from '../population';
 import type { SectionOutcome, TableRow } from '../report';
-import { Sandbox } from '../sandbox';
+import { Sandbox } from '../../infra/src/sandbox';
 import { fetchMetrics, sampleTotal, scorerCounters, type ScorerCounters } from '../scorer-metrics';
 import { startScorerProcess, type ScorerProcess } from '../scorer-process';
 import { count, millis, perSecond, summarise, type LatencySummary } from '../stats';

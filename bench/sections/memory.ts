@@ -2,7 +2,7 @@ import { CUSTOMER_KEY_PARTS, keySchema, type CustomerKeyPart } from '@churnscore
 import type { BenchContext } from '../context';
 import { clonePopulation, type Templates } from '../population';
 import type { SectionOutcome } from '../report';
-import { Sandbox, unlinkByPrefix } from '../sandbox';
+import { Sandbox, unlinkByPrefix } from '../../infra/src/sandbox';
 import { bytes, count } from '../stats';
 import { sleep } from '../waiting';
 

@@ -7,7 +7,7 @@ import type { BenchContext } from '../context';
 import { startCpuProfile, summariseProfile, type ProfileSummary } from '../cpu-profile';
 import type { BenchInput } from '../input';
 import type { SectionOutcome, TableRow } from '../report';
-import type { Sandbox } from '../sandbox';
+import type { Sandbox } from '../../infra/src/sandbox';
 import { consumerStages, instrumentScorer, type StageShare, type StageTimes } from '../stage-timing';
 import { count, millis, percent, perSecond } from '../stats';
 import { startProcessFleet, timeScoring, type ScorerFleet, type ScoringRun } from './throughput';

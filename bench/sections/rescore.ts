@@ -6,7 +6,7 @@ import { startScorer, type RunningScorer } from '../../services/scorer/src/score
 import type { BenchContext } from '../context';
 import { clonePopulation, populationCustomerId, type Templates } from '../population';
 import type { SectionOutcome, TableRow } from '../report';
-import { Sandbox } from '../sandbox';
+import { Sandbox } from '../../infra/src/sandbox';
 import { count, percent, perSecond } from '../stats';
 import { instrumentScorer, timeDrivenStages, type StageShare } from '../stage-timing';
 import { startCpuMeter, type CpuUse } from '../system';

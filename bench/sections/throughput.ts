@@ -1,7 +1,7 @@
 import type { BenchContext } from '../context';
 import { stageInput, type BenchInput } from '../input';
 import type { SectionOutcome, TableRow } from '../report';
-import { Sandbox } from '../sandbox';
+import { Sandbox } from '../../infra/src/sandbox';
 import { fetchMetrics, scorerCounters, type ScorerCounters } from '../scorer-metrics';
 import { startScorerProcess } from '../scorer-process';
 import { count, percent, perSecond } from '../stats';

@@ -34,7 +34,7 @@ async function scoredCustomers(): Promise<Scored[]> {
 
 beforeAll(async () => {
   await bed.setUp(3);
-  await bed.startScorer({ clock: bed.clock.now });
+  await bed.startScorer();
   await bed.publishAndWait(histories.flatMap((history) => history.events));
   api = await bed.startApi({ token: TEST_TOKEN });
   browser = await launchChromium();

@@ -62,8 +62,8 @@ describe.skipIf(!hasRedisServer)('two scorers and the API on a Redis Cluster, ag
     scaledOut = new ApiTestBed('scale-out-cluster', redisCluster.url, { cluster: true });
     expect(EVENTS_PER_ROUND).toBeLessThanOrEqual(scaledOut.config().scorer.chunkSize);
     await Promise.all(beds().map((bed) => bed.setUp(PARTITIONS)));
-    scaledOutScorers = await Promise.all(Array.from({ length: SCORER_INSTANCES }, () => scaledOut.startScorer({ clock: scaledOut.clock.now })));
-    await single.startScorer({ clock: single.clock.now });
+    scaledOutScorers = await Promise.all(Array.from({ length: SCORER_INSTANCES }, () => scaledOut.startScorer()));
+    await single.startScorer();
     await eventually(
       () => Promise.all(scaledOutScorers.map((scorer) => fetch(`http://127.0.0.1:${scorer.httpPort}/readyz`).then((r) => r.ok, () => false))),
       (ready) => ready.every(Boolean),

@@ -8,9 +8,10 @@ import type { AlertBook, AlertHold, CustomerState, Score, ScoreCause } from '@ch
  */
 export interface CatchUpPolicy {
   /**
-   * A customer known from no activity at all, only its profile, contracts and deals, none of them dated within
-   * this when an event arrives, is history whose activity has not arrived yet: CRM exports and topic-by-topic
-   * loads deliver profiles and contracts first. A contract signed now, in live traffic, is younger.
+   * Events older than this are history, and more of the customer's history may follow them: a replay or an export
+   * published while the scorer keeps up (no consumer lag shows it) delivers each customer's past oldest first, and
+   * a customer known from no activity at all, only its profile, contracts and deals, none of them dated within
+   * this, awaits its activity (topic-by-topic loads deliver profiles and contracts first). Live traffic is younger.
    */
   historyAgeMs: number;
   /**
@@ -32,6 +33,8 @@ export interface CatchUpInput {
    * from its consumer lag, in which the rest of the customer's history may be.
    */
   inputsBehind: boolean;
+  /** For an evaluation caused by events: when the newest of the events just applied for the customer occurred. */
+  newestEventAt?: number;
 }
 
 /** The newest instant of the customer's contract and deal records, or null when it has none. */
@@ -41,25 +44,28 @@ function newestDealOrContractAt(state: CustomerState): number | null {
 }
 
 /**
- * Whether the customer's state is history whose activity has not arrived yet (see CatchUpPolicy.historyAgeMs).
- * A profile alone carries no date in the state: it waits too, and nothing can alert on it meanwhile.
+ * Whether the events just applied are history with more of it possibly to follow (see CatchUpPolicy.historyAgeMs):
+ * all of them older than the history age, or leaving a customer whose activity has not arrived yet. A profile alone
+ * carries no date in the state: it waits too, and nothing can alert on it meanwhile.
  */
-function awaitsActivity(state: CustomerState, policy: CatchUpPolicy, now: number): boolean {
+function historyArriving(state: CustomerState, newestEventAt: number | undefined, policy: CatchUpPolicy, now: number): boolean {
+  const historyBefore = now - policy.historyAgeMs;
+  if (newestEventAt !== undefined && newestEventAt < historyBefore) return true;
   const newest = newestDealOrContractAt(state);
-  return state.lastActivityAt === null && (newest === null || newest < now - policy.historyAgeMs);
+  return state.lastActivityAt === null && (newest === null || newest < historyBefore);
 }
 
 /**
  * The hold this evaluation leaves on the customer's alert transitions, or null when they are published.
- * Held while the inputs are behind; held for `settleMs` after an event brought history without activity
- * (an event that brings anything else is judged afresh: the activity arrived). An evaluation by time keeps
+ * Held while the inputs are behind; held for `settleMs` after events that are history (all older than the history
+ * age, or leaving the customer without activity); events that bring anything else are judged afresh. An evaluation by time keeps
  * a settling hold until it settles. Pure: the same input gives the same hold.
  */
 export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: number): AlertHold | null {
-  const { state, published, book, cause, inputsBehind } = input;
+  const { state, published, book, cause, inputsBehind, newestEventAt } = input;
   const earlier = book.held;
   const settlesAt =
-    cause.kind === 'event' ? (awaitsActivity(state, policy, now) ? now + policy.settleMs : null) : (earlier?.settlesAt ?? null);
+    cause.kind === 'event' ? (historyArriving(state, newestEventAt, policy, now) ? now + policy.settleMs : null) : (earlier?.settlesAt ?? null);
   if (!inputsBehind && (settlesAt === null || settlesAt <= now)) return null;
   return {
     since: earlier?.since ?? now,

@@ -161,6 +161,28 @@ describe('evaluateCustomer', () => {
       expect(republished.outbox[0]).toMatchObject({ kind: 'score-changed', catchingUp: true });
     });
 
+    describe('history delivered while the scorer keeps up (no lag shows it)', () => {
+      /** The healthy customer's history a month back: a replay published oldest first reaches that point first. */
+      const monthAgo = NOW - 30 * DAY;
+      const old = evaluate({ state: silentFor(30), published: healthy.score, alertBook: healthy.alertBook, newestEventAt: monthAgo });
+
+      it('holds the alerts events older than the history age bring, for settleMs', () => {
+        expect(old).toMatchObject({ catchingUp: true, transitions: [], nextDueAt: NOW + settleMs });
+        expect(old.alertBook.held).toEqual({ since: NOW, baseline: { band: healthy.score.band, health: healthy.score.health }, settlesAt: NOW + settleMs });
+      });
+
+      it('is released by events younger than the history age: the history has reached the present', () => {
+        const caughtUp = evaluate({ state: healthyState(), published: old.score, alertBook: old.alertBook, newestEventAt: NOW - historyAgeMs + 1 }, NOW + 1);
+        expect(caughtUp).toMatchObject({ catchingUp: false, transitions: [] });
+      });
+
+      it('once settled with nothing younger, publishes what the history supports, against the score from before the hold', () => {
+        const settled = evaluate({ state: silentFor(30), published: old.score, alertBook: old.alertBook, cause: { kind: 'time' } }, NOW + settleMs);
+        expect(settled.catchingUp).toBe(false);
+        expect(settled.transitions).toEqual(evaluate({ state: silentFor(30), published: healthy.score, alertBook: healthy.alertBook }, NOW + settleMs).transitions);
+      });
+    });
+
     describe('history without activity', () => {
       /** A contract signed long ago and no activity at all: what a topic-by-topic load shows before the activity topic. */
       const contractOnly = emptyState({ contracts: [contract()] });

@@ -42,6 +42,12 @@ export interface CustomerEvaluationInput {
    * consumer lag): the rest of the customer's history may be among them, so alert transitions are held.
    */
   inputsBehind: boolean;
+  /**
+   * For an evaluation caused by events: when the newest of the events just applied for the customer occurred.
+   * Events all older than the catch-up policy's history age hold the alert transitions for its settle time, as
+   * history with more of it to follow (CatchUpPolicy.historyAgeMs).
+   */
+  newestEventAt?: number;
 }
 
 export interface EvaluationOptions extends InsightsOptions {

@@ -22,7 +22,7 @@ async function run(argv: string[]) {
 
 describe('npm run evaluate', () => {
   it('trains on one base, scores the other and prints every signal side by side with the targets, showing progress', async () => {
-    const { code, stdout, stderr } = await run([]);
+    const { code, stdout, stderr } = await run(['--without-scorer']);
     expect(code).toBe(0);
     expect(stdout).toContain('Trained on: simulated --seed evaluate-command-train --customers 450 --days 500 --churn-rate 0.6');
     expect(stdout).toContain('Held out: simulated --seed evaluate-command-held-out --customers 80 --days 400 --churn-rate 0.3');
@@ -42,8 +42,9 @@ it('refuses, as bad usage, a default config the scorer would refuse', async () =
 
 describe('parseEvaluateArgs', () => {
   it('scores weekly unless told otherwise', () => {
-    expect(parseEvaluateArgs([])).toEqual({ everyDays: 7, defaultConfigPath: null });
-    expect(parseEvaluateArgs(['--every-days', '1', '--default-config', 'old.json'])).toEqual({ everyDays: 1, defaultConfigPath: 'old.json' });
+    expect(parseEvaluateArgs([])).toEqual({ everyDays: 7, defaultConfigPath: null, throughScorer: true });
+    expect(parseEvaluateArgs(['--without-scorer'])?.throughScorer).toBe(false);
+    expect(parseEvaluateArgs(['--every-days', '1', '--default-config', 'old.json'])).toEqual({ everyDays: 1, defaultConfigPath: 'old.json', throughScorer: true });
     expect(parseEvaluateArgs(['--help'])).toBeNull();
     expect(() => parseEvaluateArgs(['--every-days', '0'])).toThrow(/--every-days must be a whole number of at least 1/);
     expect(() => parseEvaluateArgs(['--seed', 'x'])).toThrow(UsageError);

@@ -35,39 +35,55 @@ import {
   type PreparedSignal,
   type SingleSignalName,
 } from './evaluation';
-import { renderEvaluation } from './render';
+import { renderEvaluation, renderThroughScorer } from './render';
+import { AS_REPORTED_POPULATION, evaluateThroughScorer } from './through-scorer';
+import { closeSandboxSession, openSandboxSession } from '../../../infra/src/sandbox';
+import { createReporter } from '../../../infra/src/index';
 
 /** Snapshots once a week, as training takes them: the alert sees the week-to-week wobble a live alert would. */
 const DEFAULT_EVERY_DAYS = 7;
 /** How often scoring yields to the event loop, in customers, so that the progress line can redraw. */
 const YIELD_EVERY_CUSTOMERS = 10;
 
-export const EVALUATE_USAGE = `Usage: npm run evaluate [-- --every-days N]
+export const EVALUATE_USAGE = `Usage: npm run evaluate [-- --every-days N] [--without-scorer]
 
 Trains the churn model on one simulated customer base and scores another (other seed, churn rate,
 share of silent churners and activity spread) with the scorer's own code, then prints the trained
 model, the shipped default, health alone, the engagement trend and an oracle that knows the simulated
 decline side by side: AUC, PR-AUC, AUC in the quietest and busiest thirds, calibration error, and
-CHURN_RISK_HIGH's precision and recall; then whether each target is met. docs/evaluation.md explains it.
+CHURN_RISK_HIGH's precision and recall; then whether each target is met. Then it publishes a third
+base's history, up to one instant, to Kafka, scores it with the real scorer (once per model, the local
+stack brought up if it is not running), and judges what Redis holds the same way, with the alert
+traffic of the load. docs/evaluation.md explains it.
 
   --every-days N          score each held-out customer every N days (default ${DEFAULT_EVERY_DAYS})
+  --without-scorer        only the evaluation with the scorer's code, no Kafka or Redis
   --default-config PATH   the scoring config to judge as the default model, and to train from
                           (default: the shipped one)
   --help                  show this text`;
 
 export interface EvaluateIo extends CommandIo {
-  /** Default EVALUATION_POPULATIONS; tests use smaller ones. */
-  populations?: { train: SimulatedPopulation; heldOut: SimulatedPopulation };
+  /** Default EVALUATION_POPULATIONS and AS_REPORTED_POPULATION; tests use smaller ones. */
+  populations?: { train: SimulatedPopulation; heldOut: SimulatedPopulation; throughScorer?: SimulatedPopulation };
 }
 
-export function parseEvaluateArgs(argv: string[]): { everyDays: number; defaultConfigPath: string | null } | null {
+export function parseEvaluateArgs(argv: string[]): { everyDays: number; defaultConfigPath: string | null; throughScorer: boolean } | null {
   const parsed = parseOptions(
     argv,
-    { 'every-days': { type: 'string' }, 'default-config': { type: 'string' }, help: { type: 'boolean', default: false } },
+    {
+      'every-days': { type: 'string' },
+      'default-config': { type: 'string' },
+      'without-scorer': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
     EVALUATE_USAGE,
   );
   if (parsed.help) return null;
-  return { everyDays: integerOption('every-days', parsed['every-days'], DEFAULT_EVERY_DAYS, 1), defaultConfigPath: parsed['default-config'] ?? null };
+  return {
+    everyDays: integerOption('every-days', parsed['every-days'], DEFAULT_EVERY_DAYS, 1),
+    defaultConfigPath: parsed['default-config'] ?? null,
+    throughScorer: !parsed['without-scorer'],
+  };
 }
 
 /** The config judged as the default model: the shipped one, or one the user names (refused, as bad usage, when the scorer would refuse it). */
@@ -102,7 +118,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
     io.stderr.write(`${EVALUATE_USAGE}\n`);
     return 0;
   }
-  const populations = io.populations ?? EVALUATION_POPULATIONS;
+  const populations: NonNullable<EvaluateIo['populations']> = io.populations ?? EVALUATION_POPULATIONS;
   // The scorer's defaults, whatever this shell's environment says, so that every run reports the same figures.
   const { retentionDays, dedupeWindowDays } = loadProducerConfig({}, { offline: true });
   const fold = { retentionDays, dedupeWindowDays };
@@ -167,5 +183,32 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
       reports,
     }),
   );
+  if (!args.throughScorer) return 0;
+
+  const population = populations.throughScorer ?? AS_REPORTED_POPULATION;
+  const session = await openSandboxSession('evaluate', createReporter((line) => io.stderr.write(`${line}\n`)));
+  try {
+    const result = await evaluateThroughScorer({
+      session,
+      population,
+      simulatorClock: EVALUATION_CLOCK,
+      configs: { trained, default: defaultConfig },
+      prepared,
+      fold,
+      stderr: io.stderr,
+    });
+    io.stdout.write(
+      `\n${renderThroughScorer({
+        population: describePopulation(population),
+        instant: result.instant,
+        published: result.published,
+        counts: sampleCounts(result.rows),
+        runs: result.runs,
+        reports: result.reports,
+      })}`,
+    );
+  } finally {
+    await closeSandboxSession(session);
+  }
   return 0;
 }

@@ -1,6 +1,7 @@
 // The evaluation's report as Markdown: readable in a terminal and pasted as is into docs/evaluation.md.
 import type { SampleCounts } from '@churnscore/training';
-import { SIGNAL_LABELS, type SignalReport, judgeTargets } from './evaluation';
+import { SIGNAL_LABELS, type ModelName, type SignalReport, judgeTargets } from './evaluation';
+import type { AlertTraffic } from './through-scorer';
 
 export interface EvaluationSummary {
   /** What the model was trained on and what it is judged on, as the simulate command's options. */
@@ -20,11 +21,10 @@ export interface EvaluationSummary {
 const fixed = (value: number | null | undefined, digits = 3): string => (value === null || value === undefined ? '–' : value.toFixed(digits));
 const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
 
-/** The report: populations, the table of every signal side by side, and each target met or not. */
-export function renderEvaluation(summary: EvaluationSummary): string {
-  const { heldOutCounts: counts } = summary;
+/** Every signal side by side, as a Markdown table. */
+function signalTable(reports: readonly SignalReport[]): string[] {
   const header = ['signal', 'AUC', 'PR-AUC', 'AUC quietest ⅓', 'AUC busiest ⅓', 'calibration error', 'CHURN_RISK_HIGH opens / resolves', 'precision', 'recall', 'recall 30+ days out'];
-  const lines = summary.reports.map((report) =>
+  const lines = reports.map((report) =>
     row([
       SIGNAL_LABELS[report.signal],
       fixed(report.auc),
@@ -38,20 +38,56 @@ export function renderEvaluation(summary: EvaluationSummary): string {
       fixed(report.alert?.earlyRecall),
     ]),
   );
-  const targets = judgeTargets(summary.reports).map(({ target, met, figures }) => `- ${met ? 'met' : 'NOT met'}: ${target} (${figures})`);
+  return [row(header), row(header.map(() => '---')), ...lines];
+}
+
+/** The table of every signal, then each target met or not. */
+const tableAndTargets = (reports: readonly SignalReport[]): string[] => [
+  '',
+  ...signalTable(reports),
+  '',
+  'Targets:',
+  ...judgeTargets(reports).map(({ target, met, figures }) => `- ${met ? 'met' : 'NOT met'}: ${target} (${figures})`),
+  '',
+];
+
+/** The report: populations, the table of every signal side by side, and each target met or not. */
+export function renderEvaluation(summary: EvaluationSummary): string {
+  const { heldOutCounts: counts } = summary;
   return [
     `Trained on: ${summary.trainedOn}`,
     `  → ${summary.trainedVersion} (validation AUC on that base's later snapshots ${fixed(summary.trainedValidationAuc)}); default model: ${summary.defaultVersion}`,
     `Held out: ${summary.heldOut}`,
     `  → ${counts.snapshots} snapshots of ${counts.customers} customers (${counts.positives} churn within the horizon; ${counts.churners} churning customers), ` +
       `${summary.asOfDates} as-of instants every ${summary.everyDays} days`,
+    ...tableAndTargets(summary.reports),
+  ].join('\n');
+}
+
+/** What the evaluation through the real scorer found, and on what. */
+export interface ThroughScorerSummary {
+  population: string;
+  instant: number;
+  published: number;
+  counts: SampleCounts;
+  runs: ReadonlyArray<{ model: ModelName; loadSeconds: number; alerts: AlertTraffic }>;
+  reports: readonly SignalReport[];
+}
+
+/** The second report: the real scorer's scores of one instant, the alert traffic of the load, and the targets on them. */
+export function renderThroughScorer(summary: ThroughScorerSummary): string {
+  const { counts } = summary;
+  const traffic = summary.runs.map(
+    ({ model, loadSeconds, alerts }) =>
+      `- ${SIGNAL_LABELS[model]}: loaded in ${loadSeconds.toFixed(0)} s; alerts opened ${alerts.opened}, resolved ${alerts.resolved}, ` +
+      `opened and resolved again during the load ${alerts.openedThenResolved}; CHURN_RISK_HIGH open at the end ${alerts.churnRiskHighOpen}`,
+  );
+  return [
+    `Through the real scorer: ${summary.population}`,
+    `  → history up to ${new Date(summary.instant).toISOString()} (${summary.published} events, contract and profile topics first, then the rest oldest first) ` +
+      `published to Kafka and scored by the scorer; ${counts.customers} customers under contract then, ${counts.positives} of them churn within the horizon`,
     '',
-    row(header),
-    row(header.map(() => '---')),
-    ...lines,
-    '',
-    'Targets:',
-    ...targets,
-    '',
+    ...traffic,
+    ...tableAndTargets(summary.reports),
   ].join('\n');
 }

@@ -31,6 +31,8 @@ export interface PipelineDeps {
 export interface RescoreTarget {
   customerId: string;
   cause: ScoreCause;
+  /** For an evaluation caused by events: when the newest of the customer's events just applied occurred (see CatchUpInput). */
+  newestEventAt?: number;
 }
 
 /** A commit, and the input partitions the customer's held alerts wait for (none when they are not held). */
@@ -154,7 +156,7 @@ export class ScoringPipeline {
     await Promise.all(
       snapshots.filter((s) => s.state.revision === 0).map((s) => store.scheduleDue(s.customerId, null)),
     );
-    const recomputed = known.map(({ snapshot, target }) => this.recompute(snapshot, target.cause, scoring, now, fence, handling));
+    const recomputed = known.map(({ snapshot, target }) => this.recompute(snapshot, target, scoring, now, fence, handling));
     const results = await store.commitScores(
       recomputed.map(({ commit }) => commit),
       { fence },
@@ -177,7 +179,7 @@ export class ScoringPipeline {
 
   private recompute(
     snapshot: CustomerSnapshot,
-    cause: ScoreCause,
+    { cause, newestEventAt }: RescoreTarget,
     scoring: ScoringConfig,
     now: number,
     fence: WriteFence,
@@ -189,7 +191,7 @@ export class ScoringPipeline {
     const newGeneration = fence.generation !== (published?.generation ?? '');
     const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
     const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, catchingUp } = evaluateCustomer(
-      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration, inputsBehind: behind.length > 0 },
+      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration, inputsBehind: behind.length > 0, newestEventAt },
       scoring,
       now,
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
@@ -207,21 +209,17 @@ export class ScoringPipeline {
     if (results.some((result) => result.outcome === 'fenced')) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
-    const causeByCustomer = new Map<string, ScoreCause>();
+    const targets = new Map<string, RescoreTarget & { newestEventAt: number }>();
     results.forEach((result, i) => {
       const { topic, event } = items[i]!;
       metrics.events.inc({ topic, outcome: result.outcome });
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
-      if (result.outcome === 'applied' || !causeByCustomer.has(event.customerId)) {
-        causeByCustomer.set(event.customerId, { kind: 'event', eventId: event.eventId });
-      }
+      const earlier = targets.get(event.customerId);
+      const newestEventAt = Math.max(earlier?.newestEventAt ?? -Infinity, event.occurredAt);
+      const cause: ScoreCause = result.outcome === 'applied' || earlier === undefined ? { kind: 'event', eventId: event.eventId } : earlier.cause;
+      targets.set(event.customerId, { customerId: event.customerId, cause, newestEventAt });
     });
-    await this.rescore(
-      [...causeByCustomer].map(([customerId, cause]) => ({ customerId, cause })),
-      now,
-      fence,
-      handling,
-    );
+    await this.rescore([...targets.values()], now, fence, handling);
   }
 
   private async deadLetter(chunk: MessageChunk, decoded: readonly Decoded[], now: number): Promise<void> {

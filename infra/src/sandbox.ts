@@ -1,7 +1,54 @@
+import { randomBytes } from 'node:crypto';
 import { DEFAULT_TOPICS, TOPIC_ENV_VARS, loadConfig, type AppConfig, type TopicNames, type TopicRole } from '@churnscore/config';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
-import { createTopics, deleteTopics, registerSchemas, silentReporter } from '../infra/src/index';
-import type { BenchContext } from './context';
+import { createRedis, type RedisClient } from '@churnscore/state';
+import kafkajs from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import { ensureStack, type EnsuredStack } from './index';
+import type { Reporter } from './progress';
+import { silentReporter } from './progress';
+import { registerSchemas } from './schemas';
+import type { StackEndpoints } from './settings';
+import { createTopics, deleteTopics } from './topics';
+
+/** What a sandbox needs of the program that opens it: the stack, clients to clean up with, and where to report. */
+export interface SandboxContext {
+  stack: StackEndpoints;
+  admin: Admin;
+  redis: RedisClient;
+  reporter: Reporter;
+  /** Starts every sandbox name ("bench", "evaluate"), so that what a program leaves behind says whose it is. */
+  namespace: string;
+  /** Part of every topic, group, subject and key prefix the run creates, so nothing collides with tests or other runs. */
+  runId: string;
+  /** Settings every scorer in a sandbox gets on top of the sandbox's own. */
+  scorerEnv: Record<string, string>;
+}
+
+// kafkajs is CommonJS and its named exports are not visible to Node's ESM loader.
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+/** A program's session on the stack for its sandboxes: the context, and a Kafka client for its own producers and consumers. */
+export interface SandboxSession extends SandboxContext {
+  stack: EnsuredStack;
+  kafka: Kafka;
+}
+
+/** Brings up the stack if it is not running and connects the clients sandboxes are made and cleaned up with. */
+export async function openSandboxSession(namespace: string, reporter: Reporter, scorerEnv: Record<string, string> = {}): Promise<SandboxSession> {
+  const stack = await ensureStack({ reporter });
+  // kafkajs reports a fresh group's retriable "coordinator not available" at ERROR; real failures still reject the calls.
+  const kafka = new KafkaClient({ clientId: `churnscore-${namespace}`, brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const redis = createRedis({ url: stack.redisUrl, connectionName: `churnscore-${namespace}` });
+  return { stack, kafka, admin, redis, reporter, namespace, runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, scorerEnv };
+}
+
+export async function closeSandboxSession(session: SandboxSession): Promise<void> {
+  await session.admin.disconnect();
+  await session.redis.quit();
+}
 
 const ROLES = Object.keys(DEFAULT_TOPICS) as TopicRole[];
 
@@ -17,7 +64,7 @@ export class Sandbox {
   private subjects: string[] = [];
 
   private constructor(
-    private readonly context: BenchContext,
+    private readonly context: SandboxContext,
     readonly name: string,
   ) {
     this.prefix = name;
@@ -25,8 +72,8 @@ export class Sandbox {
   }
 
   /** Creates the topics and registers the repository's schemas under their subjects. */
-  static async open(context: BenchContext, purpose: string, partitions: number): Promise<Sandbox> {
-    const sandbox = new Sandbox(context, `bench-${purpose}-${context.runId}`);
+  static async open(context: SandboxContext, purpose: string, partitions: number): Promise<Sandbox> {
+    const sandbox = new Sandbox(context, `${context.namespace}-${purpose}-${context.runId}`);
     try {
       await createTopics(context.stack.kafkaBrokers, Object.values(sandbox.topics), partitions);
       const registrations = await registerSchemas(context.stack.schemaRegistryUrl, {
@@ -112,7 +159,7 @@ export class Sandbox {
 }
 
 /** UNLINK (freed in the background) every key under `prefix:`, found with SCAN, never KEYS. */
-export async function unlinkByPrefix(redis: BenchContext['redis'], prefix: string): Promise<number> {
+export async function unlinkByPrefix(redis: RedisClient, prefix: string): Promise<number> {
   let cursor = '0';
   let removed = 0;
   do {
