@@ -289,3 +289,23 @@ describe('ScoringPipeline while a backlog loads', () => {
     expect(journal).not.toContain('poll due customers now');
   });
 });
+
+describe('history delivered while the scorer keeps up (no lag shows it)', () => {
+  /** A call of the silent customer's past, 100 days ago: a replay published oldest first reaches it before the rest. */
+  const pastCall = (eventId: string) => ({ ...activity('c1', eventId), occurredAt: NOW - 100 * MS_PER_DAY });
+
+  beforeEach(() => store.setState('c1', silentSinceSigning));
+
+  it('holds the alert transitions of events older than the history age for the settle time', async () => {
+    await pipelineWith().handleChunks([await chunkOf([pastCall('e1')])], FENCE);
+    const published = await outputs();
+    expect(published.map((event) => event.kind)).toEqual(['score-changed']);
+    expect(published[0]).toMatchObject({ catchingUp: true });
+    expect(store.stored('c1').alertBook?.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + 60_000 });
+  });
+
+  it('judges a unit by its newest event of the customer: one of today makes it live', async () => {
+    await pipelineWith().handleChunks([await chunkOf([pastCall('e1'), { ...activity('c1', 'e2'), occurredAt: NOW - 60_000 }])], FENCE);
+    expect(store.stored('c1').alertBook?.held).toBeUndefined();
+  });
+});
