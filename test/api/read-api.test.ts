@@ -437,6 +437,8 @@ describe('GET /api/v1/events (live updates)', () => {
         segment: 'MID_MARKET',
         previous: expect.objectContaining({ health: expect.any(Number) }),
         current: expect.objectContaining({ health: expect.any(Number), band: expect.any(String), churnRisk: expect.any(Number) }),
+        // A detractor's answer of a second ago: live traffic, not history still loading.
+        catchingUp: false,
       });
       const { body } = await get<CustomerDetail>(`/api/v1/customers/${customerId}`);
       expect(body.version).toBe(before + 1);

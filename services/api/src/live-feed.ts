@@ -23,6 +23,8 @@ export interface ScoreUpdate {
   current: ScoreValues;
   modelVersion: string;
   computedAt: number;
+  /** Computed while the customer's history was still loading: its alerts wait, and the score may move on as the rest arrives. */
+  catchingUp: boolean;
 }
 
 /** The `alert` live event: an alert episode opened, was raised in severity, or resolved. */
@@ -42,8 +44,8 @@ function toLiveMessage(event: OutputEvent): LiveMessage {
     const { kind: _kind, modelVersion: _modelVersion, ...alert } = event;
     return { event: 'alert', data: alert };
   }
-  const { customerId, version, cause, segment, previous, current, modelVersion, computedAt } = event;
-  return { event: 'score', data: { customerId, version, cause: cause.kind, segment, previous, current, modelVersion, computedAt } };
+  const { customerId, version, cause, segment, previous, current, modelVersion, computedAt, catchingUp } = event;
+  return { event: 'score', data: { customerId, version, cause: cause.kind, segment, previous, current, modelVersion, computedAt, catchingUp } };
 }
 
 export interface LiveFeedOptions {
