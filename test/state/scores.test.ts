@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertBook, Explanation, OutputMessage } from '@churnscore/domain';
-import { createReadStore, createStateStore, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
+import { EXPLANATION_FORMAT, createReadStore, createStateStore, decodeExplanation, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -86,7 +86,9 @@ describe('commitScores writes', () => {
       asOf: String(NOW),
       nextDueAt: String(NOW + DAY),
     });
-    expect(JSON.parse((await t.redis.get(k.explanation)) ?? '')).toEqual(explanation);
+    const storedExplanation = (await t.redis.get(k.explanation)) ?? '';
+    expect(storedExplanation.startsWith(EXPLANATION_FORMAT)).toBe(true);
+    expect(decodeExplanation(storedExplanation)).toEqual(explanation);
     const stored = await t.redis.hgetall(k.insights);
     expect(stored).toMatchObject({
       asOf: String(NOW),

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_PREFIX } from '@churnscore/state';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_SCORING_CONFIG_PATH, loadConfig, type Env } from './env';
 
@@ -40,7 +41,7 @@ describe('loadConfig', () => {
         heartbeatIntervalMs: 3_000,
       },
       schemaRegistry: { url: 'http://localhost:8081/apis/ccompat/v7', basicAuth: null },
-      redis: { url: 'redis://localhost:6379', cluster: false, tlsCaFile: null, keyPrefix: 'chs:v1' },
+      redis: { url: 'redis://localhost:6379', cluster: false, tlsCaFile: null, keyPrefix: DEFAULT_PREFIX },
       topics: {
         activity: 'crm.activity.v1',
         opportunity: 'crm.opportunity.v1',
@@ -104,7 +105,7 @@ describe('loadConfig', () => {
       REDIS_URL: 'rediss://scorer:pw@redis.internal:6380',
       REDIS_CLUSTER: 'yes',
       REDIS_TLS_CA_FILE: ca,
-      REDIS_KEY_PREFIX: 'chs:v2',
+      REDIS_KEY_PREFIX: 'chs:v2r1',
       TOPIC_ACTIVITY: 'test.activity',
       TOPIC_DLQ: 'test.dlq',
       REPORTING_CURRENCY: 'EUR',
@@ -133,7 +134,7 @@ describe('loadConfig', () => {
       url: 'rediss://scorer:pw@redis.internal:6380',
       cluster: true,
       tlsCaFile: ca,
-      keyPrefix: 'chs:v2',
+      keyPrefix: 'chs:v2r1',
     });
     expect(cfg.topics.activity).toBe('test.activity');
     expect(cfg.topics.dlq).toBe('test.dlq');

@@ -13,7 +13,8 @@
     KEYS[KEY.score]        hash    the last published score: replaced as a whole by a significant change (or
                                    the first score); otherwise only those of version, revision, asOf, nextDueAt
                                    and gen that changed are written
-    KEYS[KEY.explanation]  string  the published score's explanation (JSON), replaced with the score
+    KEYS[KEY.explanation]  string  the published score's explanation (deflated text: src/explanation-codec.ts),
+                                   replaced with the score
     KEYS[KEY.insights]     hash    brought in line with the insights arguments: only changed fields are
                                    written and fields no longer present deleted
     KEYS[KEY.alerts]       string  the alert book (JSON), written only when it differs
@@ -29,9 +30,9 @@
                         significance test compares against it, so slow drift is published once it adds up
     ARGV[ARG.nextDueAt]    next due time (epoch ms), or '' for none
     ARGV[ARG.alertBook]    alert book JSON, or '' to delete it
-    ARGV[ARG.explanation]  explanation JSON, written when the score is replaced ('' when it is not: an
-                        insignificant change after a first score, which the caller knows from
-                        ARG.scoreChanged and ARG.basedOn)
+    ARGV[ARG.explanation]  the explanation, encoded (src/explanation-codec.ts), written when the score is
+                        replaced ('' when it is not: an insignificant change after a first score, which
+                        the caller knows from ARG.scoreChanged and ARG.basedOn)
     ARGV[ARG.historyEntry]   history entry JSON, pushed when the score is replaced ('' likewise)
     ARGV[ARG.historyLength]  how many history entries to keep
     ARGV[ARG.basedOn]   the stored score the computation started from, as 'revision:asOf' ('' for none): if

@@ -2,7 +2,8 @@
 // `{<encoded customerId>}`, so each per-customer Lua script touches a single slot and runs on Redis Cluster.
 import { TEXT_FIELD_MAX_LENGTH, textLengthProblem } from '@churnscore/domain';
 
-export const DEFAULT_PREFIX = 'chs:v1';
+/** The namespace of this version of the key contract (docs/redis-contract.md, "Prefix and versioning"). */
+export const DEFAULT_PREFIX = 'chs:v2';
 export const DEFAULT_DUE_SHARDS = 16;
 
 /**

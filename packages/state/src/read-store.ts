@@ -75,7 +75,7 @@ export interface ReadStore {
 }
 
 export interface ReadStoreOptions {
-  /** The key prefix of the namespace to read. Default `chs:v1`. */
+  /** The key prefix of the namespace to read. Default DEFAULT_PREFIX. */
   prefix?: string;
 }
 

@@ -3,12 +3,12 @@
 // hash table), the insights flattened to dotted field names (`activity.EMAIL_SENT.d30`), the alert book
 // and the score history. Both hashes omit the customerId, which is in the key.
 import { ACTIVITY_TYPES, HEALTH_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
+import { decodeExplanation } from './explanation-codec';
 import { SCORE_FIELD, type OutboxEntry } from './layout';
 import type {
   ActivityType,
   AlertBook,
   CustomerInsights,
-  Explanation,
   HealthBand,
   LifecycleStage,
   RiskBand,
@@ -79,7 +79,7 @@ export function decodeScoreSummary(customerId: string, hash: Record<string, stri
 /** Decodes the `score` hash and the `explanation` string that one commit wrote together. */
 export function decodeStoredScore(customerId: string, hash: Record<string, string>, explanation: string | null): StoredScore | null {
   const summary = decodeScoreSummary(customerId, hash);
-  return summary === null || explanation === null ? null : { ...summary, explanation: JSON.parse(explanation) as Explanation };
+  return summary === null || explanation === null ? null : { ...summary, explanation: decodeExplanation(explanation) };
 }
 
 /** Nested objects become dotted field names; null values are left out (an absent field reads as null). */
@@ -152,8 +152,15 @@ export function decodeStoredInsights(customerId: string, hash: Record<string, st
 /** Decodes the `alerts` string: the alert book the last commit stored, or null when there is none. */
 export const decodeAlertBook = (json: string | null): AlertBook | null => (json === null ? null : (JSON.parse(json) as AlertBook));
 
-/** Decodes one entry of the `outbox` list. */
-export const decodeOutboxEntry = (json: string): OutboxEntry => JSON.parse(json) as OutboxEntry;
+/** Decodes one entry of the `outbox` list; a score-changed message's explanation, put back by the script in its stored encoding, too. */
+export function decodeOutboxEntry(json: string): OutboxEntry {
+  const entry = JSON.parse(json) as OutboxEntry;
+  const { value } = entry;
+  if (value.kind !== 'score-changed') return entry;
+  // As stored, the explanation is the encoded string the script put back, or null when none was stored.
+  const stored = value.explanation as unknown;
+  return typeof stored === 'string' ? { ...entry, value: { ...value, explanation: decodeExplanation(stored) } } : entry;
+}
 
 /** One point of a customer's score history, as the `history` list holds it (JSON). */
 export interface ScoreHistoryEntry {

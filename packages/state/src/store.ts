@@ -18,7 +18,7 @@ export const DEFAULT_RETENTION_DAYS = 400;
 export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
 
 export interface StateStoreOptions {
-  /** Versioned key prefix; a replay into a fresh namespace uses another one. Default `chs:v1`. */
+  /** Versioned key prefix; a replay into a fresh namespace uses another one. Default DEFAULT_PREFIX. */
   prefix?: string;
   /** Day buckets, tickets and closed opportunities older than this many days stop counting and are trimmed. Default 400. */
   retentionDays?: number;

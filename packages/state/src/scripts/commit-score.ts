@@ -2,6 +2,7 @@
 // outputs' versions assigned.
 import type { AlertBook, CustomerInsights, OutputMessage, Score } from '@churnscore/domain';
 import type { WriteFence } from '../connection';
+import { encodeExplanation } from '../explanation-codec';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
 import { LUA_LAYOUT, withoutExplanation, type OutboxEntry } from '../layout';
 import { pairsToRecord } from '../read-state';
@@ -136,7 +137,7 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
         scoreChanged: published ? storedScoreChange(commit) : '',
         nextDueAt: commit.nextDueAt ?? '',
         alertBook: commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
-        explanation: replacesScore ? JSON.stringify(commit.score.explanation) : '',
+        explanation: replacesScore ? encodeExplanation(commit.score.explanation) : '',
         historyEntry: replacesScore ? JSON.stringify(historyEntry(commit.score)) : '',
         historyLength: SCORE_HISTORY_LENGTH,
         basedOn: commit.basedOn === null ? '' : `${commit.basedOn.revision}:${commit.basedOn.asOf}`,
