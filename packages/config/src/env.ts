@@ -79,8 +79,8 @@ export interface ScorerSettings {
   /** A claim not completed within this (its instance died) becomes due again. */
   rescoreLeaseMs: number;
   /**
-   * A customer known from no activity, only its profile, contracts and deals, none dated within this when an
-   * event arrives, is history whose activity has not arrived: its alerts are held (docs/time-and-alerts.md
+   * Events all older than this are history with more to follow, and so is a customer known from no activity,
+   * only its profile, contracts and deals, none dated within this: its alerts are held (docs/time-and-alerts.md
    * "Loading history without alert storms").
    */
   catchUpHistoryAgeMs: number;
