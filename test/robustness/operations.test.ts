@@ -311,3 +311,36 @@ describe('the Redis ACL permissions docs/operations.md lists', () => {
     expect(complaints).toEqual([]);
   }, 120_000);
 });
+
+describe('a scorer on an empty namespace whose consumer group has committed offsets', () => {
+  it('refuses to start (exit 78) rather than score without the history before those offsets, naming both ways to rebuild', async () => {
+    const groupId = uniqueName('operations-upgraded-group');
+    const first = await startScorer({
+      config: loadConfig({ ...bed.env(), CONSUMER_GROUP: groupId }),
+      scoring: defaultScoringConfig(),
+      logger: createLogger({ name: 'operations-test', level: 'silent' }),
+      httpPort: 0,
+    });
+    await bed.publish([sampleActivity({ customerId: uniqueName('upgraded-customer') })]);
+    const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    resources.onCleanup(() => admin.disconnect());
+    const committed = async () => (await admin.fetchOffsets({ groupId, topics: [bed.topics.activity] })).flatMap(({ partitions }) => partitions).some(({ offset }) => Number(offset) > 0);
+    await eventually(committed, Boolean, 30_000, 'the group to commit the event');
+    await first.stop();
+
+    // What an upgrade to a new key contract version (or a Redis that lost its data) looks like: the same group, nothing in Redis.
+    const prefix = uniqueName('operations-empty-namespace');
+    const upgraded = startService('scorer', { CONSUMER_GROUP: groupId, REDIS_KEY_PREFIX: prefix });
+    expect(await upgraded.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    const refusal = upgraded.records().at(-1)!;
+    expect(refusal).toMatchObject({ level: 'fatal', msg: 'refusing to start: fix the settings named in reason' });
+    expect(refusal.reason).toContain(`the Redis namespace "${prefix}" holds no state, but consumer group "${groupId}" has committed offsets`);
+    expect(refusal.reason).toContain('set a new CONSUMER_GROUP');
+    expect(refusal.reason).toContain('--reset-offsets --to-earliest');
+
+    // The namespace the group's offsets belong to still starts.
+    const again = startService('scorer', { CONSUMER_GROUP: groupId });
+    expect(await again.exitWithin(10_000)).toBe('running');
+  }, 90_000);
+});

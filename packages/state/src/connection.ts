@@ -181,6 +181,14 @@ export function writeFence(identity: RedisIdentity, wallClockMs: number): WriteF
 }
 
 /**
+ * Whether a scorer ever ran on the namespace of `prefix` in this Redis's data: the epoch key is written by the first
+ * identity check and lost only with the data. A plain GET, which the scorer's ACL user already has.
+ */
+export async function namespaceInUse(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<boolean> {
+  return (await redis.get(keySchema(prefix).epoch)) !== null;
+}
+
+/**
  * What the scorer compares before and after a batch: if either part changed, writes since the last check
  * may have been lost (Redis restarted, failed over to a lagging replica, or lost its data), so it must not
  * commit the batch's Kafka offsets and re-consumes from the last committed ones instead.

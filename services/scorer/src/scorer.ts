@@ -11,7 +11,7 @@ import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, connectAdmin, connectIdempotentProducer, createKafkaClient, recordBatchLimit } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { createRedis, createStateStore, requireRedisLogin } from '@churnscore/state';
+import { createRedis, createStateStore, namespaceInUse, requireRedisLogin, type RedisClient } from '@churnscore/state';
 import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
@@ -57,6 +57,28 @@ async function requireTopics(admin: Admin, topics: TopicNames): Promise<void> {
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
+/**
+ * A namespace no scorer ever ran on in this Redis's data (a new key contract version, a new or emptied Redis) and a
+ * consumer group that has committed offsets on the input topics: starting would score every customer from the
+ * events after those offsets only, its history silently missing from every aggregate. The state is rebuilt by
+ * consuming the retained topics from the start instead, which a new group does (docs/operations.md, "Upgrading").
+ * @throws ConfigError naming REDIS_KEY_PREFIX and CONSUMER_GROUP and both ways to rebuild.
+ */
+async function requireHistoryBehindCommittedOffsets(admin: Admin, redis: RedisClient, config: AppConfig, inputTopics: readonly string[]): Promise<void> {
+  if (await namespaceInUse(redis, config.redis.keyPrefix)) return;
+  const groupId = config.kafka.consumerGroup;
+  const committed = (await admin.fetchOffsets({ groupId, topics: [...inputTopics] })).some(({ partitions }) =>
+    partitions.some(({ offset }) => Number(offset) >= 0),
+  );
+  if (!committed) return;
+  throw new ConfigError([
+    `REDIS_KEY_PREFIX / CONSUMER_GROUP: the Redis namespace "${config.redis.keyPrefix}" holds no state, but consumer group "${groupId}" ` +
+      'has committed offsets on the input topics: scoring from there would leave out every event before them. ' +
+      'Rebuild the namespace from the topics: set a new CONSUMER_GROUP (a new group reads them from the start), or reset ' +
+      `this group's offsets to the earliest (kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-earliest --all-topics --execute)`,
+  ]);
+}
+
 /** The brokers' answers the input backlog needs, through the scorer's admin client. */
 const brokerOffsets = (admin: Admin): BrokerOffsets => ({
   async partitionCounts(topics) {
@@ -67,6 +89,8 @@ const brokerOffsets = (admin: Admin): BrokerOffsets => ({
     return new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, Number(high)]));
   },
 });
+
+const inputTopicsOf = ({ activity, opportunity, contract, customer }: TopicNames): string[] => [activity, opportunity, contract, customer];
 
 /** The composition root: configuration in, a running scorer out. */
 export async function startScorer(options: ScorerOptions): Promise<RunningScorer> {
@@ -81,8 +105,11 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const kafka = createKafkaClient(kafkaClientOptions(config), logger);
   const admin = await connectAdmin(kafka);
   try {
-    if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
+    const redisAnswers = await requireRedisLogin(redis);
+    if (!redisAnswers) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
     await requireTopics(admin, config.topics);
+    // Checked only when Redis answers: a Redis still starting is waited for, not judged empty.
+    if (redisAnswers) await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopicsOf(config.topics));
   } catch (error) {
     redis.disconnect();
     await admin.disconnect();
@@ -101,8 +128,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
   });
-  const { activity, opportunity, contract, customer } = config.topics;
-  const inputTopics = [activity, opportunity, contract, customer];
+  const inputTopics = inputTopicsOf(config.topics);
   const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin), logger });
   let joined = false;
   let stopping = false;
