@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertBook, Explanation, OutputMessage } from '@churnscore/domain';
-import { EXPLANATION_FORMAT, createReadStore, createStateStore, decodeExplanation, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
+import { createReadStore, createStateStore, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -51,8 +51,8 @@ describe('commitScores writes', () => {
     const explanation: Explanation = {
       scorecardId: 'steady',
       measures: [{ measureId: 'recency', group: 'Engagement', rawValue: 2, score: 90, weight: 1, contribution: 90 }],
-      churnFeatures: [],
-      topDrivers: [],
+      churnFeatures: [{ feature: 'usageDrop90d', value: 0.2341, coefficient: 3.43283, logitContribution: 0.8036 }],
+      topDrivers: [{ id: 'recency', kind: 'measure', previous: null, current: 2, impact: 4.5 }],
     };
     const result = await commitOne(
       commit(id, {
@@ -86,9 +86,13 @@ describe('commitScores writes', () => {
       asOf: String(NOW),
       nextDueAt: String(NOW + DAY),
     });
-    const storedExplanation = (await t.redis.get(k.explanation)) ?? '';
-    expect(storedExplanation.startsWith(EXPLANATION_FORMAT)).toBe(true);
-    expect(decodeExplanation(storedExplanation)).toEqual(explanation);
+    // JSON with each measure, feature and driver a tuple in the documented order (docs/redis-contract.md).
+    expect(JSON.parse((await t.redis.get(k.explanation)) ?? '')).toEqual({
+      s: 'steady',
+      m: [['recency', 'Engagement', 2, 90, 1, 90]],
+      f: [['usageDrop90d', 0.2341, 3.43283, 0.8036]],
+      d: [['recency', 'measure', null, 2, 4.5]],
+    });
     const stored = await t.redis.hgetall(k.insights);
     expect(stored).toMatchObject({
       asOf: String(NOW),

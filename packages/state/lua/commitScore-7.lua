@@ -13,7 +13,7 @@
     KEYS[KEY.score]        hash    the last published score: replaced as a whole by a significant change (or
                                    the first score); otherwise only those of version, revision, asOf, nextDueAt
                                    and gen that changed are written
-    KEYS[KEY.explanation]  string  the published score's explanation (deflated text: src/explanation-codec.ts),
+    KEYS[KEY.explanation]  string  the published score's explanation (compact JSON: src/explanation-codec.ts),
                                    replaced with the score
     KEYS[KEY.insights]     hash    brought in line with the insights arguments: only changed fields are
                                    written and fields no longer present deleted

@@ -7,7 +7,7 @@
     KEYS[KEY.act]          string
     KEYS[KEY.ent]          string
     KEYS[KEY.score]        hash
-    KEYS[KEY.explanation]  string  the score's explanation (deflated text: src/explanation-codec.ts)
+    KEYS[KEY.explanation]  string  the score's explanation (compact JSON: src/explanation-codec.ts)
     KEYS[KEY.alerts]       string  the alert book (JSON)
     KEYS[KEY.outbox]       list    un-acknowledged outbox entries (JSON), oldest first
 

@@ -13,7 +13,7 @@ export {
   type KeySchema,
   type RankingMetric,
 } from './keys';
-export { EXPLANATION_FORMAT, decodeExplanation } from './explanation-codec';
+export { decodeExplanation } from './explanation-codec';
 export type { OutboxEntry } from './layout';
 export {
   decodeAlertBook,

@@ -61,13 +61,12 @@ const EXPLANATION_FIELD = 'explanation' satisfies keyof ScoreChangedMessage;
  * A score-changed message is stored in the outbox without its explanation: that is the published score's, in
  * the `explanation` key, which the commit writes beside it. The stored JSON has this in its place; the scripts
  * that return outbox entries put the explanation back (and a commit that replaces the explanation first puts it
- * back into an older score-changed entry still waiting to be published), as the JSON string of its stored
- * encoding (explanation-codec.ts: base64url text, nothing to escape), which decodeOutboxEntry decodes.
+ * back into an older score-changed entry still waiting to be published), its stored JSON (explanation-codec.ts)
+ * as the member's value, which decodeOutboxEntry decodes.
  */
 export const OMITTED_EXPLANATION = JSON.stringify({ [EXPLANATION_FIELD]: null }).slice(1, -1);
-/** What precedes and what follows the stored explanation in an entry that has it back. */
-const EXPLANATION_MEMBER = `${JSON.stringify(EXPLANATION_FIELD)}:"`;
-const EXPLANATION_MEMBER_END = '"';
+/** What precedes the stored explanation in an entry that has it back. */
+const EXPLANATION_MEMBER = `${JSON.stringify(EXPLANATION_FIELD)}:`;
 /** A score-changed message as the outbox stores it. */
 export const withoutExplanation = (message: ScoreChangedMessage): string => JSON.stringify({ ...message, [EXPLANATION_FIELD]: null });
 
@@ -157,7 +156,7 @@ export type SegmentPayload = [segment: string | null];
 export const LUA_LAYOUT = {
   state: STATE_FIELD,
   score: SCORE_FIELD,
-  outboxEntry: { ...OUTBOX_ENTRY_FIELD, omittedExplanation: OMITTED_EXPLANATION, explanationMember: EXPLANATION_MEMBER, explanationMemberEnd: EXPLANATION_MEMBER_END },
+  outboxEntry: { ...OUTBOX_ENTRY_FIELD, omittedExplanation: OMITTED_EXPLANATION, explanationMember: EXPLANATION_MEMBER },
   msPerDay: MS_PER_DAY,
   msPerHour: MS_PER_HOUR,
   act: {

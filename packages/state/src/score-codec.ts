@@ -3,7 +3,7 @@
 // hash table), the insights flattened to dotted field names (`activity.EMAIL_SENT.d30`), the alert book
 // and the score history. Both hashes omit the customerId, which is in the key.
 import { ACTIVITY_TYPES, HEALTH_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
-import { decodeExplanation } from './explanation-codec';
+import { decodeExplanation, explanationOfStored } from './explanation-codec';
 import { SCORE_FIELD, type OutboxEntry } from './layout';
 import type {
   ActivityType,
@@ -152,14 +152,14 @@ export function decodeStoredInsights(customerId: string, hash: Record<string, st
 /** Decodes the `alerts` string: the alert book the last commit stored, or null when there is none. */
 export const decodeAlertBook = (json: string | null): AlertBook | null => (json === null ? null : (JSON.parse(json) as AlertBook));
 
-/** Decodes one entry of the `outbox` list; a score-changed message's explanation, put back by the script in its stored encoding, too. */
+/** Decodes one entry of the `outbox` list; a score-changed message's explanation, put back by the script in its stored form, too. */
 export function decodeOutboxEntry(json: string): OutboxEntry {
   const entry = JSON.parse(json) as OutboxEntry;
   const { value } = entry;
   if (value.kind !== 'score-changed') return entry;
-  // As stored, the explanation is the encoded string the script put back, or null when none was stored.
+  // As stored, the explanation is the stored JSON the script put back, or null when none was stored.
   const stored = value.explanation as unknown;
-  return typeof stored === 'string' ? { ...entry, value: { ...value, explanation: decodeExplanation(stored) } } : entry;
+  return stored === null ? entry : { ...entry, value: { ...value, explanation: explanationOfStored(stored) } };
 }
 
 /** One point of a customer's score history, as the `history` list holds it (JSON). */

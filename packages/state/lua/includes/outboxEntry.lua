@@ -14,11 +14,9 @@ local function outboxEntrySeq(entry)
   return tonumber(string.match(entry, OUTBOX_ENTRY_SEQ))
 end
 
--- The entry with `explanation` (the stored encoding, text that needs no JSON escaping) as a string in the
--- place of an omitted one; an entry without one as it is.
+-- The entry with `explanation` (the stored JSON) in the place of an omitted one; an entry without one as it is.
 local function withExplanation(entry, explanation)
   local from, to = string.find(entry, LAYOUT.outboxEntry.omittedExplanation, 1, true)
   if not from or not explanation then return entry end
-  return string.sub(entry, 1, from - 1) .. LAYOUT.outboxEntry.explanationMember .. explanation
-    .. LAYOUT.outboxEntry.explanationMemberEnd .. string.sub(entry, to + 1)
+  return string.sub(entry, 1, from - 1) .. LAYOUT.outboxEntry.explanationMember .. explanation .. string.sub(entry, to + 1)
 end
