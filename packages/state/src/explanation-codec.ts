@@ -27,7 +27,12 @@ const LISTS: readonly ListName[] = ['measures', 'churnFeatures', 'topDrivers'];
 
 const toTuples = (items: readonly object[], fields: readonly string[]): unknown[][] =>
   items.map((item) => fields.map((field) => (item as Record<string, unknown>)[field]));
-const fromTuples = (tuples: unknown[][], fields: readonly string[]): object[] => tuples.map((tuple) => Object.fromEntries(fields.map((field, i) => [field, tuple[i]])));
+const fromTuples = (tuples: unknown[][], fields: readonly string[]): object[] =>
+  tuples.map((tuple) => {
+    const item: Record<string, unknown> = {};
+    fields.forEach((field, i) => (item[field] = tuple[i]));
+    return item;
+  });
 
 export function encodeExplanation(explanation: Explanation): string {
   const stored: Record<string, unknown> = { [STORED_EXPLANATION.scorecardId]: explanation.scorecardId };
