@@ -22,9 +22,23 @@ export const wholeDaysSince = (since: number, now: number): number => Math.max(0
 /** Days left until `target`, rounded up (so "within 60 days" is exactly target − now ≤ 60 days); 0 once reached. */
 export const daysUntil = (target: number, now: number): number => Math.max(0, Math.ceil((target - now) / MS_PER_DAY));
 
-/** Sums `amount` per 7/30/90/365-day window at `asOfDay`. */
+const WINDOW_KEYS = WINDOWS_DAYS.map((days) => [days, `d${days}`] as const);
+
+/** Zero in every 7/30/90/365-day window. */
+export const emptyWindows = (): WindowedCounts => ({ d7: 0, d30: 0, d90: 0, d365: 0 });
+
+/**
+ * Adds `amount`, of a day `age` days before the as-of day (0: that day), to every window it lies in: a W-day window
+ * covers ages 0 … W−1 (see isDayInWindow). In place: insights add a year of buckets per customer this way.
+ */
+export function addToWindows(windows: WindowedCounts, age: number, amount: number): void {
+  if (age < 0) return;
+  for (const [days, key] of WINDOW_KEYS) if (age < days) windows[key] += amount;
+}
+
+/** Sums `amount` per 7/30/90/365-day window at `asOfDay`, in the entries' order. */
 export function sumByWindow(entries: ReadonlyArray<{ day: UtcDay; amount: number }>, asOfDay: UtcDay): WindowedCounts {
-  const sumOver = (windowDays: WindowDays): number =>
-    entries.reduce((sum, entry) => (isDayInWindow(entry.day, asOfDay, windowDays) ? sum + entry.amount : sum), 0);
-  return { d7: sumOver(7), d30: sumOver(30), d90: sumOver(90), d365: sumOver(365) };
+  const windows = emptyWindows();
+  for (const { day, amount } of entries) addToWindows(windows, asOfDay - day, amount);
+  return windows;
 }

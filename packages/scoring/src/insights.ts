@@ -2,7 +2,6 @@ import {
   ACTIVITY_TYPES,
   utcDay,
   type ActivityDayBucket,
-  type ActivityType,
   type ContractState,
   type ContractStatus,
   type CustomerInsights,
@@ -13,7 +12,7 @@ import {
   type TicketState,
   type UtcDay,
 } from '@churnscore/domain';
-import { LONGEST_WINDOW_DAYS, isDayInWindow, startOfDay, sumByWindow, windowFirstDay } from './calendar';
+import { LONGEST_WINDOW_DAYS, addToWindows, emptyWindows, isDayInWindow, startOfDay, sumByWindow, windowFirstDay } from './calendar';
 import { compareStrings } from './numeric';
 
 export interface InsightsOptions {
@@ -72,11 +71,21 @@ export function latestPerEntity<T extends LatestWins>(
 const sum = <T>(items: readonly T[], valueOf: (item: T) => number): number =>
   items.reduce((total, item) => total + valueOf(item), 0);
 
-/** Buckets in a canonical order, so sums of `valueSum` do not depend on the order Redis returned them in. */
-const canonicalBuckets = (buckets: readonly ActivityDayBucket[]): ActivityDayBucket[] =>
-  [...buckets].sort(
-    (a, b) => a.day - b.day || compareStrings(a.type, b.type) || a.count - b.count || a.valueSum - b.valueSum,
-  );
+/**
+ * Activity counts and usage quantity per window, in one pass over the buckets. Counts are whole numbers, exact in
+ * any order; usage quantities are summed in a canonical order, so that their sums do not depend on the order Redis
+ * returned the buckets in.
+ */
+function activityWindows(buckets: readonly ActivityDayBucket[], asOfDay: UtcDay): Pick<CustomerInsights, 'activity' | 'usageQuantity'> {
+  const activity = Object.fromEntries(ACTIVITY_TYPES.map((type) => [type, emptyWindows()])) as CustomerInsights['activity'];
+  const usage: ActivityDayBucket[] = [];
+  for (const bucket of buckets) {
+    addToWindows(activity[bucket.type], asOfDay - bucket.day, bucket.count);
+    if (bucket.type === 'PRODUCT_USAGE') usage.push(bucket);
+  }
+  usage.sort((a, b) => a.day - b.day || a.count - b.count || a.valueSum - b.valueSum);
+  return { activity, usageQuantity: sumByWindow(usage.map((bucket) => ({ day: bucket.day, amount: bucket.valueSum })), asOfDay) };
+}
 
 /** Each ticket's latest state, sorted by ticketId. */
 export const latestTickets = (tickets: readonly TicketState[]): TicketState[] =>
@@ -110,19 +119,7 @@ export function computeInsights(state: CustomerState, asOf: number, opts: Insigh
   const asOfDay = utcDay(asOf);
   const inYear = (occurredAt: number): boolean => isDayInWindow(utcDay(occurredAt), asOfDay, LONGEST_WINDOW_DAYS);
 
-  const buckets = canonicalBuckets(state.activityDays);
-  const activityOf = (type: ActivityType) =>
-    sumByWindow(
-      buckets.filter((bucket) => bucket.type === type).map((bucket) => ({ day: bucket.day, amount: bucket.count })),
-      asOfDay,
-    );
-  const activity = Object.fromEntries(ACTIVITY_TYPES.map((type) => [type, activityOf(type)])) as CustomerInsights['activity'];
-  const usageQuantity = sumByWindow(
-    buckets
-      .filter((bucket) => bucket.type === 'PRODUCT_USAGE')
-      .map((bucket) => ({ day: bucket.day, amount: bucket.valueSum })),
-    asOfDay,
-  );
+  const { activity, usageQuantity } = activityWindows(state.activityDays, asOfDay);
 
   const opportunities = latestPerEntity(state.opportunities, (opportunity) => opportunity.opportunityId);
   const open = opportunities.filter(isOpenOpportunity);
