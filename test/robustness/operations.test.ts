@@ -19,7 +19,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../services/api/src/index';
 import { startScorer } from '../../services/scorer/src/scorer';
 import { customerKeysPattern } from '../harness/customer-keys';
-import { testStack, uniqueName } from '../harness/stack';
+import { createRedisClient, testStack, uniqueName } from '../harness/stack';
+import { scanAll } from '../state/fixtures';
 import { freePort } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
 import { statusWithin, TestResources, type ServiceProcess } from './service-process';
@@ -312,6 +313,19 @@ describe('the Redis ACL permissions docs/operations.md lists', () => {
   }, 120_000);
 });
 
+/** Waits until the consumer group has committed an offset on the bed's activity topic. */
+async function untilGroupCommitted(groupId: string): Promise<void> {
+  const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const committed = async () =>
+      (await admin.fetchOffsets({ groupId, topics: [bed.topics.activity] })).flatMap(({ partitions }) => partitions).some(({ offset }) => Number(offset) > 0);
+    await eventually(committed, Boolean, 30_000, 'the group to commit the event');
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 describe('a scorer on an empty namespace whose consumer group has committed offsets', () => {
   it('refuses to start (exit 78) rather than score without the history before those offsets, naming both ways to rebuild', async () => {
     const groupId = uniqueName('operations-upgraded-group');
@@ -322,11 +336,7 @@ describe('a scorer on an empty namespace whose consumer group has committed offs
       httpPort: 0,
     });
     await bed.publish([sampleActivity({ customerId: uniqueName('upgraded-customer') })]);
-    const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    resources.onCleanup(() => admin.disconnect());
-    const committed = async () => (await admin.fetchOffsets({ groupId, topics: [bed.topics.activity] })).flatMap(({ partitions }) => partitions).some(({ offset }) => Number(offset) > 0);
-    await eventually(committed, Boolean, 30_000, 'the group to commit the event');
+    await untilGroupCommitted(groupId);
     await first.stop();
 
     // What an upgrade to a new key contract version (or a Redis that lost its data) looks like: the same group, nothing in Redis.
@@ -343,4 +353,34 @@ describe('a scorer on an empty namespace whose consumer group has committed offs
     const again = startService('scorer', { CONSUMER_GROUP: groupId });
     expect(await again.exitWithin(10_000)).toBe('running');
   }, 90_000);
+});
+
+describe('a scorer whose Redis namespace loses its whole data set while it runs', () => {
+  it('exits non-zero at once rather than re-consume into an empty store, and a restart then refuses the empty namespace', async () => {
+    const groupId = uniqueName('operations-flushed-group');
+    const prefix = uniqueName('operations-flushed');
+    const customerId = uniqueName('flushed-customer');
+    const settings = { CONSUMER_GROUP: groupId, REDIS_KEY_PREFIX: prefix };
+    const scorer = startService('scorer', settings);
+    const redis = createRedisClient();
+    resources.onCleanup(() => redis.quit());
+    const scored = async () => (await redis.exists(`${prefix}:cust:{${customerId}}:score`)) === 1;
+    await bed.publish([sampleActivity({ customerId, eventId: uniqueName('first') })]);
+    await eventually(scored, Boolean, 45_000, 'the first event to be scored');
+    await untilGroupCommitted(groupId);
+
+    // The namespace's data set is lost (a flush of this namespace only: the stack's Redis is shared).
+    const keys = await scanAll(redis, `${prefix}:*`);
+    await redis.unlink(...keys);
+    await bed.publish([sampleActivity({ customerId, eventId: uniqueName('second') })]);
+    expect(await scorer.exitWithin(45_000)).toEqual({ code: 1, signal: null });
+    expect(scorer.records().at(-1)).toMatchObject({
+      level: 'fatal',
+      reason: 'the Redis namespace lost its whole data set (its epoch key changed): every customer history is gone',
+    });
+
+    const restarted = startService('scorer', settings);
+    expect(await restarted.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    expect(restarted.records().at(-1)!.reason).toContain(`the Redis namespace "${prefix}" holds no state`);
+  }, 120_000);
 });

@@ -136,7 +136,7 @@ export async function requireRedisLogin(redis: RedisClient, timeoutMs = REDIS_LO
 export interface RedisIdentity {
   /** run_id of the server (or of every cluster master, sorted and joined): changes on restart and failover. */
   runId: string;
-  /** A random value kept in `<prefix>:epoch`: changes when the data set is lost or replaced without a restart. */
+  /** A random value kept in `<prefix>:epoch` ('' while none is): changes when the data set is lost or replaced without a restart. */
   epoch: string;
   /** The server's clock (epoch ms, Redis TIME of the first master) when the identity was read. */
   serverTimeMs: number;
@@ -181,22 +181,26 @@ export function writeFence(identity: RedisIdentity, wallClockMs: number): WriteF
 }
 
 /**
- * Whether a scorer ever ran on the namespace of `prefix` in this Redis's data: the epoch key is written by the first
- * identity check and lost only with the data. A plain GET, which the scorer's ACL user already has.
+ * Whether a scorer ever ran on the namespace of `prefix` in this Redis's data: the epoch key is written when a scorer
+ * first claims it (claimNamespace) and lost only with the data. A plain GET, which the scorer's ACL user already has.
  */
 export async function namespaceInUse(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<boolean> {
   return (await redis.get(keySchema(prefix).epoch)) !== null;
 }
 
+/** Marks the namespace as in use by a scorer, with a random epoch, unless it already is (the epoch is then kept). */
+export async function claimNamespace(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<void> {
+  await redis.set(keySchema(prefix).epoch, randomUUID(), 'NX');
+}
+
 /**
  * What the scorer compares before and after a batch: if either part changed, writes since the last check
  * may have been lost (Redis restarted, failed over to a lagging replica, or lost its data), so it must not
- * commit the batch's Kafka offsets and re-consumes from the last committed ones instead.
+ * commit the batch's Kafka offsets and re-consumes from the last committed ones instead. Read only: an epoch
+ * key that vanished reads as '' rather than being written again, so that the loss stays visible.
  */
 export async function redisIdentity(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<RedisIdentity> {
-  const epochKey = keySchema(prefix).epoch;
-  await redis.set(epochKey, randomUUID(), 'NX');
-  const epoch = await redis.get(epochKey);
+  const epoch = await redis.get(keySchema(prefix).epoch);
   const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const runIds = await Promise.all(servers.map(async (server) => /run_id:(\w+)/.exec(await server.info('server'))?.[1] ?? ''));
   const [seconds, microseconds] = await servers[0]!.time();

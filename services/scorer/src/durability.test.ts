@@ -1,15 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_VERSIONS_PER_MS } from '@churnscore/state';
-import { RedisDurabilityGate } from './durability';
+import { DataSetLostError, RedisDurabilityGate } from './durability';
 
 const DAY_MS = 86_400_000;
 
 /** A Redis incarnation and a clock the test moves by hand. */
 async function fixture(grace = 2_000) {
   const world = { identity: { runId: 'run-a', epoch: 'epoch-1', serverTimeMs: 900 }, now: 1_000 };
-  const gate = new RedisDurabilityGate(async () => world.identity, grace, () => world.now);
+  const lostReasons: string[] = [];
+  let claims = 0;
+  const gate = new RedisDurabilityGate({
+    readIdentity: async () => world.identity,
+    fsyncGraceMs: grace,
+    claimStore: async () => void (claims += 1),
+    onDataSetLost: (reason) => lostReasons.push(reason),
+    clock: () => world.now,
+  });
   await gate.synchronise();
-  return { world, gate };
+  return { world, gate, lostReasons, claims: () => claims };
 }
 
 describe('RedisDurabilityGate', () => {
@@ -75,5 +83,19 @@ describe('RedisDurabilityGate', () => {
     world.identity = { ...world.identity, runId: 'run-c' };
     await gate.synchronise();
     expect(gate.fence().versionFloor).toBe(80_000 * OUTPUT_VERSIONS_PER_MS);
+  });
+
+  it('refuses to go on when the data set itself was lost or replaced: the committed offsets no longer match the store', async () => {
+    const { world, gate, lostReasons, claims } = await fixture();
+    world.identity = { ...world.identity, runId: 'run-b' }; // a restart keeps the data set: re-consuming is enough
+    await gate.synchronise();
+    expect(lostReasons).toEqual([]);
+    // The store is claimed before the first synchronisation only: a lost epoch key is not written again.
+    expect(claims()).toBe(1);
+    world.identity = { ...world.identity, epoch: 'epoch-2' }; // flushed, or another Redis: every history gone
+    await expect(gate.synchronise()).rejects.toThrow(DataSetLostError);
+    expect(lostReasons).toEqual(['the Redis namespace lost its whole data set (its epoch key changed): every customer history is gone']);
+    // Still fenced to the store it had: nothing is written to the new one.
+    expect(gate.fence()).toMatchObject({ epoch: 'epoch-1' });
   });
 });

@@ -11,7 +11,7 @@ import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, connectAdmin, connectIdempotentProducer, createKafkaClient, recordBatchLimit } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { createRedis, createStateStore, namespaceInUse, requireRedisLogin, type RedisClient } from '@churnscore/state';
+import { claimNamespace, createRedis, createStateStore, namespaceInUse, requireRedisLogin, type RedisClient } from '@churnscore/state';
 import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
@@ -105,11 +105,8 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const kafka = createKafkaClient(kafkaClientOptions(config), logger);
   const admin = await connectAdmin(kafka);
   try {
-    const redisAnswers = await requireRedisLogin(redis);
-    if (!redisAnswers) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
+    if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
     await requireTopics(admin, config.topics);
-    // Checked only when Redis answers: a Redis still starting is waited for, not judged empty.
-    if (redisAnswers) await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopicsOf(config.topics));
   } catch (error) {
     redis.disconnect();
     await admin.disconnect();
@@ -165,7 +162,16 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     // Called only once the loops run, after timeDriven below exists.
     onReleased: () => timeDriven.pollNow(),
   });
-  const gate = new RedisDurabilityGate(() => store.identity(), settings.fsyncGraceMs);
+  const gate = new RedisDurabilityGate({
+    readIdentity: () => store.identity(),
+    fsyncGraceMs: settings.fsyncGraceMs,
+    // Before the consumer's first fetch, once Redis answers (a Redis still starting is waited for, not judged empty).
+    claimStore: async () => {
+      await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopics);
+      await claimNamespace(redis, config.redis.keyPrefix);
+    },
+    onDataSetLost: (reason) => liveness.fail(reason),
+  });
   const loop = new AtLeastOnceConsumer({
     consumer,
     admin,
