@@ -116,7 +116,6 @@ export async function startCpuMeter(context: BenchContext, scorers: Record<strin
 interface AofSample {
   size: number;
   baseSize: number;
-  rewrites: number;
   rewriting: boolean;
 }
 
@@ -127,7 +126,6 @@ async function aofSample(context: BenchContext): Promise<AofSample | null> {
   return {
     size: Number(field('aof_current_size')),
     baseSize: Number(field('aof_base_size')),
-    rewrites: Number(field('aof_rewrites')),
     rewriting: field('aof_rewrite_in_progress') === '1',
   };
 }
@@ -136,10 +134,12 @@ async function aofSample(context: BenchContext): Promise<AofSample | null> {
 const AOF_SAMPLE_MS = 100;
 
 /**
- * Bytes Redis appended to its append-only file over an interval (null when AOF is off). `aof_current_size`
- * only grows between rewrites; a rewrite that finishes resets it to the new base plus what was appended
- * since the rewrite began, which the meter has already counted. The writes of everything else using the
- * same Redis are counted too.
+ * Bytes Redis appended to its append-only file over an interval (null when AOF is off). Counted as the growth
+ * of the incremental part (`aof_current_size` − `aof_base_size`). A rewrite that finishes (the base size
+ * changes) resets it to what was appended since the rewrite began, some of which the meter may have counted
+ * already while the rewrite ran. (`aof_rewrites` is no guide: Redis 7 counts a rewrite when it starts, and
+ * taking that for its end counted the whole incremental file again, 818 instead of 489 bytes per event in a
+ * one-process run.) The writes of everything else using the same Redis are counted too.
  */
 export async function startAofMeter(context: BenchContext): Promise<{ stop(): Promise<number | null> }> {
   let previous = await aofSample(context);
@@ -147,13 +147,14 @@ export async function startAofMeter(context: BenchContext): Promise<{ stop(): Pr
   let sinceRewriteBegan = 0;
   const account = (next: AofSample | null) => {
     if (previous === null || next === null) return;
-    if (next.rewrites !== previous.rewrites) {
-      written += Math.max(0, next.size - next.baseSize - sinceRewriteBegan);
+    const incremental = next.size - next.baseSize;
+    if (next.baseSize !== previous.baseSize) {
+      written += Math.max(0, incremental - sinceRewriteBegan);
       sinceRewriteBegan = 0;
     } else {
-      const appended = Math.max(0, next.size - previous.size);
+      const appended = Math.max(0, incremental - (previous.size - previous.baseSize));
       written += appended;
-      if (next.rewriting) sinceRewriteBegan += appended;
+      if (next.rewriting || previous.rewriting) sinceRewriteBegan += appended;
     }
     previous = next;
   };
