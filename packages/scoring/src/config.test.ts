@@ -128,10 +128,10 @@ describe('parseScoringConfig: semantic errors', () => {
   it('requires ordered band thresholds', () => {
     const json = defaultJson();
     json.bands.health.greenMin = 35;
-    json.bands.risk.mediumMin = 0.6;
+    json.bands.risk.mediumMin = json.bands.risk.highMin;
     expect(problemsOf(json)).toEqual([
       'bands.health.redBelow: must be < bands.health.greenMin (35)',
-      'bands.risk.mediumMin: must be < bands.risk.highMin (0.6)',
+      `bands.risk.mediumMin: must be < bands.risk.highMin (${json.bands.risk.highMin})`,
     ]);
   });
 
@@ -194,10 +194,10 @@ describe('parseScoringConfig: semantic errors', () => {
 
   it('requires renewal-risk recovery to lie outside the danger zone', () => {
     const json = defaultJson();
-    json.alerts.renewalAtRisk.recovery = { minHealth: 30, maxChurnRisk: 0.65 };
+    json.alerts.renewalAtRisk.recovery = { minHealth: 30, maxChurnRisk: json.bands.risk.highMin + 0.05 };
     expect(problemsOf(json)).toEqual([
       'alerts.renewalAtRisk.recovery.minHealth: must be ≥ bands.health.redBelow (40), or a recovered customer could still be red',
-      'alerts.renewalAtRisk.recovery.maxChurnRisk: must be ≤ bands.risk.highMin (0.6), or a recovered customer could still be high risk',
+      `alerts.renewalAtRisk.recovery.maxChurnRisk: must be ≤ bands.risk.highMin (${json.bands.risk.highMin}), or a recovered customer could still be high risk`,
     ]);
   });
 

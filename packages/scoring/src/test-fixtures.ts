@@ -200,7 +200,13 @@ export const handSetConfig: ScoringConfig = parseScoringConfig({
       healthShortfall: 2,
     },
   },
-  alerts: { ...defaultScoringConfig().alerts, churnRiskHigh: { openAt: 0.7, resolveBelow: 0.5 } },
+  // The hand-set thresholds: risk bands, CHURN_RISK_HIGH and RENEWAL_AT_RISK's recovery as the SPEC's defaults set them.
+  bands: { ...defaultScoringConfig().bands, risk: { mediumMin: 0.3, highMin: 0.6 } },
+  alerts: {
+    ...defaultScoringConfig().alerts,
+    churnRiskHigh: { openAt: 0.7, resolveBelow: 0.5 },
+    renewalAtRisk: { ...defaultScoringConfig().alerts.renewalAtRisk, recovery: { minHealth: 45, maxChurnRisk: 0.5 } },
+  },
 });
 
 /** The hand-set configuration after `change` edited a copy of it, validated again. */

@@ -1,7 +1,7 @@
 // The model card: what a trained churn model was learnt from and how well it did on data it never saw, as JSON
 // (for the dashboard and tools) and Markdown (for people).
 import type { CalibrationTable } from './metrics';
-import type { AlertOutcome, AlertThresholds } from './thresholds';
+import { riskBandsFor, type AlertOutcome, type AlertThresholds } from './thresholds';
 
 /**
  * The files `npm run train` writes into its output directory: a scoring config and its model card beside it, where
@@ -30,7 +30,7 @@ export interface RankingScore {
 export interface ModelCard {
   /** The trained scoring config's version, stamped on every score and alert as modelVersion. */
   version: string;
-  /** The config it copies everything but the churn model and CHURN_RISK_HIGH's thresholds from. */
+  /** The config it copies everything but the churn model, CHURN_RISK_HIGH's thresholds and what follows them (risk bands, RENEWAL_AT_RISK's recovery) from. */
   baseVersion: string;
   trainedAt: string;
   history: { sources: string[]; observedUntil: string };
@@ -90,7 +90,7 @@ export function renderModelCard(card: ModelCard): string {
     `Churn risk = the probability that a customer with an active contract churns within **${card.horizonDays} days** ` +
       `(its last active contract cancelled or ended with no new one within ${card.renewalGraceDays} days). ` +
       `Learnt from ${card.history.sources.join(', ')} (history until ${card.history.observedUntil}) on ${card.trainedAt}; ` +
-      `everything but the churn model and CHURN_RISK_HIGH's thresholds is copied from ${card.baseVersion}.`,
+      `everything but the churn model, CHURN_RISK_HIGH's thresholds and what follows them (the risk bands, RENEWAL_AT_RISK's recovery) is copied from ${card.baseVersion}.`,
     '',
     '## Samples',
     '',
@@ -134,6 +134,10 @@ export function renderModelCard(card: ModelCard): string {
       alertRow('**this model**', alert),
       alertRow(card.baseVersion, alert.base),
     ]),
+    '',
+    `The risk bands follow: **high** from ${alert.openAt}, where the alert opens; **medium** from the validation base rate, ` +
+      `${fixed(riskBandsFor(alert, validation.baseRate).mediumMin, 2)} (a risk above the average customer's). RENEWAL_AT_RISK, which opens on a high ` +
+      `risk band near a renewal, recovers below ${alert.resolveBelow}, where CHURN_RISK_HIGH resolves.`,
     '',
     '## Coefficients',
     '',

@@ -137,3 +137,14 @@ export function chooseAlertThresholds(trajectories: readonly (readonly RiskPoint
   }
   return best === null ? { ok: false, bestPrecision } : { ok: true, ...best };
 }
+
+/**
+ * The risk bands a trained model's risks read in (docs/scoring.md §15): **high** from CHURN_RISK_HIGH's `openAt`, so
+ * the band and the alert say the same; **medium** from the validation base rate, rounded to the hundredth: a risk
+ * above the average customer's (kept a step below high).
+ */
+export function riskBandsFor(thresholds: AlertThresholds, baseRate: number): { mediumMin: number; highMin: number } {
+  const highMin = thresholds.openAt;
+  const mediumMin = Math.min(Math.max(THRESHOLD_STEP, Math.round(baseRate / THRESHOLD_STEP) * THRESHOLD_STEP), highMin - THRESHOLD_STEP);
+  return { mediumMin: Number(mediumMin.toFixed(2)), highMin };
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDataset, splitByTime } from './dataset';
 import { rocAuc } from './metrics';
 import { syntheticPopulation } from './test-support';
+import { riskBandsFor } from './thresholds';
 import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, TrainingRefusedError, trainChurnModel } from './train';
 
 const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
@@ -22,16 +23,29 @@ describe('trainChurnModel on a population whose churn shows in behaviour', () =>
   const { config, card } = train(dataset);
   const validation = splitByTime(dataset, { validationShare: 0.25 }).validation;
 
-  it('writes a scoring config the scorer accepts: the base config with the learnt churn model, CHURN_RISK_HIGH thresholds and a new version', () => {
+  it('writes a scoring config the scorer accepts: the base config with the learnt churn model, CHURN_RISK_HIGH thresholds, risk bands and a new version', () => {
     expect(parseScoringConfig(JSON.parse(JSON.stringify(config)))).toEqual(config);
-    const { version, churn, alerts, ...unchanged } = config;
-    const { version: baseVersion, churn: baseChurn, alerts: baseAlerts, ...baseUnchanged } = base;
+    const { version, churn, alerts, bands, ...unchanged } = config;
+    const { version: baseVersion, churn: baseChurn, alerts: baseAlerts, bands: baseBands, ...baseUnchanged } = base;
     expect(unchanged).toEqual(baseUnchanged);
     expect(version).toMatch(/^churn-h90-2024-12-20-[0-9a-f]{8}$/);
     expect(version).not.toBe(baseVersion);
     expect(churn).not.toEqual(baseChurn);
-    expect(alerts).toEqual({ ...baseAlerts, churnRiskHigh: { openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow } });
+    const { openAt, resolveBelow } = card.alert;
+    expect(alerts).toEqual({
+      ...baseAlerts,
+      churnRiskHigh: { openAt, resolveBelow },
+      renewalAtRisk: { ...baseAlerts.renewalAtRisk, recovery: { ...baseAlerts.renewalAtRisk.recovery, maxChurnRisk: resolveBelow } },
+    });
+    // The high band is where the alert opens; medium starts at the validation base rate, to the hundredth.
+    expect(bands).toEqual({ ...baseBands, risk: { mediumMin: Number(card.validation.baseRate.toFixed(2)), highMin: openAt } });
     expect(card.version).toBe(version);
+  });
+
+  it('keeps the medium band below the high one, and above zero', () => {
+    expect(riskBandsFor({ openAt: 0.32, resolveBelow: 0.26 }, 0.081)).toEqual({ mediumMin: 0.08, highMin: 0.32 });
+    expect(riskBandsFor({ openAt: 0.2, resolveBelow: 0.15 }, 0.35)).toEqual({ mediumMin: 0.19, highMin: 0.2 });
+    expect(riskBandsFor({ openAt: 0.2, resolveBelow: 0.15 }, 0.001)).toEqual({ mediumMin: 0.01, highMin: 0.2 });
   });
 
   it('stamps the horizon it trained with into the config, as the card states it', () => {

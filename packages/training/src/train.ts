@@ -17,7 +17,7 @@ import { DEFAULT_WARM_UP_DAYS, splitByTime, type Dataset, type DatasetRow } from
 import { fitLogisticRegression } from './logistic-regression';
 import { averagePrecision, calibrationTable, rocAuc, type ScoredSample } from './metrics';
 import type { ModelCard, RankingScore, SampleCounts } from './model-card';
-import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, chooseAlertThresholds, replayAlert, type RiskPoint } from './thresholds';
+import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, chooseAlertThresholds, replayAlert, riskBandsFor, type RiskPoint } from './thresholds';
 
 /**
  * The fewest churning customers, and customers, that the training period and the validation period must each
@@ -210,15 +210,25 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
     );
   }
 
-  const learnt = { churn, churnRiskHigh: choice.thresholds, base: baseConfig.version };
+  const baseRate = counts.validation.positives / counts.validation.snapshots;
+  const riskBands = riskBandsFor(choice.thresholds, baseRate);
+  const learnt = { churn, churnRiskHigh: choice.thresholds, riskBands, base: baseConfig.version };
   const version =
     options.version ??
     `churn-h${dataset.horizonDays}-${isoDate(dataset.observedUntil)}-${createHash('sha256').update(JSON.stringify(learnt)).digest('hex').slice(0, 8)}`;
+  const { renewalAtRisk } = baseConfig.alerts;
   const config = parseScoringConfig({
     ...baseConfig,
     version,
     churn,
-    alerts: { ...baseConfig.alerts, churnRiskHigh: choice.thresholds },
+    bands: { ...baseConfig.bands, risk: riskBands },
+    alerts: {
+      ...baseConfig.alerts,
+      churnRiskHigh: choice.thresholds,
+      // RENEWAL_AT_RISK opens on the high risk band: it recovers where CHURN_RISK_HIGH resolves, or it would open and
+      // recover at once between the two.
+      renewalAtRisk: { ...renewalAtRisk, recovery: { ...renewalAtRisk.recovery, maxChurnRisk: choice.thresholds.resolveBelow } },
+    },
   });
 
   const validationRows = split.validation;
@@ -252,7 +262,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
     },
     validation: {
       ...rankingScore(version, trainedRisks, validationRows),
-      baseRate: counts.validation.positives / counts.validation.snapshots,
+      baseRate,
       meanPredicted: trainedRisks.reduce((sum, risk) => sum + risk, 0) / trainedRisks.length,
       calibration: calibrationTable(validationSamples),
     },

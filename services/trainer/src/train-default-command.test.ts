@@ -41,10 +41,14 @@ describe('npm run train:default', () => {
     const base = loadScoringConfigFile(DEFAULT_SCORING_CONFIG_PATH);
     const config = loadScoringConfigFile(paths.config);
     expect(config.version).toBe('default-test.1');
-    const { version, churn, alerts, ...unchanged } = config;
-    const { version: _v, churn: _c, alerts: baseAlerts, ...baseUnchanged } = base;
+    const { version, churn, alerts, bands, ...unchanged } = config;
+    const { version: _v, churn: _c, alerts: baseAlerts, bands: baseBands, ...baseUnchanged } = base;
     expect(unchanged).toEqual(baseUnchanged);
-    expect({ ...alerts, churnRiskHigh: baseAlerts.churnRiskHigh }).toEqual(baseAlerts);
+    // What training learns besides the model: CHURN_RISK_HIGH's thresholds, the risk bands and RENEWAL_AT_RISK's recovery that follow them.
+    expect({ ...alerts, churnRiskHigh: baseAlerts.churnRiskHigh, renewalAtRisk: baseAlerts.renewalAtRisk }).toEqual(baseAlerts);
+    expect(bands.health).toEqual(baseBands.health);
+    expect(bands.risk.highMin).toBe(alerts.churnRiskHigh.openAt);
+    expect(alerts.renewalAtRisk.recovery.maxChurnRisk).toBe(alerts.churnRiskHigh.resolveBelow);
     // Behavioural features only: the simulator's contract dates say nothing about churn, by design.
     for (const feature of Object.keys(churn.coefficients)) expect(DEFAULT_MODEL_FEATURES).toContain(feature);
 
