@@ -134,12 +134,14 @@ async function aofSample(context: BenchContext): Promise<AofSample | null> {
 const AOF_SAMPLE_MS = 100;
 
 /**
- * Bytes Redis appended to its append-only file over an interval (null when AOF is off). Counted as the growth
- * of the incremental part (`aof_current_size` − `aof_base_size`). A rewrite that finishes (the base size
- * changes) resets it to what was appended since the rewrite began, some of which the meter may have counted
- * already while the rewrite ran. (`aof_rewrites` is no guide: Redis 7 counts a rewrite when it starts, and
- * taking that for its end counted the whole incremental file again, 818 instead of 489 bytes per event in a
- * one-process run.) The writes of everything else using the same Redis are counted too.
+ * Bytes Redis appended to its append-only file over an interval (null when AOF is off). Counted as the growth of
+ * the incremental part (`aof_current_size` − `aof_base_size`) from sample to sample, writes made during a rewrite
+ * included. When a rewrite finishes (the base size changes) the file becomes the new base and the incremental part
+ * starts again from about nothing; whatever it holds beyond what was counted during the rewrite is added. What a
+ * rewrite can hide is the writes between the last sample and its end, about one interval. (`aof_rewrites` is no
+ * guide: Redis 7 counts a rewrite when it starts, and taking that for its end counted the whole incremental file
+ * again, 818 instead of 489 bytes per event in a one-process run.) The writes of everything else using the same
+ * Redis are counted too.
  */
 export async function startAofMeter(context: BenchContext): Promise<{ stop(): Promise<number | null> }> {
   let previous = await aofSample(context);

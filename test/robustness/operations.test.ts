@@ -352,11 +352,26 @@ describe('a scorer on an empty namespace whose consumer group has committed offs
     // The namespace the group's offsets belong to still starts.
     const again = startService('scorer', { CONSUMER_GROUP: groupId });
     expect(await again.exitWithin(10_000)).toBe('running');
-  }, 90_000);
+    again.signal('SIGTERM');
+    expect(await again.exitWithin(30_000)).toEqual({ code: 0, signal: null });
+
+    // The second way to rebuild: the group's offsets reset to the earliest, as kafka-consumer-groups.sh does.
+    const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      for (const topic of [bed.topics.activity, bed.topics.opportunity, bed.topics.contract, bed.topics.customer]) {
+        await admin.resetOffsets({ groupId, topic, earliest: true });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const rebuilt = startService('scorer', { CONSUMER_GROUP: groupId, REDIS_KEY_PREFIX: prefix });
+    expect(await rebuilt.exitWithin(10_000)).toBe('running');
+  }, 120_000);
 });
 
 describe('a scorer whose Redis namespace loses its whole data set while it runs', () => {
-  it('exits non-zero at once rather than re-consume into an empty store, and a restart then refuses the empty namespace', async () => {
+  it('exits non-zero at once rather than re-consume into an empty store, and a restart then refuses the namespace', async () => {
     const groupId = uniqueName('operations-flushed-group');
     const prefix = uniqueName('operations-flushed');
     const customerId = uniqueName('flushed-customer');
@@ -381,6 +396,8 @@ describe('a scorer whose Redis namespace loses its whole data set while it runs'
 
     const restarted = startService('scorer', settings);
     expect(await restarted.exitWithin(45_000)).toEqual({ code: 78, signal: null });
-    expect(restarted.records().at(-1)!.reason).toContain(`the Redis namespace "${prefix}" holds no state`);
+    // What the scorer wrote before it noticed makes replaying into the same namespace unsafe: it says so.
+    expect(restarted.records().at(-1)!.reason).toContain(`the Redis namespace "${prefix}" holds customers scored after its data set was lost`);
+    expect(restarted.records().at(-1)!.reason).toContain(`Delete its keys (SCAN MATCH ${prefix}:* and UNLINK) or set a new REDIS_KEY_PREFIX`);
   }, 120_000);
 });

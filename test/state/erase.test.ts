@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyAlertBook } from '@churnscore/scoring';
-import { claimNamespace, namespaceInUse, redisIdentity } from '@churnscore/state';
+import { claimNamespace, keySchema, namespaceState, redisIdentity } from '@churnscore/state';
 import { customerKeysPattern } from '../harness/customer-keys';
 import {
   DAY,
@@ -76,7 +76,7 @@ describe('eraseCustomer', () => {
 
 describe('redisIdentity', () => {
   it('is stable while Redis keeps its data, and changes when the epoch key is lost, without writing it again', async () => {
-    expect(await namespaceInUse(t.redis, t.prefix)).toBe(false);
+    expect(await namespaceState(t.redis, t.prefix)).not.toBe('claimed');
     await claimNamespace(t.redis, t.prefix);
     const first = await redisIdentity(t.redis, t.prefix);
     expect(first.runId).toMatch(/^[0-9a-f]{40}$/);
@@ -87,6 +87,20 @@ describe('redisIdentity', () => {
     await t.redis.del(t.store.keys.epoch);
     const after = await t.store.identity();
     expect(after).toMatchObject({ runId: first.runId, epoch: '' });
-    expect(await namespaceInUse(t.redis, t.prefix)).toBe(false);
+    expect(await namespaceState(t.redis, t.prefix)).not.toBe('claimed');
+  });
+
+  it('tells an empty namespace from one holding customers scored without a claim (after its data set was lost)', async () => {
+    const prefix = `${t.prefix}-state`;
+    const keys = keySchema(prefix);
+    try {
+      expect(await namespaceState(t.redis, prefix)).toBe('empty');
+      await t.redis.zadd(keys.ranking('churnRisk'), 0.5, 'customer-after-the-loss');
+      expect(await namespaceState(t.redis, prefix)).toBe('unclaimed');
+      await claimNamespace(t.redis, prefix);
+      expect(await namespaceState(t.redis, prefix)).toBe('claimed');
+    } finally {
+      await t.redis.del(keys.ranking('churnRisk'), keys.epoch);
+    }
   });
 });

@@ -181,11 +181,17 @@ export function writeFence(identity: RedisIdentity, wallClockMs: number): WriteF
 }
 
 /**
- * Whether a scorer ever ran on the namespace of `prefix` in this Redis's data: the epoch key is written when a scorer
- * first claims it (claimNamespace) and lost only with the data. A plain GET, which the scorer's ACL user already has.
+ * What a scorer finds in the namespace of `prefix` before claiming it: `claimed` when a scorer claimed it in this
+ * Redis's data (the epoch key, written by claimNamespace and lost only with the data); `empty` when nothing was ever
+ * scored there; `unclaimed` when customers were scored there without a claim: written after the data set and its
+ * epoch were lost. Plain GET and ZRANGEBYSCORE, which the scorer's ACL user already has.
  */
-export async function namespaceInUse(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<boolean> {
-  return (await redis.get(keySchema(prefix).epoch)) !== null;
+export async function namespaceState(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<'claimed' | 'empty' | 'unclaimed'> {
+  const keys = keySchema(prefix);
+  if ((await redis.get(keys.epoch)) !== null) return 'claimed';
+  // Every scored customer is in the overall churn-risk ranking.
+  const scored = await redis.zrangebyscore(keys.ranking('churnRisk'), '-inf', '+inf', 'LIMIT', 0, 1);
+  return scored.length > 0 ? 'unclaimed' : 'empty';
 }
 
 /** Marks the namespace as in use by a scorer, with a random epoch, unless it already is (the epoch is then kept). */

@@ -95,7 +95,7 @@ describe('RedisDurabilityGate', () => {
     world.identity = { ...world.identity, epoch: 'epoch-2' }; // flushed, or another Redis: every history gone
     await expect(gate.synchronise()).rejects.toThrow(DataSetLostError);
     expect(lostReasons).toEqual(['the Redis namespace lost its whole data set (its epoch key changed): every customer history is gone']);
-    // Still fenced to the store it had: nothing is written to the new one.
+    // The fence stays the one it had: nothing is synchronised to the emptied store (the process is about to exit).
     expect(gate.fence()).toMatchObject({ epoch: 'epoch-1' });
   });
 });

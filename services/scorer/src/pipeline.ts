@@ -31,7 +31,7 @@ export interface PipelineDeps {
 export interface RescoreTarget {
   customerId: string;
   cause: ScoreCause;
-  /** For an evaluation caused by events: when the newest of the customer's events just applied occurred (see CatchUpInput). */
+  /** For an evaluation caused by events: when the newest of the customer's events just applied occurred (none: all were redeliveries; see CatchUpInput). */
   newestEventAt?: number;
 }
 
@@ -209,15 +209,17 @@ export class ScoringPipeline {
     if (results.some((result) => result.outcome === 'fenced')) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
-    const targets = new Map<string, RescoreTarget & { newestEventAt: number }>();
+    const targets = new Map<string, RescoreTarget>();
     results.forEach((result, i) => {
       const { topic, event } = items[i]!;
       metrics.events.inc({ topic, outcome: result.outcome });
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
       const earlier = targets.get(event.customerId);
-      const newestEventAt = Math.max(earlier?.newestEventAt ?? -Infinity, event.occurredAt);
-      const cause: ScoreCause = result.outcome === 'applied' || earlier === undefined ? { kind: 'event', eventId: event.eventId } : earlier.cause;
-      targets.set(event.customerId, { customerId: event.customerId, cause, newestEventAt });
+      const applied = result.outcome === 'applied';
+      const cause: ScoreCause = applied || earlier === undefined ? { kind: 'event', eventId: event.eventId } : earlier.cause;
+      // Only what was applied says whether history is arriving: a redelivery brings nothing new.
+      const newestEventAt = applied ? Math.max(earlier?.newestEventAt ?? -Infinity, event.occurredAt) : earlier?.newestEventAt;
+      targets.set(event.customerId, { customerId: event.customerId, cause, ...(newestEventAt === undefined ? {} : { newestEventAt }) });
     });
     await this.rescore([...targets.values()], now, fence, handling);
   }

@@ -11,7 +11,7 @@ import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, connectAdmin, connectIdempotentProducer, createKafkaClient, recordBatchLimit } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { claimNamespace, createRedis, createStateStore, namespaceInUse, requireRedisLogin, type RedisClient } from '@churnscore/state';
+import { claimNamespace, createRedis, createStateStore, namespaceState, requireRedisLogin, type RedisClient } from '@churnscore/state';
 import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
@@ -58,25 +58,46 @@ async function requireTopics(admin: Admin, topics: TopicNames): Promise<void> {
 }
 
 /**
- * A namespace no scorer ever ran on in this Redis's data (a new key contract version, a new or emptied Redis) and a
- * consumer group that has committed offsets on the input topics: starting would score every customer from the
- * events after those offsets only, its history silently missing from every aggregate. The state is rebuilt by
- * consuming the retained topics from the start instead, which a new group does (docs/operations.md, "Upgrading").
- * @throws ConfigError naming REDIS_KEY_PREFIX and CONSUMER_GROUP and both ways to rebuild.
+ * Whether the group's committed offsets stand past the earliest retained record of some input partition: consuming
+ * from them would leave out the records before them (offsets reset to the earliest stand exactly there).
+ */
+async function offsetsPastEarliest(admin: Admin, groupId: string, inputTopics: readonly string[]): Promise<boolean> {
+  for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...inputTopics] })) {
+    const earliest = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, low }) => [partition, Number(low)]));
+    if (partitions.some(({ partition, offset }) => Number(offset) > (earliest.get(partition) ?? 0))) return true;
+  }
+  return false;
+}
+
+/**
+ * A namespace without the claim of a scorer (a new key contract version, a new or emptied Redis) must be built from
+ * the input topics' start: with a consumer group whose committed offsets stand past it, every customer would be
+ * scored without the history before them. A namespace holding customers but no claim was written after its data
+ * set was lost: re-consuming into it would take their earlier events for redeliveries (their offset watermarks
+ * are past them), so it must be cleared first (docs/operations.md, "Replaying into a fresh namespace").
+ * @throws ConfigError naming REDIS_KEY_PREFIX and CONSUMER_GROUP and the ways to rebuild.
  */
 async function requireHistoryBehindCommittedOffsets(admin: Admin, redis: RedisClient, config: AppConfig, inputTopics: readonly string[]): Promise<void> {
-  if (await namespaceInUse(redis, config.redis.keyPrefix)) return;
+  const prefix = config.redis.keyPrefix;
   const groupId = config.kafka.consumerGroup;
-  const committed = (await admin.fetchOffsets({ groupId, topics: [...inputTopics] })).some(({ partitions }) =>
-    partitions.some(({ offset }) => Number(offset) >= 0),
-  );
-  if (!committed) return;
-  throw new ConfigError([
-    `REDIS_KEY_PREFIX / CONSUMER_GROUP: the Redis namespace "${config.redis.keyPrefix}" holds no state, but consumer group "${groupId}" ` +
-      'has committed offsets on the input topics: scoring from there would leave out every event before them. ' +
-      'Rebuild the namespace from the topics: set a new CONSUMER_GROUP (a new group reads them from the start), or reset ' +
-      `this group's offsets to the earliest (kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-earliest --all-topics --execute)`,
-  ]);
+  const rebuild =
+    'Rebuild it from the topics: set a new CONSUMER_GROUP (a new group reads them from the start), or reset this group\'s offsets ' +
+    `to the earliest (kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-earliest --all-topics --execute)`;
+  const state = await namespaceState(redis, prefix);
+  if (state === 'unclaimed') {
+    throw new ConfigError([
+      `REDIS_KEY_PREFIX: the Redis namespace "${prefix}" holds customers scored after its data set was lost (it has no epoch key): ` +
+        `replaying into it would skip their earlier events as redeliveries. Delete its keys (SCAN MATCH ${prefix}:* and UNLINK) or set a ` +
+        `new REDIS_KEY_PREFIX. ${rebuild}`,
+    ]);
+  }
+  if (state === 'empty' && (await offsetsPastEarliest(admin, groupId, inputTopics))) {
+    throw new ConfigError([
+      `REDIS_KEY_PREFIX / CONSUMER_GROUP: the Redis namespace "${prefix}" holds no state, but consumer group "${groupId}" ` +
+        'has committed offsets past the start of the input topics: scoring from there would leave out every event before them. ' +
+        rebuild,
+    ]);
+  }
 }
 
 /** The brokers' answers the input backlog needs, through the scorer's admin client. */
