@@ -46,6 +46,8 @@ afterAll(async () => {
 describe('the evaluation through the real scorer', () => {
   const histories = simulatePopulation(POPULATION, EVALUATION_CLOCK);
   const instant = scoredInstant(POPULATION, EVALUATION_CLOCK);
+  /** The instant's labels, as training gives them. */
+  const plan = planSnapshots(histories.map(asHistory), { asOf: { dates: [instant] }, horizonDays: 90, observedUntil: EVALUATION_CLOCK });
 
   it('scores the instant whose labels the history settles, from what had occurred by then, contracts first', () => {
     expect(result.instant).toBe(instant);
@@ -57,14 +59,12 @@ describe('the evaluation through the real scorer', () => {
   });
 
   it('judges every customer under contract at the instant, with the label the simulated future gives it', () => {
-    const plan = planSnapshots(histories.map(asHistory), { asOf: { dates: [instant] }, horizonDays: 90, observedUntil: EVALUATION_CLOCK });
     const expected = histories.flatMap((customer) => [...customerSnapshots(asHistory(customer), plan, fold)]);
     expect(result.rows.map((row) => [row.customerId, row.label])).toEqual(expected.map((s) => [s.customerId, s.label]));
     expect(result.rows.some((row) => row.label)).toBe(true);
   });
 
   it('reads back from Redis what the scorer’s pure code gives for the same events', () => {
-    const plan = planSnapshots(histories.map(asHistory), { asOf: { dates: [instant] }, horizonDays: 90, observedUntil: EVALUATION_CLOCK });
     const byCustomer = new Map(result.rows.map((row) => [row.customerId, row]));
     for (const customer of histories) {
       for (const snapshot of customerSnapshots(asHistory(customer), plan, fold)) {

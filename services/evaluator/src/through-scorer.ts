@@ -8,7 +8,7 @@ import { MS_PER_DAY, utcDay, type InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions, type AlertEvent } from '@churnscore/events';
 import { createLogger } from '@churnscore/observability';
 import { startScorer } from '@churnscore/scorer';
-import { churnSnapshot, evaluateCustomer, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
+import { churnSnapshot, computeInsights, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
 import { createEventPublisher, formatCount, latentState, startProgress, type ProgressStream } from '@churnscore/simulator';
 import { createStateStore, type CustomerSnapshot } from '@churnscore/state';
 import { asHistory, simulatePopulation, type SimulatedPopulation } from '@churnscore/trainer';
@@ -233,12 +233,7 @@ function rowsOf(
       const alertOpen = Object.fromEntries(
         runs.map((run, i) => [run.model, stored[i]!.alertBook?.episodes.CHURN_RISK_HIGH?.status === 'OPEN']),
       ) as Record<ModelName, boolean>;
-      const { insights } = evaluateCustomer(
-        { state: stored[0]!.state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false, inputsBehind: false },
-        configs.default,
-        instant,
-        { retentionDays: fold.retentionDays, catchUp: { historyAgeMs: 0, settleMs: 0 } },
-      );
+      const insights = computeInsights(stored[0]!.state, instant, { retentionDays: fold.retentionDays });
       rows.push({
         customerId: customer.customerId,
         asOf: instant,
