@@ -119,7 +119,7 @@ describe('GET /api/v1/customers/{customerId}', () => {
     expect(Math.abs(measures.reduce((sum, m) => sum + m.contribution, 0) - body.health)).toBeLessThanOrEqual(1);
     const model = defaultScoringConfig().churn;
     expect(churnFeatures.map((f) => f.feature).sort()).toEqual(Object.keys(model.coefficients).sort());
-    expect(churnFeatures.map((f) => f.feature)).toContain('usageDrop30d');
+    expect(churnFeatures.map((f) => f.feature)).toContain('usageIntensityDrop30d');
     const logit = model.intercept + churnFeatures.reduce((sum, f) => sum + f.logitContribution, 0);
     expect(body.churnRisk).toBeCloseTo(1 / (1 + Math.exp(-logit)), 3);
   });

@@ -88,7 +88,8 @@ describe('the dashboard', () => {
     expect(text).toContain(`Trained${shownDate(shippedCard.trainedAt)}on history until ${shownDate(shippedCard.history.observedUntil)}`);
     expect(text).toContain(`Validation AUC${shippedCard.validation.auc!.toFixed(3)}`);
     expect(text).toContain('Horizon90 daysProbability of churning within 90 days');
-    expect(text).toContain('opens ≥ 32%, resolves < 26%');
+    const { openAt, resolveBelow } = shipped.alerts.churnRiskHigh;
+    expect(text).toContain(`opens ≥ ${Math.round(openAt * 100)}%, resolves < ${Math.round(resolveBelow * 100)}%`);
     expect(text).toContain(`Learnt from ${shippedCard.history.sources.length} sources`);
     // One point per decile over the diagonal.
     expect(await model.locator('svg circle.calibration-bin').count()).toBe(shippedCard.validation.calibration.bins.length);

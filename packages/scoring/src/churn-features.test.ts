@@ -118,6 +118,33 @@ describe('churn features relative to the customer’s own baseline', () => {
     expect(valuesOf(unmeasured, ['usageDrop30d']).usageDrop30d).toBe(0);
   });
 
+  it('usage intensity drops: quantity per reading, the recent readings joined by one at the earlier mean', () => {
+    // Days 31–90: 12 readings worth 600 (50 each). Last 30 days: 10 readings worth 250 (25 each), so the customer
+    // uses half as much each time; a count drop barely shows it.
+    const state = emptyState({ activityDays: [bucket(5, 'PRODUCT_USAGE', 10, 250), bucket(40, 'PRODUCT_USAGE', 12, 600)], lastActivityAt: NOW - 5 * DAY });
+    const values = valuesOf(state, ['usageIntensityDrop30d', 'usageIntensityDrop90d']);
+    expect(values.usageIntensityDrop30d).toBeCloseTo(1 - (250 + 50) / 11 / 50, 12); // 0.4545
+    expect(values.usageIntensityDrop90d).toBe(0); // nothing before day 91 to compare with
+    // The same intensity at any reading rate, and a rise, are no sign of risk.
+    const steady = emptyState({ activityDays: [bucket(5, 'PRODUCT_USAGE', 2, 100), bucket(40, 'PRODUCT_USAGE', 12, 600)], lastActivityAt: NOW - 5 * DAY });
+    const rising = emptyState({ activityDays: [bucket(5, 'PRODUCT_USAGE', 10, 900), bucket(40, 'PRODUCT_USAGE', 12, 600)], lastActivityAt: NOW - 5 * DAY });
+    expect(valuesOf(steady, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBeCloseTo(0, 12);
+    expect(valuesOf(rising, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBe(0);
+  });
+
+  it('usage intensity drops: no recent reading is no intensity, but a silence as long as the window is the usage drop', () => {
+    // Readings stopped 35 days ago while the customer still writes: no recent intensity to compare (the usage drops
+    // measure the stop).
+    const usageStopped = emptyState({ activityDays: [bucket(35, 'PRODUCT_USAGE', 12, 600), bucket(1, 'EMAIL_RECEIVED')], lastActivityAt: NOW - DAY });
+    expect(valuesOf(usageStopped, ['usageIntensityDrop30d'])).toEqual({ usageIntensityDrop30d: 0 });
+    // Silent 10 days: the readings of days 11–30 still give the recent intensity, the same as before.
+    expect(valuesOf(silentFor(10), ['usageIntensityDrop30d']).usageIntensityDrop30d).toBeCloseTo(0, 12);
+    // Silent 45 days: everything the customer did lies before the silence; the 30-day usage drop takes over.
+    const silent = silentFor(45);
+    expect(valuesOf(silent, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBe(valuesOf(silent, ['usageDrop30d']).usageDrop30d);
+    expect(valuesOf(silent, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBeGreaterThan(0.9);
+  });
+
   it('tickets, SLA breaches and open tickets per engagement event of the last 90 days, ten events added to it', () => {
     const state = emptyState({
       activityDays: [bucket(5, 'MEETING', 20), bucket(5, 'SUPPORT_TICKET_OPENED', 3)],
@@ -133,7 +160,7 @@ describe('churn features relative to the customer’s own baseline', () => {
   });
 
   it('never fall as the silence grows, everything else equal', () => {
-    const drops: ChurnFeatureName[] = [...DROPS, 'usageDrop30d', 'usageDrop90d'];
+    const drops: ChurnFeatureName[] = [...DROPS, 'usageDrop30d', 'usageDrop90d', 'usageIntensityDrop30d', 'usageIntensityDrop90d'];
     fc.assert(
       fc.property(stateArbitrary, fc.integer({ min: 0, max: 500 }), fc.integer({ min: 1, max: 100 }), (state, silent, longer) => {
         const insights = computeInsights(state, NOW, RETENTION);
@@ -151,6 +178,8 @@ describe('churn features relative to the customer’s own baseline', () => {
   it('each push the risk the way its name says: drops and per-engagement rates raise it, NPS and sentiment lower it', () => {
     const raising = CHURN_FEATURE_NAMES.filter((feature) => churnFeatureDirection(feature) === 1);
     expect(CHURN_FEATURE_NAMES.filter((feature) => churnFeatureDirection(feature) === -1)).toEqual(['csmSentiment', 'npsDeviation']);
-    expect(raising).toEqual(expect.arrayContaining([...DROPS, 'usageDrop30d', 'usageDrop90d', 'ticketsPerEngagement90', 'healthShortfall']));
+    expect(raising).toEqual(
+      expect.arrayContaining([...DROPS, 'usageDrop30d', 'usageDrop90d', 'usageIntensityDrop30d', 'usageIntensityDrop90d', 'ticketsPerEngagement90', 'healthShortfall']),
+    );
   });
 });

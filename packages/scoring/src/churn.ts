@@ -74,11 +74,40 @@ const engagementDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFe
   );
 
 /** Usage quantity has no natural unit: its drop is smoothed by one typical reading of the customer (365-day quantity ÷ readings). */
-const usageDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
-  raisesRisk(({ insights, signals }) => {
+const usageDropValue =
+  (recentDays: WindowDays, withinDays: WindowDays) =>
+  ({ insights, signals }: ChurnFeatureContext): number => {
     const readings = insights.activity.PRODUCT_USAGE.d365;
     const typicalReading = readings === 0 ? 0 : insights.usageQuantity.d365 / readings;
     return dropAgainstEarlier({ counts: insights.usageQuantity, pseudo: typicalReading, silentDays: signals.silentDays }, recentDays, withinDays);
+  };
+const usageDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
+  raisesRisk(usageDropValue(recentDays, withinDays), dropSilenceHorizon(recentDays, withinDays));
+
+/**
+ * How far the quantity per usage reading of the last `recentDays` fell below that of the `withinDays − recentDays`
+ * days before them, as a share of it, floored at 0. How much a customer uses the product each time it does (seats
+ * active, calls made) falls with its engagement while the number of readings is still noisy, so the mean per reading
+ * shows a decline sooner than the count. One reading at the earlier mean is added to the recent ones, so that a
+ * single low reading is not a collapse.
+ *
+ * Without recent readings there is no recent intensity: 0, except during a silence (Signals.silentDays) at least as
+ * long as the recent span, when the customer uses nothing at all and the usage drop over the same windows (which
+ * keeps what the silence earned, up to 1 for a stop) applies; so going dark never makes a declining customer look
+ * better.
+ */
+const usageIntensityDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
+  raisesRisk((context) => {
+    const readings = context.insights.activity.PRODUCT_USAGE;
+    const quantity = context.insights.usageQuantity;
+    const stopped = (context.signals.silentDays ?? 0) >= recentDays ? usageDropValue(recentDays, withinDays)(context) : 0;
+    const recentReadings = readings[windowKey(recentDays)];
+    const earlierReadings = readings[windowKey(withinDays)] - recentReadings;
+    const earlierQuantity = quantity[windowKey(withinDays)] - quantity[windowKey(recentDays)];
+    if (earlierReadings === 0 || earlierQuantity <= 0) return stopped;
+    const earlierPerReading = earlierQuantity / earlierReadings;
+    const recentPerReading = (quantity[windowKey(recentDays)] + earlierPerReading) / (recentReadings + 1);
+    return Math.max(stopped, 1 - recentPerReading / earlierPerReading);
   }, dropSilenceHorizon(recentDays, withinDays));
 
 /** A count per engagement event of the last 90 days, PER_ENGAGEMENT_PSEUDO_EVENTS added to the denominator. */
@@ -152,6 +181,10 @@ export const CHURN_FEATURES = {
   usageDrop30d: usageDrop(30, 90),
   /** Product-usage quantity of the last 90 days against the 275 days before. */
   usageDrop90d: usageDrop(90, 365),
+  /** Quantity per usage reading of the last 30 days against the 60 days before. */
+  usageIntensityDrop30d: usageIntensityDrop(30, 90),
+  /** Quantity per usage reading of the last 90 days against the 275 days before. */
+  usageIntensityDrop90d: usageIntensityDrop(90, 365),
   /** Support tickets opened in the last 90 days per engagement event. */
   ticketsPerEngagement90: raisesRisk(perEngagement90((insights) => insights.activity.SUPPORT_TICKET_OPENED.d90)),
   /** SLA breaches in the last 90 days per engagement event. */

@@ -39,6 +39,8 @@ const CHURN_FEATURE_SUBJECTS: Record<ChurnFeatureName, string> = {
   engagementDrop90d: 'The drop in engagement over the last 90 days (0 to 1)',
   usageDrop30d: 'The drop in product usage over the last 30 days (0 to 1)',
   usageDrop90d: 'The drop in product usage over the last 90 days (0 to 1)',
+  usageIntensityDrop30d: 'The drop in usage per product-usage reading over the last 30 days (0 to 1)',
+  usageIntensityDrop90d: 'The drop in usage per product-usage reading over the last 90 days (0 to 1)',
   ticketsPerEngagement90: 'Support tickets per engagement event over 90 days',
   slaBreachesPerEngagement90: 'SLA breaches per engagement event over 90 days',
   openTicketsPerEngagement90: 'Open support tickets per engagement event over 90 days',

@@ -22,7 +22,7 @@ import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, chooseAlertThresholds, re
 /**
  * The fewest churning customers, and customers, that the training period and the validation period must each
  * hold. Snapshots of one customer are strongly correlated, so customers count, not snapshots. 50 churners give
- * about 4 per coefficient of the default features (DEFAULT_TRAINING_FEATURES): below the 5 to 10 events per
+ * about 3 per coefficient of the default features (DEFAULT_TRAINING_FEATURES): below the 5 to 10 events per
  * variable an unpenalised logistic regression needs to keep its coefficients from inflating (Vittinghoff &
  * McCulloch 2007), which the L2 penalty makes up for by shrinking them; Salesforce Einstein asks for 100
  * positives among 400 records. With 50 churners and 150 others, the standard error of a validation AUC near 0.8
@@ -32,7 +32,7 @@ export const MIN_CHURNING_CUSTOMERS = 50;
 export const MIN_CUSTOMERS = 200;
 /**
  * The churn features training fits unless told otherwise: those relative to the customer's own baseline (engagement
- * and usage drops over three windows, tickets, SLA breaches and open tickets per engagement event), what the
+ * and usage drops, usage per reading, tickets, SLA breaches and open tickets per engagement event), what the
  * customer and its CSM say (NPS, sentiment), the health score, and the two contract signals no account size
  * inflates (renewal proximity, cancellations). Left out: the absolute counts of open tickets, SLA breaches and lost
  * deals and the days of silence, which a busy account piles up and a quiet one shows in good health alike, so
@@ -46,6 +46,8 @@ export const DEFAULT_TRAINING_FEATURES: readonly ChurnFeatureName[] = [
   'engagementDrop90d',
   'usageDrop30d',
   'usageDrop90d',
+  'usageIntensityDrop30d',
+  'usageIntensityDrop90d',
   'ticketsPerEngagement90',
   'slaBreachesPerEngagement90',
   'openTicketsPerEngagement90',
