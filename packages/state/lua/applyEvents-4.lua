@@ -127,30 +127,63 @@ local function saveBlob(key, blob)
   if blob == '' then redis.call('DEL', key) else redis.call('SET', key, blob) end
 end
 
--- The customer's strings are read at most once and written back once, after the last event.
-local act, actChanged = nil, false
-local ent, entChanged = nil, false
-local seen, seenChanged = nil, false
-local function loadAct() act = act or redis.call('GET', actKey) or '' end
-local function loadEnt() ent = ent or redis.call('GET', entKey) or '' end
+-- The customer's strings are read at most once, edited as tables and written back once, after the last event:
+-- editing the strings themselves copied each whole string once per operation.
+
+-- Lines of the act and ent strings: "\n" .. head .. body, the head unique within its string, kept in their
+-- order (a new line goes last) so that the string written back is the one per-operation edits would give.
+local function readLines(key, headOf)
+  local lines = {heads = {}, bodies = {}, changed = false}
+  for line in string.gmatch(redis.call('GET', key) or '', '\n[^\n]*') do
+    local head = headOf(line)
+    lines.heads[#lines.heads + 1] = head
+    lines.bodies[head] = string.sub(line, 2 + #head)
+  end
+  return lines
+end
+local function setLine(lines, head, body)
+  if lines.bodies[head] == nil then lines.heads[#lines.heads + 1] = head end
+  lines.bodies[head] = body
+  lines.changed = true
+end
+-- keep(head, body) returns the body to keep (the same, or a replacement) or nil to drop the line.
+local function keepLines(lines, keep)
+  local kept = {}
+  for _, head in ipairs(lines.heads) do
+    local body = keep(head, lines.bodies[head])
+    if body ~= lines.bodies[head] then lines.changed = true end
+    lines.bodies[head] = body
+    if body ~= nil then kept[#kept + 1] = head end
+  end
+  lines.heads = kept
+end
+-- A body is a string, or (act) the table of its day buckets, joined with ',' only here.
+local function joinLines(lines)
+  local parts = {}
+  for k, head in ipairs(lines.heads) do
+    local body = lines.bodies[head]
+    parts[k] = '\n' .. head .. (type(body) == 'table' and table.concat(body, ',') or body)
+  end
+  return table.concat(parts)
+end
+
+local act, ent
+local function loadAct()
+  act = act or readLines(actKey, function(line) return string.sub(line, 2, 1 + LINE_KEY_WIDTH) end)
+  return act
+end
+local function loadEnt()
+  ent = ent or readLines(entKey, function(line) return string.match(line, '^\n([^\t\n]*\t)') or string.sub(line, 2) end)
+  return ent
+end
+
+-- The dedupe window: the stored records from seenFrom on, then those added by this call from addedFrom on (a
+-- queue: the oldest arrivals leave from the front).
+local seen, seenFrom, added, addedFrom, addedAt = nil, 1, {}, 1, {}
 local function loadSeen() seen = seen or redis.call('GET', seenKey) or '' end
 
 -- The retention horizon of the event being applied (each event carries its own clock).
 local horizonDay, horizonMs
-
--- Lines of the act and ent strings: "\n" .. head .. body, the head unique within its string.
-local function findLine(blob, head)
-  local at = string.find(blob, '\n' .. head, 1, true)
-  if not at then return nil end
-  local bodyFrom = at + 1 + #head
-  local nextLine = string.find(blob, '\n', bodyFrom, true)
-  return at, bodyFrom, (nextLine or #blob + 1) - 1
-end
-local function upsertLine(blob, head, body)
-  local at, _, bodyTo = findLine(blob, head)
-  if not at then return blob .. '\n' .. head .. body end
-  return string.sub(blob, 1, at - 1) .. '\n' .. head .. body .. string.sub(blob, bodyTo + 1)
-end
 
 -- The tombstone keeps the eventId because ties on occurredAt are broken by it: without it, whether a
 -- same-instant event wins would depend on whether it arrived before or after the shrink.
@@ -164,24 +197,12 @@ end
 -- Retention sweep: periods that ended before the horizon are dropped and entity records that age out
 -- and are older than it shrink to tombstones.
 local function sweep()
-  loadAct()
-  local kept = {}
-  for line in string.gmatch(act, '\n[^\n]*') do
-    local lastDay = (tonumber(string.sub(line, 2, 1 + LINE_KEY_WIDTH), LINE_KEY_RADIX) + 1) * DAYS_PER_LINE - 1
-    if lastDay >= horizonDay then kept[#kept + 1] = line end
-  end
-  local swept = table.concat(kept)
-  actChanged = actChanged or swept ~= act
-  act = swept
-  loadEnt()
-  local compacted = {}
-  for field, body in string.gmatch(ent, '\n([^\t\n]*)\t([^\n]*)') do
-    local tombstone = tombstoneOf(cjson.decode(body))
-    compacted[#compacted + 1] = '\n' .. field .. '\t' .. (tombstone or body)
-  end
-  local compactedEnt = table.concat(compacted)
-  entChanged = entChanged or compactedEnt ~= ent
-  ent = compactedEnt
+  keepLines(loadAct(), function(head, body)
+    local lastDay = (tonumber(head, LINE_KEY_RADIX) + 1) * DAYS_PER_LINE - 1
+    if lastDay >= horizonDay then return body end
+    return nil
+  end)
+  keepLines(loadEnt(), function(_, body) return tombstoneOf(cjson.decode(body)) or body end)
 end
 
 -- Whether a decoded record outranks what is stored (a record or a tombstone: both open with occurredAt, eventId).
@@ -199,12 +220,11 @@ end
 
 local function latestWins(field, body)
   local record = cjson.decode(body)
-  loadEnt()
+  local lines = loadEnt()
   local head = field .. '\t'
-  local _, bodyFrom, bodyTo = findLine(ent, head)
-  if bodyFrom and not outranks(record, cjson.decode(string.sub(ent, bodyFrom, bodyTo))) then return end
-  ent = upsertLine(ent, head, tombstoneOf(record) or body)
-  entChanged = true
+  local stored = lines.bodies[head]
+  if stored and not outranks(record, cjson.decode(stored)) then return end
+  setLine(lines, head, tombstoneOf(record) or body)
 end
 
 local function maxWins(field, value)
@@ -252,11 +272,11 @@ end
 local function addToDay(dayText, letter, amountText)
   local day, amount = tonumber(dayText), tonumber(amountText)
   if day < horizonDay then return end
-  loadAct()
+  local lines = loadAct()
   local head = lineKey(math.floor(day / DAYS_PER_LINE))
   local place = day % DAYS_PER_LINE + 1
-  local _, bodyFrom, bodyTo = findLine(act, head)
-  local buckets = bodyFrom and splitBuckets(string.sub(act, bodyFrom, bodyTo)) or {}
+  local body = lines.bodies[head]
+  local buckets = type(body) == 'table' and body or (body and splitBuckets(body) or {})
   for k = #buckets + 1, place do buckets[k] = '' end
   local counters = {}
   for l, text in string.gmatch(buckets[place], '(%l)([%d%.%-]*)') do counters[l] = parseAmount(l, text) end
@@ -267,16 +287,15 @@ local function addToDay(dayText, letter, amountText)
   local parts = {}
   for k, l in ipairs(letters) do parts[k] = l .. formatAmount(l, counters[l]) end
   buckets[place] = table.concat(parts)
-  act = upsertLine(act, head, table.concat(buckets, ','))
-  actChanged = true
+  setLine(lines, head, buckets)
 end
 
 local RUN = {[OP.latest.opcode] = latestWins, [OP.max.opcode] = maxWins, [OP.add.opcode] = addToDay}
 
 -- A seen record's arrival hour, big-endian in its first bytes.
-local function arrivalHourAt(from)
+local function arrivalHourAt(record, from)
   local hour = 0
-  for k = from, from + SEEN_HOUR_BYTES - 1 do hour = hour * BYTE + string.byte(seen, k) end
+  for k = from, from + SEEN_HOUR_BYTES - 1 do hour = hour * BYTE + string.byte(record, k) end
   return hour
 end
 local function arrivalHourBytes(hour)
@@ -288,8 +307,17 @@ local function arrivalHourBytes(hour)
   return table.concat(bytes)
 end
 
+-- Arrivals before `oldestKeptHour` leave the front of the window.
+local function forgetBefore(oldestKeptHour)
+  while seenFrom <= #seen and arrivalHourAt(seen, seenFrom) < oldestKeptHour do seenFrom = seenFrom + SEEN_RECORD_BYTES end
+  if seenFrom <= #seen then return end
+  while addedFrom <= #added and arrivalHourAt(added[addedFrom], 1) < oldestKeptHour do addedFrom = addedFrom + 1 end
+end
+
 local function seenBefore(digest)
-  local from = 1
+  local index = addedAt[digest]
+  if index and index >= addedFrom then return true end
+  local from = seenFrom
   while true do
     local at = string.find(seen, digest, from, true)
     if not at then return false end
@@ -297,6 +325,11 @@ local function seenBefore(digest)
     if (at - 1) % SEEN_RECORD_BYTES == SEEN_HOUR_BYTES then return true end
     from = at + 1
   end
+end
+
+local function remember(arrivalHour, digest)
+  added[#added + 1] = arrivalHourBytes(arrivalHour) .. digest
+  addedAt[digest] = #added
 end
 
 local function applyOne(event)
@@ -310,18 +343,9 @@ local function applyOne(event)
   --    window (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
   loadSeen()
   local arrivalHour = math.floor(event.clock / MS_PER_HOUR)
-  local oldestKeptHour = arrivalHour - dedupeWindowHours - 1
-  local keepFrom = 1
-  while keepFrom <= #seen and arrivalHourAt(keepFrom) < oldestKeptHour do
-    keepFrom = keepFrom + SEEN_RECORD_BYTES
-  end
-  if keepFrom > 1 then
-    seen = string.sub(seen, keepFrom)
-    seenChanged = true
-  end
+  forgetBefore(arrivalHour - dedupeWindowHours - 1)
   if seenBefore(event.digest) then return OUTCOME.duplicate end
-  seen = seen .. arrivalHourBytes(arrivalHour) .. event.digest
-  seenChanged = true
+  remember(arrivalHour, event.digest)
 
   -- 3. Retention sweep, at most once per customer per UTC day.
   local today = math.floor(event.clock / MS_PER_DAY)
@@ -353,8 +377,10 @@ for field in pairs(stateChanged) do
   stateWrites[#stateWrites + 1] = stateFields[field]
 end
 if #stateWrites > 0 then redis.call('HSET', stateKey, unpack(stateWrites)) end
+if act and act.changed then saveBlob(actKey, joinLines(act)) end
+if ent and ent.changed then saveBlob(entKey, joinLines(ent)) end
 -- SET rather than APPEND for seen: APPEND would leave the string with up to as much spare capacity again.
-if actChanged then saveBlob(actKey, act) end
-if entChanged then saveBlob(entKey, ent) end
-if seenChanged then saveBlob(seenKey, seen) end
+if seen and (seenFrom > 1 or #added > 0) then
+  saveBlob(seenKey, string.sub(seen, seenFrom) .. table.concat(added, '', addedFrom, #added))
+end
 return results
