@@ -5,7 +5,7 @@ import { connectIdempotentProducer, createKafkaClient, KAFKA_DEFAULT_MAX_MESSAGE
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
-import { CUSTOMER_KEY_PARTS, createStateStore, keySchema, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
+import { CUSTOMER_KEY_PARTS, claimNamespace, createStateStore, keySchema, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
 import { catchUpPolicy, NOTHING_BEHIND } from '../services/scorer/src/input-backlog';
 import { createScorerMetrics } from '../services/scorer/src/metrics';
 import { ScoringPipeline } from '../services/scorer/src/pipeline';
@@ -196,6 +196,9 @@ export const templateIndexOf = (index: number, templates: Templates): number => 
 export async function clonePopulation(context: BenchContext, templates: Templates, prefix: string, count: number): Promise<string[]> {
   const { redis } = context;
   const keys = keySchema(prefix);
+  // Scored customers in a namespace nobody claimed are what a scorer finds after Redis lost its data, and it
+  // refuses to start there: the copies are claimed as the scorer that scored them would have claimed them.
+  await claimNamespace(redis, prefix);
   const customerIds = Array.from({ length: count }, (_, i) => populationCustomerId(i));
   for (let start = 0; start < count; start += CLONE_BATCH) {
     const calls: Array<Promise<unknown>> = [];
