@@ -22,7 +22,10 @@ runService(
     }
     if (behaviour === 'throws') setTimeout(() => Promise.reject(new Error('nobody handles this')), 100);
     logger.info('started');
+    // A stop that waits on a dependency that never answers.
+    if (behaviour === 'hung-stop') return { logger, service: { stop: () => new Promise<void>(() => undefined) } };
     return { logger, service: { stop: async () => logger.info('service stopped') } };
   },
   (error): error is Error => error instanceof FixtureConfigError,
+  { stopDeadlineMs: Number(process.env.RUN_SERVICE_FIXTURE_STOP_DEADLINE_MS ?? 60_000) },
 );

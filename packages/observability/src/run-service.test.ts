@@ -15,9 +15,10 @@ interface Run {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
 }
 
-function runFixture(behaviour: string): Run {
+function runFixture(behaviour: string, stopDeadlineMs = 60_000): Run {
   const { PATH, HOME } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { env: { PATH, HOME, RUN_SERVICE_FIXTURE: behaviour } });
+  const env = { PATH, HOME, RUN_SERVICE_FIXTURE: behaviour, RUN_SERVICE_FIXTURE_STOP_DEADLINE_MS: String(stopDeadlineMs) };
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { env });
   let output = '';
   const waiters: Array<() => void> = [];
   const collect = (chunk: Buffer) => {
@@ -61,6 +62,24 @@ describe('runService', () => {
     run.signal('SIGTERM');
     expect(await run.exit).toMatchObject({ code: 0, signal: null });
     expect(run.records.map((record) => record.msg)).toEqual(['starting', 'stopping', 'stopped before the start completed']);
+  });
+
+  it('exits 1 when the stop does not finish within its deadline, saying so', async () => {
+    const run = runFixture('hung-stop', 300);
+    await run.waitFor('started');
+    run.signal('SIGTERM');
+    expect(await run.exit).toMatchObject({ code: EXIT_CANNOT_GO_ON, signal: null });
+    expect(run.records.at(-1)).toMatchObject({ level: 'error', stopDeadlineMs: 300, msg: 'the stop did not finish within its deadline (a dependency hangs?): exiting' });
+  });
+
+  it('exits 1 at once on a second signal while a stop hangs', async () => {
+    const run = runFixture('hung-stop');
+    await run.waitFor('started');
+    run.signal('SIGTERM');
+    await run.waitFor('stopping');
+    run.signal('SIGINT');
+    expect(await run.exit).toMatchObject({ code: EXIT_CANNOT_GO_ON, signal: null });
+    expect(run.records.at(-1)).toMatchObject({ level: 'error', signal: 'SIGINT', msg: 'a second signal while stopping: exiting without finishing the stop' });
   });
 
   it('exits non-zero at once when the service cannot go on, saying why in a redacted JSON line', async () => {

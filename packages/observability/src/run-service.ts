@@ -18,6 +18,18 @@ export const EXIT_CONFIGURATION_ERROR = 78;
 /** The process failed to start, or cannot go on: a supervisor should restart it. */
 export const EXIT_CANNOT_GO_ON = 1;
 
+/**
+ * How long a stop may take before the process exits anyway (exit 1): a service finishing its work in hand stops
+ * within seconds, one waiting on a dependency that hangs would never stop. Under Kubernetes' default grace period
+ * (30 s), so that the exit, and the line saying why, are the service's own rather than a SIGKILL's.
+ */
+export const STOP_DEADLINE_MS = 20_000;
+
+export interface RunServiceOptions {
+  /** Default STOP_DEADLINE_MS. */
+  stopDeadlineMs?: number;
+}
+
 /** Libraries that print through `console` (ioredis' warnings, say) still produce JSON lines. */
 function routeConsoleTo(logger: () => Logger): void {
   const levels = { debug: 'debug', log: 'info', info: 'info', warn: 'warn', error: 'error' } as const;
@@ -32,8 +44,8 @@ function routeConsoleTo(logger: () => Logger): void {
  * - Start the service. A configuration error refuses the start with its message, which names each bad
  *   setting, and exit code 78; any other failure to start exits 1.
  * - SIGTERM or SIGINT at any moment stops cleanly with exit 0: once started, the service is stopped
- *   (exit 1 if stopping fails); before that, the process exits at once, as a start in progress has not
- *   consumed or served anything yet.
+ *   (exit 1 if stopping fails, takes longer than the stop deadline, or a second signal comes first); before
+ *   that, the process exits at once, as a start in progress has not consumed or served anything yet.
  * - When the service reports that it cannot go on (its liveness turns red), or an error escapes every
  *   handler, the process exits at once with EXIT_CANNOT_GO_ON, so that a supervisor restarts it.
  */
@@ -41,6 +53,7 @@ export function runService(
   name: string,
   start: (context: ServiceContext) => Promise<{ service: StoppableService; logger: Logger }>,
   isConfigurationError: (error: unknown) => error is Error,
+  { stopDeadlineMs = STOP_DEADLINE_MS }: RunServiceOptions = {},
 ): void {
   // The service's own logger once it has one (it knows LOG_LEVEL); until then, the shell's.
   let logger = createLogger({ name });
@@ -58,13 +71,20 @@ export function runService(
   process.on('unhandledRejection', (error) => liveness.fail('a rejected promise was not handled', error));
 
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.error({ signal }, 'a second signal while stopping: exiting without finishing the stop');
+      process.exit(EXIT_CANNOT_GO_ON);
+    }
     stopping = true;
     logger.info({ signal }, 'stopping');
     if (running === null) {
       logger.info('stopped before the start completed');
       process.exit(0);
     }
+    setTimeout(() => {
+      logger.error({ stopDeadlineMs }, 'the stop did not finish within its deadline (a dependency hangs?): exiting');
+      process.exit(EXIT_CANNOT_GO_ON);
+    }, stopDeadlineMs);
     running.stop().then(
       () => process.exit(0),
       (error: unknown) => {
