@@ -69,7 +69,7 @@ describe('runService', () => {
     await run.waitFor('started');
     run.signal('SIGTERM');
     expect(await run.exit).toMatchObject({ code: EXIT_CANNOT_GO_ON, signal: null });
-    expect(run.records.at(-1)).toMatchObject({ level: 'error', stopDeadlineMs: 300, msg: 'the stop did not finish within its deadline (a dependency hangs?): exiting' });
+    expect(run.records.at(-1)).toMatchObject({ level: 'fatal', stopDeadlineMs: 300, msg: 'the stop did not finish within its deadline (a dependency hangs?): exiting' });
   });
 
   it('exits 1 at once on a second signal while a stop hangs', async () => {
@@ -79,7 +79,7 @@ describe('runService', () => {
     await run.waitFor('stopping');
     run.signal('SIGINT');
     expect(await run.exit).toMatchObject({ code: EXIT_CANNOT_GO_ON, signal: null });
-    expect(run.records.at(-1)).toMatchObject({ level: 'error', signal: 'SIGINT', msg: 'a second signal while stopping: exiting without finishing the stop' });
+    expect(run.records.at(-1)).toMatchObject({ level: 'fatal', signal: 'SIGINT', msg: 'a second signal while stopping: exiting without finishing the stop' });
   });
 
   it('exits non-zero at once when the service cannot go on, saying why in a redacted JSON line', async () => {

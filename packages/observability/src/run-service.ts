@@ -72,7 +72,7 @@ export function runService(
 
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
-      logger.error({ signal }, 'a second signal while stopping: exiting without finishing the stop');
+      logger.fatal({ signal }, 'a second signal while stopping: exiting without finishing the stop');
       process.exit(EXIT_CANNOT_GO_ON);
     }
     stopping = true;
@@ -82,7 +82,7 @@ export function runService(
       process.exit(0);
     }
     setTimeout(() => {
-      logger.error({ stopDeadlineMs }, 'the stop did not finish within its deadline (a dependency hangs?): exiting');
+      logger.fatal({ stopDeadlineMs }, 'the stop did not finish within its deadline (a dependency hangs?): exiting');
       process.exit(EXIT_CANNOT_GO_ON);
     }, stopDeadlineMs);
     running.stop().then(
