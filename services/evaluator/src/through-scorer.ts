@@ -6,6 +6,7 @@
 import { loadConfig, registryClientConfig, type AppConfig } from '@churnscore/config';
 import { MS_PER_DAY, utcDay, type InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions, type AlertEvent } from '@churnscore/events';
+import { readToEnd } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
 import { startScorer } from '@churnscore/scorer';
 import { churnSnapshot, computeInsights, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
@@ -99,32 +100,25 @@ export interface ThroughScorerOptions {
 /** Every record of an output topic from the beginning up to its end now, decoded; a throw-away group that commits nothing. */
 async function readAlerts(session: SandboxSession, sandbox: Sandbox, config: AppConfig): Promise<AlertEvent[]> {
   const topic = sandbox.topics.alerts;
-  // An admin of its own: the session's remembers the topics of sandboxes already deleted and fails on them.
-  const offsets = await withAdmin(session.stack.kafkaBrokers, (admin) => admin.fetchTopicOffsets(topic));
-  const total = offsets.reduce((sum, { high }) => sum + Number(high), 0);
-  if (total === 0) return [];
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
-  const consumer = session.kafka.consumer({ groupId: sandbox.group('alert-reader') });
   const alerts: AlertEvent[] = [];
-  let seen = 0;
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ message }) => {
-            const decoded = await codec.decodeOutput(topic, message.key, message.value);
+    // An admin of its own: the session's remembers the topics of sandboxes already deleted and fails on them.
+    await withAdmin(session.stack.kafkaBrokers, (admin) =>
+      readToEnd({
+        kafka: session.kafka,
+        admin,
+        topics: [topic],
+        groupId: sandbox.group('alert-reader'),
+        async onRecords(_, records) {
+          for (const record of records) {
+            const decoded = await codec.decodeOutput(topic, record.key, record.value);
             if (decoded.ok) alerts.push(decoded.event as AlertEvent);
-            seen += 1;
-            if (seen >= total) resolve();
-          },
-        })
-        .catch(reject);
-    });
+          }
+        },
+      }),
+    );
   } finally {
-    await consumer.disconnect();
     codec.close();
   }
   return alerts;

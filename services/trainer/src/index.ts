@@ -1,6 +1,6 @@
 export { TRAIN_EXIT_CODES, TRAIN_USAGE, parseTrainArgs, runTrainCommand, type TrainArgs, type TrainIo } from './train-command';
 export { readExportHistory, type ExportHistory } from './read-history';
-export { readTopicHistory, replayInputTopics, type TopicHistory, type TopicHistoryOptions, type TopicProgress } from './read-topics';
+export { readTopicHistory, replayInputTopics, type TopicHistory, type TopicHistoryOptions } from './read-topics';
 export {
   asHistory,
   describePopulation,
