@@ -1,5 +1,6 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
+import { partitionOffsets } from './offsets';
 
 /** What the loop uses of a kafkajs consumer: the seam a test drives with a fake (`@churnscore/kafka/testing`). */
 export interface ConsumerSeam extends Pick<Consumer, 'subscribe' | 'run' | 'commitOffsets' | 'seek' | 'stop' | 'disconnect'> {
@@ -304,10 +305,10 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     // fetched from beyond the committed offsets.
     const committed = await admin.fetchOffsets({ groupId, topics });
     for (const { topic, partitions } of committed) {
-      const earliest = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.low]));
+      const retained = await partitionOffsets(admin, topic);
       for (const { partition, offset } of partitions) {
         if (!this.assigned.has(partitionKey(topic, partition))) continue;
-        consumer.seek({ topic, partition, offset: offset === '-1' ? (earliest.get(partition) ?? '0') : offset });
+        consumer.seek({ topic, partition, offset: offset === '-1' ? String(retained.get(partition)?.low ?? 0) : offset });
       }
     }
     await gate.synchronise();

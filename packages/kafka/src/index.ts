@@ -2,3 +2,4 @@ export * from './client';
 export * from './at-least-once-consumer';
 export * from './bounded-send';
 export * from './read-to-end';
+export * from './offsets';

@@ -3,6 +3,7 @@
 // replays (training, back-fill) and for reading an output topic back (evaluation), so that both stop at the same
 // place and leave the cluster as they found it.
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { partitionOffsets } from './offsets';
 
 /** One partition's part of the replay: its records from `low` up to (not including) `high`, the end taken at the start. */
 export interface PartitionRange {
@@ -71,7 +72,7 @@ const partitionKey = (topic: string, partition: number): string => `${topic}\u00
 async function retainedRanges(admin: Pick<Admin, 'fetchTopicOffsets'>, topics: readonly string[]): Promise<PartitionRange[]> {
   const ranges: PartitionRange[] = [];
   for (const topic of topics) {
-    for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) ranges.push({ topic, partition, low: Number(low), high: Number(high) });
+    for (const [partition, { low, high }] of await partitionOffsets(admin, topic)) ranges.push({ topic, partition, low, high });
   }
   return ranges;
 }

@@ -8,7 +8,7 @@ import {
   type TopicRole,
 } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
-import { AtLeastOnceConsumer, connectAdmin, connectIdempotentProducer, createKafkaClient, recordBatchLimit } from '@churnscore/kafka';
+import { AtLeastOnceConsumer, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
 import { claimNamespace, createRedis, createStateStore, namespaceState, requireRedisLogin, type RedisClient } from '@churnscore/state';
@@ -63,8 +63,8 @@ async function requireTopics(admin: Admin, topics: TopicNames): Promise<void> {
  */
 async function offsetsPastEarliest(admin: Admin, groupId: string, inputTopics: readonly string[]): Promise<boolean> {
   for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...inputTopics] })) {
-    const earliest = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, low }) => [partition, Number(low)]));
-    if (partitions.some(({ partition, offset }) => Number(offset) > (earliest.get(partition) ?? 0))) return true;
+    const retained = await partitionOffsets(admin, topic);
+    if (partitions.some(({ partition, offset }) => Number(offset) > (retained.get(partition)?.low ?? 0))) return true;
   }
   return false;
 }
@@ -107,7 +107,7 @@ const brokerOffsets = (admin: Admin): BrokerOffsets => ({
     return new Map(found.map(({ name, partitions }) => [name, partitions.length]));
   },
   async highWatermarks(topic) {
-    return new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, Number(high)]));
+    return new Map([...(await partitionOffsets(admin, topic))].map(([partition, { high }]) => [partition, high]));
   },
 });
 
