@@ -64,8 +64,11 @@ export function dropAgainstEarlier({ counts, pseudo, silentDays }: DropInput, re
   return Math.max(0, shortfall(recent, counts[windowKey(withinDays)] - recent, recentDays, activeEarlierDays, pseudo));
 }
 
-/** The last whole day of silence at which a drop over these windows still changes with silence alone. */
-const dropSilenceHorizon = (recentDays: WindowDays, withinDays: WindowDays): number => withinDays - recentDays;
+/**
+ * The last whole day of silence at which a drop over these windows still changes with silence alone: the day less
+ * than `recentDays` of the earlier span remain before the silence began, and the drop becomes a stop (1).
+ */
+const dropSilenceHorizon = (recentDays: WindowDays, withinDays: WindowDays): number => withinDays - recentDays + 1;
 
 const engagementDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
   raisesRisk(

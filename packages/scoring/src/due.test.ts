@@ -98,6 +98,20 @@ describe('nextDueAt: silence', () => {
   });
 });
 
+describe('nextDueAt: a drop that becomes a stop', () => {
+  it('is due on the day of silence at which less than 90 days of the earlier span remain: 276 days for 90 of 365', () => {
+    // Usage 300 days ago, silent for 275 days and a half: at 276 whole days the 90-day usage drops become stops (1).
+    const lastActivityAt = NOW - 275.5 * DAY;
+    const state = emptyState({ activityDays: [bucket(300, 'PRODUCT_USAGE', 5, 100)], lastActivityAt });
+    const shipped = defaultScoringConfig();
+    const due = dueOf(state, NOW, shipped)!;
+    expect(due).toBe(lastActivityAt + 276 * DAY);
+    const riskAt = (instant: number) => scoreCustomer(computeInsights(state, instant, RETENTION), null, shipped, instant).churnRisk;
+    expect(riskAt(due - 1)).toBe(riskAt(NOW));
+    expect(riskAt(due)).toBeGreaterThan(riskAt(NOW));
+  });
+});
+
 describe('nextDueAt: window edges', () => {
   it('is the next midnight for a customer with activity every day', () => {
     expect(dueOf(healthyState())).toBe(midnight(TODAY + 1));
