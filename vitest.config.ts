@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` needs nothing but Node; `integration` drives the real Kafka, registry and
 // Redis, which its global setup brings up (or reuses, or takes from KAFKA_BROKERS /
-// SCHEMA_REGISTRY_URL / REDIS_URL).
+// SCHEMA_REGISTRY_URL / REDIS_URL). Both pin fast-check's seed (test/harness/fast-check-seed.ts).
+const PINNED_SEED = ['test/harness/fast-check-seed.ts'];
 export default defineConfig({
   test: {
     projects: [
@@ -12,6 +13,7 @@ export default defineConfig({
           // Unit tests first: they need nothing and fail fast.
           sequence: { groupOrder: 0 },
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'infra/src/**/*.test.ts'],
+          setupFiles: PINNED_SEED,
         },
       },
       {
@@ -20,6 +22,7 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/harness/global-setup.ts'],
+          setupFiles: PINNED_SEED,
           testTimeout: 90_000,
           hookTimeout: 180_000,
           // Two cores: integration files share one broker and one Redis, so run two at a time at most.
