@@ -2,7 +2,7 @@
 // taken when the read starts, with a throw-away consumer group that never commits and is deleted at the end. For
 // replays (training, back-fill) and for reading an output topic back (evaluation), so that both stop at the same
 // place and leave the cluster as they found it.
-import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { partitionOffsets } from './offsets';
 
 /** One partition's part of the replay: its records from `low` up to (not including) `high`, the end taken at the start. */
@@ -98,17 +98,15 @@ export async function readToEnd(options: ReadToEndOptions): Promise<TopicProgres
   const { kafka, admin, topics, groupId } = options;
   const position = new ReplayPosition(await retainedRanges(admin, topics));
   if (position.done) return position.topics;
-  let consumer: Consumer | null = null;
+  const consumer = kafka.consumer({ groupId });
   try {
-    consumer = kafka.consumer({ groupId });
     await consumer.connect();
-    const reading = consumer;
     await new Promise<void>((resolve, reject) => {
-      reading.on(reading.events.CRASH, ({ payload }) => reject(payload.error));
-      reading
+      consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+      consumer
         .subscribe({ topics: [...topics], fromBeginning: true })
         .then(() =>
-          reading.run({
+          consumer.run({
             autoCommit: false,
             eachBatch: async ({ batch }) => {
               const records = batch.messages.filter((message) => position.take(batch.topic, batch.partition, Number(message.offset)));
@@ -123,10 +121,8 @@ export async function readToEnd(options: ReadToEndOptions): Promise<TopicProgres
     });
     return position.topics;
   } finally {
-    if (consumer !== null) {
-      await consumer.disconnect();
-      // The group never committed an offset; removing it leaves the cluster as the read found it.
-      await admin.deleteGroups([groupId]).catch(() => undefined);
-    }
+    await consumer.disconnect();
+    // The group never committed an offset; removing it leaves the cluster as the read found it.
+    await admin.deleteGroups([groupId]).catch(() => undefined);
   }
 }
