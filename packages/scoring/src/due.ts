@@ -15,32 +15,60 @@ const daysThrough = (last: number): number[] => Array.from({ length: Math.max(0,
 /**
  * The instants at which dated data changes a window: the start of day d + W, when the earliest
  * in-window day d leaves the W-day window; and the start of the earliest future day, when it enters.
+ * One pass over the days, with no array per window: it runs for every customer scored.
  */
 function windowEdges(days: readonly UtcDay[], today: UtcDay, windows: readonly number[]): number[] {
-  const edges: number[] = [];
-  for (const windowDays of windows) {
-    const inWindow = days.filter((day) => isDayInWindow(day, today, windowDays));
-    if (inWindow.length > 0) edges.push(startOfDay(Math.min(...inWindow) + windowDays));
+  const earliestInWindow = windows.map(() => Infinity);
+  let earliestFuture = Infinity;
+  for (const day of days) {
+    if (day > today) earliestFuture = Math.min(earliestFuture, day);
+    else windows.forEach((windowDays, i) => {
+      if (day < earliestInWindow[i]! && isDayInWindow(day, today, windowDays)) earliestInWindow[i] = day;
+    });
   }
-  const future = days.filter((day) => day > today);
-  if (future.length > 0) edges.push(startOfDay(Math.min(...future)));
-  return edges;
+  const edges = windows.flatMap((windowDays, i) => (earliestInWindow[i] === Infinity ? [] : [startOfDay(earliestInWindow[i]! + windowDays)]));
+  return earliestFuture === Infinity ? edges : [...edges, startOfDay(earliestFuture)];
 }
 
 /** Earliest `origin + k days` after `now` over the given day offsets k, or null. */
 function nextAfter(origin: number, now: number, offsets: readonly number[], direction: 1 | -1): number | null {
-  const instants = offsets.map((k) => origin + direction * k * MS_PER_DAY).filter((instant) => instant > now);
-  return instants.length === 0 ? null : Math.min(...instants);
+  let earliest = Infinity;
+  for (const k of offsets) {
+    const instant = origin + direction * k * MS_PER_DAY;
+    if (instant > now && instant < earliest) earliest = instant;
+  }
+  return earliest === Infinity ? null : earliest;
 }
 
-/** Day counts of silence at which some score, stage or alert input changes. */
-function silenceBreakpoints(insights: CustomerInsights, config: ScoringConfig): number[] {
+/** What a configuration decides about due times, computed once per configuration rather than per customer scored. */
+interface ConfigBreakpoints {
+  /** Silence breakpoints of a customer with an active contract, and of one without. */
+  silence: { underContract: number[]; withoutContract: number[] };
+  renewal: number[];
+}
+
+const breakpointsByConfig = new WeakMap<ScoringConfig, ConfigBreakpoints>();
+
+function configBreakpoints(config: ScoringConfig): ConfigBreakpoints {
+  let breakpoints = breakpointsByConfig.get(config);
+  if (breakpoints === undefined) {
+    breakpoints = {
+      silence: { underContract: silenceBreakpoints(config, true), withoutContract: silenceBreakpoints(config, false) },
+      renewal: renewalBreakpoints(config),
+    };
+    breakpointsByConfig.set(config, breakpoints);
+  }
+  return breakpoints;
+}
+
+/** Day counts of silence at which some score, stage or alert input changes (NO_RECENT_ACTIVITY's only under contract). */
+function silenceBreakpoints(config: ScoringConfig, underContract: boolean): number[] {
   const usedMeasureIds = new Set(config.scorecards.flatMap((scorecard) => scorecard.measures.map((entry) => entry.measure)));
   const silenceMeasureEnds = config.measures
     .filter((measure) => measure.input === SILENCE_MEASURE_INPUT && usedMeasureIds.has(measure.id))
     .map((measure) => measure.points[measure.points.length - 1]?.value ?? 0);
   const dailyThrough = Math.max(churnSilenceHorizonDays(config.churn), ...silenceMeasureEnds);
-  const alertThresholds = insights.activeContracts > 0 ? [config.alerts.noRecentActivity.silentDays] : [];
+  const alertThresholds = underContract ? [config.alerts.noRecentActivity.silentDays] : [];
   return [...daysThrough(dailyThrough), TREND_RECENT_DAYS, LONGEST_WINDOW_DAYS, ...alertThresholds];
 }
 
@@ -83,6 +111,7 @@ export function nextDueAt(
     isTicketCounted(t, today, opts.retentionDays),
   );
 
+  const breakpoints = configBreakpoints(config);
   const since = silentSince(insights);
   const renewal = insights.nextRenewalAt;
   const firstStart = insights.firstContractStartAt;
@@ -99,8 +128,10 @@ export function nextDueAt(
     ),
     ...windowEdges([...closedDeals, ...cancellations].map(dayOf), today, [LONGEST_WINDOW_DAYS]),
     ...countedTickets.map((ticket) => ticketAgesOutAt(ticket, opts.retentionDays)),
-    since === null ? null : nextAfter(since, now, silenceBreakpoints(insights, config), 1),
-    renewal === null ? null : nextAfter(renewal, now, renewalBreakpoints(config), -1),
+    since === null
+      ? null
+      : nextAfter(since, now, insights.activeContracts > 0 ? breakpoints.silence.underContract : breakpoints.silence.withoutContract, 1),
+    renewal === null ? null : nextAfter(renewal, now, breakpoints.renewal, -1),
     // nextRenewalAt counts endDate ≥ now: one millisecond after it, the next contract's end takes over.
     renewal === null ? null : renewal + 1,
     firstStart === null

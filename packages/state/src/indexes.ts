@@ -2,7 +2,9 @@
 // shards and the open-alert index live in other slots than the customer, so no script writes them. After
 // each commit or erasure they are brought in line with plain, idempotent ZADD / ZREM carrying values from
 // the customer's stored score, so they converge with it (docs/redis-contract.md, Guarantees). Entries this
-// process itself put there on the customer's previous commit are not sent again while their values hold.
+// process itself put there on the customer's previous commit are not sent again while their values hold. The
+// follow-ups of a batch of commits travel as one ZADD and one ZREM per sorted set, not one command per entry:
+// each command costs the scorer and Redis more than the entries it carries.
 import type { Score } from '@churnscore/domain';
 import type { RedisClient } from './connection';
 import { RANKING_METRICS, type KeySchema } from './keys';
@@ -16,14 +18,50 @@ export interface CustomerIndexes {
   /** Sets (null: removes) the customer's due time in its shard. */
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
   /**
-   * After a commit: the rankings, due time and open-alert entry follow the score that is stored now.
-   * `generation`: the Redis generation the commit was fenced to ('' for none).
+   * After a batch of commits (each of another customer): the rankings, due times and open-alert entries follow the
+   * scores that are stored now. `generation`: the Redis generation the commits were fenced to ('' for none).
    */
-  followCommit(commit: ScoreCommit, result: CommitResult, generation: string): Promise<unknown>[];
+  followCommits(followUps: ReadonlyArray<{ commit: ScoreCommit; result: CommitResult }>, generation: string): Promise<void>;
   /** The customer's due entry was moved by something other than a follow-up (a claim's lease): the next follow-up sends it again. */
   dueMoved(customerId: string): void;
   /** After an erasure: the customer leaves every ranking (overall and `rankedSegment`'s), its due shard and the open-alert index. */
-  followErasure(customerId: string, rankedSegment: string | null): Promise<unknown>[];
+  followErasure(customerId: string, rankedSegment: string | null): Promise<void>;
+}
+
+/** A member of a global sorted set given a score, or removed (null). */
+interface EntryWrite {
+  key: string;
+  member: string;
+  score: number | null;
+}
+
+/** The most members one ZADD or ZREM carries, so that a large batch's follow-up never holds Redis for long. */
+export const MEMBERS_PER_INDEX_COMMAND = 500;
+
+/** Sends entry writes as one ZADD and one ZREM per key (in commands of at most MEMBERS_PER_INDEX_COMMAND members); of two writes of one member, the later wins. */
+function writeEntries(redis: RedisClient, writes: readonly EntryWrite[]): Promise<unknown> {
+  const byKey = new Map<string, Map<string, number | null>>();
+  for (const { key, member, score } of writes) {
+    const members = byKey.get(key) ?? new Map<string, number | null>();
+    members.set(member, score);
+    byKey.set(key, members);
+  }
+  const commands: Promise<unknown>[] = [];
+  for (const [key, members] of byKey) {
+    const added: Array<number | string> = [];
+    const removed: string[] = [];
+    for (const [member, score] of members) {
+      if (score === null) removed.push(member);
+      else added.push(score, member);
+    }
+    for (let start = 0; start < added.length; start += 2 * MEMBERS_PER_INDEX_COMMAND) {
+      commands.push(redis.zadd(key, ...added.slice(start, start + 2 * MEMBERS_PER_INDEX_COMMAND)));
+    }
+    for (let start = 0; start < removed.length; start += MEMBERS_PER_INDEX_COMMAND) {
+      commands.push(redis.zrem(key, ...removed.slice(start, start + MEMBERS_PER_INDEX_COMMAND)));
+    }
+  }
+  return Promise.all(commands);
 }
 
 /**
@@ -54,77 +92,86 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
   const followed = new Map<string, Followed>();
 
   /** Brings a customer's entries in the rankings in line with `score` (null: removes them all). */
-  function rank(customerId: string, score: RankedScore | null, previousSegment: string | null): Promise<unknown>[] {
+  function rank(customerId: string, score: RankedScore | null, previousSegment: string | null): EntryWrite[] {
     const segment = score?.segment ?? null;
     return RANKING_METRICS.flatMap((metric) => [
-      score ? redis.zadd(keys.ranking(metric), score[metric], customerId) : redis.zrem(keys.ranking(metric), customerId),
-      ...(score && segment !== null ? [redis.zadd(keys.ranking(metric, segment), score[metric], customerId)] : []),
-      ...(previousSegment !== null && previousSegment !== segment ? [redis.zrem(keys.ranking(metric, previousSegment), customerId)] : []),
+      { key: keys.ranking(metric), member: customerId, score: score ? score[metric] : null },
+      ...(score && segment !== null ? [{ key: keys.ranking(metric, segment), member: customerId, score: score[metric] }] : []),
+      ...(previousSegment !== null && previousSegment !== segment ? [{ key: keys.ranking(metric, previousSegment), member: customerId, score: null }] : []),
     ]);
   }
 
-  async function setDue(customerId: string, dueAt: number | null): Promise<void> {
-    const shardKey = keys.dueShard(keys.dueShardOf(customerId));
-    await (dueAt === null ? redis.zrem(shardKey, customerId) : redis.zadd(shardKey, dueAt, customerId));
-  }
+  const setDue = (customerId: string, dueAt: number | null): EntryWrite => ({ key: keys.dueShard(keys.dueShardOf(customerId)), member: customerId, score: dueAt });
 
-  const markOpenAlert = (customerId: string, valueAtRisk: number | null): Promise<unknown> =>
-    valueAtRisk === null ? redis.zrem(keys.openAlerts, customerId) : redis.zadd(keys.openAlerts, valueAtRisk, customerId);
+  const markOpenAlert = (customerId: string, valueAtRisk: number | null): EntryWrite => ({ key: keys.openAlerts, member: customerId, score: valueAtRisk });
 
   const dueMoved = (customerId: string) => {
     const last = followed.get(customerId);
     if (last !== undefined) followed.set(customerId, { ...last, due: '' });
   };
 
+  /** One commit's follow-up: the entry writes it needs, and what marks them trusted once they landed (none after a refused write). */
+  function followCommit(commit: ScoreCommit, result: CommitResult, generation: string): { writes: EntryWrite[]; landed?: () => void } {
+    const customerId = commit.score.customerId;
+    const previous: ScoreSummary | null = result.previousScore;
+    const last = followed.get(customerId);
+    followed.delete(customerId);
+    if (followed.size >= FOLLOWED_CUSTOMERS_REMEMBERED) followed.clear();
+    if (!result.written) {
+      return { writes: previous && !result.fenced ? [...rank(customerId, previous, previous.segment), setDue(customerId, previous.nextDueAt)] : [] };
+    }
+    // An insignificant change leaves the published score stored, and ranked.
+    const stored = publishesScore(commit.outbox) || previous === null ? commit.score : previous;
+    const openAlertValue = commit.hasOpenAlerts ? stored.valueAtRisk : null;
+    const entry: Followed = {
+      commitToken: commitToken(commit),
+      generation,
+      ranking: [stored.segment, ...RANKING_METRICS.map((metric) => stored[metric])].join('|'),
+      due: String(commit.nextDueAt),
+      openAlert: String(openAlertValue),
+      landed: false,
+    };
+    const trusted = last?.landed === true && previous !== null && last.commitToken === commitToken(previous) && last.generation === generation;
+    const unchanged = (part: 'ranking' | 'due' | 'openAlert') => trusted && last[part] === entry[part];
+    const writes = [
+      ...(unchanged('ranking') ? [] : rank(customerId, stored, previous?.segment ?? null)),
+      ...(unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt)]),
+      ...(unchanged('openAlert') ? [] : [markOpenAlert(customerId, openAlertValue)]),
+    ];
+    followed.set(customerId, entry);
+    const landed = () => {
+      // Still this follow-up's entry (a later commit's replaces it), with any due move since kept.
+      const current = followed.get(customerId);
+      if (current?.commitToken === entry.commitToken && current.generation === generation) followed.set(customerId, { ...current, landed: true });
+    };
+    return { writes, landed };
+  }
+
   return {
-    scheduleDue(customerId, dueAt) {
+    async scheduleDue(customerId, dueAt) {
       dueMoved(customerId);
-      return setDue(customerId, dueAt);
+      await writeEntries(redis, [setDue(customerId, dueAt)]);
     },
 
     dueMoved,
 
     // When a call was refused, the newer score that is stored decides. That heals a follow-up lost with an
     // earlier call (a retried commit is refused as not newer) and one overtaken by an older commit's.
-    followCommit(commit, result, generation) {
-      const customerId = commit.score.customerId;
-      const previous: ScoreSummary | null = result.previousScore;
-      const last = followed.get(customerId);
-      followed.delete(customerId);
-      if (followed.size >= FOLLOWED_CUSTOMERS_REMEMBERED) followed.clear();
-      if (result.written) {
-        // An insignificant change leaves the published score stored, and ranked.
-        const stored = publishesScore(commit.outbox) || previous === null ? commit.score : previous;
-        const openAlertValue = commit.hasOpenAlerts ? stored.valueAtRisk : null;
-        const entry: Followed = {
-          commitToken: commitToken(commit),
-          generation,
-          ranking: [stored.segment, ...RANKING_METRICS.map((metric) => stored[metric])].join('|'),
-          due: String(commit.nextDueAt),
-          openAlert: String(openAlertValue),
-          landed: false,
-        };
-        const trusted = last?.landed === true && previous !== null && last.commitToken === commitToken(previous) && last.generation === generation;
-        const unchanged = (part: 'ranking' | 'due' | 'openAlert') => trusted && last[part] === entry[part];
-        const writes = [
-          ...(unchanged('ranking') ? [] : rank(customerId, stored, previous?.segment ?? null)),
-          ...(unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt)]),
-          ...(unchanged('openAlert') ? [] : [markOpenAlert(customerId, openAlertValue)]),
-        ];
-        followed.set(customerId, entry);
-        const landed = () => {
-          // Still this follow-up's entry (a later commit's replaces it), with any due move since kept.
-          const current = followed.get(customerId);
-          if (current?.commitToken === entry.commitToken && current.generation === generation) followed.set(customerId, { ...current, landed: true });
-        };
-        return [Promise.all(writes).then(landed)];
+    async followCommits(followUps, generation) {
+      const writes: EntryWrite[] = [];
+      const landed: Array<() => void> = [];
+      for (const { commit, result } of followUps) {
+        const planned = followCommit(commit, result, generation);
+        writes.push(...planned.writes);
+        if (planned.landed) landed.push(planned.landed);
       }
-      return previous && !result.fenced ? [...rank(customerId, previous, previous.segment), setDue(customerId, previous.nextDueAt)] : [];
+      await writeEntries(redis, writes);
+      for (const markLanded of landed) markLanded();
     },
 
-    followErasure(customerId, rankedSegment) {
+    async followErasure(customerId, rankedSegment) {
       followed.delete(customerId);
-      return [...rank(customerId, null, rankedSegment), setDue(customerId, null), markOpenAlert(customerId, null)];
+      await writeEntries(redis, [...rank(customerId, null, rankedSegment), setDue(customerId, null), markOpenAlert(customerId, null)]);
     },
   };
 }

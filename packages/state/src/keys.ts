@@ -56,6 +56,9 @@ export function fnv1a32(value: string): number {
   return hash;
 }
 
+/** Customers whose key names a key schema keeps at hand (~1 KB each): more than a unit of work touches. */
+export const KEYS_OF_CUSTOMERS_REMEMBERED = 10_000;
+
 export interface KeySchema {
   readonly prefix: string;
   readonly dueShards: number;
@@ -79,12 +82,20 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     assertCustomerId(customerId);
     return `${prefix}:cust:{${encodeKeyPart(customerId)}}`;
   };
+  // Every call of a unit of work (apply, read, commit, acknowledge) asks for the keys of its customers again.
+  const recentCustomers = new Map<string, CustomerKeys>();
   return {
     prefix,
     dueShards,
     customer(customerId) {
-      const base = customerBase(customerId);
-      return Object.fromEntries(CUSTOMER_KEY_PARTS.map((part) => [part, `${base}:${part}`])) as CustomerKeys;
+      let customerKeys = recentCustomers.get(customerId);
+      if (customerKeys === undefined) {
+        const base = customerBase(customerId);
+        customerKeys = Object.freeze(Object.fromEntries(CUSTOMER_KEY_PARTS.map((part) => [part, `${base}:${part}`])) as CustomerKeys);
+        if (recentCustomers.size >= KEYS_OF_CUSTOMERS_REMEMBERED) recentCustomers.clear();
+        recentCustomers.set(customerId, customerKeys);
+      }
+      return customerKeys;
     },
     ranking(metric, segment) {
       const overall = `${prefix}:rank:${metric}`;

@@ -81,7 +81,10 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       // Every commit is encoded before the first call, so a malformed batch writes nothing.
       const calls = commits.map((commit) => commitScoreCall(keys.customer(commit.score.customerId), commit, fence));
       const results = await Promise.all(calls.map(async (call, i) => parseCommitScoreReply(await run.commitScore(call), commits[i]!)));
-      await Promise.all(results.flatMap((result, i) => indexes.followCommit(commits[i]!, result, fence?.generation ?? '')));
+      await indexes.followCommits(
+        results.map((result, i) => ({ commit: commits[i]!, result })),
+        fence?.generation ?? '',
+      );
       return results;
     },
 
@@ -97,7 +100,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
 
     async eraseCustomer(customerId) {
       const { deleted, rankedSegment } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId))));
-      await Promise.all(indexes.followErasure(customerId, rankedSegment));
+      await indexes.followErasure(customerId, rankedSegment);
       return deleted;
     },
 

@@ -55,6 +55,17 @@ function positionsAfter(chunks: readonly MessageChunk[]): Map<string, number> {
   return new Map(chunks.map((chunk) => [keyOf(chunk.topic, chunk.partition), Number(chunk.messages.at(-1)!.offset) + 1]));
 }
 
+/** positionsAfter of a unit of work, computed once for all the customers it evaluates. */
+const positionsAfterUnit = new WeakMap<readonly MessageChunk[], Map<string, number>>();
+function positionsAfterOnce(chunks: readonly MessageChunk[]): Map<string, number> {
+  let positions = positionsAfterUnit.get(chunks);
+  if (positions === undefined) {
+    positions = positionsAfter(chunks);
+    positionsAfterUnit.set(chunks, positions);
+  }
+  return positions;
+}
+
 /**
  * This scorer instance's view of the backlog in its input partitions, from its consumer's fetches: the
  * imperative half of docs/time-and-alerts.md "Loading history without alert storms" (the hold itself is
@@ -115,12 +126,19 @@ export class InputBacklog {
     return [...this.progress.values()].filter((progress) => progress.catchUpUntil !== null).length;
   }
 
+  /** Asked for every customer evaluated: a loop, not the gauge's array. */
+  private anyCatchingUp(): boolean {
+    for (const progress of this.progress.values()) if (progress.catchUpUntil !== null) return true;
+    return false;
+  }
+
   /**
    * The partitions holding the customer's records that are still catching up once `handling` (the unit of
    * work being evaluated, whose records are applied) is counted as handled; none when the customer is caught up.
    */
   partitionsBehind(customerId: string, handling: readonly MessageChunk[] = []): string[] {
-    const after = positionsAfter(handling);
+    if (!this.anyCatchingUp()) return [];
+    const after = positionsAfterOnce(handling);
     return this.partitionsOf(customerId).filter((key) => {
       const progress = this.progress.get(key);
       return progress?.catchUpUntil != null && Math.max(progress.position, after.get(key) ?? 0) < progress.catchUpUntil;

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { RedisClient } from './connection';
+import { MEMBERS_PER_INDEX_COMMAND, customerIndexes } from './indexes';
+import { keySchema } from './keys';
+import type { CommitResult, ScoreCommit } from './scripts/commit-score';
+
+/** The sorted-set commands the indexes send, recorded instead of sent. */
+function recordingRedis() {
+  const commands: Array<{ command: 'zadd' | 'zrem'; key: string; args: Array<string | number> }> = [];
+  const redis = {
+    zadd: async (key: string, ...args: Array<string | number>) => void commands.push({ command: 'zadd', key, args }),
+    zrem: async (key: string, ...args: string[]) => void commands.push({ command: 'zrem', key, args }),
+  };
+  return { redis: redis as unknown as RedisClient, commands };
+}
+
+const keys = keySchema('t');
+
+/** A significant commit (it publishes its score) of a customer never committed before. */
+function firstCommit(customerId: string, segment: string, nextDueAt: number | null): { commit: ScoreCommit; result: CommitResult } {
+  const score = { customerId, segment, churnRisk: 0.3, valueAtRisk: 300, health: 70 };
+  const commit = { score, outbox: [{ kind: 'score-changed' }], hasOpenAlerts: false, nextDueAt, revision: 1, asOf: 1 } as unknown as ScoreCommit;
+  return { commit, result: { written: true, conflict: false, fenced: false, version: 1, previousScore: null, outbox: [] } };
+}
+
+describe('the index follow-ups of a batch of commits', () => {
+  it('travel as one ZADD per sorted set, not one command per entry, in commands of at most MEMBERS_PER_INDEX_COMMAND members', async () => {
+    const { redis, commands } = recordingRedis();
+    const customers = MEMBERS_PER_INDEX_COMMAND + 100;
+    const followUps = Array.from({ length: customers }, (_, i) => firstCommit(`c-${i}`, 'SMB', 1_000));
+    await customerIndexes(redis, keys).followCommits(followUps, '');
+
+    const membersPerKey = new Map<string, number>();
+    // No customer has an open alert: the open-alert index loses them all, in one ZREM (two: more than fit one).
+    expect(commands.filter((c) => c.command === 'zrem').map((c) => c.key)).toEqual([keys.openAlerts, keys.openAlerts]);
+    for (const { key, args } of commands.filter((c) => c.command === 'zadd')) {
+      expect(args.length / 2).toBeLessThanOrEqual(MEMBERS_PER_INDEX_COMMAND);
+      membersPerKey.set(key, (membersPerKey.get(key) ?? 0) + args.length / 2);
+    }
+    const rankings = ['churnRisk', 'valueAtRisk', 'health'] as const;
+    // Every customer in each overall and SMB ranking, and in its due shard.
+    for (const metric of rankings) {
+      expect(membersPerKey.get(keys.ranking(metric))).toBe(customers);
+      expect(membersPerKey.get(keys.ranking(metric, 'SMB'))).toBe(customers);
+    }
+    const dueEntries = [...membersPerKey].filter(([key]) => key.startsWith('t:due:')).reduce((sum, [, n]) => sum + n, 0);
+    expect(dueEntries).toBe(customers);
+    // Two commands for each ranking and for the open alerts (the members do not fit one), one per due shard at most.
+    expect(commands.length).toBeLessThanOrEqual(2 * 2 * rankings.length + 2 + keys.dueShards);
+  });
+
+  it('removes in one ZREM per sorted set what leaves it: no due time, no open alert', async () => {
+    const { redis, commands } = recordingRedis();
+    const followUps = ['a', 'b', 'c'].map((id) => firstCommit(id, 'SMB', null));
+    await customerIndexes(redis, keys).followCommits(followUps, '');
+    const removals = commands.filter((c) => c.command === 'zrem');
+    expect(removals.find((c) => c.key === keys.openAlerts)?.args).toEqual(['a', 'b', 'c']);
+    expect(removals.filter((c) => c.key.startsWith('t:due:')).flatMap((c) => c.args).sort()).toEqual(['a', 'b', 'c']);
+  });
+});
