@@ -33,12 +33,16 @@ export const emptyWindows = (): WindowedCounts => ({ d7: 0, d30: 0, d90: 0, d365
  */
 export function addToWindows(windows: WindowedCounts, age: number, amount: number): void {
   if (age < 0) return;
-  for (const [days, key] of WINDOW_KEYS) if (age < days) windows[key] += amount;
+  // Indexed, with no iterator: it runs for every day bucket of every customer scored.
+  for (let i = 0; i < WINDOW_KEYS.length; i += 1) {
+    const windowKey = WINDOW_KEYS[i]!;
+    if (age < windowKey[0]) windows[windowKey[1]] += amount;
+  }
 }
 
-/** Sums `amount` per 7/30/90/365-day window at `asOfDay`, in the entries' order. */
-export function sumByWindow(entries: ReadonlyArray<{ day: UtcDay; amount: number }>, asOfDay: UtcDay): WindowedCounts {
+/** Sums each dated entry's `amountOf` per 7/30/90/365-day window at `asOfDay`, in the entries' order. */
+export function sumByWindow<T extends { day: UtcDay }>(entries: readonly T[], amountOf: (entry: T) => number, asOfDay: UtcDay): WindowedCounts {
   const windows = emptyWindows();
-  for (const { day, amount } of entries) addToWindows(windows, asOfDay - day, amount);
+  for (const entry of entries) addToWindows(windows, asOfDay - entry.day, amountOf(entry));
   return windows;
 }

@@ -6,7 +6,7 @@ import { compareStrings, roundTo } from './numeric';
 /** At most this many health drivers, then at most this many churn drivers: each unit ranked on its own. */
 export const TOP_DRIVERS_PER_UNIT = 3;
 
-interface CurrentExplanation {
+export interface CurrentExplanation {
   scorecard: ScorecardDefinition;
   measures: readonly MeasureExplanation[];
   churnFeatures: readonly ChurnFeatureValue[];

@@ -15,18 +15,22 @@ const daysThrough = (last: number): number[] => Array.from({ length: Math.max(0,
 /**
  * The instants at which dated data changes a window: the start of day d + W, when the earliest
  * in-window day d leaves the W-day window; and the start of the earliest future day, when it enters.
- * One pass over the days, with no array per window: it runs for every customer scored.
+ * One pass over the days, allocating nothing per day: it runs for every customer scored.
  */
-function windowEdges(days: readonly UtcDay[], today: UtcDay, windows: readonly number[]): number[] {
+function windowEdges(dated: ReadonlyArray<{ day: UtcDay }>, today: UtcDay, windows: readonly number[]): number[] {
   const earliestInWindow = windows.map(() => Infinity);
   let earliestFuture = Infinity;
-  for (const day of days) {
-    if (day > today) earliestFuture = Math.min(earliestFuture, day);
-    else windows.forEach((windowDays, i) => {
-      if (day < earliestInWindow[i]! && isDayInWindow(day, today, windowDays)) earliestInWindow[i] = day;
-    });
+  for (let d = 0; d < dated.length; d += 1) {
+    const day = dated[d]!.day;
+    if (day > today) {
+      earliestFuture = Math.min(earliestFuture, day);
+      continue;
+    }
+    for (let w = 0; w < windows.length; w += 1) {
+      if (day < earliestInWindow[w]! && isDayInWindow(day, today, windows[w]!)) earliestInWindow[w] = day;
+    }
   }
-  const edges = windows.flatMap((windowDays, i) => (earliestInWindow[i] === Infinity ? [] : [startOfDay(earliestInWindow[i]! + windowDays)]));
+  const edges = windows.flatMap((windowDays, w) => (earliestInWindow[w] === Infinity ? [] : [startOfDay(earliestInWindow[w]! + windowDays)]));
   return earliestFuture === Infinity ? edges : [...edges, startOfDay(earliestFuture)];
 }
 
@@ -116,17 +120,13 @@ export function nextDueAt(
   const renewal = insights.nextRenewalAt;
   const firstStart = insights.firstContractStartAt;
   const candidates = [
+    ...windowEdges(state.activityDays, today, WINDOWS_DAYS),
+    ...windowEdges(state.slaBreachDays, today, [90]),
     ...windowEdges(
-      state.activityDays.map((bucket) => bucket.day),
+      [...closedDeals, ...cancellations].map((record) => ({ day: dayOf(record) })),
       today,
-      WINDOWS_DAYS,
+      [LONGEST_WINDOW_DAYS],
     ),
-    ...windowEdges(
-      state.slaBreachDays.map((entry) => entry.day),
-      today,
-      [90],
-    ),
-    ...windowEdges([...closedDeals, ...cancellations].map(dayOf), today, [LONGEST_WINDOW_DAYS]),
     ...countedTickets.map((ticket) => ticketAgesOutAt(ticket, opts.retentionDays)),
     since === null
       ? null

@@ -14,7 +14,7 @@ import { alertHold, holdRecheckAt, type CatchUpPolicy } from './catch-up';
 import type { ScoringConfig } from './config-schema';
 import { nextDueAt } from './due';
 import { computeInsights, type InsightsOptions } from './insights';
-import { isSignificantChange, scoreCustomer } from './score';
+import { draftScore, isSignificantChange, withDrivers } from './score';
 import { signalsFor } from './signals';
 
 /** What the store holds about a customer when it is evaluated, and why it is. */
@@ -57,6 +57,7 @@ export interface EvaluationOptions extends InsightsOptions {
 /** Everything a commit of the customer needs. */
 export interface CustomerEvaluation {
   insights: CustomerInsights;
+  /** The score; its explanation's drivers are measured only when it is significant (published), empty otherwise. */
   score: Score;
   /**
    * Whether the score is published (SPEC §6, see isSignificantChange; always in a new generation, and when
@@ -99,15 +100,16 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
   const { state, published, cause, newGeneration } = customer;
   const insights = computeInsights(state, now, opts);
   const signals = signalsFor(insights, config, now);
-  const score = scoreCustomer(insights, published, config, now, signals);
+  const draft = draftScore(insights, config, now, signals);
   const current = customer.alertBook ?? emptyAlertBook();
   const hold = alertHold({ ...customer, book: current }, opts.catchUp, now);
   const { book, transitions }: AlertEvaluation =
     hold === null
-      ? evaluateAlerts(current, score, current.held === undefined ? published : current.held.baseline, insights, config, now, signals)
+      ? evaluateAlerts(current, draft.score, current.held === undefined ? published : current.held.baseline, insights, config, now, signals)
       : { book: { ...current, held: hold }, transitions: [] };
   const caughtUp = hold === null && current.held !== undefined;
-  const significant = newGeneration || caughtUp || isSignificantChange(published, score, config);
+  const significant = newGeneration || caughtUp || isSignificantChange(published, draft.score, config);
+  const score = significant ? withDrivers(draft, published, config) : draft.score;
   const alerts = newGeneration ? withEveryEpisode(transitions, book) : transitions;
   const due = nextDueAt(state, insights, config, now, opts);
   return {

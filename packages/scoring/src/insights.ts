@@ -84,7 +84,7 @@ function activityWindows(buckets: readonly ActivityDayBucket[], asOfDay: UtcDay)
     if (bucket.type === 'PRODUCT_USAGE') usage.push(bucket);
   }
   usage.sort((a, b) => a.day - b.day || a.count - b.count || a.valueSum - b.valueSum);
-  return { activity, usageQuantity: sumByWindow(usage.map((bucket) => ({ day: bucket.day, amount: bucket.valueSum })), asOfDay) };
+  return { activity, usageQuantity: sumByWindow(usage, (bucket) => bucket.valueSum, asOfDay) };
 }
 
 /** Each ticket's latest state, sorted by ticketId. */

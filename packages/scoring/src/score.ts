@@ -1,7 +1,7 @@
 import type { CustomerInsights, HealthBand, RiskBand, Score } from '@churnscore/domain';
 import { estimateChurnRisk } from './churn';
 import type { ScoringConfig } from './config-schema';
-import { topDrivers } from './drivers';
+import { topDrivers, type CurrentExplanation } from './drivers';
 import { lifecycleStage } from './lifecycle';
 import { roundTo } from './numeric';
 import { scoreHealth, scorecardPhase, selectScorecard } from './scorecard';
@@ -25,7 +25,7 @@ export function riskBand(churnRisk: number, config: ScoringConfig): RiskBand {
  * Scores one customer at `now` from its insights (computed as of `now`). Pure and deterministic:
  * the same inputs always give the same Score. `previous` (the last published score, or null) is
  * used only to explain what changed (`explanation.topDrivers`). `signals`: the insights' signals as of
- * `now`, when the caller has them already (evaluateCustomer shares them with the alert rules).
+ * `now`, when the caller has them already.
  */
 export function scoreCustomer(
   insights: CustomerInsights,
@@ -34,27 +34,46 @@ export function scoreCustomer(
   now: number,
   signals: Signals = signalsFor(insights, config, now),
 ): Score {
+  return withDrivers(draftScore(insights, config, now, signals), previous, config);
+}
+
+/** A score whose drivers are not measured yet, and what they are measured from. */
+export interface DraftScore {
+  /** The score, with no drivers (`explanation.topDrivers` empty). */
+  score: Score;
+  current: CurrentExplanation;
+}
+
+/**
+ * The score without its drivers: what decides whether it is published (isSignificantChange) and which alerts
+ * change. evaluateCustomer measures the drivers only for a score that is published, since nobody reads them
+ * otherwise and they are a good part of a score's cost.
+ */
+export function draftScore(insights: CustomerInsights, config: ScoringConfig, now: number, signals: Signals): DraftScore {
   const scorecard = selectScorecard(config, insights.segment, scorecardPhase(signals, config));
   const { health, measures } = scoreHealth(insights, signals, scorecard, config);
   const { logit, churnRisk, features } = estimateChurnRisk(config.churn, { insights, signals, health });
   return {
-    customerId: insights.customerId,
-    health,
-    band: healthBand(health, config),
-    churnRisk,
-    riskBand: riskBand(churnRisk, config),
-    lifecycleStage: lifecycleStage(insights, signals, config),
-    valueAtRisk: roundTo(churnRisk * insights.totalContractValue, 2),
-    segment: insights.segment,
-    explanation: {
-      scorecardId: scorecard.id,
-      measures,
-      churnFeatures: features,
-      topDrivers: topDrivers(previous, { scorecard, measures, churnFeatures: features, logit }, config),
+    score: {
+      customerId: insights.customerId,
+      health,
+      band: healthBand(health, config),
+      churnRisk,
+      riskBand: riskBand(churnRisk, config),
+      lifecycleStage: lifecycleStage(insights, signals, config),
+      valueAtRisk: roundTo(churnRisk * insights.totalContractValue, 2),
+      segment: insights.segment,
+      explanation: { scorecardId: scorecard.id, measures, churnFeatures: features, topDrivers: [] },
+      modelVersion: config.version,
+      computedAt: now,
     },
-    modelVersion: config.version,
-    computedAt: now,
+    current: { scorecard, measures, churnFeatures: features, logit },
   };
+}
+
+/** The draft's score with the drivers of its change since `previous` (the last published score, or null). */
+export function withDrivers({ score, current }: DraftScore, previous: Score | null, config: ScoringConfig): Score {
+  return { ...score, explanation: { ...score.explanation, topDrivers: topDrivers(previous, current, config) } };
 }
 
 /**
