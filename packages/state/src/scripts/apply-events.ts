@@ -1,5 +1,5 @@
 // applyEvents-4.lua: a customer's input events applied to its state, idempotently and in any order.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { MS_PER_DAY, type InputEvent } from '@churnscore/domain';
 import { APPLY_OP, opsForEvent, opsToArgv } from '../apply-ops';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
@@ -70,8 +70,11 @@ export const APPLY_EVENTS_SCRIPT: ScriptDefinition = {
   constants: { LAYOUT: LUA_LAYOUT, OUTCOME: APPLY_OUTCOME, OP: APPLY_OP, EVENT: argumentOffsets(EVENT_ARGS) },
 };
 
-/** What identifies an eventId in the dedupe window: the first bytes of SHA-1 (a collision is ~2⁻⁶⁴ per pair). */
-const eventDigest = (eventId: string): Buffer => createHash('sha1').update(eventId, 'utf8').digest().subarray(0, EVENT_DIGEST_BYTES);
+/**
+ * What identifies an eventId in the dedupe window: the first bytes of SHA-1 (a collision is ~2⁻⁶⁴ per pair). The
+ * one-shot `hash` (a third cheaper than a Hash object per event) hashes a string's UTF-8 bytes.
+ */
+const eventDigest = (eventId: string): Buffer => hash('sha1', eventId, 'buffer').subarray(0, EVENT_DIGEST_BYTES);
 
 /** One item's group of arguments. @throws RangeError for an event the store cannot apply (an erasure request, a day out of range). */
 export function encodeApplyItem({ event, topic, partition, offset, receivedAt }: ApplyItem, now: number): ScriptArg[] {
