@@ -55,6 +55,9 @@ function positionsAfter(chunks: readonly MessageChunk[]): Map<string, number> {
   return new Map(chunks.map((chunk) => [keyOf(chunk.topic, chunk.partition), Number(chunk.messages.at(-1)!.offset) + 1]));
 }
 
+/** Customers whose input partitions are kept at hand (~200 bytes each): more than a unit of work evaluates. */
+const PARTITIONS_OF_CUSTOMERS_REMEMBERED = 10_000;
+
 /** positionsAfter of a unit of work, computed once for all the customers it evaluates. */
 const positionsAfterUnit = new WeakMap<readonly MessageChunk[], Map<string, number>>();
 function positionsAfterOnce(chunks: readonly MessageChunk[]): Map<string, number> {
@@ -80,12 +83,15 @@ export class InputBacklog {
   private partitionCounts = new Map<string, number>();
   /** Customers whose alerts are held until a partition catches up, by partition. */
   private readonly waiting = new Map<string, Set<string>>();
+  /** partitionsOf of recent customers: the partitioner hashes with 64-bit arithmetic emulated in objects. */
+  private readonly recentPartitions = new Map<string, string[]>();
 
   constructor(private readonly options: InputBacklogOptions) {}
 
   /** Learns how many partitions each input topic has: at start, and after each rebalance (partitions may have been added). */
   async refreshPartitionCounts(): Promise<void> {
     this.partitionCounts = await this.options.brokers.partitionCounts(this.options.topics);
+    this.recentPartitions.clear();
   }
 
   /** A rebalance assigned these partitions: what is known of the others no longer holds. */
@@ -199,9 +205,15 @@ export class InputBacklog {
 
   /** The partitions the customer's records go to, one per input topic whose partition count is known. */
   private partitionsOf(customerId: string): string[] {
-    return this.options.topics.flatMap((topic) => {
-      const count = this.partitionCounts.get(topic);
-      return count === undefined ? [] : [keyOf(topic, keyPartition(customerId, count))];
-    });
+    let partitions = this.recentPartitions.get(customerId);
+    if (partitions === undefined) {
+      partitions = this.options.topics.flatMap((topic) => {
+        const count = this.partitionCounts.get(topic);
+        return count === undefined ? [] : [keyOf(topic, keyPartition(customerId, count))];
+      });
+      if (this.recentPartitions.size >= PARTITIONS_OF_CUSTOMERS_REMEMBERED) this.recentPartitions.clear();
+      this.recentPartitions.set(customerId, partitions);
+    }
+    return partitions;
   }
 }
