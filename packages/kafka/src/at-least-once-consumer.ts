@@ -1,6 +1,6 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
-import { partitionOffsets } from './offsets';
+import { committedOffsets, partitionOffsets } from './offsets';
 
 /** What the loop uses of a kafkajs consumer: the seam a test drives with a fake (`@churnscore/kafka/testing`). */
 export interface ConsumerSeam extends Pick<Consumer, 'subscribe' | 'run' | 'commitOffsets' | 'seek' | 'stop' | 'disconnect'> {
@@ -303,7 +303,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     this.options.onRewind?.();
     // Seeks first: once the gate lets writes through to the store as it now is, nothing may still be
     // fetched from beyond the committed offsets.
-    const committed = await admin.fetchOffsets({ groupId, topics });
+    const committed = await committedOffsets(admin, groupId, topics);
     for (const { topic, partitions } of committed) {
       const retained = await partitionOffsets(admin, topic);
       for (const { partition, offset } of partitions) {

@@ -8,7 +8,7 @@ import {
   type TopicRole,
 } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
-import { AtLeastOnceConsumer, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
+import { AtLeastOnceConsumer, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
 import { claimNamespace, createRedis, createStateStore, namespaceState, requireRedisLogin, type RedisClient } from '@churnscore/state';
@@ -62,7 +62,7 @@ async function requireTopics(admin: Admin, topics: TopicNames): Promise<void> {
  * from them would leave out the records before them (offsets reset to the earliest stand exactly there).
  */
 async function offsetsPastEarliest(admin: Admin, groupId: string, inputTopics: readonly string[]): Promise<boolean> {
-  for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...inputTopics] })) {
+  for (const { topic, partitions } of await committedOffsets(admin, groupId, inputTopics)) {
     const retained = await partitionOffsets(admin, topic);
     if (partitions.some(({ partition, offset }) => Number(offset) > (retained.get(partition)?.low ?? 0))) return true;
   }
