@@ -127,15 +127,11 @@ export class InputBacklog {
     this.progress.clear();
   }
 
-  /** How many partitions are catching up (a gauge for operators). */
+  /** How many partitions are catching up: a gauge for operators, and asked for every customer evaluated (so a loop, no array). */
   catchingUp(): number {
-    return [...this.progress.values()].filter((progress) => progress.catchUpUntil !== null).length;
-  }
-
-  /** Asked for every customer evaluated: a loop, not the gauge's array. */
-  private anyCatchingUp(): boolean {
-    for (const progress of this.progress.values()) if (progress.catchUpUntil !== null) return true;
-    return false;
+    let count = 0;
+    for (const progress of this.progress.values()) if (progress.catchUpUntil !== null) count += 1;
+    return count;
   }
 
   /**
@@ -143,7 +139,7 @@ export class InputBacklog {
    * work being evaluated, whose records are applied) is counted as handled; none when the customer is caught up.
    */
   partitionsBehind(customerId: string, handling: readonly MessageChunk[] = []): string[] {
-    if (!this.anyCatchingUp()) return [];
+    if (this.catchingUp() === 0) return [];
     const after = positionsAfterOnce(handling);
     return this.partitionsOf(customerId).filter((key) => {
       const progress = this.progress.get(key);
