@@ -14,6 +14,9 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'infra/src/**/*.test.ts'],
           setupFiles: PINNED_SEED,
+          // Unit tests assert behaviour, never speed: vitest's 5 s default failed a CPU-bound test
+          // on a loaded CI machine. Thirty seconds still ends a test that hangs.
+          testTimeout: 30_000,
         },
       },
       {

@@ -60,7 +60,7 @@ describe('npm run train', () => {
     // Progress on stderr: the snapshot count, then each stage.
     expect(stderr).toMatch(/snapshots +400\/400 customers +100%/);
     expect(stderr).toContain('fitting on');
-  }, 30_000);
+  });
 
   it('refuses, exit 4, when the history has too few churners, and writes nothing', async () => {
     const out = join(dir, 'refused');
