@@ -37,8 +37,8 @@ export interface LatencyRun {
   cpu: CpuUse;
   /** The scorer's own view: its batches (one partition's fetched records each, handled one partition after another). */
   counters: ScorerCounters;
-  /** The scorer's settings in this run: messages per chunk, partitions at once, offset commit interval, fsync grace. */
-  settings: Pick<ScorerSettings, 'chunkSize' | 'concurrentPartitions' | 'commitIntervalMs' | 'fsyncGraceMs'>;
+  /** The scorer's settings in this run: messages per unit of several partitions and per chunk of one, partitions at once, offset commit interval, fsync grace. */
+  settings: Pick<ScorerSettings, 'chunkSize' | 'maxChunkSize' | 'concurrentPartitions' | 'commitIntervalMs' | 'fsyncGraceMs'>;
 }
 
 export interface LatencyDetails {
@@ -253,7 +253,7 @@ async function runAtRate(
     const scorerLatencies = causes.filter(({ seq }) => measured(seq)).map(({ latency }) => latency);
     const coldLatencies = causes.filter(({ seq }) => !measured(seq)).map(({ latency }) => latency);
     const kafkaLatencies = observation.inputSeen.flatMap((at, seq) => (at !== undefined && measured(seq) ? [at - sentAt[seq]!] : []));
-    const { chunkSize, concurrentPartitions, commitIntervalMs, fsyncGraceMs } = config.scorer;
+    const { chunkSize, maxChunkSize, concurrentPartitions, commitIntervalMs, fsyncGraceMs } = config.scorer;
     const run: LatencyRun = {
       offeredRate: rate,
       achievedRate: sentAt.length / ((offered.lastSentAt - offered.startedAt) / 1000),
@@ -268,7 +268,7 @@ async function runAtRate(
       sustained,
       cpu,
       counters,
-      settings: { chunkSize, concurrentPartitions, commitIntervalMs, fsyncGraceMs },
+      settings: { chunkSize, maxChunkSize, concurrentPartitions, commitIntervalMs, fsyncGraceMs },
     };
     reporter.step(
       scope,

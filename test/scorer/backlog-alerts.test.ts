@@ -20,7 +20,7 @@ const NOW = Date.UTC(2026, 4, 20, 12, 30, 0);
 const PARTITIONS = 3;
 /** Records per send: each partition's share is several units of work, and a send ends mid-customer. */
 const SEND = 3_000;
-/** The scorer's unit of work, and so the backlog from which a partition counts as far behind. */
+/** The scorer's unit of work, and its largest chunk, and so the backlog from which a partition counts as far behind. */
 const CHUNK_SIZE = 500;
 
 const bed = new ScorerTestBed('backlog-alerts');
@@ -29,7 +29,7 @@ const scoring = defaultScoringConfig();
 const histories = customerHistories({ customers: CUSTOMERS, now: NOW, seed: 'backlog-alerts' });
 const customerIds = histories.map((history) => history.customerId);
 const withoutActivity = new Set(histories.filter((h) => !h.events.some((event) => event.kind === 'activity')).map((h) => h.customerId));
-const settings = { chunkSize: CHUNK_SIZE, catchUpSettleMs: 60_000 };
+const settings = { chunkSize: CHUNK_SIZE, maxChunkSize: CHUNK_SIZE, catchUpSettleMs: 60_000 };
 
 const isBackground = (event: InputEvent) => event.kind === 'contract' || event.kind === 'customer';
 /** The contract and profile topics, whole, before anything else. */

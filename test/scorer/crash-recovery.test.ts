@@ -17,8 +17,8 @@ const children: ChildProcess[] = [];
 /** `npm run scorer` as its own process, as an operator would run it. */
 function startScorerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/scorer/src/main.ts'], {
-    // Small units of work, so that the kill lands in the middle of the stream rather than after it.
-    env: { ...process.env, ...bed.env(), SCORER_CHUNK_SIZE: '10' },
+    // Small units of work and chunks, so that the kill lands in the middle of the stream rather than after it.
+    env: { ...process.env, ...bed.env(), SCORER_CHUNK_SIZE: '10', SCORER_MAX_CHUNK_SIZE: '10' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);

@@ -64,6 +64,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       scorer: {
         chunkSize: 5_000,
+        maxChunkSize: 20_000,
         concurrentPartitions: 24,
         commitIntervalMs: 1_000,
         fsyncGraceMs: 2_500,
@@ -180,6 +181,13 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...REQUIRED, KAFKA_SESSION_TIMEOUT_MS: '5000' })).toEqual([
       'KAFKA_SESSION_TIMEOUT_MS: expected an integer from 6000 to 1800000, got "5000"',
     ]);
+  });
+
+  it('lets a chunk of one partition hold at least as many records as a unit of several', () => {
+    expect(problemsOf({ ...REQUIRED, SCORER_MAX_CHUNK_SIZE: '1000' })).toEqual([
+      'SCORER_MAX_CHUNK_SIZE: must be at least SCORER_CHUNK_SIZE (5000), got "1000"',
+    ]);
+    expect(loadConfig({ ...REQUIRED, SCORER_CHUNK_SIZE: '1000', SCORER_MAX_CHUNK_SIZE: '1000' }).scorer).toMatchObject({ chunkSize: 1_000, maxChunkSize: 1_000 });
   });
 
   it('serves customer data without a token only when told to, and not with both', () => {

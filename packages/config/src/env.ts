@@ -64,8 +64,10 @@ export interface AppConfig {
 
 /** Operational knobs of the scorer service; the defaults suit a small deployment. */
 export interface ScorerSettings {
-  /** Messages handled per chunk: one Redis pipeline, one produce and one heartbeat each. */
+  /** Messages per unit of work merging several partitions' chunks: one Redis pipeline, one produce and one heartbeat each. */
   chunkSize: number;
+  /** A partition's fetched batch is one chunk, and a unit of its own, up to this many messages; at least `chunkSize`. */
+  maxChunkSize: number;
   /** Partitions handled at the same time by one instance. */
   concurrentPartitions: number;
   /** How often offsets whose effects are durable get committed. */
@@ -221,6 +223,8 @@ const settings = z.object({
   API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
   SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 5_000),
+  // kafkajs fetches at most 1 MB per partition: 5,000–15,000 CRM events, so a fetched batch is one chunk (~2 s of work at most).
+  SCORER_MAX_CHUNK_SIZE: withDefault(integer(1, 50_000), 20_000),
   SCORER_CONCURRENT_PARTITIONS: withDefault(integer(1, 64), 24),
   SCORER_COMMIT_INTERVAL_MS: withDefault(integer(50, 60_000), 1_000),
   REDIS_FSYNC_GRACE_MS: withDefault(integer(0, 60_000), 2_500),
@@ -255,6 +259,11 @@ function crossSettingProblems(env: Env): Array<[setting: string, problem: string
   const heartbeatInterval = settings.shape.KAFKA_HEARTBEAT_INTERVAL_MS.safeParse(env.KAFKA_HEARTBEAT_INTERVAL_MS);
   if (sessionTimeout.success && heartbeatInterval.data && heartbeatInterval.data * 3 > sessionTimeout.data) {
     problems.push(['KAFKA_HEARTBEAT_INTERVAL_MS', `must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${sessionTimeout.data})`]);
+  }
+  const chunkSize = settings.shape.SCORER_CHUNK_SIZE.safeParse(env.SCORER_CHUNK_SIZE);
+  const maxChunkSize = settings.shape.SCORER_MAX_CHUNK_SIZE.safeParse(env.SCORER_MAX_CHUNK_SIZE);
+  if (chunkSize.success && maxChunkSize.success && maxChunkSize.data < chunkSize.data) {
+    problems.push(['SCORER_MAX_CHUNK_SIZE', `must be at least SCORER_CHUNK_SIZE (${chunkSize.data})`]);
   }
   if (isTrue('API_ALLOW_ANONYMOUS') && isSet('API_TOKEN')) {
     problems.push(['API_ALLOW_ANONYMOUS', 'set to true, but API_TOKEN is set too: unset one of them']);
@@ -336,6 +345,7 @@ function toAppConfig(s: Settings): AppConfig {
     logLevel: s.LOG_LEVEL,
     scorer: {
       chunkSize: s.SCORER_CHUNK_SIZE,
+      maxChunkSize: s.SCORER_MAX_CHUNK_SIZE,
       concurrentPartitions: s.SCORER_CONCURRENT_PARTITIONS,
       commitIntervalMs: s.SCORER_COMMIT_INTERVAL_MS,
       fsyncGraceMs: s.REDIS_FSYNC_GRACE_MS,

@@ -72,8 +72,11 @@ afterEach(async () => {
   stopLoop = undefined;
 });
 
-/** A running loop on the fakes, assigned partitions 0 and 1 of a topic with three. */
-async function runningLoop(handle: (chunks: readonly MessageChunk[], fence: number) => Promise<void> = () => Promise.resolve()) {
+/** A running loop on the fakes, assigned partitions 0 and 1 of a topic with three; the most a chunk holds as given. */
+async function runningLoop(
+  handle: (chunks: readonly MessageChunk[], fence: number) => Promise<void> = () => Promise.resolve(),
+  maxChunkSize = CHUNK_SIZE,
+) {
   const consumer = new FakeConsumer();
   const admin = new FakeAdmin(consumer, { [TOPIC]: 3 }, { [TOPIC]: EARLIEST });
   const gate = new FakeGate();
@@ -86,6 +89,7 @@ async function runningLoop(handle: (chunks: readonly MessageChunk[], fence: numb
     groupId: 'scorer',
     topics: [TOPIC],
     chunkSize: CHUNK_SIZE,
+    maxChunkSize,
     concurrentPartitions: 3,
     handleChunks: (chunks, fence) => {
       units.push({ chunks, fence });
@@ -163,6 +167,15 @@ describe('AtLeastOnceConsumer', () => {
     await Promise.all([consumer.deliver(batch(0, 3)).done, consumer.deliver(batch(1, 2)).done, consumer.deliver(batch(2, 4)).done]);
     expect(units.map(({ chunks }) => shape(chunks))).toEqual([['0:3', '1:2'], ['2:4']]);
     expect(overlapped).toBe(false);
+  });
+
+  it("handles a fetched batch as one chunk up to the most a chunk holds, and merges no other partition's into its unit", async () => {
+    const { consumer, units } = await runningLoop(() => new Promise((resolve) => setTimeout(resolve, 1)), 12);
+    // Seven records of partition 0 and two of partition 1: nine, over the chunk size of five.
+    await Promise.all([consumer.deliver(batch(0, 7)).done, consumer.deliver(batch(1, 2)).done]);
+    // Twenty records fetched at once: chunks of twelve, then the eight left.
+    await consumer.deliver(batch(0, 20, 7)).done;
+    expect(units.map(({ chunks }) => shape(chunks))).toEqual([['0:7'], ['1:2'], ['0:12'], ['0:8']]);
   });
 
   it('tells of every fetched batch on arrival, before its unit is handled: where it starts and what lies ahead', async () => {

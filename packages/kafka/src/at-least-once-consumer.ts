@@ -68,8 +68,17 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   admin: AdminSeam;
   groupId: string;
   topics: string[];
-  /** Upper bound on messages handled per unit of work: bounds the work between heartbeats. */
+  /**
+   * Upper bound on messages per unit of work when it merges the chunks of several partitions: bounds the work
+   * between heartbeats, and so each message's wait.
+   */
   chunkSize: number;
+  /**
+   * A partition's fetched batch is one chunk up to this many messages: split at `chunkSize`, a batch a little larger
+   * (a backlog's, whose size the fetch's byte limit sets) would have many keys' messages in two units, each key
+   * handled twice. A unit holds one such chunk alone. At least `chunkSize`.
+   */
+  maxChunkSize: number;
   /**
    * Partitions whose fetched batches may be in hand at the same time. Their chunks are merged into one
    * unit of work, so a handler never sees two units at once, and the round trips of a unit are paid
@@ -177,15 +186,15 @@ export class AtLeastOnceConsumer<Fence, Mark> {
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const started = performance.now();
-    const { chunkSize, gate } = this.options;
+    const { maxChunkSize, gate } = this.options;
     const [first] = batch.messages;
     if (first !== undefined) {
       this.options.onFetch?.({ topic: batch.topic, partition: batch.partition, firstOffset: first.offset, highWatermark: batch.highWatermark });
     }
     let handled = 0;
-    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+    for (let start = 0; start < batch.messages.length; start += maxChunkSize) {
       if (!isRunning() || isStale() || this.stopping) break;
-      const messages = batch.messages.slice(start, start + chunkSize);
+      const messages = batch.messages.slice(start, start + maxChunkSize);
       const outcome = await this.handleTogether({ topic: batch.topic, partition: batch.partition, messages });
       // A rewind while the chunk waited or ran discarded what came before; this chunk is re-read too.
       if (outcome === 'rewound' || isStale()) break;

@@ -199,6 +199,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     groupId: config.kafka.consumerGroup,
     topics: inputTopics,
     chunkSize: settings.chunkSize,
+    maxChunkSize: settings.maxChunkSize,
     concurrentPartitions: settings.concurrentPartitions,
     handleChunks: (chunks, fence) => pipeline.handleChunks(chunks, fence),
     gate,
