@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serverProperties } from './kafka';
+import { newClusterId, serverProperties } from './kafka';
 import { loadSettings } from './settings';
 
 describe('serverProperties', () => {
@@ -30,5 +30,15 @@ describe('serverProperties', () => {
     expect(properties).toContain('auto.create.topics.enable=false\n');
     expect(properties).toContain('offsets.topic.replication.factor=1\n');
     expect(properties).toContain('group.initial.rebalance.delay.ms=0\n');
+  });
+});
+
+describe('newClusterId', () => {
+  it('is 16 bytes in URL-safe base64, and never starts with a dash, which the Kafka tools would read as an option', () => {
+    // 0xf8 encodes to '-' as the first base64url character: the first draw is refused.
+    const draws = [Buffer.alloc(16, 0xf8), Buffer.alloc(16, 0x01)];
+    expect(newClusterId(() => draws.shift()!)).toBe(Buffer.alloc(16, 0x01).toString('base64url'));
+    expect(draws).toEqual([]);
+    expect(newClusterId()).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 });

@@ -137,6 +137,18 @@ export async function kafkaJavaRuntime(settings: StackSettings, reporter: Report
   return { java, javaMajor: major, classpath: `${libsDir(settings)}/*` };
 }
 
+/**
+ * A new cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints, and like
+ * Kafka's `Uuid.randomUuid` never one starting with '-', which the tools' command line would take for an option (one
+ * id in 64 did: "argument --cluster-id/-t: expected one argument").
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 async function prepare(settings: StackSettings, reporter: Reporter): Promise<LaunchSpec> {
   const version = kafkaVersion();
   const { java, javaMajor: major, classpath } = await kafkaJavaRuntime(settings, reporter);
@@ -150,8 +162,7 @@ async function prepare(settings: StackSettings, reporter: Reporter): Promise<Lau
   const dataDir = componentDataDir(settings, 'kafka');
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     reporter.step('kafka', 'formatting the KRaft storage (first run only)');
-    // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints.
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     await runKafkaTool({ java, classpath, log4jFile }, 'formatting the storage', 'kafka.tools.StorageTool', [
       'format',
       '--cluster-id',
