@@ -15,7 +15,7 @@ export interface MeasureExplanation {
   rawValue: number | null;
   /** 0–100; null when excluded. */
   score: number | null;
-  /** Normalised weight actually applied (0 when excluded); weights of included measures sum to 1. */
+  /** Normalised weight actually applied (0 when excluded), rounded to 4 decimals; weights of included measures sum to 1 within that rounding. */
   weight: number;
   /** score × weight: the points this measure adds to the health score. */
   contribution: number;

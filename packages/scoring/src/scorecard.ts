@@ -61,8 +61,10 @@ export interface HealthResult {
 /**
  * Weight-normalised average of the measure scores that have data. A measure without data is
  * excluded (weight 0), and the others' weights are rescaled to sum to 1, so missing data neither
- * rewards nor punishes. Explanation scores and contributions are rounded to 2 decimals; health is
- * the rounded exact sum, so the contributions add up to it within rounding.
+ * rewards nor punishes. Explanation scores and contributions are rounded to 2 decimals, weights to 4 (a
+ * scorecard's weights rarely divide evenly: `0.15789473684210525` is 19 bytes in every stored explanation);
+ * contributions and health come from the exact weights, health as the rounded exact sum, so the contributions
+ * add up to it within rounding.
  */
 export function scoreHealth(
   insights: CustomerInsights,
@@ -84,7 +86,7 @@ export function scoreHealth(
       group: definition.group,
       rawValue: rawValue === null ? null : roundTo(rawValue, 4),
       score: score === null ? null : roundTo(score, 2),
-      weight: normalisedWeight,
+      weight: roundTo(normalisedWeight, 4),
       contribution: score === null ? 0 : roundTo(score * normalisedWeight, 2),
     };
   });

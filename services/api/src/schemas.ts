@@ -70,7 +70,7 @@ const ExplanationSchema = Type.Object({
       group: Type.String(),
       rawValue: Nullable(Type.Number({ description: 'The aggregate the measure reads; null when it has no data (excluded)' })),
       score: Nullable(Type.Number({ description: '0–100; null when excluded' })),
-      weight: Type.Number({ description: 'Normalised weight applied; the weights of included measures sum to 1' }),
+      weight: Type.Number({ description: 'Normalised weight applied, rounded to 4 decimals; the weights of included measures sum to 1 within that rounding' }),
       contribution: Type.Number({ description: 'score × weight: health points this measure adds' }),
     }),
   ),
