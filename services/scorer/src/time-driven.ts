@@ -26,7 +26,7 @@ export class TimeDrivenRescorer {
 
   constructor(
     private readonly store: StateStore,
-    private readonly pipeline: ScoringPipeline,
+    private readonly pipeline: Pick<ScoringPipeline, 'rescore'>,
     /** The Redis incarnation commits are fenced to now (the durability gate's): see WriteFence. */
     private readonly fence: () => WriteFence,
     private readonly clock: () => number,

@@ -1,0 +1,84 @@
+// The time-driven loop on the in-memory store, with a pipeline that only records what it was asked to re-score.
+import { createLogger } from '@churnscore/observability';
+import { writeFence } from '@churnscore/state';
+import { InMemoryStateStore } from '@churnscore/state/testing';
+import { describe, expect, it, vi } from 'vitest';
+import { createScorerMetrics } from './metrics';
+import type { RescoreTarget } from './pipeline';
+import { TimeDrivenRescorer } from './time-driven';
+
+const NOW = Date.UTC(2025, 5, 1);
+const FENCE = writeFence({ runId: 'run-1', epoch: 'epoch-1', serverTimeMs: NOW }, NOW);
+const CLAIM_LIMIT = 10;
+
+/** Records each round's customers; fails the rounds a test names. */
+class RecordingPipeline {
+  readonly rounds: string[][] = [];
+  readonly failingRounds = new Set<number>();
+
+  rescore(targets: readonly RescoreTarget[]): Promise<void> {
+    this.rounds.push(targets.map((target) => target.customerId));
+    if (this.failingRounds.has(this.rounds.length)) return Promise.reject(new Error('Redis went away'));
+    expect(targets.every((target) => target.cause.kind === 'time')).toBe(true);
+    return Promise.resolve();
+  }
+
+  rescored(): string[] {
+    return this.rounds.filter((_, i) => !this.failingRounds.has(i + 1)).flat();
+  }
+}
+
+function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline) {
+  const metrics = createScorerMetrics();
+  const rescorer = new TimeDrivenRescorer(
+    store,
+    pipeline,
+    () => FENCE,
+    () => NOW,
+    { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, leaseMs: 60_000 },
+    metrics,
+    createLogger({ name: 'time-driven-test', level: 'silent' }),
+  );
+  return { rescorer, metrics };
+}
+
+function storeWithDue(customers: number, dueAt = NOW): InMemoryStateStore {
+  const store = new InMemoryStateStore();
+  for (let i = 0; i < customers; i += 1) void store.scheduleDue(`c${i}`, dueAt);
+  return store;
+}
+
+const allDue = (customers: number) => Array.from({ length: customers }, (_, i) => `c${i}`).sort();
+
+describe('TimeDrivenRescorer', () => {
+  it('once started, re-scores every due customer once, in rounds of the claim limit, and counts them', async () => {
+    const store = storeWithDue(45);
+    void store.scheduleDue('later', NOW + 1);
+    const pipeline = new RecordingPipeline();
+    const { rescorer, metrics } = rescorerWith(store, pipeline);
+    rescorer.start();
+    await vi.waitFor(() => expect(pipeline.rescored()).toHaveLength(45));
+    await rescorer.stop();
+    expect(pipeline.rescored().sort()).toEqual(allDue(45));
+    expect(pipeline.rounds.map((round) => round.length)).toEqual([10, 10, 10, 10, 5]);
+    expect((await metrics.rescored.get()).values[0]?.value).toBe(45);
+  });
+
+  it('finds nothing to do when nothing is due yet', async () => {
+    const pipeline = new RecordingPipeline();
+    expect(await rescorerWith(storeWithDue(3, NOW + 1), pipeline).rescorer.runOnce()).toBe(0);
+    expect(pipeline.rounds).toEqual([]);
+  });
+
+  it('throws for a failed round, whose customers wait for their lease to end while the next round takes others', async () => {
+    const store = storeWithDue(25);
+    const pipeline = new RecordingPipeline();
+    pipeline.failingRounds.add(1);
+    const { rescorer } = rescorerWith(store, pipeline);
+    await expect(rescorer.runOnce()).rejects.toThrow('Redis went away');
+    // The failed round's customers are leased, not due now: the next round takes the others.
+    expect(await rescorer.runOnce()).toBe(CLAIM_LIMIT);
+    expect(new Set([...pipeline.rounds[0]!, ...pipeline.rescored()]).size).toBe(2 * CLAIM_LIMIT);
+    expect([...store.due.values()].filter((dueAt) => dueAt === NOW + 60_000)).toHaveLength(2 * CLAIM_LIMIT);
+  });
+});
