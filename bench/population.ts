@@ -1,5 +1,5 @@
 import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
-import type { InputEvent } from '@churnscore/domain';
+import { MS_PER_DAY, type InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { connectIdempotentProducer, createKafkaClient, KAFKA_DEFAULT_MAX_MESSAGE_BYTES } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
@@ -8,16 +8,17 @@ import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simula
 import { CUSTOMER_KEY_PARTS, claimNamespace, createStateStore, keySchema, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
 import { catchUpPolicy, NOTHING_BEHIND } from '../services/scorer/src/input-backlog';
 import { createScorerMetrics } from '../services/scorer/src/metrics';
-import { ScoringPipeline } from '../services/scorer/src/pipeline';
+import { ScoringPipeline, type RescoreTarget } from '../services/scorer/src/pipeline';
 import type { BenchContext } from './context';
 import { Sandbox } from '../infra/src/sandbox';
 
 /**
  * Customers with a year of the simulator's history each, applied event by event through the state
- * store and scored through the scorer's own pipeline (read, score, commit, publish): the real Redis
- * content of a year-old customer. Larger populations are copies of these (see `clonePopulation`),
- * because applying a year per customer runs at a few thousand events per second: 100,000 customers
- * would take hours.
+ * store and scored through the scorer's own pipeline (read, score, commit, publish) week after week as
+ * the year's events arrive: the real Redis content of a customer scored for a year, its score history
+ * and alert book included. Larger populations are copies of these (see `clonePopulation`), because
+ * applying a year per customer runs at a few thousand events per second: 100,000 customers would take
+ * hours.
  */
 export interface Templates {
   sandbox: Sandbox;
@@ -27,7 +28,7 @@ export interface Templates {
   events: number;
   /** Events per second the state store applied them at (one Lua call per customer and batch, pipelined). */
   applyRate: number;
-  /** Customers per second the pipeline scored and committed them at. */
+  /** Customer scores per second the pipeline computed and committed (every customer once a week). */
   scoreRate: number;
   eventsByKind: Record<string, number>;
   copies: TemplateCopy[];
@@ -46,6 +47,12 @@ const APPLY_BATCH = 5_000;
 /** Customers per rescore call: the scorer's default claim limit, so the calls have the shape of its own. */
 const SCORE_BATCH = 500;
 const YEAR_DAYS = 365;
+/**
+ * The templates are scored once a week of their year, each time after that week's events: a customer scored
+ * only once, at the end, would hold one point of score history where a year-old one holds the most the
+ * history list keeps, and an alert book that never saw an episode end.
+ */
+const SCORE_EVERY_DAYS = 7;
 
 export async function seedTemplates(
   context: BenchContext,
@@ -58,11 +65,42 @@ export async function seedTemplates(
     const histories = generateCustomerHistories({ customers: count, days: YEAR_DAYS, seed, now, idPrefix: 'tmpl' });
     const store = storeFor(context, config);
     const events = histories.flatMap((history) => history.events);
-    const applyRate = await applySteadyState(store, events, now, (done) => onProgress(`applied ${done}/${events.length} events`));
+    const items = steadyStateItems(events, now);
+    const scorer = await templateScorer(config, store);
+    let applySeconds = 0;
+    let scoreSeconds = 0;
+    let scores = 0;
+    try {
+      const lastEventOf = new Map<string, string>();
+      let applied = 0;
+      const firstWeekEnd = Math.min(now, items[0]!.event.occurredAt + SCORE_EVERY_DAYS * MS_PER_DAY);
+      for (let weekEnd = firstWeekEnd, week = 1; ; weekEnd = Math.min(now, weekEnd + SCORE_EVERY_DAYS * MS_PER_DAY), week += 1) {
+        let until = applied;
+        while (until < items.length && items[until]!.event.occurredAt <= weekEnd) until += 1;
+        const applying = performance.now();
+        for (let start = applied; start < until; start += APPLY_BATCH) await store.applyEvents(items.slice(start, Math.min(until, start + APPLY_BATCH)), weekEnd);
+        applySeconds += (performance.now() - applying) / 1000;
+        const arrived = new Map<string, string>();
+        for (const { event } of items.slice(applied, until)) arrived.set(event.customerId, event.eventId);
+        for (const [customerId, eventId] of arrived) lastEventOf.set(customerId, eventId);
+        applied = until;
 
-    const scored = performance.now();
-    await scoreAll(config, store, histories, now);
-    const scoreRate = histories.length / ((performance.now() - scored) / 1000);
+        const scoring = performance.now();
+        const targets = [...lastEventOf.keys()].map((customerId) => {
+          const eventId = arrived.get(customerId);
+          return { customerId, cause: eventId === undefined ? { kind: 'time' as const } : { kind: 'event' as const, eventId } };
+        });
+        await scorer.score(targets, weekEnd);
+        scoreSeconds += (performance.now() - scoring) / 1000;
+        scores += targets.length;
+        if (week % 13 === 0) onProgress(`week ${week}: ${applied}/${items.length} events applied, ${scores} scores committed`);
+        if (weekEnd === now) break;
+      }
+    } finally {
+      await scorer.close();
+    }
+    const applyRate = items.length / applySeconds;
+    const scoreRate = scores / scoreSeconds;
 
     const indexes = await sharedIndexes(context, sandbox.prefix);
     const copies = await Promise.all(histories.map((history) => readCopy(context, sandbox.prefix, indexes, history.customerId)));
@@ -89,60 +127,52 @@ const storeFor = (context: BenchContext, config: AppConfig): StateStore =>
 /**
  * Each event is applied as of the moment it happened (`receivedAt` = occurredAt), as in steady
  * operation: the dedupe window then holds about a week of ids rather than the whole year a one-shot
- * backfill would leave there for a week. Offsets grow per topic so that no event looks redelivered.
+ * backfill would leave there for a week. In the order they happened; offsets grow per topic so that no
+ * event looks redelivered.
  */
-async function applySteadyState(store: StateStore, events: readonly InputEvent[], now: number, onProgress: (done: number) => void): Promise<number> {
+function steadyStateItems(events: readonly InputEvent[], now: number): ApplyItem[] {
   const nextOffset = new Map<string, number>();
-  const items: ApplyItem[] = events.map((event) => {
-    const offset = nextOffset.get(event.kind) ?? 0;
-    nextOffset.set(event.kind, offset + 1);
-    return { event, topic: event.kind, partition: 0, offset: String(offset), receivedAt: Math.min(event.occurredAt, now) };
-  });
-  const started = performance.now();
-  let lastReport = started;
-  for (let start = 0; start < items.length; start += APPLY_BATCH) {
-    await store.applyEvents(items.slice(start, start + APPLY_BATCH), now);
-    if (performance.now() - lastReport > 5_000) {
-      lastReport = performance.now();
-      onProgress(Math.min(start + APPLY_BATCH, items.length));
-    }
-  }
-  return items.length / ((performance.now() - started) / 1000);
+  return [...events]
+    .sort((a, b) => a.occurredAt - b.occurredAt)
+    .map((event) => {
+      const offset = nextOffset.get(event.kind) ?? 0;
+      nextOffset.set(event.kind, offset + 1);
+      return { event, topic: event.kind, partition: 0, offset: String(offset), receivedAt: Math.min(event.occurredAt, now) };
+    });
 }
 
-/** The scorer's own read → score → commit → publish, with the clock at `now`; the outputs go to the sandbox's topics. */
-async function scoreAll(config: AppConfig, store: StateStore, histories: ReadonlyArray<{ customerId: string; events: InputEvent[] }>, now: number) {
+/** The scorer's own read → score → commit → publish, with the clock where each call says; the outputs go to the sandbox's topics. */
+async function templateScorer(config: AppConfig, store: StateStore) {
   const logger = createLogger({ name: 'bench-templates', level: 'warn' });
   const producer = await connectIdempotentProducer(createKafkaClient(kafkaClientOptions(config), logger));
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
+  let asOf = 0;
   const pipeline = new ScoringPipeline({
     store,
     codec,
     producer,
     topics: config.topics,
     scoring: defaultScoringConfig(),
-    clock: () => now,
+    clock: () => asOf,
     metrics: createScorerMetrics(),
     logger,
     maxBatchBytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
-    // The templates score each customer's whole history at once: nothing is ahead of them.
+    // The templates score each week's events once the week is in: nothing is ahead of them.
     backlog: NOTHING_BEHIND,
     catchUp: catchUpPolicy(config.scorer),
   });
   // The scorer's commits are fenced to the Redis the templates are written to, as a running scorer's are.
   const fence = writeFence(await store.identity(), Date.now());
-  try {
-    for (let start = 0; start < histories.length; start += SCORE_BATCH) {
-      const targets = histories.slice(start, start + SCORE_BATCH).map(({ customerId, events }) => ({
-        customerId,
-        cause: { kind: 'event' as const, eventId: events[events.length - 1]!.eventId },
-      }));
-      await pipeline.rescore(targets, now, fence);
-    }
-  } finally {
-    await producer.disconnect();
-    codec.close();
-  }
+  return {
+    async score(targets: readonly RescoreTarget[], at: number): Promise<void> {
+      asOf = at;
+      for (let start = 0; start < targets.length; start += SCORE_BATCH) await pipeline.rescore(targets.slice(start, start + SCORE_BATCH), at, fence);
+    },
+    async close(): Promise<void> {
+      await producer.disconnect();
+      codec.close();
+    },
+  };
 }
 
 /**
