@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import type { HealthBand } from '@churnscore/domain';
+import { encodeScoreHistoryEntry } from '@churnscore/state';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig } from '@churnscore/scoring';
 import type { ModelCard } from '@churnscore/training';
 import { sampleActivity } from '@churnscore/events/testing';
@@ -29,9 +31,9 @@ const readStored = async () => new Map(await Promise.all(CUSTOMER_IDS.map(async 
 const row = (customerId: string) => page.locator(`#customers tr[data-customer-id="${customerId}"]`);
 
 /** Older scores for the chart, beside the ones the scorer published (the API orders points by time). */
-async function seedHistory(customerId: string, points: Array<{ hoursAgo: number; health: number; churnRisk: number; band: string }>) {
+async function seedHistory(customerId: string, points: Array<{ hoursAgo: number; health: number; churnRisk: number; band: HealthBand }>) {
   const now = bed.clock.now();
-  await bed.redis.lpush(bed.keys.customer(customerId).history, ...points.map(({ hoursAgo, ...point }) => JSON.stringify({ t: now - hoursAgo * HOUR, ...point })));
+  await bed.redis.lpush(bed.keys.customer(customerId).history, ...points.map(({ hoursAgo, ...point }) => encodeScoreHistoryEntry({ t: now - hoursAgo * HOUR, ...point })));
 }
 
 beforeAll(async () => {

@@ -272,7 +272,7 @@ describe('the Redis ACL permissions docs/operations.md lists', () => {
     const rules = line
       .split(' ')
       .slice(3)
-      .map((rule) => (rule.startsWith('>') ? `>${password}` : rule === '~chs:v2:*' ? `~${bed.prefix}:*` : rule));
+      .map((rule) => (rule.startsWith('>') ? `>${password}` : rule === '~chs:v3:*' ? `~${bed.prefix}:*` : rule));
     await bed.redis.call('ACL', 'SETUSER', user, ...rules);
     resources.onCleanup(() => bed.redis.call('ACL', 'DELUSER', user));
     const url = new URL(testStack().redisUrl);

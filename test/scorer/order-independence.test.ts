@@ -88,7 +88,8 @@ describe('aggregates and scores are independent of delivery order and duplicates
             const other = redelivered[i]!;
             const { asOf: _a, ...insights } = view.insights;
             const { asOf: _b, ...otherInsights } = other.insights;
-            expect(Object.keys(insights).length).toBeGreaterThan(5);
+            // Every customer here has an event, so something besides asOf is non-zero or set (zeros and nulls are left out).
+            expect(Object.keys(insights).length).toBeGreaterThan(0);
             expect(otherInsights).toEqual(insights);
             for (const field of SCORE_FIELDS) expect(other.score[field]).toEqual(view.score[field]);
           }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertBook, Explanation, OutputMessage } from '@churnscore/domain';
-import { createReadStore, createStateStore, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
+import { createReadStore, createStateStore, decodeScoreHistoryEntry, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -100,11 +100,11 @@ describe('commitScores writes', () => {
       'activity.EMAIL_SENT.d7': '1',
       'activity.EMAIL_SENT.d365': '2',
       lastActivityAt: String(NOW - HOUR),
-      openPipelineAmount: '0',
+      // A rate of 0 is a value; a count or an amount of 0 is left out, as are null aggregates.
       winRate365: '0',
     });
-    // zero windowed counts and null aggregates are left out
     expect(stored).not.toHaveProperty('activity.CALL.d7');
+    expect(stored).not.toHaveProperty('openPipelineAmount');
     expect(stored).not.toHaveProperty('latestNps');
     expect(await t.redis.object('ENCODING', k.score)).toBe('listpack');
     expect(await t.redis.object('ENCODING', k.insights)).toBe('listpack');
@@ -244,7 +244,7 @@ describe('the version guard', () => {
     expect(Number(await t.redis.zscore(t.store.keys.ranking('churnRisk'), id))).toBe(0.2);
     expect(await t.redis.hget(keys.insights, 'openTickets')).toBe('3');
     // Only the published score is charted.
-    expect((await t.redis.lrange(keys.history, 0, -1)).map((entry) => JSON.parse(entry) as { t: number })).toEqual([
+    expect((await t.redis.lrange(keys.history, 0, -1)).map(decodeScoreHistoryEntry)).toEqual([
       { t: NOW, health: 60, churnRisk: 0.2, band: expect.any(String) },
     ]);
   });
@@ -255,7 +255,7 @@ describe('the version guard', () => {
     for (let i = 0; i < SCORE_HISTORY_LENGTH + 5; i++) {
       await commitOne(commit(id, { asOf: NOW + i, score: score(id, { health: i, computedAt: NOW + i }) }));
     }
-    const history = (await t.redis.lrange(t.store.keys.customer(id).history, 0, -1)).map((entry) => JSON.parse(entry) as { t: number; health: number });
+    const history = (await t.redis.lrange(t.store.keys.customer(id).history, 0, -1)).map(decodeScoreHistoryEntry);
     expect(history).toHaveLength(SCORE_HISTORY_LENGTH);
     expect(history[0]).toMatchObject({ t: NOW + SCORE_HISTORY_LENGTH + 4, health: SCORE_HISTORY_LENGTH + 4 });
   });

@@ -106,7 +106,7 @@ describe('loadConfig', () => {
       REDIS_URL: 'rediss://scorer:pw@redis.internal:6380',
       REDIS_CLUSTER: 'yes',
       REDIS_TLS_CA_FILE: ca,
-      REDIS_KEY_PREFIX: 'chs:v2r1',
+      REDIS_KEY_PREFIX: 'chs:v3r1',
       TOPIC_ACTIVITY: 'test.activity',
       TOPIC_DLQ: 'test.dlq',
       REPORTING_CURRENCY: 'EUR',
@@ -135,7 +135,7 @@ describe('loadConfig', () => {
       url: 'rediss://scorer:pw@redis.internal:6380',
       cluster: true,
       tlsCaFile: ca,
-      keyPrefix: 'chs:v2r1',
+      keyPrefix: 'chs:v3r1',
     });
     expect(cfg.topics.activity).toBe('test.activity');
     expect(cfg.topics.dlq).toBe('test.dlq');

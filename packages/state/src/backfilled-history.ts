@@ -3,7 +3,7 @@
 // read store serves it before the live points.
 import type { RedisClient } from './connection';
 import { DEFAULT_PREFIX, keySchema } from './keys';
-import type { ScoreHistoryEntry } from './score-codec';
+import { encodeScoreHistoryEntry, type ScoreHistoryEntry } from './score-codec';
 import { defineScript } from './scripts/lua-script';
 import { REPLACE_BACKFILL_SCRIPT, parseReplaceBackfillReply, replaceBackfillCall } from './scripts/replace-backfill';
 
@@ -21,6 +21,6 @@ export function createBackfilledHistoryWriter(redis: RedisClient, options: { pre
   const run = defineScript(redis, REPLACE_BACKFILL_SCRIPT);
   return {
     replace: async (customerId, points) =>
-      parseReplaceBackfillReply(await run(replaceBackfillCall(keys.customer(customerId), points.map((point) => JSON.stringify(point))))),
+      parseReplaceBackfillReply(await run(replaceBackfillCall(keys.customer(customerId), points.map(encodeScoreHistoryEntry)))),
   };
 }

@@ -18,6 +18,7 @@ export type { OutboxEntry } from './layout';
 export {
   decodeAlertBook,
   decodeScoreHistoryEntry,
+  encodeScoreHistoryEntry,
   historyEntry,
   decodeScoreSummary,
   decodeStoredInsights,

@@ -95,10 +95,23 @@ export function flattenFields(value: object, path = '', into: string[] = []): st
   return into;
 }
 
-// Most windowed counts of most customers are 0; leaving those out saves about a third of the hash.
-const WINDOWED_COUNT = /^(activity\.[A-Z_]+|usageQuantity)\.d\d+$/;
+/**
+ * The insights fields that read as null when absent: a time, a rate, a rating, the segment, whose 0 is a value.
+ * Every other field is a count or an amount, most of them 0 for most customers (windowed counts, closed deals,
+ * cancellations, open tickets), written only when non-zero and read as 0 when absent: a third of the hash or more.
+ */
+const NULLABLE_INSIGHTS: ReadonlySet<string> = new Set([
+  'segment',
+  'lastActivityAt',
+  'lastInboundAt',
+  'winRate365',
+  'nextRenewalAt',
+  'firstContractStartAt',
+  'latestNps',
+  'latestCsmSentiment',
+] satisfies Array<keyof CustomerInsights>);
 
-/** Insights as field/value arguments; windowed counts (`activity.*`, `usageQuantity.*`) only when non-zero. */
+/** Insights as field/value arguments: nulls left out, and counts and amounts when they are 0. */
 export function insightsFieldArgs(insights: CustomerInsights): string[] {
   const { customerId: _inKey, ...fields } = insights;
   const flat = flattenFields(fields);
@@ -106,15 +119,15 @@ export function insightsFieldArgs(insights: CustomerInsights): string[] {
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const field = flat[i] as string;
     const value = flat[i + 1] as string;
-    if (value !== '0' || !WINDOWED_COUNT.test(field)) args.push(field, value);
+    if (value !== '0' || NULLABLE_INSIGHTS.has(field)) args.push(field, value);
   }
   return args;
 }
 
 /**
  * Rebuilds CustomerInsights from its `insights` hash (the inverse of insightsFieldArgs): dotted field names
- * nest again, windowed counts left out for being zero read as 0, and the other absent fields, which were
- * left out for being null, read as null. Null when the customer has never been scored.
+ * nest again, absent counts and amounts (left out for being 0) read as 0, and the absent NULLABLE_INSIGHTS (left
+ * out for being null) as null. Null when the customer has never been scored.
  */
 export function decodeStoredInsights(customerId: string, hash: Record<string, string>): CustomerInsights | null {
   if (hash.asOf === undefined) return null;
@@ -165,7 +178,7 @@ export function decodeOutboxEntry(json: string): OutboxEntry {
   return stored === null ? entry : { ...entry, value: { ...value, explanation: explanationOfStored(stored) } };
 }
 
-/** One point of a customer's score history, as the `history` list holds it (JSON). */
+/** One point of a customer's score history, as the `history` and `backfill` lists hold it (see encodeScoreHistoryEntry). */
 export interface ScoreHistoryEntry {
   t: number;
   health: number;
@@ -175,10 +188,18 @@ export interface ScoreHistoryEntry {
 
 export const historyEntry = (score: Score): ScoreHistoryEntry => ({ t: score.computedAt, health: score.health, churnRisk: score.churnRisk, band: score.band });
 
-/** Decodes one entry of the `history` list; null for one that is not a point (a chart skips it rather than failing). */
+/**
+ * A point as stored: the JSON array `[t, health, churnRisk, band]`, its field names written once (here and in
+ * docs/redis-contract.md) rather than in each of a customer's up to 30 points, which halves the list.
+ */
+export const encodeScoreHistoryEntry = ({ t, health, churnRisk, band }: ScoreHistoryEntry): string => JSON.stringify([t, health, churnRisk, band]);
+
+/** Decodes one entry of the `history` or `backfill` list; null for one that is not a point (a chart skips it rather than failing). */
 export function decodeScoreHistoryEntry(json: string): ScoreHistoryEntry | null {
   try {
-    const { t, health, churnRisk, band } = JSON.parse(json) as Partial<ScoreHistoryEntry>;
+    const parsed = JSON.parse(json) as unknown;
+    if (!Array.isArray(parsed) || parsed.length !== 4) return null;
+    const [t, health, churnRisk, band] = parsed as unknown[];
     const valid = typeof t === 'number' && typeof health === 'number' && typeof churnRisk === 'number' && HEALTH_BANDS.includes(band as never);
     return valid ? { t, health, churnRisk, band: band as HealthBand } : null;
   } catch {
