@@ -71,7 +71,7 @@ export async function seedTemplates(
     let scoreSeconds = 0;
     let scores = 0;
     try {
-      const lastEventOf = new Map<string, string>();
+      const arrivedSoFar = new Set<string>();
       let applied = 0;
       const firstWeekEnd = Math.min(now, items[0]!.event.occurredAt + SCORE_EVERY_DAYS * MS_PER_DAY);
       for (let weekEnd = firstWeekEnd, week = 1; ; weekEnd = Math.min(now, weekEnd + SCORE_EVERY_DAYS * MS_PER_DAY), week += 1) {
@@ -82,11 +82,12 @@ export async function seedTemplates(
         applySeconds += (performance.now() - applying) / 1000;
         const arrived = new Map<string, string>();
         for (const { event } of items.slice(applied, until)) arrived.set(event.customerId, event.eventId);
-        for (const [customerId, eventId] of arrived) lastEventOf.set(customerId, eventId);
+        for (const customerId of arrived.keys()) arrivedSoFar.add(customerId);
         applied = until;
 
         const scoring = performance.now();
-        const targets = [...lastEventOf.keys()].map((customerId) => {
+        // Every customer with state is scored each week: by its newest event of the week, or by time.
+        const targets = [...arrivedSoFar].map((customerId) => {
           const eventId = arrived.get(customerId);
           return { customerId, cause: eventId === undefined ? { kind: 'time' as const } : { kind: 'event' as const, eventId } };
         });
