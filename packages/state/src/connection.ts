@@ -74,14 +74,15 @@ export function createRedis(options: RedisConnectOptions): RedisClient {
     // Wait out an outage rather than failing each command after a few reconnection attempts.
     maxRetriesPerRequest: null,
   };
+  // No auto-pipelining: each command goes to the socket as it is issued, so Redis runs a batch's first scripts while
+  // the scorer still encodes the rest, and each reply is handled as it arrives. Commands issued together are
+  // pipelined either way (none waits for the reply of another). ioredis's auto-pipelining holds a batch until the
+  // next turn of the event loop, sends it whole, runs one such pipeline per node at a time and hands out its
+  // replies only when the last has arrived: the scorer and Redis then took turns, each idle while the other
+  // worked (docs/performance.md, "Commands sent as issued").
   const client = options.cluster
-    ? new Cluster([{ host, port }], {
-        redisOptions: connection,
-        clusterRetryStrategy: reconnectDelay,
-        // Commands issued together are sent as one pipeline per node, whatever slots they touch.
-        enableAutoPipelining: true,
-      })
-    : new Redis({ ...connection, host, port, db, enableAutoPipelining: true });
+    ? new Cluster([{ host, port }], { redisOptions: connection, clusterRetryStrategy: reconnectDelay })
+    : new Redis({ ...connection, host, port, db });
   const { onError } = options;
   if (onError) {
     client.on('error', onError);

@@ -1,7 +1,7 @@
 // The typed API over the key contract: a composition of the script modules (scripts/*.ts, one per Lua script:
 // its keys, arguments, reply and reply codes) and the global indexes that follow each commit (indexes.ts).
 // Every per-customer change is one Lua call on the customer's slot. Calls for a whole batch are issued
-// together and travel pipelined (ioredis auto-pipelining groups them per node on a cluster).
+// together, without waiting for each other's replies: they travel pipelined, each to its customer's node.
 import type { RedisClient } from './connection';
 import { redisIdentity, type RedisIdentity } from './connection';
 import { customerIndexes } from './indexes';

@@ -247,8 +247,8 @@ export class ScoringPipeline {
     const pending = outboxes.filter((o) => o.entries.length > 0);
     if (pending.length === 0) return;
     const events = pending.flatMap((outbox) => outbox.entries.map((entry) => withVersion(entry.value, entry.version)));
-    // Encoded together and acknowledged together: awaiting one customer at a time would defeat ioredis's
-    // auto-pipelining and cost a round trip per customer.
+    // Encoded together and acknowledged together: awaiting one customer at a time would cost a round trip per
+    // customer.
     const values = await Promise.all(events.map((event) => codec.encode(this.topicOf(event), event)));
     const byTopic = new Map<string, Message[]>();
     events.forEach((event, i) => {
