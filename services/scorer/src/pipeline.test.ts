@@ -136,10 +136,28 @@ describe('ScoringPipeline.handleChunks', () => {
     expect((await outputs()).map((event) => event.version)).toEqual([1, 1]); // the erased customer starts over
   });
 
+  it('reads a customer again when the snapshot read behind its apply is not the state the apply left', async () => {
+    // As if the read had run before the apply (a script Redis had flushed is re-sent after it): one revision short.
+    class ReadBeforeApply extends InMemoryStateStore {
+      private early = true;
+      override async readCustomers(customerIds: readonly string[]) {
+        const snapshots = await super.readCustomers(customerIds);
+        if (!this.early) return snapshots;
+        this.early = false;
+        return snapshots.map((snapshot) => ({ ...snapshot, state: { ...snapshot.state, revision: snapshot.state.revision - 1 } }));
+      }
+    }
+    store = new ReadBeforeApply(journal);
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    expect(journal).toEqual(['apply e1', 'read c1', 'read c1', 'commit c1', `send ${topics.scoreChanged} ×1`, 'ack c1 1']);
+    expect(store.stored('c1').score?.revision).toBe(1);
+  });
+
   it('requires a rewind, scoring nothing, when the apply finds another Redis server than the fence names', async () => {
     store.runId = 'run-2';
     await expect(pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE)).rejects.toThrow(RewindRequiredError);
-    expect(journal).toEqual(['apply e1']);
+    // The read travels right behind the apply (before its outcome is known) and is dropped: nothing is committed.
+    expect(journal).toEqual(['apply e1', 'read c1']);
   });
 
   it('requires a rewind, publishing nothing, when Redis was replaced between the apply and the commit', async () => {

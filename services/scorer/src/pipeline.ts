@@ -4,7 +4,7 @@ import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '
 import { RewindRequiredError, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
-import type { ApplyItem, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
+import { APPLY_EVENTS_PER_CALL, type ApplyItem, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { BacklogView } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
@@ -48,6 +48,28 @@ const RELEASE_BATCH = 1_000;
 const MAX_COMMIT_ATTEMPTS = 5;
 
 type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
+
+/**
+ * The customers whose events of a unit go to Redis in a single apply call: a read issued right after the calls
+ * (on the same connection, so Redis runs it after them) sees the state they leave. A longer backlog's later calls
+ * wait for the earlier ones' replies, so its customers are read afterwards.
+ */
+function readableAfterApply(items: readonly ApplyItem[]): string[] {
+  const counts = new Map<string, number>();
+  for (const { event } of items) counts.set(event.customerId, (counts.get(event.customerId) ?? 0) + 1);
+  return [...counts].filter(([, count]) => count <= APPLY_EVENTS_PER_CALL).map(([customerId]) => customerId);
+}
+
+/**
+ * The snapshots read right after the apply calls that show exactly the state those calls left (the revision of the
+ * customer's last applied item): any other write in between, or a call re-sent after the read (ioredis re-sends a
+ * script Redis had flushed), makes the snapshot a stale one, and the customer is read again.
+ */
+function snapshotsOfApplied(items: readonly ApplyItem[], results: readonly ApplyResult[], snapshots: readonly CustomerSnapshot[]): Map<string, CustomerSnapshot> {
+  const revisionAfter = new Map<string, number>();
+  items.forEach(({ event }, i) => revisionAfter.set(event.customerId, results[i]!.revision));
+  return new Map(snapshots.filter((snapshot) => snapshot.state.revision === revisionAfter.get(snapshot.customerId)).map((snapshot) => [snapshot.customerId, snapshot]));
+}
 
 /**
  * One event's path through the scorer (docs/architecture.md): decode and validate, dead-letter the
@@ -130,11 +152,18 @@ export class ScoringPipeline {
    * incarnation the commits are for; off it they are refused and RewindRequiredError is thrown. `handling`:
    * the unit of work whose events were just applied, counted as consumed when judging the backlog.
    */
-  async rescore(targets: readonly RescoreTarget[], now: number, fence: WriteFence, handling: readonly MessageChunk[] = []): Promise<void> {
+  async rescore(
+    targets: readonly RescoreTarget[],
+    now: number,
+    fence: WriteFence,
+    handling: readonly MessageChunk[] = [],
+    readAlready: ReadonlyMap<string, CustomerSnapshot> = new Map(),
+  ): Promise<void> {
     let pending = targets;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       if (attempt > MAX_COMMIT_ATTEMPTS) throw new Error(`${pending.length} customers still contended after ${MAX_COMMIT_ATTEMPTS} attempts`);
-      pending = await this.rescoreOnce(pending, now, fence, handling);
+      // A retry reads afresh: the customer's commit lost a race with another computation.
+      pending = await this.rescoreOnce(pending, now, fence, handling, attempt === 1 ? readAlready : new Map());
     }
   }
 
@@ -144,13 +173,13 @@ export class ScoringPipeline {
     now: number,
     fence: WriteFence,
     handling: readonly MessageChunk[],
+    readAlready: ReadonlyMap<string, CustomerSnapshot>,
   ): Promise<RescoreTarget[]> {
     if (targets.length === 0) return [];
     const { store, scoring } = this.deps;
-    const snapshots = await store.readCustomers(
-      targets.map((t) => t.customerId),
-      now,
-    );
+    const unread = targets.filter((t) => !readAlready.has(t.customerId)).map((t) => t.customerId);
+    const read = new Map(unread.length === 0 ? [] : (await store.readCustomers(unread, now)).map((snapshot) => [snapshot.customerId, snapshot]));
+    const snapshots = targets.map((t) => readAlready.get(t.customerId) ?? read.get(t.customerId)!);
     const known = snapshots.flatMap((snapshot, i) => (snapshot.state.revision > 0 ? [{ snapshot, target: targets[i]! }] : []));
     // A customer with no state (erased, or never seen) has nothing to score: drop any due entry left behind.
     await Promise.all(
@@ -205,10 +234,14 @@ export class ScoringPipeline {
   private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<void> {
     if (items.length === 0) return;
     const { store, metrics } = this.deps;
-    const results = await store.applyEvents(items, now, { fence: fence.runId });
+    const applying = store.applyEvents(items, now, { fence: fence.runId });
+    // Read in the same round trip as the apply: sent right behind the apply calls, the reads run right after them.
+    const reading = store.readCustomers(readableAfterApply(items), now);
+    const [results, readAfter] = await Promise.all([applying, reading]);
     if (results.some((result) => result.outcome === 'fenced')) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
+    const readAlready = snapshotsOfApplied(items, results, readAfter);
     const targets = new Map<string, RescoreTarget>();
     results.forEach((result, i) => {
       const { topic, event } = items[i]!;
@@ -221,7 +254,7 @@ export class ScoringPipeline {
       const newestEventAt = applied ? Math.max(earlier?.newestEventAt ?? -Infinity, event.occurredAt) : earlier?.newestEventAt;
       targets.set(event.customerId, { customerId: event.customerId, cause, ...(newestEventAt === undefined ? {} : { newestEventAt }) });
     });
-    await this.rescore([...targets.values()], now, fence, handling);
+    await this.rescore([...targets.values()], now, fence, handling, readAlready);
   }
 
   private async deadLetter(chunk: MessageChunk, decoded: readonly Decoded[], now: number): Promise<void> {
