@@ -41,7 +41,7 @@ export {
 } from './read-store';
 export { createBackfilledHistoryWriter, type BackfilledHistoryWriter } from './backfilled-history';
 export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, createStateStore, type StateStore, type StateStoreOptions } from './store';
-export { APPLY_EVENTS_PER_CALL, type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
+export { type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
 export { type CustomerSnapshot } from './scripts/read-customer';
 export { SCORE_HISTORY_LENGTH, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';
 export { type ClaimOptions, type DueClaim } from './scripts/claim-due';

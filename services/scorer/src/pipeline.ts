@@ -4,7 +4,7 @@ import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '
 import { RewindRequiredError, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
-import { APPLY_EVENTS_PER_CALL, type ApplyItem, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
+import type { ApplyItem, ApplyResult, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { BacklogView } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
@@ -50,20 +50,10 @@ const MAX_COMMIT_ATTEMPTS = 5;
 type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
 
 /**
- * The customers whose events of a unit go to Redis in a single apply call: a read issued right after the calls
- * (on the same connection, so Redis runs it after them) sees the state they leave. A longer backlog's later calls
- * wait for the earlier ones' replies, so its customers are read afterwards.
- */
-function readableAfterApply(items: readonly ApplyItem[]): string[] {
-  const counts = new Map<string, number>();
-  for (const { event } of items) counts.set(event.customerId, (counts.get(event.customerId) ?? 0) + 1);
-  return [...counts].filter(([, count]) => count <= APPLY_EVENTS_PER_CALL).map(([customerId]) => customerId);
-}
-
-/**
- * The snapshots read right after the apply calls that show exactly the state those calls left (the revision of the
- * customer's last applied item): any other write in between, or a call re-sent after the read (ioredis re-sends a
- * script Redis had flushed), makes the snapshot a stale one, and the customer is read again.
+ * The snapshots read right behind the apply calls that show exactly the state those calls left (the revision of the
+ * customer's last applied item). Any other write in between, a call re-sent after the read (ioredis re-sends a
+ * script Redis had flushed), or a customer whose events took several calls (each waits for the one before, so the
+ * read ran after the first) makes the snapshot a stale one, and the customer is read again.
  */
 function snapshotsOfApplied(items: readonly ApplyItem[], results: readonly ApplyResult[], snapshots: readonly CustomerSnapshot[]): Map<string, CustomerSnapshot> {
   const revisionAfter = new Map<string, number>();
@@ -236,7 +226,7 @@ export class ScoringPipeline {
     const { store, metrics } = this.deps;
     const applying = store.applyEvents(items, now, { fence: fence.runId });
     // Read in the same round trip as the apply: sent right behind the apply calls, the reads run right after them.
-    const reading = store.readCustomers(readableAfterApply(items), now);
+    const reading = store.readCustomers([...new Set(items.map(({ event }) => event.customerId))], now);
     const [results, readAfter] = await Promise.all([applying, reading]);
     if (results.some((result) => result.outcome === 'fenced')) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
