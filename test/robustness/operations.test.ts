@@ -14,6 +14,7 @@ import { loadConfig } from '@churnscore/config';
 import { SAMPLE_NOW, sampleActivity, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
 import { createLogger, Liveness, type Logger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
+import { DEFAULT_PREFIX } from '@churnscore/state';
 import { Kafka, logLevel, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../services/api/src/index';
@@ -272,7 +273,7 @@ describe('the Redis ACL permissions docs/operations.md lists', () => {
     const rules = line
       .split(' ')
       .slice(3)
-      .map((rule) => (rule.startsWith('>') ? `>${password}` : rule === '~chs:v3:*' ? `~${bed.prefix}:*` : rule));
+      .map((rule) => (rule.startsWith('>') ? `>${password}` : rule === `~${DEFAULT_PREFIX}:*` ? `~${bed.prefix}:*` : rule));
     await bed.redis.call('ACL', 'SETUSER', user, ...rules);
     resources.onCleanup(() => bed.redis.call('ACL', 'DELUSER', user));
     const url = new URL(testStack().redisUrl);

@@ -79,11 +79,13 @@ describe('the Insights aggregates (SPEC §4)', () => {
   it('match the values worked out by hand', async () => {
     const insights = await bed.insightsHash(CUSTOMER);
     const num = (field: string) => (insights[field] === undefined ? null : Number(insights[field]));
+    // A set of windowed counts is one field: the 7-, 30-, 90- and 365-day counts, comma-separated.
+    const windows = (field: string) => insights[field]?.split(',').map(Number);
 
     // EMAIL_SENT at 1h, 6, 7, 29, 30, 200, 364 and 365 days ago; the duplicate counts once.
-    expect([num('activity.EMAIL_SENT.d7'), num('activity.EMAIL_SENT.d30'), num('activity.EMAIL_SENT.d90'), num('activity.EMAIL_SENT.d365')]).toEqual([2, 4, 5, 7]);
-    expect(num('activity.CALL.d30')).toBe(1);
-    expect([num('usageQuantity.d30'), num('usageQuantity.d90')]).toEqual([10, 15]);
+    expect(windows('activity.EMAIL_SENT')).toEqual([2, 4, 5, 7]);
+    expect(windows('activity.CALL')?.[1]).toBe(1);
+    expect(windows('usageQuantity')?.slice(1, 3)).toEqual([10, 15]);
     expect(num('lastActivityAt')).toBe(T - DAY / 24);
     expect(num('lastInboundAt')).toBe(T - 3 * DAY);
 

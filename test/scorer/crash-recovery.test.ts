@@ -63,7 +63,7 @@ describe('a scorer killed mid-stream and restarted', () => {
       expect(snapshot.state.revision).toBe(EVENTS_PER_CUSTOMER);
       const meetings = snapshot.state.activityDays.filter((bucket) => bucket.type === 'MEETING').reduce((sum, b) => sum + b.count, 0);
       expect(meetings).toBe(EVENTS_PER_CUSTOMER);
-      expect((await bed.insightsHash(snapshot.customerId))['activity.MEETING.d30']).toBe(String(EVENTS_PER_CUSTOMER));
+      expect((await bed.insights(snapshot.customerId))?.activity.MEETING.d30).toBe(EVENTS_PER_CUSTOMER);
     }
   });
 });

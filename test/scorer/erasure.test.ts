@@ -73,8 +73,8 @@ describe('erasure', () => {
     const score = await eventually(() => bed.scoreHash(customerId), (s) => s.revision !== undefined, 30_000, 'the new event to be scored');
     expect(Number(score.revision)).toBe(1);
     const insights = await bed.insightsHash(customerId);
-    expect(insights['activity.CALL.d30']).toBeUndefined();
-    expect(insights['activity.MEETING.d30']).toBe('1');
+    expect(insights['activity.CALL']).toBeUndefined();
+    expect(insights['activity.MEETING']).toBe('1,1,1,1');
     expect(insights.segment).toBeUndefined();
   });
 });

@@ -1,11 +1,11 @@
 // A scorer under test: its own topics, subjects, consumer group and Redis key prefix on the shared
 // stack, the real scorer running in-process with an injectable clock, and readers for what it wrote.
 import { loadConfig, type AppConfig, type ScorerSettings } from '@churnscore/config';
-import type { InputEvent } from '@churnscore/domain';
+import type { CustomerInsights, InputEvent } from '@churnscore/domain';
 import type { OutputEvent } from '@churnscore/events';
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
-import { createRedis, createStateStore, keySchema, type RedisClient, type StateStore } from '@churnscore/state';
+import { createRedis, createStateStore, decodeStoredInsights, keySchema, type RedisClient, type StateStore } from '@churnscore/state';
 import { Cluster } from 'ioredis';
 import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
@@ -153,6 +153,11 @@ export class ScorerTestBed extends EventsTestBed {
   /** The customer's insights hash, as a dashboard reads it (HGETALL). */
   async insightsHash(customerId: string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.keys.customer(customerId).insights);
+  }
+
+  /** The customer's insights as the insights hash decodes. */
+  async insights(customerId: string): Promise<CustomerInsights | null> {
+    return decodeStoredInsights(customerId, await this.insightsHash(customerId));
   }
 
   async scoreHash(customerId: string): Promise<Record<string, string>> {

@@ -72,8 +72,10 @@ it('a customer with a year of typical activity fits the measured per-customer bu
   expect(perPart.seen).toBeLessThan(512);
   // The explanation as compact JSON, its items tuples without field names: measured at about 1.4 KB, ~2.9 KB with them.
   expect(perPart.explanation).toBeLessThan(1_536);
-  // One history point as an array, as chs:v3 stores it: measured at 232 B with its key, 264 B as chs:v2's object.
-  expect(perPart.history).toBeLessThan(248);
-  // Measured at about 6.8 KB under chs:v3 (docs/redis-contract.md explains where it goes); this guards against regressions.
-  expect(total).toBeLessThan(7.25 * 1024);
+  // One history point, comma-separated as chs:v4 stores it: measured at 229 B with its key, 232 B as chs:v3's array.
+  expect(perPart.history).toBeLessThan(240);
+  // An activity type's windowed counts in one field: measured at about 800 B, ~1.3 KB with a field per window (chs:v3).
+  expect(perPart.insights).toBeLessThan(1_024);
+  // Measured at about 6.3 KB under chs:v4 (docs/redis-contract.md explains where it goes); this guards against regressions.
+  expect(total).toBeLessThan(6.5 * 1024);
 });

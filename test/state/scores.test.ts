@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertBook, Explanation, OutputMessage } from '@churnscore/domain';
-import { createReadStore, createStateStore, decodeScoreHistoryEntry, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
+import { createReadStore, createStateStore, decodeAlertBook, decodeScoreHistoryEntry, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -34,7 +34,7 @@ function commit(customerId: string, fields: Partial<ScoreCommit> = {}, publish =
   return { ...committed, outbox: publish ? [scoreChanged(committed.score), ...outbox] : outbox };
 }
 
-const book = (bandBeforeDrop: AlertBook['bandBeforeDrop']): AlertBook => ({ episodes: { CHURN_RISK_HIGH: alert('any', 1) }, bandBeforeDrop });
+const book = (customerId: string, bandBeforeDrop: AlertBook['bandBeforeDrop']): AlertBook => ({ episodes: { CHURN_RISK_HIGH: alert(customerId, 1) }, bandBeforeDrop });
 
 /** Commits as a lone writer would: based on the score stored right before. */
 const commitOne = async (c: ScoreCommit, options?: CommitOptions) => {
@@ -63,7 +63,7 @@ describe('commitScores writes', () => {
           lastActivityAt: NOW - HOUR,
           winRate365: 0,
         }),
-        alertBook: book('green'),
+        alertBook: book(id, 'green'),
         nextDueAt: NOW + DAY,
       }),
     );
@@ -97,26 +97,31 @@ describe('commitScores writes', () => {
     expect(stored).toMatchObject({
       asOf: String(NOW),
       segment: 'SMB',
-      'activity.EMAIL_SENT.d7': '1',
-      'activity.EMAIL_SENT.d365': '2',
+      // An activity type's counts in one field, the 7-, 30-, 90- and 365-day windows in that order.
+      'activity.EMAIL_SENT': '1,2,2,2',
       lastActivityAt: String(NOW - HOUR),
       // A rate of 0 is a value; a count or an amount of 0 is left out, as are null aggregates.
       winRate365: '0',
     });
-    expect(stored).not.toHaveProperty('activity.CALL.d7');
+    expect(stored).not.toHaveProperty('activity.CALL');
     expect(stored).not.toHaveProperty('openPipelineAmount');
     expect(stored).not.toHaveProperty('latestNps');
     expect(await t.redis.object('ENCODING', k.score)).toBe('listpack');
     expect(await t.redis.object('ENCODING', k.insights)).toBe('listpack');
+    // The alert book as JSON, each episode without the customerId and alertType that its key and member name give.
+    const storedBook = JSON.parse((await t.redis.get(k.alerts)) ?? '') as { episodes: Record<string, object> };
+    expect(Object.keys(storedBook.episodes)).toEqual(['CHURN_RISK_HIGH']);
+    expect(storedBook.episodes.CHURN_RISK_HIGH).not.toHaveProperty('customerId');
+    expect(storedBook.episodes.CHURN_RISK_HIGH).not.toHaveProperty('alertType');
 
     const [snapshot] = await t.store.readCustomers([id], NOW);
     expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY, generation: '' });
-    expect(snapshot?.alertBook).toEqual(book('green'));
+    expect(snapshot?.alertBook).toEqual(book(id, 'green'));
 
     const readModel = await createReadStore(t.redis, { prefix: t.prefix }).customer(id);
     expect(readModel?.score).toEqual(snapshot?.score);
     expect(readModel?.insights).toMatchObject({ segment: 'SMB', winRate365: 0, latestNps: null, activity: { CALL: { d7: 0 } } });
-    expect(readModel?.alertBook).toEqual(book('green'));
+    expect(readModel?.alertBook).toEqual(book(id, 'green'));
   });
 });
 
@@ -140,7 +145,7 @@ describe('commitScores writes only what changed', () => {
     const id = 'unchanged';
     await customerWithState(id);
     const k = t.store.keys.customer(id);
-    const first = { insights: insights(id, { openTickets: 2, winRate365: 0.5, lastActivityAt: NOW - HOUR }), alertBook: book('green'), nextDueAt: NOW + DAY };
+    const first = { insights: insights(id, { openTickets: 2, winRate365: 0.5, lastActivityAt: NOW - HOUR }), alertBook: book(id, 'green'), nextDueAt: NOW + DAY };
     await commitOne(commit(id, first));
 
     const same = () => commitOne(commit(id, { ...first, asOf: NOW + 1 }, false));
@@ -155,8 +160,8 @@ describe('commitScores writes only what changed', () => {
     await commitOne(commit(reference, { insights: insights(reference, { openTickets: 3, lastActivityAt: NOW - HOUR }) }));
     expect(await t.redis.hgetall(k.insights)).toEqual(await t.redis.hgetall(t.store.keys.customer(reference).insights));
 
-    expect(await leavesUnwritten([k.alerts], () => commitOne(commit(id, { ...first, insights: next, alertBook: book('yellow'), asOf: NOW + 3 }, false)))).toBe(false);
-    expect((await createReadStore(t.redis, { prefix: t.prefix }).customer(id))?.alertBook).toEqual(book('yellow'));
+    expect(await leavesUnwritten([k.alerts], () => commitOne(commit(id, { ...first, insights: next, alertBook: book(id, 'yellow'), asOf: NOW + 3 }, false)))).toBe(false);
+    expect((await createReadStore(t.redis, { prefix: t.prefix }).customer(id))?.alertBook).toEqual(book(id, 'yellow'));
   });
 });
 
@@ -167,11 +172,11 @@ describe('concurrent computations of one customer', () => {
     await commitOne(commit(id, { asOf: NOW }));
     const [read] = await t.store.readCustomers([id], NOW);
     const basedOn = read!.score;
-    const [first] = await t.store.commitScores([commit(id, { asOf: NOW + 1, alertBook: book('green'), basedOn })]);
-    const [second] = await t.store.commitScores([commit(id, { asOf: NOW + 2, alertBook: book('yellow'), basedOn })]);
+    const [first] = await t.store.commitScores([commit(id, { asOf: NOW + 1, alertBook: book(id, 'green'), basedOn })]);
+    const [second] = await t.store.commitScores([commit(id, { asOf: NOW + 2, alertBook: book(id, 'yellow'), basedOn })]);
     expect(first).toMatchObject({ written: true, conflict: false });
     expect(second).toMatchObject({ written: false, conflict: true });
-    expect(JSON.parse((await t.redis.get(t.store.keys.customer(id).alerts))!)).toEqual(book('green'));
+    expect(decodeAlertBook(id, await t.redis.get(t.store.keys.customer(id).alerts))).toEqual(book(id, 'green'));
   });
 });
 

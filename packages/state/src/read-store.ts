@@ -147,7 +147,7 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
       >(await redis.multi().hgetall(k.score).get(k.explanation).hgetall(k.insights).get(k.alerts).exec());
       const score = decodeStoredScore(customerId, scoreHash, explanation);
       if (score === null) return null;
-      return { score, insights: decodeStoredInsights(customerId, insightsHash), alertBook: decodeAlertBook(alertBook) };
+      return { score, insights: decodeStoredInsights(customerId, insightsHash), alertBook: decodeAlertBook(customerId, alertBook) };
     },
 
     customerSummaries: (customerIds) =>
@@ -172,7 +172,7 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
       return withBackfilled(decodePoints(backfilled), published, limit);
     },
 
-    alertBooks: async (customerIds) => (await Promise.all(customerIds.map((customerId) => redis.get(keys.customer(customerId).alerts)))).map(decodeAlertBook),
+    alertBooks: (customerIds) => Promise.all(customerIds.map(async (customerId) => decodeAlertBook(customerId, await redis.get(keys.customer(customerId).alerts)))),
 
     ranking: (metric, segment = null) => rankingReader(redis, keys.ranking(metric, segment)),
 

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIVITY_TYPES, type CustomerInsights } from '@churnscore/domain';
 import { pairsToRecord } from './read-state';
-import { decodeScoreHistoryEntry, decodeStoredInsights, encodeScoreHistoryEntry, flattenFields, insightsFieldArgs } from './score-codec';
-
-describe('flattenFields', () => {
-  it('joins nested names with dots and leaves out nulls', () => {
-    expect(flattenFields({ a: 1, b: { c: 'x', d: null, e: { f: 0 } }, g: null })).toEqual(['a', '1', 'b.c', 'x', 'b.e.f', '0']);
-  });
-});
+import { decodeAlertBook, decodeScoreHistoryEntry, decodeStoredInsights, encodeAlertBook, encodeScoreHistoryEntry, insightsFieldArgs } from './score-codec';
 
 describe('the insights hash', () => {
   it('decodes back to the insights it was written from, zero counts and nulls included', () => {
@@ -41,9 +35,16 @@ describe('the insights hash', () => {
       latestCsmSentiment: null,
     };
     const args = insightsFieldArgs(insights);
-    for (const zero of ['activity.EMAIL_SENT.d7', 'openQuotes', 'lost365', 'cancelled365', 'openTickets']) expect(args).not.toContain(zero);
+    for (const zero of ['activity.EMAIL_SENT', 'openQuotes', 'lost365', 'cancelled365', 'openTickets']) expect(args).not.toContain(zero);
     expect(args).not.toContain('customerId');
+    expect(pairsToRecord(args)).toMatchObject({ 'activity.EMAIL_RECEIVED': '1,2,0,3', usageQuantity: '2.5,5,0,7.5' });
     expect(decodeStoredInsights('c1', pairsToRecord(args))).toEqual(insights);
+  });
+
+  it('reads a windowed field that is not four numbers as zeros', () => {
+    for (const bad of ['1,2,3', '1,2,x,4', '']) {
+      expect(decodeStoredInsights('c1', { asOf: '1748779200000', 'activity.CALL': bad })?.activity.CALL).toEqual({ d7: 0, d30: 0, d90: 0, d365: 0 });
+    }
   });
 
   it('keeps a 0 that is a value (a rating, a rate), and reads an absent one as null, an absent count as 0', () => {
@@ -70,21 +71,50 @@ describe('the insights hash', () => {
 describe('the score history', () => {
   const point = { t: 1_748_779_200_000, health: 54, churnRisk: 0.7603, band: 'yellow' } as const;
 
-  it('stores a point as an array, its field names once in the contract instead of in every entry', () => {
-    expect(encodeScoreHistoryEntry(point)).toBe('[1748779200000,54,0.7603,"yellow"]');
+  it('stores a point as comma-separated values, its field names once in the contract instead of in every entry', () => {
+    expect(encodeScoreHistoryEntry(point)).toBe('1748779200000,54,0.7603,yellow');
     expect(decodeScoreHistoryEntry(encodeScoreHistoryEntry(point))).toEqual(point);
   });
 
-  it("skips anything else, chs:v2's objects included (a chart must not fail on one bad entry)", () => {
+  it("skips anything else, chs:v2's objects and chs:v3's arrays included (a chart must not fail on one bad entry)", () => {
     const bad = [
-      'not json',
-      'null',
-      '[1]',
+      'not a point',
+      '',
+      '1',
       JSON.stringify(point),
-      JSON.stringify([point.t, point.health, point.churnRisk, 'purple']),
-      JSON.stringify([point.t, '54', point.churnRisk, point.band]),
-      JSON.stringify([point.t, point.health, point.churnRisk, point.band, 'extra']),
+      JSON.stringify([point.t, point.health, point.churnRisk, point.band]),
+      `${point.t},${point.health},${point.churnRisk},purple`,
+      `${point.t},,${point.churnRisk},${point.band}`,
+      `${point.t},54x,${point.churnRisk},${point.band}`,
+      `${point.t},${point.health},${point.churnRisk},${point.band},extra`,
     ];
     for (const entry of bad) expect(decodeScoreHistoryEntry(entry)).toBeNull();
+  });
+});
+
+describe('the alert book', () => {
+  const episode = {
+    alertId: 'a1',
+    customerId: 'c1',
+    alertType: 'CHURN_RISK_HIGH',
+    status: 'OPEN',
+    severity: 'HIGH',
+    episode: 2,
+    openedAt: 1_748_779_200_000,
+    resolvedAt: null,
+    valueAtRisk: 1200,
+    churnRisk: 0.8,
+    health: 35,
+    band: 'red',
+    reason: 'churn risk 0.8 ≥ 0.7',
+  } as const;
+  const book = { episodes: { CHURN_RISK_HIGH: episode }, bandBeforeDrop: 'yellow' } as const;
+
+  it('stores each episode without what its key (the customer) and its member name (the alert type) say', () => {
+    const stored = JSON.parse(encodeAlertBook(book)) as { episodes: Record<string, object> };
+    expect(stored.episodes.CHURN_RISK_HIGH).not.toHaveProperty('customerId');
+    expect(stored.episodes.CHURN_RISK_HIGH).not.toHaveProperty('alertType');
+    expect(decodeAlertBook('c1', encodeAlertBook(book))).toEqual(book);
+    expect(decodeAlertBook('c1', null)).toBeNull();
   });
 });

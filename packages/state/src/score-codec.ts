@@ -1,13 +1,15 @@
 // The dashboard-facing values: a score as flat, HGETALL-readable fields beside its explanation (a JSON
 // string of its own: inside the hash, a value that long would turn the compact listpack encoding into a
-// hash table), the insights flattened to dotted field names (`activity.EMAIL_SENT.d30`), the alert book
-// and the score history. Both hashes omit the customerId, which is in the key.
+// hash table), the insights as flat fields (an activity type's windowed counts in one: `activity.EMAIL_SENT`),
+// the alert book and the score history. Both hashes omit the customerId, which is in the key.
 import { ACTIVITY_TYPES, HEALTH_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
 import { decodeExplanation, explanationOfStored } from './explanation-codec';
 import { SCORE_FIELD, type OutboxEntry } from './layout';
 import type {
   ActivityType,
   AlertBook,
+  AlertEpisode,
+  AlertType,
   CustomerInsights,
   HealthBand,
   LifecycleStage,
@@ -83,19 +85,6 @@ export function decodeStoredScore(customerId: string, hash: Record<string, strin
 }
 
 /**
- * Nested objects become dotted field names; null values are left out (an absent field reads as null). Appends to
- * `into` rather than building arrays per level: every commit flattens the insights, ~70 fields.
- */
-export function flattenFields(value: object, path = '', into: string[] = []): string[] {
-  for (const [name, inner] of Object.entries(value) as Array<[string, unknown]>) {
-    if (inner === null || inner === undefined) continue;
-    if (typeof inner === 'object') flattenFields(inner, `${path}${name}.`, into);
-    else into.push(path + name, String(inner));
-  }
-  return into;
-}
-
-/**
  * The insights fields that read as null when absent: a time, a rate, a rating, the segment, whose 0 is a value.
  * Every other field is a count or an amount, most of them 0 for most customers (windowed counts, closed deals,
  * cancellations, open tickets), written only when non-zero and read as 0 when absent: a third of the hash or more.
@@ -111,36 +100,55 @@ const NULLABLE_INSIGHTS: ReadonlySet<string> = new Set([
   'latestCsmSentiment',
 ] satisfies Array<keyof CustomerInsights>);
 
-/** Insights as field/value arguments: nulls left out, and counts and amounts when they are 0. */
+/** The insights' field of an activity type's windowed counts. */
+const activityField = (type: ActivityType): string => `activity.${type}`;
+const USAGE_QUANTITY_FIELD = 'usageQuantity' satisfies keyof CustomerInsights;
+/**
+ * A set of windowed counts is one field: its counts for the WINDOWS_DAYS windows, shortest first, comma-separated
+ * (`activity.EMAIL_SENT` → `8,21,52,194`). A field per window repeated the ~20-byte name four times over: most
+ * of the hash's bytes (chs:v3).
+ */
+const WINDOWED_SEPARATOR = ',';
+
+function pushWindowed(args: string[], field: string, counts: WindowedCounts): void {
+  const values = WINDOWS_DAYS.map((days) => counts[`d${days}`]);
+  if (values.some((value) => value !== 0)) args.push(field, values.join(WINDOWED_SEPARATOR));
+}
+
+/** Absent (all 0) or not four numbers: zeros, as a chart would rather show than fail on. */
+function decodeWindowed(value: string | undefined): WindowedCounts {
+  const counts = value?.split(WINDOWED_SEPARATOR).map(Number) ?? [];
+  const valid = counts.length === WINDOWS_DAYS.length && counts.every(Number.isFinite);
+  return Object.fromEntries(WINDOWS_DAYS.map((days, i) => [`d${days}`, valid ? counts[i]! : 0])) as unknown as WindowedCounts;
+}
+
+/** Insights as field/value arguments: nulls left out, counts and amounts when they are 0, windowed counts when all are. */
 export function insightsFieldArgs(insights: CustomerInsights): string[] {
-  const { customerId: _inKey, ...fields } = insights;
-  const flat = flattenFields(fields);
+  const { customerId: _inKey, activity, usageQuantity, ...scalars } = insights;
   const args: string[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const field = flat[i] as string;
-    const value = flat[i + 1] as string;
-    if (value !== '0' || NULLABLE_INSIGHTS.has(field)) args.push(field, value);
+  for (const type of ACTIVITY_TYPES) pushWindowed(args, activityField(type), activity[type]);
+  pushWindowed(args, USAGE_QUANTITY_FIELD, usageQuantity);
+  for (const [field, value] of Object.entries(scalars)) {
+    if (value !== null && (value !== 0 || NULLABLE_INSIGHTS.has(field))) args.push(field, String(value));
   }
   return args;
 }
 
 /**
- * Rebuilds CustomerInsights from its `insights` hash (the inverse of insightsFieldArgs): dotted field names
- * nest again, absent counts and amounts (left out for being 0) read as 0, and the absent NULLABLE_INSIGHTS (left
- * out for being null) as null. Null when the customer has never been scored.
+ * Rebuilds CustomerInsights from its `insights` hash (the inverse of insightsFieldArgs): absent counts and amounts
+ * (left out for being 0) read as 0, and the absent NULLABLE_INSIGHTS (left out for being null) as null. Null when
+ * the customer has never been scored.
  */
 export function decodeStoredInsights(customerId: string, hash: Record<string, string>): CustomerInsights | null {
   if (hash.asOf === undefined) return null;
   const count = (field: string): number => Number(hash[field] ?? 0);
   const nullable = (field: string): number | null => (hash[field] === undefined ? null : Number(hash[field]));
-  const windowed = (base: string): WindowedCounts =>
-    Object.fromEntries(WINDOWS_DAYS.map((days) => [`d${days}`, count(`${base}.d${days}`)])) as unknown as WindowedCounts;
   return {
     customerId,
     asOf: count('asOf'),
     segment: hash.segment ?? null,
-    activity: Object.fromEntries(ACTIVITY_TYPES.map((type) => [type, windowed(`activity.${type}`)])) as Record<ActivityType, WindowedCounts>,
-    usageQuantity: windowed('usageQuantity'),
+    activity: Object.fromEntries(ACTIVITY_TYPES.map((type) => [type, decodeWindowed(hash[activityField(type)])])) as Record<ActivityType, WindowedCounts>,
+    usageQuantity: decodeWindowed(hash[USAGE_QUANTITY_FIELD]),
     lastActivityAt: nullable('lastActivityAt'),
     lastInboundAt: nullable('lastInboundAt'),
     openOpportunities: count('openOpportunities'),
@@ -165,8 +173,28 @@ export function decodeStoredInsights(customerId: string, hash: Record<string, st
   };
 }
 
+/** An alert episode as the `alerts` string stores it: without the customerId (in the key) and its alertType (its member's name). */
+type StoredAlertEpisode = Omit<AlertEpisode, 'customerId' | 'alertType'>;
+type StoredAlertBook = Omit<AlertBook, 'episodes'> & { episodes: Partial<Record<AlertType, StoredAlertEpisode>> };
+
+/** The `alerts` string: the alert book as JSON, each episode without what its key and member name say. */
+export function encodeAlertBook(book: AlertBook): string {
+  const episodes: StoredAlertBook['episodes'] = {};
+  for (const [alertType, episode] of Object.entries(book.episodes) as Array<[AlertType, AlertEpisode]>) {
+    const { customerId: _inKey, alertType: _memberName, ...stored } = episode;
+    episodes[alertType] = stored;
+  }
+  return JSON.stringify({ ...book, episodes } satisfies StoredAlertBook);
+}
+
 /** Decodes the `alerts` string: the alert book the last commit stored, or null when there is none. */
-export const decodeAlertBook = (json: string | null): AlertBook | null => (json === null ? null : (JSON.parse(json) as AlertBook));
+export function decodeAlertBook(customerId: string, json: string | null): AlertBook | null {
+  if (json === null) return null;
+  const stored = JSON.parse(json) as StoredAlertBook;
+  const episodes: AlertBook['episodes'] = {};
+  for (const [alertType, episode] of Object.entries(stored.episodes) as Array<[AlertType, StoredAlertEpisode]>) episodes[alertType] = { ...episode, customerId, alertType };
+  return { ...stored, episodes };
+}
 
 /** Decodes one entry of the `outbox` list; a score-changed message's explanation, put back by the script in its stored form, too. */
 export function decodeOutboxEntry(json: string): OutboxEntry {
@@ -189,20 +217,18 @@ export interface ScoreHistoryEntry {
 export const historyEntry = (score: Score): ScoreHistoryEntry => ({ t: score.computedAt, health: score.health, churnRisk: score.churnRisk, band: score.band });
 
 /**
- * A point as stored: the JSON array `[t, health, churnRisk, band]`, its field names written once (here and in
- * docs/redis-contract.md) rather than in each of a customer's up to 30 points, which halves the list.
+ * A point as stored: `t,health,churnRisk,band`, comma-separated, its field names written once (here and in
+ * docs/redis-contract.md) rather than in each of a customer's up to 30 points: ~30 bytes where chs:v2's JSON
+ * object took ~65 and chs:v3's JSON array ~35.
  */
-export const encodeScoreHistoryEntry = ({ t, health, churnRisk, band }: ScoreHistoryEntry): string => JSON.stringify([t, health, churnRisk, band]);
+const HISTORY_SEPARATOR = ',';
+export const encodeScoreHistoryEntry = ({ t, health, churnRisk, band }: ScoreHistoryEntry): string => [t, health, churnRisk, band].join(HISTORY_SEPARATOR);
 
 /** Decodes one entry of the `history` or `backfill` list; null for one that is not a point (a chart skips it rather than failing). */
-export function decodeScoreHistoryEntry(json: string): ScoreHistoryEntry | null {
-  try {
-    const parsed = JSON.parse(json) as unknown;
-    if (!Array.isArray(parsed) || parsed.length !== 4) return null;
-    const [t, health, churnRisk, band] = parsed as unknown[];
-    const valid = typeof t === 'number' && typeof health === 'number' && typeof churnRisk === 'number' && HEALTH_BANDS.includes(band as never);
-    return valid ? { t, health, churnRisk, band: band as HealthBand } : null;
-  } catch {
-    return null;
-  }
+export function decodeScoreHistoryEntry(entry: string): ScoreHistoryEntry | null {
+  const fields = entry.split(HISTORY_SEPARATOR);
+  if (fields.length !== 4) return null;
+  const [t, health, churnRisk] = fields.slice(0, 3).map((field) => (field === '' ? NaN : Number(field))) as [number, number, number];
+  const band = fields[3] as HealthBand;
+  return Number.isFinite(t) && Number.isFinite(health) && Number.isFinite(churnRisk) && HEALTH_BANDS.includes(band) ? { t, health, churnRisk, band } : null;
 }

@@ -6,7 +6,7 @@ import { encodeExplanation } from '../explanation-codec';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
 import { LUA_LAYOUT, withoutExplanation, type OutboxEntry } from '../layout';
 import { pairsToRecord } from '../read-state';
-import { decodeOutboxEntry, decodeScoreSummary, encodeScoreHistoryEntry, historyEntry, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from '../score-codec';
+import { decodeOutboxEntry, decodeScoreSummary, encodeAlertBook, encodeScoreHistoryEntry, historyEntry, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from '../score-codec';
 import { keysOf, scriptArgs, type ScriptDefinition, type ScriptInvocation } from './lua-script';
 
 /** Published scores kept per customer for a chart of the score over time (each entry ~35 bytes, an array: encodeScoreHistoryEntry). */
@@ -136,7 +136,7 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
         asOf: commit.asOf,
         scoreChanged: published ? storedScoreChange(commit) : '',
         nextDueAt: commit.nextDueAt ?? '',
-        alertBook: commit.alertBook == null ? '' : JSON.stringify(commit.alertBook),
+        alertBook: commit.alertBook == null ? '' : encodeAlertBook(commit.alertBook),
         explanation: replacesScore ? encodeExplanation(commit.score.explanation) : '',
         historyEntry: replacesScore ? encodeScoreHistoryEntry(historyEntry(commit.score)) : '',
         historyLength: SCORE_HISTORY_LENGTH,

@@ -34,7 +34,7 @@ export function parseReadCustomerReply(reply: unknown, customerId: string, asOf:
     customerId,
     state,
     score: decodeStoredScore(customerId, pairsToRecord(scoreFlat), explanation),
-    alertBook: decodeAlertBook(alertBook),
+    alertBook: decodeAlertBook(customerId, alertBook),
     outbox: outbox.map(decodeOutboxEntry),
     segment: state.segment,
   };
