@@ -1,6 +1,6 @@
 import { createLogger } from '@churnscore/observability';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type HandledUnit, type MessageChunk, type PartitionFetch } from './at-least-once-consumer';
+import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch } from './at-least-once-consumer';
 import { FakeAdmin, FakeConsumer, kafkaMessage, type FetchedBatch } from './testing';
 
 const TOPIC = 'crm.activity.v1';
@@ -53,12 +53,8 @@ class FakeGate implements DurabilityGate<number, Mark> {
 
 const deferred = () => {
   let resolve = () => {};
-  let reject: (error: Error) => void = () => {};
-  const promise = new Promise<void>((settle, fail) => {
-    resolve = settle;
-    reject = fail;
-  });
-  return { promise, resolve, reject };
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
 };
 
 const batch = (partition: number, count: number, from = 0): FetchedBatch => ({
@@ -76,12 +72,9 @@ afterEach(async () => {
   stopLoop = undefined;
 });
 
-/**
- * A running loop on the fakes, assigned partitions 0 and 1 of a topic with three; the most a chunk holds as given.
- * A handler that resolves to nothing has its unit's outputs published at once.
- */
+/** A running loop on the fakes, assigned partitions 0 and 1 of a topic with three; the most a chunk holds as given. */
 async function runningLoop(
-  handle: (chunks: readonly MessageChunk[], fence: number) => Promise<HandledUnit | void> = () => Promise.resolve(),
+  handle: (chunks: readonly MessageChunk[], fence: number) => Promise<void> = () => Promise.resolve(),
   maxChunkSize = CHUNK_SIZE,
 ) {
   const consumer = new FakeConsumer();
@@ -98,9 +91,9 @@ async function runningLoop(
     chunkSize: CHUNK_SIZE,
     maxChunkSize,
     concurrentPartitions: 3,
-    handleChunks: async (chunks, fence) => {
+    handleChunks: (chunks, fence) => {
       units.push({ chunks, fence });
-      return (await handle(chunks, fence)) ?? { published: Promise.resolve() };
+      return handle(chunks, fence);
     },
     gate,
     commitIntervalMs: 5,
@@ -142,49 +135,6 @@ describe('AtLeastOnceConsumer', () => {
     gate.durableThrough = Infinity;
     await vi.waitFor(() => expect(consumer.commits).toHaveLength(1));
     expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '3' }]);
-  });
-
-  it("takes the next unit while a unit's outputs are being published, and commits its offsets only once they are", async () => {
-    const publication = deferred();
-    const { consumer, gate, units } = await runningLoop(() => Promise.resolve(units.length === 1 ? { published: publication.promise } : undefined));
-    await consumer.deliver(batch(0, 3)).done;
-    await consumer.deliver(batch(1, 2)).done;
-    expect(units).toHaveLength(2);
-    // Durable, but the first unit's outputs are not published yet: neither offset may be committed, the second
-    // (published) being of another partition does not matter: offsets are committed in the order of their units.
-    gate.durableThrough = Infinity;
-    await vi.waitFor(() => expect(gate.asked.length).toBeGreaterThanOrEqual(2));
-    expect(consumer.commits).toEqual([]);
-
-    publication.resolve();
-    await vi.waitFor(() => expect(consumer.commits).toHaveLength(1));
-    expect(consumer.commits[0]).toEqual([
-      { topic: TOPIC, partition: 0, offset: '3' },
-      { topic: TOPIC, partition: 1, offset: '2' },
-    ]);
-  });
-
-  it("rewinds to the committed offsets when a unit's outputs cannot be published, and fails the next batch with the error", async () => {
-    const publication = deferred();
-    const { consumer, gate, units, rewinds } = await runningLoop(() => Promise.resolve(units.length === 2 ? { published: publication.promise } : undefined));
-    await consumer.deliver(batch(0, 3)).done;
-    await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('3'));
-    gate.durableThrough = Infinity;
-    const unpublished = consumer.deliver(batch(0, 2, 3));
-    await unpublished.done;
-    expect(unpublished.resolved).toEqual(['4']);
-
-    publication.reject(new Error('output topic not authorised'));
-    await vi.waitFor(() => expect(rewinds()).toBe(1));
-    // Both partitions back to where they were committed: the unit's events are consumed again.
-    expect(consumer.seeks).toEqual([
-      { topic: TOPIC, partition: 0, offset: '3' },
-      { topic: TOPIC, partition: 1, offset: EARLIEST },
-    ]);
-    // kafkajs retries the next batch, or gives up on an error it cannot retry, as for a unit that failed itself.
-    await expect(consumer.deliver(batch(0, 2, 3)).done).rejects.toThrow('output topic not authorised');
-    await consumer.deliver(batch(0, 2, 3)).done;
-    await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('5'));
   });
 
   it('commits the durable prefix of the handled chunks, the latest offset per partition', async () => {

@@ -63,16 +63,6 @@ export interface BatchReport {
   lag: number;
 }
 
-/**
- * A unit of work whose handler has resolved. `published` settles once its outputs are published: its offsets are
- * committed only after that. If it rejects, the consumer rewinds every assigned partition to its committed offset,
- * so the unit is consumed again, and fails the next batch with the error, as if the unit had failed there
- * (kafkajs then retries, or gives up on an error it cannot retry).
- */
-export interface HandledUnit {
-  published: Promise<void>;
-}
-
 export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   consumer: ConsumerSeam;
   admin: AdminSeam;
@@ -97,11 +87,10 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   concurrentPartitions: number;
   /**
    * Handles one unit of work: chunks of distinct partitions, in the order given. Must have written (not
-   * necessarily made durable) every effect to the store when it resolves, all of them to the store incarnation
-   * `fence` names, except the publication of its outputs, which may go on meanwhile (the next unit is taken at
-   * once); throws RewindRequiredError if the store is another one.
+   * necessarily made durable) every effect when it resolves, all of them to the store incarnation `fence`
+   * names; throws RewindRequiredError if the store is another one.
    */
-  handleChunks(chunks: readonly MessageChunk[], fence: Fence): Promise<HandledUnit>;
+  handleChunks(chunks: readonly MessageChunk[], fence: Fence): Promise<void>;
   gate: DurabilityGate<Fence, Mark>;
   /** How often durable offsets are committed. */
   commitIntervalMs: number;
@@ -122,14 +111,12 @@ interface PendingCommit<Mark> {
   /** The next offset to consume, as Kafka commits it. */
   offset: string;
   mark: Mark;
-  /** Its unit's outputs are published: only then may the offset be committed. */
-  published: boolean;
 }
 
 const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-/** What a chunk's unit of work came to: written under this fence (its outputs' publication perhaps still going on), or discarded by a rewind. */
-type UnitOutcome<Fence> = { fence: Fence; published: Promise<void> } | 'rewound';
+/** What a chunk's unit of work came to: written under this fence, or discarded by a rewind. */
+type UnitOutcome<Fence> = { fence: Fence } | 'rewound';
 
 interface QueuedChunk<Fence> {
   chunk: MessageChunk;
@@ -155,8 +142,6 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private readonly batchesInFlight = new Set<Promise<void>>();
   private readonly queued: QueuedChunk<Fence>[] = [];
   private working = false;
-  /** Why a unit's outputs could not be published: the next batch fails with it. */
-  private publicationFailure: { error: unknown } | undefined;
 
   constructor(private readonly options: AtLeastOnceConsumerOptions<Fence, Mark>) {}
 
@@ -200,11 +185,6 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const failure = this.publicationFailure;
-    if (failure !== undefined) {
-      this.publicationFailure = undefined;
-      throw failure.error;
-    }
     const started = performance.now();
     const { maxChunkSize, gate } = this.options;
     const [first] = batch.messages;
@@ -218,22 +198,15 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       const outcome = await this.handleTogether({ topic: batch.topic, partition: batch.partition, messages });
       // A rewind while the chunk waited or ran discarded what came before; this chunk is re-read too.
       if (outcome === 'rewound' || isStale()) break;
-      const { fence, published } = outcome;
+      const { fence } = outcome;
       const lastOffset = messages[messages.length - 1]!.offset;
       resolveOffset(lastOffset);
-      const entry: PendingCommit<Mark> = {
+      this.pending.push({
         topic: batch.topic,
         partition: batch.partition,
         offset: (BigInt(lastOffset) + 1n).toString(),
         mark: gate.mark(fence),
-        published: false,
-      };
-      this.pending.push(entry);
-      // A failure is handled once per unit (handleUnit); here the offset only waits for the publication.
-      published.then(
-        () => (entry.published = true),
-        () => undefined,
-      );
+      });
       handled += messages.length;
       await heartbeat();
     }
@@ -277,25 +250,16 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   /** Resolves with the fence the unit was written under, or 'rewound' if the store was found replaced. */
   private async handleUnit(unit: readonly QueuedChunk<Fence>[], fence: Fence): Promise<UnitOutcome<Fence>> {
     try {
-      const { published } = await this.options.handleChunks(
+      await this.options.handleChunks(
         unit.map((queued) => queued.chunk),
         fence,
       );
-      published.catch((error: unknown) => this.publicationFailed(error));
-      return { fence, published };
+      return { fence };
     } catch (error) {
       if (!(error instanceof RewindRequiredError)) throw error;
       await this.rewindToCommitted(error.message);
       return 'rewound';
     }
-  }
-
-  /** A unit's outputs could not be published: it is consumed again from the committed offsets, and the next batch fails. */
-  private publicationFailed(error: unknown): void {
-    this.publicationFailure = { error };
-    void this.rewindToCommitted(`the outputs of a unit of work could not be published: ${error instanceof Error ? error.message : String(error)}`).catch(
-      (rewindError: unknown) => this.options.logger.warn({ err: rewindError }, 'could not rewind to the committed offsets'),
-    );
   }
 
   /** The queued chunks up to `chunkSize` messages in all (always at least one chunk). */
@@ -323,9 +287,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   }
 
   private async commitDurableNow(): Promise<void> {
-    // Only offsets whose units' outputs are published, in order: a later one would commit past an unpublished one.
-    const unpublished = this.pending.findIndex((entry) => !entry.published);
-    const candidates = unpublished === -1 ? this.pending : this.pending.slice(0, unpublished);
+    const candidates = this.pending;
     const durable = await this.options.gate.durableCount(candidates.map((entry) => entry.mark));
     if (durable === 'lost') return this.rewindNow('the state store lost writes since they were made');
     if (durable === 0) return;

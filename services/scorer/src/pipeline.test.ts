@@ -52,12 +52,6 @@ const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: Sta
 
 const topicOf = (event: InputEvent | OutputEvent): string => topics[TOPIC_ROLE_OF_KIND[event.kind]];
 
-/** A unit of work handled and its outputs published. */
-async function handled(pipeline: ScoringPipeline, chunks: readonly MessageChunk[], fence = FENCE): Promise<void> {
-  const { published } = await pipeline.handleChunks(chunks, fence);
-  await published;
-}
-
 /** A chunk of one partition of `events`' topic, encoded as the CRM would send them, from `offset` on. */
 async function chunkOf(events: readonly InputEvent[], { partition = 0, offset = 0 } = {}): Promise<MessageChunk> {
   const messages = await Promise.all(
@@ -96,7 +90,7 @@ const silentSinceSigning = { contracts: [silentContract], lastActivityAt: NOW - 
 describe('ScoringPipeline.handleChunks', () => {
   it("applies a unit's events, scores each touched customer once, publishes the outbox, then acknowledges it", async () => {
     const chunks = [await chunkOf([activity('c1', 'e1'), activity('c2', 'e2')]), await chunkOf([activity('c1', 'e3')], { partition: 1 })];
-    await handled(pipelineWith(), chunks);
+    await pipelineWith().handleChunks(chunks, FENCE);
     expect(journal).toEqual(['apply e1 e2 e3', 'read c1 c2', 'commit c1', 'commit c2', `send ${topics.scoreChanged} ×2`, 'ack c1 1', 'ack c2 1']);
     const published = await outputs();
     expect(published.map((event) => [event.kind, event.customerId, event.version])).toEqual([
@@ -107,44 +101,10 @@ describe('ScoringPipeline.handleChunks', () => {
     expect(store.stored('c1').outbox).toEqual([]);
   });
 
-  it("takes the next unit while the one before is being published, and commits nothing before that unit's outputs are acknowledged", async () => {
-    let releaseSend = () => {};
-    const sendHeld = new Promise<void>((resolve) => (releaseSend = resolve));
-    const slowBroker: BatchSender = {
-      sendBatch: async (batch) => {
-        await sendHeld;
-        return producer.sendBatch(batch);
-      },
-    };
-    const pipeline = pipelineWith(slowBroker);
-    const first = await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
-    const second = pipeline.handleChunks([await chunkOf([activity('c1', 'e2'), activity('c2', 'e3')], { offset: 1 })], FENCE);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    // The second unit is applied and read while the first one's outputs are on their way; its commits wait.
-    expect(journal).toEqual(['apply e1', 'read c1', 'commit c1', 'apply e2 e3', 'read c1 c2']);
-
-    releaseSend();
-    await first.published;
-    await (await second).published;
-    expect(journal).toEqual([
-      'apply e1',
-      'read c1',
-      'commit c1',
-      'apply e2 e3',
-      'read c1 c2',
-      `send ${topics.scoreChanged} ×1`,
-      'ack c1 1',
-      'commit c1',
-      'commit c2',
-      `send ${topics.scoreChanged} ×1`,
-      'ack c2 1',
-    ]);
-  });
-
   it('dead-letters a rejected record with its reason and source, unchanged, and scores the valid ones', async () => {
     const chunk = await chunkOf([activity('c1', 'e1')]);
     const garbage = kafkaMessage(1, { key: 'c1', value: 'not avro', timestamp: NOW });
-    await handled(pipelineWith(), [{ ...chunk, messages: [...chunk.messages, garbage] }]);
+    await pipelineWith().handleChunks([{ ...chunk, messages: [...chunk.messages, garbage] }], FENCE);
     const [dead] = producer.sent(topics.dlq);
     expect(producer.sent(topics.dlq)).toHaveLength(1);
     expect(dead?.value).toEqual(garbage.value);
@@ -156,7 +116,7 @@ describe('ScoringPipeline.handleChunks', () => {
   it('splits a unit at an erasure: what came before is scored, the customer erased and tombstoned, what follows starts afresh', async () => {
     const erase = sampleCustomer({ customerId: 'c1', eventId: 'e2', erase: true, segment: null });
     const chunks = [await chunkOf([activity('c1', 'e1')]), await chunkOf([erase]), await chunkOf([activity('c1', 'e3')], { offset: 1 })];
-    await handled(pipelineWith(), chunks);
+    await pipelineWith().handleChunks(chunks, FENCE);
     expect(journal).toEqual([
       'apply e1',
       'read c1',
@@ -188,7 +148,7 @@ describe('ScoringPipeline.handleChunks', () => {
       }
     }
     store = new ReadBeforeApply(journal);
-    await handled(pipelineWith(), [await chunkOf([activity('c1', 'e1')])]);
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     expect(journal).toEqual(['apply e1', 'read c1', 'read c1', 'commit c1', `send ${topics.scoreChanged} ×1`, 'ack c1 1']);
     expect(store.stored('c1').score?.revision).toBe(1);
   });
@@ -209,11 +169,11 @@ describe('ScoringPipeline.handleChunks', () => {
   it('publishes what a crash left in the outbox when the events are redelivered, and acknowledges it once sent', async () => {
     const chunk = await chunkOf([activity('c1', 'e1')]);
     const brokerDown: BatchSender = { sendBatch: () => Promise.reject(new Error('broker unreachable')) };
-    await expect(handled(pipelineWith(brokerDown), [chunk])).rejects.toThrow('broker unreachable');
+    await expect(pipelineWith(brokerDown).handleChunks([chunk], FENCE)).rejects.toThrow('broker unreachable');
     expect(store.stored('c1').outbox.map(({ seq, version }) => ({ seq, version }))).toEqual([{ seq: 1, version: 1 }]);
 
     journal.length = 0;
-    await handled(pipelineWith(producer, NOW + 1), [chunk]); // redelivered: nothing applied, the outbox still published
+    await pipelineWith(producer, NOW + 1).handleChunks([chunk], FENCE); // redelivered: nothing applied, the outbox still published
     expect(journal).toEqual(['apply e1', 'read c1', 'commit c1', `send ${topics.scoreChanged} ×1`, 'ack c1 1']);
     expect((await outputs()).map((event) => [event.kind, event.version])).toEqual([['score-changed', 1]]);
     expect(store.stored('c1').outbox).toEqual([]);
@@ -221,7 +181,7 @@ describe('ScoringPipeline.handleChunks', () => {
 
   it('publishes score changes and alert transitions with the versions their commit assigned, keyed by customer', async () => {
     store.setState('c1', silentSinceSigning);
-    await handled(pipelineWith(), [await chunkOf([activity('c1', 'e1')])]);
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     const published = await outputs();
     const alerts = published.filter((event) => event.kind === 'alert');
     expect(alerts.length).toBeGreaterThan(0);
@@ -235,7 +195,7 @@ describe('ScoringPipeline.rescore', () => {
 
   it('recomputes a customer whose commit lost a race from a fresh read, so nothing derives from a stale alert book', async () => {
     const pipeline = pipelineWith();
-    await handled(pipeline, [await chunkOf([activity('c1', 'e1')])]);
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     // Another computation of the customer (another instance, the time-driven loop) commits after our read.
     store.beforeCommit = (ours) => {
       store.beforeCommit = undefined;
@@ -249,7 +209,7 @@ describe('ScoringPipeline.rescore', () => {
 
   it('gives up on a customer contended commit after commit', async () => {
     const pipeline = pipelineWith();
-    await handled(pipeline, [await chunkOf([activity('c1', 'e1')])]);
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     let other = 0;
     store.beforeCommit = (ours) => {
       const landsFirst = store.beforeCommit;
@@ -263,7 +223,7 @@ describe('ScoringPipeline.rescore', () => {
   it("publishes a customer's score and every alert episode again in its first commit of a new Redis generation", async () => {
     store.setState('c1', silentSinceSigning);
     const pipeline = pipelineWith();
-    await handled(pipeline, [await chunkOf([activity('c1', 'e1')])]);
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     const first = await outputs();
 
     await pipeline.rescore([byTime('c1')], NOW + 1, FENCE);
@@ -309,7 +269,7 @@ describe('ScoringPipeline while a backlog loads', () => {
   });
 
   it('holds the alert transitions of a customer whose partition is far behind, and says so on its score', async () => {
-    await handled(pipelineWith(), [await chunkOf([activity('c1', 'e1')])]);
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     const published = await outputs();
     expect(published.map((event) => event.kind)).toEqual(['score-changed']);
     expect(published[0]).toMatchObject({ catchingUp: true });
@@ -318,11 +278,11 @@ describe('ScoringPipeline while a backlog loads', () => {
 
   it('makes the held customers due once the partition caught up, and their alerts then open as the data supports', async () => {
     const pipeline = pipelineWith();
-    await handled(pipeline, [await chunkOf([activity('c1', 'e1')])]);
-    await handled(pipeline, [await chunkOf([activity('c2', 'e2')], { offset: 99 })]);
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    await pipeline.handleChunks([await chunkOf([activity('c2', 'e2')], { offset: 99 })], FENCE);
     // Due just after the held commit: a recomputation as of the same instant would not be newer.
     expect(store.due.get('c1')).toBe(NOW + 1);
-    expect(journal.slice(journal.indexOf('commit c2'))).toContain('poll due customers now');
+    expect(journal.at(-1)).toBe('poll due customers now');
 
     await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW + 1, FENCE);
     const published = (await outputs()).filter((event) => event.customerId === 'c1');
@@ -341,7 +301,7 @@ describe('ScoringPipeline while a backlog loads', () => {
   it('keeps holding when the broker received more, far behind again, while the backlog was worked off', async () => {
     brokerEnd = 5_000; // a load still being published
     const pipeline = pipelineWith();
-    await handled(pipeline, [await chunkOf([activity('c1', 'e1')], { offset: 99 })]);
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')], { offset: 99 })], FENCE);
     expect((await outputs()).map((event) => event.kind)).toEqual(['score-changed']);
     expect(store.due.get('c1')).not.toBe(NOW + 1);
     expect(journal).not.toContain('poll due customers now');
@@ -355,7 +315,7 @@ describe('history delivered while the scorer keeps up (no lag shows it)', () => 
   beforeEach(() => store.setState('c1', silentSinceSigning));
 
   it('holds the alert transitions of events older than the history age for the settle time', async () => {
-    await handled(pipelineWith(), [await chunkOf([pastCall('e1')])]);
+    await pipelineWith().handleChunks([await chunkOf([pastCall('e1')])], FENCE);
     const published = await outputs();
     expect(published.map((event) => event.kind)).toEqual(['score-changed']);
     expect(published[0]).toMatchObject({ catchingUp: true });
@@ -363,7 +323,7 @@ describe('history delivered while the scorer keeps up (no lag shows it)', () => 
   });
 
   it('judges a unit by its newest event of the customer: one of today makes it live', async () => {
-    await handled(pipelineWith(), [await chunkOf([pastCall('e1'), { ...activity('c1', 'e2'), occurredAt: NOW - 60_000 }])]);
+    await pipelineWith().handleChunks([await chunkOf([pastCall('e1'), { ...activity('c1', 'e2'), occurredAt: NOW - 60_000 }])], FENCE);
     expect(store.stored('c1').alertBook?.held).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import type { TopicNames } from '@churnscore/config';
 import { withVersion, type InputEvent, type OutputEvent, type ScoreCause } from '@churnscore/domain';
 import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
-import { RewindRequiredError, sendWithinLimit, type BatchSender, type HandledUnit, type MessageChunk } from '@churnscore/kafka';
+import { RewindRequiredError, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
 import type { ApplyItem, ApplyResult, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
@@ -49,12 +49,6 @@ const MAX_COMMIT_ATTEMPTS = 5;
 
 type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
 
-/** A customer's outbox entries a commit left to publish. */
-interface Outbox {
-  customerId: string;
-  entries: readonly OutboxEntry[];
-}
-
 /**
  * The snapshots read right behind the apply calls that show exactly the state those calls left (the revision of the
  * customer's last applied item). Any other write in between, a call re-sent after the read (ioredis re-sends a
@@ -74,24 +68,14 @@ function snapshotsOfApplied(items: readonly ApplyItem[], results: readonly Apply
  * repeat, which is what makes redelivery after a crash harmless.
  */
 export class ScoringPipeline {
-  /**
-   * The publication of the last unit of work's outputs, which goes on while the next unit is applied and scored;
-   * settled either way (its failure is the unit's: see handleChunks). Every commit waits for it first, so a
-   * customer's outputs leave in the order of their versions and a commit never finds entries of the unit before
-   * still in its outbox, to be published twice.
-   */
-  private publishing: Promise<void> = Promise.resolve();
-
   constructor(private readonly deps: PipelineDeps) {}
 
   /**
    * One unit of work: chunks of distinct partitions, handled as if one after another, but with one Redis
    * pipeline per step, each touched customer scored once and one produce. `fence`: the Redis incarnation
-   * the events may be applied to (see RedisDurabilityGate). Resolves once everything is committed to Redis;
-   * the outputs' publication goes on (`published`), overlapping the next unit, whose commits wait for it: the
-   * producer's round trip and the acknowledgement no longer hold up the next fetch.
+   * the events may be applied to (see RedisDurabilityGate).
    */
-  async handleChunks(chunks: readonly MessageChunk[], fence: WriteFence): Promise<HandledUnit> {
+  async handleChunks(chunks: readonly MessageChunk[], fence: WriteFence): Promise<void> {
     const { clock, metrics, backlog } = this.deps;
     const now = clock();
     await backlog.confirmCatchUp(chunks);
@@ -99,16 +83,12 @@ export class ScoringPipeline {
 
     // An erasure splits the unit: what came before it is applied (and erased), what follows starts afresh.
     let run: ApplyItem[] = [];
-    const outboxes: Outbox[] = [];
     for (const [i, chunk] of chunks.entries()) {
       for (const entry of decoded[i]!) {
         if (!('event' in entry)) continue;
         if (entry.event.kind === 'customer' && entry.event.erase) {
-          outboxes.push(...(await this.applyAndRescore(run, fence, now, chunks)));
+          await this.applyAndRescore(run, fence, now, chunks);
           run = [];
-          // Whatever was scored before is published first: nothing of the customer may follow its tombstones.
-          await this.publishing;
-          await this.publishOutboxes(outboxes.splice(0));
           await this.erase(entry.event.customerId);
           metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
         } else {
@@ -124,12 +104,9 @@ export class ScoringPipeline {
         }
       }
     }
-    outboxes.push(...(await this.applyAndRescore(run, fence, now, chunks)));
+    await this.applyAndRescore(run, fence, now, chunks);
     await this.release(backlog.handled(chunks), now);
     metrics.partitionsCatchingUp.set(backlog.catchingUp());
-    const published = this.publishOutboxes(outboxes);
-    this.publishing = published.catch(() => undefined);
-    return { published };
   }
 
   /**
@@ -165,36 +142,28 @@ export class ScoringPipeline {
    * incarnation the commits are for; off it they are refused and RewindRequiredError is thrown. `handling`:
    * the unit of work whose events were just applied, counted as consumed when judging the backlog.
    */
-  async rescore(targets: readonly RescoreTarget[], now: number, fence: WriteFence): Promise<void> {
-    await this.publishOutboxes(await this.rescoreUnpublished(targets, now, fence));
-  }
-
-  /** rescore, but the outboxes its commits left are returned to be published rather than published. */
-  private async rescoreUnpublished(
+  async rescore(
     targets: readonly RescoreTarget[],
     now: number,
     fence: WriteFence,
     handling: readonly MessageChunk[] = [],
     readAlready: ReadonlyMap<string, CustomerSnapshot> = new Map(),
-  ): Promise<Outbox[]> {
-    const outboxes: Outbox[] = [];
+  ): Promise<void> {
     let pending = targets;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       if (attempt > MAX_COMMIT_ATTEMPTS) throw new Error(`${pending.length} customers still contended after ${MAX_COMMIT_ATTEMPTS} attempts`);
       // A retry reads afresh: the customer's commit lost a race with another computation.
-      pending = await this.rescoreOnce(pending, now, fence, handling, attempt === 1 ? readAlready : new Map(), outboxes);
+      pending = await this.rescoreOnce(pending, now, fence, handling, attempt === 1 ? readAlready : new Map());
     }
-    return outboxes;
   }
 
-  /** One read-compute-commit round, adding what the commits left to publish to `outboxes`; returns the targets whose commit lost a race. */
+  /** One read-compute-commit-publish round; returns the targets whose commit lost a race. */
   private async rescoreOnce(
     targets: readonly RescoreTarget[],
     now: number,
     fence: WriteFence,
     handling: readonly MessageChunk[],
     readAlready: ReadonlyMap<string, CustomerSnapshot>,
-    outboxes: Outbox[],
   ): Promise<RescoreTarget[]> {
     if (targets.length === 0) return [];
     const { store, scoring } = this.deps;
@@ -207,22 +176,21 @@ export class ScoringPipeline {
       snapshots.filter((s) => s.state.revision === 0).map((s) => store.scheduleDue(s.customerId, null)),
     );
     const recomputed = known.map(({ snapshot, target }) => this.recompute(snapshot, target, scoring, now, fence, handling));
-    await this.publishing;
     const results = await store.commitScores(
       recomputed.map(({ commit }) => commit),
       { fence },
     );
     const conflicted: RescoreTarget[] = [];
-    results.forEach((result, i) => {
+    const toPublish = results.flatMap((result, i) => {
       const { snapshot, target } = known[i]!;
       if (result.conflict) conflicted.push(target);
       else if (!result.written) this.deps.metrics.staleWrites.inc();
       else this.deps.backlog.awaitCatchUp(snapshot.customerId, recomputed[i]!.awaiting);
       // A refused write means a newer score exists; its writer publishes the outbox.
-      if (result.written) outboxes.push({ customerId: snapshot.customerId, entries: result.outbox });
+      return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });
+    await this.publishOutboxes(toPublish);
     if (results.some((result) => result.fenced)) {
-      await this.publishOutboxes(outboxes.splice(0));
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
     return conflicted;
@@ -253,9 +221,8 @@ export class ScoringPipeline {
     };
   }
 
-  /** Applies the items and recomputes every customer they touch; returns the outboxes to publish. */
-  private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<Outbox[]> {
-    if (items.length === 0) return [];
+  private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<void> {
+    if (items.length === 0) return;
     const { store, metrics } = this.deps;
     const applying = store.applyEvents(items, now, { fence: fence.runId });
     // Read in the same round trip as the apply: sent right behind the apply calls, the reads run right after them.
@@ -277,7 +244,7 @@ export class ScoringPipeline {
       const newestEventAt = applied ? Math.max(earlier?.newestEventAt ?? -Infinity, event.occurredAt) : earlier?.newestEventAt;
       targets.set(event.customerId, { customerId: event.customerId, cause, ...(newestEventAt === undefined ? {} : { newestEventAt }) });
     });
-    return this.rescoreUnpublished([...targets.values()], now, fence, handling, readAlready);
+    await this.rescore([...targets.values()], now, fence, handling, readAlready);
   }
 
   private async deadLetter(chunk: MessageChunk, decoded: readonly Decoded[], now: number): Promise<void> {
@@ -298,7 +265,7 @@ export class ScoringPipeline {
     }
   }
 
-  private async publishOutboxes(outboxes: readonly Outbox[]): Promise<void> {
+  private async publishOutboxes(outboxes: ReadonlyArray<{ customerId: string; entries: readonly OutboxEntry[] }>): Promise<void> {
     const { codec, producer } = this.deps;
     const pending = outboxes.filter((o) => o.entries.length > 0);
     if (pending.length === 0) return;
