@@ -4,9 +4,9 @@
 // from the first day").
 import type { Env } from '@churnscore/config';
 import { compareUtf8 } from '@churnscore/scoring';
-import { CLI_EXIT_CODES, UsageError, formatCount, formatPercent, loadProducerConfig, startProgress } from '@churnscore/simulator';
+import { CLI_EXIT_CODES, UsageError, formatCount, formatPercent, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
 import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisLogin, type BackfilledHistoryWriter } from '@churnscore/state';
-import { loadCommandScoringConfig, parseOptions, replayInputTopics, type CommandIo } from '@churnscore/trainer';
+import { loadCommandScoringConfig, replayInputTopics, type CommandIo } from '@churnscore/trainer';
 import { groupByCustomer, type CustomerHistory } from '@churnscore/training';
 import { BACKFILL_DAYS, backfilledPoints, weekEnds } from './score-points';
 

@@ -1,11 +1,10 @@
 // `npm run evaluate`: trains the churn model on one simulated customer base, scores another with the scorer's own
 // code, and prints every signal side by side with the targets (docs/evaluation.md).
 import { ScoringConfigError, churnSnapshot, defaultScoringConfig, loadScoringConfigFile, type ScoringConfig } from '@churnscore/scoring';
-import { UsageError, formatCount, formatPercent, integerOption, latentState, loadProducerConfig, startProgress } from '@churnscore/simulator';
+import { UsageError, formatCount, formatPercent, integerOption, latentState, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
 import {
   asHistory,
   describePopulation,
-  parseOptions,
   planPopulation,
   simulatePopulation,
   simulatedDataset,

@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
@@ -10,6 +9,7 @@ import {
   integerOption,
   interruptSignal,
   loadProducerConfig,
+  parseOptions,
   type ProgressStream,
 } from '@churnscore/simulator';
 import { ingestFile } from './ingest';
@@ -48,27 +48,21 @@ export interface IngestArgs {
 
 /** Parses the command line; null when --help was asked for. */
 export function parseIngestArgs(argv: string[]): IngestArgs | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        file: { type: 'string' },
-        kind: { type: 'string' },
-        format: { type: 'string' },
-        partial: { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        source: { type: 'string', default: 'ingest' },
-        rate: { type: 'string' },
-        report: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${INGEST_USAGE}`);
-  }
+  const parsed = parseOptions(
+    argv,
+    {
+      file: { type: 'string' },
+      kind: { type: 'string' },
+      format: { type: 'string' },
+      partial: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      source: { type: 'string', default: 'ingest' },
+      rate: { type: 'string' },
+      report: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    INGEST_USAGE,
+  );
   if (parsed.help) return null;
   if (parsed.file === undefined) throw new UsageError(`--file is required\n\n${INGEST_USAGE}`);
   const { kind, format } = parseExportSelection(parsed);

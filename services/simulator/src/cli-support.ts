@@ -1,8 +1,18 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
 
 /** A bad command line: the message says what to change; exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** The options of a command line with no positionals, or a UsageError that ends with the command's usage. */
+export function parseOptions<Options extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: Options, usage: string) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${usage}`);
+  }
 }
 
 /** Exit codes shared by `npm run simulate` and `npm run ingest`; documented in docs/simulator-and-ingest.md. */

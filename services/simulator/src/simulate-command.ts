@@ -1,10 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import type { AppConfig, Env } from '@churnscore/config';
 import type { InputEvent } from '@churnscore/domain';
-import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig } from './cli-support';
+import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, parseOptions } from './cli-support';
 import { COHORTS } from './cohorts';
 import { writeNdjson } from './export-format';
 import { generateCustomerHistory, planCustomers, type CustomerPlan } from './generator';
@@ -61,33 +60,27 @@ export interface SimulateArgs {
 
 /** Parses the command line; null when --help was asked for. */
 export function parseSimulateArgs(argv: string[], clock: () => number = Date.now): SimulateArgs | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        customers: { type: 'string' },
-        days: { type: 'string' },
-        seed: { type: 'string', default: '1' },
-        'churn-rate': { type: 'string' },
-        'silent-churn-share': { type: 'string' },
-        'activity-spread': { type: 'string' },
-        now: { type: 'string' },
-        rate: { type: 'string' },
-        follow: { type: 'boolean', default: false },
-        'no-history': { type: 'boolean', default: false },
-        emit: { type: 'string', default: 'kafka' },
-        out: { type: 'string' },
-        'id-prefix': { type: 'string', default: 'sim' },
-        source: { type: 'string', default: 'simulator' },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${SIMULATE_USAGE}`);
-  }
+  const parsed = parseOptions(
+    argv,
+    {
+      customers: { type: 'string' },
+      days: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      'churn-rate': { type: 'string' },
+      'silent-churn-share': { type: 'string' },
+      'activity-spread': { type: 'string' },
+      now: { type: 'string' },
+      rate: { type: 'string' },
+      follow: { type: 'boolean', default: false },
+      'no-history': { type: 'boolean', default: false },
+      emit: { type: 'string', default: 'kafka' },
+      out: { type: 'string' },
+      'id-prefix': { type: 'string', default: 'sim' },
+      source: { type: 'string', default: 'simulator' },
+      help: { type: 'boolean', default: false },
+    },
+    SIMULATE_USAGE,
+  );
   if (parsed.help) return null;
   const { emit, out } = parsed;
   if (emit !== 'kafka' && emit !== 'ndjson') throw new UsageError('--emit must be kafka or ndjson');

@@ -1,5 +1,4 @@
 // What the trainer's commands (and `npm run evaluate`) share about their command line and their output streams.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ScoringConfigError, loadScoringConfigFile, type ScoringConfig } from '@churnscore/scoring';
 import { UsageError, type ProgressStream } from '@churnscore/simulator';
 
@@ -8,15 +7,6 @@ export interface CommandIo {
   stdout: { write(text: string): unknown };
   stderr: ProgressStream;
   clock?: () => number;
-}
-
-/** The options of a command line with no positionals, or a UsageError that ends with the command's usage. */
-export function parseOptions<Options extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: Options, usage: string) {
-  try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${usage}`);
-  }
 }
 
 /** A scoring config as the scorer loads it; one the scorer would refuse is bad usage (exit 2), `what` naming it. */

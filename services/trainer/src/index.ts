@@ -21,5 +21,5 @@ export {
   runTrainDefaultCommand,
   type TrainDefaultIo,
 } from './train-default-command';
-export { loadCommandScoringConfig, parseOptions, type CommandIo } from './command-line';
+export { loadCommandScoringConfig, type CommandIo } from './command-line';
 export { collectRows, yieldToEventLoop } from './snapshots';

@@ -12,6 +12,7 @@ import {
   formatPercent,
   integerOption,
   loadProducerConfig,
+  parseOptions,
   startProgress,
 } from '@churnscore/simulator';
 import {
@@ -29,7 +30,7 @@ import {
   type HistoryEvent,
   type ModelCard,
 } from '@churnscore/training';
-import { loadCommandScoringConfig, parseOptions, type CommandIo } from './command-line';
+import { loadCommandScoringConfig, type CommandIo } from './command-line';
 import { readExportHistory } from './read-history';
 import { replayInputTopics } from './read-topics';
 import { collectRows } from './snapshots';

@@ -4,9 +4,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, loadScoringConfigFile, type ChurnFeatureName } from '@churnscore/scoring';
-import { UsageError, formatCount, loadProducerConfig, startProgress } from '@churnscore/simulator';
+import { UsageError, formatCount, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
 import { DEFAULT_HORIZON_DAYS, DEFAULT_TRAINING_FEATURES, TrainingRefusedError, renderModelCard, trainChurnModel } from '@churnscore/training';
-import { parseOptions, type CommandIo } from './command-line';
+import type { CommandIo } from './command-line';
 import { describePopulation, simulatedDataset, type SimulatedPopulation } from './simulated-populations';
 import { TRAIN_EXIT_CODES } from './train-command';
 
