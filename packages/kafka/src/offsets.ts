@@ -2,24 +2,45 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, FetchOffsetsPartition } from 'kafkajs';
 
 /**
- * Each partition of `topic` with its earliest retained offset (`low`) and its high watermark (`high`, the offset the
- * next record will get), as the brokers report them now.
+ * How an offsets lookup waits out a broker's retriable answer (a group coordinator loading or moving, a partition
+ * whose leader is being elected or moved): ~30 s in all, as the clients' own retries.
  */
-export async function partitionOffsets(admin: Pick<Admin, 'fetchTopicOffsets'>, topic: string): Promise<Map<number, { low: number; high: number }>> {
-  return new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => [partition, { low: Number(low), high: Number(high) }]));
-}
-
-/** How a lookup of committed offsets waits out a group coordinator that is loading or moving: ~30 s in all, as the clients' own retries. */
-export interface CommittedOffsetsRetry {
+export interface OffsetsRetry {
   attempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
 }
 
-export const COMMITTED_OFFSETS_RETRY: CommittedOffsetsRetry = { attempts: 10, initialDelayMs: 300, maxDelayMs: 5_000 };
+export const OFFSETS_RETRY: OffsetsRetry = { attempts: 10, initialDelayMs: 300, maxDelayMs: 5_000 };
 
 const isRetriable = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === true;
+
+/** `lookup`, again with backoff while it fails with a retriable error; any other error is thrown at once. */
+async function withRetries<T>(lookup: () => Promise<T>, retry: OffsetsRetry): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await lookup();
+    } catch (error) {
+      if (!isRetriable(error) || attempt >= retry.attempts) throw error;
+      await sleep(Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+/**
+ * Each partition of `topic` with its earliest retained offset (`low`) and its high watermark (`high`, the offset the
+ * next record will get), as the brokers report them now. kafkajs's admin asks each partition's leader once: a topic
+ * just created, or a leader being moved, answers NOT_LEADER_FOR_PARTITION (retriable) for a moment, waited out here.
+ */
+export async function partitionOffsets(
+  admin: Pick<Admin, 'fetchTopicOffsets'>,
+  topic: string,
+  retry: OffsetsRetry = OFFSETS_RETRY,
+): Promise<Map<number, { low: number; high: number }>> {
+  const offsets = await withRetries(() => admin.fetchTopicOffsets(topic), retry);
+  return new Map(offsets.map(({ partition, low, high }) => [partition, { low: Number(low), high: Number(high) }]));
+}
 
 /**
  * The group's committed offsets of `topics`. kafkajs's admin asks the group coordinator once: while a broker that just
@@ -30,14 +51,7 @@ export async function committedOffsets(
   admin: Pick<Admin, 'fetchOffsets'>,
   groupId: string,
   topics: readonly string[],
-  retry: CommittedOffsetsRetry = COMMITTED_OFFSETS_RETRY,
+  retry: OffsetsRetry = OFFSETS_RETRY,
 ): Promise<Array<{ topic: string; partitions: FetchOffsetsPartition[] }>> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await admin.fetchOffsets({ groupId, topics: [...topics] });
-    } catch (error) {
-      if (!isRetriable(error) || attempt >= retry.attempts) throw error;
-      await sleep(Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1)));
-    }
-  }
+  return withRetries(() => admin.fetchOffsets({ groupId, topics: [...topics] }), retry);
 }
