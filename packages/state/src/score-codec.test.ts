@@ -42,7 +42,7 @@ describe('the insights hash', () => {
   });
 
   it('reads a windowed field that is not four numbers as zeros', () => {
-    for (const bad of ['1,2,3', '1,2,x,4', '']) {
+    for (const bad of ['1,2,3', '1,2,x,4', '1,,3,4', '']) {
       expect(decodeStoredInsights('c1', { asOf: '1748779200000', 'activity.CALL': bad })?.activity.CALL).toEqual({ d7: 0, d30: 0, d90: 0, d365: 0 });
     }
   });

@@ -110,6 +110,9 @@ const USAGE_QUANTITY_FIELD = 'usageQuantity' satisfies keyof CustomerInsights;
  */
 const WINDOWED_SEPARATOR = ',';
 
+/** A number written as text by String(); anything else (an empty or garbled field) is NaN, which no decoder accepts. */
+const storedNumber = (text: string): number => (text === '' ? NaN : Number(text));
+
 function pushWindowed(args: string[], field: string, counts: WindowedCounts): void {
   const values = WINDOWS_DAYS.map((days) => counts[`d${days}`]);
   if (values.some((value) => value !== 0)) args.push(field, values.join(WINDOWED_SEPARATOR));
@@ -117,7 +120,7 @@ function pushWindowed(args: string[], field: string, counts: WindowedCounts): vo
 
 /** Absent (all 0) or not four numbers: zeros, as a chart would rather show than fail on. */
 function decodeWindowed(value: string | undefined): WindowedCounts {
-  const counts = value?.split(WINDOWED_SEPARATOR).map(Number) ?? [];
+  const counts = value?.split(WINDOWED_SEPARATOR).map(storedNumber) ?? [];
   const valid = counts.length === WINDOWS_DAYS.length && counts.every(Number.isFinite);
   return Object.fromEntries(WINDOWS_DAYS.map((days, i) => [`d${days}`, valid ? counts[i]! : 0])) as unknown as WindowedCounts;
 }
@@ -228,7 +231,7 @@ export const encodeScoreHistoryEntry = ({ t, health, churnRisk, band }: ScoreHis
 export function decodeScoreHistoryEntry(entry: string): ScoreHistoryEntry | null {
   const fields = entry.split(HISTORY_SEPARATOR);
   if (fields.length !== 4) return null;
-  const [t, health, churnRisk] = fields.slice(0, 3).map((field) => (field === '' ? NaN : Number(field))) as [number, number, number];
+  const [t, health, churnRisk] = fields.slice(0, 3).map(storedNumber) as [number, number, number];
   const band = fields[3] as HealthBand;
   return Number.isFinite(t) && Number.isFinite(health) && Number.isFinite(churnRisk) && HEALTH_BANDS.includes(band) ? { t, health, churnRisk, band } : null;
 }

@@ -9,7 +9,7 @@ import { pairsToRecord } from '../read-state';
 import { decodeOutboxEntry, decodeScoreSummary, encodeAlertBook, encodeScoreHistoryEntry, historyEntry, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from '../score-codec';
 import { keysOf, scriptArgs, type ScriptDefinition, type ScriptInvocation } from './lua-script';
 
-/** Published scores kept per customer for a chart of the score over time (each entry ~35 bytes, an array: encodeScoreHistoryEntry). */
+/** Published scores kept per customer for a chart of the score over time (each entry ~30 bytes, comma-separated: encodeScoreHistoryEntry). */
 export const SCORE_HISTORY_LENGTH = 30;
 
 export interface ScoreCommit {
