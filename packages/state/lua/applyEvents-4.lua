@@ -127,53 +127,96 @@ local function saveBlob(key, blob)
   if blob == '' then redis.call('DEL', key) else redis.call('SET', key, blob) end
 end
 
--- The customer's strings are read at most once, edited as tables and written back once, after the last event:
--- editing the strings themselves copied each whole string once per operation.
+-- The customer's strings are read at most once and written back once, after the last event: editing the strings
+-- themselves copied each whole string once per operation. Only the lines a call touches are parsed and rewritten:
+-- "\n" never occurs inside a line, so "\n" .. head finds exactly its line; edits are kept by head and spliced into
+-- the string in place at the end. Live traffic touches one or two of a customer's dozens of lines; only the daily
+-- retention sweep visits them all.
 
 -- Lines of the act and ent strings: "\n" .. head .. body, the head unique within its string, kept in their
 -- order (a new line goes last) so that the string written back is the one per-operation edits would give.
-local function readLines(key, headOf)
-  local lines = {heads = {}, bodies = {}, changed = false}
-  for line in string.gmatch(redis.call('GET', key) or '', '\n[^\n]*') do
-    local head = headOf(line)
-    lines.heads[#lines.heads + 1] = head
-    lines.bodies[head] = string.sub(line, 2 + #head)
+-- edits[head]: the line's body as this call left it (false: dropped); spans[head]: where the stored line lies
+-- ({from, to}, false: not stored); dropped[head]: the stored line is gone (a line added again goes last).
+local function openLines(key, headOf)
+  return {text = redis.call('GET', key) or '', headOf = headOf, edits = {}, spans = {}, dropped = {}, added = {}, isAdded = {}, changed = false}
+end
+local function locate(lines, head)
+  local span = lines.spans[head]
+  if span == nil then
+    local from = string.find(lines.text, '\n' .. head, 1, true)
+    span = from and {from, (string.find(lines.text, '\n', from + 1, true) or #lines.text + 1) - 1} or false
+    lines.spans[head] = span
   end
-  return lines
+  return span
+end
+-- The line's body (a string, or what this call set it to), or nil when there is none.
+local function getLine(lines, head)
+  local edited = lines.edits[head]
+  if edited ~= nil then return edited or nil end
+  local span = locate(lines, head)
+  if not span or lines.dropped[head] then return nil end
+  return string.sub(lines.text, span[1] + 1 + #head, span[2])
 end
 local function setLine(lines, head, body)
-  if lines.bodies[head] == nil then lines.heads[#lines.heads + 1] = head end
-  lines.bodies[head] = body
+  if not lines.isAdded[head] and (lines.dropped[head] or not locate(lines, head)) then
+    lines.added[#lines.added + 1] = head
+    lines.isAdded[head] = true
+  end
+  lines.edits[head] = body
   lines.changed = true
 end
 -- keep(head, body) returns the body to keep (the same, or a replacement) or nil to drop the line.
 local function keepLines(lines, keep)
-  local kept = {}
-  for _, head in ipairs(lines.heads) do
-    local body = keep(head, lines.bodies[head])
-    if body ~= lines.bodies[head] then lines.changed = true end
-    lines.bodies[head] = body
-    if body ~= nil then kept[#kept + 1] = head end
+  local function visit(head, body, stored)
+    local kept = keep(head, body)
+    if kept == body then return end
+    lines.changed = true
+    if kept == nil and stored and not lines.isAdded[head] then lines.dropped[head] = true end
+    lines.edits[head] = kept == nil and false or kept
   end
-  lines.heads = kept
+  for from, line in string.gmatch(lines.text, '()(\n[^\n]*)') do
+    local head = lines.headOf(line)
+    if not lines.dropped[head] and not lines.isAdded[head] then
+      if lines.spans[head] == nil then lines.spans[head] = {from, from + #line - 1} end
+      local body = lines.edits[head]
+      if body == nil then body = string.sub(line, 2 + #head) end
+      visit(head, body, true)
+    end
+  end
+  for _, head in ipairs(lines.added) do
+    if lines.edits[head] then visit(head, lines.edits[head], false) end
+  end
 end
--- A body is a string, or (act) the table of its day buckets, joined with ',' only here.
+local function lineText(head, body)
+  return '\n' .. head .. body
+end
 local function joinLines(lines)
-  local parts = {}
-  for k, head in ipairs(lines.heads) do
-    local body = lines.bodies[head]
-    parts[k] = '\n' .. head .. (type(body) == 'table' and table.concat(body, ',') or body)
+  local replaced = {}
+  for head, span in pairs(lines.spans) do
+    if span and (lines.dropped[head] or (lines.edits[head] ~= nil and not lines.isAdded[head])) then replaced[#replaced + 1] = head end
+  end
+  table.sort(replaced, function(a, b) return lines.spans[a][1] < lines.spans[b][1] end)
+  local parts, at = {}, 1
+  for _, head in ipairs(replaced) do
+    local span = lines.spans[head]
+    parts[#parts + 1] = string.sub(lines.text, at, span[1] - 1)
+    if not lines.dropped[head] and lines.edits[head] then parts[#parts + 1] = lineText(head, lines.edits[head]) end
+    at = span[2] + 1
+  end
+  parts[#parts + 1] = string.sub(lines.text, at)
+  for _, head in ipairs(lines.added) do
+    if lines.edits[head] then parts[#parts + 1] = lineText(head, lines.edits[head]) end
   end
   return table.concat(parts)
 end
 
 local act, ent
 local function loadAct()
-  act = act or readLines(actKey, function(line) return string.sub(line, 2, 1 + LINE_KEY_WIDTH) end)
+  act = act or openLines(actKey, function(line) return string.sub(line, 2, 1 + LINE_KEY_WIDTH) end)
   return act
 end
 local function loadEnt()
-  ent = ent or readLines(entKey, function(line) return string.match(line, '^\n([^\t\n]*\t)') or string.sub(line, 2) end)
+  ent = ent or openLines(entKey, function(line) return string.match(line, '^\n([^\t\n]*\t)') or string.sub(line, 2) end)
   return ent
 end
 
@@ -222,7 +265,7 @@ local function latestWins(field, body)
   local record = cjson.decode(body)
   local lines = loadEnt()
   local head = field .. '\t'
-  local stored = lines.bodies[head]
+  local stored = getLine(lines, head)
   if stored and not outranks(record, cjson.decode(stored)) then return end
   setLine(lines, head, tombstoneOf(record) or body)
 end
@@ -241,18 +284,6 @@ local function lineKey(period)
   end
   return digits
 end
-local function splitBuckets(body)
-  local buckets, from = {}, 1
-  while true do
-    local comma = string.find(body, ',', from, true)
-    if not comma then
-      buckets[#buckets + 1] = string.sub(body, from)
-      return buckets
-    end
-    buckets[#buckets + 1] = string.sub(body, from, comma - 1)
-    from = comma + 1
-  end
-end
 local function formatAmount(letter, amount)
   if letter ~= USAGE_SUM_COUNTER then
     return amount == 1 and '' or string.format('%.0f', amount)
@@ -269,25 +300,51 @@ local function parseAmount(letter, text)
   return value < 0 and -math.floor(-value + 0.5) or math.floor(value + 0.5)
 end
 
-local function addToDay(dayText, letter, amountText)
-  local day, amount = tonumber(dayText), tonumber(amountText)
-  if day < horizonDay then return end
+-- A day's bucket is found in its line and replaced in place (splitting the line into its buckets cost more than
+-- all else an event does), once per call with every addition the call made to it: live traffic brings a customer
+-- a few events of the same day.
+local function addToBucket(day, additions)
   local lines = loadAct()
   local head = lineKey(math.floor(day / DAYS_PER_LINE))
   local place = day % DAYS_PER_LINE + 1
-  local body = lines.bodies[head]
-  local buckets = type(body) == 'table' and body or (body and splitBuckets(body) or {})
-  for k = #buckets + 1, place do buckets[k] = '' end
+  local body = getLine(lines, head) or ''
+  -- The start of the body up to the day's bucket: the place − 1 buckets before it and their commas.
+  local _, before = string.find(body, '^' .. string.rep('[^,]*,', place - 1))
+  if not before then
+    local _, commas = string.gsub(body, ',', '')
+    body = body .. string.rep(',', place - 1 - commas)
+    before = #body
+  end
+  local after = string.find(body, ',', before + 1, true) or #body + 1
   local counters = {}
-  for l, text in string.gmatch(buckets[place], '(%l)([%d%.%-]*)') do counters[l] = parseAmount(l, text) end
-  counters[letter] = (counters[letter] or 0) + amount
+  for l, text in string.gmatch(string.sub(body, before + 1, after - 1), '(%l)([%d%.%-]*)') do counters[l] = parseAmount(l, text) end
+  for l, amount in pairs(additions) do counters[l] = (counters[l] or 0) + amount end
   local letters = {}
   for l in pairs(counters) do letters[#letters + 1] = l end
   table.sort(letters)
   local parts = {}
   for k, l in ipairs(letters) do parts[k] = l .. formatAmount(l, counters[l]) end
-  buckets[place] = table.concat(parts)
-  setLine(lines, head, buckets)
+  setLine(lines, head, string.sub(body, 1, before) .. table.concat(parts) .. string.sub(body, after))
+end
+
+-- Additions waiting for their bucket, by day, and the days in the order of their first addition (the order in
+-- which new lines are added, as if each addition were made at once).
+local additionsByDay, additionDays = {}, {}
+local function addToDay(dayText, letter, amountText)
+  local day, amount = tonumber(dayText), tonumber(amountText)
+  if day < horizonDay then return end
+  local additions = additionsByDay[day]
+  if not additions then
+    additions = {}
+    additionsByDay[day] = additions
+    additionDays[#additionDays + 1] = day
+  end
+  additions[letter] = (additions[letter] or 0) + amount
+end
+-- Before a sweep, which must see them, and after the last event.
+local function flushAdditions()
+  for _, day in ipairs(additionDays) do addToBucket(day, additionsByDay[day]) end
+  additionsByDay, additionDays = {}, {}
 end
 
 local RUN = {[OP.latest.opcode] = latestWins, [OP.max.opcode] = maxWins, [OP.add.opcode] = addToDay}
@@ -354,6 +411,7 @@ local function applyOne(event)
   local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
   if today > sweptDay then
     setState(LAYOUT.state.trimDay, today)
+    flushAdditions()
     sweep()
   end
 
@@ -371,6 +429,7 @@ for _, event in ipairs(events) do
   results[#results + 1] = revision()
 end
 
+flushAdditions()
 local stateWrites = {}
 for field in pairs(stateChanged) do
   stateWrites[#stateWrites + 1] = field
