@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utcDay } from '@churnscore/domain';
-import { DAY, Feed, HOUR, NOW, activity, contract, openStateTest, opportunity, profile, type StateTestContext } from './fixtures';
+import { DAY, Feed, HOUR, NOW, activity, contract, openStateTest, opportunity, profile, storedBytes, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
 beforeAll(async () => {
@@ -8,16 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** Every value of one customer's keys, to prove that a call changed nothing. */
-async function rawState(customerId: string) {
-  const k = t.store.keys.customer(customerId);
-  return {
-    state: await t.redis.hgetall(k.state),
-    act: await t.redis.get(k.act),
-    ent: await t.redis.get(k.ent),
-    seen: await t.redis.getBuffer(k.seen),
-  };
-}
+const rawState = (customerId: string) => storedBytes(t, customerId);
 
 const readOne = async (customerId: string, asOf = NOW) => {
   const [snapshot] = await t.store.readCustomers([customerId], asOf);
