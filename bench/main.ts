@@ -107,7 +107,7 @@ async function main(): Promise<number> {
       ceilingRate = outcome.details.consumeAndDecodeRate;
       return outcome;
     },
-    throughput: async () => measureThroughput(context, await shared.preProduced(), { partitions, ceilingRate, signal }),
+    throughput: async () => measureThroughput(context, await shared.preProduced(), { partitions, ceilingRate, nodeFlags: options.scorerNodeFlags, signal }),
     latency: async () =>
       measureLatency(context, await shared.templatesReady(), {
         rates: options.rates,
@@ -115,6 +115,7 @@ async function main(): Promise<number> {
         customers: options.customers,
         partitions,
         seed: options.seed,
+        nodeFlags: options.scorerNodeFlags,
         signal,
       }),
     memory: async () => measureMemory(context, await shared.templatesReady(), { customers: options.memoryCustomers, signal }),
@@ -123,6 +124,7 @@ async function main(): Promise<number> {
       profileScorer(context, firstEvents(await shared.preProduced(), options.profileEvents), {
         partitions,
         peers: options.profilePeers,
+        peerNodeFlags: options.scorerNodeFlags,
         cpuProfileFile: join(RESULTS_DIR, `scorer-${startedAt.toISOString().replace(/[:.]/g, '-')}.cpuprofile`),
         signal,
       }),

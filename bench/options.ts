@@ -23,6 +23,9 @@ prints a table and writes bench-results/<timestamp>.json and bench-results/lates
   --seed S               simulator seed (default bench)
   --scorer-env K=V[,…]   settings for every scorer under test, e.g. SCORER_CHUNK_SIZE=5000 or
                          NODE_OPTIONS=--max-semi-space-size=64 (child processes only); default none
+  --scorer-node-flags=F[,…]  Node flags for every scorer process under test (throughput, latency, profile
+                         peers), including those NODE_OPTIONS refuses, e.g.
+                         --scorer-node-flags=--cpu-prof,--cpu-prof-dir=/tmp/scorer-profiles; default none
   --skip S[,S…]          leave out sections: ${SECTIONS.join(', ')}
   --help                 show this text`;
 
@@ -40,6 +43,8 @@ export interface BenchOptions {
   seed: string;
   /** Environment overrides for the scorers under test (their configuration, or Node's options). */
   scorerEnv: Record<string, string>;
+  /** Node flags for the scorer processes under test (`--scorer-node-flags`). */
+  scorerNodeFlags: string[];
   sections: SectionName[];
 }
 
@@ -69,6 +74,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         partitions: { type: 'string' },
         seed: { type: 'string' },
         'scorer-env': { type: 'string', multiple: true },
+        'scorer-node-flags': { type: 'string', multiple: true },
         skip: { type: 'string', multiple: true },
         help: { type: 'boolean' },
       },
@@ -92,6 +98,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       return [match[1]!, match[2]!];
     }),
   );
+  const scorerNodeFlags = listOf(values['scorer-node-flags'] ?? []);
+  const notFlags = scorerNodeFlags.filter((flag) => !flag.startsWith('--'));
+  if (notFlags.length > 0) throw new UsageError(`--scorer-node-flags: expected Node flags (--name or --name=value), got ${notFlags.join(', ')}`);
   const customers = integerOption('customers', values.customers, 2_000, 1);
   const events = integerOption('events', values.events, 200_000, 1);
   if (events < customers) throw new UsageError('--events must be at least --customers (every customer gets a history)');
@@ -108,6 +117,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     partitions: integerOption('partitions', values.partitions, 6, 1),
     seed: values.seed ?? 'bench',
     scorerEnv,
+    scorerNodeFlags,
     sections: SECTIONS.filter((section) => !skipped.includes(section)),
   };
 }

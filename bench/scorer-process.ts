@@ -23,7 +23,7 @@ const STOP_TIMEOUT_MS = 30_000;
  * line gives the port; the scorer logs nothing per event, so this costs nothing while it runs.
  * Warnings and errors are echoed, prefixed with `label`.
  */
-export async function startScorerProcess(label: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<ScorerProcess> {
+export async function startScorerProcess(label: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ScorerProcess> {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'services/scorer/src/main.ts'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },

@@ -208,7 +208,7 @@ async function offerOpenLoop(options: {
 async function runAtRate(
   context: BenchContext,
   templates: Templates,
-  options: { rate: number; seconds: number; customers: number; partitions: number; seed: string; signal: AbortSignal },
+  options: { rate: number; seconds: number; customers: number; partitions: number; seed: string; nodeFlags: readonly string[]; signal: AbortSignal },
 ): Promise<LatencyRun> {
   const { reporter } = context;
   const { rate, signal } = options;
@@ -223,7 +223,7 @@ async function runAtRate(
     await clonePopulation(context, templates, sandbox.prefix, options.customers);
     const observation = await startObserver(consumer, { input: sandbox.topics.activity, scoreChanged: sandbox.topics.scoreChanged });
     const group = sandbox.group('scorer');
-    const running = await startScorerProcess(`scorer @${rate}/s`, sandbox.scorerEnv(group));
+    const running = await startScorerProcess(`scorer @${rate}/s`, sandbox.scorerEnv(group), options.nodeFlags);
     scorer = running;
     await waitForGroup(context.admin, group, 1, signal);
     while (!observation.joined()) await sleep(50, signal);
@@ -318,7 +318,7 @@ async function causeLatencies(
 export async function measureLatency(
   context: BenchContext,
   templates: Templates,
-  options: { rates: number[]; seconds: number; customers: number; partitions: number; seed: string; signal: AbortSignal },
+  options: { rates: number[]; seconds: number; customers: number; partitions: number; seed: string; nodeFlags: readonly string[]; signal: AbortSignal },
 ): Promise<SectionOutcome<LatencyDetails>> {
   const runs: LatencyRun[] = [];
   for (const rate of options.rates) runs.push(await runAtRate(context, templates, { ...options, rate }));

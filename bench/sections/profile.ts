@@ -43,10 +43,10 @@ async function startInProcessFleet(sandbox: Sandbox, group: string): Promise<Sco
 }
 
 /** The profiled scorer, plus `peers` scorer processes in its group. */
-async function startProfiledFleet(sandbox: Sandbox, group: string, peers: number): Promise<ScorerFleet> {
+async function startProfiledFleet(sandbox: Sandbox, group: string, peers: number, peerNodeFlags: readonly string[]): Promise<ScorerFleet> {
   const profiled = await startInProcessFleet(sandbox, group);
   if (peers === 0) return profiled;
-  const others = await startProcessFleet(sandbox, group, peers, 'peer');
+  const others = await startProcessFleet(sandbox, group, peers, 'peer', peerNodeFlags);
   return {
     cpu: { ...profiled.cpu, ...others.cpu },
     metrics: async () => [...(await profiled.metrics()), ...(await others.metrics())],
@@ -67,7 +67,7 @@ async function startProfiledFleet(sandbox: Sandbox, group: string, peers: number
 export async function profileScorer(
   context: BenchContext,
   input: BenchInput,
-  options: { partitions: number; peers: number; cpuProfileFile: string; signal: AbortSignal },
+  options: { partitions: number; peers: number; peerNodeFlags: readonly string[]; cpuProfileFile: string; signal: AbortSignal },
 ): Promise<SectionOutcome<ProfileDetails>> {
   const instrumentation = instrumentScorer();
   const profiler = await startCpuProfile();
@@ -77,7 +77,7 @@ export async function profileScorer(
       purpose: 'profile',
       partitions: options.partitions,
       instances: 1 + options.peers,
-      startFleet: (sandbox, group) => startProfiledFleet(sandbox, group, options.peers),
+      startFleet: (sandbox, group) => startProfiledFleet(sandbox, group, options.peers, options.peerNodeFlags),
       signal: options.signal,
     });
   } finally {

@@ -82,9 +82,9 @@ export async function timeScoring(
 }
 
 /** `npm run scorer` child processes: each has its own event loop, so two of them can use both cores. */
-export async function startProcessFleet(sandbox: Sandbox, group: string, instances: number, label: string): Promise<ScorerFleet> {
+export async function startProcessFleet(sandbox: Sandbox, group: string, instances: number, label: string, nodeFlags: readonly string[]): Promise<ScorerFleet> {
   const scorers = await Promise.all(
-    Array.from({ length: instances }, (_, i) => startScorerProcess(`${label} ${i + 1}/${instances}`, sandbox.scorerEnv(group))),
+    Array.from({ length: instances }, (_, i) => startScorerProcess(`${label} ${i + 1}/${instances}`, sandbox.scorerEnv(group), nodeFlags)),
   );
   return {
     cpu: Object.fromEntries(scorers.map((scorer, i) => [`${label}${i + 1}`, scorer.cpuSeconds])),
@@ -142,7 +142,7 @@ function costRows(run: ScoringRun): TableRow[] {
 export async function measureThroughput(
   context: BenchContext,
   input: BenchInput,
-  options: { partitions: number; ceilingRate: number | null; signal: AbortSignal },
+  options: { partitions: number; ceilingRate: number | null; nodeFlags: readonly string[]; signal: AbortSignal },
 ): Promise<SectionOutcome<ThroughputDetails>> {
   const runs: ScoringRun[] = [];
   for (const instances of [1, 2]) {
@@ -151,7 +151,7 @@ export async function measureThroughput(
         purpose: `throughput-${instances}`,
         partitions: options.partitions,
         instances,
-        startFleet: (sandbox, group) => startProcessFleet(sandbox, group, instances, 'scorer'),
+        startFleet: (sandbox, group) => startProcessFleet(sandbox, group, instances, 'scorer', options.nodeFlags),
         signal: options.signal,
       }),
     );
