@@ -13,6 +13,7 @@ import {
   reportSignals,
   scoreHeldOutCustomer,
   type HeldOutRow,
+  type LatentCondition,
   type SignalReport,
 } from './evaluation';
 import { renderEvaluation } from './render';
@@ -63,7 +64,7 @@ describe('scoreHeldOutCustomer', () => {
 });
 
 /** A held-out snapshot, week `week`, of a customer of activity level `level`. */
-function row(customerId: string, week: number, label: boolean, level: number, risk: number, open: boolean, signal: number): HeldOutRow {
+function row(customerId: string, week: number, label: boolean, level: number, risk: number, open: boolean, signal: number, condition: LatentCondition = 'calm'): HeldOutRow {
   return {
     customerId,
     asOf: week * WEEK,
@@ -73,6 +74,7 @@ function row(customerId: string, week: number, label: boolean, level: number, ri
     risk: { trained: risk, default: 0.2 },
     alertOpen: { trained: open, default: false },
     signals: { healthAlone: signal, engagementTrend: -signal, oracle: signal },
+    condition,
   };
 }
 
@@ -83,7 +85,8 @@ describe('reportSignals', () => {
       row(`churner-${i}`, 0, true, level, 0.9, true, 3),
       row(`churner-${i}`, 1, true, level, 0.7, true, 2),
       row(`calm-${i}`, 0, false, level, 0.1, false, -1),
-      row(`calm-${i}`, 1, false, level, i === 0 ? 0.8 : 0.1, i === 0, -2),
+      // The quietest calm customer's risk rises in a passing dip, which opens the trained model's alert.
+      row(`calm-${i}`, 1, false, level, i === 0 ? 0.8 : 0.1, i === 0, -2, i === 0 ? 'dipping' : 'calm'),
     ]),
   ];
   const identity = { calibration: { intercept: 0, slope: 1 }, alert: { openAt: 0.8, resolveBelow: 0.6 } };
@@ -125,6 +128,12 @@ describe('reportSignals', () => {
     expect(of('engagementTrend').alert).toBeNull();
   });
 
+  it('says what the customers were going through when a model alerted and no churn followed', () => {
+    expect(of('trained').falseAlerts).toEqual({ dipping: 1, declining: 0, calm: 0 });
+    expect(of('default').falseAlerts).toEqual({ dipping: 0, declining: 0, calm: 0 });
+    expect(of('healthAlone').falseAlerts).toBeNull();
+  });
+
   it('says which targets are met', () => {
     const targets = judgeTargets(reports);
     expect(targets.map(({ met }) => met)).toEqual([false, true, true, false, false, false]);
@@ -148,6 +157,8 @@ describe('reportSignals', () => {
     expect(text).toContain('| trained model | 0.917 |');
     expect(text).toContain('| engagement trend (30 days vs the 60 before) | 0.000 |');
     expect(text).toContain('none reaches the target precision');
+    expect(text).toContain('- trained model: 1 snapshots; in a passing dip 100 %, declining towards a churn further out 0 %, neither 0 %');
+    expect(text).toContain('- default model: 0 snapshots; in a passing dip –, declining towards a churn further out –, neither –');
     expect(text).toContain('- NOT met: trained model AUC within 0.03 of the oracle (0.917 vs 1.000)');
     expect(text).toContain('12 snapshots of 6 customers (6 churn within the horizon; 3 churning customers), 2 as-of instants every 7 days');
   });

@@ -123,6 +123,15 @@ export function prepareSignal(
   return { calibration, alert: choice.ok ? choice.thresholds : null };
 }
 
+/**
+ * What a simulated customer is going through at a snapshot, from its latent state: in the decline that ends in its
+ * churn, in a passing dip it recovers from, or neither. Behaviour shows the first two alike for a while; the
+ * evaluation uses it only to say why an alert that no churn followed was raised.
+ */
+export type LatentCondition = 'declining' | 'dipping' | 'calm';
+export const LATENT_CONDITIONS: readonly LatentCondition[] = ['dipping', 'declining', 'calm'];
+export const latentCondition = ({ decline, dip }: LatentState): LatentCondition => (decline > 0 ? 'declining' : dip > 0 ? 'dipping' : 'calm');
+
 /** One held-out snapshot as scored. */
 export interface HeldOutRow {
   customerId: string;
@@ -135,6 +144,7 @@ export interface HeldOutRow {
   risk: Record<ModelName, number>;
   alertOpen: Record<ModelName, boolean>;
   signals: Record<SingleSignalName, number>;
+  condition: LatentCondition;
 }
 
 /** What the scorer stores for a customer between evaluations: the last published score and the alert book. */
@@ -182,7 +192,8 @@ export function scoreHeldOutCustomer(
       alertOpen[model] = scored.alertOpen;
       insights = scored.evaluation.insights;
     }
-    const context = { snapshot: churnSnapshot(insights!, configs.default, snapshot.asOf), latent: latentState(customer, snapshot.asOf) };
+    const latent = latentState(customer, snapshot.asOf);
+    const context = { snapshot: churnSnapshot(insights!, configs.default, snapshot.asOf), latent };
     rows.push({
       customerId: snapshot.customerId,
       asOf: snapshot.asOf,
@@ -192,6 +203,7 @@ export function scoreHeldOutCustomer(
       risk,
       alertOpen,
       signals: singleSignals(context),
+      condition: latentCondition(latent),
     });
   }
   return rows;
@@ -209,6 +221,14 @@ export interface SignalReport {
   calibrationError: number;
   /** CHURN_RISK_HIGH: the model's own, or one on the calibrated signal with thresholds chosen on the training base. */
   alert: (AlertThresholds & AlertOutcome) | null;
+  /** A model's snapshots with its CHURN_RISK_HIGH open and no churn within the horizon, by what the customer was going through (null for a single signal). */
+  falseAlerts: Record<LatentCondition, number> | null;
+}
+
+function falseAlertsBy(rows: readonly HeldOutRow[], model: ModelName): Record<LatentCondition, number> {
+  const counts: Record<LatentCondition, number> = { dipping: 0, declining: 0, calm: 0 };
+  for (const row of rows) if (row.alertOpen[model] && !row.label) counts[row.condition] += 1;
+  return counts;
 }
 
 /** The activity level below which a customer is in the quietest third, and from which in the busiest. */
@@ -228,7 +248,12 @@ export function reportSignals(
   asOfDates: readonly number[],
 ): SignalReport[] {
   const { quietBelow, busyFrom } = activityTerciles(rows);
-  const report = (signal: ModelName | SingleSignalName, risks: readonly number[], alert: SignalReport['alert']): SignalReport => {
+  const report = (
+    signal: ModelName | SingleSignalName,
+    risks: readonly number[],
+    alert: SignalReport['alert'],
+    falseAlerts: SignalReport['falseAlerts'] = null,
+  ): SignalReport => {
     const samples = risks.map((score, i) => ({ score, label: rows[i]!.label }));
     return {
       signal,
@@ -238,6 +263,7 @@ export function reportSignals(
       aucBusyThird: rocAuc(samples.filter((_, i) => rows[i]!.activityLevel >= busyFrom)),
       calibrationError: calibrationTable(samples).error,
       alert,
+      falseAlerts,
     };
   };
   const models = MODELS.map((model) =>
@@ -245,6 +271,7 @@ export function reportSignals(
       model,
       rows.map((row) => row.risk[model]),
       { ...modelAlerts[model], ...alertOutcome(rows.map((row) => ({ ...row, open: row.alertOpen[model] }))) },
+      falseAlertsBy(rows, model),
     ),
   );
   const signals = SINGLE_SIGNAL_NAMES.map((name) => {

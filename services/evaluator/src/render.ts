@@ -1,6 +1,6 @@
 // The evaluation's report as Markdown: readable in a terminal and pasted as is into docs/evaluation.md.
 import type { SampleCounts } from '@churnscore/training';
-import { SIGNAL_LABELS, type ModelName, type SignalReport, judgeTargets } from './evaluation';
+import { LATENT_CONDITIONS, SIGNAL_LABELS, type LatentCondition, type ModelName, type SignalReport, judgeTargets } from './evaluation';
 import type { AlertTraffic } from './through-scorer';
 
 export interface EvaluationSummary {
@@ -41,10 +41,29 @@ function signalTable(reports: readonly SignalReport[]): string[] {
   return [row(header), row(header.map(() => '---')), ...lines];
 }
 
-/** The table of every signal, then each target met or not. */
+const CONDITION_WORDS: Record<LatentCondition, string> = {
+  dipping: 'in a passing dip',
+  declining: 'declining towards a churn further out',
+  calm: 'neither',
+};
+
+/** Each model's alerts that no churn within the horizon followed, by what the simulated customer was going through. */
+function falseAlertLines(reports: readonly SignalReport[]): string[] {
+  return reports.flatMap(({ signal, falseAlerts }) => {
+    if (falseAlerts === null) return [];
+    const total = LATENT_CONDITIONS.reduce((sum, condition) => sum + falseAlerts[condition], 0);
+    const shares = LATENT_CONDITIONS.map((condition) => `${CONDITION_WORDS[condition]} ${total === 0 ? '–' : `${Math.round((100 * falseAlerts[condition]) / total)} %`}`);
+    return [`- ${SIGNAL_LABELS[signal]}: ${total} snapshots; ${shares.join(', ')}`];
+  });
+}
+
+/** The table of every signal, the models' false alerts, then each target met or not. */
 const tableAndTargets = (reports: readonly SignalReport[]): string[] => [
   '',
   ...signalTable(reports),
+  '',
+  'CHURN_RISK_HIGH open with no churn within the horizon, by what the simulated customer was going through:',
+  ...falseAlertLines(reports),
   '',
   'Targets:',
   ...judgeTargets(reports).map(({ target, met, figures }) => `- ${met ? 'met' : 'NOT met'}: ${target} (${figures})`),

@@ -16,7 +16,7 @@ import { asHistory, simulatePopulation, type SimulatedPopulation } from '@churns
 import { DEFAULT_HORIZON_DAYS, DEFAULT_RENEWAL_GRACE_DAYS, customerSnapshots, planSnapshots, type SnapshotPlan } from '@churnscore/training';
 import { withAdmin } from '../../../infra/src/clients';
 import { Sandbox, type SandboxSession } from '../../../infra/src/sandbox';
-import { MODELS, reportSignals, singleSignals, type HeldOutRow, type ModelName, type PreparedSignal, type SignalReport, type SingleSignalName } from './evaluation';
+import { MODELS, latentCondition, reportSignals, singleSignals, type HeldOutRow, type ModelName, type PreparedSignal, type SignalReport, type SingleSignalName } from './evaluation';
 
 /**
  * The base the issue describes trying the product on, fixed from its text before any figure was seen: 600 customers,
@@ -228,6 +228,7 @@ function rowsOf(
         runs.map((run, i) => [run.model, stored[i]!.alertBook?.episodes.CHURN_RISK_HIGH?.status === 'OPEN']),
       ) as Record<ModelName, boolean>;
       const insights = computeInsights(stored[0]!.state, instant, { retentionDays: fold.retentionDays });
+      const latent = latentState(customer, instant);
       rows.push({
         customerId: customer.customerId,
         asOf: instant,
@@ -236,7 +237,8 @@ function rowsOf(
         activityLevel: customer.latent.activityLevel,
         risk,
         alertOpen,
-        signals: singleSignals({ snapshot: churnSnapshot(insights, configs.default, instant), latent: latentState(customer, instant) }),
+        signals: singleSignals({ snapshot: churnSnapshot(insights, configs.default, instant), latent }),
+        condition: latentCondition(latent),
       });
     }
   }
