@@ -128,8 +128,8 @@ export function prepareSignal(
  * churn, in a passing dip it recovers from, or neither. Behaviour shows the first two alike for a while; the
  * evaluation uses it only to say why an alert that no churn followed was raised.
  */
-export type LatentCondition = 'declining' | 'dipping' | 'calm';
-export const LATENT_CONDITIONS: readonly LatentCondition[] = ['dipping', 'declining', 'calm'];
+export const LATENT_CONDITIONS = ['dipping', 'declining', 'calm'] as const;
+export type LatentCondition = (typeof LATENT_CONDITIONS)[number];
 export const latentCondition = ({ decline, dip }: LatentState): LatentCondition => (decline > 0 ? 'declining' : dip > 0 ? 'dipping' : 'calm');
 
 /** One held-out snapshot as scored. */
@@ -226,7 +226,7 @@ export interface SignalReport {
 }
 
 function falseAlertsBy(rows: readonly HeldOutRow[], model: ModelName): Record<LatentCondition, number> {
-  const counts: Record<LatentCondition, number> = { dipping: 0, declining: 0, calm: 0 };
+  const counts = Object.fromEntries(LATENT_CONDITIONS.map((condition) => [condition, 0])) as Record<LatentCondition, number>;
   for (const row of rows) if (row.alertOpen[model] && !row.label) counts[row.condition] += 1;
   return counts;
 }
