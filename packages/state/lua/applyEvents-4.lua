@@ -23,13 +23,14 @@
     ARGV[ARG.fence]  the run_id(s) the caller's writes are meant for, or '' (see the fence include): an
                      offset applied on another server would raise the watermark over events whose effects
                      were lost there, and their re-consumption would be taken for redelivery
-    ARGV[FIRST_EXTRA_ARG...] the events, each as the group of arguments at these offsets (EVENT):
+    ARGV[ARG.events] the events: one MessagePack array (unpacked with cmsgpack), each event the group of
+                     values at these offsets (EVENT) followed by its operations:
       clock           epoch ms, the injected "now" for this event (never Redis TIME), from which the
                       retention horizon and the dedupe window are measured
       watermark       field "w:<topic>:<partition>"
-      offset          the record's Kafka offset
-      digest          first 8 bytes of SHA-1(eventId), raw
-      operationCount  how many operation arguments follow
+      offset          the record's Kafka offset (text: stored as given)
+      digest          first 8 bytes of SHA-1(eventId), raw (bin)
+      operationCount  how many operation values follow
       operations      each an opcode (OP.<name>.opcode) followed by its arguments:
         latest, field, record     latest wins in line `field` of ent. record: JSON [occurredAt, eventId,
                                   agesOut, ...payload]; a stored record is replaced only by one with a
@@ -38,7 +39,7 @@
                                   layout.ts, ticketRankId). A record with agesOut = 1 older than the horizon
                                   is stored as a tombstone, [occurredAt, eventId]: it no longer counts, yet
                                   still outranks exactly the events it outranked before.
-        max, field, value         the state hash field keeps the greater number
+        max, field, value         the state hash field keeps the greater number (text: stored as given)
         add, day, letter, amount  adds an integer amount to counter `letter` of the bucket of UTC day `day`;
                                   skipped for a day before the horizon (an old event changes no window)
 
@@ -67,28 +68,32 @@ local USAGE_FRACTION_FORMAT = '%0' .. (#tostring(USAGE_SUM_SCALE) - 1) .. 'd'
 
 -- Events and their operations are decoded before anything is written, so a malformed call changes nothing.
 local OPERATION_ARITY = {[OP.latest.opcode] = OP.latest.arguments, [OP.max.opcode] = OP.max.arguments, [OP.add.opcode] = OP.add.arguments}
+local unpacked, values = pcall(cmsgpack.unpack, ARGV[ARG.events])
+if not unpacked or type(values) ~= 'table' then
+  return redis.error_reply('ERR applyEvents: the events are not a MessagePack array')
+end
 local events = {}
-local i = FIRST_EXTRA_ARG
-while i <= #ARGV do
-  local count = tonumber(ARGV[i + EVENT.operationCount])
+local i = 1
+while i <= #values do
+  local count = tonumber(values[i + EVENT.operationCount])
   local last = count and i + EVENT.operationCount + count
-  if not count or not tonumber(ARGV[i + EVENT.clock]) or last > #ARGV then
-    return redis.error_reply('ERR applyEvents: malformed event at ARGV[' .. i .. ']')
+  if not count or not tonumber(values[i + EVENT.clock]) or last > #values then
+    return redis.error_reply('ERR applyEvents: malformed event at value ' .. i)
   end
   local event = {
-    clock = tonumber(ARGV[i + EVENT.clock]),
-    watermarkField = ARGV[i + EVENT.watermark],
-    offset = ARGV[i + EVENT.offset],
-    digest = ARGV[i + EVENT.digest],
+    clock = tonumber(values[i + EVENT.clock]),
+    watermarkField = values[i + EVENT.watermark],
+    offset = values[i + EVENT.offset],
+    digest = values[i + EVENT.digest],
     ops = {},
   }
   local j = i + EVENT.operationCount + 1
   while j <= last do
-    local arity = OPERATION_ARITY[ARGV[j]]
+    local arity = OPERATION_ARITY[values[j]]
     if not arity or j + arity > last then
-      return redis.error_reply('ERR applyEvents: malformed operation at ARGV[' .. j .. ']')
+      return redis.error_reply('ERR applyEvents: malformed operation at value ' .. j)
     end
-    event.ops[#event.ops + 1] = {opcode = ARGV[j], args = {unpack(ARGV, j + 1, j + arity)}}
+    event.ops[#event.ops + 1] = {opcode = values[j], args = {unpack(values, j + 1, j + arity)}}
     j = j + arity + 1
   end
   events[#events + 1] = event
@@ -330,8 +335,7 @@ end
 -- Additions waiting for their bucket, by day, and the days in the order of their first addition (the order in
 -- which new lines are added, as if each addition were made at once).
 local additionsByDay, additionDays = {}, {}
-local function addToDay(dayText, letter, amountText)
-  local day, amount = tonumber(dayText), tonumber(amountText)
+local function addToDay(day, letter, amount)
   if day < horizonDay then return end
   local additions = additionsByDay[day]
   if not additions then

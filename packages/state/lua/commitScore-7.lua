@@ -46,11 +46,11 @@
                         starts the version and the outbox sequence at ARG.versionFloor at least, since the
                         stored ones may have gone back
     ARGV[ARG.versionFloor]  the generation's version floor (0 for none)
-    ARGV[ARG.scoreFieldCount]  S: how many score arguments follow
-    ARGV[FIRST_EXTRA_ARG ...]  S score arguments (field, value, field, value, ...); then I, how many insights
-                        arguments follow, and I insights arguments (field, value, ...); then the alert
-                        messages to append to the outbox after the score-changed one, each JSON (the event
-                        without its version)
+    ARGV[ARG.fields]    one MessagePack array (unpacked with cmsgpack): S, how many score values follow; the S
+                        score values (field, value, field, value, ...); then I, how many insights values
+                        follow, and the I insights values (field, value, ...); then the alert messages to
+                        append to the outbox after the score-changed one, each JSON (the event without its
+                        version). Values are text, stored as given
 
   Only what changed is written: with effects replication Redis appends every write command a script runs to
   its AOF and replicas, so an unchanged value rewritten costs its full size there on every commit.
@@ -79,9 +79,11 @@ local significant = scoreChanged ~= ''
 local historyEntry, historyLength = ARGV[ARG.historyEntry], tonumber(ARGV[ARG.historyLength])
 local basedOn = ARGV[ARG.basedOn]
 local fence, generation, versionFloor = ARGV[ARG.fence], ARGV[ARG.generation], tonumber(ARGV[ARG.versionFloor])
-local scoreArgsFrom, scoreArgCount = FIRST_EXTRA_ARG, tonumber(ARGV[ARG.scoreFieldCount])
+local unpacked, packed = pcall(cmsgpack.unpack, ARGV[ARG.fields])
+if not unpacked or type(packed) ~= 'table' then return redis.error_reply('ERR commitScore: the fields are not a MessagePack array') end
+local scoreArgsFrom, scoreArgCount = 2, tonumber(packed[1])
 local insightsArgsFrom = scoreArgsFrom + scoreArgCount + 1
-local insightsArgCount = tonumber(ARGV[insightsArgsFrom - 1])
+local insightsArgCount = tonumber(packed[insightsArgsFrom - 1])
 local messagesFrom = insightsArgsFrom + insightsArgCount
 
 if fencedOff(fence) then return {REPLY.fenced, 0, {}} end
@@ -156,7 +158,7 @@ if nextDueAt ~= '' then
   fields[#fields + 1] = nextDueAt
 end
 if replacesScore then
-  for i = scoreArgsFrom, scoreArgsFrom + scoreArgCount - 1 do fields[#fields + 1] = ARGV[i] end
+  for i = scoreArgsFrom, scoreArgsFrom + scoreArgCount - 1 do fields[#fields + 1] = packed[i] end
   redis.call('DEL', scoreKey)
   redis.call('HSET', scoreKey, unpack(fields))
   redis.call('SET', explanationKey, explanation)
@@ -170,7 +172,7 @@ end
 local insightsFlat = redis.call('HGETALL', insightsKey)
 local storedInsights = {}
 for i = 1, #insightsFlat, 2 do storedInsights[insightsFlat[i]] = insightsFlat[i + 1] end
-writeChanged(insightsKey, storedInsights, {unpack(ARGV, insightsArgsFrom, insightsArgsFrom + insightsArgCount - 1)}, false)
+writeChanged(insightsKey, storedInsights, {unpack(packed, insightsArgsFrom, insightsArgsFrom + insightsArgCount - 1)}, false)
 
 if alertBook == '' then redis.call('DEL', alertsKey)
 elseif redis.call('GET', alertsKey) ~= alertBook then redis.call('SET', alertsKey, alertBook) end
@@ -185,6 +187,6 @@ local function append(message, messageVersion)
   assigned[#assigned + 1] = messageVersion
 end
 if significant then append(scoreChanged, version) end
-for i = messagesFrom, #ARGV do append(ARGV[i], nil) end
+for i = messagesFrom, #packed do append(packed[i], nil) end
 
 return {REPLY.written, version, previous, earlier, assigned}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActivityEvent, InputEvent } from '@churnscore/domain';
-import { APPLY_OP, opsForEvent, opsToArgv, type ApplyOp } from './apply-ops';
+import { APPLY_OP, opsForEvent, opsAsValues, type ApplyOp } from './apply-ops';
 import { LAST_BUCKET_DAY } from './layout';
 
 const AT = Date.UTC(2025, 5, 1, 12); // UTC day 20240
@@ -92,15 +92,15 @@ describe('opsForEvent', () => {
   });
 });
 
-describe('opsToArgv', () => {
-  it('flattens each op to its opcode and arguments', () => {
+describe('opsAsValues', () => {
+  it('flattens each op to its opcode and arguments, numbers it computes with as numbers', () => {
     expect(
-      opsToArgv([
+      opsAsValues([
         { op: 'latest', field: 'o:1', record: '[]' },
         { op: 'max', field: 'lastAct', value: 5 },
         { op: 'add', day: 3, counter: 'a', amount: 1 },
       ]),
-    ).toEqual(['L', 'o:1', '[]', 'M', 'lastAct', '5', 'A', '3', 'a', '1']);
+    ).toEqual(['L', 'o:1', '[]', 'M', 'lastAct', '5', 'A', 3, 'a', 1]);
   });
 
   it('gives each op the number of arguments the script decodes it by', () => {
@@ -109,6 +109,6 @@ describe('opsToArgv', () => {
       { op: 'max', field: 'lastAct', value: 5 },
       { op: 'add', day: 3, counter: 'a', amount: 1 },
     ];
-    for (const op of ops) expect(opsToArgv([op])).toHaveLength(1 + APPLY_OP[op.op].arguments);
+    for (const op of ops) expect(opsAsValues([op])).toHaveLength(1 + APPLY_OP[op.op].arguments);
   });
 });

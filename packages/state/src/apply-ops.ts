@@ -29,7 +29,7 @@ export type ApplyOp =
   | { op: 'add'; day: number; counter: string; amount: number };
 
 /**
- * Each operation's opcode and how many arguments follow it in the script's argument list: opsToArgv writes
+ * Each operation's opcode and how many values follow it in the script's packed events: opsAsValues writes
  * them, and applyEvents-4.lua decodes by this table (it is substituted into the script as OP).
  */
 export const APPLY_OP = {
@@ -110,16 +110,25 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
   }
 }
 
-/** One event's operations as the script's arguments (format in the header of lua/applyEvents-4.lua). */
-export function opsToArgv(ops: readonly ApplyOp[]): string[] {
-  return ops.flatMap((op) => {
+/**
+ * One event's operations as the values the script reads (format in the header of lua/applyEvents-4.lua). A maximum
+ * travels as text because the script stores it as given; a day and an amount, which it only computes with, as numbers.
+ */
+export function opsAsValues(ops: readonly ApplyOp[]): Array<string | number> {
+  // A loop into one array, not flatMap: this runs for every event, and flatMap's array per operation was garbage.
+  const values: Array<string | number> = [];
+  for (const op of ops) {
     switch (op.op) {
       case 'latest':
-        return [APPLY_OP.latest.opcode, op.field, op.record];
+        values.push(APPLY_OP.latest.opcode, op.field, op.record);
+        break;
       case 'max':
-        return [APPLY_OP.max.opcode, op.field, String(op.value)];
+        values.push(APPLY_OP.max.opcode, op.field, String(op.value));
+        break;
       case 'add':
-        return [APPLY_OP.add.opcode, String(op.day), op.counter, String(op.amount)];
+        values.push(APPLY_OP.add.opcode, op.day, op.counter, op.amount);
+        break;
     }
-  });
+  }
+  return values;
 }

@@ -7,6 +7,7 @@ import type { CustomerKeyPart, CustomerKeys } from '../keys';
 import { LUA_LAYOUT, withoutExplanation, type OutboxEntry } from '../layout';
 import { pairsToRecord } from '../read-state';
 import { decodeOutboxEntry, decodeScoreSummary, encodeAlertBook, encodeScoreHistoryEntry, historyEntry, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from '../score-codec';
+import { packForLua } from '../lua-pack';
 import { keysOf, scriptArgs, type ScriptDefinition, type ScriptInvocation } from './lua-script';
 
 /** Published scores kept per customer for a chart of the score over time (each entry ~30 bytes, comma-separated: encodeScoreHistoryEntry). */
@@ -90,7 +91,7 @@ const ARGS = [
   'fence',
   'generation',
   'versionFloor',
-  'scoreFieldCount',
+  'fields',
 ] as const;
 
 export const COMMIT_SCORE_SCRIPT: ScriptDefinition = { name: 'commitScore', keys: KEYS, args: ARGS, constants: { LAYOUT: LUA_LAYOUT, REPLY: COMMIT_REPLY } };
@@ -144,9 +145,9 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
         fence: fence?.runId ?? '',
         generation: fence?.generation ?? '',
         versionFloor: fence?.versionFloor ?? 0,
-        scoreFieldCount: scoreArgs.length,
+        // One argument rather than some sixty: ioredis's cost is per argument.
+        fields: packForLua([[scoreArgs.length], scoreArgs, [insightsArgs.length], insightsArgs, alerts]),
       },
-      [...scoreArgs, insightsArgs.length, ...insightsArgs, ...alerts],
     ),
   };
 }
