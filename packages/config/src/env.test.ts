@@ -66,6 +66,7 @@ describe('loadConfig', () => {
         chunkSize: 5_000,
         maxChunkSize: 20_000,
         concurrentPartitions: 24,
+        fetchBytesPerPartition: 4_194_304,
         commitIntervalMs: 1_000,
         fsyncGraceMs: 2_500,
         rescorePollIntervalMs: 30_000,
@@ -181,6 +182,12 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...REQUIRED, KAFKA_SESSION_TIMEOUT_MS: '5000' })).toEqual([
       'KAFKA_SESSION_TIMEOUT_MS: expected an integer from 6000 to 1800000, got "5000"',
     ]);
+  });
+
+  it('bounds what one fetch brings of a partition between 64 KiB and 64 MiB', () => {
+    expect(loadConfig({ ...REQUIRED, SCORER_FETCH_BYTES_PER_PARTITION: '1048576' }).scorer.fetchBytesPerPartition).toBe(1_048_576);
+    expect(problemsOf({ ...REQUIRED, SCORER_FETCH_BYTES_PER_PARTITION: '1000' })).toHaveLength(1);
+    expect(problemsOf({ ...REQUIRED, SCORER_FETCH_BYTES_PER_PARTITION: String(128 * 1_048_576) })).toHaveLength(1);
   });
 
   it('lets a chunk of one partition hold at least as many records as a unit of several', () => {

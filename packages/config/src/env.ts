@@ -70,6 +70,8 @@ export interface ScorerSettings {
   maxChunkSize: number;
   /** Partitions handled at the same time by one instance. */
   concurrentPartitions: number;
+  /** The most bytes one fetch brings of one partition: what bounds a backlog's batches, and so how often it is scored. */
+  fetchBytesPerPartition: number;
   /** How often offsets whose effects are durable get committed. */
   commitIntervalMs: number;
   /** Time after which Redis has certainly fsynced a write (appendfsync everysec: ~2 s at worst). */
@@ -223,8 +225,11 @@ const settings = z.object({
   API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
   SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 5_000),
-  // kafkajs fetches at most 1 MB per partition: 5,000–15,000 CRM events, so a fetched batch is one chunk (~2 s of work at most).
+  // A fetched batch is one chunk (~2 s of work at most): 20,000 CRM events are 3–6 MB, more than one fetch brings.
   SCORER_MAX_CHUNK_SIZE: withDefault(integer(1, 50_000), 20_000),
+  // kafkajs's default, 1 MiB, cut a backlog into batches of ~5,000 events, each customer of a partition scored once per
+  // batch: 4 MiB scores it a third less often (docs/performance.md, "Larger fetches").
+  SCORER_FETCH_BYTES_PER_PARTITION: withDefault(integer(65_536, 64 * 1_048_576), 4 * 1_048_576),
   SCORER_CONCURRENT_PARTITIONS: withDefault(integer(1, 64), 24),
   SCORER_COMMIT_INTERVAL_MS: withDefault(integer(50, 60_000), 1_000),
   REDIS_FSYNC_GRACE_MS: withDefault(integer(0, 60_000), 2_500),
@@ -347,6 +352,7 @@ function toAppConfig(s: Settings): AppConfig {
       chunkSize: s.SCORER_CHUNK_SIZE,
       maxChunkSize: s.SCORER_MAX_CHUNK_SIZE,
       concurrentPartitions: s.SCORER_CONCURRENT_PARTITIONS,
+      fetchBytesPerPartition: s.SCORER_FETCH_BYTES_PER_PARTITION,
       commitIntervalMs: s.SCORER_COMMIT_INTERVAL_MS,
       fsyncGraceMs: s.REDIS_FSYNC_GRACE_MS,
       rescorePollIntervalMs: s.RESCORE_POLL_INTERVAL_MS,

@@ -145,6 +145,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     allowAutoTopicCreation: false,
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
+    maxBytesPerPartition: settings.fetchBytesPerPartition,
   });
   const inputTopics = inputTopicsOf(config.topics);
   const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin), logger });
