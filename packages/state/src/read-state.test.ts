@@ -22,6 +22,19 @@ describe('decodeCustomerState', () => {
     expect(state.slaBreachDays).toEqual([{ day: 20239, count: 1 }]);
   });
 
+  it('still orders buckets whose counters a string holds out of letter order', () => {
+    const act = line(632, [...Array<string>(16).fill(''), 'ds3a']) + line(631, ['s2']);
+    const state = decodeCustomerState('c1', {}, act, null, AS_OF, 400);
+    expect(state.activityDays).toEqual([
+      { day: 20240, type: 'EMAIL_SENT', count: 1, valueSum: 0 },
+      { day: 20240, type: 'MEETING', count: 1, valueSum: 0 },
+    ]);
+    expect(state.slaBreachDays).toEqual([
+      { day: 20192, count: 2 },
+      { day: 20240, count: 3 },
+    ]);
+  });
+
   it('skips tombstones and aged-out records the sweep has not reached yet, and unescapes ids', () => {
     const old = AS_OF - 500 * MS_PER_DAY;
     const ent = [

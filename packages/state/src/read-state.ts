@@ -84,10 +84,18 @@ function decodeBucket(line: string, from: number, to: number, day: UtcDay, activ
   if (usageBucket !== undefined) usageBucket.valueSum = usageSum;
 }
 
+const byDayAndType = (a: ActivityDayBucket, b: ActivityDayBucket): number => a.day - b.day || TYPE_ORDER.get(a.type)! - TYPE_ORDER.get(b.type)!;
+const byDay = (a: { day: UtcDay }, b: { day: UtcDay }): number => a.day - b.day;
+const isSorted = <T>(items: readonly T[], compare: (a: T, b: T) => number): boolean => items.every((item, i) => i === 0 || compare(items[i - 1]!, item) <= 0);
+
 function decodeActivity(act: string | null, firstDay: UtcDay) {
   const activityDays: ActivityDayBucket[] = [];
   const slaBreachDays: Array<{ day: UtcDay; count: number }> = [];
-  for (const line of lines(act)) {
+  // Lines are stored in the order they were added, but their keys (fixed width, digits before letters) sort as
+  // their periods do, and a bucket's counters are in letter order, which is ACTIVITY_TYPES' (layout.ts): decoded
+  // line by line in key order, the buckets come out sorted. Sorting the buckets instead, some 600 for a year,
+  // was a third of re-scoring's decoding; they are still sorted if a string does not keep that order.
+  for (const line of lines(act).sort()) {
     const firstDayOfLine = parseInt(line.slice(0, LINE_KEY_WIDTH), LINE_KEY_RADIX) * DAYS_PER_LINE;
     for (let from = LINE_KEY_WIDTH, place = 0; from <= line.length; place += 1) {
       const separator = line.indexOf(BUCKET_SEPARATOR, from);
@@ -97,8 +105,8 @@ function decodeActivity(act: string | null, firstDay: UtcDay) {
       from = to + 1;
     }
   }
-  activityDays.sort((a, b) => a.day - b.day || TYPE_ORDER.get(a.type)! - TYPE_ORDER.get(b.type)!);
-  slaBreachDays.sort((a, b) => a.day - b.day);
+  if (!isSorted(activityDays, byDayAndType)) activityDays.sort(byDayAndType);
+  if (!isSorted(slaBreachDays, byDay)) slaBreachDays.sort(byDay);
   return { activityDays, slaBreachDays };
 }
 
