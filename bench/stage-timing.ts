@@ -10,7 +10,7 @@ import { TimeDrivenRescorer } from '../services/scorer/src/time-driven';
  * (Promise.all) count once; the pipeline awaits its stages one after another, so per chunk or per
  * claim round they add up.
  */
-export const STAGES = ['chunk', 'deadLetter', 'claim', 'apply', 'read', 'score', 'commit', 'publish', 'produce', 'ackOutbox'] as const;
+export const STAGES = ['chunk', 'deadLetter', 'claim', 'apply', 'read', 'applyOrRead', 'score', 'commit', 'publish', 'produce', 'ackOutbox'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface StageTimes {
@@ -22,19 +22,33 @@ export interface StageTimes {
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
-/** Replaces `target[name]` by a version that keeps `stage`'s clock running while any call is in flight; returns the undo. */
-function timeMethod(target: object, name: string, times: StageTimes, stage: Stage, onCall?: (args: unknown[]) => void): () => void {
+/** Each stage's clock: it runs while any call of the stage, of any method, is in flight. */
+type StageClocks = Record<Stage, { inFlight: number; since: number }>;
+
+/**
+ * Replaces `target[name]` by a version that keeps the clocks of `stages` running while any call is in flight; returns
+ * the undo. A method may count towards two stages: the apply and the read sent right behind it are in flight together,
+ * and `applyOrRead` is the time either one is, so that the two are not counted twice.
+ */
+function timeMethod(target: object, name: string, times: StageTimes, clocks: StageClocks, stages: readonly Stage[], onCall?: (args: unknown[]) => void): () => void {
   const original = Reflect.get(target, name) as Method;
-  let inFlight = 0;
-  let since = 0;
+  const enter = () => {
+    for (const stage of stages) {
+      const clock = clocks[stage];
+      if (clock.inFlight === 0) clock.since = performance.now();
+      clock.inFlight += 1;
+      times.calls[stage] += 1;
+    }
+  };
   const leave = () => {
-    inFlight -= 1;
-    if (inFlight === 0) times.ms[stage] += performance.now() - since;
+    for (const stage of stages) {
+      const clock = clocks[stage];
+      clock.inFlight -= 1;
+      if (clock.inFlight === 0) times.ms[stage] += performance.now() - clock.since;
+    }
   };
   const timed: Method = function (this: unknown, ...args: unknown[]) {
-    if (inFlight === 0) since = performance.now();
-    inFlight += 1;
-    times.calls[stage] += 1;
+    enter();
     onCall?.(args);
     let result: unknown;
     try {
@@ -65,6 +79,8 @@ const perStage = (): Record<Stage, number> => Object.fromEntries(STAGES.map((sta
 
 export function instrumentScorer(): { times: StageTimes; restore(): void } {
   const times: StageTimes = { ms: perStage(), calls: perStage(), rescoredCustomers: 0 };
+  const clocks = Object.fromEntries(STAGES.map((stage) => [stage, { inFlight: 0, since: 0 }])) as StageClocks;
+  const time = (target: object, name: string, stages: readonly Stage[], onCall?: (args: unknown[]) => void) => timeMethod(target, name, times, clocks, stages, onCall);
   const undo: Array<() => void> = [];
   const instrumented = new WeakSet<object>();
 
@@ -73,13 +89,13 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
     if (instrumented.has(store)) return;
     instrumented.add(store);
     undo.push(
-      timeMethod(store, 'claimDue', times, 'claim'),
-      timeMethod(store, 'applyEvents', times, 'apply'),
-      timeMethod(store, 'readCustomers', times, 'read', ([ids]) => {
+      time(store, 'claimDue', ['claim']),
+      time(store, 'applyEvents', ['apply', 'applyOrRead']),
+      time(store, 'readCustomers', ['read', 'applyOrRead'], ([ids]) => {
         times.rescoredCustomers += (ids as unknown[]).length;
       }),
-      timeMethod(store, 'commitScores', times, 'commit'),
-      timeMethod(store, 'ackOutbox', times, 'ackOutbox'),
+      time(store, 'commitScores', ['commit']),
+      time(store, 'ackOutbox', ['ackOutbox']),
     );
   }
   function instrumentPipeline(pipeline: ScoringPipeline): void {
@@ -88,7 +104,7 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
     const producer = deps.producer;
     if (instrumented.has(producer)) return;
     instrumented.add(producer);
-    undo.push(timeMethod(producer, 'sendBatch', times, 'produce'));
+    undo.push(time(producer, 'sendBatch', ['produce']));
   }
 
   const pipeline = ScoringPipeline.prototype;
@@ -96,10 +112,10 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
     beforeMethod(pipeline, 'handleChunks', instrumentPipeline),
     beforeMethod(pipeline, 'rescore', instrumentPipeline),
     beforeMethod(TimeDrivenRescorer.prototype, 'runOnce', (loop: TimeDrivenRescorer) => instrumentStore(Reflect.get(loop, 'store') as StateStore)),
-    timeMethod(pipeline, 'handleChunks', times, 'chunk'),
-    timeMethod(pipeline, 'deadLetter', times, 'deadLetter'),
-    timeMethod(pipeline, 'recompute', times, 'score'),
-    timeMethod(pipeline, 'publishOutboxes', times, 'publish'),
+    time(pipeline, 'handleChunks', ['chunk']),
+    time(pipeline, 'deadLetter', ['deadLetter']),
+    time(pipeline, 'recompute', ['score']),
+    time(pipeline, 'publishOutboxes', ['publish']),
   );
   return {
     times,
@@ -125,16 +141,19 @@ const publishStages = ({ ms }: StageTimes): Array<[string, number]> => [
   ['publish: acknowledge outboxes', ms.ackOutbox],
 ];
 
-/** Event-driven: decode is what a chunk spends outside the stages the wrappers see. */
+/**
+ * Event-driven: decode is what a chunk spends outside the stages the wrappers see. The read is sent right behind the
+ * apply: its share is the time it is in flight alone.
+ */
 export function consumerStages(times: StageTimes, wallMs: number): StageShare[] {
   const { ms } = times;
-  const seen = ms.deadLetter + ms.apply + ms.read + ms.score + ms.commit + ms.publish;
+  const seen = ms.deadLetter + ms.applyOrRead + ms.score + ms.commit + ms.publish;
   return shares(
     [
       ['decode (Avro + validation)', ms.chunk - seen],
       ['dead-letter', ms.deadLetter],
       ['apply (a Lua call per customer)', ms.apply],
-      ['read (a Lua call per customer)', ms.read],
+      ['read (a Lua call per customer), after the apply it was sent behind', ms.applyOrRead - ms.apply],
       ['score (pure CPU)', ms.score],
       ['commit (a Lua call per customer, then the indexes)', ms.commit],
       ...publishStages(times),
