@@ -100,17 +100,19 @@ class LuaPackWriter {
    */
   private asciiText(value: string): boolean {
     const length = value.length;
-    // Room for the longest header too: writing it must not grow (and so replace) the buffer written to here.
+    const start = this.at;
+    // Room for the header and the text at once: the buffer must not be replaced while it is written to.
     this.reserve(5 + length);
+    this.strHeader(length);
     const s = this.scratch;
-    let at = this.at + (length <= FIXSTR_MAX ? 1 : 2);
     for (let k = 0; k < length; k++) {
       const code = value.charCodeAt(k);
-      if (code > ASCII_MAX) return false;
-      s[at++] = code;
+      if (code > ASCII_MAX) {
+        this.at = start;
+        return false;
+      }
+      s[this.at++] = code;
     }
-    this.strHeader(length);
-    this.at = at;
     return true;
   }
 
