@@ -1,4 +1,4 @@
-import { RestError, type Client, type SchemaInfo } from '@confluentinc/schemaregistry';
+import { RestError, type Client, type SchemaInfo, type SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import type { AvroRecord } from './avro-records';
 import { isRejected, rejected, type Rejected } from './rejections';
@@ -40,6 +40,15 @@ export class AvroRegistrySerde {
   private readonly writerTypes = new Map<number, avro.Type | Rejected>();
   /** Writer-to-reader resolvers per reader type and writer schema id. */
   private readonly resolutions = new WeakMap<avro.Type, Map<number, Resolution>>();
+  /**
+   * Registry lookups in flight, shared by the records and encodes that need the same answer meanwhile. The
+   * client answers behind a mutex per lookup, whose queue is an array shifted at every release: a fetched batch's
+   * thousands of records decoded at once, before the first answer for their schema id, queued on it and slowed a
+   * scorer's first seconds of a backlog to half its rate. Dropped once settled: the caches above keep writer
+   * schemas, and the client's cache (with its expiry) still decides which schema is the latest.
+   */
+  private readonly writersInFlight = new Map<number, Promise<avro.Type | Rejected>>();
+  private readonly latestInFlight = new Map<string, Promise<SchemaMetadata>>();
 
   constructor(private readonly client: Client) {}
 
@@ -49,7 +58,7 @@ export class AvroRegistrySerde {
    * record lacks takes the schema's default, so a producer keeps working when a compatible version adds one.
    */
   async serialize(subject: string, record: AvroRecord): Promise<Buffer> {
-    const latest = await this.registryCall(() => this.client.getLatestSchemaMetadata(subject), () => {
+    const latest = await this.registryCall(() => this.latestSchema(subject), () => {
       throw new EventEncodeError(`no schema is registered under subject ${subject}; register the schemas first`);
     });
     if (latest.id === undefined) throw new EventEncodeError(`the registry returned no schema id for subject ${subject}`);
@@ -85,15 +94,21 @@ export class AvroRegistrySerde {
     }
   }
 
+  private latestSchema(subject: string): Promise<SchemaMetadata> {
+    return shareInFlight(this.latestInFlight, subject, () => this.client.getLatestSchemaMetadata(subject));
+  }
+
   private async writerType(schemaId: number): Promise<avro.Type | Rejected> {
     const cached = this.writerTypes.get(schemaId);
     if (cached !== undefined) return cached;
-    const info = await this.registryCall(
-      // No subject: a writer's schema id is valid whatever subject (naming strategy) its producer registered it under.
-      () => this.client.getBySubjectAndId('', schemaId),
-      () => rejected('UNKNOWN_SCHEMA_ID', `schema id ${schemaId} is not in the schema registry`),
-    );
-    return isRejected(info) ? info : this.parseWriter(schemaId, info);
+    return shareInFlight(this.writersInFlight, schemaId, async () => {
+      const info = await this.registryCall(
+        // No subject: a writer's schema id is valid whatever subject (naming strategy) its producer registered it under.
+        () => this.client.getBySubjectAndId('', schemaId),
+        () => rejected('UNKNOWN_SCHEMA_ID', `schema id ${schemaId} is not in the schema registry`),
+      );
+      return isRejected(info) ? info : this.parseWriter(schemaId, info);
+    });
   }
 
   private parseWriter(schemaId: number, info: SchemaInfo): avro.Type | Rejected {
@@ -148,4 +163,14 @@ export class AvroRegistrySerde {
       throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+/** `lookup()` for `key`, or the promise of the one already in flight for it; forgotten once settled. */
+function shareInFlight<K, V>(inFlight: Map<K, Promise<V>>, key: K, lookup: () => Promise<V>): Promise<V> {
+  let pending = inFlight.get(key);
+  if (pending === undefined) {
+    pending = lookup().finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
 }

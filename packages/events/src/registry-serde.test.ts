@@ -1,0 +1,76 @@
+import { RestError, type Client, type SchemaMetadata } from '@confluentinc/schemaregistry';
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { AvroRegistrySerde, SchemaRegistryError } from './registry-serde';
+import { frame, unframe } from './wire-format';
+
+const SCHEMA_ID = 7;
+const SCHEMA = JSON.stringify({ type: 'record', name: 'Ping', fields: [{ name: 'n', type: 'int' }] });
+
+/** A registry client answering the two lookups the serde makes, each answer settled when the test says so. */
+function deferredRegistry() {
+  const lookups: { subject: string; settle: (outcome: SchemaMetadata | Error) => void }[] = [];
+  const lookup = (subject: string) =>
+    new Promise<SchemaMetadata>((resolve, reject) => {
+      lookups.push({ subject, settle: (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome)) });
+    });
+  const client = {
+    getLatestSchemaMetadata: lookup,
+    getBySubjectAndId: (_subject: string, id: number) => lookup(`id ${id}`),
+  } as unknown as Client;
+  return { client, lookups };
+}
+const latest: SchemaMetadata = { id: SCHEMA_ID, schema: SCHEMA, schemaType: 'AVRO', subject: 'pings-value', version: 1 };
+
+describe('AvroRegistrySerde.serialize', () => {
+  it('asks the registry client once for all the encodes issued while its answer is awaited', async () => {
+    const { client, lookups } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    const encoded = Promise.all(Array.from({ length: 500 }, (_, n) => serde.serialize('pings-value', { n })));
+    expect(lookups.map((lookup) => lookup.subject)).toEqual(['pings-value']);
+    lookups[0]!.settle(latest);
+    const values = await encoded;
+    expect(values.map((value) => unframe(value)?.schemaId)).toEqual(Array(500).fill(SCHEMA_ID));
+  });
+
+  it('asks again once the answer is in, so that the client cache and its expiry decide which schema is the latest', async () => {
+    const { client, lookups } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    const first = serde.serialize('pings-value', { n: 1 });
+    lookups[0]!.settle(latest);
+    await first;
+    const second = serde.serialize('pings-value', { n: 2 });
+    const other = serde.serialize('pongs-value', { n: 3 });
+    expect(lookups.map((lookup) => lookup.subject)).toEqual(['pings-value', 'pings-value', 'pongs-value']);
+    lookups[1]!.settle(latest);
+    lookups[2]!.settle({ ...latest, subject: 'pongs-value' });
+    await expect(Promise.all([second, other])).resolves.toHaveLength(2);
+  });
+
+  it('reports a failed lookup to every encode waiting on it, and the next encode tries again', async () => {
+    const { client, lookups } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    const waiting = [serde.serialize('pings-value', { n: 1 }), serde.serialize('pings-value', { n: 2 })];
+    lookups[0]!.settle(new RestError('unavailable', 503, 50301));
+    for (const encode of waiting) await expect(encode).rejects.toBeInstanceOf(SchemaRegistryError);
+    const retried = serde.serialize('pings-value', { n: 3 });
+    expect(lookups).toHaveLength(2);
+    lookups[1]!.settle(latest);
+    await expect(retried).resolves.toBeInstanceOf(Buffer);
+  });
+});
+
+describe('AvroRegistrySerde.deserialize', () => {
+  it('asks the registry client once for a writer schema that a whole batch of records names before it is known', async () => {
+    const { client, lookups } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    const type = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
+    const decoded = Promise.all(Array.from({ length: 500 }, (_, n) => serde.deserialize(frame(SCHEMA_ID, type.toBuffer({ n })), type)));
+    expect(lookups.map((lookup) => lookup.subject)).toEqual([`id ${SCHEMA_ID}`]);
+    lookups[0]!.settle(latest);
+    const records = await decoded;
+    expect(records.map((read) => (read.ok ? read.record : read))).toEqual(Array.from({ length: 500 }, (_, n) => ({ n })));
+    await serde.deserialize(frame(SCHEMA_ID, type.toBuffer({ n: 0 })), type);
+    expect(lookups).toHaveLength(1);
+  });
+});
