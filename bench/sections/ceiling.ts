@@ -1,5 +1,5 @@
 import { registryClientConfig } from '@churnscore/config';
-import { createEventCodec, eventCodecOptions, type EventCodec } from '@churnscore/events';
+import { createEventCodec, eventCodecOptions, type EventCodec, type WireRecord } from '@churnscore/events';
 import type { BenchContext } from '../context';
 import { stageInput, type BenchInput } from '../input';
 import type { SectionOutcome } from '../report';
@@ -52,7 +52,7 @@ export async function measureCeiling(
         autoCommit: false,
         eachBatch: async ({ batch }) => {
           const now = Date.now();
-          const results = await Promise.all(batch.messages.map((m) => codec.decode(batch.topic, m.key, m.value, now)));
+          const results = await codec.decodeAll(batch.topic, batch.messages, now);
           rejected += results.filter((result) => !result.ok).length;
           decoded += results.length;
           if (decoded >= input.records.length && finishedAt === 0) finishedAt = Date.now();
@@ -94,11 +94,14 @@ async function decodeFromMemory(codec: EventCodec, sandbox: Sandbox, input: Benc
   const started = performance.now();
   const now = Date.now();
   for (let start = 0; start < input.records.length; start += DECODE_CHUNK) {
-    await Promise.all(
-      input.records
-        .slice(start, start + DECODE_CHUNK)
-        .map((record) => codec.decode(sandbox.topics[record.kind], Buffer.from(record.customerId), record.value, now)),
-    );
+    const byTopic = new Map<string, WireRecord[]>();
+    for (const record of input.records.slice(start, start + DECODE_CHUNK)) {
+      const topic = sandbox.topics[record.kind];
+      const records = byTopic.get(topic) ?? [];
+      records.push({ key: Buffer.from(record.customerId), value: record.value });
+      byTopic.set(topic, records);
+    }
+    await Promise.all([...byTopic].map(([topic, records]) => codec.decodeAll(topic, records, now)));
   }
   return input.records.length / ((performance.now() - started) / 1000);
 }

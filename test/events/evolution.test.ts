@@ -47,8 +47,10 @@ describe('a compatible v2 (a new optional field with a default)', () => {
 
     // A v2 reader fills the field from its default for v1 records and reads it from v2 records.
     const serde = new AvroRegistrySerde(bed.registry);
-    expect(await serde.deserialize(v1Record!.value!, v2Reader)).toMatchObject({ ok: true, record: { eventId: 'evt-v1', lossReason: null } });
-    expect(await serde.deserialize(v2Record!.value!, v2Reader)).toMatchObject({ ok: true, record: { eventId: 'evt-v2', lossReason: 'price' } });
+    expect(await serde.deserializeAll([v1Record!.value!, v2Record!.value!], v2Reader)).toMatchObject([
+      { ok: true, record: { eventId: 'evt-v1', lossReason: null } },
+      { ok: true, record: { eventId: 'evt-v2', lossReason: 'price' } },
+    ]);
   });
 
   it('is what a newly started producer writes with', async () => {

@@ -13,8 +13,21 @@ export const TEXT_FIELD_MAX_LENGTH = {
 
 /** Why `value` is not 1 to `maxLength` code points long, or null when it is. Names the limit, never the value. */
 export function textLengthProblem(value: string, maxLength: number): string | null {
-  const length = [...value].length;
+  // A string has at most as many characters (code points) as UTF-16 units: counted only when that is not enough,
+  // as spreading every id into an array of its characters was most of the garbage of validating an event.
+  const length = value.length <= maxLength ? value.length : codePointCount(value);
   return length < 1 || length > maxLength ? `must be 1–${maxLength} characters` : null;
+}
+
+/** `[...value].length` without the array: a surrogate pair is one character, an unpaired surrogate one too. */
+function codePointCount(value: string): number {
+  let count = 0;
+  for (let i = 0; i < value.length; i += 1, count += 1) {
+    const unit = value.charCodeAt(i);
+    const next = value.charCodeAt(i + 1);
+    if (unit >= 0xd800 && unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i += 1;
+  }
+  return count;
 }
 
 // Cc: the C0 controls (NUL, \t, \n, …), DEL and the C1 controls. Cs: an unpaired UTF-16 surrogate, which no

@@ -63,10 +63,11 @@ function inputToAvro(event: InputEvent): AvroRecord {
  * (UNKNOWN included) so that validation rejects them with its own reason.
  */
 export function inputFromAvro(kind: InputEventKind, record: AvroRecord): AvroRecord {
-  const candidate = { ...record, kind };
-  if (kind !== 'contract') return candidate;
+  // Validation builds the event from the fields it reads (its kind named apart), so only a contract's dates,
+  // which Avro holds in days, need a new object: copying every record cost the decode ~800 bytes of garbage.
+  if (kind !== 'contract') return record;
   const days = (field: string) => (typeof record[field] === 'number' ? record[field] * MS_PER_DAY : record[field]);
-  return { ...candidate, startDate: days('startDate'), endDate: days('endDate') };
+  return { ...record, startDate: days('startDate'), endDate: days('endDate') };
 }
 
 const valuesToAvro = (values: ScoreValues): AvroRecord => ({

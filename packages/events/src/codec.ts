@@ -19,6 +19,12 @@ export interface EventCodecOptions {
   maxFutureSkewMs: number;
 }
 
+/** A record as Kafka carries it: its key and value bytes. */
+export interface WireRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
 export interface EventCodec {
   /**
    * Serializes an event for `topic` with the latest schema registered under `<topic>-value`. Does not
@@ -28,10 +34,13 @@ export interface EventCodec {
    */
   encode(topic: string, event: WireEvent): Promise<Buffer>;
   /**
-   * Decodes and validates an input record. Bad input resolves to a rejection with its reason; only a
-   * registry failure throws (`SchemaRegistryError`), since the record itself may be fine: pause and retry.
+   * Decodes and validates the input records of one topic, in order. Bad input resolves to a rejection with its
+   * reason; only a registry failure throws (`SchemaRegistryError`), since the records themselves may be fine:
+   * pause and retry. The registry is asked once per writer schema the records name that is not known yet.
    * @param now the service clock (epoch ms), against which a future occurredAt is judged.
    */
+  decodeAll(topic: string, records: readonly WireRecord[], now: number): Promise<DecodeResult<InputEvent>[]>;
+  /** `decodeAll` of one record. */
   decode(topic: string, key: Buffer | null, value: Buffer | null, now: number): Promise<DecodeResult<InputEvent>>;
   /** Decodes a record of an output topic (score-changed, alerts), for subscribers and tests; no content checks. */
   decodeOutput(topic: string, key: Buffer | null, value: Buffer | null): Promise<DecodeResult<OutputEvent>>;
@@ -57,13 +66,18 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
   const kinds = kindsByTopic(options.topics);
   const kindOf = (topic: string) => kinds.get(topic);
 
-  /** Shared first steps of every decode: known topic, non-empty value, Avro read with the topic's reader schema. */
-  async function readRecord<K extends EventKind>(topic: string, value: Buffer | null, accepts: (kind: EventKind) => kind is K) {
+  /** Shared first steps of every decode: known topic, non-empty values, Avro read with the topic's reader schema. */
+  async function readRecords<K extends EventKind>(topic: string, values: readonly (Buffer | null)[], accepts: (kind: EventKind) => kind is K) {
     const kind = kindOf(topic);
-    if (kind === undefined || !accepts(kind)) return rejected('UNKNOWN_TOPIC', `topic ${topic} is not decoded here`);
-    if (value === null || value.length === 0) return rejected('EMPTY_VALUE', 'value is empty (a tombstone?)');
-    const read = await serde.deserialize(value, readerType(kind));
-    return read.ok ? { ok: true as const, kind, record: read.record } : read;
+    if (kind === undefined || !accepts(kind)) return values.map(() => rejected('UNKNOWN_TOPIC', `topic ${topic} is not decoded here`));
+    const present = values.filter((value): value is Buffer => value !== null && value.length > 0);
+    const reads = await serde.deserializeAll(present, readerType(kind));
+    let next = 0;
+    return values.map((value) => {
+      if (value === null || value.length === 0) return rejected('EMPTY_VALUE', 'value is empty (a tombstone?)');
+      const read = reads[next++]!;
+      return read.ok ? { ok: true as const, kind, record: read.record } : read;
+    });
   }
 
   function checkKey<E extends { customerId: string }>(key: Buffer | null, result: DecodeResult<E>): DecodeResult<E> {
@@ -71,6 +85,16 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
       return rejected('KEY_MISMATCH', 'Kafka key must be the customerId, as a UTF-8 string', 'customerId');
     }
     return result;
+  }
+
+  async function decodeAll(topic: string, records: readonly WireRecord[], now: number): Promise<DecodeResult<InputEvent>[]> {
+    const reads = await readRecords(topic, records.map((record) => record.value), isInputKind);
+    const { reportingCurrency, maxFutureSkewMs } = options;
+    return reads.map((read, i) => {
+      if (!read.ok) return read;
+      const candidate = inputFromAvro(read.kind, read.record);
+      return checkKey(records[i]!.key, validateEvent(read.kind, candidate, { reportingCurrency, maxFutureSkewMs, now }));
+    });
   }
 
   return {
@@ -81,18 +105,18 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
       return serde.serialize(valueSubject(topic), toAvroRecord(event));
     },
 
+    decodeAll,
+
     async decode(topic, key, value, now) {
-      const read = await readRecord(topic, value, isInputKind);
-      if (!read.ok) return read;
-      const { reportingCurrency, maxFutureSkewMs } = options;
-      const candidate = inputFromAvro(read.kind, read.record);
-      return checkKey(key, validateEvent(read.kind, candidate, { reportingCurrency, maxFutureSkewMs, now }));
+      const [result] = await decodeAll(topic, [{ key, value }], now);
+      return result!;
     },
 
     async decodeOutput(topic, key, value) {
-      const read = await readRecord(topic, value, isOutputKind);
-      if (!read.ok) return read;
-      return checkKey(key, catchRejection(() => outputFromAvro(read.kind, read.record)));
+      const [read] = await readRecords(topic, [value], isOutputKind);
+      if (!read!.ok) return read!;
+      const { kind, record } = read!;
+      return checkKey(key, catchRejection(() => outputFromAvro(kind, record)));
     },
 
     kindOf,

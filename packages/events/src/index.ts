@@ -1,4 +1,4 @@
-export { createEventCodec, eventCodecOptions, type EventCodec, type EventCodecOptions } from './codec';
+export { createEventCodec, eventCodecOptions, type EventCodec, type EventCodecOptions, type WireRecord } from './codec';
 export {
   REJECT_REASONS,
   type DecodeResult,

@@ -65,12 +65,27 @@ describe('AvroRegistrySerde.deserialize', () => {
     const { client, lookups } = deferredRegistry();
     const serde = new AvroRegistrySerde(client);
     const type = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
-    const decoded = Promise.all(Array.from({ length: 500 }, (_, n) => serde.deserialize(frame(SCHEMA_ID, type.toBuffer({ n })), type)));
+    const values = (from: number) => Array.from({ length: 500 }, (_, n) => frame(SCHEMA_ID, type.toBuffer({ n: from + n })));
+    // Two batches at once (a unit's partitions are decoded together), and a record not in the wire format.
+    const decoded = Promise.all([serde.deserializeAll([...values(0), Buffer.from('{}')], type), serde.deserializeAll(values(500), type)]);
     expect(lookups.map((lookup) => lookup.subject)).toEqual([`id ${SCHEMA_ID}`]);
     lookups[0]!.settle(latest);
-    const records = await decoded;
-    expect(records.map((read) => (read.ok ? read.record : read))).toEqual(Array.from({ length: 500 }, (_, n) => ({ n })));
-    await serde.deserialize(frame(SCHEMA_ID, type.toBuffer({ n: 0 })), type);
+    const [first, second] = await decoded;
+    expect(first!.at(-1)).toMatchObject({ ok: false, rejection: { reason: 'NOT_WIRE_FORMAT' } });
+    expect([...first!.slice(0, -1), ...second!].map((read) => (read.ok ? read.record : read))).toEqual(Array.from({ length: 1000 }, (_, n) => ({ n })));
+    await serde.deserializeAll(values(0), type);
     expect(lookups).toHaveLength(1);
+  });
+
+  it('rejects each record naming a schema id the registry does not hold, and asks again for the next batch', async () => {
+    const { client, lookups } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    const type = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
+    const batch = () => serde.deserializeAll([frame(99, type.toBuffer({ n: 1 })), frame(99, type.toBuffer({ n: 2 }))], type);
+    const first = batch();
+    lookups[0]!.settle(new RestError('not found', 404, 40403));
+    expect((await first).map((read) => (read.ok ? read : read.rejection.reason))).toEqual(['UNKNOWN_SCHEMA_ID', 'UNKNOWN_SCHEMA_ID']);
+    void batch();
+    expect(lookups).toHaveLength(2);
   });
 });

@@ -74,14 +74,25 @@ export class AvroRegistrySerde {
     return frame(latest.id, writer.toBuffer(record));
   }
 
-  /** Reads a framed value as `reader`, resolving from the writer schema named by the value's schema id. */
-  async deserialize(value: Buffer, reader: avro.Type): Promise<AvroReadResult> {
-    const framed = unframe(value);
-    if (framed === null) {
-      return rejected('NOT_WIRE_FORMAT', 'value is not in the Confluent wire format (magic byte 0 + 4-byte schema id + Avro)');
-    }
-    const { schemaId, body } = framed;
-    const writer = await this.writerType(schemaId);
+  /**
+   * Reads framed values as `reader`, each resolved from the writer schema its schema id names. The registry is
+   * asked only for the schema ids not read before (once each, whatever the number of values naming it), and the
+   * values are read without a promise each: a fetched batch holds thousands.
+   */
+  async deserializeAll(values: readonly Buffer[], reader: avro.Type): Promise<AvroReadResult[]> {
+    const framed = values.map(unframe);
+    const unseen = new Set<number>();
+    for (const value of framed) if (value !== null && !this.writerTypes.has(value.schemaId)) unseen.add(value.schemaId);
+    const lookedUp = new Map(await Promise.all([...unseen].map(async (schemaId) => [schemaId, await this.writerType(schemaId)] as const)));
+    return framed.map((value) => {
+      if (value === null) {
+        return rejected('NOT_WIRE_FORMAT', 'value is not in the Confluent wire format (magic byte 0 + 4-byte schema id + Avro)');
+      }
+      return this.read(value.schemaId, value.body, this.writerTypes.get(value.schemaId) ?? lookedUp.get(value.schemaId)!, reader);
+    });
+  }
+
+  private read(schemaId: number, body: Buffer, writer: avro.Type | Rejected, reader: avro.Type): AvroReadResult {
     if (isRejected(writer)) return writer;
     const resolution = this.resolution(reader, schemaId, writer);
     if (isRejected(resolution)) return resolution;

@@ -4,7 +4,7 @@ import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '
 import { RewindRequiredError, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
-import type { ApplyItem, ApplyResult, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
+import type { ApplyItem, ApplyOutcome, ApplyResult, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { BacklogView } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
@@ -124,12 +124,11 @@ export class ScoringPipeline {
 
   /** Decodes and validates a chunk's records; the rejected ones go to the DLQ. */
   private async decodeChunk(chunk: MessageChunk, now: number): Promise<Decoded[]> {
-    const decoded: Decoded[] = await Promise.all(
-      chunk.messages.map(async (message) => {
-        const result = await this.deps.codec.decode(chunk.topic, message.key, message.value, now);
-        return result.ok ? { message, event: result.event } : { message, rejection: result.rejection };
-      }),
-    );
+    const results = await this.deps.codec.decodeAll(chunk.topic, chunk.messages, now);
+    const decoded: Decoded[] = chunk.messages.map((message, i) => {
+      const result = results[i]!;
+      return result.ok ? { message, event: result.event } : { message, rejection: result.rejection };
+    });
     await this.deadLetter(chunk, decoded, now);
     return decoded;
   }
@@ -232,18 +231,27 @@ export class ScoringPipeline {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
     const readAlready = snapshotsOfApplied(items, results, readAfter);
+    // Counted per unit, not per event: each labelled increment hashes its labels.
+    const outcomes = new Map<string, Map<ApplyOutcome, number>>();
     const targets = new Map<string, RescoreTarget>();
-    results.forEach((result, i) => {
+    results.forEach(({ outcome }, i) => {
       const { topic, event } = items[i]!;
-      metrics.events.inc({ topic, outcome: result.outcome });
+      const ofTopic = outcomes.get(topic) ?? new Map<ApplyOutcome, number>();
+      outcomes.set(topic, ofTopic.set(outcome, (ofTopic.get(outcome) ?? 0) + 1));
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
-      const earlier = targets.get(event.customerId);
-      const applied = result.outcome === 'applied';
-      const cause: ScoreCause = applied || earlier === undefined ? { kind: 'event', eventId: event.eventId } : earlier.cause;
-      // Only what was applied says whether history is arriving: a redelivery brings nothing new.
-      const newestEventAt = applied ? Math.max(earlier?.newestEventAt ?? -Infinity, event.occurredAt) : earlier?.newestEventAt;
-      targets.set(event.customerId, { customerId: event.customerId, cause, ...(newestEventAt === undefined ? {} : { newestEventAt }) });
+      // The cause is the last event applied; only what was applied says whether history is arriving (a
+      // redelivery brings nothing new).
+      const target = targets.get(event.customerId);
+      const applied = outcome === 'applied';
+      if (target === undefined) {
+        const cause: ScoreCause = { kind: 'event', eventId: event.eventId };
+        targets.set(event.customerId, applied ? { customerId: event.customerId, cause, newestEventAt: event.occurredAt } : { customerId: event.customerId, cause });
+      } else if (applied) {
+        target.cause = { kind: 'event', eventId: event.eventId };
+        target.newestEventAt = Math.max(target.newestEventAt ?? -Infinity, event.occurredAt);
+      }
     });
+    for (const [topic, counts] of outcomes) for (const [outcome, count] of counts) metrics.events.inc({ topic, outcome }, count);
     await this.rescore([...targets.values()], now, fence, handling, readAlready);
   }
 

@@ -70,7 +70,7 @@ export async function readTopicHistory(options: TopicHistoryOptions): Promise<To
       onProgress: options.onProgress,
       async onRecords(topic, records) {
         const now = options.clock();
-        const decoded = await Promise.all(records.map((record) => codec.decode(topic, record.key, record.value, now)));
+        const decoded = await codec.decodeAll(topic, records, now);
         decoded.forEach((result, index) => {
           if (!result.ok) {
             rejected.set(result.rejection.reason, (rejected.get(result.rejection.reason) ?? 0) + 1);
