@@ -16,11 +16,22 @@ export interface CurrentExplanation {
 
 type DriverConfig = Pick<ScoringConfig, 'scorecards' | 'noDataHealth'>;
 
-/** Pairs items of the previous and current lists by key, keeping first-seen order (previous, then new ones). */
+/**
+ * Pairs items of the previous and current lists by key (the first item of a key on each side), keeping first-seen
+ * order (previous, then new ones). Through maps: searching a list per key cost the drivers a fifth of their time.
+ */
 function pairByKey<T>(previous: readonly T[], current: readonly T[], keyOf: (item: T) => string) {
-  const keys = [...new Set([...previous.map(keyOf), ...current.map(keyOf)])];
-  const find = (items: readonly T[], key: string) => items.find((item) => keyOf(item) === key);
-  return keys.map((key) => ({ key, before: find(previous, key), after: find(current, key) }));
+  const byKey = (items: readonly T[]) => {
+    const found = new Map<string, T>();
+    for (const item of items) {
+      const key = keyOf(item);
+      if (!found.has(key)) found.set(key, item);
+    }
+    return found;
+  };
+  const before = byKey(previous);
+  const after = byKey(current);
+  return [...new Set([...before.keys(), ...after.keys()])].map((key) => ({ key, before: before.get(key), after: after.get(key) }));
 }
 
 /** Biggest |impact| first, then by id; zero impacts are no drivers. */
