@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActivityEvent, InputEvent } from '@churnscore/domain';
-import { APPLY_OP, opsForEvent, opsAsValues, type ApplyOp } from './apply-ops';
+import { APPLY_OP, opsForEvent, opsAsValues, opsValueCount, type ApplyOp } from './apply-ops';
 import { LAST_BUCKET_DAY } from './layout';
 
 const AT = Date.UTC(2025, 5, 1, 12); // UTC day 20240
@@ -110,5 +110,10 @@ describe('opsAsValues', () => {
       { op: 'add', day: 3, counter: 'a', amount: 1 },
     ];
     for (const op of ops) expect(opsAsValues([op])).toHaveLength(1 + APPLY_OP[op.op].arguments);
+    expect(opsValueCount(ops)).toBe(opsAsValues(ops).length);
+  });
+
+  it('appends to the values it is given', () => {
+    expect(opsAsValues([{ op: 'max', field: 'lastAct', value: 5 }], [7, 'w'])).toEqual([7, 'w', 'M', 'lastAct', '5']);
   });
 });

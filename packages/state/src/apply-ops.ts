@@ -110,13 +110,20 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
   }
 }
 
+/** How many values opsAsValues writes for `ops`. */
+export function opsValueCount(ops: readonly ApplyOp[]): number {
+  let count = 0;
+  for (const op of ops) count += 1 + APPLY_OP[op.op].arguments;
+  return count;
+}
+
 /**
- * One event's operations as the values the script reads (format in the header of lua/applyEvents-4.lua). A maximum
+ * One event's operations as the values the script reads, appended to `values` (format in the header of lua/applyEvents-4.lua). A maximum
  * travels as text because the script stores it as given; a day and an amount, which it only computes with, as numbers.
  */
-export function opsAsValues(ops: readonly ApplyOp[]): Array<string | number> {
-  // A loop into one array, not flatMap: this runs for every event, and flatMap's array per operation was garbage.
-  const values: Array<string | number> = [];
+export function opsAsValues<V>(ops: readonly ApplyOp[], values: Array<V | string | number> = []): Array<V | string | number> {
+  // Appended to the caller's array in a loop, not flatMap: this runs for every event, and an array per operation,
+  // or per event, was garbage.
   for (const op of ops) {
     switch (op.op) {
       case 'latest':

@@ -21,7 +21,18 @@ export const STATE_FIELD = {
   outboxSeq: 'outboxSeq',
 } as const;
 
-export const watermarkField = (topic: string, partition: number): string => `w:${topic}:${partition}`;
+/** The `state` hash field of a topic-partition's offset watermark (highest offset applied or found duplicate), built once each. */
+const WATERMARK_FIELDS = new Map<string, string[]>();
+
+export function watermarkField(topic: string, partition: number): string {
+  // Kept: the apply names one with every event, and a deployment has a few dozen.
+  let ofTopic = WATERMARK_FIELDS.get(topic);
+  if (ofTopic === undefined) {
+    ofTopic = [];
+    WATERMARK_FIELDS.set(topic, ofTopic);
+  }
+  return (ofTopic[partition] ??= `w:${topic}:${partition}`);
+}
 
 /**
  * Fields of the `score` hash besides the Score's own scalars (stored under their property names by

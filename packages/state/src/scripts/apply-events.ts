@@ -2,7 +2,7 @@
 import { hash } from 'node:crypto';
 import { MS_PER_DAY, type InputEvent } from '@churnscore/domain';
 import { packForLua, type LuaPackValue } from '../lua-pack';
-import { APPLY_OP, opsForEvent, opsAsValues } from '../apply-ops';
+import { APPLY_OP, opsForEvent, opsAsValues, opsValueCount } from '../apply-ops';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
 import { EVENT_DIGEST_BYTES, LUA_LAYOUT, MS_PER_HOUR, watermarkField } from '../layout';
 import { argumentOffsets, keysOf, scriptArgs, type ScriptDefinition, type ScriptInvocation, type ScriptRunner } from './lua-script';
@@ -79,12 +79,15 @@ const eventDigest = (eventId: string): Buffer => hash('sha1', eventId, 'buffer')
 
 /** One item's group of values. @throws RangeError for an event the store cannot apply (an erasure request, a day out of range). */
 export function encodeApplyItem({ event, topic, partition, offset, receivedAt }: ApplyItem, now: number): LuaPackValue[] {
-  const operations = opsAsValues(opsForEvent(event));
-  return scriptArgs(
-    EVENT_ARGS,
-    { clock: receivedAt ?? now, watermark: watermarkField(topic, partition), offset, digest: eventDigest(event.eventId), operationCount: operations.length },
-    operations,
-  );
+  const operations = opsForEvent(event);
+  const values = scriptArgs(EVENT_ARGS, {
+    clock: receivedAt ?? now,
+    watermark: watermarkField(topic, partition),
+    offset,
+    digest: eventDigest(event.eventId),
+    operationCount: opsValueCount(operations),
+  });
+  return opsAsValues(operations, values);
 }
 
 /**
@@ -124,22 +127,26 @@ export async function applyEvents(
   now: number,
   { fence = '' }: ApplyOptions = {},
 ): Promise<ApplyResult[]> {
-  const byCustomer = new Map<string, Array<{ itemIndex: number; encoded: LuaPackValue[] }>>();
+  // Per customer, its items' positions and encoded values side by side: an object per item was garbage.
+  const byCustomer = new Map<string, { itemIndexes: number[]; encoded: LuaPackValue[][] }>();
   items.forEach((item, itemIndex) => {
-    const encoded = encodeApplyItem(item, now);
-    const ofCustomer = byCustomer.get(item.event.customerId) ?? [];
-    ofCustomer.push({ itemIndex, encoded });
-    byCustomer.set(item.event.customerId, ofCustomer);
+    let ofCustomer = byCustomer.get(item.event.customerId);
+    if (ofCustomer === undefined) {
+      ofCustomer = { itemIndexes: [], encoded: [] };
+      byCustomer.set(item.event.customerId, ofCustomer);
+    }
+    ofCustomer.itemIndexes.push(itemIndex);
+    ofCustomer.encoded.push(encodeApplyItem(item, now));
   });
   const results = new Array<ApplyResult>(items.length);
   await Promise.all(
-    [...byCustomer].map(async ([customerId, ofCustomer]) => {
+    [...byCustomer].map(async ([customerId, { itemIndexes, encoded }]) => {
       const keys = keysOfCustomer(customerId);
-      for (let from = 0; from < ofCustomer.length; from += APPLY_EVENTS_PER_CALL) {
-        const slice = ofCustomer.slice(from, from + APPLY_EVENTS_PER_CALL);
-        const reply = await run(applyEventsCall(keys, slice.map((entry) => entry.encoded), settings, fence));
-        parseApplyEventsReply(reply, slice.length).forEach((result, n) => {
-          results[slice[n]!.itemIndex] = result;
+      for (let from = 0; from < encoded.length; from += APPLY_EVENTS_PER_CALL) {
+        const to = Math.min(from + APPLY_EVENTS_PER_CALL, encoded.length);
+        const reply = await run(applyEventsCall(keys, from === 0 && to === encoded.length ? encoded : encoded.slice(from, to), settings, fence));
+        parseApplyEventsReply(reply, to - from).forEach((result, n) => {
+          results[itemIndexes[from + n]!] = result;
         });
       }
     }),

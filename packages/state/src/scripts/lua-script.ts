@@ -229,7 +229,11 @@ export function defineScript(redis: RedisClient, definition: ScriptDefinition): 
 
 /** The leading arguments in the definition's order, then the variable tail. */
 export function scriptArgs<Name extends string>(names: readonly Name[], values: Readonly<Record<Name, ScriptArg>>, extra: readonly ScriptArg[] = []): ScriptArg[] {
-  return [...names.map((name) => values[name]), ...extra];
+  // One array, filled in a loop: the apply encodes a group of values per event with it.
+  const args: ScriptArg[] = [];
+  for (const name of names) args.push(values[name]);
+  for (const value of extra) args.push(value);
+  return args;
 }
 
 /** The keys named by `parts`, in that order. */
