@@ -1,7 +1,8 @@
 import type { KafkaClientOptions } from '@churnscore/config';
-import { Kafka, logLevel, Partitioners, type Admin, type LogEntry, type PartitionMetadata, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type ICustomPartitioner, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
 import { registerCompressionCodecs } from './codecs';
+import { murmur2Partition } from './murmur2';
 
 type PinoLevel = 'error' | 'warn' | 'info' | 'debug' | 'silent';
 
@@ -60,24 +61,25 @@ export function createKafkaClient(options: KafkaClientOptions, logger: Logger): 
   });
 }
 
-/** The Java client's murmur2 partitioner: every producer of a customer's events picks the same partition. */
-const KEY_PARTITIONER = Partitioners.DefaultPartitioner;
-
-const partitionsOf = new Map<number, PartitionMetadata[]>();
-const choosePartition = KEY_PARTITIONER();
+/**
+ * The Java client's default partitioner: every producer of a customer's events picks the same partition. Keyed
+ * records are placed by our murmur2 (kafkajs's computes on Long objects); records without a key or with a partition
+ * of their own are left to kafkajs's default, which spreads unkeyed ones round robin.
+ */
+const KEY_PARTITIONER: ICustomPartitioner = () => {
+  const otherwise = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { key, partition } = args.message;
+    if (key === null || key === undefined || (partition !== null && partition !== undefined)) return otherwise(args);
+    return murmur2Partition(typeof key === 'string' ? Buffer.from(key) : key, args.partitionMetadata.length);
+  };
+};
 
 /**
  * The partition Kafka's default partitioner puts a record keyed `key` in, in a topic of `partitionCount`
  * partitions: where a customer's records are, in every topic keyed by customerId.
  */
-export function keyPartition(key: string, partitionCount: number): number {
-  let partitionMetadata = partitionsOf.get(partitionCount);
-  if (partitionMetadata === undefined) {
-    partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
-    partitionsOf.set(partitionCount, partitionMetadata);
-  }
-  return choosePartition({ topic: '', partitionMetadata, message: { key, value: null } });
-}
+export const keyPartition = (key: string, partitionCount: number): number => murmur2Partition(Buffer.from(key), partitionCount);
 
 /** The broker refused the SASL login: waiting or restarting will not fix that, the settings must change. */
 export class KafkaLoginRefusedError extends Error {
