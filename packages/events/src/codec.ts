@@ -58,6 +58,9 @@ export const eventCodecOptions = (cfg: AppConfig, registry: ClientConfig | Clien
   maxFutureSkewMs: cfg.maxFutureSkewMs,
 });
 
+/** A record value there is something to decode in: not a tombstone, not empty. */
+const hasValue = (value: Buffer | null): value is Buffer => value !== null && value.length > 0;
+
 export function createEventCodec(options: EventCodecOptions): EventCodec {
   const { registry } = options;
   const ownsClient = 'baseURLs' in registry;
@@ -70,11 +73,10 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
   async function readRecords<K extends EventKind>(topic: string, values: readonly (Buffer | null)[], accepts: (kind: EventKind) => kind is K) {
     const kind = kindOf(topic);
     if (kind === undefined || !accepts(kind)) return values.map(() => rejected('UNKNOWN_TOPIC', `topic ${topic} is not decoded here`));
-    const present = values.filter((value): value is Buffer => value !== null && value.length > 0);
-    const reads = await serde.deserializeAll(present, readerType(kind));
+    const reads = await serde.deserializeAll(values.filter(hasValue), readerType(kind));
     let next = 0;
     return values.map((value) => {
-      if (value === null || value.length === 0) return rejected('EMPTY_VALUE', 'value is empty (a tombstone?)');
+      if (!hasValue(value)) return rejected('EMPTY_VALUE', 'value is empty (a tombstone?)');
       const read = reads[next++]!;
       return read.ok ? { ok: true as const, kind, record: read.record } : read;
     });

@@ -41,9 +41,9 @@ export class AvroRegistrySerde {
   /** Writer-to-reader resolvers per reader type and writer schema id. */
   private readonly resolutions = new WeakMap<avro.Type, Map<number, Resolution>>();
   /**
-   * Registry lookups in flight, shared by the records and encodes that need the same answer meanwhile. The
-   * client answers behind a mutex per lookup, whose queue is an array shifted at every release: a fetched batch's
-   * thousands of records decoded at once, before the first answer for their schema id, queued on it and slowed a
+   * Registry lookups in flight, shared by the batches and encodes that need the same answer meanwhile (a unit's
+   * partitions are decoded together, a publication encodes thousands of values at once). The client answers behind a
+   * mutex per lookup, whose queue is an array shifted at every release: thousands of lookups queued on it slowed a
    * scorer's first seconds of a backlog to half its rate. Dropped once settled: the caches above keep writer
    * schemas, and the client's cache (with its expiry) still decides which schema is the latest.
    */

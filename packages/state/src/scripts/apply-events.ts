@@ -144,7 +144,7 @@ export async function applyEvents(
       const keys = keysOfCustomer(customerId);
       for (let from = 0; from < encoded.length; from += APPLY_EVENTS_PER_CALL) {
         const to = Math.min(from + APPLY_EVENTS_PER_CALL, encoded.length);
-        const reply = await run(applyEventsCall(keys, from === 0 && to === encoded.length ? encoded : encoded.slice(from, to), settings, fence));
+        const reply = await run(applyEventsCall(keys, encoded.slice(from, to), settings, fence));
         parseApplyEventsReply(reply, to - from).forEach((result, n) => {
           results[itemIndexes[from + n]!] = result;
         });
