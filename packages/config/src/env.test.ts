@@ -71,6 +71,7 @@ describe('loadConfig', () => {
         fsyncGraceMs: 2_500,
         rescorePollIntervalMs: 30_000,
         rescoreClaimLimit: 500,
+        rescoreConcurrentClaims: 2,
         rescoreLeaseMs: 300_000,
         catchUpHistoryAgeMs: 86_400_000,
         catchUpSettleMs: 60_000,

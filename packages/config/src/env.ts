@@ -80,6 +80,8 @@ export interface ScorerSettings {
   rescorePollIntervalMs: number;
   /** Customers claimed per time-driven round. */
   rescoreClaimLimit: number;
+  /** Time-driven claims worked on at once by one instance. */
+  rescoreConcurrentClaims: number;
   /** A claim not completed within this (its instance died) becomes due again. */
   rescoreLeaseMs: number;
   /**
@@ -236,6 +238,8 @@ const settings = z.object({
   // SPEC §7 bounds the delay of time-driven re-scoring at one hour by default: a slower poll would break it.
   RESCORE_POLL_INTERVAL_MS: withDefault(integer(50, 3_600_000), 30_000),
   RESCORE_CLAIM_LIMIT: withDefault(integer(1, 10_000), 500),
+  // Two: one claim is scored while the other waits for Redis and the broker (docs/performance.md, "Two claims at once").
+  RESCORE_CONCURRENT_CLAIMS: withDefault(integer(1, 16), 2),
   RESCORE_LEASE_MS: withDefault(integer(1_000, 86_400_000), 300_000),
   // At least a minute: a CRM that syncs in batches delivers its live events late, and those must not wait.
   CATCH_UP_HISTORY_AGE_MS: withDefault(integer(60_000, 31_536_000_000), 86_400_000),
@@ -357,6 +361,7 @@ function toAppConfig(s: Settings): AppConfig {
       fsyncGraceMs: s.REDIS_FSYNC_GRACE_MS,
       rescorePollIntervalMs: s.RESCORE_POLL_INTERVAL_MS,
       rescoreClaimLimit: s.RESCORE_CLAIM_LIMIT,
+      rescoreConcurrentClaims: s.RESCORE_CONCURRENT_CLAIMS,
       rescoreLeaseMs: s.RESCORE_LEASE_MS,
       catchUpHistoryAgeMs: s.CATCH_UP_HISTORY_AGE_MS,
       catchUpSettleMs: s.CATCH_UP_SETTLE_MS,

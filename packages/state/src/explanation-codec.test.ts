@@ -2,7 +2,7 @@ import type { Explanation, ScoreChangedMessage } from '@churnscore/domain';
 import { describe, expect, it } from 'vitest';
 import { decodeExplanation, encodeExplanation } from './explanation-codec';
 import { LUA_LAYOUT, OMITTED_EXPLANATION, withoutExplanation } from './layout';
-import { decodeOutboxEntry } from './score-codec';
+import { decodeOutboxEntry, decodeStoredScore } from './score-codec';
 
 const explanation: Explanation = {
   scorecardId: 'renewal ✓',
@@ -66,5 +66,17 @@ describe('the stored explanation', () => {
     expect(() => decodeExplanation('z1:7dpLDoUgDAXQFb0bWqDK')).toThrow(/format of this key contract/);
     const v1Entry = `{"seq":1,"version":1,"value":{"kind":"score-changed","explanation":${v1Value}}}`;
     expect(() => decodeOutboxEntry(v1Entry)).toThrow(/format of this key contract/);
+  });
+
+  it('is parsed with the stored score only once it is read: a commit that publishes nothing never needs it', () => {
+    const hash = { health: '72', band: 'green', churnRisk: '0.1', riskBand: 'low', lifecycleStage: 'MATURE', valueAtRisk: '10', modelVersion: 'm1', computedAt: '5', version: '3', revision: '9', asOf: '5' };
+    const unreadable = decodeStoredScore('c1', hash, v1Value)!;
+    expect(unreadable.health).toBe(72);
+    expect(() => unreadable.explanation).toThrow(/format of this key contract/);
+    const score = decodeStoredScore('c1', hash, encodeExplanation(explanation))!;
+    expect(score.explanation).toEqual(explanation);
+    expect(score.explanation).toBe(score.explanation); // parsed once
+    expect(JSON.parse(JSON.stringify(score)).explanation).toEqual(explanation);
+    expect({ ...score }.explanation).toEqual(explanation);
   });
 });

@@ -22,6 +22,17 @@ describe('decodeCustomerState', () => {
     expect(state.slaBreachDays).toEqual([{ day: 20239, count: 1 }]);
   });
 
+  it('reads multi-digit counts and usage sums with decimals or a sign', () => {
+    const act = line(632, [...Array<string>(16).fill(''), 'a105h12s10u-3.5']) + line(631, ['h3u1250.125']);
+    const state = decodeCustomerState('c1', {}, act, null, AS_OF, 400);
+    expect(state.activityDays).toEqual([
+      { day: 20192, type: 'PRODUCT_USAGE', count: 3, valueSum: 1250.125 },
+      { day: 20240, type: 'EMAIL_SENT', count: 105, valueSum: 0 },
+      { day: 20240, type: 'PRODUCT_USAGE', count: 12, valueSum: -3.5 },
+    ]);
+    expect(state.slaBreachDays).toEqual([{ day: 20240, count: 10 }]);
+  });
+
   it('still orders buckets whose counters a string holds out of letter order', () => {
     const act = line(632, [...Array<string>(16).fill(''), 'ds3a']) + line(631, ['s2']);
     const state = decodeCustomerState('c1', {}, act, null, AS_OF, 400);

@@ -221,7 +221,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     pipeline,
     () => gate.fence(),
     clock,
-    { pollIntervalMs: settings.rescorePollIntervalMs, claimLimit: settings.rescoreClaimLimit, leaseMs: settings.rescoreLeaseMs },
+    { pollIntervalMs: settings.rescorePollIntervalMs, claimLimit: settings.rescoreClaimLimit, concurrentClaims: settings.rescoreConcurrentClaims, leaseMs: settings.rescoreLeaseMs },
     metrics,
     logger,
   );

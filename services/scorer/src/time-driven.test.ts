@@ -11,16 +11,23 @@ const NOW = Date.UTC(2025, 5, 1);
 const FENCE = writeFence({ runId: 'run-1', epoch: 'epoch-1', serverTimeMs: NOW }, NOW);
 const CLAIM_LIMIT = 10;
 
-/** Records each round's customers; fails the rounds a test names. */
+/** Records each round's customers and how many rounds were in flight at once; fails the rounds a test names. */
 class RecordingPipeline {
   readonly rounds: string[][] = [];
   readonly failingRounds = new Set<number>();
+  inFlight = 0;
+  mostInFlight = 0;
 
-  rescore(targets: readonly RescoreTarget[]): Promise<void> {
+  async rescore(targets: readonly RescoreTarget[]): Promise<void> {
     this.rounds.push(targets.map((target) => target.customerId));
-    if (this.failingRounds.has(this.rounds.length)) return Promise.reject(new Error('Redis went away'));
+    const round = this.rounds.length;
     expect(targets.every((target) => target.cause.kind === 'time')).toBe(true);
-    return Promise.resolve();
+    this.inFlight += 1;
+    this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
+    // A round takes a few turns of the event loop, as Redis and the broker's round trips do.
+    for (let turn = 0; turn < 3; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    this.inFlight -= 1;
+    if (this.failingRounds.has(round)) throw new Error('Redis went away');
   }
 
   rescored(): string[] {
@@ -28,14 +35,14 @@ class RecordingPipeline {
   }
 }
 
-function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline) {
+function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, concurrentClaims = 1) {
   const metrics = createScorerMetrics();
   const rescorer = new TimeDrivenRescorer(
     store,
     pipeline,
     () => FENCE,
     () => NOW,
-    { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, leaseMs: 60_000 },
+    { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, concurrentClaims, leaseMs: 60_000 },
     metrics,
     createLogger({ name: 'time-driven-test', level: 'silent' }),
   );
@@ -80,5 +87,37 @@ describe('TimeDrivenRescorer', () => {
     expect(await rescorer.runOnce()).toBe(CLAIM_LIMIT);
     expect(new Set([...pipeline.rounds[0]!, ...pipeline.rescored()]).size).toBe(2 * CLAIM_LIMIT);
     expect([...store.due.values()].filter((dueAt) => dueAt === NOW + 60_000)).toHaveLength(2 * CLAIM_LIMIT);
+  });
+
+  /** A started rescorer (its first round finding nothing) asked for a round of `customers` due now. */
+  async function roundOnStarted(customers: number, pipeline: RecordingPipeline) {
+    const store = new InMemoryStateStore();
+    const { rescorer } = rescorerWith(store, pipeline, 2);
+    rescorer.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < customers; i += 1) await store.scheduleDue(`c${i}`, NOW);
+    const round = rescorer.runOnce();
+    round.finally(() => rescorer.stop()).catch(() => {});
+    return { store, round };
+  }
+
+  it('with two claims at once, works on two rounds at a time and still re-scores every due customer exactly once', async () => {
+    const pipeline = new RecordingPipeline();
+    const { store, round } = await roundOnStarted(45, pipeline);
+    expect(await round).toBe(45);
+    expect(pipeline.rescored().sort()).toEqual(allDue(45));
+    expect(pipeline.mostInFlight).toBe(2);
+    expect([...store.due.values()].every((dueAt) => dueAt === NOW + 60_000)).toBe(true);
+  });
+
+  it('with two claims at once, throws for a failed round only once the other lane has finished, so rounds never overlap', async () => {
+    const pipeline = new RecordingPipeline();
+    pipeline.failingRounds.add(1);
+    const { round } = await roundOnStarted(45, pipeline);
+    await expect(round).rejects.toThrow('Redis went away');
+    expect(pipeline.inFlight).toBe(0);
+    // The other lane went on to drain what was due; the failed round's customers wait for their lease.
+    expect(pipeline.rescored()).toHaveLength(45 - CLAIM_LIMIT);
+    expect(new Set(pipeline.rounds.flat()).size).toBe(45);
   });
 });

@@ -8,6 +8,11 @@ export interface TimeDrivenOptions {
   pollIntervalMs: number;
   /** Customers claimed per round. */
   claimLimit: number;
+  /**
+   * Claims worked on at once: while one claim's customers wait for Redis and the broker (read, commit, produce),
+   * another's are scored, so the scorer's thread and Redis's work at the same time instead of in turn.
+   */
+  concurrentClaims: number;
   /** A claim not completed within this (the instance died) becomes due again. */
   leaseMs: number;
 }
@@ -52,8 +57,21 @@ export class TimeDrivenRescorer {
     this.wake?.();
   }
 
-  /** Claims and re-scores everything due now; returns how many customers were re-scored. */
+  /**
+   * Claims and re-scores everything due now, `concurrentClaims` claims at a time; returns how many customers were
+   * re-scored. Claims are atomic, so the lanes never get the same customer; a round ends once every lane has found
+   * less than a full claim (or the rescorer is stopping), and only then: a failed lane leaves the others to finish
+   * before the round's error is thrown, so that the next round never overlaps this one.
+   */
   async runOnce(): Promise<number> {
+    const lanes = await Promise.allSettled(Array.from({ length: this.options.concurrentClaims }, () => this.claimUntilDrained()));
+    const failed = lanes.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return lanes.reduce((total, lane) => total + (lane as PromiseFulfilledResult<number>).value, 0);
+  }
+
+  /** One lane of a round: claim, re-score, repeat while claims come back full. */
+  private async claimUntilDrained(): Promise<number> {
     let total = 0;
     for (;;) {
       const now = this.clock();
