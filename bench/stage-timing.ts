@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { StateStore } from '@churnscore/state';
 import { ScoringPipeline, type PipelineDeps } from '../services/scorer/src/pipeline';
 import { TimeDrivenRescorer } from '../services/scorer/src/time-driven';
@@ -8,7 +9,8 @@ import { TimeDrivenRescorer } from '../services/scorer/src/time-driven';
  * measurement (the service is not edited; `restore` puts everything back). A stage's time is the
  * wall time during which at least one of its calls was in flight, so calls issued together
  * (Promise.all) count once; the pipeline awaits its stages one after another, so per chunk or per
- * claim round they add up.
+ * claim round they add up. The time-driven loop works on several claims at once, each in a lane of its
+ * own that awaits its stages in turn: there a stage's time is taken per lane and added up over the lanes.
  */
 export const STAGES = ['chunk', 'deadLetter', 'claim', 'apply', 'read', 'applyOrRead', 'score', 'commit', 'publish', 'produce', 'ackOutbox'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -30,17 +32,19 @@ type StageClocks = Record<Stage, { inFlight: number; since: number }>;
  * the undo. A method may count towards two stages: the apply and the read sent right behind it are in flight together,
  * and `applyOrRead` is the time either one is, so that the two are not counted twice.
  */
-function timeMethod(target: object, name: string, times: StageTimes, clocks: StageClocks, stages: readonly Stage[], onCall?: (args: unknown[]) => void): () => void {
+function timeMethod(target: object, name: string, times: StageTimes, clocksNow: () => StageClocks, stages: readonly Stage[], onCall?: (args: unknown[]) => void): () => void {
   const original = Reflect.get(target, name) as Method;
   const enter = () => {
+    const clocks = clocksNow();
     for (const stage of stages) {
       const clock = clocks[stage];
       if (clock.inFlight === 0) clock.since = performance.now();
       clock.inFlight += 1;
       times.calls[stage] += 1;
     }
+    return clocks;
   };
-  const leave = () => {
+  const leave = (clocks: StageClocks) => {
     for (const stage of stages) {
       const clock = clocks[stage];
       clock.inFlight -= 1;
@@ -48,17 +52,17 @@ function timeMethod(target: object, name: string, times: StageTimes, clocks: Sta
     }
   };
   const timed: Method = function (this: unknown, ...args: unknown[]) {
-    enter();
+    const clocks = enter();
     onCall?.(args);
     let result: unknown;
     try {
       result = original.apply(this, args);
     } catch (error) {
-      leave();
+      leave(clocks);
       throw error;
     }
-    if (result instanceof Promise) return result.finally(leave);
-    leave();
+    if (result instanceof Promise) return result.finally(() => leave(clocks));
+    leave(clocks);
     return result;
   };
   Reflect.set(target, name, timed);
@@ -75,12 +79,25 @@ function beforeMethod<T>(target: object, name: string, before: (self: T) => void
   return () => Reflect.set(target, name, original);
 }
 
+/** Runs every call of `target[name]` through `around` (an async context, say); returns the undo. */
+function inContext(target: object, name: string, around: (run: () => unknown) => unknown): () => void {
+  const original = Reflect.get(target, name) as Method;
+  Reflect.set(target, name, function (this: unknown, ...args: unknown[]) {
+    return around(() => original.apply(this, args));
+  });
+  return () => Reflect.set(target, name, original);
+}
+
 const perStage = (): Record<Stage, number> => Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<Stage, number>;
 
 export function instrumentScorer(): { times: StageTimes; restore(): void } {
   const times: StageTimes = { ms: perStage(), calls: perStage(), rescoredCustomers: 0 };
-  const clocks = Object.fromEntries(STAGES.map((stage) => [stage, { inFlight: 0, since: 0 }])) as StageClocks;
-  const time = (target: object, name: string, stages: readonly Stage[], onCall?: (args: unknown[]) => void) => timeMethod(target, name, times, clocks, stages, onCall);
+  const newClocks = () => Object.fromEntries(STAGES.map((stage) => [stage, { inFlight: 0, since: 0 }])) as StageClocks;
+  const shared = newClocks();
+  // A time-driven lane's calls run in its own async context, with clocks of their own.
+  const lane = new AsyncLocalStorage<StageClocks>();
+  const clocksNow = () => lane.getStore() ?? shared;
+  const time = (target: object, name: string, stages: readonly Stage[], onCall?: (args: unknown[]) => void) => timeMethod(target, name, times, clocksNow, stages, onCall);
   const undo: Array<() => void> = [];
   const instrumented = new WeakSet<object>();
 
@@ -112,6 +129,7 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
     beforeMethod(pipeline, 'handleChunks', instrumentPipeline),
     beforeMethod(pipeline, 'rescore', instrumentPipeline),
     beforeMethod(TimeDrivenRescorer.prototype, 'runOnce', (loop: TimeDrivenRescorer) => instrumentStore(Reflect.get(loop, 'store') as StateStore)),
+    inContext(TimeDrivenRescorer.prototype, 'claimUntilDrained', (run) => lane.run(newClocks(), run)),
     time(pipeline, 'handleChunks', ['chunk']),
     time(pipeline, 'deadLetter', ['deadLetter']),
     time(pipeline, 'recompute', ['score']),
@@ -128,7 +146,7 @@ export function instrumentScorer(): { times: StageTimes; restore(): void } {
 export interface StageShare {
   stage: string;
   ms: number;
-  /** Share of the measurement's wall time. */
+  /** Share of the measurement's wall time (of its lanes' time, for the time-driven loop's claims at once). */
   share: number;
 }
 
@@ -163,9 +181,13 @@ export function consumerStages(times: StageTimes, wallMs: number): StageShare[] 
   );
 }
 
-/** Time-driven: claim rounds, each followed by a re-score of the claimed customers. */
-export function timeDrivenStages(times: StageTimes, wallMs: number): StageShare[] {
+/**
+ * Time-driven: claim rounds, each followed by a re-score of the claimed customers, `lanes` claims at once: shares of
+ * the lanes' time (lanes × wall time), each lane being in one stage at a time.
+ */
+export function timeDrivenStages(times: StageTimes, wallMs: number, lanes: number): StageShare[] {
   const { ms } = times;
+  const laneMs = wallMs * lanes;
   const seen = ms.claim + ms.read + ms.score + ms.commit + ms.publish;
   return shares(
     [
@@ -174,8 +196,8 @@ export function timeDrivenStages(times: StageTimes, wallMs: number): StageShare[
       ['score (pure CPU)', ms.score],
       ['commit (a Lua call per customer, then the indexes)', ms.commit],
       ...publishStages(times),
-      ['other', wallMs - seen],
+      ['other', laneMs - seen],
     ],
-    wallMs,
+    laneMs,
   );
 }

@@ -96,10 +96,11 @@ async function rescoreRun(
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = await meter.stop();
-    const stages = instrumentation && timeDrivenStages(instrumentation.times, seconds * 1000);
+    const stages = instrumentation && timeDrivenStages(instrumentation.times, seconds * 1000, config.scorer.rescoreConcurrentClaims);
     const leftDue = await dueCount(context, sandbox.prefix, now);
     const rate = rescored / seconds;
     context.reporter.step('rescore', `${instances} instance(s): ${count(rescored)} re-scored in ${seconds.toFixed(1)} s (${perSecond(rate, 'customers/s')})`);
+    if (stages !== null) context.reporter.step('rescore', `where the time of its ${config.scorer.rescoreConcurrentClaims} claims at once went:`);
     for (const stage of stages ?? []) context.reporter.step('rescore', `${percent(stage.share).padStart(4)}  ${stage.stage}`);
     return {
       run: { instances, customers, due, rescored, leftDue, seconds, rate, cpu, stages },
