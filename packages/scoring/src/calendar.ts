@@ -22,22 +22,25 @@ export const wholeDaysSince = (since: number, now: number): number => Math.max(0
 /** Days left until `target`, rounded up (so "within 60 days" is exactly target − now ≤ 60 days); 0 once reached. */
 export const daysUntil = (target: number, now: number): number => Math.max(0, Math.ceil((target - now) / MS_PER_DAY));
 
-const WINDOW_KEYS = WINDOWS_DAYS.map((days) => [days, `d${days}`] as const);
+const [WEEK_DAYS, MONTH_DAYS, QUARTER_DAYS, YEAR_DAYS] = WINDOWS_DAYS;
 
 /** Zero in every 7/30/90/365-day window. */
 export const emptyWindows = (): WindowedCounts => ({ d7: 0, d30: 0, d90: 0, d365: 0 });
 
 /**
  * Adds `amount`, of a day `age` days before the as-of day (0: that day), to every window it lies in: a W-day window
- * covers ages 0 … W−1 (see isDayInWindow). In place: insights add a year of buckets per customer this way.
+ * covers ages 0 … W−1 (see isDayInWindow). In place, each window a property written by name, the windows being
+ * nested: insights add a year of buckets per customer this way, and a loop over the windows' keys was a third of
+ * evaluating a customer.
  */
 export function addToWindows(windows: WindowedCounts, age: number, amount: number): void {
-  if (age < 0) return;
-  // Indexed, with no iterator: it runs for every day bucket of every customer scored.
-  for (let i = 0; i < WINDOW_KEYS.length; i += 1) {
-    const windowKey = WINDOW_KEYS[i]!;
-    if (age < windowKey[0]) windows[windowKey[1]] += amount;
-  }
+  if (age < 0 || age >= YEAR_DAYS) return;
+  windows.d365 += amount;
+  if (age >= QUARTER_DAYS) return;
+  windows.d90 += amount;
+  if (age >= MONTH_DAYS) return;
+  windows.d30 += amount;
+  if (age < WEEK_DAYS) windows.d7 += amount;
 }
 
 /** Sums each dated entry's `amountOf` per 7/30/90/365-day window at `asOfDay`, in the entries' order. */

@@ -141,16 +141,15 @@ function averageSlope(currentLogit: number, featureLogitDelta: number): number {
 
 /** Each feature's logit-contribution change × the secant slope: its share of the churn-risk change, in probability. */
 function churnDrivers(previous: Score, current: CurrentExplanation): ScoreDriver[] {
-  const featurePairs = pairByKey(previous.explanation.churnFeatures, current.churnFeatures, (f) => f.feature).map(
-    (pair) => ({ ...pair, logitDelta: (pair.after?.logitContribution ?? 0) - (pair.before?.logitContribution ?? 0) }),
-  );
-  const riskPerLogit = averageSlope(current.logit, sum(featurePairs.map((pair) => pair.logitDelta)));
-  return featurePairs.map(({ key, before, after, logitDelta }) => ({
+  const pairs = pairByKey(previous.explanation.churnFeatures, current.churnFeatures, (f) => f.feature);
+  const logitDeltas = pairs.map(({ before, after }) => (after?.logitContribution ?? 0) - (before?.logitContribution ?? 0));
+  const riskPerLogit = averageSlope(current.logit, sum(logitDeltas));
+  return pairs.map(({ key, before, after }, index) => ({
     id: key,
     kind: 'churnFeature',
     previous: before?.value ?? null,
     current: after?.value ?? null,
-    impact: roundTo(logitDelta * riskPerLogit, 4),
+    impact: roundTo(logitDeltas[index]! * riskPerLogit, 4),
   }));
 }
 

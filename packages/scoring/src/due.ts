@@ -1,5 +1,5 @@
 import { MS_PER_DAY, WINDOWS_DAYS, utcDay, type CustomerInsights, type CustomerState, type UtcDay } from '@churnscore/domain';
-import { LONGEST_WINDOW_DAYS, isDayInWindow, startOfDay } from './calendar';
+import { LONGEST_WINDOW_DAYS, startOfDay } from './calendar';
 import { RENEWAL_PROXIMITY_HORIZON_DAYS, churnSilenceHorizonDays, type ChurnFeatureName } from './churn';
 import type { ScoringConfig } from './config-schema';
 import { isOpenOpportunity, isTicketCounted, latestPerEntity, latestTickets, ticketAgesOutAt, type InsightsOptions } from './insights';
@@ -23,11 +23,13 @@ function windowEdges(dated: ReadonlyArray<{ day: UtcDay }>, today: UtcDay, windo
   for (let d = 0; d < dated.length; d += 1) {
     const day = dated[d]!.day;
     if (day > today) {
-      earliestFuture = Math.min(earliestFuture, day);
+      if (day < earliestFuture) earliestFuture = day;
       continue;
     }
+    // In the W-day window while younger than W days (isDayInWindow): the age once, not the window's first day per window.
+    const age = today - day;
     for (let w = 0; w < windows.length; w += 1) {
-      if (day < earliestInWindow[w]! && isDayInWindow(day, today, windows[w]!)) earliestInWindow[w] = day;
+      if (age < windows[w]! && day < earliestInWindow[w]!) earliestInWindow[w] = day;
     }
   }
   const edges = windows.flatMap((windowDays, w) => (earliestInWindow[w] === Infinity ? [] : [startOfDay(earliestInWindow[w]! + windowDays)]));
