@@ -20,6 +20,8 @@ export interface ScorerCounters {
   /** Input records by outcome: applied, duplicate, redelivered (re-read after a rebalance), rejected, erased. */
   events: Record<string, number>;
   scoreChangesPublished: number;
+  /** Customers re-scored by the time-driven loop (their due time came, or alerts held for a backlog released). */
+  timeRescored: number;
   redisRewinds: number;
   /** Batches (one partition's fetched records) handled, and their mean duration. */
   batches: number;
@@ -31,6 +33,7 @@ export function scorerCounters(expositions: readonly string[]): ScorerCounters {
   return {
     events: sumSamples(expositions, 'churnscore_events_total', 'outcome'),
     scoreChangesPublished: sampleTotal(expositions, 'churnscore_score_changes_total'),
+    timeRescored: sampleTotal(expositions, 'churnscore_time_rescored_total'),
     redisRewinds: sampleTotal(expositions, 'churnscore_redis_rewinds_total'),
     batches,
     meanBatchMs: batches === 0 ? 0 : (sampleTotal(expositions, 'churnscore_batch_duration_seconds_sum') * 1000) / batches,
