@@ -22,6 +22,8 @@ export interface ScorerCounters {
   scoreChangesPublished: number;
   /** Customers re-scored by the time-driven loop (their due time came, or alerts held for a backlog released). */
   timeRescored: number;
+  /** Customers read, scored and committed because a unit of work touched them: events ÷ this is what one scoring carries. */
+  customersScoredForEvents: number;
   redisRewinds: number;
   /** Batches (one partition's fetched records) handled, and their mean duration. */
   batches: number;
@@ -34,6 +36,7 @@ export function scorerCounters(expositions: readonly string[]): ScorerCounters {
     events: sumSamples(expositions, 'churnscore_events_total', 'outcome'),
     scoreChangesPublished: sampleTotal(expositions, 'churnscore_score_changes_total'),
     timeRescored: sampleTotal(expositions, 'churnscore_time_rescored_total'),
+    customersScoredForEvents: sumSamples(expositions, 'churnscore_customers_scored_total', 'cause').event ?? 0,
     redisRewinds: sampleTotal(expositions, 'churnscore_redis_rewinds_total'),
     batches,
     meanBatchMs: batches === 0 ? 0 : (sampleTotal(expositions, 'churnscore_batch_duration_seconds_sum') * 1000) / batches,

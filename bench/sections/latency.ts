@@ -270,12 +270,16 @@ async function runAtRate(
       counters,
       settings: { chunkSize, maxChunkSize, concurrentPartitions, commitIntervalMs, fsyncGraceMs },
     };
+    // Every event of a unit has its customer read, scored and committed in full: how many events one scoring carried
+    // says whether the units are small (about one per customer) or large (docs/performance.md, "3. Latency").
+    const handled = Object.values(counters.events).reduce((sum, n) => sum + n, 0);
+    const work = `scorer batches ${millis(counters.meanBatchMs)} on average, ${(handled / Math.max(1, counters.customersScoredForEvents)).toFixed(1)} events per customer scored`;
     reporter.step(
       scope,
       sustained
         ? `achieved ${perSecond(run.achievedRate)}; p50 ${millis(run.scorer.p50)}, p95 ${millis(run.scorer.p95)}, p99 ${millis(run.scorer.p99)} ` +
-            `over ${count(run.matched)} score changes; scorer batches ${millis(counters.meanBatchMs)} on average`
-        : `not sustained: the scorer handled ${perSecond(run.handledRateInWarmup)} and never caught up`,
+            `over ${count(run.matched)} score changes; ${work}`
+        : `not sustained: the scorer handled ${perSecond(run.handledRateInWarmup)} and never caught up (${work})`,
     );
     return run;
   } finally {

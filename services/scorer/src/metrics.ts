@@ -53,6 +53,12 @@ export function createScorerMetrics() {
       help: 'Customers erased on request',
       registers,
     }),
+    customersScored: new Counter({
+      name: 'churnscore_customers_scored_total',
+      help: 'Customers read, scored and committed, by cause (event: a unit of work touched them; time: a due-set claim); a commit retried after losing a race counts again',
+      labelNames: ['cause'] as const,
+      registers,
+    }),
     rescored: new Counter({
       name: 'churnscore_time_rescored_total',
       help: 'Customers re-scored because time passed (due-set claims)',

@@ -13,7 +13,7 @@ import { writeFence, type StateStore, type WriteFence } from '@churnscore/state'
 import { InMemoryStateStore } from '@churnscore/state/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InputBacklog, NOTHING_BEHIND, type BacklogView } from './input-backlog';
-import { createScorerMetrics } from './metrics';
+import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
 
 const NOW = SAMPLE_NOW;
@@ -34,6 +34,7 @@ beforeEach(async () => {
   backlog = NOTHING_BEHIND;
 });
 
+let metrics: ScorerMetrics;
 const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: StateStore = store) =>
   new ScoringPipeline({
     store: stateStore,
@@ -42,7 +43,7 @@ const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: Sta
     topics,
     scoring: defaultScoringConfig(),
     clock: () => now,
-    metrics: createScorerMetrics(),
+    metrics: (metrics = createScorerMetrics()),
     logger: createLogger({ name: 'pipeline-test', level: 'silent' }),
     maxBatchBytes: 1_000_000,
     backlog,
@@ -205,6 +206,21 @@ describe('ScoringPipeline.rescore', () => {
     await pipeline.rescore([byTime('c1')], NOW + 2, FENCE);
     expect(journal).toEqual(['read c1', 'commit c1', 'commit c1', 'read c1', 'commit c1']);
     expect(store.stored('c1').score).toMatchObject({ asOf: NOW + 2 });
+  });
+
+  it('counts every customer it scores by cause, a commit retried after a lost race again', async () => {
+    const pipeline = pipelineWith();
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1'), activity('c1', 'e2'), activity('c2', 'e3')])], FENCE);
+    store.beforeCommit = (ours) => {
+      store.beforeCommit = undefined;
+      void store.commitScores([{ ...ours, asOf: ours.asOf - 1, outbox: [] }], { fence: FENCE });
+    };
+    await pipeline.rescore([byTime('c1')], NOW + 2, FENCE);
+    const counted = (await metrics.customersScored.get()).values.map(({ labels, value }) => [labels.cause, value]);
+    expect(counted).toEqual([
+      ['event', 2],
+      ['time', 2],
+    ]);
   });
 
   it('gives up on a customer contended commit after commit', async () => {

@@ -61,6 +61,13 @@ function snapshotsOfApplied(items: readonly ApplyItem[], results: readonly Apply
   return new Map(snapshots.filter((snapshot) => snapshot.state.revision === revisionAfter.get(snapshot.customerId)).map((snapshot) => [snapshot.customerId, snapshot]));
 }
 
+/** Counted once per cause and round, not per customer: each labelled increment hashes its labels. */
+function countByCause(metrics: ScorerMetrics, causes: ReadonlyArray<ScoreCause['kind']>): void {
+  const byCause = new Map<ScoreCause['kind'], number>();
+  for (const cause of causes) byCause.set(cause, (byCause.get(cause) ?? 0) + 1);
+  for (const [cause, count] of byCause) metrics.customersScored.inc({ cause }, count);
+}
+
 /**
  * One event's path through the scorer (docs/architecture.md): decode and validate, dead-letter the
  * bad, apply the good to Redis idempotently, recompute every touched customer once, commit the score
@@ -175,6 +182,7 @@ export class ScoringPipeline {
       snapshots.filter((s) => s.state.revision === 0).map((s) => store.scheduleDue(s.customerId, null)),
     );
     const recomputed = known.map(({ snapshot, target }) => this.recompute(snapshot, target, scoring, now, fence, handling));
+    countByCause(this.deps.metrics, known.map(({ target }) => target.cause.kind));
     const results = await store.commitScores(
       recomputed.map(({ commit }) => commit),
       { fence },
