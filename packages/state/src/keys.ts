@@ -15,6 +15,8 @@ export function percentEncode(value: string, unsafe: RegExp): string {
 }
 
 export function percentDecode(value: string): string {
+  // Most ids escape nothing; a read decodes every entity id of a customer.
+  if (!value.includes('%')) return value;
   return value.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 

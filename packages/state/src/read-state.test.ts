@@ -9,7 +9,8 @@ const line = (period: number, buckets: string[]) => `\n${period.toString(36).toU
 describe('decodeCustomerState', () => {
   it('decodes day buckets inside the horizon, in day and activity-type order', () => {
     // period 632 holds days 20224–20255; 20240 − 399 = 19841 is the first day of the horizon (period 620)
-    const act = line(632, [...Array<string>(15).fill(''), 'bh2su2.625', 'a2ce']) + line(620, ['a9', 'c']);
+    // period 600 lies wholly before the horizon; period 620's first day (19840) too
+    const act = line(632, [...Array<string>(15).fill(''), 'bh2su2.625', 'a2ce']) + line(620, ['a9', 'c']) + line(600, ['b', 'a,,c']);
     const state = decodeCustomerState('c1', {}, act, null, AS_OF, 400);
     expect(state.activityDays).toEqual([
       { day: 19841, type: 'CALL', count: 1, valueSum: 0 },

@@ -49,31 +49,57 @@ export function pairsToRecord(flat: readonly string[]): Record<string, string> {
 
 /** The activity type of each counter letter, by its character code (a sparse array: a lookup per counter of every bucket). */
 const TYPE_OF_COUNTER_CODE: Array<ActivityType | undefined> = [];
-for (const [type, letter] of Object.entries(ACTIVITY_COUNTER)) TYPE_OF_COUNTER_CODE[letter.charCodeAt(0)] = type as ActivityType;
+/** The place in ACTIVITY_TYPES of each counter letter's type, by its character code: the order buckets of a day sort in. */
+const TYPE_ORDER_OF_COUNTER_CODE: number[] = [];
+for (const [type, letter] of Object.entries(ACTIVITY_COUNTER)) {
+  TYPE_OF_COUNTER_CODE[letter.charCodeAt(0)] = type as ActivityType;
+  TYPE_ORDER_OF_COUNTER_CODE[letter.charCodeAt(0)] = ACTIVITY_TYPES.indexOf(type as ActivityType);
+}
 const SLA_BREACH_CODE = SLA_BREACH_COUNTER.charCodeAt(0);
 const USAGE_SUM_CODE = USAGE_SUM_COUNTER.charCodeAt(0);
 const TYPE_ORDER = new Map(ACTIVITY_TYPES.map((type, index) => [type, index]));
 const BUCKET_SEPARATOR = ',';
+const SEPARATOR_CODE = BUCKET_SEPARATOR.charCodeAt(0);
 const [DIGIT_0, DIGIT_9, MINUS, POINT] = ['0', '9', '-', '.'].map((char) => char.charCodeAt(0)) as [number, number, number, number];
 
 /** Lines of an `act` or `ent` string: each record is "\n" followed by the line. */
 const lines = (blob: string | null): string[] => (blob ? blob.split('\n').slice(1) : []);
 
 /**
- * One day bucket's counters (`line[from, to)`: a letter each, then its amount, none meaning 1), appended to the
- * state's lists. Scanned in place, digits summed as they are read (a count is an integer; a usage sum with a
- * point or a sign falls back to Number): re-scoring reads every bucket of every due
- * customer, and a regex match and a Map per bucket were a tenth of its time and much of its garbage.
+ * Where the decoded lists stand, to tell whether they came out in order (they do when the string keeps the order
+ * applyEvents-4.lua writes) without comparing every pair afterwards, two lookups of a Map each.
  */
-function decodeBucket(line: string, from: number, to: number, day: UtcDay, activityDays: ActivityDayBucket[], slaBreachDays: Array<{ day: UtcDay; count: number }>): void {
+interface DecodeOrder {
+  day: UtcDay;
+  typeOrder: number;
+  slaDay: UtcDay;
+  sorted: boolean;
+}
+
+/**
+ * One day bucket's counters (from `line[from]` to the separator that ends the bucket or the line: a letter each,
+ * then its amount, none meaning 1), appended to the state's lists; returns where the bucket ends. Scanned in place,
+ * digits summed as they are read (a count is an integer; a usage sum with a point or a sign falls back to Number):
+ * re-scoring reads every bucket of every due customer, and a regex match and a Map per bucket were a tenth of its
+ * time and much of its garbage.
+ */
+function decodeBucket(
+  line: string,
+  from: number,
+  day: UtcDay,
+  activityDays: ActivityDayBucket[],
+  slaBreachDays: Array<{ day: UtcDay; count: number }>,
+  order: DecodeOrder,
+): number {
   let usageSum = 0;
   let usageBucket: ActivityDayBucket | undefined;
-  for (let at = from; at < to; ) {
+  let at = from;
+  while (at < line.length && line.charCodeAt(at) !== SEPARATOR_CODE) {
     const letter = line.charCodeAt(at);
     let end = at + 1;
     let amount = 0;
     let integer = true;
-    for (let code = line.charCodeAt(end); end < to; code = line.charCodeAt(++end)) {
+    for (let code = line.charCodeAt(end); end < line.length; code = line.charCodeAt(++end)) {
       if (code >= DIGIT_0 && code <= DIGIT_9) amount = amount * 10 + (code - DIGIT_0);
       else if (code === MINUS || code === POINT) integer = false;
       else break;
@@ -83,21 +109,27 @@ function decodeBucket(line: string, from: number, to: number, day: UtcDay, activ
     at = end;
     const type = TYPE_OF_COUNTER_CODE[letter];
     if (type !== undefined) {
+      const typeOrder = TYPE_ORDER_OF_COUNTER_CODE[letter]!;
+      if (day < order.day || (day === order.day && typeOrder < order.typeOrder)) order.sorted = false;
+      order.day = day;
+      order.typeOrder = typeOrder;
       const bucket: ActivityDayBucket = { day, type, count: amount, valueSum: 0 };
       activityDays.push(bucket);
       if (type === 'PRODUCT_USAGE') usageBucket = bucket;
     } else if (letter === SLA_BREACH_CODE) {
+      if (day < order.slaDay) order.sorted = false;
+      order.slaDay = day;
       slaBreachDays.push({ day, count: amount });
     } else if (letter === USAGE_SUM_CODE) {
       usageSum = amount;
     }
   }
   if (usageBucket !== undefined) usageBucket.valueSum = usageSum;
+  return at;
 }
 
 const byDayAndType = (a: ActivityDayBucket, b: ActivityDayBucket): number => a.day - b.day || TYPE_ORDER.get(a.type)! - TYPE_ORDER.get(b.type)!;
 const byDay = (a: { day: UtcDay }, b: { day: UtcDay }): number => a.day - b.day;
-const isSorted = <T>(items: readonly T[], compare: (a: T, b: T) => number): boolean => items.every((item, i) => i === 0 || compare(items[i - 1]!, item) <= 0);
 
 function decodeActivity(act: string | null, firstDay: UtcDay) {
   const activityDays: ActivityDayBucket[] = [];
@@ -106,18 +138,24 @@ function decodeActivity(act: string | null, firstDay: UtcDay) {
   // their periods do, and a bucket's counters are in letter order, which is ACTIVITY_TYPES' (layout.ts): decoded
   // line by line in key order, the buckets come out sorted. Sorting the buckets instead, some 600 for a year,
   // was a third of re-scoring's decoding; they are still sorted if a string does not keep that order.
+  const order: DecodeOrder = { day: -Infinity, typeOrder: -1, slaDay: -Infinity, sorted: true };
   for (const line of lines(act).sort()) {
     const firstDayOfLine = parseInt(line.slice(0, LINE_KEY_WIDTH), LINE_KEY_RADIX) * DAYS_PER_LINE;
-    for (let from = LINE_KEY_WIDTH, place = 0; from <= line.length; place += 1) {
-      const separator = line.indexOf(BUCKET_SEPARATOR, from);
-      const to = separator === -1 ? line.length : separator;
-      const day = firstDayOfLine + place;
-      if (to > from && day >= firstDay) decodeBucket(line, from, to, day, activityDays, slaBreachDays);
-      from = to + 1;
+    if (firstDayOfLine + DAYS_PER_LINE <= firstDay) continue;
+    // A bucket is scanned once, up to the separator that ends it; only days before the horizon are skipped by search.
+    for (let at = LINE_KEY_WIDTH, day = firstDayOfLine; at <= line.length; day += 1) {
+      if (day >= firstDay) {
+        at = decodeBucket(line, at, day, activityDays, slaBreachDays, order) + 1;
+      } else {
+        const separator = line.indexOf(BUCKET_SEPARATOR, at);
+        at = (separator === -1 ? line.length : separator) + 1;
+      }
     }
   }
-  if (!isSorted(activityDays, byDayAndType)) activityDays.sort(byDayAndType);
-  if (!isSorted(slaBreachDays, byDay)) slaBreachDays.sort(byDay);
+  if (!order.sorted) {
+    activityDays.sort(byDayAndType);
+    slaBreachDays.sort(byDay);
+  }
   return { activityDays, slaBreachDays };
 }
 
