@@ -180,6 +180,22 @@ describe('nextDueAt: renewal and tenure', () => {
   it('is null for a customer with no data', () => {
     expect(dueOf(emptyState())).toBeNull();
   });
+
+  it('is the same whether the day buckets come in day order, as the store reads them back, or in any other', () => {
+    fc.assert(
+      fc.property(stateArbitrary, (state) => {
+        const inDayOrder = {
+          ...state,
+          activityDays: [...state.activityDays].sort((a, b) => a.day - b.day),
+          slaBreachDays: [...state.slaBreachDays].sort((a, b) => a.day - b.day),
+        };
+        const reversed = { ...inDayOrder, activityDays: [...inDayOrder.activityDays].reverse(), slaBreachDays: [...inDayOrder.slaBreachDays].reverse() };
+        expect(dueOf(inDayOrder)).toBe(dueOf(state));
+        expect(dueOf(reversed)).toBe(dueOf(state));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 // The shipped default too: its relative drops move day by day with silence (churnSilenceHorizonDays).

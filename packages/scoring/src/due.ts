@@ -12,28 +12,66 @@ const usesChurnFeature = (config: ScoringConfig, feature: ChurnFeatureName): boo
 /** 1, 2, …, last. */
 const daysThrough = (last: number): number[] => Array.from({ length: Math.max(0, Math.ceil(last)) }, (_, i) => i + 1);
 
-/**
- * The instants at which dated data changes a window: the start of day d + W, when the earliest
- * in-window day d leaves the W-day window; and the start of the earliest future day, when it enters.
- * One pass over the days, allocating nothing per day: it runs for every customer scored.
- */
-function windowEdges(dated: ReadonlyArray<{ day: UtcDay }>, today: UtcDay, windows: readonly number[]): number[] {
-  const earliestInWindow = windows.map(() => Infinity);
-  let earliestFuture = Infinity;
+/** For each window, the earliest day in it (Infinity: none); and the earliest day after today (Infinity: none). */
+interface EarliestDays {
+  inWindow: number[];
+  future: number;
+}
+
+/** The first index of days in day order whose day is at least `day` (dated.length if none). */
+function firstAtLeast(dated: ReadonlyArray<{ day: UtcDay }>, day: UtcDay): number {
+  let low = 0;
+  let high = dated.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (dated[middle]!.day < day) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function isInDayOrder(dated: ReadonlyArray<{ day: UtcDay }>): boolean {
+  for (let d = 1; d < dated.length; d += 1) if (dated[d - 1]!.day > dated[d]!.day) return false;
+  return true;
+}
+
+/** EarliestDays of days in day order (as a customer's state is read back): a few steps of search per window. */
+function earliestInOrder(dated: ReadonlyArray<{ day: UtcDay }>, today: UtcDay, windows: readonly number[]): EarliestDays {
+  const inWindow = windows.map((windowDays) => {
+    const first = dated[firstAtLeast(dated, today - windowDays + 1)];
+    return first !== undefined && first.day <= today ? first.day : Infinity;
+  });
+  return { inWindow, future: dated[firstAtLeast(dated, today + 1)]?.day ?? Infinity };
+}
+
+/** EarliestDays of days in any order: one pass, allocating nothing per day. */
+function earliestInAnyOrder(dated: ReadonlyArray<{ day: UtcDay }>, today: UtcDay, windows: readonly number[]): EarliestDays {
+  const inWindow = windows.map(() => Infinity);
+  let future = Infinity;
   for (let d = 0; d < dated.length; d += 1) {
     const day = dated[d]!.day;
     if (day > today) {
-      if (day < earliestFuture) earliestFuture = day;
+      if (day < future) future = day;
       continue;
     }
     // In the W-day window while younger than W days (isDayInWindow): the age once, not the window's first day per window.
     const age = today - day;
     for (let w = 0; w < windows.length; w += 1) {
-      if (age < windows[w]! && day < earliestInWindow[w]!) earliestInWindow[w] = day;
+      if (age < windows[w]! && day < inWindow[w]!) inWindow[w] = day;
     }
   }
-  const edges = windows.flatMap((windowDays, w) => (earliestInWindow[w] === Infinity ? [] : [startOfDay(earliestInWindow[w]! + windowDays)]));
-  return earliestFuture === Infinity ? edges : [...edges, startOfDay(earliestFuture)];
+  return { inWindow, future };
+}
+
+/**
+ * The instants at which dated data changes a window: the start of day d + W, when the earliest
+ * in-window day d leaves the W-day window; and the start of the earliest future day, when it enters.
+ * It runs for every customer scored, over a year of day buckets: searched when in day order, else scanned.
+ */
+function windowEdges(dated: ReadonlyArray<{ day: UtcDay }>, today: UtcDay, windows: readonly number[]): number[] {
+  const { inWindow, future } = (isInDayOrder(dated) ? earliestInOrder : earliestInAnyOrder)(dated, today, windows);
+  const edges = windows.flatMap((windowDays, w) => (inWindow[w] === Infinity ? [] : [startOfDay(inWindow[w]! + windowDays)]));
+  return future === Infinity ? edges : [...edges, startOfDay(future)];
 }
 
 /** Earliest `origin + k days` after `now` over the given day offsets k, or null. */
