@@ -47,17 +47,18 @@ export function pairsToRecord(flat: readonly string[]): Record<string, string> {
   return record;
 }
 
+/** The order a day's buckets sort in: ACTIVITY_TYPES'. */
+const TYPE_ORDER = new Map(ACTIVITY_TYPES.map((type, index) => [type, index]));
 /** The activity type of each counter letter, by its character code (a sparse array: a lookup per counter of every bucket). */
 const TYPE_OF_COUNTER_CODE: Array<ActivityType | undefined> = [];
-/** The place in ACTIVITY_TYPES of each counter letter's type, by its character code: the order buckets of a day sort in. */
+/** TYPE_ORDER of each counter letter's type, by its character code. */
 const TYPE_ORDER_OF_COUNTER_CODE: number[] = [];
 for (const [type, letter] of Object.entries(ACTIVITY_COUNTER)) {
   TYPE_OF_COUNTER_CODE[letter.charCodeAt(0)] = type as ActivityType;
-  TYPE_ORDER_OF_COUNTER_CODE[letter.charCodeAt(0)] = ACTIVITY_TYPES.indexOf(type as ActivityType);
+  TYPE_ORDER_OF_COUNTER_CODE[letter.charCodeAt(0)] = TYPE_ORDER.get(type as ActivityType)!;
 }
 const SLA_BREACH_CODE = SLA_BREACH_COUNTER.charCodeAt(0);
 const USAGE_SUM_CODE = USAGE_SUM_COUNTER.charCodeAt(0);
-const TYPE_ORDER = new Map(ACTIVITY_TYPES.map((type, index) => [type, index]));
 const BUCKET_SEPARATOR = ',';
 const SEPARATOR_CODE = BUCKET_SEPARATOR.charCodeAt(0);
 const [DIGIT_0, DIGIT_9, MINUS, POINT] = ['0', '9', '-', '.'].map((char) => char.charCodeAt(0)) as [number, number, number, number];
