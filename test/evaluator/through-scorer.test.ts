@@ -84,11 +84,16 @@ describe('the evaluation through the real scorer', () => {
 
   it('loads the history without an alert that opens and resolves again', () => {
     for (const run of result.runs) expect(run.alerts.openedThenResolved).toBe(0);
-    expect(result.runs.map((run) => run.model)).toEqual(['trained', 'default']);
+    expect(result.runs.map((run) => run.model)).toEqual(['trained', 'default', 'adapted']);
   });
 
   it('reports every signal', () => {
-    expect(result.reports.map((report) => report.signal)).toEqual(['trained', 'default', 'healthAlone', 'engagementTrend', 'oracle']);
+    expect(result.reports.map((report) => report.signal)).toEqual(['trained', 'default', 'adapted', 'healthAlone', 'engagementTrend', 'oracle']);
     expect(result.reports[1]!.auc).not.toBeNull();
+  });
+
+  it('keeps the default where too few customers are under contract to adapt it to the base, as the command refuses to', () => {
+    expect(result.adaptation).toEqual({ fittedAt: config.churn.baseRate, estimated: [], keptDefault: 1 });
+    expect(result.rows.every((row) => row.risk.adapted === row.risk.default)).toBe(true);
   });
 });

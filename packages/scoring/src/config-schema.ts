@@ -82,6 +82,12 @@ export const ScoringConfigSchema = z.strictObject({
       }),
     ),
     intercept: number,
+    /**
+     * The share of the training snapshots that churned within the horizon: the churn rate the intercept was fitted
+     * at, from which `npm run train -- --adapt-base-rate` moves the model to another base's (docs/scoring.md §17).
+     * Optional: a config written before training stamped it (or set by hand) cannot be adapted.
+     */
+    baseRate: probability.gt(0, 'must be > 0').lt(1, 'must be < 1').optional(),
     /** Per churn feature; a feature left out is not part of the model (names checked in parseScoringConfig). */
     coefficients: z.record(z.string(), number),
   }),

@@ -35,11 +35,14 @@ describe('the default configuration', () => {
       horizonDays: number;
       model: { intercept: number; coefficients: Array<{ feature: string; coefficient: number | null }> };
       alert: { openAt: number; resolveBelow: number };
+      samples: { train: { snapshots: number; positives: number } };
     };
     expect(card.version).toBe(config.version);
     expect(config.churn.horizonDays).toBe(90);
     expect(card.horizonDays).toBe(config.churn.horizonDays);
     expect(card.model.intercept).toBe(config.churn.intercept);
+    // The rate the intercept was fitted at, as training stamps it: what a base's adaptation starts from.
+    expect(config.churn.baseRate).toBe(Number((card.samples.train.positives / card.samples.train.snapshots).toPrecision(6)));
     const learnt = card.model.coefficients.filter((c) => c.coefficient !== null).map((c) => [c.feature, c.coefficient]);
     expect(Object.fromEntries(learnt)).toEqual(config.churn.coefficients);
     expect(config.alerts.churnRiskHigh).toEqual({ openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow });

@@ -135,6 +135,20 @@ export interface StateSnapshot {
   churnsAt: number | null;
 }
 
+/** When the first and the last of the histories' events became known: the latest is the history's end by default. */
+export function knownSpan(histories: readonly CustomerHistory[]): { firstKnown: number; lastKnown: number } {
+  let firstKnown = Infinity;
+  let lastKnown = -Infinity;
+  for (const history of histories) {
+    for (const item of history.events) {
+      firstKnown = Math.min(firstKnown, knownAt(item));
+      lastKnown = Math.max(lastKnown, knownAt(item));
+    }
+  }
+  if (firstKnown === Infinity) throw new RangeError('the histories hold no events to learn from');
+  return { firstKnown, lastKnown };
+}
+
 /**
  * The as-of instants, horizon and end of `histories` (see buildDataset). Later explicit instants, whose labels the
  * history cannot settle, are refused; a schedule stops before them.
@@ -142,13 +156,7 @@ export interface StateSnapshot {
 export function planSnapshots(histories: readonly CustomerHistory[], options: Omit<DatasetOptions, keyof FoldOptions | 'onProgress'>): SnapshotPlan {
   const horizonDays = wholeDays('horizonDays', options.horizonDays ?? DEFAULT_HORIZON_DAYS, 1);
   const renewalGraceDays = wholeDays('renewalGraceDays', options.renewalGraceDays ?? DEFAULT_RENEWAL_GRACE_DAYS, 0);
-  let firstKnown = Infinity;
-  let lastKnown = -Infinity;
-  for (const item of histories.flatMap((history) => history.events)) {
-    firstKnown = Math.min(firstKnown, knownAt(item));
-    lastKnown = Math.max(lastKnown, knownAt(item));
-  }
-  if (firstKnown === Infinity) throw new RangeError('the histories hold no events to learn from');
+  const { firstKnown, lastKnown } = knownSpan(histories);
   const observedUntil = options.observedUntil ?? lastKnown;
   const dates = asOfDates(options.asOf, firstKnown, observedUntil - (horizonDays + renewalGraceDays) * MS_PER_DAY);
   return { asOfDates: dates, horizonDays, renewalGraceDays, observedUntil };

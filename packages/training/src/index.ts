@@ -9,6 +9,7 @@ export {
   customerSnapshots,
   foldAsOf,
   groupByCustomer,
+  knownSpan,
   planSnapshots,
   splitByTime,
   usableEvents,
@@ -37,6 +38,7 @@ export {
   type TrainOptions,
   type TrainingResult,
 } from './train';
+export { adaptToBaseRate, crossSectionPlan, estimateBaseRate, modelLogits, type AdaptedConfig, type BaseRateAdaptation } from './base-rate';
 export { TRAINED_MODEL_FILES, renderModelCard, type ModelCard, type RankingScore, type SampleCounts } from './model-card';
 export {
   DEFAULT_TARGET_PRECISION,

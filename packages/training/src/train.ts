@@ -96,7 +96,7 @@ export interface TrainingResult {
 }
 
 const isoDate = (instant: number): string => new Date(instant).toISOString().slice(0, 10);
-const significant = (value: number): number => Number(value.toPrecision(COEFFICIENT_DIGITS));
+export const significant = (value: number): number => Number(value.toPrecision(COEFFICIENT_DIGITS));
 
 /** Snapshots, positives, customers and churning customers among labelled rows. */
 export function sampleCounts(rows: ReadonlyArray<Pick<DatasetRow, 'customerId' | 'label'>>): SampleCounts {
@@ -195,7 +195,13 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
     if (fit.coefficients[j] !== 0) coefficients[feature] = significant(fit.coefficients[j]!);
   });
   // The horizon goes with the model into the config, so every service reading it can say what the risk means.
-  const churn = { horizonDays: dataset.horizonDays, intercept: significant(fit.intercept), coefficients };
+  // So is the churn rate the intercept was fitted at, from which adaptToBaseRate moves the model to another base's.
+  const churn = {
+    horizonDays: dataset.horizonDays,
+    intercept: significant(fit.intercept),
+    baseRate: significant(counts.train.positives / counts.train.snapshots),
+    coefficients,
+  };
 
   onStage?.(`validating on ${counts.validation.snapshots} snapshots`);
   // The risks the scorer would publish with the trained and with the base model: the card judges exactly them.

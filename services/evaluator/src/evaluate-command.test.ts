@@ -26,12 +26,15 @@ describe('npm run evaluate', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('Trained on: simulated --seed evaluate-command-train --customers 450 --days 500 --churn-rate 0.6');
     expect(stdout).toContain('Held out: simulated --seed evaluate-command-held-out --customers 80 --days 400 --churn-rate 0.3');
-    for (const signal of ['trained model', 'default model', 'health alone (100 − health)', 'engagement trend (30 days vs the 60 before)', 'oracle (latent decline)']) {
+    for (const signal of ['trained model', 'default model', 'default model, adapted to the base (no labels)', 'health alone (100 − health)', 'engagement trend (30 days vs the 60 before)', 'oracle (latent decline)']) {
       expect(stdout).toMatch(new RegExp(`^\\| ${signal.replace(/[()]/g, '\\$&')} \\| \\d\\.\\d{3} \\|`, 'm'));
     }
-    expect(stdout.match(/^- (met|NOT met): /gm)).toHaveLength(6);
+    expect(stdout.match(/^- (met|NOT met): /gm)).toHaveLength(8);
+    // 80 held-out customers: too few to adapt the default to at any instant, which the report says.
+    expect(stdout).toContain('  → adapted default: the default itself at every instant (fewer than 200 customers under contract to estimate from)');
     expect(stderr).toMatch(/training base: 450\/450 customers/);
     expect(stderr).toContain('fitting on');
+    expect(stderr).toContain('adapting the default to the held-out base');
     expect(stderr).toMatch(/held-out base: scored 80\/80 customers {2}100%/);
   }, 60_000);
 });

@@ -26,6 +26,9 @@ import {
   EVALUATION_CLOCK,
   EVALUATION_POPULATIONS,
   SINGLE_SIGNAL_NAMES,
+  adaptationSummary,
+  adaptedAtEachInstant,
+  modelAlertsOf,
   prepareSignal,
   reportSignals,
   scoreHeldOutCustomer,
@@ -152,6 +155,8 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
     populations.heldOut,
     { now: EVALUATION_CLOCK, everyDays: args.everyDays, horizonDays: DEFAULT_HORIZON_DAYS },
   );
+  stage('adapting the default to the held-out base at each as-of instant (its customers under contract then, no labels)');
+  const configs = { trained: () => trained, default: () => defaultConfig, adapted: adaptedAtEachInstant(heldOut.map(asHistory), plan, defaultConfig, fold) };
   const rows: HeldOutRow[] = [];
   let scored = 0;
   const scoring = startProgress(
@@ -160,7 +165,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
   );
   try {
     for (const customer of heldOut) {
-      rows.push(...scoreHeldOutCustomer(customer, plan, { trained, default: defaultConfig }, fold));
+      rows.push(...scoreHeldOutCustomer(customer, plan, configs, fold));
       scored += 1;
       if (scored % YIELD_EVERY_CUSTOMERS === 0) await yieldToEventLoop();
     }
@@ -168,7 +173,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
     scoring.stop();
   }
 
-  const reports = reportSignals(rows, prepared, { trained: trained.alerts.churnRiskHigh, default: defaultConfig.alerts.churnRiskHigh }, plan.asOfDates);
+  const reports = reportSignals(rows, prepared, modelAlertsOf({ trained, default: defaultConfig }), plan.asOfDates);
   io.stdout.write(
     renderEvaluation({
       trainedOn: describePopulation(populations.train),
@@ -179,6 +184,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
       heldOutCounts: sampleCounts(rows),
       asOfDates: plan.asOfDates.length,
       everyDays: args.everyDays,
+      adaptation: adaptationSummary(configs.adapted, defaultConfig, plan.asOfDates),
       reports,
     }),
   );
@@ -203,6 +209,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
         published: result.published,
         counts: sampleCounts(result.rows),
         runs: result.runs,
+        adaptation: result.adaptation,
         reports: result.reports,
       })}`,
     );

@@ -1,11 +1,15 @@
 import { MS_PER_DAY } from '@churnscore/domain';
-import { computeInsights, defaultScoringConfig, foldEvents, parseScoringConfig, scoreCustomer } from '@churnscore/scoring';
-import { latentState } from '@churnscore/simulator';
-import { asHistory, simulatePopulation, simulatedSnapshotPlan, type SimulatedPopulation } from '@churnscore/trainer';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { computeInsights, defaultScoringConfig, foldEvents, loadScoringConfigFile, parseScoringConfig, scoreCustomer } from '@churnscore/scoring';
+import { latentState, toNdjsonLine } from '@churnscore/simulator';
+import { TRAIN_EXIT_CODES, asHistory, runTrainCommand, simulatePopulation, simulatedSnapshotPlan, type SimulatedPopulation } from '@churnscore/trainer';
 import { alertOpenings, buildDataset, type DatasetRow } from '@churnscore/training';
 import { describe, expect, it } from 'vitest';
 import {
   EVALUATION_POPULATIONS,
+  adaptedAtEachInstant,
   calibrateSignal,
   calibratedRisk,
   judgeTargets,
@@ -29,7 +33,10 @@ describe('scoreHeldOutCustomer', () => {
   const population: SimulatedPopulation = { seed: 'evaluation-test', customers: 25, days: 300, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10 };
   const customers = simulatePopulation(population, NOW);
   const plan = simulatedSnapshotPlan(customers.map(asHistory), population, { now: NOW, everyDays: 7, horizonDays: 90 });
-  const scored = customers.map((customer) => ({ customer, rows: scoreHeldOutCustomer(customer, plan, { trained: eager, default: byDefault }, FOLD) }));
+  // The adapted default stands in for a config that changes from instant to instant: the eager one in the first half.
+  const halfway = plan.asOfDates[Math.floor(plan.asOfDates.length / 2)]!;
+  const adapted = (asOf: number) => (asOf < halfway ? eager : byDefault);
+  const scored = customers.map((customer) => ({ customer, rows: scoreHeldOutCustomer(customer, plan, { trained: () => eager, default: () => byDefault, adapted }, FOLD) }));
 
   it('scores each snapshot as the scorer scores the events known by then, under each model', () => {
     for (const { customer, rows } of scored) {
@@ -38,6 +45,7 @@ describe('scoreHeldOutCustomer', () => {
         const insights = computeInsights(foldEvents(customer.customerId, known, { ...FOLD, asOf: row.asOf }), row.asOf, FOLD);
         expect(row.risk.default).toBe(scoreCustomer(insights, null, byDefault, row.asOf).churnRisk);
         expect(row.risk.trained).toBe(scoreCustomer(insights, null, eager, row.asOf).churnRisk);
+        expect(row.risk.adapted).toBe(scoreCustomer(insights, null, adapted(row.asOf), row.asOf).churnRisk);
         expect(row.signals.oracle).toBe(latentState(customer, row.asOf).decline);
         expect(row.signals.healthAlone).toBe(100 - scoreCustomer(insights, null, byDefault, row.asOf).health);
       }
@@ -63,6 +71,33 @@ describe('scoreHeldOutCustomer', () => {
   });
 });
 
+describe('adaptedAtEachInstant', () => {
+  it('is, at each instant, the config `npm run train -- --adapt-base-rate --observed-until` writes from the history known then; the default where it refuses', async () => {
+    const population: SimulatedPopulation = { seed: 'adapted-test', customers: 350, days: 330, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10 };
+    const customers = simulatePopulation(population, NOW);
+    const histories = customers.map(asHistory);
+    const plan = simulatedSnapshotPlan(histories, population, { now: NOW, everyDays: 70, horizonDays: 90 });
+    const adapted = adaptedAtEachInstant(histories, plan, byDefault, FOLD);
+    const dir = mkdtempSync(join(tmpdir(), 'adapted-test-'));
+    try {
+      const file = join(dir, 'history.ndjson');
+      writeFileSync(file, customers.flatMap(({ events }) => events.map(toNdjsonLine)).join(''));
+      const outcomes = [];
+      for (const [i, asOf] of plan.asOfDates.entries()) {
+        const out = join(dir, `at-${i}`);
+        const io = { env: {}, stdout: { write: () => true }, stderr: { write: () => true }, clock: () => NOW };
+        const code = await runTrainCommand(['--adapt-base-rate', '--history', file, '--observed-until', new Date(asOf).toISOString(), '--out', out], io);
+        outcomes.push(code);
+        expect(adapted(asOf)).toEqual(code === TRAIN_EXIT_CODES.ok ? loadScoringConfigFile(join(out, 'scoring-config.json')) : byDefault);
+      }
+      // Both cases occur: 193 customers under contract at the first instant, 201 at the second.
+      expect(new Set(outcomes)).toEqual(new Set([TRAIN_EXIT_CODES.refused, TRAIN_EXIT_CODES.ok]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** A held-out snapshot, week `week`, of a customer of activity level `level`. */
 function row(customerId: string, week: number, label: boolean, level: number, risk: number, open: boolean, signal: number, condition: LatentCondition = 'calm'): HeldOutRow {
   return {
@@ -71,8 +106,8 @@ function row(customerId: string, week: number, label: boolean, level: number, ri
     label,
     churnsAt: label ? 10 * WEEK : null,
     activityLevel: level,
-    risk: { trained: risk, default: 0.2 },
-    alertOpen: { trained: open, default: false },
+    risk: { trained: risk, default: 0.2, adapted: 0.2 },
+    alertOpen: { trained: open, default: false, adapted: false },
     signals: { healthAlone: signal, engagementTrend: -signal, oracle: signal },
     condition,
   };
@@ -93,7 +128,7 @@ describe('reportSignals', () => {
   const reports = reportSignals(
     rows,
     { healthAlone: identity, engagementTrend: { ...identity, alert: null }, oracle: identity },
-    { trained: { openAt: 0.5, resolveBelow: 0.3 }, default: { openAt: 0.7, resolveBelow: 0.5 } },
+    { trained: { openAt: 0.5, resolveBelow: 0.3 }, default: { openAt: 0.7, resolveBelow: 0.5 }, adapted: { openAt: 0.7, resolveBelow: 0.5 } },
     [0, WEEK],
   );
   const of = (signal: SignalReport['signal']) => reports.find((report) => report.signal === signal)!;
@@ -136,7 +171,7 @@ describe('reportSignals', () => {
 
   it('says which targets are met', () => {
     const targets = judgeTargets(reports);
-    expect(targets.map(({ met }) => met)).toEqual([false, true, true, false, false, false]);
+    expect(targets.map(({ met }) => met)).toEqual([false, true, true, false, false, false, false, false]);
     expect(targets[0]).toEqual({ target: 'trained model AUC within 0.03 of the oracle', met: false, figures: '0.917 vs 1.000' });
     expect(targets[2]!.target).toBe('trained model: CHURN_RISK_HIGH precision ≥ 0.6 at recall ≥ 0.6 on churners 30+ days out');
   });
@@ -151,6 +186,7 @@ describe('reportSignals', () => {
       heldOutCounts: { snapshots: 12, positives: 6, customers: 6, churners: 3 },
       asOfDates: 2,
       everyDays: 7,
+      adaptation: { fittedAt: 0.08, estimated: [0.05, 0.04, 0.06], keptDefault: 1 },
       reports,
     });
     expect(text).toContain('| signal | AUC | PR-AUC | AUC quietest ⅓ | AUC busiest ⅓ | calibration error | CHURN_RISK_HIGH opens / resolves | precision | recall | recall 30+ days out |');
@@ -161,6 +197,10 @@ describe('reportSignals', () => {
     expect(text).toContain('- default model: 0 snapshots; in a passing dip –, declining towards a churn further out –, neither –');
     expect(text).toContain('- NOT met: trained model AUC within 0.03 of the oracle (0.917 vs 1.000)');
     expect(text).toContain('12 snapshots of 6 customers (6 churn within the horizon; 3 churning customers), 2 as-of instants every 7 days');
+    expect(text).toContain(
+      '  → adapted default: churn within the horizon estimated at 4.0 % to 6.0 % (median 5.0 %) from the customers under contract, without labels ' +
+        '(the default was fitted at 8.0 %; 50.0 % of these snapshots churned); the default itself at 1 instant with fewer than 200 customers',
+    );
   });
 });
 

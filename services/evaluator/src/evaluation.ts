@@ -12,21 +12,26 @@ import {
   type FoldOptions,
   type ScoringConfig,
 } from '@churnscore/scoring';
-import { latentState, type CustomerHistory, type LatentState } from '@churnscore/simulator';
+import { latentState, type CustomerHistory as SimulatedHistory, type LatentState } from '@churnscore/simulator';
 import { asHistory, type SimulatedPopulation } from '@churnscore/trainer';
 import {
   DEFAULT_L2,
+  TrainingRefusedError,
+  adaptToBaseRate,
   alertOutcome,
   averagePrecision,
   calibrationTable,
   chooseAlertThresholds,
+  customerRows,
   customerSnapshots,
   fitLogisticRegression,
+  modelLogits,
   replayAlert,
   riskTrajectories,
   rocAuc,
   type AlertOutcome,
   type AlertThresholds,
+  type CustomerHistory,
   type DatasetRow,
   type SnapshotPlan,
 } from '@churnscore/training';
@@ -54,9 +59,61 @@ export const TARGETS = {
   calibrationError: 0.05,
 } as const;
 
-/** The two scoring configs judged, each scored exactly as the scorer would score with it. */
-export const MODELS = ['trained', 'default'] as const;
+/**
+ * The scoring configs judged, each scored exactly as the scorer would score with it: the trained model, the shipped
+ * default, and the default adapted to the judged base's churn rate without labels (`npm run train -- --adapt-base-rate`
+ * on the customers under contract at each instant judged).
+ */
+export const MODELS = ['trained', 'default', 'adapted'] as const;
 export type ModelName = (typeof MODELS)[number];
+/** The configs given; the adapted one is derived from the default on the judged base. */
+export type GivenConfigs = Record<Exclude<ModelName, 'adapted'>, ScoringConfig>;
+/** The config a model scores with as of an instant: the adapted default moves with the base it is judged on. */
+export type ConfigAt = (asOf: number) => ScoringConfig;
+
+/** CHURN_RISK_HIGH's thresholds of each model: adapting moves the risks, not the thresholds chosen for a precision. */
+export const modelAlertsOf = (configs: GivenConfigs): Record<ModelName, AlertThresholds> => ({
+  trained: configs.trained.alerts.churnRiskHigh,
+  default: configs.default.alerts.churnRiskHigh,
+  adapted: configs.default.alerts.churnRiskHigh,
+});
+
+/** How the default was adapted to the judged base: the rate its intercept was fitted at and the rates estimated. */
+export interface AdaptationSummary {
+  fittedAt: number;
+  /** One per instant judged at which it was adapted (enough customers under contract). */
+  estimated: readonly number[];
+  /** Instants at which the default was kept, too few customers under contract to estimate from. */
+  keptDefault: number;
+}
+
+/** The adaptation at each of `instants` for the report: the default's rate, the rates estimated, where the default was kept. */
+export function adaptationSummary(adapted: ConfigAt, base: ScoringConfig, instants: readonly number[]): AdaptationSummary {
+  const configs = instants.map(adapted);
+  return {
+    fittedAt: base.churn.baseRate ?? Number.NaN,
+    estimated: configs.filter((config) => config !== base).map((config) => config.churn.baseRate!),
+    keptDefault: configs.filter((config) => config === base).length,
+  };
+}
+
+/**
+ * The default adapted to a base at each of the plan's instants from the customers under contract then, as
+ * `npm run train -- --adapt-base-rate` with that --observed-until writes it; the default itself at an instant with
+ * too few customers (the command refuses there, and the scorer keeps the config it has).
+ */
+export function adaptedAtEachInstant(histories: readonly CustomerHistory[], plan: SnapshotPlan, base: ScoringConfig, fold: FoldOptions): ConfigAt {
+  const rows = histories.flatMap((history) => customerRows(history, plan, fold));
+  const adapted = new Map<number, ScoringConfig>();
+  for (const asOf of plan.asOfDates) {
+    try {
+      adapted.set(asOf, adaptToBaseRate(base, modelLogits(base, rows.filter((row) => row.asOf === asOf))).config);
+    } catch (error) {
+      if (!(error instanceof TrainingRefusedError)) throw error;
+    }
+  }
+  return (asOf) => adapted.get(asOf) ?? base;
+}
 
 /** What a single-signal ranking reads: the scorer's snapshot of the customer, and (for the oracle) its hidden state. */
 interface SignalContext {
@@ -79,6 +136,7 @@ export const SINGLE_SIGNAL_NAMES = Object.keys(SINGLE_SIGNALS) as SingleSignalNa
 export const SIGNAL_LABELS: Record<ModelName | SingleSignalName, string> = {
   trained: 'trained model',
   default: 'default model',
+  adapted: 'default model, adapted to the base (no labels)',
   healthAlone: 'health alone (100 − health)',
   engagementTrend: 'engagement trend (30 days vs the 60 before)',
   oracle: 'oracle (latent decline)',
@@ -172,28 +230,23 @@ function evaluateAsScorer(state: CustomerState, stored: StoredCustomer, config: 
  * both models as the scorer scores it and read by every single signal. Each model's published score and alert book
  * carry over from one snapshot to the next: a scorer that re-evaluates the customer at each as-of instant.
  */
-export function scoreHeldOutCustomer(
-  customer: CustomerHistory,
-  plan: SnapshotPlan,
-  configs: Record<ModelName, ScoringConfig>,
-  fold: FoldOptions,
-): HeldOutRow[] {
+export function scoreHeldOutCustomer(customer: SimulatedHistory, plan: SnapshotPlan, configs: Record<ModelName, ConfigAt>, fold: FoldOptions): HeldOutRow[] {
   const history = asHistory(customer);
-  const stored: Record<ModelName, StoredCustomer> = { trained: { published: null, alertBook: null }, default: { published: null, alertBook: null } };
+  const stored = Object.fromEntries(MODELS.map((model) => [model, { published: null, alertBook: null }])) as Record<ModelName, StoredCustomer>;
   const rows: HeldOutRow[] = [];
   for (const snapshot of customerSnapshots(history, plan, fold)) {
     const risk = {} as Record<ModelName, number>;
     const alertOpen = {} as Record<ModelName, boolean>;
     let insights;
     for (const model of MODELS) {
-      const scored = evaluateAsScorer(snapshot.state, stored[model], configs[model], snapshot.asOf, fold);
+      const scored = evaluateAsScorer(snapshot.state, stored[model], configs[model](snapshot.asOf), snapshot.asOf, fold);
       stored[model] = scored.next;
       risk[model] = scored.evaluation.score.churnRisk;
       alertOpen[model] = scored.alertOpen;
       insights = scored.evaluation.insights;
     }
     const latent = latentState(customer, snapshot.asOf);
-    const context = { snapshot: churnSnapshot(insights!, configs.default, snapshot.asOf), latent };
+    const context = { snapshot: churnSnapshot(insights!, configs.default(snapshot.asOf), snapshot.asOf), latent };
     rows.push({
       customerId: snapshot.customerId,
       asOf: snapshot.asOf,
@@ -286,7 +339,7 @@ export function reportSignals(
 export function judgeTargets(reports: readonly SignalReport[]): Array<{ target: string; met: boolean; figures: string }> {
   const of = (signal: SignalReport['signal']) => reports.find((report) => report.signal === signal)!;
   const fixed = (value: number | null) => (value === null ? '–' : value.toFixed(3));
-  const [trained, byDefault, trend, oracle] = [of('trained'), of('default'), of('engagementTrend'), of('oracle')];
+  const [trained, byDefault, adapted, trend, oracle] = [of('trained'), of('default'), of('adapted'), of('engagementTrend'), of('oracle')];
   const alertMet = (report: SignalReport) =>
     report.alert !== null &&
     (report.alert.precision ?? 0) >= TARGETS.alertPrecision &&
@@ -302,7 +355,7 @@ export function judgeTargets(reports: readonly SignalReport[]): Array<{ target: 
       met: (byDefault.auc ?? 0) >= (trend.auc ?? 1),
       figures: `${fixed(byDefault.auc)} vs ${fixed(trend.auc)}`,
     },
-    ...[trained, byDefault].flatMap((report) => [
+    ...[trained, byDefault, adapted].flatMap((report) => [
       {
         target: `${SIGNAL_LABELS[report.signal]}: CHURN_RISK_HIGH precision ≥ ${TARGETS.alertPrecision} at recall ≥ ${TARGETS.alertEarlyRecall} on churners 30+ days out`,
         met: alertMet(report),

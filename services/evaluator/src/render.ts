@@ -1,6 +1,6 @@
 // The evaluation's report as Markdown: readable in a terminal and pasted as is into docs/evaluation.md.
-import type { SampleCounts } from '@churnscore/training';
-import { LATENT_CONDITIONS, SIGNAL_LABELS, type LatentCondition, type ModelName, type SignalReport, judgeTargets } from './evaluation';
+import { MIN_CUSTOMERS, type SampleCounts } from '@churnscore/training';
+import { LATENT_CONDITIONS, SIGNAL_LABELS, type AdaptationSummary, type LatentCondition, type ModelName, type SignalReport, judgeTargets } from './evaluation';
 import type { AlertTraffic } from './through-scorer';
 
 export interface EvaluationSummary {
@@ -15,7 +15,22 @@ export interface EvaluationSummary {
   heldOutCounts: SampleCounts;
   asOfDates: number;
   everyDays: number;
+  adaptation: AdaptationSummary;
   reports: readonly SignalReport[];
+}
+
+const percent = (rate: number): string => `${(rate * 100).toFixed(1)} %`;
+
+/** The adaptation's estimates against the share of the snapshots that did churn within the horizon. */
+function adaptationLine({ fittedAt, estimated, keptDefault }: AdaptationSummary, counts: SampleCounts): string {
+  if (estimated.length === 0) return `  → adapted default: the default itself at every instant (fewer than ${MIN_CUSTOMERS} customers under contract to estimate from)`;
+  const sorted = [...estimated].sort((a, b) => a - b);
+  const range = sorted.length === 1 ? percent(sorted[0]!) : `${percent(sorted[0]!)} to ${percent(sorted.at(-1)!)} (median ${percent(sorted[Math.floor(sorted.length / 2)]!)})`;
+  return (
+    `  → adapted default: churn within the horizon estimated at ${range} from the customers under contract, without labels ` +
+    `(the default was fitted at ${percent(fittedAt)}; ${percent(counts.positives / counts.snapshots)} of these snapshots churned)` +
+    (keptDefault > 0 ? `; the default itself at ${keptDefault} instant${keptDefault === 1 ? '' : 's'} with fewer than ${MIN_CUSTOMERS} customers` : '')
+  );
 }
 
 const fixed = (value: number | null | undefined, digits = 3): string => (value === null || value === undefined ? '–' : value.toFixed(digits));
@@ -79,6 +94,7 @@ export function renderEvaluation(summary: EvaluationSummary): string {
     `Held out: ${summary.heldOut}`,
     `  → ${counts.snapshots} snapshots of ${counts.customers} customers (${counts.positives} churn within the horizon; ${counts.churners} churning customers), ` +
       `${summary.asOfDates} as-of instants every ${summary.everyDays} days`,
+    adaptationLine(summary.adaptation, counts),
     ...tableAndTargets(summary.reports),
   ].join('\n');
 }
@@ -90,6 +106,7 @@ export interface ThroughScorerSummary {
   published: number;
   counts: SampleCounts;
   runs: ReadonlyArray<{ model: ModelName; loadSeconds: number; alerts: AlertTraffic }>;
+  adaptation: AdaptationSummary;
   reports: readonly SignalReport[];
 }
 
@@ -105,6 +122,7 @@ export function renderThroughScorer(summary: ThroughScorerSummary): string {
     `Through the real scorer: ${summary.population}`,
     `  → history up to ${new Date(summary.instant).toISOString()} (${summary.published} events, contract and profile topics first, then the rest oldest first) ` +
       `published to Kafka and scored by the scorer; ${counts.customers} customers under contract then, ${counts.positives} of them churn within the horizon`,
+    adaptationLine(summary.adaptation, counts),
     '',
     ...traffic,
     ...tableAndTargets(summary.reports),

@@ -16,7 +16,22 @@ import { asHistory, simulatePopulation, type SimulatedPopulation } from '@churns
 import { DEFAULT_HORIZON_DAYS, DEFAULT_RENEWAL_GRACE_DAYS, customerSnapshots, planSnapshots, type SnapshotPlan } from '@churnscore/training';
 import { withAdmin } from '../../../infra/src/clients';
 import { Sandbox, type SandboxSession } from '../../../infra/src/sandbox';
-import { MODELS, latentCondition, reportSignals, singleSignals, type HeldOutRow, type ModelName, type PreparedSignal, type SignalReport, type SingleSignalName } from './evaluation';
+import {
+  MODELS,
+  adaptationSummary,
+  adaptedAtEachInstant,
+  latentCondition,
+  modelAlertsOf,
+  reportSignals,
+  singleSignals,
+  type AdaptationSummary,
+  type GivenConfigs,
+  type HeldOutRow,
+  type ModelName,
+  type PreparedSignal,
+  type SignalReport,
+  type SingleSignalName,
+} from './evaluation';
 
 /**
  * The base the issue describes trying the product on, fixed from its text before any figure was seen: 600 customers,
@@ -82,6 +97,7 @@ export interface ThroughScorerResult {
   published: number;
   runs: ScorerRun[];
   rows: HeldOutRow[];
+  adaptation: AdaptationSummary;
   reports: SignalReport[];
 }
 
@@ -89,7 +105,7 @@ export interface ThroughScorerOptions {
   session: SandboxSession;
   population: SimulatedPopulation;
   simulatorClock: number;
-  configs: Record<ModelName, ScoringConfig>;
+  configs: GivenConfigs;
   /** The single signals as calibrated, and alerted, on the training base. */
   prepared: Record<SingleSignalName, PreparedSignal>;
   /** The scorer's retention and dedupe window, which the labels' snapshots fold with. */
@@ -158,6 +174,7 @@ async function waitFor(read: () => Promise<CustomerSnapshot[]>, done: (all: Cust
 
 /** One scorer, with one model, loading the history into a sandbox of its own; what it published and what Redis holds after. */
 async function runScorer(
+  scoring: ScoringConfig,
   options: ThroughScorerOptions,
   model: ModelName,
   events: readonly InputEvent[],
@@ -167,7 +184,7 @@ async function runScorer(
   const sandbox = await Sandbox.open(session, `through-scorer-${model}`, PARTITIONS);
   const config = loadConfig({ ...sandbox.scorerEnv(sandbox.group('scorer')), LOG_LEVEL: 'error', RESCORE_POLL_INTERVAL_MS: '200' });
   let now = instant;
-  const scorer = await startScorer({ config, scoring: options.configs[model], clock: () => now, httpPort: 0, logger: createLogger({ name: 'evaluator-scorer', level: 'error' }) });
+  const scorer = await startScorer({ config, scoring, clock: () => now, httpPort: 0, logger: createLogger({ name: 'evaluator-scorer', level: 'error' }) });
   const store = createStateStore(session.redis, { prefix: sandbox.prefix });
   const publisher = createEventPublisher(config, 'evaluator');
   const expectedRevision = new Map<string, Set<string>>();
@@ -214,7 +231,7 @@ function rowsOf(
   runs: readonly ScorerRun[],
   histories: ReturnType<typeof simulatePopulation>,
   plan: SnapshotPlan,
-  configs: Record<ModelName, ScoringConfig>,
+  defaultConfig: ScoringConfig,
   fold: FoldOptions,
 ): HeldOutRow[] {
   const rows: HeldOutRow[] = [];
@@ -237,7 +254,7 @@ function rowsOf(
         activityLevel: customer.latent.activityLevel,
         risk,
         alertOpen,
-        signals: singleSignals({ snapshot: churnSnapshot(insights, configs.default, instant), latent }),
+        signals: singleSignals({ snapshot: churnSnapshot(insights, defaultConfig, instant), latent }),
         condition: latentCondition(latent),
       });
     }
@@ -247,14 +264,17 @@ function rowsOf(
 
 /** Publishes the population's history up to the scored instant, scores it with each model's scorer in turn, and judges the outcome. */
 export async function evaluateThroughScorer(options: ThroughScorerOptions): Promise<ThroughScorerResult> {
-  const { population, simulatorClock, configs } = options;
+  const { population, simulatorClock } = options;
   const instant = scoredInstant(population, simulatorClock);
   const histories = simulatePopulation(population, simulatorClock);
   const events = loadOrder(histories.flatMap((customer) => customer.events.filter((event) => event.occurredAt <= instant)));
   const plan = planSnapshots(histories.map(asHistory), { asOf: { dates: [instant] }, horizonDays: DEFAULT_HORIZON_DAYS, observedUntil: simulatorClock });
+  // From what was published, as `npm run train -- --adapt-base-rate --from-topics` would read it at the instant.
+  const adapted = adaptedAtEachInstant(histories.map(asHistory), plan, options.configs.default, options.fold);
+  const configs = { ...options.configs, adapted: adapted(instant) };
   const runs: ScorerRun[] = [];
-  for (const model of MODELS) runs.push(await runScorer(options, model, events, instant));
-  const rows = rowsOf(runs, histories, plan, configs, options.fold);
-  const reports = reportSignals(rows, options.prepared, { trained: configs.trained.alerts.churnRiskHigh, default: configs.default.alerts.churnRiskHigh }, plan.asOfDates);
-  return { instant, published: events.length, runs, rows, reports };
+  for (const model of MODELS) runs.push(await runScorer(configs[model], options, model, events, instant));
+  const rows = rowsOf(runs, histories, plan, configs.default, options.fold);
+  const reports = reportSignals(rows, options.prepared, modelAlertsOf(options.configs), plan.asOfDates);
+  return { instant, published: events.length, runs, rows, adaptation: adaptationSummary(adapted, options.configs.default, [instant]), reports };
 }

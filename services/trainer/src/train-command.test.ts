@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHURN_FEATURE_NAMES, loadScoringConfigFile } from '@churnscore/scoring';
-import { UsageError, toNdjsonLine } from '@churnscore/simulator';
+import { CHURN_FEATURE_NAMES, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
+import { UsageError, generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
 import { DEFAULT_TRAINING_FEATURES, type ModelCard } from '@churnscore/training';
 import { afterAll, describe, expect, it } from 'vitest';
 // The training package's seeded population: a history whose churn shows in behaviour, built in memory.
@@ -80,6 +80,40 @@ describe('npm run train', () => {
   });
 });
 
+describe('npm run train -- --adapt-base-rate', () => {
+  it('moves the default model to the churn rate of the base\'s customers under contract at the end: no labels, nothing fitted', async () => {
+    const out = join(dir, 'adapted');
+    // The simulator's customers, whose behaviour the default model reads (product usage included), churning 60 % a year.
+    const file = join(dir, 'adapt.ndjson');
+    const now = CLOCK();
+    const simulated = generateCustomerHistories({ customers: 500, days: 400, seed: 'adapt-test', now, churnRate: 0.6 });
+    writeFileSync(file, simulated.flatMap(({ events }) => events.map(toNdjsonLine)).join(''));
+    const { code, stdout } = await run(['--adapt-base-rate', '--history', file, '--observed-until', new Date(now).toISOString(), '--out', out, '--version', 'ours-adapted']);
+    expect(code).toBe(TRAIN_EXIT_CODES.ok);
+    const base = defaultScoringConfig();
+    const adapted = loadScoringConfigFile(join(out, 'scoring-config.json'));
+    expect(adapted.version).toBe('ours-adapted');
+    const { baseRate } = adapted.churn;
+    // Far above the ~8 % of the default's own bases, as a base losing 60 % of its customers a year churns within 90 days.
+    expect(baseRate).toBeGreaterThan(0.12);
+    expect(baseRate).toBeLessThan(0.4);
+    // The intercept moved by the difference of the two rates' log-odds; everything else is the default's.
+    const logOdds = (p: number): number => Math.log(p / (1 - p));
+    expect(adapted.churn.intercept).toBeCloseTo(base.churn.intercept + logOdds(baseRate!) - logOdds(base.churn.baseRate!), 4);
+    expect({ ...adapted, version: base.version, churn: { ...adapted.churn, intercept: base.churn.intercept, baseRate: base.churn.baseRate } }).toEqual(base);
+    expect(stdout).toMatch(new RegExp(`adapted ${base.version} to this base as ours-adapted: \\d+ customers under contract at 2025-01-15T00:00:00.000Z, churn within 90 days estimated at `));
+    expect(stdout).toContain(`(the model was fitted at ${(base.churn.baseRate! * 100).toFixed(1)} %)`);
+    expect(stdout).toContain(`SCORING_CONFIG_PATH=${join(out, 'scoring-config.json')}`);
+    expect(() => readFileSync(join(out, 'model-card.json'))).toThrow(/ENOENT/);
+  });
+
+  it('refuses, exit 4, with fewer customers under contract than the estimate needs', async () => {
+    const { code, stderr } = await run(['--adapt-base-rate', '--history', exportOf(100, 'adapt-small.ndjson'), '--out', join(dir, 'adapt-refused')]);
+    expect(code).toBe(TRAIN_EXIT_CODES.refused);
+    expect(stderr).toMatch(/adapting refused: \d+ customers under contract at the end of the history: at least 200/);
+  });
+});
+
 it('refuses a base config the scorer would refuse, as bad usage', async () => {
   const file = join(dir, 'base.json');
   writeFileSync(file, '{"version": ""}');
@@ -100,6 +134,8 @@ describe('parseTrainArgs', () => {
       observedUntil: null,
     });
     expect(parseTrainArgs(['--help'])).toBeNull();
+    expect(parseTrainArgs(['--history', 'a.csv'])).toMatchObject({ adaptBaseRate: false });
+    expect(parseTrainArgs(['--from-topics', '--adapt-base-rate', '--observed-until', '2025-01-01T00:00:00Z'])).toMatchObject({ adaptBaseRate: true, observedUntil: Date.parse('2025-01-01T00:00:00Z') });
   });
 
   it('replays the input topics instead, events known when they occurred unless --record-timestamps', () => {
@@ -125,6 +161,7 @@ describe('parseTrainArgs', () => {
     [['--history', 'a.csv', '--observed-until', 'soon'], /--observed-until must be an ISO 8601 time/],
     [['--history', 'a.csv', '--kind', 'lead'], /--kind must be one of/],
     [['--history', 'a.csv', '--features', 'shoeSize,openTickets'], /--features: unknown churn feature "shoeSize" \(known: daysSinceLastActivity, /],
+    [['--history', 'a.csv', '--adapt-base-rate', '--l2', '2', '--every-days', '1'], /--adapt-base-rate fits nothing: --every-days, --l2 do not apply/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseTrainArgs(argv)).toThrow(UsageError);
     expect(() => parseTrainArgs(argv)).toThrow(message);

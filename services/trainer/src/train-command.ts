@@ -4,7 +4,7 @@ import type { AppConfig, Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
 import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
-import { CHURN_FEATURE_NAMES, compareUtf8, type ChurnFeatureName } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, compareUtf8, type ChurnFeatureName, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
 import {
   CLI_EXIT_CODES,
   UsageError,
@@ -23,10 +23,16 @@ import {
   DEFAULT_VALIDATION_SHARE,
   TRAINED_MODEL_FILES,
   TrainingRefusedError,
+  adaptToBaseRate,
+  crossSectionPlan,
   groupByCustomer,
+  knownSpan,
+  modelLogits,
   planSnapshots,
   renderModelCard,
   trainChurnModel,
+  type BaseRateAdaptation,
+  type CustomerHistory,
   type HistoryEvent,
   type ModelCard,
 } from '@churnscore/training';
@@ -51,6 +57,7 @@ export const TRAIN_EXIT_CODES = {
 
 export const TRAIN_USAGE = `Usage: npm run train -- --history EXPORT [--history EXPORT …] [options]
        npm run train -- --from-topics [--record-timestamps] [options]
+       npm run train -- --adapt-base-rate (--history EXPORT … | --from-topics) [options]
 
 Learns the churn model from a customer base's history (CRM exports in the ingest formats: NDJSON, or
 CSV with a header row; or a replay of the retained input topics), validating on the latest as-of dates,
@@ -78,13 +85,19 @@ JSON). docs/scoring.md §15 explains it.
   --l2 X                  the L2 penalty on standardised features (default ${DEFAULT_L2})
   --features A,B,…        the churn features to fit, or "all" (default: ${DEFAULT_TRAINING_FEATURES.join(', ')})
   --observed-until TIME   when the export or the replay was taken, ISO 8601 (default: its latest event)
+  --adapt-base-rate       fit nothing: move the base config's churn model to this base's churn rate,
+                          estimated without labels from the model's risks of the customers under contract
+                          at --observed-until (docs/scoring.md §17); a base with too little churn history
+                          to train on gets calibrated risks. Not with the fitting options (--horizon-days,
+                          --every-days, --validation-share, --target-precision, --l2, --features)
   --version NAME          the trained config's version (default churn-h<N>-<date>-<hash>)
   --help                  show this text
 
 Exit codes: 0 trained, 1 lines rejected (nothing trained; --partial to learn from the rest),
 2 bad usage or configuration (a broker refusing the login included), 3 the broker or the schema
 registry failed during the replay, 4 refused (too few churners or customers, or no alert thresholds reach
-the target precision): the message says which.`;
+the target precision; adapting: too few customers under contract, or a base config that does not state the
+rate it was fitted at): the message says which.`;
 
 export interface TrainArgs {
   /** The exports to read; empty with fromTopics. */
@@ -104,7 +117,11 @@ export interface TrainArgs {
   features: readonly ChurnFeatureName[];
   observedUntil: number | null;
   version: string | null;
+  adaptBaseRate: boolean;
 }
+
+/** The options that shape a fit, which adapting a fitted model has none of. */
+const FITTING_OPTIONS = ['horizon-days', 'every-days', 'validation-share', 'target-precision', 'l2', 'features'] as const;
 
 function fraction(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -146,6 +163,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
       features: { type: 'string' },
       'observed-until': { type: 'string' },
       version: { type: 'string' },
+      'adapt-base-rate': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     TRAIN_USAGE,
@@ -156,6 +174,11 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
   if (parsed['record-timestamps'] && !fromTopics) throw new UsageError('--record-timestamps goes with --from-topics: an export carries no arrival times');
   if (fromTopics && (parsed.kind !== undefined || parsed.format !== undefined || parsed.partial)) {
     throw new UsageError('--kind, --format and --partial are for exports; a replay reads what the scorer reads');
+  }
+  const adaptBaseRate = parsed['adapt-base-rate'];
+  const fitting = FITTING_OPTIONS.filter((name) => parsed[name] !== undefined);
+  if (adaptBaseRate && fitting.length > 0) {
+    throw new UsageError(`--adapt-base-rate fits nothing: ${fitting.map((name) => `--${name}`).join(', ')} do not apply (the base config's model keeps its own)`);
   }
   const { kind, format } = parseExportSelection(parsed);
   const l2 = parsed.l2 === undefined ? DEFAULT_L2 : Number(parsed.l2);
@@ -179,6 +202,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
     features: featureList(parsed.features),
     observedUntil,
     version: parsed.version ?? null,
+    adaptBaseRate,
   };
 }
 
@@ -259,6 +283,8 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   }
   // By customer id: the same events give the same model (to the bit) whatever order the exports or partitions hold the customers in.
   const histories = groupByCustomer(history.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
+  const fold = { retentionDays: settings.retentionDays, dedupeWindowDays: settings.dedupeWindowDays };
+  if (args.adaptBaseRate) return adaptCommand(args, histories, baseConfig, fold, io);
   let progress = { customers: 0, rows: 0 };
   const snapshotting = startProgress(
     () => `snapshots  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}  ${formatCount(progress.rows)} snapshots`,
@@ -271,7 +297,6 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
       horizonDays: args.horizonDays,
       ...(args.observedUntil === null ? {} : { observedUntil: args.observedUntil }),
     });
-    const fold = { retentionDays: settings.retentionDays, dedupeWindowDays: settings.dedupeWindowDays };
     dataset = { rows: await collectRows(histories, plan, { ...fold, onProgress: (done) => (progress = done) }), ...plan };
   } finally {
     snapshotting.stop();
@@ -296,10 +321,11 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     return TRAIN_EXIT_CODES.refused;
   }
 
-  const outDir = args.outDir ?? join('models', result.config.version);
-  await mkdir(outDir, { recursive: true });
-  const paths = { config: join(outDir, TRAINED_MODEL_FILES.config), card: join(outDir, TRAINED_MODEL_FILES.cardMarkdown), cardJson: join(outDir, TRAINED_MODEL_FILES.cardJson) };
-  await writeFile(paths.config, `${JSON.stringify(result.config, null, 2)}\n`);
+  const paths = {
+    config: await writeConfig(args, result.config),
+    card: join(outputDir(args, result.config), TRAINED_MODEL_FILES.cardMarkdown),
+    cardJson: join(outputDir(args, result.config), TRAINED_MODEL_FILES.cardJson),
+  };
   await writeFile(paths.card, renderModelCard(result.card));
   await writeFile(paths.cardJson, `${JSON.stringify(result.card, null, 2)}\n`);
   io.stdout.write(
@@ -309,6 +335,56 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
       `score with it: SCORING_CONFIG_PATH=${paths.config} npm run scorer`,
       '',
     ].join('\n'),
+  );
+  return TRAIN_EXIT_CODES.ok;
+}
+
+const outputDir = (args: TrainArgs, config: ScoringConfig): string => args.outDir ?? join('models', config.version);
+
+/** Writes the config where the scorer is to load it from; returns the path. */
+async function writeConfig(args: TrainArgs, config: ScoringConfig): Promise<string> {
+  await mkdir(outputDir(args, config), { recursive: true });
+  const path = join(outputDir(args, config), TRAINED_MODEL_FILES.config);
+  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+const percent = (rate: number): string => `${(rate * 100).toFixed(1)} %`;
+
+function adaptationSummary(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number): string {
+  return (
+    `adapted ${baseConfig.version} to this base as ${config.version}: ${formatCount(adaptation.customers)} customers under contract at ` +
+    `${new Date(asOf).toISOString()}, churn within ${config.churn.horizonDays} days estimated at ${percent(adaptation.to)} ` +
+    `(the model was fitted at ${percent(adaptation.from)}): intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}`
+  );
+}
+
+/**
+ * `--adapt-base-rate`: the base config's churn model moved to this base's churn rate, estimated from the model's
+ * risks of the customers under contract at the end of the history (no labels: a base too young to train on has
+ * them). The coefficients and thresholds stay the base config's; the base config's model card still describes them.
+ */
+async function adaptCommand(args: TrainArgs, histories: readonly CustomerHistory[], baseConfig: ScoringConfig, fold: FoldOptions, io: TrainIo): Promise<number> {
+  const asOf = args.observedUntil ?? knownSpan(histories).lastKnown;
+  let progress = { customers: 0, rows: 0 };
+  const scoring = startProgress(
+    () => `customers under contract  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}`,
+    { stream: io.stderr },
+  );
+  const rows = await collectRows(histories, crossSectionPlan(asOf, baseConfig.churn.horizonDays), { ...fold, onProgress: (done) => (progress = done) }).finally(() =>
+    scoring.stop(),
+  );
+  let adapted;
+  try {
+    adapted = adaptToBaseRate(baseConfig, modelLogits(baseConfig, rows), args.version ?? undefined);
+  } catch (error) {
+    if (!(error instanceof TrainingRefusedError)) throw error;
+    io.stderr.write(`adapting refused: ${error.message}\n`);
+    return TRAIN_EXIT_CODES.refused;
+  }
+  const path = await writeConfig(args, adapted.config);
+  io.stdout.write(
+    [adaptationSummary(baseConfig, adapted.config, adapted.adaptation, asOf), `wrote ${path}`, `score with it: SCORING_CONFIG_PATH=${path} npm run scorer`, ''].join('\n'),
   );
   return TRAIN_EXIT_CODES.ok;
 }
