@@ -197,6 +197,21 @@ describe('the dashboard', () => {
     await page.unroute(`**/api/v1/customers/${customerId}/history*`);
   });
 
+  it('says when the model was adapted to the base, and to what churn rate', async () => {
+    const adaptation = { figuresOf: shipped.version, from: 0.0777, to: 0.249, customers: 279, observedUntil: '2025-02-14T12:00:00.000Z' };
+    await page.route('**/api/v1/model', (route) =>
+      route.fulfill({ json: { version: 'ours-base24.9', horizonDays: 90, card: { ...shippedCard, version: 'ours-base24.9', baseVersion: shipped.version, adaptation } } }),
+    );
+    await page.goto(api.url);
+    const model = page.locator('[data-testid=model]');
+    await model.locator('[data-testid=calibration-chart]').waitFor();
+    expect(await model.textContent()).toContain(
+      `Adapted to this base24.9% churn within 90 daysestimated without labels from 279 customers under contract on ${shownDate(adaptation.observedUntil)}; ` +
+        `fitted at 7.8%; the figures below are ${shipped.version}'s`,
+    );
+    await page.unroute('**/api/v1/model');
+  });
+
   it('says when the scoring config has no model card, and labels risks with its horizon', async () => {
     await page.route('**/api/v1/model', (route) => route.fulfill({ json: { version: 'hand-set-no-card', horizonDays: 30, card: null } }));
     await page.goto(api.url);

@@ -39,7 +39,18 @@ export {
   type TrainingResult,
 } from './train';
 export { adaptToBaseRate, crossSectionPlan, estimateBaseRate, modelLogits, type AdaptedConfig, type BaseRateAdaptation } from './base-rate';
-export { TRAINED_MODEL_FILES, renderModelCard, type ModelCard, type RankingScore, type SampleCounts } from './model-card';
+export {
+  TRAINED_MODEL_FILES,
+  adaptedModelCard,
+  findModelCard,
+  isModelCard,
+  modelCardPaths,
+  renderModelCard,
+  type ModelCard,
+  type PassedOverCard,
+  type RankingScore,
+  type SampleCounts,
+} from './model-card';
 export {
   DEFAULT_TARGET_PRECISION,
   EARLY_WARNING_DAYS,

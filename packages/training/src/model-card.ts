@@ -1,5 +1,8 @@
 // The model card: what a trained churn model was learnt from and how well it did on data it never saw, as JSON
 // (for the dashboard and tools) and Markdown (for people).
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DEFAULT_MODEL_CARDS_DIR } from '@churnscore/scoring';
 import type { CalibrationTable } from './metrics';
 import { riskBandsFor, type AlertOutcome, type AlertThresholds } from './thresholds';
 
@@ -8,6 +11,49 @@ import { riskBandsFor, type AlertOutcome, type AlertThresholds } from './thresho
  * the API looks for the card of the config it loaded (SCORING_CONFIG_PATH).
  */
 export const TRAINED_MODEL_FILES = { config: 'scoring-config.json', cardMarkdown: 'model-card.md', cardJson: 'model-card.json' } as const;
+
+/**
+ * Where the card of the configuration at `configPath` may be, in the order to look: beside it, as `npm run train
+ * --out DIR` writes it; then among the shipped default's cards, under its version, as `npm run train:default` does.
+ */
+export const modelCardPaths = (configPath: string, version: string): string[] => [
+  join(dirname(configPath), TRAINED_MODEL_FILES.cardJson),
+  join(DEFAULT_MODEL_CARDS_DIR, `${version}.json`),
+];
+
+/** A file where a card may be, passed over: not JSON, not a card (by the reader's check), or the card of another version. */
+export type PassedOverCard =
+  | { path: string; problem: 'not JSON'; error: unknown }
+  | { path: string; problem: 'not a card' }
+  | { path: string; problem: 'another version'; cardVersion: string };
+
+const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
+
+/**
+ * The card of the configuration `version` loaded from `configPath`: the first of modelCardPaths holding JSON that
+ * `isCard` accepts, of that version; null when none does. A missing file is skipped; any other is passed over and
+ * told to `passedOver` (a config copied away from its training's directory finds the card of another version there).
+ */
+export async function findModelCard<Card extends { version: string }>(
+  configPath: string,
+  version: string,
+  isCard: (json: unknown) => json is Card,
+  passedOver: (why: PassedOverCard) => void,
+): Promise<Card | null> {
+  for (const path of modelCardPaths(configPath, version)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(path, 'utf8'));
+    } catch (error) {
+      if (!isMissing(error)) passedOver({ path, problem: 'not JSON', error });
+      continue;
+    }
+    if (!isCard(json)) passedOver({ path, problem: 'not a card' });
+    else if (json.version !== version) passedOver({ path, problem: 'another version', cardVersion: json.version });
+    else return json;
+  }
+  return null;
+}
 
 export interface SampleCounts {
   /** (customer, as-of date) pairs. */
@@ -63,6 +109,39 @@ export interface ModelCard {
       /** The base config's CHURN_RISK_HIGH with the base model's risks, replayed the same way. */
       base: AlertThresholds & AlertOutcome;
     };
+  /**
+   * Set when the model was moved to another base's churn rate (`npm run train -- --adapt-base-rate`): the intercept is
+   * the moved one, every other figure the card of `figuresOf` gave, measured on that model's own validation snapshots.
+   */
+  adaptation?: {
+    figuresOf: string;
+    /** The churn rate within the horizon the model was fitted at, and the one estimated for the base. */
+    from: number;
+    to: number;
+    /** Customers under contract at observedUntil, whose risks the estimate comes from. */
+    customers: number;
+    observedUntil: string;
+  };
+}
+
+/** Whether JSON read from a file is a card as training writes it (the parts the adapted card copies and renders). */
+export const isModelCard = (json: unknown): json is ModelCard => {
+  const card = json as Partial<ModelCard> | null;
+  return (
+    typeof card === 'object' && card !== null && typeof card.version === 'string' && Array.isArray(card.model?.coefficients) &&
+    Array.isArray(card.validation?.calibration?.bins) && typeof card.alert?.base === 'object' && typeof card.samples?.train === 'object'
+  );
+};
+
+/** The card of a model moved to another base's churn rate: the base model's card, with the moved intercept and what moved it. */
+export function adaptedModelCard(base: ModelCard, adapted: { version: string; intercept: number }, adaptation: Omit<NonNullable<ModelCard['adaptation']>, 'figuresOf'>): ModelCard {
+  return {
+    ...base,
+    version: adapted.version,
+    baseVersion: base.version,
+    model: { ...base.model, intercept: adapted.intercept },
+    adaptation: { figuresOf: base.adaptation?.figuresOf ?? base.version, ...adaptation },
+  };
 }
 
 const fixed = (value: number | null, digits = 3): string => (value === null ? '–' : value.toFixed(digits));
@@ -87,6 +166,15 @@ export function renderModelCard(card: ModelCard): string {
   return [
     `# Churn model ${card.version}`,
     '',
+    ...(card.adaptation === undefined
+      ? []
+      : [
+          `**Adapted to a base** whose customers churn within the horizon at an estimated ${percent(card.adaptation.to)} (the model was fitted at ` +
+            `${percent(card.adaptation.from)}): estimated without labels from the risks of ${card.adaptation.customers} customers under contract at ` +
+            `${card.adaptation.observedUntil}, the intercept moved accordingly (docs/scoring.md §17). The figures below are ${card.adaptation.figuresOf}'s, ` +
+            'on its own validation snapshots; on the adapted base its risks are calibrated to the estimated rate.',
+          '',
+        ]),
     `Churn risk = the probability that a customer with an active contract churns within **${card.horizonDays} days** ` +
       `(its last active contract cancelled or ended with no new one within ${card.renewalGraceDays} days). ` +
       `Learnt from ${card.history.sources.join(', ')} (history until ${card.history.observedUntil}) on ${card.trainedAt}; ` +

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@churnscore/observability';
 import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig } from '@churnscore/scoring';
-import { TRAINED_MODEL_FILES, type ModelCard } from '@churnscore/training';
+import { TRAINED_MODEL_FILES, adaptedModelCard, type ModelCard } from '@churnscore/training';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readModelCard } from './model-card';
 
@@ -41,6 +41,14 @@ describe('readModelCard', () => {
     writeCard({ ...shippedCard(), version: 'churn-h60-2025-06-30-0123abcd', horizonDays: 60 });
     const card = await readModelCard(trainedConfigPath(), 'churn-h60-2025-06-30-0123abcd', logger());
     expect(card).toMatchObject({ version: 'churn-h60-2025-06-30-0123abcd', horizonDays: 60 });
+  });
+
+  it('serves the card of a config adapted to a base with what adapted it', async () => {
+    copyFileSync(DEFAULT_SCORING_CONFIG_PATH, trainedConfigPath());
+    const adaptation = { from: 0.078, to: 0.2, customers: 279, observedUntil: '2025-02-14T12:00:00.000Z' };
+    writeCard(adaptedModelCard(shippedCard(), { version: 'ours-base20.0', intercept: -3.2 }, adaptation));
+    const card = await readModelCard(trainedConfigPath(), 'ours-base20.0', logger());
+    expect(card).toMatchObject({ version: 'ours-base20.0', baseVersion: shipped.version, adaptation: { figuresOf: shipped.version, ...adaptation } });
   });
 
   it('is null for a config without a card of its version, passing over a card of another version with a warning', async () => {

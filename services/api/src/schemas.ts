@@ -289,6 +289,18 @@ export const ModelCardSchema = Type.Object({
     },
     { description: 'CHURN_RISK_HIGH thresholds and their expected precision and recall' },
   ),
+  adaptation: Type.Optional(
+    Type.Object(
+      {
+        figuresOf: Type.String({ description: 'The model version whose validation figures the card shows' }),
+        from: Share('The churn rate within the horizon the model was fitted at'),
+        to: Share('The churn rate within the horizon estimated for this base'),
+        customers: Type.Integer({ description: 'Customers under contract the estimate comes from' }),
+        observedUntil: Iso8601('When those customers were under contract'),
+      },
+      { description: 'Set when the model was moved to this base’s churn rate without labels (npm run train -- --adapt-base-rate)' },
+    ),
+  ),
 });
 
 export const ModelSchema = Type.Object({

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHURN_FEATURE_NAMES, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
 import { UsageError, generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
 import { DEFAULT_TRAINING_FEATURES, type ModelCard } from '@churnscore/training';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -104,7 +104,18 @@ describe('npm run train -- --adapt-base-rate', () => {
     expect(stdout).toMatch(new RegExp(`adapted ${base.version} to this base as ours-adapted: \\d+ customers under contract at 2025-01-15T00:00:00.000Z, churn within 90 days estimated at `));
     expect(stdout).toContain(`(the model was fitted at ${(base.churn.baseRate! * 100).toFixed(1)} %)`);
     expect(stdout).toContain(`SCORING_CONFIG_PATH=${join(out, 'scoring-config.json')}`);
-    expect(() => readFileSync(join(out, 'model-card.json'))).toThrow(/ENOENT/);
+    // The default's card, adapted: its figures, the moved intercept and what moved it.
+    const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
+    const baseCard = JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${base.version}.json`), 'utf8')) as ModelCard;
+    expect(card).toEqual({
+      ...baseCard,
+      version: 'ours-adapted',
+      baseVersion: base.version,
+      model: { ...baseCard.model, intercept: adapted.churn.intercept },
+      adaptation: { figuresOf: base.version, from: base.churn.baseRate, to: baseRate, customers: expect.any(Number), observedUntil: '2025-01-15T00:00:00.000Z' },
+    });
+    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain(`**Adapted to a base** whose customers churn within the horizon at an estimated ${(baseRate! * 100).toFixed(1)} %`);
+    expect(stdout).toContain(`${base.version}'s card, adapted`);
   });
 
   it('refuses, exit 4, with fewer customers under contract than the estimate needs', async () => {

@@ -24,8 +24,11 @@ import {
   TRAINED_MODEL_FILES,
   TrainingRefusedError,
   adaptToBaseRate,
+  adaptedModelCard,
   crossSectionPlan,
+  findModelCard,
   groupByCustomer,
+  isModelCard,
   knownSpan,
   modelLogits,
   planSnapshots,
@@ -273,7 +276,8 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   }
   const clock = io.clock ?? Date.now;
   const settings = loadProducerConfig(io.env, { offline: !args.fromTopics });
-  const baseConfig = loadCommandScoringConfig(args.baseConfigPath ?? settings.scoringConfigPath, 'the base scoring config');
+  const baseConfigPath = args.baseConfigPath ?? settings.scoringConfigPath;
+  const baseConfig = loadCommandScoringConfig(baseConfigPath, 'the base scoring config');
 
   const history = args.fromTopics ? await replayTopics(args, settings, io, clock) : await readExports(args, settings, io, clock);
   if (typeof history === 'number') return history;
@@ -284,7 +288,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   // By customer id: the same events give the same model (to the bit) whatever order the exports or partitions hold the customers in.
   const histories = groupByCustomer(history.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
   const fold = { retentionDays: settings.retentionDays, dedupeWindowDays: settings.dedupeWindowDays };
-  if (args.adaptBaseRate) return adaptCommand(args, histories, baseConfig, fold, io);
+  if (args.adaptBaseRate) return adaptCommand(args, histories, { config: baseConfig, path: baseConfigPath }, fold, io);
   let progress = { customers: 0, rows: 0 };
   const snapshotting = startProgress(
     () => `snapshots  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}  ${formatCount(progress.rows)} snapshots`,
@@ -362,9 +366,17 @@ function adaptationSummary(baseConfig: ScoringConfig, config: ScoringConfig, ada
 /**
  * `--adapt-base-rate`: the base config's churn model moved to this base's churn rate, estimated from the model's
  * risks of the customers under contract at the end of the history (no labels: a base too young to train on has
- * them). The coefficients and thresholds stay the base config's; the base config's model card still describes them.
+ * them). The coefficients and thresholds stay the base config's, and so does its model card's every figure: the
+ * adapted card is the base's, with the moved intercept and what moved it (none when the base config has no card).
  */
-async function adaptCommand(args: TrainArgs, histories: readonly CustomerHistory[], baseConfig: ScoringConfig, fold: FoldOptions, io: TrainIo): Promise<number> {
+async function adaptCommand(
+  args: TrainArgs,
+  histories: readonly CustomerHistory[],
+  base: { config: ScoringConfig; path: string },
+  fold: FoldOptions,
+  io: TrainIo,
+): Promise<number> {
+  const baseConfig = base.config;
   const asOf = args.observedUntil ?? knownSpan(histories).lastKnown;
   let progress = { customers: 0, rows: 0 };
   const scoring = startProgress(
@@ -382,9 +394,19 @@ async function adaptCommand(args: TrainArgs, histories: readonly CustomerHistory
     io.stderr.write(`adapting refused: ${error.message}\n`);
     return TRAIN_EXIT_CODES.refused;
   }
-  const path = await writeConfig(args, adapted.config);
+  const { config, adaptation } = adapted;
+  const path = await writeConfig(args, config);
+  const baseCard = await findModelCard(base.path, baseConfig.version, isModelCard, (why) => io.stderr.write(`${why.path}: passed over (${why.problem})\n`));
+  let cardLine = `no model card: none found for ${baseConfig.version}`;
+  if (baseCard !== null) {
+    const card = adaptedModelCard(baseCard, { version: config.version, intercept: config.churn.intercept }, { from: adaptation.from, to: adaptation.to, customers: adaptation.customers, observedUntil: new Date(asOf).toISOString() });
+    const cardPaths = { markdown: join(outputDir(args, config), TRAINED_MODEL_FILES.cardMarkdown), json: join(outputDir(args, config), TRAINED_MODEL_FILES.cardJson) };
+    await writeFile(cardPaths.markdown, renderModelCard(card));
+    await writeFile(cardPaths.json, `${JSON.stringify(card, null, 2)}\n`);
+    cardLine = `wrote ${cardPaths.markdown} and ${cardPaths.json}: ${baseConfig.version}'s card, adapted`;
+  }
   io.stdout.write(
-    [adaptationSummary(baseConfig, adapted.config, adapted.adaptation, asOf), `wrote ${path}`, `score with it: SCORING_CONFIG_PATH=${path} npm run scorer`, ''].join('\n'),
+    [adaptationSummary(baseConfig, config, adaptation, asOf), `wrote ${path}`, cardLine, `score with it: SCORING_CONFIG_PATH=${path} npm run scorer`, ''].join('\n'),
   );
   return TRAIN_EXIT_CODES.ok;
 }

@@ -33,7 +33,7 @@ export function modelPanel(model) {
       `its churn risk is the probability of churning within ${model.horizonDays} days, but how well it ranks customers and how calibrated it is were not recorded.`,
     );
   }
-  const { validation, alert, samples, history } = card;
+  const { validation, alert, samples, history, adaptation } = card;
   const baselines = card.baselines.map((baseline) => `${baseline.name} ${auc(baseline.auc)}`).join(' · ');
   const facts = h(
     'div',
@@ -41,6 +41,15 @@ export function modelPanel(model) {
     fact('Version', card.version, `from ${card.baseVersion}`),
     fact('Trained', fmt.date(Date.parse(card.trainedAt)), `on history until ${fmt.date(Date.parse(history.observedUntil))}`),
     fact('Horizon', `${card.horizonDays} days`, riskMeaning(model)),
+    // A model moved to this base's churn rate (npm run train -- --adapt-base-rate): the figures after it are the original's.
+    adaptation
+      ? fact(
+          'Adapted to this base',
+          `${fmt.percent(adaptation.to, 1)} churn within ${card.horizonDays} days`,
+          `estimated without labels from ${fmt.plural(adaptation.customers, 'customer')} under contract on ${fmt.date(Date.parse(adaptation.observedUntil))}; ` +
+            `fitted at ${fmt.percent(adaptation.from, 1)}; the figures below are ${adaptation.figuresOf}'s`,
+        )
+      : '',
     fact('Validation AUC', auc(validation.auc), `PR-AUC ${auc(validation.prAuc)}`),
     fact('Baselines (AUC)', h('span', { class: 'fact-small' }, baselines)),
     // The error is a mean distance between two probabilities: percentage points, not a percentage.
