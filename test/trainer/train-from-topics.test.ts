@@ -1,5 +1,6 @@
 // `npm run train -- --from-topics` replays the input topics through the real broker and registry and learns the
-// same model as training on the same events from an export: what the scorer accepts is what training learns from.
+// same model as training on the same events from an export (and adapts the default to the same churn rate): what the
+// scorer accepts is what training learns from.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +26,9 @@ afterAll(async () => {
 
 const NOW = '2025-06-15T12:00:00Z';
 const CLOCK = () => Date.parse('2025-06-16T00:00:00Z');
-// 400 customers over 15 months with a high churn rate: enough churners in training and in validation to train on.
-const SIMULATION = ['--customers', '400', '--days', '450', '--seed', 'train-from-topics', '--churn-rate', '0.6', '--now', NOW, '--rate', '0'];
+// 440 customers over 15 months with a high churn rate: enough churners in training and in validation to train on, and
+// enough customers under contract at the end (200) to estimate their churn rate from.
+const SIMULATION = ['--customers', '440', '--days', '450', '--seed', 'train-from-topics', '--churn-rate', '0.6', '--now', NOW, '--rate', '0'];
 
 async function train(argv: string[]) {
   const stdout: string[] = [];
@@ -87,7 +89,15 @@ describe('npm run train -- --from-topics', () => {
     expect(recordsRead).toBe(exportLines + 2);
     // Progress by topic on stderr; the group was never committed to and is gone.
     expect(replay.stderr).toContain(`${bed.topics.activity} `);
-    expect(replay.stderr).toMatch(/snapshots +400\/400 customers/);
+    expect(replay.stderr).toMatch(/snapshots +440\/440 customers/);
+
+    // Moving the default to this base's churn rate reads the replay as it reads the export, too.
+    const adaptedFromTopics = await train(['--adapt-base-rate', '--from-topics', '--out', join(dir, 'adapted-from-topics')]);
+    expect(adaptedFromTopics.code).toBe(TRAIN_EXIT_CODES.ok);
+    expect((await train(['--adapt-base-rate', '--history', exportFile, '--out', join(dir, 'adapted-from-export')])).code).toBe(TRAIN_EXIT_CODES.ok);
+    const adaptedConfig = (out: string) => readFileSync(join(dir, out, 'scoring-config.json'), 'utf8');
+    expect(adaptedConfig('adapted-from-topics')).toBe(adaptedConfig('adapted-from-export'));
+    expect(adaptedFromTopics.stdout).toMatch(/adapted default-[\d.]+ to this base as default-[\d.]+-base[\d.]+: \d+ customers under contract/);
     expect(await replayGroups()).toEqual([]);
   }, 300_000);
 

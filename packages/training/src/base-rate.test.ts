@@ -53,7 +53,7 @@ describe('adaptToBaseRate', () => {
     expect(adapted.churn.intercept).toBeCloseTo(config.churn.intercept + logOdds(adaptation.to) - logOdds(adaptation.from), 4);
     expect(adapted.churn.coefficients).toEqual(config.churn.coefficients);
     expect(adapted.alerts).toEqual(config.alerts);
-    expect(adapted.version).toBe(`${config.version}-base${(adaptation.to * 100).toFixed(1)}`);
+    expect(adapted.version).toBe(`${config.version}-base${Number((adaptation.to * 100).toPrecision(6))}`);
     // The adapted risks average to the estimated rate: what calibration to the base means.
     const shifted = logits.map((logit) => logistic(logit + adapted.churn.intercept - config.churn.intercept));
     expect(shifted.reduce((sum, risk) => sum + risk, 0) / shifted.length).toBeCloseTo(adaptation.to, 3);

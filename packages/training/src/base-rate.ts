@@ -83,7 +83,8 @@ export function adaptToBaseRate(baseConfig: ScoringConfig, logits: readonly numb
   const interceptShift = logOdds(to) - logOdds(from);
   const config = parseScoringConfig({
     ...baseConfig,
-    version: version ?? `${baseConfig.version}-base${(to * 100).toFixed(1)}`,
+    // The rate as stored, in percent: one version per rate, so one intercept per version.
+    version: version ?? `${baseConfig.version}-base${Number((to * 100).toPrecision(6))}`,
     churn: { ...baseConfig.churn, intercept: significant(baseConfig.churn.intercept + interceptShift), baseRate: to },
   });
   return { config, adaptation: { from, to, interceptShift, customers: logits.length } };
