@@ -200,7 +200,7 @@ describe('the dashboard', () => {
   it('says when the model was adapted to the base, and to what churn rate', async () => {
     const adaptation = { figuresOf: shipped.version, from: 0.0777, to: 0.249, customers: 279, observedUntil: '2025-02-14T12:00:00.000Z' };
     await page.route('**/api/v1/model', (route) =>
-      route.fulfill({ json: { version: 'ours-base24.9', horizonDays: 90, card: { ...shippedCard, version: 'ours-base24.9', baseVersion: shipped.version, adaptation } } }),
+      route.fulfill({ json: { version: 'ours-base24.9', horizonDays: 90, card: { ...shippedCard, version: 'ours-base24.9', adaptation } } }),
     );
     await page.goto(api.url);
     const model = page.locator('[data-testid=model]');

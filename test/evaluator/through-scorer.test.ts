@@ -93,7 +93,7 @@ describe('the evaluation through the real scorer', () => {
   });
 
   it('keeps the default where too few customers are under contract to adapt it to the base, as the command refuses to', () => {
-    expect(result.adaptation).toEqual({ fittedAt: config.churn.baseRate, estimated: [], keptDefault: 1 });
+    expect(result.adaptation).toEqual({ fittedAt: config.churn.baseRate, estimated: [], kept: { 'too few customers': 1 } });
     expect(result.rows.every((row) => row.risk.adapted === row.risk.default)).toBe(true);
   });
 });

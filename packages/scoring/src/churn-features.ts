@@ -24,6 +24,8 @@ export const churnFeatureValue = (feature: ChurnFeatureName, snapshot: ChurnSnap
 
 /** The churn risk the scorer publishes for this snapshot under `model` (the config's `churn`). */
 export const churnRiskOf = (model: ScoringConfig['churn'], snapshot: ChurnSnapshot): number => estimateChurnRisk(model, snapshot).churnRisk;
+/** The model's logit for a snapshot, unrounded: what churnRiskOf's risk is the logistic of. */
+export const churnLogitOf = (model: ScoringConfig['churn'], snapshot: ChurnSnapshot): number => estimateChurnRisk(model, snapshot).logit;
 
 /**
  * Single signals a churn model has to beat, each a risk ranking (higher = riskier) from the same snapshot:

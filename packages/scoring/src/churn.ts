@@ -221,6 +221,8 @@ export interface ChurnEstimate {
 }
 
 export const logistic = (logit: number): number => 1 / (1 + Math.exp(-logit));
+/** The inverse of logistic: the log-odds of a probability. */
+export const logOdds = (probability: number): number => Math.log(probability / (1 - probability));
 
 /** churnRisk = logistic(intercept + Σ coefficient × feature). */
 export function estimateChurnRisk(model: ChurnModel, context: ChurnFeatureContext): ChurnEstimate {

@@ -19,10 +19,11 @@ export {
   type ScoringConfig,
 } from './config-schema';
 export { MEASURE_INPUT_NAMES, type MeasureInputName } from './measure-inputs';
-export { CHURN_FEATURE_NAMES, RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, churnFeatureDirection, estimateChurnRisk, logistic, type ChurnFeatureName } from './churn';
+export { CHURN_FEATURE_NAMES, RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, churnFeatureDirection, logOdds, logistic, type ChurnFeatureName } from './churn';
 export {
   BASELINE_RISK_SIGNALS,
   churnFeatureValue,
+  churnLogitOf,
   churnRiskOf,
   churnSnapshot,
   type BaselineRiskSignal,

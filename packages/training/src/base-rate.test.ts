@@ -1,10 +1,8 @@
-import { defaultScoringConfig, logistic } from '@churnscore/scoring';
+import { defaultScoringConfig, logOdds, logistic } from '@churnscore/scoring';
 import { describe, expect, it } from 'vitest';
-import { adaptToBaseRate, estimateBaseRate } from './base-rate';
+import { AdaptationRefusedError, RATE_FLOOR, adaptToBaseRate, estimateBaseRate } from './base-rate';
 import { seededRandom } from './test-support';
-import { MIN_CUSTOMERS, TrainingRefusedError } from './train';
-
-const logOdds = (p: number): number => Math.log(p / (1 - p));
+import { MIN_CUSTOMERS } from './train';
 
 /**
  * A base churning at `churnRate` whose customers' one behavioural measure is N(1, 1) for churners and N(0, 1) for the
@@ -28,12 +26,12 @@ describe('estimateBaseRate', () => {
 
   it('finds the model’s own rate on the base it was calibrated for', () => {
     const { logits } = shiftedBase(0.08, 0.08, 20_000, 11);
-    expect(estimateBaseRate(logits, 0.08)).toBeCloseTo(0.08, 1);
+    expect(Math.abs(estimateBaseRate(logits, 0.08) - 0.08)).toBeLessThan(0.005);
   });
 
   it('stays inside (0, 1) when every customer is certain', () => {
-    expect(estimateBaseRate([40, 40, 40], 0.1)).toBeLessThan(1);
-    expect(estimateBaseRate([-40, -40, -40], 0.1)).toBeGreaterThan(0);
+    expect(estimateBaseRate([40, 40, 40], 0.1)).toBe(1 - RATE_FLOOR);
+    expect(estimateBaseRate([-40, -40, -40], 0.1)).toBe(RATE_FLOOR);
   });
 
   it('needs customers', () => {
@@ -59,9 +57,13 @@ describe('adaptToBaseRate', () => {
     expect(shifted.reduce((sum, risk) => sum + risk, 0) / shifted.length).toBeCloseTo(adaptation.to, 3);
   });
 
-  it('refuses a base that no churn rate fits: every customer less likely to churn than the model\'s base on average', () => {
-    const logits = Array.from({ length: MIN_CUSTOMERS }, (_, i) => logOdds(config.churn.baseRate!) - 2 - i / MIN_CUSTOMERS);
-    expect(() => adaptToBaseRate(config, logits)).toThrow(/fit no churn rate \(every one looks less likely/);
+  it.each([
+    ['less', -1],
+    ['more', 1],
+  ] as const)('refuses a base that no churn rate fits: every customer %s likely to churn than the model\'s base on average', (word, sign) => {
+    const logits = Array.from({ length: MIN_CUSTOMERS }, (_, i) => logOdds(config.churn.baseRate!) + sign * (2 + i / MIN_CUSTOMERS));
+    expect(() => adaptToBaseRate(config, logits)).toThrow(new RegExp(`fit no churn rate \\(every one looks ${word} likely`));
+    expect(() => adaptToBaseRate(config, logits)).toThrow(expect.objectContaining({ reason: 'no rate fits' }));
   });
 
   it('takes the version it is given', () => {
@@ -70,8 +72,10 @@ describe('adaptToBaseRate', () => {
 
   it(`refuses fewer than ${MIN_CUSTOMERS} customers, and a config that does not say the rate it was fitted at`, () => {
     const { logits } = shiftedBase(0.3, 0.08, MIN_CUSTOMERS - 1, 5);
-    expect(() => adaptToBaseRate(config, logits)).toThrow(TrainingRefusedError);
+    expect(() => adaptToBaseRate(config, logits)).toThrow(AdaptationRefusedError);
+    expect(() => adaptToBaseRate(config, logits)).toThrow(expect.objectContaining({ reason: 'too few customers' }));
     const { baseRate: _unstated, ...churn } = config.churn;
     expect(() => adaptToBaseRate({ ...config, churn }, [...logits, 0])).toThrow(/churn\.baseRate/);
+    expect(() => adaptToBaseRate({ ...config, churn }, [...logits, 0])).toThrow(expect.objectContaining({ reason: 'no rate stated' }));
   });
 });

@@ -4,7 +4,7 @@
 // rank the customers as well but are all too low (or too high); how the risks of the base's customers are spread
 // tells how much, and shifting the model's intercept by the difference of the two priors' log-odds moves every risk
 // to the new base's level, the ranking untouched.
-import { churnSnapshot, estimateChurnRisk, logistic, parseScoringConfig, type ScoringConfig } from '@churnscore/scoring';
+import { churnLogitOf, churnSnapshot, logOdds, logistic, parseScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
 import type { DatasetRow, SnapshotPlan } from './dataset';
 import { MIN_CUSTOMERS, TrainingRefusedError, significant } from './train';
@@ -14,9 +14,7 @@ const CONVERGED_WITHIN = 1e-7;
 /** The EM converges in tens of iterations on real bases; this only stops a pathological input. */
 const MAX_ITERATIONS = 1_000;
 /** An estimated churn rate is kept this far inside (0, 1): a log-odds shift to 0 or 1 would be infinite. */
-const RATE_FLOOR = 1e-4;
-
-const logOdds = (p: number): number => Math.log(p / (1 - p));
+export const RATE_FLOOR = 1e-4;
 
 /**
  * The share of a customer base churning within the model's horizon, estimated from the model's log-odds for each of
@@ -38,13 +36,24 @@ export function estimateBaseRate(logits: readonly number[], modelBaseRate: numbe
   return rate;
 }
 
-/** How the model was moved to a base: the rates and the log-odds added to the intercept. */
+/** Why a model could not be moved to a base: each a reason the evaluation and the command report as such. */
+export type AdaptationRefusal = 'no rate stated' | 'too few customers' | 'no rate fits';
+
+export class AdaptationRefusedError extends TrainingRefusedError {
+  constructor(
+    readonly reason: AdaptationRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How the model was moved to a base. */
 export interface BaseRateAdaptation {
   /** The rate the base config's intercept embodied (its churn.baseRate). */
   from: number;
-  /** The rate estimated for the base. */
+  /** The rate estimated for the base, as stored in the adapted config. */
   to: number;
-  interceptShift: number;
   /** Customers under contract the estimate comes from. */
   customers: number;
 }
@@ -57,37 +66,41 @@ export interface AdaptedConfig {
 /**
  * `baseConfig` with its churn model moved to the churn rate of the base whose customers under contract have the
  * model log-odds `logits` (as the scorer computes them now). Refused, like training, for fewer than MIN_CUSTOMERS
- * customers (the estimate of a rate of ~10 % from 200 customers is good to a few points), and for a config that does
- * not say the rate its intercept was fitted at.
+ * customers (the estimate of a rate of ~10 % from 200 customers is good to a few points), for a config that does
+ * not say the rate its intercept was fitted at, and for a base no rate fits.
  */
 export function adaptToBaseRate(baseConfig: ScoringConfig, logits: readonly number[], version?: string): AdaptedConfig {
   const from = baseConfig.churn.baseRate;
   if (from === undefined) {
-    throw new TrainingRefusedError(
+    throw new AdaptationRefusedError(
+      'no rate stated',
       `the scoring config ${baseConfig.version} does not say the churn rate its model was fitted at (churn.baseRate): train it again with npm run train`,
     );
   }
   if (logits.length < MIN_CUSTOMERS) {
-    throw new TrainingRefusedError(`${logits.length} customers under contract at the end of the history: at least ${MIN_CUSTOMERS} are needed to estimate their churn rate`);
+    throw new AdaptationRefusedError(
+      'too few customers',
+      `${logits.length} customers under contract: at least ${MIN_CUSTOMERS} are needed to estimate their churn rate`,
+    );
   }
   const estimate = estimateBaseRate(logits, from);
   // At a bound the likelihood only grows towards 0 or 1: the base's customers do not look like the model's base with
   // more or fewer churners (features the model leans on missing from this base, say), and no shift would calibrate it.
   if (estimate <= RATE_FLOOR || estimate >= 1 - RATE_FLOOR) {
-    throw new TrainingRefusedError(
+    throw new AdaptationRefusedError(
+      'no rate fits',
       `the model's risks of these ${logits.length} customers fit no churn rate (every one looks ${estimate <= RATE_FLOOR ? 'less' : 'more'} likely to ` +
         `churn than the model's base does on average): this base differs from the one the model learnt from by more than how many churn; train on its history instead`,
     );
   }
   const to = significant(estimate);
-  const interceptShift = logOdds(to) - logOdds(from);
   const config = parseScoringConfig({
     ...baseConfig,
     // The rate as stored, in percent: one version per rate, so one intercept per version.
     version: version ?? `${baseConfig.version}-base${Number((to * 100).toPrecision(6))}`,
-    churn: { ...baseConfig.churn, intercept: significant(baseConfig.churn.intercept + interceptShift), baseRate: to },
+    churn: { ...baseConfig.churn, intercept: significant(baseConfig.churn.intercept + logOdds(to) - logOdds(from)), baseRate: to },
   });
-  return { config, adaptation: { from, to, interceptShift, customers: logits.length } };
+  return { config, adaptation: { from, to, customers: logits.length } };
 }
 
 /** Every customer under contract at `asOf`, once (customerRows of this plan): the base whose churn rate is estimated. */
@@ -99,6 +112,10 @@ export const crossSectionPlan = (asOf: number, horizonDays: number): SnapshotPla
   observedUntil: asOf,
 });
 
-/** The churn model's log-odds for each row's customer, from its insights as the scorer computes them. */
-export const modelLogits = (config: ScoringConfig, rows: readonly DatasetRow[]): number[] =>
-  rows.map((row) => estimateChurnRisk(config.churn, churnSnapshot(row.insights, config, row.asOf)).logit);
+/** `baseConfig` moved to the churn rate of the customers of `rows` (one instant's, under contract then). */
+export const adaptToRows = (baseConfig: ScoringConfig, rows: readonly DatasetRow[], version?: string): AdaptedConfig =>
+  adaptToBaseRate(
+    baseConfig,
+    rows.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf))),
+    version,
+  );

@@ -38,13 +38,22 @@ export {
   type TrainOptions,
   type TrainingResult,
 } from './train';
-export { adaptToBaseRate, crossSectionPlan, estimateBaseRate, modelLogits, type AdaptedConfig, type BaseRateAdaptation } from './base-rate';
+export {
+  AdaptationRefusedError,
+  adaptToBaseRate,
+  adaptToRows,
+  crossSectionPlan,
+  estimateBaseRate,
+  type AdaptationRefusal,
+  type AdaptedConfig,
+  type BaseRateAdaptation,
+} from './base-rate';
 export {
   TRAINED_MODEL_FILES,
   adaptedModelCard,
   findModelCard,
+  formatRate,
   isModelCard,
-  modelCardPaths,
   renderModelCard,
   type ModelCard,
   type PassedOverCard,

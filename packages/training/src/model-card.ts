@@ -124,28 +124,37 @@ export interface ModelCard {
   };
 }
 
-/** Whether JSON read from a file is a card as training writes it (the parts the adapted card copies and renders). */
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+/** Whether JSON read from a file is a card as training writes it: every part the adapted card copies and renders. */
 export const isModelCard = (json: unknown): json is ModelCard => {
-  const card = json as Partial<ModelCard> | null;
+  if (!isObject(json) || typeof json.version !== 'string' || typeof json.baseVersion !== 'string') return false;
+  const { history, split, samples, minimums, fit, model, validation, baselines, alert } = json;
   return (
-    typeof card === 'object' && card !== null && typeof card.version === 'string' && Array.isArray(card.model?.coefficients) &&
-    Array.isArray(card.validation?.calibration?.bins) && typeof card.alert?.base === 'object' && typeof card.samples?.train === 'object'
+    isObject(history) && Array.isArray(history.sources) && isObject(split) && isObject(samples) && isObject(samples.train) &&
+    isObject(samples.validation) && isObject(minimums) && isObject(fit) && isObject(model) && Array.isArray(model.coefficients) &&
+    isObject(validation) && isObject(validation.calibration) && Array.isArray(validation.calibration.bins) && Array.isArray(baselines) &&
+    isObject(alert) && isObject(alert.base)
   );
 };
 
-/** The card of a model moved to another base's churn rate: the base model's card, with the moved intercept and what moved it. */
+/**
+ * The card of a model moved to another base's churn rate: the base model's card, with the moved intercept and what
+ * moved it. Its baseVersion stays the base model's own, the config its baselines and base alert were judged against.
+ */
 export function adaptedModelCard(base: ModelCard, adapted: { version: string; intercept: number }, adaptation: Omit<NonNullable<ModelCard['adaptation']>, 'figuresOf'>): ModelCard {
   return {
     ...base,
     version: adapted.version,
-    baseVersion: base.version,
     model: { ...base.model, intercept: adapted.intercept },
     adaptation: { figuresOf: base.adaptation?.figuresOf ?? base.version, ...adaptation },
   };
 }
 
 const fixed = (value: number | null, digits = 3): string => (value === null ? '–' : value.toFixed(digits));
-const percent = (value: number | null): string => (value === null ? '–' : `${(value * 100).toFixed(1)} %`);
+/** A rate as the cards and the commands print it: "7.8 %". */
+export const formatRate = (value: number): string => `${(value * 100).toFixed(1)} %`;
+const percent = (value: number | null): string => (value === null ? '–' : formatRate(value));
 const row = (cells: ReadonlyArray<string | number>): string => `| ${cells.join(' | ')} |`;
 const table = (header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string =>
   [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');

@@ -26,7 +26,6 @@ import {
   EVALUATION_CLOCK,
   EVALUATION_POPULATIONS,
   SINGLE_SIGNAL_NAMES,
-  adaptationSummary,
   adaptedAtEachInstant,
   modelAlertsOf,
   prepareSignal,
@@ -156,7 +155,8 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
     { now: EVALUATION_CLOCK, everyDays: args.everyDays, horizonDays: DEFAULT_HORIZON_DAYS },
   );
   stage('adapting the default to the held-out base at each as-of instant (its customers under contract then, no labels)');
-  const configs = { trained: () => trained, default: () => defaultConfig, adapted: adaptedAtEachInstant(heldOut.map(asHistory), plan, defaultConfig, fold) };
+  const adapted = adaptedAtEachInstant(heldOut.map(asHistory), plan, defaultConfig, fold);
+  const configs = { trained: () => trained, default: () => defaultConfig, adapted: adapted.configAt };
   const rows: HeldOutRow[] = [];
   let scored = 0;
   const scoring = startProgress(
@@ -184,7 +184,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
       heldOutCounts: sampleCounts(rows),
       asOfDates: plan.asOfDates.length,
       everyDays: args.everyDays,
-      adaptation: adaptationSummary(configs.adapted, defaultConfig, plan.asOfDates),
+      adaptation: adapted.summary,
       reports,
     }),
   );

@@ -16,8 +16,8 @@ import { latentState, type CustomerHistory as SimulatedHistory, type LatentState
 import { asHistory, type SimulatedPopulation } from '@churnscore/trainer';
 import {
   DEFAULT_L2,
-  TrainingRefusedError,
-  adaptToBaseRate,
+  AdaptationRefusedError,
+  adaptToRows,
   alertOutcome,
   averagePrecision,
   calibrationTable,
@@ -25,11 +25,11 @@ import {
   customerRows,
   customerSnapshots,
   fitLogisticRegression,
-  modelLogits,
   replayAlert,
   riskTrajectories,
   rocAuc,
   type AlertOutcome,
+  type AdaptationRefusal,
   type AlertThresholds,
   type CustomerHistory,
   type DatasetRow,
@@ -66,53 +66,55 @@ export const TARGETS = {
  */
 export const MODELS = ['trained', 'default', 'adapted'] as const;
 export type ModelName = (typeof MODELS)[number];
-/** The configs given; the adapted one is derived from the default on the judged base. */
-export type GivenConfigs = Record<Exclude<ModelName, 'adapted'>, ScoringConfig>;
+/** The configs judged as given; the adapted one is derived from the default on the judged base. */
+export type JudgedConfigs = Record<Exclude<ModelName, 'adapted'>, ScoringConfig>;
 /** The config a model scores with as of an instant: the adapted default moves with the base it is judged on. */
 export type ConfigAt = (asOf: number) => ScoringConfig;
 
 /** CHURN_RISK_HIGH's thresholds of each model: adapting moves the risks, not the thresholds chosen for a precision. */
-export const modelAlertsOf = (configs: GivenConfigs): Record<ModelName, AlertThresholds> => ({
+export const modelAlertsOf = (configs: JudgedConfigs): Record<ModelName, AlertThresholds> => ({
   trained: configs.trained.alerts.churnRiskHigh,
   default: configs.default.alerts.churnRiskHigh,
   adapted: configs.default.alerts.churnRiskHigh,
 });
 
-/** How the default was adapted to the judged base: the rate its intercept was fitted at and the rates estimated. */
+/** How the default was adapted to the judged base, for the report. */
 export interface AdaptationSummary {
-  fittedAt: number;
-  /** One per instant judged at which it was adapted (enough customers under contract). */
+  /** The rate the default's intercept was fitted at; null when it does not say (it is then never adapted). */
+  fittedAt: number | null;
+  /** One per instant at which it was adapted. */
   estimated: readonly number[];
-  /** Instants at which the default was kept, too few customers under contract to estimate from. */
-  keptDefault: number;
-}
-
-/** The adaptation at each of `instants` for the report: the default's rate, the rates estimated, where the default was kept. */
-export function adaptationSummary(adapted: ConfigAt, base: ScoringConfig, instants: readonly number[]): AdaptationSummary {
-  const configs = instants.map(adapted);
-  return {
-    fittedAt: base.churn.baseRate ?? Number.NaN,
-    estimated: configs.filter((config) => config !== base).map((config) => config.churn.baseRate!),
-    keptDefault: configs.filter((config) => config === base).length,
-  };
+  /** Instants at which the default was kept, by why the adaptation was refused there. */
+  kept: Partial<Record<AdaptationRefusal, number>>;
 }
 
 /**
  * The default adapted to a base at each of the plan's instants from the customers under contract then, as
- * `npm run train -- --adapt-base-rate` with that --observed-until writes it; the default itself at an instant with
- * too few customers (the command refuses there, and the scorer keeps the config it has).
+ * `npm run train -- --adapt-base-rate` with that --observed-until writes it; the default itself at an instant where
+ * the command refuses (the scorer keeps the config it has), counted by the reason.
  */
-export function adaptedAtEachInstant(histories: readonly CustomerHistory[], plan: SnapshotPlan, base: ScoringConfig, fold: FoldOptions): ConfigAt {
-  const rows = histories.flatMap((history) => customerRows(history, plan, fold));
+export function adaptedAtEachInstant(
+  histories: readonly CustomerHistory[],
+  plan: SnapshotPlan,
+  base: ScoringConfig,
+  fold: FoldOptions,
+): { configAt: ConfigAt; summary: AdaptationSummary } {
+  const rowsByInstant = new Map<number, DatasetRow[]>(plan.asOfDates.map((asOf) => [asOf, []]));
+  for (const history of histories) for (const row of customerRows(history, plan, fold)) rowsByInstant.get(row.asOf)!.push(row);
   const adapted = new Map<number, ScoringConfig>();
-  for (const asOf of plan.asOfDates) {
+  const kept: AdaptationSummary['kept'] = {};
+  for (const [asOf, rows] of rowsByInstant) {
     try {
-      adapted.set(asOf, adaptToBaseRate(base, modelLogits(base, rows.filter((row) => row.asOf === asOf))).config);
+      adapted.set(asOf, adaptToRows(base, rows).config);
     } catch (error) {
-      if (!(error instanceof TrainingRefusedError)) throw error;
+      if (!(error instanceof AdaptationRefusedError)) throw error;
+      kept[error.reason] = (kept[error.reason] ?? 0) + 1;
     }
   }
-  return (asOf) => adapted.get(asOf) ?? base;
+  return {
+    configAt: (asOf) => adapted.get(asOf) ?? base,
+    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), kept },
+  };
 }
 
 /** What a single-signal ranking reads: the scorer's snapshot of the customer, and (for the oracle) its hidden state. */
@@ -227,7 +229,7 @@ function evaluateAsScorer(state: CustomerState, stored: StoredCustomer, config: 
 
 /**
  * A held-out customer's snapshots (the plan's as-of instants at which it holds an active contract), each scored by
- * both models as the scorer scores it and read by every single signal. Each model's published score and alert book
+ * every model as the scorer scores it and read by every single signal. Each model's published score and alert book
  * carry over from one snapshot to the next: a scorer that re-evaluates the customer at each as-of instant.
  */
 export function scoreHeldOutCustomer(customer: SimulatedHistory, plan: SnapshotPlan, configs: Record<ModelName, ConfigAt>, fold: FoldOptions): HeldOutRow[] {

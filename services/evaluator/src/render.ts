@@ -1,5 +1,5 @@
 // The evaluation's report as Markdown: readable in a terminal and pasted as is into docs/evaluation.md.
-import { MIN_CUSTOMERS, type SampleCounts } from '@churnscore/training';
+import { MIN_CUSTOMERS, formatRate, type AdaptationRefusal, type SampleCounts } from '@churnscore/training';
 import { LATENT_CONDITIONS, SIGNAL_LABELS, type AdaptationSummary, type LatentCondition, type ModelName, type SignalReport, judgeTargets } from './evaluation';
 import type { AlertTraffic } from './through-scorer';
 
@@ -19,17 +19,28 @@ export interface EvaluationSummary {
   reports: readonly SignalReport[];
 }
 
-const percent = (rate: number): string => `${(rate * 100).toFixed(1)} %`;
 
-/** The adaptation's estimates against the share of the snapshots that did churn within the horizon. */
-function adaptationLine({ fittedAt, estimated, keptDefault }: AdaptationSummary, counts: SampleCounts): string {
-  if (estimated.length === 0) return `  → adapted default: the default itself at every instant (fewer than ${MIN_CUSTOMERS} customers under contract to estimate from)`;
+const KEPT_BECAUSE: Record<AdaptationRefusal, string> = {
+  'no rate stated': 'the default does not state the rate it was fitted at',
+  'too few customers': `fewer than ${MIN_CUSTOMERS} customers under contract`,
+  'no rate fits': 'no churn rate fits its customers',
+};
+
+const median = (sorted: readonly number[]): number => {
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** The adaptation's estimates against the share of the snapshots that did churn within the horizon, and where it was refused. */
+function adaptationLine({ fittedAt, estimated, kept }: AdaptationSummary, counts: SampleCounts): string {
+  const keptAt = Object.entries(kept).map(([reason, instants]) => `${instants} instant${instants === 1 ? '' : 's'} (${KEPT_BECAUSE[reason as AdaptationRefusal]})`);
+  if (estimated.length === 0) return `  → adapted default: the default itself at every instant: ${keptAt.join(', ')}`;
   const sorted = [...estimated].sort((a, b) => a - b);
-  const range = sorted.length === 1 ? percent(sorted[0]!) : `${percent(sorted[0]!)} to ${percent(sorted.at(-1)!)} (median ${percent(sorted[Math.floor(sorted.length / 2)]!)})`;
+  const range = sorted.length === 1 ? formatRate(sorted[0]!) : `${formatRate(sorted[0]!)} to ${formatRate(sorted.at(-1)!)} (median ${formatRate(median(sorted))})`;
   return (
     `  → adapted default: churn within the horizon estimated at ${range} from the customers under contract, without labels ` +
-    `(the default was fitted at ${percent(fittedAt)}; ${percent(counts.positives / counts.snapshots)} of these snapshots churned)` +
-    (keptDefault > 0 ? `; the default itself at ${keptDefault} instant${keptDefault === 1 ? '' : 's'} with fewer than ${MIN_CUSTOMERS} customers` : '')
+    `(the default was fitted at ${formatRate(fittedAt!)}; ${formatRate(counts.positives / counts.snapshots)} of these snapshots churned)` +
+    (keptAt.length > 0 ? `; the default itself at ${keptAt.join(', ')}` : '')
   );
 }
 

@@ -18,14 +18,13 @@ import { withAdmin } from '../../../infra/src/clients';
 import { Sandbox, type SandboxSession } from '../../../infra/src/sandbox';
 import {
   MODELS,
-  adaptationSummary,
   adaptedAtEachInstant,
   latentCondition,
   modelAlertsOf,
   reportSignals,
   singleSignals,
   type AdaptationSummary,
-  type GivenConfigs,
+  type JudgedConfigs,
   type HeldOutRow,
   type ModelName,
   type PreparedSignal,
@@ -105,7 +104,7 @@ export interface ThroughScorerOptions {
   session: SandboxSession;
   population: SimulatedPopulation;
   simulatorClock: number;
-  configs: GivenConfigs;
+  configs: JudgedConfigs;
   /** The single signals as calibrated, and alerted, on the training base. */
   prepared: Record<SingleSignalName, PreparedSignal>;
   /** The scorer's retention and dedupe window, which the labels' snapshots fold with. */
@@ -269,12 +268,12 @@ export async function evaluateThroughScorer(options: ThroughScorerOptions): Prom
   const histories = simulatePopulation(population, simulatorClock);
   const events = loadOrder(histories.flatMap((customer) => customer.events.filter((event) => event.occurredAt <= instant)));
   const plan = planSnapshots(histories.map(asHistory), { asOf: { dates: [instant] }, horizonDays: DEFAULT_HORIZON_DAYS, observedUntil: simulatorClock });
-  // From what was published, as `npm run train -- --adapt-base-rate --from-topics` would read it at the instant.
+  // From what was published, as `npm run train -- --adapt-base-rate --from-topics --observed-until <instant>` reads it.
   const adapted = adaptedAtEachInstant(histories.map(asHistory), plan, options.configs.default, options.fold);
-  const configs = { ...options.configs, adapted: adapted(instant) };
+  const configs = { ...options.configs, adapted: adapted.configAt(instant) };
   const runs: ScorerRun[] = [];
   for (const model of MODELS) runs.push(await runScorer(configs[model], options, model, events, instant));
   const rows = rowsOf(runs, histories, plan, configs.default, options.fold);
   const reports = reportSignals(rows, options.prepared, modelAlertsOf(options.configs), plan.asOfDates);
-  return { instant, published: events.length, runs, rows, adaptation: adaptationSummary(adapted, options.configs.default, [instant]), reports };
+  return { instant, published: events.length, runs, rows, adaptation: adapted.summary, reports };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
 import { UsageError, generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
 import { DEFAULT_TRAINING_FEATURES, type ModelCard } from '@churnscore/training';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -110,7 +110,6 @@ describe('npm run train -- --adapt-base-rate', () => {
     expect(card).toEqual({
       ...baseCard,
       version: 'ours-adapted',
-      baseVersion: base.version,
       model: { ...baseCard.model, intercept: adapted.churn.intercept },
       adaptation: { figuresOf: base.version, from: base.churn.baseRate, to: baseRate, customers: expect.any(Number), observedUntil: '2025-01-15T00:00:00.000Z' },
     });
@@ -121,8 +120,16 @@ describe('npm run train -- --adapt-base-rate', () => {
   it('refuses, exit 4, with fewer customers under contract than the estimate needs', async () => {
     const { code, stderr } = await run(['--adapt-base-rate', '--history', exportOf(100, 'adapt-small.ndjson'), '--out', join(dir, 'adapt-refused')]);
     expect(code).toBe(TRAIN_EXIT_CODES.refused);
-    expect(stderr).toMatch(/adapting refused: \d+ customers under contract at the end of the history: at least 200/);
+    expect(stderr).toMatch(/adapting refused at [\d-]+T[\d:.]+Z: \d+ customers under contract: at least 200/);
   });
+});
+
+it('refuses, as bad usage, an output directory that holds the base config', async () => {
+  const file = join(dir, 'scoring-config.json');
+  writeFileSync(file, readFileSync(DEFAULT_SCORING_CONFIG_PATH));
+  await expect(run(['--adapt-base-rate', '--history', join(dir, 'none.ndjson'), '--base-config', file, '--out', dir])).rejects.toThrow(
+    /--out .* holds the base config: writing there would replace it/,
+  );
 });
 
 it('refuses a base config the scorer would refuse, as bad usage', async () => {

@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AppConfig, Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
@@ -23,14 +23,14 @@ import {
   DEFAULT_VALIDATION_SHARE,
   TRAINED_MODEL_FILES,
   TrainingRefusedError,
-  adaptToBaseRate,
+  adaptToRows,
   adaptedModelCard,
   crossSectionPlan,
   findModelCard,
+  formatRate,
   groupByCustomer,
   isModelCard,
   knownSpan,
-  modelLogits,
   planSnapshots,
   renderModelCard,
   trainChurnModel,
@@ -99,8 +99,8 @@ JSON). docs/scoring.md §15 explains it.
 Exit codes: 0 trained, 1 lines rejected (nothing trained; --partial to learn from the rest),
 2 bad usage or configuration (a broker refusing the login included), 3 the broker or the schema
 registry failed during the replay, 4 refused (too few churners or customers, or no alert thresholds reach
-the target precision; adapting: too few customers under contract, or a base config that does not state the
-rate it was fitted at): the message says which.`;
+the target precision; adapting: too few customers under contract, a base config that does not state the
+rate it was fitted at, or a base no churn rate fits): the message says which.`;
 
 export interface TrainArgs {
   /** The exports to read; empty with fromTopics. */
@@ -277,12 +277,15 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   const clock = io.clock ?? Date.now;
   const settings = loadProducerConfig(io.env, { offline: !args.fromTopics });
   const baseConfigPath = args.baseConfigPath ?? settings.scoringConfigPath;
+  if (args.outDir !== null && resolve(args.outDir, TRAINED_MODEL_FILES.config) === resolve(baseConfigPath)) {
+    throw new UsageError(`--out ${args.outDir} holds the base config: writing there would replace it (and its model card); choose another directory`);
+  }
   const baseConfig = loadCommandScoringConfig(baseConfigPath, 'the base scoring config');
 
   const history = args.fromTopics ? await replayTopics(args, settings, io, clock) : await readExports(args, settings, io, clock);
   if (typeof history === 'number') return history;
   if (history.events.length === 0) {
-    io.stderr.write(`training refused: ${args.fromTopics ? 'the input topics hold' : 'the exports hold'} no events to learn from\n`);
+    io.stderr.write(`${args.adaptBaseRate ? 'adapting' : 'training'} refused: ${args.fromTopics ? 'the input topics hold' : 'the exports hold'} no events to learn from\n`);
     return TRAIN_EXIT_CODES.refused;
   }
   // By customer id: the same events give the same model (to the bit) whatever order the exports or partitions hold the customers in.
@@ -353,21 +356,19 @@ async function writeConfig(args: TrainArgs, config: ScoringConfig): Promise<stri
   return path;
 }
 
-const percent = (rate: number): string => `${(rate * 100).toFixed(1)} %`;
-
-function adaptationSummary(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number): string {
+function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number): string {
   return (
     `adapted ${baseConfig.version} to this base as ${config.version}: ${formatCount(adaptation.customers)} customers under contract at ` +
-    `${new Date(asOf).toISOString()}, churn within ${config.churn.horizonDays} days estimated at ${percent(adaptation.to)} ` +
-    `(the model was fitted at ${percent(adaptation.from)}): intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}`
+    `${new Date(asOf).toISOString()}, churn within ${config.churn.horizonDays} days estimated at ${formatRate(adaptation.to)} ` +
+    `(the model was fitted at ${formatRate(adaptation.from)}): intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}`
   );
 }
 
 /**
  * `--adapt-base-rate`: the base config's churn model moved to this base's churn rate, estimated from the model's
- * risks of the customers under contract at the end of the history (no labels: a base too young to train on has
- * them). The coefficients and thresholds stay the base config's, and so does its model card's every figure: the
- * adapted card is the base's, with the moved intercept and what moved it (none when the base config has no card).
+ * risks of the customers under contract at --observed-until (no labels: a base too young to train on has them).
+ * The coefficients and thresholds stay the base config's, and so does its model card's every figure: the adapted
+ * card is the base's, with the moved intercept and what moved it (none when the base config has no card).
  */
 async function adaptCommand(
   args: TrainArgs,
@@ -380,7 +381,7 @@ async function adaptCommand(
   const asOf = args.observedUntil ?? knownSpan(histories).lastKnown;
   let progress = { customers: 0, rows: 0 };
   const scoring = startProgress(
-    () => `customers under contract  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}`,
+    () => `customers  ${formatCount(progress.customers)}/${formatCount(histories.length)}  ${formatPercent(progress.customers, histories.length)}  ${formatCount(progress.rows)} under contract`,
     { stream: io.stderr },
   );
   const rows = await collectRows(histories, crossSectionPlan(asOf, baseConfig.churn.horizonDays), { ...fold, onProgress: (done) => (progress = done) }).finally(() =>
@@ -388,25 +389,26 @@ async function adaptCommand(
   );
   let adapted;
   try {
-    adapted = adaptToBaseRate(baseConfig, modelLogits(baseConfig, rows), args.version ?? undefined);
+    adapted = adaptToRows(baseConfig, rows, args.version ?? undefined);
   } catch (error) {
     if (!(error instanceof TrainingRefusedError)) throw error;
-    io.stderr.write(`adapting refused: ${error.message}\n`);
+    io.stderr.write(`adapting refused at ${new Date(asOf).toISOString()}: ${error.message}\n`);
     return TRAIN_EXIT_CODES.refused;
   }
   const { config, adaptation } = adapted;
-  const path = await writeConfig(args, config);
   const baseCard = await findModelCard(base.path, baseConfig.version, isModelCard, (why) => io.stderr.write(`${why.path}: passed over (${why.problem})\n`));
+  const path = await writeConfig(args, config);
   let cardLine = `no model card: none found for ${baseConfig.version}`;
   if (baseCard !== null) {
-    const card = adaptedModelCard(baseCard, { version: config.version, intercept: config.churn.intercept }, { from: adaptation.from, to: adaptation.to, customers: adaptation.customers, observedUntil: new Date(asOf).toISOString() });
+    const observedUntil = new Date(asOf).toISOString();
+    const card = adaptedModelCard(baseCard, { version: config.version, intercept: config.churn.intercept }, { ...adaptation, observedUntil });
     const cardPaths = { markdown: join(outputDir(args, config), TRAINED_MODEL_FILES.cardMarkdown), json: join(outputDir(args, config), TRAINED_MODEL_FILES.cardJson) };
     await writeFile(cardPaths.markdown, renderModelCard(card));
     await writeFile(cardPaths.json, `${JSON.stringify(card, null, 2)}\n`);
     cardLine = `wrote ${cardPaths.markdown} and ${cardPaths.json}: ${baseConfig.version}'s card, adapted`;
   }
   io.stdout.write(
-    [adaptationSummary(baseConfig, config, adaptation, asOf), `wrote ${path}`, cardLine, `score with it: SCORING_CONFIG_PATH=${path} npm run scorer`, ''].join('\n'),
+    [describeAdaptation(baseConfig, config, adaptation, asOf), `wrote ${path}`, cardLine, `score with it: SCORING_CONFIG_PATH=${path} npm run scorer`, ''].join('\n'),
   );
   return TRAIN_EXIT_CODES.ok;
 }
