@@ -11,6 +11,7 @@ import {
   EVALUATION_POPULATIONS,
   adaptedAtEachInstant,
   calibrateSignal,
+  calibrationByChance,
   calibratedRisk,
   judgeTargets,
   prepareSignal,
@@ -166,6 +167,11 @@ describe('reportSignals', () => {
     expect(of('engagementTrend').alert).toBeNull();
   });
 
+  it('tells each model’s calibration error apart from chance: what a perfectly calibrated model with its risks shows', () => {
+    expect(of('trained').calibrationByChance).toEqual(calibrationByChance(rows.map((row) => row.risk.trained), 'trained'));
+    expect(of('healthAlone').calibrationByChance).toBeNull();
+  });
+
   it('says what the customers were going through when a model alerted and no churn followed', () => {
     expect(of('trained').falseAlerts).toEqual({ dipping: 1, declining: 0, calm: 0 });
     expect(of('default').falseAlerts).toEqual({ dipping: 0, declining: 0, calm: 0 });
@@ -199,12 +205,27 @@ describe('reportSignals', () => {
     expect(text).toContain('- trained model: 1 snapshots; in a passing dip 100 %, declining towards a churn further out 0 %, neither 0 %');
     expect(text).toContain('- default model: 0 snapshots; in a passing dip –, declining towards a churn further out –, neither –');
     expect(text).toContain('- NOT met: trained model AUC within 0.03 of the oracle (0.917 vs 1.000)');
+    const { mean, p90 } = of('trained').calibrationByChance!;
+    expect(text).toContain(`- trained model: ${of('trained').calibrationError.toFixed(3)}; by chance ${mean.toFixed(3)} on average, under ${p90.toFixed(3)} in 90 % of draws`);
     expect(text).toContain('12 snapshots of 6 customers (6 churn within the horizon; 3 churning customers), 2 as-of instants every 7 days');
     expect(text).toContain(
       '  → adapted default: churn within the horizon estimated at 3.0 % to 6.0 % (median 4.5 %) from the customers under contract, without labels ' +
         '(the default was fitted at 8.0 %; 50.0 % of these snapshots churned); the default itself at 1 instant (fewer than 200 customers under contract), ' +
         '2 instants (no churn rate fits its customers)',
     );
+  });
+});
+
+describe('calibrationByChance', () => {
+  it('shrinks with the snapshots: decile groups of a few dozen wander by points, of thousands hardly at all', () => {
+    const risks = (n: number) => Array.from({ length: n }, (_, i) => 0.02 + (0.5 * i) / n);
+    const few = calibrationByChance(risks(279), 'test');
+    const many = calibrationByChance(risks(30_000), 'test');
+    expect(few.mean).toBeGreaterThan(0.03);
+    expect(many.mean).toBeLessThan(0.01);
+    expect(few.p90).toBeGreaterThan(few.mean);
+    // Seeded: the same risks give the same figures.
+    expect(calibrationByChance(risks(279), 'test')).toEqual(few);
   });
 });
 

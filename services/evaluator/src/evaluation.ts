@@ -12,7 +12,7 @@ import {
   type FoldOptions,
   type ScoringConfig,
 } from '@churnscore/scoring';
-import { latentState, type CustomerHistory as SimulatedHistory, type LatentState } from '@churnscore/simulator';
+import { createRandom, latentState, seedFrom, type CustomerHistory as SimulatedHistory, type LatentState } from '@churnscore/simulator';
 import { asHistory, type SimulatedPopulation } from '@churnscore/trainer';
 import {
   DEFAULT_L2,
@@ -278,12 +278,37 @@ export interface SignalReport {
   alert: (AlertThresholds & AlertOutcome) | null;
   /** A model's snapshots with its CHURN_RISK_HIGH open and no churn within the horizon, by what the customer was going through (null for a single signal). */
   falseAlerts: Record<LatentCondition, number> | null;
+  /** A model's calibration error by chance alone, on its own risks (null for a single signal): see calibrationByChance. */
+  calibrationByChance: ChanceCalibration | null;
 }
 
 function falseAlertsBy(rows: readonly HeldOutRow[], model: ModelName): Record<LatentCondition, number> {
   const counts = Object.fromEntries(LATENT_CONDITIONS.map((condition) => [condition, 0])) as Record<LatentCondition, number>;
   for (const row of rows) if (row.alertOpen[model] && !row.label) counts[row.condition] += 1;
   return counts;
+}
+
+/** How often the outcomes are drawn to tell the calibration error chance alone gives. */
+const CHANCE_DRAWS = 200;
+
+export interface ChanceCalibration {
+  mean: number;
+  /** 90 % of the draws give less. */
+  p90: number;
+}
+
+/**
+ * The calibration error a perfectly calibrated model with these risks shows by chance alone: each snapshot's outcome
+ * drawn from its own risk, CHANCE_DRAWS times (seeded: every run prints the same). Few snapshots leave a decile
+ * group of a few dozen customers, whose churn rate wanders from the truth by several points; this is that floor,
+ * for reading a model's calibration error against the target on the same snapshots.
+ */
+export function calibrationByChance(risks: readonly number[], seed: string): ChanceCalibration {
+  const random = createRandom(seedFrom('calibration-by-chance', seed));
+  const errors: number[] = [];
+  for (let draw = 0; draw < CHANCE_DRAWS; draw += 1) errors.push(calibrationTable(risks.map((score) => ({ score, label: random.next() < score }))).error);
+  errors.sort((a, b) => a - b);
+  return { mean: errors.reduce((sum, error) => sum + error, 0) / errors.length, p90: errors[Math.floor(0.9 * errors.length)]! };
 }
 
 /** The activity level below which a customer is in the quietest third, and from which in the busiest. */
@@ -308,6 +333,7 @@ export function reportSignals(
     risks: readonly number[],
     alert: SignalReport['alert'],
     falseAlerts: SignalReport['falseAlerts'] = null,
+    byChance: SignalReport['calibrationByChance'] = null,
   ): SignalReport => {
     const samples = risks.map((score, i) => ({ score, label: rows[i]!.label }));
     return {
@@ -319,16 +345,19 @@ export function reportSignals(
       calibrationError: calibrationTable(samples).error,
       alert,
       falseAlerts,
+      calibrationByChance: byChance,
     };
   };
-  const models = MODELS.map((model) =>
-    report(
+  const models = MODELS.map((model) => {
+    const risks = rows.map((row) => row.risk[model]);
+    return report(
       model,
-      rows.map((row) => row.risk[model]),
+      risks,
       { ...modelAlerts[model], ...alertOutcome(rows.map((row) => ({ ...row, open: row.alertOpen[model] }))) },
       falseAlertsBy(rows, model),
-    ),
-  );
+      calibrationByChance(risks, model),
+    );
+  });
   const signals = SINGLE_SIGNAL_NAMES.map((name) => {
     const { calibration, alert } = prepared[name];
     const risks = rows.map((row) => calibratedRisk(calibration, row.signals[name]));

@@ -83,13 +83,24 @@ function falseAlertLines(reports: readonly SignalReport[]): string[] {
   });
 }
 
-/** The table of every signal, the models' false alerts, then each target met or not. */
+/** Each model's calibration error against what chance alone gives a perfectly calibrated model with its risks. */
+const chanceLines = (reports: readonly SignalReport[]): string[] =>
+  reports.flatMap(({ signal, calibrationError, calibrationByChance }) =>
+    calibrationByChance === null
+      ? []
+      : [`- ${SIGNAL_LABELS[signal]}: ${fixed(calibrationError)}; by chance ${fixed(calibrationByChance.mean)} on average, under ${fixed(calibrationByChance.p90)} in 90 % of draws`],
+  );
+
+/** The table of every signal, the models' false alerts and calibration against chance, then each target met or not. */
 const tableAndTargets = (reports: readonly SignalReport[]): string[] => [
   '',
   ...signalTable(reports),
   '',
   'CHURN_RISK_HIGH open with no churn within the horizon, by what the simulated customer was going through:',
   ...falseAlertLines(reports),
+  '',
+  'Calibration error, and what a perfectly calibrated model with the same risks shows by chance alone (its outcomes drawn from them):',
+  ...chanceLines(reports),
   '',
   'Targets:',
   ...judgeTargets(reports).map(({ target, met, figures }) => `- ${met ? 'met' : 'NOT met'}: ${target} (${figures})`),
