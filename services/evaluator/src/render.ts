@@ -19,7 +19,6 @@ export interface EvaluationSummary {
   reports: readonly SignalReport[];
 }
 
-
 const KEPT_BECAUSE: Record<AdaptationRefusal, string> = {
   'no rate stated': 'the default does not state the rate it was fitted at',
   'too few customers': `fewer than ${MIN_CUSTOMERS} customers under contract`,

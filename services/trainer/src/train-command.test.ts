@@ -80,15 +80,23 @@ describe('npm run train', () => {
   });
 });
 
+/** The simulator's customers, whose behaviour the default model reads (product usage included), churning 60 % a year, as an export. */
+const simulatedExport = (() => {
+  let file: string | undefined;
+  return (): string => {
+    if (file !== undefined) return file;
+    file = join(dir, 'adapt.ndjson');
+    const simulated = generateCustomerHistories({ customers: 500, days: 400, seed: 'adapt-test', now: CLOCK(), churnRate: 0.6 });
+    writeFileSync(file, simulated.flatMap(({ events }) => events.map(toNdjsonLine)).join(''));
+    return file;
+  };
+})();
+
 describe('npm run train -- --adapt-base-rate', () => {
   it('moves the default model to the churn rate of the base\'s customers under contract at the end: no labels, nothing fitted', async () => {
     const out = join(dir, 'adapted');
-    // The simulator's customers, whose behaviour the default model reads (product usage included), churning 60 % a year.
-    const file = join(dir, 'adapt.ndjson');
     const now = CLOCK();
-    const simulated = generateCustomerHistories({ customers: 500, days: 400, seed: 'adapt-test', now, churnRate: 0.6 });
-    writeFileSync(file, simulated.flatMap(({ events }) => events.map(toNdjsonLine)).join(''));
-    const { code, stdout } = await run(['--adapt-base-rate', '--history', file, '--observed-until', new Date(now).toISOString(), '--out', out, '--version', 'ours-adapted']);
+    const { code, stdout } = await run(['--adapt-base-rate', '--history', simulatedExport(), '--observed-until', new Date(now).toISOString(), '--out', out, '--version', 'ours-adapted']);
     expect(code).toBe(TRAIN_EXIT_CODES.ok);
     const base = defaultScoringConfig();
     const adapted = loadScoringConfigFile(join(out, 'scoring-config.json'));
@@ -115,6 +123,17 @@ describe('npm run train -- --adapt-base-rate', () => {
     });
     expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain(`**Adapted to a base** whose customers churn within the horizon at an estimated ${(baseRate! * 100).toFixed(1)} %`);
     expect(stdout).toContain(`${base.version}'s card, adapted`);
+  });
+
+  it('writes the config alone when the base config has no model card', async () => {
+    const baseFile = join(dir, 'hand-set.json');
+    writeFileSync(baseFile, JSON.stringify({ ...defaultScoringConfig(), version: 'hand-set-1' }));
+    const out = join(dir, 'adapted-no-card');
+    const { code, stdout } = await run(['--adapt-base-rate', '--history', simulatedExport(), '--base-config', baseFile, '--out', out]);
+    expect(code).toBe(TRAIN_EXIT_CODES.ok);
+    expect(loadScoringConfigFile(join(out, 'scoring-config.json')).version).toMatch(/^hand-set-1-base[\d.]+$/);
+    expect(stdout).toContain('no model card: none found for hand-set-1');
+    expect(() => readFileSync(join(out, 'model-card.json'))).toThrow(/ENOENT/);
   });
 
   it('refuses, exit 4, with fewer customers under contract than the estimate needs', async () => {

@@ -328,13 +328,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     return TRAIN_EXIT_CODES.refused;
   }
 
-  const paths = {
-    config: await writeConfig(args, result.config),
-    card: join(outputDir(args, result.config), TRAINED_MODEL_FILES.cardMarkdown),
-    cardJson: join(outputDir(args, result.config), TRAINED_MODEL_FILES.cardJson),
-  };
-  await writeFile(paths.card, renderModelCard(result.card));
-  await writeFile(paths.cardJson, `${JSON.stringify(result.card, null, 2)}\n`);
+  const paths = await writeModel(args, result.config, result.card);
   io.stdout.write(
     [
       ...summary(result.card),
@@ -348,12 +342,28 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
 
 const outputDir = (args: TrainArgs, config: ScoringConfig): string => args.outDir ?? join('models', config.version);
 
-/** Writes the config where the scorer is to load it from; returns the path. */
-async function writeConfig(args: TrainArgs, config: ScoringConfig): Promise<string> {
-  await mkdir(outputDir(args, config), { recursive: true });
-  const path = join(outputDir(args, config), TRAINED_MODEL_FILES.config);
-  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
-  return path;
+interface WrittenModel {
+  config: string;
+  card: string;
+  cardJson: string;
+}
+
+/**
+ * Writes the config where the scorer is to load it from, and its card beside it (Markdown and JSON) when it has one,
+ * where the API looks for it; returns the paths written.
+ */
+async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCard): Promise<WrittenModel>;
+async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCard | null): Promise<WrittenModel | { config: string }>;
+async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCard | null): Promise<WrittenModel | { config: string }> {
+  const dir = outputDir(args, config);
+  await mkdir(dir, { recursive: true });
+  const configPath = join(dir, TRAINED_MODEL_FILES.config);
+  await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  if (card === null) return { config: configPath };
+  const paths = { config: configPath, card: join(dir, TRAINED_MODEL_FILES.cardMarkdown), cardJson: join(dir, TRAINED_MODEL_FILES.cardJson) };
+  await writeFile(paths.card, renderModelCard(card));
+  await writeFile(paths.cardJson, `${JSON.stringify(card, null, 2)}\n`);
+  return paths;
 }
 
 function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number): string {
@@ -397,18 +407,12 @@ async function adaptCommand(
   }
   const { config, adaptation } = adapted;
   const baseCard = await findModelCard(base.path, baseConfig.version, isModelCard, (why) => io.stderr.write(`${why.path}: passed over (${why.problem})\n`));
-  const path = await writeConfig(args, config);
-  let cardLine = `no model card: none found for ${baseConfig.version}`;
-  if (baseCard !== null) {
-    const observedUntil = new Date(asOf).toISOString();
-    const card = adaptedModelCard(baseCard, { version: config.version, intercept: config.churn.intercept }, { ...adaptation, observedUntil });
-    const cardPaths = { markdown: join(outputDir(args, config), TRAINED_MODEL_FILES.cardMarkdown), json: join(outputDir(args, config), TRAINED_MODEL_FILES.cardJson) };
-    await writeFile(cardPaths.markdown, renderModelCard(card));
-    await writeFile(cardPaths.json, `${JSON.stringify(card, null, 2)}\n`);
-    cardLine = `wrote ${cardPaths.markdown} and ${cardPaths.json}: ${baseConfig.version}'s card, adapted`;
-  }
+  const observedUntil = new Date(asOf).toISOString();
+  const card = baseCard && adaptedModelCard(baseCard, { version: config.version, intercept: config.churn.intercept }, { ...adaptation, observedUntil });
+  const paths = await writeModel(args, config, card);
+  const cardLine = 'card' in paths ? `wrote ${paths.card} and ${paths.cardJson}: ${baseConfig.version}'s card, adapted` : `no model card: none found for ${baseConfig.version}`;
   io.stdout.write(
-    [describeAdaptation(baseConfig, config, adaptation, asOf), `wrote ${path}`, cardLine, `score with it: SCORING_CONFIG_PATH=${path} npm run scorer`, ''].join('\n'),
+    [describeAdaptation(baseConfig, config, adaptation, asOf), `wrote ${paths.config}`, cardLine, `score with it: SCORING_CONFIG_PATH=${paths.config} npm run scorer`, ''].join('\n'),
   );
   return TRAIN_EXIT_CODES.ok;
 }
