@@ -10,8 +10,9 @@ export interface CatchUpPolicy {
   /**
    * Events older than this are history, and more of the customer's history may follow them: a replay or an export
    * published while the scorer keeps up (no consumer lag shows it) delivers each customer's past oldest first, and
-   * a customer known from no activity at all, only its profile, contracts and deals, none of them dated within
-   * this, awaits its activity (topic-by-topic loads deliver profiles and contracts first). Live traffic is younger.
+   * a customer known from no activity at all, only its profile, contracts and deals, whose relationship began
+   * longer ago than this, awaits its activity (topic-by-topic loads deliver profiles and contracts first, and a
+   * contract's latest change may be recent). Live traffic is younger.
    */
   historyAgeMs: number;
   /**
@@ -37,22 +38,25 @@ export interface CatchUpInput {
   newestEventAt?: number;
 }
 
-/** The newest instant of the customer's contract and deal records, or null when it has none. */
-function newestDealOrContractAt(state: CustomerState): number | null {
-  const instants = [...state.contracts, ...state.opportunities].map((record) => record.occurredAt);
-  return instants.length === 0 ? null : Math.max(...instants);
+/**
+ * When the customer's relationship began, as far as its contract and deal records tell: the earliest of their
+ * changes and of its contracts' starts (a contract upsold today may have started a year ago), or null when it has none.
+ */
+function relationshipBeganAt(state: CustomerState): number | null {
+  const instants = [...state.contracts.flatMap((record) => [record.occurredAt, record.startDate]), ...state.opportunities.map((record) => record.occurredAt)];
+  return instants.length === 0 ? null : Math.min(...instants);
 }
 
 /**
  * Whether the events just applied are history with more of it possibly to follow (see CatchUpPolicy.historyAgeMs):
- * all of them older than the history age, or leaving a customer whose activity has not arrived yet. A profile alone
- * carries no date in the state: it waits too, and nothing can alert on it meanwhile.
+ * all of them older than the history age, or leaving a customer of long standing whose activity has not arrived yet.
+ * A profile alone carries no date in the state: it waits too, and nothing can alert on it meanwhile.
  */
 function historyArriving(state: CustomerState, newestEventAt: number | undefined, policy: CatchUpPolicy, now: number): boolean {
   const historyBefore = now - policy.historyAgeMs;
   if (newestEventAt !== undefined && newestEventAt < historyBefore) return true;
-  const newest = newestDealOrContractAt(state);
-  return state.lastActivityAt === null && (newest === null || newest < historyBefore);
+  const began = relationshipBeganAt(state);
+  return state.lastActivityAt === null && (began === null || began < historyBefore);
 }
 
 /**

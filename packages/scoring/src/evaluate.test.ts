@@ -1,4 +1,4 @@
-import { alertMessage, scoreValues, type AlertEpisode, type AlertMessage, type CustomerState, type ScoreCause } from '@churnscore/domain';
+import { alertMessage, scoreValues, utcDay, type AlertEpisode, type AlertMessage, type CustomerState, type ScoreCause } from '@churnscore/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyAlertBook, evaluateAlerts } from './alerts';
@@ -210,8 +210,20 @@ describe('evaluateCustomer', () => {
       });
 
       it('is live when the contract is younger than the history age: a signing in live traffic', () => {
-        const signed = contract({ occurredAt: NOW - historyAgeMs + 1 });
+        const signed = contract({ occurredAt: NOW - historyAgeMs + 1, startDate: utcDay(NOW) * DAY });
         expect(evaluate({ state: emptyState({ contracts: [signed] }) }).catchingUp).toBe(false);
+      });
+
+      it('holds a customer of long standing whose contract changed just now: its activity may still be on its way', () => {
+        // Found through the real scorer (npm run evaluate): a contract upsold an hour ago, started 254 days ago, read
+        // before the activity topic opened NO_RECENT_ACTIVITY ("no activity for 254 days"), resolved once it arrived.
+        const upsold = contract({ occurredAt: NOW - DAY / 24, startDate: utcDay(NOW - 254 * DAY) * DAY });
+        const held = evaluate({ state: emptyState({ contracts: [upsold] }) });
+        expect(held).toMatchObject({ catchingUp: true, transitions: [] });
+        expect(evaluate({ state: healthyState({ contracts: [upsold] }), published: held.score, alertBook: held.alertBook }, NOW + 1)).toMatchObject({
+          catchingUp: false,
+          transitions: [],
+        });
       });
     });
   });
