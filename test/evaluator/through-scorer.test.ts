@@ -1,7 +1,8 @@
 // Issue 10: the evaluation "through the real scorer". A small simulated base's history, up to one instant, goes
-// through Kafka into the real scorer (once per model); what Redis holds afterwards must be what the scorer's own pure
-// code gives for the same events (the figures judge the product, not a model of it), the load must page nobody for
-// nothing, and the report must judge every customer under contract at the instant.
+// through Kafka into the real scorer (once per model), then its following weeks one at a time with the scorer's clock;
+// what Redis holds at each judged instant must be what the scorer's own pure code gives for the same events (the
+// figures judge the product, not a model of it), the load must page nobody for nothing, and the report must judge
+// every customer under contract at each instant.
 import { MS_PER_DAY } from '@churnscore/domain';
 import { defaultScoringConfig, evaluateCustomer } from '@churnscore/scoring';
 import { loadProducerConfig } from '@churnscore/simulator';
@@ -11,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReporter } from '../../infra/src/index';
 import { closeSandboxSession, openSandboxSession, type SandboxSession } from '../../infra/src/sandbox';
 import { EVALUATION_CLOCK, type PreparedSignal, type SingleSignalName } from '../../services/evaluator/src/evaluation';
-import { evaluateThroughScorer, loadOrder, scoredInstant, type ThroughScorerResult } from '../../services/evaluator/src/through-scorer';
+import { JUDGED_WEEKS, daysForJudgedWeeks, evaluateThroughScorer, judgedInstants, loadOrder, type ThroughScorerResult } from '../../services/evaluator/src/through-scorer';
 
-const POPULATION = { seed: 'through-scorer-test', customers: 60, days: 365 + 121, churnRate: 0.63, silentChurnShare: 0.2, activitySpread: 10 };
+const POPULATION = { seed: 'through-scorer-test', customers: 60, days: daysForJudgedWeeks(365), churnRate: 0.63, silentChurnShare: 0.2, activitySpread: 10 };
 const config = defaultScoringConfig();
 /** Both "models" are the default here: the test is about the path through the scorer, not about training. */
 const configs = { trained: config, default: config };
@@ -45,39 +46,55 @@ afterAll(async () => {
 
 describe('the evaluation through the real scorer', () => {
   const histories = simulatePopulation(POPULATION, EVALUATION_CLOCK);
-  const instant = scoredInstant(POPULATION, EVALUATION_CLOCK);
-  /** The instant's labels, as training gives them. */
-  const plan = planSnapshots(histories.map(asHistory), { asOf: { dates: [instant] }, horizonDays: 90, observedUntil: EVALUATION_CLOCK });
+  const instants = judgedInstants(EVALUATION_CLOCK);
+  const [first, last] = [instants[0]!, instants.at(-1)!];
+  /** The instants' labels, as training gives them. */
+  const plan = planSnapshots(histories.map(asHistory), { asOf: { dates: instants }, horizonDays: 90, observedUntil: EVALUATION_CLOCK });
+  const snapshots = histories.flatMap((customer) => [...customerSnapshots(asHistory(customer), plan, fold)]);
+  const rowOf = (customerId: string, asOf: number) => result.rows.find((row) => row.customerId === customerId && row.asOf === asOf)!;
 
-  it('scores the instant whose labels the history settles, from what had occurred by then, contracts first', () => {
-    expect(result.instant).toBe(instant);
-    expect(EVALUATION_CLOCK - instant).toBeGreaterThanOrEqual(120 * MS_PER_DAY);
-    const published = histories.flatMap((customer) => customer.events.filter((event) => event.occurredAt <= instant));
-    expect(result.published).toBe(published.length);
-    const order = loadOrder(published).map((event) => event.kind);
+  it('judges a week apart from the end of a year’s load to the last instant whose labels the history settles', () => {
+    expect(result.instants).toEqual(instants);
+    expect(instants).toHaveLength(JUDGED_WEEKS);
+    expect(instants.slice(1).map((instant, week) => instant - instants[week]!)).toEqual(Array(JUDGED_WEEKS - 1).fill(7 * MS_PER_DAY));
+    expect(EVALUATION_CLOCK - last).toBeGreaterThanOrEqual(120 * MS_PER_DAY);
+    expect(first - (EVALUATION_CLOCK - (POPULATION.days - 1) * MS_PER_DAY)).toBeGreaterThanOrEqual(364 * MS_PER_DAY);
+  });
+
+  it('loads what had occurred by the first instant, contracts first, then publishes the weeks after it', () => {
+    const loaded = histories.flatMap((customer) => customer.events.filter((event) => event.occurredAt <= first));
+    expect(result.loaded).toBe(loaded.length);
+    expect(result.published).toBe(histories.flatMap((customer) => customer.events.filter((event) => event.occurredAt <= last)).length);
+    expect(result.published).toBeGreaterThan(result.loaded);
+    const order = loadOrder(loaded).map((event) => event.kind);
     expect(order.slice(0, order.findIndex((kind) => kind !== 'contract' && kind !== 'customer'))).not.toHaveLength(0);
   });
 
-  it('judges every customer under contract at the instant, with the label the simulated future gives it', () => {
-    const expected = histories.flatMap((customer) => [...customerSnapshots(asHistory(customer), plan, fold)]);
-    expect(result.rows.map((row) => [row.customerId, row.label])).toEqual(expected.map((s) => [s.customerId, s.label]));
+  it('judges every customer under contract at each instant, with the label the simulated future gives it', () => {
+    const key = (customerId: string, asOf: number) => `${customerId}@${asOf}`;
+    expect(result.rows.map((row) => [key(row.customerId, row.asOf), row.label]).sort()).toEqual(snapshots.map((s) => [key(s.customerId, s.asOf), s.label]).sort());
+    expect(new Set(result.rows.map((row) => row.asOf))).toEqual(new Set(instants));
     expect(result.rows.some((row) => row.label)).toBe(true);
   });
 
-  it('reads back from Redis what the scorer’s pure code gives for the same events', () => {
-    const byCustomer = new Map(result.rows.map((row) => [row.customerId, row]));
-    for (const customer of histories) {
-      for (const snapshot of customerSnapshots(asHistory(customer), plan, fold)) {
-        const pure = evaluateCustomer(
-          { state: snapshot.state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false, inputsBehind: false },
-          config,
-          instant,
-          { retentionDays, catchUp: { historyAgeMs: 0, settleMs: 0 } },
-        );
-        const row = byCustomer.get(customer.customerId)!;
-        // The stored score is the last one published: it moves only by a significant change.
-        expect(Math.abs(row.risk.default - pure.score.churnRisk)).toBeLessThanOrEqual(config.significance.churnRisk);
+  it('reads back from Redis, at every instant, what the scorer’s pure code gives for the same events', () => {
+    const { openAt, resolveBelow } = config.alerts.churnRiskHigh;
+    for (const snapshot of snapshots) {
+      const pure = evaluateCustomer(
+        { state: snapshot.state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false, inputsBehind: false },
+        config,
+        snapshot.asOf,
+        { retentionDays, catchUp: { historyAgeMs: 0, settleMs: 0 } },
+      );
+      const row = rowOf(snapshot.customerId, snapshot.asOf);
+      // The stored score is the last one published: it moves only by a significant change.
+      expect(Math.abs(row.risk.default - pure.score.churnRisk)).toBeLessThanOrEqual(config.significance.churnRisk);
+      if (snapshot.asOf === first) {
         expect(row.alertOpen.default).toBe(pure.alertBook.episodes.CHURN_RISK_HIGH?.status === 'OPEN');
+      } else {
+        // Weeks on, an episode may have opened on a risk that has since fallen, not yet below its resolve threshold.
+        if (pure.score.churnRisk >= openAt) expect(row.alertOpen.default).toBe(true);
+        if (row.alertOpen.default) expect(pure.score.churnRisk).toBeGreaterThanOrEqual(resolveBelow);
       }
     }
   });

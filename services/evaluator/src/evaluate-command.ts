@@ -37,7 +37,7 @@ import {
   type SingleSignalName,
 } from './evaluation';
 import { renderEvaluation, renderThroughScorer } from './render';
-import { AS_REPORTED_POPULATION, evaluateThroughScorer } from './through-scorer';
+import { AS_REPORTED_POPULATION, JUDGED_WEEKS, evaluateThroughScorer } from './through-scorer';
 import { closeSandboxSession, openSandboxSession } from '../../../infra/src/sandbox';
 import { createReporter } from '../../../infra/src/index';
 
@@ -54,8 +54,9 @@ model, the shipped default, health alone, the engagement trend and an oracle tha
 decline side by side: AUC, PR-AUC, AUC in the quietest and busiest thirds, calibration error, and
 CHURN_RISK_HIGH's precision and recall; then whether each target is met. Then it publishes a third
 base's history, up to one instant, to Kafka, scores it with the real scorer (once per model, the local
-stack brought up if it is not running), and judges what Redis holds the same way, with the alert
-traffic of the load. docs/evaluation.md explains it.
+stack brought up if it is not running), runs the scorer on for ${JUDGED_WEEKS - 1} more weeks of that base's events,
+and judges what Redis holds at the end of the load and of each week the same way, with the alert
+traffic of the load and of the weeks. docs/evaluation.md explains it.
 
   --every-days N          score each held-out customer every N days (default ${DEFAULT_EVERY_DAYS})
   --without-scorer        only the evaluation with the scorer's code, no Kafka or Redis
@@ -205,7 +206,8 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
     io.stdout.write(
       `\n${renderThroughScorer({
         population: describePopulation(population),
-        instant: result.instant,
+        instants: result.instants,
+        loaded: result.loaded,
         published: result.published,
         counts: sampleCounts(result.rows),
         runs: result.runs,

@@ -123,26 +123,30 @@ export function renderEvaluation(summary: EvaluationSummary): string {
 /** What the evaluation through the real scorer found, and on what. */
 export interface ThroughScorerSummary {
   population: string;
-  instant: number;
+  instants: readonly number[];
+  loaded: number;
   published: number;
   counts: SampleCounts;
-  runs: ReadonlyArray<{ model: ModelName; loadSeconds: number; alerts: AlertTraffic }>;
+  runs: ReadonlyArray<{ model: ModelName; loadSeconds: number; alerts: AlertTraffic; weeksAlerts: AlertTraffic }>;
   adaptation: AdaptationSummary;
   reports: readonly SignalReport[];
 }
 
-/** The second report: the real scorer's scores of one instant, the alert traffic of the load, and the targets on them. */
+/** The second report: the real scorer's scores at each judged instant, the alert traffic of the load and of the weeks after, and the targets on them. */
 export function renderThroughScorer(summary: ThroughScorerSummary): string {
-  const { counts } = summary;
+  const { counts, instants } = summary;
+  const weeks = instants.length - 1;
   const traffic = summary.runs.map(
-    ({ model, loadSeconds, alerts }) =>
+    ({ model, loadSeconds, alerts, weeksAlerts }) =>
       `- ${SIGNAL_LABELS[model]}: loaded in ${loadSeconds.toFixed(0)} s; alerts opened ${alerts.opened}, resolved ${alerts.resolved}, ` +
-      `opened and resolved again during the load ${alerts.openedThenResolved}; CHURN_RISK_HIGH open at the end ${alerts.churnRiskHighOpen}`,
+      `opened and resolved again during the load ${alerts.openedThenResolved}; CHURN_RISK_HIGH open after the load ${alerts.churnRiskHighOpen}; ` +
+      `the ${weeks} weeks after: alerts opened ${weeksAlerts.opened}, resolved ${weeksAlerts.resolved}; CHURN_RISK_HIGH open at the end ${weeksAlerts.churnRiskHighOpen}`,
   );
   return [
     `Through the real scorer: ${summary.population}`,
-    `  → history up to ${new Date(summary.instant).toISOString()} (${summary.published} events, contract and profile topics first, then the rest oldest first) ` +
-      `published to Kafka and scored by the scorer; ${counts.customers} customers under contract then, ${counts.positives} of them churn within the horizon`,
+    `  → history up to ${new Date(instants[0]!).toISOString()} (${summary.loaded} events, contract and profile topics first, then the rest oldest first) ` +
+      `published to Kafka and scored by the scorer, then ${weeks} weeks more a day at a time with the scorer's clock (${summary.published - summary.loaded} events), ` +
+      `judged at the end of the load and of each week: ${counts.snapshots} snapshots of ${counts.customers} customers under contract, ${counts.positives} churn within the horizon`,
     adaptationLine(summary.adaptation, counts),
     '',
     ...traffic,
