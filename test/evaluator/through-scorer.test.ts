@@ -105,7 +105,7 @@ describe('the evaluation through the real scorer', () => {
   });
 
   it('reports every signal', () => {
-    expect(result.reports.map((report) => report.signal)).toEqual(['trained', 'default', 'adapted', 'healthAlone', 'engagementTrend', 'oracle']);
+    expect(result.reports.map((report) => report.signal)).toEqual(['trained', 'default', 'adapted', 'learntOnTheBase', 'healthAlone', 'engagementTrend', 'oracle']);
     expect(result.reports[1]!.auc).not.toBeNull();
   });
 

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeInsights, defaultScoringConfig, foldEvents, loadScoringConfigFile, parseScoringConfig, scoreCustomer } from '@churnscore/scoring';
-import { latentState, loadProducerConfig, toNdjsonLine } from '@churnscore/simulator';
+import { createRandom, latentState, loadProducerConfig, seedFrom, toNdjsonLine } from '@churnscore/simulator';
 import { TRAIN_EXIT_CODES, asHistory, runTrainCommand, simulatePopulation, simulatedSnapshotPlan, type SimulatedPopulation } from '@churnscore/trainer';
-import { alertOpenings, buildDataset, type DatasetRow } from '@churnscore/training';
+import { alertOpenings, buildDataset, rocAuc, type DatasetRow } from '@churnscore/training';
 import { describe, expect, it } from 'vitest';
 import {
   EVALUATION_POPULATIONS,
@@ -14,6 +14,7 @@ import {
   calibrationByChance,
   calibratedRisk,
   judgeTargets,
+  outOfFoldRisks,
   prepareSignal,
   reportSignals,
   scoreHeldOutCustomer,
@@ -113,9 +114,29 @@ function row(customerId: string, week: number, label: boolean, level: number, ri
     risk: { trained: risk, default: 0.2, adapted: 0.2 },
     alertOpen: { trained: open, default: false, adapted: false },
     signals: { healthAlone: signal, engagementTrend: -signal, oracle: signal },
+    features: [signal],
     condition,
   };
 }
+
+describe('outOfFoldRisks: the trained model’s features learnt on the judged base itself', () => {
+  const random = createRandom(seedFrom('out-of-fold-test'));
+  const customers = Array.from({ length: 200 }, (_, i) => ({ customerId: `c-${i}`, label: random.next() < 0.3 }));
+  const aucOf = (rows: ReadonlyArray<{ label: boolean }>, risks: readonly number[]) => rocAuc(risks.map((score, i) => ({ score, label: rows[i]!.label })));
+
+  it('learns what a feature tells of churn', () => {
+    const rows = customers.flatMap(({ customerId, label }) => [0, 1].map(() => ({ customerId, label, features: [(label ? 1 : 0) + random.next(), random.next()] })));
+    expect(aucOf(rows, outOfFoldRisks(rows))).toBeGreaterThan(0.9);
+  });
+
+  it('never scores a customer with a fit that saw it: a feature naming each customer teaches nothing out of fold', () => {
+    // One column per customer, 1 in its own rows: fitted on a customer's own rows, it would give back its label.
+    const rows = customers.flatMap(({ customerId, label }, i) => [0, 1].map(() => ({ customerId, label, features: customers.map((_, j) => (i === j ? 1 : 0)) })));
+    const risks = outOfFoldRisks(rows);
+    expect(new Set(rows.map((row) => row.customerId))).toHaveLength(200);
+    expect(aucOf(rows, risks)).toBeLessThan(0.7);
+  });
+});
 
 describe('reportSignals', () => {
   // A churner and a calm customer at each of three activity levels, two weekly snapshots each.

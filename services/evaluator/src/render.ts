@@ -1,6 +1,6 @@
 // The evaluation's report as Markdown: readable in a terminal and pasted as is into docs/evaluation.md.
 import { MIN_CUSTOMERS, formatRate, type AdaptationRefusal, type SampleCounts } from '@churnscore/training';
-import { LATENT_CONDITIONS, SIGNAL_LABELS, type AdaptationSummary, type LatentCondition, type ModelName, type SignalReport, judgeTargets } from './evaluation';
+import { LATENT_CONDITIONS, LEARNT_ON_THE_BASE, SIGNAL_LABELS, type AdaptationSummary, type LatentCondition, type ModelName, type SignalReport, judgeTargets } from './evaluation';
 import type { AlertTraffic } from './through-scorer';
 
 export interface EvaluationSummary {
@@ -46,6 +46,12 @@ function adaptationLine({ fittedAt, estimated, kept }: AdaptationSummary, counts
 const fixed = (value: number | null | undefined, digits = 3): string => (value === null || value === undefined ? '–' : value.toFixed(digits));
 const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
 
+/** A signal's CHURN_RISK_HIGH thresholds; the model learnt on the judged base has none: it ranks, nobody alerts on it. */
+const alertCell = ({ signal, alert }: SignalReport): string => {
+  if (signal === LEARNT_ON_THE_BASE) return '–';
+  return alert === null ? 'none reaches the target precision' : `${alert.openAt} / ${alert.resolveBelow}`;
+};
+
 /** Every signal side by side, as a Markdown table. */
 function signalTable(reports: readonly SignalReport[]): string[] {
   const header = ['signal', 'AUC', 'PR-AUC', 'AUC quietest ⅓', 'AUC busiest ⅓', 'calibration error', 'CHURN_RISK_HIGH opens / resolves', 'precision', 'recall', 'recall 30+ days out'];
@@ -57,7 +63,7 @@ function signalTable(reports: readonly SignalReport[]): string[] {
       fixed(report.aucQuietThird),
       fixed(report.aucBusyThird),
       fixed(report.calibrationError),
-      report.alert === null ? 'none reaches the target precision' : `${report.alert.openAt} / ${report.alert.resolveBelow}`,
+      alertCell(report),
       fixed(report.alert?.precision),
       fixed(report.alert?.recall),
       fixed(report.alert?.earlyRecall),

@@ -25,6 +25,7 @@ import {
   modelAlertsOf,
   reportSignals,
   singleSignals,
+  trainingFeatures,
   type AdaptationSummary,
   type JudgedConfigs,
   type HeldOutRow,
@@ -330,6 +331,7 @@ function rowsOf(
         runs.map((run, i) => [run.model, stored[i]!.alertBook?.episodes.CHURN_RISK_HIGH?.status === 'OPEN']),
       ) as Record<ModelName, boolean>;
       const insights = computeInsights(stored[0]!.state, asOf, { retentionDays: fold.retentionDays });
+      const churnAsOf = churnSnapshot(insights, defaultConfig, asOf);
       const latent = latentState(customer, asOf);
       rows.push({
         customerId: customer.customerId,
@@ -339,7 +341,8 @@ function rowsOf(
         activityLevel: customer.latent.activityLevel,
         risk,
         alertOpen,
-        signals: singleSignals({ snapshot: churnSnapshot(insights, defaultConfig, asOf), latent }),
+        signals: singleSignals({ snapshot: churnAsOf, latent }),
+        features: trainingFeatures(churnAsOf),
         condition: latentCondition(latent),
       });
     }
