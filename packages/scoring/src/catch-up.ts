@@ -10,8 +10,8 @@ export interface CatchUpPolicy {
   /**
    * Events older than this are history, and more of the customer's history may follow them: a replay or an export
    * published while the scorer keeps up (no consumer lag shows it) delivers each customer's past oldest first, and
-   * a customer known from no activity at all, only its profile, contracts and deals, whose relationship began
-   * longer ago than this, awaits its activity (topic-by-topic loads deliver profiles and contracts first, and a
+   * a customer known from no activity at all, only its profile, contracts and deals, whose contracts began
+   * longer ago than this (or who has none), awaits its activity (topic-by-topic loads deliver profiles and contracts first, and a
    * contract's latest change may be recent). Live traffic is younger.
    */
   historyAgeMs: number;
@@ -39,11 +39,12 @@ export interface CatchUpInput {
 }
 
 /**
- * When the customer's relationship began, as far as its contract and deal records tell: the earliest of their
- * changes and of its contracts' starts (a contract upsold today may have started a year ago), or null when it has none.
+ * When the customer's relationship began, as far as its contracts tell: the earliest of their starts and changes (a
+ * contract upsold today may have started a year ago), or null without one. Deals are left out: a new customer's
+ * pre-sale deals are older than its first contract, and without a contract no alert can open anyway.
  */
 function relationshipBeganAt(state: CustomerState): number | null {
-  const instants = [...state.contracts.flatMap((record) => [record.occurredAt, record.startDate]), ...state.opportunities.map((record) => record.occurredAt)];
+  const instants = state.contracts.flatMap((record) => [record.occurredAt, record.startDate]);
   return instants.length === 0 ? null : Math.min(...instants);
 }
 

@@ -6,7 +6,7 @@ import { nextDueAt } from './due';
 import { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput } from './evaluate';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';
-import { contract, DAY, emptyState, EVALUATION_OPTIONS, NOW, RETENTION, bucket, handSetConfig, healthyState, silentFor, stateArbitrary } from './test-fixtures';
+import { contract, DAY, emptyState, EVALUATION_OPTIONS, NOW, RETENTION, bucket, handSetConfig, healthyState, opportunity, silentFor, stateArbitrary } from './test-fixtures';
 
 const config = handSetConfig;
 const CAUSE: ScoreCause = { kind: 'event', eventId: 'evt-1' };
@@ -209,9 +209,11 @@ describe('evaluateCustomer', () => {
         expect(evaluate({ state: emptyState() }).alertBook.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + settleMs });
       });
 
-      it('is live when the contract is younger than the history age: a signing in live traffic', () => {
+      it('is live when the contract is younger than the history age: a signing in live traffic, whatever deals came before', () => {
         const signed = contract({ occurredAt: NOW - historyAgeMs + 1, startDate: utcDay(NOW) * DAY });
         expect(evaluate({ state: emptyState({ contracts: [signed] }) }).catchingUp).toBe(false);
+        const preSale = opportunity({ occurredAt: NOW - 60 * DAY, stage: 'CLOSED_WON' });
+        expect(evaluate({ state: emptyState({ contracts: [signed], opportunities: [preSale] }) }).catchingUp).toBe(false);
       });
 
       it('holds a customer of long standing whose contract changed just now: its activity may still be on its way', () => {
