@@ -10,9 +10,9 @@ export interface CatchUpPolicy {
   /**
    * Events older than this are history, and more of the customer's history may follow them: a replay or an export
    * published while the scorer keeps up (no consumer lag shows it) delivers each customer's past oldest first, and
-   * a customer known from no activity at all, only its profile, contracts and deals, whose contracts began
-   * longer ago than this (or who has none), awaits its activity (topic-by-topic loads deliver profiles and contracts first, and a
-   * contract's latest change may be recent). Live traffic is younger.
+   * a customer known from no activity at all, only its profile, contracts and deals, whose contracts began longer
+   * ago than this (or who has none), awaits its activity (topic-by-topic loads deliver profiles and contracts first,
+   * and a contract's latest change may be recent). Live traffic is younger.
    */
   historyAgeMs: number;
   /**

@@ -166,8 +166,11 @@ export const trainingFeatures = (snapshot: ChurnSnapshot): number[] => DEFAULT_T
  * other folds; a customer's fold is drawn from its id, so its snapshots are never fitted on while they are scored.
  */
 export function outOfFoldRisks(rows: ReadonlyArray<Pick<HeldOutRow, 'customerId' | 'label' | 'features'>>, folds = LEARNT_ON_THE_BASE_FOLDS): number[] {
-  const foldOf = (customerId: string) => Math.floor(createRandom(seedFrom('out-of-fold', customerId)).next() * folds);
-  const rowFolds = rows.map((row) => foldOf(row.customerId));
+  const foldOf = new Map<string, number>();
+  for (const { customerId } of rows) {
+    if (!foldOf.has(customerId)) foldOf.set(customerId, Math.floor(createRandom(seedFrom('out-of-fold', customerId)).next() * folds));
+  }
+  const rowFolds = rows.map((row) => foldOf.get(row.customerId)!);
   const risks = new Array<number>(rows.length);
   for (let fold = 0; fold < folds; fold += 1) {
     const fitted = rows.filter((_, i) => rowFolds[i] !== fold);

@@ -204,6 +204,12 @@ const trafficSince = (before: AlertTraffic, after: AlertTraffic): AlertTraffic =
 const occurredBetween = (events: readonly InputEvent[], from: number, to: number): InputEvent[] =>
   events.filter((event) => event.occurredAt > from && event.occurredAt <= to).sort((a, b) => a.occurredAt - b.occurredAt);
 
+/** What is published: the history up to the first judged instant, in load order, and the events after it up to the last. */
+interface PublishedEvents {
+  load: readonly InputEvent[];
+  later: readonly InputEvent[];
+}
+
 /**
  * One scorer, with one model, in a sandbox of its own: the history up to the first instant loaded, then each day's
  * events published with the scorer's clock at the day's end. What it published and what Redis holds at each instant.
@@ -212,7 +218,7 @@ async function runScorer(
   scoring: ScoringConfig,
   options: ThroughScorerOptions,
   model: ModelName,
-  events: readonly InputEvent[],
+  { load, later }: PublishedEvents,
   instants: readonly number[],
 ): Promise<ScorerRun> {
   const { session, stderr } = options;
@@ -241,25 +247,19 @@ async function runScorer(
     );
     return counts.reduce((a, b) => a + b, 0);
   };
-  /** Every event published so far applied and scored, every output published, nothing due or being re-scored, no alert held. */
+  /** Every event published to the customer so far applied, and the customer scored after it. */
+  const scored = (s: CustomerSnapshot) => s.state.revision === (expectedRevision.get(s.customerId) ?? 0) && s.score?.revision === s.state.revision;
+  /** Every customer scored, every output published, nothing due or being re-scored, no alert held. */
   const settled = async (what: string): Promise<CustomerSnapshot[]> =>
     waitFor(
       async () => ({ all: await read(), busy: await dueOrClaimed() }),
-      ({ all, busy }) =>
-        busy === 0 &&
-        all.every(
-          (s) =>
-            s.state.revision === (expectedRevision.get(s.customerId) ?? 0) &&
-            s.score?.revision === s.state.revision &&
-            s.outbox.length === 0 &&
-            s.alertBook?.held === undefined,
-        ),
+      ({ all, busy }) => busy === 0 && all.every((s) => scored(s) && s.outbox.length === 0 && s.alertBook?.held === undefined),
       what,
     ).then(({ all }) => all);
   let published = 0;
   let applied = 0;
   const progress = startProgress(
-    () => `${model} model through the scorer: published ${formatCount(published)}/${formatCount(events.length)}  applied ${formatCount(applied)}`,
+    () => `${model} model through the scorer: published ${formatCount(published)}/${formatCount(load.length + later.length)}  applied ${formatCount(applied)}`,
     { stream: stderr },
   );
   /** Publishes a batch of events with the clock at `instant`, then lets the catch-up holds settle; what Redis holds after. */
@@ -273,7 +273,7 @@ async function runScorer(
       read,
       (all) => {
         applied = all.reduce((sum, s) => sum + s.state.revision, 0);
-        return all.every((s) => s.state.revision === (expectedRevision.get(s.customerId) ?? 0) && s.score?.revision === s.state.revision);
+        return all.every(scored);
       },
       `applying and scoring ${what}`,
     );
@@ -283,17 +283,17 @@ async function runScorer(
   };
   const started = Date.now();
   try {
-    const [first, ...weeks] = instants as [number, ...number[]];
-    const customersAt = [await publishAndSettle(loadOrder(events.filter((event) => event.occurredAt <= first)), first, 'the history')];
+    const [first, ...weekEnds] = instants as [number, ...number[]];
+    const customersAt = [await publishAndSettle(load, first, 'the history')];
     const loadSeconds = (Date.now() - started) / 1000;
     const alerts = alertTraffic(await readAlerts(session, sandbox, config));
     // Live, a day at a time: each day's events published with the clock at its end, so that the scorer applies them and
     // re-scores by time as it would have (a week's events at once would leave its customers a week stale between).
     let dayEnd = first;
-    for (const weekEnd of weeks) {
+    for (const weekEnd of weekEnds) {
       let atWeekEnd: Map<string, CustomerSnapshot> | undefined;
       for (; dayEnd < weekEnd; dayEnd += MS_PER_DAY) {
-        atWeekEnd = await publishAndSettle(occurredBetween(events, dayEnd, dayEnd + MS_PER_DAY), dayEnd + MS_PER_DAY, `the day to ${new Date(dayEnd + MS_PER_DAY).toISOString()}`);
+        atWeekEnd = await publishAndSettle(occurredBetween(later, dayEnd, dayEnd + MS_PER_DAY), dayEnd + MS_PER_DAY, `the day to ${new Date(dayEnd + MS_PER_DAY).toISOString()}`);
       }
       customersAt.push(atWeekEnd!);
     }
@@ -351,8 +351,8 @@ function rowsOf(
 }
 
 /**
- * Publishes the population's history up to the first judged instant, then its weeks one at a time, scores them with
- * each model's scorer in turn, and judges the outcome at every instant.
+ * Publishes the population's history up to the first judged instant, then the days after it one at a time, scores
+ * them with each model's scorer in turn, and judges the outcome at every judged instant.
  */
 export async function evaluateThroughScorer(options: ThroughScorerOptions): Promise<ThroughScorerResult> {
   const { population, simulatorClock } = options;
@@ -360,19 +360,21 @@ export async function evaluateThroughScorer(options: ThroughScorerOptions): Prom
   const [first] = instants as [number];
   const histories = simulatePopulation(population, simulatorClock);
   const events = histories.flatMap((customer) => customer.events.filter((event) => event.occurredAt <= instants.at(-1)!));
-  const plan = planSnapshots(histories.map(asHistory), { asOf: { dates: instants }, horizonDays: DEFAULT_HORIZON_DAYS, observedUntil: simulatorClock });
+  const published = { load: loadOrder(events.filter((event) => event.occurredAt <= first)), later: events.filter((event) => event.occurredAt > first) };
+  const asHistories = histories.map(asHistory);
+  const plan = planSnapshots(asHistories, { asOf: { dates: instants }, horizonDays: DEFAULT_HORIZON_DAYS, observedUntil: simulatorClock });
   // Adapted once, from what the load published, as a user would run `npm run train -- --adapt-base-rate --from-topics
   // --observed-until <first instant>` before deploying the adapted config.
   const loadPlan = { ...plan, asOfDates: [first] };
-  const adapted = adaptedAtEachInstant(histories.map(asHistory), loadPlan, options.configs.default, options.fold);
+  const adapted = adaptedAtEachInstant(asHistories, loadPlan, options.configs.default, options.fold);
   const configs = { ...options.configs, adapted: adapted.configAt(first) };
   const runs: ScorerRun[] = [];
-  for (const model of MODELS) runs.push(await runScorer(configs[model], options, model, events, instants));
+  for (const model of MODELS) runs.push(await runScorer(configs[model], options, model, published, instants));
   const rows = rowsOf(runs, histories, plan, configs.default, options.fold);
   const reports = reportSignals(rows, options.prepared, modelAlertsOf(options.configs), plan.asOfDates);
   return {
     instants,
-    loaded: events.filter((event) => event.occurredAt <= first).length,
+    loaded: published.load.length,
     published: events.length,
     runs,
     rows,
