@@ -5,6 +5,7 @@ import { UsageError, formatCount, formatPercent, integerOption, latentState, loa
 import {
   asHistory,
   describePopulation,
+  parsePopulationSpec,
   planPopulation,
   simulatePopulation,
   simulatedDataset,
@@ -15,11 +16,14 @@ import {
 } from '@churnscore/trainer';
 import {
   DEFAULT_HORIZON_DAYS,
+  DEFAULT_RENEWAL_GRACE_DAYS,
+  DEFAULT_WARM_UP_DAYS,
   DEFAULT_TARGET_PRECISION,
   DEFAULT_VALIDATION_SHARE,
   sampleCounts,
   splitByTime,
   trainChurnModel,
+  TrainingRefusedError,
   type Dataset,
 } from '@churnscore/training';
 import {
@@ -37,7 +41,7 @@ import {
   type SingleSignalName,
 } from './evaluation';
 import { renderEvaluation, renderThroughScorer } from './render';
-import { AS_REPORTED_POPULATION, JUDGED_WEEKS, evaluateThroughScorer } from './through-scorer';
+import { AS_REPORTED_POPULATION, JUDGED_WEEKS, daysForJudgedWeeks, evaluateThroughScorer } from './through-scorer';
 import { closeSandboxSession, openSandboxSession } from '../../../infra/src/sandbox';
 import { createReporter } from '../../../infra/src/index';
 
@@ -46,7 +50,7 @@ const DEFAULT_EVERY_DAYS = 7;
 /** How often scoring yields to the event loop, in customers, so that the progress line can redraw. */
 const YIELD_EVERY_CUSTOMERS = 10;
 
-export const EVALUATE_USAGE = `Usage: npm run evaluate [-- --every-days N] [--without-scorer]
+export const EVALUATE_USAGE = `Usage: npm run evaluate [-- --every-days N] [--without-scorer] [--held-out-base SPEC …]
 
 Trains the churn model on one simulated customer base and scores another (other seed, churn rate,
 share of silent churners and activity spread) with the scorer's own code, then prints the trained
@@ -62,29 +66,75 @@ traffic of the load and of the weeks. docs/evaluation.md explains it.
   --without-scorer        only the evaluation with the scorer's code, no Kafka or Redis
   --default-config PATH   the scoring config to judge as the default model, and to train from
                           (default: the shipped one)
+  --train-base SPEC       the base trained on
+  --held-out-base SPEC    the base scored weekly with the scorer's code
+  --scorer-base SPEC      the base scored through the real scorer
+                          SPEC: key=value pairs, comma-separated, the keys being npm run simulate's
+                          options (seed, customers, days, churn-rate, silent-churn-share,
+                          activity-spread); what is not given stays the reported base's, e.g.
+                          --held-out-base seed=mine,churn-rate=0.5. A judged base's seed must differ
+                          from the training base's (customer ids start with the seed)
   --help                  show this text`;
 
-export interface EvaluateIo extends CommandIo {
-  /** Default EVALUATION_POPULATIONS and AS_REPORTED_POPULATION; tests use smaller ones. */
-  populations?: { train: SimulatedPopulation; heldOut: SimulatedPopulation; throughScorer?: SimulatedPopulation };
+/** The bases an evaluation simulates: trained on, scored weekly, and scored through the real scorer. */
+export interface EvaluationPopulations {
+  train: SimulatedPopulation;
+  heldOut: SimulatedPopulation;
+  throughScorer: SimulatedPopulation;
 }
 
-export function parseEvaluateArgs(argv: string[]): { everyDays: number; defaultConfigPath: string | null; throughScorer: boolean } | null {
+/** The bases the reported figures come from (docs/evaluation.md). */
+export const REPORTED_POPULATIONS: EvaluationPopulations = { ...EVALUATION_POPULATIONS, throughScorer: AS_REPORTED_POPULATION };
+
+export interface EvaluateIo extends CommandIo {
+  /** The bases before the command line's specs; default REPORTED_POPULATIONS. Tests use smaller ones. */
+  populations?: EvaluationPopulations;
+}
+
+export interface EvaluateArgs {
+  everyDays: number;
+  defaultConfigPath: string | null;
+  throughScorer: boolean;
+  populations: EvaluationPopulations;
+}
+
+/** Fewest days of a weekly base: the snapshots' warm-up, then an as-of date whose horizon and renewal grace the history settles. */
+const MIN_WEEKLY_DAYS = DEFAULT_WARM_UP_DAYS + DEFAULT_HORIZON_DAYS + DEFAULT_RENEWAL_GRACE_DAYS + 2;
+
+export function parseEvaluateArgs(argv: string[], bases: EvaluationPopulations = REPORTED_POPULATIONS): EvaluateArgs | null {
   const parsed = parseOptions(
     argv,
     {
       'every-days': { type: 'string' },
       'default-config': { type: 'string' },
       'without-scorer': { type: 'boolean', default: false },
+      'train-base': { type: 'string' },
+      'held-out-base': { type: 'string' },
+      'scorer-base': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     EVALUATE_USAGE,
   );
   if (parsed.help) return null;
+  const base = (option: 'train-base' | 'held-out-base' | 'scorer-base', given: SimulatedPopulation, minDays: number) => {
+    const spec = parsed[option];
+    return spec === undefined ? given : parsePopulationSpec(spec, given, `--${option}`, minDays);
+  };
+  const populations = {
+    train: base('train-base', bases.train, MIN_WEEKLY_DAYS),
+    heldOut: base('held-out-base', bases.heldOut, MIN_WEEKLY_DAYS),
+    // A day of history before the first instant judged at least.
+    throughScorer: base('scorer-base', bases.throughScorer, daysForJudgedWeeks(1)),
+  };
+  // Customer ids start with the seed: a judged base with the training base's seed would be judged on customers trained on.
+  for (const [option, judged] of [['--held-out-base', populations.heldOut], ['--scorer-base', populations.throughScorer]] as const) {
+    if (judged.seed === populations.train.seed) throw new UsageError(`${option}: seed ${judged.seed} is the training base's; a judged base needs a seed of its own`);
+  }
   return {
     everyDays: integerOption('every-days', parsed['every-days'], DEFAULT_EVERY_DAYS, 1),
     defaultConfigPath: parsed['default-config'] ?? null,
     throughScorer: !parsed['without-scorer'],
+    populations,
   };
 }
 
@@ -113,14 +163,24 @@ function prepareSignals(dataset: Dataset, population: SimulatedPopulation, baseC
   ) as Record<SingleSignalName, PreparedSignal>;
 }
 
+/** The model trained on the training base; a base too small to learn from (--train-base) is bad usage, said as `npm run train` says it. */
+function trainedOn(dataset: Dataset, population: SimulatedPopulation, options: Parameters<typeof trainChurnModel>[1]): ReturnType<typeof trainChurnModel> {
+  try {
+    return trainChurnModel(dataset, options);
+  } catch (error) {
+    if (error instanceof TrainingRefusedError) throw new UsageError(`the training base (${describePopulation(population)}) cannot be learnt from: ${error.message}`);
+    throw error;
+  }
+}
+
 /** `npm run evaluate`. */
 export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promise<number> {
-  const args = parseEvaluateArgs(argv);
+  const args = parseEvaluateArgs(argv, io.populations);
   if (args === null) {
     io.stderr.write(`${EVALUATE_USAGE}\n`);
     return 0;
   }
-  const populations: NonNullable<EvaluateIo['populations']> = io.populations ?? EVALUATION_POPULATIONS;
+  const { populations } = args;
   // The scorer's defaults, whatever this shell's environment says, so that every run reports the same figures.
   const { retentionDays, dedupeWindowDays } = loadProducerConfig({}, { offline: true });
   const fold = { retentionDays, dedupeWindowDays };
@@ -139,7 +199,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
     ...fold,
     onProgress: (done) => (progress = done),
   }).finally(() => snapshotting.stop());
-  const { config: trained, card } = trainChurnModel(dataset, {
+  const { config: trained, card } = trainedOn(dataset, populations.train, {
     baseConfig: defaultConfig,
     trainedAt: (io.clock ?? Date.now)(),
     sources: [describePopulation(populations.train)],
@@ -191,7 +251,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
   );
   if (!args.throughScorer) return 0;
 
-  const population = populations.throughScorer ?? AS_REPORTED_POPULATION;
+  const population = populations.throughScorer;
   const session = await openSandboxSession('evaluate', createReporter((line) => io.stderr.write(`${line}\n`)));
   try {
     const result = await evaluateThroughScorer({

@@ -1,6 +1,6 @@
 export { COHORTS, SEGMENTS, SEGMENT_PROFILES, type Cohort, type Segment } from './cohorts';
 export { latentState, type Decline, type Dip, type Disposition, type LatentState, type LatentTrajectory } from './latent';
-export { DEFAULT_POPULATION, type PopulationParameters } from './population';
+export { DEFAULT_POPULATION, POPULATION_OPTIONS, populationFromOptions, type PopulationParameters } from './population';
 export { createRandom, seedFrom, type Random } from './random';
 export {
   generateCustomerHistories,

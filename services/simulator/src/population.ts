@@ -21,6 +21,29 @@ export const POPULATION_LIMITS: Record<keyof PopulationParameters, { min: number
   activitySpread: { min: 1, max: 1000, why: '1 gives every customer of a segment the same activity level' },
 };
 
+/** The command-line option of each parameter: \`npm run simulate\`'s, and the keys of \`npm run evaluate\`'s population specs. */
+export const POPULATION_OPTIONS: Record<keyof PopulationParameters, string> = {
+  churnRate: 'churn-rate',
+  silentChurnShare: 'silent-churn-share',
+  activitySpread: 'activity-spread',
+};
+
+/**
+ * The parameters given as text under their options' names (POPULATION_OPTIONS; a missing one takes its default, other
+ * options are passed over), checked as resolvePopulation checks them: text that is not a number is refused as out of range.
+ */
+export function populationFromOptions(
+  texts: Readonly<Record<string, unknown>>,
+  nameOf: (option: string) => string = (option) => `--${option}`,
+): PopulationParameters {
+  const given: Partial<PopulationParameters> = {};
+  for (const parameter of Object.keys(POPULATION_OPTIONS) as Array<keyof PopulationParameters>) {
+    const text = texts[POPULATION_OPTIONS[parameter]];
+    if (typeof text === 'string') given[parameter] = text.trim() === '' ? NaN : Number(text);
+  }
+  return resolvePopulation(given, (parameter) => nameOf(POPULATION_OPTIONS[parameter]));
+}
+
 /**
  * The parameters, defaults filled in (an undefined value takes its default). A value out of range
  * throws a RangeError naming it as `nameOf` says (a command line names its options differently).

@@ -8,7 +8,7 @@ import { COHORTS } from './cohorts';
 import { writeNdjson } from './export-format';
 import { generateCustomerHistory, planCustomers, type CustomerPlan } from './generator';
 import { generateLiveEvents } from './live';
-import { DEFAULT_POPULATION, resolvePopulation, type PopulationParameters } from './population';
+import { DEFAULT_POPULATION, populationFromOptions, type PopulationParameters } from './population';
 import { formatCount, startProgress, startRateMeter, type ProgressStream } from './progress';
 import { createEventPublisher } from './publish';
 import type { PumpOptions } from './pump';
@@ -90,14 +90,7 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
   if (!Number.isFinite(now)) throw new UsageError('--now must be an ISO 8601 timestamp, e.g. 2025-06-15T12:00:00Z');
   let population: PopulationParameters;
   try {
-    population = resolvePopulation(
-      {
-        churnRate: numberOption(parsed['churn-rate']),
-        silentChurnShare: numberOption(parsed['silent-churn-share']),
-        activitySpread: numberOption(parsed['activity-spread']),
-      },
-      (parameter) => `--${POPULATION_OPTIONS[parameter]}`,
-    );
+    population = populationFromOptions(parsed);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -116,16 +109,6 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
     source: parsed.source,
   };
 }
-
-/** The command-line option of each population parameter. */
-const POPULATION_OPTIONS: Record<keyof PopulationParameters, string> = {
-  churnRate: 'churn-rate',
-  silentChurnShare: 'silent-churn-share',
-  activitySpread: 'activity-spread',
-};
-
-/** A number given on the command line; NaN (refused by the range check) for text that is not one. */
-const numberOption = (text: string | undefined): number | undefined => (text === undefined ? undefined : text.trim() === '' ? NaN : Number(text));
 
 export interface SimulateIo {
   env: Env;

@@ -4,6 +4,7 @@ export { readTopicHistory, replayInputTopics, type TopicHistory, type TopicHisto
 export {
   asHistory,
   describePopulation,
+  parsePopulationSpec,
   planPopulation,
   simulatePopulation,
   simulatedDataset,

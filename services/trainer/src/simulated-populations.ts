@@ -4,8 +4,11 @@
 import { MS_PER_DAY, utcDay, type InputEvent } from '@churnscore/domain';
 import type { FoldOptions } from '@churnscore/scoring';
 import {
+  POPULATION_OPTIONS,
+  UsageError,
   generateCustomerHistories,
   planCustomers,
+  populationFromOptions,
   type CustomerPlan,
   type CustomerHistory as SimulatedCustomer,
   type GeneratorOptions,
@@ -43,6 +46,42 @@ export interface SimulatedDatasetOptions extends FoldOptions {
 export const describePopulation = (p: SimulatedPopulation): string =>
   `simulated --seed ${p.seed} --customers ${p.customers} --days ${p.days} --churn-rate ${p.churnRate} ` +
   `--silent-churn-share ${p.silentChurnShare} --activity-spread ${p.activitySpread}`;
+
+/** The keys of a population spec: the simulate command's options of the same names. */
+const SPEC_KEYS: readonly string[] = ['seed', 'customers', 'days', ...Object.values(POPULATION_OPTIONS)];
+
+/**
+ * A population given on a command line as `key=value` pairs, comma-separated (`seed=mine,churn-rate=0.5`), the keys
+ * being the simulate command's options; what is not given is `base`'s. `option` names the command-line option in
+ * messages. Refused as bad usage: an unknown or repeated key, a value out of the simulator's range, fewer than
+ * `minDays` days.
+ */
+export function parsePopulationSpec(spec: string, base: SimulatedPopulation, option: string, minDays = 1): SimulatedPopulation {
+  const given: Record<string, string> = {};
+  for (const pair of spec.split(',')) {
+    const at = pair.indexOf('=');
+    const key = pair.slice(0, at).trim();
+    if (at < 0 || !SPEC_KEYS.includes(key)) {
+      throw new UsageError(`${option}: "${pair}" is not one of ${SPEC_KEYS.map((k) => `${k}=…`).join(', ')}`);
+    }
+    if (key in given) throw new UsageError(`${option}: ${key} is given twice`);
+    given[key] = pair.slice(at + 1).trim();
+  }
+  const whole = (key: 'customers' | 'days', min: number): number => {
+    const value = given[key] === undefined ? base[key] : Number(given[key]);
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`${option}: ${key} must be a whole number of at least ${min}`);
+    return value;
+  };
+  const seed = given.seed ?? base.seed;
+  if (seed === '') throw new UsageError(`${option}: seed must not be empty`);
+  const defaults = Object.fromEntries(Object.entries(POPULATION_OPTIONS).map(([parameter, key]) => [key, String(base[parameter as keyof typeof POPULATION_OPTIONS])]));
+  try {
+    return { seed, customers: whole('customers', 1), days: whole('days', minDays), ...populationFromOptions({ ...defaults, ...given }, (key) => `${option} ${key}`) };
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 /** The simulator's options for the population; customer ids start with its seed, so populations never share one. */
 const generatorOptions = (population: SimulatedPopulation, now: number): GeneratorOptions => ({ ...population, now, idPrefix: population.seed });
