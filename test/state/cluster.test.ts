@@ -50,6 +50,7 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
         score: score(s.customerId, { churnRisk: i / 100, segment: s.segment }),
         insights: insights(s.customerId),
         revision: s.state.revision,
+        incarnation: s.incarnation,
         asOf: NOW,
         hasOpenAlerts: true,
         basedOn: null,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyAlertBook } from '@churnscore/scoring';
-import { claimNamespace, keySchema, namespaceState, redisIdentity } from '@churnscore/state';
+import { claimNamespace, keySchema, namespaceState, redisIdentity, type CustomerSnapshot } from '@churnscore/state';
 import { customerKeysPattern } from '../harness/customer-keys';
 import {
   DAY,
@@ -38,11 +38,13 @@ describe('eraseCustomer', () => {
       ),
       NOW,
     );
+    const [{ incarnation }] = (await t.store.readCustomers([id], NOW)) as [CustomerSnapshot];
     await t.store.commitScores([
       {
         score: score(id, { segment: 'SMB' }),
         insights: insights(id),
         revision: 4,
+        incarnation,
         asOf: NOW,
         hasOpenAlerts: true,
         basedOn: null,
@@ -71,6 +73,41 @@ describe('eraseCustomer', () => {
     const [snapshot] = await t.store.readCustomers([id], NOW);
     expect(snapshot).toMatchObject({ score: null, alertBook: null, outbox: [], segment: null });
     expect(snapshot?.state.opportunities).toEqual([]);
+  });
+});
+
+describe('a score computed before an erasure', () => {
+  it('is refused once the customer is erased and created again, whatever revision the new state reached', async () => {
+    const id = 'erased-while-scored';
+    const feed = new Feed();
+    await t.store.applyEvents(feed.items(activity(id, 'EMAIL_SENT', NOW - 2 * HOUR), activity(id, 'CALL', NOW - HOUR)), NOW);
+    // A computation reads the customer (no score yet) ...
+    const [before] = (await t.store.readCustomers([id], NOW)) as [CustomerSnapshot];
+    // ... the customer is erased and, before it commits, two late events create its state again at the same revision.
+    await t.store.eraseCustomer(id);
+    await t.store.applyEvents(feed.items(activity(id, 'MEETING', NOW - HOUR), profile(id, 'SMB', NOW - HOUR)), NOW);
+    const [after] = (await t.store.readCustomers([id], NOW)) as [CustomerSnapshot];
+    expect(after.state.revision).toBe(before.state.revision);
+    expect(after.incarnation).not.toBe(before.incarnation);
+
+    const committed = (from: CustomerSnapshot) => ({
+      score: score(id),
+      insights: insights(id),
+      revision: from.state.revision,
+      incarnation: from.incarnation,
+      asOf: NOW,
+      hasOpenAlerts: false,
+      basedOn: null,
+      alertBook: null,
+      outbox: [scoreChanged(score(id))],
+      nextDueAt: null,
+    });
+    const [stale] = await t.store.commitScores([committed(before)]);
+    expect(stale).toMatchObject({ written: false, conflict: true });
+    expect(await t.redis.exists(t.store.keys.customer(id).score)).toBe(0);
+    // Recomputed from a fresh read, as the scorer does on a conflict: written.
+    const [fresh] = await t.store.commitScores([committed(after)]);
+    expect(fresh).toMatchObject({ written: true, conflict: false });
   });
 });
 

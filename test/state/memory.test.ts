@@ -39,14 +39,14 @@ it('a customer with a year of typical activity fits the measured per-customer bu
     NOW,
   );
   const committed = await t.store.commitScores(
-    snapshots.map(({ state }) => {
+    snapshots.map(({ state, incarnation }) => {
       const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts } = evaluateCustomer(
         { state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false, inputsBehind: false },
         config,
         NOW,
         options,
       );
-      return { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: state.revision, asOf: NOW, basedOn: null };
+      return { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: state.revision, incarnation, asOf: NOW, basedOn: null };
     }),
   );
   // Published and acknowledged: the outbox is empty between commits.

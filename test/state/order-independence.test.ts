@@ -52,8 +52,10 @@ it('any permutation with duplicates and redeliveries stores the same state', asy
       const again = await shuffled.store.applyEvents(items.slice(0, redelivered), NOW);
       expect(again.every((r) => r.outcome === 'redelivered')).toBe(true);
 
-      const expected = await inOrder.store.readCustomers(customers, NOW);
-      expect(await shuffled.store.readCustomers(customers, NOW)).toEqual(expected);
+      // Everything but the incarnation, which is when each store created the state; each store has one.
+      const read = async (t: StateTestContext) =>
+        (await t.store.readCustomers(customers, NOW)).map(({ incarnation, ...snapshot }) => ({ ...snapshot, incarnated: incarnation !== '' }));
+      expect(await read(shuffled)).toEqual(await read(inOrder));
     }),
     { numRuns: 60 },
   );

@@ -9,9 +9,14 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** The incarnation of each customer's state, as its first read gave it: the commits name it. */
+const incarnations = new Map<string, string>();
+
 /** Gives a customer state (revision 1), so that scores can be committed for it. */
 async function customerWithState(customerId: string) {
   await t.store.applyEvents(new Feed().items(activity(customerId, 'EMAIL_SENT', NOW - HOUR)), NOW);
+  const [snapshot] = await t.store.readCustomers([customerId], NOW);
+  incarnations.set(customerId, snapshot!.incarnation);
 }
 
 /**
@@ -24,6 +29,7 @@ function commit(customerId: string, fields: Partial<ScoreCommit> = {}, publish =
     score: score(customerId),
     insights: insights(customerId),
     revision: 1,
+    incarnation: incarnations.get(customerId) ?? '',
     asOf: NOW,
     alertBook: null,
     nextDueAt: null,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createStateStore, type StateStore } from '@churnscore/state';
+import { createStateStore, type CustomerSnapshot, type StateStore } from '@churnscore/state';
 import { freePort, PrivateRedis } from '../scorer/private-redis';
 import { Feed, HOUR, NOW, activity, insights, score, scoreChanged } from './fixtures';
 
@@ -46,7 +46,8 @@ it("writes a customer's state hash once per apply call, not once per event", asy
 
 it('writes nothing of insights, alert book or score fields that a commit leaves unchanged', async () => {
   await store.applyEvents(new Feed().items(activity('steady', 'EMAIL_SENT', NOW - HOUR)), NOW);
-  const first = { score: score('steady'), insights: insights('steady', { openTickets: 1 }), revision: 1, asOf: NOW, alertBook: null, nextDueAt: NOW + HOUR, hasOpenAlerts: false };
+  const [{ incarnation }] = (await store.readCustomers(['steady'], NOW)) as [CustomerSnapshot];
+  const first = { score: score('steady'), insights: insights('steady', { openTickets: 1 }), revision: 1, incarnation, asOf: NOW, alertBook: null, nextDueAt: NOW + HOUR, hasOpenAlerts: false };
   await store.commitScores([{ ...first, outbox: [scoreChanged(first.score)], basedOn: null }]);
   await redis.config('RESETSTAT');
   await store.commitScores([{ ...first, asOf: NOW + 1, outbox: [], basedOn: { revision: 1, asOf: NOW } }]);

@@ -8,7 +8,7 @@
   substitutes them from LAYOUT (packages/state/src/layout.ts), OUTCOME, OP and EVENT (src/scripts/apply-events.ts).
 
   Input:
-    KEYS[KEY.state] hash  revision, offset watermarks, maxima (lastAct, lastIn), trimDay
+    KEYS[KEY.state] hash  revision, offset watermarks, maxima (lastAct, lastIn), trimDay, incarnation
     KEYS[KEY.act]  string day buckets, one line per 32-day period with activity: "\n" .. the period
                           (floor(day / 32)) as 3 base-36 digits .. its days' buckets separated by ',' (day
                           period * 32 + i in the i-th place, from 0; empty for a day without activity;
@@ -431,6 +431,12 @@ for _, event in ipairs(events) do
   results[#results + 1] = outcome
   if outcome == OUTCOME.applied then setState(LAYOUT.state.revision, revision() + 1) end
   results[#results + 1] = revision()
+end
+
+-- A state created here (or one older than the incarnation stamp) gets the stamp with its first applied event.
+if stateChanged[LAYOUT.state.revision] and not getState(LAYOUT.state.incarnation) then
+  local now = redis.call('TIME')
+  setState(LAYOUT.state.incarnation, now[1] .. '.' .. now[2])
 end
 
 flushAdditions()

@@ -39,6 +39,9 @@
                         another commit landed since (two instances, or the time-driven loop and an event, on
                         one customer), the computation saw a stale alert book and last score, so the call is
                         refused as a conflict and the caller recomputes from a fresh read
+    ARGV[ARG.incarnation]  the state's incarnation the computation read ('' for none): an erasure since, and
+                        events that created the state again, make it another one, whatever its revision; the
+                        call is then refused as a conflict, so nothing computed from erased data is stored
     ARGV[ARG.fence]     the run_id(s) the caller's writes are meant for, or '' (see the fence include):
                         versions handed out on another server could repeat ones already published
     ARGV[ARG.generation]  the incarnation of Redis the caller synchronised with ('' for none), stored with
@@ -99,7 +102,11 @@ if storedToken ~= basedOn then
   return {REPLY.conflict, version, previous}
 end
 
-local hasState = redis.call('HEXISTS', stateKey, LAYOUT.state.revision) == 1
+local stateNow = redis.call('HMGET', stateKey, LAYOUT.state.revision, LAYOUT.state.incarnation)
+if stateNow[1] and (stateNow[2] or '') ~= ARGV[ARG.incarnation] then
+  return {REPLY.conflict, version, previous}
+end
+local hasState = stateNow[1] ~= false
 local storedRevision, storedAsOf = tonumber(stored[LAYOUT.score.revision] or '-1'), tonumber(stored[LAYOUT.score.asOf] or '-1')
 local isNewer = revision > storedRevision or (revision == storedRevision and asOf > storedAsOf)
 if not hasState or not isNewer then

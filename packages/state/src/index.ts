@@ -14,7 +14,7 @@ export {
   type RankingMetric,
 } from './keys';
 export { decodeExplanation } from './explanation-codec';
-export type { OutboxEntry } from './layout';
+export { STATE_FIELD, type OutboxEntry } from './layout';
 export {
   decodeAlertBook,
   decodeScoreHistoryEntry,

@@ -19,6 +19,12 @@ export const STATE_FIELD = {
   trimDay: 'trimDay',
   /** Sequence number of the last outbox entry ever appended. */
   outboxSeq: 'outboxSeq',
+  /**
+   * When this state was created (Redis's TIME, `seconds.microseconds`): an erasure deletes the state and its revision
+   * starts again from 1, so the revision alone cannot tell a state read before an erasure from one created after it.
+   * A commit computed from another incarnation is refused as a conflict.
+   */
+  incarnation: 'born',
 } as const;
 
 /** The `state` hash field of a topic-partition's offset watermark (highest offset applied or found duplicate), built once each. */

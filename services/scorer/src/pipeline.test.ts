@@ -208,6 +208,24 @@ describe('ScoringPipeline.rescore', () => {
     expect(store.stored('c1').score).toMatchObject({ asOf: NOW + 2 });
   });
 
+  it('scores a customer erased and created again since its read from a fresh read, not from the erased state', async () => {
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    await store.eraseCustomer('c1');
+    await store.applyEvents([{ event: activity('c1', 'e2'), topic: topics.activity, partition: 0, offset: '5', receivedAt: NOW }], NOW);
+    const [before] = await store.readCustomers(['c1']);
+    // While this computation runs, the customer is erased and one late event creates it again: the same revision.
+    store.beforeCommit = () => {
+      store.beforeCommit = undefined;
+      void store.eraseCustomer('c1');
+      void store.applyEvents([{ event: activity('c1', 'e3'), topic: topics.activity, partition: 0, offset: '6', receivedAt: NOW }], NOW);
+    };
+    journal.length = 0;
+    await pipelineWith().rescore([byTime('c1')], NOW + 1, FENCE, [], new Map([['c1', before!]]));
+    expect(journal.filter((call) => /^(read|commit)/.test(call))).toEqual(['commit c1', 'read c1', 'commit c1']);
+    expect((await store.readCustomers(['c1']))[0]!.incarnation).not.toBe(before!.incarnation);
+    expect(store.stored('c1').score).toMatchObject({ revision: 1, asOf: NOW + 1 });
+  });
+
   it('counts every customer it scores by cause, a commit retried after a lost race again', async () => {
     const pipeline = pipelineWith();
     await pipeline.handleChunks([await chunkOf([activity('c1', 'e1'), activity('c1', 'e2'), activity('c2', 'e3')])], FENCE);

@@ -223,7 +223,7 @@ export class ScoringPipeline {
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
     );
     return {
-      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: snapshot.state.revision, asOf: now, basedOn: published },
+      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: snapshot.state.revision, incarnation: snapshot.incarnation, asOf: now, basedOn: published },
       awaiting: catchingUp ? behind : [],
     };
   }

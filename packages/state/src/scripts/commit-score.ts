@@ -18,6 +18,8 @@ export interface ScoreCommit {
   insights: CustomerInsights;
   /** The state revision the score was computed from (CustomerState.revision). */
   revision: number;
+  /** The state's incarnation the score was computed from (CustomerSnapshot.incarnation). */
+  incarnation: string;
   asOf: number;
   /** The new alert book, or null to delete it. */
   alertBook: AlertBook | null;
@@ -88,6 +90,7 @@ const ARGS = [
   'historyEntry',
   'historyLength',
   'basedOn',
+  'incarnation',
   'fence',
   'generation',
   'versionFloor',
@@ -142,6 +145,7 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
         historyEntry: replacesScore ? encodeScoreHistoryEntry(historyEntry(commit.score)) : '',
         historyLength: SCORE_HISTORY_LENGTH,
         basedOn: commit.basedOn === null ? '' : `${commit.basedOn.revision}:${commit.basedOn.asOf}`,
+        incarnation: commit.incarnation,
         fence: fence?.runId ?? '',
         generation: fence?.generation ?? '',
         versionFloor: fence?.versionFloor ?? 0,

@@ -1,7 +1,7 @@
 // readCustomer-7.lua: everything the scorer needs about one customer, read in one atomic snapshot.
 import type { AlertBook, CustomerState } from '@churnscore/domain';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
-import { LUA_LAYOUT, type OutboxEntry } from '../layout';
+import { LUA_LAYOUT, STATE_FIELD, type OutboxEntry } from '../layout';
 import { decodeCustomerState, pairsToRecord } from '../read-state';
 import { decodeAlertBook, decodeOutboxEntry, decodeStoredScore, type StoredScore } from '../score-codec';
 import { keysOf, type ScriptDefinition, type ScriptInvocation } from './lua-script';
@@ -9,6 +9,8 @@ import { keysOf, type ScriptDefinition, type ScriptInvocation } from './lua-scri
 export interface CustomerSnapshot {
   customerId: string;
   state: CustomerState;
+  /** Which life of the customer's state this is (the state hash's incarnation; '' before its first event): a commit names it. */
+  incarnation: string;
   score: StoredScore | null;
   /** The alert book stored by the last commit, or null. */
   alertBook: AlertBook | null;
@@ -29,10 +31,12 @@ type ReadCustomerReply = [state: string[], act: string | null, ent: string | nul
 /** The snapshot as of `asOf`: only what lies inside the retention horizon then. */
 export function parseReadCustomerReply(reply: unknown, customerId: string, asOf: number, retentionDays: number): CustomerSnapshot {
   const [stateFlat, act, ent, scoreFlat, explanation, alertBook, outbox] = reply as ReadCustomerReply;
-  const state = decodeCustomerState(customerId, pairsToRecord(stateFlat), act, ent, asOf, retentionDays);
+  const stateFields = pairsToRecord(stateFlat);
+  const state = decodeCustomerState(customerId, stateFields, act, ent, asOf, retentionDays);
   return {
     customerId,
     state,
+    incarnation: stateFields[STATE_FIELD.incarnation] ?? '',
     score: decodeStoredScore(customerId, pairsToRecord(scoreFlat), explanation),
     alertBook: decodeAlertBook(customerId, alertBook),
     outbox: outbox.map(decodeOutboxEntry),

@@ -1,7 +1,7 @@
 // An in-memory StateStore for unit tests of its callers, shared as `@churnscore/state/testing`. It keeps the
 // store's contract where a caller can tell: per-(topic, partition) watermarks and eventId dedupe on apply,
-// the fence on applies and commits, write-only-if-newer and the compare-and-set on the score a commit was
-// based on, versions and outbox sequence numbers as commitScore-7.lua assigns them (without generation
+// the fence on applies and commits, write-only-if-newer and the compare-and-set on the score and the state
+// incarnation a commit was based on, versions and outbox sequence numbers as commitScore-7.lua assigns them (without generation
 // floors), acknowledgement. It keeps no aggregates: a customer's state is what the test sets with
 // `setState`, its revision counting the applied events. `journal` records the calls in order.
 import type { CustomerState, ScoreChangedMessage } from '@churnscore/domain';
@@ -18,6 +18,8 @@ import { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, type StateStore } f
 
 interface StoredCustomer {
   state: CustomerState;
+  /** '' until its first applied event; an erasure starts another. */
+  incarnation: string;
   score: StoredScore | null;
   alertBook: CustomerSnapshot['alertBook'];
   outbox: OutboxEntry[];
@@ -37,6 +39,7 @@ export class InMemoryStateStore implements StateStore {
   /** Due times as last scheduled (null: none). */
   readonly due = new Map<string, number | null>();
   private readonly customers = new Map<string, StoredCustomer>();
+  private incarnations = 0;
 
   constructor(readonly journal: string[] = []) {}
 
@@ -64,6 +67,7 @@ export class InMemoryStateStore implements StateStore {
         if (customer.eventIds.has(event.eventId)) return { outcome: 'duplicate', revision: customer.state.revision };
         customer.eventIds.add(event.eventId);
         customer.state = { ...customer.state, revision: customer.state.revision + 1 };
+        if (customer.incarnation === '') customer.incarnation = `incarnation-${(this.incarnations += 1)}`;
         return { outcome: 'applied', revision: customer.state.revision };
       }),
     );
@@ -73,8 +77,8 @@ export class InMemoryStateStore implements StateStore {
     this.journal.push(`read ${customerIds.join(' ')}`);
     return Promise.resolve(
       customerIds.map((customerId) => {
-        const { state, score, alertBook, outbox } = this.customer(customerId);
-        return { customerId, state, score, alertBook, outbox: [...outbox], segment: state.segment };
+        const { state, incarnation, score, alertBook, outbox } = this.customer(customerId);
+        return { customerId, state, incarnation, score, alertBook, outbox: [...outbox], segment: state.segment };
       }),
     );
   }
@@ -120,7 +124,7 @@ export class InMemoryStateStore implements StateStore {
     if (!customer) {
       // What the store reads for a customer it never saw: no keys at all.
       const state = decodeCustomerState(customerId, {}, null, null, 0, this.retentionDays);
-      customer = { state, score: null, alertBook: null, outbox: [], outboxSeq: 0, watermarks: new Map(), eventIds: new Set() };
+      customer = { state, incarnation: '', score: null, alertBook: null, outbox: [], outboxSeq: 0, watermarks: new Map(), eventIds: new Set() };
       this.customers.set(customerId, customer);
     }
     return customer;
@@ -142,6 +146,7 @@ export class InMemoryStateStore implements StateStore {
     if (fence !== undefined && fence.runId !== this.runId) return refused({ conflict: false, fenced: true });
     const token = (score: { revision: number; asOf: number } | null) => (score === null ? '' : `${score.revision}:${score.asOf}`);
     if (token(stored) !== token(commit.basedOn)) return refused({ conflict: true, fenced: false });
+    if (customer.state.revision > 0 && customer.incarnation !== commit.incarnation) return refused({ conflict: true, fenced: false });
     const isNewer = stored === null || commit.revision > stored.revision || (commit.revision === stored.revision && commit.asOf > stored.asOf);
     if (customer.state.revision === 0 || !isNewer) return refused({ conflict: false, fenced: false });
 
