@@ -433,10 +433,11 @@ for _, event in ipairs(events) do
   results[#results + 1] = revision()
 end
 
--- A state created here (or one older than the incarnation stamp) gets the stamp with its first applied event.
+-- A state created here (or one older than the incarnation stamp) gets the stamp with its first applied event:
+-- microseconds since the epoch, digits only, which the hash's listpack stores as an integer (9 bytes, not 17).
 if stateChanged[LAYOUT.state.revision] and not getState(LAYOUT.state.incarnation) then
   local now = redis.call('TIME')
-  setState(LAYOUT.state.incarnation, now[1] .. '.' .. now[2])
+  setState(LAYOUT.state.incarnation, now[1] .. string.format('%06d', tonumber(now[2])))
 end
 
 flushAdditions()

@@ -20,7 +20,7 @@ export const STATE_FIELD = {
   /** Sequence number of the last outbox entry ever appended. */
   outboxSeq: 'outboxSeq',
   /**
-   * When this state was created (Redis's TIME, `seconds.microseconds`): an erasure deletes the state and its revision
+   * When this state was created (Redis's TIME in microseconds since the epoch): an erasure deletes the state and its revision
    * starts again from 1, so the revision alone cannot tell a state read before an erasure from one created after it.
    * A commit computed from another incarnation is refused as a conflict.
    */
