@@ -102,11 +102,12 @@ if storedToken ~= basedOn then
   return {REPLY.conflict, version, previous}
 end
 
-local stateNow = redis.call('HMGET', stateKey, LAYOUT.state.revision, LAYOUT.state.incarnation)
-if stateNow[1] and (stateNow[2] or '') ~= ARGV[ARG.incarnation] then
+-- Two HGETs rather than one HMGET: the scorer's documented ACL (docs/operations.md) allows HGET, and deployments
+-- that set it up before the incarnation existed keep working.
+local hasState = redis.call('HGET', stateKey, LAYOUT.state.revision) ~= false
+if hasState and (redis.call('HGET', stateKey, LAYOUT.state.incarnation) or '') ~= ARGV[ARG.incarnation] then
   return {REPLY.conflict, version, previous}
 end
-local hasState = stateNow[1] ~= false
 local storedRevision, storedAsOf = tonumber(stored[LAYOUT.score.revision] or '-1'), tonumber(stored[LAYOUT.score.asOf] or '-1')
 local isNewer = revision > storedRevision or (revision == storedRevision and asOf > storedAsOf)
 if not hasState or not isNewer then
