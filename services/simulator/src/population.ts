@@ -1,3 +1,5 @@
+import { UsageError } from './cli-support';
+
 /**
  * What makes one simulated customer base unlike another. A model trained on one population and
  * scored on another (a different seed, churn rate, share of silent churners, spread of account
@@ -29,33 +31,42 @@ export const POPULATION_OPTIONS: Record<keyof PopulationParameters, string> = {
 };
 
 /**
- * The parameters given as text under their options' names (POPULATION_OPTIONS; a missing one takes its default, other
- * options are passed over), checked as resolvePopulation checks them: text that is not a number is refused as out of range.
+ * The parameters given on a command line as text under their options' names (POPULATION_OPTIONS; a missing one takes
+ * `defaults`'s, other options are passed over), checked as resolvePopulation checks them: text that is not a number is
+ * out of range. Out of range is bad usage (UsageError), named as `nameOf` names the option.
  */
 export function populationFromOptions(
   texts: Readonly<Record<string, unknown>>,
   nameOf: (option: string) => string = (option) => `--${option}`,
+  defaults: PopulationParameters = DEFAULT_POPULATION,
 ): PopulationParameters {
   const given: Partial<PopulationParameters> = {};
   for (const parameter of Object.keys(POPULATION_OPTIONS) as Array<keyof PopulationParameters>) {
     const text = texts[POPULATION_OPTIONS[parameter]];
     if (typeof text === 'string') given[parameter] = text.trim() === '' ? NaN : Number(text);
   }
-  return resolvePopulation(given, (parameter) => nameOf(POPULATION_OPTIONS[parameter]));
+  try {
+    return resolvePopulation(given, (parameter) => nameOf(POPULATION_OPTIONS[parameter]), defaults);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /**
- * The parameters, defaults filled in (an undefined value takes its default). A value out of range
+ * The parameters, `defaults` filled in (an undefined value takes its default). A value out of range
  * throws a RangeError naming it as `nameOf` says (a command line names its options differently).
  */
 export function resolvePopulation(
   parameters: Partial<PopulationParameters> = {},
   nameOf: (parameter: keyof PopulationParameters) => string = (parameter) => parameter,
+  defaults: PopulationParameters = DEFAULT_POPULATION,
 ): PopulationParameters {
-  const resolved = { ...DEFAULT_POPULATION };
+  // Built from the limits' keys alone: `defaults` may be a whole population (seed, size) beside its parameters.
+  const resolved = {} as PopulationParameters;
   for (const parameter of Object.keys(POPULATION_LIMITS) as Array<keyof PopulationParameters>) {
     const { min, max, why } = POPULATION_LIMITS[parameter];
-    const value = parameters[parameter] ?? DEFAULT_POPULATION[parameter];
+    const value = parameters[parameter] ?? defaults[parameter];
     if (!Number.isFinite(value) || value < min || value > max) {
       throw new RangeError(`${nameOf(parameter)} must be a number from ${min} to ${max} (${why}), got ${value}`);
     }

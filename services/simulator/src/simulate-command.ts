@@ -88,12 +88,7 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
   if (parsed['no-history'] && !parsed.follow) throw new UsageError('--no-history only applies with --follow');
   const now = parsed.now === undefined ? clock() : Date.parse(parsed.now);
   if (!Number.isFinite(now)) throw new UsageError('--now must be an ISO 8601 timestamp, e.g. 2025-06-15T12:00:00Z');
-  let population: PopulationParameters;
-  try {
-    population = populationFromOptions(parsed);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const population = populationFromOptions(parsed);
   return {
     customers: integerOption('customers', parsed.customers, 200, 1),
     days: integerOption('days', parsed.days, 400, 1),

@@ -74,13 +74,7 @@ export function parsePopulationSpec(spec: string, base: SimulatedPopulation, opt
   };
   const seed = given.seed ?? base.seed;
   if (seed === '') throw new UsageError(`${option}: seed must not be empty`);
-  const defaults = Object.fromEntries(Object.entries(POPULATION_OPTIONS).map(([parameter, key]) => [key, String(base[parameter as keyof typeof POPULATION_OPTIONS])]));
-  try {
-    return { seed, customers: whole('customers', 1), days: whole('days', minDays), ...populationFromOptions({ ...defaults, ...given }, (key) => `${option} ${key}`) };
-  } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(error.message);
-    throw error;
-  }
+  return { seed, customers: whole('customers', 1), days: whole('days', minDays), ...populationFromOptions(given, (key) => `${option} ${key}`, base) };
 }
 
 /** The simulator's options for the population; customer ids start with its seed, so populations never share one. */
