@@ -6,7 +6,7 @@ import { sampleActivity } from '@churnscore/events/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, describeDriver, parseScoringConfig } from '@churnscore/scoring';
-import { createBackfilledHistoryWriter } from '@churnscore/state';
+import { createBackfilledHistoryWriter, serverMicroseconds } from '@churnscore/state';
 import type { ModelCard } from '@churnscore/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
@@ -323,7 +323,8 @@ describe('GET /api/v1/customers/{customerId}/history', () => {
     const firstLive = live[0]!.t;
     const week = 7 * 86_400_000;
     const backfill = [firstLive - 2 * week, firstLive - week, firstLive].map((t) => ({ t, health: 55, churnRisk: 0.3, band: 'yellow' as const }));
-    expect(await createBackfilledHistoryWriter(bed.redis, { prefix: bed.prefix }).replace(customerId, backfill)).toBe(true);
+    const writer = createBackfilledHistoryWriter(bed.redis, { prefix: bed.prefix, replayBegan: await serverMicroseconds(bed.redis) });
+    expect(await writer.replace(customerId, backfill)).toBe('written');
     const { body } = await get<{ points: Point[] }>(`/api/v1/customers/${customerId}/history`);
     expect(body.points).toEqual([...backfill.slice(0, 2).map((point) => ({ ...point, backfilled: true })), ...live]);
     expect(live.every((point) => !('backfilled' in point))).toBe(true);

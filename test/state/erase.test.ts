@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyAlertBook } from '@churnscore/scoring';
-import { claimNamespace, keySchema, namespaceState, redisIdentity, type CustomerSnapshot } from '@churnscore/state';
+import { claimNamespace, createBackfilledHistoryWriter, keySchema, namespaceState, redisIdentity, serverMicroseconds, STATE_FIELD, type CustomerSnapshot, type ScoreCommit } from '@churnscore/state';
 import { customerKeysPattern } from '../harness/customer-keys';
 import {
   DAY,
@@ -24,6 +24,20 @@ beforeAll(async () => {
   t = await openStateTest('erase');
 });
 afterAll(() => t.close());
+
+/** A score of the customer computed from `snapshot`, as the scorer commits it. */
+const commitFrom = (snapshot: CustomerSnapshot): ScoreCommit => ({
+  score: score(snapshot.customerId),
+  insights: insights(snapshot.customerId),
+  revision: snapshot.state.revision,
+  incarnation: snapshot.incarnation,
+  asOf: NOW,
+  hasOpenAlerts: false,
+  basedOn: null,
+  alertBook: null,
+  outbox: [scoreChanged(score(snapshot.customerId))],
+  nextDueAt: null,
+});
 
 describe('eraseCustomer', () => {
   it('deletes every key of the customer and its ranking and due entries; later events start from nothing', async () => {
@@ -90,24 +104,46 @@ describe('a score computed before an erasure', () => {
     expect(after.state.revision).toBe(before.state.revision);
     expect(after.incarnation).not.toBe(before.incarnation);
 
-    const committed = (from: CustomerSnapshot) => ({
-      score: score(id),
-      insights: insights(id),
-      revision: from.state.revision,
-      incarnation: from.incarnation,
-      asOf: NOW,
-      hasOpenAlerts: false,
-      basedOn: null,
-      alertBook: null,
-      outbox: [scoreChanged(score(id))],
-      nextDueAt: null,
-    });
-    const [stale] = await t.store.commitScores([committed(before)]);
+    const [stale] = await t.store.commitScores([commitFrom(before)]);
     expect(stale).toMatchObject({ written: false, conflict: true });
     expect(await t.redis.exists(t.store.keys.customer(id).score)).toBe(0);
     // Recomputed from a fresh read, as the scorer does on a conflict: written.
-    const [fresh] = await t.store.commitScores([committed(after)]);
+    const [fresh] = await t.store.commitScores([commitFrom(after)]);
     expect(fresh).toMatchObject({ written: true, conflict: false });
+  });
+});
+
+describe('a back-fill computed before an erasure', () => {
+  it('is written only for a customer scored in the same life as when its replay began', async () => {
+    const id = 'backfilled-across-erasure';
+    const feed = new Feed();
+    const scoreFrom = async () => {
+      const [snapshot] = (await t.store.readCustomers([id], NOW)) as [CustomerSnapshot];
+      const [result] = await t.store.commitScores([commitFrom(snapshot)]);
+      expect(result).toMatchObject({ written: true });
+    };
+    const points = [{ t: NOW - 7 * DAY, health: 40, churnRisk: 0.5, band: 'red' as const }];
+    const backfillKey = t.store.keys.customer(id).backfill;
+    const writerFrom = (replayBegan: string) => createBackfilledHistoryWriter(t.redis, { prefix: t.prefix, replayBegan });
+
+    expect(await writerFrom(await serverMicroseconds(t.redis)).replace(id, points)).toBe('not-scored');
+    await t.store.applyEvents(feed.items(activity(id, 'EMAIL_SENT', NOW - 2 * HOUR)), NOW);
+    await scoreFrom();
+    // The replay begins (its topics still hold the customer's events) ...
+    const replayBegan = await serverMicroseconds(t.redis);
+    expect(await writerFrom(replayBegan).replace(id, points)).toBe('written');
+    // ... the customer is erased, late events create it again and it is scored before the back-fill writes.
+    await t.store.eraseCustomer(id);
+    await t.store.applyEvents(feed.items(activity(id, 'CALL', NOW - HOUR)), NOW);
+    await scoreFrom();
+    expect(await writerFrom(replayBegan).replace(id, points)).toBe('created-since-replay');
+    expect(await t.redis.exists(backfillKey)).toBe(0);
+    // A replay begun after the new life started back-fills it.
+    expect(await writerFrom(await serverMicroseconds(t.redis)).replace(id, points)).toBe('written');
+    expect(await t.redis.llen(backfillKey)).toBe(1);
+    // A state stored before the incarnation stamp existed has none, and was not created again since.
+    await t.redis.hdel(t.store.keys.customer(id).state, STATE_FIELD.incarnation);
+    expect(await writerFrom(replayBegan).replace(id, points)).toBe('written');
   });
 });
 

@@ -200,6 +200,18 @@ export async function claimNamespace(redis: RedisClient, prefix: string = DEFAUL
   await redis.set(keySchema(prefix).epoch, randomUUID(), 'NX');
 }
 
+const mastersOf = (redis: RedisClient): Redis[] => (redis instanceof Cluster ? redis.nodes('master') : [redis]);
+
+/**
+ * Redis's `TIME` in microseconds since the epoch, digits only, the form of a state's incarnation: the earliest of
+ * the masters' clocks, so that every state created after the call, on whichever master, has a later incarnation.
+ */
+export async function serverMicroseconds(redis: RedisClient): Promise<string> {
+  // TIME answers [seconds, microseconds]; ioredis types it as a list of numbers of any length.
+  const times = (await Promise.all(mastersOf(redis).map((server) => server.time()))) as [number, number][];
+  return times.map(([seconds, microseconds]) => BigInt(seconds) * 1_000_000n + BigInt(microseconds)).reduce((a, b) => (b < a ? b : a)).toString();
+}
+
 /**
  * What the scorer compares before and after a batch: if either part changed, writes since the last check
  * may have been lost (Redis restarted, failed over to a lagging replica, or lost its data), so it must not
@@ -208,7 +220,7 @@ export async function claimNamespace(redis: RedisClient, prefix: string = DEFAUL
  */
 export async function redisIdentity(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<RedisIdentity> {
   const epoch = await redis.get(keySchema(prefix).epoch);
-  const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const servers = mastersOf(redis);
   const runIds = await Promise.all(servers.map(async (server) => /run_id:(\w+)/.exec(await server.info('server'))?.[1] ?? ''));
   const [seconds, microseconds] = await servers[0]!.time();
   return { runId: runIds.sort().join(','), epoch: epoch ?? '', serverTimeMs: Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) };

@@ -1,4 +1,4 @@
-export { claimNamespace, createRedis, namespaceState, OUTPUT_VERSIONS_PER_MS, redisIdentity, writeFence, type RedisClient, type RedisConnectOptions, type RedisIdentity, type WriteFence } from './connection';
+export { claimNamespace, createRedis, namespaceState, OUTPUT_VERSIONS_PER_MS, redisIdentity, serverMicroseconds, writeFence, type RedisClient, type RedisConnectOptions, type RedisIdentity, type WriteFence } from './connection';
 export { REDIS_LOGIN_CHECK_TIMEOUT_MS, RedisLoginRefusedError, requireRedisLogin } from './connection';
 export {
   CUSTOMER_KEY_PARTS,
@@ -39,7 +39,8 @@ export {
   type ReadStoreOptions,
   type ScoreHistoryPoint,
 } from './read-store';
-export { createBackfilledHistoryWriter, type BackfilledHistoryWriter } from './backfilled-history';
+export { createBackfilledHistoryWriter, type BackfilledHistoryWriter, type BackfilledHistoryWriterOptions } from './backfilled-history';
+export type { BackfillReplaced } from './scripts/replace-backfill';
 export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, createStateStore, type StateStore, type StateStoreOptions } from './store';
 export { type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
 export { type CustomerSnapshot } from './scripts/read-customer';

@@ -5,7 +5,7 @@
 import type { Env } from '@churnscore/config';
 import { compareUtf8 } from '@churnscore/scoring';
 import { CLI_EXIT_CODES, UsageError, formatCount, formatPercent, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
-import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisLogin, type BackfilledHistoryWriter } from '@churnscore/state';
+import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisLogin, serverMicroseconds, type BackfilledHistoryWriter } from '@churnscore/state';
 import { loadCommandScoringConfig, replayInputTopics, type CommandIo } from '@churnscore/trainer';
 import { groupByCustomer, type CustomerHistory } from '@churnscore/training';
 import { BACKFILL_DAYS, backfilledPoints, weekEnds } from './score-points';
@@ -24,7 +24,9 @@ event time, with the scorer's own code and the live scoring config (SCORING_CONF
 the retained input topics (as npm run train -- --from-topics reads them), and writes it to Redis as the
 customer's back-filled score history: the read API's history serves it before the live points, marked
 "backfilled": true. A re-run replaces the previous back-fill. Customers the scorer has not scored (or
-erased) get none: run it once the scorer has caught up. docs/time-and-alerts.md explains it.
+erased) get none: run it once the scorer has caught up; nor do customers erased and created again while
+it ran (their erasure may be missing from the replay): a re-run back-fills them. docs/time-and-alerts.md
+explains it.
 
   --record-timestamps   each event is known from its record's timestamp (topics fed live); by default
                         from when it occurred (a history loaded in bulk carries its load time)
@@ -53,6 +55,8 @@ const WRITE_BATCH = 50;
 export interface BackfillCounts {
   customers: number;
   written: number;
+  /** Customers whose state was created after the replay began: not written, a re-run back-fills them. */
+  createdSinceReplay: number;
   points: number;
 }
 
@@ -63,16 +67,16 @@ export async function backfillCustomers(
   compute: (history: CustomerHistory) => ReturnType<typeof backfilledPoints>,
   onProgress: (counts: BackfillCounts) => void,
 ): Promise<BackfillCounts> {
-  const counts: BackfillCounts = { customers: 0, written: 0, points: 0 };
+  const counts: BackfillCounts = { customers: 0, written: 0, createdSinceReplay: 0, points: 0 };
   for (let from = 0; from < histories.length; from += WRITE_BATCH) {
     const batch = histories.slice(from, from + WRITE_BATCH).map((history) => ({ history, points: compute(history) }));
     const written = await Promise.all(batch.map(({ history, points }) => writer.replace(history.customerId, points)));
     batch.forEach(({ points }, index) => {
       counts.customers += 1;
-      if (written[index]) {
+      if (written[index] === 'written') {
         counts.written += 1;
         counts.points += points.length;
-      }
+      } else if (written[index] === 'created-since-replay') counts.createdSinceReplay += 1;
     });
     onProgress({ ...counts });
   }
@@ -96,24 +100,28 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
       if (error instanceof RedisLoginRefusedError) throw new UsageError(error.message);
       throw error;
     }
+    // Taken before the replay reads anything: a state created after it may have an erasure the replay lacks.
+    const replayBegan = await serverMicroseconds(redis);
     const replay = await replayInputTopics(settings, io, { clock, recordTimestamps: args.recordTimestamps });
     const until = clock();
     const asOf = weekEnds(until);
     const fold = { retentionDays: settings.retentionDays, dedupeWindowDays: settings.dedupeWindowDays };
     const histories = groupByCustomer(replay.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
-    let progress: BackfillCounts = { customers: 0, written: 0, points: 0 };
+    let progress: BackfillCounts = { customers: 0, written: 0, createdSinceReplay: 0, points: 0 };
     const display = startProgress(
       () => `back-filling  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}`,
       { stream: io.stderr },
     );
-    const writer = createBackfilledHistoryWriter(redis, { prefix: settings.redis.keyPrefix });
+    const writer = createBackfilledHistoryWriter(redis, { prefix: settings.redis.keyPrefix, replayBegan });
     const counts = await backfillCustomers(histories, writer, (history) => backfilledPoints(history, asOf, scoring, fold), (done) => (progress = done)).finally(
       () => display.stop(),
     );
     const weeks = asOf.length === 0 ? 'no week' : `${asOf.length} week ends, ${new Date(asOf[0]!).toISOString()} to ${new Date(asOf.at(-1)!).toISOString()}`;
+    const notScored = counts.customers - counts.written - counts.createdSinceReplay;
+    const recreated = counts.createdSinceReplay === 0 ? '' : `; ${counts.createdSinceReplay} created again while it ran (erased since?): none written, run it again for them`;
     io.stdout.write(
       `back-filled ${counts.written} of ${counts.customers} customers (${formatCount(counts.points)} points; ${weeks}) with ${scoring.version}; ` +
-        `${counts.customers - counts.written} not scored (or erased): none written\n`,
+        `${notScored} not scored (or erased): none written${recreated}\n`,
     );
     return BACKFILL_EXIT_CODES.ok;
   } finally {
