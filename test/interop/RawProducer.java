@@ -10,6 +10,9 @@
 //   topic, partition (empty: the default partitioner), key (base64, `-` for null),
 //   value (base64, `-` for null), headers (`name=base64` items separated by commas, `name=-` for a
 //   null value; empty for none).
+// With a `transactional.id` property the records go out in transactions: a line `@commit` or `@abort`
+// ends the current one (its records are written to the log first, so an aborted one's records are there
+// for a consumer to skip), and the records after the last such line are committed at the end.
 // stdout: `sent N` once every record is acknowledged; exit 1 with the reason on stderr otherwise.
 
 import java.io.BufferedReader;
@@ -30,6 +33,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 public class RawProducer {
   private static final String NULL_FIELD = "-";
+  private static final String COMMIT_LINE = "@commit";
+  private static final String ABORT_LINE = "@abort";
 
   public static void main(String[] args) throws Exception {
     // Log4j's default configuration writes the client's errors to System.out, which carries only the
@@ -50,15 +55,38 @@ public class RawProducer {
     if (args.length < 2) {
       throw new IllegalArgumentException("usage: RawProducer <bootstrap> <compression.type> [producer property=value ...]");
     }
-    List<ProducerRecord<byte[], byte[]>> records = readRecords();
+    Properties properties = properties(args);
+    boolean transactional = properties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+    List<Object> lines = readLines(transactional);
     List<Future<RecordMetadata>> acknowledgements = new ArrayList<>();
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties(args))) {
-      for (ProducerRecord<byte[], byte[]> record : records) acknowledgements.add(producer.send(record));
-      producer.flush();
-      // get() rethrows the first failed send (as an ExecutionException naming the cause).
-      for (Future<RecordMetadata> acknowledgement : acknowledgements) acknowledgement.get();
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties)) {
+      if (transactional) {
+        producer.initTransactions();
+        producer.beginTransaction();
+      }
+      for (Object line : lines) {
+        if (line instanceof ProducerRecord<?, ?>) {
+          @SuppressWarnings("unchecked")
+          ProducerRecord<byte[], byte[]> record = (ProducerRecord<byte[], byte[]>) line;
+          acknowledgements.add(producer.send(record));
+          continue;
+        }
+        awaitAll(producer, acknowledgements);
+        if (COMMIT_LINE.equals(line)) producer.commitTransaction();
+        else producer.abortTransaction();
+        producer.beginTransaction();
+      }
+      awaitAll(producer, acknowledgements);
+      if (transactional) producer.commitTransaction();
     }
-    return records.size();
+    return acknowledgements.size();
+  }
+
+  /** Sends what is buffered and waits for every record so far to be in the log. */
+  private static void awaitAll(KafkaProducer<byte[], byte[]> producer, List<Future<RecordMetadata>> acknowledgements) throws Exception {
+    producer.flush();
+    // get() rethrows the first failed send (as an ExecutionException naming the cause).
+    for (Future<RecordMetadata> acknowledgement : acknowledgements) acknowledgement.get();
   }
 
   private static Properties properties(String[] args) {
@@ -80,20 +108,24 @@ public class RawProducer {
     return properties;
   }
 
-  private static List<ProducerRecord<byte[], byte[]>> readRecords() throws Exception {
-    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+  /** The records, and the transactions' ends (`@commit`, `@abort`) where they come. */
+  private static List<Object> readLines(boolean transactional) throws Exception {
+    List<Object> lines = new ArrayList<>();
     BufferedReader input = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     int lineNumber = 0;
     for (String line = input.readLine(); line != null; line = input.readLine()) {
       lineNumber++;
       if (line.isEmpty()) continue;
       try {
-        records.add(parseRecord(line));
+        if (COMMIT_LINE.equals(line) || ABORT_LINE.equals(line)) {
+          if (!transactional) throw new IllegalArgumentException(line + " without a transactional.id");
+          lines.add(line);
+        } else lines.add(parseRecord(line));
       } catch (RuntimeException error) {
         throw new IllegalArgumentException("stdin line " + lineNumber + ": " + error.getMessage(), error);
       }
     }
-    return records;
+    return lines;
   }
 
   private static ProducerRecord<byte[], byte[]> parseRecord(String line) {

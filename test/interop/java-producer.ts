@@ -26,10 +26,19 @@ export interface RawRecord {
   headers?: Record<string, Buffer | string | null>;
 }
 
+/** Ends the transaction the records before it (since the previous end) were produced in. */
+export interface TransactionEnd {
+  endTransaction: 'commit' | 'abort';
+}
+
 export interface JavaProduceRequest {
   brokers: readonly string[];
-  /** Records, produced in this order (per partition, that is the order a consumer sees). */
-  records: readonly RawRecord[];
+  /**
+   * Records, produced in this order (per partition, that is the order a consumer sees). With a
+   * `transactional.id` producer property they go out in transactions, each ended where a TransactionEnd
+   * stands; the records after the last one are committed.
+   */
+  records: readonly (RawRecord | TransactionEnd)[];
   compression: KafkaCompressionType;
   /** Further Java producer properties, e.g. `{ 'max.request.size': '2097152' }`; they override the defaults. */
   producerProperties?: Record<string, string>;
@@ -50,13 +59,13 @@ export async function produceWithJavaClient(request: JavaProduceRequest): Promis
   const properties = Object.entries(request.producerProperties ?? {}).map(([name, value]) => `${name}=${value}`);
   const args = ['-cp', classpath, RAW_PRODUCER_SOURCE, request.brokers.join(','), request.compression, ...properties];
   const stdout = await runJava(java, args, request.records.map(recordLine).join(''));
-  if (stdout.trim() !== `sent ${request.records.length}`) {
-    throw new Error(`Java producer: expected "sent ${request.records.length}", got "${stdout.trim()}"`);
-  }
+  const sent = request.records.filter((record) => !('endTransaction' in record)).length;
+  if (stdout.trim() !== `sent ${sent}`) throw new Error(`Java producer: expected "sent ${sent}", got "${stdout.trim()}"`);
 }
 
-/** One stdin line of RawProducer.java: topic, partition, key, value, headers, tab-separated. */
-function recordLine(record: RawRecord): string {
+/** One stdin line of RawProducer.java: topic, partition, key, value, headers, tab-separated; or a transaction's end. */
+function recordLine(record: RawRecord | TransactionEnd): string {
+  if ('endTransaction' in record) return `@${record.endTransaction}\n`;
   const headers = Object.entries(record.headers ?? {}).map(([name, value]) => {
     if (/[\t\n,=]/.test(name)) throw new Error(`Java producer: header name ${JSON.stringify(name)} has a tab, newline, comma or equals sign`);
     return `${name}=${base64OrNull(value)}`;

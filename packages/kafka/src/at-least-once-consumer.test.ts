@@ -155,6 +155,35 @@ describe('AtLeastOnceConsumer', () => {
     ]);
   });
 
+  it('moves past the records a batch held without handing them out (transaction markers, aborted records): resolved, committed, and the end its chunk names', async () => {
+    const { consumer, units } = await runningLoop();
+    // Records 0–11 handed out, then a commit marker at 12: chunks 0–4, 5–9, 10–11, the last one ending past the marker.
+    const delivered = consumer.deliver({ ...batch(0, 12), lastOffset: '12', highWatermark: '13' });
+    await delivered.done;
+    expect(units.map(({ chunks }) => chunks.map((chunk) => chunk.nextOffset))).toEqual([['5'], ['10'], ['13']]);
+    expect(delivered.resolved).toEqual(['4', '9', '12']);
+    await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('13'));
+  });
+
+  it('hands a batch of nothing but skipped records, which kafkajs keeps from eachBatch, to a unit as an empty chunk, and commits past it in turn', async () => {
+    const release = deferred();
+    const { consumer, gate, units } = await runningLoop(() => release.promise);
+    gate.durableThrough = Infinity;
+    const delivered = consumer.deliver(batch(0, 3));
+    await vi.waitFor(() => expect(units).toHaveLength(1));
+    // An aborted transaction's records 3–8 and its marker at 9, while the unit before them is still being handled.
+    consumer.skip(TOPIC, 0, '3', '9');
+    // A partition no longer assigned: nothing to do.
+    consumer.skip(TOPIC, 2, '0', '4');
+    const next = consumer.deliver(batch(0, 2, 10));
+    release.resolve();
+    await Promise.all([delivered.done, next.done]);
+    // One chunk of a partition per unit: the records after the skipped ones wait for the empty chunk's unit.
+    expect(units.map(({ chunks }) => chunks.map((chunk) => `${chunk.partition}:${chunk.messages.length}→${chunk.nextOffset}`))).toEqual([['0:3→3'], ['0:0→10'], ['0:2→12']]);
+    await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('12'));
+    expect(consumer.commits.flat().map(({ offset }) => Number(offset))).toEqual([...consumer.commits.flat().map(({ offset }) => Number(offset))].sort((a, b) => a - b));
+  });
+
   it('merges the chunks of the partitions in hand into units of at most the chunk size, one unit at a time', async () => {
     let inUnit = 0;
     let overlapped = false;

@@ -1,11 +1,13 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
 import { committedOffsets, partitionOffsets } from './offsets';
+import { onRecordsSkipped, type BatchEvents, type SkippedRecords } from './skipped-records';
 
 /** What the loop uses of a kafkajs consumer: the seam a test drives with a fake (`@churnscore/kafka/testing`). */
-export interface ConsumerSeam extends Pick<Consumer, 'subscribe' | 'run' | 'commitOffsets' | 'seek' | 'stop' | 'disconnect'> {
-  readonly events: Pick<Consumer['events'], 'GROUP_JOIN'>;
+export interface ConsumerSeam extends Pick<Consumer, 'subscribe' | 'run' | 'commitOffsets' | 'seek' | 'stop' | 'disconnect'>, BatchEvents {
+  readonly events: Pick<Consumer['events'], 'GROUP_JOIN' | 'END_BATCH_PROCESS'>;
   on(eventName: Consumer['events']['GROUP_JOIN'], listener: (event: ConsumerGroupJoinEvent) => void): unknown;
+  on(eventName: Consumer['events']['END_BATCH_PROCESS'], listener: Parameters<BatchEvents['on']>[1]): unknown;
 }
 
 /** What the loop uses of a kafkajs admin client: the committed and the earliest offsets, to rewind to. */
@@ -15,7 +17,15 @@ export type AdminSeam = Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets'>;
 export interface MessageChunk {
   topic: string;
   partition: number;
+  /** None when the fetched batch held only records a consumer never hands out (see nextOffset). */
   messages: KafkaMessage[];
+  /**
+   * Where the partition resumes after the chunk: past its last message, and for a fetched batch's last chunk past
+   * every record the batch held without handing it out (transaction markers, the records of aborted transactions;
+   * a read-committed consumer skips them), so that a partition ending in such records is consumed, and committed,
+   * to its end.
+   */
+  nextOffset: string;
 }
 
 /**
@@ -115,6 +125,9 @@ interface PendingCommit<Mark> {
 
 const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
+/** Records behind the high watermark from `position` on. */
+const lagAt = (highWatermark: string, position: string): number => Math.max(0, Number(BigInt(highWatermark) - BigInt(position)));
+
 /** What a chunk's unit of work came to: written under this fence, or discarded by a rewind. */
 type UnitOutcome<Fence> = { fence: Fence } | 'rewound';
 
@@ -149,6 +162,9 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     const { consumer, topics, gate } = this.options;
     await gate.synchronise();
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment));
+    onRecordsSkipped(consumer, (skipped) => {
+      if (!this.stopping) this.skipped(skipped);
+    });
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
@@ -186,39 +202,66 @@ export class AtLeastOnceConsumer<Fence, Mark> {
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const started = performance.now();
-    const { maxChunkSize, gate } = this.options;
+    const { maxChunkSize } = this.options;
     const [first] = batch.messages;
     if (first !== undefined) {
       this.options.onFetch?.({ topic: batch.topic, partition: batch.partition, firstOffset: first.offset, highWatermark: batch.highWatermark });
     }
+    // The batch's last record may be one it does not hand out (a transaction's marker): the batch ends after it.
+    const batchEnd = (BigInt(batch.lastOffset()) + 1n).toString();
     let handled = 0;
+    let resumeAt: string | null = null;
     for (let start = 0; start < batch.messages.length; start += maxChunkSize) {
       if (!isRunning() || isStale() || this.stopping) break;
       const messages = batch.messages.slice(start, start + maxChunkSize);
-      const outcome = await this.handleTogether({ topic: batch.topic, partition: batch.partition, messages });
-      // A rewind while the chunk waited or ran discarded what came before; this chunk is re-read too.
-      if (outcome === 'rewound' || isStale()) break;
-      const { fence } = outcome;
-      const lastOffset = messages[messages.length - 1]!.offset;
-      resolveOffset(lastOffset);
-      this.pending.push({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: (BigInt(lastOffset) + 1n).toString(),
-        mark: gate.mark(fence),
-      });
+      const ending = start + maxChunkSize >= batch.messages.length;
+      const chunk = { topic: batch.topic, partition: batch.partition, messages, nextOffset: ending ? batchEnd : (BigInt(messages.at(-1)!.offset) + 1n).toString() };
+      if (!(await this.handleInTurn(chunk, resolveOffset, isStale))) break;
+      resumeAt = chunk.nextOffset;
       handled += messages.length;
       await heartbeat();
     }
-    const lastHandled = batch.messages[handled - 1];
-    const lag = lastHandled ? Number(BigInt(batch.highWatermark) - 1n - BigInt(lastHandled.offset)) : Number(batch.offsetLag());
     this.options.onBatch?.({
       topic: batch.topic,
       partition: batch.partition,
       messages: handled,
       durationMs: performance.now() - started,
-      lag: Math.max(0, lag),
+      lag: lagAt(batch.highWatermark, resumeAt ?? batch.messages[0]?.offset ?? batchEnd),
     });
+  }
+
+  /**
+   * Handles a chunk in its unit of work, then resolves and queues the commit of its nextOffset; false, resolving
+   * nothing, when a rewind while it waited or ran discarded what came before (it is re-read too) or a rebalance
+   * made it stale.
+   */
+  private async handleInTurn(chunk: MessageChunk, resolveOffset: (offset: string) => void, isStale: () => boolean): Promise<boolean> {
+    const outcome = await this.handleTogether(chunk);
+    if (outcome === 'rewound' || isStale()) return false;
+    resolveOffset((BigInt(chunk.nextOffset) - 1n).toString());
+    this.pending.push({ topic: chunk.topic, partition: chunk.partition, offset: chunk.nextOffset, mark: this.options.gate.mark(outcome.fence) });
+    return true;
+  }
+
+  /**
+   * A fetched batch held only records a consumer never hands out (transaction markers, an aborted transaction's
+   * records), and kafkajs moved past them without a call of eachBatch. An empty chunk goes through a unit of work so
+   * that the handler learns the partition's new position (a backlog ending in such records is caught up with) and
+   * the offset past them is committed in turn.
+   */
+  private skipped({ topic, partition, nextOffset, highWatermark }: SkippedRecords): void {
+    const revoked = () => !this.assigned.has(partitionKey(topic, partition));
+    if (revoked()) return;
+    const started = performance.now();
+    const chunk: MessageChunk = { topic, partition, messages: [], nextOffset };
+    // kafkajs has resolved the offset already: resolving it again changes nothing.
+    this.handleInTurn(chunk, () => undefined, revoked).then(
+      (handled) => {
+        if (handled) this.options.onBatch?.({ topic, partition, messages: 0, durationMs: performance.now() - started, lag: lagAt(highWatermark, chunk.nextOffset) });
+      },
+      // The unit failed: its other batches are retried, and these records are met again when they are re-read.
+      (error: unknown) => this.options.logger.warn({ err: error, topic, partition }, 'a unit of work failed while moving past records not handed out'),
+    );
   }
 
   /** Queues a chunk for the next unit of work, which takes in the chunks other partitions queue meanwhile. */
@@ -262,12 +305,20 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     }
   }
 
-  /** The queued chunks up to `chunkSize` messages in all (always at least one chunk). */
+  /**
+   * The queued chunks up to `chunkSize` messages in all (always at least one chunk), of distinct partitions: a
+   * partition's next chunk, queued while its empty chunk of skipped records waits (see skipped), waits for the next unit.
+   */
   private takeUnit(): QueuedChunk<Fence>[] {
     let count = 1;
     let messages = this.queued[0]!.chunk.messages.length;
-    while (count < this.queued.length && messages + this.queued[count]!.chunk.messages.length <= this.options.chunkSize) {
-      messages += this.queued[count]!.chunk.messages.length;
+    const partitions = new Set([partitionKey(this.queued[0]!.chunk.topic, this.queued[0]!.chunk.partition)]);
+    while (count < this.queued.length) {
+      const { chunk } = this.queued[count]!;
+      const partition = partitionKey(chunk.topic, chunk.partition);
+      if (messages + chunk.messages.length > this.options.chunkSize || partitions.has(partition)) break;
+      partitions.add(partition);
+      messages += chunk.messages.length;
       count += 1;
     }
     return this.queued.splice(0, count);

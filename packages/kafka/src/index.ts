@@ -3,3 +3,4 @@ export * from './at-least-once-consumer';
 export * from './bounded-send';
 export * from './read-to-end';
 export * from './offsets';
+export * from './skipped-records';

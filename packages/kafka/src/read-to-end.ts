@@ -4,6 +4,7 @@
 // place and leave the cluster as they found it.
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { partitionOffsets } from './offsets';
+import { onRecordsSkipped } from './skipped-records';
 
 /** One partition's part of the replay: its records from `low` up to (not including) `high`, the end taken at the start. */
 export interface PartitionRange {
@@ -103,6 +104,12 @@ export async function readToEnd(options: ReadToEndOptions): Promise<TopicProgres
     await consumer.connect();
     await new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+      // Or a partition ending in a transaction's marker or an aborted transaction would never be done.
+      onRecordsSkipped(consumer, ({ topic, partition, nextOffset }) => {
+        position.passed(topic, partition, Number(nextOffset));
+        options.onProgress?.(position.topics);
+        if (position.done) resolve();
+      });
       consumer
         .subscribe({ topics: [...topics], fromBeginning: true })
         .then(() =>

@@ -20,6 +20,7 @@ const chunk = (topic: string, partition: number, from: number, to: number): Mess
   topic,
   partition,
   messages: Array.from({ length: to - from + 1 }, (_, i) => kafkaMessage(from + i)),
+  nextOffset: String(to + 1),
 });
 
 let brokerEnd: number;

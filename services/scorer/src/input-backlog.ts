@@ -50,9 +50,9 @@ export const catchUpPolicy = (settings: Pick<ScorerSettings, 'catchUpHistoryAgeM
 
 const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-/** Where a unit of work leaves each of its partitions: the offset after its last record. */
+/** Where a unit of work leaves each of its partitions: past its last record, handed out or not. */
 function positionsAfter(chunks: readonly MessageChunk[]): Map<string, number> {
-  return new Map(chunks.map((chunk) => [keyOf(chunk.topic, chunk.partition), Number(chunk.messages.at(-1)!.offset) + 1]));
+  return new Map(chunks.map((chunk) => [keyOf(chunk.topic, chunk.partition), Number(chunk.nextOffset)]));
 }
 
 /** Customers whose input partitions are kept at hand (~200 bytes each): more than a unit of work evaluates. */

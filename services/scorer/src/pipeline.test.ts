@@ -58,7 +58,7 @@ async function chunkOf(events: readonly InputEvent[], { partition = 0, offset = 
   const messages = await Promise.all(
     events.map(async (event, i) => kafkaMessage(offset + i, { key: event.customerId, value: await codec.encode(topicOf(event), event), timestamp: NOW })),
   );
-  return { topic: topicOf(events[0]!), partition, messages };
+  return { topic: topicOf(events[0]!), partition, messages, nextOffset: String(offset + messages.length) };
 }
 
 const activity = (customerId: string, eventId: string) => sampleActivity({ customerId, eventId, activityType: 'CALL', value: null });
@@ -105,7 +105,7 @@ describe('ScoringPipeline.handleChunks', () => {
   it('dead-letters a rejected record with its reason and source, unchanged, and scores the valid ones', async () => {
     const chunk = await chunkOf([activity('c1', 'e1')]);
     const garbage = kafkaMessage(1, { key: 'c1', value: 'not avro', timestamp: NOW });
-    await pipelineWith().handleChunks([{ ...chunk, messages: [...chunk.messages, garbage] }], FENCE);
+    await pipelineWith().handleChunks([{ ...chunk, messages: [...chunk.messages, garbage], nextOffset: '2' }], FENCE);
     const [dead] = producer.sent(topics.dlq);
     expect(producer.sent(topics.dlq)).toHaveLength(1);
     expect(dead?.value).toEqual(garbage.value);

@@ -2,6 +2,7 @@
 // In the spirit of Kafka Streams' TopologyTestDriver: a test hands fetched batches to the real consumer loop
 // and reads back what it resolved, committed and sought, and what a sender sent, with no broker.
 import type {
+  ConsumerEndBatchProcessEvent,
   ConsumerGroupJoinEvent,
   ConsumerRunConfig,
   ConsumerSubscribeTopic,
@@ -40,6 +41,11 @@ export interface FetchedBatch {
   messages: KafkaMessage[];
   /** The partition's high watermark; by default just after the batch's last record. */
   highWatermark?: string;
+  /**
+   * The offset of the last record the fetch held, handed out or not; by default the last message's. Later when
+   * records a consumer never hands out (a transaction's marker, an aborted transaction's records) follow them.
+   */
+  lastOffset?: string;
 }
 
 /** What the loop did with one delivered batch. */
@@ -58,7 +64,7 @@ export interface DeliveredBatch {
  * commits, seeks and the order of stop and disconnect in `journal`.
  */
 export class FakeConsumer implements ConsumerSeam {
-  readonly events = { GROUP_JOIN: 'consumer.group_join' } as const;
+  readonly events = { GROUP_JOIN: 'consumer.group_join', END_BATCH_PROCESS: 'consumer.end_batch_process' } as const;
   readonly commits: TopicPartitionOffsetAndMetadata[][] = [];
   readonly seeks: TopicPartitionOffset[] = [];
   subscription: ConsumerSubscribeTopics | ConsumerSubscribeTopic | undefined;
@@ -67,12 +73,16 @@ export class FakeConsumer implements ConsumerSeam {
   stale = false;
   private running = false;
   private readonly groupJoinListeners: Array<(event: ConsumerGroupJoinEvent) => void> = [];
+  private readonly endBatchListeners: Array<(event: ConsumerEndBatchProcessEvent) => void> = [];
 
   constructor(readonly journal: string[] = []) {}
 
-  on(_eventName: 'consumer.group_join', listener: (event: ConsumerGroupJoinEvent) => void): () => void {
-    this.groupJoinListeners.push(listener);
-    return () => this.groupJoinListeners.splice(this.groupJoinListeners.indexOf(listener), 1);
+  on(eventName: 'consumer.group_join', listener: (event: ConsumerGroupJoinEvent) => void): () => void;
+  on(eventName: 'consumer.end_batch_process', listener: (event: ConsumerEndBatchProcessEvent) => void): () => void;
+  on(eventName: 'consumer.group_join' | 'consumer.end_batch_process', listener: ((event: ConsumerGroupJoinEvent) => void) | ((event: ConsumerEndBatchProcessEvent) => void)): () => void {
+    const listeners = (eventName === this.events.GROUP_JOIN ? this.groupJoinListeners : this.endBatchListeners) as Array<typeof listener>;
+    listeners.push(listener);
+    return () => listeners.splice(listeners.indexOf(listener), 1);
   }
 
   subscribe(subscription: ConsumerSubscribeTopics | ConsumerSubscribeTopic): Promise<void> {
@@ -122,6 +132,15 @@ export class FakeConsumer implements ConsumerSeam {
       .at(-1)?.offset;
   }
 
+  /**
+   * kafkajs fetched a batch of nothing but records it never hands out (transaction markers, an aborted transaction's
+   * records), from `firstOffset` to `lastOffset`: it moves past them without calling eachBatch, and tells its listeners.
+   */
+  skip(topic: string, partition: number, firstOffset: string, lastOffset: string, highWatermark = String(BigInt(lastOffset) + 1n)): void {
+    const payload = { topic, partition, highWatermark, offsetLag: '0', offsetLagLow: '0', batchSize: 0, firstOffset, lastOffset, duration: 0 };
+    for (const listener of this.endBatchListeners) listener({ id: 'end-batch', type: this.events.END_BATCH_PROCESS, timestamp: 0, payload });
+  }
+
   /** kafkajs hands the loop a fetched batch, as `eachBatch` with auto-resolve off. */
   deliver(batch: FetchedBatch): DeliveredBatch {
     const eachBatch = this.runConfig?.eachBatch;
@@ -137,7 +156,7 @@ export class FakeConsumer implements ConsumerSeam {
         messages: batch.messages,
         isEmpty: () => batch.messages.length === 0,
         firstOffset: () => batch.messages[0]?.offset ?? null,
-        lastOffset: () => last?.offset ?? String(BigInt(highWatermark) - 1n),
+        lastOffset: () => batch.lastOffset ?? last?.offset ?? String(BigInt(highWatermark) - 1n),
         offsetLag: () => String(BigInt(highWatermark) - 1n - BigInt(last?.offset ?? '-1')),
         offsetLagLow: () => String(BigInt(highWatermark) - 1n - BigInt(batch.messages[0]?.offset ?? '-1')),
       },
