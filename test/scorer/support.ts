@@ -3,7 +3,7 @@
 import { loadConfig, type AppConfig, type ScorerSettings } from '@churnscore/config';
 import type { CustomerInsights, InputEvent } from '@churnscore/domain';
 import type { OutputEvent } from '@churnscore/events';
-import { createLogger } from '@churnscore/observability';
+import { createLogger, type Liveness } from '@churnscore/observability';
 import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { createRedis, createStateStore, decodeStoredInsights, keySchema, type RedisClient, type StateStore } from '@churnscore/state';
 import { Cluster } from 'ioredis';
@@ -83,7 +83,7 @@ export class ScorerTestBed extends EventsTestBed {
 
   /** A scorer on this bed's configuration, with `settings` overriding its scorer settings. */
   async startScorer(
-    options: { clock?: () => number; scoring?: ScoringConfig; settings?: Partial<ScorerSettings> } = {},
+    options: { clock?: () => number; scoring?: ScoringConfig; settings?: Partial<ScorerSettings>; liveness?: Liveness } = {},
   ): Promise<RunningScorer> {
     const config = this.config();
     const scorer = await startScorer({
@@ -92,6 +92,7 @@ export class ScorerTestBed extends EventsTestBed {
       clock: options.clock ?? Date.now,
       httpPort: 0,
       logger: createLogger({ name: 'scorer-test', level: 'warn' }),
+      liveness: options.liveness,
     });
     this.scorers.push(scorer);
     return scorer;

@@ -1,6 +1,6 @@
 import { createLogger } from '@churnscore/observability';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch } from './at-least-once-consumer';
+import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch, type PartitionOffset } from './at-least-once-consumer';
 import { FakeAdmin, FakeConsumer, kafkaMessage, type FetchedBatch } from './testing';
 
 const TOPIC = 'crm.activity.v1';
@@ -82,6 +82,7 @@ async function runningLoop(
   const gate = new FakeGate();
   const units: Array<{ chunks: readonly MessageChunk[]; fence: number }> = [];
   const fetches: PartitionFetch[] = [];
+  const told: PartitionOffset[][] = [];
   let rewinds = 0;
   const loop = new AtLeastOnceConsumer({
     consumer,
@@ -100,6 +101,10 @@ async function runningLoop(
     logger: createLogger({ name: 'consumer-test', level: 'silent' }),
     onFetch: (fetched) => fetches.push(fetched),
     onRewind: () => (rewinds += 1),
+    onCommitted: (offsets) => {
+      told.push([...offsets]);
+      return Promise.resolve();
+    },
   });
   await loop.start();
   consumer.assign({ [TOPIC]: [0, 1] });
@@ -107,7 +112,7 @@ async function runningLoop(
     gate.durableThrough = Infinity;
     return loop.stop();
   };
-  return { loop, consumer, gate, units, fetches, rewinds: () => rewinds };
+  return { loop, consumer, gate, units, fetches, told, rewinds: () => rewinds };
 }
 
 describe('AtLeastOnceConsumer', () => {
@@ -137,8 +142,8 @@ describe('AtLeastOnceConsumer', () => {
     expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '3' }]);
   });
 
-  it('commits the durable prefix of the handled chunks, the latest offset per partition', async () => {
-    const { consumer, gate } = await runningLoop();
+  it('commits the durable prefix of the handled chunks, the latest offset per partition, and tells what it committed', async () => {
+    const { consumer, gate, told } = await runningLoop();
     gate.durableThrough = 2;
     const delivered = consumer.deliver(batch(0, 12)); // chunks 0–4, 5–9, 10–11
     await delivered.done;
@@ -153,6 +158,7 @@ describe('AtLeastOnceConsumer', () => {
       { topic: TOPIC, partition: 0, offset: '12' },
       { topic: TOPIC, partition: 1, offset: '3' },
     ]);
+    await vi.waitFor(() => expect(told).toEqual(consumer.commits));
   });
 
   it('moves past the records a batch held without handing them out (transaction markers, aborted records): resolved, committed, and the end its chunk names', async () => {

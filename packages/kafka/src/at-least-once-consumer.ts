@@ -113,13 +113,18 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   onBatch?(report: BatchReport): void;
   /** The store lost writes: consumption restarts from the committed offsets. */
   onRewind?(): void;
+  /** Offsets were just committed to Kafka (the latest per partition). A failure is logged and the next commit tells again. */
+  onCommitted?(offsets: readonly PartitionOffset[]): Promise<void>;
 }
 
-interface PendingCommit<Mark> {
+/** A partition's next offset to consume, as Kafka commits it. */
+export interface PartitionOffset {
   topic: string;
   partition: number;
-  /** The next offset to consume, as Kafka commits it. */
   offset: string;
+}
+
+interface PendingCommit<Mark> extends PartitionOffset {
   mark: Mark;
 }
 
@@ -347,9 +352,9 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     for (const entry of committing) latestByPartition.set(partitionKey(entry.topic, entry.partition), entry);
     // Not a slice: a rebalance may have dropped entries while the gate was asked.
     this.pending = this.pending.filter((entry) => !committing.has(entry));
-    await this.options.consumer.commitOffsets(
-      [...latestByPartition.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-    );
+    const offsets = [...latestByPartition.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+    await this.options.consumer.commitOffsets(offsets);
+    await this.options.onCommitted?.(offsets);
   }
 
   private rewindToCommitted(reason: string): Promise<void> {

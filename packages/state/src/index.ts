@@ -39,6 +39,7 @@ export {
   type ReadStoreOptions,
   type ScoreHistoryPoint,
 } from './read-store';
+export { readInputOffsets, recordInputOffsets, type InputOffset } from './input-offsets';
 export { createBackfilledHistoryWriter, type BackfilledHistoryWriter, type BackfilledHistoryWriterOptions } from './backfilled-history';
 export type { BackfillReplaced } from './scripts/replace-backfill';
 export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, createStateStore, type StateStore, type StateStoreOptions } from './store';

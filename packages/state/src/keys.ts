@@ -71,6 +71,8 @@ export interface KeySchema {
   /** Customers with at least one OPEN alert, scored by value at risk: the index of open alerts. */
   readonly openAlerts: string;
   readonly epoch: string;
+  /** The input partitions' offsets the namespace's scorers committed (input-offsets.ts). */
+  readonly inputOffsets: string;
 }
 
 export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = DEFAULT_DUE_SHARDS): KeySchema {
@@ -111,5 +113,6 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     },
     openAlerts: `${prefix}:alerts:open`,
     epoch: `${prefix}:epoch`,
+    inputOffsets: `${prefix}:inputs`,
   };
 }

@@ -11,12 +11,13 @@ import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { claimNamespace, createRedis, createStateStore, namespaceState, requireRedisLogin, type RedisClient } from '@churnscore/state';
+import { claimNamespace, createRedis, createStateStore, namespaceState, recordInputOffsets, requireRedisLogin, type RedisClient } from '@churnscore/state';
 import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
+import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
 import { TimeDrivenRescorer } from './time-driven';
 
 export interface ScorerOptions {
@@ -77,27 +78,52 @@ async function offsetsPastEarliest(admin: Admin, groupId: string, inputTopics: r
  * are past them), so it must be cleared first (docs/operations.md, "Replaying into a fresh namespace").
  * @throws ConfigError naming REDIS_KEY_PREFIX and CONSUMER_GROUP and the ways to rebuild.
  */
+/** How to build a namespace from the input topics' start. */
+const rebuildAdvice = (groupId: string): string =>
+  'Rebuild it from the topics: set a new CONSUMER_GROUP (a new group reads them from the start), or reset this group\'s offsets ' +
+  `to the earliest (kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-earliest --all-topics --execute)`;
+
+/** How to replace a namespace whose customers' offset watermarks would skip events, and build it again. */
+const freshNamespaceAdvice = (prefix: string, groupId: string): string =>
+  `Delete its keys (SCAN MATCH ${prefix}:* and UNLINK) or set a new REDIS_KEY_PREFIX. ${rebuildAdvice(groupId)}`;
+
 async function requireHistoryBehindCommittedOffsets(admin: Admin, redis: RedisClient, config: AppConfig, inputTopics: readonly string[]): Promise<void> {
   const prefix = config.redis.keyPrefix;
   const groupId = config.kafka.consumerGroup;
-  const rebuild =
-    'Rebuild it from the topics: set a new CONSUMER_GROUP (a new group reads them from the start), or reset this group\'s offsets ' +
-    `to the earliest (kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-earliest --all-topics --execute)`;
   const state = await namespaceState(redis, prefix);
   if (state === 'unclaimed') {
     throw new ConfigError([
       `REDIS_KEY_PREFIX: the Redis namespace "${prefix}" holds customers scored after its data set was lost (it has no epoch key): ` +
-        `replaying into it would skip their earlier events as redeliveries. Delete its keys (SCAN MATCH ${prefix}:* and UNLINK) or set a ` +
-        `new REDIS_KEY_PREFIX. ${rebuild}`,
+        `replaying into it would skip their earlier events as redeliveries. ${freshNamespaceAdvice(prefix, groupId)}`,
     ]);
   }
   if (state === 'empty' && (await offsetsPastEarliest(admin, groupId, inputTopics))) {
     throw new ConfigError([
       `REDIS_KEY_PREFIX / CONSUMER_GROUP: the Redis namespace "${prefix}" holds no state, but consumer group "${groupId}" ` +
         'has committed offsets past the start of the input topics: scoring from there would leave out every event before them. ' +
-        rebuild,
+        rebuildAdvice(groupId),
     ]);
   }
+}
+
+/**
+ * No input partition may end before the offset this namespace consumed it to (InputOffsetsGuard, loaded here).
+ * @throws ConfigError naming each such partition and how to rebuild.
+ */
+async function requireInputOffsetsAhead(admin: Admin, redis: RedisClient, config: AppConfig, inputTopics: readonly string[], guard: InputOffsetsGuard): Promise<void> {
+  await guard.load(redis, config.redis.keyPrefix, inputTopics);
+  const problems: string[] = [];
+  for (const topic of inputTopics) {
+    for (const [partition, { high }] of await partitionOffsets(admin, topic)) {
+      try {
+        guard.check(topic, partition, high);
+      } catch (error) {
+        if (!(error instanceof InputOffsetsWentBackError)) throw error;
+        problems.push(`REDIS_KEY_PREFIX: ${error.message}`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 /** The brokers' answers the input backlog needs, through the scorer's admin client. */
@@ -149,6 +175,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   });
   const inputTopics = inputTopicsOf(config.topics);
   const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin), logger });
+  const inputOffsets = new InputOffsetsGuard(freshNamespaceAdvice(config.redis.keyPrefix, config.kafka.consumerGroup));
   let joined = false;
   let stopping = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -190,6 +217,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     // Before the consumer's first fetch, once Redis answers (a Redis still starting is waited for, not judged empty).
     claimStore: async () => {
       await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopics);
+      await requireInputOffsetsAhead(admin, redis, config, inputTopics, inputOffsets);
       await claimNamespace(redis, config.redis.keyPrefix);
     },
     onDataSetLost: (reason) => liveness.fail(reason),
@@ -206,7 +234,20 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     gate,
     commitIntervalMs: settings.commitIntervalMs,
     logger,
-    onFetch: (fetched) => backlog.fetched(fetched),
+    onFetch: (fetched) => {
+      try {
+        inputOffsets.check(fetched.topic, fetched.partition, Number(fetched.highWatermark));
+      } catch (error) {
+        // Before any record of the batch is handled: the batch fails, and the process exits.
+        if (error instanceof InputOffsetsWentBackError) liveness.fail(error.message, error);
+        throw error;
+      }
+      backlog.fetched(fetched);
+    },
+    onCommitted: async (offsets) => {
+      for (const { topic, partition, offset } of offsets) inputOffsets.committed(topic, partition, Number(offset));
+      await recordInputOffsets(redis, offsets, config.redis.keyPrefix);
+    },
     onBatch: ({ topic, partition, durationMs, lag }) => {
       metrics.batchDuration.observe({ topic }, durationMs / 1000);
       metrics.consumerLag.set({ topic, partition: String(partition) }, lag);

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
+
+const TOPIC = 'crm.activity.v1';
+
+describe('InputOffsetsGuard', () => {
+  it('stops a partition whose log ends before the offset it was consumed to, and only that', () => {
+    const guard = new InputOffsetsGuard('Rebuild the namespace.');
+    guard.committed(TOPIC, 0, 20);
+    expect(() => guard.check(TOPIC, 0, 20)).not.toThrow();
+    expect(() => guard.check(TOPIC, 0, 25)).not.toThrow();
+    // Never consumed here: nothing to compare with.
+    expect(() => guard.check(TOPIC, 1, 0)).not.toThrow();
+    expect(() => guard.check(TOPIC, 0, 5)).toThrow(InputOffsetsWentBackError);
+    expect(() => guard.check(TOPIC, 0, 5)).toThrow(`input partition ${TOPIC}/0 ends at offset 5, before offset 20 that this namespace consumed it to`);
+    expect(() => guard.check(TOPIC, 0, 5)).toThrow(/Rebuild the namespace\.$/);
+  });
+
+  it('takes offsets committed lower (an operator reset them) for where the partition stands', () => {
+    const guard = new InputOffsetsGuard('');
+    guard.committed(TOPIC, 0, 20);
+    guard.committed(TOPIC, 0, 3);
+    expect(() => guard.check(TOPIC, 0, 5)).not.toThrow();
+  });
+});

@@ -1,0 +1,41 @@
+// No input partition's offsets may go back under a namespace that consumed it (packages/state input-offsets.ts:
+// its new records would be taken for redeliveries and dropped). Checked at start against every partition's end,
+// and on every fetch against the end the broker reports.
+import { readInputOffsets } from '@churnscore/state';
+import type { RedisClient } from '@churnscore/state';
+
+const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** Raised when a partition's log ends before the offset this namespace consumed it to. */
+export class InputOffsetsWentBackError extends Error {
+  override readonly name = 'InputOffsetsWentBackError';
+}
+
+export class InputOffsetsGuard {
+  /** The next offset to consume of each partition, as last committed by this namespace's scorers. */
+  private readonly consumed = new Map<string, number>();
+
+  /** @param rebuild what to do about it, said after the reason (the namespace and group named). */
+  constructor(private readonly rebuild: string) {}
+
+  /** Loads what this namespace's scorers recorded for `topics`. */
+  async load(redis: RedisClient, prefix: string, topics: readonly string[]): Promise<void> {
+    for (const topic of topics) for (const [partition, offset] of await readInputOffsets(redis, topic, prefix)) this.committed(topic, partition, offset);
+  }
+
+  /** Offsets just committed: they stand for what is consumed from now on (an operator may have reset them lower). */
+  committed(topic: string, partition: number, offset: number): void {
+    this.consumed.set(keyOf(topic, partition), offset);
+  }
+
+  /** @throws InputOffsetsWentBackError when the partition's log, ending at `end`, ends before the offset it was consumed to. */
+  check(topic: string, partition: number, end: number): void {
+    const consumed = this.consumed.get(keyOf(topic, partition));
+    if (consumed === undefined || end >= consumed) return;
+    throw new InputOffsetsWentBackError(
+      `input partition ${topic}/${partition} ends at offset ${end}, before offset ${consumed} that this namespace consumed it to: the topic ` +
+        'was deleted and created again, or its log truncated (an unclean leader election). Its records from there on would be taken for ' +
+        `redeliveries of the ones the customers' state already holds, and dropped, so the scorer stops instead. ${this.rebuild}`,
+    );
+  }
+}

@@ -1,0 +1,74 @@
+// An input topic deleted and created again numbers its records from 0 again, below the offset watermarks every
+// customer's state holds for it: its new records would be taken for redeliveries and dropped without a trace. The
+// scorer records how far each input partition was consumed (`<p>:inputs`) and stops instead, saying why and how
+// to rebuild: refusing to start when it finds a partition ending before that offset, and failing its liveness
+// (the process exits) when a fetch shows it while running. Nothing is dropped as a redelivery either way.
+import { ConfigError } from '@churnscore/config';
+import { sampleActivity, SAMPLE_NOW } from '@churnscore/events/testing';
+import { Liveness } from '@churnscore/observability';
+import { readInputOffsets } from '@churnscore/state';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningScorer } from '../../services/scorer/src/scorer';
+import { createTopics, deleteTopics } from '../harness/stack';
+import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+
+const FIRST = 20;
+const AFTER = 5;
+const stopped = new ScorerTestBed('recreated-topic-stopped');
+const running = new ScorerTestBed('recreated-topic-running');
+beforeAll(() => Promise.all([stopped.setUp(1), running.setUp(1)]));
+afterAll(() => Promise.all([stopped.tearDown(), running.tearDown()]));
+
+const meetings = (customerId: string, from: number, count: number) =>
+  Array.from({ length: count }, (_, i) =>
+    sampleActivity({ customerId, eventId: `${customerId}-${from + i}`, activityType: 'MEETING', value: null, occurredAt: SAMPLE_NOW - (from + i + 1) * 60_000 }),
+  );
+const revisionOf = async (bed: ScorerTestBed, customerId: string) => Number((await bed.scoreHash(customerId)).revision ?? 0);
+const redelivered = async (scorer: RunningScorer) =>
+  (await scorer.metrics.events.get()).values.filter((value) => value.labels.outcome === 'redelivered').reduce((sum, value) => sum + value.value, 0);
+
+/** The first records consumed and their offsets committed and recorded. */
+async function consumeFirst(bed: ScorerTestBed, customerId: string, liveness?: Liveness): Promise<RunningScorer> {
+  const scorer = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now, liveness });
+  await bed.publish(meetings(customerId, 0, FIRST));
+  await eventually(() => revisionOf(bed, customerId), (revision) => revision === FIRST, 30_000, 'the first events to be scored');
+  await eventually(async () => (await readInputOffsets(bed.redis, bed.topics.activity, bed.prefix)).get(0), (offset) => offset === FIRST, 30_000, 'the offsets to be recorded');
+  return scorer;
+}
+
+async function recreateActivityTopic(bed: ScorerTestBed, customerId: string): Promise<void> {
+  await deleteTopics([bed.topics.activity]);
+  await createTopics([bed.topics.activity], 1);
+  await bed.publish(meetings(customerId, FIRST, AFTER));
+}
+
+const WENT_BACK = `ends at offset ${AFTER}, before offset ${FIRST} that this namespace consumed it to`;
+
+describe('an input topic deleted and created again', () => {
+  it('while the scorer is stopped: it refuses to start, naming the partition and how to rebuild', async () => {
+    const customerId = 'recreated-while-stopped';
+    await stopped.stopScorer(await consumeFirst(stopped, customerId));
+    await recreateActivityTopic(stopped, customerId);
+
+    const refusal = await stopped.startScorer({ clock: new ManualClock(SAMPLE_NOW).now }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect(String(refusal)).toContain(`REDIS_KEY_PREFIX: input partition ${stopped.topics.activity}/0 ${WENT_BACK}`);
+    expect(String(refusal)).toContain('set a new REDIS_KEY_PREFIX');
+    expect(await revisionOf(stopped, customerId)).toBe(FIRST);
+  }, 90_000);
+
+  it('while the scorer runs: its liveness fails before any new record is dropped as a redelivery', async () => {
+    const customerId = 'recreated-while-running';
+    const liveness = new Liveness();
+    const scorer = await consumeFirst(running, customerId, liveness);
+    await recreateActivityTopic(running, customerId);
+
+    await eventually(async () => liveness.failedWith?.reason ?? '', (reason) => reason !== '', 60_000, 'the liveness to fail');
+    expect(liveness.failedWith?.reason).toContain(`input partition ${running.topics.activity}/0 ${WENT_BACK}`);
+    expect(await redelivered(scorer)).toBe(0);
+    expect(await revisionOf(running, customerId)).toBe(FIRST);
+  }, 90_000);
+});
