@@ -28,9 +28,14 @@ export class InputOffsetsGuard {
     this.consumed.set(keyOf(topic, partition), offset);
   }
 
+  /** The next offset to consume of the partition, as last committed; undefined when this namespace never consumed it. */
+  consumedTo(topic: string, partition: number): number | undefined {
+    return this.consumed.get(keyOf(topic, partition));
+  }
+
   /** @throws InputOffsetsWentBackError when the partition's log, ending at `end`, ends before the offset it was consumed to. */
   check(topic: string, partition: number, end: number): void {
-    const consumed = this.consumed.get(keyOf(topic, partition));
+    const consumed = this.consumedTo(topic, partition);
     if (consumed === undefined || end >= consumed) return;
     throw new InputOffsetsWentBackError(
       `input partition ${topic}/${partition} ends at offset ${end}, before offset ${consumed} that this namespace consumed it to: the topic ` +

@@ -107,20 +107,33 @@ async function requireHistoryBehindCommittedOffsets(admin: Admin, redis: RedisCl
 }
 
 /**
- * No input partition may end before the offset this namespace consumed it to (InputOffsetsGuard, loaded here).
- * @throws ConfigError naming each such partition and how to rebuild.
+ * No input partition may end before the offset this namespace consumed it to (InputOffsetsGuard, loaded here). One
+ * whose retention deleted records the namespace never consumed (the scorers were stopped for longer than it keeps
+ * them) is said loudly and counted (`churnscore_events_total{outcome="deleted_unread"}`): they cannot be applied,
+ * and kafkajs would move past them without a word.
+ * @throws ConfigError naming each partition that ends too early and how to rebuild.
  */
-async function requireInputOffsetsAhead(admin: Admin, redis: RedisClient, config: AppConfig, inputTopics: readonly string[], guard: InputOffsetsGuard): Promise<void> {
+async function checkInputOffsets(
+  admin: Admin,
+  redis: RedisClient,
+  config: AppConfig,
+  inputTopics: readonly string[],
+  guard: InputOffsetsGuard,
+  reportDeletedUnread: (topic: string, partition: number, from: number, to: number) => void,
+): Promise<void> {
   await guard.load(redis, config.redis.keyPrefix, inputTopics);
   const problems: string[] = [];
   for (const topic of inputTopics) {
-    for (const [partition, { high }] of await partitionOffsets(admin, topic)) {
+    for (const [partition, { low, high }] of await partitionOffsets(admin, topic)) {
       try {
         guard.check(topic, partition, high);
       } catch (error) {
         if (!(error instanceof InputOffsetsWentBackError)) throw error;
         problems.push(`REDIS_KEY_PREFIX: ${error.message}`);
+        continue;
       }
+      const consumed = guard.consumedTo(topic, partition);
+      if (consumed !== undefined && low > consumed) reportDeletedUnread(topic, partition, consumed, low);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -217,7 +230,10 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     // Before the consumer's first fetch, once Redis answers (a Redis still starting is waited for, not judged empty).
     claimStore: async () => {
       await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopics);
-      await requireInputOffsetsAhead(admin, redis, config, inputTopics, inputOffsets);
+      await checkInputOffsets(admin, redis, config, inputTopics, inputOffsets, (topic, partition, from, to) => {
+        logger.error({ topic, partition, from, to }, "input records deleted by the topic's retention before the scorer read them: they cannot be applied");
+        metrics.events.inc({ topic, outcome: 'deleted_unread' }, to - from);
+      });
       await claimNamespace(redis, config.redis.keyPrefix);
     },
     onDataSetLost: (reason) => liveness.fail(reason),

@@ -2,22 +2,26 @@
 // customer's state holds for it: its new records would be taken for redeliveries and dropped without a trace. The
 // scorer records how far each input partition was consumed (`<p>:inputs`) and stops instead, saying why and how
 // to rebuild: refusing to start when it finds a partition ending before that offset, and failing its liveness
-// (the process exits) when a fetch shows it while running. Nothing is dropped as a redelivery either way.
+// (the process exits) when a fetch shows it while running. Nothing is dropped as a redelivery either way. And
+// records the topic's retention deleted before the scorer read them (it was stopped longer than they are kept)
+// are said and counted at its start, where kafkajs would move past them without a word.
 import { ConfigError } from '@churnscore/config';
 import { sampleActivity, SAMPLE_NOW } from '@churnscore/events/testing';
 import { Liveness } from '@churnscore/observability';
 import { readInputOffsets } from '@churnscore/state';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
-import { createTopics, deleteTopics } from '../harness/stack';
+import { createTopics, deleteTopics, testStack } from '../harness/stack';
 import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
 
 const FIRST = 20;
 const AFTER = 5;
 const stopped = new ScorerTestBed('recreated-topic-stopped');
 const running = new ScorerTestBed('recreated-topic-running');
-beforeAll(() => Promise.all([stopped.setUp(1), running.setUp(1)]));
-afterAll(() => Promise.all([stopped.tearDown(), running.tearDown()]));
+const retained = new ScorerTestBed('deleted-unread');
+beforeAll(() => Promise.all([stopped.setUp(1), running.setUp(1), retained.setUp(1)]));
+afterAll(() => Promise.all([stopped.tearDown(), running.tearDown(), retained.tearDown()]));
 
 const meetings = (customerId: string, from: number, count: number) =>
   Array.from({ length: count }, (_, i) =>
@@ -70,5 +74,30 @@ describe('an input topic deleted and created again', () => {
     expect(liveness.failedWith?.reason).toContain(`input partition ${running.topics.activity}/0 ${WENT_BACK}`);
     expect(await redelivered(scorer)).toBe(0);
     expect(await revisionOf(running, customerId)).toBe(FIRST);
+    // The process would have exited here; in this one, the consumer would go on failing the batch.
+    await running.stopScorer(scorer);
+  }, 90_000);
+});
+
+describe("input records the topic's retention deleted before the scorer read them", () => {
+  it('are counted at its start, and the records after them applied', async () => {
+    const customerId = 'deleted-unread';
+    await retained.stopScorer(await consumeFirst(retained, customerId));
+    // Published while the scorer is stopped; the first three then deleted, as retention deletes the oldest segments.
+    await retained.publish(meetings(customerId, FIRST, AFTER));
+    const admin = new Kafka({ clientId: 'deleted-unread', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      // kafkajs deletes records only of topics whose metadata it holds.
+      await admin.fetchTopicMetadata({ topics: [retained.topics.activity] });
+      await admin.deleteTopicRecords({ topic: retained.topics.activity, partitions: [{ partition: 0, offset: String(FIRST + 3) }] });
+    } finally {
+      await admin.disconnect();
+    }
+
+    const scorer = await retained.startScorer({ clock: new ManualClock(SAMPLE_NOW).now });
+    await eventually(() => revisionOf(retained, customerId), (revision) => revision === FIRST + AFTER - 3, 30_000, 'the records after the deleted ones to be scored');
+    const deletedUnread = (await scorer.metrics.events.get()).values.find((value) => value.labels.outcome === 'deleted_unread');
+    expect(deletedUnread).toMatchObject({ labels: { topic: retained.topics.activity }, value: 3 });
   }, 90_000);
 });
