@@ -1,0 +1,124 @@
+// SPEC §8: a schema registry outage pauses the scorer; it resumes without loss. A producer starts writing with a
+// schema version the scorer has never seen while the registry cannot be reached (a TCP proxy in front of it, cut):
+// the scorer must neither dead-letter the records (they are valid, the registry is down) nor fail for good, and
+// once the registry is back it applies every one of them.
+import { once } from 'node:events';
+import { createServer, connect, type Socket } from 'node:net';
+import { loadConfig } from '@churnscore/config';
+import { SAMPLE_NOW, sampleActivity } from '@churnscore/events/testing';
+import { schemaSource, valueSubject } from '@churnscore/events';
+import { createLogger, Liveness } from '@churnscore/observability';
+import { defaultScoringConfig } from '@churnscore/scoring';
+import avro from 'avsc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
+import { testStack } from '../harness/stack';
+import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+
+const bed = new ScorerTestBed('registry-outage');
+const CUSTOMER = 'registry-outage-customer';
+const DURING = 5;
+
+/** A TCP proxy to the registry that can be cut (every connection refused and dropped) and restored. */
+class CuttableProxy {
+  private readonly sockets = new Set<Socket>();
+  private cut = false;
+  private readonly server = createServer((client) => {
+    if (this.cut) return void client.destroy();
+    const upstream = connect(this.target.port, this.target.host);
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async listen(): Promise<number> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return (this.server.address() as { port: number }).port;
+  }
+
+  setCut(cut: boolean): void {
+    this.cut = cut;
+    if (cut) for (const socket of this.sockets) socket.destroy();
+  }
+
+  close(): void {
+    this.setCut(true);
+    this.server.close();
+  }
+}
+
+const registryUrl = new URL(testStack().schemaRegistryUrl);
+const proxy = new CuttableProxy({ host: registryUrl.hostname, port: Number(registryUrl.port) });
+let scorer: RunningScorer;
+const liveness = new Liveness();
+
+beforeAll(async () => {
+  await bed.setUp(1);
+  const port = await proxy.listen();
+  const proxied = new URL(registryUrl);
+  proxied.port = String(port);
+  scorer = await startScorer({
+    config: loadConfig({ ...bed.env(), SCHEMA_REGISTRY_URL: proxied.toString().replace(/\/$/, '') }),
+    scoring: defaultScoringConfig(),
+    clock: new ManualClock(SAMPLE_NOW).now,
+    httpPort: 0,
+    logger: createLogger({ name: 'registry-outage-test', level: 'silent' }),
+    liveness,
+  });
+});
+afterAll(async () => {
+  proxy.setCut(false);
+  await scorer.stop();
+  proxy.close();
+  await bed.tearDown();
+});
+
+const revision = async () => Number((await bed.scoreHash(CUSTOMER)).revision ?? 0);
+const counted = async (outcome: string) =>
+  (await scorer.metrics.events.get()).values.filter((value) => value.labels.outcome === outcome).reduce((sum, value) => sum + value.value, 0);
+
+describe('a schema registry outage', () => {
+  it('pauses the scorer on a writer schema it has not seen, and every record is applied once the registry is back', async () => {
+    const topic = bed.topicOf('activity');
+    const meeting = (i: number) => sampleActivity({ customerId: CUSTOMER, eventId: `outage-${i}`, activityType: 'MEETING', value: null, occurredAt: SAMPLE_NOW - (i + 1) * 60_000 });
+    await bed.publish([meeting(0)]);
+    await eventually(revision, (r) => r === 1, 30_000, 'the first event to be scored');
+
+    // A new version of the writer schema (one more optional field), registered while the registry is up ...
+    const v1 = avro.Type.forSchema(JSON.parse(schemaSource('activity')) as avro.Schema);
+    const v2Schema = JSON.parse(schemaSource('activity')) as { fields: unknown[] };
+    v2Schema.fields.push({ name: 'origin', type: ['null', 'string'], default: null });
+    const v2 = avro.Type.forSchema(v2Schema as avro.Schema);
+    const v2Id = await bed.register(valueSubject(topic), JSON.stringify(v2Schema));
+    const header = Buffer.alloc(5);
+    header.writeInt32BE(v2Id, 1);
+    const records = await Promise.all(
+      Array.from({ length: DURING }, async (_, i) => {
+        const event = meeting(i + 1);
+        const fields = v1.fromBuffer((await bed.codec.encode(topic, event)).subarray(5)) as Record<string, unknown>;
+        return { key: CUSTOMER, value: Buffer.concat([header, v2.toBuffer({ ...fields, origin: 'crm-v2' })]) };
+      }),
+    );
+
+    // ... and used while the scorer cannot reach it.
+    proxy.setCut(true);
+    await bed.produce(topic, records);
+    // Long enough for the records to be fetched and their schema asked for, several times over.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect(await revision()).toBe(1);
+    expect((await scorer.metrics.dlq.get()).values.reduce((sum, value) => sum + value.value, 0)).toBe(0);
+    expect(liveness.alive).toBe(true);
+
+    proxy.setCut(false);
+    await eventually(revision, (r) => r === 1 + DURING, 60_000, 'the records written during the outage to be scored');
+    expect(await counted('applied')).toBe(1 + DURING);
+    expect((await scorer.metrics.dlq.get()).values.reduce((sum, value) => sum + value.value, 0)).toBe(0);
+    expect(liveness.alive).toBe(true);
+  }, 120_000);
+});
