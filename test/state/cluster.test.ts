@@ -3,7 +3,9 @@
 // cluster of local redis-server processes in a temporary directory (skipped if redis-server is absent).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyAlertBook } from '@churnscore/scoring';
-import { createRedis, createStateStore, redisIdentity, type RedisClient, type StateStore } from '@churnscore/state';
+import { claimNamespace, createRedis, createStateStore, keySchema, namespaceState, redisIdentity, type RedisClient, type StateStore } from '@churnscore/state';
+import calculateSlot from 'cluster-key-slot';
+import type { Cluster } from 'ioredis';
 import { DAY, Feed, HOUR, NOW, activity, contract, insights, opportunity, profile, scanAll, score, scoreChanged } from './fixtures';
 import { hasRedisServer, startRedisCluster, type LocalRedisCluster } from './local-redis';
 
@@ -72,5 +74,27 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
 
     const identity = await redisIdentity(redis, 'chs:cluster-test');
     expect(identity.runId.split(',')).toHaveLength(MASTERS);
+  });
+
+  it("sees a master lose its data set, wherever the namespace's epoch key lives: each master keeps one", async () => {
+    const keys = keySchema('chs:cluster-epochs');
+    await claimNamespace(redis, keys.prefix);
+    const claimed = await redisIdentity(redis, keys.prefix);
+    expect(await namespaceState(redis, keys.prefix)).toBe('claimed');
+    // A second claim (the next scorer's start) keeps every epoch.
+    await claimNamespace(redis, keys.prefix);
+    expect((await redisIdentity(redis, keys.prefix)).epoch).toBe(claimed.epoch);
+
+    const slots = (redis as Cluster).slots;
+    const ownerOf = (key: string) => slots[calculateSlot(key)]![0]!;
+    const tags = (await redis.get(keys.epoch))!.split(';')[1]!.split(',').map(Number);
+    expect(new Set(tags.map((tag) => ownerOf(keys.masterEpoch(tag)))).size).toBe(MASTERS);
+
+    // The data set of a master that does not hold the namespace's epoch key is lost (its epoch key with it).
+    const lost = tags.find((tag) => ownerOf(keys.masterEpoch(tag)) !== ownerOf(keys.epoch))!;
+    await redis.del(keys.masterEpoch(lost));
+    expect((await redisIdentity(redis, keys.prefix)).epoch).not.toBe(claimed.epoch);
+    expect((await redisIdentity(redis, keys.prefix)).runId).toBe(claimed.runId);
+    expect(await namespaceState(redis, keys.prefix)).toBe('unclaimed');
   });
 });

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { DEFAULT_PREFIX, keySchema } from './keys';
+import calculateSlot from 'cluster-key-slot';
+import { DEFAULT_PREFIX, keySchema, type KeySchema } from './keys';
 
 export type RedisClient = Redis | Cluster;
 
@@ -137,7 +138,10 @@ export async function requireRedisLogin(redis: RedisClient, timeoutMs = REDIS_LO
 export interface RedisIdentity {
   /** run_id of the server (or of every cluster master, sorted and joined): changes on restart and failover. */
   runId: string;
-  /** A random value kept in `<prefix>:epoch` ('' while none is): changes when the data set is lost or replaced without a restart. */
+  /**
+   * The random values kept in `<prefix>:epoch` and, on a cluster, each master's epoch key ('' for one missing): changes
+   * when the data set (a master's, on a cluster) is lost or replaced without a restart.
+   */
   epoch: string;
   /** The server's clock (epoch ms, Redis TIME of the first master) when the identity was read. */
   serverTimeMs: number;
@@ -182,22 +186,72 @@ export function writeFence(identity: RedisIdentity, wallClockMs: number): WriteF
 }
 
 /**
+ * On a Redis Cluster each master keeps an epoch key of its own (`<prefix>:epoch:{<tag>}`, a hash tag whose slot it
+ * holds), listed after the namespace's epoch in its key's value (`<uuid>;<tag>,<tag>,…`): a master that loses its
+ * data set (restarted empty, flushed) loses its epoch key with it, wherever the namespace's own epoch key lives. A
+ * namespace claimed before per-master keys existed lists none and is watched through its one key.
+ */
+const EPOCH_TAGS_SEPARATOR = ';';
+
+const listedEpochTags = (epoch: string): number[] => {
+  const listed = epoch.split(EPOCH_TAGS_SEPARATOR)[1];
+  return listed === undefined || listed === '' ? [] : listed.split(',').map(Number);
+};
+
+/** Tags enough to put one epoch key on every master, by the cluster's current slot map: the first that lands on each. */
+function epochTagPerMaster(cluster: Cluster, keys: KeySchema): number[] {
+  const masters = new Set(cluster.slots.map((owners) => owners[0]).filter((owner) => owner !== undefined));
+  const tags: number[] = [];
+  const covered = new Set<string>();
+  for (let tag = 0; covered.size < masters.size && tag < MAX_EPOCH_TAG; tag += 1) {
+    const owner = cluster.slots[calculateSlot(keys.masterEpoch(tag))]?.[0];
+    if (owner === undefined || covered.has(owner)) continue;
+    covered.add(owner);
+    tags.push(tag);
+  }
+  return tags;
+}
+
+/** Far more tags than a cluster's masters need (16,384 slots in all): a bound on the search, never reached. */
+const MAX_EPOCH_TAG = 100_000;
+
+/** The namespace's epoch key's value and each listed master's, joined; '' for a key that is missing. */
+async function readEpochs(redis: RedisClient, keys: KeySchema): Promise<{ epoch: string | null; masters: Array<string | null> }> {
+  const epoch = await redis.get(keys.epoch);
+  const masters = epoch === null ? [] : await Promise.all(listedEpochTags(epoch).map((tag) => redis.get(keys.masterEpoch(tag))));
+  return { epoch, masters };
+}
+
+/**
  * What a scorer finds in the namespace of `prefix` before claiming it: `claimed` when a scorer claimed it in this
- * Redis's data (the epoch key, written by claimNamespace and lost only with the data); `empty` when nothing was ever
- * scored there; `unclaimed` when customers were scored there without a claim: written after the data set and its
- * epoch were lost. Plain GET and ZRANGEBYSCORE, which the scorer's ACL user already has.
+ * Redis's data (the epoch keys, written by claimNamespace and lost only with the data); `empty` when nothing was ever
+ * scored there; `unclaimed` when customers were scored there without a claim (written after the data set and its
+ * epoch were lost), or when a cluster master listed in the claim lost its epoch key (and with it its customers'
+ * data). Plain GET and ZRANGEBYSCORE, which the scorer's ACL user already has.
  */
 export async function namespaceState(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<'claimed' | 'empty' | 'unclaimed'> {
   const keys = keySchema(prefix);
-  if ((await redis.get(keys.epoch)) !== null) return 'claimed';
+  const { epoch, masters } = await readEpochs(redis, keys);
+  if (epoch !== null) return masters.every((value) => value !== null) ? 'claimed' : 'unclaimed';
   // Every scored customer is in the overall churn-risk ranking.
   const scored = await redis.zrangebyscore(keys.ranking('churnRisk'), '-inf', '+inf', 'LIMIT', 0, 1);
   return scored.length > 0 ? 'unclaimed' : 'empty';
 }
 
-/** Marks the namespace as in use by a scorer, with a random epoch, unless it already is (the epoch is then kept). */
+/**
+ * Marks the namespace as in use by a scorer, with a random epoch, unless it already is (the epoch is then kept). On a
+ * cluster, each master's epoch key is written first and the namespace's, which lists them, last: a claim cut short
+ * leaves no list naming a key that was never written.
+ */
 export async function claimNamespace(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<void> {
-  await redis.set(keySchema(prefix).epoch, randomUUID(), 'NX');
+  const keys = keySchema(prefix);
+  if (!(redis instanceof Cluster) || (await redis.get(keys.epoch)) !== null) {
+    await redis.set(keys.epoch, randomUUID(), 'NX');
+    return;
+  }
+  const tags = epochTagPerMaster(redis, keys);
+  await Promise.all(tags.map((tag) => redis.set(keys.masterEpoch(tag), randomUUID(), 'NX')));
+  await redis.set(keys.epoch, `${randomUUID()}${EPOCH_TAGS_SEPARATOR}${tags.join(',')}`, 'NX');
 }
 
 const mastersOf = (redis: RedisClient): Redis[] => (redis instanceof Cluster ? redis.nodes('master') : [redis]);
@@ -219,9 +273,9 @@ export async function serverMicroseconds(redis: RedisClient): Promise<string> {
  * key that vanished reads as '' rather than being written again, so that the loss stays visible.
  */
 export async function redisIdentity(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<RedisIdentity> {
-  const epoch = await redis.get(keySchema(prefix).epoch);
+  const { epoch, masters } = await readEpochs(redis, keySchema(prefix));
   const servers = mastersOf(redis);
   const runIds = await Promise.all(servers.map(async (server) => /run_id:(\w+)/.exec(await server.info('server'))?.[1] ?? ''));
   const [seconds, microseconds] = await servers[0]!.time();
-  return { runId: runIds.sort().join(','), epoch: epoch ?? '', serverTimeMs: Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) };
+  return { runId: runIds.sort().join(','), epoch: [epoch ?? '', ...masters.map((value) => value ?? '')].join('|'), serverTimeMs: Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) };
 }

@@ -71,6 +71,8 @@ export interface KeySchema {
   /** Customers with at least one OPEN alert, scored by value at risk: the index of open alerts. */
   readonly openAlerts: string;
   readonly epoch: string;
+  /** On a Redis Cluster, an epoch key on the master that holds hash tag `tag` (connection.ts, claimNamespace). */
+  masterEpoch(tag: number): string;
   /** The input partitions' offsets the namespace's scorers committed (input-offsets.ts). */
   readonly inputOffsets: string;
 }
@@ -113,6 +115,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     },
     openAlerts: `${prefix}:alerts:open`,
     epoch: `${prefix}:epoch`,
+    masterEpoch: (tag) => `${prefix}:epoch:{${tag}}`,
     inputOffsets: `${prefix}:inputs`,
   };
 }

@@ -93,7 +93,7 @@ async function requireHistoryBehindCommittedOffsets(admin: Admin, redis: RedisCl
   const state = await namespaceState(redis, prefix);
   if (state === 'unclaimed') {
     throw new ConfigError([
-      `REDIS_KEY_PREFIX: the Redis namespace "${prefix}" holds customers scored after its data set was lost (it has no epoch key): ` +
+      `REDIS_KEY_PREFIX: the Redis namespace "${prefix}" holds customers scored after its data set was lost (an epoch key of its claim is missing): ` +
         `replaying into it would skip their earlier events as redeliveries. ${freshNamespaceAdvice(prefix, groupId)}`,
     ]);
   }
