@@ -76,6 +76,7 @@ afterEach(async () => {
 async function runningLoop(
   handle: (chunks: readonly MessageChunk[], fence: number) => Promise<void> = () => Promise.resolve(),
   maxChunkSize = CHUNK_SIZE,
+  refuseFetch: (fetched: PartitionFetch) => boolean = () => false,
 ) {
   const consumer = new FakeConsumer();
   const admin = new FakeAdmin(consumer, { [TOPIC]: 3 }, { [TOPIC]: EARLIEST });
@@ -99,7 +100,10 @@ async function runningLoop(
     gate,
     commitIntervalMs: 5,
     logger: createLogger({ name: 'consumer-test', level: 'silent' }),
-    onFetch: (fetched) => fetches.push(fetched),
+    onFetch: (fetched) => {
+      if (refuseFetch(fetched)) throw new Error('refused');
+      fetches.push(fetched);
+    },
     onRewind: () => (rewinds += 1),
     onCommitted: (offsets) => {
       told.push([...offsets]);
@@ -188,6 +192,17 @@ describe('AtLeastOnceConsumer', () => {
     expect(units.map(({ chunks }) => chunks.map((chunk) => `${chunk.partition}:${chunk.messages.length}→${chunk.nextOffset}`))).toEqual([['0:3→3'], ['0:0→10'], ['0:2→12']]);
     await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('12'));
     expect(consumer.commits.flat().map(({ offset }) => Number(offset))).toEqual([...consumer.commits.flat().map(({ offset }) => Number(offset))].sort((a, b) => a - b));
+  });
+
+  it('tells of a batch of nothing but skipped records as of any fetch, and leaves it where it is when the handler refuses it', async () => {
+    const { consumer, units, fetches } = await runningLoop(undefined, undefined, (fetched) => fetched.partition === 1);
+    consumer.skip(TOPIC, 0, '3', '9', '10');
+    consumer.skip(TOPIC, 1, '0', '4');
+    await vi.waitFor(() => expect(units).toHaveLength(1));
+    expect(fetches).toEqual([{ topic: TOPIC, partition: 0, firstOffset: '3', highWatermark: '10' }]);
+    await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('10'));
+    expect(units.flatMap(({ chunks }) => chunks.map((chunk) => chunk.partition))).toEqual([0]);
+    expect(consumer.committed(TOPIC, 1)).toBeUndefined();
   });
 
   it('merges the chunks of the partitions in hand into units of at most the chunk size, one unit at a time', async () => {

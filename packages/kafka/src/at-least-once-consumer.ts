@@ -254,9 +254,16 @@ export class AtLeastOnceConsumer<Fence, Mark> {
    * that the handler learns the partition's new position (a backlog ending in such records is caught up with) and
    * the offset past them is committed in turn.
    */
-  private skipped({ topic, partition, nextOffset, highWatermark }: SkippedRecords): void {
+  private skipped({ topic, partition, firstOffset, nextOffset, highWatermark }: SkippedRecords): void {
     const revoked = () => !this.assigned.has(partitionKey(topic, partition));
     if (revoked()) return;
+    try {
+      // A fetch like any other: the handler may refuse the partition (its offsets went back) before it moves on.
+      this.options.onFetch?.({ topic, partition, firstOffset, highWatermark });
+    } catch (error) {
+      this.options.logger.warn({ err: error, topic, partition }, 'records not handed out left where they are: the fetch was refused');
+      return;
+    }
     const started = performance.now();
     const chunk: MessageChunk = { topic, partition, messages: [], nextOffset };
     // kafkajs has resolved the offset already: resolving it again changes nothing.

@@ -4,6 +4,8 @@ import type { Consumer, ConsumerEndBatchProcessEvent } from 'kafkajs';
 export interface SkippedRecords {
   topic: string;
   partition: number;
+  /** The offset of the first of them. */
+  firstOffset: string;
   /** The offset after the last of them: where the partition resumes. */
   nextOffset: string;
   highWatermark: string;
@@ -23,6 +25,7 @@ export interface BatchEvents {
 export function onRecordsSkipped(consumer: BatchEvents, listener: (skipped: SkippedRecords) => void): void {
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     if (payload.batchSize > 0) return;
-    listener({ topic: payload.topic, partition: payload.partition, nextOffset: (BigInt(payload.lastOffset) + 1n).toString(), highWatermark: payload.highWatermark });
+    const { topic, partition, firstOffset, lastOffset, highWatermark } = payload;
+    listener({ topic, partition, firstOffset: firstOffset ?? lastOffset, nextOffset: (BigInt(lastOffset) + 1n).toString(), highWatermark });
   });
 }
