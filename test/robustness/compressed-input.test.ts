@@ -31,13 +31,7 @@ function eventsOf(customerId: string): InputEvent[] {
 }
 
 async function produceCompressed(events: readonly InputEvent[], compression: KafkaCompressionType): Promise<void> {
-  const records = await Promise.all(
-    events.map(async (event) => {
-      const topic = bed.topicOf(event.kind);
-      return { topic, key: event.customerId, value: await bed.codec.encode(topic, event) };
-    }),
-  );
-  await produceWithJavaClient({ brokers: testStack().kafkaBrokers, records, compression });
+  await produceWithJavaClient({ brokers: testStack().kafkaBrokers, records: await bed.records(events), compression });
 }
 
 /** Revision of the customer's committed score: how many of its events the score reflects. */

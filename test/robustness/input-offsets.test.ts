@@ -36,7 +36,8 @@ async function consumeFirst(bed: ScorerTestBed, customerId: string, liveness?: L
   const scorer = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now, liveness });
   await bed.publish(meetings(customerId, 0, FIRST));
   await eventually(() => revisionOf(bed, customerId), (revision) => revision === FIRST, 30_000, 'the first events to be scored');
-  await eventually(async () => (await readInputOffsets(bed.redis, bed.topics.activity, bed.prefix)).get(0), (offset) => offset === FIRST, 30_000, 'the offsets to be recorded');
+  const recorded = async () => (await readInputOffsets(bed.redis, bed.prefix)).find(({ topic, partition }) => topic === bed.topics.activity && partition === 0)?.offset;
+  await eventually(recorded, (offset) => offset === String(FIRST), 30_000, 'the offsets to be recorded');
   return scorer;
 }
 

@@ -12,7 +12,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { testStack, uniqueName } from '../harness/stack';
-import { produceWithJavaClient, type RawRecord, type TransactionEnd } from '../interop/java-producer';
+import { produceWithJavaClient, type TransactionEnd } from '../interop/java-producer';
 import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
 
 const HOUR = 3_600_000;
@@ -29,15 +29,6 @@ const meetings = (customerId: string, from: number, count: number): InputEvent[]
   Array.from({ length: count }, (_, i) =>
     sampleActivity({ customerId, eventId: `${customerId}-meeting-${from + i}`, activityType: 'MEETING', value: null, occurredAt: SAMPLE_NOW - (from + i + 1) * HOUR }),
   );
-
-async function recordsOf(events: readonly InputEvent[], on: ScorerTestBed = bed): Promise<RawRecord[]> {
-  return Promise.all(
-    events.map(async (event) => {
-      const topic = on.topicOf(event.kind);
-      return { topic, key: event.customerId, value: await on.codec.encode(topic, event) };
-    }),
-  );
-}
 
 const counted = async (outcome: string): Promise<number> =>
   (await scorer.metrics.events.get()).values.filter((value) => value.labels.outcome === outcome).reduce((sum, value) => sum + value.value, 0);
@@ -59,7 +50,7 @@ describe('input written in transactions by a Java producer', () => {
       brokers: testStack().kafkaBrokers,
       compression: 'lz4',
       producerProperties: { 'transactional.id': uniqueName('crm-connector') },
-      records: [...(await recordsOf(committedFirst)), commit, ...(await recordsOf(aborted)), abort, ...(await recordsOf(committedLast))],
+      records: [...(await bed.records(committedFirst)), commit, ...(await bed.records(aborted)), abort, ...(await bed.records(committedLast))],
     });
     // Published after the transactions by the product's own client: once it is scored, everything before it was consumed.
     const later = sampleActivity({ customerId: 'after-transactions', eventId: 'after-transactions-1', activityType: 'MEETING', value: null, occurredAt: SAMPLE_NOW - HOUR });
@@ -83,7 +74,7 @@ describe('a backlog written in transactions', () => {
       brokers: testStack().kafkaBrokers,
       compression: 'none',
       producerProperties: { 'transactional.id': uniqueName('crm-backfill') },
-      records: [...(await recordsOf(committed.slice(0, CHUNK_SIZE), backlogBed)), { endTransaction: 'commit' }, ...(await recordsOf(committed.slice(CHUNK_SIZE), backlogBed)), { endTransaction: 'commit' }, ...(await recordsOf(abortedTail, backlogBed)), { endTransaction: 'abort' }],
+      records: [...(await backlogBed.records(committed.slice(0, CHUNK_SIZE))), { endTransaction: 'commit' }, ...(await backlogBed.records(committed.slice(CHUNK_SIZE))), { endTransaction: 'commit' }, ...(await backlogBed.records(abortedTail)), { endTransaction: 'abort' }],
     });
     const backlogScorer = await backlogBed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now, settings: { chunkSize: CHUNK_SIZE, maxChunkSize: CHUNK_SIZE } });
     await eventually(async () => Number((await backlogBed.scoreHash(customerId)).revision ?? 0), (revision) => revision === committed.length, 30_000, 'the committed events to be scored');
@@ -105,7 +96,7 @@ describe('a backlog written in transactions', () => {
         brokers: testStack().kafkaBrokers,
         compression: 'none',
         producerProperties: { 'transactional.id': uniqueName('crm-backfill') },
-        records: [...(await recordsOf(meetings(customerId, 4 * CHUNK_SIZE, 10), backlogBed)), { endTransaction: 'abort' }],
+        records: [...(await backlogBed.records(meetings(customerId, 4 * CHUNK_SIZE, 10))), { endTransaction: 'abort' }],
       });
       await committedToEnd('after an aborted transaction alone');
       const lag = async () => (await backlogScorer.metrics.consumerLag.get()).values.find((value) => value.labels.topic === topic)?.value;
@@ -124,7 +115,7 @@ describe('a replay of topics written in transactions', () => {
       brokers: testStack().kafkaBrokers,
       compression: 'none',
       producerProperties: { 'transactional.id': uniqueName('crm-replay') },
-      records: [...(await recordsOf([sampleOpportunity({ customerId, eventId: `${customerId}-opportunity` })], backlogBed)), { endTransaction: 'abort' }],
+      records: [...(await backlogBed.records([sampleOpportunity({ customerId, eventId: `${customerId}-opportunity` })])), { endTransaction: 'abort' }],
     });
     const kafka = new Kafka({ clientId: 'transactional-replay', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();

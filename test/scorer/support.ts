@@ -103,17 +103,22 @@ export class ScorerTestBed extends EventsTestBed {
     await scorer.stop();
   }
 
+  /** Input events encoded as a CRM sends them: each for its topic, keyed by customerId, in the registry's wire format. */
+  async records(events: readonly InputEvent[]): Promise<Array<{ topic: string; key: string; value: Buffer }>> {
+    return Promise.all(
+      events.map(async (event) => {
+        const topic = this.topicOf(event.kind);
+        return { topic, key: event.customerId, value: await this.codec.encode(topic, event) };
+      }),
+    );
+  }
+
   /** Encodes and publishes input events, keyed by customerId (optionally to a given partition). */
   async publish(events: readonly InputEvent[], partitionOf?: (event: InputEvent, index: number) => number): Promise<void> {
     const byTopic = new Map<string, Array<{ key: string; value: Buffer; partition?: number }>>();
-    for (const [index, event] of events.entries()) {
-      const topic = this.topicOf(event.kind);
+    for (const [index, { topic, key, value }] of (await this.records(events)).entries()) {
       const messages = byTopic.get(topic) ?? [];
-      messages.push({
-        key: event.customerId,
-        value: await this.codec.encode(topic, event),
-        ...(partitionOf ? { partition: partitionOf(event, index) } : {}),
-      });
+      messages.push({ key, value, ...(partitionOf ? { partition: partitionOf(events[index]!, index) } : {}) });
       byTopic.set(topic, messages);
     }
     for (const [topic, messages] of byTopic) await this.produce(topic, messages);

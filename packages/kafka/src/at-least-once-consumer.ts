@@ -1,6 +1,6 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@churnscore/observability';
-import { committedOffsets, partitionOffsets } from './offsets';
+import { committedOffsets, partitionKey, partitionOffsets } from './offsets';
 import { onRecordsSkipped, type BatchEvents, type SkippedRecords } from './skipped-records';
 
 /** What the loop uses of a kafkajs consumer: the seam a test drives with a fake (`@churnscore/kafka/testing`). */
@@ -127,8 +127,6 @@ export interface PartitionOffset {
 interface PendingCommit<Mark> extends PartitionOffset {
   mark: Mark;
 }
-
-const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 /** Records behind the high watermark from `position` on. */
 const lagAt = (highWatermark: string, position: string): number => Math.max(0, Number(BigInt(highWatermark) - BigInt(position)));

@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, FetchOffsetsPartition } from 'kafkajs';
 
+/** One key for a topic's partition, for maps of partitions ('\u0000' is in no topic name). */
+export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
 /**
  * How an offsets lookup waits out a broker's retriable answer (a group coordinator loading or moving, a partition
  * whose leader is being elected or moved): ~30 s in all, as the clients' own retries.

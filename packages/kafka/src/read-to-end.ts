@@ -3,7 +3,7 @@
 // replays (training, back-fill) and for reading an output topic back (evaluation), so that both stop at the same
 // place and leave the cluster as they found it.
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
-import { partitionOffsets } from './offsets';
+import { partitionKey, partitionOffsets } from './offsets';
 import { onRecordsSkipped } from './skipped-records';
 
 /** One partition's part of the replay: its records from `low` up to (not including) `high`, the end taken at the start. */
@@ -66,8 +66,6 @@ export class ReplayPosition {
     return [...this.progress.values()].map((topic) => ({ ...topic }));
   }
 }
-
-const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 /** The topics' retained ranges, the ends taken now. */
 async function retainedRanges(admin: Pick<Admin, 'fetchTopicOffsets'>, topics: readonly string[]): Promise<PartitionRange[]> {

@@ -22,13 +22,11 @@ export async function recordInputOffsets(redis: RedisClient, offsets: readonly I
   await redis.hset(keySchema(prefix).inputOffsets, Object.fromEntries(offsets.map(({ topic, partition, offset }) => [fieldOf(topic, partition), offset])));
 }
 
-/** The recorded offsets of `topic`'s partitions, by partition. */
-export async function readInputOffsets(redis: RedisClient, topic: string, prefix: string = DEFAULT_PREFIX): Promise<Map<number, number>> {
+/** Every partition's recorded offset, in one read. */
+export async function readInputOffsets(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<InputOffset[]> {
   const recorded = await redis.hgetall(keySchema(prefix).inputOffsets);
-  const offsets = new Map<number, number>();
-  for (const [field, offset] of Object.entries(recorded)) {
+  return Object.entries(recorded).map(([field, offset]) => {
     const separator = field.lastIndexOf(':');
-    if (field.slice(0, separator) === topic) offsets.set(Number(field.slice(separator + 1)), Number(offset));
-  }
-  return offsets;
+    return { topic: field.slice(0, separator), partition: Number(field.slice(separator + 1)), offset };
+  });
 }

@@ -1,5 +1,5 @@
 import type { ScorerSettings } from '@churnscore/config';
-import { keyPartition, type MessageChunk, type PartitionFetch } from '@churnscore/kafka';
+import { keyPartition, partitionKey, type MessageChunk, type PartitionFetch } from '@churnscore/kafka';
 import type { Logger } from '@churnscore/observability';
 import type { CatchUpPolicy } from '@churnscore/scoring';
 
@@ -48,11 +48,9 @@ export const catchUpPolicy = (settings: Pick<ScorerSettings, 'catchUpHistoryAgeM
   settleMs: settings.catchUpSettleMs,
 });
 
-const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
-
 /** Where a unit of work leaves each of its partitions: past its last record, handed out or not. */
 function positionsAfter(chunks: readonly MessageChunk[]): Map<string, number> {
-  return new Map(chunks.map((chunk) => [keyOf(chunk.topic, chunk.partition), Number(chunk.nextOffset)]));
+  return new Map(chunks.map((chunk) => [partitionKey(chunk.topic, chunk.partition), Number(chunk.nextOffset)]));
 }
 
 /** Customers whose input partitions are kept at hand (~200 bytes each): more than a unit of work evaluates. */
@@ -96,7 +94,7 @@ export class InputBacklog {
 
   /** A rebalance assigned these partitions: what is known of the others no longer holds. */
   assigned(assignment: Readonly<Record<string, readonly number[]>>): void {
-    const kept = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => keyOf(topic, partition))));
+    const kept = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition))));
     for (const key of [...this.progress.keys(), ...this.waiting.keys()]) {
       if (kept.has(key)) continue;
       this.progress.delete(key);
@@ -107,7 +105,7 @@ export class InputBacklog {
 
   /** The consumer fetched a batch: the records from its first offset up to the high watermark lie ahead. */
   fetched({ topic, partition, firstOffset, highWatermark }: PartitionFetch): void {
-    const key = keyOf(topic, partition);
+    const key = partitionKey(topic, partition);
     const first = Number(firstOffset);
     const known = this.progress.get(key);
     const progress = known ?? { position: first, catchUpUntil: null };
@@ -166,13 +164,13 @@ export class InputBacklog {
   async confirmCatchUp(handling: readonly MessageChunk[]): Promise<void> {
     const after = positionsAfter(handling);
     const reaching = handling.filter((chunk) => {
-      const progress = this.progress.get(keyOf(chunk.topic, chunk.partition));
-      return progress?.catchUpUntil != null && after.get(keyOf(chunk.topic, chunk.partition))! >= progress.catchUpUntil;
+      const progress = this.progress.get(partitionKey(chunk.topic, chunk.partition));
+      return progress?.catchUpUntil != null && after.get(partitionKey(chunk.topic, chunk.partition))! >= progress.catchUpUntil;
     });
     const topics = [...new Set(reaching.map((chunk) => chunk.topic))];
     const latest = new Map(await Promise.all(topics.map(async (topic) => [topic, await this.options.brokers.highWatermarks(topic)] as const)));
     for (const { topic, partition } of reaching) {
-      const key = keyOf(topic, partition);
+      const key = partitionKey(topic, partition);
       const end = latest.get(topic)?.get(partition) ?? 0;
       if (end - after.get(key)! >= this.options.farBehind) this.progress.get(key)!.catchUpUntil = end;
     }
@@ -205,7 +203,7 @@ export class InputBacklog {
     if (partitions === undefined) {
       partitions = this.options.topics.flatMap((topic) => {
         const count = this.partitionCounts.get(topic);
-        return count === undefined ? [] : [keyOf(topic, keyPartition(customerId, count))];
+        return count === undefined ? [] : [partitionKey(topic, keyPartition(customerId, count))];
       });
       if (this.recentPartitions.size >= PARTITIONS_OF_CUSTOMERS_REMEMBERED) this.recentPartitions.clear();
       this.recentPartitions.set(customerId, partitions);

@@ -1,10 +1,9 @@
 // No input partition's offsets may go back under a namespace that consumed it (packages/state input-offsets.ts:
 // its new records would be taken for redeliveries and dropped). Checked at start against every partition's end,
 // and on every fetch against the end the broker reports.
+import { partitionKey } from '@churnscore/kafka';
 import { readInputOffsets } from '@churnscore/state';
 import type { RedisClient } from '@churnscore/state';
-
-const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 /** Raised when a partition's log ends before the offset this namespace consumed it to. */
 export class InputOffsetsWentBackError extends Error {
@@ -18,19 +17,19 @@ export class InputOffsetsGuard {
   /** @param rebuild what to do about it, said after the reason (the namespace and group named). */
   constructor(private readonly rebuild: string) {}
 
-  /** Loads what this namespace's scorers recorded for `topics`. */
-  async load(redis: RedisClient, prefix: string, topics: readonly string[]): Promise<void> {
-    for (const topic of topics) for (const [partition, offset] of await readInputOffsets(redis, topic, prefix)) this.committed(topic, partition, offset);
+  /** Loads what this namespace's scorers recorded. */
+  async load(redis: RedisClient, prefix: string): Promise<void> {
+    for (const { topic, partition, offset } of await readInputOffsets(redis, prefix)) this.committed(topic, partition, Number(offset));
   }
 
   /** Offsets just committed: they stand for what is consumed from now on (an operator may have reset them lower). */
   committed(topic: string, partition: number, offset: number): void {
-    this.consumed.set(keyOf(topic, partition), offset);
+    this.consumed.set(partitionKey(topic, partition), offset);
   }
 
   /** The next offset to consume of the partition, as last committed; undefined when this namespace never consumed it. */
   consumedTo(topic: string, partition: number): number | undefined {
-    return this.consumed.get(keyOf(topic, partition));
+    return this.consumed.get(partitionKey(topic, partition));
   }
 
   /** @throws InputOffsetsWentBackError when the partition's log, ending at `end`, ends before the offset it was consumed to. */

@@ -121,7 +121,7 @@ async function checkInputOffsets(
   guard: InputOffsetsGuard,
   reportDeletedUnread: (topic: string, partition: number, from: number, to: number) => void,
 ): Promise<void> {
-  await guard.load(redis, config.redis.keyPrefix, inputTopics);
+  await guard.load(redis, config.redis.keyPrefix);
   const problems: string[] = [];
   for (const topic of inputTopics) {
     for (const [partition, { low, high }] of await partitionOffsets(admin, topic)) {
