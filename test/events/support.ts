@@ -23,8 +23,12 @@ export class EventsTestBed {
   private readonly kafka: Kafka;
   private readonly subjects = new Set<string>();
 
-  constructor(name: string) {
-    const { kafkaBrokers, schemaRegistryUrl } = testStack();
+  /** @param kafkaBrokers a broker of the test's own instead of the stack's (a test that takes it away). */
+  constructor(
+    name: string,
+    protected readonly kafkaBrokers: string[] = testStack().kafkaBrokers,
+  ) {
+    const { schemaRegistryUrl } = testStack();
     const roles = Object.keys(DEFAULT_TOPICS) as TopicRole[];
     this.topics = Object.fromEntries(roles.map((role) => [role, uniqueName(`${name}.${DEFAULT_TOPICS[role]}`)])) as unknown as TopicNames;
     this.registry = new SchemaRegistryClient({ baseURLs: [schemaRegistryUrl], createAxiosDefaults: { timeout: 15_000 } });
@@ -40,7 +44,7 @@ export class EventsTestBed {
 
   /** Creates the topics and registers the repository's schemas under their subjects, BACKWARD-compatible. */
   async setUp(partitions = 1): Promise<void> {
-    await createTopics(Object.values(this.topics), partitions);
+    await createTopics(Object.values(this.topics), partitions, this.kafkaBrokers);
     await this.registerSchemas();
   }
 
@@ -109,7 +113,7 @@ export class EventsTestBed {
   }
 
   async tearDown(): Promise<void> {
-    await deleteTopics(Object.values(this.topics));
+    await deleteTopics(Object.values(this.topics), this.kafkaBrokers);
     for (const subject of this.subjects) {
       await this.registry.deleteSubject(subject, false);
       await this.registry.deleteSubject(subject, true);

@@ -28,14 +28,14 @@ export function uniqueName(prefix: string): string {
   return `${safePrefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Creates topics on the test stack (existing ones are left alone); one partition unless told. */
-export function createTopics(names: string[], partitions = 1): Promise<void> {
-  return createKafkaTopics(testStack().kafkaBrokers, names, partitions);
+/** Creates topics on the test stack (or the given brokers; existing ones are left alone); one partition unless told. */
+export function createTopics(names: string[], partitions = 1, brokers: string[] = testStack().kafkaBrokers): Promise<void> {
+  return createKafkaTopics(brokers, names, partitions);
 }
 
 /** Deletes a test's own topics, so repeated runs do not pile them up on a long-lived local stack. */
-export function deleteTopics(names: string[]): Promise<void> {
-  return deleteKafkaTopics(testStack().kafkaBrokers, names);
+export function deleteTopics(names: string[], brokers: string[] = testStack().kafkaBrokers): Promise<void> {
+  return deleteKafkaTopics(brokers, names);
 }
 
 /** A Redis client on the test stack (or the given Redis); the caller quits it (afterAll). */

@@ -40,26 +40,26 @@ export class ScorerTestBed extends EventsTestBed {
 
   /**
    * @param redisUrl a Redis of the test's own instead of the stack's (a test that crashes it, a cluster).
-   * @param redisMode.cluster the Redis at `redisUrl` is a Redis Cluster: the bed, the scorers and the API run in cluster mode.
+   * @param where.cluster the Redis at `redisUrl` is a Redis Cluster: the bed, the scorers and the API run in cluster mode.
+   * @param where.kafkaBrokers a Kafka broker of the test's own instead of the stack's.
    */
   constructor(
     name: string,
     private readonly redisUrl: string = testStack().redisUrl,
-    private readonly redisMode: { cluster?: boolean } = {},
+    private readonly where: { cluster?: boolean; kafkaBrokers?: string[] } = {},
   ) {
-    super(name);
-    this.redis = redisMode.cluster ? createRedis({ url: redisUrl, cluster: true }) : createRedisClient(redisUrl);
+    super(name, where.kafkaBrokers);
+    this.redis = where.cluster ? createRedis({ url: redisUrl, cluster: true }) : createRedisClient(redisUrl);
     this.store = createStateStore(this.redis, { prefix: this.prefix });
   }
 
   /** The scorer's environment: what `npm run scorer` would be started with for this test bed. */
   env(): Record<string, string> {
-    const { kafkaBrokers, schemaRegistryUrl } = testStack();
     return {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: schemaRegistryUrl,
+      KAFKA_BROKERS: this.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: testStack().schemaRegistryUrl,
       REDIS_URL: this.redisUrl,
-      REDIS_CLUSTER: String(this.redisMode.cluster ?? false),
+      REDIS_CLUSTER: String(this.where.cluster ?? false),
       REDIS_KEY_PREFIX: this.prefix,
       CONSUMER_GROUP: this.consumerGroup,
       TOPIC_ACTIVITY: this.topics.activity,

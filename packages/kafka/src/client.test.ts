@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
+import { createLogger } from '@churnscore/observability';
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { kafkaLogLevel, keyPartition } from './client';
+import { kafkaLogCreator, kafkaLogLevel, keyPartition } from './client';
 
 /** kafkajs' own table of broker error codes and the messages its errors carry. */
 const kafkaErrorMessage = (type: string): string => {
@@ -32,6 +33,30 @@ describe('kafkaLogLevel', () => {
     expect(kafkaLogLevel(logLevel.WARN, 'Consumer group received unsubscribed topics', undefined)).toBe('warn');
     expect(kafkaLogLevel(logLevel.INFO, 'The group is rebalancing, re-joining', undefined)).toBe('info');
     expect(kafkaLogLevel(logLevel.DEBUG, 'Response Heartbeat(key: 12, version: 3)', kafkaErrorMessage('REBALANCE_IN_PROGRESS'))).toBe('debug');
+  });
+});
+
+describe('kafkaLogCreator', () => {
+  it('logs a broker that cannot be reached at most once every 30 s, saying how many lines it left out', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    let now = 0;
+    const logger = createLogger({ name: 'kafka-log-test', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    const log = kafkaLogCreator(logger, () => now)(logLevel.ERROR);
+    const entry = (namespace: string, message: string, level = logLevel.ERROR) =>
+      log({ namespace, level, label: 'ERROR', log: { timestamp: '', logger: 'kafkajs', message, broker: '127.0.0.1:9092' } });
+    // What kafkajs logs on every retry of every connection while the broker is away.
+    for (let second = 0; second < 60; second += 1, now += 1_000) {
+      entry('Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+      entry('BrokerPool', 'Failed to connect to seed broker, trying another broker from the list: Connection error: connect ECONNREFUSED');
+    }
+    entry('Consumer', 'Crash: KafkaJSNumberOfRetriesExceeded: Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    expect(lines.map(({ msg, detail, suppressed }) => ({ msg, detail, suppressed }))).toEqual([
+      { msg: 'connection error; the client keeps reconnecting', detail: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092', suppressed: undefined },
+      { msg: 'connection error; the client keeps reconnecting', detail: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092', suppressed: 59 },
+      // Anything else kafkajs says is logged as it comes: here, the consumer crashing after its retries.
+      { msg: 'Crash: KafkaJSNumberOfRetriesExceeded: Connection error: connect ECONNREFUSED 127.0.0.1:9092', detail: undefined, suppressed: undefined },
+    ]);
+    expect(lines[0]).toMatchObject({ level: 'error', component: 'kafkajs', dependency: 'kafka', namespace: 'Connection', broker: '127.0.0.1:9092' });
   });
 });
 

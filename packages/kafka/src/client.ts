@@ -1,6 +1,6 @@
 import type { KafkaClientOptions } from '@churnscore/config';
-import { Kafka, logLevel, Partitioners, type Admin, type ICustomPartitioner, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
-import type { Logger } from '@churnscore/observability';
+import { Kafka, logLevel, Partitioners, type Admin, type ICustomPartitioner, type LogEntry, type logCreator, type Producer, type SASLOptions } from 'kafkajs';
+import { connectionErrorLog, type Logger } from '@churnscore/observability';
 import { registerCompressionCodecs } from './codecs';
 import { murmur2Partition } from './murmur2';
 
@@ -40,23 +40,38 @@ export function kafkaLogLevel(level: logLevel, message: string, error: unknown):
   return PINO_LEVEL_BY_KAFKAJS[level];
 }
 
-/** kafkajs logs through our structured logger, so broker trouble shows up in the same JSON stream. */
+/**
+ * The starts of kafkajs's lines for a broker it cannot reach. Each client logs one or two of them on every retry of
+ * every connection while a broker is away: dozens a minute.
+ */
+const BROKER_UNREACHABLE = ['Connection error', 'Connection timeout', 'Failed to connect to seed broker'];
+
+/**
+ * kafkajs logs through our structured logger (component `kafkajs`), so broker trouble shows up in the same JSON
+ * stream; its lines for an unreachable broker as every client's connection errors are, at most one every 30 s.
+ */
+export function kafkaLogCreator(logger: Logger, now?: () => number): logCreator {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  const brokerUnreachable = connectionErrorLog(kafkaLogger, now);
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
+      const pinoLevel = kafkaLogLevel(level, message, extra.error);
+      if (pinoLevel === 'error' && BROKER_UNREACHABLE.some((start) => message.startsWith(start))) {
+        brokerUnreachable({ dependency: 'kafka', namespace, ...extra, detail: message });
+      } else if (pinoLevel !== 'silent') kafkaLogger[pinoLevel]({ namespace, ...extra }, message);
+    };
+}
+
 export function createKafkaClient(options: KafkaClientOptions, logger: Logger): Kafka {
   registerCompressionCodecs();
-  const kafkaLogger = logger.child({ component: 'kafkajs' });
   // kafkajs types SASL per mechanism; the validated mechanism/credentials pair is exactly one of them.
   const sasl = options.sasl ? ({ ...options.sasl } as SASLOptions) : undefined;
   return new Kafka({
     ...options,
     sasl,
     logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ namespace, level, log }: LogEntry) => {
-        const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
-        const pinoLevel = kafkaLogLevel(level, message, extra.error);
-        if (pinoLevel !== 'silent') kafkaLogger[pinoLevel]({ namespace, ...extra }, message);
-      },
+    logCreator: kafkaLogCreator(logger),
     retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
   });
 }

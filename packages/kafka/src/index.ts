@@ -4,3 +4,4 @@ export * from './bounded-send';
 export * from './read-to-end';
 export * from './offsets';
 export * from './skipped-records';
+export * from './broker-contact';

@@ -121,10 +121,18 @@ export function rateLimitedLog(
 export const CONNECTION_ERROR_LOG_INTERVAL_MS = 30_000;
 
 /**
+ * The log call for a client's connection errors, which repeat on every reconnection attempt while a dependency is
+ * away: rate-limited (CONNECTION_ERROR_LOG_INTERVAL_MS) so an outage does not flood the log.
+ */
+export function connectionErrorLog(logger: Logger, now?: () => number): (fields: Record<string, unknown>) => void {
+  return rateLimitedLog(logger, 'error', 'connection error; the client keeps reconnecting', CONNECTION_ERROR_LOG_INTERVAL_MS, now);
+}
+
+/**
  * The error listener of a client that reconnects by itself (ioredis): each connection error becomes a
  * structured log line (redacted like every line), rate-limited so an outage does not flood the log.
  */
 export function connectionErrorLogger(logger: Logger, dependency: string): (error: Error) => void {
-  const log = rateLimitedLog(logger, 'error', 'connection error; the client keeps reconnecting', CONNECTION_ERROR_LOG_INTERVAL_MS);
+  const log = connectionErrorLog(logger);
   return (error) => log({ dependency, err: error });
 }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { TopicNames } from '@churnscore/config';
 import type { AlertEpisode, ScoreCause } from '@churnscore/domain';
 import type { EventCodec, OutputEvent, ScoreValues } from '@churnscore/events';
+import { BrokerContact } from '@churnscore/kafka';
 import type { Logger } from '@churnscore/observability';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { ApiMetrics } from './metrics';
@@ -61,10 +62,15 @@ export interface LiveFeedOptions {
 
 /** Pause before trying again when the broker cannot be reached at all. */
 const RESTART_DELAY_MS = 5_000;
+/** The consumer's session timeout (kafkajs's default), and so how long a broker may stay silent before the feed says it is not live. */
+const SESSION_TIMEOUT_MS = 30_000;
+/** How often the feed looks whether a broker went silent: a broker that went away sends no event to say so. */
+const CONTACT_CHECK_INTERVAL_MS = 1_000;
 
 export class LiveFeed {
   private consumer: Consumer | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
+  private contactTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private isConnected = false;
   readonly groupId: string;
@@ -73,7 +79,7 @@ export class LiveFeed {
     this.groupId = `${options.groupPrefix}-${randomBytes(6).toString('hex')}`;
   }
 
-  /** True while the consumer is in its group, so every event published from now on reaches the streams. */
+  /** True while the consumer is in its group and in touch with a broker, so every event published from now on reaches the streams. */
   get connected(): boolean {
     return this.isConnected;
   }
@@ -90,6 +96,7 @@ export class LiveFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.contactTimer) clearInterval(this.contactTimer);
     await this.consumer?.disconnect();
     this.setConnected(false);
   }
@@ -97,9 +104,12 @@ export class LiveFeed {
   private async run(): Promise<void> {
     const { kafka, topics, logger } = this.options;
     await this.consumer?.disconnect();
-    const consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false });
+    const consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: SESSION_TIMEOUT_MS });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => this.setConnected(true));
+    const contact = new BrokerContact(consumer, SESSION_TIMEOUT_MS);
+    if (this.contactTimer) clearInterval(this.contactTimer);
+    this.contactTimer = setInterval(() => this.setConnected(contact.inTouch), CONTACT_CHECK_INTERVAL_MS).unref();
+    consumer.on(consumer.events.GROUP_JOIN, () => this.setConnected(contact.inTouch));
     consumer.on(consumer.events.DISCONNECT, () => this.setConnected(false));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.setConnected(false);

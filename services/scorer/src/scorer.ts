@@ -8,7 +8,7 @@ import {
   type TopicRole,
 } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
-import { AtLeastOnceConsumer, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
+import { AtLeastOnceConsumer, BrokerContact, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
 import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
 import { claimNamespace, createRedis, createStateStore, namespaceState, recordInputOffsets, requireRedisLogin, type RedisClient } from '@churnscore/state';
@@ -189,16 +189,15 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const inputTopics = inputTopicsOf(config.topics);
   const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin), logger });
   const inputOffsets = new InputOffsetsGuard(freshNamespaceAdvice(config.redis.keyPrefix, config.kafka.consumerGroup));
-  let joined = false;
+  // Readiness: a broker that went away leaves the consumer in its group, waiting, for as long as the outage lasts.
+  const brokerContact = new BrokerContact(consumer, config.kafka.sessionTimeoutMs);
   let stopping = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    joined = true;
     backlog.assigned(payload.memberAssignment);
     // Partitions may have been added: a customer's records then go elsewhere.
     backlog.refreshPartitionCounts().catch((error: unknown) => logger.warn({ err: error }, 'could not read the partition counts of the input topics'));
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    joined = false;
     if (stopping) return;
     // kafkajs restarts the consumer after a retriable error; after any other it has left the group for good.
     if (payload.restart) logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
@@ -289,7 +288,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     liveness,
     readiness: [
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-      { name: 'kafka', check: () => joined },
+      { name: 'kafka', check: () => brokerContact.inTouch },
     ],
   });
   await loop.start();
