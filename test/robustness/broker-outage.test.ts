@@ -3,14 +3,13 @@
 // on the same data: every record is applied exactly once, nothing goes to the DLQ, the process stays alive through
 // the outage, readiness says it cannot work while the broker is away and is ready again after, and the score-changed
 // events a subscriber reads end with what Redis holds.
-import { SAMPLE_NOW, sampleActivity } from '@churnscore/events/testing';
-import type { ScoreChangedEvent } from '@churnscore/domain';
+import { SAMPLE_NOW } from '@churnscore/events/testing';
 import { Liveness } from '@churnscore/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { PrivateKafka } from '../harness/private-kafka';
 import { testStack } from '../harness/stack';
-import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+import { eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
 
 const CUSTOMERS = 12;
 const EVENTS_BEFORE = 40;
@@ -38,20 +37,9 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a Kafka broker outa
     await broker?.remove();
   }, 60_000);
 
-  const customerId = (c: number) => `broker-outage-${c}`;
-  const meetings = (from: number, count: number) =>
-    Array.from({ length: CUSTOMERS }, (_, c) =>
-      Array.from({ length: count }, (_, i) =>
-        sampleActivity({
-          customerId: customerId(c),
-          eventId: `broker-outage-${c}-${from + i}`,
-          activityType: 'MEETING',
-          value: null,
-          occurredAt: SAMPLE_NOW - (from + i + 1) * 3_600_000,
-        }),
-      ),
-    ).flat();
-  const revisions = () => Promise.all(Array.from({ length: CUSTOMERS }, async (_, c) => Number((await bed.scoreHash(customerId(c))).revision ?? 0)));
+  const customerIds = Array.from({ length: CUSTOMERS }, (_, c) => `broker-outage-${c}`);
+  const meetings = (from: number, count: number) => hourlyMeetings(customerIds, from, count);
+  const revisions = () => Promise.all(customerIds.map(async (customerId) => Number((await bed.scoreHash(customerId)).revision ?? 0)));
   const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
   const readiness = async () => (await fetch(`http://127.0.0.1:${scorer.httpPort}/readyz`)).status;
   const dlqCount = async () => sum((await scorer.metrics.dlq.get()).values.map((value) => value.value));
@@ -74,29 +62,6 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a Kafka broker outa
     expect(liveness.alive).toBe(true);
     expect(await dlqCount()).toBe(0);
 
-    // A subscriber de-duplicating by (customerId, version) ends with the score Redis holds.
-    const latest = new Map<string, ScoreChangedEvent>();
-    const stored = new Map(await Promise.all(Array.from({ length: CUSTOMERS }, async (_, c) => [customerId(c), await bed.scoreHash(customerId(c))] as const)));
-    await bed.consumeUntil(
-      [bed.topics.scoreChanged],
-      async (records) => {
-        const record = records.at(-1)!;
-        const decoded = await bed.codec.decodeOutput(record.topic, record.key, record.value!);
-        if (decoded.ok && decoded.event.kind === 'score-changed') {
-          const event = decoded.event;
-          if ((latest.get(event.customerId)?.version ?? -1) < event.version) latest.set(event.customerId, event);
-        }
-        return [...stored].every(([id, score]) => latest.get(id)?.version === Number(score.version));
-      },
-      60_000,
-      "every customer's stored score as a score-changed event",
-    );
-    for (const [id, score] of stored) {
-      expect({ id, health: latest.get(id)?.current.health, churnRisk: latest.get(id)?.current.churnRisk }).toEqual({
-        id,
-        health: Number(score.health),
-        churnRisk: Number(score.churnRisk),
-      });
-    }
+    await bed.expectSubscriberEndsWithRedis(customerIds, SAMPLE_NOW);
   }, 240_000);
 });

@@ -7,9 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InputEvent } from '@churnscore/domain';
-import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
-import { alertEpisodes } from '@churnscore/scoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { freePort, PrivateRedis } from '../scorer/private-redis';
@@ -94,55 +92,6 @@ describe('Redis killed with the last second of its AOF cut off', () => {
     );
     expect((await scorer.metrics.rewinds.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
 
-    // The subscriber: the highest version per customer and per alert wins; an equal or lower one is ignored.
-    const latestScore = new Map<string, ScoreChangedEvent>();
-    const latestAlert = new Map<string, AlertEvent>();
-    const snapshots = await bed.store.readCustomers(customerIds, NOW);
-    const caughtUp = () =>
-      snapshots.every((s) => (latestScore.get(s.customerId)?.version ?? 0) >= (s.score?.version ?? 0)) &&
-      snapshots.every((s) => alertEpisodes(s.alertBook).every((episode) => latestAlert.has(episode.alertId)));
-    let read = 0;
-    await bed.consumeUntil(
-      [bed.topics.scoreChanged, bed.topics.alerts],
-      async (records) => {
-        for (const record of records.slice(read)) {
-          const decoded = await bed.codec.decodeOutput(record.topic, record.key, record.value);
-          if (!decoded.ok) throw new Error(`undecodable output: ${decoded.rejection.message}`);
-          const event = decoded.event;
-          if (event.kind === 'score-changed') {
-            if (event.version > (latestScore.get(event.customerId)?.version ?? 0)) latestScore.set(event.customerId, event);
-          } else if (event.version > (latestAlert.get(event.alertId)?.version ?? 0)) {
-            latestAlert.set(event.alertId, event);
-          }
-        }
-        read = records.length;
-        return caughtUp();
-      },
-      60_000,
-      'the outputs for what Redis holds',
-    );
-
-    for (const snapshot of snapshots) {
-      const seen = latestScore.get(snapshot.customerId)!;
-      const held = snapshot.score!;
-      expect({ customer: snapshot.customerId, version: seen.version, health: seen.current.health, churnRisk: seen.current.churnRisk, band: seen.current.band }).toEqual({
-        customer: snapshot.customerId,
-        version: held.version,
-        health: held.health,
-        churnRisk: held.churnRisk,
-        band: held.band,
-      });
-    }
-    const heldEpisodes = snapshots.flatMap((s) => alertEpisodes(s.alertBook));
-    for (const episode of heldEpisodes) {
-      expect({ alertId: episode.alertId, status: latestAlert.get(episode.alertId)?.status, severity: latestAlert.get(episode.alertId)?.severity }).toEqual({
-        alertId: episode.alertId,
-        status: episode.status,
-        severity: episode.severity,
-      });
-    }
-    const heldOpen = new Set(heldEpisodes.filter((e) => e.status === 'OPEN').map((e) => e.alertId));
-    const seenOpen = [...latestAlert.values()].filter((a) => a.status === 'OPEN').map((a) => a.alertId);
-    expect(new Set(seenOpen)).toEqual(heldOpen);
+    await bed.expectSubscriberEndsWithRedis(customerIds, NOW);
   }, 240_000);
 });

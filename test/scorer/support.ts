@@ -2,11 +2,13 @@
 // stack, the real scorer running in-process with an injectable clock, and readers for what it wrote.
 import { loadConfig, type AppConfig, type ScorerSettings } from '@churnscore/config';
 import type { CustomerInsights, InputEvent } from '@churnscore/domain';
-import type { OutputEvent } from '@churnscore/events';
+import { SAMPLE_NOW, sampleActivity } from '@churnscore/events/testing';
+import type { AlertEvent, OutputEvent, ScoreChangedEvent } from '@churnscore/events';
 import { createLogger, type Liveness } from '@churnscore/observability';
-import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
+import { alertEpisodes, defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { createRedis, createStateStore, decodeStoredInsights, keySchema, type RedisClient, type StateStore } from '@churnscore/state';
 import { Cluster } from 'ioredis';
+import { expect } from 'vitest';
 import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
 import { createRedisClient, testStack, uniqueName } from '../harness/stack';
@@ -156,6 +158,61 @@ export class ScorerTestBed extends EventsTestBed {
     );
   }
 
+  /**
+   * docs/events.md's promise after any crash: a subscriber that keeps the highest version per customer and per alert
+   * (ignoring an equal or lower one) ends with exactly what Redis holds for `customerIds`, read as of `asOf`: each
+   * score's version and values, each alert episode's status and severity, and the same set of open alerts.
+   */
+  async expectSubscriberEndsWithRedis(customerIds: readonly string[], asOf: number): Promise<void> {
+    const latestScore = new Map<string, ScoreChangedEvent>();
+    const latestAlert = new Map<string, AlertEvent>();
+    const snapshots = await this.store.readCustomers(customerIds, asOf);
+    const caughtUp = () =>
+      snapshots.every((s) => (latestScore.get(s.customerId)?.version ?? 0) >= (s.score?.version ?? 0)) &&
+      snapshots.every((s) => alertEpisodes(s.alertBook).every((episode) => latestAlert.has(episode.alertId)));
+    let read = 0;
+    await this.consumeUntil(
+      [this.topics.scoreChanged, this.topics.alerts],
+      async (records) => {
+        for (const { event } of await this.decodeOutputs(records.slice(read))) {
+          if (event === null) continue;
+          if (event.kind === 'score-changed') {
+            if (event.version > (latestScore.get(event.customerId)?.version ?? 0)) latestScore.set(event.customerId, event);
+          } else if (event.version > (latestAlert.get(event.alertId)?.version ?? 0)) {
+            latestAlert.set(event.alertId, event);
+          }
+        }
+        read = records.length;
+        return caughtUp();
+      },
+      60_000,
+      'the outputs for what Redis holds',
+    );
+
+    for (const snapshot of snapshots) {
+      const seen = latestScore.get(snapshot.customerId);
+      const held = snapshot.score;
+      expect({ customer: snapshot.customerId, version: seen?.version, health: seen?.current.health, churnRisk: seen?.current.churnRisk, band: seen?.current.band }).toEqual({
+        customer: snapshot.customerId,
+        version: held?.version,
+        health: held?.health,
+        churnRisk: held?.churnRisk,
+        band: held?.band,
+      });
+    }
+    const heldEpisodes = snapshots.flatMap((s) => alertEpisodes(s.alertBook));
+    for (const episode of heldEpisodes) {
+      expect({ alertId: episode.alertId, status: latestAlert.get(episode.alertId)?.status, severity: latestAlert.get(episode.alertId)?.severity }).toEqual({
+        alertId: episode.alertId,
+        status: episode.status,
+        severity: episode.severity,
+      });
+    }
+    const heldOpen = new Set(heldEpisodes.filter((e) => e.status === 'OPEN').map((e) => e.alertId));
+    const seenOpen = [...latestAlert.values()].filter((a) => a.status === 'OPEN').map((a) => a.alertId);
+    expect(new Set(seenOpen)).toEqual(heldOpen);
+  }
+
   /** The customer's insights hash, as a dashboard reads it (HGETALL). */
   async insightsHash(customerId: string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.keys.customer(customerId).insights);
@@ -184,6 +241,18 @@ export class ScorerTestBed extends EventsTestBed {
     this.redis.disconnect();
     await super.tearDown();
   }
+}
+
+/**
+ * A stream of meetings for each of `customerIds`, one an hour back from `now`: the `from`-th to the
+ * (`from` + `count` − 1)-th of each, round by round (every customer's n-th before any customer's next).
+ */
+export function hourlyMeetings(customerIds: readonly string[], from: number, count: number, now = SAMPLE_NOW): InputEvent[] {
+  return Array.from({ length: count }, (_, i) =>
+    customerIds.map((customerId) =>
+      sampleActivity({ customerId, eventId: `${customerId}-${from + i}`, activityType: 'MEETING', value: null, occurredAt: now - (from + i + 1) * 3_600_000 }),
+    ),
+  ).flat();
 }
 
 /** Polls `probe` until it returns a value that `done` accepts, or fails after `timeoutMs`. */

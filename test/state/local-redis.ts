@@ -46,7 +46,7 @@ export async function stopRedisServers(servers: readonly ChildProcess[]): Promis
     servers.map(
       (server) =>
         new Promise((resolve) => {
-          if (server.exitCode !== null) return resolve(null);
+          if (server.exitCode !== null || server.signalCode !== null) return resolve(null);
           server.once('exit', resolve);
           server.kill('SIGTERM');
         }),
@@ -58,16 +58,22 @@ export async function stopRedisServers(servers: readonly ChildProcess[]): Promis
 export interface LocalRedisCluster {
   /** redis:// URL of the first master, the seed node a client discovers the others from. */
   url: string;
+  /** Every node's port, the seed's (`url`) first. */
+  ports: number[];
+  /** Kills a node at once (SIGKILL), as a crash would. */
+  crashNode(port: number): Promise<void>;
   /** Stops every node and removes their data directory. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts `masters` cluster-enabled redis-server processes (no replicas, no persistence) in a temporary
- * directory, joins them with `redis-cli --cluster create`, and waits until every node reports the
- * cluster as ok.
+ * Starts `masters` cluster-enabled redis-server processes (and `replicasPerMaster` replicas of each; no
+ * persistence) in a temporary directory, joins them with `redis-cli --cluster create`, and waits until every
+ * node reports the cluster as ok. `nodeTimeoutMs` is how long a master may stay silent before its replica
+ * takes over (Redis's default 15 s; a failover test wants it short).
  */
-export async function startRedisCluster(masters: number): Promise<LocalRedisCluster> {
+export async function startRedisCluster(masters: number, options: { replicasPerMaster?: number; nodeTimeoutMs?: number } = {}): Promise<LocalRedisCluster> {
+  const { replicasPerMaster = 0, nodeTimeoutMs = 15_000 } = options;
   const dir = mkdtempSync(join(tmpdir(), 'chs-cluster-'));
   const servers: ChildProcess[] = [];
   const stop = async () => {
@@ -76,15 +82,30 @@ export async function startRedisCluster(masters: number): Promise<LocalRedisClus
   };
   try {
     const ports: number[] = [];
-    for (let i = 0; i < masters; i++) ports.push(await freePort());
+    for (let i = 0; i < masters * (1 + replicasPerMaster); i++) ports.push(await freePort());
     for (const port of ports) {
-      servers.push(await startRedisServer(port, dir, ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`]));
+      const clusterArgs = [
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs)],
+        // A replica's first sync starts at once rather than after Redis's 5 s wait for more replicas to share it.
+        ...['--repl-diskless-sync-delay', '0', '--logfile', `redis-${port}.log`],
+      ];
+      servers.push(await startRedisServer(port, dir, clusterArgs));
     }
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
-    const created = redisCli(ports[0] as number, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes');
+    const created = redisCli(ports[0] as number, '--cluster', 'create', ...nodes, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes');
     if (!created.includes('[OK]')) throw new Error(`cluster create failed: ${created}`);
     await waitFor('cluster_state:ok', () => ports.every((p) => redisCli(p, 'cluster', 'info').includes('cluster_state:ok')));
-    return { url: `redis://127.0.0.1:${ports[0]}`, stop };
+    // A replica that never synced with its master cannot take over from it.
+    const replicaPorts = ports.filter((p) => redisCli(p, 'role').startsWith('slave'));
+    await waitFor('every replica in sync', () => replicaPorts.every((p) => redisCli(p, 'info', 'replication').includes('master_link_status:up')));
+    const crashNode = async (port: number) => {
+      const server = servers[ports.indexOf(port)];
+      if (!server || server.exitCode !== null || server.signalCode !== null) return;
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGKILL');
+      await exited;
+    };
+    return { url: `redis://127.0.0.1:${ports[0]}`, ports, crashNode, stop };
   } catch (error) {
     await stop();
     throw error;

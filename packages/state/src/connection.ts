@@ -66,6 +66,18 @@ export function redisEndpoint({ url, tlsCaFile }: Pick<RedisConnectOptions, 'url
   };
 }
 
+/**
+ * How a command waits while a cluster master fails over to its replica. Until the cluster notices (its
+ * `cluster-node-timeout`, 15 s by default) and the replica is elected, the master's slots answer CLUSTERDOWN or not
+ * at all; ioredis retries such a command after a delay, counting each try against `maxRedirections`. With its
+ * defaults (16 tries 100 ms apart) every command failed after 1.6 s, so a failover failed the scorer's units one
+ * after another until kafkajs gave up on its consumer and restarted it, a rebalance for the whole group. A try
+ * every 500 ms, 120 of them, waits out a failover of up to a minute, as a single Redis's outage is waited out.
+ * Redirections to a slot's new owner (MOVED, ASK) are followed at once and count the same: 120 is far more than
+ * any resharding needs.
+ */
+const CLUSTER_FAILOVER_WAIT = { retryDelayOnClusterDown: 500, retryDelayOnFailover: 500, retryDelayOnTryAgain: 500, maxRedirections: 120 } as const;
+
 export function createRedis(options: RedisConnectOptions): RedisClient {
   const { host, port, db, login } = redisEndpoint(options);
   const connection: RedisOptions = {
@@ -82,7 +94,7 @@ export function createRedis(options: RedisConnectOptions): RedisClient {
   // replies only when the last has arrived: the scorer and Redis then took turns, each idle while the other
   // worked (docs/performance.md, "Commands sent as issued").
   const client = options.cluster
-    ? new Cluster([{ host, port }], { redisOptions: connection, clusterRetryStrategy: reconnectDelay })
+    ? new Cluster([{ host, port }], { redisOptions: connection, clusterRetryStrategy: reconnectDelay, ...CLUSTER_FAILOVER_WAIT })
     : new Redis({ ...connection, host, port, db });
   const { onError } = options;
   if (onError) {

@@ -1,0 +1,86 @@
+// SPEC §8 on a Redis Cluster: a master crashes while the scorer consumes, and its replica, which may lag (replication
+// is asynchronous), takes over. The scorer must see the failover (another run id where its customers live), re-consume
+// from the committed offsets what the replica may have missed, and go on: every record applied exactly once, nothing in
+// the DLQ, the process alive, and the score-changed events a subscriber reads ending with what the cluster holds.
+import { SAMPLE_NOW } from '@churnscore/events/testing';
+import { Liveness } from '@churnscore/observability';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningScorer } from '../../services/scorer/src/scorer';
+import { eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
+import { hasRedisServer, redisCli, startRedisCluster, waitFor, type LocalRedisCluster } from '../state/local-redis';
+
+const MASTERS = 3;
+const CUSTOMERS = 30;
+const EVENTS_BEFORE = 60;
+const EVENTS_AFTER = 10;
+/** How long a master may be silent before its replica takes over: Redis's default, so the scorer waits as long as it would in production. */
+const NODE_TIMEOUT_MS = 15_000;
+
+/** The cluster's nodes as `CLUSTER NODES` lists them, seen from `port`. */
+function clusterNodes(port: number): Array<{ port: number; master: boolean; failed: boolean }> {
+  return redisCli(port, 'cluster', 'nodes')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [, address = '', flags = ''] = line.split(' ');
+      return { port: Number(address.split(/[:@]/)[1]), master: flags.split(',').includes('master'), failed: flags.includes('fail') };
+    });
+}
+
+describe.skipIf(!hasRedisServer)('a Redis Cluster master failing over to its replica', () => {
+  let cluster: LocalRedisCluster;
+  let bed: ScorerTestBed;
+  let scorer: RunningScorer;
+  const liveness = new Liveness();
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster(MASTERS, { replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS });
+    bed = new ScorerTestBed('cluster-failover', cluster.url, { cluster: true });
+    await bed.setUp(3);
+    scorer = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now, liveness });
+  }, 120_000);
+  afterAll(async () => {
+    await bed?.tearDown();
+    await cluster?.stop();
+  }, 60_000);
+
+  const customerIds = Array.from({ length: CUSTOMERS }, (_, c) => `cluster-failover-${c}`);
+  const meetings = (from: number, count: number) => hourlyMeetings(customerIds, from, count);
+  // Read while the cluster fails over: a read that fails then counts as nothing applied yet.
+  const revisions = () =>
+    Promise.all(customerIds.map(async (customerId) => Number((await bed.scoreHash(customerId)).revision ?? 0))).catch(() => [0]);
+  const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+
+  it('re-consumes what the replica missed and applies every record exactly once', async () => {
+    // Published in small sends, so that the scorer commits many units while the master is killed under it.
+    const before = meetings(0, EVENTS_BEFORE);
+    const publishing = (async () => {
+      for (let start = 0; start < before.length; start += CUSTOMERS * 5) await bed.publish(before.slice(start, start + CUSTOMERS * 5));
+    })();
+    await eventually(revisions, (r) => sum(r) >= (CUSTOMERS * EVENTS_BEFORE) / 4, 60_000, 'the scorer to be well into the stream');
+
+    const seed = cluster.ports[0]!;
+    const victim = clusterNodes(seed).find((node) => node.master && node.port !== seed)!.port;
+    await cluster.crashNode(victim);
+    await waitFor(
+      'a replica to take over the crashed master',
+      () => {
+        const nodes = clusterNodes(seed);
+        const victimFailed = nodes.some((node) => node.port === victim && node.failed);
+        return victimFailed && nodes.filter((node) => node.master && !node.failed).length === MASTERS && redisCli(seed, 'cluster', 'info').includes('cluster_state:ok');
+      },
+      60_000,
+    );
+    await publishing;
+    await bed.publish(meetings(EVENTS_BEFORE, EVENTS_AFTER));
+
+    const expected = EVENTS_BEFORE + EVENTS_AFTER;
+    await eventually(revisions, (r) => r.every((revision) => revision === expected), 120_000, `every customer's ${expected} events applied once`);
+    expect(liveness.alive).toBe(true);
+    expect(sum((await scorer.metrics.dlq.get()).values.map((value) => value.value))).toBe(0);
+    // It saw the failover (another run id on the cluster) and re-consumed, whether or not the replica had lagged.
+    expect((await scorer.metrics.rewinds.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
+
+    await bed.expectSubscriberEndsWithRedis(customerIds, SAMPLE_NOW);
+  }, 300_000);
+});
