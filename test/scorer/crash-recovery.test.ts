@@ -1,5 +1,5 @@
 // SPEC §8: the scorer killed with SIGKILL mid-stream (no graceful stop, offsets of durable-but-recent
-// work uncommitted) and restarted counts no event twice and loses none.
+// work uncommitted) and restarted counts no event twice and loses none, and its outputs end with what Redis holds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { InputEvent } from '@churnscore/domain';
@@ -65,5 +65,7 @@ describe('a scorer killed mid-stream and restarted', () => {
       expect(meetings).toBe(EVENTS_PER_CUSTOMER);
       expect((await bed.insights(snapshot.customerId))?.activity.MEETING.d30).toBe(EVENTS_PER_CUSTOMER);
     }
+    // Scores committed but not yet published when the process died are published by the next one (the outbox).
+    await bed.expectSubscriberEndsWithRedis(customerIds, Date.now());
   });
 });
