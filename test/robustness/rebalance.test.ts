@@ -1,0 +1,58 @@
+// SPEC §8: exactly-once effect across rebalances. While a stream is being consumed, a second scorer joins the group
+// (partitions taken from the first in the middle of its work) and then the first leaves (its partitions handed to the
+// second): every record is applied exactly once, nothing goes to the DLQ, and the score-changed and alert events that
+// both published, read by a subscriber de-duplicating by version, end with what Redis holds.
+import { SAMPLE_NOW } from '@churnscore/events/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningScorer } from '../../services/scorer/src/scorer';
+import { eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
+
+const CUSTOMERS = 60;
+const EVENTS = 100;
+const PARTITIONS = 6;
+/** Small units of work, so that each rebalance lands in the middle of the stream rather than after it. */
+const SMALL_UNITS = { chunkSize: 20, maxChunkSize: 20 };
+
+const bed = new ScorerTestBed('rebalance');
+const customerIds = Array.from({ length: CUSTOMERS }, (_, c) => `rebalance-${c}`);
+const clock = new ManualClock(SAMPLE_NOW);
+
+beforeAll(() => bed.setUp(PARTITIONS));
+afterAll(() => bed.tearDown());
+
+const applied = async () => (await Promise.all(customerIds.map(async (customerId) => Number((await bed.scoreHash(customerId)).revision ?? 0)))).reduce((a, b) => a + b, 0);
+const dlqCount = async (scorer: RunningScorer) => (await scorer.metrics.dlq.get()).values.reduce((sum, value) => sum + value.value, 0);
+
+describe('a scorer joining and another leaving while a stream is consumed', () => {
+  it('applies every record exactly once, and the outputs end with what Redis holds', async () => {
+    const events = hourlyMeetings(customerIds, 0, EVENTS);
+    const part = (from: number, to: number) => events.slice(Math.floor(events.length * from), Math.floor(events.length * to));
+    // Sent in small batches while the scorers work, as a live stream arrives.
+    const stream = async (slice: typeof events) => {
+      for (let start = 0; start < slice.length; start += CUSTOMERS) await bed.publish(slice.slice(start, start + CUSTOMERS));
+    };
+
+    // A backlog for the first scorer, still arriving when the second joins and takes some of its partitions.
+    const backlog = stream(part(0, 0.6));
+    const first = await bed.startScorer({ clock: clock.now, settings: SMALL_UNITS });
+    await eventually(applied, (count) => count >= events.length / 10, 60_000, 'the first scorer to be into the backlog');
+    const second = await bed.startScorer({ clock: clock.now, settings: SMALL_UNITS });
+    await backlog;
+    await stream(part(0.6, 0.8));
+    await eventually(async () => (await second.metrics.events.get()).values.some((value) => value.labels.outcome === 'applied'), Boolean, 60_000, 'the second scorer to apply records of partitions it was given');
+
+    // The first leaves while the rest arrives: its partitions, and whatever it had not committed, go to the second.
+    const rest = stream(part(0.8, 1));
+    const firstDlq = await dlqCount(first);
+    await bed.stopScorer(first);
+    await rest;
+    await eventually(
+      () => Promise.all(customerIds.map(async (customerId) => Number((await bed.scoreHash(customerId)).revision ?? 0))),
+      (revisions) => revisions.every((revision) => revision === EVENTS),
+      120_000,
+      `every customer's ${EVENTS} events applied once`,
+    );
+    expect(firstDlq + (await dlqCount(second))).toBe(0);
+    await bed.expectSubscriberEndsWithRedis(customerIds, SAMPLE_NOW);
+  }, 240_000);
+});
