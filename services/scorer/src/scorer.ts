@@ -2,10 +2,8 @@ import {
   ConfigError,
   kafkaClientOptions,
   registryClientConfig,
-  TOPIC_ENV_VARS,
   type AppConfig,
   type TopicNames,
-  type TopicRole,
 } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, BrokerContact, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
@@ -19,6 +17,7 @@ import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
 import { TimeDrivenRescorer } from './time-driven';
+import { requireTopics, TopicsWatch } from './required-topics';
 
 export interface ScorerOptions {
   config: AppConfig;
@@ -39,23 +38,6 @@ export interface RunningScorer {
   timeDriven: TimeDrivenRescorer;
   /** Finishes the batch in flight, commits what is durable, and disconnects everything. */
   stop(): Promise<void>;
-}
-
-/**
- * Every topic the scorer reads or writes must exist before it starts: the brokers do not create topics on
- * demand (nor should they), and a missing one would otherwise surface as a client error deep in a retry.
- * @throws ConfigError naming the setting of each missing topic and how to create it.
- */
-async function requireTopics(admin: Admin, topics: TopicNames): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const problems = (Object.entries(TOPIC_ENV_VARS) as Array<[TopicRole, string]>)
-    .filter(([role]) => !existing.has(topics[role]))
-    .map(
-      ([role, setting]) =>
-        `${setting}: topic "${topics[role]}" does not exist on the brokers; create it with \`npm run topics:provision\` ` +
-        "(it reads the same TOPIC_* settings) or your cluster's own tooling, or correct the name",
-    );
-  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 /**
@@ -197,11 +179,17 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     // Partitions may have been added: a customer's records then go elsewhere.
     backlog.refreshPartitionCounts().catch((error: unknown) => logger.warn({ err: error }, 'could not read the partition counts of the input topics'));
   });
+  const topicsWatch = new TopicsWatch(admin, config.topics, (missing) =>
+    liveness.fail(`a topic the scorer reads or writes no longer exists: ${missing.problems.join('; ')}`, missing),
+  );
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (stopping) return;
     // kafkajs restarts the consumer after a retriable error; after any other it has left the group for good.
-    if (payload.restart) logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
-    else liveness.fail('the Kafka consumer stopped and will not restart', payload.error);
+    if (payload.restart) {
+      logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+      // An input topic deleted under the consumer crashes every restart the same way ("does not host this topic-partition").
+      void topicsWatch.checkNow();
+    } else liveness.fail('the Kafka consumer stopped and will not restart', payload.error);
   });
   await consumer.connect();
 
@@ -293,6 +281,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   });
   await loop.start();
   timeDriven.start();
+  topicsWatch.start();
   logger.info({ httpPort: ops.port, group: config.kafka.consumerGroup, modelVersion: scoring.version }, 'scorer started');
 
   return {
@@ -301,6 +290,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     timeDriven,
     async stop() {
       stopping = true;
+      topicsWatch.stop();
       await timeDriven.stop();
       await loop.stop();
       await Promise.all([producer.disconnect(), admin.disconnect()]);
