@@ -16,14 +16,18 @@ const EVENTS_AFTER = 10;
 /** How long a master may be silent before its replica takes over: Redis's default, so the scorer waits as long as it would in production. */
 const NODE_TIMEOUT_MS = 15_000;
 
-/** The cluster's nodes as `CLUSTER NODES` lists them, seen from `port`. */
-function clusterNodes(port: number): Array<{ port: number; master: boolean; failed: boolean }> {
+/**
+ * The cluster's nodes as `CLUSTER NODES` lists them, seen from `port`; `servesSlots` for a master that owns slots (a
+ * node just made a replica can still show as a master without slots for a moment, as gossip catches up).
+ */
+function clusterNodes(port: number): Array<{ port: number; master: boolean; servesSlots: boolean; failed: boolean }> {
   return redisCli(port, 'cluster', 'nodes')
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [, address = '', flags = ''] = line.split(' ');
-      return { port: Number(address.split(/[:@]/)[1]), master: flags.split(',').includes('master'), failed: flags.includes('fail') };
+      const [, address = '', flags = '', , , , , , ...slots] = line.split(' ');
+      const master = flags.split(',').includes('master');
+      return { port: Number(address.split(/[:@]/)[1]), master, servesSlots: master && slots.length > 0, failed: flags.includes('fail') };
     });
 }
 
@@ -60,14 +64,14 @@ describe.skipIf(!hasRedisServer)('a Redis Cluster master failing over to its rep
     await eventually(revisions, (r) => sum(r) >= (CUSTOMERS * EVENTS_BEFORE) / 4, 60_000, 'the scorer to be well into the stream');
 
     const seed = cluster.ports[0]!;
-    const victim = clusterNodes(seed).find((node) => node.master && node.port !== seed)!.port;
+    const victim = clusterNodes(seed).find((node) => node.servesSlots && node.port !== seed)!.port;
     await cluster.crashNode(victim);
     await waitFor(
       'a replica to take over the crashed master',
       () => {
         const nodes = clusterNodes(seed);
         const victimFailed = nodes.some((node) => node.port === victim && node.failed);
-        return victimFailed && nodes.filter((node) => node.master && !node.failed).length === MASTERS && redisCli(seed, 'cluster', 'info').includes('cluster_state:ok');
+        return victimFailed && nodes.filter((node) => node.servesSlots && !node.failed).length === MASTERS && redisCli(seed, 'cluster', 'info').includes('cluster_state:ok');
       },
       60_000,
     );
