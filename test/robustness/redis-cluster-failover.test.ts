@@ -20,14 +20,13 @@ const NODE_TIMEOUT_MS = 15_000;
  * The cluster's nodes as `CLUSTER NODES` lists them, seen from `port`; `servesSlots` for a master that owns slots (a
  * node just made a replica can still show as a master without slots for a moment, as gossip catches up).
  */
-function clusterNodes(port: number): Array<{ port: number; master: boolean; servesSlots: boolean; failed: boolean }> {
+function clusterNodes(port: number): Array<{ port: number; servesSlots: boolean; failed: boolean }> {
   return redisCli(port, 'cluster', 'nodes')
     .split('\n')
     .filter(Boolean)
     .map((line) => {
       const [, address = '', flags = '', , , , , , ...slots] = line.split(' ');
-      const master = flags.split(',').includes('master');
-      return { port: Number(address.split(/[:@]/)[1]), master, servesSlots: master && slots.length > 0, failed: flags.includes('fail') };
+      return { port: Number(address.split(/[:@]/)[1]), servesSlots: flags.split(',').includes('master') && slots.length > 0, failed: flags.includes('fail') };
     });
 }
 
