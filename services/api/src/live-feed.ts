@@ -60,7 +60,10 @@ export interface LiveFeedOptions {
   logger: Logger;
 }
 
-/** Pause before trying again when the broker cannot be reached at all. */
+/**
+ * Pause before trying again when the broker cannot be reached at all, or the consumer crashed: kafkajs would restart
+ * it after 300 ms, so an output topic deleted under the API made it crash and restart several times a second.
+ */
 const RESTART_DELAY_MS = 5_000;
 /** The consumer's session timeout (kafkajs's default), and so how long a broker may stay silent before the feed says it is not live. */
 const SESSION_TIMEOUT_MS = 30_000;
@@ -104,7 +107,13 @@ export class LiveFeed {
   private async run(): Promise<void> {
     const { kafka, topics, logger } = this.options;
     await this.consumer?.disconnect();
-    const consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: SESSION_TIMEOUT_MS });
+    const consumer = kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      // kafkajs waits for the answer before it restarts the consumer after a retriable crash.
+      retry: { restartOnFailure: () => new Promise((resolve) => setTimeout(() => resolve(!this.stopped), RESTART_DELAY_MS).unref()) },
+    });
     this.consumer = consumer;
     const contact = new BrokerContact(consumer, SESSION_TIMEOUT_MS);
     if (this.contactTimer) clearInterval(this.contactTimer);
