@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { PrivateKafka } from '../harness/private-kafka';
 import { testStack } from '../harness/stack';
-import { eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
+import { dlqTotal, eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
 
 const CUSTOMERS = 12;
 const EVENTS_BEFORE = 40;
@@ -39,10 +39,9 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a Kafka broker outa
 
   const customerIds = Array.from({ length: CUSTOMERS }, (_, c) => `broker-outage-${c}`);
   const meetings = (from: number, count: number) => hourlyMeetings(customerIds, from, count);
-  const revisions = () => Promise.all(customerIds.map(async (customerId) => Number((await bed.scoreHash(customerId)).revision ?? 0)));
+  const revisions = () => bed.revisions(customerIds);
   const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
   const readiness = async () => (await fetch(`http://127.0.0.1:${scorer.httpPort}/readyz`)).status;
-  const dlqCount = async () => sum((await scorer.metrics.dlq.get()).values.map((value) => value.value));
 
   it('pauses while the broker is away and applies every record exactly once when it is back', async () => {
     await bed.publish(meetings(0, EVENTS_BEFORE));
@@ -60,7 +59,7 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a Kafka broker outa
     await eventually(revisions, (r) => r.every((revision) => revision === expected), 120_000, `every customer's ${expected} events applied`);
     await eventually(readiness, (status) => status === 200, 30_000, 'readiness after the outage');
     expect(liveness.alive).toBe(true);
-    expect(await dlqCount()).toBe(0);
+    expect(await dlqTotal(scorer)).toBe(0);
 
     await bed.expectSubscriberEndsWithRedis(customerIds, SAMPLE_NOW);
   }, 240_000);

@@ -13,7 +13,7 @@ import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { testStack } from '../harness/stack';
-import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+import { dlqTotal, eventually, ManualClock, ScorerTestBed } from '../scorer/support';
 
 const bed = new ScorerTestBed('registry-outage');
 const CUSTOMER = 'registry-outage-customer';
@@ -112,13 +112,13 @@ describe('a schema registry outage', () => {
     // Long enough for the records to be fetched and their schema asked for, several times over.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect(await revision()).toBe(1);
-    expect((await scorer.metrics.dlq.get()).values.reduce((sum, value) => sum + value.value, 0)).toBe(0);
+    expect(await dlqTotal(scorer)).toBe(0);
     expect(liveness.alive).toBe(true);
 
     proxy.setCut(false);
     await eventually(revision, (r) => r === 1 + DURING, 60_000, 'the records written during the outage to be scored');
     expect(await counted('applied')).toBe(1 + DURING);
-    expect((await scorer.metrics.dlq.get()).values.reduce((sum, value) => sum + value.value, 0)).toBe(0);
+    expect(await dlqTotal(scorer)).toBe(0);
     expect(liveness.alive).toBe(true);
   }, 120_000);
 });

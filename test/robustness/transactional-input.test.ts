@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { testStack, uniqueName } from '../harness/stack';
 import { produceWithJavaClient, type TransactionEnd } from '../interop/java-producer';
-import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+import { dlqTotal, eventually, ManualClock, ScorerTestBed } from '../scorer/support';
 
 const HOUR = 3_600_000;
 const KEPT = 'transactions-kept';
@@ -61,7 +61,7 @@ describe('input written in transactions by a Java producer', () => {
     expect((await bed.insights(KEPT))?.activity.MEETING.d7).toBe(6);
     expect(await bed.redis.exists(...Object.values(bed.keys.customer(ABORTED_ONLY)))).toBe(0);
     expect(await counted('applied')).toBe(committedFirst.length + committedLast.length + 1);
-    expect((await scorer.metrics.dlq.get()).values.reduce((sum, value) => sum + value.value, 0)).toBe(0);
+    expect(await dlqTotal(scorer)).toBe(0);
   });
 });
 

@@ -227,6 +227,11 @@ export class ScorerTestBed extends EventsTestBed {
     return this.redis.hgetall(this.keys.customer(customerId).score);
   }
 
+  /** Each customer's scored revision (the events its stored score reflects), 0 for one not scored yet. */
+  revisions(customerIds: readonly string[]): Promise<number[]> {
+    return Promise.all(customerIds.map(async (customerId) => Number((await this.scoreHash(customerId)).revision ?? 0)));
+  }
+
   /** Every key of this test bed's namespace (SCAN on every master of a cluster, never KEYS). */
   scanKeys(pattern = `${this.prefix}:*`): Promise<string[]> {
     return scanAll(this.redis, pattern);
@@ -253,6 +258,11 @@ export function hourlyMeetings(customerIds: readonly string[], from: number, cou
       sampleActivity({ customerId, eventId: `${customerId}-${from + i}`, activityType: 'MEETING', value: null, occurredAt: now - (from + i + 1) * 3_600_000 }),
     ),
   ).flat();
+}
+
+/** Records the scorer put in the DLQ, every reason together. */
+export async function dlqTotal(scorer: RunningScorer): Promise<number> {
+  return (await scorer.metrics.dlq.get()).values.reduce((sum, value) => sum + value.value, 0);
 }
 
 /** Polls `probe` until it returns a value that `done` accepts, or fails after `timeoutMs`. */

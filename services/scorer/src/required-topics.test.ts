@@ -1,4 +1,4 @@
-import type { ConfigError} from '@churnscore/config';
+import type { ConfigError } from '@churnscore/config';
 import { DEFAULT_TOPICS } from '@churnscore/config';
 import { describe, expect, it } from 'vitest';
 import { TopicsWatch } from './required-topics';
