@@ -7,7 +7,7 @@ import { Liveness } from '@churnscore/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { dlqTotal, eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
-import { hasRedisServer, redisCli, startRedisCluster, waitFor, type LocalRedisCluster } from '../state/local-redis';
+import { clusterNodes, hasRedisServer, startRedisCluster, waitForFailover, type LocalRedisCluster } from '../state/local-redis';
 
 const MASTERS = 3;
 const CUSTOMERS = 30;
@@ -15,20 +15,6 @@ const EVENTS_BEFORE = 60;
 const EVENTS_AFTER = 10;
 /** How long a master may be silent before its replica takes over: Redis's default, so the scorer waits as long as it would in production. */
 const NODE_TIMEOUT_MS = 15_000;
-
-/**
- * The cluster's nodes as `CLUSTER NODES` lists them, seen from `port`; `servesSlots` for a master that owns slots (a
- * node just made a replica can still show as a master without slots for a moment, as gossip catches up).
- */
-function clusterNodes(port: number): Array<{ port: number; servesSlots: boolean; failed: boolean }> {
-  return redisCli(port, 'cluster', 'nodes')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [, address = '', flags = '', , , , , , ...slots] = line.split(' ');
-      return { port: Number(address.split(/[:@]/)[1]), servesSlots: flags.split(',').includes('master') && slots.length > 0, failed: flags.includes('fail') };
-    });
-}
 
 describe.skipIf(!hasRedisServer)('a Redis Cluster master failing over to its replica', () => {
   let cluster: LocalRedisCluster;
@@ -65,15 +51,7 @@ describe.skipIf(!hasRedisServer)('a Redis Cluster master failing over to its rep
     const seed = cluster.ports[0]!;
     const victim = clusterNodes(seed).find((node) => node.servesSlots && node.port !== seed)!.port;
     await cluster.crashNode(victim);
-    await waitFor(
-      'a replica to take over the crashed master',
-      () => {
-        const nodes = clusterNodes(seed);
-        const victimFailed = nodes.some((node) => node.port === victim && node.failed);
-        return victimFailed && nodes.filter((node) => node.servesSlots && !node.failed).length === MASTERS && redisCli(seed, 'cluster', 'info').includes('cluster_state:ok');
-      },
-      60_000,
-    );
+    await waitForFailover(seed, victim, MASTERS);
     await publishing;
     await bed.publish(meetings(EVENTS_BEFORE, EVENTS_AFTER));
 

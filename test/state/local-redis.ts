@@ -54,6 +54,40 @@ export async function stopRedisServers(servers: readonly ChildProcess[]): Promis
   );
 }
 
+/**
+ * The cluster's nodes as `CLUSTER NODES` lists them, seen from `port`; `servesSlots` for a master that owns slots (a
+ * node just made a replica can still show as a master without slots for a moment, as gossip catches up), `masterId`
+ * for a replica.
+ */
+export function clusterNodes(port: number): Array<{ id: string; port: number; servesSlots: boolean; failed: boolean; masterId: string | null }> {
+  return redisCli(port, 'cluster', 'nodes')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', address = '', flags = '', master = '-', , , , , ...slots] = line.split(' ');
+      return {
+        id,
+        port: Number(address.split(/[:@]/)[1]),
+        servesSlots: flags.split(',').includes('master') && slots.length > 0,
+        failed: flags.includes('fail'),
+        masterId: master === '-' ? null : master,
+      };
+    });
+}
+
+/** Waits until, seen from `seed`, the node at `crashed` is failed and `masters` masters serve every slot again. */
+export function waitForFailover(seed: number, crashed: number, masters: number): Promise<void> {
+  return waitFor(
+    'a replica to take over the crashed master',
+    () => {
+      const nodes = clusterNodes(seed);
+      const crashedFailed = nodes.some((node) => node.port === crashed && node.failed);
+      return crashedFailed && nodes.filter((node) => node.servesSlots && !node.failed).length === masters && redisCli(seed, 'cluster', 'info').includes('cluster_state:ok');
+    },
+    60_000,
+  );
+}
+
 /** A Redis Cluster of local redis-server processes: what REDIS_URL names (any node) with REDIS_CLUSTER=true. */
 export interface LocalRedisCluster {
   /** redis:// URL of the first master, the seed node a client discovers the others from. */

@@ -39,12 +39,16 @@ class FakeGate implements DurabilityGate<number, Mark> {
     return { fence, n: ++this.marks };
   }
 
+  /** The store does not answer: every check fails, as while a Redis master fails over. */
+  unreachable = false;
+
   loseWrites(): void {
     this.lost.add(this.incarnation);
   }
 
   durableCount(marks: readonly Mark[]): Promise<number | 'lost'> {
     this.asked.push(marks.length);
+    if (this.unreachable) return Promise.reject(new Error('Connection is closed.'));
     if (marks.some((mark) => this.lost.has(mark.fence))) return Promise.resolve('lost');
     const notYet = marks.findIndex((mark) => mark.n > this.durableThrough);
     return Promise.resolve(notYet === -1 ? marks.length : notYet);
@@ -85,6 +89,7 @@ async function runningLoop(
   const fetches: PartitionFetch[] = [];
   const told: PartitionOffset[][] = [];
   let rewinds = 0;
+  const logLines: Array<Record<string, unknown>> = [];
   const loop = new AtLeastOnceConsumer({
     consumer,
     admin,
@@ -99,7 +104,7 @@ async function runningLoop(
     },
     gate,
     commitIntervalMs: 5,
-    logger: createLogger({ name: 'consumer-test', level: 'silent' }),
+    logger: createLogger({ name: 'consumer-test', level: 'warn', destination: { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) } }),
     onFetch: (fetched) => {
       if (refuseFetch(fetched)) throw new Error('refused');
       fetches.push(fetched);
@@ -116,7 +121,7 @@ async function runningLoop(
     gate.durableThrough = Infinity;
     return loop.stop();
   };
-  return { loop, consumer, gate, units, fetches, told, rewinds: () => rewinds };
+  return { loop, consumer, gate, units, fetches, told, logLines, rewinds: () => rewinds };
 }
 
 describe('AtLeastOnceConsumer', () => {
@@ -290,6 +295,17 @@ describe('AtLeastOnceConsumer', () => {
     const asked = gate.asked.length;
     await vi.waitFor(() => expect(gate.asked.length).toBeGreaterThan(asked));
     expect(consumer.commits).toEqual([]);
+  });
+
+  it('keeps trying to commit while the store does not answer, saying so once rather than at every tick', async () => {
+    const { consumer, gate, logLines } = await runningLoop();
+    gate.unreachable = true;
+    await consumer.deliver(batch(0, 3)).done;
+    const asked = gate.asked.length;
+    await vi.waitFor(() => expect(gate.asked.length).toBeGreaterThan(asked + 10)); // ticks every 5 ms
+    expect(logLines.filter((line) => line.msg === 'offset commit failed; retrying on the next tick')).toHaveLength(1);
+    gate.unreachable = false;
+    await vi.waitFor(() => expect(consumer.commits).toEqual([[{ topic: TOPIC, partition: 0, offset: '3' }]]));
   });
 
   it('fails the batches of a unit whose handler fails, resolving nothing (kafkajs retries them)', async () => {

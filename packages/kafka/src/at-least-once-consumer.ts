@@ -1,5 +1,5 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import type { Logger } from '@churnscore/observability';
+import { CONNECTION_ERROR_LOG_INTERVAL_MS, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { committedOffsets, partitionKey, partitionOffsets } from './offsets';
 import { onRecordsSkipped, type BatchEvents, type SkippedRecords } from './skipped-records';
 
@@ -159,7 +159,12 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private readonly queued: QueuedChunk<Fence>[] = [];
   private working = false;
 
-  constructor(private readonly options: AtLeastOnceConsumerOptions<Fence, Mark>) {}
+  /** A commit fails at every tick while a dependency is away (a Redis master failing over): one line per 30 s says so. */
+  private readonly commitFailedLog: (fields: Record<string, unknown>) => void;
+
+  constructor(private readonly options: AtLeastOnceConsumerOptions<Fence, Mark>) {
+    this.commitFailedLog = rateLimitedLog(options.logger, 'warn', 'offset commit failed; retrying on the next tick', CONNECTION_ERROR_LOG_INTERVAL_MS);
+  }
 
   async start(): Promise<void> {
     const { consumer, topics, gate } = this.options;
@@ -343,7 +348,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   /** A slow commit never overlaps the next tick. */
   private commitDurable(): Promise<void> {
     return this.inSerial(() => this.commitDurableNow()).catch((error: unknown) => {
-      this.options.logger.warn({ err: error }, 'offset commit failed; retrying on the next tick');
+      this.commitFailedLog({ err: error });
     });
   }
 

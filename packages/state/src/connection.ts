@@ -279,6 +279,70 @@ export async function serverMicroseconds(redis: RedisClient): Promise<string> {
 }
 
 /**
+ * How far a master's replicas have confirmed its writes. Replication is asynchronous: a master acknowledges a write
+ * before any replica has it, and a replica that lagged can be elected in its place and serve without the master's last
+ * writes (SPEC §8). Offsets are committed only for writes every replica that could take over has confirmed.
+ */
+export interface ReplicationProgress {
+  /** The master's run id: a failover changes it, and with it the identity. */
+  master: string;
+  /** The master's replication offset when asked: every write it had acknowledged before is at or below it. */
+  written: number;
+  /**
+   * The offset every replica that could take the master's place has confirmed (REPLCONF ACK, once a second); Infinity
+   * with no replica; 0 while a replica the cluster knows is not connected to its master, whose writes it may lack.
+   */
+  confirmed: number;
+}
+
+const infoField = (info: string, field: string): string | undefined => new RegExp(`^${field}:(.*?)\\r?$`, 'm').exec(info)?.[1];
+
+/** The replica lines of `INFO replication` on a master: `slave0:ip=…,port=…,state=online,offset=…,lag=…`. */
+const replicaOffsets = (info: string): number[] => [...info.matchAll(/^slave\d+:.*?\boffset=(\d+)/gm)].map((match) => Number(match[1]));
+
+/** A slot range of `CLUSTER SLOTS`: first and last slot, then the master and each replica as `[host, port, id, …]`. */
+type SlotRange = [number, number, ...Array<[string, number, ...unknown[]]>];
+
+/**
+ * How many replicas each master has by the cluster's own account, keyed by `host:port` as the client names its nodes.
+ * `CLUSTER SLOTS` lists every replica no node has marked failed, connected to its master or not (and none that has
+ * not received a byte yet: it has nothing to lose). Asked at every check, not taken from the client's slot map, which
+ * ioredis reads only at start and on redirections. A single server knows only its connected replicas.
+ */
+async function knownReplicaCounts(redis: RedisClient): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (!(redis instanceof Cluster)) return counts;
+  const ranges = (await redis.call('CLUSTER', 'SLOTS')) as SlotRange[];
+  const replicasOf = new Map<string, Set<string>>();
+  for (const [, , master, ...replicas] of ranges) {
+    if (!master) continue;
+    const key = `${master[0]}:${master[1]}`;
+    const known = replicasOf.get(key) ?? new Set<string>();
+    for (const [host, port] of replicas) known.add(`${host}:${port}`);
+    replicasOf.set(key, known);
+  }
+  for (const [master, replicas] of replicasOf) counts.set(master, replicas.size);
+  return counts;
+}
+
+/** Every master's replication progress (`INFO server replication`, and `CLUSTER SLOTS` on a cluster). */
+export async function replicationProgress(redis: RedisClient): Promise<ReplicationProgress[]> {
+  const known = await knownReplicaCounts(redis);
+  return Promise.all(
+    mastersOf(redis).map(async (server) => {
+      const info = (await server.call('INFO', 'server', 'replication')) as string;
+      const offsets = replicaOffsets(info);
+      const expected = Math.max(offsets.length, known.get(`${server.options.host}:${server.options.port}`) ?? 0);
+      return {
+        master: infoField(info, 'run_id') ?? '',
+        written: Number(infoField(info, 'master_repl_offset') ?? 0),
+        confirmed: expected === 0 ? Infinity : offsets.length < expected ? 0 : Math.min(...offsets),
+      };
+    }),
+  );
+}
+
+/**
  * What the scorer compares before and after a batch: if either part changed, writes since the last check
  * may have been lost (Redis restarted, failed over to a lagging replica, or lost its data), so it must not
  * commit the batch's Kafka offsets and re-consumes from the last committed ones instead. Read only: an epoch
@@ -287,7 +351,7 @@ export async function serverMicroseconds(redis: RedisClient): Promise<string> {
 export async function redisIdentity(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<RedisIdentity> {
   const { epoch, masters } = await readEpochs(redis, keySchema(prefix));
   const servers = mastersOf(redis);
-  const runIds = await Promise.all(servers.map(async (server) => /run_id:(\w+)/.exec(await server.info('server'))?.[1] ?? ''));
+  const runIds = await Promise.all(servers.map(async (server) => infoField(await server.info('server'), 'run_id') ?? ''));
   const [seconds, microseconds] = await servers[0]!.time();
   return { runId: runIds.sort().join(','), epoch: [epoch ?? '', ...masters.map((value) => value ?? '')].join('|'), serverTimeMs: Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) };
 }

@@ -3,7 +3,7 @@
 // Every per-customer change is one Lua call on the customer's slot. Calls for a whole batch are issued
 // together, without waiting for each other's replies: they travel pipelined, each to its customer's node.
 import type { RedisClient } from './connection';
-import { redisIdentity, type RedisIdentity } from './connection';
+import { redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
 import { customerIndexes } from './indexes';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, keySchema, type KeySchema } from './keys';
 import { ACK_OUTBOX_SCRIPT, ackOutboxCall, parseAckOutboxReply } from './scripts/ack-outbox';
@@ -40,6 +40,8 @@ export interface StateStore {
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
   eraseCustomer(customerId: string): Promise<number>;
   identity(): Promise<RedisIdentity>;
+  /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
+  replication(): Promise<ReplicationProgress[]>;
 }
 
 const positiveInteger = (name: string, value: number): number => {
@@ -105,5 +107,6 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     },
 
     identity: () => redisIdentity(redis, keys.prefix),
+    replication: () => replicationProgress(redis),
   };
 }

@@ -1,23 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { OUTPUT_VERSIONS_PER_MS } from '@churnscore/state';
+import { OUTPUT_VERSIONS_PER_MS, type ReplicationProgress } from '@churnscore/state';
 import { DataSetLostError, RedisDurabilityGate } from './durability';
 
 const DAY_MS = 86_400_000;
 
 /** A Redis incarnation and a clock the test moves by hand. */
 async function fixture(grace = 2_000) {
-  const world = { identity: { runId: 'run-a', epoch: 'epoch-1', serverTimeMs: 900 }, now: 1_000 };
+  const world = {
+    identity: { runId: 'run-a', epoch: 'epoch-1', serverTimeMs: 900 },
+    // A master without replicas: every write is as safe as the master's own append-only file.
+    replication: [{ master: 'run-a', written: 0, confirmed: Infinity }] as ReplicationProgress[],
+    now: 1_000,
+  };
   const lostReasons: string[] = [];
+  const waits: number[] = [];
   let claims = 0;
   const gate = new RedisDurabilityGate({
     readIdentity: async () => world.identity,
+    readReplication: async () => world.replication,
     fsyncGraceMs: grace,
     claimStore: async () => void (claims += 1),
     onDataSetLost: (reason) => lostReasons.push(reason),
+    onReplicationWait: (waitingMs) => waits.push(waitingMs),
     clock: () => world.now,
   });
   await gate.synchronise();
-  return { world, gate, lostReasons, claims: () => claims };
+  return { world, gate, lostReasons, waits, claims: () => claims };
 }
 
 describe('RedisDurabilityGate', () => {
@@ -33,6 +41,42 @@ describe('RedisDurabilityGate', () => {
     expect(await gate.durableCount([first, second])).toBe(1);
     world.now += 1_000;
     expect(await gate.durableCount([first, second])).toBe(2);
+  });
+
+  it('holds back writes a replica that could take over has not confirmed, however old, and only those', async () => {
+    const { world, gate, waits } = await fixture();
+    const master = (written: number, confirmed: number): void => void (world.replication = [{ master: 'run-a', written, confirmed }]);
+    master(100, 40);
+    const first = gate.mark(gate.fence());
+    expect(await gate.durableCount([first])).toBe(0); // sampled at offset 100
+    world.now += 1_000;
+    master(250, 90);
+    const second = gate.mark(gate.fence());
+    expect(await gate.durableCount([first, second])).toBe(0); // sampled at offset 250
+    world.now += 60_000; // long past the fsync grace: the replica lags (or is cut off from its master)
+    master(250, 99);
+    expect(await gate.durableCount([first, second])).toBe(0);
+    master(250, 100); // the replica confirms the first sample's offset, not yet the second's
+    expect(await gate.durableCount([first, second])).toBe(1);
+    master(250, 250);
+    expect(await gate.durableCount([second])).toBe(1);
+    expect(await gate.durableCount([])).toBe(0);
+    // How long the oldest unconfirmed write had waited at each check: what the scorer logs and exports.
+    expect(waits).toEqual([0, 1_000, 61_000, 60_000, 0, 0]);
+  });
+
+  it('waits for the replicas of every master, and for none on a master without', async () => {
+    const { world, gate } = await fixture();
+    world.replication = [
+      { master: 'run-a', written: 500, confirmed: 500 },
+      { master: 'run-b', written: 700, confirmed: 0 }, // a replica the cluster knows is not connected to its master
+      { master: 'run-c', written: 900, confirmed: Infinity },
+    ];
+    const mark = gate.mark(gate.fence());
+    world.now += 5_000;
+    expect(await gate.durableCount([mark])).toBe(0);
+    world.replication[1] = { master: 'run-b', written: 800, confirmed: 700 };
+    expect(await gate.durableCount([mark])).toBe(1);
   });
 
   it('reports writes as lost when Redis restarted or lost its data set since they were made', async () => {

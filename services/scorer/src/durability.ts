@@ -1,5 +1,5 @@
 import type { DurabilityGate } from '@churnscore/kafka';
-import { writeFence, type RedisIdentity, type WriteFence } from '@churnscore/state';
+import { writeFence, type RedisIdentity, type ReplicationProgress, type WriteFence } from '@churnscore/state';
 
 export interface RedisWriteMark {
   writtenAt: number;
@@ -16,14 +16,18 @@ const sameIncarnation = (a: RedisIdentity, b: RedisIdentity): boolean => a.runId
 
 /**
  * Redis acknowledges a write before its append-only file is fsynced (appendfsync everysec), so a
- * crash can drop the last second of writes. Effects count as durable once `fsyncGraceMs` has passed
- * since they were written and Redis is still the incarnation they were fenced to; a changed run id or
- * epoch (restart, failover to a replica, data set flushed or replaced) means writes may be gone. The
- * fence itself (the run id the apply script checks) keeps writes off a new incarnation until the
- * consumer has rewound, so re-consumed events are not mistaken for redeliveries.
+ * crash can drop the last second of writes, and before any replica has it, so a failover to a replica
+ * that lagged drops the writes it had not received. Effects count as durable once `fsyncGraceMs` has
+ * passed since they were written, every replica that could take a master's place has confirmed them, and
+ * Redis is still the incarnation they were fenced to; a changed run id or epoch (restart, failover to a
+ * replica, data set flushed or replaced) means writes may be gone, and the consumer re-consumes from
+ * offsets committed only for writes that no such event could drop. The fence itself (the run id the
+ * apply script checks) keeps writes off a new incarnation until the consumer has rewound, so re-consumed
+ * events are not mistaken for redeliveries.
  */
 export interface RedisDurabilityGateOptions {
   readIdentity: () => Promise<RedisIdentity>;
+  readReplication: () => Promise<ReplicationProgress[]>;
   fsyncGraceMs: number;
   /**
    * Run once, before the first identity is read: checks the store may be written from the consumer group's
@@ -37,12 +41,34 @@ export interface RedisDurabilityGateOptions {
    * liveness turns red, the process exits, and a restart refuses the empty namespace).
    */
   onDataSetLost: (reason: string) => void;
+  /**
+   * Told at every check how long the oldest write not yet confirmed by every replica that could take over has waited
+   * (0 when none waits): seconds normally, as replicas confirm once a second; more while a replica lags or is cut off
+   * from its master, and its offsets stay uncommitted.
+   */
+  onReplicationWait?: (waitingMs: number) => void;
   clock?: () => number;
+}
+
+/**
+ * Replication samples kept while replicas have not confirmed them: one per commit tick, so a replica that stops
+ * confirming (until its master drops it, `repl-timeout`, 60 s by default) holds back this many ticks' worth. Dropping
+ * the oldest is safe: a later sample confirmed vouches for every write before it.
+ */
+const MAX_REPLICATION_SAMPLES = 120;
+
+/** Each master's replication offset at `takenAt`: every write acknowledged before then is at or below it. */
+interface ReplicationSample {
+  takenAt: number;
+  written: ReadonlyMap<string, number>;
 }
 
 export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWriteMark> {
   private current: WriteFence | undefined;
   private readonly clock: () => number;
+  private samples: ReplicationSample[] = [];
+  /** Writes acknowledged up to this instant are on every replica that could take over. */
+  private replicatedThrough = -Infinity;
 
   constructor(private readonly options: RedisDurabilityGateOptions) {
     this.clock = options.clock ?? Date.now;
@@ -61,6 +87,9 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
       throw new DataSetLostError(reason);
     }
     this.current = writeFence(identity, this.clock());
+    // Samples of the incarnation before name masters that may be gone, and vouch for none of its writes.
+    this.samples = [];
+    this.replicatedThrough = -Infinity;
   }
 
   fence(): WriteFence {
@@ -73,11 +102,37 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
   }
 
   async durableCount(marks: readonly RedisWriteMark[]): Promise<number | 'lost'> {
+    if (marks.length === 0) {
+      this.options.onReplicationWait?.(0);
+      return 0;
+    }
     const now = this.clock();
-    const firstInGrace = marks.findIndex((mark) => now < mark.writtenAt + this.options.fsyncGraceMs);
-    const candidates = firstInGrace === -1 ? marks.length : firstInGrace;
+    // Sampled while marks are still in their fsync grace, so that replicas have confirmed them when it ends.
+    await this.followReplication(now);
+    const unconfirmed = marks.find((mark) => mark.writtenAt > this.replicatedThrough);
+    this.options.onReplicationWait?.(unconfirmed === undefined ? 0 : now - unconfirmed.writtenAt);
+    const firstNotDurable = marks.findIndex((mark) => now < mark.writtenAt + this.options.fsyncGraceMs || mark.writtenAt > this.replicatedThrough);
+    const candidates = firstNotDurable === -1 ? marks.length : firstNotDurable;
     if (candidates === 0) return 0;
     const identity = await this.options.readIdentity();
     return marks.slice(0, candidates).every((mark) => sameIncarnation(mark.fence, identity)) ? candidates : 'lost';
+  }
+
+  /** Samples each master's offset now and moves `replicatedThrough` to the latest sample every replica has confirmed. */
+  private async followReplication(now: number): Promise<void> {
+    const progress = await this.options.readReplication();
+    const confirmed = new Map(progress.map(({ master, confirmed: offset }) => [master, offset]));
+    this.samples.push({ takenAt: now, written: new Map(progress.map(({ master, written }) => [master, written])) });
+    const isConfirmed = (sample: ReplicationSample): boolean =>
+      [...sample.written].every(([master, written]) => (confirmed.get(master) ?? -Infinity) >= written);
+    let latestConfirmed = -1;
+    this.samples.forEach((sample, index) => {
+      if (isConfirmed(sample)) latestConfirmed = index;
+    });
+    if (latestConfirmed >= 0) {
+      this.replicatedThrough = this.samples[latestConfirmed]!.takenAt;
+      this.samples.splice(0, latestConfirmed + 1);
+    }
+    if (this.samples.length > MAX_REPLICATION_SAMPLES) this.samples.splice(0, this.samples.length - MAX_REPLICATION_SAMPLES);
   }
 }

@@ -69,6 +69,11 @@ export function createScorerMetrics() {
       help: 'Score writes refused because a newer score was already stored (e.g. after a rebalance)',
       registers,
     }),
+    replicationWait: new Gauge({
+      name: 'churnscore_redis_replication_wait_seconds',
+      help: "How long the oldest write whose offsets wait for every Redis replica that could take over to confirm it has waited",
+      registers,
+    }),
     rewinds: new Counter({
       name: 'churnscore_redis_rewinds_total',
       help: 'Times Redis was found to have lost writes and consumption restarted from committed offsets',

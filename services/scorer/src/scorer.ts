@@ -7,7 +7,7 @@ import {
 } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, BrokerContact, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
-import { connectionErrorLogger, createLogger, Liveness, startOpsServer, type Logger } from '@churnscore/observability';
+import { CONNECTION_ERROR_LOG_INTERVAL_MS, connectionErrorLogger, createLogger, Liveness, rateLimitedLog, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
 import { claimNamespace, createRedis, createStateStore, namespaceState, recordInputOffsets, requireRedisLogin, type RedisClient } from '@churnscore/state';
 import type { Admin } from 'kafkajs';
@@ -18,6 +18,12 @@ import { ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
 import { TimeDrivenRescorer } from './time-driven';
 import { requireTopics, TopicsWatch } from './required-topics';
+
+/**
+ * Replicas confirm a master's writes once a second, so offsets normally wait a second or two for them: a wait this
+ * long means a replica lags or is cut off from its master, and is logged (at most every 30 s while it lasts).
+ */
+const REPLICATION_WAIT_WARNING_MS = 10_000;
 
 export interface ScorerOptions {
   config: AppConfig;
@@ -211,8 +217,15 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     // Called only once the loops run, after timeDriven below exists.
     onReleased: () => timeDriven.pollNow(),
   });
+  const replicationWaitLog = rateLimitedLog(
+    logger,
+    'warn',
+    'offsets stay uncommitted until every Redis replica that could take over confirms the writes: a replica lags its master or is cut off from it',
+    CONNECTION_ERROR_LOG_INTERVAL_MS,
+  );
   const gate = new RedisDurabilityGate({
     readIdentity: () => store.identity(),
+    readReplication: () => store.replication(),
     fsyncGraceMs: settings.fsyncGraceMs,
     // Before the consumer's first fetch, once Redis answers (a Redis still starting is waited for, not judged empty).
     claimStore: async () => {
@@ -224,6 +237,10 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       await claimNamespace(redis, config.redis.keyPrefix);
     },
     onDataSetLost: (reason) => liveness.fail(reason),
+    onReplicationWait: (waitingMs) => {
+      metrics.replicationWait.set(waitingMs / 1000);
+      if (waitingMs >= REPLICATION_WAIT_WARNING_MS) replicationWaitLog({ waitingSeconds: Math.round(waitingMs / 1000) });
+    },
   });
   const loop = new AtLeastOnceConsumer({
     consumer,

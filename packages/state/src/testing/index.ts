@@ -5,7 +5,7 @@
 // floors), acknowledgement. It keeps no aggregates: a customer's state is what the test sets with
 // `setState`, its revision counting the applied events. `journal` records the calls in order.
 import type { CustomerState, ScoreChangedMessage } from '@churnscore/domain';
-import type { RedisIdentity } from '../connection';
+import type { RedisIdentity, ReplicationProgress } from '../connection';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, keySchema } from '../keys';
 import { decodeCustomerState } from '../read-state';
 import type { OutboxEntry } from '../layout';
@@ -117,6 +117,11 @@ export class InMemoryStateStore implements StateStore {
 
   identity(): Promise<RedisIdentity> {
     return Promise.resolve({ runId: this.runId, epoch: 'epoch', serverTimeMs: 0 });
+  }
+
+  /** A server without replicas: nothing to wait for. */
+  replication(): Promise<ReplicationProgress[]> {
+    return Promise.resolve([{ master: this.runId, written: 0, confirmed: Infinity }]);
   }
 
   private customer(customerId: string): StoredCustomer {
