@@ -3,11 +3,9 @@
 // from the committed offsets what the replica may have missed, and go on: every record applied exactly once, nothing in
 // the DLQ, the process alive, and the score-changed events a subscriber reads ending with what the cluster holds.
 import { SAMPLE_NOW } from '@churnscore/events/testing';
-import { Liveness } from '@churnscore/observability';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningScorer } from '../../services/scorer/src/scorer';
-import { dlqTotal, eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
-import { clusterNodes, hasRedisServer, startRedisCluster, waitForFailover, type LocalRedisCluster } from '../state/local-redis';
+import { describe, expect, it } from 'vitest';
+import { clusterScorer, dlqTotal, eventually, hourlyMeetings } from '../scorer/support';
+import { clusterNodes, hasRedisServer, waitForFailover } from '../state/local-redis';
 
 const MASTERS = 3;
 const CUSTOMERS = 30;
@@ -17,51 +15,37 @@ const EVENTS_AFTER = 10;
 const NODE_TIMEOUT_MS = 15_000;
 
 describe.skipIf(!hasRedisServer)('a Redis Cluster master failing over to its replica', () => {
-  let cluster: LocalRedisCluster;
-  let bed: ScorerTestBed;
-  let scorer: RunningScorer;
-  const liveness = new Liveness();
-
-  beforeAll(async () => {
-    cluster = await startRedisCluster(MASTERS, { replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS });
-    bed = new ScorerTestBed('cluster-failover', cluster.url, { cluster: true });
-    await bed.setUp(3);
-    scorer = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now, liveness });
-  }, 120_000);
-  afterAll(async () => {
-    await bed?.tearDown();
-    await cluster?.stop();
-  }, 60_000);
+  const t = clusterScorer('cluster-failover', MASTERS, { replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS });
 
   const customerIds = Array.from({ length: CUSTOMERS }, (_, c) => `cluster-failover-${c}`);
   const meetings = (from: number, count: number) => hourlyMeetings(customerIds, from, count);
   // Read while the cluster fails over: a read that fails then counts as nothing applied yet.
   const revisions = () =>
-    bed.revisions(customerIds).catch(() => [0]);
+    t.bed.revisions(customerIds).catch(() => [0]);
   const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
 
   it('re-consumes what the replica missed and applies every record exactly once', async () => {
     // Published in small sends, so that the scorer commits many units while the master is killed under it.
     const before = meetings(0, EVENTS_BEFORE);
     const publishing = (async () => {
-      for (let start = 0; start < before.length; start += CUSTOMERS * 5) await bed.publish(before.slice(start, start + CUSTOMERS * 5));
+      for (let start = 0; start < before.length; start += CUSTOMERS * 5) await t.bed.publish(before.slice(start, start + CUSTOMERS * 5));
     })();
     await eventually(revisions, (r) => sum(r) >= (CUSTOMERS * EVENTS_BEFORE) / 4, 60_000, 'the scorer to be well into the stream');
 
-    const seed = cluster.ports[0]!;
+    const seed = t.cluster.ports[0]!;
     const victim = clusterNodes(seed).find((node) => node.servesSlots && node.port !== seed)!.port;
-    await cluster.crashNode(victim);
+    await t.cluster.crashNode(victim);
     await waitForFailover(seed, victim, MASTERS);
     await publishing;
-    await bed.publish(meetings(EVENTS_BEFORE, EVENTS_AFTER));
+    await t.bed.publish(meetings(EVENTS_BEFORE, EVENTS_AFTER));
 
     const expected = EVENTS_BEFORE + EVENTS_AFTER;
     await eventually(revisions, (r) => r.every((revision) => revision === expected), 120_000, `every customer's ${expected} events applied once`);
-    expect(liveness.alive).toBe(true);
-    expect(await dlqTotal(scorer)).toBe(0);
+    expect(t.liveness.alive).toBe(true);
+    expect(await dlqTotal(t.scorer)).toBe(0);
     // It saw the failover (another run id on the cluster) and re-consumed, whether or not the replica had lagged.
-    expect((await scorer.metrics.rewinds.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
+    expect((await t.scorer.metrics.rewinds.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
 
-    await bed.expectSubscriberEndsWithRedis(customerIds, SAMPLE_NOW);
+    await t.bed.expectSubscriberEndsWithRedis(customerIds, SAMPLE_NOW);
   }, 300_000);
 });

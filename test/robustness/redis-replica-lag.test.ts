@@ -5,13 +5,11 @@
 // then crashes and the stale replica takes over. Its missing writes must be re-consumed: the scorer may not have
 // committed offsets for writes no replica confirmed, however long ago they were made.
 import { SAMPLE_NOW } from '@churnscore/events/testing';
-import { Liveness } from '@churnscore/observability';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { testStack } from '../harness/stack';
-import { dlqTotal, eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
-import { clusterNodes, hasRedisServer, redisCli, startRedisCluster, waitFor, waitForFailover, type LocalRedisCluster } from '../state/local-redis';
+import { clusterScorer, dlqTotal, eventually, hourlyMeetings } from '../scorer/support';
+import { clusterNodes, hasRedisServer, redisCli, waitFor, waitForFailover } from '../state/local-redis';
 
 const MASTERS = 3;
 const CUSTOMERS = 30;
@@ -23,41 +21,29 @@ const NODE_TIMEOUT_MS = 5_000;
 const COMMIT_WAIT_MS = 6_000;
 
 describe.skipIf(!hasRedisServer)('a Redis Cluster master failing over to a replica that lagged', () => {
-  let cluster: LocalRedisCluster;
-  let bed: ScorerTestBed;
-  let scorer: RunningScorer;
+  const t = clusterScorer('replica-lag', MASTERS, { replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS });
   let admin: Admin;
-  const liveness = new Liveness();
-
   beforeAll(async () => {
-    cluster = await startRedisCluster(MASTERS, { replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS });
-    bed = new ScorerTestBed('replica-lag', cluster.url, { cluster: true });
-    await bed.setUp(3);
-    scorer = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now, liveness });
     admin = new Kafka({ clientId: 'replica-lag', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-  }, 120_000);
-  afterAll(async () => {
-    await admin?.disconnect();
-    await bed?.tearDown();
-    await cluster?.stop();
-  }, 60_000);
+  });
+  afterAll(() => admin?.disconnect());
 
   const customerIds = Array.from({ length: CUSTOMERS }, (_, c) => `replica-lag-${c}`);
   const meetings = (from: number, count: number) => hourlyMeetings(customerIds, from, count);
   // Read while the cluster fails over: a read that fails then counts as nothing applied yet.
-  const revisions = () => bed.revisions(customerIds).catch(() => [0]);
+  const revisions = () => t.bed.revisions(customerIds).catch(() => [0]);
   /** The consumer group's committed offsets on the activity topic, summed over its partitions. */
   const committed = async () =>
-    (await admin.fetchOffsets({ groupId: bed.consumerGroup, topics: [bed.topics.activity] }))[0]!.partitions.reduce((sum, { offset }) => sum + Math.max(0, Number(offset)), 0);
+    (await admin.fetchOffsets({ groupId: t.bed.consumerGroup, topics: [t.bed.topics.activity] }))[0]!.partitions.reduce((sum, { offset }) => sum + Math.max(0, Number(offset)), 0);
 
   it('commits no offset for writes the replica lacks, and re-consumes them after the failover', async () => {
-    await bed.publish(meetings(0, EVENTS_BEFORE));
+    await t.bed.publish(meetings(0, EVENTS_BEFORE));
     await eventually(revisions, (r) => r.every((revision) => revision === EVENTS_BEFORE), 60_000, 'the first events applied');
     await eventually(committed, (offset) => offset === CUSTOMERS * EVENTS_BEFORE, 20_000, 'their offsets committed');
 
     // Cut a master's replica off: it logs in to its master as a user that does not exist, and loses its link.
-    const seed = cluster.ports[0]!;
+    const seed = t.cluster.ports[0]!;
     const nodes = clusterNodes(seed);
     const victim = nodes.find((node) => node.servesSlots && node.port !== seed)!;
     const replica = nodes.find((node) => node.masterId === victim.id)!;
@@ -66,24 +52,24 @@ describe.skipIf(!hasRedisServer)('a Redis Cluster master failing over to a repli
     redisCli(victim.port, 'client', 'kill', 'type', 'replica');
     await waitFor('the replica to lose its link', () => redisCli(replica.port, 'info', 'replication').includes('master_link_status:down'));
 
-    await bed.publish(meetings(EVENTS_BEFORE, EVENTS_WHILE_CUT_OFF));
+    await t.bed.publish(meetings(EVENTS_BEFORE, EVENTS_WHILE_CUT_OFF));
     const expected = EVENTS_BEFORE + EVENTS_WHILE_CUT_OFF;
     await eventually(revisions, (r) => r.every((revision) => revision === expected), 60_000, 'the later events applied');
     await new Promise((resolve) => setTimeout(resolve, COMMIT_WAIT_MS));
     // The replica that could take over lacks them: their offsets stay uncommitted, however long ago they were applied.
     expect(await committed()).toBe(CUSTOMERS * EVENTS_BEFORE);
     // And the wait shows: the oldest unconfirmed write has waited about as long as the test did.
-    expect((await scorer.metrics.replicationWait.get()).values[0]?.value).toBeGreaterThanOrEqual((COMMIT_WAIT_MS - 2_000) / 1_000);
+    expect((await t.scorer.metrics.replicationWait.get()).values[0]?.value).toBeGreaterThanOrEqual((COMMIT_WAIT_MS - 2_000) / 1_000);
 
-    await cluster.crashNode(victim.port);
+    await t.cluster.crashNode(victim.port);
     await waitForFailover(seed, victim.port, MASTERS);
     await eventually(revisions, (r) => r.every((revision) => revision === expected), 120_000, `every customer's ${expected} events applied once`);
     await eventually(committed, (offset) => offset === CUSTOMERS * expected, 20_000, 'every offset committed');
-    expect((await scorer.metrics.replicationWait.get()).values[0]?.value).toBeLessThan(COMMIT_WAIT_MS / 1_000);
-    expect(liveness.alive).toBe(true);
-    expect(await dlqTotal(scorer)).toBe(0);
-    expect((await scorer.metrics.rewinds.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
+    expect((await t.scorer.metrics.replicationWait.get()).values[0]?.value).toBeLessThan(COMMIT_WAIT_MS / 1_000);
+    expect(t.liveness.alive).toBe(true);
+    expect(await dlqTotal(t.scorer)).toBe(0);
+    expect((await t.scorer.metrics.rewinds.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
 
-    await bed.expectSubscriberEndsWithRedis(customerIds, SAMPLE_NOW);
+    await t.bed.expectSubscriberEndsWithRedis(customerIds, SAMPLE_NOW);
   }, 300_000);
 });

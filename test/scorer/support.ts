@@ -4,15 +4,16 @@ import { loadConfig, type AppConfig, type ScorerSettings } from '@churnscore/con
 import type { CustomerInsights, InputEvent } from '@churnscore/domain';
 import { SAMPLE_NOW, sampleActivity } from '@churnscore/events/testing';
 import type { AlertEvent, OutputEvent, ScoreChangedEvent } from '@churnscore/events';
-import { createLogger, type Liveness } from '@churnscore/observability';
+import { createLogger, Liveness } from '@churnscore/observability';
 import { alertEpisodes, defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { createRedis, createStateStore, decodeStoredInsights, keySchema, type RedisClient, type StateStore } from '@churnscore/state';
 import { Cluster } from 'ioredis';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
 import { createRedisClient, testStack, uniqueName } from '../harness/stack';
 import { scanAll } from '../state/fixtures';
+import { startRedisCluster, type LocalRedisCluster } from '../state/local-redis';
 
 export interface DecodedOutput {
   record: ConsumedRecord;
@@ -275,4 +276,33 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
     last = await probe();
   }
   return last;
+}
+
+/** What clusterScorer starts: set once its beforeAll has run. */
+export interface ClusterScorer {
+  cluster: LocalRedisCluster;
+  bed: ScorerTestBed;
+  scorer: RunningScorer;
+  /** The scorer's liveness: turned red when it cannot go on. */
+  liveness: Liveness;
+}
+
+/**
+ * A scorer (clock at SAMPLE_NOW, input topics of 3 partitions) on a Redis Cluster of local redis-server processes of
+ * its own, started before the file's tests and stopped after them: the setting of the tests that crash, add or cut off
+ * a cluster's nodes under a running scorer.
+ */
+export function clusterScorer(name: string, masters: number, clusterOptions: Parameters<typeof startRedisCluster>[1] = {}): ClusterScorer {
+  const started = { liveness: new Liveness() } as ClusterScorer;
+  beforeAll(async () => {
+    started.cluster = await startRedisCluster(masters, clusterOptions);
+    started.bed = new ScorerTestBed(name, started.cluster.url, { cluster: true });
+    await started.bed.setUp(3);
+    started.scorer = await started.bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now, liveness: started.liveness });
+  }, 120_000);
+  afterAll(async () => {
+    await started.bed?.tearDown();
+    await started.cluster?.stop();
+  }, 60_000);
+  return started;
 }

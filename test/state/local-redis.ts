@@ -96,6 +96,10 @@ export interface LocalRedisCluster {
   ports: number[];
   /** Kills a node at once (SIGKILL), as a crash would. */
   crashNode(port: number): Promise<void>;
+  /** Kills a node and starts it again on its cluster configuration, without its data (there is no persistence). */
+  restartNodeEmpty(port: number): Promise<void>;
+  /** Starts one more master, joins it to the cluster and moves a fair share of the slots to it, keys and all. */
+  addMaster(): Promise<number>;
   /** Stops every node and removes their data directory. */
   stop(): Promise<void>;
 }
@@ -116,15 +120,13 @@ export async function startRedisCluster(masters: number, options: { replicasPerM
   };
   try {
     const ports: number[] = [];
+    const clusterArgs = (port: number) => [
+      ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs)],
+      // A replica's first sync starts at once rather than after Redis's 5 s wait for more replicas to share it.
+      ...['--repl-diskless-sync-delay', '0', '--logfile', `redis-${port}.log`],
+    ];
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) ports.push(await freePort());
-    for (const port of ports) {
-      const clusterArgs = [
-        ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs)],
-        // A replica's first sync starts at once rather than after Redis's 5 s wait for more replicas to share it.
-        ...['--repl-diskless-sync-delay', '0', '--logfile', `redis-${port}.log`],
-      ];
-      servers.push(await startRedisServer(port, dir, clusterArgs));
-    }
+    for (const port of ports) servers.push(await startRedisServer(port, dir, clusterArgs(port)));
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
     const created = redisCli(ports[0] as number, '--cluster', 'create', ...nodes, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes');
     if (!created.includes('[OK]')) throw new Error(`cluster create failed: ${created}`);
@@ -139,7 +141,30 @@ export async function startRedisCluster(masters: number, options: { replicasPerM
       server.kill('SIGKILL');
       await exited;
     };
-    return { url: `redis://127.0.0.1:${ports[0]}`, ports, crashNode, stop };
+    const clusterOk = () => ports.every((p) => servers[ports.indexOf(p)]?.exitCode !== null || redisCli(p, 'cluster', 'info').includes('cluster_state:ok'));
+    const restartNodeEmpty = async (port: number) => {
+      await crashNode(port);
+      servers[ports.indexOf(port)] = await startRedisServer(port, dir, clusterArgs(port));
+      await waitFor('cluster_state:ok after the restart', clusterOk);
+    };
+    const addMaster = async () => {
+      const port = await freePort();
+      servers.push(await startRedisServer(port, dir, clusterArgs(port)));
+      ports.push(port);
+      const seed = `127.0.0.1:${ports[0]}`;
+      const added = redisCli(ports[0]!, '--cluster', 'add-node', `127.0.0.1:${port}`, seed);
+      if (!added.includes('[OK]')) throw new Error(`cluster add-node failed: ${added}`);
+      await waitFor('every node to know the new one', () => ports.every((p) => redisCli(p, 'cluster', 'nodes').includes(`:${port}@`)));
+      // redis-cli refuses to rebalance until every node agrees on the configuration, which gossip takes a moment to reach.
+      const servesSlots = () => clusterNodes(ports[0]!).some((node) => node.port === port && node.servesSlots);
+      await waitFor('the new master to be given slots', () => {
+        redisCli(ports[0]!, '--cluster', 'rebalance', seed, '--cluster-use-empty-masters', '--cluster-yes');
+        return servesSlots();
+      });
+      await waitFor('cluster_state:ok after the rebalance', clusterOk);
+      return port;
+    };
+    return { url: `redis://127.0.0.1:${ports[0]}`, ports, crashNode, restartNodeEmpty, addMaster, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { RedisLoginRefusedError, redisEndpoint, requireRedisLogin, writeFence, type RedisClient } from './connection';
+import { dataSetLost, RedisLoginRefusedError, redisEndpoint, requireRedisLogin, writeFence, type RedisClient } from './connection';
 
 describe('redisEndpoint', () => {
   it('connects to a single server in plaintext, database 0, without credentials', () => {
@@ -66,7 +66,7 @@ describe('requireRedisLogin', () => {
 
 describe('writeFence', () => {
   const RUN_ID = 'a'.repeat(40);
-  const identity = { runId: RUN_ID, epoch: '6f1c1c9e-3c55-4a43-9b4e-4f1d8b0c2a11', serverTimeMs: 1_000 };
+  const identity = { runId: RUN_ID, epoch: '6f1c1c9e-3c55-4a43-9b4e-4f1d8b0c2a11', addedMasterEpochs: {}, serverTimeMs: 1_000 };
 
   it('names one generation per incarnation, short enough to keep the score hash listpack-encoded', () => {
     const cluster = { ...identity, runId: [RUN_ID, 'b'.repeat(40), 'c'.repeat(40)].join(',') };
@@ -75,5 +75,22 @@ describe('writeFence', () => {
     expect(new Set(generations).size).toBe(4);
     // hash-max-listpack-value: a longer value turns the score hash into a hash table (~770 bytes more per customer)
     for (const generation of generations) expect(Buffer.byteLength(generation)).toBeLessThanOrEqual(64);
+  });
+
+  it('keeps the generation when a master is covered after the claim', () => {
+    expect(writeFence({ ...identity, addedMasterEpochs: { 7: 'added' } }, 0).generation).toBe(writeFence(identity, 0).generation);
+  });
+});
+
+describe('dataSetLost', () => {
+  const claimed = { runId: 'a'.repeat(40), epoch: 'namespace;0,2|m0|m2', addedMasterEpochs: { 5: 'm5' }, serverTimeMs: 1_000 };
+
+  it("counts a master covered since as no loss, and any master's epoch key changed or missing as one", () => {
+    expect(dataSetLost(claimed, { ...claimed, runId: 'b'.repeat(40), addedMasterEpochs: { 5: 'm5', 9: 'm9' } })).toBe(false);
+    expect(dataSetLost(claimed, { ...claimed, epoch: 'namespace;0,2|m0|' })).toBe(true); // a listed master came back empty
+    expect(dataSetLost(claimed, { ...claimed, epoch: 'another;0,2|m0|m2' })).toBe(true); // the namespace replaced
+    expect(dataSetLost(claimed, { ...claimed, addedMasterEpochs: { 5: '' } })).toBe(true); // an added master came back empty
+    expect(dataSetLost(claimed, { ...claimed, addedMasterEpochs: {} })).toBe(true); // the set naming it is gone
+    expect(dataSetLost({ ...claimed, addedMasterEpochs: {} }, { ...claimed, addedMasterEpochs: { 5: 'm5', 9: '' } })).toBe(true); // covered, then lost
   });
 });

@@ -155,6 +155,11 @@ export interface RedisIdentity {
    * when the data set (a master's, on a cluster) is lost or replaced without a restart.
    */
   epoch: string;
+  /**
+   * On a cluster, the values of the epoch keys put on masters after the claim (coverEveryMaster), by tag ('' for one
+   * missing). Apart from `epoch`, so that covering a master does not start a generation: see dataSetLost.
+   */
+  addedMasterEpochs: Readonly<Record<string, string>>;
   /** The server's clock (epoch ms, Redis TIME of the first master) when the identity was read. */
   serverTimeMs: number;
 }
@@ -188,6 +193,17 @@ export interface WriteFence extends RedisIdentity {
 /** 96 bits of the digest: two incarnations of one prefix colliding is out of reach. */
 const GENERATION_DIGEST_CHARS = 16;
 
+/**
+ * Whether the data set `before` was read from is gone in `after`: the namespace's epoch or a listed master's changed,
+ * or an added master's epoch key known in `before` changed or is missing, or any is missing in `after`. Masters covered
+ * in between (new added tags) are no loss.
+ */
+export function dataSetLost(before: RedisIdentity, after: RedisIdentity): boolean {
+  if (before.epoch !== after.epoch) return true;
+  const now = after.addedMasterEpochs;
+  return Object.values(now).includes('') || Object.entries(before.addedMasterEpochs).some(([tag, value]) => now[tag] !== value);
+}
+
 /** The fence for writes to `identity`, first seen at `wallClockMs` (the later of Redis's and the scorer's clocks counts). */
 export function writeFence(identity: RedisIdentity, wallClockMs: number): WriteFence {
   return {
@@ -210,14 +226,37 @@ const listedEpochTags = (epoch: string): number[] => {
   return listed === undefined || listed === '' ? [] : listed.split(',').map(Number);
 };
 
-/** Tags enough to put one epoch key on every master, by the cluster's current slot map: the first that lands on each. */
-function epochTagPerMaster(cluster: Cluster, keys: KeySchema): number[] {
-  const masters = new Set(cluster.slots.map((owners) => owners[0]).filter((owner) => owner !== undefined));
+/** A slot range of `CLUSTER SLOTS`: first and last slot, then the master and each replica as `[host, port, id, …]`. */
+type SlotRange = [number, number, ...Array<[string, number, ...unknown[]]>];
+
+/** A slot range's master and replicas, each as `host:port`, the way the client names its nodes. */
+interface ClusterSlots {
+  from: number;
+  to: number;
+  master: string;
+  replicas: string[];
+}
+
+const nodeName = ([host, port]: [string, number, ...unknown[]]): string => `${host}:${port}`;
+
+/**
+ * The cluster's slot map as the cluster tells it now (`CLUSTER SLOTS`, which a cluster client's ACL user has), not
+ * as the client last read it: ioredis reads it only at start and on redirections.
+ */
+async function clusterSlots(cluster: Cluster): Promise<ClusterSlots[]> {
+  const ranges = (await cluster.call('CLUSTER', 'SLOTS')) as SlotRange[];
+  return ranges.flatMap(([from, to, master, ...replicas]) => (master ? [{ from, to, master: nodeName(master), replicas: replicas.map(nodeName) }] : []));
+}
+
+const masterOfSlot = (slots: readonly ClusterSlots[], slot: number): string | undefined => slots.find(({ from, to }) => from <= slot && slot <= to)?.master;
+
+/** For each of `masters`, the first tag counting up from 0 whose epoch key lands on it. */
+function epochTagsLandingOn(slots: readonly ClusterSlots[], keys: KeySchema, masters: ReadonlySet<string>): number[] {
   const tags: number[] = [];
   const covered = new Set<string>();
   for (let tag = 0; covered.size < masters.size && tag < MAX_EPOCH_TAG; tag += 1) {
-    const owner = cluster.slots[calculateSlot(keys.masterEpoch(tag))]?.[0];
-    if (owner === undefined || covered.has(owner)) continue;
+    const owner = masterOfSlot(slots, calculateSlot(keys.masterEpoch(tag)));
+    if (owner === undefined || !masters.has(owner) || covered.has(owner)) continue;
     covered.add(owner);
     tags.push(tag);
   }
@@ -227,11 +266,18 @@ function epochTagPerMaster(cluster: Cluster, keys: KeySchema): number[] {
 /** Far more tags than a cluster's masters need (16,384 slots in all): a bound on the search, never reached. */
 const MAX_EPOCH_TAG = 100_000;
 
-/** The namespace's epoch key's value and each listed master's, joined; '' for a key that is missing. */
-async function readEpochs(redis: RedisClient, keys: KeySchema): Promise<{ epoch: string | null; masters: Array<string | null> }> {
+/** The namespace's epoch key's value, and each master epoch key's value by tag (null for one missing): listed, then added. */
+interface Epochs {
+  epoch: string | null;
+  listed: Map<number, string | null>;
+  added: Map<number, string | null>;
+}
+
+async function readEpochs(redis: RedisClient, keys: KeySchema): Promise<Epochs> {
   const epoch = await redis.get(keys.epoch);
-  const masters = epoch === null ? [] : await Promise.all(listedEpochTags(epoch).map((tag) => redis.get(keys.masterEpoch(tag))));
-  return { epoch, masters };
+  const valuesOf = async (tags: readonly number[]) => new Map(await Promise.all(tags.map(async (tag) => [tag, await redis.get(keys.masterEpoch(tag))] as const)));
+  const addedTags = redis instanceof Cluster && epoch !== null ? (await redis.smembers(keys.addedEpochTags)).map(Number).sort((a, b) => a - b) : [];
+  return { epoch, listed: await valuesOf(epoch === null ? [] : listedEpochTags(epoch)), added: await valuesOf(addedTags) };
 }
 
 /**
@@ -243,8 +289,8 @@ async function readEpochs(redis: RedisClient, keys: KeySchema): Promise<{ epoch:
  */
 export async function namespaceState(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<'claimed' | 'empty' | 'unclaimed'> {
   const keys = keySchema(prefix);
-  const { epoch, masters } = await readEpochs(redis, keys);
-  if (epoch !== null) return masters.every((value) => value !== null) ? 'claimed' : 'unclaimed';
+  const { epoch, listed, added } = await readEpochs(redis, keys);
+  if (epoch !== null) return [...listed.values(), ...added.values()].every((value) => value !== null) ? 'claimed' : 'unclaimed';
   // Every scored customer is in the overall churn-risk ranking.
   const scored = await redis.zrangebyscore(keys.ranking('churnRisk'), '-inf', '+inf', 'LIMIT', 0, 1);
   return scored.length > 0 ? 'unclaimed' : 'empty';
@@ -261,9 +307,33 @@ export async function claimNamespace(redis: RedisClient, prefix: string = DEFAUL
     await redis.set(keys.epoch, randomUUID(), 'NX');
     return;
   }
-  const tags = epochTagPerMaster(redis, keys);
+  const slots = await clusterSlots(redis);
+  const tags = epochTagsLandingOn(slots, keys, new Set(slots.map(({ master }) => master)));
   await Promise.all(tags.map((tag) => redis.set(keys.masterEpoch(tag), randomUUID(), 'NX')));
   await redis.set(keys.epoch, `${randomUUID()}${EPOCH_TAGS_SEPARATOR}${tags.join(',')}`, 'NX');
+}
+
+/**
+ * Puts an epoch key on every cluster master that holds none of the namespace's (a master added, or slots moved, since
+ * the claim), so that its losing its data set shows as one does on the others; its tag goes into the set of added
+ * tags (SADD: scorers covering at once agree). A master holding a listed or added tag whose key is missing is not
+ * covered again: its loss must stay visible. Returns how many masters it covered.
+ */
+export async function coverEveryMaster(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<number> {
+  if (!(redis instanceof Cluster)) return 0;
+  const keys = keySchema(prefix);
+  const { epoch, listed, added } = await readEpochs(redis, keys);
+  if (epoch === null) return 0;
+  const slots = await clusterSlots(redis);
+  const covered = new Set([...listed.keys(), ...added.keys()].map((tag) => masterOfSlot(slots, calculateSlot(keys.masterEpoch(tag)))));
+  const uncovered = new Set(slots.map(({ master }) => master).filter((master) => !covered.has(master)));
+  const tags = epochTagsLandingOn(slots, keys, uncovered);
+  for (const tag of tags) {
+    // The key before the set naming it, as a claim writes its keys before its list.
+    await redis.set(keys.masterEpoch(tag), randomUUID(), 'NX');
+    await redis.sadd(keys.addedEpochTags, tag);
+  }
+  return tags.length;
 }
 
 const mastersOf = (redis: RedisClient): Redis[] => (redis instanceof Cluster ? redis.nodes('master') : [redis]);
@@ -300,29 +370,16 @@ const infoField = (info: string, field: string): string | undefined => new RegEx
 /** The replica lines of `INFO replication` on a master: `slave0:ip=…,port=…,state=online,offset=…,lag=…`. */
 const replicaOffsets = (info: string): number[] => [...info.matchAll(/^slave\d+:.*?\boffset=(\d+)/gm)].map((match) => Number(match[1]));
 
-/** A slot range of `CLUSTER SLOTS`: first and last slot, then the master and each replica as `[host, port, id, …]`. */
-type SlotRange = [number, number, ...Array<[string, number, ...unknown[]]>];
-
 /**
- * How many replicas each master has by the cluster's own account, keyed by `host:port` as the client names its nodes.
- * `CLUSTER SLOTS` lists every replica no node has marked failed, connected to its master or not (and none that has
- * not received a byte yet: it has nothing to lose). Asked at every check, not taken from the client's slot map, which
- * ioredis reads only at start and on redirections. A single server knows only its connected replicas.
+ * How many replicas each master has by the cluster's own account: `CLUSTER SLOTS` lists every replica no node has
+ * marked failed, connected to its master or not (and none that has not received a byte yet: it has nothing to lose).
+ * A single server knows only its connected replicas.
  */
 async function knownReplicaCounts(redis: RedisClient): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  if (!(redis instanceof Cluster)) return counts;
-  const ranges = (await redis.call('CLUSTER', 'SLOTS')) as SlotRange[];
   const replicasOf = new Map<string, Set<string>>();
-  for (const [, , master, ...replicas] of ranges) {
-    if (!master) continue;
-    const key = `${master[0]}:${master[1]}`;
-    const known = replicasOf.get(key) ?? new Set<string>();
-    for (const [host, port] of replicas) known.add(`${host}:${port}`);
-    replicasOf.set(key, known);
-  }
-  for (const [master, replicas] of replicasOf) counts.set(master, replicas.size);
-  return counts;
+  if (!(redis instanceof Cluster)) return new Map();
+  for (const { master, replicas } of await clusterSlots(redis)) replicasOf.set(master, new Set([...(replicasOf.get(master) ?? []), ...replicas]));
+  return new Map([...replicasOf].map(([master, replicas]) => [master, replicas.size]));
 }
 
 /** Every master's replication progress (`INFO server replication`, and `CLUSTER SLOTS` on a cluster). */
@@ -349,9 +406,14 @@ export async function replicationProgress(redis: RedisClient): Promise<Replicati
  * key that vanished reads as '' rather than being written again, so that the loss stays visible.
  */
 export async function redisIdentity(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<RedisIdentity> {
-  const { epoch, masters } = await readEpochs(redis, keySchema(prefix));
+  const { epoch, listed, added } = await readEpochs(redis, keySchema(prefix));
   const servers = mastersOf(redis);
   const runIds = await Promise.all(servers.map(async (server) => infoField(await server.info('server'), 'run_id') ?? ''));
   const [seconds, microseconds] = await servers[0]!.time();
-  return { runId: runIds.sort().join(','), epoch: [epoch ?? '', ...masters.map((value) => value ?? '')].join('|'), serverTimeMs: Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) };
+  return {
+    runId: runIds.sort().join(','),
+    epoch: [epoch ?? '', ...[...listed.values()].map((value) => value ?? '')].join('|'),
+    addedMasterEpochs: Object.fromEntries([...added].map(([tag, value]) => [tag, value ?? ''])),
+    serverTimeMs: Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000),
+  };
 }

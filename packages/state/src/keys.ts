@@ -73,6 +73,11 @@ export interface KeySchema {
   readonly epoch: string;
   /** On a Redis Cluster, an epoch key on the master that holds hash tag `tag` (connection.ts, claimNamespace). */
   masterEpoch(tag: number): string;
+  /**
+   * On a Redis Cluster, the tags of epoch keys put on masters that held none of the namespace's listed tags (masters
+   * added, or slots moved, after the claim; connection.ts, coverEveryMaster): a set, so that scorers add to it at once.
+   */
+  readonly addedEpochTags: string;
   /** The input partitions' offsets the namespace's scorers committed (input-offsets.ts). */
   readonly inputOffsets: string;
 }
@@ -116,6 +121,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     openAlerts: `${prefix}:alerts:open`,
     epoch: `${prefix}:epoch`,
     masterEpoch: (tag) => `${prefix}:epoch:{${tag}}`,
+    addedEpochTags: `${prefix}:epoch:added`,
     inputOffsets: `${prefix}:inputs`,
   };
 }

@@ -7,7 +7,7 @@ const DAY_MS = 86_400_000;
 /** A Redis incarnation and a clock the test moves by hand. */
 async function fixture(grace = 2_000) {
   const world = {
-    identity: { runId: 'run-a', epoch: 'epoch-1', serverTimeMs: 900 },
+    identity: { runId: 'run-a', epoch: 'epoch-1', addedMasterEpochs: {} as Record<string, string>, serverTimeMs: 900 },
     // A master without replicas: every write is as safe as the master's own append-only file.
     replication: [{ master: 'run-a', written: 0, confirmed: Infinity }] as ReplicationProgress[],
     now: 1_000,
@@ -20,6 +20,7 @@ async function fixture(grace = 2_000) {
     readReplication: async () => world.replication,
     fsyncGraceMs: grace,
     claimStore: async () => void (claims += 1),
+    coverStore: async () => 0,
     onDataSetLost: (reason) => lostReasons.push(reason),
     onReplicationWait: (waitingMs) => waits.push(waitingMs),
     clock: () => world.now,
@@ -138,8 +139,55 @@ describe('RedisDurabilityGate', () => {
     expect(claims()).toBe(1);
     world.identity = { ...world.identity, epoch: 'epoch-2' }; // flushed, or another Redis: every history gone
     await expect(gate.synchronise()).rejects.toThrow(DataSetLostError);
-    expect(lostReasons).toEqual(['the Redis namespace lost its whole data set (its epoch key changed): every customer history is gone']);
+    expect(lostReasons).toEqual(['the Redis namespace lost its whole data set, or a cluster master lost its own (an epoch key changed): customer histories are gone']);
     // The fence stays the one it had: nothing is synchronised to the emptied store (the process is about to exit).
     expect(gate.fence()).toMatchObject({ epoch: 'epoch-1' });
+  });
+
+  it('watches a cluster master covered after the claim, by itself or another scorer, and refuses to go on when it loses its data set', async () => {
+    const { world, gate, lostReasons } = await fixture();
+    // Another scorer put an epoch key on a master added to the cluster: no loss, and the generation stays.
+    world.identity = { ...world.identity, addedMasterEpochs: { 7: 'm7' } };
+    const generation = gate.fence().generation;
+    const mark = gate.mark(gate.fence());
+    world.now += 5_000;
+    expect(await gate.durableCount([mark])).toBe(1);
+    expect(gate.fence()).toMatchObject({ generation, addedMasterEpochs: { 7: 'm7' } });
+    // The master restarts empty (another run id), and with its data its epoch key and the set naming it are gone.
+    world.identity = { ...world.identity, runId: 'run-b', addedMasterEpochs: {} };
+    const beforeLoss = gate.mark(gate.fence());
+    world.now += 5_000;
+    expect(await gate.durableCount([beforeLoss])).toBe('lost');
+    await expect(gate.synchronise()).rejects.toThrow(DataSetLostError);
+    expect(lostReasons).toHaveLength(1);
+  });
+
+  it('covers the masters without an epoch key at each synchronisation, once the data set is known intact', async () => {
+    const { world } = await fixture();
+    let covered = 0;
+    const gate = new RedisDurabilityGate({
+      readIdentity: async () => world.identity,
+      readReplication: async () => world.replication,
+      fsyncGraceMs: 2_000,
+      claimStore: async () => undefined,
+      coverStore: async () => {
+        covered += 1;
+        world.identity = { ...world.identity, addedMasterEpochs: { 3: 'm3' } };
+        return 1;
+      },
+      onDataSetLost: () => undefined,
+      clock: () => world.now,
+    });
+    await gate.synchronise();
+    expect(covered).toBe(1);
+    expect(gate.fence().addedMasterEpochs).toEqual({ 3: 'm3' }); // read again after covering
+    // And again every 10 s of checks: slots moved between masters change no identity.
+    const mark = gate.mark(gate.fence());
+    world.now += 5_000;
+    expect(await gate.durableCount([mark])).toBe(1);
+    expect(covered).toBe(1);
+    world.now += 5_000;
+    expect(await gate.durableCount([mark])).toBe(1);
+    expect(covered).toBe(2);
   });
 });

@@ -1,5 +1,5 @@
 import type { DurabilityGate } from '@churnscore/kafka';
-import { writeFence, type RedisIdentity, type ReplicationProgress, type WriteFence } from '@churnscore/state';
+import { dataSetLost, writeFence, type RedisIdentity, type ReplicationProgress, type WriteFence } from '@churnscore/state';
 
 export interface RedisWriteMark {
   writtenAt: number;
@@ -12,7 +12,7 @@ export class DataSetLostError extends Error {
   override readonly name = 'DataSetLostError';
 }
 
-const sameIncarnation = (a: RedisIdentity, b: RedisIdentity): boolean => a.runId === b.runId && a.epoch === b.epoch;
+const sameIncarnation = (a: RedisIdentity, b: RedisIdentity): boolean => a.runId === b.runId && !dataSetLost(a, b);
 
 /**
  * Redis acknowledges a write before its append-only file is fsynced (appendfsync everysec), so a
@@ -42,6 +42,12 @@ export interface RedisDurabilityGateOptions {
    */
   onDataSetLost: (reason: string) => void;
   /**
+   * Run at every synchronisation and every COVER_INTERVAL_MS of checks, once the data set is known intact: puts an
+   * epoch key on every Redis Cluster master that has none (added, or given slots, since the claim), so that its
+   * losing its data set is seen too (coverEveryMaster); returns how many it covered.
+   */
+  coverStore: () => Promise<number>;
+  /**
    * Told at every check how long the oldest write not yet confirmed by every replica that could take over has waited
    * (0 when none waits): seconds normally, as replicas confirm once a second; more while a replica lags or is cut off
    * from its master, and its offsets stay uncommitted.
@@ -57,6 +63,13 @@ export interface RedisDurabilityGateOptions {
  */
 const MAX_REPLICATION_SAMPLES = 120;
 
+/**
+ * How often the checks look for cluster masters without an epoch key. A master added meets the scorer as a changed
+ * identity, which synchronises (and covers) at once; slots moved between masters do not, and a synchronisation can
+ * read a slot map that gossip has not finished updating.
+ */
+const COVER_INTERVAL_MS = 10_000;
+
 /** Each master's replication offset at `takenAt`: every write acknowledged before then is at or below it. */
 interface ReplicationSample {
   takenAt: number;
@@ -69,6 +82,7 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
   private samples: ReplicationSample[] = [];
   /** Writes acknowledged up to this instant are on every replica that could take over. */
   private replicatedThrough = -Infinity;
+  private coveredAt = -Infinity;
 
   constructor(private readonly options: RedisDurabilityGateOptions) {
     this.clock = options.clock ?? Date.now;
@@ -80,12 +94,13 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
    */
   async synchronise(): Promise<void> {
     if (this.current === undefined) await this.options.claimStore();
-    const identity = await this.options.readIdentity();
-    if (this.current !== undefined && identity.epoch !== this.current.epoch) {
-      const reason = 'the Redis namespace lost its whole data set (its epoch key changed): every customer history is gone';
+    let identity = await this.options.readIdentity();
+    if (this.current !== undefined && dataSetLost(this.current, identity)) {
+      const reason = 'the Redis namespace lost its whole data set, or a cluster master lost its own (an epoch key changed): customer histories are gone';
       this.options.onDataSetLost(reason);
       throw new DataSetLostError(reason);
     }
+    if (await this.cover()) identity = await this.options.readIdentity();
     this.current = writeFence(identity, this.clock());
     // Samples of the incarnation before name masters that may be gone, and vouch for none of its writes.
     this.samples = [];
@@ -114,8 +129,19 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
     const firstNotDurable = marks.findIndex((mark) => now < mark.writtenAt + this.options.fsyncGraceMs || mark.writtenAt > this.replicatedThrough);
     const candidates = firstNotDurable === -1 ? marks.length : firstNotDurable;
     if (candidates === 0) return 0;
-    const identity = await this.options.readIdentity();
-    return marks.slice(0, candidates).every((mark) => sameIncarnation(mark.fence, identity)) ? candidates : 'lost';
+    let identity = await this.options.readIdentity();
+    if (!marks.slice(0, candidates).every((mark) => sameIncarnation(mark.fence, identity))) return 'lost';
+    if (this.current && !dataSetLost(this.current, identity)) {
+      if (now >= this.coveredAt + COVER_INTERVAL_MS && (await this.cover())) identity = await this.options.readIdentity();
+      // Masters covered since (by this scorer or another) are watched from now on: a later loss of theirs is a loss here too.
+      this.current = { ...this.current, addedMasterEpochs: identity.addedMasterEpochs };
+    }
+    return candidates;
+  }
+
+  private async cover(): Promise<boolean> {
+    this.coveredAt = this.clock();
+    return (await this.options.coverStore()) > 0;
   }
 
   /** Samples each master's offset now and moves `replicatedThrough` to the latest sample every replica has confirmed. */

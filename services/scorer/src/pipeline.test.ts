@@ -18,7 +18,7 @@ import { ScoringPipeline } from './pipeline';
 
 const NOW = SAMPLE_NOW;
 const topics = DEFAULT_TOPICS;
-const fenceOf = (epoch: string): WriteFence => writeFence({ runId: 'run-1', epoch, serverTimeMs: NOW }, NOW);
+const fenceOf = (epoch: string): WriteFence => writeFence({ runId: 'run-1', epoch, addedMasterEpochs: {}, serverTimeMs: NOW }, NOW);
 const FENCE = fenceOf('epoch-1');
 
 let codec: EventCodec;

@@ -9,7 +9,7 @@ import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, BrokerContact, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
 import { CONNECTION_ERROR_LOG_INTERVAL_MS, connectionErrorLogger, createLogger, Liveness, rateLimitedLog, startOpsServer, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { claimNamespace, createRedis, createStateStore, namespaceState, recordInputOffsets, requireRedisLogin, type RedisClient } from '@churnscore/state';
+import { claimNamespace, coverEveryMaster, createRedis, createStateStore, namespaceState, recordInputOffsets, requireRedisLogin, type RedisClient } from '@churnscore/state';
 import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
@@ -237,6 +237,11 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       await claimNamespace(redis, config.redis.keyPrefix);
     },
     onDataSetLost: (reason) => liveness.fail(reason),
+    coverStore: async () => {
+      const covered = await coverEveryMaster(redis, config.redis.keyPrefix);
+      if (covered > 0) logger.info({ masters: covered }, 'Redis Cluster masters without an epoch key got one, so that their losing their data set is seen');
+      return covered;
+    },
     onReplicationWait: (waitingMs) => {
       metrics.replicationWait.set(waitingMs / 1000);
       if (waitingMs >= REPLICATION_WAIT_WARNING_MS) replicationWaitLog({ waitingSeconds: Math.round(waitingMs / 1000) });

@@ -8,7 +8,7 @@ import type { RescoreTarget } from './pipeline';
 import { TimeDrivenRescorer } from './time-driven';
 
 const NOW = Date.UTC(2025, 5, 1);
-const FENCE = writeFence({ runId: 'run-1', epoch: 'epoch-1', serverTimeMs: NOW }, NOW);
+const FENCE = writeFence({ runId: 'run-1', epoch: 'epoch-1', addedMasterEpochs: {}, serverTimeMs: NOW }, NOW);
 const CLAIM_LIMIT = 10;
 
 /** Records each round's customers and how many rounds were in flight at once; fails the rounds a test names. */

@@ -116,7 +116,7 @@ export class InMemoryStateStore implements StateStore {
   }
 
   identity(): Promise<RedisIdentity> {
-    return Promise.resolve({ runId: this.runId, epoch: 'epoch', serverTimeMs: 0 });
+    return Promise.resolve({ runId: this.runId, epoch: 'epoch', addedMasterEpochs: {}, serverTimeMs: 0 });
   }
 
   /** A server without replicas: nothing to wait for. */
