@@ -392,7 +392,7 @@ describe('a scorer whose Redis namespace loses its whole data set while it runs'
     expect(await scorer.exitWithin(45_000)).toEqual({ code: 1, signal: null });
     expect(scorer.records().at(-1)).toMatchObject({
       level: 'fatal',
-      reason: 'the Redis namespace lost its whole data set (its epoch key changed): every customer history is gone',
+      reason: 'the Redis namespace lost its whole data set, or a cluster master lost its own (an epoch key changed): customer histories are gone',
     });
 
     const restarted = startService('scorer', settings);

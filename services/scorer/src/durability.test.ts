@@ -189,5 +189,12 @@ describe('RedisDurabilityGate', () => {
     world.now += 5_000;
     expect(await gate.durableCount([mark])).toBe(1);
     expect(covered).toBe(2);
+    // Idle too (nothing to commit): a master added, or emptied, is seen without waiting for writes.
+    world.now += 10_000;
+    expect(await gate.durableCount([])).toBe(0);
+    expect(covered).toBe(3);
+    world.identity = { ...world.identity, addedMasterEpochs: { 3: '' } };
+    world.now += 10_000;
+    expect(await gate.durableCount([])).toBe('lost');
   });
 });

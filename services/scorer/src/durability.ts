@@ -117,11 +117,13 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
   }
 
   async durableCount(marks: readonly RedisWriteMark[]): Promise<number | 'lost'> {
+    const now = this.clock();
     if (marks.length === 0) {
       this.options.onReplicationWait?.(0);
-      return 0;
+      // Idle, the store is still looked at every COVER_INTERVAL_MS: a master added (or emptied) is seen without writes.
+      if (this.current === undefined || now < this.coveredAt + COVER_INTERVAL_MS) return 0;
+      return (await this.watch([this.current], now)) ? 0 : 'lost';
     }
-    const now = this.clock();
     // Sampled while marks are still in their fsync grace, so that replicas have confirmed them when it ends.
     await this.followReplication(now);
     const unconfirmed = marks.find((mark) => mark.writtenAt > this.replicatedThrough);
@@ -129,14 +131,22 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
     const firstNotDurable = marks.findIndex((mark) => now < mark.writtenAt + this.options.fsyncGraceMs || mark.writtenAt > this.replicatedThrough);
     const candidates = firstNotDurable === -1 ? marks.length : firstNotDurable;
     if (candidates === 0) return 0;
+    return (await this.watch(marks.slice(0, candidates).map((mark) => mark.fence), now)) ? candidates : 'lost';
+  }
+
+  /**
+   * Whether Redis is still the incarnation every one of `fences` names; if so, covers the cluster masters without
+   * an epoch key every COVER_INTERVAL_MS, and watches from now on the masters covered since (by this scorer or another):
+   * a later loss of theirs is a loss here too.
+   */
+  private async watch(fences: readonly WriteFence[], now: number): Promise<boolean> {
     let identity = await this.options.readIdentity();
-    if (!marks.slice(0, candidates).every((mark) => sameIncarnation(mark.fence, identity))) return 'lost';
+    if (!fences.every((fence) => sameIncarnation(fence, identity))) return false;
     if (this.current && !dataSetLost(this.current, identity)) {
       if (now >= this.coveredAt + COVER_INTERVAL_MS && (await this.cover())) identity = await this.options.readIdentity();
-      // Masters covered since (by this scorer or another) are watched from now on: a later loss of theirs is a loss here too.
       this.current = { ...this.current, addedMasterEpochs: identity.addedMasterEpochs };
     }
-    return candidates;
+    return true;
   }
 
   private async cover(): Promise<boolean> {
