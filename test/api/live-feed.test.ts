@@ -37,13 +37,14 @@ describe('the live feed, an output topic deleted under it', () => {
   it('says it is not live and tries again every few seconds, not several times a second', async () => {
     await eventually(async () => feed.connected, Boolean, 60_000, 'the live feed to join its group');
     await deleteTopics([bed.topics.alerts]);
-    // kafkajs first retries the fetches of the missing topic for a while; then the consumer crashes.
+    // kafkajs first retries the fetches of the missing topic for a while (about 85 s on a quiet machine, more than 90 s
+    // under the full suite's load); then the consumer crashes.
     const crashes = (from: number) => lines.slice(from).filter((line) => line.msg === 'live-update consumer crashed').length;
-    await eventually(async () => crashes(0), (count) => count > 0, 90_000, 'the feed to crash');
+    await eventually(async () => crashes(0), (count) => count > 0, 180_000, 'the feed to crash');
     expect(feed.connected).toBe(false);
     const from = lines.length;
     await new Promise((resolve) => setTimeout(resolve, 15_000));
     // 300 ms apart, 15 s would hold dozens; 5 s apart, three or four.
     expect(crashes(from)).toBeLessThanOrEqual(4);
-  }, 180_000);
+  }, 270_000);
 });

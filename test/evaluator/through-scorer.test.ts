@@ -111,6 +111,13 @@ describe('the evaluation through the real scorer', () => {
 
   it('keeps the default where too few customers are under contract to adapt it to the base, as the command refuses to', () => {
     expect(result.adaptation).toEqual({ fittedAt: config.churn.baseRate, estimated: [], kept: { 'too few customers': 1 } });
-    expect(result.rows.every((row) => row.risk.adapted === row.risk.default)).toBe(true);
+    // The adapted run scored with the default itself: every score it stored names the default's version.
+    const adaptedRun = result.runs.find((run) => run.model === 'adapted')!;
+    const versions = new Set(adaptedRun.customersAt.flatMap((customers) => [...customers.values()].flatMap((customer) => (customer.score ? [customer.score.modelVersion] : []))));
+    expect([...versions]).toEqual([config.version]);
+    // Its stored risks are the default run's up to what each run left unpublished: a stored score moves only by a
+    // significant change, and whether a day's re-scoring by time reached a customer before or after that day's events
+    // differs from run to run (the first test holds each run within the threshold of the pure value).
+    for (const row of result.rows) expect(Math.abs(row.risk.adapted - row.risk.default)).toBeLessThanOrEqual(2 * config.significance.churnRisk);
   });
 });
