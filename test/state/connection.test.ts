@@ -1,14 +1,15 @@
 // createRedis: an outage pauses the caller (commands wait, with reconnection backoff) and the call completes
-// once Redis is back, rather than failing or crashing the service.
+// once Redis is back, rather than failing or crashing the service. replicationProgress on a single server with a
+// replica, what the durability gate waits for before committing offsets (the cluster's: redis-replica-lag.test.ts).
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRedis, createStateStore } from '@churnscore/state';
+import { createRedis, createStateStore, replicationProgress } from '@churnscore/state';
 import { Feed, NOW, activity } from './fixtures';
-import { freePort, hasRedisServer, startRedisServer, stopRedisServers } from './local-redis';
+import { freePort, hasRedisServer, redisCli, startRedisServer, stopRedisServers, waitFor } from './local-redis';
 
 describe.skipIf(!hasRedisServer)('createRedis', () => {
   const dir = mkdtempSync(join(tmpdir(), 'chs-outage-'));
@@ -33,6 +34,43 @@ describe.skipIf(!hasRedisServer)('createRedis', () => {
       servers.push(await startRedisServer(port, dir));
       expect(await pending).toEqual([{ outcome: 'applied', revision: 1 }]);
       expect(await redis.client('GETNAME')).toBe('state-outage-test');
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!hasRedisServer)('replicationProgress on a single server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chs-replica-'));
+  const servers: ChildProcess[] = [];
+  afterAll(async () => {
+    for (const server of servers) server.kill('SIGCONT');
+    await stopRedisServers(servers);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("follows what its replica has confirmed: at once without one, behind while the replica stalls, caught up after", async () => {
+    const [masterPort, replicaPort] = [await freePort(), await freePort()];
+    servers.push(await startRedisServer(masterPort, dir, ['--repl-diskless-sync-delay', '0']));
+    const redis = createRedis({ url: `redis://127.0.0.1:${masterPort}` });
+    const progress = async () => (await replicationProgress(redis))[0]!;
+    try {
+      expect((await progress()).confirmed).toBe(Infinity); // no replica: nothing to wait for
+
+      const replica = await startRedisServer(replicaPort, dir, ['--replicaof', '127.0.0.1', String(masterPort), '--dbfilename', `replica-${replicaPort}.rdb`]);
+      servers.push(replica);
+      await waitFor('the replica in sync', () => redisCli(replicaPort, 'info', 'replication').includes('master_link_status:up'));
+      await redis.set('replicated', 'one');
+      await expect.poll(async () => { const { written, confirmed } = await progress(); return confirmed >= written; }, { timeout: 5_000 }).toBe(true);
+
+      replica.kill('SIGSTOP'); // a replica that stops reading its master's stream (a stalled disk, a long pause)
+      await redis.set('replicated', 'two');
+      await sleep(2_500);
+      const stalled = await progress();
+      expect(stalled.confirmed).toBeLessThan(stalled.written);
+
+      replica.kill('SIGCONT');
+      await expect.poll(async () => (await progress()).confirmed, { timeout: 5_000 }).toBeGreaterThanOrEqual(stalled.written);
     } finally {
       redis.disconnect();
     }
