@@ -376,9 +376,14 @@ const replicaOffsets = (info: string): number[] => [...info.matchAll(/^slave\d+:
  * A single server knows only its connected replicas.
  */
 async function knownReplicaCounts(redis: RedisClient): Promise<Map<string, number>> {
-  const replicasOf = new Map<string, Set<string>>();
   if (!(redis instanceof Cluster)) return new Map();
-  for (const { master, replicas } of await clusterSlots(redis)) replicasOf.set(master, new Set([...(replicasOf.get(master) ?? []), ...replicas]));
+  // A master serving several slot ranges lists its replicas in each.
+  const replicasOf = new Map<string, Set<string>>();
+  for (const { master, replicas } of await clusterSlots(redis)) {
+    const known = replicasOf.get(master) ?? new Set<string>();
+    for (const replica of replicas) known.add(replica);
+    replicasOf.set(master, known);
+  }
   return new Map([...replicasOf].map(([master, replicas]) => [master, replicas.size]));
 }
 

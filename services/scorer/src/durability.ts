@@ -161,10 +161,7 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
     this.samples.push({ takenAt: now, written: new Map(progress.map(({ master, written }) => [master, written])) });
     const isConfirmed = (sample: ReplicationSample): boolean =>
       [...sample.written].every(([master, written]) => (confirmed.get(master) ?? -Infinity) >= written);
-    let latestConfirmed = -1;
-    this.samples.forEach((sample, index) => {
-      if (isConfirmed(sample)) latestConfirmed = index;
-    });
+    const latestConfirmed = this.samples.findLastIndex(isConfirmed);
     if (latestConfirmed >= 0) {
       this.replicatedThrough = this.samples[latestConfirmed]!.takenAt;
       this.samples.splice(0, latestConfirmed + 1);
