@@ -14,7 +14,7 @@ import { closeSandboxSession, openSandboxSession, type SandboxSession } from '..
 import { EVALUATION_CLOCK, type PreparedSignal, type SingleSignalName } from '../../services/evaluator/src/evaluation';
 import { JUDGED_WEEKS, daysForJudgedWeeks, evaluateThroughScorer, judgedInstants, loadOrder, type ThroughScorerResult } from '../../services/evaluator/src/through-scorer';
 
-const POPULATION = { seed: 'through-scorer-test', customers: 60, days: daysForJudgedWeeks(365), churnRate: 0.63, silentChurnShare: 0.2, activitySpread: 10 };
+const POPULATION = { seed: 'through-scorer-test', customers: 60, days: daysForJudgedWeeks(365), churnRate: 0.63, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 };
 const config = defaultScoringConfig();
 /** Both "models" are the default here: the test is about the path through the scorer, not about training. */
 const configs = { trained: config, default: config };

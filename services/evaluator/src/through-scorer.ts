@@ -59,6 +59,7 @@ export const AS_REPORTED_POPULATION: SimulatedPopulation = {
   churnRate: 0.63,
   silentChurnShare: 0.2,
   activitySpread: 10,
+  usageSignal: 1,
 };
 
 /** Partitions of every input topic: a customer's records straddle the scorer's units of work as in production. */

@@ -246,9 +246,35 @@ describe('population parameters', () => {
     expect(silentShare(1)).toBe(1);
   });
 
+  it("--usage-signal says how far a usage reading's quantity follows engagement; how often the product reports follows it whatever the signal", () => {
+    // Warned churners' product usage in the 45 days before the churn against the same length of time 195–240 days before it.
+    const lastWeeksOverEarlier = (usageSignal: number): { readings: number; quantityPerReading: number } => {
+      const churners = population({ usageSignal }).filter(
+        (customer) => churnedInSpan(customer) && churnDay(customer)! - 240 >= SPAN_START && customer.latent.decline !== null,
+      );
+      const usage = (customer: CustomerHistory, fromDay: number, toDay: number): number[] =>
+        activities(customer)
+          .filter((event) => event.activityType === 'PRODUCT_USAGE' && dayOf(event.occurredAt) >= fromDay && dayOf(event.occurredAt) <= toDay)
+          .map((event) => event.value!);
+      const ratios = churners.map((customer) => {
+        const day = churnDay(customer)!;
+        const [recent, earlier] = [usage(customer, day - 45, day - 1), usage(customer, day - 240, day - 196)];
+        return { readings: recent.length / Math.max(1, earlier.length), quantityPerReading: mean(recent.length > 0 ? recent : [0]) / mean(earlier) };
+      });
+      return { readings: quantile(ratios.map((r) => r.readings), 0.5), quantityPerReading: quantile(ratios.map((r) => r.quantityPerReading), 0.5) };
+    };
+    const followed = lastWeeksOverEarlier(1);
+    const notFollowed = lastWeeksOverEarlier(0);
+    expect(followed.quantityPerReading).toBeLessThan(0.7);
+    expect(notFollowed.quantityPerReading).toBeGreaterThan(0.9);
+    expect(notFollowed.quantityPerReading).toBeLessThan(1.1);
+    for (const { readings } of [followed, notFollowed]) expect(readings).toBeLessThan(0.6);
+  });
+
   it('refuses parameters out of range, naming them', () => {
     expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, churnRate: 1 })).toThrow(/churnRate must be a number from 0 to 0.95/);
     expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, activitySpread: 0.5 })).toThrow(/activitySpread/);
     expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, silentChurnShare: Number.NaN })).toThrow(/silentChurnShare/);
+    expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, usageSignal: 1.5 })).toThrow(/usageSignal must be a number from 0 to 1/);
   });
 });

@@ -33,6 +33,8 @@ export interface CustomerPlan {
   annualValue: number;
   /** The hidden state its events are sampled from; never published. Read it with `latentState`. */
   latent: LatentTrajectory;
+  /** Its population's: how much of its usage readings' quantity follows its engagement (PopulationParameters). */
+  usageSignal: number;
 }
 
 export interface CustomerHistory extends CustomerPlan {
@@ -42,12 +44,12 @@ export interface CustomerHistory extends CustomerPlan {
 
 type ResolvedOptions = Required<Omit<GeneratorOptions, keyof PopulationParameters>> & PopulationParameters;
 
-const resolveOptions = ({ churnRate, silentChurnShare, activitySpread, ...options }: GeneratorOptions): ResolvedOptions => ({
+const resolveOptions = ({ churnRate, silentChurnShare, activitySpread, usageSignal, ...options }: GeneratorOptions): ResolvedOptions => ({
   idPrefix: 'sim',
   source: 'simulator',
   currency: 'USD',
   ...options,
-  ...resolvePopulation({ churnRate, silentChurnShare, activitySpread }),
+  ...resolvePopulation({ churnRate, silentChurnShare, activitySpread, usageSignal }),
 });
 
 const spanOf = (options: ResolvedOptions): SpanContext => {
@@ -75,6 +77,7 @@ export function planCustomers(options: GeneratorOptions): CustomerPlan[] {
       segment,
       annualValue,
       latent,
+      usageSignal: resolved.usageSignal,
     };
   });
 }
@@ -188,7 +191,8 @@ export interface SampledActivity {
  * state that day. Its own activity level scales the number of readings and conversations linearly (a
  * customer ten times as active uses the product and writes ten times as often); the segment scales
  * the quantity of each usage reading linearly (seats) and conversations with its square root (more
- * contacts, not proportionally more mail). Tickets follow the square root of
+ * contacts, not proportionally more mail). Engagement scales the number of readings, and the quantity
+ * of each as far as the population's usage signal says. Tickets follow the square root of
  * activity and rise with frustration, as do breached SLAs and tickets left open.
  */
 export function sampleDayActivity(
@@ -204,9 +208,11 @@ export function sampleDayActivity(
   const { activityLevel, disposition } = plan.latent;
   const engagement = state.engagement * noise;
   const intensity = engagement * (weekend ? WEEKEND_LEVEL : 1);
+  // With a usage signal of 1 exactly `engagement`: the populations drawn before the parameter existed are unchanged.
+  const usageLevel = 1 - plan.usageSignal + plan.usageSignal * engagement;
   const sampled: SampledActivity[] = [];
   for (let n = random.poisson(USAGE_READINGS_PER_DAY * intensity * activityLevel); n > 0; n -= 1) {
-    const usage = Math.max(1, Math.round(BASE_USAGE * activityScale * engagement * random.between(0.8, 1.2)));
+    const usage = Math.max(1, Math.round(BASE_USAGE * activityScale * usageLevel * random.between(0.8, 1.2)));
     sampled.push({ afterDays: 0, body: activity('PRODUCT_USAGE', { value: usage }) });
   }
   for (const [activityType, rate] of CONVERSATION_RATES) {

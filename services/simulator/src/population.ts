@@ -12,15 +12,22 @@ export interface PopulationParameters {
   silentChurnShare: number;
   /** How far customers' own activity levels spread: the 95th percentile over the 5th, within a segment. */
   activitySpread: number;
+  /**
+   * How much of a product-usage reading's quantity (seats active, actions) follows the customer's engagement: 1 all
+   * of it, 0 none, when only how often the product reports shows engagement. Products differ in what their telemetry
+   * measures, so a model must not count on one kind.
+   */
+  usageSignal: number;
 }
 
-export const DEFAULT_POPULATION: PopulationParameters = { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10 };
+export const DEFAULT_POPULATION: PopulationParameters = { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 };
 
 /** The accepted range of each parameter, with what a value outside it would mean. */
 export const POPULATION_LIMITS: Record<keyof PopulationParameters, { min: number; max: number; why: string }> = {
   churnRate: { min: 0, max: 0.95, why: 'a share of customers per year; 1 would mean every customer leaves at once' },
   silentChurnShare: { min: 0, max: 1, why: 'a share of the churners' },
   activitySpread: { min: 1, max: 1000, why: '1 gives every customer of a segment the same activity level' },
+  usageSignal: { min: 0, max: 1, why: "the share of a usage reading's quantity that follows engagement" },
 };
 
 /** The command-line option of each parameter: \`npm run simulate\`'s, and the keys of \`npm run evaluate\`'s population specs. */
@@ -28,6 +35,7 @@ export const POPULATION_OPTIONS: Record<keyof PopulationParameters, string> = {
   churnRate: 'churn-rate',
   silentChurnShare: 'silent-churn-share',
   activitySpread: 'activity-spread',
+  usageSignal: 'usage-signal',
 };
 
 /**

@@ -27,6 +27,8 @@ Generates a history of CRM traffic for synthetic customers and publishes it to t
   --activity-spread X
                     customers' activity levels within a segment, 95th percentile over 5th
                     (default ${DEFAULT_POPULATION.activitySpread}; 1 makes them all alike)
+  --usage-signal S  how much of a product-usage reading's quantity follows the customer's
+                    engagement, 0 to 1 (default ${DEFAULT_POPULATION.usageSignal}; 0: only how often it reports does)
   --now ISO-8601    the simulator's clock (default: the current time)
   --rate N          events per second, 0 for no limit (default 5000)
   --follow          after the history, keep producing live events at --rate until Ctrl-C
@@ -69,6 +71,7 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
       'churn-rate': { type: 'string' },
       'silent-churn-share': { type: 'string' },
       'activity-spread': { type: 'string' },
+      'usage-signal': { type: 'string' },
       now: { type: 'string' },
       rate: { type: 'string' },
       follow: { type: 'boolean', default: false },

@@ -45,7 +45,7 @@ export interface SimulatedDatasetOptions extends FoldOptions {
 /** The simulate command's options for this population, as a person would type them. */
 export const describePopulation = (p: SimulatedPopulation): string =>
   `simulated --seed ${p.seed} --customers ${p.customers} --days ${p.days} --churn-rate ${p.churnRate} ` +
-  `--silent-churn-share ${p.silentChurnShare} --activity-spread ${p.activitySpread}`;
+  `--silent-churn-share ${p.silentChurnShare} --activity-spread ${p.activitySpread} --usage-signal ${p.usageSignal}`;
 
 /** The keys of a population spec: the simulate command's options of the same names. */
 const SPEC_KEYS: readonly string[] = ['seed', 'customers', 'days', ...Object.values(POPULATION_OPTIONS)];

@@ -13,14 +13,17 @@ import { TRAIN_EXIT_CODES } from './train-command';
 /**
  * The customer bases the default is learnt from: annual churn from 15 % to 45 % (30 % on average, so that the risk
  * is calibrated for a typical B2B base), 10 % to 30 % of churners leaving without warning, and activity levels
- * spread from threefold to thirtyfold, so that the model learns what holds across them rather than one base's
- * quirks. `npm run evaluate` reports on other populations (services/evaluator).
+ * spread from threefold to thirtyfold, and product telemetry whose quantity per reading follows engagement fully,
+ * partly or not at all (usage signals 1, 0.67, 0.33 and 0, spread evenly and not in the order of the churn rates), so
+ * that the model learns what holds across them rather than one base's quirks: a default learnt only where every
+ * reading's quantity tracks engagement leans on that and loses most of its early warnings where it does not
+ * (docs/scoring.md §16). `npm run evaluate` reports on other populations (services/evaluator).
  */
 export const DEFAULT_MODEL_POPULATIONS: readonly SimulatedPopulation[] = [
-  { seed: 'default-model-1', customers: 700, days: 730, churnRate: 0.15, silentChurnShare: 0.1, activitySpread: 3 },
-  { seed: 'default-model-2', customers: 700, days: 730, churnRate: 0.25, silentChurnShare: 0.25, activitySpread: 10 },
-  { seed: 'default-model-3', customers: 700, days: 730, churnRate: 0.35, silentChurnShare: 0.15, activitySpread: 30 },
-  { seed: 'default-model-4', customers: 700, days: 730, churnRate: 0.45, silentChurnShare: 0.3, activitySpread: 5 },
+  { seed: 'default-model-1', customers: 700, days: 730, churnRate: 0.15, silentChurnShare: 0.1, activitySpread: 3, usageSignal: 1 },
+  { seed: 'default-model-2', customers: 700, days: 730, churnRate: 0.25, silentChurnShare: 0.25, activitySpread: 10, usageSignal: 0 },
+  { seed: 'default-model-3', customers: 700, days: 730, churnRate: 0.35, silentChurnShare: 0.15, activitySpread: 30, usageSignal: 0.67 },
+  { seed: 'default-model-4', customers: 700, days: 730, churnRate: 0.45, silentChurnShare: 0.3, activitySpread: 5, usageSignal: 0.33 },
 ];
 /**
  * The default training features but the contract ones: the simulator's churn is learnable from behaviour only (its
