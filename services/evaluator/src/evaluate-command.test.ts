@@ -70,11 +70,11 @@ describe('the bases of an evaluation', () => {
   it('are the reported ones unless the command line names others, each key given changing only itself', () => {
     const { populations } = parseEvaluateArgs([
       '--held-out-base', 'seed=mine, churn-rate=0.5,activity-spread=30',
-      '--scorer-base', 'customers=300,silent-churn-share=0',
+      '--scorer-base', 'customers=300,silent-churn-share=0,usage-signal=0',
       '--train-base', 'days=800',
     ])!;
     expect(populations.heldOut).toEqual({ ...EVALUATION_POPULATIONS.heldOut, seed: 'mine', churnRate: 0.5, activitySpread: 30 });
-    expect(populations.throughScorer).toEqual({ ...AS_REPORTED_POPULATION, customers: 300, silentChurnShare: 0 });
+    expect(populations.throughScorer).toEqual({ ...AS_REPORTED_POPULATION, customers: 300, silentChurnShare: 0, usageSignal: 0 });
     expect(populations.train).toEqual({ ...EVALUATION_POPULATIONS.train, days: 800 });
   });
 
@@ -86,6 +86,7 @@ describe('the bases of an evaluation', () => {
     expect(refusal(['--held-out-base', 'seed='])).toThrow(/--held-out-base: seed must not be empty/);
     expect(refusal(['--scorer-base', 'churn-rate=2'])).toThrow(/--scorer-base churn-rate must be a number from 0 to 0.95/);
     expect(refusal(['--train-base', 'activity-spread=wide'])).toThrow(/--train-base activity-spread must be a number from 1 to 1000 .*got NaN/);
+    expect(refusal(['--held-out-base', 'usage-signal=-1'])).toThrow(/--held-out-base usage-signal must be a number from 0 to 1/);
     expect(refusal(['--train-base', 'customers=0'])).toThrow(/--train-base: customers must be a whole number of at least 1/);
     expect(refusal(['--held-out-base', 'days=200'])).toThrow(/--held-out-base: days must be a whole number of at least 212/);
     expect(refusal(['--scorer-base', `days=${daysForJudgedWeeks(0)}`])).toThrow(`--scorer-base: days must be a whole number of at least ${daysForJudgedWeeks(1)}`);

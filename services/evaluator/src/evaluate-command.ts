@@ -71,7 +71,7 @@ traffic of the load and of the weeks. docs/evaluation.md explains it.
   --scorer-base SPEC      the base scored through the real scorer
                           SPEC: key=value pairs, comma-separated, the keys being npm run simulate's
                           options (seed, customers, days, churn-rate, silent-churn-share,
-                          activity-spread); what is not given stays the reported base's, e.g.
+                          activity-spread, usage-signal); what is not given stays the reported base's, e.g.
                           --held-out-base seed=mine,churn-rate=0.5. A judged base's seed must differ
                           from the training base's (customer ids start with the seed)
   --help                  show this text`;
