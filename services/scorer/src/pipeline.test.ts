@@ -356,8 +356,14 @@ describe('history delivered while the scorer keeps up (no lag shows it)', () => 
     expect(store.stored('c1').alertBook?.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + 60_000 });
   });
 
-  it('judges a unit by its newest event of the customer: one of today makes it live', async () => {
-    await pipelineWith().handleChunks([await chunkOf([pastCall('e1'), { ...activity('c1', 'e2'), occurredAt: NOW - 60_000 }])], FENCE);
+  it('judges a unit by its oldest event of the customer: a past one beside one of today holds it, the rest of that past may follow', async () => {
+    // One topic's record of today (a contract's change) and another topic's first record of the past come in one unit.
+    await pipelineWith().handleChunks([await chunkOf([{ ...activity('c1', 'e2'), occurredAt: NOW - 60_000 }, pastCall('e1')])], FENCE);
+    expect(store.stored('c1').alertBook?.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + 60_000 });
+  });
+
+  it("is live when every event of the customer's unit is younger than the history age", async () => {
+    await pipelineWith().handleChunks([await chunkOf([{ ...activity('c1', 'e1'), occurredAt: NOW - 3_600_000 }, { ...activity('c1', 'e2'), occurredAt: NOW - 60_000 }])], FENCE);
     expect(store.stored('c1').alertBook?.held).toBeUndefined();
   });
 });

@@ -31,8 +31,8 @@ export interface PipelineDeps {
 export interface RescoreTarget {
   customerId: string;
   cause: ScoreCause;
-  /** For an evaluation caused by events: when the newest of the customer's events just applied occurred (none: all were redeliveries; see CatchUpInput). */
-  newestEventAt?: number;
+  /** For an evaluation caused by events: when the oldest of the customer's events just applied occurred (none: all were redeliveries; see CatchUpInput). */
+  oldestEventAt?: number;
 }
 
 /** A commit, and the input partitions the customer's held alerts wait for (none when they are not held). */
@@ -205,7 +205,7 @@ export class ScoringPipeline {
 
   private recompute(
     snapshot: CustomerSnapshot,
-    { cause, newestEventAt }: RescoreTarget,
+    { cause, oldestEventAt }: RescoreTarget,
     scoring: ScoringConfig,
     now: number,
     fence: WriteFence,
@@ -217,7 +217,7 @@ export class ScoringPipeline {
     const newGeneration = fence.generation !== (published?.generation ?? '');
     const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
     const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, catchingUp } = evaluateCustomer(
-      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration, inputsBehind: behind.length > 0, newestEventAt },
+      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration, inputsBehind: behind.length > 0, oldestEventAt },
       scoring,
       now,
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
@@ -253,10 +253,10 @@ export class ScoringPipeline {
       const applied = outcome === 'applied';
       if (target === undefined) {
         const cause: ScoreCause = { kind: 'event', eventId: event.eventId };
-        targets.set(event.customerId, applied ? { customerId: event.customerId, cause, newestEventAt: event.occurredAt } : { customerId: event.customerId, cause });
+        targets.set(event.customerId, applied ? { customerId: event.customerId, cause, oldestEventAt: event.occurredAt } : { customerId: event.customerId, cause });
       } else if (applied) {
         target.cause = { kind: 'event', eventId: event.eventId };
-        target.newestEventAt = Math.max(target.newestEventAt ?? -Infinity, event.occurredAt);
+        target.oldestEventAt = Math.min(target.oldestEventAt ?? Infinity, event.occurredAt);
       }
     });
     for (const [topic, counts] of outcomes) for (const [outcome, count] of counts) metrics.events.inc({ topic, outcome }, count);
