@@ -34,12 +34,10 @@ export interface CatchUpInput {
    * from its consumer lag, in which the rest of the customer's history may be.
    */
   inputsBehind: boolean;
-  /**
-   * For an evaluation caused by events: when the oldest of the events just applied for the customer occurred. The
-   * oldest, not the newest: one unit of work can bring a contract's change of yesterday from one topic with the
-   * first of a year of activity from another, and the year still to follow would take back what that unit shows.
-   */
-  oldestEventAt?: number;
+  /** For an evaluation caused by events: when the newest of the events just applied for the customer occurred. */
+  newestEventAt?: number;
+  /** The same for the newest of its activity events among them (none: the events brought no activity). */
+  newestActivityAt?: number;
 }
 
 /**
@@ -54,27 +52,31 @@ function relationshipBeganAt(state: CustomerState): number | null {
 
 /**
  * Whether the events just applied are history with more of it possibly to follow (see CatchUpPolicy.historyAgeMs):
- * any of them older than the history age, or leaving a customer of long standing whose activity has not arrived yet.
- * A profile alone carries no date in the state: it waits too, and nothing can alert on it meanwhile.
+ * all of them older than the history age; or activity older than that which is the customer's latest known (one
+ * unit of work can bring another topic's record of yesterday, a contract's change, with the first of a year of
+ * activity, and the rest of that year would take back what the unit shows); or leaving a customer of long standing
+ * whose activity has not arrived yet. A profile alone carries no date in the state: it waits too, and nothing can
+ * alert on it meanwhile.
  */
-function historyArriving(state: CustomerState, oldestEventAt: number | undefined, policy: CatchUpPolicy, now: number): boolean {
+function historyArriving(state: CustomerState, { newestEventAt, newestActivityAt }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
   const historyBefore = now - policy.historyAgeMs;
-  if (oldestEventAt !== undefined && oldestEventAt < historyBefore) return true;
+  if (newestEventAt !== undefined && newestEventAt < historyBefore) return true;
+  if (newestActivityAt !== undefined && newestActivityAt < historyBefore && state.lastActivityAt === newestActivityAt) return true;
   const began = relationshipBeganAt(state);
   return state.lastActivityAt === null && (began === null || began < historyBefore);
 }
 
 /**
  * The hold this evaluation leaves on the customer's alert transitions, or null when they are published.
- * Held while the inputs are behind; held for `settleMs` after events that are history (any older than the history
+ * Held while the inputs are behind; held for `settleMs` after events that are history (all older than the history
  * age, or leaving the customer without activity); events that bring anything else are judged afresh. An evaluation by time keeps
  * a settling hold until it settles. Pure: the same input gives the same hold.
  */
 export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: number): AlertHold | null {
-  const { state, published, book, cause, inputsBehind, oldestEventAt } = input;
+  const { state, published, book, cause, inputsBehind } = input;
   const earlier = book.held;
   const settlesAt =
-    cause.kind === 'event' ? (historyArriving(state, oldestEventAt, policy, now) ? now + policy.settleMs : null) : (earlier?.settlesAt ?? null);
+    cause.kind === 'event' ? (historyArriving(state, input, policy, now) ? now + policy.settleMs : null) : (earlier?.settlesAt ?? null);
   if (!inputsBehind && (settlesAt === null || settlesAt <= now)) return null;
   return {
     since: earlier?.since ?? now,

@@ -164,7 +164,7 @@ describe('evaluateCustomer', () => {
     describe('history delivered while the scorer keeps up (no lag shows it)', () => {
       /** The healthy customer's history a month back: a replay published oldest first reaches that point first. */
       const monthAgo = NOW - 30 * DAY;
-      const old = evaluate({ state: silentFor(30), published: healthy.score, alertBook: healthy.alertBook, oldestEventAt: monthAgo });
+      const old = evaluate({ state: silentFor(30), published: healthy.score, alertBook: healthy.alertBook, newestEventAt: monthAgo });
 
       it('holds the alerts events older than the history age bring, for settleMs', () => {
         expect(old).toMatchObject({ catchingUp: true, transitions: [], nextDueAt: NOW + settleMs });
@@ -172,7 +172,7 @@ describe('evaluateCustomer', () => {
       });
 
       it('is released by events younger than the history age: the history has reached the present', () => {
-        const caughtUp = evaluate({ state: healthyState(), published: old.score, alertBook: old.alertBook, oldestEventAt: NOW - historyAgeMs + 1 }, NOW + 1);
+        const caughtUp = evaluate({ state: healthyState(), published: old.score, alertBook: old.alertBook, newestEventAt: NOW - historyAgeMs + 1 }, NOW + 1);
         expect(caughtUp).toMatchObject({ catchingUp: false, transitions: [] });
       });
 
@@ -231,14 +231,19 @@ describe('evaluateCustomer', () => {
       it('holds a unit that brings a contract change of yesterday with the first of a year of activity', () => {
         // Found through the real scorer (npm run evaluate on another draw): the contract topic's last record (a sales
         // contract closed 18 hours before) and the activity topic's first (364 days old) in one unit of work. Judged by
-        // its newest event that unit was live, and opened NO_RECENT_ACTIVITY ("no activity for 364 days") and
+        // its newest event alone that unit was live, and opened NO_RECENT_ACTIVITY ("no activity for 364 days") and
         // CHURN_RISK_HIGH, both resolved as the rest of the year arrived.
-        const closed = contract({ contractId: 'sales', occurredAt: NOW - 18 * 3_600_000, startDate: utcDay(NOW - 364 * DAY) * DAY });
+        const closedAt = NOW - 18 * 3_600_000;
+        const closed = contract({ contractId: 'sales', occurredAt: closedAt, startDate: utcDay(NOW - 364 * DAY) * DAY });
         const firstDay = emptyState({ contracts: [contract(), closed], activityDays: [bucket(364, 'EMAIL_SENT')], lastActivityAt: NOW - 364 * DAY });
-        const held = evaluate({ state: firstDay, oldestEventAt: NOW - 364 * DAY });
+        const unit = { newestEventAt: closedAt, newestActivityAt: NOW - 364 * DAY };
+        const held = evaluate({ state: firstDay, ...unit });
         expect(held).toMatchObject({ catchingUp: true, transitions: [] });
+        // Old activity that is not the customer's latest (a late record of a customer active today) is judged afresh.
+        expect(evaluate({ state: { ...firstDay, lastActivityAt: NOW - 3_600_000 }, ...unit }).catchingUp).toBe(false);
         // The rest of the year, up to yesterday: released with what the whole history supports, nothing opened.
-        const caughtUp = evaluate({ state: healthyState({ contracts: [contract(), closed] }), published: held.score, alertBook: held.alertBook, oldestEventAt: NOW - DAY / 2 }, NOW + 1);
+        const rest = { newestEventAt: NOW - DAY / 2, newestActivityAt: NOW - DAY / 2 };
+        const caughtUp = evaluate({ state: healthyState({ contracts: [contract(), closed] }), published: held.score, alertBook: held.alertBook, ...rest }, NOW + 1);
         expect(caughtUp).toMatchObject({ catchingUp: false, transitions: [] });
       });
     });

@@ -43,11 +43,13 @@ export interface CustomerEvaluationInput {
    */
   inputsBehind: boolean;
   /**
-   * For an evaluation caused by events: when the oldest of the events just applied for the customer occurred.
-   * An event older than the catch-up policy's history age holds the alert transitions for its settle time, as
+   * For an evaluation caused by events: when the newest of the events just applied for the customer occurred.
+   * Events all older than the catch-up policy's history age hold the alert transitions for its settle time, as
    * history with more of it to follow (CatchUpPolicy.historyAgeMs).
    */
-  oldestEventAt?: number;
+  newestEventAt?: number;
+  /** The same for the newest of its activity events among them: old activity that is the customer's latest holds too. */
+  newestActivityAt?: number;
 }
 
 export interface EvaluationOptions extends InsightsOptions {

@@ -31,8 +31,10 @@ export interface PipelineDeps {
 export interface RescoreTarget {
   customerId: string;
   cause: ScoreCause;
-  /** For an evaluation caused by events: when the oldest of the customer's events just applied occurred (none: all were redeliveries; see CatchUpInput). */
-  oldestEventAt?: number;
+  /** For an evaluation caused by events: when the newest of the customer's events just applied occurred (none: all were redeliveries; see CatchUpInput). */
+  newestEventAt?: number;
+  /** The same for the newest of its activity events among them (none: no activity was applied). */
+  newestActivityAt?: number;
 }
 
 /** A commit, and the input partitions the customer's held alerts wait for (none when they are not held). */
@@ -205,7 +207,7 @@ export class ScoringPipeline {
 
   private recompute(
     snapshot: CustomerSnapshot,
-    { cause, oldestEventAt }: RescoreTarget,
+    { cause, newestEventAt, newestActivityAt }: RescoreTarget,
     scoring: ScoringConfig,
     now: number,
     fence: WriteFence,
@@ -217,7 +219,7 @@ export class ScoringPipeline {
     const newGeneration = fence.generation !== (published?.generation ?? '');
     const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
     const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, catchingUp } = evaluateCustomer(
-      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration, inputsBehind: behind.length > 0, oldestEventAt },
+      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration, inputsBehind: behind.length > 0, newestEventAt, newestActivityAt },
       scoring,
       now,
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
@@ -249,14 +251,13 @@ export class ScoringPipeline {
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
       // The cause is the last event applied; only what was applied says whether history is arriving (a
       // redelivery brings nothing new).
-      const target = targets.get(event.customerId);
-      const applied = outcome === 'applied';
-      if (target === undefined) {
-        const cause: ScoreCause = { kind: 'event', eventId: event.eventId };
-        targets.set(event.customerId, applied ? { customerId: event.customerId, cause, oldestEventAt: event.occurredAt } : { customerId: event.customerId, cause });
-      } else if (applied) {
-        target.cause = { kind: 'event', eventId: event.eventId };
-        target.oldestEventAt = Math.min(target.oldestEventAt ?? Infinity, event.occurredAt);
+      const cause: ScoreCause = { kind: 'event', eventId: event.eventId };
+      const target = targets.get(event.customerId) ?? { customerId: event.customerId, cause };
+      targets.set(event.customerId, target);
+      if (outcome === 'applied') {
+        target.cause = cause;
+        target.newestEventAt = Math.max(target.newestEventAt ?? -Infinity, event.occurredAt);
+        if (event.kind === 'activity') target.newestActivityAt = Math.max(target.newestActivityAt ?? -Infinity, event.occurredAt);
       }
     });
     for (const [topic, counts] of outcomes) for (const [outcome, count] of counts) metrics.events.inc({ topic, outcome }, count);
