@@ -48,6 +48,7 @@ const NON_BEHAVIOURAL_FEATURES: Record<string, (row: Row) => number> = {
 describe.each<[string, Partial<GeneratorOptions>]>([
   ['the default population', {}],
   ['a population with more churn, no silent churners and a narrow activity spread', { churnRate: 0.5, silentChurnShare: 0, activitySpread: 3 }],
+  ["a population whose usage readings' quantity does not follow engagement", { usageSignal: 0 }],
 ])('%s', (_name, parameters) => {
   const customers = generateCustomerHistories({ customers: 1_500, days: DAYS, seed: 'leakage', now: NOW, ...parameters });
   const sample = rows(customers);
