@@ -58,7 +58,7 @@ function relationshipBeganAt(state: CustomerState): number | null {
  * whose activity has not arrived yet. A profile alone carries no date in the state: it waits too, and nothing can
  * alert on it meanwhile.
  */
-function historyArriving(state: CustomerState, { newestEventAt, newestActivityAt }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
+function historyArriving({ state, newestEventAt, newestActivityAt }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
   const historyBefore = now - policy.historyAgeMs;
   if (newestEventAt !== undefined && newestEventAt < historyBefore) return true;
   if (newestActivityAt !== undefined && newestActivityAt < historyBefore && state.lastActivityAt === newestActivityAt) return true;
@@ -73,10 +73,10 @@ function historyArriving(state: CustomerState, { newestEventAt, newestActivityAt
  * a settling hold until it settles. Pure: the same input gives the same hold.
  */
 export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: number): AlertHold | null {
-  const { state, published, book, cause, inputsBehind } = input;
+  const { published, book, cause, inputsBehind } = input;
   const earlier = book.held;
   const settlesAt =
-    cause.kind === 'event' ? (historyArriving(state, input, policy, now) ? now + policy.settleMs : null) : (earlier?.settlesAt ?? null);
+    cause.kind === 'event' ? (historyArriving(input, policy, now) ? now + policy.settleMs : null) : (earlier?.settlesAt ?? null);
   if (!inputsBehind && (settlesAt === null || settlesAt <= now)) return null;
   return {
     since: earlier?.since ?? now,

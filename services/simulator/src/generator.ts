@@ -44,12 +44,13 @@ export interface CustomerHistory extends CustomerPlan {
 
 type ResolvedOptions = Required<Omit<GeneratorOptions, keyof PopulationParameters>> & PopulationParameters;
 
-const resolveOptions = ({ churnRate, silentChurnShare, activitySpread, usageSignal, ...options }: GeneratorOptions): ResolvedOptions => ({
+// resolvePopulation reads only the population's parameters from the options, and its result replaces them.
+const resolveOptions = (options: GeneratorOptions): ResolvedOptions => ({
   idPrefix: 'sim',
   source: 'simulator',
   currency: 'USD',
   ...options,
-  ...resolvePopulation({ churnRate, silentChurnShare, activitySpread, usageSignal }),
+  ...resolvePopulation(options),
 });
 
 const spanOf = (options: ResolvedOptions): SpanContext => {

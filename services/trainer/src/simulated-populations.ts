@@ -44,8 +44,10 @@ export interface SimulatedDatasetOptions extends FoldOptions {
 
 /** The simulate command's options for this population, as a person would type them. */
 export const describePopulation = (p: SimulatedPopulation): string =>
-  `simulated --seed ${p.seed} --customers ${p.customers} --days ${p.days} --churn-rate ${p.churnRate} ` +
-  `--silent-churn-share ${p.silentChurnShare} --activity-spread ${p.activitySpread} --usage-signal ${p.usageSignal}`;
+  [
+    `simulated --seed ${p.seed} --customers ${p.customers} --days ${p.days}`,
+    ...(Object.entries(POPULATION_OPTIONS) as Array<[keyof PopulationParameters, string]>).map(([parameter, option]) => `--${option} ${p[parameter]}`),
+  ].join(' ');
 
 /** The keys of a population spec: the simulate command's options of the same names. */
 const SPEC_KEYS: readonly string[] = ['seed', 'customers', 'days', ...Object.values(POPULATION_OPTIONS)];
