@@ -76,8 +76,11 @@ describe('two scorer instances', () => {
 
   beforeAll(async () => {
     await bed.setUp(2);
-    // Small claims and fast polling, so both instances take part in the same rounds.
-    const settings = { rescoreClaimLimit: 7, rescorePollIntervalMs: 50 };
+    // One customer per claim and one claim at a time: a round takes one Redis and broker round trip per customer,
+    // far longer than the other instance's polling interval, so both instances take part in the same round
+    // however fast the machine (with 7-customer claims in two lanes, one instance drained all 120 before the
+    // other's next poll once in CI).
+    const settings = { rescoreClaimLimit: 1, rescoreConcurrentClaims: 1, rescorePollIntervalMs: 20 };
     instances.push(await bed.startScorer({ clock: clock.now, settings }), await bed.startScorer({ clock: clock.now, settings }));
     await bed.publish(customers.map((customerId, i) => sampleActivity({ customerId, eventId: `e${i}`, activityType: 'CALL', value: null, occurredAt: T0 - HOUR })));
     await eventually(
