@@ -246,6 +246,35 @@ describe('evaluateCustomer', () => {
         const caughtUp = evaluate({ state: healthyState({ contracts: [contract(), closed] }), published: held.score, alertBook: held.alertBook, ...rest }, NOW + 1);
         expect(caughtUp).toMatchObject({ catchingUp: false, transitions: [] });
       });
+
+      it("keeps a settling hold through a contract change of this morning that arrives between parts of a customer's year of activity", () => {
+        // Found through the real scorer (npm run evaluate, --scorer-base seed=hid-s1,churn-rate=0.15,
+        // silent-churn-share=0.4,activity-spread=50,usage-signal=0.5): a customer's first activities, 353 days old,
+        // were applied and held; then its contract's renewal of that morning came in a unit of its own and, judged
+        // live, opened NO_RECENT_ACTIVITY ("no activity for 353 days") and CHURN_RISK_HIGH, resolved once the rest of
+        // the year arrived.
+        const renewed = contract({ occurredAt: NOW - 5 * 3_600_000, startDate: utcDay(NOW - 364 * DAY) * DAY });
+        const firstActivity = NOW - 353 * DAY;
+        const firstDays = emptyState({ contracts: [contract()], activityDays: [bucket(353, 'EMAIL_SENT')], lastActivityAt: firstActivity });
+        const held = evaluate({ state: firstDays, newestEventAt: firstActivity, newestActivityAt: firstActivity });
+        expect(held.alertBook.held?.settlesAt).toBe(NOW + settleMs);
+
+        const renewal = { state: { ...firstDays, contracts: [renewed] }, published: held.score, alertBook: held.alertBook, newestEventAt: renewed.occurredAt };
+        const kept = evaluate(renewal, NOW + 1);
+        expect(kept).toMatchObject({ catchingUp: true, transitions: [] });
+        // Kept, not extended: the renewal itself is live traffic.
+        expect(kept.alertBook.held).toEqual(held.alertBook.held);
+
+        const rest = { newestEventAt: NOW - DAY / 2, newestActivityAt: NOW - DAY / 2 };
+        const caughtUp = evaluate({ state: healthyState({ contracts: [renewed] }), published: kept.score, alertBook: kept.alertBook, ...rest }, NOW + 2);
+        expect(caughtUp).toMatchObject({ catchingUp: false, transitions: [] });
+
+        // A customer silent for a year whose contract renews, with no history arriving (no hold, or one settled), is
+        // alerted at once.
+        const alerted = (customer: Partial<CustomerEvaluationInput>, now: number) => alertsOf(evaluate(customer, now)).map(({ alertType }) => alertType);
+        expect(alerted({ ...renewal, published: null, alertBook: null }, NOW + 1)).toContain('NO_RECENT_ACTIVITY');
+        expect(alerted(renewal, NOW + settleMs)).toContain('NO_RECENT_ACTIVITY');
+      });
     });
   });
 });
