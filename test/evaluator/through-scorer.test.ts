@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReporter } from '../../infra/src/index';
 import { closeSandboxSession, openSandboxSession, type SandboxSession } from '../../infra/src/sandbox';
 import { EVALUATION_CLOCK, type PreparedSignal, type SingleSignalName } from '../../services/evaluator/src/evaluation';
-import { JUDGED_WEEKS, daysForJudgedWeeks, evaluateThroughScorer, judgedInstants, loadOrder, type ThroughScorerResult } from '../../services/evaluator/src/through-scorer';
+import { LOAD_ORDERS } from '../../services/evaluator/src/load-order';
+import { JUDGED_WEEKS, daysForJudgedWeeks, evaluateThroughScorer, judgedInstants, type ThroughScorerResult } from '../../services/evaluator/src/through-scorer';
 
 const POPULATION = { seed: 'through-scorer-test', customers: 60, days: daysForJudgedWeeks(365), churnRate: 0.63, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 };
 const config = defaultScoringConfig();
@@ -38,6 +39,7 @@ beforeAll(async () => {
     prepared,
     fold,
     stderr: { write: () => true },
+    loadOrder: LOAD_ORDERS.topics,
   });
 }, 300_000);
 afterAll(async () => {
@@ -66,7 +68,7 @@ describe('the evaluation through the real scorer', () => {
     expect(result.loaded).toBe(loaded.length);
     expect(result.published).toBe(histories.flatMap((customer) => customer.events.filter((event) => event.occurredAt <= last)).length);
     expect(result.published).toBeGreaterThan(result.loaded);
-    const order = loadOrder(loaded).map((event) => event.kind);
+    const order = LOAD_ORDERS.topics.order(loaded).map((event) => event.kind);
     expect(order.slice(0, order.findIndex((kind) => kind !== 'contract' && kind !== 'customer'))).not.toHaveLength(0);
   });
 

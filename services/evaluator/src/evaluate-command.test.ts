@@ -57,7 +57,10 @@ it('refuses, as bad usage, a default config the scorer would refuse', async () =
 
 describe('parseEvaluateArgs', () => {
   it('scores weekly unless told otherwise', () => {
-    expect(parseEvaluateArgs([])).toEqual({ everyDays: 7, defaultConfigPath: null, throughScorer: true, populations: REPORTED_POPULATIONS });
+    expect(parseEvaluateArgs([])).toEqual({ everyDays: 7, defaultConfigPath: null, throughScorer: true, loadOrder: 'topics', populations: REPORTED_POPULATIONS });
+    expect(parseEvaluateArgs(['--load-order', 'newest-first'])?.loadOrder).toBe('newest-first');
+    expect(parseEvaluateArgs(['--load-order', 'by-customer'])?.loadOrder).toBe('by-customer');
+    expect(() => parseEvaluateArgs(['--load-order', 'oldest-first'])).toThrow(/--load-order must be one of topics, newest-first, by-customer/);
     expect(parseEvaluateArgs(['--without-scorer'])?.throughScorer).toBe(false);
     expect(parseEvaluateArgs(['--every-days', '1', '--default-config', 'old.json'])).toMatchObject({ everyDays: 1, defaultConfigPath: 'old.json', throughScorer: true });
     expect(parseEvaluateArgs(['--help'])).toBeNull();

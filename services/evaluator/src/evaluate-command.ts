@@ -40,6 +40,7 @@ import {
   type PreparedSignal,
   type SingleSignalName,
 } from './evaluation';
+import { DEFAULT_LOAD_ORDER, LOAD_ORDER_NAMES, LOAD_ORDERS, type LoadOrderName } from './load-order';
 import { renderEvaluation, renderThroughScorer } from './render';
 import { AS_REPORTED_POPULATION, JUDGED_WEEKS, daysForJudgedWeeks, evaluateThroughScorer } from './through-scorer';
 import { closeSandboxSession, openSandboxSession } from '../../../infra/src/sandbox';
@@ -50,7 +51,7 @@ const DEFAULT_EVERY_DAYS = 7;
 /** How often scoring yields to the event loop, in customers, so that the progress line can redraw. */
 const YIELD_EVERY_CUSTOMERS = 10;
 
-export const EVALUATE_USAGE = `Usage: npm run evaluate [-- --every-days N] [--without-scorer] [--held-out-base SPEC …]
+export const EVALUATE_USAGE = `Usage: npm run evaluate [-- --every-days N] [--without-scorer] [--load-order NAME] [--held-out-base SPEC …]
 
 Trains the churn model on one simulated customer base and scores another (other seed, churn rate,
 share of silent churners and activity spread) with the scorer's own code, then prints the trained
@@ -74,6 +75,8 @@ traffic of the load and of the weeks. docs/evaluation.md explains it.
                           activity-spread, usage-signal); what is not given stays the reported base's, e.g.
                           --held-out-base seed=mine,churn-rate=0.5. A judged base's seed must differ
                           from the training base's (customer ids start with the seed)
+  --load-order NAME       how the scorer base's history is published (default ${DEFAULT_LOAD_ORDER}):
+${LOAD_ORDER_NAMES.map((name) => `                            ${name.padEnd(14)} ${LOAD_ORDERS[name].description}`).join('\n')}
   --help                  show this text`;
 
 /** The bases an evaluation simulates: trained on, scored weekly, and scored through the real scorer. */
@@ -95,6 +98,7 @@ export interface EvaluateArgs {
   everyDays: number;
   defaultConfigPath: string | null;
   throughScorer: boolean;
+  loadOrder: LoadOrderName;
   populations: EvaluationPopulations;
 }
 
@@ -111,6 +115,7 @@ export function parseEvaluateArgs(argv: string[], bases: EvaluationPopulations =
       'train-base': { type: 'string' },
       'held-out-base': { type: 'string' },
       'scorer-base': { type: 'string' },
+      'load-order': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     EVALUATE_USAGE,
@@ -134,8 +139,17 @@ export function parseEvaluateArgs(argv: string[], bases: EvaluationPopulations =
     everyDays: integerOption('every-days', parsed['every-days'], DEFAULT_EVERY_DAYS, 1),
     defaultConfigPath: parsed['default-config'] ?? null,
     throughScorer: !parsed['without-scorer'],
+    loadOrder: loadOrderOf(parsed['load-order']),
     populations,
   };
+}
+
+const isLoadOrder = (name: string): name is LoadOrderName => Object.hasOwn(LOAD_ORDERS, name);
+
+function loadOrderOf(name: string | undefined): LoadOrderName {
+  if (name === undefined) return DEFAULT_LOAD_ORDER;
+  if (!isLoadOrder(name)) throw new UsageError(`--load-order must be one of ${LOAD_ORDER_NAMES.join(', ')}`);
+  return name;
 }
 
 /** The config judged as the default model: the shipped one, or one the user names (refused, as bad usage, when the scorer would refuse it). */
@@ -262,10 +276,12 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
       prepared,
       fold,
       stderr: io.stderr,
+      loadOrder: LOAD_ORDERS[args.loadOrder],
     });
     io.stdout.write(
       `\n${renderThroughScorer({
         population: describePopulation(population),
+        loadOrder: LOAD_ORDERS[args.loadOrder].description,
         instants: result.instants,
         loaded: result.loaded,
         published: result.published,

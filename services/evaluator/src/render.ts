@@ -129,6 +129,8 @@ export function renderEvaluation(summary: EvaluationSummary): string {
 /** What the evaluation through the real scorer found, and on what. */
 export interface ThroughScorerSummary {
   population: string;
+  /** How the history was published (LoadOrder.description). */
+  loadOrder: string;
   instants: readonly number[];
   loaded: number;
   published: number;
@@ -150,7 +152,7 @@ export function renderThroughScorer(summary: ThroughScorerSummary): string {
   );
   return [
     `Through the real scorer: ${summary.population}`,
-    `  → history up to ${new Date(instants[0]!).toISOString()} (${summary.loaded} events, contract and profile topics first, then the rest oldest first) ` +
+    `  → history up to ${new Date(instants[0]!).toISOString()} (${summary.loaded} events, ${summary.loadOrder}) ` +
       `published to Kafka and scored by the scorer, then ${weeks} weeks more a day at a time with the scorer's clock (${summary.published - summary.loaded} events), ` +
       `judged at the end of the load and of each week: ${counts.snapshots} snapshots of ${counts.customers} customers under contract, ${counts.positives} churn within the horizon`,
     adaptationLine(summary.adaptation, counts),

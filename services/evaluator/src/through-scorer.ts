@@ -34,6 +34,7 @@ import {
   type SignalReport,
   type SingleSignalName,
 } from './evaluation';
+import type { LoadOrder } from './load-order';
 
 /**
  * Instants judged: the end of the load, then the end of each following week the scorer runs on. One instant of 600
@@ -79,16 +80,6 @@ export function judgedInstants(simulatorClock: number): number[] {
   return Array.from({ length: JUDGED_WEEKS }, (_, week) => (lastLabelableDay - (JUDGED_WEEKS - 1 - week) * WEEK_DAYS) * MS_PER_DAY + MS_PER_DAY / 2);
 }
 
-/**
- * The order that used to page people for nothing while a history loaded: the small contract and profile topics
- * first (each customer looks "signed, no activity" until its activity arrives), then everything else oldest first.
- */
-export function loadOrder(events: readonly InputEvent[]): InputEvent[] {
-  const background = (event: InputEvent) => event.kind === 'contract' || event.kind === 'customer';
-  const byTime = (a: InputEvent, b: InputEvent) => a.occurredAt - b.occurredAt;
-  return [...events.filter(background).sort(byTime), ...events.filter((event) => !background(event)).sort(byTime)];
-}
-
 /** What the alert topic received while the history loaded and settled. */
 export interface AlertTraffic {
   opened: number;
@@ -132,6 +123,8 @@ export interface ThroughScorerOptions {
   /** The scorer's retention and dedupe window, which the labels' snapshots fold with. */
   fold: FoldOptions;
   stderr: ProgressStream;
+  /** The order the history up to the first instant is published in. */
+  loadOrder: LoadOrder;
 }
 
 /** Every record of an output topic from the beginning up to its end now, decoded; a throw-away group that commits nothing. */
@@ -361,7 +354,7 @@ export async function evaluateThroughScorer(options: ThroughScorerOptions): Prom
   const [first] = instants as [number];
   const histories = simulatePopulation(population, simulatorClock);
   const events = histories.flatMap((customer) => customer.events.filter((event) => event.occurredAt <= instants.at(-1)!));
-  const published = { load: loadOrder(events.filter((event) => event.occurredAt <= first)), later: events.filter((event) => event.occurredAt > first) };
+  const published = { load: options.loadOrder.order(events.filter((event) => event.occurredAt <= first)), later: events.filter((event) => event.occurredAt > first) };
   const asHistories = histories.map(asHistory);
   const plan = planSnapshots(asHistories, { asOf: { dates: instants }, horizonDays: DEFAULT_HORIZON_DAYS, observedUntil: simulatorClock });
   // Adapted once, from what the load published, as a user would run `npm run train -- --adapt-base-rate --from-topics
