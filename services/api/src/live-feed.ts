@@ -10,7 +10,7 @@ import type { AlertEpisode, ScoreCause } from '@churnscore/domain';
 import type { EventCodec, OutputEvent, ScoreValues } from '@churnscore/events';
 import { BrokerContact } from '@churnscore/kafka';
 import type { Logger } from '@churnscore/observability';
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { ApiMetrics } from './metrics';
 import type { SseMessage } from './sse-hub';
 
@@ -69,11 +69,21 @@ const RESTART_DELAY_MS = 5_000;
 const SESSION_TIMEOUT_MS = 30_000;
 /** How often the feed looks whether a broker went silent: a broker that went away sends no event to say so. */
 const CONTACT_CHECK_INTERVAL_MS = 1_000;
+/**
+ * How often the feed looks whether its topics still exist (one metadata request). A deleted output topic sends no
+ * event either: kafkajs retries the fetches of its partitions for a minute and a half before its consumer crashes, and
+ * the feed said it was live all that while.
+ */
+const TOPICS_CHECK_INTERVAL_MS = 5_000;
+
+class OutputTopicMissingError extends Error {}
 
 export class LiveFeed {
   private consumer: Consumer | null = null;
+  private admin: Admin | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private contactTimer: NodeJS.Timeout | null = null;
+  private topicsTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private isConnected = false;
   readonly groupId: string;
@@ -89,24 +99,60 @@ export class LiveFeed {
 
   /** Starts in the background: the API serves reads whether or not Kafka is reachable. */
   start(): void {
-    this.run().catch((error: unknown) => {
-      this.options.logger.warn({ err: error, retryInMs: RESTART_DELAY_MS }, 'live updates unavailable: cannot consume the output topics');
-      this.setConnected(false);
-      if (!this.stopped) this.restartTimer = setTimeout(() => this.start(), RESTART_DELAY_MS);
-    });
+    this.run().catch((error: unknown) => this.retryLater(error));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.clearTimers();
+    await this.consumer?.disconnect();
+    await this.admin?.disconnect();
+    this.setConnected(false);
+  }
+
+  private clearTimers(): void {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.contactTimer) clearInterval(this.contactTimer);
-    await this.consumer?.disconnect();
+    if (this.topicsTimer) clearInterval(this.topicsTimer);
+  }
+
+  /** Not live until a start, RESTART_DELAY_MS from now, succeeds. */
+  private retryLater(error: unknown): void {
+    this.options.logger.warn({ err: error, retryInMs: RESTART_DELAY_MS }, 'live updates unavailable: cannot consume the output topics');
+    this.clearTimers();
     this.setConnected(false);
+    if (!this.stopped) this.restartTimer = setTimeout(() => this.start(), RESTART_DELAY_MS);
+  }
+
+  /** @throws OutputTopicMissingError naming an output topic the brokers do not have; any other error when they cannot be asked. */
+  private async requireTopics(): Promise<void> {
+    const { kafka, topics } = this.options;
+    if (this.admin === null) {
+      this.admin = kafka.admin();
+      await this.admin.connect();
+    }
+    const existing = new Set(await this.admin.listTopics());
+    const missing = [topics.scoreChanged, topics.alerts].filter((topic) => !existing.has(topic));
+    if (missing.length > 0) throw new OutputTopicMissingError(`output topic ${missing.map((topic) => `"${topic}"`).join(' and ')} does not exist`);
+  }
+
+  /** A deleted topic stops the consumer at once and starts it again later; brokers that cannot be asked are BrokerContact's to judge. */
+  private watchTopics(consumer: Consumer): void {
+    if (this.topicsTimer) clearInterval(this.topicsTimer);
+    this.topicsTimer = setInterval(() => {
+      this.requireTopics().catch((error: unknown) => {
+        if (!(error instanceof OutputTopicMissingError) || this.consumer !== consumer) return;
+        this.retryLater(error);
+        void consumer.disconnect().catch(() => undefined);
+      });
+    }, TOPICS_CHECK_INTERVAL_MS).unref();
   }
 
   private async run(): Promise<void> {
     const { kafka, topics, logger } = this.options;
     await this.consumer?.disconnect();
+    this.consumer = null;
+    await this.requireTopics();
     const consumer = kafka.consumer({
       groupId: this.groupId,
       allowAutoTopicCreation: false,
@@ -129,6 +175,7 @@ export class LiveFeed {
     await consumer.connect();
     await consumer.subscribe({ topics: [topics.scoreChanged, topics.alerts], fromBeginning: false });
     await consumer.run({ autoCommit: false, eachMessage: ({ topic, message }) => this.handle(topic, message) });
+    this.watchTopics(consumer);
   }
 
   private async handle(topic: string, message: KafkaMessage): Promise<void> {
