@@ -224,6 +224,17 @@ describe('AtLeastOnceConsumer', () => {
     expect(overlapped).toBe(false);
   });
 
+  it('shows the unit in hand as work in flight while it runs, and none once it is done (what the stall watch reads)', async () => {
+    const handling = deferred();
+    const { loop, consumer } = await runningLoop(() => handling.promise);
+    expect(loop.unitsInFlight.oldestRunningMs()).toBeNull();
+    const delivered = consumer.deliver(batch(0, 3));
+    await vi.waitFor(() => expect(loop.unitsInFlight.oldestRunningMs()).not.toBeNull());
+    handling.resolve();
+    await delivered.done;
+    expect(loop.unitsInFlight.oldestRunningMs()).toBeNull();
+  });
+
   it("handles a fetched batch as one chunk up to the most a chunk holds, and merges no other partition's into its unit", async () => {
     const { consumer, units } = await runningLoop(() => new Promise((resolve) => setTimeout(resolve, 1)), 12);
     // Seven records of partition 0 and two of partition 1: nine, over the chunk size of five.

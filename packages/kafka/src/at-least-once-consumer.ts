@@ -1,5 +1,5 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { CONNECTION_ERROR_LOG_INTERVAL_MS, rateLimitedLog, type Logger } from '@churnscore/observability';
+import { CONNECTION_ERROR_LOG_INTERVAL_MS, InFlightWork, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { committedOffsets, partitionKey, partitionOffsets } from './offsets';
 import { onRecordsSkipped, type BatchEvents, type SkippedRecords } from './skipped-records';
 
@@ -158,6 +158,8 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private readonly batchesInFlight = new Set<Promise<void>>();
   private readonly queued: QueuedChunk<Fence>[] = [];
   private working = false;
+  /** The unit of work in hand, if any, and since when: what a stall watch looks at. */
+  readonly unitsInFlight = new InFlightWork();
 
   /** A commit fails at every tick while a dependency is away (a Redis master failing over): one line per 30 s says so. */
   private readonly commitFailedLog: (fields: Record<string, unknown>) => void;
@@ -295,7 +297,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       const unit = this.takeUnit();
       const fence = this.options.gate.fence();
       try {
-        const outcome = await this.handleUnit(unit, fence);
+        const outcome = await this.unitsInFlight.track(() => this.handleUnit(unit, fence));
         for (const queued of unit) queued.resolve(outcome);
       } catch (error) {
         // kafkajs retries the batches of a failed unit from their last resolved offsets.

@@ -3,3 +3,4 @@ export * from './liveness';
 export * from './metrics';
 export * from './http-server';
 export * from './run-service';
+export * from './stall-watch';

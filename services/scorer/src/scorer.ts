@@ -7,7 +7,17 @@ import {
 } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { AtLeastOnceConsumer, BrokerContact, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
-import { CONNECTION_ERROR_LOG_INTERVAL_MS, connectionErrorLogger, createLogger, Liveness, rateLimitedLog, startOpsServer, type Logger } from '@churnscore/observability';
+import {
+  CONNECTION_ERROR_LOG_INTERVAL_MS,
+  connectionErrorLogger,
+  createLogger,
+  Liveness,
+  rateLimitedLog,
+  readinessReport,
+  StallWatch,
+  startOpsServer,
+  type Logger,
+} from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
 import { claimNamespace, coverEveryMaster, createRedis, createStateStore, namespaceState, recordInputOffsets, requireRedisLogin, type RedisClient } from '@churnscore/state';
 import type { Admin } from 'kafkajs';
@@ -24,6 +34,12 @@ import { requireTopics, TopicsWatch } from './required-topics';
  * long means a replica lags or is cut off from its master, and is logged (at most every 30 s while it lasts).
  */
 const REPLICATION_WAIT_WARNING_MS = 10_000;
+/**
+ * How long a unit of work, or one claim of the time-driven re-scoring, may run while Redis and the brokers answer. A
+ * unit holds at most SCORER_MAX_CHUNK_SIZE events and a claim RESCORE_CLAIM_LIMIT customers: seconds of work, a
+ * minute on a starved machine. Past this the process is stuck, not slow, and exits so that it is restarted.
+ */
+const STALLED_WORK_MS = 5 * 60_000;
 
 export interface ScorerOptions {
   config: AppConfig;
@@ -292,6 +308,23 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     logger,
   );
 
+  const stallWatch = new StallWatch({
+    work: [
+      { name: 'a unit of work', inFlight: loop.unitsInFlight },
+      { name: 'a claim of the time-driven re-scoring', inFlight: timeDriven.claimsInFlight },
+    ],
+    limitMs: STALLED_WORK_MS,
+    // Asked as readiness asks, each within its timeout, but the brokers through the admin client: a consumer stuck in
+    // a unit fetches nothing, and its own contact with the brokers lapses.
+    dependenciesAnswer: async () =>
+      (
+        await readinessReport([
+          { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+          { name: 'kafka', check: () => admin.listTopics().then(() => true) },
+        ])
+      ).ready,
+    onStalled: (reason) => liveness.fail(reason),
+  });
   const ops = await startOpsServer({
     port: options.httpPort ?? config.httpPort,
     metrics: metrics.registry,
@@ -304,6 +337,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   await loop.start();
   timeDriven.start();
   topicsWatch.start();
+  stallWatch.start();
   logger.info({ httpPort: ops.port, group: config.kafka.consumerGroup, modelVersion: scoring.version }, 'scorer started');
 
   return {
@@ -313,6 +347,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     async stop() {
       stopping = true;
       topicsWatch.stop();
+      stallWatch.stop();
       await timeDriven.stop();
       await loop.stop();
       await Promise.all([producer.disconnect(), admin.disconnect()]);

@@ -98,7 +98,7 @@ describe('TimeDrivenRescorer', () => {
     for (let i = 0; i < customers; i += 1) await store.scheduleDue(`c${i}`, NOW);
     const round = rescorer.runOnce();
     round.finally(() => rescorer.stop()).catch(() => {});
-    return { store, round };
+    return { store, round, rescorer };
   }
 
   it('with two claims at once, works on two rounds at a time and still re-scores every due customer exactly once', async () => {
@@ -108,6 +108,21 @@ describe('TimeDrivenRescorer', () => {
     expect(pipeline.rescored().sort()).toEqual(allDue(45));
     expect(pipeline.mostInFlight).toBe(2);
     expect([...store.due.values()].every((dueAt) => dueAt === NOW + 60_000)).toBe(true);
+  });
+
+  it('shows each claim in hand as work in flight, not the round: a round may drain millions, a claim is seconds', async () => {
+    const pipeline = new RecordingPipeline();
+    const inFlightAtRescore: Array<number | null> = [];
+    const rescore = pipeline.rescore.bind(pipeline);
+    const { round, rescorer } = await roundOnStarted(45, pipeline);
+    pipeline.rescore = (targets) => {
+      inFlightAtRescore.push(rescorer.claimsInFlight.oldestRunningMs());
+      return rescore(targets);
+    };
+    expect(await round).toBe(45);
+    expect(inFlightAtRescore.length).toBeGreaterThan(0);
+    expect(inFlightAtRescore.every((ms) => ms !== null && ms >= 0)).toBe(true);
+    expect(rescorer.claimsInFlight.oldestRunningMs()).toBeNull();
   });
 
   it('with two claims at once, throws for a failed round only once the other lane has finished, so rounds never overlap', async () => {

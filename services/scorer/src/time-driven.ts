@@ -1,4 +1,4 @@
-import type { Logger } from '@churnscore/observability';
+import { InFlightWork, type Logger } from '@churnscore/observability';
 import type { StateStore, WriteFence } from '@churnscore/state';
 import type { ScorerMetrics } from './metrics';
 import type { ScoringPipeline } from './pipeline';
@@ -28,6 +28,8 @@ export class TimeDrivenRescorer {
   private wake: (() => void) | undefined;
   /** Customers were made due while a round ran: the next round starts at once. */
   private pollRequested = false;
+  /** Each lane's claim in hand (claimed, re-scored, published), since when: a round may run for long, a claim may not. */
+  readonly claimsInFlight = new InFlightWork();
 
   constructor(
     private readonly store: StateStore,
@@ -74,18 +76,24 @@ export class TimeDrivenRescorer {
   private async claimUntilDrained(): Promise<number> {
     let total = 0;
     for (;;) {
-      const now = this.clock();
-      const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });
-      if (claims.length === 0) return total;
-      await this.pipeline.rescore(
-        claims.map(({ customerId }) => ({ customerId, cause: { kind: 'time' } })),
-        now,
-        this.fence(),
-      );
-      this.metrics.rescored.inc(claims.length);
-      total += claims.length;
-      if (claims.length < this.options.claimLimit || !this.running) return total;
+      const claimed = await this.claimsInFlight.track(() => this.claimAndRescore());
+      total += claimed;
+      if (claimed < this.options.claimLimit || !this.running) return total;
     }
+  }
+
+  /** One claim of due customers, re-scored; returns how many there were. */
+  private async claimAndRescore(): Promise<number> {
+    const now = this.clock();
+    const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });
+    if (claims.length === 0) return 0;
+    await this.pipeline.rescore(
+      claims.map(({ customerId }) => ({ customerId, cause: { kind: 'time' } })),
+      now,
+      this.fence(),
+    );
+    this.metrics.rescored.inc(claims.length);
+    return claims.length;
   }
 
   private async run(): Promise<void> {
