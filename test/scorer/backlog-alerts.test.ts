@@ -7,10 +7,8 @@
 import type { InputEvent } from '@churnscore/domain';
 import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
 import { alertEpisodes, defaultScoringConfig, evaluateCustomer } from '@churnscore/scoring';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catchUpPolicy } from '../../services/scorer/src/input-backlog';
-import { testStack } from '../harness/stack';
 import { customerHistories } from './backlog-histories';
 import { eventually, ManualClock, ScorerTestBed } from './support';
 
@@ -41,17 +39,6 @@ const snapshots = () => bed.store.readCustomers(customerIds, clock.now());
 const heldCustomers = async () => (await snapshots()).filter((s) => s.alertBook?.held !== undefined || s.outbox.length > 0).map((s) => s.customerId);
 /** Customers still held for the backlog itself (a hold with no settling time: it waits for the partitions to catch up). */
 const heldForBacklog = async () => (await snapshots()).filter((s) => s.alertBook?.held !== undefined && s.alertBook.held.settlesAt === null).map((s) => s.customerId);
-
-async function outputsOf(topic: string) {
-  const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const count = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-    return (await bed.outputs(count, [topic], 60_000)).flatMap(({ event }) => (event === null ? [] : [event]));
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 let alerts: AlertEvent[];
 let scoreChanges: ScoreChangedEvent[];
@@ -92,8 +79,8 @@ beforeAll(async () => {
       ).transitions.flatMap((episode) => (episode.status === 'OPEN' ? [episode.alertId] : [])),
     ),
   );
-  alerts = (await outputsOf(bed.topics.alerts)) as AlertEvent[];
-  scoreChanges = (await outputsOf(bed.topics.scoreChanged)) as ScoreChangedEvent[];
+  alerts = (await bed.everyOutput(bed.topics.alerts)) as AlertEvent[];
+  scoreChanges = (await bed.everyOutput(bed.topics.scoreChanged)) as ScoreChangedEvent[];
 }, 180_000);
 afterAll(() => bed.tearDown());
 

@@ -8,6 +8,7 @@ import { createLogger, Liveness } from '@churnscore/observability';
 import { alertEpisodes, defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { createRedis, createStateStore, decodeStoredInsights, keySchema, type RedisClient, type StateStore } from '@churnscore/state';
 import { Cluster } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
@@ -130,6 +131,19 @@ export class ScorerTestBed extends EventsTestBed {
   /** The first `count` output records (decoded; null for a tombstone) of the given output topics, in order per partition. */
   async outputs(count: number, topics: string[] = [this.topics.scoreChanged, this.topics.alerts], timeoutMs = 30_000): Promise<DecodedOutput[]> {
     return this.decodeOutputs(await this.consume(topics, count, timeoutMs));
+  }
+
+  /** Every record an output topic holds now, decoded, tombstones left out. */
+  async everyOutput(topic: string): Promise<OutputEvent[]> {
+    const admin = new Kafka({ brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const count = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+      if (count === 0) return [];
+      return (await this.outputs(count, [topic], 60_000)).flatMap(({ event }) => (event === null ? [] : [event]));
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Reads output records from the beginning until one matches `predicate`, and returns it. */
