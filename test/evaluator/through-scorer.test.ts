@@ -15,7 +15,7 @@ import { EVALUATION_CLOCK, type PreparedSignal, type SingleSignalName } from '..
 import { LOAD_ORDERS } from '../../services/evaluator/src/load-order';
 import { JUDGED_WEEKS, daysForJudgedWeeks, evaluateThroughScorer, judgedInstants, type ThroughScorerResult } from '../../services/evaluator/src/through-scorer';
 
-const POPULATION = { seed: 'through-scorer-test', customers: 60, days: daysForJudgedWeeks(365), churnRate: 0.63, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 };
+const POPULATION = { seed: 'through-scorer-test', customers: 60, days: daysForJudgedWeeks(365), churnRate: 0.63, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 };
 const config = defaultScoringConfig();
 /** Both "models" are the default here: the test is about the path through the scorer, not about training. */
 const configs = { trained: config, default: config };

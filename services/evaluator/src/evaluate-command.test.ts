@@ -9,8 +9,8 @@ import { AS_REPORTED_POPULATION, daysForJudgedWeeks } from './through-scorer';
  * 80 customers). The runs here do not reach the scorer.
  */
 const POPULATIONS = {
-  train: { seed: 'evaluate-command-train', customers: 450, days: 500, churnRate: 0.6, silentChurnShare: 0.1, activitySpread: 3, usageSignal: 1 },
-  heldOut: { seed: 'evaluate-command-held-out', customers: 120, days: 400, churnRate: 0.3, silentChurnShare: 0.4, activitySpread: 10, usageSignal: 1 },
+  train: { seed: 'evaluate-command-train', customers: 450, days: 500, churnRate: 0.6, silentChurnShare: 0.1, activitySpread: 3, usageSignal: 1, usageReporting: 1 },
+  heldOut: { seed: 'evaluate-command-held-out', customers: 120, days: 400, churnRate: 0.3, silentChurnShare: 0.4, activitySpread: 10, usageSignal: 1, usageReporting: 1 },
   throughScorer: AS_REPORTED_POPULATION,
 };
 
@@ -77,7 +77,7 @@ describe('the bases of an evaluation', () => {
       '--train-base', 'days=800',
     ])!;
     expect(populations.heldOut).toEqual({ ...EVALUATION_POPULATIONS.heldOut, seed: 'mine', churnRate: 0.5, activitySpread: 30 });
-    expect(populations.throughScorer).toEqual({ ...AS_REPORTED_POPULATION, customers: 300, silentChurnShare: 0, usageSignal: 0 });
+    expect(populations.throughScorer).toEqual({ ...AS_REPORTED_POPULATION, customers: 300, silentChurnShare: 0, usageSignal: 0, usageReporting: 1 });
     expect(populations.train).toEqual({ ...EVALUATION_POPULATIONS.train, days: 800 });
   });
 

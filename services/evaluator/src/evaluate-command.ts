@@ -72,7 +72,8 @@ traffic of the load and of the weeks. docs/evaluation.md explains it.
   --scorer-base SPEC      the base scored through the real scorer
                           SPEC: key=value pairs, comma-separated, the keys being npm run simulate's
                           options (seed, customers, days, churn-rate, silent-churn-share,
-                          activity-spread, usage-signal); what is not given stays the reported base's, e.g.
+                          activity-spread, usage-signal, usage-reporting); what is not given stays the
+                          reported base's, e.g.
                           --held-out-base seed=mine,churn-rate=0.5. A judged base's seed must differ
                           from the training base's (customer ids start with the seed)
   --load-order NAME       how the scorer base's history is published (default ${DEFAULT_LOAD_ORDER}):

@@ -34,7 +34,7 @@ const byDefault = defaultScoringConfig();
 const eager = parseScoringConfig({ ...byDefault, version: 'eager', alerts: { ...byDefault.alerts, churnRiskHigh: { openAt: 0.1, resolveBelow: 0.05 } } });
 
 describe('scoreHeldOutCustomer', () => {
-  const population: SimulatedPopulation = { seed: 'evaluation-test', customers: 25, days: 300, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 };
+  const population: SimulatedPopulation = { seed: 'evaluation-test', customers: 25, days: 300, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 };
   const customers = simulatePopulation(population, NOW);
   const plan = simulatedSnapshotPlan(customers.map(asHistory), population, { now: NOW, everyDays: 7, horizonDays: 90 });
   // The adapted default stands in for a config that changes from instant to instant: the eager one in the first half.
@@ -77,7 +77,7 @@ describe('scoreHeldOutCustomer', () => {
 
 describe('adaptedAtEachInstant', () => {
   it('is, at each instant, the config `npm run train -- --adapt-base-rate --observed-until` writes from the history known then; the default where it refuses', async () => {
-    const population: SimulatedPopulation = { seed: 'adapted-test', customers: 350, days: 330, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 };
+    const population: SimulatedPopulation = { seed: 'adapted-test', customers: 350, days: 330, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 };
     const customers = simulatePopulation(population, NOW);
     const histories = customers.map(asHistory);
     const plan = simulatedSnapshotPlan(histories, population, { now: NOW, everyDays: 70, horizonDays: 90 });

@@ -45,8 +45,8 @@ import {
  * that learnt one base's quirks, or its customers' sizes, shows it. Neither is one the shipped default learnt from.
  */
 export const EVALUATION_POPULATIONS: { train: SimulatedPopulation; heldOut: SimulatedPopulation } = {
-  train: { seed: 'evaluate-train', customers: 1_000, days: 730, churnRate: 0.35, silentChurnShare: 0.15, activitySpread: 3, usageSignal: 1 },
-  heldOut: { seed: 'evaluate-held-out', customers: 600, days: 730, churnRate: 0.2, silentChurnShare: 0.35, activitySpread: 10, usageSignal: 1 },
+  train: { seed: 'evaluate-train', customers: 1_000, days: 730, churnRate: 0.35, silentChurnShare: 0.15, activitySpread: 3, usageSignal: 1, usageReporting: 1 },
+  heldOut: { seed: 'evaluate-held-out', customers: 600, days: 730, churnRate: 0.2, silentChurnShare: 0.35, activitySpread: 10, usageSignal: 1, usageReporting: 1 },
 };
 /** The simulator's clock for both populations. */
 export const EVALUATION_CLOCK = Date.parse('2025-06-15T12:00:00Z');

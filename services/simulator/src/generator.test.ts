@@ -1,9 +1,10 @@
-import { MS_PER_DAY, utcDay, type ActivityEvent, type OpportunityEvent } from '@churnscore/domain';
+import { MS_PER_DAY, utcDay, type ActivityEvent, type InputEvent, type OpportunityEvent } from '@churnscore/domain';
 import { validateEvent } from '@churnscore/events';
 import { describe, expect, it } from 'vitest';
 import { GROWING_DRIFT_PER_YEAR, SEGMENTS } from './cohorts';
 import { generateCustomerHistories, planCustomers, type CustomerHistory, type GeneratorOptions } from './generator';
 import { DECLINE_LEAD_DAYS, latentState, latentStateOnDay } from './latent';
+import { generateLiveEvents } from './live';
 import { asOfInstants, churnedAt, contractEvents, contractsAsOf, isActiveContract, quantile } from './test-fixtures';
 
 const NOW = Date.parse('2025-06-15T10:30:00Z');
@@ -271,10 +272,37 @@ describe('population parameters', () => {
     for (const { readings } of [followed, notFollowed]) expect(readings).toBeLessThan(0.6);
   });
 
+  it('--usage-reporting draws which customers report product usage at all; their other events are the same either way', () => {
+    const withoutUsage = (customer: CustomerHistory) => customer.events.filter((event) => !(event.kind === 'activity' && event.activityType === 'PRODUCT_USAGE'));
+    const reporting = (share: number) => population({ usageReporting: share });
+    const all = reporting(1);
+    const none = reporting(0);
+    const half = reporting(0.5);
+    expect(none.flatMap(activities).some((event) => event.activityType === 'PRODUCT_USAGE')).toBe(false);
+    expect(none.map(withoutUsage)).toEqual(all.map(withoutUsage));
+    const reportingShare = half.filter((customer) => activities(customer).some((event) => event.activityType === 'PRODUCT_USAGE')).length / half.length;
+    expect(reportingShare).toBeGreaterThan(0.3);
+    expect(reportingShare).toBeLessThan(0.7);
+    // The same customers (plans) whatever the share.
+    expect(half.map(({ customerId, cohort, latent }) => ({ customerId, cohort, latent }))).toEqual(all.map(({ customerId, cohort, latent }) => ({ customerId, cohort, latent })));
+  });
+
+  it('--usage-reporting holds for the live stream too: no usage from a customer whose product does not report', () => {
+    const usageShare = (usageReporting: number) => {
+      const plans = planCustomers({ customers: 50, days: DAYS, seed: 7, now: NOW, usageReporting });
+      const live = generateLiveEvents(plans, { seed: 7, clock: () => NOW });
+      const events = Array.from({ length: 500 }, () => live.next().value as InputEvent);
+      return events.filter((event) => event.kind === 'activity' && event.activityType === 'PRODUCT_USAGE').length / events.length;
+    };
+    expect(usageShare(1)).toBeGreaterThan(0.2);
+    expect(usageShare(0)).toBe(0);
+  });
+
   it('refuses parameters out of range, naming them', () => {
     expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, churnRate: 1 })).toThrow(/churnRate must be a number from 0 to 0.95/);
     expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, activitySpread: 0.5 })).toThrow(/activitySpread/);
     expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, silentChurnShare: Number.NaN })).toThrow(/silentChurnShare/);
     expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, usageSignal: 1.5 })).toThrow(/usageSignal must be a number from 0 to 1/);
+    expect(() => planCustomers({ customers: 1, days: 1, seed: 1, now: NOW, usageReporting: -0.1 })).toThrow(/usageReporting must be a number from 0 to 1/);
   });
 });

@@ -35,6 +35,8 @@ export interface CustomerPlan {
   latent: LatentTrajectory;
   /** Its population's: how much of its usage readings' quantity follows its engagement (PopulationParameters). */
   usageSignal: number;
+  /** Whether its product reports usage at all (drawn with the population's usageReporting share); never published. */
+  reportsUsage: boolean;
 }
 
 export interface CustomerHistory extends CustomerPlan {
@@ -79,6 +81,8 @@ export function planCustomers(options: GeneratorOptions): CustomerPlan[] {
       annualValue,
       latent,
       usageSignal: resolved.usageSignal,
+      // A stream of its own: the population's other draws, and so its customers, are the same whatever the share.
+      reportsUsage: createRandom(seedFrom(resolved.seed, 'usage-reporting', index)).chance(resolved.usageReporting),
     };
   });
 }
@@ -130,8 +134,14 @@ export function generateCustomerHistory(plan: CustomerPlan, options: GeneratorOp
   const deals = scheduleDeals(plan, span, random);
   scheduled.push(...deals.events, ...scheduleContracts(plan, deals.won, span, random));
 
-  return { ...plan, events: materialise(plan, scheduled, resolved, random) };
+  // Usage is drawn and placed either way, then left out: a customer whose product does not report has the same
+  // conversations, tickets, deals and contracts, at the same instants and under the same ids.
+  return { ...plan, events: materialise(plan, scheduled, resolved, random).filter((event) => isReported(plan, event)) };
 }
+
+/** Whether the CRM sees an event of the customer's: product usage only when its product reports usage (CustomerPlan.reportsUsage). */
+export const isReported = (plan: CustomerPlan, event: { kind: string; activityType?: string }): boolean =>
+  plan.reportsUsage || event.activityType !== 'PRODUCT_USAGE';
 
 const BUSINESS_HOURS_MS: readonly [number, number] = [7 * 3_600_000, 19 * 3_600_000];
 

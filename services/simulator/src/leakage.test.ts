@@ -49,6 +49,7 @@ describe.each<[string, Partial<GeneratorOptions>]>([
   ['the default population', {}],
   ['a population with more churn, no silent churners and a narrow activity spread', { churnRate: 0.5, silentChurnShare: 0, activitySpread: 3 }],
   ["a population whose usage readings' quantity does not follow engagement", { usageSignal: 0 }],
+  ["a population in which half the customers' products report no usage", { usageReporting: 0.5 }],
 ])('%s', (_name, parameters) => {
   const customers = generateCustomerHistories({ customers: 1_500, days: DAYS, seed: 'leakage', now: NOW, ...parameters });
   const sample = rows(customers);

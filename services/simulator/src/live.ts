@@ -1,6 +1,6 @@
 import { utcDay, type InputEvent } from '@churnscore/domain';
 import { SEGMENT_PROFILES } from './cohorts';
-import { deterministicId, sampleDayActivity, type CustomerPlan } from './generator';
+import { deterministicId, isReported, sampleDayActivity, type CustomerPlan } from './generator';
 import { latentStateOnDay } from './latent';
 import { createRandom, seedFrom } from './random';
 
@@ -34,6 +34,7 @@ export function* generateLiveEvents(plans: readonly CustomerPlan[], options: Liv
     const plan = plans[firstAbove(thresholds, random.next() * cumulative)]!;
     const nextTicketId = (): string => `${plan.customerId}-L${startedAt}-${++ticketCount}`;
     for (const { body } of sampleDayActivity(plan, today, { weekend: false, noise: 1 }, random, nextTicketId)) {
+      if (!isReported(plan, body)) continue;
       yield {
         eventId: deterministicId(seed, 'live', startedAt, sequence++),
         customerId: plan.customerId,

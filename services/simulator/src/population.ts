@@ -18,9 +18,14 @@ export interface PopulationParameters {
    * measures, so a model must not count on one kind.
    */
   usageSignal: number;
+  /**
+   * The share of customers whose product reports usage at all. A CRM that holds no product telemetry has none: its
+   * customers' engagement shows only in conversations, tickets and surveys.
+   */
+  usageReporting: number;
 }
 
-export const DEFAULT_POPULATION: PopulationParameters = { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 };
+export const DEFAULT_POPULATION: PopulationParameters = { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 };
 
 /** The accepted range of each parameter, with what a value outside it would mean. */
 export const POPULATION_LIMITS: Record<keyof PopulationParameters, { min: number; max: number; why: string }> = {
@@ -28,6 +33,7 @@ export const POPULATION_LIMITS: Record<keyof PopulationParameters, { min: number
   silentChurnShare: { min: 0, max: 1, why: 'a share of the churners' },
   activitySpread: { min: 1, max: 1000, why: '1 gives every customer of a segment the same activity level' },
   usageSignal: { min: 0, max: 1, why: "the share of a usage reading's quantity that follows engagement" },
+  usageReporting: { min: 0, max: 1, why: 'a share of the customers' },
 };
 
 /** The command-line option of each parameter: \`npm run simulate\`'s, and the keys of \`npm run evaluate\`'s population specs. */
@@ -36,6 +42,7 @@ export const POPULATION_OPTIONS: Record<keyof PopulationParameters, string> = {
   silentChurnShare: 'silent-churn-share',
   activitySpread: 'activity-spread',
   usageSignal: 'usage-signal',
+  usageReporting: 'usage-reporting',
 };
 
 /**

@@ -29,6 +29,8 @@ Generates a history of CRM traffic for synthetic customers and publishes it to t
                     (default ${DEFAULT_POPULATION.activitySpread}; 1 makes them all alike)
   --usage-signal S  how much of a product-usage reading's quantity follows the customer's
                     engagement, 0 to 1 (default ${DEFAULT_POPULATION.usageSignal}; 0: only how often it reports does)
+  --usage-reporting R  the share of customers whose product reports usage at all, 0 to 1
+                    (default ${DEFAULT_POPULATION.usageReporting}; 0: a CRM without product telemetry)
   --now ISO-8601    the simulator's clock (default: the current time)
   --rate N          events per second, 0 for no limit (default 5000)
   --follow          after the history, keep producing live events at --rate until Ctrl-C
@@ -72,6 +74,7 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
       'silent-churn-share': { type: 'string' },
       'activity-spread': { type: 'string' },
       'usage-signal': { type: 'string' },
+      'usage-reporting': { type: 'string' },
       now: { type: 'string' },
       rate: { type: 'string' },
       follow: { type: 'boolean', default: false },

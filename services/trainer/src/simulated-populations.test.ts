@@ -5,8 +5,8 @@ import { asHistory, describePopulation, planPopulation, simulatePopulation, simu
 
 const NOW = Date.parse('2025-06-15T12:00:00Z');
 const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
-const A: SimulatedPopulation = { seed: 'pop-a', customers: 12, days: 300, churnRate: 0.5, silentChurnShare: 0.2, activitySpread: 3, usageSignal: 0.5 };
-const B: SimulatedPopulation = { ...A, seed: 'pop-b', churnRate: 0.2, activitySpread: 30, usageSignal: 1 };
+const A: SimulatedPopulation = { seed: 'pop-a', customers: 12, days: 300, churnRate: 0.5, silentChurnShare: 0.2, activitySpread: 3, usageSignal: 0.5, usageReporting: 1 };
+const B: SimulatedPopulation = { ...A, seed: 'pop-b', churnRate: 0.2, activitySpread: 30, usageSignal: 1, usageReporting: 1 };
 const options = { now: NOW, everyDays: 7, horizonDays: 90, ...FOLD };
 
 describe('simulatedDataset', () => {
@@ -37,6 +37,6 @@ describe('a simulated population', () => {
     const customers = simulatePopulation(A, NOW);
     expect(customers.map((c) => c.customerId)).toEqual(Array.from({ length: 12 }, (_, i) => `pop-a-${String(i + 1).padStart(6, '0')}`));
     expect(planPopulation(A, NOW).map((plan) => plan.latent)).toEqual(customers.map((c) => c.latent));
-    expect(describePopulation(A)).toBe('simulated --seed pop-a --customers 12 --days 300 --churn-rate 0.5 --silent-churn-share 0.2 --activity-spread 3 --usage-signal 0.5');
+    expect(describePopulation(A)).toBe('simulated --seed pop-a --customers 12 --days 300 --churn-rate 0.5 --silent-churn-share 0.2 --activity-spread 3 --usage-signal 0.5 --usage-reporting 1');
   });
 });

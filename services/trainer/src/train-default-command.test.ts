@@ -15,8 +15,8 @@ const TRAINED_AT = Date.parse('2025-07-01T00:00:00Z');
 
 /** Two small bases with much churn: enough churners in both periods, quickly. */
 const SMALL: SimulatedPopulation[] = [
-  { seed: 'test-default-a', customers: 260, days: 500, churnRate: 0.6, silentChurnShare: 0.1, activitySpread: 3, usageSignal: 1 },
-  { seed: 'test-default-b', customers: 260, days: 500, churnRate: 0.5, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 },
+  { seed: 'test-default-a', customers: 260, days: 500, churnRate: 0.6, silentChurnShare: 0.1, activitySpread: 3, usageSignal: 1, usageReporting: 1 },
+  { seed: 'test-default-b', customers: 260, days: 500, churnRate: 0.5, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 },
 ];
 
 async function run(argv: string[], populations: readonly SimulatedPopulation[], name: string) {
@@ -58,8 +58,8 @@ describe('npm run train:default', () => {
     expect(card.trainedAt).toBe('2025-07-01T00:00:00.000Z');
     expect(card.horizonDays).toBe(90);
     expect(card.history.sources).toEqual([
-      'simulated --seed test-default-a --customers 260 --days 500 --churn-rate 0.6 --silent-churn-share 0.1 --activity-spread 3 --usage-signal 1',
-      'simulated --seed test-default-b --customers 260 --days 500 --churn-rate 0.5 --silent-churn-share 0.2 --activity-spread 10 --usage-signal 1',
+      'simulated --seed test-default-a --customers 260 --days 500 --churn-rate 0.6 --silent-churn-share 0.1 --activity-spread 3 --usage-signal 1 --usage-reporting 1',
+      'simulated --seed test-default-b --customers 260 --days 500 --churn-rate 0.5 --silent-churn-share 0.2 --activity-spread 10 --usage-signal 1 --usage-reporting 1',
     ]);
     expect(alerts.churnRiskHigh).toEqual({ openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow });
     expect(readFileSync(join(paths.modelCards, `${version}.md`), 'utf8')).toContain(`# Churn model ${version}`);

@@ -20,10 +20,10 @@ import { TRAIN_EXIT_CODES } from './train-command';
  * (docs/scoring.md §16). `npm run evaluate` reports on other populations (services/evaluator).
  */
 export const DEFAULT_MODEL_POPULATIONS: readonly SimulatedPopulation[] = [
-  { seed: 'default-model-1', customers: 700, days: 730, churnRate: 0.15, silentChurnShare: 0.1, activitySpread: 3, usageSignal: 1 },
-  { seed: 'default-model-2', customers: 700, days: 730, churnRate: 0.25, silentChurnShare: 0.25, activitySpread: 10, usageSignal: 0 },
-  { seed: 'default-model-3', customers: 700, days: 730, churnRate: 0.35, silentChurnShare: 0.15, activitySpread: 30, usageSignal: 0.67 },
-  { seed: 'default-model-4', customers: 700, days: 730, churnRate: 0.45, silentChurnShare: 0.3, activitySpread: 5, usageSignal: 0.33 },
+  { seed: 'default-model-1', customers: 700, days: 730, churnRate: 0.15, silentChurnShare: 0.1, activitySpread: 3, usageSignal: 1, usageReporting: 1 },
+  { seed: 'default-model-2', customers: 700, days: 730, churnRate: 0.25, silentChurnShare: 0.25, activitySpread: 10, usageSignal: 0, usageReporting: 1 },
+  { seed: 'default-model-3', customers: 700, days: 730, churnRate: 0.35, silentChurnShare: 0.15, activitySpread: 30, usageSignal: 0.67, usageReporting: 1 },
+  { seed: 'default-model-4', customers: 700, days: 730, churnRate: 0.45, silentChurnShare: 0.3, activitySpread: 5, usageSignal: 0.33, usageReporting: 1 },
 ];
 /**
  * The default training features but the contract ones: the simulator's churn is learnable from behaviour only (its
