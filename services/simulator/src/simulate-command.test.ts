@@ -29,7 +29,7 @@ describe('parseSimulateArgs', () => {
       customers: 200,
       days: 400,
       seed: '1',
-      population: { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1 },
+      population: { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 },
       now: 42,
       ratePerSecond: 5000,
       follow: false,
@@ -39,10 +39,11 @@ describe('parseSimulateArgs', () => {
   });
 
   it('takes the population parameters of a held-out population', () => {
-    expect(parseSimulateArgs(['--churn-rate', '0.15', '--silent-churn-share', '0.4', '--activity-spread', '20', '--usage-signal', '0'])).toMatchObject({
-      population: { churnRate: 0.15, silentChurnShare: 0.4, activitySpread: 20, usageSignal: 0 },
+    expect(parseSimulateArgs(['--churn-rate', '0.15', '--silent-churn-share', '0.4', '--activity-spread', '20', '--usage-signal', '0', '--usage-reporting', '0.25'])).toMatchObject({
+      population: { churnRate: 0.15, silentChurnShare: 0.4, activitySpread: 20, usageSignal: 0, usageReporting: 0.25 },
     });
     expect(() => parseSimulateArgs(['--usage-signal', '2'])).toThrow(/--usage-signal must be a number from 0 to 1/);
+    expect(() => parseSimulateArgs(['--usage-reporting', '1.5'])).toThrow(/--usage-reporting must be a number from 0 to 1/);
   });
 
   it('follows with or without the history', () => {
