@@ -267,6 +267,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
   if (!args.throughScorer) return 0;
 
   const population = populations.throughScorer;
+  const loadOrder = LOAD_ORDERS[args.loadOrder];
   const session = await openSandboxSession('evaluate', createReporter((line) => io.stderr.write(`${line}\n`)));
   try {
     const result = await evaluateThroughScorer({
@@ -277,12 +278,12 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
       prepared,
       fold,
       stderr: io.stderr,
-      loadOrder: LOAD_ORDERS[args.loadOrder],
+      loadOrder,
     });
     io.stdout.write(
       `\n${renderThroughScorer({
         population: describePopulation(population),
-        loadOrder: LOAD_ORDERS[args.loadOrder].description,
+        loadOrder: loadOrder.description,
         instants: result.instants,
         loaded: result.loaded,
         published: result.published,

@@ -61,7 +61,7 @@ export const AS_REPORTED_POPULATION: SimulatedPopulation = {
   silentChurnShare: 0.2,
   activitySpread: 10,
   usageSignal: 1,
-usageReporting: 1,
+  usageReporting: 1,
 };
 
 /** Partitions of every input topic: a customer's records straddle the scorer's units of work as in production. */

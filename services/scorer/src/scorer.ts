@@ -308,6 +308,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     logger,
   );
 
+  const redisAnswers = { name: 'redis', check: async () => (await redis.ping()) === 'PONG' };
   const stallWatch = new StallWatch({
     work: [
       { name: 'a unit of work', inFlight: loop.unitsInFlight },
@@ -316,23 +317,14 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     limitMs: STALLED_WORK_MS,
     // Asked as readiness asks, each within its timeout, but the brokers through the admin client: a consumer stuck in
     // a unit fetches nothing, and its own contact with the brokers lapses.
-    dependenciesAnswer: async () =>
-      (
-        await readinessReport([
-          { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-          { name: 'kafka', check: () => admin.listTopics().then(() => true) },
-        ])
-      ).ready,
+    dependenciesAnswer: async () => (await readinessReport([redisAnswers, { name: 'kafka', check: () => admin.listTopics().then(() => true) }])).ready,
     onStalled: (reason) => liveness.fail(reason),
   });
   const ops = await startOpsServer({
     port: options.httpPort ?? config.httpPort,
     metrics: metrics.registry,
     liveness,
-    readiness: [
-      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-      { name: 'kafka', check: () => brokerContact.inTouch },
-    ],
+    readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }],
   });
   await loop.start();
   timeDriven.start();
