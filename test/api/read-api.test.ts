@@ -3,11 +3,12 @@
 // hashes in Redis, read independently of the API.
 import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, describeDriver, parseScoringConfig } from '@churnscore/scoring';
 import { createBackfilledHistoryWriter, serverMicroseconds } from '@churnscore/state';
-import type { ModelCard } from '@churnscore/training';
+import { TRAINED_MODEL_FILES, adaptedModelCard, type ModelCard } from '@churnscore/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import type { AlertsPage, CustomerDetail, CustomerPage, Model, Stats } from '../../services/api/src/index';
@@ -349,6 +350,24 @@ describe('GET /api/v1/model', () => {
     expect(body.card!.alert).toMatchObject({ ...config.alerts.churnRiskHigh, precision: full.alert.precision, recall: full.alert.recall, earlyRecall: full.alert.earlyRecall });
     // Compact: the coefficients are the config's and the explanation's business, not the dashboard's.
     expect(body.card).not.toHaveProperty('model');
+  });
+
+  it('serves what adapted a config to its base: the settled outcomes the rate was measured on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'read-api-adapted-'));
+    try {
+      const full = JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${defaultScoringConfig().version}.json`), 'utf8')) as ModelCard;
+      const adapted = parseScoringConfig({ ...defaultScoringConfig(), version: 'ours-base22.3' });
+      const outcomes = { snapshots: 9_120, churningCustomers: 143, firstAsOf: '2023-10-18T12:00:00.000Z', lastAsOf: '2024-10-17T12:00:00.000Z' };
+      const adaptation = { from: 0.0777, to: 0.223, customers: 341, outcomes, observedUntil: '2025-02-14T12:00:00.000Z' };
+      const configPath = join(dir, TRAINED_MODEL_FILES.config);
+      writeFileSync(configPath, JSON.stringify(adapted));
+      writeFileSync(join(dir, TRAINED_MODEL_FILES.cardJson), JSON.stringify(adaptedModelCard(full, { version: adapted.version, intercept: -2 }, adaptation)));
+      const { status, body } = await get<Model>('/api/v1/model', { on: await bed.startApi({ scoring: adapted, scoringConfigPath: configPath }) });
+      expect(status).toBe(200);
+      expect(body.card).toMatchObject({ version: 'ours-base22.3', adaptation: { figuresOf: full.version, ...adaptation } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says so, with the version and horizon, when the loaded config has no model card', async () => {

@@ -68,11 +68,16 @@ export class ApiTestBed extends ScorerTestBed {
 
   /**
    * Starts the API over this bed's namespace and topics; `API_TOKEN` set when a token is given, else run open; with
-   * the shipped default scoring config unless another is given.
+   * the shipped default scoring config unless another is given (its model card looked for beside `scoringConfigPath`
+   * when one is given).
    */
-  async startApi(options: { token?: string; scoring?: ScoringConfig } = {}): Promise<RunningApi> {
+  async startApi(options: { token?: string; scoring?: ScoringConfig; scoringConfigPath?: string } = {}): Promise<RunningApi> {
     const api = await startApi({
-      config: loadConfig({ ...this.env(), ...(options.token === undefined ? { API_ALLOW_ANONYMOUS: 'true' } : { API_TOKEN: options.token }) }),
+      config: loadConfig({
+        ...this.env(),
+        ...(options.token === undefined ? { API_ALLOW_ANONYMOUS: 'true' } : { API_TOKEN: options.token }),
+        ...(options.scoringConfigPath === undefined ? {} : { SCORING_CONFIG_PATH: options.scoringConfigPath }),
+      }),
       scoring: options.scoring ?? defaultScoringConfig(),
       logger: createLogger({ name: 'api-test', level: 'warn' }),
       port: 0,

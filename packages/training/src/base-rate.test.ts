@@ -1,7 +1,20 @@
-import { defaultScoringConfig, logOdds, logistic } from '@churnscore/scoring';
+import { MS_PER_DAY } from '@churnscore/domain';
+import { churnLogitOf, churnSnapshot, defaultScoringConfig, logOdds, logistic } from '@churnscore/scoring';
 import { describe, expect, it } from 'vitest';
-import { AdaptationRefusedError, RATE_FLOOR, adaptToBaseRate, estimateBaseRate } from './base-rate';
-import { seededRandom } from './test-support';
+import {
+  AdaptationRefusedError,
+  MIN_SETTLED_CHURNERS,
+  RATE_FLOOR,
+  adaptToBase,
+  adaptToBaseRate,
+  adaptToOutcomes,
+  estimateBaseRate,
+  fitInterceptShift,
+  settledPlan,
+} from './base-rate';
+import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
+import { DEFAULT_WARM_UP_DAYS, customerRows, knownSpan } from './dataset';
+import { seededRandom, syntheticPopulation } from './test-support';
 import { MIN_CUSTOMERS } from './train';
 
 /**
@@ -77,5 +90,92 @@ describe('adaptToBaseRate', () => {
     const { baseRate: _unstated, ...churn } = config.churn;
     expect(() => adaptToBaseRate({ ...config, churn }, [...logits, 0])).toThrow(/churn\.baseRate/);
     expect(() => adaptToBaseRate({ ...config, churn }, [...logits, 0])).toThrow(expect.objectContaining({ reason: 'no rate stated' }));
+  });
+});
+
+describe('fitInterceptShift', () => {
+  it('finds the shift of a base that differs from the model’s only in how many churn, and its risks then average to the share that churned', () => {
+    const { logits, labels } = shiftedBase(0.3, 0.08, 20_000, 13);
+    const shift = fitInterceptShift(logits, labels);
+    // The model is the exact posterior at 0.08; on a base churning at 0.3 the exact posterior is shifted by the log-odds.
+    expect(shift).toBeCloseTo(logOdds(0.3) - logOdds(0.08), 1);
+    const mean = logits.reduce((sum, logit) => sum + logistic(logit + shift), 0) / logits.length;
+    expect(mean).toBeCloseTo(labels.filter(Boolean).length / labels.length, 6);
+  });
+
+  it('converges where every risk is near 0 or 1', () => {
+    const labels = [true, false, false, false];
+    const shift = fitInterceptShift([-30, -30, -30, -30], labels);
+    expect([-30, -30, -30, -30].reduce((sum, logit) => sum + logistic(logit + shift), 0) / 4).toBeCloseTo(0.25, 6);
+  });
+
+  it('needs both outcomes', () => {
+    expect(() => fitInterceptShift([0, 1], [true, true])).toThrow(RangeError);
+    expect(() => fitInterceptShift([0, 1], [false, false])).toThrow(RangeError);
+  });
+});
+
+describe('settledPlan', () => {
+  const day = (n: number): number => Date.UTC(2024, 0, 1) + n * MS_PER_DAY;
+
+  it('takes weekly instants back from the last whose outcome the history decides, over a year at most', () => {
+    const plan = settledPlan(day(0), day(700), 90);
+    const lastSettled = day(700 - 90 - DEFAULT_RENEWAL_GRACE_DAYS);
+    expect(plan.asOfDates.at(-1)).toBe(lastSettled);
+    expect(plan.asOfDates[0]).toBeGreaterThanOrEqual(lastSettled - 365 * MS_PER_DAY);
+    expect(plan.asOfDates).toHaveLength(53);
+    for (const [i, asOf] of plan.asOfDates.entries()) if (i > 0) expect(asOf - plan.asOfDates[i - 1]!).toBe(7 * MS_PER_DAY);
+    expect(plan).toMatchObject({ horizonDays: 90, renewalGraceDays: DEFAULT_RENEWAL_GRACE_DAYS, observedUntil: day(700) });
+  });
+
+  it('starts no earlier than the warm-up after the first event, and holds nothing for a history too short', () => {
+    expect(settledPlan(day(0), day(300), 90).asOfDates[0]).toBeGreaterThanOrEqual(day(DEFAULT_WARM_UP_DAYS));
+    expect(settledPlan(day(0), day(90 + DEFAULT_RENEWAL_GRACE_DAYS + DEFAULT_WARM_UP_DAYS - 1), 90).asOfDates).toEqual([]);
+  });
+});
+
+describe('adaptToOutcomes and adaptToBase', () => {
+  const config = defaultScoringConfig();
+  const fold = { retentionDays: 400, dedupeWindowDays: 7 };
+  const { histories, end } = syntheticPopulation({ customers: 300, days: 720, seed: 3 });
+  const plan = settledPlan(knownSpan(histories).firstKnown, end, 90);
+  const settled = histories.flatMap((history) => customerRows(history, plan, fold));
+  const logitOf = (row: (typeof settled)[number]) => churnLogitOf(config.churn, churnSnapshot(row.insights, config, row.asOf));
+
+  it('fits the intercept on the settled snapshots: the moved risks average to the share that churned, the ranking and everything else unchanged', () => {
+    const { config: adapted, adaptation } = adaptToOutcomes(config, settled, 'ours-2')!;
+    const churned = settled.filter((row) => row.label).length / settled.length;
+    expect(adaptation.to).toBeCloseTo(churned, 4);
+    expect(adapted.churn.baseRate).toBe(adaptation.to);
+    expect({ ...adapted, version: config.version, churn: { ...adapted.churn, intercept: config.churn.intercept, baseRate: config.churn.baseRate } }).toEqual(config);
+    const moved = settled.map((row) => logistic(logitOf(row) + adapted.churn.intercept - config.churn.intercept));
+    expect(moved.reduce((sum, risk) => sum + risk, 0) / moved.length).toBeCloseTo(churned, 3);
+    expect(adapted.version).toBe('ours-2');
+    expect(adaptation).toEqual({
+      from: config.churn.baseRate,
+      to: adaptation.to,
+      customers: new Set(settled.map((row) => row.customerId)).size,
+      outcomes: {
+        snapshots: settled.length,
+        churningCustomers: new Set(settled.filter((row) => row.label).map((row) => row.customerId)).size,
+        firstAsOf: new Date(plan.asOfDates[0]!).toISOString(),
+        lastAsOf: new Date(plan.asOfDates.at(-1)!).toISOString(),
+      },
+    });
+  });
+
+  it(`measures nothing from fewer than ${MIN_SETTLED_CHURNERS} churning customers: adaptToBase then estimates from the risks under contract, or says why it cannot`, () => {
+    const churning = [...new Set(settled.filter((row) => row.label).map((row) => row.customerId))];
+    expect(churning.length).toBeGreaterThanOrEqual(MIN_SETTLED_CHURNERS);
+    const few = new Set(churning.slice(0, MIN_SETTLED_CHURNERS - 1));
+    const fewChurners = settled.filter((row) => !row.label || few.has(row.customerId));
+    expect(adaptToOutcomes(config, fewChurners)).toBeNull();
+    const underContract = settled.filter((row) => row.asOf === plan.asOfDates.at(-1));
+    expect(underContract.length).toBeLessThan(MIN_CUSTOMERS);
+    expect(() => adaptToBase(config, { settled: fewChurners, underContract })).toThrow(
+      new RegExp(`${underContract.length} customers under contract: at least ${MIN_CUSTOMERS} are needed to estimate their churn rate, and the settled history holds ${MIN_SETTLED_CHURNERS - 1} churning customers \\(at least ${MIN_SETTLED_CHURNERS}`),
+    );
+    // With the churners' outcomes, measured.
+    expect(adaptToBase(config, { settled, underContract }).adaptation.outcomes?.snapshots).toBe(settled.length);
   });
 });

@@ -1,12 +1,14 @@
-// A churn model learnt on one customer base, moved to another base's churn level without a single label: the
-// prior-shift adjustment of Saerens, Latinne & Decaestecker (2002, "Adjusting the outputs of a classifier to new a
-// priori probabilities"). A calibrated model's risks on a base churning more (or less) than the one it learnt from
-// rank the customers as well but are all too low (or too high); how the risks of the base's customers are spread
-// tells how much, and shifting the model's intercept by the difference of the two priors' log-odds moves every risk
-// to the new base's level, the ranking untouched.
+// A churn model learnt on one customer base, moved to another base's churn level. A calibrated model's risks on a base
+// churning more (or less) than the one it learnt from rank the customers as well but are all too low (or too high);
+// moving the model's intercept moves every risk to the new base's level, the ranking untouched. How far: measured on
+// the base's own settled outcomes once its history holds enough of them (the intercept that makes the model's risks
+// of those snapshots average to the share that churned, by maximum likelihood), else estimated without a single
+// label from how the risks of its customers are spread: the prior-shift adjustment of Saerens, Latinne &
+// Decaestecker (2002, "Adjusting the outputs of a classifier to new a priori probabilities").
+import { MS_PER_DAY } from '@churnscore/domain';
 import { churnLogitOf, churnSnapshot, logOdds, logistic, parseScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
-import type { DatasetRow, SnapshotPlan } from './dataset';
+import { DEFAULT_WARM_UP_DAYS, type DatasetRow, type SnapshotPlan } from './dataset';
 import { MIN_CUSTOMERS, TrainingRefusedError, significant } from './train';
 
 /** The estimate has settled when an iteration moves it by less than this. */
@@ -15,6 +17,17 @@ const CONVERGED_WITHIN = 1e-7;
 const MAX_ITERATIONS = 1_000;
 /** An estimated churn rate is kept this far inside (0, 1): a log-odds shift to 0 or 1 would be infinite. */
 export const RATE_FLOOR = 1e-4;
+/**
+ * Settled outcomes, not the risks alone, set the rate once they hold this many churning customers. One parameter is
+ * fitted (the intercept), so what limits it is how many churners the snapshots hold (they are weekly, so a customer's
+ * are alike): from 20 its log-odds are good to about ±0.25, a rate of 10 % to about ±2 points, closer than the
+ * label-free estimate comes on bases unlike the model's own (docs/scoring.md §17), and far fewer than training's 50.
+ */
+export const MIN_SETTLED_CHURNERS = 20;
+/** Settled snapshots over at most this many days back from the latest: the base's recent churn, not its whole history's. */
+const SETTLED_SPAN_DAYS = 365;
+/** A snapshot of every customer under contract once a week, as training takes them. */
+const SETTLED_EVERY_DAYS = 7;
 
 /**
  * The share of a customer base churning within the model's horizon, estimated from the model's log-odds for each of
@@ -48,14 +61,25 @@ export class AdaptationRefusedError extends TrainingRefusedError {
   }
 }
 
+/** The settled snapshots an intercept was fitted on. */
+export interface SettledOutcomes {
+  snapshots: number;
+  churningCustomers: number;
+  /** The first and last as-of instants, ISO 8601. */
+  firstAsOf: string;
+  lastAsOf: string;
+}
+
 /** How the model was moved to a base. */
 export interface BaseRateAdaptation {
   /** The rate the base config's intercept embodied (its churn.baseRate). */
   from: number;
-  /** The rate estimated for the base, as stored in the adapted config. */
+  /** The rate of the base, as stored in the adapted config. */
   to: number;
-  /** Customers under contract the estimate comes from. */
+  /** Customers the rate comes from: those of the settled snapshots, or those under contract at the instant. */
   customers: number;
+  /** Set when the rate was measured on the base's settled outcomes; absent, it was estimated from risks alone. */
+  outcomes?: SettledOutcomes;
 }
 
 export interface AdaptedConfig {
@@ -94,13 +118,77 @@ export function adaptToBaseRate(baseConfig: ScoringConfig, logits: readonly numb
     );
   }
   const to = significant(estimate);
-  const config = parseScoringConfig({
+  return { config: movedTo(baseConfig, to, logOdds(to) - logOdds(from), version), adaptation: { from, to, customers: logits.length } };
+}
+
+/** `baseConfig` with its intercept moved by `shift`, fitted at the rate `to`. */
+function movedTo(baseConfig: ScoringConfig, to: number, shift: number, version: string | undefined): ScoringConfig {
+  return parseScoringConfig({
     ...baseConfig,
     // The rate as stored, in percent: one version per rate, so one intercept per version.
     version: version ?? `${baseConfig.version}-base${Number((to * 100).toPrecision(6))}`,
-    churn: { ...baseConfig.churn, intercept: significant(baseConfig.churn.intercept + logOdds(to) - logOdds(from)), baseRate: to },
+    churn: { ...baseConfig.churn, intercept: significant(baseConfig.churn.intercept + shift), baseRate: to },
   });
-  return { config, adaptation: { from, to, customers: logits.length } };
+}
+
+/**
+ * The shift of the log-odds `logits` that makes their risks the likeliest for `labels` (maximum likelihood of one
+ * intercept, by Newton's method): the risks of the shifted model then average to the share of positive labels.
+ */
+export function fitInterceptShift(logits: readonly number[], labels: readonly boolean[]): number {
+  const positives = labels.filter(Boolean).length;
+  if (positives === 0 || positives === labels.length) throw new RangeError('an intercept needs positive and negative labels');
+  let shift = 0;
+  for (let iteration = 0; iteration < MAX_ITERATIONS; iteration += 1) {
+    let gradient = positives;
+    let curvature = 0;
+    for (const logit of logits) {
+      const risk = logistic(logit + shift);
+      gradient -= risk;
+      curvature += risk * (1 - risk);
+    }
+    // The likelihood is concave in the shift; a step of at most one log-odds keeps Newton's method from overshooting
+    // where the risks are all near 0 or 1 and the curvature tiny.
+    const step = Math.max(-1, Math.min(1, gradient / curvature));
+    shift += step;
+    if (Math.abs(step) < CONVERGED_WITHIN) break;
+  }
+  return shift;
+}
+
+/**
+ * The snapshots whose outcome the history up to `asOf` settles: every customer under contract, weekly back from the
+ * last instant whose label it decides (the horizon and the renewal grace before `asOf`) over a year, none within the
+ * warm-up after `firstKnown` (the history's first event). No instant when the history is too short.
+ */
+export function settledPlan(firstKnown: number, asOf: number, horizonDays: number): SnapshotPlan {
+  const lastSettled = asOf - (horizonDays + DEFAULT_RENEWAL_GRACE_DAYS) * MS_PER_DAY;
+  const earliest = Math.max(firstKnown + DEFAULT_WARM_UP_DAYS * MS_PER_DAY, lastSettled - SETTLED_SPAN_DAYS * MS_PER_DAY);
+  const asOfDates: number[] = [];
+  for (let instant = lastSettled; instant >= earliest; instant -= SETTLED_EVERY_DAYS * MS_PER_DAY) asOfDates.unshift(instant);
+  return { asOfDates, horizonDays, renewalGraceDays: DEFAULT_RENEWAL_GRACE_DAYS, observedUntil: asOf };
+}
+
+/**
+ * `baseConfig` moved to the churn of the base's settled snapshots (settledPlan's rows): the intercept fitted on them,
+ * the rate the share that churned. null when they hold fewer than MIN_SETTLED_CHURNERS churning customers.
+ */
+export function adaptToOutcomes(baseConfig: ScoringConfig, settled: readonly DatasetRow[], version?: string): AdaptedConfig | null {
+  const from = baseConfig.churn.baseRate;
+  const churning = new Set(settled.flatMap((row) => (row.label ? [row.customerId] : [])));
+  if (from === undefined || churning.size < MIN_SETTLED_CHURNERS) return null;
+  const shift = fitInterceptShift(
+    settled.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf))),
+    settled.map((row) => row.label),
+  );
+  const to = significant(settled.filter((row) => row.label).length / settled.length);
+  const outcomes: SettledOutcomes = {
+    snapshots: settled.length,
+    churningCustomers: churning.size,
+    firstAsOf: new Date(settled.reduce((first, row) => Math.min(first, row.asOf), Infinity)).toISOString(),
+    lastAsOf: new Date(settled.reduce((last, row) => Math.max(last, row.asOf), -Infinity)).toISOString(),
+  };
+  return { config: movedTo(baseConfig, to, shift, version), adaptation: { from, to, customers: new Set(settled.map((row) => row.customerId)).size, outcomes } };
 }
 
 /** Every customer under contract at `asOf`, once (customerRows of this plan): the base whose churn rate is estimated. */
@@ -112,10 +200,25 @@ export const crossSectionPlan = (asOf: number, horizonDays: number): SnapshotPla
   observedUntil: asOf,
 });
 
-/** `baseConfig` moved to the churn rate of the customers of `rows` (one instant's, under contract then). */
-export const adaptToRows = (baseConfig: ScoringConfig, rows: readonly DatasetRow[], version?: string): AdaptedConfig =>
-  adaptToBaseRate(
-    baseConfig,
-    rows.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf))),
-    version,
-  );
+/**
+ * `baseConfig` moved to a base's churn as of an instant: measured on its settled snapshots (settledPlan's rows) when
+ * they hold enough churners, else estimated from the risks of its customers under contract then (crossSectionPlan's).
+ */
+export function adaptToBase(baseConfig: ScoringConfig, rows: { settled: readonly DatasetRow[]; underContract: readonly DatasetRow[] }, version?: string): AdaptedConfig {
+  const measured = adaptToOutcomes(baseConfig, rows.settled, version);
+  if (measured !== null) return measured;
+  try {
+    return adaptToBaseRate(
+      baseConfig,
+      rows.underContract.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf))),
+      version,
+    );
+  } catch (error) {
+    if (!(error instanceof AdaptationRefusedError) || error.reason !== 'too few customers') throw error;
+    const churning = new Set(rows.settled.flatMap((row) => (row.label ? [row.customerId] : []))).size;
+    throw new AdaptationRefusedError(
+      error.reason,
+      `${error.message}, and the settled history holds ${churning} churning customers (at least ${MIN_SETTLED_CHURNERS} are needed to measure it)`,
+    );
+  }
+}

@@ -40,13 +40,18 @@ export {
 } from './train';
 export {
   AdaptationRefusedError,
+  MIN_SETTLED_CHURNERS,
+  adaptToBase,
   adaptToBaseRate,
-  adaptToRows,
+  adaptToOutcomes,
   crossSectionPlan,
   estimateBaseRate,
+  fitInterceptShift,
+  settledPlan,
   type AdaptationRefusal,
   type AdaptedConfig,
   type BaseRateAdaptation,
+  type SettledOutcomes,
 } from './base-rate';
 export {
   TRAINED_MODEL_FILES,

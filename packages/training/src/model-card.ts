@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR } from '@churnscore/scoring';
+import type { BaseRateAdaptation } from './base-rate';
 import type { CalibrationTable } from './metrics';
 import { riskBandsFor, type AlertOutcome, type AlertThresholds } from './thresholds';
 
@@ -113,13 +114,9 @@ export interface ModelCard {
    * Set when the model was moved to another base's churn rate (`npm run train -- --adapt-base-rate`): the intercept is
    * the moved one, every other figure the card of `figuresOf` gave, measured on that model's own validation snapshots.
    */
-  adaptation?: {
+  adaptation?: BaseRateAdaptation & {
     figuresOf: string;
-    /** The churn rate within the horizon the model was fitted at, and the one estimated for the base. */
-    from: number;
-    to: number;
-    /** Customers under contract at observedUntil, whose risks the estimate comes from. */
-    customers: number;
+    /** The end of the history the rate comes from. */
     observedUntil: string;
   };
 }
@@ -159,6 +156,19 @@ const row = (cells: ReadonlyArray<string | number>): string => `| ${cells.join('
 const table = (header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string =>
   [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
 
+/** What moved an adapted model's intercept, and whose figures the card shows. */
+function adaptationParagraph({ from, to, customers, observedUntil, outcomes, figuresOf }: NonNullable<ModelCard['adaptation']>): string {
+  const how =
+    outcomes === undefined
+      ? `at an estimated ${percent(to)} (the model was fitted at ${percent(from)}): estimated without labels from the risks of ${customers} customers under contract at ${observedUntil}`
+      : `at ${percent(to)} (the model was fitted at ${percent(from)}): measured on ${outcomes.snapshots} settled snapshots of ${customers} customers ` +
+        `(${outcomes.churningCustomers} of them churning) as of ${outcomes.firstAsOf} to ${outcomes.lastAsOf}, in the history until ${observedUntil}`;
+  return (
+    `**Adapted to a base** whose customers churn within the horizon ${how}, the intercept moved accordingly (docs/scoring.md §17). The figures below are ${figuresOf}'s, ` +
+    'on its own validation snapshots; on the adapted base its risks are calibrated to that rate.'
+  );
+}
+
 /** The card as Markdown. */
 export function renderModelCard(card: ModelCard): string {
   const { samples, validation, alert } = card;
@@ -175,15 +185,7 @@ export function renderModelCard(card: ModelCard): string {
   return [
     `# Churn model ${card.version}`,
     '',
-    ...(card.adaptation === undefined
-      ? []
-      : [
-          `**Adapted to a base** whose customers churn within the horizon at an estimated ${percent(card.adaptation.to)} (the model was fitted at ` +
-            `${percent(card.adaptation.from)}): estimated without labels from the risks of ${card.adaptation.customers} customers under contract at ` +
-            `${card.adaptation.observedUntil}, the intercept moved accordingly (docs/scoring.md §17). The figures below are ${card.adaptation.figuresOf}'s, ` +
-            'on its own validation snapshots; on the adapted base its risks are calibrated to the estimated rate.',
-          '',
-        ]),
+    ...(card.adaptation === undefined ? [] : [adaptationParagraph(card.adaptation), '']),
     `Churn risk = the probability that a customer with an active contract churns within **${card.horizonDays} days** ` +
       `(its last active contract cancelled or ended with no new one within ${card.renewalGraceDays} days). ` +
       `Learnt from ${card.history.sources.join(', ')} (history until ${card.history.observedUntil}) on ${card.trainedAt}; ` +

@@ -294,11 +294,22 @@ export const ModelCardSchema = Type.Object({
       {
         figuresOf: Type.String({ description: 'The model version whose validation figures the card shows' }),
         from: Share('The churn rate within the horizon the model was fitted at'),
-        to: Share('The churn rate within the horizon estimated for this base'),
-        customers: Type.Integer({ description: 'Customers under contract the estimate comes from' }),
-        observedUntil: Iso8601('When those customers were under contract'),
+        to: Share('The churn rate within the horizon of this base'),
+        customers: Type.Integer({ description: 'Customers the rate comes from: those of the settled snapshots, or those under contract at observedUntil' }),
+        outcomes: Type.Optional(
+          Type.Object(
+            {
+              snapshots: Type.Integer({ description: 'Settled snapshots the intercept was fitted on' }),
+              churningCustomers: Type.Integer({ description: 'Customers among them who churned within the horizon' }),
+              firstAsOf: Iso8601('The first settled snapshot'),
+              lastAsOf: Iso8601('The last settled snapshot'),
+            },
+            { description: 'Set when the rate was measured on the base’s settled outcomes; absent, it was estimated without labels from the risks of the customers under contract' },
+          ),
+        ),
+        observedUntil: Iso8601('The end of the history the rate comes from'),
       },
-      { description: 'Set when the model was moved to this base’s churn rate without labels (npm run train -- --adapt-base-rate)' },
+      { description: 'Set when the model was moved to this base’s churn rate (npm run train -- --adapt-base-rate)' },
     ),
   ),
 });

@@ -32,12 +32,12 @@ describe('npm run evaluate', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('Trained on: simulated --seed evaluate-command-train --customers 450 --days 500 --churn-rate 0.6');
     expect(stdout).toContain('Held out: simulated --seed evaluate-command-held-out --customers 80 --days 400 --churn-rate 0.3');
-    for (const signal of ['trained model', 'default model', 'default model, adapted to the base (no labels)', 'health alone (100 − health)', 'engagement trend (30 days vs the 60 before)', 'oracle (latent decline)']) {
+    for (const signal of ['trained model', 'default model', "default model, adapted to the base's churn rate", 'health alone (100 − health)', 'engagement trend (30 days vs the 60 before)', 'oracle (latent decline)']) {
       expect(stdout).toMatch(new RegExp(`^\\| ${signal.replace(/[()]/g, '\\$&')} \\| \\d\\.\\d{3} \\|`, 'm'));
     }
     expect(stdout.match(/^- (met|NOT met): /gm)).toHaveLength(8);
     // 80 held-out customers: too few to adapt the default to at any instant, which the report says.
-    expect(stdout).toMatch(/^ {2}→ adapted default: the default itself at every instant: \d+ instants \(fewer than 200 customers under contract\)$/m);
+    expect(stdout).toMatch(/^ {2}→ adapted default: the default itself at every instant: \d+ instants \(fewer than 20 churning customers settled and 200 customers under contract\)$/m);
     expect(stderr).toMatch(/training base: 450\/450 customers/);
     expect(stderr).toContain('fitting on');
     expect(stderr).toContain('adapting the default to the held-out base');

@@ -230,7 +230,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
     populations.heldOut,
     { now: EVALUATION_CLOCK, everyDays: args.everyDays, horizonDays: DEFAULT_HORIZON_DAYS },
   );
-  stage('adapting the default to the held-out base at each as-of instant (its customers under contract then, no labels)');
+  stage('adapting the default to the held-out base at each as-of instant (from the history known then)');
   const adapted = adaptedAtEachInstant(heldOut.map(asHistory), plan, defaultConfig, fold);
   const configs = { trained: () => trained, default: () => defaultConfig, adapted: adapted.configAt };
   const rows: HeldOutRow[] = [];

@@ -77,10 +77,10 @@ describe('scoreHeldOutCustomer', () => {
 
 describe('adaptedAtEachInstant', () => {
   it('is, at each instant, the config `npm run train -- --adapt-base-rate --observed-until` writes from the history known then; the default where it refuses', async () => {
-    const population: SimulatedPopulation = { seed: 'adapted-test', customers: 350, days: 330, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 };
+    const population: SimulatedPopulation = { seed: 'adapted-test', customers: 400, days: 400, churnRate: 0.6, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 };
     const customers = simulatePopulation(population, NOW);
     const histories = customers.map(asHistory);
-    const plan = simulatedSnapshotPlan(histories, population, { now: NOW, everyDays: 70, horizonDays: 90 });
+    const plan = simulatedSnapshotPlan(histories, population, { now: NOW, everyDays: 49, horizonDays: 90 });
     const { configAt: adapted, summary } = adaptedAtEachInstant(histories, plan, byDefault, FOLD);
     const dir = mkdtempSync(join(tmpdir(), 'adapted-test-'));
     try {
@@ -94,9 +94,15 @@ describe('adaptedAtEachInstant', () => {
         outcomes.push(code);
         expect(adapted(asOf)).toEqual(code === TRAIN_EXIT_CODES.ok ? loadScoringConfigFile(join(out, 'scoring-config.json')) : byDefault);
       }
-      // Both cases occur: 193 customers under contract at the first instant, 201 at the second.
-      expect(outcomes).toEqual([TRAIN_EXIT_CODES.refused, TRAIN_EXIT_CODES.ok]);
-      expect(summary).toEqual({ fittedAt: byDefault.churn.baseRate, estimated: [adapted(plan.asOfDates[1]!).churn.baseRate], kept: { 'too few customers': 1 } });
+      // Every case occurs: too few customers under contract at the first instant; the rate estimated from their risks at
+      // the next two; at the last, measured on the outcomes settled by then (the only instant a year after the warm-up).
+      expect(outcomes).toEqual([TRAIN_EXIT_CODES.refused, TRAIN_EXIT_CODES.ok, TRAIN_EXIT_CODES.ok, TRAIN_EXIT_CODES.ok]);
+      expect(summary).toEqual({
+        fittedAt: byDefault.churn.baseRate,
+        estimated: plan.asOfDates.slice(1).map((asOf) => adapted(asOf).churn.baseRate),
+        measured: 1,
+        kept: { 'too few customers': 1 },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -216,7 +222,7 @@ describe('reportSignals', () => {
       heldOutCounts: { snapshots: 12, positives: 6, customers: 6, churners: 3 },
       asOfDates: 2,
       everyDays: 7,
-      adaptation: { fittedAt: 0.08, estimated: [0.05, 0.04, 0.06, 0.03], kept: { 'too few customers': 1, 'no rate fits': 2 } },
+      adaptation: { fittedAt: 0.08, estimated: [0.05, 0.04, 0.06, 0.03], measured: 2, kept: { 'too few customers': 1, 'no rate fits': 2 } },
       reports,
     });
     expect(text).toContain('| signal | AUC | PR-AUC | AUC quietest ⅓ | AUC busiest ⅓ | calibration error | CHURN_RISK_HIGH opens / resolves | precision | recall | recall 30+ days out |');
@@ -230,8 +236,9 @@ describe('reportSignals', () => {
     expect(text).toContain(`- trained model: ${of('trained').calibrationError.toFixed(3)}; by chance ${mean.toFixed(3)} on average, under ${p90.toFixed(3)} in 90 % of draws`);
     expect(text).toContain('12 snapshots of 6 customers (6 churn within the horizon; 3 churning customers), 2 as-of instants every 7 days');
     expect(text).toContain(
-      '  → adapted default: churn within the horizon estimated at 3.0 % to 6.0 % (median 4.5 %) from the customers under contract, without labels ' +
-        '(the default was fitted at 8.0 %; 50.0 % of these snapshots churned); the default itself at 1 instant (fewer than 200 customers under contract), ' +
+      '  → adapted default: churn within the horizon measured on the settled outcomes of the history known then at 2 instants, estimated from the ' +
+        'customers under contract without labels at 2: 3.0 % to 6.0 % (median 4.5 %) (the default was fitted at 8.0 %; 50.0 % of these snapshots churned); ' +
+        'the default itself at 1 instant (fewer than 20 churning customers settled and 200 customers under contract), ' +
         '2 instants (no churn rate fits its customers)',
     );
   });

@@ -20,7 +20,7 @@ import {
   DEFAULT_L2,
   DEFAULT_TRAINING_FEATURES,
   AdaptationRefusedError,
-  adaptToRows,
+  adaptToBase,
   alertOutcome,
   averagePrecision,
   calibrationTable,
@@ -28,9 +28,11 @@ import {
   customerRows,
   customerSnapshots,
   fitLogisticRegression,
+  knownSpan,
   replayAlert,
   riskTrajectories,
   rocAuc,
+  settledPlan,
   type AlertOutcome,
   type AdaptationRefusal,
   type AlertThresholds,
@@ -87,14 +89,18 @@ export interface AdaptationSummary {
   fittedAt: number | null;
   /** One per instant at which it was adapted. */
   estimated: readonly number[];
+  /** How many of those rates were measured on settled outcomes; the others were estimated from risks alone. */
+  measured: number;
   /** Instants at which the default was kept, by why the adaptation was refused there. */
   kept: Partial<Record<AdaptationRefusal, number>>;
 }
 
 /**
- * The default adapted to a base at each of the plan's instants from the customers under contract then, as
+ * The default adapted to a base at each of the plan's instants from the history known then, as
  * `npm run train -- --adapt-base-rate` with that --observed-until writes it; the default itself at an instant where
- * the command refuses (the scorer keeps the config it has), counted by the reason.
+ * the command refuses (the scorer keeps the config it has), counted by the reason. Every instant's settled snapshots
+ * are folded once: their labels are those the history up to that instant gives, since a settled label's churn and
+ * renewal grace both end before it (the simulator's events are known when they occur).
  */
 export function adaptedAtEachInstant(
   histories: readonly CustomerHistory[],
@@ -102,13 +108,20 @@ export function adaptedAtEachInstant(
   base: ScoringConfig,
   fold: FoldOptions,
 ): { configAt: ConfigAt; summary: AdaptationSummary } {
-  const rowsByInstant = new Map<number, DatasetRow[]>(plan.asOfDates.map((asOf) => [asOf, []]));
-  for (const history of histories) for (const row of customerRows(history, plan, fold)) rowsByInstant.get(row.asOf)!.push(row);
+  const { firstKnown } = knownSpan(histories);
+  const settledAt = new Map(plan.asOfDates.map((asOf) => [asOf, new Set(settledPlan(firstKnown, asOf, base.churn.horizonDays).asOfDates)]));
+  const everyInstant = new Set([...plan.asOfDates, ...[...settledAt.values()].flatMap((dates) => [...dates])]);
+  const rowsByInstant = new Map<number, DatasetRow[]>([...everyInstant].map((asOf) => [asOf, []]));
+  const foldPlan = { ...plan, asOfDates: [...everyInstant].sort((a, b) => a - b) };
+  for (const history of histories) for (const row of customerRows(history, foldPlan, fold)) rowsByInstant.get(row.asOf)!.push(row);
   const adapted = new Map<number, ScoringConfig>();
+  let measured = 0;
   const kept: AdaptationSummary['kept'] = {};
-  for (const [asOf, rows] of rowsByInstant) {
+  for (const asOf of plan.asOfDates) {
     try {
-      adapted.set(asOf, adaptToRows(base, rows).config);
+      const { config, adaptation } = adaptToBase(base, { settled: [...settledAt.get(asOf)!].flatMap((instant) => rowsByInstant.get(instant)!), underContract: rowsByInstant.get(asOf)! });
+      adapted.set(asOf, config);
+      if (adaptation.outcomes !== undefined) measured += 1;
     } catch (error) {
       if (!(error instanceof AdaptationRefusedError)) throw error;
       kept[error.reason] = (kept[error.reason] ?? 0) + 1;
@@ -116,7 +129,7 @@ export function adaptedAtEachInstant(
   }
   return {
     configAt: (asOf) => adapted.get(asOf) ?? base,
-    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), kept },
+    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), measured, kept },
   };
 }
 
@@ -151,7 +164,7 @@ export type SignalName = ModelName | SingleSignalName | typeof LEARNT_ON_THE_BAS
 export const SIGNAL_LABELS: Record<SignalName, string> = {
   trained: 'trained model',
   default: 'default model',
-  adapted: 'default model, adapted to the base (no labels)',
+  adapted: "default model, adapted to the base's churn rate",
   [LEARNT_ON_THE_BASE]: `the trained model's features learnt on this base (${LEARNT_ON_THE_BASE_FOLDS} folds by customer, out of fold)`,
   healthAlone: 'health alone (100 − health)',
   engagementTrend: 'engagement trend (30 days vs the 60 before)',

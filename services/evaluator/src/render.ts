@@ -1,5 +1,5 @@
 // The evaluation's report as Markdown: readable in a terminal and pasted as is into docs/evaluation.md.
-import { MIN_CUSTOMERS, formatRate, type AdaptationRefusal, type SampleCounts } from '@churnscore/training';
+import { MIN_CUSTOMERS, MIN_SETTLED_CHURNERS, formatRate, type AdaptationRefusal, type SampleCounts } from '@churnscore/training';
 import { LATENT_CONDITIONS, LEARNT_ON_THE_BASE, SIGNAL_LABELS, type AdaptationSummary, type LatentCondition, type ModelName, type SignalReport, judgeTargets } from './evaluation';
 import type { AlertTraffic } from './through-scorer';
 
@@ -21,7 +21,7 @@ export interface EvaluationSummary {
 
 const KEPT_BECAUSE: Record<AdaptationRefusal, string> = {
   'no rate stated': 'the default does not state the rate it was fitted at',
-  'too few customers': `fewer than ${MIN_CUSTOMERS} customers under contract`,
+  'too few customers': `fewer than ${MIN_SETTLED_CHURNERS} churning customers settled and ${MIN_CUSTOMERS} customers under contract`,
   'no rate fits': 'no churn rate fits its customers',
 };
 
@@ -31,13 +31,19 @@ const median = (sorted: readonly number[]): number => {
 };
 
 /** The adaptation's estimates against the share of the snapshots that did churn within the horizon, and where it was refused. */
-function adaptationLine({ fittedAt, estimated, kept }: AdaptationSummary, counts: SampleCounts): string {
+function adaptationLine({ fittedAt, estimated, measured, kept }: AdaptationSummary, counts: SampleCounts): string {
   const keptAt = Object.entries(kept).map(([reason, instants]) => `${instants} instant${instants === 1 ? '' : 's'} (${KEPT_BECAUSE[reason as AdaptationRefusal]})`);
   if (estimated.length === 0) return `  → adapted default: the default itself at every instant: ${keptAt.join(', ')}`;
   const sorted = [...estimated].sort((a, b) => a - b);
   const range = sorted.length === 1 ? formatRate(sorted[0]!) : `${formatRate(sorted[0]!)} to ${formatRate(sorted.at(-1)!)} (median ${formatRate(median(sorted))})`;
+  const from =
+    measured === estimated.length
+      ? 'measured on the settled outcomes of the history known then'
+      : measured === 0
+        ? 'estimated from the customers under contract, without labels'
+        : `measured on the settled outcomes of the history known then at ${measured} instant${measured === 1 ? '' : 's'}, estimated from the customers under contract without labels at ${estimated.length - measured}`;
   return (
-    `  → adapted default: churn within the horizon estimated at ${range} from the customers under contract, without labels ` +
+    `  → adapted default: churn within the horizon ${from}: ${range} ` +
     `(the default was fitted at ${formatRate(fittedAt!)}; ${formatRate(counts.positives / counts.snapshots)} of these snapshots churned)` +
     (keptAt.length > 0 ? `; the default itself at ${keptAt.join(', ')}` : '')
   );

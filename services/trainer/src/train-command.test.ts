@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
 import { UsageError, generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
-import { DEFAULT_TRAINING_FEATURES, type ModelCard } from '@churnscore/training';
+import { DEFAULT_TRAINING_FEATURES, MIN_SETTLED_CHURNERS, type ModelCard } from '@churnscore/training';
 import { afterAll, describe, expect, it } from 'vitest';
 // The training package's seeded population: a history whose churn shows in behaviour, built in memory.
 import { syntheticPopulation } from '../../../packages/training/src/test-support';
@@ -93,7 +93,9 @@ const simulatedExport = (() => {
 })();
 
 describe('npm run train -- --adapt-base-rate', () => {
-  it('moves the default model to the churn rate of the base\'s customers under contract at the end: no labels, nothing fitted', async () => {
+  const logOdds = (p: number): number => Math.log(p / (1 - p));
+
+  it('moves the default model to the churn its base\'s settled outcomes show: the intercept fitted on them, nothing else', async () => {
     const out = join(dir, 'adapted');
     const now = CLOCK();
     const { code, stdout } = await run(['--adapt-base-rate', '--history', simulatedExport(), '--observed-until', new Date(now).toISOString(), '--out', out, '--version', 'ours-adapted']);
@@ -105,11 +107,13 @@ describe('npm run train -- --adapt-base-rate', () => {
     // Far above the ~8 % of the default's own bases, as a base losing 60 % of its customers a year churns within 90 days.
     expect(baseRate).toBeGreaterThan(0.12);
     expect(baseRate).toBeLessThan(0.4);
-    // The intercept moved by the difference of the two rates' log-odds; everything else is the default's.
-    const logOdds = (p: number): number => Math.log(p / (1 - p));
-    expect(adapted.churn.intercept).toBeCloseTo(base.churn.intercept + logOdds(baseRate!) - logOdds(base.churn.baseRate!), 4);
+    expect(adapted.churn.intercept).toBeGreaterThan(base.churn.intercept);
     expect({ ...adapted, version: base.version, churn: { ...adapted.churn, intercept: base.churn.intercept, baseRate: base.churn.baseRate } }).toEqual(base);
-    expect(stdout).toMatch(new RegExp(`adapted ${base.version} to this base as ours-adapted: \\d+ customers under contract at 2025-01-15T00:00:00.000Z, churn within 90 days estimated at `));
+    // Settled: a year back from the horizon and the renewal grace before the end, no earlier than the warm-up.
+    const lastSettled = new Date(now - 120 * 86_400_000).toISOString();
+    expect(stdout).toMatch(
+      new RegExp(`adapted ${base.version} to this base as ours-adapted: [\\d,]+ settled snapshots of \\d+ customers \\(\\d+ churning\\) as of [\\d-]+T[\\d:.]+Z to ${lastSettled}, churn within 90 days measured at `),
+    );
     expect(stdout).toContain(`(the model was fitted at ${(base.churn.baseRate! * 100).toFixed(1)} %)`);
     expect(stdout).toContain(`SCORING_CONFIG_PATH=${join(out, 'scoring-config.json')}`);
     // The default's card, adapted: its figures, the moved intercept and what moved it.
@@ -119,10 +123,35 @@ describe('npm run train -- --adapt-base-rate', () => {
       ...baseCard,
       version: 'ours-adapted',
       model: { ...baseCard.model, intercept: adapted.churn.intercept },
-      adaptation: { figuresOf: base.version, from: base.churn.baseRate, to: baseRate, customers: expect.any(Number), observedUntil: '2025-01-15T00:00:00.000Z' },
+      adaptation: {
+        figuresOf: base.version,
+        from: base.churn.baseRate,
+        to: baseRate,
+        customers: expect.any(Number),
+        outcomes: { snapshots: expect.any(Number), churningCustomers: expect.any(Number), firstAsOf: expect.any(String), lastAsOf: lastSettled },
+        observedUntil: '2025-01-15T00:00:00.000Z',
+      },
     });
-    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain(`**Adapted to a base** whose customers churn within the horizon at an estimated ${(baseRate! * 100).toFixed(1)} %`);
+    expect(card.adaptation!.outcomes!.churningCustomers).toBeGreaterThanOrEqual(MIN_SETTLED_CHURNERS);
+    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain(`**Adapted to a base** whose customers churn within the horizon at ${(baseRate! * 100).toFixed(1)} % (the model was fitted at`);
     expect(stdout).toContain(`${base.version}'s card, adapted`);
+  });
+
+  it('estimates the rate without labels from the risks of the customers under contract when no outcome has settled yet', async () => {
+    const out = join(dir, 'adapted-young');
+    // 200 days into the history: no instant is both past the warm-up and a horizon and a grace before the end.
+    const observedUntil = new Date(CLOCK() - 200 * 86_400_000).toISOString();
+    const { code, stdout } = await run(['--adapt-base-rate', '--history', simulatedExport(), '--observed-until', observedUntil, '--out', out]);
+    expect(code).toBe(TRAIN_EXIT_CODES.ok);
+    const base = defaultScoringConfig();
+    const adapted = loadScoringConfigFile(join(out, 'scoring-config.json'));
+    const { baseRate } = adapted.churn;
+    // The intercept moved by the difference of the two rates' log-odds.
+    expect(adapted.churn.intercept).toBeCloseTo(base.churn.intercept + logOdds(baseRate!) - logOdds(base.churn.baseRate!), 4);
+    expect(stdout).toMatch(new RegExp(`adapted ${base.version} to this base as ${adapted.version}: \\d+ customers under contract at ${observedUntil}, churn within 90 days estimated without labels at `));
+    const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
+    expect(card.adaptation).toEqual({ figuresOf: base.version, from: base.churn.baseRate, to: baseRate, customers: expect.any(Number), observedUntil });
+    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain(`at an estimated ${(baseRate! * 100).toFixed(1)} %`);
   });
 
   it('writes the config alone when the base config has no model card', async () => {
@@ -136,10 +165,12 @@ describe('npm run train -- --adapt-base-rate', () => {
     expect(() => readFileSync(join(out, 'model-card.json'))).toThrow(/ENOENT/);
   });
 
-  it('refuses, exit 4, with fewer customers under contract than the estimate needs', async () => {
-    const { code, stderr } = await run(['--adapt-base-rate', '--history', exportOf(100, 'adapt-small.ndjson'), '--out', join(dir, 'adapt-refused')]);
+  it('refuses, exit 4, with no settled churners and fewer customers under contract than the estimate needs', async () => {
+    // 150 days into the history: nothing has settled.
+    const argv = ['--adapt-base-rate', '--history', exportOf(100, 'adapt-small.ndjson'), '--observed-until', '2023-05-31T00:00:00Z', '--out', join(dir, 'adapt-refused')];
+    const { code, stderr } = await run(argv);
     expect(code).toBe(TRAIN_EXIT_CODES.refused);
-    expect(stderr).toMatch(/adapting refused at [\d-]+T[\d:.]+Z: \d+ customers under contract: at least 200/);
+    expect(stderr).toMatch(/adapting refused at [\d-]+T[\d:.]+Z: \d+ customers under contract: at least 200 .*, and the settled history holds 0 churning customers \(at least 20/);
   });
 });
 

@@ -21,9 +21,10 @@ import {
   DEFAULT_TARGET_PRECISION,
   DEFAULT_TRAINING_FEATURES,
   DEFAULT_VALIDATION_SHARE,
+  MIN_SETTLED_CHURNERS,
   TRAINED_MODEL_FILES,
   TrainingRefusedError,
-  adaptToRows,
+  adaptToBase,
   adaptedModelCard,
   crossSectionPlan,
   findModelCard,
@@ -33,6 +34,7 @@ import {
   knownSpan,
   planSnapshots,
   renderModelCard,
+  settledPlan,
   trainChurnModel,
   type BaseRateAdaptation,
   type CustomerHistory,
@@ -88,19 +90,21 @@ JSON). docs/scoring.md §15 explains it.
   --l2 X                  the L2 penalty on standardised features (default ${DEFAULT_L2})
   --features A,B,…        the churn features to fit, or "all" (default: ${DEFAULT_TRAINING_FEATURES.join(', ')})
   --observed-until TIME   when the export or the replay was taken, ISO 8601 (default: its latest event)
-  --adapt-base-rate       fit nothing: move the base config's churn model to this base's churn rate,
-                          estimated without labels from the model's risks of the customers under contract
-                          at --observed-until (docs/scoring.md §17); a base with too little churn history
-                          to train on gets calibrated risks. Not with the fitting options (--horizon-days,
-                          --every-days, --validation-share, --target-precision, --l2, --features)
+  --adapt-base-rate       fit no coefficient: move the base config's churn model to this base's churn rate,
+                          measured on the settled outcomes of the year before --observed-until when they
+                          hold ${MIN_SETTLED_CHURNERS} churning customers, else estimated without labels from the model's
+                          risks of the customers under contract then (docs/scoring.md §17); a base with
+                          too little churn history to train on gets calibrated risks. Not with the fitting
+                          options (--horizon-days, --every-days, --validation-share, --target-precision,
+                          --l2, --features)
   --version NAME          the trained config's version (default churn-h<N>-<date>-<hash>)
   --help                  show this text
 
 Exit codes: 0 trained, 1 lines rejected (nothing trained; --partial to learn from the rest),
 2 bad usage or configuration (a broker refusing the login included), 3 the broker or the schema
 registry failed during the replay, 4 refused (too few churners or customers, or no alert thresholds reach
-the target precision; adapting: too few customers under contract, a base config that does not state the
-rate it was fitted at, or a base no churn rate fits): the message says which.`;
+the target precision; adapting: too few churners settled and too few customers under contract, a base
+config that does not state the rate it was fitted at, or a base no churn rate fits): the message says which.`;
 
 export interface TrainArgs {
   /** The exports to read; empty with fromTopics. */
@@ -367,16 +371,23 @@ async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCar
 }
 
 function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number): string {
+  const { outcomes } = adaptation;
+  const how =
+    outcomes === undefined
+      ? `${formatCount(adaptation.customers)} customers under contract at ${new Date(asOf).toISOString()}, churn within ${config.churn.horizonDays} days ` +
+        `estimated without labels at ${formatRate(adaptation.to)}`
+      : `${formatCount(outcomes.snapshots)} settled snapshots of ${formatCount(adaptation.customers)} customers (${formatCount(outcomes.churningCustomers)} churning) ` +
+        `as of ${outcomes.firstAsOf} to ${outcomes.lastAsOf}, churn within ${config.churn.horizonDays} days measured at ${formatRate(adaptation.to)}`;
   return (
-    `adapted ${baseConfig.version} to this base as ${config.version}: ${formatCount(adaptation.customers)} customers under contract at ` +
-    `${new Date(asOf).toISOString()}, churn within ${config.churn.horizonDays} days estimated at ${formatRate(adaptation.to)} ` +
+    `adapted ${baseConfig.version} to this base as ${config.version}: ${how} ` +
     `(the model was fitted at ${formatRate(adaptation.from)}): intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}`
   );
 }
 
 /**
- * `--adapt-base-rate`: the base config's churn model moved to this base's churn rate, estimated from the model's
- * risks of the customers under contract at --observed-until (no labels: a base too young to train on has them).
+ * `--adapt-base-rate`: the base config's churn model moved to this base's churn rate: measured on the settled
+ * outcomes of the year before --observed-until when they hold enough churners, else estimated without labels from the
+ * model's risks of the customers under contract at --observed-until (a base too young to train on has them).
  * The coefficients and thresholds stay the base config's, and so does its model card's every figure: the adapted
  * card is the base's, with the moved intercept and what moved it (none when the base config has no card).
  */
@@ -388,18 +399,20 @@ async function adaptCommand(
   io: TrainIo,
 ): Promise<number> {
   const baseConfig = base.config;
-  const asOf = args.observedUntil ?? knownSpan(histories).lastKnown;
+  const { firstKnown, lastKnown } = knownSpan(histories);
+  const asOf = args.observedUntil ?? lastKnown;
+  const settled = settledPlan(firstKnown, asOf, baseConfig.churn.horizonDays);
+  // One pass: the settled instants, all before the horizon and the grace, and the instant itself.
+  const plan = { ...crossSectionPlan(asOf, baseConfig.churn.horizonDays), asOfDates: [...settled.asOfDates, asOf] };
   let progress = { customers: 0, rows: 0 };
   const scoring = startProgress(
-    () => `customers  ${formatCount(progress.customers)}/${formatCount(histories.length)}  ${formatPercent(progress.customers, histories.length)}  ${formatCount(progress.rows)} under contract`,
+    () => `customers  ${formatCount(progress.customers)}/${formatCount(histories.length)}  ${formatPercent(progress.customers, histories.length)}  ${formatCount(progress.rows)} snapshots`,
     { stream: io.stderr },
   );
-  const rows = await collectRows(histories, crossSectionPlan(asOf, baseConfig.churn.horizonDays), { ...fold, onProgress: (done) => (progress = done) }).finally(() =>
-    scoring.stop(),
-  );
+  const rows = await collectRows(histories, plan, { ...fold, onProgress: (done) => (progress = done) }).finally(() => scoring.stop());
   let adapted;
   try {
-    adapted = adaptToRows(baseConfig, rows, args.version ?? undefined);
+    adapted = adaptToBase(baseConfig, { settled: rows.filter((row) => row.asOf !== asOf), underContract: rows.filter((row) => row.asOf === asOf) }, args.version ?? undefined);
   } catch (error) {
     if (!(error instanceof TrainingRefusedError)) throw error;
     io.stderr.write(`adapting refused at ${new Date(asOf).toISOString()}: ${error.message}\n`);

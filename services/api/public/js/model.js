@@ -22,6 +22,14 @@ function samplesNote({ snapshots, customers, churners }) {
   return `${fmt.count(snapshots)} snapshots of ${fmt.plural(customers, 'customer')}, ${fmt.count(churners)} churning`;
 }
 
+/** Where an adapted model's rate comes from: the base's settled outcomes, or the risks of its customers under contract. */
+function adaptationSource({ outcomes, customers, observedUntil }) {
+  return outcomes
+    ? `measured on ${fmt.count(outcomes.snapshots)} settled snapshots of ${fmt.plural(customers, 'customer')}, ${fmt.count(outcomes.churningCustomers)} churning, ` +
+        `from ${fmt.date(Date.parse(outcomes.firstAsOf))} to ${fmt.date(Date.parse(outcomes.lastAsOf))}`
+    : `estimated without labels from ${fmt.plural(customers, 'customer')} under contract on ${fmt.date(Date.parse(observedUntil))}`;
+}
+
 /** The card's figures and its calibration chart; a plain statement when the loaded config has no card. */
 export function modelPanel(model) {
   const { card } = model;
@@ -46,8 +54,7 @@ export function modelPanel(model) {
       ? fact(
           'Adapted to this base',
           `${fmt.percent(adaptation.to, 1)} churn within ${card.horizonDays} days`,
-          `estimated without labels from ${fmt.plural(adaptation.customers, 'customer')} under contract on ${fmt.date(Date.parse(adaptation.observedUntil))}; ` +
-            `fitted at ${fmt.percent(adaptation.from, 1)}; the figures below are ${adaptation.figuresOf}'s`,
+          `${adaptationSource(adaptation)}; fitted at ${fmt.percent(adaptation.from, 1)}; the figures below are ${adaptation.figuresOf}'s`,
         )
       : '',
     fact('Validation AUC', auc(validation.auc), `PR-AUC ${auc(validation.prAuc)}`),
