@@ -5,3 +5,4 @@ export * from './read-to-end';
 export * from './offsets';
 export * from './skipped-records';
 export * from './broker-contact';
+export * from './topics-watch';

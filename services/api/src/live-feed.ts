@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { TopicNames } from '@churnscore/config';
 import type { AlertEpisode, ScoreCause } from '@churnscore/domain';
 import type { EventCodec, OutputEvent, ScoreValues } from '@churnscore/events';
-import { BrokerContact } from '@churnscore/kafka';
+import { BrokerContact, TopicsWatch, missingTopics } from '@churnscore/kafka';
 import type { Logger } from '@churnscore/observability';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { ApiMetrics } from './metrics';
@@ -76,14 +76,18 @@ const CONTACT_CHECK_INTERVAL_MS = 1_000;
  */
 const TOPICS_CHECK_INTERVAL_MS = 5_000;
 
-class OutputTopicMissingError extends Error {}
+class OutputTopicMissingError extends Error {
+  constructor(missing: readonly string[]) {
+    super(`output topic ${missing.map((topic) => `"${topic}"`).join(' and ')} does not exist`);
+  }
+}
 
 export class LiveFeed {
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private contactTimer: NodeJS.Timeout | null = null;
-  private topicsTimer: NodeJS.Timeout | null = null;
+  private topicsWatch: TopicsWatch | null = null;
   private stopped = false;
   private isConnected = false;
   readonly groupId: string;
@@ -113,7 +117,7 @@ export class LiveFeed {
   private clearTimers(): void {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.contactTimer) clearInterval(this.contactTimer);
-    if (this.topicsTimer) clearInterval(this.topicsTimer);
+    this.topicsWatch?.stop();
   }
 
   /** Not live until a start, RESTART_DELAY_MS from now, succeeds. */
@@ -124,28 +128,38 @@ export class LiveFeed {
     if (!this.stopped) this.restartTimer = setTimeout(() => this.start(), RESTART_DELAY_MS);
   }
 
-  /** @throws OutputTopicMissingError naming an output topic the brokers do not have; any other error when they cannot be asked. */
-  private async requireTopics(): Promise<void> {
-    const { kafka, topics } = this.options;
+  private get outputTopics(): string[] {
+    return [this.options.topics.scoreChanged, this.options.topics.alerts];
+  }
+
+  private async connectedAdmin(): Promise<Admin> {
     if (this.admin === null) {
-      this.admin = kafka.admin();
+      this.admin = this.options.kafka.admin();
       await this.admin.connect();
     }
-    const existing = new Set(await this.admin.listTopics());
-    const missing = [topics.scoreChanged, topics.alerts].filter((topic) => !existing.has(topic));
-    if (missing.length > 0) throw new OutputTopicMissingError(`output topic ${missing.map((topic) => `"${topic}"`).join(' and ')} does not exist`);
+    return this.admin;
+  }
+
+  /** @throws OutputTopicMissingError naming an output topic the brokers do not have; any other error when they cannot be asked. */
+  private async requireTopics(): Promise<void> {
+    const missing = await missingTopics(await this.connectedAdmin(), this.outputTopics);
+    if (missing.length > 0) throw new OutputTopicMissingError(missing);
   }
 
   /** A deleted topic stops the consumer at once and starts it again later; brokers that cannot be asked are BrokerContact's to judge. */
-  private watchTopics(consumer: Consumer): void {
-    if (this.topicsTimer) clearInterval(this.topicsTimer);
-    this.topicsTimer = setInterval(() => {
-      this.requireTopics().catch((error: unknown) => {
-        if (!(error instanceof OutputTopicMissingError) || this.consumer !== consumer) return;
-        this.retryLater(error);
+  private async watchTopics(consumer: Consumer): Promise<void> {
+    this.topicsWatch?.stop();
+    this.topicsWatch = new TopicsWatch(
+      await this.connectedAdmin(),
+      this.outputTopics,
+      (missing) => {
+        if (this.consumer !== consumer) return;
+        this.retryLater(new OutputTopicMissingError(missing));
         void consumer.disconnect().catch(() => undefined);
-      });
-    }, TOPICS_CHECK_INTERVAL_MS).unref();
+      },
+      TOPICS_CHECK_INTERVAL_MS,
+    );
+    this.topicsWatch.start();
   }
 
   private async run(): Promise<void> {
@@ -175,7 +189,7 @@ export class LiveFeed {
     await consumer.connect();
     await consumer.subscribe({ topics: [topics.scoreChanged, topics.alerts], fromBeginning: false });
     await consumer.run({ autoCommit: false, eachMessage: ({ topic, message }) => this.handle(topic, message) });
-    this.watchTopics(consumer);
+    await this.watchTopics(consumer);
   }
 
   private async handle(topic: string, message: KafkaMessage): Promise<void> {

@@ -1,33 +1,22 @@
-import type { ConfigError } from '@churnscore/config';
-import { DEFAULT_TOPICS } from '@churnscore/config';
+import { ConfigError, DEFAULT_TOPICS } from '@churnscore/config';
 import { describe, expect, it } from 'vitest';
-import { TopicsWatch } from './required-topics';
+import { requireTopics, watchRequiredTopics } from './required-topics';
 
 const ALL = Object.values(DEFAULT_TOPICS);
+const withoutAlerts = { listTopics: async () => ALL.filter((topic) => topic !== DEFAULT_TOPICS.alerts) };
 
-describe('TopicsWatch', () => {
-  it('reports a topic that no longer exists, by its setting and name', async () => {
+describe('the scorer’s topics', () => {
+  it('are required at start: a missing one is refused by its setting and name, with how to create it', async () => {
+    await expect(requireTopics(withoutAlerts, DEFAULT_TOPICS)).rejects.toThrow(ConfigError);
+    await expect(requireTopics(withoutAlerts, DEFAULT_TOPICS)).rejects.toThrow(
+      new RegExp(`TOPIC_ALERTS: topic "${DEFAULT_TOPICS.alerts}" does not exist on the brokers; create it with \`npm run topics:provision\``),
+    );
+    await expect(requireTopics({ listTopics: async () => ALL }, DEFAULT_TOPICS)).resolves.toBeUndefined();
+  });
+
+  it('are watched while it runs: one that no longer exists is reported by its setting and name', async () => {
     const missing: ConfigError[] = [];
-    const watch = new TopicsWatch({ listTopics: async () => ALL.filter((topic) => topic !== DEFAULT_TOPICS.alerts) }, DEFAULT_TOPICS, (error) => missing.push(error));
-    await watch.checkNow();
+    await watchRequiredTopics(withoutAlerts, DEFAULT_TOPICS, (error) => missing.push(error)).checkNow();
     expect(missing.map((error) => error.problems)).toEqual([[expect.stringContaining(`TOPIC_ALERTS: topic "${DEFAULT_TOPICS.alerts}" does not exist on the brokers`)]]);
-  });
-
-  it('lets a check that cannot reach the brokers go: an outage is waited out, not reported', async () => {
-    const missing: ConfigError[] = [];
-    const watch = new TopicsWatch({ listTopics: () => Promise.reject(new Error('Connection error: connect ECONNREFUSED')) }, DEFAULT_TOPICS, (error) => missing.push(error));
-    await watch.checkNow();
-    expect(missing).toEqual([]);
-  });
-
-  it('runs one check at a time', async () => {
-    let calls = 0;
-    let answer: (topics: string[]) => void = () => undefined;
-    const watch = new TopicsWatch({ listTopics: () => ((calls += 1), new Promise<string[]>((resolve) => (answer = resolve))) }, DEFAULT_TOPICS, () => undefined);
-    const first = watch.checkNow();
-    await watch.checkNow();
-    answer(ALL);
-    await first;
-    expect(calls).toBe(1);
   });
 });

@@ -4,59 +4,36 @@
 // an output topic leaves a unit of work waiting for a produce that never succeeds; either way the process stays alive
 // and consumes nothing.
 import { ConfigError, TOPIC_ENV_VARS, type TopicNames, type TopicRole } from '@churnscore/config';
+import { TopicsWatch, missingTopics } from '@churnscore/kafka';
 import type { Admin } from 'kafkajs';
 
 /** How often a running scorer checks that its topics still exist: one metadata request. */
 export const TOPICS_CHECK_INTERVAL_MS = 30_000;
 
+/** The missing topics, each by its setting and how to create it. */
+function missingTopicsError(topics: TopicNames, missing: readonly string[]): ConfigError {
+  return new ConfigError(
+    (Object.entries(TOPIC_ENV_VARS) as Array<[TopicRole, string]>)
+      .filter(([role]) => missing.includes(topics[role]))
+      .map(
+        ([role, setting]) =>
+          `${setting}: topic "${topics[role]}" does not exist on the brokers; create it with \`npm run topics:provision\` ` +
+          "(it reads the same TOPIC_* settings) or your cluster's own tooling, or correct the name",
+      ),
+  );
+}
+
 /**
  * @throws ConfigError naming the setting of each missing topic and how to create it.
  */
 export async function requireTopics(admin: Pick<Admin, 'listTopics'>, topics: TopicNames): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const problems = (Object.entries(TOPIC_ENV_VARS) as Array<[TopicRole, string]>)
-    .filter(([role]) => !existing.has(topics[role]))
-    .map(
-      ([role, setting]) =>
-        `${setting}: topic "${topics[role]}" does not exist on the brokers; create it with \`npm run topics:provision\` ` +
-        "(it reads the same TOPIC_* settings) or your cluster's own tooling, or correct the name",
-    );
-  if (problems.length > 0) throw new ConfigError(problems);
+  const missing = await missingTopics(admin, Object.values(topics));
+  if (missing.length > 0) throw missingTopicsError(topics, missing);
 }
 
 /**
- * Checks every TOPICS_CHECK_INTERVAL_MS, and at once when asked (the consumer crashed), that the topics still exist,
- * and calls `onMissing` when one does not. A check that cannot reach the brokers proves nothing and is let go: an
- * outage is waited out. One check at a time.
+ * Watches the scorer's topics every TOPICS_CHECK_INTERVAL_MS (and at once when asked: the consumer crashed), calling
+ * `onMissing` with the settings of those gone.
  */
-export class TopicsWatch {
-  private timer: NodeJS.Timeout | null = null;
-  private checking = false;
-
-  constructor(
-    private readonly admin: Pick<Admin, 'listTopics'>,
-    private readonly topics: TopicNames,
-    private readonly onMissing: (missing: ConfigError) => void,
-    private readonly intervalMs = TOPICS_CHECK_INTERVAL_MS,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.checkNow(), this.intervalMs).unref();
-  }
-
-  async checkNow(): Promise<void> {
-    if (this.checking) return;
-    this.checking = true;
-    try {
-      await requireTopics(this.admin, this.topics);
-    } catch (error) {
-      if (error instanceof ConfigError) this.onMissing(error);
-    } finally {
-      this.checking = false;
-    }
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-}
+export const watchRequiredTopics = (admin: Pick<Admin, 'listTopics'>, topics: TopicNames, onMissing: (missing: ConfigError) => void): TopicsWatch =>
+  new TopicsWatch(admin, Object.values(topics), (missing) => onMissing(missingTopicsError(topics, missing)), TOPICS_CHECK_INTERVAL_MS);

@@ -27,7 +27,7 @@ import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
 import { TimeDrivenRescorer } from './time-driven';
-import { requireTopics, TopicsWatch } from './required-topics';
+import { requireTopics, watchRequiredTopics } from './required-topics';
 
 /**
  * Replicas confirm a master's writes once a second, so offsets normally wait a second or two for them: a wait this
@@ -201,7 +201,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     // Partitions may have been added: a customer's records then go elsewhere.
     backlog.refreshPartitionCounts().catch((error: unknown) => logger.warn({ err: error }, 'could not read the partition counts of the input topics'));
   });
-  const topicsWatch = new TopicsWatch(admin, config.topics, (missing) =>
+  const topicsWatch = watchRequiredTopics(admin, config.topics, (missing) =>
     liveness.fail(`a topic the scorer reads or writes no longer exists: ${missing.problems.join('; ')}`, missing),
   );
   consumer.on(consumer.events.CRASH, ({ payload }) => {
