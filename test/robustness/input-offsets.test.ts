@@ -7,13 +7,13 @@
 // are said and counted at its start, where kafkajs would move past them without a word.
 import { ConfigError } from '@churnscore/config';
 import { sampleActivity, SAMPLE_NOW } from '@churnscore/events/testing';
-import { Liveness } from '@churnscore/observability';
+import type { Liveness } from '@churnscore/observability';
 import { readInputOffsets } from '@churnscore/state';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { createTopics, deleteTopics, testStack } from '../harness/stack';
-import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+import { eventually, ManualClock, RecordingLiveness, ScorerTestBed } from '../scorer/support';
 
 const FIRST = 20;
 const AFTER = 5;
@@ -49,14 +49,6 @@ async function recreateActivityTopic(bed: ScorerTestBed, customerId: string): Pr
 
 const WENT_BACK = `ends at offset ${AFTER}, before offset ${FIRST} that this namespace consumed it to`;
 
-/** Every failure reported, not only the first that counts. */
-class RecordingLiveness extends Liveness {
-  readonly reasons: string[] = [];
-  override fail(reason: string, error?: unknown): void {
-    this.reasons.push(reason);
-    super.fail(reason, error);
-  }
-}
 
 describe('an input topic deleted and created again', () => {
   it('while the scorer is stopped: it refuses to start, naming the partition and how to rebuild', async () => {

@@ -23,6 +23,15 @@ export interface DecodedOutput {
 }
 
 /** A clock tests move by hand; starts at `start`. */
+/** A liveness that keeps every failure reported, in order, not only the first that counts. */
+export class RecordingLiveness extends Liveness {
+  readonly reasons: string[] = [];
+  override fail(reason: string, error?: unknown): void {
+    this.reasons.push(reason);
+    super.fail(reason, error);
+  }
+}
+
 export class ManualClock {
   constructor(private current: number) {}
   now = (): number => this.current;

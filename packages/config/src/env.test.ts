@@ -75,6 +75,7 @@ describe('loadConfig', () => {
         rescoreLeaseMs: 300_000,
         catchUpHistoryAgeMs: 86_400_000,
         catchUpSettleMs: 60_000,
+        stallLimitMs: 300_000,
       },
     });
   });

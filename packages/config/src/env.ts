@@ -92,6 +92,8 @@ export interface ScorerSettings {
   catchUpHistoryAgeMs: number;
   /** How long alerts of such history stay held for its activity to follow; the shortest recheck of a held customer. */
   catchUpSettleMs: number;
+  /** A unit of work or a time-driven claim running longer than this while Redis and the brokers answer is stuck: the process exits. */
+  stallLimitMs: number;
 }
 
 /** Names every bad setting and why, so one failed start shows everything to fix. */
@@ -244,6 +246,8 @@ const settings = z.object({
   // At least a minute: a CRM that syncs in batches delivers its live events late, and those must not wait.
   CATCH_UP_HISTORY_AGE_MS: withDefault(integer(60_000, 31_536_000_000), 86_400_000),
   CATCH_UP_SETTLE_MS: withDefault(integer(1_000, 86_400_000), 60_000),
+  // A unit or a claim is seconds of work: five minutes of it with every dependency answering is a bug, not a load.
+  SCORER_STALL_LIMIT_MS: withDefault(integer(1_000, 86_400_000), 300_000),
 });
 
 type Settings = z.output<typeof settings>;
@@ -365,6 +369,7 @@ function toAppConfig(s: Settings): AppConfig {
       rescoreLeaseMs: s.RESCORE_LEASE_MS,
       catchUpHistoryAgeMs: s.CATCH_UP_HISTORY_AGE_MS,
       catchUpSettleMs: s.CATCH_UP_SETTLE_MS,
+      stallLimitMs: s.SCORER_STALL_LIMIT_MS,
     },
   };
 }

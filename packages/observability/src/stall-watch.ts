@@ -31,21 +31,33 @@ export class InFlightWork {
 export interface StallWatchOptions {
   /** What is watched, each named for the reason given when it stalls. */
   work: ReadonlyArray<{ name: string; inFlight: InFlightWork }>;
-  /** How long one piece of work may run. */
+  /** How long one piece of work may run with every dependency answering. */
   limitMs: number;
   /** Whether every dependency answers now (false, or throwing, while any does not: the work may be waiting for it). */
   dependenciesAnswer(): Promise<boolean>;
   onStalled(reason: string): void;
   /** How often to look; default a tenth of limitMs. */
   intervalMs?: number;
+  /** The clock of the work's InFlightWork, in ms. */
+  now?: () => number;
 }
 
-/** Calls `onStalled` once when a piece of work has run longer than `limitMs` while every dependency answers. */
+/**
+ * Calls `onStalled` once when a piece of work has run longer than `limitMs` while every dependency answers: counted
+ * from its start or from the last look at which a dependency did not answer, whichever is later, since a piece that
+ * waited out an outage still has its work to do once the outage ends. While any work is in flight, each look asks
+ * the dependencies.
+ */
 export class StallWatch {
   private timer: NodeJS.Timeout | null = null;
   private stalled = false;
+  /** When a look last found a dependency not answering. */
+  private unansweredAt = -Infinity;
+  private readonly now: () => number;
 
-  constructor(private readonly options: StallWatchOptions) {}
+  constructor(private readonly options: StallWatchOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.checkNow(), this.options.intervalMs ?? this.options.limitMs / 10).unref();
@@ -58,11 +70,16 @@ export class StallWatch {
   async checkNow(): Promise<void> {
     if (this.stalled) return;
     const { work, limitMs } = this.options;
-    const overdue = work.find(({ inFlight }) => (inFlight.oldestRunningMs() ?? 0) > limitMs);
-    if (overdue === undefined) return;
+    if (work.every(({ inFlight }) => inFlight.oldestRunningMs() === null)) return;
     const answering = await this.options.dependenciesAnswer().catch(() => false);
-    // Asked again after the wait: the piece may have finished meanwhile.
-    if (!answering || (overdue.inFlight.oldestRunningMs() ?? 0) <= limitMs || this.stalled) return;
+    const now = this.now();
+    if (!answering) {
+      this.unansweredAt = now;
+      return;
+    }
+    // Read after the wait: a piece may have finished meanwhile.
+    const overdue = work.find(({ inFlight }) => Math.min(inFlight.oldestRunningMs() ?? 0, now - this.unansweredAt) > limitMs);
+    if (overdue === undefined || this.stalled) return;
     this.stalled = true;
     this.options.onStalled(`${overdue.name} has run for more than ${Math.round(limitMs / 1000)} s while every dependency answers: it is stuck`);
   }

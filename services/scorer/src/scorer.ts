@@ -34,12 +34,6 @@ import { requireTopics, watchRequiredTopics } from './required-topics';
  * long means a replica lags or is cut off from its master, and is logged (at most every 30 s while it lasts).
  */
 const REPLICATION_WAIT_WARNING_MS = 10_000;
-/**
- * How long a unit of work, or one claim of the time-driven re-scoring, may run while Redis and the brokers answer. A
- * unit holds at most SCORER_MAX_CHUNK_SIZE events and a claim RESCORE_CLAIM_LIMIT customers: seconds of work, a
- * minute on a starved machine. Past this the process is stuck, not slow, and exits so that it is restarted.
- */
-const STALLED_WORK_MS = 5 * 60_000;
 
 export interface ScorerOptions {
   config: AppConfig;
@@ -314,7 +308,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       { name: 'a unit of work', inFlight: loop.unitsInFlight },
       { name: 'a claim of the time-driven re-scoring', inFlight: timeDriven.claimsInFlight },
     ],
-    limitMs: STALLED_WORK_MS,
+    limitMs: settings.stallLimitMs,
     // Asked as readiness asks, each within its timeout, but the brokers through the admin client: a consumer stuck in
     // a unit fetches nothing, and its own contact with the brokers lapses.
     dependenciesAnswer: async () => (await readinessReport([redisAnswers, { name: 'kafka', check: () => admin.listTopics().then(() => true) }])).ready,
