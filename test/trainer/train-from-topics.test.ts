@@ -27,7 +27,7 @@ afterAll(async () => {
 const NOW = '2025-06-15T12:00:00Z';
 const CLOCK = () => Date.parse('2025-06-16T00:00:00Z');
 // 440 customers over 15 months with a high churn rate: enough churners in training and in validation to train on, and
-// enough customers under contract at the end (200) to estimate their churn rate from.
+// enough settled churners (20) to measure the base's churn rate on.
 const SIMULATION = ['--customers', '440', '--days', '450', '--seed', 'train-from-topics', '--churn-rate', '0.6', '--now', NOW, '--rate', '0'];
 
 async function train(argv: string[]) {
@@ -97,7 +97,7 @@ describe('npm run train -- --from-topics', () => {
     expect((await train(['--adapt-base-rate', '--history', exportFile, '--out', join(dir, 'adapted-from-export')])).code).toBe(TRAIN_EXIT_CODES.ok);
     const adaptedConfig = (out: string) => readFileSync(join(dir, out, 'scoring-config.json'), 'utf8');
     expect(adaptedConfig('adapted-from-topics')).toBe(adaptedConfig('adapted-from-export'));
-    expect(adaptedFromTopics.stdout).toMatch(/adapted default-[\d.]+ to this base as default-[\d.]+-base[\d.]+: \d+ customers under contract/);
+    expect(adaptedFromTopics.stdout).toMatch(/adapted default-[\d.]+ to this base as default-[\d.]+-base[\d.]+: [\d,]+ settled snapshots of \d+ customers \(\d+ churning\)/);
     expect(await replayGroups()).toEqual([]);
   }, 300_000);
 
