@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { computeInsights, defaultScoringConfig, foldEvents, loadScoringConfigFile, parseScoringConfig, scoreCustomer } from '@churnscore/scoring';
 import { createRandom, latentState, loadProducerConfig, seedFrom, toNdjsonLine } from '@churnscore/simulator';
 import { TRAIN_EXIT_CODES, asHistory, runTrainCommand, simulatePopulation, simulatedSnapshotPlan, type SimulatedPopulation } from '@churnscore/trainer';
-import { alertOpenings, buildDataset, rocAuc, type DatasetRow } from '@churnscore/training';
+import { MIN_SETTLED_CHURNERS, alertOpenings, buildDataset, rocAuc, type DatasetRow } from '@churnscore/training';
 import { describe, expect, it } from 'vitest';
 import {
   EVALUATION_POPULATIONS,
@@ -100,9 +100,10 @@ describe('adaptedAtEachInstant', () => {
       expect(summary).toEqual({
         fittedAt: byDefault.churn.baseRate,
         estimated: plan.asOfDates.slice(1).map((asOf) => adapted(asOf).churn.baseRate),
-        measured: 1,
+        settledChurners: [expect.any(Number)],
         kept: { 'too few customers': 1 },
       });
+      expect(summary.settledChurners[0]).toBeGreaterThanOrEqual(MIN_SETTLED_CHURNERS);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -222,7 +223,7 @@ describe('reportSignals', () => {
       heldOutCounts: { snapshots: 12, positives: 6, customers: 6, churners: 3 },
       asOfDates: 2,
       everyDays: 7,
-      adaptation: { fittedAt: 0.08, estimated: [0.05, 0.04, 0.06, 0.03], measured: 2, kept: { 'too few customers': 1, 'no rate fits': 2 } },
+      adaptation: { fittedAt: 0.08, estimated: [0.05, 0.04, 0.06, 0.03], settledChurners: [31, 24], kept: { 'too few customers': 1, 'no rate fits': 2 } },
       reports,
     });
     expect(text).toContain('| signal | AUC | PR-AUC | AUC quietest ⅓ | AUC busiest ⅓ | calibration error | CHURN_RISK_HIGH opens / resolves | precision | recall | recall 30+ days out |');
@@ -236,7 +237,7 @@ describe('reportSignals', () => {
     expect(text).toContain(`- trained model: ${of('trained').calibrationError.toFixed(3)}; by chance ${mean.toFixed(3)} on average, under ${p90.toFixed(3)} in 90 % of draws`);
     expect(text).toContain('12 snapshots of 6 customers (6 churn within the horizon; 3 churning customers), 2 as-of instants every 7 days');
     expect(text).toContain(
-      '  → adapted default: churn within the horizon measured on the settled outcomes of the history known then at 2 instants, estimated from the ' +
+      '  → adapted default: churn within the horizon measured on the settled outcomes of the history known then (24 to 31 churning customers) at 2 instants, estimated from the ' +
         'customers under contract without labels at 2: 3.0 % to 6.0 % (median 4.5 %) (the default was fitted at 8.0 %; 50.0 % of these snapshots churned); ' +
         'the default itself at 1 instant (fewer than 20 churning customers settled and 200 customers under contract), ' +
         '2 instants (no churn rate fits its customers)',

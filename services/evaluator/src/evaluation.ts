@@ -89,8 +89,8 @@ export interface AdaptationSummary {
   fittedAt: number | null;
   /** One per instant at which it was adapted. */
   estimated: readonly number[];
-  /** How many of those rates were measured on settled outcomes; the others were estimated from risks alone. */
-  measured: number;
+  /** The churning customers of the settled outcomes, one per rate measured on them; the other rates were estimated from risks alone. */
+  settledChurners: readonly number[];
   /** Instants at which the default was kept, by why the adaptation was refused there. */
   kept: Partial<Record<AdaptationRefusal, number>>;
 }
@@ -115,13 +115,13 @@ export function adaptedAtEachInstant(
   const foldPlan = { ...plan, asOfDates: [...everyInstant].sort((a, b) => a - b) };
   for (const history of histories) for (const row of customerRows(history, foldPlan, fold)) rowsByInstant.get(row.asOf)!.push(row);
   const adapted = new Map<number, ScoringConfig>();
-  let measured = 0;
+  const settledChurners: number[] = [];
   const kept: AdaptationSummary['kept'] = {};
   for (const asOf of plan.asOfDates) {
     try {
       const { config, adaptation } = adaptToBase(base, { settled: [...settledAt.get(asOf)!].flatMap((instant) => rowsByInstant.get(instant)!), underContract: rowsByInstant.get(asOf)! });
       adapted.set(asOf, config);
-      if (adaptation.outcomes !== undefined) measured += 1;
+      if (adaptation.outcomes !== undefined) settledChurners.push(adaptation.outcomes.churningCustomers);
     } catch (error) {
       if (!(error instanceof AdaptationRefusedError)) throw error;
       kept[error.reason] = (kept[error.reason] ?? 0) + 1;
@@ -129,7 +129,7 @@ export function adaptedAtEachInstant(
   }
   return {
     configAt: (asOf) => adapted.get(asOf) ?? base,
-    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), measured, kept },
+    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), settledChurners, kept },
   };
 }
 

@@ -31,17 +31,19 @@ const median = (sorted: readonly number[]): number => {
 };
 
 /** The adaptation's estimates against the share of the snapshots that did churn within the horizon, and where it was refused. */
-function adaptationLine({ fittedAt, estimated, measured, kept }: AdaptationSummary, counts: SampleCounts): string {
+function adaptationLine({ fittedAt, estimated, settledChurners, kept }: AdaptationSummary, counts: SampleCounts): string {
   const keptAt = Object.entries(kept).map(([reason, instants]) => `${instants} instant${instants === 1 ? '' : 's'} (${KEPT_BECAUSE[reason as AdaptationRefusal]})`);
   if (estimated.length === 0) return `  → adapted default: the default itself at every instant: ${keptAt.join(', ')}`;
   const sorted = [...estimated].sort((a, b) => a - b);
   const range = sorted.length === 1 ? formatRate(sorted[0]!) : `${formatRate(sorted[0]!)} to ${formatRate(sorted.at(-1)!)} (median ${formatRate(median(sorted))})`;
+  const measured = settledChurners.length;
+  const churners = measured === 0 ? '' : ` (${Math.min(...settledChurners)}${measured === 1 ? '' : ` to ${Math.max(...settledChurners)}`} churning customers)`;
   const from =
     measured === estimated.length
-      ? 'measured on the settled outcomes of the history known then'
+      ? `measured on the settled outcomes of the history known then${churners}`
       : measured === 0
         ? 'estimated from the customers under contract, without labels'
-        : `measured on the settled outcomes of the history known then at ${measured} instant${measured === 1 ? '' : 's'}, estimated from the customers under contract without labels at ${estimated.length - measured}`;
+        : `measured on the settled outcomes of the history known then${churners} at ${measured} instant${measured === 1 ? '' : 's'}, estimated from the customers under contract without labels at ${estimated.length - measured}`;
   return (
     `  → adapted default: churn within the horizon ${from}: ${range} ` +
     `(the default was fitted at ${formatRate(fittedAt!)}; ${formatRate(counts.positives / counts.snapshots)} of these snapshots churned)` +
