@@ -103,10 +103,14 @@ describe('fitInterceptShift', () => {
     expect(mean).toBeCloseTo(labels.filter(Boolean).length / labels.length, 6);
   });
 
-  it('converges where every risk is near 0 or 1', () => {
-    const labels = [true, false, false, false];
-    const shift = fitInterceptShift([-30, -30, -30, -30], labels);
-    expect([-30, -30, -30, -30].reduce((sum, logit) => sum + logistic(logit + shift), 0) / 4).toBeCloseTo(0.25, 6);
+  it('converges where every risk is near 0 or 1, or is exactly 0 or 1 in floating point', () => {
+    for (const logit of [-30, -800]) {
+      const logits = [logit, logit, logit, logit];
+      const shift = fitInterceptShift(logits, [true, false, false, false]);
+      expect(logits.reduce((sum, l) => sum + logistic(l + shift), 0) / 4).toBeCloseTo(0.25, 6);
+    }
+    // Risks of exactly 1 and 0 that already match the labels: nothing to move.
+    expect(fitInterceptShift([800, -800], [true, false])).toBe(0);
   });
 
   it('needs both outcomes', () => {

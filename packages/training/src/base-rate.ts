@@ -148,8 +148,8 @@ export function fitInterceptShift(logits: readonly number[], labels: readonly bo
       curvature += risk * (1 - risk);
     }
     // The likelihood is concave in the shift; a step of at most one log-odds keeps Newton's method from overshooting
-    // where the risks are all near 0 or 1 and the curvature tiny.
-    const step = Math.max(-1, Math.min(1, gradient / curvature));
+    // where the risks are all near 0 or 1 and the curvature tiny (or, in floating point, none).
+    const step = curvature > 0 ? Math.max(-1, Math.min(1, gradient / curvature)) : Math.sign(gradient);
     shift += step;
     if (Math.abs(step) < CONVERGED_WITHIN) break;
   }
