@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PREFIX } from '@churnscore/state';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SCORING_CONFIG_PATH, loadConfig, type Env } from './env';
+import { ConfigError, DEFAULT_SCORING_CONFIG_PATH, SETTING_NAMES, loadConfig, type Env } from './env';
 
 const REQUIRED: Env = {
   KAFKA_BROKERS: 'localhost:9092',
@@ -305,5 +305,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({})).toThrow(
       /^Invalid configuration:\n {2}KAFKA_BROKERS: .*\n {2}SCHEMA_REGISTRY_URL: .*\n {2}REDIS_URL: .*$/,
     );
+  });
+});
+
+describe('the settings table of packages/config/README.md', () => {
+  it('names every setting', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(SETTING_NAMES.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
   });
 });

@@ -252,6 +252,9 @@ const settings = z.object({
 
 type Settings = z.output<typeof settings>;
 
+/** Every environment setting the services read (packages/config/README.md documents each). */
+export const SETTING_NAMES = Object.keys(settings.shape) as ReadonlyArray<keyof Settings>;
+
 /** Rules that span settings; checked on the raw values so they are reported alongside field errors. */
 function crossSettingProblems(env: Env): Array<[setting: string, problem: string]> {
   const valueOf = (name: string) => (env[name] === '' ? undefined : env[name]);
