@@ -169,14 +169,17 @@ export function settledPlan(firstKnown: number, asOf: number, horizonDays: numbe
   return { asOfDates, horizonDays, renewalGraceDays: DEFAULT_RENEWAL_GRACE_DAYS, observedUntil: asOf };
 }
 
+/** How many customers of `settled` churned within the horizon of one of their snapshots. */
+export const churningCustomers = (settled: readonly DatasetRow[]): number => new Set(settled.flatMap((row) => (row.label ? [row.customerId] : []))).size;
+
 /**
  * `baseConfig` moved to the churn of the base's settled snapshots (settledPlan's rows): the intercept fitted on them,
  * the rate the share that churned. null when they hold fewer than MIN_SETTLED_CHURNERS churning customers.
  */
 export function adaptToOutcomes(baseConfig: ScoringConfig, settled: readonly DatasetRow[], version?: string): AdaptedConfig | null {
   const from = baseConfig.churn.baseRate;
-  const churning = new Set(settled.flatMap((row) => (row.label ? [row.customerId] : [])));
-  if (from === undefined || churning.size < MIN_SETTLED_CHURNERS) return null;
+  const churning = churningCustomers(settled);
+  if (from === undefined || churning < MIN_SETTLED_CHURNERS) return null;
   const shift = fitInterceptShift(
     settled.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf))),
     settled.map((row) => row.label),
@@ -184,7 +187,7 @@ export function adaptToOutcomes(baseConfig: ScoringConfig, settled: readonly Dat
   const to = significant(settled.filter((row) => row.label).length / settled.length);
   const outcomes: SettledOutcomes = {
     snapshots: settled.length,
-    churningCustomers: churning.size,
+    churningCustomers: churning,
     firstAsOf: new Date(settled.reduce((first, row) => Math.min(first, row.asOf), Infinity)).toISOString(),
     lastAsOf: new Date(settled.reduce((last, row) => Math.max(last, row.asOf), -Infinity)).toISOString(),
   };
@@ -215,7 +218,7 @@ export function adaptToBase(baseConfig: ScoringConfig, rows: { settled: readonly
     );
   } catch (error) {
     if (!(error instanceof AdaptationRefusedError) || error.reason !== 'too few customers') throw error;
-    const churning = new Set(rows.settled.flatMap((row) => (row.label ? [row.customerId] : []))).size;
+    const churning = churningCustomers(rows.settled);
     throw new AdaptationRefusedError(
       error.reason,
       `${error.message}, and the settled history holds ${churning} churning customers (at least ${MIN_SETTLED_CHURNERS} are needed to measure it)`,

@@ -44,6 +44,7 @@ export {
   adaptToBase,
   adaptToBaseRate,
   adaptToOutcomes,
+  churningCustomers,
   crossSectionPlan,
   estimateBaseRate,
   fitInterceptShift,

@@ -26,6 +26,7 @@ import {
   TrainingRefusedError,
   adaptToBase,
   adaptedModelCard,
+  churningCustomers,
   crossSectionPlan,
   findModelCard,
   formatRate,
@@ -370,12 +371,13 @@ async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCar
   return paths;
 }
 
-function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number): string {
+function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number, settledChurners: number): string {
   const { outcomes } = adaptation;
   const how =
     outcomes === undefined
       ? `${formatCount(adaptation.customers)} customers under contract at ${new Date(asOf).toISOString()}, churn within ${config.churn.horizonDays} days ` +
-        `estimated without labels at ${formatRate(adaptation.to)}`
+        `estimated without labels at ${formatRate(adaptation.to)} (the settled history holds ${formatCount(settledChurners)} churning customers: ` +
+        `${MIN_SETTLED_CHURNERS} are needed to measure it)`
       : `${formatCount(outcomes.snapshots)} settled snapshots of ${formatCount(adaptation.customers)} customers (${formatCount(outcomes.churningCustomers)} churning) ` +
         `as of ${outcomes.firstAsOf} to ${outcomes.lastAsOf}, churn within ${config.churn.horizonDays} days measured at ${formatRate(adaptation.to)}`;
   return (
@@ -410,9 +412,10 @@ async function adaptCommand(
     { stream: io.stderr },
   );
   const rows = await collectRows(histories, plan, { ...fold, onProgress: (done) => (progress = done) }).finally(() => scoring.stop());
+  const settledRows = rows.filter((row) => row.asOf !== asOf);
   let adapted;
   try {
-    adapted = adaptToBase(baseConfig, { settled: rows.filter((row) => row.asOf !== asOf), underContract: rows.filter((row) => row.asOf === asOf) }, args.version ?? undefined);
+    adapted = adaptToBase(baseConfig, { settled: settledRows, underContract: rows.filter((row) => row.asOf === asOf) }, args.version ?? undefined);
   } catch (error) {
     if (!(error instanceof TrainingRefusedError)) throw error;
     io.stderr.write(`adapting refused at ${new Date(asOf).toISOString()}: ${error.message}\n`);
@@ -425,7 +428,7 @@ async function adaptCommand(
   const paths = await writeModel(args, config, card);
   const cardLine = 'card' in paths ? `wrote ${paths.card} and ${paths.cardJson}: ${baseConfig.version}'s card, adapted` : `no model card: none found for ${baseConfig.version}`;
   io.stdout.write(
-    [describeAdaptation(baseConfig, config, adaptation, asOf), `wrote ${paths.config}`, cardLine, `score with it: SCORING_CONFIG_PATH=${paths.config} npm run scorer`, ''].join('\n'),
+    [describeAdaptation(baseConfig, config, adaptation, asOf, churningCustomers(settledRows)), `wrote ${paths.config}`, cardLine, `score with it: SCORING_CONFIG_PATH=${paths.config} npm run scorer`, ''].join('\n'),
   );
   return TRAIN_EXIT_CODES.ok;
 }
