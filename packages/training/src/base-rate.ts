@@ -194,18 +194,9 @@ export function adaptToOutcomes(baseConfig: ScoringConfig, settled: readonly Dat
   return { config: movedTo(baseConfig, to, shift, version), adaptation: { from, to, customers: new Set(settled.map((row) => row.customerId)).size, outcomes } };
 }
 
-/** Every customer under contract at `asOf`, once (customerRows of this plan): the base whose churn rate is estimated. */
-export const crossSectionPlan = (asOf: number, horizonDays: number): SnapshotPlan => ({
-  asOfDates: [asOf],
-  horizonDays,
-  renewalGraceDays: DEFAULT_RENEWAL_GRACE_DAYS,
-  // Labels are not read: the history need not run on past the instant.
-  observedUntil: asOf,
-});
-
 /**
  * `baseConfig` moved to a base's churn as of an instant: measured on its settled snapshots (settledPlan's rows) when
- * they hold enough churners, else estimated from the risks of its customers under contract then (crossSectionPlan's).
+ * they hold enough churners, else estimated from the risks of its customers under contract then (their rows as of it).
  */
 export function adaptToBase(baseConfig: ScoringConfig, rows: { settled: readonly DatasetRow[]; underContract: readonly DatasetRow[] }, version?: string): AdaptedConfig {
   const measured = adaptToOutcomes(baseConfig, rows.settled, version);

@@ -45,7 +45,6 @@ export {
   adaptToBaseRate,
   adaptToOutcomes,
   churningCustomers,
-  crossSectionPlan,
   estimateBaseRate,
   fitInterceptShift,
   settledPlan,

@@ -27,7 +27,6 @@ import {
   adaptToBase,
   adaptedModelCard,
   churningCustomers,
-  crossSectionPlan,
   findModelCard,
   formatRate,
   groupByCustomer,
@@ -404,8 +403,8 @@ async function adaptCommand(
   const { firstKnown, lastKnown } = knownSpan(histories);
   const asOf = args.observedUntil ?? lastKnown;
   const settled = settledPlan(firstKnown, asOf, baseConfig.churn.horizonDays);
-  // One pass: the settled instants, all before the horizon and the grace, and the instant itself.
-  const plan = { ...crossSectionPlan(asOf, baseConfig.churn.horizonDays), asOfDates: [...settled.asOfDates, asOf] };
+  // One pass: the settled instants, all before the horizon and the grace, and the instant itself (its labels unread).
+  const plan = { ...settled, asOfDates: [...settled.asOfDates, asOf] };
   let progress = { customers: 0, rows: 0 };
   const scoring = startProgress(
     () => `customers  ${formatCount(progress.customers)}/${formatCount(histories.length)}  ${formatPercent(progress.customers, histories.length)}  ${formatCount(progress.rows)} snapshots`,
