@@ -26,6 +26,12 @@ describe('serverProperties', () => {
     expect(properties).toContain('inter.broker.listener.name=PLAINTEXT\n');
   });
 
+  it('checks ACLs, the plain listeners\' clients exempt and resources no ACL names open to every user', () => {
+    expect(properties).toContain('authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n');
+    expect(properties).toContain('super.users=User:ANONYMOUS\n');
+    expect(properties).toContain('allow.everyone.if.no.acl.found=true\n');
+  });
+
   it('creates no topic implicitly and keeps internal topics at one replica', () => {
     expect(properties).toContain('auto.create.topics.enable=false\n');
     expect(properties).toContain('offsets.topic.replication.factor=1\n');

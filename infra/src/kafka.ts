@@ -76,6 +76,12 @@ export function serverProperties(settings: StackSettings): string {
     ...Object.fromEntries(
       LOCAL_SCRAM_MECHANISMS.map((mechanism) => [`listener.name.sasl_plaintext.${mechanism.toLowerCase()}.sasl.jaas.config`, SCRAM_LOGIN_MODULE]),
     ),
+    // ACLs, so that what a client does when the broker refuses it an operation can be tried: the plain listeners'
+    // clients (ANONYMOUS: the controller, the broker itself, every client without SASL) may do everything, and so may
+    // the SASL user on every resource until an ACL names it (a test denies it an operation on a topic of its own).
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': 'User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found': 'true',
     'log.dirs': componentDataDir(settings, 'kafka'),
     ...BROKER_SETTINGS,
   };

@@ -2,8 +2,10 @@
 // showed a scorer logging in to a broker at all. Here scorers log in with SCRAM, the mechanism spelled as
 // Kafka spells it, on the local stack's SASL_PLAINTEXT listener (infra/src/kafka.ts), and consume, score
 // and publish through it; and a wrong password stops the start at once, saying that the login was refused
-// and with which mechanism, never the password.
+// and with which mechanism, never the password. And a broker refusing the user an operation while the scorer runs (an
+// ACL taken away) stops it, exit 1 with the setting named, instead of a live process retrying for ever (2026-12-04).
 import { SAMPLE_NOW, sampleActivity, sampleContract, sampleOpportunity } from '@churnscore/events/testing';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_SCRAM_MECHANISMS, LOCAL_SCRAM_USER, type LocalScramMechanism } from '../../infra/src/index';
 import { testStack } from '../harness/stack';
@@ -65,5 +67,62 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/
     expect(JSON.stringify(scorer.records().at(-1))).toMatch(/KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: the broker refused the login \(SASL SCRAM SHA512 authentication failed: .*invalid credentials/);
     expect(scorer.output).not.toContain(WRONG_PASSWORD);
     expect(scorer.output).not.toContain('scorer started');
+  });
+
+  describe('whose user the broker refuses an operation while it runs', () => {
+    // The plain listener's client is a super user of the stack's broker (infra/src/kafka.ts): it grants and denies.
+    let admin: Admin;
+    beforeAll(async () => {
+      admin = new Kafka({ clientId: 'sasl-acls', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+    });
+    afterAll(() => admin.disconnect());
+
+    it.each([
+      { operation: 'WRITE', topic: () => bed.topics.scoreChanged },
+      { operation: 'READ', topic: () => bed.topics.activity },
+    ] as const)('stops (exit 1) naming KAFKA_SASL_USERNAME when $operation on a topic is denied, and loses no event', async ({ operation, topic }) => {
+      bed.login = { mechanism: 'SCRAM-SHA-512', password: LOCAL_SCRAM_USER.password };
+      const denial = {
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: topic(),
+        resourcePatternType: ResourcePatternTypes.LITERAL,
+        principal: `User:${LOCAL_SCRAM_USER.username}`,
+        host: '*',
+        operation: AclOperationTypes[operation],
+        permissionType: AclPermissionTypes.DENY,
+      };
+      // The customer held back is a new one: its first score is always published (a second meeting of the first
+      // customer may move its score too little to publish anything).
+      const [customerId, heldBack] = [`granted-${operation.toLowerCase()}`, `denied-${operation.toLowerCase()}`];
+      const meeting = (customer: string) => sampleActivity({ customerId: customer, eventId: `${customer}-1`, activityType: 'MEETING', value: null });
+      try {
+        const scorer = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
+        await bed.publish([meeting(customerId)]);
+        await eventually(async () => (await bed.scoreHash(customerId)).revision, (revision) => revision === '1', 60_000, 'the first event to be scored');
+
+        await admin.createAcls({ acl: [denial] });
+        await bed.publish([meeting(heldBack)]);
+        expect(await scorer.exitWithin(30_000)).toEqual({ code: 1, signal: null });
+        const last = scorer.records().at(-1)!;
+        expect(last).toMatchObject({ level: 'fatal', exitCode: 1 });
+        expect(String(last.reason)).toMatch(/^KAFKA_SASL_USERNAME: the broker refused the user an operation \(TOPIC_AUTHORIZATION_FAILED: /);
+        expect(scorer.nonJsonLines()).toEqual([]);
+        expect(scorer.output).not.toContain(LOCAL_SCRAM_USER.password);
+        expect(scorer.output).not.toContain(customerId);
+        expect(scorer.output).not.toContain(heldBack);
+      } finally {
+        // Given back, even when the case failed: the next one must not be refused.
+        await admin.deleteAcls({ filters: [denial] });
+      }
+      resources.startService('scorer', bed.env());
+      const published = await bed.awaitOutput(
+        [bed.topics.scoreChanged],
+        (event) => event.kind === 'score-changed' && event.customerId === heldBack,
+        60_000,
+      );
+      expect(published).toMatchObject({ cause: { kind: 'event', eventId: `${heldBack}-1` } });
+      await resources.release();
+    }, 180_000);
   });
 });

@@ -1,7 +1,7 @@
 import { RestError, type Client, type SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { AvroRegistrySerde, SchemaRegistryError } from './registry-serde';
+import { AvroRegistrySerde, SchemaRegistryAccessRefusedError, SchemaRegistryError } from './registry-serde';
 import { frame, unframe } from './wire-format';
 
 const SCHEMA_ID = 7;
@@ -57,6 +57,22 @@ describe('AvroRegistrySerde.serialize', () => {
     expect(lookups).toHaveLength(2);
     lookups[1]!.settle(latest);
     await expect(retried).resolves.toBeInstanceOf(Buffer);
+  });
+
+  it.each([
+    [401, 'Unauthorized'],
+    [403, 'Forbidden'],
+  ])('tells a refusal of the credentials (%i) from an outage, naming the settings', async (status, message) => {
+    const { client, lookups } = deferredRegistry();
+    const encode = new AvroRegistrySerde(client).serialize('pings-value', { n: 1 });
+    lookups[0]!.settle(new RestError(message, status, status * 100));
+    const refusal = await encode.catch((error: unknown) => error);
+    // Still a registry failure (the record is not at fault), but one waiting will not end.
+    expect(refusal).toBeInstanceOf(SchemaRegistryAccessRefusedError);
+    expect(refusal).toBeInstanceOf(SchemaRegistryError);
+    expect((refusal as Error).message).toMatch(
+      new RegExp(`^SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD: the schema registry refused the credentials \\(HTTP ${status}: ${message}`),
+    );
   });
 });
 

@@ -9,7 +9,16 @@ import { frame, unframe } from './wire-format';
  * fault: the caller must pause and retry, never reject the record to the DLQ.
  */
 export class SchemaRegistryError extends Error {
-  override readonly name = 'SchemaRegistryError';
+  override readonly name: string = 'SchemaRegistryError';
+}
+
+/**
+ * The registry refused the service's credentials (401) or their access (403): unlike an outage, waiting will not end
+ * it. Still a registry failure, never the record's (its records are not rejected), but one the service cannot go on
+ * from.
+ */
+export class SchemaRegistryAccessRefusedError extends SchemaRegistryError {
+  override readonly name = 'SchemaRegistryAccessRefusedError';
 }
 
 /** An event could not be encoded: no schema is registered for the topic, or the event does not fit it. */
@@ -24,6 +33,8 @@ type Resolver = ReturnType<avro.Type['createResolver']>;
 type Resolution = { resolver: Resolver | undefined } | Rejected;
 
 const NOT_FOUND = 404;
+/** Unauthorized (no or wrong credentials) and Forbidden (credentials without the access). */
+const ACCESS_REFUSED = new Set([401, 403]);
 const MISSING_READER_FIELD = /^no matching field for default-less (\S+)$/;
 
 /**
@@ -171,6 +182,12 @@ export class AvroRegistrySerde {
       return await request();
     } catch (error) {
       if (error instanceof RestError && error.status === NOT_FOUND) return onNotFound();
+      if (error instanceof RestError && ACCESS_REFUSED.has(error.status)) {
+        throw new SchemaRegistryAccessRefusedError(
+          `SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD: the schema registry refused the credentials (HTTP ${error.status}: ${error.message})`,
+          { cause: error },
+        );
+      }
       throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
     }
   }

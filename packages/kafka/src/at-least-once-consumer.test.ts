@@ -90,6 +90,7 @@ async function runningLoop(
   const told: PartitionOffset[][] = [];
   let rewinds = 0;
   const logLines: Array<Record<string, unknown>> = [];
+  const failures: unknown[] = [];
   const loop = new AtLeastOnceConsumer({
     consumer,
     admin,
@@ -114,6 +115,7 @@ async function runningLoop(
       told.push([...offsets]);
       return Promise.resolve();
     },
+    onFailure: (error) => failures.push(error),
   });
   await loop.start();
   consumer.assign({ [TOPIC]: [0, 1] });
@@ -121,7 +123,7 @@ async function runningLoop(
     gate.durableThrough = Infinity;
     return loop.stop();
   };
-  return { loop, consumer, gate, units, fetches, told, logLines, rewinds: () => rewinds };
+  return { loop, consumer, gate, units, fetches, told, logLines, failures, rewinds: () => rewinds };
 }
 
 describe('AtLeastOnceConsumer', () => {
@@ -309,21 +311,26 @@ describe('AtLeastOnceConsumer', () => {
   });
 
   it('keeps trying to commit while the store does not answer, saying so once rather than at every tick', async () => {
-    const { consumer, gate, logLines } = await runningLoop();
+    const { consumer, gate, logLines, failures } = await runningLoop();
     gate.unreachable = true;
     await consumer.deliver(batch(0, 3)).done;
     const asked = gate.asked.length;
     await vi.waitFor(() => expect(gate.asked.length).toBeGreaterThan(asked + 10)); // ticks every 5 ms
     expect(logLines.filter((line) => line.msg === 'offset commit failed; retrying on the next tick')).toHaveLength(1);
+    // Each failed tick is told, so that the caller can stop for one that waiting will not end.
+    expect(failures.length).toBeGreaterThan(10);
     gate.unreachable = false;
     await vi.waitFor(() => expect(consumer.commits).toEqual([[{ topic: TOPIC, partition: 0, offset: '3' }]]));
   });
 
-  it('fails the batches of a unit whose handler fails, resolving nothing (kafkajs retries them)', async () => {
-    const { consumer } = await runningLoop(() => Promise.reject(new Error('Redis unreachable')));
+  it('fails the batches of a unit whose handler fails, resolving nothing (kafkajs retries them), and tells of the failure', async () => {
+    const refused = new Error('NOPERM');
+    const { consumer, failures } = await runningLoop(() => Promise.reject(refused));
     const delivered = consumer.deliver(batch(0, 3));
-    await expect(delivered.done).rejects.toThrow('Redis unreachable');
+    await expect(delivered.done).rejects.toBe(refused);
     expect(delivered.resolved).toEqual([]);
+    // Told before kafkajs retries it: a caller stops for a failure that retrying will not end.
+    expect(failures).toEqual([refused]);
   });
 
   it('stops at a batch made stale by a rebalance, resolving nothing more of it', async () => {

@@ -115,6 +115,12 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   onRewind?(): void;
   /** Offsets were just committed to Kafka (the latest per partition). A failure is logged and the next commit tells again. */
   onCommitted?(offsets: readonly PartitionOffset[]): Promise<void>;
+  /**
+   * Told of each failure of a unit of work or of a commit as it happens, before it is retried (the unit's batches by
+   * kafkajs, the commit at the next tick): the caller tells a failure that waiting ends (an outage) from one it
+   * does not (a refused permission) and stops for the latter.
+   */
+  onFailure?(error: unknown): void;
 }
 
 /** A partition's next offset to consume, as Kafka commits it. */
@@ -300,6 +306,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
         const outcome = await this.unitsInFlight.track(() => this.handleUnit(unit, fence));
         for (const queued of unit) queued.resolve(outcome);
       } catch (error) {
+        this.options.onFailure?.(error);
         // kafkajs retries the batches of a failed unit from their last resolved offsets.
         for (const queued of unit) queued.reject(error);
       }
@@ -350,6 +357,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   /** A slow commit never overlaps the next tick. */
   private commitDurable(): Promise<void> {
     return this.inSerial(() => this.commitDurableNow()).catch((error: unknown) => {
+      this.options.onFailure?.(error);
       this.commitFailedLog({ err: error });
     });
   }

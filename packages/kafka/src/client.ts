@@ -1,5 +1,5 @@
 import type { KafkaClientOptions } from '@churnscore/config';
-import { Kafka, logLevel, Partitioners, type Admin, type ICustomPartitioner, type LogEntry, type logCreator, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type KafkaJSProtocolError, type ICustomPartitioner, type LogEntry, type logCreator, type Producer, type SASLOptions } from 'kafkajs';
 import { connectionErrorLog, type Logger } from '@churnscore/observability';
 import { registerCompressionCodecs } from './codecs';
 import { murmur2Partition } from './murmur2';
@@ -104,6 +104,32 @@ export class KafkaLoginRefusedError extends Error {
     // kafkajs' message names the mechanism and the broker's reason, never the password.
     super(`KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: the broker refused the login (${cause.message})`, { cause });
   }
+}
+
+/**
+ * The broker refused the service's user an operation while it ran: an ACL it needs (READ on an input topic or the
+ * consumer group, WRITE on an output topic) was removed. kafkajs does not retry it, and nothing but an operator
+ * granting it again changes the answer: the service cannot go on.
+ */
+export class KafkaAccessRefusedError extends Error {
+  override readonly name = 'KafkaAccessRefusedError';
+
+  constructor(cause: KafkaJSProtocolError) {
+    super(
+      `KAFKA_SASL_USERNAME: the broker refused the user an operation (${cause.type}: ${cause.message}); ` +
+        'grant it back the ACLs it lost (READ on the input topics and the consumer group, WRITE on the output topics)',
+      { cause },
+    );
+  }
+}
+
+/** `error` as a KafkaAccessRefusedError if it is the broker's refusal of an ACL (`*_AUTHORIZATION_FAILED`), else undefined. */
+export function kafkaAccessRefusal(error: unknown): KafkaAccessRefusedError | undefined {
+  // By name, as connectAdmin tells a refused login: kafkajs's error classes are not among the exports Node's ESM loader
+  // finds in its CommonJS module.
+  if (!(error instanceof Error) || error.name !== 'KafkaJSProtocolError') return undefined;
+  const refused = error as KafkaJSProtocolError;
+  return refused.type.endsWith('_AUTHORIZATION_FAILED') ? new KafkaAccessRefusedError(refused) : undefined;
 }
 
 /** Connects an admin client; a refused SASL login becomes a KafkaLoginRefusedError (a configuration refusal). */

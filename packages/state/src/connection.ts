@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, ReplyError } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { DEFAULT_PREFIX, keySchema, type KeySchema } from './keys';
@@ -116,6 +116,34 @@ export class RedisLoginRefusedError extends Error {
 
 /** Replies that mean the credentials or the ACL user are wrong. Redis never repeats the password in them. */
 const LOGIN_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR .*\b(AUTH|password)\b/;
+
+/**
+ * Replies refusing a running service's user: its password changed (NOAUTH, WRONGPASS on the reconnection), a command
+ * or key taken from its ACL rules (NOPERM), or, inside a script, a command or key the user may not use (Redis 7.0's
+ * `ERR The user executing the script can't run this command …` / `… can't access at least one of the keys …`).
+ */
+const ACCESS_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR The user executing the script can't\b/;
+
+/**
+ * Redis refused the service's user a command while it ran: its ACL rules or its password were changed, or the user was
+ * disabled. Retrying gives the same reply until an operator changes them back: the service cannot go on.
+ */
+export class RedisAccessRefusedError extends Error {
+  override readonly name = 'RedisAccessRefusedError';
+
+  constructor(readonly reply: string) {
+    super(
+      `REDIS_URL: Redis refused the ACL user of the URL a command (${reply}); give the user the permissions docs/operations.md lists (Redis permissions) or fix its password`,
+    );
+  }
+}
+
+/** `error` as a RedisAccessRefusedError if it is Redis's reply refusing the user (ACCESS_REFUSED), else undefined. */
+export function redisAccessRefusal(error: unknown): RedisAccessRefusedError | undefined {
+  // ioredis types ReplyError loosely: instanceof does not narrow it.
+  const reply = error instanceof ReplyError ? (error as Error).message : undefined;
+  return reply !== undefined && ACCESS_REFUSED.test(reply) ? new RedisAccessRefusedError(reply) : undefined;
+}
 
 /** How long a service waits at start for Redis to answer its first PING. */
 export const REDIS_LOGIN_CHECK_TIMEOUT_MS = 3_000;

@@ -18,7 +18,9 @@ function missingTopicsError(topics: TopicNames, missing: readonly string[]): Con
       .map(
         ([role, setting]) =>
           `${setting}: topic "${topics[role]}" does not exist on the brokers; create it with \`npm run topics:provision\` ` +
-          "(it reads the same TOPIC_* settings) or your cluster's own tooling, or correct the name",
+          "(it reads the same TOPIC_* settings) or your cluster's own tooling, or correct the name " +
+          // A broker answers a user that may not describe a topic as if it did not exist.
+          "(or, with ACLs, grant the Kafka user DESCRIBE on it: the brokers hide a topic from a user no ACL allows)",
       ),
   );
 }

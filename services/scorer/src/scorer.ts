@@ -28,6 +28,7 @@ import { ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
 import { TimeDrivenRescorer } from './time-driven';
 import { requireTopics, watchRequiredTopics } from './required-topics';
+import { accessRefusal } from './access-refusal';
 
 /**
  * Replicas confirm a master's writes once a second, so offsets normally wait a second or two for them: a wait this
@@ -158,6 +159,11 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
   const metrics = createScorerMetrics();
   const liveness = options.liveness ?? new Liveness();
+  // A dependency that refuses the scorer's user gives the same answer to every retry: stop, saying which setting.
+  const stopIfRefused = (error: unknown) => {
+    const refusal = accessRefusal(error);
+    if (refusal !== undefined) liveness.fail(refusal.message, refusal);
+  };
 
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer', onError: connectionErrorLogger(logger, 'redis') });
   const kafka = createKafkaClient(kafkaClientOptions(config), logger);
@@ -200,6 +206,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   );
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (stopping) return;
+    stopIfRefused(payload.error);
     // kafkajs restarts the consumer after a retriable error; after any other it has left the group for good.
     if (payload.restart) {
       logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
@@ -291,6 +298,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       metrics.rewinds.inc();
       backlog.rewound();
     },
+    onFailure: stopIfRefused,
   });
   const timeDriven = new TimeDrivenRescorer(
     store,
@@ -300,6 +308,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     { pollIntervalMs: settings.rescorePollIntervalMs, claimLimit: settings.rescoreClaimLimit, concurrentClaims: settings.rescoreConcurrentClaims, leaseMs: settings.rescoreLeaseMs },
     metrics,
     logger,
+    stopIfRefused,
   );
 
   const redisAnswers = { name: 'redis', check: async () => (await redis.ping()) === 'PONG' };

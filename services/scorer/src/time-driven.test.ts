@@ -37,6 +37,7 @@ class RecordingPipeline {
 
 function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, concurrentClaims = 1) {
   const metrics = createScorerMetrics();
+  const failedRounds: unknown[] = [];
   const rescorer = new TimeDrivenRescorer(
     store,
     pipeline,
@@ -45,8 +46,9 @@ function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, co
     { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, concurrentClaims, leaseMs: 60_000 },
     metrics,
     createLogger({ name: 'time-driven-test', level: 'silent' }),
+    (error) => failedRounds.push(error),
   );
-  return { rescorer, metrics };
+  return { rescorer, metrics, failedRounds };
 }
 
 function storeWithDue(customers: number, dueAt = NOW): InMemoryStateStore {
@@ -87,6 +89,16 @@ describe('TimeDrivenRescorer', () => {
     expect(await rescorer.runOnce()).toBe(CLAIM_LIMIT);
     expect(new Set([...pipeline.rounds[0]!, ...pipeline.rescored()]).size).toBe(2 * CLAIM_LIMIT);
     expect([...store.due.values()].filter((dueAt) => dueAt === NOW + 60_000)).toHaveLength(2 * CLAIM_LIMIT);
+  });
+
+  it('tells of each failed round of its loop before the next poll, so that the scorer can stop for a refusal', async () => {
+    const pipeline = new RecordingPipeline();
+    pipeline.failingRounds.add(1);
+    const { rescorer, failedRounds } = rescorerWith(storeWithDue(5), pipeline);
+    rescorer.start();
+    await vi.waitFor(() => expect(failedRounds).toHaveLength(1));
+    await rescorer.stop();
+    expect(failedRounds).toEqual([new Error('Redis went away')]);
   });
 
   /** A started rescorer (its first round finding nothing) asked for a round of `customers` due now. */

@@ -40,6 +40,8 @@ export class TimeDrivenRescorer {
     private readonly options: TimeDrivenOptions,
     private readonly metrics: ScorerMetrics,
     private readonly logger: Logger,
+    /** Told of each failed round before the next: see AtLeastOnceConsumerOptions.onFailure. */
+    private readonly onRoundFailed: (error: unknown) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -104,6 +106,7 @@ export class TimeDrivenRescorer {
       } catch (error) {
         // Redis or the broker is away, or Redis was found replaced (the consumer loop rewinds and the gate
         // synchronises): the claims' leases bring the customers back; try again next round.
+        this.onRoundFailed(error);
         this.logger.warn({ err: error }, 'time-driven re-scoring round failed');
       }
       if (this.pollRequested) continue;

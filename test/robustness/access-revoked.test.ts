@@ -1,0 +1,80 @@
+// A dependency that refuses the scorer's user while it runs gives the same answer to every retry: the scorer's liveness
+// fails with the setting named and it exits (1, so that a supervisor restarts it), instead of a live process that
+// retries for ever and consumes nothing, which is what it was until 2026-12-04 (kafkajs restarting its consumer every
+// few seconds, the time-driven loop failing each round). Here an operator takes commands away from the scorer's Redis
+// ACL user: the script call itself (NOPERM), or a command a script calls (refused inside the script). Once the
+// operator gives them back, the scorer started again applies the event the refusal held back: nothing is lost.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sampleActivity } from '@churnscore/events/testing';
+import { STATE_FIELD } from '@churnscore/state';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, PrivateRedis } from '../scorer/private-redis';
+import { eventually, ScorerTestBed } from '../scorer/support';
+import { TestResources } from './service-process';
+
+const SCORER_USER = 'churnscore-scorer';
+const SCORER_PASSWORD = 'access-revoked-password';
+const workDir = mkdtempSync(join(tmpdir(), 'access-revoked-'));
+let redis: PrivateRedis;
+let admin: Redis;
+let bed: ScorerTestBed;
+
+const grantEverything = () => admin.call('ACL', 'SETUSER', SCORER_USER, 'on', `>${SCORER_PASSWORD}`, '~*', '&*', '+@all');
+
+beforeAll(async () => {
+  redis = new PrivateRedis(await freePort());
+  await redis.start(join(workDir, 'data'));
+  admin = new Redis(redis.port, '127.0.0.1');
+  await grantEverything();
+  bed = new ScorerTestBed('access-revoked', `redis://${SCORER_USER}:${SCORER_PASSWORD}@127.0.0.1:${redis.port}`);
+  await bed.setUp(1);
+});
+afterAll(async () => {
+  await grantEverything();
+  admin.disconnect();
+  await bed.tearDown();
+  await redis.kill();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('a scorer whose Redis user loses permissions while it runs', () => {
+  it.each([
+    { taken: ['-evalsha', '-eval'], reply: /NOPERM this user has no permissions to run the 'eval(sha)?' command/ },
+    { taken: ['-get'], reply: /ERR The user executing the script can't run this command/ },
+  ])('stops (exit 1) naming REDIS_URL when $taken is taken away, and loses no event', async ({ taken, reply }) => {
+    const resources = new TestResources();
+    try {
+      const customerId = `revoked${taken.join('')}`;
+      const meeting = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null });
+      // Read with the administrator's connection: the scorer's user is the one refused.
+      const revision = async () => Number((await admin.hget(bed.keys.customer(customerId).state, STATE_FIELD.revision)) ?? 0);
+
+      const scorer = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
+      await bed.publish([meeting(1)]);
+      await eventually(revision, (applied) => applied === 1, 60_000, 'the first event to be applied');
+
+      await admin.call('ACL', 'SETUSER', SCORER_USER, ...taken);
+      await bed.publish([meeting(2)]);
+      expect(await scorer.exitWithin(30_000)).toEqual({ code: 1, signal: null });
+      const last = scorer.records().at(-1)!;
+      expect(last).toMatchObject({ level: 'fatal', exitCode: 1 });
+      expect(String(last.reason)).toMatch(/^REDIS_URL: Redis refused the ACL user of the URL a command \(/);
+      expect(String(last.reason)).toMatch(reply);
+      expect(scorer.nonJsonLines()).toEqual([]);
+      expect(scorer.output).not.toContain(SCORER_PASSWORD);
+      expect(scorer.output).not.toContain(customerId);
+      expect(await revision()).toBe(1);
+
+      await grantEverything();
+      resources.startService('scorer', bed.env());
+      await eventually(revision, (applied) => applied === 2, 60_000, 'the held-back event to be applied once the permissions are back');
+    } finally {
+      // A failed case must not leave the next one refused.
+      await grantEverything();
+      await resources.release();
+    }
+  }, 180_000);
+});
