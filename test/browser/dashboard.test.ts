@@ -219,6 +219,11 @@ describe('the dashboard', () => {
       `Adapted to this base24.9% churn within 90 daysmeasured on 9,120 settled snapshots of 341 customers, 143 churning, ` +
         `from ${shownDate(outcomes.firstAsOf)} to ${shownDate(outcomes.lastAsOf)}; fitted at 7.8%; the figures below are ${shipped.version}'s`,
     );
+    // CHURN_RISK_HIGH's thresholds chosen on the settled snapshots too: the card's alert is then theirs.
+    const alert = { ...shippedCard.alert, openAt: 0.41, resolveBelow: 0.33 };
+    expect(await shown({ ...measured, alert } as typeof estimated)).toContain(
+      `to ${shownDate(outcomes.lastAsOf)}; fitted at 7.8%; the alert's thresholds chosen on them, its figures theirs; the other figures below are ${shipped.version}'s`,
+    );
   });
 
   it('says when the scoring config has no model card, and labels risks with its horizon', async () => {

@@ -97,7 +97,7 @@ describe('npm run train -- --from-topics', () => {
     expect((await train(['--adapt-base-rate', '--history', exportFile, '--out', join(dir, 'adapted-from-export')])).code).toBe(TRAIN_EXIT_CODES.ok);
     const adaptedConfig = (out: string) => readFileSync(join(dir, out, 'scoring-config.json'), 'utf8');
     expect(adaptedConfig('adapted-from-topics')).toBe(adaptedConfig('adapted-from-export'));
-    expect(adaptedFromTopics.stdout).toMatch(/adapted default-[\d.]+ to this base as default-[\d.]+-base[\d.]+: [\d,]+ settled snapshots of \d+ customers \(\d+ churning\)/);
+    expect(adaptedFromTopics.stdout).toMatch(/adapted default-[\d.]+ to this base as default-[\d.]+-base[\d.]+-[0-9a-f]{8}: [\d,]+ settled snapshots of \d+ customers \(\d+ churning\)/);
     expect(await replayGroups()).toEqual([]);
   }, 300_000);
 

@@ -15,7 +15,8 @@ import {
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
 import { DEFAULT_WARM_UP_DAYS, customerRows, knownSpan } from './dataset';
 import { seededRandom, syntheticPopulation } from './test-support';
-import { MIN_CUSTOMERS } from './train';
+import { alertSettings, replayAlert } from './thresholds';
+import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, riskTrajectories } from './train';
 
 /**
  * A base churning at `churnRate` whose customers' one behavioural measure is N(1, 1) for churners and N(0, 1) for the
@@ -64,7 +65,8 @@ describe('adaptToBaseRate', () => {
     expect(adapted.churn.intercept).toBeCloseTo(config.churn.intercept + logOdds(adaptation.to) - logOdds(adaptation.from), 4);
     expect(adapted.churn.coefficients).toEqual(config.churn.coefficients);
     expect(adapted.alerts).toEqual(config.alerts);
-    expect(adapted.version).toBe(`${config.version}-base${Number((adaptation.to * 100).toPrecision(6))}`);
+    // The rate in percent, and a hash of the intercept and thresholds: another fit, another version.
+    expect(adapted.version).toMatch(new RegExp(`^${config.version}-base${Number((adaptation.to * 100).toPrecision(6))}-[0-9a-f]{8}$`));
     // The adapted risks average to the estimated rate: what calibration to the base means.
     const shifted = logits.map((logit) => logistic(logit + adapted.churn.intercept - config.churn.intercept));
     expect(shifted.reduce((sum, risk) => sum + risk, 0) / shifted.length).toBeCloseTo(adaptation.to, 3);
@@ -146,12 +148,25 @@ describe('adaptToOutcomes and adaptToBase', () => {
   const settled = histories.flatMap((history) => customerRows(history, plan, fold));
   const logitOf = (row: (typeof settled)[number]) => churnLogitOf(config.churn, churnSnapshot(row.insights, config, row.asOf));
 
+  const churning = [...new Set(settled.filter((row) => row.label).map((row) => row.customerId))];
+  /** The settled snapshots of every customer but the churners past the first `keep`. */
+  const withChurners = (keep: number) => {
+    const kept = new Set(churning.slice(0, keep));
+    return settled.filter((row) => !churning.includes(row.customerId) || kept.has(row.customerId));
+  };
+
   it('fits the intercept on the settled snapshots: the moved risks average to the share that churned, the ranking and everything else unchanged', () => {
     const { config: adapted, adaptation } = adaptToOutcomes(config, settled, 'ours-2')!;
     const churned = settled.filter((row) => row.label).length / settled.length;
     expect(adaptation.to).toBeCloseTo(churned, 4);
     expect(adapted.churn.baseRate).toBe(adaptation.to);
-    expect({ ...adapted, version: config.version, churn: { ...adapted.churn, intercept: config.churn.intercept, baseRate: config.churn.baseRate } }).toEqual(config);
+    // Everything but the churn model and what follows CHURN_RISK_HIGH's thresholds, chosen on the same snapshots (below).
+    const { alert } = adaptation;
+    expect(alert).toBeDefined();
+    expect({ ...adapted, version: config.version, churn: { ...adapted.churn, intercept: config.churn.intercept, baseRate: config.churn.baseRate } }).toEqual({
+      ...config,
+      ...alertSettings(config, { openAt: alert!.openAt, resolveBelow: alert!.resolveBelow }, adaptation.to),
+    });
     const moved = settled.map((row) => logistic(logitOf(row) + adapted.churn.intercept - config.churn.intercept));
     expect(moved.reduce((sum, risk) => sum + risk, 0) / moved.length).toBeCloseTo(churned, 3);
     expect(adapted.version).toBe('ours-2');
@@ -165,14 +180,38 @@ describe('adaptToOutcomes and adaptToBase', () => {
         firstAsOf: new Date(plan.asOfDates[0]!).toISOString(),
         lastAsOf: new Date(plan.asOfDates.at(-1)!).toISOString(),
       },
+      alert,
     });
   });
 
+  it(`chooses CHURN_RISK_HIGH's thresholds on the settled snapshots for the target precision once they hold ${MIN_CHURNING_CUSTOMERS} churners, as training does on its validation`, () => {
+    expect(churning.length).toBeGreaterThanOrEqual(MIN_CHURNING_CUSTOMERS);
+    const { config: adapted, adaptation } = adaptToOutcomes(config, settled, undefined, 0.5)!;
+    const alert = adaptation.alert!;
+    expect(alert.targetPrecision).toBe(0.5);
+    expect(alert.precision).toBeGreaterThanOrEqual(0.5);
+    expect(adapted.alerts.churnRiskHigh).toEqual({ openAt: alert.openAt, resolveBelow: alert.resolveBelow });
+    // What the adaptation says of its alert is the adapted model's alert replayed along each customer's settled weeks.
+    const rows = [...settled].sort((a, b) => (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.asOf - b.asOf));
+    const risks = rows.map((row) => logistic(churnLogitOf(adapted.churn, churnSnapshot(row.insights, adapted, row.asOf))));
+    const { alerted, truePositives, precision, recall, earlyRecall } = replayAlert(riskTrajectories(rows, risks, plan.asOfDates), adapted.alerts.churnRiskHigh);
+    expect(alert).toMatchObject({ alerted, truePositives, recall, earlyRecall });
+    expect(alert.precision).toBeCloseTo(precision!, 12);
+    // Another fit, another version.
+    expect(adapted.version).not.toBe(adaptToOutcomes(config, settled)!.config.version);
+  });
+
+  it(`keeps the base config's thresholds with fewer than ${MIN_CHURNING_CUSTOMERS} churners settled, or when none reach the target`, () => {
+    for (const [rows, target] of [[withChurners(MIN_CHURNING_CUSTOMERS - 1), 0.6], [settled, 0.999]] as const) {
+      const { config: adapted, adaptation } = adaptToOutcomes(config, rows, undefined, target)!;
+      expect(adaptation.alert).toBeUndefined();
+      expect(adapted.alerts).toEqual(config.alerts);
+      expect(adapted.bands).toEqual(config.bands);
+    }
+  });
+
   it(`measures nothing from fewer than ${MIN_SETTLED_CHURNERS} churning customers: adaptToBase then estimates from the risks under contract, or says why it cannot`, () => {
-    const churning = [...new Set(settled.filter((row) => row.label).map((row) => row.customerId))];
-    expect(churning.length).toBeGreaterThanOrEqual(MIN_SETTLED_CHURNERS);
-    const few = new Set(churning.slice(0, MIN_SETTLED_CHURNERS - 1));
-    const fewChurners = settled.filter((row) => !row.label || few.has(row.customerId));
+    const fewChurners = withChurners(MIN_SETTLED_CHURNERS - 1);
     expect(adaptToOutcomes(config, fewChurners)).toBeNull();
     const underContract = settled.filter((row) => row.asOf === plan.asOfDates.at(-1));
     expect(underContract.length).toBeLessThan(MIN_CUSTOMERS);

@@ -6,10 +6,11 @@
 // label from how the risks of its customers are spread: the prior-shift adjustment of Saerens, Latinne &
 // Decaestecker (2002, "Adjusting the outputs of a classifier to new a priori probabilities").
 import { MS_PER_DAY } from '@churnscore/domain';
-import { churnLogitOf, churnSnapshot, logOdds, logistic, parseScoringConfig, type ScoringConfig } from '@churnscore/scoring';
+import { churnLogitOf, churnSnapshot, compareUtf8, logOdds, logistic, parseScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
 import { DEFAULT_WARM_UP_DAYS, type DatasetRow, type SnapshotPlan } from './dataset';
-import { MIN_CUSTOMERS, TrainingRefusedError, significant } from './train';
+import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, alertSettings, chooseAlertThresholds, replayAlert, type AlertReport, type AlertThresholds } from './thresholds';
+import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, TrainingRefusedError, riskTrajectories, shortHash, significant } from './train';
 
 /** The estimate has settled when an iteration moves it by less than this. */
 const CONVERGED_WITHIN = 1e-7;
@@ -80,6 +81,12 @@ export interface BaseRateAdaptation {
   customers: number;
   /** Set when the rate was measured on the base's settled outcomes; absent, it was estimated from risks alone. */
   outcomes?: SettledOutcomes;
+  /**
+   * Set when CHURN_RISK_HIGH's thresholds were chosen on the settled outcomes too (they hold MIN_CHURNING_CUSTOMERS
+   * churning customers and a pair reaches the target precision), with how the alert did there; absent, the base
+   * config's thresholds were kept.
+   */
+  alert?: AlertReport;
 }
 
 export interface AdaptedConfig {
@@ -118,16 +125,18 @@ export function adaptToBaseRate(baseConfig: ScoringConfig, logits: readonly numb
     );
   }
   const to = significant(estimate);
-  return { config: movedTo(baseConfig, to, logOdds(to) - logOdds(from), version), adaptation: { from, to, customers: logits.length } };
+  const intercept = significant(baseConfig.churn.intercept + logOdds(to) - logOdds(from));
+  return { config: movedTo(baseConfig, to, intercept, undefined, version), adaptation: { from, to, customers: logits.length } };
 }
 
-/** `baseConfig` with its intercept moved by `shift`, fitted at the rate `to`. */
-function movedTo(baseConfig: ScoringConfig, to: number, shift: number, version: string | undefined): ScoringConfig {
+/** `baseConfig` with the churn model fitted at the rate `to` given `intercept`, and CHURN_RISK_HIGH's `thresholds` if chosen. */
+function movedTo(baseConfig: ScoringConfig, to: number, intercept: number, thresholds: AlertThresholds | undefined, version: string | undefined): ScoringConfig {
   return parseScoringConfig({
     ...baseConfig,
-    // The rate as stored, in percent: one version per rate, so one intercept per version.
-    version: version ?? `${baseConfig.version}-base${Number((to * 100).toPrecision(6))}`,
-    churn: { ...baseConfig.churn, intercept: significant(baseConfig.churn.intercept + shift), baseRate: to },
+    ...(thresholds === undefined ? {} : alertSettings(baseConfig, thresholds, to)),
+    // The rate as stored, in percent, and a hash of what was fitted: two histories churning alike give two intercepts.
+    version: version ?? `${baseConfig.version}-base${Number((to * 100).toPrecision(6))}-${shortHash({ intercept, thresholds: thresholds ?? null })}`,
+    churn: { ...baseConfig.churn, intercept, baseRate: to },
   });
 }
 
@@ -176,30 +185,74 @@ export const churningCustomers = (settled: readonly DatasetRow[]): number => new
  * `baseConfig` moved to the churn of the base's settled snapshots (settledPlan's rows): the intercept fitted on them,
  * the rate the share that churned. null when they hold fewer than MIN_SETTLED_CHURNERS churning customers.
  */
-export function adaptToOutcomes(baseConfig: ScoringConfig, settled: readonly DatasetRow[], version?: string): AdaptedConfig | null {
+export function adaptToOutcomes(
+  baseConfig: ScoringConfig,
+  settled: readonly DatasetRow[],
+  version?: string,
+  targetPrecision = DEFAULT_TARGET_PRECISION,
+): AdaptedConfig | null {
   const from = baseConfig.churn.baseRate;
   const churning = churningCustomers(settled);
   if (from === undefined || churning < MIN_SETTLED_CHURNERS) return null;
-  const shift = fitInterceptShift(
-    settled.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf))),
-    settled.map((row) => row.label),
-  );
+  const logits = settled.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf)));
+  const intercept = significant(baseConfig.churn.intercept + fitInterceptShift(logits, settled.map((row) => row.label)));
   const to = significant(settled.filter((row) => row.label).length / settled.length);
+  // Thresholds from as many churners as training chooses them from on its validation snapshots, for the same target.
+  const alert =
+    churning >= MIN_CHURNING_CUSTOMERS
+      ? alertOnSettled(settled, baseConfig, { base: logits, moved: logits.map((logit) => logit - baseConfig.churn.intercept + intercept) }, targetPrecision)
+      : undefined;
   const outcomes: SettledOutcomes = {
     snapshots: settled.length,
     churningCustomers: churning,
     firstAsOf: new Date(settled.reduce((first, row) => Math.min(first, row.asOf), Infinity)).toISOString(),
     lastAsOf: new Date(settled.reduce((last, row) => Math.max(last, row.asOf), -Infinity)).toISOString(),
   };
-  return { config: movedTo(baseConfig, to, shift, version), adaptation: { from, to, customers: new Set(settled.map((row) => row.customerId)).size, outcomes } };
+  return {
+    config: movedTo(baseConfig, to, intercept, alert && { openAt: alert.openAt, resolveBelow: alert.resolveBelow }, version),
+    adaptation: { from, to, customers: new Set(settled.map((row) => row.customerId)).size, outcomes, ...(alert === undefined ? {} : { alert }) },
+  };
+}
+
+/**
+ * CHURN_RISK_HIGH's thresholds chosen on the settled snapshots for `targetPrecision` with the moved model's risks, as
+ * training chooses them on its validation snapshots (chooseAlertThresholds over each customer's weekly trajectory),
+ * and the base config's thresholds with its own risks replayed beside them; undefined when no pair reaches the target.
+ */
+function alertOnSettled(
+  settled: readonly DatasetRow[],
+  baseConfig: ScoringConfig,
+  logits: { base: readonly number[]; moved: readonly number[] },
+  targetPrecision: number,
+): AlertReport | undefined {
+  // A customer's snapshots in a row, in time: the trajectories the alert is replayed along.
+  const order = settled.map((_, i) => i).sort((a, b) => compareUtf8(settled[a]!.customerId, settled[b]!.customerId) || settled[a]!.asOf - settled[b]!.asOf);
+  const rows = order.map((i) => settled[i]!);
+  const asOfDates = [...new Set(rows.map((row) => row.asOf))].sort((a, b) => a - b);
+  const trajectories = (of: readonly number[]) => riskTrajectories(rows, order.map((i) => logistic(of[i]!)), asOfDates);
+  const choice = chooseAlertThresholds(trajectories(logits.moved), targetPrecision);
+  if (!choice.ok) return undefined;
+  const kept = baseConfig.alerts.churnRiskHigh;
+  return {
+    targetPrecision,
+    earlyWarningDays: EARLY_WARNING_DAYS,
+    ...choice.thresholds,
+    ...choice.outcome,
+    base: { openAt: kept.openAt, resolveBelow: kept.resolveBelow, ...replayAlert(trajectories(logits.base), kept) },
+  };
 }
 
 /**
  * `baseConfig` moved to a base's churn as of an instant: measured on its settled snapshots (settledPlan's rows) when
  * they hold enough churners, else estimated from the risks of its customers under contract then (their rows as of it).
  */
-export function adaptToBase(baseConfig: ScoringConfig, rows: { settled: readonly DatasetRow[]; underContract: readonly DatasetRow[] }, version?: string): AdaptedConfig {
-  const measured = adaptToOutcomes(baseConfig, rows.settled, version);
+export function adaptToBase(
+  baseConfig: ScoringConfig,
+  rows: { settled: readonly DatasetRow[]; underContract: readonly DatasetRow[] },
+  version?: string,
+  targetPrecision = DEFAULT_TARGET_PRECISION,
+): AdaptedConfig {
+  const measured = adaptToOutcomes(baseConfig, rows.settled, version, targetPrecision);
   if (measured !== null) return measured;
   try {
     return adaptToBaseRate(

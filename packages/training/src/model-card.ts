@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR } from '@churnscore/scoring';
 import type { BaseRateAdaptation } from './base-rate';
 import type { CalibrationTable } from './metrics';
-import { riskBandsFor, type AlertOutcome, type AlertThresholds } from './thresholds';
+import { riskBandsFor, type AlertOutcome, type AlertReport, type AlertThresholds } from './thresholds';
 
 /**
  * The files `npm run train` writes into its output directory: a scoring config and its model card beside it, where
@@ -103,13 +103,7 @@ export interface ModelCard {
   validation: RankingScore & { baseRate: number; meanPredicted: number; calibration: CalibrationTable };
   /** The base config's churn model (with its calibration error), then single signals, on the same snapshots. */
   baselines: Array<RankingScore & { calibrationError?: number }>;
-  alert: AlertThresholds &
-    AlertOutcome & {
-      targetPrecision: number;
-      earlyWarningDays: number;
-      /** The base config's CHURN_RISK_HIGH with the base model's risks, replayed the same way. */
-      base: AlertThresholds & AlertOutcome;
-    };
+  alert: AlertReport;
   /**
    * Set when the model was moved to another base's churn rate (`npm run train -- --adapt-base-rate`): the intercept is
    * the moved one, every other figure the card of `figuresOf` gave, measured on that model's own validation snapshots.
@@ -144,6 +138,8 @@ export function adaptedModelCard(base: ModelCard, adapted: { version: string; in
     ...base,
     version: adapted.version,
     model: { ...base.model, intercept: adapted.intercept },
+    // Thresholds chosen on the settled snapshots are the adapted config's: the alert's figures are theirs there.
+    alert: adaptation.alert ?? base.alert,
     adaptation: { figuresOf: base.adaptation?.figuresOf ?? base.version, ...adaptation },
   };
 }
@@ -157,16 +153,18 @@ const table = (header: readonly string[], rows: ReadonlyArray<ReadonlyArray<stri
   [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
 
 /** What moved an adapted model's intercept, and whose figures the card shows. */
-function adaptationParagraph({ from, to, customers, observedUntil, outcomes, figuresOf }: NonNullable<ModelCard['adaptation']>): string {
+function adaptationParagraph({ from, to, customers, observedUntil, outcomes, figuresOf, alert }: NonNullable<ModelCard['adaptation']>): string {
   const how =
     outcomes === undefined
       ? `at an estimated ${percent(to)} (the model was fitted at ${percent(from)}): estimated without labels from the risks of ${customers} customers under contract at ${observedUntil}`
       : `at ${percent(to)} (the model was fitted at ${percent(from)}): measured on ${outcomes.snapshots} settled snapshots of ${customers} customers ` +
         `(${outcomes.churningCustomers} of them churning) as of ${outcomes.firstAsOf} to ${outcomes.lastAsOf}, in the history until ${observedUntil}`;
-  return (
-    `**Adapted to a base** whose customers churn within the horizon ${how}, the intercept moved accordingly (docs/scoring.md §17). The figures below are ${figuresOf}'s, ` +
-    'on its own validation snapshots; on the adapted base its risks are calibrated to that rate.'
-  );
+  const figures =
+    alert === undefined
+      ? `The figures below are ${figuresOf}'s, on its own validation snapshots; on the adapted base its risks are calibrated to that rate.`
+      : `CHURN_RISK_HIGH's thresholds were chosen on the same settled snapshots, for precision ${alert.targetPrecision}: its figures below are ` +
+        `theirs there (the base model's thresholds with its own risks beside them); the other figures are ${figuresOf}'s, on its own validation snapshots.`;
+  return `**Adapted to a base** whose customers churn within the horizon ${how}, the intercept moved accordingly (docs/scoring.md §17). ${figures}`;
 }
 
 /** The card as Markdown. */

@@ -3,6 +3,7 @@
 // below resolveBelow, unchanged in between), and the pair that catches the most churners while at least the
 // target share of alerted snapshots are customers who do churn within the horizon.
 import { MS_PER_DAY } from '@churnscore/domain';
+import type { ScoringConfig } from '@churnscore/scoring';
 
 /** What the alert's value is measured against: a warning at least this many days before the churn leaves time to act. */
 export const EARLY_WARNING_DAYS = 30;
@@ -107,6 +108,15 @@ export function replayAlert(trajectories: readonly (readonly RiskPoint[])[], thr
   return tally.outcome();
 }
 
+/** CHURN_RISK_HIGH's thresholds as chosen for a target precision, how they did, and the base config's beside them. */
+export type AlertReport = AlertThresholds &
+  AlertOutcome & {
+    targetPrecision: number;
+    earlyWarningDays: number;
+    /** The base config's CHURN_RISK_HIGH with the base model's risks, replayed the same way. */
+    base: AlertThresholds & AlertOutcome;
+  };
+
 export type ThresholdChoice =
   | { ok: true; thresholds: AlertThresholds; outcome: AlertOutcome }
   /** No pair reaches the target; `bestPrecision` is the highest any pair reached (null if none ever alerts). */
@@ -147,4 +157,22 @@ export function riskBandsFor(thresholds: AlertThresholds, baseRate: number): { m
   const highMin = thresholds.openAt;
   const mediumMin = Math.min(Math.max(THRESHOLD_STEP, Math.round(baseRate / THRESHOLD_STEP) * THRESHOLD_STEP), highMin - THRESHOLD_STEP);
   return { mediumMin: Number(mediumMin.toFixed(2)), highMin };
+}
+
+/**
+ * `config`'s settings that follow CHURN_RISK_HIGH's thresholds, set for `thresholds` chosen on snapshots churning at
+ * `baseRate`: the alert's own, the risk bands (riskBandsFor), and RENEWAL_AT_RISK's recovery: that alert opens on the
+ * high band near a renewal, and recovering below a higher risk than CHURN_RISK_HIGH resolves at would open and recover
+ * it at once between the two.
+ */
+export function alertSettings(config: ScoringConfig, thresholds: AlertThresholds, baseRate: number): Pick<ScoringConfig, 'bands' | 'alerts'> {
+  const { renewalAtRisk } = config.alerts;
+  return {
+    bands: { ...config.bands, risk: riskBandsFor(thresholds, baseRate) },
+    alerts: {
+      ...config.alerts,
+      churnRiskHigh: thresholds,
+      renewalAtRisk: { ...renewalAtRisk, recovery: { ...renewalAtRisk.recovery, maxChurnRisk: thresholds.resolveBelow } },
+    },
+  };
 }

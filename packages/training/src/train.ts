@@ -17,7 +17,7 @@ import { DEFAULT_WARM_UP_DAYS, splitByTime, type Dataset, type DatasetRow } from
 import { fitLogisticRegression } from './logistic-regression';
 import { averagePrecision, calibrationTable, rocAuc, type ScoredSample } from './metrics';
 import type { ModelCard, RankingScore, SampleCounts } from './model-card';
-import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, chooseAlertThresholds, replayAlert, riskBandsFor, type RiskPoint } from './thresholds';
+import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, alertSettings, chooseAlertThresholds, replayAlert, type RiskPoint } from './thresholds';
 
 /**
  * The fewest churning customers, and customers, that the training period and the validation period must each
@@ -97,6 +97,9 @@ export interface TrainingResult {
 
 const isoDate = (instant: number): string => new Date(instant).toISOString().slice(0, 10);
 export const significant = (value: number): number => Number(value.toPrecision(COEFFICIENT_DIGITS));
+
+/** 8 hex digits of what a model learnt, for its version: another model, another version. */
+export const shortHash = (learnt: unknown): string => createHash('sha256').update(JSON.stringify(learnt)).digest('hex').slice(0, 8);
 
 /** Snapshots, positives, customers and churning customers among labelled rows. */
 export function sampleCounts(rows: ReadonlyArray<Pick<DatasetRow, 'customerId' | 'label'>>): SampleCounts {
@@ -219,25 +222,10 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   }
 
   const baseRate = counts.validation.positives / counts.validation.snapshots;
-  const riskBands = riskBandsFor(choice.thresholds, baseRate);
-  const learnt = { churn, churnRiskHigh: choice.thresholds, riskBands, base: baseConfig.version };
-  const version =
-    options.version ??
-    `churn-h${dataset.horizonDays}-${isoDate(dataset.observedUntil)}-${createHash('sha256').update(JSON.stringify(learnt)).digest('hex').slice(0, 8)}`;
-  const { renewalAtRisk } = baseConfig.alerts;
-  const config = parseScoringConfig({
-    ...baseConfig,
-    version,
-    churn,
-    bands: { ...baseConfig.bands, risk: riskBands },
-    alerts: {
-      ...baseConfig.alerts,
-      churnRiskHigh: choice.thresholds,
-      // RENEWAL_AT_RISK opens on the high risk band: it recovers where CHURN_RISK_HIGH resolves, or it would open and
-      // recover at once between the two.
-      renewalAtRisk: { ...renewalAtRisk, recovery: { ...renewalAtRisk.recovery, maxChurnRisk: choice.thresholds.resolveBelow } },
-    },
-  });
+  const alertConfig = alertSettings(baseConfig, choice.thresholds, baseRate);
+  const learnt = { churn, churnRiskHigh: choice.thresholds, riskBands: alertConfig.bands.risk, base: baseConfig.version };
+  const version = options.version ?? `churn-h${dataset.horizonDays}-${isoDate(dataset.observedUntil)}-${shortHash(learnt)}`;
+  const config = parseScoringConfig({ ...baseConfig, version, churn, ...alertConfig });
 
   const validationRows = split.validation;
   const card: ModelCard = {

@@ -52,6 +52,18 @@ describe('readModelCard', () => {
     expect(card).toMatchObject({ version: 'ours-base20.0', baseVersion: shippedCard().baseVersion, adaptation: { figuresOf: shipped.version, ...adaptation } });
   });
 
+  it("serves the alert an adaptation chose on the base's settled outcomes, as the card's alert and in its adaptation", async () => {
+    copyFileSync(DEFAULT_SCORING_CONFIG_PATH, trainedConfigPath());
+    const outcomes = { snapshots: 9_120, churningCustomers: 143, firstAsOf: '2023-10-18T12:00:00.000Z', lastAsOf: '2024-10-17T12:00:00.000Z' };
+    const alert = { ...shippedCard().alert, openAt: 0.41, resolveBelow: 0.33, precision: 0.61, recall: 0.7, earlyRecall: 0.66 };
+    const adaptation = { from: 0.078, to: 0.2, customers: 341, outcomes, alert, observedUntil: '2025-02-14T12:00:00.000Z' };
+    writeCard(adaptedModelCard(shippedCard(), { version: 'ours-base20.0-0123abcd', intercept: -3.2 }, adaptation));
+    const card = await readModelCard(trainedConfigPath(), 'ours-base20.0-0123abcd', logger());
+    // The base model's thresholds beside it are the card file's, not the served card's.
+    const { base: _baseAlert, ...served } = alert;
+    expect(card).toMatchObject({ alert: served, adaptation: { alert: served } });
+  });
+
   it('is null for a config without a card of its version, passing over a card of another version with a warning', async () => {
     writeCard(shippedCard());
     expect(await readModelCard(trainedConfigPath(), 'hand-set-2026.1', logger())).toBeNull();

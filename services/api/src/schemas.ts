@@ -230,6 +230,22 @@ const SampleCountsSchema = Type.Object({
   churners: Type.Integer({ description: 'Customers with at least one positive snapshot' }),
 });
 
+/** CHURN_RISK_HIGH's thresholds as chosen for a target precision, and how the alert did on the snapshots they were chosen on (validation, or settled). */
+const AlertSchema = Type.Object(
+  {
+    targetPrecision: Share('The precision the thresholds were chosen for'),
+    earlyWarningDays: Type.Integer({ description: 'earlyRecall counts churners at least this many days ahead' }),
+    openAt: Share('CHURN_RISK_HIGH opens at a risk ≥ this'),
+    resolveBelow: Share('and resolves below this'),
+    alerted: Type.Integer({ description: 'Snapshots with the alert open' }),
+    truePositives: Type.Integer(),
+    precision: NullableShare('Expected precision: share of alerted snapshots that churn within the horizon'),
+    recall: NullableShare('Expected recall: share of churning snapshots alerted'),
+    earlyRecall: NullableShare('Recall among snapshots at least earlyWarningDays before the churn'),
+  },
+  { description: 'CHURN_RISK_HIGH thresholds and their expected precision and recall' },
+);
+
 /**
  * What the dashboard shows of a model card (`@churnscore/training` ModelCard, as `npm run train` writes it): a
  * card file is checked against it when the API starts and served with everything else left out.
@@ -275,20 +291,7 @@ export const ModelCardSchema = Type.Object({
     }),
     { description: 'The base configuration’s model, health alone and the engagement trend, on the same snapshots' },
   ),
-  alert: Type.Object(
-    {
-      targetPrecision: Share('The precision the thresholds were chosen for'),
-      earlyWarningDays: Type.Integer({ description: 'earlyRecall counts churners at least this many days ahead' }),
-      openAt: Share('CHURN_RISK_HIGH opens at a risk ≥ this'),
-      resolveBelow: Share('and resolves below this'),
-      alerted: Type.Integer({ description: 'Validation snapshots with the alert open' }),
-      truePositives: Type.Integer(),
-      precision: NullableShare('Expected precision: share of alerted snapshots that churn within the horizon'),
-      recall: NullableShare('Expected recall: share of churning snapshots alerted'),
-      earlyRecall: NullableShare('Recall among snapshots at least earlyWarningDays before the churn'),
-    },
-    { description: 'CHURN_RISK_HIGH thresholds and their expected precision and recall' },
-  ),
+  alert: AlertSchema,
   adaptation: Type.Optional(
     Type.Object(
       {
@@ -307,6 +310,10 @@ export const ModelCardSchema = Type.Object({
             { description: 'Set when the rate was measured on the base’s settled outcomes; absent, it was estimated without labels from the risks of the customers under contract' },
           ),
         ),
+        alert: Type.Optional({
+          ...AlertSchema,
+          description: 'Set when CHURN_RISK_HIGH’s thresholds were chosen on the settled snapshots too (the card’s alert is then this); absent, the base model’s were kept',
+        }),
         observedUntil: Iso8601('The end of the history the rate comes from'),
       },
       { description: 'Set when the model was moved to this base’s churn rate (npm run train -- --adapt-base-rate)' },

@@ -249,7 +249,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
     scoring.stop();
   }
 
-  const reports = reportSignals(rows, prepared, modelAlertsOf({ trained, default: defaultConfig }), plan.asOfDates);
+  const reports = reportSignals(rows, prepared, modelAlertsOf(configs, plan.asOfDates.at(-1)!), plan.asOfDates);
   io.stdout.write(
     renderEvaluation({
       trainedOn: describePopulation(populations.train),

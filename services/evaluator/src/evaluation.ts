@@ -76,11 +76,15 @@ export type JudgedConfigs = Record<Exclude<ModelName, 'adapted'>, ScoringConfig>
 /** The config a model scores with as of an instant: the adapted default moves with the base it is judged on. */
 export type ConfigAt = (asOf: number) => ScoringConfig;
 
-/** CHURN_RISK_HIGH's thresholds of each model: adapting moves the risks, not the thresholds chosen for a precision. */
-export const modelAlertsOf = (configs: JudgedConfigs): Record<ModelName, AlertThresholds> => ({
-  trained: configs.trained.alerts.churnRiskHigh,
-  default: configs.default.alerts.churnRiskHigh,
-  adapted: configs.default.alerts.churnRiskHigh,
+/**
+ * CHURN_RISK_HIGH's thresholds of each model as the report shows them: the adapted default's are those of the config
+ * it scores with at `lastInstant` (chosen on the base's settled outcomes once they hold enough churners, else the
+ * default's), the ones the alert books of the last weeks were kept with.
+ */
+export const modelAlertsOf = (configs: Record<ModelName, ConfigAt>, lastInstant: number): Record<ModelName, AlertThresholds> => ({
+  trained: configs.trained(lastInstant).alerts.churnRiskHigh,
+  default: configs.default(lastInstant).alerts.churnRiskHigh,
+  adapted: configs.adapted(lastInstant).alerts.churnRiskHigh,
 });
 
 /** How the default was adapted to the judged base, for the report. */
@@ -93,6 +97,8 @@ export interface AdaptationSummary {
   settledChurners: readonly number[];
   /** Instants at which the default was kept, by why the adaptation was refused there. */
   kept: Partial<Record<AdaptationRefusal, number>>;
+  /** Instants at which CHURN_RISK_HIGH's thresholds were chosen on the settled outcomes too. */
+  thresholdsChosen: number;
 }
 
 /**
@@ -116,12 +122,14 @@ export function adaptedAtEachInstant(
   for (const history of histories) for (const row of customerRows(history, foldPlan, fold)) rowsByInstant.get(row.asOf)!.push(row);
   const adapted = new Map<number, ScoringConfig>();
   const settledChurners: number[] = [];
+  let thresholdsChosen = 0;
   const kept: AdaptationSummary['kept'] = {};
   for (const asOf of plan.asOfDates) {
     try {
       const { config, adaptation } = adaptToBase(base, { settled: [...settledAt.get(asOf)!].flatMap((instant) => rowsByInstant.get(instant)!), underContract: rowsByInstant.get(asOf)! });
       adapted.set(asOf, config);
       if (adaptation.outcomes !== undefined) settledChurners.push(adaptation.outcomes.churningCustomers);
+      if (adaptation.alert !== undefined) thresholdsChosen += 1;
     } catch (error) {
       if (!(error instanceof AdaptationRefusedError)) throw error;
       kept[error.reason] = (kept[error.reason] ?? 0) + 1;
@@ -129,7 +137,7 @@ export function adaptedAtEachInstant(
   }
   return {
     configAt: (asOf) => adapted.get(asOf) ?? base,
-    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), settledChurners, kept },
+    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), settledChurners, kept, thresholdsChosen },
   };
 }
 

@@ -31,7 +31,7 @@ const median = (sorted: readonly number[]): number => {
 };
 
 /** The adaptation's estimates against the share of the snapshots that did churn within the horizon, and where it was refused. */
-function adaptationLine({ fittedAt, estimated, settledChurners, kept }: AdaptationSummary, counts: SampleCounts): string {
+function adaptationLine({ fittedAt, estimated, settledChurners, kept, thresholdsChosen }: AdaptationSummary, counts: SampleCounts): string {
   const keptAt = Object.entries(kept).map(([reason, instants]) => `${instants} instant${instants === 1 ? '' : 's'} (${KEPT_BECAUSE[reason as AdaptationRefusal]})`);
   if (estimated.length === 0) return `  → adapted default: the default itself at every instant: ${keptAt.join(', ')}`;
   const sorted = [...estimated].sort((a, b) => a - b);
@@ -44,10 +44,17 @@ function adaptationLine({ fittedAt, estimated, settledChurners, kept }: Adaptati
       : measured === 0
         ? 'estimated from the customers under contract, without labels'
         : `measured on the settled outcomes of the history known then${churners} at ${measured} instant${measured === 1 ? '' : 's'}, estimated from the customers under contract without labels at ${estimated.length - measured}`;
+  const thresholds =
+    thresholdsChosen === 0
+      ? "; CHURN_RISK_HIGH's thresholds the default's"
+      : thresholdsChosen === estimated.length && estimated.length === 1
+        ? "; CHURN_RISK_HIGH's thresholds chosen on the settled outcomes too"
+        : `; CHURN_RISK_HIGH's thresholds chosen on the settled outcomes too at ${thresholdsChosen} instant${thresholdsChosen === 1 ? '' : 's'} (the table shows the last instant's)`;
   return (
     `  → adapted default: churn within the horizon ${from}: ${range} ` +
     `(the default was fitted at ${formatRate(fittedAt!)}; ${formatRate(counts.positives / counts.snapshots)} of these snapshots churned)` +
-    (keptAt.length > 0 ? `; the default itself at ${keptAt.join(', ')}` : '')
+    (keptAt.length > 0 ? `; the default itself at ${keptAt.join(', ')}` : '') +
+    thresholds
   );
 }
 

@@ -366,7 +366,7 @@ export async function evaluateThroughScorer(options: ThroughScorerOptions): Prom
   const runs: ScorerRun[] = [];
   for (const model of MODELS) runs.push(await runScorer(configs[model], options, model, published, instants));
   const rows = rowsOf(runs, histories, plan, configs.default, options.fold);
-  const reports = reportSignals(rows, options.prepared, modelAlertsOf(options.configs), plan.asOfDates);
+  const reports = reportSignals(rows, options.prepared, modelAlertsOf({ trained: () => configs.trained, default: () => configs.default, adapted: () => configs.adapted }, first), plan.asOfDates);
   return {
     instants,
     loaded: published.load.length,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
 import { UsageError, generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
-import { DEFAULT_TRAINING_FEATURES, MIN_SETTLED_CHURNERS, type ModelCard } from '@churnscore/training';
+import { DEFAULT_TARGET_PRECISION, DEFAULT_TRAINING_FEATURES, MIN_SETTLED_CHURNERS, alertSettings, type ModelCard } from '@churnscore/training';
 import { afterAll, describe, expect, it } from 'vitest';
 // The training package's seeded population: a history whose churn shows in behaviour, built in memory.
 import { syntheticPopulation } from '../../../packages/training/src/test-support';
@@ -95,7 +95,7 @@ const simulatedExport = (() => {
 describe('npm run train -- --adapt-base-rate', () => {
   const logOdds = (p: number): number => Math.log(p / (1 - p));
 
-  it('moves the default model to the churn its base\'s settled outcomes show: the intercept fitted on them, nothing else', async () => {
+  it("moves the default model to the churn its base's settled outcomes show: the intercept fitted on them and CHURN_RISK_HIGH's thresholds chosen on them, nothing else", async () => {
     const out = join(dir, 'adapted');
     const now = CLOCK();
     const { code, stdout } = await run(['--adapt-base-rate', '--history', simulatedExport(), '--observed-until', new Date(now).toISOString(), '--out', out, '--version', 'ours-adapted']);
@@ -108,27 +108,41 @@ describe('npm run train -- --adapt-base-rate', () => {
     expect(baseRate).toBeGreaterThan(0.12);
     expect(baseRate).toBeLessThan(0.4);
     expect(adapted.churn.intercept).toBeGreaterThan(base.churn.intercept);
-    expect({ ...adapted, version: base.version, churn: { ...adapted.churn, intercept: base.churn.intercept, baseRate: base.churn.baseRate } }).toEqual(base);
+    const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
+    const alert = card.adaptation!.alert!;
+    expect(alert).toMatchObject({ targetPrecision: DEFAULT_TARGET_PRECISION, earlyWarningDays: 30, base: base.alerts.churnRiskHigh });
+    expect(alert.precision).toBeGreaterThanOrEqual(DEFAULT_TARGET_PRECISION);
+    const thresholds = { openAt: alert.openAt, resolveBelow: alert.resolveBelow };
+    expect({ ...adapted, version: base.version, churn: { ...adapted.churn, intercept: base.churn.intercept, baseRate: base.churn.baseRate } }).toEqual({
+      ...base,
+      ...alertSettings(base, thresholds, baseRate!),
+    });
     // Settled: a year back from the horizon and the renewal grace before the end, no earlier than the warm-up.
     const lastSettled = new Date(now - 120 * 86_400_000).toISOString();
     expect(stdout).toMatch(
       new RegExp(`adapted ${base.version} to this base as ours-adapted: [\\d,]+ settled snapshots of \\d+ customers \\(\\d+ churning\\) as of [\\d-]+T[\\d:.]+Z to ${lastSettled}, churn within 90 days measured at `),
     );
     expect(stdout).toContain(`(the model was fitted at ${(base.churn.baseRate! * 100).toFixed(1)} %)`);
+    expect(stdout).toContain(
+      `CHURN_RISK_HIGH chosen on the settled snapshots for precision ${DEFAULT_TARGET_PRECISION}: opens at ≥ ${alert.openAt}, resolves below ${alert.resolveBelow} ` +
+        `(there: precision ${alert.precision!.toFixed(3)}, recall ${alert.recall!.toFixed(3)} (${alert.earlyRecall!.toFixed(3)} at least 30 days ahead); ` +
+        `${base.version}'s opens at ≥ ${base.alerts.churnRiskHigh.openAt}, resolves below ${base.alerts.churnRiskHigh.resolveBelow}: precision `,
+    );
     expect(stdout).toContain(`SCORING_CONFIG_PATH=${join(out, 'scoring-config.json')}`);
-    // The default's card, adapted: its figures, the moved intercept and what moved it.
-    const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
+    // The default's card, adapted: its figures, the moved intercept and what moved it, the alert's figures those of the settled snapshots.
     const baseCard = JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${base.version}.json`), 'utf8')) as ModelCard;
     expect(card).toEqual({
       ...baseCard,
       version: 'ours-adapted',
       model: { ...baseCard.model, intercept: adapted.churn.intercept },
+      alert,
       adaptation: {
         figuresOf: base.version,
         from: base.churn.baseRate,
         to: baseRate,
         customers: expect.any(Number),
         outcomes: { snapshots: expect.any(Number), churningCustomers: expect.any(Number), firstAsOf: expect.any(String), lastAsOf: lastSettled },
+        alert,
         observedUntil: '2025-01-15T00:00:00.000Z',
       },
     });
@@ -165,7 +179,7 @@ describe('npm run train -- --adapt-base-rate', () => {
     const out = join(dir, 'adapted-no-card');
     const { code, stdout } = await run(['--adapt-base-rate', '--history', simulatedExport(), '--base-config', baseFile, '--out', out]);
     expect(code).toBe(TRAIN_EXIT_CODES.ok);
-    expect(loadScoringConfigFile(join(out, 'scoring-config.json')).version).toMatch(/^hand-set-1-base[\d.]+$/);
+    expect(loadScoringConfigFile(join(out, 'scoring-config.json')).version).toMatch(/^hand-set-1-base[\d.]+-[0-9a-f]{8}$/);
     expect(stdout).toContain('no model card: none found for hand-set-1');
     expect(() => readFileSync(join(out, 'model-card.json'))).toThrow(/ENOENT/);
   });

@@ -21,6 +21,8 @@ import {
   DEFAULT_TARGET_PRECISION,
   DEFAULT_TRAINING_FEATURES,
   DEFAULT_VALIDATION_SHARE,
+  EARLY_WARNING_DAYS,
+  MIN_CHURNING_CUSTOMERS,
   MIN_SETTLED_CHURNERS,
   TRAINED_MODEL_FILES,
   TrainingRefusedError,
@@ -36,6 +38,7 @@ import {
   renderModelCard,
   settledPlan,
   trainChurnModel,
+  type AlertOutcome,
   type BaseRateAdaptation,
   type CustomerHistory,
   type HistoryEvent,
@@ -86,17 +89,19 @@ JSON). docs/scoring.md §15 explains it.
   --horizon-days N        the risk is the probability of churning within N days (default ${DEFAULT_HORIZON_DAYS})
   --every-days N          a snapshot of every customer every N days (default ${DEFAULT_EVERY_DAYS})
   --validation-share X    the share of as-of dates, the latest, to validate on (default ${DEFAULT_VALIDATION_SHARE})
-  --target-precision X    CHURN_RISK_HIGH's precision on the validation snapshots (default ${DEFAULT_TARGET_PRECISION})
+  --target-precision X    CHURN_RISK_HIGH's precision on the validation snapshots, or, adapting, on the
+                          settled ones (default ${DEFAULT_TARGET_PRECISION})
   --l2 X                  the L2 penalty on standardised features (default ${DEFAULT_L2})
   --features A,B,…        the churn features to fit, or "all" (default: ${DEFAULT_TRAINING_FEATURES.join(', ')})
   --observed-until TIME   when the export or the replay was taken, ISO 8601 (default: its latest event)
   --adapt-base-rate       fit no coefficient: move the base config's churn model to this base's churn rate,
                           measured on the settled outcomes of the year before --observed-until when they
-                          hold ${MIN_SETTLED_CHURNERS} churning customers, else estimated without labels from the model's
-                          risks of the customers under contract then (docs/scoring.md §17); a base with
-                          too little churn history to train on gets calibrated risks. Not with the fitting
-                          options (--horizon-days, --every-days, --validation-share, --target-precision,
-                          --l2, --features)
+                          hold ${MIN_SETTLED_CHURNERS} churning customers (from ${MIN_CHURNING_CUSTOMERS}, CHURN_RISK_HIGH's thresholds
+                          chosen on them too, for --target-precision), else estimated without labels from
+                          the model's risks of the customers under contract then (docs/scoring.md §17); a
+                          base with too little churn history to train on gets calibrated risks. Not with
+                          the fitting options (--horizon-days, --every-days, --validation-share, --l2,
+                          --features)
   --version NAME          the trained config's version (default churn-h<N>-<date>-<hash>)
   --help                  show this text
 
@@ -127,8 +132,8 @@ export interface TrainArgs {
   adaptBaseRate: boolean;
 }
 
-/** The options that shape a fit, which adapting a fitted model has none of. */
-const FITTING_OPTIONS = ['horizon-days', 'every-days', 'validation-share', 'target-precision', 'l2', 'features'] as const;
+/** The options that shape a fit, which adapting a fitted model has none of (its alert thresholds are chosen alike). */
+const FITTING_OPTIONS = ['horizon-days', 'every-days', 'validation-share', 'l2', 'features'] as const;
 
 function fraction(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -379,9 +384,23 @@ function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, ad
         `${MIN_SETTLED_CHURNERS} are needed to measure it)`
       : `${formatCount(outcomes.snapshots)} settled snapshots of ${formatCount(adaptation.customers)} customers (${formatCount(outcomes.churningCustomers)} churning) ` +
         `as of ${outcomes.firstAsOf} to ${outcomes.lastAsOf}, churn within ${config.churn.horizonDays} days measured at ${formatRate(adaptation.to)}`;
+  const { alert } = adaptation;
+  const thresholds = (a: { openAt: number; resolveBelow: number }) => `opens at ≥ ${a.openAt}, resolves below ${a.resolveBelow}`;
+  const outcome = (a: AlertOutcome) => `precision ${fixed(a.precision)}, recall ${fixed(a.recall)} (${fixed(a.earlyRecall)} at least ${EARLY_WARNING_DAYS} days ahead)`;
+  const alertLine =
+    alert !== undefined
+      ? `CHURN_RISK_HIGH chosen on the settled snapshots for precision ${alert.targetPrecision}: ${thresholds(alert)} (there: ${outcome(alert)}; ` +
+        `${baseConfig.version}'s ${thresholds(alert.base)}: ${outcome(alert.base)})`
+      : `CHURN_RISK_HIGH kept as ${baseConfig.version}'s: ${thresholds(baseConfig.alerts.churnRiskHigh)} (` +
+        (outcomes === undefined
+          ? 'no settled outcomes to choose on'
+          : outcomes.churningCustomers < MIN_CHURNING_CUSTOMERS
+            ? `the settled snapshots hold ${formatCount(outcomes.churningCustomers)} churning customers: thresholds are chosen from ${MIN_CHURNING_CUSTOMERS}`
+            : 'no thresholds reach the target precision on the settled snapshots') +
+        ')';
   return (
     `adapted ${baseConfig.version} to this base as ${config.version}: ${how} ` +
-    `(the model was fitted at ${formatRate(adaptation.from)}): intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}`
+    `(the model was fitted at ${formatRate(adaptation.from)}): intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}\n${alertLine}`
   );
 }
 
@@ -414,7 +433,7 @@ async function adaptCommand(
   const settledRows = rows.filter((row) => row.asOf !== asOf);
   let adapted;
   try {
-    adapted = adaptToBase(baseConfig, { settled: settledRows, underContract: rows.filter((row) => row.asOf === asOf) }, args.version ?? undefined);
+    adapted = adaptToBase(baseConfig, { settled: settledRows, underContract: rows.filter((row) => row.asOf === asOf) }, args.version ?? undefined, args.targetPrecision);
   } catch (error) {
     if (!(error instanceof TrainingRefusedError)) throw error;
     io.stderr.write(`adapting refused at ${new Date(asOf).toISOString()}: ${error.message}\n`);

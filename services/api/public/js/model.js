@@ -54,7 +54,11 @@ export function modelPanel(model) {
       ? fact(
           'Adapted to this base',
           `${fmt.percent(adaptation.to, 1)} churn within ${card.horizonDays} days`,
-          `${adaptationSource(adaptation)}; fitted at ${fmt.percent(adaptation.from, 1)}; the figures below are ${adaptation.figuresOf}'s`,
+          `${adaptationSource(adaptation)}; fitted at ${fmt.percent(adaptation.from, 1)}; ` +
+            // Thresholds chosen on the settled snapshots too: the alert's figures are theirs there.
+            (adaptation.alert
+              ? `the alert's thresholds chosen on them, its figures theirs; the other figures below are ${adaptation.figuresOf}'s`
+              : `the figures below are ${adaptation.figuresOf}'s`),
         )
       : '',
     fact('Validation AUC', auc(validation.auc), `PR-AUC ${auc(validation.prAuc)}`),
