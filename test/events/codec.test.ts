@@ -132,7 +132,7 @@ describe('encode', () => {
     const bare = new EventsTestBed('codec-bare');
     try {
       await expect(bare.codec.encode(bare.topicOf('customer'), sampleCustomer())).rejects.toThrow(
-        new EventEncodeError(`no schema is registered under subject ${valueSubject(bare.topicOf('customer'))}; register the schemas first`),
+        new EventEncodeError(`no schema is registered under subject ${valueSubject(bare.topicOf('customer'))}; register the schemas first (npm run schemas:register)`),
       );
     } finally {
       await bare.tearDown();
@@ -298,5 +298,29 @@ describe('decode', () => {
       field: 'customerId',
       message: 'Kafka key must be the customerId, as a UTF-8 string',
     });
+  });
+});
+
+// What a publishing service asks at start, so that schemas never registered (or lost with the registry's data) stop
+// its start rather than its first publication.
+describe('requireOutputSchemas', () => {
+  it('passes once the output topics have their schemas', async () => {
+    await expect(bed.codec.requireOutputSchemas()).resolves.toBeUndefined();
+  });
+
+  it('names every output subject without a schema, and no input subject', async () => {
+    const bare = new EventsTestBed('codec-outputs');
+    try {
+      await bare.register(valueSubject(bare.topicOf('alert')), schemaSource('alert'));
+      const refusal = bare.codec.requireOutputSchemas();
+      await expect(refusal).rejects.toThrow(EventEncodeError);
+      await expect(refusal).rejects.toThrow(
+        `no schema is registered under subject ${valueSubject(bare.topicOf('score-changed'))}; register the schemas first (npm run schemas:register)`,
+      );
+      await expect(refusal).rejects.not.toThrow(valueSubject(bare.topicOf('alert')));
+      await expect(refusal).rejects.not.toThrow(valueSubject(bare.topicOf('activity')));
+    } finally {
+      await bare.tearDown();
+    }
   });
 });

@@ -7,6 +7,7 @@
 // process's, and in-process where an endpoint is what is checked.
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { Writable } from 'node:stream';
@@ -20,7 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../services/api/src/index';
 import { startScorer } from '../../services/scorer/src/scorer';
 import { customerKeysPattern } from '../harness/customer-keys';
-import { createRedisClient, testStack, uniqueName } from '../harness/stack';
+import { createRedisClient, createTopics, deleteTopics, testStack, uniqueName } from '../harness/stack';
 import { scanAll } from '../state/fixtures';
 import { freePort } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
@@ -176,6 +177,60 @@ describe('a scorer pointed at an input topic that does not exist', () => {
     expect(refusal.reason).toContain('npm run topics:provision');
     expect(refusal.reason).not.toContain('TOPIC_OPPORTUNITY');
   }, 60_000);
+});
+
+describe("a scorer whose output topics' schemas the registry cannot give", () => {
+  it('refuses to start (exit 78) when an output topic has no schema registered, naming the subject and the command', async () => {
+    const unregistered = uniqueName('operations.no-schema-score-changed');
+    await createTopics([unregistered], 1);
+    try {
+      const scorer = startService('scorer', { TOPIC_SCORE_CHANGED: unregistered });
+      expect(await scorer.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+      expect(scorer.nonJsonLines()).toEqual([]);
+      expect(scorer.records().at(-1)).toMatchObject({ level: 'fatal', msg: 'refusing to start: fix the settings named in reason' });
+      expect(scorer.records().at(-1)!.reason).toBe(`no schema is registered under subject ${unregistered}-value; register the schemas first (npm run schemas:register)`);
+    } finally {
+      await deleteTopics([unregistered]);
+    }
+  }, 60_000);
+
+  it('refuses to start (exit 78) when the registry refuses its credentials, naming the settings, never the password', async () => {
+    const registry = createHttpServer((_request, response) => response.writeHead(401, { 'content-type': 'application/json' }).end('{"error_code":40101,"message":"Unauthorized"}'));
+    registry.listen(0, '127.0.0.1');
+    await once(registry, 'listening');
+    resources.onCleanup(async () => {
+      registry.closeAllConnections();
+      registry.close();
+    });
+    const password = `registry-${uniqueName('secret')}`;
+    const scorer = startService('scorer', {
+      SCHEMA_REGISTRY_URL: `http://127.0.0.1:${(registry.address() as { port: number }).port}`,
+      SCHEMA_REGISTRY_USERNAME: 'operations',
+      SCHEMA_REGISTRY_PASSWORD: password,
+    });
+    expect(await scorer.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    expect(scorer.output).not.toContain(password);
+    expect(scorer.records().at(-1)).toMatchObject({
+      level: 'fatal',
+      reason: expect.stringMatching(/^SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD: the schema registry refused the credentials \(HTTP 401/),
+    });
+  }, 60_000);
+
+  it('starts when the registry does not answer, saying its output schemas are checked at the first publication', async () => {
+    const registry = await silentServer();
+    const port = await freePort();
+    const scorer = startService('scorer', { SCHEMA_REGISTRY_URL: registry.url.replace('redis://', 'http://'), HTTP_PORT: String(port), LOG_LEVEL: 'info' });
+    await eventually(() => statusWithin(`http://127.0.0.1:${port}/healthz`, 1_000), (status) => status === 200, 60_000, 'the scorer to listen');
+    await eventually(
+      () => Promise.resolve(scorer.records().map((record) => record.msg)),
+      (messages) => messages.includes('scorer started'),
+      30_000,
+      'the scorer to start',
+    );
+    expect(scorer.records().map((record) => record.msg)).toContain(
+      'the schema registry did not answer at start: its output schemas are checked at the first publication',
+    );
+  }, 90_000);
 });
 
 describe('readiness when Redis hangs', () => {

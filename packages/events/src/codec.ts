@@ -44,6 +44,13 @@ export interface EventCodec {
   decode(topic: string, key: Buffer | null, value: Buffer | null, now: number): Promise<DecodeResult<InputEvent>>;
   /** Decodes a record of an output topic (score-changed, alerts), for subscribers and tests; no content checks. */
   decodeOutput(topic: string, key: Buffer | null, value: Buffer | null): Promise<DecodeResult<OutputEvent>>;
+  /**
+   * Asks the registry for the latest schema of every output topic's subject, as `encode` will: a service that publishes
+   * checks at start what it would otherwise find at its first publication.
+   * @throws EventEncodeError naming each subject with no usable schema; SchemaRegistryAccessRefusedError when the
+   * registry refuses the credentials; SchemaRegistryError when it fails otherwise.
+   */
+  requireOutputSchemas(): Promise<void>;
   /** The kind of event a topic carries, or undefined for a topic the codec does not handle. */
   kindOf(topic: string): EventKind | undefined;
   /** Closes the registry client if the codec created it. */
@@ -119,6 +126,15 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
       if (!read!.ok) return read!;
       const { kind, record } = read!;
       return checkKey(key, catchRejection(() => outputFromAvro(kind, record)));
+    },
+
+    async requireOutputSchemas() {
+      const outputTopics = [...kinds].filter(([, kind]) => isOutputKind(kind)).map(([topic]) => topic);
+      const lookups = await Promise.allSettled(outputTopics.map((topic) => serde.latestWriter(valueSubject(topic))));
+      const failed = lookups.flatMap((lookup) => (lookup.status === 'rejected' ? [lookup.reason as unknown] : []));
+      const refused = failed.find((reason) => !(reason instanceof EventEncodeError));
+      if (refused !== undefined) throw refused;
+      if (failed.length > 0) throw new EventEncodeError(failed.map((reason) => (reason as EventEncodeError).message).join('; '));
     },
 
     kindOf,

@@ -69,20 +69,29 @@ export class AvroRegistrySerde {
    * record lacks takes the schema's default, so a producer keeps working when a compatible version adds one.
    */
   async serialize(subject: string, record: AvroRecord): Promise<Buffer> {
+    const { id, writer } = await this.latestWriter(subject);
+    const badFields: string[] = [];
+    if (!writer.isValid(record, { errorHook: (path) => badFields.push(path.join('.')) })) {
+      const fields = badFields.join(', ');
+      throw new EventEncodeError(`event does not fit schema ${id} of subject ${subject}; bad fields: ${fields}`);
+    }
+    return frame(id, writer.toBuffer(record));
+  }
+
+  /**
+   * The latest schema registered under `subject`, parsed: what `serialize` writes with.
+   * @throws EventEncodeError when none is registered or it is unusable; SchemaRegistryError when the registry fails.
+   */
+  async latestWriter(subject: string): Promise<{ id: number; writer: avro.Type }> {
     const latest = await this.registryCall(() => this.latestSchema(subject), () => {
-      throw new EventEncodeError(`no schema is registered under subject ${subject}; register the schemas first`);
+      throw new EventEncodeError(`no schema is registered under subject ${subject}; register the schemas first (npm run schemas:register)`);
     });
     if (latest.id === undefined) throw new EventEncodeError(`the registry returned no schema id for subject ${subject}`);
     const writer = this.parseWriter(latest.id, latest);
     if (isRejected(writer)) {
       throw new EventEncodeError(`the latest schema of subject ${subject} is unusable: ${writer.rejection.message}`);
     }
-    const badFields: string[] = [];
-    if (!writer.isValid(record, { errorHook: (path) => badFields.push(path.join('.')) })) {
-      const fields = badFields.join(', ');
-      throw new EventEncodeError(`event does not fit schema ${latest.id} of subject ${subject}; bad fields: ${fields}`);
-    }
-    return frame(latest.id, writer.toBuffer(record));
+    return { id: latest.id, writer };
   }
 
   /**

@@ -114,15 +114,18 @@ export class RedisLoginRefusedError extends Error {
   }
 }
 
+/** Redis's error codes for a user it does not know, a wrong password, or a command or key the user may not use. */
+const USER_REFUSED = String.raw`^(WRONGPASS|NOAUTH|NOPERM)\b`;
+
 /** Replies that mean the credentials or the ACL user are wrong. Redis never repeats the password in them. */
-const LOGIN_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR .*\b(AUTH|password)\b/;
+const LOGIN_REFUSED = new RegExp(String.raw`${USER_REFUSED}|^ERR .*\b(AUTH|password)\b`);
 
 /**
  * Replies refusing a running service's user: its password changed (NOAUTH, WRONGPASS on the reconnection), a command
  * or key taken from its ACL rules (NOPERM), or, inside a script, a command or key the user may not use (Redis 7.0's
  * `ERR The user executing the script can't run this command …` / `… can't access at least one of the keys …`).
  */
-const ACCESS_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR The user executing the script can't\b/;
+const ACCESS_REFUSED = new RegExp(String.raw`${USER_REFUSED}|^ERR The user executing the script can't\b`);
 
 /**
  * Redis refused the service's user a command while it ran: its ACL rules or its password were changed, or the user was
@@ -138,11 +141,64 @@ export class RedisAccessRefusedError extends Error {
   }
 }
 
+/** Redis's reply in `error`, if it is one. */
+// ioredis types ReplyError loosely: instanceof does not narrow it.
+const replyOf = (error: unknown): string | undefined => (error instanceof ReplyError ? (error as Error).message : undefined);
+
 /** `error` as a RedisAccessRefusedError if it is Redis's reply refusing the user (ACCESS_REFUSED), else undefined. */
 export function redisAccessRefusal(error: unknown): RedisAccessRefusedError | undefined {
-  // ioredis types ReplyError loosely: instanceof does not narrow it.
-  const reply = error instanceof ReplyError ? (error as Error).message : undefined;
+  const reply = replyOf(error);
   return reply !== undefined && ACCESS_REFUSED.test(reply) ? new RedisAccessRefusedError(reply) : undefined;
+}
+
+/** Redis's refusal of a write once `used_memory` is past `maxmemory` and its policy evicts nothing it may evict. */
+const OUT_OF_MEMORY = /^OOM\b/;
+
+/**
+ * Redis refused a write because it is full. Under `noeviction` (or a `volatile-*` policy, which finds no key with a TTL
+ * among the scorer's) nothing the service does frees memory: every retry meets the same refusal until an operator
+ * raises `maxmemory` or gives the data more room.
+ */
+export class RedisFullError extends Error {
+  override readonly name = 'RedisFullError';
+
+  constructor(readonly reply: string) {
+    super(`REDIS_URL: Redis is full and refuses writes (${reply}); raise its maxmemory or give the namespace more memory (docs/operations.md, Redis memory)`);
+  }
+}
+
+/** `error` as a RedisFullError if it is Redis's reply refusing a write for want of memory, else undefined. */
+export function redisFull(error: unknown): RedisFullError | undefined {
+  const reply = replyOf(error);
+  return reply !== undefined && OUT_OF_MEMORY.test(reply) ? new RedisFullError(reply) : undefined;
+}
+
+/** The `maxmemory-policy` values under which Redis, once full, deletes keys that have no TTL: the scorer's keys. */
+const EVICTS_EVERY_KEY = /^allkeys-/;
+
+/**
+ * A Redis whose memory policy deletes any key once it is full (`allkeys-lru`, `allkeys-lfu`, `allkeys-random`: a cache's
+ * settings) would drop customers' state without a word, and the events it held with it.
+ */
+export class RedisEvictsStateError extends Error {
+  override readonly name = 'RedisEvictsStateError';
+
+  constructor(readonly policies: readonly string[]) {
+    super(
+      `REDIS_URL: Redis evicts keys without a TTL when it is full (maxmemory-policy ${policies.join(', ')}), so it would delete customers' state ` +
+        'and the events in it without a word; set maxmemory-policy to noeviction (docs/operations.md, Redis memory)',
+    );
+  }
+}
+
+/**
+ * @throws RedisEvictsStateError when any master (every one, on a cluster) would evict the scorer's keys once full.
+ * Read from `INFO memory`, which a managed Redis answers where it disables CONFIG.
+ */
+export async function requireNoEviction(redis: RedisClient): Promise<void> {
+  const policies = await Promise.all(mastersOf(redis).map(async (server) => infoField(await server.info('memory'), 'maxmemory_policy') ?? ''));
+  const evicting = [...new Set(policies.filter((policy) => EVICTS_EVERY_KEY.test(policy)))];
+  if (evicting.length > 0) throw new RedisEvictsStateError(evicting);
 }
 
 /** How long a service waits at start for Redis to answer its first PING. */

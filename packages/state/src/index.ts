@@ -1,5 +1,15 @@
 export { claimNamespace, coverEveryMaster, createRedis, dataSetLost, namespaceState, OUTPUT_VERSIONS_PER_MS, redisIdentity, replicationProgress, serverMicroseconds, writeFence, type RedisClient, type RedisConnectOptions, type RedisIdentity, type ReplicationProgress, type WriteFence } from './connection';
-export { REDIS_LOGIN_CHECK_TIMEOUT_MS, RedisAccessRefusedError, RedisLoginRefusedError, redisAccessRefusal, requireRedisLogin } from './connection';
+export {
+  REDIS_LOGIN_CHECK_TIMEOUT_MS,
+  RedisAccessRefusedError,
+  RedisEvictsStateError,
+  RedisFullError,
+  RedisLoginRefusedError,
+  redisAccessRefusal,
+  redisFull,
+  requireNoEviction,
+  requireRedisLogin,
+} from './connection';
 export {
   CUSTOMER_KEY_PARTS,
   DEFAULT_DUE_SHARDS,

@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig } from '@churnscore/config';
 import { createLogger, runService } from '@churnscore/observability';
 import { loadScoringConfigFile, ScoringConfigError } from '@churnscore/scoring';
-import { RedisLoginRefusedError } from '@churnscore/state';
+import { EventEncodeError, SchemaRegistryAccessRefusedError } from '@churnscore/events';
+import { RedisEvictsStateError, RedisLoginRefusedError } from '@churnscore/state';
 import { KafkaLoginRefusedError } from '@churnscore/kafka';
 import { startScorer } from './scorer';
 
@@ -16,5 +17,9 @@ runService(
   (error): error is Error => error instanceof ConfigError ||
     error instanceof ScoringConfigError ||
     error instanceof RedisLoginRefusedError ||
-    error instanceof KafkaLoginRefusedError,
+    error instanceof RedisEvictsStateError ||
+    error instanceof KafkaLoginRefusedError ||
+    error instanceof SchemaRegistryAccessRefusedError ||
+    // At start, only the check of the output topics' schemas throws it: no subject is registered (or usable).
+    error instanceof EventEncodeError,
 );

@@ -5,7 +5,8 @@ import {
   type AppConfig,
   type TopicNames,
 } from '@churnscore/config';
-import { createEventCodec, eventCodecOptions } from '@churnscore/events';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createEventCodec, eventCodecOptions, EventEncodeError, SchemaRegistryAccessRefusedError, type EventCodec } from '@churnscore/events';
 import { AtLeastOnceConsumer, BrokerContact, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
 import {
   CONNECTION_ERROR_LOG_INTERVAL_MS,
@@ -19,7 +20,17 @@ import {
   type Logger,
 } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { claimNamespace, coverEveryMaster, createRedis, createStateStore, namespaceState, recordInputOffsets, requireRedisLogin, type RedisClient } from '@churnscore/state';
+import {
+  claimNamespace,
+  coverEveryMaster,
+  createRedis,
+  createStateStore,
+  namespaceState,
+  recordInputOffsets,
+  requireNoEviction,
+  requireRedisLogin,
+  type RedisClient,
+} from '@churnscore/state';
 import type { Admin } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
@@ -28,7 +39,7 @@ import { ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
 import { TimeDrivenRescorer } from './time-driven';
 import { requireTopics, watchRequiredTopics } from './required-topics';
-import { accessRefusal } from './access-refusal';
+import { lastingRefusal } from './lasting-refusal';
 
 /**
  * Replicas confirm a master's writes once a second, so offsets normally wait a second or two for them: a wait this
@@ -149,6 +160,31 @@ const brokerOffsets = (admin: Admin): BrokerOffsets => ({
   },
 });
 
+/** How long the scorer waits at start for the schema registry's answer about its output schemas. */
+const REGISTRY_START_CHECK_TIMEOUT_MS = 3_000;
+
+/**
+ * The output topics' schemas, asked at start as the first publication would ask: none registered (the registry's data
+ * lost, the schemas never registered) or credentials the registry refuses stop the start (exit 78) instead of the
+ * first publication. A registry that fails or does not answer in time is an outage, waited out where the scorer meets
+ * it (decoding, publishing), not a bad setting.
+ * @throws EventEncodeError naming each subject with no usable schema; SchemaRegistryAccessRefusedError.
+ */
+async function checkOutputSchemas(codec: EventCodec, logger: Logger): Promise<void> {
+  const check = codec.requireOutputSchemas().then(() => 'answered' as const);
+  try {
+    const answer = await Promise.race([check, delay(REGISTRY_START_CHECK_TIMEOUT_MS, 'no answer' as const, { ref: false })]);
+    if (answer === 'no answer') {
+      // Its answer, if it ever comes, is found again at the first publication.
+      check.catch(() => undefined);
+      logger.warn('the schema registry did not answer at start: its output schemas are checked at the first publication');
+    }
+  } catch (error) {
+    if (error instanceof EventEncodeError || error instanceof SchemaRegistryAccessRefusedError) throw error;
+    logger.warn({ err: error }, 'the schema registry could not be asked at start: its output schemas are checked at the first publication');
+  }
+}
+
 const inputTopicsOf = ({ activity, opportunity, contract, customer }: TopicNames): string[] => [activity, opportunity, contract, customer];
 
 /** The composition root: configuration in, a running scorer out. */
@@ -159,19 +195,23 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
   const metrics = createScorerMetrics();
   const liveness = options.liveness ?? new Liveness();
-  // A dependency that refuses the scorer's user gives the same answer to every retry: stop, saying which setting.
+  // A refusal that every retry would meet again (a dependency refusing the scorer's user, Redis full or evicting): stop,
+  // saying which setting.
   const stopIfRefused = (error: unknown) => {
-    const refusal = accessRefusal(error);
+    const refusal = lastingRefusal(error);
     if (refusal !== undefined) liveness.fail(refusal.message, refusal);
   };
 
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer', onError: connectionErrorLogger(logger, 'redis') });
   const kafka = createKafkaClient(kafkaClientOptions(config), logger);
   const admin = await connectAdmin(kafka);
+  const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
   try {
     if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
     await requireTopics(admin, config.topics);
+    await checkOutputSchemas(codec, logger);
   } catch (error) {
+    codec.close();
     redis.disconnect();
     await admin.disconnect();
     throw error;
@@ -181,7 +221,6 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     retentionDays: config.retentionDays,
     dedupeWindowDays: config.dedupeWindowDays,
   });
-  const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
   const producer = await connectIdempotentProducer(kafka);
   const consumer = kafka.consumer({
     groupId: config.kafka.consumerGroup,
@@ -246,6 +285,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     fsyncGraceMs: settings.fsyncGraceMs,
     // Before the consumer's first fetch, once Redis answers (a Redis still starting is waited for, not judged empty).
     claimStore: async () => {
+      await requireNoEviction(redis);
       await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopics);
       await checkInputOffsets(admin, redis, config, inputTopics, inputOffsets, (topic, partition, from, to) => {
         logger.error({ topic, partition, from, to }, "input records deleted by the topic's retention before the scorer read them: they cannot be applied");
@@ -254,7 +294,9 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       await claimNamespace(redis, config.redis.keyPrefix);
     },
     onDataSetLost: (reason) => liveness.fail(reason),
+    // Every COVER_INTERVAL_MS: a policy changed while the scorer runs, or a master added with another, is seen there.
     coverStore: async () => {
+      await requireNoEviction(redis);
       const covered = await coverEveryMaster(redis, config.redis.keyPrefix);
       if (covered > 0) logger.info({ masters: covered }, 'Redis Cluster masters without an epoch key got one, so that their losing their data set is seen');
       return covered;
