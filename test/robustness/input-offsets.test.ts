@@ -20,8 +20,11 @@ const AFTER = 5;
 const stopped = new ScorerTestBed('recreated-topic-stopped');
 const running = new ScorerTestBed('recreated-topic-running');
 const retained = new ScorerTestBed('deleted-unread');
-beforeAll(() => Promise.all([stopped.setUp(1), running.setUp(1), retained.setUp(1)]));
-afterAll(() => Promise.all([stopped.tearDown(), running.tearDown(), retained.tearDown()]));
+const grown = new ScorerTestBed('recreated-topic-grown');
+const regrouped = new ScorerTestBed('group-offsets-deleted');
+const beds = [stopped, running, retained, grown, regrouped];
+beforeAll(() => Promise.all(beds.map((bed) => bed.setUp(1))));
+afterAll(() => Promise.all(beds.map((bed) => bed.tearDown())));
 
 const meetings = (customerId: string, from: number, count: number) =>
   Array.from({ length: count }, (_, i) =>
@@ -83,6 +86,49 @@ describe('an input topic deleted and created again', () => {
     expect(await revisionOf(running, customerId)).toBe(FIRST);
     // The process would have exited here; in this one, the consumer would go on failing the batch.
     await running.stopScorer(scorer);
+  }, 90_000);
+});
+
+// A recreated topic that already holds more records than were consumed from the old one ends past the recorded
+// offset: only the record at the last consumed offset tells the logs apart. Kafka deleted the group's offsets with the
+// topic, so the scorer would read the new log from its start; it reads that record back first.
+describe('an input topic deleted and created again, grown past the offset consumed before the scorer starts', () => {
+  it('is refused at the start (the record at the last consumed offset is another one), naming the partition', async () => {
+    const customerId = 'recreated-and-grown';
+    await grown.stopScorer(await consumeFirst(grown, customerId));
+    await deleteTopics([grown.topics.activity]);
+    await createTopics([grown.topics.activity], 1);
+    await grown.publish(meetings(customerId, 100, FIRST + AFTER));
+
+    const refusal = await grown.startScorer({ clock: new ManualClock(SAMPLE_NOW).now }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect(String(refusal)).toContain(
+      `REDIS_KEY_PREFIX: input partition ${grown.topics.activity}/0 holds another record at offset ${FIRST - 1} than the one this namespace consumed there, ` +
+        'and its consumer group no offset: the topic was deleted and created again.',
+    );
+    expect(String(refusal)).toContain('set a new REDIS_KEY_PREFIX');
+    expect(await revisionOf(grown, customerId)).toBe(FIRST);
+  }, 90_000);
+
+  it('is told from the same log read again when the group lost its offsets: the start goes on, and nothing is applied twice', async () => {
+    const customerId = 'group-offsets-deleted';
+    await regrouped.stopScorer(await consumeFirst(regrouped, customerId));
+    const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.deleteGroups([regrouped.consumerGroup]);
+    } finally {
+      await admin.disconnect();
+    }
+
+    const scorer = await regrouped.startScorer({ clock: new ManualClock(SAMPLE_NOW).now });
+    await regrouped.publish(meetings(customerId, FIRST, 1));
+    await eventually(() => revisionOf(regrouped, customerId), (revision) => revision === FIRST + 1, 30_000, 'the new event to be applied');
+    expect(await redelivered(scorer)).toBe(FIRST);
+    await regrouped.stopScorer(scorer);
   }, 90_000);
 });
 

@@ -1,6 +1,7 @@
 import { createLogger } from '@churnscore/observability';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch, type PartitionOffset } from './at-least-once-consumer';
+import { recordDigest } from './record-digest';
 import { FakeAdmin, FakeConsumer, kafkaMessage, type FetchedBatch } from './testing';
 
 const TOPIC = 'crm.activity.v1';
@@ -169,7 +170,12 @@ describe('AtLeastOnceConsumer', () => {
       { topic: TOPIC, partition: 0, offset: '12' },
       { topic: TOPIC, partition: 1, offset: '3' },
     ]);
-    await vi.waitFor(() => expect(told).toEqual(consumer.commits));
+    // Each commit with the last record it covers, the record at the offset before it in these batches.
+    const lastRecordBelow = ({ offset }: PartitionOffset) => {
+      const { key, value } = kafkaMessage(Number(offset) - 1);
+      return { offset: String(Number(offset) - 1), digest: recordDigest(key, value) };
+    };
+    await vi.waitFor(() => expect(told).toEqual(consumer.commits.map((commit) => commit.map((offset) => ({ ...offset, lastRecord: lastRecordBelow(offset) })))));
   });
 
   it('moves past the records a batch held without handing them out (transaction markers, aborted records): resolved, committed, and the end its chunk names', async () => {
@@ -199,6 +205,22 @@ describe('AtLeastOnceConsumer', () => {
     expect(units.map(({ chunks }) => chunks.map((chunk) => `${chunk.partition}:${chunk.messages.length}→${chunk.nextOffset}`))).toEqual([['0:3→3'], ['0:0→10'], ['0:2→12']]);
     await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('12'));
     expect(consumer.commits.flat().map(({ offset }) => Number(offset))).toEqual([...consumer.commits.flat().map(({ offset }) => Number(offset))].sort((a, b) => a - b));
+  });
+
+  it('tells with each commit the last record handed out that it covers; a commit past skipped records alone covers none', async () => {
+    const { consumer, gate, units, told } = await runningLoop();
+    gate.durableThrough = 0;
+    await consumer.deliver(batch(0, 3)).done;
+    consumer.skip(TOPIC, 0, '3', '9');
+    await vi.waitFor(() => expect(units).toHaveLength(2));
+    gate.durableThrough = Infinity;
+    await vi.waitFor(() => expect(told).toHaveLength(1));
+    const { key, value } = kafkaMessage(2);
+    expect(told[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '10', lastRecord: { offset: '2', digest: recordDigest(key, value) } }]);
+
+    consumer.skip(TOPIC, 0, '10', '14');
+    await vi.waitFor(() => expect(told).toHaveLength(2));
+    expect(told[1]).toEqual([{ topic: TOPIC, partition: 0, offset: '15' }]);
   });
 
   it('tells of a batch of nothing but skipped records as of any fetch, and leaves it where it is when the handler refuses it', async () => {

@@ -1,6 +1,7 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { CONNECTION_ERROR_LOG_INTERVAL_MS, InFlightWork, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { committedOffsets, partitionKey, partitionOffsets } from './offsets';
+import { recordDigest, type RecordFingerprint } from './record-digest';
 import { onRecordsSkipped, type BatchEvents, type SkippedRecords } from './skipped-records';
 
 /** What the loop uses of a kafkajs consumer: the seam a test drives with a fake (`@churnscore/kafka/testing`). */
@@ -113,8 +114,11 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   onBatch?(report: BatchReport): void;
   /** The store lost writes: consumption restarts from the committed offsets. */
   onRewind?(): void;
-  /** Offsets were just committed to Kafka (the latest per partition). A failure is logged and the next commit tells again. */
-  onCommitted?(offsets: readonly PartitionOffset[]): Promise<void>;
+  /**
+   * Offsets were just committed to Kafka (the latest per partition), each with the last record handed out below it
+   * that the commit covers. A failure is logged and the next commit tells again.
+   */
+  onCommitted?(offsets: readonly CommittedOffset[]): Promise<void>;
   /**
    * Told of each failure of a unit of work or of a commit as it happens, before it is retried (the unit's batches by
    * kafkajs, the commit at the next tick): the caller tells a failure that waiting ends (an outage) from one it
@@ -130,8 +134,15 @@ export interface PartitionOffset {
   offset: string;
 }
 
+/** A committed offset and, when the commit covers one, the last record handed out below it. */
+export interface CommittedOffset extends PartitionOffset {
+  lastRecord?: RecordFingerprint;
+}
+
 interface PendingCommit<Mark> extends PartitionOffset {
   mark: Mark;
+  /** The chunk's last record; none for a chunk of records not handed out. */
+  lastRecord: RecordFingerprint | undefined;
 }
 
 /** Records behind the high watermark from `position` on. */
@@ -255,7 +266,14 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     const outcome = await this.handleTogether(chunk);
     if (outcome === 'rewound' || isStale()) return false;
     resolveOffset((BigInt(chunk.nextOffset) - 1n).toString());
-    this.pending.push({ topic: chunk.topic, partition: chunk.partition, offset: chunk.nextOffset, mark: this.options.gate.mark(outcome.fence) });
+    const last = chunk.messages.at(-1);
+    this.pending.push({
+      topic: chunk.topic,
+      partition: chunk.partition,
+      offset: chunk.nextOffset,
+      mark: this.options.gate.mark(outcome.fence),
+      lastRecord: last && { offset: last.offset, digest: recordDigest(last.key, last.value) },
+    });
     return true;
   }
 
@@ -369,12 +387,22 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     if (durable === 0) return;
     const committing = new Set(candidates.slice(0, durable));
     const latestByPartition = new Map<string, PendingCommit<Mark>>();
-    for (const entry of committing) latestByPartition.set(partitionKey(entry.topic, entry.partition), entry);
+    const lastRecordByPartition = new Map<string, RecordFingerprint>();
+    for (const entry of committing) {
+      const key = partitionKey(entry.topic, entry.partition);
+      latestByPartition.set(key, entry);
+      if (entry.lastRecord !== undefined) lastRecordByPartition.set(key, entry.lastRecord);
+    }
     // Not a slice: a rebalance may have dropped entries while the gate was asked.
     this.pending = this.pending.filter((entry) => !committing.has(entry));
     const offsets = [...latestByPartition.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset }));
     await this.options.consumer.commitOffsets(offsets);
-    await this.options.onCommitted?.(offsets);
+    await this.options.onCommitted?.(
+      offsets.map((offset) => {
+        const lastRecord = lastRecordByPartition.get(partitionKey(offset.topic, offset.partition));
+        return lastRecord === undefined ? offset : { ...offset, lastRecord };
+      }),
+    );
   }
 
   private rewindToCommitted(reason: string): Promise<void> {

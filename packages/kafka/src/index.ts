@@ -6,3 +6,4 @@ export * from './offsets';
 export * from './skipped-records';
 export * from './broker-contact';
 export * from './topics-watch';
+export * from './record-digest';

@@ -2,9 +2,9 @@
 // taken when the read starts, with a throw-away consumer group that never commits and is deleted at the end. For
 // replays (training, back-fill) and for reading an output topic back (evaluation), so that both stop at the same
 // place and leave the cluster as they found it.
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { partitionKey, partitionOffsets } from './offsets';
-import { onRecordsSkipped } from './skipped-records';
+import { onRecordsSkipped, type SkippedRecords } from './skipped-records';
 
 /** One partition's part of the replay: its records from `low` up to (not including) `high`, the end taken at the start. */
 export interface PartitionRange {
@@ -89,45 +89,128 @@ export interface ReadToEndOptions {
   onProgress?(topics: readonly TopicProgress[]): void;
 }
 
+/** A read of a throw-away consumer group: what it is told of, and when it is done. */
+interface ThrowawayRead {
+  kafka: Kafka;
+  admin: Pick<Admin, 'deleteGroups'>;
+  groupId: string;
+  topics: readonly string[];
+  /** Where partitions with no seek start: their earliest retained record, or their end. */
+  fromBeginning: boolean;
+  /** Called once the consumer runs (seeks go here). */
+  running?(consumer: Consumer): void;
+  /** Each fetched batch; true once the read is done. */
+  onBatch(batch: Batch): Promise<boolean> | boolean;
+  /** Each fetched batch of records a consumer never hands out (transaction markers); true once the read is done. */
+  onSkipped(skipped: SkippedRecords): boolean;
+  /** The read ends after this long, done or not. */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs a consumer of a group of its own, which never commits, until the read is done, then deletes the group: reads
+ * leave the cluster as they found it. A consumer crash (a broker or decoding failure kafkajs gives up on) throws.
+ */
+async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
+  const { kafka, admin, topics, groupId, fromBeginning } = read;
+  const consumer = kafka.consumer({ groupId });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await consumer.connect();
+    await new Promise<void>((resolve, reject) => {
+      if (read.timeoutMs !== undefined) timer = setTimeout(resolve, read.timeoutMs);
+      consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+      onRecordsSkipped(consumer, (skipped) => {
+        if (read.onSkipped(skipped)) resolve();
+      });
+      consumer
+        .subscribe({ topics: [...topics], fromBeginning })
+        .then(() =>
+          consumer.run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              if (await read.onBatch(batch)) resolve();
+            },
+          }),
+        )
+        .then(() => read.running?.(consumer))
+        .catch(reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+    // The group never committed an offset; removing it leaves the cluster as the read found it.
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+  }
+}
+
 /**
  * Reads `topics` from their earliest retained records to the ends they had when the read started, and returns how
  * many records each held. A consumer crash (a broker or decoding failure kafkajs gives up on) throws.
  */
 export async function readToEnd(options: ReadToEndOptions): Promise<TopicProgress[]> {
-  const { kafka, admin, topics, groupId } = options;
-  const position = new ReplayPosition(await retainedRanges(admin, topics));
+  const position = new ReplayPosition(await retainedRanges(options.admin, options.topics));
   if (position.done) return position.topics;
-  const consumer = kafka.consumer({ groupId });
-  try {
-    await consumer.connect();
-    await new Promise<void>((resolve, reject) => {
-      consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
-      // Or a partition ending in a transaction's marker or an aborted transaction would never be done.
-      onRecordsSkipped(consumer, ({ topic, partition, nextOffset }) => {
-        position.passed(topic, partition, Number(nextOffset));
-        options.onProgress?.(position.topics);
-        if (position.done) resolve();
-      });
-      consumer
-        .subscribe({ topics: [...topics], fromBeginning: true })
-        .then(() =>
-          consumer.run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-              const records = batch.messages.filter((message) => position.take(batch.topic, batch.partition, Number(message.offset)));
-              await options.onRecords(batch.topic, records);
-              position.passed(batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
-              options.onProgress?.(position.topics);
-              if (position.done) resolve();
-            },
-          }),
-        )
-        .catch(reject);
-    });
-    return position.topics;
-  } finally {
-    await consumer.disconnect();
-    // The group never committed an offset; removing it leaves the cluster as the read found it.
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-  }
+  await readWithThrowawayGroup({
+    ...options,
+    fromBeginning: true,
+    async onBatch(batch) {
+      const records = batch.messages.filter((message) => position.take(batch.topic, batch.partition, Number(message.offset)));
+      await options.onRecords(batch.topic, records);
+      position.passed(batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
+      options.onProgress?.(position.topics);
+      return position.done;
+    },
+    // Or a partition ending in a transaction's marker or an aborted transaction would never be done.
+    onSkipped({ topic, partition, nextOffset }) {
+      position.passed(topic, partition, Number(nextOffset));
+      options.onProgress?.(position.topics);
+      return position.done;
+    },
+  });
+  return position.topics;
+}
+
+/** A record wanted at one offset of a partition. */
+export interface RecordPlace {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * The record at each of `places` (the key `partitionKey(topic, partition)`), or null where the partition holds no
+ * record a consumer is handed at that offset (an aborted or compacted record: a batch from before the offset to past
+ * it lacks it). Each such partition is read from its offset until then; the topics' other partitions are not read.
+ * Places not settled within `timeoutMs` (one at a transaction's marker, which no batch handed out covers, or below the
+ * retained records) are left out.
+ */
+export async function recordsAt(
+  options: Pick<ReadToEndOptions, 'kafka' | 'admin' | 'groupId'>,
+  places: readonly RecordPlace[],
+  timeoutMs: number,
+): Promise<Map<string, KafkaMessage | null>> {
+  const wanted = new Map(places.map((place) => [partitionKey(place.topic, place.partition), BigInt(place.offset)]));
+  const found = new Map<string, KafkaMessage | null>();
+  if (wanted.size === 0) return found;
+  await readWithThrowawayGroup({
+    ...options,
+    topics: [...new Set(places.map((place) => place.topic))],
+    // Unsought partitions start at their end; a batch fetched there before a seek takes hold starts past the place.
+    fromBeginning: false,
+    timeoutMs,
+    running: (consumer) => {
+      for (const { topic, partition, offset } of places) consumer.seek({ topic, partition, offset });
+    },
+    onBatch: ({ topic, partition, messages }) => {
+      const key = partitionKey(topic, partition);
+      const offset = wanted.get(key);
+      const first = messages[0];
+      if (offset === undefined || found.has(key) || first === undefined || BigInt(first.offset) > offset) return found.size === wanted.size;
+      if (BigInt(messages.at(-1)!.offset) >= offset) found.set(key, messages.find((message) => BigInt(message.offset) === offset) ?? null);
+      return found.size === wanted.size;
+    },
+    onSkipped: () => false,
+  });
+  return found;
 }

@@ -11,22 +11,43 @@ export interface InputOffset {
   partition: number;
   /** The next offset to consume, as Kafka commits it. */
   offset: string;
+  /**
+   * The last record handed out below it that a commit covered (a commit past records not handed out, transaction
+   * markers, covers none): its offset and digest (`recordDigest` of @churnscore/kafka).
+   */
+  lastRecord?: { offset: string; digest: string };
 }
 
 /** Topic names hold no colon (Kafka allows letters, digits, '.', '_' and '-'): the field is `<topic>:<partition>`. */
 const fieldOf = (topic: string, partition: number): string => `${topic}:${partition}`;
 
-/** Records the offsets just committed to Kafka, one field per partition, whoever committed it last. */
+const partitionOfField = (field: string): { topic: string; partition: number } => {
+  const separator = field.lastIndexOf(':');
+  return { topic: field.slice(0, separator), partition: Number(field.slice(separator + 1)) };
+};
+
+/**
+ * Records the offsets just committed to Kafka, one field per partition, whoever committed it last, and the last
+ * records they cover (`<p>:inputs:last`, `<offset>,<digest>`): an additive key, so the offsets read as before.
+ */
 export async function recordInputOffsets(redis: RedisClient, offsets: readonly InputOffset[], prefix: string = DEFAULT_PREFIX): Promise<void> {
   if (offsets.length === 0) return;
-  await redis.hset(keySchema(prefix).inputOffsets, Object.fromEntries(offsets.map(({ topic, partition, offset }) => [fieldOf(topic, partition), offset])));
+  const keys = keySchema(prefix);
+  const lastRecords = offsets.flatMap(({ topic, partition, lastRecord }) =>
+    lastRecord === undefined ? [] : [[fieldOf(topic, partition), `${lastRecord.offset},${lastRecord.digest}`] as const],
+  );
+  await Promise.all([
+    redis.hset(keys.inputOffsets, Object.fromEntries(offsets.map(({ topic, partition, offset }) => [fieldOf(topic, partition), offset]))),
+    lastRecords.length > 0 ? redis.hset(keys.inputLastRecords, Object.fromEntries(lastRecords)) : undefined,
+  ]);
 }
 
-/** Every partition's recorded offset, in one read. */
+/** Every partition's recorded offset and last record, in one read of each. */
 export async function readInputOffsets(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<InputOffset[]> {
-  const recorded = await redis.hgetall(keySchema(prefix).inputOffsets);
+  const keys = keySchema(prefix);
+  const [recorded, lastRecords] = await Promise.all([redis.hgetall(keys.inputOffsets), redis.hgetall(keys.inputLastRecords)]);
   return Object.entries(recorded).map(([field, offset]) => {
-    const separator = field.lastIndexOf(':');
-    return { topic: field.slice(0, separator), partition: Number(field.slice(separator + 1)), offset };
+    const [lastOffset, digest] = lastRecords[field]?.split(',') ?? [];
+    return { ...partitionOfField(field), offset, ...(lastOffset !== undefined && digest !== undefined ? { lastRecord: { offset: lastOffset, digest } } : {}) };
   });
 }

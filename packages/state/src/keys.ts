@@ -80,6 +80,8 @@ export interface KeySchema {
   readonly addedEpochTags: string;
   /** The input partitions' offsets the namespace's scorers committed (input-offsets.ts). */
   readonly inputOffsets: string;
+  /** Per input partition, the last record the namespace's scorers committed past: its offset and digest. */
+  readonly inputLastRecords: string;
 }
 
 export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = DEFAULT_DUE_SHARDS): KeySchema {
@@ -123,5 +125,6 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     masterEpoch: (tag) => `${prefix}:epoch:{${tag}}`,
     addedEpochTags: `${prefix}:epoch:added`,
     inputOffsets: `${prefix}:inputs`,
+    inputLastRecords: `${prefix}:inputs:last`,
   };
 }

@@ -3,7 +3,7 @@
 // and on every fetch against the end the broker reports.
 import { partitionKey } from '@churnscore/kafka';
 import { readInputOffsets } from '@churnscore/state';
-import type { RedisClient } from '@churnscore/state';
+import type { InputOffset, RedisClient } from '@churnscore/state';
 
 /** Raised when a partition's log ends before the offset this namespace consumed it to. */
 export class InputOffsetsWentBackError extends Error {
@@ -17,9 +17,11 @@ export class InputOffsetsGuard {
   /** @param rebuild what to do about it, said after the reason (the namespace and group named). */
   constructor(private readonly rebuild: string) {}
 
-  /** Loads what this namespace's scorers recorded. */
-  async load(redis: RedisClient, prefix: string): Promise<void> {
-    for (const { topic, partition, offset } of await readInputOffsets(redis, prefix)) this.committed(topic, partition, Number(offset));
+  /** Loads what this namespace's scorers recorded, and returns it. */
+  async load(redis: RedisClient, prefix: string): Promise<InputOffset[]> {
+    const recorded = await readInputOffsets(redis, prefix);
+    for (const { topic, partition, offset } of recorded) this.committed(topic, partition, Number(offset));
+    return recorded;
   }
 
   /** Offsets just committed: they stand for what is consumed from now on (an operator may have reset them lower). */

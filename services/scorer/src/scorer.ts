@@ -5,9 +5,22 @@ import {
   type AppConfig,
   type TopicNames,
 } from '@churnscore/config';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createEventCodec, eventCodecOptions, EventEncodeError, SchemaRegistryAccessRefusedError, type EventCodec } from '@churnscore/events';
-import { AtLeastOnceConsumer, BrokerContact, committedOffsets, connectAdmin, connectIdempotentProducer, createKafkaClient, partitionOffsets, recordBatchLimit } from '@churnscore/kafka';
+import {
+  AtLeastOnceConsumer,
+  BrokerContact,
+  committedOffsets,
+  connectAdmin,
+  connectIdempotentProducer,
+  createKafkaClient,
+  partitionKey,
+  partitionOffsets,
+  recordBatchLimit,
+  recordDigest,
+  recordsAt,
+} from '@churnscore/kafka';
 import {
   CONNECTION_ERROR_LOG_INTERVAL_MS,
   connectionErrorLogger,
@@ -29,9 +42,10 @@ import {
   recordInputOffsets,
   requireNoEviction,
   requireRedisLogin,
+  type InputOffset,
   type RedisClient,
 } from '@churnscore/state';
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
@@ -117,22 +131,27 @@ async function requireHistoryBehindCommittedOffsets(admin: Admin, redis: RedisCl
 }
 
 /**
- * No input partition may end before the offset this namespace consumed it to (InputOffsetsGuard, loaded here). One
- * whose retention deleted records the namespace never consumed (the scorers were stopped for longer than it keeps
- * them) is said loudly and counted (`churnscore_events_total{outcome="deleted_unread"}`): they cannot be applied,
- * and kafkajs would move past them without a word.
- * @throws ConfigError naming each partition that ends too early and how to rebuild.
+ * No input partition may end before the offset this namespace consumed it to (InputOffsetsGuard, loaded here), nor,
+ * where its consumer group holds no offset of it, hold another record than the one the namespace consumed last
+ * (recordsUnlikeConsumed). One whose retention deleted records the namespace never consumed (the scorers were stopped
+ * for longer than it keeps them) is said loudly and counted (`churnscore_events_total{outcome="deleted_unread"}`): they
+ * cannot be applied, and kafkajs would move past them without a word.
+ * @throws ConfigError naming each partition that ends too early or holds another log, and how to rebuild.
  */
 async function checkInputOffsets(
-  admin: Admin,
-  redis: RedisClient,
-  config: AppConfig,
+  { kafka, admin, redis, config, logger }: { kafka: Kafka; admin: Admin; redis: RedisClient; config: AppConfig; logger: Logger },
   inputTopics: readonly string[],
   guard: InputOffsetsGuard,
   reportDeletedUnread: (topic: string, partition: number, from: number, to: number) => void,
 ): Promise<void> {
-  await guard.load(redis, config.redis.keyPrefix);
+  const recorded = new Map((await guard.load(redis, config.redis.keyPrefix)).map((input) => [partitionKey(input.topic, input.partition), input]));
   const problems: string[] = [];
+  const toVerify: ConsumedPartition[] = [];
+  const committed = new Map(
+    (await committedOffsets(admin, config.kafka.consumerGroup, inputTopics)).flatMap(({ topic, partitions }) =>
+      partitions.map(({ partition, offset }) => [partitionKey(topic, partition), offset] as const),
+    ),
+  );
   for (const topic of inputTopics) {
     for (const [partition, { low, high }] of await partitionOffsets(admin, topic)) {
       try {
@@ -144,9 +163,53 @@ async function checkInputOffsets(
       }
       const consumed = guard.consumedTo(topic, partition);
       if (consumed !== undefined && low > consumed) reportDeletedUnread(topic, partition, consumed, low);
+      // Kafka deletes a group's offsets with the topic: a partition the group holds none of, but the namespace consumed,
+      // is read from its start, and its records below the namespace's watermarks are taken for redeliveries. They are,
+      // if this is the log the namespace consumed (the group's offsets expired, or a new group): its last record says.
+      const lastRecord = recorded.get(partitionKey(topic, partition))?.lastRecord;
+      const groupOffset = committed.get(partitionKey(topic, partition));
+      if (consumed !== undefined && lastRecord !== undefined && (groupOffset === undefined || groupOffset === '-1') && low <= Number(lastRecord.offset)) {
+        toVerify.push({ topic, partition, consumedTo: consumed, lastRecord });
+      }
     }
   }
+  problems.push(...(await recordsUnlikeConsumed(kafka, admin, config, toVerify, logger)).map((problem) => `REDIS_KEY_PREFIX: ${problem}`));
   if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** How long the start waits to read back the last consumed records of partitions its group holds no offsets of. */
+const LAST_RECORD_CHECK_TIMEOUT_MS = 30_000;
+
+/** A partition the namespace consumed: up to which offset, and the last record it consumed. */
+interface ConsumedPartition {
+  topic: string;
+  partition: number;
+  consumedTo: number;
+  lastRecord: NonNullable<InputOffset['lastRecord']>;
+}
+
+/**
+ * Reads the record at each partition's last consumed offset and says, for each that is another record than the one
+ * the namespace consumed there (or none), that the topic was created again. One not read in time is logged and let
+ * be: the check cannot tell, as before it existed.
+ */
+async function recordsUnlikeConsumed(kafka: Kafka, admin: Admin, config: AppConfig, consumed: readonly ConsumedPartition[], logger: Logger): Promise<string[]> {
+  const places = consumed.map(({ topic, partition, lastRecord }) => ({ topic, partition, offset: lastRecord.offset }));
+  const groupId = `${config.kafka.consumerGroup}.last-record-check.${randomUUID()}`;
+  const found = await recordsAt({ kafka, admin, groupId }, places, LAST_RECORD_CHECK_TIMEOUT_MS);
+  return consumed.flatMap(({ topic, partition, consumedTo, lastRecord }) => {
+    const record = found.get(partitionKey(topic, partition));
+    if (record === undefined) {
+      logger.warn({ topic, partition, offset: lastRecord.offset }, 'the last record this namespace consumed could not be read back in time: not checked');
+      return [];
+    }
+    if (record !== null && recordDigest(record.key, record.value) === lastRecord.digest) return [];
+    return [
+      `input partition ${topic}/${partition} holds ${record === null ? 'no record' : 'another record'} at offset ${lastRecord.offset} than the one ` +
+        `this namespace consumed there, and its consumer group no offset: the topic was deleted and created again. Its records below offset ${consumedTo} ` +
+        `would be taken for redeliveries of the ones the customers' state already holds, and dropped. ${freshNamespaceAdvice(config.redis.keyPrefix, config.kafka.consumerGroup)}`,
+    ];
+  });
 }
 
 /** The brokers' answers the input backlog needs, through the scorer's admin client. */
@@ -287,7 +350,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     claimStore: async () => {
       await requireNoEviction(redis);
       await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopics);
-      await checkInputOffsets(admin, redis, config, inputTopics, inputOffsets, (topic, partition, from, to) => {
+      await checkInputOffsets({ kafka, admin, redis, config, logger }, inputTopics, inputOffsets, (topic, partition, from, to) => {
         logger.error({ topic, partition, from, to }, "input records deleted by the topic's retention before the scorer read them: they cannot be applied");
         metrics.events.inc({ topic, outcome: 'deleted_unread' }, to - from);
       });
