@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleActivity } from '@churnscore/events/testing';
-import { STATE_FIELD } from '@churnscore/state';
+import { redisDataFull, STATE_FIELD } from '@churnscore/state';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, PrivateRedis } from '../scorer/private-redis';
@@ -100,4 +100,15 @@ describe('a Redis that is full', () => {
     resources.startService('scorer', bed.env());
     await eventually(revision, (applied) => applied === 2, 60_000, 'the held-back event to be applied once Redis has room');
   }, 180_000);
+});
+
+describe('redisDataFull', () => {
+  it("tells data past maxmemory from room left, and no limit from either", async () => {
+    expect(await redisDataFull(admin)).toBe(false);
+    const used = Number(/^used_memory:(\d+)/m.exec(await admin.info('memory'))![1]);
+    await admin.config('SET', 'maxmemory', String(used * 4));
+    expect(await redisDataFull(admin)).toBe(false);
+    await admin.config('SET', 'maxmemory', String(Math.floor(used / 4)));
+    expect(await redisDataFull(admin)).toBe(true);
+  });
 });

@@ -173,6 +173,21 @@ export function redisFull(error: unknown): RedisFullError | undefined {
   return reply !== undefined && OUT_OF_MEMORY.test(reply) ? new RedisFullError(reply) : undefined;
 }
 
+/**
+ * Whether a master's data fills its `maxmemory`: what Redis counts against the limit (`used_memory` less
+ * `mem_not_counted_for_evict`, the replication and AOF buffers) less what clients' replies hold in their output
+ * buffers for a moment (`mem_clients_normal`). A write refused while a large reply waited there (a unit's read-back)
+ * finds room once the reply has gone; one refused because the data fills the limit does not.
+ */
+export async function redisDataFull(redis: RedisClient): Promise<boolean> {
+  const infos = await Promise.all(mastersOf(redis).map((server) => server.info('memory')));
+  return infos.some((info) => {
+    const limit = Number(infoField(info, 'maxmemory') ?? 0);
+    const field = (name: string) => Number(infoField(info, name) ?? 0);
+    return limit > 0 && field('used_memory') - field('mem_not_counted_for_evict') - field('mem_clients_normal') > limit;
+  });
+}
+
 /** The `maxmemory-policy` values under which Redis, once full, deletes keys that have no TTL: the scorer's keys. */
 const EVICTS_EVERY_KEY = /^allkeys-/;
 

@@ -6,6 +6,7 @@ export {
   RedisFullError,
   RedisLoginRefusedError,
   redisAccessRefusal,
+  redisDataFull,
   redisFull,
   requireNoEviction,
   requireRedisLogin,

@@ -40,6 +40,8 @@ import {
   createStateStore,
   namespaceState,
   recordInputOffsets,
+  redisDataFull,
+  RedisFullError,
   requireNoEviction,
   requireRedisLogin,
   type InputOffset,
@@ -258,14 +260,22 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
   const metrics = createScorerMetrics();
   const liveness = options.liveness ?? new Liveness();
+  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer', onError: connectionErrorLogger(logger, 'redis') });
   // A refusal that every retry would meet again (a dependency refusing the scorer's user, Redis full or evicting): stop,
   // saying which setting.
   const stopIfRefused = (error: unknown) => {
     const refusal = lastingRefusal(error);
-    if (refusal !== undefined) liveness.fail(refusal.message, refusal);
+    if (refusal === undefined) return;
+    if (!(refusal instanceof RedisFullError)) return liveness.fail(refusal.message, refusal);
+    // Replies waiting in Redis's output buffers count against maxmemory too: only data that fills it is lasting.
+    redisDataFull(redis).then(
+      (full) => {
+        if (full) liveness.fail(refusal.message, refusal);
+      },
+      () => undefined,
+    );
   };
 
-  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer', onError: connectionErrorLogger(logger, 'redis') });
   const kafka = createKafkaClient(kafkaClientOptions(config), logger);
   const admin = await connectAdmin(kafka);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
