@@ -192,8 +192,8 @@ interface ConsumedPartition {
 
 /**
  * Reads the record at each partition's last consumed offset and says, for each that is another record than the one
- * the namespace consumed there (or none), that the topic was created again. One not read in time is logged and let
- * be: the check cannot tell, as before it existed.
+ * the namespace consumed there, that the topic was created again. One not read in time, or none there (a topic
+ * compacted since, which keeps the records it keeps byte for byte), is logged and let be: the check cannot tell.
  */
 async function recordsUnlikeConsumed(kafka: Kafka, admin: Admin, config: AppConfig, consumed: readonly ConsumedPartition[], logger: Logger): Promise<string[]> {
   const places = consumed.map(({ topic, partition, lastRecord }) => ({ topic, partition, offset: lastRecord.offset }));
@@ -201,13 +201,14 @@ async function recordsUnlikeConsumed(kafka: Kafka, admin: Admin, config: AppConf
   const found = await recordsAt({ kafka, admin, groupId }, places, LAST_RECORD_CHECK_TIMEOUT_MS);
   return consumed.flatMap(({ topic, partition, consumedTo, lastRecord }) => {
     const record = found.get(partitionKey(topic, partition));
-    if (record === undefined) {
-      logger.warn({ topic, partition, offset: lastRecord.offset }, 'the last record this namespace consumed could not be read back in time: not checked');
+    if (record === undefined || record === null) {
+      const why = record === undefined ? 'could not be read back in time' : 'is not there any more (compacted?)';
+      logger.warn({ topic, partition, offset: lastRecord.offset }, `the last record this namespace consumed ${why}: not checked`);
       return [];
     }
-    if (record !== null && recordDigest(record.key, record.value) === lastRecord.digest) return [];
+    if (recordDigest(record.key, record.value) === lastRecord.digest) return [];
     return [
-      `input partition ${topic}/${partition} holds ${record === null ? 'no record' : 'another record'} at offset ${lastRecord.offset} than the one ` +
+      `input partition ${topic}/${partition} holds another record at offset ${lastRecord.offset} than the one ` +
         `this namespace consumed there, and its consumer group no offset: the topic was deleted and created again. Its records below offset ${consumedTo} ` +
         `would be taken for redeliveries of the ones the customers' state already holds, and dropped. ${freshNamespaceAdvice(config.redis.keyPrefix, config.kafka.consumerGroup)}`,
     ];
