@@ -8,9 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleActivity } from '@churnscore/events/testing';
+import { loadConfig } from '@churnscore/config';
+import { createLogger } from '@churnscore/observability';
+import { defaultScoringConfig } from '@churnscore/scoring';
 import { STATE_FIELD } from '@churnscore/state';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi } from '../../services/api/src/index';
 import { freePort, PrivateRedis } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
 import { TestResources } from './service-process';
@@ -77,4 +81,31 @@ describe('a scorer whose Redis user loses permissions while it runs', () => {
       await resources.release();
     }
   }, 180_000);
+});
+
+// The read API keeps serving what it may read, but a user whose reads were taken away makes every request fail: its
+// readiness says so (PING, which such a user may still send, said it was ready), and says so no more once they are back.
+describe("the read API whose Redis user loses its reads", () => {
+  it('answers /readyz 503 naming redis while they are gone, and 200 again once they are back', async () => {
+    const api = await startApi({
+      config: loadConfig({ ...bed.env(), API_TOKEN: 'access-revoked-api-token-0123456789' }),
+      scoring: defaultScoringConfig(),
+      logger: createLogger({ name: 'access-revoked-test', level: 'silent' }),
+      port: 0,
+    });
+    const readiness = async () => {
+      const response = await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(10_000) });
+      return { status: response.status, body: (await response.json()) as { checks: { redis: boolean } } };
+    };
+    try {
+      expect(await readiness()).toMatchObject({ status: 200, body: { checks: { redis: true } } });
+      await admin.call('ACL', 'SETUSER', SCORER_USER, '-@read');
+      expect(await readiness()).toMatchObject({ status: 503, body: { checks: { redis: false } } });
+      await grantEverything();
+      expect(await readiness()).toMatchObject({ status: 200, body: { checks: { redis: true } } });
+    } finally {
+      await grantEverything();
+      await api.stop();
+    }
+  }, 60_000);
 });

@@ -70,8 +70,11 @@ export interface ReadStore {
   ranking(metric: RankingMetric, segment?: string | null): RankingReader;
   /** Customers with an open alert, by value at risk. */
   readonly openAlerts: RankingReader;
-  /** Whether Redis answers (a readiness check). */
-  reachable(): Promise<boolean>;
+  /**
+   * Whether Redis answers and lets this user read the namespace (a readiness check): a read of the overall churn-risk
+   * ranking, which the dashboard's reads need, rather than PING, which an ACL that took the reads away still allows.
+   */
+  readable(): Promise<boolean>;
 }
 
 export interface ReadStoreOptions {
@@ -178,6 +181,9 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
 
     openAlerts: rankingReader(redis, keys.openAlerts),
 
-    reachable: async () => (await redis.ping()) === 'PONG',
+    readable: async () => {
+      await redis.zcard(keys.ranking('churnRisk'));
+      return true;
+    },
   };
 }

@@ -258,7 +258,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     '/readyz',
     { schema: { summary: 'Readiness: Redis answers within a second (live updates are reported, not required)', tags: ['ops'] } },
     async (_request, reply) => {
-      const report = await readinessReport([{ name: 'redis', check: () => store.reachable() }]);
+      const report = await readinessReport([{ name: 'redis', check: () => store.readable() }]);
       return reply.code(report.ready ? 200 : 503).send({ ...report, liveUpdates: deps.liveUpdates() ? 'connected' : 'connecting' });
     },
   );
