@@ -1,7 +1,8 @@
 // Reading topics to the end they have now: every record from the earliest retained offset up to the high watermark
 // taken when the read starts, with a throw-away consumer group that never commits and is deleted at the end. For
 // replays (training, back-fill) and for reading an output topic back (evaluation), so that both stop at the same
-// place and leave the cluster as they found it.
+// place and leave the cluster as they found it. The same throw-away group reads single records back at given offsets
+// (the scorer's start, telling the log it consumed from a topic created again).
 import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { partitionKey, partitionOffsets } from './offsets';
 import { onRecordsSkipped, type SkippedRecords } from './skipped-records';

@@ -4,7 +4,5 @@ export const roundTo = (value: number, decimals: number): number => {
   return Math.round(value * factor) / factor;
 };
 
-export const clamp = (value: number, min: number, max: number): number => Math.min(max, Math.max(min, value));
-
 /** Code-unit string order: unlike localeCompare it is the same on every machine. */
 export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
