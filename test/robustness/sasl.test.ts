@@ -6,6 +6,7 @@
 // ACL taken away) stops it, exit 1 with the setting named, instead of a live process retrying for ever (2026-12-04).
 import { SAMPLE_NOW, sampleActivity, sampleContract, sampleOpportunity } from '@churnscore/events/testing';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes, type Admin } from 'kafkajs';
+import { readInputOffsets } from '@churnscore/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_SCRAM_MECHANISMS, LOCAL_SCRAM_USER, type LocalScramMechanism } from '../../infra/src/index';
 import { testStack } from '../harness/stack';
@@ -123,6 +124,42 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/
       );
       expect(published).toMatchObject({ cause: { kind: 'event', eventId: `${heldBack}-1` } });
       await resources.release();
+    }, 180_000);
+
+    // A start on partitions the group holds no offsets of reads the namespace's last consumed records back through a
+    // throw-away group (docs/operations.md, An input topic deleted and created again). A user an ACL keeps from that
+    // group must still start: the check cannot judge, and does not stop a start it cannot judge.
+    it('starts when the group lost its offsets and the user may not use the last-record check group', async () => {
+      bed.login = { mechanism: 'SCRAM-SHA-512', password: LOCAL_SCRAM_USER.password };
+      const customerId = 'sasl-check-denied';
+      const meeting = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null });
+      const revision = async () => Number((await bed.scoreHash(customerId)).revision ?? 0);
+      const first = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now });
+      await bed.publish([meeting(1)]);
+      await eventually(revision, (applied) => applied === 1, 30_000, 'the first event to be scored');
+      const lastRecorded = async () => (await readInputOffsets(bed.redis, bed.prefix)).some(({ lastRecord }) => lastRecord !== undefined);
+      await eventually(lastRecorded, (recorded) => recorded, 30_000, 'the last consumed record to be recorded');
+      await bed.stopScorer(first);
+      await admin.deleteGroups([bed.consumerGroup]);
+
+      const denial = {
+        resourceType: AclResourceTypes.GROUP,
+        resourceName: `${bed.consumerGroup}.last-record-check.`,
+        resourcePatternType: ResourcePatternTypes.PREFIXED,
+        principal: `User:${LOCAL_SCRAM_USER.username}`,
+        host: '*',
+        operation: AclOperationTypes.READ,
+        permissionType: AclPermissionTypes.DENY,
+      };
+      await admin.createAcls({ acl: [denial] });
+      try {
+        const second = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now });
+        await bed.publish([meeting(2)]);
+        await eventually(revision, (applied) => applied === 2, 60_000, 'the new event to be applied');
+        await bed.stopScorer(second);
+      } finally {
+        await admin.deleteAcls({ filters: [denial] });
+      }
     }, 180_000);
   });
 });

@@ -47,7 +47,7 @@ import {
   type InputOffset,
   type RedisClient,
 } from '@churnscore/state';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
@@ -193,12 +193,20 @@ interface ConsumedPartition {
 /**
  * Reads the record at each partition's last consumed offset and says, for each that is another record than the one
  * the namespace consumed there, that the topic was created again. One not read in time, or none there (a topic
- * compacted since, which keeps the records it keeps byte for byte), is logged and let be: the check cannot tell.
+ * compacted since, which keeps the records it keeps byte for byte), or a read that fails, is logged and let be: the
+ * check cannot tell.
  */
 async function recordsUnlikeConsumed(kafka: Kafka, admin: Admin, config: AppConfig, consumed: readonly ConsumedPartition[], logger: Logger): Promise<string[]> {
   const places = consumed.map(({ topic, partition, lastRecord }) => ({ topic, partition, offset: lastRecord.offset }));
   const groupId = `${config.kafka.consumerGroup}.last-record-check.${randomUUID()}`;
-  const found = await recordsAt({ kafka, admin, groupId }, places, LAST_RECORD_CHECK_TIMEOUT_MS);
+  let found: Map<string, KafkaMessage | null>;
+  try {
+    found = await recordsAt({ kafka, admin, groupId }, places, LAST_RECORD_CHECK_TIMEOUT_MS);
+  } catch (error) {
+    // A check that cannot run (the SASL user may not use that group, say) must not stop a start it cannot judge.
+    logger.warn({ err: error, groupId }, 'the last records this namespace consumed could not be read back: not checked');
+    return [];
+  }
   return consumed.flatMap(({ topic, partition, consumedTo, lastRecord }) => {
     const record = found.get(partitionKey(topic, partition));
     if (record === undefined || record === null) {
