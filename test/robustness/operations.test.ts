@@ -194,6 +194,15 @@ describe("a scorer whose output topics' schemas the registry cannot give", () =>
     }
   }, 60_000);
 
+  it('refuses to start (exit 78) naming SCHEMA_REGISTRY_URL when no registry API answers there (Apicurio without /apis/ccompat/v7)', async () => {
+    const scorer = startService('scorer', { SCHEMA_REGISTRY_URL: new URL(testStack().schemaRegistryUrl).origin });
+    expect(await scorer.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    expect(scorer.records().at(-1)).toMatchObject({
+      level: 'fatal',
+      reason: 'SCHEMA_REGISTRY_URL: no Confluent-compatible schema registry API answers there (GET /subjects: 404); Apicurio Registry serves it under /apis/ccompat/v7',
+    });
+  }, 60_000);
+
   it('refuses to start (exit 78) when the registry refuses its credentials, naming the settings, never the password', async () => {
     const registry = createHttpServer((_request, response) => response.writeHead(401, { 'content-type': 'application/json' }).end('{"error_code":40101,"message":"Unauthorized"}'));
     registry.listen(0, '127.0.0.1');

@@ -78,6 +78,14 @@ export class AvroRegistrySerde {
     return frame(id, writer.toBuffer(record));
   }
 
+  /** Whether the registry answers the list of subjects: false where no Confluent-compatible API answers at all (404). */
+  async listsSubjects(): Promise<boolean> {
+    return this.registryCall(
+      () => this.client.getAllSubjects().then(() => true),
+      () => false,
+    );
+  }
+
   /**
    * The latest schema registered under `subject`, parsed: what `serialize` writes with.
    * @throws EventEncodeError when none is registered or it is unusable; SchemaRegistryError when the registry fails.
