@@ -66,10 +66,6 @@ export const eventCodecOptions = (cfg: AppConfig, registry: ClientConfig | Clien
   maxFutureSkewMs: cfg.maxFutureSkewMs,
 });
 
-/** The URL is never repeated: it may hold credentials. */
-const REGISTRY_API_NOT_FOUND =
-  'SCHEMA_REGISTRY_URL: no Confluent-compatible schema registry API answers there (GET /subjects: 404); Apicurio Registry serves it under /apis/ccompat/v7';
-
 /** A record value there is something to decode in: not a tombstone, not empty. */
 const hasValue = (value: Buffer | null): value is Buffer => value !== null && value.length > 0;
 
@@ -139,10 +135,7 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
       const failed = lookups.flatMap((lookup) => (lookup.status === 'rejected' ? [lookup.reason as unknown] : []));
       const refused = failed.find((reason) => !(reason instanceof EventEncodeError));
       if (refused !== undefined) throw refused;
-      if (failed.length === 0) return;
-      // A URL that misses the registry's Confluent-compatible API answers 404 to every subject: say which setting.
-      if (!(await serde.listsSubjects())) throw new EventEncodeError(REGISTRY_API_NOT_FOUND);
-      throw new EventEncodeError(failed.map((reason) => (reason as EventEncodeError).message).join('; '));
+      if (failed.length > 0) throw new EventEncodeError([...new Set(failed.map((reason) => (reason as EventEncodeError).message))].join('; '));
     },
 
     kindOf,

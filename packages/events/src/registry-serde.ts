@@ -33,6 +33,9 @@ type Resolver = ReturnType<avro.Type['createResolver']>;
 type Resolution = { resolver: Resolver | undefined } | Rejected;
 
 const NOT_FOUND = 404;
+/** The URL is never repeated: it may hold credentials. */
+const REGISTRY_API_NOT_FOUND =
+  'SCHEMA_REGISTRY_URL: no Confluent-compatible schema registry API answers there (GET /subjects: 404); Apicurio Registry serves it under /apis/ccompat/v7';
 /** Unauthorized (no or wrong credentials) and Forbidden (credentials without the access). */
 const ACCESS_REFUSED = new Set([401, 403]);
 const MISSING_READER_FIELD = /^no matching field for default-less (\S+)$/;
@@ -79,7 +82,7 @@ export class AvroRegistrySerde {
   }
 
   /** Whether the registry answers the list of subjects: false where no Confluent-compatible API answers at all (404). */
-  async listsSubjects(): Promise<boolean> {
+  private async listsSubjects(): Promise<boolean> {
     return this.registryCall(
       () => this.client.getAllSubjects().then(() => true),
       () => false,
@@ -91,9 +94,14 @@ export class AvroRegistrySerde {
    * @throws EventEncodeError when none is registered or it is unusable; SchemaRegistryError when the registry fails.
    */
   async latestWriter(subject: string): Promise<{ id: number; writer: avro.Type }> {
-    const latest = await this.registryCall(() => this.latestSchema(subject), () => {
-      throw new EventEncodeError(`no schema is registered under subject ${subject}; register the schemas first (npm run schemas:register)`);
-    });
+    const latest = await this.registryCall(
+      () => this.latestSchema(subject),
+      async () => {
+        // A URL that misses the registry's Confluent-compatible API answers 404 to every subject: say which setting.
+        if (!(await this.listsSubjects())) throw new EventEncodeError(REGISTRY_API_NOT_FOUND);
+        throw new EventEncodeError(`no schema is registered under subject ${subject}; register the schemas first (npm run schemas:register)`);
+      },
+    );
     if (latest.id === undefined) throw new EventEncodeError(`the registry returned no schema id for subject ${subject}`);
     const writer = this.parseWriter(latest.id, latest);
     if (isRejected(writer)) {
