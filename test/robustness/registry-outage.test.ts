@@ -2,8 +2,6 @@
 // schema version the scorer has never seen while the registry cannot be reached (a TCP proxy in front of it, cut):
 // the scorer must neither dead-letter the records (they are valid, the registry is down) nor fail for good, and
 // once the registry is back it applies every one of them.
-import { once } from 'node:events';
-import { createServer, connect, type Socket } from 'node:net';
 import { loadConfig } from '@churnscore/config';
 import { SAMPLE_NOW, sampleActivity } from '@churnscore/events/testing';
 import { schemaSource, valueSubject } from '@churnscore/events';
@@ -14,47 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { testStack } from '../harness/stack';
 import { dlqTotal, eventually, ManualClock, ScorerTestBed } from '../scorer/support';
+import { TcpProxy } from './tcp-proxy';
 
 const bed = new ScorerTestBed('registry-outage');
 const CUSTOMER = 'registry-outage-customer';
 const DURING = 5;
 
-/** A TCP proxy to the registry that can be cut (every connection refused and dropped) and restored. */
-class CuttableProxy {
-  private readonly sockets = new Set<Socket>();
-  private cut = false;
-  private readonly server = createServer((client) => {
-    if (this.cut) return void client.destroy();
-    const upstream = connect(this.target.port, this.target.host);
-    for (const socket of [client, upstream]) {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async listen(): Promise<number> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    return (this.server.address() as { port: number }).port;
-  }
-
-  setCut(cut: boolean): void {
-    this.cut = cut;
-    if (cut) for (const socket of this.sockets) socket.destroy();
-  }
-
-  close(): void {
-    this.setCut(true);
-    this.server.close();
-  }
-}
-
 const registryUrl = new URL(testStack().schemaRegistryUrl);
-const proxy = new CuttableProxy({ host: registryUrl.hostname, port: Number(registryUrl.port) });
+const proxy = new TcpProxy({ host: registryUrl.hostname, port: Number(registryUrl.port) });
 let scorer: RunningScorer;
 const liveness = new Liveness();
 

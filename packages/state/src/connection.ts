@@ -78,6 +78,14 @@ export function redisEndpoint({ url, tlsCaFile }: Pick<RedisConnectOptions, 'url
  */
 const CLUSTER_FAILOVER_WAIT = { retryDelayOnClusterDown: 500, retryDelayOnFailover: 500, retryDelayOnTryAgain: 500, maxRedirections: 120 } as const;
 
+/**
+ * A single server that answers READONLY has become a replica (a failover demoted it) while the connection to it stayed
+ * open: the host of REDIS_URL (a managed service's primary endpoint) now names the new master, which only a new
+ * connection reaches. Reconnect, without sending the refused command again (its caller retries the work, and the
+ * durability gate sees the new server's identity first). ioredis's documented use of reconnectOnError.
+ */
+const reconnectToTheMaster = (error: Error): 1 | false => (error.message.startsWith('READONLY') ? 1 : false);
+
 export function createRedis(options: RedisConnectOptions): RedisClient {
   const { host, port, db, login } = redisEndpoint(options);
   const connection: RedisOptions = {
@@ -95,7 +103,7 @@ export function createRedis(options: RedisConnectOptions): RedisClient {
   // worked (docs/performance.md, "Commands sent as issued").
   const client = options.cluster
     ? new Cluster([{ host, port }], { redisOptions: connection, clusterRetryStrategy: reconnectDelay, ...CLUSTER_FAILOVER_WAIT })
-    : new Redis({ ...connection, host, port, db });
+    : new Redis({ ...connection, host, port, db, reconnectOnError: reconnectToTheMaster });
   const { onError } = options;
   if (onError) {
     client.on('error', onError);

@@ -1,0 +1,71 @@
+// A single Redis behind a name that moves on failover (a managed service's primary endpoint): the replica is promoted,
+// the old master is made its replica, and the name points at the new master, but the scorer's connection to the old
+// one stays open. Every write then answers READONLY. Until 2026-12-04 the scorer retried on that connection for
+// ever, live and consuming nothing; it now reconnects on READONLY, reaches the new master through the name, sees the
+// new server's identity, re-consumes from its committed offsets and goes on, losing nothing. The name is a TCP proxy
+// here, pointed at the new master for new connections while the open ones stay where they were.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sampleActivity } from '@churnscore/events/testing';
+import { STATE_FIELD } from '@churnscore/state';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, PrivateRedis } from '../scorer/private-redis';
+import { eventually, ScorerTestBed } from '../scorer/support';
+import { TestResources } from './service-process';
+import { TcpProxy } from './tcp-proxy';
+
+const workDir = mkdtempSync(join(tmpdir(), 'redis-endpoint-failover-'));
+const resources = new TestResources();
+let first: PrivateRedis;
+let second: PrivateRedis;
+let proxy: TcpProxy;
+let bed: ScorerTestBed;
+const admins: Redis[] = [];
+
+beforeAll(async () => {
+  [first, second] = [new PrivateRedis(await freePort()), new PrivateRedis(await freePort())];
+  await first.start(join(workDir, 'first'));
+  await second.start(join(workDir, 'second'));
+  admins.push(new Redis(first.port, '127.0.0.1'), new Redis(second.port, '127.0.0.1'));
+  await admins[1]!.replicaof('127.0.0.1', first.port);
+  proxy = new TcpProxy({ host: '127.0.0.1', port: first.port });
+  bed = new ScorerTestBed('redis-endpoint-failover', `redis://127.0.0.1:${await proxy.listen()}`);
+  await bed.setUp(1);
+});
+afterAll(async () => {
+  await resources.release();
+  // The bed's own connection went to the first server, before the failover: its clean-up writes there.
+  await admins[0]!.replicaof('NO', 'ONE');
+  for (const admin of admins) admin.disconnect();
+  await bed.tearDown();
+  proxy.close();
+  await Promise.all([first.kill(), second.kill()]);
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('a Redis endpoint moved to a promoted replica while the scorer holds a connection to the old master', () => {
+  it('is followed: the scorer reconnects on READONLY, goes on on the new master and loses no event', async () => {
+    const [oldMaster, newMaster] = admins as [Redis, Redis];
+    const customerId = 'moved-customer-7';
+    const meeting = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null });
+    const revisionOn = (server: Redis) => async () => Number((await server.hget(bed.keys.customer(customerId).state, STATE_FIELD.revision)) ?? 0);
+
+    const scorer = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
+    await bed.publish([meeting(1)]);
+    await eventually(revisionOn(oldMaster), (revision) => revision === 1, 60_000, 'the first event to be applied');
+    await eventually(revisionOn(newMaster), (revision) => revision === 1, 30_000, 'the replica to hold it');
+
+    // The failover: the replica promoted, the old master made its replica, the name moved; the scorer's connection stays.
+    await newMaster.replicaof('NO', 'ONE');
+    await oldMaster.replicaof('127.0.0.1', second.port);
+    proxy.retarget({ host: '127.0.0.1', port: second.port });
+
+    await bed.publish([meeting(2)]);
+    await eventually(revisionOn(newMaster), (revision) => revision === 2, 60_000, 'the second event to be applied on the new master');
+    expect(await scorer.exitWithin(1_000)).toBe('running');
+    expect(scorer.records().some((record) => String(record.msg).startsWith('re-consuming from the committed offsets'))).toBe(true);
+    expect(scorer.output).not.toContain(customerId);
+  }, 180_000);
+});
