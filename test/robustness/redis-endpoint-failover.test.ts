@@ -35,14 +35,18 @@ beforeAll(async () => {
   await bed.setUp(1);
 });
 afterAll(async () => {
-  await resources.release();
-  // The bed's own connection went to the first server, before the failover: its clean-up writes there.
-  await admins[0]!.replicaof('NO', 'ONE');
-  for (const admin of admins) admin.disconnect();
-  await bed.tearDown();
-  proxy.close();
-  await Promise.all([first.kill(), second.kill()]);
-  rmSync(workDir, { recursive: true, force: true });
+  try {
+    await resources.release();
+    // The bed's own connection went to the first server, before the failover: its clean-up writes there.
+    await admins[0]!.replicaof('NO', 'ONE');
+    for (const admin of admins) admin.disconnect();
+    await bed.tearDown();
+  } finally {
+    // Whatever failed above, no server of this test outlives it.
+    proxy.close();
+    await Promise.all([first.kill(), second.kill()]);
+    rmSync(workDir, { recursive: true, force: true });
+  }
 });
 
 describe('a Redis endpoint moved to a promoted replica while the scorer holds a connection to the old master', () => {
