@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { Liveness } from './liveness';
+import { answerWithin } from './answer-within';
 
 /** A named readiness check; a service is ready when every check passes. */
 export interface ReadinessCheck {
@@ -38,16 +39,10 @@ export interface ReadinessReport {
 }
 
 async function passesInTime(check: ReadinessCheck['check']): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), READINESS_CHECK_TIMEOUT_MS);
-  });
   try {
-    return await Promise.race([Promise.resolve().then(check), timedOut]);
+    return (await answerWithin(Promise.resolve().then(check), READINESS_CHECK_TIMEOUT_MS)) === true;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -4,3 +4,4 @@ export * from './metrics';
 export * from './http-server';
 export * from './run-service';
 export * from './stall-watch';
+export * from './answer-within';

@@ -188,8 +188,7 @@ export function redisFull(error: unknown): RedisFullError | undefined {
  * finds room once the reply has gone; one refused because the data fills the limit does not.
  */
 export async function redisDataFull(redis: RedisClient): Promise<boolean> {
-  const infos = await Promise.all(mastersOf(redis).map((server) => server.info('memory')));
-  return infos.some((info) => {
+  return (await mastersInfo(redis, 'memory')).some((info) => {
     const limit = Number(infoField(info, 'maxmemory') ?? 0);
     const field = (name: string) => Number(infoField(info, name) ?? 0);
     return limit > 0 && field('used_memory') - field('mem_not_counted_for_evict') - field('mem_clients_normal') > limit;
@@ -219,7 +218,7 @@ export class RedisEvictsStateError extends Error {
  * Read from `INFO memory`, which a managed Redis answers where it disables CONFIG.
  */
 export async function requireNoEviction(redis: RedisClient): Promise<void> {
-  const policies = await Promise.all(mastersOf(redis).map(async (server) => infoField(await server.info('memory'), 'maxmemory_policy') ?? ''));
+  const policies = (await mastersInfo(redis, 'memory')).map((info) => infoField(info, 'maxmemory_policy') ?? '');
   const evicting = [...new Set(policies.filter((policy) => EVICTS_EVERY_KEY.test(policy)))];
   if (evicting.length > 0) throw new RedisEvictsStateError(evicting);
 }
@@ -445,6 +444,9 @@ export async function coverEveryMaster(redis: RedisClient, prefix: string = DEFA
 
 const mastersOf = (redis: RedisClient): Redis[] => (redis instanceof Cluster ? redis.nodes('master') : [redis]);
 
+/** One `INFO` section of every master (the server itself, on a single server), asked at once. */
+const mastersInfo = (redis: RedisClient, section: string): Promise<string[]> => Promise.all(mastersOf(redis).map((server) => server.info(section)));
+
 /**
  * Redis's `TIME` in microseconds since the epoch, digits only, the form of a state's incarnation: the earliest of
  * the masters' clocks, so that every state created after the call, on whichever master, has a later incarnation.
@@ -519,9 +521,8 @@ export async function replicationProgress(redis: RedisClient): Promise<Replicati
  */
 export async function redisIdentity(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<RedisIdentity> {
   const { epoch, listed, added } = await readEpochs(redis, keySchema(prefix));
-  const servers = mastersOf(redis);
-  const runIds = await Promise.all(servers.map(async (server) => infoField(await server.info('server'), 'run_id') ?? ''));
-  const [seconds, microseconds] = await servers[0]!.time();
+  const runIds = (await mastersInfo(redis, 'server')).map((info) => infoField(info, 'run_id') ?? '');
+  const [seconds, microseconds] = await mastersOf(redis)[0]!.time();
   return {
     runId: runIds.sort().join(','),
     epoch: [epoch ?? '', ...[...listed.values()].map((value) => value ?? '')].join('|'),

@@ -6,7 +6,6 @@ import {
   type TopicNames,
 } from '@churnscore/config';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { createEventCodec, eventCodecOptions, EventEncodeError, SchemaRegistryAccessRefusedError, type EventCodec } from '@churnscore/events';
 import {
   AtLeastOnceConsumer,
@@ -22,10 +21,12 @@ import {
   recordsAt,
 } from '@churnscore/kafka';
 import {
+  answerWithin,
   CONNECTION_ERROR_LOG_INTERVAL_MS,
   connectionErrorLogger,
   createLogger,
   Liveness,
+  NO_ANSWER,
   rateLimitedLog,
   readinessReport,
   StallWatch,
@@ -245,12 +246,9 @@ const REGISTRY_START_CHECK_TIMEOUT_MS = 3_000;
  * @throws EventEncodeError naming each subject with no usable schema; SchemaRegistryAccessRefusedError.
  */
 async function checkOutputSchemas(codec: EventCodec, logger: Logger): Promise<void> {
-  const check = codec.requireOutputSchemas().then(() => 'answered' as const);
   try {
-    const answer = await Promise.race([check, delay(REGISTRY_START_CHECK_TIMEOUT_MS, 'no answer' as const, { ref: false })]);
-    if (answer === 'no answer') {
-      // Its answer, if it ever comes, is found again at the first publication.
-      check.catch(() => undefined);
+    // A late answer is dropped: the first publication meets it again.
+    if ((await answerWithin(codec.requireOutputSchemas(), REGISTRY_START_CHECK_TIMEOUT_MS)) === NO_ANSWER) {
       logger.warn('the schema registry did not answer at start: its output schemas are checked at the first publication');
     }
   } catch (error) {
