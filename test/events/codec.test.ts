@@ -10,6 +10,7 @@ import {
   REJECT_REASONS,
   SchemaRegistryError,
   frame,
+  readerType,
   schemaSource,
   valueSubject,
   type DecodeResult,
@@ -321,6 +322,25 @@ describe('requireOutputSchemas', () => {
       await expect(refusal).rejects.not.toThrow(valueSubject(bare.topicOf('activity')));
     } finally {
       await bare.tearDown();
+    }
+  });
+
+  // TOPIC_SCORE_CHANGED and TOPIC_ALERTS swapped: both subjects hold a schema, each the other output's.
+  it('refuses output subjects holding the other output kind\'s schema, naming the settings', async () => {
+    const swapped = new EventsTestBed('codec-swapped');
+    try {
+      await swapped.register(valueSubject(swapped.topicOf('alert')), schemaSource('score-changed'));
+      await swapped.register(valueSubject(swapped.topicOf('score-changed')), schemaSource('alert'));
+      const refusal = swapped.codec.requireOutputSchemas();
+      await expect(refusal).rejects.toThrow(EventEncodeError);
+      await expect(refusal).rejects.toThrow(
+        `subject ${valueSubject(swapped.topicOf('alert'))} holds schema ${readerType('score-changed').name}, not ${readerType('alert').name}: ` +
+          'TOPIC_ALERTS must name the topic of alert events, the schema of score-changed events ' +
+          '(the topic TOPIC_SCORE_CHANGED should name? the two settings swapped?)',
+      );
+      await expect(refusal).rejects.toThrow(`subject ${valueSubject(swapped.topicOf('score-changed'))} holds schema`);
+    } finally {
+      await swapped.tearDown();
     }
   });
 });

@@ -194,6 +194,16 @@ describe("a scorer whose output topics' schemas the registry cannot give", () =>
     }
   }, 60_000);
 
+  it('refuses to start (exit 78) when TOPIC_SCORE_CHANGED and TOPIC_ALERTS are swapped, naming the settings', async () => {
+    const { scoreChanged, alerts } = bed.topics;
+    const scorer = startService('scorer', { TOPIC_SCORE_CHANGED: alerts, TOPIC_ALERTS: scoreChanged });
+    expect(await scorer.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    const { reason } = scorer.records().at(-1)!;
+    expect(reason).toContain(`subject ${alerts}-value holds schema`);
+    expect(reason).toContain('TOPIC_SCORE_CHANGED must name the topic of score-changed events, the schema of alert events');
+    expect(reason).toContain('TOPIC_ALERTS must name the topic of alert events, the schema of score-changed events');
+  }, 60_000);
+
   it('refuses to start (exit 78) naming SCHEMA_REGISTRY_URL when no registry API answers there (Apicurio without /apis/ccompat/v7)', async () => {
     const scorer = startService('scorer', { SCHEMA_REGISTRY_URL: new URL(testStack().schemaRegistryUrl).origin });
     expect(await scorer.exitWithin(45_000)).toEqual({ code: 78, signal: null });

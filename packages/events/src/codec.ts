@@ -1,8 +1,18 @@
-import type { AppConfig, TopicNames } from '@churnscore/config';
+import { TOPIC_ENV_VARS, type AppConfig, type TopicNames } from '@churnscore/config';
+import type avro from 'avsc';
 import type { InputEvent, OutputEvent } from '@churnscore/domain';
 import { SchemaRegistryClient, type Client, type ClientConfig } from '@confluentinc/schemaregistry';
 import { inputFromAvro, outputFromAvro, toAvroRecord } from './avro-records';
-import { isInputKind, isOutputKind, kindsByTopic, valueSubject, type EventKind, type WireEvent } from './event-kinds';
+import {
+  EVENT_KINDS,
+  isInputKind,
+  isOutputKind,
+  kindsByTopic,
+  TOPIC_ROLE_OF_KIND,
+  valueSubject,
+  type EventKind,
+  type WireEvent,
+} from './event-kinds';
 import { AvroRegistrySerde, EventEncodeError } from './registry-serde';
 import { catchRejection, rejected, type DecodeResult } from './rejections';
 import { readerType } from './schemas';
@@ -47,7 +57,8 @@ export interface EventCodec {
   /**
    * Asks the registry for the latest schema of every output topic's subject, as `encode` will: a service that publishes
    * checks at start what it would otherwise find at its first publication.
-   * @throws EventEncodeError naming each subject with no usable schema, or SCHEMA_REGISTRY_URL when no registry API
+   * @throws EventEncodeError naming each subject with no usable schema or with another kind's (output topics swapped),
+   * or SCHEMA_REGISTRY_URL when no registry API
    * answers there at all; SchemaRegistryAccessRefusedError when the registry refuses the credentials;
    * SchemaRegistryError when it fails otherwise.
    */
@@ -65,6 +76,27 @@ export const eventCodecOptions = (cfg: AppConfig, registry: ClientConfig | Clien
   reportingCurrency: cfg.reportingCurrency,
   maxFutureSkewMs: cfg.maxFutureSkewMs,
 });
+
+/** A record's name without its namespace, which schemas generated in other languages often change. */
+const recordName = (type: avro.Type): string | undefined => type.name?.slice(type.name.lastIndexOf('.') + 1);
+
+/**
+ * Refuses a subject whose latest schema is another kind's record (a topic setting naming another output's topic, two
+ * of them swapped): no event of `kind` fits it, and subscribers resolve records by name.
+ */
+function requireSchemaOfKind(subject: string, kind: EventKind, writer: avro.Type): void {
+  const expected = readerType(kind).name;
+  if (recordName(writer) === recordName(readerType(kind))) return;
+  const setting = TOPIC_ENV_VARS[TOPIC_ROLE_OF_KIND[kind]];
+  const otherKind = EVENT_KINDS.find((other) => recordName(readerType(other)) === recordName(writer));
+  const whose =
+    otherKind === undefined
+      ? ''
+      : `, the schema of ${otherKind} events (the topic ${TOPIC_ENV_VARS[TOPIC_ROLE_OF_KIND[otherKind]]} should name? the two settings swapped?)`;
+  throw new EventEncodeError(
+    `subject ${subject} holds schema ${writer.name ?? 'without a name'}, not ${expected}: ${setting} must name the topic of ${kind} events${whose}`,
+  );
+}
 
 /** A record value there is something to decode in: not a tombstone, not empty. */
 const hasValue = (value: Buffer | null): value is Buffer => value !== null && value.length > 0;
@@ -130,8 +162,13 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
     },
 
     async requireOutputSchemas() {
-      const outputTopics = [...kinds].filter(([, kind]) => isOutputKind(kind)).map(([topic]) => topic);
-      const lookups = await Promise.allSettled(outputTopics.map((topic) => serde.latestWriter(valueSubject(topic))));
+      const outputs = [...kinds].filter(([, kind]) => isOutputKind(kind));
+      const lookups = await Promise.allSettled(
+        outputs.map(async ([topic, kind]) => {
+          const { writer } = await serde.latestWriter(valueSubject(topic));
+          requireSchemaOfKind(valueSubject(topic), kind, writer);
+        }),
+      );
       const failed = lookups.flatMap((lookup) => (lookup.status === 'rejected' ? [lookup.reason as unknown] : []));
       const refused = failed.find((reason) => !(reason instanceof EventEncodeError));
       if (refused !== undefined) throw refused;

@@ -240,7 +240,8 @@ const REGISTRY_START_CHECK_TIMEOUT_MS = 3_000;
 
 /**
  * The output topics' schemas, asked at start as the first publication would ask: none registered (the registry's data
- * lost, the schemas never registered) or credentials the registry refuses stop the start (exit 78) instead of the
+ * lost, the schemas never registered), another output's schema under a subject (the topic settings swapped) or
+ * credentials the registry refuses stop the start (exit 78) instead of the
  * first publication. A registry that fails or does not answer in time is an outage, waited out where the scorer meets
  * it (decoding, publishing), not a bad setting.
  * @throws EventEncodeError naming each subject with no usable schema; SchemaRegistryAccessRefusedError.
