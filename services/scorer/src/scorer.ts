@@ -55,7 +55,7 @@ import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
 import { TimeDrivenRescorer } from './time-driven';
-import { requireTopics, watchRequiredTopics } from './required-topics';
+import { requireTopics, TOPICS_CHECK_INTERVAL_MS, watchRequiredTopics } from './required-topics';
 import { lastingRefusal } from './lasting-refusal';
 
 /**
@@ -309,6 +309,9 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     maxBytesPerPartition: settings.fetchBytesPerPartition,
+    // Partitions added to an input topic are consumed once the consumer's metadata shows them: within the topics'
+    // check interval rather than kafkajs's (and Kafka's) five minutes, while producers already write to them.
+    metadataMaxAge: TOPICS_CHECK_INTERVAL_MS,
   });
   const inputTopics = inputTopicsOf(config.topics);
   const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin), logger });
