@@ -11,7 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_SCRAM_MECHANISMS, LOCAL_SCRAM_USER, type LocalScramMechanism } from '../../infra/src/index';
 import { testStack } from '../harness/stack';
 import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
-import { TestResources } from './service-process';
+import { freePort } from '../scorer/private-redis';
+import { statusWithin, TestResources } from './service-process';
+
+const API_TEST_TOKEN = 'sasl-test-token-0123456789abcdef';
 
 const WRONG_PASSWORD = 'not-the-local-scram-password';
 
@@ -125,6 +128,40 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/
       expect(published).toMatchObject({ cause: { kind: 'event', eventId: `${heldBack}-1` } });
       await resources.release();
     }, 180_000);
+
+    // The read API's live feed is not what it serves (reads come from Redis): refused its output topics, it goes on
+    // serving, says the feed is not live, and tries again every few seconds rather than in a loop of crashes.
+    it('keeps the read API serving when READ on an output topic is denied, retrying its live feed calmly', async () => {
+      bed.login = { mechanism: 'SCRAM-SHA-512', password: LOCAL_SCRAM_USER.password };
+      const denial = {
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: bed.topics.alerts,
+        resourcePatternType: ResourcePatternTypes.LITERAL,
+        principal: `User:${LOCAL_SCRAM_USER.username}`,
+        host: '*',
+        operation: AclOperationTypes.READ,
+        permissionType: AclPermissionTypes.DENY,
+      };
+      await admin.createAcls({ acl: [denial] });
+      try {
+        const port = await freePort();
+        const api = resources.startService('api', { ...bed.env(), API_TOKEN: API_TEST_TOKEN, API_PORT: String(port), LOG_LEVEL: 'info' });
+        await eventually(() => statusWithin(`http://127.0.0.1:${port}/readyz`, 1_000), (status) => status === 200, 60_000, 'the API to be ready');
+        const since = api.records().length;
+        await new Promise((resolve) => setTimeout(resolve, 12_000));
+        // One attempt every five seconds (RESTART_DELAY_MS of live-feed.ts), each logged once.
+        const messages = api.records().slice(since).map((record) => record.msg);
+        expect(messages.length).toBeGreaterThan(0);
+        expect(messages.length).toBeLessThanOrEqual(4);
+        expect(new Set(messages)).toEqual(new Set(['live updates unavailable: cannot consume the output topics']));
+        expect(await statusWithin(`http://127.0.0.1:${port}/readyz`, 1_000)).toBe(200);
+        expect(await api.exitWithin(0)).toBe('running');
+        expect(api.output).not.toContain(LOCAL_SCRAM_USER.password);
+      } finally {
+        await admin.deleteAcls({ filters: [denial] });
+        await resources.release();
+      }
+    }, 120_000);
 
     // A start on partitions the group holds no offsets of reads the namespace's last consumed records back through a
     // throw-away group (docs/operations.md, An input topic deleted and created again). A user an ACL keeps from that
