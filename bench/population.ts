@@ -216,7 +216,7 @@ const CLONE_BATCH = 500;
 export const populationCustomerId = (index: number): string => `cust-${String(index + 1).padStart(6, '0')}`;
 
 /** The template the i-th customer of a population is a copy of. */
-export const templateIndexOf = (index: number, templates: Templates): number => index % templates.copies.length;
+const templateIndexOf = (index: number, templates: Templates): number => index % templates.copies.length;
 
 /**
  * `count` customers under `prefix`, the i-th a byte-for-byte copy (DUMP / RESTORE) of template

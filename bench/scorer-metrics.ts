@@ -1,7 +1,7 @@
 /** Reading the scorer's Prometheus exposition (its /metrics text, or its registry's in-process). */
 
 /** A metric's samples summed over instances and label sets, per value of the `groupBy` label (else under `total`). */
-export function sumSamples(expositions: readonly string[], name: string, groupBy?: string): Record<string, number> {
+function sumSamples(expositions: readonly string[], name: string, groupBy?: string): Record<string, number> {
   const totals: Record<string, number> = {};
   const pattern = new RegExp(`^${name}(?:\\{([^}]*)\\})? ([\\d.e+-]+)$`, 'gm');
   for (const text of expositions) {

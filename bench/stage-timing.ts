@@ -12,7 +12,7 @@ import { TimeDrivenRescorer } from '../services/scorer/src/time-driven';
  * claim round they add up. The time-driven loop works on several claims at once, each in a lane of its
  * own that awaits its stages in turn: there a stage's time is taken per lane and added up over the lanes.
  */
-export const STAGES = ['chunk', 'deadLetter', 'claim', 'apply', 'read', 'applyOrRead', 'score', 'commit', 'publish', 'produce', 'ackOutbox'] as const;
+const STAGES = ['chunk', 'deadLetter', 'claim', 'apply', 'read', 'applyOrRead', 'score', 'commit', 'publish', 'produce', 'ackOutbox'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface StageTimes {

@@ -107,7 +107,7 @@ const TARGET_AOF_BYTES_PER_EVENT = 500;
 const PEER_CPU_SECONDS_PER_100K = '3.2–3.6 s';
 
 /** CPU seconds the scorer processes and Redis spent per 100,000 events of a run (null: a process not measured). */
-export function cpuSecondsPer100k(run: ScoringRun): number | null {
+function cpuSecondsPer100k(run: ScoringRun): number | null {
   const cores = Object.entries(run.cpu).filter(([name]) => name !== 'kafka' && name !== 'bench').map(([, used]) => used);
   if (cores.some((used) => used === null)) return null;
   return (cores.reduce<number>((sum, used) => sum + used!, 0) * run.seconds * 100_000) / run.events;

@@ -27,7 +27,7 @@ export interface DemoOptions {
   scorerPort: number;
 }
 
-export const DEFAULT_DEMO_OPTIONS: DemoOptions = { customers: 300, liveRate: 20, apiPort: 8080, scorerPort: 9464 };
+const DEFAULT_DEMO_OPTIONS: DemoOptions = { customers: 300, liveRate: 20, apiPort: 8080, scorerPort: 9464 };
 
 const STOP_GRACE_MS = 15_000;
 const READY_TIMEOUT_MS = 120_000;

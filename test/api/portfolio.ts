@@ -37,7 +37,7 @@ const base: Omit<Profile, 'customerId' | 'segment'> = {
 };
 
 /** Customers from thriving to leaving; several share a segment so the per-segment rankings have depth. */
-export const PROFILES: Profile[] = [
+const PROFILES: Profile[] = [
   { ...base, customerId: 'acme-thriving', segment: 'ENTERPRISE', contractValue: 900_000, recentPerWeek: 6, nps: 10, sentiment: 2 },
   {
     ...base,

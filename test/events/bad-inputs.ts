@@ -26,7 +26,7 @@ export interface BadInput {
 }
 
 /** The customer every bad input is about (the sample events' customerId). */
-export const BAD_INPUT_KEY = 'cust-0001';
+const BAD_INPUT_KEY = 'cust-0001';
 
 /** A record as a producer with another schema (registered under a subject of its own) would write it. */
 async function writtenWith(bed: EventsTestBed, producer: string, kind: InputEvent['kind'], schema: string, record: object): Promise<Buffer> {

@@ -157,7 +157,7 @@ export async function storedBytes(t: StateTestContext, customerId: string) {
  * A state hash's fields, its incarnation stamp only said to be there: the stamp is when the state was created, which two
  * stores given the same events never share.
  */
-export function withoutIncarnation(state: Record<string, string>): Record<string, string> {
+function withoutIncarnation(state: Record<string, string>): Record<string, string> {
   const { [STATE_FIELD.incarnation]: incarnation, ...rest } = state;
   return incarnation === undefined ? rest : { ...rest, [STATE_FIELD.incarnation]: 'stamped' };
 }

@@ -58,7 +58,7 @@ export const rejected = (reason: RejectReason, message: string, field?: string):
  * Thrown deep inside field mapping and validation, caught at the public entry points and turned into a
  * `Rejected` result: it keeps the many field checks flat instead of threading a result through each of them.
  */
-export class RejectedInput extends Error {
+class RejectedInput extends Error {
   constructor(readonly rejection: Rejection) {
     super(rejection.message);
   }

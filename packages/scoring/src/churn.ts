@@ -20,7 +20,7 @@ export const DROP_PSEUDO_EVENTS = 1;
  * Engagement events added to the denominator of a per-engagement rate: without them a nearly silent customer's one
  * ticket would rate as high as a busy customer's flood of them.
  */
-export const PER_ENGAGEMENT_PSEUDO_EVENTS = 10;
+const PER_ENGAGEMENT_PSEUDO_EVENTS = 10;
 
 const windowKey = (days: WindowDays): keyof WindowedCounts => `d${days}`;
 
@@ -53,7 +53,7 @@ export interface DropInput {
  * `recentDays` of it remain the customer has stopped: 1. With nothing counted in the year there is no rate to drop
  * from: 0, or 1 once the customer has been silent for the whole year.
  */
-export function dropAgainstEarlier({ counts, pseudo, silentDays }: DropInput, recentDays: WindowDays, withinDays: WindowDays): number {
+function dropAgainstEarlier({ counts, pseudo, silentDays }: DropInput, recentDays: WindowDays, withinDays: WindowDays): number {
   const silent = silentDays ?? 0;
   const stopped = silent >= LONGEST_WINDOW_DAYS ? 1 : 0;
   // Nothing counted in the year: no rate to have dropped from.

@@ -72,7 +72,7 @@ const addWindows = (a: WindowedCounts, b: WindowedCounts): WindowedCounts => ({
 export const engagementCounts = (insights: CustomerInsights): WindowedCounts =>
   ENGAGEMENT_ACTIVITY_TYPES.map((type) => insights.activity[type]).reduce(addWindows, NO_EVENTS);
 
-export function computeSignals(insights: CustomerInsights, now: number, minBaselineEvents: number): Signals {
+function computeSignals(insights: CustomerInsights, now: number, minBaselineEvents: number): Signals {
   const since = silentSince(insights);
   const silentDays = since === null ? null : wholeDaysSince(since, now);
   const engagement = engagementCounts(insights);

@@ -81,7 +81,7 @@ interface Followed {
  * Customers whose last follow-up is remembered. Past it the memory starts afresh, which costs each customer
  * one full follow-up (~150 bytes an entry: 100,000 is ~15 MB).
  */
-export const FOLLOWED_CUSTOMERS_REMEMBERED = 100_000;
+const FOLLOWED_CUSTOMERS_REMEMBERED = 100_000;
 
 const commitToken = (score: Pick<ScoreSummary, 'revision' | 'asOf'>): string => `${score.revision}:${score.asOf}`;
 

@@ -44,7 +44,7 @@ export type RankingMetric = (typeof RANKING_METRICS)[number];
  * Bounds a key's size with the customerId length rule of input validation (code points), so any id validation
  * accepts makes a key. The character rule is validation's alone: ids stored before it existed stay readable.
  */
-export function assertCustomerId(customerId: string): void {
+function assertCustomerId(customerId: string): void {
   const problem = textLengthProblem(customerId, TEXT_FIELD_MAX_LENGTH.customerId);
   if (problem !== null) throw new RangeError(`customerId ${problem}`);
 }
@@ -59,7 +59,7 @@ export function fnv1a32(value: string): number {
 }
 
 /** Customers whose key names a key schema keeps at hand (~1 KB each): more than a unit of work touches. */
-export const KEYS_OF_CUSTOMERS_REMEMBERED = 10_000;
+const KEYS_OF_CUSTOMERS_REMEMBERED = 10_000;
 
 export interface KeySchema {
   readonly prefix: string;

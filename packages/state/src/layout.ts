@@ -71,7 +71,7 @@ export interface OutboxEntry {
 }
 
 /** The outbox entry's JSON fields, in the order the commit script writes them: `seq` first, read without parsing the rest. */
-export const OUTBOX_ENTRY_FIELD = { seq: 'seq', version: 'version', value: 'value' } as const satisfies { [F in keyof OutboxEntry]: F };
+const OUTBOX_ENTRY_FIELD = { seq: 'seq', version: 'version', value: 'value' } as const satisfies { [F in keyof OutboxEntry]: F };
 
 const EXPLANATION_FIELD = 'explanation' satisfies keyof ScoreChangedMessage;
 /**
@@ -91,7 +91,7 @@ export const withoutExplanation = (message: ScoreChangedMessage): string => JSON
  * The `seen` string (the dedupe window) holds a record per recent event, in arrival order: its arrival hour
  * since the epoch, big-endian, then the first bytes of SHA-1(eventId).
  */
-export const SEEN_HOUR_BYTES = 3;
+const SEEN_HOUR_BYTES = 3;
 export const EVENT_DIGEST_BYTES = 8;
 /** The dedupe window's granularity: arrivals are remembered to the hour. */
 export const MS_PER_HOUR = 3_600_000;

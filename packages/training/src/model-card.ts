@@ -17,7 +17,7 @@ export const TRAINED_MODEL_FILES = { config: 'scoring-config.json', cardMarkdown
  * Where the card of the configuration at `configPath` may be, in the order to look: beside it, as `npm run train
  * --out DIR` writes it; then among the shipped default's cards, under its version, as `npm run train:default` does.
  */
-export const modelCardPaths = (configPath: string, version: string): string[] => [
+const modelCardPaths = (configPath: string, version: string): string[] => [
   join(dirname(configPath), TRAINED_MODEL_FILES.cardJson),
   join(DEFAULT_MODEL_CARDS_DIR, `${version}.json`),
 ];

@@ -15,8 +15,8 @@ export function bearerTokenCheck(token: string): (authorization: string | undefi
 }
 
 /** Wrong tokens one client address may present per window before its API requests are refused. */
-export const WRONG_TOKEN_LIMIT = 20;
-export const WRONG_TOKEN_WINDOW_MS = 60_000;
+const WRONG_TOKEN_LIMIT = 20;
+const WRONG_TOKEN_WINDOW_MS = 60_000;
 
 /**
  * Counts wrong tokens per client address in fixed windows (aligned on multiples of the window, so every

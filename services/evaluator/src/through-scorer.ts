@@ -155,7 +155,7 @@ async function readAlerts(session: SandboxSession, sandbox: Sandbox, config: App
   return alerts;
 }
 
-export function alertTraffic(alerts: readonly AlertEvent[]): AlertTraffic {
+function alertTraffic(alerts: readonly AlertEvent[]): AlertTraffic {
   const opened = new Set(alerts.filter((alert) => alert.status === 'OPEN').map((alert) => alert.alertId));
   const resolved = alerts.filter((alert) => alert.status === 'RESOLVED');
   const latest = new Map<string, AlertEvent>();

@@ -172,7 +172,7 @@ export function deterministicId(...parts: Array<string | number>): string {
 }
 
 /** 1970-01-01 was a Thursday. B2B customers are quiet at weekends. */
-export const isWeekend = (day: number): boolean => [0, 6].includes((day + 4) % 7);
+const isWeekend = (day: number): boolean => [0, 6].includes((day + 4) % 7);
 
 /** Expected events per weekday for a typical customer at full engagement, before the segment's scale. */
 const CONVERSATION_RATES: ReadonlyArray<readonly [ActivityType, number]> = [

@@ -84,7 +84,7 @@ export const ONBOARDING_FLOOR = 0.3;
 /** The decline before churn starts this many days before it (brief, steep ones to slow, long ones). */
 export const DECLINE_LEAD_DAYS: readonly [number, number] = [60, 180];
 /** A customer who decides to leave this many days or fewer before its term ends lets it expire rather than cancel. */
-export const NON_RENEWAL_WINDOW_DAYS = 30;
+const NON_RENEWAL_WINDOW_DAYS = 30;
 /** Passing dips per customer-year, for every customer whatever its fate. */
 const DIPS_PER_YEAR = 0.5;
 const DIP_DAYS: readonly [number, number] = [30, 120];

@@ -28,7 +28,7 @@ export interface PopulationParameters {
 export const DEFAULT_POPULATION: PopulationParameters = { churnRate: 0.3, silentChurnShare: 0.2, activitySpread: 10, usageSignal: 1, usageReporting: 1 };
 
 /** The accepted range of each parameter, with what a value outside it would mean. */
-export const POPULATION_LIMITS: Record<keyof PopulationParameters, { min: number; max: number; why: string }> = {
+const POPULATION_LIMITS: Record<keyof PopulationParameters, { min: number; max: number; why: string }> = {
   churnRate: { min: 0, max: 0.95, why: 'a share of customers per year; 1 would mean every customer leaves at once' },
   silentChurnShare: { min: 0, max: 1, why: 'a share of the churners' },
   activitySpread: { min: 1, max: 1000, why: '1 gives every customer of a segment the same activity level' },

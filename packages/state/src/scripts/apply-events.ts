@@ -24,7 +24,7 @@ export interface ApplyItem {
 export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'fenced';
 
 /** The outcomes the script answers with, one per event. */
-export const APPLY_OUTCOME = {
+const APPLY_OUTCOME = {
   applied: 'applied',
   duplicate: 'duplicate',
   redelivered: 'redelivered',
@@ -57,7 +57,7 @@ export interface ApplySettings {
  * The most events of one customer one apply call carries. A call runs alone on its Redis server, so this
  * bounds how long a customer's backlog can hold Redis (a few milliseconds), and the call's argument list.
  */
-export const APPLY_EVENTS_PER_CALL = 200;
+const APPLY_EVENTS_PER_CALL = 200;
 
 const KEYS = ['state', 'act', 'ent', 'seen'] as const satisfies readonly CustomerKeyPart[];
 const ARGS = ['retentionDays', 'dedupeWindowHours', 'fence', 'events'] as const;
@@ -78,7 +78,7 @@ export const APPLY_EVENTS_SCRIPT: ScriptDefinition = {
 const eventDigest = (eventId: string): Buffer => hash('sha1', eventId, 'buffer').subarray(0, EVENT_DIGEST_BYTES);
 
 /** One item's group of values. @throws RangeError for an event the store cannot apply (an erasure request, a day out of range). */
-export function encodeApplyItem({ event, topic, partition, offset, receivedAt }: ApplyItem, now: number): LuaPackValue[] {
+function encodeApplyItem({ event, topic, partition, offset, receivedAt }: ApplyItem, now: number): LuaPackValue[] {
   const operations = opsForEvent(event);
   const values = scriptArgs(EVENT_ARGS, {
     clock: receivedAt ?? now,
@@ -95,7 +95,7 @@ export function encodeApplyItem({ event, topic, partition, offset, receivedAt }:
  * script unpacks it with Redis's `cmsgpack`) rather than as a dozen arguments each: ioredis's cost is per argument
  * (checking, measuring and writing each into the command), and it was the scorer's largest single cost in a backlog.
  */
-export function applyEventsCall(keys: CustomerKeys, encodedItems: readonly LuaPackValue[][], settings: ApplySettings, fence: string): ScriptInvocation {
+function applyEventsCall(keys: CustomerKeys, encodedItems: readonly LuaPackValue[][], settings: ApplySettings, fence: string): ScriptInvocation {
   const dedupeWindowHours = (settings.dedupeWindowDays * MS_PER_DAY) / MS_PER_HOUR;
   return {
     keys: keysOf(KEYS, keys),
@@ -104,7 +104,7 @@ export function applyEventsCall(keys: CustomerKeys, encodedItems: readonly LuaPa
 }
 
 /** The reply's (outcome, revision) pairs, one per item of the call. */
-export function parseApplyEventsReply(reply: unknown, itemCount: number): ApplyResult[] {
+function parseApplyEventsReply(reply: unknown, itemCount: number): ApplyResult[] {
   const flat = reply as unknown[];
   return Array.from({ length: itemCount }, (_, n) => {
     const outcome = flat[2 * n];

@@ -22,13 +22,13 @@ const ARGS = ['now', 'leaseEnd', 'limit'] as const;
 
 export const CLAIM_DUE_SCRIPT: ScriptDefinition = { name: 'claimDue', keys: KEYS, args: ARGS, constants: {} };
 
-export const claimDueCall = (shardKey: string, now: number, leaseMs: number, limit: number): ScriptInvocation => ({
+const claimDueCall = (shardKey: string, now: number, leaseMs: number, limit: number): ScriptInvocation => ({
   keys: [shardKey],
   args: scriptArgs(ARGS, { now, leaseEnd: now + leaseMs, limit }),
 });
 
 /** The reply's (customerId, dueAt) pairs. */
-export function parseClaimDueReply(reply: unknown): DueClaim[] {
+function parseClaimDueReply(reply: unknown): DueClaim[] {
   const flat = reply as string[];
   const claims: DueClaim[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) claims.push({ customerId: flat[i]!, dueAt: Number(flat[i + 1]) });

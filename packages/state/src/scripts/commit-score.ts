@@ -67,7 +67,7 @@ export interface CommitOptions {
 }
 
 /** What the script answers first. */
-export const COMMIT_REPLY = {
+const COMMIT_REPLY = {
   /** The stored score is as new or newer, or the customer has no state (erased): nothing written. */
   notNewer: 0,
   written: 1,

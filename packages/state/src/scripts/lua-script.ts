@@ -45,7 +45,7 @@ const LUA_KEYWORDS = new Set(
 const isLuaName = (name: string): boolean => /^[A-Za-z_]\w*$/.test(name) && !LUA_KEYWORDS.has(name);
 
 /** A Lua string literal of any text: printable ASCII as is, every other byte as a decimal escape. */
-export function luaString(text: string): string {
+function luaString(text: string): string {
   const body = [...Buffer.from(text, 'utf8')]
     .map((byte) => {
       const char = String.fromCharCode(byte);

@@ -5,7 +5,7 @@ import { LUA_LAYOUT } from '../layout';
 import { keysOf, type ScriptDefinition, type ScriptInvocation } from './lua-script';
 
 /** What the script answers. */
-export const REPLACE_BACKFILL_REPLY = {
+const REPLACE_BACKFILL_REPLY = {
   /** The customer has no score (never scored, or erased): nothing written. */
   notScored: 0,
   written: 1,
