@@ -105,7 +105,7 @@ describe('applyEvents stores each aggregate input', () => {
     expect(act).toContain(`0HJ${','.repeat(18)}i${','.repeat(10)}i`);
     const ent = (await t.redis.get(k.ent)) ?? '';
     // a ticket's eventId carries its phase first ('1' closed), so that a close outranks a same-instant open
-    expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"1${events.ticketClosed.eventId}",1,0]`);
+    expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"1${events.ticketClosed.eventId}",2,0]`);
     expect(await t.redis.hget(k.state, 'w:crm.activity.v1:0')).toBe('14');
     expect(await t.redis.object('ENCODING', k.state)).toBe('listpack');
   });
@@ -241,7 +241,7 @@ describe('retention', () => {
     expect(state.contracts).toEqual([expect.objectContaining({ contractId: 'C-long', status: 'ACTIVE' })]);
   });
 
-  it('trims buckets and shrinks aged-out entities to tombstones as the clock moves on', async () => {
+  it('trims buckets, drops aged-out tickets and shrinks aged-out deals to tombstones as the clock moves on', async () => {
     const customerId = 'aging';
     const feed = new Feed();
     const early = NOW - 10 * DAY;
@@ -262,12 +262,17 @@ describe('retention', () => {
     const k = t.store.keys.customer(customerId);
     const period = Math.floor(utcDay(later) / 32).toString(36).toUpperCase().padStart(3, '0');
     expect((await t.redis.get(k.act))?.split('\n')).toEqual(['', `${period}${','.repeat(utcDay(later) % 32)}c`]);
-    const ent = (await t.redis.get(k.ent))?.split('\n') ?? [];
-    expect(ent).toContain(`t:T-old\t[${early},"1${ticketClosed.eventId}"]`);
-    expect(ent).toContain(`o:O-won\t[${early},"${won.eventId}"]`);
+    const ent = async () => (await t.redis.get(k.ent))?.split('\n') ?? [];
+    expect((await ent()).filter((line) => line.startsWith('t:'))).toEqual([]);
+    expect(await ent()).toContain(`o:O-won\t[${early},"${won.eventId}"]`);
     const state = await readOne(customerId, later);
     expect(state.tickets).toEqual([]);
     expect(state.opportunities).toEqual([expect.objectContaining({ opportunityId: 'O-open' })]);
+
+    // The ticket's older open arriving late leaves nothing either, and counts no more than the close did.
+    await t.store.applyEvents(feed.items(activity(customerId, 'SUPPORT_TICKET_OPENED', early - DAY, { ticketId: 'T-old' })), later);
+    expect((await ent()).filter((line) => line.startsWith('t:'))).toEqual([]);
+    expect((await readOne(customerId, later)).tickets).toEqual([]);
 
     // A tombstone still outranks an older event for the same id: the won deal does not come back open.
     await t.store.applyEvents(feed.items(opportunity(customerId, 'O-won', 'LEAD', early - DAY)), later);

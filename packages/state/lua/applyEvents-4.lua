@@ -36,9 +36,11 @@
                                   agesOut, ...payload]; a stored record is replaced only by one with a
                                   greater (occurredAt, eventId), eventIds compared as bytes (a ticket's
                                   carries its phase first, so that a close outranks a same-instant open:
-                                  layout.ts, ticketRankId). A record with agesOut = 1 older than the horizon
-                                  is stored as a tombstone, [occurredAt, eventId]: it no longer counts, yet
-                                  still outranks exactly the events it outranked before.
+                                  layout.ts, ticketRankId). A record older than the horizon is stored as
+                                  its agesOut says (LAYOUT.agesOut, layout.ts AGES_OUT): toTombstone as a
+                                  tombstone, [occurredAt, eventId], that no longer counts yet still outranks
+                                  exactly the events it outranked before; forgotten not at all (and the
+                                  record it outranks is dropped).
         max, field, value         the state hash field keeps the greater number (text: stored as given)
         add, day, letter, amount  adds an integer amount to counter `letter` of the bucket of UTC day `day`;
                                   skipped for a day before the horizon (an old event changes no window)
@@ -170,6 +172,11 @@ local function setLine(lines, head, body)
   lines.edits[head] = body
   lines.changed = true
 end
+local function dropLine(lines, head)
+  if not lines.isAdded[head] then lines.dropped[head] = true end
+  lines.edits[head] = false
+  lines.changed = true
+end
 -- keep(head, body) returns the body to keep (the same, or a replacement) or nil to drop the line.
 local function keepLines(lines, keep)
   local function visit(head, body, stored)
@@ -233,24 +240,30 @@ local function loadSeen() seen = seen or redis.call('GET', seenKey) or '' end
 -- The retention horizon of the event being applied (each event carries its own clock).
 local horizonDay, horizonMs
 
--- The tombstone keeps the eventId because ties on occurredAt are broken by it: without it, whether a
--- same-instant event wins would depend on whether it arrived before or after the shrink.
-local function tombstoneOf(record)
-  if record[LAYOUT.record.agesOut] == 1 and record[LAYOUT.record.occurredAt] < horizonMs then
-    return string.format('[%.0f,%s]', record[LAYOUT.record.occurredAt], cjson.encode(record[LAYOUT.record.eventId]))
-  end
-  return nil
+-- What a record older than the horizon leaves (LAYOUT.agesOut): nil while it still counts, false for nothing (a
+-- record forgotten once aged out), else its tombstone. The tombstone keeps the eventId because ties on occurredAt are
+-- broken by it: without it, whether a same-instant event wins would depend on whether it arrived before or after the
+-- shrink.
+local function agedOut(record)
+  local agesOut = record[LAYOUT.record.agesOut]
+  if agesOut == nil or agesOut == LAYOUT.agesOut.never or record[LAYOUT.record.occurredAt] >= horizonMs then return nil end
+  if agesOut == LAYOUT.agesOut.forgotten then return false end
+  return string.format('[%.0f,%s]', record[LAYOUT.record.occurredAt], cjson.encode(record[LAYOUT.record.eventId]))
 end
 
--- Retention sweep: periods that ended before the horizon are dropped and entity records that age out
--- and are older than it shrink to tombstones.
+-- Retention sweep: periods that ended before the horizon are dropped, and entity records that age out and are older
+-- than it shrink to tombstones or are dropped, as their agesOut says.
 local function sweep()
   keepLines(loadAct(), function(head, body)
     local lastDay = (tonumber(head, LINE_KEY_RADIX) + 1) * DAYS_PER_LINE - 1
     if lastDay >= horizonDay then return body end
     return nil
   end)
-  keepLines(loadEnt(), function(_, body) return tombstoneOf(cjson.decode(body)) or body end)
+  keepLines(loadEnt(), function(_, body)
+    local aged = agedOut(cjson.decode(body))
+    if aged == nil then return body end
+    return aged or nil
+  end)
 end
 
 -- Whether a decoded record outranks what is stored (a record or a tombstone: both open with occurredAt, eventId).
@@ -272,7 +285,12 @@ local function latestWins(field, body)
   local head = field .. '\t'
   local stored = getLine(lines, head)
   if stored and not outranks(record, cjson.decode(stored)) then return end
-  setLine(lines, head, tombstoneOf(record) or body)
+  local aged = agedOut(record)
+  if aged == false then
+    if stored then dropLine(lines, head) end
+  else
+    setLine(lines, head, aged or body)
+  end
 end
 
 local function maxWins(field, value)
