@@ -291,11 +291,23 @@ describe('a wrong Redis password', () => {
   }, 60_000);
 });
 
+// The machine's own address on a network interface: reachable from that network when listened on.
+const networkAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
+
+describe("the scorer's health and metrics server, secure by default", () => {
+  it.skipIf(networkAddress === undefined)('listens on the loopback interface only, unless HTTP_HOST says otherwise', async () => {
+    const [loopbackPort, everywherePort] = [await freePort(), await freePort()];
+    startService('scorer', { HTTP_PORT: String(loopbackPort) });
+    startService('scorer', { HTTP_PORT: String(everywherePort), HTTP_HOST: '0.0.0.0', CONSUMER_GROUP: uniqueName('operations-host'), REDIS_KEY_PREFIX: uniqueName('operations-host') });
+    await eventually(() => statusWithin(`http://127.0.0.1:${loopbackPort}/healthz`, 1_000), (status) => status === 200, 60_000, 'the scorer to listen');
+    expect(await statusWithin(`http://${networkAddress}:${loopbackPort}/metrics`, 5_000)).toBe('no answer');
+    await eventually(() => statusWithin(`http://${networkAddress}:${everywherePort}/healthz`, 1_000), (status) => status === 200, 60_000, 'the other scorer to listen');
+  }, 90_000);
+});
+
 describe('the read API, secure by default', () => {
-  // The machine's own address on a network interface: reachable from that network when listened on.
-  const networkAddress = Object.values(networkInterfaces())
-    .flat()
-    .find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
 
   it.skipIf(networkAddress === undefined)('listens on the loopback interface only, unless told otherwise', async () => {
     const api = await startApiWith({ API_TOKEN: TOKEN });

@@ -50,6 +50,8 @@ export interface AppConfig {
   scoringConfigPath: string;
   /** Scorer's metrics and health server. */
   httpPort: number;
+  /** The address the scorer's metrics and health server listens on; loopback unless told otherwise. */
+  httpHost: string;
   /** Read API and dashboard. */
   apiPort: number;
   /** The address the read API listens on; loopback unless told otherwise. */
@@ -121,6 +123,7 @@ const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess(unsetIfEmpty, schema.optional()).transform((value) => value ?? null);
 
 const matching = (pattern: RegExp, what: string) => z.string({ error: expected(what) }).regex(pattern, expected(what));
+const listenHost = matching(/^[A-Za-z0-9.:%_-]{1,253}$/, 'a host name or IP address to listen on (0.0.0.0 or :: for all)');
 
 const integer = (min: number, max: number) => {
   const what = expected(`an integer from ${min} to ${max}`);
@@ -224,7 +227,9 @@ const settings = z.object({
   SCORING_CONFIG_PATH: withDefault(z.string(), DEFAULT_SCORING_CONFIG_PATH),
   HTTP_PORT: withDefault(integer(0, 65_535), 9464),
   API_PORT: withDefault(integer(0, 65_535), 8080),
-  API_HOST: withDefault(matching(/^[A-Za-z0-9.:%_-]{1,253}$/, 'a host name or IP address to listen on (0.0.0.0 or :: for all)'), '127.0.0.1'),
+  // Loopback unless told otherwise: nothing is served to the network without a deliberate setting.
+  HTTP_HOST: withDefault(listenHost, '127.0.0.1'),
+  API_HOST: withDefault(listenHost, '127.0.0.1'),
   API_ALLOW_ANONYMOUS: withDefault(boolean(), false),
   API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
@@ -354,6 +359,7 @@ function toAppConfig(s: Settings): AppConfig {
     dedupeWindowDays: s.DEDUPE_WINDOW_DAYS,
     scoringConfigPath: s.SCORING_CONFIG_PATH,
     httpPort: s.HTTP_PORT,
+    httpHost: s.HTTP_HOST,
     apiPort: s.API_PORT,
     apiHost: s.API_HOST,
     apiToken: s.API_TOKEN,

@@ -11,7 +11,8 @@ export interface ReadinessCheck {
 
 export interface OpsServerOptions {
   port: number;
-  host?: string;
+  /** The address to listen on (a service's setting: loopback unless it says otherwise). */
+  host: string;
   metrics: Registry;
   readiness: ReadinessCheck[];
   /** What `/healthz` reports; a fresh (alive) one by default. */
@@ -89,7 +90,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+    server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

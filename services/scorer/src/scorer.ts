@@ -451,6 +451,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   });
   const ops = await startOpsServer({
     port: options.httpPort ?? config.httpPort,
+    host: config.httpHost,
     metrics: metrics.registry,
     liveness,
     readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }],
