@@ -49,6 +49,18 @@ afterAll(async () => {
   }
 });
 
+describe('a REDIS_URL naming a replica', () => {
+  // Before the failover below, the second server is the first's replica.
+  it('stops the start (exit 1) naming REDIS_URL and the master, before any write', async () => {
+    const scorer = resources.startService('scorer', { ...bed.env(), REDIS_URL: `redis://127.0.0.1:${second.port}` });
+    expect(await scorer.exitWithin(45_000)).toEqual({ code: 1, signal: null });
+    expect(scorer.nonJsonLines()).toEqual([]);
+    expect(JSON.stringify(scorer.records().at(-1))).toContain(
+      `REDIS_URL: the server is a read-only replica (of 127.0.0.1:${first.port}), where the scorer can write nothing; point REDIS_URL at the master`,
+    );
+  }, 60_000);
+});
+
 describe('a Redis endpoint moved to a promoted replica while the scorer holds a connection to the old master', () => {
   it('is followed: the scorer reconnects on READONLY, goes on on the new master and loses no event', async () => {
     const [oldMaster, newMaster] = admins as [Redis, Redis];

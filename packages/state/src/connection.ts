@@ -213,6 +213,29 @@ export class RedisEvictsStateError extends Error {
   }
 }
 
+/** The server REDIS_URL names is a replica: every write of the scorer would answer READONLY. */
+export class RedisIsReplicaError extends Error {
+  override readonly name = 'RedisIsReplicaError';
+
+  constructor(master: string) {
+    super(
+      `REDIS_URL: the server is a read-only replica (of ${master}), where the scorer can write nothing; point REDIS_URL at the master ` +
+        '(during a failover, a restart reaches the promoted one once REDIS_URL leads there)',
+    );
+  }
+}
+
+/**
+ * @throws RedisIsReplicaError when the single server REDIS_URL names is a replica (a Redis Cluster client finds and
+ * writes to the masters itself). Read from `INFO replication`, which a managed Redis answers where it disables ROLE.
+ */
+export async function requireMaster(redis: RedisClient): Promise<void> {
+  if (redis instanceof Cluster) return;
+  const replication = await redis.info('replication');
+  if (infoField(replication, 'role') !== 'slave') return;
+  throw new RedisIsReplicaError(`${infoField(replication, 'master_host') ?? '?'}:${infoField(replication, 'master_port') ?? '?'}`);
+}
+
 /**
  * @throws RedisEvictsStateError when any master (every one, on a cluster) would evict the scorer's keys once full.
  * Read from `INFO memory`, which a managed Redis answers where it disables CONFIG.

@@ -4,10 +4,12 @@ export {
   RedisAccessRefusedError,
   RedisEvictsStateError,
   RedisFullError,
+  RedisIsReplicaError,
   RedisLoginRefusedError,
   redisAccessRefusal,
   redisDataFull,
   redisFull,
+  requireMaster,
   requireNoEviction,
   requireRedisLogin,
 } from './connection';

@@ -43,6 +43,7 @@ import {
   recordInputOffsets,
   redisDataFull,
   RedisFullError,
+  requireMaster,
   requireNoEviction,
   requireRedisLogin,
   type InputOffset,
@@ -369,6 +370,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     fsyncGraceMs: settings.fsyncGraceMs,
     // Before the consumer's first fetch, once Redis answers (a Redis still starting is waited for, not judged empty).
     claimStore: async () => {
+      await requireMaster(redis);
       await requireNoEviction(redis);
       await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopics);
       await checkInputOffsets({ kafka, admin, redis, config, logger }, inputTopics, inputOffsets, (topic, partition, from, to) => {
