@@ -105,7 +105,7 @@ describe('applyEvents stores each aggregate input', () => {
     expect(act).toContain(`0HJ${','.repeat(18)}i${','.repeat(10)}i`);
     const ent = (await t.redis.get(k.ent)) ?? '';
     // a ticket's eventId carries its phase first ('1' closed), so that a close outranks a same-instant open
-    expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"1${events.ticketClosed.eventId}",2,0]`);
+    expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"1${events.ticketClosed.eventId}",1,0]`);
     expect(await t.redis.hget(k.state, 'w:crm.activity.v1:0')).toBe('14');
     expect(await t.redis.object('ENCODING', k.state)).toBe('listpack');
   });
@@ -283,6 +283,19 @@ describe('retention', () => {
     expect((await readOne(customerId, later)).opportunities.map((o) => o.opportunityId)).toEqual(['O-open']);
     await t.store.applyEvents(feed.items(opportunity(customerId, 'O-won', 'LEAD', early, { eventId: `${won.eventId}0` })), later);
     expect((await readOne(customerId, later)).opportunities.map((o) => o.opportunityId)).toEqual(['O-open', 'O-won']);
+  });
+
+  // Written before 2026-12-04, when an aged-out ticket shrank to a tombstone too: the next day's sweep drops it.
+  it("drops tickets' tombstones of before, and keeps deals'", async () => {
+    const customerId = 'old-tombstones';
+    const feed = new Feed();
+    await t.store.applyEvents(feed.items(activity(customerId, 'EMAIL_SENT', NOW - HOUR)), NOW);
+    const k = t.store.keys.customer(customerId);
+    const early = NOW - 500 * DAY;
+    const [ticketTombstone, dealTombstone] = [`t:T-gone\t[${early},"1e-9"]`, `o:O-won\t[${early},"e-8"]`];
+    await t.redis.set(k.ent, `\n${ticketTombstone}\n${dealTombstone}`);
+    await t.store.applyEvents(feed.items(activity(customerId, 'CALL', NOW + DAY)), NOW + DAY);
+    expect((await t.redis.get(k.ent))?.split('\n')).toEqual(['', dealTombstone]);
   });
 
   it('applies a backlog of one customer larger than one call carries, in order, and redelivery skips it all', async () => {

@@ -36,11 +36,11 @@
                                   agesOut, ...payload]; a stored record is replaced only by one with a
                                   greater (occurredAt, eventId), eventIds compared as bytes (a ticket's
                                   carries its phase first, so that a close outranks a same-instant open:
-                                  layout.ts, ticketRankId). A record older than the horizon is stored as
-                                  its agesOut says (LAYOUT.agesOut, layout.ts AGES_OUT): toTombstone as a
-                                  tombstone, [occurredAt, eventId], that no longer counts yet still outranks
-                                  exactly the events it outranked before; forgotten not at all (and the
-                                  record it outranks is dropped).
+                                  layout.ts, ticketRankId). A record with agesOut = 1 older than the horizon
+                                  is stored as a tombstone, [occurredAt, eventId]: it no longer counts, yet
+                                  still outranks exactly the events it outranked before; or, for a kind in
+                                  LAYOUT.forgottenOnceAgedOut (tickets), not at all, and the record it
+                                  outranks is dropped.
         max, field, value         the state hash field keeps the greater number (text: stored as given)
         add, day, letter, amount  adds an integer amount to counter `letter` of the bucket of UTC day `day`;
                                   skipped for a day before the horizon (an old event changes no window)
@@ -65,6 +65,8 @@ local USAGE_SUM_COUNTER, USAGE_SUM_SCALE = LAYOUT.act.usageSumCounter, LAYOUT.ac
 local DAYS_PER_LINE, LINE_KEY_WIDTH = LAYOUT.act.daysPerLine, LAYOUT.act.lineKeyWidth
 local LINE_KEY_RADIX, LINE_KEY_DIGITS = LAYOUT.act.lineKeyRadix, LAYOUT.act.lineKeyDigits
 local BYTE = 256
+-- By a line's first character, its kind: true for the kinds whose aged-out records leave nothing behind.
+local FORGOTTEN_ONCE_AGED_OUT = LAYOUT.forgottenOnceAgedOut
 -- A usage sum's fraction has as many digits as the scale has zeros (thousandths: 3).
 local USAGE_FRACTION_FORMAT = '%0' .. (#tostring(USAGE_SUM_SCALE) - 1) .. 'd'
 
@@ -240,14 +242,20 @@ local function loadSeen() seen = seen or redis.call('GET', seenKey) or '' end
 -- The retention horizon of the event being applied (each event carries its own clock).
 local horizonDay, horizonMs
 
--- What a record older than the horizon leaves (LAYOUT.agesOut): nil while it still counts, false for nothing (a
--- record forgotten once aged out), else its tombstone. The tombstone keeps the eventId because ties on occurredAt are
--- broken by it: without it, whether a same-instant event wins would depend on whether it arrived before or after the
--- shrink.
-local function agedOut(record)
+-- What the record of line `head` leaves once it ages out: nil to keep it as it is (it still counts, or it is a
+-- tombstone), false for nothing (its kind is forgotten once aged out: a tombstone of such a kind, older than the
+-- horizon since it was made, goes too), else its tombstone. The tombstone keeps the eventId because ties on
+-- occurredAt are broken by it: without it, whether a same-instant event wins would depend on whether it arrived
+-- before or after the shrink.
+local function agedOut(head, record)
+  local forgotten = FORGOTTEN_ONCE_AGED_OUT[string.sub(head, 1, 1)] == true
   local agesOut = record[LAYOUT.record.agesOut]
-  if agesOut == nil or agesOut == LAYOUT.agesOut.never or record[LAYOUT.record.occurredAt] >= horizonMs then return nil end
-  if agesOut == LAYOUT.agesOut.forgotten then return false end
+  if agesOut == nil then
+    if forgotten then return false end
+    return nil
+  end
+  if agesOut ~= 1 or record[LAYOUT.record.occurredAt] >= horizonMs then return nil end
+  if forgotten then return false end
   return string.format('[%.0f,%s]', record[LAYOUT.record.occurredAt], cjson.encode(record[LAYOUT.record.eventId]))
 end
 
@@ -259,8 +267,8 @@ local function sweep()
     if lastDay >= horizonDay then return body end
     return nil
   end)
-  keepLines(loadEnt(), function(_, body)
-    local aged = agedOut(cjson.decode(body))
+  keepLines(loadEnt(), function(head, body)
+    local aged = agedOut(head, cjson.decode(body))
     if aged == nil then return body end
     return aged or nil
   end)
@@ -285,7 +293,7 @@ local function latestWins(field, body)
   local head = field .. '\t'
   local stored = getLine(lines, head)
   if stored and not outranks(record, cjson.decode(stored)) then return end
-  local aged = agedOut(record)
+  local aged = agedOut(head, record)
   if aged == false then
     if stored then dropLine(lines, head) end
   else

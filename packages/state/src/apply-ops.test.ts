@@ -36,14 +36,14 @@ describe('opsForEvent', () => {
     expect(opsForEvent(activity({ activityType: 'PRODUCT_USAGE', value: 0.1 }))).toContainEqual({ op: 'add', day: 20240, counter: 'u', amount: 100 });
   });
 
-  it('keeps tickets latest-wins per ticketId, or per eventId without one; they age out leaving nothing', () => {
+  it('keeps tickets latest-wins per ticketId, or per eventId without one; they age out', () => {
     expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_OPENED', ticketId: 'T1' }))).toContainEqual({
       op: 'latest',
       field: 't:T1',
-      record: `[${AT},"0e1",2,1]`,
+      record: `[${AT},"0e1",1,1]`,
     });
     expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_OPENED' }))).toContainEqual(
-      expect.objectContaining({ field: 't:e1', record: `[${AT},"0e1",2,1]` }),
+      expect.objectContaining({ field: 't:e1', record: `[${AT},"0e1",1,1]` }),
     );
   });
 

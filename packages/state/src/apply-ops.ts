@@ -5,7 +5,6 @@ import { CLOSED_OPPORTUNITY_STAGES, INBOUND_ACTIVITY_TYPES, USAGE_SUM_SCALE, utc
 import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '@churnscore/domain';
 import {
   ACTIVITY_COUNTER,
-  AGES_OUT,
   LAST_BUCKET_DAY,
   LATEST_VALUE_ID,
   SLA_BREACH_COUNTER,
@@ -13,7 +12,6 @@ import {
   USAGE_SUM_COUNTER,
   entityField,
   type ContractPayload,
-  type AgesOut,
   type LatestRecord,
   type OpportunityPayload,
   type SegmentPayload,
@@ -48,8 +46,8 @@ const LATEST_VALUE_FIELD: Partial<Record<ActivityType, string>> = {
 };
 
 /** `rankId` breaks a tie on occurredAt: the eventId, or for a ticket its phase and eventId (`ticketRankId`). */
-function latest<P extends unknown[]>(field: string, event: InputEvent, agesOut: AgesOut, payload: P, rankId = event.eventId): ApplyOp {
-  const record: LatestRecord<P> = [event.occurredAt, rankId, agesOut, ...payload];
+function latest<P extends unknown[]>(field: string, event: InputEvent, agesOut: boolean, payload: P, rankId = event.eventId): ApplyOp {
+  const record: LatestRecord<P> = [event.occurredAt, rankId, agesOut ? 1 : 0, ...payload];
   return { op: 'latest', field, record: JSON.stringify(record) };
 }
 
@@ -72,11 +70,11 @@ function activityOps(event: ActivityEvent): ApplyOp[] {
     // ticketId can never be closed.
     const open = event.activityType === 'SUPPORT_TICKET_OPENED';
     const field = entityField('ticket', event.ticketId ?? event.eventId);
-    ops.push(latest<TicketPayload>(field, event, AGES_OUT.forgotten, [open ? 1 : 0], ticketRankId(open, event.eventId)));
+    ops.push(latest<TicketPayload>(field, event, true, [open ? 1 : 0], ticketRankId(open, event.eventId)));
   }
   const valueField = LATEST_VALUE_FIELD[event.activityType];
   if (valueField !== undefined && event.value !== null) {
-    ops.push(latest<ValuePayload>(valueField, event, AGES_OUT.never, [event.value]));
+    ops.push(latest<ValuePayload>(valueField, event, false, [event.value]));
   }
   return ops;
 }
@@ -87,7 +85,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
       return activityOps(event);
     case 'opportunity':
       return [
-        latest<OpportunityPayload>(entityField('opportunity', event.opportunityId), event, CLOSED_STAGES.has(event.stage) ? AGES_OUT.toTombstone : AGES_OUT.never, [
+        latest<OpportunityPayload>(entityField('opportunity', event.opportunityId), event, CLOSED_STAGES.has(event.stage), [
           event.stage,
           event.amount,
           event.probability,
@@ -98,7 +96,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
       // Never age out: contracts of any status decide PROSPECT vs CHURNED and the first contract's start
       // for the customer's whole life, and a customer has few of them.
       return [
-        latest<ContractPayload>(entityField('contract', event.contractId), event, AGES_OUT.never, [
+        latest<ContractPayload>(entityField('contract', event.contractId), event, false, [
           event.contractType,
           event.totalValue,
           event.startDate,
@@ -108,7 +106,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
       ];
     case 'customer':
       if (event.erase) throw new RangeError('an erasure request is not applied: call eraseCustomer');
-      return [latest<SegmentPayload>(entityField('value', LATEST_VALUE_ID.segment), event, AGES_OUT.never, [event.segment])];
+      return [latest<SegmentPayload>(entityField('value', LATEST_VALUE_ID.segment), event, false, [event.segment])];
   }
 }
 

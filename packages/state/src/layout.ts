@@ -139,20 +139,21 @@ const ENTITY_ID_UNSAFE = /[%\t\n]/g;
 export const entityField = (kind: EntityKind, id: string): string => `${ENTITY_KIND[kind]}:${percentEncode(id, ENTITY_ID_UNSAFE)}`;
 
 /**
- * What becomes of a record once its event is older than the retention horizon (a record's `agesOut`):
- * - `never`: it keeps counting (contracts, open opportunities, the latest values);
- * - `toTombstone`: it stops counting and the Lua sweep shrinks it to a tombstone that still outranks exactly the events
- *   the record outranked (a won or lost opportunity: an older event of an open stage, which never ages out, must not
- *   bring the deal back open), so delivery order never matters;
- * - `forgotten`: it stops counting and leaves nothing behind (any ticket, open or closed). Every event of a ticket ages
- *   out, so an event the record outranked is older still and counts no more than it would: a tombstone would only
- *   grow the customer's `ent` string by a line per ticket for ever (docs/performance.md, 4. Memory).
+ * A latest-wins record, stored as a JSON array: the event with the greatest (occurredAt, eventId) is the
+ * entity's state. `agesOut` = 1 marks a state that stops counting once its event is older than the
+ * retention horizon (any ticket, open or closed; a won or lost opportunity): the Lua sweep then shrinks
+ * it to a tombstone that no longer counts yet outranks exactly the events the record outranked, so
+ * delivery order never matters, or drops it where its kind is FORGOTTEN_ONCE_AGED_OUT.
  */
-export const AGES_OUT = { never: 0, toTombstone: 1, forgotten: 2 } as const;
-export type AgesOut = (typeof AGES_OUT)[keyof typeof AGES_OUT];
+export type LatestRecord<Payload extends unknown[]> = [occurredAt: number, eventId: string, agesOut: 0 | 1, ...Payload];
 
-/** A latest-wins record, stored as a JSON array: the event with the greatest (occurredAt, eventId) is the entity's state. */
-export type LatestRecord<Payload extends unknown[]> = [occurredAt: number, eventId: string, agesOut: AgesOut, ...Payload];
+/**
+ * Kinds whose aged-out records leave nothing behind, not even a tombstone. Every event of a ticket ages out, so an event
+ * a dropped ticket record outranked is older still and counts no more, as of any later read, than it would have: a
+ * tombstone would only grow the customer's `ent` string by a line per ticket for ever (docs/performance.md, 4. Memory).
+ * A won or lost deal keeps its tombstone: an older event of an open stage, which never ages out, must not bring it back.
+ */
+const FORGOTTEN_ONCE_AGED_OUT: readonly EntityKind[] = ['ticket'];
 /** Where a record's rank and retention flag sit in its array. */
 export const RECORD_INDEX = { occurredAt: 0, eventId: 1, agesOut: 2 } as const;
 /** An aged-out record shrinks to its rank alone, [occurredAt, eventId] (the eventId breaks ties on occurredAt). */
@@ -193,6 +194,6 @@ export const LUA_LAYOUT = {
   },
   // Lua arrays count from 1.
   record: { occurredAt: RECORD_INDEX.occurredAt + 1, eventId: RECORD_INDEX.eventId + 1, agesOut: RECORD_INDEX.agesOut + 1 },
-  agesOut: AGES_OUT,
+  forgottenOnceAgedOut: Object.fromEntries(FORGOTTEN_ONCE_AGED_OUT.map((kind) => [ENTITY_KIND[kind], true])),
   seen: { hourBytes: SEEN_HOUR_BYTES, recordBytes: SEEN_HOUR_BYTES + EVENT_DIGEST_BYTES },
 } as const;

@@ -18,7 +18,6 @@ import type {
 import { percentDecode } from './keys';
 import {
   ACTIVITY_COUNTER,
-  AGES_OUT,
   DAYS_PER_LINE,
   ENTITY_KIND,
   LATEST_VALUE_ID,
@@ -173,7 +172,7 @@ function decodeLatestRecords(ent: string | null, horizonMs: number) {
     const field = line.slice(0, tab);
     const record = JSON.parse(line.slice(tab + 1)) as unknown[];
     // A tombstone is [occurredAt, eventId] alone; an aged-out record past the horizon is one the sweep has not reached yet.
-    if (record.length <= TOMBSTONE_LENGTH || (record[RECORD_INDEX.agesOut] !== AGES_OUT.never && (record[RECORD_INDEX.occurredAt] as number) < horizonMs)) continue;
+    if (record.length <= TOMBSTONE_LENGTH || (record[RECORD_INDEX.agesOut] === 1 && (record[RECORD_INDEX.occurredAt] as number) < horizonMs)) continue;
     const id = percentDecode(field.slice(2));
     switch (field[0]) {
       case ENTITY_KIND.ticket: {
