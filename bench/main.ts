@@ -118,7 +118,8 @@ async function main(): Promise<number> {
         nodeFlags: options.scorerNodeFlags,
         signal,
       }),
-    memory: async () => measureMemory(context, await shared.templatesReady(), { customers: options.memoryCustomers, signal }),
+    memory: async () =>
+      measureMemory(context, await shared.templatesReady(), { customers: options.memoryCustomers, growthCustomers: options.growthCustomers, seed: options.seed, signal }),
     rescore: async () => measureRescoring(context, await shared.templatesReady(), { customers: options.rescoreCustomers }),
     profile: async () =>
       profileScorer(context, firstEvents(await shared.preProduced(), options.profileEvents), {

@@ -16,6 +16,8 @@ prints a table and writes bench-results/<timestamp>.json and bench-results/lates
   --rates R[,R…]         offered events/s of the latency runs (default 1000,5000)
   --latency-seconds N    measured part of each latency run, after 10 s of warm-up (default 25)
   --memory-customers N   customers in Redis for the memory measurement (default 100000)
+  --growth-customers N   customers given four years of history for the memory section's growth after the
+                         first year (default 100)
   --rescore-customers N  customers due at once for the re-scoring measurement (default 20000)
   --templates N          customers whose year of history is applied event by event; the memory,
                          re-scoring and latency populations are copies of them (default 500)
@@ -37,6 +39,7 @@ export interface BenchOptions {
   rates: number[];
   latencySeconds: number;
   memoryCustomers: number;
+  growthCustomers: number;
   rescoreCustomers: number;
   templates: number;
   partitions: number;
@@ -69,6 +72,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         rates: { type: 'string' },
         'latency-seconds': { type: 'string' },
         'memory-customers': { type: 'string' },
+        'growth-customers': { type: 'string' },
         'rescore-customers': { type: 'string' },
         templates: { type: 'string' },
         partitions: { type: 'string' },
@@ -112,6 +116,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     rates,
     latencySeconds: integerOption('latency-seconds', values['latency-seconds'], 25, 5),
     memoryCustomers: integerOption('memory-customers', values['memory-customers'], 100_000, 1),
+    growthCustomers: integerOption('growth-customers', values['growth-customers'], 100, 1),
     rescoreCustomers: integerOption('rescore-customers', values['rescore-customers'], 20_000, 1),
     templates: integerOption('templates', values.templates, 500, 1),
     partitions: integerOption('partitions', values.partitions, 6, 1),

@@ -118,7 +118,7 @@ export async function seedTemplates(
   }
 }
 
-const storeFor = (context: BenchContext, config: AppConfig): StateStore =>
+export const storeFor = (context: BenchContext, config: AppConfig): StateStore =>
   createStateStore(context.redis, {
     prefix: config.redis.keyPrefix,
     retentionDays: config.retentionDays,
@@ -131,7 +131,7 @@ const storeFor = (context: BenchContext, config: AppConfig): StateStore =>
  * backfill would leave there for a week. In the order they happened; offsets grow per topic so that no
  * event looks redelivered.
  */
-function steadyStateItems(events: readonly InputEvent[], now: number): ApplyItem[] {
+export function steadyStateItems(events: readonly InputEvent[], now: number): ApplyItem[] {
   const nextOffset = new Map<string, number>();
   return [...events]
     .sort((a, b) => a.occurredAt - b.occurredAt)

@@ -5,6 +5,7 @@ import type { SectionOutcome } from '../report';
 import { Sandbox, unlinkByPrefix } from '../../infra/src/sandbox';
 import { bytes, count } from '../stats';
 import { sleep } from '../waiting';
+import { measureStateGrowth, type StateGrowthDetails } from './state-growth';
 
 export interface MemoryDetails {
   customers: number;
@@ -24,6 +25,8 @@ export interface MemoryDetails {
   templateBreakdown: Record<string, number>;
   encodings: Record<string, string | null>;
   seconds: number;
+  /** What a customer's state grows by after its first year (not reached by the copies above). */
+  growth: StateGrowthDetails;
 }
 
 const TARGET_BYTES = 4 * 1024;
@@ -66,12 +69,13 @@ const tally = (values: readonly string[]): Record<string, number> =>
 /**
  * Redis bytes per customer with a year of typical activity: `customers` copies of the templates
  * (each applied event by event and scored by the pipeline), measured as the growth of INFO memory's
- * used_memory, with MEMORY USAGE of each key kind for the breakdown.
+ * used_memory, with MEMORY USAGE of each key kind for the breakdown; then what a customer's state grows by after its
+ * first year (`measureStateGrowth`).
  */
 export async function measureMemory(
   context: BenchContext,
   templates: Templates,
-  options: { customers: number; signal: AbortSignal },
+  options: { customers: number; growthCustomers: number; seed: string; signal: AbortSignal },
 ): Promise<SectionOutcome<MemoryDetails>> {
   const { reporter } = context;
   const sandbox = await Sandbox.open(context, 'memory', 1);
@@ -106,6 +110,7 @@ export async function measureMemory(
     const templateCount = templates.plans.length;
     // Freed now rather than at cleanup, so the next sections do not run beside a gigabyte of copies.
     await unlinkByPrefix(context.redis, sandbox.prefix);
+    const growth = await measureStateGrowth(context, { customers: options.growthCustomers, seed: options.seed, now: templates.asOf });
     return {
       rows: [
         {
@@ -114,6 +119,7 @@ export async function measureMemory(
           reference: `≤ ${bytes(TARGET_BYTES)}`,
           verdict: bytesPerCustomer <= TARGET_BYTES ? 'met' : `MISSED (${(bytesPerCustomer / TARGET_BYTES).toFixed(1)}× the target)`,
         },
+        growth.row,
       ],
       details: {
         customers: options.customers,
@@ -129,6 +135,7 @@ export async function measureMemory(
         templateBreakdown,
         encodings,
         seconds,
+        growth: growth.details,
       },
     };
   } finally {
