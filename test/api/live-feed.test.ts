@@ -2,11 +2,14 @@
 // it is not live and tries again every few seconds, and it is live again once the topic is back. Before, kafkajs
 // retried the missing topic's fetches for a minute and a half while the feed said it was live, then crashed and
 // restarted its consumer several times a second, with three or four log lines each time.
+import { sampleScoreChanged } from '@churnscore/events/testing';
 import { createKafkaClient } from '@churnscore/kafka';
+import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '@churnscore/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiMetrics } from '../../services/api/src/metrics';
 import { LiveFeed } from '../../services/api/src/live-feed';
+import type { SseMessage } from '../../services/api/src/sse-hub';
 import { EventsTestBed } from '../events/support';
 import { createTopics, deleteTopics, testStack } from '../harness/stack';
 import { eventually } from '../scorer/support';
@@ -15,6 +18,7 @@ const bed = new EventsTestBed('live-feed');
 const lines: Array<{ msg: string }> = [];
 const logger = createLogger({ name: 'live-feed-test', level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) } });
 let feed: LiveFeed;
+const published: SseMessage[] = [];
 
 beforeAll(async () => {
   await bed.setUp(1);
@@ -23,7 +27,7 @@ beforeAll(async () => {
     codec: bed.codec,
     topics: bed.topics,
     groupPrefix: 'live-feed-test',
-    publish: () => undefined,
+    publish: (message) => published.push(message),
     metrics: createApiMetrics(),
     logger,
   });
@@ -52,5 +56,31 @@ describe('the live feed, an output topic deleted under it', () => {
 
     await createTopics([bed.topics.alerts]);
     await eventually(async () => feed.connected, Boolean, 60_000, 'the live feed to be live again');
+  }, 150_000);
+});
+
+// Partitions added to an output topic: the feed reads them from their latest offset once it knows of them, so it must
+// know of them before the scorer's producer (which learns of them within kafkajs's five minutes) writes there.
+describe('the live feed, partitions added to an output topic', () => {
+  it('streams what is published to the new partitions once its metadata shows them (within seconds)', async () => {
+    await eventually(async () => feed.connected, Boolean, 60_000, 'the live feed to join its group');
+    const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.createPartitions({ topicPartitions: [{ topic: bed.topics.scoreChanged, count: 3 }] });
+    } finally {
+      await admin.disconnect();
+    }
+    // Its metadata is read every 5 s, then it rejoins its group: well within 20 s.
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    await eventually(async () => feed.connected, Boolean, 60_000, 'the live feed to be in its group');
+    const event = sampleScoreChanged({ customerId: 'live-feed-new-partition' });
+    await bed.produce(bed.topics.scoreChanged, [{ key: event.customerId, value: await bed.codec.encode(bed.topics.scoreChanged, event), partition: 2 }]);
+    await eventually(
+      async () => published.filter((message) => message.event === 'score' && (message.data as { customerId: string }).customerId === event.customerId).length,
+      (count) => count === 1,
+      30_000,
+      'the event on the new partition to be streamed',
+    );
   }, 150_000);
 });

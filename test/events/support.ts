@@ -67,7 +67,7 @@ export class EventsTestBed {
     return this.registry.register(subject, { schemaType, schema });
   }
 
-  async produce(topic: string, messages: Array<{ key: string | Buffer | null; value: Buffer | null; headers?: IHeaders }>) {
+  async produce(topic: string, messages: Array<{ key: string | Buffer | null; value: Buffer | null; headers?: IHeaders; partition?: number }>) {
     const producer = this.kafka.producer();
     await producer.connect();
     try {

@@ -171,6 +171,9 @@ export class LiveFeed {
       groupId: this.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: SESSION_TIMEOUT_MS,
+      // Partitions added to an output topic are read from their latest offset once the consumer's metadata shows them:
+      // within the topics' check interval, before the scorer's producer (five minutes, kafkajs's default) writes there.
+      metadataMaxAge: TOPICS_CHECK_INTERVAL_MS,
       // kafkajs waits for the answer before it restarts the consumer after a retriable crash.
       retry: { restartOnFailure: () => new Promise((resolve) => setTimeout(() => resolve(!this.stopped), RESTART_DELAY_MS).unref()) },
     });
