@@ -1,17 +1,17 @@
 // The API's live feed with an output topic deleted under it: the API keeps serving reads, its feed says at once that
 // it is not live and tries again every few seconds, and it is live again once the topic is back. Before, kafkajs
 // retried the missing topic's fetches for a minute and a half while the feed said it was live, then crashed and
-// restarted its consumer several times a second, with three or four log lines each time.
+// restarted its consumer several times a second, with three or four log lines each time. And with partitions added to
+// an output topic, the feed streams what is published there.
 import { sampleScoreChanged } from '@churnscore/events/testing';
 import { createKafkaClient } from '@churnscore/kafka';
-import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '@churnscore/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiMetrics } from '../../services/api/src/metrics';
 import { LiveFeed } from '../../services/api/src/live-feed';
 import type { SseMessage } from '../../services/api/src/sse-hub';
 import { EventsTestBed } from '../events/support';
-import { createTopics, deleteTopics, testStack } from '../harness/stack';
+import { addPartitions, createTopics, deleteTopics, testStack } from '../harness/stack';
 import { eventually } from '../scorer/support';
 
 const bed = new EventsTestBed('live-feed');
@@ -64,13 +64,7 @@ describe('the live feed, an output topic deleted under it', () => {
 describe('the live feed, partitions added to an output topic', () => {
   it('streams what is published to the new partitions once its metadata shows them (within seconds)', async () => {
     await eventually(async () => feed.connected, Boolean, 60_000, 'the live feed to join its group');
-    const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      await admin.createPartitions({ topicPartitions: [{ topic: bed.topics.scoreChanged, count: 3 }] });
-    } finally {
-      await admin.disconnect();
-    }
+    await addPartitions(bed.topics.scoreChanged, 3);
     // Its metadata is read every 5 s, then it rejoins its group: well within 20 s.
     await new Promise((resolve) => setTimeout(resolve, 20_000));
     await eventually(async () => feed.connected, Boolean, 60_000, 'the live feed to be in its group');

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
 import { createTopics as createKafkaTopics, deleteTopics as deleteKafkaTopics } from '../../infra/src/index';
 import type { StackEndpoints } from '../../infra/src/index';
@@ -31,6 +32,17 @@ export function uniqueName(prefix: string): string {
 /** Creates topics on the test stack (or the given brokers; existing ones are left alone); one partition unless told. */
 export function createTopics(names: string[], partitions = 1, brokers: string[] = testStack().kafkaBrokers): Promise<void> {
   return createKafkaTopics(brokers, names, partitions);
+}
+
+/** Raises a topic's partition count (`kafka-topics --alter --partitions`), as an operator making room for more consumers does. */
+export async function addPartitions(topic: string, count: number, brokers: string[] = testStack().kafkaBrokers): Promise<void> {
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic, count }] });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Deletes a test's own topics, so repeated runs do not pile them up on a long-lived local stack. */

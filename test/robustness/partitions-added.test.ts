@@ -2,10 +2,9 @@
 // for more instances). Producers write to the new partitions as soon as they learn of them; the scorer must consume
 // them, from their first record, without a restart: within the scorer's metadata age (TOPICS_CHECK_INTERVAL_MS).
 import { SAMPLE_NOW } from '@churnscore/events/testing';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS_CHECK_INTERVAL_MS } from '../../services/scorer/src/required-topics';
-import { testStack } from '../harness/stack';
+import { addPartitions } from '../harness/stack';
 import { dlqTotal, eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
 
 describe('partitions added to an input topic while the scorer runs', () => {
@@ -19,13 +18,7 @@ describe('partitions added to an input topic while the scorer runs', () => {
     await bed.publish(hourlyMeetings([before], 0, 2));
     await eventually(async () => (await bed.scoreHash(before)).revision, (revision) => revision === '2', 30_000, 'the first events applied');
 
-    const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      await admin.createPartitions({ topicPartitions: [{ topic: bed.topics.activity, count: 3 }] });
-    } finally {
-      await admin.disconnect();
-    }
+    await addPartitions(bed.topics.activity, 3);
     const customers = ['partitions-added-1', 'partitions-added-2'];
     await bed.publish(hourlyMeetings(customers, 0, 1), (event) => customers.indexOf(event.customerId) + 1);
     await eventually(
