@@ -12,10 +12,10 @@ import { loadConfig } from '@churnscore/config';
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { STATE_FIELD } from '@churnscore/state';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../services/api/src/index';
-import { freePort, PrivateRedis } from '../scorer/private-redis';
+import { PrivateRedis } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
 import { TestResources } from './service-process';
 
@@ -29,9 +29,7 @@ let bed: ScorerTestBed;
 const grantEverything = () => admin.call('ACL', 'SETUSER', SCORER_USER, 'on', `>${SCORER_PASSWORD}`, '~*', '&*', '+@all');
 
 beforeAll(async () => {
-  redis = new PrivateRedis(await freePort());
-  await redis.start(join(workDir, 'data'));
-  admin = new Redis(redis.port, '127.0.0.1');
+  ({ redis, admin } = await PrivateRedis.running(join(workDir, 'data')));
   await grantEverything();
   bed = new ScorerTestBed('access-revoked', `redis://${SCORER_USER}:${SCORER_PASSWORD}@127.0.0.1:${redis.port}`);
   await bed.setUp(1);

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleActivity } from '@churnscore/events/testing';
 import { redisDataFull, STATE_FIELD } from '@churnscore/state';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, PrivateRedis } from '../scorer/private-redis';
+import { PrivateRedis } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
 import { TestResources } from './service-process';
 
@@ -24,9 +24,7 @@ let bed: ScorerTestBed;
 const roomy = () => admin.config('SET', 'maxmemory', '0', 'maxmemory-policy', 'noeviction');
 
 beforeAll(async () => {
-  redis = new PrivateRedis(await freePort());
-  await redis.start(join(workDir, 'data'));
-  admin = new Redis(redis.port, '127.0.0.1');
+  ({ redis, admin } = await PrivateRedis.running(join(workDir, 'data')));
   bed = new ScorerTestBed('redis-memory', `redis://127.0.0.1:${redis.port}`);
   await bed.setUp(1);
 });

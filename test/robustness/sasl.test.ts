@@ -18,6 +18,22 @@ const API_TEST_TOKEN = 'sasl-test-token-0123456789abcdef';
 
 const WRONG_PASSWORD = 'not-the-local-scram-password';
 
+/** An ACL that refuses the local SCRAM user (the services' login here) an operation on a resource. */
+const deniedToScorerUser = (
+  resourceType: AclResourceTypes,
+  resourceName: string,
+  operation: AclOperationTypes,
+  resourcePatternType: ResourcePatternTypes = ResourcePatternTypes.LITERAL,
+) => ({
+  resourceType,
+  resourceName,
+  resourcePatternType,
+  principal: `User:${LOCAL_SCRAM_USER.username}`,
+  host: '*',
+  operation,
+  permissionType: AclPermissionTypes.DENY,
+});
+
 /** A scorer test bed whose scorers reach Kafka only through the SASL listener, logged in as `login`. */
 class SaslScorerTestBed extends ScorerTestBed {
   login: { mechanism: LocalScramMechanism; password: string } = { mechanism: 'SCRAM-SHA-512', password: LOCAL_SCRAM_USER.password };
@@ -87,15 +103,7 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/
       { operation: 'READ', topic: () => bed.topics.activity },
     ] as const)('stops (exit 1) naming KAFKA_SASL_USERNAME when $operation on a topic is denied, and loses no event', async ({ operation, topic }) => {
       bed.login = { mechanism: 'SCRAM-SHA-512', password: LOCAL_SCRAM_USER.password };
-      const denial = {
-        resourceType: AclResourceTypes.TOPIC,
-        resourceName: topic(),
-        resourcePatternType: ResourcePatternTypes.LITERAL,
-        principal: `User:${LOCAL_SCRAM_USER.username}`,
-        host: '*',
-        operation: AclOperationTypes[operation],
-        permissionType: AclPermissionTypes.DENY,
-      };
+      const denial = deniedToScorerUser(AclResourceTypes.TOPIC, topic(), AclOperationTypes[operation]);
       // The customer held back is a new one: its first score is always published (a second meeting of the first
       // customer may move its score too little to publish anything).
       const [customerId, heldBack] = [`granted-${operation.toLowerCase()}`, `denied-${operation.toLowerCase()}`];
@@ -133,15 +141,7 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/
     // serving, says the feed is not live, and tries again every few seconds rather than in a loop of crashes.
     it('keeps the read API serving when READ on an output topic is denied, retrying its live feed calmly', async () => {
       bed.login = { mechanism: 'SCRAM-SHA-512', password: LOCAL_SCRAM_USER.password };
-      const denial = {
-        resourceType: AclResourceTypes.TOPIC,
-        resourceName: bed.topics.alerts,
-        resourcePatternType: ResourcePatternTypes.LITERAL,
-        principal: `User:${LOCAL_SCRAM_USER.username}`,
-        host: '*',
-        operation: AclOperationTypes.READ,
-        permissionType: AclPermissionTypes.DENY,
-      };
+      const denial = deniedToScorerUser(AclResourceTypes.TOPIC, bed.topics.alerts, AclOperationTypes.READ);
       await admin.createAcls({ acl: [denial] });
       try {
         const port = await freePort();
@@ -179,15 +179,7 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/
       await bed.stopScorer(first);
       await admin.deleteGroups([bed.consumerGroup]);
 
-      const denial = {
-        resourceType: AclResourceTypes.GROUP,
-        resourceName: `${bed.consumerGroup}.last-record-check.`,
-        resourcePatternType: ResourcePatternTypes.PREFIXED,
-        principal: `User:${LOCAL_SCRAM_USER.username}`,
-        host: '*',
-        operation: AclOperationTypes.READ,
-        permissionType: AclPermissionTypes.DENY,
-      };
+      const denial = deniedToScorerUser(AclResourceTypes.GROUP, `${bed.consumerGroup}.last-record-check.`, AclOperationTypes.READ, ResourcePatternTypes.PREFIXED);
       await admin.createAcls({ acl: [denial] });
       try {
         const second = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now });

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleActivity, SAMPLE_NOW } from '@churnscore/events/testing';
 import { STATE_FIELD } from '@churnscore/state';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, PrivateRedis } from '../scorer/private-redis';
+import { PrivateRedis } from '../scorer/private-redis';
 import { eventually, ManualClock, RecordingLiveness, ScorerTestBed } from '../scorer/support';
 
 const STALL_LIMIT_MS = 2_000;
@@ -27,9 +27,7 @@ let bed: ScorerTestBed;
 const meeting = (n: number) => sampleActivity({ customerId: 'stuck-1', eventId: `stuck-1-${n}`, activityType: 'MEETING', value: null });
 
 beforeAll(async () => {
-  redis = new PrivateRedis(await freePort());
-  await redis.start(join(workDir, 'data'));
-  admin = new Redis(redis.port, '127.0.0.1');
+  ({ redis, admin } = await PrivateRedis.running(join(workDir, 'data')));
   bed = new ScorerTestBed('stalled-work', `redis://127.0.0.1:${redis.port}`);
   await bed.setUp(1);
 });

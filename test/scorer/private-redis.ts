@@ -6,12 +6,20 @@ import { Redis } from 'ioredis';
 import { eventually } from './support';
 
 // One way to find a free port for every test Redis (it also keeps the port's cluster-bus twin free).
-export { freePort } from '../state/local-redis';
+import { freePort } from '../state/local-redis';
+export { freePort };
 
 /** A redis-server of the test's own, persisting like production: AOF on, fsync every second. */
 export class PrivateRedis {
   private process: ChildProcess | undefined;
   constructor(readonly port: number) {}
+
+  /** One on a free port, started with its data in `dataDir`, and a client of the test's own on it (the caller disconnects it). */
+  static async running(dataDir: string): Promise<{ redis: PrivateRedis; admin: Redis }> {
+    const redis = new PrivateRedis(await freePort());
+    await redis.start(dataDir);
+    return { redis, admin: new Redis(redis.port, '127.0.0.1') };
+  }
 
   async start(dataDir: string): Promise<void> {
     mkdirSync(dataDir, { recursive: true });
