@@ -161,6 +161,7 @@ async function templateScorer(config: AppConfig, store: StateStore) {
     // The templates score each week's events once the week is in: nothing is ahead of them.
     backlog: NOTHING_BEHIND,
     catchUp: catchUpPolicy(config.scorer),
+    catchUpScoreDelayMs: config.scorer.catchUpScoreDelayMs,
   });
   // The scorer's commits are fenced to the Redis the templates are written to, as a running scorer's are.
   const fence = writeFence(await store.identity(), Date.now());

@@ -24,6 +24,8 @@ export interface ScorerCounters {
   timeRescored: number;
   /** Customers read, scored and committed because a unit of work touched them: events ÷ this is what one scoring carries. */
   customersScoredForEvents: number;
+  /** Customers a unit applied but did not score, their partition far behind (scored once it catches up). */
+  scoresDeferred: number;
   redisRewinds: number;
   /** Batches (one partition's fetched records) handled, and their mean duration. */
   batches: number;
@@ -37,6 +39,7 @@ export function scorerCounters(expositions: readonly string[]): ScorerCounters {
     scoreChangesPublished: sampleTotal(expositions, 'churnscore_score_changes_total'),
     timeRescored: sampleTotal(expositions, 'churnscore_time_rescored_total'),
     customersScoredForEvents: sumSamples(expositions, 'churnscore_customers_scored_total', 'cause').event ?? 0,
+    scoresDeferred: sampleTotal(expositions, 'churnscore_scores_deferred_total'),
     redisRewinds: sampleTotal(expositions, 'churnscore_redis_rewinds_total'),
     batches,
     meanBatchMs: batches === 0 ? 0 : (sampleTotal(expositions, 'churnscore_batch_duration_seconds_sum') * 1000) / batches,

@@ -32,6 +32,18 @@ describe('due sets', () => {
     expect(reclaimed.every((c) => c.dueAt === NOW + LEASE_MS && due.includes(c.customerId))).toBe(true);
   });
 
+  it('makes customers due by a time at the latest: one due earlier keeps its time, one due later or not at all is due then', async () => {
+    await t.store.scheduleDue('by-earlier', NOW - HOUR);
+    await t.store.scheduleDue('by-later', NOW + 2 * HOUR);
+    await t.store.scheduleDueBy(['by-earlier', 'by-later', 'by-new'], NOW + HOUR);
+    const claims = await t.store.claimDue(NOW + HOUR, { limit: 100, leaseMs: LEASE_MS, shards: ['by-earlier', 'by-later', 'by-new'].map((id) => t.store.keys.dueShardOf(id)) });
+    expect(claims.filter((c) => c.customerId.startsWith('by-')).sort((a, b) => a.customerId.localeCompare(b.customerId))).toEqual([
+      { customerId: 'by-earlier', dueAt: NOW - HOUR },
+      { customerId: 'by-later', dueAt: NOW + HOUR },
+      { customerId: 'by-new', dueAt: NOW + HOUR },
+    ]);
+  });
+
   it('visits only the shards it is given', async () => {
     const ids = Array.from({ length: 40 }, (_, i) => `sharded-${i}`);
     await Promise.all(ids.map((id) => t.store.scheduleDue(id, NOW - 1)));

@@ -76,6 +76,7 @@ describe('loadConfig', () => {
         rescoreLeaseMs: 300_000,
         catchUpHistoryAgeMs: 86_400_000,
         catchUpSettleMs: 60_000,
+        catchUpScoreDelayMs: 30_000,
         stallLimitMs: 300_000,
       },
     });

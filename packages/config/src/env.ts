@@ -94,6 +94,11 @@ export interface ScorerSettings {
   catchUpHistoryAgeMs: number;
   /** How long alerts of such history stay held for its activity to follow; the shortest recheck of a held customer. */
   catchUpSettleMs: number;
+  /**
+   * While a customer's input partition is far behind, its events are applied but it is scored once the partition
+   * catches up, or this long after, whichever comes first; 0 scores it after every unit of work.
+   */
+  catchUpScoreDelayMs: number;
   /** A unit of work or a time-driven claim running longer than this while Redis and the brokers answer is stuck: the process exits. */
   stallLimitMs: number;
 }
@@ -251,6 +256,8 @@ const settings = z.object({
   // At least a minute: a CRM that syncs in batches delivers its live events late, and those must not wait.
   CATCH_UP_HISTORY_AGE_MS: withDefault(integer(60_000, 31_536_000_000), 86_400_000),
   CATCH_UP_SETTLE_MS: withDefault(integer(1_000, 86_400_000), 60_000),
+  // Kafka Streams forwards a key's latest result from its record cache once per commit interval, 30 s by default.
+  CATCH_UP_SCORE_DELAY_MS: withDefault(integer(0, 3_600_000), 30_000),
   // A unit or a claim is seconds of work: five minutes of it with every dependency answering is a bug, not a load.
   SCORER_STALL_LIMIT_MS: withDefault(integer(1_000, 86_400_000), 300_000),
 });
@@ -378,6 +385,7 @@ function toAppConfig(s: Settings): AppConfig {
       rescoreLeaseMs: s.RESCORE_LEASE_MS,
       catchUpHistoryAgeMs: s.CATCH_UP_HISTORY_AGE_MS,
       catchUpSettleMs: s.CATCH_UP_SETTLE_MS,
+      catchUpScoreDelayMs: s.CATCH_UP_SCORE_DELAY_MS,
       stallLimitMs: s.SCORER_STALL_LIMIT_MS,
     },
   };

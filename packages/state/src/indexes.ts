@@ -17,6 +17,8 @@ type RankedScore = Pick<Score, 'segment' | (typeof RANKING_METRICS)[number]>;
 export interface CustomerIndexes {
   /** Sets (null: removes) the customer's due time in its shard. */
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
+  /** Makes each customer due at `dueAt` at the latest: one due earlier stays so. */
+  scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void>;
   /**
    * After a batch of commits (each of another customer): the rankings, due times and open-alert entries follow the
    * scores that are stored now. `generation`: the Redis generation the commits were fenced to ('' for none).
@@ -38,8 +40,11 @@ interface EntryWrite {
 /** The most members one ZADD or ZREM carries, so that a large batch's follow-up never holds Redis for long. */
 export const MEMBERS_PER_INDEX_COMMAND = 500;
 
-/** Sends entry writes as one ZADD and one ZREM per key (in commands of at most MEMBERS_PER_INDEX_COMMAND members); of two writes of one member, the later wins. */
-function writeEntries(redis: RedisClient, writes: readonly EntryWrite[]): Promise<unknown> {
+/**
+ * Sends entry writes as one ZADD and one ZREM per key (in commands of at most MEMBERS_PER_INDEX_COMMAND members); of two
+ * writes of one member, the later wins. `onlyLower`: a member keeps a lower score it has (ZADD LT).
+ */
+function writeEntries(redis: RedisClient, writes: readonly EntryWrite[], { onlyLower = false } = {}): Promise<unknown> {
   const byKey = new Map<string, Map<string, number | null>>();
   for (const { key, member, score } of writes) {
     const members = byKey.get(key) ?? new Map<string, number | null>();
@@ -55,7 +60,8 @@ function writeEntries(redis: RedisClient, writes: readonly EntryWrite[]): Promis
       else added.push(score, member);
     }
     for (let start = 0; start < added.length; start += 2 * MEMBERS_PER_INDEX_COMMAND) {
-      commands.push(redis.zadd(key, ...added.slice(start, start + 2 * MEMBERS_PER_INDEX_COMMAND)));
+      const scoresAndMembers = added.slice(start, start + 2 * MEMBERS_PER_INDEX_COMMAND);
+      commands.push(onlyLower ? redis.zadd(key, 'LT', ...scoresAndMembers) : redis.zadd(key, ...scoresAndMembers));
     }
     for (let start = 0; start < removed.length; start += MEMBERS_PER_INDEX_COMMAND) {
       commands.push(redis.zrem(key, ...removed.slice(start, start + MEMBERS_PER_INDEX_COMMAND)));
@@ -151,6 +157,15 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     async scheduleDue(customerId, dueAt) {
       dueMoved(customerId);
       await writeEntries(redis, [setDue(customerId, dueAt)]);
+    },
+
+    async scheduleDueBy(customerIds, dueAt) {
+      for (const customerId of customerIds) dueMoved(customerId);
+      await writeEntries(
+        redis,
+        customerIds.map((customerId) => setDue(customerId, dueAt)),
+        { onlyLower: true },
+      );
     },
 
     dueMoved,

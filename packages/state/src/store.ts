@@ -37,6 +37,8 @@ export interface StateStore {
   commitScores(commits: readonly ScoreCommit[], options?: CommitOptions): Promise<CommitResult[]>;
   ackOutbox(customerId: string, upToSeq: number): Promise<number>;
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
+  /** Makes each customer due at `dueAt` at the latest: one due earlier stays so. */
+  scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void>;
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
   eraseCustomer(customerId: string): Promise<number>;
   identity(): Promise<RedisIdentity>;
@@ -93,6 +95,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     ackOutbox: async (customerId, upToSeq) => parseAckOutboxReply(await run.ackOutbox(ackOutboxCall(keys.customer(customerId), upToSeq))),
 
     scheduleDue: indexes.scheduleDue,
+    scheduleDueBy: indexes.scheduleDueBy,
 
     async claimDue(now, claimOptions) {
       const claims = await claimDue(now, { ...claimOptions, leaseMs: positiveInteger('leaseMs', claimOptions.leaseMs) });

@@ -79,17 +79,24 @@ describe('InputBacklog', () => {
 
   it('hands back the customers whose alerts waited for a partition once it catches up, once', () => {
     fetchActivityBacklog();
-    backlog.awaitCatchUp(first, backlog.partitionsBehind(first));
+    backlog.awaitCatchUp(first, backlog.partitionsBehind(first), 'alerts');
     expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, 499)])).toEqual([]);
-    expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 500, 999)])).toEqual([first]);
+    expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 500, 999)])).toEqual([{ customerId: first, waitingFor: 'alerts' }]);
     expect(backlog.catchingUp()).toBe(0);
     expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 1_000, 1_009)])).toEqual([]);
   });
 
+  it('hands a customer back with what it waited for last: its scoring deferred, then scored with its alerts held', () => {
+    fetchActivityBacklog();
+    backlog.awaitCatchUp(first, backlog.partitionsBehind(first), 'scoring');
+    backlog.awaitCatchUp(first, backlog.partitionsBehind(first), 'alerts');
+    expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, 999)])).toEqual([{ customerId: first, waitingFor: 'alerts' }]);
+  });
+
   it('forgets a customer that no longer waits (its alerts were released by an event)', () => {
     fetchActivityBacklog();
-    backlog.awaitCatchUp(first, backlog.partitionsBehind(first));
-    backlog.awaitCatchUp(first, []);
+    backlog.awaitCatchUp(first, backlog.partitionsBehind(first), 'alerts');
+    backlog.awaitCatchUp(first, [], 'alerts');
     expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, 999)])).toEqual([]);
   });
 

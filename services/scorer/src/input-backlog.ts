@@ -23,6 +23,18 @@ export interface InputBacklogOptions {
   logger: Logger;
 }
 
+/**
+ * What a customer waits for a partition to catch up for: its scoring (deferred: the events applied were never scored)
+ * or its alerts (held: scored, its alert transitions held).
+ */
+export type WaitingFor = 'scoring' | 'alerts';
+
+/** A customer a partition that caught up hands back. */
+export interface Released {
+  customerId: string;
+  waitingFor: WaitingFor;
+}
+
 interface PartitionProgress {
   /** The next offset this instance handles. */
   position: number;
@@ -79,8 +91,8 @@ function positionsAfterOnce(chunks: readonly MessageChunk[]): Map<string, number
 export class InputBacklog {
   private readonly progress = new Map<string, PartitionProgress>();
   private partitionCounts = new Map<string, number>();
-  /** Customers whose alerts are held until a partition catches up, by partition. */
-  private readonly waiting = new Map<string, Set<string>>();
+  /** Customers whose scoring or alerts wait for a partition to catch up, by partition. */
+  private readonly waiting = new Map<string, Map<string, WaitingFor>>();
   /** partitionsOf of recent customers: the partitioner hashes with 64-bit arithmetic emulated in objects. */
   private readonly recentPartitions = new Map<string, string[]>();
 
@@ -113,7 +125,7 @@ export class InputBacklog {
     const end = Number(highWatermark);
     if (end - progress.position >= this.options.farBehind) {
       if (progress.catchUpUntil === null) {
-        this.options.logger.info({ topic, partition, behind: end - progress.position }, 'input partition far behind: alert transitions held while it catches up');
+        this.options.logger.info({ topic, partition, behind: end - progress.position }, 'input partition far behind: its customers are scored, and their alerts released, once it catches up');
       }
       progress.catchUpUntil = Math.max(progress.catchUpUntil ?? 0, end);
     }
@@ -145,12 +157,12 @@ export class InputBacklog {
     });
   }
 
-  /** Records that the customer's alerts wait for these partitions to catch up (none: it waits for nothing). */
-  awaitCatchUp(customerId: string, partitions: readonly string[]): void {
+  /** Records that the customer's scoring or alerts wait for these partitions to catch up (none: it waits for nothing). */
+  awaitCatchUp(customerId: string, partitions: readonly string[], waitingFor: WaitingFor): void {
     for (const key of this.partitionsOf(customerId)) this.waiting.get(key)?.delete(customerId);
     for (const key of partitions) {
-      const customers = this.waiting.get(key) ?? new Set<string>();
-      customers.add(customerId);
+      const customers = this.waiting.get(key) ?? new Map<string, WaitingFor>();
+      customers.set(customerId, waitingFor);
       this.waiting.set(key, customers);
     }
   }
@@ -180,8 +192,8 @@ export class InputBacklog {
    * A unit of work was handled: its partitions advance, and those that caught up hand back the customers
    * whose alerts waited for them.
    */
-  handled(chunks: readonly MessageChunk[]): string[] {
-    const released = new Set<string>();
+  handled(chunks: readonly MessageChunk[]): Released[] {
+    const released = new Map<string, WaitingFor>();
     for (const [key, position] of positionsAfter(chunks)) {
       const progress = this.progress.get(key) ?? { position, catchUpUntil: null };
       progress.position = Math.max(progress.position, position);
@@ -189,12 +201,12 @@ export class InputBacklog {
       if (progress.catchUpUntil === null || progress.position < progress.catchUpUntil) continue;
       progress.catchUpUntil = null;
       const [topic, partition] = key.split('\u0000');
-      const customers = this.waiting.get(key) ?? new Set<string>();
+      const customers = this.waiting.get(key) ?? new Map<string, WaitingFor>();
       this.waiting.delete(key);
-      this.options.logger.info({ topic, partition: Number(partition), released: customers.size }, 'input partition caught up: held alerts released');
-      for (const customerId of customers) released.add(customerId);
+      this.options.logger.info({ topic, partition: Number(partition), released: customers.size }, 'input partition caught up: the customers that waited for it are due');
+      for (const [customerId, waitingFor] of customers) released.set(customerId, waitingFor);
     }
-    return [...released];
+    return [...released].map(([customerId, waitingFor]) => ({ customerId, waitingFor }));
   }
 
   /** The partitions the customer's records go to, one per input topic whose partition count is known. */

@@ -59,6 +59,11 @@ export function createScorerMetrics() {
       labelNames: ['cause'] as const,
       registers,
     }),
+    scoresDeferred: new Counter({
+      name: 'churnscore_scores_deferred_total',
+      help: 'Customers whose events a unit of work applied but whose scoring waits for their far-behind input partition to catch up (or CATCH_UP_SCORE_DELAY_MS)',
+      registers,
+    }),
     rescored: new Counter({
       name: 'churnscore_time_rescored_total',
       help: 'Customers re-scored because time passed (due-set claims)',

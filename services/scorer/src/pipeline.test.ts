@@ -26,7 +26,11 @@ let journal: string[];
 let store: InMemoryStateStore;
 let producer: RecordingProducer;
 let backlog: BacklogView;
+/** CATCH_UP_SCORE_DELAY_MS: its default unless a test says otherwise. */
+let catchUpScoreDelayMs: number;
+const SCORE_DELAY_MS = 30_000;
 beforeEach(async () => {
+  catchUpScoreDelayMs = SCORE_DELAY_MS;
   codec ??= await inMemoryEventCodec();
   journal = [];
   store = new InMemoryStateStore(journal);
@@ -48,6 +52,7 @@ const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: Sta
     maxBatchBytes: 1_000_000,
     backlog,
     catchUp: { historyAgeMs: MS_PER_DAY, settleMs: 60_000 },
+    catchUpScoreDelayMs,
     onReleased: () => journal.push('poll due customers now'),
   });
 
@@ -302,43 +307,92 @@ describe('ScoringPipeline while a backlog loads', () => {
     inputBacklog.fetched({ topic: topics.activity, partition: 0, firstOffset: '0', highWatermark: '100' });
   });
 
-  it('holds the alert transitions of a customer whose partition is far behind, and says so on its score', async () => {
+  it('applies the events of a customer whose partition is far behind but defers its scoring: nothing published, due by the delay', async () => {
     await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
-    const published = await outputs();
-    expect(published.map((event) => event.kind)).toEqual(['score-changed']);
-    expect(published[0]).toMatchObject({ catchingUp: true });
-    expect(store.stored('c1').alertBook?.held).toEqual({ since: NOW, baseline: null, settlesAt: null });
+    expect(journal).toEqual(['apply e1']);
+    expect(await outputs()).toEqual([]);
+    expect(store.stored('c1').score).toBeNull();
+    expect(store.due.get('c1')).toBe(NOW + SCORE_DELAY_MS);
+    expect((await metrics.scoresDeferred.get()).values[0]?.value).toBe(1);
   });
 
-  it('makes the held customers due once the partition caught up, and their alerts then open as the data supports', async () => {
+  it('leaves an earlier due time of a deferred customer as it is', async () => {
+    await store.scheduleDue('c1', NOW + 5_000);
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    expect(store.due.get('c1')).toBe(NOW + 5_000);
+  });
+
+  it('makes the deferred customers due once the partition caught up, and their alerts then open as the data supports', async () => {
     const pipeline = pipelineWith();
     await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     await pipeline.handleChunks([await chunkOf([activity('c2', 'e2')], { offset: 99 })], FENCE);
-    // Due just after the held commit: a recomputation as of the same instant would not be newer.
-    expect(store.due.get('c1')).toBe(NOW + 1);
+    // Due now: its events applied make a revision its stored score is not of, so a score as of now is newer.
+    expect(store.due.get('c1')).toBe(NOW);
     expect(journal.at(-1)).toBe('poll due customers now');
 
-    await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW + 1, FENCE);
+    await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW, FENCE);
     const published = (await outputs()).filter((event) => event.customerId === 'c1');
     expect(published.map((event) => (event.kind === 'alert' ? event.status : `score catchingUp=${event.catchingUp}`))).toEqual([
-      'score catchingUp=true',
       'score catchingUp=false',
-      ...published.slice(2).map(() => 'OPEN'),
+      ...published.slice(1).map(() => 'OPEN'),
     ]);
     const opened = published.flatMap((event) => (event.kind === 'alert' ? [event.alertType] : []));
     expect(opened).toContain('NO_RECENT_ACTIVITY');
-    // No score was published before the hold: no band to have dropped from.
     expect(opened).not.toContain('HEALTH_BAND_DROPPED');
-    expect(store.stored('c1').alertBook?.held).toBeUndefined();
   });
 
-  it('keeps holding when the broker received more, far behind again, while the backlog was worked off', async () => {
+  it('keeps deferring when the broker received more, far behind again, while the backlog was worked off', async () => {
     brokerEnd = 5_000; // a load still being published
     const pipeline = pipelineWith();
     await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')], { offset: 99 })], FENCE);
-    expect((await outputs()).map((event) => event.kind)).toEqual(['score-changed']);
-    expect(store.due.get('c1')).not.toBe(NOW + 1);
+    expect(await outputs()).toEqual([]);
+    expect(store.due.get('c1')).toBe(NOW + SCORE_DELAY_MS);
     expect(journal).not.toContain('poll due customers now');
+  });
+
+  describe('with CATCH_UP_SCORE_DELAY_MS 0 (scored after every unit)', () => {
+    beforeEach(() => {
+      catchUpScoreDelayMs = 0;
+    });
+
+    it('holds the alert transitions of a customer whose partition is far behind, and says so on its score', async () => {
+      await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+      const published = await outputs();
+      expect(published.map((event) => event.kind)).toEqual(['score-changed']);
+      expect(published[0]).toMatchObject({ catchingUp: true });
+      expect(store.stored('c1').alertBook?.held).toEqual({ since: NOW, baseline: null, settlesAt: null });
+    });
+
+    it('makes the held customers due once the partition caught up, and their alerts then open as the data supports', async () => {
+      const pipeline = pipelineWith();
+      await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+      await pipeline.handleChunks([await chunkOf([activity('c2', 'e2')], { offset: 99 })], FENCE);
+      // Due just after the held commit: a recomputation as of the same instant would not be newer.
+      expect(store.due.get('c1')).toBe(NOW + 1);
+      expect(journal.at(-1)).toBe('poll due customers now');
+
+      await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW + 1, FENCE);
+      const published = (await outputs()).filter((event) => event.customerId === 'c1');
+      expect(published.map((event) => (event.kind === 'alert' ? event.status : `score catchingUp=${event.catchingUp}`))).toEqual([
+        'score catchingUp=true',
+        'score catchingUp=false',
+        ...published.slice(2).map(() => 'OPEN'),
+      ]);
+      const opened = published.flatMap((event) => (event.kind === 'alert' ? [event.alertType] : []));
+      expect(opened).toContain('NO_RECENT_ACTIVITY');
+      // No score was published before the hold: no band to have dropped from.
+      expect(opened).not.toContain('HEALTH_BAND_DROPPED');
+      expect(store.stored('c1').alertBook?.held).toBeUndefined();
+    });
+
+    it('keeps holding when the broker received more, far behind again, while the backlog was worked off', async () => {
+      brokerEnd = 5_000; // a load still being published
+      const pipeline = pipelineWith();
+      await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')], { offset: 99 })], FENCE);
+      expect((await outputs()).map((event) => event.kind)).toEqual(['score-changed']);
+      expect(store.due.get('c1')).not.toBe(NOW + 1);
+      expect(journal).not.toContain('poll due customers now');
+    });
   });
 });
 

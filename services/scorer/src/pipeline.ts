@@ -6,7 +6,7 @@ import { customerRef, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
 import type { ApplyItem, ApplyOutcome, ApplyResult, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
-import type { BacklogView } from './input-backlog';
+import type { BacklogView, Released } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
 
 export interface PipelineDeps {
@@ -20,10 +20,15 @@ export interface PipelineDeps {
   logger: Logger;
   /** The most bytes one send may carry (recordBatchLimit of the output topics): bounds DLQ copies and sends. */
   maxBatchBytes: number;
-  /** The backlog in this instance's input partitions: alert transitions are held while a customer's is behind. */
+  /** The backlog in this instance's input partitions: while a customer's is behind, its scoring is deferred and its alert transitions held. */
   backlog: BacklogView;
   catchUp: CatchUpPolicy;
-  /** Customers whose alerts were held were made due, as their backlog caught up: re-score them without waiting for the next poll. */
+  /**
+   * A customer whose input partition is still far behind once a unit's records are counted is scored once the
+   * partition catches up, or this long after its events were applied, whichever comes first (0: after every unit).
+   */
+  catchUpScoreDelayMs: number;
+  /** Customers whose scoring or alerts waited for their backlog were made due, as it caught up: score them without waiting for the next poll. */
   onReleased?(): void;
 }
 
@@ -119,14 +124,19 @@ export class ScoringPipeline {
   }
 
   /**
-   * Customers whose alerts waited for a backlog that caught up are made due, so the time-driven loop evaluates
-   * them: just after `now`, as a recomputation of the same revision as of the instant of its held commit would
-   * be refused as not newer (docs/architecture.md "Write only if newer").
+   * Customers whose scoring or alerts waited for a backlog that caught up are made due, so the time-driven loop
+   * evaluates them. One whose scoring was deferred at `now`: its events applied make a newer revision than its stored
+   * score's. One whose alerts were held just after `now`: a recomputation of the same revision as of the instant of its
+   * held commit would be refused as not newer (docs/architecture.md "Write only if newer").
    */
-  private async release(customerIds: readonly string[], now: number): Promise<void> {
-    if (customerIds.length === 0) return;
-    for (let start = 0; start < customerIds.length; start += RELEASE_BATCH) {
-      await Promise.all(customerIds.slice(start, start + RELEASE_BATCH).map((customerId) => this.deps.store.scheduleDue(customerId, now + 1)));
+  private async release(released: readonly Released[], now: number): Promise<void> {
+    if (released.length === 0) return;
+    for (let start = 0; start < released.length; start += RELEASE_BATCH) {
+      await Promise.all(
+        released
+          .slice(start, start + RELEASE_BATCH)
+          .map(({ customerId, waitingFor }) => this.deps.store.scheduleDue(customerId, waitingFor === 'scoring' ? now : now + 1)),
+      );
     }
     this.deps.onReleased?.();
   }
@@ -194,7 +204,7 @@ export class ScoringPipeline {
       const { snapshot, target } = known[i]!;
       if (result.conflict) conflicted.push(target);
       else if (!result.written) this.deps.metrics.staleWrites.inc();
-      else this.deps.backlog.awaitCatchUp(snapshot.customerId, recomputed[i]!.awaiting);
+      else this.deps.backlog.awaitCatchUp(snapshot.customerId, recomputed[i]!.awaiting, 'alerts');
       // A refused write means a newer score exists; its writer publishes the outbox.
       return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });
@@ -233,9 +243,12 @@ export class ScoringPipeline {
   private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<void> {
     if (items.length === 0) return;
     const { store, metrics } = this.deps;
+    const customerIds = [...new Set(items.map(({ event }) => event.customerId))];
+    const deferred = this.deferredWhileBehind(customerIds, handling);
     const applying = store.applyEvents(items, now, { fence: fence.runId });
     // Read in the same round trip as the apply: sent right behind the apply calls, the reads run right after them.
-    const reading = store.readCustomers([...new Set(items.map(({ event }) => event.customerId))], now);
+    const scoredNow = deferred.size === 0 ? customerIds : customerIds.filter((customerId) => !deferred.has(customerId));
+    const reading = scoredNow.length === 0 ? Promise.resolve([]) : store.readCustomers(scoredNow, now);
     const [results, readAfter] = await Promise.all([applying, reading]);
     if (results.some((result) => result.outcome === 'fenced')) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
@@ -248,6 +261,7 @@ export class ScoringPipeline {
       const { topic, event } = items[i]!;
       const ofTopic = outcomes.get(topic) ?? new Map<ApplyOutcome, number>();
       outcomes.set(topic, ofTopic.set(outcome, (ofTopic.get(outcome) ?? 0) + 1));
+      if (deferred.has(event.customerId)) return;
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
       // The cause is the last event applied; only what was applied says whether history is arriving (a
       // redelivery brings nothing new).
@@ -261,7 +275,37 @@ export class ScoringPipeline {
       }
     });
     for (const [topic, counts] of outcomes) for (const [outcome, count] of counts) metrics.events.inc({ topic, outcome }, count);
+    await this.defer(deferred, now);
     await this.rescore([...targets.values()], now, fence, handling, readAlready);
+  }
+
+  /**
+   * The customers of a unit whose records lie in a partition still far behind once the unit is counted as handled,
+   * with those partitions: more of their records follow, and scoring them now would score part of their history
+   * (published with `catchingUp`, alerts held) only to score it again with the next unit that holds their records.
+   * Kafka Streams' record cache spares a backlog the same work, forwarding each key's latest result once per commit
+   * interval. None when scores are not deferred (catchUpScoreDelayMs 0) or nothing is far behind.
+   */
+  private deferredWhileBehind(customerIds: readonly string[], handling: readonly MessageChunk[]): Map<string, string[]> {
+    const deferred = new Map<string, string[]>();
+    if (this.deps.catchUpScoreDelayMs === 0 || this.deps.backlog.catchingUp() === 0) return deferred;
+    for (const customerId of customerIds) {
+      const behind = this.deps.backlog.partitionsBehind(customerId, handling);
+      if (behind.length > 0) deferred.set(customerId, behind);
+    }
+    return deferred;
+  }
+
+  /**
+   * Deferred customers are scored when their partitions catch up (release) or when the due time set here comes,
+   * whichever is first. The due time is in Redis before the unit's offsets are committed: a crash or a rebalance,
+   * which forgets what waits for a partition, leaves it to the time-driven loop of whichever instance claims it.
+   */
+  private async defer(deferred: ReadonlyMap<string, string[]>, now: number): Promise<void> {
+    if (deferred.size === 0) return;
+    await this.deps.store.scheduleDueBy([...deferred.keys()], now + this.deps.catchUpScoreDelayMs);
+    for (const [customerId, behind] of deferred) this.deps.backlog.awaitCatchUp(customerId, behind, 'scoring');
+    this.deps.metrics.scoresDeferred.inc(deferred.size);
   }
 
   private async deadLetter(chunk: MessageChunk, decoded: readonly Decoded[], now: number): Promise<void> {

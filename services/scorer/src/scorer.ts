@@ -355,6 +355,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     maxBatchBytes,
     backlog,
     catchUp: catchUpPolicy(settings),
+    catchUpScoreDelayMs: settings.catchUpScoreDelayMs,
     // Called only once the loops run, after timeDriven below exists.
     onReleased: () => timeDriven.pollNow(),
   });

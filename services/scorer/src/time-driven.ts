@@ -55,7 +55,7 @@ export class TimeDrivenRescorer {
     await this.loop;
   }
 
-  /** Customers were made due (their held alerts released as their backlog caught up): polls at once, not at the next interval. */
+  /** Customers were made due (their backlog caught up: their deferred scoring or held alerts wait no more): polls at once, not at the next interval. */
   pollNow(): void {
     this.pollRequested = true;
     this.wake?.();

@@ -100,6 +100,14 @@ export class InMemoryStateStore implements StateStore {
     return Promise.resolve();
   }
 
+  scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void> {
+    for (const customerId of customerIds) {
+      const current = this.due.get(customerId);
+      if (current === undefined || current === null || current > dueAt) this.due.set(customerId, dueAt);
+    }
+    return Promise.resolve();
+  }
+
   claimDue(now: number, { limit, leaseMs }: { limit: number; leaseMs: number }): Promise<DueClaim[]> {
     const claims = [...this.due]
       .flatMap(([customerId, dueAt]) => (dueAt !== null && dueAt <= now ? [{ customerId, dueAt }] : []))
