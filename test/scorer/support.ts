@@ -289,6 +289,11 @@ export async function dlqTotal(scorer: RunningScorer): Promise<number> {
   return (await scorer.metrics.dlq.get()).values.reduce((sum, value) => sum + value.value, 0);
 }
 
+/** Customers the scorer applied but did not score, their partition far behind (churnscore_scores_deferred_total). */
+export async function scoresDeferredTotal(scorer: RunningScorer): Promise<number> {
+  return (await scorer.metrics.scoresDeferred.get()).values.reduce((sum, value) => sum + value.value, 0);
+}
+
 /** Polls `probe` until it returns a value that `done` accepts, or fails after `timeoutMs`. */
 export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
