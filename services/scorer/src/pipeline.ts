@@ -247,7 +247,7 @@ export class ScoringPipeline {
     const deferred = this.deferredWhileBehind(customerIds, handling);
     const applying = store.applyEvents(items, now, { fence: fence.runId });
     // Read in the same round trip as the apply: sent right behind the apply calls, the reads run right after them.
-    const scoredNow = deferred.size === 0 ? customerIds : customerIds.filter((customerId) => !deferred.has(customerId));
+    const scoredNow = customerIds.filter((customerId) => !deferred.has(customerId));
     const reading = scoredNow.length === 0 ? Promise.resolve([]) : store.readCustomers(scoredNow, now);
     const [results, readAfter] = await Promise.all([applying, reading]);
     if (results.some((result) => result.outcome === 'fenced')) {
