@@ -70,13 +70,15 @@ local FORGOTTEN_ONCE_AGED_OUT = LAYOUT.forgottenOnceAgedOut
 -- A usage sum's fraction has as many digits as the scale has zeros (thousandths: 3).
 local USAGE_FRACTION_FORMAT = '%0' .. (#tostring(USAGE_SUM_SCALE) - 1) .. 'd'
 
--- Events and their operations are decoded before anything is written, so a malformed call changes nothing.
+-- Events and their operations are checked before anything is written, so a malformed call changes nothing. They are
+-- then read where they lie among the unpacked values (eventStarts: each event's first value, and after the last event
+-- the value past its end): a table per event and per operation cost as much as the unpacking.
 local OPERATION_ARITY = {[OP.latest.opcode] = OP.latest.arguments, [OP.max.opcode] = OP.max.arguments, [OP.add.opcode] = OP.add.arguments}
 local unpacked, values = pcall(cmsgpack.unpack, ARGV[ARG.events])
 if not unpacked or type(values) ~= 'table' then
   return redis.error_reply('ERR applyEvents: the events are not a MessagePack array')
 end
-local events = {}
+local eventStarts = {}
 local i = 1
 while i <= #values do
   local count = tonumber(values[i + EVENT.operationCount])
@@ -84,31 +86,25 @@ while i <= #values do
   if not count or not tonumber(values[i + EVENT.clock]) or last > #values then
     return redis.error_reply('ERR applyEvents: malformed event at value ' .. i)
   end
-  local event = {
-    clock = tonumber(values[i + EVENT.clock]),
-    watermarkField = values[i + EVENT.watermark],
-    offset = values[i + EVENT.offset],
-    digest = values[i + EVENT.digest],
-    ops = {},
-  }
   local j = i + EVENT.operationCount + 1
   while j <= last do
     local arity = OPERATION_ARITY[values[j]]
     if not arity or j + arity > last then
       return redis.error_reply('ERR applyEvents: malformed operation at value ' .. j)
     end
-    event.ops[#event.ops + 1] = {opcode = values[j], args = {unpack(values, j + 1, j + arity)}}
     j = j + arity + 1
   end
-  events[#events + 1] = event
+  eventStarts[#eventStarts + 1] = i
   i = last + 1
 end
+local eventCount = #eventStarts
+eventStarts[eventCount + 1] = i
 
 local results = {}
 
 -- 0. Fence: checked before anything else.
 if fencedOff(fence) then
-  for _ = 1, #events do
+  for _ = 1, eventCount do
     results[#results + 1] = OUTCOME.fenced
     results[#results + 1] = 0
   end
@@ -419,23 +415,26 @@ local function remember(arrivalHour, digest)
   addedAt[digest] = #added
 end
 
-local function applyOne(event)
+-- The event whose values run from `from` up to `to` (excluded).
+local function applyOne(from, to)
+  local clock = tonumber(values[from + EVENT.clock])
+  local watermarkField, offset = values[from + EVENT.watermark], values[from + EVENT.offset]
   -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
   --    was applied (or found a duplicate) before.
-  local watermark = getState(event.watermarkField)
-  if watermark and tonumber(event.offset) <= tonumber(watermark) then return OUTCOME.redelivered end
-  setState(event.watermarkField, event.offset)
+  local watermark = getState(watermarkField)
+  if watermark and tonumber(offset) <= tonumber(watermark) then return OUTCOME.redelivered end
+  setState(watermarkField, offset)
 
   -- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the
   --    window (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
   loadSeen()
-  local arrivalHour = math.floor(event.clock / MS_PER_HOUR)
+  local arrivalHour = math.floor(clock / MS_PER_HOUR)
   forgetBefore(arrivalHour - dedupeWindowHours - 1)
-  if seenBefore(event.digest) then return OUTCOME.duplicate end
-  remember(arrivalHour, event.digest)
+  if seenBefore(values[from + EVENT.digest]) then return OUTCOME.duplicate end
+  remember(arrivalHour, values[from + EVENT.digest])
 
   -- 3. Retention sweep, at most once per customer per UTC day.
-  local today = math.floor(event.clock / MS_PER_DAY)
+  local today = math.floor(clock / MS_PER_DAY)
   horizonDay = today - retentionDays + 1
   horizonMs = horizonDay * MS_PER_DAY
   local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
@@ -446,14 +445,17 @@ local function applyOne(event)
   end
 
   -- 4. The event's operations.
-  for _, op in ipairs(event.ops) do
-    RUN[op.opcode](unpack(op.args))
+  local j = from + EVENT.operationCount + 1
+  while j < to do
+    local arity = OPERATION_ARITY[values[j]]
+    RUN[values[j]](unpack(values, j + 1, j + arity))
+    j = j + arity + 1
   end
   return OUTCOME.applied
 end
 
-for _, event in ipairs(events) do
-  local outcome = applyOne(event)
+for n = 1, eventCount do
+  local outcome = applyOne(eventStarts[n], eventStarts[n + 1])
   results[#results + 1] = outcome
   if outcome == OUTCOME.applied then setState(LAYOUT.state.revision, revision() + 1) end
   results[#results + 1] = revision()
