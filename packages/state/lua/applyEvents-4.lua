@@ -390,8 +390,12 @@ local function arrivalHourBytes(hour)
   return table.concat(bytes)
 end
 
--- Arrivals before `oldestKeptHour` leave the front of the window.
+-- Arrivals before `oldestKeptHour` leave the front of the window. Called again with the same hour (the next event of
+-- the same clock) it has nothing to do: what was remembered since arrived after that hour.
+local forgottenBefore
 local function forgetBefore(oldestKeptHour)
+  if oldestKeptHour == forgottenBefore then return end
+  forgottenBefore = oldestKeptHour
   while seenFrom <= #seen and arrivalHourAt(seen, seenFrom) < oldestKeptHour do seenFrom = seenFrom + SEEN_RECORD_BYTES end
   if seenFrom <= #seen then return end
   while addedFrom <= #added and arrivalHourAt(added[addedFrom], 1) < oldestKeptHour do addedFrom = addedFrom + 1 end
@@ -410,8 +414,11 @@ local function seenBefore(digest)
   end
 end
 
+-- A call's events mostly share one clock, so the last arrival hour's bytes are kept rather than built for each.
+local rememberedHour, rememberedHourBytes
 local function remember(arrivalHour, digest)
-  added[#added + 1] = arrivalHourBytes(arrivalHour) .. digest
+  if arrivalHour ~= rememberedHour then rememberedHour, rememberedHourBytes = arrivalHour, arrivalHourBytes(arrivalHour) end
+  added[#added + 1] = rememberedHourBytes .. digest
   addedAt[digest] = #added
 end
 
