@@ -113,6 +113,29 @@ export async function startCpuMeter(context: BenchContext, scorers: Record<strin
   };
 }
 
+/** Microseconds Redis has spent running scripts (EVALSHA and EVAL) since its counters were last reset: `INFO commandstats`. */
+async function scriptMicroseconds(context: BenchContext): Promise<number> {
+  const info = await context.redis.info('commandstats');
+  let total = 0;
+  for (const [, usec] of info.matchAll(/^cmdstat_eval(?:sha)?:calls=\d+,usec=(\d+)/gm)) total += Number(usec);
+  return total;
+}
+
+/**
+ * Seconds Redis spent running scripts over an interval: what the scorer's calls (apply, read, commit, acknowledge,
+ * claim) cost Redis itself, apart from its I/O, and apart from the scorer's CPU the CPU line adds it to. Within a
+ * few per cent from run to run where the CPU line moves by ten or more, so a change to a script shows here first.
+ * Counters are read, never reset, so other clients' figures are left alone; their scripts are counted too.
+ */
+export async function startScriptTimeMeter(context: BenchContext): Promise<{ stop(): Promise<number> }> {
+  const before = await scriptMicroseconds(context);
+  return {
+    async stop() {
+      return ((await scriptMicroseconds(context)) - before) / 1e6;
+    },
+  };
+}
+
 interface AofSample {
   size: number;
   baseSize: number;

@@ -5,7 +5,7 @@ import { Sandbox } from '../../infra/src/sandbox';
 import { fetchMetrics, scorerCounters, type ScorerCounters } from '../scorer-metrics';
 import { startScorerProcess } from '../scorer-process';
 import { count, percent, perSecond } from '../stats';
-import { startAofMeter, startCpuMeter, type CpuUse } from '../system';
+import { startAofMeter, startCpuMeter, startScriptTimeMeter, type CpuUse } from '../system';
 import { waitForGroup, waitUntilScored } from '../waiting';
 
 /** Scorer instances under test, however they run (child processes, or in the bench's own process). */
@@ -26,6 +26,8 @@ export interface ScoringRun {
   cpu: CpuUse;
   /** Bytes Redis appended to its AOF during the run (null: AOF off). */
   aofBytes: number | null;
+  /** Seconds Redis spent running scripts during the run. */
+  redisScriptSeconds: number;
   counters: ScorerCounters;
 }
 
@@ -57,6 +59,7 @@ export async function timeScoring(
         await waitForGroup(context.admin, group, options.instances, options.signal);
         const meter = await startCpuMeter(context, fleet.cpu);
         const aofMeter = await startAofMeter(context);
+        const scriptMeter = await startScriptTimeMeter(context);
         reporter.step(scope, `${options.instances} scorer(s) joined; committing ${count(input.records.length)} events`);
         const startedAt = await staged.commit();
         const finishedAt = await waitUntilScored(context, sandbox.prefix, input.eventsByCustomer, {
@@ -66,10 +69,20 @@ export async function timeScoring(
         });
         const cpu = await meter.stop();
         const aofBytes = await aofMeter.stop();
+        const redisScriptSeconds = await scriptMeter.stop();
         const seconds = (finishedAt - startedAt) / 1000;
         const rate = input.records.length / seconds;
         reporter.step(scope, `${perSecond(rate)} over ${seconds.toFixed(1)} s`);
-        return { instances: options.instances, events: input.records.length, seconds, rate, cpu, aofBytes, counters: scorerCounters(await fleet.metrics()) };
+        return {
+          instances: options.instances,
+          events: input.records.length,
+          seconds,
+          rate,
+          cpu,
+          aofBytes,
+          redisScriptSeconds,
+          counters: scorerCounters(await fleet.metrics()),
+        };
       } finally {
         await fleet.stop();
       }
@@ -113,15 +126,22 @@ function cpuSecondsPer100k(run: ScoringRun): number | null {
   return (cores.reduce<number>((sum, used) => sum + used!, 0) * run.seconds * 100_000) / run.events;
 }
 
-/** Per-event cost rows of the one-process run: CPU (scorer + Redis) and the AOF bytes Redis wrote. */
+/** Per-event cost rows of the one-process run: CPU (scorer + Redis), Redis's time in scripts and the AOF bytes Redis wrote. */
 function costRows(run: ScoringRun): TableRow[] {
   const cpu = cpuSecondsPer100k(run);
+  const scripts = (run.redisScriptSeconds * 100_000) / run.events;
   const aofPerEvent = run.aofBytes === null ? null : run.aofBytes / run.events;
   return [
     {
       metric: `CPU seconds per 100k events, scorer + Redis (${run.instances} process)`,
       value: cpu === null ? 'n/a' : `${cpu.toFixed(1)} s`,
       reference: `Kafka Streams peer: ${PEER_CPU_SECONDS_PER_100K}`,
+      verdict: 'measured',
+    },
+    {
+      metric: `Redis time in scripts per 100k events (${run.instances} process)`,
+      value: `${scripts.toFixed(2)} s`,
+      reference: cpu === null ? 'part of the CPU line' : `${percent(scripts / cpu)} of the CPU line`,
       verdict: 'measured',
     },
     {
