@@ -112,7 +112,7 @@ describe('the evaluation through the real scorer', () => {
   });
 
   it('keeps the default where too few churners have settled and too few customers are under contract to adapt it to the base, as the command refuses to', () => {
-    expect(result.adaptation).toEqual({ fittedAt: config.churn.baseRate, estimated: [], settledChurners: [], kept: { 'too few customers': 1 }, thresholdsChosen: 0 });
+    expect(result.adaptation).toEqual({ fittedAt: config.churn.baseRate, estimated: [], settledChurners: [], kept: { 'too few customers': 1 }, thresholdsChosen: 0, slopes: [] });
     // The adapted run scored with the default itself: every score it stored names the default's version.
     const adaptedRun = result.runs.find((run) => run.model === 'adapted')!;
     const versions = new Set(adaptedRun.customersAt.flatMap((customers) => [...customers.values()].flatMap((customer) => (customer.score ? [customer.score.modelVersion] : []))));

@@ -10,13 +10,14 @@ import {
   adaptToOutcomes,
   estimateBaseRate,
   fitInterceptShift,
+  fitPlattScaling,
   settledPlan,
 } from './base-rate';
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
 import { DEFAULT_WARM_UP_DAYS, customerRows, knownSpan } from './dataset';
 import { seededRandom, syntheticPopulation } from './test-support';
 import { alertSettings, replayAlert } from './thresholds';
-import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, riskTrajectories } from './train';
+import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, riskTrajectories, shortHash, significant } from './train';
 
 /**
  * A base churning at `churnRate` whose customers' one behavioural measure is N(1, 1) for churners and N(0, 1) for the
@@ -121,6 +122,49 @@ describe('fitInterceptShift', () => {
   });
 });
 
+describe('fitPlattScaling', () => {
+  /** Log-odds of N(0, 2) and labels drawn from the risks `slope` × logit + `shift`: a model whose risks are too spread (or too narrow) for the base. */
+  function recalibratedBase(slope: number, shift: number, customers: number, seed: number): { logits: number[]; labels: boolean[] } {
+    const random = seededRandom(seed);
+    const normal = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const logits = Array.from({ length: customers }, () => 2 * normal());
+    return { logits, labels: logits.map((logit) => random() < logistic(slope * logit + shift)) };
+  }
+
+  it.each([
+    [0.6, -1.2],
+    [1.5, 0.4],
+  ])('recovers the slope %s and the shift %s the labels were drawn with', (slope, shift) => {
+    const { logits, labels } = recalibratedBase(slope, shift, 20_000, 17);
+    const fit = fitPlattScaling(logits, labels);
+    expect(Math.abs(fit.slope - slope)).toBeLessThan(0.05);
+    expect(Math.abs(fit.shift - shift)).toBeLessThan(0.07);
+    // Maximum likelihood: the recalibrated risks average to the share of positives, and their residuals are uncorrelated with the log-odds.
+    const residuals = logits.map((logit, i) => (labels[i] ? 1 : 0) - logistic(fit.slope * logit + fit.shift));
+    expect(residuals.reduce((sum, r) => sum + r, 0) / logits.length).toBeCloseTo(0, 6);
+    expect(residuals.reduce((sum, r, i) => sum + r * logits[i]!, 0) / logits.length).toBeCloseTo(0, 6);
+  });
+
+  it('is the intercept-only fit when the model ranks as the base does and only its rate differs (a slope of 1)', () => {
+    const { logits, labels } = shiftedBase(0.3, 0.08, 20_000, 13);
+    const fit = fitPlattScaling(logits, labels);
+    expect(Math.abs(fit.slope - 1)).toBeLessThan(0.05);
+    expect(Math.abs(fit.shift - fitInterceptShift(logits, labels))).toBeLessThan(0.05);
+  });
+
+  it('moves the shift alone where the log-odds are all alike, and nothing where the risks are exactly 0 and 1 and right', () => {
+    const fit = fitPlattScaling([0, 0, 0, 0], [true, false, false, false]);
+    expect(fit.slope).toBe(1);
+    expect(logistic(fit.shift)).toBeCloseTo(0.25, 6);
+    expect(fitPlattScaling([800, -800], [true, false])).toEqual({ slope: 1, shift: 0 });
+  });
+
+  it('needs both outcomes', () => {
+    expect(() => fitPlattScaling([0, 1], [true, true])).toThrow(RangeError);
+    expect(() => fitPlattScaling([0, 1], [false, false])).toThrow(RangeError);
+  });
+});
+
 describe('settledPlan', () => {
   const day = (n: number): number => Date.UTC(2024, 0, 1) + n * MS_PER_DAY;
 
@@ -155,31 +199,68 @@ describe('adaptToOutcomes and adaptToBase', () => {
     return settled.filter((row) => !churning.includes(row.customerId) || kept.has(row.customerId));
   };
 
-  it('fits the intercept on the settled snapshots: the moved risks average to the share that churned, the ranking and everything else unchanged', () => {
-    const { config: adapted, adaptation } = adaptToOutcomes(config, settled, 'ours-2')!;
-    const churned = settled.filter((row) => row.label).length / settled.length;
+  it(`fits the intercept alone on settled snapshots of fewer than ${MIN_CHURNING_CUSTOMERS} churners: the moved risks average to the share that churned, the ranking and everything else unchanged`, () => {
+    const rows = withChurners(MIN_CHURNING_CUSTOMERS - 1);
+    const { config: adapted, adaptation } = adaptToOutcomes(config, rows, 'ours-2')!;
+    const churned = rows.filter((row) => row.label).length / rows.length;
     expect(adaptation.to).toBeCloseTo(churned, 4);
     expect(adapted.churn.baseRate).toBe(adaptation.to);
-    // Everything but the churn model and what follows CHURN_RISK_HIGH's thresholds, chosen on the same snapshots (below).
-    const { alert } = adaptation;
-    expect(alert).toBeDefined();
-    expect({ ...adapted, version: config.version, churn: { ...adapted.churn, intercept: config.churn.intercept, baseRate: config.churn.baseRate } }).toEqual({
-      ...config,
-      ...alertSettings(config, { openAt: alert!.openAt, resolveBelow: alert!.resolveBelow }, adaptation.to),
-    });
-    const moved = settled.map((row) => logistic(logitOf(row) + adapted.churn.intercept - config.churn.intercept));
+    expect({ ...adapted, version: config.version, churn: { ...adapted.churn, intercept: config.churn.intercept, baseRate: config.churn.baseRate } }).toEqual(config);
+    const moved = rows.map((row) => logistic(logitOf(row) + adapted.churn.intercept - config.churn.intercept));
     expect(moved.reduce((sum, risk) => sum + risk, 0) / moved.length).toBeCloseTo(churned, 3);
     expect(adapted.version).toBe('ours-2');
+    expect(adaptation).toEqual({
+      from: config.churn.baseRate,
+      to: adaptation.to,
+      customers: new Set(rows.map((row) => row.customerId)).size,
+      outcomes: {
+        snapshots: rows.length,
+        churningCustomers: MIN_CHURNING_CUSTOMERS - 1,
+        firstAsOf: new Date(plan.asOfDates[0]!).toISOString(),
+        lastAsOf: new Date(plan.asOfDates.at(-1)!).toISOString(),
+      },
+    });
+  });
+
+  it(`fits the log-odds' slope beside the intercept once the settled snapshots hold ${MIN_CHURNING_CUSTOMERS} churners: every coefficient multiplied by it, the ranking and everything else unchanged`, () => {
+    expect(churning.length).toBeGreaterThanOrEqual(MIN_CHURNING_CUSTOMERS);
+    const { config: adapted, adaptation } = adaptToOutcomes(config, settled, 'ours-3')!;
+    const churned = settled.filter((row) => row.label).length / settled.length;
+    expect(adaptation.to).toBeCloseTo(churned, 4);
+    const logits = settled.map(logitOf);
+    const labels = settled.map((row) => row.label);
+    const fit = fitPlattScaling(logits, labels);
+    const slope = significant(fit.slope);
+    expect(adaptation.slope).toBe(slope);
+    expect(adapted.churn.intercept).toBe(significant(slope * config.churn.intercept + fit.shift));
+    expect(adapted.churn.coefficients).toEqual(Object.fromEntries(Object.entries(config.churn.coefficients).map(([feature, c]) => [feature, significant(c * slope)])));
+    // The version's hash holds the slope: two fits of one intercept and two slopes, two versions.
+    const { alert } = adaptation;
+    expect(alert).toBeDefined();
+    const thresholds = { openAt: alert!.openAt, resolveBelow: alert!.resolveBelow };
+    expect(adaptToOutcomes(config, settled)!.config.version).toBe(
+      `${config.version}-base${Number((adaptation.to * 100).toPrecision(6))}-${shortHash({ intercept: adapted.churn.intercept, slope, thresholds })}`,
+    );
+    // Everything but the churn model and what follows CHURN_RISK_HIGH's thresholds, chosen on the same snapshots (below).
+    expect({ ...adapted, version: config.version, churn: config.churn }).toEqual({ ...config, ...alertSettings(config, thresholds, adaptation.to) });
+    // The adapted model's log-odds are the recalibrated ones, and nothing is left to recalibrate in them.
+    const moved = settled.map((row) => churnLogitOf(adapted.churn, churnSnapshot(row.insights, adapted, row.asOf)));
+    for (const [i, logit] of moved.entries()) expect(logit).toBeCloseTo(fit.slope * logits[i]! + fit.shift, 4);
+    const again = fitPlattScaling(moved, labels);
+    expect(again.slope).toBeCloseTo(1, 4);
+    expect(again.shift).toBeCloseTo(0, 4);
+    expect(moved.reduce((sum, logit) => sum + logistic(logit), 0) / moved.length).toBeCloseTo(churned, 4);
     expect(adaptation).toEqual({
       from: config.churn.baseRate,
       to: adaptation.to,
       customers: new Set(settled.map((row) => row.customerId)).size,
       outcomes: {
         snapshots: settled.length,
-        churningCustomers: new Set(settled.filter((row) => row.label).map((row) => row.customerId)).size,
+        churningCustomers: churning.length,
         firstAsOf: new Date(plan.asOfDates[0]!).toISOString(),
         lastAsOf: new Date(plan.asOfDates.at(-1)!).toISOString(),
       },
+      slope,
       alert,
     });
   });
@@ -201,8 +282,21 @@ describe('adaptToOutcomes and adaptToBase', () => {
     expect(adapted.version).not.toBe(adaptToOutcomes(config, settled)!.config.version);
   });
 
+  /** The settled snapshots with every outcome the other way: outcomes the model ranks backwards. */
+  const reversed = settled.map((row) => ({ ...row, label: !row.label }));
+
+  it('keeps the intercept alone where the settled outcomes rank backwards: a slope below 0 would turn every coefficient against its direction', () => {
+    const logits = reversed.map(logitOf);
+    const labels = reversed.map((row) => row.label);
+    expect(fitPlattScaling(logits, labels).slope).toBeLessThan(0);
+    const { config: adapted, adaptation } = adaptToOutcomes(config, reversed)!;
+    expect(adaptation.slope).toBeUndefined();
+    expect(adapted.churn.coefficients).toEqual(config.churn.coefficients);
+    expect(adapted.churn.intercept).toBe(significant(config.churn.intercept + fitInterceptShift(logits, labels)));
+  });
+
   it(`keeps the base config's thresholds with fewer than ${MIN_CHURNING_CUSTOMERS} churners settled, or when none reach the target`, () => {
-    for (const [rows, target] of [[withChurners(MIN_CHURNING_CUSTOMERS - 1), 0.6], [settled, 0.999]] as const) {
+    for (const [rows, target] of [[withChurners(MIN_CHURNING_CUSTOMERS - 1), 0.6], [reversed, 0.999]] as const) {
       const { config: adapted, adaptation } = adaptToOutcomes(config, rows, undefined, target)!;
       expect(adaptation.alert).toBeUndefined();
       expect(adapted.alerts).toEqual(config.alerts);

@@ -4,7 +4,9 @@
 // the base's own settled outcomes once its history holds enough of them (the intercept that makes the model's risks
 // of those snapshots average to the share that churned, by maximum likelihood), else estimated without a single
 // label from how the risks of its customers are spread: the prior-shift adjustment of Saerens, Latinne &
-// Decaestecker (2002, "Adjusting the outputs of a classifier to new a priori probabilities").
+// Decaestecker (2002, "Adjusting the outputs of a classifier to new a priori probabilities"). Once the outcomes hold
+// as many churners as training asks for, the log-odds' slope is fitted beside the intercept (Platt scaling): the
+// risks then spread as that base's outcomes do, not only average to its rate, and the ranking is still untouched.
 import { MS_PER_DAY } from '@churnscore/domain';
 import { churnLogitOf, churnSnapshot, compareUtf8, logOdds, logistic, parseScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
@@ -82,6 +84,12 @@ export interface BaseRateAdaptation {
   /** Set when the rate was measured on the base's settled outcomes; absent, it was estimated from risks alone. */
   outcomes?: SettledOutcomes;
   /**
+   * Set when the log-odds' slope was fitted on the settled outcomes too (they hold MIN_CHURNING_CUSTOMERS churning
+   * customers): every coefficient was multiplied by it, the intercept with them before it moved; absent, only the
+   * intercept moved.
+   */
+  slope?: number;
+  /**
    * Set when CHURN_RISK_HIGH's thresholds were chosen on the settled outcomes too (they hold MIN_CHURNING_CUSTOMERS
    * churning customers and a pair reaches the target precision), with how the alert did there; absent, the base
    * config's thresholds were kept.
@@ -126,19 +134,41 @@ export function adaptToBaseRate(baseConfig: ScoringConfig, logits: readonly numb
   }
   const to = significant(estimate);
   const intercept = significant(baseConfig.churn.intercept + logOdds(to) - logOdds(from));
-  return { config: movedTo(baseConfig, to, intercept, undefined, version), adaptation: { from, to, customers: logits.length } };
+  return { config: movedTo(baseConfig, to, { intercept }, undefined, version), adaptation: { from, to, customers: logits.length } };
 }
 
-/** `baseConfig` with the churn model fitted at the rate `to` given `intercept`, and CHURN_RISK_HIGH's `thresholds` if chosen. */
-function movedTo(baseConfig: ScoringConfig, to: number, intercept: number, thresholds: AlertThresholds | undefined, version: string | undefined): ScoringConfig {
+/** A recalibration of the model's log-odds: `slope` × logit + `shift`. */
+export interface LogitRecalibration {
+  slope: number;
+  shift: number;
+}
+
+/** What the moved churn model is made of: its intercept, and the slope its coefficients were multiplied by (if fitted). */
+interface MovedChurn {
+  intercept: number;
+  slope?: number;
+}
+
+/** `baseConfig` with the churn model fitted at the rate `to` given `churn`, and CHURN_RISK_HIGH's `thresholds` if chosen. */
+function movedTo(baseConfig: ScoringConfig, to: number, churn: MovedChurn, thresholds: AlertThresholds | undefined, version: string | undefined): ScoringConfig {
+  // An intercept-only fit hashes as it always has: the same fit, the same version.
+  const fitted = churn.slope === undefined ? { intercept: churn.intercept } : { intercept: churn.intercept, slope: churn.slope };
   return parseScoringConfig({
     ...baseConfig,
     ...(thresholds === undefined ? {} : alertSettings(baseConfig, thresholds, to)),
-    // The rate as stored, in percent, and a hash of what was fitted: two histories churning alike give two intercepts.
-    version: version ?? `${baseConfig.version}-base${Number((to * 100).toPrecision(6))}-${shortHash({ intercept, thresholds: thresholds ?? null })}`,
-    churn: { ...baseConfig.churn, intercept, baseRate: to },
+    // The rate as stored, in percent, and a hash of what was fitted: two histories churning alike give two intercepts (or slopes).
+    version: version ?? `${baseConfig.version}-base${Number((to * 100).toPrecision(6))}-${shortHash({ ...fitted, thresholds: thresholds ?? null })}`,
+    churn: { ...movedChurnModel(baseConfig.churn, churn), baseRate: to },
   });
 }
+
+/** The base config's churn model with `churn`'s intercept and its coefficients multiplied by the slope, rounded as training rounds what it learns. */
+const movedChurnModel = (base: ScoringConfig['churn'], { intercept, slope }: MovedChurn): ScoringConfig['churn'] => ({
+  ...base,
+  intercept,
+  coefficients:
+    slope === undefined ? base.coefficients : Object.fromEntries(Object.entries(base.coefficients).map(([feature, coefficient]) => [feature, significant(coefficient * slope)])),
+});
 
 /**
  * The shift of the log-odds `logits` that makes their risks the likeliest for `labels` (maximum likelihood of one
@@ -166,6 +196,56 @@ export function fitInterceptShift(logits: readonly number[], labels: readonly bo
 }
 
 /**
+ * The slope and shift of the log-odds `logits` that make their risks the likeliest for `labels` (maximum likelihood of
+ * two parameters, Platt scaling, by Newton's method): the risks of the recalibrated model then average to the share of
+ * positive labels, as fitInterceptShift's do, and are as spread as the labels say. From slope 1 and shift 0, the model
+ * as it is.
+ */
+export function fitPlattScaling(logits: readonly number[], labels: readonly boolean[]): LogitRecalibration {
+  const positives = labels.filter(Boolean).length;
+  if (positives === 0 || positives === labels.length) throw new RangeError('a slope and an intercept need positive and negative labels');
+  // A step's largest move of a log-odds is at one of the two extremes, the move being linear in the log-odds.
+  const lowest = logits.reduce((least, logit) => Math.min(least, logit), Infinity);
+  const highest = logits.reduce((most, logit) => Math.max(most, logit), -Infinity);
+  let slope = 1;
+  let shift = 0;
+  for (let iteration = 0; iteration < MAX_ITERATIONS; iteration += 1) {
+    // The gradient and (minus) the Hessian of the log-likelihood in (slope, shift).
+    let gradientSlope = 0;
+    let gradientShift = 0;
+    let curvatureSlope = 0;
+    let curvatureCross = 0;
+    let curvatureShift = 0;
+    for (const [i, logit] of logits.entries()) {
+      const risk = logistic(slope * logit + shift);
+      const residual = (labels[i] ? 1 : 0) - risk;
+      const weight = risk * (1 - risk);
+      gradientSlope += residual * logit;
+      gradientShift += residual;
+      curvatureSlope += weight * logit * logit;
+      curvatureCross += weight * logit;
+      curvatureShift += weight;
+    }
+    const determinant = curvatureSlope * curvatureShift - curvatureCross * curvatureCross;
+    // The likelihood is concave; where its curvature gives no Newton step (log-odds all alike, or risks all 0 or 1 in
+    // floating point) the slope cannot be told from the shift, and the shift alone moves, as fitInterceptShift moves it.
+    let stepSlope = 0;
+    let stepShift = curvatureShift > 0 ? gradientShift / curvatureShift : Math.sign(gradientShift);
+    if (determinant > 0) {
+      stepSlope = (curvatureShift * gradientSlope - curvatureCross * gradientShift) / determinant;
+      stepShift = (curvatureSlope * gradientShift - curvatureCross * gradientSlope) / determinant;
+    }
+    // No log-odds moves by more than one in a step: it keeps Newton's method from overshooting where the curvature is tiny.
+    const largestMove = Math.max(Math.abs(stepSlope * lowest + stepShift), Math.abs(stepSlope * highest + stepShift));
+    const scale = largestMove > 1 ? 1 / largestMove : 1;
+    slope += stepSlope * scale;
+    shift += stepShift * scale;
+    if (largestMove * scale < CONVERGED_WITHIN) break;
+  }
+  return { slope, shift };
+}
+
+/**
  * The snapshots whose outcome the history up to `asOf` settles: every customer under contract, weekly back from the
  * last instant whose label it decides (the horizon and the renewal grace before `asOf`) over a year, none within the
  * warm-up after `firstKnown` (the history's first event). No instant when the history is too short.
@@ -183,7 +263,8 @@ export const churningCustomers = (settled: readonly DatasetRow[]): number => new
 
 /**
  * `baseConfig` moved to the churn of the base's settled snapshots (settledPlan's rows): the intercept fitted on them,
- * the rate the share that churned. null when they hold fewer than MIN_SETTLED_CHURNERS churning customers.
+ * and the log-odds' slope with it once they hold MIN_CHURNING_CUSTOMERS churning customers, the rate the share that
+ * churned. null when they hold fewer than MIN_SETTLED_CHURNERS churning customers.
  */
 export function adaptToOutcomes(
   baseConfig: ScoringConfig,
@@ -194,14 +275,20 @@ export function adaptToOutcomes(
   const from = baseConfig.churn.baseRate;
   const churning = churningCustomers(settled);
   if (from === undefined || churning < MIN_SETTLED_CHURNERS) return null;
-  const logits = settled.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf)));
-  const intercept = significant(baseConfig.churn.intercept + fitInterceptShift(logits, settled.map((row) => row.label)));
+  const snapshots = settled.map((row) => churnSnapshot(row.insights, baseConfig, row.asOf));
+  const logits = snapshots.map((snapshot) => churnLogitOf(baseConfig.churn, snapshot));
+  const labels = settled.map((row) => row.label);
+  const enough = churning >= MIN_CHURNING_CUSTOMERS;
+  const churn: MovedChurn = (enough ? plattMoved(baseConfig, logits, labels) : undefined) ?? {
+    intercept: significant(baseConfig.churn.intercept + fitInterceptShift(logits, labels)),
+  };
   const to = significant(settled.filter((row) => row.label).length / settled.length);
-  // Thresholds from as many churners as training chooses them from on its validation snapshots, for the same target.
-  const alert =
-    churning >= MIN_CHURNING_CUSTOMERS
-      ? alertOnSettled(settled, baseConfig, { base: logits, moved: logits.map((logit) => logit - baseConfig.churn.intercept + intercept) }, targetPrecision)
-      : undefined;
+  // Thresholds from as many churners as training chooses them from on its validation snapshots, for the same target,
+  // on the risks of the moved model as it is stored (its rounded intercept and coefficients).
+  const movedModel = movedChurnModel(baseConfig.churn, churn);
+  const alert = enough
+    ? alertOnSettled(settled, baseConfig, { base: logits, moved: snapshots.map((snapshot) => churnLogitOf(movedModel, snapshot)) }, targetPrecision)
+    : undefined;
   const outcomes: SettledOutcomes = {
     snapshots: settled.length,
     churningCustomers: churning,
@@ -209,9 +296,29 @@ export function adaptToOutcomes(
     lastAsOf: new Date(settled.reduce((last, row) => Math.max(last, row.asOf), -Infinity)).toISOString(),
   };
   return {
-    config: movedTo(baseConfig, to, intercept, alert && { openAt: alert.openAt, resolveBelow: alert.resolveBelow }, version),
-    adaptation: { from, to, customers: new Set(settled.map((row) => row.customerId)).size, outcomes, ...(alert === undefined ? {} : { alert }) },
+    config: movedTo(baseConfig, to, churn, alert && { openAt: alert.openAt, resolveBelow: alert.resolveBelow }, version),
+    adaptation: {
+      from,
+      to,
+      customers: new Set(settled.map((row) => row.customerId)).size,
+      outcomes,
+      ...(churn.slope === undefined ? {} : { slope: churn.slope }),
+      ...(alert === undefined ? {} : { alert }),
+    },
   };
+}
+
+/**
+ * The churn model of `baseConfig` recalibrated by Platt scaling on the settled snapshots' `logits` and `labels`: with
+ * as many churners as training fits every coefficient from, the two parameters are well determined, and the slope
+ * corrects a model whose risks are right on average but spread unlike this base's outcomes. undefined for a slope of
+ * 0 or below, which would reverse the ranking (every coefficient against its direction): the intercept alone moves then.
+ */
+function plattMoved(baseConfig: ScoringConfig, logits: readonly number[], labels: readonly boolean[]): MovedChurn | undefined {
+  const fit = fitPlattScaling(logits, labels);
+  if (!(fit.slope > 0)) return undefined;
+  const slope = significant(fit.slope);
+  return { intercept: significant(slope * baseConfig.churn.intercept + fit.shift), slope };
 }
 
 /**

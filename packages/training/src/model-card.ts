@@ -6,6 +6,7 @@ import { DEFAULT_MODEL_CARDS_DIR } from '@churnscore/scoring';
 import type { BaseRateAdaptation } from './base-rate';
 import type { CalibrationTable } from './metrics';
 import { riskBandsFor, type AlertOutcome, type AlertReport, type AlertThresholds } from './thresholds';
+import { significant } from './train';
 
 /**
  * The files `npm run train` writes into its output directory: a scoring config and its model card beside it, where
@@ -130,14 +131,24 @@ export const isModelCard = (json: unknown): json is ModelCard => {
 };
 
 /**
- * The card of a model moved to another base's churn rate: the base model's card, with the moved intercept and what
- * moved it. Its baseVersion stays the base model's own, the config its baselines and base alert were judged against.
+ * The card of a model moved to another base's churn rate: the base model's card, with the moved intercept (and the
+ * coefficients multiplied by the slope, when one was fitted, as the adapted config's are) and what moved it. Its
+ * baseVersion stays the base model's own, the config its baselines and base alert were judged against.
  */
 export function adaptedModelCard(base: ModelCard, adapted: { version: string; intercept: number }, adaptation: Omit<NonNullable<ModelCard['adaptation']>, 'figuresOf'>): ModelCard {
+  const { slope } = adaptation;
+  const coefficients =
+    slope === undefined
+      ? base.model.coefficients
+      : base.model.coefficients.map((c) => ({
+          ...c,
+          coefficient: c.coefficient === null ? null : significant(c.coefficient * slope),
+          perStandardDeviation: c.perStandardDeviation * slope,
+        }));
   return {
     ...base,
     version: adapted.version,
-    model: { ...base.model, intercept: adapted.intercept },
+    model: { ...base.model, intercept: adapted.intercept, coefficients },
     // Thresholds chosen on the settled snapshots are the adapted config's: the alert's figures are theirs there.
     alert: adaptation.alert ?? base.alert,
     adaptation: { figuresOf: base.adaptation?.figuresOf ?? base.version, ...adaptation },
@@ -153,7 +164,7 @@ const table = (header: readonly string[], rows: ReadonlyArray<ReadonlyArray<stri
   [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
 
 /** What moved an adapted model's intercept, and whose figures the card shows. */
-function adaptationParagraph({ from, to, customers, observedUntil, outcomes, figuresOf, alert }: NonNullable<ModelCard['adaptation']>): string {
+function adaptationParagraph({ from, to, customers, observedUntil, outcomes, slope, figuresOf, alert }: NonNullable<ModelCard['adaptation']>): string {
   const how =
     outcomes === undefined
       ? `at an estimated ${percent(to)} (the model was fitted at ${percent(from)}): estimated without labels from the risks of ${customers} customers under contract at ${observedUntil}`
@@ -164,7 +175,11 @@ function adaptationParagraph({ from, to, customers, observedUntil, outcomes, fig
       ? `The figures below are ${figuresOf}'s, on its own validation snapshots; on the adapted base its risks are calibrated to that rate.`
       : `CHURN_RISK_HIGH's thresholds were chosen on the same settled snapshots, for precision ${alert.targetPrecision}: its figures below are ` +
         `theirs there (the base model's thresholds with its own risks beside them); the other figures are ${figuresOf}'s, on its own validation snapshots.`;
-  return `**Adapted to a base** whose customers churn within the horizon ${how}, the intercept moved accordingly (docs/scoring.md §17). ${figures}`;
+  const moved =
+    slope === undefined
+      ? 'the intercept moved accordingly'
+      : `the log-odds' slope fitted on the same snapshots too (${slope}: every coefficient below multiplied by it) and the intercept moved accordingly`;
+  return `**Adapted to a base** whose customers churn within the horizon ${how}, ${moved} (docs/scoring.md §17). ${figures}`;
 }
 
 /** The card as Markdown. */

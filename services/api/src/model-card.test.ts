@@ -46,7 +46,7 @@ describe('readModelCard', () => {
   it('serves the card of a config adapted to a base with what adapted it', async () => {
     copyFileSync(DEFAULT_SCORING_CONFIG_PATH, trainedConfigPath());
     const outcomes = { snapshots: 9_120, churningCustomers: 143, firstAsOf: '2023-10-18T12:00:00.000Z', lastAsOf: '2024-10-17T12:00:00.000Z' };
-    const adaptation = { from: 0.078, to: 0.2, customers: 341, outcomes, observedUntil: '2025-02-14T12:00:00.000Z' };
+    const adaptation = { from: 0.078, to: 0.2, customers: 341, outcomes, slope: 0.93, observedUntil: '2025-02-14T12:00:00.000Z' };
     writeCard(adaptedModelCard(shippedCard(), { version: 'ours-base20.0', intercept: -3.2 }, adaptation));
     const card = await readModelCard(trainedConfigPath(), 'ours-base20.0', logger());
     expect(card).toMatchObject({ version: 'ours-base20.0', baseVersion: shippedCard().baseVersion, adaptation: { figuresOf: shipped.version, ...adaptation } });

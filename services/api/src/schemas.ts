@@ -310,6 +310,11 @@ export const ModelCardSchema = Type.Object({
             { description: 'Set when the rate was measured on the base’s settled outcomes; absent, it was estimated without labels from the risks of the customers under contract' },
           ),
         ),
+        slope: Type.Optional(
+          Type.Number({
+            description: 'Set when the log-odds’ slope was fitted on the settled snapshots too: every coefficient was multiplied by it; absent, only the intercept moved',
+          }),
+        ),
         alert: Type.Optional({
           ...AlertSchema,
           description: 'Set when CHURN_RISK_HIGH’s thresholds were chosen on the settled snapshots too (the card’s alert is then this); absent, the base model’s were kept',

@@ -102,8 +102,9 @@ describe('adaptedAtEachInstant', () => {
         estimated: plan.asOfDates.slice(1).map((asOf) => adapted(asOf).churn.baseRate),
         settledChurners: [expect.any(Number)],
         kept: { 'too few customers': 1 },
-        // Under the 50 churners thresholds are chosen from.
+        // Under the 50 churners thresholds are chosen from, and a slope fitted.
         thresholdsChosen: 0,
+        slopes: [],
       });
       expect(summary.settledChurners[0]).toBeGreaterThanOrEqual(MIN_SETTLED_CHURNERS);
     } finally {
@@ -225,7 +226,7 @@ describe('reportSignals', () => {
       heldOutCounts: { snapshots: 12, positives: 6, customers: 6, churners: 3 },
       asOfDates: 2,
       everyDays: 7,
-      adaptation: { fittedAt: 0.08, estimated: [0.05, 0.04, 0.06, 0.03], settledChurners: [31, 24], kept: { 'too few customers': 1, 'no rate fits': 2 }, thresholdsChosen: 1 },
+      adaptation: { fittedAt: 0.08, estimated: [0.05, 0.04, 0.06, 0.03], settledChurners: [31, 24], kept: { 'too few customers': 1, 'no rate fits': 2 }, thresholdsChosen: 1, slopes: [0.912] },
       reports,
     });
     expect(text).toContain('| signal | AUC | PR-AUC | AUC quietest ⅓ | AUC busiest ⅓ | calibration error | CHURN_RISK_HIGH opens / resolves | precision | recall | recall 30+ days out |');
@@ -242,7 +243,8 @@ describe('reportSignals', () => {
       '  → adapted default: churn within the horizon measured on the settled outcomes of the history known then (24 to 31 churning customers) at 2 instants, estimated from the ' +
         'customers under contract without labels at 2: 3.0 % to 6.0 % (median 4.5 %) (the default was fitted at 8.0 %; 50.0 % of these snapshots churned); ' +
         'the default itself at 1 instant (fewer than 20 churning customers settled and 200 customers under contract), ' +
-        "2 instants (no churn rate fits its customers); CHURN_RISK_HIGH's thresholds chosen on the settled outcomes too at 1 instant (the table shows the last instant's)",
+        "2 instants (no churn rate fits its customers); the log-odds' slope fitted on the settled outcomes too at 1 instant (0.91); " +
+        "CHURN_RISK_HIGH's thresholds chosen on the settled outcomes too at 1 instant (the table shows the last instant's)",
     );
   });
 });

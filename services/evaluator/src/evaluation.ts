@@ -99,6 +99,8 @@ export interface AdaptationSummary {
   kept: Partial<Record<AdaptationRefusal, number>>;
   /** Instants at which CHURN_RISK_HIGH's thresholds were chosen on the settled outcomes too. */
   thresholdsChosen: number;
+  /** The log-odds' slope, one per instant at which it was fitted on the settled outcomes too. */
+  slopes: readonly number[];
 }
 
 /**
@@ -123,6 +125,7 @@ export function adaptedAtEachInstant(
   const adapted = new Map<number, ScoringConfig>();
   const settledChurners: number[] = [];
   let thresholdsChosen = 0;
+  const slopes: number[] = [];
   const kept: AdaptationSummary['kept'] = {};
   for (const asOf of plan.asOfDates) {
     try {
@@ -130,6 +133,7 @@ export function adaptedAtEachInstant(
       adapted.set(asOf, config);
       if (adaptation.outcomes !== undefined) settledChurners.push(adaptation.outcomes.churningCustomers);
       if (adaptation.alert !== undefined) thresholdsChosen += 1;
+      if (adaptation.slope !== undefined) slopes.push(adaptation.slope);
     } catch (error) {
       if (!(error instanceof AdaptationRefusedError)) throw error;
       kept[error.reason] = (kept[error.reason] ?? 0) + 1;
@@ -137,7 +141,7 @@ export function adaptedAtEachInstant(
   }
   return {
     configAt: (asOf) => adapted.get(asOf) ?? base,
-    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), settledChurners, kept, thresholdsChosen },
+    summary: { fittedAt: base.churn.baseRate ?? null, estimated: [...adapted.values()].map((config) => config.churn.baseRate!), settledChurners, kept, thresholdsChosen, slopes },
   };
 }
 

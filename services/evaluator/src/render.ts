@@ -31,7 +31,7 @@ const median = (sorted: readonly number[]): number => {
 };
 
 /** The adaptation's estimates against the share of the snapshots that did churn within the horizon, and where it was refused. */
-function adaptationLine({ fittedAt, estimated, settledChurners, kept, thresholdsChosen }: AdaptationSummary, counts: SampleCounts): string {
+function adaptationLine({ fittedAt, estimated, settledChurners, kept, thresholdsChosen, slopes }: AdaptationSummary, counts: SampleCounts): string {
   const keptAt = Object.entries(kept).map(([reason, instants]) => `${instants} instant${instants === 1 ? '' : 's'} (${KEPT_BECAUSE[reason as AdaptationRefusal]})`);
   if (estimated.length === 0) return `  → adapted default: the default itself at every instant: ${keptAt.join(', ')}`;
   const sorted = [...estimated].sort((a, b) => a - b);
@@ -50,10 +50,22 @@ function adaptationLine({ fittedAt, estimated, settledChurners, kept, thresholds
       : thresholdsChosen === estimated.length && estimated.length === 1
         ? "; CHURN_RISK_HIGH's thresholds chosen on the settled outcomes too"
         : `; CHURN_RISK_HIGH's thresholds chosen on the settled outcomes too at ${thresholdsChosen} instant${thresholdsChosen === 1 ? '' : 's'} (the table shows the last instant's)`;
+  const sortedSlopes = [...slopes].sort((a, b) => a - b);
+  const slopeRange =
+    sortedSlopes.length === 1
+      ? sortedSlopes[0]!.toFixed(2)
+      : `${sortedSlopes[0]?.toFixed(2)} to ${sortedSlopes.at(-1)?.toFixed(2)}, median ${median(sortedSlopes).toFixed(2)}`;
+  const slope =
+    slopes.length === 0
+      ? ''
+      : slopes.length === estimated.length && estimated.length === 1
+        ? `; the log-odds' slope fitted on the settled outcomes too (${slopeRange})`
+        : `; the log-odds' slope fitted on the settled outcomes too at ${slopes.length} instant${slopes.length === 1 ? '' : 's'} (${slopeRange})`;
   return (
     `  → adapted default: churn within the horizon ${from}: ${range} ` +
     `(the default was fitted at ${formatRate(fittedAt!)}; ${formatRate(counts.positives / counts.snapshots)} of these snapshots churned)` +
     (keptAt.length > 0 ? `; the default itself at ${keptAt.join(', ')}` : '') +
+    slope +
     thresholds
   );
 }

@@ -110,31 +110,45 @@ describe('npm run train -- --adapt-base-rate', () => {
     expect(adapted.churn.intercept).toBeGreaterThan(base.churn.intercept);
     const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
     const alert = card.adaptation!.alert!;
+    // Enough churners settled to choose thresholds on are enough to fit the log-odds' slope: every coefficient multiplied by it.
+    const slope = card.adaptation!.slope!;
+    expect(slope).toBeGreaterThan(0);
+    const scaled = (coefficient: number) => Number((coefficient * slope).toPrecision(6));
+    expect(adapted.churn.coefficients).toEqual(Object.fromEntries(Object.entries(base.churn.coefficients).map(([feature, c]) => [feature, scaled(c)])));
     expect(alert).toMatchObject({ targetPrecision: DEFAULT_TARGET_PRECISION, earlyWarningDays: 30, base: base.alerts.churnRiskHigh });
     expect(alert.precision).toBeGreaterThanOrEqual(DEFAULT_TARGET_PRECISION);
     const thresholds = { openAt: alert.openAt, resolveBelow: alert.resolveBelow };
-    expect({ ...adapted, version: base.version, churn: { ...adapted.churn, intercept: base.churn.intercept, baseRate: base.churn.baseRate } }).toEqual({
-      ...base,
-      ...alertSettings(base, thresholds, baseRate!),
-    });
+    expect({ ...adapted, version: base.version, churn: base.churn }).toEqual({ ...base, ...alertSettings(base, thresholds, baseRate!) });
     // Settled: a year back from the horizon and the renewal grace before the end, no earlier than the warm-up.
     const lastSettled = new Date(now - 120 * 86_400_000).toISOString();
     expect(stdout).toMatch(
       new RegExp(`adapted ${base.version} to this base as ours-adapted: [\\d,]+ settled snapshots of \\d+ customers \\(\\d+ churning\\) as of [\\d-]+T[\\d:.]+Z to ${lastSettled}, churn within 90 days measured at `),
     );
-    expect(stdout).toContain(`(the model was fitted at ${(base.churn.baseRate! * 100).toFixed(1)} %)`);
+    expect(stdout).toContain(
+      `(the model was fitted at ${(base.churn.baseRate! * 100).toFixed(1)} %): log-odds' slope ${slope} (every coefficient multiplied by it), ` +
+        `intercept ${base.churn.intercept} → ${adapted.churn.intercept}\n`,
+    );
     expect(stdout).toContain(
       `CHURN_RISK_HIGH chosen on the settled snapshots for precision ${DEFAULT_TARGET_PRECISION}: opens at ≥ ${alert.openAt}, resolves below ${alert.resolveBelow} ` +
         `(there: precision ${alert.precision!.toFixed(3)}, recall ${alert.recall!.toFixed(3)} (${alert.earlyRecall!.toFixed(3)} at least 30 days ahead); ` +
         `${base.version}'s opens at ≥ ${base.alerts.churnRiskHigh.openAt}, resolves below ${base.alerts.churnRiskHigh.resolveBelow}: precision `,
     );
     expect(stdout).toContain(`SCORING_CONFIG_PATH=${join(out, 'scoring-config.json')}`);
-    // The default's card, adapted: its figures, the moved intercept and what moved it, the alert's figures those of the settled snapshots.
+    // The default's card, adapted: its figures, the moved intercept, the coefficients as the config's, and what moved
+    // them, the alert's figures those of the settled snapshots.
     const baseCard = JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${base.version}.json`), 'utf8')) as ModelCard;
     expect(card).toEqual({
       ...baseCard,
       version: 'ours-adapted',
-      model: { ...baseCard.model, intercept: adapted.churn.intercept },
+      model: {
+        ...baseCard.model,
+        intercept: adapted.churn.intercept,
+        coefficients: baseCard.model.coefficients.map((c) => ({
+          ...c,
+          coefficient: c.coefficient === null ? null : adapted.churn.coefficients[c.feature],
+          perStandardDeviation: expect.closeTo(c.perStandardDeviation * slope, 10),
+        })),
+      },
       alert,
       adaptation: {
         figuresOf: base.version,
@@ -142,12 +156,15 @@ describe('npm run train -- --adapt-base-rate', () => {
         to: baseRate,
         customers: expect.any(Number),
         outcomes: { snapshots: expect.any(Number), churningCustomers: expect.any(Number), firstAsOf: expect.any(String), lastAsOf: lastSettled },
+        slope,
         alert,
         observedUntil: '2025-01-15T00:00:00.000Z',
       },
     });
     expect(card.adaptation!.outcomes!.churningCustomers).toBeGreaterThanOrEqual(MIN_SETTLED_CHURNERS);
-    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain(`**Adapted to a base** whose customers churn within the horizon at ${(baseRate! * 100).toFixed(1)} % (the model was fitted at`);
+    const markdown = readFileSync(join(out, 'model-card.md'), 'utf8');
+    expect(markdown).toContain(`**Adapted to a base** whose customers churn within the horizon at ${(baseRate! * 100).toFixed(1)} % (the model was fitted at`);
+    expect(markdown).toContain(`the log-odds' slope fitted on the same snapshots too (${slope}: every coefficient below multiplied by it) and the intercept moved accordingly`);
     expect(stdout).toContain(`${base.version}'s card, adapted`);
   });
 

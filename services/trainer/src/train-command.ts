@@ -400,7 +400,9 @@ function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, ad
         ')';
   return (
     `adapted ${baseConfig.version} to this base as ${config.version}: ${how} ` +
-    `(the model was fitted at ${formatRate(adaptation.from)}): intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}\n${alertLine}`
+    `(the model was fitted at ${formatRate(adaptation.from)}): ` +
+    (adaptation.slope === undefined ? '' : `log-odds' slope ${adaptation.slope} (every coefficient multiplied by it), `) +
+    `intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}\n${alertLine}`
   );
 }
 
