@@ -224,6 +224,10 @@ describe('the dashboard', () => {
     expect(await shown({ ...measured, alert } as typeof estimated)).toContain(
       `to ${shownDate(outcomes.lastAsOf)}; fitted at 7.8%; the alert's thresholds chosen on them, its figures theirs; the other figures below are ${shipped.version}'s`,
     );
+    // The log-odds' slope fitted on them too (docs/scoring.md §17): the coefficients the card lists were multiplied by it.
+    expect(await shown({ ...measured, slope: 0.84, alert } as typeof estimated)).toContain(
+      `to ${shownDate(outcomes.lastAsOf)}; fitted at 7.8%; its risks' spread fitted on them too (coefficients × 0.84); the alert's thresholds chosen on them`,
+    );
   });
 
   it('says when the scoring config has no model card, and labels risks with its horizon', async () => {

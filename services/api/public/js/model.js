@@ -55,6 +55,8 @@ export function modelPanel(model) {
           'Adapted to this base',
           `${fmt.percent(adaptation.to, 1)} churn within ${card.horizonDays} days`,
           `${adaptationSource(adaptation)}; fitted at ${fmt.percent(adaptation.from, 1)}; ` +
+            // A slope fitted on the settled snapshots too: every coefficient of the model was multiplied by it.
+            (adaptation.slope === undefined ? '' : `its risks' spread fitted on them too (coefficients × ${adaptation.slope}); `) +
             // Thresholds chosen on the settled snapshots too: the alert's figures are theirs there.
             (adaptation.alert
               ? `the alert's thresholds chosen on them, its figures theirs; the other figures below are ${adaptation.figuresOf}'s`
