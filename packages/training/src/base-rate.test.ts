@@ -14,7 +14,7 @@ import {
   settledPlan,
 } from './base-rate';
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
-import { DEFAULT_WARM_UP_DAYS, customerRows, knownSpan } from './dataset';
+import { DEFAULT_WARM_UP_DAYS, customerRows, knownSpan, type DatasetRow } from './dataset';
 import { seededRandom, syntheticPopulation } from './test-support';
 import { alertSettings, replayAlert } from './thresholds';
 import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, riskTrajectories, shortHash, significant } from './train';
@@ -199,6 +199,14 @@ describe('adaptToOutcomes and adaptToBase', () => {
     return settled.filter((row) => !churning.includes(row.customerId) || kept.has(row.customerId));
   };
 
+  /** The settled outcomes an adaptation on `rows` reports: the plan's instants span them all. */
+  const outcomesOf = (rows: readonly DatasetRow[], churningCustomers: number) => ({
+    snapshots: rows.length,
+    churningCustomers,
+    firstAsOf: new Date(plan.asOfDates[0]!).toISOString(),
+    lastAsOf: new Date(plan.asOfDates.at(-1)!).toISOString(),
+  });
+
   it(`fits the intercept alone on settled snapshots of fewer than ${MIN_CHURNING_CUSTOMERS} churners: the moved risks average to the share that churned, the ranking and everything else unchanged`, () => {
     const rows = withChurners(MIN_CHURNING_CUSTOMERS - 1);
     const { config: adapted, adaptation } = adaptToOutcomes(config, rows, 'ours-2')!;
@@ -213,12 +221,7 @@ describe('adaptToOutcomes and adaptToBase', () => {
       from: config.churn.baseRate,
       to: adaptation.to,
       customers: new Set(rows.map((row) => row.customerId)).size,
-      outcomes: {
-        snapshots: rows.length,
-        churningCustomers: MIN_CHURNING_CUSTOMERS - 1,
-        firstAsOf: new Date(plan.asOfDates[0]!).toISOString(),
-        lastAsOf: new Date(plan.asOfDates.at(-1)!).toISOString(),
-      },
+      outcomes: outcomesOf(rows, MIN_CHURNING_CUSTOMERS - 1),
     });
   });
 
@@ -254,12 +257,7 @@ describe('adaptToOutcomes and adaptToBase', () => {
       from: config.churn.baseRate,
       to: adaptation.to,
       customers: new Set(settled.map((row) => row.customerId)).size,
-      outcomes: {
-        snapshots: settled.length,
-        churningCustomers: churning.length,
-        firstAsOf: new Date(plan.asOfDates[0]!).toISOString(),
-        lastAsOf: new Date(plan.asOfDates.at(-1)!).toISOString(),
-      },
+      outcomes: outcomesOf(settled, churning.length),
       slope,
       alert,
     });

@@ -30,12 +30,25 @@ const median = (sorted: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
+const instants = (count: number): string => `${count} instant${count === 1 ? '' : 's'}`;
+
+/** The values from lowest to highest with their median (`withMedian` puts it beside the range), or the one value. */
+function spreadOf(values: readonly number[], format: (value: number) => string, withMedian: (median: string) => string): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 1 ? format(sorted[0]!) : `${format(sorted[0]!)} to ${format(sorted.at(-1)!)}${withMedian(format(median(sorted)))}`;
+}
+
+/** A step the adaptation took on the settled outcomes too: at `count` of the `adapted` instants, unless it is the one instant adapted. */
+function onSettledToo(step: string, count: number, adapted: number, detail: (oneInstant: boolean) => string): string {
+  const oneInstant = count === adapted && adapted === 1;
+  return `; ${step} on the settled outcomes too${oneInstant ? '' : ` at ${instants(count)}`}${detail(oneInstant)}`;
+}
+
 /** The adaptation's estimates against the share of the snapshots that did churn within the horizon, and where it was refused. */
 function adaptationLine({ fittedAt, estimated, settledChurners, kept, thresholdsChosen, slopes }: AdaptationSummary, counts: SampleCounts): string {
-  const keptAt = Object.entries(kept).map(([reason, instants]) => `${instants} instant${instants === 1 ? '' : 's'} (${KEPT_BECAUSE[reason as AdaptationRefusal]})`);
+  const keptAt = Object.entries(kept).map(([reason, count]) => `${instants(count)} (${KEPT_BECAUSE[reason as AdaptationRefusal]})`);
   if (estimated.length === 0) return `  → adapted default: the default itself at every instant: ${keptAt.join(', ')}`;
-  const sorted = [...estimated].sort((a, b) => a - b);
-  const range = sorted.length === 1 ? formatRate(sorted[0]!) : `${formatRate(sorted[0]!)} to ${formatRate(sorted.at(-1)!)} (median ${formatRate(median(sorted))})`;
+  const range = spreadOf(estimated, formatRate, (middle) => ` (median ${middle})`);
   const measured = settledChurners.length;
   const churners = measured === 0 ? '' : ` (${Math.min(...settledChurners)}${measured === 1 ? '' : ` to ${Math.max(...settledChurners)}`} churning customers)`;
   const from =
@@ -43,24 +56,15 @@ function adaptationLine({ fittedAt, estimated, settledChurners, kept, thresholds
       ? `measured on the settled outcomes of the history known then${churners}`
       : measured === 0
         ? 'estimated from the customers under contract, without labels'
-        : `measured on the settled outcomes of the history known then${churners} at ${measured} instant${measured === 1 ? '' : 's'}, estimated from the customers under contract without labels at ${estimated.length - measured}`;
+        : `measured on the settled outcomes of the history known then${churners} at ${instants(measured)}, estimated from the customers under contract without labels at ${estimated.length - measured}`;
   const thresholds =
     thresholdsChosen === 0
       ? "; CHURN_RISK_HIGH's thresholds the default's"
-      : thresholdsChosen === estimated.length && estimated.length === 1
-        ? "; CHURN_RISK_HIGH's thresholds chosen on the settled outcomes too"
-        : `; CHURN_RISK_HIGH's thresholds chosen on the settled outcomes too at ${thresholdsChosen} instant${thresholdsChosen === 1 ? '' : 's'} (the table shows the last instant's)`;
-  const sortedSlopes = [...slopes].sort((a, b) => a - b);
-  const slopeRange =
-    sortedSlopes.length === 1
-      ? sortedSlopes[0]!.toFixed(2)
-      : `${sortedSlopes[0]?.toFixed(2)} to ${sortedSlopes.at(-1)?.toFixed(2)}, median ${median(sortedSlopes).toFixed(2)}`;
+      : onSettledToo("CHURN_RISK_HIGH's thresholds chosen", thresholdsChosen, estimated.length, (oneInstant) => (oneInstant ? '' : " (the table shows the last instant's)"));
   const slope =
     slopes.length === 0
       ? ''
-      : slopes.length === estimated.length && estimated.length === 1
-        ? `; the log-odds' slope fitted on the settled outcomes too (${slopeRange})`
-        : `; the log-odds' slope fitted on the settled outcomes too at ${slopes.length} instant${slopes.length === 1 ? '' : 's'} (${slopeRange})`;
+      : onSettledToo("the log-odds' slope fitted", slopes.length, estimated.length, () => ` (${spreadOf(slopes, (value) => value.toFixed(2), (middle) => `, median ${middle}`)})`);
   return (
     `  → adapted default: churn within the horizon ${from}: ${range} ` +
     `(the default was fitted at ${formatRate(fittedAt!)}; ${formatRate(counts.positives / counts.snapshots)} of these snapshots churned)` +
