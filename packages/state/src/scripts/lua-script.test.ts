@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LUA_LAYOUT, STATE_FIELD } from '../layout';
 import { ACK_OUTBOX_SCRIPT } from './ack-outbox';
@@ -124,6 +125,27 @@ describe.each(SCRIPTS.map((definition) => [definition.name, definition] as const
     expect(source).not.toMatch(/@include/);
     expect(source.match(/local function fencedOff/g)?.length ?? 0).toBeLessThanOrEqual(1);
     expect(references(luaTokens(source), Object.keys(tables))).toEqual([]);
+  });
+});
+
+describe("the scorer's Redis permissions in docs/operations.md", () => {
+  // The scripts the scorer's store runs (the back-fill's script runs under the back-fill command's own login).
+  const SCORER_SCRIPTS = SCRIPTS.filter((definition) => definition !== REPLACE_BACKFILL_SCRIPT);
+  const OPERATIONS_DOC = new URL('../../../../docs/operations.md', import.meta.url);
+
+  it('allow every command its scripts call: Redis checks each one against the user that runs the script', () => {
+    const line = readFileSync(OPERATIONS_DOC, 'utf8')
+      .split('\n')
+      .find((candidate) => candidate.startsWith('ACL SETUSER churnscore-scorer '));
+    const allowed = new Set(line?.split(' ').filter((rule) => rule.startsWith('+')).map((rule) => rule.slice(1).toLowerCase()));
+    const called = SCORER_SCRIPTS.flatMap((definition) => {
+      const tokens = luaTokens(scriptBody(definition));
+      return tokens.flatMap((token, i) =>
+        token.kind === 'string' && tokens[i - 1]?.text === '(' && ['call', 'pcall'].includes(tokens[i - 2]?.text ?? '') ? [`${definition.name}: ${token.text.toLowerCase()}`] : [],
+      );
+    });
+    expect(called.length).toBeGreaterThan(0);
+    expect(called.filter((call) => !allowed.has(call.split(': ')[1]!))).toEqual([]);
   });
 });
 
