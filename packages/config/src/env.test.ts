@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PREFIX } from '@churnscore/state';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SCORING_CONFIG_PATH, SETTING_NAMES, loadConfig, type Env } from './env';
+import { ConfigError, DEFAULT_SCORING_CONFIG_PATH, SETTING_NAMES, loadConfig, settingDefault, type Env } from './env';
 
 const REQUIRED: Env = {
   KAFKA_BROKERS: 'localhost:9092',
@@ -313,8 +313,17 @@ describe('loadConfig', () => {
 });
 
 describe('the settings table of packages/config/README.md', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
   it('names every setting', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     expect(SETTING_NAMES.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  it('gives the default the code has, for every setting it gives one as a value', () => {
+    // Rows "| `NAME` | `default` | …"; a default in words (a computed one, a file) is not a value to compare.
+    const documented = [...readme.matchAll(/^\| `([A-Z0-9_]+)` \| `([^`]*)`/gm)].map(([, name, value]) => ({ name: name as (typeof SETTING_NAMES)[number], value }));
+    expect(documented.length).toBeGreaterThan(SETTING_NAMES.length / 2);
+    const differing = documented.filter(({ name, value }) => settingDefault(name) !== null && String(settingDefault(name)) !== value);
+    expect(differing.map(({ name, value }) => `${name}: documented ${value}, code ${String(settingDefault(name))}`)).toEqual([]);
   });
 });

@@ -267,6 +267,12 @@ type Settings = z.output<typeof settings>;
 /** Every environment setting the services read (packages/config/README.md documents each). */
 export const SETTING_NAMES = Object.keys(settings.shape) as ReadonlyArray<keyof Settings>;
 
+/** What a setting is when unset: its default, null for an optional one without, undefined for a required one. */
+export function settingDefault(name: keyof Settings): unknown {
+  const parsed = settings.shape[name].safeParse(undefined);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /** Rules that span settings; checked on the raw values so they are reported alongside field errors. */
 function crossSettingProblems(env: Env): Array<[setting: string, problem: string]> {
   const valueOf = (name: string) => (env[name] === '' ? undefined : env[name]);
