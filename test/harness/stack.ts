@@ -30,6 +30,13 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Creates topics on the test stack (or the given brokers; existing ones are left alone); one partition unless told. */
+/**
+ * An instant an hour before now on the real clock: when an event happened, for a scorer that runs as its own process
+ * (`npm run scorer` takes no injected clock). The sample events' fixed dates passed the retention horizon on
+ * 2026-07-05 for such a scorer, which has since applied them without their day buckets.
+ */
+export const anHourAgo = (): number => Date.now() - 3_600_000;
+
 export function createTopics(names: string[], partitions = 1, brokers: string[] = testStack().kafkaBrokers): Promise<void> {
   return createKafkaTopics(brokers, names, partitions);
 }

@@ -15,6 +15,7 @@ import { STATE_FIELD } from '@churnscore/state';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../services/api/src/index';
+import { anHourAgo } from '../harness/stack';
 import { PrivateRedis } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
 import { TestResources } from './service-process';
@@ -50,7 +51,7 @@ describe('a scorer whose Redis user loses permissions while it runs', () => {
     const resources = new TestResources();
     try {
       const customerId = `revoked${taken.join('')}`;
-      const meeting = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null });
+      const meeting = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null, occurredAt: anHourAgo() });
       // Read with the administrator's connection: the scorer's user is the one refused.
       const revision = async () => Number((await admin.hget(bed.keys.customer(customerId).state, STATE_FIELD.revision)) ?? 0);
 

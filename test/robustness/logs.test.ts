@@ -5,7 +5,7 @@
 import type { InputEvent } from '@churnscore/domain';
 import { sampleActivity, sampleOpportunity } from '@churnscore/events/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { testStack, uniqueName } from '../harness/stack';
+import { anHourAgo, testStack, uniqueName } from '../harness/stack';
 import { freePort } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
 import { statusWithin, TestResources, type ServiceProcess } from './service-process';
@@ -48,8 +48,8 @@ describe('a scorer whose scripts Redis refuses to run (an ACL user without scrip
     const customerIds = Array.from({ length: 6 }, (_, i) => uniqueName(`logs-customer-${i}`));
     const amount = 987_654_321;
     const events: InputEvent[] = customerIds.flatMap((customerId) => [
-      sampleActivity({ customerId, eventId: `${customerId}-meeting`, activityType: 'MEETING', value: null }),
-      sampleOpportunity({ customerId, eventId: `${customerId}-opportunity`, amount }),
+      sampleActivity({ customerId, eventId: `${customerId}-meeting`, activityType: 'MEETING', value: null, occurredAt: anHourAgo() }),
+      sampleOpportunity({ customerId, eventId: `${customerId}-opportunity`, amount, occurredAt: anHourAgo() }),
     ]);
     await bed.publish(events);
 

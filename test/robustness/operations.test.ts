@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { Writable } from 'node:stream';
 import { loadConfig } from '@churnscore/config';
-import { SAMPLE_NOW, sampleActivity, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
+import { sampleActivity, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
 import { createLogger, Liveness, type Logger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { DEFAULT_PREFIX } from '@churnscore/state';
@@ -21,7 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../services/api/src/index';
 import { startScorer } from '../../services/scorer/src/scorer';
 import { customerKeysPattern } from '../harness/customer-keys';
-import { createRedisClient, createTopics, deleteTopics, testStack, uniqueName } from '../harness/stack';
+import { anHourAgo, createRedisClient, createTopics, deleteTopics, testStack, uniqueName } from '../harness/stack';
 import { scanAll } from '../state/fixtures';
 import { freePort } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
@@ -152,7 +152,7 @@ describe('the consumer group', () => {
     const killedAt = Date.now();
     const customerIds = Array.from({ length: 16 }, (_, i) => uniqueName(`takeover-${i}`));
     await bed.publish(
-      customerIds.map((customerId) => sampleActivity({ customerId, eventId: `${customerId}-1`, activityType: 'MEETING', value: null })),
+      customerIds.map((customerId) => sampleActivity({ customerId, eventId: `${customerId}-1`, activityType: 'MEETING', value: null, occurredAt: anHourAgo() })),
       (_event, index) => index % 2,
     );
     await eventually(
@@ -375,18 +375,17 @@ describe('the Redis ACL permissions docs/operations.md lists', () => {
     const scorer = await startScorer({
       config: loadConfig({ ...bed.env(), REDIS_URL: scorerRedis }),
       scoring: defaultScoringConfig(),
-      clock: () => SAMPLE_NOW,
       logger: scorerLog.logger,
       httpPort: 0,
     });
     resources.onCleanup(() => scorer.stop());
     const [kept, erased] = [uniqueName('acl-kept'), uniqueName('acl-erased')];
     await bed.publish([kept, erased].flatMap((customerId) => [
-      sampleActivity({ customerId, eventId: `${customerId}-meeting`, activityType: 'MEETING', value: null }),
-      sampleOpportunity({ customerId, eventId: `${customerId}-opportunity` }),
+      sampleActivity({ customerId, eventId: `${customerId}-meeting`, activityType: 'MEETING', value: null, occurredAt: anHourAgo() }),
+      sampleOpportunity({ customerId, eventId: `${customerId}-opportunity`, occurredAt: anHourAgo() }),
     ]));
     await eventually(() => Promise.all([kept, erased].map((id) => bed.scoreHash(id))), (hashes) => hashes.every((hash) => hash.revision === '2'), 60_000, 'both customers to be scored');
-    await bed.publish([sampleCustomer({ customerId: erased, eventId: `${erased}-erase`, segment: null, erase: true })]);
+    await bed.publish([sampleCustomer({ customerId: erased, eventId: `${erased}-erase`, segment: null, erase: true, occurredAt: anHourAgo() })]);
     await eventually(() => bed.scanKeys(customerKeysPattern(bed.keys, erased)), (keys) => keys.length === 0, 60_000, 'the erasure');
     expect(await statusWithin(`http://127.0.0.1:${scorer.httpPort}/readyz`, 5_000)).toBe(200);
 
@@ -422,7 +421,7 @@ describe('a scorer on an empty namespace whose consumer group has committed offs
       logger: createLogger({ name: 'operations-test', level: 'silent' }),
       httpPort: 0,
     });
-    await bed.publish([sampleActivity({ customerId: uniqueName('upgraded-customer') })]);
+    await bed.publish([sampleActivity({ customerId: uniqueName('upgraded-customer'), occurredAt: anHourAgo() })]);
     await untilGroupCommitted(groupId);
     await first.stop();
 
@@ -467,14 +466,14 @@ describe('a scorer whose Redis namespace loses its whole data set while it runs'
     const redis = createRedisClient();
     resources.onCleanup(() => redis.quit());
     const scored = async () => (await redis.exists(`${prefix}:cust:{${customerId}}:score`)) === 1;
-    await bed.publish([sampleActivity({ customerId, eventId: uniqueName('first') })]);
+    await bed.publish([sampleActivity({ customerId, eventId: uniqueName('first'), occurredAt: anHourAgo() })]);
     await eventually(scored, Boolean, 45_000, 'the first event to be scored');
     await untilGroupCommitted(groupId);
 
     // The namespace's data set is lost (a flush of this namespace only: the stack's Redis is shared).
     const keys = await scanAll(redis, `${prefix}:*`);
     await redis.unlink(...keys);
-    await bed.publish([sampleActivity({ customerId, eventId: uniqueName('second') })]);
+    await bed.publish([sampleActivity({ customerId, eventId: uniqueName('second'), occurredAt: anHourAgo() })]);
     expect(await scorer.exitWithin(45_000)).toEqual({ code: 1, signal: null });
     expect(scorer.records().at(-1)).toMatchObject({
       level: 'fatal',

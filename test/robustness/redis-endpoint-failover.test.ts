@@ -11,6 +11,7 @@ import { sampleActivity } from '@churnscore/events/testing';
 import { STATE_FIELD } from '@churnscore/state';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anHourAgo } from '../harness/stack';
 import { freePort, PrivateRedis } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
 import { TestResources } from './service-process';
@@ -65,7 +66,7 @@ describe('a Redis endpoint moved to a promoted replica while the scorer holds a 
   it('is followed: the scorer reconnects on READONLY, goes on on the new master and loses no event', async () => {
     const [oldMaster, newMaster] = admins as [Redis, Redis];
     const customerId = 'moved-customer-7';
-    const meeting = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null });
+    const meeting = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null, occurredAt: anHourAgo() });
     const revisionOn = (server: Redis) => async () => Number((await server.hget(bed.keys.customer(customerId).state, STATE_FIELD.revision)) ?? 0);
 
     const scorer = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });

@@ -11,6 +11,7 @@ import { sampleActivity } from '@churnscore/events/testing';
 import { redisDataFull, STATE_FIELD } from '@churnscore/state';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { anHourAgo } from '../harness/stack';
 import { PrivateRedis } from '../scorer/private-redis';
 import { eventually, ScorerTestBed } from '../scorer/support';
 import { TestResources } from './service-process';
@@ -40,7 +41,7 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-const meetingOf = (customerId: string) => (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null });
+const meetingOf = (customerId: string) => (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'MEETING', value: null, occurredAt: anHourAgo() });
 const revisionOf = (customerId: string) => async () => Number((await admin.hget(bed.keys.customer(customerId).state, STATE_FIELD.revision)) ?? 0);
 
 describe('a Redis set to evict keys once full', () => {
