@@ -1,7 +1,7 @@
 // Issue 9, items 3 and 4: records a real producer sends that used to stop the scorer for good. Each is
 // produced by Kafka's own Java client (not the product's code path): a rejected record with a null-valued
-// header, a rejected record as large as the broker accepts, and a backlog of 5,000 rejected records under
-// one key. Every one must reach the DLQ (bounded to
+// header, one with headers named like Object.prototype members, one with 20,000 headers, a rejected record as
+// large as the broker accepts, and a backlog of 5,000 rejected records under one key. Every one must reach the DLQ (bounded to
 // the broker's limit), and the consumer go on consuming.
 import { sampleOpportunity } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,27 @@ describe('records that used to stop the consumer', () => {
     expect(value.subarray(0, letter!.value!.length)).toEqual(letter!.value);
     expect(letter!.value!.length).toBeGreaterThan(value.length - 2_000);
     await expectStillConsuming('after-huge');
+  });
+
+  it('a rejected record with headers named like Object.prototype members, __proto__ or a dlq.* header reaches the DLQ with them', async () => {
+    // Parsed, not written as a literal: a literal's `__proto__` would set the object's prototype, not add a header.
+    const headers = JSON.parse('{"toString": "t", "constructor": "c", "__proto__": "p", "dlq.reason": "FORGED"}') as Record<string, string>;
+    await produce([{ topic: bed.topics.activity, key: 'prototype-headers', value: NOT_WIRE_FORMAT(20), headers }]);
+    const [letter] = await lettersOf('prototype-headers', 1);
+    expect(String(letter!.headers['dlq.reason'])).toBe('NOT_WIRE_FORMAT');
+    expect(String(letter!.headers['dlq.replaced-headers'])).toBe('dlq.reason');
+    expect(Object.getOwnPropertyNames(letter!.headers)).toEqual(expect.arrayContaining(['toString', 'constructor', '__proto__']));
+    expect(['toString', 'constructor', '__proto__'].map((name) => String(Object.getOwnPropertyDescriptor(letter!.headers, name)?.value))).toEqual(['t', 'c', 'p']);
+    await expectStillConsuming('after-prototype-headers');
+  });
+
+  it('a record of 20,000 headers is consumed like any other (read with a copy of every header per header, it took 75 s)', async () => {
+    const headers = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`h${i}`, '']));
+    await produce([{ topic: bed.topics.activity, key: 'many-headers', value: NOT_WIRE_FORMAT(20), headers }]);
+    const [letter] = await lettersOf('many-headers', 1);
+    expect(String(letter!.headers['dlq.reason'])).toBe('NOT_WIRE_FORMAT');
+    expect(Object.keys(letter!.headers).filter((name) => name.startsWith('h'))).toHaveLength(20_000);
+    await expectStillConsuming('after-many-headers');
   });
 
   it(`a backlog of ${BACKLOG} rejected records under one key reaches the DLQ whole, in order`, async () => {

@@ -53,6 +53,20 @@ describe('dlqRecord', () => {
     expect(copy.headers['dlq.null-headers']).toBe('empty,mixed');
   });
 
+  it('keeps a header named __proto__ or like an Object.prototype member as a header', () => {
+    const headers = Object.defineProperty({ toString: Buffer.from('t') }, '__proto__', { value: Buffer.from('p'), enumerable: true });
+    const copy = dlqRecord({ key: Buffer.from('acme'), value: Buffer.from('x'), headers }, rejection, source, FAILED_AT, LIMIT);
+    expect(Object.getOwnPropertyDescriptor(copy.headers, '__proto__')?.value).toEqual(Buffer.from('p'));
+    expect(Object.getPrototypeOf(copy.headers)).toBe(Object.prototype);
+    expect(copy.headers.toString).toEqual(Buffer.from('t'));
+  });
+
+  it("gives an original header named like one of its own way to its own, and names it", () => {
+    const record = { key: Buffer.from('acme'), value: Buffer.from('x'), headers: { 'dlq.reason': 'FORGED', 'dlq.source.offset': '1', trace: 't' } };
+    const copy = dlqRecord(record, rejection, source, FAILED_AT, LIMIT);
+    expect(copy.headers).toMatchObject({ 'dlq.reason': 'AVRO_DECODE_FAILED', 'dlq.source.offset': '42', trace: 't', 'dlq.replaced-headers': 'dlq.reason,dlq.source.offset' });
+  });
+
   it('cuts the value first to stay within the limit, and says what was cut and how big the original was', () => {
     const record = { key: Buffer.from('acme'), value: Buffer.alloc(50_000, 7), headers: { trace: 't-1' } };
     const copy = dlqRecord(record, rejection, source, FAILED_AT, LIMIT);

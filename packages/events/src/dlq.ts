@@ -16,7 +16,10 @@ export const DLQ_HEADERS = {
   originalBytes: 'dlq.original-bytes',
   /** Names of original headers with a null value, which a Kafka record can carry but not be re-sent with. */
   nullHeaders: 'dlq.null-headers',
+  /** Names of original headers named like one of these, whose values the DLQ's own replace. */
+  replacedHeaders: 'dlq.replaced-headers',
 } as const;
+const DLQ_HEADER_NAMES: ReadonlySet<string> = new Set(Object.values(DLQ_HEADERS));
 
 export interface DlqSource {
   topic: string;
@@ -55,21 +58,29 @@ export interface DlqRecord {
  * The DLQ copy of a rejected record: the original key, value and headers with the `dlq.*` headers added,
  * and never larger than `maxRecordBytes`, so that a DLQ send cannot fail for the record's sake. A null
  * header value (which Kafka allows and producers cannot re-send) is dropped and named in
- * `dlq.null-headers`. What does not fit is cut, value first, then the original headers, then the key,
+ * `dlq.null-headers`; an original header named like a `dlq.*` one gives way to it and is named in
+ * `dlq.replaced-headers`. What does not fit is cut, value first, then the original headers, then the key,
  * and named in `dlq.truncated`; the source topic, partition and offset still hold the original.
  */
 export function dlqRecord(record: ConsumedRecord, rejection: Rejection, source: DlqSource, failedAt: number, maxRecordBytes: number): DlqRecord {
   const nullHeaders: string[] = [];
+  const replacedHeaders: string[] = [];
   const originalHeaders: DlqRecord['headers'] = {};
   for (const [name, value] of Object.entries(record.headers ?? {})) {
+    if (DLQ_HEADER_NAMES.has(name)) {
+      replacedHeaders.push(name);
+      continue;
+    }
     const values = (Array.isArray(value) ? value : [value]) as Array<Buffer | string | null | undefined>;
     const present = values.filter((one): one is Buffer | string => one !== null && one !== undefined);
     if (present.length < values.length) nullHeaders.push(name);
-    if (present.length > 0) originalHeaders[name] = present.length === 1 ? present[0]! : present;
+    // Defined, not assigned: assigning a header named `__proto__` would set the object's prototype instead.
+    if (present.length > 0) Object.defineProperty(originalHeaders, name, { value: present.length === 1 ? present[0]! : present, enumerable: true, writable: true, configurable: true });
   }
   const own: Record<string, string> = {
     ...dlqHeaders(rejection, source, failedAt),
     ...(nullHeaders.length > 0 ? { [DLQ_HEADERS.nullHeaders]: nullHeaders.join(',') } : {}),
+    ...(replacedHeaders.length > 0 ? { [DLQ_HEADERS.replacedHeaders]: replacedHeaders.join(',') } : {}),
   };
   const whole: DlqRecord = { key: record.key, value: record.value, headers: { ...originalHeaders, ...own } };
   const originalBytes = recordBytes({ key: record.key, value: record.value, headers: record.headers });

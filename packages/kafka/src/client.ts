@@ -2,6 +2,7 @@ import type { KafkaClientOptions } from '@churnscore/config';
 import { Kafka, logLevel, Partitioners, type Admin, type KafkaJSProtocolError, type ICustomPartitioner, type LogEntry, type logCreator, type Producer, type SASLOptions } from 'kafkajs';
 import { connectionErrorLog, type Logger } from '@churnscore/observability';
 import { registerCompressionCodecs } from './codecs';
+import { groupRecordHeadersSafely } from './record-headers';
 import { murmur2Partition } from './murmur2';
 
 type PinoLevel = 'error' | 'warn' | 'info' | 'debug' | 'silent';
@@ -65,6 +66,7 @@ export function kafkaLogCreator(logger: Logger, now?: () => number): logCreator 
 
 export function createKafkaClient(options: KafkaClientOptions, logger: Logger): Kafka {
   registerCompressionCodecs();
+  groupRecordHeadersSafely();
   // kafkajs types SASL per mechanism; the validated mechanism/credentials pair is exactly one of them.
   const sasl = options.sasl ? ({ ...options.sasl } as SASLOptions) : undefined;
   return new Kafka({
