@@ -292,6 +292,34 @@ describe('decode', () => {
     });
   });
 
+  /** The activity schema with a field added last, as a producer's newer schema could add it. */
+  const activityWith = (field: object) => {
+    const schema = JSON.parse(schemaSource('activity')) as { fields: object[] };
+    return JSON.stringify({ ...schema, fields: [...schema.fields, field] });
+  };
+
+  it('rejects at once a record whose added array claims what its bytes cannot hold (avsc alone ran on for ever)', async () => {
+    const value = await writeWith('activity', activityWith({ name: 'pad', type: { type: 'array', items: 'string' }, default: [] }), { ...avroActivity(), pad: [] });
+    // The empty array's closing block (0) replaced: a block of one item skipped by a size of −2, back to its start;
+    // then 2^52 items in a few bytes.
+    for (const block of [Buffer.from([1, 3]), Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 2, 0x61])]) {
+      const corrupt = Buffer.concat([value.subarray(0, -1), block]);
+      expect(rejectionOf(await decodeActivity(corrupt)).reason).toBe('AVRO_DECODE_FAILED');
+    }
+  });
+
+  it('rejects a writer schema with an array of items that take no bytes, which one record could claim any number of', async () => {
+    const value = await writeWith('activity', activityWith({ name: 'pad', type: { type: 'array', items: 'null' }, default: [] }), { ...avroActivity(), pad: [null] });
+    expect(rejectionOf(await decodeActivity(value))).toMatchObject({ reason: 'SCHEMA_MISMATCH', message: expect.stringContaining('items that take no bytes') });
+  });
+
+  it('rejects a key that is not UTF-8, though its bytes decode to the customerId with U+FFFD in their place', async () => {
+    const customerId = 'cust-\uFFFD';
+    const value = await bed.codec.encode(bed.topicOf('activity'), sampleActivity({ customerId }));
+    expect(await decodeActivity(value, Buffer.from(customerId))).toMatchObject({ ok: true });
+    expect(rejectionOf(await decodeActivity(value, Buffer.concat([Buffer.from('cust-'), Buffer.from([0xff])]))).reason).toBe('KEY_MISMATCH');
+  });
+
   it('rejects a missing key', async () => {
     const value = await bed.codec.encode(bed.topicOf('activity'), sampleActivity());
     expect(rejectionOf(await decodeActivity(value, null))).toEqual({

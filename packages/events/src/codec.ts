@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { TOPIC_ENV_VARS, type AppConfig, type TopicNames } from '@churnscore/config';
 import type avro from 'avsc';
 import type { InputEvent, OutputEvent } from '@churnscore/domain';
@@ -123,7 +124,8 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
   }
 
   function checkKey<E extends { customerId: string }>(key: Buffer | null, result: DecodeResult<E>): DecodeResult<E> {
-    if (result.ok && (key === null || key.toString('utf8') !== result.event.customerId)) {
+    // Bytes that are not UTF-8 decode with U+FFFD in their place: distinct keys would name one customer.
+    if (result.ok && (key === null || !isUtf8(key) || key.toString('utf8') !== result.event.customerId)) {
       return rejected('KEY_MISMATCH', 'Kafka key must be the customerId, as a UTF-8 string', 'customerId');
     }
     return result;

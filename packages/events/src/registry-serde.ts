@@ -1,8 +1,9 @@
 import { RestError, type Client, type SchemaInfo, type SchemaMetadata } from '@confluentinc/schemaregistry';
-import avro from 'avsc';
+import type avro from 'avsc';
 import type { AvroRecord } from './avro-records';
 import { isRejected, rejected, type Rejected } from './rejections';
 import { frame, unframe } from './wire-format';
+import { boundedWriterType } from './strict-avro';
 
 /**
  * The schema registry could not answer (unreachable, timed out, refused our credentials). Not the record's
@@ -165,7 +166,7 @@ export class AvroRegistrySerde {
         parsed = rejected('SCHEMA_MISMATCH', `schema ${schemaId} is a ${info.schemaType} schema, not Avro`);
       } else {
         try {
-          parsed = avro.Type.forSchema(JSON.parse(info.schema) as avro.Schema);
+          parsed = boundedWriterType(JSON.parse(info.schema) as avro.Schema);
         } catch (error) {
           parsed = rejected('SCHEMA_MISMATCH', `schema ${schemaId} is not a usable Avro schema: ${(error as Error).message}`);
         }

@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { strictReaderType } from './strict-avro';
+import { boundedWriterType, strictReaderType } from './strict-avro';
 
 type Field = { name: string; type: avro.Schema };
 const schema = (extraFields: Field[] = [], namespace = 'dev.test'): avro.Schema => ({
@@ -79,4 +79,46 @@ describe('longs', () => {
 
 it('keeps the schema, so a writer with the same schema needs no resolver', () => {
   expect(reader.equals(avro.Type.forSchema(schema()))).toBe(true);
+});
+
+describe('arrays and maps', () => {
+  /** The record's own fields (at 0, flag true, maybe null) followed by `extra`: the bytes of a writer with one more field. */
+  const withExtra = (...extra: Buffer[]): Buffer => Buffer.concat([Buffer.from([0, 1, 0]), ...extra]);
+  const writerWith = (type: avro.Schema) => boundedWriterType(schema([{ name: 'extra', type }], 'com.producer'));
+  const readThrough = (writerType: avro.Type, bytes: Buffer) => reader.fromBuffer(bytes, reader.createResolver(writerType, { ignoreNamespaces: true }));
+  const strings = writerWith({ type: 'array', items: 'string' });
+  const counts = writerWith({ type: 'map', values: 'long' });
+
+  it('read and skip blocks as Avro writes them, item by item or by their size in bytes', () => {
+    const twoStrings = Buffer.concat([avroLong(2n), Buffer.from([2, 0x61, 2, 0x62])]);
+    expect(readThrough(strings, withExtra(twoStrings, avroLong(0n)))).toMatchObject({ flag: true, maybe: null });
+    // A block with a negative count gives its size, so a reader can skip it without reading its items.
+    const sized = Buffer.concat([avroLong(-2n), avroLong(4n), Buffer.from([2, 0x61, 2, 0x62])]);
+    expect(readThrough(strings, withExtra(sized, avroLong(0n)))).toMatchObject({ flag: true });
+    expect(strings.fromBuffer(withExtra(sized, avroLong(0n)))).toMatchObject({ extra: ['a', 'b'] });
+    expect(counts.fromBuffer(withExtra(avroLong(1n), Buffer.from([2, 0x6b]), avroLong(7n), avroLong(0n)))).toMatchObject({ extra: { k: 7 } });
+  });
+
+  it.each([
+    ['a block skipped by a negative size, back to its own start', Buffer.concat([avroLong(-1n), avroLong(-2n)])],
+    ['a block size past the end', Buffer.concat([avroLong(-1n), avroLong(1_000n), Buffer.from([0])])],
+    ['2^52 items claimed in a few bytes', Buffer.concat([avroLong(2n ** 52n), Buffer.from([2, 0x61])])],
+    ['more items than bytes remain', Buffer.concat([avroLong(5n), Buffer.from([0, 0, 0]), avroLong(0n)])],
+  ])('refuse %s, read or skipped, at once rather than running on', (_what, block) => {
+    expect(() => readThrough(strings, withExtra(block))).toThrow(/Avro block/);
+    expect(() => strings.fromBuffer(withExtra(block))).toThrow(/Avro block/);
+    expect(() => readThrough(counts, withExtra(block))).toThrow(/Avro block/);
+  });
+
+  it('refuse a schema with an array of items that take no bytes, whose length no record bounds', () => {
+    expect(() => writerWith({ type: 'array', items: 'null' })).toThrow(/items that take no bytes/);
+    expect(() => writerWith({ type: 'array', items: { type: 'record', name: 'Nothing', fields: [{ name: 'n', type: 'null' }] } })).toThrow(/items that take no bytes/);
+    expect(() => writerWith({ type: 'array', items: ['null', 'string'] })).not.toThrow();
+  });
+
+  it('keep a map key named __proto__ as a key', () => {
+    const read = counts.fromBuffer(withExtra(avroLong(1n), avroLong(9n), Buffer.from('__proto__'), avroLong(3n), avroLong(0n))) as { extra: object };
+    expect(Object.getPrototypeOf(read.extra)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(read.extra, '__proto__')?.value).toBe(3);
+  });
 });

@@ -7,6 +7,15 @@ import avro from 'avsc';
 interface Tap {
   buf: Buffer;
   pos: number;
+  readLong(): number;
+  readString(): string;
+  skipString(): void;
+}
+
+/** An avsc type as its readers and skippers see it (untyped in its declarations). */
+interface ItemType {
+  _read(tap: Tap): unknown;
+  _skip(tap: Tap): void;
 }
 
 /**
@@ -45,23 +54,154 @@ const longAsNearestNumber = avro.types.LongType.__with({
 
 const strictBoolean = new StrictBooleanType();
 
+// Arrays and maps are written in blocks, each a count of items (negative: followed by the block's size in bytes)
+// with a block of count 0 last. avsc takes every count and size on trust: a 40-byte record claiming 2^52 items,
+// or skipping a block by a negative size back to its own start, held the scorer's thread for ever (found by a
+// black-box test; an added writer field, which the reader skips, is enough). Here every item is one byte at least
+// (an array of items that take none is refused with its schema, `refuseArraysOfNothing`), so a block claiming more
+// items than bytes remain is corrupt, and so is a negative block size or one past the end: the read fails, and the
+// record goes to the DLQ as AVRO_DECODE_FAILED.
+
+/** The item count of the next block, after its size when it has one: read item by item, bounded by the bytes left. */
+function blockItems(tap: Tap): number {
+  let count = tap.readLong();
+  if (count < 0) {
+    count = -count;
+    blockSize(tap);
+  }
+  if (count > tap.buf.length - tap.pos) throw new Error('Avro block claims more items than bytes remain');
+  return count;
+}
+
+/** A block's size in bytes, which must lie within the bytes left. */
+function blockSize(tap: Tap): number {
+  const size = tap.readLong();
+  if (size < 0 || size > tap.buf.length - tap.pos) throw new Error('Avro block size outside the value');
+  return size;
+}
+
+/** Skips blocks by their sizes where given, else item by item: bounded as `blockItems` bounds reading. */
+function skipBlocks(tap: Tap, skipItem: (tap: Tap) => void): void {
+  for (let count = tap.readLong(); count !== 0; count = tap.readLong()) {
+    if (count < 0) {
+      // Read before the cursor is: `tap.pos += blockSize(tap)` would add the size to where the size began.
+      const size = blockSize(tap);
+      tap.pos += size;
+      continue;
+    }
+    if (count > tap.buf.length - tap.pos) throw new Error('Avro block claims more items than bytes remain');
+    for (let n = 0; n < count; n += 1) skipItem(tap);
+  }
+}
+
+class BoundedArrayType extends avro.types.ArrayType {
+  // A resolver takes this method with `this` the resolver, whose itemsType resolves the writer's items.
+  _read(tap: Tap): unknown[] {
+    const items = this.itemsType as unknown as ItemType;
+    const values: unknown[] = [];
+    for (let count = blockItems(tap); count !== 0; count = blockItems(tap)) for (let n = 0; n < count; n += 1) values.push(items._read(tap));
+    return values;
+  }
+
+  _skip(tap: Tap): void {
+    const items = this.itemsType as unknown as ItemType;
+    skipBlocks(tap, (at) => items._skip(at));
+  }
+}
+
+class BoundedMapType extends avro.types.MapType {
+  _read(tap: Tap): Record<string, unknown> {
+    const values = this.valuesType as unknown as ItemType;
+    const map: Record<string, unknown> = {};
+    for (let count = blockItems(tap); count !== 0; count = blockItems(tap)) {
+      for (let n = 0; n < count; n += 1) {
+        // Defined, not assigned: a key `__proto__` would set the map's prototype instead.
+        Object.defineProperty(map, tap.readString(), { value: values._read(tap), enumerable: true, writable: true, configurable: true });
+      }
+    }
+    return map;
+  }
+
+  _skip(tap: Tap): void {
+    const values = this.valuesType as unknown as ItemType;
+    skipBlocks(tap, (at) => {
+      at.skipString();
+      values._skip(at);
+    });
+  }
+}
+
+/** Arrays and maps whose blocks are checked against the bytes left; for every schema this code reads, writers' too. */
+function boundedCollection(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {
+  const type = typeof schema === 'object' && !Array.isArray(schema) ? (schema as { type?: unknown }).type : undefined;
+  if (type === 'array') return new BoundedArrayType(schema as avro.schema.ArrayType, opts);
+  if (type === 'map') return new BoundedMapType(schema as avro.schema.MapType, opts);
+  return undefined;
+}
+
+/** Whether a value of this type can take no bytes at all: null, an empty fixed, a record of only such fields. */
+function takesNoBytes(type: avro.Type, visiting = new Set<avro.Type>()): boolean {
+  if (visiting.has(type)) return false;
+  visiting.add(type);
+  if (type instanceof avro.types.NullType) return true;
+  if (type instanceof avro.types.FixedType) return type.size === 0;
+  if (type instanceof avro.types.RecordType) return type.fields.every((field) => takesNoBytes(field.type, visiting));
+  if (type instanceof avro.types.LogicalType) return takesNoBytes(type.underlyingType, visiting);
+  return false;
+}
+
+/** Every type reachable from `type`, each once. */
+function reachableTypes(type: avro.Type, seen = new Set<avro.Type>()): Set<avro.Type> {
+  if (seen.has(type)) return seen;
+  seen.add(type);
+  const inner =
+    type instanceof avro.types.ArrayType ? [type.itemsType]
+    : type instanceof avro.types.MapType ? [type.valuesType]
+    : type instanceof avro.types.RecordType ? type.fields.map((field) => field.type)
+    : type instanceof avro.types.UnwrappedUnionType || type instanceof avro.types.WrappedUnionType ? type.types
+    : type instanceof avro.types.LogicalType ? [type.underlyingType]
+    : [];
+  for (const next of inner) reachableTypes(next, seen);
+  return seen;
+}
+
+/**
+ * @throws Error for a schema with an array of items that take no bytes (such as `{"type": "array", "items": "null"}`):
+ * one byte of a record could claim any number of them, and no bound on the bytes left would bound the work.
+ */
+function refuseArraysOfNothing(type: avro.Type): avro.Type {
+  for (const reachable of reachableTypes(type)) {
+    if (reachable instanceof avro.types.ArrayType && takesNoBytes(reachable.itemsType)) {
+      throw new Error('it has an array of items that take no bytes, whose length no record could bound');
+    }
+  }
+  return type;
+}
+
+/** Parses a producer's (writer's) schema, its arrays and maps bounded as the reader's are. @throws Error as `refuseArraysOfNothing`. */
+export function boundedWriterType(schema: avro.Schema): avro.Type {
+  return refuseArraysOfNothing(avro.Type.forSchema(schema, { typeHook: boundedCollection }));
+}
+
 function primitiveName(schema: avro.Schema): unknown {
   if (typeof schema === 'string') return schema;
   return typeof schema === 'object' && !Array.isArray(schema) ? (schema as { type?: unknown }).type : undefined;
 }
 
-/** Parses a reader schema with the strict boolean and the safe long in place of avsc's own. */
+/** Parses a reader schema with the strict boolean, the safe long and bounded arrays and maps in place of avsc's own. */
 export function strictReaderType(schema: avro.Schema): avro.Type {
-  return avro.Type.forSchema(schema, {
-    typeHook: (node) => {
-      switch (primitiveName(node)) {
-        case 'boolean':
-          return strictBoolean;
-        case 'long':
-          return longAsNearestNumber;
-        default:
-          return undefined;
-      }
-    },
-  });
+  return refuseArraysOfNothing(
+    avro.Type.forSchema(schema, {
+      typeHook: (node, opts) => {
+        switch (primitiveName(node)) {
+          case 'boolean':
+            return strictBoolean;
+          case 'long':
+            return longAsNearestNumber;
+          default:
+            return boundedCollection(node, opts);
+        }
+      },
+    }),
+  );
 }
