@@ -308,6 +308,14 @@ describe('decode', () => {
     }
   });
 
+  it('rejects a union or a primitive writer schema naming the writer type, not avsc\'s failure', async () => {
+    for (const [schema, value] of [['"string"', 'text'], [JSON.stringify(['null', 'string']), 'text']] as const) {
+      const id = await bed.register(subjectOf('activity'), schema);
+      const written = frame(id, avro.Type.forSchema(JSON.parse(schema) as avro.Schema).toBuffer(value));
+      expect(rejectionOf(await decodeActivity(written))).toMatchObject({ reason: 'SCHEMA_MISMATCH', message: expect.not.stringMatching(/properties of undefined/) });
+    }
+  });
+
   it('rejects a writer schema with an array of items that take no bytes, which one record could claim any number of', async () => {
     const value = await writeWith('activity', activityWith({ name: 'pad', type: { type: 'array', items: 'null' }, default: [] }), { ...avroActivity(), pad: [null] });
     expect(rejectionOf(await decodeActivity(value))).toMatchObject({ reason: 'SCHEMA_MISMATCH', message: expect.stringContaining('items that take no bytes') });

@@ -189,7 +189,9 @@ export class AvroRegistrySerde {
         // sometimes generate their classes under their own namespace.
         resolution = { resolver: reader.equals(writer) ? undefined : reader.createResolver(writer, { ignoreNamespaces: true }) };
       } catch (error) {
-        const message = (error as Error).message;
+        // avsc's own resolution errors name what does not match; a TypeError is avsc failing on a writer type it does
+        // not expect there (a union or a primitive for a record), whose text would only confuse.
+        const message = error instanceof TypeError ? `a ${writer.typeName.split(':')[0]} does not resolve to a record` : (error as Error).message;
         const missing = MISSING_READER_FIELD.exec(message)?.[1];
         const field = missing?.slice(missing.lastIndexOf('.') + 1);
         resolution =
