@@ -106,6 +106,7 @@ async function runningLoop(
     },
     gate,
     commitIntervalMs: 5,
+    heartbeatIntervalMs: 5,
     logger: createLogger({ name: 'consumer-test', level: 'warn', destination: { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) } }),
     onFetch: (fetched) => {
       if (refuseFetch(fetched)) throw new Error('refused');
@@ -246,6 +247,19 @@ describe('AtLeastOnceConsumer', () => {
     await Promise.all([consumer.deliver(batch(0, 3)).done, consumer.deliver(batch(1, 2)).done, consumer.deliver(batch(2, 4)).done]);
     expect(units.map(({ chunks }) => shape(chunks))).toEqual([['0:3', '1:2'], ['2:4']]);
     expect(overlapped).toBe(false);
+  });
+
+  it('sends heartbeats while a unit runs, not only between chunks: a unit longer than the session timeout keeps its membership', async () => {
+    const handling = deferred();
+    const { consumer } = await runningLoop(() => handling.promise);
+    const delivered = consumer.deliver(batch(0, 3));
+    await vi.waitFor(() => expect(delivered.heartbeats).toBeGreaterThanOrEqual(3));
+    handling.resolve();
+    await delivered.done;
+    const afterUnit = delivered.heartbeats;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Once the unit is done, the loop's own heartbeat after it is the last: none from the unit's pace.
+    expect(delivered.heartbeats).toBe(afterUnit);
   });
 
   it('shows the unit in hand as work in flight while it runs, and none once it is done (what the stall watch reads)', async () => {

@@ -105,6 +105,11 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   gate: DurabilityGate<Fence, Mark>;
   /** How often durable offsets are committed. */
   commitIntervalMs: number;
+  /**
+   * The consumer's heartbeat interval: while a unit of work runs, its batches' heartbeats are sent at this pace
+   * (kafkajs sends one at most per interval), not only between chunks.
+   */
+  heartbeatIntervalMs: number;
   logger: Logger;
   /**
    * Told of every fetched batch as it arrives, before its chunks join a unit of work: a handler can then know
@@ -243,7 +248,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       const messages = batch.messages.slice(start, start + maxChunkSize);
       const ending = start + maxChunkSize >= batch.messages.length;
       const chunk = { topic: batch.topic, partition: batch.partition, messages, nextOffset: ending ? batchEnd : (BigInt(messages.at(-1)!.offset) + 1n).toString() };
-      if (!(await this.handleInTurn(chunk, resolveOffset, isStale))) break;
+      if (!(await this.heartbeating(heartbeat, () => this.handleInTurn(chunk, resolveOffset, isStale)))) break;
       resumeAt = chunk.nextOffset;
       handled += messages.length;
       await heartbeat();
@@ -255,6 +260,22 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       durationMs: performance.now() - started,
       lag: lagAt(batch.highWatermark, resumeAt ?? batch.messages[0]?.offset ?? batchEnd),
     });
+  }
+
+  /**
+   * Runs `work` while sending the batch's heartbeats. A unit of many customers can take longer than the session
+   * timeout; without them the group expelled the consumer meanwhile, its commit was refused, and the same unit was
+   * handled again after the rejoin (a black-box test: 100,000 events of one customer and 50,000 customers in one batch,
+   * three expulsions). A unit that hangs is the stall watch's to end. A heartbeat refused meanwhile (a rebalance)
+   * is left to the one after the chunk, which kafkajs acts on.
+   */
+  private async heartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+    const beating = setInterval(() => void heartbeat().catch(() => undefined), this.options.heartbeatIntervalMs);
+    try {
+      return await work();
+    } finally {
+      clearInterval(beating);
+    }
   }
 
   /**

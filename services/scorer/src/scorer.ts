@@ -404,6 +404,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     handleChunks: (chunks, fence) => pipeline.handleChunks(chunks, fence),
     gate,
     commitIntervalMs: settings.commitIntervalMs,
+    heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
     logger,
     onFetch: (fetched) => {
       try {
