@@ -132,6 +132,9 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   onFailure?(error: unknown): void;
 }
 
+/** The most heartbeats a unit of work sends while it runs: a minute at the default 3 s interval. */
+const UNIT_HEARTBEATS = 20;
+
 /** A partition's next offset to consume, as Kafka commits it. */
 export interface PartitionOffset {
   topic: string;
@@ -263,14 +266,20 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   }
 
   /**
-   * Runs `work` while sending the batch's heartbeats. A unit of many customers can take longer than the session
-   * timeout; without them the group expelled the consumer meanwhile, its commit was refused, and the same unit was
-   * handled again after the rejoin (a black-box test: 100,000 events of one customer and 50,000 customers in one batch,
-   * three expulsions). A unit that hangs is the stall watch's to end. A heartbeat refused meanwhile (a rebalance)
-   * is left to the one after the chunk, which kafkajs acts on.
+   * Runs `work` while sending the batch's heartbeats, UNIT_HEARTBEATS at most. A unit of many customers can take
+   * longer than the session timeout; without them the group expelled the consumer meanwhile, its commit was refused,
+   * and the same unit was handled again after the rejoin (a black-box test: 100,000 events of one customer and 50,000
+   * customers in one batch, three expulsions). Bounded, so that a unit waiting on a store only this instance cannot
+   * reach still lets its partitions go to another instance, a minute later rather than a session timeout. A heartbeat
+   * refused meanwhile (a rebalance) is left to the one after the chunk, which kafkajs acts on.
    */
   private async heartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
-    const beating = setInterval(() => void heartbeat().catch(() => undefined), this.options.heartbeatIntervalMs);
+    let sent = 0;
+    const beating = setInterval(() => {
+      sent += 1;
+      if (sent >= UNIT_HEARTBEATS) clearInterval(beating);
+      heartbeat().catch(() => undefined);
+    }, this.options.heartbeatIntervalMs);
     try {
       return await work();
     } finally {
