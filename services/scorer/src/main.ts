@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '@churnscore/config';
-import { createLogger, runService } from '@churnscore/observability';
+import { createLogger, runService, watchEventLoop } from '@churnscore/observability';
 import { loadScoringConfigFile, ScoringConfigError } from '@churnscore/scoring';
 import { EventEncodeError, SchemaRegistryAccessRefusedError } from '@churnscore/events';
 import { RedisEvictsStateError, RedisLoginRefusedError } from '@churnscore/state';
@@ -12,6 +12,8 @@ runService(
     const config = loadConfig();
     const scoring = loadScoringConfigFile(config.scoringConfigPath);
     const logger = createLogger({ name: 'scorer', level: config.logLevel });
+    // A unit of work stuck on the thread itself, which the stall watch (a timer on that thread) cannot see.
+    watchEventLoop({ service: 'scorer', limitMs: config.scorer.stallLimitMs });
     return { logger, service: await startScorer({ config, scoring, logger, liveness }) };
   },
   (error): error is Error => error instanceof ConfigError ||
