@@ -113,7 +113,12 @@ describe('arrays and maps', () => {
   it('refuse a schema with an array of items that take no bytes, whose length no record bounds', () => {
     expect(() => writerWith({ type: 'array', items: 'null' })).toThrow(/items that take no bytes/);
     expect(() => writerWith({ type: 'array', items: { type: 'record', name: 'Nothing', fields: [{ name: 'n', type: 'null' }] } })).toThrow(/items that take no bytes/);
+    // Fields sharing one type (every "null" is one object in avsc; a named type used twice too) all count.
+    expect(() => writerWith({ type: 'array', items: { type: 'record', name: 'Nulls', fields: [{ name: 'a', type: 'null' }, { name: 'b', type: 'null' }] } })).toThrow(/items that take no bytes/);
+    const emptyFixed = { type: 'fixed', name: 'F0', size: 0 } as const;
+    expect(() => writerWith({ type: 'array', items: { type: 'record', name: 'Fixed', fields: [{ name: 'a', type: emptyFixed }, { name: 'b', type: 'F0' }] } })).toThrow(/items that take no bytes/);
     expect(() => writerWith({ type: 'array', items: ['null', 'string'] })).not.toThrow();
+    expect(() => writerWith({ type: 'array', items: { type: 'record', name: 'Some', fields: [{ name: 'a', type: 'null' }, { name: 'b', type: 'int' }] } })).not.toThrow();
   });
 
   it('keep a map key named __proto__ as a key', () => {

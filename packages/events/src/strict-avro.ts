@@ -139,15 +139,20 @@ function boundedCollection(schema: avro.Schema, opts: avro.ForSchemaOptions): av
   return undefined;
 }
 
-/** Whether a value of this type can take no bytes at all: null, an empty fixed, a record of only such fields. */
-function takesNoBytes(type: avro.Type, visiting = new Set<avro.Type>()): boolean {
-  if (visiting.has(type)) return false;
-  visiting.add(type);
+/**
+ * Whether a value of this type can take no bytes at all: null, an empty fixed, a record of only such fields. avsc
+ * shares one type object among all its uses (every "null", every reference to a named type), so only the records on
+ * the path from the top are remembered (a record within itself is no answer), never siblings already looked at.
+ */
+function takesNoBytes(type: avro.Type, onPath = new Set<avro.Type>()): boolean {
   if (type instanceof avro.types.NullType) return true;
   if (type instanceof avro.types.FixedType) return type.size === 0;
-  if (type instanceof avro.types.RecordType) return type.fields.every((field) => takesNoBytes(field.type, visiting));
-  if (type instanceof avro.types.LogicalType) return takesNoBytes(type.underlyingType, visiting);
-  return false;
+  if (type instanceof avro.types.LogicalType) return takesNoBytes(type.underlyingType, onPath);
+  if (!(type instanceof avro.types.RecordType) || onPath.has(type)) return false;
+  onPath.add(type);
+  const none = type.fields.every((field) => takesNoBytes(field.type, onPath));
+  onPath.delete(type);
+  return none;
 }
 
 /** Every type reachable from `type`, each once. */
