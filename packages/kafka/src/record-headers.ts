@@ -49,7 +49,8 @@ export function groupRecordHeadersSafely(): void {
   const readVarIntArray = Decoder.prototype.readVarIntArray;
   Decoder.prototype.readVarIntArray = function <T>(this: KafkajsDecoder, reader: (decoder: KafkajsDecoder) => T): T[] {
     const items = readVarIntArray.call(this, reader) as T[];
-    if ((reader as unknown) === readHeader) {
+    // Most records carry no header, and kafkajs's own reduce of an empty array is already the empty object.
+    if ((reader as unknown) === readHeader && items.length > 0) {
       // kafkajs reduces this array with its grouping callback and an empty object: it gets the grouping above.
       Object.defineProperty(items, 'reduce', { value: () => groupHeaders(items as unknown as WireHeader[]) });
     }
