@@ -1,6 +1,7 @@
 // The read API end to end: the portfolio goes through the real scorer into Redis, and the real API reads it
 // back over HTTP. Expectations come from the events (Insights worked out by hand) or from the score
 // hashes in Redis, read independently of the API.
+import { request } from 'node:http';
 import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -240,11 +241,14 @@ describe('GET /api/v1/customers (ranked list)', () => {
 
   it('refuses bad parameters and foreign cursors with 400', async () => {
     const { body } = await get<CustomerPage>('/api/v1/customers?limit=2');
-    for (const query of ['sort=name', 'order=up', 'limit=0', 'limit=201', 'band=blue', 'stage=GONE', 'cursor=garbage', `sort=health&cursor=${body.nextCursor}`]) {
+    // A cursor of our form whose score is not a number Redis printed: Redis would refuse it as a range bound.
+    const forged = Buffer.from(JSON.stringify(['x', 'acme', 'valueAtRisk:desc:'])).toString('base64url');
+    for (const query of ['sort=name', 'order=up', 'limit=0', 'limit=201', 'limit=Infinity', 'limit=1e400', 'limit=-Infinity', 'band=blue', 'stage=GONE', 'cursor=garbage', `cursor=${forged}`, `sort=health&cursor=${body.nextCursor}`]) {
       const { status, body: error } = await get<{ statusCode: number; message: string }>(`/api/v1/customers?${query}`);
       expect(status, query).toBe(400);
       expect(error.statusCode).toBe(400);
     }
+    for (const path of ['/api/v1/customers/acme/history?limit=Infinity', '/api/v1/alerts?limit=-Infinity']) expect((await get(path)).status, path).toBe(400);
   });
 });
 
@@ -395,6 +399,25 @@ describe('the bearer token', () => {
   it('is not needed for the dashboard, the ops endpoints and the OpenAPI document', async () => {
     for (const path of ['/', '/healthz', '/readyz', '/metrics', '/openapi.json']) {
       expect((await get(path, { on: securedApi })).status, path).toBe(200);
+    }
+  });
+
+  it('a path outside the dashboard\'s folder is refused as the client\'s error, not served and not a failure of ours', async () => {
+    // Sent as written (fetch would normalise the dots away), as a client that means harm sends them.
+    const statusOfRawPath = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const { hostname, port } = new URL(securedApi.url);
+        request({ hostname, port, path }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end();
+      });
+    for (const path of ['/../../etc/passwd', '/..%5c..%5cpackage.json', '/index.html%00.js', '//api/v1/stats']) {
+      const status = await statusOfRawPath(path);
+      expect(status, path).toBeGreaterThanOrEqual(400);
+      expect(status, path).toBeLessThan(500);
     }
   });
 });

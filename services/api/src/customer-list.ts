@@ -20,6 +20,9 @@ interface Cursor {
   ranking: string;
 }
 
+/** A sorted set's score as Redis prints it: a decimal number, possibly with an exponent, or ±inf. */
+const REDIS_SCORE = /^(?:-?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|[-+]?inf)$/i;
+
 const rankingIdentity = (query: CustomerListQuery): string => `${query.sort}:${query.order}:${query.segment ?? ''}`;
 
 function encodeCursor(cursor: Cursor): string {
@@ -37,6 +40,8 @@ function decodeCursor(text: string, query: CustomerListQuery): Cursor {
     throw new RequestError(400, 'cursor is not one this API issued');
   }
   const [score, member, ranking] = parsed as [string, string, string];
+  // The score goes to Redis as a range bound: anything but a number as Redis prints one is not ours, and Redis would fail it.
+  if (!REDIS_SCORE.test(score)) throw new RequestError(400, 'cursor is not one this API issued');
   if (ranking !== rankingIdentity(query)) {
     throw new RequestError(400, 'cursor belongs to another sort, order or segment: start again without a cursor');
   }

@@ -119,6 +119,14 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         .send({ statusCode: 401, error: 'Unauthorized', message: 'a valid Authorization: Bearer <token> header is required' });
     }
   });
+  // Ajv (8.20) coerces "Infinity" and "1e400" to numbers and then skips minimum and maximum for a number that is not
+  // finite: `limit=Infinity` passed a maximum of 200 (and reached Redis as a bound it refuses). After validation, no
+  // query number may be other than finite.
+  app.addHook('preHandler', async (request) => {
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const unbounded = Object.entries(query).find(([, value]) => typeof value === 'number' && !Number.isFinite(value));
+    if (unbounded !== undefined) throw new RequestError(400, `querystring/${unbounded[0]} must be a finite number`);
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
     if (isApiRequest(request)) reply.header('cache-control', 'no-store');
@@ -136,6 +144,10 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     }
     if (error.validation) {
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: error.message });
+    }
+    // A client's error a plugin raised (the static files' 403 for a path outside their folder, a 404): not a failure of ours.
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: STATUS_CODES[error.statusCode], message: STATUS_CODES[error.statusCode] });
     }
     request.log.error({ err: error, route: request.routeOptions.url }, 'request failed');
     return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'the request could not be served' });
