@@ -1,7 +1,7 @@
 // The read API end to end: the portfolio goes through the real scorer into Redis, and the real API reads it
 // back over HTTP. Expectations come from the events (Insights worked out by hand) or from the score
 // hashes in Redis, read independently of the API.
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -394,6 +394,19 @@ describe('the bearer token', () => {
     }
     expect((await get('/api/v1/customers', { on: securedApi, token: TEST_TOKEN })).status).toBe(200);
     expect((await get(`/api/v1/customers/${HAND_CHECKED}`, { on: securedApi, token: TEST_TOKEN })).status).toBe(200);
+  });
+
+  it('closes the connection of a request refused for want of it, so that no client without the token holds a socket', async () => {
+    const { hostname, port } = new URL(securedApi.url);
+    const connection = await new Promise<string | undefined>((resolve, reject) => {
+      request({ hostname, port, path: '/api/v1/stats', agent: new Agent({ keepAlive: true }) }, (response) => {
+        response.resume();
+        resolve(response.headers.connection);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(connection).toBe('close');
   });
 
   it('is not needed for the dashboard, the ops endpoints and the OpenAPI document', async () => {

@@ -261,6 +261,10 @@ describe('readiness when Redis hangs', () => {
     expect(Date.now() - asked).toBeLessThan(2_000);
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ ready: false, checks: { redis: false } });
+    // A data route answers too, 503 after its read deadline, instead of waiting as long as Redis does.
+    const data = await fetch(`${api.url}/api/v1/customers/acme`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(20_000) });
+    expect(data.status).toBe(503);
+    expect(await data.json()).toMatchObject({ statusCode: 503, message: expect.stringContaining('Redis did not answer') });
   }, 30_000);
 
   it('the scorer answers /readyz 503 within two seconds, and stops at once on SIGTERM', async () => {

@@ -8,3 +8,13 @@ export class RequestError extends Error {
     this.name = 'RequestError';
   }
 }
+
+/** Redis did not answer a data request in time: mapped to 503, so that a client (or a proxy) knows at once. */
+export class StoreUnavailableError extends Error {
+  readonly statusCode = 503;
+
+  constructor(timeoutMs: number) {
+    super(`Redis did not answer within ${timeoutMs / 1000} s: try again later`);
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -7,7 +7,7 @@ import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ScoringConfig } from '@churnscore/scoring';
 import type { ReadStore } from '@churnscore/state';
-import { livenessReport, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
+import { answerWithin, livenessReport, NO_ANSWER, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { listAlerts } from './alerts';
@@ -15,7 +15,7 @@ import { bearerTokenCheck, WrongTokenLimiter } from './auth';
 import { getCustomer, getHistory } from './customer-detail';
 import { listCustomers } from './customer-list';
 import type { ApiMetrics } from './metrics';
-import { RequestError } from './request-error';
+import { RequestError, StoreUnavailableError } from './request-error';
 import {
   AlertsPageSchema,
   AlertsQuerySchema,
@@ -31,7 +31,7 @@ import {
   StatsSchema,
   type ServedModelCard,
 } from './schemas';
-import type { SseHub } from './sse-hub';
+import { MAX_LIVE_STREAMS, type SseHub } from './sse-hub';
 import type { StatsReader } from './stats';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
@@ -71,7 +71,20 @@ const SECURITY_HEADERS = {
 const isApiRequest = (request: FastifyRequest): boolean =>
   request.url.startsWith('/api/') || (request.routeOptions.url?.startsWith('/api/') ?? false);
 
-const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
+const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
+
+/**
+ * How long a data request waits for Redis. The client retries a command until Redis is back (the scorer needs that);
+ * a reader is better told at once: without a deadline a request hung as long as Redis was down (150 s and more in a
+ * black-box test), and every waiting request held a connection.
+ */
+export const READ_DEADLINE_MS = 5_000;
+
+async function withinReadDeadline<T>(reading: Promise<T>): Promise<T> {
+  const answer = await answerWithin(reading, READ_DEADLINE_MS);
+  if (answer === NO_ANSWER) throw new StoreUnavailableError(READ_DEADLINE_MS);
+  return answer;
+}
 const secured = [{ bearerAuth: [] }];
 
 export async function buildApiServer(deps: ApiServerDependencies) {
@@ -105,6 +118,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
       await reply
         .code(429)
         .header('retry-after', String(Math.ceil(retryAfterMs / 1000)))
+        .header('connection', 'close')
         .send({ statusCode: 429, error: 'Too Many Requests', message: 'too many wrong tokens from this address; try again after Retry-After seconds' });
       return;
     }
@@ -116,6 +130,8 @@ export async function buildApiServer(deps: ApiServerDependencies) {
       await reply
         .code(401)
         .header('www-authenticate', 'Bearer')
+        // A client without the token keeps no connection open: it cannot hold the API's sockets (a black-box test).
+        .header('connection', 'close')
         .send({ statusCode: 401, error: 'Unauthorized', message: 'a valid Authorization: Bearer <token> header is required' });
     }
   });
@@ -139,7 +155,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     request.log.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    if (error instanceof RequestError) {
+    if (error instanceof RequestError || error instanceof StoreUnavailableError) {
       return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: STATUS_CODES[error.statusCode], message: error.message });
     }
     if (error.validation) {
@@ -164,7 +180,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: CustomerPageSchema, ...errorResponses },
       },
     },
-    (request) => listCustomers(store, request.query),
+    (request) => withinReadDeadline(listCustomers(store, request.query)),
   );
 
   app.get(
@@ -178,7 +194,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: CustomerDetailSchema, ...errorResponses },
       },
     },
-    (request) => getCustomer(store, deps.scoring, request.params.customerId),
+    (request) => withinReadDeadline(getCustomer(store, deps.scoring, request.params.customerId)),
   );
 
   app.get(
@@ -195,7 +211,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     },
     async (request) => {
       const { customerId } = request.params;
-      return { customerId, points: await getHistory(store, customerId, request.query.limit) };
+      return { customerId, points: await withinReadDeadline(getHistory(store, customerId, request.query.limit)) };
     },
   );
 
@@ -210,7 +226,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: AlertsPageSchema, ...errorResponses },
       },
     },
-    (request) => listAlerts(store, request.query),
+    (request) => withinReadDeadline(listAlerts(store, request.query)),
   );
 
   app.get(
@@ -224,7 +240,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: StatsSchema, ...errorResponses },
       },
     },
-    (request) => stats.stats(request.query.segment ?? null),
+    (request) => withinReadDeadline(stats.stats(request.query.segment ?? null)),
   );
 
   app.get(
@@ -251,10 +267,17 @@ export async function buildApiServer(deps: ApiServerDependencies) {
           200: { description: 'An endless text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } },
           401: ErrorSchema,
           429: ErrorSchema,
+          503: ErrorSchema,
         },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
+      if (hub.full) {
+        return reply
+          .code(503)
+          .header('retry-after', '30')
+          .send({ statusCode: 503, error: 'Service Unavailable', message: `${MAX_LIVE_STREAMS} live-update streams are open, the most this API serves: try again later` });
+      }
       reply.hijack();
       hub.attach(reply.raw, { event: 'status', data: { live: deps.liveUpdates() } });
       request.log.debug({ clients: hub.size }, 'live-update stream opened');

@@ -8,6 +8,11 @@ const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED_BYTES = 1 << 20;
 /** How long a client waits before reconnecting after the stream drops. */
 const RECONNECT_MS = 3_000;
+/**
+ * The most streams open at once. Dashboards are counted in tens; without a bound, a client holding thousands of
+ * streams used every file descriptor, and the API (its readiness included) answered nobody (a black-box test).
+ */
+export const MAX_LIVE_STREAMS = 1_000;
 
 export interface SseMessage {
   event: string;
@@ -48,6 +53,10 @@ export class SseHub {
 
   get size(): number {
     return this.clients.size;
+  }
+
+  get full(): boolean {
+    return this.clients.size >= MAX_LIVE_STREAMS;
   }
 
   /** Ends every stream (on shutdown) and stops the heartbeat. */
