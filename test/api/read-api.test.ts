@@ -481,6 +481,10 @@ describe('GET /api/v1/events (live updates)', () => {
     const stream = await EventStreamClient.open(`${securedApi.url}/api/v1/events`, TEST_TOKEN);
     try {
       expect((await stream.next((e) => e.event === 'status')).data).toEqual({ live: true });
+      // Hijacked from the framework, the stream still carries what every /api response does.
+      expect(stream.headers.get('cache-control')).toContain('no-store');
+      expect(stream.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(stream.headers.get('x-content-type-options')).toBe('nosniff');
       const customerId = 'umbrella-steady';
       const before = Number(stored.get(customerId)!.version);
       // A detractor's answer: the NPS measure and the churn model both move well past the publishing thresholds.

@@ -109,12 +109,16 @@ export class EventStreamClient {
   private readonly abort = new AbortController();
   private readonly waiters = new Set<() => void>();
 
+  /** The stream's response headers. */
+  headers = new Headers();
+
   private constructor() {}
 
   static async open(url: string, token?: string): Promise<EventStreamClient> {
     const client = new EventStreamClient();
     const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: client.abort.signal });
     if (!response.ok || !response.body) throw new Error(`event stream answered ${response.status}`);
+    client.headers = response.headers;
     void client.read(response.body);
     return client;
   }

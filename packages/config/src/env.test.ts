@@ -210,6 +210,12 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses an API token no Authorization header could carry: one with whitespace', () => {
+    for (const token of [' '.repeat(18), 'a long enough token']) {
+      expect(problemsOf({ ...REQUIRED, API_TOKEN: token })).toEqual([expect.stringMatching(/^API_TOKEN: expected at least 16 characters, none of them whitespace/)]);
+    }
+  });
+
   it('treats an empty optional setting as unset', () => {
     const cfg = loadConfig({ ...REQUIRED, KAFKA_SASL_MECHANISM: '', LOG_LEVEL: '', API_TOKEN: '' });
     expect(cfg.kafka.sasl).toBeNull();
@@ -301,7 +307,7 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toContain('hunter2');
     expect(problems).toEqual([
       'REDIS_URL: expected a redis:// or rediss:// URL, optionally ending in /<database number>, got "redis://scorer:***@localhost:6379/x"',
-      'API_TOKEN: expected at least 16 characters, got a value of 7 characters (redacted)',
+      'API_TOKEN: expected at least 16 characters, none of them whitespace, got a value of 7 characters (redacted)',
     ]);
   });
 

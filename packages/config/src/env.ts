@@ -236,7 +236,8 @@ const settings = z.object({
   HTTP_HOST: withDefault(listenHost, '127.0.0.1'),
   API_HOST: withDefault(listenHost, '127.0.0.1'),
   API_ALLOW_ANONYMOUS: withDefault(boolean(), false),
-  API_TOKEN: optional(z.string().min(16, expected('at least 16 characters'))),
+  // No whitespace: `Authorization: Bearer <token>` could never carry such a token, and no request would be served.
+  API_TOKEN: optional(matching(/^\S{16,}$/, 'at least 16 characters, none of them whitespace')),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
   SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 5_000),
   // A fetched batch is one chunk (~2 s of work at most): 20,000 CRM events are 3–6 MB, more than one fetch brings.

@@ -279,7 +279,8 @@ export async function buildApiServer(deps: ApiServerDependencies) {
           .send({ statusCode: 503, error: 'Service Unavailable', message: `${MAX_LIVE_STREAMS} live-update streams are open, the most this API serves: try again later` });
       }
       reply.hijack();
-      hub.attach(reply.raw, { event: 'status', data: { live: deps.liveUpdates() } });
+      // Hijacked, the stream gets no onSend hook: it is given the headers every response carries here.
+      hub.attach(reply.raw, { event: 'status', data: { live: deps.liveUpdates() } }, SECURITY_HEADERS);
       request.log.debug({ clients: hub.size }, 'live-update stream opened');
     },
   );

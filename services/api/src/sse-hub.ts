@@ -30,10 +30,12 @@ export class SseHub {
   }
 
   /** Takes over a response as an event stream, starting with `greeting`; it leaves the hub when the client goes. */
-  attach(res: ServerResponse, greeting: SseMessage): void {
+  attach(res: ServerResponse, greeting: SseMessage, headers: Readonly<Record<string, string>> = {}): void {
     res.writeHead(200, {
+      ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
+      // Not stored, as no /api response is, and not transformed (compressed, buffered) by a proxy on the way.
+      'cache-control': 'no-store, no-transform',
       connection: 'keep-alive',
       // nginx and similar proxies would otherwise hold events back in their buffers.
       'x-accel-buffering': 'no',
