@@ -30,6 +30,25 @@ const meetings = (customerId: string, from: number, count: number) =>
   Array.from({ length: count }, (_, i) =>
     sampleActivity({ customerId, eventId: `${customerId}-${from + i}`, activityType: 'MEETING', value: null, occurredAt: SAMPLE_NOW - (from + i + 1) * 60_000 }),
   );
+/** Waits until clients seeded with each of the stack's brokers are told `records` records in `topic`. */
+async function untilServedEverywhere(topic: string, records: number): Promise<void> {
+  const admins = testStack().kafkaBrokers.map((broker) => new Kafka({ brokers: [broker], logLevel: logLevel.NOTHING }).admin());
+  await Promise.all(admins.map((admin) => admin.connect()));
+  try {
+    const served = async () => {
+      try {
+        const answers = await Promise.all(admins.map(async (admin) => (await admin.fetchTopicOffsets(topic)).reduce((sum, { high }) => sum + Number(high), 0)));
+        return answers.every((count) => count === records);
+      } catch {
+        return false;
+      }
+    };
+    await eventually(served, Boolean, 30_000, `every broker to serve ${topic}`);
+  } finally {
+    await Promise.all(admins.map((admin) => admin.disconnect()));
+  }
+}
+
 const revisionOf = async (bed: ScorerTestBed, customerId: string) => Number((await bed.scoreHash(customerId)).revision ?? 0);
 const redelivered = async (scorer: RunningScorer) =>
   (await scorer.metrics.events.get()).values.filter((value) => value.labels.outcome === 'redelivered').reduce((sum, value) => sum + value.value, 0);
@@ -99,6 +118,9 @@ describe('an input topic deleted and created again, grown past the offset consum
     await deleteTopics([grown.topics.activity]);
     await createTopics([grown.topics.activity], 1);
     await grown.publish(meetings(customerId, 100, FIRST + AFTER));
+    // The scenario is a topic re-created before the scorer starts, not during its start: a broker can still answer
+    // UNKNOWN_TOPIC_OR_PARTITION for the new topic a few seconds after the publication (CI saw the start fail on it once).
+    await untilServedEverywhere(grown.topics.activity, FIRST + AFTER);
 
     const refusal = await grown.startScorer({ clock: new ManualClock(SAMPLE_NOW).now }).then(
       () => null,
