@@ -1,3 +1,4 @@
+import { setOwnProperty } from './own-property';
 import { RECORD_OVERHEAD_BYTES, recordBytes, type ConsumedHeaderValue } from './record-size';
 import type { Rejection } from './rejections';
 
@@ -74,8 +75,7 @@ export function dlqRecord(record: ConsumedRecord, rejection: Rejection, source: 
     const values = (Array.isArray(value) ? value : [value]) as Array<Buffer | string | null | undefined>;
     const present = values.filter((one): one is Buffer | string => one !== null && one !== undefined);
     if (present.length < values.length) nullHeaders.push(name);
-    // Defined, not assigned: assigning a header named `__proto__` would set the object's prototype instead.
-    if (present.length > 0) Object.defineProperty(originalHeaders, name, { value: present.length === 1 ? present[0]! : present, enumerable: true, writable: true, configurable: true });
+    if (present.length > 0) setOwnProperty(originalHeaders, name, present.length === 1 ? present[0]! : present);
   }
   const own: Record<string, string> = {
     ...dlqHeaders(rejection, source, failedAt),

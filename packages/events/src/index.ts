@@ -21,6 +21,7 @@ export {
 } from './event-kinds';
 export { dlqHeaders, dlqRecord, DLQ_HEADERS, type ConsumedRecord, type DlqRecord, type DlqSource } from './dlq';
 export { recordBytes, type ConsumedHeaderValue } from './record-size';
+export { setOwnProperty } from './own-property';
 export { AvroRegistrySerde, EventEncodeError, SchemaRegistryAccessRefusedError, SchemaRegistryError, type AvroReadResult } from './registry-serde';
 export { readerType, schemaSource } from './schemas';
 export { frame } from './wire-format';

@@ -2,6 +2,7 @@
 // Every primitive value is read by the *reader* schema's type, whether or not the writer's schema differs
 // (avsc's resolvers take the reader's read), so installing these types in the reader schemas is enough.
 import avro from 'avsc';
+import { setOwnProperty } from './own-property';
 
 /** avsc's cursor over the bytes being read (untyped in its declarations). */
 interface Tap {
@@ -62,15 +63,18 @@ const strictBoolean = new StrictBooleanType();
 // items than bytes remain is corrupt, and so is a negative block size or one past the end: the read fails, and the
 // record goes to the DLQ as AVRO_DECODE_FAILED.
 
-/** The item count of the next block, after its size when it has one: read item by item, bounded by the bytes left. */
-function blockItems(tap: Tap): number {
-  let count = tap.readLong();
-  if (count < 0) {
-    count = -count;
-    blockSize(tap);
-  }
+/** `count`, the items of a block to be read one by one, which cannot outnumber the bytes left. */
+function boundedCount(tap: Tap, count: number): number {
   if (count > tap.buf.length - tap.pos) throw new Error('Avro block claims more items than bytes remain');
   return count;
+}
+
+/** The item count of the next block, after its size when it has one: read item by item, bounded by the bytes left. */
+function blockItems(tap: Tap): number {
+  const count = tap.readLong();
+  if (count >= 0) return boundedCount(tap, count);
+  blockSize(tap);
+  return boundedCount(tap, -count);
 }
 
 /** A block's size in bytes, which must lie within the bytes left. */
@@ -89,8 +93,7 @@ function skipBlocks(tap: Tap, skipItem: (tap: Tap) => void): void {
       tap.pos += size;
       continue;
     }
-    if (count > tap.buf.length - tap.pos) throw new Error('Avro block claims more items than bytes remain');
-    for (let n = 0; n < count; n += 1) skipItem(tap);
+    for (let n = boundedCount(tap, count); n > 0; n -= 1) skipItem(tap);
   }
 }
 
@@ -115,8 +118,7 @@ class BoundedMapType extends avro.types.MapType {
     const map: Record<string, unknown> = {};
     for (let count = blockItems(tap); count !== 0; count = blockItems(tap)) {
       for (let n = 0; n < count; n += 1) {
-        // Defined, not assigned: a key `__proto__` would set the map's prototype instead.
-        Object.defineProperty(map, tap.readString(), { value: values._read(tap), enumerable: true, writable: true, configurable: true });
+        setOwnProperty(map, tap.readString(), values._read(tap));
       }
     }
     return map;

@@ -10,6 +10,7 @@
 // `readVarIntArray` where kafkajs calls it with its header reader: the array it returns groups itself, in one
 // pass, into an object whose every header is an own property (`__proto__` included).
 import { createRequire } from 'node:module';
+import { setOwnProperty } from '@churnscore/events';
 
 const requireKafkajs = createRequire(import.meta.url);
 
@@ -28,8 +29,7 @@ export function groupHeaders(headers: readonly WireHeader[]): RecordHeaders {
   for (const { key, value } of headers) {
     const earlier = Object.hasOwn(grouped, key) ? grouped[key] : undefined;
     if (Array.isArray(earlier)) earlier.push(value);
-    // Defined, not assigned: assigning `__proto__` would set the object's prototype instead.
-    else Object.defineProperty(grouped, key, { value: earlier === undefined ? value : [earlier, value], enumerable: true, writable: true, configurable: true });
+    else setOwnProperty(grouped, key, earlier === undefined ? value : [earlier, value]);
   }
   return grouped;
 }
