@@ -1,4 +1,4 @@
-import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
+import { kafkaClientOptions, registryClientConfig, stateSettings, type AppConfig } from '@churnscore/config';
 import { MS_PER_DAY, type InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { connectIdempotentProducer, createKafkaClient, KAFKA_DEFAULT_MAX_MESSAGE_BYTES } from '@churnscore/kafka';
@@ -119,11 +119,7 @@ export async function seedTemplates(
 }
 
 export const storeFor = (context: BenchContext, config: AppConfig): StateStore =>
-  createStateStore(context.redis, {
-    prefix: config.redis.keyPrefix,
-    retentionDays: config.retentionDays,
-    dedupeWindowDays: config.dedupeWindowDays,
-  });
+  createStateStore(context.redis, { prefix: config.redis.keyPrefix, ...stateSettings(config) });
 
 /**
  * Each event is applied as of the moment it happened (`receivedAt` = occurredAt), as in steady

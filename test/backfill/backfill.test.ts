@@ -20,7 +20,7 @@ const NOW = Date.parse('2025-06-15T12:00:00Z');
 // The back-fill runs two weeks after the scorer's clock: its last two week ends are after the first live points.
 const BACKFILL_CLOCK = NOW + 14 * 86_400_000;
 const SIMULATION = { customers: 12, days: 400, seed: 'backfill' };
-const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
+const FOLD = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
 const store = createReadStore(bed.redis, { prefix: bed.prefix });
 
 async function backfill() {

@@ -3,6 +3,7 @@
 // what Redis holds at each judged instant must be what the scorer's own pure code gives for the same events (the
 // figures judge the product, not a model of it), the load must page nobody for nothing, and the report must judge
 // every customer under contract at each instant.
+import { stateSettings } from '@churnscore/config';
 import { MS_PER_DAY } from '@churnscore/domain';
 import { defaultScoringConfig, evaluateCustomer } from '@churnscore/scoring';
 import { loadProducerConfig } from '@churnscore/simulator';
@@ -23,8 +24,7 @@ const configs = { trained: config, default: config };
 const prepared = Object.fromEntries(
   (['healthAlone', 'engagementTrend', 'oracle'] as SingleSignalName[]).map((name) => [name, { calibration: { intercept: 0, slope: 1 }, alert: null } satisfies PreparedSignal]),
 ) as Record<SingleSignalName, PreparedSignal>;
-const { retentionDays, dedupeWindowDays } = loadProducerConfig({}, { offline: true });
-const fold = { retentionDays, dedupeWindowDays };
+const fold = stateSettings(loadProducerConfig({}, { offline: true }));
 
 let session: SandboxSession;
 let result: ThroughScorerResult;
@@ -86,7 +86,7 @@ describe('the evaluation through the real scorer', () => {
         { state: snapshot.state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false, inputsBehind: false },
         config,
         snapshot.asOf,
-        { retentionDays, catchUp: { historyAgeMs: 0, settleMs: 0 } },
+        { retentionDays: fold.retentionDays, catchUp: { historyAgeMs: 0, settleMs: 0 } },
       );
       const row = rowOf(snapshot.customerId, snapshot.asOf);
       // The stored score is the last one published: it moves only by a significant change.

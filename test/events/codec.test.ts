@@ -7,7 +7,7 @@ import type { InputEvent } from '@churnscore/domain';
 import {
   createEventCodec,
   EventEncodeError,
-  REJECT_REASONS,
+  DECODE_REJECT_REASONS,
   SchemaRegistryError,
   frame,
   readerType,
@@ -15,7 +15,6 @@ import {
   valueSubject,
   type DecodeResult,
   type EventKind,
-  type RejectReason,
   type Rejection,
 } from '@churnscore/events';
 import {
@@ -247,9 +246,9 @@ describe('decode', () => {
     WRONG_CURRENCY: () => roundTrip(sampleContract({ currency: 'EUR' })),
     FUTURE_OCCURRED_AT: () => roundTrip(sampleActivity({ occurredAt: SAMPLE_NOW + 7_200_000 })),
     KEY_MISMATCH: () => roundTrip(sampleActivity(), Buffer.from('cust-0002')),
-  } satisfies Record<RejectReason, () => Promise<DecodeResult<unknown>>>;
+  } satisfies Record<(typeof DECODE_REJECT_REASONS)[number], () => Promise<DecodeResult<unknown>>>;
 
-  it.each(REJECT_REASONS)('rejects with %s', async (reason) => {
+  it.each(DECODE_REJECT_REASONS)('rejects with %s', async (reason) => {
     expect(rejectionOf(await reasonCases[reason]()).reason).toBe(reason);
   });
 

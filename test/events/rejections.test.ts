@@ -1,6 +1,6 @@
 // Each kind of bad input of SPEC §3, sent through Kafka, is rejected with its own reason; and a rejected
 // record copied to the DLQ with `dlqHeaders` keeps its original key, value and headers.
-import { dlqHeaders, REJECT_REASONS, type Rejection } from '@churnscore/events';
+import { DECODE_REJECT_REASONS, dlqHeaders, type Rejection } from '@churnscore/events';
 import { SAMPLE_NOW } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badInputs } from './bad-inputs';
@@ -16,7 +16,7 @@ const CASE_HEADER = 'test.case';
 describe('bad input through Kafka', () => {
   it('is rejected with a distinct reason per kind, and keeps its key, value and headers in the DLQ', async () => {
     const inputs = await badInputs(bed);
-    expect(new Set(inputs.map((input) => input.reason))).toEqual(new Set(REJECT_REASONS));
+    expect(new Set(inputs.map((input) => input.reason))).toEqual(new Set(DECODE_REJECT_REASONS));
 
     for (const input of inputs) {
       await bed.produce(input.topic, [{ key: input.key, value: input.value, headers: { [CASE_HEADER]: input.name } }]);

@@ -1,6 +1,6 @@
 // SPEC §3: every kind of bad input reaches the DLQ with its reason (original key, value and headers kept),
 // is counted, and the scorer keeps scoring the good events around it.
-import { REJECT_REASONS } from '@churnscore/events';
+import { DECODE_REJECT_REASONS } from '@churnscore/events';
 import { sampleActivity } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
@@ -32,7 +32,7 @@ afterAll(() => bed.tearDown());
 describe('bad input', () => {
   it('lands in the DLQ with its reason and source, unchanged, while good events are scored', async () => {
     const letters = await bed.consume([bed.topics.dlq], inputs.length, 60_000);
-    expect(new Set(letters.map((l) => String(l.headers['dlq.reason'])))).toEqual(new Set(REJECT_REASONS.filter((r) => r !== 'UNKNOWN_TOPIC')));
+    expect(new Set(letters.map((l) => String(l.headers['dlq.reason'])))).toEqual(new Set(DECODE_REJECT_REASONS.filter((r) => r !== 'UNKNOWN_TOPIC')));
     for (const letter of letters) {
       const input = inputs.find((candidate) => candidate.name === String(letter.headers[CASE_HEADER]))!;
       expect({ case: input.name, reason: String(letter.headers['dlq.reason']) }).toEqual({ case: input.name, reason: input.reason });

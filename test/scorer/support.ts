@@ -1,6 +1,6 @@
 // A scorer under test: its own topics, subjects, consumer group and Redis key prefix on the shared
 // stack, the real scorer running in-process with an injectable clock, and readers for what it wrote.
-import { loadConfig, type AppConfig, type ScorerSettings } from '@churnscore/config';
+import { loadConfig, type AppConfig, type ScorerSettings, type StateSettings } from '@churnscore/config';
 import type { CustomerInsights, InputEvent } from '@churnscore/domain';
 import { SAMPLE_NOW, sampleActivity } from '@churnscore/events/testing';
 import type { AlertEvent, OutputEvent, ScoreChangedEvent } from '@churnscore/events';
@@ -94,13 +94,13 @@ export class ScorerTestBed extends EventsTestBed {
     return loadConfig(this.env());
   }
 
-  /** A scorer on this bed's configuration, with `settings` overriding its scorer settings. */
+  /** A scorer on this bed's configuration, with `settings` overriding its scorer settings and `state` how it applies events. */
   async startScorer(
-    options: { clock?: () => number; scoring?: ScoringConfig; settings?: Partial<ScorerSettings>; liveness?: Liveness } = {},
+    options: { clock?: () => number; scoring?: ScoringConfig; settings?: Partial<ScorerSettings>; state?: Partial<StateSettings>; liveness?: Liveness } = {},
   ): Promise<RunningScorer> {
     const config = this.config();
     const scorer = await startScorer({
-      config: { ...config, scorer: { ...config.scorer, ...options.settings } },
+      config: { ...config, ...options.state, scorer: { ...config.scorer, ...options.settings } },
       scoring: options.scoring ?? defaultScoringConfig(),
       clock: options.clock ?? Date.now,
       httpPort: 0,

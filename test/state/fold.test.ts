@@ -1,5 +1,5 @@
 // The pure fold (packages/scoring fold.ts) is the store: for random events, applied in a random order with
-// random arrival clocks, upstream duplicates and erasures, the CustomerState foldEvents builds equals the one
+// random arrival clocks, upstream duplicates, erasures and a bound on entities, the CustomerState foldEvents builds equals the one
 // read back from Redis after applyEvents, as of the latest clock and as of a later day. Training computes its
 // features with the fold, so a difference here would train the model on other numbers than the scorer sees.
 import fc from 'fast-check';
@@ -9,11 +9,15 @@ import { CustomerFold } from '@churnscore/scoring';
 import { DAY, Feed, HOUR, NOW, activity, contract, openStateTest, opportunity, profile, type StateTestContext } from './fixtures';
 
 let context: StateTestContext;
+/** A store that keeps two entities per customer: the bound is met in most scenarios, by tickets, deals and contracts alike. */
+let bounded: StateTestContext;
 beforeAll(async () => {
   context = await openStateTest('fold');
+  bounded = await openStateTest('fold-bounded', { maxEntities: 2 });
 });
 afterAll(async () => {
   await context.close();
+  await bounded.close();
 });
 
 // Few distinct instants, so that ties on occurredAt are common; some beyond the 400-day horizon of some clocks.
@@ -62,12 +66,11 @@ const scenario = fc.array(fc.record({ delivery, copies: fc.array(receivedAt, { m
 
 let run = 0;
 
-it('foldEvents builds the state the store reads back, for any events, order, clocks, duplicates and erasures', async () => {
-  const { store } = context;
+async function foldEqualsStore({ store }: StateTestContext): Promise<void> {
   await fc.assert(
     fc.asyncProperty(scenario, async (deliveries) => {
       const customerId = `fold{${++run}}%`;
-      const fold = new CustomerFold(customerId, { retentionDays: store.retentionDays, dedupeWindowDays: store.dedupeWindowDays });
+      const fold = new CustomerFold(customerId, { retentionDays: store.retentionDays, dedupeWindowDays: store.dedupeWindowDays, maxEntities: store.maxEntities });
       const feed = new Feed();
       let latestClock = NOW - 500 * DAY;
       for (const { delivery: sent, copies } of deliveries) {
@@ -90,4 +93,8 @@ it('foldEvents builds the state the store reads back, for any events, order, clo
     }),
     { numRuns: 80 },
   );
-});
+}
+
+it('foldEvents builds the state the store reads back, for any events, order, clocks, duplicates and erasures', () => foldEqualsStore(context));
+
+it('and refuses, as the store does, events that would add an entity past the bound', () => foldEqualsStore(bounded));

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_PREFIX } from '@churnscore/state';
+import { DEFAULT_MAX_ENTITIES, DEFAULT_PREFIX } from '@churnscore/state';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_SCORING_CONFIG_PATH, SETTING_NAMES, loadConfig, settingDefault, type Env } from './env';
 
@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       maxFutureSkewMs: 3_600_000,
       retentionDays: 400,
       dedupeWindowDays: 7,
+      maxEntities: DEFAULT_MAX_ENTITIES,
       scoringConfigPath: DEFAULT_SCORING_CONFIG_PATH,
       httpPort: 9464,
       httpHost: '127.0.0.1',

@@ -47,6 +47,8 @@ export interface AppConfig {
   retentionDays: number;
   /** How long an eventId is remembered for de-duplication. */
   dedupeWindowDays: number;
+  /** Tickets, opportunities and contracts one customer may hold; an event adding one past it goes to the DLQ. */
+  maxEntities: number;
   scoringConfigPath: string;
   /** Scorer's metrics and health server. */
   httpPort: number;
@@ -229,6 +231,8 @@ const settings = z.object({
   // The longest rolling window is 365 days, so a shorter retention would empty it.
   RETENTION_DAYS: withDefault(integer(365, 3650), 400),
   DEDUPE_WINDOW_DAYS: withDefault(integer(1, 3650), 7),
+  // The state package's DEFAULT_MAX_ENTITIES (env.test.ts holds the two equal).
+  MAX_ENTITIES_PER_CUSTOMER: withDefault(integer(10, 10_000_000), 10_000),
   SCORING_CONFIG_PATH: withDefault(z.string(), DEFAULT_SCORING_CONFIG_PATH),
   HTTP_PORT: withDefault(integer(0, 65_535), 9464),
   API_PORT: withDefault(integer(0, 65_535), 8080),
@@ -371,6 +375,7 @@ function toAppConfig(s: Settings): AppConfig {
     maxFutureSkewMs: s.MAX_FUTURE_SKEW_MS,
     retentionDays: s.RETENTION_DAYS,
     dedupeWindowDays: s.DEDUPE_WINDOW_DAYS,
+    maxEntities: s.MAX_ENTITIES_PER_CUSTOMER,
     scoringConfigPath: s.SCORING_CONFIG_PATH,
     httpPort: s.HTTP_PORT,
     httpHost: s.HTTP_HOST,
@@ -402,6 +407,10 @@ function toAppConfig(s: Settings): AppConfig {
  * Reads and validates the environment once, at start. Secrets come only from here.
  * @throws ConfigError naming every bad setting, the expectation and the (redacted) value found.
  */
+/** What decides how events are applied to a customer's state: the state store's options, and the pure fold's. */
+export type StateSettings = Pick<AppConfig, 'retentionDays' | 'dedupeWindowDays' | 'maxEntities'>;
+export const stateSettings = ({ retentionDays, dedupeWindowDays, maxEntities }: AppConfig): StateSettings => ({ retentionDays, dedupeWindowDays, maxEntities });
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const parsed = settings.safeParse(env);
   const problems = parsed.success

@@ -1,11 +1,13 @@
 export {
   loadConfig,
+  stateSettings,
   ConfigError,
   DEFAULT_SCORING_CONFIG_PATH,
   KAFKA_SASL_MECHANISMS,
   LOG_LEVELS,
   type AppConfig,
   type ScorerSettings,
+  type StateSettings,
   type Env,
   type KafkaSaslMechanism,
   type LogLevel,

@@ -1,5 +1,6 @@
 export { createEventCodec, eventCodecOptions, type EventCodec, type EventCodecOptions, type WireRecord } from './codec';
 export {
+  DECODE_REJECT_REASONS,
   REJECT_REASONS,
   type DecodeResult,
   type Rejected,

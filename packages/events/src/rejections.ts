@@ -1,9 +1,9 @@
 /**
  * Why an input record was refused. One distinct code per kind of bad input (SPEC §3); the codes are the
  * `reason` label of the rejection metrics and the `dlq.reason` header of the DLQ, so they are a public contract:
- * add codes, never rename or remove one.
+ * add codes, never rename or remove one. These are the codec's, decided from the record alone.
  */
-export const REJECT_REASONS = [
+export const DECODE_REJECT_REASONS = [
   /** The record came from a topic this codec does not decode. */
   'UNKNOWN_TOPIC',
   /** The value is null or empty (a tombstone on an input topic). */
@@ -30,6 +30,13 @@ export const REJECT_REASONS = [
   'FUTURE_OCCURRED_AT',
   /** The Kafka message key is missing or differs from the event's customerId. */
   'KEY_MISMATCH',
+] as const;
+
+/** Every reason: the codec's, then those decided when a valid event is applied, from what the store holds. */
+export const REJECT_REASONS = [
+  ...DECODE_REJECT_REASONS,
+  /** It would add a ticket, opportunity or contract to a customer that holds MAX_ENTITIES_PER_CUSTOMER of them already. */
+  'ENTITY_LIMIT',
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

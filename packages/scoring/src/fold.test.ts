@@ -5,7 +5,7 @@ import { compareUtf8, CustomerFold, foldEvents } from './fold';
 import { computeInsights } from './insights';
 import { DAY, NOW, TODAY } from './test-fixtures';
 
-const OPTIONS = { retentionDays: 400, dedupeWindowDays: 7 };
+const OPTIONS = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
 const HOUR = 3_600_000;
 
 const envelope = (eventId: string, occurredAt: number) => ({ eventId, customerId: 'c1', occurredAt, source: 'test' });

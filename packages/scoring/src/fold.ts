@@ -27,10 +27,15 @@ export interface FoldOptions {
   retentionDays: number;
   /** The scorer's DEDUPE_WINDOW_DAYS: how long after its arrival a repeated eventId is recognised. */
   dedupeWindowDays: number;
+  /** The scorer's MAX_ENTITIES_PER_CUSTOMER: tickets, opportunities and contracts together, past which an event adding one is refused. */
+  maxEntities: number;
 }
 
-/** What applying one event did, as the store reports it (`erased`: an erasure request emptied the state). */
-export type FoldOutcome = 'applied' | 'duplicate' | 'erased';
+/**
+ * What applying one event did, as the store reports it (`erased`: an erasure request emptied the state; `refused`: it
+ * would have added a ticket, opportunity or contract past maxEntities, and the scorer sent it to the DLQ).
+ */
+export type FoldOutcome = 'applied' | 'duplicate' | 'refused' | 'erased';
 
 /** An event and the clock the store applied it with: the scorer's `now` when it arrived, or a replayed record's timestamp. */
 export interface ReceivedEvent {
@@ -150,11 +155,14 @@ export class CustomerFold {
       return 'erased';
     }
     if (this.isDuplicate(event.eventId, receivedAt)) return 'duplicate';
-    this.advanceClock(utcDay(receivedAt));
+    const clockDay = utcDay(receivedAt);
+    this.advanceClock(clockDay);
+    if (this.addsEntityPastLimit(event, clockDay)) return 'refused';
+    this.remember(event.eventId, receivedAt);
     this.data.revision += 1;
     switch (event.kind) {
       case 'activity':
-        this.applyActivity(event);
+        this.applyActivity(event, clockDay);
         break;
       case 'opportunity': {
         const { stage, amount, probability, openQuotes } = event;
@@ -221,38 +229,71 @@ export class CustomerFold {
   /**
    * The store's dedupe window: arrivals older than the window (plus an hour, its granularity) are forgotten
    * first, from the front of the arrival-ordered list up to the first one still inside it; then the eventId is
-   * looked up, and remembered when new.
+   * looked up. It is remembered (`remember`) only once the event is applied.
    */
   private isDuplicate(eventId: string, receivedAt: number): boolean {
     const { seen, seenIds } = this.data;
-    const hour = Math.floor(receivedAt / MS_PER_HOUR);
-    const oldestKeptHour = hour - this.options.dedupeWindowDays * 24 - 1;
+    const oldestKeptHour = Math.floor(receivedAt / MS_PER_HOUR) - this.options.dedupeWindowDays * 24 - 1;
     let forgotten = 0;
     while (forgotten < seen.length && seen[forgotten]!.hour < oldestKeptHour) seenIds.delete(seen[forgotten++]!.eventId);
     seen.splice(0, forgotten);
-    if (seenIds.has(eventId)) return true;
-    seen.push({ hour, eventId });
-    seenIds.add(eventId);
-    return false;
+    return seenIds.has(eventId);
   }
 
-  /** Like the store's daily sweep: day buckets that left the horizon of the latest clock can never be read again. */
+  private remember(eventId: string, receivedAt: number): void {
+    this.data.seen.push({ hour: Math.floor(receivedAt / MS_PER_HOUR), eventId });
+    this.data.seenIds.add(eventId);
+  }
+
+  /**
+   * Like the store's daily sweep: day buckets that left the horizon of the latest clock can never be read again, and
+   * tickets that left it are forgotten (the store drops their records, which no longer count towards maxEntities).
+   */
   private advanceClock(day: UtcDay): void {
     if (this.data.latestClockDay !== null && day <= this.data.latestClockDay) return;
     this.data.latestClockDay = day;
     const firstDay = this.horizonDay(day);
     for (const bucketDay of this.data.days.keys()) if (bucketDay < firstDay) this.data.days.delete(bucketDay);
+    for (const [ticketId, ticket] of this.data.tickets) if (this.agedOut(ticket, day)) this.data.tickets.delete(ticketId);
   }
 
-  private applyActivity(event: ActivityEvent): void {
+  /** Whether a record that ages out has left the retention horizon of a clock on `clockDay`. */
+  private agedOut(record: Latest<unknown>, clockDay: UtcDay): boolean {
+    return record.agesOut && utcDay(record.occurredAt) < this.horizonDay(clockDay);
+  }
+
+  /**
+   * The store's bound: whether the event would add a ticket, opportunity or contract (one the customer has no record
+   * of, and for a ticket one not aged out already, which the store would not keep) to maxEntities of them.
+   */
+  private addsEntityPastLimit(event: InputEvent, clockDay: UtcDay): boolean {
+    const { tickets, opportunities, contracts } = this.data;
+    const adds =
+      event.kind === 'opportunity'
+        ? !opportunities.has(event.opportunityId)
+        : event.kind === 'contract'
+          ? !contracts.has(event.contractId)
+          : event.kind === 'activity' && isTicketEvent(event)
+            ? !tickets.has(ticketIdOf(event)) && !this.agedOut(latest(event, true, null), clockDay)
+            : false;
+    return adds && tickets.size + opportunities.size + contracts.size >= this.options.maxEntities;
+  }
+
+  private applyActivity(event: ActivityEvent, clockDay: UtcDay): void {
     const { data } = this;
     data.lastActivityAt = later(data.lastActivityAt, event.occurredAt);
     if (INBOUND.has(event.activityType)) data.lastInboundAt = later(data.lastInboundAt, event.occurredAt);
     this.countOnDay(event);
-    if (event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED') {
+    if (isTicketEvent(event)) {
       const open = event.activityType === 'SUPPORT_TICKET_OPENED';
-      // A ticket opened without a ticketId is its own entity, which nothing can close; it ages out like any ticket.
-      offer(data.tickets, event.ticketId ?? event.eventId, { ...latest(event, true, open), phase: open ? 0 : 1 });
+      const record: Latest<boolean> = { ...latest(event, true, open), phase: open ? 0 : 1 };
+      const ticketId = ticketIdOf(event);
+      const stored = data.tickets.get(ticketId);
+      // As the store does: a record aged out as of its clock is not kept, and where it wins it takes the one it outranks along.
+      if (stored === undefined || outranks(record, stored)) {
+        if (this.agedOut(record, clockDay)) data.tickets.delete(ticketId);
+        else data.tickets.set(ticketId, record);
+      }
     }
     const valueId = event.activityType === 'NPS_RESPONSE' ? 'nps' : event.activityType === 'CSM_SENTIMENT' ? 'csm' : null;
     if (valueId !== null && event.value !== null) offer(data.values, valueId, latest(event, false, event.value));
@@ -269,6 +310,10 @@ export class CustomerFold {
     if (event.activityType === 'PRODUCT_USAGE' && event.value) counters.usageThousandths += Math.round(event.value * USAGE_SUM_SCALE);
   }
 }
+
+const isTicketEvent = (event: ActivityEvent): boolean => event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED';
+/** A ticket opened without a ticketId is its own entity, which nothing can close; it ages out like any ticket. */
+const ticketIdOf = (event: ActivityEvent): string => event.ticketId ?? event.eventId;
 
 const latest = <T>(event: InputEvent, agesOut: boolean, value: T): Latest<T> => ({
   occurredAt: event.occurredAt,

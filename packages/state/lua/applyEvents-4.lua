@@ -20,6 +20,8 @@
 
     ARGV[ARG.retentionDays]      the horizon is the first UTC day of the last <retention days> days
     ARGV[ARG.dedupeWindowHours]  how long an eventId is remembered after its arrival
+    ARGV[ARG.maxEntities]        the most records of the kinds LAYOUT.boundedKinds (tickets, opportunities,
+                                 contracts) the ent string may hold: an event that would add one past it is refused
     ARGV[ARG.fence]  the run_id(s) the caller's writes are meant for, or '' (see the fence include): an
                      offset applied on another server would raise the watermark over events whose effects
                      were lost there, and their re-consumption would be taken for redelivery
@@ -50,13 +52,20 @@
       fenced       the server is not one the fence names: nothing changed (revision 0)
       redelivered  offset <= the watermark of its topic-partition: nothing changed
       duplicate    eventId applied within the dedupe window: only the watermark advanced
+      refused      the event would add a bounded record past maxEntities: only the watermark advanced (and the
+                   daily sweep may have run); its eventId is not remembered, so a later copy is judged afresh
       applied      the operations ran and the revision was incremented
+    An event at or below its watermark that would add a bounded record was never applied (an applied event's records
+    are stored, or aged out as of the last sweep, which its record then is too): it was refused, and a crash may have
+    lost what the caller meant to do about it, so it is judged again, as refused or, with room now, applied, rather
+    than answered `redelivered`.
 ]]
 --- @include "fence"
 
 local stateKey, actKey, entKey, seenKey = KEYS[KEY.state], KEYS[KEY.act], KEYS[KEY.ent], KEYS[KEY.seen]
 local retentionDays = tonumber(ARGV[ARG.retentionDays])
 local dedupeWindowHours = tonumber(ARGV[ARG.dedupeWindowHours])
+local maxEntities = tonumber(ARGV[ARG.maxEntities])
 local fence = ARGV[ARG.fence]
 
 local MS_PER_DAY, MS_PER_HOUR = LAYOUT.msPerDay, LAYOUT.msPerHour
@@ -65,8 +74,9 @@ local USAGE_SUM_COUNTER, USAGE_SUM_SCALE = LAYOUT.act.usageSumCounter, LAYOUT.ac
 local DAYS_PER_LINE, LINE_KEY_WIDTH = LAYOUT.act.daysPerLine, LAYOUT.act.lineKeyWidth
 local LINE_KEY_RADIX, LINE_KEY_DIGITS = LAYOUT.act.lineKeyRadix, LAYOUT.act.lineKeyDigits
 local BYTE = 256
--- By a line's first character, its kind: true for the kinds whose aged-out records leave nothing behind.
-local FORGOTTEN_ONCE_AGED_OUT = LAYOUT.forgottenOnceAgedOut
+-- By a line's first character, its kind: true for the kinds whose aged-out records leave nothing behind, and for
+-- those maxEntities bounds.
+local FORGOTTEN_ONCE_AGED_OUT, BOUNDED_KINDS = LAYOUT.forgottenOnceAgedOut, LAYOUT.boundedKinds
 -- A usage sum's fraction has as many digits as the scale has zeros (thousandths: 3).
 local USAGE_FRACTION_FORMAT = '%0' .. (#tostring(USAGE_SUM_SCALE) - 1) .. 'd'
 
@@ -142,8 +152,11 @@ end
 -- order (a new line goes last) so that the string written back is the one per-operation edits would give.
 -- edits[head]: the line's body as this call left it (false: dropped); spans[head]: where the stored line lies
 -- ({from, to}, false: not stored); dropped[head]: the stored line is gone (a line added again goes last).
-local function openLines(key, headOf)
-  return {text = redis.call('GET', key) or '', headOf = headOf, edits = {}, spans = {}, dropped = {}, added = {}, isAdded = {}, changed = false}
+-- counted(head): whether the line counts towards a bound (nil: no bound); storedCount, counted stored lines (nil
+-- until countLines), and delta, counted lines added less those dropped by this call.
+local function openLines(key, headOf, counted)
+  return {text = redis.call('GET', key) or '', headOf = headOf, counted = counted, storedCount = nil, delta = 0,
+    edits = {}, spans = {}, dropped = {}, added = {}, isAdded = {}, changed = false}
 end
 local function locate(lines, head)
   local span = lines.spans[head]
@@ -162,7 +175,11 @@ local function getLine(lines, head)
   if not span or lines.dropped[head] then return nil end
   return string.sub(lines.text, span[1] + 1 + #head, span[2])
 end
+local function countChange(lines, head, change)
+  if lines.counted and lines.counted(head) then lines.delta = lines.delta + change end
+end
 local function setLine(lines, head, body)
+  if getLine(lines, head) == nil then countChange(lines, head, 1) end
   if not lines.isAdded[head] and (lines.dropped[head] or not locate(lines, head)) then
     lines.added[#lines.added + 1] = head
     lines.isAdded[head] = true
@@ -171,6 +188,7 @@ local function setLine(lines, head, body)
   lines.changed = true
 end
 local function dropLine(lines, head)
+  if getLine(lines, head) ~= nil then countChange(lines, head, -1) end
   if not lines.isAdded[head] then lines.dropped[head] = true end
   lines.edits[head] = false
   lines.changed = true
@@ -181,6 +199,7 @@ local function keepLines(lines, keep)
     local kept = keep(head, body)
     if kept == body then return end
     lines.changed = true
+    if kept == nil then countChange(lines, head, -1) end
     if kept == nil and stored and not lines.isAdded[head] then lines.dropped[head] = true end
     lines.edits[head] = kept == nil and false or kept
   end
@@ -196,6 +215,20 @@ local function keepLines(lines, keep)
   for _, head in ipairs(lines.added) do
     if lines.edits[head] then visit(head, lines.edits[head], false) end
   end
+end
+-- How many counted lines the string holds as this call left it: the stored ones are counted once, when first asked.
+local function countLines(lines)
+  if lines.storedCount == nil then
+    local count, from = 0, 1
+    while true do
+      local at = string.find(lines.text, '\n', from, true)
+      if not at then break end
+      if lines.counted(string.sub(lines.text, at + 1, at + 1)) then count = count + 1 end
+      from = at + 1
+    end
+    lines.storedCount = count
+  end
+  return lines.storedCount + lines.delta
 end
 local function lineText(head, body)
   return '\n' .. head .. body
@@ -220,13 +253,14 @@ local function joinLines(lines)
   return table.concat(parts)
 end
 
+local function isBounded(head) return BOUNDED_KINDS[string.sub(head, 1, 1)] == true end
 local act, ent
 local function loadAct()
   act = act or openLines(actKey, function(line) return string.sub(line, 2, 1 + LINE_KEY_WIDTH) end)
   return act
 end
 local function loadEnt()
-  ent = ent or openLines(entKey, function(line) return string.match(line, '^\n([^\t\n]*\t)') or string.sub(line, 2) end)
+  ent = ent or openLines(entKey, function(line) return string.match(line, '^\n([^\t\n]*\t)') or string.sub(line, 2) end, isBounded)
   return ent
 end
 
@@ -243,14 +277,14 @@ local horizonDay, horizonMs
 -- horizon since it was made, goes too), else its tombstone. The tombstone keeps the eventId because ties on
 -- occurredAt are broken by it: without it, whether a same-instant event wins would depend on whether it arrived
 -- before or after the shrink.
-local function agedOut(head, record)
+local function agedOut(head, record, horizon)
   local forgotten = FORGOTTEN_ONCE_AGED_OUT[string.sub(head, 1, 1)] == true
   local agesOut = record[LAYOUT.record.agesOut]
   if agesOut == nil then
     if forgotten then return false end
     return nil
   end
-  if agesOut ~= 1 or record[LAYOUT.record.occurredAt] >= horizonMs then return nil end
+  if agesOut ~= 1 or record[LAYOUT.record.occurredAt] >= horizon then return nil end
   if forgotten then return false end
   return string.format('[%.0f,%s]', record[LAYOUT.record.occurredAt], cjson.encode(record[LAYOUT.record.eventId]))
 end
@@ -264,7 +298,7 @@ local function sweep()
     return nil
   end)
   keepLines(loadEnt(), function(head, body)
-    local aged = agedOut(head, cjson.decode(body))
+    local aged = agedOut(head, cjson.decode(body), horizonMs)
     if aged == nil then return body end
     return aged or nil
   end)
@@ -289,7 +323,7 @@ local function latestWins(field, body)
   local head = field .. '\t'
   local stored = getLine(lines, head)
   if stored and not outranks(record, cjson.decode(stored)) then return end
-  local aged = agedOut(head, record)
+  local aged = agedOut(head, record, horizonMs)
   if aged == false then
     if stored then dropLine(lines, head) end
   else
@@ -422,15 +456,43 @@ local function remember(arrivalHour, digest)
   addedAt[digest] = #added
 end
 
+-- How many bounded records the event whose values run from `from` up to `to` (excluded) would add, its records aged
+-- out as of `horizon`: one per line it names that is not stored and that its record would not leave empty.
+local function entitiesAdded(from, to, horizon)
+  local adding = 0
+  local j = from + EVENT.operationCount + 1
+  while j < to do
+    if values[j] == OP.latest.opcode and isBounded(values[j + 1]) then
+      local head = values[j + 1] .. '\t'
+      -- only a kind forgotten once aged out can leave nothing: the others' records are not decoded
+      if getLine(loadEnt(), head) == nil
+        and not (FORGOTTEN_ONCE_AGED_OUT[string.sub(head, 1, 1)] and agedOut(head, cjson.decode(values[j + 2]), horizon) == false) then
+        adding = adding + 1
+      end
+    end
+    j = j + OPERATION_ARITY[values[j]] + 1
+  end
+  return adding
+end
+
 -- The event whose values run from `from` up to `to` (excluded).
 local function applyOne(from, to)
   local clock = tonumber(values[from + EVENT.clock])
+  local today = math.floor(clock / MS_PER_DAY)
+  horizonDay = today - retentionDays + 1
+  horizonMs = horizonDay * MS_PER_DAY
+  local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
   local watermarkField, offset = values[from + EVENT.watermark], values[from + EVENT.offset]
   -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
-  --    was applied (or found a duplicate) before.
+  --    was applied (or found a duplicate, or refused) before. One refused is judged again (see the header): its
+  --    records are missing even as of the horizon of the last sweep, which may have dropped an applied one's.
   local watermark = getState(watermarkField)
-  if watermark and tonumber(offset) <= tonumber(watermark) then return OUTCOME.redelivered end
-  setState(watermarkField, offset)
+  if watermark and tonumber(offset) <= tonumber(watermark) then
+    local sweptHorizonMs = (sweptDay - retentionDays + 1) * MS_PER_DAY
+    if entitiesAdded(from, to, math.max(horizonMs, sweptHorizonMs)) == 0 then return OUTCOME.redelivered end
+  else
+    setState(watermarkField, offset)
+  end
 
   -- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the
   --    window (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
@@ -438,20 +500,21 @@ local function applyOne(from, to)
   local arrivalHour = math.floor(clock / MS_PER_HOUR)
   forgetBefore(arrivalHour - dedupeWindowHours - 1)
   if seenBefore(values[from + EVENT.digest]) then return OUTCOME.duplicate end
-  remember(arrivalHour, values[from + EVENT.digest])
 
   -- 3. Retention sweep, at most once per customer per UTC day.
-  local today = math.floor(clock / MS_PER_DAY)
-  horizonDay = today - retentionDays + 1
-  horizonMs = horizonDay * MS_PER_DAY
-  local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
   if today > sweptDay then
     setState(LAYOUT.state.trimDay, today)
     flushAdditions()
     sweep()
   end
 
-  -- 4. The event's operations.
+  -- 4. The bound on a customer's records, once the sweep has dropped those aged out. The eventId is remembered only
+  --    for an event applied: a copy of a refused one is refused again, or applied once there is room.
+  local adding = entitiesAdded(from, to, horizonMs)
+  if adding > 0 and countLines(loadEnt()) + adding > maxEntities then return OUTCOME.refused end
+  remember(arrivalHour, values[from + EVENT.digest])
+
+  -- 5. The event's operations.
   local j = from + EVENT.operationCount + 1
   while j < to do
     local arity = OPERATION_ARITY[values[j]]

@@ -154,6 +154,12 @@ export type LatestRecord<Payload extends unknown[]> = [occurredAt: number, event
  * A won or lost deal keeps its tombstone: an older event of an open stage, which never ages out, must not bring it back.
  */
 const FORGOTTEN_ONCE_AGED_OUT: readonly EntityKind[] = ['ticket'];
+/**
+ * Kinds whose records a customer may hold only so many of (the store's maxEntities): their ids come from the producer,
+ * which may mint any number of them, and every event of the customer reads and rewrites the `ent` string. The values
+ * (segment, NPS, CSM sentiment) have ids of the product's own, three at most, and are never refused.
+ */
+const BOUNDED_KINDS: readonly EntityKind[] = ['ticket', 'opportunity', 'contract'];
 /** Where a record's rank and retention flag sit in its array. */
 export const RECORD_INDEX = { occurredAt: 0, eventId: 1, agesOut: 2 } as const;
 /** An aged-out record shrinks to its rank alone, [occurredAt, eventId] (the eventId breaks ties on occurredAt). */
@@ -195,5 +201,6 @@ export const LUA_LAYOUT = {
   // Lua arrays count from 1.
   record: { occurredAt: RECORD_INDEX.occurredAt + 1, eventId: RECORD_INDEX.eventId + 1, agesOut: RECORD_INDEX.agesOut + 1 },
   forgottenOnceAgedOut: Object.fromEntries(FORGOTTEN_ONCE_AGED_OUT.map((kind) => [ENTITY_KIND[kind], true])),
+  boundedKinds: Object.fromEntries(BOUNDED_KINDS.map((kind) => [ENTITY_KIND[kind], true])),
   seen: { hourBytes: SEEN_HOUR_BYTES, recordBytes: SEEN_HOUR_BYTES + EVENT_DIGEST_BYTES },
 } as const;

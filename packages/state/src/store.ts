@@ -16,6 +16,11 @@ import { READ_CUSTOMER_SCRIPT, parseReadCustomerReply, readCustomerCall, type Cu
 
 export const DEFAULT_RETENTION_DAYS = 400;
 export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
+/**
+ * Tickets, opportunities and contracts one customer may hold, together: a hundred times what a large account has, and
+ * few enough that an apply call of a customer at the bound holds Redis for milliseconds (docs/operations.md).
+ */
+export const DEFAULT_MAX_ENTITIES = 10_000;
 
 export interface StateStoreOptions {
   /** Versioned key prefix; a replay into a fresh namespace uses another one. Default DEFAULT_PREFIX. */
@@ -24,6 +29,8 @@ export interface StateStoreOptions {
   retentionDays?: number;
   /** An eventId is recognised as a duplicate for at least this many days after it arrived. Default 7. */
   dedupeWindowDays?: number;
+  /** Tickets, opportunities and contracts a customer may hold; an event adding one past it is `refused`. Default 10,000. */
+  maxEntities?: number;
   /** Number of due-set shards; fixed for the life of a prefix (it decides where each customer lives). Default 16. */
   dueShards?: number;
 }
@@ -32,6 +39,7 @@ export interface StateStore {
   readonly keys: KeySchema;
   readonly retentionDays: number;
   readonly dedupeWindowDays: number;
+  readonly maxEntities: number;
   applyEvents(items: readonly ApplyItem[], now: number, options?: ApplyOptions): Promise<ApplyResult[]>;
   readCustomers(customerIds: readonly string[], asOf: number): Promise<CustomerSnapshot[]>;
   commitScores(commits: readonly ScoreCommit[], options?: CommitOptions): Promise<CommitResult[]>;
@@ -56,6 +64,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
   const settings = {
     retentionDays: positiveInteger('retentionDays', options.retentionDays ?? DEFAULT_RETENTION_DAYS),
     dedupeWindowDays: positiveInteger('dedupeWindowDays', options.dedupeWindowDays ?? DEFAULT_DEDUPE_WINDOW_DAYS),
+    maxEntities: positiveInteger('maxEntities', options.maxEntities ?? DEFAULT_MAX_ENTITIES),
   };
   const run = {
     applyEvents: defineScript(redis, APPLY_EVENTS_SCRIPT),

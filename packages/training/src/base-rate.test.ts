@@ -186,7 +186,7 @@ describe('settledPlan', () => {
 
 describe('adaptToOutcomes and adaptToBase', () => {
   const config = defaultScoringConfig();
-  const fold = { retentionDays: 400, dedupeWindowDays: 7 };
+  const fold = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
   const { histories, end } = syntheticPopulation({ customers: 300, days: 720, seed: 3 });
   const plan = settledPlan(knownSpan(histories).firstKnown, end, 90);
   const settled = histories.flatMap((history) => customerRows(history, plan, fold));

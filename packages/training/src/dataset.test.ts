@@ -10,7 +10,7 @@ const T0 = Date.UTC(2024, 0, 1);
 const at = (days: number): number => T0 + days * DAY;
 /** The end of UTC day `days`: what an as-of date means in a schedule. */
 const endOf = (days: number): number => at(days + 1) - 1;
-const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
+const FOLD = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
 
 let nextId = 0;
 const envelope = (customerId: string, day: number) => ({ eventId: `e${++nextId}`, customerId, occurredAt: at(day) + 10 * 3_600_000, source: 'test' });

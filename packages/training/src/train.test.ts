@@ -6,7 +6,7 @@ import { syntheticPopulation } from './test-support';
 import { riskBandsFor } from './thresholds';
 import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, TrainingRefusedError, trainChurnModel } from './train';
 
-const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
+const FOLD = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
 const TRAINED_AT = Date.UTC(2025, 0, 15);
 const base = defaultScoringConfig();
 

@@ -2,7 +2,7 @@
 // time by the scorer's pure code from a replay of the input topics, written to Redis as the customer's back-filled
 // score history, which the read API serves before the live points (docs/time-and-alerts.md, "A year of history
 // from the first day").
-import type { Env } from '@churnscore/config';
+import { stateSettings, type Env } from '@churnscore/config';
 import { compareUtf8 } from '@churnscore/scoring';
 import { CLI_EXIT_CODES, UsageError, formatCount, formatPercent, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
 import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisLogin, serverMicroseconds, type BackfilledHistoryWriter } from '@churnscore/state';
@@ -105,7 +105,7 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
     const replay = await replayInputTopics(settings, io, { clock, recordTimestamps: args.recordTimestamps });
     const until = clock();
     const asOf = weekEnds(until);
-    const fold = { retentionDays: settings.retentionDays, dedupeWindowDays: settings.dedupeWindowDays };
+    const fold = stateSettings(settings);
     const histories = groupByCustomer(replay.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
     let progress: BackfillCounts = { customers: 0, written: 0, createdSinceReplay: 0, points: 0 };
     const display = startProgress(

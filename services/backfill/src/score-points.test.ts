@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { BACKFILL_DAYS, backfilledPoints, weekEnds } from './score-points';
 
 const NOW = Date.parse('2025-06-18T10:00:00Z'); // a Wednesday
-const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
+const FOLD = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
 const config = defaultScoringConfig();
 const customers = generateCustomerHistories({ customers: 6, days: 500, seed: 'backfill-points', now: NOW });
 

@@ -1,5 +1,6 @@
 // `npm run evaluate`: trains the churn model on one simulated customer base, scores another with the scorer's own
 // code, and prints every signal side by side with the targets (docs/evaluation.md).
+import { stateSettings } from '@churnscore/config';
 import { ScoringConfigError, churnSnapshot, defaultScoringConfig, loadScoringConfigFile, type ScoringConfig } from '@churnscore/scoring';
 import { UsageError, formatCount, formatPercent, integerOption, latentState, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
 import {
@@ -197,8 +198,7 @@ export async function runEvaluateCommand(argv: string[], io: EvaluateIo): Promis
   }
   const { populations } = args;
   // The scorer's defaults, whatever this shell's environment says, so that every run reports the same figures.
-  const { retentionDays, dedupeWindowDays } = loadProducerConfig({}, { offline: true });
-  const fold = { retentionDays, dedupeWindowDays };
+  const fold = stateSettings(loadProducerConfig({}, { offline: true }));
   const defaultConfig = defaultConfigOf(args.defaultConfigPath);
   const stage = (text: string) => io.stderr.write(`${text}\n`);
 

@@ -1,3 +1,4 @@
+import { stateSettings } from '@churnscore/config';
 import { MS_PER_DAY } from '@churnscore/domain';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,8 +27,7 @@ import { renderEvaluation } from './render';
 
 const NOW = Date.parse('2025-06-15T12:00:00Z');
 // The scorer's defaults, as npm run train and npm run evaluate take them.
-const { retentionDays, dedupeWindowDays } = loadProducerConfig({}, { offline: true });
-const FOLD = { retentionDays, dedupeWindowDays };
+const FOLD = stateSettings(loadProducerConfig({}, { offline: true }));
 const WEEK = 7 * MS_PER_DAY;
 const byDefault = defaultScoringConfig();
 /** Another model: the default's, alerting far earlier, so that the two alert books differ. */

@@ -4,7 +4,7 @@
 import { DEFAULT_TOPICS } from '@churnscore/config';
 import { MS_PER_DAY, type ContractState, type InputEvent, type OutputEvent } from '@churnscore/domain';
 import { DLQ_HEADERS, TOPIC_ROLE_OF_KIND, type EventCodec } from '@churnscore/events';
-import { inMemoryEventCodec, SAMPLE_NOW, sampleActivity, sampleContract, sampleCustomer } from '@churnscore/events/testing';
+import { inMemoryEventCodec, SAMPLE_NOW, sampleActivity, sampleContract, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
 import { RewindRequiredError, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { kafkaMessage, RecordingProducer } from '@churnscore/kafka/testing';
 import { createLogger } from '@churnscore/observability';
@@ -117,6 +117,25 @@ describe('ScoringPipeline.handleChunks', () => {
     expect(dead?.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'NOT_WIRE_FORMAT', [DLQ_HEADERS.sourceTopic]: chunk.topic, [DLQ_HEADERS.sourceOffset]: '1' });
     expect(journal[0]).toBe(`send ${topics.dlq} ×1`);
     expect(journal).toContain('apply e1');
+  });
+
+  it('dead-letters the events the store refuses for the entity bound, unchanged, and scores the customer with the others', async () => {
+    store.maxEntities = 2;
+    const deal = (eventId: string, opportunityId: string) => sampleOpportunity({ customerId: 'c1', eventId, opportunityId });
+    const chunk = await chunkOf([deal('e1', 'o1'), deal('e2', 'o2'), deal('e3', 'o3'), deal('e4', 'o1')]);
+    await pipelineWith().handleChunks([chunk], FENCE);
+    const dead = producer.sent(topics.dlq);
+    expect(dead.map((message) => message.headers)).toEqual([
+      expect.objectContaining({ [DLQ_HEADERS.reason]: 'ENTITY_LIMIT', [DLQ_HEADERS.field]: 'opportunityId', [DLQ_HEADERS.sourceOffset]: '2' }),
+    ]);
+    expect(dead[0]?.value).toEqual(chunk.messages[2]!.value);
+    // Sent within the unit, before it is done and its offsets can be committed; the customer is scored with the rest.
+    expect(journal).toEqual(['apply e1 e2 e3 e4', 'read c1', `send ${topics.dlq} ×1`, 'commit c1', `send ${topics.scoreChanged} ×1`, 'ack c1 1']);
+    expect(store.stored('c1').score?.revision).toBe(3);
+
+    // Consumed again after a crash before the commit: refused again, and dead-lettered again.
+    await pipelineWith().handleChunks([chunk], FENCE);
+    expect(producer.sent(topics.dlq)).toHaveLength(2);
   });
 
   it('splits a unit at an erasure: what came before is scored, the customer erased and tombstoned, what follows starts afresh', async () => {

@@ -55,6 +55,29 @@ const RELEASE_BATCH = 1_000;
 const MAX_COMMIT_ATTEMPTS = 5;
 
 type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
+/** An event to apply, with the record it came in (to dead-letter it if the store refuses it). */
+type InputItem = ApplyItem & { message: KafkaMessage };
+/** A record for the DLQ, and where it was read. */
+interface DeadLetter {
+  message: KafkaMessage;
+  rejection: Rejection;
+  topic: string;
+  partition: number;
+}
+
+/** The field naming the entity an event would add: what a refusal by the store's bound points at. */
+const ENTITY_ID_FIELD: { readonly [K in InputEvent['kind']]: string | undefined } = {
+  activity: 'ticketId',
+  opportunity: 'opportunityId',
+  contract: 'contractId',
+  customer: undefined,
+};
+
+function entityLimitRejection(event: InputEvent, maxEntities: number): Rejection {
+  const message = `the customer holds ${maxEntities} tickets, opportunities and contracts, the most MAX_ENTITIES_PER_CUSTOMER allows, and this event would add another`;
+  const field = ENTITY_ID_FIELD[event.kind];
+  return field === undefined ? { reason: 'ENTITY_LIMIT', message } : { reason: 'ENTITY_LIMIT', message, field };
+}
 
 /**
  * The snapshots read right behind the apply calls that show exactly the state those calls left (the revision of the
@@ -96,7 +119,7 @@ export class ScoringPipeline {
     const decoded = await Promise.all(chunks.map((chunk) => this.decodeChunk(chunk, now)));
 
     // An erasure splits the unit: what came before it is applied (and erased), what follows starts afresh.
-    let run: ApplyItem[] = [];
+    let run: InputItem[] = [];
     for (const [i, chunk] of chunks.entries()) {
       for (const entry of decoded[i]!) {
         if (!('event' in entry)) continue;
@@ -114,6 +137,7 @@ export class ScoringPipeline {
             // A replay sees the record's original timestamp and so takes the dedupe and retention decisions the
             // live run took; a clock set back (tests, backfills) is never overtaken by the broker's time.
             receivedAt: Math.min(Number(entry.message.timestamp), now),
+            message: entry.message,
           });
         }
       }
@@ -148,7 +172,9 @@ export class ScoringPipeline {
       const result = results[i]!;
       return result.ok ? { message, event: result.event } : { message, rejection: result.rejection };
     });
-    await this.deadLetter(chunk, decoded, now);
+    const rejected = decoded.flatMap((d) => ('rejection' in d ? [{ ...d, topic: chunk.topic, partition: chunk.partition }] : []));
+    await this.deadLetter(rejected, now);
+    if (rejected.length > 0) this.deps.metrics.events.inc({ topic: chunk.topic, outcome: 'rejected' }, rejected.length);
     return decoded;
   }
 
@@ -240,7 +266,7 @@ export class ScoringPipeline {
     };
   }
 
-  private async applyAndRescore(items: readonly ApplyItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<void> {
+  private async applyAndRescore(items: readonly InputItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<void> {
     if (items.length === 0) return;
     const { store, metrics } = this.deps;
     const customerIds = [...new Set(items.map(({ event }) => event.customerId))];
@@ -261,7 +287,8 @@ export class ScoringPipeline {
       const { topic, event } = items[i]!;
       const ofTopic = outcomes.get(topic) ?? new Map<ApplyOutcome, number>();
       outcomes.set(topic, ofTopic.set(outcome, (ofTopic.get(outcome) ?? 0) + 1));
-      if (deferred.has(event.customerId)) return;
+      // A refusal changed nothing a score reads (a customer at the bound is the costliest to read).
+      if (deferred.has(event.customerId) || outcome === 'refused') return;
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
       // The cause is the last event applied; only what was applied says whether history is arriving (a
       // redelivery brings nothing new).
@@ -275,6 +302,14 @@ export class ScoringPipeline {
       }
     });
     for (const [topic, counts] of outcomes) for (const [outcome, count] of counts) metrics.events.inc({ topic, outcome }, count);
+    // Before the unit's offsets are committed, like any rejection: a crash before the send leaves the records to be
+    // consumed again, and the store refuses them again (lua/applyEvents-4.lua).
+    const refused = items.flatMap((item, i) =>
+      results[i]!.outcome === 'refused'
+        ? [{ message: item.message, rejection: entityLimitRejection(item.event, store.maxEntities), topic: item.topic, partition: item.partition }]
+        : [],
+    );
+    await this.deadLetter(refused, now);
     await this.defer(deferred, now);
     await this.rescore([...targets.values()], now, fence, handling, readAlready);
   }
@@ -308,21 +343,16 @@ export class ScoringPipeline {
     this.deps.metrics.scoresDeferred.inc(deferred.size);
   }
 
-  private async deadLetter(chunk: MessageChunk, decoded: readonly Decoded[], now: number): Promise<void> {
+  private async deadLetter(rejected: readonly DeadLetter[], now: number): Promise<void> {
     const { producer, topics, metrics, logger } = this.deps;
-    const rejected = decoded.flatMap((d) => ('rejection' in d ? [d] : []));
     if (rejected.length === 0) return;
-    const messages: Message[] = rejected.map(({ message, rejection }) =>
-      dlqRecord(message, rejection, { topic: chunk.topic, partition: chunk.partition, offset: message.offset }, now, this.deps.maxBatchBytes),
+    const messages: Message[] = rejected.map(({ message, rejection, topic, partition }) =>
+      dlqRecord(message, rejection, { topic, partition, offset: message.offset }, now, this.deps.maxBatchBytes),
     );
     await sendWithinLimit(producer, [{ topic: topics.dlq, messages }], this.deps.maxBatchBytes);
-    for (const { message, rejection } of rejected) {
+    for (const { message, rejection, topic, partition } of rejected) {
       metrics.dlq.inc({ reason: rejection.reason });
-      metrics.events.inc({ topic: chunk.topic, outcome: 'rejected' });
-      logger.warn(
-        { topic: chunk.topic, partition: chunk.partition, offset: message.offset, reason: rejection.reason, field: rejection.field },
-        `input rejected to the DLQ: ${rejection.message}`,
-      );
+      logger.warn({ topic, partition, offset: message.offset, reason: rejection.reason, field: rejection.field }, `input rejected to the DLQ: ${rejection.message}`);
     }
   }
 

@@ -2,6 +2,7 @@ import {
   ConfigError,
   kafkaClientOptions,
   registryClientConfig,
+  stateSettings,
   type AppConfig,
   type TopicNames,
 } from '@churnscore/config';
@@ -298,11 +299,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     await admin.disconnect();
     throw error;
   }
-  const store = createStateStore(redis, {
-    prefix: config.redis.keyPrefix,
-    retentionDays: config.retentionDays,
-    dedupeWindowDays: config.dedupeWindowDays,
-  });
+  const store = createStateStore(redis, { prefix: config.redis.keyPrefix, ...stateSettings(config) });
   const producer = await connectIdempotentProducer(kafka);
   const consumer = kafka.consumer({
     groupId: config.kafka.consumerGroup,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { asHistory, describePopulation, planPopulation, simulatePopulation, simulatedDataset, type SimulatedPopulation } from './simulated-populations';
 
 const NOW = Date.parse('2025-06-15T12:00:00Z');
-const FOLD = { retentionDays: 400, dedupeWindowDays: 7 };
+const FOLD = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
 const A: SimulatedPopulation = { seed: 'pop-a', customers: 12, days: 300, churnRate: 0.5, silentChurnShare: 0.2, activitySpread: 3, usageSignal: 0.5, usageReporting: 1 };
 const B: SimulatedPopulation = { ...A, seed: 'pop-b', churnRate: 0.2, activitySpread: 30, usageSignal: 1, usageReporting: 1 };
 const options = { now: NOW, everyDays: 7, horizonDays: 90, ...FOLD };

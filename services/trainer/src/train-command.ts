@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { AppConfig, Env } from '@churnscore/config';
+import { stateSettings, type AppConfig, type Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
 import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
@@ -299,7 +299,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   }
   // By customer id: the same events give the same model (to the bit) whatever order the exports or partitions hold the customers in.
   const histories = groupByCustomer(history.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
-  const fold = { retentionDays: settings.retentionDays, dedupeWindowDays: settings.dedupeWindowDays };
+  const fold = stateSettings(settings);
   if (args.adaptBaseRate) return adaptCommand(args, histories, { config: baseConfig, path: baseConfigPath }, fold, io);
   let progress = { customers: 0, rows: 0 };
   const snapshotting = startProgress(

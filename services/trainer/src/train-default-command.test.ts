@@ -66,7 +66,7 @@ describe('npm run train:default', () => {
 
     // Every score the scorer computes with it carries its version.
     const customer = simulatePopulation(SMALL[0]!, DEFAULT_MODEL_CLOCK)[0]!;
-    const state = foldEvents(customer.customerId, customer.events.map((event) => ({ event })), { asOf: DEFAULT_MODEL_CLOCK, retentionDays: 400, dedupeWindowDays: 7 });
+    const state = foldEvents(customer.customerId, customer.events.map((event) => ({ event })), { asOf: DEFAULT_MODEL_CLOCK, retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 });
     expect(scoreCustomer(computeInsights(state, DEFAULT_MODEL_CLOCK, { retentionDays: 400 }), null, config, DEFAULT_MODEL_CLOCK).modelVersion).toBe(version);
 
     expect(stdout).toContain(`trained default-test.1: validation AUC`);

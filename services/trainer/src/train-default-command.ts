@@ -1,6 +1,7 @@
 // `npm run train:default`: the shipped default scoring config's churn model, learnt from simulated customer bases
 // for a customer base with no history of its own yet (docs/scoring.md §16). Everything but the churn model,
 // CHURN_RISK_HIGH's thresholds and the version stays as the default config has it.
+import { stateSettings } from '@churnscore/config';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, loadScoringConfigFile, type ChurnFeatureName } from '@churnscore/scoring';
@@ -102,7 +103,7 @@ export async function runTrainDefaultCommand(argv: string[], io: TrainDefaultIo)
   const populations = io.populations ?? DEFAULT_MODEL_POPULATIONS;
   // The scorer's default retention and de-duplication window, whatever this shell's environment says: the shipped
   // default must not depend on who regenerated it.
-  const { retentionDays, dedupeWindowDays } = loadProducerConfig({}, { offline: true });
+  const fold = stateSettings(loadProducerConfig({}, { offline: true }));
   const baseConfig = loadScoringConfigFile(paths.config);
 
   const total = populations.reduce((sum, population) => sum + population.customers, 0);
@@ -114,8 +115,7 @@ export async function runTrainDefaultCommand(argv: string[], io: TrainDefaultIo)
     now: DEFAULT_MODEL_CLOCK,
     everyDays: EVERY_DAYS,
     horizonDays: DEFAULT_HORIZON_DAYS,
-    retentionDays,
-    dedupeWindowDays,
+    ...fold,
     onProgress: (done) => (progress = done),
   }).finally(() => display.stop());
 

@@ -20,14 +20,19 @@ export interface ApplyItem {
   receivedAt?: number;
 }
 
-/** `fenced`: the server is not one `ApplyOptions.fence` names; nothing was written. */
-export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'fenced';
+/**
+ * `fenced`: the server is not one `ApplyOptions.fence` names; nothing was written. `refused`: the event would add a
+ * ticket, opportunity or contract to a customer that holds `maxEntities` of them already; nothing but the watermark
+ * changed, and the event is refused again however often it comes back until there is room (see lua/applyEvents-4.lua).
+ */
+export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'refused' | 'fenced';
 
 /** The outcomes the script answers with, one per event. */
 const APPLY_OUTCOME = {
   applied: 'applied',
   duplicate: 'duplicate',
   redelivered: 'redelivered',
+  refused: 'refused',
   fenced: 'fenced',
 } as const satisfies { [O in ApplyOutcome]: O };
 const OUTCOMES: ReadonlySet<string> = new Set(Object.values(APPLY_OUTCOME));
@@ -51,6 +56,7 @@ export interface ApplyResult {
 export interface ApplySettings {
   retentionDays: number;
   dedupeWindowDays: number;
+  maxEntities: number;
 }
 
 /**
@@ -60,7 +66,7 @@ export interface ApplySettings {
 const APPLY_EVENTS_PER_CALL = 200;
 
 const KEYS = ['state', 'act', 'ent', 'seen'] as const satisfies readonly CustomerKeyPart[];
-const ARGS = ['retentionDays', 'dedupeWindowHours', 'fence', 'events'] as const;
+const ARGS = ['retentionDays', 'dedupeWindowHours', 'maxEntities', 'fence', 'events'] as const;
 /** Each event's group of values in the packed `events` argument; its operations follow it. */
 const EVENT_ARGS = ['clock', 'watermark', 'offset', 'digest', 'operationCount'] as const;
 
@@ -99,7 +105,7 @@ function applyEventsCall(keys: CustomerKeys, encodedItems: readonly LuaPackValue
   const dedupeWindowHours = (settings.dedupeWindowDays * MS_PER_DAY) / MS_PER_HOUR;
   return {
     keys: keysOf(KEYS, keys),
-    args: scriptArgs(ARGS, { retentionDays: settings.retentionDays, dedupeWindowHours, fence, events: packForLua(encodedItems) }),
+    args: scriptArgs(ARGS, { retentionDays: settings.retentionDays, dedupeWindowHours, maxEntities: settings.maxEntities, fence, events: packForLua(encodedItems) }),
   };
 }
 

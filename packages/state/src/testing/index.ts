@@ -1,10 +1,10 @@
 // An in-memory StateStore for unit tests of its callers, shared as `@churnscore/state/testing`. It keeps the
-// store's contract where a caller can tell: per-(topic, partition) watermarks and eventId dedupe on apply,
+// store's contract where a caller can tell: per-(topic, partition) watermarks, eventId dedupe and the bound on entities (maxEntities) on apply,
 // the fence on applies and commits, write-only-if-newer and the compare-and-set on the score and the state
 // incarnation a commit was based on, versions and outbox sequence numbers as commitScore-7.lua assigns them (without generation
 // floors), acknowledgement. It keeps no aggregates: a customer's state is what the test sets with
 // `setState`, its revision counting the applied events. `journal` records the calls in order.
-import type { CustomerState, ScoreChangedMessage } from '@churnscore/domain';
+import type { CustomerState, InputEvent, ScoreChangedMessage } from '@churnscore/domain';
 import type { RedisIdentity, ReplicationProgress } from '../connection';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, keySchema } from '../keys';
 import { decodeCustomerState } from '../read-state';
@@ -14,7 +14,7 @@ import type { ApplyItem, ApplyOptions, ApplyResult } from '../scripts/apply-even
 import type { DueClaim } from '../scripts/claim-due';
 import type { CommitOptions, CommitResult, ScoreCommit } from '../scripts/commit-score';
 import type { CustomerSnapshot } from '../scripts/read-customer';
-import { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_RETENTION_DAYS, type StateStore } from '../store';
+import { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, type StateStore } from '../store';
 
 interface StoredCustomer {
   state: CustomerState;
@@ -26,12 +26,30 @@ interface StoredCustomer {
   outboxSeq: number;
   watermarks: Map<string, bigint>;
   eventIds: Set<string>;
+  /** The tickets, opportunities and contracts of its applied events, by kind and id. */
+  entities: Set<string>;
+}
+
+/** The ticket, opportunity or contract an event is about (kind and id), or null. */
+function entityOf(event: InputEvent): string | null {
+  switch (event.kind) {
+    case 'opportunity':
+      return `opportunity:${event.opportunityId}`;
+    case 'contract':
+      return `contract:${event.contractId}`;
+    case 'activity':
+      return event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED' ? `ticket:${event.ticketId ?? event.eventId}` : null;
+    case 'customer':
+      return null;
+  }
 }
 
 export class InMemoryStateStore implements StateStore {
   readonly keys = keySchema(DEFAULT_PREFIX, DEFAULT_DUE_SHARDS);
   readonly retentionDays = DEFAULT_RETENTION_DAYS;
   readonly dedupeWindowDays = DEFAULT_DEDUPE_WINDOW_DAYS;
+  /** The bound on tickets, opportunities and contracts per customer (here none ever ages out). */
+  maxEntities = DEFAULT_MAX_ENTITIES;
   /** The server writes land on: applies and commits fenced to another run id are refused. */
   runId = 'run-1';
   /** Called as each commit is judged, before anything is compared: lets a test land another writer first. */
@@ -62,10 +80,18 @@ export class InMemoryStateStore implements StateStore {
         const customer = this.customer(event.customerId);
         if (fence !== '' && fence !== this.runId) return { outcome: 'fenced', revision: customer.state.revision };
         const watermark = `${topic}:${partition}`;
-        if (BigInt(offset) <= (customer.watermarks.get(watermark) ?? -1n)) return { outcome: 'redelivered', revision: customer.state.revision };
-        customer.watermarks.set(watermark, BigInt(offset));
+        const entity = entityOf(event);
+        const addsEntity = entity !== null && !customer.entities.has(entity);
+        // An event that would add an entity was never applied: if it is redelivered, it was refused, and is judged again.
+        if (BigInt(offset) <= (customer.watermarks.get(watermark) ?? -1n)) {
+          if (!addsEntity) return { outcome: 'redelivered', revision: customer.state.revision };
+        } else {
+          customer.watermarks.set(watermark, BigInt(offset));
+        }
         if (customer.eventIds.has(event.eventId)) return { outcome: 'duplicate', revision: customer.state.revision };
+        if (addsEntity && customer.entities.size >= this.maxEntities) return { outcome: 'refused', revision: customer.state.revision };
         customer.eventIds.add(event.eventId);
+        if (entity !== null) customer.entities.add(entity);
         customer.state = { ...customer.state, revision: customer.state.revision + 1 };
         if (customer.incarnation === '') customer.incarnation = `incarnation-${(this.incarnations += 1)}`;
         return { outcome: 'applied', revision: customer.state.revision };
@@ -137,7 +163,7 @@ export class InMemoryStateStore implements StateStore {
     if (!customer) {
       // What the store reads for a customer it never saw: no keys at all.
       const state = decodeCustomerState(customerId, {}, null, null, 0, this.retentionDays);
-      customer = { state, incarnation: '', score: null, alertBook: null, outbox: [], outboxSeq: 0, watermarks: new Map(), eventIds: new Set() };
+      customer = { state, incarnation: '', score: null, alertBook: null, outbox: [], outboxSeq: 0, watermarks: new Map(), eventIds: new Set(), entities: new Set() };
       this.customers.set(customerId, customer);
     }
     return customer;

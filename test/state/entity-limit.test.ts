@@ -1,0 +1,131 @@
+// The bound on a customer's entities (maxEntities): an event that would add a ticket, opportunity or contract past it
+// is refused and changes nothing but its watermark; the customer's other events go on being applied; and a refused
+// event stays refused however it comes back (redelivered after a crash lost its dead-lettering, or sent again) until
+// there is room, while an applied one redelivered is never applied twice.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DAY, Feed, HOUR, NOW, activity, contract, openStateTest, opportunity, profile, storedBytes, type StateTestContext } from './fixtures';
+
+const MAX_ENTITIES = 3;
+
+let t: StateTestContext;
+beforeAll(async () => {
+  t = await openStateTest('entity-limit', { maxEntities: MAX_ENTITIES });
+});
+afterAll(() => t.close());
+
+const outcomes = async (items: Parameters<typeof t.store.applyEvents>[0], now = NOW) => (await t.store.applyEvents(items, now)).map((result) => result.outcome);
+
+describe('a customer at the bound', () => {
+  it('has events adding an entity refused, whatever its kind, and every other event applied', async () => {
+    const customerId = 'full{1}';
+    const feed = new Feed();
+    expect(
+      await outcomes(
+        feed.items(
+          opportunity(customerId, 'O1', 'LEAD', NOW - 3 * HOUR),
+          contract(customerId, 'C1', 'ACTIVE', NOW - 3 * HOUR),
+          activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 3 * HOUR, { ticketId: 'T1' }),
+        ),
+      ),
+    ).toEqual(['applied', 'applied', 'applied']);
+    const before = await storedBytes(t, customerId);
+
+    const adding = feed.items(
+      opportunity(customerId, 'O2', 'LEAD', NOW - 2 * HOUR),
+      contract(customerId, 'C2', 'ACTIVE', NOW - 2 * HOUR),
+      activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 2 * HOUR, { ticketId: 'T2' }),
+      // a ticket opened without an id is an entity of its own
+      activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 2 * HOUR),
+    );
+    expect(await outcomes(adding)).toEqual(['refused', 'refused', 'refused', 'refused']);
+    const after = await storedBytes(t, customerId);
+    // nothing but the watermarks moved
+    expect({ ...after, state: {} }).toEqual({ ...before, state: {} });
+    expect(Object.keys(after.state).filter((field) => after.state[field] !== before.state[field]).every((field) => field.startsWith('w:'))).toBe(true);
+
+    expect(
+      await outcomes(
+        feed.items(
+          opportunity(customerId, 'O1', 'CLOSED_WON', NOW - HOUR),
+          contract(customerId, 'C1', 'CANCELLED', NOW - HOUR),
+          activity(customerId, 'SUPPORT_TICKET_CLOSED', NOW - HOUR, { ticketId: 'T1' }),
+          activity(customerId, 'MEETING', NOW - HOUR),
+          activity(customerId, 'NPS_RESPONSE', NOW - HOUR, { value: 9 }),
+          profile(customerId, 'ENTERPRISE', NOW - HOUR),
+        ),
+      ),
+    ).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
+    const [snapshot] = await t.store.readCustomers([customerId], NOW);
+    expect(snapshot!.state.revision).toBe(9);
+    expect(snapshot!.state.opportunities.map((o) => [o.opportunityId, o.stage])).toEqual([['O1', 'CLOSED_WON']]);
+    expect(snapshot!.state.segment).toBe('ENTERPRISE');
+  });
+
+  it('keeps its entity records bounded however many new ids a producer mints', async () => {
+    const customerId = 'minting';
+    const feed = new Feed();
+    const results = await outcomes(feed.items(...Array.from({ length: 500 }, (_, n) => opportunity(customerId, `line-item-${n}`, 'LEAD', NOW - HOUR))));
+    expect(results.filter((outcome) => outcome === 'applied')).toHaveLength(MAX_ENTITIES);
+    expect(results.slice(MAX_ENTITIES).every((outcome) => outcome === 'refused')).toBe(true);
+    const ent = (await t.redis.get(t.store.keys.customer(customerId).ent)) ?? '';
+    expect(ent.split('\n').filter(Boolean)).toHaveLength(MAX_ENTITIES);
+  });
+});
+
+describe('a refused event', () => {
+  it('is refused again when redelivered, even behind applied offsets, and applied once there is room', async () => {
+    const customerId = 'redelivered-refusal';
+    const feed = new Feed();
+    // The oldest ticket leaves the 400-day horizon two days after NOW: its record is then dropped, which makes room.
+    const [oldTicket, ...others] = feed.items(
+      activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 399 * DAY, { ticketId: 'T-old' }),
+      opportunity(customerId, 'O1', 'LEAD', NOW - DAY),
+      opportunity(customerId, 'O2', 'LEAD', NOW - DAY),
+    );
+    const [refused, afterIt] = feed.items(opportunity(customerId, 'O3', 'LEAD', NOW - HOUR), opportunity(customerId, 'O1', 'PROPOSAL', NOW - HOUR));
+    expect(await outcomes([oldTicket!, ...others, refused!, afterIt!])).toEqual(['applied', 'applied', 'applied', 'refused', 'applied']);
+
+    // A crash before the refusal reached the DLQ: the unit is consumed again from its committed offset.
+    expect(await outcomes([oldTicket!, ...others, refused!, afterIt!], NOW + HOUR)).toEqual(['redelivered', 'redelivered', 'redelivered', 'refused', 'redelivered']);
+    // Two days later the old ticket has aged out (it counts no more and its record is dropped): the refusal now fits.
+    expect(await outcomes([refused!], NOW + 2 * DAY)).toEqual(['applied']);
+    expect(await outcomes([refused!], NOW + 2 * DAY)).toEqual(['redelivered']);
+    const [snapshot] = await t.store.readCustomers([customerId], NOW + 2 * DAY);
+    expect(snapshot!.state.opportunities.map((o) => [o.opportunityId, o.stage])).toEqual([
+      ['O1', 'PROPOSAL'],
+      ['O2', 'LEAD'],
+      ['O3', 'LEAD'],
+    ]);
+    expect(snapshot!.state.revision).toBe(5);
+  });
+
+  it('is not remembered as seen: a copy at a new offset is judged afresh', async () => {
+    const customerId = 'copied-refusal';
+    const feed = new Feed();
+    await outcomes(feed.items(...['O1', 'O2', 'O3'].map((id) => opportunity(customerId, id, 'LEAD', NOW - DAY))));
+    const extra = opportunity(customerId, 'O4', 'LEAD', NOW - HOUR, { eventId: 'sent-twice' });
+    expect(await outcomes(feed.items(extra))).toEqual(['refused']);
+    expect(await outcomes(feed.items({ ...extra }))).toEqual(['refused']);
+    expect(await t.redis.strlen(t.store.keys.customer(customerId).seen)).toBe(3 * 11);
+  });
+});
+
+describe('an applied event redelivered at the bound', () => {
+  it('is a redelivery, never applied twice, even once its ticket has aged out and been dropped', async () => {
+    const customerId = 'redelivered-applied';
+    const feed = new Feed();
+    const items = feed.items(
+      activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 399 * DAY, { ticketId: 'T-old' }),
+      opportunity(customerId, 'O1', 'LEAD', NOW - DAY),
+      contract(customerId, 'C1', 'ACTIVE', NOW - DAY),
+    );
+    expect(await outcomes(items)).toEqual(['applied', 'applied', 'applied']);
+    expect(await outcomes(items, NOW + HOUR)).toEqual(['redelivered', 'redelivered', 'redelivered']);
+    // The sweep two days later drops the aged ticket; its event redelivered with its original clock is still known.
+    expect(await outcomes(feed.items(activity(customerId, 'CALL', NOW + 2 * DAY)), NOW + 2 * DAY)).toEqual(['applied']);
+    expect(await outcomes(items.map((item) => ({ ...item, receivedAt: NOW })), NOW + 2 * DAY)).toEqual(['redelivered', 'redelivered', 'redelivered']);
+    const [snapshot] = await t.store.readCustomers([customerId], NOW + 2 * DAY);
+    expect(snapshot!.state.revision).toBe(4);
+    expect(snapshot!.state.tickets).toEqual([]);
+  });
+});
