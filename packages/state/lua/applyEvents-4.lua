@@ -175,11 +175,11 @@ local function getLine(lines, head)
   if not span or lines.dropped[head] then return nil end
   return string.sub(lines.text, span[1] + 1 + #head, span[2])
 end
-local function countChange(lines, head, change)
-  if lines.counted and lines.counted(head) then lines.delta = lines.delta + change end
+local function counts(lines, head)
+  return lines.counted ~= nil and lines.counted(head)
 end
 local function setLine(lines, head, body)
-  if getLine(lines, head) == nil then countChange(lines, head, 1) end
+  if counts(lines, head) and getLine(lines, head) == nil then lines.delta = lines.delta + 1 end
   if not lines.isAdded[head] and (lines.dropped[head] or not locate(lines, head)) then
     lines.added[#lines.added + 1] = head
     lines.isAdded[head] = true
@@ -188,7 +188,7 @@ local function setLine(lines, head, body)
   lines.changed = true
 end
 local function dropLine(lines, head)
-  if getLine(lines, head) ~= nil then countChange(lines, head, -1) end
+  if counts(lines, head) and getLine(lines, head) ~= nil then lines.delta = lines.delta - 1 end
   if not lines.isAdded[head] then lines.dropped[head] = true end
   lines.edits[head] = false
   lines.changed = true
@@ -199,7 +199,7 @@ local function keepLines(lines, keep)
     local kept = keep(head, body)
     if kept == body then return end
     lines.changed = true
-    if kept == nil then countChange(lines, head, -1) end
+    if kept == nil and counts(lines, head) then lines.delta = lines.delta - 1 end
     if kept == nil and stored and not lines.isAdded[head] then lines.dropped[head] = true end
     lines.edits[head] = kept == nil and false or kept
   end
