@@ -1,7 +1,8 @@
 // The bound on a customer's entities (maxEntities): an event that would add a ticket, opportunity or contract past it
-// is refused and changes nothing but its watermark; the customer's other events go on being applied; and a refused
-// event stays refused however it comes back (redelivered after a crash lost its dead-lettering, or sent again) until
-// there is room, while an applied one redelivered is never applied twice.
+// is refused and changes nothing but its watermark and its partition's refused offsets; the customer's other events go
+// on being applied; and a refused event stays refused however it comes back (redelivered after a crash lost its
+// dead-lettering, or sent again) until there is room or the caller says it is settled, while an applied one
+// redelivered is never applied twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, Feed, HOUR, NOW, activity, contract, openStateTest, opportunity, profile, storedBytes, type StateTestContext } from './fixtures';
 
@@ -39,9 +40,14 @@ describe('a customer at the bound', () => {
     );
     expect(await outcomes(adding)).toEqual(['refused', 'refused', 'refused', 'refused']);
     const after = await storedBytes(t, customerId);
-    // nothing but the watermarks moved
+    // nothing but the watermarks moved, and each partition's refused offsets were kept
     expect({ ...after, state: {} }).toEqual({ ...before, state: {} });
-    expect(Object.keys(after.state).filter((field) => after.state[field] !== before.state[field]).every((field) => field.startsWith('w:'))).toBe(true);
+    const changed = Object.keys(after.state).filter((field) => after.state[field] !== before.state[field]);
+    expect(Object.fromEntries(changed.filter((field) => !field.startsWith('w:')).map((field) => [field, after.state[field]]))).toEqual({
+      'x:crm.opportunity.v1:0': '1',
+      'x:crm.contract.v1:0': '1',
+      'x:crm.activity.v1:0': '1,2',
+    });
 
     expect(
       await outcomes(
@@ -107,6 +113,37 @@ describe('a refused event', () => {
     expect(await outcomes(feed.items(extra))).toEqual(['refused']);
     expect(await outcomes(feed.items({ ...extra }))).toEqual(['refused']);
     expect(await t.redis.strlen(t.store.keys.customer(customerId).seen)).toBe(3 * 11);
+  });
+});
+
+describe('a refused event settled', () => {
+  const settled = (items: ReturnType<Feed['items']>, settledBelow: string) => items.map((item) => ({ ...item, settledBelow }));
+
+  it('is a redelivery once a later unit says its partition is settled past it, and its offsets are forgotten', async () => {
+    const customerId = 'settled-refusal';
+    const feed = new Feed();
+    await outcomes(feed.items(...['O1', 'O2', 'O3'].map((id) => opportunity(customerId, id, 'LEAD', NOW - DAY))));
+    const refused = feed.items(opportunity(customerId, 'O4', 'LEAD', NOW - HOUR), opportunity(customerId, 'O5', 'LEAD', NOW - HOUR));
+    expect(await outcomes(settled(refused, '3'))).toEqual(['refused', 'refused']);
+    const state = t.store.keys.customer(customerId).state;
+    expect(await t.redis.hget(state, 'x:crm.opportunity.v1:0')).toBe('3,4');
+    // the next unit starts at offset 5: the two were dead-lettered before it
+    expect(await outcomes(settled(feed.items(opportunity(customerId, 'O1', 'PROPOSAL', NOW)), '5'))).toEqual(['applied']);
+    expect(await t.redis.hexists(state, 'x:crm.opportunity.v1:0')).toBe(0);
+    expect(await outcomes(settled(refused, '5'), NOW + HOUR)).toEqual(['redelivered', 'redelivered']);
+  });
+
+  it('is judged by its own clock: back-dated records refused, redelivered unsettled, are refused again', async () => {
+    // A history import keeping event time: tickets of 410 days ago, in records stamped 405 days ago, reach a customer
+    // at the bound whose sweep of today has run (their tickets count as of their own clock, not as of today's).
+    const customerId = 'back-dated';
+    const feed = new Feed();
+    await outcomes(feed.items(...['O1', 'O2', 'O3'].map((id) => opportunity(customerId, id, 'LEAD', NOW - HOUR))));
+    const backDated = feed
+      .items(...[1, 2].map((n) => activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 410 * DAY, { ticketId: `old-${n}` })))
+      .map((item) => ({ ...item, receivedAt: NOW - 405 * DAY }));
+    expect(await outcomes(backDated)).toEqual(['refused', 'refused']);
+    expect(await outcomes(backDated, NOW + HOUR)).toEqual(['refused', 'refused']);
   });
 });
 

@@ -8,7 +8,8 @@
   substitutes them from LAYOUT (packages/state/src/layout.ts), OUTCOME, OP and EVENT (src/scripts/apply-events.ts).
 
   Input:
-    KEYS[KEY.state] hash  revision, offset watermarks, maxima (lastAct, lastIn), trimDay, incarnation
+    KEYS[KEY.state] hash  revision, offset watermarks and refused offsets (LAYOUT.partitionField), maxima (lastAct,
+                          lastIn), trimDay, incarnation
     KEYS[KEY.act]  string day buckets, one line per 32-day period with activity: "\n" .. the period
                           (floor(day / 32)) as 3 base-36 digits .. its days' buckets separated by ',' (day
                           period * 32 + i in the i-th place, from 0; empty for a day without activity;
@@ -32,6 +33,8 @@
       watermark       field "w:<topic>:<partition>"
       offset          the record's Kafka offset (text: stored as given)
       digest          first 8 bytes of SHA-1(eventId), raw (bin)
+      settledBelow    every record of the partition below this offset is settled, applied or dead-lettered, and
+                      its refusals are forgotten ('': none known settled)
       operationCount  how many operation values follow
       operations      each an opcode (OP.<name>.opcode) followed by its arguments:
         latest, field, record     latest wins in line `field` of ent. record: JSON [occurredAt, eventId,
@@ -55,10 +58,9 @@
       refused      the event would add a bounded record past maxEntities: only the watermark advanced (and the
                    daily sweep may have run); its eventId is not remembered, so a later copy is judged afresh
       applied      the operations ran and the revision was incremented
-    An event at or below its watermark that would add a bounded record was never applied (an applied event's records
-    are stored, or aged out as of the last sweep, which its record then is too): it was refused, and a crash may have
-    lost what the caller meant to do about it, so it is judged again, as refused or, with room now, applied, rather
-    than answered `redelivered`.
+    A refused event's offset is kept in its partition's refused offsets until the caller says it is settled: the
+    caller dead-letters it after this call, and a crash in between must not turn its redelivery into `redelivered`.
+    So an offset at or below the watermark that is among them is judged again (refused, or applied once there is room).
 ]]
 --- @include "fence"
 
@@ -74,6 +76,7 @@ local USAGE_SUM_COUNTER, USAGE_SUM_SCALE = LAYOUT.act.usageSumCounter, LAYOUT.ac
 local DAYS_PER_LINE, LINE_KEY_WIDTH = LAYOUT.act.daysPerLine, LAYOUT.act.lineKeyWidth
 local LINE_KEY_RADIX, LINE_KEY_DIGITS = LAYOUT.act.lineKeyRadix, LAYOUT.act.lineKeyDigits
 local BYTE = 256
+local PARTITION_FIELD = LAYOUT.partitionField
 -- By a line's first character, its kind: true for the kinds whose aged-out records leave nothing behind, and for
 -- those maxEntities bounds.
 local FORGOTTEN_ONCE_AGED_OUT, BOUNDED_KINDS = LAYOUT.forgottenOnceAgedOut, LAYOUT.boundedKinds
@@ -277,14 +280,14 @@ local horizonDay, horizonMs
 -- horizon since it was made, goes too), else its tombstone. The tombstone keeps the eventId because ties on
 -- occurredAt are broken by it: without it, whether a same-instant event wins would depend on whether it arrived
 -- before or after the shrink.
-local function agedOut(head, record, horizon)
+local function agedOut(head, record)
   local forgotten = FORGOTTEN_ONCE_AGED_OUT[string.sub(head, 1, 1)] == true
   local agesOut = record[LAYOUT.record.agesOut]
   if agesOut == nil then
     if forgotten then return false end
     return nil
   end
-  if agesOut ~= 1 or record[LAYOUT.record.occurredAt] >= horizon then return nil end
+  if agesOut ~= 1 or record[LAYOUT.record.occurredAt] >= horizonMs then return nil end
   if forgotten then return false end
   return string.format('[%.0f,%s]', record[LAYOUT.record.occurredAt], cjson.encode(record[LAYOUT.record.eventId]))
 end
@@ -298,7 +301,7 @@ local function sweep()
     return nil
   end)
   keepLines(loadEnt(), function(head, body)
-    local aged = agedOut(head, cjson.decode(body), horizonMs)
+    local aged = agedOut(head, cjson.decode(body))
     if aged == nil then return body end
     return aged or nil
   end)
@@ -323,7 +326,7 @@ local function latestWins(field, body)
   local head = field .. '\t'
   local stored = getLine(lines, head)
   if stored and not outranks(record, cjson.decode(stored)) then return end
-  local aged = agedOut(head, record, horizonMs)
+  local aged = agedOut(head, record)
   if aged == false then
     if stored then dropLine(lines, head) end
   else
@@ -456,9 +459,9 @@ local function remember(arrivalHour, digest)
   addedAt[digest] = #added
 end
 
--- How many bounded records the event whose values run from `from` up to `to` (excluded) would add, its records aged
--- out as of `horizon`: one per line it names that is not stored and that its record would not leave empty.
-local function entitiesAdded(from, to, horizon)
+-- How many bounded records the event whose values run from `from` up to `to` (excluded) would add: one per line it
+-- names that is not stored and that its record, aged out or not as of the event's horizon, would not leave empty.
+local function entitiesAdded(from, to)
   local adding = 0
   local j = from + EVENT.operationCount + 1
   while j < to do
@@ -466,7 +469,7 @@ local function entitiesAdded(from, to, horizon)
       local head = values[j + 1] .. '\t'
       -- only a kind forgotten once aged out can leave nothing: the others' records are not decoded
       if getLine(loadEnt(), head) == nil
-        and not (FORGOTTEN_ONCE_AGED_OUT[string.sub(head, 1, 1)] and agedOut(head, cjson.decode(values[j + 2]), horizon) == false) then
+        and not (FORGOTTEN_ONCE_AGED_OUT[string.sub(head, 1, 1)] and agedOut(head, cjson.decode(values[j + 2])) == false) then
         adding = adding + 1
       end
     end
@@ -475,25 +478,42 @@ local function entitiesAdded(from, to, horizon)
   return adding
 end
 
--- The event whose values run from `from` up to `to` (excluded).
-local function applyOne(from, to)
-  local clock = tonumber(values[from + EVENT.clock])
-  local today = math.floor(clock / MS_PER_DAY)
-  horizonDay = today - retentionDays + 1
-  horizonMs = horizonDay * MS_PER_DAY
-  local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
-  local watermarkField, offset = values[from + EVENT.watermark], values[from + EVENT.offset]
-  -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
-  --    was applied (or found a duplicate, or refused) before. One refused is judged again (see the header): its
-  --    records are missing even as of the horizon of the last sweep, which may have dropped an applied one's.
-  local watermark = getState(watermarkField)
-  if watermark and tonumber(offset) <= tonumber(watermark) then
-    local sweptHorizonMs = (sweptDay - retentionDays + 1) * MS_PER_DAY
-    if entitiesAdded(from, to, math.max(horizonMs, sweptHorizonMs)) == 0 then return OUTCOME.redelivered end
-  else
-    setState(watermarkField, offset)
+-- A partition's refused offsets (see the header), by field, read at most once: members[offset] = true.
+local refusedLists = {}
+local function refusedList(field)
+  local list = refusedLists[field]
+  if list == nil then
+    list = {field = field, members = {}, changed = false, settledBelow = nil}
+    for offset in string.gmatch(getState(field) or '', '[^,]+') do list.members[offset] = true end
+    refusedLists[field] = list
   end
+  return list
+end
+-- Forgets the refusals the caller has settled (dead-lettered): those below `settledBelow` ('': none).
+local function settle(list, settledBelow)
+  if settledBelow == '' or settledBelow == list.settledBelow then return end
+  list.settledBelow = settledBelow
+  for offset in pairs(list.members) do
+    if tonumber(offset) < tonumber(settledBelow) then
+      list.members[offset] = nil
+      list.changed = true
+    end
+  end
+end
+local function saveRefusedLists()
+  for field, list in pairs(refusedLists) do
+    if list.changed then
+      local offsets = {}
+      for offset in pairs(list.members) do offsets[#offsets + 1] = offset end
+      table.sort(offsets, function(a, b) return tonumber(a) < tonumber(b) end)
+      -- '' deletes the field (see the write at the end)
+      setState(field, table.concat(offsets, ','))
+    end
+  end
+end
 
+-- Steps 2 to 5 of the event whose values run from `from` up to `to` (excluded), applied at `clock`.
+local function judgeAndApply(from, to, clock)
   -- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the
   --    window (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
   loadSeen()
@@ -502,6 +522,10 @@ local function applyOne(from, to)
   if seenBefore(values[from + EVENT.digest]) then return OUTCOME.duplicate end
 
   -- 3. Retention sweep, at most once per customer per UTC day.
+  local today = math.floor(clock / MS_PER_DAY)
+  horizonDay = today - retentionDays + 1
+  horizonMs = horizonDay * MS_PER_DAY
+  local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
   if today > sweptDay then
     setState(LAYOUT.state.trimDay, today)
     flushAdditions()
@@ -510,7 +534,7 @@ local function applyOne(from, to)
 
   -- 4. The bound on a customer's records, once the sweep has dropped those aged out. The eventId is remembered only
   --    for an event applied: a copy of a refused one is refused again, or applied once there is room.
-  local adding = entitiesAdded(from, to, horizonMs)
+  local adding = entitiesAdded(from, to)
   if adding > 0 and countLines(loadEnt()) + adding > maxEntities then return OUTCOME.refused end
   remember(arrivalHour, values[from + EVENT.digest])
 
@@ -522,6 +546,28 @@ local function applyOne(from, to)
     j = j + arity + 1
   end
   return OUTCOME.applied
+end
+
+-- The event whose values run from `from` up to `to` (excluded).
+local function applyOne(from, to)
+  local watermarkField, offset = values[from + EVENT.watermark], values[from + EVENT.offset]
+  local refused = refusedList(PARTITION_FIELD.refused .. string.sub(watermarkField, #PARTITION_FIELD.watermark + 1))
+  settle(refused, values[from + EVENT.settledBelow])
+  -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
+  --    was applied, found a duplicate or refused before. One refused and not yet settled is judged again.
+  local watermark = getState(watermarkField)
+  if watermark and tonumber(offset) <= tonumber(watermark) then
+    if not refused.members[offset] then return OUTCOME.redelivered end
+  else
+    setState(watermarkField, offset)
+  end
+  local outcome = judgeAndApply(from, to, tonumber(values[from + EVENT.clock]))
+  local isRefused = outcome == OUTCOME.refused or nil
+  if refused.members[offset] ~= isRefused then
+    refused.members[offset] = isRefused
+    refused.changed = true
+  end
+  return outcome
 end
 
 for n = 1, eventCount do
@@ -539,12 +585,18 @@ if stateChanged[LAYOUT.state.revision] and not getState(LAYOUT.state.incarnation
 end
 
 flushAdditions()
-local stateWrites = {}
+saveRefusedLists()
+local stateWrites, stateDeletes = {}, {}
 for field in pairs(stateChanged) do
-  stateWrites[#stateWrites + 1] = field
-  stateWrites[#stateWrites + 1] = stateFields[field]
+  if stateFields[field] == '' then
+    stateDeletes[#stateDeletes + 1] = field
+  else
+    stateWrites[#stateWrites + 1] = field
+    stateWrites[#stateWrites + 1] = stateFields[field]
+  end
 end
 if #stateWrites > 0 then redis.call('HSET', stateKey, unpack(stateWrites)) end
+if #stateDeletes > 0 then redis.call('HDEL', stateKey, unpack(stateDeletes)) end
 if act and act.changed then saveBlob(actKey, joinLines(act)) end
 if ent and ent.changed then saveBlob(entKey, joinLines(ent)) end
 -- SET rather than APPEND for seen: APPEND would leave the string with up to as much spare capacity again.

@@ -27,7 +27,14 @@ export const STATE_FIELD = {
   incarnation: 'born',
 } as const;
 
-/** The `state` hash field of a topic-partition's offset watermark (highest offset applied or found duplicate), built once each. */
+/**
+ * Prefixes of a topic-partition's fields in the `state` hash, each followed by `<topic>:<partition>`: its offset watermark
+ * (the highest offset applied, found duplicate or refused), and the offsets of its records refused for the entity bound
+ * that may not have reached the DLQ yet (comma-separated, ascending; absent when none), which a redelivery judges again.
+ */
+const PARTITION_FIELD_PREFIX = { watermark: 'w:', refused: 'x:' } as const;
+
+/** The `state` hash field of a topic-partition's offset watermark, built once each. */
 const WATERMARK_FIELDS = new Map<string, string[]>();
 
 export function watermarkField(topic: string, partition: number): string {
@@ -37,7 +44,7 @@ export function watermarkField(topic: string, partition: number): string {
     ofTopic = [];
     WATERMARK_FIELDS.set(topic, ofTopic);
   }
-  return (ofTopic[partition] ??= `w:${topic}:${partition}`);
+  return (ofTopic[partition] ??= `${PARTITION_FIELD_PREFIX.watermark}${topic}:${partition}`);
 }
 
 /**
@@ -186,6 +193,7 @@ export type SegmentPayload = [segment: string | null];
  */
 export const LUA_LAYOUT = {
   state: STATE_FIELD,
+  partitionField: PARTITION_FIELD_PREFIX,
   score: SCORE_FIELD,
   outboxEntry: { ...OUTBOX_ENTRY_FIELD, omittedExplanation: OMITTED_EXPLANATION, explanationMember: EXPLANATION_MEMBER },
   msPerDay: MS_PER_DAY,

@@ -121,6 +121,8 @@ export class ScoringPipeline {
     // An erasure splits the unit: what came before it is applied (and erased), what follows starts afresh.
     let run: InputItem[] = [];
     for (const [i, chunk] of chunks.entries()) {
+      // Units run one after another, each dead-lettering its refusals before it ends: what precedes the chunk is settled.
+      const settledBelow = chunk.messages[0]?.offset;
       for (const entry of decoded[i]!) {
         if (!('event' in entry)) continue;
         if (entry.event.kind === 'customer' && entry.event.erase) {
@@ -137,6 +139,7 @@ export class ScoringPipeline {
             // A replay sees the record's original timestamp and so takes the dedupe and retention decisions the
             // live run took; a clock set back (tests, backfills) is never overtaken by the broker's time.
             receivedAt: Math.min(Number(entry.message.timestamp), now),
+            settledBelow,
             message: entry.message,
           });
         }
@@ -302,8 +305,8 @@ export class ScoringPipeline {
       }
     });
     for (const [topic, counts] of outcomes) for (const [outcome, count] of counts) metrics.events.inc({ topic, outcome }, count);
-    // Before the unit's offsets are committed, like any rejection: a crash before the send leaves the records to be
-    // consumed again, and the store refuses them again (lua/applyEvents-4.lua).
+    // Before the unit ends, like any rejection: a crash before the send leaves the records to be consumed again, and the
+    // store, which keeps the refused offsets until a later unit says they are settled, refuses them again.
     const refused = items.flatMap((item, i) =>
       results[i]!.outcome === 'refused'
         ? [{ message: item.message, rejection: entityLimitRejection(item.event, store.maxEntities), topic: item.topic, partition: item.partition }]

@@ -18,12 +18,20 @@ export interface ApplyItem {
    * make a replay take exactly the dedupe and retention decisions the live run took.
    */
   receivedAt?: number;
+  /**
+   * Every record of the item's partition below this offset is settled: applied, or refused and dead-lettered. The
+   * store keeps the offsets it refuses until they are settled, and judges such a record again when it is consumed
+   * again (a crash may have lost its dead-lettering); a caller that dead-letters refusals before handing over the next
+   * records of the partition passes the offset of the first record it hands over. Default: none known settled.
+   */
+  settledBelow?: string;
 }
 
 /**
  * `fenced`: the server is not one `ApplyOptions.fence` names; nothing was written. `refused`: the event would add a
  * ticket, opportunity or contract to a customer that holds `maxEntities` of them already; nothing but the watermark
- * changed, and the event is refused again however often it comes back until there is room (see lua/applyEvents-4.lua).
+ * changed, and the event is judged again, not `redelivered`, if it is consumed again before it is settled
+ * (`ApplyItem.settledBelow`; see lua/applyEvents-4.lua).
  */
 export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'refused' | 'fenced';
 
@@ -68,7 +76,7 @@ const APPLY_EVENTS_PER_CALL = 200;
 const KEYS = ['state', 'act', 'ent', 'seen'] as const satisfies readonly CustomerKeyPart[];
 const ARGS = ['retentionDays', 'dedupeWindowHours', 'maxEntities', 'fence', 'events'] as const;
 /** Each event's group of values in the packed `events` argument; its operations follow it. */
-const EVENT_ARGS = ['clock', 'watermark', 'offset', 'digest', 'operationCount'] as const;
+const EVENT_ARGS = ['clock', 'watermark', 'offset', 'digest', 'settledBelow', 'operationCount'] as const;
 
 export const APPLY_EVENTS_SCRIPT: ScriptDefinition = {
   name: 'applyEvents',
@@ -84,13 +92,14 @@ export const APPLY_EVENTS_SCRIPT: ScriptDefinition = {
 const eventDigest = (eventId: string): Buffer => hash('sha1', eventId, 'buffer').subarray(0, EVENT_DIGEST_BYTES);
 
 /** One item's group of values. @throws RangeError for an event the store cannot apply (an erasure request, a day out of range). */
-function encodeApplyItem({ event, topic, partition, offset, receivedAt }: ApplyItem, now: number): LuaPackValue[] {
+function encodeApplyItem({ event, topic, partition, offset, receivedAt, settledBelow }: ApplyItem, now: number): LuaPackValue[] {
   const operations = opsForEvent(event);
   const values = scriptArgs(EVENT_ARGS, {
     clock: receivedAt ?? now,
     watermark: watermarkField(topic, partition),
     offset,
     digest: eventDigest(event.eventId),
+    settledBelow: settledBelow ?? '',
     operationCount: opsValueCount(operations),
   });
   return opsAsValues(operations, values);

@@ -28,6 +28,8 @@ interface StoredCustomer {
   eventIds: Set<string>;
   /** The tickets, opportunities and contracts of its applied events, by kind and id. */
   entities: Set<string>;
+  /** Per watermark, the offsets refused and not yet settled (`ApplyItem.settledBelow`): judged again when redelivered. */
+  refused: Map<string, Set<bigint>>;
 }
 
 /** The ticket, opportunity or contract an event is about (kind and id), or null. */
@@ -76,20 +78,25 @@ export class InMemoryStateStore implements StateStore {
   applyEvents(items: readonly ApplyItem[], _now: number, { fence = '' }: ApplyOptions = {}): Promise<ApplyResult[]> {
     this.journal.push(`apply ${items.map((item) => item.event.eventId).join(' ')}`);
     return Promise.resolve(
-      items.map(({ event, topic, partition, offset }): ApplyResult => {
+      items.map(({ event, topic, partition, offset, settledBelow }): ApplyResult => {
         const customer = this.customer(event.customerId);
         if (fence !== '' && fence !== this.runId) return { outcome: 'fenced', revision: customer.state.revision };
         const watermark = `${topic}:${partition}`;
-        const entity = entityOf(event);
-        const addsEntity = entity !== null && !customer.entities.has(entity);
-        // An event that would add an entity was never applied: if it is redelivered, it was refused, and is judged again.
+        const refused = customer.refused.get(watermark) ?? new Set<bigint>();
+        customer.refused.set(watermark, refused);
+        if (settledBelow !== undefined) for (const at of refused) if (at < BigInt(settledBelow)) refused.delete(at);
         if (BigInt(offset) <= (customer.watermarks.get(watermark) ?? -1n)) {
-          if (!addsEntity) return { outcome: 'redelivered', revision: customer.state.revision };
+          if (!refused.has(BigInt(offset))) return { outcome: 'redelivered', revision: customer.state.revision };
         } else {
           customer.watermarks.set(watermark, BigInt(offset));
         }
+        refused.delete(BigInt(offset));
         if (customer.eventIds.has(event.eventId)) return { outcome: 'duplicate', revision: customer.state.revision };
-        if (addsEntity && customer.entities.size >= this.maxEntities) return { outcome: 'refused', revision: customer.state.revision };
+        const entity = entityOf(event);
+        if (entity !== null && !customer.entities.has(entity) && customer.entities.size >= this.maxEntities) {
+          refused.add(BigInt(offset));
+          return { outcome: 'refused', revision: customer.state.revision };
+        }
         customer.eventIds.add(event.eventId);
         if (entity !== null) customer.entities.add(entity);
         customer.state = { ...customer.state, revision: customer.state.revision + 1 };
@@ -163,7 +170,7 @@ export class InMemoryStateStore implements StateStore {
     if (!customer) {
       // What the store reads for a customer it never saw: no keys at all.
       const state = decodeCustomerState(customerId, {}, null, null, 0, this.retentionDays);
-      customer = { state, incarnation: '', score: null, alertBook: null, outbox: [], outboxSeq: 0, watermarks: new Map(), eventIds: new Set(), entities: new Set() };
+      customer = { state, incarnation: '', score: null, alertBook: null, outbox: [], outboxSeq: 0, watermarks: new Map(), eventIds: new Set(), entities: new Set(), refused: new Map() };
       this.customers.set(customerId, customer);
     }
     return customer;
