@@ -136,6 +136,10 @@ describe('ScoringPipeline.handleChunks', () => {
     // Consumed again after a crash before the commit: refused again, and dead-lettered again.
     await pipelineWith().handleChunks([chunk], FENCE);
     expect(producer.sent(topics.dlq)).toHaveLength(2);
+    // The next unit's chunk tells the store that what precedes it is settled: consumed again later, it is a redelivery.
+    await pipelineWith().handleChunks([await chunkOf([deal('e5', 'o2')], { offset: 4 })], FENCE);
+    await pipelineWith().handleChunks([chunk], FENCE);
+    expect(producer.sent(topics.dlq)).toHaveLength(2);
   });
 
   it('splits a unit at an erasure: what came before is scored, the customer erased and tombstoned, what follows starts afresh', async () => {
