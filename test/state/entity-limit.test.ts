@@ -88,14 +88,21 @@ describe('a refused event', () => {
       opportunity(customerId, 'O1', 'LEAD', NOW - DAY),
       opportunity(customerId, 'O2', 'LEAD', NOW - DAY),
     );
-    const [refused, afterIt] = feed.items(opportunity(customerId, 'O3', 'LEAD', NOW - HOUR), opportunity(customerId, 'O1', 'PROPOSAL', NOW - HOUR));
-    expect(await outcomes([oldTicket!, ...others, refused!, afterIt!])).toEqual(['applied', 'applied', 'applied', 'refused', 'applied']);
+    const [refused, afterIt, alsoRefused] = feed.items(
+      opportunity(customerId, 'O3', 'LEAD', NOW - HOUR),
+      opportunity(customerId, 'O1', 'PROPOSAL', NOW - HOUR),
+      opportunity(customerId, 'O4', 'LEAD', NOW - HOUR),
+    );
+    const unit = [oldTicket!, ...others, refused!, afterIt!, alsoRefused!];
+    expect(await outcomes(unit)).toEqual(['applied', 'applied', 'applied', 'refused', 'applied', 'refused']);
 
-    // A crash before the refusal reached the DLQ: the unit is consumed again from its committed offset.
-    expect(await outcomes([oldTicket!, ...others, refused!, afterIt!], NOW + HOUR)).toEqual(['redelivered', 'redelivered', 'redelivered', 'refused', 'redelivered']);
-    // Two days later the old ticket has aged out (it counts no more and its record is dropped): the refusal now fits.
-    expect(await outcomes([refused!], NOW + 2 * DAY)).toEqual(['applied']);
-    expect(await outcomes([refused!], NOW + 2 * DAY)).toEqual(['redelivered']);
+    // A crash before the refusals reached the DLQ: the unit is consumed again from its committed offset.
+    expect(await outcomes(unit, NOW + HOUR)).toEqual(['redelivered', 'redelivered', 'redelivered', 'refused', 'redelivered', 'refused']);
+    // Two days later the old ticket has aged out (it counts no more and its record is dropped): the first refusal now
+    // fits, and the second is still refused, still kept.
+    expect(await outcomes([refused!, alsoRefused!], NOW + 2 * DAY)).toEqual(['applied', 'refused']);
+    expect(await t.redis.hget(t.store.keys.customer(customerId).state, 'x:crm.opportunity.v1:0')).toBe(alsoRefused!.offset);
+    expect(await outcomes([refused!, alsoRefused!], NOW + 2 * DAY)).toEqual(['redelivered', 'refused']);
     const [snapshot] = await t.store.readCustomers([customerId], NOW + 2 * DAY);
     expect(snapshot!.state.opportunities.map((o) => [o.opportunityId, o.stage])).toEqual([
       ['O1', 'PROPOSAL'],

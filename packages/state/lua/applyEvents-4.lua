@@ -478,37 +478,65 @@ local function entitiesAdded(from, to)
   return adding
 end
 
--- A partition's refused offsets (see the header), by field, read at most once: members[offset] = true.
+-- A partition's refused offsets (see the header), by field, read at most once: `text` as stored, ascending and
+-- comma-separated, then `added`, those this call refused, in order. Each refusal of a new record lies past the
+-- watermark, so past every offset kept: appending keeps the order, and a settled prefix is cut without parsing the rest.
 local refusedLists = {}
 local function refusedList(field)
   local list = refusedLists[field]
   if list == nil then
-    list = {field = field, members = {}, changed = false, settledBelow = nil}
-    for offset in string.gmatch(getState(field) or '', '[^,]+') do list.members[offset] = true end
+    list = {text = getState(field) or '', added = {}, members = nil, changed = false, settledBelow = nil}
     refusedLists[field] = list
   end
   return list
 end
--- Forgets the refusals the caller has settled (dead-lettered): those below `settledBelow` ('': none).
-local function settle(list, settledBelow)
-  if settledBelow == '' or settledBelow == list.settledBelow then return end
-  list.settledBelow = settledBelow
-  for offset in pairs(list.members) do
-    if tonumber(offset) < tonumber(settledBelow) then
-      list.members[offset] = nil
-      list.changed = true
-    end
+local function refusedText(list)
+  if #list.added > 0 then
+    local joined = table.concat(list.added, ',')
+    list.text = list.text == '' and joined or list.text .. ',' .. joined
+    list.added = {}
   end
+  return list.text
+end
+-- Forgets the refusals the caller has settled (dead-lettered): those below `settledBelow` ('': none). Only stored ones
+-- can be: this call's lie in the chunk that starts at `settledBelow`.
+local function settle(list, settledBelow)
+  if settledBelow == '' or settledBelow == list.settledBelow or list.text == '' then return end
+  list.settledBelow = settledBelow
+  local below, from = tonumber(settledBelow), 1
+  while from <= #list.text do
+    local comma = string.find(list.text, ',', from, true) or #list.text + 1
+    if tonumber(string.sub(list.text, from, comma - 1)) >= below then break end
+    from = comma + 1
+  end
+  if from > 1 then
+    list.text, list.members, list.changed = string.sub(list.text, from), nil, true
+  end
+end
+-- Whether `offset` is kept: only a redelivery asks, so the set is built then, once per call.
+local function isRefused(list, offset)
+  if list.members == nil then
+    list.members = {}
+    for kept in string.gmatch(refusedText(list), '[^,]+') do list.members[kept] = true end
+  end
+  return list.members[offset] == true
+end
+local function addRefused(list, offset)
+  list.added[#list.added + 1] = offset
+  if list.members then list.members[offset] = true end
+  list.changed = true
+end
+local function removeRefused(list, offset)
+  local text = ',' .. refusedText(list) .. ','
+  local at = string.find(text, ',' .. offset .. ',', 1, true)
+  list.text = string.sub(string.sub(text, 1, at) .. string.sub(text, at + #offset + 2), 2, -2)
+  list.members[offset] = nil
+  list.changed = true
 end
 local function saveRefusedLists()
   for field, list in pairs(refusedLists) do
-    if list.changed then
-      local offsets = {}
-      for offset in pairs(list.members) do offsets[#offsets + 1] = offset end
-      table.sort(offsets, function(a, b) return tonumber(a) < tonumber(b) end)
-      -- '' deletes the field (see the write at the end)
-      setState(field, table.concat(offsets, ','))
-    end
+    -- '' deletes the field (see the write at the end)
+    if list.changed then setState(field, refusedText(list)) end
   end
 end
 
@@ -553,20 +581,19 @@ local function applyOne(from, to)
   local watermarkField, offset = values[from + EVENT.watermark], values[from + EVENT.offset]
   local refused = refusedList(PARTITION_FIELD.refused .. string.sub(watermarkField, #PARTITION_FIELD.watermark + 1))
   settle(refused, values[from + EVENT.settledBelow])
+  local clock = tonumber(values[from + EVENT.clock])
   -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
   --    was applied, found a duplicate or refused before. One refused and not yet settled is judged again.
   local watermark = getState(watermarkField)
   if watermark and tonumber(offset) <= tonumber(watermark) then
-    if not refused.members[offset] then return OUTCOME.redelivered end
-  else
-    setState(watermarkField, offset)
+    if not isRefused(refused, offset) then return OUTCOME.redelivered end
+    local outcome = judgeAndApply(from, to, clock)
+    if outcome ~= OUTCOME.refused then removeRefused(refused, offset) end
+    return outcome
   end
-  local outcome = judgeAndApply(from, to, tonumber(values[from + EVENT.clock]))
-  local isRefused = outcome == OUTCOME.refused or nil
-  if refused.members[offset] ~= isRefused then
-    refused.members[offset] = isRefused
-    refused.changed = true
-  end
+  setState(watermarkField, offset)
+  local outcome = judgeAndApply(from, to, clock)
+  if outcome == OUTCOME.refused then addRefused(refused, offset) end
   return outcome
 end
 

@@ -12,16 +12,26 @@
     KEYS[KEY.outbox]       list    un-acknowledged outbox entries (JSON), oldest first
 
   Output:
-    { state HGETALL, act, ent, score HGETALL, explanation, alerts, outbox LRANGE (an omitted explanation put
-      back: see the outboxEntry include) }  (a missing string: false)
+    { state HGETALL (but the partitions' refused offsets), act, ent, score HGETALL, explanation, alerts, outbox
+      LRANGE (an omitted explanation put back: see the outboxEntry include) }  (a missing string: false)
 ]]
 --- @include "outboxEntry"
 
+-- A partition's refused offsets are the apply's own bookkeeping (applyEvents-4.lua), as long as a flood of refusals not
+-- yet settled: left out, so that no score reads them.
+local REFUSED_PREFIX = LAYOUT.partitionField.refused
+local state, stateRead = {}, redis.call('HGETALL', KEYS[KEY.state])
+for i = 1, #stateRead, 2 do
+  if string.sub(stateRead[i], 1, #REFUSED_PREFIX) ~= REFUSED_PREFIX then
+    state[#state + 1] = stateRead[i]
+    state[#state + 1] = stateRead[i + 1]
+  end
+end
 local explanation = redis.call('GET', KEYS[KEY.explanation])
 local outbox = redis.call('LRANGE', KEYS[KEY.outbox], 0, -1)
 for i, entry in ipairs(outbox) do outbox[i] = withExplanation(entry, explanation) end
 return {
-  redis.call('HGETALL', KEYS[KEY.state]),
+  state,
   redis.call('GET', KEYS[KEY.act]),
   redis.call('GET', KEYS[KEY.ent]),
   redis.call('HGETALL', KEYS[KEY.score]),
