@@ -220,6 +220,10 @@ local function keepLines(lines, keep)
   end
 end
 -- How many counted lines the string holds as this call left it: the stored ones are counted once, when first asked.
+-- mostLines(lines) is a bound on it that costs nothing, for strings too short to be counted at all (nearly every one).
+local function mostLines(lines)
+  return math.floor(#lines.text / LAYOUT.entLineMinBytes) + lines.delta
+end
 local function countLines(lines)
   if lines.storedCount == nil then
     local count, from = 0, 1
@@ -563,7 +567,7 @@ local function judgeAndApply(from, to, clock)
   -- 4. The bound on a customer's records, once the sweep has dropped those aged out. The eventId is remembered only
   --    for an event applied: a copy of a refused one is refused again, or applied once there is room.
   local adding = entitiesAdded(from, to)
-  if adding > 0 and countLines(loadEnt()) + adding > maxEntities then return OUTCOME.refused end
+  if adding > 0 and mostLines(loadEnt()) + adding > maxEntities and countLines(ent) + adding > maxEntities then return OUTCOME.refused end
   remember(arrivalHour, values[from + EVENT.digest])
 
   -- 5. The event's operations.

@@ -144,6 +144,8 @@ export const LATEST_VALUE_ID = { segment: 'segment', latestNps: 'nps', latestCsm
 // A record is one line of the `ent` string: "\n<field>\t<json>", so ids must not contain those separators.
 const ENTITY_ID_UNSAFE = /[%\t\n]/g;
 export const entityField = (kind: EntityKind, id: string): string => `${ENTITY_KIND[kind]}:${percentEncode(id, ENTITY_ID_UNSAFE)}`;
+/** The fewest bytes a line of the `ent` string takes ("\n", the kind's letter, ":", "\t"): a string of n bytes holds n / this lines at most. */
+const ENT_LINE_MIN_BYTES = '\n'.length + 1 + ':'.length + '\t'.length;
 
 /**
  * A latest-wins record, stored as a JSON array: the event with the greatest (occurredAt, eventId) is the
@@ -210,5 +212,6 @@ export const LUA_LAYOUT = {
   record: { occurredAt: RECORD_INDEX.occurredAt + 1, eventId: RECORD_INDEX.eventId + 1, agesOut: RECORD_INDEX.agesOut + 1 },
   forgottenOnceAgedOut: Object.fromEntries(FORGOTTEN_ONCE_AGED_OUT.map((kind) => [ENTITY_KIND[kind], true])),
   boundedKinds: Object.fromEntries(BOUNDED_KINDS.map((kind) => [ENTITY_KIND[kind], true])),
+  entLineMinBytes: ENT_LINE_MIN_BYTES,
   seen: { hourBytes: SEEN_HOUR_BYTES, recordBytes: SEEN_HOUR_BYTES + EVENT_DIGEST_BYTES },
 } as const;
