@@ -155,11 +155,8 @@ end
 -- order (a new line goes last) so that the string written back is the one per-operation edits would give.
 -- edits[head]: the line's body as this call left it (false: dropped); spans[head]: where the stored line lies
 -- ({from, to}, false: not stored); dropped[head]: the stored line is gone (a line added again goes last).
--- counted(head): whether the line counts towards a bound (nil: no bound); storedCount, counted stored lines (nil
--- until countLines), and delta, counted lines added less those dropped by this call.
-local function openLines(key, headOf, counted)
-  return {text = redis.call('GET', key) or '', headOf = headOf, counted = counted, storedCount = nil, delta = 0,
-    edits = {}, spans = {}, dropped = {}, added = {}, isAdded = {}, changed = false}
+local function openLines(key, headOf)
+  return {text = redis.call('GET', key) or '', headOf = headOf, edits = {}, spans = {}, dropped = {}, added = {}, isAdded = {}, changed = false}
 end
 local function locate(lines, head)
   local span = lines.spans[head]
@@ -178,11 +175,7 @@ local function getLine(lines, head)
   if not span or lines.dropped[head] then return nil end
   return string.sub(lines.text, span[1] + 1 + #head, span[2])
 end
-local function counts(lines, head)
-  return lines.counted ~= nil and lines.counted(head)
-end
 local function setLine(lines, head, body)
-  if counts(lines, head) and getLine(lines, head) == nil then lines.delta = lines.delta + 1 end
   if not lines.isAdded[head] and (lines.dropped[head] or not locate(lines, head)) then
     lines.added[#lines.added + 1] = head
     lines.isAdded[head] = true
@@ -191,7 +184,6 @@ local function setLine(lines, head, body)
   lines.changed = true
 end
 local function dropLine(lines, head)
-  if counts(lines, head) and getLine(lines, head) ~= nil then lines.delta = lines.delta - 1 end
   if not lines.isAdded[head] then lines.dropped[head] = true end
   lines.edits[head] = false
   lines.changed = true
@@ -202,7 +194,6 @@ local function keepLines(lines, keep)
     local kept = keep(head, body)
     if kept == body then return end
     lines.changed = true
-    if kept == nil and counts(lines, head) then lines.delta = lines.delta - 1 end
     if kept == nil and stored and not lines.isAdded[head] then lines.dropped[head] = true end
     lines.edits[head] = kept == nil and false or kept
   end
@@ -218,24 +209,6 @@ local function keepLines(lines, keep)
   for _, head in ipairs(lines.added) do
     if lines.edits[head] then visit(head, lines.edits[head], false) end
   end
-end
--- How many counted lines the string holds as this call left it: the stored ones are counted once, when first asked.
--- mostLines(lines) is a bound on it that costs nothing, for strings too short to be counted at all (nearly every one).
-local function mostLines(lines)
-  return math.floor(#lines.text / LAYOUT.entLineMinBytes) + lines.delta
-end
-local function countLines(lines)
-  if lines.storedCount == nil then
-    local count, from = 0, 1
-    while true do
-      local at = string.find(lines.text, '\n', from, true)
-      if not at then break end
-      if lines.counted(string.sub(lines.text, at + 1, at + 1)) then count = count + 1 end
-      from = at + 1
-    end
-    lines.storedCount = count
-  end
-  return lines.storedCount + lines.delta
 end
 local function lineText(head, body)
   return '\n' .. head .. body
@@ -260,14 +233,13 @@ local function joinLines(lines)
   return table.concat(parts)
 end
 
-local function isBounded(head) return BOUNDED_KINDS[string.sub(head, 1, 1)] == true end
 local act, ent
 local function loadAct()
   act = act or openLines(actKey, function(line) return string.sub(line, 2, 1 + LINE_KEY_WIDTH) end)
   return act
 end
 local function loadEnt()
-  ent = ent or openLines(entKey, function(line) return string.match(line, '^\n([^\t\n]*\t)') or string.sub(line, 2) end, isBounded)
+  ent = ent or openLines(entKey, function(line) return string.match(line, '^\n([^\t\n]*\t)') or string.sub(line, 2) end)
   return ent
 end
 
@@ -463,141 +435,193 @@ local function remember(arrivalHour, digest)
   addedAt[digest] = #added
 end
 
--- How many bounded records the event whose values run from `from` up to `to` (excluded) would add: one per line it
--- names that is not stored and that its record, aged out or not as of the event's horizon, would not leave empty.
-local function entitiesAdded(from, to)
-  local adding = 0
-  local j = from + EVENT.operationCount + 1
+-- What only the bound on entities and the refusals it keeps need: counting a customer's lines exactly, and a
+-- partition's refused offsets (see the header). A script's functions are made anew at every call, and these made
+-- every call about a tenth dearer, so they are made on first need, which few calls have: a customer near the bound,
+-- a refusal, a redelivery, or refusals kept from before.
+local rare
+local function rareNeeds()
+  if rare then return rare end
+  rare = {lists = {}}
+  -- Whether line `head` is there, as this call left it (getLine without copying the body out).
+  function rare.hasLine(lines, head)
+    local edited = lines.edits[head]
+    if edited ~= nil then return edited ~= false end
+    return locate(lines, head) ~= false and not lines.dropped[head]
+  end
+  -- How many bounded lines there are, as this call left them: a pass over the string.
+  function rare.countBounded(lines)
+    local count, from = 0, 1
+    while true do
+      local at = string.find(lines.text, '\n', from, true)
+      if not at then break end
+      local head = string.sub(lines.text, at + 1, string.find(lines.text, '\t', at, true) or #lines.text)
+      if BOUNDED_KINDS[string.sub(head, 1, 1)] and not lines.dropped[head] and not lines.isAdded[head] then count = count + 1 end
+      from = at + 1
+    end
+    for _, head in ipairs(lines.added) do
+      if BOUNDED_KINDS[string.sub(head, 1, 1)] and lines.edits[head] then count = count + 1 end
+    end
+    return count
+  end
+  -- A partition's refused offsets, by field, read at most once: `text` as stored, ascending and comma-separated, then
+  -- `added`, those this call refused, in order. Each refusal of a new record lies past the watermark, so past every
+  -- offset kept: appending keeps the order, and a settled prefix is cut without parsing the rest.
+  function rare.list(field)
+    local list = rare.lists[field]
+    if list == nil then
+      list = {text = getState(field) or '', added = {}, members = nil, changed = false, settledBelow = nil}
+      rare.lists[field] = list
+    end
+    return list
+  end
+  local function text(list)
+    if #list.added > 0 then
+      local joined = table.concat(list.added, ',')
+      list.text = list.text == '' and joined or list.text .. ',' .. joined
+      list.added = {}
+    end
+    return list.text
+  end
+  -- Forgets the refusals the caller has settled (dead-lettered): those below `settledBelow` ('': none). Only stored
+  -- ones can be: this call's lie in the chunk that starts at `settledBelow`.
+  function rare.settle(list, settledBelow)
+    if settledBelow == '' or settledBelow == list.settledBelow or list.text == '' then return end
+    list.settledBelow = settledBelow
+    local below, from = tonumber(settledBelow), 1
+    while from <= #list.text do
+      local comma = string.find(list.text, ',', from, true) or #list.text + 1
+      if tonumber(string.sub(list.text, from, comma - 1)) >= below then break end
+      from = comma + 1
+    end
+    if from > 1 then
+      list.text, list.members, list.changed = string.sub(list.text, from), nil, true
+    end
+  end
+  -- Whether `offset` is kept: only a redelivery asks, so the set is built then, once per call.
+  function rare.has(list, offset)
+    if list.members == nil then
+      list.members = {}
+      for kept in string.gmatch(text(list), '[^,]+') do list.members[kept] = true end
+    end
+    return list.members[offset] == true
+  end
+  function rare.add(list, offset)
+    list.added[#list.added + 1] = offset
+    if list.members then list.members[offset] = true end
+    list.changed = true
+  end
+  function rare.remove(list, offset)
+    local joined = ',' .. text(list) .. ','
+    local at = string.find(joined, ',' .. offset .. ',', 1, true)
+    list.text = string.sub(string.sub(joined, 1, at) .. string.sub(joined, at + #offset + 2), 2, -2)
+    list.members[offset] = nil
+    list.changed = true
+  end
+  function rare.save()
+    for field, list in pairs(rare.lists) do
+      -- '' deletes the field (see the write at the end)
+      if list.changed then setState(field, text(list)) end
+    end
+  end
+  return rare
+end
+
+-- Whether the event whose values run from `from` up to `to` (excluded) would take the customer past maxEntities: whether
+-- it adds a bounded record (a line it names that is not there, and that its record, aged out or not as of the event's
+-- horizon, would not leave empty) to as many as the bound. Lines are counted only where the string could hold the
+-- bound (its bytes over the fewest a line takes, and the lines added), so nearly every event costs a pass over its
+-- operations.
+local function pastTheBound(from, to)
+  local bounded, j = 0, from + EVENT.operationCount + 1
   while j < to do
-    if values[j] == OP.latest.opcode and isBounded(values[j + 1]) then
+    if values[j] == OP.latest.opcode and BOUNDED_KINDS[string.sub(values[j + 1], 1, 1)] then bounded = bounded + 1 end
+    j = j + OPERATION_ARITY[values[j]] + 1
+  end
+  if bounded == 0 then return false end
+  local lines = loadEnt()
+  if math.floor(#lines.text / LAYOUT.entLineMinBytes) + #lines.added + bounded <= maxEntities then return false end
+  local adding = 0
+  j = from + EVENT.operationCount + 1
+  while j < to do
+    if values[j] == OP.latest.opcode and BOUNDED_KINDS[string.sub(values[j + 1], 1, 1)] then
       local head = values[j + 1] .. '\t'
       -- only a kind forgotten once aged out can leave nothing: the others' records are not decoded
-      if getLine(loadEnt(), head) == nil
+      if not rareNeeds().hasLine(lines, head)
         and not (FORGOTTEN_ONCE_AGED_OUT[string.sub(head, 1, 1)] and agedOut(head, cjson.decode(values[j + 2])) == false) then
         adding = adding + 1
       end
     end
     j = j + OPERATION_ARITY[values[j]] + 1
   end
-  return adding
+  return adding > 0 and rare.countBounded(lines) + adding > maxEntities
 end
 
--- A partition's refused offsets (see the header), by field, read at most once: `text` as stored, ascending and
--- comma-separated, then `added`, those this call refused, in order. Each refusal of a new record lies past the
--- watermark, so past every offset kept: appending keeps the order, and a settled prefix is cut without parsing the rest.
-local refusedLists = {}
-local function refusedList(field)
-  local list = refusedLists[field]
-  if list == nil then
-    list = {text = getState(field) or '', added = {}, members = nil, changed = false, settledBelow = nil}
-    refusedLists[field] = list
-  end
-  return list
-end
-local function refusedText(list)
-  if #list.added > 0 then
-    local joined = table.concat(list.added, ',')
-    list.text = list.text == '' and joined or list.text .. ',' .. joined
-    list.added = {}
-  end
-  return list.text
-end
--- Forgets the refusals the caller has settled (dead-lettered): those below `settledBelow` ('': none). Only stored ones
--- can be: this call's lie in the chunk that starts at `settledBelow`.
-local function settle(list, settledBelow)
-  if settledBelow == '' or settledBelow == list.settledBelow or list.text == '' then return end
-  list.settledBelow = settledBelow
-  local below, from = tonumber(settledBelow), 1
-  while from <= #list.text do
-    local comma = string.find(list.text, ',', from, true) or #list.text + 1
-    if tonumber(string.sub(list.text, from, comma - 1)) >= below then break end
-    from = comma + 1
-  end
-  if from > 1 then
-    list.text, list.members, list.changed = string.sub(list.text, from), nil, true
-  end
-end
--- Whether `offset` is kept: only a redelivery asks, so the set is built then, once per call.
-local function isRefused(list, offset)
-  if list.members == nil then
-    list.members = {}
-    for kept in string.gmatch(refusedText(list), '[^,]+') do list.members[kept] = true end
-  end
-  return list.members[offset] == true
-end
-local function addRefused(list, offset)
-  list.added[#list.added + 1] = offset
-  if list.members then list.members[offset] = true end
-  list.changed = true
-end
-local function removeRefused(list, offset)
-  local text = ',' .. refusedText(list) .. ','
-  local at = string.find(text, ',' .. offset .. ',', 1, true)
-  list.text = string.sub(string.sub(text, 1, at) .. string.sub(text, at + #offset + 2), 2, -2)
-  list.members[offset] = nil
-  list.changed = true
-end
-local function saveRefusedLists()
-  for field, list in pairs(refusedLists) do
-    -- '' deletes the field (see the write at the end)
-    if list.changed then setState(field, refusedText(list)) end
-  end
-end
+-- A watermark field's refused-offsets field, made once per call.
+local refusedFieldOf = {}
 
--- Steps 2 to 5 of the event whose values run from `from` up to `to` (excluded), applied at `clock`.
-local function judgeAndApply(from, to, clock)
+-- The event whose values run from `from` up to `to` (excluded).
+local function applyOne(from, to)
+  local clock = tonumber(values[from + EVENT.clock])
+  local watermarkField, offset = values[from + EVENT.watermark], values[from + EVENT.offset]
+  local refusedField = refusedFieldOf[watermarkField]
+  if refusedField == nil then
+    refusedField = PARTITION_FIELD.refused .. string.sub(watermarkField, #PARTITION_FIELD.watermark + 1)
+    refusedFieldOf[watermarkField] = refusedField
+  end
+  -- The partition's refused offsets, if any are kept (or were refused earlier in this call).
+  local refused = (rare and rare.lists[refusedField]) or (getState(refusedField) and rareNeeds().list(refusedField))
+  if refused then rare.settle(refused, values[from + EVENT.settledBelow]) end
+  -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
+  --    was applied, found a duplicate or refused before. One refused and not yet settled is judged again.
+  local watermark = getState(watermarkField)
+  local judgedAgain = false
+  if watermark and tonumber(offset) <= tonumber(watermark) then
+    if not (refused and rare.has(refused, offset)) then return OUTCOME.redelivered end
+    judgedAgain = true
+  else
+    setState(watermarkField, offset)
+  end
+
   -- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the
   --    window (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
   loadSeen()
   local arrivalHour = math.floor(clock / MS_PER_HOUR)
   forgetBefore(arrivalHour - dedupeWindowHours - 1)
-  if seenBefore(values[from + EVENT.digest]) then return OUTCOME.duplicate end
+  local outcome = OUTCOME.duplicate
+  if not seenBefore(values[from + EVENT.digest]) then
+    -- 3. Retention sweep, at most once per customer per UTC day.
+    local today = math.floor(clock / MS_PER_DAY)
+    horizonDay = today - retentionDays + 1
+    horizonMs = horizonDay * MS_PER_DAY
+    local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
+    if today > sweptDay then
+      setState(LAYOUT.state.trimDay, today)
+      flushAdditions()
+      sweep()
+    end
 
-  -- 3. Retention sweep, at most once per customer per UTC day.
-  local today = math.floor(clock / MS_PER_DAY)
-  horizonDay = today - retentionDays + 1
-  horizonMs = horizonDay * MS_PER_DAY
-  local sweptDay = tonumber(getState(LAYOUT.state.trimDay) or '-1')
-  if today > sweptDay then
-    setState(LAYOUT.state.trimDay, today)
-    flushAdditions()
-    sweep()
+    -- 4. The bound on a customer's records, once the sweep has dropped those aged out. The eventId is remembered only
+    --    for an event applied: a copy of a refused one is refused again, or applied once there is room.
+    if pastTheBound(from, to) then
+      outcome = OUTCOME.refused
+    else
+      remember(arrivalHour, values[from + EVENT.digest])
+      -- 5. The event's operations.
+      local j = from + EVENT.operationCount + 1
+      while j < to do
+        local arity = OPERATION_ARITY[values[j]]
+        RUN[values[j]](unpack(values, j + 1, j + arity))
+        j = j + arity + 1
+      end
+      outcome = OUTCOME.applied
+    end
   end
-
-  -- 4. The bound on a customer's records, once the sweep has dropped those aged out. The eventId is remembered only
-  --    for an event applied: a copy of a refused one is refused again, or applied once there is room.
-  local adding = entitiesAdded(from, to)
-  if adding > 0 and mostLines(loadEnt()) + adding > maxEntities and countLines(ent) + adding > maxEntities then return OUTCOME.refused end
-  remember(arrivalHour, values[from + EVENT.digest])
-
-  -- 5. The event's operations.
-  local j = from + EVENT.operationCount + 1
-  while j < to do
-    local arity = OPERATION_ARITY[values[j]]
-    RUN[values[j]](unpack(values, j + 1, j + arity))
-    j = j + arity + 1
+  if judgedAgain and outcome ~= OUTCOME.refused then rare.remove(refused, offset) end
+  if not judgedAgain and outcome == OUTCOME.refused then
+    local book = rareNeeds()
+    book.add(book.list(refusedField), offset)
   end
-  return OUTCOME.applied
-end
-
--- The event whose values run from `from` up to `to` (excluded).
-local function applyOne(from, to)
-  local watermarkField, offset = values[from + EVENT.watermark], values[from + EVENT.offset]
-  local refused = refusedList(PARTITION_FIELD.refused .. string.sub(watermarkField, #PARTITION_FIELD.watermark + 1))
-  settle(refused, values[from + EVENT.settledBelow])
-  local clock = tonumber(values[from + EVENT.clock])
-  -- 1. Redelivery: Kafka hands out each partition in offset order, so an offset at or below the watermark
-  --    was applied, found a duplicate or refused before. One refused and not yet settled is judged again.
-  local watermark = getState(watermarkField)
-  if watermark and tonumber(offset) <= tonumber(watermark) then
-    if not isRefused(refused, offset) then return OUTCOME.redelivered end
-    local outcome = judgeAndApply(from, to, clock)
-    if outcome ~= OUTCOME.refused then removeRefused(refused, offset) end
-    return outcome
-  end
-  setState(watermarkField, offset)
-  local outcome = judgeAndApply(from, to, clock)
-  if outcome == OUTCOME.refused then addRefused(refused, offset) end
   return outcome
 end
 
@@ -616,7 +640,7 @@ if stateChanged[LAYOUT.state.revision] and not getState(LAYOUT.state.incarnation
 end
 
 flushAdditions()
-saveRefusedLists()
+if rare then rare.save() end
 local stateWrites, stateDeletes = {}, {}
 for field in pairs(stateChanged) do
   if stateFields[field] == '' then
