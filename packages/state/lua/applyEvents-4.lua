@@ -449,15 +449,22 @@ local function rareNeeds()
     if edited ~= nil then return edited ~= false end
     return locate(lines, head) ~= false and not lines.dropped[head]
   end
-  -- How many bounded lines there are, as this call left them: a pass over the string.
+  -- How many bounded lines there are, as this call left them: the stored ones counted once per call (a pass over the
+  -- string), then those this call dropped and added (a drop only ever takes a stored line; one added again is in added).
   function rare.countBounded(lines)
-    local count, from = 0, 1
-    while true do
-      local at = string.find(lines.text, '\n', from, true)
-      if not at then break end
-      local head = string.sub(lines.text, at + 1, string.find(lines.text, '\t', at, true) or #lines.text)
-      if BOUNDED_KINDS[string.sub(head, 1, 1)] and not lines.dropped[head] and not lines.isAdded[head] then count = count + 1 end
-      from = at + 1
+    if lines.storedBounded == nil then
+      local count, from = 0, 1
+      while true do
+        local at = string.find(lines.text, '\n', from, true)
+        if not at then break end
+        if BOUNDED_KINDS[string.sub(lines.text, at + 1, at + 1)] then count = count + 1 end
+        from = at + 1
+      end
+      lines.storedBounded = count
+    end
+    local count = lines.storedBounded
+    for head in pairs(lines.dropped) do
+      if BOUNDED_KINDS[string.sub(head, 1, 1)] then count = count - 1 end
     end
     for _, head in ipairs(lines.added) do
       if BOUNDED_KINDS[string.sub(head, 1, 1)] and lines.edits[head] then count = count + 1 end
