@@ -55,8 +55,9 @@
       fenced       the server is not one the fence names: nothing changed (revision 0)
       redelivered  offset <= the watermark of its topic-partition: nothing changed
       duplicate    eventId applied within the dedupe window: only the watermark advanced
-      refused      the event would add a bounded record past maxEntities: only the watermark advanced (and the
-                   daily sweep may have run); its eventId is not remembered, so a later copy is judged afresh
+      refused      the event would add a bounded record past maxEntities: only the watermark advanced and its offset
+                   was kept (and the daily sweep may have run); its eventId is not remembered, so a later copy is
+                   judged afresh
       applied      the operations ran and the revision was incremented
     A refused event's offset is kept in its partition's refused offsets until the caller says it is settled: the
     caller dead-letters it after this call, and a crash in between must not turn its redelivery into `redelivered`.
