@@ -46,7 +46,7 @@ describe('a customer at the bound', () => {
     expect(Object.fromEntries(changed.filter((field) => !field.startsWith('w:')).map((field) => [field, after.state[field]]))).toEqual({
       'x:crm.opportunity.v1:0': '1',
       'x:crm.contract.v1:0': '1',
-      'x:crm.activity.v1:0': '1,2',
+      'x:crm.activity.v1:0': '1-2',
     });
 
     expect(
@@ -133,11 +133,33 @@ describe('a refused event settled', () => {
     const refused = feed.items(opportunity(customerId, 'O4', 'LEAD', NOW - HOUR), opportunity(customerId, 'O5', 'LEAD', NOW - HOUR));
     expect(await outcomes(settled(refused, '3'))).toEqual(['refused', 'refused']);
     const state = t.store.keys.customer(customerId).state;
-    expect(await t.redis.hget(state, 'x:crm.opportunity.v1:0')).toBe('3,4');
+    expect(await t.redis.hget(state, 'x:crm.opportunity.v1:0')).toBe('3-4');
     // the next unit starts at offset 5: the two were dead-lettered before it
     expect(await outcomes(settled(feed.items(opportunity(customerId, 'O1', 'PROPOSAL', NOW)), '5'))).toEqual(['applied']);
     expect(await t.redis.hexists(state, 'x:crm.opportunity.v1:0')).toBe(0);
     expect(await outcomes(settled(refused, '5'), NOW + HOUR)).toEqual(['redelivered', 'redelivered']);
+  });
+
+  it('is kept as runs of consecutive offsets, split when one of them is applied, cut where they are settled', async () => {
+    const customerId = 'refusal-runs';
+    const feed = new Feed();
+    // a ticket that leaves the horizon two days after NOW, and two deals: at the bound
+    await outcomes([
+      ...feed.items(activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - 399 * DAY, { ticketId: 'T-old' })),
+      ...feed.items(...['O1', 'O2'].map((id) => opportunity(customerId, id, 'LEAD', NOW - DAY))),
+    ]);
+    const flood = feed.items(...['A', 'B', 'C', 'D', 'E'].map((id) => opportunity(customerId, id, 'LEAD', NOW - HOUR)));
+    expect(flood.map((item) => item.offset)).toEqual(['2', '3', '4', '5', '6']);
+    expect(await outcomes(flood)).toEqual(['refused', 'refused', 'refused', 'refused', 'refused']);
+    const state = t.store.keys.customer(customerId).state;
+    expect(await t.redis.hget(state, 'x:crm.opportunity.v1:0')).toBe('2-6');
+    // room for one two days later: the middle one, redelivered alone, is applied and splits the run
+    expect(await outcomes([flood[2]!], NOW + 2 * DAY)).toEqual(['applied']);
+    expect(await t.redis.hget(state, 'x:crm.opportunity.v1:0')).toBe('2-3,5-6');
+    // a unit starting at offset 3 settles what lies before it
+    expect(await outcomes(flood.slice(1).map((item) => ({ ...item, settledBelow: '3' })), NOW + 2 * DAY)).toEqual(['refused', 'redelivered', 'refused', 'refused']);
+    expect(await t.redis.hget(state, 'x:crm.opportunity.v1:0')).toBe('3,5-6');
+    expect(await outcomes([flood[0]!], NOW + 2 * DAY)).toEqual(['redelivered']);
   });
 
   it('is judged by its own clock: back-dated records refused, redelivered unsettled, are refused again', async () => {

@@ -472,64 +472,74 @@ local function rareNeeds()
     end
     return count
   end
-  -- A partition's refused offsets, by field, read at most once: `text` as stored, ascending and comma-separated, then
-  -- `added`, those this call refused, in order. Each refusal of a new record lies past the watermark, so past every
-  -- offset kept: appending keeps the order, and a settled prefix is cut without parsing the rest.
+  -- A partition's refused offsets, by field, read at most once, as runs of consecutive offsets ({first, last},
+  -- ascending, apart): stored as `first` or `first-last`, comma-separated, so that a flood's refusals, consecutive in
+  -- their partition, take a few bytes. Each refusal of a new record lies past the watermark, so past every offset kept.
   function rare.list(field)
     local list = rare.lists[field]
     if list == nil then
-      list = {text = getState(field) or '', added = {}, members = nil, changed = false, settledBelow = nil}
+      list = {runs = {}, changed = false, settledBelow = nil}
+      for first, last in string.gmatch(getState(field) or '', '(%d+)%-?(%d*)') do
+        list.runs[#list.runs + 1] = {tonumber(first), tonumber(last ~= '' and last or first)}
+      end
       rare.lists[field] = list
     end
     return list
   end
-  local function text(list)
-    if #list.added > 0 then
-      local joined = table.concat(list.added, ',')
-      list.text = list.text == '' and joined or list.text .. ',' .. joined
-      list.added = {}
-    end
-    return list.text
-  end
-  -- Forgets the refusals the caller has settled (dead-lettered): those below `settledBelow` ('': none). Only stored
-  -- ones can be: this call's lie in the chunk that starts at `settledBelow`.
+  -- Forgets the refusals the caller has settled (dead-lettered): those below `settledBelow` ('': none).
   function rare.settle(list, settledBelow)
-    if settledBelow == '' or settledBelow == list.settledBelow or list.text == '' then return end
+    if settledBelow == '' or settledBelow == list.settledBelow then return end
     list.settledBelow = settledBelow
-    local below, from = tonumber(settledBelow), 1
-    while from <= #list.text do
-      local comma = string.find(list.text, ',', from, true) or #list.text + 1
-      if tonumber(string.sub(list.text, from, comma - 1)) >= below then break end
-      from = comma + 1
+    local below, runs, kept = tonumber(settledBelow), list.runs, {}
+    for _, run in ipairs(runs) do
+      if run[2] >= below then kept[#kept + 1] = {math.max(run[1], below), run[2]} end
     end
-    if from > 1 then
-      list.text, list.members, list.changed = string.sub(list.text, from), nil, true
-    end
+    if #kept ~= #runs or (#kept > 0 and kept[1][1] ~= runs[1][1]) then list.runs, list.changed = kept, true end
   end
-  -- Whether `offset` is kept: only a redelivery asks, so the set is built then, once per call.
-  function rare.has(list, offset)
-    if list.members == nil then
-      list.members = {}
-      for kept in string.gmatch(text(list), '[^,]+') do list.members[kept] = true end
+  -- The index of the run holding `offset`, or nil (a binary search).
+  local function runOf(list, offset)
+    local low, high = 1, #list.runs
+    while low <= high do
+      local middle = math.floor((low + high) / 2)
+      local run = list.runs[middle]
+      if offset < run[1] then high = middle - 1 elseif offset > run[2] then low = middle + 1 else return middle end
     end
-    return list.members[offset] == true
+    return nil
+  end
+  function rare.has(list, offset)
+    return runOf(list, tonumber(offset)) ~= nil
   end
   function rare.add(list, offset)
-    list.added[#list.added + 1] = offset
-    if list.members then list.members[offset] = true end
+    local at, last = tonumber(offset), list.runs[#list.runs]
+    if last and at == last[2] + 1 then last[2] = at else list.runs[#list.runs + 1] = {at, at} end
     list.changed = true
   end
   function rare.remove(list, offset)
-    local joined = ',' .. text(list) .. ','
-    local at = string.find(joined, ',' .. offset .. ',', 1, true)
-    list.text = string.sub(string.sub(joined, 1, at) .. string.sub(joined, at + #offset + 2), 2, -2)
-    list.members[offset] = nil
+    local at = tonumber(offset)
+    local i = runOf(list, at)
+    local run = list.runs[i]
+    if run[1] == run[2] then
+      table.remove(list.runs, i)
+    elseif at == run[1] then
+      run[1] = at + 1
+    elseif at == run[2] then
+      run[2] = at - 1
+    else
+      table.insert(list.runs, i + 1, {at + 1, run[2]})
+      run[2] = at - 1
+    end
     list.changed = true
   end
   function rare.save()
     for field, list in pairs(rare.lists) do
-      -- '' deletes the field (see the write at the end)
-      if list.changed then setState(field, text(list)) end
+      if list.changed then
+        local entries = {}
+        for k, run in ipairs(list.runs) do
+          entries[k] = run[1] == run[2] and string.format('%.0f', run[1]) or string.format('%.0f-%.0f', run[1], run[2])
+        end
+        -- '' deletes the field (see the write at the end)
+        setState(field, table.concat(entries, ','))
+      end
     end
   end
   return rare
