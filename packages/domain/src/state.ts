@@ -1,10 +1,17 @@
-import type { ActivityType, ContractStatus, ContractType, OpportunityStage } from './events';
+import type { ActivityEvent, ActivityType, ContractStatus, ContractType, OpportunityStage } from './events';
 
 /** UTC day number: floor(epochMs / 86_400_000). Windows and buckets are counted in these. */
 export type UtcDay = number;
 
 export const MS_PER_DAY = 86_400_000;
 export const utcDay = (epochMs: number): UtcDay => Math.floor(epochMs / MS_PER_DAY);
+
+/**
+ * The ticket a ticket's open or close is about; null for any other activity. One opened without a ticketId is a ticket
+ * of its own, named by its eventId, which nothing can close: it stops counting once its event leaves the horizon.
+ */
+export const ticketOf = (event: ActivityEvent): string | null =>
+  event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED' ? (event.ticketId ?? event.eventId) : null;
 
 /** Activities in which the customer reaches out or talks with us: `lastInboundAt` is the latest of them. */
 export const INBOUND_ACTIVITY_TYPES: readonly ActivityType[] = ['EMAIL_RECEIVED', 'CALL', 'MEETING'];

@@ -7,6 +7,7 @@ import {
   CLOSED_OPPORTUNITY_STAGES,
   INBOUND_ACTIVITY_TYPES,
   USAGE_SUM_SCALE,
+  ticketOf,
   utcDay,
   type ActivityEvent,
   type ActivityType,
@@ -268,14 +269,13 @@ export class CustomerFold {
    */
   private addsEntityPastLimit(event: InputEvent, clockDay: UtcDay): boolean {
     const { tickets, opportunities, contracts } = this.data;
+    const ticketId = event.kind === 'activity' ? ticketOf(event) : null;
     const adds =
       event.kind === 'opportunity'
         ? !opportunities.has(event.opportunityId)
         : event.kind === 'contract'
           ? !contracts.has(event.contractId)
-          : event.kind === 'activity' && isTicketEvent(event)
-            ? !tickets.has(ticketIdOf(event)) && !this.agedOut(latest(event, true, null), clockDay)
-            : false;
+          : ticketId !== null && !tickets.has(ticketId) && !this.agedOut(latest(event, true, null), clockDay);
     return adds && tickets.size + opportunities.size + contracts.size >= this.options.maxEntities;
   }
 
@@ -284,10 +284,10 @@ export class CustomerFold {
     data.lastActivityAt = later(data.lastActivityAt, event.occurredAt);
     if (INBOUND.has(event.activityType)) data.lastInboundAt = later(data.lastInboundAt, event.occurredAt);
     this.countOnDay(event);
-    if (isTicketEvent(event)) {
+    const ticketId = ticketOf(event);
+    if (ticketId !== null) {
       const open = event.activityType === 'SUPPORT_TICKET_OPENED';
       const record: Latest<boolean> = { ...latest(event, true, open), phase: open ? 0 : 1 };
-      const ticketId = ticketIdOf(event);
       const stored = data.tickets.get(ticketId);
       // As the store does: a record aged out as of its clock is not kept, and where it wins it takes the one it outranks along.
       if (stored === undefined || outranks(record, stored)) {
@@ -310,10 +310,6 @@ export class CustomerFold {
     if (event.activityType === 'PRODUCT_USAGE' && event.value) counters.usageThousandths += Math.round(event.value * USAGE_SUM_SCALE);
   }
 }
-
-const isTicketEvent = (event: ActivityEvent): boolean => event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED';
-/** A ticket opened without a ticketId is its own entity, which nothing can close; it ages out like any ticket. */
-const ticketIdOf = (event: ActivityEvent): string => event.ticketId ?? event.eventId;
 
 const latest = <T>(event: InputEvent, agesOut: boolean, value: T): Latest<T> => ({
   occurredAt: event.occurredAt,

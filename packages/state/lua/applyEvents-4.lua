@@ -444,12 +444,6 @@ local rare
 local function rareNeeds()
   if rare then return rare end
   rare = {lists = {}}
-  -- Whether line `head` is there, as this call left it (getLine without copying the body out).
-  function rare.hasLine(lines, head)
-    local edited = lines.edits[head]
-    if edited ~= nil then return edited ~= false end
-    return locate(lines, head) ~= false and not lines.dropped[head]
-  end
   -- How many bounded lines there are, as this call left them: the stored ones counted once per call (a pass over the
   -- string), then those this call dropped and added (a drop only ever takes a stored line; one added again is in added).
   function rare.countBounded(lines)
@@ -565,14 +559,14 @@ local function pastTheBound(from, to)
     if values[j] == OP.latest.opcode and BOUNDED_KINDS[string.sub(values[j + 1], 1, 1)] then
       local head = values[j + 1] .. '\t'
       -- only a kind forgotten once aged out can leave nothing: the others' records are not decoded
-      if not rareNeeds().hasLine(lines, head)
+      if getLine(lines, head) == nil
         and not (FORGOTTEN_ONCE_AGED_OUT[string.sub(head, 1, 1)] and agedOut(head, cjson.decode(values[j + 2])) == false) then
         adding = adding + 1
       end
     end
     j = j + OPERATION_ARITY[values[j]] + 1
   end
-  return adding > 0 and rare.countBounded(lines) + adding > maxEntities
+  return adding > 0 and rareNeeds().countBounded(lines) + adding > maxEntities
 end
 
 -- A watermark field's refused-offsets field, made once per call.

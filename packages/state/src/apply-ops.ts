@@ -1,7 +1,7 @@
 // Translates one input event into the commutative operations the applyEvents Lua script performs.
 // Keeping the event semantics here (pure, unit-tested) leaves the script a small generic engine:
 // latest-wins records, maxima and day-bucket counters, each of which gives the same result in any order.
-import { CLOSED_OPPORTUNITY_STAGES, INBOUND_ACTIVITY_TYPES, USAGE_SUM_SCALE, utcDay } from '@churnscore/domain';
+import { CLOSED_OPPORTUNITY_STAGES, INBOUND_ACTIVITY_TYPES, USAGE_SUM_SCALE, ticketOf, utcDay } from '@churnscore/domain';
 import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '@churnscore/domain';
 import {
   ACTIVITY_COUNTER,
@@ -65,11 +65,12 @@ function activityOps(event: ActivityEvent): ApplyOp[] {
   if (event.activityType === 'PRODUCT_USAGE' && event.value) {
     ops.push({ op: 'add', day, counter: USAGE_SUM_COUNTER, amount: Math.round(event.value * USAGE_SUM_SCALE) });
   }
-  if (event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED') {
+  const ticketId = ticketOf(event);
+  if (ticketId !== null) {
     // Even an open ticket stops counting once its last event leaves the horizon: one opened without a
     // ticketId can never be closed.
     const open = event.activityType === 'SUPPORT_TICKET_OPENED';
-    const field = entityField('ticket', event.ticketId ?? event.eventId);
+    const field = entityField('ticket', ticketId);
     ops.push(latest<TicketPayload>(field, event, true, [open ? 1 : 0], ticketRankId(open, event.eventId)));
   }
   const valueField = LATEST_VALUE_FIELD[event.activityType];

@@ -4,7 +4,7 @@
 // incarnation a commit was based on, versions and outbox sequence numbers as commitScore-7.lua assigns them (without generation
 // floors), acknowledgement. It keeps no aggregates: a customer's state is what the test sets with
 // `setState`, its revision counting the applied events. `journal` records the calls in order.
-import type { CustomerState, InputEvent, ScoreChangedMessage } from '@churnscore/domain';
+import { ticketOf, type CustomerState, type InputEvent, type ScoreChangedMessage } from '@churnscore/domain';
 import type { RedisIdentity, ReplicationProgress } from '../connection';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, keySchema } from '../keys';
 import { decodeCustomerState } from '../read-state';
@@ -39,8 +39,10 @@ function entityOf(event: InputEvent): string | null {
       return `opportunity:${event.opportunityId}`;
     case 'contract':
       return `contract:${event.contractId}`;
-    case 'activity':
-      return event.activityType === 'SUPPORT_TICKET_OPENED' || event.activityType === 'SUPPORT_TICKET_CLOSED' ? `ticket:${event.ticketId ?? event.eventId}` : null;
+    case 'activity': {
+      const ticketId = ticketOf(event);
+      return ticketId === null ? null : `ticket:${ticketId}`;
+    }
     case 'customer':
       return null;
   }
