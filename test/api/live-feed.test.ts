@@ -23,7 +23,7 @@ const published: SseMessage[] = [];
 beforeAll(async () => {
   await bed.setUp(1);
   feed = new LiveFeed({
-    kafka: createKafkaClient({ clientId: 'live-feed-test', brokers: testStack().kafkaBrokers, ssl: false }, logger),
+    kafka: createKafkaClient({ clientId: 'live-feed-test', brokers: testStack().kafkaBrokers, ssl: false, maxDecompressionRatio: 64 }, logger),
     codec: bed.codec,
     topics: bed.topics,
     groupPrefix: 'live-feed-test',

@@ -94,13 +94,23 @@ export class ScorerTestBed extends EventsTestBed {
     return loadConfig(this.env());
   }
 
-  /** A scorer on this bed's configuration, with `settings` overriding its scorer settings and `state` how it applies events. */
+  /**
+   * A scorer on this bed's configuration, with `settings` overriding its scorer settings, `state` how it applies
+   * events and `kafka` its Kafka client's settings.
+   */
   async startScorer(
-    options: { clock?: () => number; scoring?: ScoringConfig; settings?: Partial<ScorerSettings>; state?: Partial<StateSettings>; liveness?: Liveness } = {},
+    options: {
+      clock?: () => number;
+      scoring?: ScoringConfig;
+      settings?: Partial<ScorerSettings>;
+      state?: Partial<StateSettings>;
+      kafka?: Partial<AppConfig['kafka']>;
+      liveness?: Liveness;
+    } = {},
   ): Promise<RunningScorer> {
     const config = this.config();
     const scorer = await startScorer({
-      config: { ...config, ...options.state, scorer: { ...config.scorer, ...options.settings } },
+      config: { ...config, ...options.state, kafka: { ...config.kafka, ...options.kafka }, scorer: { ...config.scorer, ...options.settings } },
       scoring: options.scoring ?? defaultScoringConfig(),
       clock: options.clock ?? Date.now,
       httpPort: 0,

@@ -24,6 +24,7 @@ describe('kafkaClientOptions', () => {
       clientId: 'churnscore',
       brokers: ['localhost:9092'],
       ssl: false,
+      maxDecompressionRatio: 64,
     });
   });
 
@@ -41,6 +42,7 @@ describe('kafkaClientOptions', () => {
       brokers: ['localhost:9092'],
       ssl: { ca: [CA_PEM] },
       sasl: { mechanism: 'scram-sha-256', username: 'scorer', password: 'pw' },
+      maxDecompressionRatio: 64,
     });
   });
 

@@ -10,13 +10,16 @@ export interface KafkaClientOptions {
   brokers: string[];
   ssl: boolean | { ca: string[] };
   sasl?: { mechanism: KafkaSaslMechanism; username: string; password: string };
+  /** KAFKA_MAX_DECOMPRESSION_RATIO: how many times its compressed size a fetched batch may decompress to. */
+  maxDecompressionRatio: number;
 }
 
 export function kafkaClientOptions(cfg: AppConfig): KafkaClientOptions {
-  const { clientId, brokers, ssl, sslCaFile, sasl } = cfg.kafka;
+  const { clientId, brokers, ssl, sslCaFile, sasl, maxDecompressionRatio } = cfg.kafka;
   return {
     clientId,
     brokers,
+    maxDecompressionRatio,
     ssl: ssl && sslCaFile ? { ca: [readFileSync(sslCaFile, 'utf8')] } : ssl,
     ...(sasl ? { sasl: { ...sasl } } : {}),
   };

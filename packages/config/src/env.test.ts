@@ -39,6 +39,7 @@ describe('loadConfig', () => {
         sslCaFile: null,
         sessionTimeoutMs: 10_000,
         heartbeatIntervalMs: 3_000,
+        maxDecompressionRatio: 64,
       },
       schemaRegistry: { url: 'http://localhost:8081/apis/ccompat/v7', basicAuth: null },
       redis: { url: 'redis://localhost:6379', cluster: false, tlsCaFile: null, keyPrefix: DEFAULT_PREFIX },
@@ -105,6 +106,7 @@ describe('loadConfig', () => {
       KAFKA_SSL_CA_FILE: ca,
       KAFKA_SESSION_TIMEOUT_MS: '45000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '15000',
+      KAFKA_MAX_DECOMPRESSION_RATIO: '200',
       CONSUMER_GROUP: 'replay-2025',
       SCHEMA_REGISTRY_URL: 'https://registry.internal/apis/ccompat/v7',
       SCHEMA_REGISTRY_USERNAME: 'reader',
@@ -136,6 +138,7 @@ describe('loadConfig', () => {
       sslCaFile: ca,
       sessionTimeoutMs: 45_000,
       heartbeatIntervalMs: 15_000,
+      maxDecompressionRatio: 200,
     });
     expect(cfg.schemaRegistry.basicAuth).toEqual({ username: 'reader', password: 'pw' });
     expect(cfg.redis).toEqual({

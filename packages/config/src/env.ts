@@ -25,6 +25,8 @@ export interface AppConfig {
     sessionTimeoutMs: number;
     /** How often a consumer tells its group it is alive (at most a third of the session timeout). */
     heartbeatIntervalMs: number;
+    /** A fetched batch decompressing to more than this many times its compressed size is not read (dead-lettered). */
+    maxDecompressionRatio: number;
   };
   schemaRegistry: {
     /** Base URL of the Confluent-compatible API (for Apicurio it ends in /apis/ccompat/v7). */
@@ -211,6 +213,9 @@ const settings = z.object({
   KAFKA_SASL_PASSWORD: optional(z.string()),
   KAFKA_SSL: withDefault(boolean(), false),
   KAFKA_SSL_CA_FILE: optional(readableFile()),
+  // Avro events compress two- to threefold in a batch (gzip, zstd; lz4 less): 64 leaves twentyfold room, while a
+  // fetch of kafkajs's 10 MiB cannot decompress to more than 640 MiB (docs/events.md, "Compression").
+  KAFKA_MAX_DECOMPRESSION_RATIO: withDefault(integer(4, 100_000), 64),
   // Within the brokers' default group.min/max.session.timeout.ms. 10 s (kafkajs: 30 s) lets the group take
   // over a killed scorer's partitions within seconds, and still leaves room for two lost heartbeats.
   KAFKA_SESSION_TIMEOUT_MS: withDefault(integer(6_000, 1_800_000), 10_000),
@@ -367,6 +372,7 @@ function toAppConfig(s: Settings): AppConfig {
       sslCaFile: s.KAFKA_SSL_CA_FILE,
       sessionTimeoutMs: s.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: s.KAFKA_HEARTBEAT_INTERVAL_MS ?? defaultHeartbeatIntervalMs(s.KAFKA_SESSION_TIMEOUT_MS),
+      maxDecompressionRatio: s.KAFKA_MAX_DECOMPRESSION_RATIO,
     },
     schemaRegistry: { url: s.SCHEMA_REGISTRY_URL, basicAuth },
     redis: { url: s.REDIS_URL, cluster: s.REDIS_CLUSTER, tlsCaFile: s.REDIS_TLS_CA_FILE, keyPrefix: s.REDIS_KEY_PREFIX },

@@ -2,6 +2,7 @@ export { createEventCodec, eventCodecOptions, type EventCodec, type EventCodecOp
 export {
   DECODE_REJECT_REASONS,
   REJECT_REASONS,
+  rejected,
   type DecodeResult,
   type Rejected,
   type RejectReason,

@@ -32,9 +32,14 @@ export const DECODE_REJECT_REASONS = [
   'KEY_MISMATCH',
 ] as const;
 
-/** Every reason: the codec's, then those decided when a valid event is applied, from what the store holds. */
+/**
+ * Every reason: the codec's, one decided before decoding, of a record never read, and those decided when a valid event
+ * is applied, from what the store holds.
+ */
 export const REJECT_REASONS = [
   ...DECODE_REJECT_REASONS,
+  /** The record's compressed batch decompresses to more than KAFKA_MAX_DECOMPRESSION_RATIO times its size: not read. */
+  'BATCH_TOO_LARGE',
   /** It would add a ticket, opportunity or contract to a customer that holds MAX_ENTITIES_PER_CUSTOMER of them already. */
   'ENTITY_LIMIT',
 ] as const;

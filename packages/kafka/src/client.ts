@@ -65,12 +65,13 @@ export function kafkaLogCreator(logger: Logger, now?: () => number): logCreator 
 }
 
 export function createKafkaClient(options: KafkaClientOptions, logger: Logger): Kafka {
-  registerCompressionCodecs();
+  const { maxDecompressionRatio, ...clientOptions } = options;
+  registerCompressionCodecs(maxDecompressionRatio);
   groupRecordHeadersSafely();
   // kafkajs types SASL per mechanism; the validated mechanism/credentials pair is exactly one of them.
   const sasl = options.sasl ? ({ ...options.sasl } as SASLOptions) : undefined;
   return new Kafka({
-    ...options,
+    ...clientOptions,
     sasl,
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(logger),

@@ -7,3 +7,5 @@ export * from './skipped-records';
 export * from './broker-contact';
 export * from './topics-watch';
 export * from './record-digest';
+export { unreadBatchRejection } from './codecs';
+export { decodeFetched } from './decode-fetched';

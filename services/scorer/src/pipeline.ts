@@ -1,7 +1,7 @@
 import type { TopicNames } from '@churnscore/config';
 import { withVersion, type InputEvent, type OutputEvent, type ScoreCause } from '@churnscore/domain';
 import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
-import { RewindRequiredError, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
+import { RewindRequiredError, decodeFetched, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
 import type { ApplyItem, ApplyOutcome, ApplyResult, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
@@ -170,7 +170,7 @@ export class ScoringPipeline {
 
   /** Decodes and validates a chunk's records; the rejected ones go to the DLQ. */
   private async decodeChunk(chunk: MessageChunk, now: number): Promise<Decoded[]> {
-    const results = await this.deps.codec.decodeAll(chunk.topic, chunk.messages, now);
+    const results = await decodeFetched(this.deps.codec, chunk.topic, chunk.messages, now);
     const decoded: Decoded[] = chunk.messages.map((message, i) => {
       const result = results[i]!;
       return result.ok ? { message, event: result.event } : { message, rejection: result.rejection };

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
 import { REJECT_REASONS, createEventCodec, eventCodecOptions, INPUT_EVENT_KINDS, type RejectReason } from '@churnscore/events';
-import { KafkaLoginRefusedError, connectAdmin, createKafkaClient, readToEnd, type TopicProgress } from '@churnscore/kafka';
+import { KafkaLoginRefusedError, connectAdmin, decodeFetched, createKafkaClient, readToEnd, type TopicProgress } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
 import type { HistoryEvent } from '@churnscore/training';
 import { UsageError, formatCount, startProgress, type ProgressStream } from '@churnscore/simulator';
@@ -70,7 +70,7 @@ export async function readTopicHistory(options: TopicHistoryOptions): Promise<To
       onProgress: options.onProgress,
       async onRecords(topic, records) {
         const now = options.clock();
-        const decoded = await codec.decodeAll(topic, records, now);
+        const decoded = await decodeFetched(codec, topic, records, now);
         decoded.forEach((result, index) => {
           if (!result.ok) {
             rejected.set(result.rejection.reason, (rejected.get(result.rejection.reason) ?? 0) + 1);
