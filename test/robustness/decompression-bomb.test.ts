@@ -45,6 +45,7 @@ describe('a batch decompressing past KAFKA_MAX_DECOMPRESSION_RATIO', () => {
     expect(offsets).toEqual(CODECS.flatMap((_, i) => Array.from({ length: RECORDS_PER_BOMB }, (_, j) => i * (RECORDS_PER_BOMB + 1) + j)));
     for (const letter of letters) {
       expect(String(letter.headers['dlq.reason'])).toBe('BATCH_TOO_LARGE');
+      expect([letter.key, letter.value?.length]).toEqual([null, 0]);
       expect(String(letter.headers['dlq.source.topic'])).toBe(bed.topics.activity);
       const codec = CODECS[Math.floor(Number(letter.headers['dlq.source.offset']) / (RECORDS_PER_BOMB + 1))]!;
       expect(String(letter.headers['dlq.message'])).toMatch(new RegExp(`^its ${codec} batch of \\d+ bytes decompresses to more than 16 times that \\(KAFKA_MAX_DECOMPRESSION_RATIO\\)`));

@@ -72,7 +72,8 @@ async function inflateGzip(compressed: Buffer, limit: number): Promise<Inflated>
 
 /**
  * Snappy's longest copy, 64 bytes, takes 3: no snappy stream expands more than ~22-fold, and one whose declared
- * lengths lie does not pass the broker's validation. So it is decompressed whole and then measured.
+ * lengths lie is refused by the broker, which decompresses every compressed batch it accepts to validate its records.
+ * So it is decompressed whole and then measured.
  */
 async function inflateSnappy(compressed: Buffer, limit: number): Promise<Inflated> {
   const inflated = await snappyCodec().decompress(compressed);
