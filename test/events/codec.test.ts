@@ -50,7 +50,7 @@ afterEach(() => bed.tearDown());
 const subjectOf = (kind: EventKind) => valueSubject(bed.topicOf(kind));
 
 /** Writes `record` with another schema, registered under the kind's subject, as a foreign producer would. */
-async function writeWith(kind: EventKind, schema: string, record: object): Promise<Buffer> {
+async function writeWith(kind: EventKind, schema: string, record: unknown): Promise<Buffer> {
   const id = await bed.register(subjectOf(kind), schema);
   return frame(id, avro.Type.forSchema(JSON.parse(schema) as avro.Schema).toBuffer(record));
 }
@@ -313,6 +313,26 @@ describe('decode', () => {
       const written = frame(id, avro.Type.forSchema(JSON.parse(schema) as avro.Schema).toBuffer(value));
       expect(rejectionOf(await decodeActivity(written))).toMatchObject({ reason: 'SCHEMA_MISMATCH', message: expect.not.stringMatching(/properties of undefined/) });
     }
+  });
+
+  it('reads a writer schema that is a union holding the record, record by record by the branch each was written with', async () => {
+    const activity = JSON.parse(schemaSource('activity')) as object;
+    const union = JSON.stringify(['null', activity]);
+    expect(await decodeActivity(await writeWith('activity', union, avroActivity()))).toEqual({ ok: true, event: sampleActivity() });
+    const id = await bed.register(subjectOf('activity'), union);
+    expect(rejectionOf(await decodeActivity(await writeWith('activity', union, null)))).toEqual({
+      reason: 'EMPTY_VALUE',
+      message: `value is null (the null branch of writer schema ${id})`,
+    });
+    for (const cut of [Buffer.alloc(0), Buffer.from([0x80]), Buffer.from([4])]) {
+      expect(rejectionOf(await decodeActivity(frame(id, cut))).reason).toBe('AVRO_DECODE_FAILED');
+    }
+    const { kind: _kind, ...opportunity } = sampleOpportunity();
+    // Two records in a union: avsc writes them wrapped in an object naming the branch.
+    const withAnother = JSON.stringify(['null', JSON.parse(schemaSource('opportunity')) as object, activity]);
+    const branch = (kind: EventKind, record: object) => ({ [readerType(kind).name!]: record });
+    expect(await decodeActivity(await writeWith('activity', withAnother, branch('activity', avroActivity())))).toEqual({ ok: true, event: sampleActivity() });
+    expect(rejectionOf(await decodeActivity(await writeWith('activity', withAnother, branch('opportunity', opportunity)))).reason).toBe('SCHEMA_MISMATCH');
   });
 
   it('rejects a writer schema with an array of items that take no bytes, which one record could claim any number of', async () => {

@@ -3,7 +3,7 @@ import type avro from 'avsc';
 import type { AvroRecord } from './avro-records';
 import { isRejected, rejected, type Rejected } from './rejections';
 import { frame, unframe } from './wire-format';
-import { boundedWriterType } from './strict-avro';
+import { boundedWriterType, unionBranches } from './strict-avro';
 
 /**
  * The schema registry could not answer (unreachable, timed out, refused our credentials). Not the record's
@@ -30,8 +30,13 @@ export class EventEncodeError extends Error {
 export type AvroReadResult = { ok: true; record: AvroRecord; schemaId: number } | Rejected;
 
 type Resolver = ReturnType<avro.Type['createResolver']>;
-/** No resolver is needed when the writer schema is the reader schema. */
-type Resolution = { resolver: Resolver | undefined } | Rejected;
+/** How a writer's record reads as the reader's: no resolver is needed when the writer schema is the reader schema. */
+type RecordResolution = { resolver: Resolver | undefined } | Rejected;
+/**
+ * A writer schema that is a union (`["null", "ActivityEvent"]`, as some producers' tooling registers) is read as
+ * Java's Avro reads it: record by record, by the branch each record was written with.
+ */
+type Resolution = RecordResolution | { branches: readonly (RecordResolution | 'null')[] };
 
 const NOT_FOUND = 404;
 /** The URL is never repeated: it may hold credentials. */
@@ -133,12 +138,23 @@ export class AvroRegistrySerde {
     if (isRejected(writer)) return writer;
     const resolution = this.resolution(reader, schemaId, writer);
     if (isRejected(resolution)) return resolution;
+    const undecodable = () => rejected('AVRO_DECODE_FAILED', `Avro body does not decode with writer schema ${schemaId} (truncated, corrupt or trailing bytes)`);
+    let { resolver } = resolution as { resolver: Resolver | undefined };
+    let recordBody = body;
+    if ('branches' in resolution) {
+      const branch = readUnionIndex(body);
+      const written = branch === undefined ? undefined : resolution.branches[branch.index];
+      if (written === undefined) return undecodable();
+      if (written === 'null') return rejected('EMPTY_VALUE', `value is null (the null branch of writer schema ${schemaId})`);
+      if (isRejected(written)) return written;
+      resolver = written.resolver;
+      recordBody = body.subarray(branch!.bytes);
+    }
     try {
-      return { ok: true, record: reader.fromBuffer(body, resolution.resolver) as AvroRecord, schemaId };
+      return { ok: true, record: reader.fromBuffer(recordBody, resolver) as AvroRecord, schemaId };
     } catch {
       // avsc's message is left out: it may quote decoded content.
-      const problem = `Avro body does not decode with writer schema ${schemaId} (truncated, corrupt or trailing bytes)`;
-      return rejected('AVRO_DECODE_FAILED', problem);
+      return undecodable();
     }
   }
 
@@ -184,21 +200,10 @@ export class AvroRegistrySerde {
     }
     let resolution = byWriter.get(schemaId);
     if (resolution === undefined) {
-      try {
-        // Like Java's Avro, match record names without their namespace: producers in other languages
-        // sometimes generate their classes under their own namespace.
-        resolution = { resolver: reader.equals(writer) ? undefined : reader.createResolver(writer, { ignoreNamespaces: true }) };
-      } catch (error) {
-        // avsc's own resolution errors name what does not match; a TypeError is avsc failing on a writer type it does
-        // not expect there (a union or a primitive for a record), whose text would only confuse.
-        const message = error instanceof TypeError ? `a ${writer.typeName.split(':')[0]} does not resolve to a record` : (error as Error).message;
-        const missing = MISSING_READER_FIELD.exec(message)?.[1];
-        const field = missing?.slice(missing.lastIndexOf('.') + 1);
-        resolution =
-          field === undefined
-            ? rejected('SCHEMA_MISMATCH', `writer schema ${schemaId} cannot be read as ${reader.name}: ${message}`)
-            : rejected('MISSING_FIELD', `${field}: is required but absent from writer schema ${schemaId}`, field);
-      }
+      const branches = unionBranches(writer);
+      resolution = branches?.some((branch) => branch.typeName === 'record')
+        ? { branches: branches.map((branch) => (branch.typeName === 'null' ? 'null' : recordResolution(reader, schemaId, branch))) }
+        : recordResolution(reader, schemaId, writer);
       byWriter.set(schemaId, resolution);
     }
     return resolution;
@@ -219,6 +224,34 @@ export class AvroRegistrySerde {
       throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+/** How `writer` (a record, or any type a writer's union holds) reads as the `reader` record, or why it cannot. */
+function recordResolution(reader: avro.Type, schemaId: number, writer: avro.Type): RecordResolution {
+  try {
+    // Like Java's Avro, match record names without their namespace: producers in other languages
+    // sometimes generate their classes under their own namespace.
+    return { resolver: reader.equals(writer) ? undefined : reader.createResolver(writer, { ignoreNamespaces: true }) };
+  } catch (error) {
+    // avsc's own resolution errors name what does not match; a TypeError is avsc failing on a writer type it does
+    // not expect there (a union or a primitive for a record), whose text would only confuse.
+    const message = error instanceof TypeError ? `a ${writer.typeName.split(':')[0]} does not resolve to a record` : (error as Error).message;
+    const missing = MISSING_READER_FIELD.exec(message)?.[1];
+    const field = missing?.slice(missing.lastIndexOf('.') + 1);
+    return field === undefined
+      ? rejected('SCHEMA_MISMATCH', `writer schema ${schemaId} cannot be read as ${reader.name}: ${message}`)
+      : rejected('MISSING_FIELD', `${field}: is required but absent from writer schema ${schemaId}`, field);
+  }
+}
+
+/** A union value's branch index (a zigzag varint, as Avro writes a long) and the bytes it takes; undefined if cut short. */
+function readUnionIndex(body: Buffer): { index: number; bytes: number } | undefined {
+  let zigzag = 0;
+  for (let i = 0; i < Math.min(body.length, 5); i += 1) {
+    zigzag |= (body[i]! & 0x7f) << (7 * i);
+    if ((body[i]! & 0x80) === 0) return { index: (zigzag >>> 1) ^ -(zigzag & 1), bytes: i + 1 };
+  }
+  return undefined;
 }
 
 /** `lookup()` for `key`, or the promise of the one already in flight for it; forgotten once settled. */

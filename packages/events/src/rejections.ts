@@ -6,7 +6,7 @@
 export const DECODE_REJECT_REASONS = [
   /** The record came from a topic this codec does not decode. */
   'UNKNOWN_TOPIC',
-  /** The value is null or empty (a tombstone on an input topic). */
+  /** The value is null or empty (a tombstone on an input topic), or the null branch of a writer's union. */
   'EMPTY_VALUE',
   /** The value is not in the Confluent wire format: too short, or the first byte is not the magic byte 0. */
   'NOT_WIRE_FORMAT',

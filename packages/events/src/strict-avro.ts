@@ -157,6 +157,10 @@ function takesNoBytes(type: avro.Type, onPath = new Set<avro.Type>()): boolean {
   return none;
 }
 
+/** The branches of a union type; undefined for any other type. */
+export const unionBranches = (type: avro.Type): readonly avro.Type[] | undefined =>
+  type instanceof avro.types.UnwrappedUnionType || type instanceof avro.types.WrappedUnionType ? type.types : undefined;
+
 /** Every type reachable from `type`, each once. */
 function reachableTypes(type: avro.Type, seen = new Set<avro.Type>()): Set<avro.Type> {
   if (seen.has(type)) return seen;
@@ -165,9 +169,8 @@ function reachableTypes(type: avro.Type, seen = new Set<avro.Type>()): Set<avro.
     type instanceof avro.types.ArrayType ? [type.itemsType]
     : type instanceof avro.types.MapType ? [type.valuesType]
     : type instanceof avro.types.RecordType ? type.fields.map((field) => field.type)
-    : type instanceof avro.types.UnwrappedUnionType || type instanceof avro.types.WrappedUnionType ? type.types
     : type instanceof avro.types.LogicalType ? [type.underlyingType]
-    : [];
+    : (unionBranches(type) ?? []);
   for (const next of inner) reachableTypes(next, seen);
   return seen;
 }
