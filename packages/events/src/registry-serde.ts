@@ -138,24 +138,8 @@ export class AvroRegistrySerde {
     if (isRejected(writer)) return writer;
     const resolution = this.resolution(reader, schemaId, writer);
     if (isRejected(resolution)) return resolution;
-    const undecodable = () => rejected('AVRO_DECODE_FAILED', `Avro body does not decode with writer schema ${schemaId} (truncated, corrupt or trailing bytes)`);
-    let { resolver } = resolution as { resolver: Resolver | undefined };
-    let recordBody = body;
-    if ('branches' in resolution) {
-      const branch = readUnionIndex(body);
-      const written = branch === undefined ? undefined : resolution.branches[branch.index];
-      if (written === undefined) return undecodable();
-      if (written === 'null') return rejected('EMPTY_VALUE', `value is null (the null branch of writer schema ${schemaId})`);
-      if (isRejected(written)) return written;
-      resolver = written.resolver;
-      recordBody = body.subarray(branch!.bytes);
-    }
-    try {
-      return { ok: true, record: reader.fromBuffer(recordBody, resolver) as AvroRecord, schemaId };
-    } catch {
-      // avsc's message is left out: it may quote decoded content.
-      return undecodable();
-    }
+    if ('branches' in resolution) return readUnionValue(reader, schemaId, body, resolution.branches);
+    return readRecord(reader, schemaId, body, resolution.resolver);
   }
 
   private latestSchema(subject: string): Promise<SchemaMetadata> {
@@ -224,6 +208,28 @@ export class AvroRegistrySerde {
       throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+function readRecord(reader: avro.Type, schemaId: number, body: Buffer, resolver: Resolver | undefined): AvroReadResult {
+  try {
+    return { ok: true, record: reader.fromBuffer(body, resolver) as AvroRecord, schemaId };
+  } catch {
+    // avsc's message is left out: it may quote decoded content.
+    return undecodable(schemaId);
+  }
+}
+
+const undecodable = (schemaId: number): Rejected =>
+  rejected('AVRO_DECODE_FAILED', `Avro body does not decode with writer schema ${schemaId} (truncated, corrupt or trailing bytes)`);
+
+/** A value written with a union: its branch index, then the branch's value. */
+function readUnionValue(reader: avro.Type, schemaId: number, body: Buffer, branches: readonly (RecordResolution | 'null')[]): AvroReadResult {
+  const index = readUnionIndex(body);
+  const written = index === undefined ? undefined : branches[index.index];
+  if (written === undefined) return undecodable(schemaId);
+  if (written === 'null') return rejected('EMPTY_VALUE', `value is null (the null branch of writer schema ${schemaId})`);
+  if (isRejected(written)) return written;
+  return readRecord(reader, schemaId, body.subarray(index!.bytes), written.resolver);
 }
 
 /** How `writer` (a record, or any type a writer's union holds) reads as the `reader` record, or why it cannot. */
