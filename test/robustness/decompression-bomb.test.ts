@@ -59,4 +59,16 @@ describe('a batch decompressing past KAFKA_MAX_DECOMPRESSION_RATIO', () => {
     const applied = (await scorer.metrics.events.get()).values.filter((value) => value.labels.outcome === 'applied');
     expect(applied.reduce((sum, value) => sum + value.value, 0)).toBe(CODECS.length);
   });
+
+  it('leaves zstd frames declaring a window far larger than the bound (Java, level 22) read to the same events', async () => {
+    // Each frame declares 128 MiB, which the zstd reader allocated and shifted per block: ~90 ms a batch (docs/events.md).
+    const event = sampleActivity({ customerId: 'zstd-level-22', eventId: 'zstd-level-22', activityType: 'MEETING', value: null, occurredAt: SAMPLE_NOW - 3_600_000 });
+    await produceWithJavaClient({
+      brokers: testStack().kafkaBrokers,
+      compression: 'zstd',
+      producerProperties: { 'compression.zstd.level': '22' },
+      records: await bed.records([event]),
+    });
+    await eventually(async () => Number((await bed.scoreHash(event.customerId)).revision ?? 0), (revision) => revision === 1, 30_000, 'the level-22 event to be scored');
+  });
 });

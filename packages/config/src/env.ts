@@ -215,7 +215,7 @@ const settings = z.object({
   KAFKA_SSL_CA_FILE: optional(readableFile()),
   // Avro events compress two- to threefold in a batch (gzip, zstd; lz4 less): 64 leaves twentyfold room, while a
   // broker's fetch answer of kafkajs's 10 MiB cannot decompress to more than 640 MiB (docs/events.md, "Compression").
-  KAFKA_MAX_DECOMPRESSION_RATIO: withDefault(integer(4, 100_000), 64),
+  KAFKA_MAX_DECOMPRESSION_RATIO: withDefault(integer(16, 100_000), 64),
   // Within the brokers' default group.min/max.session.timeout.ms. 10 s (kafkajs: 30 s) lets the group take
   // over a killed scorer's partitions within seconds, and still leaves room for two lost heartbeats.
   KAFKA_SESSION_TIMEOUT_MS: withDefault(integer(6_000, 1_800_000), 10_000),

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import { compress as compressLz4Frame } from 'lz4js';
 import { describe, expect, it } from 'vitest';
-import { compressionCodecs, registerCompressionCodecs, unreadBatchRejection, type CodecName, type KafkaCompressionCodec } from './codecs';
+import { compressionCodecs, OVER_THE_BOUND, registerCompressionCodecs, unreadBatchRejection, zstdWindowsWithin, type CodecName, type KafkaCompressionCodec } from './codecs';
 
 // What Kafka 4.1.2's Java client wrote for UNCOMPRESSED, made with
 // `Compression.of(type).build().wrapForOutput(buffer, RecordBatch.MAGIC_VALUE_V2)` from the stack's jars:
@@ -116,8 +116,8 @@ describe('a batch decompressing past KAFKA_MAX_DECOMPRESSION_RATIO', () => {
     lz4: async () => Buffer.from(compressLz4Frame(uncompressedRecords([Buffer.alloc(8_000_000), Buffer.alloc(8_000_000)]))),
     zstd: async () => zstdRleBomb(100_000),
   };
-  // Snappy expands ~21-fold at most: its bomb is past a ratio of 8, the others past the default.
-  const RATIO: Record<CodecName, number> = { gzip: 64, snappy: 8, lz4: 64, zstd: 64 };
+  // Snappy expands ~21-fold at most: its bomb is past the lowest ratio allowed, 16, the others past the default.
+  const RATIO: Record<CodecName, number> = { gzip: 64, snappy: 16, lz4: 64, zstd: 64 };
 
   it.each(['gzip', 'snappy', 'lz4', 'zstd'] as const)(
     '%s: kafkajs hands out one placeholder per record, at the batch offsets, refused as BATCH_TOO_LARGE',
@@ -164,5 +164,32 @@ describe('a batch decompressing past KAFKA_MAX_DECOMPRESSION_RATIO', () => {
     const bomb = zstdRleBomb(10_000);
     const elsewhere = Buffer.concat([Buffer.alloc(61), bomb]).subarray(61);
     await expect(compressionCodecs(64).zstd().decompress(elsewhere)).rejects.toThrow(/its header cannot be read to skip it \(its length does not match\)/);
+  });
+});
+
+describe('zstd frames declaring a window larger than the bound lets them use', () => {
+  // A batch of one 76-byte record as Kafka's Java producer writes it with compression.zstd.level=22: its frame declares a
+  // 128 MiB window (descriptor 0x88), which the zstd reader allocated and shifted for every block (~90 ms a batch).
+  const LEVEL_22 = Buffer.from('KLUv/QCIDAIAVAOUAQAAABR4MXByb2JlLWMwUgAAAAABZTHKopbJyGgGYWR2CAAAAAIQLmNhc2UOeDFwcm9iZQMAWMD6aTAqZhMBAAA=', 'base64');
+  const WINDOW_DESCRIPTOR = 5;
+
+  it('are read with the window cut to the bound and a block, to the same bytes', async () => {
+    const limit = 64 * LEVEL_22.length;
+    const cut = zstdWindowsWithin(LEVEL_22, limit) as Buffer;
+    expect(LEVEL_22[WINDOW_DESCRIPTOR]).toBe(0x88);
+    // 2^(10+8) = 256 KiB: the smallest power of two holding the limit (4,928 bytes) and a block (128 KiB)
+    expect(cut[WINDOW_DESCRIPTOR]).toBe(8 << 3);
+    expect(Buffer.concat([cut.subarray(0, WINDOW_DESCRIPTOR), cut.subarray(WINDOW_DESCRIPTOR + 1)])).toEqual(
+      Buffer.concat([LEVEL_22.subarray(0, WINDOW_DESCRIPTOR), LEVEL_22.subarray(WINDOW_DESCRIPTOR + 1)]),
+    );
+    const read = await compressionCodecs(64).zstd().decompress(LEVEL_22);
+    // What fzstd reads from the frame as it came (its declared window whole).
+    expect(read.toString('base64')).toBe('lAEAAAAUeDFwcm9iZS1jMFIAAAAAARR4MXByb2JlLWUxFHgxcHJvYmUtYzDKopbJyGgGYWR2CAAAAAIQYWR2LmNhc2UOeDFwcm9iZQ==');
+  });
+
+  it('leave a window already within the bound as it is, and refuse a frame declaring more content than the bound', () => {
+    expect(zstdWindowsWithin(LEVEL_22, 1_000_000_000)).toEqual(LEVEL_22);
+    const declaringTerabyte = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xc0, ...[0, 0, 0, 0, 0, 1, 0, 0], 0x01, 0x00, 0x00]);
+    expect(zstdWindowsWithin(declaringTerabyte, 1_000_000)).toBe(OVER_THE_BOUND);
   });
 });
