@@ -187,8 +187,8 @@ describe('zstd frames declaring a window larger than the bound lets them use', (
     expect(read.toString('base64')).toBe('lAEAAAAUeDFwcm9iZS1jMFIAAAAAARR4MXByb2JlLWUxFHgxcHJvYmUtYzDKopbJyGgGYWR2CAAAAAIQYWR2LmNhc2UOeDFwcm9iZQ==');
   });
 
-  it('leave a window already within the bound as it is, and refuse a frame declaring more content than the bound', () => {
-    expect(zstdWindowsWithin(LEVEL_22, 1_000_000_000)).toEqual(LEVEL_22);
+  it('leave a window already within the bound as it is, uncopied, and refuse a frame declaring more content than the bound', () => {
+    expect(zstdWindowsWithin(LEVEL_22, 1_000_000_000)).toBe(LEVEL_22);
     const declaringTerabyte = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xc0, ...[0, 0, 0, 0, 0, 1, 0, 0], 0x01, 0x00, 0x00]);
     expect(zstdWindowsWithin(declaringTerabyte, 1_000_000)).toBe(OVER_THE_BOUND);
   });

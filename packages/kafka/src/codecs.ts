@@ -119,13 +119,13 @@ async function inflateLz4(compressed: Buffer, limit: number): Promise<Inflated> 
 
 const ZSTD_MAGIC = 0xfd2fb528;
 /** Skippable frames' magic numbers are 0x184D2A50 to 0x184D2A5F. */
-const ZSTD_SKIPPABLE = (magic: number) => magic >>> 4 === 0x184d2a5;
+const isZstdSkippable = (magic: number) => magic >>> 4 === 0x184d2a5;
 const ZSTD_MAX_BLOCK = 131_072;
 const ZSTD_RLE_BLOCK = 1;
 const ZSTD_RESERVED_BLOCK = 3;
 
 /**
- * `compressed` with each zstd frame's window cut to what `limit` lets the frame use, or OVER_THE_BOUND when a frame
+ * `frames` with each zstd frame's window cut to what `limit` lets the frame use, or OVER_THE_BOUND when a frame
  * declares content larger than the limit. A frame's window is how far back its matches may reach, and fzstd allocates
  * it and shifts it whole for every block it decodes: Kafka's Java producer at `compression.zstd.level=22` declares
  * 128 MiB for a batch of a hundred bytes, and each such batch took ~90 ms, enough of them a stall of minutes. No match
@@ -133,17 +133,17 @@ const ZSTD_RESERVED_BLOCK = 3;
  * window changes no output; it is written into a copy of the frames' headers, whose layout (RFC 8878, 3.1.1) this walks.
  * Anything it does not recognise is left for fzstd to judge.
  */
-export function zstdWindowsWithin(compressed: Buffer, limit: number): Buffer | typeof OVER_THE_BOUND {
-  const frames = Buffer.from(compressed);
+export function zstdWindowsWithin(frames: Buffer, limit: number): Buffer | typeof OVER_THE_BOUND {
+  const windowsToCut: number[] = [];
   const windowExponent = Math.max(0, Math.ceil(Math.log2(limit + ZSTD_MAX_BLOCK)) - 10);
   let at = 0;
   while (at + 8 <= frames.length) {
     const magic = frames.readUInt32LE(at);
-    if (ZSTD_SKIPPABLE(magic)) {
+    if (isZstdSkippable(magic)) {
       at += 8 + frames.readUInt32LE(at + 4);
       continue;
     }
-    if (magic !== ZSTD_MAGIC) return frames;
+    if (magic !== ZSTD_MAGIC) break;
     const descriptor = frames[at + 4]!;
     const contentSizeFlag = descriptor >> 6;
     const singleSegment = (descriptor >> 5) & 1;
@@ -152,7 +152,7 @@ export function zstdWindowsWithin(compressed: Buffer, limit: number): Buffer | t
     const windowAt = singleSegment ? -1 : pos++;
     pos += [0, 1, 2, 4][descriptor & 3]!;
     const contentSizeBytes = contentSizeFlag === 0 ? singleSegment : 1 << contentSizeFlag;
-    if (pos + contentSizeBytes > frames.length) return frames;
+    if (pos + contentSizeBytes > frames.length) break;
     const contentSize =
       contentSizeBytes === 8 ? frames.readUInt32LE(pos) + frames.readUInt32LE(pos + 4) * 2 ** 32
       : contentSizeBytes === 0 ? 0
@@ -160,18 +160,22 @@ export function zstdWindowsWithin(compressed: Buffer, limit: number): Buffer | t
     if (contentSize > limit) return OVER_THE_BOUND;
     pos += contentSizeBytes;
     // A single-segment frame's window is its content size, just checked.
-    if (windowAt >= 0 && frames[windowAt]! >> 3 > windowExponent) frames[windowAt] = windowExponent << 3;
+    if (windowAt >= 0 && frames[windowAt]! >> 3 > windowExponent) windowsToCut.push(windowAt);
     for (let last = false; !last; ) {
-      if (pos + 3 > frames.length) return frames;
+      if (pos + 3 > frames.length) break;
       const header = frames.readUIntLE(pos, 3);
       const type = (header >> 1) & 3;
-      if (type === ZSTD_RESERVED_BLOCK) return frames;
+      if (type === ZSTD_RESERVED_BLOCK) break;
       last = (header & 1) === 1;
       pos += 3 + (type === ZSTD_RLE_BLOCK ? 1 : header >> 3);
     }
     at = pos + (hasChecksum ? 4 : 0);
   }
-  return frames;
+  if (windowsToCut.length === 0) return frames;
+  // A copy: the compressed bytes are a slice of the fetch response kafkajs holds.
+  const cut = Buffer.from(frames);
+  for (const windowAt of windowsToCut) cut[windowAt] = windowExponent << 3;
+  return cut;
 }
 
 /** fzstd hands out each block as it decompresses it: counting them stops a zstd bomb at the limit. */
