@@ -1,5 +1,5 @@
 import { RestError, type Client, type SchemaInfo, type SchemaMetadata } from '@confluentinc/schemaregistry';
-import type avro from 'avsc';
+import avro from 'avsc';
 import type { AvroRecord } from './avro-records';
 import { isRejected, rejected, type Rejected } from './rejections';
 import { frame, unframe } from './wire-format';
@@ -222,14 +222,17 @@ function readRecord(reader: avro.Type, schemaId: number, body: Buffer, resolver:
 const undecodable = (schemaId: number): Rejected =>
   rejected('AVRO_DECODE_FAILED', `Avro body does not decode with writer schema ${schemaId} (truncated, corrupt or trailing bytes)`);
 
+const UNION_INDEX = avro.Type.forSchema('long');
+
 /** A value written with a union: its branch index, then the branch's value. */
 function readUnionValue(reader: avro.Type, schemaId: number, body: Buffer, branches: readonly (RecordResolution | 'null')[]): AvroReadResult {
-  const index = readUnionIndex(body);
-  const written = index === undefined ? undefined : branches[index.index];
+  // Avro writes the branch's index as a long before the branch's value; a cut one decodes to offset -1.
+  const index = UNION_INDEX.decode(body, 0);
+  const written = index.offset < 0 ? undefined : branches[index.value as number];
   if (written === undefined) return undecodable(schemaId);
   if (written === 'null') return rejected('EMPTY_VALUE', `value is null (the null branch of writer schema ${schemaId})`);
   if (isRejected(written)) return written;
-  return readRecord(reader, schemaId, body.subarray(index!.bytes), written.resolver);
+  return readRecord(reader, schemaId, body.subarray(index.offset), written.resolver);
 }
 
 /** How `writer` (a record, or any type a writer's union holds) reads as the `reader` record, or why it cannot. */
@@ -248,16 +251,6 @@ function recordResolution(reader: avro.Type, schemaId: number, writer: avro.Type
       ? rejected('SCHEMA_MISMATCH', `writer schema ${schemaId} cannot be read as ${reader.name}: ${message}`)
       : rejected('MISSING_FIELD', `${field}: is required but absent from writer schema ${schemaId}`, field);
   }
-}
-
-/** A union value's branch index (a zigzag varint, as Avro writes a long) and the bytes it takes; undefined if cut short. */
-function readUnionIndex(body: Buffer): { index: number; bytes: number } | undefined {
-  let zigzag = 0;
-  for (let i = 0; i < Math.min(body.length, 5); i += 1) {
-    zigzag |= (body[i]! & 0x7f) << (7 * i);
-    if ((body[i]! & 0x80) === 0) return { index: (zigzag >>> 1) ^ -(zigzag & 1), bytes: i + 1 };
-  }
-  return undefined;
 }
 
 /** `lookup()` for `key`, or the promise of the one already in flight for it; forgotten once settled. */

@@ -75,22 +75,11 @@ function recordBatch(codec: CodecName, compressedRecords: Buffer, recordCount: n
   return Buffer.concat([header, compressedRecords]);
 }
 
-/** Records as the Kafka protocol writes them inside a batch: no key, a value, no headers. */
-function uncompressedRecords(values: readonly Buffer[]): Buffer {
-  const varint = (n: number) => {
-    const bytes: number[] = [];
-    for (let rest = n >= 0 ? n * 2 : -n * 2 - 1; ; rest = Math.floor(rest / 128)) {
-      if (rest < 0x80) return [...bytes, rest];
-      bytes.push((rest & 0x7f) | 0x80);
-    }
-  };
-  return Buffer.concat(
-    values.map((value, i) => {
-      const body = Buffer.concat([Buffer.from([0, 0, ...varint(i), ...varint(-1), ...varint(value.length)]), value, Buffer.from([0])]);
-      return Buffer.concat([Buffer.from(varint(body.length)), body]);
-    }),
-  );
-}
+const encodeRecord = kafkajsInternals('kafkajs/src/protocol/recordBatch/record/v0') as (record: { offsetDelta: number; key: null; value: Buffer }) => { buffer: Buffer };
+
+/** Records as the Kafka protocol writes them inside a batch (kafkajs's encoder): no key, a value, no headers. */
+const uncompressedRecords = (values: readonly Buffer[]): Buffer =>
+  Buffer.concat(values.map((value, offsetDelta) => encodeRecord({ offsetDelta, key: null, value }).buffer));
 
 /**
  * A zstd frame of `blocks` RLE blocks of 128 KiB, four bytes each: the kind of batch that made a consumer allocate

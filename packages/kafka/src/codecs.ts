@@ -11,6 +11,7 @@
 import { promisify } from 'node:util';
 import { gzip, unzip } from 'node:zlib';
 import { kMaxLength } from 'node:buffer';
+import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { rejected, type Rejected } from '@churnscore/events';
 import snappyCodec from 'kafkajs-snappy';
@@ -226,17 +227,12 @@ function batchHeaderOf(compressed: Buffer, codec: CodecName): { recordCount: num
   return { recordCount, lastOffsetDelta };
 }
 
-/** Kafka's varints are zigzag-encoded, seven bits a byte. */
-function zigzagVarint(value: number): number[] {
-  let rest = value >= 0 ? value * 2 : -value * 2 - 1;
-  const bytes: number[] = [];
-  while (rest >= 0x80) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest = Math.floor(rest / 128);
-  }
-  bytes.push(rest);
-  return bytes;
-}
+/** kafkajs's own encoder of a record inside a batch, the twin of the decoder that reads the placeholders back. */
+const encodeRecord = createRequire(import.meta.url)('kafkajs/src/protocol/recordBatch/record/v0') as (record: {
+  offsetDelta: number;
+  key: Buffer | null;
+  value: Buffer;
+}) => { buffer: Buffer };
 
 /**
  * What the codec returns for a batch past the bound: one placeholder record per record of the batch, at the batch's
@@ -246,16 +242,13 @@ function zigzagVarint(value: number): number[] {
  */
 function placeholderRecords(compressed: Buffer, codec: CodecName, maxDecompressionRatio: number): Buffer {
   const { recordCount, lastOffsetDelta } = batchHeaderOf(compressed, codec);
-  const records: number[] = [];
-  for (let i = 0; i < recordCount; i += 1) {
-    const offsetDelta = i === recordCount - 1 ? lastOffsetDelta : i;
-    // attributes, timestamp delta 0, the offset delta, a null key (-1), an empty value (0), no headers (0)
-    const body = [0, 0, ...zigzagVarint(offsetDelta), ...zigzagVarint(-1), 0, 0];
-    records.push(...zigzagVarint(body.length), ...body);
-  }
-  // Buffer.alloc never hands out a slice of the shared pool, so the registered memory is the placeholders' alone.
-  const placeholders = Buffer.alloc(records.length);
-  placeholders.set(records);
+  const records = Array.from({ length: recordCount }, (_, i) =>
+    encodeRecord({ offsetDelta: i === recordCount - 1 ? lastOffsetDelta : i, key: null, value: Buffer.alloc(0) }).buffer,
+  );
+  // Buffer.alloc never hands out a slice of the shared pool (Buffer.concat may), so the registered memory is the
+  // placeholders' alone.
+  const placeholders = Buffer.alloc(records.reduce((bytes, record) => bytes + record.length, 0));
+  records.reduce((at, record) => at + record.copy(placeholders, at), 0);
   unreadBatches.set(placeholders.buffer, { codec, compressedBytes: compressed.length, maxDecompressionRatio });
   return placeholders;
 }
