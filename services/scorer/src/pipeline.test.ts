@@ -14,7 +14,7 @@ import { InMemoryStateStore } from '@churnscore/state/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InputBacklog, NOTHING_BEHIND, type BacklogView } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
-import { ScoringPipeline } from './pipeline';
+import { STEP_MAX_CUSTOMERS, STEP_MAX_EVENTS, ScoringPipeline } from './pipeline';
 
 const NOW = SAMPLE_NOW;
 const topics = DEFAULT_TOPICS;
@@ -206,6 +206,27 @@ describe('ScoringPipeline.handleChunks', () => {
     expect(journal).toEqual(['apply e1', 'read c1', 'commit c1', `send ${topics.scoreChanged} ×1`, 'ack c1 1']);
     expect((await outputs()).map((event) => [event.kind, event.version])).toEqual([['score-changed', 1]]);
     expect(store.stored('c1').outbox).toEqual([]);
+  });
+
+  it('works through a unit of more customers than a step holds step by step, each customer once, its events together and in order', async () => {
+    // c0's two events at either end of the unit, one event for each of STEP_MAX_CUSTOMERS other customers.
+    const others = Array.from({ length: STEP_MAX_CUSTOMERS }, (_, i) => activity(`c${i + 1}`, `e${i + 1}`));
+    await pipelineWith().handleChunks([await chunkOf([activity('c0', 'first'), ...others, activity('c0', 'last')])], FENCE);
+    const applied = journal.filter((line) => line.startsWith('apply '));
+    expect(applied).toHaveLength(2);
+    expect(applied[0]!.split(' ').slice(1, 4)).toEqual(['first', 'last', 'e1']);
+    expect(applied[1]).toBe(`apply e${STEP_MAX_CUSTOMERS}`);
+    // The first step is committed and published before the second is applied.
+    expect(journal.indexOf(`send ${topics.scoreChanged} ×${STEP_MAX_CUSTOMERS}`)).toBeLessThan(journal.indexOf(applied[1]!));
+    expect(journal.filter((line) => line.startsWith('commit '))).toHaveLength(STEP_MAX_CUSTOMERS + 1);
+    expect(store.stored('c0').score?.revision).toBe(2);
+  });
+
+  it('ends a step before the event bound, never splitting a customer', async () => {
+    const many = (customerId: string, count: number) => Array.from({ length: count }, (_, i) => activity(customerId, `${customerId}-${i}`));
+    const busy = many('busy', STEP_MAX_EVENTS + 1);
+    await pipelineWith().handleChunks([await chunkOf([...many('a', 10), ...busy, ...many('b', 10)])], FENCE);
+    expect(journal.filter((line) => line.startsWith('apply ')).map((line) => line.split(' ').length - 1)).toEqual([10, STEP_MAX_EVENTS + 1, 10]);
   });
 
   it('publishes score changes and alert transitions with the versions their commit assigned, keyed by customer', async () => {

@@ -51,6 +51,41 @@ interface Recomputed {
 /** How many customers one Redis pipeline makes due at once when a backlog catches up. */
 const RELEASE_BATCH = 1_000;
 
+/**
+ * The most customers and events one step of a unit applies, scores, commits and publishes before the next step is
+ * built. Each stage of a step runs on the thread without a break (building the apply calls, evaluating and building
+ * the commits, encoding the outputs: ~0.1 ms a customer, ~0.05 ms an event), so a unit of 20,000 records of as many
+ * customers held it for seconds at a time, /healthz and /readyz unanswered; in steps, no stretch is much past 0.2 s.
+ * A customer's events are never split: a step may hold more events when one customer has more.
+ */
+export const STEP_MAX_CUSTOMERS = 2_000;
+export const STEP_MAX_EVENTS = 5_000;
+
+/** The unit's items in steps (stepsOf), each customer's in their order; one step, unchanged, when it is within both bounds. */
+export function stepsOf<T extends { event: { customerId: string } }>(items: readonly T[]): T[][] {
+  if (items.length <= Math.min(STEP_MAX_CUSTOMERS, STEP_MAX_EVENTS)) return [[...items]];
+  const byCustomer = new Map<string, T[]>();
+  for (const item of items) {
+    const ofCustomer = byCustomer.get(item.event.customerId);
+    if (ofCustomer === undefined) byCustomer.set(item.event.customerId, [item]);
+    else ofCustomer.push(item);
+  }
+  const steps: T[][] = [];
+  let step: T[] = [];
+  let customers = 0;
+  for (const ofCustomer of byCustomer.values()) {
+    if (customers > 0 && (customers === STEP_MAX_CUSTOMERS || step.length + ofCustomer.length > STEP_MAX_EVENTS)) {
+      steps.push(step);
+      step = [];
+      customers = 0;
+    }
+    step.push(...ofCustomer);
+    customers += 1;
+  }
+  if (step.length > 0) steps.push(step);
+  return steps;
+}
+
 /** A customer contended by this many computations in a row points at a bug, not at bad luck. */
 const MAX_COMMIT_ATTEMPTS = 5;
 
@@ -269,8 +304,13 @@ export class ScoringPipeline {
     };
   }
 
+  /** Applies and scores a run of the unit's events step by step (stepsOf), so that the thread answers probes in between. */
   private async applyAndRescore(items: readonly InputItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<void> {
     if (items.length === 0) return;
+    for (const step of stepsOf(items)) await this.applyAndRescoreStep(step, fence, now, handling);
+  }
+
+  private async applyAndRescoreStep(items: readonly InputItem[], fence: WriteFence, now: number, handling: readonly MessageChunk[]): Promise<void> {
     const { store, metrics } = this.deps;
     const customerIds = [...new Set(items.map(({ event }) => event.customerId))];
     const deferred = this.deferredWhileBehind(customerIds, handling);
