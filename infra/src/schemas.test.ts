@@ -13,7 +13,17 @@ function schemasDir(files: Record<string, string>): string {
 describe('readSchemaFiles', () => {
   it('maps <topic>.avsc to the <topic>-value subject with compact JSON', () => {
     const dir = schemasDir({ 'crm.activity.v1.avsc': '{\n  "type": "string"\n}\n', 'README.md': 'not a schema' });
-    expect(readSchemaFiles(dir, {})).toEqual([{ file: join(dir, 'crm.activity.v1.avsc'), subject: 'crm.activity.v1-value', schema: '{"type":"string"}' }]);
+    expect(readSchemaFiles(dir, {})).toEqual([
+      { file: join(dir, 'crm.activity.v1.avsc'), subject: 'crm.activity.v1-value', schema: '{"type":"string"}', compatibility: 'FULL_TRANSITIVE' },
+    ]);
+  });
+
+  it("holds an input topic's subject to FULL_TRANSITIVE and leaves an output topic's to the registry's rule", () => {
+    const dir = schemasDir({ 'crm.contract.v1.avsc': '"string"', 'customer.alerts.v1.avsc': '"string"' });
+    expect(readSchemaFiles(dir, {}).map(({ subject, compatibility }) => [subject, compatibility])).toEqual([
+      ['crm.contract.v1-value', 'FULL_TRANSITIVE'],
+      ['customer.alerts.v1-value', undefined],
+    ]);
   });
 
   it('registers a renamed topic under its new subject', () => {

@@ -3,7 +3,7 @@ import { basename, join, relative } from 'node:path';
 import { registryAnswers } from './clients';
 import type { Reporter } from './progress';
 import { REPO_ROOT } from './settings';
-import { desiredTopics } from './topics';
+import { TOPIC_SPECS, desiredTopics, type TopicSpec } from './topics';
 
 export const SCHEMAS_DIR = join(REPO_ROOT, 'schemas');
 
@@ -15,6 +15,8 @@ export interface SchemaFile {
   subject: string;
   /** The schema as compact JSON text. */
   schema: string;
+  /** The rule set on the subject before the schema is registered (TopicSpec.schemaCompatibility). */
+  compatibility: TopicSpec['schemaCompatibility'];
 }
 
 export interface SchemaRegistration {
@@ -32,6 +34,7 @@ export interface SchemaRegistration {
 export function readSchemaFiles(dir: string = SCHEMAS_DIR, env: NodeJS.ProcessEnv = process.env): SchemaFile[] {
   if (!existsSync(dir)) return [];
   const topicNames = new Map(desiredTopics(env).map((topic) => [topic.defaultName, topic.name]));
+  const compatibilities = new Map(TOPIC_SPECS.map((spec) => [spec.defaultName, spec.schemaCompatibility]));
   return readdirSync(dir)
     .filter((name) => name.endsWith('.avsc'))
     .sort()
@@ -44,7 +47,12 @@ export function readSchemaFiles(dir: string = SCHEMAS_DIR, env: NodeJS.ProcessEn
       } catch (error) {
         throw new Error(`${displayPath(file)} is not valid JSON: ${(error as Error).message}`);
       }
-      return { file, subject: `${topicNames.get(defaultTopic) ?? defaultTopic}-value`, schema: JSON.stringify(parsed) };
+      return {
+        file,
+        subject: `${topicNames.get(defaultTopic) ?? defaultTopic}-value`,
+        schema: JSON.stringify(parsed),
+        compatibility: compatibilities.get(defaultTopic),
+      };
     });
 }
 
@@ -100,20 +108,26 @@ export async function registerSchemas(schemaRegistryUrl: string, options: Regist
   return registrations;
 }
 
-async function registerOne(baseUrl: string, { file, subject, schema }: SchemaFile): Promise<SchemaRegistration> {
+async function registerOne(baseUrl: string, { file, subject, schema, compatibility }: SchemaFile): Promise<SchemaRegistration> {
   const displayFile = displayPath(file);
   const body = JSON.stringify({ schemaType: 'AVRO', schema });
   const subjectUrl = `${baseUrl}/subjects/${encodeURIComponent(subject)}`;
 
+  if (compatibility !== undefined) {
+    // Idempotent; set first, so that the rule also judges this schema against the versions the subject holds.
+    const set = await send('PUT', `${baseUrl}/config/${encodeURIComponent(subject)}`, JSON.stringify({ compatibility }));
+    if (set.status !== 200) throw new Error(failure(subject, displayFile, `setting compatibility ${compatibility}`, set));
+  }
+
   // Look up first, so an unchanged schema is reported as such rather than as a fresh registration.
-  const lookup = await post(subjectUrl, body);
+  const lookup = await send('POST', subjectUrl, body);
   if (lookup.status === 200) {
     const found = lookup.json as { id: number; version?: number };
     return { subject, file: displayFile, id: found.id, version: found.version ?? null, outcome: 'unchanged' };
   }
   if (lookup.status !== 404) throw new Error(failure(subject, displayFile, 'lookup', lookup));
 
-  const created = await post(`${subjectUrl}/versions`, body);
+  const created = await send('POST', `${subjectUrl}/versions`, body);
   if (created.status === 200) {
     return { subject, file: displayFile, id: (created.json as { id: number }).id, version: null, outcome: 'registered' };
   }
@@ -133,9 +147,9 @@ interface RegistryResponse {
   text: string;
 }
 
-async function post(url: string, body: string): Promise<RegistryResponse> {
+async function send(method: 'POST' | 'PUT', url: string, body: string): Promise<RegistryResponse> {
   const response = await fetch(url, {
-    method: 'POST',
+    method,
     headers: { 'Content-Type': CONTENT_TYPE, Accept: CONTENT_TYPE },
     body,
     signal: AbortSignal.timeout(15_000),

@@ -15,18 +15,25 @@ export interface TopicSpec {
   /** Same variable packages/config reads to rename the topic. */
   envVar: string;
   configs: Readonly<Record<string, string>>;
+  /** The compatibility rule `schemas:register` sets on the topic's subject; none: the registry's own (BACKWARD here). */
+  schemaCompatibility?: 'FULL_TRANSITIVE';
 }
 
 // Inputs keep their whole history: SPEC §8 rebuilds state by replaying Kafka, and latest-state-wins
 // entities (a contract signed years ago and still ACTIVE) must survive the replay. Erasure (§3)
 // removes what the product derives and holds; pruning the CRM's own history is the CRM's call.
 const INPUT_CONFIGS = { 'cleanup.policy': 'delete', 'retention.ms': '-1' } as const;
+// The scorer reads every input record with the reader schema it was built with, while producers (Confluent's
+// serializers register by default) may register a new writer version before or after a scorer upgrade: each version
+// must be readable by every scorer still running and read every record before it. BACKWARD alone let a producer
+// register `int` → `long`, and every record written with it was dead-lettered (SCHEMA_MISMATCH).
+const INPUT_SCHEMA_COMPATIBILITY = 'FULL_TRANSITIVE' as const;
 
 export const TOPIC_SPECS: readonly TopicSpec[] = [
-  { role: 'activity', defaultName: 'crm.activity.v1', envVar: 'TOPIC_ACTIVITY', configs: INPUT_CONFIGS },
-  { role: 'opportunity', defaultName: 'crm.opportunity.v1', envVar: 'TOPIC_OPPORTUNITY', configs: INPUT_CONFIGS },
-  { role: 'contract', defaultName: 'crm.contract.v1', envVar: 'TOPIC_CONTRACT', configs: INPUT_CONFIGS },
-  { role: 'customer', defaultName: 'crm.customer.v1', envVar: 'TOPIC_CUSTOMER', configs: INPUT_CONFIGS },
+  { role: 'activity', defaultName: 'crm.activity.v1', envVar: 'TOPIC_ACTIVITY', configs: INPUT_CONFIGS, schemaCompatibility: INPUT_SCHEMA_COMPATIBILITY },
+  { role: 'opportunity', defaultName: 'crm.opportunity.v1', envVar: 'TOPIC_OPPORTUNITY', configs: INPUT_CONFIGS, schemaCompatibility: INPUT_SCHEMA_COMPATIBILITY },
+  { role: 'contract', defaultName: 'crm.contract.v1', envVar: 'TOPIC_CONTRACT', configs: INPUT_CONFIGS, schemaCompatibility: INPUT_SCHEMA_COMPATIBILITY },
+  { role: 'customer', defaultName: 'crm.customer.v1', envVar: 'TOPIC_CUSTOMER', configs: INPUT_CONFIGS, schemaCompatibility: INPUT_SCHEMA_COMPATIBILITY },
   {
     role: 'scoreChanged',
     defaultName: 'customer.score-changed.v1',

@@ -1,5 +1,6 @@
 // Smoke test of the harness itself: the stack it provides is provisioned and usable, and the
 // helpers give each test file its own topics and keys.
+import { withEnumSymbol, withFieldType, withOptionalField } from '@churnscore/events/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { desiredTopics, provisionTopics, readSchemaFiles, silentReporter } from '../../infra/src/index';
 import { createRedisClient, createTopics, deleteTopics, testStack, uniqueName } from './stack';
@@ -44,6 +45,37 @@ describe('test stack', () => {
   it('enforces BACKWARD compatibility globally', async () => {
     const config = (await (await fetch(`${testStack().schemaRegistryUrl}/config`)).json()) as { compatibilityLevel: string };
     expect(config.compatibilityLevel).toBe('BACKWARD');
+  });
+
+  it("holds the input topics' subjects to FULL_TRANSITIVE: a producer cannot register a version the running scorer cannot read", async () => {
+    const { schemaRegistryUrl } = testStack();
+    const configOf = async (subject: string) => ((await (await fetch(`${schemaRegistryUrl}/config/${subject}`)).json()) as { compatibilityLevel: string }).compatibilityLevel;
+    const subjects = readSchemaFiles();
+    expect(subjects.filter(({ compatibility }) => compatibility === 'FULL_TRANSITIVE').map(({ subject }) => subject.split('.')[1])).toEqual([
+      'activity',
+      'contract',
+      'customer',
+      'opportunity',
+    ]);
+    for (const { subject, compatibility } of subjects) expect(await configOf(subject)).toBe(compatibility ?? 'BACKWARD');
+
+    // Checked without registering (POST /compatibility), so the shared subjects keep their versions.
+    const { subject } = subjects.find(({ subject }) => subject.startsWith('crm.opportunity.'))!;
+    const compatible = async (schema: string) => {
+      const response = await fetch(`${schemaRegistryUrl}/compatibility/subjects/${subject}/versions/latest`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify({ schema }),
+      });
+      return ((await response.json()) as { is_compatible: boolean }).is_compatible;
+    };
+    // The scorer's reader reads no `long` as `int` (BACKWARD alone let a Python producer register it, and every record
+    // written with it was dead-lettered); nor a writer that can hold null instead of the record.
+    expect(await compatible(withFieldType('opportunity', 'openQuotes', ['null', 'long']))).toBe(false);
+    expect(await compatible(JSON.stringify(['null', JSON.parse(withOptionalField('opportunity', 'lossReason'))]))).toBe(false);
+    // What docs/events.md allows within v1 still registers.
+    expect(await compatible(withOptionalField('opportunity', 'lossReason'))).toBe(true);
+    expect(await compatible(withEnumSymbol('opportunity', 'stage', 'ON_HOLD'))).toBe(true);
   });
 
   it('creates uniquely named topics for a test file', async () => {
