@@ -315,6 +315,31 @@ describe('decode', () => {
     }
   });
 
+  it("reads a writer's timestamp-micros or timestamp-nanos occurredAt in milliseconds, not millennia ahead", async () => {
+    // Nanoseconds since 1970 are past 2^53: written as a 64-bit integer, as Java and Go write them (read as the nearest
+    // double, within 128 ns, then floored to the millisecond).
+    const int64 = avro.types.LongType.__with({
+      fromBuffer: (bytes: Buffer) => bytes.readBigInt64LE(),
+      toBuffer: (value: bigint) => {
+        const bytes = Buffer.alloc(8);
+        bytes.writeBigInt64LE(value);
+        return bytes;
+      },
+      fromJSON: BigInt,
+      toJSON: Number,
+      isValid: (value: unknown) => typeof value === 'bigint',
+      compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
+    });
+    const occurredAt = BigInt(sampleActivity().occurredAt);
+    for (const [logicalType, perMs] of [['timestamp-micros', 1_000n], ['timestamp-nanos', 1_000_000n]] as const) {
+      const schema = JSON.parse(schemaSource('activity')) as { fields: Array<{ name: string; type: unknown }> };
+      for (const field of schema.fields) if (field.name === 'occurredAt') field.type = { type: 'long', logicalType };
+      const id = await bed.register(subjectOf('activity'), JSON.stringify(schema));
+      const body = avro.Type.forSchema(schema as avro.Schema, { typeHook: (node) => ((node as { type?: unknown }).type === 'long' ? int64 : undefined) }).toBuffer({ ...avroActivity(), occurredAt: occurredAt * perMs + perMs / 2n });
+      expect(await decodeActivity(frame(id, body))).toEqual({ ok: true, event: sampleActivity() });
+    }
+  });
+
   it('reads a writer schema that is a union holding the record, record by record by the branch each was written with', async () => {
     const activity = JSON.parse(schemaSource('activity')) as object;
     const union = JSON.stringify(['null', activity]);

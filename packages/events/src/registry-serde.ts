@@ -3,7 +3,7 @@ import avro from 'avsc';
 import type { AvroRecord } from './avro-records';
 import { isRejected, rejected, type Rejected } from './rejections';
 import { frame, unframe } from './wire-format';
-import { boundedWriterType, unionBranches } from './strict-avro';
+import { boundedWriterType, finerTimestampsOf, unionBranches, type FinerTimestamp } from './strict-avro';
 
 /**
  * The schema registry could not answer (unreachable, timed out, refused our credentials). Not the record's
@@ -30,8 +30,12 @@ export class EventEncodeError extends Error {
 export type AvroReadResult = { ok: true; record: AvroRecord; schemaId: number } | Rejected;
 
 type Resolver = ReturnType<avro.Type['createResolver']>;
-/** How a writer's record reads as the reader's: no resolver is needed when the writer schema is the reader schema. */
-type RecordResolution = { resolver: Resolver | undefined } | Rejected;
+/**
+ * How a writer's record reads as the reader's: no resolver is needed when the writer schema is the reader schema. A
+ * writer's field that the reader has, declared `timestamp-micros` or `timestamp-nanos`, is read in milliseconds, the
+ * readers' unit: Avro's resolution leaves logical types out, and its value would read as a date millennia ahead.
+ */
+type RecordResolution = { resolver: Resolver | undefined; finerTimestamps: readonly FinerTimestamp[] } | Rejected;
 /**
  * A writer schema that is a union (`["null", "ActivityEvent"]`, as some producers' tooling registers) is read as
  * Java's Avro reads it: record by record, by the branch each record was written with.
@@ -139,7 +143,7 @@ export class AvroRegistrySerde {
     const resolution = this.resolution(reader, schemaId, writer);
     if (isRejected(resolution)) return resolution;
     if ('branches' in resolution) return readUnionValue(reader, schemaId, body, resolution.branches);
-    return readRecord(reader, schemaId, body, resolution.resolver);
+    return readRecord(reader, schemaId, body, resolution);
   }
 
   private latestSchema(subject: string): Promise<SchemaMetadata> {
@@ -210,13 +214,21 @@ export class AvroRegistrySerde {
   }
 }
 
-function readRecord(reader: avro.Type, schemaId: number, body: Buffer, resolver: Resolver | undefined): AvroReadResult {
+function readRecord(reader: avro.Type, schemaId: number, body: Buffer, { resolver, finerTimestamps }: Exclude<RecordResolution, Rejected>): AvroReadResult {
+  let record: AvroRecord;
   try {
-    return { ok: true, record: reader.fromBuffer(body, resolver) as AvroRecord, schemaId };
+    record = reader.fromBuffer(body, resolver) as AvroRecord;
   } catch {
     // avsc's message is left out: it may quote decoded content.
     return undecodable(schemaId);
   }
+  if (finerTimestamps.length > 0) {
+    for (const { field, divisor } of finerTimestamps) {
+      const value = record[field];
+      if (typeof value === 'number') record[field] = Math.floor(value / divisor);
+    }
+  }
+  return { ok: true, record, schemaId };
 }
 
 const undecodable = (schemaId: number): Rejected =>
@@ -232,7 +244,7 @@ function readUnionValue(reader: avro.Type, schemaId: number, body: Buffer, branc
   if (written === undefined) return undecodable(schemaId);
   if (written === 'null') return rejected('EMPTY_VALUE', `value is null (the null branch of writer schema ${schemaId})`);
   if (isRejected(written)) return written;
-  return readRecord(reader, schemaId, body.subarray(index.offset), written.resolver);
+  return readRecord(reader, schemaId, body.subarray(index.offset), written);
 }
 
 /** How `writer` (a record, or any type a writer's union holds) reads as the `reader` record, or why it cannot. */
@@ -240,7 +252,11 @@ function recordResolution(reader: avro.Type, schemaId: number, writer: avro.Type
   try {
     // Like Java's Avro, match record names without their namespace: producers in other languages
     // sometimes generate their classes under their own namespace.
-    return { resolver: reader.equals(writer) ? undefined : reader.createResolver(writer, { ignoreNamespaces: true }) };
+    const readerFields = reader instanceof avro.types.RecordType ? new Set(reader.fields.map((field) => field.name)) : new Set<string>();
+    return {
+      resolver: reader.equals(writer) ? undefined : reader.createResolver(writer, { ignoreNamespaces: true }),
+      finerTimestamps: finerTimestampsOf(writer).filter(({ field }) => readerFields.has(field)),
+    };
   } catch (error) {
     // avsc's own resolution errors name what does not match; a TypeError is avsc failing on a writer type it does
     // not expect there (a union or a primitive for a record), whose text would only confuse.

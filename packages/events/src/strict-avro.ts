@@ -188,9 +188,70 @@ function refuseArraysOfNothing(type: avro.Type): avro.Type {
   return type;
 }
 
-/** Parses a producer's (writer's) schema, its arrays and maps bounded as the reader's are. @throws Error as `refuseArraysOfNothing`. */
+/** A writer's record field holding a timestamp in a finer unit than milliseconds, and what divides it into milliseconds. */
+export interface FinerTimestamp {
+  field: string;
+  divisor: number;
+}
+
+/** Avro's timestamp logical types finer than the `timestamp-millis` every reader schema here uses. */
+const FINER_TIMESTAMP_DIVISORS: Readonly<Record<string, number>> = { 'timestamp-micros': 1_000, 'timestamp-nanos': 1_000_000 };
+
+/** The finer timestamps of each writer record type (boundedWriterType); avsc keeps no logical type it was not given. */
+const finerTimestamps = new WeakMap<avro.Type, readonly FinerTimestamp[]>();
+
+/** The fields `record` (a writer's record type) declares as `timestamp-micros` or `timestamp-nanos`, nullable or not. */
+export const finerTimestampsOf = (record: avro.Type): readonly FinerTimestamp[] => finerTimestamps.get(record) ?? [];
+
+type SchemaNode = { type?: unknown; name?: unknown; namespace?: unknown; fields?: unknown; items?: unknown; values?: unknown; logicalType?: unknown };
+
+function finerTimestampDivisor(fieldType: unknown): number | undefined {
+  if (Array.isArray(fieldType)) return fieldType.map(finerTimestampDivisor).find((divisor) => divisor !== undefined);
+  const node = fieldType as SchemaNode | null;
+  return typeof node === 'object' && node !== null && node.type === 'long' && typeof node.logicalType === 'string'
+    ? FINER_TIMESTAMP_DIVISORS[node.logicalType]
+    : undefined;
+}
+
+/** Every record of a schema by its full name, with its finer timestamps (Avro's naming: a dotted name is full, else the enclosing namespace's). */
+function recordsWithFinerTimestamps(node: unknown, namespace: string, found: Map<string, FinerTimestamp[]>): Map<string, FinerTimestamp[]> {
+  if (Array.isArray(node)) {
+    for (const branch of node) recordsWithFinerTimestamps(branch, namespace, found);
+    return found;
+  }
+  if (typeof node !== 'object' || node === null) return found;
+  const schema = node as SchemaNode;
+  if ((schema.type === 'record' || schema.type === 'error') && typeof schema.name === 'string' && Array.isArray(schema.fields)) {
+    const own = typeof schema.namespace === 'string' ? schema.namespace : namespace;
+    const fullName = schema.name.includes('.') || own === '' ? schema.name : `${own}.${schema.name}`;
+    const fields = schema.fields as Array<{ name: string; type: unknown }>;
+    found.set(
+      fullName,
+      fields.flatMap(({ name, type }) => {
+        const divisor = finerTimestampDivisor(type);
+        return divisor === undefined ? [] : [{ field: name, divisor }];
+      }),
+    );
+    for (const { type } of fields) recordsWithFinerTimestamps(type, fullName.slice(0, Math.max(0, fullName.lastIndexOf('.'))), found);
+    return found;
+  }
+  recordsWithFinerTimestamps(schema.type, namespace, found);
+  recordsWithFinerTimestamps(schema.items, namespace, found);
+  return recordsWithFinerTimestamps(schema.values, namespace, found);
+}
+
+/**
+ * Parses a producer's (writer's) schema, its arrays and maps bounded as the reader's are, and notes the fields of its
+ * records that hold finer timestamps (finerTimestampsOf). @throws Error as `refuseArraysOfNothing`.
+ */
 export function boundedWriterType(schema: avro.Schema): avro.Type {
-  return refuseArraysOfNothing(avro.Type.forSchema(schema, { typeHook: boundedCollection }));
+  const type = refuseArraysOfNothing(avro.Type.forSchema(schema, { typeHook: boundedCollection }));
+  const byName = recordsWithFinerTimestamps(schema, '', new Map());
+  for (const reachable of reachableTypes(type)) {
+    const finer = reachable instanceof avro.types.RecordType && reachable.name !== undefined ? byName.get(reachable.name) : undefined;
+    if (finer !== undefined && finer.length > 0) finerTimestamps.set(reachable, finer);
+  }
+  return type;
 }
 
 function primitiveName(schema: avro.Schema): unknown {
