@@ -7,9 +7,9 @@
 //     compression: 'lz4',
 //     records: [{ topic, key: 'customer-1', value: encodedAvro, headers: { source: null } }],
 //   });
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { kafkaJavaRuntime, loadSettings, silentReporter, type KafkaJavaRuntime } from '../../infra/src/index';
+import { runProcess } from './run-process';
 
 /** The values of the Java producer's `compression.type`. */
 export const KAFKA_COMPRESSION_TYPES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -58,7 +58,7 @@ export async function produceWithJavaClient(request: JavaProduceRequest): Promis
   const { java, classpath } = await runtime;
   const properties = Object.entries(request.producerProperties ?? {}).map(([name, value]) => `${name}=${value}`);
   const args = ['-cp', classpath, RAW_PRODUCER_SOURCE, request.brokers.join(','), request.compression, ...properties];
-  const stdout = await runJava(java, args, request.records.map(recordLine).join(''));
+  const stdout = await runProcess('Java producer', java, args, request.records.map(recordLine).join(''));
   const sent = request.records.filter((record) => !('endTransaction' in record)).length;
   if (stdout.trim() !== `sent ${sent}`) throw new Error(`Java producer: expected "sent ${sent}", got "${stdout.trim()}"`);
 }
@@ -77,20 +77,4 @@ function recordLine(record: RawRecord | TransactionEnd): string {
 function base64OrNull(bytes: Buffer | string | null): string {
   if (bytes === null) return NULL_FIELD;
   return (typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes).toString('base64');
-}
-
-function runJava(java: string, args: string[], stdin: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(java, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(stdout).toString('utf8'));
-      else reject(new Error(`Java producer exited with ${code}: ${Buffer.concat(stderr).toString('utf8').trim()}`));
-    });
-    child.stdin.end(stdin);
-  });
 }

@@ -1,0 +1,50 @@
+"""Produces records with Python's confluent-kafka (librdkafka) and its schema-registry AvroSerializer, configured as
+docs/events.md tells a Python producer to be: no auto-registration, the subject's latest version, a UTF-8 string key.
+
+usage: python confluent_avro_producer.py BROKERS REGISTRY_URL COMPRESSION < records
+stdin: one JSON object a line, {"topic": ..., "key": ..., "value": {the Avro record}, "schema": the topic's schema text};
+prints "sent N" once every record is acknowledged, else exits 1 with the errors on stderr.
+"""
+import json
+import sys
+
+from confluent_kafka import Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
+
+brokers, registry_url, compression = sys.argv[1:4]
+registry = SchemaRegistryClient({"url": registry_url})
+serializers = {}
+key_serializer = StringSerializer("utf_8")
+# Many records to a batch, so that a batch holds several events of a customer, compressed together.
+producer = Producer({"bootstrap.servers": brokers, "compression.type": compression, "enable.idempotence": True, "linger.ms": 100})
+errors = []
+delivered = 0
+
+
+def on_delivery(error, _message):
+    global delivered
+    if error is not None:
+        errors.append(str(error))
+    else:
+        delivered += 1
+
+
+records = [json.loads(line) for line in sys.stdin if line.strip()]
+for record in records:
+    topic = record["topic"]
+    if topic not in serializers:
+        serializers[topic] = AvroSerializer(registry, record["schema"], conf={"auto.register.schemas": False, "use.latest.version": True})
+    producer.produce(
+        topic,
+        key=key_serializer(record["key"]),
+        value=serializers[topic](record["value"], SerializationContext(topic, MessageField.VALUE)),
+        on_delivery=on_delivery,
+    )
+    producer.poll(0)
+remaining = producer.flush(60)
+if errors or remaining or delivered != len(records):
+    print(f"{len(errors)} errors, {remaining} unsent, {delivered} of {len(records)} delivered: {errors[:5]}", file=sys.stderr)
+    sys.exit(1)
+print(f"sent {delivered}")
