@@ -14,7 +14,7 @@ import { InMemoryStateStore } from '@churnscore/state/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InputBacklog, NOTHING_BEHIND, type BacklogView } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
-import { STEP_MAX_CUSTOMERS, STEP_MAX_EVENTS, ScoringPipeline } from './pipeline';
+import { STEP_MAX_CUSTOMERS, ScoringPipeline } from './pipeline';
 
 const NOW = SAMPLE_NOW;
 const topics = DEFAULT_TOPICS;
@@ -222,11 +222,10 @@ describe('ScoringPipeline.handleChunks', () => {
     expect(store.stored('c0').score?.revision).toBe(2);
   });
 
-  it('ends a step before the event bound, never splitting a customer', async () => {
-    const many = (customerId: string, count: number) => Array.from({ length: count }, (_, i) => activity(customerId, `${customerId}-${i}`));
-    const busy = many('busy', STEP_MAX_EVENTS + 1);
-    await pipelineWith().handleChunks([await chunkOf([...many('a', 10), ...busy, ...many('b', 10)])], FENCE);
-    expect(journal.filter((line) => line.startsWith('apply ')).map((line) => line.split(' ').length - 1)).toEqual([10, STEP_MAX_EVENTS + 1, 10]);
+  it('applies a unit of many events of few customers in one step, as they came', async () => {
+    const events = Array.from({ length: STEP_MAX_CUSTOMERS + 1 }, (_, i) => activity(`c${i % 3}`, `e${i}`));
+    await pipelineWith().handleChunks([await chunkOf(events)], FENCE);
+    expect(journal.filter((line) => line.startsWith('apply '))).toEqual([`apply ${events.map((event) => event.eventId).join(' ')}`]);
   });
 
   it('publishes score changes and alert transitions with the versions their commit assigned, keyed by customer', async () => {

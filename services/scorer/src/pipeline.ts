@@ -52,37 +52,29 @@ interface Recomputed {
 const RELEASE_BATCH = 1_000;
 
 /**
- * The most customers and events one step of a unit applies, scores, commits and publishes before the next step is
- * built. Each stage of a step runs on the thread without a break (building the apply calls, evaluating and building
- * the commits, encoding the outputs: ~0.1 ms a customer, ~0.05 ms an event), so a unit of 20,000 records of as many
- * customers held it for seconds at a time, /healthz and /readyz unanswered; in steps, no stretch is much past 0.2 s.
- * A customer's events are never split: a step may hold more events when one customer has more.
+ * The most customers one step of a unit applies, scores, commits and publishes before the next step is built. Each
+ * stage of a step runs on the thread without a break, and evaluating a customer and building its commit (~0.1 ms) is
+ * most of it, so a unit of 20,000 records of as many customers held the thread for seconds at a time, /healthz and
+ * /readyz unanswered; in steps, a few tenths at most. Steps are not bounded by events too: a step's end waits for Redis
+ * to finish its apply calls, which the thread would otherwise overlap with building more, and steps of 5,000 or
+ * 10,000 events cost a backlog of 20,000-record units ~7% of its rate, for the ~0.3 s that building the apply calls of
+ * a whole unit (at most SCORER_MAX_CHUNK_SIZE events) takes. A customer's events are never split.
  */
 export const STEP_MAX_CUSTOMERS = 2_000;
-export const STEP_MAX_EVENTS = 5_000;
 
-/** The unit's items in steps (stepsOf), each customer's in their order; one step, unchanged, when it is within both bounds. */
+/** The unit's items in steps of at most STEP_MAX_CUSTOMERS customers, each customer's together and in their order. */
 export function stepsOf<T extends { event: { customerId: string } }>(items: readonly T[]): T[][] {
-  if (items.length <= Math.min(STEP_MAX_CUSTOMERS, STEP_MAX_EVENTS)) return [[...items]];
+  if (items.length <= STEP_MAX_CUSTOMERS) return [[...items]];
   const byCustomer = new Map<string, T[]>();
   for (const item of items) {
     const ofCustomer = byCustomer.get(item.event.customerId);
     if (ofCustomer === undefined) byCustomer.set(item.event.customerId, [item]);
     else ofCustomer.push(item);
   }
+  if (byCustomer.size <= STEP_MAX_CUSTOMERS) return [[...items]];
+  const customers = [...byCustomer.values()];
   const steps: T[][] = [];
-  let step: T[] = [];
-  let customers = 0;
-  for (const ofCustomer of byCustomer.values()) {
-    if (customers > 0 && (customers === STEP_MAX_CUSTOMERS || step.length + ofCustomer.length > STEP_MAX_EVENTS)) {
-      steps.push(step);
-      step = [];
-      customers = 0;
-    }
-    step.push(...ofCustomer);
-    customers += 1;
-  }
-  if (step.length > 0) steps.push(step);
+  for (let start = 0; start < customers.length; start += STEP_MAX_CUSTOMERS) steps.push(customers.slice(start, start + STEP_MAX_CUSTOMERS).flat());
   return steps;
 }
 
