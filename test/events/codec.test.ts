@@ -340,6 +340,23 @@ describe('decode', () => {
     }
   });
 
+  it('reads a writer schema whose types are schema references, registered under subjects of their own', async () => {
+    // The activity type enum as a shared team's registry holds it: its own subject, its own namespace.
+    const activity = JSON.parse(schemaSource('activity')) as { fields: Array<{ name: string; type: unknown }> };
+    const shared = { ...(activity.fields.find(({ name }) => name === 'activityType')!.type as object), namespace: 'com.acme.shared' };
+    const sharedSubject = `${subjectOf('activity')}-shared-activity-type`;
+    await bed.register(sharedSubject, JSON.stringify(shared));
+    const usingIt = { ...activity, fields: activity.fields.map((field) => (field.name === 'activityType' ? { ...field, type: 'com.acme.shared.ActivityType' } : field)) };
+    const id = await bed.registry.register(subjectOf('activity'), {
+      schemaType: 'AVRO',
+      schema: JSON.stringify(usingIt),
+      references: [{ name: 'com.acme.shared.ActivityType', subject: sharedSubject, version: 1 }],
+    });
+    const inlined = { ...usingIt, fields: usingIt.fields.map((field) => (field.name === 'activityType' ? { ...field, type: shared } : field)) };
+    const written = frame(id, avro.Type.forSchema(inlined as avro.Schema).toBuffer(avroActivity()));
+    expect(await decodeActivity(written)).toEqual({ ok: true, event: sampleActivity() });
+  });
+
   it('reads a writer schema that is a union holding the record, record by record by the branch each was written with', async () => {
     const activity = JSON.parse(schemaSource('activity')) as object;
     const union = JSON.stringify(['null', activity]);

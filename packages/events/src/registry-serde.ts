@@ -1,4 +1,4 @@
-import { RestError, type Client, type SchemaInfo, type SchemaMetadata } from '@confluentinc/schemaregistry';
+import { RestError, type Client, type Reference, type SchemaInfo, type SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import type { AvroRecord } from './avro-records';
 import { isRejected, rejected, type Rejected } from './rejections';
@@ -113,7 +113,7 @@ export class AvroRegistrySerde {
       },
     );
     if (latest.id === undefined) throw new EventEncodeError(`the registry returned no schema id for subject ${subject}`);
-    const writer = this.parseWriter(latest.id, latest);
+    const writer = await this.parseWriter(latest.id, latest);
     if (isRejected(writer)) {
       throw new EventEncodeError(`the latest schema of subject ${subject} is unusable: ${writer.rejection.message}`);
     }
@@ -163,14 +163,15 @@ export class AvroRegistrySerde {
     });
   }
 
-  private parseWriter(schemaId: number, info: SchemaInfo): avro.Type | Rejected {
+  private async parseWriter(schemaId: number, info: SchemaInfo): Promise<avro.Type | Rejected> {
     let parsed = this.writerTypes.get(schemaId);
     if (parsed === undefined) {
       if (info.schemaType !== undefined && info.schemaType !== 'AVRO') {
         parsed = rejected('SCHEMA_MISMATCH', `schema ${schemaId} is a ${info.schemaType} schema, not Avro`);
       } else {
+        const references = await this.referencedSchemas(schemaId, info.references ?? [], new Set());
         try {
-          parsed = boundedWriterType(JSON.parse(info.schema) as avro.Schema);
+          parsed = isRejected(references) ? references : boundedWriterType(JSON.parse(info.schema) as avro.Schema, references);
         } catch (error) {
           parsed = rejected('SCHEMA_MISMATCH', `schema ${schemaId} is not a usable Avro schema: ${(error as Error).message}`);
         }
@@ -178,6 +179,33 @@ export class AvroRegistrySerde {
       this.writerTypes.set(schemaId, parsed);
     }
     return parsed;
+  }
+
+  /**
+   * The schemas a writer schema's references name (Confluent's schema references: a named type registered under a
+   * subject of its own), each after those it references itself, as boundedWriterType takes them. `path`: the
+   * references being resolved, so that a cycle is refused rather than followed for ever.
+   */
+  private async referencedSchemas(schemaId: number, references: readonly Reference[], path: Set<string>): Promise<avro.Schema[] | Rejected> {
+    const schemas: avro.Schema[] = [];
+    for (const { name, subject, version } of references) {
+      const at = `${subject} version ${version}`;
+      if (path.has(at)) return rejected('SCHEMA_MISMATCH', `schema ${schemaId} references ${name} (${at}) in a cycle`);
+      const referenced = await this.registryCall(
+        // Deleted versions too: records written before a deletion still name them, as their schema id does.
+        () => this.client.getSchemaMetadata(subject, version, true),
+        () => rejected('SCHEMA_MISMATCH', `schema ${schemaId} references ${name} (${at}), which is not in the schema registry`),
+      );
+      if (isRejected(referenced)) return referenced;
+      const nested = await this.referencedSchemas(schemaId, referenced.references ?? [], new Set([...path, at]));
+      if (isRejected(nested)) return nested;
+      try {
+        schemas.push(...nested, JSON.parse(referenced.schema) as avro.Schema);
+      } catch (error) {
+        return rejected('SCHEMA_MISMATCH', `schema ${schemaId} references ${name} (${at}), which is not JSON: ${(error as Error).message}`);
+      }
+    }
+    return schemas;
   }
 
   private resolution(reader: avro.Type, schemaId: number, writer: avro.Type): Resolution {

@@ -242,11 +242,15 @@ function recordsWithFinerTimestamps(node: unknown, namespace: string, found: Map
 
 /**
  * Parses a producer's (writer's) schema, its arrays and maps bounded as the reader's are, and notes the fields of its
- * records that hold finer timestamps (finerTimestampsOf). @throws Error as `refuseArraysOfNothing`.
+ * records that hold finer timestamps (finerTimestampsOf). `references`: the schemas whose named types it uses (a
+ * registry's schema references), each after those it uses itself. @throws Error as `refuseArraysOfNothing`.
  */
-export function boundedWriterType(schema: avro.Schema): avro.Type {
-  const type = refuseArraysOfNothing(avro.Type.forSchema(schema, { typeHook: boundedCollection }));
-  const byName = recordsWithFinerTimestamps(schema, '', new Map());
+export function boundedWriterType(schema: avro.Schema, references: readonly avro.Schema[] = []): avro.Type {
+  const registry = {};
+  for (const reference of references) avro.Type.forSchema(reference, { typeHook: boundedCollection, registry });
+  const type = refuseArraysOfNothing(avro.Type.forSchema(schema, { typeHook: boundedCollection, registry }));
+  const byName = new Map<string, FinerTimestamp[]>();
+  for (const parsed of [...references, schema]) recordsWithFinerTimestamps(parsed, '', byName);
   for (const reachable of reachableTypes(type)) {
     const finer = reachable instanceof avro.types.RecordType && reachable.name !== undefined ? byName.get(reachable.name) : undefined;
     if (finer !== undefined && finer.length > 0) finerTimestamps.set(reachable, finer);
