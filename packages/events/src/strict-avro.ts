@@ -194,68 +194,57 @@ export interface FinerTimestamp {
   divisor: number;
 }
 
-/** Avro's timestamp logical types finer than the `timestamp-millis` every reader schema here uses. */
-const FINER_TIMESTAMP_DIVISORS: Readonly<Record<string, number>> = { 'timestamp-micros': 1_000, 'timestamp-nanos': 1_000_000 };
-
-/** The finer timestamps of each writer record type (boundedWriterType); avsc keeps no logical type it was not given. */
-const finerTimestamps = new WeakMap<avro.Type, readonly FinerTimestamp[]>();
-
-/** The fields `record` (a writer's record type) declares as `timestamp-micros` or `timestamp-nanos`, nullable or not. */
-export const finerTimestampsOf = (record: avro.Type): readonly FinerTimestamp[] => finerTimestamps.get(record) ?? [];
-
-type SchemaNode = { type?: unknown; name?: unknown; namespace?: unknown; fields?: unknown; items?: unknown; values?: unknown; logicalType?: unknown };
-
-function finerTimestampDivisor(fieldType: unknown): number | undefined {
-  if (Array.isArray(fieldType)) return fieldType.map(finerTimestampDivisor).find((divisor) => divisor !== undefined);
-  const node = fieldType as SchemaNode | null;
-  return typeof node === 'object' && node !== null && node.type === 'long' && typeof node.logicalType === 'string'
-    ? FINER_TIMESTAMP_DIVISORS[node.logicalType]
-    : undefined;
+/**
+ * A writer's `timestamp-micros` or `timestamp-nanos` long, kept as written: a resolution reads the long beneath it
+ * (Avro's schema resolution leaves logical types out), and `divisor` brings it to the readers' milliseconds.
+ */
+class FinerTimestampType extends avro.types.LogicalType {
+  constructor(schema: avro.Schema, opts: avro.ForSchemaOptions, readonly divisor: number) {
+    super(schema, opts);
+  }
+  override _fromValue(value: unknown): unknown {
+    return value;
+  }
+  override _toValue(value: unknown): unknown {
+    return value;
+  }
 }
 
-/** Every record of a schema by its full name, with its finer timestamps (Avro's naming: a dotted name is full, else the enclosing namespace's). */
-function recordsWithFinerTimestamps(node: unknown, namespace: string, found: Map<string, FinerTimestamp[]>): Map<string, FinerTimestamp[]> {
-  if (Array.isArray(node)) {
-    for (const branch of node) recordsWithFinerTimestamps(branch, namespace, found);
-    return found;
-  }
-  if (typeof node !== 'object' || node === null) return found;
-  const schema = node as SchemaNode;
-  if ((schema.type === 'record' || schema.type === 'error') && typeof schema.name === 'string' && Array.isArray(schema.fields)) {
-    const own = typeof schema.namespace === 'string' ? schema.namespace : namespace;
-    const fullName = schema.name.includes('.') || own === '' ? schema.name : `${own}.${schema.name}`;
-    const fields = schema.fields as Array<{ name: string; type: unknown }>;
-    found.set(
-      fullName,
-      fields.flatMap(({ name, type }) => {
-        const divisor = finerTimestampDivisor(type);
-        return divisor === undefined ? [] : [{ field: name, divisor }];
-      }),
-    );
-    for (const { type } of fields) recordsWithFinerTimestamps(type, fullName.slice(0, Math.max(0, fullName.lastIndexOf('.'))), found);
-    return found;
-  }
-  recordsWithFinerTimestamps(schema.type, namespace, found);
-  recordsWithFinerTimestamps(schema.items, namespace, found);
-  return recordsWithFinerTimestamps(schema.values, namespace, found);
+/** Avro's timestamp logical types finer than the `timestamp-millis` every reader schema here uses. */
+const FINER_TIMESTAMP_TYPES = {
+  'timestamp-micros': class extends FinerTimestampType {
+    constructor(schema: avro.Schema, opts: avro.ForSchemaOptions) {
+      super(schema, opts, 1_000);
+    }
+  },
+  'timestamp-nanos': class extends FinerTimestampType {
+    constructor(schema: avro.Schema, opts: avro.ForSchemaOptions) {
+      super(schema, opts, 1_000_000);
+    }
+  },
+};
+
+const finerDivisor = (type: avro.Type): number | undefined =>
+  type instanceof FinerTimestampType ? type.divisor : unionBranches(type)?.map(finerDivisor).find((divisor) => divisor !== undefined);
+
+/** The fields `record` (a writer's record type, boundedWriterType) declares as `timestamp-micros` or `timestamp-nanos`, nullable or not. */
+export function finerTimestampsOf(record: avro.Type): FinerTimestamp[] {
+  if (!(record instanceof avro.types.RecordType)) return [];
+  return record.fields.flatMap(({ name, type }) => {
+    const divisor = finerDivisor(type);
+    return divisor === undefined ? [] : [{ field: name, divisor }];
+  });
 }
 
 /**
- * Parses a producer's (writer's) schema, its arrays and maps bounded as the reader's are, and notes the fields of its
- * records that hold finer timestamps (finerTimestampsOf). `references`: the schemas whose named types it uses (a
- * registry's schema references), each after those it uses itself. @throws Error as `refuseArraysOfNothing`.
+ * Parses a producer's (writer's) schema, its arrays and maps bounded as the reader's are, its finer timestamps kept
+ * apart (finerTimestampsOf). `references`: the schemas whose named types it uses (a registry's schema references),
+ * each after those it uses itself. @throws Error as `refuseArraysOfNothing`.
  */
 export function boundedWriterType(schema: avro.Schema, references: readonly avro.Schema[] = []): avro.Type {
-  const registry = {};
-  for (const reference of references) avro.Type.forSchema(reference, { typeHook: boundedCollection, registry });
-  const type = refuseArraysOfNothing(avro.Type.forSchema(schema, { typeHook: boundedCollection, registry }));
-  const byName = new Map<string, FinerTimestamp[]>();
-  for (const parsed of [...references, schema]) recordsWithFinerTimestamps(parsed, '', byName);
-  for (const reachable of reachableTypes(type)) {
-    const finer = reachable instanceof avro.types.RecordType && reachable.name !== undefined ? byName.get(reachable.name) : undefined;
-    if (finer !== undefined && finer.length > 0) finerTimestamps.set(reachable, finer);
-  }
-  return type;
+  const options: Partial<avro.ForSchemaOptions> = { typeHook: boundedCollection, registry: {}, logicalTypes: FINER_TIMESTAMP_TYPES };
+  for (const reference of references) avro.Type.forSchema(reference, options);
+  return refuseArraysOfNothing(avro.Type.forSchema(schema, options));
 }
 
 function primitiveName(schema: avro.Schema): unknown {
