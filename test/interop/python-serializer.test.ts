@@ -57,7 +57,7 @@ describe("input written by Python's confluent-kafka AvroSerializer", () => {
       records: events.map((event) => ({ topic: bed.topicOf(event.kind), key: customerId, value: toAvroRecord(event), schema: schemaSource(event.kind) })),
     });
 
-    await eventually(async () => Number((await bed.scoreHash(customerId)).revision ?? 0), (revision) => revision === events.length, 30_000, `the ${compression} events to be scored`);
+    await eventually(() => bed.revisions([customerId]), ([revision]) => revision === events.length, 30_000, `the ${compression} events to be scored`);
     const insights = await bed.insights(customerId);
     expect(insights).toMatchObject({
       openTickets: 1,

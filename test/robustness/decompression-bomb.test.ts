@@ -52,7 +52,7 @@ describe('a batch decompressing past KAFKA_MAX_DECOMPRESSION_RATIO', () => {
     }
 
     for (const event of after) {
-      await eventually(async () => Number((await bed.scoreHash(event.customerId)).revision ?? 0), (revision) => revision === 1, 30_000, `${event.customerId} to be scored`);
+      await eventually(() => bed.revisions([event.customerId]), ([revision]) => revision === 1, 30_000, `${event.customerId} to be scored`);
     }
     const dlq = await scorer.metrics.dlq.get();
     expect(dlq.values.find((value) => value.labels.reason === 'BATCH_TOO_LARGE')?.value).toBe(CODECS.length * RECORDS_PER_BOMB);
@@ -69,6 +69,6 @@ describe('a batch decompressing past KAFKA_MAX_DECOMPRESSION_RATIO', () => {
       producerProperties: { 'compression.zstd.level': '22' },
       records: await bed.records([event]),
     });
-    await eventually(async () => Number((await bed.scoreHash(event.customerId)).revision ?? 0), (revision) => revision === 1, 30_000, 'the level-22 event to be scored');
+    await eventually(() => bed.revisions([event.customerId]), ([revision]) => revision === 1, 30_000, 'the level-22 event to be scored');
   });
 });
