@@ -3,7 +3,7 @@ import { basename, join, relative } from 'node:path';
 import { registryAnswers } from './clients';
 import type { Reporter } from './progress';
 import { REPO_ROOT } from './settings';
-import { TOPIC_SPECS, desiredTopics, type TopicSpec } from './topics';
+import { desiredTopics, type TopicSpec } from './topics';
 
 export const SCHEMAS_DIR = join(REPO_ROOT, 'schemas');
 
@@ -33,14 +33,14 @@ export interface SchemaRegistration {
  */
 export function readSchemaFiles(dir: string = SCHEMAS_DIR, env: NodeJS.ProcessEnv = process.env): SchemaFile[] {
   if (!existsSync(dir)) return [];
-  const topicNames = new Map(desiredTopics(env).map((topic) => [topic.defaultName, topic.name]));
-  const compatibilities = new Map(TOPIC_SPECS.map((spec) => [spec.defaultName, spec.schemaCompatibility]));
+  const topics = new Map(desiredTopics(env).map((topic) => [topic.defaultName, topic]));
   return readdirSync(dir)
     .filter((name) => name.endsWith('.avsc'))
     .sort()
     .map((name) => {
       const file = join(dir, name);
       const defaultTopic = basename(name, '.avsc');
+      const topic = topics.get(defaultTopic);
       let parsed: unknown;
       try {
         parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -49,9 +49,9 @@ export function readSchemaFiles(dir: string = SCHEMAS_DIR, env: NodeJS.ProcessEn
       }
       return {
         file,
-        subject: `${topicNames.get(defaultTopic) ?? defaultTopic}-value`,
+        subject: `${topic?.name ?? defaultTopic}-value`,
         schema: JSON.stringify(parsed),
-        compatibility: compatibilities.get(defaultTopic),
+        compatibility: topic?.schemaCompatibility,
       };
     });
 }

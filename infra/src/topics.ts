@@ -68,6 +68,7 @@ export interface DesiredTopic {
   name: string;
   partitions: number;
   configs: Readonly<Record<string, string>>;
+  schemaCompatibility: TopicSpec['schemaCompatibility'];
 }
 
 /** The topics to provision, with TOPIC_* renames and TOPIC_PARTITIONS applied. */
@@ -81,6 +82,7 @@ export function desiredTopics(env: NodeJS.ProcessEnv = process.env): DesiredTopi
     name: (env[spec.envVar] ?? '').trim() || spec.defaultName,
     partitions,
     configs: spec.configs,
+    schemaCompatibility: spec.schemaCompatibility,
   }));
 }
 
