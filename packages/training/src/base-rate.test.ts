@@ -188,7 +188,7 @@ describe('adaptToOutcomes and adaptToBase', () => {
   const config = defaultScoringConfig();
   const fold = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
   const { histories, end } = syntheticPopulation({ customers: 300, days: 720, seed: 3 });
-  const plan = settledPlan(knownSpan(histories).firstKnown, end, 90);
+  const plan = settledPlan(knownSpan(histories).activityFrom, end, 90);
   const settled = histories.flatMap((history) => customerRows(history, plan, fold));
   const logitOf = (row: (typeof settled)[number]) => churnLogitOf(config.churn, churnSnapshot(row.insights, config, row.asOf));
 

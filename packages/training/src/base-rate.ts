@@ -248,11 +248,11 @@ export function fitPlattScaling(logits: readonly number[], labels: readonly bool
 /**
  * The snapshots whose outcome the history up to `asOf` settles: every customer under contract, weekly back from the
  * last instant whose label it decides (the horizon and the renewal grace before `asOf`) over a year, none within the
- * warm-up after `firstKnown` (the history's first event). No instant when the history is too short.
+ * warm-up after `activityFrom` (the history's first activity, knownSpan). No instant when the history is too short.
  */
-export function settledPlan(firstKnown: number, asOf: number, horizonDays: number): SnapshotPlan {
+export function settledPlan(activityFrom: number, asOf: number, horizonDays: number): SnapshotPlan {
   const lastSettled = asOf - (horizonDays + DEFAULT_RENEWAL_GRACE_DAYS) * MS_PER_DAY;
-  const earliest = Math.max(firstKnown + DEFAULT_WARM_UP_DAYS * MS_PER_DAY, lastSettled - SETTLED_SPAN_DAYS * MS_PER_DAY);
+  const earliest = Math.max(activityFrom + DEFAULT_WARM_UP_DAYS * MS_PER_DAY, lastSettled - SETTLED_SPAN_DAYS * MS_PER_DAY);
   const asOfDates: number[] = [];
   for (let instant = lastSettled; instant >= earliest; instant -= SETTLED_EVERY_DAYS * MS_PER_DAY) asOfDates.unshift(instant);
   return { asOfDates, horizonDays, renewalGraceDays: DEFAULT_RENEWAL_GRACE_DAYS, observedUntil: asOf };

@@ -150,10 +150,20 @@ describe('activeSpells: when a customer churns', () => {
 describe('schedule and time split', () => {
   it('a schedule takes the end of every n-th UTC day from the warm-up to the last labelable date', () => {
     const { asOfDates } = buildDataset([churner, renewer], options({ everyDays: 30 }));
-    // First event on day 0 + 90 days of warm-up; the last labelable date is day 600 − (90 + 30).
+    // First activity on day 0 + 90 days of warm-up; the last labelable date is day 600 − (90 + 30).
     expect(asOfDates[0]).toBe(endOf(90));
     expect(asOfDates.at(-1)).toBe(endOf(450));
     expect(asOfDates.every((date, i) => i === 0 || date - asOfDates[i - 1]! === 30 * DAY)).toBe(true);
+  });
+
+  it('the warm-up counts from the first activity, not from contracts signed before the activity history begins', () => {
+    // An export whose contracts go back three years before its activity: snapshots of those years would read them as silence.
+    const signedLongBefore = history('veteran', [contract('veteran', 'K3', 'ACTIVE', -1_000, -1_000, 2_000), ...meetings('veteran', 0, 600)]);
+    const { asOfDates } = buildDataset([signedLongBefore, renewer], options({ everyDays: 30 }));
+    expect(asOfDates[0]).toBe(endOf(90));
+    // Histories with no activity at all count from their first event.
+    const contractsOnly = history('silent', [contract('silent', 'K4', 'ACTIVE', -200, -200, 2_000)]);
+    expect(buildDataset([contractsOnly], options({ everyDays: 30 })).asOfDates[0]).toBe(endOf(-110));
   });
 
   it('trains on snapshots whose horizon ended before validation starts, and validates on later ones', () => {

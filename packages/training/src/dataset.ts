@@ -8,9 +8,9 @@ import { DEFAULT_RENEWAL_GRACE_DAYS, activeSpells, spellAt } from './churn';
 /** The risk's horizon: a label says whether the customer churns within this many days after the as-of instant. */
 export const DEFAULT_HORIZON_DAYS = 90;
 /**
- * Days of history before the first default as-of date: the engagement trend compares the last 30 days with the
- * 60 before, so earlier snapshots would show every customer without a baseline, an artefact of where the history
- * starts rather than of behaviour.
+ * Days of activity history before the first default as-of date: the engagement trend compares the last 30 days with
+ * the 60 before, so earlier snapshots would show every customer without a baseline, an artefact of where the history
+ * starts rather than of behaviour (knownSpan says where its activity begins).
  */
 export const DEFAULT_WARM_UP_DAYS = 90;
 
@@ -32,7 +32,7 @@ export interface CustomerHistory {
 /** Which instants to take snapshots as of; the same for every customer, so the data splits by time. */
 export type AsOfSchedule =
   | { dates: readonly number[] }
-  /** The end of every `everyDays`-th UTC day from `from` (default: the first event + DEFAULT_WARM_UP_DAYS) to `until` (default: the last labelable). */
+  /** The end of every `everyDays`-th UTC day from `from` (default: the first activity + DEFAULT_WARM_UP_DAYS, knownSpan) to `until` (default: the last labelable). */
   | { everyDays: number; from?: number; until?: number };
 
 export interface DatasetOptions extends FoldOptions {
@@ -95,7 +95,7 @@ export function usableEvents(history: CustomerHistory): HistoryEvent[] {
   return ordered.slice(lastErasure + 1);
 }
 
-function asOfDates(schedule: AsOfSchedule, firstKnown: number, lastLabelable: number): number[] {
+function asOfDates(schedule: AsOfSchedule, activityFrom: number, lastLabelable: number): number[] {
   if ('dates' in schedule) {
     const late = schedule.dates.find((date) => date > lastLabelable);
     if (late !== undefined) {
@@ -108,7 +108,7 @@ function asOfDates(schedule: AsOfSchedule, firstKnown: number, lastLabelable: nu
   const step = wholeDays('everyDays', schedule.everyDays, 1);
   const until = Math.min(schedule.until ?? lastLabelable, lastLabelable);
   const dates: number[] = [];
-  for (let day = utcDay(schedule.from ?? firstKnown + DEFAULT_WARM_UP_DAYS * MS_PER_DAY); endOfDay(day) <= until; day += step) {
+  for (let day = utcDay(schedule.from ?? activityFrom + DEFAULT_WARM_UP_DAYS * MS_PER_DAY); endOfDay(day) <= until; day += step) {
     dates.push(endOfDay(day));
   }
   return dates;
@@ -135,18 +135,26 @@ export interface StateSnapshot {
   churnsAt: number | null;
 }
 
-/** When the first and the last of the histories' events became known: the latest is the history's end by default. */
-export function knownSpan(histories: readonly CustomerHistory[]): { firstKnown: number; lastKnown: number } {
+/**
+ * When the histories' activity begins and when their last event became known. The warm-up counts from the first
+ * activity known (the first event of histories holding none): a CRM keeps contracts for years but its export or
+ * topics may hold a year of activity, and snapshots from the contracts' signing on would read the years nobody
+ * recorded as silence. The latest event is the history's end by default.
+ */
+export function knownSpan(histories: readonly CustomerHistory[]): { activityFrom: number; lastKnown: number } {
   let firstKnown = Infinity;
+  let firstActivityKnown = Infinity;
   let lastKnown = -Infinity;
   for (const history of histories) {
     for (const item of history.events) {
-      firstKnown = Math.min(firstKnown, knownAt(item));
-      lastKnown = Math.max(lastKnown, knownAt(item));
+      const at = knownAt(item);
+      firstKnown = Math.min(firstKnown, at);
+      if (item.event.kind === 'activity') firstActivityKnown = Math.min(firstActivityKnown, at);
+      lastKnown = Math.max(lastKnown, at);
     }
   }
   if (firstKnown === Infinity) throw new RangeError('the histories hold no events to learn from');
-  return { firstKnown, lastKnown };
+  return { activityFrom: firstActivityKnown === Infinity ? firstKnown : firstActivityKnown, lastKnown };
 }
 
 /**
@@ -156,9 +164,9 @@ export function knownSpan(histories: readonly CustomerHistory[]): { firstKnown: 
 export function planSnapshots(histories: readonly CustomerHistory[], options: Omit<DatasetOptions, keyof FoldOptions | 'onProgress'>): SnapshotPlan {
   const horizonDays = wholeDays('horizonDays', options.horizonDays ?? DEFAULT_HORIZON_DAYS, 1);
   const renewalGraceDays = wholeDays('renewalGraceDays', options.renewalGraceDays ?? DEFAULT_RENEWAL_GRACE_DAYS, 0);
-  const { firstKnown, lastKnown } = knownSpan(histories);
+  const { activityFrom, lastKnown } = knownSpan(histories);
   const observedUntil = options.observedUntil ?? lastKnown;
-  const dates = asOfDates(options.asOf, firstKnown, observedUntil - (horizonDays + renewalGraceDays) * MS_PER_DAY);
+  const dates = asOfDates(options.asOf, activityFrom, observedUntil - (horizonDays + renewalGraceDays) * MS_PER_DAY);
   return { asOfDates: dates, horizonDays, renewalGraceDays, observedUntil };
 }
 

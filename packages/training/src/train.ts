@@ -175,7 +175,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   if (features.length === 0) throw new RangeError('training needs at least one churn feature');
   if (dataset.asOfDates.length === 0) {
     throw new TrainingRefusedError(
-      `the history is too short: its first snapshot (after ${DEFAULT_WARM_UP_DAYS} days of warm-up) needs ${dataset.horizonDays} days of horizon ` +
+      `the history is too short: its first snapshot (after ${DEFAULT_WARM_UP_DAYS} days of warm-up from its first activity) needs ${dataset.horizonDays} days of horizon ` +
         `and ${dataset.renewalGraceDays} days of renewal grace after it to be labelled`,
     );
   }

@@ -116,8 +116,8 @@ export function adaptedAtEachInstant(
   base: ScoringConfig,
   fold: FoldOptions,
 ): { configAt: ConfigAt; summary: AdaptationSummary } {
-  const { firstKnown } = knownSpan(histories);
-  const settledAt = new Map(plan.asOfDates.map((asOf) => [asOf, new Set(settledPlan(firstKnown, asOf, base.churn.horizonDays).asOfDates)]));
+  const { activityFrom } = knownSpan(histories);
+  const settledAt = new Map(plan.asOfDates.map((asOf) => [asOf, new Set(settledPlan(activityFrom, asOf, base.churn.horizonDays).asOfDates)]));
   const everyInstant = new Set([...plan.asOfDates, ...[...settledAt.values()].flatMap((dates) => [...dates])]);
   const rowsByInstant = new Map<number, DatasetRow[]>([...everyInstant].map((asOf) => [asOf, []]));
   const foldPlan = { ...plan, asOfDates: [...everyInstant].sort((a, b) => a - b) };

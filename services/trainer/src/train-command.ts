@@ -421,9 +421,9 @@ async function adaptCommand(
   io: TrainIo,
 ): Promise<number> {
   const baseConfig = base.config;
-  const { firstKnown, lastKnown } = knownSpan(histories);
+  const { activityFrom, lastKnown } = knownSpan(histories);
   const asOf = args.observedUntil ?? lastKnown;
-  const settled = settledPlan(firstKnown, asOf, baseConfig.churn.horizonDays);
+  const settled = settledPlan(activityFrom, asOf, baseConfig.churn.horizonDays);
   // One pass: the settled instants, all before the horizon and the grace, and the instant itself (its labels unread).
   const plan = { ...settled, asOfDates: [...settled.asOfDates, asOf] };
   let progress = { customers: 0, rows: 0 };
