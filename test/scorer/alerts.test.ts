@@ -30,11 +30,13 @@ function sentimentOnlyChurnModel(): ScoringConfig {
 // 0.62, 0.73 (open), 0.62, 0.5, 0.73, 0.38 (resolve), 0.5, 0.62, 0.73 (open), 0.5, 0.38 (resolve)
 const SENTIMENTS = [-1, -2, -1, 0, -2, 1, 0, -1, -2, 0, 1];
 const sentimentEvents: ActivityEvent[] = SENTIMENTS.map((value, i) =>
-  sampleActivity({ customerId, eventId: `sentiment-${i}`, activityType: 'CSM_SENTIMENT', value, occurredAt: T - DAY + i * 60_000 }),
+  sampleActivity({ customerId, eventId: `sentiment-${i}`, activityType: 'CSM_SENTIMENT', value, occurredAt: T - DAY / 2 + i * 60_000 }),
 );
 
 const bed = new ScorerTestBed('alerts');
-const clock = new ManualClock(T);
+/** The contract, signed a month ago, is history when it arrives: its alerts wait for the settle (a minute), over by T. */
+const CONTRACT_SCORED_AT = T - 2 * 60_000;
+const clock = new ManualClock(CONTRACT_SCORED_AT);
 
 async function churnAlerts(count: number): Promise<AlertEvent[]> {
   const records = await bed.outputs(count, [bed.topics.alerts]);
@@ -56,6 +58,7 @@ beforeAll(async () => {
   await bed.startScorer({ clock: clock.now, scoring: sentimentOnlyChurnModel() });
   await bed.publish([sampleContract({ customerId, eventId: 'contract', occurredAt: T - 30 * DAY, startDate: Date.UTC(2026, 0, 1), endDate: Date.UTC(2027, 11, 31), totalValue: 1_000 })]);
   await eventually(() => bed.scoreHash(customerId), (s) => Number(s.revision) === 1, 30_000, 'the contract to be scored');
+  clock.set(T);
   // One at a time, so each sentiment is scored on its own.
   for (const [i, event] of sentimentEvents.entries()) {
     await bed.publish([event]);

@@ -1,9 +1,11 @@
 // Issue 10, item 6, through the real scorer: a customer's year of activity loading while the scorer keeps up (no lag
-// to show it), with a record of another topic from this morning arriving between two parts of it: the contract's
-// renewal, in a unit of work of its own, after the first months of activity and before the rest. `npm run evaluate`
-// found this (docs/time-and-alerts.md, the fourth finding): judged live, the renewal opened NO_RECENT_ACTIVITY ("no
-// activity for 353 days") and CHURN_RISK_HIGH, which resolved as the rest of the year arrived. Each part is applied
-// before the next is published, so the units are these three whatever the fetches bring.
+// to show it), with a record from this morning arriving between two parts of it, in a unit of work of its own, after
+// the first months of activity and before the rest. `npm run evaluate` found it with another topic's record, the
+// contract's renewal (docs/time-and-alerts.md, the fourth finding): judged live, the renewal opened
+// NO_RECENT_ACTIVITY ("no activity for 353 days") and CHURN_RISK_HIGH, which resolved as the rest of the year arrived.
+// An independent client publishing a history newest first found it with the customer's own activity of the last hours
+// (the fifth finding): judged live, it opened CHURN_RISK_HIGH, and HEALTH_BAND_DROPPED against that transient score.
+// Each part is applied before the next is published, so the units are these three whatever the fetches bring.
 import { MS_PER_DAY } from '@churnscore/domain';
 import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
@@ -13,6 +15,7 @@ import { eventually, ManualClock, ScorerTestBed } from './support';
 const NOW = Date.UTC(2026, 4, 20, 12, 30, 0);
 const SETTLE_MS = 60_000;
 const customerId = 'renewed-after-a-year';
+const activeToday = 'active-an-hour-ago';
 
 const bed = new ScorerTestBed('history-between-units');
 const clock = new ManualClock(NOW);
@@ -22,7 +25,28 @@ const renewed = sampleContract({ ...signed, eventId: 'renewed', occurredAt: NOW 
 const activity = Array.from({ length: 177 }, (_, i) =>
   sampleActivity({ customerId, eventId: `activity-${i}`, activityType: i % 2 ? 'CALL' : 'EMAIL_RECEIVED', value: null, occurredAt: NOW - (353 - 2 * i) * MS_PER_DAY }),
 );
-const parts = [[signed, ...activity.slice(0, 6)], [renewed], activity.slice(6)];
+/**
+ * Another customer's year of product use, emails and meetings, with an email of an hour ago that arrives after the
+ * months before the last two and before those: alone with them it reads as engagement fallen away (churn risk 0.54,
+ * CHURN_RISK_HIGH and, the renewal being near, RENEWAL_AT_RISK), the whole year as a healthy customer.
+ */
+const ACTIVITY_MIX = ['PRODUCT_USAGE', 'EMAIL_RECEIVED', 'MEETING'] as const;
+const todaysCustomer = {
+  signed: { ...signed, customerId: activeToday },
+  activity: activity.map((event, i) => {
+    const activityType = ACTIVITY_MIX[i % ACTIVITY_MIX.length]!;
+    return { ...event, customerId: activeToday, activityType, value: activityType === 'PRODUCT_USAGE' ? 5 : null };
+  }),
+  anHourAgo: sampleActivity({ customerId: activeToday, eventId: 'an-hour-ago', activityType: 'EMAIL_RECEIVED', value: null, occurredAt: NOW - 3_600_000 }),
+};
+const lastTwoMonths = (event: { occurredAt: number }) => event.occurredAt >= NOW - 60 * MS_PER_DAY;
+/** Each round publishes each customer's part of it. */
+const rounds = [
+  [[signed, ...activity.slice(0, 6)], [todaysCustomer.signed, ...todaysCustomer.activity.filter((event) => !lastTwoMonths(event))]],
+  [[renewed], [todaysCustomer.anHourAgo]],
+  [activity.slice(6), todaysCustomer.activity.filter(lastTwoMonths)],
+];
+const customers = [customerId, activeToday];
 
 let alerts: AlertEvent[];
 let scoreChanges: ScoreChangedEvent[];
@@ -30,32 +54,34 @@ let scoreChanges: ScoreChangedEvent[];
 beforeAll(async () => {
   await bed.setUp();
   await bed.startScorer({ clock: clock.now, settings: { catchUpSettleMs: SETTLE_MS } });
-  let revision = 0;
-  for (const part of parts) {
-    await bed.publish(part);
-    revision += part.length;
-    await eventually(() => bed.scoreHash(customerId), (score) => Number(score.revision) === revision, 60_000, `the events up to revision ${revision} to be scored`);
+  const revisions = customers.map(() => 0);
+  for (const parts of rounds) {
+    await bed.publish(parts.flat());
+    parts.forEach((part, i) => (revisions[i]! += part.length));
+    await eventually(() => bed.revisions(customers), (scored) => scored.every((revision, i) => revision === revisions[i]), 60_000, `the events up to revisions ${revisions.join(', ')} to be scored`);
   }
   clock.set(NOW + SETTLE_MS + 1_000);
   await eventually(
-    async () => (await bed.store.readCustomers([customerId], clock.now()))[0]!,
-    (snapshot) => snapshot.alertBook?.held === undefined && snapshot.outbox.length === 0,
+    () => bed.store.readCustomers(customers, clock.now()),
+    (snapshots) => snapshots.every((snapshot) => snapshot.alertBook?.held === undefined && snapshot.outbox.length === 0),
     60_000,
-    'the hold to settle',
+    'the holds to settle',
   );
   alerts = (await bed.everyOutput(bed.topics.alerts)) as AlertEvent[];
   scoreChanges = (await bed.everyOutput(bed.topics.scoreChanged)) as ScoreChangedEvent[];
 }, 180_000);
 afterAll(() => bed.tearDown());
 
-describe('a contract renewal of this morning between two parts of a year of activity', () => {
-  it('holds the alerts through the renewal, so no episode opens and resolves again', () => {
-    expect(alerts.map((alert) => `${alert.alertType} ${alert.status}: ${alert.reason}`)).toEqual([]);
+describe('a record of this morning between two parts of a year of activity', () => {
+  it('holds the alerts through it, so no episode opens and resolves again, nor opens against a transient score', () => {
+    expect(alerts.map((alert) => `${alert.customerId} ${alert.alertType} ${alert.status}: ${alert.reason}`)).toEqual([]);
   });
 
   it('publishes the scores meanwhile, said to be catching up, and ends on one that is not', () => {
-    const renewal = scoreChanges.find((change) => change.cause.kind === 'event' && change.cause.eventId === 'renewed');
-    expect(renewal?.catchingUp).toBe(true);
-    expect(scoreChanges.at(-1)?.catchingUp).toBe(false);
+    for (const eventId of ['renewed', 'an-hour-ago']) {
+      const change = scoreChanges.find(({ cause }) => cause.kind === 'event' && cause.eventId === eventId);
+      expect(change?.catchingUp, eventId).toBe(true);
+    }
+    for (const customer of customers) expect(scoreChanges.findLast((change) => change.customerId === customer)?.catchingUp, customer).toBe(false);
   });
 });

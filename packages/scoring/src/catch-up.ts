@@ -68,24 +68,23 @@ function historyArriving({ state, newestEventAt, newestActivityAt }: CatchUpInpu
 
 /**
  * When the hold events leave settles, or null for events judged afresh. History arriving holds for `settleMs`. Other
- * events keep a hold still settling while the customer's latest activity stays older than the history age: its
- * activity history was arriving a moment ago, and a record of another topic says nothing of whether more of it
- * follows (a unit can bring a contract's change of this morning between two parts of a year of activity).
+ * events keep a hold still settling until it settles, without extending it: a customer's history was arriving a
+ * moment ago, and a younger record says nothing of whether more of it follows (a history published newest first
+ * brings a customer's last hours between parts of its past; a unit can bring a contract's change of this morning
+ * between two parts of a year of activity).
  */
 function eventHoldSettlesAt(input: CatchUpInput, policy: CatchUpPolicy, now: number): number | null {
   if (historyArriving(input, policy, now)) return now + policy.settleMs;
   const settling = input.book.held?.settlesAt ?? null;
-  const { lastActivityAt } = input.state;
-  const activityInThePast = lastActivityAt !== null && lastActivityAt < now - policy.historyAgeMs;
-  return settling !== null && settling > now && activityInThePast ? settling : null;
+  return settling !== null && settling > now ? settling : null;
 }
 
 /**
  * The hold this evaluation leaves on the customer's alert transitions, or null when they are published.
  * Held while the inputs are behind; held for `settleMs` after events that are history (all older than the history
- * age, or leaving the customer without activity), and until a settling hold settles after events that leave the
- * customer's activity in the past; events that bring anything else are judged afresh. An evaluation by time keeps
- * a settling hold until it settles. Pure: the same input gives the same hold.
+ * age, or leaving the customer without activity), and until a settling
+ * hold settles after any other events or by time; with no hold settling, younger events are judged afresh. Pure: the
+ * same input gives the same hold.
  */
 export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: number): AlertHold | null {
   const { published, book, cause, inputsBehind } = input;

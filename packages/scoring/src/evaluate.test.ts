@@ -171,9 +171,18 @@ describe('evaluateCustomer', () => {
         expect(old.alertBook.held).toEqual({ since: NOW, baseline: { band: healthy.score.band, health: healthy.score.health }, settlesAt: NOW + settleMs });
       });
 
-      it('is released by events younger than the history age: the history has reached the present', () => {
-        const caughtUp = evaluate({ state: healthyState(), published: old.score, alertBook: old.alertBook, newestEventAt: NOW - historyAgeMs + 1 }, NOW + 1);
-        expect(caughtUp).toMatchObject({ catchingUp: false, transitions: [] });
+      it('keeps the hold through events younger than the history age until it settles: they do not say the past is all in', () => {
+        // Found by an independent client publishing a history newest first while the scorer kept up: a customer's
+        // hour-old events came between parts of its past, were judged live, and opened CHURN_RISK_HIGH (and, against
+        // that transient score, HEALTH_BAND_DROPPED) that the rest of the past took back.
+        const present = { state: healthyState(), published: old.score, alertBook: old.alertBook, newestEventAt: NOW - historyAgeMs + 1 };
+        const kept = evaluate(present, NOW + 1);
+        expect(kept).toMatchObject({ catchingUp: true, transitions: [] });
+        // Kept, not extended: the younger events are live traffic.
+        expect(kept.alertBook.held).toEqual(old.alertBook.held);
+        // Nothing older followed within settleMs: the history has reached the present, and the next event is judged afresh.
+        const next = { ...present, published: kept.score, alertBook: kept.alertBook, newestEventAt: NOW + settleMs };
+        expect(evaluate(next, NOW + settleMs)).toMatchObject({ catchingUp: false, transitions: [] });
       });
 
       it('once settled with nothing younger, publishes what the history supports, against the score from before the hold', () => {
@@ -200,9 +209,11 @@ describe('evaluateCustomer', () => {
         expect(settled.transitions.length).toBeGreaterThan(0);
       });
 
-      it('is released by the event that brings its activity', () => {
+      it('is released, once it settles, with the activity that arrived meanwhile', () => {
         const arrived = evaluate({ state: healthyState(), published: held.score, alertBook: held.alertBook }, NOW + 1);
-        expect(arrived).toMatchObject({ catchingUp: false, transitions: [] });
+        expect(arrived).toMatchObject({ catchingUp: true, transitions: [] });
+        const settled = evaluate({ state: healthyState(), published: arrived.score, alertBook: arrived.alertBook, cause: { kind: 'time' } }, NOW + settleMs);
+        expect(settled).toMatchObject({ catchingUp: false, transitions: [] });
       });
 
       it('holds a customer known from its profile alone: the first of a history, with nothing that could alert yet', () => {
@@ -222,7 +233,8 @@ describe('evaluateCustomer', () => {
         const upsold = contract({ occurredAt: NOW - DAY / 24, startDate: utcDay(NOW - 254 * DAY) * DAY });
         const held = evaluate({ state: emptyState({ contracts: [upsold] }) });
         expect(held).toMatchObject({ catchingUp: true, transitions: [] });
-        expect(evaluate({ state: healthyState({ contracts: [upsold] }), published: held.score, alertBook: held.alertBook }, NOW + 1)).toMatchObject({
+        // Its activity arrived meanwhile: judged on it once the hold settles.
+        expect(evaluate({ state: healthyState({ contracts: [upsold] }), published: held.score, alertBook: held.alertBook }, NOW + settleMs)).toMatchObject({
           catchingUp: false,
           transitions: [],
         });
@@ -243,7 +255,7 @@ describe('evaluateCustomer', () => {
         expect(evaluate({ state: { ...firstDay, lastActivityAt: NOW - 3_600_000 }, ...unit }).catchingUp).toBe(false);
         // The rest of the year, up to yesterday: released with what the whole history supports, nothing opened.
         const rest = { newestEventAt: NOW - DAY / 2, newestActivityAt: NOW - DAY / 2 };
-        const caughtUp = evaluate({ state: healthyState({ contracts: [contract(), closed] }), published: held.score, alertBook: held.alertBook, ...rest }, NOW + 1);
+        const caughtUp = evaluate({ state: healthyState({ contracts: [contract(), closed] }), published: held.score, alertBook: held.alertBook, ...rest }, NOW + settleMs);
         expect(caughtUp).toMatchObject({ catchingUp: false, transitions: [] });
       });
 
@@ -266,7 +278,7 @@ describe('evaluateCustomer', () => {
         expect(kept.alertBook.held).toEqual(held.alertBook.held);
 
         const rest = { newestEventAt: NOW - DAY / 2, newestActivityAt: NOW - DAY / 2 };
-        const caughtUp = evaluate({ state: healthyState({ contracts: [renewed] }), published: kept.score, alertBook: kept.alertBook, ...rest }, NOW + 2);
+        const caughtUp = evaluate({ state: healthyState({ contracts: [renewed] }), published: kept.score, alertBook: kept.alertBook, ...rest }, NOW + settleMs);
         expect(caughtUp).toMatchObject({ catchingUp: false, transitions: [] });
 
         // A customer silent for a year whose contract renews, with no history arriving (no hold, or one settled), is
