@@ -70,6 +70,7 @@ describe('applyEvents stores each aggregate input', () => {
       ],
       lastActivityAt: NOW,
       lastInboundAt: NOW - 3 * HOUR,
+      earliestContractStart: Date.UTC(2025, 0, 1),
       opportunities: [
         { opportunityId: 'O1', occurredAt: NOW - 3 * DAY, eventId: events.deal.eventId, stage: 'PROPOSAL', amount: 5000, probability: 0.4, openQuotes: 2 },
       ],
@@ -107,6 +108,7 @@ describe('applyEvents stores each aggregate input', () => {
     // a ticket's eventId carries its phase first ('1' closed), so that a close outranks a same-instant open
     expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"1${events.ticketClosed.eventId}",1,0]`);
     expect(await t.redis.hget(k.state, 'w:crm.activity.v1:0')).toBe('14');
+    expect(await t.redis.hget(k.state, 'firstStart')).toBe(String(Date.UTC(2025, 0, 1)));
     expect(await t.redis.object('ENCODING', k.state)).toBe('listpack');
   });
 });

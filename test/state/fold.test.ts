@@ -51,8 +51,16 @@ const draft: fc.Arbitrary<Draft> = fc.oneof(
     })
     .map(({ id, stage, ...extra }): Draft => (c, at, eventId) => opportunity(c, id, stage, at, { ...extra, eventId })),
   fc
-    .record({ id: fc.constantFrom('C1', 'C2'), status: fc.constantFrom(...CONTRACT_STATUSES), endsInDays: fc.integer({ min: -400, max: 400 }) })
-    .map(({ id, status, endsInDays }): Draft => (c, at, eventId) => contract(c, id, status, at, { eventId, endDate: NOW + endsInDays * DAY })),
+    .record({
+      id: fc.constantFrom('C1', 'C2'),
+      status: fc.constantFrom(...CONTRACT_STATUSES),
+      // Terms move on: a renewal may carry the new term's start, and the earliest start any event carried is kept apart.
+      startsInDays: fc.integer({ min: -800, max: -400 }),
+      endsInDays: fc.integer({ min: -400, max: 400 }),
+    })
+    .map(({ id, status, startsInDays, endsInDays }): Draft => (c, at, eventId) =>
+      contract(c, id, status, at, { eventId, startDate: NOW + startsInDays * DAY, endDate: NOW + endsInDays * DAY }),
+    ),
   fc.option(fc.constantFrom('SMB', 'ENTERPRISE')).map((segment): Draft => (c, at, id) => profile(c, segment, at, id)),
 );
 

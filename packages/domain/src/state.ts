@@ -72,6 +72,11 @@ export interface CustomerState {
   slaBreachDays: Array<{ day: UtcDay; count: number }>;
   lastActivityAt: number | null;
   lastInboundAt: number | null;
+  /**
+   * The earliest startDate any of its contract events carried, or null when the store holds none (no contract event, or
+   * a state applied before 2026-12-05): a contract renewed with the new term's dates keeps only those in `contracts`.
+   */
+  earliestContractStart: number | null;
   opportunities: OpportunityState[];
   contracts: ContractState[];
   tickets: TicketState[];

@@ -42,12 +42,13 @@ export interface CatchUpInput {
 
 /**
  * When the customer's relationship began, as far as its contracts tell: the earliest of their starts and changes (a
- * contract upsold today may have started a year ago), or null without one. Deals are left out: a new customer's
+ * contract upsold today may have started a year ago; a renewal recorded with the new term's dates, years after the
+ * earliest start the store kept), or null without one. Deals are left out: a new customer's
  * pre-sale deals are older than its first contract, and without a contract no alert can open anyway.
  */
 function relationshipBeganAt(state: CustomerState): number | null {
   const instants = state.contracts.flatMap((record) => [record.occurredAt, record.startDate]);
-  return instants.length === 0 ? null : Math.min(...instants);
+  return instants.length === 0 ? null : Math.min(state.earliestContractStart ?? Infinity, ...instants);
 }
 
 /**

@@ -102,6 +102,7 @@ interface FoldData {
   revision: number;
   lastActivityAt: number | null;
   lastInboundAt: number | null;
+  earliestContractStart: number | null;
   /** The UTC day of the latest clock applied: reads must be as of it or later. */
   latestClockDay: UtcDay | null;
   days: Map<UtcDay, DayCounters>;
@@ -119,6 +120,7 @@ const emptyData = (): FoldData => ({
   revision: 0,
   lastActivityAt: null,
   lastInboundAt: null,
+  earliestContractStart: null,
   latestClockDay: null,
   days: new Map(),
   tickets: new Map(),
@@ -130,6 +132,7 @@ const emptyData = (): FoldData => ({
 });
 
 const later = (stored: number | null, occurredAt: number): number => (stored === null ? occurredAt : Math.max(stored, occurredAt));
+const earlier = (stored: number | null, instant: number): number => (stored === null ? instant : Math.min(stored, instant));
 
 /**
  * One customer's state, event by event: the store's apply (per event: dedupe window, retention horizon,
@@ -172,8 +175,10 @@ export class CustomerFold {
       }
       case 'contract': {
         const { contractType, totalValue, startDate, endDate, status } = event;
-        // Never ages out: contracts decide PROSPECT vs CHURNED and the first contract's start for the customer's whole life.
+        // Never ages out: contracts decide PROSPECT vs CHURNED for the customer's whole life. The earliest start is kept
+        // apart, as the store does: a renewal recorded with the new term's dates replaces the contract's record.
         offer(this.data.contracts, event.contractId, latest(event, false, { contractType, totalValue, startDate, endDate, status }));
+        this.data.earliestContractStart = earlier(this.data.earliestContractStart, startDate);
         break;
       }
       case 'customer':
@@ -209,6 +214,7 @@ export class CustomerFold {
       slaBreachDays: days.filter(([, counters]) => counters.slaBreaches > 0).map(([day, counters]) => ({ day, count: counters.slaBreaches })),
       lastActivityAt: data.lastActivityAt,
       lastInboundAt: data.lastInboundAt,
+      earliestContractStart: data.earliestContractStart,
       opportunities: visible(data.opportunities).map(([opportunityId, { occurredAt, eventId, value }]): OpportunityState => ({
         opportunityId,
         occurredAt,

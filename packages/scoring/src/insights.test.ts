@@ -116,6 +116,12 @@ describe('computeInsights: contracts', () => {
     expect(insightsOf({ contracts: [contract({ endDate: NOW - 1 })] }).nextRenewalAt).toBeNull();
   });
 
+  it('takes the first start from the earliest start any contract event carried, kept apart from the records', () => {
+    const renewed = contract({ contractId: 'renewed', status: 'RENEWED', startDate: midnight(TODAY - 10), occurredAt: NOW - 10 * DAY });
+    expect(insightsOf({ contracts: [renewed], earliestContractStart: midnight(TODAY - 1100) }).firstContractStartAt).toBe(midnight(TODAY - 1100));
+    expect(insightsOf({ contracts: [renewed] }).firstContractStartAt).toBe(midnight(TODAY - 10));
+  });
+
   it('describes a prospect as having seen no contract', () => {
     expect(insightsOf({})).toMatchObject({ activeContracts: 0, totalContractValue: 0, contractsSeen: 0, firstContractStartAt: null });
   });

@@ -39,6 +39,16 @@ export const isOpenOpportunity = (opportunity: OpportunityState): boolean =>
 
 const isActiveContract = (contract: ContractState): boolean => ACTIVE_CONTRACT_STATUSES.has(contract.status);
 
+/**
+ * Where the customer's tenure begins: the earliest start any of its contract events carried (a contract renewed with the
+ * new term's dates keeps only those in its record), or, for a state stored before the store kept that, its contracts'
+ * earliest start. Null without a contract.
+ */
+function firstContractStart({ contracts, earliestContractStart }: CustomerState): number | null {
+  if (contracts.length === 0) return null;
+  return Math.min(earliestContractStart ?? Infinity, ...contracts.map((contract) => contract.startDate));
+}
+
 /** (occurredAt, eventId) order: the greater record is an entity's latest state (SPEC §3). */
 const compareLatest = (a: LatestWins, b: LatestWins): number =>
   a.occurredAt - b.occurredAt || compareStrings(a.eventId, b.eventId);
@@ -162,7 +172,7 @@ export function computeInsights(state: CustomerState, asOf: number, opts: Insigh
     nextRenewalAt: upcomingEnds.length === 0 ? null : Math.min(...upcomingEnds),
     cancelled365: contracts.filter((contract) => contract.status === 'CANCELLED' && inYear(contract.occurredAt)).length,
     contractsSeen: contracts.length,
-    firstContractStartAt: contracts.length === 0 ? null : Math.min(...contracts.map((contract) => contract.startDate)),
+    firstContractStartAt: firstContractStart(state),
 
     openTickets: tickets.filter((ticket) => isTicketCounted(ticket, asOfDay, opts.retentionDays)).length,
     slaBreaches90: sum(

@@ -222,6 +222,15 @@ describe('lifecycle stage', () => {
     expect(stageOf(healthyState({ contracts: [contract({ startDate: NOW - 30 * DAY })] }))).toBe('ONBOARDING');
   });
 
+  it('counts the tenure from the earliest start a contract carried, not from the term a renewal recorded on it', () => {
+    // Found by an independent client whose CRM records a renewal on the same contract with the new term's dates: 142
+    // customers of 600, years under contract, were scored with the onboarding scorecard (one term 29 days ahead).
+    const renewedYesterday = contract({ status: 'RENEWED', startDate: NOW - DAY, occurredAt: NOW - DAY });
+    expect(stageOf(healthyState({ contracts: [renewedYesterday], earliestContractStart: NOW - 1_000 * DAY }))).toBe('MATURE');
+    // A state stored before the store kept the earliest start: the contracts' own starts, as before.
+    expect(stageOf(healthyState({ contracts: [renewedYesterday] }))).toBe('ONBOARDING');
+  });
+
   it('DECLINE when engagement halved, or stopped for 30 days', () => {
     expect(stageOf(healthyState({ activityDays: engagement(1, 2) }))).toBe('DECLINE'); // ratio 0.5
     expect(stageOf(silentFor(10))).toBe('MATURE'); // two thirds of the usual engagement: not yet clearly down

@@ -30,6 +30,7 @@ export const emptyState = (overrides: Partial<CustomerState> = {}): CustomerStat
   slaBreachDays: [],
   lastActivityAt: null,
   lastInboundAt: null,
+  earliestContractStart: null,
   opportunities: [],
   contracts: [],
   tickets: [],
@@ -140,6 +141,7 @@ export const stateArbitrary: fc.Arbitrary<CustomerState> = fc.record({
   }),
   lastActivityAt: fc.option(instant),
   lastInboundAt: fc.option(instant),
+  earliestContractStart: fc.option(instant),
   opportunities: fc.uniqueArray(
     fc.record({
       opportunityId: fc.constantFrom('o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8'),

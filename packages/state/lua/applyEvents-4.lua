@@ -1,7 +1,7 @@
 --[[
   Applies a customer's input events, in the order given, to its state: atomically, idempotently, and with
-  a result that does not depend on delivery order (every operation is a latest-wins, a maximum or an
-  addition). One call does what one call per event would do, event after event, reading and writing the
+  a result that does not depend on delivery order (every operation is a latest-wins, a maximum, a minimum or
+  an addition). One call does what one call per event would do, event after event, reading and writing the
   customer's strings once instead of once per event.
 
   Field names, counter letters, sizes and the reply's outcomes are not spelled out here: the loader
@@ -9,7 +9,7 @@
 
   Input:
     KEYS[KEY.state] hash  revision, offset watermarks and refused offsets (LAYOUT.partitionField), maxima (lastAct,
-                          lastIn), trimDay, incarnation
+                          lastIn), minima (firstStart), trimDay, incarnation
     KEYS[KEY.act]  string day buckets, one line per 32-day period with activity: "\n" .. the period
                           (floor(day / 32)) as 3 base-36 digits .. its days' buckets separated by ',' (day
                           period * 32 + i in the i-th place, from 0; empty for a day without activity;
@@ -47,6 +47,7 @@
                                   LAYOUT.forgottenOnceAgedOut (tickets), not at all, and the record it
                                   outranks is dropped.
         max, field, value         the state hash field keeps the greater number (text: stored as given)
+        min, field, value         the state hash field keeps the smaller number (text: stored as given)
         add, day, letter, amount  adds an integer amount to counter `letter` of the bucket of UTC day `day`;
                                   skipped for a day before the horizon (an old event changes no window)
 
@@ -87,7 +88,10 @@ local USAGE_FRACTION_FORMAT = '%0' .. (#tostring(USAGE_SUM_SCALE) - 1) .. 'd'
 -- Events and their operations are checked before anything is written, so a malformed call changes nothing. They are
 -- then read where they lie among the unpacked values (eventStarts: each event's first value, and after the last event
 -- the value past its end): a table per event and per operation cost as much as the unpacking.
-local OPERATION_ARITY = {[OP.latest.opcode] = OP.latest.arguments, [OP.max.opcode] = OP.max.arguments, [OP.add.opcode] = OP.add.arguments}
+local OPERATION_ARITY = {
+  [OP.latest.opcode] = OP.latest.arguments, [OP.max.opcode] = OP.max.arguments, [OP.min.opcode] = OP.min.arguments,
+  [OP.add.opcode] = OP.add.arguments,
+}
 local unpacked, values = pcall(cmsgpack.unpack, ARGV[ARG.events])
 if not unpacked or type(values) ~= 'table' then
   return redis.error_reply('ERR applyEvents: the events are not a MessagePack array')
@@ -316,6 +320,11 @@ local function maxWins(field, value)
   if not stored or tonumber(value) > tonumber(stored) then setState(field, value) end
 end
 
+local function minWins(field, value)
+  local stored = getState(field)
+  if not stored or tonumber(value) < tonumber(stored) then setState(field, value) end
+end
+
 local function lineKey(period)
   local digits = ''
   for _ = 1, LINE_KEY_WIDTH do
@@ -387,7 +396,7 @@ local function flushAdditions()
   additionsByDay, additionDays = {}, {}
 end
 
-local RUN = {[OP.latest.opcode] = latestWins, [OP.max.opcode] = maxWins, [OP.add.opcode] = addToDay}
+local RUN = {[OP.latest.opcode] = latestWins, [OP.max.opcode] = maxWins, [OP.min.opcode] = minWins, [OP.add.opcode] = addToDay}
 
 -- A seen record's arrival hour, big-endian in its first bytes.
 local function arrivalHourAt(record, from)

@@ -76,7 +76,11 @@ describe('opsForEvent', () => {
     expect(opsForEvent({ ...deal, stage: 'CLOSED_WON' })[0]).toMatchObject({ record: `[${AT},"e1",1,"CLOSED_WON",10,null,1]` });
     expect(
       opsForEvent({ ...envelope, kind: 'contract', contractId: 'C1', contractType: 'SALES', totalValue: 5, currency: 'USD', startDate: 1, endDate: 2, status: 'EXPIRED' }),
-    ).toEqual([{ op: 'latest', field: 'c:C1', record: `[${AT},"e1",0,"SALES",5,1,2,"EXPIRED"]` }]);
+    ).toEqual([
+      { op: 'latest', field: 'c:C1', record: `[${AT},"e1",0,"SALES",5,1,2,"EXPIRED"]` },
+      // The earliest start apart from the record, which a renewal with the new term's dates replaces.
+      { op: 'min', field: 'firstStart', value: 1 },
+    ]);
     expect(opsForEvent({ ...envelope, kind: 'customer', segment: null, erase: false })).toEqual([
       { op: 'latest', field: 'v:segment', record: `[${AT},"e1",0,null]` },
     ]);
@@ -98,15 +102,17 @@ describe('opsAsValues', () => {
       opsAsValues([
         { op: 'latest', field: 'o:1', record: '[]' },
         { op: 'max', field: 'lastAct', value: 5 },
+        { op: 'min', field: 'firstStart', value: 2 },
         { op: 'add', day: 3, counter: 'a', amount: 1 },
       ]),
-    ).toEqual(['L', 'o:1', '[]', 'M', 'lastAct', '5', 'A', 3, 'a', 1]);
+    ).toEqual(['L', 'o:1', '[]', 'M', 'lastAct', '5', 'N', 'firstStart', '2', 'A', 3, 'a', 1]);
   });
 
   it('gives each op the number of arguments the script decodes it by', () => {
     const ops: ApplyOp[] = [
       { op: 'latest', field: 'o:1', record: '[]' },
       { op: 'max', field: 'lastAct', value: 5 },
+      { op: 'min', field: 'firstStart', value: 2 },
       { op: 'add', day: 3, counter: 'a', amount: 1 },
     ];
     for (const op of ops) expect(opsAsValues([op])).toHaveLength(1 + APPLY_OP[op.op].arguments);

@@ -1,6 +1,6 @@
 // Translates one input event into the commutative operations the applyEvents Lua script performs.
 // Keeping the event semantics here (pure, unit-tested) leaves the script a small generic engine:
-// latest-wins records, maxima and day-bucket counters, each of which gives the same result in any order.
+// latest-wins records, maxima, minima and day-bucket counters, each of which gives the same result in any order.
 import { CLOSED_OPPORTUNITY_STAGES, INBOUND_ACTIVITY_TYPES, USAGE_SUM_SCALE, ticketOf, utcDay } from '@churnscore/domain';
 import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '@churnscore/domain';
 import {
@@ -25,6 +25,8 @@ export type ApplyOp =
   | { op: 'latest'; field: string; record: string }
   /** Keep the greater of the stored number and `value`. */
   | { op: 'max'; field: string; value: number }
+  /** Keep the smaller of the stored number and `value`. */
+  | { op: 'min'; field: string; value: number }
   /** Add `amount` to counter `counter` of the UTC day bucket `day` (skipped past the retention horizon). */
   | { op: 'add'; day: number; counter: string; amount: number };
 
@@ -35,6 +37,7 @@ export type ApplyOp =
 export const APPLY_OP = {
   latest: { opcode: 'L', arguments: 2 },
   max: { opcode: 'M', arguments: 2 },
+  min: { opcode: 'N', arguments: 2 },
   add: { opcode: 'A', arguments: 3 },
 } as const satisfies { [Op in ApplyOp['op']]: { opcode: string; arguments: number } };
 
@@ -94,8 +97,9 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
         ]),
       ];
     case 'contract':
-      // Never age out: contracts of any status decide PROSPECT vs CHURNED and the first contract's start
-      // for the customer's whole life, and a customer has few of them.
+      // Never age out: contracts of any status decide PROSPECT vs CHURNED for the customer's whole life, and a
+      // customer has few of them. The earliest start any of its events carried is kept apart: a renewal recorded on
+      // the same contract with the new term's dates replaces the record, and the customer's tenure with it.
       return [
         latest<ContractPayload>(entityField('contract', event.contractId), event, false, [
           event.contractType,
@@ -104,6 +108,7 @@ export function opsForEvent(event: InputEvent): ApplyOp[] {
           event.endDate,
           event.status,
         ]),
+        { op: 'min', field: STATE_FIELD.earliestContractStart, value: event.startDate },
       ];
     case 'customer':
       if (event.erase) throw new RangeError('an erasure request is not applied: call eraseCustomer');
@@ -131,7 +136,8 @@ export function opsAsValues<V>(ops: readonly ApplyOp[], values: Array<V | string
         values.push(APPLY_OP.latest.opcode, op.field, op.record);
         break;
       case 'max':
-        values.push(APPLY_OP.max.opcode, op.field, String(op.value));
+      case 'min':
+        values.push(APPLY_OP[op.op].opcode, op.field, String(op.value));
         break;
       case 'add':
         values.push(APPLY_OP.add.opcode, op.day, op.counter, op.amount);

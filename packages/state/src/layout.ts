@@ -15,6 +15,8 @@ export const STATE_FIELD = {
   revision: 'rev',
   lastActivityAt: 'lastAct',
   lastInboundAt: 'lastIn',
+  /** The earliest startDate any of the customer's contract events carried (a minimum): where its tenure begins. */
+  earliestContractStart: 'firstStart',
   /** UTC day of the last retention sweep (the sweep runs at most once per customer per day). */
   trimDay: 'trimDay',
   /** Sequence number of the last outbox entry ever appended. */
