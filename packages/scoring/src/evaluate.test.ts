@@ -147,6 +147,20 @@ describe('evaluateCustomer', () => {
       expect(loaded.transitions.map(summary)).toEqual(['NO_RECENT_ACTIVITY OPEN']);
     });
 
+    it('explains the scores of a history loaded from nothing as a first score, not against parts of the load', () => {
+      // Found by an independent client: after a load, drivers such as "recency 94 → 0 days" compared the final score
+      // with one the load published from part of the history.
+      const partial = evaluate({ state: silentFor(45), inputsBehind: true });
+      const stillLoading = evaluate({ state: silentFor(20), published: partial.score, alertBook: partial.alertBook, inputsBehind: true });
+      const loaded = evaluate({ state: healthyState(), published: stillLoading.score, alertBook: stillLoading.alertBook });
+      expect([stillLoading.significant, loaded.significant]).toEqual([true, true]);
+      expect(stillLoading.score.explanation.topDrivers).toEqual([]);
+      expect(loaded.score.explanation.topDrivers).toEqual([]);
+      // A customer scored live before the backlog: its drivers say what changed since the last score published.
+      const known = evaluate({ state: healthyState(), published: silent.score, alertBook: transient.alertBook });
+      expect(known.score.explanation.topDrivers).not.toEqual([]);
+    });
+
     it('keeps the first hold: its start and baseline survive later held evaluations', () => {
       const later = evaluate({ state: silentFor(45), published: transient.score, alertBook: transient.alertBook, inputsBehind: true }, NOW + 10 * 60_000);
       expect(later.alertBook.held).toEqual(transient.alertBook.held);

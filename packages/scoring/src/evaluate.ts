@@ -111,7 +111,11 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
       : { book: { ...current, held: hold }, transitions: [] };
   const caughtUp = hold === null && current.held !== undefined;
   const significant = newGeneration || caughtUp || isSignificantChange(published, draft.score, config);
-  const score = significant ? withDrivers(draft, published, config) : draft.score;
+  // A customer first seen in a backlog (a hold, on now or just ended, with no score published live before it) has
+  // published only parts of its history: its drivers against them would describe the load ("recency 94 → 0 days"), so
+  // its scores are explained as a first one is, by their measures and features.
+  const firstSeenCatchingUp = (hold ?? current.held)?.baseline === null;
+  const score = significant ? withDrivers(draft, firstSeenCatchingUp ? null : published, config) : draft.score;
   const alerts = newGeneration ? withEveryEpisode(transitions, book) : transitions;
   const due = nextDueAt(state, insights, config, now, opts);
   return {
