@@ -100,6 +100,14 @@ export interface AlertEpisode {
 export type ScoreBaseline = Pick<Score, 'band' | 'health'>;
 
 /**
+ * The baseline a score gives HEALTH_BAND_DROPPED: none unless the customer held an active contract then. A prospect's
+ * or a churned customer's health describes no relationship that could have dropped (a load that brought a customer's
+ * profile and deals before its contract, or a prospect signing, is no drop).
+ */
+export const bandBaseline = (score: Score | null): ScoreBaseline | null =>
+  score === null || score.lifecycleStage === 'PROSPECT' || score.lifecycleStage === 'CHURNED' ? null : { band: score.band, health: score.health };
+
+/**
  * Alert transitions held while a customer's inputs are caught up (a backlog ahead of the consumer, or history
  * whose activity has not arrived yet; docs/time-and-alerts.md "Loading history without alert storms"). The
  * book's episodes stay as they were when holding began; once caught up, the alerts move straight to what the

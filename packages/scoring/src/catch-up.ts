@@ -1,4 +1,4 @@
-import type { AlertBook, AlertHold, CustomerState, Score, ScoreCause } from '@churnscore/domain';
+import { MS_PER_DAY, bandBaseline, type AlertBook, type AlertHold, type CustomerState, type Score, type ScoreCause } from '@churnscore/domain';
 
 /**
  * How alert transitions wait while a customer's inputs are caught up (docs/time-and-alerts.md "Loading
@@ -51,20 +51,28 @@ function relationshipBeganAt(state: CustomerState): number | null {
   return instants.length === 0 ? null : Math.min(state.earliestContractStart ?? Infinity, ...instants);
 }
 
+/** Whether the customer's known activity reaches back past `before`: its latest, or a day bucket ended by then. */
+function activityBefore(state: CustomerState, before: number): boolean {
+  // A read's buckets are in day order, so the first one answers.
+  return (state.lastActivityAt !== null && state.lastActivityAt < before) || state.activityDays.some(({ day }) => (day + 1) * MS_PER_DAY <= before);
+}
+
 /**
  * Whether the events just applied are history with more of it possibly to follow (see CatchUpPolicy.historyAgeMs):
  * all of them older than the history age; or activity older than that which is the customer's latest known (one
  * unit of work can bring another topic's record of yesterday, a contract's change, with the first of a year of
  * activity, and the rest of that year would take back what the unit shows); or leaving a customer of long standing
- * whose activity has not arrived yet. A profile alone carries no date in the state: it waits too, and nothing can
- * alert on it meanwhile.
+ * with no activity known from before the history age: none has arrived yet (a topic-by-topic load), or only its last
+ * hours (a history published newest first while the scorer keeps up). A profile alone carries no date in the state:
+ * it waits too, and nothing can alert on it meanwhile.
  */
 function historyArriving({ state, newestEventAt, newestActivityAt }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
   const historyBefore = now - policy.historyAgeMs;
   if (newestEventAt !== undefined && newestEventAt < historyBefore) return true;
   if (newestActivityAt !== undefined && newestActivityAt < historyBefore && state.lastActivityAt === newestActivityAt) return true;
   const began = relationshipBeganAt(state);
-  return state.lastActivityAt === null && (began === null || began < historyBefore);
+  if (began === null) return state.lastActivityAt === null;
+  return began < historyBefore && !activityBefore(state, historyBefore);
 }
 
 /**
@@ -94,7 +102,7 @@ export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: numbe
   if (!inputsBehind && (settlesAt === null || settlesAt <= now)) return null;
   return {
     since: earlier?.since ?? now,
-    baseline: earlier !== undefined ? earlier.baseline : published === null ? null : { band: published.band, health: published.health },
+    baseline: earlier !== undefined ? earlier.baseline : bandBaseline(published),
     settlesAt,
   };
 }

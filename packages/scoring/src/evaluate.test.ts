@@ -1,4 +1,4 @@
-import { alertMessage, scoreValues, utcDay, type AlertEpisode, type AlertMessage, type CustomerState, type ScoreCause } from '@churnscore/domain';
+import { alertMessage, bandBaseline, scoreValues, utcDay, type AlertEpisode, type AlertMessage, type CustomerState, type ScoreCause } from '@churnscore/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyAlertBook, evaluateAlerts } from './alerts';
@@ -107,12 +107,22 @@ describe('evaluateCustomer', () => {
         expect(evaluation.catchingUp).toBe(false);
         expect(evaluation.insights).toEqual(insights);
         expect(evaluation.score).toEqual(score);
-        expect(evaluation.transitions).toEqual(evaluateAlerts(book, score, published, insights, config, NOW).transitions);
+        expect(evaluation.transitions).toEqual(evaluateAlerts(book, score, bandBaseline(published), insights, config, NOW).transitions);
         expect(evaluation.nextDueAt).toBe(nextDueAt(state, insights, config, NOW, RETENTION));
       }),
       { numRuns: 50 },
     );
   });
+  it('compares bands only with a score under contract: a prospect signing, or its contract read after its deals, is no drop', () => {
+    const prospect = evaluate({ state: healthyState({ contracts: [] }) });
+    expect(prospect.score.lifecycleStage).toBe('PROSPECT');
+    const signed = evaluate({ state: silentFor(45), published: prospect.score, alertBook: prospect.alertBook });
+    expect([prospect.score.band, signed.score.band]).toEqual(['green', 'yellow']);
+    expect(signed.transitions.map(summary)).not.toContain('HEALTH_BAND_DROPPED OPEN');
+    // Under contract before, the same fall is a drop.
+    expect(silent.transitions.map(summary)).toContain('HEALTH_BAND_DROPPED OPEN');
+  });
+
   describe("while the customer's inputs are caught up", () => {
     const { settleMs, historyAgeMs } = EVALUATION_OPTIONS.catchUp;
     /** Read from a backlog: the healthy customer's silent-looking part of the history, more of it still ahead. */
@@ -239,6 +249,18 @@ describe('evaluateCustomer', () => {
         expect(evaluate({ state: emptyState({ contracts: [signed] }) }).catchingUp).toBe(false);
         const preSale = opportunity({ occurredAt: NOW - 60 * DAY, stage: 'CLOSED_WON' });
         expect(evaluate({ state: emptyState({ contracts: [signed], opportunities: [preSale] }) }).catchingUp).toBe(false);
+      });
+
+      it('holds a customer of long standing known only from its last hours: a history published newest first', () => {
+        // Found by an independent client publishing a history newest first while the scorer kept up: a customer's
+        // contract of long standing and its activity of the last hours, judged live, opened CHURN_RISK_HIGH, which
+        // resolved as the rest of its past arrived.
+        const lastHours = emptyState({ contracts: [contract()], activityDays: [bucket(0, 'EMAIL_RECEIVED')], lastActivityAt: NOW - 3_600_000 });
+        const held = evaluate({ state: lastHours, newestEventAt: NOW - 3_600_000, newestActivityAt: NOW - 3_600_000 });
+        expect(held).toMatchObject({ catchingUp: true, transitions: [] });
+        expect(held.alertBook.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + settleMs });
+        // Activity known from before the history age: the customer's past is in, and it is judged live.
+        expect(evaluate({ state: { ...lastHours, activityDays: [bucket(0, 'EMAIL_RECEIVED'), bucket(2, 'MEETING')] } }).catchingUp).toBe(false);
       });
 
       it('holds a customer of long standing whose contract changed just now: its activity may still be on its way', () => {

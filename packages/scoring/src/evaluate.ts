@@ -1,5 +1,6 @@
 import {
   alertMessage,
+  bandBaseline,
   scoreChangedMessage,
   type AlertBook,
   type AlertEpisode,
@@ -107,7 +108,7 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
   const hold = alertHold({ ...customer, book: current }, opts.catchUp, now);
   const { book, transitions }: AlertEvaluation =
     hold === null
-      ? evaluateAlerts(current, draft.score, current.held === undefined ? published : current.held.baseline, insights, config, now, signals)
+      ? evaluateAlerts(current, draft.score, current.held === undefined ? bandBaseline(published) : current.held.baseline, insights, config, now, signals)
       : { book: { ...current, held: hold }, transitions: [] };
   const caughtUp = hold === null && current.held !== undefined;
   const significant = newGeneration || caughtUp || isSignificantChange(published, draft.score, config);
