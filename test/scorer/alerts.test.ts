@@ -56,13 +56,17 @@ const alertCount = async () => {
 beforeAll(async () => {
   await bed.setUp();
   await bed.startScorer({ clock: clock.now, scoring: sentimentOnlyChurnModel() });
-  await bed.publish([sampleContract({ customerId, eventId: 'contract', occurredAt: T - 30 * DAY, startDate: Date.UTC(2026, 0, 1), endDate: Date.UTC(2027, 11, 31), totalValue: 1_000 })]);
-  await eventually(() => bed.scoreHash(customerId), (s) => Number(s.revision) === 1, 30_000, 'the contract to be scored');
+  // A customer of long standing with activity before the last day: what the sentiments then bring is live traffic.
+  await bed.publish([
+    sampleContract({ customerId, eventId: 'contract', occurredAt: T - 30 * DAY, startDate: Date.UTC(2026, 0, 1), endDate: Date.UTC(2027, 11, 31), totalValue: 1_000 }),
+    sampleActivity({ customerId, eventId: 'meeting', activityType: 'MEETING', value: null, occurredAt: T - 10 * DAY }),
+  ]);
+  await eventually(() => bed.scoreHash(customerId), (s) => Number(s.revision) === 2, 30_000, 'the contract and the meeting to be scored');
   clock.set(T);
   // One at a time, so each sentiment is scored on its own.
   for (const [i, event] of sentimentEvents.entries()) {
     await bed.publish([event]);
-    await eventually(() => bed.scoreHash(customerId), (s) => Number(s.revision) === i + 2, 30_000, `sentiment ${i} to be scored`);
+    await eventually(() => bed.scoreHash(customerId), (s) => Number(s.revision) === i + 3, 30_000, `sentiment ${i} to be scored`);
   }
 });
 afterAll(() => bed.tearDown());
@@ -95,7 +99,7 @@ describe('CHURN_RISK_HIGH with hysteresis', () => {
     const replayScorer = await replay.startScorer({ clock: clock.now, scoring: sentimentOnlyChurnModel() });
     await eventually(
       async () => (await replayScorer.metrics.events.get()).values.reduce((sum, v) => sum + v.value, 0),
-      (seen) => seen >= 1 + 2 * sentimentEvents.length,
+      (seen) => seen >= 2 + 2 * sentimentEvents.length,
       30_000,
       'the replaying scorer to read every input',
     );
