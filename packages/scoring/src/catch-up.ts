@@ -1,4 +1,5 @@
 import { MS_PER_DAY, bandBaseline, type AlertBook, type AlertHold, type CustomerState, type Score, type ScoreCause } from '@churnscore/domain';
+import { firstContractStart } from './insights';
 
 /**
  * How alert transitions wait while a customer's inputs are caught up (docs/time-and-alerts.md "Loading
@@ -41,14 +42,14 @@ export interface CatchUpInput {
 }
 
 /**
- * When the customer's relationship began, as far as its contracts tell: the earliest of their starts and changes (a
- * contract upsold today may have started a year ago; a renewal recorded with the new term's dates, years after the
- * earliest start the store kept), or null without one. Deals are left out: a new customer's
+ * When the customer's relationship began, as far as its contracts tell: the earliest of their first start
+ * (firstContractStart: a renewal recorded with the new term's dates keeps the start the store kept) and their changes
+ * (a contract upsold today may have started a year ago), or null without one. Deals are left out: a new customer's
  * pre-sale deals are older than its first contract, and without a contract no alert can open anyway.
  */
 function relationshipBeganAt(state: CustomerState): number | null {
-  const instants = state.contracts.flatMap((record) => [record.occurredAt, record.startDate]);
-  return instants.length === 0 ? null : Math.min(state.earliestContractStart ?? Infinity, ...instants);
+  const firstStart = firstContractStart(state);
+  return firstStart === null ? null : Math.min(firstStart, ...state.contracts.map((record) => record.occurredAt));
 }
 
 /** Whether the customer's known activity reaches back past `before`: its latest, or a day bucket ended by then. */
@@ -91,9 +92,8 @@ function eventHoldSettlesAt(input: CatchUpInput, policy: CatchUpPolicy, now: num
 /**
  * The hold this evaluation leaves on the customer's alert transitions, or null when they are published.
  * Held while the inputs are behind; held for `settleMs` after events that are history (all older than the history
- * age, or leaving the customer without activity), and until a settling
- * hold settles after any other events or by time; with no hold settling, younger events are judged afresh. Pure: the
- * same input gives the same hold.
+ * age, or leaving the customer without activity), and until a settling hold settles after any other events or by
+ * time; with no hold settling, younger events are judged afresh. Pure: the same input gives the same hold.
  */
 export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: number): AlertHold | null {
   const { published, book, cause, inputsBehind } = input;

@@ -44,7 +44,7 @@ const isActiveContract = (contract: ContractState): boolean => ACTIVE_CONTRACT_S
  * new term's dates keeps only those in its record), or, for a state stored before the store kept that, its contracts'
  * earliest start. Null without a contract.
  */
-function firstContractStart({ contracts, earliestContractStart }: CustomerState): number | null {
+export function firstContractStart({ contracts, earliestContractStart }: CustomerState): number | null {
   if (contracts.length === 0) return null;
   return Math.min(earliestContractStart ?? Infinity, ...contracts.map((contract) => contract.startDate));
 }
