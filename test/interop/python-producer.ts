@@ -46,6 +46,15 @@ async function pythonWithClient(): Promise<string> {
   return executable;
 }
 
+/**
+ * Makes the virtual environment on first use: call it where a download from PyPI may take its time (a test file's
+ * set-up), so that the tests' own timeouts measure the producer, not the index.
+ */
+export async function installPythonClient(): Promise<void> {
+  python ??= pythonWithClient();
+  await python;
+}
+
 /** Produces the records (acks=all, idempotent, the given compression) and resolves once every one is acknowledged. */
 export async function produceWithPythonSerializer(request: PythonProduceRequest): Promise<void> {
   python ??= pythonWithClient();

@@ -10,7 +10,7 @@ import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { testStack } from '../harness/stack';
 import { dlqTotal, eventually, ManualClock, ScorerTestBed } from '../scorer/support';
 import { KAFKA_COMPRESSION_TYPES } from './java-producer';
-import { produceWithPythonSerializer } from './python-producer';
+import { installPythonClient, produceWithPythonSerializer } from './python-producer';
 
 const HOUR = 3_600_000;
 const bed = new ScorerTestBed('python-serializer');
@@ -40,10 +40,13 @@ function eventsOf(customerId: string): InputEvent[] {
   ];
 }
 
+/** The client's install from PyPI took over 80 s once on a fresh clone (its first test timed out); usually ~10 s. */
+const INSTALL_TIMEOUT_MS = 300_000;
+
 beforeAll(async () => {
-  await bed.setUp(2);
+  await Promise.all([installPythonClient(), bed.setUp(2)]);
   scorer = await bed.startScorer({ clock: new ManualClock(SAMPLE_NOW).now });
-});
+}, INSTALL_TIMEOUT_MS);
 afterAll(() => bed.tearDown());
 
 describe("input written by Python's confluent-kafka AvroSerializer", () => {
