@@ -95,7 +95,7 @@ export interface ModelCard {
     coefficients: Array<{
       feature: string;
       coefficient: number | null;
-      leftOut: 'constant in training' | 'against its direction' | null;
+      leftOut: 'varies in too few customers' | 'against its direction' | null;
       perStandardDeviation: number;
       mean: number;
       standardDeviation: number;

@@ -4,7 +4,7 @@ import { buildDataset, splitByTime } from './dataset';
 import { rocAuc } from './metrics';
 import { syntheticPopulation } from './test-support';
 import { riskBandsFor } from './thresholds';
-import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, TrainingRefusedError, trainChurnModel } from './train';
+import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, MIN_VARYING_CUSTOMERS, TrainingRefusedError, trainChurnModel } from './train';
 
 const FOLD = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
 const TRAINED_AT = Date.UTC(2025, 0, 15);
@@ -97,10 +97,29 @@ describe('trainChurnModel on a population whose churn shows in behaviour', () =>
   });
 
   it('leaves out the features that never varied in training, and lists every feature on the card', () => {
+    expect(card.model.coefficients.find((c) => c.feature === 'npsDeviation')?.leftOut).toBe('varies in too few customers');
     // The synthetic customers never give NPS or CSM sentiment, lose deals or cancel more than their one contract.
     expect(Object.keys(config.churn.coefficients)).not.toContain('npsDeviation');
     expect(card.model.coefficients.find((c) => c.feature === 'npsDeviation')?.coefficient).toBeNull();
     expect(card.model.coefficients.find((c) => c.feature === 'healthShortfall')?.coefficient).toBe(config.churn.coefficients.healthShortfall);
+  });
+
+  it('leaves out a feature only a handful of customers showed, which would otherwise take a coefficient from them alone', () => {
+    // Detractors' NPS given to the first `count` churning customers of the training period, and to no one else.
+    const withDetractors = (count: number) => {
+      const split = splitByTime(dataset, { validationShare: 0.25 });
+      const chosen = new Set([...new Set(split.train.filter((row) => row.label).map((row) => row.customerId))].slice(0, count));
+      const rows = dataset.rows.map((row) => (chosen.has(row.customerId) ? { ...row, insights: { ...row.insights, latestNps: 0 } } : row));
+      return train({ ...dataset, rows });
+    };
+    const nps = (result: ReturnType<typeof train>) => result.card.model.coefficients.find((c) => c.feature === 'npsDeviation')!;
+    const few = withDetractors(MIN_VARYING_CUSTOMERS - 1);
+    expect(nps(few).coefficient).toBeNull();
+    expect(nps(few).leftOut).toBe('varies in too few customers');
+    expect(few.config.churn.coefficients).not.toHaveProperty('npsDeviation');
+    const enough = withDetractors(MIN_VARYING_CUSTOMERS);
+    expect(nps(enough).leftOut).toBeNull();
+    expect(enough.config.churn.coefficients.npsDeviation).toBeLessThan(0);
   });
 
   it('keeps every coefficient in its feature’s direction, leaving out (and naming) those that came out against it', () => {

@@ -31,14 +31,22 @@ import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, alertSettings, chooseAler
 export const MIN_CHURNING_CUSTOMERS = 50;
 export const MIN_CUSTOMERS = 200;
 /**
+ * A feature is left out unless at least this many training customers show a value other than its commonest one. A
+ * coefficient learnt from a handful of customers is theirs, not the base's: a 90-day usage drop that a few customers
+ * of a year-long replay showed (its earlier span before the history began for everyone else) came out at 2.5, and
+ * then pushed every declining customer's risk up by half a unit of log-odds once the windows filled. Customers count,
+ * not snapshots, for the reason above; 20 is a tenth of MIN_CUSTOMERS.
+ */
+export const MIN_VARYING_CUSTOMERS = 20;
+/**
  * The churn features training fits unless told otherwise: those relative to the customer's own baseline (engagement
  * and usage drops, usage per reading, tickets, SLA breaches and open tickets per engagement event), what the
  * customer and its CSM say (NPS, sentiment), the health score, and the two contract signals no account size
  * inflates (renewal proximity, cancellations). Left out: the absolute counts of open tickets, SLA breaches and lost
  * deals and the days of silence, which a busy account piles up and a quiet one shows in good health alike, so
  * they rank by account size rather than by risk; and `activityTrendDrop`, which `engagementDrop30d` measures
- * for every customer rather than only those with 4 baseline events. A feature that never varies in training is
- * left out of the model whatever the list.
+ * for every customer rather than only those with 4 baseline events. A feature that varies in too few training
+ * customers (MIN_VARYING_CUSTOMERS) is left out of the model whatever the list.
  */
 export const DEFAULT_TRAINING_FEATURES: readonly ChurnFeatureName[] = [
   'engagementDrop7d',
@@ -145,14 +153,32 @@ export function riskTrajectories(
 }
 
 /**
- * The fit with every coefficient in its feature's direction (churnFeatureDirection): while some come out against
- * theirs (features that move together can share their effect with opposite signs), the one most against, per
- * standard deviation, is left out and the rest refitted. Deterministic, at most one refit per feature.
+ * The columns of `rows` in which fewer than MIN_VARYING_CUSTOMERS customers show a value other than the column's
+ * commonest (a constant column included): nothing about the base can be learnt from them.
  */
-function fitWithDirections(rows: readonly number[][], labels: readonly boolean[], features: readonly ChurnFeatureName[], l2: number) {
+function rarelyVarying(rows: readonly number[][], customerIds: readonly string[]): Set<number> {
+  const width = rows[0]?.length ?? 0;
+  const rare = new Set<number>();
+  for (let j = 0; j < width; j += 1) {
+    const frequency = new Map<number, number>();
+    for (const row of rows) frequency.set(row[j]!, (frequency.get(row[j]!) ?? 0) + 1);
+    const commonest = [...frequency].reduce((best, entry) => (entry[1] > best[1] ? entry : best))[0];
+    const varying = new Set(customerIds.filter((_, i) => rows[i]![j] !== commonest));
+    if (varying.size < MIN_VARYING_CUSTOMERS) rare.add(j);
+  }
+  return rare;
+}
+
+/**
+ * The fit with every coefficient in its feature's direction (churnFeatureDirection), `rare` columns left out: while
+ * some come out against theirs (features that move together can share their effect with opposite signs), the one
+ * most against, per standard deviation, is left out and the rest refitted. Deterministic, at most one refit per
+ * feature.
+ */
+function fitWithDirections(rows: readonly number[][], labels: readonly boolean[], features: readonly ChurnFeatureName[], l2: number, rare: ReadonlySet<number>) {
   const againstDirection = new Set<number>();
   for (;;) {
-    const fit = fitLogisticRegression(rows, labels, { l2, leaveOut: [...againstDirection] });
+    const fit = fitLogisticRegression(rows, labels, { l2, leaveOut: [...rare, ...againstDirection] });
     const signed = features.map((feature, j) => fit.standardisedCoefficients[j]! * churnFeatureDirection(feature));
     const worst = signed.indexOf(Math.min(...signed));
     if (!(signed[worst]! < 0)) return { fit, againstDirection };
@@ -190,9 +216,11 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   const vector = (snapshot: ChurnSnapshot): number[] => features.map((feature) => churnFeatureValue(feature, snapshot));
 
   onStage?.(`fitting on ${counts.train.snapshots} snapshots`);
-  const { fit, againstDirection } = fitWithDirections(trainSnapshots.map(vector), split.train.map((row) => row.label), features, l2);
-  // A feature that never varied in training taught nothing, and one against its direction would explain the risk
-  // backwards: both are left out of the model rather than kept at 0.
+  const trainRows = trainSnapshots.map(vector);
+  const rare = rarelyVarying(trainRows, split.train.map((row) => row.customerId));
+  const { fit, againstDirection } = fitWithDirections(trainRows, split.train.map((row) => row.label), features, l2, rare);
+  // A feature that varied in too few customers taught nothing about the base, and one against its direction would
+  // explain the risk backwards: both are left out of the model rather than kept at 0.
   const coefficients: Partial<Record<ChurnFeatureName, number>> = {};
   features.forEach((feature, j) => {
     if (fit.coefficients[j] !== 0) coefficients[feature] = significant(fit.coefficients[j]!);
@@ -250,7 +278,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
       coefficients: features.map((feature, j) => ({
         feature,
         coefficient: coefficients[feature] ?? null,
-        leftOut: coefficients[feature] !== undefined ? null : againstDirection.has(j) ? 'against its direction' : 'constant in training',
+        leftOut: coefficients[feature] !== undefined ? null : againstDirection.has(j) ? 'against its direction' : 'varies in too few customers',
         perStandardDeviation: fit.standardisedCoefficients[j]!,
         mean: fit.means[j]!,
         standardDeviation: fit.standardDeviations[j]!,
