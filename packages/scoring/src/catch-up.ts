@@ -43,13 +43,17 @@ export interface CatchUpInput {
 
 /**
  * When the customer's relationship began, as far as its contracts tell: the earliest of their first start
- * (firstContractStart: a renewal recorded with the new term's dates keeps the start the store kept) and their changes
- * (a contract upsold today may have started a year ago), or null without one. Deals are left out: a new customer's
+ * (firstContractStart: a renewal recorded with the new term's dates keeps the start the store kept), their changes
+ * (a contract upsold today may have started a year ago) and, for a contract renewed, a term of its own length before
+ * its start (a renewal recorded with the new term's dates, weeks ahead, is read first in a history published newest
+ * first: the term it renews was held before it); or null without a contract. Deals are left out: a new customer's
  * pre-sale deals are older than its first contract, and without a contract no alert can open anyway.
  */
 function relationshipBeganAt(state: CustomerState): number | null {
   const firstStart = firstContractStart(state);
-  return firstStart === null ? null : Math.min(firstStart, ...state.contracts.map((record) => record.occurredAt));
+  if (firstStart === null) return null;
+  const renewedTermsBegan = state.contracts.flatMap((record) => (record.status === 'RENEWED' ? [2 * record.startDate - record.endDate] : []));
+  return Math.min(firstStart, ...state.contracts.map((record) => record.occurredAt), ...renewedTermsBegan);
 }
 
 /** Whether the customer's known activity reaches back past `before`: its latest, or a day bucket ended by then. */
@@ -63,17 +67,19 @@ function activityBefore(state: CustomerState, before: number): boolean {
  * all of them older than the history age; or activity older than that which is the customer's latest known (one
  * unit of work can bring another topic's record of yesterday, a contract's change, with the first of a year of
  * activity, and the rest of that year would take back what the unit shows); or leaving a customer of long standing
- * with no activity known from before the history age: none has arrived yet (a topic-by-topic load), or only its last
- * hours (a history published newest first while the scorer keeps up). A profile alone carries no date in the state:
- * it waits too, and nothing can alert on it meanwhile.
+ * seen for the first time (no score published yet: a customer the scorer never saw although its relationship is older
+ * than the history age is being loaded, and a history published newest first while the scorer keeps up brings its
+ * last days before the rest), or one with no activity known from before the history age (a topic-by-topic load
+ * brings contracts before activity). A profile alone carries no date in the state: it waits too, and nothing can
+ * alert on it meanwhile.
  */
-function historyArriving({ state, newestEventAt, newestActivityAt }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
+function historyArriving({ state, published, newestEventAt, newestActivityAt }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
   const historyBefore = now - policy.historyAgeMs;
   if (newestEventAt !== undefined && newestEventAt < historyBefore) return true;
   if (newestActivityAt !== undefined && newestActivityAt < historyBefore && state.lastActivityAt === newestActivityAt) return true;
   const began = relationshipBeganAt(state);
   if (began === null) return state.lastActivityAt === null;
-  return began < historyBefore && !activityBefore(state, historyBefore);
+  return began < historyBefore && (published === null || !activityBefore(state, historyBefore));
 }
 
 /**

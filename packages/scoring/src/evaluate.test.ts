@@ -23,8 +23,19 @@ const summary = (episode: AlertEpisode): string => `${episode.alertType} ${episo
 const alertsOf = (evaluation: CustomerEvaluation): AlertMessage[] =>
   evaluation.outbox.flatMap((message) => (message.kind === 'alert' ? [message] : []));
 
+/**
+ * A customer of long standing seen for the first time is held for settleMs, as the first sight of a load is
+ * (catch-up.ts): its score as published once that hold settled with nothing more arriving.
+ */
+const settledFirstSight = (state: CustomerState = healthyState(), now = NOW): CustomerEvaluation => {
+  const firstSight = evaluate({ state }, now - EVALUATION_OPTIONS.catchUp.settleMs);
+  return evaluate({ state, published: firstSight.score, alertBook: firstSight.alertBook, cause: { kind: 'time' } }, now);
+};
+/** A customer signing today: live from its first event. */
+const signingToday = healthyState({ contracts: [contract({ occurredAt: NOW - 3_600_000, startDate: utcDay(NOW) * DAY })] });
+
 /** A customer that went silent after a healthy score was published: its band dropped and it has been inactive for 45 days. */
-const healthy = evaluate();
+const healthy = settledFirstSight();
 const silent = evaluate({ state: silentFor(45), published: healthy.score });
 /** The silent customer after one call yesterday: activity resumed, health not yet back in its band. */
 const silentState = silentFor(45);
@@ -32,24 +43,36 @@ const calledYesterday: CustomerState = { ...silentState, lastActivityAt: NOW - D
 
 describe('evaluateCustomer', () => {
   it("publishes a customer's first score: the score-changed event without a version, carrying the cause", () => {
-    expect(healthy).toMatchObject({ significant: true, transitions: [], alertBook: emptyAlertBook(), hasOpenAlerts: false });
-    expect(healthy.insights).toEqual(computeInsights(healthyState(), NOW, RETENTION));
-    expect(healthy.outbox).toEqual([
+    const first = evaluate({ state: signingToday });
+    expect(first).toMatchObject({ significant: true, transitions: [], alertBook: emptyAlertBook(), hasOpenAlerts: false });
+    expect(first.insights).toEqual(computeInsights(signingToday, NOW, RETENTION));
+    expect(first.outbox).toEqual([
       {
         kind: 'score-changed',
         customerId: 'customer-1',
         cause: CAUSE,
         previous: null,
-        current: scoreValues(healthy.score),
+        current: scoreValues(first.score),
         segment: 'SMB',
-        explanation: healthy.score.explanation,
+        explanation: first.score.explanation,
         modelVersion: config.version,
         computedAt: NOW,
         catchingUp: false,
       },
     ]);
-    expect(healthy.nextDueAt).toBeGreaterThan(NOW);
-    expect(evaluate({ cause: { kind: 'time' } }).outbox[0]).toMatchObject({ kind: 'score-changed', cause: { kind: 'time' } });
+    expect(first.nextDueAt).toBeGreaterThan(NOW);
+    expect(evaluate({ state: signingToday, cause: { kind: 'time' } }).outbox[0]).toMatchObject({ kind: 'score-changed', cause: { kind: 'time' } });
+  });
+
+  it('holds the alerts of a customer of long standing seen for the first time, for settleMs: the first of its history to arrive', () => {
+    // Found by an independent client publishing a history newest first while the scorer kept up: a customer's
+    // contracts and its last two days of activity, its first unit of work, read as engagement fallen away and opened
+    // CHURN_RISK_HIGH (and, against that score, HEALTH_BAND_DROPPED later), which the rest of its past took back.
+    const firstSight = evaluate({ state: silentFor(45) });
+    expect(firstSight).toMatchObject({ catchingUp: true, significant: true, transitions: [], nextDueAt: NOW + EVALUATION_OPTIONS.catchUp.settleMs });
+    expect(firstSight.alertBook.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + EVALUATION_OPTIONS.catchUp.settleMs });
+    // Nothing more arrived: what the state supports opens once the hold settles.
+    expect(settledFirstSight(silentFor(45)).transitions.map(summary)).toEqual(['NO_RECENT_ACTIVITY OPEN']);
   });
 
   it('publishes nothing when re-evaluated against what it produced (a redelivery, a retried commit)', () => {
@@ -152,8 +175,9 @@ describe('evaluateCustomer', () => {
     it('opens, for a history loaded from nothing, the alerts its final state alone supports', () => {
       const partial = evaluate({ state: healthyState(), inputsBehind: true });
       expect(partial.alertBook.held?.baseline).toBeNull();
-      const loaded = evaluate({ state: silentFor(45), published: partial.score, alertBook: partial.alertBook });
-      expect(loaded.transitions).toEqual(evaluate({ state: silentFor(45) }).transitions);
+      // Its first sight (a customer of long standing) held it for settleMs too: released once both ended.
+      const loaded = evaluate({ state: silentFor(45), published: partial.score, alertBook: partial.alertBook }, NOW + settleMs);
+      expect(loaded.transitions).toEqual(settledFirstSight(silentFor(45), NOW + settleMs).transitions);
       expect(loaded.transitions.map(summary)).toEqual(['NO_RECENT_ACTIVITY OPEN']);
     });
 
@@ -259,8 +283,23 @@ describe('evaluateCustomer', () => {
         const held = evaluate({ state: lastHours, newestEventAt: NOW - 3_600_000, newestActivityAt: NOW - 3_600_000 });
         expect(held).toMatchObject({ catchingUp: true, transitions: [] });
         expect(held.alertBook.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + settleMs });
-        // Activity known from before the history age: the customer's past is in, and it is judged live.
-        expect(evaluate({ state: { ...lastHours, activityDays: [bucket(0, 'EMAIL_RECEIVED'), bucket(2, 'MEETING')] } }).catchingUp).toBe(false);
+        // Activity known from before the history age once the hold settles: the customer's past is in, and it is judged live.
+        const pastIn = { ...lastHours, activityDays: [bucket(0, 'EMAIL_RECEIVED'), bucket(2, 'MEETING')] };
+        expect(evaluate({ state: pastIn, published: held.score, alertBook: held.alertBook }, NOW + settleMs).catchingUp).toBe(false);
+      });
+
+      it('holds a customer whose renewal, recorded just now with the dates of a term still ahead, is all it shows of its past', () => {
+        // Found by an independent client publishing a history newest first while the scorer kept up: its CRM records a
+        // renewal on the same contract with the new term's dates, weeks ahead. Read before the contract's older
+        // records, with the activity of the last hours, it looked like a customer about to start, was judged live and
+        // opened CHURN_RISK_HIGH, which resolved as the rest of the past arrived.
+        const renewal = contract({ occurredAt: NOW - 3_600_000, status: 'RENEWED', startDate: utcDay(NOW + 20 * DAY) * DAY, endDate: utcDay(NOW + 385 * DAY) * DAY });
+        const lastHours = emptyState({ contracts: [renewal], activityDays: [bucket(0, 'EMAIL_RECEIVED')], lastActivityAt: NOW - 3_600_000 });
+        const held = evaluate({ state: lastHours, newestEventAt: NOW - 3_600_000, newestActivityAt: NOW - 3_600_000 });
+        expect(held).toMatchObject({ catchingUp: true, transitions: [] });
+        // The same contract signed for the first time is a new customer: judged live.
+        const signed = { ...renewal, status: 'ACTIVE' as const };
+        expect(evaluate({ state: { ...lastHours, contracts: [signed] }, newestEventAt: NOW - 3_600_000 }).catchingUp).toBe(false);
       });
 
       it('holds a customer of long standing whose contract changed just now: its activity may still be on its way', () => {
@@ -287,8 +326,8 @@ describe('evaluateCustomer', () => {
         const unit = { newestEventAt: closedAt, newestActivityAt: NOW - 364 * DAY };
         const held = evaluate({ state: firstDay, ...unit });
         expect(held).toMatchObject({ catchingUp: true, transitions: [] });
-        // Old activity that is not the customer's latest (a late record of a customer active today) is judged afresh.
-        expect(evaluate({ state: { ...firstDay, lastActivityAt: NOW - 3_600_000 }, ...unit }).catchingUp).toBe(false);
+        // Old activity that is not the customer's latest (a late record of a customer scored live, active today) is judged afresh.
+        expect(evaluate({ state: { ...firstDay, lastActivityAt: NOW - 3_600_000 }, published: healthy.score, alertBook: healthy.alertBook, ...unit }).catchingUp).toBe(false);
         // The rest of the year, up to yesterday: released with what the whole history supports, nothing opened.
         const rest = { newestEventAt: NOW - DAY / 2, newestActivityAt: NOW - DAY / 2 };
         const caughtUp = evaluate({ state: healthyState({ contracts: [contract(), closed] }), published: held.score, alertBook: held.alertBook, ...rest }, NOW + settleMs);
@@ -320,7 +359,7 @@ describe('evaluateCustomer', () => {
         // A customer silent for a year whose contract renews, with no history arriving (no hold, or one settled), is
         // alerted at once.
         const alerted = (customer: Partial<CustomerEvaluationInput>, now: number) => alertsOf(evaluate(customer, now)).map(({ alertType }) => alertType);
-        expect(alerted({ ...renewal, published: null, alertBook: null }, NOW + 1)).toContain('NO_RECENT_ACTIVITY');
+        expect(alerted({ ...renewal, published: healthy.score, alertBook: healthy.alertBook }, NOW + 1)).toContain('NO_RECENT_ACTIVITY');
         expect(alerted(renewal, NOW + settleMs)).toContain('NO_RECENT_ACTIVITY');
       });
     });

@@ -230,7 +230,10 @@ describe('ScoringPipeline.handleChunks', () => {
 
   it('publishes score changes and alert transitions with the versions their commit assigned, keyed by customer', async () => {
     store.setState('c1', silentSinceSigning);
-    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    const pipeline = pipelineWith();
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    // A customer of long standing seen for the first time: its alerts wait for the settle time (catch-up.ts).
+    await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW + 60_000, FENCE);
     const published = await outputs();
     const alerts = published.filter((event) => event.kind === 'alert');
     expect(alerts.length).toBeGreaterThan(0);
@@ -403,7 +406,8 @@ describe('ScoringPipeline while a backlog loads', () => {
       const published = await outputs();
       expect(published.map((event) => event.kind)).toEqual(['score-changed']);
       expect(published[0]).toMatchObject({ catchingUp: true });
-      expect(store.stored('c1').alertBook?.held).toEqual({ since: NOW, baseline: null, settlesAt: null });
+      // Its first sight (a customer of long standing) holds it for the settle time as well.
+      expect(store.stored('c1').alertBook?.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + 60_000 });
     });
 
     it('makes the held customers due once the partition caught up, and their alerts then open as the data supports', async () => {
@@ -414,7 +418,10 @@ describe('ScoringPipeline while a backlog loads', () => {
       expect(store.due.get('c1')).toBe(NOW + 1);
       expect(journal.at(-1)).toBe('poll due customers now');
 
+      // Still held by its first sight until that settles, then released with what the data supports.
       await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW + 1, FENCE);
+      expect(store.stored('c1').alertBook?.held?.settlesAt).toBe(NOW + 60_000);
+      await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW + 60_000, FENCE);
       const published = (await outputs()).filter((event) => event.customerId === 'c1');
       expect(published.map((event) => (event.kind === 'alert' ? event.status : `score catchingUp=${event.catchingUp}`))).toEqual([
         'score catchingUp=true',
@@ -454,7 +461,13 @@ describe('history delivered while the scorer keeps up (no lag shows it)', () => 
   });
 
   it('judges a unit by its newest event of the customer: one of today makes it live', async () => {
-    await pipelineWith().handleChunks([await chunkOf([pastCall('e1'), { ...activity('c1', 'e2'), occurredAt: NOW - 60_000 }])], FENCE);
+    // A customer the scorer knows: seen a minute before, its first sight's hold settled (a customer of long standing
+    // seen for the first time is held whatever its events).
+    const before = pipelineWith(producer, NOW - 60_000);
+    await before.handleChunks([await chunkOf([{ ...activity('c1', 'e0'), occurredAt: NOW - 60_000 }])], FENCE);
+    await before.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW, FENCE);
+    expect(store.stored('c1').alertBook?.held).toBeUndefined();
+    await pipelineWith(producer, NOW + 1).handleChunks([await chunkOf([pastCall('e1'), { ...activity('c1', 'e2'), occurredAt: NOW }], { offset: 1 })], FENCE);
     expect(store.stored('c1').alertBook?.held).toBeUndefined();
   });
 
