@@ -5,6 +5,9 @@
 // NO_RECENT_ACTIVITY ("no activity for 353 days") and CHURN_RISK_HIGH, which resolved as the rest of the year arrived.
 // An independent client publishing a history newest first found it with the customer's own activity of the last hours
 // (the fifth finding): judged live, it opened CHURN_RISK_HIGH, and HEALTH_BAND_DROPPED against that transient score.
+// The same client, its scorer started before the history was published, found a customer seen first with its last
+// days of activity and two support tickets opened in them: judged live as a first score, they read as a customer
+// drowning in tickets (churn risk 0.61) and opened CHURN_RISK_HIGH, which the rest of its year took back.
 // Each part is applied before the next is published, so the units are these three whatever the fetches bring.
 import { MS_PER_DAY } from '@churnscore/domain';
 import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
@@ -40,21 +43,40 @@ const todaysCustomer = {
   anHourAgo: sampleActivity({ customerId: activeToday, eventId: 'an-hour-ago', activityType: 'EMAIL_RECEIVED', value: null, occurredAt: NOW - 3_600_000 }),
 };
 const lastTwoMonths = (event: { occurredAt: number }) => event.occurredAt >= NOW - 60 * MS_PER_DAY;
+/**
+ * A third customer, of two years' standing, whose history arrives newest first: its contract's records and its last
+ * four days (product use, an email, two support tickets opened), then the rest of its year. The first part alone reads
+ * churn risk 0.61 (two open tickets against two engagement events); the whole history 0.07.
+ */
+const newestFirst = 'seen-first-with-its-last-days';
+const newestFirstCustomer = (() => {
+  const contract = sampleContract({ customerId: newestFirst, eventId: 'signed-2y', contractId: 'subscription', occurredAt: NOW - 729 * MS_PER_DAY, startDate: NOW - 729 * MS_PER_DAY, endDate: NOW - 365 * MS_PER_DAY });
+  const renewal = sampleContract({ ...contract, eventId: 'renewed-1y', occurredAt: NOW - 365 * MS_PER_DAY, startDate: NOW - 364 * MS_PER_DAY, endDate: NOW + 200 * MS_PER_DAY, status: 'RENEWED' });
+  const year = todaysCustomer.activity.map((event) => ({ ...event, customerId: newestFirst }));
+  const tickets = [2, 3].map((days) =>
+    sampleActivity({ customerId: newestFirst, eventId: `ticket-${days}`, activityType: 'SUPPORT_TICKET_OPENED', value: null, ticketId: `T-${days}`, occurredAt: NOW - days * MS_PER_DAY }),
+  );
+  const lastDays = (event: { occurredAt: number }) => event.occurredAt >= NOW - 4 * MS_PER_DAY;
+  return { first: [contract, renewal, ...year.filter(lastDays), ...tickets], rest: year.filter((event) => !lastDays(event)) };
+})();
 /** Each round publishes each customer's part of it. */
 const rounds = [
-  [[signed, ...activity.slice(0, 6)], [todaysCustomer.signed, ...todaysCustomer.activity.filter((event) => !lastTwoMonths(event))]],
-  [[renewed], [todaysCustomer.anHourAgo]],
-  [activity.slice(6), todaysCustomer.activity.filter(lastTwoMonths)],
+  [[signed, ...activity.slice(0, 6)], [todaysCustomer.signed, ...todaysCustomer.activity.filter((event) => !lastTwoMonths(event))], []],
+  [[renewed], [todaysCustomer.anHourAgo], []],
+  [activity.slice(6), todaysCustomer.activity.filter(lastTwoMonths), newestFirstCustomer.rest],
 ];
-const customers = [customerId, activeToday];
+const customers = [customerId, activeToday, newestFirst];
 
 let alerts: AlertEvent[];
 let scoreChanges: ScoreChangedEvent[];
 
 beforeAll(async () => {
   await bed.setUp();
+  // The third customer's first part is in Kafka before the scorer starts, so that its first fetch brings the contract's
+  // records and the last days together, as a load begun before the scorer does.
+  await bed.publish(newestFirstCustomer.first);
   await bed.startScorer({ clock: clock.now, settings: { catchUpSettleMs: SETTLE_MS } });
-  const revisions = customers.map(() => 0);
+  const revisions = [0, 0, newestFirstCustomer.first.length];
   for (const parts of rounds) {
     await bed.publish(parts.flat());
     parts.forEach((part, i) => (revisions[i]! += part.length));
@@ -82,6 +104,8 @@ describe('a record of this morning between two parts of a year of activity', () 
       const change = scoreChanges.find(({ cause }) => cause.kind === 'event' && cause.eventId === eventId);
       expect(change?.catchingUp, eventId).toBe(true);
     }
+    // The customer seen first with its last days: its first score too.
+    expect(scoreChanges.find((change) => change.customerId === newestFirst)?.catchingUp).toBe(true);
     for (const customer of customers) expect(scoreChanges.findLast((change) => change.customerId === customer)?.catchingUp, customer).toBe(false);
   });
 });
