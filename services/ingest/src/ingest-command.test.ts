@@ -29,6 +29,8 @@ describe('parseIngestArgs', () => {
     [['--file', 'a.csv', '--format', 'xml'], /--format must be one of ndjson, csv/],
     [['--file', 'a.csv', '--partial', '--dry-run'], /exclude each other/],
     [['--file', 'a.csv', 'extra'], /Unexpected argument/],
+    // One file per run: the last --file and --kind silently winning would check only b.csv, as an activity file.
+    [['--file', 'a.csv', '--kind', 'customer', '--file', 'b.csv', '--kind', 'activity'], /--file is given more than once: it takes one value/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseIngestArgs(argv)).toThrow(UsageError);
     expect(() => parseIngestArgs(argv)).toThrow(message);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InputEvent } from '@churnscore/domain';
@@ -114,5 +114,9 @@ describe('ingestFile', () => {
   it('refuses a file it cannot read or whose format it cannot tell', async () => {
     await expect(ingest(join(dir, 'missing.csv'), { dryRun: true })).rejects.toThrow(UsageError);
     await expect(ingest(fileWith('export.txt', ''), { dryRun: true })).rejects.toThrow(/--format/);
+    // A missing file is missing, whatever its extension; a directory is refused before any stream fails unhandled.
+    await expect(ingest(join(dir, 'missing.ndjson.txt'), { dryRun: true })).rejects.toThrow(/cannot read .*ENOENT/);
+    mkdirSync(join(dir, 'a-directory.csv'));
+    await expect(ingest(join(dir, 'a-directory.csv'), { dryRun: true })).rejects.toThrow(/cannot read .*: it is a directory/);
   });
 });

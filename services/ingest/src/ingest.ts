@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import type { InputEvent, InputEventKind } from '@churnscore/domain';
 import { UsageError, formatCount, formatPercent, startProgress, startRateMeter, type ProgressStream } from '@churnscore/simulator';
 import { formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat } from './records';
@@ -41,15 +41,19 @@ type LineResult =
  */
 export async function ingestFile(options: IngestFileOptions): Promise<IngestReport> {
   const { file, partial = false, dryRun = false, clock = Date.now, progress = process.stderr } = options;
-  const format = options.format ?? formatOfPath(file);
-  if (format === null) throw new UsageError(`cannot tell the format of ${file} from its extension: pass --format ndjson or --format csv`);
   if (!dryRun && options.publish === undefined) throw new UsageError('a publisher is required unless dryRun is set');
-  const size = await stat(file).then(
-    (info) => info.size,
+  // Before reading: a stream opened on a directory or a file without read permission fails outside any handler.
+  const size = await Promise.all([stat(file), access(file, constants.R_OK)]).then(
+    ([info]) => {
+      if (info.isDirectory()) throw new UsageError(`cannot read ${file}: it is a directory`);
+      return info.size;
+    },
     (error: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read ${file}: ${error.code ?? error.message}`);
     },
   );
+  const format = options.format ?? formatOfPath(file);
+  if (format === null) throw new UsageError(`cannot tell the format of ${file} from its extension: pass --format ndjson or --format csv`);
   const mode: IngestMode = dryRun ? 'dry-run' : partial ? 'partial' : 'all-or-nothing';
   const report: IngestReport = {
     file,

@@ -6,13 +6,25 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** The options of a command line with no positionals, or a UsageError that ends with the command's usage. */
+/**
+ * The options of a command line with no positionals, or a UsageError that ends with the command's usage. An option
+ * that takes one value given twice is refused rather than the last one silently winning (`--file a --kind customer
+ * --file b --kind activity` would check only b, as an activity file).
+ */
 export function parseOptions<Options extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: Options, usage: string) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+    parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options, tokens: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n\n${usage}`);
   }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || options[token.name]?.multiple === true) continue;
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once: it takes one value\n\n${usage}`);
+    seen.add(token.name);
+  }
+  return parsed.values;
 }
 
 /** Exit codes shared by `npm run simulate` and `npm run ingest`; documented in docs/simulator-and-ingest.md. */

@@ -3,8 +3,13 @@
 import type { InputEvent, InputEventKind } from '@churnscore/domain';
 import { ingestFile, type ExportFormat, type IngestReport, type LineRejection } from '@churnscore/ingest';
 
+/** An export to read, and the kind of its records when they carry none (--kind). */
+export interface ExportFile {
+  path: string;
+  kind: InputEventKind | undefined;
+}
+
 export interface ExportHistoryOptions {
-  kind?: InputEventKind;
   format?: ExportFormat;
   /** Learn from the valid lines even when some are rejected. */
   partial: boolean;
@@ -27,13 +32,13 @@ export interface ExportHistory {
 const PROGRESS_EVERY = 10_000;
 
 /** Reads every file as `npm run ingest` would publish it; with a rejected line (and no `partial`) it keeps nothing. */
-export async function readExportHistory(files: readonly string[], options: ExportHistoryOptions): Promise<ExportHistory> {
+export async function readExportHistory(files: readonly ExportFile[], options: ExportHistoryOptions): Promise<ExportHistory> {
   const events: InputEvent[] = [];
   const reports: IngestReport[] = [];
-  for (const file of files) {
+  for (const { path: file, kind } of files) {
     const report = await ingestFile({
       file,
-      ...(options.kind ? { kind: options.kind } : {}),
+      ...(kind ? { kind } : {}),
       ...(options.format ? { format: options.format } : {}),
       partial: options.partial,
       defaultSource: 'export',

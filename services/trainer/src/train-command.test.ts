@@ -34,6 +34,24 @@ async function run(argv: string[]) {
 }
 
 describe('npm run train', () => {
+  it('learns from an export of one file per kind, each named with --kind in the order of the files, as from one file', async () => {
+    const events = syntheticPopulation({ customers: 400, days: 720, seed: 1 }).histories.flatMap((history) => history.events.map(({ event }) => event));
+    const whole = join(dir, 'whole.ndjson');
+    writeFileSync(whole, events.map(toNdjsonLine).join(''));
+    const perKind = (['customer', 'contract', 'opportunity', 'activity'] as const).flatMap((kind) => {
+      const file = join(dir, `${kind}s.ndjson`);
+      // Records without a kind field, as a CRM's per-object export has them.
+      writeFileSync(file, events.filter((event) => event.kind === kind).map((event) => JSON.stringify({ ...JSON.parse(toNdjsonLine(event)), kind: undefined })).join('\n'));
+      return ['--history', file, '--kind', kind];
+    });
+    const trained = async (argv: string[], out: string) => {
+      const { code } = await run([...argv, '--out', join(dir, out), '--every-days', '14']);
+      expect(code).toBe(TRAIN_EXIT_CODES.ok);
+      return loadScoringConfigFile(join(dir, out, 'scoring-config.json')).version;
+    };
+    expect(await trained(perKind, 'per-kind')).toBe(await trained(['--history', whole], 'whole'));
+  });
+
   it('learns from an export and writes a scoring config the scorer loads and a model card in Markdown and JSON', async () => {
     const history = exportOf(400, 'history.ndjson');
     const out = join(dir, 'model');
@@ -228,7 +246,10 @@ it('refuses a base config the scorer would refuse, as bad usage', async () => {
 describe('parseTrainArgs', () => {
   it('takes several exports and the training settings', () => {
     expect(parseTrainArgs(['--history', 'a.csv', '--history', 'b.ndjson', '--horizon-days', '60', '--target-precision', '0.7'])).toMatchObject({
-      histories: ['a.csv', 'b.ndjson'],
+      histories: [
+        { path: 'a.csv', kind: undefined },
+        { path: 'b.ndjson', kind: undefined },
+      ],
       horizonDays: 60,
       everyDays: 7,
       validationShare: 0.25,
@@ -240,6 +261,27 @@ describe('parseTrainArgs', () => {
     expect(parseTrainArgs(['--help'])).toBeNull();
     expect(parseTrainArgs(['--history', 'a.csv'])).toMatchObject({ adaptBaseRate: false });
     expect(parseTrainArgs(['--from-topics', '--adapt-base-rate', '--observed-until', '2025-01-01T00:00:00Z'])).toMatchObject({ adaptBaseRate: true, observedUntil: Date.parse('2025-01-01T00:00:00Z') });
+  });
+
+  it('gives every export the one --kind, or each its own in the order given', () => {
+    expect(parseTrainArgs(['--history', 'a.csv', '--history', 'b.csv', '--kind', 'activity'])?.histories).toEqual([
+      { path: 'a.csv', kind: 'activity' },
+      { path: 'b.csv', kind: 'activity' },
+    ]);
+    expect(parseTrainArgs(['--history', 'c.csv', '--kind', 'customer', '--history', 'a.csv', '--kind', 'activity'])?.histories).toEqual([
+      { path: 'c.csv', kind: 'customer' },
+      { path: 'a.csv', kind: 'activity' },
+    ]);
+  });
+
+  it('refuses an --out it cannot write to before reading the history, as bad usage', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    await expect(run(['--history', join(dir, 'none.ndjson'), '--out', join(file, 'model')])).rejects.toThrow(/cannot write the model to .*a-file\/model: ENOTDIR/);
+  });
+
+  it('refuses an --observed-until later than now', async () => {
+    await expect(run(['--history', join(dir, 'none.ndjson'), '--observed-until', '2025-01-16T00:00:00Z'])).rejects.toThrow(/--observed-until 2025-01-16T00:00:00.000Z is later than now/);
   });
 
   it('replays the input topics instead, events known when they occurred unless --record-timestamps', () => {
@@ -264,6 +306,8 @@ describe('parseTrainArgs', () => {
     [['--history', 'a.csv', '--l2', '0'], /--l2 must be a number > 0/],
     [['--history', 'a.csv', '--observed-until', 'soon'], /--observed-until must be an ISO 8601 time/],
     [['--history', 'a.csv', '--kind', 'lead'], /--kind must be one of/],
+    [['--history', 'a.csv', '--history', 'b.csv', '--kind', 'activity', '--kind', 'contract', '--kind', 'customer'], /--kind is given 3 times for 2 --history files/],
+    [['--history', 'a.csv', '--out', 'x', '--out', 'y'], /--out is given more than once: it takes one value/],
     [['--history', 'a.csv', '--features', 'shoeSize,openTickets'], /--features: unknown churn feature "shoeSize" \(known: daysSinceLastActivity, /],
     [['--history', 'a.csv', '--adapt-base-rate', '--l2', '2', '--every-days', '1'], /--adapt-base-rate fits nothing: --every-days, --l2 do not apply/],
   ])('refuses %j', (argv, message) => {

@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stateSettings, type AppConfig, type Env } from '@churnscore/config';
-import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
 import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
 import { CHURN_FEATURE_NAMES, compareUtf8, type ChurnFeatureName, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
@@ -45,7 +44,7 @@ import {
   type ModelCard,
 } from '@churnscore/training';
 import { loadCommandScoringConfig, type CommandIo } from './command-line';
-import { readExportHistory } from './read-history';
+import { readExportHistory, type ExportFile } from './read-history';
 import { replayInputTopics } from './read-topics';
 import { collectRows } from './snapshots';
 
@@ -80,7 +79,8 @@ JSON). docs/scoring.md §15 explains it.
   --record-timestamps     with --from-topics: each event is known from its record's timestamp (topics fed
                           live); by default from when it occurred, as in an export (a history loaded in
                           bulk carries its load time)
-  --kind KIND             ${INPUT_EVENT_KINDS.join(' | ')}: the kind of every record, for files without a kind field
+  --kind KIND             ${INPUT_EVENT_KINDS.join(' | ')}: the kind of every record, for files without a kind field;
+                          once for every file, or once per --history, in the same order (one export per kind)
   --format FORMAT         ${EXPORT_FORMATS.join(' | ')}, when the extension does not tell
   --partial               learn from the valid lines even when some are rejected
   --out DIR               where to write ${TRAINED_MODEL_FILES.config}, ${TRAINED_MODEL_FILES.cardMarkdown} and ${TRAINED_MODEL_FILES.cardJson}
@@ -106,17 +106,17 @@ JSON). docs/scoring.md §15 explains it.
   --help                  show this text
 
 Exit codes: 0 trained, 1 lines rejected (nothing trained; --partial to learn from the rest),
-2 bad usage or configuration (a broker refusing the login included), 3 the broker or the schema
-registry failed during the replay, 4 refused (too few churners or customers, or no alert thresholds reach
-the target precision; adapting: too few churners settled and too few customers under contract, a base
-config that does not state the rate it was fitted at, or a base no churn rate fits): the message says which.`;
+2 bad usage or configuration (a broker refusing the login, an unreadable export or an unwritable --out
+included), 3 the broker or the schema registry failed during the replay, 4 refused (too few churners or
+customers, or no alert thresholds reach the target precision; adapting: too few churners settled and
+too few customers under contract, a base config that does not state the rate it was fitted at, or a base
+no churn rate fits): the message says which.`;
 
 export interface TrainArgs {
-  /** The exports to read; empty with fromTopics. */
-  histories: string[];
+  /** The exports to read, each with the kind --kind gives its records; empty with fromTopics. */
+  histories: ExportFile[];
   fromTopics: boolean;
   recordTimestamps: boolean;
-  kind: InputEventKind | undefined;
   format: ExportFormat | undefined;
   partial: boolean;
   outDir: string | null;
@@ -162,7 +162,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
       history: { type: 'string', multiple: true },
       'from-topics': { type: 'boolean', default: false },
       'record-timestamps': { type: 'boolean', default: false },
-      kind: { type: 'string' },
+      kind: { type: 'string', multiple: true },
       format: { type: 'string' },
       partial: { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -192,16 +192,20 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
   if (adaptBaseRate && fitting.length > 0) {
     throw new UsageError(`--adapt-base-rate fits nothing: ${fitting.map((name) => `--${name}`).join(', ')} do not apply (the base config's model keeps its own)`);
   }
-  const { kind, format } = parseExportSelection(parsed);
+  const paths = parsed.history ?? [];
+  const kinds = (parsed.kind ?? []).map((kind) => parseExportSelection({ kind }).kind);
+  if (kinds.length > 1 && kinds.length !== paths.length) {
+    throw new UsageError(`--kind is given ${kinds.length} times for ${paths.length} --history files: give it once for every file, or once per file in the same order`);
+  }
+  const { format } = parseExportSelection({ format: parsed.format });
   const l2 = parsed.l2 === undefined ? DEFAULT_L2 : Number(parsed.l2);
   if (!(l2 > 0 && Number.isFinite(l2))) throw new UsageError('--l2 must be a number > 0');
   const observedUntil = parsed['observed-until'] === undefined ? null : Date.parse(parsed['observed-until']);
   if (Number.isNaN(observedUntil)) throw new UsageError('--observed-until must be an ISO 8601 time, e.g. 2025-06-30T00:00:00Z');
   return {
-    histories: parsed.history ?? [],
+    histories: paths.map((path, i) => ({ path, kind: kinds.length === 1 ? kinds[0] : kinds[i] })),
     fromTopics,
     recordTimestamps: parsed['record-timestamps'],
-    kind,
     format,
     partial: parsed.partial,
     outDir: parsed.out ?? null,
@@ -248,7 +252,6 @@ async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, cl
   let eventsRead = 0;
   const reading = startProgress(() => `reading ${args.histories.length} export(s)  ${formatCount(eventsRead)} events`, { stream: io.stderr });
   const history = await readExportHistory(args.histories, {
-    ...(args.kind ? { kind: args.kind } : {}),
     ...(args.format ? { format: args.format } : {}),
     partial: args.partial,
     reportingCurrency: settings.reportingCurrency,
@@ -264,7 +267,7 @@ async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, cl
     io.stdout.write('nothing trained: fix the rejected lines, or pass --partial to learn from the valid ones\n');
     return TRAIN_EXIT_CODES.linesRejected;
   }
-  return { events: history.events.map((event) => ({ event })), sources: args.histories };
+  return { events: history.events.map((event) => ({ event })), sources: args.histories.map(({ path }) => path) };
 }
 
 /**
@@ -284,12 +287,19 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     return TRAIN_EXIT_CODES.ok;
   }
   const clock = io.clock ?? Date.now;
+  if (args.observedUntil !== null && args.observedUntil > clock()) {
+    // Labels after it would read customers who churn later as staying: nothing is known of what has not happened yet.
+    throw new UsageError(`--observed-until ${new Date(args.observedUntil).toISOString()} is later than now: a history cannot have been observed until a time still to come`);
+  }
   const settings = loadProducerConfig(io.env, { offline: !args.fromTopics });
   const baseConfigPath = args.baseConfigPath ?? settings.scoringConfigPath;
   if (args.outDir !== null && resolve(args.outDir, TRAINED_MODEL_FILES.config) === resolve(baseConfigPath)) {
     throw new UsageError(`--out ${args.outDir} holds the base config: writing there would replace it (and its model card); choose another directory`);
   }
   const baseConfig = loadCommandScoringConfig(baseConfigPath, 'the base scoring config');
+  // Before the history is read and learnt from: an --out that cannot be written would waste all of it.
+  const outDir = args.outDir;
+  if (outDir !== null) await writingTo(outDir, () => mkdir(outDir, { recursive: true }));
 
   const history = args.fromTopics ? await replayTopics(args, settings, io, clock) : await readExports(args, settings, io, clock);
   if (typeof history === 'number') return history;
@@ -365,14 +375,27 @@ async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCar
 async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCard | null): Promise<WrittenModel | { config: string }>;
 async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCard | null): Promise<WrittenModel | { config: string }> {
   const dir = outputDir(args, config);
-  await mkdir(dir, { recursive: true });
-  const configPath = join(dir, TRAINED_MODEL_FILES.config);
-  await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
-  if (card === null) return { config: configPath };
-  const paths = { config: configPath, card: join(dir, TRAINED_MODEL_FILES.cardMarkdown), cardJson: join(dir, TRAINED_MODEL_FILES.cardJson) };
-  await writeFile(paths.card, renderModelCard(card));
-  await writeFile(paths.cardJson, `${JSON.stringify(card, null, 2)}\n`);
-  return paths;
+  return writingTo(dir, async () => {
+    await mkdir(dir, { recursive: true });
+    const configPath = join(dir, TRAINED_MODEL_FILES.config);
+    await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    if (card === null) return { config: configPath };
+    const paths = { config: configPath, card: join(dir, TRAINED_MODEL_FILES.cardMarkdown), cardJson: join(dir, TRAINED_MODEL_FILES.cardJson) };
+    await writeFile(paths.card, renderModelCard(card));
+    await writeFile(paths.cardJson, `${JSON.stringify(card, null, 2)}\n`);
+    return paths;
+  });
+}
+
+/** A directory the model cannot be written to (a file in its path, no permission) is bad usage (exit 2), not a broker failure. */
+async function writingTo<Result>(dir: string, write: () => Promise<Result>): Promise<Result> {
+  try {
+    return await write();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined) throw new UsageError(`cannot write the model to ${dir}: ${code}`);
+    throw error;
+  }
 }
 
 function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number, settledChurners: number): string {
