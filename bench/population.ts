@@ -138,6 +138,9 @@ export function steadyStateItems(events: readonly InputEvent[], now: number): Ap
     });
 }
 
+/** What the templates are scored with: the config a bench scorer starts with (SCORING_CONFIG_PATH unset). */
+const TEMPLATE_SCORING = defaultScoringConfig();
+
 /** The scorer's own read → score → commit → publish, with the clock where each call says; the outputs go to the sandbox's topics. */
 async function templateScorer(config: AppConfig, store: StateStore) {
   const logger = createLogger({ name: 'bench-templates', level: 'warn' });
@@ -149,7 +152,7 @@ async function templateScorer(config: AppConfig, store: StateStore) {
     codec,
     producer,
     topics: config.topics,
-    scoring: defaultScoringConfig(),
+    scoring: TEMPLATE_SCORING,
     clock: () => asOf,
     metrics: createScorerMetrics(),
     logger,
@@ -227,6 +230,8 @@ export async function clonePopulation(context: BenchContext, templates: Template
   // Scored customers in a namespace nobody claimed are what a scorer finds after Redis lost its data, and it
   // refuses to start there: the copies are claimed as the scorer that scored them would have claimed them.
   await claimNamespace(redis, prefix);
+  // And as scored with the model they were: a scorer starting with it has no reason to re-score them all at once.
+  await redis.set(keys.rolledOutModel, TEMPLATE_SCORING.version);
   const customerIds = Array.from({ length: count }, (_, i) => populationCustomerId(i));
   for (let start = 0; start < count; start += CLONE_BATCH) {
     const calls: Array<Promise<unknown>> = [];

@@ -309,6 +309,10 @@ describe('isSignificantChange', () => {
     expect(changed({ segment: 'ENTERPRISE' })).toBe(true);
     expect(changed({ segment: null })).toBe(true);
   });
+
+  it('publishes a score of another model, whatever its values: the stored score says which model it is', () => {
+    expect(changed({ modelVersion: `${base.modelVersion}-next` })).toBe(true);
+  });
 });
 
 describe('scoreCustomer is deterministic', () => {

@@ -81,7 +81,8 @@ export function withDrivers({ score, current }: DraftScore, previous: Score | nu
  * ≥ significance.healthPoints in health or ≥ significance.churnRisk in churn risk, a change of
  * health band or risk band, a change of lifecycle stage (so subscribers learn that a customer
  * churned or entered decline even when the numbers barely moved), or of segment (it moves the
- * customer between per-segment rankings, which follow the published score). Compare against the
+ * customer between per-segment rankings, which follow the published score), or of model version (a
+ * new scoring config re-scores every customer with it: docs/scoring.md §15). Compare against the
  * last *published* score, or slow drifts would never add up to a publication.
  */
 export function isSignificantChange(previous: Score | null, next: Score, config: ScoringConfig): boolean {
@@ -94,6 +95,7 @@ export function isSignificantChange(previous: Score | null, next: Score, config:
     next.band !== previous.band ||
     next.riskBand !== previous.riskBand ||
     next.lifecycleStage !== previous.lifecycleStage ||
-    next.segment !== previous.segment
+    next.segment !== previous.segment ||
+    next.modelVersion !== previous.modelVersion
   );
 }

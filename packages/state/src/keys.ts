@@ -82,6 +82,8 @@ export interface KeySchema {
   readonly inputOffsets: string;
   /** Per input partition, the last record the namespace's scorers committed past: its offset and digest. */
   readonly inputLastRecords: string;
+  /** The scoring config version the namespace's scored customers were last all made due for (store.ts, scheduleModelRollout). */
+  readonly rolledOutModel: string;
 }
 
 export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = DEFAULT_DUE_SHARDS): KeySchema {
@@ -126,5 +128,6 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     addedEpochTags: `${prefix}:epoch:added`,
     inputOffsets: `${prefix}:inputs`,
     inputLastRecords: `${prefix}:inputs:last`,
+    rolledOutModel: `${prefix}:model`,
   };
 }

@@ -5,7 +5,7 @@
 import type { RedisClient } from './connection';
 import { redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
 import { customerIndexes } from './indexes';
-import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, keySchema, type KeySchema } from './keys';
+import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, RANKING_METRICS, keySchema, type KeySchema } from './keys';
 import { ACK_OUTBOX_SCRIPT, ackOutboxCall, parseAckOutboxReply } from './scripts/ack-outbox';
 import { APPLY_EVENTS_SCRIPT, applyEvents, type ApplyItem, type ApplyOptions, type ApplyResult } from './scripts/apply-events';
 import { CLAIM_DUE_SCRIPT, dueClaimer, type ClaimOptions, type DueClaim } from './scripts/claim-due';
@@ -21,6 +21,8 @@ export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
  * few enough that an apply call of a customer at the bound holds Redis for milliseconds (docs/operations.md).
  */
 export const DEFAULT_MAX_ENTITIES = 10_000;
+/** Customers read from the ranking, and made due, per step of a model rollout. */
+const MODEL_ROLLOUT_PAGE = 10_000;
 
 export interface StateStoreOptions {
   /** Versioned key prefix; a replay into a fresh namespace uses another one. Default DEFAULT_PREFIX. */
@@ -48,6 +50,12 @@ export interface StateStore {
   /** Makes each customer due at `dueAt` at the latest: one due earlier stays so. */
   scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void>;
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
+  /**
+   * Makes every scored customer due by `now` unless the namespace's customers were already made due for this scoring
+   * config version: a scorer started with a new model re-scores the whole base with it, so that no stored score goes
+   * on saying another model's risk. Returns how many were made due, or null when none needed to be.
+   */
+  scheduleModelRollout(modelVersion: string, now: number): Promise<number | null>;
   eraseCustomer(customerId: string): Promise<number>;
   identity(): Promise<RedisIdentity>;
   /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
@@ -110,6 +118,22 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       const claims = await claimDue(now, { ...claimOptions, leaseMs: positiveInteger('leaseMs', claimOptions.leaseMs) });
       for (const { customerId } of claims) indexes.dueMoved(customerId);
       return claims;
+    },
+
+    async scheduleModelRollout(modelVersion, now) {
+      if ((await redis.get(keys.rolledOutModel)) === modelVersion) return null;
+      // Every scored customer is in each overall ranking; a page at a time, so that no command holds Redis for long.
+      const ranking = keys.ranking(RANKING_METRICS[0]);
+      let scheduled = 0;
+      for (let start = 0; ; start += MODEL_ROLLOUT_PAGE) {
+        // ZRANGEBYSCORE rather than ZRANGE: the scorer's documented ACL allows it already (docs/operations.md).
+        const customerIds = await redis.zrangebyscore(ranking, '-inf', '+inf', 'LIMIT', start, MODEL_ROLLOUT_PAGE);
+        await indexes.scheduleDueBy(customerIds, now);
+        scheduled += customerIds.length;
+        if (customerIds.length < MODEL_ROLLOUT_PAGE) break;
+      }
+      await redis.set(keys.rolledOutModel, modelVersion);
+      return scheduled;
     },
 
     async eraseCustomer(customerId) {

@@ -151,6 +151,16 @@ export class InMemoryStateStore implements StateStore {
     return Promise.resolve(claims);
   }
 
+  /** The scoring config version the store's scored customers were last all made due for. */
+  private rolledOutModel: string | null = null;
+
+  scheduleModelRollout(modelVersion: string, now: number): Promise<number | null> {
+    if (this.rolledOutModel === modelVersion) return Promise.resolve(null);
+    const scored = [...this.customers].flatMap(([customerId, { score }]) => (score === null ? [] : [customerId]));
+    this.rolledOutModel = modelVersion;
+    return this.scheduleDueBy(scored, now).then(() => scored.length);
+  }
+
   eraseCustomer(customerId: string): Promise<number> {
     this.journal.push(`erase ${customerId}`);
     const existed = this.customers.delete(customerId);

@@ -1,0 +1,59 @@
+// Issue 10, a trained model put into service: a scorer started with another scoring config re-scores every stored
+// customer with it, with no input event, and publishes each as a change, so that no stored score goes on saying an
+// old model's risk (an independent user found 0 of 780 scores on the new version after a restart, and 302 still on
+// the old one once their next evaluations came, their changes too small to publish). Started again with the same
+// model, it schedules nothing.
+import type { ScoreChangedEvent } from '@churnscore/events';
+import { sampleActivity, sampleContract } from '@churnscore/events/testing';
+import { defaultScoringConfig } from '@churnscore/scoring';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, ManualClock, ScorerTestBed } from './support';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 1, 2, 10, 0, 0);
+const customers = Array.from({ length: 12 }, (_, i) => `rollout-${i}`);
+const first = defaultScoringConfig();
+/** The same scoring, another version: every value the same, so only the version makes the change. */
+const next = { ...first, version: `${first.version}-next` };
+
+const bed = new ScorerTestBed('model-rollout');
+const clock = new ManualClock(T0);
+
+beforeAll(async () => {
+  await bed.setUp();
+  const scorer = await bed.startScorer({ clock: clock.now, scoring: first });
+  await bed.publish(
+    customers.flatMap((customerId, i) => [
+      sampleContract({ customerId, eventId: `${customerId}-c`, occurredAt: T0 - 3_600_000, startDate: T0 - 3_600_000, endDate: T0 + 365 * DAY }),
+      sampleActivity({ customerId, eventId: `${customerId}-a`, activityType: 'MEETING', value: null, occurredAt: T0 - (i + 1) * 60_000 }),
+    ]),
+  );
+  await eventually(() => bed.revisions(customers), (revisions) => revisions.every((revision) => revision === 2), 60_000, 'the events to be scored');
+  await bed.stopScorer(scorer);
+}, 120_000);
+afterAll(() => bed.tearDown());
+
+describe('a scorer started with a new scoring model', () => {
+  it('re-scores every stored customer with it, with no input event, and publishes each score', async () => {
+    const before = await Promise.all(customers.map((customerId) => bed.scoreHash(customerId)));
+    expect(before.map((score) => score.modelVersion)).toEqual(customers.map(() => first.version));
+    clock.set(T0 + 60_000);
+    await bed.startScorer({ clock: clock.now, scoring: next });
+    await eventually(
+      () => Promise.all(customers.map((customerId) => bed.scoreHash(customerId))),
+      (scores) => scores.every((score) => score.modelVersion === next.version),
+      60_000,
+      'every stored score to be of the new model',
+    );
+    const published = (await bed.everyOutput(bed.topics.scoreChanged)) as ScoreChangedEvent[];
+    for (const customerId of customers) {
+      const latest = published.findLast((event) => event.customerId === customerId);
+      expect(latest, customerId).toMatchObject({ modelVersion: next.version, cause: { kind: 'time' } });
+    }
+  });
+
+  it('schedules nothing when started again with the model its customers were already made due for', async () => {
+    expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(next.version);
+    expect(await bed.store.scheduleModelRollout(next.version, clock.now())).toBeNull();
+  });
+});
