@@ -47,6 +47,24 @@ describe('readCsvRecords', () => {
     expect(records[1]).toMatchObject({ problem: 'the row has 1 cells, the header 2', fatal: false });
   });
 
+  it('numbers the lines of a CRLF file whose quoted cells hold line breaks as the file has them', async () => {
+    // csv-parse counts a CRLF inside quotes as two lines: an independent user's row 4 was reported as line 5.
+    const text = 'a,b\r\n1,"two\r\nlines"\r\n2,"three\r\nmore\r\nlines"\r\n3,x\r\n"bad"x,4\r\n';
+    const records = await readAll(readCsvRecords(streamOf(text)));
+    expect(records.map((r) => [r.line, r.ok])).toEqual([[2, true], [4, true], [7, true], [8, false]]);
+    expect(records[1]).toMatchObject({ fields: { a: '2', b: 'three\r\nmore\r\nlines' } });
+  });
+
+  it('ends rows at CRLF and LF alike, in one file', async () => {
+    // Rows appended with LF to a CRLF export ran together into one row of 61 cells.
+    const records = await readAll(readCsvRecords(streamOf('a,b\r\n1,2\r\n3,4\n5,6\n')));
+    expect(records).toEqual([
+      { line: 2, ok: true, fields: { a: '1', b: '2' } },
+      { line: 3, ok: true, fields: { a: '3', b: '4' } },
+      { line: 4, ok: true, fields: { a: '5', b: '6' } },
+    ]);
+  });
+
   it('stops at a quoting error, naming its line without quoting the content', async () => {
     const records = await readAll(readCsvRecords(streamOf('a,b\n1,2\n"secret"x,3\n4,5\n')));
     expect(records).toEqual([

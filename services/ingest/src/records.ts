@@ -63,20 +63,26 @@ const CSV_SYNTAX_PROBLEMS: Readonly<Record<string, string>> = {
 export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRecord> {
   // Syntax errors arrive as 'skip' events rather than stream errors, which would discard the good
   // records still buffered before them; records parsed after the first one are guesses and dropped.
+  // Rows end at CRLF or LF alike: an export with both (rows appended by another tool) would otherwise run rows
+  // together at the line ending the first line did not use.
   const parser = input.pipe(
-    parseCsv({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true }),
+    parseCsv({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true, record_delimiter: ['\r\n', '\n'] }),
   );
   const first: { syntaxError: CsvSyntaxError | null } = { syntaxError: null };
   parser.on('skip', (error: CsvSyntaxError) => (first.syntaxError ??= error));
   let header: string[] | null = null;
-  // csv-parse reports the line a record ends on; the next one starts after it and any blank lines.
+  // csv-parse reports the line a record ends on; the next one starts after it and any blank lines. It counts a CRLF
+  // inside a quoted cell as two lines: those extra counts, so far, are taken off.
   let previousEnd: CsvPosition = { lines: 0, empty_lines: 0 };
+  let quotedCrlfs = 0;
   const startLine = (position: CsvPosition): number => previousEnd.lines + 1 + (position.empty_lines - previousEnd.empty_lines);
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: CsvPosition }>) {
       if (first.syntaxError !== null && info.lines >= first.syntaxError.lines) break;
-      const line = startLine(info);
-      previousEnd = info;
+      for (const cell of record) quotedCrlfs += cell.split('\r\n').length - 1;
+      const end = { lines: info.lines - quotedCrlfs, empty_lines: info.empty_lines };
+      const line = startLine(end);
+      previousEnd = end;
       if (header === null) {
         header = record.map((name) => name.trim());
         const problem = headerProblem(header);
@@ -95,7 +101,7 @@ export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRec
     }
     if (first.syntaxError !== null) {
       const problem = CSV_SYNTAX_PROBLEMS[first.syntaxError.code ?? ''] ?? 'the file is not valid CSV';
-      yield { line: startLine(first.syntaxError), ok: false, problem: `${problem}; the rest of the file was not read`, fatal: true };
+      yield { line: startLine({ ...first.syntaxError, lines: first.syntaxError.lines - quotedCrlfs }), ok: false, problem: `${problem}; the rest of the file was not read`, fatal: true };
     } else if (header === null) {
       yield { line: 1, ok: false, problem: 'the file has no header row', fatal: true };
     }
