@@ -91,6 +91,12 @@ describe('npm run train -- --from-topics', () => {
     expect(replay.stderr).toContain(`${bed.topics.activity} `);
     expect(replay.stderr).toMatch(/snapshots +440\/440 customers/);
 
+    // The same topics with each event known from its record's timestamp: the load's instant, a history of no length.
+    // The refusal says so rather than only "too short" (an independent user's replay of a bulk-loaded topic).
+    const byRecordTime = await train(['--from-topics', '--record-timestamps', '--out', join(dir, 'by-record-time')]);
+    expect(byRecordTime.code).toBe(TRAIN_EXIT_CODES.refused);
+    expect(byRecordTime.stderr).toMatch(/training refused: the history is too short.*a history published in bulk carries its load time: leave it out/);
+
     // Moving the default to this base's churn rate reads the replay as it reads the export, too.
     const adaptedFromTopics = await train(['--adapt-base-rate', '--from-topics', '--out', join(dir, 'adapted-from-topics')]);
     expect(adaptedFromTopics.code).toBe(TRAIN_EXIT_CODES.ok);

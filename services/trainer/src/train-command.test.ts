@@ -280,6 +280,14 @@ describe('parseTrainArgs', () => {
     await expect(run(['--history', join(dir, 'none.ndjson'), '--out', join(file, 'model')])).rejects.toThrow(/cannot write the model to .*a-file\/model: ENOTDIR/);
   });
 
+  it('refuses an --observed-until before the history begins, naming its first event', async () => {
+    const file = join(dir, 'one-event.ndjson');
+    writeFileSync(file, '{"kind":"customer","customerId":"c1","eventId":"e1","occurredAt":"2024-06-01T00:00:00Z","segment":"SMB"}\n');
+    await expect(run(['--history', file, '--observed-until', '2020-01-01T00:00:00Z'])).rejects.toThrow(
+      /--observed-until 2020-01-01T00:00:00.000Z is before the history's first event \(2024-06-01T00:00:00.000Z\)/,
+    );
+  });
+
   it('refuses an --observed-until later than now', async () => {
     await expect(run(['--history', join(dir, 'none.ndjson'), '--observed-until', '2025-01-16T00:00:00Z'])).rejects.toThrow(/--observed-until 2025-01-16T00:00:00.000Z is later than now/);
   });

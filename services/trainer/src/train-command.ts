@@ -307,6 +307,12 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     io.stderr.write(`${args.adaptBaseRate ? 'adapting' : 'training'} refused: ${args.fromTopics ? 'the input topics hold' : 'the exports hold'} no events to learn from\n`);
     return TRAIN_EXIT_CODES.refused;
   }
+  if (args.observedUntil !== null) {
+    const firstKnown = history.events.reduce((first, { event, receivedAt }) => Math.min(first, receivedAt ?? event.occurredAt), Infinity);
+    if (args.observedUntil < firstKnown) {
+      throw new UsageError(`--observed-until ${new Date(args.observedUntil).toISOString()} is before the history's first event (${new Date(firstKnown).toISOString()}): none of it was known by then`);
+    }
+  }
   // By customer id: the same events give the same model (to the bit) whatever order the exports or partitions hold the customers in.
   const histories = groupByCustomer(history.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
   const fold = stateSettings(settings);
@@ -343,7 +349,11 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     });
   } catch (error) {
     if (!(error instanceof TrainingRefusedError)) throw error;
-    io.stderr.write(`training refused: ${error.message}\n`);
+    const bulkLoaded =
+      args.recordTimestamps && dataset.asOfDates.length === 0
+        ? ' (with --record-timestamps each event counts as known from its record\'s timestamp, and a history published in bulk carries its load time: leave it out to learn from when the events occurred)'
+        : '';
+    io.stderr.write(`training refused: ${error.message}${bulkLoaded}\n`);
     return TRAIN_EXIT_CODES.refused;
   }
 
