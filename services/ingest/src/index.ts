@@ -12,6 +12,7 @@ export {
 export {
   describeRejection,
   exitCodeOf,
+  fileSummary,
   summarise,
   type IngestMode,
   type IngestRejectReason,

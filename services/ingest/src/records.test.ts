@@ -29,6 +29,14 @@ describe('readNdjsonRecords', () => {
       { line: 6, ok: true, fields: { customerId: 'c3' } },
     ]);
   });
+
+  it('refuses a JSON array as a whole, saying what it is, rather than a rejection per line', async () => {
+    for (const text of ['\n[\n  {"customerId":"c1"},\n  {"customerId":"c2"}\n]\n', '[{"customerId":"c1"}]']) {
+      expect(await readAll(readNdjsonRecords(streamOf(text)))).toEqual([
+        { line: text.startsWith('\n') ? 2 : 1, ok: false, problem: 'the file is a JSON array, not NDJSON: write one JSON object per line', fatal: true },
+      ]);
+    }
+  });
 });
 
 describe('readCsvRecords', () => {

@@ -28,10 +28,17 @@ export type ExportRecord =
  */
 export async function* readNdjsonRecords(input: Readable): AsyncGenerator<ExportRecord> {
   let line = 0;
+  let first = true;
   for await (const rawText of createInterface({ input, crlfDelay: Infinity })) {
     line += 1;
     const text = line === 1 ? rawText.replace(/^\uFEFF/, '') : rawText;
     if (text.trim() === '') continue;
+    if (first && text.trimStart().startsWith('[')) {
+      // A JSON array (a .json export) would otherwise give a rejection per line without saying why.
+      yield { line, ok: false, problem: 'the file is a JSON array, not NDJSON: write one JSON object per line', fatal: true };
+      return;
+    }
+    first = false;
     let value: unknown;
     try {
       value = JSON.parse(text);

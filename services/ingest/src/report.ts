@@ -39,13 +39,18 @@ export const exitCodeOf = (report: IngestReport): number =>
 
 export const describeRejection = ({ line, reason, message }: LineRejection): string => `line ${line}: ${reason} ${message}`;
 
-/** The human summary printed after the per-line rejections. */
-export function summarise(report: IngestReport): string[] {
-  const { records, valid, rejected, ignoredFields, published, mode, complete } = report;
+/** What a file held: records, valid ones, and the rejected ones counted by reason. */
+export function fileSummary({ file, records, valid, rejected }: IngestReport): string {
   const byReason = new Map<string, number>();
   for (const { reason } of rejected) byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
   const reasons = [...byReason].map(([reason, count]) => `${reason} ×${count}`).join(', ');
-  const lines = [`${report.file}: ${records} records, ${valid} valid, ${rejected.length} rejected${reasons ? ` (${reasons})` : ''}`];
+  return `${file}: ${records} records, ${valid} valid, ${rejected.length} rejected${reasons ? ` (${reasons})` : ''}`;
+}
+
+/** The human summary printed after the per-line rejections. */
+export function summarise(report: IngestReport): string[] {
+  const { valid, rejected, ignoredFields, published, mode, complete } = report;
+  const lines = [fileSummary(report)];
   if (ignoredFields.length > 0) lines.push(`ignored fields (not part of the event): ${ignoredFields.join(', ')}`);
   lines.push(outcome());
   return lines;

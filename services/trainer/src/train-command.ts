@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stateSettings, type AppConfig, type Env } from '@churnscore/config';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
-import { EXPORT_FORMATS, describeRejection, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
+import { EXPORT_FORMATS, describeRejection, fileSummary, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
 import { CHURN_FEATURE_NAMES, compareUtf8, type ChurnFeatureName, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
 import {
   CLI_EXIT_CODES,
@@ -260,9 +260,7 @@ async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, cl
     onRejection: (file, rejection) => io.stdout.write(`${file} ${describeRejection(rejection)}\n`),
     onEvents: (events) => (eventsRead = events),
   }).finally(() => reading.stop());
-  for (const report of history.reports) {
-    io.stdout.write(`${report.file}: ${report.records} records, ${report.valid} valid, ${report.rejected.length} rejected\n`);
-  }
+  for (const report of history.reports) io.stdout.write(`${fileSummary(report)}\n`);
   if (!history.usable) {
     io.stdout.write('nothing trained: fix the rejected lines, or pass --partial to learn from the valid ones\n');
     return TRAIN_EXIT_CODES.linesRejected;
