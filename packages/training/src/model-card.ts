@@ -81,7 +81,8 @@ export interface ModelCard {
   /** The config it copies everything but the churn model, CHURN_RISK_HIGH's thresholds and what follows them (risk bands, RENEWAL_AT_RISK's recovery) from. */
   baseVersion: string;
   trainedAt: string;
-  history: { sources: string[]; observedUntil: string };
+  /** leftOut: records of the sources rejected and left out (exports with --partial; a replay, what the scorer dead-letters); absent in cards of before. */
+  history: { sources: string[]; observedUntil: string; leftOut?: number };
   /** The risk is the probability of churning within this many days. */
   horizonDays: number;
   renewalGraceDays: number;
@@ -115,6 +116,9 @@ export interface ModelCard {
     observedUntil: string;
   };
 }
+
+const leftOutNote = (leftOut: number | undefined): string =>
+  leftOut === undefined || leftOut === 0 ? '' : `; ${leftOut} rejected ${leftOut === 1 ? 'record' : 'records'} left out`;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
@@ -201,7 +205,7 @@ export function renderModelCard(card: ModelCard): string {
     ...(card.adaptation === undefined ? [] : [adaptationParagraph(card.adaptation), '']),
     `Churn risk = the probability that a customer with an active contract churns within **${card.horizonDays} days** ` +
       `(its last active contract cancelled or ended with no new one within ${card.renewalGraceDays} days). ` +
-      `Learnt from ${card.history.sources.join(', ')} (history until ${card.history.observedUntil}) on ${card.trainedAt}; ` +
+      `Learnt from ${card.history.sources.join(', ')} (history until ${card.history.observedUntil}${leftOutNote(card.history.leftOut)}) on ${card.trainedAt}; ` +
       `everything but the churn model, CHURN_RISK_HIGH's thresholds and what follows them (the risk bands, RENEWAL_AT_RISK's recovery) is copied from ${card.baseVersion}.`,
     '',
     '## Samples',

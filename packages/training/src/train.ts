@@ -84,6 +84,8 @@ export interface TrainOptions {
   trainedAt: number;
   /** What the history came from (file names), for the model card. */
   sources: readonly string[];
+  /** Records of the sources rejected and left out (exports read with --partial, a replay's dead-lettered records), for the model card. */
+  leftOut?: number;
   /** Default DEFAULT_VALIDATION_SHARE. */
   validationShare?: number;
   /** CHURN_RISK_HIGH's target precision; default DEFAULT_TARGET_PRECISION. */
@@ -260,7 +262,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
     version,
     baseVersion: baseConfig.version,
     trainedAt: new Date(options.trainedAt).toISOString(),
-    history: { sources: [...options.sources], observedUntil: new Date(dataset.observedUntil).toISOString() },
+    history: { sources: [...options.sources], observedUntil: new Date(dataset.observedUntil).toISOString(), leftOut: options.leftOut ?? 0 },
     horizonDays: dataset.horizonDays,
     renewalGraceDays: dataset.renewalGraceDays,
     split: {

@@ -96,6 +96,18 @@ describe('npm run train', () => {
     expect(stdout).toContain(`${file} line 2: MISSING_FIELD customerId: is required`);
     expect(stdout).toContain('nothing trained: fix the rejected lines, or pass --partial');
   });
+
+  it('with --partial, learns from the valid lines and says on the card how many it left out', async () => {
+    const file = join(dir, 'partly-bad.ndjson');
+    writeFileSync(file, `${readFileSync(exportOf(400, 'whole-for-partial.ndjson'), 'utf8')}{"kind":"customer","occurredAt":"2024-06-01T00:00:00Z"}\nnot json\n`);
+    const out = join(dir, 'partial');
+    const { code, stdout } = await run(['--history', file, '--partial', '--out', out, '--every-days', '14']);
+    expect(code).toBe(TRAIN_EXIT_CODES.ok);
+    expect(stdout).toMatch(/partly-bad.ndjson: \d+ records, \d+ valid, 2 rejected \((MISSING_FIELD ×1, PARSE_ERROR ×1|PARSE_ERROR ×1, MISSING_FIELD ×1)\)/);
+    const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
+    expect(card.history.leftOut).toBe(2);
+    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain('; 2 rejected records left out)');
+  });
 });
 
 /** The simulator's customers, whose behaviour the default model reads (product usage included), churning 60 % a year, as an export. */

@@ -241,10 +241,11 @@ function summary(card: ModelCard): string[] {
   ];
 }
 
-/** What training learns from, and where it came from (the model card's sources). */
+/** What training learns from, where it came from (the model card's sources), and how many records it left out as rejected. */
 interface History {
   events: HistoryEvent[];
   sources: string[];
+  leftOut: number;
 }
 
 /** The exports as `npm run ingest` would publish them; an exit code when a rejected line leaves nothing to train on. */
@@ -265,7 +266,8 @@ async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, cl
     io.stdout.write('nothing trained: fix the rejected lines, or pass --partial to learn from the valid ones\n');
     return TRAIN_EXIT_CODES.linesRejected;
   }
-  return { events: history.events.map((event) => ({ event })), sources: args.histories.map(({ path }) => path) };
+  const leftOut = history.reports.reduce((sum, report) => sum + report.rejected.length, 0);
+  return { events: history.events.map((event) => ({ event })), sources: args.histories.map(({ path }) => path), leftOut };
 }
 
 /**
@@ -274,7 +276,8 @@ async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, cl
  */
 async function replayTopics(args: TrainArgs, settings: AppConfig, io: TrainIo, clock: () => number): Promise<History> {
   const replay = await replayInputTopics(settings, io, { clock, recordTimestamps: args.recordTimestamps });
-  return { events: replay.events, sources: replay.topics.map(({ topic }) => `kafka:${topic}`) };
+  const leftOut = replay.rejected.reduce((sum, { count }) => sum + count, 0);
+  return { events: replay.events, sources: replay.topics.map(({ topic }) => `kafka:${topic}`), leftOut };
 }
 
 /** `npm run train`: read the exports, build the point-in-time dataset, train, write the config and the model card. */
@@ -338,6 +341,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
       baseConfig,
       trainedAt: clock(),
       sources: history.sources,
+      leftOut: history.leftOut,
       validationShare: args.validationShare,
       targetPrecision: args.targetPrecision,
       l2: args.l2,
