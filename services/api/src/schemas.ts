@@ -257,6 +257,7 @@ export const ModelCardSchema = Type.Object({
   history: Type.Object({
     sources: Type.Array(Type.String(), { description: 'What it learnt from: the exports, or the simulated customer bases' }),
     observedUntil: Iso8601('Until when that history runs'),
+    leftOut: Type.Optional(Type.Integer({ minimum: 0, description: 'Rejected records of that history left out (exports read with --partial, or what the scorer dead-letters in a replay); absent in cards of before' })),
   }),
   horizonDays: Type.Integer({ description: 'The risk is the probability of churning within this many days' }),
   samples: Type.Object({ train: SampleCountsSchema, validation: SampleCountsSchema }),
