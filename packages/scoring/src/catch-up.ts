@@ -58,7 +58,6 @@ function relationshipBeganAt(state: CustomerState): number | null {
 
 /** Whether the customer's known activity reaches back past `before`: its latest, or a day bucket ended by then. */
 function activityBefore(state: CustomerState, before: number): boolean {
-  // A read's buckets are in day order, so the first one answers.
   return (state.lastActivityAt !== null && state.lastActivityAt < before) || state.activityDays.some(({ day }) => (day + 1) * MS_PER_DAY <= before);
 }
 

@@ -86,7 +86,8 @@ export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRec
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: CsvPosition }>) {
       if (first.syntaxError !== null && info.lines >= first.syntaxError.lines) break;
-      for (const cell of record) quotedCrlfs += cell.split('\r\n').length - 1;
+      // Only a cell holding a CRLF is split: every record of a large export passes here.
+      for (const cell of record) if (cell.includes('\r\n')) quotedCrlfs += cell.split('\r\n').length - 1;
       const end = { lines: info.lines - quotedCrlfs, empty_lines: info.empty_lines };
       const line = startLine(end);
       previousEnd = end;

@@ -15,10 +15,13 @@ import type { CommandIo } from './command-line';
 export const describeReplay = (topics: readonly TopicProgress[], formatCount: (n: number) => string): string =>
   `replaying  ${topics.map(({ topic, read, total }) => `${topic} ${formatCount(read)}/${formatCount(total)}`).join('  ')}`;
 
+/** How many records the replay left out, whatever the reason. */
+export const recordsLeftOut = (rejected: TopicHistory['rejected']): number => rejected.reduce((sum, { count }) => sum + count, 0);
+
 /** What the replay read, topic by topic, and what it left out and why: the lines a DLQ's reasons would show. */
 export function describeReplayReport({ topics, rejected }: Pick<TopicHistory, 'topics' | 'rejected'>): string {
   const read = topics.map(({ topic, read: records }) => `${topic}: ${records} records\n`);
-  const left = rejected.reduce((sum, { count }) => sum + count, 0);
+  const left = recordsLeftOut(rejected);
   const reasons = rejected.map(({ reason, count }) => `${reason} ${count}`).join(', ');
   return `${read.join('')}${left === 0 ? 'no record rejected\n' : `${left} records rejected as the scorer rejects them (${reasons}): left out\n`}`;
 }

@@ -45,7 +45,7 @@ import {
 } from '@churnscore/training';
 import { loadCommandScoringConfig, type CommandIo } from './command-line';
 import { readExportHistory, type ExportFile } from './read-history';
-import { replayInputTopics } from './read-topics';
+import { recordsLeftOut, replayInputTopics } from './read-topics';
 import { collectRows } from './snapshots';
 
 /** A snapshot of every customer once a week: the alert replay sees the week-to-week wobble a live alert would. */
@@ -276,8 +276,7 @@ async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, cl
  */
 async function replayTopics(args: TrainArgs, settings: AppConfig, io: TrainIo, clock: () => number): Promise<History> {
   const replay = await replayInputTopics(settings, io, { clock, recordTimestamps: args.recordTimestamps });
-  const leftOut = replay.rejected.reduce((sum, { count }) => sum + count, 0);
-  return { events: replay.events, sources: replay.topics.map(({ topic }) => `kafka:${topic}`), leftOut };
+  return { events: replay.events, sources: replay.topics.map(({ topic }) => `kafka:${topic}`), leftOut: recordsLeftOut(replay.rejected) };
 }
 
 /** `npm run train`: read the exports, build the point-in-time dataset, train, write the config and the model card. */
