@@ -5,7 +5,7 @@ import { connectIdempotentProducer, createKafkaClient, KAFKA_DEFAULT_MAX_MESSAGE
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
-import { CUSTOMER_KEY_PARTS, claimNamespace, createStateStore, keySchema, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
+import { CUSTOMER_KEY_PARTS, claimNamespace, createStateStore, keySchema, modelRolloutMark, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
 import { catchUpPolicy, NOTHING_BEHIND } from '../services/scorer/src/input-backlog';
 import { createScorerMetrics } from '../services/scorer/src/metrics';
 import { ScoringPipeline, type RescoreTarget } from '../services/scorer/src/pipeline';
@@ -231,7 +231,7 @@ export async function clonePopulation(context: BenchContext, templates: Template
   // refuses to start there: the copies are claimed as the scorer that scored them would have claimed them.
   await claimNamespace(redis, prefix);
   // And as scored with the model they were: a scorer starting with it has no reason to re-score them all at once.
-  await redis.set(keys.rolledOutModel, TEMPLATE_SCORING.version);
+  await redis.set(keys.rolledOutModel, modelRolloutMark(TEMPLATE_SCORING.version));
   const customerIds = Array.from({ length: count }, (_, i) => populationCustomerId(i));
   for (let start = 0; start < count; start += CLONE_BATCH) {
     const calls: Array<Promise<unknown>> = [];

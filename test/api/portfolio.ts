@@ -1,7 +1,7 @@
 // A small customer portfolio for the read API and dashboard tests: customers of every band, risk band and
 // several segments and lifecycle stages, produced as CRM input events, so the real scorer computes what the
 // API then reads. One customer, HAND_CHECKED, has a few explicit events whose Insights are worked out below.
-import type { ActivityEvent, ActivityType, InputEvent, OpportunityEvent } from '@churnscore/domain';
+import type { ActivityEvent, ActivityType, ContractEvent, InputEvent, OpportunityEvent } from '@churnscore/domain';
 import { sampleActivity, sampleContract, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
 
 export const DAY = 86_400_000;
@@ -12,6 +12,8 @@ interface Profile {
   segment: string;
   /** Total value of one active contract; null for a prospect (no contract ever). */
   contractValue: number | null;
+  /** The contract's status as the CRM last sent it: EXPIRED (its end in the past) for a customer that left. */
+  contractStatus: ContractEvent['status'];
   renewalInDays: number;
   /** Engagement events (emails, calls, meetings, usage) per week in the last 90 days and before. */
   recentPerWeek: number;
@@ -26,6 +28,7 @@ interface Profile {
 
 const base: Omit<Profile, 'customerId' | 'segment'> = {
   contractValue: 100_000,
+  contractStatus: 'ACTIVE',
   renewalInDays: 300,
   recentPerWeek: 3,
   earlierPerWeek: 3,
@@ -57,6 +60,19 @@ const PROFILES: Profile[] = [
   { ...base, customerId: 'umbrella-steady', segment: 'MID_MARKET', contractValue: 200_000, recentPerWeek: 2, earlierPerWeek: 2 },
   { ...base, customerId: 'hooli-fading', segment: 'MID_MARKET', contractValue: 300_000, renewalInDays: 70, recentPerWeek: 1, earlierPerWeek: 4, nps: 4, sentiment: -1, lostDeals: 2 },
   { ...base, customerId: 'pied-prospect', segment: 'SMB', contractValue: null, recentPerWeek: 2, earlierPerWeek: 1, nps: null, sentiment: null },
+  // Left a month ago, unhappy and silent: the model's risk is high, but there is nothing left to churn.
+  {
+    ...base,
+    customerId: 'soylent-gone',
+    segment: 'MID_MARKET',
+    contractStatus: 'EXPIRED',
+    renewalInDays: -30,
+    recentPerWeek: 0,
+    earlierPerWeek: 4,
+    silentDays: 60,
+    nps: 2,
+    sentiment: -2,
+  },
   ...Array.from({ length: 8 }, (_, i): Profile => ({
     ...base,
     customerId: `smb-${String(i + 1).padStart(2, '0')}`,
@@ -88,7 +104,7 @@ function profileEvents(profile: Profile, now: number): InputEvent[] {
         customerId,
         eventId: id('contract'),
         contractId: `${customerId}-k1`,
-        status: 'ACTIVE',
+        status: profile.contractStatus,
         totalValue: profile.contractValue,
         startDate: midnight(now - 500 * DAY),
         endDate: midnight(now + profile.renewalInDays * DAY),

@@ -2,7 +2,7 @@
 // back over HTTP. Expectations come from the events (Insights worked out by hand) or from the score
 // hashes in Redis, read independently of the API.
 import { Agent, request } from 'node:http';
-import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS } from '@churnscore/domain';
+import { ACTIVITY_TYPES, HEALTH_BANDS, RISK_BANDS, hasActiveContract, type LifecycleStage } from '@churnscore/domain';
 import { sampleActivity } from '@churnscore/events/testing';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ let api: RunningApi;
 let securedApi: RunningApi;
 /** Every customer's score hash, read straight from Redis: the reference the API's answers are checked against. */
 let stored: Map<string, Record<string, string>>;
+/** The customers with an active contract, by their stored scores. */
+const underContract = () => CUSTOMER_IDS.filter((id) => hasActiveContract(stored.get(id)!.lifecycleStage as LifecycleStage));
 
 async function get<T>(path: string, options: { on?: RunningApi; token?: string } = {}) {
   const response = await fetch(`${(options.on ?? api).url}${path}`, {
@@ -194,9 +196,24 @@ describe('GET /api/v1/customers (ranked list)', () => {
   it('sorts by health or churn risk, in either order', async () => {
     const health = (await get<CustomerPage>('/api/v1/customers?sort=health&order=asc&limit=200')).body.items.map((r) => r.health);
     expect(health).toEqual([...health].sort((a, b) => a - b));
-    const risk = (await get<CustomerPage>('/api/v1/customers?sort=churnRisk&limit=200')).body.items.map((r) => r.churnRisk);
+    const byRisk = (await get<CustomerPage>('/api/v1/customers?sort=churnRisk&limit=200')).body;
+    const risk = byRisk.items.map((r) => r.churnRisk);
     expect(risk).toEqual([...risk].sort((a, b) => b - a));
-    expect(risk).toHaveLength(CUSTOMER_IDS.length);
+    // Churn risk ranks the customers under contract: the prospect and the customer that left are not at risk of churning.
+    expect(byRisk.items.map((row) => row.customerId).sort()).toEqual(underContract().sort());
+    expect(byRisk.total).toBe(underContract().length);
+    expect(underContract()).not.toContain('soylent-gone');
+    expect(stored.get('soylent-gone')).toMatchObject({ lifecycleStage: 'CHURNED', riskBand: 'high' });
+  });
+
+  it('refuses to filter the churn-risk ranking by a stage it holds no customer of, rather than answer an empty page', async () => {
+    for (const stage of ['CHURNED', 'PROSPECT']) {
+      const { status, body } = await get<{ message: string }>(`/api/v1/customers?sort=churnRisk&stage=${stage}`);
+      expect(status, stage).toBe(400);
+      expect(body.message).toMatch(/no active contract.*sort by valueAtRisk or health/);
+      const byValue = (await get<CustomerPage>(`/api/v1/customers?stage=${stage}`)).body.items;
+      expect(byValue.map((row) => row.lifecycleStage), stage).toEqual([stage]);
+    }
   });
 
   it('filters by band, risk band, stage and segment', async () => {
@@ -286,11 +303,15 @@ describe('GET /api/v1/alerts', () => {
 describe('GET /api/v1/stats', () => {
   const countBy = (ids: string[], field: string, value: string) => ids.filter((id) => stored.get(id)![field] === value).length;
 
+
   it('counts customers per band and risk band and totals the value at risk', async () => {
     const { body } = await get<Stats>('/api/v1/stats');
     expect(body.customers).toBe(CUSTOMER_IDS.length);
     for (const band of HEALTH_BANDS) expect(body.bands[band], band).toBe(countBy(CUSTOMER_IDS, 'band', band));
-    for (const band of RISK_BANDS) expect(body.riskBands[band], band).toBe(countBy(CUSTOMER_IDS, 'riskBand', band));
+    // Risk bands count the customers under contract: the one that left, at high risk by the model, is not among them.
+    expect(body.customersUnderContract).toBe(underContract().length);
+    for (const band of RISK_BANDS) expect(body.riskBands[band], band).toBe(countBy(underContract(), 'riskBand', band));
+    expect(body.riskBands.high).toBe(countBy(CUSTOMER_IDS, 'riskBand', 'high') - 1);
     const total = CUSTOMER_IDS.reduce((sum, id) => sum + Number(stored.get(id)!.valueAtRisk), 0);
     expect(body.valueAtRisk.total).toBeCloseTo(total, 4);
     expect(body.valueAtRisk.customersAtRisk).toBe(CUSTOMER_IDS.filter((id) => Number(stored.get(id)!.valueAtRisk) > 0).length);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { HealthBand } from '@churnscore/domain';
+import { hasActiveContract, type HealthBand, type LifecycleStage } from '@churnscore/domain';
 import { encodeScoreHistoryEntry } from '@churnscore/state';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig } from '@churnscore/scoring';
 import type { ModelCard } from '@churnscore/training';
@@ -77,6 +77,11 @@ describe('the dashboard', () => {
       expect(pills.get(customerId), customerId).toEqual({ text: stored.get(customerId)!.health, colour: BAND_COLOURS[band] });
     }
     expect(await page.locator('#band-distribution .seg').count()).toBeGreaterThan(1);
+    // High churn risk counts the customers under contract alone: the one that left is at high risk by the model, not counted.
+    const underContract = CUSTOMER_IDS.filter((id) => hasActiveContract(stored.get(id)!.lifecycleStage as LifecycleStage));
+    const high = underContract.filter((id) => stored.get(id)!.riskBand === 'high').length;
+    await expect.poll(() => page.locator('#kpi-high').textContent()).toBe(String(high));
+    expect(await page.locator('#kpi-high-note').textContent()).toBe(`${((100 * high) / underContract.length).toFixed(0)}% of ${underContract.length} under contract`);
     await expect.poll(() => page.locator('#alerts li[data-alert-id]').count()).toBeGreaterThan(0);
     await page.locator('#live[data-state="on"]').waitFor({ timeout: 60_000 });
     await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: true });

@@ -6,6 +6,7 @@
 import type { ScoreChangedEvent } from '@churnscore/events';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
 import { defaultScoringConfig } from '@churnscore/scoring';
+import { modelRolloutMark } from '@churnscore/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, ManualClock, ScorerTestBed } from './support';
 
@@ -53,7 +54,7 @@ describe('a scorer started with a new scoring model', () => {
   });
 
   it('schedules nothing when started again with the model its customers were already made due for', async () => {
-    expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(next.version);
+    expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(next.version));
     expect(await bed.store.scheduleModelRollout(next.version, clock.now())).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyAlertBook } from '@churnscore/scoring';
-import { claimNamespace, createBackfilledHistoryWriter, keySchema, namespaceState, redisIdentity, serverMicroseconds, STATE_FIELD, type CustomerSnapshot, type ScoreCommit } from '@churnscore/state';
+import { EVERY_CUSTOMER_RANKING, claimNamespace, createBackfilledHistoryWriter, keySchema, namespaceState, redisIdentity, serverMicroseconds, STATE_FIELD, type CustomerSnapshot, type ScoreCommit } from '@churnscore/state';
 import { customerKeysPattern } from '../harness/customer-keys';
 import {
   DAY,
@@ -168,12 +168,12 @@ describe('redisIdentity', () => {
     const keys = keySchema(prefix);
     try {
       expect(await namespaceState(t.redis, prefix)).toBe('empty');
-      await t.redis.zadd(keys.ranking('churnRisk'), 0.5, 'customer-after-the-loss');
+      await t.redis.zadd(keys.ranking(EVERY_CUSTOMER_RANKING), 50, 'customer-after-the-loss');
       expect(await namespaceState(t.redis, prefix)).toBe('unclaimed');
       await claimNamespace(t.redis, prefix);
       expect(await namespaceState(t.redis, prefix)).toBe('claimed');
     } finally {
-      await t.redis.del(keys.ranking('churnRisk'), keys.epoch);
+      await t.redis.del(keys.ranking(EVERY_CUSTOMER_RANKING), keys.epoch);
     }
   });
 });

@@ -7,6 +7,12 @@ export type RiskBand = (typeof RISK_BANDS)[number];
 export const LIFECYCLE_STAGES = ['PROSPECT', 'ONBOARDING', 'GROWTH', 'MATURE', 'DECLINE', 'CHURNED'] as const;
 export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
 
+/**
+ * Whether a customer at this stage has an active contract, and so something to churn: a prospect never had one, a
+ * churned customer has none left (docs/scoring.md §5).
+ */
+export const hasActiveContract = (stage: LifecycleStage): boolean => stage !== 'PROSPECT' && stage !== 'CHURNED';
+
 /** One measure's part in the health score. */
 export interface MeasureExplanation {
   measureId: string;

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { Cluster, Redis, ReplyError } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { DEFAULT_PREFIX, keySchema, type KeySchema } from './keys';
+import { DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, keySchema, type KeySchema } from './keys';
 
 export type RedisClient = Redis | Cluster;
 
@@ -420,8 +420,7 @@ export async function namespaceState(redis: RedisClient, prefix: string = DEFAUL
   const keys = keySchema(prefix);
   const { epoch, listed, added } = await readEpochs(redis, keys);
   if (epoch !== null) return [...listed.values(), ...added.values()].every((value) => value !== null) ? 'claimed' : 'unclaimed';
-  // Every scored customer is in the overall churn-risk ranking.
-  const scored = await redis.zrangebyscore(keys.ranking('churnRisk'), '-inf', '+inf', 'LIMIT', 0, 1);
+  const scored = await redis.zrangebyscore(keys.ranking(EVERY_CUSTOMER_RANKING), '-inf', '+inf', 'LIMIT', 0, 1);
   return scored.length > 0 ? 'unclaimed' : 'empty';
 }
 

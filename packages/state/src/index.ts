@@ -17,10 +17,12 @@ export {
   CUSTOMER_KEY_PARTS,
   DEFAULT_DUE_SHARDS,
   DEFAULT_PREFIX,
+  EVERY_CUSTOMER_RANKING,
   RANKING_METRICS,
   decodeKeyPart,
   encodeKeyPart,
   keySchema,
+  rankedIn,
   type CustomerKeyPart,
   type CustomerKeys,
   type KeySchema,
@@ -55,7 +57,7 @@ export {
 export { readInputOffsets, recordInputOffsets, type InputOffset } from './input-offsets';
 export { createBackfilledHistoryWriter, type BackfilledHistoryWriter, type BackfilledHistoryWriterOptions } from './backfilled-history';
 export type { BackfillReplaced } from './scripts/replace-backfill';
-export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, createStateStore, type StateStore, type StateStoreOptions } from './store';
+export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, createStateStore, modelRolloutMark, type StateStore, type StateStoreOptions } from './store';
 export { type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
 export { type CustomerSnapshot } from './scripts/read-customer';
 export { SCORE_HISTORY_LENGTH, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';

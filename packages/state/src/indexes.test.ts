@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { LifecycleStage } from '@churnscore/domain';
 import type { RedisClient } from './connection';
 import { MEMBERS_PER_INDEX_COMMAND, customerIndexes } from './indexes';
 import { keySchema } from './keys';
@@ -17,8 +18,13 @@ function recordingRedis() {
 const keys = keySchema('t');
 
 /** A significant commit (it publishes its score) of a customer never committed before. */
-function firstCommit(customerId: string, segment: string, nextDueAt: number | null): { commit: ScoreCommit; result: CommitResult } {
-  const score = { customerId, segment, churnRisk: 0.3, valueAtRisk: 300, health: 70 };
+function firstCommit(
+  customerId: string,
+  segment: string,
+  nextDueAt: number | null,
+  lifecycleStage: LifecycleStage = 'MATURE',
+): { commit: ScoreCommit; result: CommitResult } {
+  const score = { customerId, segment, lifecycleStage, churnRisk: 0.3, valueAtRisk: 300, health: 70 };
   const commit = { score, outbox: [{ kind: 'score-changed' }], hasOpenAlerts: false, nextDueAt, revision: 1, asOf: 1 } as unknown as ScoreCommit;
   return { commit, result: { written: true, conflict: false, fenced: false, version: 1, previousScore: null, outbox: [] } };
 }
@@ -56,5 +62,21 @@ describe('the index follow-ups of a batch of commits', () => {
     const removals = commands.filter((c) => c.command === 'zrem');
     expect(removals.find((c) => c.key === keys.openAlerts)?.args).toEqual(['a', 'b', 'c']);
     expect(removals.filter((c) => c.key.startsWith('t:due:')).flatMap((c) => c.args).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('rank a customer without an active contract by health alone: a churned customer or a prospect is not at risk of churning', async () => {
+    const { redis, commands } = recordingRedis();
+    const followUps = [firstCommit('signed', 'SMB', null), firstCommit('gone', 'SMB', null, 'CHURNED'), firstCommit('lead', 'SMB', null, 'PROSPECT')];
+    await customerIndexes(redis, keys).followCommits(followUps, '');
+    const members = (command: 'zadd' | 'zrem', key: string) =>
+      commands.filter((c) => c.command === command && c.key === key).flatMap((c) => c.args.filter((arg) => typeof arg === 'string'));
+    for (const segment of [null, 'SMB']) {
+      for (const metric of ['health', 'valueAtRisk'] as const) {
+        expect(members('zadd', keys.ranking(metric, segment)).sort()).toEqual(['gone', 'lead', 'signed']);
+      }
+      expect(members('zadd', keys.ranking('churnRisk', segment))).toEqual(['signed']);
+      // Removed, not merely left out: a customer whose last contract ended was in it until then.
+      expect(members('zrem', keys.ranking('churnRisk', segment)).sort()).toEqual(['gone', 'lead']);
+    }
   });
 });

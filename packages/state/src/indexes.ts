@@ -7,12 +7,12 @@
 // each command costs the scorer and Redis more than the entries it carries.
 import type { Score } from '@churnscore/domain';
 import type { RedisClient } from './connection';
-import { RANKING_METRICS, type KeySchema } from './keys';
+import { RANKING_METRICS, rankedIn, type KeySchema } from './keys';
 import type { ScoreSummary } from './score-codec';
 import { publishesScore, type CommitResult, type ScoreCommit } from './scripts/commit-score';
 
-/** What a ranking entry is made of. */
-type RankedScore = Pick<Score, 'segment' | (typeof RANKING_METRICS)[number]>;
+/** What a ranking entry is made of, and what decides which rankings the customer is in. */
+type RankedScore = Pick<Score, 'segment' | 'lifecycleStage' | (typeof RANKING_METRICS)[number]>;
 
 export interface CustomerIndexes {
   /** Sets (null: removes) the customer's due time in its shard. */
@@ -100,11 +100,14 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
   /** Brings a customer's entries in the rankings in line with `score` (null: removes them all). */
   function rank(customerId: string, score: RankedScore | null, previousSegment: string | null): EntryWrite[] {
     const segment = score?.segment ?? null;
-    return RANKING_METRICS.flatMap((metric) => [
-      { key: keys.ranking(metric), member: customerId, score: score ? score[metric] : null },
-      ...(score && segment !== null ? [{ key: keys.ranking(metric, segment), member: customerId, score: score[metric] }] : []),
-      ...(previousSegment !== null && previousSegment !== segment ? [{ key: keys.ranking(metric, previousSegment), member: customerId, score: null }] : []),
-    ]);
+    return RANKING_METRICS.flatMap((metric) => {
+      const value = score !== null && rankedIn(metric, score.lifecycleStage) ? score[metric] : null;
+      return [
+        { key: keys.ranking(metric), member: customerId, score: value },
+        ...(segment !== null ? [{ key: keys.ranking(metric, segment), member: customerId, score: value }] : []),
+        ...(previousSegment !== null && previousSegment !== segment ? [{ key: keys.ranking(metric, previousSegment), member: customerId, score: null }] : []),
+      ];
+    });
   }
 
   const setDue = (customerId: string, dueAt: number | null): EntryWrite => ({ key: keys.dueShard(keys.dueShardOf(customerId)), member: customerId, score: dueAt });
@@ -132,7 +135,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     const entry: Followed = {
       commitToken: commitToken(commit),
       generation,
-      ranking: [stored.segment, ...RANKING_METRICS.map((metric) => stored[metric])].join('|'),
+      ranking: [stored.segment, ...RANKING_METRICS.map((metric) => (rankedIn(metric, stored.lifecycleStage) ? stored[metric] : '-'))].join('|'),
       due: String(commit.nextDueAt),
       openAlert: String(openAlertValue),
       landed: false,

@@ -1,6 +1,6 @@
 // The Redis key contract (docs/redis-contract.md). Every key of one customer carries the same hash tag,
 // `{<encoded customerId>}`, so each per-customer Lua script touches a single slot and runs on Redis Cluster.
-import { TEXT_FIELD_MAX_LENGTH, textLengthProblem } from '@churnscore/domain';
+import { TEXT_FIELD_MAX_LENGTH, hasActiveContract, textLengthProblem, type LifecycleStage } from '@churnscore/domain';
 
 /** The namespace of this version of the key contract (docs/redis-contract.md, "Prefix and versioning"). */
 export const DEFAULT_PREFIX = 'chs:v4';
@@ -39,6 +39,24 @@ export type CustomerKeys = Record<CustomerKeyPart, string>;
 
 export const RANKING_METRICS = ['churnRisk', 'valueAtRisk', 'health'] as const;
 export type RankingMetric = (typeof RANKING_METRICS)[number];
+
+/** The ranking every scored customer is in. */
+export const EVERY_CUSTOMER_RANKING = 'health' satisfies RankingMetric;
+
+/**
+ * Whether a customer at this lifecycle stage is in the metric's rankings. Churn risk ranks the customers that can
+ * churn, those with an active contract: a churned customer or a prospect has nothing to lose, and the churn model is
+ * learnt from customers under contract alone, so its risk for the others would crowd the top of the list and the
+ * dashboard's count of high risk with customers already lost (docs/redis-contract.md, Rankings). Their value at risk
+ * is 0 (no contract value), so that ranking and health's hold every scored customer.
+ */
+export const rankedIn = (metric: RankingMetric, stage: LifecycleStage): boolean => metric !== 'churnRisk' || hasActiveContract(stage);
+
+/**
+ * The revision of the rules that decide which ranking holds whom (rankedIn). A scorer bringing another one re-scores
+ * every stored customer once (store.ts, scheduleModelRollout), whose follow-ups rank it by the new rules.
+ */
+export const RANKING_RULES_REVISION = 2;
 
 /**
  * Bounds a key's size with the customerId length rule of input validation (code points), so any id validation
@@ -82,7 +100,10 @@ export interface KeySchema {
   readonly inputOffsets: string;
   /** Per input partition, the last record the namespace's scorers committed past: its offset and digest. */
   readonly inputLastRecords: string;
-  /** The scoring config version the namespace's scored customers were last all made due for (store.ts, scheduleModelRollout). */
+  /**
+   * What the namespace's scored customers were last all made due for (store.ts, scheduleModelRollout): the scoring
+   * config version and the ranking rules' revision.
+   */
   readonly rolledOutModel: string;
 }
 

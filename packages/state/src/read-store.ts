@@ -5,7 +5,7 @@
 // under an ACL user without write or script permissions.
 import type { AlertBook, CustomerInsights } from '@churnscore/domain';
 import type { RedisClient } from './connection';
-import { DEFAULT_PREFIX, keySchema, type RankingMetric } from './keys';
+import { DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, keySchema, type RankingMetric } from './keys';
 import {
   decodeAlertBook,
   decodeScoreHistoryEntry,
@@ -182,7 +182,7 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
     openAlerts: rankingReader(redis, keys.openAlerts),
 
     readable: async () => {
-      await redis.zcard(keys.ranking('churnRisk'));
+      await redis.zcard(keys.ranking(EVERY_CUSTOMER_RANKING));
       return true;
     },
   };

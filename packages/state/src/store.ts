@@ -5,7 +5,7 @@
 import type { RedisClient } from './connection';
 import { redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
 import { customerIndexes } from './indexes';
-import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, RANKING_METRICS, keySchema, type KeySchema } from './keys';
+import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, RANKING_RULES_REVISION, keySchema, type KeySchema } from './keys';
 import { ACK_OUTBOX_SCRIPT, ackOutboxCall, parseAckOutboxReply } from './scripts/ack-outbox';
 import { APPLY_EVENTS_SCRIPT, applyEvents, type ApplyItem, type ApplyOptions, type ApplyResult } from './scripts/apply-events';
 import { CLAIM_DUE_SCRIPT, dueClaimer, type ClaimOptions, type DueClaim } from './scripts/claim-due';
@@ -21,8 +21,11 @@ export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
  * few enough that an apply call of a customer at the bound holds Redis for milliseconds (docs/operations.md).
  */
 export const DEFAULT_MAX_ENTITIES = 10_000;
-/** Customers read from the ranking, and made due, per step of a model rollout. */
+/** Customers read from the ranking (ZSCAN's COUNT hint), and made due, per step of a model rollout. */
 const MODEL_ROLLOUT_PAGE = 10_000;
+
+/** What `<p>:model` holds once every scored customer was made due for this model under these ranking rules. */
+export const modelRolloutMark = (modelVersion: string): string => `${modelVersion}+rankings.${RANKING_RULES_REVISION}`;
 
 export interface StateStoreOptions {
   /** Versioned key prefix; a replay into a fresh namespace uses another one. Default DEFAULT_PREFIX. */
@@ -52,8 +55,9 @@ export interface StateStore {
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
   /**
    * Makes every scored customer due by `now` unless the namespace's customers were already made due for this scoring
-   * config version: a scorer started with a new model re-scores the whole base with it, so that no stored score goes
-   * on saying another model's risk. Returns how many were made due, or null when none needed to be.
+   * config version under these ranking rules: a scorer started with a new model re-scores the whole base with it, so
+   * that no stored score goes on saying another model's risk, and one bringing new ranking rules re-ranks everyone.
+   * Returns how many were made due, or null when none needed to be.
    */
   scheduleModelRollout(modelVersion: string, now: number): Promise<number | null>;
   eraseCustomer(customerId: string): Promise<number>;
@@ -121,18 +125,22 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     },
 
     async scheduleModelRollout(modelVersion, now) {
-      if ((await redis.get(keys.rolledOutModel)) === modelVersion) return null;
-      // Every scored customer is in each overall ranking; a page at a time, so that no command holds Redis for long.
-      const ranking = keys.ranking(RANKING_METRICS[0]);
+      const rollout = modelRolloutMark(modelVersion);
+      if ((await redis.get(keys.rolledOutModel)) === rollout) return null;
+      // ZSCAN returns every customer that stays in the ranking throughout, however others move meanwhile (paging by
+      // rank could skip one), a page at a time so that no command holds Redis for long. A customer it returns twice
+      // is made due twice, which changes nothing.
+      const ranking = keys.ranking(EVERY_CUSTOMER_RANKING);
       let scheduled = 0;
-      for (let start = 0; ; start += MODEL_ROLLOUT_PAGE) {
-        // ZRANGEBYSCORE rather than ZRANGE: the scorer's documented ACL allows it already (docs/operations.md).
-        const customerIds = await redis.zrangebyscore(ranking, '-inf', '+inf', 'LIMIT', start, MODEL_ROLLOUT_PAGE);
+      let cursor = '0';
+      do {
+        const [next, membersAndScores] = await redis.zscan(ranking, cursor, 'COUNT', MODEL_ROLLOUT_PAGE);
+        const customerIds = membersAndScores.filter((_, i) => i % 2 === 0);
         await indexes.scheduleDueBy(customerIds, now);
         scheduled += customerIds.length;
-        if (customerIds.length < MODEL_ROLLOUT_PAGE) break;
-      }
-      await redis.set(keys.rolledOutModel, modelVersion);
+        cursor = next;
+      } while (cursor !== '0');
+      await redis.set(keys.rolledOutModel, rollout);
       return scheduled;
     },
 

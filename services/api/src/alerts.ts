@@ -1,10 +1,11 @@
 // Alerts live per customer, in the alert book the scorer stores beside the score. Open ones are found
 // through the open-alert index (customers with an OPEN episode, by value at risk); resolved ones have no
 // index, so that listing reads the books of the customers at the top of the value-at-risk and churn-risk
-// rankings. `complete` tells whether every candidate customer was read.
+// rankings and at the bottom of the health ranking: customers who churned, whose episodes resolved with their last
+// contract, have no value at risk left and are not ranked by churn risk. `complete` tells whether every scored customer was read.
 import { ALERT_SEVERITIES, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
 import { alertEpisodes } from '@churnscore/scoring';
-import type { RankingReader, ReadStore } from '@churnscore/state';
+import { EVERY_CUSTOMER_RANKING, type RankingOrder, type RankingReader, type ReadStore } from '@churnscore/state';
 import type { AlertsPage, AlertsQuery } from './schemas';
 
 /** Customers taken from the top of the index or of each ranking; their alert books are read (pipelined). */
@@ -22,13 +23,20 @@ export function withStatus(episodes: readonly AlertEpisode[], status: AlertStatu
 
 /** Customers with an open alert (most value at risk first), or for resolved ones the top of the rankings. */
 async function candidateCustomers(store: ReadStore, status: AlertStatus): Promise<{ customerIds: string[]; candidates: number }> {
-  const top = async (ranking: RankingReader) => (await ranking.entries('desc', 0, ALERT_SCAN_PER_RANKING)).map((entry) => entry.customerId);
+  const top = async (ranking: RankingReader, order: RankingOrder = 'desc') =>
+    (await ranking.entries(order, 0, ALERT_SCAN_PER_RANKING)).map((entry) => entry.customerId);
   if (status === 'OPEN') {
     const [customerIds, candidates] = await Promise.all([top(store.openAlerts), store.openAlerts.size()]);
     return { customerIds, candidates };
   }
-  const [byValue, byRisk, ranked] = await Promise.all([top(store.ranking('valueAtRisk')), top(store.ranking('churnRisk')), store.ranking('churnRisk').size()]);
-  return { customerIds: [...new Set([...byValue, ...byRisk])], candidates: ranked };
+  const everyCustomer = store.ranking(EVERY_CUSTOMER_RANKING);
+  const [byValue, byRisk, byHealth, scored] = await Promise.all([
+    top(store.ranking('valueAtRisk')),
+    top(store.ranking('churnRisk')),
+    top(everyCustomer, 'asc'),
+    everyCustomer.size(),
+  ]);
+  return { customerIds: [...new Set([...byValue, ...byRisk, ...byHealth])], candidates: scored };
 }
 
 export async function listAlerts(store: ReadStore, query: AlertsQuery): Promise<AlertsPage> {

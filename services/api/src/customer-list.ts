@@ -2,7 +2,7 @@
 // keyset cursor, with band / risk band / stage filters applied to the score hashes of the ranked entries.
 // Filters cannot be answered by the sorted set itself, so a page scans forward in batches until it has
 // `limit` matches or has examined SCAN_BUDGET entries, and hands back a cursor where it stopped.
-import type { RankedEntry, RankingReader, ReadStore } from '@churnscore/state';
+import { RANKING_METRICS, rankedIn, type RankedEntry, type RankingReader, type ReadStore } from '@churnscore/state';
 import { RequestError } from './request-error';
 import type { CustomerListQuery, CustomerPage, CustomerRow, SortOrder } from './schemas';
 
@@ -66,6 +66,12 @@ const matchesFilters = (row: CustomerRow, { band, riskBand, stage }: CustomerLis
   (stage === undefined || row.lifecycleStage === stage);
 
 export async function listCustomers(store: ReadStore, query: CustomerListQuery): Promise<CustomerPage> {
+  const { stage } = query;
+  if (stage !== undefined && !rankedIn(query.sort, stage)) {
+    // The ranking holds no such customer: an empty page would say there are none.
+    const ranking = RANKING_METRICS.filter((metric) => rankedIn(metric, stage)).join(' or ');
+    throw new RequestError(400, `customers at stage ${stage} have no active contract, so the ${query.sort} ranking holds none of them: sort by ${ranking}`);
+  }
   const ranking = store.ranking(query.sort, query.segment ?? null);
   const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, query);
   const filtered = query.band !== undefined || query.riskBand !== undefined || query.stage !== undefined;

@@ -197,14 +197,15 @@ export const AlertsPageSchema = Type.Object({
 
 export const StatsQuerySchema = Type.Object({ segment: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) });
 
-const countsOf = <const T extends readonly string[]>(names: T) =>
-  Type.Object(Object.fromEntries(names.map((name) => [name, Type.Integer()])) as { [K in T[number]]: ReturnType<typeof Type.Integer> });
+const countsOf = <const T extends readonly string[]>(names: T, description?: string) =>
+  Type.Object(Object.fromEntries(names.map((name) => [name, Type.Integer()])) as { [K in T[number]]: ReturnType<typeof Type.Integer> }, { description });
 
 export const StatsSchema = Type.Object({
   segment: Nullable(Type.String()),
   customers: Type.Integer({ description: 'Scored customers' }),
   bands: countsOf(HEALTH_BANDS),
-  riskBands: countsOf(RISK_BANDS),
+  customersUnderContract: Type.Integer({ description: 'Scored customers with an active contract: those that can churn' }),
+  riskBands: countsOf(RISK_BANDS, 'The customers under contract by churn-risk band'),
   valueAtRisk: Type.Object({
     total: Type.Number({ description: 'Σ value at risk' }),
     customersAtRisk: Type.Integer({ description: 'Customers with a value at risk above 0' }),

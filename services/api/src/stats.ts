@@ -1,9 +1,10 @@
 // Portfolio figures from the rankings alone. Band and risk-band counts are ZCOUNTs over score ranges
-// (O(log N) each), using the thresholds of the scoring configuration. A sorted set cannot sum its scores,
+// (O(log N) each), using the thresholds of the scoring configuration; risk bands count the customers under contract,
+// the only ones the churn-risk ranking holds. A sorted set cannot sum its scores,
 // so the value-at-risk total walks the value-at-risk ranking from the top down to the first zero, in
 // batches, and is cached briefly: concurrent requests share one walk.
 import type { ScoringConfig } from '@churnscore/scoring';
-import type { RankingReader, ReadStore } from '@churnscore/state';
+import { EVERY_CUSTOMER_RANKING, type RankingReader, type ReadStore } from '@churnscore/state';
 import type { Stats } from './schemas';
 
 const SUM_BATCH = 5_000;
@@ -57,12 +58,13 @@ export function createStatsReader(store: ReadStore, { scoring, currency, clock =
   return {
     async stats(segment) {
       const { health, risk } = scoring.bands;
-      const byHealth = store.ranking('health', segment);
+      const byHealth = store.ranking(EVERY_CUSTOMER_RANKING, segment);
       const byRisk = store.ranking('churnRisk', segment);
-      const [customers, green, red, high, mediumOrHigh, valueAtRisk] = await Promise.all([
+      const [customers, green, red, underContract, high, mediumOrHigh, valueAtRisk] = await Promise.all([
         byHealth.size(),
         byHealth.countAtLeast(health.greenMin),
         byHealth.countBelow(health.redBelow),
+        byRisk.size(),
         byRisk.countAtLeast(risk.highMin),
         byRisk.countAtLeast(risk.mediumMin),
         cachedValueAtRisk(segment),
@@ -71,7 +73,8 @@ export function createStatsReader(store: ReadStore, { scoring, currency, clock =
         segment,
         customers,
         bands: { green, yellow: customers - green - red, red },
-        riskBands: { low: customers - mediumOrHigh, medium: mediumOrHigh - high, high },
+        customersUnderContract: underContract,
+        riskBands: { low: underContract - mediumOrHigh, medium: mediumOrHigh - high, high },
         valueAtRisk: { total: valueAtRisk.total, customersAtRisk: valueAtRisk.customersAtRisk },
         thresholds: { health: { ...health }, risk: { ...risk } },
         modelVersion: scoring.version,

@@ -379,7 +379,9 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       // A new model reaches every stored score through the time-driven re-scoring, not only the customers whose
       // events or due times come next (docs/scoring.md §15, "Putting a model into service").
       const rolledOut = await store.scheduleModelRollout(scoring.version, clock());
-      if (rolledOut !== null) logger.info({ modelVersion: scoring.version, customers: rolledOut }, 'a new scoring model: every scored customer is due now, to be scored with it');
+      if (rolledOut !== null) {
+        logger.info({ modelVersion: scoring.version, customers: rolledOut }, 'a new scoring model or ranking rules: every scored customer is due now, to be scored and ranked by them');
+      }
     },
     onDataSetLost: (reason) => liveness.fail(reason),
     // Every COVER_INTERVAL_MS: a policy changed while the scorer runs, or a master added with another, is seen there.

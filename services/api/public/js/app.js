@@ -113,7 +113,10 @@ async function loadStats() {
   byId('kpi-red').textContent = fmt.count(stats.bands.red);
   byId('kpi-red-note').textContent = stats.customers ? `${fmt.percent(stats.bands.red / stats.customers)} of customers` : '';
   byId('kpi-high').textContent = fmt.count(stats.riskBands.high);
-  byId('kpi-high-note').textContent = stats.customers ? `${fmt.percent(stats.riskBands.high / stats.customers)} of customers` : '';
+  // Only customers under contract can churn: a churned customer or a prospect has no place in the risk bands.
+  byId('kpi-high-note').textContent = stats.customersUnderContract
+    ? `${fmt.percent(stats.riskBands.high / stats.customersUnderContract)} of ${fmt.count(stats.customersUnderContract)} under contract`
+    : '';
   renderStackedBar(byId('band-distribution'), byId('band-legend'), [
     { key: 'green', label: `Green ≥ ${stats.thresholds.health.greenMin}`, value: stats.bands.green },
     { key: 'yellow', label: 'Yellow', value: stats.bands.yellow },
