@@ -7,6 +7,7 @@
 import type { InputEvent } from '@churnscore/domain';
 import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
 import { alertEpisodes, defaultScoringConfig, evaluateCustomer } from '@churnscore/scoring';
+import { decodeScoreHistoryEntry, SCORE_HISTORY_LENGTH } from '@churnscore/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catchUpPolicy } from '../../services/scorer/src/input-backlog';
 import { customerHistories } from './backlog-histories';
@@ -116,5 +117,14 @@ describe('a history loaded contract topic first, then customer by customer, newe
     for (const change of scoreChanges) if (change.version > (last.get(change.customerId)?.version ?? 0)) last.set(change.customerId, change);
     expect([...last.values()].filter((s) => s.catchingUp).map((s) => s.customerId)).toEqual([]);
     expect(last.size).toBe(CUSTOMERS);
+  });
+
+  it('charts only the scores published once caught up, none of the states the load passed through', async () => {
+    for (const customerId of customerIds) {
+      const byVersion = new Map(scoreChanges.filter((s) => s.customerId === customerId && !s.catchingUp).map((s) => [s.version, s]));
+      const settled = [...byVersion.values()].sort((a, b) => b.version - a.version).slice(0, SCORE_HISTORY_LENGTH);
+      const points = (await bed.redis.lrange(bed.keys.customer(customerId).history, 0, -1)).map(decodeScoreHistoryEntry);
+      expect(points, customerId).toEqual(settled.map((s) => ({ t: s.computedAt, health: s.current.health, churnRisk: s.current.churnRisk, band: s.current.band })));
+    }
   });
 });

@@ -271,6 +271,30 @@ describe('the version guard', () => {
     expect(history[0]).toMatchObject({ t: NOW + SCORE_HISTORY_LENGTH + 4, health: SCORE_HISTORY_LENGTH + 4 });
   });
 
+  it("charts a score published while catching up only until the next is published: each takes the point of the one before", async () => {
+    const id = 'history-catching-up';
+    await customerWithState(id);
+    const publish = (i: number, health: number, catchingUp: boolean) => {
+      const published = score(id, { health, computedAt: NOW + i });
+      return commitOne({ ...commit(id, { asOf: NOW + i, score: published }, false), outbox: [{ ...scoreChanged(published), catchingUp }] });
+    };
+    await publish(0, 70, false);
+    // A backlog's partial states: health 27, 22 and 35 while the customer's history was still arriving.
+    await publish(1, 27, true);
+    await publish(2, 22, true);
+    await publish(3, 35, true);
+    const points = async () => (await t.redis.lrange(t.store.keys.customer(id).history, 0, -1)).map((entry) => decodeScoreHistoryEntry(entry)?.health);
+    // The current score is always charted, newest first.
+    expect(await points()).toEqual([35, 70]);
+    expect(await t.redis.hget(t.store.keys.customer(id).score, 'catchingUp')).toBe('1');
+    // Caught up: its score takes the last partial state's point, and is charted for good.
+    await publish(4, 66, false);
+    expect(await points()).toEqual([66, 70]);
+    expect(await t.redis.hget(t.store.keys.customer(id).score, 'catchingUp')).toBeNull();
+    await publish(5, 60, false);
+    expect(await points()).toEqual([60, 66, 70]);
+  });
+
   it('indexes customers with an open alert by value at risk', async () => {
     const id = 'alerting';
     await customerWithState(id);

@@ -19,7 +19,9 @@
                                    written and fields no longer present deleted
     KEYS[KEY.alerts]       string  the alert book (JSON), written only when it differs
     KEYS[KEY.outbox]       list    un-acknowledged output messages
-    KEYS[KEY.history]      list    the published scores' headline values, newest first, capped (a chart's data)
+    KEYS[KEY.history]      list    the published scores' headline values, newest first, capped (a chart's data);
+                                   the point of a score published while catching up (its catchingUp field) is
+                                   replaced by the next published score's rather than followed by it
 
     ARGV[ARG.revision]  the state revision the score was computed from
     ARGV[ARG.asOf]      the time (epoch ms) it was computed as of
@@ -170,6 +172,8 @@ if replacesScore then
   redis.call('DEL', scoreKey)
   redis.call('HSET', scoreKey, unpack(fields))
   redis.call('SET', explanationKey, explanation)
+  -- A score of a customer caught up from part of its history never was the customer's state: its point gives way.
+  if stored[LAYOUT.score.catchingUp] then redis.call('LPOP', historyKey) end
   redis.call('LPUSH', historyKey, historyEntry)
   redis.call('LTRIM', historyKey, 0, historyLength - 1)
 else

@@ -64,6 +64,12 @@ export const SCORE_FIELD = {
   generation: 'gen',
   /** The Score's segment: erasure reads it to find the segment rankings that hold the customer. */
   segment: 'segment',
+  /**
+   * Present ('1') on a score published while its customer's inputs were being caught up (part of its history read, its
+   * alerts held): the history point it pushed stands for a state the data never supported, and the next published
+   * score's replaces it instead of following it (docs/redis-contract.md, Score).
+   */
+  catchingUp: 'catchingUp',
 } as const;
 
 /** An output committed to a customer's outbox, as the `outbox` list holds it (JSON): publish it, then ack. */

@@ -4,7 +4,7 @@ import type { AlertBook, CustomerInsights, OutputMessage, Score } from '@churnsc
 import type { WriteFence } from '../connection';
 import { encodeExplanation } from '../explanation-codec';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
-import { LUA_LAYOUT, withoutExplanation, type OutboxEntry } from '../layout';
+import { LUA_LAYOUT, SCORE_FIELD, withoutExplanation, type OutboxEntry } from '../layout';
 import { pairsToRecord } from '../read-state';
 import { decodeOutboxEntry, decodeScoreSummary, encodeAlertBook, encodeScoreHistoryEntry, historyEntry, insightsFieldArgs, scoreFieldArgs, type ScoreSummary, type StoredScore } from '../score-codec';
 import { packForLua } from '../lua-pack';
@@ -128,7 +128,8 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
   const published = publishesScore(commit.outbox);
   // Most commits are insignificant and leave the stored score, so its explanation is not even sent.
   const replacesScore = published || commit.basedOn === null;
-  const scoreArgs = scoreFieldArgs(commit.score);
+  const catchingUp = published && commit.outbox[0]?.kind === 'score-changed' && commit.outbox[0].catchingUp;
+  const scoreArgs = [...scoreFieldArgs(commit.score), ...(catchingUp ? [SCORE_FIELD.catchingUp, '1'] : [])];
   const insightsArgs = insightsFieldArgs(commit.insights);
   const alerts = commit.outbox.slice(published ? 1 : 0).map((message) => JSON.stringify(message));
   return {
