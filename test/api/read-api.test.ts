@@ -193,43 +193,53 @@ describe('GET /api/v1/customers (ranked list)', () => {
     expect(byId.get('pied-prospect')!.nextRenewalAt).toBeNull();
   });
 
-  it('sorts by health or churn risk, in either order', async () => {
-    const health = (await get<CustomerPage>('/api/v1/customers?sort=health&order=asc&limit=200')).body.items.map((r) => r.health);
+  it('sorts by health or churn risk, in either order, the customers under contract', async () => {
+    const byHealth = (await get<CustomerPage>('/api/v1/customers?sort=health&order=asc&limit=200')).body;
+    const health = byHealth.items.map((r) => r.health);
     expect(health).toEqual([...health].sort((a, b) => a - b));
     const byRisk = (await get<CustomerPage>('/api/v1/customers?sort=churnRisk&limit=200')).body;
     const risk = byRisk.items.map((r) => r.churnRisk);
     expect(risk).toEqual([...risk].sort((a, b) => b - a));
-    // Churn risk ranks the customers under contract: the prospect and the customer that left are not at risk of churning.
-    expect(byRisk.items.map((row) => row.customerId).sort()).toEqual(underContract().sort());
-    expect(byRisk.total).toBe(underContract().length);
+    // The prospect and the customer that left cannot churn: neither ranking holds them, whatever the model said of them.
+    for (const page of [byHealth, byRisk]) {
+      expect(page.items.map((row) => row.customerId).sort()).toEqual(underContract().sort());
+      expect(page.total).toBe(underContract().length);
+    }
     expect(underContract()).not.toContain('soylent-gone');
-    expect(stored.get('soylent-gone')).toMatchObject({ lifecycleStage: 'CHURNED', riskBand: 'high' });
+    expect(stored.get('soylent-gone')).toMatchObject({ lifecycleStage: 'CHURNED', band: 'red', riskBand: 'high' });
   });
 
-  it('refuses to filter the churn-risk ranking by a stage it holds no customer of, rather than answer an empty page', async () => {
+  it('refuses to filter the churn-risk or health ranking by a stage it holds no customer of, rather than answer an empty page', async () => {
     for (const stage of ['CHURNED', 'PROSPECT']) {
-      const { status, body } = await get<{ message: string }>(`/api/v1/customers?sort=churnRisk&stage=${stage}`);
-      expect(status, stage).toBe(400);
-      expect(body.message).toMatch(/no active contract.*sort by valueAtRisk or health/);
-      const byValue = (await get<CustomerPage>(`/api/v1/customers?stage=${stage}`)).body.items;
-      expect(byValue.map((row) => row.lifecycleStage), stage).toEqual([stage]);
+      for (const sort of ['churnRisk', 'health']) {
+        const { status, body } = await get<{ message: string }>(`/api/v1/customers?sort=${sort}&stage=${stage}`);
+        expect(status, `${sort} ${stage}`).toBe(400);
+        expect(body.message).toMatch(/no active contract.*sort by valueAtRisk/);
+      }
+      for (const order of ['desc', 'asc']) {
+        const byValue = (await get<CustomerPage>(`/api/v1/customers?stage=${stage}&order=${order}`)).body;
+        expect(byValue.items.map((row) => row.lifecycleStage), stage).toEqual([stage]);
+        // Read from the top, the page starts where the customers without a contract are (value at risk 0).
+        if (order === 'desc') expect(byValue.scanned, stage).toBeLessThan(CUSTOMER_IDS.length - underContract().length + 1);
+      }
     }
   });
 
   it('filters by band, risk band, stage and segment', async () => {
-    const expectFilter = async (query: string, field: string, value: string) => {
+    // Bands are those of the customers under contract, as the dashboard counts them.
+    const expectFilter = async (query: string, field: string, value: string, among = CUSTOMER_IDS) => {
       const { body } = await get<CustomerPage>(`/api/v1/customers?${query}&limit=200`);
-      const expected = CUSTOMER_IDS.filter((id) => stored.get(id)![field] === value);
+      const expected = among.filter((id) => stored.get(id)![field] === value);
       expect(expected.length, query).toBeGreaterThan(0);
       expect(body.items.map((row) => row.customerId), query).toEqual(expected.sort(byValueAtRiskDesc));
     };
-    await expectFilter('band=red', 'band', 'red');
-    await expectFilter('band=yellow', 'band', 'yellow');
-    await expectFilter('riskBand=high', 'riskBand', 'high');
+    await expectFilter('band=red', 'band', 'red', underContract());
+    await expectFilter('band=yellow', 'band', 'yellow', underContract());
+    await expectFilter('riskBand=high', 'riskBand', 'high', underContract());
     await expectFilter('stage=PROSPECT', 'lifecycleStage', 'PROSPECT');
     await expectFilter('segment=SMB', 'segment', 'SMB');
     const { body } = await get<CustomerPage>('/api/v1/customers?segment=ENTERPRISE&band=red&limit=200');
-    const enterprise = CUSTOMER_IDS.filter((id) => stored.get(id)!.segment === 'ENTERPRISE');
+    const enterprise = underContract().filter((id) => stored.get(id)!.segment === 'ENTERPRISE');
     expect(body.items.map((row) => row.customerId)).toEqual(enterprise.filter((id) => stored.get(id)!.band === 'red').sort(byValueAtRiskDesc));
     expect(body.items.length).toBeGreaterThan(0);
     expect(body.total).toBe(enterprise.length); // the segment's ranking, before the band filter
@@ -252,7 +262,7 @@ describe('GET /api/v1/customers (ranked list)', () => {
     // Every prospect and every customer without risk has a value at risk of 0: walk the health ranking,
     // whose integer scores tie often, one customer at a time.
     const { ids } = await walkPages('sort=health&order=asc', 1);
-    expect(new Set(ids).size).toBe(CUSTOMER_IDS.length);
+    expect(new Set(ids).size).toBe(underContract().length);
     const health = ids.map((id) => Number(stored.get(id)!.health));
     expect(health).toEqual([...health].sort((a, b) => a - b));
   });
@@ -307,10 +317,11 @@ describe('GET /api/v1/stats', () => {
   it('counts customers per band and risk band and totals the value at risk', async () => {
     const { body } = await get<Stats>('/api/v1/stats');
     expect(body.customers).toBe(CUSTOMER_IDS.length);
-    for (const band of HEALTH_BANDS) expect(body.bands[band], band).toBe(countBy(CUSTOMER_IDS, 'band', band));
-    // Risk bands count the customers under contract: the one that left, at high risk by the model, is not among them.
+    // Bands count the customers under contract: the one that left, red and at high risk by the model, is in neither.
     expect(body.customersUnderContract).toBe(underContract().length);
+    for (const band of HEALTH_BANDS) expect(body.bands[band], band).toBe(countBy(underContract(), 'band', band));
     for (const band of RISK_BANDS) expect(body.riskBands[band], band).toBe(countBy(underContract(), 'riskBand', band));
+    expect(body.bands.red).toBe(countBy(CUSTOMER_IDS, 'band', 'red') - 1);
     expect(body.riskBands.high).toBe(countBy(CUSTOMER_IDS, 'riskBand', 'high') - 1);
     const total = CUSTOMER_IDS.reduce((sum, id) => sum + Number(stored.get(id)!.valueAtRisk), 0);
     expect(body.valueAtRisk.total).toBeCloseTo(total, 4);
@@ -324,7 +335,7 @@ describe('GET /api/v1/stats', () => {
     const smb = CUSTOMER_IDS.filter((id) => stored.get(id)!.segment === 'SMB');
     expect(body.segment).toBe('SMB');
     expect(body.customers).toBe(smb.length);
-    for (const band of HEALTH_BANDS) expect(body.bands[band], band).toBe(countBy(smb, 'band', band));
+    for (const band of HEALTH_BANDS) expect(body.bands[band], band).toBe(countBy(smb.filter((id) => underContract().includes(id)), 'band', band));
   });
 });
 

@@ -77,11 +77,14 @@ describe('the dashboard', () => {
       expect(pills.get(customerId), customerId).toEqual({ text: stored.get(customerId)!.health, colour: BAND_COLOURS[band] });
     }
     expect(await page.locator('#band-distribution .seg').count()).toBeGreaterThan(1);
-    // High churn risk counts the customers under contract alone: the one that left is at high risk by the model, not counted.
+    // Red health and high churn risk count the customers under contract alone: the one that left is red and at high
+    // risk by the model, and counted in neither.
     const underContract = CUSTOMER_IDS.filter((id) => hasActiveContract(stored.get(id)!.lifecycleStage as LifecycleStage));
-    const high = underContract.filter((id) => stored.get(id)!.riskBand === 'high').length;
-    await expect.poll(() => page.locator('#kpi-high').textContent()).toBe(String(high));
-    expect(await page.locator('#kpi-high-note').textContent()).toBe(`${((100 * high) / underContract.length).toFixed(0)}% of ${underContract.length} under contract`);
+    for (const [kpi, field, band] of [['high', 'riskBand', 'high'], ['red', 'band', 'red']] as const) {
+      const count = underContract.filter((id) => stored.get(id)![field] === band).length;
+      await expect.poll(() => page.locator(`#kpi-${kpi}`).textContent()).toBe(String(count));
+      expect(await page.locator(`#kpi-${kpi}-note`).textContent()).toBe(`${((100 * count) / underContract.length).toFixed(0)}% of ${underContract.length} under contract`);
+    }
     await expect.poll(() => page.locator('#alerts li[data-alert-id]').count()).toBeGreaterThan(0);
     await page.locator('#live[data-state="on"]').waitFor({ timeout: 60_000 });
     await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: true });
@@ -113,7 +116,9 @@ describe('the dashboard', () => {
   it('filters by band and segment', async () => {
     await page.selectOption('#filters select[name=band]', 'red');
     await expect.poll(() => page.locator('#customers tbody tr[data-customer-id]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.customerId))).toEqual(
-      CUSTOMER_IDS.filter((id) => stored.get(id)!.band === 'red').sort((a, b) => Number(stored.get(b)!.valueAtRisk) - Number(stored.get(a)!.valueAtRisk)),
+      CUSTOMER_IDS.filter((id) => stored.get(id)!.band === 'red' && hasActiveContract(stored.get(id)!.lifecycleStage as LifecycleStage)).sort(
+        (a, b) => Number(stored.get(b)!.valueAtRisk) - Number(stored.get(a)!.valueAtRisk),
+      ),
     );
     await page.selectOption('#filters select[name=band]', '');
     await page.fill('#filters input[name=segment]', 'SMB');
@@ -123,6 +128,21 @@ describe('the dashboard', () => {
       .toEqual(new Set(['SMB']));
     await page.fill('#filters input[name=segment]', '');
     await page.locator('#filters input[name=segment]').dispatchEvent('change');
+    await expect.poll(() => page.locator('#customers tbody tr[data-customer-id]').count()).toBe(CUSTOMER_IDS.length);
+  });
+
+  it('says why churn risk lists no churned customer, and offers no count or cursor of the list before', async () => {
+    await page.selectOption('#filters select[name=sort]', 'churnRisk');
+    await page.selectOption('#filters select[name=stage]', 'CHURNED');
+    await expect.poll(() => page.locator('#customers tbody').textContent()).toContain('have no active contract');
+    expect(await page.locator('#table-status').textContent()).toBe('');
+    expect(await page.locator('#load-more').isHidden()).toBe(true);
+    // Ranked by value at risk, the churned customer is there.
+    await page.selectOption('#filters select[name=sort]', 'valueAtRisk');
+    await expect
+      .poll(() => page.locator('#customers tbody tr[data-customer-id]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.customerId)))
+      .toEqual(CUSTOMER_IDS.filter((id) => stored.get(id)!.lifecycleStage === 'CHURNED'));
+    await page.selectOption('#filters select[name=stage]', '');
     await expect.poll(() => page.locator('#customers tbody tr[data-customer-id]').count()).toBe(CUSTOMER_IDS.length);
   });
 

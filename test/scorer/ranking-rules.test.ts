@@ -1,7 +1,7 @@
-// Who the rankings hold (docs/redis-contract.md, Rankings): health and value at risk rank every scored customer, churn
-// risk only the customers under contract. An independent user found the dashboard's "High churn risk" counting the
-// customers that had already churned (the model gives a long-silent customer a high risk), which made a base with many
-// past churners read as far riskier than it was. A namespace ranked by the earlier rules (every customer in every
+// Who the rankings hold (docs/redis-contract.md, Rankings): value at risk ranks every scored customer, churn risk and
+// health only the customers under contract. Independent users found the dashboard's "High churn risk" and "Red health"
+// counting the customers that had already churned (the model gives a long-silent customer a high risk, and its health
+// falls), which made a base with many past churners read as far riskier than it was. A namespace ranked by the earlier rules (every customer in every
 // ranking) is brought in line by the next scorer's start, with no input event.
 import { sampleActivity, sampleContract, sampleCustomer } from '@churnscore/events/testing';
 import { defaultScoringConfig } from '@churnscore/scoring';
@@ -30,7 +30,7 @@ async function rankedIn(customerId: string): Promise<Record<string, boolean>> {
   return Object.fromEntries(entries);
 }
 const everywhere = { churnRisk: true, 'churnRisk:ENTERPRISE': true, valueAtRisk: true, 'valueAtRisk:ENTERPRISE': true, health: true, 'health:ENTERPRISE': true };
-const notByRisk = { ...everywhere, churnRisk: false, 'churnRisk:ENTERPRISE': false };
+const byValueAlone = { ...everywhere, churnRisk: false, 'churnRisk:ENTERPRISE': false, health: false, 'health:ENTERPRISE': false };
 
 const contract = (customerId: string, status: 'ACTIVE' | 'CANCELLED', occurredAt: number) =>
   sampleContract({ customerId, eventId: `${customerId}-${status}`, contractId: `${customerId}-c`, status, occurredAt, startDate: T0 - 30 * DAY, endDate: T0 + 335 * DAY });
@@ -43,7 +43,7 @@ beforeAll(async () => {
 afterAll(() => bed.tearDown());
 
 describe('the rankings', () => {
-  it('rank by churn risk only the customers under contract; one leaves that ranking when its last contract ends', async () => {
+  it('rank by churn risk and health only the customers under contract; one leaves them when its last contract ends', async () => {
     const scorer = await bed.startScorer({ clock: clock.now, scoring });
     await bed.publish([
       ...[SIGNED, LEAVING].map((customerId) => sampleCustomer({ customerId, eventId: `${customerId}-profile`, segment: 'ENTERPRISE', occurredAt: T0 - 3 * 3_600_000 })),
@@ -57,25 +57,28 @@ describe('the rankings', () => {
     expect(await rankedIn(SIGNED)).toEqual(everywhere);
     expect(await rankedIn(LEAVING)).toEqual(everywhere);
     // A prospect has no segment here: only the overall health ranking holds it.
-    expect(await rankedIn(PROSPECT)).toMatchObject({ churnRisk: false, valueAtRisk: true, health: true });
+    expect(await rankedIn(PROSPECT)).toMatchObject({ churnRisk: false, valueAtRisk: true, health: false });
 
     clock.set(T0 + 60_000);
     await bed.publish([contract(LEAVING, 'CANCELLED', T0 + 30_000)]);
     await eventually(() => bed.scoreHash(LEAVING), (score) => score.lifecycleStage === 'CHURNED', 60_000, 'the cancellation to be scored');
-    await eventually(() => rankedIn(LEAVING), (ranked) => JSON.stringify(ranked) === JSON.stringify(notByRisk), 10_000, 'the churned customer to leave the churn-risk ranking');
+    await eventually(() => rankedIn(LEAVING), (ranked) => JSON.stringify(ranked) === JSON.stringify(byValueAlone), 10_000, 'the churned customer to leave the churn-risk and health rankings');
     expect(await rankedIn(SIGNED)).toEqual(everywhere);
     await bed.stopScorer(scorer);
   });
 
-  it('are brought in line with these rules by the next scorer when the earlier rules ranked a churned customer by risk', async () => {
+  it('are brought in line with these rules by the next scorer when the earlier rules ranked a churned customer by risk and health', async () => {
     // What a scorer of the earlier rules left: the churned customer in every ranking, and its model marked rolled out.
-    for (const segment of [null, 'ENTERPRISE']) await bed.redis.zadd(bed.keys.ranking('churnRisk', segment), 0.9, LEAVING);
+    for (const segment of [null, 'ENTERPRISE']) {
+      await bed.redis.zadd(bed.keys.ranking('churnRisk', segment), 0.9, LEAVING);
+      await bed.redis.zadd(bed.keys.ranking('health', segment), 20, LEAVING);
+    }
     await bed.redis.set(bed.keys.rolledOutModel, scoring.version);
     expect(await rankedIn(LEAVING)).toEqual(everywhere);
 
     clock.set(T0 + 120_000);
     await bed.startScorer({ clock: clock.now, scoring });
-    await eventually(() => rankedIn(LEAVING), (ranked) => JSON.stringify(ranked) === JSON.stringify(notByRisk), 60_000, 'the churned customer to leave the churn-risk ranking');
+    await eventually(() => rankedIn(LEAVING), (ranked) => JSON.stringify(ranked) === JSON.stringify(byValueAlone), 60_000, 'the churned customer to leave the churn-risk and health rankings');
     expect(await rankedIn(SIGNED)).toEqual(everywhere);
     expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(scoring.version));
   });

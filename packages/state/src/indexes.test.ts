@@ -64,19 +64,19 @@ describe('the index follow-ups of a batch of commits', () => {
     expect(removals.filter((c) => c.key.startsWith('t:due:')).flatMap((c) => c.args).sort()).toEqual(['a', 'b', 'c']);
   });
 
-  it('rank a customer without an active contract by health alone: a churned customer or a prospect is not at risk of churning', async () => {
+  it('rank a customer without an active contract by value at risk alone (0): a churned customer or a prospect cannot churn', async () => {
     const { redis, commands } = recordingRedis();
     const followUps = [firstCommit('signed', 'SMB', null), firstCommit('gone', 'SMB', null, 'CHURNED'), firstCommit('lead', 'SMB', null, 'PROSPECT')];
     await customerIndexes(redis, keys).followCommits(followUps, '');
     const members = (command: 'zadd' | 'zrem', key: string) =>
       commands.filter((c) => c.command === command && c.key === key).flatMap((c) => c.args.filter((arg) => typeof arg === 'string'));
     for (const segment of [null, 'SMB']) {
-      for (const metric of ['health', 'valueAtRisk'] as const) {
-        expect(members('zadd', keys.ranking(metric, segment)).sort()).toEqual(['gone', 'lead', 'signed']);
+      expect(members('zadd', keys.ranking('valueAtRisk', segment)).sort()).toEqual(['gone', 'lead', 'signed']);
+      for (const metric of ['churnRisk', 'health'] as const) {
+        expect(members('zadd', keys.ranking(metric, segment))).toEqual(['signed']);
+        // Removed, not merely left out: a customer whose last contract ended was in them until then.
+        expect(members('zrem', keys.ranking(metric, segment)).sort()).toEqual(['gone', 'lead']);
       }
-      expect(members('zadd', keys.ranking('churnRisk', segment))).toEqual(['signed']);
-      // Removed, not merely left out: a customer whose last contract ended was in it until then.
-      expect(members('zrem', keys.ranking('churnRisk', segment)).sort()).toEqual(['gone', 'lead']);
     }
   });
 });

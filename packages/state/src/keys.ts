@@ -40,17 +40,20 @@ export type CustomerKeys = Record<CustomerKeyPart, string>;
 export const RANKING_METRICS = ['churnRisk', 'valueAtRisk', 'health'] as const;
 export type RankingMetric = (typeof RANKING_METRICS)[number];
 
-/** The ranking every scored customer is in. */
-export const EVERY_CUSTOMER_RANKING = 'health' satisfies RankingMetric;
+/**
+ * The ranking every scored customer is in: a customer without an active contract has no contract value, so a value at
+ * risk of 0, at the end of it.
+ */
+export const EVERY_CUSTOMER_RANKING = 'valueAtRisk' satisfies RankingMetric;
 
 /**
- * Whether a customer at this lifecycle stage is in the metric's rankings. Churn risk ranks the customers that can
- * churn, those with an active contract: a churned customer or a prospect has nothing to lose, and the churn model is
- * learnt from customers under contract alone, so its risk for the others would crowd the top of the list and the
- * dashboard's count of high risk with customers already lost (docs/redis-contract.md, Rankings). Their value at risk
- * is 0 (no contract value), so that ranking and health's hold every scored customer.
+ * Whether a customer at this lifecycle stage is in the metric's rankings. Churn risk and health rank the customers
+ * that can churn, those with an active contract: a churned customer has already gone and a prospect has nothing to
+ * lose, so their risk and health (the churn model is learnt from customers under contract alone) would only crowd
+ * the top of a "most at risk" or "least healthy" list, and the dashboard's counts of high risk and red health, with
+ * customers nobody can save (docs/redis-contract.md, Rankings).
  */
-export const rankedIn = (metric: RankingMetric, stage: LifecycleStage): boolean => metric !== 'churnRisk' || hasActiveContract(stage);
+export const rankedIn = (metric: RankingMetric, stage: LifecycleStage): boolean => metric === EVERY_CUSTOMER_RANKING || hasActiveContract(stage);
 
 /**
  * The revision of the rules that decide which ranking holds whom (rankedIn). A scorer bringing another one re-scores

@@ -1,7 +1,7 @@
 // Alerts live per customer, in the alert book the scorer stores beside the score. Open ones are found
 // through the open-alert index (customers with an OPEN episode, by value at risk); resolved ones have no
 // index, so that listing reads the books of the customers at the top of the value-at-risk and churn-risk
-// rankings and at the bottom of the health ranking: customers who churned, whose episodes resolved with their last
+// rankings and at the bottom of the value-at-risk one: customers who churned, whose episodes resolved with their last
 // contract, have no value at risk left and are not ranked by churn risk. `complete` tells whether every scored customer was read.
 import { ALERT_SEVERITIES, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
 import { alertEpisodes } from '@churnscore/scoring';
@@ -29,14 +29,14 @@ async function candidateCustomers(store: ReadStore, status: AlertStatus): Promis
     const [customerIds, candidates] = await Promise.all([top(store.openAlerts), store.openAlerts.size()]);
     return { customerIds, candidates };
   }
-  const everyCustomer = store.ranking(EVERY_CUSTOMER_RANKING);
-  const [byValue, byRisk, byHealth, scored] = await Promise.all([
-    top(store.ranking('valueAtRisk')),
+  const byValueAtRisk = store.ranking('valueAtRisk');
+  const [byValue, byRisk, leastValue, scored] = await Promise.all([
+    top(byValueAtRisk),
     top(store.ranking('churnRisk')),
-    top(everyCustomer, 'asc'),
-    everyCustomer.size(),
+    top(byValueAtRisk, 'asc'),
+    store.ranking(EVERY_CUSTOMER_RANKING).size(),
   ]);
-  return { customerIds: [...new Set([...byValue, ...byRisk, ...byHealth])], candidates: scored };
+  return { customerIds: [...new Set([...byValue, ...byRisk, ...leastValue])], candidates: scored };
 }
 
 export async function listAlerts(store: ReadStore, query: AlertsQuery): Promise<AlertsPage> {

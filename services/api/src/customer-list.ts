@@ -2,6 +2,7 @@
 // keyset cursor, with band / risk band / stage filters applied to the score hashes of the ranked entries.
 // Filters cannot be answered by the sorted set itself, so a page scans forward in batches until it has
 // `limit` matches or has examined SCAN_BUDGET entries, and hands back a cursor where it stopped.
+import { hasActiveContract } from '@churnscore/domain';
 import { RANKING_METRICS, rankedIn, type RankedEntry, type RankingReader, type ReadStore } from '@churnscore/state';
 import { RequestError } from './request-error';
 import type { CustomerListQuery, CustomerPage, CustomerRow, SortOrder } from './schemas';
@@ -60,9 +61,11 @@ async function startIndex(ranking: RankingReader, order: SortOrder, cursor: Curs
   return order === 'desc' ? ranking.countAbove(cursor.score) : ranking.countBelow(cursor.score);
 }
 
+// A band, like the dashboard's counts of it, is one of the customers under contract: a churned customer's health and
+// risk are what they were when it left.
 const matchesFilters = (row: CustomerRow, { band, riskBand, stage }: CustomerListQuery): boolean =>
-  (band === undefined || row.band === band) &&
-  (riskBand === undefined || row.riskBand === riskBand) &&
+  (band === undefined || (row.band === band && hasActiveContract(row.lifecycleStage))) &&
+  (riskBand === undefined || (row.riskBand === riskBand && hasActiveContract(row.lifecycleStage))) &&
   (stage === undefined || row.lifecycleStage === stage);
 
 export async function listCustomers(store: ReadStore, query: CustomerListQuery): Promise<CustomerPage> {
@@ -77,7 +80,10 @@ export async function listCustomers(store: ReadStore, query: CustomerListQuery):
   const filtered = query.band !== undefined || query.riskBand !== undefined || query.stage !== undefined;
   const batchSize = filtered ? Math.max(query.limit, FILTERED_BATCH) : query.limit;
 
-  const [total, start] = await Promise.all([ranking.size(), startIndex(ranking, query.order, cursor)]);
+  // A customer without a contract has a value at risk of 0 (the one ranking that holds it): read from the top, every
+  // customer under contract comes first, and a page filtered to such a stage need not examine them.
+  const skipsUnderContract = cursor === null && stage !== undefined && !hasActiveContract(stage) && query.order === 'desc';
+  const [total, start] = await Promise.all([ranking.size(), skipsUnderContract ? ranking.countAbove('0') : startIndex(ranking, query.order, cursor)]);
   const items: CustomerRow[] = [];
   let scanned = 0;
   let last: RankedEntry | null = null;

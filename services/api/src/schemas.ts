@@ -203,8 +203,8 @@ const countsOf = <const T extends readonly string[]>(names: T, description?: str
 export const StatsSchema = Type.Object({
   segment: Nullable(Type.String()),
   customers: Type.Integer({ description: 'Scored customers' }),
-  bands: countsOf(HEALTH_BANDS),
   customersUnderContract: Type.Integer({ description: 'Scored customers with an active contract: those that can churn' }),
+  bands: countsOf(HEALTH_BANDS, 'The customers under contract by health band'),
   riskBands: countsOf(RISK_BANDS, 'The customers under contract by churn-risk band'),
   valueAtRisk: Type.Object({
     total: Type.Number({ description: 'Σ value at risk' }),

@@ -1,6 +1,6 @@
 // Portfolio figures from the rankings alone. Band and risk-band counts are ZCOUNTs over score ranges
-// (O(log N) each), using the thresholds of the scoring configuration; risk bands count the customers under contract,
-// the only ones the churn-risk ranking holds. A sorted set cannot sum its scores,
+// (O(log N) each), using the thresholds of the scoring configuration; they count the customers under contract, the only
+// ones the health and churn-risk rankings hold. A sorted set cannot sum its scores,
 // so the value-at-risk total walks the value-at-risk ranking from the top down to the first zero, in
 // batches, and is cached briefly: concurrent requests share one walk.
 import type { ScoringConfig } from '@churnscore/scoring';
@@ -58,13 +58,13 @@ export function createStatsReader(store: ReadStore, { scoring, currency, clock =
   return {
     async stats(segment) {
       const { health, risk } = scoring.bands;
-      const byHealth = store.ranking(EVERY_CUSTOMER_RANKING, segment);
+      const byHealth = store.ranking('health', segment);
       const byRisk = store.ranking('churnRisk', segment);
-      const [customers, green, red, underContract, high, mediumOrHigh, valueAtRisk] = await Promise.all([
+      const [customers, underContract, green, red, high, mediumOrHigh, valueAtRisk] = await Promise.all([
+        store.ranking(EVERY_CUSTOMER_RANKING, segment).size(),
         byHealth.size(),
         byHealth.countAtLeast(health.greenMin),
         byHealth.countBelow(health.redBelow),
-        byRisk.size(),
         byRisk.countAtLeast(risk.highMin),
         byRisk.countAtLeast(risk.mediumMin),
         cachedValueAtRisk(segment),
@@ -72,7 +72,7 @@ export function createStatsReader(store: ReadStore, { scoring, currency, clock =
       return {
         segment,
         customers,
-        bands: { green, yellow: customers - green - red, red },
+        bands: { green, yellow: underContract - green - red, red },
         customersUnderContract: underContract,
         riskBands: { low: underContract - mediumOrHigh, medium: mediumOrHigh - high, high },
         valueAtRisk: { total: valueAtRisk.total, customersAtRisk: valueAtRisk.customersAtRisk },

@@ -7,6 +7,9 @@ import * as fmt from './format.js';
 import { labelRisks, modelPanel, riskLabel, riskMeaning } from './model.js';
 
 const PAGE_SIZE = 25;
+/** Open alerts the card lists at first, and at most once asked for more (the API's most: MAX_ALERTS). */
+const ALERTS_SHOWN = 50;
+const MAX_ALERTS_SHOWN = 500;
 /** Figures and alerts are refetched at most this often while updates stream in. */
 const FIGURES_REFRESH_MS = 2_000;
 /** The open customer is re-read at most this often. */
@@ -38,6 +41,8 @@ const view = {
   /** Customers that changed while not on screen (they may now belong in the table). */
   changedOffscreen: new Set(),
   segments: new Set(),
+  /** How many open alerts the card asks for. */
+  alertsShown: ALERTS_SHOWN,
 };
 
 // ---------------------------------------------------------------- auth
@@ -110,13 +115,13 @@ async function loadStats() {
   byId('kpi-customers').textContent = fmt.count(stats.customers);
   byId('kpi-var').textContent = fmt.compactMoney(stats.valueAtRisk.total);
   byId('kpi-var-note').textContent = `across ${fmt.plural(stats.valueAtRisk.customersAtRisk, 'customer')}`;
+  // Bands count the customers under contract, the ones that can still churn: a churned customer or a prospect is in none.
+  const ofUnderContract = (count) =>
+    stats.customersUnderContract ? `${fmt.percent(count / stats.customersUnderContract)} of ${fmt.count(stats.customersUnderContract)} under contract` : '';
   byId('kpi-red').textContent = fmt.count(stats.bands.red);
-  byId('kpi-red-note').textContent = stats.customers ? `${fmt.percent(stats.bands.red / stats.customers)} of customers` : '';
+  byId('kpi-red-note').textContent = ofUnderContract(stats.bands.red);
   byId('kpi-high').textContent = fmt.count(stats.riskBands.high);
-  // Only customers under contract can churn: a churned customer or a prospect has no place in the risk bands.
-  byId('kpi-high-note').textContent = stats.customersUnderContract
-    ? `${fmt.percent(stats.riskBands.high / stats.customersUnderContract)} of ${fmt.count(stats.customersUnderContract)} under contract`
-    : '';
+  byId('kpi-high-note').textContent = ofUnderContract(stats.riskBands.high);
   renderStackedBar(byId('band-distribution'), byId('band-legend'), [
     { key: 'green', label: `Green ≥ ${stats.thresholds.health.greenMin}`, value: stats.bands.green },
     { key: 'yellow', label: 'Yellow', value: stats.bands.yellow },
@@ -148,15 +153,33 @@ function alertItem(alert, { showCustomer }) {
 async function loadAlerts() {
   const list = byId('alerts');
   try {
-    const page = await read('/api/v1/alerts?status=OPEN&limit=50');
+    const page = await read(`/api/v1/alerts?status=OPEN&limit=${view.alertsShown}`);
     byId('kpi-alerts').textContent = `${fmt.count(page.total)}${page.complete ? '' : '+'}`;
     byId('kpi-alerts-note').textContent = page.complete ? 'across all customers' : `among the top ${fmt.count(page.scannedCustomers)} at risk`;
+    // The card lists the most urgent first; the rest are a click away rather than silently left out.
+    const more =
+      page.total > page.items.length
+        ? [
+            h(
+              'li',
+              { class: 'alert-more' },
+              h('span', { class: 'muted' }, `The ${fmt.count(page.items.length)} most urgent of ${fmt.count(page.total)} shown`),
+              view.alertsShown < MAX_ALERTS_SHOWN ? h('button', { type: 'button', class: 'link', onclick: showMoreAlerts }, 'show more') : '',
+            ),
+          ]
+        : [];
     list.replaceChildren(
       ...(page.items.length ? page.items.map((alert) => alertItem(alert, { showCustomer: true })) : [h('li', { class: 'alert-empty' }, 'No open alerts.')]),
+      ...more,
     );
   } catch (error) {
     showError(list, error);
   }
+}
+
+function showMoreAlerts() {
+  view.alertsShown = MAX_ALERTS_SHOWN;
+  loadAlerts();
 }
 
 // ---------------------------------------------------------------- churn model
@@ -235,6 +258,15 @@ async function loadTable({ append = false } = {}) {
     if (view.rows.size === 0) body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'No customers match these filters.')));
     updateTableFooter(tableTotal);
   } catch (error) {
+    if (!append) {
+      // What was shown belongs to other filters: neither its count nor its cursor goes with this message.
+      view.rows.clear();
+      view.changedOffscreen.clear();
+      view.nextCursor = null;
+      byId('table-status').textContent = '';
+      byId('load-more').hidden = true;
+      byId('more-changes').hidden = true;
+    }
     body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7, class: 'text-red' }, `Could not load customers: ${error.message}`)));
   }
 }
@@ -248,16 +280,30 @@ function applyScoreUpdate(update) {
     return;
   }
   entry.row = { ...entry.row, ...update.current, segment: update.segment, version: update.version, computedAt: update.computedAt };
+  if (!matchesFilters(entry.row)) {
+    // No longer one of the customers asked for: it leaves the table, and the refresh note counts it.
+    removeCustomer(update.customerId, { keepPanel: true });
+    view.changedOffscreen.add(update.customerId);
+    updateTableFooter(tableTotal);
+    return;
+  }
   entry.tr.replaceChildren(...rowCells(entry.row));
   entry.tr.classList.remove('row-updated');
   void entry.tr.offsetWidth; // restart the highlight animation
   entry.tr.classList.add('row-updated');
 }
 
-function removeCustomer(customerId) {
+function removeCustomer(customerId, { keepPanel = false } = {}) {
   view.rows.get(customerId)?.tr.remove();
   view.rows.delete(customerId);
-  if (view.openCustomerId === customerId) closePanel();
+  if (!keepPanel && view.openCustomerId === customerId) closePanel();
+}
+
+/** Whether a row still answers the table's filters (the ranking's own segment included). */
+function matchesFilters(row) {
+  const query = filterQuery();
+  const wanted = { band: row.band, riskBand: row.riskBand, stage: row.lifecycleStage, segment: row.segment };
+  return Object.entries(wanted).every(([name, value]) => !query.has(name) || query.get(name) === value);
 }
 
 // ---------------------------------------------------------------- customer panel
@@ -353,7 +399,8 @@ function explanationCard(explanation) {
           return h('li', {}, h('span', { class: good ? 'text-green' : 'text-red' }, good ? '▲' : '▼'), h('span', {}, driver.text));
         }),
       )
-    : h('p', { class: 'muted' }, 'No change since the previous score.');
+    : // A published score always changed, so no driver means nothing to compare with, or no measure that moved enough.
+      h('p', { class: 'muted' }, 'No drivers to name: this is the first score of the customer (or the first since its history was loaded), or no single measure moved enough.');
   const churnFeatures = h(
     'table',
     { class: 'compact' },
