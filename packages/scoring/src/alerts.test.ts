@@ -65,7 +65,7 @@ describe('CHURN_RISK_HIGH', () => {
         churnRisk: 0.8,
         health: baseScore.health,
         band: 'green',
-        reason: 'churn risk 0.8 ≥ 0.7',
+        reason: 'churn risk 80% ≥ 70%',
       },
     ]);
     expect(resolved.transitions).toEqual([
@@ -75,7 +75,7 @@ describe('CHURN_RISK_HIGH', () => {
         resolvedAt: NOW + DAY,
         valueAtRisk: 30_000,
         churnRisk: 0.3,
-        reason: 'churn risk 0.3 < 0.5',
+        reason: 'churn risk 30% < 50%',
       },
     ]);
   });

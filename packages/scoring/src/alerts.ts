@@ -12,6 +12,7 @@ import {
   type Score,
   type ScoreBaseline,
 } from '@churnscore/domain';
+import { asPercent } from './numeric';
 import type { ScoringConfig } from './config-schema';
 import { signalsFor, type Signals } from './signals';
 
@@ -70,11 +71,11 @@ const ALERT_RULES: Record<AlertType, AlertRule> = {
   CHURN_RISK_HIGH: {
     openReason: ({ score, config }) => {
       const { openAt } = config.alerts.churnRiskHigh;
-      return score.churnRisk >= openAt ? `churn risk ${score.churnRisk} ≥ ${openAt}` : null;
+      return score.churnRisk >= openAt ? `churn risk ${asPercent(score.churnRisk)} ≥ ${asPercent(openAt)}` : null;
     },
     resolveReason: ({ score, config }) => {
       const { resolveBelow } = config.alerts.churnRiskHigh;
-      return score.churnRisk < resolveBelow ? `churn risk ${score.churnRisk} < ${resolveBelow}` : null;
+      return score.churnRisk < resolveBelow ? `churn risk ${asPercent(score.churnRisk)} < ${asPercent(resolveBelow)}` : null;
     },
   },
   /**
@@ -102,7 +103,7 @@ const ALERT_RULES: Record<AlertType, AlertRule> = {
     openReason: (context) => {
       const { score, signals } = context;
       if (!renewalIsNear(context) || (score.band !== 'red' && score.riskBand !== 'high')) return null;
-      const why = score.band === 'red' ? `health band red (health ${score.health})` : `churn risk high (${score.churnRisk})`;
+      const why = score.band === 'red' ? `health band red (health ${score.health})` : `churn risk high (${asPercent(score.churnRisk)})`;
       return `renewal in ${signals.daysToRenewal} days with ${why}`;
     },
     resolveReason: (context) => {
@@ -110,7 +111,7 @@ const ALERT_RULES: Record<AlertType, AlertRule> = {
       const { minHealth, maxChurnRisk } = config.alerts.renewalAtRisk.recovery;
       if (!renewalIsNear(context)) return `renewal no longer within ${config.alerts.renewalAtRisk.withinDays} days`;
       return score.health >= minHealth && score.churnRisk < maxChurnRisk
-        ? `recovered: health ${score.health} ≥ ${minHealth} and churn risk ${score.churnRisk} < ${maxChurnRisk}`
+        ? `recovered: health ${score.health} ≥ ${minHealth} and churn risk ${asPercent(score.churnRisk)} < ${asPercent(maxChurnRisk)}`
         : null;
     },
   },

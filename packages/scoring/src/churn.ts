@@ -9,6 +9,8 @@ export const SILENCE_CAP_DAYS = 180;
 export const RENEWAL_PROXIMITY_HORIZON_DAYS = 90;
 /** NPS passives (7–8) are neutral: `npsDeviation` is the answer minus this. */
 const NPS_NEUTRAL = 7;
+/** A perfect health score: `healthShortfall` is the share of it missing. */
+const HEALTH_MAX = 100;
 
 /**
  * Events added to both sides of an engagement drop: a customer with three events a month that has one this month
@@ -138,6 +140,12 @@ interface ChurnFeature {
    * customer daily while it does.
    */
   silenceHorizonDays: number;
+  /**
+   * The value as a reader knows the number it is made from, where the feature centres or scales it (an NPS answer, a
+   * health score), so that the explanation's sentences say "the latest NPS answer fell from 9 to 3", not "fell from 2
+   * to −4". Absent: the value is said as it is.
+   */
+  reading?: (value: number) => number;
 }
 const raisesRisk = (value: ChurnFeature['value'], silenceHorizonDays = 0): ChurnFeature => ({ value, direction: 1, silenceHorizonDays });
 const lowersRisk = (value: ChurnFeature['value']): ChurnFeature => ({ value, direction: -1, silenceHorizonDays: 0 });
@@ -169,9 +177,9 @@ export const CHURN_FEATURES = {
   /** Latest CSM sentiment −2…+2 (0 when none). */
   csmSentiment: lowersRisk(({ insights }) => insights.latestCsmSentiment ?? 0),
   /** Latest NPS − 7 (0 when none): detractors are negative, promoters positive. */
-  npsDeviation: lowersRisk(({ insights }) => (insights.latestNps === null ? 0 : insights.latestNps - NPS_NEUTRAL)),
+  npsDeviation: { ...lowersRisk(({ insights }) => (insights.latestNps === null ? 0 : insights.latestNps - NPS_NEUTRAL)), reading: (value) => value + NPS_NEUTRAL },
   /** 1 − health/100: 0 for a perfect health score, 1 for health 0. */
-  healthShortfall: raisesRisk(({ health }) => 1 - health / 100),
+  healthShortfall: { ...raisesRisk(({ health }) => 1 - health / HEALTH_MAX), reading: (value) => HEALTH_MAX * (1 - value) },
   // Relative to the customer's own baseline (docs/scoring.md §4): the same value for a busy and a quiet account
   // whose behaviour changed alike.
   /** Engagement events of the last 7 days against the 23 days before (days 8–30): a sudden stop. */

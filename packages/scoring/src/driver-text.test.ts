@@ -28,7 +28,11 @@ describe('describeDriver', () => {
     expect(sentence(feature('engagementDrop30d', 0, 0.8, 0.3426))).toBe(
       'The drop in engagement over the last 30 days (0 to 1) rose from 0 to 0.8 (+34.26 percentage points of churn risk).',
     );
-    expect(sentence(feature('npsDeviation', 2, -5, 0.0123))).toBe('The latest NPS answer less 7 fell from 2 to −5 (+1.23 percentage points of churn risk).');
+  });
+
+  it('says a centred or scaled feature in the number a reader knows: the NPS answer, the health score', () => {
+    expect(sentence(feature('npsDeviation', 2, -5, 0.0123))).toBe('The latest NPS answer (7 when none) fell from 9 to 2 (+1.23 percentage points of churn risk).');
+    expect(sentence(feature('healthShortfall', 0.11, 0.23, 0.05))).toBe('The health score fell from 89 to 77 (+5 percentage points of churn risk).');
   });
 
   it('names a measure or feature the configuration does not know by its id', () => {

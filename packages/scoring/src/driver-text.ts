@@ -1,5 +1,5 @@
 import type { ScoreDriver } from '@churnscore/domain';
-import type { ChurnFeatureName } from './churn';
+import { CHURN_FEATURES, type ChurnFeatureName } from './churn';
 import type { ScoringConfig } from './config-schema';
 import type { MeasureInputName } from './measure-inputs';
 import { roundTo } from './numeric';
@@ -32,8 +32,8 @@ const CHURN_FEATURE_SUBJECTS: Record<ChurnFeatureName, string> = {
   openTickets: 'Open support tickets',
   slaBreaches90: 'SLA breaches in the last 90 days',
   csmSentiment: 'The CSM’s latest sentiment',
-  npsDeviation: 'The latest NPS answer less 7',
-  healthShortfall: 'The health score’s shortfall from 100 (0 to 1)',
+  npsDeviation: 'The latest NPS answer (7 when none)',
+  healthShortfall: 'The health score',
   engagementDrop7d: 'The drop in engagement over the last 7 days (0 to 1)',
   engagementDrop30d: 'The drop in engagement over the last 30 days (0 to 1)',
   engagementDrop90d: 'The drop in engagement over the last 90 days (0 to 1)',
@@ -62,7 +62,17 @@ const signed = (value: number): string => (value > 0 ? `+${plain(value)}` : plai
 const impactText = (driver: ScoreDriver): string =>
   driver.kind === 'measure' ? `${signed(driver.impact)} health points` : `${signed(driver.impact * 100)} percentage points of churn risk`;
 
-function changeText({ kind, previous, current }: ScoreDriver): string {
+/** A churn feature's values as a reader knows them (CHURN_FEATURES' `reading`); a measure's as they are. */
+function readerValues(driver: ScoreDriver): Pick<ScoreDriver, 'previous' | 'current'> {
+  const feature = driver.kind === 'churnFeature' && hasKey(CHURN_FEATURES, driver.id) ? CHURN_FEATURES[driver.id] : undefined;
+  const reading = feature !== undefined && 'reading' in feature ? feature.reading : undefined;
+  if (reading === undefined) return driver;
+  return { previous: driver.previous === null ? null : reading(driver.previous), current: driver.current === null ? null : reading(driver.current) };
+}
+
+function changeText(driver: ScoreDriver): string {
+  const { kind } = driver;
+  const { previous, current } = readerValues(driver);
   const model = kind === 'measure' ? 'the health score' : 'the churn model';
   if (previous === null) return current === null ? `is not in ${model} any more` : `is now ${plain(current)}, where ${model} had no value for it before`;
   if (current === null) return `has no value in ${model} any more (it was ${plain(previous)})`;

@@ -18,6 +18,7 @@ export {
   type ScorecardPhase,
   type ScoringConfig,
 } from './config-schema';
+export { roundTo } from './numeric';
 export { MEASURE_INPUT_NAMES, type MeasureInputName } from './measure-inputs';
 export { CHURN_FEATURE_NAMES, RENEWAL_PROXIMITY_HORIZON_DAYS, SILENCE_CAP_DAYS, churnFeatureDirection, logOdds, logistic, type ChurnFeatureName } from './churn';
 export {

@@ -3,7 +3,7 @@
 // ones the health and churn-risk rankings hold. A sorted set cannot sum its scores,
 // so the value-at-risk total walks the value-at-risk ranking from the top down to the first zero, in
 // batches, and is cached briefly: concurrent requests share one walk.
-import type { ScoringConfig } from '@churnscore/scoring';
+import { roundTo, type ScoringConfig } from '@churnscore/scoring';
 import { EVERY_CUSTOMER_RANKING, type RankingReader, type ReadStore } from '@churnscore/state';
 import type { Stats } from './schemas';
 
@@ -75,7 +75,8 @@ export function createStatsReader(store: ReadStore, { scoring, currency, clock =
         bands: { green, yellow: underContract - green - red, red },
         customersUnderContract: underContract,
         riskBands: { low: underContract - mediumOrHigh, medium: mediumOrHigh - high, high },
-        valueAtRisk: { total: valueAtRisk.total, customersAtRisk: valueAtRisk.customersAtRisk },
+        // Cents, as each value at risk is: a sum of binary fractions would print as 4806899.809999997.
+        valueAtRisk: { total: roundTo(valueAtRisk.total, 2), customersAtRisk: valueAtRisk.customersAtRisk },
         thresholds: { health: { ...health }, risk: { ...risk } },
         modelVersion: scoring.version,
         currency,

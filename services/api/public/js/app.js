@@ -452,7 +452,8 @@ async function renderPanel(customerId) {
   byId('panel-sub').textContent = [
     detail.segment ?? 'no segment',
     fmt.stage(detail.lifecycleStage),
-    `version ${detail.version}`,
+    // The score's version orders a subscriber's events, and means nothing to a reader: the model's does.
+    `model ${detail.modelVersion}`,
     `computed ${fmt.dateTime(detail.computedAt)}`,
   ].join(' · ');
   byId('panel-body').replaceChildren(
