@@ -184,8 +184,8 @@ describe('customers without an active contract', () => {
     expect(opened.transitions.map(summary)).toEqual(['CHURN_RISK_HIGH OPEN #1', 'NO_RECENT_ACTIVITY OPEN #1']);
     const closed = evaluateAlerts(opened.book, scoreWith({ churnRisk: 0.9 }), null, churned, config, NOW + DAY);
     expect(closed.transitions.map((t) => `${summary(t)}: ${t.reason}`)).toEqual([
-      'CHURN_RISK_HIGH RESOLVED #1: the customer has no active contract',
-      'NO_RECENT_ACTIVITY RESOLVED #1: the customer has no active contract',
+      'CHURN_RISK_HIGH RESOLVED #1: the customer churned: no active contract is left',
+      'NO_RECENT_ACTIVITY RESOLVED #1: the customer churned: no active contract is left',
     ]);
   });
 });

@@ -123,7 +123,8 @@ const ALERT_RULES: Record<AlertType, AlertRule> = {
   },
 };
 
-const NO_ACTIVE_CONTRACT = 'the customer has no active contract';
+// An episode can only be open while a contract is: its last one ending is the churn itself, not a recovery.
+const NO_ACTIVE_CONTRACT = 'the customer churned: no active contract is left';
 
 export interface AlertEvaluation {
   book: AlertBook;
