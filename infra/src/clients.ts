@@ -77,10 +77,14 @@ export function connectRedis(redisUrl: string): Redis {
 
 async function withRedis<T>(redisUrl: string, work: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = connectRedis(redisUrl);
+  // connectTimeout bounds the TCP connection only: a server that accepts and never answers would hold the ready check
+  // and the work for ever. Disconnecting fails both.
+  const deadline = setTimeout(() => redis.disconnect(), PROBE_TIMEOUT_MS);
   try {
     await redis.connect();
     return await work(redis);
   } finally {
+    clearTimeout(deadline);
     redis.disconnect();
   }
 }

@@ -27,7 +27,13 @@ export interface DemoOptions {
   scorerPort: number;
 }
 
-const DEFAULT_DEMO_OPTIONS: DemoOptions = { customers: 300, liveRate: 20, apiPort: 8080, scorerPort: 9464 };
+/** The demo's ports, unless API_PORT or HTTP_PORT say others (a port taken by another program). */
+const demoOptions = (env: NodeJS.ProcessEnv): DemoOptions => ({
+  customers: 300,
+  liveRate: 20,
+  apiPort: Number(env.API_PORT ?? 8080),
+  scorerPort: Number(env.HTTP_PORT ?? 9464),
+});
 
 const STOP_GRACE_MS = 15_000;
 const READY_TIMEOUT_MS = 120_000;
@@ -88,7 +94,7 @@ async function stopService(child: ChildProcess): Promise<void> {
  * and the read API, publishes a year of simulated CRM history, then keeps live traffic flowing until
  * Ctrl-C, which stops everything this command started (the stack too, if it was not already running).
  */
-export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT_DEMO_OPTIONS): Promise<number> {
+export async function runDemo(reporter: Reporter, options: DemoOptions = demoOptions(process.env)): Promise<number> {
   const stack = await ensureStack({ reporter });
   await provisionStack(stack, { reporter });
   const settings = loadSettings();

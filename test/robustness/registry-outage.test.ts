@@ -1,7 +1,7 @@
 // SPEC §8: a schema registry outage pauses the scorer; it resumes without loss. A producer starts writing with a
 // schema version the scorer has never seen while the registry cannot be reached (a TCP proxy in front of it, cut):
 // the scorer must neither dead-letter the records (they are valid, the registry is down) nor fail for good, and
-// once the registry is back it applies every one of them.
+// once the registry is back it applies every one of them. Meanwhile its readiness says the registry holds it.
 import { loadConfig } from '@churnscore/config';
 import { SAMPLE_NOW, sampleActivity } from '@churnscore/events/testing';
 import { schemaSource, valueSubject } from '@churnscore/events';
@@ -45,6 +45,10 @@ afterAll(async () => {
 });
 
 const revision = async () => Number((await bed.scoreHash(CUSTOMER)).revision ?? 0);
+const readiness = async () => {
+  const response = await fetch(`http://127.0.0.1:${scorer.httpPort}/readyz`);
+  return { status: response.status, checks: ((await response.json()) as { checks: Record<string, boolean> }).checks };
+};
 const counted = async (outcome: string) =>
   (await scorer.metrics.events.get()).values.filter((value) => value.labels.outcome === outcome).reduce((sum, value) => sum + value.value, 0);
 
@@ -54,6 +58,7 @@ describe('a schema registry outage', () => {
     const meeting = (i: number) => sampleActivity({ customerId: CUSTOMER, eventId: `outage-${i}`, activityType: 'MEETING', value: null, occurredAt: SAMPLE_NOW - (i + 1) * 60_000 });
     await bed.publish([meeting(0)]);
     await eventually(revision, (r) => r === 1, 30_000, 'the first event to be scored');
+    expect(await readiness()).toMatchObject({ status: 200, checks: { registry: true } });
 
     // A new version of the writer schema (one more optional field), registered while the registry is up ...
     const v1 = avro.Type.forSchema(JSON.parse(schemaSource('activity')) as avro.Schema);
@@ -79,11 +84,14 @@ describe('a schema registry outage', () => {
     expect(await revision()).toBe(1);
     expect(await dlqTotal(scorer)).toBe(0);
     expect(liveness.alive).toBe(true);
+    // Held by the registry, the scorer says so: not ready, and why.
+    expect(await readiness()).toMatchObject({ status: 503, checks: { registry: false } });
 
     proxy.setCut(false);
     await eventually(revision, (r) => r === 1 + DURING, 60_000, 'the records written during the outage to be scored');
     expect(await counted('applied')).toBe(1 + DURING);
     expect(await dlqTotal(scorer)).toBe(0);
     expect(liveness.alive).toBe(true);
+    expect(await readiness()).toMatchObject({ status: 200, checks: { registry: true } });
   }, 120_000);
 });

@@ -251,7 +251,7 @@ describe('loadConfig', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         'KAFKA_BROKERS: expected host:port[,host:port…], got ""',
-        'KAFKA_SSL: expected true or false, got "maybe"',
+        'KAFKA_SSL: expected true or false (1 / 0 and yes / no, in any case, are read as them), got "maybe"',
         'REDIS_URL: expected a redis:// or rediss:// URL, got "http://localhost:6379"',
         'REPORTING_CURRENCY: expected an ISO 4217 currency code such as USD, got "usd"',
         'RETENTION_DAYS: expected an integer from 365 to 3650, got "30"',

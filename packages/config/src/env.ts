@@ -153,7 +153,7 @@ const saslMechanism = () => {
 };
 
 const boolean = () => {
-  const what = expected('true or false');
+  const what = expected('true or false (1 / 0 and yes / no, in any case, are read as them)');
   return z
     .string({ error: what })
     .transform((s) => s.toLowerCase())

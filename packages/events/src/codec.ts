@@ -66,6 +66,8 @@ export interface EventCodec {
   requireOutputSchemas(): Promise<void>;
   /** The kind of event a topic carries, or undefined for a topic the codec does not handle. */
   kindOf(topic: string): EventKind | undefined;
+  /** False while the schema registry's last answer was a failure (AvroRegistrySerde.registryAnswering). */
+  registryAnswering(): boolean;
   /** Closes the registry client if the codec created it. */
   close(): void;
 }
@@ -179,6 +181,7 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
 
     kindOf,
 
+    registryAnswering: () => serde.registryAnswering,
     close() {
       if (ownsClient) client.close();
     },

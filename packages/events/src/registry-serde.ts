@@ -43,6 +43,8 @@ type RecordResolution = { resolver: Resolver | undefined; finerTimestamps: reado
 type Resolution = RecordResolution | { branches: readonly (RecordResolution | 'null')[] };
 
 const NOT_FOUND = 404;
+/** From this HTTP status on, the registry failed rather than answered. */
+const SERVER_ERROR = 500;
 /** The URL is never repeated: it may hold credentials. */
 const REGISTRY_API_NOT_FOUND =
   'SCHEMA_REGISTRY_URL: no Confluent-compatible schema registry API answers there (GET /subjects: 404); Apicurio Registry serves it under /apis/ccompat/v7';
@@ -72,6 +74,17 @@ export class AvroRegistrySerde {
    * schemas, and the client's cache (with its expiry) still decides which schema is the latest.
    */
   private readonly writersInFlight = new Map<number, Promise<avro.Type | Rejected>>();
+  /** Whether the registry answered the last request sent to it (true before the first). */
+  private lastRequestAnswered = true;
+
+  /**
+   * False while the registry's last answer was a failure (down, hung past the client's timeout, a server error): the
+   * decoding or publishing that needed it is then stuck, retried. Requests the caches spare do not count: a registry
+   * that went away while every schema in use is known stops nothing.
+   */
+  get registryAnswering(): boolean {
+    return this.lastRequestAnswered;
+  }
   private readonly latestInFlight = new Map<string, Promise<SchemaMetadata>>();
 
   constructor(private readonly client: Client) {}
@@ -228,8 +241,11 @@ export class AvroRegistrySerde {
   /** Runs a registry request; a 404 is the caller's to interpret, anything else is the registry's failure. */
   private async registryCall<T, N>(request: () => Promise<T>, onNotFound: () => N): Promise<T | N> {
     try {
-      return await request();
+      const answer = await request();
+      this.lastRequestAnswered = true;
+      return answer;
     } catch (error) {
+      this.lastRequestAnswered = error instanceof RestError && error.status < SERVER_ERROR;
       if (error instanceof RestError && error.status === NOT_FOUND) return onNotFound();
       if (error instanceof RestError && ACCESS_REFUSED.has(error.status)) {
         throw new SchemaRegistryAccessRefusedError(

@@ -136,13 +136,25 @@ export function kafkaAccessRefusal(error: unknown): KafkaAccessRefusedError | un
 }
 
 /** Connects an admin client; a refused SASL login becomes a KafkaLoginRefusedError (a configuration refusal). */
+/**
+ * No broker of KAFKA_BROKERS answered a service's first connection, through all of kafkajs's retries (about two and a
+ * half minutes): an outage or a wrong address, which a restart may outlast, so not a refusal of the setting.
+ */
+export class BrokersUnreachableError extends Error {
+  override readonly name = 'BrokersUnreachableError';
+
+  constructor(cause: Error) {
+    super(`KAFKA_BROKERS: no broker answered (${cause.message})`, { cause });
+  }
+}
+
 export async function connectAdmin(kafka: Kafka): Promise<Admin> {
   const admin = kafka.admin();
   try {
     await admin.connect();
   } catch (error) {
     if (error instanceof Error && error.name === 'KafkaJSSASLAuthenticationError') throw new KafkaLoginRefusedError(error);
-    throw error;
+    throw error instanceof Error ? new BrokersUnreachableError(error) : error;
   }
   return admin;
 }

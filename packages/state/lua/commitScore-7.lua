@@ -172,10 +172,13 @@ if replacesScore then
   redis.call('DEL', scoreKey)
   redis.call('HSET', scoreKey, unpack(fields))
   redis.call('SET', explanationKey, explanation)
-  -- A score of a customer caught up from part of its history never was the customer's state: its point gives way.
-  if stored[LAYOUT.score.catchingUp] then redis.call('LPOP', historyKey) end
-  redis.call('LPUSH', historyKey, historyEntry)
-  redis.call('LTRIM', historyKey, 0, historyLength - 1)
+  -- A score of a customer caught up from part of its history never was the customer's state: its point (the newest)
+  -- gives way. LSET, which the scorer's documented ACL has, fails on a list emptied meanwhile: then the point is added.
+  local replaced = stored[LAYOUT.score.catchingUp] and redis.pcall('LSET', historyKey, 0, historyEntry)
+  if not (type(replaced) == 'table' and replaced.ok) then
+    redis.call('LPUSH', historyKey, historyEntry)
+    redis.call('LTRIM', historyKey, 0, historyLength - 1)
+  end
 else
   writeChanged(scoreKey, stored, fields, true)
   if nextDueAt == '' and stored[LAYOUT.score.nextDueAt] then redis.call('HDEL', scoreKey, LAYOUT.score.nextDueAt) end

@@ -461,7 +461,9 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     host: config.httpHost,
     metrics: metrics.registry,
     liveness,
-    readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }],
+    // The registry as the decoding and publishing last found it: one that is down while every schema in use is known
+    // stops nothing, one that fails them holds the scorer, retrying.
+    readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }, { name: 'registry', check: () => codec.registryAnswering() }],
   });
   await loop.start();
   timeDriven.start();

@@ -63,7 +63,8 @@ export function createEventPublisher(config: AppConfig, serviceName: string): Ev
   let connection: Promise<Connection> | null = null;
   const connect = (): Promise<Connection> =>
     (connection ??= (async () => {
-      const logger = createLogger({ name: serviceName, level: config.logLevel });
+      // A command's stdout is its report (or the events it prints): the Kafka client's lines go with the progress, to stderr.
+      const logger = createLogger({ name: serviceName, level: config.logLevel, destination: { write: (line: string) => void process.stderr.write(line) } });
       const producer = await connectIdempotentProducer(createKafkaClient(kafkaClientOptions(config), logger));
       return { producer, codec: createEventCodec(eventCodecOptions(config, registryClientConfig(config))) };
     })());
