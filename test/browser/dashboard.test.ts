@@ -126,8 +126,12 @@ describe('the dashboard', () => {
     await expect
       .poll(async () => new Set(await page.locator('#customers tbody tr[data-customer-id] td:nth-child(2)').allTextContents()))
       .toEqual(new Set(['SMB']));
+    // The portfolio figures follow the segment.
+    await expect.poll(() => page.locator('#kpi-customers').textContent()).toBe(String(CUSTOMER_IDS.filter((id) => stored.get(id)!.segment === 'SMB').length));
+    expect(await page.locator('#kpi-customers-note').textContent()).toBe('in segment SMB');
     await page.fill('#filters input[name=segment]', '');
     await page.locator('#filters input[name=segment]').dispatchEvent('change');
+    await expect.poll(() => page.locator('#kpi-customers').textContent()).toBe(String(CUSTOMER_IDS.length));
     await expect.poll(() => page.locator('#customers tbody tr[data-customer-id]').count()).toBe(CUSTOMER_IDS.length);
   });
 

@@ -108,11 +108,14 @@ function showError(container, error) {
 // ---------------------------------------------------------------- portfolio figures
 
 async function loadStats() {
-  const stats = await read('/api/v1/stats');
+  // The figures follow the table's segment, as a team lead looking at one segment expects of them.
+  const segment = filterQuery().get('segment');
+  const stats = await read(`/api/v1/stats${segment ? `?segment=${encodeURIComponent(segment)}` : ''}`);
   fmt.setCurrency(stats.currency);
   view.thresholds = stats.thresholds;
   byId('model-version').textContent = `model ${stats.modelVersion}`;
   byId('kpi-customers').textContent = fmt.count(stats.customers);
+  byId('kpi-customers-note').textContent = segment ? `in segment ${segment}` : 'all segments';
   byId('kpi-var').textContent = fmt.compactMoney(stats.valueAtRisk.total);
   byId('kpi-var-note').textContent = `across ${fmt.plural(stats.valueAtRisk.customersAtRisk, 'customer')}`;
   // Bands count the customers under contract, the ones that can still churn: a churned customer or a prospect is in none.
@@ -544,10 +547,14 @@ function startLiveUpdates() {
 // ---------------------------------------------------------------- wiring
 
 function wire() {
-  byId('filters').addEventListener('change', () => loadTable());
+  const filtersChanged = () => {
+    loadTable();
+    loadStats().catch((error) => console.warn(error));
+  };
+  byId('filters').addEventListener('change', filtersChanged);
   byId('filters').addEventListener('submit', (event) => {
     event.preventDefault();
-    loadTable();
+    filtersChanged();
   });
   byId('load-more').addEventListener('click', () => loadTable({ append: true }));
   byId('more-changes').addEventListener('click', () => loadTable());
