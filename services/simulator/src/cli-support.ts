@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
+import { EventEncodeError } from '@churnscore/events';
 
 /** A bad command line: the message says what to change; exit code 2. */
 export class UsageError extends Error {
@@ -54,8 +55,9 @@ export function loadProducerConfig(env: Env, { offline }: { offline: boolean }):
 }
 
 /**
- * Runs a command's main and turns its outcome into an exit code: usage and configuration problems
- * print their message (exit 2); anything else failed while publishing (exit 3).
+ * Runs a command's main and turns its outcome into an exit code: usage and configuration problems (a topic setting
+ * under whose subject no fitting schema is registered among them: running again will not help) print their message
+ * (exit 2); anything else failed while publishing (exit 3).
  */
 export function runCli(main: () => Promise<number>): void {
   main().then(
@@ -63,7 +65,7 @@ export function runCli(main: () => Promise<number>): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      const usage = error instanceof UsageError || error instanceof ConfigError;
+      const usage = error instanceof UsageError || error instanceof ConfigError || error instanceof EventEncodeError;
       console.error(usage ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = usage ? CLI_EXIT_CODES.usage : CLI_EXIT_CODES.publishFailed;
     },
