@@ -189,6 +189,7 @@ describe('GET /api/v1/customers (ranked list)', () => {
       modelVersion: stored.get(HAND_CHECKED)!.modelVersion,
       computedAt: bed.clock.now(),
       nextRenewalAt: handCheckedInsights(API_TEST_NOW).nextRenewalAt,
+      underContract: true,
     });
     expect(byId.get('pied-prospect')!.nextRenewalAt).toBeNull();
   });
@@ -207,6 +208,10 @@ describe('GET /api/v1/customers (ranked list)', () => {
     }
     expect(underContract()).not.toContain('soylent-gone');
     expect(stored.get('soylent-gone')).toMatchObject({ lifecycleStage: 'CHURNED', band: 'red', riskBand: 'high' });
+    // Every row says whether its customer is under contract.
+    const rows = (await get<CustomerPage>('/api/v1/customers?limit=200')).body.items;
+    expect(rows.filter((row) => row.underContract).map((row) => row.customerId).sort()).toEqual(underContract().sort());
+    expect((await get<CustomerDetail>('/api/v1/customers/soylent-gone')).body.underContract).toBe(false);
   });
 
   it('refuses to filter the churn-risk or health ranking by a stage it holds no customer of, rather than answer an empty page', async () => {

@@ -146,6 +146,8 @@ describe('the dashboard', () => {
     await expect
       .poll(() => page.locator('#customers tbody tr[data-customer-id]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.customerId)))
       .toEqual(CUSTOMER_IDS.filter((id) => stored.get(id)!.lifecycleStage === 'CHURNED'));
+    // With no contract it has nothing left to churn: no risk is shown for it, whatever the model said.
+    expect(await page.locator('#customers tbody tr[data-customer-id] td[data-col=risk]').allTextContents()).toEqual(['—']);
     await page.selectOption('#filters select[name=stage]', '');
     await expect.poll(() => page.locator('#customers tbody tr[data-customer-id]').count()).toBe(CUSTOMER_IDS.length);
   });

@@ -1,4 +1,5 @@
 // One customer: its score, explanation, Insights and alerts (one consistent read), and its score history.
+import { hasActiveContract } from '@churnscore/domain';
 import { alertEpisodes, describeDriver, type ScoringConfig } from '@churnscore/scoring';
 import type { ReadStore } from '@churnscore/state';
 import { withStatus } from './alerts';
@@ -15,6 +16,7 @@ export async function getCustomer(store: ReadStore, scoring: ScoringConfig, cust
   const { explanation } = model.score;
   return {
     ...model.score,
+    underContract: hasActiveContract(model.score.lifecycleStage),
     explanation: { ...explanation, topDrivers: explanation.topDrivers.map((driver) => ({ ...driver, text: describeDriver(driver, scoring) })) },
     insights: model.insights,
     alerts: { open: withStatus(episodes, 'OPEN'), recentlyResolved: withStatus(episodes, 'RESOLVED') },

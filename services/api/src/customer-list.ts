@@ -64,8 +64,8 @@ async function startIndex(ranking: RankingReader, order: SortOrder, cursor: Curs
 // A band, like the dashboard's counts of it, is one of the customers under contract: a churned customer's health and
 // risk are what they were when it left.
 const matchesFilters = (row: CustomerRow, { band, riskBand, stage }: CustomerListQuery): boolean =>
-  (band === undefined || (row.band === band && hasActiveContract(row.lifecycleStage))) &&
-  (riskBand === undefined || (row.riskBand === riskBand && hasActiveContract(row.lifecycleStage))) &&
+  (band === undefined || (row.band === band && row.underContract)) &&
+  (riskBand === undefined || (row.riskBand === riskBand && row.underContract)) &&
   (stage === undefined || row.lifecycleStage === stage);
 
 export async function listCustomers(store: ReadStore, query: CustomerListQuery): Promise<CustomerPage> {
@@ -97,7 +97,8 @@ export async function listCustomers(store: ReadStore, query: CustomerListQuery):
     for (const [i, entry] of entries.entries()) {
       scanned += 1;
       last = entry;
-      const row = rows[i]; // null: erased after the ranking was read
+      const summary = rows[i]; // null: erased after the ranking was read
+      const row = summary && { ...summary, underContract: hasActiveContract(summary.lifecycleStage) };
       if (row && matchesFilters(row, query)) items.push(row);
       if (items.length === query.limit) {
         // Stopped inside the batch: the entries after this one are still to come.

@@ -6,7 +6,7 @@
 // forgotten by the broker.
 import { randomBytes } from 'node:crypto';
 import type { TopicNames } from '@churnscore/config';
-import type { AlertEpisode, ScoreCause } from '@churnscore/domain';
+import { hasActiveContract, type AlertEpisode, type ScoreCause } from '@churnscore/domain';
 import type { EventCodec, OutputEvent, ScoreValues } from '@churnscore/events';
 import { BrokerContact, TopicsWatch, missingTopics } from '@churnscore/kafka';
 import type { Logger } from '@churnscore/observability';
@@ -26,6 +26,8 @@ export interface ScoreUpdate {
   computedAt: number;
   /** Computed while the customer's history was still loading: its alerts wait, and the score may move on as the rest arrives. */
   catchingUp: boolean;
+  /** As the customer views' `underContract`: whether the current score's stage has an active contract. */
+  underContract: boolean;
 }
 
 /** The `alert` live event: an alert episode opened, was raised in severity, or resolved. */
@@ -46,7 +48,8 @@ function toLiveMessage(event: OutputEvent): LiveMessage {
     return { event: 'alert', data: alert };
   }
   const { customerId, version, cause, segment, previous, current, modelVersion, computedAt, catchingUp } = event;
-  return { event: 'score', data: { customerId, version, cause: cause.kind, segment, previous, current, modelVersion, computedAt, catchingUp } };
+  const underContract = hasActiveContract(current.lifecycleStage);
+  return { event: 'score', data: { customerId, version, cause: cause.kind, segment, previous, current, modelVersion, computedAt, catchingUp, underContract } };
 }
 
 export interface LiveFeedOptions {

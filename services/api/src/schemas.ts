@@ -119,6 +119,9 @@ const scoreFields = {
   version: Type.Integer({ description: 'Per-customer version of the last published change' }),
   modelVersion: Type.String({ description: 'Version of the scoring configuration' }),
   computedAt: EpochMs('When the score was computed'),
+  underContract: Type.Boolean({
+    description: 'Has an active contract (stage other than PROSPECT and CHURNED): only then do its health and churn risk count in the bands, filters and rankings of risk',
+  }),
 };
 
 const CustomerRowSchema = Type.Object({
@@ -359,4 +362,5 @@ type _AlertEpisodeMatchesDomain = Assert<Equals<Static<typeof AlertEpisodeSchema
 type _HistoryPointMatchesState = Assert<Equals<HistoryPoint, ScoreHistoryPoint>>;
 /** Every card the trainer writes is one the API serves. */
 type _ModelCardServed = Assert<ModelCard extends ServedModelCard ? true : false>;
-type _RowHoldsTheSummary = Assert<Equals<CustomerRow, Pick<CustomerSummary, keyof CustomerRow>>>;
+/** A row is the stored summary's fields, and whether the customer is under contract (which the API works out). */
+type _RowHoldsTheSummary = Assert<Equals<Omit<CustomerRow, 'underContract'>, Pick<CustomerSummary, Exclude<keyof CustomerRow, 'underContract'>>>>;

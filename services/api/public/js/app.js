@@ -85,8 +85,12 @@ async function read(path) {
 // ---------------------------------------------------------------- small views
 
 const bandPill = (band, health) => h('span', { class: `pill band-${band}`, 'data-band': band }, health);
-const riskCell = (churnRisk, riskBand) =>
-  h('span', { class: 'risk', title: riskMeaning(view.model) }, fmt.percent(churnRisk, 1), h('span', { class: `risk-tag risk-${riskBand}` }, riskBand));
+/** Said in place of a churn risk for a customer without an active contract: the bands and rankings leave it out. */
+const NOTHING_TO_CHURN = 'No active contract: nothing left to churn';
+const riskCell = ({ churnRisk, riskBand, underContract }) =>
+  underContract
+    ? h('span', { class: 'risk', title: riskMeaning(view.model) }, fmt.percent(churnRisk, 1), h('span', { class: `risk-tag risk-${riskBand}` }, riskBand))
+    : h('span', { class: 'risk muted', title: NOTHING_TO_CHURN }, '—');
 const stageTag = (stage) => h('span', { class: 'stage' }, fmt.stage(stage));
 const renewal = (epochMs) => (epochMs === null ? h('span', { class: 'muted' }, '—') : [fmt.date(epochMs), ' ', h('span', { class: 'muted small' }, fmt.relativeDays(epochMs))]);
 
@@ -215,7 +219,7 @@ function rowCells(row) {
     h('td', {}, h('span', { class: 'customer-name' }, row.customerId)),
     h('td', {}, row.segment ?? h('span', { class: 'muted' }, '—')),
     h('td', { 'data-col': 'health' }, bandPill(row.band, row.health)),
-    h('td', { 'data-col': 'risk' }, riskCell(row.churnRisk, row.riskBand)),
+    h('td', { 'data-col': 'risk' }, riskCell(row)),
     h('td', {}, stageTag(row.lifecycleStage)),
     h('td', { class: 'num', 'data-col': 'valueAtRisk' }, fmt.money(row.valueAtRisk)),
     h('td', {}, renewal(row.nextRenewalAt)),
@@ -282,7 +286,16 @@ function applyScoreUpdate(update) {
     updateTableFooter(tableTotal);
     return;
   }
-  entry.row = { ...entry.row, ...update.current, segment: update.segment, version: update.version, computedAt: update.computedAt };
+  entry.row = {
+    ...entry.row,
+    ...update.current,
+    segment: update.segment,
+    version: update.version,
+    computedAt: update.computedAt,
+    underContract: update.underContract,
+    // A renewal is an active contract's end: without one there is none.
+    nextRenewalAt: update.underContract ? entry.row.nextRenewalAt : null,
+  };
   if (!matchesFilters(entry.row)) {
     // No longer one of the customers asked for: it leaves the table, and the refresh note counts it.
     removeCustomer(update.customerId, { keepPanel: true });
@@ -305,7 +318,8 @@ function removeCustomer(customerId, { keepPanel = false } = {}) {
 /** Whether a row still answers the table's filters (the ranking's own segment included). */
 function matchesFilters(row) {
   const query = filterQuery();
-  const wanted = { band: row.band, riskBand: row.riskBand, stage: row.lifecycleStage, segment: row.segment };
+  // Bands are those of customers under contract, as the API filters them.
+  const wanted = { band: row.underContract ? row.band : null, riskBand: row.underContract ? row.riskBand : null, stage: row.lifecycleStage, segment: row.segment };
   return Object.entries(wanted).every(([name, value]) => !query.has(name) || query.get(name) === value);
 }
 
@@ -321,7 +335,9 @@ function scoreCard(detail) {
       'div',
       { class: 'score-head' },
       figure('Health', bandPill(detail.band, detail.health), `${detail.band} band`),
-      figure(riskLabel(view.model), fmt.percent(detail.churnRisk, 1), h('span', { class: `risk-tag risk-${detail.riskBand}` }, detail.riskBand), riskMeaning(view.model)),
+      detail.underContract
+        ? figure(riskLabel(view.model), fmt.percent(detail.churnRisk, 1), h('span', { class: `risk-tag risk-${detail.riskBand}` }, detail.riskBand), riskMeaning(view.model))
+        : figure(riskLabel(view.model), '—', 'no active contract', NOTHING_TO_CHURN),
       figure('Value at risk', fmt.money(detail.valueAtRisk), `of ${fmt.money(detail.insights?.totalContractValue ?? 0)} contracted`),
       figure('Lifecycle', stageTag(detail.lifecycleStage), `scorecard ${detail.explanation.scorecardId}`),
     ),
