@@ -7,7 +7,7 @@ import { hasActiveContract, type HealthBand, type LifecycleStage } from '@churns
 import { encodeScoreHistoryEntry } from '@churnscore/state';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig } from '@churnscore/scoring';
 import type { ModelCard } from '@churnscore/training';
-import { sampleActivity } from '@churnscore/events/testing';
+import { sampleActivity, sampleContract } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import { CUSTOMER_IDS } from '../api/portfolio';
@@ -198,6 +198,21 @@ describe('the dashboard', () => {
     await expect.poll(() => page.locator('#panel').getAttribute('data-version'), { timeout: 20_000 }).toBe(after.version);
     // The NPS of 0 is what moved health: the panel says so in a sentence, in health points.
     expect(await page.locator('#panel .drivers').textContent()).toMatch(/The latest NPS answer (fell from \d+ to 0|is now 0, where the health score had no value for it before) \(−[\d.]+ health points\)\./);
+  });
+
+  it('takes a customer whose last contract ends out of a table ranked by health, and says a customer not shown changed', async () => {
+    const customerId = 'smb-02';
+    await page.selectOption('#filters select[name=sort]', 'health');
+    await row(customerId).waitFor();
+    const now = bed.clock.now();
+    await bed.publishAndWait([
+      sampleContract({ customerId, eventId: `${customerId}-cancel-browser`, contractId: `${customerId}-k1`, status: 'CANCELLED', startDate: now - 500 * DAY, endDate: now - DAY, occurredAt: now - 1_000 }),
+    ]);
+    expect((await bed.scoreHash(customerId)).lifecycleStage).toBe('CHURNED');
+    await expect.poll(() => row(customerId).count(), { timeout: 20_000 }).toBe(0);
+    expect(await page.locator('#more-changes').textContent()).toBe('1 customer not shown changed · refresh');
+    await page.selectOption('#filters select[name=sort]', 'valueAtRisk');
+    await row(customerId).waitFor();
   });
 
   it('draws a year of back-filled history apart from the live scores, with a legend entry', async () => {

@@ -315,9 +315,13 @@ function removeCustomer(customerId, { keepPanel = false } = {}) {
   if (!keepPanel && view.openCustomerId === customerId) closePanel();
 }
 
-/** Whether a row still answers the table's filters (the ranking's own segment included). */
+/** The ranking that holds every scored customer; the others hold those under contract (docs/redis-contract.md, Rankings). */
+const EVERY_CUSTOMER_RANKING = 'valueAtRisk';
+
+/** Whether a row still answers the table's ranking and filters (the ranking's own segment included). */
 function matchesFilters(row) {
   const query = filterQuery();
+  if (!row.underContract && query.get('sort') !== EVERY_CUSTOMER_RANKING) return false;
   // Bands are those of customers under contract, as the API filters them.
   const wanted = { band: row.underContract ? row.band : null, riskBand: row.underContract ? row.riskBand : null, stage: row.lifecycleStage, segment: row.segment };
   return Object.entries(wanted).every(([name, value]) => !query.has(name) || query.get(name) === value);
