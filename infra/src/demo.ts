@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { loadConfig } from '@churnscore/config';
 import { ensureStack, provisionStack } from './index';
 import type { Reporter } from './progress';
 import { REPO_ROOT, loadSettings, redactUrl } from './settings';
@@ -23,17 +24,9 @@ export interface DemoOptions {
   customers: number;
   /** Live events per second once the history is in. */
   liveRate: number;
-  apiPort: number;
-  scorerPort: number;
 }
 
-/** The demo's ports, unless API_PORT or HTTP_PORT say others (a port taken by another program). */
-const demoOptions = (env: NodeJS.ProcessEnv): DemoOptions => ({
-  customers: 300,
-  liveRate: 20,
-  apiPort: Number(env.API_PORT ?? 8080),
-  scorerPort: Number(env.HTTP_PORT ?? 9464),
-});
+const DEFAULT_DEMO_OPTIONS: DemoOptions = { customers: 300, liveRate: 20 };
 
 const STOP_GRACE_MS = 15_000;
 const READY_TIMEOUT_MS = 120_000;
@@ -94,7 +87,7 @@ async function stopService(child: ChildProcess): Promise<void> {
  * and the read API, publishes a year of simulated CRM history, then keeps live traffic flowing until
  * Ctrl-C, which stops everything this command started (the stack too, if it was not already running).
  */
-export async function runDemo(reporter: Reporter, options: DemoOptions = demoOptions(process.env)): Promise<number> {
+export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT_DEMO_OPTIONS): Promise<number> {
   const stack = await ensureStack({ reporter });
   await provisionStack(stack, { reporter });
   const settings = loadSettings();
@@ -105,8 +98,6 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = demoOpt
     KAFKA_BROKERS: stack.kafkaBrokers.join(','),
     SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
     REDIS_URL: stack.redisUrl,
-    API_PORT: String(options.apiPort),
-    HTTP_PORT: String(options.scorerPort),
   };
   const running = new Set<ChildProcess>();
   let stopping = false;
@@ -136,19 +127,22 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = demoOpt
     process.once('SIGTERM', interrupt);
 
     const run = async () => {
+      // The ports the services will listen on, read as they read them: API_PORT and HTTP_PORT, or their defaults. A bad
+      // setting stops the demo here, and what it started with it.
+      const { apiPort, httpPort: scorerPort } = loadConfig(env);
       supervise('scorer', startService('scorer', 'services/scorer/src/main.ts', [], env, settings.logDir), fail('scorer'));
       supervise('api', startService('api', 'services/api/src/main.ts', [], env, settings.logDir), fail('api'));
       await Promise.all([
-        waitUntilReady('scorer', `http://127.0.0.1:${options.scorerPort}/readyz`, reporter),
-        waitUntilReady('api', `http://127.0.0.1:${options.apiPort}/readyz`, reporter),
+        waitUntilReady('scorer', `http://127.0.0.1:${scorerPort}/readyz`, reporter),
+        waitUntilReady('api', `http://127.0.0.1:${apiPort}/readyz`, reporter),
       ]);
       console.log(
         [
           '',
-          `  Dashboard:       http://127.0.0.1:${options.apiPort}/`,
-          `  Read API:        http://127.0.0.1:${options.apiPort}/openapi.json`,
+          `  Dashboard:       http://127.0.0.1:${apiPort}/`,
+          `  Read API:        http://127.0.0.1:${apiPort}/openapi.json`,
           ...apiAccess.loginLines,
-          `  Scorer metrics:  http://127.0.0.1:${options.scorerPort}/metrics`,
+          `  Scorer metrics:  http://127.0.0.1:${scorerPort}/metrics`,
           ...endpointExports(stack).map((line) => `  ${line}`),
           '',
           '  Ctrl-C stops everything this command started.',
