@@ -84,8 +84,9 @@ describe('a schema registry outage', () => {
     expect(await revision()).toBe(1);
     expect(await dlqTotal(scorer)).toBe(0);
     expect(liveness.alive).toBe(true);
-    // Held by the registry, the scorer says so: not ready, and why.
-    expect(await readiness()).toMatchObject({ status: 503, checks: { registry: false } });
+    // Held by the registry, the scorer says so: not ready, and why, as soon as its request has stalled (the registry
+    // client retries a refused connection for up to seven seconds before it reports a failure).
+    await eventually(readiness, (r) => r.status === 503 && r.checks.registry === false, 10_000, 'readiness to name the registry');
 
     proxy.setCut(false);
     await eventually(revision, (r) => r === 1 + DURING, 60_000, 'the records written during the outage to be scored');

@@ -66,7 +66,7 @@ export interface EventCodec {
   requireOutputSchemas(): Promise<void>;
   /** The kind of event a topic carries, or undefined for a topic the codec does not handle. */
   kindOf(topic: string): EventKind | undefined;
-  /** False while the schema registry's last answer was a failure (AvroRegistrySerde.registryAnswering). */
+  /** False while the schema registry's last answer was a failure or a request is stalled (AvroRegistrySerde.registryAnswering). */
   registryAnswering(): boolean;
   /** Closes the registry client if the codec created it. */
   close(): void;

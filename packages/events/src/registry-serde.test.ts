@@ -1,7 +1,7 @@
 import { RestError, type Client, type SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { AvroRegistrySerde, SchemaRegistryAccessRefusedError, SchemaRegistryError } from './registry-serde';
+import { AvroRegistrySerde, REGISTRY_STALLED_AFTER_MS, SchemaRegistryAccessRefusedError, SchemaRegistryError } from './registry-serde';
 import { frame, unframe } from './wire-format';
 
 const SCHEMA_ID = 7;
@@ -76,6 +76,26 @@ describe('AvroRegistrySerde.serialize', () => {
   });
 });
 
+describe('AvroRegistrySerde.registryAnswering', () => {
+  it('turns false on a failed answer, or once a request has stayed open too long (the client retrying it), and true on the next answer', async () => {
+    const { client, lookups } = deferredRegistry();
+    let now = 1_000_000;
+    const serde = new AvroRegistrySerde(client, () => now);
+    const first = serde.serialize('pings-value', { n: 1 });
+    now += REGISTRY_STALLED_AFTER_MS - 1;
+    expect(serde.registryAnswering).toBe(true);
+    now += 1;
+    expect(serde.registryAnswering).toBe(false);
+    lookups[0]!.settle(new RestError('unavailable', 503, 50301));
+    await expect(first).rejects.toBeInstanceOf(SchemaRegistryError);
+    expect(serde.registryAnswering).toBe(false);
+    const second = serde.serialize('pings-value', { n: 2 });
+    lookups[1]!.settle(latest);
+    await second;
+    expect(serde.registryAnswering).toBe(true);
+  });
+});
+
 describe('AvroRegistrySerde.deserialize', () => {
   it('asks the registry client once for a writer schema that a whole batch of records names before it is known', async () => {
     const { client, lookups } = deferredRegistry();
@@ -101,6 +121,8 @@ describe('AvroRegistrySerde.deserialize', () => {
     const first = batch();
     lookups[0]!.settle(new RestError('not found', 404, 40403));
     expect((await first).map((read) => (read.ok ? read : read.rejection.reason))).toEqual(['UNKNOWN_SCHEMA_ID', 'UNKNOWN_SCHEMA_ID']);
+    // The registry answered (the id is not there): nothing holds the scorer.
+    expect(serde.registryAnswering).toBe(true);
     void batch();
     expect(lookups).toHaveLength(2);
   });

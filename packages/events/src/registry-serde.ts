@@ -51,6 +51,12 @@ const REGISTRY_API_NOT_FOUND =
 /** Unauthorized (no or wrong credentials) and Forbidden (credentials without the access). */
 const ACCESS_REFUSED = new Set([401, 403]);
 const MISSING_READER_FIELD = /^no matching field for default-less (\S+)$/;
+/**
+ * A registry answers in milliseconds. A request still open after this long is failing out of sight: the client retries
+ * a refused connection or a server error (three times, backing off up to seven seconds), and a hung registry holds
+ * each attempt until the client's timeout; the work that waits on it is stuck meanwhile.
+ */
+export const REGISTRY_STALLED_AFTER_MS = 2_000;
 
 /**
  * Avro in the Confluent wire format on top of the registry client (which caches schemas by id and subject).
@@ -76,18 +82,26 @@ export class AvroRegistrySerde {
   private readonly writersInFlight = new Map<number, Promise<avro.Type | Rejected>>();
   /** Whether the registry answered the last request sent to it (true before the first). */
   private lastRequestAnswered = true;
+  /** When each registry request still open was sent. */
+  private readonly openRequests = new Set<{ sentAt: number }>();
 
   /**
-   * False while the registry's last answer was a failure (down, hung past the client's timeout, a server error): the
-   * decoding or publishing that needed it is then stuck, retried. Requests the caches spare do not count: a registry
-   * that went away while every schema in use is known stops nothing.
+   * False while the registry's last answer was a failure (down, hung past the client's timeout, a server error), or a
+   * request has been open for REGISTRY_STALLED_AFTER_MS (the client still retrying it): the decoding or publishing that
+   * needs it is then stuck, retried. Requests the caches spare do not count: a registry that went away while every
+   * schema in use is known stops nothing.
    */
   get registryAnswering(): boolean {
-    return this.lastRequestAnswered;
+    const stalledBefore = this.now() - REGISTRY_STALLED_AFTER_MS;
+    return this.lastRequestAnswered && ![...this.openRequests].some(({ sentAt }) => sentAt <= stalledBefore);
   }
   private readonly latestInFlight = new Map<string, Promise<SchemaMetadata>>();
 
-  constructor(private readonly client: Client) {}
+  /** `now` times the open requests (milliseconds since the epoch). */
+  constructor(
+    private readonly client: Client,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * Writes `record` with the latest schema registered under `subject` (never auto-registering: schemas are
@@ -240,6 +254,8 @@ export class AvroRegistrySerde {
 
   /** Runs a registry request; a 404 is the caller's to interpret, anything else is the registry's failure. */
   private async registryCall<T, N>(request: () => Promise<T>, onNotFound: () => N): Promise<T | N> {
+    const open = { sentAt: this.now() };
+    this.openRequests.add(open);
     try {
       const answer = await request();
       this.lastRequestAnswered = true;
@@ -254,6 +270,8 @@ export class AvroRegistrySerde {
         );
       }
       throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      this.openRequests.delete(open);
     }
   }
 }
