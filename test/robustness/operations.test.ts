@@ -117,6 +117,20 @@ describe('a scorer whose Kafka consumer stops for good', () => {
   }, 60_000);
 });
 
+describe('a scorer started while no broker answers', () => {
+  it('answers its probes while it retries (alive, not ready: the consumer is in no group), and stops on SIGTERM', async () => {
+    const [brokerPort, httpPort] = [await freePort(), await freePort()];
+    const scorer = startService('scorer', { KAFKA_BROKERS: `127.0.0.1:${brokerPort}`, HTTP_PORT: String(httpPort) });
+    await eventually(() => statusWithin(`http://127.0.0.1:${httpPort}/healthz`, 1_000), (status) => status === 200, 30_000, 'liveness to answer');
+    const readiness = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toEqual({ ready: false, checks: { redis: true, kafka: false, registry: true } });
+    scorer.signal('SIGTERM');
+    expect(await scorer.exitWithin(5_000)).toEqual({ code: 0, signal: null });
+    expect(scorer.nonJsonLines()).toEqual([]);
+  }, 60_000);
+});
+
 describe('the consumer group', () => {
   it('stops a scorer cleanly (exit 0) on SIGTERM while it is still joining the group', async () => {
     const groupId = uniqueName('operations-joining');

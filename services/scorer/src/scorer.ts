@@ -287,20 +287,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   };
 
   const kafka = createKafkaClient(kafkaClientOptions(config), logger);
-  const admin = await connectAdmin(kafka);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
-  try {
-    if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
-    await requireTopics(admin, config.topics);
-    await checkOutputSchemas(codec, logger);
-  } catch (error) {
-    codec.close();
-    redis.disconnect();
-    await admin.disconnect();
-    throw error;
-  }
-  const store = createStateStore(redis, { prefix: config.redis.keyPrefix, ...stateSettings(config) });
-  const producer = await connectIdempotentProducer(kafka);
   const consumer = kafka.consumer({
     groupId: config.kafka.consumerGroup,
     allowAutoTopicCreation: false,
@@ -311,11 +298,41 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     // check interval rather than kafkajs's (and Kafka's) five minutes, while producers already write to them.
     metadataMaxAge: TOPICS_CHECK_INTERVAL_MS,
   });
+  // Readiness: a broker that went away leaves the consumer in its group, waiting, for as long as the outage lasts.
+  const brokerContact = new BrokerContact(consumer, config.kafka.sessionTimeoutMs);
+  const redisAnswers = { name: 'redis', check: async () => (await redis.ping()) === 'PONG' };
+  // Served from the first moment, so that a probe is answered while the start waits for a dependency (no broker
+  // answering: two and a half minutes of retries): not ready (the consumer is in no group yet), and why.
+  const ops = await startOpsServer({
+    port: options.httpPort ?? config.httpPort,
+    host: config.httpHost,
+    metrics: metrics.registry,
+    liveness,
+    // The registry as the decoding and publishing last found it: one that is down while every schema in use is known
+    // stops nothing, one that fails them holds the scorer, retrying.
+    readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }, { name: 'registry', check: () => codec.registryAnswering() }],
+  });
+  /** A start that fails leaves nothing open behind it (startScorer also runs inside the tests' processes). */
+  const abandonStart = async (error: unknown, admin?: Admin): Promise<never> => {
+    codec.close();
+    redis.disconnect();
+    await admin?.disconnect();
+    await ops.close();
+    throw error;
+  };
+  const admin = await connectAdmin(kafka).catch((error: unknown) => abandonStart(error));
+  try {
+    if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
+    await requireTopics(admin, config.topics);
+    await checkOutputSchemas(codec, logger);
+  } catch (error) {
+    await abandonStart(error, admin);
+  }
+  const store = createStateStore(redis, { prefix: config.redis.keyPrefix, ...stateSettings(config) });
+  const producer = await connectIdempotentProducer(kafka);
   const inputTopics = inputTopicsOf(config.topics);
   const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin), logger });
   const inputOffsets = new InputOffsetsGuard(freshNamespaceAdvice(config.redis.keyPrefix, config.kafka.consumerGroup));
-  // Readiness: a broker that went away leaves the consumer in its group, waiting, for as long as the outage lasts.
-  const brokerContact = new BrokerContact(consumer, config.kafka.sessionTimeoutMs);
   let stopping = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     backlog.assigned(payload.memberAssignment);
@@ -444,7 +461,6 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     stopIfRefused,
   );
 
-  const redisAnswers = { name: 'redis', check: async () => (await redis.ping()) === 'PONG' };
   const stallWatch = new StallWatch({
     work: [
       { name: 'a unit of work', inFlight: loop.unitsInFlight },
@@ -455,15 +471,6 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     // a unit fetches nothing, and its own contact with the brokers lapses.
     dependenciesAnswer: async () => (await readinessReport([redisAnswers, { name: 'kafka', check: () => admin.listTopics().then(() => true) }])).ready,
     onStalled: (reason) => liveness.fail(reason),
-  });
-  const ops = await startOpsServer({
-    port: options.httpPort ?? config.httpPort,
-    host: config.httpHost,
-    metrics: metrics.registry,
-    liveness,
-    // The registry as the decoding and publishing last found it: one that is down while every schema in use is known
-    // stops nothing, one that fails them holds the scorer, retrying.
-    readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }, { name: 'registry', check: () => codec.registryAnswering() }],
   });
   await loop.start();
   timeDriven.start();
