@@ -282,6 +282,9 @@ describe('GET /api/v1/customers (ranked list)', () => {
       expect(error.statusCode).toBe(400);
     }
     for (const path of ['/api/v1/customers/acme/history?limit=Infinity', '/api/v1/alerts?limit=-Infinity']) expect((await get(path)).status, path).toBe(400);
+    // A value outside a list is told the list.
+    expect((await get<{ message: string }>('/api/v1/customers?band=blue')).body.message).toBe('querystring/band must be equal to one of the allowed values: green, yellow, red');
+    expect((await get<{ message: string }>('/api/v1/customers?limit=0')).body.message).toBe('querystring/limit must be >= 1');
   });
 });
 

@@ -71,6 +71,12 @@ const SECURITY_HEADERS = {
 const isApiRequest = (request: FastifyRequest): boolean =>
   request.url.startsWith('/api/') || (request.routeOptions.url?.startsWith('/api/') ?? false);
 
+/** Ajv's message, and for a value outside a list the list itself: "must be equal to one of the allowed values" names none. */
+function validationMessage(error: FastifyError): string {
+  const allowed = error.validation?.[0]?.keyword === 'enum' ? error.validation[0].params.allowedValues : undefined;
+  return Array.isArray(allowed) ? `${error.message}: ${allowed.join(', ')}` : error.message;
+}
+
 const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 
 /**
@@ -159,7 +165,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
       return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: STATUS_CODES[error.statusCode], message: error.message });
     }
     if (error.validation) {
-      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: error.message });
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: validationMessage(error) });
     }
     // A client's error a plugin raised (the static files' 403 for a path outside their folder, a 404): not a failure of ours.
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
