@@ -10,6 +10,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 
 /** The band colours of styles.css (--green, --yellow, --red), as the browser computes them. */
 export const BAND_COLOURS = { green: 'rgb(18, 161, 80)', yellow: 'rgb(208, 135, 0)', red: 'rgb(217, 45, 32)' };
+/** The health pill's colour for a customer without an active contract: in no band. */
+export const NO_BAND_COLOUR = 'rgb(102, 112, 133)';
 
 export function launchChromium(): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });

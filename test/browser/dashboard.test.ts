@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import { CUSTOMER_IDS } from '../api/portfolio';
 import { ApiTestBed, TEST_TOKEN } from '../api/support';
-import { ARTIFACTS, BAND_COLOURS, launchChromium, shownPills } from './chromium';
+import { ARTIFACTS, BAND_COLOURS, launchChromium, NO_BAND_COLOUR, shownPills } from './chromium';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -73,8 +73,10 @@ describe('the dashboard', () => {
 
     const pills = await shownPills(page);
     for (const customerId of CUSTOMER_IDS) {
-      const band = stored.get(customerId)!.band as keyof typeof BAND_COLOURS;
-      expect(pills.get(customerId), customerId).toEqual({ text: stored.get(customerId)!.health, colour: BAND_COLOURS[band] });
+      const { band, health, lifecycleStage } = stored.get(customerId)!;
+      // A customer without an active contract is in no band (the figures leave it out): its health shows uncoloured.
+      const colour = hasActiveContract(lifecycleStage as LifecycleStage) ? BAND_COLOURS[band as keyof typeof BAND_COLOURS] : NO_BAND_COLOUR;
+      expect(pills.get(customerId), customerId).toEqual({ text: health, colour });
     }
     expect(await page.locator('#band-distribution .seg').count()).toBeGreaterThan(1);
     // Red health and high churn risk count the customers under contract alone: the one that left is red and at high

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import { ApiTestBed, TEST_TOKEN } from '../api/support';
-import { ARTIFACTS, BAND_COLOURS, launchChromium, shownPills } from './chromium';
+import { ARTIFACTS, BAND_COLOURS, launchChromium, NO_BAND_COLOUR, shownPills } from './chromium';
 
 const bed = new ApiTestBed('simulated-portfolio');
 const histories = generateCustomerHistories({ customers: 24, days: 400, seed: 'dashboard-e2e', now: bed.clock.now() });
@@ -24,6 +24,7 @@ interface Scored {
   churnRisk: number;
   riskBand: RiskBand;
   lifecycleStage: LifecycleStage;
+  underContract: boolean;
   valueAtRisk: number;
 }
 
@@ -78,9 +79,11 @@ describe('a simulated portfolio through the whole product', () => {
     expect(cohortOf.get(shown[0]!)).toBe('declining');
 
     const pills = await shownPills(page);
-    for (const { customerId, band } of scored) {
-      expect(pills.get(customerId)?.colour, customerId).toBe(BAND_COLOURS[band]);
+    for (const { customerId, band, underContract } of scored) {
+      // Customers who left are in no band: their health shows uncoloured.
+      expect(pills.get(customerId)?.colour, customerId).toBe(underContract ? BAND_COLOURS[band] : NO_BAND_COLOUR);
     }
+    expect(scored.some((s) => !s.underContract)).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-simulated-portfolio.png`, fullPage: true });
   });
 });

@@ -84,9 +84,14 @@ async function read(path) {
 
 // ---------------------------------------------------------------- small views
 
-const bandPill = (band, health) => h('span', { class: `pill band-${band}`, 'data-band': band }, health);
 /** Said in place of a churn risk for a customer without an active contract: the bands and rankings leave it out. */
 const NOTHING_TO_CHURN = 'No active contract: nothing left to churn';
+/** Said of the health of a customer without an active contract: shown, but in no band's colour, as the bands count it in none. */
+const OUTSIDE_THE_BANDS = 'No active contract: in none of the health bands';
+const healthPill = ({ band, health, underContract }) =>
+  underContract
+    ? h('span', { class: `pill band-${band}`, 'data-band': band }, health)
+    : h('span', { class: 'pill band-none', 'data-band': band, title: OUTSIDE_THE_BANDS }, health);
 const riskCell = ({ churnRisk, riskBand, underContract }) =>
   underContract
     ? h('span', { class: 'risk', title: riskMeaning(view.model) }, fmt.percent(churnRisk, 1), h('span', { class: `risk-tag risk-${riskBand}` }, riskBand))
@@ -218,7 +223,7 @@ function rowCells(row) {
   return [
     h('td', {}, h('span', { class: 'customer-name' }, row.customerId)),
     h('td', {}, row.segment ?? h('span', { class: 'muted' }, '—')),
-    h('td', { 'data-col': 'health' }, bandPill(row.band, row.health)),
+    h('td', { 'data-col': 'health' }, healthPill(row)),
     h('td', { 'data-col': 'risk' }, riskCell(row)),
     h('td', {}, stageTag(row.lifecycleStage)),
     h('td', { class: 'num', 'data-col': 'valueAtRisk' }, fmt.money(row.valueAtRisk)),
@@ -338,7 +343,7 @@ function scoreCard(detail) {
     h(
       'div',
       { class: 'score-head' },
-      figure('Health', bandPill(detail.band, detail.health), `${detail.band} band`),
+      figure('Health', healthPill(detail), detail.underContract ? `${detail.band} band` : 'no active contract'),
       detail.underContract
         ? figure(riskLabel(view.model), fmt.percent(detail.churnRisk, 1), h('span', { class: `risk-tag risk-${detail.riskBand}` }, detail.riskBand), riskMeaning(view.model))
         : figure(riskLabel(view.model), '—', 'no active contract', NOTHING_TO_CHURN),
