@@ -289,6 +289,11 @@ describe('readiness when Redis hangs', () => {
     const asked = Date.now();
     expect(await statusWithin(`http://127.0.0.1:${port}/readyz`, 10_000)).toBe(503);
     expect(Date.now() - asked).toBeLessThan(2_000);
+    // The log says so too: a Redis that hangs raises no connection error.
+    await scorer.waitForLine((line) => line.includes('"readinessCheck":"redis"'), 15_000, 'the log to name Redis');
+    expect(scorer.records().filter((record) => record.readinessCheck === 'redis')).toEqual([
+      expect.objectContaining({ level: 'warn', msg: 'a dependency does not answer: the work that needs it waits (readiness says not ready)' }),
+    ]);
     scorer.signal('SIGTERM');
     expect(await scorer.exitWithin(5_000)).toEqual({ code: 0, signal: null });
   }, 90_000);

@@ -4,5 +4,6 @@ export * from './metrics';
 export * from './http-server';
 export * from './run-service';
 export * from './stall-watch';
+export * from './dependency-watch';
 export * from './event-loop-watch';
 export * from './answer-within';

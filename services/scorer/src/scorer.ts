@@ -26,6 +26,7 @@ import {
   CONNECTION_ERROR_LOG_INTERVAL_MS,
   connectionErrorLogger,
   createLogger,
+  DependencyWatch,
   Liveness,
   NO_ANSWER,
   rateLimitedLog,
@@ -65,6 +66,8 @@ import { lastingRefusal } from './lasting-refusal';
  * long means a replica lags or is cut off from its master, and is logged (at most every 30 s while it lasts).
  */
 const REPLICATION_WAIT_WARNING_MS = 10_000;
+/** How often Redis and the registry are asked whether they answer, for the log (DependencyWatch). */
+const DEPENDENCY_LOOK_INTERVAL_MS = 5_000;
 
 export interface ScorerOptions {
   config: AppConfig;
@@ -301,6 +304,12 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   // Readiness: a broker that went away leaves the consumer in its group, waiting, for as long as the outage lasts.
   const brokerContact = new BrokerContact(consumer, config.kafka.sessionTimeoutMs);
   const redisAnswers = { name: 'redis', check: async () => (await redis.ping()) === 'PONG' };
+  // The registry as the decoding and publishing last found it: one that is down while every schema in use is known
+  // stops nothing, one that fails them holds the scorer, retrying.
+  const registryAnswers = { name: 'registry', check: () => codec.registryAnswering() };
+  // Kafka's outages are in kafkajs's own log lines; a Redis or a registry that hangs would leave none.
+  const dependencyWatch = new DependencyWatch({ checks: [redisAnswers, registryAnswers], logger, intervalMs: DEPENDENCY_LOOK_INTERVAL_MS });
+  dependencyWatch.start();
   // Served from the first moment, so that a probe is answered while the start waits for a dependency (no broker
   // answering: two and a half minutes of retries): not ready (the consumer is in no group yet), and why.
   const ops = await startOpsServer({
@@ -308,12 +317,11 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     host: config.httpHost,
     metrics: metrics.registry,
     liveness,
-    // The registry as the decoding and publishing last found it: one that is down while every schema in use is known
-    // stops nothing, one that fails them holds the scorer, retrying.
-    readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }, { name: 'registry', check: () => codec.registryAnswering() }],
+    readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }, registryAnswers],
   });
   /** A start that fails leaves nothing open behind it (startScorer also runs inside the tests' processes). */
   const abandonStart = async (error: unknown, admin?: Admin): Promise<never> => {
+    dependencyWatch.stop();
     codec.close();
     redis.disconnect();
     await admin?.disconnect();
@@ -486,6 +494,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       stopping = true;
       topicsWatch.stop();
       stallWatch.stop();
+      dependencyWatch.stop();
       await timeDriven.stop();
       await loop.stop();
       await Promise.all([producer.disconnect(), admin.disconnect()]);
