@@ -122,6 +122,9 @@ describe('the dashboard', () => {
         (a, b) => Number(stored.get(b)!.valueAtRisk) - Number(stored.get(a)!.valueAtRisk),
       ),
     );
+    // The ranking's total is not the number of matches: the footer says it is from before the filter.
+    const redShown = await page.locator('#customers tbody tr[data-customer-id]').count();
+    expect(await page.locator('#table-status').textContent()).toBe(`${redShown} shown · filtered from ${CUSTOMER_IDS.length} customers ranked`);
     await page.selectOption('#filters select[name=band]', '');
     await page.fill('#filters input[name=segment]', 'SMB');
     await page.locator('#filters input[name=segment]').dispatchEvent('change');
@@ -131,6 +134,8 @@ describe('the dashboard', () => {
     // The portfolio figures follow the segment.
     await expect.poll(() => page.locator('#kpi-customers').textContent()).toBe(String(CUSTOMER_IDS.filter((id) => stored.get(id)!.segment === 'SMB').length));
     expect(await page.locator('#kpi-customers-note').textContent()).toBe('in segment SMB');
+    const smb = CUSTOMER_IDS.filter((id) => stored.get(id)!.segment === 'SMB').length;
+    await expect.poll(() => page.locator('#table-status').textContent()).toBe(`${smb} shown · ${smb} customers ranked in segment SMB`);
     await page.fill('#filters input[name=segment]', '');
     await page.locator('#filters input[name=segment]').dispatchEvent('change');
     await expect.poll(() => page.locator('#kpi-customers').textContent()).toBe(String(CUSTOMER_IDS.length));

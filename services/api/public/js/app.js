@@ -242,9 +242,17 @@ function appendRows(rows) {
   byId('segments').replaceChildren(...[...view.segments].sort().map((segment) => h('option', { value: segment })));
 }
 
+/** Filters that pick rows out of the ranking shown (a segment has a ranking of its own: its total is the segment's). */
+const ROW_FILTERS = ['band', 'riskBand', 'stage'];
+
 function updateTableFooter(total) {
   const shown = view.rows.size;
-  byId('table-status').textContent = `${fmt.count(shown)} shown · ${fmt.count(total)} customers ranked`;
+  const query = filterQuery();
+  const segment = query.get('segment');
+  const ranked = `${fmt.plural(total, 'customer')} ranked${segment ? ` in segment ${segment}` : ''}`;
+  // The total is the ranking's, before the filters: said so, lest it read as the number of customers that match.
+  const filtered = ROW_FILTERS.some((name) => query.has(name));
+  byId('table-status').textContent = `${fmt.count(shown)} shown · ${filtered ? `filtered from ${ranked}` : ranked}`;
   byId('load-more').hidden = view.nextCursor === null;
   const changed = view.changedOffscreen.size;
   byId('more-changes').hidden = changed === 0;
