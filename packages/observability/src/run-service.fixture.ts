@@ -24,6 +24,10 @@ runService(
     logger.info('started');
     // A stop that waits on a dependency that never answers.
     if (behaviour === 'hung-stop') return { logger, service: { stop: () => new Promise<void>(() => undefined) } };
+    // A stop that finishes its work in hand first.
+    if (behaviour === 'slow-stop') {
+      return { logger, service: { stop: () => new Promise((resolve) => setTimeout(resolve, 500)).then(() => logger.info('service stopped')) } };
+    }
     return { logger, service: { stop: async () => logger.info('service stopped') } };
   },
   (error): error is Error => error instanceof FixtureConfigError,

@@ -72,6 +72,16 @@ describe('runService', () => {
     expect(run.records.at(-1)).toMatchObject({ level: 'fatal', stopDeadlineMs: 300, msg: 'the stop did not finish within its deadline (a dependency hangs?): exiting' });
   });
 
+  it('stops cleanly when its SIGTERM arrives twice at once (sent to the process group, and passed on by npm)', async () => {
+    const run = runFixture('slow-stop');
+    await run.waitFor('started');
+    run.signal('SIGTERM');
+    await run.waitFor('stopping');
+    run.signal('SIGTERM');
+    expect(await run.exit).toMatchObject({ code: 0, signal: null });
+    expect(run.records.map((record) => record.msg)).toEqual(['starting', 'started', 'stopping', 'service stopped']);
+  });
+
   it('exits 1 at once on a second signal while a stop hangs', async () => {
     const run = runFixture('hung-stop');
     await run.waitFor('started');
