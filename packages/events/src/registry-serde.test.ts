@@ -94,6 +94,23 @@ describe('AvroRegistrySerde.registryAnswering', () => {
     await second;
     expect(serde.registryAnswering).toBe(true);
   });
+
+  it('stays true while the registry answers a queue of lookups, however long the last of them waits', async () => {
+    const { client, lookups } = deferredRegistry();
+    let now = 1_000_000;
+    const serde = new AvroRegistrySerde(client, () => now);
+    const type = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
+    // A batch naming three schema ids the registry does not hold: one lookup each, answered one after another.
+    const batch = serde.deserializeAll([90, 91, 92].map((id) => frame(id, type.toBuffer({ n: id }))), type);
+    for (const lookup of lookups) {
+      now += REGISTRY_STALLED_AFTER_MS - 1;
+      lookup.settle(new RestError('not found', 404, 40403));
+      await Promise.resolve();
+      expect(serde.registryAnswering).toBe(true);
+    }
+    await batch;
+    expect(serde.registryAnswering).toBe(true);
+  });
 });
 
 describe('AvroRegistrySerde.deserialize', () => {

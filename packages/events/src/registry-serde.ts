@@ -84,16 +84,20 @@ export class AvroRegistrySerde {
   private lastRequestAnswered = true;
   /** When each registry request still open was sent. */
   private readonly openRequests = new Set<{ sentAt: number }>();
+  /** When the registry last answered a request (a 404 is an answer). */
+  private lastAnswerAt = Number.NEGATIVE_INFINITY;
 
   /**
    * False while the registry's last answer was a failure (down, hung past the client's timeout, a server error), or a
-   * request has been open for REGISTRY_STALLED_AFTER_MS (the client still retrying it): the decoding or publishing that
-   * needs it is then stuck, retried. Requests the caches spare do not count: a registry that went away while every
-   * schema in use is known stops nothing.
+   * request has been open for REGISTRY_STALLED_AFTER_MS with no answer to any meanwhile (the client still retrying it):
+   * the decoding or publishing that needs it is then stuck, retried. A registry answering a queue of requests (a batch
+   * naming thousands of unknown schema ids asks for each) is answering, however long the last of them waits. Requests
+   * the caches spare do not count: a registry that went away while every schema in use is known stops nothing.
    */
   get registryAnswering(): boolean {
     const stalledBefore = this.now() - REGISTRY_STALLED_AFTER_MS;
-    return this.lastRequestAnswered && ![...this.openRequests].some(({ sentAt }) => sentAt <= stalledBefore);
+    const stalled = this.lastAnswerAt <= stalledBefore && [...this.openRequests].some(({ sentAt }) => sentAt <= stalledBefore);
+    return this.lastRequestAnswered && !stalled;
   }
   private readonly latestInFlight = new Map<string, Promise<SchemaMetadata>>();
 
@@ -259,9 +263,11 @@ export class AvroRegistrySerde {
     try {
       const answer = await request();
       this.lastRequestAnswered = true;
+      this.lastAnswerAt = this.now();
       return answer;
     } catch (error) {
       this.lastRequestAnswered = error instanceof RestError && error.status < SERVER_ERROR;
+      if (this.lastRequestAnswered) this.lastAnswerAt = this.now();
       if (error instanceof RestError && error.status === NOT_FOUND) return onNotFound();
       if (error instanceof RestError && ACCESS_REFUSED.has(error.status)) {
         throw new SchemaRegistryAccessRefusedError(
