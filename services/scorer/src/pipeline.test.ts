@@ -1,6 +1,7 @@
 // The pipeline on in-memory stand-ins of its seams: the real codec on a mock registry, a store that keeps
 // the state store's contract in memory, a producer that records. Each test drives units of work through
 // it and reads what was applied, committed, sent and acknowledged, in order, from one journal.
+import { Writable } from 'node:stream';
 import { DEFAULT_TOPICS } from '@churnscore/config';
 import { MS_PER_DAY, type ContractState, type InputEvent, type OutputEvent } from '@churnscore/domain';
 import { DLQ_HEADERS, TOPIC_ROLE_OF_KIND, type EventCodec } from '@churnscore/events';
@@ -39,7 +40,7 @@ beforeEach(async () => {
 });
 
 let metrics: ScorerMetrics;
-const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: StateStore = store) =>
+const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: StateStore = store, logger = createLogger({ name: 'pipeline-test', level: 'silent' })) =>
   new ScoringPipeline({
     store: stateStore,
     codec,
@@ -48,7 +49,7 @@ const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: Sta
     scoring: defaultScoringConfig(),
     clock: () => now,
     metrics: (metrics = createScorerMetrics()),
-    logger: createLogger({ name: 'pipeline-test', level: 'silent' }),
+    logger,
     maxBatchBytes: 1_000_000,
     backlog,
     catchUp: { historyAgeMs: MS_PER_DAY, settleMs: 60_000 },
@@ -117,6 +118,21 @@ describe('ScoringPipeline.handleChunks', () => {
     expect(dead?.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'NOT_WIRE_FORMAT', [DLQ_HEADERS.sourceTopic]: chunk.topic, [DLQ_HEADERS.sourceOffset]: '1' });
     expect(journal[0]).toBe(`send ${topics.dlq} ×1`);
     expect(journal).toContain('apply e1');
+  });
+
+  it('logs a flood of records rejected for one reason in one line, not one line each (the DLQ holds every one)', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const garbage = Array.from({ length: 1_000 }, (_, i) => kafkaMessage(i, { key: 'c1', value: 'not avro', timestamp: NOW }));
+    const pipeline = pipelineWith(producer, NOW, store, createLogger({ name: 'pipeline-test', level: 'warn', destination }));
+    await pipeline.handleChunks([{ topic: topics.activity, partition: 0, messages: garbage, nextOffset: '1000' }], FENCE);
+    expect(producer.sent(topics.dlq)).toHaveLength(1_000);
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'input rejected to the DLQ', reason: 'NOT_WIRE_FORMAT', offset: '0' })]);
   });
 
   it('dead-letters the events the store refuses for the entity bound, unchanged, and scores the customer with the others', async () => {

@@ -2,7 +2,7 @@ import type { TopicNames } from '@churnscore/config';
 import { withVersion, type InputEvent, type OutputEvent, type ScoreCause } from '@churnscore/domain';
 import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
 import { RewindRequiredError, decodeFetched, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
-import { customerRef, type Logger } from '@churnscore/observability';
+import { customerRef, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
 import type { ApplyItem, ApplyOutcome, ApplyResult, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
@@ -81,6 +81,13 @@ export function stepsOf<T extends { event: { customerId: string } }>(items: read
 /** A customer contended by this many computations in a row points at a bug, not at bad luck. */
 const MAX_COMMIT_ATTEMPTS = 5;
 
+/**
+ * A rejection reason is logged at most once in this long, with the number of its records not logged since: a producer
+ * sending a flood of bad records must not flood the log. The DLQ topic holds every record, with its reason and source
+ * offset, and churnscore_dlq_total counts them.
+ */
+const REJECTION_LOG_INTERVAL_MS = 10_000;
+
 type Decoded = { message: KafkaMessage; event: InputEvent } | { message: KafkaMessage; rejection: Rejection };
 /** An event to apply, with the record it came in (to dead-letter it if the store refuses it). */
 type InputItem = ApplyItem & { message: KafkaMessage };
@@ -132,6 +139,9 @@ function countByCause(metrics: ScorerMetrics, causes: ReadonlyArray<ScoreCause['
  * repeat, which is what makes redelivery after a crash harmless.
  */
 export class ScoringPipeline {
+  /** The rate-limited log line of each rejection reason met. */
+  private readonly rejectionLogs = new Map<string, (fields: Record<string, unknown>) => void>();
+
   constructor(private readonly deps: PipelineDeps) {}
 
   /**
@@ -387,7 +397,12 @@ export class ScoringPipeline {
     await sendWithinLimit(producer, [{ topic: topics.dlq, messages }], this.deps.maxBatchBytes);
     for (const { message, rejection, topic, partition } of rejected) {
       metrics.dlq.inc({ reason: rejection.reason });
-      logger.warn({ topic, partition, offset: message.offset, reason: rejection.reason, field: rejection.field }, `input rejected to the DLQ: ${rejection.message}`);
+      let log = this.rejectionLogs.get(rejection.reason);
+      if (log === undefined) {
+        log = rateLimitedLog(logger, 'warn', 'input rejected to the DLQ', REJECTION_LOG_INTERVAL_MS);
+        this.rejectionLogs.set(rejection.reason, log);
+      }
+      log({ topic, partition, offset: message.offset, reason: rejection.reason, field: rejection.field, detail: rejection.message });
     }
   }
 
