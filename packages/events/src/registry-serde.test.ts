@@ -130,6 +130,24 @@ describe('AvroRegistrySerde.deserialize', () => {
     expect(lookups).toHaveLength(1);
   });
 
+  it('rejects a value nested deeper than can be read as such, not as a corrupt one', async () => {
+    const { client, lookups } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    const reader = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
+    // A writer whose extra field is a linked list (recursive, and skipped by the reader), 200,000 links long.
+    const writer = JSON.stringify({
+      type: 'record',
+      name: 'Ping',
+      fields: [{ name: 'n', type: 'int' }, { name: 'chain', type: { type: 'record', name: 'Link', fields: [{ name: 'next', type: ['null', 'Link'] }] } }],
+    });
+    const links = 200_000;
+    const body = Buffer.concat([reader.toBuffer({ n: 1 }), Buffer.alloc(links, 2), Buffer.from([0])]);
+    const read = serde.deserializeAll([frame(SCHEMA_ID, body)], reader);
+    lookups[0]!.settle({ ...latest, schema: writer });
+    const [result] = await read;
+    expect(result).toMatchObject({ ok: false, rejection: { reason: 'AVRO_DECODE_FAILED', message: expect.stringContaining('nests values deeper than can be read') } });
+  });
+
   it('rejects each record naming a schema id the registry does not hold, and asks again for the next batch', async () => {
     const { client, lookups } = deferredRegistry();
     const serde = new AvroRegistrySerde(client);

@@ -286,9 +286,9 @@ function readRecord(reader: avro.Type, schemaId: number, body: Buffer, { resolve
   let record: AvroRecord;
   try {
     record = reader.fromBuffer(body, resolver) as AvroRecord;
-  } catch {
+  } catch (error) {
     // avsc's message is left out: it may quote decoded content.
-    return undecodable(schemaId);
+    return error instanceof RangeError ? nestedTooDeep(schemaId) : undecodable(schemaId);
   }
   if (finerTimestamps.length > 0) {
     for (const { field, divisor } of finerTimestamps) {
@@ -301,6 +301,9 @@ function readRecord(reader: avro.Type, schemaId: number, body: Buffer, { resolve
 
 const undecodable = (schemaId: number): Rejected =>
   rejected('AVRO_DECODE_FAILED', `Avro body does not decode with writer schema ${schemaId} (truncated, corrupt or trailing bytes)`);
+/** A recursive writer schema's value nested deeper than the reader's stack reaches: it may be valid Avro, but unreadable here. */
+const nestedTooDeep = (schemaId: number): Rejected =>
+  rejected('AVRO_DECODE_FAILED', `Avro body with writer schema ${schemaId} nests values deeper than can be read (a recursive schema's value thousands of levels deep)`);
 
 const UNION_INDEX = avro.Type.forSchema('long');
 
