@@ -131,6 +131,32 @@ describe('commitScores writes', () => {
   });
 });
 
+describe("a commit's due time, for a customer re-scored for time", () => {
+  const dueOf = (customerId: string) => t.redis.zscore(t.store.keys.dueShard(t.store.keys.dueShardOf(customerId)), customerId);
+
+  it("stays at the claim's lease while the commit leaves outputs to publish, and follows a commit that leaves none", async () => {
+    const id = 'due-after-delivery';
+    await customerWithState(id);
+    const leaseEnd = NOW + 300_000;
+    await t.store.scheduleDue(id, leaseEnd);
+    await commitOne(commit(id, { asOf: NOW + 1, nextDueAt: NOW + DAY }), { dueAfterDelivery: new Set([id]) });
+    // Published and acknowledged, the outputs let the pipeline move it (scheduleDues); until then a crash or an
+    // outage leaves the lease to bring the customer back.
+    expect(Number(await dueOf(id))).toBe(leaseEnd);
+    await t.store.scheduleDues([{ customerId: id, dueAt: NOW + DAY }]);
+    expect(Number(await dueOf(id))).toBe(NOW + DAY);
+    // No output to publish (an insignificant change): the due time follows the commit at once.
+    await t.store.scheduleDue(id, leaseEnd);
+    const quiet = await commitOne(commit(id, { asOf: NOW + 2, nextDueAt: NOW + 2 * DAY }, false), { dueAfterDelivery: new Set([id]) });
+    expect(quiet.outbox.length).toBeGreaterThan(0); // the first commit's outputs, still unacknowledged
+    await t.store.ackOutbox(id, Math.max(...quiet.outbox.map((entry) => entry.seq)));
+    await t.store.scheduleDue(id, leaseEnd);
+    const after = await commitOne(commit(id, { asOf: NOW + 3, nextDueAt: NOW + 3 * DAY }, false), { dueAfterDelivery: new Set([id]) });
+    expect(after.outbox).toEqual([]);
+    expect(Number(await dueOf(id))).toBe(NOW + 3 * DAY);
+  });
+});
+
 describe('commitScores writes only what changed', () => {
   /**
    * Whether `change` left `keys` unwritten: Redis aborts a transaction watching a key that was written since,

@@ -17,13 +17,20 @@ type RankedScore = Pick<Score, 'segment' | 'lifecycleStage' | (typeof RANKING_ME
 export interface CustomerIndexes {
   /** Sets (null: removes) the customer's due time in its shard. */
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
+  /** Sets (null: removes) each customer's due time, in one command per due shard. */
+  scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void>;
   /** Makes each customer due at `dueAt` at the latest: one due earlier stays so. */
   scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void>;
   /**
    * After a batch of commits (each of another customer): the rankings, due times and open-alert entries follow the
    * scores that are stored now. `generation`: the Redis generation the commits were fenced to ('' for none).
+   * `dueAfterDelivery`: customers whose due time waits for their outputs to be published (CommitOptions).
    */
-  followCommits(followUps: ReadonlyArray<{ commit: ScoreCommit; result: CommitResult }>, generation: string): Promise<void>;
+  followCommits(
+    followUps: ReadonlyArray<{ commit: ScoreCommit; result: CommitResult }>,
+    generation: string,
+    dueAfterDelivery?: ReadonlySet<string>,
+  ): Promise<void>;
   /** The customer's due entry was moved by something other than a follow-up (a claim's lease): the next follow-up sends it again. */
   dueMoved(customerId: string): void;
   /** After an erasure: the customer leaves every ranking (overall and `rankedSegment`'s), its due shard and the open-alert index. */
@@ -114,13 +121,26 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
 
   const markOpenAlert = (customerId: string, valueAtRisk: number | null): EntryWrite => ({ key: keys.openAlerts, member: customerId, score: valueAtRisk });
 
+  async function scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void> {
+    for (const { customerId } of dues) dueMoved(customerId);
+    await writeEntries(
+      redis,
+      dues.map(({ customerId, dueAt }) => setDue(customerId, dueAt)),
+    );
+  }
+
   const dueMoved = (customerId: string) => {
     const last = followed.get(customerId);
     if (last !== undefined) followed.set(customerId, { ...last, due: '' });
   };
 
   /** One commit's follow-up: the entry writes it needs, and what marks them trusted once they landed (none after a refused write). */
-  function followCommit(commit: ScoreCommit, result: CommitResult, generation: string): { writes: EntryWrite[]; landed?: () => void } {
+  function followCommit(
+    commit: ScoreCommit,
+    result: CommitResult,
+    generation: string,
+    dueAfterDelivery: ReadonlySet<string> | undefined,
+  ): { writes: EntryWrite[]; landed?: () => void } {
     const customerId = commit.score.customerId;
     const previous: ScoreSummary | null = result.previousScore;
     const last = followed.get(customerId);
@@ -132,11 +152,13 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     // An insignificant change leaves the published score stored, and ranked.
     const stored = publishesScore(commit.outbox) || previous === null ? commit.score : previous;
     const openAlertValue = commit.hasOpenAlerts ? stored.valueAtRisk : null;
+    const dueWaits = result.outbox.length > 0 && dueAfterDelivery?.has(customerId) === true;
     const entry: Followed = {
       commitToken: commitToken(commit),
       generation,
       ranking: [stored.segment, ...RANKING_METRICS.map((metric) => (rankedIn(metric, stored.lifecycleStage) ? stored[metric] : '-'))].join('|'),
-      due: String(commit.nextDueAt),
+      // A due time left to scheduleDues is not this follow-up's to trust.
+      due: dueWaits ? '' : String(commit.nextDueAt),
       openAlert: String(openAlertValue),
       landed: false,
     };
@@ -144,7 +166,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     const unchanged = (part: 'ranking' | 'due' | 'openAlert') => trusted && last[part] === entry[part];
     const writes = [
       ...(unchanged('ranking') ? [] : rank(customerId, stored, previous?.segment ?? null)),
-      ...(unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt)]),
+      ...(dueWaits || unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt)]),
       ...(unchanged('openAlert') ? [] : [markOpenAlert(customerId, openAlertValue)]),
     ];
     followed.set(customerId, entry);
@@ -157,10 +179,8 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
   }
 
   return {
-    async scheduleDue(customerId, dueAt) {
-      dueMoved(customerId);
-      await writeEntries(redis, [setDue(customerId, dueAt)]);
-    },
+    scheduleDue: (customerId, dueAt) => scheduleDues([{ customerId, dueAt }]),
+    scheduleDues,
 
     async scheduleDueBy(customerIds, dueAt) {
       for (const customerId of customerIds) dueMoved(customerId);
@@ -175,11 +195,11 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
 
     // When a call was refused, the newer score that is stored decides. That heals a follow-up lost with an
     // earlier call (a retried commit is refused as not newer) and one overtaken by an older commit's.
-    async followCommits(followUps, generation) {
+    async followCommits(followUps, generation, dueAfterDelivery) {
       const writes: EntryWrite[] = [];
       const landed: Array<() => void> = [];
       for (const { commit, result } of followUps) {
-        const planned = followCommit(commit, result, generation);
+        const planned = followCommit(commit, result, generation, dueAfterDelivery);
         writes.push(...planned.writes);
         if (planned.landed) landed.push(planned.landed);
       }

@@ -50,6 +50,8 @@ export interface StateStore {
   commitScores(commits: readonly ScoreCommit[], options?: CommitOptions): Promise<CommitResult[]>;
   ackOutbox(customerId: string, upToSeq: number): Promise<number>;
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
+  /** Sets (null: removes) each customer's due time, in one command per due shard. */
+  scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void>;
   /** Makes each customer due at `dueAt` at the latest: one due earlier stays so. */
   scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void>;
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
@@ -102,13 +104,14 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
         ),
       ),
 
-    async commitScores(commits, { fence } = {}) {
+    async commitScores(commits, { fence, dueAfterDelivery } = {}) {
       // Every commit is encoded before the first call, so a malformed batch writes nothing.
       const calls = commits.map((commit) => commitScoreCall(keys.customer(commit.score.customerId), commit, fence));
       const results = await Promise.all(calls.map(async (call, i) => parseCommitScoreReply(await run.commitScore(call), commits[i]!)));
       await indexes.followCommits(
         results.map((result, i) => ({ commit: commits[i]!, result })),
         fence?.generation ?? '',
+        dueAfterDelivery,
       );
       return results;
     },
@@ -116,6 +119,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     ackOutbox: async (customerId, upToSeq) => parseAckOutboxReply(await run.ackOutbox(ackOutboxCall(keys.customer(customerId), upToSeq))),
 
     scheduleDue: indexes.scheduleDue,
+    scheduleDues: indexes.scheduleDues,
     scheduleDueBy: indexes.scheduleDueBy,
 
     async claimDue(now, claimOptions) {

@@ -224,6 +224,24 @@ describe('ScoringPipeline.handleChunks', () => {
     expect(store.stored('c1').outbox).toEqual([]);
   });
 
+  it("leaves a customer re-scored for time due at its claim's lease until its outputs are published, then at its next due time", async () => {
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    const LEASE_MS = 300_000;
+    const later = NOW + 40 * MS_PER_DAY; // the call a month old: the score has moved, and a change is published
+    const registryDown: BatchSender = { sendBatch: () => Promise.reject(new Error('schema registry unreachable')) };
+    store.due.set('c1', later + LEASE_MS); // as the claim's lease left it
+    await expect(pipelineWith(registryDown, later).rescore([{ customerId: 'c1', cause: { kind: 'time' } }], later, FENCE)).rejects.toThrow('unreachable');
+    // Committed, unpublished: no input offset brings the customer back, its lease does.
+    expect(store.stored('c1').outbox.length).toBeGreaterThan(0);
+    expect(store.due.get('c1')).toBe(later + LEASE_MS);
+
+    const leaseEnd = later + LEASE_MS;
+    await pipelineWith(producer, leaseEnd).rescore([{ customerId: 'c1', cause: { kind: 'time' } }], leaseEnd, FENCE);
+    expect(store.stored('c1').outbox).toEqual([]);
+    expect((await outputs()).some((event) => event.kind === 'score-changed' && event.cause.kind === 'time')).toBe(true);
+    expect(store.due.get('c1')).toBe(store.stored('c1').score!.nextDueAt);
+  });
+
   it('works through a unit of more customers than a step holds step by step, each customer once, its events together and in order', async () => {
     // c0's two events at either end of the unit, one event for each of STEP_MAX_CUSTOMERS other customers.
     const others = Array.from({ length: STEP_MAX_CUSTOMERS }, (_, i) => activity(`c${i + 1}`, `e${i + 1}`));

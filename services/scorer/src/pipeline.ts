@@ -261,9 +261,12 @@ export class ScoringPipeline {
     );
     const recomputed = known.map(({ snapshot, target }) => this.recompute(snapshot, target, scoring, now, fence, handling));
     countByCause(this.deps.metrics, known.map(({ target }) => target.cause.kind));
+    // No input offset brings back a customer re-scored for time: its claim's lease does, should its outputs not be
+    // published (a crash, a registry outage), so its due time moves only once they are.
+    const dueAfterDelivery = new Set(known.flatMap(({ snapshot, target }) => (target.cause.kind === 'time' ? [snapshot.customerId] : [])));
     const results = await store.commitScores(
       recomputed.map(({ commit }) => commit),
-      { fence },
+      { fence, dueAfterDelivery },
     );
     const conflicted: RescoreTarget[] = [];
     const toPublish = results.flatMap((result, i) => {
@@ -275,6 +278,12 @@ export class ScoringPipeline {
       return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });
     await this.publishOutboxes(toPublish);
+    await store.scheduleDues(
+      results.flatMap((result, i) => {
+        const customerId = known[i]!.snapshot.customerId;
+        return result.written && result.outbox.length > 0 && dueAfterDelivery.has(customerId) ? [{ customerId, dueAt: recomputed[i]!.commit.nextDueAt }] : [];
+      }),
+    );
     if (results.some((result) => result.fenced)) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }

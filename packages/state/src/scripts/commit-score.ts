@@ -64,6 +64,13 @@ export interface CommitOptions {
    * simply count on from what is stored.
    */
   fence?: WriteFence;
+  /**
+   * Customers whose due time does not follow a commit that leaves outputs in their outbox: it stays where their claim's
+   * lease put it until `scheduleDues` moves it, once the outputs are published. A time-driven re-scoring has no input
+   * offset to be redelivered from: the lease is what brings back a customer whose outputs a crash, or a registry
+   * outage, left unpublished, to be read again and its outbox published.
+   */
+  dueAfterDelivery?: ReadonlySet<string>;
 }
 
 /** What the script answers first. */

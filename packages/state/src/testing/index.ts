@@ -131,7 +131,11 @@ export class InMemoryStateStore implements StateStore {
   }
 
   scheduleDue(customerId: string, dueAt: number | null): Promise<void> {
-    this.due.set(customerId, dueAt);
+    return this.scheduleDues([{ customerId, dueAt }]);
+  }
+
+  scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void> {
+    for (const { customerId, dueAt } of dues) this.due.set(customerId, dueAt);
     return Promise.resolve();
   }
 
