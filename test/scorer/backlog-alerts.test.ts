@@ -6,29 +6,23 @@
 // and the open alerts at the end are those the final state alone gives.
 import type { InputEvent } from '@churnscore/domain';
 import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
-import { alertEpisodes, defaultScoringConfig, evaluateCustomer } from '@churnscore/scoring';
 import { decodeScoreHistoryEntry, SCORE_HISTORY_LENGTH } from '@churnscore/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catchUpPolicy } from '../../services/scorer/src/input-backlog';
+import { BACKLOG_NOW, BACKLOG_PARTITIONS, BACKLOG_SETTINGS, bookedOpenAlerts, everyEventScored, heldOrUnpublished, openedAndResolvedAgain, supportedOpenAlerts, unsupported } from './backlog-checks';
 import { customerHistories } from './backlog-histories';
 import { eventually, ManualClock, ScorerTestBed } from './support';
 
 const CUSTOMERS = 300;
-/** Half past noon: no event of the histories has a threshold near it (see customerHistories). */
-const NOW = Date.UTC(2026, 4, 20, 12, 30, 0);
-const PARTITIONS = 3;
+const NOW = BACKLOG_NOW;
 /** Records per send: each partition's share is several units of work, and a send ends mid-customer. */
 const SEND = 3_000;
-/** The scorer's unit of work, and its largest chunk, and so the backlog from which a partition counts as far behind. */
-const CHUNK_SIZE = 500;
 
 const bed = new ScorerTestBed('backlog-alerts');
 const clock = new ManualClock(NOW);
-const scoring = defaultScoringConfig();
 const histories = customerHistories({ customers: CUSTOMERS, now: NOW, seed: 'backlog-alerts' });
 const customerIds = histories.map((history) => history.customerId);
 const withoutActivity = new Set(histories.filter((h) => !h.events.some((event) => event.kind === 'activity')).map((h) => h.customerId));
-const settings = { chunkSize: CHUNK_SIZE, maxChunkSize: CHUNK_SIZE, catchUpSettleMs: 60_000 };
+const settings = BACKLOG_SETTINGS;
 
 const isBackground = (event: InputEvent) => event.kind === 'contract' || event.kind === 'customer';
 /** The contract and profile topics, whole, before anything else. */
@@ -37,7 +31,7 @@ const contractsFirst = histories.flatMap((history) => history.events.filter(isBa
 const newestFirst = histories.flatMap((history) => history.events.filter((event) => !isBackground(event)).sort((a, b) => b.occurredAt - a.occurredAt));
 
 const snapshots = () => bed.store.readCustomers(customerIds, clock.now());
-const heldCustomers = async () => (await snapshots()).filter((s) => s.alertBook?.held !== undefined || s.outbox.length > 0).map((s) => s.customerId);
+const heldCustomers = async () => heldOrUnpublished(await snapshots());
 /** Customers still held for the backlog itself (a hold with no settling time: it waits for the partitions to catch up). */
 const heldForBacklog = async () => (await snapshots()).filter((s) => s.alertBook?.held !== undefined && s.alertBook.held.settlesAt === null).map((s) => s.customerId);
 
@@ -49,18 +43,12 @@ let supported: Set<string>;
 let heldAfterCatchUp: string[];
 
 beforeAll(async () => {
-  await bed.setUp(PARTITIONS);
+  await bed.setUp(BACKLOG_PARTITIONS);
   await bed.startScorer({ clock: clock.now, settings });
   await bed.publish(contractsFirst);
   for (let start = 0; start < newestFirst.length; start += SEND) await bed.publish(newestFirst.slice(start, start + SEND));
 
-  const revisions = new Map(histories.map((h) => [h.customerId, new Set(h.events.map((event) => event.eventId)).size]));
-  await eventually(
-    snapshots,
-    (all) => all.every((s) => s.state.revision === revisions.get(s.customerId) && s.score?.revision === s.state.revision && s.outbox.length === 0),
-    120_000,
-    'every event to be applied and scored',
-  );
+  await everyEventScored(bed, histories, clock.now());
   // A second later the customers held for the backlog are evaluated again. What their last events left as history
   // (history without activity; newest first, a customer's oldest events came last) settles later.
   clock.set(NOW + 1_000);
@@ -69,17 +57,7 @@ beforeAll(async () => {
   clock.set(NOW + settings.catchUpSettleMs + 1_000);
   await eventually(heldCustomers, (held) => held.length === 0, 60_000, 'every hold to be released');
 
-  const final = await snapshots();
-  supported = new Set(
-    final.flatMap(({ state }) =>
-      evaluateCustomer(
-        { state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false, inputsBehind: false },
-        scoring,
-        clock.now(),
-        { retentionDays: bed.config().retentionDays, catchUp: catchUpPolicy(bed.config().scorer) },
-      ).transitions.flatMap((episode) => (episode.status === 'OPEN' ? [episode.alertId] : [])),
-    ),
-  );
+  supported = supportedOpenAlerts(bed, await snapshots(), clock.now());
   alerts = (await bed.everyOutput(bed.topics.alerts)) as AlertEvent[];
   scoreChanges = (await bed.everyOutput(bed.topics.scoreChanged)) as ScoreChangedEvent[];
 }, 180_000);
@@ -87,9 +65,7 @@ afterAll(() => bed.tearDown());
 
 describe('a history loaded contract topic first, then customer by customer, newest first', () => {
   it('opens no alert that resolves again: no OPEN → RESOLVED pair from a transient state', () => {
-    const opened = new Set(alerts.filter((a) => a.status === 'OPEN').map((a) => a.alertId));
-    const storms = alerts.filter((a) => a.status === 'RESOLVED' && opened.has(a.alertId)).map((a) => `${a.customerId} ${a.alertType} ${a.reason}`);
-    expect(storms).toEqual([]);
+    expect(openedAndResolvedAgain(alerts)).toEqual([]);
   });
 
   it('opens only alerts the final state supports, and ends with exactly those open', async () => {
@@ -97,13 +73,12 @@ describe('a history loaded contract topic first, then customer by customer, newe
     expect(supported.size).toBeGreaterThanOrEqual(30);
     expect(new Set(alerts.map((a) => a.alertType)).size).toBeGreaterThanOrEqual(3);
 
-    expect(alerts.filter((a) => !supported.has(a.alertId)).map((a) => `${a.customerId} ${a.alertType} ${a.status}: ${a.reason}`)).toEqual([]);
+    expect(unsupported(alerts, supported)).toEqual([]);
     const latest = new Map<string, AlertEvent>();
     for (const alert of alerts) if (alert.version > (latest.get(alert.alertId)?.version ?? 0)) latest.set(alert.alertId, alert);
     const openAtEnd = [...latest.values()].filter((a) => a.status === 'OPEN').map((a) => a.alertId);
     expect(new Set(openAtEnd)).toEqual(supported);
-    const booked = (await snapshots()).flatMap((s) => alertEpisodes(s.alertBook).filter((e) => e.status === 'OPEN').map((e) => e.alertId));
-    expect(new Set(booked)).toEqual(supported);
+    expect(bookedOpenAlerts(await snapshots())).toEqual(supported);
   });
 
   it('released the backlog holds once caught up, and history once it settled', () => {

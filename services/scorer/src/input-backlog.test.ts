@@ -1,4 +1,4 @@
-import { keyPartition, type MessageChunk } from '@churnscore/kafka';
+import { keyPartition, partitionKey, type MessageChunk } from '@churnscore/kafka';
 import { kafkaMessage } from '@churnscore/kafka/testing';
 import { createLogger } from '@churnscore/observability';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -24,15 +24,24 @@ const chunk = (topic: string, partition: number, from: number, to: number): Mess
 });
 
 let brokerEnd: number;
+/** Where the group stands in each partition, as the brokers say (groupPositions); null: they cannot say. */
+let groupAt: number | null;
 let backlog: InputBacklog;
 beforeEach(async () => {
   brokerEnd = 1_000;
+  groupAt = 0;
   backlog = new InputBacklog({
     topics: [ACTIVITY, CONTRACT],
     farBehind: FAR_BEHIND,
     brokers: {
       partitionCounts: (topics) => Promise.resolve(new Map(topics.map((topic) => [topic, PARTITIONS]))),
       highWatermarks: () => Promise.resolve(new Map(Array.from({ length: PARTITIONS }, (_, partition) => [partition, brokerEnd]))),
+      groupPositions: (topics) =>
+        groupAt === null
+          ? Promise.reject(new Error('coordinator not available'))
+          : Promise.resolve(
+              new Map(topics.flatMap((topic) => Array.from({ length: PARTITIONS }, (_, partition) => [partitionKey(topic, partition), { position: groupAt!, end: brokerEnd }] as const))),
+            ),
     },
     logger: createLogger({ name: 'backlog-test', level: 'silent' }),
   });
@@ -115,6 +124,35 @@ describe('InputBacklog', () => {
     brokerEnd = 1_000 + FAR_BEHIND - 1;
     await backlog.confirmCatchUp(last);
     expect(backlog.partitionsBehind(first, last)).toEqual([]);
+  });
+
+  it("learns an assignment's backlog from where the group stands, before any fetch, and only then says it is known", async () => {
+    expect(backlog.assignmentKnown).toBe(false);
+    const assignment = { [ACTIVITY]: [partitionOf(first)], [CONTRACT]: [partitionOf(first)] };
+    backlog.assigned(assignment);
+    const learning = backlog.learnAssignment(assignment);
+    expect(backlog.assignmentKnown).toBe(false);
+    await learning;
+    expect(backlog.assignmentKnown).toBe(true);
+    // 1,000 records ahead of the group's committed offset: its customers are behind before the first fetch.
+    expect(backlog.partitionsBehind(first).sort()).toEqual([partitionKey(ACTIVITY, partitionOf(first)), partitionKey(CONTRACT, partitionOf(first))].sort());
+    expect(backlog.partitionsBehind(elsewhere)).toEqual([]);
+
+    // A rebalance makes it unknown again; what was learnt for an assignment replaced meanwhile does not count.
+    backlog.assigned(assignment);
+    const stale = backlog.learnAssignment(assignment);
+    backlog.assigned(assignment);
+    await stale;
+    expect(backlog.assignmentKnown).toBe(false);
+  });
+
+  it('leaves the backlog to the fetches when the brokers cannot say where the group stands, rather than stay unknown', async () => {
+    groupAt = null;
+    const assignment = { [ACTIVITY]: [partitionOf(first)] };
+    backlog.assigned(assignment);
+    await backlog.learnAssignment(assignment);
+    expect(backlog.assignmentKnown).toBe(true);
+    expect(backlog.partitionsBehind(first)).toEqual([]);
   });
 
   it('forgets the partitions a rebalance took away, and where it stood after a rewind', () => {

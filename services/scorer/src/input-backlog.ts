@@ -9,6 +9,11 @@ export interface BrokerOffsets {
   partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;
   /** The high watermark of each partition of `topic`, now. */
   highWatermarks(topic: string): Promise<Map<number, number>>;
+  /**
+   * Where the consumer group stands in each partition of `topics` (its committed offset, or the partition's start when
+   * it has none) and the partition's high watermark, now, by partitionKey.
+   */
+  groupPositions(topics: readonly string[]): Promise<Map<string, { position: number; end: number }>>;
 }
 
 export interface InputBacklogOptions {
@@ -44,6 +49,9 @@ interface PartitionProgress {
 
 /** What the pipeline asks of the backlog (see InputBacklog). */
 export type BacklogView = Pick<InputBacklog, 'confirmCatchUp' | 'partitionsBehind' | 'awaitCatchUp' | 'handled' | 'catchingUp'>;
+
+/** What the time-driven re-scoring asks of the backlog (see InputBacklog.assignmentKnown). */
+export type AssignmentView = Pick<InputBacklog, 'assignmentKnown'>;
 
 /** The backlog of a scoring pass that consumes nothing (the bench's templates, unit tests): never behind. */
 export const NOTHING_BEHIND: BacklogView = {
@@ -95,6 +103,9 @@ export class InputBacklog {
   private readonly waiting = new Map<string, Map<string, WaitingFor>>();
   /** partitionsOf of recent customers: the partitioner hashes with 64-bit arithmetic emulated in objects. */
   private readonly recentPartitions = new Map<string, string[]>();
+  /** Counts the assignments: the positions learnt for one that a rebalance replaced are not its successor's. */
+  private assignments = 0;
+  private positionsLearnt = false;
 
   constructor(private readonly options: InputBacklogOptions) {}
 
@@ -104,8 +115,43 @@ export class InputBacklog {
     this.recentPartitions.clear();
   }
 
+  /**
+   * Whether the backlog of this instance's assigned partitions is known (learnAssignment has asked the brokers where
+   * the group stands): false from a rebalance until then, and before the first. The time-driven re-scoring waits for
+   * it: a scorer restarted with a backlog in its partitions would otherwise re-score customers due in Redis, with
+   * only part of their history applied, as settled before its first fetch showed the backlog (an outside tester's
+   * crash test: 322 alert episodes opened, 301 of them resolved within 70 s, on 200 customers).
+   */
+  get assignmentKnown(): boolean {
+    return this.positionsLearnt;
+  }
+
+  /**
+   * After a rebalance assigned these partitions (see assigned): asks the brokers where the group stands in each, and
+   * counts a partition far behind as catching up before any fetch. Brokers that cannot say leave it to the fetches, as
+   * before, with a warning, rather than hold the time-driven re-scoring for good.
+   */
+  async learnAssignment(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
+    const round = this.assignments;
+    try {
+      const positions = await this.options.brokers.groupPositions(Object.keys(assignment));
+      if (round !== this.assignments) return;
+      for (const [topic, partitions] of Object.entries(assignment)) {
+        for (const partition of partitions) {
+          const known = positions.get(partitionKey(topic, partition));
+          if (known !== undefined) this.fetched({ topic, partition, firstOffset: String(known.position), highWatermark: String(known.end) });
+        }
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "could not learn where the consumer group stands in its input partitions: their backlog is seen at their first fetch");
+    }
+    if (round === this.assignments) this.positionsLearnt = true;
+  }
+
   /** A rebalance assigned these partitions: what is known of the others no longer holds. */
   assigned(assignment: Readonly<Record<string, readonly number[]>>): void {
+    this.assignments += 1;
+    this.positionsLearnt = false;
     const kept = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition))));
     for (const key of [...this.progress.keys(), ...this.waiting.keys()]) {
       if (kept.has(key)) continue;

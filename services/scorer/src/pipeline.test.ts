@@ -377,6 +377,7 @@ describe('ScoringPipeline while a backlog loads', () => {
       brokers: {
         partitionCounts: (names) => Promise.resolve(new Map(names.map((name) => [name, 1]))),
         highWatermarks: () => Promise.resolve(new Map([[0, brokerEnd]])),
+        groupPositions: () => Promise.resolve(new Map()),
       },
       logger,
     });

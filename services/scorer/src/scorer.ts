@@ -230,13 +230,26 @@ async function recordsUnlikeConsumed(kafka: Kafka, admin: Admin, config: AppConf
 }
 
 /** The brokers' answers the input backlog needs, through the scorer's admin client. */
-const brokerOffsets = (admin: Admin): BrokerOffsets => ({
+const brokerOffsets = (admin: Admin, groupId: string): BrokerOffsets => ({
   async partitionCounts(topics) {
     const { topics: found } = await admin.fetchTopicMetadata({ topics: [...topics] });
     return new Map(found.map(({ name, partitions }) => [name, partitions.length]));
   },
   async highWatermarks(topic) {
     return new Map([...(await partitionOffsets(admin, topic))].map(([partition, { high }]) => [partition, high]));
+  },
+  async groupPositions(topics) {
+    const [committed, ...ends] = await Promise.all([committedOffsets(admin, groupId, topics), ...topics.map((topic) => partitionOffsets(admin, topic))]);
+    const positions = new Map<string, { position: number; end: number }>();
+    topics.forEach((topic, i) => {
+      const committedOf = new Map((committed.find((entry) => entry.topic === topic)?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)]));
+      for (const [partition, { low, high }] of ends[i]!) {
+        // -1: the group has committed nothing there yet, and starts at the partition's start.
+        const at = committedOf.get(partition) ?? -1;
+        positions.set(partitionKey(topic, partition), { position: at >= 0 ? Math.max(at, low) : low, end: high });
+      }
+    });
+    return positions;
   },
 });
 
@@ -339,11 +352,12 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const store = createStateStore(redis, { prefix: config.redis.keyPrefix, ...stateSettings(config) });
   const producer = await connectIdempotentProducer(kafka);
   const inputTopics = inputTopicsOf(config.topics);
-  const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin), logger });
+  const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin, config.kafka.consumerGroup), logger });
   const inputOffsets = new InputOffsetsGuard(freshNamespaceAdvice(config.redis.keyPrefix, config.kafka.consumerGroup));
   let stopping = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     backlog.assigned(payload.memberAssignment);
+    void backlog.learnAssignment(payload.memberAssignment);
     // Partitions may have been added: a customer's records then go elsewhere.
     backlog.refreshPartitionCounts().catch((error: unknown) => logger.warn({ err: error }, 'could not read the partition counts of the input topics'));
   });
@@ -467,6 +481,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     metrics,
     logger,
     stopIfRefused,
+    backlog,
   );
 
   const stallWatch = new StallWatch({

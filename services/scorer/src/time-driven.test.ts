@@ -35,7 +35,7 @@ class RecordingPipeline {
   }
 }
 
-function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, concurrentClaims = 1) {
+function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, concurrentClaims = 1, inputs = { assignmentKnown: true }) {
   const metrics = createScorerMetrics();
   const failedRounds: unknown[] = [];
   const rescorer = new TimeDrivenRescorer(
@@ -47,6 +47,7 @@ function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, co
     metrics,
     createLogger({ name: 'time-driven-test', level: 'silent' }),
     (error) => failedRounds.push(error),
+    inputs,
   );
   return { rescorer, metrics, failedRounds };
 }
@@ -71,6 +72,18 @@ describe('TimeDrivenRescorer', () => {
     expect(pipeline.rescored().sort()).toEqual(allDue(45));
     expect(pipeline.rounds.map((round) => round.length)).toEqual([10, 10, 10, 10, 5]);
     expect((await metrics.rescored.get()).values[0]?.value).toBe(45);
+  });
+
+  it("claims no one while the backlog of the instance's input partitions is unknown (at start, after a rebalance)", async () => {
+    const store = storeWithDue(5);
+    const pipeline = new RecordingPipeline();
+    const inputs = { assignmentKnown: false };
+    const { rescorer } = rescorerWith(store, pipeline, 1, inputs);
+    expect(await rescorer.runOnce()).toBe(0);
+    expect(pipeline.rounds).toEqual([]);
+    expect([...store.due.values()].every((dueAt) => dueAt === NOW)).toBe(true);
+    inputs.assignmentKnown = true;
+    expect(await rescorer.runOnce()).toBe(5);
   });
 
   it('finds nothing to do when nothing is due yet', async () => {

@@ -1,5 +1,6 @@
 import { InFlightWork, type Logger } from '@churnscore/observability';
 import type { StateStore, WriteFence } from '@churnscore/state';
+import type { AssignmentView } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
 import type { ScoringPipeline } from './pipeline';
 
@@ -42,6 +43,8 @@ export class TimeDrivenRescorer {
     private readonly logger: Logger,
     /** Told of each failed round before the next: see AtLeastOnceConsumerOptions.onFailure. */
     private readonly onRoundFailed: (error: unknown) => void = () => undefined,
+    /** No customer is claimed while the backlog of the instance's input partitions is unknown (InputBacklog.assignmentKnown). */
+    private readonly inputs: AssignmentView = { assignmentKnown: true },
   ) {}
 
   start(): void {
@@ -86,6 +89,7 @@ export class TimeDrivenRescorer {
 
   /** One claim of due customers, re-scored; returns how many there were. */
   private async claimAndRescore(): Promise<number> {
+    if (!this.inputs.assignmentKnown) return 0;
     const now = this.clock();
     const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });
     if (claims.length === 0) return 0;
