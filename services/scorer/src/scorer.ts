@@ -357,7 +357,9 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   let stopping = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     backlog.assigned(payload.memberAssignment);
-    void backlog.learnAssignment(payload.memberAssignment);
+    // The time-driven re-scoring waits for it (claiming no one meanwhile), and polls as soon as it is known, not a poll
+    // interval later. Joins come once the loops run, after timeDriven below exists.
+    void backlog.learnAssignment(payload.memberAssignment).then(() => timeDriven.pollNow());
     // Partitions may have been added: a customer's records then go elsewhere.
     backlog.refreshPartitionCounts().catch((error: unknown) => logger.warn({ err: error }, 'could not read the partition counts of the input topics'));
   });
