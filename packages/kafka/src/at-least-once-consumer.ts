@@ -1,6 +1,6 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { CONNECTION_ERROR_LOG_INTERVAL_MS, InFlightWork, rateLimitedLog, type Logger } from '@churnscore/observability';
-import { committedOffsets, partitionKey, partitionOffsets } from './offsets';
+import { groupPartitionOffsets, partitionKey } from './offsets';
 import { recordDigest, type RecordFingerprint } from './record-digest';
 import { onRecordsSkipped, type BatchEvents, type SkippedRecords } from './skipped-records';
 
@@ -446,13 +446,8 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     this.options.onRewind?.();
     // Seeks first: once the gate lets writes through to the store as it now is, nothing may still be
     // fetched from beyond the committed offsets.
-    const committed = await committedOffsets(admin, groupId, topics);
-    for (const { topic, partitions } of committed) {
-      const retained = await partitionOffsets(admin, topic);
-      for (const { partition, offset } of partitions) {
-        if (!this.assigned.has(partitionKey(topic, partition))) continue;
-        consumer.seek({ topic, partition, offset: offset === '-1' ? String(retained.get(partition)?.low ?? 0) : offset });
-      }
+    for (const { topic, partition, committed, low } of await groupPartitionOffsets(admin, groupId, topics)) {
+      if (this.assigned.has(partitionKey(topic, partition))) consumer.seek({ topic, partition, offset: String(committed ?? low) });
     }
     await gate.synchronise();
   }

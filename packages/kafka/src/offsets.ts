@@ -58,3 +58,30 @@ export async function committedOffsets(
 ): Promise<Array<{ topic: string; partitions: FetchOffsetsPartition[] }>> {
   return withRetries(() => admin.fetchOffsets({ groupId, topics: [...topics] }), retry);
 }
+
+/** Where a consumer group stands in one partition, with the partition's retained range (partitionOffsets). */
+export interface GroupPartitionOffsets {
+  topic: string;
+  partition: number;
+  /** The group's committed offset; null where it has committed none (it then starts at `low`). */
+  committed: number | null;
+  low: number;
+  high: number;
+}
+
+/** The group's committed offsets of `topics` beside each partition's retained range, asked together. */
+export async function groupPartitionOffsets(
+  admin: Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets'>,
+  groupId: string,
+  topics: readonly string[],
+): Promise<GroupPartitionOffsets[]> {
+  const [committed, ...ranges] = await Promise.all([committedOffsets(admin, groupId, topics), ...topics.map((topic) => partitionOffsets(admin, topic))]);
+  return topics.flatMap((topic, i) => {
+    const committedOf = new Map((committed.find((entry) => entry.topic === topic)?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)]));
+    return [...ranges[i]!].map(([partition, { low, high }]) => {
+      // -1: nothing committed there yet.
+      const at = committedOf.get(partition) ?? -1;
+      return { topic, partition, committed: at >= 0 ? at : null, low, high };
+    });
+  });
+}

@@ -9,7 +9,7 @@ import type { Score } from '@churnscore/domain';
 import type { RedisClient } from './connection';
 import { RANKING_METRICS, rankedIn, type KeySchema } from './keys';
 import type { ScoreSummary } from './score-codec';
-import { publishesScore, type CommitResult, type ScoreCommit } from './scripts/commit-score';
+import { dueAwaitsDelivery, publishesScore, type CommitResult, type ScoreCommit } from './scripts/commit-score';
 
 /** What a ranking entry is made of, and what decides which rankings the customer is in. */
 type RankedScore = Pick<Score, 'segment' | 'lifecycleStage' | (typeof RANKING_METRICS)[number]>;
@@ -152,7 +152,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     // An insignificant change leaves the published score stored, and ranked.
     const stored = publishesScore(commit.outbox) || previous === null ? commit.score : previous;
     const openAlertValue = commit.hasOpenAlerts ? stored.valueAtRisk : null;
-    const dueWaits = result.outbox.length > 0 && dueAfterDelivery?.has(customerId) === true;
+    const dueWaits = dueAwaitsDelivery(result, customerId, dueAfterDelivery);
     const entry: Followed = {
       commitToken: commitToken(commit),
       generation,

@@ -4,7 +4,7 @@ import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '
 import { RewindRequiredError, decodeFetched, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
-import type { ApplyItem, ApplyOutcome, ApplyResult, CustomerSnapshot, OutboxEntry, ScoreCommit, StateStore, WriteFence } from '@churnscore/state';
+import { dueAwaitsDelivery, type ApplyItem, type ApplyOutcome, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { BacklogView, Released } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
@@ -281,7 +281,7 @@ export class ScoringPipeline {
     await store.scheduleDues(
       results.flatMap((result, i) => {
         const customerId = known[i]!.snapshot.customerId;
-        return result.written && result.outbox.length > 0 && dueAfterDelivery.has(customerId) ? [{ customerId, dueAt: recomputed[i]!.commit.nextDueAt }] : [];
+        return dueAwaitsDelivery(result, customerId, dueAfterDelivery) ? [{ customerId, dueAt: recomputed[i]!.commit.nextDueAt }] : [];
       }),
     );
     if (results.some((result) => result.fenced)) {

@@ -15,6 +15,7 @@ import {
   connectAdmin,
   connectIdempotentProducer,
   createKafkaClient,
+  groupPartitionOffsets,
   partitionKey,
   partitionOffsets,
   recordBatchLimit,
@@ -239,17 +240,10 @@ const brokerOffsets = (admin: Admin, groupId: string): BrokerOffsets => ({
     return new Map([...(await partitionOffsets(admin, topic))].map(([partition, { high }]) => [partition, high]));
   },
   async groupPositions(topics) {
-    const [committed, ...ends] = await Promise.all([committedOffsets(admin, groupId, topics), ...topics.map((topic) => partitionOffsets(admin, topic))]);
-    const positions = new Map<string, { position: number; end: number }>();
-    topics.forEach((topic, i) => {
-      const committedOf = new Map((committed.find((entry) => entry.topic === topic)?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)]));
-      for (const [partition, { low, high }] of ends[i]!) {
-        // -1: the group has committed nothing there yet, and starts at the partition's start.
-        const at = committedOf.get(partition) ?? -1;
-        positions.set(partitionKey(topic, partition), { position: at >= 0 ? Math.max(at, low) : low, end: high });
-      }
-    });
-    return positions;
+    const offsets = await groupPartitionOffsets(admin, groupId, topics);
+    return new Map(
+      offsets.map(({ topic, partition, committed, low, high }) => [partitionKey(topic, partition), { position: Math.max(committed ?? low, low), end: high }]),
+    );
   },
 });
 

@@ -110,6 +110,10 @@ export const COMMIT_SCORE_SCRIPT: ScriptDefinition = { name: 'commitScore', keys
  * Whether a commit publishes its score: its outbox then starts with the score-changed message, which the
  * script versions with the score, and holds no other.
  */
+/** Whether the customer's due entry waits for scheduleDues after this commit (CommitOptions.dueAfterDelivery): outputs were left to publish. */
+export const dueAwaitsDelivery = (result: CommitResult, customerId: string, dueAfterDelivery: ReadonlySet<string> | undefined): boolean =>
+  result.written && result.outbox.length > 0 && dueAfterDelivery?.has(customerId) === true;
+
 export function publishesScore(outbox: readonly OutputMessage[]): boolean {
   const scoreChanges = outbox.filter((message) => message.kind === 'score-changed').length;
   if (scoreChanges > (outbox[0]?.kind === 'score-changed' ? 1 : 0)) {
