@@ -24,11 +24,14 @@ const chunk = (topic: string, partition: number, from: number, to: number): Mess
 });
 
 let brokerEnd: number;
+/** The high watermark of the contract topic's partitions, when it is not brokerEnd. */
+let contractEnd: number | null;
 /** Where the group stands in each partition, as the brokers say (groupPositions); null: they cannot say. */
 let groupAt: number | null;
 let backlog: InputBacklog;
 beforeEach(async () => {
   brokerEnd = 1_000;
+  contractEnd = null;
   groupAt = 0;
   backlog = new InputBacklog({
     topics: [ACTIVITY, CONTRACT],
@@ -40,7 +43,7 @@ beforeEach(async () => {
         groupAt === null
           ? Promise.reject(new Error('coordinator not available'))
           : Promise.resolve(
-              new Map(topics.flatMap((topic) => Array.from({ length: PARTITIONS }, (_, partition) => [partitionKey(topic, partition), { position: groupAt!, end: brokerEnd }] as const))),
+              new Map(topics.flatMap((topic) => Array.from({ length: PARTITIONS }, (_, partition) => [partitionKey(topic, partition), { position: groupAt!, end: topic === CONTRACT ? (contractEnd ?? brokerEnd) : brokerEnd }] as const))),
             ),
     },
     logger: createLogger({ name: 'backlog-test', level: 'silent' }),
@@ -144,6 +147,27 @@ describe('InputBacklog', () => {
     backlog.assigned(assignment);
     await stale;
     expect(backlog.assignmentKnown).toBe(false);
+  });
+
+  it("counts a partition with fewer records ahead than a unit as catching up when another of the assignment is far behind: the customer's contracts are part of the history loading", async () => {
+    const assignment = { [ACTIVITY]: [partitionOf(first)], [CONTRACT]: [partitionOf(first)] };
+    contractEnd = FAR_BEHIND - 1;
+    backlog.assigned(assignment);
+    await backlog.learnAssignment(assignment);
+    const contracts = partitionKey(CONTRACT, partitionOf(first));
+    // The activity partition caught up before the contract records were read: the customer is still behind.
+    backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, brokerEnd - 1)]);
+    expect(backlog.partitionsBehind(first)).toEqual([contracts]);
+    backlog.handled([chunk(CONTRACT, partitionOf(first), 0, contractEnd - 1)]);
+    expect(backlog.partitionsBehind(first)).toEqual([]);
+  });
+
+  it('takes fewer records ahead than a unit in every partition of an assignment for live traffic, as at a fetch', async () => {
+    const assignment = { [ACTIVITY]: [partitionOf(first)], [CONTRACT]: [partitionOf(first)] };
+    brokerEnd = FAR_BEHIND - 1;
+    backlog.assigned(assignment);
+    await backlog.learnAssignment(assignment);
+    expect(backlog.catchingUp()).toBe(0);
   });
 
   it('leaves the backlog to the fetches when the brokers cannot say where the group stands, rather than stay unknown', async () => {

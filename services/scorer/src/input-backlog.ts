@@ -128,20 +128,27 @@ export class InputBacklog {
 
   /**
    * After a rebalance assigned these partitions (see assigned): asks the brokers where the group stands in each, and
-   * counts a partition far behind as catching up before any fetch. Brokers that cannot say leave it to the fetches, as
-   * before, with a warning, rather than hold the time-driven re-scoring for good.
+   * counts a partition far behind as catching up before any fetch, and with it every partition with records ahead.
+   * Brokers that cannot say leave it to the fetches, as before, with a warning, rather than hold the time-driven
+   * re-scoring for good.
    */
   async learnAssignment(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
     const round = this.assignments;
     try {
       const positions = await this.options.brokers.groupPositions(Object.keys(assignment));
       if (round !== this.assignments) return;
-      for (const [topic, partitions] of Object.entries(assignment)) {
-        for (const partition of partitions) {
+      const ahead = Object.entries(assignment).flatMap(([topic, partitions]) =>
+        partitions.flatMap((partition) => {
           const known = positions.get(partitionKey(topic, partition));
-          if (known !== undefined) this.fetched({ topic, partition, firstOffset: String(known.position), highWatermark: String(known.end) });
-        }
-      }
+          return known === undefined || known.end <= known.position ? [] : [{ topic, partition, ...known }];
+        }),
+      );
+      // A history being loaded (a partition far behind) lies in every input topic, a customer's records in one
+      // partition of each: a partition with less than a unit ahead, fetched after the far one caught up (its leader
+      // on a slower broker), would leave its customers scored as settled without those records. So every record
+      // ahead counts then.
+      const loading = ahead.some(({ position, end }) => end - position >= this.options.farBehind);
+      for (const { topic, partition, position, end } of ahead) this.lookAhead(topic, partition, position, end, loading ? 1 : this.options.farBehind);
     } catch (error) {
       this.options.logger.warn({ err: error }, "could not learn where the consumer group stands in its input partitions: their backlog is seen at their first fetch");
     }
@@ -163,19 +170,7 @@ export class InputBacklog {
 
   /** The consumer fetched a batch: the records from its first offset up to the high watermark lie ahead. */
   fetched({ topic, partition, firstOffset, highWatermark }: PartitionFetch): void {
-    const key = partitionKey(topic, partition);
-    const first = Number(firstOffset);
-    const known = this.progress.get(key);
-    const progress = known ?? { position: first, catchUpUntil: null };
-    progress.position = Math.max(progress.position, first);
-    const end = Number(highWatermark);
-    if (end - progress.position >= this.options.farBehind) {
-      if (progress.catchUpUntil === null) {
-        this.options.logger.info({ topic, partition, behind: end - progress.position }, 'input partition far behind: its customers are scored, and their alerts released, once it catches up');
-      }
-      progress.catchUpUntil = Math.max(progress.catchUpUntil ?? 0, end);
-    }
-    this.progress.set(key, progress);
+    this.lookAhead(topic, partition, Number(firstOffset), Number(highWatermark), this.options.farBehind);
   }
 
   /** The consumer re-reads from its committed offsets: where it stands is learnt again from its fetches. */
@@ -253,6 +248,20 @@ export class InputBacklog {
       for (const [customerId, waitingFor] of customers) released.set(customerId, waitingFor);
     }
     return [...released].map(([customerId, waitingFor]) => ({ customerId, waitingFor }));
+  }
+
+  /** The records from `first` up to `end` lie ahead in a partition: at least `behind` of them make it catch up to `end`. */
+  private lookAhead(topic: string, partition: number, first: number, end: number, behind: number): void {
+    const key = partitionKey(topic, partition);
+    const progress = this.progress.get(key) ?? { position: first, catchUpUntil: null };
+    progress.position = Math.max(progress.position, first);
+    if (end - progress.position >= behind) {
+      if (progress.catchUpUntil === null) {
+        this.options.logger.info({ topic, partition, behind: end - progress.position }, 'input partition behind: its customers are scored, and their alerts released, once it catches up');
+      }
+      progress.catchUpUntil = Math.max(progress.catchUpUntil ?? 0, end);
+    }
+    this.progress.set(key, progress);
   }
 
   /** The partitions the customer's records go to, one per input topic whose partition count is known. */
