@@ -38,6 +38,12 @@ describe('a scorer joining and another leaving while a stream is consumed', () =
     await backlog;
     await stream(part(0.6, 0.8));
     await eventually(async () => (await second.metrics.events.get()).values.some((value) => value.labels.outcome === 'applied'), Boolean, 60_000, 'the second scorer to apply records of partitions it was given');
+    // Each instance holds the same partition numbers of every input topic: all of its customers' records.
+    const { protocol, members } = await bed.groupAssignments();
+    expect(protocol).toBe('CoPartitionedAssigner');
+    const partitionNumbers = members.map((assignment) => [...new Set(Object.values(assignment).map((partitions) => [...partitions].sort((a, b) => a - b).join(',')))]);
+    expect(partitionNumbers.map((numbers) => numbers.length)).toEqual([1, 1]);
+    expect(partitionNumbers.flatMap((numbers) => numbers[0]!.split(',').map(Number)).sort((a, b) => a - b)).toEqual([...Array(PARTITIONS).keys()]);
 
     // The first leaves while the rest arrives: its partitions, and whatever it had not committed, go to the second.
     const rest = stream(part(0.8, 1));

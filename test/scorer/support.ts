@@ -8,7 +8,7 @@ import { createLogger, Liveness } from '@churnscore/observability';
 import { alertEpisodes, defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { createRedis, createStateStore, decodeStoredInsights, keySchema, type RedisClient, type StateStore } from '@churnscore/state';
 import { Cluster } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Assignment } from 'kafkajs';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startScorer, type RunningScorer } from '../../services/scorer/src/scorer';
 import { EventsTestBed, type ConsumedRecord } from '../events/support';
@@ -150,6 +150,18 @@ export class ScorerTestBed extends EventsTestBed {
   /** The first `count` output records (decoded; null for a tombstone) of the given output topics, in order per partition. */
   async outputs(count: number, topics: string[] = [this.topics.scoreChanged, this.topics.alerts], timeoutMs = 30_000): Promise<DecodedOutput[]> {
     return this.decodeOutputs(await this.consume(topics, count, timeoutMs));
+  }
+
+  /** The scorers' consumer group now: the assignment protocol it chose, and each member's partitions by topic. */
+  async groupAssignments(): Promise<{ protocol: string; members: Assignment[] }> {
+    const admin = new Kafka({ brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const [group] = (await admin.describeGroups([this.consumerGroup])).groups;
+      return { protocol: group!.protocol, members: group!.members.map(({ memberAssignment }) => AssignerProtocol.MemberAssignment.decode(memberAssignment)!.assignment) };
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Every record an output topic holds now, decoded, tombstones left out. */

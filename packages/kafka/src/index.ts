@@ -9,3 +9,4 @@ export * from './topics-watch';
 export * from './record-digest';
 export { unreadBatchRejection } from './codecs';
 export { decodeFetched } from './decode-fetched';
+export { coPartitionedAssigner, coPartitionedAssigners } from './co-partitioned-assigner';

@@ -94,7 +94,8 @@ function positionsAfterOnce(chunks: readonly MessageChunk[]): Map<string, number
  * has handled everything the broker held the last time it was seen far behind; a customer is behind while
  * any partition its records go to is. Customers whose alerts were held for a partition are handed back when
  * it catches up, to be evaluated again. It knows the partitions this instance consumes: a partition of
- * another instance counts as caught up.
+ * another instance counts as caught up (the group gives each instance the same partition numbers of every input
+ * topic, coPartitionedAssigner, so all of a customer's partitions are one instance's).
  */
 export class InputBacklog {
   private readonly progress = new Map<string, PartitionProgress>();

@@ -13,6 +13,7 @@ import {
   BrokerContact,
   committedOffsets,
   connectAdmin,
+  coPartitionedAssigners,
   connectIdempotentProducer,
   createKafkaClient,
   groupPartitionOffsets,
@@ -304,6 +305,8 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     maxBytesPerPartition: settings.fetchBytesPerPartition,
+    // One instance reads every record of a customer: the input topics' same partition number, as a Kafka Streams task.
+    partitionAssigners: coPartitionedAssigners,
     // Partitions added to an input topic are consumed once the consumer's metadata shows them: within the topics'
     // check interval rather than kafkajs's (and Kafka's) five minutes, while producers already write to them.
     metadataMaxAge: TOPICS_CHECK_INTERVAL_MS,
