@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { connectionErrorLogger, createLogger, customerRef, maskUrlCredentials, rateLimitedLog } from './logger';
 
 /** A logger whose lines are kept, parsed, instead of written to stdout. */
@@ -114,6 +114,28 @@ describe('rateLimitedLog', () => {
       { attempt: 1, suppressed: undefined, level: 'warn', msg: 'redis down' },
       { attempt: 4, suppressed: 2, level: 'warn', msg: 'redis down' },
     ]);
+  });
+
+  it('logs the last occurrence left out once the interval is over, when no other comes to carry the count', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    try {
+      const { logger, records } = capturedLogger();
+      const log = rateLimitedLog(logger, 'warn', 'input rejected to the DLQ', 10_000);
+      for (let offset = 0; offset < 1_000; offset += 1) log({ offset });
+      vi.advanceTimersByTime(9_999);
+      expect(records().map(({ offset, suppressed }) => ({ offset, suppressed }))).toEqual([{ offset: 0, suppressed: undefined }]);
+      vi.advanceTimersByTime(1);
+      expect(records().map(({ offset, suppressed, lastOccurredAt }) => ({ offset, suppressed, lastOccurredAt }))).toEqual([
+        { offset: 0, suppressed: undefined, lastOccurredAt: undefined },
+        { offset: 999, suppressed: 998, lastOccurredAt: new Date(1_000).toISOString() },
+      ]);
+      // Logged: the next occurrence waits for the interval again, and nothing is owed once it is logged.
+      log({ offset: 1_000 });
+      vi.advanceTimersByTime(60_000);
+      expect(records().map(({ offset }) => offset)).toEqual([0, 999, 1_000]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('makes a client connection error a redacted JSON line naming the dependency', () => {

@@ -94,7 +94,9 @@ export function redactLogValue(value: unknown, depth = 0): unknown {
 /**
  * A log call for a condition that repeats while it lasts (a server that keeps refusing connections):
  * the first occurrence is logged at once, later ones at most once per `intervalMs`, each with the
- * number of occurrences left out since the previous line.
+ * number of occurrences left out since the previous line. Occurrences left out when the condition stops are not
+ * lost: the last of them is logged once the interval is over, with the number left out before it and when it
+ * happened (`lastOccurredAt`: the line's own time is later).
  */
 export function rateLimitedLog(
   logger: Logger,
@@ -105,15 +107,26 @@ export function rateLimitedLog(
 ): (fields: Record<string, unknown>) => void {
   let loggedAt = Number.NEGATIVE_INFINITY;
   let suppressed = 0;
+  /** The last occurrence left out, logged when the interval ends unless another is logged first. */
+  let lastLeftOut: { fields: Record<string, unknown>; at: number } | undefined;
+  let flushTimer: NodeJS.Timeout | undefined;
+  const emit = (fields: Record<string, unknown>, leftOut: number) => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    lastLeftOut = undefined;
+    logger[level]({ ...fields, ...(leftOut > 0 ? { suppressed: leftOut } : {}) }, message);
+    loggedAt = now();
+    suppressed = 0;
+  };
   return (fields) => {
     const at = now();
-    if (at - loggedAt < intervalMs) {
-      suppressed += 1;
-      return;
-    }
-    logger[level]({ ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, message);
-    loggedAt = at;
-    suppressed = 0;
+    if (at - loggedAt >= intervalMs) return emit(fields, suppressed);
+    suppressed += 1;
+    lastLeftOut = { fields, at };
+    // Unreferenced: a line still owed never keeps a stopping process alive.
+    flushTimer ??= setTimeout(() => {
+      if (lastLeftOut !== undefined) emit({ ...lastLeftOut.fields, lastOccurredAt: new Date(lastLeftOut.at).toISOString() }, suppressed - 1);
+    }, loggedAt + intervalMs - at).unref();
   };
 }
 
