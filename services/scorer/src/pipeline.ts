@@ -220,8 +220,8 @@ export class ScoringPipeline {
 
   /**
    * Recomputes customers whose due time came (cause `time`), or any given customers. Another computation
-   * of the same customer may commit in between (another instance holding another of its topics, or the
-   * time-driven loop): the commit is then refused as a conflict, and the customer recomputed from a fresh
+   * of the same customer may commit in between (the time-driven loop of any instance, or the instance a rebalance
+   * gave its partitions to): the commit is then refused as a conflict, and the customer recomputed from a fresh
    * read, so no alert transition or score is ever derived from a stale alert book. `fence`: the Redis
    * incarnation the commits are for; off it they are refused and RewindRequiredError is thrown. `handling`:
    * the unit of work whose events were just applied, counted as consumed when judging the backlog.
