@@ -3,7 +3,7 @@
 // them, from their first record, without a restart: within the scorer's metadata age (TOPICS_CHECK_INTERVAL_MS).
 import { SAMPLE_NOW } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOPICS_CHECK_INTERVAL_MS } from '../../services/scorer/src/required-topics';
+import { TOPICS_CHECK_INTERVAL_MS } from '@churnscore/kafka';
 import { addPartitions } from '../harness/stack';
 import { dlqTotal, eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
 

@@ -6,7 +6,7 @@
 import { SAMPLE_NOW } from '@churnscore/events/testing';
 import { Liveness } from '@churnscore/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOPICS_CHECK_INTERVAL_MS } from '../../services/scorer/src/required-topics';
+import { TOPICS_CHECK_INTERVAL_MS } from '@churnscore/kafka';
 import { createTopics, deleteTopics } from '../harness/stack';
 import { eventually, hourlyMeetings, ManualClock, ScorerTestBed } from '../scorer/support';
 

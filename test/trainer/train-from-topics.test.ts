@@ -124,4 +124,17 @@ describe('npm run train -- --from-topics', () => {
       await empty.tearDown();
     }
   });
+
+  it('refuses at once, naming the setting, when an input topic does not exist', async () => {
+    const missing = uniqueName('train-missing.crm.activity.v1');
+    // Before: the replay retried the topic's partitions for about 80 s, then failed with the broker's words.
+    await expect(
+      runTrainCommand(['--from-topics', '--out', join(dir, 'missing')], {
+        env: { ...env, TOPIC_ACTIVITY: missing },
+        stdout: { write: () => true },
+        stderr: quietStream,
+        clock: CLOCK,
+      }),
+    ).rejects.toThrow(new RegExp(`TOPIC_ACTIVITY: topic "${missing}" does not exist on the brokers; create it with \`npm run topics:provision\``));
+  });
 });

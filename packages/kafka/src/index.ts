@@ -6,6 +6,7 @@ export * from './offsets';
 export * from './skipped-records';
 export * from './broker-contact';
 export * from './topics-watch';
+export * from './required-topics';
 export * from './record-digest';
 export { unreadBatchRejection } from './codecs';
 export { decodeFetched } from './decode-fetched';

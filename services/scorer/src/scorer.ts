@@ -22,6 +22,9 @@ import {
   recordBatchLimit,
   recordDigest,
   recordsAt,
+  requireTopics,
+  TOPICS_CHECK_INTERVAL_MS,
+  watchRequiredTopics,
 } from '@churnscore/kafka';
 import {
   answerWithin,
@@ -60,7 +63,6 @@ import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
 import { TimeDrivenRescorer } from './time-driven';
-import { requireTopics, TOPICS_CHECK_INTERVAL_MS, watchRequiredTopics } from './required-topics';
 import { lastingRefusal } from './lasting-refusal';
 
 /**

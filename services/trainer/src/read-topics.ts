@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
 import { REJECT_REASONS, createEventCodec, eventCodecOptions, INPUT_EVENT_KINDS, type RejectReason } from '@churnscore/events';
-import { KafkaLoginRefusedError, connectAdmin, decodeFetched, createKafkaClient, readToEnd, type TopicProgress } from '@churnscore/kafka';
+import { KafkaLoginRefusedError, connectAdmin, decodeFetched, createKafkaClient, readToEnd, requireTopics, type TopicProgress } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
 import type { HistoryEvent } from '@churnscore/training';
 import { UsageError, formatCount, startProgress, type ProgressStream } from '@churnscore/simulator';
@@ -13,7 +13,9 @@ import type { CommandIo } from './command-line';
 
 /** The replay's progress as one line: records read of the total, topic by topic. */
 export const describeReplay = (topics: readonly TopicProgress[], formatCount: (n: number) => string): string =>
-  `replaying  ${topics.map(({ topic, read, total }) => `${topic} ${formatCount(read)}/${formatCount(total)}`).join('  ')}`;
+  topics.length === 0
+    ? 'replaying: asking the brokers where the input topics end'
+    : `replaying  ${topics.map(({ topic, read, total }) => `${topic} ${formatCount(read)}/${formatCount(total)}`).join('  ')}`;
 
 /** How many records the replay left out, whatever the reason. */
 export const recordsLeftOut = (rejected: TopicHistory['rejected']): number => rejected.reduce((sum, { count }) => sum + count, 0);
@@ -63,6 +65,9 @@ export async function readTopicHistory(options: TopicHistoryOptions): Promise<To
   const admin = await connectAdmin(kafka);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
   try {
+    // A topic that does not exist would have the replay retry its partitions for a minute and a half, then fail
+    // with the broker's words: it is a setting to fix, refused at once as the scorer refuses it.
+    await requireTopics(admin, Object.fromEntries(INPUT_EVENT_KINDS.map((kind) => [kind, config.topics[kind]])));
     const events: HistoryEvent[] = [];
     const rejected = new Map<RejectReason, number>();
     const topicProgress = await readToEnd({

@@ -1,20 +1,20 @@
-// The topics the scorer reads and writes must exist: at start (the brokers do not create topics on demand, nor should
-// they) and for as long as it runs. A topic deleted under a running scorer stops it without a word otherwise: an input
+// The topics a command reads and writes must exist: at start (the brokers do not create topics on demand, nor should
+// they) and, for the scorer, for as long as it runs. A topic deleted under a running scorer stops it without a word otherwise: an input
 // topic makes kafkajs's consumer crash and restart every few hundred milliseconds for ever (three error lines each),
 // an output topic leaves a unit of work waiting for a produce that never succeeds; either way the process stays alive
 // and consumes nothing.
 import { ConfigError, TOPIC_ENV_VARS, type TopicNames, type TopicRole } from '@churnscore/config';
-import { TopicsWatch, missingTopics } from '@churnscore/kafka';
+import { TopicsWatch, missingTopics } from './topics-watch';
 import type { Admin } from 'kafkajs';
 
 /** How often a running scorer checks that its topics still exist: one metadata request. */
 export const TOPICS_CHECK_INTERVAL_MS = 30_000;
 
 /** The missing topics, each by its setting and how to create it. */
-function missingTopicsError(topics: TopicNames, missing: readonly string[]): ConfigError {
+function missingTopicsError(topics: Partial<TopicNames>, missing: readonly string[]): ConfigError {
   return new ConfigError(
     (Object.entries(TOPIC_ENV_VARS) as Array<[TopicRole, string]>)
-      .filter(([role]) => missing.includes(topics[role]))
+      .filter(([role]) => topics[role] !== undefined && missing.includes(topics[role]))
       .map(
         ([role, setting]) =>
           `${setting}: topic "${topics[role]}" does not exist on the brokers; create it with \`npm run topics:provision\` ` +
@@ -26,9 +26,10 @@ function missingTopicsError(topics: TopicNames, missing: readonly string[]): Con
 }
 
 /**
+ * The topics of these roles (every role the command uses) must exist.
  * @throws ConfigError naming the setting of each missing topic and how to create it.
  */
-export async function requireTopics(admin: Pick<Admin, 'listTopics'>, topics: TopicNames): Promise<void> {
+export async function requireTopics(admin: Pick<Admin, 'listTopics'>, topics: Partial<TopicNames>): Promise<void> {
   const missing = await missingTopics(admin, Object.values(topics));
   if (missing.length > 0) throw missingTopicsError(topics, missing);
 }
