@@ -4,6 +4,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIngestCommand } from '@churnscore/ingest';
+import { uniqueName } from '../harness/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventsTestBed } from '../events/support';
 import { byEventId, consumeInputEvents, inputRecordCount, producerEnv, quietStream } from '../simulator/support';
@@ -75,5 +76,19 @@ describe('npm run ingest', () => {
     await ingest(file, '--partial');
     const twice = await consumeInputEvents(bed, 4, NOW);
     expect(new Set(twice.map((event) => event.eventId))).toEqual(new Set(published.map((event) => event.eventId)));
+  });
+
+  it('publishes nothing when a topic the file needs has no schema registered, rather than stop halfway', async () => {
+    const mixed = join(dir, 'mixed.ndjson');
+    const activities = Array.from({ length: 2_500 }, (_, i) => JSON.stringify({ kind: 'activity', eventId: `a-${i}`, customerId: `c-${i % 50}`, occurredAt: '2025-06-01T09:00:00Z', activityType: 'CALL' }));
+    const contract = JSON.stringify({ kind: 'contract', eventId: 'k-1', customerId: 'c-1', occurredAt: '2025-06-01T09:00:00Z', contractId: 'k-1', contractType: 'SUBSCRIPTION', totalValue: 1000, currency: 'USD', startDate: '2025-06-01', endDate: '2026-05-31', status: 'ACTIVE' });
+    writeFileSync(mixed, [...activities, contract].join('\n'));
+    const before = await inputRecordCount(bed);
+    const unregistered = uniqueName('ingest-unregistered.crm.contract.v1');
+    await expect(
+      runIngestCommand(['--file', mixed], { env: { ...producerEnv(bed), TOPIC_CONTRACT: unregistered }, stdout: quietStream, stderr: quietStream, clock: () => NOW }),
+    ).rejects.toThrow(new RegExp(`${unregistered}-value`));
+    // Before: 2,000 activity events were on their topic when the contract's encoding failed.
+    expect(await inputRecordCount(bed)).toBe(before);
   });
 });

@@ -64,6 +64,8 @@ export interface EventCodec {
    * SchemaRegistryError when it fails otherwise.
    */
   requireOutputSchemas(): Promise<void>;
+  /** requireOutputSchemas for these topics (of any kind the codec handles): a command checks the topics it will publish to. */
+  requireSchemas(topics: readonly string[]): Promise<void>;
   /** The kind of event a topic carries, or undefined for a topic the codec does not handle. */
   kindOf(topic: string): EventKind | undefined;
   /** False while the schema registry's last answer was a failure or a request is stalled (AvroRegistrySerde.registryAnswering). */
@@ -111,6 +113,21 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
   const serde = new AvroRegistrySerde(client);
   const kinds = kindsByTopic(options.topics);
   const kindOf = (topic: string) => kinds.get(topic);
+
+  async function requireSchemas(topics: readonly string[]): Promise<void> {
+    const lookups = await Promise.allSettled(
+      topics.map(async (topic) => {
+        const kind = kindOf(topic);
+        if (kind === undefined) throw new EventEncodeError(`topic ${topic} is not encoded here`);
+        const { writer } = await serde.latestWriter(valueSubject(topic));
+        requireSchemaOfKind(valueSubject(topic), kind, writer);
+      }),
+    );
+    const failed = lookups.flatMap((lookup) => (lookup.status === 'rejected' ? [lookup.reason as unknown] : []));
+    const refused = failed.find((reason) => !(reason instanceof EventEncodeError));
+    if (refused !== undefined) throw refused;
+    if (failed.length > 0) throw new EventEncodeError([...new Set(failed.map((reason) => (reason as EventEncodeError).message))].join('; '));
+  }
 
   /** Shared first steps of every decode: known topic, non-empty values, Avro read with the topic's reader schema. */
   async function readRecords<K extends EventKind>(topic: string, values: readonly (Buffer | null)[], accepts: (kind: EventKind) => kind is K) {
@@ -165,20 +182,8 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
       return checkKey(key, catchRejection(() => outputFromAvro(kind, record)));
     },
 
-    async requireOutputSchemas() {
-      const outputs = [...kinds].filter(([, kind]) => isOutputKind(kind));
-      const lookups = await Promise.allSettled(
-        outputs.map(async ([topic, kind]) => {
-          const { writer } = await serde.latestWriter(valueSubject(topic));
-          requireSchemaOfKind(valueSubject(topic), kind, writer);
-        }),
-      );
-      const failed = lookups.flatMap((lookup) => (lookup.status === 'rejected' ? [lookup.reason as unknown] : []));
-      const refused = failed.find((reason) => !(reason instanceof EventEncodeError));
-      if (refused !== undefined) throw refused;
-      if (failed.length > 0) throw new EventEncodeError([...new Set(failed.map((reason) => (reason as EventEncodeError).message))].join('; '));
-    },
-
+    requireOutputSchemas: () => requireSchemas([...kinds].flatMap(([topic, kind]) => (isOutputKind(kind) ? [topic] : []))),
+    requireSchemas,
     kindOf,
 
     registryAnswering: () => serde.registryAnswering,

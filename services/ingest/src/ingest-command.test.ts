@@ -59,3 +59,16 @@ describe('runIngestCommand --dry-run', () => {
     expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toMatchObject({ records: 3, valid: 1, mode: 'dry-run', rejected: [{ line: 3 }, { line: 4 }] });
   });
 });
+
+describe('runIngestCommand --report', () => {
+  it('refuses a report it could not write before reading or publishing anything (exit 2, not a failed publication)', async () => {
+    const file = join(dir, 'one-customer.csv');
+    writeFileSync(file, 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\n');
+    const io = { env: {}, stdout: { write: () => true }, stderr: { write: () => true } };
+    // No broker settings: the refusal comes before the command would need them.
+    await expect(runIngestCommand(['--file', file, '--kind', 'customer', '--report', join(dir, 'no-such-dir', 'report.json')], io)).rejects.toThrow(
+      new UsageError(`cannot write --report ${join(dir, 'no-such-dir', 'report.json')}: ENOENT`),
+    );
+    await expect(runIngestCommand(['--file', file, '--kind', 'customer', '--report', dir], io)).rejects.toThrow(/--report .* is a directory: name a file/);
+  });
+});

@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
@@ -107,6 +109,8 @@ export async function runIngestCommand(argv: string[], io: IngestIo): Promise<nu
     io.stderr.write(`${INGEST_USAGE}\n`);
     return CLI_EXIT_CODES.ok;
   }
+  // Before anything is published: a report that cannot be written would fail the command after the publication.
+  if (args.reportPath !== null) await requireWritableFile(args.reportPath, '--report');
   const config = loadProducerConfig(io.env, { offline: args.dryRun });
   const publisher = createEventPublisher(config, 'ingest');
   try {
@@ -123,7 +127,7 @@ export async function runIngestCommand(argv: string[], io: IngestIo): Promise<nu
       ...(io.clock ? { clock: io.clock } : {}),
       progress: io.stderr,
       onRejection: (rejection) => io.stdout.write(`${describeRejection(rejection)}\n`),
-      publish: (events, onProgress) => publisher.publish({ events, ratePerSecond: args.ratePerSecond, onProgress, signal }),
+      publish: (events, onProgress, kinds) => publisher.publish({ events, kinds, ratePerSecond: args.ratePerSecond, onProgress, signal }),
     });
     io.stdout.write(`${summarise(report).join('\n')}\n`);
     if (args.reportPath !== null) await writeFile(args.reportPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -131,4 +135,17 @@ export async function runIngestCommand(argv: string[], io: IngestIo): Promise<nu
   } finally {
     await publisher.close();
   }
+}
+
+/** A file the command can write later (its directory exists and is writable; the file, if there, is a writable file), or UsageError. */
+async function requireWritableFile(path: string, option: string): Promise<void> {
+  const refused = (error: unknown) => new UsageError(`cannot write ${option} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw refused(error);
+  });
+  if (existing?.isDirectory()) throw new UsageError(`${option} ${path} is a directory: name a file`);
+  await access(existing === null ? dirname(path) : path, constants.W_OK).catch((error: unknown) => {
+    throw refused(error);
+  });
 }

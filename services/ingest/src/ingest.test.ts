@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InputEvent } from '@churnscore/domain';
@@ -109,6 +110,64 @@ describe('ingestFile', () => {
     const first = await ids();
     expect(new Set(first).size).toBe(2);
     expect(await ids()).toEqual(first);
+  });
+
+  it('reads a pipe once, into a temporary copy, and publishes what it checked', async () => {
+    const fifo = join(dir, 'export.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const text = 'customerId,occurredAt,activityType,value\nc1,2025-06-01T09:00:00Z,PRODUCT_USAGE,4\nc2,2025-06-02T09:00:00Z,CALL,1\n';
+    const writer = createWriteStream(fifo);
+    writer.end(text);
+    const publisher = capturingPublisher();
+    const report = await ingest(fifo, { kind: 'activity', format: 'csv', publish: publisher.publish });
+    // Before: the check drained the pipe, the publication read nothing, and the command said it succeeded.
+    expect(report).toMatchObject({ records: 2, valid: 2, published: 2 });
+    expect(publisher.published.map((event) => event.customerId)).toEqual(['c1', 'c2']);
+  });
+
+  it("rejects a record reusing an earlier one's eventId of the same customer with other content (the scorer would drop it)", async () => {
+    const publisher = capturingPublisher();
+    const file = fileWith(
+      'reused-ids.csv',
+      [
+        'eventId,customerId,occurredAt,activityType',
+        'E-1,c1,2025-06-01T09:00:00Z,CALL',
+        'E-1,c1,2025-06-01T09:00:00Z,MEETING',
+        'E-1,c1,2025-06-01T09:00:00Z,CALL',
+        'E-1,c2,2025-06-01T09:00:00Z,MEETING',
+        'E-2,c1,2025-06-02T09:00:00Z,EMAIL_SENT',
+      ].join('\n'),
+    );
+    const report = await ingest(file, { kind: 'activity', partial: true, publish: publisher.publish });
+    // The same record twice is one event (the scorer counts it once); another customer's E-1 is its own.
+    expect(report.rejected).toEqual([{ line: 3, reason: 'CONFLICTING_EVENT_ID', field: 'eventId', message: 'eventId: line 2 holds another record of the customer with this eventId' }]);
+    expect(publisher.published.map((event) => `${event.customerId} ${event.eventId}`)).toEqual(['c1 E-1', 'c1 E-1', 'c2 E-1', 'c1 E-2']);
+  });
+
+  it('publishes nothing, even with partial, from a file that is not UTF-8, naming its first such line', async () => {
+    const publisher = capturingPublisher();
+    const latin1 = join(dir, 'latin1.csv');
+    writeFileSync(latin1, Buffer.from('customerId,occurredAt,segment\nM\u00fcller,2025-06-01,SMB\nM\u00f6ller,2025-06-01,SMB\n', 'latin1'));
+    const report = await ingest(latin1, { kind: 'customer', partial: true, publish: publisher.publish });
+    expect(publisher.published).toEqual([]);
+    expect(report).toMatchObject({ complete: false, rejected: [expect.objectContaining({ line: 2, reason: 'PARSE_ERROR', message: expect.stringContaining('not UTF-8') })] });
+  });
+
+  it('tells the publisher every kind the file holds before the first event is sent', async () => {
+    const kindsSeen: string[][] = [];
+    const file = fileWith(
+      'mixed.ndjson',
+      ['{"kind":"customer","customerId":"c1","occurredAt":"2025-06-01","segment":"SMB"}', '{"kind":"activity","customerId":"c1","occurredAt":"2025-06-01T09:00:00Z","activityType":"CALL"}'].join('\n'),
+    );
+    await ingest(file, {
+      publish: async (events, _onPublished, kinds) => {
+        kindsSeen.push([...kinds].sort());
+        let count = 0;
+        for await (const event of events) count += event ? 1 : 0;
+        return count;
+      },
+    });
+    expect(kindsSeen).toEqual([['activity', 'customer']]);
   });
 
   it('refuses a file it cannot read or whose format it cannot tell', async () => {

@@ -1,8 +1,12 @@
-import { constants, createReadStream } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { access, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { InputEvent, InputEventKind } from '@churnscore/domain';
 import { UsageError, formatCount, formatPercent, startProgress, startRateMeter, type ProgressStream } from '@churnscore/simulator';
-import { formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat } from './records';
+import { Utf8Check, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat } from './records';
 import type { IngestMode, IngestReport, LineRejection } from './report';
 import { createRecordConverter } from './to-event';
 
@@ -22,8 +26,11 @@ export interface IngestFileOptions {
   maxFutureSkewMs: number;
   /** Judges future occurredAt values; injectable for tests. */
   clock?: () => number;
-  /** Publishes the valid events, reporting acknowledged totals as it goes; resolves to how many. Required unless dryRun. */
-  publish?: (events: AsyncIterable<InputEvent>, onPublished: (published: number) => void) => Promise<number>;
+  /**
+   * Publishes the valid events, reporting acknowledged totals as it goes; resolves to how many. Required unless dryRun.
+   * `kinds`: every kind among them, known before the first is sent.
+   */
+  publish?: (events: AsyncIterable<InputEvent>, onPublished: (published: number) => void, kinds: readonly InputEventKind[]) => Promise<number>;
   /** Each rejection as soon as it is found (the report holds them all too). */
   onRejection?: (rejection: LineRejection) => void;
   /** Where progress is shown; null for none. */
@@ -34,26 +41,87 @@ type LineResult =
   | { line: number; ok: true; event: InputEvent; ignoredFields: string[] }
   | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
 
+/** The export as a file that can be read twice: the file itself, or a copy of what a pipe or a device delivers. */
+interface ReadableTwice {
+  path: string;
+  size: number;
+  remove(): Promise<void>;
+}
+
+/** Before reading: a stream opened on a directory or a file without read permission fails outside any handler. */
+const readableFile = (file: string): Promise<Stats> =>
+  Promise.all([stat(file), access(file, constants.R_OK)]).then(
+    ([found]) => {
+      if (found.isDirectory()) throw new UsageError(`cannot read ${file}: it is a directory`);
+      return found;
+    },
+    (error: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read ${file}: ${error.code ?? error.message}`);
+    },
+  );
+
+async function readableTwice(file: string, info: Stats, progress: ProgressStream | null): Promise<ReadableTwice> {
+  if (info.isFile()) return { path: file, size: info.size, remove: () => Promise.resolve() };
+  // A pipe (`--file /dev/stdin`, a shell's `<(…)`) delivers its bytes once: the check would drain it and the
+  // publication find nothing, and report success.
+  const dir = await mkdtemp(join(tmpdir(), 'churnscore-export-'));
+  const copy = join(dir, 'export');
+  const input = createReadStream(file);
+  const copying = progress && startProgress(() => `reading ${file} into a temporary copy  ${formatCount(input.bytesRead)} bytes`, { stream: progress });
+  try {
+    await pipeline(input, createWriteStream(copy));
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  } finally {
+    copying?.stop();
+  }
+  return { path: copy, size: (await stat(copy)).size, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The records of one customer with the same eventId, by their content: a record reusing an earlier one's eventId with
+ * other content is rejected (the scorer keeps only the first it reads, dropping the other without a word). A value is
+ * the first such record's line and 20 bits of its content's hash.
+ */
+class EventIdsSeen {
+  private readonly first = new Map<string, number>();
+
+  /** The line of an earlier record of the customer with this eventId and other content; null if none. */
+  conflictOf(event: InputEvent, line: number): number | null {
+    const key = `${event.customerId}\u0000${event.eventId}`;
+    const digest = createHash('sha256').update(JSON.stringify(event)).digest().readUIntBE(0, 3) >>> 4;
+    const earlier = this.first.get(key);
+    if (earlier === undefined) {
+      this.first.set(key, line * CONTENT_DIGEST_SPAN + digest);
+      return null;
+    }
+    return earlier % CONTENT_DIGEST_SPAN === digest ? null : Math.floor(earlier / CONTENT_DIGEST_SPAN);
+  }
+}
+const CONTENT_DIGEST_SPAN = 2 ** 20;
+
 /**
  * Checks every record of an export, then publishes, in a second read of the file, either all of it
  * (when every record is valid), the valid records (with `partial`), or nothing. Two reads rather than
  * holding the events in memory, so a file of any size can be ingested.
  */
 export async function ingestFile(options: IngestFileOptions): Promise<IngestReport> {
-  const { file, partial = false, dryRun = false, clock = Date.now, progress = process.stderr } = options;
+  const { file, dryRun = false, progress = process.stderr } = options;
   if (!dryRun && options.publish === undefined) throw new UsageError('a publisher is required unless dryRun is set');
-  // Before reading: a stream opened on a directory or a file without read permission fails outside any handler.
-  const size = await Promise.all([stat(file), access(file, constants.R_OK)]).then(
-    ([info]) => {
-      if (info.isDirectory()) throw new UsageError(`cannot read ${file}: it is a directory`);
-      return info.size;
-    },
-    (error: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read ${file}: ${error.code ?? error.message}`);
-    },
-  );
+  const info = await readableFile(file);
   const format = options.format ?? formatOfPath(file);
   if (format === null) throw new UsageError(`cannot tell the format of ${file} from its extension: pass --format ndjson or --format csv`);
+  const readable = await readableTwice(file, info, progress);
+  try {
+    return await ingestReadable(options, format, readable);
+  } finally {
+    await readable.remove();
+  }
+}
+
+async function ingestReadable(options: IngestFileOptions, format: ExportFormat, { path, size }: ReadableTwice): Promise<IngestReport> {
+  const { file, partial = false, dryRun = false, clock = Date.now, progress = process.stderr } = options;
   const mode: IngestMode = dryRun ? 'dry-run' : partial ? 'partial' : 'all-or-nothing';
   const report: IngestReport = {
     file,
@@ -70,9 +138,14 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestRepo
 
   /** One read of the file: every record, converted to an event or rejected. */
   async function* readLines(onBytesRead: (bytes: number) => void): AsyncGenerator<LineResult> {
-    const input = createReadStream(file);
-    input.on('data', () => onBytesRead(input.bytesRead));
+    const input = createReadStream(path);
+    const encoding = new Utf8Check();
+    input.on('data', (chunk) => {
+      encoding.feed(chunk as Buffer);
+      onBytesRead(input.bytesRead);
+    });
     const toEvent = createRecordConverter({ ...options, now: clock() });
+    const eventIds = new EventIdsSeen();
     const records = format === 'csv' ? readCsvRecords(input) : readNdjsonRecords(input);
     for await (const record of records) {
       const { line } = record;
@@ -81,9 +154,24 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestRepo
         continue;
       }
       const converted = toEvent(record.fields);
-      yield converted.ok
+      if (!converted.ok) {
+        yield { line, ok: false, rejection: { line, ...converted.rejection }, fatal: false };
+        continue;
+      }
+      const conflict = converted.eventIdGiven ? eventIds.conflictOf(converted.event, line) : null;
+      yield conflict === null
         ? { line, ok: true, event: converted.event, ignoredFields: converted.ignoredFields }
-        : { line, ok: false, rejection: { line, ...converted.rejection }, fatal: false };
+        : {
+            line,
+            ok: false,
+            rejection: { line, reason: 'CONFLICTING_EVENT_ID', field: 'eventId', message: `eventId: line ${conflict} holds another record of the customer with this eventId` },
+            fatal: false,
+          };
+    }
+    const notUtf8 = encoding.end();
+    if (notUtf8 !== null) {
+      const message = 'the line is not UTF-8 (read as UTF-8, its bytes would change, and names with them): export the file as UTF-8';
+      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message }, fatal: true };
     }
   }
 
@@ -95,11 +183,13 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestRepo
   };
   const checking = progress && startProgress(describeCheck, { stream: progress });
   const ignoredFields = new Set<string>();
+  const kinds = new Set<InputEventKind>();
   for await (const result of readLines((bytes) => (bytesRead = bytes))) {
     report.records += 1;
     if (result.ok) {
       report.valid += 1;
       result.ignoredFields.forEach((field) => ignoredFields.add(field));
+      kinds.add(result.event.kind);
       continue;
     }
     report.rejected.push(result.rejection);
@@ -123,7 +213,7 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestRepo
     for await (const result of readLines(() => undefined)) if (result.ok) yield result.event;
   }
   try {
-    report.published = await options.publish(validEvents(), (total) => (published = total));
+    report.published = await options.publish(validEvents(), (total) => (published = total), [...kinds]);
   } finally {
     publishing?.stop();
   }

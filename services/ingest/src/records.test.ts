@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatOfPath, readCsvRecords, readNdjsonRecords, type ExportRecord } from './records';
+import { Utf8Check, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportRecord } from './records';
 
 const readAll = async (records: AsyncIterable<ExportRecord>): Promise<ExportRecord[]> => {
   const all: ExportRecord[] = [];
@@ -97,5 +97,26 @@ describe('readCsvRecords', () => {
     expect(await readAll(readCsvRecords(streamOf('a,b,a\n1,2,3\n')))).toEqual([
       { line: 1, ok: false, problem: 'header columns 1 and 3 have the same name', fatal: true },
     ]);
+  });
+});
+
+describe('Utf8Check', () => {
+  const firstBadLine = (...chunks: Buffer[]): number | null => {
+    const check = new Utf8Check();
+    for (const chunk of chunks) check.feed(chunk);
+    return check.end();
+  };
+
+  it('passes UTF-8 whose characters are split between chunks', () => {
+    const text = Buffer.from('customerId,segment\nMüller,SMB\n東京,MID_MARKET');
+    const split = text.indexOf(0xc3) + 1;
+    expect(firstBadLine(text.subarray(0, split), text.subarray(split))).toBeNull();
+  });
+
+  it('names the first line holding bytes that are not UTF-8, whichever chunk it ends in', () => {
+    const latin1 = Buffer.from('customerId,segment\nMuller,SMB\nM\u00fcller,SMB\nM\u00f6ller,SMB\n', 'latin1');
+    expect(firstBadLine(latin1)).toBe(3);
+    expect(firstBadLine(latin1.subarray(0, 5), latin1.subarray(5, 30), latin1.subarray(30))).toBe(3);
+    expect(firstBadLine(Buffer.from('a\nb\n'), Buffer.from([0x63, 0xff]))).toBe(3);
   });
 });

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -133,4 +134,53 @@ function headerProblem(header: string[]): string | null {
   // Positions, not names: a file without a header has data in its first row.
   const duplicate = header.findIndex((name, i) => header.indexOf(name) !== i);
   return duplicate === -1 ? null : `header columns ${header.indexOf(header[duplicate]!) + 1} and ${duplicate + 1} have the same name`;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Finds the first line of a file, fed chunk by chunk, that is not UTF-8. Node's decoders put U+FFFD in place of such
+ * bytes without a word: a Latin-1 export's `Müller` and `Möller` would both read `M\uFFFDller`, one customer. Lines
+ * are checked whole (a newline byte is never inside a UTF-8 sequence), by Node's own validator.
+ */
+export class Utf8Check {
+  private carried: Buffer = Buffer.alloc(0);
+  /** Lines wholly checked so far. */
+  private lines = 0;
+  private firstBad: number | null = null;
+
+  feed(chunk: Buffer): void {
+    if (this.firstBad !== null) return;
+    const lastNewline = chunk.lastIndexOf(NEWLINE);
+    if (lastNewline === -1) {
+      this.carried = Buffer.concat([this.carried, chunk]);
+      return;
+    }
+    this.check(Buffer.concat([this.carried, chunk.subarray(0, lastNewline + 1)]));
+    this.carried = Buffer.from(chunk.subarray(lastNewline + 1));
+  }
+
+  /** The 1-based number of the first line that is not UTF-8, once the whole file was fed; null when every line is. */
+  end(): number | null {
+    if (this.carried.length > 0) this.check(this.carried);
+    this.carried = Buffer.alloc(0);
+    return this.firstBad;
+  }
+
+  private check(wholeLines: Buffer): void {
+    if (this.firstBad !== null) return;
+    if (isUtf8(wholeLines)) {
+      for (let at = wholeLines.indexOf(NEWLINE); at !== -1; at = wholeLines.indexOf(NEWLINE, at + 1)) this.lines += 1;
+      return;
+    }
+    for (let start = 0, line = this.lines + 1; start < wholeLines.length; line += 1) {
+      const newline = wholeLines.indexOf(NEWLINE, start);
+      const end = newline === -1 ? wholeLines.length : newline;
+      if (!isUtf8(wholeLines.subarray(start, end))) {
+        this.firstBad = line;
+        return;
+      }
+      start = end + 1;
+    }
+  }
 }

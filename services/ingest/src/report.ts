@@ -3,8 +3,11 @@ import type { RejectReason } from '@churnscore/events';
 import { CLI_EXIT_CODES } from '@churnscore/simulator';
 import type { ExportFormat } from './records';
 
-/** The scorer's reason codes, plus one for lines that are not records at all. */
-export type IngestRejectReason = RejectReason | 'PARSE_ERROR';
+/**
+ * The scorer's reason codes, plus one for lines that are not records at all, and one for a record that reuses the
+ * eventId of an earlier one of the same customer with other content (the scorer would keep only the first it reads).
+ */
+export type IngestRejectReason = RejectReason | 'PARSE_ERROR' | 'CONFLICTING_EVENT_ID';
 
 /** A rejected line. Names fields and limits, never field values, so reports can be shared freely. */
 export interface LineRejection {

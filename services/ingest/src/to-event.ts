@@ -27,7 +27,10 @@ const INSTANT_FIELDS = new Set(['occurredAt', 'startDate', 'endDate']);
 const NUMBER_FIELDS = new Set(['value', 'amount', 'probability', 'openQuotes', 'totalValue']);
 const BOOLEAN_FIELDS = new Set(['slaBreached', 'erase']);
 
-export type RecordConversion = { ok: true; event: InputEvent; ignoredFields: string[] } | { ok: false; rejection: Rejection };
+export type RecordConversion =
+  /** `eventIdGiven`: the record named its eventId (false: derived from its content, contentEventId). */
+  | { ok: true; event: InputEvent; ignoredFields: string[]; eventIdGiven: boolean }
+  | { ok: false; rejection: Rejection };
 
 export interface RecordConverterOptions extends ValidationOptions {
   /** The kind of every record (--kind); a record's own `kind` field must then agree. */
@@ -63,7 +66,7 @@ export function createRecordConverter(options: RecordConverterOptions): (fields:
       if (!result.ok) return result;
       const event: InputEvent = hasEventId ? result.event : { ...result.event, eventId: contentEventId(result.event) };
       const known = new Set<string>([...EXPORT_FIELDS[kind], KIND_FIELD]);
-      return { ok: true, event, ignoredFields: Object.keys(fields).filter((field) => !known.has(field)) };
+      return { ok: true, event, ignoredFields: Object.keys(fields).filter((field) => !known.has(field)), eventIdGiven: hasEventId };
     } catch (error) {
       if (error instanceof InvalidRecord) return { ok: false, rejection: error.rejection };
       throw error;

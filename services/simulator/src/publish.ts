@@ -49,7 +49,11 @@ export function publishEvents(options: PublishEventsOptions): Promise<number> {
 
 /** Publishes to the configured topics: what the simulator and ingest CLIs publish through. */
 export interface EventPublisher {
-  publish(options: PumpOptions): Promise<number>;
+  /**
+   * `kinds`: every kind among the events, whose topics' schemas are checked before the first is sent, so that a topic
+   * with no schema registered refuses the whole publication rather than stop it halfway (EventEncodeError).
+   */
+  publish(options: PumpOptions & { kinds?: readonly InputEventKind[] }): Promise<number>;
   /** Disconnects, if a publish ever connected. */
   close(): Promise<void>;
 }
@@ -69,8 +73,9 @@ export function createEventPublisher(config: AppConfig, serviceName: string): Ev
       return { producer, codec: createEventCodec(eventCodecOptions(config, registryClientConfig(config))) };
     })());
   return {
-    async publish(options) {
+    async publish({ kinds, ...options }) {
       const { producer, codec } = await connect();
+      if (kinds !== undefined) await codec.requireSchemas(kinds.map((kind) => config.topics[kind]));
       return publishEvents({ ...options, producer, encoder: codec, topics: config.topics });
     },
     async close() {
