@@ -4,6 +4,12 @@ import type { Admin, FetchOffsetsPartition } from 'kafkajs';
 /** One key for a topic's partition, for maps of partitions ('\u0000' is in no topic name). */
 export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
+/** The topic and partition of a partitionKey. */
+export function partitionOfKey(key: string): { topic: string; partition: number } {
+  const separator = key.lastIndexOf('\u0000');
+  return { topic: key.slice(0, separator), partition: Number(key.slice(separator + 1)) };
+}
+
 /**
  * How an offsets lookup waits out a broker's retriable answer (a group coordinator loading or moving, a partition
  * whose leader is being elected or moved): ~30 s in all, as the clients' own retries.

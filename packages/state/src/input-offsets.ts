@@ -19,9 +19,9 @@ export interface InputOffset {
 }
 
 /** Topic names hold no colon (Kafka allows letters, digits, '.', '_' and '-'): the field is `<topic>:<partition>`. */
-const fieldOf = (topic: string, partition: number): string => `${topic}:${partition}`;
+export const fieldOf = (topic: string, partition: number): string => `${topic}:${partition}`;
 
-const partitionOfField = (field: string): { topic: string; partition: number } => {
+export const partitionOfField = (field: string): { topic: string; partition: number } => {
   const separator = field.lastIndexOf(':');
   return { topic: field.slice(0, separator), partition: Number(field.slice(separator + 1)) };
 };

@@ -103,6 +103,8 @@ export interface KeySchema {
   readonly inputOffsets: string;
   /** Per input partition, the last record the namespace's scorers committed past: its offset and digest. */
   readonly inputLastRecords: string;
+  /** The input partitions their owning scorer instance is catching up with (partitions-behind.ts). */
+  readonly inputsBehind: string;
   /**
    * What the namespace's scored customers were last all made due for (store.ts, scheduleModelRollout): the scoring
    * config version and the ranking rules' revision.
@@ -152,6 +154,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     addedEpochTags: `${prefix}:epoch:added`,
     inputOffsets: `${prefix}:inputs`,
     inputLastRecords: `${prefix}:inputs:last`,
+    inputsBehind: `${prefix}:inputs:behind`,
     rolledOutModel: `${prefix}:model`,
   };
 }

@@ -1,4 +1,4 @@
-import { keyPartition, partitionKey, type MessageChunk } from '@churnscore/kafka';
+import { keyPartition, partitionKey, partitionOfKey, type MessageChunk } from '@churnscore/kafka';
 import { kafkaMessage } from '@churnscore/kafka/testing';
 import { createLogger } from '@churnscore/observability';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -29,7 +29,10 @@ let contractEnd: number | null;
 /** Where the group stands in each partition, as the brokers say (groupPositions); null: they cannot say. */
 let groupAt: number | null;
 let backlog: InputBacklog;
+/** What the instances recorded in Redis as behind (`<p>:inputs:behind`), by partitionKey. */
+let recordedBehind: Set<string>;
 beforeEach(async () => {
+  recordedBehind = new Set();
   brokerEnd = 1_000;
   contractEnd = null;
   groupAt = 0;
@@ -45,6 +48,16 @@ beforeEach(async () => {
           : Promise.resolve(
               new Map(topics.flatMap((topic) => Array.from({ length: PARTITIONS }, (_, partition) => [partitionKey(topic, partition), { position: groupAt!, end: topic === CONTRACT ? (contractEnd ?? brokerEnd) : brokerEnd }] as const))),
             ),
+    },
+    shared: {
+      record: (partitions) => {
+        for (const { topic, partition, behind } of partitions) {
+          if (behind) recordedBehind.add(partitionKey(topic, partition));
+          else recordedBehind.delete(partitionKey(topic, partition));
+        }
+        return Promise.resolve();
+      },
+      read: () => Promise.resolve([...recordedBehind].map((key) => partitionOfKey(key))),
     },
     logger: createLogger({ name: 'backlog-test', level: 'silent' }),
   });
@@ -187,5 +200,48 @@ describe('InputBacklog', () => {
     fetchActivityBacklog();
     backlog.rewound();
     expect(backlog.catchingUp()).toBe(0);
+  });
+
+  describe('with other instances', () => {
+    const mine = partitionOf(first);
+    const theirs = partitionOf(elsewhere);
+
+    it("tells the others when one of its partitions starts and ends catching up, and only then", async () => {
+      backlog.assigned({ [ACTIVITY]: [mine] });
+      fetchActivityBacklog();
+      await backlog.shareProgress();
+      expect([...recordedBehind]).toEqual([partitionKey(ACTIVITY, mine)]);
+      backlog.handled([chunk(ACTIVITY, mine, 0, 499)]);
+      await backlog.shareProgress();
+      expect([...recordedBehind]).toEqual([partitionKey(ACTIVITY, mine)]);
+      backlog.handled([chunk(ACTIVITY, mine, 500, 999)]);
+      await backlog.shareProgress();
+      expect([...recordedBehind]).toEqual([]);
+    });
+
+    it("counts the customers of another instance's partition behind while its owner records it so (its time-driven claims)", async () => {
+      backlog.assigned({ [ACTIVITY]: [mine] });
+      recordedBehind.add(partitionKey(ACTIVITY, theirs));
+      await backlog.learnOthers();
+      expect(backlog.partitionsBehind(elsewhere)).toEqual([partitionKey(ACTIVITY, theirs)]);
+      expect(backlog.partitionsBehind(first)).toEqual([]);
+      recordedBehind.clear();
+      await backlog.learnOthers();
+      expect(backlog.partitionsBehind(elsewhere)).toEqual([]);
+    });
+
+    it('records its assignment as it found it, whatever the last owner left, and leaves nothing behind after a rewind', async () => {
+      // The last owner crashed while catching up with a partition this instance finds caught up.
+      recordedBehind.add(partitionKey(CONTRACT, mine));
+      const assignment = { [ACTIVITY]: [mine], [CONTRACT]: [mine] };
+      contractEnd = 0;
+      backlog.assigned(assignment);
+      await backlog.learnAssignment(assignment);
+      expect([...recordedBehind]).toEqual([partitionKey(ACTIVITY, mine)]);
+
+      backlog.rewound();
+      await backlog.shareProgress();
+      expect([...recordedBehind]).toEqual([]);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import type { ScorerSettings } from '@churnscore/config';
-import { keyPartition, partitionKey, type MessageChunk, type PartitionFetch } from '@churnscore/kafka';
+import { keyPartition, partitionKey, partitionOfKey, type MessageChunk, type PartitionFetch } from '@churnscore/kafka';
 import type { Logger } from '@churnscore/observability';
 import type { CatchUpPolicy } from '@churnscore/scoring';
 
@@ -16,6 +16,15 @@ export interface BrokerOffsets {
   groupPositions(topics: readonly string[]): Promise<Map<string, { position: number; end: number }>>;
 }
 
+/**
+ * Where the instances of a namespace tell each other which of their partitions they are catching up with
+ * (`<p>:inputs:behind`, @churnscore/state partitions-behind.ts): any instance's time-driven loop claims any customer due.
+ */
+export interface SharedBacklog {
+  record(partitions: ReadonlyArray<{ topic: string; partition: number; behind: boolean }>): Promise<void>;
+  read(): Promise<Array<{ topic: string; partition: number }>>;
+}
+
 export interface InputBacklogOptions {
   /** The input topics, all keyed by customerId: a customer's records are in one partition of each. */
   topics: readonly string[];
@@ -25,6 +34,7 @@ export interface InputBacklogOptions {
    */
   farBehind: number;
   brokers: BrokerOffsets;
+  shared: SharedBacklog;
   logger: Logger;
 }
 
@@ -48,10 +58,10 @@ interface PartitionProgress {
 }
 
 /** What the pipeline asks of the backlog (see InputBacklog). */
-export type BacklogView = Pick<InputBacklog, 'confirmCatchUp' | 'partitionsBehind' | 'awaitCatchUp' | 'handled' | 'catchingUp'>;
+export type BacklogView = Pick<InputBacklog, 'confirmCatchUp' | 'partitionsBehind' | 'awaitCatchUp' | 'handled' | 'catchingUp' | 'shareProgress'>;
 
-/** What the time-driven re-scoring asks of the backlog (see InputBacklog.assignmentKnown). */
-export type AssignmentView = Pick<InputBacklog, 'assignmentKnown'>;
+/** What the time-driven re-scoring asks of the backlog (see InputBacklog.assignmentKnown and learnOthers). */
+export type AssignmentView = Pick<InputBacklog, 'assignmentKnown' | 'learnOthers'>;
 
 /** The backlog of a scoring pass that consumes nothing (the bench's templates, unit tests): never behind. */
 export const NOTHING_BEHIND: BacklogView = {
@@ -60,6 +70,7 @@ export const NOTHING_BEHIND: BacklogView = {
   awaitCatchUp: () => undefined,
   handled: () => [],
   catchingUp: () => 0,
+  shareProgress: () => Promise.resolve(),
 };
 
 /** A scorer's catch-up policy from its settings. */
@@ -93,9 +104,10 @@ function positionsAfterOnce(chunks: readonly MessageChunk[]): Map<string, number
  * decided in @churnscore/scoring). A partition fetched far behind its high watermark is catching up until the consumer
  * has handled everything the broker held the last time it was seen far behind; a customer is behind while
  * any partition its records go to is. Customers whose alerts were held for a partition are handed back when
- * it catches up, to be evaluated again. It knows the partitions this instance consumes: a partition of
- * another instance counts as caught up (the group gives each instance the same partition numbers of every input
- * topic, coPartitionedAssigner, so all of a customer's partitions are one instance's).
+ * it catches up, to be evaluated again. It knows the partitions this instance consumes (the group gives each instance
+ * the same partition numbers of every input topic, coPartitionedAssigner, so all of a customer's partitions are one
+ * instance's); of the others, which their owners record as behind (SharedBacklog): the time-driven loop re-scores
+ * customers of any instance.
  */
 export class InputBacklog {
   private readonly progress = new Map<string, PartitionProgress>();
@@ -107,6 +119,12 @@ export class InputBacklog {
   /** Counts the assignments: the positions learnt for one that a rebalance replaced are not its successor's. */
   private assignments = 0;
   private positionsLearnt = false;
+  /** The partitions this instance consumes, by partitionKey. */
+  private owned = new Set<string>();
+  /** Partitions of other instances their owners record as behind (learnOthers). */
+  private behindElsewhere = new Set<string>();
+  /** This instance's partitions whose catching up started or ended since it last told the others (shareProgress). */
+  private readonly unshared = new Map<string, boolean>();
 
   constructor(private readonly options: InputBacklogOptions) {}
 
@@ -150,6 +168,9 @@ export class InputBacklog {
       // ahead counts then.
       const loading = ahead.some(({ position, end }) => end - position >= this.options.farBehind);
       for (const { topic, partition, position, end } of ahead) this.lookAhead(topic, partition, position, end, loading ? 1 : this.options.farBehind);
+      // Whatever its last owner recorded, each partition is now as this instance found it.
+      for (const key of this.owned) this.unshared.set(key, this.progress.get(key)?.catchUpUntil != null);
+      await this.shareProgress();
     } catch (error) {
       this.options.logger.warn({ err: error }, "could not learn where the consumer group stands in its input partitions: their backlog is seen at their first fetch");
     }
@@ -161,6 +182,9 @@ export class InputBacklog {
     this.assignments += 1;
     this.positionsLearnt = false;
     const kept = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition))));
+    this.owned = kept;
+    // Their new owners record them.
+    for (const key of this.unshared.keys()) if (!kept.has(key)) this.unshared.delete(key);
     for (const key of [...this.progress.keys(), ...this.waiting.keys()]) {
       if (kept.has(key)) continue;
       this.progress.delete(key);
@@ -176,7 +200,27 @@ export class InputBacklog {
 
   /** The consumer re-reads from its committed offsets: where it stands is learnt again from its fetches. */
   rewound(): void {
+    for (const [key, progress] of this.progress) if (progress.catchUpUntil !== null) this.unshared.set(key, false);
     this.progress.clear();
+  }
+
+  /** Tells the other instances which of this instance's partitions started or ended catching up since it last did. */
+  async shareProgress(): Promise<void> {
+    if (this.unshared.size === 0) return;
+    const changes = [...this.unshared];
+    this.unshared.clear();
+    try {
+      await this.options.shared.record(changes.map(([key, behind]) => ({ ...partitionOfKey(key), behind })));
+    } catch (error) {
+      for (const [key, behind] of changes) if (!this.unshared.has(key)) this.unshared.set(key, behind);
+      throw error;
+    }
+  }
+
+  /** Learns which partitions of other instances their owners are catching up with: before each claim of customers due. */
+  async learnOthers(): Promise<void> {
+    const recorded = await this.options.shared.read();
+    this.behindElsewhere = new Set(recorded.map(({ topic, partition }) => partitionKey(topic, partition)).filter((key) => !this.owned.has(key)));
   }
 
   /** How many partitions are catching up: a gauge for operators, and asked for every customer evaluated (so a loop, no array). */
@@ -191,10 +235,11 @@ export class InputBacklog {
    * work being evaluated, whose records are applied) is counted as handled; none when the customer is caught up.
    */
   partitionsBehind(customerId: string, handling: readonly MessageChunk[] = []): string[] {
-    if (this.catchingUp() === 0) return [];
+    if (this.catchingUp() === 0 && this.behindElsewhere.size === 0) return [];
     const after = positionsAfterOnce(handling);
     return this.partitionsOf(customerId).filter((key) => {
       const progress = this.progress.get(key);
+      if (progress === undefined && !this.owned.has(key)) return this.behindElsewhere.has(key);
       return progress?.catchUpUntil != null && Math.max(progress.position, after.get(key) ?? 0) < progress.catchUpUntil;
     });
   }
@@ -242,10 +287,10 @@ export class InputBacklog {
       this.progress.set(key, progress);
       if (progress.catchUpUntil === null || progress.position < progress.catchUpUntil) continue;
       progress.catchUpUntil = null;
-      const [topic, partition] = key.split('\u0000');
+      this.unshared.set(key, false);
       const customers = this.waiting.get(key) ?? new Map<string, WaitingFor>();
       this.waiting.delete(key);
-      this.options.logger.info({ topic, partition: Number(partition), released: customers.size }, 'input partition caught up: the customers that waited for it are due');
+      this.options.logger.info({ ...partitionOfKey(key), released: customers.size }, 'input partition caught up: the customers that waited for it are due');
       for (const [customerId, waitingFor] of customers) released.set(customerId, waitingFor);
     }
     return [...released].map(([customerId, waitingFor]) => ({ customerId, waitingFor }));
@@ -259,6 +304,7 @@ export class InputBacklog {
     if (end - progress.position >= behind) {
       if (progress.catchUpUntil === null) {
         this.options.logger.info({ topic, partition, behind: end - progress.position }, 'input partition behind: its customers are scored, and their alerts released, once it catches up');
+        this.unshared.set(key, true);
       }
       progress.catchUpUntil = Math.max(progress.catchUpUntil ?? 0, end);
     }

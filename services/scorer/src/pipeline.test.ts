@@ -379,6 +379,8 @@ describe('ScoringPipeline while a backlog loads', () => {
         highWatermarks: () => Promise.resolve(new Map([[0, brokerEnd]])),
         groupPositions: () => Promise.resolve(new Map()),
       },
+      // One instance: no other records a partition behind.
+      shared: { record: () => Promise.resolve(), read: () => Promise.resolve([]) },
       logger,
     });
     await inputBacklog.refreshPartitionCounts();

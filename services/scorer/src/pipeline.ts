@@ -153,6 +153,8 @@ export class ScoringPipeline {
     const { clock, metrics, backlog } = this.deps;
     const now = clock();
     await backlog.confirmCatchUp(chunks);
+    // The other instances' time-driven loops learn of a partition this one started catching up with before it scores.
+    await backlog.shareProgress();
     const decoded = await Promise.all(chunks.map((chunk) => this.decodeChunk(chunk, now)));
 
     // An erasure splits the unit: what came before it is applied (and erased), what follows starts afresh.
@@ -183,7 +185,10 @@ export class ScoringPipeline {
       }
     }
     await this.applyAndRescore(run, fence, now, chunks);
-    await this.release(backlog.handled(chunks), now);
+    const released = backlog.handled(chunks);
+    // Before the released customers are due: an instance that claims one must not find its partition still recorded behind.
+    await backlog.shareProgress();
+    await this.release(released, now);
     metrics.partitionsCatchingUp.set(backlog.catchingUp());
   }
 

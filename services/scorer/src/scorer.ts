@@ -47,7 +47,9 @@ import {
   createRedis,
   createStateStore,
   namespaceState,
+  readPartitionsBehind,
   recordInputOffsets,
+  recordPartitionsBehind,
   redisDataFull,
   RedisFullError,
   requireMaster,
@@ -351,7 +353,16 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const store = createStateStore(redis, { prefix: config.redis.keyPrefix, ...stateSettings(config) });
   const producer = await connectIdempotentProducer(kafka);
   const inputTopics = inputTopicsOf(config.topics);
-  const backlog = new InputBacklog({ topics: inputTopics, farBehind: settings.chunkSize, brokers: brokerOffsets(admin, config.kafka.consumerGroup), logger });
+  const backlog = new InputBacklog({
+    topics: inputTopics,
+    farBehind: settings.chunkSize,
+    brokers: brokerOffsets(admin, config.kafka.consumerGroup),
+    shared: {
+      record: (partitions) => recordPartitionsBehind(redis, partitions, config.redis.keyPrefix),
+      read: () => readPartitionsBehind(redis, config.redis.keyPrefix),
+    },
+    logger,
+  });
   const inputOffsets = new InputOffsetsGuard(freshNamespaceAdvice(config.redis.keyPrefix, config.kafka.consumerGroup));
   let stopping = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {

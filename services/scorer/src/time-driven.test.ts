@@ -35,7 +35,7 @@ class RecordingPipeline {
   }
 }
 
-function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, concurrentClaims = 1, inputs = { assignmentKnown: true }) {
+function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, concurrentClaims = 1, inputs = { assignmentKnown: true, learnOthers: () => Promise.resolve() }) {
   const metrics = createScorerMetrics();
   const failedRounds: unknown[] = [];
   const rescorer = new TimeDrivenRescorer(
@@ -77,7 +77,7 @@ describe('TimeDrivenRescorer', () => {
   it("claims no one while the backlog of the instance's input partitions is unknown (at start, after a rebalance)", async () => {
     const store = storeWithDue(5);
     const pipeline = new RecordingPipeline();
-    const inputs = { assignmentKnown: false };
+    const inputs = { assignmentKnown: false, learnOthers: () => Promise.resolve() };
     const { rescorer } = rescorerWith(store, pipeline, 1, inputs);
     expect(await rescorer.runOnce()).toBe(0);
     expect(pipeline.rounds).toEqual([]);

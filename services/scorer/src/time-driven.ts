@@ -43,8 +43,11 @@ export class TimeDrivenRescorer {
     private readonly logger: Logger,
     /** Told of each failed round before the next: see AtLeastOnceConsumerOptions.onFailure. */
     private readonly onRoundFailed: (error: unknown) => void = () => undefined,
-    /** No customer is claimed while the backlog of the instance's input partitions is unknown (InputBacklog.assignmentKnown). */
-    private readonly inputs: AssignmentView = { assignmentKnown: true },
+    /**
+     * No customer is claimed while the backlog of the instance's input partitions is unknown (InputBacklog.assignmentKnown);
+     * each claim first learns which partitions other instances are catching up with (InputBacklog.learnOthers).
+     */
+    private readonly inputs: AssignmentView = { assignmentKnown: true, learnOthers: () => Promise.resolve() },
   ) {}
 
   start(): void {
@@ -90,6 +93,7 @@ export class TimeDrivenRescorer {
   /** One claim of due customers, re-scored; returns how many there were. */
   private async claimAndRescore(): Promise<number> {
     if (!this.inputs.assignmentKnown) return 0;
+    await this.inputs.learnOthers();
     const now = this.clock();
     const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });
     if (claims.length === 0) return 0;
