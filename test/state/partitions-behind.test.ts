@@ -1,0 +1,28 @@
+// `<p>:inputs:behind` against a real Redis: what one scorer instance records of its partitions, every other reads.
+import { readPartitionsBehind, recordPartitionsBehind } from '@churnscore/state';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStateTest, type StateTestContext } from './fixtures';
+
+describe('partitions recorded behind', () => {
+  let t: StateTestContext;
+  beforeAll(async () => {
+    t = await openStateTest('partitions-behind');
+  });
+  afterAll(() => t.close());
+
+  it('reads back what the owners recorded: a partition behind until its owner records it caught up', async () => {
+    await recordPartitionsBehind(t.redis, [
+      { topic: 'crm.activity.v1', partition: 0, behind: true },
+      { topic: 'crm.activity.v1', partition: 11, behind: true },
+      { topic: 'crm.contract.v1', partition: 0, behind: false },
+    ], t.prefix);
+    await recordPartitionsBehind(t.redis, [{ topic: 'crm.contract.v1', partition: 11, behind: true }], t.prefix);
+    await recordPartitionsBehind(t.redis, [{ topic: 'crm.activity.v1', partition: 0, behind: false }], t.prefix);
+    const read = await readPartitionsBehind(t.redis, t.prefix);
+    expect(read.sort((a, b) => a.topic.localeCompare(b.topic))).toEqual([
+      { topic: 'crm.activity.v1', partition: 11 },
+      { topic: 'crm.contract.v1', partition: 11 },
+    ]);
+    expect(await t.keysUnderPrefix()).toEqual([`${t.prefix}:inputs:behind`]);
+  });
+});
