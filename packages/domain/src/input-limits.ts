@@ -36,12 +36,17 @@ const NOT_TEXT = /[\p{Cc}\p{Cs}]/u;
 
 /**
  * Why `value` is not a valid text field (an id, a source, a segment) of at most `maxLength` characters, or null
- * when it is one: the right length, and no control character or unpaired surrogate, which break the lines of
- * logs, exports and terminals, and C strings, wherever an id travels next. Names the rule, never the value.
+ * when it is one: the right length, something other than spaces (an id of spaces is a missing one: an export's blank
+ * cell), and no control character or unpaired surrogate, which break the lines of logs, exports and terminals, and
+ * C strings, wherever an id travels next. Names the rule, never the value.
  */
 export function textFieldProblem(value: string, maxLength: number): string | null {
-  return textLengthProblem(value, maxLength) ?? (NOT_TEXT.test(value) ? 'must not contain control characters or unpaired surrogates' : null);
+  return (
+    textLengthProblem(value, maxLength) ??
+    (NOT_TEXT.test(value) ? 'must not contain control characters or unpaired surrogates' : HAS_NON_SPACE.test(value) ? null : 'must not be blank')
+  );
 }
+const HAS_NON_SPACE = /\S/u;
 
 /**
  * occurredAt may not be earlier: no CRM event predates it, and an instant near the epoch is an unset field

@@ -157,6 +157,12 @@ describe('validateEvent rejects', () => {
     );
   });
 
+  it('a text field of spaces alone, as missing as an empty one (an export with a blank cell)', () => {
+    expect(rejectionOf('activity', sampleActivity({ customerId: '  ' }))).toEqual({ reason: 'INVALID_FIELD', field: 'customerId', message: 'customerId: must not be blank' });
+    expectRejected('contract', sampleContract({ contractId: '\u00a0' }), 'INVALID_FIELD', 'contractId');
+    expect(validateEvent('activity', sampleActivity({ customerId: ' padded ' }), OPTS).ok).toBe(true);
+  });
+
   it('an occurredAt before 2000, naming the floor', () => {
     expect(rejectionOf('activity', sampleActivity({ occurredAt: 0 })).message).toBe('occurredAt: must not be before 2000-01-01T00:00:00.000Z');
   });
