@@ -4,3 +4,4 @@ export * from './insights';
 export * from './scores';
 export * from './input-limits';
 export * from './outputs';
+export * from './iso-instant';

@@ -5,7 +5,6 @@ export {
   KIND_FIELD,
   contentEventId,
   createRecordConverter,
-  parseIsoInstant,
   type RecordConversion,
   type RecordConverterOptions,
 } from './to-event';

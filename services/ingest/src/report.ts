@@ -64,6 +64,6 @@ export function summarise(report: IngestReport): string[] {
     if (rejected.length > 0 && mode === 'all-or-nothing') {
       return `nothing published: fix the rejected lines, or pass --partial to publish the ${valid} valid ${valid === 1 ? 'line' : 'lines'}`;
     }
-    return `published ${published} events${rejected.length > 0 ? `; ${rejected.length} rejected lines were not` : ''}`;
+    return `published ${published} ${published === 1 ? 'event' : 'events'}${rejected.length > 0 ? `; ${rejected.length} rejected ${rejected.length === 1 ? 'line was' : 'lines were'} not` : ''}`;
   }
 }

@@ -1,6 +1,6 @@
 import type { InputEvent } from '@churnscore/domain';
 import { describe, expect, it } from 'vitest';
-import { contentEventId, createRecordConverter, parseIsoInstant, type RecordConversion } from './to-event';
+import { contentEventId, createRecordConverter, type RecordConversion } from './to-event';
 
 const NOW = Date.parse('2025-06-15T12:00:00Z');
 const convert = createRecordConverter({ reportingCurrency: 'USD', maxFutureSkewMs: 3_600_000, now: NOW, defaultSource: 'crm-export' });
@@ -10,23 +10,6 @@ const eventOf = (result: RecordConversion): InputEvent => {
   if (!result.ok) throw new Error(`rejected: ${result.rejection.message}`);
   return result.event;
 };
-
-describe('parseIsoInstant', () => {
-  it.each([
-    ['2025-03-01', Date.UTC(2025, 2, 1)],
-    ['2025-03-01T09:30:00Z', Date.UTC(2025, 2, 1, 9, 30)],
-    ['2025-03-01T09:30Z', Date.UTC(2025, 2, 1, 9, 30)],
-    ['2025-03-01 09:30:15.250Z', Date.UTC(2025, 2, 1, 9, 30, 15, 250)],
-    ['2025-03-01T11:30:00+02:00', Date.UTC(2025, 2, 1, 9, 30)],
-    ['2025-03-01T04:30:00-0500', Date.UTC(2025, 2, 1, 9, 30)],
-    ['2025-03-01T09:30:00.123456789Z', Date.UTC(2025, 2, 1, 9, 30, 0, 123)],
-  ])('reads %s', (text, expected) => expect(parseIsoInstant(text)).toBe(expected));
-
-  it.each(['2025-02-30', '2025-13-01T00:00:00Z', '2025-03-01T24:00:00Z', '2025-03-01T09:30:00', '20250301', '1718000000000', 'yesterday', ''])(
-    'refuses %j',
-    (text) => expect(parseIsoInstant(text)).toBeNull(),
-  );
-});
 
 describe('createRecordConverter', () => {
   it('converts CSV text to the event types and fills in the default source', () => {

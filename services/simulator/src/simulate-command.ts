@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { AppConfig, Env } from '@churnscore/config';
-import type { InputEvent } from '@churnscore/domain';
+import { parseIsoInstant, type InputEvent } from '@churnscore/domain';
 import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, parseOptions } from './cli-support';
 import { COHORTS } from './cohorts';
 import { writeNdjson } from './export-format';
@@ -92,8 +92,8 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
   if (emit !== 'kafka' && emit !== 'ndjson') throw new UsageError('--emit must be kafka or ndjson');
   if (out !== undefined && emit !== 'ndjson') throw new UsageError('--out only applies with --emit ndjson');
   if (parsed['no-history'] && !parsed.follow) throw new UsageError('--no-history only applies with --follow');
-  const now = parsed.now === undefined ? clock() : Date.parse(parsed.now);
-  if (!Number.isFinite(now)) throw new UsageError('--now must be an ISO 8601 timestamp, e.g. 2025-06-15T12:00:00Z');
+  const now = parsed.now === undefined ? clock() : parseIsoInstant(parsed.now);
+  if (now === null) throw new UsageError('--now must be an ISO 8601 date, or time with a zone, e.g. 2025-06-15T12:00:00Z');
   const population = populationFromOptions(parsed);
   return {
     customers: integerOption('customers', parsed.customers, 200, 1),

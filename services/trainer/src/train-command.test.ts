@@ -273,6 +273,8 @@ describe('parseTrainArgs', () => {
     expect(parseTrainArgs(['--help'])).toBeNull();
     expect(parseTrainArgs(['--history', 'a.csv'])).toMatchObject({ adaptBaseRate: false });
     expect(parseTrainArgs(['--from-topics', '--adapt-base-rate', '--observed-until', '2025-01-01T00:00:00Z'])).toMatchObject({ adaptBaseRate: true, observedUntil: Date.parse('2025-01-01T00:00:00Z') });
+    // A time without a zone would be this machine's local time: refused, as ingest refuses it.
+    expect(() => parseTrainArgs(['--from-topics', '--adapt-base-rate', '--observed-until', '2025-01-01T00:00:00'])).toThrow(/--observed-until must be an ISO 8601 date, or time with a zone/);
   });
 
   it('gives every export the one --kind, or each its own in the order given', () => {
@@ -324,7 +326,7 @@ describe('parseTrainArgs', () => {
     [['--history', 'a.csv', '--target-precision', '1'], /--target-precision must be a number between 0 and 1/],
     [['--history', 'a.csv', '--horizon-days', '0'], /--horizon-days must be a whole number of at least 1/],
     [['--history', 'a.csv', '--l2', '0'], /--l2 must be a number > 0/],
-    [['--history', 'a.csv', '--observed-until', 'soon'], /--observed-until must be an ISO 8601 time/],
+    [['--history', 'a.csv', '--observed-until', 'soon'], /--observed-until must be an ISO 8601 date, or time with a zone/],
     [['--history', 'a.csv', '--kind', 'lead'], /--kind must be one of/],
     [['--history', 'a.csv', '--history', 'b.csv', '--kind', 'activity', '--kind', 'contract', '--kind', 'customer'], /--kind is given 3 times for 2 --history files/],
     [['--history', 'a.csv', '--out', 'x', '--out', 'y'], /--out is given more than once: it takes one value/],

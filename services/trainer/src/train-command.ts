@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { parseIsoInstant } from '@churnscore/domain';
 import { stateSettings, type AppConfig, type Env } from '@churnscore/config';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
 import { EXPORT_FORMATS, describeRejection, fileSummary, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
@@ -200,8 +201,11 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
   const { format } = parseExportSelection({ format: parsed.format });
   const l2 = parsed.l2 === undefined ? DEFAULT_L2 : Number(parsed.l2);
   if (!(l2 > 0 && Number.isFinite(l2))) throw new UsageError('--l2 must be a number > 0');
-  const observedUntil = parsed['observed-until'] === undefined ? null : Date.parse(parsed['observed-until']);
-  if (Number.isNaN(observedUntil)) throw new UsageError('--observed-until must be an ISO 8601 time, e.g. 2025-06-30T00:00:00Z');
+  // Read as ingest reads times: a time without a zone is refused, not taken as this machine's local time.
+  const observedUntil = parsed['observed-until'] === undefined ? null : parseIsoInstant(parsed['observed-until']);
+  if (parsed['observed-until'] !== undefined && observedUntil === null) {
+    throw new UsageError('--observed-until must be an ISO 8601 date, or time with a zone, e.g. 2025-06-30T00:00:00Z');
+  }
   return {
     histories: paths.map((path, i) => ({ path, kind: kinds.length === 1 ? kinds[0] : kinds[i] })),
     fromTopics,
