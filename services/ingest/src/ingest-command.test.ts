@@ -70,5 +70,7 @@ describe('runIngestCommand --report', () => {
       new UsageError(`cannot write --report ${join(dir, 'no-such-dir', 'report.json')}: ENOENT`),
     );
     await expect(runIngestCommand(['--file', file, '--kind', 'customer', '--report', dir], io)).rejects.toThrow(/--report .* is a directory: name a file/);
+    // A directory still to be created, named by its trailing slash.
+    await expect(runIngestCommand(['--file', file, '--kind', 'customer', '--report', `${join(dir, 'reports')}/`], io)).rejects.toThrow(/--report .* names a directory: name a file/);
   });
 });

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, sep } from 'node:path';
 import type { Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
@@ -24,7 +24,7 @@ Checks every record of a CRM export (NDJSON or CSV with a header row), reports e
 with its number and reason, then publishes the events to the input topics: all of them when every
 line is valid, only the valid ones with --partial, none otherwise.
 
-  --file PATH       the export (.ndjson, .jsonl, .json or .csv)
+  --file PATH       the export, UTF-8 (.ndjson, .jsonl, .json or .csv); a pipe (/dev/stdin) with --format
   --kind KIND       ${INPUT_EVENT_KINDS.join(' | ')}; without it every record needs a kind field
   --format FORMAT   ndjson | csv, when the extension does not tell
   --partial         publish the valid lines even when some are rejected
@@ -35,7 +35,7 @@ line is valid, only the valid ones with --partial, none otherwise.
   --help            show this text
 
 Exit codes: 0 every line valid (and published), 1 lines rejected, 2 bad usage or configuration,
-3 publishing failed (re-running is safe: eventIds are stable).`;
+3 publishing failed, 130 interrupted (re-running with the same --source is safe: eventIds are stable).`;
 
 export interface IngestArgs {
   file: string;
@@ -113,8 +113,8 @@ export async function runIngestCommand(argv: string[], io: IngestIo): Promise<nu
   if (args.reportPath !== null) await requireWritableFile(args.reportPath, '--report');
   const config = loadProducerConfig(io.env, { offline: args.dryRun });
   const publisher = createEventPublisher(config, 'ingest');
+  const signal = interruptSignal();
   try {
-    const signal = interruptSignal();
     const report = await ingestFile({
       file: args.file,
       ...(args.kind ? { kind: args.kind } : {}),
@@ -128,10 +128,18 @@ export async function runIngestCommand(argv: string[], io: IngestIo): Promise<nu
       progress: io.stderr,
       onRejection: (rejection) => io.stdout.write(`${describeRejection(rejection)}\n`),
       publish: (events, onProgress, kinds) => publisher.publish({ events, kinds, ratePerSecond: args.ratePerSecond, onProgress, signal }),
+      signal,
     });
-    io.stdout.write(`${summarise(report).join('\n')}\n`);
+    const summary = summarise(report);
+    // Interrupted: what was published before it, not the outcome the run would have had.
+    if (signal.aborted) summary.splice(-1, 1, `interrupted: ${report.published} published before it (running again is safe: eventIds are stable)`);
+    io.stdout.write(`${summary.join('\n')}\n`);
     if (args.reportPath !== null) await writeFile(args.reportPath, `${JSON.stringify(report, null, 2)}\n`);
     return signal.aborted ? CLI_EXIT_CODES.interrupted : exitCodeOf(report);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    io.stdout.write('interrupted before the end (running again is safe: eventIds are stable)\n');
+    return CLI_EXIT_CODES.interrupted;
   } finally {
     await publisher.close();
   }
@@ -140,6 +148,7 @@ export async function runIngestCommand(argv: string[], io: IngestIo): Promise<nu
 /** A file the command can write later (its directory exists and is writable; the file, if there, is a writable file), or UsageError. */
 async function requireWritableFile(path: string, option: string): Promise<void> {
   const refused = (error: unknown) => new UsageError(`cannot write ${option} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  if (path.endsWith(sep) || path.endsWith('/')) throw new UsageError(`${option} ${path} names a directory: name a file`);
   const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
     throw refused(error);

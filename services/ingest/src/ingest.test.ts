@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InputEvent } from '@churnscore/domain';
@@ -89,7 +89,7 @@ describe('ingestFile', () => {
     const report = await ingest(broken, { kind: 'customer', partial: true, publish: publisher.publish });
     expect(publisher.published).toEqual([]);
     expect(report).toMatchObject({ complete: false, valid: 1, rejected: [expect.objectContaining({ line: 3, reason: 'PARSE_ERROR' })] });
-    expect(summarise(report).at(-1)).toBe('nothing published: the file could not be read to the end');
+    expect(summarise(report).at(-1)).toBe('nothing published: the file cannot be taken as it is (its PARSE_ERROR above says why)');
   });
 
   it('ingests the simulator NDJSON output unchanged, so sample data round-trips', async () => {
@@ -123,6 +123,26 @@ describe('ingestFile', () => {
     // Before: the check drained the pipe, the publication read nothing, and the command said it succeeded.
     expect(report).toMatchObject({ records: 2, valid: 2, published: 2 });
     expect(publisher.published.map((event) => event.customerId)).toEqual(['c1', 'c2']);
+  });
+
+  it('publishes nothing once interrupted while checking, and leaves no copy of an interrupted pipe behind', async () => {
+    const interrupted = AbortSignal.abort();
+    const publisher = capturingPublisher();
+    const file = fileWith('interrupted.csv', 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\n');
+    expect(await ingest(file, { kind: 'customer', publish: publisher.publish, signal: interrupted })).toMatchObject({ valid: 1, published: 0 });
+    expect(publisher.published).toEqual([]);
+
+    const fifo = join(dir, 'interrupted.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = createWriteStream(fifo);
+    // The read end closes on the interruption.
+    writer.on('error', () => undefined);
+    writer.write('customerId,occurredAt,segment\n');
+    const copiesBefore = readdirSync(tmpdir()).filter((name) => name.startsWith('churnscore-export-'));
+    await expect(ingest(fifo, { kind: 'customer', format: 'csv', publish: publisher.publish, signal: interrupted })).rejects.toThrow(/abort/i);
+    writer.destroy();
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith('churnscore-export-'))).toEqual(copiesBefore);
+    expect(publisher.published).toEqual([]);
   });
 
   it("rejects a record reusing an earlier one's eventId of the same customer with other content (the scorer would drop it)", async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { constants, createReadStream, createWriteStream, rmSync, type Stats } from 'node:fs';
 import { access, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +35,14 @@ export interface IngestFileOptions {
   onRejection?: (rejection: LineRejection) => void;
   /** Where progress is shown; null for none. */
   progress?: ProgressStream | null;
+  /** Aborted (Ctrl-C): a pipe's copy stops, and nothing is published that had not begun to be. */
+  signal?: AbortSignal;
 }
 
 type LineResult =
   | { line: number; ok: true; event: InputEvent; ignoredFields: string[] }
-  | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
+  /** `ofFile`: a finding about the file as a whole (not UTF-8), not a record. */
+  | { line: number; ok: false; rejection: LineRejection; fatal: boolean; ofFile?: true };
 
 /** The export as a file that can be read twice: the file itself, or a copy of what a pipe or a device delivers. */
 interface ReadableTwice {
@@ -60,23 +63,32 @@ const readableFile = (file: string): Promise<Stats> =>
     },
   );
 
-async function readableTwice(file: string, info: Stats, progress: ProgressStream | null): Promise<ReadableTwice> {
+async function readableTwice(file: string, info: Stats, progress: ProgressStream | null, signal: AbortSignal | undefined): Promise<ReadableTwice> {
   if (info.isFile()) return { path: file, size: info.size, remove: () => Promise.resolve() };
   // A pipe (`--file /dev/stdin`, a shell's `<(…)`) delivers its bytes once: the check would drain it and the
   // publication find nothing, and report success.
   const dir = await mkdtemp(join(tmpdir(), 'churnscore-export-'));
+  // A second Ctrl-C exits at once, past every finally: the copy of a whole export must not stay behind.
+  const removeAtExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeAtExit);
+  const remove = async () => {
+    process.off('exit', removeAtExit);
+    await rm(dir, { recursive: true, force: true });
+  };
   const copy = join(dir, 'export');
   const input = createReadStream(file);
   const copying = progress && startProgress(() => `reading ${file} into a temporary copy  ${formatCount(input.bytesRead)} bytes`, { stream: progress });
   try {
-    await pipeline(input, createWriteStream(copy));
+    // Interrupted, what was copied is a cut-off export: it is not checked or published as if it were the whole.
+    await pipeline(input, createWriteStream(copy), ...(signal ? [{ signal }] : []));
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    await remove();
+    if (signal?.aborted) throw error;
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   } finally {
     copying?.stop();
   }
-  return { path: copy, size: (await stat(copy)).size, remove: () => rm(dir, { recursive: true, force: true }) };
+  return { path: copy, size: (await stat(copy)).size, remove };
 }
 
 /**
@@ -112,7 +124,7 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestRepo
   const info = await readableFile(file);
   const format = options.format ?? formatOfPath(file);
   if (format === null) throw new UsageError(`cannot tell the format of ${file} from its extension: pass --format ndjson or --format csv`);
-  const readable = await readableTwice(file, info, progress);
+  const readable = await readableTwice(file, info, progress, options.signal);
   try {
     return await ingestReadable(options, format, readable);
   } finally {
@@ -171,7 +183,7 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
     const notUtf8 = encoding.end();
     if (notUtf8 !== null) {
       const message = 'the line is not UTF-8 (read as UTF-8, its bytes would change, and names with them): export the file as UTF-8';
-      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message }, fatal: true };
+      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message }, fatal: true, ofFile: true };
     }
   }
 
@@ -185,7 +197,7 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
   const ignoredFields = new Set<string>();
   const kinds = new Set<InputEventKind>();
   for await (const result of readLines((bytes) => (bytesRead = bytes))) {
-    report.records += 1;
+    if (!(!result.ok && result.ofFile)) report.records += 1;
     if (result.ok) {
       report.valid += 1;
       result.ignoredFields.forEach((field) => ignoredFields.add(field));
@@ -200,7 +212,8 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
   report.ignoredFields = [...ignoredFields].sort();
 
   const publishable = report.complete && report.valid > 0 && (report.rejected.length === 0 || partial);
-  if (dryRun || !publishable || options.publish === undefined) return report;
+  // Interrupted while checking: nothing has begun to be published, and nothing is.
+  if (dryRun || !publishable || options.publish === undefined || options.signal?.aborted) return report;
 
   const publishRate = startRateMeter();
   let published = 0;

@@ -30,7 +30,7 @@ export interface IngestReport {
   records: number;
   valid: number;
   rejected: LineRejection[];
-  /** false when a syntax error stopped the reading: nothing after it was checked, so nothing is published. */
+  /** false when the file cannot be taken as it is (a syntax error stopped the reading, or it is not UTF-8): nothing is published. */
   complete: boolean;
   /** Columns/keys that are not fields of the record's event kind; left out of the events. */
   ignoredFields: string[];
@@ -60,7 +60,7 @@ export function summarise(report: IngestReport): string[] {
 
   function outcome(): string {
     if (mode === 'dry-run') return `dry run: nothing published${rejected.length === 0 ? '; the file is valid' : ''}`;
-    if (!complete) return 'nothing published: the file could not be read to the end';
+    if (!complete) return 'nothing published: the file cannot be taken as it is (its PARSE_ERROR above says why)';
     if (rejected.length > 0 && mode === 'all-or-nothing') {
       return `nothing published: fix the rejected lines, or pass --partial to publish the ${valid} valid ${valid === 1 ? 'line' : 'lines'}`;
     }
