@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
@@ -237,6 +237,8 @@ describe('npm run train -- --adapt-base-rate', () => {
     const { code, stderr } = await run(argv);
     expect(code).toBe(TRAIN_EXIT_CODES.refused);
     expect(stderr).toMatch(/adapting refused at [\d-]+T[\d:.]+Z: \d+ customers under contract: at least 200 .*, and the settled history holds 0 churning customers \(at least 20/);
+    // The --out directory it made to check it could write there is gone with the refusal.
+    expect(existsSync(join(dir, 'adapt-refused'))).toBe(false);
   });
 });
 

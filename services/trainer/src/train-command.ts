@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseIsoInstant } from '@churnscore/domain';
 import { stateSettings, type AppConfig, type Env } from '@churnscore/config';
@@ -303,8 +303,20 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   const baseConfig = loadCommandScoringConfig(baseConfigPath, 'the base scoring config');
   // Before the history is read and learnt from: an --out that cannot be written would waste all of it.
   const outDir = args.outDir;
-  if (outDir !== null) await writingTo(outDir, () => mkdir(outDir, { recursive: true }));
+  const created = outDir === null ? undefined : await writingTo(outDir, () => mkdir(outDir, { recursive: true }));
+  let code: number | undefined;
+  try {
+    code = await learn(args, settings, { config: baseConfig, path: baseConfigPath }, io, clock);
+    return code;
+  } finally {
+    // A run that wrote no model (refused, failed) leaves no directory of its own making behind.
+    if (created !== undefined && code !== TRAIN_EXIT_CODES.ok) await rm(created, { recursive: true, force: true });
+  }
+}
 
+/** Reads the history, then trains (or adapts) and writes the model; resolves to the exit code. */
+async function learn(args: TrainArgs, settings: AppConfig, base: { config: ScoringConfig; path: string }, io: TrainIo, clock: () => number): Promise<number> {
+  const { config: baseConfig, path: baseConfigPath } = base;
   const history = args.fromTopics ? await replayTopics(args, settings, io, clock) : await readExports(args, settings, io, clock);
   if (typeof history === 'number') return history;
   if (history.events.length === 0) {
