@@ -25,7 +25,7 @@ export async function recordPartitionsBehind(redis: RedisClient, partitions: rea
   ]);
 }
 
-/** The partitions recorded as behind. */
+/** The partitions recorded as behind. HGETALL, not HKEYS: among the commands the scorer's documented ACL allows. */
 export async function readPartitionsBehind(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<Array<{ topic: string; partition: number }>> {
-  return (await redis.hkeys(keySchema(prefix).inputsBehind)).map(partitionOfField);
+  return Object.keys(await redis.hgetall(keySchema(prefix).inputsBehind)).map(partitionOfField);
 }
