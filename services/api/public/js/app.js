@@ -110,6 +110,24 @@ function throttle(fn, ms) {
   };
 }
 
+/**
+ * A counter of one kind of load (the table, the figures, the alerts, the open customer). Each load takes a ticket and
+ * asks it, once its answer is in, whether a later load of the same kind has started since: if so its answer is dropped.
+ * Answers can arrive in any order (a slow ranking, a filter changed twice in a row), and what is shown must be what was
+ * asked for last.
+ */
+function loadsInOrder() {
+  let latest = 0;
+  return () => {
+    const ticket = ++latest;
+    return { superseded: () => ticket !== latest };
+  };
+}
+const tableLoads = loadsInOrder();
+const statsLoads = loadsInOrder();
+const alertLoads = loadsInOrder();
+const panelLoads = loadsInOrder();
+
 function showError(container, error) {
   container.replaceChildren(h('div', { class: 'alert-empty text-red' }, `Could not load: ${error.message}`));
 }
@@ -119,7 +137,9 @@ function showError(container, error) {
 async function loadStats() {
   // The figures follow the table's segment, as a team lead looking at one segment expects of them.
   const segment = filterQuery().get('segment');
+  const load = statsLoads();
   const stats = await read(`/api/v1/stats${segment ? `?segment=${encodeURIComponent(segment)}` : ''}`);
+  if (load.superseded()) return;
   fmt.setCurrency(stats.currency);
   view.thresholds = stats.thresholds;
   byId('model-version').textContent = `model ${stats.modelVersion}`;
@@ -164,8 +184,10 @@ function alertItem(alert, { showCustomer }) {
 
 async function loadAlerts() {
   const list = byId('alerts');
+  const load = alertLoads();
   try {
     const page = await read(`/api/v1/alerts?status=OPEN&limit=${view.alertsShown}`);
+    if (load.superseded()) return;
     byId('kpi-alerts').textContent = `${fmt.count(page.total)}${page.complete ? '' : '+'}`;
     byId('kpi-alerts-note').textContent = page.complete ? 'across all customers' : `among the top ${fmt.count(page.scannedCustomers)} at risk`;
     // The card lists the most urgent first; the rest are a click away rather than silently left out.
@@ -185,7 +207,7 @@ async function loadAlerts() {
       ...more,
     );
   } catch (error) {
-    showError(list, error);
+    if (!load.superseded()) showError(list, error);
   }
 }
 
@@ -265,8 +287,10 @@ async function loadTable({ append = false } = {}) {
   const body = byId('customers').tBodies[0];
   const query = filterQuery();
   if (append && view.nextCursor) query.set('cursor', view.nextCursor);
+  const load = tableLoads();
   try {
     const page = await read(`/api/v1/customers?${query}`);
+    if (load.superseded()) return;
     if (!append) {
       view.rows.clear();
       view.changedOffscreen.clear();
@@ -278,6 +302,7 @@ async function loadTable({ append = false } = {}) {
     if (view.rows.size === 0) body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'No customers match these filters.')));
     updateTableFooter(tableTotal);
   } catch (error) {
+    if (load.superseded()) return;
     if (!append) {
       // What was shown belongs to other filters: neither its count nor its cursor goes with this message.
       view.rows.clear();
@@ -479,11 +504,12 @@ function customerAlertsCard(alerts) {
 }
 
 async function renderPanel(customerId) {
+  const load = panelLoads();
   const [detail, history] = await Promise.all([
     read(`/api/v1/customers/${encodeURIComponent(customerId)}`),
     read(`/api/v1/customers/${encodeURIComponent(customerId)}/history?limit=${HISTORY_POINTS}`),
   ]);
-  if (view.openCustomerId !== customerId) return; // another customer was opened meanwhile
+  if (load.superseded() || view.openCustomerId !== customerId) return; // read again since, or another customer opened
   byId('panel-title').textContent = customerId;
   byId('panel-sub').textContent = [
     detail.segment ?? 'no segment',
@@ -512,6 +538,7 @@ async function openPanel(customerId) {
   try {
     await renderPanel(customerId);
   } catch (error) {
+    if (view.openCustomerId !== customerId) return;
     byId('panel-sub').textContent = '';
     showError(byId('panel-body'), error.status === 404 ? new Error('this customer has no score (unknown, or erased)') : error);
   }
