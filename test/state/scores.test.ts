@@ -212,11 +212,26 @@ describe('concurrent computations of one customer', () => {
   });
 });
 
+describe('a commit computed from a read that events followed', () => {
+  it('is written, and says so: what the events wait for is for the unit that applied them to say', async () => {
+    const id = 'overtaken';
+    await customerWithState(id);
+    const current = await commitOne(commit(id, { revision: 1, asOf: NOW }));
+    expect(current).toMatchObject({ written: true, eventsAppliedSince: false });
+    // The record after the one customerWithState applied (offset 0 of the same partition): revision 2.
+    const [next] = new Feed().items(activity(id, 'CALL', NOW - 2 * HOUR));
+    expect(await t.store.applyEvents([{ ...next!, offset: '1' }], NOW)).toMatchObject([{ outcome: 'applied', revision: 2 }]);
+    expect(await commitOne(commit(id, { revision: 1, asOf: NOW + 1 }, false))).toMatchObject({ written: true, eventsAppliedSince: true });
+    expect(await commitOne(commit(id, { revision: 2, asOf: NOW + 2 }, false))).toMatchObject({ written: true, eventsAppliedSince: false });
+  });
+});
+
 describe('the version guard', () => {
   it('refuses a score from an older revision, or from the same revision as of an earlier or the same time', async () => {
     const id = 'guarded';
     await customerWithState(id);
-    await t.store.applyEvents(new Feed().items(activity(id, 'CALL', NOW - 2 * HOUR)), NOW); // revision 2
+    const [next] = new Feed().items(activity(id, 'CALL', NOW - 2 * HOUR));
+    expect(await t.store.applyEvents([{ ...next!, offset: '1' }], NOW)).toMatchObject([{ outcome: 'applied', revision: 2 }]);
     const current = commit(id, { revision: 2, asOf: NOW, score: score(id, { health: 70 }) });
     expect((await commitOne(current)).written).toBe(true);
 

@@ -67,7 +67,8 @@
 
   Output:
     { REPLY.written, version, the previous score hash (HGETALL), the outbox entries that were there before
-      this call (LRANGE, an omitted explanation put back), the seq and version given to each appended message, in order: {seq, version, ...} }
+      this call (LRANGE, an omitted explanation put back), the seq and version given to each appended message, in order: {seq, version, ...},
+      the state's revision now (past ARG.revision when events were applied after the read the score was computed from) }
     or, refused, { REPLY.notNewer | REPLY.conflict | REPLY.fenced, the stored version, the stored score hash }
     (the outbox's owner publishes it). The explanation and the appended messages are not sent back: the
     caller has them, and they are most of the bytes.
@@ -106,7 +107,8 @@ end
 
 -- Two HGETs rather than one HMGET: the scorer's documented ACL (docs/operations.md) allows HGET, and deployments
 -- that set it up before the incarnation existed keep working.
-local hasState = redis.call('HGET', stateKey, LAYOUT.state.revision) ~= false
+local stateRevision = redis.call('HGET', stateKey, LAYOUT.state.revision)
+local hasState = stateRevision ~= false
 if hasState and (redis.call('HGET', stateKey, LAYOUT.state.incarnation) or '') ~= ARGV[ARG.incarnation] then
   return {REPLY.conflict, version, previous}
 end
@@ -204,4 +206,4 @@ end
 if significant then append(scoreChanged, version) end
 for i = messagesFrom, #packed do append(packed[i], nil) end
 
-return {REPLY.written, version, previous, earlier, assigned}
+return {REPLY.written, version, previous, earlier, assigned, tonumber(stateRevision)}

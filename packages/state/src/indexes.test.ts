@@ -26,7 +26,7 @@ function firstCommit(
 ): { commit: ScoreCommit; result: CommitResult } {
   const score = { customerId, segment, lifecycleStage, churnRisk: 0.3, valueAtRisk: 300, health: 70 };
   const commit = { score, outbox: [{ kind: 'score-changed' }], hasOpenAlerts: false, nextDueAt, revision: 1, asOf: 1 } as unknown as ScoreCommit;
-  return { commit, result: { written: true, conflict: false, fenced: false, version: 1, previousScore: null, outbox: [] } };
+  return { commit, result: { written: true, conflict: false, fenced: false, version: 1, previousScore: null, outbox: [], eventsAppliedSince: false } };
 }
 
 describe('the index follow-ups of a batch of commits', () => {

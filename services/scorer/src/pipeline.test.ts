@@ -424,6 +424,26 @@ describe('ScoringPipeline while a backlog loads', () => {
     expect(opened).not.toContain('HEALTH_BAND_DROPPED');
   });
 
+  it('leaves a deferred scoring waiting for the partition when a re-scoring for time read the customer before the unit applied', async () => {
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    // The time-driven loop reads c1; its commit lands only after a unit has applied more of c1's history and deferred it.
+    let unitHandled!: () => void;
+    const handled = new Promise<void>((resolve) => (unitHandled = resolve));
+    const commitsAfterTheUnit = new Proxy(store, {
+      get: (target, name) => (name === 'commitScores' ? (...args: Parameters<StateStore['commitScores']>) => handled.then(() => target.commitScores(...args)) : Reflect.get(target, name)),
+    });
+    const rescoring = pipelineWith(producer, NOW, commitsAfterTheUnit).rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW, FENCE);
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e2')], { offset: 1 })], FENCE);
+    unitHandled();
+    await rescoring;
+    expect(store.stored('c1').score).toMatchObject({ revision: 1 });
+    expect((await store.readCustomers(['c1']))[0]!.state.revision).toBe(2);
+
+    await pipelineWith().handleChunks([await chunkOf([activity('c2', 'e3')], { offset: 99 })], FENCE);
+    // Its events applied since are unscored: due now, not after the instant of the older commit.
+    expect(store.due.get('c1')).toBe(NOW);
+  });
+
   it('keeps deferring when the broker received more, far behind again, while the backlog was worked off', async () => {
     brokerEnd = 5_000; // a load still being published
     const pipeline = pipelineWith();

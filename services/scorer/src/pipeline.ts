@@ -278,7 +278,9 @@ export class ScoringPipeline {
       const { snapshot, target } = known[i]!;
       if (result.conflict) conflicted.push(target);
       else if (!result.written) this.deps.metrics.staleWrites.inc();
-      else this.deps.backlog.awaitCatchUp(snapshot.customerId, recomputed[i]!.awaiting, 'alerts');
+      // A unit that applied events after the read (the time-driven loop races the consumer) may have deferred their
+      // scoring until a partition catches up: that wait is not this older computation's to replace.
+      else if (!result.eventsAppliedSince) this.deps.backlog.awaitCatchUp(snapshot.customerId, recomputed[i]!.awaiting, 'alerts');
       // A refused write means a newer score exists; its writer publishes the outbox.
       return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });

@@ -54,6 +54,12 @@ export interface CommitResult {
   previousScore: ScoreSummary | null;
   /** When written: every un-acknowledged entry, this commit's included, to publish and then ack. */
   outbox: OutboxEntry[];
+  /**
+   * When written: events were applied after the read the score was computed from (the state's revision is past the
+   * commit's). The unit of work that applied them scores them or defers their scoring: what the customer waits for is
+   * that unit's to say, not this commit's.
+   */
+  eventsAppliedSince: boolean;
 }
 
 export interface CommitOptions {
@@ -168,10 +174,10 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
   };
 }
 
-type CommitScoreReply = [code: CommitReplyCode, version: number, previous: string[], earlier?: string[], assigned?: number[]];
+type CommitScoreReply = [code: CommitReplyCode, version: number, previous: string[], earlier?: string[], assigned?: number[], stateRevision?: number];
 
 export function parseCommitScoreReply(reply: unknown, commit: ScoreCommit): CommitResult {
-  const [code, version, previousFlat, earlier = [], assigned = []] = reply as CommitScoreReply;
+  const [code, version, previousFlat, earlier = [], assigned = [], stateRevision = commit.revision] = reply as CommitScoreReply;
   if (!REPLY_CODES.has(code)) throw new Error(`commitScore answered an unknown code: ${String(code)}`);
   const written = code === COMMIT_REPLY.written;
   return {
@@ -185,5 +191,6 @@ export function parseCommitScoreReply(reply: unknown, commit: ScoreCommit): Comm
     outbox: written
       ? [...earlier.map(decodeOutboxEntry), ...commit.outbox.map((value, j) => ({ seq: assigned[2 * j]!, version: assigned[2 * j + 1]!, value }))]
       : [],
+    eventsAppliedSince: written && stateRevision > commit.revision,
   };
 }

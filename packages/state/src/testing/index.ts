@@ -204,6 +204,7 @@ export class InMemoryStateStore implements StateStore {
       version: stored?.version ?? 0,
       previousScore: stored,
       outbox: [],
+      eventsAppliedSince: false,
     });
     if (fence !== undefined && fence.runId !== this.runId) return refused({ conflict: false, fenced: true });
     const token = (score: { revision: number; asOf: number } | null) => (score === null ? '' : `${score.revision}:${score.asOf}`);
@@ -224,6 +225,14 @@ export class InMemoryStateStore implements StateStore {
       return { seq: customer.outboxSeq, version: value === scoreChanged ? version : customer.outboxSeq, value };
     });
     customer.outbox = [...earlier, ...appended];
-    return { written: true, conflict: false, fenced: false, version, previousScore: stored, outbox: [...customer.outbox] };
+    return {
+      written: true,
+      conflict: false,
+      fenced: false,
+      version,
+      previousScore: stored,
+      outbox: [...customer.outbox],
+      eventsAppliedSince: customer.state.revision > commit.revision,
+    };
   }
 }
