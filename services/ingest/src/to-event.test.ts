@@ -61,6 +61,12 @@ describe('createRecordConverter', () => {
     expect(rejection({ amount: 'lots' })).toEqual({ reason: 'INVALID_FIELD', field: 'amount', message: 'amount: must be a number' });
     expect(rejection({ currency: 'EUR' })).toMatchObject({ reason: 'WRONG_CURRENCY', field: 'currency' });
     expect(rejection({ customerId: undefined })).toMatchObject({ reason: 'MISSING_FIELD', field: 'customerId' });
+    // A header that differs in case only (a CRM's `CustomerId`) is named, not just ignored.
+    expect(rejection({ customerId: undefined, CustomerId: 'c1' })).toEqual({
+      reason: 'MISSING_FIELD',
+      field: 'customerId',
+      message: 'customerId: is required (the column CustomerId is not it: field names are case-sensitive)',
+    });
     expect(rejection({ stage: 'WON' })).toMatchObject({ reason: 'UNKNOWN_ENUM_SYMBOL', field: 'stage' });
     expect(rejection({ occurredAt: '2025-06-15T13:00:01Z' })).toMatchObject({ reason: 'FUTURE_OCCURRED_AT', field: 'occurredAt' });
     expect(rejection({ occurredAt: '15/06/2025' })).toEqual({

@@ -63,15 +63,25 @@ export function createRecordConverter(options: RecordConverterOptions): (fields:
       candidate.source ??= options.defaultSource;
       const hasEventId = candidate.eventId !== undefined && candidate.eventId !== null && candidate.eventId !== '';
       const result = validateEvent(kind, hasEventId ? candidate : { ...candidate, eventId: 'pending' }, options);
-      if (!result.ok) return result;
+      if (!result.ok) return withNameHint(result.rejection, fields);
       const event: InputEvent = hasEventId ? result.event : { ...result.event, eventId: contentEventId(result.event) };
       const known = new Set<string>([...EXPORT_FIELDS[kind], KIND_FIELD]);
       return { ok: true, event, ignoredFields: Object.keys(fields).filter((field) => !known.has(field)), eventIdGiven: hasEventId };
     } catch (error) {
-      if (error instanceof InvalidRecord) return { ok: false, rejection: error.rejection };
+      if (error instanceof InvalidRecord) return withNameHint(error.rejection, fields);
       throw error;
     }
   };
+}
+
+/**
+ * A rejection; for a required field that is missing while a column's name differs from it only in case (a CRM's
+ * header `CustomerId`), saying so: the column would otherwise only be listed as ignored, and only if some record passed.
+ */
+function withNameHint(rejection: Rejection, fields: Readonly<Record<string, unknown>>): RecordConversion {
+  const { reason, field } = rejection;
+  const near = reason === 'MISSING_FIELD' && field !== undefined ? Object.keys(fields).find((name) => name !== field && name.toLowerCase() === field.toLowerCase()) : undefined;
+  return { ok: false, rejection: near === undefined ? rejection : { ...rejection, message: `${rejection.message} (the column ${near} is not it: field names are case-sensitive)` } };
 }
 
 function kindOf(fields: Readonly<Record<string, unknown>>, expected: InputEventKind | undefined): InputEventKind {
