@@ -31,6 +31,12 @@ export interface PythonProduceRequest {
   records: readonly PythonProducedRecord[];
 }
 
+/**
+ * The longest a producer run may take: the script's flush waits at most 60 s for the acknowledgements, and the
+ * interpreter starts in seconds. Past it the process is killed and its stderr reported (see runProcess).
+ */
+export const PYTHON_PRODUCER_TIMEOUT_MS = 75_000;
+
 let python: Promise<string> | undefined;
 
 /** The virtual environment's Python, with the client installed; made once per cache folder. */
@@ -59,6 +65,6 @@ export async function installPythonClient(): Promise<void> {
 export async function produceWithPythonSerializer(request: PythonProduceRequest): Promise<void> {
   python ??= pythonWithClient();
   const stdin = request.records.map((record) => `${JSON.stringify(record)}\n`).join('');
-  const stdout = await runProcess('Python producer', await python, [PRODUCER_SCRIPT, request.brokers.join(','), request.registryUrl, request.compression], stdin);
+  const stdout = await runProcess('Python producer', await python, [PRODUCER_SCRIPT, request.brokers.join(','), request.registryUrl, request.compression], stdin, PYTHON_PRODUCER_TIMEOUT_MS);
   if (stdout.trim() !== `sent ${request.records.length}`) throw new Error(`Python producer: expected "sent ${request.records.length}", got "${stdout.trim()}"`);
 }

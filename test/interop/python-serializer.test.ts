@@ -10,7 +10,7 @@ import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { testStack } from '../harness/stack';
 import { dlqTotal, eventually, ManualClock, ScorerTestBed } from '../scorer/support';
 import { KAFKA_COMPRESSION_TYPES } from './java-producer';
-import { installPythonClient, produceWithPythonSerializer } from './python-producer';
+import { installPythonClient, produceWithPythonSerializer, PYTHON_PRODUCER_TIMEOUT_MS } from './python-producer';
 
 const HOUR = 3_600_000;
 const bed = new ScorerTestBed('python-serializer');
@@ -42,6 +42,10 @@ function eventsOf(customerId: string): InputEvent[] {
 
 /** The client's install from PyPI took over 80 s once on a fresh clone (its first test timed out); usually ~10 s. */
 const INSTALL_TIMEOUT_MS = 300_000;
+/** How long the scorer may take to apply what the producer sent. */
+const SCORED_WITHIN_MS = 30_000;
+/** Each test: the producer's bound, then the scorer's (a slow first run of each says which one it was). */
+const TEST_TIMEOUT_MS = PYTHON_PRODUCER_TIMEOUT_MS + SCORED_WITHIN_MS + 5_000;
 
 beforeAll(async () => {
   await Promise.all([installPythonClient(), bed.setUp(2)]);
@@ -53,6 +57,7 @@ describe("input written by Python's confluent-kafka AvroSerializer", () => {
   it.each(KAFKA_COMPRESSION_TYPES)('is applied with the values it was given from %s batches', async (compression) => {
     const customerId = `python-${compression}`;
     const events = eventsOf(customerId);
+    const producing = performance.now();
     await produceWithPythonSerializer({
       brokers: testStack().kafkaBrokers,
       registryUrl: testStack().schemaRegistryUrl,
@@ -60,7 +65,13 @@ describe("input written by Python's confluent-kafka AvroSerializer", () => {
       records: events.map((event) => ({ topic: bed.topicOf(event.kind), key: customerId, value: toAvroRecord(event), schema: schemaSource(event.kind) })),
     });
 
-    await eventually(() => bed.revisions([customerId]), ([revision]) => revision === events.length, 30_000, `the ${compression} events to be scored`);
+    const producedInMs = Math.round(performance.now() - producing);
+    await eventually(
+      () => bed.revisions([customerId]),
+      ([revision]) => revision === events.length,
+      SCORED_WITHIN_MS,
+      `the ${compression} events to be scored (the Python producer took ${producedInMs} ms)`,
+    );
     const insights = await bed.insights(customerId);
     expect(insights).toMatchObject({
       openTickets: 1,
@@ -74,7 +85,7 @@ describe("input written by Python's confluent-kafka AvroSerializer", () => {
     });
     expect(insights?.usageQuantity.d7).toBe(12.5);
     expect(insights?.activity.MEETING.d7).toBe(1);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('dead-letters none of them', async () => {
     expect(await dlqTotal(scorer)).toBe(0);
