@@ -131,9 +131,13 @@ export async function startRedisCluster(masters: number, options: { replicasPerM
     const created = redisCli(ports[0] as number, '--cluster', 'create', ...nodes, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes');
     if (!created.includes('[OK]')) throw new Error(`cluster create failed: ${created}`);
     await waitFor('cluster_state:ok', () => ports.every((p) => redisCli(p, 'cluster', 'info').includes('cluster_state:ok')));
-    // A replica that never synced with its master cannot take over from it.
-    const replicaPorts = ports.filter((p) => redisCli(p, 'role').startsWith('slave'));
-    await waitFor('every replica in sync', () => replicaPorts.every((p) => redisCli(p, 'info', 'replication').includes('master_link_status:up')));
+    // A replica that never synced with its master cannot take over from it. A node turns into a replica a moment after
+    // the cluster reports ok (its log says so after the state change): every one is waited for, not those that had.
+    const replicas = masters * replicasPerMaster;
+    await waitFor('every replica in sync', () => {
+      const replicaPorts = ports.filter((p) => redisCli(p, 'role').startsWith('slave'));
+      return replicaPorts.length === replicas && replicaPorts.every((p) => redisCli(p, 'info', 'replication').includes('master_link_status:up'));
+    });
     const crashNode = async (port: number) => {
       const server = servers[ports.indexOf(port)];
       if (!server || server.exitCode !== null || server.signalCode !== null) return;
