@@ -39,6 +39,13 @@ export interface CatchUpInput {
   newestEventAt?: number;
   /** The same for the newest of its activity events among them (none: the events brought no activity). */
   newestActivityAt?: number;
+  /**
+   * Whether the state holds events no evaluation has judged (the stored score is of an older state revision): their
+   * scoring was deferred while a partition caught up, or a crash came between their apply and a commit. An evaluation
+   * by time is then their first, and judges them as an evaluation caused by events does, taking the newest dated
+   * record the state holds (newestKnownEventAt) and its latest activity for theirs, as it is not told of them.
+   */
+  unjudgedEvents?: boolean;
 }
 
 /**
@@ -62,6 +69,16 @@ function activityBefore(state: CustomerState, before: number): boolean {
 }
 
 /**
+ * When the newest event the state knows of occurred, as far as its records carry a date: its latest activity, its
+ * contracts' and deals' latest changes (a profile carries none); null when none does.
+ */
+function newestKnownEventAt(state: CustomerState): number | null {
+  const dated = [...state.contracts, ...state.opportunities].map((record) => record.occurredAt);
+  if (state.lastActivityAt !== null) dated.push(state.lastActivityAt);
+  return dated.length === 0 ? null : Math.max(...dated);
+}
+
+/**
  * Whether the events just applied are history with more of it possibly to follow (see CatchUpPolicy.historyAgeMs):
  * all of them older than the history age; or activity older than that which is the customer's latest known (one
  * unit of work can bring another topic's record of yesterday, a contract's change, with the first of a year of
@@ -72,10 +89,14 @@ function activityBefore(state: CustomerState, before: number): boolean {
  * brings contracts before activity). A profile alone carries no date in the state: it waits too, and nothing can
  * alert on it meanwhile.
  */
-function historyArriving({ state, published, newestEventAt, newestActivityAt }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
+function historyArriving({ state, published, newestEventAt, newestActivityAt, unjudgedEvents }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
   const historyBefore = now - policy.historyAgeMs;
-  if (newestEventAt !== undefined && newestEventAt < historyBefore) return true;
-  if (newestActivityAt !== undefined && newestActivityAt < historyBefore && state.lastActivityAt === newestActivityAt) return true;
+  // Events evaluated by time for the first time are known by the state alone: its newest dated record and activity.
+  const byState = unjudgedEvents === true && newestEventAt === undefined;
+  const newest = byState ? newestKnownEventAt(state) : (newestEventAt ?? null);
+  const newestActivity = byState ? state.lastActivityAt : (newestActivityAt ?? null);
+  if (newest !== null && newest < historyBefore) return true;
+  if (newestActivity !== null && newestActivity < historyBefore && state.lastActivityAt === newestActivity) return true;
   const began = relationshipBeganAt(state);
   if (began === null) return state.lastActivityAt === null;
   return began < historyBefore && (published === null || !activityBefore(state, historyBefore));
@@ -98,12 +119,14 @@ function eventHoldSettlesAt(input: CatchUpInput, policy: CatchUpPolicy, now: num
  * The hold this evaluation leaves on the customer's alert transitions, or null when they are published.
  * Held while the inputs are behind; held for `settleMs` after events that are history (all older than the history
  * age, or leaving the customer without activity), and until a settling hold settles after any other events or by
- * time; with no hold settling, younger events are judged afresh. Pure: the same input gives the same hold.
+ * time; with no hold settling, younger events are judged afresh. An evaluation by time of events never judged
+ * (unjudgedEvents) judges them as theirs would have been. Pure: the same input gives the same hold.
  */
 export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: number): AlertHold | null {
   const { published, book, cause, inputsBehind } = input;
   const earlier = book.held;
-  const settlesAt = cause.kind === 'event' ? eventHoldSettlesAt(input, policy, now) : (earlier?.settlesAt ?? null);
+  const judgesEvents = cause.kind === 'event' || input.unjudgedEvents === true;
+  const settlesAt = judgesEvents ? eventHoldSettlesAt(input, policy, now) : (earlier?.settlesAt ?? null);
   if (!inputsBehind && (settlesAt === null || settlesAt <= now)) return null;
   return {
     since: earlier?.since ?? now,

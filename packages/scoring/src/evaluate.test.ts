@@ -233,6 +233,23 @@ describe('evaluateCustomer', () => {
         expect(evaluate(next, NOW + settleMs)).toMatchObject({ catchingUp: false, transitions: [] });
       });
 
+      it('judges events first evaluated by time (their scoring deferred) as history too, by the newest event the state knows of', () => {
+        // Found by an outside tester loading with small units and three instances: a customer deferred while its partition
+        // was behind was scored by time as settled once the partition caught up mid-load, from part of its history.
+        const byTime = { state: silentFor(30), published: healthy.score, alertBook: healthy.alertBook, cause: { kind: 'time' as const } };
+        const deferred = evaluate({ ...byTime, unjudgedEvents: true });
+        expect(deferred).toMatchObject({ catchingUp: true, transitions: [], nextDueAt: NOW + settleMs });
+        expect(deferred.alertBook.held).toEqual(old.alertBook.held);
+        // Judged already (the stored score is of this state): time alone changes nothing of the kind.
+        expect(evaluate(byTime)).toMatchObject({ catchingUp: false });
+        // Events of the present, deferred: live, judged afresh.
+        expect(evaluate({ ...byTime, state: healthyState(), unjudgedEvents: true })).toMatchObject({ catchingUp: false });
+        // A contract changed today, and the latest activity the state knows a month old: a year of activity may be arriving
+        // behind the contract, as in a unit that brings both.
+        const changedToday = silentFor(30, healthyState({ contracts: [contract({ occurredAt: NOW - 3_600_000 })] }));
+        expect(evaluate({ ...byTime, state: changedToday, unjudgedEvents: true })).toMatchObject({ catchingUp: true, nextDueAt: NOW + settleMs });
+      });
+
       it('once settled with nothing younger, publishes what the history supports, against the score from before the hold', () => {
         const settled = evaluate({ state: silentFor(30), published: old.score, alertBook: old.alertBook, cause: { kind: 'time' } }, NOW + settleMs);
         expect(settled.catchingUp).toBe(false);

@@ -51,6 +51,11 @@ export interface CustomerEvaluationInput {
   newestEventAt?: number;
   /** The same for the newest of its activity events among them: old activity that is the customer's latest holds too. */
   newestActivityAt?: number;
+  /**
+   * Whether the state holds events no evaluation has judged (its revision is past the stored score's): an evaluation
+   * by time is their first, and holds alert transitions as one caused by them would (CatchUpInput.unjudgedEvents).
+   */
+  unjudgedEvents?: boolean;
 }
 
 export interface EvaluationOptions extends InsightsOptions {

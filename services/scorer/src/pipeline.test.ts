@@ -405,7 +405,7 @@ describe('ScoringPipeline while a backlog loads', () => {
     expect(store.due.get('c1')).toBe(NOW + 5_000);
   });
 
-  it('makes the deferred customers due once the partition caught up, and their alerts then open as the data supports', async () => {
+  it('makes the deferred customers due once the partition caught up, judges their events as history, and their alerts then open as the data supports', async () => {
     const pipeline = pipelineWith();
     await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     await pipeline.handleChunks([await chunkOf([activity('c2', 'e2')], { offset: 99 })], FENCE);
@@ -413,11 +413,17 @@ describe('ScoringPipeline while a backlog loads', () => {
     expect(store.due.get('c1')).toBe(NOW);
     expect(journal.at(-1)).toBe('poll due customers now');
 
+    // Its first evaluation, by time, is its events' own: a customer of long standing seen for the first time is held
+    // for the settle time, as it is when scored after every unit (below), lest a partition that caught up mid-load
+    // leave it settled from part of its history.
     await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW, FENCE);
+    expect(store.stored('c1').alertBook?.held?.settlesAt).toBe(NOW + 60_000);
+    await pipeline.rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW + 60_000, FENCE);
     const published = (await outputs()).filter((event) => event.customerId === 'c1');
     expect(published.map((event) => (event.kind === 'alert' ? event.status : `score catchingUp=${event.catchingUp}`))).toEqual([
+      'score catchingUp=true',
       'score catchingUp=false',
-      ...published.slice(1).map(() => 'OPEN'),
+      ...published.slice(2).map(() => 'OPEN'),
     ]);
     const opened = published.flatMap((event) => (event.kind === 'alert' ? [event.alertType] : []));
     expect(opened).toContain('NO_RECENT_ACTIVITY');

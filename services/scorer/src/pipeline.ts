@@ -311,7 +311,18 @@ export class ScoringPipeline {
     const newGeneration = fence.generation !== (published?.generation ?? '');
     const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
     const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, catchingUp } = evaluateCustomer(
-      { state: snapshot.state, published, alertBook: snapshot.alertBook, cause, newGeneration, inputsBehind: behind.length > 0, newestEventAt, newestActivityAt },
+      {
+        state: snapshot.state,
+        published,
+        alertBook: snapshot.alertBook,
+        cause,
+        newGeneration,
+        inputsBehind: behind.length > 0,
+        newestEventAt,
+        newestActivityAt,
+        // A customer whose scoring was deferred is first evaluated by time, once its partition caught up.
+        unjudgedEvents: snapshot.state.revision > (published?.revision ?? 0),
+      },
       scoring,
       now,
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
