@@ -2,6 +2,7 @@ import type { ScorerSettings } from '@churnscore/config';
 import { keyPartition, partitionKey, partitionOfKey, type MessageChunk, type PartitionFetch } from '@churnscore/kafka';
 import type { Logger } from '@churnscore/observability';
 import type { CatchUpPolicy } from '@churnscore/scoring';
+import type { PartitionBehind } from '@churnscore/state';
 
 /** What the backlog asks the brokers. */
 export interface BrokerOffsets {
@@ -21,7 +22,7 @@ export interface BrokerOffsets {
  * (`<p>:inputs:behind`, @churnscore/state partitions-behind.ts): any instance's time-driven loop claims any customer due.
  */
 export interface SharedBacklog {
-  record(partitions: ReadonlyArray<{ topic: string; partition: number; behind: boolean }>): Promise<void>;
+  record(partitions: readonly PartitionBehind[]): Promise<void>;
   read(): Promise<Array<{ topic: string; partition: number }>>;
 }
 
