@@ -58,7 +58,15 @@ describe('createRecordConverter', () => {
     };
     expect(rejection({})).toBeNull();
     expect(rejection({ amount: '-5' })).toEqual({ reason: 'NEGATIVE_AMOUNT', field: 'amount', message: 'amount: must be ≥ 0' });
-    expect(rejection({ amount: 'lots' })).toEqual({ reason: 'INVALID_FIELD', field: 'amount', message: 'amount: must be a number' });
+    expect(rejection({ amount: 'lots' })).toEqual({ reason: 'INVALID_FIELD', field: 'amount', message: 'amount: must be a decimal number' });
+    // JavaScript reads these as 1000; no export means them so (an outside tester's numbers.csv).
+    for (const amount of ['0x3E8', '0b1111101000', '0o1750', 'Infinity', '18,000', '1_000']) {
+      expect(rejection({ amount }), amount).toMatchObject({ reason: 'INVALID_FIELD', field: 'amount' });
+    }
+    for (const [amount, value] of [[' 18000.50 ', 18_000.5], ['1.8E+4', 18_000], ['+7', 7], ['.5', 0.5], ['12.', 12]] as const) {
+      const converted = convertAs('opportunity')({ ...opportunity, amount });
+      expect(converted.ok && converted.event, amount).toMatchObject({ amount: value });
+    }
     expect(rejection({ currency: 'EUR' })).toMatchObject({ reason: 'WRONG_CURRENCY', field: 'currency' });
     expect(rejection({ customerId: undefined })).toMatchObject({ reason: 'MISSING_FIELD', field: 'customerId' });
     // A header that differs in case only (a CRM's `CustomerId`) is named, not just ignored.

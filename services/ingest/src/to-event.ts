@@ -97,6 +97,13 @@ function kindOf(fields: Readonly<Record<string, unknown>>, expected: InputEventK
 }
 
 /**
+ * A number as export text writes it: decimal, optionally signed, with a fraction and a decimal exponent (a spreadsheet
+ * writes large numbers as `1.8E+12`). JavaScript's Number() would also take `0x3E8` or `0b1111101000` for 1000: text
+ * no CRM means as a number.
+ */
+const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
  * Converts export text to the event's type. CSV is all text; NDJSON may already hold numbers and
  * booleans, and a JSON number in a time field is taken as epoch milliseconds. Text in a time field
  * must be ISO 8601: a digit string such as 20250301 is ambiguous, so it is refused, not guessed.
@@ -107,8 +114,9 @@ function toEventValue(field: string, value: unknown): unknown {
     return parseIsoInstant(value) ?? invalid('INVALID_FIELD', field, 'must be an ISO 8601 date, or timestamp with a time zone');
   }
   if (NUMBER_FIELDS.has(field)) {
-    const number = value.trim() === '' ? Number.NaN : Number(value);
-    return Number.isFinite(number) ? number : invalid('INVALID_FIELD', field, 'must be a number');
+    const text = value.trim();
+    const number = DECIMAL_NUMBER.test(text) ? Number(text) : Number.NaN;
+    return Number.isFinite(number) ? number : invalid('INVALID_FIELD', field, 'must be a decimal number');
   }
   if (BOOLEAN_FIELDS.has(field)) {
     const normalised = value.trim().toLowerCase();
