@@ -63,14 +63,22 @@ describe('readCsvRecords', () => {
     expect(records[1]).toMatchObject({ fields: { a: '2', b: 'three\r\nmore\r\nlines' } });
   });
 
-  it('ends rows at CRLF and LF alike, in one file', async () => {
-    // Rows appended with LF to a CRLF export ran together into one row of 61 cells.
-    const records = await readAll(readCsvRecords(streamOf('a,b\r\n1,2\r\n3,4\n5,6\n')));
+  it('ends rows at CRLF, LF and a lone CR alike, in one file', async () => {
+    // Rows appended with LF to a CRLF export ran together into one row of 61 cells; a file saved with CR line ends
+    // (old Mac spreadsheets) was one row.
+    const records = await readAll(readCsvRecords(streamOf('a,b\r\n1,2\r\n3,4\n5,6\n7,8\r\r9,10\r')));
     expect(records).toEqual([
       { line: 2, ok: true, fields: { a: '1', b: '2' } },
       { line: 3, ok: true, fields: { a: '3', b: '4' } },
       { line: 4, ok: true, fields: { a: '5', b: '6' } },
+      { line: 5, ok: true, fields: { a: '7', b: '8' } },
+      { line: 7, ok: true, fields: { a: '9', b: '10' } },
     ]);
+    // Whatever the chunks a CRLF is read in, it is one line end.
+    for (let size = 1; size <= 8; size += 1) {
+      const chunked = Readable.from('a,b\r\n1,2\r\n3,4\r\n'.match(new RegExp(`[\\s\\S]{1,${size}}`, 'g'))!);
+      expect((await readAll(readCsvRecords(chunked))).map((r) => r.line), `chunks of ${size}`).toEqual([2, 3]);
+    }
   });
 
   it('stops at a quoting error, naming its line without quoting the content', async () => {

@@ -71,10 +71,10 @@ const CSV_SYNTAX_PROBLEMS: Readonly<Record<string, string>> = {
 export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRecord> {
   // Syntax errors arrive as 'skip' events rather than stream errors, which would discard the good
   // records still buffered before them; records parsed after the first one are guesses and dropped.
-  // Rows end at CRLF or LF alike: an export with both (rows appended by another tool) would otherwise run rows
-  // together at the line ending the first line did not use.
+  // Rows end at CRLF, LF or a lone CR alike (the last as old Mac spreadsheets save CSV): an export with several (rows
+  // appended by another tool) would otherwise run rows together at the line ending the first line did not use.
   const parser = input.pipe(
-    parseCsv({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true, record_delimiter: ['\r\n', '\n'] }),
+    parseCsv({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true, record_delimiter: ['\r\n', '\n', '\r'] }),
   );
   const first: { syntaxError: CsvSyntaxError | null } = { syntaxError: null };
   parser.on('skip', (error: CsvSyntaxError) => (first.syntaxError ??= error));
