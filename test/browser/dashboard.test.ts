@@ -247,6 +247,38 @@ describe('the dashboard', () => {
     await row(customerId).waitFor();
   });
 
+  it('keeps a live update that arrives while the table is read over the older answer of that read', async () => {
+    const customerId = 'acme-thriving';
+    // The table is read again (the same filters) and answered as of now, but the answer reaches the page only after a
+    // score change of one of its customers has been shown.
+    let answered!: () => void;
+    const answerRead = new Promise<void>((resolve) => (answered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/v1/customers?*', async (route) => {
+      const response = await route.fetch();
+      answered();
+      await released;
+      await route.fulfill({ response });
+    });
+    await page.keyboard.press('Escape');
+    await page.locator('#filters input[name=segment]').dispatchEvent('change');
+    await answerRead;
+    await bed.liveUpdatesReady(api);
+    await bed.publishAndWait([
+      sampleActivity({ customerId, eventId: `${customerId}-nps-during-read`, activityType: 'NPS_RESPONSE', value: 0, occurredAt: bed.clock.now() - 1_000 }),
+    ]);
+    const after = await bed.scoreHash(customerId);
+    await expect.poll(() => row(customerId).locator('.pill').textContent(), { timeout: 20_000 }).toBe(after.health);
+    const lateAnswer = page.waitForResponse((response) => response.url().includes('/api/v1/customers?'));
+    release();
+    await (await lateAnswer).finished();
+    // Past the page's handling of the late answer: a task queued after it has run.
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    expect(await row(customerId).locator('.pill').textContent()).toBe(after.health);
+    await page.unroute('**/api/v1/customers?*');
+  });
+
   it('draws a year of back-filled history apart from the live scores, with a legend entry', async () => {
     const customerId = 'initech-quiet';
     const now = bed.clock.now();

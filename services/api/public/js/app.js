@@ -43,6 +43,11 @@ const view = {
   segments: new Set(),
   /** How many open alerts the card asks for. */
   alertsShown: ALERTS_SHOWN,
+  /**
+   * Live score updates received while the table is read, by customerId (null while no read is in flight): the read's
+   * answer may be older than they are, and must not take them back.
+   */
+  updatesDuringRead: null,
 };
 
 // ---------------------------------------------------------------- auth
@@ -288,9 +293,12 @@ async function loadTable({ append = false } = {}) {
   const query = filterQuery();
   if (append && view.nextCursor) query.set('cursor', view.nextCursor);
   const load = tableLoads();
+  view.updatesDuringRead = new Map();
   try {
     const page = await read(`/api/v1/customers?${query}`);
     if (load.superseded()) return;
+    const updates = view.updatesDuringRead;
+    view.updatesDuringRead = null;
     if (!append) {
       view.rows.clear();
       view.changedOffscreen.clear();
@@ -298,11 +306,20 @@ async function loadTable({ append = false } = {}) {
     }
     view.nextCursor = page.nextCursor;
     tableTotal = page.total;
-    appendRows(page.items);
+    // An update received during the read stands over an older answer, as it stood on the row shown before.
+    const rows = page.items.map((item) => {
+      const update = updates.get(item.customerId);
+      return update !== undefined && update.version > item.version ? withUpdate(item, update) : item;
+    });
+    const listed = new Set(rows.map((row) => row.customerId));
+    for (const customerId of updates.keys()) if (!listed.has(customerId) && !view.rows.has(customerId)) view.changedOffscreen.add(customerId);
+    for (const row of rows) if (!matchesFilters(row)) view.changedOffscreen.add(row.customerId);
+    appendRows(rows.filter(matchesFilters));
     if (view.rows.size === 0) body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'No customers match these filters.')));
     updateTableFooter(tableTotal);
   } catch (error) {
     if (load.superseded()) return;
+    view.updatesDuringRead = null;
     if (!append) {
       // What was shown belongs to other filters: neither its count nor its cursor goes with this message.
       view.rows.clear();
@@ -316,24 +333,28 @@ async function loadTable({ append = false } = {}) {
   }
 }
 
+/** A table row as a live score change leaves it. */
+const withUpdate = (row, update) => ({
+  ...row,
+  ...update.current,
+  segment: update.segment,
+  version: update.version,
+  computedAt: update.computedAt,
+  underContract: update.underContract,
+  // A renewal is an active contract's end: without one there is none.
+  nextRenewalAt: update.underContract ? row.nextRenewalAt : null,
+});
+
 /** A live score change: the row is updated where it stands (the ranking is re-read on refresh). */
 function applyScoreUpdate(update) {
+  view.updatesDuringRead?.set(update.customerId, update);
   const entry = view.rows.get(update.customerId);
   if (!entry) {
     view.changedOffscreen.add(update.customerId);
     updateTableFooter(tableTotal);
     return;
   }
-  entry.row = {
-    ...entry.row,
-    ...update.current,
-    segment: update.segment,
-    version: update.version,
-    computedAt: update.computedAt,
-    underContract: update.underContract,
-    // A renewal is an active contract's end: without one there is none.
-    nextRenewalAt: update.underContract ? entry.row.nextRenewalAt : null,
-  };
+  entry.row = withUpdate(entry.row, update);
   if (!matchesFilters(entry.row)) {
     // No longer one of the customers asked for: it leaves the table, and the refresh note counts it.
     removeCustomer(update.customerId, { keepPanel: true });
