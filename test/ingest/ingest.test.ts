@@ -32,7 +32,7 @@ const EXPECTED_REJECTIONS = [
   'line 3: NEGATIVE_AMOUNT totalValue: must be ≥ 0',
   'line 4: WRONG_CURRENCY currency: must be the reporting currency USD, got GBP',
   'line 5: UNKNOWN_ENUM_SYMBOL status: must be one of ACTIVE, RENEWED, EXPIRED, CANCELLED',
-  'line 6: INVALID_FIELD totalValue: must be a number',
+  'line 6: INVALID_FIELD totalValue: must be a decimal number',
   'line 8: INVALID_FIELD endDate: must not be before startDate',
 ];
 
