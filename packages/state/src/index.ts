@@ -61,5 +61,5 @@ export type { BackfillReplaced } from './scripts/replace-backfill';
 export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, createStateStore, modelRolloutMark, type StateStore, type StateStoreOptions } from './store';
 export { type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
 export { type CustomerSnapshot } from './scripts/read-customer';
-export { dueAwaitsDelivery, SCORE_HISTORY_LENGTH, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';
+export { dueAwaitsDelivery, refusedAsNotNewer, SCORE_HISTORY_LENGTH, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';
 export { type ClaimOptions, type DueClaim } from './scripts/claim-due';

@@ -242,6 +242,17 @@ describe('ScoringPipeline.handleChunks', () => {
     expect(store.due.get('c1')).toBe(store.stored('c1').score!.nextDueAt);
   });
 
+  it('leaves a customer re-scored for time that the consumer scored at the same instant due when the stored score says, not at its lease', async () => {
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    const stored = store.stored('c1').score!;
+    store.due.set('c1', NOW + 300_000); // as the claim's lease left it
+    await pipelineWith().rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW, FENCE);
+    // The same revision as of the same instant: not newer, refused. A clock that stands still (the evaluation's) never
+    // reaches the lease's end.
+    expect(store.stored('c1').score).toEqual(stored);
+    expect(store.due.get('c1')).toBe(stored.nextDueAt);
+  });
+
   it('works through a unit of more customers than a step holds step by step, each customer once, its events together and in order', async () => {
     // c0's two events at either end of the unit, one event for each of STEP_MAX_CUSTOMERS other customers.
     const others = Array.from({ length: STEP_MAX_CUSTOMERS }, (_, i) => activity(`c${i + 1}`, `e${i + 1}`));

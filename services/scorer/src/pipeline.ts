@@ -4,7 +4,7 @@ import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '
 import { RewindRequiredError, decodeFetched, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { customerRef, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
-import { dueAwaitsDelivery, type ApplyItem, type ApplyOutcome, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
+import { dueAwaitsDelivery, refusedAsNotNewer, type ApplyItem, type ApplyOutcome, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { BacklogView, Released } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
@@ -291,10 +291,23 @@ export class ScoringPipeline {
         return dueAwaitsDelivery(result, customerId, dueAfterDelivery) ? [{ customerId, dueAt: recomputed[i]!.commit.nextDueAt }] : [];
       }),
     );
+    await this.followNewerScores(results.flatMap((result, i) => (refusedAsNotNewer(result) && dueAfterDelivery.has(known[i]!.snapshot.customerId) ? [known[i]!.snapshot.customerId] : [])), now);
     if (results.some((result) => result.fenced)) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
     return conflicted;
+  }
+
+  /**
+   * Customers re-scored for time whose commit found a score as new or newer stored (the consumer scored them at the same
+   * instant): their claim's lease would bring them back for nothing, or never under a clock that stands still (the
+   * evaluation's). Each is due when the stored score says, unless outputs of it are still unpublished: their writer's
+   * lease or offsets bring those back, and the lease stays as a guard.
+   */
+  private async followNewerScores(customerIds: readonly string[], now: number): Promise<void> {
+    if (customerIds.length === 0) return;
+    const stored = await this.deps.store.readCustomers(customerIds, now);
+    await this.deps.store.scheduleDues(stored.flatMap((s) => (s.outbox.length === 0 ? [{ customerId: s.customerId, dueAt: s.score?.nextDueAt ?? null }] : [])));
   }
 
   private recompute(

@@ -116,6 +116,9 @@ export const COMMIT_SCORE_SCRIPT: ScriptDefinition = { name: 'commitScore', keys
  * Whether a commit publishes its score: its outbox then starts with the score-changed message, which the
  * script versions with the score, and holds no other.
  */
+/** Whether the commit was refused because the stored score is as new or newer (or the customer has no state): no conflict, no fence. */
+export const refusedAsNotNewer = (result: CommitResult): boolean => !result.written && !result.conflict && !result.fenced;
+
 /** Whether the customer's due entry waits for scheduleDues after this commit (CommitOptions.dueAfterDelivery): outputs were left to publish. */
 export const dueAwaitsDelivery = (result: CommitResult, customerId: string, dueAfterDelivery: ReadonlySet<string> | undefined): boolean =>
   result.written && result.outbox.length > 0 && dueAfterDelivery?.has(customerId) === true;
