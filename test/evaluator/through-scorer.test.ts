@@ -40,6 +40,8 @@ beforeAll(async () => {
     fold,
     stderr: { write: () => true },
     loadOrder: LOAD_ORDERS.topics,
+    // Under the set-up's own timeout (it takes about a minute): a wait that does not end says what it waited for.
+    loadTimeoutMs: 200_000,
   });
 }, 300_000);
 afterAll(async () => {

@@ -66,7 +66,7 @@ export const AS_REPORTED_POPULATION: SimulatedPopulation = {
 
 /** Partitions of every input topic: a customer's records straddle the scorer's units of work as in production. */
 const PARTITIONS = 3;
-/** How long the whole load may take before the evaluation gives up (the scorer scores about 10,000 events a second). */
+/** How long each wait for the scorer may take before the evaluation gives up (the scorer scores about 10,000 events a second). */
 const LOAD_TIMEOUT_MS = 15 * 60_000;
 const POLL_MS = 200;
 /** Customers read back from Redis per call while waiting. */
@@ -126,6 +126,11 @@ export interface ThroughScorerOptions {
   stderr: ProgressStream;
   /** The order the history up to the first instant is published in. */
   loadOrder: LoadOrder;
+  /**
+   * How long each wait for the scorer may take (default LOAD_TIMEOUT_MS). A test passes less than its own timeout, so
+   * that a wait that does not end fails saying what it waited for, and for how many customers.
+   */
+  loadTimeoutMs?: number;
 }
 
 /** Every record of an output topic from the beginning up to its end now, decoded; a throw-away group that commits nothing. */
@@ -176,13 +181,16 @@ async function readAll(store: ReturnType<typeof createStateStore>, customerIds: 
   return snapshots;
 }
 
-/** Polls until `done` holds for what Redis holds, or fails after LOAD_TIMEOUT_MS naming what it waited for. */
-async function waitFor<T>(read: () => Promise<T>, done: (all: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + LOAD_TIMEOUT_MS;
+/**
+ * Polls until `done` holds for what Redis holds, or fails after `timeoutMs` naming what it waited for and, in
+ * `left`'s words, what was still not done (counts: the customers' ids are not the message's business).
+ */
+async function waitFor<T>(read: () => Promise<T>, done: (all: T) => boolean, what: string, timeoutMs: number, left: (all: T) => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const all = await read();
     if (done(all)) return all;
-    if (Date.now() > deadline) throw new Error(`the scorer did not finish ${what} within ${LOAD_TIMEOUT_MS / 60_000} minutes`);
+    if (Date.now() > deadline) throw new Error(`the scorer did not finish ${what} within ${timeoutMs / 1_000} s: ${left(all)}`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
@@ -244,12 +252,21 @@ async function runScorer(
   };
   /** Every event published to the customer so far applied, and the customer scored after it. */
   const scored = (s: CustomerSnapshot) => s.state.revision === (expectedRevision.get(s.customerId) ?? 0) && s.score?.revision === s.state.revision;
+  const timeoutMs = options.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+  const unscored = (all: readonly CustomerSnapshot[]) => {
+    const unapplied = all.filter((s) => s.state.revision !== (expectedRevision.get(s.customerId) ?? 0)).length;
+    return `${unapplied} customers with events unapplied, ${all.filter((s) => !scored(s)).length - unapplied} more not scored since`;
+  };
   /** Every customer scored, every output published, nothing due or being re-scored, no alert held. */
   const settled = async (what: string): Promise<CustomerSnapshot[]> =>
     waitFor(
       async () => ({ all: await read(), busy: await dueOrClaimed() }),
       ({ all, busy }) => busy === 0 && all.every((s) => scored(s) && s.outbox.length === 0 && s.alertBook?.held === undefined),
       what,
+      timeoutMs,
+      ({ all, busy }) =>
+        `${busy} customers due or under a re-scoring lease, ${all.filter((s) => s.alertBook?.held !== undefined).length} with alerts held, ` +
+        `${all.filter((s) => s.outbox.length > 0).length} with outputs unpublished, ${unscored(all)}`,
     ).then(({ all }) => all);
   let published = 0;
   let applied = 0;
@@ -271,6 +288,8 @@ async function runScorer(
         return all.every(scored);
       },
       `applying and scoring ${what}`,
+      timeoutMs,
+      unscored,
     );
     // Alerts held while a backlog loaded are released once it has drained and the holds have settled.
     setClock(instant + config.scorer.catchUpSettleMs + 1_000);
