@@ -112,10 +112,6 @@ const ARGS = [
 
 export const COMMIT_SCORE_SCRIPT: ScriptDefinition = { name: 'commitScore', keys: KEYS, args: ARGS, constants: { LAYOUT: LUA_LAYOUT, REPLY: COMMIT_REPLY } };
 
-/**
- * Whether a commit publishes its score: its outbox then starts with the score-changed message, which the
- * script versions with the score, and holds no other.
- */
 /** Whether the commit was refused because the stored score is as new or newer (or the customer has no state): no conflict, no fence. */
 export const refusedAsNotNewer = (result: CommitResult): boolean => !result.written && !result.conflict && !result.fenced;
 
@@ -123,6 +119,10 @@ export const refusedAsNotNewer = (result: CommitResult): boolean => !result.writ
 export const dueAwaitsDelivery = (result: CommitResult, customerId: string, dueAfterDelivery: ReadonlySet<string> | undefined): boolean =>
   result.written && result.outbox.length > 0 && dueAfterDelivery?.has(customerId) === true;
 
+/**
+ * Whether a commit publishes its score: its outbox then starts with the score-changed message, which the
+ * script versions with the score, and holds no other.
+ */
 export function publishesScore(outbox: readonly OutputMessage[]): boolean {
   const scoreChanges = outbox.filter((message) => message.kind === 'score-changed').length;
   if (scoreChanges > (outbox[0]?.kind === 'score-changed' ? 1 : 0)) {
