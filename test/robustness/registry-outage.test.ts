@@ -1,7 +1,8 @@
 // SPEC §8: a schema registry outage pauses the scorer; it resumes without loss. A producer starts writing with a
 // schema version the scorer has never seen while the registry cannot be reached (a TCP proxy in front of it, cut):
 // the scorer must neither dead-letter the records (they are valid, the registry is down) nor fail for good, and
-// once the registry is back it applies every one of them. Meanwhile its readiness says the registry holds it.
+// once the registry is back it applies every one of them. Meanwhile its readiness says the registry holds it, and
+// once the registry is back readiness says so, traffic or none.
 import { loadConfig } from '@churnscore/config';
 import { SAMPLE_NOW, sampleActivity } from '@churnscore/events/testing';
 import { schemaSource, valueSubject } from '@churnscore/events';
@@ -23,12 +24,10 @@ const proxy = new TcpProxy({ host: registryUrl.hostname, port: Number(registryUr
 let scorer: RunningScorer;
 const liveness = new Liveness();
 
-beforeAll(async () => {
-  await bed.setUp(1);
-  const port = await proxy.listen();
+const startBehindProxy = async (port: number) => {
   const proxied = new URL(registryUrl);
   proxied.port = String(port);
-  scorer = await startScorer({
+  return startScorer({
     config: loadConfig({ ...bed.env(), SCHEMA_REGISTRY_URL: proxied.toString().replace(/\/$/, '') }),
     scoring: defaultScoringConfig(),
     clock: new ManualClock(SAMPLE_NOW).now,
@@ -36,6 +35,14 @@ beforeAll(async () => {
     logger: createLogger({ name: 'registry-outage-test', level: 'silent' }),
     liveness,
   });
+};
+
+let proxyPort: number;
+
+beforeAll(async () => {
+  await bed.setUp(1);
+  proxyPort = await proxy.listen();
+  scorer = await startBehindProxy(proxyPort);
 });
 afterAll(async () => {
   proxy.setCut(false);
@@ -94,5 +101,20 @@ describe('a schema registry outage', () => {
     expect(await dlqTotal(scorer)).toBe(0);
     expect(liveness.alive).toBe(true);
     expect(await readiness()).toMatchObject({ status: 200, checks: { registry: true } });
+  }, 120_000);
+
+  it('reads ready again once the registry is back, with no record to decode or score to publish meanwhile', async () => {
+    await scorer.stop();
+    // Started while the registry cannot be reached: the start's check of the output schemas fails, and nothing arrives.
+    proxy.setCut(true);
+    scorer = await startBehindProxy(proxyPort);
+    await eventually(readiness, (r) => r.status === 503 && r.checks.registry === false, 30_000, 'readiness to name the registry');
+    // Until the start's request has failed for good (the client's retries end after about seven seconds): a retry
+    // landing after the cut ends would be the answer that turns readiness back, which no request is here.
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    expect(await readiness()).toMatchObject({ status: 503, checks: { registry: false } });
+    proxy.setCut(false);
+    await eventually(readiness, (r) => r.status === 200 && r.checks.registry === true, 30_000, 'readiness once the registry is back');
+    expect(liveness.alive).toBe(true);
   }, 120_000);
 });

@@ -68,8 +68,8 @@ export interface EventCodec {
   requireSchemas(topics: readonly string[]): Promise<void>;
   /** The kind of event a topic carries, or undefined for a topic the codec does not handle. */
   kindOf(topic: string): EventKind | undefined;
-  /** False while the schema registry's last answer was a failure or a request is stalled (AvroRegistrySerde.registryAnswering). */
-  registryAnswering(): boolean;
+  /** Whether the schema registry answers: asked again only while its last answer was a failure or a request is stalled (AvroRegistrySerde.registryAnswers). */
+  registryAnswers(): Promise<boolean>;
   /** Closes the registry client if the codec created it. */
   close(): void;
 }
@@ -186,7 +186,7 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
     requireSchemas,
     kindOf,
 
-    registryAnswering: () => serde.registryAnswering,
+    registryAnswers: () => serde.registryAnswers(),
     close() {
       if (ownsClient) client.close();
     },

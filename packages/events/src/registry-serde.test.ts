@@ -7,7 +7,7 @@ import { frame, unframe } from './wire-format';
 const SCHEMA_ID = 7;
 const SCHEMA = JSON.stringify({ type: 'record', name: 'Ping', fields: [{ name: 'n', type: 'int' }] });
 
-/** A registry client answering the two lookups the serde makes, each answer settled when the test says so. */
+/** A registry client answering the lookups the serde makes, each answer settled when the test says so. */
 function deferredRegistry() {
   const lookups: { subject: string; settle: (outcome: SchemaMetadata | Error) => void }[] = [];
   const lookup = (subject: string) =>
@@ -17,6 +17,7 @@ function deferredRegistry() {
   const client = {
     getLatestSchemaMetadata: lookup,
     getBySubjectAndId: (_subject: string, id: number) => lookup(`id ${id}`),
+    getAllSubjects: () => lookup('all subjects'),
   } as unknown as Client;
   return { client, lookups };
 }
@@ -92,6 +93,27 @@ describe('AvroRegistrySerde.registryAnswering', () => {
     const second = serde.serialize('pings-value', { n: 2 });
     lookups[1]!.settle(latest);
     await second;
+    expect(serde.registryAnswering).toBe(true);
+  });
+
+  it('is asked again by registryAnswers once the last answer was a failure, so that a registry back reads as answering with no traffic', async () => {
+    const { client, lookups } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    await expect(serde.registryAnswers()).resolves.toBe(true);
+    // Answering: nothing asked.
+    expect(lookups).toHaveLength(0);
+    const failed = serde.serialize('pings-value', { n: 1 });
+    lookups[0]!.settle(new RestError('unavailable', 503, 50301));
+    await expect(failed).rejects.toBeInstanceOf(SchemaRegistryError);
+    // Still down: the question fails, and concurrent readiness checks share it.
+    const whileDown = [serde.registryAnswers(), serde.registryAnswers()];
+    expect(lookups.map((lookup) => lookup.subject)).toEqual(['pings-value', 'all subjects']);
+    lookups[1]!.settle(new RestError('unavailable', 503, 50301));
+    await expect(Promise.all(whileDown)).resolves.toEqual([false, false]);
+    // Back: the next check asks again and finds it answering; nothing was published meanwhile.
+    const back = serde.registryAnswers();
+    lookups[2]!.settle(latest);
+    await expect(back).resolves.toBe(true);
     expect(serde.registryAnswering).toBe(true);
   });
 

@@ -99,7 +99,21 @@ export class AvroRegistrySerde {
     const stalled = this.lastAnswerAt <= stalledBefore && [...this.openRequests].some(({ sentAt }) => sentAt <= stalledBefore);
     return this.lastRequestAnswered && !stalled;
   }
+
+  /**
+   * registryAnswering, but when it is false the registry is asked (its list of subjects), so that a registry back
+   * after an outage reads as answering at once rather than at the next decode or publication needing it: a scorer
+   * with no input arriving, or one started while the registry was down, would otherwise stay not ready for good.
+   * Concurrent calls share one question.
+   */
+  async registryAnswers(): Promise<boolean> {
+    if (this.registryAnswering) return true;
+    await shareInFlight(this.probesInFlight, 'subjects', () => this.listsSubjects().catch(() => false));
+    return this.registryAnswering;
+  }
   private readonly latestInFlight = new Map<string, Promise<SchemaMetadata>>();
+  /** registryAnswers' question to a registry that last failed, shared while in flight. */
+  private readonly probesInFlight = new Map<'subjects', Promise<boolean>>();
 
   /** `now` times the open requests (milliseconds since the epoch). */
   constructor(

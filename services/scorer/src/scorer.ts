@@ -318,9 +318,9 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   // Readiness: a broker that went away leaves the consumer in its group, waiting, for as long as the outage lasts.
   const brokerContact = new BrokerContact(consumer, config.kafka.sessionTimeoutMs);
   const redisAnswers = { name: 'redis', check: async () => (await redis.ping()) === 'PONG' };
-  // The registry as the decoding and publishing last found it: one that is down while every schema in use is known
-  // stops nothing, one that fails them holds the scorer, retrying.
-  const registryAnswers = { name: 'registry', check: () => codec.registryAnswering() };
+  // The registry as the decoding and publishing last found it (asked again while that was a failure): one that is down
+  // while every schema in use is known stops nothing, one that fails them holds the scorer, retrying.
+  const registryAnswers = { name: 'registry', check: () => codec.registryAnswers() };
   // Kafka's outages are in kafkajs's own log lines; a Redis or a registry that hangs would leave none.
   const dependencyWatch = new DependencyWatch({ checks: [redisAnswers, registryAnswers], logger, intervalMs: DEPENDENCY_LOOK_INTERVAL_MS });
   dependencyWatch.start();
