@@ -16,7 +16,11 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
 
 brokers, registry_url, compression = sys.argv[1:4]
-registry = SchemaRegistryClient({"url": registry_url})
+# Seconds; the client retries a request that times out (max.retries, 3 by default).
+REGISTRY_REQUEST_TIMEOUT_S = 10
+# A bound on each request, as docs/events.md advises: without one the client (httpx, timeout None) waits forever for an
+# answer that never comes (one run hung 75 s once it had asked for its fourth subject); with it, such a request is retried.
+registry = SchemaRegistryClient({"url": registry_url, "timeout": REGISTRY_REQUEST_TIMEOUT_S})
 serializers = {}
 key_serializer = StringSerializer("utf_8")
 # Many records to a batch, so that a batch holds several events of a customer, compressed together.
@@ -43,15 +47,14 @@ records = [json.loads(line) for line in sys.stdin if line.strip()]
 stage(f"producing {len(records)} records")
 for record in records:
     topic = record["topic"]
-    if topic not in serializers:
+    first_of_topic = topic not in serializers
+    if first_of_topic:
         stage(f"the serializer of {topic} asks the registry for the subject's latest version")
         serializers[topic] = AvroSerializer(registry, record["schema"], conf={"auto.register.schemas": False, "use.latest.version": True})
-    producer.produce(
-        topic,
-        key=key_serializer(record["key"]),
-        value=serializers[topic](record["value"], SerializationContext(topic, MessageField.VALUE)),
-        on_delivery=on_delivery,
-    )
+    value = serializers[topic](record["value"], SerializationContext(topic, MessageField.VALUE))
+    if first_of_topic:
+        stage(f"the registry answered for {topic}")
+    producer.produce(topic, key=key_serializer(record["key"]), value=value, on_delivery=on_delivery)
     producer.poll(0)
 stage("flushing: waiting for the acknowledgements")
 remaining = producer.flush(60)
