@@ -5,7 +5,7 @@ import { connectIdempotentProducer, createKafkaClient, KAFKA_DEFAULT_MAX_MESSAGE
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
-import { CUSTOMER_KEY_PARTS, claimNamespace, createStateStore, keySchema, modelRolloutMark, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
+import { CUSTOMER_KEY_PARTS, claimNamespace, createStateStore, keySchema, modelRolloutMark, trimResolvedAlerts, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
 import { catchUpPolicy, NOTHING_BEHIND } from '../services/scorer/src/input-backlog';
 import { createScorerMetrics } from '../services/scorer/src/metrics';
 import { ScoringPipeline, type RescoreTarget } from '../services/scorer/src/pipeline';
@@ -220,8 +220,8 @@ const templateIndexOf = (index: number, templates: Templates): number => index %
 
 /**
  * `count` customers under `prefix`, the i-th a byte-for-byte copy (DUMP / RESTORE) of template
- * i mod T's keys, entered with the template's scores in every shared index the template is in, and
- * in its own due shard at the template's due time. Each copy scores, re-scores and costs what its
+ * i mod T's keys, entered with the template's scores in every shared index the template is in (the
+ * resolved-alert index then trimmed as the scorer trims it), and in its own due shard at the template's due time. Each copy scores, re-scores and costs what its
  * template does, so a population keeps the templates' cohort and segment mix.
  */
 export async function clonePopulation(context: BenchContext, templates: Templates, prefix: string, count: number): Promise<string[]> {
@@ -245,5 +245,7 @@ export async function clonePopulation(context: BenchContext, templates: Template
     }
     await Promise.all(calls);
   }
+  // Bounded as the scorer bounds it: copies resolved at their template's instants, so only as many stay indexed.
+  await trimResolvedAlerts(redis, keys);
   return customerIds;
 }

@@ -308,10 +308,17 @@ describe('GET /api/v1/alerts', () => {
     expect(body.scannedCustomers).toBe(new Set(expectedOpen.map((alert) => alert.customerId)).size);
   });
 
-  it('lists the resolved ones on request', async () => {
+  it('lists the resolved ones on request, found through the resolved-alert index', async () => {
     const { body } = await get<AlertsPage>('/api/v1/alerts?status=RESOLVED');
     expect(body.items).toContainEqual(expect.objectContaining({ customerId: RESUMED, alertType: 'NO_RECENT_ACTIVITY' }));
     expect(body.items.every((alert) => alert.status === 'RESOLVED')).toBe(true);
+    const expectedResolved = (
+      await Promise.all(CUSTOMER_IDS.map(async (id) => (await get<CustomerDetail>(`/api/v1/customers/${id}`)).body.alerts.recentlyResolved))
+    ).flat();
+    expect(body.items.map((alert) => alert.alertId).sort()).toEqual(expectedResolved.map((alert) => alert.alertId).sort());
+    expect(body.complete).toBe(true);
+    // Only the customers with a resolved episode are read.
+    expect(body.scannedCustomers).toBe(new Set(expectedResolved.map((alert) => alert.customerId)).size);
     const limited = (await get<AlertsPage>('/api/v1/alerts?status=RESOLVED&limit=1')).body;
     expect(limited.items).toHaveLength(1);
     expect(limited.total).toBe(body.items.length);

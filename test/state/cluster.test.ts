@@ -55,6 +55,7 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
         incarnation: s.incarnation,
         asOf: NOW,
         hasOpenAlerts: true,
+        lastResolvedAt: null,
         basedOn: null,
         alertBook: emptyAlertBook(),
         outbox: [scoreChanged(score(s.customerId, { churnRisk: i / 100, segment: s.segment }))],

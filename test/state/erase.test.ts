@@ -33,6 +33,7 @@ const commitFrom = (snapshot: CustomerSnapshot): ScoreCommit => ({
   incarnation: snapshot.incarnation,
   asOf: NOW,
   hasOpenAlerts: false,
+  lastResolvedAt: null,
   basedOn: null,
   alertBook: null,
   outbox: [scoreChanged(score(snapshot.customerId))],
@@ -61,6 +62,7 @@ describe('eraseCustomer', () => {
         incarnation,
         asOf: NOW,
         hasOpenAlerts: true,
+        lastResolvedAt: NOW - HOUR,
         basedOn: null,
         alertBook: emptyAlertBook(),
         outbox: [scoreChanged(score(id, { segment: 'SMB' }))],
@@ -70,6 +72,7 @@ describe('eraseCustomer', () => {
     const pattern = customerKeysPattern(t.store.keys, id);
     expect(await scanAll(t.redis, pattern)).toHaveLength(10);
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).not.toBeNull();
+    expect(await t.redis.zscore(t.store.keys.resolvedAlerts, id)).not.toBeNull();
 
     expect(await t.store.eraseCustomer(id)).toBe(10);
     expect(await scanAll(t.redis, pattern)).toEqual([]);
@@ -80,6 +83,7 @@ describe('eraseCustomer', () => {
     }
     expect(await t.redis.zscore(t.store.keys.dueShard(t.store.keys.dueShardOf(id)), id)).toBeNull();
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).toBeNull();
+    expect(await t.redis.zscore(t.store.keys.resolvedAlerts, id)).toBeNull();
     expect(await t.store.eraseCustomer(id)).toBe(0);
 
     const [after] = await t.store.applyEvents(feed.items(activity(id, 'CALL', NOW)), NOW);

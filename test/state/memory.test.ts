@@ -40,13 +40,13 @@ it('a customer with a year of typical activity fits the measured per-customer bu
   );
   const committed = await t.store.commitScores(
     snapshots.map(({ state, incarnation }) => {
-      const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts } = evaluateCustomer(
+      const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt } = evaluateCustomer(
         { state, published: null, alertBook: null, cause: { kind: 'time' }, newGeneration: false, inputsBehind: false },
         config,
         NOW,
         options,
       );
-      return { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: state.revision, incarnation, asOf: NOW, basedOn: null };
+      return { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, revision: state.revision, incarnation, asOf: NOW, basedOn: null };
     }),
   );
   // Published and acknowledged: the outbox is empty between commits.

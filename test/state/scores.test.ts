@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertBook, Explanation, OutputMessage } from '@churnscore/domain';
-import { createReadStore, createStateStore, decodeAlertBook, decodeScoreHistoryEntry, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
+import { createReadStore, createStateStore, decodeAlertBook, decodeScoreHistoryEntry, RESOLVED_ALERTS_INDEXED, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
 import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
@@ -34,6 +34,7 @@ function commit(customerId: string, fields: Partial<ScoreCommit> = {}, publish =
     alertBook: null,
     nextDueAt: null,
     hasOpenAlerts: false,
+    lastResolvedAt: null,
     basedOn: null,
     ...rest,
   };
@@ -343,6 +344,25 @@ describe('the version guard', () => {
     expect(Number(await t.redis.zscore(t.store.keys.openAlerts, id))).toBe(1234);
     await commitOne(commit(id, { asOf: NOW + 1, hasOpenAlerts: false }, false));
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).toBeNull();
+  });
+
+  it('indexes the customers whose alerts resolved most recently, by when, and keeps the RESOLVED_ALERTS_INDEXED latest', async () => {
+    const id = 'resolving';
+    const index = t.store.keys.resolvedAlerts;
+    await customerWithState(id);
+    // Customers of other alerts, resolved earlier: the index is full.
+    const older = Array.from({ length: RESOLVED_ALERTS_INDEXED }, (_, i) => [NOW - DAY + i, `resolved-earlier-${i}`] as const);
+    await t.redis.zadd(index, ...older.flat());
+    await commitOne(commit(id, { asOf: NOW, lastResolvedAt: NOW - HOUR }));
+    expect(Number(await t.redis.zscore(index, id))).toBe(NOW - HOUR);
+    // The oldest entry made room for it.
+    expect(await t.redis.zcard(index)).toBe(RESOLVED_ALERTS_INDEXED);
+    expect(await t.redis.zscore(index, 'resolved-earlier-0')).toBeNull();
+    expect(await t.redis.zscore(index, 'resolved-earlier-1')).not.toBeNull();
+    // Its book holds no resolved episode any more (the alert opened again): it leaves the index.
+    await commitOne(commit(id, { asOf: NOW + 1, lastResolvedAt: null }, false));
+    expect(await t.redis.zscore(index, id)).toBeNull();
+    await t.redis.del(index);
   });
 });
 

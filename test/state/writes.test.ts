@@ -47,7 +47,7 @@ it("writes a customer's state hash once per apply call, not once per event", asy
 it('writes nothing of insights, alert book or score fields that a commit leaves unchanged', async () => {
   await store.applyEvents(new Feed().items(activity('steady', 'EMAIL_SENT', NOW - HOUR)), NOW);
   const [{ incarnation }] = (await store.readCustomers(['steady'], NOW)) as [CustomerSnapshot];
-  const first = { score: score('steady'), insights: insights('steady', { openTickets: 1 }), revision: 1, incarnation, asOf: NOW, alertBook: null, nextDueAt: NOW + HOUR, hasOpenAlerts: false };
+  const first = { score: score('steady'), insights: insights('steady', { openTickets: 1 }), revision: 1, incarnation, asOf: NOW, alertBook: null, nextDueAt: NOW + HOUR, hasOpenAlerts: false, lastResolvedAt: null };
   await store.commitScores([{ ...first, outbox: [scoreChanged(first.score)], basedOn: null }]);
   await redis.config('RESETSTAT');
   await store.commitScores([{ ...first, asOf: NOW + 1, outbox: [], basedOn: { revision: 1, asOf: NOW } }]);

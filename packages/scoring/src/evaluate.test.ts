@@ -95,11 +95,14 @@ describe('evaluateCustomer', () => {
     expect(alertsOf(silent)).toEqual(silent.transitions.map((episode) => alertMessage(episode, { modelVersion: config.version, updatedAt: NOW })));
     expect(silent.alertBook.episodes.NO_RECENT_ACTIVITY).toEqual(silent.transitions[1]);
     expect(silent.hasOpenAlerts).toBe(true);
+    expect(silent.lastResolvedAt).toBeNull();
 
     const recovered = evaluate({ published: silent.score, alertBook: silent.alertBook }, NOW + DAY);
     expect(recovered.transitions.map(summary)).toEqual(['HEALTH_BAND_DROPPED RESOLVED', 'NO_RECENT_ACTIVITY RESOLVED']);
     expect(alertsOf(recovered).map((alert) => alert.updatedAt)).toEqual([NOW + DAY, NOW + DAY]);
     expect(recovered.hasOpenAlerts).toBe(false);
+    // Both resolved now: the customer's place in the resolved-alert index.
+    expect(recovered.lastResolvedAt).toBe(NOW + DAY);
   });
 
   describe("in a customer's first commit of a new generation", () => {

@@ -86,6 +86,8 @@ export interface CustomerEvaluation {
   nextDueAt: number | null;
   /** Whether the new book holds an OPEN episode (the customer belongs in the open-alert index). */
   hasOpenAlerts: boolean;
+  /** When the new book's latest RESOLVED episode resolved, or null for none (its place in the resolved-alert index). */
+  lastResolvedAt: number | null;
   /**
    * The outputs to commit with the score, versionless (the commit assigns versions): the score-changed
    * event when significant, then an alert event per transition and, in a new generation, per other
@@ -133,6 +135,7 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
     catchingUp: hold !== null,
     nextDueAt: hold === null ? due : Math.min(due ?? Infinity, holdRecheckAt(hold, opts.catchUp, now)),
     hasOpenAlerts: alertEpisodes(book).some((episode) => episode.status === 'OPEN'),
+    lastResolvedAt: lastResolvedAt(book),
     outbox: [
       ...(significant ? [scoreChangedMessage({ current: score, previous: published, cause, catchingUp: hold !== null })] : []),
       ...alerts.map((episode) => alertMessage(episode, { modelVersion: score.modelVersion, updatedAt: now })),
@@ -144,4 +147,10 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
 function withEveryEpisode(transitions: readonly AlertEpisode[], book: AlertBook): AlertEpisode[] {
   const published = new Set(transitions.map((episode) => episode.alertId));
   return [...transitions, ...alertEpisodes(book).filter((episode) => !published.has(episode.alertId))];
+}
+
+/** When the book's latest RESOLVED episode resolved; null when it holds none. */
+function lastResolvedAt(book: AlertBook): number | null {
+  const resolvedAt = alertEpisodes(book).flatMap((episode) => (episode.status === 'RESOLVED' && episode.resolvedAt !== null ? [episode.resolvedAt] : []));
+  return resolvedAt.length === 0 ? null : Math.max(...resolvedAt);
 }

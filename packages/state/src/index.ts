@@ -29,6 +29,7 @@ export {
   type RankingMetric,
 } from './keys';
 export { decodeExplanation } from './explanation-codec';
+export { RESOLVED_ALERTS_INDEXED, trimResolvedAlerts } from './indexes';
 export { STATE_FIELD, type OutboxEntry } from './layout';
 export {
   decodeAlertBook,

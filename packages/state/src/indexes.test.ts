@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { LifecycleStage } from '@churnscore/domain';
 import type { RedisClient } from './connection';
-import { MEMBERS_PER_INDEX_COMMAND, customerIndexes } from './indexes';
+import { MEMBERS_PER_INDEX_COMMAND, RESOLVED_ALERTS_INDEXED, customerIndexes } from './indexes';
 import { keySchema } from './keys';
 import type { CommitResult, ScoreCommit } from './scripts/commit-score';
 
 /** The sorted-set commands the indexes send, recorded instead of sent. */
 function recordingRedis() {
-  const commands: Array<{ command: 'zadd' | 'zrem'; key: string; args: Array<string | number> }> = [];
+  const commands: Array<{ command: 'zadd' | 'zrem' | 'zremrangebyrank'; key: string; args: Array<string | number> }> = [];
   const redis = {
     zadd: async (key: string, ...args: Array<string | number>) => void commands.push({ command: 'zadd', key, args }),
     zrem: async (key: string, ...args: string[]) => void commands.push({ command: 'zrem', key, args }),
+    zremrangebyrank: async (key: string, ...args: number[]) => void commands.push({ command: 'zremrangebyrank', key, args }),
   };
   return { redis: redis as unknown as RedisClient, commands };
 }
@@ -23,9 +24,10 @@ function firstCommit(
   segment: string,
   nextDueAt: number | null,
   lifecycleStage: LifecycleStage = 'MATURE',
+  lastResolvedAt: number | null = null,
 ): { commit: ScoreCommit; result: CommitResult } {
   const score = { customerId, segment, lifecycleStage, churnRisk: 0.3, valueAtRisk: 300, health: 70 };
-  const commit = { score, outbox: [{ kind: 'score-changed' }], hasOpenAlerts: false, nextDueAt, revision: 1, asOf: 1 } as unknown as ScoreCommit;
+  const commit = { score, outbox: [{ kind: 'score-changed' }], hasOpenAlerts: false, lastResolvedAt, nextDueAt, revision: 1, asOf: 1 } as unknown as ScoreCommit;
   return { commit, result: { written: true, conflict: false, fenced: false, version: 1, previousScore: null, outbox: [], eventsAppliedSince: false } };
 }
 
@@ -37,8 +39,8 @@ describe('the index follow-ups of a batch of commits', () => {
     await customerIndexes(redis, keys).followCommits(followUps, '');
 
     const membersPerKey = new Map<string, number>();
-    // No customer has an open alert: the open-alert index loses them all, in one ZREM (two: more than fit one).
-    expect(commands.filter((c) => c.command === 'zrem').map((c) => c.key)).toEqual([keys.openAlerts, keys.openAlerts]);
+    // No customer has an alert: the alert indexes lose them all, in one ZREM each (two: more than fit one).
+    expect(commands.filter((c) => c.command === 'zrem').map((c) => c.key)).toEqual([keys.openAlerts, keys.openAlerts, keys.resolvedAlerts, keys.resolvedAlerts]);
     for (const { key, args } of commands.filter((c) => c.command === 'zadd')) {
       expect(args.length / 2).toBeLessThanOrEqual(MEMBERS_PER_INDEX_COMMAND);
       membersPerKey.set(key, (membersPerKey.get(key) ?? 0) + args.length / 2);
@@ -51,17 +53,31 @@ describe('the index follow-ups of a batch of commits', () => {
     }
     const dueEntries = [...membersPerKey].filter(([key]) => key.startsWith('t:due:')).reduce((sum, [, n]) => sum + n, 0);
     expect(dueEntries).toBe(customers);
-    // Two commands for each ranking and for the open alerts (the members do not fit one), one per due shard at most.
-    expect(commands.length).toBeLessThanOrEqual(2 * 2 * rankings.length + 2 + keys.dueShards);
+    // Two commands for each ranking and for each alert index (the members do not fit one), one per due shard at most.
+    expect(commands.length).toBeLessThanOrEqual(2 * 2 * rankings.length + 2 * 2 + keys.dueShards);
   });
 
-  it('removes in one ZREM per sorted set what leaves it: no due time, no open alert', async () => {
+  it('removes in one ZREM per sorted set what leaves it: no due time, no open or resolved alert', async () => {
     const { redis, commands } = recordingRedis();
     const followUps = ['a', 'b', 'c'].map((id) => firstCommit(id, 'SMB', null));
     await customerIndexes(redis, keys).followCommits(followUps, '');
     const removals = commands.filter((c) => c.command === 'zrem');
     expect(removals.find((c) => c.key === keys.openAlerts)?.args).toEqual(['a', 'b', 'c']);
+    expect(removals.find((c) => c.key === keys.resolvedAlerts)?.args).toEqual(['a', 'b', 'c']);
     expect(removals.filter((c) => c.key.startsWith('t:due:')).flatMap((c) => c.args).sort()).toEqual(['a', 'b', 'c']);
+    // Nothing entered the resolved-alert index: nothing to trim.
+    expect(commands.filter((c) => c.command === 'zremrangebyrank')).toEqual([]);
+  });
+
+  it('enter a customer whose alerts resolved in the resolved-alert index by when, then trim it to the RESOLVED_ALERTS_INDEXED latest', async () => {
+    const { redis, commands } = recordingRedis();
+    await customerIndexes(redis, keys).followCommits([firstCommit('a', 'SMB', null, 'MATURE', 5_000), firstCommit('b', 'SMB', null)], '');
+    const touching = commands.filter((c) => c.key === keys.resolvedAlerts);
+    expect(touching).toEqual([
+      { command: 'zadd', key: keys.resolvedAlerts, args: [5_000, 'a'] },
+      { command: 'zrem', key: keys.resolvedAlerts, args: ['b'] },
+      { command: 'zremrangebyrank', key: keys.resolvedAlerts, args: [0, -(RESOLVED_ALERTS_INDEXED + 1)] },
+    ]);
   });
 
   it('rank a customer without an active contract by value at risk alone (0): a churned customer or a prospect cannot churn', async () => {

@@ -1,5 +1,5 @@
 // The global sorted sets beside the per-customer truth: the rankings (overall and per segment), the due
-// shards and the open-alert index live in other slots than the customer, so no script writes them. After
+// shards and the open- and resolved-alert indexes live in other slots than the customer, so no script writes them. After
 // each commit or erasure they are brought in line with plain, idempotent ZADD / ZREM carrying values from
 // the customer's stored score, so they converge with it (docs/redis-contract.md, Guarantees). Entries this
 // process itself put there on the customer's previous commit are not sent again while their values hold. The
@@ -33,7 +33,7 @@ export interface CustomerIndexes {
   ): Promise<void>;
   /** The customer's due entry was moved by something other than a follow-up (a claim's lease): the next follow-up sends it again. */
   dueMoved(customerId: string): void;
-  /** After an erasure: the customer leaves every ranking (overall and `rankedSegment`'s), its due shard and the open-alert index. */
+  /** After an erasure: the customer leaves every ranking (overall and `rankedSegment`'s), its due shard and the alert indexes. */
   followErasure(customerId: string, rankedSegment: string | null): Promise<void>;
 }
 
@@ -46,6 +46,17 @@ interface EntryWrite {
 
 /** The most members one ZADD or ZREM carries, so that a large batch's follow-up never holds Redis for long. */
 export const MEMBERS_PER_INDEX_COMMAND = 500;
+
+/**
+ * Customers the resolved-alert index keeps: those whose alerts resolved most recently. Every customer that ever had an
+ * alert has a resolved episode in its book, so an unbounded index would hold most of the base; "recently resolved" is
+ * what a reader of it asks for.
+ */
+export const RESOLVED_ALERTS_INDEXED = 1_000;
+
+/** Drops all but the RESOLVED_ALERTS_INDEXED most recent entries of the resolved-alert index. */
+export const trimResolvedAlerts = (redis: RedisClient, keys: KeySchema): Promise<number> =>
+  redis.zremrangebyrank(keys.resolvedAlerts, 0, -(RESOLVED_ALERTS_INDEXED + 1));
 
 /**
  * Sends entry writes as one ZADD and one ZREM per key (in commands of at most MEMBERS_PER_INDEX_COMMAND members); of two
@@ -87,6 +98,7 @@ interface Followed {
   ranking: string;
   due: string;
   openAlert: string;
+  resolvedAlert: string;
   landed: boolean;
 }
 
@@ -120,6 +132,8 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
   const setDue = (customerId: string, dueAt: number | null): EntryWrite => ({ key: keys.dueShard(keys.dueShardOf(customerId)), member: customerId, score: dueAt });
 
   const markOpenAlert = (customerId: string, valueAtRisk: number | null): EntryWrite => ({ key: keys.openAlerts, member: customerId, score: valueAtRisk });
+
+  const markResolvedAlert = (customerId: string, lastResolvedAt: number | null): EntryWrite => ({ key: keys.resolvedAlerts, member: customerId, score: lastResolvedAt });
 
   async function scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void> {
     for (const { customerId } of dues) dueMoved(customerId);
@@ -160,14 +174,16 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
       // A due time left to scheduleDues is not this follow-up's to trust.
       due: dueWaits ? '' : String(commit.nextDueAt),
       openAlert: String(openAlertValue),
+      resolvedAlert: String(commit.lastResolvedAt),
       landed: false,
     };
     const trusted = last?.landed === true && previous !== null && last.commitToken === commitToken(previous) && last.generation === generation;
-    const unchanged = (part: 'ranking' | 'due' | 'openAlert') => trusted && last[part] === entry[part];
+    const unchanged = (part: 'ranking' | 'due' | 'openAlert' | 'resolvedAlert') => trusted && last[part] === entry[part];
     const writes = [
       ...(unchanged('ranking') ? [] : rank(customerId, stored, previous?.segment ?? null)),
       ...(dueWaits || unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt)]),
       ...(unchanged('openAlert') ? [] : [markOpenAlert(customerId, openAlertValue)]),
+      ...(unchanged('resolvedAlert') ? [] : [markResolvedAlert(customerId, commit.lastResolvedAt)]),
     ];
     followed.set(customerId, entry);
     const landed = () => {
@@ -203,13 +219,20 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
         writes.push(...planned.writes);
         if (planned.landed) landed.push(planned.landed);
       }
-      await writeEntries(redis, writes);
+      // The trim is sent after the entries it bounds, on the same connection (the same node in a cluster).
+      const resolvedAdded = writes.some(({ key, score }) => key === keys.resolvedAlerts && score !== null);
+      await Promise.all([writeEntries(redis, writes), ...(resolvedAdded ? [trimResolvedAlerts(redis, keys)] : [])]);
       for (const markLanded of landed) markLanded();
     },
 
     async followErasure(customerId, rankedSegment) {
       followed.delete(customerId);
-      await writeEntries(redis, [...rank(customerId, null, rankedSegment), setDue(customerId, null), markOpenAlert(customerId, null)]);
+      await writeEntries(redis, [
+        ...rank(customerId, null, rankedSegment),
+        setDue(customerId, null),
+        markOpenAlert(customerId, null),
+        markResolvedAlert(customerId, null),
+      ]);
     },
   };
 }

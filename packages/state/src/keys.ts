@@ -91,6 +91,11 @@ export interface KeySchema {
   dueShard(shard: number): string;
   /** Customers with at least one OPEN alert, scored by value at risk: the index of open alerts. */
   readonly openAlerts: string;
+  /**
+   * Customers whose alert book holds a RESOLVED episode, scored by when the latest resolved: the index of recently
+   * resolved alerts, kept to the RESOLVED_ALERTS_INDEXED most recent (indexes.ts).
+   */
+  readonly resolvedAlerts: string;
   readonly epoch: string;
   /** On a Redis Cluster, an epoch key on the master that holds hash tag `tag` (connection.ts, claimNamespace). */
   masterEpoch(tag: number): string;
@@ -149,6 +154,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
       return `${prefix}:due:{${shard}}`;
     },
     openAlerts: `${prefix}:alerts:open`,
+    resolvedAlerts: `${prefix}:alerts:resolved`,
     epoch: `${prefix}:epoch`,
     masterEpoch: (tag) => `${prefix}:epoch:{${tag}}`,
     addedEpochTags: `${prefix}:epoch:added`,

@@ -70,6 +70,8 @@ export interface ReadStore {
   ranking(metric: RankingMetric, segment?: string | null): RankingReader;
   /** Customers with an open alert, by value at risk. */
   readonly openAlerts: RankingReader;
+  /** The customers whose alerts resolved most recently, by when their latest resolved (RESOLVED_ALERTS_INDEXED of them at most). */
+  readonly resolvedAlerts: RankingReader;
   /**
    * Whether Redis answers and lets this user read the namespace (a readiness check): a read of the overall churn-risk
    * ranking, which the dashboard's reads need, rather than PING, which an ACL that took the reads away still allows.
@@ -180,6 +182,8 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
     ranking: (metric, segment = null) => rankingReader(redis, keys.ranking(metric, segment)),
 
     openAlerts: rankingReader(redis, keys.openAlerts),
+
+    resolvedAlerts: rankingReader(redis, keys.resolvedAlerts),
 
     readable: async () => {
       await redis.zcard(keys.ranking(EVERY_CUSTOMER_RANKING));

@@ -1,15 +1,13 @@
-// Alerts live per customer, in the alert book the scorer stores beside the score. Open ones are found
-// through the open-alert index (customers with an OPEN episode, by value at risk); resolved ones have no
-// index, so that listing reads the books of the customers at the top of the value-at-risk and churn-risk
-// rankings and at the bottom of the value-at-risk one: customers who churned, whose episodes resolved with their last
-// contract, have no value at risk left and are not ranked by churn risk. `complete` tells whether every scored customer was read.
+// Alerts live per customer, in the alert book the scorer stores beside the score. They are found through the
+// alert indexes the scorer keeps beside the books: open ones through the customers with an OPEN episode (by value
+// at risk), resolved ones through the customers whose alerts resolved most recently.
 import { ALERT_SEVERITIES, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
 import { alertEpisodes } from '@churnscore/scoring';
-import { EVERY_CUSTOMER_RANKING, type RankingOrder, type RankingReader, type ReadStore } from '@churnscore/state';
+import type { ReadStore } from '@churnscore/state';
 import type { AlertsPage, AlertsQuery } from './schemas';
 
-/** Customers taken from the top of the index or of each ranking; their alert books are read (pipelined). */
-const ALERT_SCAN_PER_RANKING = 500;
+/** Customers taken from the top of an alert index; their alert books are read (pipelined). */
+const ALERT_SCAN_PER_INDEX = 500;
 
 const severityRank = (episode: AlertEpisode): number => ALERT_SEVERITIES.indexOf(episode.severity);
 
@@ -21,22 +19,11 @@ export function withStatus(episodes: readonly AlertEpisode[], status: AlertStatu
   return episodes.filter((episode) => episode.status === status).sort(byUrgency);
 }
 
-/** Customers with an open alert (most value at risk first), or for resolved ones the top of the rankings. */
+/** The top of the index of customers with an alert of that status (most value at risk, or most recently resolved, first), and its size. */
 async function candidateCustomers(store: ReadStore, status: AlertStatus): Promise<{ customerIds: string[]; candidates: number }> {
-  const top = async (ranking: RankingReader, order: RankingOrder = 'desc') =>
-    (await ranking.entries(order, 0, ALERT_SCAN_PER_RANKING)).map((entry) => entry.customerId);
-  if (status === 'OPEN') {
-    const [customerIds, candidates] = await Promise.all([top(store.openAlerts), store.openAlerts.size()]);
-    return { customerIds, candidates };
-  }
-  const byValueAtRisk = store.ranking('valueAtRisk');
-  const [byValue, byRisk, leastValue, scored] = await Promise.all([
-    top(byValueAtRisk),
-    top(store.ranking('churnRisk')),
-    top(byValueAtRisk, 'asc'),
-    store.ranking(EVERY_CUSTOMER_RANKING).size(),
-  ]);
-  return { customerIds: [...new Set([...byValue, ...byRisk, ...leastValue])], candidates: scored };
+  const index = status === 'OPEN' ? store.openAlerts : store.resolvedAlerts;
+  const [entries, candidates] = await Promise.all([index.entries('desc', 0, ALERT_SCAN_PER_INDEX), index.size()]);
+  return { customerIds: entries.map((entry) => entry.customerId), candidates };
 }
 
 export async function listAlerts(store: ReadStore, query: AlertsQuery): Promise<AlertsPage> {

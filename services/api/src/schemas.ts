@@ -194,8 +194,10 @@ export const AlertsQuerySchema = Type.Object({
 export const AlertsPageSchema = Type.Object({
   items: Type.Array(AlertEpisodeSchema, { description: 'Most severe first, then by value at risk' }),
   total: Type.Integer({ description: 'Alerts with this status among the scanned customers, before the limit' }),
-  scannedCustomers: Type.Integer({ description: 'Alert books read: the top customers by value at risk and by churn risk' }),
-  complete: Type.Boolean({ description: 'True when every ranked customer was scanned' }),
+  scannedCustomers: Type.Integer({
+    description: 'Alert books read: the first customers of the alert index of that status (open: by value at risk; resolved: most recently resolved)',
+  }),
+  complete: Type.Boolean({ description: 'True when every customer of that index was scanned' }),
 });
 
 export const StatsQuerySchema = Type.Object({ segment: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) });

@@ -323,7 +323,7 @@ export class ScoringPipeline {
     const published = snapshot.score;
     const newGeneration = fence.generation !== (published?.generation ?? '');
     const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
-    const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, catchingUp } = evaluateCustomer(
+    const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, catchingUp } = evaluateCustomer(
       {
         state: snapshot.state,
         published,
@@ -341,7 +341,7 @@ export class ScoringPipeline {
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
     );
     return {
-      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, revision: snapshot.state.revision, incarnation: snapshot.incarnation, asOf: now, basedOn: published },
+      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, revision: snapshot.state.revision, incarnation: snapshot.incarnation, asOf: now, basedOn: published },
       awaiting: catchingUp ? behind : [],
     };
   }

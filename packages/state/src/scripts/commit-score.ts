@@ -34,6 +34,8 @@ export interface ScoreCommit {
   nextDueAt: number | null;
   /** Whether the alert book holds an OPEN episode: keeps the customer in the open-alert index. */
   hasOpenAlerts: boolean;
+  /** When the alert book's latest RESOLVED episode resolved (null: none): the customer's place in the resolved-alert index. */
+  lastResolvedAt: number | null;
   /**
    * The stored score the computation started from (`CustomerSnapshot.score`), or null if there was none.
    * The commit is refused as a `conflict` if another commit landed since: recompute from a fresh read.
