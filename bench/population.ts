@@ -243,9 +243,10 @@ export async function clonePopulation(context: BenchContext, templates: Template
       for (const { keySuffix, score } of copy.indexed) calls.push(redis.zadd(`${prefix}${keySuffix}`, score, customerId));
       if (copy.dueAt !== null) calls.push(redis.zadd(keys.dueShard(keys.dueShardOf(customerId)), copy.dueAt, customerId));
     }
+    // Bounded as the scorer bounds it, batch by batch: never larger than the scorer lets it grow, so that its
+    // table is as small as it would be, not one sized for every copy and left so.
+    calls.push(trimResolvedAlerts(redis, keys));
     await Promise.all(calls);
   }
-  // Bounded as the scorer bounds it: copies resolved at their template's instants, so only as many stay indexed.
-  await trimResolvedAlerts(redis, keys);
   return customerIds;
 }

@@ -348,4 +348,23 @@ describe('the dashboard', () => {
     expect(await page.locator('#customers th[data-risk-label]').textContent()).toBe('Churn risk (30 days)');
     await page.unroute('**/api/v1/model');
   });
+
+  it('lists the alerts resolved most recently at a click, and the open ones again at another', async () => {
+    // Silent for 40 days, so its NO_RECENT_ACTIVITY alert is open; then it speaks again.
+    const customerId = 'initech-quiet';
+    await bed.publishAndWait([
+      sampleActivity({ customerId, eventId: `${customerId}-resumed-browser`, activityType: 'MEETING', value: null, occurredAt: bed.clock.now() - 1_000 }),
+    ]);
+    const alerts = page.locator('#alerts li[data-alert-id]');
+    await page.click('[data-alert-status=RESOLVED]');
+    expect(await page.locator('[data-alert-status=RESOLVED]').getAttribute('aria-pressed')).toBe('true');
+    const resumed = alerts.filter({ hasText: customerId }).filter({ hasText: 'No recent activity' });
+    await resumed.waitFor();
+    expect(await resumed.textContent()).toContain('resolved');
+    expect(await alerts.allTextContents()).not.toContainEqual(expect.stringContaining('opened'));
+
+    await page.click('[data-alert-status=OPEN]');
+    await expect.poll(() => alerts.allTextContents()).not.toContainEqual(expect.stringContaining('resolved'));
+    expect(await alerts.count()).toBeGreaterThan(0);
+  });
 });

@@ -15,8 +15,12 @@ const severityRank = (episode: AlertEpisode): number => ALERT_SEVERITIES.indexOf
 const byUrgency = (a: AlertEpisode, b: AlertEpisode): number =>
   severityRank(b) - severityRank(a) || b.valueAtRisk - a.valueAtRisk || b.openedAt - a.openedAt;
 
+/** The most recently resolved first; of those resolved at once, the most urgent. */
+const byResolution = (a: AlertEpisode, b: AlertEpisode): number => (b.resolvedAt ?? 0) - (a.resolvedAt ?? 0) || byUrgency(a, b);
+
+/** Open episodes the most urgent first, resolved ones the most recently resolved first. */
 export function withStatus(episodes: readonly AlertEpisode[], status: AlertStatus): AlertEpisode[] {
-  return episodes.filter((episode) => episode.status === status).sort(byUrgency);
+  return episodes.filter((episode) => episode.status === status).sort(status === 'OPEN' ? byUrgency : byResolution);
 }
 
 /** The top of the index of customers with an alert of that status (most value at risk, or most recently resolved, first), and its size. */

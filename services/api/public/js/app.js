@@ -7,7 +7,7 @@ import * as fmt from './format.js';
 import { labelRisks, modelPanel, riskLabel, riskMeaning } from './model.js';
 
 const PAGE_SIZE = 25;
-/** Open alerts the card lists at first, and at most once asked for more (the API's most: MAX_ALERTS). */
+/** Alerts the card lists at first, and at most once asked for more (the API's most: MAX_ALERTS). */
 const ALERTS_SHOWN = 50;
 const MAX_ALERTS_SHOWN = 500;
 /** Figures and alerts are refetched at most this often while updates stream in. */
@@ -41,8 +41,10 @@ const view = {
   /** Customers that changed while not on screen (they may now belong in the table). */
   changedOffscreen: new Set(),
   segments: new Set(),
-  /** How many open alerts the card asks for. */
+  /** How many alerts the card asks for. */
   alertsShown: ALERTS_SHOWN,
+  /** Which alerts the card lists: OPEN, or RESOLVED (those resolved most recently). */
+  alertStatus: 'OPEN',
   /**
    * Live score updates received while the table is read, by customerId (null while no read is in flight): the read's
    * answer may be older than they are, and must not take them back.
@@ -190,30 +192,45 @@ function alertItem(alert, { showCustomer }) {
 async function loadAlerts() {
   const list = byId('alerts');
   const load = alertLoads();
+  const status = view.alertStatus;
   try {
-    const page = await read(`/api/v1/alerts?status=OPEN&limit=${view.alertsShown}`);
+    // The open alerts' count is a figure of the portfolio, whichever alerts the card lists.
+    const [open, page] = await Promise.all([
+      read(`/api/v1/alerts?status=OPEN&limit=${status === 'OPEN' ? view.alertsShown : 1}`),
+      status === 'OPEN' ? null : read(`/api/v1/alerts?status=${status}&limit=${view.alertsShown}`),
+    ]);
     if (load.superseded()) return;
-    byId('kpi-alerts').textContent = `${fmt.count(page.total)}${page.complete ? '' : '+'}`;
-    byId('kpi-alerts-note').textContent = page.complete ? 'across all customers' : `among the top ${fmt.count(page.scannedCustomers)} at risk`;
-    // The card lists the most urgent first; the rest are a click away rather than silently left out.
+    byId('kpi-alerts').textContent = `${fmt.count(open.total)}${open.complete ? '' : '+'}`;
+    byId('kpi-alerts-note').textContent = open.complete ? 'across all customers' : `among the top ${fmt.count(open.scannedCustomers)} at risk`;
+    const listed = page ?? open;
+    const order = status === 'OPEN' ? 'most urgent' : 'most recently resolved';
+    // The card lists the first in that order; the rest are a click away rather than silently left out.
     const more =
-      page.total > page.items.length
+      listed.total > listed.items.length
         ? [
             h(
               'li',
               { class: 'alert-more' },
-              h('span', { class: 'muted' }, `The ${fmt.count(page.items.length)} most urgent of ${fmt.count(page.total)} shown`),
+              h('span', { class: 'muted' }, `The ${fmt.count(listed.items.length)} ${order} of ${fmt.count(listed.total)} shown`),
               view.alertsShown < MAX_ALERTS_SHOWN ? h('button', { type: 'button', class: 'link', onclick: showMoreAlerts }, 'show more') : '',
             ),
           ]
         : [];
+    const none = status === 'OPEN' ? 'No open alerts.' : 'No alert resolved yet.';
     list.replaceChildren(
-      ...(page.items.length ? page.items.map((alert) => alertItem(alert, { showCustomer: true })) : [h('li', { class: 'alert-empty' }, 'No open alerts.')]),
+      ...(listed.items.length ? listed.items.map((alert) => alertItem(alert, { showCustomer: true })) : [h('li', { class: 'alert-empty' }, none)]),
       ...more,
     );
   } catch (error) {
     if (!load.superseded()) showError(list, error);
   }
+}
+
+function showAlerts(status) {
+  view.alertStatus = status;
+  view.alertsShown = ALERTS_SHOWN;
+  for (const button of document.querySelectorAll('[data-alert-status]')) button.setAttribute('aria-pressed', String(button.dataset.alertStatus === status));
+  loadAlerts();
 }
 
 function showMoreAlerts() {
@@ -638,6 +655,7 @@ function wire() {
     filtersChanged();
   });
   byId('load-more').addEventListener('click', () => loadTable({ append: true }));
+  for (const button of document.querySelectorAll('[data-alert-status]')) button.addEventListener('click', () => showAlerts(button.dataset.alertStatus));
   byId('more-changes').addEventListener('click', () => loadTable());
   const tbody = byId('customers').tBodies[0];
   const open = (event) => {
