@@ -56,10 +56,11 @@ export const EVERY_CUSTOMER_RANKING = 'valueAtRisk' satisfies RankingMetric;
 export const rankedIn = (metric: RankingMetric, stage: LifecycleStage): boolean => metric === EVERY_CUSTOMER_RANKING || hasActiveContract(stage);
 
 /**
- * The revision of the rules that decide which ranking holds whom (rankedIn). A scorer bringing another one re-scores
- * every stored customer once (store.ts, scheduleModelRollout), whose follow-ups rank it by the new rules.
+ * The revision of the rules that decide which ranking or index holds whom (rankedIn, indexes.ts): 2, the churn-risk
+ * and health rankings hold the customers under contract alone; 3, the resolved-alert index. A scorer bringing another
+ * one re-scores every stored customer once (store.ts, scheduleModelRollout), whose follow-ups enter it by the new rules.
  */
-export const RANKING_RULES_REVISION = 2;
+export const INDEX_RULES_REVISION = 3;
 
 /**
  * Bounds a key's size with the customerId length rule of input validation (code points), so any id validation
@@ -112,7 +113,7 @@ export interface KeySchema {
   readonly inputsBehind: string;
   /**
    * What the namespace's scored customers were last all made due for (store.ts, scheduleModelRollout): the scoring
-   * config version and the ranking rules' revision.
+   * config version and the index rules' revision (rankings and alert indexes).
    */
   readonly rolledOutModel: string;
 }

@@ -5,7 +5,7 @@
 import type { RedisClient } from './connection';
 import { redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
 import { customerIndexes } from './indexes';
-import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, RANKING_RULES_REVISION, keySchema, type KeySchema } from './keys';
+import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, INDEX_RULES_REVISION, keySchema, type KeySchema } from './keys';
 import { ACK_OUTBOX_SCRIPT, ackOutboxCall, parseAckOutboxReply } from './scripts/ack-outbox';
 import { APPLY_EVENTS_SCRIPT, applyEvents, type ApplyItem, type ApplyOptions, type ApplyResult } from './scripts/apply-events';
 import { CLAIM_DUE_SCRIPT, dueClaimer, type ClaimOptions, type DueClaim } from './scripts/claim-due';
@@ -24,8 +24,8 @@ export const DEFAULT_MAX_ENTITIES = 10_000;
 /** Customers read from the ranking (ZSCAN's COUNT hint), and made due, per step of a model rollout. */
 const MODEL_ROLLOUT_PAGE = 10_000;
 
-/** What `<p>:model` holds once every scored customer was made due for this model under these ranking rules. */
-export const modelRolloutMark = (modelVersion: string): string => `${modelVersion}+rankings.${RANKING_RULES_REVISION}`;
+/** What `<p>:model` holds once every scored customer was made due for this model under these index rules (rankings and alert indexes). */
+export const modelRolloutMark = (modelVersion: string): string => `${modelVersion}+indexes.${INDEX_RULES_REVISION}`;
 
 export interface StateStoreOptions {
   /** Versioned key prefix; a replay into a fresh namespace uses another one. Default DEFAULT_PREFIX. */
@@ -57,8 +57,8 @@ export interface StateStore {
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
   /**
    * Makes every scored customer due by `now` unless the namespace's customers were already made due for this scoring
-   * config version under these ranking rules: a scorer started with a new model re-scores the whole base with it, so
-   * that no stored score goes on saying another model's risk, and one bringing new ranking rules re-ranks everyone.
+   * config version under these index rules: a scorer started with a new model re-scores the whole base with it, so
+   * that no stored score goes on saying another model's risk, and one bringing new index rules re-ranks and re-indexes everyone.
    * Returns how many were made due, or null when none needed to be.
    */
   scheduleModelRollout(modelVersion: string, now: number): Promise<number | null>;

@@ -431,7 +431,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       // events or due times come next (docs/scoring.md §15, "Putting a model into service").
       const rolledOut = await store.scheduleModelRollout(scoring.version, clock());
       if (rolledOut !== null) {
-        logger.info({ modelVersion: scoring.version, customers: rolledOut }, 'a new scoring model or ranking rules: every scored customer is due now, to be scored and ranked by them');
+        logger.info({ modelVersion: scoring.version, customers: rolledOut }, 'a new scoring model or index rules: every scored customer is due now, to be scored, ranked and indexed by them');
       }
     },
     onDataSetLost: (reason) => liveness.fail(reason),
