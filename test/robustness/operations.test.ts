@@ -15,7 +15,7 @@ import { loadConfig } from '@churnscore/config';
 import { sampleActivity, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
 import { createLogger, Liveness, type Logger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
-import { DEFAULT_PREFIX } from '@churnscore/state';
+import { DEFAULT_PREFIX, trimResolvedAlerts, type RedisClient } from '@churnscore/state';
 import { Kafka, logLevel, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../services/api/src/index';
@@ -419,6 +419,11 @@ describe('the Redis ACL permissions docs/operations.md lists', () => {
     }
     const complaints = scorerLog.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((record) => record.level !== 'info');
     expect(complaints).toEqual([]);
+
+    // Sent only after a commit in which an alert resolved, which these customers have none of: run as the scorer's user.
+    const asScorer = createRedisClient(scorerRedis);
+    resources.onCleanup(() => asScorer.quit());
+    await expect(trimResolvedAlerts(asScorer as unknown as RedisClient, bed.keys)).resolves.toBe(0);
   }, 120_000);
 });
 
