@@ -302,7 +302,10 @@ export class ScoringPipeline {
    * Customers re-scored for time whose commit found a score as new or newer stored (the consumer scored them at the same
    * instant): their claim's lease would bring them back for nothing, or never under a clock that stands still (the
    * evaluation's). Each is due when the stored score says, unless outputs of it are still unpublished: their writer's
-   * lease or offsets bring those back, and the lease stays as a guard.
+   * lease or offsets bring those back, and the lease stays as a guard. Read after this round's publication, not taken
+   * from the refused commit's reply: the consumer's unit commits before it publishes, so a snapshot of the outbox taken
+   * at the refusal finds its outputs still there far more often and keeps the lease (`npm run evaluate`, whose clock
+   * stands still, then waited for good: tried on 2026-12-06).
    */
   private async followNewerScores(customerIds: readonly string[], now: number): Promise<void> {
     if (customerIds.length === 0) return;
