@@ -93,12 +93,19 @@ describe('commitScores writes', () => {
       asOf: String(NOW),
       nextDueAt: String(NOW + DAY),
     });
-    // JSON with each measure, feature and driver a tuple in the documented order (docs/redis-contract.md).
-    expect(JSON.parse((await t.redis.get(k.explanation)) ?? '')).toEqual({
+    // JSON with each measure, feature and driver a tuple in the documented order (docs/redis-contract.md), the ids,
+    // groups, feature names and coefficients in the legend it names, which is in the namespace's legends hash.
+    const storedExplanation = JSON.parse((await t.redis.get(k.explanation)) ?? '') as { l: string };
+    expect(storedExplanation).toEqual({
+      l: expect.stringMatching(/^[0-9a-f]{12}$/),
       s: 'steady',
-      m: [['recency', 'Engagement', 2, 90, 1, 90]],
-      f: [['usageDrop90d', 0.2341, 3.43283, 0.8036]],
+      m: [[2, 90, 1, 90]],
+      f: [[0.2341, 0.8036]],
       d: [['recency', 'measure', null, 2, 4.5]],
+    });
+    expect(JSON.parse((await t.redis.hget(t.store.keys.legends, storedExplanation.l)) ?? '')).toEqual({
+      m: [['recency', 'Engagement']],
+      f: [['usageDrop90d', 3.43283]],
     });
     const stored = await t.redis.hgetall(k.insights);
     expect(stored).toMatchObject({

@@ -1,9 +1,13 @@
-// How the `explanation` key stores a score's Explanation: compact JSON that a dashboard reads with a JSON parser
-// and the tuple order below, nothing else (SPEC "Redis read contract"). The field names, repeated in every
-// measure, churn feature and driver, were most of the ~2.8 KB of the plain JSON; written once here instead,
-// each item is a tuple of its values, ~1.2 KB. Every field is kept, so an explanation reads the same whatever
-// the configuration now loaded. Documented in docs/redis-contract.md ("Explanation").
+// How the `explanation` key stores a score's Explanation: compact JSON that a dashboard reads with a JSON parser,
+// the tuple orders below and the explanation's legend, nothing else (SPEC "Redis read contract"; docs/redis-contract.md,
+// "Explanation"). What every customer scored by the same scorecard and churn model shares, each measure's id and group
+// and each churn feature's name and coefficient, was two thirds of a stored explanation (~0.9 of ~1.3 KB): it is
+// written once, as a legend in `<p>:legends` named by a digest of its content, and a customer's explanation keeps its
+// own numbers and the legend's name. Every field is kept, so an explanation reads the same whatever configuration is
+// loaded now.
+import { createHash } from 'node:crypto';
 import type { ChurnFeatureValue, Explanation, MeasureExplanation, ScoreDriver } from '@churnscore/domain';
+import type { RedisClient } from './connection';
 
 /** The fields of T in a fixed order; the type refuses a list that leaves one of them out. */
 const allFieldsOf =
@@ -12,67 +16,202 @@ const allFieldsOf =
     fields;
 
 /**
- * The stored JSON's members and, for each list, the order of the values in its tuples: the field order of the
- * domain types. The one home of the format; the docs' jq example spells the same order.
+ * Which fields of each item the legend holds, which the customer's explanation holds, and in what order: the one home
+ * of the format; the docs' jq example spells the same orders. A measure's and a feature's fields are split between
+ * the two, each in the field order of its domain type; a driver is the customer's alone.
  */
 const STORED_EXPLANATION = {
+  legend: 'l',
   scorecardId: 's',
-  measures: { member: 'm', fields: allFieldsOf<MeasureExplanation>()(['measureId', 'group', 'rawValue', 'score', 'weight', 'contribution']) },
-  churnFeatures: { member: 'f', fields: allFieldsOf<ChurnFeatureValue>()(['feature', 'value', 'coefficient', 'logitContribution']) },
-  topDrivers: { member: 'd', fields: allFieldsOf<ScoreDriver>()(['id', 'kind', 'previous', 'current', 'impact']) },
+  measures: {
+    member: 'm',
+    inLegend: ['measureId', 'group'],
+    own: ['rawValue', 'score', 'weight', 'contribution'],
+    all: allFieldsOf<MeasureExplanation>()(['measureId', 'group', 'rawValue', 'score', 'weight', 'contribution']),
+  },
+  churnFeatures: {
+    member: 'f',
+    inLegend: ['feature', 'coefficient'],
+    own: ['value', 'logitContribution'],
+    all: allFieldsOf<ChurnFeatureValue>()(['feature', 'value', 'coefficient', 'logitContribution']),
+  },
+  topDrivers: { member: 'd', own: allFieldsOf<ScoreDriver>()(['id', 'kind', 'previous', 'current', 'impact']) },
 } as const;
 
-type ListName = 'measures' | 'churnFeatures' | 'topDrivers';
-const LISTS: readonly ListName[] = ['measures', 'churnFeatures', 'topDrivers'];
+type LegendList = 'measures' | 'churnFeatures';
+const LEGEND_LISTS: readonly LegendList[] = ['measures', 'churnFeatures'];
+
+/** A legend's name: hex digits of SHA-256 over its JSON, so that a legend never changes once written and any writer of the same legend names it alike. */
+const LEGEND_ID_LENGTH = 12;
+/** Where a stored explanation names its legend: it opens with it, so that a reader finds it without parsing the rest. */
+const LEGEND_ID_PATTERN = new RegExp(`\\{"${STORED_EXPLANATION.legend}":"([0-9a-f]{${LEGEND_ID_LENGTH}})"`, 'g');
+
+/** A legend as stored: for each list, the legend's fields of every item, in the explanation's order. */
+type StoredLegend = Record<(typeof STORED_EXPLANATION)[LegendList]['member'], unknown[][]>;
 
 const toTuples = (items: readonly object[], fields: readonly string[]): unknown[][] =>
   items.map((item) => fields.map((field) => (item as Record<string, unknown>)[field]));
-const fromTuples = (tuples: unknown[][], fields: readonly string[]): object[] =>
-  tuples.map((tuple) => {
-    const item: Record<string, unknown> = {};
-    fields.forEach((field, i) => (item[field] = tuple[i]));
-    return item;
-  });
-
-export function encodeExplanation(explanation: Explanation): string {
-  const stored: Record<string, unknown> = { [STORED_EXPLANATION.scorecardId]: explanation.scorecardId };
-  for (const list of LISTS) {
-    const { member, fields } = STORED_EXPLANATION[list];
-    stored[member] = toTuples(explanation[list], fields);
-  }
-  return JSON.stringify(stored);
-}
 
 const notThisFormat = (): Error =>
   new Error('explanation not in the format of this key contract (docs/redis-contract.md, "Prefix and versioning" and "Explanation")');
 
-/**
- * The explanation from its stored JSON already parsed (as inside an outbox entry, where the scripts put it back
- * as a member).
- * @throws Error for a value of another format (e.g. the JSON of the `chs:v1` contract, read under a v2 prefix).
- */
-export function explanationOfStored(stored: unknown): Explanation {
-  if (typeof stored !== 'object' || stored === null) throw notThisFormat();
-  const members = stored as Record<string, unknown>;
-  const scorecardId = members[STORED_EXPLANATION.scorecardId];
-  if (typeof scorecardId !== 'string') throw notThisFormat();
-  const explanation: Record<string, unknown> = { scorecardId };
-  for (const list of LISTS) {
-    const { member, fields } = STORED_EXPLANATION[list];
-    const tuples = members[member];
-    if (!Array.isArray(tuples) || !tuples.every((tuple) => Array.isArray(tuple) && tuple.length === fields.length)) throw notThisFormat();
-    explanation[list] = fromTuples(tuples as unknown[][], fields);
-  }
-  return explanation as unknown as Explanation;
+const isTupleList = (value: unknown, length: number): value is unknown[][] =>
+  Array.isArray(value) && value.every((tuple) => Array.isArray(tuple) && tuple.length === length);
+
+/** The legends named by stored explanations in `text`: an explanation, or an outbox entry with one put back in it. */
+export function legendIdsIn(text: string): string[] {
+  return [...text.matchAll(LEGEND_ID_PATTERN)].map((match) => match[1]!);
 }
 
-/** @throws Error for a value of another format (e.g. the JSON of the `chs:v1` contract, read under a v2 prefix). */
-export function decodeExplanation(stored: string): Explanation {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(stored);
-  } catch {
-    throw notThisFormat();
+/**
+ * The legends of one namespace (`<p>:legends`, a hash of legend JSON by name), as one process knows them: those it
+ * wrote and those it read. A legend is immutable, so one known is never read again; one this process encodes with is
+ * written before the commit that names it is sent, and written again, with every other legend known, in each new
+ * generation of the Redis data (a master's data lost may have taken the hash with it).
+ */
+export class ExplanationLegends {
+  /** Legends by name. */
+  private readonly known = new Map<string, StoredLegend>();
+  /** Names by legend JSON: an encode builds the legend's JSON, and hashes it only the first time. */
+  private readonly nameOf = new Map<string, string>();
+  /** The generation the names of `written` were written in. */
+  private writtenIn: string | undefined;
+  /** Legends written (or being written) in that generation: the write, shared by the commits that wait for it. */
+  private readonly written = new Map<string, Promise<unknown>>();
+  /** The hash's reading in flight, shared by the reads that wait for it. */
+  private reading: Promise<void> | null = null;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly key: string,
+  ) {}
+
+  /** The explanation as the `explanation` key stores it; its legend is known from then on, and is written by `persist`. */
+  encode(explanation: Explanation): string {
+    const legend: Record<string, unknown> = {};
+    const stored: Record<string, unknown> = { [STORED_EXPLANATION.legend]: '', [STORED_EXPLANATION.scorecardId]: explanation.scorecardId };
+    for (const list of LEGEND_LISTS) {
+      const { member, inLegend, own } = STORED_EXPLANATION[list];
+      legend[member] = toTuples(explanation[list], inLegend);
+      stored[member] = toTuples(explanation[list], own);
+    }
+    stored[STORED_EXPLANATION.topDrivers.member] = toTuples(explanation.topDrivers, STORED_EXPLANATION.topDrivers.own);
+    const legendJson = JSON.stringify(legend);
+    let name = this.nameOf.get(legendJson);
+    if (name === undefined) {
+      name = createHash('sha256').update(legendJson).digest('hex').slice(0, LEGEND_ID_LENGTH);
+      this.nameOf.set(legendJson, name);
+      this.known.set(name, legend as StoredLegend);
+    }
+    stored[STORED_EXPLANATION.legend] = name;
+    return JSON.stringify(stored);
   }
-  return explanationOfStored(parsed);
+
+  /**
+   * Writes every legend known and not yet written in `generation` (the WriteFence's; '' for none), and waits for those
+   * being written: call it after encoding a batch's explanations and before sending the commits that name them.
+   */
+  async persist(generation: string): Promise<void> {
+    if (generation !== this.writtenIn) {
+      this.writtenIn = generation;
+      this.written.clear();
+    }
+    const unwritten = [...this.known.keys()].filter((name) => !this.written.has(name));
+    if (unwritten.length > 0) {
+      const write = this.redis.hset(this.key, ...unwritten.flatMap((name) => [name, JSON.stringify(this.known.get(name))]));
+      for (const name of unwritten) this.written.set(name, write);
+      // A write that failed is tried again by the next call.
+      write.catch(() => unwritten.forEach((name) => this.written.get(name) === write && this.written.delete(name)));
+    }
+    await Promise.all(new Set(this.written.values()));
+  }
+
+  /** Reads the hash once if `texts` (stored explanations, outbox entries) name a legend this process does not know. */
+  async learn(texts: Iterable<string | null>): Promise<void> {
+    let unknown = false;
+    for (const text of texts) if (text !== null && legendIdsIn(text).some((name) => !this.known.has(name))) unknown = true;
+    if (!unknown) return;
+    this.reading ??= this.redis.hgetall(this.key).then(
+      (legends) => {
+        this.reading = null;
+        for (const [name, json] of Object.entries(legends)) if (!this.known.has(name)) this.known.set(name, JSON.parse(json) as StoredLegend);
+      },
+      (error: unknown) => {
+        this.reading = null;
+        throw error;
+      },
+    );
+    await this.reading;
+  }
+
+  /**
+   * The explanation from its stored JSON already parsed (as inside an outbox entry, where the scripts put it back as a
+   * member). One whose legend is not in the hash (a master's data lost took it, and no scorer wrote it again since)
+   * keeps its scorecard and drivers, without its measures and churn features, until its customer's next published score.
+   * @throws Error for a value of another format (e.g. the explanation of the `chs:v4` contract, read under a v5 prefix).
+   */
+  decodeParsed(stored: unknown): Explanation {
+    if (typeof stored !== 'object' || stored === null) throw notThisFormat();
+    const members = stored as Record<string, unknown>;
+    const [name, scorecardId, drivers] = [members[STORED_EXPLANATION.legend], members[STORED_EXPLANATION.scorecardId], members[STORED_EXPLANATION.topDrivers.member]];
+    if (typeof name !== 'string' || typeof scorecardId !== 'string') throw notThisFormat();
+    if (!isTupleList(drivers, STORED_EXPLANATION.topDrivers.own.length)) throw notThisFormat();
+    const explanation: Record<string, unknown> = { scorecardId };
+    const legend = this.known.get(name);
+    for (const list of LEGEND_LISTS) {
+      const { member, inLegend, own } = STORED_EXPLANATION[list];
+      const values = members[member];
+      if (!isTupleList(values, own.length)) throw notThisFormat();
+      const labels = legend?.[member];
+      if (labels === undefined) {
+        explanation[list] = [];
+        continue;
+      }
+      if (!isTupleList(labels, inLegend.length) || labels.length !== values.length) throw notThisFormat();
+      explanation[list] = itemsOf(list, values, labels);
+    }
+    explanation.topDrivers = driversOf(drivers);
+    return explanation as unknown as Explanation;
+  }
+
+  /** @throws Error for a value of another format (e.g. the explanation of the `chs:v4` contract, read under a v5 prefix). */
+  decode(stored: string): Explanation {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(stored);
+    } catch {
+      throw notThisFormat();
+    }
+    return this.decodeParsed(parsed);
+  }
+}
+
+/**
+ * For each field of a list's items, in the domain type's order, where its value is: at which position of the
+ * customer's tuple, or of the legend's.
+ */
+function fieldSources(list: LegendList): ReadonlyArray<{ field: string; own: number; inLegend: number }> {
+  const { all, own, inLegend } = STORED_EXPLANATION[list];
+  const positionIn = (fields: readonly string[], field: string): number => fields.indexOf(field);
+  return all.map((field) => ({ field, own: positionIn(own, field), inLegend: positionIn(inLegend, field) }));
+}
+const FIELD_SOURCES: Record<LegendList, ReturnType<typeof fieldSources>> = { measures: fieldSources('measures'), churnFeatures: fieldSources('churnFeatures') };
+
+/** The items of a list from the customer's tuples and the legend's tuples of the same positions, fields in the domain type's order. */
+function itemsOf(list: LegendList, values: unknown[][], labels: unknown[][]): object[] {
+  const sources = FIELD_SOURCES[list];
+  return values.map((tuple, i) => {
+    const item: Record<string, unknown> = {};
+    for (const { field, own, inLegend } of sources) item[field] = own >= 0 ? tuple[own] : labels[i]![inLegend];
+    return item;
+  });
+}
+
+function driversOf(tuples: unknown[][]): ScoreDriver[] {
+  const fields = STORED_EXPLANATION.topDrivers.own;
+  return tuples.map((tuple) => {
+    const driver: Record<string, unknown> = {};
+    fields.forEach((field, j) => (driver[field] = tuple[j]));
+    return driver as unknown as ScoreDriver;
+  });
 }

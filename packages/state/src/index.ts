@@ -28,7 +28,6 @@ export {
   type KeySchema,
   type RankingMetric,
 } from './keys';
-export { decodeExplanation } from './explanation-codec';
 export { RESOLVED_ALERTS_INDEXED, trimResolvedAlerts } from './indexes';
 export { STATE_FIELD, type OutboxEntry } from './layout';
 export {
@@ -38,7 +37,6 @@ export {
   historyEntry,
   decodeScoreSummary,
   decodeStoredInsights,
-  decodeStoredScore,
   type ScoreHistoryEntry,
   type ScoreSummary,
   type StoredScore,

@@ -3,7 +3,7 @@
 import { TEXT_FIELD_MAX_LENGTH, hasActiveContract, textLengthProblem, type LifecycleStage } from '@churnscore/domain';
 
 /** The namespace of this version of the key contract (docs/redis-contract.md, "Prefix and versioning"). */
-export const DEFAULT_PREFIX = 'chs:v4';
+export const DEFAULT_PREFIX = 'chs:v5';
 export const DEFAULT_DUE_SHARDS = 16;
 
 /**
@@ -97,6 +97,8 @@ export interface KeySchema {
    * resolved alerts, kept to the RESOLVED_ALERTS_INDEXED most recent (indexes.ts).
    */
   readonly resolvedAlerts: string;
+  /** The explanations' legends (explanation-codec.ts): what every explanation of one scorecard and churn model shares, by name. */
+  readonly legends: string;
   readonly epoch: string;
   /** On a Redis Cluster, an epoch key on the master that holds hash tag `tag` (connection.ts, claimNamespace). */
   masterEpoch(tag: number): string;
@@ -156,6 +158,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     },
     openAlerts: `${prefix}:alerts:open`,
     resolvedAlerts: `${prefix}:alerts:resolved`,
+    legends: `${prefix}:legends`,
     epoch: `${prefix}:epoch`,
     masterEpoch: (tag) => `${prefix}:epoch:{${tag}}`,
     addedEpochTags: `${prefix}:epoch:added`,

@@ -5,6 +5,7 @@
 // under an ACL user without write or script permissions.
 import type { AlertBook, CustomerInsights } from '@churnscore/domain';
 import type { RedisClient } from './connection';
+import { ExplanationLegends } from './explanation-codec';
 import { DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, keySchema, type RankingMetric } from './keys';
 import {
   decodeAlertBook,
@@ -142,6 +143,7 @@ const NEXT_RENEWAL_FIELD = 'nextRenewalAt' satisfies keyof CustomerInsights;
 
 export function createReadStore(redis: RedisClient, options: ReadStoreOptions = {}): ReadStore {
   const keys = keySchema(options.prefix ?? DEFAULT_PREFIX);
+  const legends = new ExplanationLegends(redis, keys.legends);
 
   return {
     /** In one MULTI (the keys share one hash slot), so the score, explanation, insights and alerts always come from the same commit. */
@@ -150,7 +152,8 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
       const [[, scoreHash], [, explanation], [, insightsHash], [, alertBook]] = repliesOf<
         [ReplyOf<Record<string, string>>, ReplyOf<string | null>, ReplyOf<Record<string, string>>, ReplyOf<string | null>]
       >(await redis.multi().hgetall(k.score).get(k.explanation).hgetall(k.insights).get(k.alerts).exec());
-      const score = decodeStoredScore(customerId, scoreHash, explanation);
+      await legends.learn([explanation]);
+      const score = decodeStoredScore(customerId, scoreHash, explanation, legends);
       if (score === null) return null;
       return { score, insights: decodeStoredInsights(customerId, insightsHash), alertBook: decodeAlertBook(customerId, alertBook) };
     },

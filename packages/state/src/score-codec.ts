@@ -3,7 +3,7 @@
 // hash table), the insights as flat fields (an activity type's windowed counts in one: `activity.EMAIL_SENT`),
 // the alert book and the score history. Both hashes omit the customerId, which is in the key.
 import { ACTIVITY_TYPES, HEALTH_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
-import { decodeExplanation, explanationOfStored } from './explanation-codec';
+import type { ExplanationLegends } from './explanation-codec';
 import { SCORE_FIELD, type OutboxEntry } from './layout';
 import type {
   ActivityType,
@@ -84,11 +84,11 @@ export function decodeScoreSummary(customerId: string, hash: Record<string, stri
  * when first read: the scorer reads it only to measure the drivers of a published change, and most commits publish
  * nothing, while parsing ~1.3 KB of JSON was a twentieth of a re-score's time.
  */
-export function decodeStoredScore(customerId: string, hash: Record<string, string>, explanation: string | null): StoredScore | null {
+export function decodeStoredScore(customerId: string, hash: Record<string, string>, explanation: string | null, legends: ExplanationLegends): StoredScore | null {
   const summary = decodeScoreSummary(customerId, hash);
   if (summary === null || explanation === null) return null;
   let decoded: Explanation | undefined;
-  return Object.defineProperty(summary, 'explanation', { enumerable: true, get: () => (decoded ??= decodeExplanation(explanation)) }) as StoredScore;
+  return Object.defineProperty(summary, 'explanation', { enumerable: true, get: () => (decoded ??= legends.decode(explanation)) }) as StoredScore;
 }
 
 /**
@@ -207,13 +207,13 @@ export function decodeAlertBook(customerId: string, json: string | null): AlertB
 }
 
 /** Decodes one entry of the `outbox` list; a score-changed message's explanation, put back by the script in its stored form, too. */
-export function decodeOutboxEntry(json: string): OutboxEntry {
+export function decodeOutboxEntry(json: string, legends: ExplanationLegends): OutboxEntry {
   const entry = JSON.parse(json) as OutboxEntry;
   const { value } = entry;
   if (value.kind !== 'score-changed') return entry;
   // As stored, the explanation is the stored JSON the script put back, or null when none was stored.
   const stored = value.explanation as unknown;
-  return stored === null ? entry : { ...entry, value: { ...value, explanation: explanationOfStored(stored) } };
+  return stored === null ? entry : { ...entry, value: { ...value, explanation: legends.decodeParsed(stored) } };
 }
 
 /** One point of a customer's score history, as the `history` and `backfill` lists hold it (see encodeScoreHistoryEntry). */

@@ -4,15 +4,16 @@
 // together, without waiting for each other's replies: they travel pipelined, each to its customer's node.
 import type { RedisClient } from './connection';
 import { redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
+import { ExplanationLegends } from './explanation-codec';
 import { customerIndexes } from './indexes';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, INDEX_RULES_REVISION, keySchema, type KeySchema } from './keys';
 import { ACK_OUTBOX_SCRIPT, ackOutboxCall, parseAckOutboxReply } from './scripts/ack-outbox';
 import { APPLY_EVENTS_SCRIPT, applyEvents, type ApplyItem, type ApplyOptions, type ApplyResult } from './scripts/apply-events';
 import { CLAIM_DUE_SCRIPT, dueClaimer, type ClaimOptions, type DueClaim } from './scripts/claim-due';
-import { COMMIT_SCORE_SCRIPT, commitScoreCall, parseCommitScoreReply, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';
+import { COMMIT_SCORE_SCRIPT, commitScoreCall, parseCommitScoreReply, waitingEntriesInReply, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';
 import { ERASE_CUSTOMER_SCRIPT, eraseCustomerCall, parseEraseCustomerReply } from './scripts/erase-customer';
 import { defineScript } from './scripts/lua-script';
-import { READ_CUSTOMER_SCRIPT, parseReadCustomerReply, readCustomerCall, type CustomerSnapshot } from './scripts/read-customer';
+import { READ_CUSTOMER_SCRIPT, explanationInReply, parseReadCustomerReply, readCustomerCall, type CustomerSnapshot } from './scripts/read-customer';
 
 export const DEFAULT_RETENTION_DAYS = 400;
 export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
@@ -90,6 +91,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
   };
   const indexes = customerIndexes(redis, keys);
   const claimDue = dueClaimer(run.claimDue, keys);
+  const legends = new ExplanationLegends(redis, keys.legends);
 
   return {
     keys,
@@ -97,17 +99,28 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
 
     applyEvents: (items, now, applyOptions) => applyEvents(run.applyEvents, keys.customer, settings, items, now, applyOptions),
 
+    // Each reply is decoded as it comes, while Redis still answers the others.
     readCustomers: (customerIds, asOf) =>
       Promise.all(
-        customerIds.map(async (customerId) =>
-          parseReadCustomerReply(await run.readCustomer(readCustomerCall(keys.customer(customerId))), customerId, asOf, settings.retentionDays),
-        ),
+        customerIds.map(async (customerId) => {
+          const reply = await run.readCustomer(readCustomerCall(keys.customer(customerId)));
+          await legends.learn([explanationInReply(reply)]);
+          return parseReadCustomerReply(reply, customerId, asOf, settings.retentionDays, legends);
+        }),
       ),
 
     async commitScores(commits, { fence, dueAfterDelivery } = {}) {
-      // Every commit is encoded before the first call, so a malformed batch writes nothing.
-      const calls = commits.map((commit) => commitScoreCall(keys.customer(commit.score.customerId), commit, fence));
-      const results = await Promise.all(calls.map(async (call, i) => parseCommitScoreReply(await run.commitScore(call), commits[i]!)));
+      // Every commit is encoded before the first call, so a malformed batch writes nothing; the legends its
+      // explanations name are written before any call that names them.
+      const calls = commits.map((commit) => commitScoreCall(keys.customer(commit.score.customerId), commit, fence, legends));
+      await legends.persist(fence?.generation ?? '');
+      const results = await Promise.all(
+        calls.map(async (call, i) => {
+          const reply = await run.commitScore(call);
+          await legends.learn(waitingEntriesInReply(reply));
+          return parseCommitScoreReply(reply, commits[i]!, legends);
+        }),
+      );
       await indexes.followCommits(
         results.map((result, i) => ({ commit: commits[i]!, result })),
         fence?.generation ?? '',

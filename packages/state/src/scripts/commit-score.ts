@@ -2,7 +2,7 @@
 // outputs' versions assigned.
 import type { AlertBook, CustomerInsights, OutputMessage, Score } from '@churnscore/domain';
 import type { WriteFence } from '../connection';
-import { encodeExplanation } from '../explanation-codec';
+import type { ExplanationLegends } from '../explanation-codec';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
 import { LUA_LAYOUT, SCORE_FIELD, withoutExplanation, type OutboxEntry } from '../layout';
 import { pairsToRecord } from '../read-state';
@@ -145,8 +145,11 @@ function storedScoreChange(commit: ScoreCommit): string {
   return withoutExplanation(message);
 }
 
-/** The call for one commit. @throws RangeError for a commit whose outbox is out of order. */
-export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: WriteFence | undefined): ScriptInvocation {
+/**
+ * The call for one commit; `legends` encodes its explanation, and must write the legend before the call is sent
+ * (ExplanationLegends.persist). @throws RangeError for a commit whose outbox is out of order.
+ */
+export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: WriteFence | undefined, legends: ExplanationLegends): ScriptInvocation {
   const published = publishesScore(commit.outbox);
   // Most commits are insignificant and leave the stored score, so its explanation is not even sent.
   const replacesScore = published || commit.basedOn === null;
@@ -164,7 +167,7 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
         scoreChanged: published ? storedScoreChange(commit) : '',
         nextDueAt: commit.nextDueAt ?? '',
         alertBook: commit.alertBook == null ? '' : encodeAlertBook(commit.alertBook),
-        explanation: replacesScore ? encodeExplanation(commit.score.explanation) : '',
+        explanation: replacesScore ? legends.encode(commit.score.explanation) : '',
         historyEntry: replacesScore ? encodeScoreHistoryEntry(historyEntry(commit.score)) : '',
         historyLength: SCORE_HISTORY_LENGTH,
         basedOn: commit.basedOn === null ? '' : `${commit.basedOn.revision}:${commit.basedOn.asOf}`,
@@ -181,7 +184,11 @@ export function commitScoreCall(keys: CustomerKeys, commit: ScoreCommit, fence: 
 
 type CommitScoreReply = [code: CommitReplyCode, version: number, previous: string[], earlier?: string[], assigned?: number[], stateRevision?: number];
 
-export function parseCommitScoreReply(reply: unknown, commit: ScoreCommit): CommitResult {
+/** The outbox entries that were waiting, each with the explanation it names put back: the legends to know before parsing. */
+export const waitingEntriesInReply = (reply: unknown): string[] => (reply as CommitScoreReply)[3] ?? [];
+
+/** `legends` knows the legends of waitingEntriesInReply (ExplanationLegends.learn). */
+export function parseCommitScoreReply(reply: unknown, commit: ScoreCommit, legends: ExplanationLegends): CommitResult {
   const [code, version, previousFlat, earlier = [], assigned = [], stateRevision = commit.revision] = reply as CommitScoreReply;
   if (!REPLY_CODES.has(code)) throw new Error(`commitScore answered an unknown code: ${String(code)}`);
   const written = code === COMMIT_REPLY.written;
@@ -194,7 +201,7 @@ export function parseCommitScoreReply(reply: unknown, commit: ScoreCommit): Comm
     // The appended messages are not sent back (the explanation is most of their bytes): their seq and version
     // are, in order.
     outbox: written
-      ? [...earlier.map(decodeOutboxEntry), ...commit.outbox.map((value, j) => ({ seq: assigned[2 * j]!, version: assigned[2 * j + 1]!, value }))]
+      ? [...earlier.map((entry) => decodeOutboxEntry(entry, legends)), ...commit.outbox.map((value, j) => ({ seq: assigned[2 * j]!, version: assigned[2 * j + 1]!, value }))]
       : [],
     eventsAppliedSince: written && stateRevision > commit.revision,
   };

@@ -1,6 +1,7 @@
 // readCustomer-7.lua: everything the scorer needs about one customer, read in one atomic snapshot.
 import type { AlertBook, CustomerState } from '@churnscore/domain';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
+import type { ExplanationLegends } from '../explanation-codec';
 import { LUA_LAYOUT, STATE_FIELD, type OutboxEntry } from '../layout';
 import { decodeCustomerState, pairsToRecord } from '../read-state';
 import { decodeAlertBook, decodeOutboxEntry, decodeStoredScore, type StoredScore } from '../score-codec';
@@ -28,8 +29,11 @@ export const readCustomerCall = (keys: CustomerKeys): ScriptInvocation => ({ key
 
 type ReadCustomerReply = [state: string[], act: string | null, ent: string | null, score: string[], explanation: string | null, alerts: string | null, outbox: string[]];
 
-/** The snapshot as of `asOf`: only what lies inside the retention horizon then. */
-export function parseReadCustomerReply(reply: unknown, customerId: string, asOf: number, retentionDays: number): CustomerSnapshot {
+/** The reply's stored explanation: the outbox entries waiting to be published hold the same one, put back. */
+export const explanationInReply = (reply: unknown): string | null => (reply as ReadCustomerReply)[4];
+
+/** The snapshot as of `asOf`: only what lies inside the retention horizon then. `legends` knows the explanation's (ExplanationLegends.learn). */
+export function parseReadCustomerReply(reply: unknown, customerId: string, asOf: number, retentionDays: number, legends: ExplanationLegends): CustomerSnapshot {
   const [stateFlat, act, ent, scoreFlat, explanation, alertBook, outbox] = reply as ReadCustomerReply;
   const stateFields = pairsToRecord(stateFlat);
   const state = decodeCustomerState(customerId, stateFields, act, ent, asOf, retentionDays);
@@ -37,9 +41,9 @@ export function parseReadCustomerReply(reply: unknown, customerId: string, asOf:
     customerId,
     state,
     incarnation: stateFields[STATE_FIELD.incarnation] ?? '',
-    score: decodeStoredScore(customerId, pairsToRecord(scoreFlat), explanation),
+    score: decodeStoredScore(customerId, pairsToRecord(scoreFlat), explanation, legends),
     alertBook: decodeAlertBook(customerId, alertBook),
-    outbox: outbox.map(decodeOutboxEntry),
+    outbox: outbox.map((entry) => decodeOutboxEntry(entry, legends)),
     segment: state.segment,
   };
 }
