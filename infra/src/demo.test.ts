@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { demoApiAccess } from './demo';
+import { DEFAULT_PREFIX } from '@churnscore/state';
+import { demoApiAccess, demoConsumerGroup } from './demo';
 
 describe('demoApiAccess', () => {
   it('hands the read API a fresh token and prints that same token for the dashboard', () => {
@@ -19,5 +20,18 @@ describe('demoApiAccess', () => {
     const { settings, loginLines } = demoApiAccess({ API_ALLOW_ANONYMOUS: 'true' });
     expect(settings).toEqual({});
     expect(loginLines.join('\n')).toContain('API_ALLOW_ANONYMOUS');
+  });
+});
+
+describe('demoConsumerGroup', () => {
+  const stackEnv = { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7', REDIS_URL: 'redis://127.0.0.1:16379' };
+
+  it("gives the scorer a group of the namespace's own, so that a namespace new to a stack the demo ran on is built from the topics' start", () => {
+    expect(demoConsumerGroup(stackEnv)).toEqual({ CONSUMER_GROUP: `churnscore-demo-${DEFAULT_PREFIX.replace(':', '.')}` });
+    expect(demoConsumerGroup({ ...stackEnv, REDIS_KEY_PREFIX: 'trial:v1' })).toEqual({ CONSUMER_GROUP: 'churnscore-demo-trial.v1' });
+  });
+
+  it("keeps the user's own CONSUMER_GROUP", () => {
+    expect(demoConsumerGroup({ ...stackEnv, CONSUMER_GROUP: 'mine' })).toEqual({});
   });
 });

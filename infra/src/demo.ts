@@ -45,6 +45,17 @@ export function demoApiAccess(env: NodeJS.ProcessEnv): { settings: NodeJS.Proces
   return { settings: { API_TOKEN: token }, loginLines: [`  API token:       ${token}`, hint] };
 }
 
+/**
+ * The consumer group the demo's scorer uses when CONSUMER_GROUP is not set: one per Redis namespace. A stack the demo
+ * ran on before keeps its topics and its group's offsets; a new namespace (another REDIS_KEY_PREFIX, or a release with
+ * another key contract) must be built from the topics' start, which a group that already consumed them would refuse
+ * (exit 78, docs/operations.md "Replaying into a fresh namespace"), so each namespace gets its own group.
+ */
+export function demoConsumerGroup(env: NodeJS.ProcessEnv): { CONSUMER_GROUP: string } | Record<string, never> {
+  if (env.CONSUMER_GROUP) return {};
+  return { CONSUMER_GROUP: `churnscore-demo-${loadConfig(env).redis.keyPrefix.replace(/[^A-Za-z0-9._-]/g, '.')}` };
+}
+
 /** A service of the product run from its TypeScript entry point, logging to `.stack/logs/demo-<name>.log`. */
 function startService(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, logDir: string, progressToConsole = false): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, entry), ...args], {
@@ -59,18 +70,21 @@ function startService(name: string, entry: string, args: string[], env: NodeJS.P
   return child;
 }
 
-async function waitUntilReady(name: string, url: string, reporter: Reporter): Promise<void> {
+/** Whether the service became ready; false, at once, when the demo is stopping (another service failed, or Ctrl-C). */
+async function waitUntilReady(name: string, url: string, reporter: Reporter, stopping: () => boolean): Promise<boolean> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   const probe = async () => {
     while (Date.now() < deadline) {
+      if (stopping()) return false;
       const ok = await fetch(url).then((r) => r.ok, () => false);
-      if (ok) return;
+      if (ok) return true;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     throw new Error(`${name} did not become ready at ${url} within ${READY_TIMEOUT_MS / 1000}s (see .stack/logs/demo-${name}.log)`);
   };
-  await reporter.during(name, 'waiting for readiness', probe());
-  reporter.step(name, `ready (${url})`);
+  const ready = await reporter.during(name, 'waiting for readiness', probe());
+  if (ready) reporter.step(name, `ready (${url})`);
+  return ready;
 }
 
 async function stopService(child: ChildProcess): Promise<void> {
@@ -130,12 +144,14 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
       // The ports the services will listen on, read as they read them: API_PORT and HTTP_PORT, or their defaults. A bad
       // setting stops the demo here, and what it started with it.
       const { apiPort, httpPort: scorerPort } = loadConfig(env);
+      Object.assign(env, demoConsumerGroup(env));
       supervise('scorer', startService('scorer', 'services/scorer/src/main.ts', [], env, settings.logDir), fail('scorer'));
       supervise('api', startService('api', 'services/api/src/main.ts', [], env, settings.logDir), fail('api'));
-      await Promise.all([
-        waitUntilReady('scorer', `http://127.0.0.1:${scorerPort}/readyz`, reporter),
-        waitUntilReady('api', `http://127.0.0.1:${apiPort}/readyz`, reporter),
+      const ready = await Promise.all([
+        waitUntilReady('scorer', `http://127.0.0.1:${scorerPort}/readyz`, reporter, () => stopping),
+        waitUntilReady('api', `http://127.0.0.1:${apiPort}/readyz`, reporter, () => stopping),
       ]);
+      if (!ready.every(Boolean)) return;
       console.log(
         [
           '',
