@@ -118,6 +118,16 @@ describe('the stored explanation', () => {
     expect(reader.decode(json)).toEqual({ ...explanation, measures: [], churnFeatures: [] });
   });
 
+  it('whose legend was altered in Redis (not JSON, or not fitting it) reads as one whose legend was lost', async () => {
+    for (const altered of ['{"m":', '{"m":[["recency","Support & Sentiment"]],"f":[["usageDrop90d",-0.163009]]}']) {
+      const { json, redis } = await stored();
+      redis.hash.set(LEGEND_NAME, altered);
+      const reader = new ExplanationLegends(redis.redis, 'p:legends');
+      await reader.learn([json]);
+      expect(reader.decode(json), altered).toEqual({ ...explanation, measures: [], churnFeatures: altered.startsWith('{"m":[') ? explanation.churnFeatures : [] });
+    }
+  });
+
   it('goes back into a waiting score-changed outbox entry as a member, and decodes from there', async () => {
     const { json, redis } = await stored();
     const values = { health: 62, band: 'yellow', churnRisk: 0.31, riskBand: 'medium', lifecycleStage: 'MATURE', valueAtRisk: 1240 } as const;

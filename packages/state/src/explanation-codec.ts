@@ -134,7 +134,7 @@ export class ExplanationLegends {
     this.reading ??= this.redis.hgetall(this.key).then(
       (legends) => {
         this.reading = null;
-        for (const [name, json] of Object.entries(legends)) if (!this.known.has(name)) this.known.set(name, JSON.parse(json) as StoredLegend);
+        for (const [name, json] of Object.entries(legends)) if (!this.known.has(name)) this.learnStored(name, json);
       },
       (error: unknown) => {
         this.reading = null;
@@ -145,9 +145,23 @@ export class ExplanationLegends {
   }
 
   /**
+   * A legend as the hash holds it. One that is not JSON (written there by something else) is left unknown, so the
+   * explanations naming it read as those of a lost legend do (as they do with one that does not fit them), rather than
+   * every read that meets an unknown name failing.
+   */
+  private learnStored(name: string, json: string): void {
+    try {
+      this.known.set(name, JSON.parse(json) as StoredLegend);
+    } catch {
+      // Left unknown: see above.
+    }
+  }
+
+  /**
    * The explanation from its stored JSON already parsed (as inside an outbox entry, where the scripts put it back as a
-   * member). One whose legend is not in the hash (a master's data lost took it, and no scorer wrote it again since)
-   * keeps its scorecard and drivers, without its measures and churn features, until its customer's next published score.
+   * member). One whose legend is not in the hash (a master's data lost took it, and no scorer wrote it again since), or
+   * is there altered, keeps its scorecard and drivers, without its measures and churn features, until its customer's
+   * next published score.
    * @throws Error for a value of another format (e.g. the explanation of the `chs:v4` contract, read under a v5 prefix).
    */
   decodeParsed(stored: unknown): Explanation {
@@ -163,12 +177,8 @@ export class ExplanationLegends {
       const values = members[member];
       if (!isTupleList(values, own.length)) throw notThisFormat();
       const labels = legend?.[member];
-      if (labels === undefined) {
-        explanation[list] = [];
-        continue;
-      }
-      if (!isTupleList(labels, inLegend.length) || labels.length !== values.length) throw notThisFormat();
-      explanation[list] = itemsOf(list, values, labels);
+      // A legend unknown, or not one that fits (altered in Redis): the list as a lost legend leaves it.
+      explanation[list] = isTupleList(labels, inLegend.length) && labels.length === values.length ? itemsOf(list, values, labels) : [];
     }
     explanation.topDrivers = driversOf(drivers);
     return explanation as unknown as Explanation;
