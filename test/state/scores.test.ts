@@ -414,13 +414,21 @@ describe('the outbox', () => {
   it('gives a score-changed entry still unpublished its own explanation after a later score replaced the stored one', async () => {
     const id = 'outbox-explained';
     await customerWithState(id);
-    const explained = (scorecardId: string) => score(id, { explanation: { ...score(id).explanation, scorecardId } });
-    await commitOne(commit(id, { score: explained('first') }));
+    // Each with a legend of its own (another coefficient: another model), as across a model rollout.
+    const explained = (scorecardId: string, coefficient = 1) =>
+      score(id, { explanation: { ...score(id).explanation, scorecardId, churnFeatures: [{ feature: 'usageDrop90d', value: 0.5, coefficient, logitContribution: coefficient / 2 }] } });
+    await commitOne(commit(id, { score: explained('first', 2) }));
     const second = await commitOne(commit(id, { asOf: NOW + 1, score: explained('second') }));
     const explanations = (entries: ReadonlyArray<{ value: OutputMessage }>) =>
       entries.map(({ value }) => (value.kind === 'score-changed' ? value.explanation.scorecardId : null));
     expect(explanations(second.outbox)).toEqual(['first', 'second']);
     expect((await t.store.readCustomers([id], NOW + 1))[0]?.outbox).toEqual(second.outbox);
+    // A scorer started since with the second model knows its legend alone: it reads the one of each waiting entry's
+    // explanation too, not only the score's.
+    const restarted = createStateStore(t.redis, { prefix: t.prefix });
+    await customerWithState(`${id}-other`);
+    await restarted.commitScores([commit(`${id}-other`, { score: { ...explained('second'), customerId: `${id}-other` } })]);
+    expect((await restarted.readCustomers([id], NOW + 1))[0]?.outbox).toEqual(second.outbox);
     const third = await commitOne(commit(id, { asOf: NOW + 2, score: explained('third') }));
     expect(explanations(third.outbox)).toEqual(['first', 'second', 'third']);
   });

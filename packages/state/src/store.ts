@@ -13,7 +13,7 @@ import { CLAIM_DUE_SCRIPT, dueClaimer, type ClaimOptions, type DueClaim } from '
 import { COMMIT_SCORE_SCRIPT, commitScoreCall, parseCommitScoreReply, waitingEntriesInReply, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';
 import { ERASE_CUSTOMER_SCRIPT, eraseCustomerCall, parseEraseCustomerReply } from './scripts/erase-customer';
 import { defineScript } from './scripts/lua-script';
-import { READ_CUSTOMER_SCRIPT, explanationInReply, parseReadCustomerReply, readCustomerCall, type CustomerSnapshot } from './scripts/read-customer';
+import { READ_CUSTOMER_SCRIPT, explanationsInReply, parseReadCustomerReply, readCustomerCall, type CustomerSnapshot } from './scripts/read-customer';
 
 export const DEFAULT_RETENTION_DAYS = 400;
 export const DEFAULT_DEDUPE_WINDOW_DAYS = 7;
@@ -104,7 +104,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       Promise.all(
         customerIds.map(async (customerId) => {
           const reply = await run.readCustomer(readCustomerCall(keys.customer(customerId)));
-          await legends.learn([explanationInReply(reply)]);
+          await legends.learn(explanationsInReply(reply));
           return parseReadCustomerReply(reply, customerId, asOf, settings.retentionDays, legends);
         }),
       ),

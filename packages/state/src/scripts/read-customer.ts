@@ -29,8 +29,14 @@ export const readCustomerCall = (keys: CustomerKeys): ScriptInvocation => ({ key
 
 type ReadCustomerReply = [state: string[], act: string | null, ent: string | null, score: string[], explanation: string | null, alerts: string | null, outbox: string[]];
 
-/** The reply's stored explanation: the outbox entries waiting to be published hold the same one, put back. */
-export const explanationInReply = (reply: unknown): string | null => (reply as ReadCustomerReply)[4];
+/**
+ * The reply's stored explanations: the score's, and the outbox entries waiting to be published, each with the
+ * explanation it was committed with (the score's, put back, or an older one that a later commit put back into it).
+ */
+export const explanationsInReply = (reply: unknown): Array<string | null> => {
+  const [, , , , explanation, , outbox] = reply as ReadCustomerReply;
+  return [explanation, ...outbox];
+};
 
 /** The snapshot as of `asOf`: only what lies inside the retention horizon then. `legends` knows the explanation's (ExplanationLegends.learn). */
 export function parseReadCustomerReply(reply: unknown, customerId: string, asOf: number, retentionDays: number, legends: ExplanationLegends): CustomerSnapshot {
