@@ -102,6 +102,18 @@ describe('the stored explanation', () => {
     expect(redis.commands.slice(1)).toEqual([`HSET p:legends ${otherName}`, `HSET p:legends ${otherName}`, `HSET p:legends ${LEGEND_NAME} ${otherName}`]);
   });
 
+  it('writes a legend it encodes with even if it read it before: one altered in Redis is mended by the next scorer using it', async () => {
+    const { json, redis } = await stored();
+    redis.hash.set(LEGEND_NAME, '{"m":[],"f":[]}');
+    const scorer = new ExplanationLegends(redis.redis, 'p:legends');
+    await scorer.learn([json]);
+    await scorer.persist('gen-1');
+    expect(redis.hash.get(LEGEND_NAME)).toBe('{"m":[],"f":[]}');
+    scorer.encode(explanation);
+    await scorer.persist('gen-1');
+    expect(redis.hash.get(LEGEND_NAME)).toBe(LEGEND_JSON);
+  });
+
   it('reads the legends only when a value names one it does not know', async () => {
     const { json, redis } = await stored();
     const reader = new ExplanationLegends(redis.redis, 'p:legends');

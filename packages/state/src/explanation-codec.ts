@@ -102,6 +102,8 @@ export class ExplanationLegends {
       name = createHash('sha256').update(legendJson).digest('hex').slice(0, LEGEND_ID_LENGTH);
       this.nameOf.set(legendJson, name);
       this.known.set(name, legend as StoredLegend);
+      // Written by this process's next persist even if read from the hash before: so one altered there is mended.
+      this.written.delete(name);
     }
     stored[STORED_EXPLANATION.legend] = name;
     return JSON.stringify(stored);
