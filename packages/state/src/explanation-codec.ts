@@ -162,8 +162,8 @@ export class ExplanationLegends {
   /**
    * The explanation from its stored JSON already parsed (as inside an outbox entry, where the scripts put it back as a
    * member). One whose legend is not in the hash (a master's data lost took it, and no scorer wrote it again since), or
-   * is there altered, keeps its scorecard and drivers, without its measures and churn features, until its customer's
-   * next published score.
+   * is there altered, keeps its scorecard and drivers, without its measures and churn features, until a scorer writes
+   * the legend again (persist).
    * @throws Error for a value of another format (e.g. the explanation of the `chs:v4` contract, read under a v5 prefix).
    */
   decodeParsed(stored: unknown): Explanation {
