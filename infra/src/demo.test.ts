@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '@churnscore/config';
 import { DEFAULT_PREFIX } from '@churnscore/state';
 import { demoApiAccess, demoConsumerGroup } from './demo';
 
@@ -27,11 +28,13 @@ describe('demoConsumerGroup', () => {
   const stackEnv = { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7', REDIS_URL: 'redis://127.0.0.1:16379' };
 
   it("gives the scorer a group of the namespace's own, so that a namespace new to a stack the demo ran on is built from the topics' start", () => {
-    expect(demoConsumerGroup(stackEnv)).toEqual({ CONSUMER_GROUP: `churnscore-demo-${DEFAULT_PREFIX.replace(':', '.')}` });
-    expect(demoConsumerGroup({ ...stackEnv, REDIS_KEY_PREFIX: 'trial:v1' })).toEqual({ CONSUMER_GROUP: 'churnscore-demo-trial.v1' });
+    expect(demoConsumerGroup(stackEnv, loadConfig(stackEnv))).toEqual({ CONSUMER_GROUP: `churnscore-demo-${DEFAULT_PREFIX.replace(':', '.')}` });
+    const trial = { ...stackEnv, REDIS_KEY_PREFIX: 'trial:v1' };
+    expect(demoConsumerGroup(trial, loadConfig(trial))).toEqual({ CONSUMER_GROUP: 'churnscore-demo-trial.v1' });
   });
 
   it("keeps the user's own CONSUMER_GROUP", () => {
-    expect(demoConsumerGroup({ ...stackEnv, CONSUMER_GROUP: 'mine' })).toEqual({});
+    const own = { ...stackEnv, CONSUMER_GROUP: 'mine' };
+    expect(demoConsumerGroup(own, loadConfig(own))).toEqual({});
   });
 });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { loadConfig } from '@churnscore/config';
+import { loadConfig, type AppConfig } from '@churnscore/config';
 import { ensureStack, provisionStack } from './index';
 import type { Reporter } from './progress';
 import { REPO_ROOT, loadSettings, redactUrl } from './settings';
@@ -51,9 +51,9 @@ export function demoApiAccess(env: NodeJS.ProcessEnv): { settings: NodeJS.Proces
  * another key contract) must be built from the topics' start, which a group that already consumed them would refuse
  * (exit 78, docs/operations.md "Replaying into a fresh namespace"), so each namespace gets its own group.
  */
-export function demoConsumerGroup(env: NodeJS.ProcessEnv): { CONSUMER_GROUP: string } | Record<string, never> {
+export function demoConsumerGroup(env: NodeJS.ProcessEnv, config: AppConfig): { CONSUMER_GROUP: string } | Record<string, never> {
   if (env.CONSUMER_GROUP) return {};
-  return { CONSUMER_GROUP: `churnscore-demo-${loadConfig(env).redis.keyPrefix.replace(/[^A-Za-z0-9._-]/g, '.')}` };
+  return { CONSUMER_GROUP: `churnscore-demo-${config.redis.keyPrefix.replace(/[^A-Za-z0-9._-]/g, '.')}` };
 }
 
 /** A service of the product run from its TypeScript entry point, logging to `.stack/logs/demo-<name>.log`. */
@@ -143,8 +143,9 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
     const run = async () => {
       // The ports the services will listen on, read as they read them: API_PORT and HTTP_PORT, or their defaults. A bad
       // setting stops the demo here, and what it started with it.
-      const { apiPort, httpPort: scorerPort } = loadConfig(env);
-      Object.assign(env, demoConsumerGroup(env));
+      const config = loadConfig(env);
+      const { apiPort, httpPort: scorerPort } = config;
+      Object.assign(env, demoConsumerGroup(env, config));
       supervise('scorer', startService('scorer', 'services/scorer/src/main.ts', [], env, settings.logDir), fail('scorer'));
       supervise('api', startService('api', 'services/api/src/main.ts', [], env, settings.logDir), fail('api'));
       const ready = await Promise.all([
