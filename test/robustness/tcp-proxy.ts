@@ -1,6 +1,6 @@
 // A TCP proxy a test stands in front of a dependency: it can be cut (every connection refused and dropped) and
-// restored, or pointed at another server for new connections while the open ones stay where they were, as a DNS
-// name moved to a new server behaves.
+// restored, its open connections silenced, or pointed at another server for new connections while the open ones stay
+// where they were, as a DNS name moved to a new server behaves.
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 
@@ -34,6 +34,17 @@ export class TcpProxy {
   setCut(cut: boolean): void {
     this.cut = cut;
     if (cut) for (const socket of this.sockets) socket.destroy();
+  }
+
+  /**
+   * The open connections stop carrying anything either way and stay open, as a network fault or a load balancer that
+   * lost its state leaves them; new ones are carried as before.
+   */
+  silenceOpenConnections(): void {
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
   }
 
   /** New connections go to `target`; the open ones are left as they are. */

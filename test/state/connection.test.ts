@@ -1,5 +1,5 @@
 // createRedis: an outage pauses the caller (commands wait, with reconnection backoff) and the call completes
-// once Redis is back, rather than failing or crashing the service. replicationProgress on a single server with a
+// once Redis is back, rather than failing or crashing the service; a connection dropped silently is replaced. replicationProgress on a single server with a
 // replica, what the durability gate waits for before committing offsets (the cluster's: redis-replica-lag.test.ts).
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis, createStateStore, replicationProgress } from '@churnscore/state';
 import { Feed, NOW, activity } from './fixtures';
+import { TcpProxy } from '../robustness/tcp-proxy';
 import { freePort, hasRedisServer, redisCli, startRedisServer, stopRedisServers, waitFor } from './local-redis';
 
 describe.skipIf(!hasRedisServer)('createRedis', () => {
@@ -36,6 +37,26 @@ describe.skipIf(!hasRedisServer)('createRedis', () => {
       expect(await redis.client('GETNAME')).toBe('state-outage-test');
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it('replaces a connection that answers nothing: a command sent on one the network dropped silently is answered on a new one', async () => {
+    const port = await freePort();
+    servers.push(await startRedisServer(port, dir));
+    const proxy = new TcpProxy({ host: '127.0.0.1', port });
+    const replySilenceLimitMs = 1_500;
+    const redis = createRedis({ url: `redis://127.0.0.1:${await proxy.listen()}`, replySilenceLimitMs });
+    redis.on('error', () => {}); // the silent connection's end is reported
+    try {
+      expect(await redis.ping()).toBe('PONG');
+      proxy.silenceOpenConnections();
+      const sentAt = performance.now();
+      expect(await redis.ping()).toBe('PONG');
+      // Not before the limit: a slow reply is not a dead connection.
+      expect(performance.now() - sentAt).toBeGreaterThanOrEqual(replySilenceLimitMs);
+    } finally {
+      redis.disconnect();
+      proxy.close();
     }
   });
 });

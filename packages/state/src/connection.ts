@@ -23,7 +23,19 @@ export interface RedisConnectOptions {
    * Without it ioredis prints each one to stderr itself, as plain text with a stack trace.
    */
   onError?: (error: Error) => void;
+  /** Default REPLY_SILENCE_LIMIT_MS. */
+  replySilenceLimitMs?: number;
 }
+
+/**
+ * How long a connection may leave the commands sent on it unanswered before it is taken for dead and replaced. A
+ * connection that a network fault or a load balancer losing its state dropped silently answers nothing, ever, while a
+ * new one to the same server is answered at once: without this limit an outside tester's API stayed unready for a
+ * quarter of an hour after Redis answered again, its liveness green. Far above any reply a healthy Redis keeps the
+ * services waiting for (their scripts take milliseconds; a fork for a snapshot of a large dataset, a second or two).
+ * The commands in flight are sent again on the new connection, as after any reconnection.
+ */
+export const REPLY_SILENCE_LIMIT_MS = 20_000;
 
 const RECONNECT_BASE_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
@@ -94,6 +106,7 @@ export function createRedis(options: RedisConnectOptions): RedisClient {
     retryStrategy: reconnectDelay,
     // Wait out an outage rather than failing each command after a few reconnection attempts.
     maxRetriesPerRequest: null,
+    socketTimeout: options.replySilenceLimitMs ?? REPLY_SILENCE_LIMIT_MS,
   };
   // No auto-pipelining: each command goes to the socket as it is issued, so Redis runs a batch's first scripts while
   // the scorer still encodes the rest, and each reply is handled as it arrives. Commands issued together are
