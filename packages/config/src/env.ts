@@ -245,8 +245,9 @@ const settings = z.object({
   HTTP_HOST: withDefault(listenHost, '127.0.0.1'),
   API_HOST: withDefault(listenHost, '127.0.0.1'),
   API_ALLOW_ANONYMOUS: withDefault(boolean(), false),
-  // No whitespace: `Authorization: Bearer <token>` could never carry such a token, and no request would be served.
-  API_TOKEN: optional(matching(/^\S{16,}$/, 'at least 16 characters, none of them whitespace')),
+  // Visible ASCII only: `Authorization: Bearer <token>` could never carry whitespace, and browsers refuse a header value
+  // outside Latin-1 while HTTP clients send one as bytes the API does not compare alike, so no request would be served.
+  API_TOKEN: optional(matching(/^[\x21-\x7e]{16,}$/, 'at least 16 characters, each a visible ASCII character (no whitespace, no accented letters)')),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
   SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 5_000),
   // A fetched batch is one chunk (~2 s of work at most): 20,000 CRM events are 3–6 MB, more than one fetch brings.
