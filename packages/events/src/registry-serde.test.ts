@@ -1,7 +1,14 @@
 import { RestError, type Client, type SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { AvroRegistrySerde, REGISTRY_STALLED_AFTER_MS, SchemaRegistryAccessRefusedError, SchemaRegistryError } from './registry-serde';
+import {
+  AvroRegistrySerde,
+  REGISTRY_STALLED_AFTER_MS,
+  SchemaRegistryAccessRefusedError,
+  SchemaRegistryError,
+  UNKNOWN_SCHEMA_ID_REMEMBERED_MS,
+  UNKNOWN_SCHEMA_IDS_LOOKED_UP_PER_BATCH,
+} from './registry-serde';
 import { frame, unframe } from './wire-format';
 
 const SCHEMA_ID = 7;
@@ -19,7 +26,12 @@ function deferredRegistry() {
     getBySubjectAndId: (_subject: string, id: number) => lookup(`id ${id}`),
     getAllSubjects: () => lookup('all subjects'),
   } as unknown as Client;
-  return { client, lookups };
+  /** The `index`-th lookup, once the serde has made it (lookups of a batch's ids are made one after another). */
+  const lookupNumber = async (index: number) => {
+    while (lookups.length <= index) await new Promise((resolve) => setImmediate(resolve));
+    return lookups[index]!;
+  };
+  return { client, lookups, lookupNumber };
 }
 const latest: SchemaMetadata = { id: SCHEMA_ID, schema: SCHEMA, schemaType: 'AVRO', subject: 'pings-value', version: 1 };
 
@@ -118,13 +130,14 @@ describe('AvroRegistrySerde.registryAnswering', () => {
   });
 
   it('stays true while the registry answers a queue of lookups, however long the last of them waits', async () => {
-    const { client, lookups } = deferredRegistry();
+    const { client, lookupNumber } = deferredRegistry();
     let now = 1_000_000;
     const serde = new AvroRegistrySerde(client, () => now);
     const type = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
     // A batch naming three schema ids the registry does not hold: one lookup each, answered one after another.
     const batch = serde.deserializeAll([90, 91, 92].map((id) => frame(id, type.toBuffer({ n: id }))), type);
-    for (const lookup of lookups) {
+    for (let index = 0; index < 3; index += 1) {
+      const lookup = await lookupNumber(index);
       now += REGISTRY_STALLED_AFTER_MS - 1;
       lookup.settle(new RestError('not found', 404, 40403));
       await Promise.resolve();
@@ -170,17 +183,62 @@ describe('AvroRegistrySerde.deserialize', () => {
     expect(result).toMatchObject({ ok: false, rejection: { reason: 'AVRO_DECODE_FAILED', message: expect.stringContaining('nests values deeper than can be read') } });
   });
 
-  it('rejects each record naming a schema id the registry does not hold, and asks again for the next batch', async () => {
-    const { client, lookups } = deferredRegistry();
-    const serde = new AvroRegistrySerde(client);
+  it('rejects each record naming a schema id the registry does not hold, takes it as unknown for a minute, then asks again', async () => {
+    const { client, lookups, lookupNumber } = deferredRegistry();
+    let now = 1_000_000;
+    const serde = new AvroRegistrySerde(client, () => now);
     const type = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
     const batch = () => serde.deserializeAll([frame(99, type.toBuffer({ n: 1 })), frame(99, type.toBuffer({ n: 2 }))], type);
     const first = batch();
-    lookups[0]!.settle(new RestError('not found', 404, 40403));
+    (await lookupNumber(0)).settle(new RestError('not found', 404, 40403));
     expect((await first).map((read) => (read.ok ? read : read.rejection.reason))).toEqual(['UNKNOWN_SCHEMA_ID', 'UNKNOWN_SCHEMA_ID']);
     // The registry answered (the id is not there): nothing holds the scorer.
     expect(serde.registryAnswering).toBe(true);
-    void batch();
-    expect(lookups).toHaveLength(2);
+    now += UNKNOWN_SCHEMA_ID_REMEMBERED_MS - 1;
+    expect((await batch()).map((read) => (read.ok ? read : read.rejection.message))).toEqual(Array(2).fill('schema id 99 is not in the schema registry'));
+    expect(lookups).toHaveLength(1);
+    // A registry restored from a backup may hold it again.
+    now += 1;
+    const later = batch();
+    (await lookupNumber(1)).settle({ ...latest, id: 99 });
+    expect((await later).map((read) => read.ok)).toEqual([true, true]);
+  });
+
+  it("reads records of a writer schema whose defaults avsc would refuse: only the reader's defaults matter", async () => {
+    const { client, lookupNumber } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    const reader = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
+    // The producer's schema as written with, and as registered: a registry accepts both defaults, a union's matching
+    // its second branch and an enum's not among its symbols.
+    const tier = { type: 'enum', name: 'Tier', symbols: ['GOLD'] };
+    const writer = avro.Type.forSchema({ type: 'record', name: 'Ping', fields: [{ name: 'n', type: 'int' }, { name: 'region', type: ['string', 'null'] }, { name: 'tier', type: tier }] } as avro.Schema);
+    const fields = [
+      { name: 'n', type: 'int' },
+      { name: 'region', type: ['string', 'null'], default: null },
+      { name: 'tier', type: { ...tier, default: 'SILVER' }, default: 'SILVER' },
+    ];
+    const read = serde.deserializeAll([frame(SCHEMA_ID, writer.toBuffer({ n: 5, region: 'EMEA', tier: 'GOLD' }))], reader);
+    (await lookupNumber(0)).settle({ ...latest, schema: JSON.stringify({ type: 'record', name: 'Ping', fields }) });
+    expect((await read).map((result) => (result.ok ? result.record : result))).toEqual([{ n: 5 }]);
+  });
+
+  it('looks up the ids naming the most records first, and no more ids than a few the registry turns out not to hold', async () => {
+    const { client, lookups, lookupNumber } = deferredRegistry();
+    const serde = new AvroRegistrySerde(client);
+    const type = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
+    // A producer's records (schema SCHEMA_ID) among a flood of values that only look framed, each naming another id.
+    const flood = Array.from({ length: 100 }, (_, n) => frame(1_000 + n, type.toBuffer({ n })));
+    const good = Array.from({ length: 3 }, (_, n) => frame(SCHEMA_ID, type.toBuffer({ n })));
+    const read = serde.deserializeAll([...flood.slice(0, 50), ...good, ...flood.slice(50)], type);
+    (await lookupNumber(0)).settle(latest);
+    for (let index = 1; index <= UNKNOWN_SCHEMA_IDS_LOOKED_UP_PER_BATCH; index += 1) (await lookupNumber(index)).settle(new RestError('not found', 404, 40403));
+    const results = await read;
+    expect(lookups.map((lookup) => lookup.subject)).toEqual([`id ${SCHEMA_ID}`, ...Array.from({ length: UNKNOWN_SCHEMA_IDS_LOOKED_UP_PER_BATCH }, (_, n) => `id ${1_000 + n}`)]);
+    expect(results.slice(50, 53).map((result) => (result.ok ? result.record : result))).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    const flooded = [...results.slice(0, 50), ...results.slice(53)];
+    expect(flooded.every((result) => !result.ok && result.rejection.reason === 'UNKNOWN_SCHEMA_ID')).toBe(true);
+    expect(flooded.at(-1)).toMatchObject({
+      rejection: { message: `schema id 1099 was not looked up: this batch of records named ${UNKNOWN_SCHEMA_IDS_LOOKED_UP_PER_BATCH} other schema ids the schema registry does not hold` },
+    });
   });
 });

@@ -67,9 +67,28 @@ export const REGISTRY_STALLED_AFTER_MS = 2_000;
  * compatible schema resolve to the shape this code was written for, and plain numbers for timestamps and
  * dates instead of Date objects.
  */
+/**
+ * How many schema ids the registry turns out not to hold a batch of records looks up; the batch's other ids not known
+ * yet are rejected without a lookup. A producer's records name a few schema ids, each known, and the ids naming the
+ * most records are looked up first; a flood of values that only look framed (raw Avro opening with a zero byte) names
+ * a different id in nearly every record. Looked up one after another (the registry client queues id lookups behind one
+ * lock), 20,000 of them held every partition for minutes, until the stall watch took the scorer for stuck and exited,
+ * again after each restart (an outside tester, with a registry 20 ms away).
+ */
+export const UNKNOWN_SCHEMA_IDS_LOOKED_UP_PER_BATCH = 32;
+/**
+ * How long an id the registry did not hold is taken as unknown without asking again: a producer writing with another
+ * registry's ids names the same few in every batch. Short, because a registry restored from a backup may hold it again.
+ */
+export const UNKNOWN_SCHEMA_ID_REMEMBERED_MS = 60_000;
+/** The most unknown ids remembered at once: the oldest are forgotten first. */
+const UNKNOWN_SCHEMA_IDS_REMEMBERED = 10_000;
+
 export class AvroRegistrySerde {
   /** Parsed writer schemas by registry id; ids are immutable, so entries never go stale. */
   private readonly writerTypes = new Map<number, avro.Type | Rejected>();
+  /** Ids the registry did not hold, with when they were found so (see UNKNOWN_SCHEMA_ID_REMEMBERED_MS), oldest first. */
+  private readonly unknownIds = new Map<number, { rejection: Rejected; at: number }>();
   /** Writer-to-reader resolvers per reader type and writer schema id. */
   private readonly resolutions = new WeakMap<avro.Type, Map<number, Resolution>>();
   /**
@@ -172,9 +191,9 @@ export class AvroRegistrySerde {
    */
   async deserializeAll(values: readonly Buffer[], reader: avro.Type): Promise<AvroReadResult[]> {
     const framed = values.map(unframe);
-    const unseen = new Set<number>();
-    for (const value of framed) if (value !== null && !this.writerTypes.has(value.schemaId)) unseen.add(value.schemaId);
-    const lookedUp = new Map(await Promise.all([...unseen].map(async (schemaId) => [schemaId, await this.writerType(schemaId)] as const)));
+    const unseen = new Map<number, number>();
+    for (const value of framed) if (value !== null && !this.writerTypes.has(value.schemaId)) unseen.set(value.schemaId, (unseen.get(value.schemaId) ?? 0) + 1);
+    const lookedUp = await this.lookUpWriters(unseen);
     return framed.map((value) => {
       if (value === null) {
         return rejected('NOT_WIRE_FORMAT', 'value is not in the Confluent wire format (magic byte 0 + 4-byte schema id + Avro)');
@@ -193,6 +212,47 @@ export class AvroRegistrySerde {
 
   private latestSchema(subject: string): Promise<SchemaMetadata> {
     return shareInFlight(this.latestInFlight, subject, () => this.client.getLatestSchemaMetadata(subject));
+  }
+
+  /**
+   * The writer schemas of a batch's ids not known yet (with how many of its records name each), the ids naming the most
+   * records first, until UNKNOWN_SCHEMA_IDS_LOOKED_UP_PER_BATCH of them turned out unknown to the registry.
+   */
+  private async lookUpWriters(recordsNaming: ReadonlyMap<number, number>): Promise<Map<number, avro.Type | Rejected>> {
+    const writers = new Map<number, avro.Type | Rejected>();
+    let unknown = 0;
+    // A stable sort: ids naming as many records stay in the order they first appear.
+    for (const schemaId of [...recordsNaming.keys()].sort((a, b) => recordsNaming.get(b)! - recordsNaming.get(a)!)) {
+      const remembered = this.unknownIds.get(schemaId);
+      if (remembered !== undefined && this.now() - remembered.at < UNKNOWN_SCHEMA_ID_REMEMBERED_MS) {
+        writers.set(schemaId, remembered.rejection);
+      } else if (unknown >= UNKNOWN_SCHEMA_IDS_LOOKED_UP_PER_BATCH) {
+        writers.set(
+          schemaId,
+          rejected(
+            'UNKNOWN_SCHEMA_ID',
+            `schema id ${schemaId} was not looked up: this batch of records named ${UNKNOWN_SCHEMA_IDS_LOOKED_UP_PER_BATCH} other schema ids the schema registry does not hold`,
+          ),
+        );
+      } else {
+        const writer = await this.writerType(schemaId);
+        if (isRejected(writer) && writer.rejection.reason === 'UNKNOWN_SCHEMA_ID') {
+          unknown += 1;
+          this.rememberUnknown(schemaId, writer);
+        }
+        writers.set(schemaId, writer);
+      }
+    }
+    return writers;
+  }
+
+  private rememberUnknown(schemaId: number, rejection: Rejected): void {
+    this.unknownIds.delete(schemaId);
+    this.unknownIds.set(schemaId, { rejection, at: this.now() });
+    for (const oldest of this.unknownIds.keys()) {
+      if (this.unknownIds.size <= UNKNOWN_SCHEMA_IDS_REMEMBERED) break;
+      this.unknownIds.delete(oldest);
+    }
   }
 
   private async writerType(schemaId: number): Promise<avro.Type | Rejected> {

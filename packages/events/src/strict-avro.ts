@@ -242,9 +242,41 @@ export function finerTimestampsOf(record: avro.Type): FinerTimestamp[] {
  * each after those it uses itself. @throws Error as `refuseArraysOfNothing`.
  */
 export function boundedWriterType(schema: avro.Schema, references: readonly avro.Schema[] = []): avro.Type {
-  const options: Partial<avro.ForSchemaOptions> = { typeHook: boundedCollection, registry: {}, logicalTypes: FINER_TIMESTAMP_TYPES };
-  for (const reference of references) avro.Type.forSchema(reference, options);
-  return refuseArraysOfNothing(avro.Type.forSchema(schema, options));
+  const parse = (withDefaults: (schema: avro.Schema) => avro.Schema) => {
+    const options: Partial<avro.ForSchemaOptions> = { typeHook: boundedCollection, registry: {}, logicalTypes: FINER_TIMESTAMP_TYPES };
+    for (const reference of references) avro.Type.forSchema(withDefaults(reference), options);
+    return refuseArraysOfNothing(avro.Type.forSchema(withDefaults(schema), options));
+  };
+  try {
+    // With its defaults: a record encoded with it takes them for the fields it lacks.
+    return parse((schema) => schema);
+  } catch (error) {
+    try {
+      return parse((schema) => withoutDefaults(schema) as avro.Schema);
+    } catch {
+      throw error;
+    }
+  }
+}
+
+/**
+ * A writer's schema without its defaults (its fields' and its enums'), to read records written with it: schema
+ * resolution takes only the reader's, and a registry lets through defaults avsc refuses to parse (a union's default
+ * matching a branch other than its first, an enum's default that is not one of its symbols), which refused every
+ * record written with such a version, though each is readable (an outside tester's producer, one optional field added
+ * with `["string", "null"]` and a default of null, under the FULL_TRANSITIVE subject).
+ */
+function withoutDefaults(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutDefaults);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const { default: _writersDefault, ...node } = schema as Record<string, unknown>;
+  if (Array.isArray(node.fields)) {
+    node.fields = (node.fields as Array<Record<string, unknown>>).map(({ default: _fieldDefault, ...field }) => ({ ...field, type: withoutDefaults(field.type) }));
+  }
+  for (const nested of ['type', 'items', 'values'] as const) {
+    if (typeof node[nested] === 'object' && node[nested] !== null) node[nested] = withoutDefaults(node[nested]);
+  }
+  return node;
 }
 
 function primitiveName(schema: avro.Schema): unknown {
