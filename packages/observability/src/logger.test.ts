@@ -65,6 +65,28 @@ describe('the logger', () => {
     expect(unit).toMatchObject({ err: { type: 'Error', message: 'apply failed', cause: { type: 'ReplyError' } } });
   });
 
+  it("keeps the text JSON.parse quotes out of the line (a corrupt stored value), wherever the error sits", () => {
+    const { logger, lines, records } = capturedLogger();
+    const parseError = (text: string) => {
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        return error as Error;
+      }
+      throw new Error('parsed');
+    };
+    const short = parseError(`${CUSTOMER} churn risk`);
+    const long = parseError(`{"reason":x"churn risk of ${CUSTOMER} is high and rising fast"}`);
+    logger.error({ err: short }, 'could not read a customer');
+    logger.error({ err: new Error('could not read the alert book', { cause: long }) }, 'could not read a customer');
+    expect(lines.join('\n')).not.toContain(CUSTOMER);
+    expect(lines.join('\n')).not.toContain('churn ri');
+    expect(records()[0]).toMatchObject({ err: { type: 'SyntaxError', message: expect.stringMatching(/^Unexpected token: not valid JSON/), stack: expect.stringMatching(/^SyntaxError: Unexpected token: not valid JSON/) } });
+    // Other messages of JSON.parse name no text, and stay as they are.
+    logger.error({ err: parseError('{"a":') }, 'truncated');
+    expect(records()[2]).toMatchObject({ err: { message: expect.stringMatching(/JSON/) } });
+  });
+
   it('keeps plain properties of errors that help operators (codes, brokers, retry counts)', () => {
     const { logger, records } = capturedLogger();
     const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED', port: 6379, retriable: true, config: { headers: { authorization: 'Basic abc' } } });

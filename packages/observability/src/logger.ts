@@ -59,10 +59,25 @@ const NESTED_ERROR_PROPERTIES = ['cause', 'previousErrors', 'errors', 'lastNodeE
 
 const MAX_DEPTH = 6;
 
+/**
+ * JSON.parse's message for an unexpected token quotes the text around it (`Unexpected token 'x', "garbage-…" is not
+ * valid JSON`): stored or received data, which may hold personal data (an outside tester found a corrupt Redis value
+ * quoted in the API's log).
+ */
+const JSON_TEXT_QUOTED = /^Unexpected token .* is not valid JSON$/s;
+const JSON_TEXT_LEFT_OUT = 'Unexpected token: not valid JSON (the text around it is left out of the log: it may hold personal data)';
+
+/** An error's message as a log line may show it. */
+function safeMessage(error: Error): string {
+  return error instanceof SyntaxError && JSON_TEXT_QUOTED.test(error.message) ? JSON_TEXT_LEFT_OUT : maskUrlCredentials(error.message);
+}
+
 /** An error as a log line may show it: its type, message, stack and plain (string, number, boolean) properties. */
 function safeError(error: Error, depth: number): Record<string, unknown> {
-  const safe: Record<string, unknown> = { type: error.name, message: maskUrlCredentials(error.message) };
-  if (error.stack) safe.stack = maskUrlCredentials(error.stack);
+  const message = safeMessage(error);
+  const safe: Record<string, unknown> = { type: error.name, message };
+  // The stack opens with the message.
+  if (error.stack) safe.stack = maskUrlCredentials(error.stack.replace(error.message, message));
   for (const [property, value] of Object.entries(error)) {
     if (property in safe || UNSAFE_ERROR_PROPERTIES.has(property)) continue;
     if (typeof value === 'string') safe[property] = maskUrlCredentials(value);
