@@ -1,6 +1,7 @@
 // createRedis: an outage pauses the caller (commands wait, with reconnection backoff) and the call completes
-// once Redis is back, rather than failing or crashing the service; a connection dropped silently is replaced. replicationProgress on a single server with a
-// replica, what the durability gate waits for before committing offsets (the cluster's: redis-replica-lag.test.ts).
+// once Redis is back, rather than failing or crashing the service; a connection dropped silently is replaced.
+// replicationProgress on a single server with a replica, what the durability gate waits for before committing
+// offsets (the cluster's: redis-replica-lag.test.ts).
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

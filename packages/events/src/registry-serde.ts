@@ -59,15 +59,6 @@ const MISSING_READER_FIELD = /^no matching field for default-less (\S+)$/;
 export const REGISTRY_STALLED_AFTER_MS = 2_000;
 
 /**
- * Avro in the Confluent wire format on top of the registry client (which caches schemas by id and subject).
- *
- * We use avsc directly rather than the library's AvroSerializer/AvroDeserializer because we need what they
- * do not give: every kind of bad record mapped to its own rejection reason (an unknown schema id is not a
- * network failure), a fixed *reader* schema per topic so that records written with an older or newer
- * compatible schema resolve to the shape this code was written for, and plain numbers for timestamps and
- * dates instead of Date objects.
- */
-/**
  * How many schema ids the registry turns out not to hold a batch of records looks up; the batch's other ids not known
  * yet are rejected without a lookup. A producer's records name a few schema ids, each known, and the ids naming the
  * most records are looked up first; a flood of values that only look framed (raw Avro opening with a zero byte) names
@@ -84,6 +75,15 @@ export const UNKNOWN_SCHEMA_ID_REMEMBERED_MS = 60_000;
 /** The most unknown ids remembered at once: the oldest are forgotten first. */
 const UNKNOWN_SCHEMA_IDS_REMEMBERED = 10_000;
 
+/**
+ * Avro in the Confluent wire format on top of the registry client (which caches schemas by id and subject).
+ *
+ * We use avsc directly rather than the library's AvroSerializer/AvroDeserializer because we need what they
+ * do not give: every kind of bad record mapped to its own rejection reason (an unknown schema id is not a
+ * network failure), a fixed *reader* schema per topic so that records written with an older or newer
+ * compatible schema resolve to the shape this code was written for, and plain numbers for timestamps and
+ * dates instead of Date objects.
+ */
 export class AvroRegistrySerde {
   /** Parsed writer schemas by registry id; ids are immutable, so entries never go stale. */
   private readonly writerTypes = new Map<number, avro.Type | Rejected>();

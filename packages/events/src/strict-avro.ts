@@ -242,10 +242,10 @@ export function finerTimestampsOf(record: avro.Type): FinerTimestamp[] {
  * each after those it uses itself. @throws Error as `refuseArraysOfNothing`.
  */
 export function boundedWriterType(schema: avro.Schema, references: readonly avro.Schema[] = []): avro.Type {
-  const parse = (withDefaults: (schema: avro.Schema) => avro.Schema) => {
+  const parse = (prepared: (schema: avro.Schema) => avro.Schema) => {
     const options: Partial<avro.ForSchemaOptions> = { typeHook: boundedCollection, registry: {}, logicalTypes: FINER_TIMESTAMP_TYPES };
-    for (const reference of references) avro.Type.forSchema(withDefaults(reference), options);
-    return refuseArraysOfNothing(avro.Type.forSchema(withDefaults(schema), options));
+    for (const reference of references) avro.Type.forSchema(prepared(reference), options);
+    return refuseArraysOfNothing(avro.Type.forSchema(prepared(schema), options));
   };
   try {
     // With its defaults: a record encoded with it takes them for the fields it lacks.
