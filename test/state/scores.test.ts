@@ -147,11 +147,12 @@ describe("a commit's due time, for a customer re-scored for time", () => {
     await customerWithState(id);
     const leaseEnd = NOW + 300_000;
     await t.store.scheduleDue(id, leaseEnd);
-    await commitOne(commit(id, { asOf: NOW + 1, nextDueAt: NOW + DAY }), { dueAfterDelivery: new Set([id]) });
-    // Published and acknowledged, the outputs let the pipeline move it (scheduleDues); until then a crash or an
+    const timed = commit(id, { asOf: NOW + 1, nextDueAt: NOW + DAY });
+    await commitOne(timed, { dueAfterDelivery: new Set([id]) });
+    // Published and acknowledged, the outputs let the pipeline move it (followDeliveries); until then a crash or an
     // outage leaves the lease to bring the customer back.
     expect(Number(await dueOf(id))).toBe(leaseEnd);
-    await t.store.scheduleDues([{ customerId: id, dueAt: NOW + DAY }]);
+    await t.store.followDeliveries([timed]);
     expect(Number(await dueOf(id))).toBe(NOW + DAY);
     // No output to publish (an insignificant change): the due time follows the commit at once.
     await t.store.scheduleDue(id, leaseEnd);
@@ -162,6 +163,20 @@ describe("a commit's due time, for a customer re-scored for time", () => {
     const after = await commitOne(commit(id, { asOf: NOW + 3, nextDueAt: NOW + 3 * DAY }, false), { dueAfterDelivery: new Set([id]) });
     expect(after.outbox).toEqual([]);
     expect(Number(await dueOf(id))).toBe(NOW + 3 * DAY);
+  });
+
+  it('keeps the due time of a score committed while the outputs of an earlier one were being published', async () => {
+    const id = 'due-overtaken';
+    await customerWithState(id);
+    const timed = commit(id, { asOf: NOW + 1, nextDueAt: NOW + DAY });
+    await commitOne(timed, { dueAfterDelivery: new Set([id]) });
+    // Meanwhile the consumer scores the customer again: its alerts held for a minute, it is due then.
+    const held = commit(id, { asOf: NOW + 2, nextDueAt: NOW + 2 + 60_000 });
+    await commitOne(held);
+    expect(Number(await dueOf(id))).toBe(NOW + 2 + 60_000);
+    // The re-scoring's outputs are published: its due time is no longer the stored score's.
+    await t.store.followDeliveries([timed]);
+    expect(Number(await dueOf(id))).toBe(NOW + 2 + 60_000);
   });
 });
 

@@ -36,7 +36,7 @@ describe('the index follow-ups of a batch of commits', () => {
     const { redis, commands } = recordingRedis();
     const customers = MEMBERS_PER_INDEX_COMMAND + 100;
     const followUps = Array.from({ length: customers }, (_, i) => firstCommit(`c-${i}`, 'SMB', 1_000));
-    await customerIndexes(redis, keys).followCommits(followUps, '');
+    await customerIndexes(redis, keys).followCommits(followUps, '', 1);
 
     const membersPerKey = new Map<string, number>();
     // No customer has an alert: the alert indexes lose them all, in one ZREM each (two: more than fit one).
@@ -60,7 +60,7 @@ describe('the index follow-ups of a batch of commits', () => {
   it('removes in one ZREM per sorted set what leaves it: no due time, no open or resolved alert', async () => {
     const { redis, commands } = recordingRedis();
     const followUps = ['a', 'b', 'c'].map((id) => firstCommit(id, 'SMB', null));
-    await customerIndexes(redis, keys).followCommits(followUps, '');
+    await customerIndexes(redis, keys).followCommits(followUps, '', 1);
     const removals = commands.filter((c) => c.command === 'zrem');
     expect(removals.find((c) => c.key === keys.openAlerts)?.args).toEqual(['a', 'b', 'c']);
     expect(removals.find((c) => c.key === keys.resolvedAlerts)?.args).toEqual(['a', 'b', 'c']);
@@ -71,7 +71,7 @@ describe('the index follow-ups of a batch of commits', () => {
 
   it('enter a customer whose alerts resolved in the resolved-alert index by when, then trim it to the RESOLVED_ALERTS_INDEXED latest', async () => {
     const { redis, commands } = recordingRedis();
-    await customerIndexes(redis, keys).followCommits([firstCommit('a', 'SMB', null, 'MATURE', 5_000), firstCommit('b', 'SMB', null)], '');
+    await customerIndexes(redis, keys).followCommits([firstCommit('a', 'SMB', null, 'MATURE', 5_000), firstCommit('b', 'SMB', null)], '', 1);
     const touching = commands.filter((c) => c.key === keys.resolvedAlerts);
     expect(touching).toEqual([
       { command: 'zadd', key: keys.resolvedAlerts, args: [5_000, 'a'] },
@@ -83,7 +83,7 @@ describe('the index follow-ups of a batch of commits', () => {
   it('rank a customer without an active contract by value at risk alone (0): a churned customer or a prospect cannot churn', async () => {
     const { redis, commands } = recordingRedis();
     const followUps = [firstCommit('signed', 'SMB', null), firstCommit('gone', 'SMB', null, 'CHURNED'), firstCommit('lead', 'SMB', null, 'PROSPECT')];
-    await customerIndexes(redis, keys).followCommits(followUps, '');
+    await customerIndexes(redis, keys).followCommits(followUps, '', 1);
     const members = (command: 'zadd' | 'zrem', key: string) =>
       commands.filter((c) => c.command === command && c.key === key).flatMap((c) => c.args.filter((arg) => typeof arg === 'string'));
     for (const segment of [null, 'SMB']) {
@@ -94,5 +94,62 @@ describe('the index follow-ups of a batch of commits', () => {
         expect(members('zrem', keys.ranking(metric, segment)).sort()).toEqual(['gone', 'lead']);
       }
     }
+  });
+});
+
+describe("a customer's due entry, decided by the consumer and the time-driven loop at once", () => {
+  const dueWrites = (commands: ReturnType<typeof recordingRedis>['commands']) =>
+    commands.filter((c) => c.key.startsWith('t:due:')).map(({ command, args }) => ({ command, args }));
+
+  /** A commit of `c` that the store refused: the score stored, newer, is the one given. */
+  const refused = (customerId: string, storedNextDueAt: number, storedRevision: number) => {
+    const { commit } = firstCommit(customerId, 'SMB', null);
+    const previousScore = { ...commit.score, revision: storedRevision, asOf: 1, nextDueAt: storedNextDueAt };
+    return { commit, result: { written: false, conflict: false, fenced: false, version: 1, previousScore, outbox: [], eventsAppliedSince: false } as unknown as CommitResult };
+  };
+
+  it('is not written from a commit sent before the one whose follow-up decided it already', async () => {
+    const { redis, commands } = recordingRedis();
+    const indexes = customerIndexes(redis, keys);
+    const earlier = indexes.sequence();
+    const later = indexes.sequence();
+    // The later call's follow-up came first (the earlier one's waited for the rest of its batch).
+    await indexes.followCommits([refused('a', 60_000, 2)], '', later);
+    await indexes.followCommits([firstCommit('a', 'SMB', 86_400_000)], '', earlier);
+    expect(dueWrites(commands)).toEqual([{ command: 'zadd', args: [60_000, 'a'] }]);
+    // Not trusted either: the next commit's follow-up sends its due time, even one equal to the dropped one's.
+    const next = { ...firstCommit('a', 'SMB', 86_400_000), result: { ...firstCommit('a', 'SMB', null).result, previousScore: { revision: 1, asOf: 1 } as never } };
+    await indexes.followCommits([next], '', indexes.sequence());
+    expect(dueWrites(commands).at(-1)).toEqual({ command: 'zadd', args: [86_400_000, 'a'] });
+  });
+
+  it("is not written from a read sent before a commit whose follow-up decided it, nor from a delivery the commit's follow-up did not wait for", async () => {
+    const { redis, commands } = recordingRedis();
+    const indexes = customerIndexes(redis, keys);
+    const read = indexes.sequence();
+    const { commit, result } = firstCommit('a', 'SMB', 60_000);
+    await indexes.followCommits([{ commit, result: { ...result, outbox: [{}] as never } }], '', indexes.sequence());
+    await indexes.followStoredDues([{ customerId: 'a', dueAt: 86_400_000 }], read);
+    // The commit's due time was not left to its delivery (no dueAfterDelivery): a delivery of it changes nothing.
+    await indexes.followDeliveries([commit]);
+    expect(dueWrites(commands)).toEqual([{ command: 'zadd', args: [60_000, 'a'] }]);
+  });
+
+  it("follows a re-scoring's delivery once, unless a later commit decided the due entry meanwhile", async () => {
+    const { redis, commands } = recordingRedis();
+    const indexes = customerIndexes(redis, keys);
+    const waiting = (customerId: string) => {
+      const { commit, result } = firstCommit(customerId, 'SMB', 86_400_000);
+      return { commit, result: { ...result, outbox: [{}] as never } };
+    };
+    const [a, b] = [waiting('a'), waiting('b')];
+    await indexes.followCommits([a, b], '', indexes.sequence(), new Set(['a', 'b']));
+    expect(dueWrites(commands)).toEqual([]);
+    await indexes.followCommits([refused('b', 60_000, 2)], '', indexes.sequence());
+    await indexes.followDeliveries([a.commit, b.commit]);
+    expect(dueWrites(commands)).toEqual([
+      { command: 'zadd', args: [60_000, 'b'] },
+      { command: 'zadd', args: [86_400_000, 'a'] },
+    ]);
   });
 });

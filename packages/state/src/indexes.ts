@@ -5,6 +5,14 @@
 // process itself put there on the customer's previous commit are not sent again while their values hold. The
 // follow-ups of a batch of commits travel as one ZADD and one ZREM per sorted set, not one command per entry:
 // each command costs the scorer and Redis more than the entries it carries.
+//
+// A customer's due entry is written from what this process learned of its stored score, by the consumer and the
+// time-driven loop at once: a commit's reply, a read, the publication of a re-scoring's outputs. Each of those calls
+// takes a sequence number as it is sent; one connection runs them in that order, so a later number learned a score
+// as new or newer. A due time decided from an earlier number than the customer's last decision is not sent. Without
+// that, a re-scoring for time whose outputs took a while to publish, or whose follow-up waited for the rest of its
+// batch, could put back the due time of a score the consumer had replaced meanwhile: a customer whose alerts that
+// score held for a minute then waited until its next due time (a day).
 import type { Score } from '@churnscore/domain';
 import type { RedisClient } from './connection';
 import { RANKING_METRICS, rankedIn, type KeySchema } from './keys';
@@ -15,6 +23,8 @@ import { dueAwaitsDelivery, publishesScore, type CommitResult, type ScoreCommit 
 type RankedScore = Pick<Score, 'segment' | 'lifecycleStage' | (typeof RANKING_METRICS)[number]>;
 
 export interface CustomerIndexes {
+  /** Orders what this process learns of stored scores: taken as the calls that learn it are sent (see the file's head). */
+  sequence(): number;
   /** Sets (null: removes) the customer's due time in its shard. */
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
   /** Sets (null: removes) each customer's due time, in one command per due shard. */
@@ -24,13 +34,22 @@ export interface CustomerIndexes {
   /**
    * After a batch of commits (each of another customer): the rankings, due times and open-alert entries follow the
    * scores that are stored now. `generation`: the Redis generation the commits were fenced to ('' for none).
-   * `dueAfterDelivery`: customers whose due time waits for their outputs to be published (CommitOptions).
+   * `sequence`: taken as the commits were sent. `dueAfterDelivery`: customers whose due time waits for their outputs to
+   * be published (CommitOptions).
    */
   followCommits(
     followUps: ReadonlyArray<{ commit: ScoreCommit; result: CommitResult }>,
     generation: string,
+    sequence: number,
     dueAfterDelivery?: ReadonlySet<string>,
   ): Promise<void>;
+  /**
+   * The outputs of commits whose due time waited for them (CommitOptions.dueAfterDelivery) are published: each
+   * customer is due at its commit's next due time, unless its due entry was decided since from a later sequence number.
+   */
+  followDeliveries(commits: readonly ScoreCommit[]): Promise<void>;
+  /** Each customer due at `dueAt`, read from its stored score with `sequence`, unless its due entry was decided since from a later sequence number. */
+  followStoredDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>, sequence: number): Promise<void>;
   /** The customer's due entry was moved by something other than a follow-up (a claim's lease): the next follow-up sends it again. */
   dueMoved(customerId: string): void;
   /** After an erasure: the customer leaves every ranking (overall and `rankedSegment`'s), its due shard and the alert indexes. */
@@ -103,18 +122,38 @@ interface Followed {
 }
 
 /**
- * Customers whose last follow-up is remembered. Past it the memory starts afresh, which costs each customer
- * one full follow-up (~150 bytes an entry: 100,000 is ~15 MB).
+ * Customers whose last follow-up, and whose last due decision, are remembered. Past it the follow-ups start
+ * afresh, which costs each customer one full follow-up (~150 bytes an entry: 100,000 is ~15 MB), and the oldest
+ * decision is forgotten.
  */
 const FOLLOWED_CUSTOMERS_REMEMBERED = 100_000;
 
 const commitToken = (score: Pick<ScoreSummary, 'revision' | 'asOf'>): string => `${score.revision}:${score.asOf}`;
+
+/** The last decision of a customer's due entry: the sequence it came from, and the commit whose outputs it waits for, if any. */
+interface DueDecision {
+  sequence: number;
+  awaitingDelivery: string | null;
+}
 
 export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIndexes {
   // An entry is trusted only once its writes have landed, while the stored score is still the commit it
   // followed, in the same generation (a Redis that lost writes, maybe the entries' own, is another one). So a
   // follow-up lost with a crash or a failed call is sent in full by the next commit, as before.
   const followed = new Map<string, Followed>();
+  let sequences = 0;
+  // Least recently decided first: past the bound, the oldest decision is forgotten (its writes landed long ago).
+  const dueDecisions = new Map<string, DueDecision>();
+
+  /** Records a decision of the customer's due entry from `sequence`; false, recording nothing, when a later sequence number decided it. */
+  function decideDue(customerId: string, sequence: number, awaitingDelivery: string | null): boolean {
+    const last = dueDecisions.get(customerId);
+    if (last !== undefined && last.sequence > sequence) return false;
+    dueDecisions.delete(customerId);
+    dueDecisions.set(customerId, { sequence, awaitingDelivery });
+    if (dueDecisions.size > FOLLOWED_CUSTOMERS_REMEMBERED) dueDecisions.delete(dueDecisions.keys().next().value!);
+    return true;
+  }
 
   /** Brings a customer's entries in the rankings in line with `score` (null: removes them all). */
   function rank(customerId: string, score: RankedScore | null, previousSegment: string | null): EntryWrite[] {
@@ -153,6 +192,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     commit: ScoreCommit,
     result: CommitResult,
     generation: string,
+    sequence: number,
     dueAfterDelivery: ReadonlySet<string> | undefined,
   ): { writes: EntryWrite[]; landed?: () => void } {
     const customerId = commit.score.customerId;
@@ -161,18 +201,20 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     followed.delete(customerId);
     if (followed.size >= FOLLOWED_CUSTOMERS_REMEMBERED) followed.clear();
     if (!result.written) {
-      return { writes: previous && !result.fenced ? [...rank(customerId, previous, previous.segment), setDue(customerId, previous.nextDueAt)] : [] };
+      if (!previous || result.fenced) return { writes: [] };
+      return { writes: [...rank(customerId, previous, previous.segment), ...(decideDue(customerId, sequence, null) ? [setDue(customerId, previous.nextDueAt)] : [])] };
     }
     // An insignificant change leaves the published score stored, and ranked.
     const stored = publishesScore(commit.outbox) || previous === null ? commit.score : previous;
     const openAlertValue = commit.hasOpenAlerts ? stored.valueAtRisk : null;
     const dueWaits = dueAwaitsDelivery(result, customerId, dueAfterDelivery);
+    const dueDecided = decideDue(customerId, sequence, dueWaits ? commitToken(commit) : null);
     const entry: Followed = {
       commitToken: commitToken(commit),
       generation,
       ranking: [stored.segment, ...RANKING_METRICS.map((metric) => (rankedIn(metric, stored.lifecycleStage) ? stored[metric] : '-'))].join('|'),
-      // A due time left to scheduleDues is not this follow-up's to trust.
-      due: dueWaits ? '' : String(commit.nextDueAt),
+      // A due time left to followDeliveries, or decided from a later sequence number, is not this follow-up's to trust.
+      due: dueWaits || !dueDecided ? '' : String(commit.nextDueAt),
       openAlert: String(openAlertValue),
       resolvedAlert: String(commit.lastResolvedAt),
       landed: false,
@@ -181,7 +223,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     const unchanged = (part: 'ranking' | 'due' | 'openAlert' | 'resolvedAlert') => trusted && last[part] === entry[part];
     const writes = [
       ...(unchanged('ranking') ? [] : rank(customerId, stored, previous?.segment ?? null)),
-      ...(dueWaits || unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt)]),
+      ...(dueWaits || !dueDecided || unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt)]),
       ...(unchanged('openAlert') ? [] : [markOpenAlert(customerId, openAlertValue)]),
       ...(unchanged('resolvedAlert') ? [] : [markResolvedAlert(customerId, commit.lastResolvedAt)]),
     ];
@@ -195,8 +237,25 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
   }
 
   return {
+    sequence: () => (sequences += 1),
     scheduleDue: (customerId, dueAt) => scheduleDues([{ customerId, dueAt }]),
     scheduleDues,
+
+    followDeliveries(commits) {
+      return scheduleDues(
+        commits.flatMap((commit) => {
+          const { customerId } = commit.score;
+          const decision = dueDecisions.get(customerId);
+          if (decision !== undefined && decision.awaitingDelivery !== commitToken(commit)) return [];
+          if (decision !== undefined) decision.awaitingDelivery = null;
+          return [{ customerId, dueAt: commit.nextDueAt }];
+        }),
+      );
+    },
+
+    followStoredDues(dues, sequence) {
+      return scheduleDues(dues.filter(({ customerId }) => decideDue(customerId, sequence, null)));
+    },
 
     async scheduleDueBy(customerIds, dueAt) {
       for (const customerId of customerIds) dueMoved(customerId);
@@ -211,11 +270,11 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
 
     // When a call was refused, the newer score that is stored decides. That heals a follow-up lost with an
     // earlier call (a retried commit is refused as not newer) and one overtaken by an older commit's.
-    async followCommits(followUps, generation, dueAfterDelivery) {
+    async followCommits(followUps, generation, sequence, dueAfterDelivery) {
       const writes: EntryWrite[] = [];
       const landed: Array<() => void> = [];
       for (const { commit, result } of followUps) {
-        const planned = followCommit(commit, result, generation, dueAfterDelivery);
+        const planned = followCommit(commit, result, generation, sequence, dueAfterDelivery);
         writes.push(...planned.writes);
         if (planned.landed) landed.push(planned.landed);
       }

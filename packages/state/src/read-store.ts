@@ -65,7 +65,7 @@ export interface ReadStore {
    * published ones (withBackfilled); entries that do not decode are skipped. Null when the customer has no score.
    */
   scoreHistory(customerId: string, limit: number): Promise<ScoreHistoryPoint[] | null>;
-  /** The alert book of each customer, or null. */
+  /** The alert book of each customer, or null (none, or one that does not decode: ReadStoreOptions.onUndecodable). */
   alertBooks(customerIds: readonly string[]): Promise<Array<AlertBook | null>>;
   /** Every scored customer by `metric`, or only those of `segment`. */
   ranking(metric: RankingMetric, segment?: string | null): RankingReader;
@@ -83,6 +83,11 @@ export interface ReadStore {
 export interface ReadStoreOptions {
   /** The key prefix of the namespace to read. Default DEFAULT_PREFIX. */
   prefix?: string;
+  /**
+   * Told of each stored alert book that does not decode (a hand edit, a corrupt restore), which `alertBooks` answers as
+   * null: one customer's record then leaves the others' alerts readable. `customer` throws instead.
+   */
+  onUndecodable?: (record: 'alert book') => void;
 }
 
 type ReplyOf<T> = [error: Error | null, result: T];
@@ -180,7 +185,18 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
       return withBackfilled(decodePoints(backfilled), published, limit);
     },
 
-    alertBooks: (customerIds) => Promise.all(customerIds.map(async (customerId) => decodeAlertBook(customerId, await redis.get(keys.customer(customerId).alerts)))),
+    alertBooks: (customerIds) =>
+      Promise.all(
+        customerIds.map(async (customerId) => {
+          const stored = await redis.get(keys.customer(customerId).alerts);
+          try {
+            return decodeAlertBook(customerId, stored);
+          } catch {
+            options.onUndecodable?.('alert book');
+            return null;
+          }
+        }),
+      ),
 
     ranking: (metric, segment = null) => rankingReader(redis, keys.ranking(metric, segment)),
 

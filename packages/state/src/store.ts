@@ -51,8 +51,17 @@ export interface StateStore {
   commitScores(commits: readonly ScoreCommit[], options?: CommitOptions): Promise<CommitResult[]>;
   ackOutbox(customerId: string, upToSeq: number): Promise<number>;
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
-  /** Sets (null: removes) each customer's due time, in one command per due shard. */
-  scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void>;
+  /**
+   * The outputs of these commits, whose due time waited for them (CommitOptions.dueAfterDelivery), are published: each
+   * customer is due at its commit's next due time, unless this process decided its due entry since from a later commit
+   * or read (docs/redis-contract.md, Guarantees).
+   */
+  followDeliveries(commits: readonly ScoreCommit[]): Promise<void>;
+  /**
+   * Each customer due when its stored score, read now, says, unless outputs of that score are still unpublished (their
+   * writer's lease or input offsets bring them back, and its due entry stays as it is).
+   */
+  followStoredScores(customerIds: readonly string[], asOf: number): Promise<void>;
   /** Makes each customer due at `dueAt` at the latest: one due earlier stays so. */
   scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void>;
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
@@ -92,6 +101,15 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
   const indexes = customerIndexes(redis, keys);
   const claimDue = dueClaimer(run.claimDue, keys);
   const legends = new ExplanationLegends(redis, keys.legends);
+  // Each reply is decoded as it comes, while Redis still answers the others.
+  const readCustomers = (customerIds: readonly string[], asOf: number): Promise<CustomerSnapshot[]> =>
+    Promise.all(
+      customerIds.map(async (customerId) => {
+        const reply = await run.readCustomer(readCustomerCall(keys.customer(customerId)));
+        await legends.learn(explanationsInReply(reply));
+        return parseReadCustomerReply(reply, customerId, asOf, settings.retentionDays, legends);
+      }),
+    );
 
   return {
     keys,
@@ -99,21 +117,15 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
 
     applyEvents: (items, now, applyOptions) => applyEvents(run.applyEvents, keys.customer, settings, items, now, applyOptions),
 
-    // Each reply is decoded as it comes, while Redis still answers the others.
-    readCustomers: (customerIds, asOf) =>
-      Promise.all(
-        customerIds.map(async (customerId) => {
-          const reply = await run.readCustomer(readCustomerCall(keys.customer(customerId)));
-          await legends.learn(explanationsInReply(reply));
-          return parseReadCustomerReply(reply, customerId, asOf, settings.retentionDays, legends);
-        }),
-      ),
+    readCustomers,
 
     async commitScores(commits, { fence, dueAfterDelivery } = {}) {
       // Every commit is encoded before the first call, so a malformed batch writes nothing; the legends its
       // explanations name are written before any call that names them.
       const calls = commits.map((commit) => commitScoreCall(keys.customer(commit.score.customerId), commit, fence, legends));
       await legends.persist(fence?.generation ?? '');
+      // Taken as the calls are sent, with nothing awaited in between.
+      const sequence = indexes.sequence();
       const results = await Promise.all(
         calls.map(async (call, i) => {
           const reply = await run.commitScore(call);
@@ -124,6 +136,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       await indexes.followCommits(
         results.map((result, i) => ({ commit: commits[i]!, result })),
         fence?.generation ?? '',
+        sequence,
         dueAfterDelivery,
       );
       return results;
@@ -132,7 +145,16 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     ackOutbox: async (customerId, upToSeq) => parseAckOutboxReply(await run.ackOutbox(ackOutboxCall(keys.customer(customerId), upToSeq))),
 
     scheduleDue: indexes.scheduleDue,
-    scheduleDues: indexes.scheduleDues,
+    followDeliveries: indexes.followDeliveries,
+
+    async followStoredScores(customerIds, asOf) {
+      const sequence = indexes.sequence();
+      const stored = await readCustomers(customerIds, asOf);
+      await indexes.followStoredDues(
+        stored.flatMap((s) => (s.outbox.length === 0 ? [{ customerId: s.customerId, dueAt: s.score?.nextDueAt ?? null }] : [])),
+        sequence,
+      );
+    },
     scheduleDueBy: indexes.scheduleDueBy,
 
     async claimDue(now, claimOptions) {

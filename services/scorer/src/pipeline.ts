@@ -285,11 +285,8 @@ export class ScoringPipeline {
       return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });
     await this.publishOutboxes(toPublish);
-    await store.scheduleDues(
-      results.flatMap((result, i) => {
-        const customerId = known[i]!.snapshot.customerId;
-        return dueAwaitsDelivery(result, customerId, dueAfterDelivery) ? [{ customerId, dueAt: recomputed[i]!.commit.nextDueAt }] : [];
-      }),
+    await store.followDeliveries(
+      results.flatMap((result, i) => (dueAwaitsDelivery(result, known[i]!.snapshot.customerId, dueAfterDelivery) ? [recomputed[i]!.commit] : [])),
     );
     await this.followNewerScores(results.flatMap((result, i) => (refusedAsNotNewer(result) && dueAfterDelivery.has(known[i]!.snapshot.customerId) ? [known[i]!.snapshot.customerId] : [])), now);
     if (results.some((result) => result.fenced)) {
@@ -309,8 +306,7 @@ export class ScoringPipeline {
    */
   private async followNewerScores(customerIds: readonly string[], now: number): Promise<void> {
     if (customerIds.length === 0) return;
-    const stored = await this.deps.store.readCustomers(customerIds, now);
-    await this.deps.store.scheduleDues(stored.flatMap((s) => (s.outbox.length === 0 ? [{ customerId: s.customerId, dueAt: s.score?.nextDueAt ?? null }] : [])));
+    await this.deps.store.followStoredScores(customerIds, now);
   }
 
   private recompute(

@@ -131,11 +131,21 @@ export class InMemoryStateStore implements StateStore {
   }
 
   scheduleDue(customerId: string, dueAt: number | null): Promise<void> {
-    return this.scheduleDues([{ customerId, dueAt }]);
+    this.due.set(customerId, dueAt);
+    return Promise.resolve();
   }
 
-  scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void> {
-    for (const { customerId, dueAt } of dues) this.due.set(customerId, dueAt);
+  // Each call completes before the next: no due time can be decided from a score learned before another's.
+  followDeliveries(commits: readonly ScoreCommit[]): Promise<void> {
+    for (const commit of commits) this.due.set(commit.score.customerId, commit.nextDueAt);
+    return Promise.resolve();
+  }
+
+  followStoredScores(customerIds: readonly string[]): Promise<void> {
+    for (const customerId of customerIds) {
+      const { score, outbox } = this.customer(customerId);
+      if (outbox.length === 0) this.due.set(customerId, score?.nextDueAt ?? null);
+    }
     return Promise.resolve();
   }
 
