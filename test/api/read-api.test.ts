@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, describeDriver, parseScoringConfig } from '@churnscore/scoring';
+import { createLogger } from '@churnscore/observability';
 import { createBackfilledHistoryWriter, serverMicroseconds } from '@churnscore/state';
 import { TRAINED_MODEL_FILES, adaptedModelCard, type ModelCard } from '@churnscore/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -520,6 +521,40 @@ describe('operations', () => {
     expect(body).toMatch(/churnscore_api_requests_total\{method="GET",route="\/api\/v1\/customers\/:customerId",status="200"\} \d+/);
     expect(body).toMatch(/churnscore_api_request_duration_seconds_bucket\{le="[\d.]+",method="GET",route="\/api\/v1\/customers"\}/);
     expect(body).not.toContain(HAND_CHECKED);
+  });
+});
+
+describe('a customer whose stored record does not decode', () => {
+  it('is left out of the ranked list and the alert list, counted and logged without its id, and only its own page fails', async () => {
+    const lines: string[] = [];
+    const logged = await bed.startApi({ logger: createLogger({ name: 'api-test', level: 'warn', destination: { write: (line: string) => void lines.push(line) } }) });
+    // One customer's score hash says health NaN, another's alert book lost a character (as a hand edit or a corrupt restore leaves them).
+    const [badScore, badBook] = [HAND_CHECKED, 'globex-leaving'];
+    const scoreKey = bed.keys.customer(badScore).score;
+    const bookKey = bed.keys.customer(badBook).alerts;
+    const [health, book] = [await bed.redis.hget(scoreKey, 'health'), await bed.redis.get(bookKey)];
+    try {
+      await bed.redis.hset(scoreKey, 'health', 'NaN');
+      await bed.redis.set(bookKey, book!.slice(1));
+
+      const list = await get<CustomerPage>('/api/v1/customers?limit=200', { on: logged });
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((row) => row.customerId).sort()).toEqual(CUSTOMER_IDS.filter((id) => id !== badScore).sort());
+      const alerts = await get<AlertsPage>('/api/v1/alerts', { on: logged });
+      expect(alerts.status).toBe(200);
+      expect(alerts.body.items.length).toBeGreaterThan(0);
+      expect(alerts.body.items.filter((alert) => alert.customerId === badBook)).toEqual([]);
+      expect((await get(`/api/v1/customers/${badScore}`, { on: logged })).status).toBe(500);
+
+      const metrics = (await get<string>('/metrics', { on: logged })).body;
+      expect(metrics).toMatch(/churnscore_api_unreadable_records_total\{record="score"\} 1\n/);
+      expect(metrics).toMatch(/churnscore_api_unreadable_records_total\{record="alert book"\} 1\n/);
+      expect(lines.join('')).toContain('a stored record does not decode');
+      for (const customerId of [badScore, badBook]) expect(lines.join('')).not.toContain(customerId);
+    } finally {
+      await bed.redis.hset(scoreKey, 'health', health!);
+      await bed.redis.set(bookKey, book!);
+    }
   });
 });
 

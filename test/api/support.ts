@@ -3,7 +3,7 @@
 // namespace and output topics.
 import { loadConfig } from '@churnscore/config';
 import type { InputEvent } from '@churnscore/domain';
-import { createLogger } from '@churnscore/observability';
+import { createLogger, type Logger } from '@churnscore/observability';
 import { defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { startApi, type RunningApi } from '../../services/api/src/index';
 import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
@@ -85,7 +85,7 @@ export class ApiTestBed extends ScorerTestBed {
    * the shipped default scoring config unless another is given (its model card looked for beside `scoringConfigPath`
    * when one is given).
    */
-  async startApi(options: { token?: string; scoring?: ScoringConfig; scoringConfigPath?: string } = {}): Promise<RunningApi> {
+  async startApi(options: { token?: string; scoring?: ScoringConfig; scoringConfigPath?: string; logger?: Logger } = {}): Promise<RunningApi> {
     const api = await startApi({
       config: loadConfig({
         ...this.env(),
@@ -93,7 +93,7 @@ export class ApiTestBed extends ScorerTestBed {
         ...(options.scoringConfigPath === undefined ? {} : { SCORING_CONFIG_PATH: options.scoringConfigPath }),
       }),
       scoring: options.scoring ?? defaultScoringConfig(),
-      logger: createLogger({ name: 'api-test', level: 'warn' }),
+      logger: options.logger ?? createLogger({ name: 'api-test', level: 'warn' }),
       port: 0,
       host: '127.0.0.1',
     });

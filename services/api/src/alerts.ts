@@ -4,7 +4,8 @@
 import { ALERT_SEVERITIES, type AlertEpisode, type AlertStatus } from '@churnscore/domain';
 import { alertEpisodes } from '@churnscore/scoring';
 import type { ReadStore } from '@churnscore/state';
-import type { AlertsPage, AlertsQuery } from './schemas';
+import { AlertEpisodeSchema, type AlertsPage, type AlertsQuery } from './schemas';
+import { conforms, type ReportUnreadable } from './unreadable-records';
 
 /** Customers taken from the top of an alert index; their alert books are read (pipelined). */
 const ALERT_SCAN_PER_INDEX = 500;
@@ -30,10 +31,11 @@ async function candidateCustomers(store: ReadStore, status: AlertStatus): Promis
   return { customerIds: entries.map((entry) => entry.customerId), candidates };
 }
 
-export async function listAlerts(store: ReadStore, query: AlertsQuery): Promise<AlertsPage> {
+/** `report`: told of each episode left out because it does not decode (unreadable-records.ts); the store tells of whole books. */
+export async function listAlerts(store: ReadStore, query: AlertsQuery, report: ReportUnreadable): Promise<AlertsPage> {
   const { customerIds, candidates } = await candidateCustomers(store, query.status);
   const books = await store.alertBooks(customerIds);
-  const episodes = books.flatMap((book) => alertEpisodes(book));
+  const episodes = books.flatMap((book) => alertEpisodes(book)).filter((episode) => conforms(AlertEpisodeSchema, episode, 'alert episode', report));
   const matching = withStatus(episodes, query.status);
   return {
     items: matching.slice(0, query.limit),

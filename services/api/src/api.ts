@@ -10,6 +10,7 @@ import { readModelCard } from './model-card';
 import { buildApiServer } from './server';
 import { SseHub } from './sse-hub';
 import { createStatsReader } from './stats';
+import { unreadableReporter } from './unreadable-records';
 
 export interface ApiOptions {
   config: AppConfig;
@@ -54,7 +55,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const metrics = createApiMetrics();
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-api', onError: connectionErrorLogger(logger, 'redis') });
   if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
-  const store = createReadStore(redis, { prefix: config.redis.keyPrefix });
+  const reportUnreadable = unreadableReporter(metrics, logger);
+  const store = createReadStore(redis, { prefix: config.redis.keyPrefix, onUndecodable: reportUnreadable });
   const modelCard = await readModelCard(config.scoringConfigPath, scoring.version, logger);
   const hub = new SseHub(metrics.liveClients);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
@@ -76,6 +78,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     liveUpdates: () => liveFeed.connected,
     metrics,
     logger,
+    reportUnreadable,
     apiToken: config.apiToken,
     liveness: options.liveness ?? new Liveness(),
   });

@@ -5,7 +5,8 @@
 import { hasActiveContract } from '@churnscore/domain';
 import { RANKING_METRICS, rankedIn, type RankedEntry, type RankingReader, type ReadStore } from '@churnscore/state';
 import { RequestError } from './request-error';
-import type { CustomerListQuery, CustomerPage, CustomerRow, SortOrder } from './schemas';
+import { CustomerRowSchema, type CustomerListQuery, type CustomerPage, type CustomerRow, type SortOrder } from './schemas';
+import { conforms, type ReportUnreadable } from './unreadable-records';
 
 /** Most ranking entries one request examines; bounds the work a selective filter can cause. */
 const SCAN_BUDGET = 1_000;
@@ -68,7 +69,8 @@ const matchesFilters = (row: CustomerRow, { band, riskBand, stage }: CustomerLis
   (riskBand === undefined || (row.riskBand === riskBand && row.underContract)) &&
   (stage === undefined || row.lifecycleStage === stage);
 
-export async function listCustomers(store: ReadStore, query: CustomerListQuery): Promise<CustomerPage> {
+/** `report`: told of each row left out because its stored score does not decode (unreadable-records.ts). */
+export async function listCustomers(store: ReadStore, query: CustomerListQuery, report: ReportUnreadable): Promise<CustomerPage> {
   const { stage } = query;
   if (stage !== undefined && !rankedIn(query.sort, stage)) {
     // The ranking holds no such customer: an empty page would say there are none.
@@ -99,7 +101,7 @@ export async function listCustomers(store: ReadStore, query: CustomerListQuery):
       last = entry;
       const summary = rows[i]; // null: erased after the ranking was read
       const row = summary && { ...summary, underContract: hasActiveContract(summary.lifecycleStage) };
-      if (row && matchesFilters(row, query)) items.push(row);
+      if (row && conforms(CustomerRowSchema, row, 'score', report) && matchesFilters(row, query)) items.push(row);
       if (items.length === query.limit) {
         // Stopped inside the batch: the entries after this one are still to come.
         exhausted &&= i === entries.length - 1;

@@ -30,6 +30,12 @@ export function createApiMetrics() {
       labelNames: ['type'] as const,
       registers,
     }),
+    unreadableRecords: new Counter({
+      name: 'churnscore_api_unreadable_records_total',
+      help: 'Stored records left out of a list because they do not decode or hold values outside the response schema, by record (score, alert book, alert episode)',
+      labelNames: ['record'] as const,
+      registers,
+    }),
     liveFeedConnected: new Gauge({
       name: 'churnscore_api_live_feed_connected',
       help: '1 while the live-update consumer is in its group and receiving, 0 otherwise',

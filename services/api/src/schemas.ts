@@ -90,7 +90,7 @@ const ExplanationSchema = Type.Object({
   ),
 });
 
-const AlertEpisodeSchema = Type.Object({
+export const AlertEpisodeSchema = Type.Object({
   alertId: Type.String({ description: 'Deterministic per customer, alert type and episode' }),
   customerId: Type.String(),
   alertType: Type.Enum(ALERT_TYPES),
@@ -124,7 +124,7 @@ const scoreFields = {
   }),
 };
 
-const CustomerRowSchema = Type.Object({
+export const CustomerRowSchema = Type.Object({
   ...scoreFields,
   nextRenewalAt: NullableEpochMs('Earliest end date of an active contract'),
 });

@@ -14,6 +14,7 @@ import { listAlerts } from './alerts';
 import { bearerTokenCheck, WrongTokenLimiter } from './auth';
 import { getCustomer, getHistory } from './customer-detail';
 import { listCustomers } from './customer-list';
+import type { ReportUnreadable } from './unreadable-records';
 import type { ApiMetrics } from './metrics';
 import { RequestError, StoreUnavailableError } from './request-error';
 import {
@@ -49,6 +50,8 @@ export interface ApiServerDependencies {
   liveUpdates(): boolean;
   metrics: ApiMetrics;
   logger: Logger;
+  /** Told of each stored record a list leaves out because it does not decode (the store's reporter too). */
+  reportUnreadable: ReportUnreadable;
   /** Required as `Authorization: Bearer <token>` on /api/*; null leaves the API open. */
   apiToken: string | null;
   /** What `/healthz` reports. */
@@ -94,7 +97,7 @@ async function withinReadDeadline<T>(reading: Promise<T>): Promise<T> {
 const secured = [{ bearerAuth: [] }];
 
 export async function buildApiServer(deps: ApiServerDependencies) {
-  const { store, stats, hub, metrics, logger } = deps;
+  const { store, stats, hub, metrics, logger, reportUnreadable } = deps;
   const app = Fastify({
     loggerInstance: logger,
     // Request URLs carry customer ids: the request log below records the route template instead.
@@ -186,7 +189,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: CustomerPageSchema, ...errorResponses },
       },
     },
-    (request) => withinReadDeadline(listCustomers(store, request.query)),
+    (request) => withinReadDeadline(listCustomers(store, request.query, reportUnreadable)),
   );
 
   app.get(
@@ -232,7 +235,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: AlertsPageSchema, ...errorResponses },
       },
     },
-    (request) => withinReadDeadline(listAlerts(store, request.query)),
+    (request) => withinReadDeadline(listAlerts(store, request.query, reportUnreadable)),
   );
 
   app.get(
