@@ -286,6 +286,11 @@ describe('GET /api/v1/customers (ranked list)', () => {
     // A value outside a list is told the list.
     expect((await get<{ message: string }>('/api/v1/customers?band=blue')).body.message).toBe('querystring/band must be equal to one of the allowed values: green, yellow, red');
     expect((await get<{ message: string }>('/api/v1/customers?limit=0')).body.message).toBe('querystring/limit must be >= 1');
+    // A misspelt or unknown parameter is refused, named, rather than ignored (which answered every customer for a filter).
+    expect((await get<{ message: string }>('/api/v1/customers?bnad=red')).body).toMatchObject({ statusCode: 400, message: 'querystring must NOT have additional properties: bnad' });
+    for (const path of ['/api/v1/customers?band[]=red', '/api/v1/alerts?state=OPEN', '/api/v1/stats?segmnet=SMB', '/api/v1/customers/acme/history?limti=5']) {
+      expect((await get(path)).status, path).toBe(400);
+    }
   });
 });
 

@@ -18,6 +18,12 @@ import type { ModelCard } from '@churnscore/training';
 import { Type, type Static, type TSchema } from 'typebox';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/**
+ * A query string of these parameters and no other: a misspelt or unknown one (`bnad=red`, `band[]=red`) is refused
+ * with 400 rather than ignored, which showed a client that misspelt a filter every customer as if they matched.
+ */
+const QueryString = <T extends Record<string, TSchema>>(parameters: T) => Type.Object(parameters, { additionalProperties: false });
 const EpochMs = (description: string) => Type.Integer({ description: `${description} (epoch ms, UTC)` });
 const NullableEpochMs = (description: string) => Nullable(EpochMs(description));
 
@@ -145,7 +151,7 @@ const SORT_ORDERS = ['desc', 'asc'] as const;
 export type SortOrder = (typeof SORT_ORDERS)[number];
 const MAX_PAGE_SIZE = 200;
 
-export const CustomerListQuerySchema = Type.Object({
+export const CustomerListQuerySchema = QueryString({
   sort: Type.Enum(RANKING_METRICS, { default: 'valueAtRisk', description: 'The ranking to page through' }),
   order: Type.Enum(SORT_ORDERS, { default: 'desc' }),
   segment: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Uses the per-segment ranking' })),
@@ -166,7 +172,7 @@ export const CustomerPageSchema = Type.Object({
 export const CustomerParamsSchema = Type.Object({ customerId: Type.String({ minLength: 1, maxLength: 128 }) });
 
 const MAX_HISTORY_POINTS = 500;
-export const HistoryQuerySchema = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: MAX_HISTORY_POINTS, default: 100 }) });
+export const HistoryQuerySchema = QueryString({ limit: Type.Integer({ minimum: 1, maximum: MAX_HISTORY_POINTS, default: 100 }) });
 
 const HistoryPointSchema = Type.Object({
   t: EpochMs('When the score was computed; for a back-filled point, the instant it was computed as of'),
@@ -186,7 +192,7 @@ export const HistorySchema = Type.Object({
 });
 
 const MAX_ALERTS = 500;
-export const AlertsQuerySchema = Type.Object({
+export const AlertsQuerySchema = QueryString({
   status: Type.Enum(['OPEN', 'RESOLVED'], { default: 'OPEN' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_ALERTS, default: 100 }),
 });
@@ -200,7 +206,7 @@ export const AlertsPageSchema = Type.Object({
   complete: Type.Boolean({ description: 'True when every customer of that index was scanned' }),
 });
 
-export const StatsQuerySchema = Type.Object({ segment: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) });
+export const StatsQuerySchema = QueryString({ segment: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) });
 
 const countsOf = <const T extends readonly string[]>(names: T, description?: string) =>
   Type.Object(Object.fromEntries(names.map((name) => [name, Type.Integer()])) as { [K in T[number]]: ReturnType<typeof Type.Integer> }, { description });

@@ -74,10 +74,15 @@ const SECURITY_HEADERS = {
 const isApiRequest = (request: FastifyRequest): boolean =>
   request.url.startsWith('/api/') || (request.routeOptions.url?.startsWith('/api/') ?? false);
 
-/** Ajv's message, and for a value outside a list the list itself: "must be equal to one of the allowed values" names none. */
+/**
+ * Ajv's message, with what it leaves out: for a value outside a list the list itself ("must be equal to one of the
+ * allowed values" names none), for a parameter the query string does not take its name.
+ */
 function validationMessage(error: FastifyError): string {
-  const allowed = error.validation?.[0]?.keyword === 'enum' ? error.validation[0].params.allowedValues : undefined;
-  return Array.isArray(allowed) ? `${error.message}: ${allowed.join(', ')}` : error.message;
+  const [first] = error.validation ?? [];
+  if (first?.keyword === 'enum' && Array.isArray(first.params.allowedValues)) return `${error.message}: ${first.params.allowedValues.join(', ')}`;
+  if (first?.keyword === 'additionalProperties') return `${error.message}: ${String(first.params.additionalProperty)}`;
+  return error.message;
 }
 
 const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
@@ -104,6 +109,8 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     logController: new LogController({ disableRequestLogging: true }),
     // A customerId is up to 128 characters, which percent-encoded can be several times longer.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_048 },
+    // Fastify's default strips the parameters a query string does not take; the schemas refuse them (QueryString).
+    ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(fastifySwagger, {
