@@ -135,6 +135,15 @@ describe("a customer's due entry, decided by the consumer and the time-driven lo
     expect(dueWrites(commands)).toEqual([{ command: 'zadd', args: [60_000, 'a'] }]);
   });
 
+  it('is not written from a commit sent before the due time was set outright (a release of held alerts)', async () => {
+    const { redis, commands } = recordingRedis();
+    const indexes = customerIndexes(redis, keys);
+    const commitSent = indexes.sequence();
+    await indexes.scheduleDue('a', 1_001);
+    await indexes.followCommits([firstCommit('a', 'SMB', 86_400_000)], '', commitSent);
+    expect(dueWrites(commands)).toEqual([{ command: 'zadd', args: [1_001, 'a'] }]);
+  });
+
   it("follows a re-scoring's delivery once, unless a later commit decided the due entry meanwhile", async () => {
     const { redis, commands } = recordingRedis();
     const indexes = customerIndexes(redis, keys);

@@ -9,7 +9,8 @@
 // A customer's due entry is written from what this process learned of its stored score, by the consumer and the
 // time-driven loop at once: a commit's reply, a read, the publication of a re-scoring's outputs. Each of those calls
 // takes a sequence number as it is sent; one connection runs them in that order, so a later number learned a score
-// as new or newer. A due time decided from an earlier number than the customer's last decision is not sent. Without
+// as new or newer; a due time set outright (scheduleDue, scheduleDueBy) is a decision of its own, as new as its
+// sending. A due time decided from an earlier number than the customer's last decision is not sent. Without
 // that, a re-scoring for time whose outputs took a while to publish, or whose follow-up waited for the rest of its
 // batch, could put back the due time of a score the consumer had replaced meanwhile: a customer whose alerts that
 // score held for a minute then waited until its next due time (a day).
@@ -25,11 +26,9 @@ type RankedScore = Pick<Score, 'segment' | 'lifecycleStage' | (typeof RANKING_ME
 export interface CustomerIndexes {
   /** Orders what this process learns of stored scores: taken as the calls that learn it are sent (see the file's head). */
   sequence(): number;
-  /** Sets (null: removes) the customer's due time in its shard. */
+  /** Sets (null: removes) the customer's due time in its shard: a decision newer than any a follow-up in flight holds. */
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
-  /** Sets (null: removes) each customer's due time, in one command per due shard. */
-  scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void>;
-  /** Makes each customer due at `dueAt` at the latest: one due earlier stays so. */
+  /** Makes each customer due at `dueAt` at the latest (one due earlier stays so): a decision like scheduleDue's. */
   scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void>;
   /**
    * After a batch of commits (each of another customer): the rankings, due times and open-alert entries follow the
@@ -142,6 +141,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
   // follow-up lost with a crash or a failed call is sent in full by the next commit, as before.
   const followed = new Map<string, Followed>();
   let sequences = 0;
+  const nextSequence = () => (sequences += 1);
   // Least recently decided first: past the bound, the oldest decision is forgotten (its writes landed long ago).
   const dueDecisions = new Map<string, DueDecision>();
 
@@ -237,9 +237,11 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
   }
 
   return {
-    sequence: () => (sequences += 1),
-    scheduleDue: (customerId, dueAt) => scheduleDues([{ customerId, dueAt }]),
-    scheduleDues,
+    sequence: nextSequence,
+    scheduleDue(customerId, dueAt) {
+      decideDue(customerId, nextSequence(), null);
+      return scheduleDues([{ customerId, dueAt }]);
+    },
 
     followDeliveries(commits) {
       return scheduleDues(
@@ -258,6 +260,8 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     },
 
     async scheduleDueBy(customerIds, dueAt) {
+      const sequence = nextSequence();
+      for (const customerId of customerIds) decideDue(customerId, sequence, null);
       for (const customerId of customerIds) dueMoved(customerId);
       await writeEntries(
         redis,
