@@ -28,6 +28,8 @@ let brokerEnd: number;
 let contractEnd: number | null;
 /** Where the group stands in each partition, as the brokers say (groupPositions); null: they cannot say. */
 let groupAt: number | null;
+/** How many times the brokers were asked where the group stands. */
+let groupPositionQuestions: number;
 let backlog: InputBacklog;
 /** What the instances recorded in Redis as behind (`<p>:inputs:behind`), by partitionKey. */
 let recordedBehind: Set<string>;
@@ -36,6 +38,7 @@ beforeEach(async () => {
   brokerEnd = 1_000;
   contractEnd = null;
   groupAt = 0;
+  groupPositionQuestions = 0;
   backlog = new InputBacklog({
     topics: [ACTIVITY, CONTRACT],
     farBehind: FAR_BEHIND,
@@ -43,7 +46,7 @@ beforeEach(async () => {
       partitionCounts: (topics) => Promise.resolve(new Map(topics.map((topic) => [topic, PARTITIONS]))),
       highWatermarks: () => Promise.resolve(new Map(Array.from({ length: PARTITIONS }, (_, partition) => [partition, brokerEnd]))),
       groupPositions: (topics) =>
-        groupAt === null
+        ++groupPositionQuestions && groupAt === null
           ? Promise.reject(new Error('coordinator not available'))
           : Promise.resolve(
               new Map(topics.flatMap((topic) => Array.from({ length: PARTITIONS }, (_, partition) => [partitionKey(topic, partition), { position: groupAt!, end: topic === CONTRACT ? (contractEnd ?? brokerEnd) : brokerEnd }] as const))),
@@ -118,6 +121,15 @@ describe('InputBacklog', () => {
     expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, 999)])).toEqual([{ customerId: first, waitingFor: 'alerts' }]);
   });
 
+  it('hands a customer back once every partition it waits for caught up, not once for each', () => {
+    backlog.assigned({ [ACTIVITY]: [partitionOf(first)], [CONTRACT]: [partitionOf(first)] });
+    fetchActivityBacklog();
+    backlog.fetched({ topic: CONTRACT, partition: partitionOf(first), firstOffset: '0', highWatermark: String(brokerEnd) });
+    backlog.awaitCatchUp(first, backlog.partitionsBehind(first), 'scoring');
+    expect(backlog.handled([chunk(ACTIVITY, partitionOf(first), 0, 999)])).toEqual([]);
+    expect(backlog.handled([chunk(CONTRACT, partitionOf(first), 0, 999)])).toEqual([{ customerId: first, waitingFor: 'scoring' }]);
+  });
+
   it('forgets a customer that no longer waits (its alerts were released by an event)', () => {
     fetchActivityBacklog();
     backlog.awaitCatchUp(first, backlog.partitionsBehind(first), 'alerts');
@@ -180,6 +192,40 @@ describe('InputBacklog', () => {
     brokerEnd = FAR_BEHIND - 1;
     backlog.assigned(assignment);
     await backlog.learnAssignment(assignment);
+    expect(backlog.catchingUp()).toBe(0);
+  });
+
+  it('asks the brokers about every partition it consumes when a fetch finds a load beginning, before the next unit is evaluated', async () => {
+    const assignment = { [ACTIVITY]: [partitionOf(first), partitionOf(elsewhere)], [CONTRACT]: [partitionOf(first), partitionOf(elsewhere)] };
+    // Nothing ahead at the join.
+    groupAt = brokerEnd;
+    backlog.assigned(assignment);
+    await backlog.learnAssignment(assignment);
+    expect(backlog.catchingUp()).toBe(0);
+    // Then a history is published: `first`'s activity partition is fetched first, far behind.
+    groupAt = 0;
+    fetchActivityBacklog();
+    expect(backlog.partitionsBehind(elsewhere)).toEqual([]);
+    const contracts = [chunk(CONTRACT, partitionOf(elsewhere), 0, 9)];
+    await backlog.confirmCatchUp(contracts);
+    // `elsewhere`'s records arriving first (its contracts) do not get it scored for part of its history: its activity
+    // partition, not fetched yet, is far behind too.
+    expect(backlog.partitionsBehind(elsewhere, contracts)).toContain(partitionKey(ACTIVITY, partitionOf(elsewhere)));
+    expect(groupPositionQuestions).toBe(2);
+    // Asked once per load: the partition fetched again, and the next unit, ask nothing more.
+    fetchActivityBacklog();
+    await backlog.confirmCatchUp(contracts);
+    expect(groupPositionQuestions).toBe(2);
+  });
+
+  it('asks nothing when a fetch finds its partition within a unit of its end, as live traffic keeps it', async () => {
+    const assignment = { [ACTIVITY]: [partitionOf(first)], [CONTRACT]: [partitionOf(first)] };
+    groupAt = brokerEnd;
+    backlog.assigned(assignment);
+    await backlog.learnAssignment(assignment);
+    backlog.fetched({ topic: ACTIVITY, partition: partitionOf(first), firstOffset: String(brokerEnd - FAR_BEHIND + 1), highWatermark: String(brokerEnd) });
+    await backlog.confirmCatchUp([chunk(ACTIVITY, partitionOf(first), brokerEnd - FAR_BEHIND + 1, brokerEnd - 1)]);
+    expect(groupPositionQuestions).toBe(1);
     expect(backlog.catchingUp()).toBe(0);
   });
 

@@ -126,6 +126,11 @@ export class InputBacklog {
   private behindElsewhere = new Set<string>();
   /** This instance's partitions whose catching up started or ended since it last told the others (shareProgress). */
   private readonly unshared = new Map<string, boolean>();
+  /**
+   * A fetch found a partition far behind that was not: a load began while this instance ran. Before the next unit, the
+   * brokers are asked about every partition it consumes (confirmCatchUp), as at an assignment.
+   */
+  private loadBegan = false;
 
   constructor(private readonly options: InputBacklogOptions) {}
 
@@ -155,27 +160,41 @@ export class InputBacklog {
   async learnAssignment(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
     const round = this.assignments;
     try {
-      const positions = await this.options.brokers.groupPositions(Object.keys(assignment));
-      if (round !== this.assignments) return;
-      const ahead = Object.entries(assignment).flatMap(([topic, partitions]) =>
-        partitions.flatMap((partition) => {
-          const known = positions.get(partitionKey(topic, partition));
-          return known === undefined || known.end <= known.position ? [] : [{ topic, partition, ...known }];
-        }),
-      );
-      // A history being loaded (a partition far behind) lies in every input topic, a customer's records in one
-      // partition of each: a partition with less than a unit ahead, fetched after the far one caught up (its leader
-      // on a slower broker), would leave its customers scored as settled without those records. So every record
-      // ahead counts then.
-      const loading = ahead.some(({ position, end }) => end - position >= this.options.farBehind);
-      for (const { topic, partition, position, end } of ahead) this.lookAhead(topic, partition, position, end, loading ? 1 : this.options.farBehind);
-      // Whatever its last owner recorded, each partition is now as this instance found it.
-      for (const key of this.owned) this.unshared.set(key, this.progress.get(key)?.catchUpUntil != null);
-      await this.shareProgress();
+      if (await this.survey(assignment, round)) {
+        // Whatever its last owner recorded, each partition is now as this instance found it.
+        for (const key of this.owned) this.unshared.set(key, this.progress.get(key)?.catchUpUntil != null);
+        await this.shareProgress();
+      }
     } catch (error) {
       this.options.logger.warn({ err: error }, "could not learn where the consumer group stands in its input partitions: their backlog is seen at their first fetch");
     }
     if (round === this.assignments) this.positionsLearnt = true;
+  }
+
+  /**
+   * Asks the brokers where the group stands in each partition of `assignment` and counts those far behind as catching
+   * up, with every partition with records ahead when one is; false, having counted nothing, when a rebalance replaced
+   * the assignment meanwhile (`round`).
+   */
+  private async survey(assignment: Readonly<Record<string, readonly number[]>>, round: number): Promise<boolean> {
+    const positions = await this.options.brokers.groupPositions(Object.keys(assignment));
+    if (round !== this.assignments) return false;
+    const ahead = Object.entries(assignment).flatMap(([topic, partitions]) =>
+      partitions.flatMap((partition) => {
+        const known = positions.get(partitionKey(topic, partition));
+        if (known === undefined) return [];
+        // The group's committed offset trails what this instance has handled since.
+        const position = Math.max(known.position, this.progress.get(partitionKey(topic, partition))?.position ?? 0);
+        return known.end <= position ? [] : [{ topic, partition, position, end: known.end }];
+      }),
+    );
+    // A history being loaded (a partition far behind) lies in every input topic, a customer's records in one
+    // partition of each: a partition with less than a unit ahead, fetched after the far one caught up (its leader
+    // on a slower broker), would leave its customers scored as settled without those records. So every record
+    // ahead counts then.
+    const loading = ahead.some(({ position, end }) => end - position >= this.options.farBehind);
+    for (const { topic, partition, position, end } of ahead) this.lookAhead(topic, partition, position, end, loading ? 1 : this.options.farBehind);
+    return true;
   }
 
   /** A rebalance assigned these partitions: what is known of the others no longer holds. */
@@ -194,9 +213,14 @@ export class InputBacklog {
     }
   }
 
-  /** The consumer fetched a batch: the records from its first offset up to the high watermark lie ahead. */
+  /**
+   * The consumer fetched a batch: the records from its first offset up to the high watermark lie ahead. One that finds
+   * its partition far behind where it was not has the brokers asked about the others before the next unit: the
+   * customers of a partition not fetched yet, whose records lie far behind there too, would otherwise be scored for the
+   * records of their partitions fetched first (a history loaded while the scorer runs), and again for the rest.
+   */
   fetched({ topic, partition, firstOffset, highWatermark }: PartitionFetch): void {
-    this.lookAhead(topic, partition, Number(firstOffset), Number(highWatermark), this.options.farBehind);
+    if (this.lookAhead(topic, partition, Number(firstOffset), Number(highWatermark), this.options.farBehind)) this.loadBegan = true;
   }
 
   /** The consumer re-reads from its committed offsets: where it stands is learnt again from its fetches. */
@@ -262,6 +286,7 @@ export class InputBacklog {
    * their history. One question per partition reaching the end of a backlog.
    */
   async confirmCatchUp(handling: readonly MessageChunk[]): Promise<void> {
+    if (this.loadBegan) await this.surveyLoad();
     const after = positionsAfter(handling);
     const reaching = handling.filter((chunk) => {
       const progress = this.progress.get(partitionKey(chunk.topic, chunk.partition));
@@ -273,6 +298,22 @@ export class InputBacklog {
       const key = partitionKey(topic, partition);
       const end = latest.get(topic)?.get(partition) ?? 0;
       if (end - after.get(key)! >= this.options.farBehind) this.progress.get(key)!.catchUpUntil = end;
+    }
+  }
+
+  /** After a fetch found a load beginning (see fetched): every partition this instance consumes, as at an assignment. */
+  private async surveyLoad(): Promise<void> {
+    this.loadBegan = false;
+    if (this.owned.size === 0) return;
+    const assignment: Record<string, number[]> = {};
+    for (const key of this.owned) {
+      const { topic, partition } = partitionOfKey(key);
+      (assignment[topic] ??= []).push(partition);
+    }
+    try {
+      await this.survey(assignment, this.assignments);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not learn where the consumer group stands in its input partitions: their backlog is seen at their first fetch');
     }
   }
 
@@ -294,22 +335,30 @@ export class InputBacklog {
       this.options.logger.info({ ...partitionOfKey(key), released: customers.size }, 'input partition caught up: the customers that waited for it are due');
       for (const [customerId, waitingFor] of customers) released.set(customerId, waitingFor);
     }
-    return [...released].map(([customerId, waitingFor]) => ({ customerId, waitingFor }));
+    // One that still waits for another of this instance's partitions is handed back by that one: evaluated now, it
+    // would be evaluated again then, with the rest of its records. (A partition of another instance hands back nothing
+    // here; the customer's due time, set when it began to wait, comes anyway.)
+    return [...released].flatMap(([customerId, waitingFor]) =>
+      this.partitionsOf(customerId).some((key) => this.owned.has(key) && this.waiting.get(key)?.has(customerId)) ? [] : [{ customerId, waitingFor }],
+    );
   }
 
-  /** The records from `first` up to `end` lie ahead in a partition: at least `behind` of them make it catch up to `end`. */
-  private lookAhead(topic: string, partition: number, first: number, end: number, behind: number): void {
+  /**
+   * The records from `first` up to `end` lie ahead in a partition: at least `behind` of them make it catch up to `end`.
+   * Whether that started its catching up.
+   */
+  private lookAhead(topic: string, partition: number, first: number, end: number, behind: number): boolean {
     const key = partitionKey(topic, partition);
     const progress = this.progress.get(key) ?? { position: first, catchUpUntil: null };
     progress.position = Math.max(progress.position, first);
-    if (end - progress.position >= behind) {
-      if (progress.catchUpUntil === null) {
-        this.options.logger.info({ topic, partition, behind: end - progress.position }, 'input partition behind: its customers are scored, and their alerts released, once it catches up');
-        this.unshared.set(key, true);
-      }
-      progress.catchUpUntil = Math.max(progress.catchUpUntil ?? 0, end);
+    const started = end - progress.position >= behind && progress.catchUpUntil === null;
+    if (started) {
+      this.options.logger.info({ topic, partition, behind: end - progress.position }, 'input partition behind: its customers are scored, and their alerts released, once it catches up');
+      this.unshared.set(key, true);
     }
+    if (end - progress.position >= behind) progress.catchUpUntil = Math.max(progress.catchUpUntil ?? 0, end);
     this.progress.set(key, progress);
+    return started;
   }
 
   /** The partitions the customer's records go to, one per input topic whose partition count is known. */
