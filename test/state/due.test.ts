@@ -22,7 +22,7 @@ describe('due sets', () => {
 
     const claims = await t.store.claimDue(NOW, { limit: 10, leaseMs: LEASE_MS });
     expect(claims.sort((a, b) => a.customerId.localeCompare(b.customerId))).toEqual(
-      due.map((customerId, i) => ({ customerId, dueAt: NOW - i * HOUR })),
+      due.map((customerId, i) => ({ customerId, dueAt: NOW - i * HOUR, leasedUntil: NOW + LEASE_MS })),
     );
     expect(await t.store.claimDue(NOW + LEASE_MS - 1, { limit: 10, leaseMs: LEASE_MS })).toEqual([]);
 
@@ -38,9 +38,9 @@ describe('due sets', () => {
     await t.store.scheduleDueBy(['by-earlier', 'by-later', 'by-new'], NOW + HOUR);
     const claims = await t.store.claimDue(NOW + HOUR, { limit: 100, leaseMs: LEASE_MS, shards: ['by-earlier', 'by-later', 'by-new'].map((id) => t.store.keys.dueShardOf(id)) });
     expect(claims.filter((c) => c.customerId.startsWith('by-')).sort((a, b) => a.customerId.localeCompare(b.customerId))).toEqual([
-      { customerId: 'by-earlier', dueAt: NOW - HOUR },
-      { customerId: 'by-later', dueAt: NOW + HOUR },
-      { customerId: 'by-new', dueAt: NOW + HOUR },
+      { customerId: 'by-earlier', dueAt: NOW - HOUR, leasedUntil: NOW + HOUR + LEASE_MS },
+      { customerId: 'by-later', dueAt: NOW + HOUR, leasedUntil: NOW + HOUR + LEASE_MS },
+      { customerId: 'by-new', dueAt: NOW + HOUR, leasedUntil: NOW + HOUR + LEASE_MS },
     ]);
   });
 

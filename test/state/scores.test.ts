@@ -140,43 +140,67 @@ describe('commitScores writes', () => {
 });
 
 describe("a commit's due time, for a customer re-scored for time", () => {
-  const dueOf = (customerId: string) => t.redis.zscore(t.store.keys.dueShard(t.store.keys.dueShardOf(customerId)), customerId);
+  const dueOf = async (customerId: string) => Number(await t.redis.zscore(t.store.keys.dueShard(t.store.keys.dueShardOf(customerId)), customerId));
+  const LEASE_END = NOW + 300_000;
+  /** The customer as a claim leaves it: due at the claim's lease end, re-scored by the caller. */
+  const claimed = async (customerId: string) => {
+    await t.store.scheduleDue(customerId, LEASE_END);
+    return new Map([[customerId, LEASE_END]]);
+  };
 
   it("stays at the claim's lease while the commit leaves outputs to publish, and follows a commit that leaves none", async () => {
     const id = 'due-after-delivery';
     await customerWithState(id);
-    const leaseEnd = NOW + 300_000;
-    await t.store.scheduleDue(id, leaseEnd);
     const timed = commit(id, { asOf: NOW + 1, nextDueAt: NOW + DAY });
-    await commitOne(timed, { dueAfterDelivery: new Set([id]) });
+    await commitOne(timed, { leases: await claimed(id) });
     // Published and acknowledged, the outputs let the pipeline move it (followDeliveries); until then a crash or an
     // outage leaves the lease to bring the customer back.
-    expect(Number(await dueOf(id))).toBe(leaseEnd);
+    expect(await dueOf(id)).toBe(LEASE_END);
     await t.store.followDeliveries([timed]);
-    expect(Number(await dueOf(id))).toBe(NOW + DAY);
+    expect(await dueOf(id)).toBe(NOW + DAY);
     // No output to publish (an insignificant change): the due time follows the commit at once.
-    await t.store.scheduleDue(id, leaseEnd);
-    const quiet = await commitOne(commit(id, { asOf: NOW + 2, nextDueAt: NOW + 2 * DAY }, false), { dueAfterDelivery: new Set([id]) });
+    const quiet = await commitOne(commit(id, { asOf: NOW + 2, nextDueAt: NOW + 2 * DAY }, false), { leases: await claimed(id) });
     expect(quiet.outbox.length).toBeGreaterThan(0); // the first commit's outputs, still unacknowledged
     await t.store.ackOutbox(id, Math.max(...quiet.outbox.map((entry) => entry.seq)));
-    await t.store.scheduleDue(id, leaseEnd);
-    const after = await commitOne(commit(id, { asOf: NOW + 3, nextDueAt: NOW + 3 * DAY }, false), { dueAfterDelivery: new Set([id]) });
+    const after = await commitOne(commit(id, { asOf: NOW + 3, nextDueAt: NOW + 3 * DAY }, false), { leases: await claimed(id) });
     expect(after.outbox).toEqual([]);
-    expect(Number(await dueOf(id))).toBe(NOW + 3 * DAY);
+    expect(await dueOf(id)).toBe(NOW + 3 * DAY);
   });
 
   it('keeps the due time of a score committed while the outputs of an earlier one were being published', async () => {
     const id = 'due-overtaken';
     await customerWithState(id);
     const timed = commit(id, { asOf: NOW + 1, nextDueAt: NOW + DAY });
-    await commitOne(timed, { dueAfterDelivery: new Set([id]) });
+    await commitOne(timed, { leases: await claimed(id) });
     // Meanwhile the consumer scores the customer again: its alerts held for a minute, it is due then.
     const held = commit(id, { asOf: NOW + 2, nextDueAt: NOW + 2 + 60_000 });
     await commitOne(held);
-    expect(Number(await dueOf(id))).toBe(NOW + 2 + 60_000);
+    expect(await dueOf(id)).toBe(NOW + 2 + 60_000);
     // The re-scoring's outputs are published: its due time is no longer the stored score's.
     await t.store.followDeliveries([timed]);
-    expect(Number(await dueOf(id))).toBe(NOW + 2 + 60_000);
+    expect(await dueOf(id)).toBe(NOW + 2 + 60_000);
+  });
+
+  it('keeps the due time another instance set from a newer score, or the lease of a claimer that came after the lease ended', async () => {
+    const other = createStateStore(t.redis, { prefix: t.prefix });
+    const scoredElsewhere = 'due-set-by-another-instance';
+    await customerWithState(scoredElsewhere);
+    const timed = commit(scoredElsewhere, { asOf: NOW + 1, nextDueAt: NOW + DAY });
+    await commitOne(timed, { leases: await claimed(scoredElsewhere) });
+    // Another instance, the consumer of the customer's partition, scores it meanwhile: this one knows nothing of it.
+    const [snapshot] = await other.readCustomers([scoredElsewhere], NOW + 2);
+    await other.commitScores([{ ...commit(scoredElsewhere, { asOf: NOW + 2, nextDueAt: NOW + 2 + 60_000 }), basedOn: snapshot!.score }]);
+    await t.store.followDeliveries([timed]);
+    expect(await dueOf(scoredElsewhere)).toBe(NOW + 2 + 60_000);
+
+    const claimedAgain = 'due-claimed-again';
+    await customerWithState(claimedAgain);
+    const slow = commit(claimedAgain, { asOf: NOW + 1, nextDueAt: NOW + DAY });
+    await commitOne(slow, { leases: await claimed(claimedAgain) });
+    // The lease ended before the outputs were published, and another instance claimed the customer (as its lease left it).
+    await other.scheduleDue(claimedAgain, LEASE_END + 300_000);
+    await t.store.followDeliveries([slow]);
+    expect(await dueOf(claimedAgain)).toBe(LEASE_END + 300_000);
   });
 });
 

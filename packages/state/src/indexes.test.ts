@@ -4,17 +4,22 @@ import type { RedisClient } from './connection';
 import { MEMBERS_PER_INDEX_COMMAND, RESOLVED_ALERTS_INDEXED, customerIndexes } from './indexes';
 import { keySchema } from './keys';
 import type { CommitResult, ScoreCommit } from './scripts/commit-score';
+import type { ScriptRunner } from './scripts/lua-script';
 
-/** The sorted-set commands the indexes send, recorded instead of sent. */
+/** The sorted-set commands and moveLeasedDues calls the indexes send, recorded instead of sent. */
 function recordingRedis() {
-  const commands: Array<{ command: 'zadd' | 'zrem' | 'zremrangebyrank'; key: string; args: Array<string | number> }> = [];
+  const commands: Array<{ command: 'zadd' | 'zrem' | 'zremrangebyrank' | 'moveLeasedDues'; key: string; args: Array<string | number | Buffer> }> = [];
   const redis = {
     zadd: async (key: string, ...args: Array<string | number>) => void commands.push({ command: 'zadd', key, args }),
     zrem: async (key: string, ...args: string[]) => void commands.push({ command: 'zrem', key, args }),
     zremrangebyrank: async (key: string, ...args: number[]) => void commands.push({ command: 'zremrangebyrank', key, args }),
   };
-  return { redis: redis as unknown as RedisClient, commands };
+  const moveLeasedDues: ScriptRunner = async ({ keys: [key], args }) => void commands.push({ command: 'moveLeasedDues', key: key!, args: [...args] });
+  return { redis: redis as unknown as RedisClient, moveLeasedDues, commands };
 }
+
+/** The indexes of `recorded` (recordingRedis). */
+const indexesOf = ({ redis, moveLeasedDues }: ReturnType<typeof recordingRedis>) => customerIndexes(redis, keys, moveLeasedDues);
 
 const keys = keySchema('t');
 
@@ -33,10 +38,11 @@ function firstCommit(
 
 describe('the index follow-ups of a batch of commits', () => {
   it('travel as one ZADD per sorted set, not one command per entry, in commands of at most MEMBERS_PER_INDEX_COMMAND members', async () => {
-    const { redis, commands } = recordingRedis();
+    const recorded = recordingRedis();
+    const { commands } = recorded;
     const customers = MEMBERS_PER_INDEX_COMMAND + 100;
     const followUps = Array.from({ length: customers }, (_, i) => firstCommit(`c-${i}`, 'SMB', 1_000));
-    await customerIndexes(redis, keys).followCommits(followUps, '', 1);
+    await indexesOf(recorded).followCommits(followUps, '', 1);
 
     const membersPerKey = new Map<string, number>();
     // No customer has an alert: the alert indexes lose them all, in one ZREM each (two: more than fit one).
@@ -58,9 +64,10 @@ describe('the index follow-ups of a batch of commits', () => {
   });
 
   it('removes in one ZREM per sorted set what leaves it: no due time, no open or resolved alert', async () => {
-    const { redis, commands } = recordingRedis();
+    const recorded = recordingRedis();
+    const { commands } = recorded;
     const followUps = ['a', 'b', 'c'].map((id) => firstCommit(id, 'SMB', null));
-    await customerIndexes(redis, keys).followCommits(followUps, '', 1);
+    await indexesOf(recorded).followCommits(followUps, '', 1);
     const removals = commands.filter((c) => c.command === 'zrem');
     expect(removals.find((c) => c.key === keys.openAlerts)?.args).toEqual(['a', 'b', 'c']);
     expect(removals.find((c) => c.key === keys.resolvedAlerts)?.args).toEqual(['a', 'b', 'c']);
@@ -70,8 +77,9 @@ describe('the index follow-ups of a batch of commits', () => {
   });
 
   it('enter a customer whose alerts resolved in the resolved-alert index by when, then trim it to the RESOLVED_ALERTS_INDEXED latest', async () => {
-    const { redis, commands } = recordingRedis();
-    await customerIndexes(redis, keys).followCommits([firstCommit('a', 'SMB', null, 'MATURE', 5_000), firstCommit('b', 'SMB', null)], '', 1);
+    const recorded = recordingRedis();
+    const { commands } = recorded;
+    await indexesOf(recorded).followCommits([firstCommit('a', 'SMB', null, 'MATURE', 5_000), firstCommit('b', 'SMB', null)], '', 1);
     const touching = commands.filter((c) => c.key === keys.resolvedAlerts);
     expect(touching).toEqual([
       { command: 'zadd', key: keys.resolvedAlerts, args: [5_000, 'a'] },
@@ -81,9 +89,10 @@ describe('the index follow-ups of a batch of commits', () => {
   });
 
   it('rank a customer without an active contract by value at risk alone (0): a churned customer or a prospect cannot churn', async () => {
-    const { redis, commands } = recordingRedis();
+    const recorded = recordingRedis();
+    const { commands } = recorded;
     const followUps = [firstCommit('signed', 'SMB', null), firstCommit('gone', 'SMB', null, 'CHURNED'), firstCommit('lead', 'SMB', null, 'PROSPECT')];
-    await customerIndexes(redis, keys).followCommits(followUps, '', 1);
+    await indexesOf(recorded).followCommits(followUps, '', 1);
     const members = (command: 'zadd' | 'zrem', key: string) =>
       commands.filter((c) => c.command === command && c.key === key).flatMap((c) => c.args.filter((arg) => typeof arg === 'string'));
     for (const segment of [null, 'SMB']) {
@@ -109,8 +118,9 @@ describe("a customer's due entry, decided by the consumer and the time-driven lo
   };
 
   it('is not written from a commit sent before the one whose follow-up decided it already', async () => {
-    const { redis, commands } = recordingRedis();
-    const indexes = customerIndexes(redis, keys);
+    const recorded = recordingRedis();
+    const { commands } = recorded;
+    const indexes = indexesOf(recorded);
     const earlier = indexes.sequence();
     const later = indexes.sequence();
     // The later call's follow-up came first (the earlier one's waited for the rest of its batch).
@@ -124,41 +134,45 @@ describe("a customer's due entry, decided by the consumer and the time-driven lo
   });
 
   it("is not written from a read sent before a commit whose follow-up decided it, nor from a delivery the commit's follow-up did not wait for", async () => {
-    const { redis, commands } = recordingRedis();
-    const indexes = customerIndexes(redis, keys);
+    const recorded = recordingRedis();
+    const { commands } = recorded;
+    const indexes = indexesOf(recorded);
     const read = indexes.sequence();
     const { commit, result } = firstCommit('a', 'SMB', 60_000);
     await indexes.followCommits([{ commit, result: { ...result, outbox: [{}] as never } }], '', indexes.sequence());
-    await indexes.followStoredDues([{ customerId: 'a', dueAt: 86_400_000 }], read);
-    // The commit's due time was not left to its delivery (no dueAfterDelivery): a delivery of it changes nothing.
+    await indexes.followStoredDues([{ customerId: 'a', dueAt: 86_400_000, leasedUntil: 300_000 }], read);
+    // The commit's due time was not left to its delivery (no lease): a delivery of it changes nothing.
     await indexes.followDeliveries([commit]);
     expect(dueWrites(commands)).toEqual([{ command: 'zadd', args: [60_000, 'a'] }]);
   });
 
   it('is not written from a commit sent before the due time was set outright (a release of held alerts)', async () => {
-    const { redis, commands } = recordingRedis();
-    const indexes = customerIndexes(redis, keys);
+    const recorded = recordingRedis();
+    const { commands } = recorded;
+    const indexes = indexesOf(recorded);
     const commitSent = indexes.sequence();
     await indexes.scheduleDue('a', 1_001);
     await indexes.followCommits([firstCommit('a', 'SMB', 86_400_000)], '', commitSent);
     expect(dueWrites(commands)).toEqual([{ command: 'zadd', args: [1_001, 'a'] }]);
   });
 
-  it("follows a re-scoring's delivery once, unless a later commit decided the due entry meanwhile", async () => {
-    const { redis, commands } = recordingRedis();
-    const indexes = customerIndexes(redis, keys);
+  it("follows a re-scoring's delivery once, from its claim's lease, unless a later commit decided the due entry meanwhile", async () => {
+    const recorded = recordingRedis();
+    const { commands } = recorded;
+    const indexes = indexesOf(recorded);
     const waiting = (customerId: string) => {
       const { commit, result } = firstCommit(customerId, 'SMB', 86_400_000);
       return { commit, result: { ...result, outbox: [{}] as never } };
     };
     const [a, b] = [waiting('a'), waiting('b')];
-    await indexes.followCommits([a, b], '', indexes.sequence(), new Set(['a', 'b']));
+    await indexes.followCommits([a, b], '', indexes.sequence(), new Map([['a', 300_000], ['b', 300_000]]));
     expect(dueWrites(commands)).toEqual([]);
     await indexes.followCommits([refused('b', 60_000, 2)], '', indexes.sequence());
     await indexes.followDeliveries([a.commit, b.commit]);
+    await indexes.followDeliveries([a.commit]);
     expect(dueWrites(commands)).toEqual([
       { command: 'zadd', args: [60_000, 'b'] },
-      { command: 'zadd', args: [86_400_000, 'a'] },
+      { command: 'moveLeasedDues', args: ['a', 300_000, 86_400_000] },
     ]);
   });
 });

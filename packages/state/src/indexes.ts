@@ -13,12 +13,15 @@
 // sending. A due time decided from an earlier number than the customer's last decision is not sent. Without
 // that, a re-scoring for time whose outputs took a while to publish, or whose follow-up waited for the rest of its
 // batch, could put back the due time of a score the consumer had replaced meanwhile: a customer whose alerts that
-// score held for a minute then waited until its next due time (a day).
+// score held for a minute then waited until its next due time (a day). Between processes, where no sequence is shared,
+// a re-scoring for time moves the entry from its claim's lease only while the entry still holds it (moveLeasedDues).
 import type { Score } from '@churnscore/domain';
 import type { RedisClient } from './connection';
 import { RANKING_METRICS, rankedIn, type KeySchema } from './keys';
 import type { ScoreSummary } from './score-codec';
 import { dueAwaitsDelivery, publishesScore, type CommitResult, type ScoreCommit } from './scripts/commit-score';
+import type { ScriptRunner } from './scripts/lua-script';
+import { moveLeasedDuesCall, type LeasedDue } from './scripts/move-leased-dues';
 
 /** What a ranking entry is made of, and what decides which rankings the customer is in. */
 type RankedScore = Pick<Score, 'segment' | 'lifecycleStage' | (typeof RANKING_METRICS)[number]>;
@@ -33,22 +36,25 @@ export interface CustomerIndexes {
   /**
    * After a batch of commits (each of another customer): the rankings, due times and open-alert entries follow the
    * scores that are stored now. `generation`: the Redis generation the commits were fenced to ('' for none).
-   * `sequence`: taken as the commits were sent. `dueAfterDelivery`: customers whose due time waits for their outputs to
-   * be published (CommitOptions).
+   * `sequence`: taken as the commits were sent. `leases`: customers re-scored for time, with the end of their claim's
+   * lease (CommitOptions).
    */
   followCommits(
     followUps: ReadonlyArray<{ commit: ScoreCommit; result: CommitResult }>,
     generation: string,
     sequence: number,
-    dueAfterDelivery?: ReadonlySet<string>,
+    leases?: ReadonlyMap<string, number>,
   ): Promise<void>;
   /**
-   * The outputs of commits whose due time waited for them (CommitOptions.dueAfterDelivery) are published: each
-   * customer is due at its commit's next due time, unless its due entry was decided since from a later sequence number.
+   * The outputs of commits whose due time waited for them (CommitOptions.leases) are published: each customer is moved
+   * from its lease to its commit's next due time, unless its due entry was decided since from a later sequence number.
    */
   followDeliveries(commits: readonly ScoreCommit[]): Promise<void>;
-  /** Each customer due at `dueAt`, read from its stored score with `sequence`, unless its due entry was decided since from a later sequence number. */
-  followStoredDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>, sequence: number): Promise<void>;
+  /**
+   * Each customer moved from its lease to `dueAt`, read from its stored score with `sequence`, unless its due entry was
+   * decided since from a later sequence number.
+   */
+  followStoredDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null; leasedUntil: number }>, sequence: number): Promise<void>;
   /** The customer's due entry was moved by something other than a follow-up (a claim's lease): the next follow-up sends it again. */
   dueMoved(customerId: string): void;
   /** After an erasure: the customer leaves every ranking (overall and `rankedSegment`'s), its due shard and the alert indexes. */
@@ -60,6 +66,8 @@ interface EntryWrite {
   key: string;
   member: string;
   score: number | null;
+  /** A due entry of a customer re-scored for time: written only while it holds the lease its claim put there, which ends then. */
+  leasedUntil?: number;
 }
 
 /** The most members one ZADD or ZREM carries, so that a large batch's follow-up never holds Redis for long. */
@@ -78,11 +86,19 @@ export const trimResolvedAlerts = (redis: RedisClient, keys: KeySchema): Promise
 
 /**
  * Sends entry writes as one ZADD and one ZREM per key (in commands of at most MEMBERS_PER_INDEX_COMMAND members); of two
- * writes of one member, the later wins. `onlyLower`: a member keeps a lower score it has (ZADD LT).
+ * writes of one member, the later wins. `onlyLower`: a member keeps a lower score it has (ZADD LT). Due entries moved
+ * from a lease go through `moveLeasedDues`, one call per due shard likewise.
  */
-function writeEntries(redis: RedisClient, writes: readonly EntryWrite[], { onlyLower = false } = {}): Promise<unknown> {
+function writeEntries(redis: RedisClient, moveLeasedDues: ScriptRunner, writes: readonly EntryWrite[], { onlyLower = false } = {}): Promise<unknown> {
   const byKey = new Map<string, Map<string, number | null>>();
-  for (const { key, member, score } of writes) {
+  const leasedByKey = new Map<string, LeasedDue[]>();
+  for (const { key, member, score, leasedUntil } of writes) {
+    if (leasedUntil !== undefined) {
+      const dues = leasedByKey.get(key) ?? [];
+      dues.push({ customerId: member, leasedUntil, dueAt: score });
+      leasedByKey.set(key, dues);
+      continue;
+    }
     const members = byKey.get(key) ?? new Map<string, number | null>();
     members.set(member, score);
     byKey.set(key, members);
@@ -101,6 +117,11 @@ function writeEntries(redis: RedisClient, writes: readonly EntryWrite[], { onlyL
     }
     for (let start = 0; start < removed.length; start += MEMBERS_PER_INDEX_COMMAND) {
       commands.push(redis.zrem(key, ...removed.slice(start, start + MEMBERS_PER_INDEX_COMMAND)));
+    }
+  }
+  for (const [key, dues] of leasedByKey) {
+    for (let start = 0; start < dues.length; start += MEMBERS_PER_INDEX_COMMAND) {
+      commands.push(moveLeasedDues(moveLeasedDuesCall(key, dues.slice(start, start + MEMBERS_PER_INDEX_COMMAND))));
     }
   }
   return Promise.all(commands);
@@ -132,10 +153,10 @@ const commitToken = (score: Pick<ScoreSummary, 'revision' | 'asOf'>): string => 
 /** The last decision of a customer's due entry: the sequence it came from, and the commit whose outputs it waits for, if any. */
 interface DueDecision {
   sequence: number;
-  awaitingDelivery: string | null;
+  awaitingDelivery: { commitToken: string; leasedUntil: number } | null;
 }
 
-export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIndexes {
+export function customerIndexes(redis: RedisClient, keys: KeySchema, moveLeasedDues: ScriptRunner): CustomerIndexes {
   // An entry is trusted only once its writes have landed, while the stored score is still the commit it
   // followed, in the same generation (a Redis that lost writes, maybe the entries' own, is another one). So a
   // follow-up lost with a crash or a failed call is sent in full by the next commit, as before.
@@ -146,7 +167,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
   const dueDecisions = new Map<string, DueDecision>();
 
   /** Records a decision of the customer's due entry from `sequence`; false, recording nothing, when a later sequence number decided it. */
-  function decideDue(customerId: string, sequence: number, awaitingDelivery: string | null): boolean {
+  function decideDue(customerId: string, sequence: number, awaitingDelivery: DueDecision['awaitingDelivery']): boolean {
     const last = dueDecisions.get(customerId);
     if (last !== undefined && last.sequence > sequence) return false;
     dueDecisions.delete(customerId);
@@ -168,17 +189,23 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     });
   }
 
-  const setDue = (customerId: string, dueAt: number | null): EntryWrite => ({ key: keys.dueShard(keys.dueShardOf(customerId)), member: customerId, score: dueAt });
+  const setDue = (customerId: string, dueAt: number | null, leasedUntil?: number): EntryWrite => ({
+    key: keys.dueShard(keys.dueShardOf(customerId)),
+    member: customerId,
+    score: dueAt,
+    ...(leasedUntil === undefined ? {} : { leasedUntil }),
+  });
 
   const markOpenAlert = (customerId: string, valueAtRisk: number | null): EntryWrite => ({ key: keys.openAlerts, member: customerId, score: valueAtRisk });
 
   const markResolvedAlert = (customerId: string, lastResolvedAt: number | null): EntryWrite => ({ key: keys.resolvedAlerts, member: customerId, score: lastResolvedAt });
 
-  async function scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null }>): Promise<void> {
+  async function scheduleDues(dues: ReadonlyArray<{ customerId: string; dueAt: number | null; leasedUntil?: number }>): Promise<void> {
     for (const { customerId } of dues) dueMoved(customerId);
     await writeEntries(
       redis,
-      dues.map(({ customerId, dueAt }) => setDue(customerId, dueAt)),
+      moveLeasedDues,
+      dues.map(({ customerId, dueAt, leasedUntil }) => setDue(customerId, dueAt, leasedUntil)),
     );
   }
 
@@ -193,7 +220,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     result: CommitResult,
     generation: string,
     sequence: number,
-    dueAfterDelivery: ReadonlySet<string> | undefined,
+    leases: ReadonlyMap<string, number> | undefined,
   ): { writes: EntryWrite[]; landed?: () => void } {
     const customerId = commit.score.customerId;
     const previous: ScoreSummary | null = result.previousScore;
@@ -202,28 +229,32 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
     if (followed.size >= FOLLOWED_CUSTOMERS_REMEMBERED) followed.clear();
     if (!result.written) {
       if (!previous || result.fenced) return { writes: [] };
-      return { writes: [...rank(customerId, previous, previous.segment), ...(decideDue(customerId, sequence, null) ? [setDue(customerId, previous.nextDueAt)] : [])] };
+      const dueDecided = decideDue(customerId, sequence, null);
+      return { writes: [...rank(customerId, previous, previous.segment), ...(dueDecided ? [setDue(customerId, previous.nextDueAt, leases?.get(customerId))] : [])] };
     }
     // An insignificant change leaves the published score stored, and ranked.
     const stored = publishesScore(commit.outbox) || previous === null ? commit.score : previous;
     const openAlertValue = commit.hasOpenAlerts ? stored.valueAtRisk : null;
-    const dueWaits = dueAwaitsDelivery(result, customerId, dueAfterDelivery);
-    const dueDecided = decideDue(customerId, sequence, dueWaits ? commitToken(commit) : null);
+    const leasedUntil = leases?.get(customerId);
+    const dueWaits = dueAwaitsDelivery(result, customerId, leases);
+    const dueDecided = decideDue(customerId, sequence, dueWaits ? { commitToken: commitToken(commit), leasedUntil: leasedUntil! } : null);
     const entry: Followed = {
       commitToken: commitToken(commit),
       generation,
       ranking: [stored.segment, ...RANKING_METRICS.map((metric) => (rankedIn(metric, stored.lifecycleStage) ? stored[metric] : '-'))].join('|'),
-      // A due time left to followDeliveries, or decided from a later sequence number, is not this follow-up's to trust.
-      due: dueWaits || !dueDecided ? '' : String(commit.nextDueAt),
+      // A due time left to followDeliveries, decided from a later sequence number or moved from a lease (which another
+      // writer may have replaced) is not this follow-up's to trust.
+      due: dueWaits || !dueDecided || leasedUntil !== undefined ? '' : String(commit.nextDueAt),
       openAlert: String(openAlertValue),
       resolvedAlert: String(commit.lastResolvedAt),
       landed: false,
     };
     const trusted = last?.landed === true && previous !== null && last.commitToken === commitToken(previous) && last.generation === generation;
-    const unchanged = (part: 'ranking' | 'due' | 'openAlert' | 'resolvedAlert') => trusted && last[part] === entry[part];
+    // An empty part ('' for a due time) is one not trusted: never the same as another.
+    const unchanged = (part: 'ranking' | 'due' | 'openAlert' | 'resolvedAlert') => trusted && last[part] !== '' && last[part] === entry[part];
     const writes = [
       ...(unchanged('ranking') ? [] : rank(customerId, stored, previous?.segment ?? null)),
-      ...(dueWaits || !dueDecided || unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt)]),
+      ...(dueWaits || !dueDecided || unchanged('due') ? [] : [setDue(customerId, commit.nextDueAt, leasedUntil)]),
       ...(unchanged('openAlert') ? [] : [markOpenAlert(customerId, openAlertValue)]),
       ...(unchanged('resolvedAlert') ? [] : [markResolvedAlert(customerId, commit.lastResolvedAt)]),
     ];
@@ -247,10 +278,10 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
       return scheduleDues(
         commits.flatMap((commit) => {
           const { customerId } = commit.score;
-          const decision = dueDecisions.get(customerId);
-          if (decision !== undefined && decision.awaitingDelivery !== commitToken(commit)) return [];
-          if (decision !== undefined) decision.awaitingDelivery = null;
-          return [{ customerId, dueAt: commit.nextDueAt }];
+          const awaiting = dueDecisions.get(customerId)?.awaitingDelivery;
+          if (awaiting?.commitToken !== commitToken(commit)) return [];
+          dueDecisions.get(customerId)!.awaitingDelivery = null;
+          return [{ customerId, dueAt: commit.nextDueAt, leasedUntil: awaiting.leasedUntil }];
         }),
       );
     },
@@ -265,6 +296,7 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
       for (const customerId of customerIds) dueMoved(customerId);
       await writeEntries(
         redis,
+        moveLeasedDues,
         customerIds.map((customerId) => setDue(customerId, dueAt)),
         { onlyLower: true },
       );
@@ -274,23 +306,23 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema): CustomerIn
 
     // When a call was refused, the newer score that is stored decides. That heals a follow-up lost with an
     // earlier call (a retried commit is refused as not newer) and one overtaken by an older commit's.
-    async followCommits(followUps, generation, sequence, dueAfterDelivery) {
+    async followCommits(followUps, generation, sequence, leases) {
       const writes: EntryWrite[] = [];
       const landed: Array<() => void> = [];
       for (const { commit, result } of followUps) {
-        const planned = followCommit(commit, result, generation, sequence, dueAfterDelivery);
+        const planned = followCommit(commit, result, generation, sequence, leases);
         writes.push(...planned.writes);
         if (planned.landed) landed.push(planned.landed);
       }
       // The trim is sent after the entries it bounds, on the same connection (the same node in a cluster).
       const resolvedAdded = writes.some(({ key, score }) => key === keys.resolvedAlerts && score !== null);
-      await Promise.all([writeEntries(redis, writes), ...(resolvedAdded ? [trimResolvedAlerts(redis, keys)] : [])]);
+      await Promise.all([writeEntries(redis, moveLeasedDues, writes), ...(resolvedAdded ? [trimResolvedAlerts(redis, keys)] : [])]);
       for (const markLanded of landed) markLanded();
     },
 
     async followErasure(customerId, rankedSegment) {
       followed.delete(customerId);
-      await writeEntries(redis, [
+      await writeEntries(redis, moveLeasedDues, [
         ...rank(customerId, null, rankedSegment),
         setDue(customerId, null),
         markOpenAlert(customerId, null),

@@ -13,6 +13,7 @@ import { CLAIM_DUE_SCRIPT, dueClaimer, type ClaimOptions, type DueClaim } from '
 import { COMMIT_SCORE_SCRIPT, commitScoreCall, parseCommitScoreReply, waitingEntriesInReply, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';
 import { ERASE_CUSTOMER_SCRIPT, eraseCustomerCall, parseEraseCustomerReply } from './scripts/erase-customer';
 import { defineScript } from './scripts/lua-script';
+import { MOVE_LEASED_DUES_SCRIPT } from './scripts/move-leased-dues';
 import { READ_CUSTOMER_SCRIPT, explanationsInReply, parseReadCustomerReply, readCustomerCall, type CustomerSnapshot } from './scripts/read-customer';
 
 export const DEFAULT_RETENTION_DAYS = 400;
@@ -52,16 +53,17 @@ export interface StateStore {
   ackOutbox(customerId: string, upToSeq: number): Promise<number>;
   scheduleDue(customerId: string, dueAt: number | null): Promise<void>;
   /**
-   * The outputs of these commits, whose due time waited for them (CommitOptions.dueAfterDelivery), are published: each
-   * customer is due at its commit's next due time, unless this process decided its due entry since from a later commit
-   * or read (docs/redis-contract.md, Guarantees).
+   * The outputs of these commits, whose due time waited for them (CommitOptions.leases), are published: each customer
+   * is moved from its lease to its commit's next due time, unless this process decided its due entry since from a later
+   * commit or read (docs/redis-contract.md, "Due sets and leases").
    */
   followDeliveries(commits: readonly ScoreCommit[]): Promise<void>;
   /**
-   * Each customer due when its stored score, read now, says, unless outputs of that score are still unpublished (their
-   * writer's lease or input offsets bring them back, and its due entry stays as it is).
+   * Customers re-scored for time whose commit was refused, with the end of their claim's lease: each is moved from it
+   * to when its stored score, read now, says, unless outputs of that score are still unpublished (their writer's lease
+   * or input offsets bring them back, and its due entry stays as it is).
    */
-  followStoredScores(customerIds: readonly string[], asOf: number): Promise<void>;
+  followStoredScores(leases: ReadonlyMap<string, number>, asOf: number): Promise<void>;
   /** Makes each customer due at `dueAt` at the latest: one due earlier stays so. */
   scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void>;
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
@@ -97,8 +99,9 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     ackOutbox: defineScript(redis, ACK_OUTBOX_SCRIPT),
     claimDue: defineScript(redis, CLAIM_DUE_SCRIPT),
     eraseCustomer: defineScript(redis, ERASE_CUSTOMER_SCRIPT),
+    moveLeasedDues: defineScript(redis, MOVE_LEASED_DUES_SCRIPT),
   };
-  const indexes = customerIndexes(redis, keys);
+  const indexes = customerIndexes(redis, keys, run.moveLeasedDues);
   const claimDue = dueClaimer(run.claimDue, keys);
   const legends = new ExplanationLegends(redis, keys.legends);
   // Each reply is decoded as it comes, while Redis still answers the others.
@@ -119,7 +122,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
 
     readCustomers,
 
-    async commitScores(commits, { fence, dueAfterDelivery } = {}) {
+    async commitScores(commits, { fence, leases } = {}) {
       // Every commit is encoded before the first call, so a malformed batch writes nothing; the legends its
       // explanations name are written before any call that names them.
       const calls = commits.map((commit) => commitScoreCall(keys.customer(commit.score.customerId), commit, fence, legends));
@@ -137,7 +140,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
         results.map((result, i) => ({ commit: commits[i]!, result })),
         fence?.generation ?? '',
         sequence,
-        dueAfterDelivery,
+        leases,
       );
       return results;
     },
@@ -147,11 +150,11 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     scheduleDue: indexes.scheduleDue,
     followDeliveries: indexes.followDeliveries,
 
-    async followStoredScores(customerIds, asOf) {
+    async followStoredScores(leases, asOf) {
       const sequence = indexes.sequence();
-      const stored = await readCustomers(customerIds, asOf);
+      const stored = await readCustomers([...leases.keys()], asOf);
       await indexes.followStoredDues(
-        stored.flatMap((s) => (s.outbox.length === 0 ? [{ customerId: s.customerId, dueAt: s.score?.nextDueAt ?? null }] : [])),
+        stored.flatMap((s) => (s.outbox.length === 0 ? [{ customerId: s.customerId, dueAt: s.score?.nextDueAt ?? null, leasedUntil: leases.get(s.customerId)! }] : [])),
         sequence,
       );
     },

@@ -230,13 +230,14 @@ describe('ScoringPipeline.handleChunks', () => {
     const later = NOW + 40 * MS_PER_DAY; // the call a month old: the score has moved, and a change is published
     const registryDown: BatchSender = { sendBatch: () => Promise.reject(new Error('schema registry unreachable')) };
     store.due.set('c1', later + LEASE_MS); // as the claim's lease left it
-    await expect(pipelineWith(registryDown, later).rescore([{ customerId: 'c1', cause: { kind: 'time' } }], later, FENCE)).rejects.toThrow('unreachable');
+    await expect(pipelineWith(registryDown, later).rescore([{ customerId: 'c1', cause: { kind: 'time' }, leasedUntil: later + LEASE_MS }], later, FENCE)).rejects.toThrow('unreachable');
     // Committed, unpublished: no input offset brings the customer back, its lease does.
     expect(store.stored('c1').outbox.length).toBeGreaterThan(0);
     expect(store.due.get('c1')).toBe(later + LEASE_MS);
 
     const leaseEnd = later + LEASE_MS;
-    await pipelineWith(producer, leaseEnd).rescore([{ customerId: 'c1', cause: { kind: 'time' } }], leaseEnd, FENCE);
+    store.due.set('c1', leaseEnd + LEASE_MS); // claimed again once the lease ended
+    await pipelineWith(producer, leaseEnd).rescore([{ customerId: 'c1', cause: { kind: 'time' }, leasedUntil: leaseEnd + LEASE_MS }], leaseEnd, FENCE);
     expect(store.stored('c1').outbox).toEqual([]);
     expect((await outputs()).some((event) => event.kind === 'score-changed' && event.cause.kind === 'time')).toBe(true);
     expect(store.due.get('c1')).toBe(store.stored('c1').score!.nextDueAt);
@@ -246,7 +247,7 @@ describe('ScoringPipeline.handleChunks', () => {
     await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
     const stored = store.stored('c1').score!;
     store.due.set('c1', NOW + 300_000); // as the claim's lease left it
-    await pipelineWith().rescore([{ customerId: 'c1', cause: { kind: 'time' } }], NOW, FENCE);
+    await pipelineWith().rescore([{ customerId: 'c1', cause: { kind: 'time' }, leasedUntil: NOW + 300_000 }], NOW, FENCE);
     // The same revision as of the same instant: not newer, refused. A clock that stands still (the evaluation's) never
     // reaches the lease's end.
     expect(store.stored('c1').score).toEqual(stored);

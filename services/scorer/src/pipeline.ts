@@ -36,6 +36,11 @@ export interface PipelineDeps {
 export interface RescoreTarget {
   customerId: string;
   cause: ScoreCause;
+  /**
+   * For a re-scoring for time: the end of the lease its claim put in the customer's due entry. The due time is moved
+   * from it only while the entry still holds it (CommitOptions.leases).
+   */
+  leasedUntil?: number;
   /** For an evaluation caused by events: when the newest of the customer's events just applied occurred (none: all were redeliveries; see CatchUpInput). */
   newestEventAt?: number;
   /** The same for the newest of its activity events among them (none: no activity was applied). */
@@ -268,10 +273,10 @@ export class ScoringPipeline {
     countByCause(this.deps.metrics, known.map(({ target }) => target.cause.kind));
     // No input offset brings back a customer re-scored for time: its claim's lease does, should its outputs not be
     // published (a crash, a registry outage), so its due time moves only once they are.
-    const dueAfterDelivery = new Set(known.flatMap(({ snapshot, target }) => (target.cause.kind === 'time' ? [snapshot.customerId] : [])));
+    const leases = new Map(known.flatMap(({ snapshot, target }) => (target.leasedUntil === undefined ? [] : [[snapshot.customerId, target.leasedUntil] as const])));
     const results = await store.commitScores(
       recomputed.map(({ commit }) => commit),
-      { fence, dueAfterDelivery },
+      { fence, leases },
     );
     const conflicted: RescoreTarget[] = [];
     const toPublish = results.flatMap((result, i) => {
@@ -286,9 +291,12 @@ export class ScoringPipeline {
     });
     await this.publishOutboxes(toPublish);
     await store.followDeliveries(
-      results.flatMap((result, i) => (dueAwaitsDelivery(result, known[i]!.snapshot.customerId, dueAfterDelivery) ? [recomputed[i]!.commit] : [])),
+      results.flatMap((result, i) => (dueAwaitsDelivery(result, known[i]!.snapshot.customerId, leases) ? [recomputed[i]!.commit] : [])),
     );
-    await this.followNewerScores(results.flatMap((result, i) => (refusedAsNotNewer(result) && dueAfterDelivery.has(known[i]!.snapshot.customerId) ? [known[i]!.snapshot.customerId] : [])), now);
+    await this.followNewerScores(
+      new Map(results.flatMap((result, i) => (refusedAsNotNewer(result) && leases.has(known[i]!.snapshot.customerId) ? [[known[i]!.snapshot.customerId, leases.get(known[i]!.snapshot.customerId)!] as const] : []))),
+      now,
+    );
     if (results.some((result) => result.fenced)) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
@@ -304,9 +312,9 @@ export class ScoringPipeline {
    * at the refusal finds its outputs still there far more often and keeps the lease (`npm run evaluate`, whose clock
    * stands still, then waited for good: tried on 2026-12-06).
    */
-  private async followNewerScores(customerIds: readonly string[], now: number): Promise<void> {
-    if (customerIds.length === 0) return;
-    await this.deps.store.followStoredScores(customerIds, now);
+  private async followNewerScores(leases: ReadonlyMap<string, number>, now: number): Promise<void> {
+    if (leases.size === 0) return;
+    await this.deps.store.followStoredScores(leases, now);
   }
 
   private recompute(

@@ -98,7 +98,7 @@ export class TimeDrivenRescorer {
     const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });
     if (claims.length === 0) return 0;
     await this.pipeline.rescore(
-      claims.map(({ customerId }) => ({ customerId, cause: { kind: 'time' } })),
+      claims.map(({ customerId, leasedUntil }) => ({ customerId, cause: { kind: 'time' }, leasedUntil })),
       now,
       this.fence(),
     );

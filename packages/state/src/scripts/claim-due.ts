@@ -6,6 +6,8 @@ export interface DueClaim {
   customerId: string;
   /** The due time (or expired lease) the customer was claimed at. */
   dueAt: number;
+  /** The end of the lease the claim put in the customer's due entry. */
+  leasedUntil: number;
 }
 
 export interface ClaimOptions {
@@ -22,16 +24,16 @@ const ARGS = ['now', 'leaseEnd', 'limit'] as const;
 
 export const CLAIM_DUE_SCRIPT: ScriptDefinition = { name: 'claimDue', keys: KEYS, args: ARGS, constants: {} };
 
-const claimDueCall = (shardKey: string, now: number, leaseMs: number, limit: number): ScriptInvocation => ({
+const claimDueCall = (shardKey: string, now: number, leaseEnd: number, limit: number): ScriptInvocation => ({
   keys: [shardKey],
-  args: scriptArgs(ARGS, { now, leaseEnd: now + leaseMs, limit }),
+  args: scriptArgs(ARGS, { now, leaseEnd, limit }),
 });
 
-/** The reply's (customerId, dueAt) pairs. */
-function parseClaimDueReply(reply: unknown): DueClaim[] {
+/** The reply's (customerId, dueAt) pairs, each leased until `leasedUntil`. */
+function parseClaimDueReply(reply: unknown, leasedUntil: number): DueClaim[] {
   const flat = reply as string[];
   const claims: DueClaim[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) claims.push({ customerId: flat[i]!, dueAt: Number(flat[i + 1]) });
+  for (let i = 0; i + 1 < flat.length; i += 2) claims.push({ customerId: flat[i]!, dueAt: Number(flat[i + 1]), leasedUntil });
   return claims;
 }
 
@@ -44,10 +46,11 @@ export function dueClaimer(run: ScriptRunner, keys: Pick<KeySchema, 'dueShards' 
   let nextStartShard = Math.floor(Math.random() * keys.dueShards);
   return async (now, { limit, leaseMs, shards = allShards }) => {
     const start = nextStartShard++ % Math.max(shards.length, 1);
+    const leaseEnd = now + leaseMs;
     const claims: DueClaim[] = [];
     for (const shard of [...shards.slice(start), ...shards.slice(0, start)]) {
       if (claims.length >= limit) break;
-      claims.push(...parseClaimDueReply(await run(claimDueCall(keys.dueShard(shard), now, leaseMs, limit - claims.length))));
+      claims.push(...parseClaimDueReply(await run(claimDueCall(keys.dueShard(shard), now, leaseEnd, limit - claims.length)), leaseEnd));
     }
     return claims;
   };

@@ -73,12 +73,14 @@ export interface CommitOptions {
    */
   fence?: WriteFence;
   /**
-   * Customers whose due time does not follow a commit that leaves outputs in their outbox: it stays where their claim's
-   * lease put it until `scheduleDues` moves it, once the outputs are published. A time-driven re-scoring has no input
-   * offset to be redelivered from: the lease is what brings back a customer whose outputs a crash, or a registry
-   * outage, left unpublished, to be read again and its outbox published.
+   * Customers re-scored for time, with the end of the lease their claim put in their due entry. Their due time is moved
+   * from that lease only while the entry still holds it: another instance that scored the customer since has set it
+   * from a newer score (moveLeasedDues-1.lua). And it does not follow a commit that leaves outputs in their outbox: it
+   * stays at the lease until `followDeliveries` moves it, once the outputs are published. A time-driven re-scoring has
+   * no input offset to be redelivered from: the lease is what brings back a customer whose outputs a crash, or a
+   * registry outage, left unpublished, to be read again and its outbox published.
    */
-  dueAfterDelivery?: ReadonlySet<string>;
+  leases?: ReadonlyMap<string, number>;
 }
 
 /** What the script answers first. */
@@ -117,9 +119,9 @@ export const COMMIT_SCORE_SCRIPT: ScriptDefinition = { name: 'commitScore', keys
 /** Whether the commit was refused because the stored score is as new or newer (or the customer has no state): no conflict, no fence. */
 export const refusedAsNotNewer = (result: CommitResult): boolean => !result.written && !result.conflict && !result.fenced;
 
-/** Whether the customer's due entry waits for scheduleDues after this commit (CommitOptions.dueAfterDelivery): outputs were left to publish. */
-export const dueAwaitsDelivery = (result: CommitResult, customerId: string, dueAfterDelivery: ReadonlySet<string> | undefined): boolean =>
-  result.written && result.outbox.length > 0 && dueAfterDelivery?.has(customerId) === true;
+/** Whether the customer's due entry waits for followDeliveries after this commit (CommitOptions.leases): outputs were left to publish. */
+export const dueAwaitsDelivery = (result: CommitResult, customerId: string, leases: ReadonlyMap<string, number> | undefined): boolean =>
+  result.written && result.outbox.length > 0 && leases?.has(customerId) === true;
 
 /**
  * Whether a commit publishes its score: its outbox then starts with the score-changed message, which the

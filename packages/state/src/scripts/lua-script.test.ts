@@ -19,10 +19,11 @@ import {
   type LuaValue,
   type ScriptDefinition,
 } from './lua-script';
+import { MOVE_LEASED_DUES_SCRIPT } from './move-leased-dues';
 import { READ_CUSTOMER_SCRIPT } from './read-customer';
 import { REPLACE_BACKFILL_SCRIPT } from './replace-backfill';
 
-const SCRIPTS = [APPLY_EVENTS_SCRIPT, READ_CUSTOMER_SCRIPT, COMMIT_SCORE_SCRIPT, ACK_OUTBOX_SCRIPT, CLAIM_DUE_SCRIPT, ERASE_CUSTOMER_SCRIPT, REPLACE_BACKFILL_SCRIPT];
+const SCRIPTS = [APPLY_EVENTS_SCRIPT, READ_CUSTOMER_SCRIPT, COMMIT_SCORE_SCRIPT, ACK_OUTBOX_SCRIPT, CLAIM_DUE_SCRIPT, MOVE_LEASED_DUES_SCRIPT, ERASE_CUSTOMER_SCRIPT, REPLACE_BACKFILL_SCRIPT];
 
 interface Token {
   kind: 'name' | 'string' | 'number' | 'symbol';

@@ -60,6 +60,8 @@ export class InMemoryStateStore implements StateStore {
   beforeCommit: ((commit: ScoreCommit) => void) | undefined;
   /** Due times as last scheduled (null: none). */
   readonly due = new Map<string, number | null>();
+  /** The lease of each customer last committed as re-scored for time (CommitOptions.leases). */
+  private readonly leases = new Map<string, number>();
   private readonly customers = new Map<string, StoredCustomer>();
   private incarnations = 0;
 
@@ -118,7 +120,8 @@ export class InMemoryStateStore implements StateStore {
     );
   }
 
-  commitScores(commits: readonly ScoreCommit[], { fence }: CommitOptions = {}): Promise<CommitResult[]> {
+  commitScores(commits: readonly ScoreCommit[], { fence, leases }: CommitOptions = {}): Promise<CommitResult[]> {
+    for (const [customerId, leasedUntil] of leases ?? []) this.leases.set(customerId, leasedUntil);
     return Promise.resolve(commits.map((commit) => this.commit(commit, fence)));
   }
 
@@ -135,18 +138,23 @@ export class InMemoryStateStore implements StateStore {
     return Promise.resolve();
   }
 
-  // Each call completes before the next: no due time can be decided from a score learned before another's.
+  // Each call completes before the next: no due time can be decided from a score learned before another's. A due entry
+  // moves from a lease only while it holds it, as moveLeasedDues-1.lua moves it.
   followDeliveries(commits: readonly ScoreCommit[]): Promise<void> {
-    for (const commit of commits) this.due.set(commit.score.customerId, commit.nextDueAt);
+    for (const commit of commits) this.moveFromLease(commit.score.customerId, this.leases.get(commit.score.customerId), commit.nextDueAt);
     return Promise.resolve();
   }
 
-  followStoredScores(customerIds: readonly string[]): Promise<void> {
-    for (const customerId of customerIds) {
+  followStoredScores(leases: ReadonlyMap<string, number>): Promise<void> {
+    for (const [customerId, leasedUntil] of leases) {
       const { score, outbox } = this.customer(customerId);
-      if (outbox.length === 0) this.due.set(customerId, score?.nextDueAt ?? null);
+      if (outbox.length === 0) this.moveFromLease(customerId, leasedUntil, score?.nextDueAt ?? null);
     }
     return Promise.resolve();
+  }
+
+  private moveFromLease(customerId: string, leasedUntil: number | undefined, dueAt: number | null): void {
+    if (leasedUntil === undefined || this.due.get(customerId) === leasedUntil) this.due.set(customerId, dueAt);
   }
 
   scheduleDueBy(customerIds: readonly string[], dueAt: number): Promise<void> {
@@ -159,9 +167,9 @@ export class InMemoryStateStore implements StateStore {
 
   claimDue(now: number, { limit, leaseMs }: { limit: number; leaseMs: number }): Promise<DueClaim[]> {
     const claims = [...this.due]
-      .flatMap(([customerId, dueAt]) => (dueAt !== null && dueAt <= now ? [{ customerId, dueAt }] : []))
+      .flatMap(([customerId, dueAt]) => (dueAt !== null && dueAt <= now ? [{ customerId, dueAt, leasedUntil: now + leaseMs }] : []))
       .slice(0, limit);
-    for (const { customerId } of claims) this.due.set(customerId, now + leaseMs);
+    for (const { customerId, leasedUntil } of claims) this.due.set(customerId, leasedUntil);
     return Promise.resolve(claims);
   }
 
