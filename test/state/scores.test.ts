@@ -167,6 +167,15 @@ describe("a commit's due time, for a customer re-scored for time", () => {
     expect(await dueOf(id)).toBe(NOW + 3 * DAY);
   });
 
+  it('leaves the due shard from its lease when nothing can change the score any more', async () => {
+    const id = 'due-none-after-lease';
+    await customerWithState(id);
+    const timed = commit(id, { asOf: NOW + 1, nextDueAt: null });
+    await commitOne(timed, { leases: await claimed(id) });
+    await t.store.followDeliveries([timed]);
+    expect(await t.redis.zscore(t.store.keys.dueShard(t.store.keys.dueShardOf(id)), id)).toBeNull();
+  });
+
   it('keeps the due time of a score committed while the outputs of an earlier one were being published', async () => {
     const id = 'due-overtaken';
     await customerWithState(id);
