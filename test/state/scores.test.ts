@@ -167,6 +167,23 @@ describe("a commit's due time, for a customer re-scored for time", () => {
     expect(await dueOf(id)).toBe(NOW + 3 * DAY);
   });
 
+  it('stays at the lease when refused for a stored score whose outputs are unpublished, and moves once they are', async () => {
+    const id = 'due-refused';
+    await customerWithState(id);
+    const { outbox } = await commitOne(commit(id, { asOf: NOW + 1, nextDueAt: NOW + DAY }));
+    // Claimed at the same instant, the customer is scored again to the same score: refused, the stored one as new.
+    const leases = await claimed(id);
+    const [snapshot] = await t.store.readCustomers([id], NOW + 1);
+    const [refused] = await t.store.commitScores([{ ...commit(id, { asOf: NOW + 1, nextDueAt: NOW + DAY }), basedOn: snapshot!.score }], { leases });
+    expect(refused).toMatchObject({ written: false, conflict: false });
+    // The lease is what brings the unpublished outputs back, should their writer not publish them.
+    await t.store.followStoredScores(leases, NOW + 1);
+    expect(await dueOf(id)).toBe(LEASE_END);
+    await t.store.ackOutbox(id, Math.max(...outbox.map((entry) => entry.seq)));
+    await t.store.followStoredScores(leases, NOW + 1);
+    expect(await dueOf(id)).toBe(NOW + DAY);
+  });
+
   it('leaves the due shard from its lease when nothing can change the score any more', async () => {
     const id = 'due-none-after-lease';
     await customerWithState(id);

@@ -229,8 +229,10 @@ export function customerIndexes(redis: RedisClient, keys: KeySchema, moveLeasedD
     if (followed.size >= FOLLOWED_CUSTOMERS_REMEMBERED) followed.clear();
     if (!result.written) {
       if (!previous || result.fenced) return { writes: [] };
-      const dueDecided = decideDue(customerId, sequence, null);
-      return { writes: [...rank(customerId, previous, previous.segment), ...(dueDecided ? [setDue(customerId, previous.nextDueAt, leases?.get(customerId))] : [])] };
+      // A customer re-scored for time keeps its lease for now: the stored score's outputs may be unpublished, and the
+      // lease may be all that brings them back. The caller moves it once this round's are published (followStoredDues).
+      const dueDecided = !leases?.has(customerId) && decideDue(customerId, sequence, null);
+      return { writes: [...rank(customerId, previous, previous.segment), ...(dueDecided ? [setDue(customerId, previous.nextDueAt)] : [])] };
     }
     // An insignificant change leaves the published score stored, and ranked.
     const stored = publishesScore(commit.outbox) || previous === null ? commit.score : previous;
