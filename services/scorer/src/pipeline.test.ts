@@ -254,6 +254,17 @@ describe('ScoringPipeline.handleChunks', () => {
     expect(store.due.get('c1')).toBe(stored.nextDueAt);
   });
 
+  it('publishes what a re-scoring refused for a stored score finds unpublished, then leaves the customer due when that score says', async () => {
+    const registryDown: BatchSender = { sendBatch: () => Promise.reject(new Error('schema registry unreachable')) };
+    await expect(pipelineWith(registryDown).handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE)).rejects.toThrow('unreachable');
+    expect(store.stored('c1').outbox.length).toBeGreaterThan(0);
+    store.due.set('c1', NOW + 300_000); // as the claim's lease left it
+    await pipelineWith().rescore([{ customerId: 'c1', cause: { kind: 'time' }, leasedUntil: NOW + 300_000 }], NOW, FENCE);
+    expect(store.stored('c1').outbox).toEqual([]);
+    expect((await outputs()).map((event) => event.kind)).toContain('score-changed');
+    expect(store.due.get('c1')).toBe(store.stored('c1').score!.nextDueAt);
+  });
+
   it('works through a unit of more customers than a step holds step by step, each customer once, its events together and in order', async () => {
     // c0's two events at either end of the unit, one event for each of STEP_MAX_CUSTOMERS other customers.
     const others = Array.from({ length: STEP_MAX_CUSTOMERS }, (_, i) => activity(`c${i + 1}`, `e${i + 1}`));

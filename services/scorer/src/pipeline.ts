@@ -306,14 +306,17 @@ export class ScoringPipeline {
   /**
    * Customers re-scored for time whose commit found a score as new or newer stored (the consumer scored them at the same
    * instant): their claim's lease would bring them back for nothing, or never under a clock that stands still (the
-   * evaluation's). Each is due when the stored score says, unless outputs of it are still unpublished: their writer's
-   * lease or offsets bring those back, and the lease stays as a guard. Read after this round's publication, not taken
-   * from the refused commit's reply: the consumer's unit commits before it publishes, so a snapshot of the outbox taken
-   * at the refusal finds its outputs still there far more often and keeps the lease (`npm run evaluate`, whose clock
-   * stands still, then waited for good: tried on 2026-12-06).
+   * evaluation's). Each is moved from its lease to when the stored score says, read after this round's publication.
+   * Outputs of that score still unpublished are published first, again should their writer be publishing them too
+   * (subscribers de-duplicate by version and alertId): a writer that died, or an earlier round of this loop whose
+   * publication failed, would otherwise leave them to the lease, which a standing clock never ends (the consumer's unit
+   * commits before it publishes, so its outputs are often still there: `npm run evaluate` waited for good when the lease
+   * was kept for them, 2026-12-06).
    */
   private async followNewerScores(leases: ReadonlyMap<string, number>, now: number): Promise<void> {
     if (leases.size === 0) return;
+    const stored = await this.deps.store.readCustomers([...leases.keys()], now);
+    await this.publishOutboxes(stored.map(({ customerId, outbox }) => ({ customerId, entries: outbox })));
     await this.deps.store.followStoredScores(leases, now);
   }
 
