@@ -1,6 +1,7 @@
 // The simulator publishes a generated history through the real broker and registry, and every record
 // comes back decodable by the scorer's codec, keyed by customerId, equal to what was generated.
-import { generateCustomerHistories, runSimulateCommand } from '@churnscore/simulator';
+import { loadConfig } from '@churnscore/config';
+import { createEventPublisher, generateCustomerHistories, runSimulateCommand } from '@churnscore/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventsTestBed } from '../events/support';
 import { byEventId, consumeInputEvents, inputRecordCount, producerEnv, quietStream } from './support';
@@ -28,4 +29,19 @@ describe('npm run simulate', () => {
     expect(await inputRecordCount(bed)).toBe(expected.length);
     expect(new Set(consumed.map((event) => event.kind))).toEqual(new Set(['activity', 'opportunity', 'contract', 'customer']));
   });
+
+  it('fails, rather than retrying for good, when the broker does not take its records (a topic that is gone)', async () => {
+    // Subjects registered, the topics never created: every send is refused as for a topic deleted mid-run.
+    const gone = new EventsTestBed('simulator-gone');
+    await gone.registerSchemas();
+    // Two retries rather than COMMAND_SEND_RETRIES' two minutes of backoff: the bound is what is under test.
+    const publisher = createEventPublisher(loadConfig(producerEnv(gone)), 'simulator-test', { sendRetries: 2 });
+    try {
+      const [customer] = generateCustomerHistories({ customers: 1, days: 10, seed: 'gone', now: Date.parse(NOW) });
+      await expect(publisher.publish({ events: customer!.events })).rejects.toThrow();
+    } finally {
+      await publisher.close();
+      await gone.tearDown();
+    }
+  }, 60_000);
 });

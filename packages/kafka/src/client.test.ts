@@ -27,6 +27,10 @@ describe('kafkaLogLevel', () => {
     expect(kafkaLogLevel(logLevel.ERROR, 'The coordinator is not aware of this member, re-joining the group', expelled)).toBe('warn');
   });
 
+  it("logs at debug the warning of a command's bounded retries, which it sets so as to end when the broker fails", () => {
+    expect(kafkaLogLevel(logLevel.WARN, 'Limiting retries for the idempotent producer may invalidate EoS guarantees', undefined)).toBe('debug');
+  });
+
   it('keeps every other line at its own level', () => {
     expect(kafkaLogLevel(logLevel.ERROR, 'Crash: KafkaJSNonRetriableError: Specified group generation id is not valid', undefined)).toBe('error');
     expect(kafkaLogLevel(logLevel.ERROR, 'Response Metadata(key: 3, version: 6)', kafkaErrorMessage('UNKNOWN_TOPIC_OR_PARTITION'))).toBe('error');

@@ -28,13 +28,21 @@ const ROUTINE_GROUP_ERRORS = [
 /** UNKNOWN_MEMBER_ID: the group expelled this member (no heartbeat within the session timeout); it re-joins. */
 const EXPELLED_MEMBER_ERROR = 'The coordinator is not aware of this member';
 const REJOINING_MESSAGE = 'The group is rebalancing, re-joining';
+/**
+ * kafkajs warns of an idempotent producer with bounded retries (connectIdempotentProducer's `retries`): a command sets
+ * them so as to end, reporting the failure, when the broker does not take its records; re-running it is safe. The
+ * guarantee the warning speaks of is the producer's own, across retries that a command no longer makes.
+ */
+const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
 /**
- * The level a kafkajs log line is logged at: its own, except for routine rebalancing (info) and a member
- * re-joining after it was expelled (warn: it was stalled for a session timeout, but nothing is lost).
+ * The level a kafkajs log line is logged at: its own, except for routine rebalancing (info), a member
+ * re-joining after it was expelled (warn: it was stalled for a session timeout, but nothing is lost) and the warning
+ * of a command's bounded retries (debug).
  */
 export function kafkaLogLevel(level: logLevel, message: string, error: unknown): PinoLevel {
   if (level !== logLevel.ERROR && level !== logLevel.WARN) return PINO_LEVEL_BY_KAFKAJS[level];
+  if (message === BOUNDED_RETRIES_WARNING) return 'debug';
   const detail = typeof error === 'string' ? error : '';
   if (message === REJOINING_MESSAGE || ROUTINE_GROUP_ERRORS.some((routine) => detail.startsWith(routine))) return 'info';
   if (message.startsWith(EXPELLED_MEMBER_ERROR) || detail.startsWith(EXPELLED_MEMBER_ERROR)) return 'warn';
@@ -159,18 +167,26 @@ export async function connectAdmin(kafka: Kafka): Promise<Admin> {
   return admin;
 }
 
+export interface IdempotentProducerOptions {
+  /**
+   * How often a send the broker does not acknowledge is retried (backing off from 300 ms to 30 s) before it fails.
+   * Default: without end, for a service, which an unavailable broker pauses. A command bounds it: it must end, its exit
+   * code saying the broker failed, rather than hang (an outside tester's ingest retried for 5 minutes and more).
+   */
+  retries?: number;
+}
+
 /**
  * Outputs are at-least-once and must survive broker retries without duplicates from the producer
  * itself: idempotent, acks from all in-sync replicas.
  */
-export async function connectIdempotentProducer(kafka: Kafka): Promise<Producer> {
+export async function connectIdempotentProducer(kafka: Kafka, { retries = Number.MAX_SAFE_INTEGER }: IdempotentProducerOptions = {}): Promise<Producer> {
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: KEY_PARTITIONER,
-    // An idempotent producer must not give up: an unavailable broker pauses the caller instead.
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30_000 },
+    retry: { retries, initialRetryTime: 300, maxRetryTime: 30_000 },
   });
   await producer.connect();
   return producer;

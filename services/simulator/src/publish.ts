@@ -59,17 +59,23 @@ export interface EventPublisher {
 }
 
 /**
- * An idempotent producer and the registry codec, connected on the first publish, so a command that
- * turns out to have nothing to publish (a rejected file) never needs the broker.
+ * Retries of a batch the broker does not acknowledge before the command fails (exit 3): about two minutes of backoff
+ * (300 ms doubling to 30 s), which rides out a leader election but not a broker or topic that is gone.
  */
-export function createEventPublisher(config: AppConfig, serviceName: string): EventPublisher {
+export const COMMAND_SEND_RETRIES = 10;
+
+/**
+ * An idempotent producer and the registry codec, connected on the first publish, so a command that
+ * turns out to have nothing to publish (a rejected file) never needs the broker. `sendRetries`: COMMAND_SEND_RETRIES.
+ */
+export function createEventPublisher(config: AppConfig, serviceName: string, { sendRetries = COMMAND_SEND_RETRIES } = {}): EventPublisher {
   type Connection = { producer: Producer; codec: ReturnType<typeof createEventCodec> };
   let connection: Promise<Connection> | null = null;
   const connect = (): Promise<Connection> =>
     (connection ??= (async () => {
       // A command's stdout is its report (or the events it prints): the Kafka client's lines go with the progress, to stderr.
       const logger = createLogger({ name: serviceName, level: config.logLevel, destination: { write: (line: string) => void process.stderr.write(line) } });
-      const producer = await connectIdempotentProducer(createKafkaClient(kafkaClientOptions(config), logger));
+      const producer = await connectIdempotentProducer(createKafkaClient(kafkaClientOptions(config), logger), { retries: sendRetries });
       return { producer, codec: createEventCodec(eventCodecOptions(config, registryClientConfig(config))) };
     })());
   return {
