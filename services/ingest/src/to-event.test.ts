@@ -85,6 +85,19 @@ describe('createRecordConverter', () => {
     expect(rejection({ probability: '1.5' })).toMatchObject({ reason: 'INVALID_FIELD', field: 'probability' });
   });
 
+  it('refuses an id, name or symbol padded with whitespace, which would be another customer, deal or segment', () => {
+    const opportunity = { customerId: 'ADV-21', occurredAt: '2025-05-02T14:03:11Z', opportunityId: 'o-21', stage: 'PROPOSAL', amount: ' 5 ', currency: 'USD' };
+    expect(eventOf(convertAs('opportunity')(opportunity))).toMatchObject({ customerId: 'ADV-21', amount: 5 });
+    for (const [field, padded] of [['customerId', ' ADV-21 '], ['opportunityId', 'o-21 '], ['stage', ' PROPOSAL']] as const) {
+      const result = convertAs('opportunity')({ ...opportunity, [field]: padded });
+      expect(result.ok ? null : result.rejection, field).toEqual({
+        reason: 'INVALID_FIELD',
+        field,
+        message: `${field}: must not begin or end with whitespace (ids, names and symbols are taken exactly as written)`,
+      });
+    }
+  });
+
   it("decides each record's kind from its kind field or --kind, which must agree", () => {
     const profile = { eventId: 'e', customerId: 'c1', occurredAt: '2025-06-01', segment: 'SMB' };
     expect(eventOf(convert({ ...profile, kind: 'customer' }))).toMatchObject({ kind: 'customer', segment: 'SMB', erase: false });

@@ -123,6 +123,9 @@ function toEventValue(field: string, value: unknown): unknown {
     if (normalised === 'true' || normalised === 'false') return normalised === 'true';
     invalid('INVALID_FIELD', field, 'must be true or false');
   }
+  // Ids, names and symbols are taken exactly as written: a padded cell (a "comma space" export) would make another
+  // customer, deal or segment of the same one, as an outside tester's ' ADV27-21 ' did. Refused, so the export is fixed.
+  if (value !== value.trim()) invalid('INVALID_FIELD', field, 'must not begin or end with whitespace (ids, names and symbols are taken exactly as written)');
   return value;
 }
 
