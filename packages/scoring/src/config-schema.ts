@@ -16,6 +16,16 @@ const wholeDaysOf = (type: z.ZodNumber) => type.int('must be a whole number of d
 const wholeDays = wholeDaysOf(number);
 const name = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty');
 
+/**
+ * What a model version may be: it is stamped on every output and names its directory under models/ (`npm run train`),
+ * so a `/` or `..` in it would put the model elsewhere (an outside tester's `--version ../../x` wrote outside the
+ * repository).
+ */
+export const MODEL_VERSION = {
+  pattern: /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/,
+  rule: 'must be 1 to 64 letters, digits, ".", "_", "+" or "-", beginning with a letter or digit',
+} as const;
+
 const MeasurePointSchema = z.strictObject({
   /** Raw input value. */
   value: number,
@@ -50,7 +60,7 @@ const ScorecardSchema = z.strictObject({
 
 export const ScoringConfigSchema = z.strictObject({
   /** Stamped on every score and alert as modelVersion. */
-  version: name,
+  version: z.string({ error: 'must be a string' }).regex(MODEL_VERSION.pattern, MODEL_VERSION.rule),
   bands: z.strictObject({
     health: z.strictObject({ greenMin: healthPoints, redBelow: healthPoints }),
     risk: z.strictObject({ mediumMin: probability, highMin: probability }),

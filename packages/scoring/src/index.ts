@@ -11,6 +11,7 @@ export {
   type ConfigIssue,
 } from './config';
 export {
+  MODEL_VERSION,
   SCORECARD_PHASES,
   ScoringConfigSchema,
   type MeasureDefinition,

@@ -279,6 +279,13 @@ describe('parseTrainArgs', () => {
     expect(() => parseTrainArgs(['--from-topics', '--adapt-base-rate', '--observed-until', '2025-01-01T00:00:00'])).toThrow(/--observed-until must be an ISO 8601 date, or time with a zone/);
   });
 
+  it('refuses a --version that is not a plain name: it names the model directory and is stamped on every output', () => {
+    for (const version of ['../../escape', 'a/b', 'with space', '.hidden', '']) {
+      expect(() => parseTrainArgs(['--history', 'a.csv', '--version', version]), version).toThrow(UsageError);
+    }
+    expect(parseTrainArgs(['--history', 'a.csv', '--version', 'churn-h60_2025.06+r1'])).toMatchObject({ version: 'churn-h60_2025.06+r1' });
+  });
+
   it('gives every export the one --kind, or each its own in the order given', () => {
     expect(parseTrainArgs(['--history', 'a.csv', '--history', 'b.csv', '--kind', 'activity'])?.histories).toEqual([
       { path: 'a.csv', kind: 'activity' },
