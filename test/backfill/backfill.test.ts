@@ -7,7 +7,7 @@ import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, runSimulateCommand } from '@churnscore/simulator';
 import { createReadStore, type ScoreHistoryPoint } from '@churnscore/state';
 import { asHistory } from '@churnscore/trainer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getHistory } from '../../services/api/src/customer-detail';
 import { quietStream } from '../simulator/support';
 import { ManualClock, ScorerTestBed, eventually } from '../scorer/support';
@@ -85,4 +85,20 @@ describe('npm run backfill', () => {
     expect(after.stdout).toContain(`back-filled ${customers.length - 1} of ${customers.length} customers`);
     expect(await bed.redis.exists(bed.keys.customer(erased).backfill)).toBe(0);
   }, 180_000);
+
+  it('says that Redis did not answer, its connection errors logged as JSON lines, never as ioredis prints them', async () => {
+    const stderr: string[] = [];
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      // Nothing listens on the discard port.
+      const io = { env: { ...bed.env(), REDIS_URL: 'redis://127.0.0.1:9' }, stdout: quietStream, stderr: { write: (text: string) => stderr.push(text), isTTY: false } };
+      await expect(runBackfillCommand([], io)).rejects.toThrow('Redis at REDIS_URL did not answer');
+      expect(printed).not.toHaveBeenCalled();
+      const lines = stderr.join('').split('\n').filter((line) => line !== '');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(JSON.parse(line)).toMatchObject({ service: 'backfill', dependency: 'redis' });
+    } finally {
+      printed.mockRestore();
+    }
+  }, 30_000);
 });

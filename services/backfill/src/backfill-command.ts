@@ -3,6 +3,7 @@
 // score history, which the read API serves before the live points (docs/time-and-alerts.md, "A year of history
 // from the first day").
 import { stateSettings, type Env } from '@churnscore/config';
+import { connectionErrorLogger, createLogger } from '@churnscore/observability';
 import { compareUtf8 } from '@churnscore/scoring';
 import { CLI_EXIT_CODES, UsageError, formatCount, formatPercent, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
 import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisLogin, serverMicroseconds, type BackfilledHistoryWriter } from '@churnscore/state';
@@ -92,10 +93,12 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
   const clock = io.clock ?? Date.now;
   const settings = loadProducerConfig(io.env, { offline: false });
   const scoring = loadCommandScoringConfig(settings.scoringConfigPath, 'the scoring config');
-  const redis = createRedis({ ...settings.redis, connectionName: 'churnscore-backfill' });
+  // Its connection errors as JSON lines with the progress, on stderr (ioredis would print each with its stack).
+  const logger = createLogger({ name: 'backfill', level: settings.logLevel, destination: { write: (line: string) => void io.stderr.write(line) } });
+  const redis = createRedis({ ...settings.redis, connectionName: 'churnscore-backfill', onError: connectionErrorLogger(logger, 'redis') });
   try {
     try {
-      if (!(await requireRedisLogin(redis))) throw new Error('Redis did not answer');
+      if (!(await requireRedisLogin(redis))) throw new Error('Redis at REDIS_URL did not answer');
     } catch (error) {
       if (error instanceof RedisLoginRefusedError) throw new UsageError(error.message);
       throw error;
