@@ -84,10 +84,18 @@ describe('runSimulateCommand --emit ndjson', () => {
     expect(records.every((record) => typeof record.occurredAt === 'string' && record.occurredAt <= NOW.replace('Z', '.000Z'))).toBe(true);
   });
 
+  it('refuses a history the scorer and ingest would refuse whole: a --now ahead of the clock, or days before 2000', async () => {
+    const simulate = (argv: string[]) =>
+      runSimulateCommand(['--emit', 'ndjson', '--rate', '0', '--customers', '1', ...argv], { env: {}, stdout: collect().stream, stderr: quiet, clock: () => Date.parse(NOW) });
+    await expect(simulate(['--now', '2026-06-15T12:00:00Z'])).rejects.toThrow(/--now is more than MAX_FUTURE_SKEW_MS \(3600000 ms\) ahead/);
+    await expect(simulate(['--now', '2000-06-01T00:00:00Z', '--days', '400'])).rejects.toThrow(/--now minus --days begins before 2000-01-01/);
+    await expect(simulate(['--now', '2025-06-15T12:59:00Z', '--days', '5'])).resolves.toBe(0);
+  });
+
   it('follows with live events of the customers still active, stamped by a clock running on from --now, until stopped', async () => {
     const out = collect();
     const controller = new AbortController();
-    let realNow = 1_000;
+    let realNow = Date.parse(NOW);
     const stdout = new Writable({
       write(chunk: Buffer, encoding, done) {
         out.stream.write(chunk, encoding, done);

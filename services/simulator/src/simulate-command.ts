@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { AppConfig, Env } from '@churnscore/config';
-import { parseIsoInstant, type InputEvent } from '@churnscore/domain';
+import { EARLIEST_OCCURRED_AT, MS_PER_DAY, parseIsoInstant, type InputEvent } from '@churnscore/domain';
 import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, parseOptions } from './cli-support';
 import { COHORTS } from './cohorts';
 import { writeNdjson } from './export-format';
@@ -131,6 +131,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo): Promis
     return CLI_EXIT_CODES.ok;
   }
   const config = loadProducerConfig(io.env, { offline: args.emit === 'ndjson' });
+  refuseUnacceptedHistory(args, realClock(), config.maxFutureSkewMs);
   const generatorOptions = {
     customers: args.customers,
     days: args.days,
@@ -177,6 +178,19 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo): Promis
   const destination = args.emit === 'kafka' ? `topics ${[activity, opportunity, contract, customer].join(', ')}` : (args.out ?? 'stdout');
   io.stderr.write(`${summary(args, plans, delivered, destination)}\n`);
   return signal.aborted && !follow ? CLI_EXIT_CODES.interrupted : CLI_EXIT_CODES.ok;
+}
+
+/**
+ * A history the scorer and ingest would refuse whole is bad usage (exit 2), not a publication: an outside tester's
+ * `--now` a year ahead published events every one of which the scorer dead-lettered as FUTURE_OCCURRED_AT, exit 0.
+ */
+function refuseUnacceptedHistory({ now, days }: Pick<SimulateArgs, 'now' | 'days'>, realNow: number, maxFutureSkewMs: number): void {
+  if (now > realNow + maxFutureSkewMs) {
+    throw new UsageError(`--now is more than MAX_FUTURE_SKEW_MS (${maxFutureSkewMs} ms) ahead of this machine's clock: the scorer and ingest would refuse its events as FUTURE_OCCURRED_AT`);
+  }
+  if (now - days * MS_PER_DAY < EARLIEST_OCCURRED_AT) {
+    throw new UsageError(`--now minus --days begins before ${new Date(EARLIEST_OCCURRED_AT).toISOString()}: the scorer and ingest refuse events before it`);
+  }
 }
 
 async function writeToNdjson(path: string | null, stdout: Writable, pump: PumpOptions): Promise<number> {
