@@ -92,6 +92,10 @@ describe('runSimulateCommand --emit ndjson', () => {
     await expect(simulate(['--now', '2025-06-15T12:59:00Z', '--days', '5'])).resolves.toBe(0);
   });
 
+  it('refuses an --out it cannot write before generating anything, as bad usage', async () => {
+    await expect(run(['--out', join(dir, 'missing-dir', 'x.ndjson')])).rejects.toThrow(/--out .*missing-dir\/x.ndjson: cannot write it: ENOENT/);
+  });
+
   it('follows with live events of the customers still active, stamped by a clock running on from --now, until stopped', async () => {
     const out = collect();
     const controller = new AbortController();

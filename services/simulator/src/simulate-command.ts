@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { AppConfig, Env } from '@churnscore/config';
@@ -132,6 +132,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo): Promis
   }
   const config = loadProducerConfig(io.env, { offline: args.emit === 'ndjson' });
   refuseUnacceptedHistory(args, realClock(), config.maxFutureSkewMs);
+  if (args.out !== null) requireWritable(args.out);
   const generatorOptions = {
     customers: args.customers,
     days: args.days,
@@ -190,6 +191,17 @@ function refuseUnacceptedHistory({ now, days }: Pick<SimulateArgs, 'now' | 'days
   }
   if (now - days * MS_PER_DAY < EARLIEST_OCCURRED_AT) {
     throw new UsageError(`--now minus --days begins before ${new Date(EARLIEST_OCCURRED_AT).toISOString()}: the scorer and ingest refuse events before it`);
+  }
+}
+
+/** An --out that cannot be written is bad usage (exit 2), found before anything is generated, not a failure at the end. */
+function requireWritable(path: string): void {
+  try {
+    closeSync(openSync(path, 'w'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined) throw new UsageError(`--out ${path}: cannot write it: ${code}`);
+    throw error;
   }
 }
 
