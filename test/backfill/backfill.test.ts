@@ -101,4 +101,10 @@ describe('npm run backfill', () => {
       printed.mockRestore();
     }
   }, 30_000);
+
+  it('fails, rather than replaying for good, when the schema registry does not answer', async () => {
+    // The first test published the history; nothing listens on the discard port.
+    const io = { env: { ...bed.env(), SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7' }, stdout: quietStream, stderr: quietStream };
+    await expect(runBackfillCommand([], io)).rejects.toThrow(/schema registry/);
+  }, 60_000);
 });

@@ -110,7 +110,8 @@ interface ThrowawayRead {
 
 /**
  * Runs a consumer of a group of its own, which never commits, until the read is done, then deletes the group: reads
- * leave the cluster as they found it. A consumer crash (a broker or decoding failure kafkajs gives up on) throws.
+ * leave the cluster as they found it. A consumer crash (a broker failure kafkajs gives up on) or a failing `onBatch`
+ * throws.
  */
 async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
   const { kafka, admin, topics, groupId, fromBeginning } = read;
@@ -129,8 +130,14 @@ async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
         .then(() =>
           consumer.run({
             autoCommit: false,
+            // A handler that fails ends the read: thrown to kafkajs, the batch would be fetched and fail again for good
+            // (an outside tester's back-fill ran 5 minutes against a schema registry that was down).
             eachBatch: async ({ batch }) => {
-              if (await read.onBatch(batch)) resolve();
+              try {
+                if (await read.onBatch(batch)) resolve();
+              } catch (error) {
+                reject(error);
+              }
             },
           }),
         )
@@ -147,7 +154,8 @@ async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
 
 /**
  * Reads `topics` from their earliest retained records to the ends they had when the read started, and returns how
- * many records each held. A consumer crash (a broker or decoding failure kafkajs gives up on) throws.
+ * many records each held. A consumer crash (a broker failure kafkajs gives up on) or a failing `onRecords` (a record
+ * that cannot be decoded for want of the schema registry) throws.
  */
 export async function readToEnd(options: ReadToEndOptions): Promise<TopicProgress[]> {
   const position = new ReplayPosition(await retainedRanges(options.admin, options.topics));
