@@ -107,4 +107,14 @@ describe('npm run backfill', () => {
     const io = { env: { ...bed.env(), SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7' }, stdout: quietStream, stderr: quietStream };
     await expect(runBackfillCommand([], io)).rejects.toThrow(/schema registry/);
   }, 60_000);
+
+  it('refuses, writing nothing, a replay by record timestamps of a history none of which was published by the last week end', async () => {
+    // The first test published the history today, long after the back-fill's week ends, and back-filled it.
+    const backfillKeys = async () => (await bed.redis.keys(`${bed.prefix}:cust:*:backfill`)).length;
+    const before = await backfillKeys();
+    expect(before).toBeGreaterThan(0);
+    const io = { env: bed.env(), stdout: quietStream, stderr: quietStream, clock: () => BACKFILL_CLOCK };
+    await expect(runBackfillCommand(['--record-timestamps'], io)).rejects.toThrow(/--record-timestamps: no record was published by the last week end/);
+    expect(await backfillKeys()).toBe(before);
+  });
 });

@@ -84,6 +84,21 @@ export async function backfillCustomers(
   return counts;
 }
 
+/**
+ * With --record-timestamps, a replay of which no record was published by the last week end would replace every
+ * customer's back-filled year with nothing: an outside tester's bulk-loaded history, each record stamped with its load
+ * time, erased the charts' past and reported success. Refused, nothing written, as train refuses to learn from it.
+ */
+function refuseUnknownAtEveryWeekEnd(args: BackfillArgs, events: ReadonlyArray<{ receivedAt?: number }>, asOf: readonly number[]): void {
+  const lastWeekEnd = asOf.at(-1);
+  if (!args.recordTimestamps || events.length === 0) return;
+  if (lastWeekEnd !== undefined && events.some(({ receivedAt }) => receivedAt !== undefined && receivedAt <= lastWeekEnd)) return;
+  throw new UsageError(
+    '--record-timestamps: no record was published by the last week end, so nothing would be known at any of them and every ' +
+      "back-filled history would be replaced by none. A history published in bulk carries its load time: leave the option out to compute from when the events occurred. Nothing was written",
+  );
+}
+
 export async function runBackfillCommand(argv: string[], io: BackfillIo): Promise<number> {
   const args = parseBackfillArgs(argv);
   if (args === null) {
@@ -108,6 +123,7 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
     const replay = await replayInputTopics(settings, io, { clock, recordTimestamps: args.recordTimestamps });
     const until = clock();
     const asOf = weekEnds(until);
+    refuseUnknownAtEveryWeekEnd(args, replay.events, asOf);
     const fold = stateSettings(settings);
     const histories = groupByCustomer(replay.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
     let progress: BackfillCounts = { customers: 0, written: 0, createdSinceReplay: 0, points: 0 };
