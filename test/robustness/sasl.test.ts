@@ -6,12 +6,15 @@
 // ACL taken away) stops it, exit 1 with the setting named, instead of a live process retrying for ever (2026-12-04).
 import { SAMPLE_NOW, sampleActivity, sampleContract, sampleOpportunity } from '@churnscore/events/testing';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes, type Admin } from 'kafkajs';
+import { KafkaLoginRefusedError } from '@churnscore/kafka';
+import { runSimulateCommand } from '@churnscore/simulator';
 import { readInputOffsets } from '@churnscore/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_SCRAM_MECHANISMS, LOCAL_SCRAM_USER, type LocalScramMechanism } from '../../infra/src/index';
 import { testStack } from '../harness/stack';
 import { eventually, ManualClock, ScorerTestBed } from '../scorer/support';
 import { freePort } from '../scorer/private-redis';
+import { quietStream } from '../simulator/support';
 import { statusWithin, TestResources } from './service-process';
 
 const API_TEST_TOKEN = 'sasl-test-token-0123456789abcdef';
@@ -87,6 +90,18 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/
     expect(JSON.stringify(scorer.records().at(-1))).toMatch(/KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: the broker refused the login \(SASL SCRAM SHA512 authentication failed: .*invalid credentials/);
     expect(scorer.output).not.toContain(WRONG_PASSWORD);
     expect(scorer.output).not.toContain('scorer started');
+  });
+
+  it('has the simulator and ingest refuse a wrong password as a setting to fix (exit 2), naming the settings, never the password', async () => {
+    bed.login = { mechanism: 'SCRAM-SHA-512', password: WRONG_PASSWORD };
+    const simulating = runSimulateCommand(['--customers', '1', '--days', '5', '--rate', '0'], { env: bed.env(), stdout: process.stdout, stderr: quietStream, signal: new AbortController().signal });
+    const refusal = await simulating.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(KafkaLoginRefusedError);
+    expect(String((refusal as Error).message)).toMatch(/^KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: the broker refused the login/);
+    expect(String((refusal as Error).message)).not.toContain(WRONG_PASSWORD);
   });
 
   describe('whose user the broker refuses an operation while it runs', () => {

@@ -143,7 +143,6 @@ export function kafkaAccessRefusal(error: unknown): KafkaAccessRefusedError | un
   return refused.type.endsWith('_AUTHORIZATION_FAILED') ? new KafkaAccessRefusedError(refused) : undefined;
 }
 
-/** Connects an admin client; a refused SASL login becomes a KafkaLoginRefusedError (a configuration refusal). */
 /**
  * No broker of KAFKA_BROKERS answered a service's first connection, through all of kafkajs's retries (about two and a
  * half minutes): an outage or a wrong address, which a restart may outlast, so not a refusal of the setting.
@@ -156,12 +155,16 @@ export class BrokersUnreachableError extends Error {
   }
 }
 
+/** Whether a client's connect failed because the broker refused its SASL login (by name, as kafkaAccessRefusal tells). */
+const isLoginRefusal = (error: unknown): error is Error => error instanceof Error && error.name === 'KafkaJSSASLAuthenticationError';
+
+/** Connects an admin client; a refused SASL login becomes a KafkaLoginRefusedError (a configuration refusal). */
 export async function connectAdmin(kafka: Kafka): Promise<Admin> {
   const admin = kafka.admin();
   try {
     await admin.connect();
   } catch (error) {
-    if (error instanceof Error && error.name === 'KafkaJSSASLAuthenticationError') throw new KafkaLoginRefusedError(error);
+    if (isLoginRefusal(error)) throw new KafkaLoginRefusedError(error);
     throw error instanceof Error ? new BrokersUnreachableError(error) : error;
   }
   return admin;
@@ -178,7 +181,7 @@ export interface IdempotentProducerOptions {
 
 /**
  * Outputs are at-least-once and must survive broker retries without duplicates from the producer
- * itself: idempotent, acks from all in-sync replicas.
+ * itself: idempotent, acks from all in-sync replicas. A refused SASL login becomes a KafkaLoginRefusedError.
  */
 export async function connectIdempotentProducer(kafka: Kafka, { retries = Number.MAX_SAFE_INTEGER }: IdempotentProducerOptions = {}): Promise<Producer> {
   const producer = kafka.producer({
@@ -188,6 +191,11 @@ export async function connectIdempotentProducer(kafka: Kafka, { retries = Number
     createPartitioner: KEY_PARTITIONER,
     retry: { retries, initialRetryTime: 300, maxRetryTime: 30_000 },
   });
-  await producer.connect();
+  try {
+    await producer.connect();
+  } catch (error) {
+    // As connectAdmin: a command that publishes says the settings are wrong (exit 2), not that the broker failed.
+    throw isLoginRefusal(error) ? new KafkaLoginRefusedError(error) : error;
+  }
   return producer;
 }

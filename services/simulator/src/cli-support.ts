@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
 import { EventEncodeError } from '@churnscore/events';
+import { KafkaLoginRefusedError } from '@churnscore/kafka';
 
 /** A bad command line: the message says what to change; exit code 2. */
 export class UsageError extends Error {
@@ -65,7 +66,7 @@ export function runCli(main: () => Promise<number>): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      const usage = error instanceof UsageError || error instanceof ConfigError || error instanceof EventEncodeError;
+      const usage = error instanceof UsageError || error instanceof ConfigError || error instanceof EventEncodeError || error instanceof KafkaLoginRefusedError;
       console.error(usage ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = usage ? CLI_EXIT_CODES.usage : CLI_EXIT_CODES.publishFailed;
     },
