@@ -86,6 +86,19 @@ describe('TimeDrivenRescorer', () => {
     expect(await rescorer.runOnce()).toBe(5);
   });
 
+  it('stops once the round in flight ends, not a poll interval (60 s here) after it', async () => {
+    let endRound!: () => void;
+    const roundEnds = new Promise<void>((resolve) => (endRound = resolve));
+    const pipeline = { rescore: vi.fn(() => roundEnds) };
+    const { rescorer } = rescorerWith(storeWithDue(5), pipeline as unknown as RecordingPipeline);
+    rescorer.start();
+    await vi.waitFor(() => expect(pipeline.rescore).toHaveBeenCalled());
+    const stopped = rescorer.stop();
+    endRound();
+    await stopped;
+    expect(pipeline.rescore).toHaveBeenCalledTimes(1);
+  });
+
   it('finds nothing to do when nothing is due yet', async () => {
     const pipeline = new RecordingPipeline();
     expect(await rescorerWith(storeWithDue(3, NOW + 1), pipeline).rescorer.runOnce()).toBe(0);

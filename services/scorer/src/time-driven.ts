@@ -117,7 +117,9 @@ export class TimeDrivenRescorer {
         this.onRoundFailed(error);
         this.logger.warn({ err: error }, 'time-driven re-scoring round failed');
       }
-      if (this.pollRequested) continue;
+      // Stopped while the round ran (its wake-up found no sleep to end): no sleep, or a stop waits a poll interval (30 s by
+      // default) and outlives its deadline (an outside tester's SIGTERM during a round exited 1, 3 runs of 3).
+      if (this.pollRequested || !this.running) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollIntervalMs);
         this.wake = () => {
