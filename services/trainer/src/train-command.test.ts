@@ -95,6 +95,12 @@ describe('npm run train', () => {
     expect(code).toBe(TRAIN_EXIT_CODES.linesRejected);
     expect(stdout).toContain(`${file} line 2: MISSING_FIELD customerId: is required`);
     expect(stdout).toContain('nothing trained: fix the rejected lines, or pass --partial');
+    // A file that cannot be taken at all is not helped by --partial, and is not advised it.
+    const empty = join(dir, 'empty.csv');
+    writeFileSync(empty, '');
+    const partial = await run(['--history', empty, '--kind', 'customer', '--partial']);
+    expect(partial.code).toBe(TRAIN_EXIT_CODES.linesRejected);
+    expect(partial.stdout).toContain('nothing trained: a file cannot be taken at all, even in part: fix it');
   });
 
   it('with --partial, learns from the valid lines and says on the card how many it left out', async () => {

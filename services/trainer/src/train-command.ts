@@ -268,7 +268,10 @@ async function readExports(args: TrainArgs, settings: AppConfig, io: TrainIo, cl
   }).finally(() => reading.stop());
   for (const report of history.reports) io.stdout.write(`${fileSummary(report)}\n`);
   if (!history.usable) {
-    io.stdout.write('nothing trained: fix the rejected lines, or pass --partial to learn from the valid ones\n');
+    // With --partial, what is left is a file that cannot be taken at all (not UTF-8, no header): --partial cannot help.
+    io.stdout.write(
+      args.partial ? 'nothing trained: a file cannot be taken at all, even in part: fix it\n' : 'nothing trained: fix the rejected lines, or pass --partial to learn from the valid ones\n',
+    );
     return TRAIN_EXIT_CODES.linesRejected;
   }
   const leftOut = history.reports.reduce((sum, report) => sum + report.rejected.length, 0);
