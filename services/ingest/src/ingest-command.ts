@@ -1,6 +1,4 @@
-import { constants } from 'node:fs';
-import { access, stat, writeFile } from 'node:fs/promises';
-import { dirname, sep } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import type { Env } from '@churnscore/config';
 import type { InputEventKind } from '@churnscore/domain';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
@@ -12,6 +10,7 @@ import {
   interruptSignal,
   loadProducerConfig,
   parseOptions,
+  requireWritableFile,
   type ProgressStream,
 } from '@churnscore/simulator';
 import { ingestFile } from './ingest';
@@ -143,18 +142,4 @@ export async function runIngestCommand(argv: string[], io: IngestIo): Promise<nu
   } finally {
     await publisher.close();
   }
-}
-
-/** A file the command can write later (its directory exists and is writable; the file, if there, is a writable file), or UsageError. */
-async function requireWritableFile(path: string, option: string): Promise<void> {
-  const refused = (error: unknown) => new UsageError(`cannot write ${option} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  if (path.endsWith(sep) || path.endsWith('/')) throw new UsageError(`${option} ${path} names a directory: name a file`);
-  const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
-    throw refused(error);
-  });
-  if (existing?.isDirectory()) throw new UsageError(`${option} ${path} is a directory: name a file`);
-  await access(existing === null ? dirname(path) : path, constants.W_OK).catch((error: unknown) => {
-    throw refused(error);
-  });
 }

@@ -1,3 +1,6 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, sep } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
 import { EventEncodeError } from '@churnscore/events';
@@ -89,4 +92,18 @@ export function integerOption(name: string, value: string | undefined, fallback:
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be a whole number of at least ${min}`);
   return parsed;
+}
+
+/** A file the command can write later (its directory exists and is writable; the file, if there, is a writable file), or UsageError. */
+export async function requireWritableFile(path: string, option: string): Promise<void> {
+  const refused = (error: unknown) => new UsageError(`cannot write ${option} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  if (path.endsWith(sep) || path.endsWith('/')) throw new UsageError(`${option} ${path} names a directory: name a file`);
+  const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw refused(error);
+  });
+  if (existing?.isDirectory()) throw new UsageError(`${option} ${path} is a directory: name a file`);
+  await access(existing === null ? dirname(path) : path, constants.W_OK).catch((error: unknown) => {
+    throw refused(error);
+  });
 }

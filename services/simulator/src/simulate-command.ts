@@ -1,9 +1,9 @@
-import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { AppConfig, Env } from '@churnscore/config';
 import { EARLIEST_OCCURRED_AT, MS_PER_DAY, parseIsoInstant, type InputEvent } from '@churnscore/domain';
-import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, parseOptions } from './cli-support';
+import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, parseOptions, requireWritableFile } from './cli-support';
 import { COHORTS } from './cohorts';
 import { writeNdjson } from './export-format';
 import { generateCustomerHistory, planCustomers, type CustomerPlan } from './generator';
@@ -132,7 +132,8 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo): Promis
   }
   const config = loadProducerConfig(io.env, { offline: args.emit === 'ndjson' });
   refuseUnacceptedHistory(args, realClock(), config.maxFutureSkewMs);
-  if (args.out !== null) requireWritable(args.out);
+  // Found before anything is generated: not a failure at the end.
+  if (args.out !== null) await requireWritableFile(args.out, '--out');
   const generatorOptions = {
     customers: args.customers,
     days: args.days,
@@ -191,17 +192,6 @@ function refuseUnacceptedHistory({ now, days }: Pick<SimulateArgs, 'now' | 'days
   }
   if (now - days * MS_PER_DAY < EARLIEST_OCCURRED_AT) {
     throw new UsageError(`--now minus --days begins before ${new Date(EARLIEST_OCCURRED_AT).toISOString()}: the scorer and ingest refuse events before it`);
-  }
-}
-
-/** An --out that cannot be written is bad usage (exit 2), found before anything is generated, not a failure at the end. */
-function requireWritable(path: string): void {
-  try {
-    closeSync(openSync(path, 'w'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== undefined) throw new UsageError(`--out ${path}: cannot write it: ${code}`);
-    throw error;
   }
 }
 

@@ -4,7 +4,7 @@ import { parseIsoInstant } from '@churnscore/domain';
 import { stateSettings, type AppConfig, type Env } from '@churnscore/config';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
 import { EXPORT_FORMATS, describeRejection, fileSummary, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
-import { CHURN_FEATURE_NAMES, compareUtf8, MODEL_VERSION, type ChurnFeatureName, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, compareUtf8, type ChurnFeatureName, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
 import {
   CLI_EXIT_CODES,
   UsageError,
@@ -44,7 +44,7 @@ import {
   type HistoryEvent,
   type ModelCard,
 } from '@churnscore/training';
-import { loadCommandScoringConfig, type CommandIo } from './command-line';
+import { loadCommandScoringConfig, modelVersionOption, type CommandIo } from './command-line';
 import { readExportHistory, type ExportFile } from './read-history';
 import { recordsLeftOut, replayInputTopics } from './read-topics';
 import { collectRows } from './snapshots';
@@ -198,7 +198,6 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
   if (kinds.length > 1 && kinds.length !== paths.length) {
     throw new UsageError(`--kind is given ${kinds.length} times for ${paths.length} --history files: give it once for every file, or once per file in the same order`);
   }
-  if (parsed.version !== undefined && !MODEL_VERSION.pattern.test(parsed.version)) throw new UsageError(`--version ${MODEL_VERSION.rule}`);
   const { format } = parseExportSelection({ format: parsed.format });
   const l2 = parsed.l2 === undefined ? DEFAULT_L2 : Number(parsed.l2);
   if (!(l2 > 0 && Number.isFinite(l2))) throw new UsageError('--l2 must be a number > 0');
@@ -222,7 +221,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
     l2,
     features: featureList(parsed.features),
     observedUntil,
-    version: parsed.version ?? null,
+    version: parsed.version === undefined ? null : modelVersionOption(parsed.version),
     adaptBaseRate,
   };
 }

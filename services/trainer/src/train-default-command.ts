@@ -4,10 +4,10 @@
 import { stateSettings } from '@churnscore/config';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, loadScoringConfigFile, MODEL_VERSION, type ChurnFeatureName } from '@churnscore/scoring';
+import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, loadScoringConfigFile, type ChurnFeatureName } from '@churnscore/scoring';
 import { UsageError, formatCount, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
 import { DEFAULT_HORIZON_DAYS, DEFAULT_TRAINING_FEATURES, TrainingRefusedError, renderModelCard, trainChurnModel } from '@churnscore/training';
-import type { CommandIo } from './command-line';
+import { modelVersionOption, type CommandIo } from './command-line';
 import { describePopulation, simulatedDataset, type SimulatedPopulation } from './simulated-populations';
 import { TRAIN_EXIT_CODES } from './train-command';
 
@@ -89,8 +89,7 @@ export function parseTrainDefaultArgs(argv: string[]): { version: string } | nul
   const parsed = parseOptions(argv, { version: { type: 'string' }, help: { type: 'boolean', default: false } }, TRAIN_DEFAULT_USAGE);
   if (parsed.help) return null;
   if (parsed.version === undefined || parsed.version.trim() === '') throw new UsageError(`--version is required\n\n${TRAIN_DEFAULT_USAGE}`);
-  if (!MODEL_VERSION.pattern.test(parsed.version)) throw new UsageError(`--version ${MODEL_VERSION.rule}`);
-  return { version: parsed.version };
+  return { version: modelVersionOption(parsed.version) };
 }
 
 /** `npm run train:default`: simulate, snapshot, train, and write the default config and its model card. */
