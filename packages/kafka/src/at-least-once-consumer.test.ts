@@ -157,10 +157,13 @@ describe('AtLeastOnceConsumer', () => {
 
   it('commits the durable prefix of the handled chunks, the latest offset per partition, and tells what it committed', async () => {
     const { consumer, gate, told } = await runningLoop();
-    gate.durableThrough = 2;
+    // Nothing durable while the units run: a commit tick (every 5 ms) between two units would commit the first alone.
+    gate.durableThrough = 0;
     const delivered = consumer.deliver(batch(0, 12)); // chunks 0–4, 5–9, 10–11
     await delivered.done;
     expect(delivered.resolved).toEqual(['4', '9', '11']);
+    expect(consumer.commits).toEqual([]);
+    gate.durableThrough = 2;
     await vi.waitFor(() => expect(consumer.commits).toHaveLength(1));
     expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '10' }]);
 
