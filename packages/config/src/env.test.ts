@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_SCORING_CONFIG_PATH } from '@churnscore/scoring';
 import { DEFAULT_MAX_ENTITIES, DEFAULT_PREFIX } from '@churnscore/state';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SCORING_CONFIG_PATH, SETTING_NAMES, loadConfig, settingDefault, type Env } from './env';
+import { ConfigError, SETTING_NAMES, loadConfig, settingDefault, type Env } from './env';
 
 const REQUIRED: Env = {
   KAFKA_BROKERS: 'localhost:9092',

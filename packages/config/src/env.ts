@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { DEFAULT_SCORING_CONFIG_PATH } from '@churnscore/scoring';
 import { z } from 'zod';
 import { DEFAULT_TOPICS, TOPIC_ENV_VARS, type TopicNames, type TopicRole } from './topics';
 
@@ -9,8 +9,6 @@ export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** The scoring package's bundled configuration; that package validates the file's content. */
-export const DEFAULT_SCORING_CONFIG_PATH = fileURLToPath(new URL('../../scoring/config/default.json', import.meta.url));
 
 export interface AppConfig {
   kafka: {

@@ -2,7 +2,6 @@ export {
   loadConfig,
   stateSettings,
   ConfigError,
-  DEFAULT_SCORING_CONFIG_PATH,
   KAFKA_SASL_MECHANISMS,
   LOG_LEVELS,
   type AppConfig,
