@@ -5,7 +5,7 @@
 // an output topic, the feed streams what is published there.
 import { sampleScoreChanged } from '@churnscore/events/testing';
 import { createKafkaClient } from '@churnscore/kafka';
-import { createLogger } from '@churnscore/observability';
+import { capturingLogger } from '@churnscore/observability/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiMetrics } from '../../services/api/src/metrics';
 import { LiveFeed } from '../../services/api/src/live-feed';
@@ -15,8 +15,7 @@ import { addPartitions, createTopics, deleteTopics, testStack } from '../harness
 import { eventually } from '../scorer/support';
 
 const bed = new EventsTestBed('live-feed');
-const lines: Array<{ msg: string }> = [];
-const logger = createLogger({ name: 'live-feed-test', level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) } });
+const { logger, lines } = capturingLogger('live-feed-test', 'warn');
 let feed: LiveFeed;
 const published: SseMessage[] = [];
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, describeDriver, parseScoringConfig } from '@churnscore/scoring';
-import { createLogger } from '@churnscore/observability';
+import { capturingLogger } from '@churnscore/observability/testing';
 import { createBackfilledHistoryWriter, serverMicroseconds } from '@churnscore/state';
 import { TRAINED_MODEL_FILES, adaptedModelCard, type ModelCard } from '@churnscore/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -531,8 +531,8 @@ describe('operations', () => {
 
 describe('a customer whose stored record does not decode', () => {
   it('is left out of the ranked list and the alert list, counted and logged without its id, and only its own page fails', async () => {
-    const lines: string[] = [];
-    const logged = await bed.startApi({ logger: createLogger({ name: 'api-test', level: 'warn', destination: { write: (line: string) => void lines.push(line) } }) });
+    const { logger, lines } = capturingLogger('api-test', 'warn');
+    const logged = await bed.startApi({ logger });
     // One customer's score hash says health NaN, another's alert book lost a character (as a hand edit or a corrupt restore leaves them).
     const [badScore, badBook] = [HAND_CHECKED, 'globex-leaving'];
     const scoreKey = bed.keys.customer(badScore).score;
@@ -554,8 +554,8 @@ describe('a customer whose stored record does not decode', () => {
       const metrics = (await get<string>('/metrics', { on: logged })).body;
       expect(metrics).toMatch(/churnscore_api_unreadable_records_total\{record="score"\} 1\n/);
       expect(metrics).toMatch(/churnscore_api_unreadable_records_total\{record="alert book"\} 1\n/);
-      expect(lines.join('')).toContain('a stored record does not decode');
-      for (const customerId of [badScore, badBook]) expect(lines.join('')).not.toContain(customerId);
+      expect(lines.map((line) => line.msg)).toContain('a stored record does not decode: left out of the list that would show it');
+      for (const customerId of [badScore, badBook]) expect(JSON.stringify(lines)).not.toContain(customerId);
     } finally {
       await bed.redis.hset(scoreKey, 'health', health!);
       await bed.redis.set(bookKey, book!);

@@ -1,4 +1,4 @@
-import { createLogger } from '@churnscore/observability';
+import { capturingLogger } from '@churnscore/observability/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch, type PartitionOffset } from './at-least-once-consumer';
 import { recordDigest } from './record-digest';
@@ -90,7 +90,7 @@ async function runningLoop(
   const fetches: PartitionFetch[] = [];
   const told: PartitionOffset[][] = [];
   let rewinds = 0;
-  const logLines: Array<Record<string, unknown>> = [];
+  const { logger, lines: logLines } = capturingLogger('consumer-test', 'warn');
   const failures: unknown[] = [];
   const loop = new AtLeastOnceConsumer({
     consumer,
@@ -107,7 +107,7 @@ async function runningLoop(
     gate,
     commitIntervalMs: 5,
     heartbeatIntervalMs: 5,
-    logger: createLogger({ name: 'consumer-test', level: 'warn', destination: { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) } }),
+    logger,
     onFetch: (fetched) => {
       if (refuseFetch(fetched)) throw new Error('refused');
       fetches.push(fetched);

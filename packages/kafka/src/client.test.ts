@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { createLogger } from '@churnscore/observability';
+import { capturingLogger } from '@churnscore/observability/testing';
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { kafkaLogCreator, kafkaLogLevel, keyPartition } from './client';
@@ -42,9 +42,8 @@ describe('kafkaLogLevel', () => {
 
 describe('kafkaLogCreator', () => {
   it('logs a broker that cannot be reached at most once every 30 s, saying how many lines it left out', () => {
-    const lines: Array<Record<string, unknown>> = [];
+    const { logger, lines } = capturingLogger('kafka-log-test');
     let now = 0;
-    const logger = createLogger({ name: 'kafka-log-test', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
     const log = kafkaLogCreator(logger, () => now)(logLevel.ERROR);
     const entry = (namespace: string, message: string, level = logLevel.ERROR) =>
       log({ namespace, level, label: 'ERROR', log: { timestamp: '', logger: 'kafkajs', message, broker: '127.0.0.1:9092' } });

@@ -3,13 +3,18 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
+/** Where log lines go instead of stdout: a command's stderr (its stdout is its result), or a test's capture. */
+export interface LogDestination {
+  write(line: string): unknown;
+}
+
 /**
- * Structured JSON lines on stdout. Event payloads are never logged; where a log line must point at a
+ * Structured JSON lines on stdout, or on `destination`. Event payloads are never logged; where a log line must point at a
  * customer it carries `customerRef` (see below), so logs hold no personal data. Whatever a line carries
  * is redacted on the way out (see `redactLogValue`): the logger, not every caller, is what keeps secrets
  * and customer data out of log storage.
  */
-export function createLogger(options: { name: string; level?: string; destination?: DestinationStream }): Logger {
+export function createLogger(options: { name: string; level?: string; destination?: LogDestination }): Logger {
   const settings = {
     name: options.name,
     level: options.level ?? 'info',
@@ -28,7 +33,8 @@ export function createLogger(options: { name: string; level?: string; destinatio
   };
   // Written synchronously: a process that logs why it exits and exits at once must not lose (or reorder)
   // that line, and the services log far too little for the writes to cost anything.
-  return pino(settings, options.destination ?? pino.destination({ dest: 1, sync: true }));
+  const destination: DestinationStream = options.destination ? { write: (line) => void options.destination!.write(line) } : pino.destination({ dest: 1, sync: true });
+  return pino(settings, destination);
 }
 
 /**

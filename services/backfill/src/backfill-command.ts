@@ -109,7 +109,7 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
   const settings = loadProducerConfig(io.env, { offline: false });
   const scoring = loadCommandScoringConfig(settings.scoringConfigPath, 'the scoring config');
   // Its connection errors as JSON lines with the progress, on stderr (ioredis would print each with its stack).
-  const logger = createLogger({ name: 'backfill', level: settings.logLevel, destination: { write: (line: string) => void io.stderr.write(line) } });
+  const logger = createLogger({ name: 'backfill', level: settings.logLevel, destination: io.stderr });
   const redis = createRedis({ ...settings.redis, connectionName: 'churnscore-backfill', onError: connectionErrorLogger(logger, 'redis') });
   try {
     try {

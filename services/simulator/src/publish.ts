@@ -74,7 +74,7 @@ export function createEventPublisher(config: AppConfig, serviceName: string, { s
   const connect = (): Promise<Connection> =>
     (connection ??= (async () => {
       // A command's stdout is its report (or the events it prints): the Kafka client's lines go with the progress, to stderr.
-      const logger = createLogger({ name: serviceName, level: config.logLevel, destination: { write: (line: string) => void process.stderr.write(line) } });
+      const logger = createLogger({ name: serviceName, level: config.logLevel, destination: process.stderr });
       const producer = await connectIdempotentProducer(createKafkaClient(kafkaClientOptions(config), logger), { retries: sendRetries });
       return { producer, codec: createEventCodec(eventCodecOptions(config, registryClientConfig(config))) };
     })());

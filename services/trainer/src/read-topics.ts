@@ -59,7 +59,7 @@ export interface TopicHistory {
  */
 export async function readTopicHistory(options: TopicHistoryOptions): Promise<TopicHistory> {
   const { config } = options;
-  const logger = createLogger({ name: 'trainer', level: config.logLevel, destination: { write: (line: string) => void options.logStream.write(line) } });
+  const logger = createLogger({ name: 'trainer', level: config.logLevel, destination: options.logStream });
   const kafka = createKafkaClient(kafkaClientOptions(config), logger);
   const topics = INPUT_EVENT_KINDS.map((kind) => config.topics[kind]);
   const admin = await connectAdmin(kafka);
