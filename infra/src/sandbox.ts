@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_TOPICS, TOPIC_ENV_VARS, loadConfig, type AppConfig, type TopicNames, type TopicRole } from '@churnscore/config';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
+import { connectionErrorLogger, createLogger } from '@churnscore/observability';
 import { createRedis, type RedisClient } from '@churnscore/state';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
@@ -41,7 +42,10 @@ export async function openSandboxSession(namespace: string, reporter: Reporter, 
   const kafka = new KafkaClient({ clientId: `churnscore-${namespace}`, brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  const redis = createRedis({ url: stack.redisUrl, connectionName: `churnscore-${namespace}` });
+  // Its connection errors among the progress lines, redacted and rate-limited as a service's are (ioredis would print
+  // each with its stack, as plain text).
+  const redisLog = createLogger({ name: `${namespace}-redis`, level: 'error', destination: { write: (line) => reporter.step('redis', line.trimEnd()) } });
+  const redis = createRedis({ url: stack.redisUrl, connectionName: `churnscore-${namespace}`, onError: connectionErrorLogger(redisLog, 'redis') });
   return { stack, kafka, admin, redis, reporter, namespace, runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, scorerEnv };
 }
 
