@@ -79,7 +79,7 @@ describe.skipIf(!hasRedisServer)('replicationProgress on a single server', () =>
     try {
       expect((await progress()).confirmed).toBe(Infinity); // no replica: nothing to wait for
 
-      const replica = await startRedisServer(replicaPort, dir, ['--replicaof', '127.0.0.1', String(masterPort), '--dbfilename', `replica-${replicaPort}.rdb`]);
+      const replica = await startRedisServer(replicaPort, dir, ['--replicaof', '127.0.0.1', String(masterPort)]);
       servers.push(replica);
       await waitFor('the replica in sync', () => redisCli(replicaPort, 'info', 'replication').includes('master_link_status:up'));
       await redis.set('replicated', 'one');

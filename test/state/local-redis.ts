@@ -32,9 +32,16 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 20
 export const redisCli = (port: number, ...args: string[]): string =>
   spawnSync('redis-cli', ['-p', String(port), ...args]).stdout?.toString().trim() ?? '';
 
-/** Starts redis-server on a loopback port, without persistence, and waits until it answers. */
+/**
+ * Starts redis-server on a loopback port, without persistence, and waits until it answers. Servers may share `dir`:
+ * each has an RDB file of its own there, because a replica writes the snapshot its master sends to that file and loads
+ * it from there. Under the one default name, replicas syncing at once (a cluster's, as it starts) loaded one another's
+ * snapshots, and a replica that took over a crashed master held another master's keys instead of its own (a fresh
+ * clone's cluster-failover test, twice).
+ */
 export async function startRedisServer(port: number, dir: string, extraArgs: string[] = []): Promise<ChildProcess> {
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`];
+  const server = spawn('redis-server', [...args, ...extraArgs], {
     stdio: 'ignore',
   });
   await waitFor(`redis-server on ${port}`, () => redisCli(port, 'ping') === 'PONG');
