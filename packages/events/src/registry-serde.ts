@@ -1,3 +1,4 @@
+import { shareInFlight } from '@churnscore/observability';
 import { RestError, type Client, type Reference, type SchemaInfo, type SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import type { AvroRecord } from './avro-records';
@@ -412,14 +413,4 @@ function recordResolution(reader: avro.Type, schemaId: number, writer: avro.Type
       ? rejected('SCHEMA_MISMATCH', `writer schema ${schemaId} cannot be read as ${reader.name}: ${message}`)
       : rejected('MISSING_FIELD', `${field}: is required but absent from writer schema ${schemaId}`, field);
   }
-}
-
-/** `lookup()` for `key`, or the promise of the one already in flight for it; forgotten once settled. */
-function shareInFlight<K, V>(inFlight: Map<K, Promise<V>>, key: K, lookup: () => Promise<V>): Promise<V> {
-  let pending = inFlight.get(key);
-  if (pending === undefined) {
-    pending = lookup().finally(() => inFlight.delete(key));
-    inFlight.set(key, pending);
-  }
-  return pending;
 }

@@ -7,7 +7,7 @@ import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ScoringConfig } from '@churnscore/scoring';
 import type { ReadStore } from '@churnscore/state';
-import { answerWithin, livenessReport, NO_ANSWER, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
+import { answerWithin, livenessReport, NO_ANSWER, oneCallAtATime, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { listAlerts } from './alerts';
@@ -103,6 +103,7 @@ const secured = [{ bearerAuth: [] }];
 
 export async function buildApiServer(deps: ApiServerDependencies) {
   const { store, stats, hub, metrics, logger, reportUnreadable } = deps;
+  const redisReadable = { name: 'redis', check: oneCallAtATime(() => store.readable()) };
   const app = Fastify({
     loggerInstance: logger,
     // Request URLs carry customer ids: the request log below records the route template instead.
@@ -310,7 +311,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     '/readyz',
     { schema: { summary: 'Readiness: Redis answers within a second (live updates are reported, not required)', tags: ['ops'] } },
     async (_request, reply) => {
-      const report = await readinessReport([{ name: 'redis', check: () => store.readable() }]);
+      const report = await readinessReport([redisReadable]);
       return reply.code(report.ready ? 200 : 503).send({ ...report, liveUpdates: deps.liveUpdates() ? 'connected' : 'connecting' });
     },
   );
