@@ -76,7 +76,7 @@ describe('loadConfig', () => {
         rescorePollIntervalMs: 30_000,
         rescoreClaimLimit: 500,
         rescoreConcurrentClaims: 2,
-        rescoreLeaseMs: 300_000,
+        rescoreLeaseMs: 60_000,
         catchUpHistoryAgeMs: 86_400_000,
         catchUpSettleMs: 60_000,
         catchUpScoreDelayMs: 30_000,

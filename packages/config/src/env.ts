@@ -261,7 +261,11 @@ const settings = z.object({
   RESCORE_CLAIM_LIMIT: withDefault(integer(1, 10_000), 500),
   // Two: one claim is scored while the other waits for Redis and the broker (docs/performance.md, "Two claims at once").
   RESCORE_CONCURRENT_CLAIMS: withDefault(integer(1, 16), 2),
-  RESCORE_LEASE_MS: withDefault(integer(1_000, 86_400_000), 300_000),
+  // A claim is seconds of work: a minute outlasts it many times over, and a claimer that died (a crash at a day boundary,
+  // a hold's release) leaves its customers, their held alerts too, for a minute rather than five (an outside tester's
+  // SIGKILL at a release, 2026-12-06). A live claimer slower than that loses nothing: a later claimer re-scores the
+  // customer again, commits are compared-and-set, and each moves the due entry only from its own lease.
+  RESCORE_LEASE_MS: withDefault(integer(1_000, 86_400_000), 60_000),
   // At least a minute: a CRM that syncs in batches delivers its live events late, and those must not wait.
   CATCH_UP_HISTORY_AGE_MS: withDefault(integer(60_000, 31_536_000_000), 86_400_000),
   CATCH_UP_SETTLE_MS: withDefault(integer(1_000, 86_400_000), 60_000),
