@@ -1,5 +1,5 @@
 import { UsageError } from '@churnscore/simulator';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EVALUATION_POPULATIONS } from './evaluation';
 import { REPORTED_POPULATIONS, parseEvaluateArgs, runEvaluateCommand } from './evaluate-command';
 import { AS_REPORTED_POPULATION, daysForJudgedWeeks } from './through-scorer';
@@ -56,13 +56,17 @@ it('refuses, as bad usage, a default config the scorer would refuse', async () =
 });
 
 describe('parseEvaluateArgs', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
   it('scores weekly unless told otherwise', () => {
     expect(parseEvaluateArgs([])).toEqual({ everyDays: 7, defaultConfigPath: null, throughScorer: true, loadOrder: 'topics', populations: REPORTED_POPULATIONS });
     expect(parseEvaluateArgs(['--load-order', 'newest-first'])?.loadOrder).toBe('newest-first');
     expect(parseEvaluateArgs(['--load-order', 'by-customer'])?.loadOrder).toBe('by-customer');
     expect(() => parseEvaluateArgs(['--load-order', 'oldest-first'])).toThrow(/--load-order must be one of topics, newest-first, by-customer/);
     expect(parseEvaluateArgs(['--without-scorer'])?.throughScorer).toBe(false);
-    expect(parseEvaluateArgs(['--every-days', '1', '--default-config', 'old.json'])).toMatchObject({ everyDays: 1, defaultConfigPath: 'old.json', throughScorer: true });
+    // A relative path is from where the command was typed (npm's INIT_CWD), not the package root npm runs it in.
+    vi.stubEnv('INIT_CWD', '/home/analyst');
+    expect(parseEvaluateArgs(['--every-days', '1', '--default-config', 'old.json'])).toMatchObject({ everyDays: 1, defaultConfigPath: '/home/analyst/old.json', throughScorer: true });
     expect(parseEvaluateArgs(['--help'])).toBeNull();
     expect(() => parseEvaluateArgs(['--every-days', '0'])).toThrow(/--every-days must be a whole number of at least 1/);
     expect(() => parseEvaluateArgs(['--seed', 'x'])).toThrow(UsageError);

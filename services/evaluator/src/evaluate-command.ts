@@ -2,7 +2,7 @@
 // code, and prints every signal side by side with the targets (docs/evaluation.md).
 import { stateSettings } from '@churnscore/config';
 import { ScoringConfigError, churnSnapshot, defaultScoringConfig, loadScoringConfigFile, type ScoringConfig } from '@churnscore/scoring';
-import { UsageError, formatCount, formatPercent, integerOption, latentState, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
+import { UsageError, formatCount, formatPercent, integerOption, latentState, loadProducerConfig, parseOptions, pathFromShell, startProgress } from '@churnscore/simulator';
 import {
   asHistory,
   describePopulation,
@@ -139,7 +139,7 @@ export function parseEvaluateArgs(argv: string[], bases: EvaluationPopulations =
   }
   return {
     everyDays: integerOption('every-days', parsed['every-days'], DEFAULT_EVERY_DAYS, 1),
-    defaultConfigPath: parsed['default-config'] ?? null,
+    defaultConfigPath: parsed['default-config'] === undefined ? null : pathFromShell(parsed['default-config']),
     throughScorer: !parsed['without-scorer'],
     loadOrder: loadOrderOf(parsed['load-order']),
     populations,

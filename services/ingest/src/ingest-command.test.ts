@@ -2,16 +2,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '@churnscore/simulator';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { parseIngestArgs, runIngestCommand } from './ingest-command';
 
 const dir = mkdtempSync(join(tmpdir(), 'ingest-command-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.unstubAllEnvs());
 
 describe('parseIngestArgs', () => {
   it('needs a file and takes the rest as options', () => {
+    // npm runs the script from the package root and says in INIT_CWD where it was typed: relative paths are from there.
+    vi.stubEnv('INIT_CWD', '/home/analyst/exports');
     expect(parseIngestArgs(['--file', 'a.csv', '--kind', 'contract', '--partial'])).toEqual({
-      file: 'a.csv',
+      file: '/home/analyst/exports/a.csv',
       kind: 'contract',
       format: undefined,
       partial: true,
@@ -57,6 +60,21 @@ describe('runIngestCommand --dry-run', () => {
       'dry run: nothing published',
     ]);
     expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toMatchObject({ records: 3, valid: 1, mode: 'dry-run', rejected: [{ line: 3 }, { line: 4 }] });
+  });
+});
+
+describe('runIngestCommand relative paths', () => {
+  it('reads --file and writes --report in the directory the command was typed in, and names a missing file by its absolute path', async () => {
+    writeFileSync(join(dir, 'typed-here.csv'), 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\n');
+    vi.stubEnv('INIT_CWD', dir);
+    const printed: string[] = [];
+    const io = { env: {}, stdout: { write: (text: string) => printed.push(text) }, stderr: { write: () => true }, clock: () => Date.parse('2025-06-15T00:00:00Z') };
+    expect(await runIngestCommand(['--file', 'typed-here.csv', '--kind', 'customer', '--dry-run', '--report', 'typed-here.json'], io)).toBe(0);
+    expect(printed.join('')).toContain(`${join(dir, 'typed-here.csv')}: 1 records, 1 valid, 0 rejected`);
+    expect(JSON.parse(readFileSync(join(dir, 'typed-here.json'), 'utf8'))).toMatchObject({ records: 1, valid: 1 });
+    await expect(runIngestCommand(['--file', 'not-here.csv', '--kind', 'customer', '--dry-run'], io)).rejects.toThrow(
+      new UsageError(`cannot read ${join(dir, 'not-here.csv')}: ENOENT`),
+    );
   });
 });
 

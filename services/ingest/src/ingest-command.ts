@@ -10,6 +10,7 @@ import {
   interruptSignal,
   loadProducerConfig,
   parseOptions,
+  pathFromShell,
   requireWritableFile,
   type ProgressStream,
 } from '@churnscore/simulator';
@@ -69,14 +70,14 @@ export function parseIngestArgs(argv: string[]): IngestArgs | null {
   const { kind, format } = parseExportSelection(parsed);
   if (parsed.partial && parsed['dry-run']) throw new UsageError('--partial and --dry-run exclude each other');
   return {
-    file: parsed.file,
+    file: pathFromShell(parsed.file),
     kind,
     format,
     partial: parsed.partial,
     dryRun: parsed['dry-run'],
     source: parsed.source,
     ratePerSecond: integerOption('rate', parsed.rate, 0, 0),
-    reportPath: parsed.report ?? null,
+    reportPath: parsed.report === undefined ? null : pathFromShell(parsed.report),
   };
 }
 

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { dirname, sep } from 'node:path';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
 import { EventEncodeError } from '@churnscore/events';
@@ -84,6 +84,16 @@ export function interruptSignal(): AbortSignal {
     process.once('SIGINT', () => process.exit(CLI_EXIT_CODES.interrupted));
   });
   return controller.signal;
+}
+
+/**
+ * A path given on the command line, made absolute from the directory the command was typed in: npm runs a script from
+ * the package root and passes that directory as INIT_CWD, so `cd exports && npm run ingest -- --file x.csv` reads
+ * exports/x.csv, not x.csv at the repository root. Absolute, it also tells in every message which file was meant.
+ * Joined rather than resolved: a trailing slash (`--report reports/`, a directory) stays to be refused.
+ */
+export function pathFromShell(path: string): string {
+  return isAbsolute(path) ? path : join(process.env.INIT_CWD ?? process.cwd(), path);
 }
 
 /** A whole number of at least `min`, for options such as --customers. */

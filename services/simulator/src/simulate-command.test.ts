@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from './cli-support';
 import { planCustomers } from './generator';
 import { parseSimulateArgs, runSimulateCommand } from './simulate-command';
@@ -70,6 +70,7 @@ describe('parseSimulateArgs', () => {
 });
 
 describe('runSimulateCommand --emit ndjson', () => {
+  afterEach(() => vi.unstubAllEnvs());
   const run = (argv: string[], io: Partial<Parameters<typeof runSimulateCommand>[1]> = {}) =>
     runSimulateCommand(['--emit', 'ndjson', '--now', NOW, '--rate', '0', ...argv], { env: {}, stdout: collect().stream, stderr: quiet, ...io });
 
@@ -90,6 +91,14 @@ describe('runSimulateCommand --emit ndjson', () => {
     await expect(simulate(['--now', '2026-06-15T12:00:00Z'])).rejects.toThrow(/--now is more than MAX_FUTURE_SKEW_MS \(3600000 ms\) ahead/);
     await expect(simulate(['--now', '2000-06-01T00:00:00Z', '--days', '400'])).rejects.toThrow(/--now minus --days begins before 2000-01-01/);
     await expect(simulate(['--now', '2025-06-15T12:59:00Z', '--days', '5'])).resolves.toBe(0);
+  });
+
+  it('writes a relative --out in the directory the command was typed in (npm runs it from the package root)', async () => {
+    vi.stubEnv('INIT_CWD', dir);
+    const stderr: string[] = [];
+    expect(await run(['--customers', '1', '--days', '5', '--out', 'typed-here.ndjson'], { stderr: { write: (text: string) => stderr.push(text), isTTY: false } })).toBe(0);
+    expect(readFileSync(join(dir, 'typed-here.ndjson'), 'utf8')).not.toBe('');
+    expect(stderr.join('')).toContain(`→ ${join(dir, 'typed-here.ndjson')}`);
   });
 
   it('refuses an --out it cannot write before generating anything, as bad usage', async () => {

@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { AppConfig, Env } from '@churnscore/config';
 import { EARLIEST_OCCURRED_AT, MS_PER_DAY, parseIsoInstant, type InputEvent } from '@churnscore/domain';
-import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, parseOptions, requireWritableFile } from './cli-support';
+import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, parseOptions, pathFromShell, requireWritableFile } from './cli-support';
 import { COHORTS } from './cohorts';
 import { writeNdjson } from './export-format';
 import { generateCustomerHistory, planCustomers, type CustomerPlan } from './generator';
@@ -105,7 +105,7 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
     follow: parsed.follow,
     history: !parsed['no-history'],
     emit,
-    out: out ?? null,
+    out: out === undefined ? null : pathFromShell(out),
     idPrefix: parsed['id-prefix'],
     source: parsed.source,
   };

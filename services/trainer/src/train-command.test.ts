@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
 import { UsageError, generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
 import { DEFAULT_TARGET_PRECISION, DEFAULT_TRAINING_FEATURES, MIN_SETTLED_CHURNERS, alertSettings, type ModelCard } from '@churnscore/training';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 // The training package's seeded population: a history whose churn shows in behaviour, built in memory.
 import { syntheticPopulation } from '../../../packages/training/src/test-support';
 import { TRAIN_EXIT_CODES, parseTrainArgs, runTrainCommand } from './train-command';
@@ -264,11 +264,15 @@ it('refuses a base config the scorer would refuse, as bad usage', async () => {
 });
 
 describe('parseTrainArgs', () => {
+  // npm runs the script from the package root and says in INIT_CWD where it was typed: relative paths are from there.
+  beforeEach(() => vi.stubEnv('INIT_CWD', '/home/analyst'));
+  afterEach(() => vi.unstubAllEnvs());
+
   it('takes several exports and the training settings', () => {
-    expect(parseTrainArgs(['--history', 'a.csv', '--history', 'b.ndjson', '--horizon-days', '60', '--target-precision', '0.7'])).toMatchObject({
+    expect(parseTrainArgs(['--history', 'a.csv', '--history', '/exports/b.ndjson', '--horizon-days', '60', '--target-precision', '0.7'])).toMatchObject({
       histories: [
-        { path: 'a.csv', kind: undefined },
-        { path: 'b.ndjson', kind: undefined },
+        { path: '/home/analyst/a.csv', kind: undefined },
+        { path: '/exports/b.ndjson', kind: undefined },
       ],
       horizonDays: 60,
       everyDays: 7,
@@ -279,6 +283,10 @@ describe('parseTrainArgs', () => {
       observedUntil: null,
     });
     expect(parseTrainArgs(['--help'])).toBeNull();
+    expect(parseTrainArgs(['--history', 'a.csv', '--out', 'models/mine', '--base-config', '../base.json'])).toMatchObject({
+      outDir: '/home/analyst/models/mine',
+      baseConfigPath: '/home/base.json',
+    });
     expect(parseTrainArgs(['--history', 'a.csv'])).toMatchObject({ adaptBaseRate: false });
     expect(parseTrainArgs(['--from-topics', '--adapt-base-rate', '--observed-until', '2025-01-01T00:00:00Z'])).toMatchObject({ adaptBaseRate: true, observedUntil: Date.parse('2025-01-01T00:00:00Z') });
     // A time without a zone would be this machine's local time: refused, as ingest refuses it.
@@ -294,12 +302,12 @@ describe('parseTrainArgs', () => {
 
   it('gives every export the one --kind, or each its own in the order given', () => {
     expect(parseTrainArgs(['--history', 'a.csv', '--history', 'b.csv', '--kind', 'activity'])?.histories).toEqual([
-      { path: 'a.csv', kind: 'activity' },
-      { path: 'b.csv', kind: 'activity' },
+      { path: '/home/analyst/a.csv', kind: 'activity' },
+      { path: '/home/analyst/b.csv', kind: 'activity' },
     ]);
     expect(parseTrainArgs(['--history', 'c.csv', '--kind', 'customer', '--history', 'a.csv', '--kind', 'activity'])?.histories).toEqual([
-      { path: 'c.csv', kind: 'customer' },
-      { path: 'a.csv', kind: 'activity' },
+      { path: '/home/analyst/c.csv', kind: 'customer' },
+      { path: '/home/analyst/a.csv', kind: 'activity' },
     ]);
   });
 

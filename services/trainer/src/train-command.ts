@@ -13,6 +13,7 @@ import {
   integerOption,
   loadProducerConfig,
   parseOptions,
+  pathFromShell,
   startProgress,
 } from '@churnscore/simulator';
 import {
@@ -193,7 +194,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
   if (adaptBaseRate && fitting.length > 0) {
     throw new UsageError(`--adapt-base-rate fits nothing: ${fitting.map((name) => `--${name}`).join(', ')} do not apply (the base config's model keeps its own)`);
   }
-  const paths = parsed.history ?? [];
+  const paths = (parsed.history ?? []).map(pathFromShell);
   const kinds = (parsed.kind ?? []).map((kind) => parseExportSelection({ kind }).kind);
   if (kinds.length > 1 && kinds.length !== paths.length) {
     throw new UsageError(`--kind is given ${kinds.length} times for ${paths.length} --history files: give it once for every file, or once per file in the same order`);
@@ -212,8 +213,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
     recordTimestamps: parsed['record-timestamps'],
     format,
     partial: parsed.partial,
-    outDir: parsed.out ?? null,
-    baseConfigPath: parsed['base-config'] ?? null,
+    outDir: parsed.out === undefined ? null : pathFromShell(parsed.out),
+    baseConfigPath: parsed['base-config'] === undefined ? null : pathFromShell(parsed['base-config']),
     horizonDays: integerOption('horizon-days', parsed['horizon-days'], DEFAULT_HORIZON_DAYS, 1),
     everyDays: integerOption('every-days', parsed['every-days'], DEFAULT_EVERY_DAYS, 1),
     validationShare: fraction('validation-share', parsed['validation-share'], DEFAULT_VALIDATION_SHARE),
