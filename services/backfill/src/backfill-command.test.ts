@@ -1,7 +1,7 @@
 import { UsageError } from '@churnscore/simulator';
 import type { ScoreHistoryEntry } from '@churnscore/state';
 import { describe, expect, it } from 'vitest';
-import { backfillCustomers, parseBackfillArgs } from './backfill-command';
+import { backfillCustomers, describeInterruptedBackfill, parseBackfillArgs } from './backfill-command';
 
 describe('parseBackfillArgs', () => {
   it('takes events as known when they occurred unless --record-timestamps', () => {
@@ -31,5 +31,14 @@ describe('backfillCustomers', () => {
     expect(written.get('c42')).toEqual([point(1), point(42)]);
     expect(written.has('c7') || written.has('c8')).toBe(false);
     expect(progress).toEqual([50, 100, 120]);
+  });
+});
+
+describe('describeInterruptedBackfill', () => {
+  it("says what a Ctrl-C leaves: the previous back-fill whole during the replay, then how many customers' were replaced", () => {
+    expect(describeInterruptedBackfill(null, 0)).toBe('nothing written, the previous back-fill stands; running again is safe');
+    expect(describeInterruptedBackfill({ customers: 1050, written: 1000, createdSinceReplay: 0, points: 52_000 }, 5026)).toBe(
+      "the back-fills of 1,000 of 5,026 customers were replaced (and maybe those of the batch in flight), the others keep the previous run's; running again replaces them all",
+    );
   });
 });

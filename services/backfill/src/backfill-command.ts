@@ -5,7 +5,7 @@
 import { stateSettings, type Env } from '@churnscore/config';
 import { connectionErrorLogger, createLogger } from '@churnscore/observability';
 import { compareUtf8 } from '@churnscore/scoring';
-import { CLI_EXIT_CODES, UsageError, formatCount, formatPercent, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
+import { CLI_EXIT_CODES, UsageError, exitOnInterrupt, formatCount, formatPercent, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
 import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisLogin, serverMicroseconds, type BackfilledHistoryWriter } from '@churnscore/state';
 import { loadCommandScoringConfig, replayInputTopics, type CommandIo } from '@churnscore/trainer';
 import { groupByCustomer, type CustomerHistory } from '@churnscore/training';
@@ -34,7 +34,8 @@ explains it.
   --help                show this text
 
 Exit codes: 0 done, 2 bad usage or configuration (a broker or Redis refusing the login included),
-3 the broker, the schema registry or Redis failed.`;
+3 the broker, the schema registry or Redis failed, 130 interrupted (Ctrl-C; it says how many customers'
+back-fills were replaced by then: running again replaces them all).`;
 
 export interface BackfillArgs {
   recordTimestamps: boolean;
@@ -99,6 +100,18 @@ function refuseUnknownAtEveryWeekEnd(args: BackfillArgs, events: ReadonlyArray<{
   );
 }
 
+/**
+ * What a Ctrl-C leaves: during the replay, the previous back-fill whole; while writing, a mix of this run's and the
+ * previous run's, which a re-run makes whole again.
+ */
+export function describeInterruptedBackfill(progress: BackfillCounts | null, customers: number): string {
+  if (progress === null) return 'nothing written, the previous back-fill stands; running again is safe';
+  return (
+    `the back-fills of ${formatCount(progress.written)} of ${formatCount(customers)} customers were replaced (and maybe those of the batch in flight), ` +
+    "the others keep the previous run's; running again replaces them all"
+  );
+}
+
 export async function runBackfillCommand(argv: string[], io: BackfillIo): Promise<number> {
   const args = parseBackfillArgs(argv);
   if (args === null) {
@@ -111,6 +124,10 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
   // Its connection errors as JSON lines with the progress, on stderr (ioredis would print each with its stack).
   const logger = createLogger({ name: 'backfill', level: settings.logLevel, destination: io.stderr });
   const redis = createRedis({ ...settings.redis, connectionName: 'churnscore-backfill', onError: connectionErrorLogger(logger, 'redis') });
+  // Null until the writing begins.
+  let progress: BackfillCounts | null = null;
+  let customers = 0;
+  const stopExitingOnInterrupt = exitOnInterrupt(io.stderr, () => describeInterruptedBackfill(progress, customers));
   try {
     try {
       if (!(await requireRedisLogin(redis))) throw new Error('Redis at REDIS_URL did not answer');
@@ -126,9 +143,10 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
     refuseUnknownAtEveryWeekEnd(args, replay.events, asOf);
     const fold = stateSettings(settings);
     const histories = groupByCustomer(replay.events).sort((a, b) => compareUtf8(a.customerId, b.customerId));
-    let progress: BackfillCounts = { customers: 0, written: 0, createdSinceReplay: 0, points: 0 };
+    customers = histories.length;
+    progress = { customers: 0, written: 0, createdSinceReplay: 0, points: 0 };
     const display = startProgress(
-      () => `back-filling  ${formatCount(progress.customers)}/${formatCount(histories.length)} customers  ${formatPercent(progress.customers, histories.length)}`,
+      () => `back-filling  ${formatCount(progress?.customers ?? 0)}/${formatCount(customers)} customers  ${formatPercent(progress?.customers ?? 0, customers)}`,
       { stream: io.stderr },
     );
     const writer = createBackfilledHistoryWriter(redis, { prefix: settings.redis.keyPrefix, replayBegan });
@@ -144,6 +162,7 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
     );
     return BACKFILL_EXIT_CODES.ok;
   } finally {
+    stopExitingOnInterrupt();
     redis.disconnect();
   }
 }

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
 import { EventEncodeError } from '@churnscore/events';
 import { KafkaLoginRefusedError } from '@churnscore/kafka';
+import type { ProgressStream } from './progress';
 
 /** A bad command line: the message says what to change; exit code 2. */
 export class UsageError extends Error {
@@ -94,6 +95,21 @@ export function interruptSignal(): AbortSignal {
  */
 export function pathFromShell(path: string): string {
   return isAbsolute(path) ? path : join(process.env.INIT_CWD ?? process.cwd(), path);
+}
+
+/**
+ * For a command with no batch to finish (train, backfill): the first Ctrl-C calls `stop`, which tidies what it must and
+ * says what the interruption leaves, prints that as one line and exits at once. Node's default would end the command
+ * without a word, and a user could not tell what was done or whether to run it again. Returns the un-installer.
+ */
+export function exitOnInterrupt(stream: ProgressStream, stop: () => string): () => void {
+  const onInterrupt = () => {
+    // On a terminal, below the progress line the Ctrl-C cut.
+    stream.write(`${stream.isTTY === true ? '\n' : ''}interrupted: ${stop()}\n`);
+    process.exit(CLI_EXIT_CODES.interrupted);
+  };
+  process.once('SIGINT', onInterrupt);
+  return () => process.off('SIGINT', onInterrupt);
 }
 
 /** A whole number of at least `min`, for options such as --customers. */

@@ -88,6 +88,33 @@ describe('npm run train', () => {
     expect(() => readFileSync(join(out, 'scoring-config.json'))).toThrow(/ENOENT/);
   });
 
+  it('on Ctrl-C says that nothing was trained and exits 130 at once, removing the --out directory it made', async () => {
+    const out = join(dir, 'interrupted', 'model');
+    const exits: Array<{ code: unknown; outLeft: boolean }> = [];
+    // process.exit ends the run where it is, as the real one would (by throwing here, out of the Ctrl-C).
+    vi.spyOn(process, 'exit').mockImplementation((code) => {
+      exits.push({ code, outLeft: existsSync(join(dir, 'interrupted')) });
+      throw new Error('exited');
+    });
+    const stderr: string[] = [];
+    const io = {
+      env: {},
+      stdout: { write: () => true },
+      // The first progress line, once the export is read: the user presses Ctrl-C then.
+      stderr: { write: (text: string) => stderr.push(text) === 1 && process.emit('SIGINT') },
+      clock: CLOCK,
+    };
+    try {
+      await expect(runTrainCommand(['--history', exportOf(100, 'to-interrupt.ndjson'), '--out', out], io)).rejects.toThrow('exited');
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(exits).toEqual([{ code: 130, outLeft: false }]);
+    expect(stderr.at(-1)).toBe(`interrupted: nothing trained, no model written (${join(dir, 'interrupted')}, made for it, removed); running again is safe\n`);
+    // A finished run leaves no Ctrl-C handler behind: a later Ctrl-C is the process's own again.
+    expect(process.listenerCount('SIGINT')).toBe(0);
+  });
+
   it('trains on nothing, exit 1, when a line of the export is rejected, and says which', async () => {
     const file = join(dir, 'bad.ndjson');
     writeFileSync(file, '{"kind":"customer","customerId":"c1","occurredAt":"2024-06-01T00:00:00Z","segment":"SMB"}\n{"kind":"customer","occurredAt":"2024-06-01T00:00:00Z"}\n');

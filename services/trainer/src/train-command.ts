@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseIsoInstant } from '@churnscore/domain';
@@ -8,6 +9,7 @@ import { CHURN_FEATURE_NAMES, compareUtf8, type ChurnFeatureName, type FoldOptio
 import {
   CLI_EXIT_CODES,
   UsageError,
+  exitOnInterrupt,
   formatCount,
   formatPercent,
   integerOption,
@@ -112,7 +114,7 @@ Exit codes: 0 trained, 1 lines rejected (nothing trained; --partial to learn fro
 included), 3 the broker or the schema registry failed during the replay, 4 refused (too few churners or
 customers, or no alert thresholds reach the target precision; adapting: too few churners settled and
 too few customers under contract, a base config that does not state the rate it was fitted at, or a base
-no churn rate fits): the message says which.`;
+no churn rate fits): the message says which; 130 interrupted (Ctrl-C): nothing trained.`;
 
 export interface TrainArgs {
   /** The exports to read, each with the kind --kind gives its records; empty with fromTopics. */
@@ -307,13 +309,19 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   const baseConfig = loadCommandScoringConfig(baseConfigPath, 'the base scoring config');
   // Before the history is read and learnt from: an --out that cannot be written would waste all of it.
   const outDir = args.outDir;
-  const created = outDir === null ? undefined : await writingTo(outDir, () => mkdir(outDir, { recursive: true }));
+  let created: string | undefined;
+  // A run that wrote no model (refused, failed, interrupted) leaves no directory of its own making behind.
+  const stopExitingOnInterrupt = exitOnInterrupt(io.stderr, () => {
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    return `nothing trained, no model written${created === undefined ? '' : ` (${created}, made for it, removed)`}; running again is safe`;
+  });
   let code: number | undefined;
   try {
+    created = outDir === null ? undefined : await writingTo(outDir, () => mkdir(outDir, { recursive: true }));
     code = await learn(args, settings, { config: baseConfig, path: baseConfigPath }, io, clock);
     return code;
   } finally {
-    // A run that wrote no model (refused, failed) leaves no directory of its own making behind.
+    stopExitingOnInterrupt();
     if (created !== undefined && code !== TRAIN_EXIT_CODES.ok) await rm(created, { recursive: true, force: true });
   }
 }
