@@ -31,6 +31,7 @@ export {
   DEFAULT_VALIDATION_SHARE,
   MIN_CHURNING_CUSTOMERS,
   MIN_CUSTOMERS,
+  TooLittleHistoryError,
   TrainingRefusedError,
   riskTrajectories,
   sampleCounts,

@@ -77,6 +77,9 @@ export class TrainingRefusedError extends Error {
   override readonly name = 'TrainingRefusedError';
 }
 
+/** Refused for too little labelled history (too short, too few churners or customers): what the snapshot plan took in may be why. */
+export class TooLittleHistoryError extends TrainingRefusedError {}
+
 export interface TrainOptions {
   /** The configuration the trained one copies: everything but the churn model, CHURN_RISK_HIGH's thresholds and the version. */
   baseConfig: ScoringConfig;
@@ -125,7 +128,7 @@ function refuseIfTooFew(counts: { train: SampleCounts; validation: SampleCounts 
   if (short.length === 0) return;
   const describe = (set: 'train' | 'validation') =>
     `${set === 'train' ? 'training' : 'validation'}: ${counts[set].churners} churning customers of ${counts[set].customers}`;
-  throw new TrainingRefusedError(
+  throw new TooLittleHistoryError(
     `too few churners to learn from (${short.map(describe).join('; ')}): the training and the validation periods each need at least ` +
       `${MIN_CHURNING_CUSTOMERS} customers who churn within the horizon and ${MIN_CUSTOMERS} customers in all, ` +
       'or the coefficients and the validation figures would be noise. A longer history, more customers or a longer horizon may do.',
@@ -202,7 +205,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   const { baseConfig, l2 = DEFAULT_L2, targetPrecision = DEFAULT_TARGET_PRECISION, features = DEFAULT_TRAINING_FEATURES, onStage } = options;
   if (features.length === 0) throw new RangeError('training needs at least one churn feature');
   if (dataset.asOfDates.length === 0) {
-    throw new TrainingRefusedError(
+    throw new TooLittleHistoryError(
       `the history is too short: its first snapshot (after ${DEFAULT_WARM_UP_DAYS} days of warm-up from its first activity) needs ${dataset.horizonDays} days of horizon ` +
         `and ${dataset.renewalGraceDays} days of renewal grace after it to be labelled`,
     );

@@ -85,7 +85,22 @@ describe('npm run train', () => {
     const { code, stderr } = await run(['--history', exportOf(100, 'small.ndjson'), '--out', out]);
     expect(code).toBe(TRAIN_EXIT_CODES.refused);
     expect(stderr).toMatch(/training refused: too few churners to learn from .* at least 50/);
+    expect(stderr).not.toContain('may be the cause');
     expect(() => readFileSync(join(out, 'scoring-config.json'))).toThrow(/ENOENT/);
+  });
+
+  it('names the options away from their defaults that shape the snapshots when it refuses for too little history', async () => {
+    const history = exportOf(100, 'small-with-options.ndjson');
+    const fewChurners = await run(['--history', history, '--every-days', '30', '--validation-share', '0.9']);
+    expect(fewChurners.code).toBe(TRAIN_EXIT_CODES.refused);
+    expect(fewChurners.stderr).toContain("this run's --every-days 30 (default 7), --validation-share 0.9 (default 0.25) may be the cause: try their defaults\n");
+    // Observed until 200 days in: too short a history to label a snapshot.
+    const firstEvent = JSON.parse(readFileSync(history, 'utf8').split('\n')[0]!) as { occurredAt: string };
+    const observedUntil = new Date(Date.parse(firstEvent.occurredAt) + 200 * 86_400_000).toISOString();
+    const tooShort = await run(['--history', history, '--observed-until', observedUntil]);
+    expect(tooShort.code).toBe(TRAIN_EXIT_CODES.refused);
+    expect(tooShort.stderr).toMatch(/training refused: the history is too short/);
+    expect(tooShort.stderr).toContain(`this run's --observed-until ${observedUntil} (default: the history's latest event) may be the cause: try its default\n`);
   });
 
   it('on Ctrl-C says that nothing was trained and exits 130 at once, removing the --out directory it made', async () => {

@@ -28,6 +28,7 @@ import {
   MIN_CHURNING_CUSTOMERS,
   MIN_SETTLED_CHURNERS,
   TRAINED_MODEL_FILES,
+  TooLittleHistoryError,
   TrainingRefusedError,
   adaptToBase,
   adaptedModelCard,
@@ -382,7 +383,8 @@ async function learn(args: TrainArgs, settings: AppConfig, base: { config: Scori
       args.recordTimestamps && dataset.asOfDates.length === 0
         ? ' (with --record-timestamps each event counts as known from its record\'s timestamp, and a history published in bulk carries its load time: leave it out to learn from when the events occurred)'
         : '';
-    io.stderr.write(`training refused: ${error.message}${bulkLoaded}\n`);
+    const shapingOptions = error instanceof TooLittleHistoryError ? snapshotOptionsGiven(args) : null;
+    io.stderr.write(`training refused: ${error.message}${bulkLoaded}\n${shapingOptions === null ? '' : `${shapingOptions}\n`}`);
     return TRAIN_EXIT_CODES.refused;
   }
 
@@ -396,6 +398,21 @@ async function learn(args: TrainArgs, settings: AppConfig, base: { config: Scori
     ].join('\n'),
   );
   return TRAIN_EXIT_CODES.ok;
+}
+
+/**
+ * The options of this run, away from their defaults, that decide which snapshots are labelled and how they are split:
+ * an outside tester's `--validation-share 0.95` left no churner in training, and the refusal only advised more
+ * history. Null when all are at their defaults.
+ */
+function snapshotOptionsGiven(args: TrainArgs): string | null {
+  const given = [
+    args.horizonDays === DEFAULT_HORIZON_DAYS ? null : `--horizon-days ${args.horizonDays} (default ${DEFAULT_HORIZON_DAYS})`,
+    args.everyDays === DEFAULT_EVERY_DAYS ? null : `--every-days ${args.everyDays} (default ${DEFAULT_EVERY_DAYS})`,
+    args.validationShare === DEFAULT_VALIDATION_SHARE ? null : `--validation-share ${args.validationShare} (default ${DEFAULT_VALIDATION_SHARE})`,
+    args.observedUntil === null ? null : `--observed-until ${new Date(args.observedUntil).toISOString()} (default: the history's latest event)`,
+  ].filter((option) => option !== null);
+  return given.length === 0 ? null : `this run's ${given.join(', ')} may be the cause: try ${given.length === 1 ? 'its default' : 'their defaults'}`;
 }
 
 const outputDir = (args: TrainArgs, config: ScoringConfig): string => args.outDir ?? join('models', config.version);
