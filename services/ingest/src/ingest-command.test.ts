@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '@churnscore/simulator';
@@ -90,5 +90,21 @@ describe('runIngestCommand --report', () => {
     await expect(runIngestCommand(['--file', file, '--kind', 'customer', '--report', dir], io)).rejects.toThrow(/--report .* is a directory: name a file/);
     // A directory still to be created, named by its trailing slash.
     await expect(runIngestCommand(['--file', file, '--kind', 'customer', '--report', `${join(dir, 'reports')}/`], io)).rejects.toThrow(/--report .* names a directory: name a file/);
+  });
+
+  // Root may write anywhere under /proc, by its permissions; creating a file there fails all the same.
+  it.runIf(process.platform === 'linux')('refuses a report in a directory where no file can be created, though write permission is granted', async () => {
+    const file = join(dir, 'one-more-customer.csv');
+    writeFileSync(file, 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\n');
+    const io = { env: {}, stdout: { write: () => true }, stderr: { write: () => true } };
+    await expect(runIngestCommand(['--file', file, '--kind', 'customer', '--report', '/proc/report.json'], io)).rejects.toThrow(
+      new UsageError('cannot write --report /proc/report.json: ENOENT'),
+    );
+  });
+
+  it('leaves nothing behind in the report directory when it only checked it', async () => {
+    const reports = mkdtempSync(join(dir, 'reports-'));
+    await expect(runIngestCommand(['--file', join(reports, 'absent.csv'), '--kind', 'customer', '--dry-run', '--report', join(reports, 'r.json')], { env: {}, stdout: { write: () => true }, stderr: { write: () => true } })).rejects.toThrow(/cannot read/);
+    expect(readdirSync(reports)).toEqual([]);
   });
 });

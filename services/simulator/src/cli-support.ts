@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, sep } from 'node:path';
+import { access, mkdir, open, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
 import { EventEncodeError } from '@churnscore/events';
@@ -120,7 +120,18 @@ export function integerOption(name: string, value: string | undefined, fallback:
   return parsed;
 }
 
-/** A file the command can write later (its directory exists and is writable; the file, if there, is a writable file), or UsageError. */
+/**
+ * Creates a file in `dir` and removes it, or rejects with the error the creation met. Asking for write permission
+ * (access W_OK) is not enough: root is granted it under /proc, where creating a file fails (ENOENT), and an outside
+ * tester's ingest published everything, then failed to write its --report there (exit 3).
+ */
+async function probeFileCreation(dir: string): Promise<void> {
+  const probe = join(dir, `.churnscore-write-probe-${process.pid}`);
+  await (await open(probe, 'wx')).close();
+  await rm(probe);
+}
+
+/** A file the command can write later (a file can be created in its directory; the file, if there, is a writable file), or UsageError. */
 export async function requireWritableFile(path: string, option: string): Promise<void> {
   const refused = (error: unknown) => new UsageError(`cannot write ${option} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   if (path.endsWith(sep) || path.endsWith('/')) throw new UsageError(`${option} ${path} names a directory: name a file`);
@@ -129,7 +140,32 @@ export async function requireWritableFile(path: string, option: string): Promise
     throw refused(error);
   });
   if (existing?.isDirectory()) throw new UsageError(`${option} ${path} is a directory: name a file`);
-  await access(existing === null ? dirname(path) : path, constants.W_OK).catch((error: unknown) => {
+  // An existing file is not opened: a FIFO's open would wait for a reader.
+  await (existing === null ? probeFileCreation(dirname(path)) : access(path, constants.W_OK)).catch((error: unknown) => {
     throw refused(error);
   });
 }
+
+/**
+ * Makes `dir` and the directories missing above it, one level at a time, and checks a file can be created in it;
+ * resolves to the topmost directory it made (undefined when `dir` was there), or rejects with the file system's error,
+ * having removed what it made. Node 20's recursive mkdir never settles where the kernel answers ENOENT to a new
+ * directory (under /proc): an outside tester's `train --out /proc/x` hung with no output.
+ */
+export async function makeWritableDirectory(dir: string): Promise<string | undefined> {
+  const missing: string[] = [];
+  for (let at = resolve(dir); (await stat(at).catch(notFoundAsNull)) === null; at = dirname(at)) missing.unshift(at);
+  try {
+    for (const level of missing) await mkdir(level);
+    await probeFileCreation(dir);
+  } catch (error) {
+    if (missing.length > 0) await rm(missing[0]!, { recursive: true, force: true });
+    throw error;
+  }
+  return missing[0];
+}
+
+const notFoundAsNull = (error: NodeJS.ErrnoException): null => {
+  if (error.code === 'ENOENT') return null;
+  throw error;
+};

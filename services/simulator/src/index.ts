@@ -32,5 +32,5 @@ export {
   type ProgressOptions,
   type ProgressStream,
 } from './progress';
-export { CLI_EXIT_CODES, UsageError, exitOnInterrupt, integerOption, interruptSignal, loadProducerConfig, parseOptions, pathFromShell, requireWritableFile, runCli } from './cli-support';
+export { CLI_EXIT_CODES, UsageError, exitOnInterrupt, integerOption, interruptSignal, loadProducerConfig, makeWritableDirectory, parseOptions, pathFromShell, requireWritableFile, runCli } from './cli-support';
 export { SIMULATE_USAGE, parseSimulateArgs, runSimulateCommand, type SimulateArgs, type SimulateIo } from './simulate-command';

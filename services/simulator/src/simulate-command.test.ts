@@ -103,6 +103,8 @@ describe('runSimulateCommand --emit ndjson', () => {
 
   it('refuses an --out it cannot write before generating anything, as bad usage', async () => {
     await expect(run(['--out', join(dir, 'missing-dir', 'x.ndjson')])).rejects.toThrow(/cannot write --out .*missing-dir\/x.ndjson: ENOENT/);
+    // Root may write under /proc by its permissions, yet no file can be created there.
+    if (process.platform === 'linux') await expect(run(['--out', '/proc/x.ndjson'])).rejects.toThrow(new UsageError('cannot write --out /proc/x.ndjson: ENOENT'));
   });
 
   it('follows with live events of the customers still active, stamped by a clock running on from --now, until stopped', async () => {

@@ -359,6 +359,13 @@ describe('parseTrainArgs', () => {
     await expect(run(['--history', join(dir, 'none.ndjson'), '--out', join(file, 'model')])).rejects.toThrow(/cannot write the model to .*a-file\/model: ENOTDIR/);
   });
 
+  // Node 20's recursive mkdir never settles there; root's write permission does not let a directory be made either.
+  it.runIf(process.platform === 'linux')('refuses an --out under /proc at once, rather than waiting for good', async () => {
+    await expect(run(['--history', join(dir, 'none.ndjson'), '--out', '/proc/churnscore-model/v1'])).rejects.toThrow(
+      new UsageError('cannot write the model to /proc/churnscore-model/v1: ENOENT'),
+    );
+  });
+
   it('refuses an --observed-until before the history begins, naming its first event', async () => {
     const file = join(dir, 'one-event.ndjson');
     writeFileSync(file, '{"kind":"customer","customerId":"c1","eventId":"e1","occurredAt":"2024-06-01T00:00:00Z","segment":"SMB"}\n');

@@ -14,6 +14,7 @@ import {
   formatPercent,
   integerOption,
   loadProducerConfig,
+  makeWritableDirectory,
   parseOptions,
   pathFromShell,
   startProgress,
@@ -318,7 +319,7 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
   });
   let code: number | undefined;
   try {
-    created = outDir === null ? undefined : await writingTo(outDir, () => mkdir(outDir, { recursive: true }));
+    created = outDir === null ? undefined : await writingTo(outDir, () => makeWritableDirectory(outDir));
     code = await learn(args, settings, { config: baseConfig, path: baseConfigPath }, io, clock);
     return code;
   } finally {
