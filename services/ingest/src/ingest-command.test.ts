@@ -63,6 +63,29 @@ describe('runIngestCommand --dry-run', () => {
   });
 });
 
+describe('runIngestCommand summary', () => {
+  it('counts records apart from what is found about the file itself, so that the counts add up', async () => {
+    const summaryOf = async (name: string, content: Buffer | string) => {
+      const file = join(dir, name);
+      writeFileSync(file, content);
+      const printed: string[] = [];
+      // Endpoints never reached: nothing is publishable.
+      const env = { KAFKA_BROKERS: 'unused.invalid:9092', SCHEMA_REGISTRY_URL: 'http://unused.invalid', REDIS_URL: 'redis://unused.invalid' };
+      const code = await runIngestCommand(['--file', file, '--kind', 'customer'], { env, stdout: { write: (text: string) => printed.push(text) }, stderr: { write: () => true } });
+      return { code, lines: printed.join('').split('\n').slice(-3, -1).map((line) => line.replace(`${file}: `, '')) };
+    };
+    // Two records, read alike, but the file is not UTF-8: none is taken.
+    expect(await summaryOf('latin1.csv', Buffer.from('customerId,occurredAt,segment\nM\u00fcller,2025-06-01,SMB\nM\u00f6ller,2025-06-01,SMB\n', 'latin1'))).toEqual({
+      code: 1,
+      lines: ['2 records, 2 valid, 0 rejected; the file itself: PARSE_ERROR ×1', 'nothing published: the file cannot be taken as it is (its PARSE_ERROR above says why)'],
+    });
+    expect(await summaryOf('empty.csv', '')).toEqual({
+      code: 1,
+      lines: ['0 records, 0 valid, 0 rejected; the file itself: PARSE_ERROR ×1', 'nothing published: the file cannot be taken as it is (its PARSE_ERROR above says why)'],
+    });
+  });
+});
+
 describe('runIngestCommand relative paths', () => {
   it('reads --file and writes --report in the directory the command was typed in, and names a missing file by its absolute path', async () => {
     writeFileSync(join(dir, 'typed-here.csv'), 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\n');
@@ -70,7 +93,7 @@ describe('runIngestCommand relative paths', () => {
     const printed: string[] = [];
     const io = { env: {}, stdout: { write: (text: string) => printed.push(text) }, stderr: { write: () => true }, clock: () => Date.parse('2025-06-15T00:00:00Z') };
     expect(await runIngestCommand(['--file', 'typed-here.csv', '--kind', 'customer', '--dry-run', '--report', 'typed-here.json'], io)).toBe(0);
-    expect(printed.join('')).toContain(`${join(dir, 'typed-here.csv')}: 1 records, 1 valid, 0 rejected`);
+    expect(printed.join('')).toContain(`${join(dir, 'typed-here.csv')}: 1 record, 1 valid, 0 rejected`);
     expect(JSON.parse(readFileSync(join(dir, 'typed-here.json'), 'utf8'))).toMatchObject({ records: 1, valid: 1 });
     await expect(runIngestCommand(['--file', 'not-here.csv', '--kind', 'customer', '--dry-run'], io)).rejects.toThrow(
       new UsageError(`cannot read ${join(dir, 'not-here.csv')}: ENOENT`),

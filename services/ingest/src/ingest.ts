@@ -41,8 +41,7 @@ export interface IngestFileOptions {
 
 type LineResult =
   | { line: number; ok: true; event: InputEvent; ignoredFields: string[] }
-  /** `ofFile`: a finding about the file as a whole (not UTF-8), not a record. */
-  | { line: number; ok: false; rejection: LineRejection; fatal: boolean; ofFile?: true };
+  | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
 
 /** The export as a file that can be read twice: the file itself, or a copy of what a pipe or a device delivers. */
 interface ReadableTwice {
@@ -162,7 +161,8 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
     for await (const record of records) {
       const { line } = record;
       if (!record.ok) {
-        yield { line, ok: false, rejection: { line, reason: 'PARSE_ERROR', message: record.problem }, fatal: record.fatal };
+        const rejection: LineRejection = { line, reason: 'PARSE_ERROR', message: record.problem, ...(record.ofFile ? { ofFile: true } : {}) };
+        yield { line, ok: false, rejection, fatal: record.fatal };
         continue;
       }
       const converted = toEvent(record.fields);
@@ -183,7 +183,7 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
     const notUtf8 = encoding.end();
     if (notUtf8 !== null) {
       const message = 'the line is not UTF-8 (read as UTF-8, its bytes would change, and names with them): export the file as UTF-8';
-      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message }, fatal: true, ofFile: true };
+      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message, ofFile: true }, fatal: true };
     }
   }
 
@@ -197,7 +197,7 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
   const ignoredFields = new Set<string>();
   const kinds = new Set<InputEventKind>();
   for await (const result of readLines((bytes) => (bytesRead = bytes))) {
-    if (!(!result.ok && result.ofFile)) report.records += 1;
+    if (result.ok || result.rejection.ofFile !== true) report.records += 1;
     if (result.ok) {
       report.valid += 1;
       result.ignoredFields.forEach((field) => ignoredFields.add(field));

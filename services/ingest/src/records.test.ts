@@ -33,7 +33,7 @@ describe('readNdjsonRecords', () => {
   it('refuses a JSON array as a whole, saying what it is, rather than a rejection per line', async () => {
     for (const text of ['\n[\n  {"customerId":"c1"},\n  {"customerId":"c2"}\n]\n', '[{"customerId":"c1"}]']) {
       expect(await readAll(readNdjsonRecords(streamOf(text)))).toEqual([
-        { line: text.startsWith('\n') ? 2 : 1, ok: false, problem: 'the file is a JSON array, not NDJSON: write one JSON object per line', fatal: true },
+        { line: text.startsWith('\n') ? 2 : 1, ok: false, problem: 'the file is a JSON array, not NDJSON: write one JSON object per line', fatal: true, ofFile: true },
       ]);
     }
   });
@@ -101,9 +101,9 @@ describe('readCsvRecords', () => {
   });
 
   it('refuses a file without a usable header row', async () => {
-    expect(await readAll(readCsvRecords(streamOf('')))).toEqual([{ line: 1, ok: false, problem: 'the file has no header row', fatal: true }]);
+    expect(await readAll(readCsvRecords(streamOf('')))).toEqual([{ line: 1, ok: false, problem: 'the file has no header row', fatal: true, ofFile: true }]);
     expect(await readAll(readCsvRecords(streamOf('a,b,a\n1,2,3\n')))).toEqual([
-      { line: 1, ok: false, problem: 'header columns 1 and 3 have the same name', fatal: true },
+      { line: 1, ok: false, problem: 'header columns 1 and 3 have the same name', fatal: true, ofFile: true },
     ]);
   });
 });

@@ -20,8 +20,8 @@ export const formatOfPath = (path: string): ExportFormat | null => FORMAT_BY_EXT
 /** One record of an export, by the line it starts on (1-based, the CSV header being line 1). */
 export type ExportRecord =
   | { line: number; ok: true; fields: Readonly<Record<string, unknown>> }
-  /** `fatal`: the file cannot be read past this line. */
-  | { line: number; ok: false; problem: string; fatal: boolean };
+  /** `fatal`: the file cannot be read past this line. `ofFile`: a finding about the file (its header, its shape), not a record. */
+  | { line: number; ok: false; problem: string; fatal: boolean; ofFile?: true };
 
 /**
  * NDJSON: one JSON object per line; blank lines are skipped. A line that is not a JSON object is
@@ -36,7 +36,7 @@ export async function* readNdjsonRecords(input: Readable): AsyncGenerator<Export
     if (text.trim() === '') continue;
     if (first && text.trimStart().startsWith('[')) {
       // A JSON array (a .json export) would otherwise give a rejection per line without saying why.
-      yield { line, ok: false, problem: 'the file is a JSON array, not NDJSON: write one JSON object per line', fatal: true };
+      yield { line, ok: false, problem: 'the file is a JSON array, not NDJSON: write one JSON object per line', fatal: true, ofFile: true };
       return;
     }
     first = false;
@@ -96,7 +96,7 @@ export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRec
         header = record.map((name) => name.trim());
         const problem = headerProblem(header);
         if (problem !== null) {
-          yield { line, ok: false, problem, fatal: true };
+          yield { line, ok: false, problem, fatal: true, ofFile: true };
           return;
         }
         continue;
@@ -112,7 +112,7 @@ export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRec
       const problem = CSV_SYNTAX_PROBLEMS[first.syntaxError.code ?? ''] ?? 'the file is not valid CSV';
       yield { line: startLine({ ...first.syntaxError, lines: first.syntaxError.lines - quotedCrlfs }), ok: false, problem: `${problem}; the rest of the file was not read`, fatal: true };
     } else if (header === null) {
-      yield { line: 1, ok: false, problem: 'the file has no header row', fatal: true };
+      yield { line: 1, ok: false, problem: 'the file has no header row', fatal: true, ofFile: true };
     }
   } finally {
     input.destroy();
