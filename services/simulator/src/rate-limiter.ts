@@ -7,7 +7,7 @@ export interface RateLimiter {
 export interface TokenBucketOptions {
   /** Sustained events per second; 0 or Infinity for no limit. */
   ratePerSecond: number;
-  /** Events that may go out at once after a pause; defaults to one second's worth. */
+  /** Events that may go out at once after a pause (the bucket starts empty); defaults to one second's worth. */
   burst?: number;
   /** Monotonic clock in ms; injectable for tests. */
   now?: () => number;
@@ -25,7 +25,9 @@ export function createTokenBucket(options: TokenBucketOptions): RateLimiter {
   const { ratePerSecond, now = () => performance.now(), sleep = defaultSleep } = options;
   if (!(ratePerSecond > 0) || ratePerSecond === Infinity) return { acquire: async () => undefined };
   const burst = options.burst ?? ratePerSecond;
-  let tokens = burst;
+  // Empty at the start, filling while the caller pauses: a full one let the first second send up to twice the rate (an
+  // outside tester's ingest --rate 1000 measured 1,217 events/s over 5,000 events).
+  let tokens = 0;
   let refilledAt = now();
   return {
     async acquire(count) {
