@@ -145,6 +145,17 @@ describe('ingestFile', () => {
     expect(publisher.published).toEqual([]);
   });
 
+  it('stops checking at the interruption, rather than at the end of the file, and says the check is incomplete', async () => {
+    const controller = new AbortController();
+    const publisher = capturingPublisher();
+    const rows = Array.from({ length: 20_000 }, (_, i) => `c${i},2025-06-01,SMB`);
+    const file = fileWith('interrupted-midway.csv', ['customerId,occurredAt,segment', ',2025-06-01,SMB', ...rows].join('\n'));
+    // Ctrl-C as the first rejection is shown.
+    const report = await ingest(file, { kind: 'customer', publish: publisher.publish, signal: controller.signal, onRejection: () => controller.abort() });
+    expect(report).toMatchObject({ records: 1, valid: 0, complete: false, published: 0 });
+    expect(publisher.published).toEqual([]);
+  });
+
   it("rejects a record reusing an earlier one's eventId of the same customer with other content (the scorer would drop it)", async () => {
     const publisher = capturingPublisher();
     const file = fileWith(

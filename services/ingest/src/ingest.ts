@@ -202,11 +202,17 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
       report.valid += 1;
       result.ignoredFields.forEach((field) => ignoredFields.add(field));
       kinds.add(result.event.kind);
-      continue;
+    } else {
+      report.rejected.push(result.rejection);
+      options.onRejection?.(result.rejection);
+      if (result.fatal) report.complete = false;
     }
-    report.rejected.push(result.rejection);
-    options.onRejection?.(result.rejection);
-    if (result.fatal) report.complete = false;
+    // Interrupted: the check stops here, not at the end of a file that may take minutes more (an outside tester's Ctrl-C
+    // seemed ignored), and the report is of the records read by then.
+    if (options.signal?.aborted) {
+      report.complete = false;
+      break;
+    }
   }
   checking?.stop();
   report.ignoredFields = [...ignoredFields].sort();

@@ -32,7 +32,7 @@ export interface IngestReport {
   records: number;
   valid: number;
   rejected: LineRejection[];
-  /** false when the file cannot be taken as it is (a syntax error stopped the reading, or it is not UTF-8): nothing is published. */
+  /** false when the file cannot be taken as it is (a syntax error stopped the reading, or it is not UTF-8), or the check was interrupted: nothing is published. */
   complete: boolean;
   /** Columns/keys that are not fields of the record's event kind; left out of the events. */
   ignoredFields: string[];
