@@ -127,4 +127,12 @@ describe('Utf8Check', () => {
     expect(firstBadLine(latin1.subarray(0, 5), latin1.subarray(5, 30), latin1.subarray(30))).toBe(3);
     expect(firstBadLine(Buffer.from('a\nb\n'), Buffer.from([0x63, 0xff]))).toBe(3);
   });
+
+  it('checks a line that spans many chunks as one, a character split across two of them included', () => {
+    const cell = Buffer.from(`${'x'.repeat(999)}é${'x'.repeat(1000)}`);
+    const chunks = (line: Buffer) => Array.from({ length: Math.ceil(line.length / 100) }, (_, i) => line.subarray(i * 100, i * 100 + 100));
+    expect(firstBadLine(Buffer.from('a\n'), ...chunks(cell), Buffer.from('\nb\n'))).toBeNull();
+    const latin1Cell = Buffer.from(`${'x'.repeat(999)}\u00e9${'x'.repeat(1000)}`, 'latin1');
+    expect(firstBadLine(Buffer.from('a\n'), ...chunks(latin1Cell), Buffer.from('\nb\n'))).toBe(2);
+  });
 });
