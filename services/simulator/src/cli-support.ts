@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
 import { EventEncodeError } from '@churnscore/events';
 import { KafkaLoginRefusedError } from '@churnscore/kafka';
+import { REPEATED_SIGNAL_WINDOW_MS } from '@churnscore/observability';
 import type { ProgressStream } from './progress';
 
 /** A bad command line: the message says what to change; exit code 2. */
@@ -77,12 +78,19 @@ export function runCli(main: () => Promise<number>): void {
   );
 }
 
-/** Aborted by the first Ctrl-C (finish the batch in flight, then stop); a second one exits at once. */
+/**
+ * Aborted by the first Ctrl-C (finish the batch in flight, then stop); a second one exits at once. The copies npm and
+ * tsx relay within REPEATED_SIGNAL_WINDOW_MS, as the services take them, are not a second one: they made an outside
+ * tester's `npm run simulate -- --follow` exit at once, now and then, without its summary.
+ */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   process.once('SIGINT', () => {
+    const firstAt = performance.now();
     controller.abort();
-    process.once('SIGINT', () => process.exit(CLI_EXIT_CODES.interrupted));
+    process.on('SIGINT', () => {
+      if (performance.now() - firstAt >= REPEATED_SIGNAL_WINDOW_MS) process.exit(CLI_EXIT_CODES.interrupted);
+    });
   });
   return controller.signal;
 }

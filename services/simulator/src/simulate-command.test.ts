@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { UsageError } from './cli-support';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { REPEATED_SIGNAL_WINDOW_MS } from '@churnscore/observability';
+import { UsageError, interruptSignal } from './cli-support';
 import { planCustomers } from './generator';
 import { parseSimulateArgs, runSimulateCommand } from './simulate-command';
 
@@ -130,5 +131,31 @@ describe('runSimulateCommand --emit ndjson', () => {
     expect(churned.length).toBeGreaterThan(2);
     expect(records.filter((record) => churned.includes(record.customerId))).toEqual([]);
     expect(new Set(records.map((record) => record.eventId)).size).toBe(records.length);
+  });
+});
+
+describe('interruptSignal', () => {
+  // The commands run above installed theirs: only this one's is under test.
+  beforeEach(() => process.removeAllListeners('SIGINT'));
+  afterEach(() => {
+    process.removeAllListeners('SIGINT');
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('stops cleanly on a Ctrl-C whatever copies npm and tsx relay at once, and exits at a second press', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const exits: unknown[] = [];
+    vi.spyOn(process, 'exit').mockImplementation((code) => void exits.push(code) as never);
+    const signal = interruptSignal();
+    process.emit('SIGINT');
+    vi.advanceTimersByTime(5);
+    process.emit('SIGINT');
+    process.emit('SIGINT');
+    expect(signal.aborted).toBe(true);
+    expect(exits).toEqual([]);
+    vi.advanceTimersByTime(REPEATED_SIGNAL_WINDOW_MS);
+    process.emit('SIGINT');
+    expect(exits).toEqual([130]);
   });
 });
