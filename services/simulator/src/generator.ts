@@ -60,6 +60,9 @@ const spanOf = (options: ResolvedOptions): SpanContext => {
   return { today, spanStartDay: today - options.days + 1, currency: options.currency };
 };
 
+/** The id of the `index`th customer (from 0) of a simulated base: P-000001, P-000002, … */
+export const simulatedCustomerId = (idPrefix: string, index: number): string => `${idPrefix}-${String(index + 1).padStart(6, '0')}`;
+
 /**
  * Who the customers are: segment, value and latent trajectory, each drawn independently from its own
  * seeded stream (so neither its id nor the number of customers says anything about it). Cheap;
@@ -75,7 +78,7 @@ export function planCustomers(options: GeneratorOptions): CustomerPlan[] {
     const annualValue = roundTo(random.between(minValue, maxValue), 100);
     const latent = drawLatent(random, { population: resolved, ...span, termDays: drawTermDays(segment, random) });
     return {
-      customerId: `${resolved.idPrefix}-${String(index + 1).padStart(6, '0')}`,
+      customerId: simulatedCustomerId(resolved.idPrefix, index),
       cohort: cohortOf(latent, span.today),
       segment,
       annualValue,

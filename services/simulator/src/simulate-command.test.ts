@@ -94,6 +94,18 @@ describe('runSimulateCommand --emit ndjson', () => {
     await expect(simulate(['--now', '2025-06-15T12:59:00Z', '--days', '5'])).resolves.toBe(0);
   });
 
+  it('refuses ids or a source the scorer and ingest would refuse in every event, naming the option', () => {
+    const parse = (argv: string[]) => parseSimulateArgs(argv, () => Date.parse(NOW));
+    // 121 characters, a hyphen and six digits: the 128 a customerId may have.
+    expect(parse(['--id-prefix', 'p'.repeat(121)])?.idPrefix).toHaveLength(121);
+    expect(() => parse(['--id-prefix', 'p'.repeat(122)])).toThrow('--id-prefix makes customer ids that the scorer and ingest refuse: a customerId must be 1–128 characters');
+    // The last customer's id is the longest: a seventh digit from the millionth customer on.
+    expect(() => parse(['--id-prefix', 'p'.repeat(121), '--customers', '1000000'])).toThrow(/^--id-prefix makes customer ids/);
+    expect(() => parse(['--id-prefix', 'tab\there'])).toThrow(/--id-prefix .* must not contain control characters/);
+    expect(() => parse(['--source', ''])).toThrow(/^--source is refused by the scorer and ingest: a source must be 1–128 characters/);
+    expect(() => parse(['--source', '   '])).toThrow('--source is refused by the scorer and ingest: a source must not be blank');
+  });
+
   it('writes a relative --out in the directory the command was typed in (npm runs it from the package root)', async () => {
     vi.stubEnv('INIT_CWD', dir);
     const stderr: string[] = [];

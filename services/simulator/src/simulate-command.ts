@@ -2,11 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { AppConfig, Env } from '@churnscore/config';
-import { EARLIEST_OCCURRED_AT, MS_PER_DAY, parseIsoInstant, type InputEvent } from '@churnscore/domain';
+import { EARLIEST_OCCURRED_AT, MS_PER_DAY, TEXT_FIELD_MAX_LENGTH, parseIsoInstant, textFieldProblem, type InputEvent } from '@churnscore/domain';
 import { CLI_EXIT_CODES, UsageError, integerOption, interruptSignal, loadProducerConfig, parseOptions, pathFromShell, requireWritableFile } from './cli-support';
 import { COHORTS } from './cohorts';
 import { writeNdjson } from './export-format';
-import { generateCustomerHistory, planCustomers, type CustomerPlan } from './generator';
+import { generateCustomerHistory, planCustomers, simulatedCustomerId, type CustomerPlan } from './generator';
 import { generateLiveEvents } from './live';
 import { DEFAULT_POPULATION, populationFromOptions, type PopulationParameters } from './population';
 import { formatCount, startProgress, startRateMeter, type ProgressStream } from './progress';
@@ -95,8 +95,10 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
   const now = parsed.now === undefined ? clock() : parseIsoInstant(parsed.now);
   if (now === null) throw new UsageError('--now must be an ISO 8601 date, or time with a zone, e.g. 2025-06-15T12:00:00Z');
   const population = populationFromOptions(parsed);
+  const customers = integerOption('customers', parsed.customers, 200, 1);
+  refuseUnacceptedIds(parsed['id-prefix'], customers, parsed.source);
   return {
-    customers: integerOption('customers', parsed.customers, 200, 1),
+    customers,
     days: integerOption('days', parsed.days, 400, 1),
     seed: parsed.seed,
     population,
@@ -193,6 +195,18 @@ function refuseUnacceptedHistory({ now, days }: Pick<SimulateArgs, 'now' | 'days
   if (now - days * MS_PER_DAY < EARLIEST_OCCURRED_AT) {
     throw new UsageError(`--now minus --days begins before ${new Date(EARLIEST_OCCURRED_AT).toISOString()}: the scorer and ingest refuse events before it`);
   }
+}
+
+/**
+ * Ids and a source the scorer and ingest would refuse in every event are bad usage (exit 2): an outside tester's
+ * `--id-prefix` of 130 characters, or an empty `--source`, made files ingest refused line by line. The last customer's
+ * id is the longest.
+ */
+function refuseUnacceptedIds(idPrefix: string, customers: number, source: string): void {
+  const idProblem = textFieldProblem(simulatedCustomerId(idPrefix, customers - 1), TEXT_FIELD_MAX_LENGTH.customerId);
+  if (idProblem !== null) throw new UsageError(`--id-prefix makes customer ids that the scorer and ingest refuse: a customerId ${idProblem}`);
+  const sourceProblem = textFieldProblem(source, TEXT_FIELD_MAX_LENGTH.source);
+  if (sourceProblem !== null) throw new UsageError(`--source is refused by the scorer and ingest: a source ${sourceProblem}`);
 }
 
 async function writeToNdjson(path: string | null, stdout: Writable, pump: PumpOptions): Promise<number> {
