@@ -5,9 +5,7 @@
 // then crashes and the stale replica takes over. Its missing writes must be re-consumed: the scorer may not have
 // committed offsets for writes no replica confirmed, however long ago they were made.
 import { SAMPLE_NOW } from '@churnscore/events/testing';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testStack } from '../harness/stack';
+import { describe, expect, it } from 'vitest';
 import { clusterScorer, dlqTotal, eventually, hourlyMeetings } from '../scorer/support';
 import { clusterNodes, hasRedisServer, redisCli, waitFor, waitForFailover } from '../state/local-redis';
 
@@ -22,20 +20,12 @@ const COMMIT_WAIT_MS = 6_000;
 
 describe.skipIf(!hasRedisServer)('a Redis Cluster master failing over to a replica that lagged', () => {
   const t = clusterScorer('replica-lag', MASTERS, { replicasPerMaster: 1, nodeTimeoutMs: NODE_TIMEOUT_MS });
-  let admin: Admin;
-  beforeAll(async () => {
-    admin = new Kafka({ clientId: 'replica-lag', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-  });
-  afterAll(() => admin?.disconnect());
 
   const customerIds = Array.from({ length: CUSTOMERS }, (_, c) => `replica-lag-${c}`);
   const meetings = (from: number, count: number) => hourlyMeetings(customerIds, from, count);
   // Read while the cluster fails over: a read that fails then counts as nothing applied yet.
   const revisions = () => t.bed.revisions(customerIds).catch(() => [0]);
-  /** The consumer group's committed offsets on the activity topic, summed over its partitions. */
-  const committed = async () =>
-    (await admin.fetchOffsets({ groupId: t.bed.consumerGroup, topics: [t.bed.topics.activity] }))[0]!.partitions.reduce((sum, { offset }) => sum + Math.max(0, Number(offset)), 0);
+  const committed = () => t.bed.committedOffsets(t.bed.topics.activity);
 
   it('commits no offset for writes the replica lacks, and re-consumes them after the failover', async () => {
     await t.bed.publish(meetings(0, EVENTS_BEFORE));

@@ -164,17 +164,34 @@ export class ScorerTestBed extends EventsTestBed {
     }
   }
 
-  /** Every record an output topic holds now, decoded, tombstones left out. */
-  async everyOutput(topic: string): Promise<OutputEvent[]> {
+  /** The scorers' consumer group's committed offsets on `topic`, summed over its partitions (none committed: 0). */
+  async committedOffsets(topic: string): Promise<number> {
     const admin = new Kafka({ brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
-      const count = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-      if (count === 0) return [];
-      return (await this.outputs(count, [topic], 60_000)).flatMap(({ event }) => (event === null ? [] : [event]));
+      const [offsets] = await admin.fetchOffsets({ groupId: this.consumerGroup, topics: [topic] });
+      return offsets!.partitions.reduce((sum, { offset }) => sum + Math.max(0, Number(offset)), 0);
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /** How many records `topic` holds now: its partitions' end offsets, summed. */
+  async topicEnd(topic: string): Promise<number> {
+    const admin = new Kafka({ brokers: this.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Every record an output topic holds now, decoded, tombstones left out. */
+  async everyOutput(topic: string): Promise<OutputEvent[]> {
+    const count = await this.topicEnd(topic);
+    if (count === 0) return [];
+    return (await this.outputs(count, [topic], 60_000)).flatMap(({ event }) => (event === null ? [] : [event]));
   }
 
   /** Reads output records from the beginning until one matches `predicate`, and returns it. */

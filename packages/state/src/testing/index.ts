@@ -196,7 +196,7 @@ export class InMemoryStateStore implements StateStore {
 
   /** A server without replicas: nothing to wait for. */
   replication(): Promise<ReplicationProgress[]> {
-    return Promise.resolve([{ master: this.runId, written: 0, confirmed: Infinity }]);
+    return Promise.resolve([{ master: this.runId, written: 0, confirmed: Infinity, replicas: [] }]);
   }
 
   private customer(customerId: string): StoredCustomer {
