@@ -82,7 +82,7 @@ describe.skipIf(!hasRedisServer)('replicationProgress on a single server', () =>
       const replica = await startRedisServer(replicaPort, dir, ['--replicaof', '127.0.0.1', String(masterPort)]);
       servers.push(replica);
       await waitFor('the replica in sync', () => redisCli(replicaPort, 'info', 'replication').includes('master_link_status:up'));
-      expect((await progress()).replicas).toEqual([`127.0.0.1:${replicaPort}`]); // named, for the gate to remember it
+      expect((await progress()).connectedReplicas).toBe(1); // counted, for the gate to remember it
       await redis.set('replicated', 'one');
       await expect.poll(async () => { const { written, confirmed } = await progress(); return confirmed >= written; }, { timeout: 5_000 }).toBe(true);
 

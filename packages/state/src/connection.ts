@@ -508,17 +508,16 @@ export interface ReplicationProgress {
    */
   confirmed: number;
   /**
-   * The replicas connected to the master when asked (`host:port` as the master lists them). A single server names no
-   * other: the durability gate remembers the ones it has seen, so that one cut off from its master is waited for.
+   * How many replicas were connected to the master when asked. A single server knows no other: the durability gate
+   * remembers how many it has seen, so that one cut off from its master is waited for.
    */
-  replicas: string[];
+  connectedReplicas: number;
 }
 
 const infoField = (info: string, field: string): string | undefined => new RegExp(`^${field}:(.*?)\\r?$`, 'm').exec(info)?.[1];
 
 /** The replica lines of `INFO replication` on a master: `slave0:ip=…,port=…,state=online,offset=…,lag=…`. */
-const replicaLines = (info: string): Array<{ name: string; offset: number }> =>
-  [...info.matchAll(/^slave\d+:ip=([^,]*),port=(\d+),.*?\boffset=(\d+)/gm)].map(([, ip, port, offset]) => ({ name: `${ip}:${port}`, offset: Number(offset) }));
+const replicaOffsets = (info: string): number[] => [...info.matchAll(/^slave\d+:.*?\boffset=(\d+)/gm)].map((match) => Number(match[1]));
 
 /**
  * How many replicas each master has by the cluster's own account: `CLUSTER SLOTS` lists every replica no node has
@@ -543,13 +542,13 @@ export async function replicationProgress(redis: RedisClient): Promise<Replicati
   return Promise.all(
     mastersOf(redis).map(async (server) => {
       const info = (await server.call('INFO', 'server', 'replication')) as string;
-      const replicas = replicaLines(info);
-      const expected = Math.max(replicas.length, known.get(`${server.options.host}:${server.options.port}`) ?? 0);
+      const offsets = replicaOffsets(info);
+      const expected = Math.max(offsets.length, known.get(`${server.options.host}:${server.options.port}`) ?? 0);
       return {
         master: infoField(info, 'run_id') ?? '',
         written: Number(infoField(info, 'master_repl_offset') ?? 0),
-        confirmed: expected === 0 ? Infinity : replicas.length < expected ? 0 : Math.min(...replicas.map(({ offset }) => offset)),
-        replicas: replicas.map(({ name }) => name),
+        confirmed: expected === 0 ? Infinity : offsets.length < expected ? 0 : Math.min(...offsets),
+        connectedReplicas: offsets.length,
       };
     }),
   );

@@ -71,12 +71,13 @@ const MAX_REPLICATION_SAMPLES = 120;
 const COVER_INTERVAL_MS = 10_000;
 
 /**
- * How long a replica seen connected to a master is waited for once the master no longer lists it (cut off, or dropped
- * by the master after `repl-timeout`). A single server names only the replicas connected to it: without this memory, one
- * cut off counted for nothing, its master's writes counted as confirmed, and a failover to it lost them with their
+ * How long a replica seen connected to a master is waited for once the master has fewer connected (one cut off, or
+ * dropped by the master after `repl-timeout`). A single server knows only the replicas connected to it: without this
+ * memory, one cut off counted for nothing, its master's writes counted as confirmed, and a failover to it lost them with their
  * offsets committed (an outside tester, 2026-12-06: 2,560 and 5,116 events of a live load). Past it the replica is taken
  * as gone: Sentinel promotes no replica cut off for more than ten times its down-after-milliseconds (30 s by default),
- * Redis Cluster none whose data is older than ten node timeouts (15 s).
+ * Redis Cluster none whose data is older than ten node timeouts (15 s). Counted, not named: a replica restarted under
+ * another address (a pod's) takes the place of the one it was.
  */
 export const MISSING_REPLICA_WAIT_MS = 300_000;
 
@@ -93,8 +94,11 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
   /** Writes acknowledged up to this instant are on every replica that could take over. */
   private replicatedThrough = -Infinity;
   private coveredAt = -Infinity;
-  /** For each master (by run id), the replicas seen connected to it and when last: see MISSING_REPLICA_WAIT_MS. */
-  private replicasSeen = new Map<string, Map<string, number>>();
+  /**
+   * For each master (by run id), when it was last seen with at least 1, 2, … replicas connected (index 0 for 1): see
+   * MISSING_REPLICA_WAIT_MS.
+   */
+  private replicasSeen = new Map<string, number[]>();
 
   constructor(private readonly options: RedisDurabilityGateOptions) {
     this.clock = options.clock ?? Date.now;
@@ -181,16 +185,16 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
     if (this.samples.length > MAX_REPLICATION_SAMPLES) this.samples.splice(0, this.samples.length - MAX_REPLICATION_SAMPLES);
   }
 
-  /** `progress`, with nothing confirmed on a master missing a replica it had within MISSING_REPLICA_WAIT_MS. */
+  /** `progress`, with nothing confirmed on a master with fewer replicas connected than it had within MISSING_REPLICA_WAIT_MS. */
   private withMissingReplicas(progress: readonly ReplicationProgress[], now: number): ReplicationProgress[] {
     // Masters gone (a failover gives the promoted one another run id) are forgotten with their replicas.
     const seenBefore = this.replicasSeen;
     this.replicasSeen = new Map();
     return progress.map((master) => {
-      const seen = new Map([...(seenBefore.get(master.master) ?? [])].filter(([, lastSeenAt]) => now - lastSeenAt < MISSING_REPLICA_WAIT_MS));
-      for (const replica of master.replicas) seen.set(replica, now);
+      const seen = (seenBefore.get(master.master) ?? []).filter((lastSeenAt) => now - lastSeenAt < MISSING_REPLICA_WAIT_MS);
+      for (let count = 0; count < master.connectedReplicas; count += 1) seen[count] = now;
       this.replicasSeen.set(master.master, seen);
-      return seen.size > master.replicas.length ? { ...master, confirmed: 0 } : master;
+      return seen.length > master.connectedReplicas ? { ...master, confirmed: 0 } : master;
     });
   }
 }

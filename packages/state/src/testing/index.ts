@@ -196,7 +196,7 @@ export class InMemoryStateStore implements StateStore {
 
   /** A server without replicas: nothing to wait for. */
   replication(): Promise<ReplicationProgress[]> {
-    return Promise.resolve([{ master: this.runId, written: 0, confirmed: Infinity, replicas: [] }]);
+    return Promise.resolve([{ master: this.runId, written: 0, confirmed: Infinity, connectedReplicas: 0 }]);
   }
 
   private customer(customerId: string): StoredCustomer {
