@@ -149,6 +149,19 @@ describe('evaluateCustomer', () => {
     expect(silent.transitions.map(summary)).toContain('HEALTH_BAND_DROPPED OPEN');
   });
 
+  it("raises a new customer's health with its first sign of engagement: no drop from a health its silence since signing alone gave", () => {
+    // Found by an outside tester: signed today with no activity, health 100 (the days since signing alone); one email
+    // received two days before, and health fell to 52 and HEALTH_BAND_DROPPED opened.
+    const signed = emptyState({ contracts: [contract({ occurredAt: NOW - 3_600_000, startDate: utcDay(NOW) * DAY })] });
+    const first = evaluate({ state: signed });
+    const emailed = { ...signed, activityDays: [bucket(2, 'EMAIL_RECEIVED')], lastActivityAt: NOW - 2 * DAY, lastInboundAt: NOW - 2 * DAY };
+    const withEmail = evaluate({ state: emailed, published: first.score, alertBook: first.alertBook }, NOW + 1);
+    const { settleMs } = EVALUATION_OPTIONS.catchUp;
+    const settled = evaluate({ state: emailed, published: withEmail.score, alertBook: withEmail.alertBook, cause: { kind: 'time' } }, NOW + settleMs);
+    expect(first.score.health).toBeLessThan(settled.score.health);
+    expect([...first.transitions, ...withEmail.transitions, ...settled.transitions].map(summary)).toEqual([]);
+  });
+
   describe("while the customer's inputs are caught up", () => {
     const { settleMs, historyAgeMs } = EVALUATION_OPTIONS.catchUp;
     /** Read from a backlog: the healthy customer's silent-looking part of the history, more of it still ahead. */

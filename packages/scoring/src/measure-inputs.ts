@@ -2,17 +2,27 @@ import type { CustomerInsights } from '@churnscore/domain';
 import type { Signals } from './signals';
 import { engagementCounts } from './signals';
 
-type MeasureInputReader = (insights: CustomerInsights, signals: Signals) => number | null;
+/** What a reader needs to know beyond the aggregates and signals. */
+export interface MeasureReadContext {
+  /** The customer is in its first `lifecycle.onboardingDays` (scorecard.ts isOnboarding). */
+  onboarding: boolean;
+}
+
+type MeasureInputReader = (insights: CustomerInsights, signals: Signals, context: MeasureReadContext) => number | null;
 
 /**
- * Activity-derived counts have data once any activity was ever recorded for the customer: a zero
- * then means "nothing happened", whereas for a customer with no activity feed at all it would
- * mean "we do not know" and must not drag the score down.
+ * Activity-derived counts have data once any activity was ever recorded for the customer, or while it is onboarding.
+ * A zero then means "nothing happened (yet)". For a customer of long standing with no activity ever recorded it would
+ * mean "we do not know" (a product without an activity feed, or history not loaded) and must not drag the score down.
+ * A customer that signed within the onboarding period has had little time to do anything, and its counts are the
+ * truth so far: left out, its health would rest on the days since signing alone (100 on the day it signs), and its
+ * first email, the first sign of engagement, would bring in the low counts of its first days and lower its health
+ * (100 to 52 and HEALTH_BAND_DROPPED, found by an outside tester); counted, health starts low and rises as it engages.
  */
 const whenActivityTracked =
   (read: (insights: CustomerInsights) => number): MeasureInputReader =>
-  (insights) =>
-    insights.lastActivityAt === null ? null : read(insights);
+  (insights, _signals, { onboarding }) =>
+    insights.lastActivityAt === null && !onboarding ? null : read(insights);
 
 /** Contract-derived values have data once the customer has had a contract. */
 const whenContracted =

@@ -88,9 +88,15 @@ describe('measures', () => {
     });
   });
 
-  it('treats activity counts as missing for a customer with no activity ever, and as 0 otherwise', () => {
+  it('treats activity counts as missing for a customer with no activity ever, unless it is onboarding, and as 0 otherwise', () => {
     expect(measure(scoreOf(emptyState()), 'open-tickets')?.rawValue).toBeNull();
+    // A customer of long standing without any activity recorded: the product may have no activity feed for it.
+    expect(measure(scoreOf(emptyState({ contracts: [contract()] })), 'open-tickets')?.rawValue).toBeNull();
     expect(measure(scoreOf(emptyState({ lastActivityAt: NOW - DAY })), 'open-tickets')?.rawValue).toBe(0);
+    // Signed within the onboarding period: nothing happened yet, which is what its counts say.
+    const signed = emptyState({ contracts: [contract({ startDate: NOW - 10 * DAY, occurredAt: NOW - 10 * DAY })] });
+    expect(measure(scoreOf(signed), 'open-tickets')?.rawValue).toBe(0);
+    expect(measure(scoreOf(signed), 'engagement-volume')?.rawValue).toBe(0);
   });
 });
 

@@ -72,9 +72,10 @@ export function scoreHealth(
   scorecard: ScorecardDefinition,
   config: ScoringConfig,
 ): HealthResult {
+  const context = { onboarding: isOnboarding(signals, config) };
   const rated = scorecard.measures.map((entry) => {
     const definition = measureDefinition(config, entry.measure);
-    const rawValue = MEASURE_INPUTS[definition.input](insights, signals);
+    const rawValue = MEASURE_INPUTS[definition.input](insights, signals, context);
     const score = rawValue === null ? null : measureScore(definition.points, rawValue);
     return { definition, weight: entry.weight, rawValue, score };
   });
