@@ -1,10 +1,7 @@
-import { MS_PER_DAY, WINDOWS_DAYS, type UtcDay, type WindowDays, type WindowedCounts } from '@churnscore/domain';
+import { MS_PER_DAY, WINDOWS_DAYS, windowFirstDay, type UtcDay, type WindowDays, type WindowedCounts } from '@churnscore/domain';
 
 /** The longest rolling window (365 days): the retention horizon must cover it. */
 export const LONGEST_WINDOW_DAYS: WindowDays = Math.max(...WINDOWS_DAYS) as WindowDays;
-
-/** First UTC day of the `windowDays`-day window that ends on (and includes) `asOfDay` (SPEC §4). */
-export const windowFirstDay = (asOfDay: UtcDay, windowDays: number): UtcDay => asOfDay - windowDays + 1;
 
 /**
  * Whether `day` lies in the window day(T)−W+1 … day(T). Days after day(T) (events up to an hour in

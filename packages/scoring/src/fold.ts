@@ -9,6 +9,7 @@ import {
   USAGE_SUM_SCALE,
   ticketOf,
   utcDay,
+  windowFirstDay,
   type ActivityEvent,
   type ActivityType,
   type ContractState,
@@ -20,7 +21,6 @@ import {
   type TicketState,
   type UtcDay,
 } from '@churnscore/domain';
-import { windowFirstDay } from './calendar';
 import { compareStrings } from './numeric';
 
 export interface FoldOptions {

@@ -1,6 +1,7 @@
 import {
   ACTIVITY_TYPES,
   utcDay,
+  windowFirstDay,
   type ActivityDayBucket,
   type ActivityType,
   type ContractState,
@@ -14,7 +15,7 @@ import {
   type UtcDay,
   type WindowedCounts,
 } from '@churnscore/domain';
-import { LONGEST_WINDOW_DAYS, addToWindows, emptyWindows, isDayInWindow, startOfDay, sumByWindow, windowFirstDay } from './calendar';
+import { LONGEST_WINDOW_DAYS, addToWindows, emptyWindows, isDayInWindow, startOfDay, sumByWindow } from './calendar';
 import { compareStrings } from './numeric';
 
 export interface InsightsOptions {

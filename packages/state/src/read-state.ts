@@ -1,7 +1,7 @@
 // Decodes a customer's state hash, `act` and `ent` strings (as applyEvents-4.lua writes them) into the
 // domain's CustomerState, as of a read time: only what lies inside the retention horizon is returned, so
 // whether the daily sweep has already trimmed something never shows.
-import { ACTIVITY_TYPES, MS_PER_DAY, utcDay } from '@churnscore/domain';
+import { ACTIVITY_TYPES, MS_PER_DAY, utcDay, windowFirstDay } from '@churnscore/domain';
 import type {
   ActivityDayBucket,
   ActivityType,
@@ -38,7 +38,7 @@ import {
 } from './layout';
 
 /** First UTC day inside the retention horizon at `clock` (the same rule as applyEvents-4.lua). */
-export const horizonDay = (clock: number, retentionDays: number): UtcDay => utcDay(clock) - retentionDays + 1;
+const horizonDay = (clock: number, retentionDays: number): UtcDay => windowFirstDay(utcDay(clock), retentionDays);
 
 /** An HGETALL reply (flat field, value list) as an object. */
 export function pairsToRecord(flat: readonly string[]): Record<string, string> {
