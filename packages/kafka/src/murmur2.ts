@@ -8,7 +8,7 @@ const M = 0x5bd1e995;
 const R = 24;
 
 /** Utils.murmur2 of `data`: a signed 32-bit integer, as Java's int. */
-export function murmur2(data: Uint8Array): number {
+function murmur2(data: Uint8Array): number {
   const length = data.length;
   let h = SEED ^ length;
   const whole = length & ~3;

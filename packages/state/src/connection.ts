@@ -35,7 +35,7 @@ export interface RedisConnectOptions {
  * services waiting for (their scripts take milliseconds; a fork for a snapshot of a large dataset, a second or two).
  * The commands in flight are sent again on the new connection, as after any reconnection.
  */
-export const REPLY_SILENCE_LIMIT_MS = 20_000;
+const REPLY_SILENCE_LIMIT_MS = 20_000;
 
 const RECONNECT_BASE_MS = 100;
 const RECONNECT_MAX_MS = 5_000;

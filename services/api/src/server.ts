@@ -92,7 +92,7 @@ const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 4
  * a reader is better told at once: without a deadline a request hung as long as Redis was down (150 s and more in a
  * black-box test), and every waiting request held a connection.
  */
-export const READ_DEADLINE_MS = 5_000;
+const READ_DEADLINE_MS = 5_000;
 
 async function withinReadDeadline<T>(reading: Promise<T>): Promise<T> {
   const answer = await answerWithin(reading, READ_DEADLINE_MS);

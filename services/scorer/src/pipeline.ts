@@ -68,7 +68,7 @@ const RELEASE_BATCH = 1_000;
 export const STEP_MAX_CUSTOMERS = 2_000;
 
 /** The unit's items in steps of at most STEP_MAX_CUSTOMERS customers, each customer's together and in order; within the bound, one step as they came. */
-export function stepsOf<T extends { event: { customerId: string } }>(items: readonly T[]): T[][] {
+function stepsOf<T extends { event: { customerId: string } }>(items: readonly T[]): T[][] {
   if (items.length <= STEP_MAX_CUSTOMERS) return [[...items]];
   const byCustomer = new Map<string, T[]>();
   for (const item of items) {
