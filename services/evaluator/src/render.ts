@@ -1,4 +1,5 @@
 // The evaluation's report as Markdown: readable in a terminal and pasted as is into docs/evaluation.md.
+import type { AlertType } from '@churnscore/domain';
 import { MIN_CUSTOMERS, MIN_SETTLED_CHURNERS, formatRate, type AdaptationRefusal, type SampleCounts } from '@churnscore/training';
 import { LATENT_CONDITIONS, LEARNT_ON_THE_BASE, SIGNAL_LABELS, type AdaptationSummary, type LatentCondition, type ModelName, type SignalReport, judgeTargets } from './evaluation';
 import type { AlertTraffic } from './through-scorer';
@@ -171,15 +172,21 @@ export interface ThroughScorerSummary {
   reports: readonly SignalReport[];
 }
 
+/** The alerts opened by type, those of which none opened left out: " (CHURN_RISK_HIGH 40, NO_RECENT_ACTIVITY 3)". */
+function byType({ openedByType }: AlertTraffic): string {
+  const opened = (Object.entries(openedByType) as Array<[AlertType, number]>).filter(([, count]) => count > 0);
+  return opened.length === 0 ? '' : ` (${opened.map(([type, count]) => `${type} ${count}`).join(', ')})`;
+}
+
 /** The second report: the real scorer's scores at each judged instant, the alert traffic of the load and of the weeks after, and the targets on them. */
 export function renderThroughScorer(summary: ThroughScorerSummary): string {
   const { counts, instants } = summary;
   const weeks = instants.length - 1;
   const traffic = summary.runs.map(
     ({ model, loadSeconds, alerts, weeksAlerts }) =>
-      `- ${SIGNAL_LABELS[model]}: loaded in ${loadSeconds.toFixed(0)} s; alerts opened ${alerts.opened}, resolved ${alerts.resolved}, ` +
+      `- ${SIGNAL_LABELS[model]}: loaded in ${loadSeconds.toFixed(0)} s; alerts opened ${alerts.opened}${byType(alerts)}, resolved ${alerts.resolved}, ` +
       `opened and resolved again during the load ${alerts.openedThenResolved}; CHURN_RISK_HIGH open after the load ${alerts.churnRiskHighOpen}; ` +
-      `the ${weeks} weeks after: alerts opened ${weeksAlerts.opened}, resolved ${weeksAlerts.resolved}; CHURN_RISK_HIGH open at the end ${weeksAlerts.churnRiskHighOpen}`,
+      `the ${weeks} weeks after: alerts opened ${weeksAlerts.opened}${byType(weeksAlerts)}, resolved ${weeksAlerts.resolved}; CHURN_RISK_HIGH open at the end ${weeksAlerts.churnRiskHighOpen}`,
   );
   return [
     `Through the real scorer: ${summary.population}`,

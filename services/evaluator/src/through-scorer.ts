@@ -6,7 +6,7 @@
 // weekly with the scorer's code, this one shows that the running product computes the same and loads a history
 // without paging anyone for nothing.
 import { loadConfig, registryClientConfig, type AppConfig } from '@churnscore/config';
-import { MS_PER_DAY, utcDay, type InputEvent } from '@churnscore/domain';
+import { ALERT_TYPES, MS_PER_DAY, utcDay, type AlertType, type InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions, type AlertEvent } from '@churnscore/events';
 import { readToEnd } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
@@ -84,6 +84,8 @@ export function judgedInstants(simulatorClock: number): number[] {
 /** What the alert topic received while the history loaded and settled. */
 export interface AlertTraffic {
   opened: number;
+  /** The episodes opened, by alert type. */
+  openedByType: Record<AlertType, number>;
   resolved: number;
   /** Episodes that opened and resolved again during the load: alerts from a state the whole history does not support. */
   openedThenResolved: number;
@@ -161,12 +163,16 @@ async function readAlerts(session: SandboxSession, sandbox: Sandbox, config: App
 }
 
 function alertTraffic(alerts: readonly AlertEvent[]): AlertTraffic {
-  const opened = new Set(alerts.filter((alert) => alert.status === 'OPEN').map((alert) => alert.alertId));
+  const openings = new Map(alerts.filter((alert) => alert.status === 'OPEN').map((alert) => [alert.alertId, alert.alertType] as const));
+  const opened = new Set(openings.keys());
+  const openedByType = Object.fromEntries(ALERT_TYPES.map((type) => [type, 0])) as Record<AlertType, number>;
+  for (const type of openings.values()) openedByType[type] += 1;
   const resolved = alerts.filter((alert) => alert.status === 'RESOLVED');
   const latest = new Map<string, AlertEvent>();
   for (const alert of alerts) if (alert.version > (latest.get(alert.alertId)?.version ?? 0)) latest.set(alert.alertId, alert);
   return {
     opened: opened.size,
+    openedByType,
     resolved: resolved.length,
     openedThenResolved: new Set(resolved.filter((alert) => opened.has(alert.alertId)).map((alert) => alert.alertId)).size,
     churnRiskHighOpen: [...latest.values()].filter((alert) => alert.alertType === 'CHURN_RISK_HIGH' && alert.status === 'OPEN').length,
@@ -198,6 +204,7 @@ async function waitFor<T>(read: () => Promise<T>, done: (all: T) => boolean, wha
 /** The alert traffic between two readings of the alert topic: what the second holds beyond the first. */
 const trafficSince = (before: AlertTraffic, after: AlertTraffic): AlertTraffic => ({
   opened: after.opened - before.opened,
+  openedByType: Object.fromEntries(ALERT_TYPES.map((type) => [type, after.openedByType[type] - before.openedByType[type]])) as Record<AlertType, number>,
   resolved: after.resolved - before.resolved,
   openedThenResolved: after.openedThenResolved - before.openedThenResolved,
   churnRiskHighOpen: after.churnRiskHighOpen,
