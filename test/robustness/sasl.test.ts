@@ -104,6 +104,19 @@ describe.skipIf(testStack().kafkaSaslBrokers === undefined)('a scorer on a SASL/
     expect(String((refusal as Error).message)).not.toContain(WRONG_PASSWORD);
   });
 
+  it('refuses a mechanism the listener does not offer as a setting to fix: the scorer exit 78, the simulator exit 2', async () => {
+    // Found by an outside tester: PLAIN on a SCRAM listener exited 1, "KAFKA_BROKERS: no broker answered", and ingest 3.
+    const plain = { ...bed.env(), KAFKA_SASL_MECHANISM: 'PLAIN' };
+    const scorer = resources.startService('scorer', { ...plain, LOG_LEVEL: 'info' });
+    expect(await scorer.exitWithin(30_000)).toEqual({ code: 78, signal: null });
+    expect(JSON.stringify(scorer.records().at(-1))).toMatch(/KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: the broker refused the login \(The broker does not support the requested SASL mechanism\)/);
+    const refusal = await runSimulateCommand(['--customers', '1', '--days', '5', '--rate', '0'], { env: plain, stdout: process.stdout, stderr: quietStream, signal: new AbortController().signal }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(KafkaLoginRefusedError);
+  });
+
   describe('whose user the broker refuses an operation while it runs', () => {
     // The plain listener's client is a super user of the stack's broker (infra/src/kafka.ts): it grants and denies.
     let admin: Admin;

@@ -155,8 +155,18 @@ export class BrokersUnreachableError extends Error {
   }
 }
 
+/**
+ * The broker's answers to a SASL handshake it cannot take, whatever the password: a mechanism its listener does not offer
+ * (KAFKA_SASL_MECHANISM PLAIN on a SCRAM listener), or SASL asked of a listener without it. Settings to fix, as a wrong
+ * password is: an outside tester's scorer exited 1 blaming KAFKA_BROKERS ("no broker answered"), and ingest exited 3
+ * ("re-running is safe").
+ */
+const SASL_HANDSHAKE_REFUSALS: ReadonlySet<string> = new Set(['UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE']);
+
 /** Whether a client's connect failed because the broker refused its SASL login (by name, as kafkaAccessRefusal tells). */
-const isLoginRefusal = (error: unknown): error is Error => error instanceof Error && error.name === 'KafkaJSSASLAuthenticationError';
+const isLoginRefusal = (error: unknown): error is Error =>
+  error instanceof Error &&
+  (error.name === 'KafkaJSSASLAuthenticationError' || (error.name === 'KafkaJSProtocolError' && SASL_HANDSHAKE_REFUSALS.has((error as KafkaJSProtocolError).type)));
 
 /** Connects an admin client; a refused SASL login becomes a KafkaLoginRefusedError (a configuration refusal). */
 export async function connectAdmin(kafka: Kafka): Promise<Admin> {
