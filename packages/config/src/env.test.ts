@@ -43,7 +43,7 @@ describe('loadConfig', () => {
         maxDecompressionRatio: 64,
       },
       schemaRegistry: { url: 'http://localhost:8081/apis/ccompat/v7', basicAuth: null },
-      redis: { url: 'redis://localhost:6379', cluster: false, tlsCaFile: null, keyPrefix: DEFAULT_PREFIX },
+      redis: { url: 'redis://localhost:6379', cluster: false, seeds: [], tlsCaFile: null, keyPrefix: DEFAULT_PREFIX },
       topics: {
         activity: 'crm.activity.v1',
         opportunity: 'crm.opportunity.v1',
@@ -114,6 +114,7 @@ describe('loadConfig', () => {
       SCHEMA_REGISTRY_PASSWORD: 'pw',
       REDIS_URL: 'rediss://scorer:pw@redis.internal:6380',
       REDIS_CLUSTER: 'yes',
+      REDIS_CLUSTER_SEEDS: 'redis-2.internal:6380, [::1]:6381',
       REDIS_TLS_CA_FILE: ca,
       REDIS_KEY_PREFIX: 'chs:v3r1',
       TOPIC_ACTIVITY: 'test.activity',
@@ -145,6 +146,7 @@ describe('loadConfig', () => {
     expect(cfg.redis).toEqual({
       url: 'rediss://scorer:pw@redis.internal:6380',
       cluster: true,
+      seeds: ['redis-2.internal:6380', '[::1]:6381'],
       tlsCaFile: ca,
       keyPrefix: 'chs:v3r1',
     });
@@ -290,6 +292,7 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...REQUIRED, REDIS_TLS_CA_FILE: caFile() })).toEqual([
       expect.stringMatching(/^REDIS_TLS_CA_FILE: set, but REDIS_URL is not a rediss:\/\/ \(TLS\) URL/),
     ]);
+    expect(problemsOf({ ...REQUIRED, REDIS_CLUSTER_SEEDS: 'redis-2:6379' })).toEqual(['REDIS_CLUSTER_SEEDS: set, but REDIS_CLUSTER is not true, got "redis-2:6379"']);
     expect(problemsOf({ ...REQUIRED, REDIS_URL: 'redis://localhost:6379/2', REDIS_CLUSTER: 'true' })).toEqual([
       'REDIS_URL: selects a database other than 0, which Redis Cluster does not support, got "redis://localhost:6379/2"',
     ]);

@@ -35,6 +35,8 @@ export interface AppConfig {
     /** redis:// or rediss:// (TLS); an ACL user and password go in the URL's userinfo. */
     url: string;
     cluster: boolean;
+    /** More cluster nodes (`host:port`) to discover the cluster from besides the URL's: REDIS_CLUSTER_SEEDS. */
+    seeds: string[];
     tlsCaFile: string | null;
     /** Versioned namespace of every key; replaying into a fresh namespace means choosing another prefix. */
     keyPrefix: string;
@@ -162,13 +164,14 @@ const boolean = () => {
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: expected(values.join(' | ')) });
 
-const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[^\s,:[\]]+):\d{1,5}$/;
-const brokerList = () => {
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s,:[\]]+):\d{1,5}$/;
+/** Kafka brokers, or a Redis Cluster's seed nodes. */
+const hostPortList = () => {
   const what = expected('host:port[,host:port…]');
   return z
     .string({ error: what })
-    .transform((s) => s.split(',').map((broker) => broker.trim()))
-    .refine((brokers) => brokers.every((broker) => BROKER.test(broker)), what);
+    .transform((s) => s.split(',').map((node) => node.trim()))
+    .refine((nodes) => nodes.every((node) => HOST_PORT.test(node)), what);
 };
 
 const url = (protocols: readonly string[]) => {
@@ -204,7 +207,7 @@ const topicSettings = Object.fromEntries(TOPIC_ROLES.map((role) => [TOPIC_ENV_VA
 >;
 
 const settings = z.object({
-  KAFKA_BROKERS: brokerList(),
+  KAFKA_BROKERS: hostPortList(),
   KAFKA_CLIENT_ID: withDefault(matching(/^\S{1,255}$/, 'a client id without spaces'), 'churnscore'),
   KAFKA_SASL_MECHANISM: optional(saslMechanism()),
   KAFKA_SASL_USERNAME: optional(z.string()),
@@ -224,6 +227,7 @@ const settings = z.object({
   SCHEMA_REGISTRY_PASSWORD: optional(z.string()),
   REDIS_URL: redisUrl(),
   REDIS_CLUSTER: withDefault(boolean(), false),
+  REDIS_CLUSTER_SEEDS: withDefault(hostPortList(), []),
   REDIS_TLS_CA_FILE: optional(readableFile()),
   // Braces are reserved: the state package adds the {customerId} hash tags itself. The default is the state
   // package's DEFAULT_PREFIX, the key contract's version (env.test.ts holds the two equal).
@@ -321,6 +325,9 @@ function crossSettingProblems(env: Env): Array<[setting: string, problem: string
   if (isSet('REDIS_TLS_CA_FILE') && !env.REDIS_URL?.startsWith('rediss://')) {
     problems.push(['REDIS_TLS_CA_FILE', 'set, but REDIS_URL is not a rediss:// (TLS) URL']);
   }
+  if (isSet('REDIS_CLUSTER_SEEDS') && !isTrue('REDIS_CLUSTER')) {
+    problems.push(['REDIS_CLUSTER_SEEDS', 'set, but REDIS_CLUSTER is not true']);
+  }
   if (isTrue('REDIS_CLUSTER') && /^\/?[1-9]\d*$/.test(urlPath(env.REDIS_URL))) {
     problems.push(['REDIS_URL', 'selects a database other than 0, which Redis Cluster does not support']);
   }
@@ -378,7 +385,7 @@ function toAppConfig(s: Settings): AppConfig {
       maxDecompressionRatio: s.KAFKA_MAX_DECOMPRESSION_RATIO,
     },
     schemaRegistry: { url: s.SCHEMA_REGISTRY_URL, basicAuth },
-    redis: { url: s.REDIS_URL, cluster: s.REDIS_CLUSTER, tlsCaFile: s.REDIS_TLS_CA_FILE, keyPrefix: s.REDIS_KEY_PREFIX },
+    redis: { url: s.REDIS_URL, cluster: s.REDIS_CLUSTER, seeds: s.REDIS_CLUSTER_SEEDS, tlsCaFile: s.REDIS_TLS_CA_FILE, keyPrefix: s.REDIS_KEY_PREFIX },
     topics,
     reportingCurrency: s.REPORTING_CURRENCY,
     maxFutureSkewMs: s.MAX_FUTURE_SKEW_MS,

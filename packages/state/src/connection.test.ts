@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { dataSetLost, RedisLoginRefusedError, redisEndpoint, requireRedisLogin, writeFence, type RedisClient } from './connection';
+import { dataSetLost, RedisLoginRefusedError, redisEndpoint, redisUnreachable, requireRedisLogin, writeFence, type RedisClient } from './connection';
 
 describe('redisEndpoint', () => {
   it('connects to a single server in plaintext, database 0, without credentials', () => {
@@ -27,8 +28,10 @@ describe('redisEndpoint', () => {
   });
 });
 
-/** A client whose PING settles as given, or never. */
-const redisAnswering = (ping: () => Promise<string>) => ({ ping, disconnect: vi.fn() }) as unknown as RedisClient & { disconnect: ReturnType<typeof vi.fn> };
+/** A client whose PING settles as given, or never, and which reports its connections' errors as ioredis does. */
+const redisAnswering = (ping: () => Promise<string>) =>
+  Object.assign(new EventEmitter(), { ping, disconnect: vi.fn() }) as unknown as RedisClient & EventEmitter & { disconnect: ReturnType<typeof vi.fn> };
+const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 
 describe('requireRedisLogin', () => {
   it('resolves true when Redis answers', async () => {
@@ -61,6 +64,30 @@ describe('requireRedisLogin', () => {
       vi.useRealTimers();
     }
     await expect(requireRedisLogin(redisAnswering(() => Promise.reject(new Error('LOADING Redis is loading the dataset in memory'))), 1_000)).resolves.toBe(false);
+  });
+
+  it("refuses a login refused only in a cluster's reports: a connection's error while PING waits, or the last node's error", async () => {
+    // An outside tester's scorer and API on a cluster, given a wrong password, waited for ever ("Redis did not answer").
+    const waiting = redisAnswering(() => new Promise<string>(() => undefined));
+    const refusal = requireRedisLogin(waiting, 3_000);
+    waiting.emit('error', new Error(WRONGPASS));
+    await expect(refusal).rejects.toThrow(`REDIS_URL: Redis refused the login (${WRONGPASS})`);
+    const allFailed = Object.assign(new Error('Failed to refresh slots cache.'), { name: 'ClusterAllFailedError', lastNodeError: new Error(WRONGPASS) });
+    await expect(requireRedisLogin(redisAnswering(() => Promise.reject(allFailed)), 1_000)).rejects.toBeInstanceOf(RedisLoginRefusedError);
+    // Other connection errors are waited out, as before.
+    const refusedConnection = redisAnswering(() => new Promise<string>(() => undefined));
+    const unanswered = requireRedisLogin(refusedConnection, 100);
+    refusedConnection.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:6379'));
+    await expect(unanswered).resolves.toBe(false);
+  });
+});
+
+describe('redisUnreachable', () => {
+  it("tells a cluster client's failure to reach any node from Redis's replies", () => {
+    // What an outside tester's API answered 500 to, started while the one node REDIS_URL named was down.
+    expect(redisUnreachable(new Error('None of startup nodes is available'))).toBe(true);
+    expect(redisUnreachable(Object.assign(new Error('Failed to refresh slots cache.'), { name: 'ClusterAllFailedError' }))).toBe(true);
+    expect(redisUnreachable(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(false);
   });
 });
 

@@ -12,6 +12,8 @@ export {
   requireMaster,
   requireNoEviction,
   requireRedisLogin,
+  redisServesEveryKey,
+  redisUnreachable,
 } from './connection';
 export {
   CUSTOMER_KEY_PARTS,

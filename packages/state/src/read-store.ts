@@ -4,7 +4,7 @@
 // each within one hash slot and one MULTI (docs/operations.md lists them), so it runs on Redis Cluster and
 // under an ACL user without write or script permissions.
 import type { AlertBook, CustomerInsights } from '@churnscore/domain';
-import type { RedisClient } from './connection';
+import { redisServesEveryKey, type RedisClient } from './connection';
 import { ExplanationLegends } from './explanation-codec';
 import { DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, keySchema, type RankingMetric } from './keys';
 import {
@@ -75,7 +75,8 @@ export interface ReadStore {
   readonly resolvedAlerts: RankingReader;
   /**
    * Whether Redis answers and lets this user read the namespace (a readiness check): a read of the overall churn-risk
-   * ranking, which the dashboard's reads need, rather than PING, which an ACL that took the reads away still allows.
+   * ranking, which the dashboard's reads need, rather than PING, which an ACL that took the reads away still allows;
+   * and, on a cluster, whether every key is served (redisServesEveryKey): that one key's shard may be up while another is down.
    */
   readable(): Promise<boolean>;
 }
@@ -206,7 +207,7 @@ export function createReadStore(redis: RedisClient, options: ReadStoreOptions = 
 
     readable: async () => {
       await redis.zcard(keys.ranking(EVERY_CUSTOMER_RANKING));
-      return true;
+      return redisServesEveryKey(redis);
     },
   };
 }

@@ -9,12 +9,12 @@ export class RequestError extends Error {
   }
 }
 
-/** Redis did not answer a data request in time: mapped to 503, so that a client (or a proxy) knows at once. */
+/** Redis did not answer a data request in time, or cannot be reached: mapped to 503, so that a client (or a proxy) knows at once. */
 export class StoreUnavailableError extends Error {
   readonly statusCode = 503;
 
-  constructor(timeoutMs: number) {
-    super(`Redis did not answer within ${timeoutMs / 1000} s: try again later`);
+  constructor(why: string) {
+    super(`${why}: try again later`);
     this.name = 'StoreUnavailableError';
   }
 }

@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ScoringConfig } from '@churnscore/scoring';
-import type { ReadStore } from '@churnscore/state';
+import { redisUnreachable, type ReadStore } from '@churnscore/state';
 import { answerWithin, livenessReport, NO_ANSWER, oneCallAtATime, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -95,8 +95,14 @@ const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 4
 const READ_DEADLINE_MS = 5_000;
 
 async function withinReadDeadline<T>(reading: Promise<T>): Promise<T> {
-  const answer = await answerWithin(reading, READ_DEADLINE_MS);
-  if (answer === NO_ANSWER) throw new StoreUnavailableError(READ_DEADLINE_MS);
+  const answer = await answerWithin(
+    reading.catch((error: unknown) => {
+      // A cluster client none of whose seed nodes answers fails a read at once (a 500 until 2026-12-06).
+      throw redisUnreachable(error) ? new StoreUnavailableError('Redis cannot be reached') : error;
+    }),
+    READ_DEADLINE_MS,
+  );
+  if (answer === NO_ANSWER) throw new StoreUnavailableError(`Redis did not answer within ${READ_DEADLINE_MS / 1000} s`);
   return answer;
 }
 const secured = [{ bearerAuth: [] }];

@@ -56,6 +56,7 @@ import {
   requireMaster,
   requireNoEviction,
   requireRedisLogin,
+  redisServesEveryKey,
   type InputOffset,
   type RedisClient,
 } from '@churnscore/state';
@@ -318,7 +319,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   });
   // Readiness: a broker that went away leaves the consumer in its group, waiting, for as long as the outage lasts.
   const brokerContact = new BrokerContact(consumer, config.kafka.sessionTimeoutMs);
-  const redisAnswers = { name: 'redis', check: oneCallAtATime(async () => (await redis.ping()) === 'PONG') };
+  const redisAnswers = { name: 'redis', check: oneCallAtATime(() => redisServesEveryKey(redis)) };
   // The registry as the decoding and publishing last found it (asked again while that was a failure): one that is down
   // while every schema in use is known stops nothing, one that fails them holds the scorer, retrying.
   const registryAnswers = { name: 'registry', check: () => codec.registryAnswers() };
