@@ -74,6 +74,8 @@ export interface StateStore {
    * Returns how many were made due, or null when none needed to be.
    */
   scheduleModelRollout(modelVersion: string, now: number): Promise<number | null>;
+  /** The mark (modelRolloutMark) of the model the last scheduleModelRollout made every scored customer due for; null if none. */
+  modelInService(): Promise<string | null>;
   eraseCustomer(customerId: string): Promise<number>;
   identity(): Promise<RedisIdentity>;
   /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
@@ -185,6 +187,8 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       await redis.set(keys.rolledOutModel, rollout);
       return scheduled;
     },
+
+    modelInService: () => redis.get(keys.rolledOutModel),
 
     async eraseCustomer(customerId) {
       const { deleted, rankedSegment } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId))));

@@ -10,6 +10,7 @@ import { TimeDrivenRescorer } from './time-driven';
 const NOW = Date.UTC(2025, 5, 1);
 const FENCE = writeFence({ runId: 'run-1', epoch: 'epoch-1', addedMasterEpochs: {}, serverTimeMs: NOW }, NOW);
 const CLAIM_LIMIT = 10;
+const MODEL = 'model-2025.1';
 
 /** Records each round's customers and how many rounds were in flight at once; fails the rounds a test names. */
 class RecordingPipeline {
@@ -43,7 +44,7 @@ function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, co
     pipeline,
     () => FENCE,
     () => NOW,
-    { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, concurrentClaims, leaseMs: 60_000 },
+    { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, concurrentClaims, leaseMs: 60_000, modelVersion: MODEL },
     metrics,
     createLogger({ name: 'time-driven-test', level: 'silent' }),
     (error) => failedRounds.push(error),
@@ -83,6 +84,22 @@ describe('TimeDrivenRescorer', () => {
     expect(pipeline.rounds).toEqual([]);
     expect([...store.due.values()].every((dueAt) => dueAt === NOW)).toBe(true);
     inputs.assignmentKnown = true;
+    expect(await rescorer.runOnce()).toBe(5);
+  });
+
+  it('claims no one while another model is in service: it leaves the new model\'s roll-out to the instances that run it', async () => {
+    const store = storeWithDue(5);
+    const pipeline = new RecordingPipeline();
+    const { rescorer } = rescorerWith(store, pipeline);
+    // No model marked (a namespace scored before the mark existed): it claims.
+    expect(await rescorer.runOnce()).toBe(5);
+    for (let i = 0; i < 5; i += 1) void store.scheduleDue(`c${i}`, NOW);
+    // An instance with a newer model started beside it (a rolling restart) and made every scored customer due for it.
+    await store.scheduleModelRollout('model-2025.2', NOW);
+    expect(await rescorer.runOnce()).toBe(0);
+    expect(pipeline.rescored()).toHaveLength(5);
+    // Its own model in service again (the newer instances rolled back): it claims again.
+    await store.scheduleModelRollout(MODEL, NOW);
     expect(await rescorer.runOnce()).toBe(5);
   });
 

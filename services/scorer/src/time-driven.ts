@@ -1,5 +1,5 @@
 import { InFlightWork, type Logger } from '@churnscore/observability';
-import type { StateStore, WriteFence } from '@churnscore/state';
+import { modelRolloutMark, type StateStore, type WriteFence } from '@churnscore/state';
 import type { AssignmentView } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
 import type { ScoringPipeline } from './pipeline';
@@ -16,6 +16,8 @@ export interface TimeDrivenOptions {
   concurrentClaims: number;
   /** A claim not completed within this (the instance died) becomes due again. */
   leaseMs: number;
+  /** The version of the scoring config this instance scores with: it claims nothing while another model is in service. */
+  modelVersion: string;
 }
 
 /**
@@ -31,6 +33,8 @@ export class TimeDrivenRescorer {
   private pollRequested = false;
   /** Each lane's claim in hand (claimed, re-scored, published), since when: a round may run for long, a claim may not. */
   readonly claimsInFlight = new InFlightWork();
+  /** The model in service was found to be another's at the last claim (logged once, when it began). */
+  private anotherModelInService = false;
 
   constructor(
     private readonly store: StateStore,
@@ -90,9 +94,30 @@ export class TimeDrivenRescorer {
     }
   }
 
+  /**
+   * Whether this instance's model is the one in service, the last one rolled out (or none is marked): an instance
+   * started with a new model makes every scored customer due for it, and an instance still running the model before (a
+   * rolling restart, the new instance up before the old one is stopped) must leave that work to it. Otherwise the old
+   * instances claimed most of it and re-scored the customers with the old model, which nothing made due again: 1,856 of
+   * 2,300 customers kept the old model's score after the old instances were stopped (an outside tester, 2026-12-06).
+   */
+  private async servesTheModelInService(): Promise<boolean> {
+    const inService = await this.store.modelInService();
+    const ours = modelRolloutMark(this.options.modelVersion);
+    const another = inService !== null && inService !== ours;
+    if (another && !this.anotherModelInService) {
+      this.logger.warn(
+        { modelVersion: this.options.modelVersion, inService },
+        'another scoring model is in service (an instance started with it): this one leaves the time-driven re-scoring to its instances, and scores the events it consumes',
+      );
+    }
+    this.anotherModelInService = another;
+    return !another;
+  }
+
   /** One claim of due customers, re-scored; returns how many there were. */
   private async claimAndRescore(): Promise<number> {
-    if (!this.inputs.assignmentKnown) return 0;
+    if (!this.inputs.assignmentKnown || !(await this.servesTheModelInService())) return 0;
     await this.inputs.learnOthers();
     const now = this.clock();
     const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });

@@ -14,7 +14,7 @@ import type { ApplyItem, ApplyOptions, ApplyResult } from '../scripts/apply-even
 import type { DueClaim } from '../scripts/claim-due';
 import type { CommitOptions, CommitResult, ScoreCommit } from '../scripts/commit-score';
 import type { CustomerSnapshot } from '../scripts/read-customer';
-import { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, type StateStore } from '../store';
+import { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, modelRolloutMark, type StateStore } from '../store';
 
 interface StoredCustomer {
   state: CustomerState;
@@ -173,14 +173,18 @@ export class InMemoryStateStore implements StateStore {
     return Promise.resolve(claims);
   }
 
-  /** The scoring config version the store's scored customers were last all made due for. */
+  /** The rollout mark of the scoring config version the store's scored customers were last all made due for. */
   private rolledOutModel: string | null = null;
 
   scheduleModelRollout(modelVersion: string, now: number): Promise<number | null> {
-    if (this.rolledOutModel === modelVersion) return Promise.resolve(null);
+    if (this.rolledOutModel === modelRolloutMark(modelVersion)) return Promise.resolve(null);
     const scored = [...this.customers].flatMap(([customerId, { score }]) => (score === null ? [] : [customerId]));
-    this.rolledOutModel = modelVersion;
+    this.rolledOutModel = modelRolloutMark(modelVersion);
     return this.scheduleDueBy(scored, now).then(() => scored.length);
+  }
+
+  modelInService(): Promise<string | null> {
+    return Promise.resolve(this.rolledOutModel);
   }
 
   eraseCustomer(customerId: string): Promise<number> {
