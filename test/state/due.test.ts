@@ -85,4 +85,18 @@ describe('two instances claiming at once', () => {
     expect(new Set(all).size).toBe(all.length);
     expect(all.map((claim) => claim.split('@')[0]).sort()).toEqual([...ids].sort());
   });
+
+  it("keeps the model in service, and an instance running it re-scoring for time only as long as it says so", async () => {
+    expect(await t.store.modelInService(NOW)).toEqual({ rolledOut: null, served: false });
+    await t.store.scheduleModelRollout('due-model-2', NOW);
+    expect(await t.store.modelInService(NOW)).toEqual({ rolledOut: expect.stringMatching(/^due-model-2\+indexes\./), served: false });
+    // Another model's word is not this one's.
+    await t.store.markModelServed('due-model-1', NOW, 60_000);
+    expect((await t.store.modelInService(NOW)).served).toBe(false);
+    await t.store.markModelServed('due-model-2', NOW, 150);
+    expect((await t.store.modelInService(NOW)).served).toBe(true);
+    // Redis expires it by its own clock.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await t.store.modelInService(NOW)).served).toBe(false);
+  });
 });

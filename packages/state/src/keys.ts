@@ -118,6 +118,8 @@ export interface KeySchema {
    * config version and the index rules' revision (rankings and alert indexes).
    */
   readonly rolledOutModel: string;
+  /** The rollout mark of the model an instance running it re-scores for time with, expiring unless such an instance renews it. */
+  readonly servedModel: string;
 }
 
 export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = DEFAULT_DUE_SHARDS): KeySchema {
@@ -166,5 +168,6 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     inputLastRecords: `${prefix}:inputs:last`,
     inputsBehind: `${prefix}:inputs:behind`,
     rolledOutModel: `${prefix}:model`,
+    servedModel: `${prefix}:model:served`,
   };
 }

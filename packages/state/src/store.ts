@@ -74,8 +74,13 @@ export interface StateStore {
    * Returns how many were made due, or null when none needed to be.
    */
   scheduleModelRollout(modelVersion: string, now: number): Promise<number | null>;
-  /** The mark (modelRolloutMark) of the model the last scheduleModelRollout made every scored customer due for; null if none. */
-  modelInService(): Promise<string | null>;
+  /**
+   * The mark (modelRolloutMark) of the model the last scheduleModelRollout made every scored customer due for (null if
+   * none), and whether an instance running that model re-scores for time: its markModelServed has not expired by `now`.
+   */
+  modelInService(now: number): Promise<{ rolledOut: string | null; served: boolean }>;
+  /** An instance running `modelVersion` re-scores for time, for the next `forMs`. */
+  markModelServed(modelVersion: string, now: number, forMs: number): Promise<void>;
   eraseCustomer(customerId: string): Promise<number>;
   identity(): Promise<RedisIdentity>;
   /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
@@ -188,7 +193,15 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       return scheduled;
     },
 
-    modelInService: () => redis.get(keys.rolledOutModel),
+    // Redis expires the served mark by its own clock, whatever `now` says.
+    async modelInService() {
+      const [rolledOut, served] = await Promise.all([redis.get(keys.rolledOutModel), redis.get(keys.servedModel)]);
+      return { rolledOut, served: rolledOut !== null && served === rolledOut };
+    },
+
+    async markModelServed(modelVersion, _now, forMs) {
+      await redis.set(keys.servedModel, modelRolloutMark(modelVersion), 'PX', forMs);
+    },
 
     async eraseCustomer(customerId) {
       const { deleted, rankedSegment } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId))));

@@ -87,20 +87,28 @@ describe('TimeDrivenRescorer', () => {
     expect(await rescorer.runOnce()).toBe(5);
   });
 
-  it('claims no one while another model is in service: it leaves the new model\'s roll-out to the instances that run it', async () => {
+  it("claims no one while another model is in service and re-scored by its instances: it leaves the new model's roll-out to them", async () => {
     const store = storeWithDue(5);
     const pipeline = new RecordingPipeline();
     const { rescorer } = rescorerWith(store, pipeline);
+    const dueAgain = () => Array.from({ length: 5 }, (_, i) => store.scheduleDue(`c${i}`, NOW));
     // No model marked (a namespace scored before the mark existed): it claims.
     expect(await rescorer.runOnce()).toBe(5);
-    for (let i = 0; i < 5; i += 1) void store.scheduleDue(`c${i}`, NOW);
-    // An instance with a newer model started beside it (a rolling restart) and made every scored customer due for it.
+    await Promise.all(dueAgain());
+    // An instance with a newer model started beside it (a rolling restart), made every scored customer due for it, and
+    // re-scores for time: this one leaves them to it.
     await store.scheduleModelRollout('model-2025.2', NOW);
+    await store.markModelServed('model-2025.2', NOW, 1);
     expect(await rescorer.runOnce()).toBe(0);
     expect(pipeline.rescored()).toHaveLength(5);
-    // Its own model in service again (the newer instances rolled back): it claims again.
+    // The newer instances gone (a canary stopped): their word lapsed, and this one claims rather than leave the work to nobody.
+    await store.markModelServed('model-2025.2', NOW - 1, 1);
+    expect(await rescorer.runOnce()).toBe(5);
+    // Its own model in service again (rolled out anew): it claims, and says it re-scores for time.
+    await Promise.all(dueAgain());
     await store.scheduleModelRollout(MODEL, NOW);
     expect(await rescorer.runOnce()).toBe(5);
+    expect(await store.modelInService(NOW)).toEqual({ rolledOut: expect.stringContaining(MODEL), served: true });
   });
 
   it('stops once the round in flight ends, not a poll interval (60 s here) after it', async () => {

@@ -21,6 +21,12 @@ export interface TimeDrivenOptions {
 }
 
 /**
+ * How many poll intervals an instance's word that it re-scores for time with the model in service holds: it renews it at
+ * every claim, at least once a poll interval, so only an instance gone (or stuck) lets it lapse.
+ */
+const MODEL_SERVED_POLLS = 3;
+
+/**
  * Re-scores customers whose scores can change with no input (SPEC §7). Runs inside every scorer
  * instance: claims are atomic per due-set shard, so instances share the work without coordination,
  * and each one only ever touches customers that are due (never a scan of all customers).
@@ -33,8 +39,11 @@ export class TimeDrivenRescorer {
   private pollRequested = false;
   /** Each lane's claim in hand (claimed, re-scored, published), since when: a round may run for long, a claim may not. */
   readonly claimsInFlight = new InFlightWork();
-  /** The model in service was found to be another's at the last claim (logged once, when it began). */
-  private anotherModelInService = false;
+  /**
+   * At the last claim another model was in service, and whether its instances re-scored for time (logged when that
+   * changes); null: this instance's model was in service.
+   */
+  private anotherModelInService: boolean | null = null;
 
   constructor(
     private readonly store: StateStore,
@@ -95,29 +104,37 @@ export class TimeDrivenRescorer {
   }
 
   /**
-   * Whether this instance's model is the one in service, the last one rolled out (or none is marked): an instance
-   * started with a new model makes every scored customer due for it, and an instance still running the model before (a
-   * rolling restart, the new instance up before the old one is stopped) must leave that work to it. Otherwise the old
-   * instances claimed most of it and re-scored the customers with the old model, which nothing made due again: 1,856 of
-   * 2,300 customers kept the old model's score after the old instances were stopped (an outside tester, 2026-12-06).
+   * Whether this instance re-scores for time: it runs the model in service, the last one rolled out (or none is marked),
+   * and says so for the next MODEL_SERVED_POLLS poll intervals; or no instance running that model has said so lately.
+   * An instance started with a new model makes every scored customer due for it, and one still running the model before
+   * (a rolling restart, the new instance up before the old one is stopped) must leave that work to it: otherwise the
+   * old instances claimed most of it and re-scored the customers with the old model, which nothing made due again (1,856
+   * of 2,300 customers kept the old model's score once the old instances were stopped: an outside tester, 2026-12-06).
+   * But if the new model's instances are gone (a canary stopped), the old ones must not leave the work to nobody.
    */
-  private async servesTheModelInService(): Promise<boolean> {
-    const inService = await this.store.modelInService();
-    const ours = modelRolloutMark(this.options.modelVersion);
-    const another = inService !== null && inService !== ours;
-    if (another && !this.anotherModelInService) {
+  private async reScoresForTime(now: number): Promise<boolean> {
+    const { rolledOut, served } = await this.store.modelInService(now);
+    const { modelVersion, pollIntervalMs } = this.options;
+    if (rolledOut === null || rolledOut === modelRolloutMark(modelVersion)) {
+      await this.store.markModelServed(modelVersion, now, MODEL_SERVED_POLLS * pollIntervalMs);
+      this.anotherModelInService = null;
+      return true;
+    }
+    if (served !== this.anotherModelInService) {
       this.logger.warn(
-        { modelVersion: this.options.modelVersion, inService },
-        'another scoring model is in service (an instance started with it): this one leaves the time-driven re-scoring to its instances, and scores the events it consumes',
+        { modelVersion, inService: rolledOut },
+        served
+          ? 'another scoring model is in service (an instance running it started): this one leaves the time-driven re-scoring to its instances, and scores the events it consumes'
+          : 'another scoring model is in service, but no instance running it re-scores for time: this one does, with its own model',
       );
     }
-    this.anotherModelInService = another;
-    return !another;
+    this.anotherModelInService = served;
+    return !served;
   }
 
   /** One claim of due customers, re-scored; returns how many there were. */
   private async claimAndRescore(): Promise<number> {
-    if (!this.inputs.assignmentKnown || !(await this.servesTheModelInService())) return 0;
+    if (!this.inputs.assignmentKnown || !(await this.reScoresForTime(this.clock()))) return 0;
     await this.inputs.learnOthers();
     const now = this.clock();
     const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });

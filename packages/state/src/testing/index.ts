@@ -183,8 +183,17 @@ export class InMemoryStateStore implements StateStore {
     return this.scheduleDueBy(scored, now).then(() => scored.length);
   }
 
-  modelInService(): Promise<string | null> {
-    return Promise.resolve(this.rolledOutModel);
+  /** The rollout mark an instance running it last said it re-scores for time with, and until when. */
+  private servedModel: { mark: string; until: number } | null = null;
+
+  modelInService(now: number): Promise<{ rolledOut: string | null; served: boolean }> {
+    const served = this.servedModel !== null && this.servedModel.mark === this.rolledOutModel && this.servedModel.until > now;
+    return Promise.resolve({ rolledOut: this.rolledOutModel, served });
+  }
+
+  markModelServed(modelVersion: string, now: number, forMs: number): Promise<void> {
+    this.servedModel = { mark: modelRolloutMark(modelVersion), until: now + forMs };
+    return Promise.resolve();
   }
 
   eraseCustomer(customerId: string): Promise<number> {
