@@ -66,7 +66,7 @@ import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
-import { TimeDrivenRescorer } from './time-driven';
+import { modelServedForMs, TimeDrivenRescorer } from './time-driven';
 import { lastingRefusal } from './lasting-refusal';
 
 /**
@@ -432,6 +432,8 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       // A new model reaches every stored score through the time-driven re-scoring, not only the customers whose
       // events or due times come next (docs/scoring.md §15, "Putting a model into service").
       const rolledOut = await store.scheduleModelRollout(scoring.version, clock());
+      // At once, not at this instance's first claim: instances of the model before would meanwhile claim the roll-out.
+      await store.markModelServed(scoring.version, clock(), modelServedForMs(settings.rescorePollIntervalMs));
       if (rolledOut !== null) {
         logger.info({ modelVersion: scoring.version, customers: rolledOut }, 'a new scoring model or index rules: every scored customer is due now, to be scored, ranked and indexed by them');
       }

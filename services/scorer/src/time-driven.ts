@@ -21,10 +21,10 @@ export interface TimeDrivenOptions {
 }
 
 /**
- * How many poll intervals an instance's word that it re-scores for time with the model in service holds: it renews it at
- * every claim, at least once a poll interval, so only an instance gone (or stuck) lets it lapse.
+ * How long an instance's word that it re-scores for time with the model in service holds: three poll intervals. It renews
+ * it at every round, at least once a poll interval, so only an instance gone (or stuck) lets it lapse.
  */
-const MODEL_SERVED_POLLS = 3;
+export const modelServedForMs = (pollIntervalMs: number): number => 3 * pollIntervalMs;
 
 /**
  * Re-scores customers whose scores can change with no input (SPEC §7). Runs inside every scorer
@@ -105,7 +105,7 @@ export class TimeDrivenRescorer {
 
   /**
    * Whether this instance re-scores for time: it runs the model in service, the last one rolled out (or none is marked),
-   * and says so for the next MODEL_SERVED_POLLS poll intervals; or no instance running that model has said so lately.
+   * and says so for the next modelServedForMs; or no instance running that model has said so lately.
    * An instance started with a new model makes every scored customer due for it, and one still running the model before
    * (a rolling restart, the new instance up before the old one is stopped) must leave that work to it: otherwise the
    * old instances claimed most of it and re-scored the customers with the old model, which nothing made due again (1,856
@@ -116,7 +116,7 @@ export class TimeDrivenRescorer {
     const { rolledOut, served } = await this.store.modelInService(now);
     const { modelVersion, pollIntervalMs } = this.options;
     if (rolledOut === null || rolledOut === modelRolloutMark(modelVersion)) {
-      await this.store.markModelServed(modelVersion, now, MODEL_SERVED_POLLS * pollIntervalMs);
+      await this.store.markModelServed(modelVersion, now, modelServedForMs(pollIntervalMs));
       this.anotherModelInService = null;
       return true;
     }
@@ -134,7 +134,8 @@ export class TimeDrivenRescorer {
 
   /** One claim of due customers, re-scored; returns how many there were. */
   private async claimAndRescore(): Promise<number> {
-    if (!this.inputs.assignmentKnown || !(await this.reScoresForTime(this.clock()))) return 0;
+    // The word renewed first: an instance waiting for its assignment (a rebalance) still re-scores for time.
+    if (!(await this.reScoresForTime(this.clock())) || !this.inputs.assignmentKnown) return 0;
     await this.inputs.learnOthers();
     const now = this.clock();
     const claims = await this.store.claimDue(now, { limit: this.options.claimLimit, leaseMs: this.options.leaseMs });
