@@ -101,6 +101,8 @@ export class ScorerTestBed extends EventsTestBed {
   async startScorer(
     options: {
       clock?: () => number;
+      /** The machine's clock as the scorer compares it with Redis's (MAX_CLOCK_SKEW_MS); no comparison without it. */
+      wallClock?: () => number;
       scoring?: ScoringConfig;
       settings?: Partial<ScorerSettings>;
       state?: Partial<StateSettings>;
@@ -113,6 +115,7 @@ export class ScorerTestBed extends EventsTestBed {
       config: { ...config, ...options.state, kafka: { ...config.kafka, ...options.kafka }, scorer: { ...config.scorer, ...options.settings } },
       scoring: options.scoring ?? defaultScoringConfig(),
       clock: options.clock ?? Date.now,
+      ...(options.wallClock ? { wallClock: options.wallClock } : {}),
       httpPort: 0,
       logger: createLogger({ name: 'scorer-test', level: 'warn' }),
       liveness: options.liveness,

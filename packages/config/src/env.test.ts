@@ -81,6 +81,7 @@ describe('loadConfig', () => {
         catchUpSettleMs: 60_000,
         catchUpScoreDelayMs: 30_000,
         stallLimitMs: 300_000,
+        maxClockSkewMs: 30_000,
       },
     });
   });

@@ -105,6 +105,8 @@ export interface ScorerSettings {
   catchUpScoreDelayMs: number;
   /** A unit of work or a time-driven claim running longer than this while Redis and the brokers answer is stuck: the process exits. */
   stallLimitMs: number;
+  /** The machine's clock may differ from Redis's by this much at most: further, the scorer refuses to start, or stops. */
+  maxClockSkewMs: number;
 }
 
 /** Names every bad setting and why, so one failed start shows everything to fix. */
@@ -277,6 +279,9 @@ const settings = z.object({
   CATCH_UP_SCORE_DELAY_MS: withDefault(integer(0, 3_600_000), 30_000),
   // A unit or a claim is seconds of work: five minutes of it with every dependency answering is a bug, not a load.
   SCORER_STALL_LIMIT_MS: withDefault(integer(1_000, 86_400_000), 300_000),
+  // Synchronised clocks agree within milliseconds; the instances' clocks decide windows, due times, leases and the outputs'
+  // timestamps, which the brokers refuse an hour ahead (message.timestamp.after.max.ms).
+  MAX_CLOCK_SKEW_MS: withDefault(integer(1_000, 3_600_000), 30_000),
 });
 
 type Settings = z.output<typeof settings>;
@@ -415,6 +420,7 @@ function toAppConfig(s: Settings): AppConfig {
       catchUpSettleMs: s.CATCH_UP_SETTLE_MS,
       catchUpScoreDelayMs: s.CATCH_UP_SCORE_DELAY_MS,
       stallLimitMs: s.SCORER_STALL_LIMIT_MS,
+      maxClockSkewMs: s.MAX_CLOCK_SKEW_MS,
     },
   };
 }

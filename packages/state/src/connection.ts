@@ -341,6 +341,29 @@ export async function requireRedisLogin(redis: RedisClient, timeoutMs = REDIS_LO
   }
 }
 
+/**
+ * How far `wallClock` is ahead of Redis's `TIME` (behind: negative), in ms: the local clock read around the call, so that
+ * the round trip counts at most half its time. On a cluster, against the earliest of the masters' clocks.
+ */
+export async function clockAheadOfRedisMs(redis: RedisClient, wallClock: () => number = Date.now): Promise<number> {
+  const before = wallClock();
+  const server = Number(BigInt(await serverMicroseconds(redis)) / 1_000n);
+  return (before + wallClock()) / 2 - server;
+}
+
+/** The machine's clock differs from Redis's by more than MAX_CLOCK_SKEW_MS: fix its time synchronisation. */
+export class ClockSkewError extends Error {
+  override readonly name = 'ClockSkewError';
+
+  constructor(aheadMs: number, maxSkewMs: number) {
+    const by = `${Math.round(Math.abs(aheadMs) / 1000)} s ${aheadMs > 0 ? 'ahead of' : 'behind'}`;
+    super(
+      `MAX_CLOCK_SKEW_MS: this machine's clock is ${by} Redis's (TIME), more than the ${maxSkewMs / 1000} s allowed; the scorer's windows, ` +
+        "due times, leases and output timestamps follow its clock: fix the machine's (or Redis's) time synchronisation",
+    );
+  }
+}
+
 /** The hash slots of a Redis Cluster. */
 const CLUSTER_SLOTS = 16_384;
 

@@ -13,6 +13,8 @@ export {
   requireNoEviction,
   requireRedisLogin,
   redisServesEveryKey,
+  clockAheadOfRedisMs,
+  ClockSkewError,
   redisUnreachable,
 } from './connection';
 export {

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from '@churnscore/config';
 import { createLogger, runService, watchEventLoop } from '@churnscore/observability';
 import { loadScoringConfigFile, ScoringConfigError } from '@churnscore/scoring';
 import { EventEncodeError, SchemaRegistryAccessRefusedError } from '@churnscore/events';
-import { RedisEvictsStateError, RedisLoginRefusedError } from '@churnscore/state';
+import { ClockSkewError, RedisEvictsStateError, RedisLoginRefusedError } from '@churnscore/state';
 import { KafkaLoginRefusedError } from '@churnscore/kafka';
 import { startScorer } from './scorer';
 
@@ -20,6 +20,7 @@ runService(
     error instanceof ScoringConfigError ||
     error instanceof RedisLoginRefusedError ||
     error instanceof RedisEvictsStateError ||
+    error instanceof ClockSkewError ||
     error instanceof KafkaLoginRefusedError ||
     error instanceof SchemaRegistryAccessRefusedError ||
     // At start, only the check of the output topics' schemas throws it: no subject is registered (or usable).

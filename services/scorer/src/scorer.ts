@@ -56,6 +56,8 @@ import {
   requireMaster,
   requireNoEviction,
   requireRedisLogin,
+  clockAheadOfRedisMs,
+  ClockSkewError,
   redisServesEveryKey,
   type InputOffset,
   type RedisClient,
@@ -76,12 +78,19 @@ import { lastingRefusal } from './lasting-refusal';
 const REPLICATION_WAIT_WARNING_MS = 10_000;
 /** How often Redis and the registry are asked whether they answer, for the log (DependencyWatch). */
 const DEPENDENCY_LOOK_INTERVAL_MS = 5_000;
+/** How often a running scorer compares its machine's clock with Redis's (MAX_CLOCK_SKEW_MS): a clock stepped while it runs. */
+const CLOCK_CHECK_INTERVAL_MS = 10_000;
 
 export interface ScorerOptions {
   config: AppConfig;
   scoring: ScoringConfig;
   /** The service clock; injected by tests and backfills. */
   clock?: () => number;
+  /**
+   * The machine's clock as compared with Redis's (MAX_CLOCK_SKEW_MS): Date.now when the service clock is, no comparison
+   * when another service clock is injected (a test's or an evaluation's, whose instants are not the machine's).
+   */
+  wallClock?: () => number;
   logger?: Logger;
   /** Port of the health/metrics server; 0 picks a free one. Defaults to config.httpPort. */
   httpPort?: number;
@@ -345,8 +354,16 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     throw error;
   };
   const admin = await connectAdmin(kafka).catch((error: unknown) => abandonStart(error));
+  const wallClock = options.wallClock ?? (options.clock === undefined ? Date.now : undefined);
+  /** @throws ClockSkewError when the machine's clock and Redis's disagree by more than MAX_CLOCK_SKEW_MS. */
+  const requireClockAgreement = async (): Promise<void> => {
+    if (wallClock === undefined) return;
+    const aheadMs = await clockAheadOfRedisMs(redis, wallClock);
+    if (Math.abs(aheadMs) > settings.maxClockSkewMs) throw new ClockSkewError(aheadMs, settings.maxClockSkewMs);
+  };
   try {
-    if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
+    if (await requireRedisLogin(redis)) await requireClockAgreement();
+    else logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
     await requireTopics(admin, config.topics);
     await checkOutputSchemas(codec, logger);
   } catch (error) {
@@ -518,6 +535,14 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     onStalled: (reason) => liveness.fail(reason),
   });
   await loop.start();
+  // A clock stepped while the scorer runs (an NTP correction, a suspended machine resumed): it cannot go on (a clock
+  // stepped back also stops kafkajs's heartbeats for as long as the step, which its group takes for a dead member).
+  const clockWatch = setInterval(() => {
+    requireClockAgreement().catch((error: unknown) => {
+      if (error instanceof ClockSkewError) liveness.fail(error.message);
+    });
+  }, CLOCK_CHECK_INTERVAL_MS);
+  clockWatch.unref();
   timeDriven.start();
   topicsWatch.start();
   stallWatch.start();
@@ -529,6 +554,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     timeDriven,
     async stop() {
       stopping = true;
+      clearInterval(clockWatch);
       topicsWatch.stop();
       stallWatch.stop();
       dependencyWatch.stop();
