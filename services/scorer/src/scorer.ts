@@ -537,8 +537,10 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   await loop.start();
   // A clock stepped while the scorer runs (an NTP correction, a suspended machine resumed): it cannot go on (a clock
   // stepped back also stops kafkajs's heartbeats for as long as the step, which its group takes for a dead member).
+  // One comparison at a time, as readiness asks: a Redis that hangs would otherwise queue a TIME every 10 s.
+  const clockAgreement = oneCallAtATime(requireClockAgreement);
   const clockWatch = setInterval(() => {
-    requireClockAgreement().catch((error: unknown) => {
+    clockAgreement().catch((error: unknown) => {
       if (error instanceof ClockSkewError) liveness.fail(error.message);
     });
   }, CLOCK_CHECK_INTERVAL_MS);
