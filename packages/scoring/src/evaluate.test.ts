@@ -6,7 +6,7 @@ import { nextDueAt } from './due';
 import { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput } from './evaluate';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';
-import { contract, DAY, emptyState, EVALUATION_OPTIONS, NOW, RETENTION, bucket, handSetConfig, healthyState, opportunity, silentFor, stateArbitrary } from './test-fixtures';
+import { contract, DAY, emptyState, EVALUATION_OPTIONS, NOW, RETENTION, TODAY, bucket, handSetConfig, healthyState, opportunity, silentFor, stateArbitrary } from './test-fixtures';
 
 const config = handSetConfig;
 const CAUSE: ScoreCause = { kind: 'event', eventId: 'evt-1' };
@@ -139,6 +139,27 @@ describe('evaluateCustomer', () => {
       { numRuns: 50 },
     );
   });
+  describe('on an instance whose clock is behind the stored score (instances a little apart at a midnight)', () => {
+    const midnight = (TODAY + 1) * DAY;
+    const scoredPastMidnight = settledFirstSight(healthyState(), midnight + 300);
+    const stored = { published: scoredPastMidnight.score, alertBook: scoredPastMidnight.alertBook, lastEvaluatedAt: midnight + 300 };
+
+    it("evaluates just after the stored score's instant: the day it entered is not undone, nothing flips or alerts", () => {
+      const behind = evaluate({ state: healthyState(), ...stored, cause: { kind: 'time' } }, midnight - 57_000);
+      expect(behind.asOf).toBe(midnight + 301);
+      expect(behind.insights).toEqual(computeInsights(healthyState(), midnight + 301, RETENTION));
+      // What the instance's own clock would have given: the windows of the day before, another score.
+      expect(computeInsights(healthyState(), midnight - 57_000, RETENTION)).not.toEqual(behind.insights);
+      expect(evaluate({ state: healthyState(), ...stored, lastEvaluatedAt: undefined, cause: { kind: 'time' } }, midnight - 57_000).significant).toBe(true);
+      expect(behind).toMatchObject({ significant: false, transitions: [], outbox: [] });
+    });
+
+    it('evaluates as of its clock once the clock has passed the stored instant, or stands on it', () => {
+      expect(evaluate({ state: healthyState(), ...stored }, midnight + 5_000).asOf).toBe(midnight + 5_000);
+      expect(evaluate({ state: healthyState(), ...stored }, midnight + 300).asOf).toBe(midnight + 300);
+    });
+  });
+
   it('compares bands only with a score under contract: a prospect signing, or its contract read after its deals, is no drop', () => {
     const prospect = evaluate({ state: healthyState({ contracts: [] }) });
     expect(prospect.score.lifecycleStage).toBe('PROSPECT');

@@ -56,6 +56,15 @@ export interface CustomerEvaluationInput {
    * by time is their first, and holds alert transitions as one caused by them would (CatchUpInput.unjudgedEvents).
    */
   unjudgedEvents?: boolean;
+  /**
+   * The instant the stored score was last computed as of (its `asOf`; a commit without a significant change moves
+   * it, not the published score's `computedAt`), when one is stored. Instances whose clocks differ by a little (up
+   * to the scorer's allowed skew) take turns on a customer: one whose clock is behind this evaluates it just after
+   * this instant, so the customer's time never goes back (a day boundary crossed by one instance is not undone by the
+   * next) and the commit, as of a later instant, is newer than the stored one (a commit as of the same revision and
+   * instant is refused as a retry).
+   */
+  lastEvaluatedAt?: number;
 }
 
 export interface EvaluationOptions extends InsightsOptions {
@@ -64,6 +73,8 @@ export interface EvaluationOptions extends InsightsOptions {
 
 /** Everything a commit of the customer needs. */
 export interface CustomerEvaluation {
+  /** The instant evaluated as of: the clock, or just after the stored score's instant if that is later (CustomerEvaluationInput.lastEvaluatedAt). */
+  asOf: number;
   insights: CustomerInsights;
   /** The score; its explanation's drivers are measured only when it is significant (published), empty otherwise. */
   score: Score;
@@ -97,7 +108,7 @@ export interface CustomerEvaluation {
 }
 
 /**
- * Evaluates a customer at `now`: insights → score → significance → alert transitions (or a hold on them while
+ * Evaluates a customer as of `clock` (or just after its stored score's instant, if later): insights → score → significance → alert transitions (or a hold on them while
  * the customer's inputs are caught up) → next due time → outputs. Pure and deterministic: the same input gives
  * the same evaluation, so a redelivered event or a recomputation after a lost commit reproduces it. The
  * signals are computed once and shared by the score and the alert rules, so they cannot disagree.
@@ -106,8 +117,9 @@ export interface CustomerEvaluation {
  * straight to what the caught-up data supports (only the net transitions, against the score alerts were last
  * evaluated with) and publishes the score again, no longer catching up.
  */
-export function evaluateCustomer(customer: CustomerEvaluationInput, config: ScoringConfig, now: number, opts: EvaluationOptions): CustomerEvaluation {
+export function evaluateCustomer(customer: CustomerEvaluationInput, config: ScoringConfig, clock: number, opts: EvaluationOptions): CustomerEvaluation {
   const { state, published, cause, newGeneration } = customer;
+  const now = customer.lastEvaluatedAt !== undefined && clock < customer.lastEvaluatedAt ? customer.lastEvaluatedAt + 1 : clock;
   const insights = computeInsights(state, now, opts);
   const signals = signalsFor(insights, config, now);
   const draft = draftScore(insights, config, now, signals);
@@ -127,6 +139,7 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
   const alerts = newGeneration ? withEveryEpisode(transitions, book) : transitions;
   const due = nextDueAt(state, insights, config, now, opts);
   return {
+    asOf: now,
     insights,
     score,
     significant,

@@ -333,7 +333,7 @@ export class ScoringPipeline {
     const published = snapshot.score;
     const newGeneration = fence.generation !== (published?.generation ?? '');
     const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
-    const { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, catchingUp } = evaluateCustomer(
+    const { asOf, score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, catchingUp } = evaluateCustomer(
       {
         state: snapshot.state,
         published,
@@ -345,13 +345,14 @@ export class ScoringPipeline {
         newestActivityAt,
         // A customer whose scoring was deferred is first evaluated by time, once its partition caught up.
         unjudgedEvents: snapshot.state.revision > (published?.revision ?? 0),
+        lastEvaluatedAt: published?.asOf,
       },
       scoring,
       now,
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
     );
     return {
-      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, revision: snapshot.state.revision, incarnation: snapshot.incarnation, asOf: now, basedOn: published },
+      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, revision: snapshot.state.revision, incarnation: snapshot.incarnation, asOf, basedOn: published },
       awaiting: catchingUp ? behind : [],
     };
   }
