@@ -279,6 +279,10 @@ describe('readiness when Redis hangs', () => {
     const data = await fetch(`${api.url}/api/v1/customers/acme`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(20_000) });
     expect(data.status).toBe(503);
     expect(await data.json()).toMatchObject({ statusCode: 503, message: expect.stringContaining('Redis did not answer') });
+    // While that read is unanswered, the next request is told at once, without queueing a read behind it.
+    const next = await fetch(`${api.url}/api/v1/alerts`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(20_000) });
+    expect(next.status).toBe(503);
+    expect(await next.json()).toMatchObject({ statusCode: 503, message: expect.stringContaining('Redis has not answered a read for more than 5 s') });
   }, 30_000);
 
   it('the scorer answers /readyz 503 within two seconds, and stops at once on SIGTERM', async () => {

@@ -6,13 +6,14 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { redisUnreachable, type ReadStore } from '@churnscore/state';
-import { answerWithin, livenessReport, NO_ANSWER, oneCallAtATime, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
+import type { ReadStore } from '@churnscore/state';
+import { livenessReport, oneCallAtATime, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { listAlerts } from './alerts';
 import { bearerTokenCheck, WrongTokenLimiter } from './auth';
 import { getCustomer, getHistory } from './customer-detail';
+import { createReadDeadline } from './read-deadline';
 import { listCustomers } from './customer-list';
 import type { ReportUnreadable } from './unreadable-records';
 import type { ApiMetrics } from './metrics';
@@ -87,29 +88,12 @@ function validationMessage(error: FastifyError): string {
 
 const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 
-/**
- * How long a data request waits for Redis. The client retries a command until Redis is back (the scorer needs that);
- * a reader is better told at once: without a deadline a request hung as long as Redis was down (150 s and more in a
- * black-box test), and every waiting request held a connection.
- */
-const READ_DEADLINE_MS = 5_000;
-
-async function withinReadDeadline<T>(reading: Promise<T>): Promise<T> {
-  const answer = await answerWithin(
-    reading.catch((error: unknown) => {
-      // A cluster client none of whose seed nodes answers fails a read at once (a 500 until 2026-12-06).
-      throw redisUnreachable(error) ? new StoreUnavailableError('Redis cannot be reached') : error;
-    }),
-    READ_DEADLINE_MS,
-  );
-  if (answer === NO_ANSWER) throw new StoreUnavailableError(`Redis did not answer within ${READ_DEADLINE_MS / 1000} s`);
-  return answer;
-}
 const secured = [{ bearerAuth: [] }];
 
 export async function buildApiServer(deps: ApiServerDependencies) {
   const { store, stats, hub, metrics, logger, reportUnreadable } = deps;
   const redisReadable = { name: 'redis', check: oneCallAtATime(() => store.readable()) };
+  const withinReadDeadline = createReadDeadline();
   const app = Fastify({
     loggerInstance: logger,
     // Request URLs carry customer ids: the request log below records the route template instead.
@@ -203,7 +187,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: CustomerPageSchema, ...errorResponses },
       },
     },
-    (request) => withinReadDeadline(listCustomers(store, request.query, reportUnreadable)),
+    (request) => withinReadDeadline(() => listCustomers(store, request.query, reportUnreadable)),
   );
 
   app.get(
@@ -217,7 +201,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: CustomerDetailSchema, ...errorResponses },
       },
     },
-    (request) => withinReadDeadline(getCustomer(store, deps.scoring, request.params.customerId)),
+    (request) => withinReadDeadline(() => getCustomer(store, deps.scoring, request.params.customerId)),
   );
 
   app.get(
@@ -234,7 +218,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     },
     async (request) => {
       const { customerId } = request.params;
-      return { customerId, points: await withinReadDeadline(getHistory(store, customerId, request.query.limit)) };
+      return { customerId, points: await withinReadDeadline(() => getHistory(store, customerId, request.query.limit)) };
     },
   );
 
@@ -249,7 +233,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: AlertsPageSchema, ...errorResponses },
       },
     },
-    (request) => withinReadDeadline(listAlerts(store, request.query, reportUnreadable)),
+    (request) => withinReadDeadline(() => listAlerts(store, request.query, reportUnreadable)),
   );
 
   app.get(
@@ -263,7 +247,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         response: { 200: StatsSchema, ...errorResponses },
       },
     },
-    (request) => withinReadDeadline(stats.stats(request.query.segment ?? null)),
+    (request) => withinReadDeadline(() => stats.stats(request.query.segment ?? null)),
   );
 
   app.get(
