@@ -4,7 +4,8 @@
 // to rebuild: refusing to start when it finds a partition ending before that offset, and failing its liveness
 // (the process exits) when a fetch shows it while running. Nothing is dropped as a redelivery either way. And
 // records the topic's retention deleted before the scorer read them (it was stopped longer than they are kept)
-// are said and counted at its start, where kafkajs would move past them without a word.
+// are said and counted at its start, where kafkajs would move past them without a word; and so are records deleted
+// ahead of a scorer that runs (an outside tester's `kafka-delete-records` while the scorer was paused left no trace).
 import { ConfigError } from '@churnscore/config';
 import { sampleActivity, SAMPLE_NOW } from '@churnscore/events/testing';
 import type { Liveness } from '@churnscore/observability';
@@ -13,7 +14,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { createTopics, deleteTopics, testStack } from '../harness/stack';
+import { freePort } from '../scorer/private-redis';
 import { eventually, ManualClock, RecordingLiveness, ScorerTestBed } from '../scorer/support';
+import { statusWithin, TestResources } from './service-process';
 
 const FIRST = 20;
 const AFTER = 5;
@@ -22,9 +25,14 @@ const running = new ScorerTestBed('recreated-topic-running');
 const retained = new ScorerTestBed('deleted-unread');
 const grown = new ScorerTestBed('recreated-topic-grown');
 const regrouped = new ScorerTestBed('group-offsets-deleted');
-const beds = [stopped, running, retained, grown, regrouped];
+const deletedAhead = new ScorerTestBed('deleted-ahead');
+const beds = [stopped, running, retained, grown, regrouped, deletedAhead];
+const resources = new TestResources();
 beforeAll(() => Promise.all(beds.map((bed) => bed.setUp(1))));
-afterAll(() => Promise.all(beds.map((bed) => bed.tearDown())));
+afterAll(async () => {
+  await resources.release();
+  await Promise.all(beds.map((bed) => bed.tearDown()));
+});
 
 const meetings = (customerId: string, from: number, count: number) =>
   Array.from({ length: count }, (_, i) =>
@@ -46,6 +54,19 @@ async function untilServedEverywhere(topic: string, records: number): Promise<vo
     await eventually(served, Boolean, 30_000, `every broker to serve ${topic}`);
   } finally {
     await Promise.all(admins.map((admin) => admin.disconnect()));
+  }
+}
+
+/** Deletes partition 0's records before `offset`, as `kafka-delete-records` does. */
+async function deleteRecordsBefore(topic: string, offset: number): Promise<void> {
+  const admin = new Kafka({ clientId: 'deleted-unread', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    // kafkajs deletes records only of topics whose metadata it holds.
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(offset) }] });
+  } finally {
+    await admin.disconnect();
   }
 }
 
@@ -160,19 +181,42 @@ describe("input records the topic's retention deleted before the scorer read the
     await retained.stopScorer(await consumeFirst(retained, customerId));
     // Published while the scorer is stopped; the first three then deleted, as retention deletes the oldest segments.
     await retained.publish(meetings(customerId, FIRST, AFTER));
-    const admin = new Kafka({ clientId: 'deleted-unread', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      // kafkajs deletes records only of topics whose metadata it holds.
-      await admin.fetchTopicMetadata({ topics: [retained.topics.activity] });
-      await admin.deleteTopicRecords({ topic: retained.topics.activity, partitions: [{ partition: 0, offset: String(FIRST + 3) }] });
-    } finally {
-      await admin.disconnect();
-    }
+    await deleteRecordsBefore(retained.topics.activity, FIRST + 3);
 
     const scorer = await retained.startScorer({ clock: new ManualClock(SAMPLE_NOW).now });
     await eventually(() => revisionOf(retained, customerId), (revision) => revision === FIRST + AFTER - 3, 30_000, 'the records after the deleted ones to be scored');
     const deletedUnread = (await scorer.metrics.events.get()).values.find((value) => value.labels.outcome === 'deleted_unread');
     expect(deletedUnread).toMatchObject({ labels: { topic: retained.topics.activity }, value: 3 });
   }, 90_000);
+});
+
+describe('input records deleted ahead of a scorer that runs', () => {
+  it('are said and counted as they are passed, and the records after them applied', async () => {
+    const customerId = 'deleted-ahead';
+    const port = await freePort();
+    // A session long enough that the member stays in its group while the process is paused.
+    const scorer = resources.startService('scorer', { ...deletedAhead.env(), HTTP_PORT: String(port), KAFKA_SESSION_TIMEOUT_MS: '60000' });
+    await eventually(() => statusWithin(`http://127.0.0.1:${port}/readyz`, 1_000), (status) => status === 200, 60_000, 'the scorer to be ready');
+    await deletedAhead.publish(meetings(customerId, 0, 1));
+    await eventually(() => revisionOf(deletedAhead, customerId), (revision) => revision === 1, 30_000, 'the first event to be applied');
+
+    // Paused past its fetch's longest wait (kafkajs's 5 s), so that the records below reach it by no fetch in flight.
+    scorer.signal('SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    await deletedAhead.publish(meetings(customerId, 1, 10));
+    await deleteRecordsBefore(deletedAhead.topics.activity, 6);
+    scorer.signal('SIGCONT');
+
+    await eventually(() => revisionOf(deletedAhead, customerId), (revision) => revision === 1 + 5, 30_000, 'the records after the deleted ones to be applied');
+    const metrics = await eventually(
+      async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+      (text) => text.includes('outcome="deleted_unread"'),
+      10_000,
+      'the deleted records to be counted',
+    );
+    expect(metrics).toContain(`churnscore_events_total{topic="${deletedAhead.topics.activity}",outcome="deleted_unread"} 5`);
+    expect(scorer.records().filter((record) => record.level === 'error' && String(record.msg).startsWith('input records deleted'))).toEqual([
+      expect.objectContaining({ topic: deletedAhead.topics.activity, partition: 0, from: 1, to: 6 }),
+    ]);
+  }, 120_000);
 });

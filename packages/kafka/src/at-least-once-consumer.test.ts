@@ -1,6 +1,6 @@
 import { capturingLogger } from '@churnscore/observability/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch, type PartitionOffset } from './at-least-once-consumer';
+import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch, type PartitionOffset, type PassedUnread } from './at-least-once-consumer';
 import { recordDigest } from './record-digest';
 import { FakeAdmin, FakeConsumer, kafkaMessage, type FetchedBatch } from './testing';
 
@@ -89,6 +89,7 @@ async function runningLoop(
   const units: Array<{ chunks: readonly MessageChunk[]; fence: number }> = [];
   const fetches: PartitionFetch[] = [];
   const told: PartitionOffset[][] = [];
+  const passedUnread: PassedUnread[] = [];
   let rewinds = 0;
   const { logger, lines: logLines } = capturingLogger('consumer-test', 'warn');
   const failures: unknown[] = [];
@@ -113,6 +114,7 @@ async function runningLoop(
       fetches.push(fetched);
     },
     onRewind: () => (rewinds += 1),
+    onPassedUnread: (passed) => passedUnread.push(passed),
     onCommitted: (offsets) => {
       told.push([...offsets]);
       return Promise.resolve();
@@ -125,7 +127,7 @@ async function runningLoop(
     gate.durableThrough = Infinity;
     return loop.stop();
   };
-  return { loop, consumer, gate, units, fetches, told, logLines, failures, rewinds: () => rewinds };
+  return { loop, consumer, gate, units, fetches, told, passedUnread, logLines, failures, rewinds: () => rewinds };
 }
 
 describe('AtLeastOnceConsumer', () => {
@@ -383,6 +385,34 @@ describe('AtLeastOnceConsumer', () => {
     await delivered.done;
     expect(delivered.resolved).toEqual([]);
     expect(units).toHaveLength(1);
+  });
+
+  it('tells of records kafkajs moved past without fetching them (deleted before they were read), and of no other jump', async () => {
+    const { consumer, gate, passedUnread } = await runningLoop();
+    gate.durableThrough = 0;
+    // A partition's first fetch since its assignment: nothing to compare it with.
+    await consumer.deliver(batch(0, 3, 20)).done;
+    // Fetches that follow on (a skipped transaction marker's among them), and one that re-reads after a unit broke off.
+    await consumer.deliver({ ...batch(0, 2, 23), lastOffset: '25', highWatermark: '26' }).done;
+    consumer.skip(TOPIC, 0, '26', '27');
+    await consumer.deliver(batch(0, 2, 28)).done;
+    await consumer.deliver(batch(0, 2, 28)).done;
+    expect(passedUnread).toEqual([]);
+
+    // Records 30–39 deleted while unread: kafkajs's fetch at 30 was out of range, and it reset to the earliest left.
+    await consumer.deliver(batch(0, 2, 40)).done;
+    // The same after records a consumer never hands out: a batch of skipped records that begins past the last fetch's end.
+    consumer.skip(TOPIC, 0, '50', '51');
+    expect(passedUnread).toEqual([
+      { topic: TOPIC, partition: 0, from: '30', to: '40' },
+      { topic: TOPIC, partition: 0, from: '42', to: '50' },
+    ]);
+
+    // Taken away and given back: its next fetch begins where another member left it.
+    consumer.assign({ [TOPIC]: [1] });
+    consumer.assign({ [TOPIC]: [0, 1] });
+    await consumer.deliver(batch(0, 2, 70)).done;
+    expect(passedUnread).toHaveLength(2);
   });
 
   it('drops the pending offsets of partitions a rebalance took away', async () => {

@@ -117,6 +117,14 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
    */
   onFetch?(fetched: PartitionFetch): void;
   onBatch?(report: BatchReport): void;
+  /**
+   * kafkajs moved a partition past records it never fetched: a batch began after where the batch before it ended (the
+   * offset there was out of range: the records were deleted, by retention or a deletion of records, before they were
+   * read, and kafkajs reset the partition to the earliest left, saying no more than that; or a compacted topic's gap).
+   * `from` is where the batch before ended, `to` the batch's first offset. Seen only where this member fetched the
+   * partition before (since its assignment or a rewind).
+   */
+  onPassedUnread?(passed: PassedUnread): void;
   /** The store lost writes: consumption restarts from the committed offsets. */
   onRewind?(): void;
   /**
@@ -130,6 +138,14 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
    * does not (a refused permission) and stops for the latter.
    */
   onFailure?(error: unknown): void;
+}
+
+/** Records of a partition a consumer moved past without handing them out: offsets `from` (included) to `to` (excluded). */
+export interface PassedUnread {
+  topic: string;
+  partition: number;
+  from: string;
+  to: string;
 }
 
 /** The most heartbeats a unit of work sends while it runs: a minute at the default 3 s interval. */
@@ -176,6 +192,8 @@ interface QueuedChunk<Fence> {
 export class AtLeastOnceConsumer<Fence, Mark> {
   private pending: PendingCommit<Mark>[] = [];
   private assigned = new Set<string>();
+  /** Where each partition's next fetch should begin while assigned here: after the last batch fetched, or where it was sought to. */
+  private readonly positions = new Map<string, bigint>();
   private commitTimer: NodeJS.Timeout | undefined;
   /** Commits and rewinds, one at a time: a rewind must not interleave with a commit of what it discards. */
   private serial: Promise<void> = Promise.resolve();
@@ -233,17 +251,33 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     );
     // Partitions we lost are re-read by their new owner from its last commit; idempotent handlers make that safe.
     this.pending = this.pending.filter((p) => this.assigned.has(partitionKey(p.topic, p.partition)));
+    for (const partition of this.positions.keys()) if (!this.assigned.has(partition)) this.positions.delete(partition);
+  }
+
+  /**
+   * A batch of the partition was fetched, from `firstOffset` up to `end`: one beginning past where the last batch ended
+   * leaves the records between unread. (One beginning before it re-reads: kafkajs after a unit failed or was broken off.)
+   */
+  private fetched(topic: string, partition: number, firstOffset: string, end: string): void {
+    const key = partitionKey(topic, partition);
+    const expected = this.positions.get(key);
+    if (expected !== undefined && BigInt(firstOffset) > expected) {
+      this.options.onPassedUnread?.({ topic, partition, from: expected.toString(), to: firstOffset });
+    }
+    this.positions.set(key, BigInt(end));
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const started = performance.now();
     const { maxChunkSize } = this.options;
     const [first] = batch.messages;
+    // The batch's last record may be one it does not hand out (a transaction's marker): the batch ends after it.
+    const batchEnd = (BigInt(batch.lastOffset()) + 1n).toString();
+    // Its first record, handed out or not (a transaction's marker, an aborted record): where the fetch began.
+    this.fetched(batch.topic, batch.partition, batch.firstOffset() ?? first?.offset ?? batchEnd, batchEnd);
     if (first !== undefined) {
       this.options.onFetch?.({ topic: batch.topic, partition: batch.partition, firstOffset: first.offset, highWatermark: batch.highWatermark });
     }
-    // The batch's last record may be one it does not hand out (a transaction's marker): the batch ends after it.
-    const batchEnd = (BigInt(batch.lastOffset()) + 1n).toString();
     let handled = 0;
     let resumeAt: string | null = null;
     for (let start = 0; start < batch.messages.length; start += maxChunkSize) {
@@ -316,6 +350,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private skipped({ topic, partition, firstOffset, nextOffset, highWatermark }: SkippedRecords): void {
     const revoked = () => !this.assigned.has(partitionKey(topic, partition));
     if (revoked()) return;
+    this.fetched(topic, partition, firstOffset, nextOffset);
     try {
       // A fetch like any other: the handler may refuse the partition (its offsets went back) before it moves on.
       this.options.onFetch?.({ topic, partition, firstOffset, highWatermark });
@@ -447,7 +482,9 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     // Seeks first: once the gate lets writes through to the store as it now is, nothing may still be
     // fetched from beyond the committed offsets.
     for (const { topic, partition, committed, low } of await groupPartitionOffsets(admin, groupId, topics)) {
-      if (this.assigned.has(partitionKey(topic, partition))) consumer.seek({ topic, partition, offset: String(committed ?? low) });
+      if (!this.assigned.has(partitionKey(topic, partition))) continue;
+      consumer.seek({ topic, partition, offset: String(committed ?? low) });
+      this.positions.set(partitionKey(topic, partition), BigInt(committed ?? low));
     }
     await gate.synchronise();
   }

@@ -160,7 +160,7 @@ async function requireHistoryBehindCommittedOffsets(admin: Admin, redis: RedisCl
  * where its consumer group holds no offset of it, hold another record than the one the namespace consumed last
  * (recordsUnlikeConsumed). One whose retention deleted records the namespace never consumed (the scorers were stopped
  * for longer than it keeps them) is said loudly and counted (`churnscore_events_total{outcome="deleted_unread"}`): they
- * cannot be applied, and kafkajs would move past them without a word.
+ * cannot be applied, and kafkajs would move past them without a word (as it does while the scorer runs: onPassedUnread).
  * @throws ConfigError naming each partition that ends too early or holds another log, and how to rebuild.
  */
 async function checkInputOffsets(
@@ -296,6 +296,11 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
   const metrics = createScorerMetrics();
   const liveness = options.liveness ?? new Liveness();
+  /** Input records deleted before any scorer read them (at start: consumed to `from`, the log now starting at `to`; or while running). */
+  const reportDeletedUnread = (topic: string, partition: number, from: number, to: number): void => {
+    logger.error({ topic, partition, from, to }, "input records deleted (by the topic's retention or a deletion of records) before the scorer read them: they cannot be applied");
+    metrics.events.inc({ topic, outcome: 'deleted_unread' }, to - from);
+  };
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer', onError: connectionErrorLogger(logger, 'redis') });
   // A refusal that every retry would meet again (a dependency refusing the scorer's user, Redis full or evicting): stop,
   // saying which setting.
@@ -441,10 +446,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       await requireMaster(redis);
       await requireNoEviction(redis);
       await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopics);
-      await checkInputOffsets({ kafka, admin, redis, config, logger }, inputTopics, inputOffsets, (topic, partition, from, to) => {
-        logger.error({ topic, partition, from, to }, "input records deleted by the topic's retention before the scorer read them: they cannot be applied");
-        metrics.events.inc({ topic, outcome: 'deleted_unread' }, to - from);
-      });
+      await checkInputOffsets({ kafka, admin, redis, config, logger }, inputTopics, inputOffsets, reportDeletedUnread);
       await claimNamespace(redis, config.redis.keyPrefix);
       // A new model reaches every stored score through the time-driven re-scoring, not only the customers whose
       // events or due times come next (docs/scoring.md §15, "Putting a model into service").
@@ -494,6 +496,17 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     onCommitted: async (offsets) => {
       for (const { topic, partition, offset } of offsets) inputOffsets.committed(topic, partition, Number(offset));
       await recordInputOffsets(redis, offsets, config.redis.keyPrefix);
+    },
+    // kafkajs moved past records it did not hand out: those below the partition's start were deleted unread (the gap
+    // may also be a compacted topic's, which deleted nothing the scorer needed).
+    onPassedUnread: ({ topic, partition, from, to }) => {
+      partitionOffsets(admin, topic).then(
+        (offsets) => {
+          const deletedTo = Math.min(Number(to), offsets.get(partition)?.low ?? 0);
+          if (deletedTo > Number(from)) reportDeletedUnread(topic, partition, Number(from), deletedTo);
+        },
+        (error: unknown) => logger.warn({ err: error, topic, partition, from, to }, 'records passed unread: could not read where the partition starts, to count those deleted'),
+      );
     },
     onBatch: ({ topic, partition, durationMs, lag }) => {
       metrics.batchDuration.observe({ topic }, durationMs / 1000);
