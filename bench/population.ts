@@ -1,7 +1,7 @@
 import { kafkaClientOptions, registryClientConfig, stateSettings, type AppConfig } from '@churnscore/config';
 import { MS_PER_DAY, type InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
-import { connectIdempotentProducer, createKafkaClient, KAFKA_DEFAULT_MAX_MESSAGE_BYTES } from '@churnscore/kafka';
+import { connectIdempotentProducer, createKafkaClient, RecordBatchLimit } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
@@ -156,7 +156,7 @@ async function templateScorer(config: AppConfig, store: StateStore) {
     clock: () => asOf,
     metrics: createScorerMetrics(),
     logger,
-    maxBatchBytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
+    batchLimit: RecordBatchLimit.fixed(),
     // The templates score each week's events once the week is in: nothing is ahead of them.
     backlog: NOTHING_BEHIND,
     catchUp: catchUpPolicy(config.scorer),

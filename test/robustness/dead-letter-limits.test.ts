@@ -2,8 +2,10 @@
 // produced by Kafka's own Java client (not the product's code path): a rejected record with a null-valued
 // header, one with headers named like Object.prototype members, one with 20,000 headers, a rejected record as
 // large as the broker accepts, and a backlog of 5,000 rejected records under one key. Every one must reach the DLQ (bounded to
-// the broker's limit), and the consumer go on consuming.
+// the broker's limit), and the consumer go on consuming; also once an operator lowered the DLQ's limit while the scorer
+// ran (an outside tester's scorer stopped at its next large copy).
 import { sampleOpportunity } from '@churnscore/events/testing';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BAD_INPUT_NOW } from '../events/bad-inputs';
 import { produceWithJavaClient, type RawRecord } from '../interop/java-producer';
@@ -94,5 +96,27 @@ describe('records that used to stop the consumer', () => {
     const offsets = letters.map((l) => Number(l.headers['dlq.source.offset']));
     expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
     await expectStillConsuming('after-bad-backlog');
+  });
+});
+
+describe("the DLQ's max.message.bytes lowered while the scorer runs", () => {
+  it('a large rejected record reaches it cut to the new limit, and the consumer goes on consuming', async () => {
+    const admin = new Kafka({ clientId: 'dead-letter-limits', brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: bed.topics.dlq, configEntries: [{ name: 'max.message.bytes', value: '100000' }] }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const value = NOT_WIRE_FORMAT(300_000);
+    await produce([{ topic: bed.topics.activity, key: 'after-lowering', value }]);
+    const [letter] = await lettersOf('after-lowering', 1);
+    expect(String(letter!.headers['dlq.truncated'])).toBe('value');
+    expect(letter!.value!.length).toBeLessThan(100_000);
+    expect(value.subarray(0, letter!.value!.length)).toEqual(letter!.value);
+    await expectStillConsuming('after-lowered-limit');
   });
 });

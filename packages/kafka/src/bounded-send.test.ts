@@ -1,5 +1,6 @@
+import type { Admin, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { sendWithinLimit } from './bounded-send';
+import { RecordBatchLimit, RecordBatchLimitLoweredError, RecordBatchRefusedError, sendWithinLimit } from './bounded-send';
 import { RecordingProducer } from './testing';
 
 const message = (i: number, bytes: number) => ({ key: `k${i}`, value: Buffer.alloc(bytes, i) });
@@ -29,5 +30,58 @@ describe('sendWithinLimit', () => {
     expect(calls).toHaveLength(1);
     await sendWithinLimit(producer, [], 100_000);
     expect(calls).toHaveLength(1);
+  });
+});
+
+/** A topic whose `max.message.bytes` an operator may change: the broker refuses a larger batch, as Kafka does. */
+class TopicWithLimit extends RecordingProducer {
+  constructor(public maxMessageBytes: number) {
+    super();
+  }
+
+  readonly admin = {
+    describeConfigs: () =>
+      Promise.resolve({ resources: [{ configEntries: [{ configName: 'max.message.bytes', configValue: String(this.maxMessageBytes) }] }] }),
+  } as unknown as Admin;
+
+  override sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    const bytes = (batch.topicMessages ?? []).flatMap((t) => t.messages).reduce((sum, m) => sum + (m.value as Buffer).length, 0);
+    if (bytes > this.maxMessageBytes) {
+      return Promise.reject(Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE', retriable: false }));
+    }
+    return super.sendBatch(batch);
+  }
+}
+
+describe('RecordBatchLimit', () => {
+  const messages = Array.from({ length: 20 }, (_, i) => message(i, 10_000));
+
+  it("reads the topics' limit, and again once lowered under it: the send fails once, to be retried within the new limit", async () => {
+    const topic = new TopicWithLimit(200_000);
+    const limit = await RecordBatchLimit.read(topic.admin, ['dlq']);
+    expect(limit.bytes).toBe(200_000 - 1024);
+    await limit.send(topic, [{ topic: 'dlq', messages }]);
+    expect(topic.batches).toHaveLength(2);
+
+    topic.maxMessageBytes = 50_000;
+    await expect(limit.send(topic, [{ topic: 'dlq', messages }])).rejects.toThrow(
+      new RecordBatchLimitLoweredError('dlq refused a record batch of up to 198976 bytes: their max.message.bytes now allows 48976, which the next attempt keeps within'),
+    );
+    expect(limit.bytes).toBe(50_000 - 1024);
+    await limit.send(topic, [{ topic: 'dlq', messages }]);
+    expect(topic.sent('dlq').slice(-20).map((m) => m.key)).toEqual(messages.map((m) => m.key));
+  });
+
+  it('is a lasting refusal, which kafkajs does not retry, when the limit read is the same: something else refuses the size', async () => {
+    const topic = new TopicWithLimit(200_000);
+    const limit = RecordBatchLimit.fixed(500_000);
+    const refused = limit.send(topic, [{ topic: 'alerts', messages: [...messages, ...messages] }]);
+    await expect(refused).rejects.toBeInstanceOf(RecordBatchRefusedError);
+    await expect(refused).rejects.toMatchObject({ retriable: false, message: expect.stringContaining('alerts refused a record batch of up to 500000 bytes') });
+  });
+
+  it('passes any other failure on as it is', async () => {
+    const failing = { sendBatch: () => Promise.reject(new Error('Connection is closed.')) };
+    await expect(RecordBatchLimit.fixed(1_000).send(failing, [{ topic: 'a', messages: [message(1, 10)] }])).rejects.toThrow('Connection is closed.');
   });
 });

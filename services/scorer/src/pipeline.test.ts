@@ -6,7 +6,7 @@ import { DEFAULT_TOPICS } from '@churnscore/config';
 import { MS_PER_DAY, type ContractState, type InputEvent, type OutputEvent } from '@churnscore/domain';
 import { DLQ_HEADERS, TOPIC_ROLE_OF_KIND, type EventCodec } from '@churnscore/events';
 import { inMemoryEventCodec, SAMPLE_NOW, sampleActivity, sampleContract, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
-import { RewindRequiredError, type BatchSender, type MessageChunk } from '@churnscore/kafka';
+import { RecordBatchLimit, RewindRequiredError, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { kafkaMessage, RecordingProducer } from '@churnscore/kafka/testing';
 import { createLogger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
@@ -50,7 +50,7 @@ const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: Sta
     clock: () => now,
     metrics: (metrics = createScorerMetrics()),
     logger,
-    maxBatchBytes: 1_000_000,
+    batchLimit: RecordBatchLimit.fixed(1_000_000),
     backlog,
     catchUp: { historyAgeMs: MS_PER_DAY, settleMs: 60_000 },
     catchUpScoreDelayMs,

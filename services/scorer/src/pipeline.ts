@@ -1,7 +1,7 @@
 import type { TopicNames } from '@churnscore/config';
 import { withVersion, type InputEvent, type OutputEvent, type ScoreCause } from '@churnscore/domain';
 import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
-import { RewindRequiredError, decodeFetched, sendWithinLimit, type BatchSender, type MessageChunk } from '@churnscore/kafka';
+import { RewindRequiredError, decodeFetched, type BatchSender, type MessageChunk, type RecordBatchLimit } from '@churnscore/kafka';
 import { customerRef, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
 import { dueAwaitsDelivery, refusedAsNotNewer, type ApplyItem, type ApplyOutcome, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
@@ -18,8 +18,8 @@ export interface PipelineDeps {
   clock: () => number;
   metrics: ScorerMetrics;
   logger: Logger;
-  /** The most bytes one send may carry (recordBatchLimit of the output topics): bounds DLQ copies and sends. */
-  maxBatchBytes: number;
+  /** The most bytes one send may carry (of the output topics, the DLQ's included): bounds DLQ copies and sends. */
+  batchLimit: Pick<RecordBatchLimit, 'bytes' | 'send'>;
   /** The backlog in this instance's input partitions: while a customer's is behind, its scoring is deferred and its alert transitions held. */
   backlog: BacklogView;
   catchUp: CatchUpPolicy;
@@ -443,9 +443,9 @@ export class ScoringPipeline {
     const { producer, topics, metrics, logger } = this.deps;
     if (rejected.length === 0) return;
     const messages: Message[] = rejected.map(({ message, rejection, topic, partition }) =>
-      dlqRecord(message, rejection, { topic, partition, offset: message.offset }, now, this.deps.maxBatchBytes),
+      dlqRecord(message, rejection, { topic, partition, offset: message.offset }, now, this.deps.batchLimit.bytes),
     );
-    await sendWithinLimit(producer, [{ topic: topics.dlq, messages }], this.deps.maxBatchBytes);
+    await this.deps.batchLimit.send(producer, [{ topic: topics.dlq, messages }]);
     for (const { message, rejection, topic, partition } of rejected) {
       metrics.dlq.inc({ reason: rejection.reason });
       let log = this.rejectionLogs.get(rejection.reason);
@@ -472,10 +472,9 @@ export class ScoringPipeline {
       messages.push({ key: event.customerId, value: values[i]! });
       byTopic.set(topic, messages);
     });
-    await sendWithinLimit(
+    await this.deps.batchLimit.send(
       producer,
       [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      this.deps.maxBatchBytes,
     );
     await Promise.all(pending.map((outbox) => this.deps.store.ackOutbox(outbox.customerId, Math.max(...outbox.entries.map((e) => e.seq)))));
     for (const event of events) this.countPublished(event);

@@ -19,7 +19,7 @@ import {
   groupPartitionOffsets,
   partitionKey,
   partitionOffsets,
-  recordBatchLimit,
+  RecordBatchLimit,
   recordDigest,
   recordsAt,
   requireTopics,
@@ -413,7 +413,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   await consumer.connect();
 
   // DLQ copies and output sends are kept within what the output topics accept, so no send can fail for its size.
-  const maxBatchBytes = await recordBatchLimit(admin, [config.topics.dlq, config.topics.scoreChanged, config.topics.alerts]);
+  const batchLimit = await RecordBatchLimit.read(admin, [config.topics.dlq, config.topics.scoreChanged, config.topics.alerts]);
   await backlog.refreshPartitionCounts();
   const pipeline = new ScoringPipeline({
     store,
@@ -424,7 +424,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     clock,
     metrics,
     logger,
-    maxBatchBytes,
+    batchLimit,
     backlog,
     catchUp: catchUpPolicy(settings),
     catchUpScoreDelayMs: settings.catchUpScoreDelayMs,
