@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXIT_CANNOT_GO_ON, EXIT_CONFIGURATION_ERROR } from './run-service';
+import { EXIT_CANNOT_GO_ON, EXIT_CONFIGURATION_ERROR, REPEATED_SIGNAL_WINDOW_MS } from './run-service';
 
 const FIXTURE = fileURLToPath(new URL('./run-service.fixture.ts', import.meta.url));
 
@@ -82,11 +82,22 @@ describe('runService', () => {
     expect(run.records.map((record) => record.msg)).toEqual(['starting', 'started', 'stopping', 'service stopped']);
   });
 
+  it('stops cleanly when a SIGTERM follows its SIGINT at once (Ctrl-C, and the tool that started it stopping it)', async () => {
+    const run = runFixture('slow-stop');
+    await run.waitFor('started');
+    run.signal('SIGINT');
+    await run.waitFor('stopping');
+    run.signal('SIGTERM');
+    expect(await run.exit).toMatchObject({ code: 0, signal: null });
+    expect(run.records.map((record) => record.msg)).toEqual(['starting', 'started', 'stopping', 'service stopped']);
+  });
+
   it('exits 1 at once on a second signal while a stop hangs', async () => {
     const run = runFixture('hung-stop');
     await run.waitFor('started');
     run.signal('SIGTERM');
     await run.waitFor('stopping');
+    await new Promise((resolve) => setTimeout(resolve, REPEATED_SIGNAL_WINDOW_MS));
     run.signal('SIGINT');
     expect(await run.exit).toMatchObject({ code: EXIT_CANNOT_GO_ON, signal: null });
     expect(run.records.at(-1)).toMatchObject({ level: 'fatal', signal: 'SIGINT', msg: 'a second signal while stopping: exiting without finishing the stop' });
