@@ -39,6 +39,11 @@ describe('parseSimulateArgs', () => {
     expect(parseSimulateArgs(['--help'])).toBeNull();
   });
 
+  it('writes NDJSON as fast as it is generated unless --rate says otherwise (a training file took minutes at 5,000 events/s)', () => {
+    expect(parseSimulateArgs(['--emit', 'ndjson'])).toMatchObject({ ratePerSecond: 0 });
+    expect(parseSimulateArgs(['--emit', 'ndjson', '--rate', '100'])).toMatchObject({ ratePerSecond: 100 });
+  });
+
   it('takes the population parameters of a held-out population', () => {
     expect(parseSimulateArgs(['--churn-rate', '0.15', '--silent-churn-share', '0.4', '--activity-spread', '20', '--usage-signal', '0', '--usage-reporting', '0.25'])).toMatchObject({
       population: { churnRate: 0.15, silentChurnShare: 0.4, activitySpread: 20, usageSignal: 0, usageReporting: 0.25 },

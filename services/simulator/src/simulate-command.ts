@@ -32,7 +32,7 @@ Generates a history of CRM traffic for synthetic customers and publishes it to t
   --usage-reporting R  the share of customers whose product reports usage at all, 0 to 1
                     (default ${DEFAULT_POPULATION.usageReporting}; 0: a CRM without product telemetry)
   --now ISO-8601    the simulator's clock (default: the current time)
-  --rate N          events per second, 0 for no limit (default 5000)
+  --rate N          events per second, 0 for no limit (default 5000 to Kafka, none writing NDJSON)
   --follow          after the history, keep producing live events at --rate until Ctrl-C
   --no-history      with --follow: only the live events (the history was published by an earlier run
                     with the same --customers, --seed and --id-prefix)
@@ -103,7 +103,8 @@ export function parseSimulateArgs(argv: string[], clock: () => number = Date.now
     seed: parsed.seed,
     population,
     now,
-    ratePerSecond: integerOption('rate', parsed.rate, 5000, 0),
+    // A file takes events as fast as they come; the brokers are spared a burst unless asked for one.
+    ratePerSecond: integerOption('rate', parsed.rate, emit === 'ndjson' ? 0 : 5000, 0),
     follow: parsed.follow,
     history: !parsed['no-history'],
     emit,
