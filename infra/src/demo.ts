@@ -4,6 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { loadConfig, type AppConfig } from '@churnscore/config';
+import { withAdmin } from './clients';
 import { ensureStack, provisionStack } from './index';
 import type { Reporter } from './progress';
 import { REPO_ROOT, loadSettings, redactUrl } from './settings';
@@ -87,6 +88,20 @@ async function waitUntilReady(name: string, url: string, reporter: Reporter, sto
   return ready;
 }
 
+/**
+ * Whether the input topics hold records already: an earlier start's history (the simulator's event ids follow its
+ * clock, so publishing it again would add a second copy, every customer's activity doubled, as an outside tester
+ * found), or data a user ingested. The history goes only to empty topics.
+ */
+async function inputTopicsHoldRecords(brokers: string[], { topics }: AppConfig): Promise<boolean> {
+  return withAdmin(brokers, async (admin) => {
+    for (const topic of [topics.activity, topics.opportunity, topics.contract, topics.customer]) {
+      if ((await admin.fetchTopicOffsets(topic)).some(({ high }) => Number(high) > 0)) return true;
+    }
+    return false;
+  });
+}
+
 async function stopService(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
@@ -167,12 +182,20 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
         ].join('\n'),
       );
       const simulatorArgs = ['--customers', String(options.customers), '--days', '400'];
+      const startLiveTraffic = () => {
+        const live = startService('simulator-live', 'services/simulator/src/cli.ts', [...simulatorArgs, '--follow', '--no-history', '--rate', String(options.liveRate)], env, settings.logDir);
+        supervise('simulator-live', live, fail('simulator-live'));
+      };
+      if (await inputTopicsHoldRecords(stack.kafkaBrokers, config)) {
+        reporter.step('simulator', `the input topics hold records (an earlier start's history): not published again; live traffic at ${options.liveRate} events/s (npm run stack:reset starts afresh)`);
+        startLiveTraffic();
+        return;
+      }
       const history = startService('simulator', 'services/simulator/src/cli.ts', [...simulatorArgs, '--rate', '0'], env, settings.logDir, true);
       supervise('simulator', history, (code) => {
         if (code !== 0) return fail('simulator')(code);
         reporter.step('simulator', `history published; live traffic at ${options.liveRate} events/s`);
-        const live = startService('simulator-live', 'services/simulator/src/cli.ts', [...simulatorArgs, '--follow', '--no-history', '--rate', String(options.liveRate)], env, settings.logDir);
-        supervise('simulator-live', live, fail('simulator-live'));
+        startLiveTraffic();
       });
     };
     run().catch((error: unknown) => {
