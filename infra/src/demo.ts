@@ -129,19 +129,20 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
     REDIS_URL: stack.redisUrl,
   };
   const running = new Set<ChildProcess>();
-  let stopping = false;
-  const stopAll = async (exitCode: number): Promise<number> => {
-    stopping = true;
-    reporter.step('demo', 'stopping the services');
-    await Promise.all([...running].map(stopService));
-    if (stack.started && stack.mode === 'local') await downLocal(settings, reporter);
-    return exitCode;
-  };
+  let stopping: Promise<number> | null = null;
+  // Once: whatever asks again (a service failing meanwhile, another signal) waits for the same stop.
+  const stopAll = (exitCode: number): Promise<number> =>
+    (stopping ??= (async () => {
+      reporter.step('demo', 'stopping the services');
+      await Promise.all([...running].map(stopService));
+      if (stack.started && stack.mode === 'local') await downLocal(settings, reporter);
+      return exitCode;
+    })());
   const supervise = (name: string, child: ChildProcess, onExit: (code: number) => void) => {
     running.add(child);
     child.once('exit', (code, signal) => {
       running.delete(child);
-      if (!stopping) onExit(code ?? (signal ? 1 : 0));
+      if (stopping === null) onExit(code ?? (signal ? 1 : 0));
     });
     reporter.step(name, `started (pid ${child.pid})`);
   };
@@ -151,9 +152,12 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
       reporter.step(name, `exited unexpectedly with code ${code}; see .stack/logs/demo-${name}.log`);
       void stopAll(1).then(resolve);
     };
+    // Every signal after the first is the same request: a Ctrl-C reaches this process from the terminal and again through
+    // npm, which passes it on (taken once, the second ended the demo by Node's default action mid-stop, leaving the
+    // stack it had started running). The stop is bounded anyway: STOP_GRACE_MS per service, then SIGKILL.
     const interrupt = () => void stopAll(0).then(resolve);
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
+    process.on('SIGINT', interrupt);
+    process.on('SIGTERM', interrupt);
 
     const run = async () => {
       // The ports the services will listen on, read as they read them: API_PORT and HTTP_PORT, or their defaults. A bad
@@ -164,8 +168,8 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
       supervise('scorer', startService('scorer', 'services/scorer/src/main.ts', [], env, settings.logDir), fail('scorer'));
       supervise('api', startService('api', 'services/api/src/main.ts', [], env, settings.logDir), fail('api'));
       const ready = await Promise.all([
-        waitUntilReady('scorer', `http://127.0.0.1:${scorerPort}/readyz`, reporter, () => stopping),
-        waitUntilReady('api', `http://127.0.0.1:${apiPort}/readyz`, reporter, () => stopping),
+        waitUntilReady('scorer', `http://127.0.0.1:${scorerPort}/readyz`, reporter, () => stopping !== null),
+        waitUntilReady('api', `http://127.0.0.1:${apiPort}/readyz`, reporter, () => stopping !== null),
       ]);
       if (!ready.every(Boolean)) return;
       console.log(
@@ -186,7 +190,10 @@ export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT
         const live = startService('simulator-live', 'services/simulator/src/cli.ts', [...simulatorArgs, '--follow', '--no-history', '--rate', String(options.liveRate)], env, settings.logDir);
         supervise('simulator-live', live, fail('simulator-live'));
       };
-      if (await inputTopicsHoldRecords(stack.kafkaBrokers, config)) {
+      const historyPublished = await inputTopicsHoldRecords(stack.kafkaBrokers, config);
+      // Stopped meanwhile: nothing more is started (what stopAll did not see would be left running).
+      if (stopping !== null) return;
+      if (historyPublished) {
         reporter.step('simulator', `the input topics hold records (an earlier start's history): not published again; live traffic at ${options.liveRate} events/s (npm run stack:reset starts afresh)`);
         startLiveTraffic();
         return;
