@@ -132,11 +132,17 @@ describe('churn features relative to the customer’s own baseline', () => {
     expect(valuesOf(rising, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBe(0);
   });
 
-  it('usage intensity drops: no recent reading is no intensity, but a silence as long as the window is the usage drop', () => {
-    // Readings stopped 35 days ago while the customer still writes: no recent intensity to compare (the usage drops
-    // measure the stop).
+  it('usage intensity drops: without a recent reading, the usage drop (a stop of the product, silent or not)', () => {
+    // Readings stopped 35 days ago while the customer still writes: it stopped using the product, which its emails do
+    // not make good (an outside tester's customer read a low risk with the product's usage gone).
     const usageStopped = emptyState({ activityDays: [bucket(35, 'PRODUCT_USAGE', 12, 600), bucket(1, 'EMAIL_RECEIVED')], lastActivityAt: NOW - DAY });
-    expect(valuesOf(usageStopped, ['usageIntensityDrop30d'])).toEqual({ usageIntensityDrop30d: 0 });
+    expect(valuesOf(usageStopped, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBe(valuesOf(usageStopped, ['usageDrop30d']).usageDrop30d);
+    expect(valuesOf(usageStopped, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBeCloseTo(1 - 50 / (300 + 50), 12);
+    // Silent 35 days, then one meeting: the same.
+    const silentThenMet = { ...silentFor(35), lastActivityAt: NOW - 60_000 };
+    const met = { ...silentThenMet, activityDays: [...silentThenMet.activityDays, bucket(0, 'MEETING')] };
+    expect(valuesOf(met, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBe(valuesOf(met, ['usageDrop30d']).usageDrop30d);
+    expect(valuesOf(met, ['usageIntensityDrop30d']).usageIntensityDrop30d).toBeGreaterThan(0.9);
     // Silent 10 days: the readings of days 11–30 still give the recent intensity, the same as before.
     expect(valuesOf(silentFor(10), ['usageIntensityDrop30d']).usageIntensityDrop30d).toBeCloseTo(0, 12);
     // Silent 45 days: everything the customer did lies before the silence; the 30-day usage drop takes over.
