@@ -41,7 +41,7 @@ const commitFrom = (snapshot: CustomerSnapshot): ScoreCommit => ({
 });
 
 describe('eraseCustomer', () => {
-  it('deletes every key of the customer and its ranking and due entries; later events start from nothing', async () => {
+  it('deletes every key of the customer and its ranking and due entries but when the erasure occurred; later events start from nothing', async () => {
     const id = 'erase:{me}*';
     const feed = new Feed();
     await t.store.applyEvents(
@@ -74,9 +74,12 @@ describe('eraseCustomer', () => {
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).not.toBeNull();
     expect(await t.redis.zscore(t.store.keys.resolvedAlerts, id)).not.toBeNull();
 
-    expect(await t.store.eraseCustomer(id)).toBe(10);
-    expect(await scanAll(t.redis, pattern)).toEqual([]);
-    expect(await scanAll(t.redis, `*${'erase:%7Bme%7D\\*'}*`)).toEqual([]);
+    expect(await t.store.eraseCustomer(id, NOW - 30 * 60_000)).toBe(10);
+    // Only when the erasure occurred is left: no key of the customer's data.
+    const stateKey = t.store.keys.customer(id).state;
+    expect(await scanAll(t.redis, pattern)).toEqual([stateKey]);
+    expect(await t.redis.hgetall(stateKey)).toEqual({ [STATE_FIELD.erasedTo]: String(NOW - 30 * 60_000) });
+    expect(await scanAll(t.redis, `*${'erase:%7Bme%7D\\*'}*`)).toEqual([stateKey]);
     for (const metric of ['churnRisk', 'valueAtRisk', 'health'] as const) {
       expect(await t.redis.zscore(t.store.keys.ranking(metric), id)).toBeNull();
       expect(await t.redis.zscore(t.store.keys.ranking(metric, 'SMB'), id)).toBeNull();
@@ -84,8 +87,19 @@ describe('eraseCustomer', () => {
     expect(await t.redis.zscore(t.store.keys.dueShard(t.store.keys.dueShardOf(id)), id)).toBeNull();
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).toBeNull();
     expect(await t.redis.zscore(t.store.keys.resolvedAlerts, id)).toBeNull();
-    expect(await t.store.eraseCustomer(id)).toBe(0);
+    // Erased again with an earlier request: nothing of its data left to delete, and the later instant kept.
+    expect(await t.store.eraseCustomer(id, NOW - DAY)).toBe(0);
+    expect(await t.redis.hgetall(stateKey)).toEqual({ [STATE_FIELD.erasedTo]: String(NOW - 30 * 60_000) });
 
+    // Its events from before the erasure, however late they come (a redelivery, another topic's backlog, a replay),
+    // bring nothing back; a later one starts from nothing.
+    const late = await t.store.applyEvents(feed.items(activity(id, 'EMAIL_SENT', NOW - HOUR), profile(id, 'SMB', NOW - 30 * 60_000)), NOW);
+    expect(late).toEqual([
+      { outcome: 'predatesErasure', revision: 0 },
+      { outcome: 'predatesErasure', revision: 0 },
+    ]);
+    const [gone] = await t.store.readCustomers([id], NOW);
+    expect(gone?.state.revision).toBe(0);
     const [after] = await t.store.applyEvents(feed.items(activity(id, 'CALL', NOW)), NOW);
     expect(after).toEqual({ outcome: 'applied', revision: 1 });
     const [snapshot] = await t.store.readCustomers([id], NOW);
@@ -101,8 +115,9 @@ describe('a score computed before an erasure', () => {
     await t.store.applyEvents(feed.items(activity(id, 'EMAIL_SENT', NOW - 2 * HOUR), activity(id, 'CALL', NOW - HOUR)), NOW);
     // A computation reads the customer (no score yet) ...
     const [before] = (await t.store.readCustomers([id], NOW)) as [CustomerSnapshot];
-    // ... the customer is erased and, before it commits, two late events create its state again at the same revision.
-    await t.store.eraseCustomer(id);
+    // ... the customer is erased and, before it commits, two events that occurred after the erasure (a customer signing
+    // again) create its state again at the same revision.
+    await t.store.eraseCustomer(id, NOW - 90 * 60_000);
     await t.store.applyEvents(feed.items(activity(id, 'MEETING', NOW - HOUR), profile(id, 'SMB', NOW - HOUR)), NOW);
     const [after] = (await t.store.readCustomers([id], NOW)) as [CustomerSnapshot];
     expect(after.state.revision).toBe(before.state.revision);
@@ -136,8 +151,8 @@ describe('a back-fill computed before an erasure', () => {
     // The replay begins (its topics still hold the customer's events) ...
     const replayBegan = await serverMicroseconds(t.redis);
     expect(await writerFrom(replayBegan).replace(id, points)).toBe('written');
-    // ... the customer is erased, late events create it again and it is scored before the back-fill writes.
-    await t.store.eraseCustomer(id);
+    // ... the customer is erased, an event after the erasure creates it again and it is scored before the back-fill writes.
+    await t.store.eraseCustomer(id, NOW - 90 * 60_000);
     await t.store.applyEvents(feed.items(activity(id, 'CALL', NOW - HOUR)), NOW);
     await scoreFrom();
     expect(await writerFrom(replayBegan).replace(id, points)).toBe('created-since-replay');

@@ -64,10 +64,10 @@ const draft: fc.Arbitrary<Draft> = fc.oneof(
   fc.option(fc.constantFrom('SMB', 'ENTERPRISE')).map((segment): Draft => (c, at, id) => profile(c, segment, at, id)),
 );
 
-const ERASE = 'erase';
 const delivery = fc.oneof(
   { weight: 50, arbitrary: fc.record({ draft, at: occurredAt, eventId, receivedAt }) },
-  { weight: 1, arbitrary: fc.constant(ERASE) },
+  // An erasure request, as of when it occurred: the customer's events from before it are never applied afterwards.
+  { weight: 1, arbitrary: fc.record({ erasedAt: occurredAt }) },
 );
 // Each delivery is sent once or more (upstream duplicates: the same eventId at other offsets, at any clock).
 const scenario = fc.array(fc.record({ delivery, copies: fc.array(receivedAt, { maxLength: 2 }) }), { minLength: 1, maxLength: 60, size: 'large' });
@@ -82,9 +82,9 @@ async function foldEqualsStore({ store }: StateTestContext): Promise<void> {
       const feed = new Feed();
       let latestClock = NOW - 500 * DAY;
       for (const { delivery: sent, copies } of deliveries) {
-        if (sent === ERASE) {
-          await store.eraseCustomer(customerId);
-          fold.apply({ ...profile(customerId, null, NOW), erase: true }, NOW);
+        if ('erasedAt' in sent) {
+          await store.eraseCustomer(customerId, sent.erasedAt);
+          fold.apply({ ...profile(customerId, null, sent.erasedAt), erase: true }, NOW);
           continue;
         }
         const event = sent.draft(customerId, sent.at, sent.eventId);

@@ -140,12 +140,15 @@ describe('CustomerFold: dedupe and erasure', () => {
     expect(customer.stateAsOf(NOW)).toMatchObject({ activityDays: [{ type: 'CALL', count: 2 }], revision: 2 });
   });
 
-  it('an erasure empties the state; later events start from revision 1', () => {
+  it('an erasure empties the state; events from before it are not applied again, later ones start from revision 1', () => {
     const customer = new CustomerFold('c1', OPTIONS);
     customer.apply(activity('call', 'CALL', NOW - DAY), NOW);
-    expect(customer.apply({ ...envelope('erase', NOW), kind: 'customer', segment: null, erase: true }, NOW)).toBe('erased');
+    expect(customer.apply({ ...envelope('erase', NOW - HOUR), kind: 'customer', segment: null, erase: true }, NOW)).toBe('erased');
     expect(customer.stateAsOf(NOW)).toEqual(fold());
-    expect(customer.apply(activity('call', 'CALL', NOW - DAY), NOW)).toBe('applied');
+    expect(customer.apply(activity('call', 'CALL', NOW - DAY), NOW)).toBe('predatesErasure');
+    expect(customer.apply(activity('late', 'EMAIL_SENT', NOW - HOUR), NOW)).toBe('predatesErasure');
+    expect(customer.stateAsOf(NOW)).toEqual(fold());
+    expect(customer.apply(activity('after', 'CALL', NOW - HOUR + 1), NOW)).toBe('applied');
     expect(customer.stateAsOf(NOW).revision).toBe(1);
   });
 

@@ -34,9 +34,10 @@ export interface FoldOptions {
 
 /**
  * What applying one event did, as the store reports it (`erased`: an erasure request emptied the state; `refused`: it
- * would have added a ticket, opportunity or contract past maxEntities, and the scorer sent it to the DLQ).
+ * would have added a ticket, opportunity or contract past maxEntities, and the scorer sent it to the DLQ;
+ * `predatesErasure`: it occurred at or before the customer's latest erasure request, and is not applied).
  */
-export type FoldOutcome = 'applied' | 'duplicate' | 'refused' | 'erased';
+export type FoldOutcome = 'applied' | 'duplicate' | 'refused' | 'erased' | 'predatesErasure';
 
 /** An event and the clock the store applied it with: the scorer's `now` when it arrived, or a replayed record's timestamp. */
 export interface ReceivedEvent {
@@ -136,7 +137,8 @@ const earlier = (stored: number | null, instant: number): number => (stored === 
 
 /**
  * One customer's state, event by event: the store's apply (per event: dedupe window, retention horizon,
- * latest-wins records, maxima, day buckets; an erasure empties it, as eraseCustomer does), then read back as of
+ * latest-wins records, maxima, day buckets; an erasure empties it, as eraseCustomer does, and events from before it
+ * are not applied afterwards), then read back as of
  * an instant the way read-state.ts reads Redis. A mutable accumulator, so a backfill walks a customer's history
  * once and reads it as of each date on the way.
  *
@@ -146,6 +148,8 @@ const earlier = (stored: number | null, instant: number): number => (stored === 
  */
 export class CustomerFold {
   private data = emptyData();
+  /** When the latest erasure request occurred (as the state hash's erasedTo, which an erasure keeps), or null. */
+  private erasedTo: number | null = null;
 
   constructor(
     readonly customerId: string,
@@ -156,8 +160,10 @@ export class CustomerFold {
     if (event.customerId !== this.customerId) throw new RangeError('an event of another customer cannot join this fold');
     if (event.kind === 'customer' && event.erase) {
       this.data = emptyData();
+      this.erasedTo = later(this.erasedTo, event.occurredAt);
       return 'erased';
     }
+    if (this.erasedTo !== null && event.occurredAt <= this.erasedTo) return 'predatesErasure';
     if (this.isDuplicate(event.eventId, receivedAt)) return 'duplicate';
     const clockDay = utcDay(receivedAt);
     this.advanceClock(clockDay);

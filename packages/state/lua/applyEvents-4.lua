@@ -30,6 +30,8 @@
                      values at these offsets (EVENT) followed by its operations:
       clock           epoch ms, the injected "now" for this event (never Redis TIME), from which the
                       retention horizon and the dedupe window are measured
+      occurredAt      epoch ms, when the event occurred: one at or before LAYOUT.state.erasedTo (the customer's
+                      latest erasure request) is not applied
       watermark       field "w:<topic>:<partition>"
       offset          the record's Kafka offset (text: stored as given)
       digest          first 8 bytes of SHA-1(eventId), raw (bin)
@@ -56,6 +58,9 @@
       fenced       the server is not one the fence names: nothing changed (revision 0)
       redelivered  offset <= the watermark of its topic-partition: nothing changed
       duplicate    eventId applied within the dedupe window: only the watermark advanced
+      predatesErasure  the event occurred at or before the customer's latest erasure request, however late it
+                   arrives (another topic's backlog, a redelivery: an erasure forgets the watermarks, a replay):
+                   only the watermark advanced, so nothing erased comes back
       refused      the event would add a bounded record past maxEntities: only the watermark advanced and its offset
                    was kept (and the daily sweep may have run); its eventId is not remembered, so a later copy is
                    judged afresh
@@ -602,6 +607,13 @@ local function applyOne(from, to)
     judgedAgain = true
   else
     setState(watermarkField, offset)
+  end
+
+  -- An event of the erased past: the customer's state holds nothing from before its latest erasure request.
+  local erasedTo = getState(LAYOUT.state.erasedTo)
+  if erasedTo and tonumber(values[from + EVENT.occurredAt]) <= tonumber(erasedTo) then
+    if judgedAgain then rare.remove(refused, offset) end
+    return OUTCOME.predatesErasure
   end
 
   -- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the

@@ -27,6 +27,12 @@ export const STATE_FIELD = {
    * A commit computed from another incarnation is refused as a conflict.
    */
   incarnation: 'born',
+  /**
+   * When the customer's latest erasure request occurred (epoch ms): the one field an erasure leaves. An event that
+   * occurred at or before it belongs to the erased customer and is never applied, however late it arrives (another
+   * topic's backlog, a redelivery, a replay into a fresh namespace), so that nothing erased comes back.
+   */
+  erasedTo: 'erasedTo',
 } as const;
 
 /**

@@ -81,7 +81,11 @@ export interface StateStore {
   modelInService(now: number): Promise<{ rolledOut: string | null; served: boolean }>;
   /** An instance running `modelVersion` re-scores for time, for the next `forMs`. */
   markModelServed(modelVersion: string, now: number, forMs: number): Promise<void>;
-  eraseCustomer(customerId: string): Promise<number>;
+  /**
+   * Deletes everything the store holds of the customer but when its latest erasure request occurred (`erasedAt`): its
+   * events from before then are never applied again (ApplyOutcome `predatesErasure`). Returns how many of its keys existed.
+   */
+  eraseCustomer(customerId: string, erasedAt: number): Promise<number>;
   identity(): Promise<RedisIdentity>;
   /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
   replication(): Promise<ReplicationProgress[]>;
@@ -203,8 +207,8 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       await redis.set(keys.servedModel, modelRolloutMark(modelVersion), 'PX', forMs);
     },
 
-    async eraseCustomer(customerId) {
-      const { deleted, rankedSegment } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId))));
+    async eraseCustomer(customerId, erasedAt) {
+      const { deleted, rankedSegment } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId), erasedAt)));
       await indexes.followErasure(customerId, rankedSegment);
       return deleted;
     },

@@ -8,7 +8,7 @@ export function createScorerMetrics() {
     registry,
     events: new Counter({
       name: 'churnscore_events_total',
-      help: 'Input records by topic and outcome (applied, duplicate, redelivered, erased, rejected; refused: past MAX_ENTITIES_PER_CUSTOMER, sent to the DLQ; deleted_unread: deleted, by retention or a deletion of records, before the scorer read them)',
+      help: 'Input records by topic and outcome (applied, duplicate, redelivered, erased, rejected; predatesErasure: occurred before their customer\'s latest erasure request, not applied; refused: past MAX_ENTITIES_PER_CUSTOMER, sent to the DLQ; deleted_unread: deleted, by retention or a deletion of records, before the scorer read them)',
       labelNames: ['topic', 'outcome'] as const,
       registers,
     }),

@@ -318,13 +318,13 @@ describe('ScoringPipeline.rescore', () => {
 
   it('scores a customer erased and created again since its read from a fresh read, not from the erased state', async () => {
     await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
-    await store.eraseCustomer('c1');
+    await store.eraseCustomer('c1', NOW - 1);
     await store.applyEvents([{ event: activity('c1', 'e2'), topic: topics.activity, partition: 0, offset: '5', receivedAt: NOW }], NOW);
     const [before] = await store.readCustomers(['c1']);
     // While this computation runs, the customer is erased and one late event creates it again: the same revision.
     store.beforeCommit = () => {
       store.beforeCommit = undefined;
-      void store.eraseCustomer('c1');
+      void store.eraseCustomer('c1', NOW - 1);
       void store.applyEvents([{ event: activity('c1', 'e3'), topic: topics.activity, partition: 0, offset: '6', receivedAt: NOW }], NOW);
     };
     journal.length = 0;

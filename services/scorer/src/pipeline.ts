@@ -172,7 +172,7 @@ export class ScoringPipeline {
         if (entry.event.kind === 'customer' && entry.event.erase) {
           await this.applyAndRescore(run, fence, now, chunks);
           run = [];
-          await this.erase(entry.event.customerId);
+          await this.erase(entry.event.customerId, entry.event.occurredAt);
           metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
         } else {
           run.push({
@@ -489,9 +489,9 @@ export class ScoringPipeline {
     else this.deps.metrics.alerts.inc({ type: event.alertType, status: event.status });
   }
 
-  private async erase(customerId: string): Promise<void> {
+  private async erase(customerId: string, erasedAt: number): Promise<void> {
     const { store, producer, topics, metrics, logger } = this.deps;
-    const removed = await store.eraseCustomer(customerId);
+    const removed = await store.eraseCustomer(customerId, erasedAt);
     // Tombstones let compacted output topics and their subscribers forget the customer too.
     await producer.sendBatch({
       acks: -1,

@@ -31,9 +31,10 @@ export interface ApplyItem {
  * `fenced`: the server is not one `ApplyOptions.fence` names; nothing was written. `refused`: the event would add a
  * ticket, opportunity or contract to a customer that holds `maxEntities` of them already; nothing but the watermark
  * changed, and the event is judged again, not `redelivered`, if it is consumed again before it is settled
- * (`ApplyItem.settledBelow`; see lua/applyEvents-4.lua).
+ * (`ApplyItem.settledBelow`; see lua/applyEvents-4.lua). `predatesErasure`: the event occurred at or before the
+ * customer's latest erasure request (STATE_FIELD.erasedTo); nothing but the watermark changed.
  */
-export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'refused' | 'fenced';
+export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'refused' | 'fenced' | 'predatesErasure';
 
 /** The outcomes the script answers with, one per event. */
 const APPLY_OUTCOME = {
@@ -42,6 +43,7 @@ const APPLY_OUTCOME = {
   redelivered: 'redelivered',
   refused: 'refused',
   fenced: 'fenced',
+  predatesErasure: 'predatesErasure',
 } as const satisfies { [O in ApplyOutcome]: O };
 const OUTCOMES: ReadonlySet<string> = new Set(Object.values(APPLY_OUTCOME));
 
@@ -76,7 +78,7 @@ const APPLY_EVENTS_PER_CALL = 200;
 const KEYS = ['state', 'act', 'ent', 'seen'] as const satisfies readonly CustomerKeyPart[];
 const ARGS = ['retentionDays', 'dedupeWindowHours', 'maxEntities', 'fence', 'events'] as const;
 /** Each event's group of values in the packed `events` argument; its operations follow it. */
-const EVENT_ARGS = ['clock', 'watermark', 'offset', 'digest', 'settledBelow', 'operationCount'] as const;
+const EVENT_ARGS = ['clock', 'occurredAt', 'watermark', 'offset', 'digest', 'settledBelow', 'operationCount'] as const;
 
 export const APPLY_EVENTS_SCRIPT: ScriptDefinition = {
   name: 'applyEvents',
@@ -96,6 +98,7 @@ function encodeApplyItem({ event, topic, partition, offset, receivedAt, settledB
   const operations = opsForEvent(event);
   const values = scriptArgs(EVENT_ARGS, {
     clock: receivedAt ?? now,
+    occurredAt: event.occurredAt,
     watermark: watermarkField(topic, partition),
     offset,
     digest: eventDigest(event.eventId),

@@ -1,14 +1,20 @@
-// eraseCustomer-11.lua: every per-customer key deleted (an erasure request).
+// eraseCustomer-11.lua: every per-customer key deleted (an erasure request), the request's instant kept.
 import { CUSTOMER_KEY_PARTS, type CustomerKeys } from '../keys';
 import { LUA_LAYOUT } from '../layout';
-import { keysOf, type ScriptDefinition, type ScriptInvocation } from './lua-script';
+import { keysOf, scriptArgs, type ScriptDefinition, type ScriptInvocation } from './lua-script';
 
-export const ERASE_CUSTOMER_SCRIPT: ScriptDefinition = { name: 'eraseCustomer', keys: CUSTOMER_KEY_PARTS, args: [], constants: { LAYOUT: LUA_LAYOUT } };
+const ARGS = ['erasedAt'] as const;
 
-export const eraseCustomerCall = (keys: CustomerKeys): ScriptInvocation => ({ keys: keysOf(CUSTOMER_KEY_PARTS, keys), args: [] });
+export const ERASE_CUSTOMER_SCRIPT: ScriptDefinition = { name: 'eraseCustomer', keys: CUSTOMER_KEY_PARTS, args: ARGS, constants: { LAYOUT: LUA_LAYOUT } };
+
+/** @param erasedAt when the erasure request occurred (epoch ms): the customer's events from before it are never applied again. */
+export const eraseCustomerCall = (keys: CustomerKeys, erasedAt: number): ScriptInvocation => ({
+  keys: keysOf(CUSTOMER_KEY_PARTS, keys),
+  args: scriptArgs(ARGS, { erasedAt }),
+});
 
 export interface EraseReply {
-  /** How many keys existed and were deleted. */
+  /** How many keys of the customer's data existed and were deleted. */
   deleted: number;
   /** The segment the customer's score was ranked under, or null. */
   rankedSegment: string | null;

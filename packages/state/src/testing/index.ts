@@ -196,7 +196,8 @@ export class InMemoryStateStore implements StateStore {
     return Promise.resolve();
   }
 
-  eraseCustomer(customerId: string): Promise<number> {
+  /** The customer's state dropped; its older events are not refused afterwards (the real store's erasedTo is not modelled). */
+  eraseCustomer(customerId: string, _erasedAt: number): Promise<number> {
     this.journal.push(`erase ${customerId}`);
     const existed = this.customers.delete(customerId);
     this.due.delete(customerId);
