@@ -18,6 +18,7 @@ import {
   DAY,
   NOW,
   RETENTION,
+  TODAY,
   bucket,
   configWith,
   contract,
@@ -179,6 +180,17 @@ describe('churn risk', () => {
     expect(shippedScoreOf(silentFor(14)).churnRisk).toBeLessThan(shipped.alerts.churnRiskHigh.openAt);
     expect(shippedScoreOf(silentFor(30)).churnRisk).toBeGreaterThanOrEqual(shipped.alerts.churnRiskHigh.openAt);
     expect(shippedScoreOf(silentFor(90))).toMatchObject({ riskBand: 'high' });
+  });
+
+  it("opens CHURN_RISK_HIGH for a customer whose product usage stopped, whatever else it does (an outside tester's 3.9 % and 97 % → 7 %)", () => {
+    const healthy = healthyState();
+    const usageStopped = { ...healthy, activityDays: healthy.activityDays.filter((day) => !(day.type === 'PRODUCT_USAGE' && TODAY - day.day < 35)) };
+    expect(shippedScoreOf(usageStopped)).toMatchObject({ churnRisk: 0.454, riskBand: 'high' });
+    // Silent 35 days, then one meeting today (often the cancellation call): still high, not back to low.
+    const silent = silentFor(35);
+    const met = { ...silent, lastActivityAt: NOW - 60_000, activityDays: [...silent.activityDays, bucket(0, 'MEETING')] };
+    expect(shippedScoreOf(silent).churnRisk).toBeGreaterThanOrEqual(shipped.alerts.churnRiskHigh.openAt);
+    expect(shippedScoreOf(met)).toMatchObject({ churnRisk: 0.5695, riskBand: 'high' });
   });
 
   it('never falls (nor health rises) as a customer stays silent longer, up to 500 days', () => {
