@@ -36,6 +36,17 @@ describe('validateEvent accepts', () => {
     expect(validateEvent('customer', customer, OPTS)).toEqual({ ok: true, event: { ...customer, segment: null, erase: false } });
   });
 
+  it("an erasure request whatever else it holds, naming a valid customer: its instant no later than the clock (an outside tester's erasures went to the DLQ)", () => {
+    const request = sampleCustomer({ erase: true, segment: 's'.repeat(65), occurredAt: OPTS.now + 2 * 3_600_000 });
+    expect(validateEvent('customer', request, OPTS)).toEqual({ ok: true, event: { ...request, segment: null, occurredAt: OPTS.now } });
+    const bare = { customerId: request.customerId, erase: true, eventId: '', occurredAt: 'soon', source: null };
+    expect(validateEvent('customer', bare, OPTS)).toEqual({
+      ok: true,
+      event: { kind: 'customer', customerId: request.customerId, eventId: `erasure-${OPTS.now}`, occurredAt: OPTS.now, source: 'unknown', segment: null, erase: true },
+    });
+    expectRejected('customer', { ...request, customerId: '' }, 'INVALID_FIELD', 'customerId');
+  });
+
   it('only the known fields', () => {
     const result = validateEvent('customer', { ...sampleCustomer(), notes: 'free text' }, OPTS);
     expect(result.ok && result.event).toEqual(sampleCustomer());

@@ -214,14 +214,43 @@ const validators: { [K in InputEventKind]: (raw: RawEvent, opts: ValidationOptio
       status: symbol(raw, 'status', CONTRACT_STATUSES),
     };
   },
-  customer: (raw, opts): CustomerEvent => ({
-    kind: 'customer',
-    ...envelope(raw, opts),
-    segment: optionalText(raw, 'segment', TEXT_FIELD_MAX_LENGTH.segment),
-    // Absent means false, as in the Avro schema's default.
-    erase: raw.erase === undefined ? false : flag(raw, 'erase'),
-  }),
+  customer: (raw, opts): CustomerEvent =>
+    raw.erase === true
+      ? erasureRequest(raw, opts)
+      : {
+          kind: 'customer',
+          ...envelope(raw, opts),
+          segment: optionalText(raw, 'segment', TEXT_FIELD_MAX_LENGTH.segment),
+          // Absent means false, as in the Avro schema's default.
+          erase: raw.erase === undefined ? false : flag(raw, 'erase'),
+        },
 };
+
+/** The field's value, or `fallback` when it does not pass its check. */
+function orElse<T>(read: () => T, fallback: T): T {
+  const result = catchRejection(read);
+  return result.ok ? result.event : fallback;
+}
+
+/**
+ * An erasure request is honoured whatever else it holds: only the customer it names must be valid. An outside tester's
+ * requests with a segment too long, or an instant ahead of the clock, went to the DLQ and left the customer in place,
+ * with nothing saying that an erasure had failed. Its instant is no later than the service clock (the customer's
+ * events from before it are never applied again, so an instant in the future would refuse its next ones too), and the
+ * clock itself when it has none that passes; its segment is not read.
+ */
+function erasureRequest(raw: RawEvent, { now }: ValidationOptions): CustomerEvent {
+  const customerId = text(raw, 'customerId', TEXT_FIELD_MAX_LENGTH.customerId);
+  return {
+    kind: 'customer',
+    customerId,
+    eventId: orElse(() => text(raw, 'eventId', TEXT_FIELD_MAX_LENGTH.eventId), `erasure-${now}`),
+    occurredAt: Math.min(orElse(() => instant(raw, 'occurredAt'), now), now),
+    source: orElse(() => text(raw, 'source', TEXT_FIELD_MAX_LENGTH.source), 'unknown'),
+    segment: null,
+    erase: true,
+  };
+}
 
 /**
  * Checks an event in the domain shape (times and dates as epoch ms, enum symbols as strings) against SPEC §3,
