@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { connectionErrorLogger, createLogger, customerRef, maskUrlCredentials, rateLimitedLog } from './logger';
@@ -111,10 +112,12 @@ describe('the logger', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ key: `[${CUSTOMER.length} bytes]`, value: '[42 bytes]' });
   });
 
-  it('refers to a customer by a stable reference that is not the id', () => {
-    expect(customerRef(CUSTOMER)).toMatch(/^[0-9a-f]{12}$/);
-    expect(customerRef(CUSTOMER)).toBe(customerRef(CUSTOMER));
-    expect(customerRef(CUSTOMER)).not.toContain(CUSTOMER);
+  it('refers to a customer by a stable reference that is not the id, nor a hash of it anyone could compute', () => {
+    expect(customerRef(CUSTOMER, 'key')).toMatch(/^[0-9a-f]{12}$/);
+    expect(customerRef(CUSTOMER, 'key')).toBe(customerRef(CUSTOMER, 'key'));
+    expect(customerRef(CUSTOMER, 'key')).not.toContain(CUSTOMER);
+    expect(customerRef(CUSTOMER, 'another key')).not.toBe(customerRef(CUSTOMER, 'key'));
+    expect(customerRef(CUSTOMER, 'key')).not.toBe(createHash('sha256').update(CUSTOMER).digest('hex').slice(0, 12));
   });
 });
 

@@ -172,7 +172,7 @@ export class ScoringPipeline {
         if (entry.event.kind === 'customer' && entry.event.erase) {
           await this.applyAndRescore(run, fence, now, chunks);
           run = [];
-          await this.erase(entry.event.customerId, entry.event.occurredAt);
+          await this.erase(entry.event.customerId, entry.event.occurredAt, fence);
           metrics.events.inc({ topic: chunk.topic, outcome: 'erased' });
         } else {
           run.push({
@@ -489,7 +489,7 @@ export class ScoringPipeline {
     else this.deps.metrics.alerts.inc({ type: event.alertType, status: event.status });
   }
 
-  private async erase(customerId: string, erasedAt: number): Promise<void> {
+  private async erase(customerId: string, erasedAt: number, fence: WriteFence): Promise<void> {
     const { store, producer, topics, metrics, logger } = this.deps;
     const removed = await store.eraseCustomer(customerId, erasedAt);
     // Tombstones let compacted output topics and their subscribers forget the customer too.
@@ -498,6 +498,7 @@ export class ScoringPipeline {
       topicMessages: [topics.scoreChanged, topics.alerts].map((topic) => ({ topic, messages: [{ key: customerId, value: null }] })),
     });
     metrics.erasures.inc();
-    logger.info({ customer: customerRef(customerId), keysRemoved: removed }, 'customer erased');
+    // Keyed with the namespace's epoch, which the logs do not hold: no guess of the id can be checked against them.
+    logger.info({ customer: customerRef(customerId, fence.epoch), keysRemoved: removed }, 'customer erased');
   }
 }
