@@ -40,9 +40,15 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     envVar: 'TOPIC_SCORE_CHANGED',
     // A changelog of each customer's latest scores: compaction keeps the newest record per customer,
     // so a new consumer can bootstrap the current table, and an erasure tombstone (§3) removes the
-    // customer for good once compacted. Records younger than an hour are never compacted, so a
-    // consumer lagging less than that still sees every change.
-    configs: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(60 * 60_000), 'delete.retention.ms': String(DAY_MS) },
+    // customer for good once compacted, within a day (max.compaction.lag.ms: without it an erased customer's
+    // scores stayed as long as their segment stayed active, a week or more, as an outside tester found). Records
+    // younger than an hour are never compacted, so a consumer lagging less than that still sees every change.
+    configs: {
+      'cleanup.policy': 'compact',
+      'min.compaction.lag.ms': String(60 * 60_000),
+      'max.compaction.lag.ms': String(DAY_MS),
+      'delete.retention.ms': String(DAY_MS),
+    },
   },
   {
     role: 'alerts',
@@ -50,15 +56,18 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     envVar: 'TOPIC_ALERTS',
     // Not compacted: a customer can have several alert episodes open at once under the same key, and
     // compaction would keep only the last. Alerts are events for alerting services; 30 days of them
-    // is ample for a consumer to catch up, and bounds how long an erased customer's alerts remain.
-    configs: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) },
+    // is ample for a consumer to catch up, and bounds how long an erased customer's alerts remain (to a day
+    // more: segments roll daily, and retention deletes whole segments).
+    configs: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS), 'segment.ms': String(DAY_MS) },
   },
   {
     role: 'dlq',
     defaultName: 'crm.dlq.v1',
     envVar: 'TOPIC_DLQ',
-    // Rejected records wait for a human to fix the producer and replay them: keep them long.
-    configs: { 'cleanup.policy': 'delete', 'retention.ms': String(90 * DAY_MS) },
+    // Rejected records wait for a human to fix the producer and replay them: keep them long. They are copies of
+    // what producers sent, personal data included, which an erasure cannot reach: 90 days (and a day, segments rolling
+    // daily) bounds how long they stay.
+    configs: { 'cleanup.policy': 'delete', 'retention.ms': String(90 * DAY_MS), 'segment.ms': String(DAY_MS) },
   },
 ];
 
