@@ -69,7 +69,7 @@ describe.skipIf(!hasRedisServer)('on Redis Cluster', () => {
     const claims = await store.claimDue(NOW, { limit: 100, leaseMs: 60_000 });
     expect(claims.map((c) => c.customerId).sort()).toEqual([...customers].sort());
 
-    expect(await Promise.all(customers.map((id) => store.eraseCustomer(id, NOW)))).toEqual(customers.map(() => 9));
+    expect(await Promise.all(customers.map((id) => store.eraseCustomer(id, NOW)))).toEqual(customers.map(() => ({ deleted: 9, superseded: false })));
     // Only when each erasure occurred is left, in the customer's state hash.
     expect((await scanAll(redis, 'chs:cluster-test:cust:*')).sort()).toEqual(customers.map((id) => store.keys.customer(id).state).sort());
     expect(await redis.zcard(store.keys.ranking('churnRisk'))).toBe(0);

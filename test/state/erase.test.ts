@@ -74,7 +74,7 @@ describe('eraseCustomer', () => {
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).not.toBeNull();
     expect(await t.redis.zscore(t.store.keys.resolvedAlerts, id)).not.toBeNull();
 
-    expect(await t.store.eraseCustomer(id, NOW - 30 * 60_000)).toBe(10);
+    expect(await t.store.eraseCustomer(id, NOW - 30 * 60_000)).toEqual({ deleted: 10, superseded: false });
     // Only when the erasure occurred is left: no key of the customer's data.
     const stateKey = t.store.keys.customer(id).state;
     expect(await scanAll(t.redis, pattern)).toEqual([stateKey]);
@@ -88,7 +88,7 @@ describe('eraseCustomer', () => {
     expect(await t.redis.zscore(t.store.keys.openAlerts, id)).toBeNull();
     expect(await t.redis.zscore(t.store.keys.resolvedAlerts, id)).toBeNull();
     // Erased again with an earlier request: nothing of its data left to delete, and the later instant kept.
-    expect(await t.store.eraseCustomer(id, NOW - DAY)).toBe(0);
+    expect(await t.store.eraseCustomer(id, NOW - DAY)).toEqual({ deleted: 0, superseded: false });
     expect(await t.redis.hgetall(stateKey)).toEqual({ [STATE_FIELD.erasedTo]: String(NOW - 30 * 60_000) });
 
     // Its events from before the erasure, however late they come (a redelivery, another topic's backlog, a replay),
@@ -102,6 +102,21 @@ describe('eraseCustomer', () => {
     expect(gone?.state.revision).toBe(0);
     const [after] = await t.store.applyEvents(feed.items(activity(id, 'CALL', NOW)), NOW);
     expect(after).toEqual({ outcome: 'applied', revision: 1 });
+    await t.store.commitScores([commitFrom((await t.store.readCustomers([id], NOW))[0]!)]);
+
+    // The same request again (a redelivery, a CRM's retry, a replay), or an earlier one, once the customer came back:
+    // every event before it was erased already, and what is held now came after. Nothing is erased, the ranking kept.
+    for (const erasedAt of [NOW - 30 * 60_000, NOW - DAY]) {
+      expect(await t.store.eraseCustomer(id, erasedAt)).toEqual({ deleted: 0, superseded: true });
+    }
+    const [cameBack] = await t.store.readCustomers([id], NOW);
+    expect(cameBack?.state.revision).toBe(1);
+    expect(cameBack?.score).not.toBeNull();
+    expect(await t.redis.zscore(t.store.keys.ranking('churnRisk'), id)).not.toBeNull();
+    // A later request erases what came after the first.
+    expect(await t.store.eraseCustomer(id, NOW)).toMatchObject({ superseded: false });
+    expect(await t.redis.hgetall(stateKey)).toEqual({ [STATE_FIELD.erasedTo]: String(NOW) });
+    expect(await t.redis.zscore(t.store.keys.ranking('churnRisk'), id)).toBeNull();
     const [snapshot] = await t.store.readCustomers([id], NOW);
     expect(snapshot).toMatchObject({ score: null, alertBook: null, outbox: [], segment: null });
     expect(snapshot?.state.opportunities).toEqual([]);

@@ -235,17 +235,18 @@ function orElse<T>(read: () => T, fallback: T): T {
 /**
  * An erasure request is honoured whatever else it holds: only the customer it names must be valid. An outside tester's
  * requests with a segment too long, or an instant ahead of the clock, went to the DLQ and left the customer in place,
- * with nothing saying that an erasure had failed. Its instant is no later than the service clock (the customer's
- * events from before it are never applied again, so an instant in the future would refuse its next ones too), and the
- * clock itself when it has none that passes; its segment is not read.
+ * with nothing saying that an erasure had failed. Its instant is no later than the latest any event may carry (the
+ * service clock and MAX_FUTURE_SKEW_MS: the customer's events from before it are never applied again, so an instant
+ * further ahead would refuse events no clock skew explains, while one cut to the clock let a CRM running ahead bring
+ * back the events it sent just before), and the clock itself when it has none that passes; its segment is not read.
  */
-function erasureRequest(raw: RawEvent, { now }: ValidationOptions): CustomerEvent {
+function erasureRequest(raw: RawEvent, { now, maxFutureSkewMs }: ValidationOptions): CustomerEvent {
   const customerId = text(raw, 'customerId', TEXT_FIELD_MAX_LENGTH.customerId);
   return {
     kind: 'customer',
     customerId,
     eventId: orElse(() => text(raw, 'eventId', TEXT_FIELD_MAX_LENGTH.eventId), `erasure-${now}`),
-    occurredAt: Math.min(orElse(() => instant(raw, 'occurredAt'), now), now),
+    occurredAt: Math.min(orElse(() => instant(raw, 'occurredAt'), now), now + maxFutureSkewMs),
     source: orElse(() => text(raw, 'source', TEXT_FIELD_MAX_LENGTH.source), 'unknown'),
     segment: null,
     erase: true,

@@ -35,9 +35,11 @@ export interface FoldOptions {
 /**
  * What applying one event did, as the store reports it (`erased`: an erasure request emptied the state; `refused`: it
  * would have added a ticket, opportunity or contract past maxEntities, and the scorer sent it to the DLQ;
- * `predatesErasure`: it occurred at or before the customer's latest erasure request, and is not applied).
+ * `predatesErasure`: it occurred at or before the customer's latest erasure request, and is not applied;
+ * `erasureSuperseded`: an erasure request no later than the latest one, the customer having come back since, which
+ * erases nothing).
  */
-export type FoldOutcome = 'applied' | 'duplicate' | 'refused' | 'erased' | 'predatesErasure';
+export type FoldOutcome = 'applied' | 'duplicate' | 'refused' | 'erased' | 'erasureSuperseded' | 'predatesErasure';
 
 /** An event and the clock the store applied it with: the scorer's `now` when it arrived, or a replayed record's timestamp. */
 export interface ReceivedEvent {
@@ -159,6 +161,8 @@ export class CustomerFold {
   apply(event: InputEvent, receivedAt: number): FoldOutcome {
     if (event.customerId !== this.customerId) throw new RangeError('an event of another customer cannot join this fold');
     if (event.kind === 'customer' && event.erase) {
+      // No later than the latest erasure, the customer having come back since: nothing to erase (as eraseCustomer).
+      if (this.erasedTo !== null && event.occurredAt <= this.erasedTo && this.data.revision > 0) return 'erasureSuperseded';
       this.data = emptyData();
       this.erasedTo = later(this.erasedTo, event.occurredAt);
       return 'erased';

@@ -11,7 +11,8 @@
 
   Output:
     { number of keys of the customer's data deleted (the state hash counted when an event had been applied to it),
-      the segment the rankings held the customer under (score hash) or false }
+      the segment the rankings held the customer under (score hash) or false, 1 when the request was superseded (no
+      later than the latest one carried out, while the state holds events applied since: nothing done) else 0 }
 ]]
 local stateKey = KEYS[KEY.state]
 local segment = redis.call('HGET', KEYS[KEY.score], LAYOUT.score.segment)
@@ -22,10 +23,14 @@ local others = {}
 for _, key in ipairs(KEYS) do
   if key ~= stateKey then others[#others + 1] = key end
 end
+-- A request no later than one carried out already (a redelivery, a CRM's retry, a replay reading it again): every event
+-- before it was erased then and has been refused since, so what the state holds now is of the customer come back after
+-- it. Nothing to erase.
+if erasedBefore and hadState and tonumber(ARGV[ARG.erasedAt]) <= tonumber(erasedBefore) then return {0, false, 1} end
 local deleted = redis.call('DEL', unpack(others)) + (hadState and 1 or 0)
 redis.call('DEL', stateKey)
 -- The later of the two requests, kept as given (digits).
 local latest = ARGV[ARG.erasedAt]
 if erasedBefore and tonumber(erasedBefore) > tonumber(latest) then latest = erasedBefore end
 redis.call('HSET', stateKey, LAYOUT.state.erasedTo, latest)
-return {deleted, segment}
+return {deleted, segment, 0}

@@ -83,9 +83,11 @@ export interface StateStore {
   markModelServed(modelVersion: string, now: number, forMs: number): Promise<void>;
   /**
    * Deletes everything the store holds of the customer but when its latest erasure request occurred (`erasedAt`): its
-   * events from before then are never applied again (ApplyOutcome `predatesErasure`). Returns how many of its keys existed.
+   * events from before then are never applied again (ApplyOutcome `predatesErasure`). Returns how many of its keys
+   * existed, and whether the request was superseded: no later than the latest erasure carried out while the state holds
+   * events applied since (the customer came back after it), when nothing is done.
    */
-  eraseCustomer(customerId: string, erasedAt: number): Promise<number>;
+  eraseCustomer(customerId: string, erasedAt: number): Promise<{ deleted: number; superseded: boolean }>;
   identity(): Promise<RedisIdentity>;
   /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
   replication(): Promise<ReplicationProgress[]>;
@@ -208,9 +210,9 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     },
 
     async eraseCustomer(customerId, erasedAt) {
-      const { deleted, rankedSegment } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId), erasedAt)));
-      await indexes.followErasure(customerId, rankedSegment);
-      return deleted;
+      const { deleted, rankedSegment, superseded } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId), erasedAt)));
+      if (!superseded) await indexes.followErasure(customerId, rankedSegment);
+      return { deleted, superseded };
     },
 
     identity: () => redisIdentity(redis, keys.prefix),

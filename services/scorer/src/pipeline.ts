@@ -491,7 +491,12 @@ export class ScoringPipeline {
 
   private async erase(customerId: string, erasedAt: number, fence: WriteFence): Promise<void> {
     const { store, producer, topics, metrics, logger } = this.deps;
-    const removed = await store.eraseCustomer(customerId, erasedAt);
+    const { deleted: removed, superseded } = await store.eraseCustomer(customerId, erasedAt);
+    if (superseded) {
+      // A repeat of a request carried out already, the customer having come back since: its scores stay published.
+      logger.info({ customer: customerRef(customerId, fence.epoch) }, 'an erasure request no later than one carried out, the customer active since: nothing erased');
+      return;
+    }
     // Tombstones let compacted output topics and their subscribers forget the customer too.
     await producer.sendBatch({
       acks: -1,

@@ -18,9 +18,14 @@ export interface EraseReply {
   deleted: number;
   /** The segment the customer's score was ranked under, or null. */
   rankedSegment: string | null;
+  /**
+   * The request was no later than the latest erasure carried out, and the state holds events applied since (the
+   * customer came back after it): nothing was done.
+   */
+  superseded: boolean;
 }
 
 export function parseEraseCustomerReply(reply: unknown): EraseReply {
-  const [deleted, rankedSegment] = reply as [number, string | null];
-  return { deleted, rankedSegment };
+  const [deleted, rankedSegment, superseded] = reply as [number, string | null, number];
+  return { deleted, rankedSegment, superseded: superseded === 1 };
 }

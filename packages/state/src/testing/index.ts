@@ -196,12 +196,12 @@ export class InMemoryStateStore implements StateStore {
     return Promise.resolve();
   }
 
-  /** The customer's state dropped; its older events are not refused afterwards (the real store's erasedTo is not modelled). */
-  eraseCustomer(customerId: string, _erasedAt: number): Promise<number> {
+  /** The customer's state dropped; its older events are not refused afterwards, nor a repeated request superseded (the real store's erasedTo is not modelled). */
+  eraseCustomer(customerId: string, _erasedAt: number): Promise<{ deleted: number; superseded: boolean }> {
     this.journal.push(`erase ${customerId}`);
     const existed = this.customers.delete(customerId);
     this.due.delete(customerId);
-    return Promise.resolve(existed ? 1 : 0);
+    return Promise.resolve({ deleted: existed ? 1 : 0, superseded: false });
   }
 
   identity(): Promise<RedisIdentity> {
