@@ -413,7 +413,10 @@ describe('the Redis ACL permissions docs/operations.md lists', () => {
     ]));
     await eventually(() => Promise.all([kept, erased].map((id) => bed.scoreHash(id))), (hashes) => hashes.every((hash) => hash.revision === '2'), 60_000, 'both customers to be scored');
     await bed.publish([sampleCustomer({ customerId: erased, eventId: `${erased}-erase`, segment: null, erase: true, occurredAt: anHourAgo() })]);
-    await eventually(() => bed.scanKeys(customerKeysPattern(bed.keys, erased)), (keys) => keys.length === 0, 60_000, 'the erasure');
+    // Erased: only when the erasure occurred is left, in the state hash.
+    const erasedState = bed.keys.customer(erased).state;
+    await eventually(() => bed.scanKeys(customerKeysPattern(bed.keys, erased)), (keys) => keys.length === 1 && keys[0] === erasedState, 60_000, 'the erasure');
+    expect(await bed.redis.hkeys(erasedState)).toEqual(['erasedTo']);
     expect(await statusWithin(`http://127.0.0.1:${scorer.httpPort}/readyz`, 5_000)).toBe(200);
 
     const api = await startApiWith({ REDIS_URL: apiRedis, API_TOKEN: TOKEN });
