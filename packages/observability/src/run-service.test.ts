@@ -72,22 +72,15 @@ describe('runService', () => {
     expect(run.records.at(-1)).toMatchObject({ level: 'fatal', stopDeadlineMs: 300, msg: 'the stop did not finish within its deadline (a dependency hangs?): exiting' });
   });
 
-  it('stops cleanly when its SIGTERM arrives twice at once (sent to the process group, and passed on by npm)', async () => {
+  it.each([
+    ['its SIGTERM arrives twice at once (sent to the process group, and passed on by npm)', 'SIGTERM', 'SIGTERM'],
+    ['a SIGTERM follows its SIGINT at once (Ctrl-C, and the tool that started it stopping it)', 'SIGINT', 'SIGTERM'],
+  ] as const)('stops cleanly when %s', async (_when, first, second) => {
     const run = runFixture('slow-stop');
     await run.waitFor('started');
-    run.signal('SIGTERM');
+    run.signal(first);
     await run.waitFor('stopping');
-    run.signal('SIGTERM');
-    expect(await run.exit).toMatchObject({ code: 0, signal: null });
-    expect(run.records.map((record) => record.msg)).toEqual(['starting', 'started', 'stopping', 'service stopped']);
-  });
-
-  it('stops cleanly when a SIGTERM follows its SIGINT at once (Ctrl-C, and the tool that started it stopping it)', async () => {
-    const run = runFixture('slow-stop');
-    await run.waitFor('started');
-    run.signal('SIGINT');
-    await run.waitFor('stopping');
-    run.signal('SIGTERM');
+    run.signal(second);
     expect(await run.exit).toMatchObject({ code: 0, signal: null });
     expect(run.records.map((record) => record.msg)).toEqual(['starting', 'started', 'stopping', 'service stopped']);
   });
