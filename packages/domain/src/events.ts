@@ -30,7 +30,7 @@ export const ACTIVE_CONTRACT_STATUSES: readonly ContractStatus[] = ['ACTIVE', 'R
 
 /** Fields every input event carries. */
 export interface EventEnvelope {
-  /** Unique per logical event; a repeated eventId counts once. */
+  /** Unique per logical event; a repeated eventId of the same customer counts once within the dedupe window. */
   eventId: string;
   /** 1–128 characters; also the Kafka message key. */
   customerId: string;
