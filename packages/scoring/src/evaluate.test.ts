@@ -89,6 +89,26 @@ describe('evaluateCustomer', () => {
     expect(evaluate({ published: healthy.score, alertBook: healthy.alertBook }).significant).toBe(false);
   });
 
+  it('publishes an upsell at once, however little the risk moved: value at risk follows the contract value', () => {
+    // Found by an outside tester (adv35): a 900,000 contract added to a healthy customer left its value at risk, its
+    // place in the value-at-risk ranking and the portfolio's total where they were, until health or risk moved.
+    // The contract's value raised tenfold by a later event (the same contract: health's contract breadth unchanged).
+    const upsold = healthyState({ contracts: [contract({ totalValue: 1_000_000, occurredAt: NOW - DAY })] });
+    const evaluation = evaluate({ state: upsold, published: healthy.score, alertBook: healthy.alertBook });
+    expect(evaluation.score).toMatchObject({ health: healthy.score.health, churnRisk: healthy.score.churnRisk });
+    expect(evaluation.significant).toBe(true);
+    expect(evaluation.outbox[0]).toMatchObject({ kind: 'score-changed', current: { valueAtRisk: Math.round(evaluation.score.churnRisk * 1_000_000 * 100) / 100 } });
+  });
+
+  it('publishes the score with every alert transition, so that the alert and the score beside it agree', () => {
+    // The score the silent customer's alerts were opened with, stored with a book that has not opened them yet.
+    const opening = evaluate({ state: silentFor(45), published: silent.score, alertBook: healthy.alertBook });
+    expect(opening.score).toMatchObject({ health: silent.score.health, churnRisk: silent.score.churnRisk, band: silent.score.band });
+    expect(opening.transitions.map(summary)).toEqual(['NO_RECENT_ACTIVITY OPEN']);
+    expect(opening.significant).toBe(true);
+    expect(opening.outbox.map((message) => message.kind)).toEqual(['score-changed', 'alert']);
+  });
+
   it('turns alert transitions into alert events of its clock and model version, after the score change', () => {
     expect(silent.transitions.map(summary)).toEqual(['HEALTH_BAND_DROPPED OPEN', 'NO_RECENT_ACTIVITY OPEN']);
     expect(silent.outbox.map((message) => message.kind)).toEqual(['score-changed', 'alert', 'alert']);

@@ -79,8 +79,9 @@ export interface CustomerEvaluation {
   /** The score; its explanation's drivers are measured only when it is significant (published), empty otherwise. */
   score: Score;
   /**
-   * Whether the score is published (SPEC §6, see isSignificantChange; always in a new generation, and when
-   * alerts stop being held, so the last score published says it is no longer catching up): the outbox then
+   * Whether the score is published (SPEC §6, see isSignificantChange; always in a new generation, when
+   * alerts stop being held, so the last score published says it is no longer catching up, and with every alert
+   * transition): the outbox then
    * starts with its score-changed event, and the commit replaces the stored score.
    */
   significant: boolean;
@@ -130,7 +131,9 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
       ? evaluateAlerts(current, draft.score, current.held === undefined ? bandBaseline(published) : current.held.baseline, insights, config, now, signals)
       : { book: { ...current, held: hold }, transitions: [] };
   const caughtUp = hold === null && current.held !== undefined;
-  const significant = newGeneration || caughtUp || isSignificantChange(published, draft.score, config);
+  // A score is published with every alert transition, so that an alert and the score a reader finds beside it agree
+  // ("no activity for 30 days" beside a recency of 29 days otherwise).
+  const significant = newGeneration || caughtUp || transitions.length > 0 || isSignificantChange(published, draft.score, config, insights.totalContractValue);
   // A customer first seen in a backlog (a hold, on now or just ended, with no score published live before it) has
   // published only parts of its history: its drivers against them would describe the load ("recency 94 → 0 days"), so
   // its scores are explained as a first one is, by their measures and features.

@@ -306,21 +306,31 @@ describe('top drivers', () => {
 
 describe('isSignificantChange', () => {
   const base = scoreOf(healthyState());
-  const changed = (overrides: Partial<Score>): boolean => isSignificantChange(base, { ...base, ...overrides }, config);
+  const contractValue = insightsOf(healthyState()).totalContractValue;
+  const changed = (overrides: Partial<Score>, atContractValue = contractValue): boolean => isSignificantChange(base, { ...base, ...overrides }, config, atContractValue);
 
   it('publishes the first score, and not an unchanged one', () => {
-    expect(isSignificantChange(null, base, config)).toBe(true);
+    expect(isSignificantChange(null, base, config, contractValue)).toBe(true);
     expect(changed({})).toBe(false);
   });
 
   it('publishes health moving ≥ 1 point, risk moving ≥ 0.01, or a band or stage changing', () => {
     expect(changed({ health: base.health - 1 })).toBe(true);
-    expect(isSignificantChange({ ...base, churnRisk: 0.71 }, { ...base, churnRisk: 0.72 }, config)).toBe(true);
-    expect(isSignificantChange({ ...base, churnRisk: 0.71 }, { ...base, churnRisk: 0.7199 }, config)).toBe(false);
+    const at = (churnRisk: number) => ({ ...base, churnRisk, valueAtRisk: Math.round(churnRisk * contractValue * 100) / 100 });
+    expect(isSignificantChange(at(0.71), at(0.72), config, contractValue)).toBe(true);
+    expect(isSignificantChange(at(0.71), at(0.7199), config, contractValue)).toBe(false);
     expect(changed({ band: 'yellow' })).toBe(true);
     expect(changed({ riskBand: 'medium' })).toBe(true);
     expect(changed({ lifecycleStage: 'DECLINE' })).toBe(true);
     expect(changed({ valueAtRisk: base.valueAtRisk + 1, computedAt: NOW + DAY })).toBe(false);
+  });
+
+  it('publishes a change of the contract value, however little the risk moved: value at risk ranks customers', () => {
+    expect(base.churnRisk).toBeGreaterThan(0);
+    expect(changed({}, contractValue + 900_000)).toBe(true); // an upsell
+    expect(changed({}, contractValue / 2)).toBe(true); // one of two contracts cancelled
+    // At risk 0 nothing is at risk, whatever the contract value.
+    expect(isSignificantChange({ ...base, churnRisk: 0, valueAtRisk: 0 }, { ...base, churnRisk: 0, valueAtRisk: 0 }, config, contractValue * 2)).toBe(false);
   });
 
   it('publishes a change of segment, which moves the customer between per-segment rankings', () => {

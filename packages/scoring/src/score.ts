@@ -37,6 +37,9 @@ export function scoreCustomer(
   return withDrivers(draftScore(insights, config, now, signals), previous, config);
 }
 
+/** SPEC §5: churn risk × total contract value, to the cent. */
+const valueAtRisk = (churnRisk: number, contractValue: number): number => roundTo(churnRisk * contractValue, 2);
+
 /** A score whose drivers are not measured yet, and what they are measured from. */
 export interface DraftScore {
   /** The score, with no drivers (`explanation.topDrivers` empty). */
@@ -61,7 +64,7 @@ export function draftScore(insights: CustomerInsights, config: ScoringConfig, no
       churnRisk,
       riskBand: riskBand(churnRisk, config),
       lifecycleStage: lifecycleStage(insights, signals, config),
-      valueAtRisk: roundTo(churnRisk * insights.totalContractValue, 2),
+      valueAtRisk: valueAtRisk(churnRisk, insights.totalContractValue),
       segment: insights.segment,
       explanation: { scorecardId: scorecard.id, measures, churnFeatures: features, topDrivers: [] },
       modelVersion: config.version,
@@ -82,10 +85,12 @@ export function withDrivers({ score, current }: DraftScore, previous: Score | nu
  * health band or risk band, a change of lifecycle stage (so subscribers learn that a customer
  * churned or entered decline even when the numbers barely moved), or of segment (it moves the
  * customer between per-segment rankings, which follow the published score), or of model version (a
- * new scoring config re-scores every customer with it: docs/scoring.md §15). Compare against the
- * last *published* score, or slow drifts would never add up to a publication.
+ * new scoring config re-scores every customer with it: docs/scoring.md §15), or of the contract value its value at
+ * risk is computed on (an upsell or a cancelled contract moves the customer in the value-at-risk ranking and the
+ * portfolio's total at once, however little its risk moved). Compare against the last *published* score, or slow
+ * drifts would never add up to a publication.
  */
-export function isSignificantChange(previous: Score | null, next: Score, config: ScoringConfig): boolean {
+export function isSignificantChange(previous: Score | null, next: Score, config: ScoringConfig, contractValue: number): boolean {
   if (previous === null) return true;
   const { healthPoints, churnRisk } = config.significance;
   return (
@@ -96,6 +101,14 @@ export function isSignificantChange(previous: Score | null, next: Score, config:
     next.riskBand !== previous.riskBand ||
     next.lifecycleStage !== previous.lifecycleStage ||
     next.segment !== previous.segment ||
-    next.modelVersion !== previous.modelVersion
+    next.modelVersion !== previous.modelVersion ||
+    contractValueChanged(previous, contractValue)
   );
 }
+
+/**
+ * Whether the contract value changed since `previous` was computed: its risk at `contractValue` does not give its
+ * value at risk (the same product, rounded the same way, for an unchanged value). A score at risk 0 has nothing at
+ * risk whatever the value.
+ */
+const contractValueChanged = (previous: Score, contractValue: number): boolean => valueAtRisk(previous.churnRisk, contractValue) !== previous.valueAtRisk;
