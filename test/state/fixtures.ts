@@ -256,6 +256,7 @@ export function insights(customerId: string, fields: Partial<CustomerInsights> =
     usageQuantity: zeroWindows(),
     lastActivityAt: null,
     lastInboundAt: null,
+    lastCustomerActivityAt: null,
     openOpportunities: 0,
     openPipelineAmount: 0,
     weightedPipelineAmount: 0,

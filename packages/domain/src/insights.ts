@@ -22,6 +22,8 @@ export interface CustomerInsights {
   lastActivityAt: number | null;
   /** Latest EMAIL_RECEIVED, CALL or MEETING. */
   lastInboundAt: number | null;
+  /** Latest of the customer's own activities (CUSTOMER_ACTIVITY_TYPES): silence counts from it. */
+  lastCustomerActivityAt: number | null;
 
   openOpportunities: number;
   openPipelineAmount: number;

@@ -21,6 +21,13 @@ export const ticketOf = (event: ActivityEvent): string | null =>
 /** Activities in which the customer reaches out or talks with us: `lastInboundAt` is the latest of them. */
 export const INBOUND_ACTIVITY_TYPES: readonly ActivityType[] = ['EMAIL_RECEIVED', 'CALL', 'MEETING'];
 
+/**
+ * The customer's own signs of life: its replies, conversations, product use, support requests and survey answers. What
+ * we do (our emails, follow-up tasks, the CSM's sentiment, a ticket closed by support) is left out, so that mailing a
+ * silent account does not end its silence: `lastCustomerActivityAt` is the latest of them, and silence counts from it.
+ */
+export const CUSTOMER_ACTIVITY_TYPES: readonly ActivityType[] = ['EMAIL_RECEIVED', 'CALL', 'MEETING', 'PRODUCT_USAGE', 'SUPPORT_TICKET_OPENED', 'NPS_RESPONSE'];
+
 /** Distinct activity events of one type on one UTC day, and the sum of their `value` (usage quantity). */
 export interface ActivityDayBucket {
   day: UtcDay;
@@ -77,6 +84,11 @@ export interface CustomerState {
   slaBreachDays: Array<{ day: UtcDay; count: number }>;
   lastActivityAt: number | null;
   lastInboundAt: number | null;
+  /**
+   * The latest occurredAt of CUSTOMER_ACTIVITY_TYPES, or null when the store holds none (none applied, or a state applied
+   * before 2026-12-07: its day buckets stand in, computeInsights' `lastCustomerActivityAt`).
+   */
+  lastCustomerActivityAt: number | null;
   /**
    * The earliest startDate any of its contract events carried, or null when the store holds none (no contract event, or
    * a state applied before 2026-12-05): a contract renewed with the new term's dates keeps only those in `contracts`.

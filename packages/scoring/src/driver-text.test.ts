@@ -10,7 +10,7 @@ const sentence = (driver: ScoreDriver) => describeDriver(driver, handSetConfig);
 describe('describeDriver', () => {
   it('says what the measure reads, how it moved and by how many health points', () => {
     expect(sentence(measure('live-conversations', 6, 1, -4.2))).toBe('Meetings and calls in the last 90 days fell from 6 to 1 (−4.2 health points).');
-    expect(sentence(measure('recency', 0, 12.5, -1.75))).toBe('Days since the last activity rose from 0 to 12.5 (−1.75 health points).');
+    expect(sentence(measure('recency', 0, 12.5, -1.75))).toBe('Days since the customer’s last own activity rose from 0 to 12.5 (−1.75 health points).');
   });
 
   it('says when a measure got its first data or lost it', () => {

@@ -6,7 +6,7 @@ import { roundTo } from './numeric';
 
 /** What a measure reads, by its input, as the subject of a sentence. */
 const MEASURE_INPUT_SUBJECTS: Record<MeasureInputName, string> = {
-  daysSinceLastActivity: 'Days since the last activity',
+  daysSinceLastActivity: 'Days since the customer’s last own activity',
   engagementActivities30: 'Engagement events in the last 30 days',
   activityTrend: 'The engagement trend (last 30 days against the 60 before)',
   usageTrend: 'The product-usage trend (last 30 days against the 60 before)',
@@ -24,7 +24,7 @@ const MEASURE_INPUT_SUBJECTS: Record<MeasureInputName, string> = {
 
 /** What a churn feature measures, as the subject of a sentence (docs/scoring.md §4 defines each). */
 const CHURN_FEATURE_SUBJECTS: Record<ChurnFeatureName, string> = {
-  daysSinceLastActivity: 'Days since the last activity',
+  daysSinceLastActivity: 'Days since the customer’s last own activity',
   activityTrendDrop: 'The fall in the engagement trend',
   renewalProximity: 'The nearness of the renewal (0 to 1)',
   cancellations365: 'Contracts cancelled in the last 365 days',

@@ -100,6 +100,29 @@ describe('evaluateCustomer', () => {
     expect(evaluation.outbox[0]).toMatchObject({ kind: 'score-changed', current: { valueAtRisk: Math.round(evaluation.score.churnRisk * 1_000_000 * 100) / 100 } });
   });
 
+  it("ends no silence with what we do: our emails, follow-up tasks and the CSM's sentiment leave a silent customer silent", () => {
+    // Found by an outside tester (adv35): one outbound email to a customer silent for 40 days resolved its
+    // NO_RECENT_ACTIVITY ("activity resumed") and raised its health from 53 to 64, as did the CSM logging a sentiment of −2.
+    const silent40 = silentFor(40);
+    const before = evaluate({ state: silent40, published: healthy.score, alertBook: healthy.alertBook });
+    expect(before.alertBook.episodes.NO_RECENT_ACTIVITY).toMatchObject({ status: 'OPEN' });
+    const chased: CustomerState = {
+      ...silent40,
+      activityDays: [...silent40.activityDays, bucket(0, 'EMAIL_SENT'), bucket(0, 'FOLLOW_UP_TASK'), bucket(0, 'CSM_SENTIMENT')],
+      lastActivityAt: NOW - 3_600_000,
+      latestCsmSentiment: { value: -2, occurredAt: NOW - 3_600_000, eventId: 'csm-chased' },
+      revision: silent40.revision + 3,
+    };
+    const after = evaluate({ state: chased, published: before.score, alertBook: before.alertBook });
+    expect(after.transitions.map(summary)).not.toContain('NO_RECENT_ACTIVITY RESOLVED');
+    expect(after.alertBook.episodes.NO_RECENT_ACTIVITY).toMatchObject({ status: 'OPEN', episode: before.alertBook.episodes.NO_RECENT_ACTIVITY!.episode });
+    expect(after.score.health).toBeLessThanOrEqual(before.score.health);
+    expect(after.score.churnRisk).toBeGreaterThanOrEqual(before.score.churnRisk);
+    // The customer's own reply does end it.
+    const replied = { ...chased, activityDays: [...chased.activityDays, bucket(0, 'EMAIL_RECEIVED')], lastCustomerActivityAt: NOW - 60_000, lastActivityAt: NOW - 60_000 };
+    expect(evaluate({ state: replied, published: after.score, alertBook: after.alertBook }).transitions.map(summary)).toContain('NO_RECENT_ACTIVITY RESOLVED');
+  });
+
   it('publishes the score with every alert transition, so that the alert and the score beside it agree', () => {
     // The score the silent customer's alerts were opened with, stored with a book that has not opened them yet.
     const opening = evaluate({ state: silentFor(45), published: silent.score, alertBook: healthy.alertBook });

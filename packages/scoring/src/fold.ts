@@ -6,6 +6,7 @@ import {
   ACTIVITY_TYPES,
   CLOSED_OPPORTUNITY_STAGES,
   INBOUND_ACTIVITY_TYPES,
+  CUSTOMER_ACTIVITY_TYPES,
   USAGE_SUM_SCALE,
   ticketOf,
   utcDay,
@@ -94,6 +95,7 @@ interface DayCounters {
 }
 
 const INBOUND: ReadonlySet<ActivityType> = new Set(INBOUND_ACTIVITY_TYPES);
+const CUSTOMER: ReadonlySet<ActivityType> = new Set(CUSTOMER_ACTIVITY_TYPES);
 const CLOSED: ReadonlySet<OpportunityStage> = new Set(CLOSED_OPPORTUNITY_STAGES);
 const TYPE_ORDER = new Map(ACTIVITY_TYPES.map((type, index) => [type, index]));
 const MS_PER_HOUR = 3_600_000;
@@ -105,6 +107,7 @@ interface FoldData {
   revision: number;
   lastActivityAt: number | null;
   lastInboundAt: number | null;
+  lastCustomerActivityAt: number | null;
   earliestContractStart: number | null;
   /** The UTC day of the latest clock applied: reads must be as of it or later. */
   latestClockDay: UtcDay | null;
@@ -123,6 +126,7 @@ const emptyData = (): FoldData => ({
   revision: 0,
   lastActivityAt: null,
   lastInboundAt: null,
+  lastCustomerActivityAt: null,
   earliestContractStart: null,
   latestClockDay: null,
   days: new Map(),
@@ -224,6 +228,7 @@ export class CustomerFold {
       slaBreachDays: days.filter(([, counters]) => counters.slaBreaches > 0).map(([day, counters]) => ({ day, count: counters.slaBreaches })),
       lastActivityAt: data.lastActivityAt,
       lastInboundAt: data.lastInboundAt,
+      lastCustomerActivityAt: data.lastCustomerActivityAt,
       earliestContractStart: data.earliestContractStart,
       opportunities: visible(data.opportunities).map(([opportunityId, { occurredAt, eventId, value }]): OpportunityState => ({
         opportunityId,
@@ -299,6 +304,7 @@ export class CustomerFold {
     const { data } = this;
     data.lastActivityAt = later(data.lastActivityAt, event.occurredAt);
     if (INBOUND.has(event.activityType)) data.lastInboundAt = later(data.lastInboundAt, event.occurredAt);
+    if (CUSTOMER.has(event.activityType)) data.lastCustomerActivityAt = later(data.lastCustomerActivityAt, event.occurredAt);
     this.countOnDay(event);
     const ticketId = ticketOf(event);
     if (ticketId !== null) {

@@ -48,6 +48,15 @@ describe('computeInsights: activity windows', () => {
     expect(insightsOf({})).toMatchObject({ lastActivityAt: null, lastInboundAt: null, latestNps: null, latestCsmSentiment: null });
   });
 
+  it("takes the customer's last own activity as stored, or for a state stored before it was kept the start of the last day its buckets hold one", () => {
+    // Our email of an hour ago is the latest activity; the customer's own was a meeting five days ago, at 15:00.
+    const stored = { lastActivityAt: NOW - 3_600_000, activityDays: [bucket(5, 'MEETING'), bucket(0, 'EMAIL_SENT'), bucket(0, 'CSM_SENTIMENT')] };
+    const meeting = (TODAY - 5) * DAY + 15 * 3_600_000;
+    expect(insightsOf({ ...stored, lastCustomerActivityAt: meeting }).lastCustomerActivityAt).toBe(meeting);
+    expect(insightsOf({ ...stored, lastCustomerActivityAt: null }).lastCustomerActivityAt).toBe((TODAY - 5) * DAY);
+    expect(insightsOf({ lastActivityAt: NOW, activityDays: [bucket(0, 'EMAIL_SENT')], lastCustomerActivityAt: null }).lastCustomerActivityAt).toBeNull();
+  });
+
   it('refuses a retention horizon shorter than the 365-day window', () => {
     expect(() => computeInsights(emptyState(), NOW, { retentionDays: 364 })).toThrow(RangeError);
   });

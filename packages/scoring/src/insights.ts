@@ -1,5 +1,6 @@
 import {
   ACTIVITY_TYPES,
+  CUSTOMER_ACTIVITY_TYPES,
   utcDay,
   windowFirstDay,
   type ActivityDayBucket,
@@ -48,6 +49,23 @@ const isActiveContract = (contract: ContractState): boolean => ACTIVE_CONTRACT_S
 export function firstContractStart({ contracts, earliestContractStart }: CustomerState): number | null {
   if (contracts.length === 0) return null;
   return Math.min(earliestContractStart ?? Infinity, ...contracts.map((contract) => contract.startDate));
+}
+
+const CUSTOMER_TYPES: ReadonlySet<ActivityType> = new Set(CUSTOMER_ACTIVITY_TYPES);
+
+/**
+ * The latest of the customer's own activities (CUSTOMER_ACTIVITY_TYPES). For a state applied before the store kept it,
+ * the start of the latest day on which its buckets hold one stands in: at most a day early, until its next own
+ * activity. The greater of the two otherwise, which is the stored instant (no bucket of the customer's own begins
+ * after the activity that made it).
+ */
+export function lastCustomerActivity({ lastCustomerActivityAt, activityDays }: CustomerState): number | null {
+  let latestDay: number | null = null;
+  for (const bucket of activityDays) {
+    if (CUSTOMER_TYPES.has(bucket.type) && bucket.count > 0 && (latestDay === null || bucket.day > latestDay)) latestDay = bucket.day;
+  }
+  if (latestDay === null) return lastCustomerActivityAt;
+  return Math.max(lastCustomerActivityAt ?? -Infinity, startOfDay(latestDay));
 }
 
 /** (occurredAt, eventId) order: the greater record is an entity's latest state (SPEC §3). */
@@ -157,6 +175,7 @@ export function computeInsights(state: CustomerState, asOf: number, opts: Insigh
     usageQuantity,
     lastActivityAt: state.lastActivityAt,
     lastInboundAt: state.lastInboundAt,
+    lastCustomerActivityAt: lastCustomerActivity(state),
 
     openOpportunities: open.length,
     openPipelineAmount: sum(open, (o) => o.amount),

@@ -16,8 +16,8 @@ export const ENGAGEMENT_ACTIVITY_TYPES: readonly ActivityType[] = ['EMAIL_RECEIV
  */
 export interface Signals {
   /**
-   * Whole days since the customer's latest sign of life: its last activity, or the start of its
-   * first contract if that is later (a customer who just signed is not "silent" since long before
+   * Whole days since the customer's latest sign of life: its last own activity (CUSTOMER_ACTIVITY_TYPES: not our
+   * emails, follow-up tasks or the CSM's sentiment), or the start of its first contract if that is later (a customer who just signed is not "silent" since long before
    * signing). null when neither exists.
    */
   silentDays: number | null;
@@ -42,7 +42,7 @@ export interface Signals {
 
 /** The instant silence is measured from (see `Signals.silentDays`), or null. */
 export function silentSince(insights: CustomerInsights): number | null {
-  const marks = [insights.lastActivityAt, insights.firstContractStartAt].filter((mark) => mark !== null);
+  const marks = [insights.lastCustomerActivityAt, insights.firstContractStartAt].filter((mark) => mark !== null);
   return marks.length === 0 ? null : Math.max(...marks);
 }
 

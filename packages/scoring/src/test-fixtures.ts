@@ -23,6 +23,7 @@ export const RETENTION = { retentionDays: 400 };
 /** What evaluateCustomer is given besides the retention: the catch-up policy of a scorer with default settings. */
 export const EVALUATION_OPTIONS = { ...RETENTION, catchUp: { historyAgeMs: DAY, settleMs: 60_000 } };
 
+/** A state with nothing but `overrides`; its latest activity is the customer's own unless `lastCustomerActivityAt` says otherwise. */
 export const emptyState = (overrides: Partial<CustomerState> = {}): CustomerState => ({
   customerId: 'customer-1',
   segment: 'SMB',
@@ -30,6 +31,7 @@ export const emptyState = (overrides: Partial<CustomerState> = {}): CustomerStat
   slaBreachDays: [],
   lastActivityAt: null,
   lastInboundAt: null,
+  lastCustomerActivityAt: overrides.lastActivityAt ?? null,
   earliestContractStart: null,
   opportunities: [],
   contracts: [],
@@ -107,6 +109,7 @@ export const silentFor = (days: number, state: CustomerState = healthyState()): 
   activityDays: state.activityDays.map((entry) => ({ ...entry, day: entry.day - days })),
   lastActivityAt: NOW - days * DAY,
   lastInboundAt: NOW - days * DAY,
+  lastCustomerActivityAt: NOW - days * DAY,
 });
 
 /** Reorders `items` by the sort keys drawn for them: any permutation can come out. */
@@ -141,6 +144,7 @@ export const stateArbitrary: fc.Arbitrary<CustomerState> = fc.record({
   }),
   lastActivityAt: fc.option(instant),
   lastInboundAt: fc.option(instant),
+  lastCustomerActivityAt: fc.option(instant),
   earliestContractStart: fc.option(instant),
   opportunities: fc.uniqueArray(
     fc.record({

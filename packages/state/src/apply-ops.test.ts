@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ActivityEvent, InputEvent } from '@churnscore/domain';
+import { ACTIVITY_TYPES, type ActivityEvent, type ActivityType, type InputEvent } from '@churnscore/domain';
 import { APPLY_OP, opsForEvent, opsAsValues, opsValueCount, type ApplyOp } from './apply-ops';
 import { LAST_BUCKET_DAY } from './layout';
 
@@ -23,13 +23,22 @@ describe('opsForEvent', () => {
     ]);
   });
 
-  it('raises lastInboundAt for inbound types and counts an SLA breach', () => {
+  it("raises lastInboundAt for inbound types, lastCustomerActivityAt for the customer's own, and counts an SLA breach", () => {
     expect(opsForEvent(activity({ activityType: 'CALL', slaBreached: true }))).toEqual([
       { op: 'add', day: 20240, counter: 'c', amount: 1 },
       { op: 'max', field: 'lastAct', value: AT },
       { op: 'max', field: 'lastIn', value: AT },
+      { op: 'max', field: 'lastCust', value: AT },
       { op: 'add', day: 20240, counter: 's', amount: 1 },
     ]);
+  });
+
+  it("leaves lastCustomerActivityAt to the customer's own activities: our emails, follow-ups and the CSM's sentiment end no silence", () => {
+    const raisesOwn = (activityType: ActivityType) =>
+      opsForEvent(activity({ activityType, value: activityType === 'CSM_SENTIMENT' || activityType === 'NPS_RESPONSE' ? 1 : null })).some(
+        (op) => op.op === 'max' && op.field === 'lastCust',
+      );
+    expect(ACTIVITY_TYPES.filter(raisesOwn)).toEqual(['EMAIL_RECEIVED', 'CALL', 'MEETING', 'SUPPORT_TICKET_OPENED', 'PRODUCT_USAGE', 'NPS_RESPONSE']);
   });
 
   it('adds product usage in thousandths, so sums are exact in any order', () => {

@@ -1,7 +1,7 @@
 // Translates one input event into the commutative operations the applyEvents Lua script performs.
 // Keeping the event semantics here (pure, unit-tested) leaves the script a small generic engine:
 // latest-wins records, maxima, minima and day-bucket counters, each of which gives the same result in any order.
-import { CLOSED_OPPORTUNITY_STAGES, INBOUND_ACTIVITY_TYPES, USAGE_SUM_SCALE, ticketOf, utcDay } from '@churnscore/domain';
+import { CLOSED_OPPORTUNITY_STAGES, CUSTOMER_ACTIVITY_TYPES, INBOUND_ACTIVITY_TYPES, USAGE_SUM_SCALE, ticketOf, utcDay } from '@churnscore/domain';
 import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '@churnscore/domain';
 import {
   ACTIVITY_COUNTER,
@@ -42,6 +42,7 @@ export const APPLY_OP = {
 } as const satisfies { [Op in ApplyOp['op']]: { opcode: string; arguments: number } };
 
 const INBOUND_TYPES: ReadonlySet<ActivityType> = new Set(INBOUND_ACTIVITY_TYPES);
+const CUSTOMER_TYPES: ReadonlySet<ActivityType> = new Set(CUSTOMER_ACTIVITY_TYPES);
 const CLOSED_STAGES: ReadonlySet<OpportunityStage> = new Set(CLOSED_OPPORTUNITY_STAGES);
 const LATEST_VALUE_FIELD: Partial<Record<ActivityType, string>> = {
   NPS_RESPONSE: entityField('value', LATEST_VALUE_ID.latestNps),
@@ -63,6 +64,9 @@ function activityOps(event: ActivityEvent): ApplyOp[] {
   ];
   if (INBOUND_TYPES.has(event.activityType)) {
     ops.push({ op: 'max', field: STATE_FIELD.lastInboundAt, value: event.occurredAt });
+  }
+  if (CUSTOMER_TYPES.has(event.activityType)) {
+    ops.push({ op: 'max', field: STATE_FIELD.lastCustomerActivityAt, value: event.occurredAt });
   }
   if (event.slaBreached) ops.push({ op: 'add', day, counter: SLA_BREACH_COUNTER, amount: 1 });
   if (event.activityType === 'PRODUCT_USAGE' && event.value) {

@@ -15,6 +15,7 @@ export const STATE_FIELD = {
   revision: 'rev',
   lastActivityAt: 'lastAct',
   lastInboundAt: 'lastIn',
+  lastCustomerActivityAt: 'lastCust',
   /** The earliest startDate any of the customer's contract events carried (a minimum): where its tenure begins. */
   earliestContractStart: 'firstStart',
   /** UTC day of the last retention sweep (the sweep runs at most once per customer per day). */

@@ -240,6 +240,7 @@ export function decodeCustomerState(
     ...decodeActivity(act, firstDay),
     lastActivityAt: numberOrNull(stateHash[STATE_FIELD.lastActivityAt]),
     lastInboundAt: numberOrNull(stateHash[STATE_FIELD.lastInboundAt]),
+    lastCustomerActivityAt: numberOrNull(stateHash[STATE_FIELD.lastCustomerActivityAt]),
     earliestContractStart: numberOrNull(stateHash[STATE_FIELD.earliestContractStart]),
     opportunities,
     contracts,

@@ -14,6 +14,7 @@ describe('the insights hash', () => {
       usageQuantity: windows(2.5),
       lastActivityAt: 1_748_779_000_000,
       lastInboundAt: null,
+      lastCustomerActivityAt: 1_748_778_000_000,
       openOpportunities: 2,
       openPipelineAmount: 1500.5,
       weightedPipelineAmount: 300.1,

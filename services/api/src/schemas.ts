@@ -45,6 +45,7 @@ const InsightsSchema = Type.Object(
     usageQuantity: WindowedCountsSchema,
     lastActivityAt: NullableEpochMs('Latest activity of any type'),
     lastInboundAt: NullableEpochMs('Latest EMAIL_RECEIVED, CALL or MEETING'),
+    lastCustomerActivityAt: NullableEpochMs("Latest of the customer's own activities (EMAIL_RECEIVED, CALL, MEETING, PRODUCT_USAGE, SUPPORT_TICKET_OPENED, NPS_RESPONSE): silence counts from it"),
     openOpportunities: Type.Integer(),
     openPipelineAmount: Type.Number(),
     weightedPipelineAmount: Type.Number({ description: 'Σ amount × probability over open opportunities' }),
