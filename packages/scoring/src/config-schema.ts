@@ -15,6 +15,14 @@ const healthPoints = nonNegative.max(100, 'must be ≤ 100');
 const wholeDaysOf = (type: z.ZodNumber) => type.int('must be a whole number of days').gt(0, 'must be > 0');
 const wholeDays = wholeDaysOf(number);
 const name = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty');
+/**
+ * The largest churn-model weight (intercept or coefficient) a config may hold. Beyond it the risk is already 0 or 1 for
+ * every value a feature takes (each at most 180), and weights near the largest double overflow the logit to ±Infinity,
+ * two of them to NaN: an outside tester's 1e308 stored NaN risks and outputs no schema could encode, and the scorer
+ * crashed at every start after, the valid config restored. Learnt weights are two orders of magnitude smaller.
+ */
+export const MAX_CHURN_WEIGHT = 1_000;
+const churnWeight = number.min(-MAX_CHURN_WEIGHT, `must be ≥ −${MAX_CHURN_WEIGHT}`).max(MAX_CHURN_WEIGHT, `must be ≤ ${MAX_CHURN_WEIGHT}`);
 
 /**
  * What a model version may be: it is stamped on every output and names its directory under models/ (`npm run train`),
@@ -91,7 +99,7 @@ export const ScoringConfigSchema = z.strictObject({
             : 'must be a number',
       }),
     ),
-    intercept: number,
+    intercept: churnWeight,
     /**
      * The share of the training snapshots that churned within the horizon: the churn rate the intercept was fitted
      * at, from which `npm run train -- --adapt-base-rate` moves the model to another base's (docs/scoring.md §17).
@@ -99,7 +107,7 @@ export const ScoringConfigSchema = z.strictObject({
      */
     baseRate: probability.gt(0, 'must be > 0').lt(1, 'must be < 1').optional(),
     /** Per churn feature; a feature left out is not part of the model (names checked in parseScoringConfig). */
-    coefficients: z.record(z.string(), number),
+    coefficients: z.record(z.string(), churnWeight),
   }),
   significance: z.strictObject({ healthPoints: positive, churnRisk: positive }),
   alerts: z.strictObject({

@@ -185,6 +185,23 @@ describe('parseScoringConfig: semantic errors', () => {
     expect(CHURN_FEATURE_NAMES).toEqual(expect.arrayContaining(['engagementDrop7d', 'engagementDrop30d', 'engagementDrop90d', 'usageDrop30d', 'usageDrop90d', 'ticketsPerEngagement90']));
   });
 
+  it("rejects churn weights that could make the risk no number: an outside tester's 1e308 stored NaN risks", () => {
+    const json = defaultJson();
+    json.churn.coefficients.csmSentiment = 1e308;
+    json.churn.coefficients.npsDeviation = -1e308;
+    json.churn.intercept = -1001;
+    expect(problemsOf(json)).toEqual([
+      'churn.intercept: must be ≥ −1000',
+      'churn.coefficients.csmSentiment: must be ≤ 1000',
+      'churn.coefficients.npsDeviation: must be ≥ −1000',
+    ]);
+    // At the bound every feature's largest value still gives a finite logit.
+    json.churn.intercept = 1000;
+    json.churn.coefficients = Object.fromEntries(CHURN_FEATURE_NAMES.map((feature) => [feature, 1000]));
+    const risk = scoreCustomer(computeInsights(healthyState(), NOW, RETENTION), null, parseScoringConfig(json), NOW).churnRisk;
+    expect(Number.isFinite(risk)).toBe(true);
+  });
+
   it('rejects unknown churn features and disordered severity thresholds', () => {
     const json = defaultJson();
     json.churn.coefficients.shoeSize = 1;
