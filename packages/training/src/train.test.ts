@@ -4,7 +4,7 @@ import { buildDataset, splitByTime } from './dataset';
 import { rocAuc } from './metrics';
 import { syntheticPopulation } from './test-support';
 import { riskBandsFor } from './thresholds';
-import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, MIN_VARYING_CUSTOMERS, TrainingRefusedError, trainChurnModel } from './train';
+import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, MIN_VARYING_CUSTOMERS, TrainingRefusedError, refuseIfTooFew, trainChurnModel } from './train';
 
 const FOLD = { retentionDays: 400, dedupeWindowDays: 7, maxEntities: 10_000 };
 const TRAINED_AT = Date.UTC(2025, 0, 15);
@@ -148,7 +148,18 @@ describe('trainChurnModel refuses', () => {
   it('too few churners or customers, naming the counts and the minimum', () => {
     const small = datasetOf(120);
     expect(() => train(small)).toThrow(TrainingRefusedError);
-    expect(() => train(small)).toThrow(/too few churners to learn from \(training: \d+ churning customers of \d+; validation: \d+ churning customers of \d+\): .* at least 50 .* and 200 customers/);
+    expect(() => train(small)).toThrow(
+      /too few churners and customers to learn from \(training: \d+ churning customers of \d+, too few churners and customers; validation: \d+ churning customers of \d+, too few churners and customers\): .* at least 50 .* and 200 customers/,
+    );
+  });
+
+  it('naming first what is short: 58 churners of 181 customers lack customers, not churners', () => {
+    // An outside tester's 350 customers were refused as "too few churners" for a validation period of 58 of 181.
+    const enough = { snapshots: 5_000, positives: 400, customers: 400, churners: 80 };
+    expect(() => refuseIfTooFew({ train: enough, validation: { snapshots: 2_000, positives: 300, customers: 181, churners: 58 } })).toThrow(
+      /^too few customers to learn from \(validation: 58 churning customers of 181, too few customers\)/,
+    );
+    expect(() => refuseIfTooFew({ train: enough, validation: enough })).not.toThrow();
   });
 
   it('a history too short to label any snapshot', () => {

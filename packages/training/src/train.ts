@@ -121,15 +121,19 @@ export function sampleCounts(rows: ReadonlyArray<Pick<DatasetRow, 'customerId' |
   return { snapshots: rows.length, positives: rows.filter((row) => row.label).length, customers: customers.size, churners: churners.size };
 }
 
-function refuseIfTooFew(counts: { train: SampleCounts; validation: SampleCounts }): void {
-  const short = (['train', 'validation'] as const).filter(
-    (set) => counts[set].churners < MIN_CHURNING_CUSTOMERS || counts[set].customers < MIN_CUSTOMERS,
-  );
+export function refuseIfTooFew(counts: { train: SampleCounts; validation: SampleCounts }): void {
+  // What each period lacks, named first: 58 churners of 181 customers lack customers, not churners.
+  const lacking = (set: 'train' | 'validation') => [
+    ...(counts[set].churners < MIN_CHURNING_CUSTOMERS ? ['churners'] : []),
+    ...(counts[set].customers < MIN_CUSTOMERS ? ['customers'] : []),
+  ];
+  const short = (['train', 'validation'] as const).filter((set) => lacking(set).length > 0);
   if (short.length === 0) return;
+  const lacks = [...new Set(short.flatMap(lacking))];
   const describe = (set: 'train' | 'validation') =>
-    `${set === 'train' ? 'training' : 'validation'}: ${counts[set].churners} churning customers of ${counts[set].customers}`;
+    `${set === 'train' ? 'training' : 'validation'}: ${counts[set].churners} churning customers of ${counts[set].customers}, too few ${lacking(set).join(' and ')}`;
   throw new TooLittleHistoryError(
-    `too few churners to learn from (${short.map(describe).join('; ')}): the training and the validation periods each need at least ` +
+    `too few ${lacks.join(' and ')} to learn from (${short.map(describe).join('; ')}): the training and the validation periods each need at least ` +
       `${MIN_CHURNING_CUSTOMERS} customers who churn within the horizon and ${MIN_CUSTOMERS} customers in all, ` +
       'or the coefficients and the validation figures would be noise. A longer history, more customers or a longer horizon may do.',
   );

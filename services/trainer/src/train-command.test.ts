@@ -84,7 +84,7 @@ describe('npm run train', () => {
     const out = join(dir, 'refused');
     const { code, stderr } = await run(['--history', exportOf(100, 'small.ndjson'), '--out', out]);
     expect(code).toBe(TRAIN_EXIT_CODES.refused);
-    expect(stderr).toMatch(/training refused: too few churners to learn from .* at least 50/);
+    expect(stderr).toMatch(/training refused: too few churners and customers to learn from .* at least 50/);
     expect(stderr).not.toContain('may be the cause');
     expect(() => readFileSync(join(out, 'scoring-config.json'))).toThrow(/ENOENT/);
   });
