@@ -36,14 +36,20 @@ class RecordingPipeline {
   }
 }
 
-function rescorerWith(store: InMemoryStateStore, pipeline: RecordingPipeline, concurrentClaims = 1, inputs = { assignmentKnown: true, learnOthers: () => Promise.resolve() }) {
+function rescorerWith(
+  store: InMemoryStateStore,
+  pipeline: RecordingPipeline,
+  concurrentClaims = 1,
+  inputs = { assignmentKnown: true, learnOthers: () => Promise.resolve() },
+  clock = () => NOW,
+) {
   const metrics = createScorerMetrics();
   const failedRounds: unknown[] = [];
   const rescorer = new TimeDrivenRescorer(
     store,
     pipeline,
     () => FENCE,
-    () => NOW,
+    clock,
     { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, concurrentClaims, leaseMs: 60_000, modelVersion: MODEL },
     metrics,
     createLogger({ name: 'time-driven-test', level: 'silent' }),
@@ -109,6 +115,30 @@ describe('TimeDrivenRescorer', () => {
     await store.scheduleModelRollout(MODEL, NOW);
     expect(await rescorer.runOnce()).toBe(5);
     expect(await store.modelInService(NOW)).toEqual({ rolledOut: expect.stringContaining(MODEL), served: true });
+  });
+
+  it("rolls its own model out again once no instance of the model in service has re-scored for a poll interval (a canary withdrawn)", async () => {
+    const store = storeWithDue(0);
+    const pipeline = new RecordingPipeline();
+    let now = NOW;
+    const { rescorer } = rescorerWith(store, pipeline, 1, undefined, () => now);
+    await store.scheduleModelRollout('canary-1', NOW);
+    await store.markModelServed('canary-1', NOW, 1_000);
+    const rollOut = vi.spyOn(store, 'scheduleModelRollout');
+    await rescorer.runOnce();
+    expect(rollOut).not.toHaveBeenCalled();
+    // The canary stopped: its word lapses. Seen once, not yet (its instances may be starting, rolled out but not yet served).
+    now = NOW + 2_000;
+    await rescorer.runOnce();
+    expect(rollOut).not.toHaveBeenCalled();
+    now += 59_999;
+    await rescorer.runOnce();
+    expect(rollOut).not.toHaveBeenCalled();
+    // A whole poll interval (60 s here) with no instance of the canary: this one's model is rolled out again, every scored customer due.
+    now += 1;
+    await rescorer.runOnce();
+    expect(rollOut).toHaveBeenCalledWith(MODEL, now);
+    expect(await store.modelInService(now)).toEqual({ rolledOut: expect.stringContaining(MODEL), served: true });
   });
 
   it('stops once the round in flight ends, not a poll interval (60 s here) after it', async () => {
