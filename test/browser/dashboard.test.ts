@@ -229,7 +229,7 @@ describe('the dashboard', () => {
     expect(await row(customerId).getAttribute('class')).toContain('row-updated');
     await expect.poll(() => page.locator('#panel').getAttribute('data-version'), { timeout: 20_000 }).toBe(after.version);
     // The NPS of 0 is what moved health: the panel says so in a sentence, in health points.
-    expect(await page.locator('#panel .drivers').textContent()).toMatch(/The latest NPS answer (fell from \d+ to 0|is now 0, where the health score had no value for it before) \(−[\d.]+ health points\)\./);
+    expect(await page.locator('#panel .drivers').textContent()).toMatch(/The latest NPS answer (fell from \d+ to 0|: 0, now counted in the health score, where it was not before) \(−[\d.]+ health points?\)\./);
   });
 
   it('takes a customer whose last contract ends out of a table ranked by health, and says a customer not shown changed', async () => {

@@ -13,15 +13,28 @@ describe('describeDriver', () => {
     expect(sentence(measure('recency', 0, 12.5, -1.75))).toBe('Days since the customer’s last own activity rose from 0 to 12.5 (−1.75 health points).');
   });
 
-  it('says when a measure got its first data or lost it', () => {
-    expect(sentence(measure('nps', null, 2, -16.67))).toBe('The latest NPS answer is now 2, where the health score had no value for it before (−16.67 health points).');
-    expect(sentence(measure('nps', 2, null, 16.67))).toBe('The latest NPS answer has no value in the health score any more (it was 2) (+16.67 health points).');
+  it('says when a measure came to count in the health score or stopped counting: its first data, or a scorecard that has it', () => {
+    // A renewal ending puts the customer on a scorecard with measures the renewal one lacked: "had no value before"
+    // was false of them (an outside tester, 2026-12-07); "now counted" is true either way.
+    expect(sentence(measure('nps', null, 2, -16.67))).toBe('The latest NPS answer: 2, now counted in the health score, where it was not before (−16.67 health points).');
+    expect(sentence(measure('nps', 2, null, 16.67))).toBe('The latest NPS answer: no longer counted in the health score (it was 2) (+16.67 health points).');
   });
 
-  it('says when only the weighting moved an unchanged value', () => {
+  it('says when only the weighting moved an unchanged value: the scorecard in use, by name where known', () => {
     expect(sentence(measure('cancellations', 0, 0, 3.5))).toBe(
-      'Contracts cancelled in the last 365 days stayed at 0, but the health score now weighs it differently (+3.5 health points).',
+      'Contracts cancelled in the last 365 days stayed at 0, but the scorecard now in use weighs it differently (+3.5 health points).',
     );
+    expect(describeDriver(measure('cancellations', 0, 0, -2.05), handSetConfig, 'steady')).toBe(
+      'Contracts cancelled in the last 365 days stayed at 0, but the steady scorecard, now in use, weighs it differently (−2.05 health points).',
+    );
+    expect(sentence(feature('cancellations365', 1, 1, 0.01))).toBe('Contracts cancelled in the last 365 days stayed at 1, but the churn model weighs it differently (+1 percentage point of churn risk).');
+  });
+
+  it('tells apart two values that round alike, and says one point in the singular', () => {
+    expect(sentence(feature('openTicketsPerEngagement90', 0.0145, 0.0072, -0.0022))).toBe(
+      'Open support tickets per engagement event over 90 days fell from 0.015 to 0.007 (−0.22 percentage points of churn risk).',
+    );
+    expect(sentence(measure('recency', 3, 4, -1))).toBe('Days since the customer’s last own activity rose from 3 to 4 (−1 health point).');
   });
 
   it('gives a churn feature its impact in percentage points of churn risk', () => {
@@ -37,6 +50,6 @@ describe('describeDriver', () => {
 
   it('names a measure or feature the configuration does not know by its id', () => {
     expect(sentence(measure('retired-measure', 1, 2, 0.5))).toBe('retired-measure rose from 1 to 2 (+0.5 health points).');
-    expect(sentence(feature('retiredFeature', 1, 2, -0.01))).toBe('retiredFeature rose from 1 to 2 (−1 percentage points of churn risk).');
+    expect(sentence(feature('retiredFeature', 1, 2, -0.01))).toBe('retiredFeature rose from 1 to 2 (−1 percentage point of churn risk).');
   });
 });

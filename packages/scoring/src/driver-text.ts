@@ -31,7 +31,7 @@ const CHURN_FEATURE_SUBJECTS: Record<ChurnFeatureName, string> = {
   lostDeals365: 'Deals lost in the last 365 days',
   openTickets: 'Open support tickets',
   slaBreaches90: 'SLA breaches in the last 90 days',
-  csmSentiment: 'The CSM’s latest sentiment',
+  csmSentiment: 'The CSM’s latest sentiment (0 when none)',
   npsDeviation: 'The latest NPS answer (7 when none)',
   healthShortfall: 'The health score',
   engagementDrop7d: 'The drop in engagement over the last 7 days (0 to 1)',
@@ -54,13 +54,22 @@ function subjectOf(driver: ScoreDriver, config: Pick<ScoringConfig, 'measures'>)
   return input === undefined ? driver.id : MEASURE_INPUT_SUBJECTS[input];
 }
 
-/** A number as a reader writes it: at most 2 decimals, a true minus sign. */
-const plain = (value: number): string => `${value < 0 ? '−' : ''}${roundTo(Math.abs(value), 2)}`;
+/** A number as a reader writes it: at most `decimals` (2) decimals, a true minus sign. */
+const plain = (value: number, decimals = 2): string => `${value < 0 ? '−' : ''}${roundTo(Math.abs(value), decimals)}`;
 const signed = (value: number): string => (value > 0 ? `+${plain(value)}` : plain(value));
+/** "1 health point", "2.5 health points". */
+const points = (value: number, unit: string): string => `${signed(value)} ${unit}${plain(Math.abs(value)) === '1' ? '' : 's'}`;
 
 /** The impact in its own unit: health points for a measure, percentage points of churn risk for a feature. */
 const impactText = (driver: ScoreDriver): string =>
-  driver.kind === 'measure' ? `${signed(driver.impact)} health points` : `${signed(driver.impact * 100)} percentage points of churn risk`;
+  driver.kind === 'measure' ? points(driver.impact, 'health point') : `${points(driver.impact * 100, 'percentage point')} of churn risk`;
+
+/** The fewest decimals (2 to 6) that tell two different values apart: "fell from 0.01 to 0.01" says nothing. */
+function decimalsApart(previous: number, current: number): number {
+  let decimals = 2;
+  while (decimals < 6 && plain(previous, decimals) === plain(current, decimals)) decimals += 1;
+  return decimals;
+}
 
 /** A churn feature's values as a reader knows them (CHURN_FEATURES' `reading`); a measure's as they are. */
 function readerValues(driver: ScoreDriver): Pick<ScoreDriver, 'previous' | 'current'> {
@@ -70,21 +79,32 @@ function readerValues(driver: ScoreDriver): Pick<ScoreDriver, 'previous' | 'curr
   return { previous: driver.previous === null ? null : reading(driver.previous), current: driver.current === null ? null : reading(driver.current) };
 }
 
-function changeText(driver: ScoreDriver): string {
+/**
+ * How the value moved, after the subject. A measure whose value is new or gone to the health score was either without
+ * data or not on the other side's scorecard (a renewal ending changes the scorecard): the sentence says it is now
+ * counted, or no longer, which is true of both. An unchanged value with an impact is one whose weight changed: for a
+ * measure that is the scorecard in use, named when known.
+ */
+function changeText(driver: ScoreDriver, scorecardId: string | undefined): string {
   const { kind } = driver;
   const { previous, current } = readerValues(driver);
   const model = kind === 'measure' ? 'the health score' : 'the churn model';
-  if (previous === null) return current === null ? `is not in ${model} any more` : `is now ${plain(current)}, where ${model} had no value for it before`;
-  if (current === null) return `has no value in ${model} any more (it was ${plain(previous)})`;
-  if (previous === current) return `stayed at ${plain(current)}, but ${model} now weighs it differently`;
-  return `${current > previous ? 'rose' : 'fell'} from ${plain(previous)} to ${plain(current)}`;
+  if (previous === null) return current === null ? `: no longer counted in ${model}` : `: ${plain(current)}, now counted in ${model}, where it was not before`;
+  if (current === null) return `: no longer counted in ${model} (it was ${plain(previous)})`;
+  if (previous === current) {
+    const weigher = kind === 'measure' ? (scorecardId === undefined ? 'the scorecard now in use' : `the ${scorecardId} scorecard, now in use,`) : model;
+    return ` stayed at ${plain(current)}, but ${weigher} weighs it differently`;
+  }
+  const decimals = decimalsApart(previous, current);
+  return ` ${current > previous ? 'rose' : 'fell'} from ${plain(previous, decimals)} to ${plain(current, decimals)}`;
 }
 
 /**
  * One plain sentence for a driver, from its structured fields only (the measure or feature, its values, its
  * impact in its own unit), e.g. "Meetings and calls in the last 90 days fell from 6 to 1 (−4.2 health points)."
  * Measures are named by the input the configuration gives them; an id the configuration does not know is named
- * as it is.
+ * as it is. `scorecardId`: the scorecard of the score the driver explains (its explanation's), named where it weighs a
+ * measure differently.
  */
-export const describeDriver = (driver: ScoreDriver, config: Pick<ScoringConfig, 'measures'>): string =>
-  `${subjectOf(driver, config)} ${changeText(driver)} (${impactText(driver)}).`;
+export const describeDriver = (driver: ScoreDriver, config: Pick<ScoringConfig, 'measures'>, scorecardId?: string): string =>
+  `${subjectOf(driver, config)}${changeText(driver, scorecardId)} (${impactText(driver)}).`;

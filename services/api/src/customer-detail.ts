@@ -17,7 +17,7 @@ export async function getCustomer(store: ReadStore, scoring: ScoringConfig, cust
   return {
     ...model.score,
     underContract: hasActiveContract(model.score.lifecycleStage),
-    explanation: { ...explanation, topDrivers: explanation.topDrivers.map((driver) => ({ ...driver, text: describeDriver(driver, scoring) })) },
+    explanation: { ...explanation, topDrivers: explanation.topDrivers.map((driver) => ({ ...driver, text: describeDriver(driver, scoring, explanation.scorecardId) })) },
     insights: model.insights,
     alerts: { open: withStatus(episodes, 'OPEN'), recentlyResolved: withStatus(episodes, 'RESOLVED') },
   };
