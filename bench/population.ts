@@ -3,7 +3,7 @@ import { MS_PER_DAY, type InputEvent } from '@churnscore/domain';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { connectIdempotentProducer, createKafkaClient, RecordBatchLimit } from '@churnscore/kafka';
 import { createLogger } from '@churnscore/observability';
-import { defaultScoringConfig } from '@churnscore/scoring';
+import { defaultScoringConfig, scoringConfigIdentity } from '@churnscore/scoring';
 import { generateCustomerHistories, type CustomerPlan } from '@churnscore/simulator';
 import { CUSTOMER_KEY_PARTS, claimNamespace, createStateStore, keySchema, modelRolloutMark, trimResolvedAlerts, writeFence, type ApplyItem, type CustomerKeyPart, type StateStore } from '@churnscore/state';
 import { catchUpPolicy, NOTHING_BEHIND } from '../services/scorer/src/input-backlog';
@@ -231,7 +231,7 @@ export async function clonePopulation(context: BenchContext, templates: Template
   // refuses to start there: the copies are claimed as the scorer that scored them would have claimed them.
   await claimNamespace(redis, prefix);
   // And as scored with the model they were: a scorer starting with it has no reason to re-score them all at once.
-  await redis.set(keys.rolledOutModel, modelRolloutMark(TEMPLATE_SCORING.version));
+  await redis.set(keys.rolledOutModel, modelRolloutMark(scoringConfigIdentity(TEMPLATE_SCORING)));
   const customerIds = Array.from({ length: count }, (_, i) => populationCustomerId(i));
   for (let start = 0; start < count; start += CLONE_BATCH) {
     const calls: Array<Promise<unknown>> = [];

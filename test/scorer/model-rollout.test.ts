@@ -5,7 +5,7 @@
 // model, it schedules nothing.
 import type { ScoreChangedEvent } from '@churnscore/events';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
-import { defaultScoringConfig } from '@churnscore/scoring';
+import { defaultScoringConfig, parseScoringConfig, scoringConfigIdentity } from '@churnscore/scoring';
 import { modelRolloutMark } from '@churnscore/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, ManualClock, ScorerTestBed } from './support';
@@ -54,7 +54,28 @@ describe('a scorer started with a new scoring model', () => {
   });
 
   it('schedules nothing when started again with the model its customers were already made due for', async () => {
-    expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(next.version));
-    expect(await bed.store.scheduleModelRollout(next.version, clock.now())).toBeNull();
+    expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(scoringConfigIdentity(next)));
+    expect(await bed.store.scheduleModelRollout(scoringConfigIdentity(next), clock.now())).toBeNull();
+  });
+
+  it('re-scores every stored customer with a config edited under the same version, as with a new version', async () => {
+    // An outside tester lowered the risk bands' thresholds under the same version: customers re-scored by their events
+    // took the new bands, the rest kept the old ones, all under one version.
+    const edited = parseScoringConfig({
+      ...next,
+      bands: { ...next.bands, risk: { mediumMin: 0.0001, highMin: 0.0002 } },
+      alerts: { ...next.alerts, renewalAtRisk: { ...next.alerts.renewalAtRisk, recovery: { ...next.alerts.renewalAtRisk.recovery, maxChurnRisk: 0.0001 } } },
+    });
+    const before = await Promise.all(customers.map((customerId) => bed.scoreHash(customerId)));
+    expect(before.some((score) => score.riskBand !== 'high')).toBe(true);
+    clock.set(T0 + 120_000);
+    await bed.startScorer({ clock: clock.now, scoring: edited });
+    await eventually(
+      () => Promise.all(customers.map((customerId) => bed.scoreHash(customerId))),
+      (scores) => scores.every((score) => score.riskBand === 'high'),
+      60_000,
+      "every stored score in the edited config's bands",
+    );
+    expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(scoringConfigIdentity(edited)));
   });
 });

@@ -4,7 +4,7 @@
 // falls), which made a base with many past churners read as far riskier than it was. A namespace ranked by the earlier rules (every customer in every
 // ranking) is brought in line by the next scorer's start, with no input event.
 import { sampleActivity, sampleContract, sampleCustomer } from '@churnscore/events/testing';
-import { defaultScoringConfig } from '@churnscore/scoring';
+import { defaultScoringConfig, scoringConfigIdentity } from '@churnscore/scoring';
 import { modelRolloutMark, RANKING_METRICS } from '@churnscore/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, ManualClock, ScorerTestBed } from './support';
@@ -73,13 +73,13 @@ describe('the rankings', () => {
       await bed.redis.zadd(bed.keys.ranking('churnRisk', segment), 0.9, LEAVING);
       await bed.redis.zadd(bed.keys.ranking('health', segment), 20, LEAVING);
     }
-    await bed.redis.set(bed.keys.rolledOutModel, scoring.version);
+    await bed.redis.set(bed.keys.rolledOutModel, scoringConfigIdentity(scoring));
     expect(await rankedIn(LEAVING)).toEqual(everywhere);
 
     clock.set(T0 + 120_000);
     await bed.startScorer({ clock: clock.now, scoring });
     await eventually(() => rankedIn(LEAVING), (ranked) => JSON.stringify(ranked) === JSON.stringify(byValueAlone), 60_000, 'the churned customer to leave the churn-risk and health rankings');
     expect(await rankedIn(SIGNED)).toEqual(everywhere);
-    expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(scoring.version));
+    expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(scoringConfigIdentity(scoring)));
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { CHURN_FEATURE_NAMES } from './churn';
-import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, ScoringConfigError, defaultScoringConfig, parseScoringConfig } from './config';
+import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, ScoringConfigError, defaultScoringConfig, parseScoringConfig, scoringConfigIdentity } from './config';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';
 import { NOW, RETENTION, healthyState } from './test-fixtures';
@@ -47,6 +47,17 @@ describe('the default configuration', () => {
     expect(Object.fromEntries(learnt)).toEqual(config.churn.coefficients);
     expect(config.alerts.churnRiskHigh).toEqual({ openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow });
     expect(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${config.version}.md`), 'utf8')).toContain(`# Churn model ${config.version}`);
+  });
+
+  it('is identified by its version and contents: an edit under the same version is another identity, a reordered file the same', () => {
+    const shipped = defaultScoringConfig();
+    expect(scoringConfigIdentity(shipped)).toMatch(new RegExp(`^${shipped.version.replaceAll('.', '\\.')}#[0-9a-f]{12}$`));
+    const reordered = parseScoringConfig(Object.fromEntries(Object.entries(defaultJson()).reverse()));
+    expect(scoringConfigIdentity(reordered)).toBe(scoringConfigIdentity(shipped));
+    const edited = defaultJson();
+    edited.bands.risk.highMin = 0.35;
+    expect(scoringConfigIdentity(parseScoringConfig(edited))).not.toBe(scoringConfigIdentity(shipped));
+    expect(scoringConfigIdentity(parseScoringConfig(edited)).startsWith(`${shipped.version}#`)).toBe(true);
   });
 
   it('stamps its version on every score', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import defaultConfigJson from '../config/default.json' with { type: 'json' };
@@ -184,3 +185,20 @@ export function loadScoringConfigFile(path: string): ScoringConfig {
 
 /** The shipped default configuration (config/default.json), validated. */
 export const defaultScoringConfig = (): ScoringConfig => parseScoringConfig(defaultConfigJson);
+
+/** JSON with every object's keys sorted: the same contents give the same text whatever order a file wrote them in. */
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+
+/**
+ * What a scorer rolls out and names its model by in Redis (`<p>:model`): the config's version and a digest of its
+ * contents. A config edited without a new version is then rolled out again, every customer re-scored by it, rather
+ * than reaching only the customers whose events or due times came next (an outside tester's thresholds, lowered under
+ * the same version, gave half the base the new bands and left the rest on the old ones, 2026-12-07).
+ */
+export const scoringConfigIdentity = (config: ScoringConfig): string =>
+  `${config.version}#${createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 12)}`;

@@ -8,6 +8,7 @@ export {
   loadScoringConfigFile,
   parseScoringConfig,
   ScoringConfigError,
+  scoringConfigIdentity,
   type ConfigIssue,
 } from './config';
 export {

@@ -26,8 +26,11 @@ export const DEFAULT_MAX_ENTITIES = 10_000;
 /** Customers read from the ranking (ZSCAN's COUNT hint), and made due, per step of a model rollout. */
 const MODEL_ROLLOUT_PAGE = 10_000;
 
-/** What `<p>:model` holds once every scored customer was made due for this model under these index rules (rankings and alert indexes). */
-export const modelRolloutMark = (modelVersion: string): string => `${modelVersion}+indexes.${INDEX_RULES_REVISION}`;
+/**
+ * What `<p>:model` holds once every scored customer was made due for this model (a scoring config's identity: its version
+ * and a digest of its contents) under these index rules (rankings and alert indexes).
+ */
+export const modelRolloutMark = (model: string): string => `${model}+indexes.${INDEX_RULES_REVISION}`;
 
 export interface StateStoreOptions {
   /** Versioned key prefix; a replay into a fresh namespace uses another one. Default DEFAULT_PREFIX. */
@@ -69,18 +72,18 @@ export interface StateStore {
   claimDue(now: number, options: ClaimOptions): Promise<DueClaim[]>;
   /**
    * Makes every scored customer due by `now` unless the namespace's customers were already made due for this scoring
-   * config version under these index rules: a scorer started with a new model re-scores the whole base with it, so
+   * config (`model`: its identity, scoringConfigIdentity of @churnscore/scoring, version and contents) under these index rules: a scorer started with a new model re-scores the whole base with it, so
    * that no stored score goes on saying another model's risk, and one bringing new index rules re-ranks and re-indexes everyone.
    * Returns how many were made due, or null when none needed to be.
    */
-  scheduleModelRollout(modelVersion: string, now: number): Promise<number | null>;
+  scheduleModelRollout(model: string, now: number): Promise<number | null>;
   /**
    * The mark (modelRolloutMark) of the model the last scheduleModelRollout made every scored customer due for (null if
    * none), and whether an instance running that model re-scores for time: its markModelServed has not expired by `now`.
    */
   modelInService(now: number): Promise<{ rolledOut: string | null; served: boolean }>;
-  /** An instance running `modelVersion` re-scores for time, for the next `forMs`. */
-  markModelServed(modelVersion: string, now: number, forMs: number): Promise<void>;
+  /** An instance running `model` (a scoring config's identity) re-scores for time, for the next `forMs`. */
+  markModelServed(model: string, now: number, forMs: number): Promise<void>;
   /**
    * Deletes everything the store holds of the customer but when its latest erasure request occurred (`erasedAt`): its
    * events from before then are never applied again (ApplyOutcome `predatesErasure`). Returns how many of its keys
@@ -179,8 +182,8 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       return claims;
     },
 
-    async scheduleModelRollout(modelVersion, now) {
-      const rollout = modelRolloutMark(modelVersion);
+    async scheduleModelRollout(model, now) {
+      const rollout = modelRolloutMark(model);
       if ((await redis.get(keys.rolledOutModel)) === rollout) return null;
       // ZSCAN returns every customer that stays in the ranking throughout, however others move meanwhile (paging by
       // rank could skip one), a page at a time so that no command holds Redis for long. A customer it returns twice
@@ -205,8 +208,8 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       return { rolledOut, served: rolledOut !== null && served === rolledOut };
     },
 
-    async markModelServed(modelVersion, _now, forMs) {
-      await redis.set(keys.servedModel, modelRolloutMark(modelVersion), 'PX', forMs);
+    async markModelServed(model, _now, forMs) {
+      await redis.set(keys.servedModel, modelRolloutMark(model), 'PX', forMs);
     },
 
     async eraseCustomer(customerId, erasedAt) {

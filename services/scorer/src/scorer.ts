@@ -41,7 +41,7 @@ import {
   startOpsServer,
   type Logger,
 } from '@churnscore/observability';
-import type { ScoringConfig } from '@churnscore/scoring';
+import { scoringConfigIdentity, type ScoringConfig } from '@churnscore/scoring';
 import {
   claimNamespace,
   coverEveryMaster,
@@ -59,6 +59,7 @@ import {
   clockAheadOfRedisMs,
   ClockSkewError,
   redisServesEveryKey,
+  modelRolloutMark,
   type InputOffset,
   type RedisClient,
 } from '@churnscore/state';
@@ -291,6 +292,8 @@ const inputTopicsOf = ({ activity, opportunity, contract, customer }: TopicNames
 /** The composition root: configuration in, a running scorer out. */
 export async function startScorer(options: ScorerOptions): Promise<RunningScorer> {
   const { config, scoring } = options;
+  /** What this instance rolls out and re-scores for time with: the config's version and contents. */
+  const model = scoringConfigIdentity(scoring);
   const clock = options.clock ?? Date.now;
   const settings = config.scorer;
   const logger = options.logger ?? createLogger({ name: 'scorer', level: config.logLevel });
@@ -450,9 +453,16 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       await claimNamespace(redis, config.redis.keyPrefix);
       // A new model reaches every stored score through the time-driven re-scoring, not only the customers whose
       // events or due times come next (docs/scoring.md §15, "Putting a model into service").
-      const rolledOut = await store.scheduleModelRollout(scoring.version, clock());
+      const inService = (await store.modelInService(clock())).rolledOut;
+      if (inService !== null && inService.startsWith(`${scoring.version}#`) && inService !== modelRolloutMark(model)) {
+        logger.warn(
+          { modelVersion: scoring.version },
+          'the scoring config was rolled out before with other contents under the same version: every customer is re-scored with this one, but its outputs and the ones before carry the same version; give every change its own version',
+        );
+      }
+      const rolledOut = await store.scheduleModelRollout(model, clock());
       // At once, not at this instance's first claim: instances of the model before would meanwhile claim the roll-out.
-      await store.markModelServed(scoring.version, clock(), modelServedForMs(settings.rescorePollIntervalMs));
+      await store.markModelServed(model, clock(), modelServedForMs(settings.rescorePollIntervalMs));
       if (rolledOut !== null) {
         logger.info({ modelVersion: scoring.version, customers: rolledOut }, 'a new scoring model or index rules: every scored customer is due now, to be scored, ranked and indexed by them');
       }
@@ -528,7 +538,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       claimLimit: settings.rescoreClaimLimit,
       concurrentClaims: settings.rescoreConcurrentClaims,
       leaseMs: settings.rescoreLeaseMs,
-      modelVersion: scoring.version,
+      model,
     },
     metrics,
     logger,

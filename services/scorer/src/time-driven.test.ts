@@ -50,7 +50,7 @@ function rescorerWith(
     pipeline,
     () => FENCE,
     clock,
-    { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, concurrentClaims, leaseMs: 60_000, modelVersion: MODEL },
+    { pollIntervalMs: 60_000, claimLimit: CLAIM_LIMIT, concurrentClaims, leaseMs: 60_000, model: MODEL },
     metrics,
     createLogger({ name: 'time-driven-test', level: 'silent' }),
     (error) => failedRounds.push(error),

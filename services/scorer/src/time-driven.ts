@@ -16,8 +16,8 @@ export interface TimeDrivenOptions {
   concurrentClaims: number;
   /** A claim not completed within this (the instance died) becomes due again. */
   leaseMs: number;
-  /** The version of the scoring config this instance scores with: it claims nothing while another model is in service. */
-  modelVersion: string;
+  /** The scoring config this instance scores with (scoringConfigIdentity): it claims nothing while another model is in service. */
+  model: string;
 }
 
 /**
@@ -120,19 +120,19 @@ export class TimeDrivenRescorer {
    */
   private async reScoresForTime(now: number): Promise<boolean> {
     const { rolledOut, served } = await this.store.modelInService(now);
-    const { modelVersion, pollIntervalMs } = this.options;
-    if (rolledOut === null || rolledOut === modelRolloutMark(modelVersion)) {
-      await this.store.markModelServed(modelVersion, now, modelServedForMs(pollIntervalMs));
+    const { model, pollIntervalMs } = this.options;
+    if (rolledOut === null || rolledOut === modelRolloutMark(model)) {
+      await this.store.markModelServed(model, now, modelServedForMs(pollIntervalMs));
       this.anotherModelInService = null;
       this.unservedSince = null;
       return true;
     }
     this.unservedSince = served ? null : (this.unservedSince ?? now);
     if (this.unservedSince !== null && now - this.unservedSince >= pollIntervalMs) {
-      const customers = await this.store.scheduleModelRollout(modelVersion, now);
-      await this.store.markModelServed(modelVersion, now, modelServedForMs(pollIntervalMs));
+      const customers = await this.store.scheduleModelRollout(model, now);
+      await this.store.markModelServed(model, now, modelServedForMs(pollIntervalMs));
       this.logger.info(
-        { modelVersion, withdrawn: rolledOut, customers },
+        { model, withdrawn: rolledOut, customers },
         'the scoring model in service has had no instance re-scoring for time for a poll interval: this one rolls its own model out again, every scored customer due now',
       );
       this.anotherModelInService = null;
@@ -141,7 +141,7 @@ export class TimeDrivenRescorer {
     }
     if (served !== this.anotherModelInService) {
       this.logger.warn(
-        { modelVersion, inService: rolledOut },
+        { model, inService: rolledOut },
         served
           ? 'another scoring model is in service (an instance running it started): this one leaves the time-driven re-scoring to its instances, and scores the events it consumes'
           : 'another scoring model is in service, but no instance running it re-scores for time: this one does, with its own model',

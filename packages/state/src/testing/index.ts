@@ -176,10 +176,10 @@ export class InMemoryStateStore implements StateStore {
   /** The rollout mark of the scoring config version the store's scored customers were last all made due for. */
   private rolledOutModel: string | null = null;
 
-  scheduleModelRollout(modelVersion: string, now: number): Promise<number | null> {
-    if (this.rolledOutModel === modelRolloutMark(modelVersion)) return Promise.resolve(null);
+  scheduleModelRollout(model: string, now: number): Promise<number | null> {
+    if (this.rolledOutModel === modelRolloutMark(model)) return Promise.resolve(null);
     const scored = [...this.customers].flatMap(([customerId, { score }]) => (score === null ? [] : [customerId]));
-    this.rolledOutModel = modelRolloutMark(modelVersion);
+    this.rolledOutModel = modelRolloutMark(model);
     return this.scheduleDueBy(scored, now).then(() => scored.length);
   }
 
@@ -191,8 +191,8 @@ export class InMemoryStateStore implements StateStore {
     return Promise.resolve({ rolledOut: this.rolledOutModel, served });
   }
 
-  markModelServed(modelVersion: string, now: number, forMs: number): Promise<void> {
-    this.servedModel = { mark: modelRolloutMark(modelVersion), until: now + forMs };
+  markModelServed(model: string, now: number, forMs: number): Promise<void> {
+    this.servedModel = { mark: modelRolloutMark(model), until: now + forMs };
     return Promise.resolve();
   }
 
