@@ -18,6 +18,8 @@ const first = defaultScoringConfig();
 const next = { ...first, version: `${first.version}-next` };
 
 const bed = new ScorerTestBed('model-rollout');
+/** The scorer of the new model, running from the first test on. */
+let nextScorer: Awaited<ReturnType<ScorerTestBed['startScorer']>>;
 const clock = new ManualClock(T0);
 
 beforeAll(async () => {
@@ -39,7 +41,7 @@ describe('a scorer started with a new scoring model', () => {
     const before = await Promise.all(customers.map((customerId) => bed.scoreHash(customerId)));
     expect(before.map((score) => score.modelVersion)).toEqual(customers.map(() => first.version));
     clock.set(T0 + 60_000);
-    await bed.startScorer({ clock: clock.now, scoring: next });
+    nextScorer = await bed.startScorer({ clock: clock.now, scoring: next });
     await eventually(
       () => Promise.all(customers.map((customerId) => bed.scoreHash(customerId))),
       (scores) => scores.every((score) => score.modelVersion === next.version),
@@ -68,6 +70,8 @@ describe('a scorer started with a new scoring model', () => {
     });
     const before = await Promise.all(customers.map((customerId) => bed.scoreHash(customerId)));
     expect(before.some((score) => score.riskBand !== 'high')).toBe(true);
+    // Restarted with the edited file.
+    await bed.stopScorer(nextScorer);
     clock.set(T0 + 120_000);
     await bed.startScorer({ clock: clock.now, scoring: edited });
     await eventually(

@@ -70,6 +70,8 @@ describe('applyEvents stores each aggregate input', () => {
       ],
       lastActivityAt: NOW,
       lastInboundAt: NOW - 3 * HOUR,
+      // The call of three hours ago: our emails and follow-up task since are not the customer's own.
+      lastCustomerActivityAt: NOW - 3 * HOUR,
       earliestContractStart: Date.UTC(2025, 0, 1),
       opportunities: [
         { opportunityId: 'O1', occurredAt: NOW - 3 * DAY, eventId: events.deal.eventId, stage: 'PROPOSAL', amount: 5000, probability: 0.4, openQuotes: 2 },

@@ -117,7 +117,7 @@ describe('TimeDrivenRescorer', () => {
     expect(await store.modelInService(NOW)).toEqual({ rolledOut: expect.stringContaining(MODEL), served: true });
   });
 
-  it("rolls its own model out again once no instance of the model in service has re-scored for a poll interval (a canary withdrawn)", async () => {
+  it("rolls its own model out again once no instance of the model in service has re-scored for three poll intervals more (a canary withdrawn)", async () => {
     const store = storeWithDue(0);
     const pipeline = new RecordingPipeline();
     let now = NOW;
@@ -131,10 +131,10 @@ describe('TimeDrivenRescorer', () => {
     now = NOW + 2_000;
     await rescorer.runOnce();
     expect(rollOut).not.toHaveBeenCalled();
-    now += 59_999;
+    now += 179_999;
     await rescorer.runOnce();
     expect(rollOut).not.toHaveBeenCalled();
-    // A whole poll interval (60 s here) with no instance of the canary: this one's model is rolled out again, every scored customer due.
+    // Three poll intervals (60 s here) more with no instance of the canary: this one's model is rolled out again, every scored customer due.
     now += 1;
     await rescorer.runOnce();
     expect(rollOut).toHaveBeenCalledWith(MODEL, now);

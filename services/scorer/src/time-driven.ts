@@ -113,10 +113,11 @@ export class TimeDrivenRescorer {
    * old instances claimed most of it and re-scored the customers with the old model, which nothing made due again (1,856
    * of 2,300 customers kept the old model's score once the old instances were stopped: an outside tester, 2026-12-06).
    * But if the new model's instances are gone (a canary stopped), the old ones must not leave the work to nobody; and
-   * once none has re-scored for a whole poll interval, this one rolls its own model out again, every scored customer
-   * made due, as at its start: otherwise the withdrawn model stayed on most customers until their next due time, a day
-   * away (480 of 600 customers 150 s after a canary stopped: an outside tester, 2026-12-07). A poll interval, not the
-   * first sight: an instance starting with a new model marks it rolled out a moment before it marks it served.
+   * once none has re-scored for as long again as an instance's word holds (modelServedForMs), this one rolls its own
+   * model out again, every scored customer made due, as at its start: otherwise the withdrawn model stayed on most
+   * customers until their next due time, a day away (480 of 600 customers 150 s after a canary stopped: an outside
+   * tester, 2026-12-07). Not at the first sight of the lapse: an instance starting with a new model marks it rolled out a
+   * moment before it marks it served, and one whose round ran long may renew its word late.
    */
   private async reScoresForTime(now: number): Promise<boolean> {
     const { rolledOut, served } = await this.store.modelInService(now);
@@ -128,12 +129,12 @@ export class TimeDrivenRescorer {
       return true;
     }
     this.unservedSince = served ? null : (this.unservedSince ?? now);
-    if (this.unservedSince !== null && now - this.unservedSince >= pollIntervalMs) {
+    if (this.unservedSince !== null && now - this.unservedSince >= modelServedForMs(pollIntervalMs)) {
       const customers = await this.store.scheduleModelRollout(model, now);
       await this.store.markModelServed(model, now, modelServedForMs(pollIntervalMs));
       this.logger.info(
         { model, withdrawn: rolledOut, customers },
-        'the scoring model in service has had no instance re-scoring for time for a poll interval: this one rolls its own model out again, every scored customer due now',
+        'the scoring model in service has had no instance re-scoring for time for three poll intervals: this one rolls its own model out again, every scored customer due now',
       );
       this.anotherModelInService = null;
       this.unservedSince = null;
