@@ -121,7 +121,8 @@ describe('TimeDrivenRescorer', () => {
     const store = storeWithDue(0);
     const pipeline = new RecordingPipeline();
     let now = NOW;
-    const { rescorer } = rescorerWith(store, pipeline, 1, undefined, () => now);
+    // Two lanes, as by default: they share one roll-out.
+    const { rescorer } = rescorerWith(store, pipeline, 2, undefined, () => now);
     await store.scheduleModelRollout('canary-1', NOW);
     await store.markModelServed('canary-1', NOW, 1_000);
     const rollOut = vi.spyOn(store, 'scheduleModelRollout');
@@ -137,6 +138,7 @@ describe('TimeDrivenRescorer', () => {
     // Three poll intervals (60 s here) more with no instance of the canary: this one's model is rolled out again, every scored customer due.
     now += 1;
     await rescorer.runOnce();
+    expect(rollOut).toHaveBeenCalledTimes(1);
     expect(rollOut).toHaveBeenCalledWith(MODEL, now);
     expect(await store.modelInService(now)).toEqual({ rolledOut: expect.stringContaining(MODEL), served: true });
   });

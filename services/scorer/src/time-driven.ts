@@ -46,6 +46,8 @@ export class TimeDrivenRescorer {
   private anotherModelInService: boolean | null = null;
   /** Since when (this instance's clock) another model has been in service with no instance of it re-scoring for time. */
   private unservedSince: number | null = null;
+  /** This instance's model being rolled out again: the lanes of a round share it (one roll-out, one log line). */
+  private rollingOutAgain: Promise<void> | null = null;
 
   constructor(
     private readonly store: StateStore,
@@ -130,26 +132,33 @@ export class TimeDrivenRescorer {
     }
     this.unservedSince = served ? null : (this.unservedSince ?? now);
     if (this.unservedSince !== null && now - this.unservedSince >= modelServedForMs(pollIntervalMs)) {
-      const customers = await this.store.scheduleModelRollout(model, now);
-      await this.store.markModelServed(model, now, modelServedForMs(pollIntervalMs));
-      this.logger.info(
-        { model, withdrawn: rolledOut, customers },
-        'the scoring model in service has had no instance re-scoring for time for three poll intervals: this one rolls its own model out again, every scored customer due now',
-      );
-      this.anotherModelInService = null;
-      this.unservedSince = null;
+      this.rollingOutAgain ??= this.rollOutAgain(rolledOut, now).finally(() => (this.rollingOutAgain = null));
+      await this.rollingOutAgain;
       return true;
     }
     if (served !== this.anotherModelInService) {
       this.logger.warn(
         { model, inService: rolledOut },
         served
-          ? 'another scoring model is in service (an instance running it started): this one leaves the time-driven re-scoring to its instances, and scores the events it consumes'
+          ? 'another scoring model is in service and an instance running it re-scores for time: this one leaves the time-driven re-scoring to its instances, and scores the events it consumes'
           : 'another scoring model is in service, but no instance running it re-scores for time: this one does, with its own model',
       );
     }
     this.anotherModelInService = served;
     return !served;
+  }
+
+  /** Rolls this instance's model out again over `withdrawn`, the model whose instances are gone (reScoresForTime). */
+  private async rollOutAgain(withdrawn: string, now: number): Promise<void> {
+    const { model, pollIntervalMs } = this.options;
+    const customers = await this.store.scheduleModelRollout(model, now);
+    await this.store.markModelServed(model, now, modelServedForMs(pollIntervalMs));
+    this.logger.info(
+      { model, withdrawn, customers },
+      'the scoring model in service has had no instance re-scoring for time for three poll intervals: this one rolls its own model out again, every scored customer due now',
+    );
+    this.anotherModelInService = null;
+    this.unservedSince = null;
   }
 
   /** One claim of due customers, re-scored; returns how many there were. */
