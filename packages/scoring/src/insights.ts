@@ -54,19 +54,13 @@ export function firstContractStart({ contracts, earliestContractStart }: Custome
 const CUSTOMER_TYPES: ReadonlySet<ActivityType> = new Set(CUSTOMER_ACTIVITY_TYPES);
 
 /**
- * The latest of the customer's own activities (CUSTOMER_ACTIVITY_TYPES). For a state applied before the store kept it,
- * the start of the latest day on which its buckets hold one stands in: at most a day early, until its next own
- * activity. The greater of the two otherwise, which is the stored instant (no bucket of the customer's own begins
- * after the activity that made it).
+ * The latest of the customer's own activities (CUSTOMER_ACTIVITY_TYPES), from the stored instant and the latest day its
+ * buckets hold one (activityWindows'). For a state applied before the store kept the instant, the start of that day
+ * stands in: at most a day early, until its next own activity. The greater of the two otherwise, which is the stored
+ * instant (no bucket of the customer's own begins after the activity that made it).
  */
-export function lastCustomerActivity({ lastCustomerActivityAt, activityDays }: CustomerState): number | null {
-  let latestDay: number | null = null;
-  for (const bucket of activityDays) {
-    if (CUSTOMER_TYPES.has(bucket.type) && bucket.count > 0 && (latestDay === null || bucket.day > latestDay)) latestDay = bucket.day;
-  }
-  if (latestDay === null) return lastCustomerActivityAt;
-  return Math.max(lastCustomerActivityAt ?? -Infinity, startOfDay(latestDay));
-}
+const lastCustomerActivity = (storedAt: number | null, latestOwnDay: UtcDay | null): number | null =>
+  latestOwnDay === null ? storedAt : Math.max(storedAt ?? -Infinity, startOfDay(latestOwnDay));
 
 /** (occurredAt, eventId) order: the greater record is an entity's latest state (SPEC §3). */
 const compareLatest = (a: LatestWins, b: LatestWins): number =>
@@ -105,21 +99,26 @@ const sum = <T>(items: readonly T[], valueOf: (item: T) => number): number =>
   items.reduce((total, item) => total + valueOf(item), 0);
 
 /**
- * Activity counts and usage quantity per window, in one pass over the buckets. Counts are whole numbers, exact in
- * any order; usage quantities are summed in a canonical order, so that their sums do not depend on the order Redis
- * returned the buckets in.
+ * Activity counts and usage quantity per window, and the latest day holding one of the customer's own activities, in
+ * one pass over the buckets. Counts are whole numbers, exact in any order; usage quantities are summed in a canonical
+ * order, so that their sums do not depend on the order Redis returned the buckets in.
  */
-function activityWindows(buckets: readonly ActivityDayBucket[], asOfDay: UtcDay): Pick<CustomerInsights, 'activity' | 'usageQuantity'> {
+function activityWindows(
+  buckets: readonly ActivityDayBucket[],
+  asOfDay: UtcDay,
+): Pick<CustomerInsights, 'activity' | 'usageQuantity'> & { latestOwnDay: UtcDay | null } {
   const activity = Object.fromEntries(ACTIVITY_TYPES.map((type) => [type, emptyWindows()])) as CustomerInsights['activity'];
   // Looked up in a Map: a property of `activity` named by each bucket's type, a keyed lookup, cost computeInsights a tenth more.
   const windowsOf = new Map(Object.entries(activity) as Array<[ActivityType, WindowedCounts]>);
   const usage: ActivityDayBucket[] = [];
+  let latestOwnDay: UtcDay | null = null;
   for (const bucket of buckets) {
     addToWindows(windowsOf.get(bucket.type)!, asOfDay - bucket.day, bucket.count);
     if (bucket.type === 'PRODUCT_USAGE') usage.push(bucket);
+    if (CUSTOMER_TYPES.has(bucket.type) && bucket.count > 0 && (latestOwnDay === null || bucket.day > latestOwnDay)) latestOwnDay = bucket.day;
   }
   usage.sort((a, b) => a.day - b.day || a.count - b.count || a.valueSum - b.valueSum);
-  return { activity, usageQuantity: sumByWindow(usage, (bucket) => bucket.valueSum, asOfDay) };
+  return { activity, usageQuantity: sumByWindow(usage, (bucket) => bucket.valueSum, asOfDay), latestOwnDay };
 }
 
 /** Each ticket's latest state, sorted by ticketId. */
@@ -154,7 +153,7 @@ export function computeInsights(state: CustomerState, asOf: number, opts: Insigh
   const asOfDay = utcDay(asOf);
   const inYear = (occurredAt: number): boolean => isDayInWindow(utcDay(occurredAt), asOfDay, LONGEST_WINDOW_DAYS);
 
-  const { activity, usageQuantity } = activityWindows(state.activityDays, asOfDay);
+  const { activity, usageQuantity, latestOwnDay } = activityWindows(state.activityDays, asOfDay);
 
   const opportunities = latestPerEntity(state.opportunities, (opportunity) => opportunity.opportunityId);
   const open = opportunities.filter(isOpenOpportunity);
@@ -175,7 +174,7 @@ export function computeInsights(state: CustomerState, asOf: number, opts: Insigh
     usageQuantity,
     lastActivityAt: state.lastActivityAt,
     lastInboundAt: state.lastInboundAt,
-    lastCustomerActivityAt: lastCustomerActivity(state),
+    lastCustomerActivityAt: lastCustomerActivity(state.lastCustomerActivityAt, latestOwnDay),
 
     openOpportunities: open.length,
     openPipelineAmount: sum(open, (o) => o.amount),
