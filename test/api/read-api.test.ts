@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig, describeDriver, parseScoringConfig } from '@churnscore/scoring';
 import { capturingLogger } from '@churnscore/observability/testing';
-import { createBackfilledHistoryWriter, serverMicroseconds } from '@churnscore/state';
+import { createBackfilledHistoryWriter, historyTime, serverMicroseconds } from '@churnscore/state';
 import { TRAINED_MODEL_FILES, adaptedModelCard, type ModelCard } from '@churnscore/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
@@ -371,7 +371,7 @@ describe('GET /api/v1/customers/{customerId}/history', () => {
     const times = body.points.map((point) => point.t);
     expect(times).toEqual([...times].sort((x, y) => x - y));
     const score = await bed.scoreHash(customerId);
-    expect(body.points.at(-1)).toEqual({ t: Number(score.computedAt), health: Number(score.health), churnRisk: Number(score.churnRisk), band: score.band });
+    expect(body.points.at(-1)).toEqual({ t: historyTime(Number(score.computedAt)), health: Number(score.health), churnRisk: Number(score.churnRisk), band: score.band });
     expect((await get('/api/v1/customers/nobody/history')).status).toBe(404);
   });
 

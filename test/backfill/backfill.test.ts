@@ -5,7 +5,7 @@ import { sampleCustomer } from '@churnscore/events/testing';
 import { BACKFILL_EXIT_CODES, backfilledPoints, runBackfillCommand, weekEnds } from '@churnscore/backfill';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { generateCustomerHistories, runSimulateCommand } from '@churnscore/simulator';
-import { createReadStore, type ScoreHistoryPoint } from '@churnscore/state';
+import { createReadStore, historyTime, type ScoreHistoryPoint } from '@churnscore/state';
 import { asHistory } from '@churnscore/trainer';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getHistory } from '../../services/api/src/customer-detail';
@@ -55,7 +55,7 @@ describe('npm run backfill', () => {
       const expected = backfilledPoints(asHistory(customer), asOf, config, FOLD).filter((point) => point.t < firstLive.t);
       const firstEvent = Math.min(...customer.events.map((event) => event.occurredAt));
       expect(expected.map((point) => point.t)).toEqual(asOf.filter((end) => end >= firstEvent && end < NOW));
-      expect(backfilledOf(points)).toEqual(expected.map((point) => ({ ...point, backfilled: true })));
+      expect(backfilledOf(points)).toEqual(expected.map((point) => ({ ...point, t: historyTime(point.t), backfilled: true })));
       expect(points.slice(0, expected.length).every((point) => point.backfilled)).toBe(true);
       expect(points.slice(expected.length).some((point) => point.backfilled)).toBe(false);
       // The two week ends after the scorer's clock are stored, but the live points take their place.

@@ -6,7 +6,7 @@
 // and the open alerts at the end are those the final state alone gives.
 import type { InputEvent } from '@churnscore/domain';
 import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
-import { decodeScoreHistoryEntry, SCORE_HISTORY_LENGTH } from '@churnscore/state';
+import { decodeScoreHistoryEntry, historyTime, SCORE_HISTORY_LENGTH } from '@churnscore/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKLOG_NOW, BACKLOG_PARTITIONS, BACKLOG_SETTINGS, bookedOpenAlerts, everyEventScored, heldOrUnpublished, openedAndResolvedAgain, supportedOpenAlerts, unsupported } from './backlog-checks';
 import { customerHistories } from './backlog-histories';
@@ -99,7 +99,8 @@ describe('a history loaded contract topic first, then customer by customer, newe
       const byVersion = new Map(scoreChanges.filter((s) => s.customerId === customerId && !s.catchingUp).map((s) => [s.version, s]));
       const settled = [...byVersion.values()].sort((a, b) => b.version - a.version).slice(0, SCORE_HISTORY_LENGTH);
       const points = (await bed.redis.lrange(bed.keys.customer(customerId).history, 0, -1)).map(decodeScoreHistoryEntry);
-      expect(points, customerId).toEqual(settled.map((s) => ({ t: s.computedAt, health: s.current.health, churnRisk: s.current.churnRisk, band: s.current.band })));
+      const charted = settled.map((s) => ({ t: historyTime(s.computedAt), health: s.current.health, churnRisk: s.current.churnRisk, band: s.current.band }));
+      expect(points, customerId).toEqual(charted);
     }
   });
 });

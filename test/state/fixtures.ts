@@ -24,6 +24,7 @@ import { testStack, uniqueName } from '../harness/stack';
 
 export const DAY = 86_400_000;
 export const HOUR = 3_600_000;
+export const MINUTE = 60_000;
 /** The injected clock of most tests: 2025-06-01T12:00Z, UTC day 20240. */
 export const NOW = Date.UTC(2025, 5, 1, 12);
 

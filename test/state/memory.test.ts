@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultScoringConfig, evaluateCustomer } from '@churnscore/scoring';
 import { generateCustomerHistories } from '@churnscore/simulator';
-import { CUSTOMER_KEY_PARTS, type ApplyItem, type CustomerKeyPart } from '@churnscore/state';
-import { NOW, openStateTest, type StateTestContext } from './fixtures';
+import { CUSTOMER_KEY_PARTS, encodeScoreHistoryEntry, SCORE_HISTORY_LENGTH, type ApplyItem, type CustomerKeyPart } from '@churnscore/state';
+import { DAY, NOW, openStateTest, type StateTestContext } from './fixtures';
 
 // Enough customers for the rankings to reach their large-set encoding (skiplist beyond 128 members).
 const CUSTOMERS = 200;
@@ -73,10 +73,19 @@ it('a customer with a year of typical activity fits the measured per-customer bu
   // The explanation as compact JSON, its items tuples of the customer's own numbers, the ids, groups, feature names and
   // coefficients in the legend it names: measured at 574 B; 1.4 KB with them in every tuple (chs:v4), ~2.9 KB with field names too.
   expect(perPart.explanation).toBeLessThan(640);
-  // One history point, comma-separated as chs:v4 stores it: measured at 229 B with its key, 232 B as chs:v3's array.
+  // One history point, an integer as chs:v6 stores it (its full list: the test below): measured at 216 B with its key.
   expect(perPart.history).toBeLessThan(240);
   // An activity type's windowed counts in one field: measured at about 800 B, ~1.3 KB with a field per window (chs:v3).
   expect(perPart.insights).toBeLessThan(1_024);
-  // Measured at 5,481 B under chs:v5, 6,290 B under chs:v4 (docs/redis-contract.md explains where it goes); this guards against regressions.
+  // Measured at 5,538–5,542 B under chs:v6 (2026-12-07; the state and insights have grown by fields since), 5,481 B under chs:v5, 6,290 B under chs:v4
+  // (docs/redis-contract.md explains where it goes); this guards against regressions.
   expect(total).toBeLessThan(5.5 * 1024);
+});
+
+it('a full score history, the points a customer scored for a year holds, is stored as integers', async () => {
+  const key = t.store.keys.customer('full-history').history;
+  const points = Array.from({ length: SCORE_HISTORY_LENGTH }, (_, i) => ({ t: NOW - i * 7 * DAY + 12_345, health: 40 + i, churnRisk: 0.3 + i / 100, band: 'yellow' as const }));
+  await t.redis.lpush(key, ...points.map(encodeScoreHistoryEntry));
+  // Measured at 504 B with its key; 1,192 B as chs:v5's comma-separated text (`1748779200000,54,0.7603,yellow`), ~2.0 KB as chs:v2's objects.
+  expect(await memoryUsage(key)).toBeLessThan(560);
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertBook, Explanation, OutputMessage } from '@churnscore/domain';
 import { createReadStore, createStateStore, decodeAlertBook, decodeScoreHistoryEntry, RESOLVED_ALERTS_INDEXED, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
-import { DAY, Feed, HOUR, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
+import { DAY, Feed, HOUR, MINUTE, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
 beforeAll(async () => {
@@ -374,15 +374,15 @@ describe('the version guard', () => {
     ]);
   });
 
-  it('keeps a capped history of published scores, newest first', async () => {
+  it('keeps a capped history of published scores, newest first, each to the minute', async () => {
     const id = 'history';
     await customerWithState(id);
     for (let i = 0; i < SCORE_HISTORY_LENGTH + 5; i++) {
-      await commitOne(commit(id, { asOf: NOW + i, score: score(id, { health: i, computedAt: NOW + i }) }));
+      await commitOne(commit(id, { asOf: NOW + i * MINUTE, score: score(id, { health: i, computedAt: NOW + i * MINUTE + 59_999 }) }));
     }
     const history = (await t.redis.lrange(t.store.keys.customer(id).history, 0, -1)).map(decodeScoreHistoryEntry);
     expect(history).toHaveLength(SCORE_HISTORY_LENGTH);
-    expect(history[0]).toMatchObject({ t: NOW + SCORE_HISTORY_LENGTH + 4, health: SCORE_HISTORY_LENGTH + 4 });
+    expect(history[0]).toMatchObject({ t: NOW + (SCORE_HISTORY_LENGTH + 4) * MINUTE, health: SCORE_HISTORY_LENGTH + 4 });
   });
 
   it("charts a score published while catching up only until the next is published: each takes the point of the one before", async () => {

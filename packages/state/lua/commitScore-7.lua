@@ -35,7 +35,8 @@
     ARGV[ARG.explanation]  the explanation, encoded (src/explanation-codec.ts), written when the score is
                         replaced ('' when it is not: an insignificant change after a first score, which
                         the caller knows from ARG.scoreChanged and ARG.basedOn)
-    ARGV[ARG.historyEntry]   history entry JSON, pushed when the score is replaced ('' likewise)
+    ARGV[ARG.historyEntry]   history point (an integer: score-codec.ts encodeScoreHistoryEntry), pushed when the score is
+                             replaced ('' likewise)
     ARGV[ARG.historyLength]  how many history entries to keep
     ARGV[ARG.basedOn]   the stored score the computation started from, as 'revision:asOf' ('' for none): if
                         another commit landed since (two instances, or the time-driven loop and an event, on

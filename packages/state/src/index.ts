@@ -39,6 +39,7 @@ export {
   decodeScoreHistoryEntry,
   encodeScoreHistoryEntry,
   historyEntry,
+  historyTime,
   decodeScoreSummary,
   decodeStoredInsights,
   type ScoreHistoryEntry,

@@ -3,7 +3,7 @@
 import { TEXT_FIELD_MAX_LENGTH, hasActiveContract, textLengthProblem, type LifecycleStage } from '@churnscore/domain';
 
 /** The namespace of this version of the key contract (docs/redis-contract.md, "Prefix and versioning"). */
-export const DEFAULT_PREFIX = 'chs:v5';
+export const DEFAULT_PREFIX = 'chs:v6';
 export const DEFAULT_DUE_SHARDS = 16;
 
 /**

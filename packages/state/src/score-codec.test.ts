@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACTIVITY_TYPES, type CustomerInsights } from '@churnscore/domain';
+import { ACTIVITY_TYPES, HEALTH_BANDS, type CustomerInsights } from '@churnscore/domain';
 import { pairsToRecord } from './read-state';
 import { decodeAlertBook, decodeScoreHistoryEntry, decodeStoredInsights, encodeAlertBook, encodeScoreHistoryEntry, insightsFieldArgs } from './score-codec';
 
@@ -72,22 +73,47 @@ describe('the insights hash', () => {
 describe('the score history', () => {
   const point = { t: 1_748_779_200_000, health: 54, churnRisk: 0.7603, band: 'yellow' } as const;
 
-  it('stores a point as comma-separated values, its field names once in the contract instead of in every entry', () => {
-    expect(encodeScoreHistoryEntry(point)).toBe('1748779200000,54,0.7603,yellow');
+  it('stores a point as one integer: minutes, health, band and risk in fixed places (10 bytes in a Redis list)', () => {
+    expect(encodeScoreHistoryEntry(point)).toBe('29146320054107603');
     expect(decodeScoreHistoryEntry(encodeScoreHistoryEntry(point))).toEqual(point);
+    expect(decodeScoreHistoryEntry(encodeScoreHistoryEntry({ t: 1_748_779_259_999, health: 100, churnRisk: 0, band: 'green' }))).toEqual({
+      t: 1_748_779_200_000,
+      health: 100,
+      churnRisk: 0,
+      band: 'green',
+    });
+    expect(decodeScoreHistoryEntry(encodeScoreHistoryEntry({ ...point, health: 0, churnRisk: 1, band: 'red' }))).toEqual({ ...point, health: 0, churnRisk: 1, band: 'red' });
   });
 
-  it("skips anything else, chs:v2's objects and chs:v3's arrays included (a chart must not fail on one bad entry)", () => {
+  it('reads every point it writes, at any health, band and risk to four decimals', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.constantFrom(...HEALTH_BANDS),
+        (t, health, riskE4, band) => {
+          const decoded = decodeScoreHistoryEntry(encodeScoreHistoryEntry({ t, health, churnRisk: riskE4 / 10_000, band }));
+          expect(decoded).toEqual({ t: t - (t % 60_000), health, churnRisk: riskE4 / 10_000, band });
+        },
+      ),
+    );
+  });
+
+  it("skips anything else, the earlier contracts' forms included (a chart must not fail on one bad entry)", () => {
     const bad = [
       'not a point',
       '',
       '1',
       JSON.stringify(point),
       JSON.stringify([point.t, point.health, point.churnRisk, point.band]),
-      `${point.t},${point.health},${point.churnRisk},purple`,
-      `${point.t},,${point.churnRisk},${point.band}`,
-      `${point.t},54x,${point.churnRisk},${point.band}`,
-      `${point.t},${point.health},${point.churnRisk},${point.band},extra`,
+      `${point.t},${point.health},${point.churnRisk},${point.band}`,
+      '29146320101007603',
+      '29146320054307603',
+      '29146320054110001',
+      '2914632005417603',
+      '29146320054107603x',
+      '-29146320054107603',
     ];
     for (const entry of bad) expect(decodeScoreHistoryEntry(entry)).toBeNull();
   });

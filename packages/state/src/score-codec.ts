@@ -229,18 +229,31 @@ export interface ScoreHistoryEntry {
 export const historyEntry = (score: Score): ScoreHistoryEntry => ({ t: score.computedAt, health: score.health, churnRisk: score.churnRisk, band: score.band });
 
 /**
- * A point as stored: `t,health,churnRisk,band`, comma-separated, its field names written once (here and in
- * docs/redis-contract.md) rather than in each of a customer's up to 30 points: ~30 bytes where chs:v2's JSON
- * object took ~65 and chs:v3's JSON array ~35.
+ * A point as stored: one integer, its decimal digits `<t in minutes><health, 3 digits><band, 1 digit><churn risk × 10⁴,
+ * 5 digits>` (docs/redis-contract.md, `chs:v6`). A list entry that is an integer takes 10 bytes in Redis's listpack,
+ * where chs:v5's `t,health,churnRisk,band` took ~32: the history is the largest part of a customer scored for a
+ * year. Built and read as text: it exceeds 2⁵³, which a double would round. A chart needs no finer time than the minute.
  */
-const HISTORY_SEPARATOR = ',';
-export const encodeScoreHistoryEntry = ({ t, health, churnRisk, band }: ScoreHistoryEntry): string => [t, health, churnRisk, band].join(HISTORY_SEPARATOR);
+const MS_PER_MINUTE = 60_000;
+const HISTORY_HEALTH_DIGITS = 3;
+const HISTORY_RISK_DIGITS = 5;
+/** The churn risk's 4 decimals, as the score keeps them. */
+const HISTORY_RISK_SCALE = 10_000;
+const HISTORY_POINT = new RegExp(`^(\\d+)(\\d{${HISTORY_HEALTH_DIGITS}})(\\d)(\\d{${HISTORY_RISK_DIGITS}})$`);
+
+/** The instant a history point stores for `t`: the start of its minute. */
+export const historyTime = (t: number): number => t - (t % MS_PER_MINUTE);
+
+export function encodeScoreHistoryEntry({ t, health, churnRisk, band }: ScoreHistoryEntry): string {
+  const risk = Math.round(churnRisk * HISTORY_RISK_SCALE);
+  return `${historyTime(t) / MS_PER_MINUTE}${String(health).padStart(HISTORY_HEALTH_DIGITS, '0')}${HEALTH_BANDS.indexOf(band)}${String(risk).padStart(HISTORY_RISK_DIGITS, '0')}`;
+}
 
 /** Decodes one entry of the `history` or `backfill` list; null for one that is not a point (a chart skips it rather than failing). */
 export function decodeScoreHistoryEntry(entry: string): ScoreHistoryEntry | null {
-  const fields = entry.split(HISTORY_SEPARATOR);
-  if (fields.length !== 4) return null;
-  const [t, health, churnRisk] = fields.slice(0, 3).map(storedNumber) as [number, number, number];
-  const band = fields[3] as HealthBand;
-  return Number.isFinite(t) && Number.isFinite(health) && Number.isFinite(churnRisk) && HEALTH_BANDS.includes(band) ? { t, health, churnRisk, band } : null;
+  const digits = HISTORY_POINT.exec(entry);
+  if (digits === null) return null;
+  const [, minutes, health, band, risk] = digits.map(Number) as [number, number, number, number, number];
+  const bandName = HEALTH_BANDS[band];
+  return health <= 100 && risk <= HISTORY_RISK_SCALE && bandName !== undefined ? { t: minutes * MS_PER_MINUTE, health, churnRisk: risk / HISTORY_RISK_SCALE, band: bandName } : null;
 }

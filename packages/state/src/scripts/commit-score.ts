@@ -10,7 +10,7 @@ import { decodeOutboxEntry, decodeScoreSummary, encodeAlertBook, encodeScoreHist
 import { packForLua } from '../lua-pack';
 import { keysOf, scriptArgs, type ScriptDefinition, type ScriptInvocation } from './lua-script';
 
-/** Published scores kept per customer for a chart of the score over time (each entry ~30 bytes, comma-separated: encodeScoreHistoryEntry). */
+/** Published scores kept per customer for a chart of the score over time (each entry an integer of 10 bytes: encodeScoreHistoryEntry). */
 export const SCORE_HISTORY_LENGTH = 30;
 
 export interface ScoreCommit {
