@@ -104,11 +104,14 @@ describe('applyEvents stores each aggregate input', () => {
     // a line per 32-day period: period 632 = days 20224–20255 ("0HK"), the day buckets comma-separated
     const act = (await t.redis.get(k.act))?.split('\n');
     expect(today).toBe(20240);
-    expect(act).toContain('0HK,,,,,,fs,,,,d,g,fs,,hj,bh2u2.625,a2ce');
+    // (the tickets' SLA breaches are not counted here but in ent, once per ticket)
+    expect(act).toContain('0HK,,,,,,f,,,,d,g,f,,hj,bh2u2.625,a2ce');
     expect(act).toContain(`0HJ${','.repeat(18)}i${','.repeat(10)}i`);
     const ent = (await t.redis.get(k.ent)) ?? '';
     // a ticket's eventId carries its phase first ('1' closed), so that a close outranks a same-instant open
     expect(ent.split('\n')).toContain(`t:T1\t[${NOW - 5 * DAY},"1${events.ticketClosed.eventId}",1,0]`);
+    // its first SLA breach, earliest wins: [occurredAt, eventId, agesOut 0], gone with the ticket's record
+    expect(ent.split('\n')).toContain(`b:T1\t[${NOW - 10 * DAY},"${events.ticketOpened.eventId}",0]`);
     expect(await t.redis.hget(k.state, 'w:crm.activity.v1:0')).toBe('14');
     expect(await t.redis.hget(k.state, 'firstStart')).toBe(String(Date.UTC(2025, 0, 1)));
     expect(await t.redis.object('ENCODING', k.state)).toBe('listpack');
@@ -226,6 +229,63 @@ describe('latest state wins, in any order', () => {
     for (const customerId of ['open-first', 'close-first']) {
       expect((await readOne(customerId)).tickets).toEqual([{ ticketId: 'T1', occurredAt: at, eventId: 'a-close', open: false }]);
     }
+  });
+});
+
+describe('SLA breaches', () => {
+  // An outside tester's CRM sent the breach flag on a ticket's open and again on its close: four breached tickets read
+  // as four breaches, then eight once closed (2026-12-07).
+  it('counts a breached ticket once, on the day of its first flagged event, whichever events carry the flag and in any order', async () => {
+    const opened = (customerId: string, n: number) =>
+      activity(customerId, 'SUPPORT_TICKET_OPENED', NOW - (20 - n) * DAY, { ticketId: `T${n}`, slaBreached: true, eventId: `open-${n}` });
+    const closed = (customerId: string, n: number) =>
+      activity(customerId, 'SUPPORT_TICKET_CLOSED', NOW - (10 - n) * DAY, { ticketId: `T${n}`, slaBreached: true, eventId: `close-${n}` });
+    const tickets = [1, 2, 3, 4];
+    const feed = new Feed();
+    await t.store.applyEvents(feed.items(...tickets.map((n) => opened('opens-first', n))), NOW);
+    await t.store.applyEvents(feed.items(...tickets.map((n) => closed('opens-first', n))), NOW);
+    await t.store.applyEvents(new Feed().items(...tickets.flatMap((n) => [closed('closes-first', n), opened('closes-first', n)])), NOW);
+    const firstBreaches = tickets.map((n) => ({ day: utcDay(NOW) - (20 - n), count: 1 }));
+    for (const customerId of ['opens-first', 'closes-first']) {
+      const state = await readOne(customerId);
+      expect(state.slaBreachDays, customerId).toEqual(firstBreaches);
+      expect(state.tickets.map((ticket) => ticket.open)).toEqual([false, false, false, false]);
+    }
+    // Flagged on its close only, a ticket's breach is that day's.
+    await t.store.applyEvents(
+      new Feed().items(opened('close-flagged', 1), { ...closed('close-flagged', 1), slaBreached: false }, { ...opened('close-flagged', 2), slaBreached: null }, closed('close-flagged', 2)),
+      NOW,
+    );
+    expect((await readOne('close-flagged')).slaBreachDays).toEqual([
+      { day: utcDay(NOW) - 19, count: 1 },
+      { day: utcDay(NOW) - 8, count: 1 },
+    ]);
+  });
+
+  it("keeps a ticket's first breach as long as the ticket, and forgets both together", async () => {
+    const customerId = 'breach-aging';
+    const feed = new Feed();
+    const early = NOW - 10 * DAY;
+    await t.store.applyEvents(
+      feed.items(
+        activity(customerId, 'SUPPORT_TICKET_OPENED', early, { ticketId: 'T-old', slaBreached: true, eventId: 'open-old' }),
+        activity(customerId, 'SUPPORT_TICKET_CLOSED', early + 200 * DAY, { ticketId: 'T-old', slaBreached: true, eventId: 'close-old' }),
+      ),
+      early + 200 * DAY,
+    );
+    const k = t.store.keys.customer(customerId);
+    const breachLines = async () => ((await t.redis.get(k.ent)) ?? '').split('\n').filter((line) => line.startsWith('b:'));
+    // 430 days on the open has left the horizon but the close has not: the ticket and its first breach stay, that breach
+    // out of every window; the close, flagged too, does not take its place.
+    const first = NOW + 430 * DAY;
+    await t.store.applyEvents(feed.items(activity(customerId, 'CALL', first)), first);
+    expect(await breachLines()).toEqual([`b:T-old\t[${early},"open-old",0]`]);
+    expect((await readOne(customerId, first)).slaBreachDays).toEqual([]);
+    // Once the close has left it too, the sweep drops both.
+    const second = first + 200 * DAY;
+    await t.store.applyEvents(feed.items(activity(customerId, 'CALL', second)), second);
+    expect(await breachLines()).toEqual([]);
+    expect((await readOne(customerId, second)).tickets).toEqual([]);
   });
 });
 

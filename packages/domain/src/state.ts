@@ -80,7 +80,11 @@ export interface CustomerState {
   segment: string | null;
   /** Buckets inside the retention horizon only. */
   activityDays: ActivityDayBucket[];
-  /** UTC days with at least one SLA-breached ticket event, and how many. */
+  /**
+   * UTC days with at least one SLA breach, and how many: a ticket's breach on the day of its first event flagged
+   * `slaBreached` (once per ticket, however many of its events carry the flag), an event of no ticket on its own day.
+   * Sorted by day (slaBreachDaysOf).
+   */
   slaBreachDays: Array<{ day: UtcDay; count: number }>;
   lastActivityAt: number | null;
   lastInboundAt: number | null;
@@ -101,4 +105,19 @@ export interface CustomerState {
   latestCsmSentiment: LatestValue | null;
   /** Incremented by every applied (non-duplicate) event; guards score writes against stale instances. */
   revision: number;
+}
+
+/**
+ * slaBreachDays from its two sources: the flagged events of no ticket counted per day (`eventDays`, sorted by day), and
+ * the instant of each visible ticket's first breach; days before `firstDay` (the retention horizon) are left out.
+ */
+export function slaBreachDaysOf(eventDays: ReadonlyArray<{ day: UtcDay; count: number }>, ticketBreaches: Iterable<number>, firstDay: UtcDay): Array<{ day: UtcDay; count: number }> {
+  const counts = new Map<UtcDay, number>();
+  for (const { day, count } of eventDays) counts.set(day, count);
+  for (const occurredAt of ticketBreaches) {
+    const day = utcDay(occurredAt);
+    if (day >= firstDay) counts.set(day, (counts.get(day) ?? 0) + 1);
+  }
+  if (counts.size === eventDays.length) return [...eventDays];
+  return [...counts].sort(([a], [b]) => a - b).map(([day, count]) => ({ day, count }));
 }

@@ -82,6 +82,18 @@ describe('foldEvents: latest wins', () => {
     expect(fold(...ticket.reverse()).tickets).toEqual([{ ticketId: 'T1', occurredAt: NOW, eventId: 'a-close', open: false }]);
   });
 
+  it('counts a breached ticket once, on the day of its first flagged event, in any order (slaBreaches90: tickets, not events)', () => {
+    const tickets = [1, 2, 3, 4].flatMap((n) => [
+      activity(`open-${n}`, 'SUPPORT_TICKET_OPENED', NOW - (20 - n) * DAY, { ticketId: `T${n}`, slaBreached: true }),
+      activity(`close-${n}`, 'SUPPORT_TICKET_CLOSED', NOW - (10 - n) * DAY, { ticketId: `T${n}`, slaBreached: true }),
+    ]);
+    for (const events of [tickets, [...tickets].reverse()]) {
+      const state = fold(...events);
+      expect(state.slaBreachDays).toEqual([1, 2, 3, 4].map((n) => ({ day: TODAY - (20 - n), count: 1 })));
+      expect(computeInsights(state, NOW, OPTIONS).slaBreaches90).toBe(4);
+    }
+  });
+
   it('NPS, sentiment and segment keep their latest value; an NPS event without a value changes nothing', () => {
     const state = fold(
       activity('n1', 'NPS_RESPONSE', NOW - 3 * DAY, { value: 9 }),

@@ -8,6 +8,7 @@ import {
   INBOUND_ACTIVITY_TYPES,
   CUSTOMER_ACTIVITY_TYPES,
   USAGE_SUM_SCALE,
+  slaBreachDaysOf,
   ticketOf,
   utcDay,
   windowFirstDay,
@@ -113,6 +114,8 @@ interface FoldData {
   latestClockDay: UtcDay | null;
   days: Map<UtcDay, DayCounters>;
   tickets: Map<string, Latest<boolean>>;
+  /** Each ticket's first SLA breach, its earliest flagged event (the store's earliest-wins `b` records): kept while its ticket is. */
+  ticketBreaches: Map<string, Latest<null>>;
   opportunities: Map<string, Latest<OpportunityFields>>;
   contracts: Map<string, Latest<ContractFields>>;
   /** The customer's latest-wins values: segment, NPS, CSM sentiment. */
@@ -131,6 +134,7 @@ const emptyData = (): FoldData => ({
   latestClockDay: null,
   days: new Map(),
   tickets: new Map(),
+  ticketBreaches: new Map(),
   opportunities: new Map(),
   contracts: new Map(),
   values: new Map(),
@@ -225,7 +229,11 @@ export class CustomerFold {
           .sort(([a], [b]) => (TYPE_ORDER.get(a) ?? 0) - (TYPE_ORDER.get(b) ?? 0))
           .map(([type, count]) => ({ day, type, count, valueSum: type === 'PRODUCT_USAGE' ? counters.usageThousandths / USAGE_SUM_SCALE : 0 })),
       ),
-      slaBreachDays: days.filter(([, counters]) => counters.slaBreaches > 0).map(([day, counters]) => ({ day, count: counters.slaBreaches })),
+      slaBreachDays: slaBreachDaysOf(
+        days.filter(([, counters]) => counters.slaBreaches > 0).map(([day, counters]) => ({ day, count: counters.slaBreaches })),
+        visible(data.tickets).flatMap(([ticketId]) => data.ticketBreaches.get(ticketId)?.occurredAt ?? []),
+        firstDay,
+      ),
       lastActivityAt: data.lastActivityAt,
       lastInboundAt: data.lastInboundAt,
       lastCustomerActivityAt: data.lastCustomerActivityAt,
@@ -277,6 +285,7 @@ export class CustomerFold {
     const firstDay = this.horizonDay(day);
     for (const bucketDay of this.data.days.keys()) if (bucketDay < firstDay) this.data.days.delete(bucketDay);
     for (const [ticketId, ticket] of this.data.tickets) if (this.agedOut(ticket, day)) this.data.tickets.delete(ticketId);
+    for (const ticketId of this.data.ticketBreaches.keys()) if (!this.data.tickets.has(ticketId)) this.data.ticketBreaches.delete(ticketId);
   }
 
   /** Whether a record that ages out has left the retention horizon of a clock on `clockDay`. */
@@ -305,8 +314,8 @@ export class CustomerFold {
     data.lastActivityAt = later(data.lastActivityAt, event.occurredAt);
     if (INBOUND.has(event.activityType)) data.lastInboundAt = later(data.lastInboundAt, event.occurredAt);
     if (CUSTOMER.has(event.activityType)) data.lastCustomerActivityAt = later(data.lastCustomerActivityAt, event.occurredAt);
-    this.countOnDay(event);
     const ticketId = ticketOf(event);
+    this.countOnDay(event, ticketId);
     if (ticketId !== null) {
       const open = event.activityType === 'SUPPORT_TICKET_OPENED';
       const record: Latest<boolean> = { ...latest(event, true, open), phase: open ? 0 : 1 };
@@ -316,19 +325,26 @@ export class CustomerFold {
         if (this.agedOut(record, clockDay)) data.tickets.delete(ticketId);
         else data.tickets.set(ticketId, record);
       }
+      // Its first breach, as the store keeps it: earliest wins, and a breach already past the horizon is not kept.
+      const breach = latest(event, true, null);
+      const firstBreach = data.ticketBreaches.get(ticketId);
+      if (event.slaBreached && !this.agedOut(breach, clockDay) && (firstBreach === undefined || outranks(firstBreach, breach))) {
+        data.ticketBreaches.set(ticketId, breach);
+      }
     }
     const valueId = event.activityType === 'NPS_RESPONSE' ? 'nps' : event.activityType === 'CSM_SENTIMENT' ? 'csm' : null;
     if (valueId !== null && event.value !== null) offer(data.values, valueId, latest(event, false, event.value));
   }
 
   /** An event on a day before the horizon changes no window. */
-  private countOnDay(event: ActivityEvent): void {
+  private countOnDay(event: ActivityEvent, ticketId: string | null): void {
     const day = utcDay(event.occurredAt);
     if (day < this.horizonDay(this.data.latestClockDay ?? day)) return;
     const counters = this.data.days.get(day) ?? { activity: new Map(), slaBreaches: 0, usageThousandths: 0 };
     this.data.days.set(day, counters);
     counters.activity.set(event.activityType, (counters.activity.get(event.activityType) ?? 0) + 1);
-    if (event.slaBreached) counters.slaBreaches += 1;
+    // A ticket's breach counts once, on its first breach's day (stateAsOf); an event of no ticket is a breach of its own.
+    if (event.slaBreached && ticketId === null) counters.slaBreaches += 1;
     if (event.activityType === 'PRODUCT_USAGE' && event.value) counters.usageThousandths += Math.round(event.value * USAGE_SUM_SCALE);
   }
 }

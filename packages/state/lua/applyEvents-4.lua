@@ -48,6 +48,11 @@
                                   still outranks exactly the events it outranked before; or, for a kind in
                                   LAYOUT.forgottenOnceAgedOut (tickets), not at all, and the record it
                                   outranks is dropped.
+        earliest, field, record   earliest wins in line `field` of ent (a ticket's first SLA breach): as latest, but
+                                  a stored record is replaced only by one with a smaller (occurredAt, eventId),
+                                  and a record older than the horizon is not kept. Such a line never ages out on
+                                  its own: the sweep drops it with its ticket's (LAYOUT.kind.ticket, the same id),
+                                  so an event it outranked can never take its place later.
         max, field, value         the state hash field keeps the greater number (text: stored as given)
         min, field, value         the state hash field keeps the smaller number (text: stored as given)
         add, day, letter, amount  adds an integer amount to counter `letter` of the bucket of UTC day `day`;
@@ -94,8 +99,8 @@ local USAGE_FRACTION_FORMAT = '%0' .. (#tostring(USAGE_SUM_SCALE) - 1) .. 'd'
 -- then read where they lie among the unpacked values (eventStarts: each event's first value, and after the last event
 -- the value past its end): a table per event and per operation cost as much as the unpacking.
 local OPERATION_ARITY = {
-  [OP.latest.opcode] = OP.latest.arguments, [OP.max.opcode] = OP.max.arguments, [OP.min.opcode] = OP.min.arguments,
-  [OP.add.opcode] = OP.add.arguments,
+  [OP.latest.opcode] = OP.latest.arguments, [OP.earliest.opcode] = OP.earliest.arguments, [OP.max.opcode] = OP.max.arguments,
+  [OP.min.opcode] = OP.min.arguments, [OP.add.opcode] = OP.add.arguments,
 }
 local unpacked, values = pcall(cmsgpack.unpack, ARGV[ARG.events])
 if not unpacked or type(values) ~= 'table' then
@@ -286,11 +291,20 @@ local function sweep()
     if lastDay >= horizonDay then return body end
     return nil
   end)
-  keepLines(loadEnt(), function(head, body)
+  local lines, droppedTicket = loadEnt(), false
+  keepLines(lines, function(head, body)
     local aged = agedOut(head, cjson.decode(body))
     if aged == nil then return body end
+    if string.sub(head, 1, 1) == LAYOUT.kind.ticket then droppedTicket = true end
     return aged or nil
   end)
+  -- A ticket's first SLA breach goes with the ticket (a line of the same id, another kind's letter first).
+  if droppedTicket then
+    keepLines(lines, function(head, body)
+      if string.sub(head, 1, 1) == LAYOUT.kind.slaBreach and not getLine(lines, LAYOUT.kind.ticket .. string.sub(head, 2)) then return nil end
+      return body
+    end)
+  end
 end
 
 -- Whether a decoded record outranks what is stored (a record or a tombstone: both open with occurredAt, eventId).
@@ -318,6 +332,16 @@ local function latestWins(field, body)
   else
     setLine(lines, head, aged or body)
   end
+end
+
+local function earliestWins(field, body)
+  local record = cjson.decode(body)
+  if record[LAYOUT.record.occurredAt] < horizonMs then return end
+  local lines = loadEnt()
+  local head = field .. '\t'
+  local stored = getLine(lines, head)
+  if stored and not outranks(cjson.decode(stored), record) then return end
+  setLine(lines, head, body)
 end
 
 local function maxWins(field, value)
@@ -401,7 +425,10 @@ local function flushAdditions()
   additionsByDay, additionDays = {}, {}
 end
 
-local RUN = {[OP.latest.opcode] = latestWins, [OP.max.opcode] = maxWins, [OP.min.opcode] = minWins, [OP.add.opcode] = addToDay}
+local RUN = {
+  [OP.latest.opcode] = latestWins, [OP.earliest.opcode] = earliestWins, [OP.max.opcode] = maxWins, [OP.min.opcode] = minWins,
+  [OP.add.opcode] = addToDay,
+}
 
 -- A seen record's arrival hour, big-endian in its first bytes.
 local function arrivalHourAt(record, from)

@@ -56,6 +56,15 @@ describe('opsForEvent', () => {
     );
   });
 
+  it("keeps a breached ticket's first breach earliest-wins beside its record, instead of counting the event on its day", () => {
+    expect(opsForEvent(activity({ activityType: 'SUPPORT_TICKET_CLOSED', ticketId: 'T1', slaBreached: true }))).toEqual([
+      { op: 'add', day: 20240, counter: 'g', amount: 1 },
+      { op: 'max', field: 'lastAct', value: AT },
+      { op: 'latest', field: 't:T1', record: `[${AT},"1e1",1,0]` },
+      { op: 'earliest', field: 'b:T1', record: `[${AT},"e1",0]` },
+    ]);
+  });
+
   it('ranks a ticket close above an open of the same instant, whatever their eventIds', () => {
     const rankOf = (fields: Partial<ActivityEvent>) => {
       const op = opsForEvent(activity({ ticketId: 'T1', ...fields })).find((candidate) => candidate.op === 'latest');

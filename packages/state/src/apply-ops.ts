@@ -1,6 +1,7 @@
 // Translates one input event into the commutative operations the applyEvents Lua script performs.
 // Keeping the event semantics here (pure, unit-tested) leaves the script a small generic engine:
-// latest-wins records, maxima, minima and day-bucket counters, each of which gives the same result in any order.
+// latest-wins and earliest-wins records, maxima, minima and day-bucket counters, each of which gives the same result in
+// any order.
 import { CLOSED_OPPORTUNITY_STAGES, CUSTOMER_ACTIVITY_TYPES, INBOUND_ACTIVITY_TYPES, USAGE_SUM_SCALE, ticketOf, utcDay } from '@churnscore/domain';
 import type { ActivityEvent, ActivityType, InputEvent, OpportunityStage } from '@churnscore/domain';
 import {
@@ -15,6 +16,7 @@ import {
   type LatestRecord,
   type OpportunityPayload,
   type SegmentPayload,
+  type SlaBreachRecord,
   type TicketPayload,
   type ValuePayload,
   ticketRankId,
@@ -23,6 +25,8 @@ import {
 export type ApplyOp =
   /** Keep `record` in line `field` of the ent string unless the stored record has a greater (occurredAt, eventId). */
   | { op: 'latest'; field: string; record: string }
+  /** Keep `record` in line `field` of the ent string unless the stored record has a smaller (occurredAt, eventId) or `record` is past the horizon. */
+  | { op: 'earliest'; field: string; record: string }
   /** Keep the greater of the stored number and `value`. */
   | { op: 'max'; field: string; value: number }
   /** Keep the smaller of the stored number and `value`. */
@@ -36,6 +40,7 @@ export type ApplyOp =
  */
 export const APPLY_OP = {
   latest: { opcode: 'L', arguments: 2 },
+  earliest: { opcode: 'E', arguments: 2 },
   max: { opcode: 'M', arguments: 2 },
   min: { opcode: 'N', arguments: 2 },
   add: { opcode: 'A', arguments: 3 },
@@ -68,17 +73,21 @@ function activityOps(event: ActivityEvent): ApplyOp[] {
   if (CUSTOMER_TYPES.has(event.activityType)) {
     ops.push({ op: 'max', field: STATE_FIELD.lastCustomerActivityAt, value: event.occurredAt });
   }
-  if (event.slaBreached) ops.push({ op: 'add', day, counter: SLA_BREACH_COUNTER, amount: 1 });
+  const ticketId = ticketOf(event);
+  // A breach counts once per ticket, on the day of the ticket's first flagged event; an event of no ticket is a breach of its own.
+  if (event.slaBreached && ticketId === null) ops.push({ op: 'add', day, counter: SLA_BREACH_COUNTER, amount: 1 });
   if (event.activityType === 'PRODUCT_USAGE' && event.value) {
     ops.push({ op: 'add', day, counter: USAGE_SUM_COUNTER, amount: Math.round(event.value * USAGE_SUM_SCALE) });
   }
-  const ticketId = ticketOf(event);
   if (ticketId !== null) {
     // Even an open ticket stops counting once its last event leaves the horizon: one opened without a
-    // ticketId can never be closed.
+    // ticketId can never be closed. Its record first: the breach record goes with it (layout.ts, SlaBreachRecord).
     const open = event.activityType === 'SUPPORT_TICKET_OPENED';
-    const field = entityField('ticket', ticketId);
-    ops.push(latest<TicketPayload>(field, event, true, [open ? 1 : 0], ticketRankId(open, event.eventId)));
+    ops.push(latest<TicketPayload>(entityField('ticket', ticketId), event, true, [open ? 1 : 0], ticketRankId(open, event.eventId)));
+    if (event.slaBreached) {
+      const breach: SlaBreachRecord = [event.occurredAt, event.eventId, 0];
+      ops.push({ op: 'earliest', field: entityField('slaBreach', ticketId), record: JSON.stringify(breach) });
+    }
   }
   const valueField = LATEST_VALUE_FIELD[event.activityType];
   if (valueField !== undefined && event.value !== null) {
@@ -137,7 +146,8 @@ export function opsAsValues<V>(ops: readonly ApplyOp[], values: Array<V | string
   for (const op of ops) {
     switch (op.op) {
       case 'latest':
-        values.push(APPLY_OP.latest.opcode, op.field, op.record);
+      case 'earliest':
+        values.push(APPLY_OP[op.op].opcode, op.field, op.record);
         break;
       case 'max':
       case 'min':

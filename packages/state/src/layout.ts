@@ -150,8 +150,11 @@ const LINE_KEY_DIGITS = Array.from({ length: LINE_KEY_RADIX }, (_, digit) => dig
 /** The last UTC day a line key can name (year 5052): a guard, not a practical limit. */
 export const LAST_BUCKET_DAY = LINE_KEY_RADIX ** LINE_KEY_WIDTH * DAYS_PER_LINE - 1;
 
-/** Line prefixes of the `ent` string: one per entity kind, and `v` for the customer's latest-wins values. */
-export const ENTITY_KIND = { ticket: 't', opportunity: 'o', contract: 'c', value: 'v' } as const;
+/**
+ * Line prefixes of the `ent` string: one per entity kind, `v` for the customer's latest-wins values, and `b` for a
+ * ticket's first SLA breach (an earliest-wins record under the ticket's id: SlaBreachRecord).
+ */
+export const ENTITY_KIND = { ticket: 't', opportunity: 'o', contract: 'c', value: 'v', slaBreach: 'b' } as const;
 export type EntityKind = keyof typeof ENTITY_KIND;
 /** The ids of the `value` records. */
 export const LATEST_VALUE_ID = { segment: 'segment', latestNps: 'nps', latestCsmSentiment: 'csm' } as const;
@@ -189,6 +192,12 @@ export const RECORD_INDEX = { occurredAt: 0, eventId: 1, agesOut: 2 } as const;
 /** An aged-out record shrinks to its rank alone, [occurredAt, eventId] (the eventId breaks ties on occurredAt). */
 export const TOMBSTONE_LENGTH = 2;
 export type TicketPayload = [open: 0 | 1];
+/**
+ * A ticket's first SLA breach: the earliest (occurredAt, eventId) of its events flagged `slaBreached`, so that a ticket
+ * counts once in slaBreaches90, whichever of its events carry the flag and in whatever order they arrive. It never
+ * ages out on its own (agesOut 0): it goes with its ticket's record, which outlives every event of the ticket.
+ */
+export type SlaBreachRecord = LatestRecord<[]>;
 
 /**
  * A ticket record's second element is its eventId behind a mark of its phase, '0' opened or '1' closed, so that
@@ -225,6 +234,7 @@ export const LUA_LAYOUT = {
   },
   // Lua arrays count from 1.
   record: { occurredAt: RECORD_INDEX.occurredAt + 1, eventId: RECORD_INDEX.eventId + 1, agesOut: RECORD_INDEX.agesOut + 1 },
+  kind: { ticket: ENTITY_KIND.ticket, slaBreach: ENTITY_KIND.slaBreach },
   forgottenOnceAgedOut: Object.fromEntries(FORGOTTEN_ONCE_AGED_OUT.map((kind) => [ENTITY_KIND[kind], true])),
   boundedKinds: Object.fromEntries(BOUNDED_KINDS.map((kind) => [ENTITY_KIND[kind], true])),
   entLineMinBytes: ENT_LINE_MIN_BYTES,

@@ -1,7 +1,7 @@
 // Decodes a customer's state hash, `act` and `ent` strings (as applyEvents-4.lua writes them) into the
 // domain's CustomerState, as of a read time: only what lies inside the retention horizon is returned, so
 // whether the daily sweep has already trimmed something never shows.
-import { ACTIVITY_TYPES, MS_PER_DAY, utcDay, windowFirstDay } from '@churnscore/domain';
+import { ACTIVITY_TYPES, MS_PER_DAY, slaBreachDaysOf, utcDay, windowFirstDay } from '@churnscore/domain';
 import type {
   ActivityDayBucket,
   ActivityType,
@@ -32,6 +32,7 @@ import {
   type LatestRecord,
   type OpportunityPayload,
   type SegmentPayload,
+  type SlaBreachRecord,
   type TicketPayload,
   type ValuePayload,
   eventIdOfTicketRank,
@@ -167,6 +168,7 @@ function decodeLatestRecords(ent: string | null, horizonMs: number) {
   const contracts: ContractState[] = [];
   const tickets: TicketState[] = [];
   const values = new Map<string, LatestRecord<unknown[]>>();
+  const firstBreachOfTicket = new Map<string, number>();
   for (const line of lines(ent)) {
     const tab = line.indexOf('\t');
     const field = line.slice(0, tab);
@@ -202,7 +204,16 @@ function decodeLatestRecords(ent: string | null, horizonMs: number) {
       case ENTITY_KIND.value:
         values.set(id, record as LatestRecord<unknown[]>);
         break;
+      case ENTITY_KIND.slaBreach:
+        firstBreachOfTicket.set(id, (record as SlaBreachRecord)[RECORD_INDEX.occurredAt]);
+        break;
     }
+  }
+  // A breach counts while its ticket does: the record of a ticket dropped since is left to the next sweep.
+  const ticketBreaches: number[] = [];
+  for (const { ticketId } of tickets) {
+    const breachedAt = firstBreachOfTicket.get(ticketId);
+    if (breachedAt !== undefined) ticketBreaches.push(breachedAt);
   }
   tickets.sort((a, b) => byId(a.ticketId, b.ticketId));
   opportunities.sort((a, b) => byId(a.opportunityId, b.opportunityId));
@@ -217,6 +228,7 @@ function decodeLatestRecords(ent: string | null, horizonMs: number) {
     opportunities,
     contracts,
     tickets,
+    ticketBreaches,
     latestNps: latestValue(LATEST_VALUE_ID.latestNps),
     latestCsmSentiment: latestValue(LATEST_VALUE_ID.latestCsmSentiment),
   };
@@ -233,11 +245,13 @@ export function decodeCustomerState(
   retentionDays: number,
 ): CustomerState {
   const firstDay = horizonDay(asOf, retentionDays);
-  const { segment, opportunities, contracts, tickets, latestNps, latestCsmSentiment } = decodeLatestRecords(ent, firstDay * MS_PER_DAY);
+  const { segment, opportunities, contracts, tickets, ticketBreaches, latestNps, latestCsmSentiment } = decodeLatestRecords(ent, firstDay * MS_PER_DAY);
+  const { activityDays, slaBreachDays } = decodeActivity(act, firstDay);
   return {
     customerId,
     segment,
-    ...decodeActivity(act, firstDay),
+    activityDays,
+    slaBreachDays: slaBreachDaysOf(slaBreachDays, ticketBreaches, firstDay),
     lastActivityAt: numberOrNull(stateHash[STATE_FIELD.lastActivityAt]),
     lastInboundAt: numberOrNull(stateHash[STATE_FIELD.lastInboundAt]),
     lastCustomerActivityAt: numberOrNull(stateHash[STATE_FIELD.lastCustomerActivityAt]),
