@@ -15,7 +15,7 @@ import { loadConfig } from '@churnscore/config';
 import { sampleActivity, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
 import { createLogger, Liveness, type Logger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
-import { DEFAULT_PREFIX, trimResolvedAlerts, type RedisClient } from '@churnscore/state';
+import { DEFAULT_PREFIX, KEY_CONTRACT_VERSION, trimResolvedAlerts, type RedisClient } from '@churnscore/state';
 import { Kafka, logLevel, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../services/api/src/index';
@@ -491,18 +491,44 @@ describe('a scorer on an empty namespace whose consumer group has committed offs
   }, 120_000);
 });
 
+/** A scorer started on a namespace and consumer group of their own, with a Redis client to look into the namespace. */
+function scorerOfItsOwn(name: string) {
+  const groupId = uniqueName(`operations-${name}-group`);
+  const prefix = uniqueName(`operations-${name}`);
+  const settings = { CONSUMER_GROUP: groupId, REDIS_KEY_PREFIX: prefix };
+  const redis = createRedisClient();
+  resources.onCleanup(() => redis.quit());
+  const scored = async (customerId: string) => (await redis.exists(`${prefix}:cust:{${customerId}}:score`)) === 1;
+  return { groupId, prefix, settings, redis, scored, scorer: startService('scorer', settings) };
+}
+
+describe('a scorer on a namespace of an earlier key contract', () => {
+  // An outside tester set REDIS_KEY_PREFIX=chs:v5 for a chs:v6 scorer: it started, and mixed both forms (2026-12-07).
+  it('refuses to start (exit 78), naming the contract found and the replay that upgrades', async () => {
+    const { prefix, settings, redis, scored, scorer } = scorerOfItsOwn('contract');
+    const customerId = uniqueName('contract-customer');
+    await bed.publish([sampleActivity({ customerId, occurredAt: anHourAgo() })]);
+    await eventually(() => scored(customerId), Boolean, 45_000, 'the event to be scored');
+    expect(await redis.get(`${prefix}:contract`)).toBe(KEY_CONTRACT_VERSION);
+    scorer.signal('SIGTERM');
+    expect(await scorer.exitWithin(30_000)).toEqual({ code: 0, signal: null });
+
+    // What a namespace of chs:v5 or before looks like: claimed, with no contract recorded.
+    await redis.del(`${prefix}:contract`);
+    const refused = startService('scorer', settings);
+    expect(await refused.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    const refusal = refused.records().at(-1)!;
+    expect(refusal.reason).toContain(`the Redis namespace "${prefix}" holds state of key contract chs:v5 or earlier, which this release (${KEY_CONTRACT_VERSION}) would misread`);
+    expect(refusal.reason).toContain('Upgrading to a new contract version');
+  }, 120_000);
+});
+
 describe('a scorer whose Redis namespace loses its whole data set while it runs', () => {
   it('exits non-zero at once rather than re-consume into an empty store, and a restart then refuses the namespace', async () => {
-    const groupId = uniqueName('operations-flushed-group');
-    const prefix = uniqueName('operations-flushed');
+    const { groupId, prefix, settings, redis, scored, scorer } = scorerOfItsOwn('flushed');
     const customerId = uniqueName('flushed-customer');
-    const settings = { CONSUMER_GROUP: groupId, REDIS_KEY_PREFIX: prefix };
-    const scorer = startService('scorer', settings);
-    const redis = createRedisClient();
-    resources.onCleanup(() => redis.quit());
-    const scored = async () => (await redis.exists(`${prefix}:cust:{${customerId}}:score`)) === 1;
     await bed.publish([sampleActivity({ customerId, eventId: uniqueName('first'), occurredAt: anHourAgo() })]);
-    await eventually(scored, Boolean, 45_000, 'the first event to be scored');
+    await eventually(() => scored(customerId), Boolean, 45_000, 'the first event to be scored');
     await untilGroupCommitted(groupId);
 
     // The namespace's data set is lost (a flush of this namespace only: the stack's Redis is shared).

@@ -114,10 +114,13 @@ export interface CustomerState {
 export function slaBreachDaysOf(eventDays: ReadonlyArray<{ day: UtcDay; count: number }>, ticketBreaches: Iterable<number>, firstDay: UtcDay): Array<{ day: UtcDay; count: number }> {
   const counts = new Map<UtcDay, number>();
   for (const { day, count } of eventDays) counts.set(day, count);
+  let counted = false;
   for (const occurredAt of ticketBreaches) {
     const day = utcDay(occurredAt);
-    if (day >= firstDay) counts.set(day, (counts.get(day) ?? 0) + 1);
+    if (day < firstDay) continue;
+    counts.set(day, (counts.get(day) ?? 0) + 1);
+    counted = true;
   }
-  if (counts.size === eventDays.length) return [...eventDays];
+  if (!counted) return [...eventDays];
   return [...counts].sort(([a], [b]) => a - b).map(([day, count]) => ({ day, count }));
 }

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { Cluster, Redis, ReplyError } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, keySchema, type KeySchema } from './keys';
+import { DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, KEY_CONTRACT_VERSION, keySchema, type KeySchema } from './keys';
 
 export type RedisClient = Redis | Cluster;
 
@@ -532,13 +532,17 @@ export async function namespaceState(redis: RedisClient, prefix: string = DEFAUL
   return scored.length > 0 ? 'unclaimed' : 'empty';
 }
 
+/** The key contract version a namespace was claimed under, or null for one claimed before chs:v6 recorded it (or never). */
+export const namespaceContract = (redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<string | null> => redis.get(keySchema(prefix).contract);
+
 /**
- * Marks the namespace as in use by a scorer, with a random epoch, unless it already is (the epoch is then kept). On a
+ * Marks the namespace as in use by a scorer, with a random epoch, and of this release's key contract, unless it already is (the epoch is then kept). On a
  * cluster, each master's epoch key is written first and the namespace's, which lists them, last: a claim cut short
  * leaves no list naming a key that was never written.
  */
 export async function claimNamespace(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<void> {
   const keys = keySchema(prefix);
+  await redis.set(keys.contract, KEY_CONTRACT_VERSION, 'NX');
   if (!(redis instanceof Cluster) || (await redis.get(keys.epoch)) !== null) {
     await redis.set(keys.epoch, randomUUID(), 'NX');
     return;

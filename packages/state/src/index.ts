@@ -1,4 +1,4 @@
-export { claimNamespace, coverEveryMaster, createRedis, dataSetLost, namespaceState, OUTPUT_VERSIONS_PER_MS, redisIdentity, replicationProgress, serverMicroseconds, writeFence, type RedisClient, type RedisConnectOptions, type RedisIdentity, type ReplicationProgress, type WriteFence } from './connection';
+export { claimNamespace, coverEveryMaster, createRedis, dataSetLost, namespaceContract, namespaceState, OUTPUT_VERSIONS_PER_MS, redisIdentity, replicationProgress, serverMicroseconds, writeFence, type RedisClient, type RedisConnectOptions, type RedisIdentity, type ReplicationProgress, type WriteFence } from './connection';
 export {
   REDIS_LOGIN_CHECK_TIMEOUT_MS,
   RedisAccessRefusedError,
@@ -21,6 +21,7 @@ export {
   CUSTOMER_KEY_PARTS,
   DEFAULT_DUE_SHARDS,
   DEFAULT_PREFIX,
+  KEY_CONTRACT_VERSION,
   EVERY_CUSTOMER_RANKING,
   RANKING_METRICS,
   decodeKeyPart,

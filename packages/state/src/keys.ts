@@ -2,8 +2,10 @@
 // `{<encoded customerId>}`, so each per-customer Lua script touches a single slot and runs on Redis Cluster.
 import { TEXT_FIELD_MAX_LENGTH, hasActiveContract, textLengthProblem, type LifecycleStage } from '@churnscore/domain';
 
-/** The namespace of this version of the key contract (docs/redis-contract.md, "Prefix and versioning"). */
-export const DEFAULT_PREFIX = 'chs:v6';
+/** This version of the key contract (docs/redis-contract.md, "Prefix and versioning"): a claimed namespace records it (`contract`). */
+export const KEY_CONTRACT_VERSION = 'chs:v6';
+/** The namespace of this version of the key contract. */
+export const DEFAULT_PREFIX = KEY_CONTRACT_VERSION;
 export const DEFAULT_DUE_SHARDS = 16;
 
 /**
@@ -100,6 +102,8 @@ export interface KeySchema {
   /** The explanations' legends (explanation-codec.ts): what every explanation of one scorecard and churn model shares, by name. */
   readonly legends: string;
   readonly epoch: string;
+  /** The key contract version the namespace was claimed under (KEY_CONTRACT_VERSION; none: before chs:v6). */
+  readonly contract: string;
   /** On a Redis Cluster, an epoch key on the master that holds hash tag `tag` (connection.ts, claimNamespace). */
   masterEpoch(tag: number): string;
   /**
@@ -162,6 +166,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     resolvedAlerts: `${prefix}:alerts:resolved`,
     legends: `${prefix}:legends`,
     epoch: `${prefix}:epoch`,
+    contract: `${prefix}:contract`,
     masterEpoch: (tag) => `${prefix}:epoch:{${tag}}`,
     addedEpochTags: `${prefix}:epoch:added`,
     inputOffsets: `${prefix}:inputs`,

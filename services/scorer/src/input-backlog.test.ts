@@ -33,8 +33,11 @@ let groupPositionQuestions: number;
 let backlog: InputBacklog;
 /** What the instances recorded in Redis as behind (`<p>:inputs:behind`), by partitionKey. */
 let recordedBehind: Set<string>;
+/** What the backlog told of the consumer's lag in the partitions of its assignments. */
+let lagsLearnt: Array<{ topic: string; partition: number; lag: number }>;
 beforeEach(async () => {
   recordedBehind = new Set();
+  lagsLearnt = [];
   brokerEnd = 1_000;
   contractEnd = null;
   groupAt = 0;
@@ -63,6 +66,7 @@ beforeEach(async () => {
       read: () => Promise.resolve([...recordedBehind].map((key) => partitionOfKey(key))),
     },
     logger: createLogger({ name: 'backlog-test', level: 'silent' }),
+    onLagLearnt: (lags) => lagsLearnt.push(...lags),
   });
   await backlog.refreshPartitionCounts();
 });
@@ -152,6 +156,18 @@ describe('InputBacklog', () => {
     brokerEnd = 1_000 + FAR_BEHIND - 1;
     await backlog.confirmCatchUp(last);
     expect(backlog.partitionsBehind(first, last)).toEqual([]);
+  });
+
+  it("tells the lag of every partition of an assignment from where the group stands, before any fetch: the lag metric's series", async () => {
+    groupAt = 200;
+    const assignment = { [ACTIVITY]: [partitionOf(first)], [CONTRACT]: [partitionOf(first), partitionOf(elsewhere)] };
+    backlog.assigned(assignment);
+    await backlog.learnAssignment(assignment);
+    expect(lagsLearnt).toEqual([
+      { topic: ACTIVITY, partition: partitionOf(first), lag: 800 },
+      { topic: CONTRACT, partition: partitionOf(first), lag: 800 },
+      { topic: CONTRACT, partition: partitionOf(elsewhere), lag: 800 },
+    ]);
   });
 
   it("learns an assignment's backlog from where the group stands, before any fetch, and only then says it is known", async () => {

@@ -37,6 +37,11 @@ export interface InputBacklogOptions {
   brokers: BrokerOffsets;
   shared: SharedBacklog;
   logger: Logger;
+  /**
+   * Where the group stands in each partition of a new assignment, as learnt from the brokers before any fetch (records
+   * behind the high watermark): what the consumer's lag is until the partition's first fetch says.
+   */
+  onLagLearnt?(lags: ReadonlyArray<{ topic: string; partition: number; lag: number }>): void;
 }
 
 /**
@@ -179,15 +184,17 @@ export class InputBacklog {
   private async survey(assignment: Readonly<Record<string, readonly number[]>>, round: number): Promise<boolean> {
     const positions = await this.options.brokers.groupPositions(Object.keys(assignment));
     if (round !== this.assignments) return false;
-    const ahead = Object.entries(assignment).flatMap(([topic, partitions]) =>
+    const standing = Object.entries(assignment).flatMap(([topic, partitions]) =>
       partitions.flatMap((partition) => {
         const known = positions.get(partitionKey(topic, partition));
         if (known === undefined) return [];
         // The group's committed offset trails what this instance has handled since.
         const position = Math.max(known.position, this.progress.get(partitionKey(topic, partition))?.position ?? 0);
-        return known.end <= position ? [] : [{ topic, partition, position, end: known.end }];
+        return [{ topic, partition, position, end: known.end }];
       }),
     );
+    this.options.onLagLearnt?.(standing.map(({ topic, partition, position, end }) => ({ topic, partition, lag: Math.max(0, end - position) })));
+    const ahead = standing.filter(({ position, end }) => end > position);
     // A history being loaded (a partition far behind) lies in every input topic, a customer's records in one
     // partition of each: a partition with less than a unit ahead, fetched after the far one caught up (its leader
     // on a slower broker), would leave its customers scored as settled without those records. So every record

@@ -44,6 +44,9 @@ import {
 import { scoringConfigIdentity, type ScoringConfig } from '@churnscore/scoring';
 import {
   claimNamespace,
+  DEFAULT_PREFIX,
+  KEY_CONTRACT_VERSION,
+  namespaceContract,
   coverEveryMaster,
   createRedis,
   createStateStore,
@@ -145,6 +148,14 @@ async function requireHistoryBehindCommittedOffsets(admin: Admin, redis: RedisCl
     throw new ConfigError([
       `REDIS_KEY_PREFIX: the Redis namespace "${prefix}" holds customers scored after its data set was lost (an epoch key of its claim is missing): ` +
         `replaying into it would skip their earlier events as redeliveries. ${freshNamespaceAdvice(prefix, groupId)}`,
+    ]);
+  }
+  const contract = state === 'claimed' ? await namespaceContract(redis, prefix) : KEY_CONTRACT_VERSION;
+  if (contract !== KEY_CONTRACT_VERSION) {
+    throw new ConfigError([
+      `REDIS_KEY_PREFIX: the Redis namespace "${prefix}" holds state of key contract ${contract ?? 'chs:v5 or earlier'}, which this release ` +
+        `(${KEY_CONTRACT_VERSION}) would misread and mix with its own (docs/redis-contract.md, "Prefix and versioning"). Replay the topics into a ` +
+        `new prefix (docs/operations.md, "Upgrading to a new contract version"): leave REDIS_KEY_PREFIX unset for ${DEFAULT_PREFIX}, with a new CONSUMER_GROUP.`,
     ]);
   }
   if (state === 'empty' && (await offsetsPastEarliest(admin, groupId, inputTopics))) {
@@ -389,10 +400,16 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       read: () => readPartitionsBehind(redis, config.redis.keyPrefix),
     },
     logger,
+    onLagLearnt: (lags) => {
+      for (const { topic, partition, lag } of lags) metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
+    },
   });
   const inputOffsets = new InputOffsetsGuard(freshNamespaceAdvice(config.redis.keyPrefix, config.kafka.consumerGroup));
   let stopping = false;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    // The lag of the partitions this instance now holds, from the brokers and then from each fetch: no series is left of
+    // one another instance took (its last value would stand for good in any sum over instances).
+    metrics.consumerLag.reset();
     backlog.assigned(payload.memberAssignment);
     // The time-driven re-scoring waits for it (claiming no one meanwhile), and polls as soon as it is known, not a poll
     // interval later. Joins come once the loops run, after timeDriven below exists.
@@ -506,6 +523,11 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     onCommitted: async (offsets) => {
       for (const { topic, partition, offset } of offsets) inputOffsets.committed(topic, partition, Number(offset));
       await recordInputOffsets(redis, offsets, config.redis.keyPrefix);
+    },
+    // Before any record of the batch is handled, as a fetch's end before the consumed offset: the process exits.
+    onLogWentBack: (wentBack) => {
+      const error = inputOffsets.readAgainFrom(wentBack);
+      liveness.fail(error.message, error);
     },
     // kafkajs moved past records it did not hand out: those below the partition's start were deleted unread (the gap
     // may also be a compacted topic's, which deleted nothing the scorer needed).
