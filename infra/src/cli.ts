@@ -32,7 +32,7 @@ Options:
   -y, --yes          confirm \`reset\` without asking
   -f, --follow       keep following the logs
   -n, --lines <n>    lines of log to show (default 50)
-  --allow-drift      let \`up\`/\`topics\` carry on when existing topics differ from their spec
+  --allow-drift      let \`up\`/\`topics\`/\`demo\` carry on when existing topics differ from their spec
   -h, --help         this text
 
 Ports, folders and endpoints come from the environment: see docs/operations.md.`;
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
     case 'fetch':
       return fetchBinaries(reporter);
     case 'demo':
-      return runDemo(reporter);
+      return runDemo(reporter, { allowDrift: values['allow-drift'] });
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

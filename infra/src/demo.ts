@@ -25,6 +25,8 @@ export interface DemoOptions {
   customers: number;
   /** Live events per second once the history is in. */
   liveRate: number;
+  /** Carry on when existing topics differ from their spec (a topic given more partitions: docs/operations.md, Topics). */
+  allowDrift?: boolean;
 }
 
 const DEFAULT_DEMO_OPTIONS: DemoOptions = { customers: 300, liveRate: 20 };
@@ -116,9 +118,10 @@ async function stopService(child: ChildProcess): Promise<void> {
  * and the read API, publishes a year of simulated CRM history, then keeps live traffic flowing until
  * Ctrl-C, which stops everything this command started (the stack too, if it was not already running).
  */
-export async function runDemo(reporter: Reporter, options: DemoOptions = DEFAULT_DEMO_OPTIONS): Promise<number> {
+export async function runDemo(reporter: Reporter, overrides: Partial<DemoOptions> = {}): Promise<number> {
+  const options = { ...DEFAULT_DEMO_OPTIONS, ...overrides };
   const stack = await ensureStack({ reporter });
-  await provisionStack(stack, { reporter });
+  await provisionStack(stack, { reporter, allowDrift: options.allowDrift });
   const settings = loadSettings();
   const apiAccess = demoApiAccess(process.env);
   const env: NodeJS.ProcessEnv = {
