@@ -283,6 +283,15 @@ local function agedOut(head, record)
   return string.format('[%.0f,%s]', record[LAYOUT.record.occurredAt], cjson.encode(record[LAYOUT.record.eventId]))
 end
 
+-- Whether any line of `lines`, stored or added by this call, is of `kind` (a line's first character).
+local function holdsKind(lines, kind)
+  if string.find(lines.text, '\n' .. kind, 1, true) then return true end
+  for _, head in ipairs(lines.added) do
+    if lines.edits[head] and string.sub(head, 1, 1) == kind then return true end
+  end
+  return false
+end
+
 -- Retention sweep: periods that ended before the horizon are dropped, and entity records that age out and are older
 -- than it shrink to tombstones or are dropped, as their agesOut says.
 local function sweep()
@@ -291,15 +300,15 @@ local function sweep()
     if lastDay >= horizonDay then return body end
     return nil
   end)
-  local lines, droppedTicket = loadEnt(), false
+  local lines = loadEnt()
   keepLines(lines, function(head, body)
     local aged = agedOut(head, cjson.decode(body))
     if aged == nil then return body end
-    if string.sub(head, 1, 1) == LAYOUT.kind.ticket then droppedTicket = true end
     return aged or nil
   end)
-  -- A ticket's first SLA breach goes with the ticket (a line of the same id, another kind's letter first).
-  if droppedTicket then
+  -- A ticket's first SLA breach goes with the ticket (a line of the same id, another kind's letter first): one dropped
+  -- now, or by an apply since the last sweep (an event past the horizon that outranked its record).
+  if holdsKind(lines, LAYOUT.kind.slaBreach) then
     keepLines(lines, function(head, body)
       if string.sub(head, 1, 1) == LAYOUT.kind.slaBreach and not getLine(lines, LAYOUT.kind.ticket .. string.sub(head, 2)) then return nil end
       return body
