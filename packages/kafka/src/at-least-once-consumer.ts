@@ -125,13 +125,6 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
    * partition before (since its assignment or a rewind).
    */
   onPassedUnread?(passed: PassedUnread): void;
-  /**
-   * A fetch of the partition began below an offset this member committed for it since it was assigned: its log went
-   * back (the topic deleted and created again, a log truncated), and kafkajs, its position past the new log's end, began
-   * again from the earliest record. A re-read after a failed unit, a rewind or a rebalance begins at a committed offset
-   * or above. The batch is refused before any of its records is handed out (PartitionLogWentBackError); told first.
-   */
-  onLogWentBack?(wentBack: PartitionLogWentBack): void;
   /** The store lost writes: consumption restarts from the committed offsets. */
   onRewind?(): void;
   /**
@@ -163,22 +156,6 @@ export interface PartitionOffset {
   topic: string;
   partition: number;
   offset: string;
-}
-
-/** A partition read again from `firstOffset`, below offset `committed` that this member committed for it. */
-export interface PartitionLogWentBack {
-  topic: string;
-  partition: number;
-  firstOffset: string;
-  committed: string;
-}
-
-/** Raised for a batch that begins below an offset this member committed for its partition (onLogWentBack). */
-export class PartitionLogWentBackError extends Error {
-  override readonly name = 'PartitionLogWentBackError';
-  constructor(readonly wentBack: PartitionLogWentBack) {
-    super(`partition ${wentBack.topic}/${wentBack.partition} was fetched from offset ${wentBack.firstOffset}, below offset ${wentBack.committed} committed for it`);
-  }
 }
 
 /** A committed offset and, when the commit covers one, the last record handed out below it. */
@@ -217,8 +194,6 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private assigned = new Set<string>();
   /** Where each partition's next fetch should begin while assigned here: after the last batch fetched, or where it was sought to. */
   private readonly positions = new Map<string, bigint>();
-  /** The offset this member last committed for each partition it holds: no fetch of it begins below unless its log went back. */
-  private readonly committedHere = new Map<string, bigint>();
   private commitTimer: NodeJS.Timeout | undefined;
   /** Commits and rewinds, one at a time: a rewind must not interleave with a commit of what it discards. */
   private serial: Promise<void> = Promise.resolve();
@@ -277,16 +252,6 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     // Partitions we lost are re-read by their new owner from its last commit; idempotent handlers make that safe.
     this.pending = this.pending.filter((p) => this.assigned.has(partitionKey(p.topic, p.partition)));
     for (const partition of this.positions.keys()) if (!this.assigned.has(partition)) this.positions.delete(partition);
-    for (const partition of this.committedHere.keys()) if (!this.assigned.has(partition)) this.committedHere.delete(partition);
-  }
-
-  /** @throws PartitionLogWentBackError for a fetch that begins below the offset this member last committed for the partition. */
-  private refuseIfWentBack(topic: string, partition: number, firstOffset: string): void {
-    const committed = this.committedHere.get(partitionKey(topic, partition));
-    if (committed === undefined || BigInt(firstOffset) >= committed) return;
-    const wentBack = { topic, partition, firstOffset, committed: committed.toString() };
-    this.options.onLogWentBack?.(wentBack);
-    throw new PartitionLogWentBackError(wentBack);
   }
 
   /**
@@ -309,9 +274,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     // The batch's last record may be one it does not hand out (a transaction's marker): the batch ends after it.
     const batchEnd = (BigInt(batch.lastOffset()) + 1n).toString();
     // Its first record, handed out or not (a transaction's marker, an aborted record): where the fetch began.
-    const fetchedFrom = batch.firstOffset() ?? first?.offset ?? batchEnd;
-    this.refuseIfWentBack(batch.topic, batch.partition, fetchedFrom);
-    this.fetched(batch.topic, batch.partition, fetchedFrom, batchEnd);
+    this.fetched(batch.topic, batch.partition, batch.firstOffset() ?? first?.offset ?? batchEnd, batchEnd);
     if (first !== undefined) {
       this.options.onFetch?.({ topic: batch.topic, partition: batch.partition, firstOffset: first.offset, highWatermark: batch.highWatermark });
     }
@@ -387,10 +350,9 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private skipped({ topic, partition, firstOffset, nextOffset, highWatermark }: SkippedRecords): void {
     const revoked = () => !this.assigned.has(partitionKey(topic, partition));
     if (revoked()) return;
+    this.fetched(topic, partition, firstOffset, nextOffset);
     try {
-      // A fetch like any other: refused where the partition's log went back, or by the handler, before it moves on.
-      this.refuseIfWentBack(topic, partition, firstOffset);
-      this.fetched(topic, partition, firstOffset, nextOffset);
+      // A fetch like any other: the handler may refuse the partition (its offsets went back) before it moves on.
       this.options.onFetch?.({ topic, partition, firstOffset, highWatermark });
     } catch (error) {
       this.options.logger.warn({ err: error, topic, partition }, 'records not handed out left where they are: the fetch was refused');
@@ -500,11 +462,6 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     this.pending = this.pending.filter((entry) => !committing.has(entry));
     const offsets = [...latestByPartition.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset }));
     await this.options.consumer.commitOffsets(offsets);
-    for (const { topic, partition, offset } of offsets) {
-      const key = partitionKey(topic, partition);
-      // A rebalance during the commit may have taken the partition away.
-      if (this.assigned.has(key)) this.committedHere.set(key, BigInt(offset));
-    }
     await this.options.onCommitted?.(
       offsets.map((offset) => {
         const lastRecord = lastRecordByPartition.get(partitionKey(offset.topic, offset.partition));

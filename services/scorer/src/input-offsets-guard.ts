@@ -1,7 +1,7 @@
 // No input partition's offsets may go back under a namespace that consumed it (packages/state input-offsets.ts:
 // its new records would be taken for redeliveries and dropped). Checked at start against every partition's end,
-// on every fetch against the end the broker reports, and against the offsets this instance committed (the consumer's onLogWentBack).
-import { partitionKey, type PartitionLogWentBack } from '@churnscore/kafka';
+// and on every fetch against the end the broker reports.
+import { partitionKey } from '@churnscore/kafka';
 import { readInputOffsets } from '@churnscore/state';
 import type { InputOffset, RedisClient } from '@churnscore/state';
 
@@ -32,15 +32,6 @@ export class InputOffsetsGuard {
   /** The next offset to consume of the partition, as last committed; undefined when this namespace never consumed it. */
   consumedTo(topic: string, partition: number): number | undefined {
     return this.consumed.get(partitionKey(topic, partition));
-  }
-
-  /** The error for a partition fetched from below an offset this instance committed for it (the consumer's onLogWentBack). */
-  readAgainFrom({ topic, partition, firstOffset, committed }: PartitionLogWentBack): InputOffsetsWentBackError {
-    return new InputOffsetsWentBackError(
-      `input partition ${topic}/${partition} was fetched again from offset ${firstOffset}, before offset ${committed} that this scorer committed ` +
-        "for it: its log went back (the topic was deleted and created again, or its log truncated), and the consumer began again from its start. " +
-        `Its records would be taken for redeliveries of the ones the customers' state already holds, and dropped, so the scorer stops instead. ${this.rebuild}`,
-    );
   }
 
   /** @throws InputOffsetsWentBackError when the partition's log, ending at `end`, ends before the offset it was consumed to. */

@@ -524,11 +524,6 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       for (const { topic, partition, offset } of offsets) inputOffsets.committed(topic, partition, Number(offset));
       await recordInputOffsets(redis, offsets, config.redis.keyPrefix);
     },
-    // Before any record of the batch is handled, as a fetch's end before the consumed offset: the process exits.
-    onLogWentBack: (wentBack) => {
-      const error = inputOffsets.readAgainFrom(wentBack);
-      liveness.fail(error.message, error);
-    },
     // kafkajs moved past records it did not hand out: those below the partition's start were deleted unread (the gap
     // may also be a compacted topic's, which deleted nothing the scorer needed).
     onPassedUnread: ({ topic, partition, from, to }) => {
