@@ -10,6 +10,7 @@ import { BENCH_USAGE, parseBenchArgs, type BenchOptions, type SectionName } from
 import { seedTemplates, type Templates } from './population';
 import { RESULTS_DIR, renderTable, writeResults, type SectionOutcome, type TableRow } from './report';
 import { Sandbox } from '../infra/src/sandbox';
+import { measureBusyCustomer } from './sections/busy-customer';
 import { measureCeiling } from './sections/ceiling';
 import { measureLatency } from './sections/latency';
 import { measureMemory } from './sections/memory';
@@ -121,6 +122,7 @@ async function main(): Promise<number> {
     memory: async () =>
       measureMemory(context, await shared.templatesReady(), { customers: options.memoryCustomers, growthCustomers: options.growthCustomers, seed: options.seed, signal }),
     rescore: async () => measureRescoring(context, await shared.templatesReady(), { customers: options.rescoreCustomers }),
+    busy: async () => measureBusyCustomer(context, { now: startedAt.getTime() }),
     profile: async () =>
       profileScorer(context, firstEvents(await shared.preProduced(), options.profileEvents), {
         partitions,

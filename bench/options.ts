@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError, integerOption } from '@churnscore/simulator';
 
-export const SECTIONS = ['ceiling', 'throughput', 'latency', 'memory', 'rescore', 'profile'] as const;
+export const SECTIONS = ['ceiling', 'throughput', 'latency', 'memory', 'rescore', 'busy', 'profile'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export const BENCH_USAGE = `Usage: npm run bench -- [options]

@@ -175,6 +175,24 @@ describe('idempotence', () => {
     expect(await t.redis.strlen(t.store.keys.customer(customerId).seen)).toBe(11);
   });
 
+  it("keeps a busy customer's window exact while it grows by appends: copies within the window are duplicates, the oldest hour leaves first", async () => {
+    const customerId = 'busy-window';
+    const feed = new Feed();
+    const RECORD_BYTES = 11;
+    const call = (n: number) => activity(customerId, 'CALL', NOW - DAY, { eventId: `busy-${n}` });
+    const first = Array.from({ length: 1_500 }, (_, n) => call(n));
+    const second = Array.from({ length: 200 }, (_, n) => call(1_500 + n));
+    await t.store.applyEvents(feed.items(...first), NOW);
+    // one event a call, as live traffic brings them: each appended to a window already past 16 KB
+    for (const event of second) await t.store.applyEvents(feed.items(event), NOW + HOUR);
+    const copies = await t.store.applyEvents(feed.items(...first, ...second), NOW + 2 * HOUR);
+    expect(new Set(copies.map((r) => r.outcome))).toEqual(new Set(['duplicate']));
+    // 170 hours on, the first hour's arrivals are past the window (and its hour of grace), the second hour's not yet
+    const later = await t.store.applyEvents(feed.items(call(0), call(1_500)), NOW + 170 * HOUR);
+    expect(later.map((r) => r.outcome)).toEqual(['applied', 'duplicate']);
+    expect(await t.redis.strlen(t.store.keys.customer(customerId).seen)).toBe((second.length + 1) * RECORD_BYTES);
+  });
+
   it('writes nothing to a Redis server other than the one the writes are fenced to', async () => {
     const customerId = 'fenced';
     const { runId } = await t.store.identity();

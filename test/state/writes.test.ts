@@ -32,7 +32,7 @@ afterAll(async () => {
 async function writeCalls(): Promise<Record<string, number>> {
   const stats = await redis.info('commandstats');
   const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map(([, command, n]) => [command!, Number(n)] as const);
-  return Object.fromEntries(calls.filter(([command]) => ['hset', 'hincrby', 'hdel', 'set', 'del', 'rpush', 'zadd'].includes(command)));
+  return Object.fromEntries(calls.filter(([command]) => ['hset', 'hincrby', 'hdel', 'set', 'append', 'del', 'rpush', 'zadd'].includes(command)));
 }
 
 it("writes a customer's state hash once per apply call, not once per event", async () => {
@@ -42,6 +42,20 @@ it("writes a customer's state hash once per apply call, not once per event", asy
   const results = await store.applyEvents(items, NOW);
   expect(results.map((r) => [r.outcome, r.revision])).toEqual([1, 2, 3, 4, 5].map((n) => ['applied', n]));
   expect(await writeCalls()).toEqual({ hset: 1, set: 2 }); // state; act and seen
+});
+
+it("appends a busy customer's new dedupe records instead of writing its whole window again, until the window's front leaves", async () => {
+  const feed = new Feed();
+  const call = (n: number) => activity('chatty', 'CALL', NOW - HOUR, { eventId: `chatty-${n}` });
+  // 1,500 records of 11 bytes: past the length from which the window grows by APPEND
+  await store.applyEvents(feed.items(...Array.from({ length: 1_500 }, (_, n) => call(n))), NOW);
+  await redis.config('RESETSTAT');
+  await store.applyEvents(feed.items(call(1_500), call(1_501)), NOW);
+  expect(await writeCalls()).toEqual({ hset: 1, set: 1, append: 1 }); // state; act; the two new records of seen
+  await redis.config('RESETSTAT');
+  // A week and two hours later the first arrivals leave the front: the rest is written whole, once.
+  await store.applyEvents(feed.items(call(1_502)), NOW + 170 * HOUR);
+  expect(await writeCalls()).toEqual({ hset: 1, set: 2 });
 });
 
 it('writes nothing of insights, alert book or score fields that a commit leaves unchanged', async () => {

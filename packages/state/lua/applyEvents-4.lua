@@ -17,7 +17,8 @@
                           letters in alphabetical order, an amount of 1 omitted
     KEYS[KEY.ent]  string latest-wins records, one line each: "\n" .. field .. "\t" .. record
     KEYS[KEY.seen] string dedupe window, records in arrival order: arrival hour since the epoch (3 bytes,
-                          big-endian) .. the event's digest (8 bytes)
+                          big-endian) .. the event's digest (8 bytes); written whole when its front is cut or
+                          while shorter than LAYOUT.seen.appendFromBytes, else appended to
 
     ARGV[ARG.retentionDays]      the horizon is the first UTC day of the last <retention days> days
     ARGV[ARG.dedupeWindowHours]  how long an eventId is remembered after its arrival
@@ -83,7 +84,7 @@ local maxEntities = tonumber(ARGV[ARG.maxEntities])
 local fence = ARGV[ARG.fence]
 
 local MS_PER_DAY, MS_PER_HOUR = LAYOUT.msPerDay, LAYOUT.msPerHour
-local SEEN_RECORD_BYTES, SEEN_HOUR_BYTES = LAYOUT.seen.recordBytes, LAYOUT.seen.hourBytes
+local SEEN_RECORD_BYTES, SEEN_HOUR_BYTES, SEEN_APPEND_FROM_BYTES = LAYOUT.seen.recordBytes, LAYOUT.seen.hourBytes, LAYOUT.seen.appendFromBytes
 local USAGE_SUM_COUNTER, USAGE_SUM_SCALE = LAYOUT.act.usageSumCounter, LAYOUT.act.usageSumScale
 local DAYS_PER_LINE, LINE_KEY_WIDTH = LAYOUT.act.daysPerLine, LAYOUT.act.lineKeyWidth
 local LINE_KEY_RADIX, LINE_KEY_DIGITS = LAYOUT.act.lineKeyRadix, LAYOUT.act.lineKeyDigits
@@ -723,8 +724,14 @@ if #stateWrites > 0 then redis.call('HSET', stateKey, unpack(stateWrites)) end
 if #stateDeletes > 0 then redis.call('HDEL', stateKey, unpack(stateDeletes)) end
 if act and act.changed then saveBlob(actKey, joinLines(act)) end
 if ent and ent.changed then saveBlob(entKey, joinLines(ent)) end
--- SET rather than APPEND for seen: APPEND would leave the string with up to as much spare capacity again.
-if seen and (seenFrom > 1 or #added > 0) then
-  saveBlob(seenKey, string.sub(seen, seenFrom) .. table.concat(added, '', addedFrom, #added))
+-- The window is written whole when its front was cut (at most once per customer and arrival hour) or while it is short;
+-- a long one only gets its new records appended (LAYOUT.seen.appendFromBytes says why).
+if seen then
+  local newRecords = table.concat(added, '', addedFrom, #added)
+  if seenFrom == 1 and #seen >= SEEN_APPEND_FROM_BYTES then
+    if newRecords ~= '' then redis.call('APPEND', seenKey, newRecords) end
+  elseif seenFrom > 1 or newRecords ~= '' then
+    saveBlob(seenKey, string.sub(seen, seenFrom) .. newRecords)
+  end
 end
 return results

@@ -34,7 +34,7 @@ export {
   type RankingMetric,
 } from './keys';
 export { RESOLVED_ALERTS_INDEXED, trimResolvedAlerts } from './indexes';
-export { STATE_FIELD, type OutboxEntry } from './layout';
+export { MS_PER_HOUR, STATE_FIELD, type OutboxEntry } from './layout';
 export {
   decodeAlertBook,
   decodeScoreHistoryEntry,

@@ -115,6 +115,15 @@ export const withoutExplanation = (message: ScoreChangedMessage): string => JSON
  */
 const SEEN_HOUR_BYTES = 3;
 export const EVENT_DIGEST_BYTES = 8;
+/**
+ * A dedupe window at least this long (about 1,500 events a week) grows by APPEND between the hours its front is cut,
+ * rather than being written again whole: a customer sending thousands of events a day holds hundreds of KB of window,
+ * and rewriting it on every apply cost Redis milliseconds and as many bytes of AOF per event. A shorter one is written
+ * whole (SET), at most this many bytes a call, which leaves the string no spare capacity: the first APPEND after a cut
+ * lets Redis allocate up to as much again (below 1 MB), which a customer this busy can pay and a typical one (~240 B) or
+ * a merely busy one should not.
+ */
+const SEEN_APPEND_FROM_BYTES = 16_384;
 /** The dedupe window's granularity: arrivals are remembered to the hour. */
 export const MS_PER_HOUR = 3_600_000;
 
@@ -238,5 +247,5 @@ export const LUA_LAYOUT = {
   forgottenOnceAgedOut: Object.fromEntries(FORGOTTEN_ONCE_AGED_OUT.map((kind) => [ENTITY_KIND[kind], true])),
   boundedKinds: Object.fromEntries(BOUNDED_KINDS.map((kind) => [ENTITY_KIND[kind], true])),
   entLineMinBytes: ENT_LINE_MIN_BYTES,
-  seen: { hourBytes: SEEN_HOUR_BYTES, recordBytes: SEEN_HOUR_BYTES + EVENT_DIGEST_BYTES },
+  seen: { hourBytes: SEEN_HOUR_BYTES, recordBytes: SEEN_HOUR_BYTES + EVENT_DIGEST_BYTES, appendFromBytes: SEEN_APPEND_FROM_BYTES },
 } as const;
