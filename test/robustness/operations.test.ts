@@ -15,7 +15,7 @@ import { loadConfig } from '@churnscore/config';
 import { sampleActivity, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
 import { createLogger, Liveness, type Logger } from '@churnscore/observability';
 import { defaultScoringConfig } from '@churnscore/scoring';
-import { DEFAULT_PREFIX, KEY_CONTRACT_VERSION, trimResolvedAlerts, type RedisClient } from '@churnscore/state';
+import { DEFAULT_PREFIX, KEY_CONTRACT_VERSION, STATE_FIELD, trimResolvedAlerts, type RedisClient } from '@churnscore/state';
 import { Kafka, logLevel, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../services/api/src/index';
@@ -521,6 +521,53 @@ describe('a scorer on a namespace of an earlier key contract', () => {
     expect(refusal.reason).toContain(`the Redis namespace "${prefix}" holds state of key contract chs:v5 or earlier, which this release (${KEY_CONTRACT_VERSION}) would misread`);
     expect(refusal.reason).toContain('Upgrading to a new contract version');
   }, 120_000);
+});
+
+describe('a scorer on a namespace with state, started on a consumer group that read further', () => {
+  // An outside tester started a namespace's scorers on another namespace's group: the records between the two were
+  // skipped without a word (2026-12-07).
+  it('refuses to start (exit 78), naming the partition, both offsets and how to set the group back; set back, it applies them', async () => {
+    const behind = scorerOfItsOwn('behind');
+    const customerId = uniqueName('behind-customer');
+    const revision = async () => Number((await behind.redis.hget(`${behind.prefix}:cust:{${customerId}}:state`, STATE_FIELD.revision)) ?? 0);
+    await bed.publish([sampleActivity({ customerId, eventId: uniqueName('first'), occurredAt: anHourAgo() })]);
+    await eventually(revision, (applied) => applied === 1, 45_000, 'the first event to be applied');
+    behind.scorer.signal('SIGTERM');
+    expect(await behind.scorer.exitWithin(30_000)).toEqual({ code: 0, signal: null });
+
+    // Another namespace's scorer reads on, with its own group, past an event the first namespace never saw.
+    const ahead = scorerOfItsOwn('ahead');
+    await bed.publish([sampleActivity({ customerId, eventId: uniqueName('second'), activityType: 'MEETING', value: null, occurredAt: anHourAgo() })]);
+    await eventually(async () => (await ahead.redis.hget(`${ahead.prefix}:cust:{${customerId}}:state`, STATE_FIELD.revision)) === '2', Boolean, 45_000, 'both events applied in the other namespace');
+    ahead.scorer.signal('SIGTERM');
+    expect(await ahead.scorer.exitWithin(30_000)).toEqual({ code: 0, signal: null });
+
+    const wrongGroup = { ...behind.settings, CONSUMER_GROUP: ahead.groupId };
+    const refused = startService('scorer', wrongGroup);
+    expect(await refused.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    const refusal = refused.records().at(-1)!;
+    expect(refusal.reason).toContain(`consumer group "${ahead.groupId}" has committed input partition ${bed.topics.activity}/`);
+    expect(refusal.reason).toContain('were never applied here and would be skipped');
+    expect(refusal.reason).toContain('--reset-offsets --to-offset');
+    expect(await revision()).toBe(1);
+
+    // As the refusal says: the group's offsets set back to where the namespace consumed the topic to.
+    const consumedTo = await behind.redis.hgetall(`${behind.prefix}:inputs`);
+    const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const partitions = Object.entries(consumedTo)
+        .filter(([field]) => field.startsWith(`${bed.topics.activity}:`))
+        .map(([field, offset]) => ({ partition: Number(field.slice(field.lastIndexOf(':') + 1)), offset }));
+      await admin.setOffsets({ groupId: ahead.groupId, topic: bed.topics.activity, partitions });
+    } finally {
+      await admin.disconnect();
+    }
+    const setBack = startService('scorer', wrongGroup);
+    await eventually(revision, (applied) => applied === 2, 45_000, 'the skipped event to be applied');
+    setBack.signal('SIGTERM');
+    expect(await setBack.exitWithin(30_000)).toEqual({ code: 0, signal: null });
+  }, 180_000);
 });
 
 describe('a scorer whose Redis namespace loses its whole data set while it runs', () => {

@@ -89,6 +89,8 @@ async function runningLoop(
   const units: Array<{ chunks: readonly MessageChunk[]; fence: number }> = [];
   const fetches: PartitionFetch[] = [];
   const told: PartitionOffset[][] = [];
+  /** While set, what the loop tells before a commit fails (as a record kept in Redis would while Redis is away). */
+  const recording = { refused: false };
   const passedUnread: PassedUnread[] = [];
   let rewinds = 0;
   const { logger, lines: logLines } = capturingLogger('consumer-test', 'warn');
@@ -115,7 +117,8 @@ async function runningLoop(
     },
     onRewind: () => (rewinds += 1),
     onPassedUnread: (passed) => passedUnread.push(passed),
-    onCommitted: (offsets) => {
+    beforeCommit: (offsets) => {
+      if (recording.refused) return Promise.reject(new Error('not recorded'));
       told.push([...offsets]);
       return Promise.resolve();
     },
@@ -127,7 +130,7 @@ async function runningLoop(
     gate.durableThrough = Infinity;
     return loop.stop();
   };
-  return { loop, consumer, gate, units, fetches, told, passedUnread, logLines, failures, rewinds: () => rewinds };
+  return { loop, consumer, gate, units, fetches, told, recording, passedUnread, logLines, failures, rewinds: () => rewinds };
 }
 
 describe('AtLeastOnceConsumer', () => {
@@ -182,6 +185,19 @@ describe('AtLeastOnceConsumer', () => {
       return { offset: String(Number(offset) - 1), digest: recordDigest(key, value) };
     };
     await vi.waitFor(() => expect(told).toEqual(consumer.commits.map((commit) => commit.map((offset) => ({ ...offset, lastRecord: lastRecordBelow(offset) })))));
+  });
+
+  it('tells what it commits before committing it, and commits nothing it could not tell: the next tick tries again', async () => {
+    const { consumer, gate, told, recording, failures } = await runningLoop();
+    recording.refused = true;
+    gate.durableThrough = Infinity;
+    await consumer.deliver(batch(0, 7)).done;
+    await vi.waitFor(() => expect(failures.length).toBeGreaterThan(1));
+    expect(consumer.commits).toEqual([]);
+    recording.refused = false;
+    await vi.waitFor(() => expect(consumer.commits).toHaveLength(1));
+    expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '7' }]);
+    expect(told.map((offsets) => offsets.map(({ offset }) => offset))).toEqual([['7']]);
   });
 
   it('moves past the records a batch held without handing them out (transaction markers, aborted records): resolved, committed, and the end its chunk names', async () => {

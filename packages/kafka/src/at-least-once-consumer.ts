@@ -128,10 +128,11 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   /** The store lost writes: consumption restarts from the committed offsets. */
   onRewind?(): void;
   /**
-   * Offsets were just committed to Kafka (the latest per partition), each with the last record handed out below it
-   * that the commit covers. A failure is logged and the next commit tells again.
+   * Offsets about to be committed to Kafka (the latest per partition), each with the last record handed out below it
+   * that the commit covers. The commit waits for it, so that what it records is never behind the group's offsets; a
+   * failure fails the commit, which the next tick tries again with whatever is durable by then.
    */
-  onCommitted?(offsets: readonly CommittedOffset[]): Promise<void>;
+  beforeCommit?(offsets: readonly CommittedOffset[]): Promise<void>;
   /**
    * Told of each failure of a unit of work or of a commit as it happens, before it is retried (the unit's batches by
    * kafkajs, the commit at the next tick): the caller tells a failure that waiting ends (an outage) from one it
@@ -458,16 +459,16 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       latestByPartition.set(key, entry);
       if (entry.lastRecord !== undefined) lastRecordByPartition.set(key, entry.lastRecord);
     }
-    // Not a slice: a rebalance may have dropped entries while the gate was asked.
-    this.pending = this.pending.filter((entry) => !committing.has(entry));
     const offsets = [...latestByPartition.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset }));
-    await this.options.consumer.commitOffsets(offsets);
-    await this.options.onCommitted?.(
+    await this.options.beforeCommit?.(
       offsets.map((offset) => {
         const lastRecord = lastRecordByPartition.get(partitionKey(offset.topic, offset.partition));
         return lastRecord === undefined ? offset : { ...offset, lastRecord };
       }),
     );
+    await this.options.consumer.commitOffsets(offsets);
+    // Once committed, so that a failed commit is tried again. Not a slice: a rebalance may have dropped entries meanwhile.
+    this.pending = this.pending.filter((entry) => !committing.has(entry));
   }
 
   private rewindToCommitted(reason: string): Promise<void> {

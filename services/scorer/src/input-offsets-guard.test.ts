@@ -6,7 +6,7 @@ const TOPIC = 'crm.activity.v1';
 describe('InputOffsetsGuard', () => {
   it('stops a partition whose log ends before the offset it was consumed to, and only that', () => {
     const guard = new InputOffsetsGuard('Rebuild the namespace.');
-    guard.committed(TOPIC, 0, 20);
+    guard.handledTo(TOPIC, 0, 20);
     expect(() => guard.check(TOPIC, 0, 20)).not.toThrow();
     expect(() => guard.check(TOPIC, 0, 25)).not.toThrow();
     // Never consumed here: nothing to compare with.
@@ -18,8 +18,8 @@ describe('InputOffsetsGuard', () => {
 
   it('takes offsets committed lower (an operator reset them) for where the partition stands', () => {
     const guard = new InputOffsetsGuard('');
-    guard.committed(TOPIC, 0, 20);
-    guard.committed(TOPIC, 0, 3);
+    guard.handledTo(TOPIC, 0, 20);
+    guard.handledTo(TOPIC, 0, 3);
     expect(() => guard.check(TOPIC, 0, 5)).not.toThrow();
   });
 });

@@ -11,7 +11,7 @@ export class InputOffsetsWentBackError extends Error {
 }
 
 export class InputOffsetsGuard {
-  /** The next offset to consume of each partition, as last committed by this namespace's scorers. */
+  /** The next offset to consume of each partition, as last recorded by this namespace's scorers (before they commit it). */
   private readonly consumed = new Map<string, number>();
 
   /** @param rebuild what to do about it, said after the reason (the namespace and group named). */
@@ -20,16 +20,19 @@ export class InputOffsetsGuard {
   /** Loads what this namespace's scorers recorded, and returns it. */
   async load(redis: RedisClient, prefix: string): Promise<InputOffset[]> {
     const recorded = await readInputOffsets(redis, prefix);
-    for (const { topic, partition, offset } of recorded) this.committed(topic, partition, Number(offset));
+    for (const { topic, partition, offset } of recorded) this.handledTo(topic, partition, Number(offset));
     return recorded;
   }
 
-  /** Offsets just committed: they stand for what is consumed from now on (an operator may have reset them lower). */
-  committed(topic: string, partition: number, offset: number): void {
+  /**
+   * Offsets about to be committed, every record below them handled: they stand for what is consumed from now on (an
+   * operator may have reset them lower).
+   */
+  handledTo(topic: string, partition: number, offset: number): void {
     this.consumed.set(partitionKey(topic, partition), offset);
   }
 
-  /** The next offset to consume of the partition, as last committed; undefined when this namespace never consumed it. */
+  /** The next offset to consume of the partition, as last recorded; undefined when this namespace never consumed it. */
   consumedTo(topic: string, partition: number): number | undefined {
     return this.consumed.get(partitionKey(topic, partition));
   }

@@ -181,14 +181,16 @@ async function checkInputOffsets(
   guard: InputOffsetsGuard,
   reportDeletedUnread: (topic: string, partition: number, from: number, to: number) => void,
 ): Promise<void> {
-  const recorded = new Map((await guard.load(redis, config.redis.keyPrefix)).map((input) => [partitionKey(input.topic, input.partition), input]));
-  const problems: string[] = [];
-  const toVerify: ConsumedPartition[] = [];
+  // The group's offsets before the namespace's record: scorers running meanwhile (a rolling restart) record before they
+  // commit, so what is read this way is never a group ahead of the namespace that is not.
   const committed = new Map(
     (await committedOffsets(admin, config.kafka.consumerGroup, inputTopics)).flatMap(({ topic, partitions }) =>
       partitions.map(({ partition, offset }) => [partitionKey(topic, partition), offset] as const),
     ),
   );
+  const recorded = new Map((await guard.load(redis, config.redis.keyPrefix)).map((input) => [partitionKey(input.topic, input.partition), input]));
+  const problems: string[] = [];
+  const toVerify: ConsumedPartition[] = [];
   for (const topic of inputTopics) {
     for (const [partition, { low, high }] of await partitionOffsets(admin, topic)) {
       try {
@@ -200,11 +202,13 @@ async function checkInputOffsets(
       }
       const consumed = guard.consumedTo(topic, partition);
       if (consumed !== undefined && low > consumed) reportDeletedUnread(topic, partition, consumed, low);
+      const groupOffset = committed.get(partitionKey(topic, partition));
+      const groupAhead = groupAheadOfNamespace(config.kafka.consumerGroup, topic, partition, groupOffset, consumed, low);
+      if (groupAhead !== null) problems.push(`REDIS_KEY_PREFIX / CONSUMER_GROUP: ${groupAhead}`);
       // Kafka deletes a group's offsets with the topic: a partition the group holds none of, but the namespace consumed,
       // is read from its start, and its records below the namespace's watermarks are taken for redeliveries. They are,
       // if this is the log the namespace consumed (the group's offsets expired, or a new group): its last record says.
       const lastRecord = recorded.get(partitionKey(topic, partition))?.lastRecord;
-      const groupOffset = committed.get(partitionKey(topic, partition));
       if (consumed !== undefined && lastRecord !== undefined && (groupOffset === undefined || groupOffset === '-1') && low <= Number(lastRecord.offset)) {
         toVerify.push({ topic, partition, consumedTo: consumed, lastRecord });
       }
@@ -212,6 +216,25 @@ async function checkInputOffsets(
   }
   problems.push(...(await recordsUnlikeConsumed(kafka, admin, config, toVerify, logger)).map((problem) => `REDIS_KEY_PREFIX: ${problem}`));
   if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/**
+ * Why a partition's records would be skipped because the consumer group read further than the namespace (its scorers
+ * started on another namespace's group, or on the group of a replay not caught up), or null. The namespace's own
+ * scorers record how far they consumed before they commit it, so their group is never ahead of it; records the
+ * partition no longer holds (below `low`) are reported as deleted unread, not here.
+ */
+function groupAheadOfNamespace(groupId: string, topic: string, partition: number, groupOffset: string | undefined, consumedTo: number | undefined, low: number): string | null {
+  if (groupOffset === undefined || groupOffset === '-1') return null;
+  const namespaceAt = Math.max(consumedTo ?? low, low);
+  if (Number(groupOffset) <= namespaceAt) return null;
+  return (
+    `consumer group "${groupId}" has committed input partition ${topic}/${partition} to offset ${groupOffset}, but this namespace ` +
+    `consumed it only to ${namespaceAt}: records ${namespaceAt}–${Number(groupOffset) - 1} were never applied here and would be skipped. ` +
+    `Start the namespace's scorers with the group that consumed it, or set this group's offset back to the namespace's ` +
+    `(kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-offset ${namespaceAt} --topic ${topic}:${partition} --execute); ` +
+    "records re-consumed that the namespace holds are taken for redeliveries"
+  );
 }
 
 /** How long the start waits to read back the last consumed records of partitions its group holds no offsets of. */
@@ -520,8 +543,8 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       }
       backlog.fetched(fetched);
     },
-    onCommitted: async (offsets) => {
-      for (const { topic, partition, offset } of offsets) inputOffsets.committed(topic, partition, Number(offset));
+    beforeCommit: async (offsets) => {
+      for (const { topic, partition, offset } of offsets) inputOffsets.handledTo(topic, partition, Number(offset));
       await recordInputOffsets(redis, offsets, config.redis.keyPrefix);
     },
     // kafkajs moved past records it did not hand out: those below the partition's start were deleted unread (the gap
