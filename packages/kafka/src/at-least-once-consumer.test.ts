@@ -1,7 +1,6 @@
 import { capturingLogger } from '@churnscore/observability/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch, type PartitionOffset, type PassedUnread } from './at-least-once-consumer';
-import { recordDigest } from './record-digest';
+import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch, type PassedUnread } from './at-least-once-consumer';
 import { FakeAdmin, FakeConsumer, kafkaMessage, type FetchedBatch } from './testing';
 
 const TOPIC = 'crm.activity.v1';
@@ -88,9 +87,6 @@ async function runningLoop(
   const gate = new FakeGate();
   const units: Array<{ chunks: readonly MessageChunk[]; fence: number }> = [];
   const fetches: PartitionFetch[] = [];
-  const told: PartitionOffset[][] = [];
-  /** While set, what the loop tells before a commit fails (as a record kept in Redis would while Redis is away). */
-  const recording = { refused: false };
   const passedUnread: PassedUnread[] = [];
   let rewinds = 0;
   const { logger, lines: logLines } = capturingLogger('consumer-test', 'warn');
@@ -117,11 +113,6 @@ async function runningLoop(
     },
     onRewind: () => (rewinds += 1),
     onPassedUnread: (passed) => passedUnread.push(passed),
-    beforeCommit: (offsets) => {
-      if (recording.refused) return Promise.reject(new Error('not recorded'));
-      told.push([...offsets]);
-      return Promise.resolve();
-    },
     onFailure: (error) => failures.push(error),
   });
   await loop.start();
@@ -130,7 +121,7 @@ async function runningLoop(
     gate.durableThrough = Infinity;
     return loop.stop();
   };
-  return { loop, consumer, gate, units, fetches, told, recording, passedUnread, logLines, failures, rewinds: () => rewinds };
+  return { loop, consumer, gate, units, fetches, passedUnread, logLines, failures, rewinds: () => rewinds };
 }
 
 describe('AtLeastOnceConsumer', () => {
@@ -160,8 +151,8 @@ describe('AtLeastOnceConsumer', () => {
     expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '3' }]);
   });
 
-  it('commits the durable prefix of the handled chunks, the latest offset per partition, and tells what it committed', async () => {
-    const { consumer, gate, told } = await runningLoop();
+  it('commits the durable prefix of the handled chunks, the latest offset per partition', async () => {
+    const { consumer, gate } = await runningLoop();
     // Nothing durable while the units run: a commit tick (every 5 ms) between two units would commit the first alone.
     gate.durableThrough = 0;
     const delivered = consumer.deliver(batch(0, 12)); // chunks 0–4, 5–9, 10–11
@@ -179,25 +170,17 @@ describe('AtLeastOnceConsumer', () => {
       { topic: TOPIC, partition: 0, offset: '12' },
       { topic: TOPIC, partition: 1, offset: '3' },
     ]);
-    // Each commit with the last record it covers, the record at the offset before it in these batches.
-    const lastRecordBelow = ({ offset }: PartitionOffset) => {
-      const { key, value } = kafkaMessage(Number(offset) - 1);
-      return { offset: String(Number(offset) - 1), digest: recordDigest(key, value) };
-    };
-    await vi.waitFor(() => expect(told).toEqual(consumer.commits.map((commit) => commit.map((offset) => ({ ...offset, lastRecord: lastRecordBelow(offset) })))));
   });
 
-  it('tells what it commits before committing it, and commits nothing it could not tell: the next tick tries again', async () => {
-    const { consumer, gate, told, recording, failures } = await runningLoop();
-    recording.refused = true;
+  it('tries a commit that failed again at the next tick, with whatever is durable by then', async () => {
+    const { consumer, gate, failures } = await runningLoop();
+    consumer.refuseCommits = true;
     gate.durableThrough = Infinity;
     await consumer.deliver(batch(0, 7)).done;
     await vi.waitFor(() => expect(failures.length).toBeGreaterThan(1));
-    expect(consumer.commits).toEqual([]);
-    recording.refused = false;
+    consumer.refuseCommits = false;
     await vi.waitFor(() => expect(consumer.commits).toHaveLength(1));
     expect(consumer.commits[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '7' }]);
-    expect(told.map((offsets) => offsets.map(({ offset }) => offset))).toEqual([['7']]);
   });
 
   it('moves past the records a batch held without handing them out (transaction markers, aborted records): resolved, committed, and the end its chunk names', async () => {
@@ -227,22 +210,6 @@ describe('AtLeastOnceConsumer', () => {
     expect(units.map(({ chunks }) => chunks.map((chunk) => `${chunk.partition}:${chunk.messages.length}→${chunk.nextOffset}`))).toEqual([['0:3→3'], ['0:0→10'], ['0:2→12']]);
     await vi.waitFor(() => expect(consumer.committed(TOPIC, 0)).toBe('12'));
     expect(consumer.commits.flat().map(({ offset }) => Number(offset))).toEqual([...consumer.commits.flat().map(({ offset }) => Number(offset))].sort((a, b) => a - b));
-  });
-
-  it('tells with each commit the last record handed out that it covers; a commit past skipped records alone covers none', async () => {
-    const { consumer, gate, units, told } = await runningLoop();
-    gate.durableThrough = 0;
-    await consumer.deliver(batch(0, 3)).done;
-    consumer.skip(TOPIC, 0, '3', '9');
-    await vi.waitFor(() => expect(units).toHaveLength(2));
-    gate.durableThrough = Infinity;
-    await vi.waitFor(() => expect(told).toHaveLength(1));
-    const { key, value } = kafkaMessage(2);
-    expect(told[0]).toEqual([{ topic: TOPIC, partition: 0, offset: '10', lastRecord: { offset: '2', digest: recordDigest(key, value) } }]);
-
-    consumer.skip(TOPIC, 0, '10', '14');
-    await vi.waitFor(() => expect(told).toHaveLength(2));
-    expect(told[1]).toEqual([{ topic: TOPIC, partition: 0, offset: '15' }]);
   });
 
   it('tells of a batch of nothing but skipped records as of any fetch, and leaves it where it is when the handler refuses it', async () => {

@@ -1,7 +1,6 @@
 import type { Admin, Consumer, ConsumerGroupJoinEvent, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { CONNECTION_ERROR_LOG_INTERVAL_MS, InFlightWork, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { groupPartitionOffsets, partitionKey } from './offsets';
-import { recordDigest, type RecordFingerprint } from './record-digest';
 import { onRecordsSkipped, type BatchEvents, type SkippedRecords } from './skipped-records';
 
 /** What the loop uses of a kafkajs consumer: the seam a test drives with a fake (`@churnscore/kafka/testing`). */
@@ -128,12 +127,6 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   /** The store lost writes: consumption restarts from the committed offsets. */
   onRewind?(): void;
   /**
-   * Offsets about to be committed to Kafka (the latest per partition), each with the last record handed out below it
-   * that the commit covers. The commit waits for it, so that what it records is never behind the group's offsets; a
-   * failure fails the commit, which the next tick tries again with whatever is durable by then.
-   */
-  beforeCommit?(offsets: readonly CommittedOffset[]): Promise<void>;
-  /**
    * Told of each failure of a unit of work or of a commit as it happens, before it is retried (the unit's batches by
    * kafkajs, the commit at the next tick): the caller tells a failure that waiting ends (an outage) from one it
    * does not (a refused permission) and stops for the latter.
@@ -159,15 +152,8 @@ export interface PartitionOffset {
   offset: string;
 }
 
-/** A committed offset and, when the commit covers one, the last record handed out below it. */
-export interface CommittedOffset extends PartitionOffset {
-  lastRecord?: RecordFingerprint;
-}
-
 interface PendingCommit<Mark> extends PartitionOffset {
   mark: Mark;
-  /** The chunk's last record; none for a chunk of records not handed out. */
-  lastRecord: RecordFingerprint | undefined;
 }
 
 /** Records behind the high watermark from `position` on. */
@@ -331,14 +317,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     const outcome = await this.handleTogether(chunk);
     if (outcome === 'rewound' || isStale()) return false;
     resolveOffset((BigInt(chunk.nextOffset) - 1n).toString());
-    const last = chunk.messages.at(-1);
-    this.pending.push({
-      topic: chunk.topic,
-      partition: chunk.partition,
-      offset: chunk.nextOffset,
-      mark: this.options.gate.mark(outcome.fence),
-      lastRecord: last && { offset: last.offset, digest: recordDigest(last.key, last.value) },
-    });
+    this.pending.push({ topic: chunk.topic, partition: chunk.partition, offset: chunk.nextOffset, mark: this.options.gate.mark(outcome.fence) });
     return true;
   }
 
@@ -453,19 +432,8 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     if (durable === 0) return;
     const committing = new Set(candidates.slice(0, durable));
     const latestByPartition = new Map<string, PendingCommit<Mark>>();
-    const lastRecordByPartition = new Map<string, RecordFingerprint>();
-    for (const entry of committing) {
-      const key = partitionKey(entry.topic, entry.partition);
-      latestByPartition.set(key, entry);
-      if (entry.lastRecord !== undefined) lastRecordByPartition.set(key, entry.lastRecord);
-    }
+    for (const entry of committing) latestByPartition.set(partitionKey(entry.topic, entry.partition), entry);
     const offsets = [...latestByPartition.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset }));
-    await this.options.beforeCommit?.(
-      offsets.map((offset) => {
-        const lastRecord = lastRecordByPartition.get(partitionKey(offset.topic, offset.partition));
-        return lastRecord === undefined ? offset : { ...offset, lastRecord };
-      }),
-    );
     await this.options.consumer.commitOffsets(offsets);
     // Once committed, so that a failed commit is tried again. Not a slice: a rebalance may have dropped entries meanwhile.
     this.pending = this.pending.filter((entry) => !committing.has(entry));

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
+import { recordDigest } from '@churnscore/kafka';
+import { kafkaMessage } from '@churnscore/kafka/testing';
+import { InputOffsetsGuard, InputOffsetsWentBackError, inputsHandledTo } from './input-offsets-guard';
 
 const TOPIC = 'crm.activity.v1';
 
@@ -21,5 +23,20 @@ describe('InputOffsetsGuard', () => {
     guard.handledTo(TOPIC, 0, 20);
     guard.handledTo(TOPIC, 0, 3);
     expect(() => guard.check(TOPIC, 0, 5)).not.toThrow();
+  });
+});
+
+describe('inputsHandledTo', () => {
+  it("gives where each chunk leaves its partition, with the last record handed out below it; a chunk of records not handed out gives none", () => {
+    const [first, last] = [kafkaMessage(3), kafkaMessage(4)];
+    expect(
+      inputsHandledTo([
+        { topic: TOPIC, partition: 0, messages: [first, last], nextOffset: '9' },
+        { topic: TOPIC, partition: 1, messages: [], nextOffset: '15' },
+      ]),
+    ).toEqual([
+      { topic: TOPIC, partition: 0, offset: '9', lastRecord: { offset: '4', digest: recordDigest(last.key, last.value) } },
+      { topic: TOPIC, partition: 1, offset: '15' },
+    ]);
   });
 });

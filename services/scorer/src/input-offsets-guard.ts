@@ -1,9 +1,21 @@
 // No input partition's offsets may go back under a namespace that consumed it (packages/state input-offsets.ts:
 // its new records would be taken for redeliveries and dropped). Checked at start against every partition's end,
 // and on every fetch against the end the broker reports.
-import { partitionKey } from '@churnscore/kafka';
+import { partitionKey, recordDigest, type MessageChunk } from '@churnscore/kafka';
 import { readInputOffsets } from '@churnscore/state';
 import type { InputOffset, RedisClient } from '@churnscore/state';
+
+/**
+ * Where a unit of work's chunks leave their partitions (one chunk of a partition per unit), each with the last record
+ * handed out below it; none for a chunk of records not handed out (transaction markers), after which the one recorded
+ * before still is the last record below.
+ */
+export function inputsHandledTo(chunks: readonly MessageChunk[]): InputOffset[] {
+  return chunks.map(({ topic, partition, messages, nextOffset }) => {
+    const last = messages.at(-1);
+    return { topic, partition, offset: nextOffset, ...(last === undefined ? {} : { lastRecord: { offset: last.offset, digest: recordDigest(last.key, last.value) } }) };
+  });
+}
 
 /** Raised when a partition's log ends before the offset this namespace consumed it to. */
 export class InputOffsetsWentBackError extends Error {
@@ -11,7 +23,7 @@ export class InputOffsetsWentBackError extends Error {
 }
 
 export class InputOffsetsGuard {
-  /** The next offset to consume of each partition, as last recorded by this namespace's scorers (before they commit it). */
+  /** The next offset to consume of each partition, as last recorded by this namespace's scorers (as they handle it, before they commit it). */
   private readonly consumed = new Map<string, number>();
 
   /** @param rebuild what to do about it, said after the reason (the namespace and group named). */
@@ -24,10 +36,7 @@ export class InputOffsetsGuard {
     return recorded;
   }
 
-  /**
-   * Offsets about to be committed, every record below them handled: they stand for what is consumed from now on (an
-   * operator may have reset them lower).
-   */
+  /** Offsets every record below which is handled: they stand for what is consumed from now on (an operator may have reset them lower). */
   handledTo(topic: string, partition: number, offset: number): void {
     this.consumed.set(partitionKey(topic, partition), offset);
   }

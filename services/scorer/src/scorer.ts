@@ -71,7 +71,7 @@ import { RedisDurabilityGate } from './durability';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
-import { InputOffsetsGuard, InputOffsetsWentBackError } from './input-offsets-guard';
+import { InputOffsetsGuard, InputOffsetsWentBackError, inputsHandledTo } from './input-offsets-guard';
 import { modelServedForMs, TimeDrivenRescorer } from './time-driven';
 import { lastingRefusal } from './lasting-refusal';
 
@@ -528,7 +528,14 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     chunkSize: settings.chunkSize,
     maxChunkSize: settings.maxChunkSize,
     concurrentPartitions: settings.concurrentPartitions,
-    handleChunks: (chunks, fence) => pipeline.handleChunks(chunks, fence),
+    // Where each partition is handled to is recorded with the unit's own writes, which the durability gate covers before
+    // any offset is committed: so the record never falls behind the group's offsets, a failover included.
+    handleChunks: async (chunks, fence) => {
+      await pipeline.handleChunks(chunks, fence);
+      const handled = inputsHandledTo(chunks);
+      await recordInputOffsets(redis, handled, config.redis.keyPrefix);
+      for (const { topic, partition, offset } of handled) inputOffsets.handledTo(topic, partition, Number(offset));
+    },
     gate,
     commitIntervalMs: settings.commitIntervalMs,
     heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
@@ -542,10 +549,6 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
         throw error;
       }
       backlog.fetched(fetched);
-    },
-    beforeCommit: async (offsets) => {
-      for (const { topic, partition, offset } of offsets) inputOffsets.handledTo(topic, partition, Number(offset));
-      await recordInputOffsets(redis, offsets, config.redis.keyPrefix);
     },
     // kafkajs moved past records it did not hand out: those below the partition's start were deleted unread (the gap
     // may also be a compacted topic's, which deleted nothing the scorer needed).

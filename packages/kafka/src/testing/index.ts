@@ -71,6 +71,8 @@ export class FakeConsumer implements ConsumerSeam {
   runConfig: ConsumerRunConfig | undefined;
   /** Set to make every batch in hand stale, as after a rebalance. */
   stale = false;
+  /** Set to make every commit fail, as while the group coordinator is away. */
+  refuseCommits = false;
   private running = false;
   private readonly groupJoinListeners: Array<(event: ConsumerGroupJoinEvent) => void> = [];
   private readonly endBatchListeners: Array<(event: ConsumerEndBatchProcessEvent) => void> = [];
@@ -97,6 +99,7 @@ export class FakeConsumer implements ConsumerSeam {
   }
 
   commitOffsets(offsets: TopicPartitionOffsetAndMetadata[]): Promise<void> {
+    if (this.refuseCommits) return Promise.reject(new Error('the commit was refused'));
     this.commits.push(offsets);
     this.journal.push(`commit ${offsets.map(({ topic, partition, offset }) => `${topic}/${partition}@${offset}`).join(' ')}`);
     return Promise.resolve();
