@@ -82,6 +82,48 @@ describe('a scorer whose Redis user loses permissions while it runs', () => {
   }, 180_000);
 });
 
+describe("a scorer whose Redis user lacks APPEND, which only a busy customer's dedupe window needs", () => {
+  // A window of 16 KB or more grows by APPEND (since 2026-12-07). An outside tester ran the scorer as a user of the ACL
+  // line before it: the apply script had written the events' counts and offsets before APPEND was refused, so their
+  // eventIds were never remembered, and the scorer restarted took them for redeliveries.
+  it('stops (exit 1) having written nothing of the refused call; given APPEND, applies it once and remembers its eventId', async () => {
+    const resources = new TestResources();
+    try {
+      const customerId = 'revoked-append-busy';
+      const call = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'CALL', value: null, occurredAt: anHourAgo() });
+      const keys = bed.keys.customer(customerId);
+      const revision = async () => Number((await admin.hget(keys.state, STATE_FIELD.revision)) ?? 0);
+      const RECORD_BYTES = 11;
+      const busy = 1_500; // 16.5 KB of window: past the length from which it grows by APPEND
+
+      resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
+      await bed.publish(Array.from({ length: busy }, (_, n) => call(n)));
+      await eventually(revision, (applied) => applied === busy, 90_000, 'the busy history to be applied');
+      await resources.release();
+
+      await admin.call('ACL', 'SETUSER', SCORER_USER, '-append');
+      const refused = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
+      await bed.publish([call(busy)]);
+      expect(await refused.exitWithin(60_000)).toEqual({ code: 1, signal: null });
+      expect(String(refused.records().at(-1)!.reason)).toMatch(/^REDIS_URL: Redis refused the ACL user of the URL a command \(ERR The user executing the script can't run this command/);
+      expect(await revision()).toBe(busy);
+      expect(await admin.strlen(keys.seen)).toBe(busy * RECORD_BYTES);
+
+      await grantEverything();
+      resources.startService('scorer', bed.env());
+      await eventually(revision, (applied) => applied === busy + 1, 60_000, 'the held-back event to be applied once APPEND is given back');
+      expect(await admin.strlen(keys.seen)).toBe((busy + 1) * RECORD_BYTES);
+      // A copy of it is a duplicate; the event after it counts.
+      await bed.publish([call(busy), call(busy + 1)]);
+      await eventually(revision, (applied) => applied === busy + 2, 60_000, 'the event after the copy to be applied');
+      expect(await admin.strlen(keys.seen)).toBe((busy + 2) * RECORD_BYTES);
+    } finally {
+      await grantEverything();
+      await resources.release();
+    }
+  }, 240_000);
+});
+
 // The read API keeps serving what it may read, but a user whose reads were taken away makes every request fail: its
 // readiness says so (PING, which such a user may still send, said it was ready), and says so no more once they are back.
 describe("the read API whose Redis user loses its reads", () => {

@@ -720,10 +720,10 @@ for field in pairs(stateChanged) do
     stateWrites[#stateWrites + 1] = stateFields[field]
   end
 end
-if #stateWrites > 0 then redis.call('HSET', stateKey, unpack(stateWrites)) end
-if #stateDeletes > 0 then redis.call('HDEL', stateKey, unpack(stateDeletes)) end
-if act and act.changed then saveBlob(actKey, joinLines(act)) end
-if ent and ent.changed then saveBlob(entKey, joinLines(ent)) end
+-- The window first of the writes: Redis keeps what a script wrote before a command of it fails, and APPEND is the one
+-- command here a user of an older ACL line lacks (added 2026-12-07). Refused, the call has written nothing, and its
+-- events are judged again once the user may; written last, the events were counted and their eventIds forgotten, and
+-- the next call took them for redeliveries (an outside tester, 2026-12-07).
 -- The window is written whole when its front was cut (at most once per customer and arrival hour) or while it is short;
 -- a long one only gets its new records appended (LAYOUT.seen.appendFromBytes says why).
 if seen then
@@ -734,4 +734,8 @@ if seen then
     saveBlob(seenKey, string.sub(seen, seenFrom) .. newRecords)
   end
 end
+if #stateWrites > 0 then redis.call('HSET', stateKey, unpack(stateWrites)) end
+if #stateDeletes > 0 then redis.call('HDEL', stateKey, unpack(stateDeletes)) end
+if act and act.changed then saveBlob(actKey, joinLines(act)) end
+if ent and ent.changed then saveBlob(entKey, joinLines(ent)) end
 return results

@@ -120,8 +120,8 @@ export const EVENT_DIGEST_BYTES = 8;
  * rather than being written again whole: a customer sending thousands of events a day holds hundreds of KB of window,
  * and rewriting it on every apply cost Redis milliseconds and as many bytes of AOF per event. A shorter one is written
  * whole (SET), at most this many bytes a call, which leaves the string no spare capacity: the first APPEND after a cut
- * lets Redis allocate up to as much again (below 1 MB), which a customer this busy can pay and a typical one (~240 B) or
- * a merely busy one should not.
+ * has Redis allocate twice the length (below 1 MB), which the allocator rounds up, up to about 2.5 times the length in
+ * all: a customer this busy can pay that, a typical one (~240 B) or a merely busy one should not.
  */
 const SEEN_APPEND_FROM_BYTES = 16_384;
 /** The dedupe window's granularity: arrivals are remembered to the hour. */
