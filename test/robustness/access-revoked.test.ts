@@ -86,7 +86,7 @@ describe("a scorer whose Redis user lacks APPEND, which only a busy customer's d
   // A window of 16 KB or more grows by APPEND (since 2026-12-07). An outside tester ran the scorer as a user of the ACL
   // line before it: the apply script had written the events' counts and offsets before APPEND was refused, so their
   // eventIds were never remembered, and the scorer restarted took them for redeliveries.
-  it('stops (exit 1) having written nothing of the refused call; given APPEND, applies it once and remembers its eventId', async () => {
+  it('stops (exit 1) having written nothing of the refused call, refuses to start without it; given it, applies the call once and remembers its eventId', async () => {
     const resources = new TestResources();
     try {
       const customerId = 'revoked-append-busy';
@@ -96,18 +96,25 @@ describe("a scorer whose Redis user lacks APPEND, which only a busy customer's d
       const RECORD_BYTES = 11;
       const busy = 1_500; // 16.5 KB of window: past the length from which it grows by APPEND
 
-      resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
+      const running = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
       await bed.publish(Array.from({ length: busy }, (_, n) => call(n)));
       await eventually(revision, (applied) => applied === busy, 90_000, 'the busy history to be applied');
-      await resources.release();
 
+      // Taken away while the scorer runs: the next apply of the busy customer is refused.
       await admin.call('ACL', 'SETUSER', SCORER_USER, '-append');
-      const refused = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
       await bed.publish([call(busy)]);
-      expect(await refused.exitWithin(60_000)).toEqual({ code: 1, signal: null });
-      expect(String(refused.records().at(-1)!.reason)).toMatch(/^REDIS_URL: Redis refused the ACL user of the URL a command \(ERR The user executing the script can't run this command/);
+      expect(await running.exitWithin(60_000)).toEqual({ code: 1, signal: null });
+      expect(String(running.records().at(-1)!.reason)).toMatch(/^REDIS_URL: Redis refused the ACL user of the URL a command \(ERR The user executing the script can't run this command/);
       expect(await revision()).toBe(busy);
       expect(await admin.strlen(keys.seen)).toBe(busy * RECORD_BYTES);
+
+      // Without it, a scorer does not start: a user of an older ACL line is found at the upgrade, not days later.
+      const refused = resources.startService('scorer', { ...bed.env(), LOG_LEVEL: 'info' });
+      expect(await refused.exitWithin(60_000)).toEqual({ code: 1, signal: null });
+      const refusal = refused.records().at(-1)!;
+      expect(refusal).toMatchObject({ level: 'fatal', msg: 'failed to start' });
+      expect(JSON.stringify(refusal)).toMatch(/REDIS_URL: Redis refused the ACL user of the URL a command \(NOPERM [^)]*'append'/);
+      expect(await revision()).toBe(busy);
 
       await grantEverything();
       resources.startService('scorer', bed.env());

@@ -536,6 +536,21 @@ export async function namespaceState(redis: RedisClient, prefix: string = DEFAUL
 export const namespaceContract = (redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<string | null> => redis.get(keySchema(prefix).contract);
 
 /**
+ * The apply script appends to a busy customer's dedupe window (APPEND, since 2026-12-07), which a user of an earlier ACL
+ * line lacks: refused there, the scorer would stop at the first customer whose window reaches 16 KB, days after an
+ * upgrade perhaps. Tried at start instead, on the namespace's contract key (claimNamespace writes it first), appending
+ * nothing: a write that changes nothing.
+ * @throws RedisAccessRefusedError when the user may not.
+ */
+export async function requireAppendAllowed(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<void> {
+  try {
+    await redis.append(keySchema(prefix).contract, '');
+  } catch (error) {
+    throw redisAccessRefusal(error) ?? error;
+  }
+}
+
+/**
  * Marks the namespace as in use by a scorer, with a random epoch, and of this release's key contract, unless it already is (the epoch is then kept). On a
  * cluster, each master's epoch key is written first and the namespace's, which lists them, last: a claim cut short
  * leaves no list naming a key that was never written.
