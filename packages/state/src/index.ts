@@ -59,7 +59,7 @@ export {
   type ReadStoreOptions,
   type ScoreHistoryPoint,
 } from './read-store';
-export { readInputOffsets, recordInputOffsets, type InputOffset } from './input-offsets';
+export { readInputOffsets, type InputOffset } from './input-offsets';
 export { readPartitionsBehind, recordPartitionsBehind, type PartitionBehind } from './partitions-behind';
 export { createBackfilledHistoryWriter, type BackfilledHistoryWriter, type BackfilledHistoryWriterOptions } from './backfilled-history';
 export type { BackfillReplaced } from './scripts/replace-backfill';

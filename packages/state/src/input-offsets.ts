@@ -1,4 +1,5 @@
-// The offset of each input partition up to which the namespace's scorers have committed (`<p>:inputs`). Every
+// The offset of each input partition up to which the namespace's scorers have handled it (`<p>:inputs`, written by the
+// store's recordInputsHandled with each unit of work, only ever raised; its last records in `<p>:inputs:last`). Every
 // customer's state keeps offset watermarks per input partition, which tell a redelivery only while a partition's
 // offsets never go back. A topic deleted and created again (or a log truncated by an unclean leader election)
 // numbers its records from below them again, and its new records would be taken for redeliveries and dropped:
@@ -25,22 +26,6 @@ export const partitionOfField = (field: string): { topic: string; partition: num
   const separator = field.lastIndexOf(':');
   return { topic: field.slice(0, separator), partition: Number(field.slice(separator + 1)) };
 };
-
-/**
- * Records the offsets just committed to Kafka, one field per partition, whoever committed it last, and the last
- * records they cover (`<p>:inputs:last`, `<offset>,<digest>`): an additive key, so the offsets read as before.
- */
-export async function recordInputOffsets(redis: RedisClient, offsets: readonly InputOffset[], prefix: string = DEFAULT_PREFIX): Promise<void> {
-  if (offsets.length === 0) return;
-  const keys = keySchema(prefix);
-  const lastRecords = offsets.flatMap(({ topic, partition, lastRecord }) =>
-    lastRecord === undefined ? [] : [[fieldOf(topic, partition), `${lastRecord.offset},${lastRecord.digest}`] as const],
-  );
-  await Promise.all([
-    redis.hset(keys.inputOffsets, Object.fromEntries(offsets.map(({ topic, partition, offset }) => [fieldOf(topic, partition), offset]))),
-    lastRecords.length > 0 ? redis.hset(keys.inputLastRecords, Object.fromEntries(lastRecords)) : undefined,
-  ]);
-}
 
 /** Every partition's recorded offset and last record, in one read of each. */
 export async function readInputOffsets(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<InputOffset[]> {

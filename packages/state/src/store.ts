@@ -14,6 +14,8 @@ import { COMMIT_SCORE_SCRIPT, commitScoreCall, parseCommitScoreReply, waitingEnt
 import { ERASE_CUSTOMER_SCRIPT, eraseCustomerCall, parseEraseCustomerReply } from './scripts/erase-customer';
 import { defineScript } from './scripts/lua-script';
 import { MOVE_LEASED_DUES_SCRIPT } from './scripts/move-leased-dues';
+import { RAISE_INPUT_OFFSETS_SCRIPT, parseRaiseInputOffsetsReply, raiseInputOffsetsCall } from './scripts/raise-input-offsets';
+import { fieldOf, type InputOffset } from './input-offsets';
 import { READ_CUSTOMER_SCRIPT, explanationsInReply, parseReadCustomerReply, readCustomerCall, type CustomerSnapshot } from './scripts/read-customer';
 
 export const DEFAULT_RETENTION_DAYS = 400;
@@ -91,6 +93,12 @@ export interface StateStore {
    * events applied since (the customer came back after it), when nothing is done.
    */
   eraseCustomer(customerId: string, erasedAt: number): Promise<{ deleted: number; superseded: boolean }>;
+  /**
+   * Records how far a unit of work handled each input partition (`<p>:inputs`, input-offsets.ts), each offset only
+   * raised, and the last record below each one raised (`<p>:inputs:last`). A scorer that lost its partitions while it
+   * stalled finishes its unit late: its offsets, below those the new owner recorded, are left out.
+   */
+  recordInputsHandled(handled: readonly InputOffset[]): Promise<void>;
   identity(): Promise<RedisIdentity>;
   /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
   replication(): Promise<ReplicationProgress[]>;
@@ -116,6 +124,7 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     claimDue: defineScript(redis, CLAIM_DUE_SCRIPT),
     eraseCustomer: defineScript(redis, ERASE_CUSTOMER_SCRIPT),
     moveLeasedDues: defineScript(redis, MOVE_LEASED_DUES_SCRIPT),
+    raiseInputOffsets: defineScript(redis, RAISE_INPUT_OFFSETS_SCRIPT),
   };
   const indexes = customerIndexes(redis, keys, run.moveLeasedDues);
   const claimDue = dueClaimer(run.claimDue, keys);
@@ -216,6 +225,16 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       const { deleted, rankedSegment, superseded } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId), erasedAt)));
       if (!superseded) await indexes.followErasure(customerId, rankedSegment);
       return { deleted, superseded };
+    },
+
+    async recordInputsHandled(handled) {
+      if (handled.length === 0) return;
+      const fields = handled.map(({ topic, partition, offset }) => ({ field: fieldOf(topic, partition), offset }));
+      const raised = new Set(parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.inputOffsets, fields))));
+      const lastRecords = handled.flatMap(({ topic, partition, lastRecord }) =>
+        lastRecord !== undefined && raised.has(fieldOf(topic, partition)) ? [[fieldOf(topic, partition), `${lastRecord.offset},${lastRecord.digest}`] as const] : [],
+      );
+      if (lastRecords.length > 0) await redis.hset(keys.inputLastRecords, Object.fromEntries(lastRecords));
     },
 
     identity: () => redisIdentity(redis, keys.prefix),

@@ -53,7 +53,6 @@ import {
   createStateStore,
   namespaceState,
   readPartitionsBehind,
-  recordInputOffsets,
   recordPartitionsBehind,
   redisDataFull,
   RedisFullError,
@@ -233,8 +232,9 @@ function groupAheadOfNamespace(groupId: string, topic: string, partition: number
     `consumer group "${groupId}" has committed input partition ${topic}/${partition} to offset ${groupOffset}, but this namespace ` +
     `consumed it only to ${namespaceAt}: records ${namespaceAt}–${Number(groupOffset) - 1} were never applied here and would be skipped. ` +
     `Start the namespace's scorers with the group that consumed it, or set this group's offset back to the namespace's ` +
-    `(kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-offset ${namespaceAt} --topic ${topic}:${partition} --execute); ` +
-    "records re-consumed that the namespace holds are taken for redeliveries"
+    `(kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-offset ${namespaceAt} --topic ${topic}:${partition} --execute, every ` +
+    'instance of the group stopped); records re-consumed that the namespace holds are taken for redeliveries. To skip them on purpose, ' +
+    'docs/operations.md ("A namespace started on a consumer group that read further") says how'
   );
 }
 
@@ -535,7 +535,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     handleChunks: async (chunks, fence) => {
       await pipeline.handleChunks(chunks, fence);
       const handled = inputsHandledTo(chunks);
-      await recordInputOffsets(redis, handled, config.redis.keyPrefix);
+      await store.recordInputsHandled(handled);
       for (const { topic, partition, offset } of handled) inputOffsets.handledTo(topic, partition, Number(offset));
     },
     gate,

@@ -6,6 +6,7 @@
 // `setState`, its revision counting the applied events. `journal` records the calls in order.
 import { ticketOf, type CustomerState, type InputEvent, type ScoreChangedMessage } from '@churnscore/domain';
 import type { RedisIdentity, ReplicationProgress } from '../connection';
+import type { InputOffset } from '../input-offsets';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, keySchema } from '../keys';
 import { decodeCustomerState } from '../read-state';
 import type { OutboxEntry } from '../layout';
@@ -202,6 +203,11 @@ export class InMemoryStateStore implements StateStore {
     const existed = this.customers.delete(customerId);
     this.due.delete(customerId);
     return Promise.resolve({ deleted: existed ? 1 : 0, superseded: false });
+  }
+
+  /** Kept nowhere: what reads the record (the scorer's start checks and its guard) runs against Redis only. */
+  recordInputsHandled(_handled: readonly InputOffset[]): Promise<void> {
+    return Promise.resolve();
   }
 
   identity(): Promise<RedisIdentity> {

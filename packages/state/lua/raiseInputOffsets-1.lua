@@ -1,0 +1,26 @@
+--[[
+  Records how far a namespace's input partitions are handled, each offset only upwards. A scorer that lost its
+  partitions while it stalled (paused longer than its group's session, or waiting on a Redis only it could not reach)
+  finishes its unit of work late, after the partition's new owner recorded and committed offsets past it: written as
+  they came, its offsets put the record behind the group, and every start was refused until the partition moved again
+  (an outside tester, 2026-12-07).
+
+  Input:
+    KEYS[KEY.inputOffsets]  hash  field `<topic>:<partition>`, the next offset to consume (decimal)
+
+    ARGV[FIRST_EXTRA_ARG ...]  PER_PARTITION.size arguments per partition: its field, the offset it is handled to
+
+  Output:
+    the fields raised (or recorded for the first time): the caller records their last records
+]]
+local offsetsKey = KEYS[KEY.inputOffsets]
+local raised = {}
+for i = FIRST_EXTRA_ARG, #ARGV, PER_PARTITION.size do
+  local field, offset = ARGV[i], ARGV[i + PER_PARTITION.offset]
+  local recorded = redis.call('HGET', offsetsKey, field)
+  if not recorded or tonumber(recorded) < tonumber(offset) then
+    redis.call('HSET', offsetsKey, field, offset)
+    raised[#raised + 1] = field
+  end
+end
+return raised
