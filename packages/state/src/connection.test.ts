@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { dataSetLost, RedisLoginRefusedError, redisEndpoint, redisUnreachable, requireRedisLogin, writeFence, type RedisClient } from './connection';
+import { clockAheadOfRedisMs, dataSetLost, RedisLoginRefusedError, redisEndpoint, redisUnreachable, requireRedisLogin, writeFence, type RedisClient } from './connection';
 
 describe('redisEndpoint', () => {
   it('connects to a single server in plaintext, database 0, without credentials', () => {
@@ -119,5 +119,23 @@ describe('dataSetLost', () => {
     expect(dataSetLost(claimed, { ...claimed, addedMasterEpochs: { 5: '' } })).toBe(true); // an added master came back empty
     expect(dataSetLost(claimed, { ...claimed, addedMasterEpochs: {} })).toBe(true); // the set naming it is gone
     expect(dataSetLost({ ...claimed, addedMasterEpochs: {} }, { ...claimed, addedMasterEpochs: { 5: 'm5', 9: '' } })).toBe(true); // covered, then lost
+  });
+});
+
+describe('clockAheadOfRedisMs', () => {
+  /** A Redis whose TIME reads `serverMs`, answered while the local clock moves from `sentAt` to `answeredAt`. */
+  const measured = (serverMs: number, sentAt: number, answeredAt: number): Promise<number> => {
+    const readings = [sentAt, answeredAt];
+    const redis = { time: () => Promise.resolve([Math.floor(serverMs / 1000), (serverMs % 1000) * 1000]) } as unknown as RedisClient;
+    return clockAheadOfRedisMs(redis, () => readings.shift()!);
+  };
+
+  it('says by how much at least the local clock is ahead or behind: the distance to the nearer reading around the call', async () => {
+    expect(await measured(1_000_000, 1_060_000, 1_060_010)).toBe(60_000);
+    expect(await measured(1_000_000, 940_000, 940_010)).toBe(-59_990);
+  });
+
+  it("takes no skew from a slow round trip: Redis read its clock somewhere in it (a reply held 85 s read as 39 s behind)", async () => {
+    expect(await measured(1_084_000, 1_000_000, 1_085_000)).toBe(0);
   });
 });

@@ -342,13 +342,19 @@ export async function requireRedisLogin(redis: RedisClient, timeoutMs = REDIS_LO
 }
 
 /**
- * How far `wallClock` is ahead of Redis's `TIME` (behind: negative), in ms: the local clock read around the call, so that
- * the round trip counts at most half its time. On a cluster, against the earliest of the masters' clocks.
+ * How far `wallClock` is at least ahead of Redis's `TIME` (behind: negative), in ms; 0 when they may agree. Redis read its
+ * clock somewhere between the two local readings around the call, so only a server time outside them shows a skew, by
+ * its distance to the nearer one. (The midpoint, taken until 2026-12-07, counted half of a slow round trip as skew: an
+ * outside tester's Redis that held a reply for 85 s read as a clock 39 s behind, and the scorer stopped.) On a cluster,
+ * against the earliest of the masters' clocks.
  */
 export async function clockAheadOfRedisMs(redis: RedisClient, wallClock: () => number = Date.now): Promise<number> {
   const before = wallClock();
   const server = Number(BigInt(await serverMicroseconds(redis)) / 1_000n);
-  return (before + wallClock()) / 2 - server;
+  const after = wallClock();
+  if (server < before) return before - server;
+  if (server > after) return after - server;
+  return 0;
 }
 
 /** The machine's clock differs from Redis's by more than MAX_CLOCK_SKEW_MS: fix its time synchronisation. */
