@@ -549,17 +549,22 @@ describe('a scorer on a namespace with state, started on a consumer group that r
     expect(refusal.reason).toContain(`consumer group "${ahead.groupId}" has committed input partition ${bed.topics.activity}/`);
     expect(refusal.reason).toContain('were never applied here and would be skipped');
     expect(refusal.reason).toContain('--reset-offsets --to-offset');
+    // The group's offsets also say whose they are: the other namespace's.
+    expect(refusal.reason).toContain(`consumer group "${ahead.groupId}" holds offsets committed by the scorers of namespace "${ahead.prefix}" (`);
     expect(await revision()).toBe(1);
 
-    // As the refusal says: the group's offsets set back to where the namespace consumed the topic to.
+    // As the refusal says: the group's offsets set back to where the namespace consumed each partition to (a reset
+    // forgets whose they were).
     const consumedTo = await behind.redis.hgetall(`${behind.prefix}:inputs`);
     const admin = new Kafka({ brokers: testStack().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
-      const partitions = Object.entries(consumedTo)
-        .filter(([field]) => field.startsWith(`${bed.topics.activity}:`))
-        .map(([field, offset]) => ({ partition: Number(field.slice(field.lastIndexOf(':') + 1)), offset }));
-      await admin.setOffsets({ groupId: ahead.groupId, topic: bed.topics.activity, partitions });
+      for (const topic of [bed.topics.activity, bed.topics.opportunity, bed.topics.contract, bed.topics.customer]) {
+        const partitions = Object.entries(consumedTo)
+          .filter(([field]) => field.startsWith(`${topic}:`))
+          .map(([field, offset]) => ({ partition: Number(field.slice(field.lastIndexOf(':') + 1)), offset }));
+        if (partitions.length > 0) await admin.setOffsets({ groupId: ahead.groupId, topic, partitions });
+      }
     } finally {
       await admin.disconnect();
     }
@@ -567,6 +572,12 @@ describe('a scorer on a namespace with state, started on a consumer group that r
     await eventually(revision, (applied) => applied === 2, 45_000, 'the skipped event to be applied');
     setBack.signal('SIGTERM');
     expect(await setBack.exitWithin(30_000)).toEqual({ code: 0, signal: null });
+
+    // The group is now the first namespace's: the other one's scorers, though at the head, are refused on it (an
+    // outside tester's scorer of another namespace let into a running group took 733 events from it).
+    const intruder = startService('scorer', ahead.settings);
+    expect(await intruder.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    expect(intruder.records().at(-1)!.reason).toContain(`consumer group "${ahead.groupId}" holds offsets committed by the scorers of namespace "${behind.prefix}" (`);
   }, 180_000);
 });
 

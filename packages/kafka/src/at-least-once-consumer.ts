@@ -104,6 +104,8 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   gate: DurabilityGate<Fence, Mark>;
   /** How often durable offsets are committed. */
   commitIntervalMs: number;
+  /** Kept by Kafka beside every offset committed (its commit metadata): who committed it. None by default. */
+  commitMetadata?: string;
   /**
    * The consumer's heartbeat interval: while a unit of work runs, its batches' heartbeats are sent at this pace
    * (kafkajs sends one at most per interval), not only between chunks.
@@ -433,7 +435,10 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     const committing = new Set(candidates.slice(0, durable));
     const latestByPartition = new Map<string, PendingCommit<Mark>>();
     for (const entry of committing) latestByPartition.set(partitionKey(entry.topic, entry.partition), entry);
-    const offsets = [...latestByPartition.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+    const { commitMetadata } = this.options;
+    const offsets = [...latestByPartition.values()].map(({ topic, partition, offset }) =>
+      commitMetadata === undefined ? { topic, partition, offset } : { topic, partition, offset, metadata: commitMetadata },
+    );
     await this.options.consumer.commitOffsets(offsets);
     // Once committed, so that a failed commit is tried again. Not a slice: a rebalance may have dropped entries meanwhile.
     this.pending = this.pending.filter((entry) => !committing.has(entry));

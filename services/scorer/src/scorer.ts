@@ -183,11 +183,10 @@ async function checkInputOffsets(
 ): Promise<void> {
   // The group's offsets before the namespace's record: scorers running meanwhile (a rolling restart) record before they
   // commit, so what is read this way is never a group ahead of the namespace that is not.
-  const committed = new Map(
-    (await committedOffsets(admin, config.kafka.consumerGroup, inputTopics)).flatMap(({ topic, partitions }) =>
-      partitions.map(({ partition, offset }) => [partitionKey(topic, partition), offset] as const),
-    ),
+  const groupOffsets = (await committedOffsets(admin, config.kafka.consumerGroup, inputTopics)).flatMap(({ topic, partitions }) =>
+    partitions.map(({ partition, offset, metadata }) => ({ topic, partition, offset, metadata })),
   );
+  const committed = new Map(groupOffsets.map(({ topic, partition, offset }) => [partitionKey(topic, partition), offset]));
   const recorded = new Map((await guard.load(redis, config.redis.keyPrefix)).map((input) => [partitionKey(input.topic, input.partition), input]));
   const problems: string[] = [];
   const toVerify: ConsumedPartition[] = [];
@@ -214,6 +213,12 @@ async function checkInputOffsets(
       }
     }
   }
+  const anotherNamespace = groupOfAnotherNamespace(
+    config.kafka.consumerGroup,
+    config.redis.keyPrefix,
+    new Map(groupOffsets.filter(({ offset }) => offset !== '-1').map(({ topic, partition, metadata }) => [`${topic}/${partition}`, metadata || null])),
+  );
+  if (anotherNamespace !== null) problems.push(`REDIS_KEY_PREFIX / CONSUMER_GROUP: ${anotherNamespace}`);
   problems.push(...(await recordsUnlikeConsumed(kafka, admin, config, toVerify, logger)).map((problem) => `REDIS_KEY_PREFIX: ${problem}`));
   if (problems.length > 0) throw new ConfigError(problems);
 }
@@ -235,6 +240,34 @@ function groupAheadOfNamespace(groupId: string, topic: string, partition: number
     `(kafka-consumer-groups.sh --group ${groupId} --reset-offsets --to-offset ${namespaceAt} --topic ${topic}:${partition} --execute, every ` +
     'instance of the group stopped); records re-consumed that the namespace holds are taken for redeliveries. To skip them on purpose, ' +
     'docs/operations.md ("A namespace started on a consumer group that read further") says how'
+  );
+}
+
+/**
+ * What the scorers of a namespace say beside every offset they commit (Kafka's commit metadata): a consumer group's
+ * offsets then tell which namespace they belong to. A group shared by two namespaces loses each one the records the
+ * other's scorers take (an outside tester's scorer of another namespace, let into a running group, took 733 events from it).
+ */
+const NAMESPACE_MARK = 'churnscore namespace ';
+const committedByNamespace = (prefix: string): string => `${NAMESPACE_MARK}${prefix}`;
+
+/**
+ * Why the group's offsets belong to another namespace, or null: those its scorers committed with another namespace's
+ * mark (committedByNamespace), by that namespace. Offsets reset by an operator's tool, or committed before 2026-12-07,
+ * carry none.
+ */
+function groupOfAnotherNamespace(groupId: string, prefix: string, marks: ReadonlyMap<string, string | null>): string | null {
+  const others = new Map<string, string[]>();
+  for (const [partition, mark] of marks) {
+    if (mark === null || !mark.startsWith(NAMESPACE_MARK) || mark === committedByNamespace(prefix)) continue;
+    others.set(mark, [...(others.get(mark) ?? []), partition]);
+  }
+  if (others.size === 0) return null;
+  const named = [...others].map(([mark, partitions]) => `"${mark.slice(NAMESPACE_MARK.length)}" (${partitions.join(', ')})`).join(', ');
+  return (
+    `consumer group "${groupId}" holds offsets committed by the scorers of namespace ${named}, not of "${prefix}": a group belongs to one ` +
+    'namespace, and two on one group each miss the records the other takes. Set CONSUMER_GROUP to this namespace\'s own group, or ' +
+    'reset every offset of this group (every instance of it stopped), which forgets whose they were'
   );
 }
 
@@ -540,6 +573,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     },
     gate,
     commitIntervalMs: settings.commitIntervalMs,
+    commitMetadata: committedByNamespace(config.redis.keyPrefix),
     heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
     logger,
     onFetch: (fetched) => {
