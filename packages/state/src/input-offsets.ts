@@ -10,14 +10,17 @@ import { DEFAULT_PREFIX, keySchema } from './keys';
 export interface InputOffset {
   topic: string;
   partition: number;
-  /** The next offset to consume, as Kafka commits it. */
+  /** The next offset to consume: every record below it is handled. */
   offset: string;
   /**
-   * The last record handed out below it that a commit covered (a commit past records not handed out, transaction
-   * markers, covers none): its offset and digest (`recordDigest` of @churnscore/kafka).
+   * The last record handed out below it (a unit that moved past records not handed out, transaction markers, names
+   * none): its offset and digest (`recordDigest` of @churnscore/kafka).
    */
   lastRecord?: { offset: string; digest: string };
 }
+
+/** A last record as `<p>:inputs:last` holds it (readInputOffsets reads it back). */
+export const lastRecordValue = ({ offset, digest }: NonNullable<InputOffset['lastRecord']>): string => `${offset},${digest}`;
 
 /** Topic names hold no colon (Kafka allows letters, digits, '.', '_' and '-'): the field is `<topic>:<partition>`. */
 export const fieldOf = (topic: string, partition: number): string => `${topic}:${partition}`;

@@ -15,7 +15,7 @@ import { ERASE_CUSTOMER_SCRIPT, eraseCustomerCall, parseEraseCustomerReply } fro
 import { defineScript } from './scripts/lua-script';
 import { MOVE_LEASED_DUES_SCRIPT } from './scripts/move-leased-dues';
 import { RAISE_INPUT_OFFSETS_SCRIPT, parseRaiseInputOffsetsReply, raiseInputOffsetsCall } from './scripts/raise-input-offsets';
-import { fieldOf, type InputOffset } from './input-offsets';
+import { fieldOf, lastRecordValue, type InputOffset } from './input-offsets';
 import { READ_CUSTOMER_SCRIPT, explanationsInReply, parseReadCustomerReply, readCustomerCall, type CustomerSnapshot } from './scripts/read-customer';
 
 export const DEFAULT_RETENTION_DAYS = 400;
@@ -229,11 +229,9 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
 
     async recordInputsHandled(handled) {
       if (handled.length === 0) return;
-      const fields = handled.map(({ topic, partition, offset }) => ({ field: fieldOf(topic, partition), offset }));
-      const raised = new Set(parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.inputOffsets, fields))));
-      const lastRecords = handled.flatMap(({ topic, partition, lastRecord }) =>
-        lastRecord !== undefined && raised.has(fieldOf(topic, partition)) ? [[fieldOf(topic, partition), `${lastRecord.offset},${lastRecord.digest}`] as const] : [],
-      );
+      const inputs = handled.map((input) => ({ ...input, field: fieldOf(input.topic, input.partition) }));
+      const raised = new Set(parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.inputOffsets, inputs))));
+      const lastRecords = inputs.flatMap(({ field, lastRecord }) => (lastRecord !== undefined && raised.has(field) ? [[field, lastRecordValue(lastRecord)] as const] : []));
       if (lastRecords.length > 0) await redis.hset(keys.inputLastRecords, Object.fromEntries(lastRecords));
     },
 
