@@ -49,6 +49,15 @@ describe('externalEndpoints', () => {
     ).toEqual({ kafkaBrokers: ['a:9092', 'b:9092'], schemaRegistryUrl: 'http://r:8080/apis/ccompat/v7', redisUrl: 'redis://x:6379' });
   });
 
+  it("is null when the three name this checkout's own stack, as stack:up prints them to be exported", () => {
+    const exported = { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7', REDIS_URL: 'redis://127.0.0.1:16379' };
+    expect(externalEndpoints(exported)).toBeNull();
+    expect(externalEndpoints({ ...exported, REDIS_URL: 'redis://localhost:16379/' })).toBeNull();
+    // Another port (another checkout's stack, say) is someone else's services.
+    expect(externalEndpoints({ ...exported, STACK_REDIS_PORT: '26379' })).not.toBeNull();
+    expect(externalEndpoints({ ...exported, REDIS_URL: 'redis://user:pw@127.0.0.1:16379' })).not.toBeNull();
+  });
+
   it('refuses a partial set, naming what is missing', () => {
     expect(() => externalEndpoints({ KAFKA_BROKERS: 'a:9092' })).toThrow(/KAFKA_BROKERS is set but SCHEMA_REGISTRY_URL, REDIS_URL are not/);
   });

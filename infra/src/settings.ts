@@ -91,10 +91,18 @@ export function localEndpoints(settings: StackSettings): StackEndpoints {
 }
 
 /**
- * Endpoints given through KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL, or null when none is set.
- * A partial set is refused: silently mixing an external Kafka with a local Redis would be a surprise.
+ * Endpoints given through KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL, or null when none is set
+ * or when the three name this checkout's own local stack: `stack:up` prints them to be exported, and a
+ * shell that did so must still get its stack started again after a crash, not waited for as someone
+ * else's services. A partial set is refused: silently mixing an external Kafka with a local Redis
+ * would be a surprise.
  */
 export function externalEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpoints | null {
+  const given = endpointsFromEnv(env);
+  return given === null || namesLocalStack(given, localEndpoints(loadSettings(env))) ? null : given;
+}
+
+function endpointsFromEnv(env: NodeJS.ProcessEnv): StackEndpoints | null {
   const set = ENDPOINT_ENV_VARS.filter((name) => (env[name] ?? '').trim() !== '');
   if (set.length === 0) return null;
   if (set.length < ENDPOINT_ENV_VARS.length) {
@@ -112,6 +120,17 @@ export function externalEndpoints(env: NodeJS.ProcessEnv = process.env): StackEn
     schemaRegistryUrl: (env.SCHEMA_REGISTRY_URL ?? '').trim().replace(/\/+$/, ''),
     redisUrl: (env.REDIS_URL ?? '').trim(),
   };
+}
+
+/** The same addresses as the local stack's, `localhost` taken for its loopback address. */
+function namesLocalStack(given: StackEndpoints, local: StackEndpoints): boolean {
+  const canonical = (address: string): string => address.replace(/^(\w+:\/\/)?localhost(?=[:/]|$)/i, `$1${STACK_HOST}`).replace(/\/+$/, '');
+  const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((address, index) => canonical(address) === canonical(b[index] ?? ''));
+  return (
+    same(given.kafkaBrokers, local.kafkaBrokers) &&
+    canonical(given.schemaRegistryUrl) === canonical(local.schemaRegistryUrl) &&
+    canonical(given.redisUrl) === canonical(local.redisUrl)
+  );
 }
 
 /** Hides the password of a URL such as redis://user:secret@host:6379 before it is printed. */
