@@ -598,3 +598,25 @@ describe('GET /api/v1/events (live updates)', () => {
     }
   });
 });
+
+describe('GET /api/v1/customer?customerId= and /api/v1/customer/history?customerId=', () => {
+  it('read any customer, the ids a browser resolves away as dot segments of a path included', async () => {
+    expect(new URL(`${api.url}/api/v1/customers/${encodeURIComponent('..')}`).pathname).toBe('/api/v1/');
+    for (const customerId of ['.', '..']) {
+      await bed.publishAndWait([
+        sampleActivity({ customerId, eventId: `dot-${customerId.length}`, activityType: 'MEETING', value: null, occurredAt: bed.clock.now() - 60_000 }),
+      ]);
+      const query = `customerId=${encodeURIComponent(customerId)}`;
+      const detail = await get<CustomerDetail>(`/api/v1/customer?${query}`);
+      expect(detail.status, customerId).toBe(200);
+      expect(detail.body.customerId).toBe(customerId);
+      expect(detail.body.version).toBe(Number((await bed.scoreHash(customerId)).version));
+      const history = await get<{ customerId: string; points: unknown[] }>(`/api/v1/customer/history?${query}&limit=5`);
+      expect(history.status).toBe(200);
+      expect(history.body).toEqual({ customerId, points: [expect.objectContaining({ health: detail.body.health })] });
+    }
+    expect((await get('/api/v1/customer?customerId=nobody')).status).toBe(404);
+    expect((await get('/api/v1/customer')).status).toBe(400);
+    expect((await get('/api/v1/customer', { on: securedApi })).status).toBe(401);
+  });
+});

@@ -291,7 +291,8 @@ describe('the dashboard', () => {
     }));
     const live = Array.from({ length: 5 }, (_, i) => ({ t: now - (5 - i) * HOUR, health: 42 - i, churnRisk: 0.42 + i / 100, band: 'yellow' }));
     // The history API's contract for back-filled points: this test is about drawing them, whoever computes them.
-    await page.route(`**/api/v1/customers/${customerId}/history*`, (route) => route.fulfill({ json: { customerId, points: [...backfilled, ...live] } }));
+    const historyOfCustomer = (url: URL) => url.pathname === '/api/v1/customer/history' && url.searchParams.get('customerId') === customerId;
+    await page.route(historyOfCustomer, (route) => route.fulfill({ json: { customerId, points: [...backfilled, ...live] } }));
     await page.keyboard.press('Escape');
     await row(customerId).click();
     const chart = page.locator('#panel [data-testid=history-chart]');
@@ -304,7 +305,7 @@ describe('the dashboard', () => {
     expect(await chart.locator('[data-legend=backfilled]').textContent()).toBe('Computed from history');
     expect(await chart.locator('svg').getAttribute('aria-label')).toBe('Health and churn risk over 370 scores, 365 computed from history');
     await page.locator('#panel').screenshot({ path: `${ARTIFACTS}/dashboard-backfilled-history.png` });
-    await page.unroute(`**/api/v1/customers/${customerId}/history*`);
+    await page.unroute(historyOfCustomer);
   });
 
   it('says when the model was adapted to the base, to what churn rate and from what', async () => {

@@ -170,10 +170,20 @@ export const CustomerPageSchema = Type.Object({
   scanned: Type.Integer({ description: 'Ranking entries examined for this page (filters may skip some)' }),
 });
 
-export const CustomerParamsSchema = Type.Object({ customerId: Type.String({ minLength: 1, maxLength: 128 }) });
+const CustomerIdSchema = Type.String({ minLength: 1, maxLength: 128 });
+export const CustomerParamsSchema = Type.Object({ customerId: CustomerIdSchema });
 
 const MAX_HISTORY_POINTS = 500;
-export const HistoryQuerySchema = QueryString({ limit: Type.Integer({ minimum: 1, maximum: MAX_HISTORY_POINTS, default: 100 }) });
+const historyLimit = { limit: Type.Integer({ minimum: 1, maximum: MAX_HISTORY_POINTS, default: 100 }) };
+export const HistoryQuerySchema = QueryString(historyLimit);
+
+/**
+ * The same reads with the id in the query string: a browser resolves the ids `.` and `..` as dot segments of a path,
+ * percent-encoded or not (WHATWG URL), so no path can name those customers; a query parameter can name any id.
+ */
+const byIdQuery = { customerId: Type.String({ ...CustomerIdSchema, description: 'Any customer id, percent-encoded as a query value' }) };
+export const CustomerByIdQuerySchema = QueryString(byIdQuery);
+export const HistoryByIdQuerySchema = QueryString({ ...byIdQuery, ...historyLimit });
 
 const HistoryPointSchema = Type.Object({
   t: EpochMs('When the score was computed; for a back-filled point, the instant it was computed as of'),

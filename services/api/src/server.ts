@@ -21,11 +21,13 @@ import { RequestError, StoreUnavailableError } from './request-error';
 import {
   AlertsPageSchema,
   AlertsQuerySchema,
+  CustomerByIdQuerySchema,
   CustomerDetailSchema,
   CustomerListQuerySchema,
   CustomerPageSchema,
   CustomerParamsSchema,
   ErrorSchema,
+  HistoryByIdQuerySchema,
   HistoryQuerySchema,
   HistorySchema,
   ModelSchema,
@@ -190,36 +192,35 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     (request) => withinReadDeadline(() => listCustomers(store, request.query, reportUnreadable)),
   );
 
-  app.get(
-    '/api/v1/customers/:customerId',
-    {
-      schema: {
-        summary: "A customer's scores, explanation, Insights aggregates and alerts",
-        tags: ['customers'],
-        security: secured,
-        params: CustomerParamsSchema,
-        response: { 200: CustomerDetailSchema, ...errorResponses },
-      },
-    },
-    (request) => withinReadDeadline(() => getCustomer(store, deps.scoring, request.params.customerId)),
-  );
+  const customerDetail = (customerId: string) => withinReadDeadline(() => getCustomer(store, deps.scoring, customerId));
+  const customerHistory = async (customerId: string, limit: number) => ({
+    customerId,
+    points: await withinReadDeadline(() => getHistory(store, customerId, limit)),
+  });
+  const detailSchema = {
+    summary: "A customer's scores, explanation, Insights aggregates and alerts",
+    tags: ['customers'],
+    security: secured,
+    response: { 200: CustomerDetailSchema, ...errorResponses },
+  };
+  const historySchema = {
+    summary: "A customer's score over time",
+    tags: ['customers'],
+    security: secured,
+    response: { 200: HistorySchema, ...errorResponses },
+  };
 
-  app.get(
-    '/api/v1/customers/:customerId/history',
-    {
-      schema: {
-        summary: "A customer's score over time",
-        tags: ['customers'],
-        security: secured,
-        params: CustomerParamsSchema,
-        querystring: HistoryQuerySchema,
-        response: { 200: HistorySchema, ...errorResponses },
-      },
-    },
-    async (request) => {
-      const { customerId } = request.params;
-      return { customerId, points: await withinReadDeadline(() => getHistory(store, customerId, request.query.limit)) };
-    },
+  app.get('/api/v1/customers/:customerId', { schema: { ...detailSchema, params: CustomerParamsSchema } }, (request) =>
+    customerDetail(request.params.customerId),
+  );
+  app.get('/api/v1/customer', { schema: { ...detailSchema, querystring: CustomerByIdQuerySchema } }, (request) =>
+    customerDetail(request.query.customerId),
+  );
+  app.get('/api/v1/customers/:customerId/history', { schema: { ...historySchema, params: CustomerParamsSchema, querystring: HistoryQuerySchema } }, (request) =>
+    customerHistory(request.params.customerId, request.query.limit),
+  );
+  app.get('/api/v1/customer/history', { schema: { ...historySchema, querystring: HistoryByIdQuerySchema } }, (request) =>
+    customerHistory(request.query.customerId, request.query.limit),
   );
 
   app.get(

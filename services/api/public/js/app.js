@@ -544,8 +544,9 @@ function customerAlertsCard(alerts) {
 async function renderPanel(customerId) {
   const load = panelLoads();
   const [detail, history] = await Promise.all([
-    read(`/api/v1/customers/${encodeURIComponent(customerId)}`),
-    read(`/api/v1/customers/${encodeURIComponent(customerId)}/history?limit=${HISTORY_POINTS}`),
+    // The id as a query value: in a path, the ids `.` and `..` would be resolved away as dot segments.
+    read(`/api/v1/customer?customerId=${encodeURIComponent(customerId)}`),
+    read(`/api/v1/customer/history?customerId=${encodeURIComponent(customerId)}&limit=${HISTORY_POINTS}`),
   ]);
   if (load.superseded() || view.openCustomerId !== customerId) return; // read again since, or another customer opened
   byId('panel-title').textContent = customerId;
