@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { sampleActivity } from '@churnscore/events/testing';
 import { loadConfig } from '@churnscore/config';
 import { createLogger } from '@churnscore/observability';
+import { capturingLogger } from '@churnscore/observability/testing';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { STATE_FIELD } from '@churnscore/state';
 import type { Redis } from 'ioredis';
@@ -151,6 +152,41 @@ describe("the read API whose Redis user loses its reads", () => {
       expect(await readiness()).toMatchObject({ status: 503, body: { checks: { redis: false } } });
       await grantEverything();
       expect(await readiness()).toMatchObject({ status: 200, body: { checks: { redis: true } } });
+    } finally {
+      await grantEverything();
+      await api.stop();
+    }
+  }, 60_000);
+
+  it("says the login is refused, in its log and its readiness, when the user's password changes while it runs", async () => {
+    const { logger, lines } = capturingLogger('access-revoked-test', 'warn');
+    const api = await startApi({
+      config: loadConfig({ ...bed.env(), API_TOKEN: 'access-revoked-api-token-0123456789' }),
+      scoring: defaultScoringConfig(),
+      logger,
+      port: 0,
+    });
+    const readiness = async () => {
+      const response = await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(10_000) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    try {
+      await admin.call('ACL', 'SETUSER', SCORER_USER, 'resetpass', '>another-password');
+      // The API's connection is dropped, as a Redis restart drops it; its reconnection presents the old password.
+      const clients = String(await admin.call('CLIENT', 'LIST'));
+      for (const [, id] of clients.matchAll(/\bid=(\d+)\b[^\n]*\bname=churnscore-api\b/g)) await admin.call('CLIENT', 'KILL', 'ID', id!);
+      await eventually(readiness, (ready) => ready.body.reason !== undefined, 20_000, 'readiness to name the refused login');
+      expect(await readiness()).toMatchObject({
+        status: 503,
+        body: { ready: false, checks: { redis: false }, reason: expect.stringMatching(/^Redis refuses the login of REDIS_URL/) },
+      });
+      const refusal = lines.find((line) => line.msg?.startsWith('Redis refuses the login of REDIS_URL'));
+      expect(refusal).toMatchObject({ level: 'error', dependency: 'redis', reply: expect.stringMatching(/^WRONGPASS/) });
+      expect(lines.filter((line) => line.msg?.startsWith('connection error'))).toEqual([]);
+      expect(JSON.stringify(lines)).not.toContain(SCORER_PASSWORD);
+      await grantEverything();
+      await eventually(readiness, (ready) => ready.status === 200, 20_000, 'readiness once the password is the URL\'s again');
+      expect((await readiness()).body.reason).toBeUndefined();
     } finally {
       await grantEverything();
       await api.stop();

@@ -292,7 +292,7 @@ export const REDIS_LOGIN_CHECK_TIMEOUT_MS = 3_000;
  * Redis's refusal of the login in a connection error, if it is one: the error's own message, or on a cluster the last
  * node's error that its "Failed to refresh slots cache" (ClusterAllFailedError) carries.
  */
-function loginRefusalIn(error: unknown): string | undefined {
+export function redisLoginRefusal(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const nested = (error as Error & { lastNodeError?: unknown }).lastNodeError;
   const reply = LOGIN_REFUSED.test(error.message) ? error.message : nested instanceof Error ? nested.message : undefined;
@@ -315,7 +315,7 @@ export async function requireRedisLogin(redis: RedisClient, timeoutMs = REDIS_LO
     refuse = resolve;
   });
   const watchConnection = (error: unknown) => {
-    const reply = loginRefusalIn(error);
+    const reply = redisLoginRefusal(error);
     if (reply !== undefined) refuse(reply);
   };
   const events = redis instanceof Cluster ? ['error', 'node error'] : ['error'];

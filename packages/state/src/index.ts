@@ -8,6 +8,7 @@ export {
   RedisLoginRefusedError,
   redisAccessRefusal,
   redisDataFull,
+  redisLoginRefusal,
   redisFull,
   requireMaster,
   requireNoEviction,

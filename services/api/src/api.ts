@@ -1,9 +1,9 @@
 import { ConfigError, kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
 import { createEventCodec, eventCodecOptions } from '@churnscore/events';
 import { createKafkaClient } from '@churnscore/kafka';
-import { connectionErrorLogger, createLogger, Liveness, type Logger } from '@churnscore/observability';
+import { CONNECTION_ERROR_LOG_INTERVAL_MS, connectionErrorLogger, createLogger, Liveness, rateLimitedLog, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
-import { createReadStore, createRedis, requireRedisLogin } from '@churnscore/state';
+import { createReadStore, createRedis, redisLoginRefusal, requireRedisLogin } from '@churnscore/state';
 import { LiveFeed } from './live-feed';
 import { createApiMetrics } from './metrics';
 import { readModelCard } from './model-card';
@@ -53,7 +53,9 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   }
   const logger = options.logger ?? createLogger({ name: 'api', level: config.logLevel });
   const metrics = createApiMetrics();
-  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-api', onError: connectionErrorLogger(logger, 'redis') });
+  const redisLogin = new RedisLoginWatch(logger);
+  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-api', onError: redisLogin.onError });
+  redis.on('ready', redisLogin.onReady);
   if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
   const reportUnreadable = unreadableReporter(metrics, logger);
   const store = createReadStore(redis, { prefix: config.redis.keyPrefix, onUndecodable: reportUnreadable });
@@ -76,6 +78,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     modelCard,
     hub,
     liveUpdates: () => liveFeed.connected,
+    redisLoginRefused: () => redisLogin.refused,
     metrics,
     logger,
     reportUnreadable,
@@ -109,5 +112,38 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       redis.disconnect();
       logger.info('api stopped');
     },
+  };
+}
+
+/**
+ * Redis refusing the login on a reconnection (its user's password changed, the user disabled, while the API ran): the
+ * API keeps trying, as for an unreachable Redis, but says what is wrong, in its log and its readiness, rather than
+ * reporting a connection error that waiting would mend.
+ */
+class RedisLoginWatch {
+  /** Redis refused the login on the last connection attempt, and no connection has been ready since. */
+  refused = false;
+  private readonly logConnectionError: (error: Error) => void;
+  private readonly logRefusal: (fields: Record<string, unknown>) => void;
+
+  constructor(logger: Logger) {
+    this.logConnectionError = connectionErrorLogger(logger, 'redis');
+    this.logRefusal = rateLimitedLog(
+      logger,
+      'error',
+      'Redis refuses the login of REDIS_URL; the API keeps trying and is not ready until the ACL user or its password is fixed',
+      CONNECTION_ERROR_LOG_INTERVAL_MS,
+    );
+  }
+
+  readonly onError = (error: Error): void => {
+    const reply = redisLoginRefusal(error);
+    this.refused = reply !== undefined;
+    if (reply === undefined) this.logConnectionError(error);
+    else this.logRefusal({ dependency: 'redis', reply });
+  };
+
+  readonly onReady = (): void => {
+    this.refused = false;
   };
 }

@@ -51,6 +51,8 @@ export interface ApiServerDependencies {
   hub: SseHub;
   /** Whether live updates are flowing (the output-topic consumer is in its group). */
   liveUpdates(): boolean;
+  /** Whether Redis refused the login on the last connection attempt (and none has succeeded since). */
+  redisLoginRefused(): boolean;
   metrics: ApiMetrics;
   logger: Logger;
   /** Told of each stored record a list leaves out because it does not decode (the store's reporter too). */
@@ -91,6 +93,9 @@ function validationMessage(error: FastifyError): string {
 const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 
 const secured = [{ bearerAuth: [] }];
+
+/** Readiness's reason while Redis refuses the login: no wait mends it, the configuration or the ACL user must change. */
+const REDIS_LOGIN_REFUSED = 'Redis refuses the login of REDIS_URL: fix its ACL user or password';
 
 export async function buildApiServer(deps: ApiServerDependencies) {
   const { store, stats, hub, metrics, logger, reportUnreadable } = deps;
@@ -303,7 +308,8 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     { schema: { summary: 'Readiness: Redis answers within a second (live updates are reported, not required)', tags: ['ops'] } },
     async (_request, reply) => {
       const report = await readinessReport([redisReadable]);
-      return reply.code(report.ready ? 200 : 503).send({ ...report, liveUpdates: deps.liveUpdates() ? 'connected' : 'connecting' });
+      const reason = !report.ready && deps.redisLoginRefused() ? { reason: REDIS_LOGIN_REFUSED } : {};
+      return reply.code(report.ready ? 200 : 503).send({ ...report, ...reason, liveUpdates: deps.liveUpdates() ? 'connected' : 'connecting' });
     },
   );
 
