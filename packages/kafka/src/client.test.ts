@@ -27,6 +27,12 @@ describe('kafkaLogLevel', () => {
     expect(kafkaLogLevel(logLevel.ERROR, 'The coordinator is not aware of this member, re-joining the group', expelled)).toBe('warn');
   });
 
+  it('logs a coordinator still loading or moving at warn: kafkajs retries, as it must after every broker start', () => {
+    for (const type of ['GROUP_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP']) {
+      expect(kafkaLogLevel(logLevel.ERROR, 'Response InitProducerId(key: 22, version: 1)', kafkaErrorMessage(type)), type).toBe('warn');
+    }
+  });
+
   it("logs at debug the warning of a command's bounded retries, which it sets so as to end when the broker fails", () => {
     expect(kafkaLogLevel(logLevel.WARN, 'Limiting retries for the idempotent producer may invalidate EoS guarantees', undefined)).toBe('debug');
   });

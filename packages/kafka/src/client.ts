@@ -25,6 +25,16 @@ const ROUTINE_GROUP_ERRORS = [
   'Specified group generation id is not valid',
   'The group member needs to have a valid member id before actually entering a consumer group',
 ];
+/**
+ * A group or transaction coordinator the broker is still loading or moving (GROUP_LOAD_IN_PROGRESS,
+ * GROUP_COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR_FOR_GROUP): what every client meets for a few seconds after a broker
+ * starts or a coordinator moves, and kafkajs retries. A warning (the client waits), not an error: nothing failed.
+ */
+const COORDINATOR_MOVING_ERRORS = [
+  "The coordinator is loading and hence can't process requests for this group",
+  'The group coordinator is not available',
+  'This is not the correct coordinator for this group',
+];
 /** UNKNOWN_MEMBER_ID: the group expelled this member (no heartbeat within the session timeout); it re-joins. */
 const EXPELLED_MEMBER_ERROR = 'The coordinator is not aware of this member';
 const REJOINING_MESSAGE = 'The group is rebalancing, re-joining';
@@ -37,8 +47,8 @@ const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer ma
 
 /**
  * The level a kafkajs log line is logged at: its own, except for routine rebalancing (info), a member
- * re-joining after it was expelled (warn: it was stalled for a session timeout, but nothing is lost) and the warning
- * of a command's bounded retries (debug).
+ * re-joining after it was expelled (warn: it was stalled for a session timeout, but nothing is lost), a coordinator
+ * still loading or moving (warn) and the warning of a command's bounded retries (debug).
  */
 export function kafkaLogLevel(level: logLevel, message: string, error: unknown): PinoLevel {
   if (level !== logLevel.ERROR && level !== logLevel.WARN) return PINO_LEVEL_BY_KAFKAJS[level];
@@ -46,6 +56,7 @@ export function kafkaLogLevel(level: logLevel, message: string, error: unknown):
   const detail = typeof error === 'string' ? error : '';
   if (message === REJOINING_MESSAGE || ROUTINE_GROUP_ERRORS.some((routine) => detail.startsWith(routine))) return 'info';
   if (message.startsWith(EXPELLED_MEMBER_ERROR) || detail.startsWith(EXPELLED_MEMBER_ERROR)) return 'warn';
+  if (level === logLevel.ERROR && COORDINATOR_MOVING_ERRORS.some((moving) => detail.startsWith(moving))) return 'warn';
   return PINO_LEVEL_BY_KAFKAJS[level];
 }
 
