@@ -112,7 +112,9 @@ export class RedisDurabilityGate implements DurabilityGate<WriteFence, RedisWrit
     if (this.current === undefined) await this.options.claimStore();
     let identity = await this.options.readIdentity();
     if (this.current !== undefined && dataSetLost(this.current, identity)) {
-      const reason = 'the Redis namespace lost its whole data set, or a cluster master lost its own (an epoch key changed): customer histories are gone';
+      const reason =
+        'the Redis namespace lost its whole data set, or a cluster master lost its own (an epoch key changed): customer histories are gone; ' +
+        'restore Redis from a backup, or rebuild the state from the topics into a fresh namespace (docs/operations.md, "Replaying into a fresh namespace")';
       this.options.onDataSetLost(reason);
       throw new DataSetLostError(reason);
     }
