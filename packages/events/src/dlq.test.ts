@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dlqHeaders, dlqRecord } from './dlq';
+import { dlqHeaders, dlqRecord, dlqRedrive, type DlqRecord } from './dlq';
 import { recordBytes } from './record-size';
 
 describe('dlqHeaders', () => {
@@ -85,5 +85,36 @@ describe('dlqRecord', () => {
     expect(recordBytes(copy)).toBeLessThanOrEqual(LIMIT);
     expect(copy.headers['dlq.truncated']).toBe('headers,key,value');
     expect(copy.headers['dlq.reason']).toBe('AVRO_DECODE_FAILED');
+  });
+});
+
+describe('dlqRedrive', () => {
+  const source = { topic: 'crm.activity.v1', partition: 2, offset: '42' };
+  const rejection = { reason: 'UNKNOWN_SCHEMA_ID' as const, message: 'schema id 7 is not in the registry' };
+  /** The copy as a consumer reads it back from the DLQ topic: every header value a Buffer. */
+  const asConsumed = (copy: DlqRecord) => ({
+    key: copy.key,
+    value: copy.value,
+    headers: Object.fromEntries(Object.entries(copy.headers).map(([name, value]) => [name, Array.isArray(value) ? value.map((one) => Buffer.from(one)) : Buffer.from(value)])),
+  });
+
+  it('sends the record back to its source topic as it came: key, value and its own headers, none of the DLQ ones', () => {
+    const headers = JSON.parse('{"trace":"t-1","__proto__":"p","multi":["a","b"],"dlq.reason":"forged"}') as Record<string, string | string[]>;
+    const original = { key: Buffer.from('acme'), value: Buffer.from([0, 0, 0, 0, 7, 1]), headers };
+    const redrive = dlqRedrive(asConsumed(dlqRecord(original, rejection, source, 0, 10_000)));
+    expect(redrive).toMatchObject({ kind: 'resend', reason: 'UNKNOWN_SCHEMA_ID', topic: 'crm.activity.v1', record: { key: original.key, value: original.value } });
+    const sent = (redrive as Extract<typeof redrive, { kind: 'resend' }>).record.headers;
+    expect(Object.keys(sent).sort()).toEqual(['__proto__', 'multi', 'trace']);
+    expect(String(sent.trace)).toBe('t-1');
+    expect((sent.multi as Buffer[]).map(String)).toEqual(['a', 'b']);
+  });
+
+  it('names where the original is of a copy cut to fit, rather than send the cut copy', () => {
+    const original = { key: Buffer.from('acme'), value: Buffer.alloc(5_000, 1) };
+    expect(dlqRedrive(asConsumed(dlqRecord(original, rejection, source, 0, 1_000)))).toEqual({ kind: 'truncated', reason: 'UNKNOWN_SCHEMA_ID', source });
+  });
+
+  it('is null for a record that is no DLQ copy', () => {
+    expect(dlqRedrive({ key: null, value: Buffer.from('x'), headers: { trace: Buffer.from('t') } })).toBeNull();
   });
 });

@@ -55,6 +55,14 @@ export interface DlqRecord {
   headers: Record<string, Buffer | string | Array<Buffer | string>>;
 }
 
+/** Copies a header's values that are not null into `headers` (none: no header); false when some were null. */
+function keepPresentValues(headers: DlqRecord['headers'], name: string, value: ConsumedHeaderValue): boolean {
+  const values = (Array.isArray(value) ? value : [value]) as Array<Buffer | string | null | undefined>;
+  const present = values.filter((one): one is Buffer | string => one !== null && one !== undefined);
+  if (present.length > 0) setOwnProperty(headers, name, present.length === 1 ? present[0]! : present);
+  return present.length === values.length;
+}
+
 /**
  * The DLQ copy of a rejected record: the original key, value and headers with the `dlq.*` headers added,
  * and never larger than `maxRecordBytes`, so that a DLQ send cannot fail for the record's sake. A null
@@ -72,10 +80,7 @@ export function dlqRecord(record: ConsumedRecord, rejection: Rejection, source: 
       replacedHeaders.push(name);
       continue;
     }
-    const values = (Array.isArray(value) ? value : [value]) as Array<Buffer | string | null | undefined>;
-    const present = values.filter((one): one is Buffer | string => one !== null && one !== undefined);
-    if (present.length < values.length) nullHeaders.push(name);
-    if (present.length > 0) setOwnProperty(originalHeaders, name, present.length === 1 ? present[0]! : present);
+    if (!keepPresentValues(originalHeaders, name, value)) nullHeaders.push(name);
   }
   const own: Record<string, string> = {
     ...dlqHeaders(rejection, source, failedAt),
@@ -105,4 +110,33 @@ export function dlqRecord(record: ConsumedRecord, rejection: Rejection, source: 
   else cut.push('headers');
   const value = fitted(record.value, 'value');
   return { key, value, headers: { ...(headersFit ? originalHeaders : {}), ...own, ...cutHeaders(cut.sort()) } };
+}
+
+/** A DLQ copy read back for a re-drive: the record to send to its source topic as it came, or why it cannot be. */
+export type DlqRedrive =
+  | { kind: 'resend'; reason: string; topic: string; record: DlqRecord }
+  /** Cut to fit the DLQ (`dlq.truncated`): only its source topic, partition and offset still hold the original. */
+  | { kind: 'truncated'; reason: string; source: DlqSource };
+
+const headerText = (value: ConsumedHeaderValue | undefined): string | undefined => {
+  const one = Array.isArray(value) ? value[0] : value;
+  return one === null || one === undefined ? undefined : one.toString();
+};
+
+/**
+ * What re-driving a DLQ copy (dlqRecord's) sends: its key, value and original headers, the `dlq.*` ones taken off, to
+ * the topic it was read from. Null for a record that is not a DLQ copy (no reason or source topic).
+ */
+export function dlqRedrive(copy: ConsumedRecord): DlqRedrive | null {
+  const headers = copy.headers ?? {};
+  const reason = headerText(headers[DLQ_HEADERS.reason]);
+  const topic = headerText(headers[DLQ_HEADERS.sourceTopic]);
+  if (reason === undefined || topic === undefined) return null;
+  if (headerText(headers[DLQ_HEADERS.truncated]) !== undefined) {
+    const partition = Number(headerText(headers[DLQ_HEADERS.sourcePartition]));
+    return { kind: 'truncated', reason, source: { topic, partition, offset: headerText(headers[DLQ_HEADERS.sourceOffset]) ?? '' } };
+  }
+  const original: DlqRecord['headers'] = {};
+  for (const [name, value] of Object.entries(headers)) if (!DLQ_HEADER_NAMES.has(name)) keepPresentValues(original, name, value);
+  return { kind: 'resend', reason, topic, record: { key: copy.key, value: copy.value, headers: original } };
 }

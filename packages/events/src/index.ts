@@ -21,7 +21,7 @@ export {
   type OutputEventKind,
   type WireEvent,
 } from './event-kinds';
-export { dlqHeaders, dlqRecord, DLQ_HEADERS, type ConsumedRecord, type DlqRecord, type DlqSource } from './dlq';
+export { dlqHeaders, dlqRecord, dlqRedrive, DLQ_HEADERS, type ConsumedRecord, type DlqRecord, type DlqRedrive, type DlqSource } from './dlq';
 export { recordBytes, type ConsumedHeaderValue } from './record-size';
 export { setOwnProperty } from './own-property';
 export { AvroRegistrySerde, EventEncodeError, SchemaRegistryAccessRefusedError, SchemaRegistryError, type AvroReadResult } from './registry-serde';

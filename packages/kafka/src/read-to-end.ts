@@ -4,7 +4,7 @@
 // place and leave the cluster as they found it. The same throw-away group reads single records back at given offsets
 // (the scorer's start, telling the log it consumed from a topic created again).
 import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import { partitionKey, partitionOffsets } from './offsets';
+import { groupPartitionOffsets, partitionKey, partitionOffsets } from './offsets';
 import { onRecordsSkipped, type SkippedRecords } from './skipped-records';
 
 /** One partition's part of the replay: its records from `low` up to (not including) `high`, the end taken at the start. */
@@ -90,30 +90,31 @@ export interface ReadToEndOptions {
   onProgress?(topics: readonly TopicProgress[]): void;
 }
 
-/** A read of a throw-away consumer group: what it is told of, and when it is done. */
-interface ThrowawayRead {
+/** A read of a consumer group: what it is told of, and when it is done. */
+interface GroupRead {
   kafka: Kafka;
   admin: Pick<Admin, 'deleteGroups'>;
   groupId: string;
+  /** Deleted when the read ends (it never commits): the read leaves the cluster as it found it. */
+  throwaway: boolean;
   topics: readonly string[];
-  /** Where partitions with no seek start: their earliest retained record, or their end. */
+  /** Where partitions with no seek (nor committed offset) start: their earliest retained record, or their end. */
   fromBeginning: boolean;
   /** Called once the consumer runs (seeks go here). */
   running?(consumer: Consumer): void;
-  /** Each fetched batch; true once the read is done. */
-  onBatch(batch: Batch): Promise<boolean> | boolean;
+  /** Each fetched batch, and the consumer that fetched it; true once the read is done. */
+  onBatch(batch: Batch, consumer: Consumer): Promise<boolean> | boolean;
   /** Each fetched batch of records a consumer never hands out (transaction markers); true once the read is done. */
-  onSkipped(skipped: SkippedRecords): boolean;
+  onSkipped(skipped: SkippedRecords, consumer: Consumer): boolean;
   /** The read ends after this long, done or not. */
   timeoutMs?: number;
 }
 
 /**
- * Runs a consumer of a group of its own, which never commits, until the read is done, then deletes the group: reads
- * leave the cluster as they found it. A consumer crash (a broker failure kafkajs gives up on) or a failing `onBatch`
- * throws.
+ * Runs a consumer of a group of its own until the read is done, then deletes a throw-away group. A consumer crash (a
+ * broker failure kafkajs gives up on) or a failing `onBatch` throws.
  */
-async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
+async function readWithGroup(read: GroupRead): Promise<void> {
   const { kafka, admin, topics, groupId, fromBeginning } = read;
   const consumer = kafka.consumer({ groupId });
   let timer: NodeJS.Timeout | undefined;
@@ -123,7 +124,7 @@ async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
       if (read.timeoutMs !== undefined) timer = setTimeout(resolve, read.timeoutMs);
       consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
       onRecordsSkipped(consumer, (skipped) => {
-        if (read.onSkipped(skipped)) resolve();
+        if (read.onSkipped(skipped, consumer)) resolve();
       });
       consumer
         .subscribe({ topics: [...topics], fromBeginning })
@@ -134,7 +135,7 @@ async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
             // (an outside tester's back-fill ran 5 minutes against a schema registry that was down).
             eachBatch: async ({ batch }) => {
               try {
-                if (await read.onBatch(batch)) resolve();
+                if (await read.onBatch(batch, consumer)) resolve();
               } catch (error) {
                 reject(error);
               }
@@ -147,8 +148,7 @@ async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
   } finally {
     clearTimeout(timer);
     await consumer.disconnect();
-    // The group never committed an offset; removing it leaves the cluster as the read found it.
-    await admin.deleteGroups([groupId]).catch(() => undefined);
+    if (read.throwaway) await admin.deleteGroups([groupId]).catch(() => undefined);
   }
 }
 
@@ -160,8 +160,9 @@ async function readWithThrowawayGroup(read: ThrowawayRead): Promise<void> {
 export async function readToEnd(options: ReadToEndOptions): Promise<TopicProgress[]> {
   const position = new ReplayPosition(await retainedRanges(options.admin, options.topics));
   if (position.done) return position.topics;
-  await readWithThrowawayGroup({
+  await readWithGroup({
     ...options,
+    throwaway: true,
     fromBeginning: true,
     async onBatch(batch) {
       const records = batch.messages.filter((message) => position.take(batch.topic, batch.partition, Number(message.offset)));
@@ -202,8 +203,9 @@ export async function recordsAt(
   const wanted = new Map(places.map((place) => [partitionKey(place.topic, place.partition), BigInt(place.offset)]));
   const found = new Map<string, KafkaMessage | null>();
   if (wanted.size === 0) return found;
-  await readWithThrowawayGroup({
+  await readWithGroup({
     ...options,
+    throwaway: true,
     topics: [...new Set(places.map((place) => place.topic))],
     // Unsought partitions start at their end; a batch fetched there before a seek takes hold starts past the place.
     fromBeginning: false,
@@ -222,4 +224,54 @@ export async function recordsAt(
     onSkipped: () => false,
   });
   return found;
+}
+
+export interface ReadOnOptions {
+  kafka: Kafka;
+  /** Connected; the caller's to disconnect. */
+  admin: Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets' | 'deleteGroups'>;
+  topics: readonly string[];
+  /** The group whose committed offsets say where the last read stopped; kept, and committed to after each batch. */
+  groupId: string;
+  /** A partition's records of one batch that belong to the read, in offset order; committed once it resolves. */
+  onRecords(topic: string, partition: number, records: readonly KafkaMessage[]): Promise<void> | void;
+  /** After every batch. */
+  onProgress?(topics: readonly TopicProgress[]): void;
+}
+
+/**
+ * Reads `topics` from where the group's last read stopped (its committed offsets; a partition without one from its
+ * earliest retained record) to the ends they have now, committing each batch once `onRecords` has taken it: a read
+ * interrupted or failed goes on from its last whole batch when run again, and one run after another never hands out
+ * a record twice but for the batch in hand at a crash. Returns what was read of each topic.
+ */
+export async function readOnToEnd(options: ReadOnOptions): Promise<TopicProgress[]> {
+  const { admin, groupId, topics } = options;
+  const offsets = await groupPartitionOffsets(admin, groupId, topics);
+  const ends = new Map(offsets.map(({ topic, partition, high }) => [partitionKey(topic, partition), high]));
+  const position = new ReplayPosition(offsets.map(({ topic, partition, committed, low, high }) => ({ topic, partition, low: Math.max(committed ?? low, low), high })));
+  if (position.done) return position.topics;
+  const commitTo = async (consumer: Consumer, topic: string, partition: number, nextOffset: number): Promise<void> => {
+    const upTo = Math.min(nextOffset, ends.get(partitionKey(topic, partition)) ?? nextOffset);
+    position.passed(topic, partition, upTo);
+    await consumer.commitOffsets([{ topic, partition, offset: String(upTo) }]);
+    options.onProgress?.(position.topics);
+  };
+  await readWithGroup({
+    ...options,
+    throwaway: false,
+    fromBeginning: true,
+    async onBatch(batch, consumer) {
+      const records = batch.messages.filter((message) => position.take(batch.topic, batch.partition, Number(message.offset)));
+      if (records.length > 0) await options.onRecords(batch.topic, batch.partition, records);
+      await commitTo(consumer, batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
+      return position.done;
+    },
+    // A partition ending in a transaction's marker would never be done: the marker is passed, and committed past.
+    onSkipped({ topic, partition, nextOffset }, consumer) {
+      void commitTo(consumer, topic, partition, Number(nextOffset)).catch(() => undefined);
+      return position.done;
+    },
+  });
+  return position.topics;
 }

@@ -15,6 +15,7 @@ export { generateLiveEvents, type LiveEventOptions } from './live';
 export { toExportRecord, toNdjsonLine, writeNdjson } from './export-format';
 export { pumpEvents, type PumpOptions } from './pump';
 export {
+  COMMAND_SEND_RETRIES,
   createEventPublisher,
   publishEvents,
   type EventEncoder,
