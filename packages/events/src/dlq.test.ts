@@ -109,9 +109,11 @@ describe('dlqRedrive', () => {
     expect((sent.multi as Buffer[]).map(String)).toEqual(['a', 'b']);
   });
 
-  it('names where the original is of a copy cut to fit, rather than send the cut copy', () => {
+  it('names where the original is of a copy cut to fit, or of an unread batch\'s placeholder, rather than send what it holds', () => {
     const original = { key: Buffer.from('acme'), value: Buffer.alloc(5_000, 1) };
-    expect(dlqRedrive(asConsumed(dlqRecord(original, rejection, source, 0, 1_000)))).toEqual({ kind: 'truncated', reason: 'UNKNOWN_SCHEMA_ID', source });
+    expect(dlqRedrive(asConsumed(dlqRecord(original, rejection, source, 0, 1_000)))).toEqual({ kind: 'not-held', reason: 'UNKNOWN_SCHEMA_ID', source });
+    const placeholder = dlqRecord({ key: null, value: Buffer.alloc(0) }, { reason: 'BATCH_TOO_LARGE', message: 'not read' }, source, 0, 10_000);
+    expect(dlqRedrive(asConsumed(placeholder))).toEqual({ kind: 'not-held', reason: 'BATCH_TOO_LARGE', source });
   });
 
   it('is null for a record that is no DLQ copy', () => {

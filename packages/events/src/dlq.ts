@@ -1,6 +1,6 @@
 import { setOwnProperty } from './own-property';
 import { RECORD_OVERHEAD_BYTES, recordBytes, type ConsumedHeaderValue } from './record-size';
-import type { Rejection } from './rejections';
+import type { Rejection, RejectReason } from './rejections';
 
 /** Headers the DLQ adds to a rejected record; its original key, value and headers are kept as far as they fit. */
 export const DLQ_HEADERS = {
@@ -115,8 +115,14 @@ export function dlqRecord(record: ConsumedRecord, rejection: Rejection, source: 
 /** A DLQ copy read back for a re-drive: the record to send to its source topic as it came, or why it cannot be. */
 export type DlqRedrive =
   | { kind: 'resend'; reason: string; topic: string; record: DlqRecord }
-  /** Cut to fit the DLQ (`dlq.truncated`): only its source topic, partition and offset still hold the original. */
-  | { kind: 'truncated'; reason: string; source: DlqSource };
+  /**
+   * A copy that does not hold the original: cut to fit the DLQ (`dlq.truncated`), or the placeholder of a batch that was
+   * not read (`BATCH_TOO_LARGE`: no key, an empty value). Only its source topic, partition and offset hold the record.
+   */
+  | { kind: 'not-held'; reason: string; source: DlqSource };
+
+/** A reason whose DLQ copy is a placeholder for the whole batch, none of whose records was read. */
+const UNREAD_BATCH_REASON: RejectReason = 'BATCH_TOO_LARGE';
 
 const headerText = (value: ConsumedHeaderValue | undefined): string | undefined => {
   const one = Array.isArray(value) ? value[0] : value;
@@ -132,9 +138,9 @@ export function dlqRedrive(copy: ConsumedRecord): DlqRedrive | null {
   const reason = headerText(headers[DLQ_HEADERS.reason]);
   const topic = headerText(headers[DLQ_HEADERS.sourceTopic]);
   if (reason === undefined || topic === undefined) return null;
-  if (headerText(headers[DLQ_HEADERS.truncated]) !== undefined) {
+  if (headerText(headers[DLQ_HEADERS.truncated]) !== undefined || reason === UNREAD_BATCH_REASON) {
     const partition = Number(headerText(headers[DLQ_HEADERS.sourcePartition]));
-    return { kind: 'truncated', reason, source: { topic, partition, offset: headerText(headers[DLQ_HEADERS.sourceOffset]) ?? '' } };
+    return { kind: 'not-held', reason, source: { topic, partition, offset: headerText(headers[DLQ_HEADERS.sourceOffset]) ?? '' } };
   }
   const original: DlqRecord['headers'] = {};
   for (const [name, value] of Object.entries(headers)) if (!DLQ_HEADER_NAMES.has(name)) keepPresentValues(original, name, value);

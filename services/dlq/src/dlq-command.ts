@@ -29,7 +29,8 @@ With --redrive: sends the records dead-lettered for CODE back to the topics they
 and their own headers), for the scorer to apply once the cause is fixed (the schema registered, the setting changed).
 Each run goes on where the last re-drive of CODE stopped (consumer group <CONSUMER_GROUP>.dlq-redrive.<CODE>,
 committed after each batch the broker acknowledged) up to the DLQ's end at its start, so no record is sent back twice.
-A copy cut to fit the DLQ is not sent: its source topic, partition and offset, where the original is, are listed.
+A copy without the original (cut to fit the DLQ, or BATCH_TOO_LARGE's placeholder) is not sent: its source topic,
+partition and offset, where the original is, are listed.
 
   --reason CODE   ${REJECT_REASONS.join(', ')}
   --redrive       send the records of one --reason back to their source topics
@@ -113,7 +114,7 @@ interface ReadContext {
 
 /** The DLQ's records counted by reason and source topic, most first; copies cut to fit counted apart. */
 async function countRecords({ kafka, admin, config, reasons, onProgress }: ReadContext & { reasons: readonly RejectReason[] }): Promise<Report> {
-  const counts = new Map<string, { reason: string; topic: string; records: number; truncated: number }>();
+  const counts = new Map<string, { reason: string; topic: string; records: number; notHeld: number }>();
   const [progress] = await readToEnd({
     kafka,
     admin,
@@ -127,9 +128,9 @@ async function countRecords({ kafka, admin, config, reasons, onProgress }: ReadC
         if (reasons.length > 0 && !(reasons as readonly string[]).includes(reason)) continue;
         const topic = redrive === null ? '-' : redrive.kind === 'resend' ? redrive.topic : redrive.source.topic;
         const key = `${reason}\u0000${topic}`;
-        const count = counts.get(key) ?? { reason, topic, records: 0, truncated: 0 };
+        const count = counts.get(key) ?? { reason, topic, records: 0, notHeld: 0 };
         count.records += 1;
-        if (redrive?.kind === 'truncated') count.truncated += 1;
+        if (redrive?.kind === 'not-held') count.notHeld += 1;
         counts.set(key, count);
       }
     },
@@ -144,8 +145,8 @@ async function countRecords({ kafka, admin, config, reasons, onProgress }: ReadC
       ...(rows.length === 0
         ? []
         : [
-            `${'reason'.padEnd(width)}  ${'records'.padStart(9)}  source topic (cut to fit the DLQ: not re-drivable)`,
-            ...rows.map((row) => `${row.reason.padEnd(width)}  ${formatCount(row.records).padStart(9)}  ${row.topic}${row.truncated > 0 ? ` (${formatCount(row.truncated)} cut)` : ''}`),
+            `${'reason'.padEnd(width)}  ${'records'.padStart(9)}  source topic (copies without the original, cut to fit or of an unread batch: not re-drivable)`,
+            ...rows.map((row) => `${row.reason.padEnd(width)}  ${formatCount(row.records).padStart(9)}  ${row.topic}${row.notHeld > 0 ? ` (${formatCount(row.notHeld)} without the original)` : ''}`),
           ]),
     ],
   };
@@ -161,7 +162,7 @@ export const redriveGroup = (config: AppConfig, reason: RejectReason): string =>
 async function redrive({ kafka, admin, config, reason, onProgress, signal }: ReadContext & { reason: RejectReason; signal: AbortSignal }): Promise<Report> {
   const producer: Producer = await connectIdempotentProducer(kafka, { retries: COMMAND_SEND_RETRIES });
   const sent = new Map<string, number>();
-  const truncated: DlqSource[] = [];
+  const notHeld: DlqSource[] = [];
   let otherReasons = 0;
   try {
     await readOnToEnd({
@@ -179,8 +180,8 @@ async function redrive({ kafka, admin, config, reason, onProgress, signal }: Rea
             otherReasons += 1;
             continue;
           }
-          if (redrive.kind === 'truncated') {
-            truncated.push(redrive.source);
+          if (redrive.kind === 'not-held') {
+            notHeld.push(redrive.source);
             continue;
           }
           byTopic.set(redrive.topic, [...(byTopic.get(redrive.topic) ?? []), redrive.record]);
@@ -201,11 +202,11 @@ async function redrive({ kafka, admin, config, reason, onProgress, signal }: Rea
     lines: [
       `${reason}: ${formatCount(total)} records sent back${total > 0 ? ` (${[...sent].map(([topic, count]) => `${topic} ${formatCount(count)}`).join(', ')})` : ''}; ` +
         `${formatCount(otherReasons)} of other reasons passed over${signal.aborted ? '; interrupted (running again goes on from here)' : ''}`,
-      ...(truncated.length === 0
+      ...(notHeld.length === 0
         ? []
         : [
-            `${formatCount(truncated.length)} cut to fit the DLQ, not sent back; their originals are at (topic/partition@offset):`,
-            ...truncated.map(({ topic, partition, offset }) => `  ${topic}/${partition}@${offset}`),
+            `${formatCount(notHeld.length)} copies without the original (cut to fit the DLQ, or of a batch not read), not sent back; the originals are at (topic/partition@offset):`,
+            ...notHeld.map(({ topic, partition, offset }) => `  ${topic}/${partition}@${offset}`),
           ]),
     ],
   };
