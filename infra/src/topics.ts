@@ -22,7 +22,11 @@ export interface TopicSpec {
 // Inputs keep their whole history: SPEC §8 rebuilds state by replaying Kafka, and latest-state-wins
 // entities (a contract signed years ago and still ACTIVE) must survive the replay. Erasure (§3)
 // removes what the product derives and holds; pruning the CRM's own history is the CRM's call.
-const INPUT_CONFIGS = { 'cleanup.policy': 'delete', 'retention.ms': '-1' } as const;
+// Each record's timestamp is the broker's, taken when it appends it (LogAppendTime): the scorer reads it as the event's
+// arrival, which its dedupe window counts from (DEDUPE_WINDOW_DAYS) and a replay sees again. A producer's own
+// (CreateTime) let a first copy stamped eight days back be forgotten at once, and its copy a second later applied
+// again (an outside tester); a time-based retention would also have deleted history stamped with its event time.
+const INPUT_CONFIGS = { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'message.timestamp.type': 'LogAppendTime' } as const;
 // The scorer reads every input record with the reader schema it was built with, while producers (Confluent's
 // serializers register by default) may register a new writer version before or after a scorer upgrade: each version
 // must be readable by every scorer still running and read every record before it. BACKWARD alone let a producer

@@ -10,6 +10,8 @@ export interface ConsumedRecord {
   topic: string;
   partition: number;
   offset: string;
+  /** The record's timestamp, epoch ms as a string (the producer's, or the broker's on a LogAppendTime topic). */
+  timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
   headers: IHeaders;
@@ -20,7 +22,7 @@ export class EventsTestBed {
   readonly topics: TopicNames;
   readonly registry: SchemaRegistryClient;
   readonly codec: EventCodec;
-  private readonly kafka: Kafka;
+  readonly kafka: Kafka;
   private readonly subjects = new Set<string>();
 
   /** @param kafkaBrokers a broker of the test's own instead of the stack's (a test that takes it away). */
@@ -67,7 +69,7 @@ export class EventsTestBed {
     return this.registry.register(subject, { schemaType, schema });
   }
 
-  async produce(topic: string, messages: Array<{ key: string | Buffer | null; value: Buffer | null; headers?: IHeaders; partition?: number }>) {
+  async produce(topic: string, messages: Array<{ key: string | Buffer | null; value: Buffer | null; headers?: IHeaders; partition?: number; timestamp?: string }>) {
     const producer = this.kafka.producer();
     await producer.connect();
     try {
@@ -127,6 +129,7 @@ const toRecord = (topic: string, partition: number, message: KafkaMessage): Cons
   topic,
   partition,
   offset: message.offset,
+  timestamp: message.timestamp,
   key: message.key,
   value: message.value,
   headers: message.headers ?? {},
