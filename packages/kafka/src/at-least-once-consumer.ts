@@ -104,6 +104,13 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   gate: DurabilityGate<Fence, Mark>;
   /** How often durable offsets are committed. */
   commitIntervalMs: number;
+  /**
+   * Where the store, as it is now, says it handled each partition to (the next offset; `partitionKey` keys), read at a
+   * rewind: a partition is re-consumed from there when that is below its committed offset. The gate commits offsets
+   * only for writes it judged durable, but a store can lose more than it allows for (Redis's fsync held back by a slow
+   * disk past its grace): re-consuming from the committed offsets alone would then leave out what was lost below them.
+   */
+  storeHandledTo?(): Promise<ReadonlyMap<string, bigint>>;
   /** Kept by Kafka beside every offset committed (its commit metadata): who committed it. None by default. */
   commitMetadata?: string;
   /**
@@ -453,12 +460,23 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     logger.warn({ pending: this.pending.length, reason }, 're-consuming from the committed offsets');
     this.pending = [];
     this.options.onRewind?.();
+    const handledTo = (await this.options.storeHandledTo?.()) ?? new Map<string, bigint>();
     // Seeks first: once the gate lets writes through to the store as it now is, nothing may still be
     // fetched from beyond the committed offsets.
     for (const { topic, partition, committed, low } of await groupPartitionOffsets(admin, groupId, topics)) {
-      if (!this.assigned.has(partitionKey(topic, partition))) continue;
-      consumer.seek({ topic, partition, offset: String(committed ?? low) });
-      this.positions.set(partitionKey(topic, partition), BigInt(committed ?? low));
+      const key = partitionKey(topic, partition);
+      if (!this.assigned.has(key)) continue;
+      const committedAt = BigInt(committed ?? low);
+      const storeAt = handledTo.get(key);
+      const from = storeAt !== undefined && storeAt < committedAt ? (storeAt > BigInt(low) ? storeAt : BigInt(low)) : committedAt;
+      if (from < committedAt) {
+        logger.warn(
+          { topic, partition, committed: String(committedAt), storeHandledTo: String(storeAt) },
+          'the state store lost writes of offsets already committed: re-consuming the partition from where it holds them',
+        );
+      }
+      consumer.seek({ topic, partition, offset: String(from) });
+      this.positions.set(key, from);
     }
     await gate.synchronise();
   }
