@@ -114,7 +114,7 @@ export function dlqRecord(record: ConsumedRecord, rejection: Rejection, source: 
 
 /** A DLQ copy read back for a re-drive: the record to send to its source topic as it came, or why it cannot be. */
 export type DlqRedrive =
-  | { kind: 'resend'; reason: string; topic: string; record: DlqRecord }
+  | { kind: 'resend'; reason: string; topic: string; record: DlqRecord; source: DlqSource }
   /**
    * A copy that does not hold the original: cut to fit the DLQ (`dlq.truncated`), or the placeholder of a batch that was
    * not read (`BATCH_TOO_LARGE`: no key, an empty value). Only its source topic, partition and offset hold the record.
@@ -138,11 +138,9 @@ export function dlqRedrive(copy: ConsumedRecord): DlqRedrive | null {
   const reason = headerText(headers[DLQ_HEADERS.reason]);
   const topic = headerText(headers[DLQ_HEADERS.sourceTopic]);
   if (reason === undefined || topic === undefined) return null;
-  if (headerText(headers[DLQ_HEADERS.truncated]) !== undefined || reason === UNREAD_BATCH_REASON) {
-    const partition = Number(headerText(headers[DLQ_HEADERS.sourcePartition]));
-    return { kind: 'not-held', reason, source: { topic, partition, offset: headerText(headers[DLQ_HEADERS.sourceOffset]) ?? '' } };
-  }
+  const source = { topic, partition: Number(headerText(headers[DLQ_HEADERS.sourcePartition])), offset: headerText(headers[DLQ_HEADERS.sourceOffset]) ?? '' };
+  if (headerText(headers[DLQ_HEADERS.truncated]) !== undefined || reason === UNREAD_BATCH_REASON) return { kind: 'not-held', reason, source };
   const original: DlqRecord['headers'] = {};
   for (const [name, value] of Object.entries(headers)) if (!DLQ_HEADER_NAMES.has(name)) keepPresentValues(original, name, value);
-  return { kind: 'resend', reason, topic, record: { key: copy.key, value: copy.value, headers: original } };
+  return { kind: 'resend', reason, topic, record: { key: copy.key, value: copy.value, headers: original }, source };
 }

@@ -163,7 +163,10 @@ async function redrive({ kafka, admin, config, reason, onProgress, signal }: Rea
   const producer: Producer = await connectIdempotentProducer(kafka, { retries: COMMAND_SEND_RETRIES });
   const sent = new Map<string, number>();
   const notHeld: DlqSource[] = [];
+  // Dead-lettering is at-least-once: a crash or a rewind sends a record's copy again. One copy of each goes back.
+  const sentSources = new Set<string>();
   let otherReasons = 0;
+  let repeatedCopies = 0;
   try {
     await readOnToEnd({
       kafka,
@@ -180,6 +183,12 @@ async function redrive({ kafka, admin, config, reason, onProgress, signal }: Rea
             otherReasons += 1;
             continue;
           }
+          const sourceKey = `${redrive.source.topic}/${redrive.source.partition}@${redrive.source.offset}`;
+          if (sentSources.has(sourceKey)) {
+            repeatedCopies += 1;
+            continue;
+          }
+          sentSources.add(sourceKey);
           if (redrive.kind === 'not-held') {
             notHeld.push(redrive.source);
             continue;
@@ -201,7 +210,8 @@ async function redrive({ kafka, admin, config, reason, onProgress, signal }: Rea
     interrupted: signal.aborted,
     lines: [
       `${reason}: ${formatCount(total)} records sent back${total > 0 ? ` (${[...sent].map(([topic, count]) => `${topic} ${formatCount(count)}`).join(', ')})` : ''}; ` +
-        `${formatCount(otherReasons)} of other reasons passed over${signal.aborted ? '; interrupted (running again goes on from here)' : ''}`,
+        `${formatCount(otherReasons)} of other reasons passed over${repeatedCopies > 0 ? `; ${formatCount(repeatedCopies)} repeated copies of a record sent once` : ''}` +
+        `${signal.aborted ? '; interrupted (running again goes on from here)' : ''}`,
       ...(notHeld.length === 0
         ? []
         : [
