@@ -599,6 +599,17 @@ describe('GET /api/v1/events (live updates)', () => {
   });
 });
 
+describe('a URL that does not decode', () => {
+  it('is refused after the token is checked, quoting nothing of the path', async () => {
+    const path = '/api/v1/customers/globex-leaving%zz';
+    expect(await get(path, { on: securedApi })).toMatchObject({ status: 401, body: { error: 'Unauthorized' } });
+    const refused = await get<{ message: string }>(path, { on: securedApi, token: TEST_TOKEN });
+    expect(refused).toMatchObject({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'the URL is not valid percent-encoding' } });
+    expect(refused.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(JSON.stringify(refused.body)).not.toContain('globex');
+  });
+});
+
 describe('GET /api/v1/customer?customerId= and /api/v1/customer/history?customerId=', () => {
   it('read any customer, the ids a browser resolves away as dot segments of a path included', async () => {
     expect(new URL(`${api.url}/api/v1/customers/${encodeURIComponent('..')}`).pathname).toBe('/api/v1/');

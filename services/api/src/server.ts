@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ScoringConfig } from '@churnscore/scoring';
 import type { ReadStore } from '@churnscore/state';
 import { livenessReport, oneCallAtATime, readinessReport, type Liveness, type Logger } from '@churnscore/observability';
-import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { listAlerts } from './alerts';
 import { bearerTokenCheck, WrongTokenLimiter } from './auth';
@@ -94,6 +94,8 @@ const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 4
 
 const secured = [{ bearerAuth: [] }];
 
+const UNAUTHORIZED = { statusCode: 401, error: 'Unauthorized', message: 'a valid Authorization: Bearer <token> header is required' } as const;
+
 /** Readiness's reason while Redis refuses the login: no wait mends it, the configuration or the ACL user must change. */
 const REDIS_LOGIN_REFUSED = 'Redis refuses the login of REDIS_URL: fix its ACL user or password';
 
@@ -101,8 +103,19 @@ export async function buildApiServer(deps: ApiServerDependencies) {
   const { store, stats, hub, metrics, logger, reportUnreadable } = deps;
   const redisReadable = { name: 'redis', check: oneCallAtATime(() => store.readable()) };
   const withinReadDeadline = createReadDeadline();
+  const tokenMatches = deps.apiToken === null ? null : bearerTokenCheck(deps.apiToken);
   const app = Fastify({
     loggerInstance: logger,
+    // A URL that does not decode is refused before any route or hook runs, and Fastify's own answer quotes the path,
+    // which carries a customer id: a client without the token gets the 401 any /api request would, others a 400
+    // that quotes nothing (an outside tester).
+    frameworkErrors: (_error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply.headers(SECURITY_HEADERS);
+      if (tokenMatches !== null && request.url.startsWith('/api/') && !tokenMatches(request.headers.authorization)) {
+        return reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send(UNAUTHORIZED);
+      }
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'the URL is not valid percent-encoding' });
+    },
     // Request URLs carry customer ids: the request log below records the route template instead.
     logController: new LogController({ disableRequestLogging: true }),
     // A customerId is up to 128 characters, which percent-encoded can be several times longer.
@@ -123,7 +136,6 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     },
   });
 
-  const tokenMatches = deps.apiToken === null ? null : bearerTokenCheck(deps.apiToken);
   const wrongTokens = new WrongTokenLimiter();
   app.addHook('onRequest', async (request, reply) => {
     if (tokenMatches === null || !isApiRequest(request)) return;
@@ -146,7 +158,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         .header('www-authenticate', 'Bearer')
         // A client without the token keeps no connection open: it cannot hold the API's sockets (a black-box test).
         .header('connection', 'close')
-        .send({ statusCode: 401, error: 'Unauthorized', message: 'a valid Authorization: Bearer <token> header is required' });
+        .send(UNAUTHORIZED);
     }
   });
   // Ajv (8.20) coerces "Infinity" and "1e400" to numbers and then skips minimum and maximum for a number that is not
