@@ -1,3 +1,4 @@
+import { ConfigError } from '@churnscore/config';
 import type { Admin, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { RecordBatchLimit, RecordBatchLimitLoweredError, RecordBatchRefusedError, sendWithinLimit } from './bounded-send';
@@ -41,7 +42,7 @@ class TopicWithLimit extends RecordingProducer {
 
   readonly admin = {
     describeConfigs: () =>
-      Promise.resolve({ resources: [{ configEntries: [{ configName: 'max.message.bytes', configValue: String(this.maxMessageBytes) }] }] }),
+      Promise.resolve({ resources: [{ resourceName: 'dlq', configEntries: [{ configName: 'max.message.bytes', configValue: String(this.maxMessageBytes) }] }] }),
   } as unknown as Admin;
 
   override sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
@@ -78,6 +79,16 @@ describe('RecordBatchLimit', () => {
     const refused = limit.send(topic, [{ topic: 'alerts', messages: [...messages, ...messages] }]);
     await expect(refused).rejects.toBeInstanceOf(RecordBatchRefusedError);
     await expect(refused).rejects.toMatchObject({ retriable: false, message: expect.stringContaining('alerts refused a record batch of up to 500000 bytes') });
+  });
+
+  it('refuses a limit that leaves no room for a record, naming the topic and the least it needs, at start and when read again', async () => {
+    const tooSmall = /topic dlq: max\.message\.bytes 300 leaves no room for the records the service sends .* it needs at least 2048/;
+    await expect(RecordBatchLimit.read(new TopicWithLimit(300).admin, ['dlq'])).rejects.toThrow(tooSmall);
+    await expect(RecordBatchLimit.read(new TopicWithLimit(300).admin, ['dlq'])).rejects.toBeInstanceOf(ConfigError);
+    const topic = new TopicWithLimit(200_000);
+    const limit = await RecordBatchLimit.read(topic.admin, ['dlq']);
+    topic.maxMessageBytes = 300;
+    await expect(limit.send(topic, [{ topic: 'dlq', messages }])).rejects.toThrow(tooSmall);
   });
 
   it('passes any other failure on as it is', async () => {

@@ -1,3 +1,4 @@
+import { ConfigError } from '@churnscore/config';
 import { recordBytes } from '@churnscore/events';
 import kafkajs, { type Admin, type KafkaJSProtocolError, type Message, type Producer, type TopicMessages } from 'kafkajs';
 
@@ -9,6 +10,12 @@ const { ConfigResourceTypes } = kafkajs;
 
 /** A record batch's own header, and slack for the estimate of each record's varints. */
 const BATCH_HEADER_BYTES = 1024;
+/**
+ * The least room for records a send needs: a DLQ copy's own headers (reason, message, source, time) come to a few
+ * hundred bytes before anything of the original. Below it (an outside tester set the DLQ's max.message.bytes to 300)
+ * no copy fits, and the limit read as a negative number of bytes.
+ */
+const MIN_RECORDS_BYTES = 1024;
 /** Kafka's default `message.max.bytes` / `max.message.bytes`: the limit where a topic names none. */
 const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
@@ -21,11 +28,22 @@ async function recordBatchLimit(admin: Admin, topics: readonly string[]): Promis
     includeSynonyms: false,
     resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
   });
-  const limits = described.resources
-    .flatMap((resource) => resource.configEntries.filter((entry) => entry.configName === 'max.message.bytes'))
-    .map((entry) => Number(entry.configValue))
-    .filter((value) => Number.isFinite(value) && value > 0);
-  return (limits.length > 0 ? Math.min(...limits) : KAFKA_DEFAULT_MAX_MESSAGE_BYTES) - BATCH_HEADER_BYTES;
+  const limits = described.resources.flatMap((resource) =>
+    resource.configEntries
+      .filter((entry) => entry.configName === 'max.message.bytes' && Number.isFinite(Number(entry.configValue)) && Number(entry.configValue) > 0)
+      .map((entry) => ({ topic: resource.resourceName, bytes: Number(entry.configValue) })),
+  );
+  const tooSmall = limits.filter(({ bytes }) => bytes - BATCH_HEADER_BYTES < MIN_RECORDS_BYTES);
+  if (tooSmall.length > 0) {
+    throw new ConfigError(
+      tooSmall.map(
+        ({ topic, bytes }) =>
+          `topic ${topic}: max.message.bytes ${bytes} leaves no room for the records the service sends (a DLQ copy's own headers alone ` +
+          `take a few hundred bytes): it needs at least ${BATCH_HEADER_BYTES + MIN_RECORDS_BYTES}; raise it (kafka-configs --alter --add-config max.message.bytes=<bytes>)`,
+      ),
+    );
+  }
+  return (limits.length > 0 ? Math.min(...limits.map(({ bytes }) => bytes)) : KAFKA_DEFAULT_MAX_MESSAGE_BYTES) - BATCH_HEADER_BYTES;
 }
 
 /** Whether a send was refused for its size: a record batch over its topic's `max.message.bytes` (or the broker's limit). */

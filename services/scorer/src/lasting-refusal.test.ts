@@ -1,3 +1,4 @@
+import { ConfigError } from '@churnscore/config';
 import { RestError } from '@confluentinc/schemaregistry';
 import { EventEncodeError, SchemaRegistryAccessRefusedError, SchemaRegistryError } from '@churnscore/events';
 import { KafkaAccessRefusedError } from '@churnscore/kafka';
@@ -59,6 +60,11 @@ describe('lastingRefusal', () => {
     expect(lastingRefusal(new Error('an offset commit failed', { cause: evicting }))).toBe(evicting);
     const unregistered = new EventEncodeError('no schema is registered under subject customer-score-changed-value');
     expect(lastingRefusal(new Error('a unit of work failed', { cause: unregistered }))).toBe(unregistered);
+  });
+
+  it('stops for a setting found wrong while it runs (an output topic lowered below any record)', () => {
+    const tooSmall = new ConfigError(['topic crm.dlq.v1: max.message.bytes 300 leaves no room for the records the service sends']);
+    expect(lastingRefusal(new Error('a unit of work failed', { cause: tooSmall }))).toBe(tooSmall);
   });
 
   // An outage or a failover ends without the operator: the scorer waits them out as before.
