@@ -112,6 +112,24 @@ describe('ingestFile', () => {
     expect(await ids()).toEqual(first);
   });
 
+  it('publishes what it checked, even if the file is rewritten while it is published', async () => {
+    const header = 'customerId,occurredAt,activityType,value\n';
+    const file = fileWith('rewritten.csv', `${header}c1,2025-06-01T09:00:00Z,CALL,1\nc2,2025-06-02T09:00:00Z,CALL,1\n`);
+    const published: string[] = [];
+    const report = await ingest(file, {
+      kind: 'activity',
+      async publish(events, onPublished) {
+        // The export replaced by the next one as publication begins: a customer never checked, and lines now invalid.
+        writeFileSync(file, `${header}c9,2025-06-01T09:00:00Z,CALL,1\nc9,not a time,CALL,1\nc9,2025-06-02T09:00:00Z,CALL,1\n`);
+        for await (const event of events) published.push(event.customerId);
+        onPublished(published.length);
+        return published.length;
+      },
+    });
+    expect(report).toMatchObject({ records: 2, valid: 2, published: 2 });
+    expect(published).toEqual(['c1', 'c2']);
+  });
+
   it('reads a pipe once, into a temporary copy, and publishes what it checked', async () => {
     const fifo = join(dir, 'export.fifo');
     execFileSync('mkfifo', [fifo]);
@@ -125,11 +143,11 @@ describe('ingestFile', () => {
     expect(publisher.published.map((event) => event.customerId)).toEqual(['c1', 'c2']);
   });
 
-  it('publishes nothing once interrupted while checking, and leaves no copy of an interrupted pipe behind', async () => {
+  it('publishes nothing once interrupted while copying, and leaves no copy of an interrupted file or pipe behind', async () => {
     const interrupted = AbortSignal.abort();
     const publisher = capturingPublisher();
     const file = fileWith('interrupted.csv', 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\n');
-    expect(await ingest(file, { kind: 'customer', publish: publisher.publish, signal: interrupted })).toMatchObject({ valid: 1, published: 0 });
+    await expect(ingest(file, { kind: 'customer', publish: publisher.publish, signal: interrupted })).rejects.toThrow(/abort/i);
     expect(publisher.published).toEqual([]);
 
     const fifo = join(dir, 'interrupted.fifo');

@@ -43,7 +43,7 @@ type LineResult =
   | { line: number; ok: true; event: InputEvent; ignoredFields: string[] }
   | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
 
-/** The export as a file that can be read twice: the file itself, or a copy of what a pipe or a device delivers. */
+/** The export as a file that can be read twice: a private copy of what the file, a pipe or a device delivers. */
 interface ReadableTwice {
   path: string;
   size: number;
@@ -62,10 +62,11 @@ const readableFile = (file: string): Promise<Stats> =>
     },
   );
 
-async function readableTwice(file: string, info: Stats, progress: ProgressStream | null, signal: AbortSignal | undefined): Promise<ReadableTwice> {
-  if (info.isFile()) return { path: file, size: info.size, remove: () => Promise.resolve() };
+async function readableTwice(file: string, progress: ProgressStream | null, signal: AbortSignal | undefined): Promise<ReadableTwice> {
   // A pipe (`--file /dev/stdin`, a shell's `<(…)`) delivers its bytes once: the check would drain it and the
-  // publication find nothing, and report success.
+  // publication find nothing, and report success. And a file read twice is two files if it changes in between: an
+  // outside tester's export, replaced while it was published, had 2,001 lines checked and dropped and 3,000 published
+  // unchecked, exit 0. What is checked must be what is published: a copy of its own.
   const dir = await mkdtemp(join(tmpdir(), 'churnscore-export-'));
   // A second Ctrl-C exits at once, past every finally: the copy of a whole export must not stay behind.
   const removeAtExit = () => rmSync(dir, { recursive: true, force: true });
@@ -113,17 +114,17 @@ class EventIdsSeen {
 const CONTENT_DIGEST_SPAN = 2 ** 20;
 
 /**
- * Checks every record of an export, then publishes, in a second read of the file, either all of it
- * (when every record is valid), the valid records (with `partial`), or nothing. Two reads rather than
- * holding the events in memory, so a file of any size can be ingested.
+ * Checks every record of an export, then publishes, in a second read of its copy, either all of it
+ * (when every record is valid), the valid records (with `partial`), or nothing. Two reads of a copy on disk rather
+ * than holding the events in memory, so a file of any size can be ingested.
  */
 export async function ingestFile(options: IngestFileOptions): Promise<IngestReport> {
   const { file, dryRun = false, progress = process.stderr } = options;
   if (!dryRun && options.publish === undefined) throw new UsageError('a publisher is required unless dryRun is set');
-  const info = await readableFile(file);
+  await readableFile(file);
   const format = options.format ?? formatOfPath(file);
   if (format === null) throw new UsageError(`cannot tell the format of ${file} from its extension: pass --format ndjson or --format csv`);
-  const readable = await readableTwice(file, info, progress, options.signal);
+  const readable = await readableTwice(file, progress, options.signal);
   try {
     return await ingestReadable(options, format, readable);
   } finally {
