@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Utf8Check, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportRecord } from './records';
+import { MAX_RECORD_BYTES, Utf8Check, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportRecord } from './records';
 
 const readAll = async (records: AsyncIterable<ExportRecord>): Promise<ExportRecord[]> => {
   const all: ExportRecord[] = [];
@@ -27,6 +27,16 @@ describe('readNdjsonRecords', () => {
       { line: 3, ok: false, problem: 'the line is not valid JSON', fatal: false },
       { line: 4, ok: false, problem: 'the line is not a JSON object', fatal: false },
       { line: 6, ok: true, fields: { customerId: 'c3' } },
+    ]);
+  });
+
+  it('reports a line longer than a record may be without holding it, and reads the next one', async () => {
+    const longLine = '{"customerId":"' + 'x'.repeat(MAX_RECORD_BYTES) + '"}';
+    const chunks = ['{"customerId":"c1"}\n', ...longLine.match(/.{1,65536}/gs)!, '\n{"customerId":"c2"}\n'];
+    expect(await readAll(readNdjsonRecords(Readable.from(chunks.map((chunk) => Buffer.from(chunk)))))).toEqual([
+      { line: 1, ok: true, fields: { customerId: 'c1' } },
+      { line: 2, ok: false, problem: `the line is longer than ${MAX_RECORD_BYTES} bytes`, fatal: false },
+      { line: 3, ok: true, fields: { customerId: 'c2' } },
     ]);
   });
 

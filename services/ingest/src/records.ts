@@ -1,6 +1,5 @@
 import { isUtf8 } from 'node:buffer';
 import { extname } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 
@@ -24,14 +23,64 @@ export type ExportRecord =
   | { line: number; ok: false; problem: string; fatal: boolean; ofFile?: true };
 
 /**
- * NDJSON: one JSON object per line; blank lines are skipped. A line that is not a JSON object is
- * reported and the next line read as usual. Parser messages are not passed on: they quote the input.
+ * The longest record an export may hold, in bytes. An event is a few hundred bytes, and the broker takes none past its
+ * record limit (1 MiB by default); a longer line read whole could outgrow what a string holds (an outside tester's
+ * 600 MB line stopped the command with a RangeError and no report).
+ */
+export const MAX_RECORD_BYTES = 1 << 20;
+
+/** A line past MAX_RECORD_BYTES: its bytes are passed over, not kept. */
+const TOO_LONG = Symbol('line too long');
+
+/** The input's lines (LF or CRLF), decoded once whole; a line past MAX_RECORD_BYTES is TOO_LONG, and reading goes on. */
+async function* boundedLines(input: Readable): AsyncGenerator<string | typeof TOO_LONG> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  let tooLong = false;
+  const take = (piece: Buffer): void => {
+    if (tooLong) return;
+    if (length + piece.length > MAX_RECORD_BYTES) {
+      tooLong = true;
+      parts = [];
+      return;
+    }
+    parts.push(piece);
+    length += piece.length;
+  };
+  const end = (): string | typeof TOO_LONG => {
+    const line = tooLong ? TOO_LONG : Buffer.concat(parts, length).toString('utf8').replace(/\r$/, '');
+    parts = [];
+    length = 0;
+    tooLong = false;
+    return line;
+  };
+  for await (const read of input as AsyncIterable<Buffer | string>) {
+    const chunk = typeof read === 'string' ? Buffer.from(read) : read;
+    let start = 0;
+    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
+      take(chunk.subarray(start, newline));
+      yield end();
+      start = newline + 1;
+    }
+    take(chunk.subarray(start));
+  }
+  if (length > 0 || tooLong) yield end();
+}
+
+/**
+ * NDJSON: one JSON object per line; blank lines are skipped. A line that is not a JSON object, or is longer than
+ * MAX_RECORD_BYTES, is reported and the next line read as usual. Parser messages are not passed on: they quote the input.
  */
 export async function* readNdjsonRecords(input: Readable): AsyncGenerator<ExportRecord> {
   let line = 0;
   let first = true;
-  for await (const rawText of createInterface({ input, crlfDelay: Infinity })) {
+  for await (const rawText of boundedLines(input)) {
     line += 1;
+    if (rawText === TOO_LONG) {
+      first = false;
+      yield { line, ok: false, problem: `the line is longer than ${MAX_RECORD_BYTES} bytes`, fatal: false };
+      continue;
+    }
     const text = line === 1 ? rawText.replace(/^\uFEFF/, '') : rawText;
     if (text.trim() === '') continue;
     if (first && text.trimStart().startsWith('[')) {
@@ -60,7 +109,7 @@ const CSV_SYNTAX_PROBLEMS: Readonly<Record<string, string>> = {
   CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed',
   CSV_INVALID_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or a line end',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or a line end',
-  CSV_MAX_RECORD_SIZE: 'a record is too large',
+  CSV_MAX_RECORD_SIZE: `a record is longer than ${MAX_RECORD_BYTES} bytes`,
 };
 
 /**
@@ -74,7 +123,15 @@ export async function* readCsvRecords(input: Readable): AsyncGenerator<ExportRec
   // Rows end at CRLF, LF or a lone CR alike (the last as old Mac spreadsheets save CSV): an export with several (rows
   // appended by another tool) would otherwise run rows together at the line ending the first line did not use.
   const parser = input.pipe(
-    parseCsv({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true, record_delimiter: ['\r\n', '\n', '\r'] }),
+    parseCsv({
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      max_record_size: MAX_RECORD_BYTES,
+    }),
   );
   const first: { syntaxError: CsvSyntaxError | null } = { syntaxError: null };
   parser.on('skip', (error: CsvSyntaxError) => (first.syntaxError ??= error));
