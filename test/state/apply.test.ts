@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utcDay } from '@churnscore/domain';
 import { DAY, Feed, HOUR, NOW, activity, contract, openStateTest, opportunity, profile, storedBytes, type StateTestContext } from './fixtures';
@@ -145,6 +146,19 @@ describe('idempotence', () => {
     const after = await rawState(customerId);
     expect(after.state['w:crm.activity.v1:0']).toBe('1');
     expect({ ...after, state: { ...after.state, 'w:crm.activity.v1:0': '0' } }).toEqual(before);
+  });
+
+  it("tells an eventId of one kind from the same id of another (a CRM's ids unique per table), an activity's digest as before", async () => {
+    const customerId = 'per-table-ids';
+    const feed = new Feed();
+    const call = activity(customerId, 'CALL', NOW - HOUR, { eventId: '1001' });
+    const deal = opportunity(customerId, 'O-7', 'PROPOSAL', NOW - HOUR, { eventId: '1001', amount: 50_000 });
+    const results = await t.store.applyEvents(feed.items(call, deal, deal, call), NOW);
+    expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied', 'duplicate', 'duplicate']);
+    expect((await readOne(customerId)).opportunities.map((o) => o.opportunityId)).toEqual(['O-7']);
+    // The window remembers an activity by the first bytes of SHA-1 of its eventId, as windows written before did.
+    const seen = await t.redis.getBuffer(t.store.keys.customer(customerId).seen);
+    expect(seen!.subarray(3, 11)).toEqual(createHash('sha1').update('1001').digest().subarray(0, 8));
   });
 
   it('offsets are watermarked per topic and partition', async () => {

@@ -82,3 +82,12 @@ export interface CustomerEvent extends EventEnvelope {
 
 export type InputEvent = ActivityEvent | OpportunityEvent | ContractEvent | CustomerEvent;
 export type InputEventKind = InputEvent['kind'];
+
+/**
+ * What the dedupe window remembers of an event: a repeated key counts once. An activity's eventId as it is; another
+ * kind's with its kind before it, because a CRM's ids are often unique per table only: an opportunity whose id an
+ * activity of the customer already had was taken for a copy of it and dropped (an outside tester's two per-table
+ * exports lost every opportunity). Only activities are counted, so a copy of another kind applied again changes
+ * nothing (latest wins); the activity's key stays the eventId, so windows written before keep their meaning.
+ */
+export const dedupeKey = (event: InputEvent): string => (event.kind === 'activity' ? event.eventId : `${event.kind}\u0000${event.eventId}`);

@@ -9,6 +9,7 @@ import {
   CUSTOMER_ACTIVITY_TYPES,
   USAGE_SUM_SCALE,
   slaBreachDaysOf,
+  dedupeKey,
   ticketOf,
   utcDay,
   windowFirstDay,
@@ -120,7 +121,7 @@ interface FoldData {
   contracts: Map<string, Latest<ContractFields>>;
   /** The customer's latest-wins values: segment, NPS, CSM sentiment. */
   values: Map<'segment' | 'nps' | 'csm', Latest<string | number | null>>;
-  /** The dedupe window: arrival hour and eventId, in arrival order, as the store's `seen` string holds them. */
+  /** The dedupe window: arrival hour and dedupeKey, in arrival order, as the store's `seen` string holds them. */
   seen: Array<{ hour: number; eventId: string }>;
   seenIds: Set<string>;
 }
@@ -176,11 +177,11 @@ export class CustomerFold {
       return 'erased';
     }
     if (this.erasedTo !== null && event.occurredAt <= this.erasedTo) return 'predatesErasure';
-    if (this.isDuplicate(event.eventId, receivedAt)) return 'duplicate';
+    if (this.isDuplicate(dedupeKey(event), receivedAt)) return 'duplicate';
     const clockDay = utcDay(receivedAt);
     this.advanceClock(clockDay);
     if (this.addsEntityPastLimit(event, clockDay)) return 'refused';
-    this.remember(event.eventId, receivedAt);
+    this.remember(dedupeKey(event), receivedAt);
     this.data.revision += 1;
     switch (event.kind) {
       case 'activity':

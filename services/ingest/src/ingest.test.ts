@@ -112,6 +112,20 @@ describe('ingestFile', () => {
     expect(await ids()).toEqual(first);
   });
 
+  it('takes an eventId of one kind and the same id of another as two events, as the scorer does', async () => {
+    const file = fileWith(
+      'kinds.ndjson',
+      [
+        { kind: 'activity', eventId: '1001', customerId: 'c1', occurredAt: '2025-06-01T09:00:00Z', activityType: 'CALL' },
+        { kind: 'opportunity', eventId: '1001', customerId: 'c1', occurredAt: '2025-06-01T09:00:00Z', opportunityId: 'O-7', stage: 'PROPOSAL', amount: 500, currency: 'USD' },
+      ]
+        .map((record) => JSON.stringify(record))
+        .join('\n'),
+    );
+    const publisher = capturingPublisher();
+    expect(await ingest(file, { publish: publisher.publish })).toMatchObject({ records: 2, valid: 2, published: 2 });
+  });
+
   it('publishes what it checked, even if the file is rewritten while it is published', async () => {
     const header = 'customerId,occurredAt,activityType,value\n';
     const file = fileWith('rewritten.csv', `${header}c1,2025-06-01T09:00:00Z,CALL,1\nc2,2025-06-02T09:00:00Z,CALL,1\n`);

@@ -4,7 +4,7 @@ import { access, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { InputEvent, InputEventKind } from '@churnscore/domain';
+import { dedupeKey, type InputEvent, type InputEventKind } from '@churnscore/domain';
 import { UsageError, formatCount, formatPercent, startProgress, startRateMeter, type ProgressStream } from '@churnscore/simulator';
 import { Utf8Check, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat } from './records';
 import type { IngestMode, IngestReport, LineRejection } from './report';
@@ -92,8 +92,9 @@ async function readableTwice(file: string, progress: ProgressStream | null, sign
 }
 
 /**
- * The records of one customer with the same eventId, by their content: a record reusing an earlier one's eventId with
- * other content is rejected (the scorer keeps only the first it reads, dropping the other without a word). A value is
+ * The records of one customer with the same eventId (and kind, as the scorer's dedupeKey), by their content: a record
+ * reusing an earlier one's with other content is rejected (the scorer keeps only the first it reads, dropping the other
+ * without a word). A value is
  * the first such record's line and 20 bits of its content's hash.
  */
 class EventIdsSeen {
@@ -101,7 +102,7 @@ class EventIdsSeen {
 
   /** The line of an earlier record of the customer with this eventId and other content; null if none. */
   conflictOf(event: InputEvent, line: number): number | null {
-    const key = `${event.customerId}\u0000${event.eventId}`;
+    const key = `${event.customerId}\u0000${dedupeKey(event)}`;
     const digest = createHash('sha256').update(JSON.stringify(event)).digest().readUIntBE(0, 3) >>> 4;
     const earlier = this.first.get(key);
     if (earlier === undefined) {

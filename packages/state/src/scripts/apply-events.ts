@@ -1,6 +1,6 @@
 // applyEvents-4.lua: a customer's input events applied to its state, idempotently and in any order.
 import { hash } from 'node:crypto';
-import { MS_PER_DAY, type InputEvent } from '@churnscore/domain';
+import { MS_PER_DAY, dedupeKey, type InputEvent } from '@churnscore/domain';
 import { packForLua, type LuaPackValue } from '../lua-pack';
 import { APPLY_OP, opsForEvent, opsAsValues, opsValueCount } from '../apply-ops';
 import type { CustomerKeyPart, CustomerKeys } from '../keys';
@@ -88,10 +88,10 @@ export const APPLY_EVENTS_SCRIPT: ScriptDefinition = {
 };
 
 /**
- * What identifies an eventId in the dedupe window: the first bytes of SHA-1 (a collision is ~2⁻⁶⁴ per pair). The
- * one-shot `hash` (a third cheaper than a Hash object per event) hashes a string's UTF-8 bytes.
+ * What identifies an event in the dedupe window: the first bytes of SHA-1 of its dedupeKey (a collision is ~2⁻⁶⁴ per
+ * pair). The one-shot `hash` (a third cheaper than a Hash object per event) hashes a string's UTF-8 bytes.
  */
-const eventDigest = (eventId: string): Buffer => hash('sha1', eventId, 'buffer').subarray(0, EVENT_DIGEST_BYTES);
+const eventDigest = (event: InputEvent): Buffer => hash('sha1', dedupeKey(event), 'buffer').subarray(0, EVENT_DIGEST_BYTES);
 
 /** One item's group of values. @throws RangeError for an event the store cannot apply (an erasure request, a day out of range). */
 function encodeApplyItem({ event, topic, partition, offset, receivedAt, settledBelow }: ApplyItem, now: number): LuaPackValue[] {
@@ -101,7 +101,7 @@ function encodeApplyItem({ event, topic, partition, offset, receivedAt, settledB
     occurredAt: event.occurredAt,
     watermark: watermarkField(topic, partition),
     offset,
-    digest: eventDigest(event.eventId),
+    digest: eventDigest(event),
     settledBelow: settledBelow ?? '',
     operationCount: opsValueCount(operations),
   });
