@@ -106,7 +106,7 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
   commitIntervalMs: number;
   /**
    * Where the store, as it is now, says it handled each partition to (the next offset; `partitionKey` keys), read at a
-   * rewind: a partition is re-consumed from there when that is below its committed offset. The gate commits offsets
+   * rewind and once per assignment: a partition is re-consumed from there when that is below its committed offset. The gate commits offsets
    * only for writes it judged durable, but a store can lose more than it allows for (Redis's fsync held back by a slow
    * disk past its grace): re-consuming from the committed offsets alone would then leave out what was lost below them.
    */
@@ -248,6 +248,57 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     // Partitions we lost are re-read by their new owner from its last commit; idempotent handlers make that safe.
     this.pending = this.pending.filter((p) => this.assigned.has(partitionKey(p.topic, p.partition)));
     for (const partition of this.positions.keys()) if (!this.assigned.has(partition)) this.positions.delete(partition);
+    // Kafka starts each partition at its committed offset: where the store lost writes of offsets committed (Redis and
+    // the service down together), the partition is sought back to where the store holds it, at once (an idle one too),
+    // and a batch fetched from the committed offset before the seek took hold is not handled but sought back again.
+    this.startsBelowCommitted = null;
+    if (this.options.storeHandledTo !== undefined) {
+      this.belowCommitted().then(
+        (below) => {
+          for (const { topic, partition, from } of below.values()) this.options.consumer.seek({ topic, partition, offset: String(from) });
+        },
+        () => undefined, // asked again with the first batch
+      );
+    }
+  }
+
+  /** Partitions of the assignment the store holds handled to below their committed offsets, and from where: read once. */
+  private startsBelowCommitted: Promise<Map<string, { topic: string; partition: number; from: bigint }>> | null = null;
+
+  private belowCommitted(): Promise<Map<string, { topic: string; partition: number; from: bigint }>> {
+    this.startsBelowCommitted ??= this.startOffsets().then(
+      (starts) => new Map(starts.filter(({ from, committedAt }) => from < committedAt).map((start) => [start.key, start])),
+      (error: unknown) => {
+        this.startsBelowCommitted = null; // asked again with the next batch
+        throw error;
+      },
+    );
+    return this.startsBelowCommitted;
+  }
+
+  /**
+   * Where each assigned partition is to be consumed from: its committed offset (the earliest retained one without),
+   * or, when the store says it handled the partition only to below that (storeHandledTo), from there.
+   */
+  private async startOffsets(): Promise<Array<{ key: string; topic: string; partition: number; from: bigint; committedAt: bigint }>> {
+    const { admin, groupId, topics, logger } = this.options;
+    const handledTo = (await this.options.storeHandledTo?.()) ?? new Map<string, bigint>();
+    const starts = [];
+    for (const { topic, partition, committed, low } of await groupPartitionOffsets(admin, groupId, topics)) {
+      const key = partitionKey(topic, partition);
+      if (!this.assigned.has(key)) continue;
+      const committedAt = BigInt(committed ?? low);
+      const storeAt = handledTo.get(key);
+      const from = storeAt !== undefined && storeAt < committedAt ? (storeAt > BigInt(low) ? storeAt : BigInt(low)) : committedAt;
+      if (from < committedAt) {
+        logger.warn(
+          { topic, partition, committed: String(committedAt), storeHandledTo: String(storeAt) },
+          'the state store lost writes of offsets already committed: re-consuming the partition from where it holds them',
+        );
+      }
+      starts.push({ key, topic, partition, from, committedAt });
+    }
+    return starts;
   }
 
   /**
@@ -267,6 +318,20 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     const started = performance.now();
     const { maxChunkSize } = this.options;
     const [first] = batch.messages;
+    if (this.options.storeHandledTo !== undefined) {
+      const key = partitionKey(batch.topic, batch.partition);
+      const below = await this.belowCommitted();
+      const from = below.get(key)?.from;
+      if (from !== undefined) {
+        below.delete(key);
+        // Fetched from the committed offset: none of it is handled, the partition is read again from where the store holds it.
+        if (BigInt(batch.firstOffset() ?? first?.offset ?? batch.lastOffset()) > from) {
+          this.options.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(from) });
+          this.positions.set(key, from);
+          return;
+        }
+      }
+    }
     // The batch's last record may be one it does not hand out (a transaction's marker): the batch ends after it.
     const batchEnd = (BigInt(batch.lastOffset()) + 1n).toString();
     // Its first record, handed out or not (a transaction's marker, an aborted record): where the fetch began.
@@ -456,25 +521,13 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   }
 
   private async rewindNow(reason: string): Promise<void> {
-    const { admin, groupId, topics, consumer, gate, logger } = this.options;
+    const { consumer, gate, logger } = this.options;
     logger.warn({ pending: this.pending.length, reason }, 're-consuming from the committed offsets');
     this.pending = [];
     this.options.onRewind?.();
-    const handledTo = (await this.options.storeHandledTo?.()) ?? new Map<string, bigint>();
     // Seeks first: once the gate lets writes through to the store as it now is, nothing may still be
     // fetched from beyond the committed offsets.
-    for (const { topic, partition, committed, low } of await groupPartitionOffsets(admin, groupId, topics)) {
-      const key = partitionKey(topic, partition);
-      if (!this.assigned.has(key)) continue;
-      const committedAt = BigInt(committed ?? low);
-      const storeAt = handledTo.get(key);
-      const from = storeAt !== undefined && storeAt < committedAt ? (storeAt > BigInt(low) ? storeAt : BigInt(low)) : committedAt;
-      if (from < committedAt) {
-        logger.warn(
-          { topic, partition, committed: String(committedAt), storeHandledTo: String(storeAt) },
-          'the state store lost writes of offsets already committed: re-consuming the partition from where it holds them',
-        );
-      }
+    for (const { key, topic, partition, from } of await this.startOffsets()) {
       consumer.seek({ topic, partition, offset: String(from) });
       this.positions.set(key, from);
     }
