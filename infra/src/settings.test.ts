@@ -53,6 +53,8 @@ describe('externalEndpoints', () => {
     const exported = { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7', REDIS_URL: 'redis://127.0.0.1:16379' };
     expect(externalEndpoints(exported)).toBeNull();
     expect(externalEndpoints({ ...exported, REDIS_URL: 'redis://localhost:16379/' })).toBeNull();
+    expect(externalEndpoints({ ...exported, REDIS_URL: 'redis://127.0.0.1:16379/0' })).toBeNull();
+    expect(externalEndpoints({ ...exported, REDIS_URL: 'redis://127.0.0.1:16379/1' })).not.toBeNull();
     // Another port (another checkout's stack, say) is someone else's services.
     expect(externalEndpoints({ ...exported, STACK_REDIS_PORT: '26379' })).not.toBeNull();
     expect(externalEndpoints({ ...exported, REDIS_URL: 'redis://user:pw@127.0.0.1:16379' })).not.toBeNull();

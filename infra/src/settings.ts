@@ -122,9 +122,11 @@ function endpointsFromEnv(env: NodeJS.ProcessEnv): StackEndpoints | null {
   };
 }
 
-/** The same addresses as the local stack's, `localhost` taken for its loopback address. */
+/** The same addresses as the local stack's, `localhost` taken for its loopback address, a Redis URL's `/0` for none. */
 function namesLocalStack(given: StackEndpoints, local: StackEndpoints): boolean {
-  const canonical = (address: string): string => address.replace(/^(\w+:\/\/)?localhost(?=[:/]|$)/i, `$1${STACK_HOST}`).replace(/\/+$/, '');
+  // `localhost` is the loopback address; a Redis URL's database 0 is the one it names without any.
+  const canonical = (address: string): string =>
+    address.replace(/^(\w+:\/\/)?localhost(?=[:/]|$)/i, `$1${STACK_HOST}`).replace(/^(rediss?:\/\/[^/]*)\/0$/, '$1').replace(/\/+$/, '');
   const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((address, index) => canonical(address) === canonical(b[index] ?? ''));
   return (
     same(given.kafkaBrokers, local.kafkaBrokers) &&
