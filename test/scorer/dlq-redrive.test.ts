@@ -67,6 +67,29 @@ describe('npm run dlq', () => {
     expect(await bed.topicEnd(bed.topics.opportunity)).toBe(5);
   }, 120_000);
 
+  it('lists a record whose source topic no longer exists rather than fail on it, and refuses a second re-drive of a reason running', async () => {
+    const gone = `${bed.topics.opportunity}-deleted`;
+    await bed.produce(bed.topics.dlq, [
+      { key: 'k', value: Buffer.from([0]), headers: { 'dlq.reason': 'ENTITY_LIMIT', 'dlq.source.topic': gone, 'dlq.source.partition': '0', 'dlq.source.offset': '5' } },
+    ]);
+    expect(await dlq('--redrive', '--reason', 'ENTITY_LIMIT')).toEqual({
+      code: 0,
+      stdout: `ENTITY_LIMIT: 0 records sent back; 0 of other reasons passed over\n1 of a source topic that no longer exists, not sent back (topic/partition@offset):\n  ${gone}/0@5\n`,
+    });
+
+    const running = bed.kafka.consumer({ groupId: `${bed.consumerGroup}.dlq-redrive.ENTITY_LIMIT` });
+    await running.connect();
+    try {
+      const joined = new Promise((resolve) => running.on(running.events.GROUP_JOIN, resolve));
+      await running.subscribe({ topics: [bed.topics.dlq] });
+      await running.run({ autoCommit: false, eachMessage: async () => undefined });
+      await joined;
+      await expect(dlq('--redrive', '--reason', 'ENTITY_LIMIT')).rejects.toThrow(/a re-drive of ENTITY_LIMIT is running already/);
+    } finally {
+      await running.disconnect();
+    }
+  }, 60_000);
+
   it('refuses a re-drive of no reason, or of several, and a code that is no reason', async () => {
     await expect(dlq('--redrive')).rejects.toThrow(/--redrive takes exactly one --reason/);
     await expect(dlq('--redrive', '--reason', 'ENTITY_LIMIT', '--reason', 'WRONG_CURRENCY')).rejects.toThrow(/exactly one --reason/);

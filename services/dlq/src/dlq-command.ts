@@ -160,9 +160,19 @@ export const redriveGroup = (config: AppConfig, reason: RejectReason): string =>
  * group commits past it: interrupted or failed, a re-drive run again goes on from its last whole batch.
  */
 async function redrive({ kafka, admin, config, reason, onProgress, signal }: ReadContext & { reason: RejectReason; signal: AbortSignal }): Promise<Report> {
+  const groupId = redriveGroup(config, reason);
+  // A second member of the group would wait, reading nothing, for partitions the first holds (an outside tester's hung).
+  const [group] = (await admin.describeGroups([groupId])).groups;
+  if (group !== undefined && group.members.length > 0) {
+    throw new UsageError(`a re-drive of ${reason} is running already (consumer group ${groupId} has members): wait for it to end`);
+  }
   const producer: Producer = await connectIdempotentProducer(kafka, { retries: COMMAND_SEND_RETRIES });
   const sent = new Map<string, number>();
   const notHeld: DlqSource[] = [];
+  // A source topic deleted since: its records cannot go back, and a send to it fails for good (the tester's re-drive
+  // failed after two minutes at every run, the records of its reason after it never sent). Listed, not sent.
+  const existingTopics = new Set(await admin.listTopics());
+  const sourceGone: DlqSource[] = [];
   // Dead-lettering is at-least-once: a crash or a rewind sends a record's copy again. One copy of each goes back.
   const sentSources = new Set<string>();
   let otherReasons = 0;
@@ -172,7 +182,7 @@ async function redrive({ kafka, admin, config, reason, onProgress, signal }: Rea
       kafka,
       admin,
       topics: [config.topics.dlq],
-      groupId: redriveGroup(config, reason),
+      groupId,
       onProgress,
       async onRecords(_topic, _partition, records: readonly KafkaMessage[]) {
         if (signal.aborted) throw new RedriveInterrupted();
@@ -191,6 +201,10 @@ async function redrive({ kafka, admin, config, reason, onProgress, signal }: Rea
           sentSources.add(sourceKey);
           if (redrive.kind === 'not-held') {
             notHeld.push(redrive.source);
+            continue;
+          }
+          if (!existingTopics.has(redrive.topic)) {
+            sourceGone.push(redrive.source);
             continue;
           }
           byTopic.set(redrive.topic, [...(byTopic.get(redrive.topic) ?? []), redrive.record]);
@@ -217,6 +231,12 @@ async function redrive({ kafka, admin, config, reason, onProgress, signal }: Rea
         : [
             `${formatCount(notHeld.length)} copies without the original (cut to fit the DLQ, or of a batch not read), not sent back; the originals are at (topic/partition@offset):`,
             ...notHeld.map(({ topic, partition, offset }) => `  ${topic}/${partition}@${offset}`),
+          ]),
+      ...(sourceGone.length === 0
+        ? []
+        : [
+            `${formatCount(sourceGone.length)} of a source topic that no longer exists, not sent back (topic/partition@offset):`,
+            ...sourceGone.map(({ topic, partition, offset }) => `  ${topic}/${partition}@${offset}`),
           ]),
     ],
   };
