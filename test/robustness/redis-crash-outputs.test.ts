@@ -95,31 +95,38 @@ describe('Redis killed with the last second of its AOF cut off', () => {
     await bed.expectSubscriberEndsWithRedis(customerIds, NOW);
   }, 240_000);
 
-  // A slow disk can hold Redis's fsync back for longer than the scorer's grace (REDIS_FSYNC_GRACE_MS): the gate then
-  // let offsets be committed for writes the crash lost. Re-consuming from the committed offsets alone left those
-  // events out for good (an outside tester cut 5 s of the file: 2,340 events never applied); the scorer re-consumes
-  // each partition from where Redis, as it came back, says it was handled to (`<p>:inputs`).
-  it('re-applies what it lost after the offsets were committed, from where Redis holds each partition', async () => {
+  /**
+   * One event per customer applied, and its offsets committed (the gate judged it durable), then Redis killed and its
+   * file cut back to before it: `whileDown` runs while Redis is down. Returns the events applied before the stretch.
+   */
+  async function stretchLostAfterItsCommit(n: number, whileDown: () => Promise<void> = async () => undefined): Promise<{ before: number; stretch: InputEvent[] }> {
     const committedBefore = await bed.topicEnd(bed.topics.activity);
     await eventually(() => bed.committedOffsets(bed.topics.activity), (committed) => committed === committedBefore, 30_000, 'everything before to be committed');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const aof = incrementalAof();
     const cut = statSync(aof).size;
     const before = await revisions();
-    const stretch = customerIds.map((customerId) => activity(customerId, 300, { activityType: 'EMAIL_RECEIVED', occurredAt: NOW - DAY }));
+    const stretch = customerIds.map((customerId) => activity(customerId, n, { activityType: 'EMAIL_RECEIVED', occurredAt: NOW - DAY }));
     await bed.publish(stretch);
     await eventually(revisions, (applied) => applied === before + stretch.length, 30_000, 'the stretch to be applied');
-    // The gate judged the stretch durable and its offsets are committed: what the cut will take is past them.
     const end = await bed.topicEnd(bed.topics.activity);
     await eventually(() => bed.committedOffsets(bed.topics.activity), (committed) => committed === end, 30_000, 'the stretch to be committed');
     expect(end - committedBefore).toBe(stretch.length);
-
+    await whileDown();
     await redis.kill();
     truncateSync(aof, cut);
     await redis.start(dataDir);
     expect(await revisions()).toBe(before);
-    const nudge = activity(customerIds[0]!, 400, { activityType: 'CALL', occurredAt: NOW - DAY });
-    await bed.publish([nudge]);
+    return { before, stretch };
+  }
+
+  // A slow disk can hold Redis's fsync back for longer than the scorer's grace (REDIS_FSYNC_GRACE_MS): the gate then
+  // let offsets be committed for writes the crash lost. Re-consuming from the committed offsets alone left those
+  // events out for good (an outside tester cut 5 s of the file: 2,340 events never applied); the scorer re-consumes
+  // each partition from where Redis, as it came back, says it was handled to (`<p>:inputs`).
+  it('re-applies what it lost after the offsets were committed, from where Redis holds each partition', async () => {
+    const { before, stretch } = await stretchLostAfterItsCommit(300);
+    await bed.publish([activity(customerIds[0]!, 400, { activityType: 'CALL', occurredAt: NOW - DAY })]);
     await eventually(revisions, (applied) => applied === before + stretch.length + 1, 60_000, 'the stretch to be applied again, and the event after it');
     await bed.expectSubscriberEndsWithRedis(customerIds, NOW);
   }, 180_000);
@@ -128,23 +135,7 @@ describe('Redis killed with the last second of its AOF cut off', () => {
   // namespace and refused (exit 78) until someone reset them by hand (an outside tester). The offsets are the
   // namespace's own commits, so the start goes on, and each partition is read again from where Redis holds it.
   it('re-applies it when the scorer went down with Redis, at its start', async () => {
-    const committedBefore = await bed.topicEnd(bed.topics.activity);
-    await eventually(() => bed.committedOffsets(bed.topics.activity), (committed) => committed === committedBefore, 30_000, 'everything before to be committed');
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const aof = incrementalAof();
-    const cut = statSync(aof).size;
-    const before = await revisions();
-    const stretch = customerIds.map((customerId) => activity(customerId, 500, { activityType: 'MEETING', occurredAt: NOW - DAY }));
-    await bed.publish(stretch);
-    await eventually(revisions, (applied) => applied === before + stretch.length, 30_000, 'the stretch to be applied');
-    const end = await bed.topicEnd(bed.topics.activity);
-    await eventually(() => bed.committedOffsets(bed.topics.activity), (committed) => committed === end, 30_000, 'the stretch to be committed');
-
-    await bed.stopScorer(scorer);
-    await redis.kill();
-    truncateSync(aof, cut);
-    await redis.start(dataDir);
-    expect(await revisions()).toBe(before);
+    const { before, stretch } = await stretchLostAfterItsCommit(500, () => bed.stopScorer(scorer));
     scorer = await bed.startScorer({ clock: new ManualClock(NOW).now });
     await eventually(revisions, (applied) => applied === before + stretch.length, 60_000, 'the stretch to be applied again');
     await bed.expectSubscriberEndsWithRedis(customerIds, NOW);
