@@ -249,31 +249,34 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     this.pending = this.pending.filter((p) => this.assigned.has(partitionKey(p.topic, p.partition)));
     for (const partition of this.positions.keys()) if (!this.assigned.has(partition)) this.positions.delete(partition);
     // Kafka starts each partition at its committed offset: where the store lost writes of offsets committed (Redis and
-    // the service down together), the partition is sought back to where the store holds it, at once (an idle one too),
-    // and a batch fetched from the committed offset before the seek took hold is not handled but sought back again.
-    this.startsBelowCommitted = null;
+    // the service down together), the partition is read again from where the store holds it. Its first batch is not
+    // handled but sought back there; an idle partition, which fetches none, is sought back at once if the brokers and
+    // the store answer (best effort: the first batch's check does not wait on the brokers' admin answers).
+    this.storeAtAssignment = null;
+    this.firstBatchChecked.clear();
     if (this.options.storeHandledTo !== undefined) {
-      this.belowCommitted().then(
-        (below) => {
-          for (const { topic, partition, from } of below.values()) this.options.consumer.seek({ topic, partition, offset: String(from) });
+      this.startOffsets().then(
+        (starts) => {
+          for (const { topic, partition, from, committedAt } of starts) {
+            if (from < committedAt) this.options.consumer.seek({ topic, partition, offset: String(from) });
+          }
         },
-        () => undefined, // asked again with the first batch
+        () => undefined,
       );
     }
   }
 
-  /** Partitions of the assignment the store holds handled to below their committed offsets, and from where: read once. */
-  private startsBelowCommitted: Promise<Map<string, { topic: string; partition: number; from: bigint }>> | null = null;
+  /** Where the store held each partition handled to when this assignment began: read once (again after a failure). */
+  private storeAtAssignment: Promise<ReadonlyMap<string, bigint>> | null = null;
+  /** Partitions of the assignment whose first batch was compared with the store. */
+  private readonly firstBatchChecked = new Set<string>();
 
-  private belowCommitted(): Promise<Map<string, { topic: string; partition: number; from: bigint }>> {
-    this.startsBelowCommitted ??= this.startOffsets().then(
-      (starts) => new Map(starts.filter(({ from, committedAt }) => from < committedAt).map((start) => [start.key, start])),
-      (error: unknown) => {
-        this.startsBelowCommitted = null; // asked again with the next batch
-        throw error;
-      },
-    );
-    return this.startsBelowCommitted;
+  private storeHandledAtAssignment(): Promise<ReadonlyMap<string, bigint>> {
+    this.storeAtAssignment ??= (this.options.storeHandledTo?.() ?? Promise.resolve(new Map<string, bigint>())).catch((error: unknown) => {
+      this.storeAtAssignment = null;
+      throw error;
+    });
+    return this.storeAtAssignment;
   }
 
   /**
@@ -318,18 +321,20 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     const started = performance.now();
     const { maxChunkSize } = this.options;
     const [first] = batch.messages;
-    if (this.options.storeHandledTo !== undefined) {
-      const key = partitionKey(batch.topic, batch.partition);
-      const below = await this.belowCommitted();
-      const from = below.get(key)?.from;
-      if (from !== undefined) {
-        below.delete(key);
-        // Fetched from the committed offset: none of it is handled, the partition is read again from where the store holds it.
-        if (BigInt(batch.firstOffset() ?? first?.offset ?? batch.lastOffset()) > from) {
-          this.options.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(from) });
-          this.positions.set(key, from);
-          return;
-        }
+    const key = partitionKey(batch.topic, batch.partition);
+    if (this.options.storeHandledTo !== undefined && !this.firstBatchChecked.has(key)) {
+      // The first batch of an assignment begins where Kafka started the partition, its committed offset.
+      const storeAt = (await this.storeHandledAtAssignment()).get(key);
+      this.firstBatchChecked.add(key);
+      const fetchedFrom = BigInt(batch.firstOffset() ?? first?.offset ?? batch.lastOffset());
+      if (storeAt !== undefined && storeAt < fetchedFrom) {
+        this.options.logger.warn(
+          { topic: batch.topic, partition: batch.partition, committed: String(fetchedFrom), storeHandledTo: String(storeAt) },
+          'the state store lost writes of offsets already committed: re-consuming the partition from where it holds them',
+        );
+        this.options.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(storeAt) });
+        this.positions.set(key, storeAt);
+        return;
       }
     }
     // The batch's last record may be one it does not hand out (a transaction's marker): the batch ends after it.
