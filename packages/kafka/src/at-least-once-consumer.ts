@@ -332,8 +332,9 @@ export class AtLeastOnceConsumer<Fence, Mark> {
           { topic: batch.topic, partition: batch.partition, committed: String(fetchedFrom), storeHandledTo: String(storeAt) },
           'the state store lost writes of offsets already committed: re-consuming the partition from where it holds them',
         );
+        // No position is set: where records below the batch were deleted (retention), the seek lands before the earliest
+        // one left and Kafka starts the partition there again, and the gap was counted at start, not to be again.
         this.options.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(storeAt) });
-        this.positions.set(key, storeAt);
         return;
       }
     }
