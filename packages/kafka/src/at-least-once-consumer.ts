@@ -254,8 +254,9 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     // the store answer (best effort: the first batch's check does not wait on the brokers' admin answers).
     this.storeAtAssignment = null;
     this.firstBatchChecked.clear();
+    this.reportedBehind.clear();
     if (this.options.storeHandledTo !== undefined) {
-      this.startOffsets().then(
+      this.storeHandledAtAssignment().then((handledTo) => this.startOffsets(handledTo)).then(
         (starts) => {
           for (const { topic, partition, from, committedAt } of starts) {
             if (from < committedAt) this.options.consumer.seek({ topic, partition, offset: String(from) });
@@ -270,6 +271,18 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private storeAtAssignment: Promise<ReadonlyMap<string, bigint>> | null = null;
   /** Partitions of the assignment whose first batch was compared with the store. */
   private readonly firstBatchChecked = new Set<string>();
+  /** Partitions of the assignment found behind in the store, said once however many seeks send them back. */
+  private readonly reportedBehind = new Set<string>();
+
+  private reportStoreBehind(topic: string, partition: number, committed: bigint, storeHandledTo: bigint): void {
+    const key = partitionKey(topic, partition);
+    if (this.reportedBehind.has(key)) return;
+    this.reportedBehind.add(key);
+    this.options.logger.warn(
+      { topic, partition, committed: String(committed), storeHandledTo: String(storeHandledTo) },
+      'the state store lost writes of offsets already committed: re-consuming the partition from where it holds them',
+    );
+  }
 
   private storeHandledAtAssignment(): Promise<ReadonlyMap<string, bigint>> {
     this.storeAtAssignment ??= (this.options.storeHandledTo?.() ?? Promise.resolve(new Map<string, bigint>())).catch((error: unknown) => {
@@ -281,24 +294,21 @@ export class AtLeastOnceConsumer<Fence, Mark> {
 
   /**
    * Where each assigned partition is to be consumed from: its committed offset (the earliest retained one without),
-   * or, when the store says it handled the partition only to below that (storeHandledTo), from there.
+   * or, when the store says it handled the partition only to below that (`handledTo`, from storeHandledTo), from there.
    */
-  private async startOffsets(): Promise<Array<{ key: string; topic: string; partition: number; from: bigint; committedAt: bigint }>> {
-    const { admin, groupId, topics, logger } = this.options;
-    const handledTo = (await this.options.storeHandledTo?.()) ?? new Map<string, bigint>();
+  private async startOffsets(
+    handledTo: ReadonlyMap<string, bigint>,
+  ): Promise<Array<{ key: string; topic: string; partition: number; from: bigint; committedAt: bigint }>> {
+    const { admin, groupId, topics } = this.options;
     const starts = [];
     for (const { topic, partition, committed, low } of await groupPartitionOffsets(admin, groupId, topics)) {
       const key = partitionKey(topic, partition);
       if (!this.assigned.has(key)) continue;
       const committedAt = BigInt(committed ?? low);
       const storeAt = handledTo.get(key);
+      // Never below the earliest record retained: what retention deleted is not there to read again.
       const from = storeAt !== undefined && storeAt < committedAt ? (storeAt > BigInt(low) ? storeAt : BigInt(low)) : committedAt;
-      if (from < committedAt) {
-        logger.warn(
-          { topic, partition, committed: String(committedAt), storeHandledTo: String(storeAt) },
-          'the state store lost writes of offsets already committed: re-consuming the partition from where it holds them',
-        );
-      }
+      if (storeAt !== undefined && from < committedAt) this.reportStoreBehind(topic, partition, committedAt, storeAt);
       starts.push({ key, topic, partition, from, committedAt });
     }
     return starts;
@@ -328,10 +338,7 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       this.firstBatchChecked.add(key);
       const fetchedFrom = BigInt(batch.firstOffset() ?? first?.offset ?? batch.lastOffset());
       if (storeAt !== undefined && storeAt < fetchedFrom) {
-        this.options.logger.warn(
-          { topic: batch.topic, partition: batch.partition, committed: String(fetchedFrom), storeHandledTo: String(storeAt) },
-          'the state store lost writes of offsets already committed: re-consuming the partition from where it holds them',
-        );
+        this.reportStoreBehind(batch.topic, batch.partition, fetchedFrom, storeAt);
         // No position is set: where records below the batch were deleted (retention), the seek lands before the earliest
         // one left and Kafka starts the partition there again, and the gap was counted at start, not to be again.
         this.options.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(storeAt) });
@@ -533,7 +540,10 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     this.options.onRewind?.();
     // Seeks first: once the gate lets writes through to the store as it now is, nothing may still be
     // fetched from beyond the committed offsets.
-    for (const { key, topic, partition, from } of await this.startOffsets()) {
+    // The store as it is now, not as the assignment found it: it lost writes since.
+    this.reportedBehind.clear();
+    const handledTo = (await this.options.storeHandledTo?.()) ?? new Map<string, bigint>();
+    for (const { key, topic, partition, from } of await this.startOffsets(handledTo)) {
       consumer.seek({ topic, partition, offset: String(from) });
       this.positions.set(key, from);
     }
