@@ -32,6 +32,8 @@ export interface BusyCustomerRun {
   windowBytes: number;
   /** MEMORY USAGE of that window: its bytes, and what the allocator keeps beside them. */
   windowMemory: number;
+  /** MEMORY USAGE of its index (0: none, a window under 16 KB). */
+  indexMemory: number;
 }
 
 export interface BusyCustomerDetails {
@@ -91,7 +93,8 @@ export async function measureBusyCustomer(context: BenchContext, options: { now:
       }
       const seconds = (performance.now() - started) / 1000;
       const [redisSeconds, aofBytes] = [await scriptTime.stop(), await aof.stop()];
-      const seenKey = keys.customer(customerIds[0]!).seen;
+      const { seen: seenKey, seenIndex: seenIndexKey } = keys.customer(customerIds[0]!);
+      const memoryUsage = async (key: string) => Number((await context.redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
       const run: BusyCustomerRun = {
         windowEvents,
         customers: customerIds.length,
@@ -100,17 +103,18 @@ export async function measureBusyCustomer(context: BenchContext, options: { now:
         aofBytesPerEvent: aofBytes === null ? null : aofBytes / calls,
         millisPerCall: (seconds * 1000) / calls,
         windowBytes: await context.redis.strlen(seenKey),
-        windowMemory: Number((await context.redis.call('MEMORY', 'USAGE', seenKey, 'SAMPLES', '0')) ?? 0),
+        windowMemory: await memoryUsage(seenKey),
+        indexMemory: await memoryUsage(seenIndexKey),
       };
       context.reporter.step(
         'busy',
-        `window of ${count(windowEvents)} events (${count(customerIds.length)} customers): ${count(run.redisMicrosPerEvent)} µs of Redis, ${run.aofBytesPerEvent === null ? 'no AOF' : bytes(run.aofBytesPerEvent)} of AOF, ${millis(run.millisPerCall)} a call; window ${bytes(run.windowBytes)} in ${bytes(run.windowMemory)}`,
+        `window of ${count(windowEvents)} events (${count(customerIds.length)} customers): ${count(run.redisMicrosPerEvent)} µs of Redis, ${run.aofBytesPerEvent === null ? 'no AOF' : bytes(run.aofBytesPerEvent)} of AOF, ${millis(run.millisPerCall)} a call; window ${bytes(run.windowBytes)} in ${bytes(run.windowMemory)}, its index ${bytes(run.indexMemory)}`,
       );
       runs.push(run);
     }
     const [typical, ...busier] = runs as [BusyCustomerRun, ...BusyCustomerRun[]];
     const cost = (run: BusyCustomerRun) =>
-      `${count(run.redisMicrosPerEvent)} µs Redis, ${run.aofBytesPerEvent === null ? '–' : count(run.aofBytesPerEvent)} B AOF, ${millis(run.millisPerCall)}; window ${count(run.windowBytes / 1024)} KiB in ${count(run.windowMemory / 1024)}`;
+      `${count(run.redisMicrosPerEvent)} µs Redis, ${run.aofBytesPerEvent === null ? '–' : count(run.aofBytesPerEvent)} B AOF, ${millis(run.millisPerCall)}; window ${count(run.windowBytes / 1024)} KiB in ${count(run.windowMemory / 1024)} + index ${count(run.indexMemory / 1024)}`;
     const times = (value: number | null, reference: number | null) => (value === null || reference === null ? '–' : `${(value / reference).toFixed(1)}×`);
     const rows: TableRow[] = busier.map((run) => ({
       metric: `Busy customer: one event applied, dedupe window of ${count(run.windowEvents)} events (${count((run.windowEvents * 24) / dedupeWindowHours)} a day)`,

@@ -83,14 +83,15 @@ describe('a scorer whose Redis user loses permissions while it runs', () => {
   }, 180_000);
 });
 
-describe("a scorer whose Redis user lacks APPEND, which only a busy customer's dedupe window needs", () => {
-  // A window of 16 KB or more grows by APPEND (since 2026-12-07). An outside tester ran the scorer as a user of the ACL
-  // line before it: the apply script had written the events' counts and offsets before APPEND was refused, so their
-  // eventIds were never remembered, and the scorer restarted took them for redeliveries.
-  it('stops (exit 1) having written nothing of the refused call, refuses to start without it; given it, applies the call once and remembers its eventId', async () => {
+describe("a scorer whose Redis user lacks a command only a busy customer's dedupe window needs", () => {
+  // A window of 16 KB or more grows by APPEND (since 2026-12-07) and has an index kept with SETBIT and its kin (since
+  // that afternoon). An outside tester ran the scorer as a user of the ACL line before APPEND: the apply script had
+  // written the events' counts and offsets before APPEND was refused, so their eventIds were never remembered, and the
+  // scorer restarted took them for redeliveries.
+  it.each(['append', 'setbit'])('stops (exit 1) having written nothing of the refused call, refuses to start without %s; given it, applies the call once and remembers its eventId', async (command) => {
     const resources = new TestResources();
     try {
-      const customerId = 'revoked-append-busy';
+      const customerId = `revoked-${command}-busy`;
       const call = (n: number) => sampleActivity({ customerId, eventId: `${customerId}-${n}`, activityType: 'CALL', value: null, occurredAt: anHourAgo() });
       const keys = bed.keys.customer(customerId);
       const revision = async () => Number((await admin.hget(keys.state, STATE_FIELD.revision)) ?? 0);
@@ -102,7 +103,7 @@ describe("a scorer whose Redis user lacks APPEND, which only a busy customer's d
       await eventually(revision, (applied) => applied === busy, 90_000, 'the busy history to be applied');
 
       // Taken away while the scorer runs: the next apply of the busy customer is refused.
-      await admin.call('ACL', 'SETUSER', SCORER_USER, '-append');
+      await admin.call('ACL', 'SETUSER', SCORER_USER, `-${command}`);
       await bed.publish([call(busy)]);
       expect(await running.exitWithin(60_000)).toEqual({ code: 1, signal: null });
       expect(String(running.records().at(-1)!.reason)).toMatch(/^REDIS_URL: Redis refused the ACL user of the URL a command \(ERR The user executing the script can't run this command/);
@@ -114,12 +115,12 @@ describe("a scorer whose Redis user lacks APPEND, which only a busy customer's d
       expect(await refused.exitWithin(60_000)).toEqual({ code: 1, signal: null });
       const refusal = refused.records().at(-1)!;
       expect(refusal).toMatchObject({ level: 'fatal', msg: 'failed to start' });
-      expect(JSON.stringify(refusal)).toMatch(/REDIS_URL: Redis refused the ACL user of the URL a command \(NOPERM [^)]*'append'/);
+      expect(JSON.stringify(refusal)).toMatch(new RegExp(`REDIS_URL: Redis refused the ACL user of the URL a command \\(NOPERM [^)]*'${command}'`));
       expect(await revision()).toBe(busy);
 
       await grantEverything();
       resources.startService('scorer', bed.env());
-      await eventually(revision, (applied) => applied === busy + 1, 60_000, 'the held-back event to be applied once APPEND is given back');
+      await eventually(revision, (applied) => applied === busy + 1, 60_000, `the held-back event to be applied once ${command} is given back`);
       expect(await admin.strlen(keys.seen)).toBe((busy + 1) * RECORD_BYTES);
       // A copy of it is a duplicate; the event after it counts.
       await bed.publish([call(busy), call(busy + 1)]);

@@ -207,6 +207,64 @@ describe('idempotence', () => {
     expect(await t.redis.strlen(t.store.keys.customer(customerId).seen)).toBe((second.length + 1) * RECORD_BYTES);
   });
 
+  /** A busy customer's calls (eventIds numbered), and its window index's filters as `capacity/remaining`. */
+  const busyCustomer = (customerId: string) => {
+    const call = (n: number) => activity(customerId, 'CALL', NOW - DAY, { eventId: `${customerId}-${n}` });
+    const calls = (from: number, count: number) => Array.from({ length: count }, (_, n) => call(from + n));
+    const header = () => t.redis.getrange(t.store.keys.customer(customerId).seenIndex, 0, 511);
+    const filters = async () => [...(await header()).matchAll(/(\d+):(\d+):(\d+);/g)].map(([, capacity, , left]) => `${capacity}/${left}`);
+    return { call, calls, filters };
+  };
+
+  it("keeps a busy customer's window exact through its index: filters added as it grows, the oldest dropped once its records left, an index out of step built anew", async () => {
+    const customerId = 'indexed-window';
+    const { seen, seenIndex } = t.store.keys.customer(customerId);
+    const feed = new Feed();
+    const { call, calls, filters } = busyCustomer(customerId);
+    // 1,500 records reach the window's 16 KB: its first filter, of room for twice as many, in the same call
+    await t.store.applyEvents(feed.items(...calls(0, 1_500)), NOW);
+    expect(await filters()).toEqual(['3000/1500']);
+    // an hour later, 2,000 more in calls of 200: the first filter full at 3,000, then a second of twice its room
+    for (let from = 1_500; from < 3_500; from += 200) await t.store.applyEvents(feed.items(...calls(from, 200)), NOW + HOUR);
+    expect(await filters()).toEqual(['3000/3000', '6000/500']);
+    const copies = await t.store.applyEvents(feed.items(...calls(0, 3_500)), NOW + 2 * HOUR);
+    expect(new Set(copies.map((r) => r.outcome))).toEqual(new Set(['duplicate']));
+    // a window the index is out of step with (written by a scorer without one, or the index lost): built anew from it
+    await t.redis.del(seenIndex);
+    const [fresh, copy] = await t.store.applyEvents(feed.items(call(3_500), call(10)), NOW + 2 * HOUR);
+    expect([fresh?.outcome, copy?.outcome]).toEqual(['applied', 'duplicate']);
+    expect(await filters()).toEqual(['7002/3501']);
+    // 170 hours after the first hour, its 1,500 arrivals leave the window; the rest stays
+    const later = await t.store.applyEvents(feed.items(call(0), call(1_500)), NOW + 170 * HOUR);
+    expect(later.map((r) => r.outcome)).toEqual(['applied', 'duplicate']);
+    expect(await filters()).toEqual(['7002/2002']);
+    expect(await t.redis.strlen(seen)).toBe(2_002 * 11);
+    // and once the second hour's leave too, the window is short again and has no index
+    const last = await t.store.applyEvents(feed.items(call(1_501)), NOW + 171 * HOUR);
+    expect(last.map((r) => r.outcome)).toEqual(['applied']);
+    expect(await t.redis.exists(seenIndex)).toBe(0);
+  });
+
+  it("drops a busy window's oldest filter once every record of it has left the window", async () => {
+    const customerId = 'indexed-drop';
+    const { seenIndex } = t.store.keys.customer(customerId);
+    const feed = new Feed();
+    const { call, calls, filters } = busyCustomer(customerId);
+    await t.store.applyEvents(feed.items(...calls(0, 1_500)), NOW);
+    await t.store.applyEvents(feed.items(...calls(1_500, 1_500)), NOW);
+    // the first filter is full with the first hour's 3,000; the next hour's go into a second
+    for (let from = 3_000; from < 5_000; from += 200) await t.store.applyEvents(feed.items(...calls(from, 200)), NOW + HOUR);
+    expect(await filters()).toEqual(['3000/3000', '6000/2000']);
+    const bytesBefore = await t.redis.strlen(seenIndex);
+    const later = await t.store.applyEvents(feed.items(call(0), call(3_000)), NOW + 170 * HOUR);
+    expect(later.map((r) => r.outcome)).toEqual(['applied', 'duplicate']);
+    // the first filter (9,000 bytes) gone with its records; call(0) arrived again, into the second
+    expect(await filters()).toEqual(['6000/2001']);
+    expect(await t.redis.strlen(seenIndex)).toBeLessThanOrEqual(bytesBefore - 9_000);
+    const copies = await t.store.applyEvents(feed.items(...calls(3_000, 2_000), call(0)), NOW + 170 * HOUR);
+    expect(new Set(copies.map((r) => r.outcome))).toEqual(new Set(['duplicate']));
+  });
+
   it('writes nothing to a Redis server other than the one the writes are fenced to', async () => {
     const customerId = 'fenced';
     const { runId } = await t.store.identity();

@@ -1,5 +1,5 @@
 // The apply script gathers a call's additions per day and splices only the lines it touches into the customer's
-// strings (lua/applyEvents-4.lua). How a customer's events are grouped into calls must not change a byte of what
+// strings (lua/applyEvents-5.lua). How a customer's events are grouped into calls must not change a byte of what
 // it stores: one call with all of them writes what one call per event writes, retention sweeps between events of
 // the call, additions to the same day and upstream duplicates included. Checked against real Redis.
 import fc from 'fast-check';

@@ -32,7 +32,15 @@ afterAll(async () => {
 async function writeCalls(): Promise<Record<string, number>> {
   const stats = await redis.info('commandstats');
   const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map(([, command, n]) => [command!, Number(n)] as const);
-  return Object.fromEntries(calls.filter(([command]) => ['hset', 'hincrby', 'hdel', 'set', 'append', 'del', 'rpush', 'zadd'].includes(command)));
+  return Object.fromEntries(calls.filter(([command]) => WRITE_COMMANDS.includes(command)));
+}
+const WRITE_COMMANDS = ['hset', 'hincrby', 'hdel', 'set', 'append', 'setrange', 'setbit', 'del', 'rpush', 'zadd'];
+
+/** Calls of each command that reads a string, since the last CONFIG RESETSTAT. */
+async function stringReads(): Promise<Record<string, number>> {
+  const stats = await redis.info('commandstats');
+  const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map(([, command, n]) => [command!, Number(n)] as const);
+  return Object.fromEntries(calls.filter(([command]) => ['get', 'getrange', 'strlen', 'getbit'].includes(command)));
 }
 
 it("writes a customer's state hash once per apply call, not once per event", async () => {
@@ -51,11 +59,28 @@ it("appends a busy customer's new dedupe records instead of writing its whole wi
   await store.applyEvents(feed.items(...Array.from({ length: 1_500 }, (_, n) => call(n))), NOW);
   await redis.config('RESETSTAT');
   await store.applyEvents(feed.items(call(1_500), call(1_501)), NOW);
-  expect(await writeCalls()).toEqual({ hset: 1, set: 1, append: 1 }); // state; act; the two new records of seen
+  // state; act; the two new records of seen, and their bits in its index (six each) and the index's header
+  expect(await writeCalls()).toEqual({ hset: 1, set: 1, append: 1, setbit: 12, setrange: 1 });
   await redis.config('RESETSTAT');
-  // A week and two hours later the first arrivals leave the front: the rest is written whole, once.
+  // A week and two hours later the first arrivals leave the front: the rest is written whole, once, and is short
+  // again (one record): its index goes.
   await store.applyEvents(feed.items(call(1_502)), NOW + 170 * HOUR);
-  expect(await writeCalls()).toEqual({ hset: 1, set: 2 });
+  expect(await writeCalls()).toEqual({ hset: 1, set: 2, del: 1 });
+});
+
+it("looks a busy customer's new eventId up in its window's index, reading of the window only its length and first record", async () => {
+  const feed = new Feed();
+  const call = (n: number) => activity('indexed', 'CALL', NOW - HOUR, { eventId: `indexed-${n}` });
+  await store.applyEvents(feed.items(...Array.from({ length: 1_500 }, (_, n) => call(n))), NOW);
+  await redis.config('RESETSTAT');
+  const [fresh] = await store.applyEvents(feed.items(call(1_500)), NOW);
+  expect(fresh?.outcome).toBe('applied');
+  // get: the day buckets (act) alone; getrange: the window's first record and the index's header; at most six
+  // probes of its one filter, the first bit found clear ruling the eventId out
+  const reads = await stringReads();
+  expect({ get: reads.get, getrange: reads.getrange, strlen: reads.strlen }).toEqual({ get: 1, getrange: 2, strlen: 1 });
+  expect(reads.getbit).toBeGreaterThanOrEqual(1);
+  expect(reads.getbit).toBeLessThanOrEqual(6);
 });
 
 it('writes nothing of insights, alert book or score fields that a commit leaves unchanged', async () => {

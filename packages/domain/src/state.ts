@@ -7,7 +7,7 @@ export const MS_PER_DAY = 86_400_000;
 export const utcDay = (epochMs: number): UtcDay => Math.floor(epochMs / MS_PER_DAY);
 /**
  * First UTC day of the `windowDays`-day window that ends on (and includes) `asOfDay` (SPEC §4): the insights' windows and
- * the retention horizon alike (applyEvents-4.lua's `horizonDay` computes the same).
+ * the retention horizon alike (applyEvents-5.lua's `horizonDay` computes the same).
  */
 export const windowFirstDay = (asOfDay: UtcDay, windowDays: number): UtcDay => asOfDay - windowDays + 1;
 

@@ -1,5 +1,5 @@
 // The event fold in pure TypeScript: the CustomerState the scorer reads back from Redis after the state store
-// applied the same events with the same clocks (packages/state: apply-ops.ts, lua/applyEvents-4.lua,
+// applied the same events with the same clocks (packages/state: apply-ops.ts, lua/applyEvents-5.lua,
 // read-state.ts), built without Redis. Training computes features as of any past instant with it, through the
 // same computeInsights the scorer runs; test/state/fold.test.ts checks it equal to the store on random events.
 import {

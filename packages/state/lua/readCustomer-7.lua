@@ -17,7 +17,7 @@
 ]]
 --- @include "outboxEntry"
 
--- A partition's refused offsets are the apply's own bookkeeping (applyEvents-4.lua), as long as a flood of refusals not
+-- A partition's refused offsets are the apply's own bookkeeping (applyEvents-5.lua), as long as a flood of refusals not
 -- yet settled: left out, so that no score reads them.
 local REFUSED_PREFIX = LAYOUT.partitionField.refused
 local state, stateRead = {}, redis.call('HGETALL', KEYS[KEY.state])

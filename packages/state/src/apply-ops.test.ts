@@ -72,7 +72,7 @@ describe('opsForEvent', () => {
     };
     const open = rankOf({ activityType: 'SUPPORT_TICKET_OPENED', eventId: 'zzz' });
     const close = rankOf({ activityType: 'SUPPORT_TICKET_CLOSED', eventId: 'aaa' });
-    // applyEvents-4.lua compares this element byte by byte, as JavaScript compares these ASCII strings
+    // applyEvents-5.lua compares this element byte by byte, as JavaScript compares these ASCII strings
     expect(open! < close!).toBe(true);
     expect(rankOf({ activityType: 'SUPPORT_TICKET_OPENED', eventId: 'a' })! < open!).toBe(true);
   });

@@ -36,7 +36,7 @@ export type ApplyOp =
 
 /**
  * Each operation's opcode and how many values follow it in the script's packed events: opsAsValues writes
- * them, and applyEvents-4.lua decodes by this table (it is substituted into the script as OP).
+ * them, and applyEvents-5.lua decodes by this table (it is substituted into the script as OP).
  */
 export const APPLY_OP = {
   latest: { opcode: 'L', arguments: 2 },
@@ -137,7 +137,7 @@ export function opsValueCount(ops: readonly ApplyOp[]): number {
 }
 
 /**
- * One event's operations as the values the script reads, appended to `values` (format in the header of lua/applyEvents-4.lua). A maximum
+ * One event's operations as the values the script reads, appended to `values` (format in the header of lua/applyEvents-5.lua). A maximum
  * travels as text because the script stores it as given; a day and an amount, which it only computes with, as numbers.
  */
 export function opsAsValues<V>(ops: readonly ApplyOp[], values: Array<V | string | number> = []): Array<V | string | number> {

@@ -542,15 +542,21 @@ export async function namespaceState(redis: RedisClient, prefix: string = DEFAUL
 export const namespaceContract = (redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<string | null> => redis.get(keySchema(prefix).contract);
 
 /**
- * The apply script appends to a busy customer's dedupe window (APPEND, since 2026-12-07), which a user of an earlier ACL
- * line lacks: refused there, the scorer would stop at the first customer whose window reaches 16 KB, days after an
- * upgrade perhaps. Tried at start instead, on the namespace's contract key (claimNamespace writes it first), appending
- * nothing: a write that changes nothing.
+ * The apply script keeps a busy customer's dedupe window (16 KB or more) apart: it appends to it (APPEND, since
+ * 2026-12-07) and keeps an index of it (STRLEN, GETRANGE, GETBIT, SETBIT, SETRANGE, since 2026-12-07 afternoon), which
+ * a user of an earlier ACL line lacks: refused there, the scorer would stop at the first customer whose window reaches
+ * 16 KB, days after an upgrade perhaps. Tried at start instead, on the namespace's contract key (claimNamespace writes
+ * it first), with writes that change nothing: nothing appended, a bit set to what it is, nothing written over.
  * @throws RedisAccessRefusedError when the user may not.
  */
-export async function requireAppendAllowed(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<void> {
+export async function requireBusyWindowCommandsAllowed(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<void> {
+  const { contract } = keySchema(prefix);
   try {
-    await redis.append(keySchema(prefix).contract, '');
+    await redis.append(contract, '');
+    await redis.strlen(contract);
+    await redis.getrange(contract, 0, 0);
+    await redis.setrange(contract, 0, '');
+    await redis.setbit(contract, 0, await redis.getbit(contract, 0));
   } catch (error) {
     throw redisAccessRefusal(error) ?? error;
   }

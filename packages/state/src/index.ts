@@ -1,4 +1,4 @@
-export { claimNamespace, requireAppendAllowed, coverEveryMaster, createRedis, dataSetLost, namespaceContract, namespaceState, OUTPUT_VERSIONS_PER_MS, redisIdentity, replicationProgress, serverMicroseconds, writeFence, type RedisClient, type RedisConnectOptions, type RedisIdentity, type ReplicationProgress, type WriteFence } from './connection';
+export { claimNamespace, requireBusyWindowCommandsAllowed, coverEveryMaster, createRedis, dataSetLost, namespaceContract, namespaceState, OUTPUT_VERSIONS_PER_MS, redisIdentity, replicationProgress, serverMicroseconds, writeFence, type RedisClient, type RedisConnectOptions, type RedisIdentity, type ReplicationProgress, type WriteFence } from './connection';
 export {
   REDIS_LOGIN_CHECK_TIMEOUT_MS,
   RedisAccessRefusedError,

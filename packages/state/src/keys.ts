@@ -35,7 +35,7 @@ export const decodeKeyPart = percentDecode;
  * subsets of them as KEYS in the order their headers document. `backfill` is the score history computed from
  * event time by `npm run backfill` (backfilled-history.ts), written by no script.
  */
-export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'score', 'explanation', 'insights', 'alerts', 'outbox', 'history', 'backfill'] as const;
+export const CUSTOMER_KEY_PARTS = ['state', 'act', 'ent', 'seen', 'seenIndex', 'score', 'explanation', 'insights', 'alerts', 'outbox', 'history', 'backfill'] as const;
 export type CustomerKeyPart = (typeof CUSTOMER_KEY_PARTS)[number];
 export type CustomerKeys = Record<CustomerKeyPart, string>;
 

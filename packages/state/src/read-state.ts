@@ -1,4 +1,4 @@
-// Decodes a customer's state hash, `act` and `ent` strings (as applyEvents-4.lua writes them) into the
+// Decodes a customer's state hash, `act` and `ent` strings (as applyEvents-5.lua writes them) into the
 // domain's CustomerState, as of a read time: only what lies inside the retention horizon is returned, so
 // whether the daily sweep has already trimmed something never shows.
 import { ACTIVITY_TYPES, MS_PER_DAY, slaBreachDaysOf, utcDay, windowFirstDay } from '@churnscore/domain';
@@ -38,7 +38,7 @@ import {
   eventIdOfTicketRank,
 } from './layout';
 
-/** First UTC day inside the retention horizon at `clock` (the same rule as applyEvents-4.lua). */
+/** First UTC day inside the retention horizon at `clock` (the same rule as applyEvents-5.lua). */
 const horizonDay = (clock: number, retentionDays: number): UtcDay => windowFirstDay(utcDay(clock), retentionDays);
 
 /** An HGETALL reply (flat field, value list) as an object. */
@@ -69,7 +69,7 @@ const lines = (blob: string | null): string[] => (blob ? blob.split('\n').slice(
 
 /**
  * Where the decoded lists stand, to tell whether they came out in order (they do when the string keeps the order
- * applyEvents-4.lua writes) without comparing every pair afterwards, two lookups of a Map each.
+ * applyEvents-5.lua writes) without comparing every pair afterwards, two lookups of a Map each.
  */
 interface DecodeOrder {
   day: UtcDay;

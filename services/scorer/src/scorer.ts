@@ -44,7 +44,7 @@ import {
 import { scoringConfigIdentity, type ScoringConfig } from '@churnscore/scoring';
 import {
   claimNamespace,
-  requireAppendAllowed,
+  requireBusyWindowCommandsAllowed,
   DEFAULT_PREFIX,
   KEY_CONTRACT_VERSION,
   namespaceContract,
@@ -533,7 +533,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       await requireHistoryBehindCommittedOffsets(admin, redis, config, inputTopics);
       await checkInputOffsets({ kafka, admin, redis, config, logger }, inputTopics, inputOffsets, reportDeletedUnread);
       await claimNamespace(redis, config.redis.keyPrefix);
-      await requireAppendAllowed(redis, config.redis.keyPrefix);
+      await requireBusyWindowCommandsAllowed(redis, config.redis.keyPrefix);
       // A new model reaches every stored score through the time-driven re-scoring, not only the customers whose
       // events or due times come next (docs/scoring.md §15, "Putting a model into service").
       const inService = (await store.modelInService(clock())).rolledOut;

@@ -1,4 +1,4 @@
-// applyEvents-4.lua: a customer's input events applied to its state, idempotently and in any order.
+// applyEvents-5.lua: a customer's input events applied to its state, idempotently and in any order.
 import { hash } from 'node:crypto';
 import { MS_PER_DAY, dedupeKey, type InputEvent } from '@churnscore/domain';
 import { packForLua, type LuaPackValue } from '../lua-pack';
@@ -31,7 +31,7 @@ export interface ApplyItem {
  * `fenced`: the server is not one `ApplyOptions.fence` names; nothing was written. `refused`: the event would add a
  * ticket, opportunity or contract to a customer that holds `maxEntities` of them already; nothing but the watermark
  * changed, and the event is judged again, not `redelivered`, if it is consumed again before it is settled
- * (`ApplyItem.settledBelow`; see lua/applyEvents-4.lua). `predatesErasure`: the event occurred at or before the
+ * (`ApplyItem.settledBelow`; see lua/applyEvents-5.lua). `predatesErasure`: the event occurred at or before the
  * customer's latest erasure request (STATE_FIELD.erasedTo); nothing but the watermark changed.
  */
 export type ApplyOutcome = 'applied' | 'duplicate' | 'redelivered' | 'refused' | 'fenced' | 'predatesErasure';
@@ -75,7 +75,7 @@ export interface ApplySettings {
  */
 const APPLY_EVENTS_PER_CALL = 200;
 
-const KEYS = ['state', 'act', 'ent', 'seen'] as const satisfies readonly CustomerKeyPart[];
+const KEYS = ['state', 'act', 'ent', 'seen', 'seenIndex'] as const satisfies readonly CustomerKeyPart[];
 const ARGS = ['retentionDays', 'dedupeWindowHours', 'maxEntities', 'fence', 'events'] as const;
 /** Each event's group of values in the packed `events` argument; its operations follow it. */
 const EVENT_ARGS = ['clock', 'occurredAt', 'watermark', 'offset', 'digest', 'settledBelow', 'operationCount'] as const;

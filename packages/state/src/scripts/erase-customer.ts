@@ -1,4 +1,4 @@
-// eraseCustomer-11.lua: every per-customer key deleted (an erasure request), the request's instant kept.
+// eraseCustomer-12.lua: every per-customer key deleted (an erasure request), the request's instant kept.
 import { CUSTOMER_KEY_PARTS, type CustomerKeys } from '../keys';
 import { LUA_LAYOUT } from '../layout';
 import { keysOf, scriptArgs, type ScriptDefinition, type ScriptInvocation } from './lua-script';

@@ -19,6 +19,16 @@
     KEYS[KEY.seen] string dedupe window, records in arrival order: arrival hour since the epoch (3 bytes,
                           big-endian) .. the event's digest (8 bytes); written whole when its front is cut or
                           while shorter than LAYOUT.seen.appendFromBytes, else appended to
+    KEYS[KEY.seenIndex] string  an index of a long dedupe window (one of LAYOUT.seen.appendFromBytes or more; none for a
+                          shorter one), so that an apply need not read and scan the whole window: Bloom filters of
+                          its records' digests, LAYOUT.seenIndex.bitsPerRecord bits per record of capacity and
+                          LAYOUT.seenIndex.probes probes each, the oldest records in the first filter. A header of
+                          LAYOUT.seenIndex.headerBytes bytes lists them, "<capacity>:<inserted>:<remaining>;" each
+                          (remaining: those of its records still in the window), space-padded; the filters follow it
+                          back to back, capacity * bitsPerRecord / 8 bytes each. A filter saying "not there" is
+                          certain; one saying "maybe" sends the apply to the window itself. The index is checked
+                          against the window at every call (its remaining records times the record size must be
+                          the window's length) and built anew from the window when it is not
 
     ARGV[ARG.retentionDays]      the horizon is the first UTC day of the last <retention days> days
     ARGV[ARG.dedupeWindowHours]  how long an eventId is remembered after its arrival
@@ -77,7 +87,7 @@
 ]]
 --- @include "fence"
 
-local stateKey, actKey, entKey, seenKey = KEYS[KEY.state], KEYS[KEY.act], KEYS[KEY.ent], KEYS[KEY.seen]
+local stateKey, actKey, entKey, seenKey, seenIndexKey = KEYS[KEY.state], KEYS[KEY.act], KEYS[KEY.ent], KEYS[KEY.seen], KEYS[KEY.seenIndex]
 local retentionDays = tonumber(ARGV[ARG.retentionDays])
 local dedupeWindowHours = tonumber(ARGV[ARG.dedupeWindowHours])
 local maxEntities = tonumber(ARGV[ARG.maxEntities])
@@ -85,6 +95,9 @@ local fence = ARGV[ARG.fence]
 
 local MS_PER_DAY, MS_PER_HOUR = LAYOUT.msPerDay, LAYOUT.msPerHour
 local SEEN_RECORD_BYTES, SEEN_HOUR_BYTES, SEEN_APPEND_FROM_BYTES = LAYOUT.seen.recordBytes, LAYOUT.seen.hourBytes, LAYOUT.seen.appendFromBytes
+local INDEX_HEADER_BYTES, INDEX_BITS_PER_RECORD = LAYOUT.seenIndex.headerBytes, LAYOUT.seenIndex.bitsPerRecord
+local INDEX_PROBES, INDEX_MIN_CAPACITY = LAYOUT.seenIndex.probes, LAYOUT.seenIndex.minCapacity
+local BITS_PER_BYTE, INDEX_BUILD_RUN_BYTES = LAYOUT.bitsPerByte, LAYOUT.seenIndex.buildRunBytes
 local USAGE_SUM_COUNTER, USAGE_SUM_SCALE = LAYOUT.act.usageSumCounter, LAYOUT.act.usageSumScale
 local DAYS_PER_LINE, LINE_KEY_WIDTH = LAYOUT.act.daysPerLine, LAYOUT.act.lineKeyWidth
 local LINE_KEY_RADIX, LINE_KEY_DIGITS = LAYOUT.act.lineKeyRadix, LAYOUT.act.lineKeyDigits
@@ -263,6 +276,14 @@ end
 -- queue: the oldest arrivals leave from the front).
 local seen, seenFrom, added, addedFrom, addedAt = nil, 1, {}, 1, {}
 local function loadSeen() seen = seen or redis.call('GET', seenKey) or '' end
+-- The window's length as the call found it; a long window is read (`seen`) only when the call must: its front is to be
+-- cut, its index is missing or out of step, or the index cannot rule an eventId out.
+local windowBytes
+-- A long window's index, as the call found it: its filters, or nil when there is none in step with the window (built
+-- at the end of the call).
+local windowIndex
+-- How much of its header that index's listing took: written over, not the whole header, when it changes.
+local windowIndexListed
 
 -- The retention horizon of the event being applied (each event carries its own clock).
 local horizonDay, horizonMs
@@ -455,12 +476,154 @@ local function arrivalHourBytes(hour)
   return table.concat(bytes)
 end
 
+-- The window's index (see the header). A digest's probes combine its two halves (Kirsch and Mitzenmacher): the k-th
+-- of a filter of `bits` bits is (h1 + k * h2) % bits, a bit numbered as GETBIT numbers them.
+local DIGEST_BYTES = SEEN_RECORD_BYTES - SEEN_HOUR_BYTES
+local HALF_DIGEST_BYTES = DIGEST_BYTES / 2
+local function probeBase(text, at)
+  local h1, h2 = 0, 0
+  for k = at, at + HALF_DIGEST_BYTES - 1 do h1 = h1 * BYTE + string.byte(text, k) end
+  for k = at + HALF_DIGEST_BYTES, at + DIGEST_BYTES - 1 do h2 = h2 * BYTE + string.byte(text, k) end
+  return h1, h2
+end
+local function filterBytes(capacity) return capacity * INDEX_BITS_PER_RECORD / BITS_PER_BYTE end
+
+-- The filters a header lists, how many records they hold in all, and how much of the header they took.
+local function parseIndexHeader(header)
+  local filters, remaining = {}, 0
+  for capacity, inserted, left in string.gmatch(header, '(%d+):(%d+):(%d+);') do
+    filters[#filters + 1] = {capacity = tonumber(capacity), inserted = tonumber(inserted), remaining = tonumber(left)}
+    remaining = remaining + tonumber(left)
+  end
+  return filters, remaining, #(string.match(header, '^[%d:;]*'))
+end
+-- The header's listing of the filters, padded to `length` bytes at least; nil when it does not fit the header.
+local function indexHeader(filters, length)
+  local entries = {}
+  for f, filter in ipairs(filters) do entries[f] = filter.capacity .. ':' .. filter.inserted .. ':' .. filter.remaining .. ';' end
+  local header = table.concat(entries)
+  if #header > INDEX_HEADER_BYTES then return nil end
+  return header .. string.rep(' ', length - #header)
+end
+
+-- One filter of `capacity` records holding those of `records` (window records back to back), as its bytes.
+local function buildFilter(records, capacity)
+  local bits, bytes = capacity * INDEX_BITS_PER_RECORD, {}
+  for at = SEEN_HOUR_BYTES + 1, #records, SEEN_RECORD_BYTES do
+    local h1, h2 = probeBase(records, at)
+    for k = 0, INDEX_PROBES - 1 do
+      local position = (h1 + k * h2) % bits
+      local byte = math.floor(position / BITS_PER_BYTE)
+      -- the first bit of a byte its highest, as SETBIT and GETBIT count them
+      bytes[byte] = bit.bor(bytes[byte] or 0, 2 ^ (BITS_PER_BYTE - 1 - position % BITS_PER_BYTE))
+    end
+  end
+  local chunks, run = {}, {}
+  for byte = 0, bits / BITS_PER_BYTE - 1 do
+    run[#run + 1] = bytes[byte] or 0
+    -- string.char takes its bytes as arguments, of which Lua allows some thousands
+    if #run == INDEX_BUILD_RUN_BYTES then chunks[#chunks + 1], run = string.char(unpack(run)), {} end
+  end
+  chunks[#chunks + 1] = string.char(unpack(run))
+  return table.concat(chunks)
+end
+
+-- The window as this call found it: a short one is read whole; a long one only its length and its index, and read
+-- whole when it has no index in step with it.
+local function openWindow()
+  if windowBytes then return end
+  windowBytes = redis.call('STRLEN', seenKey)
+  if windowBytes < SEEN_APPEND_FROM_BYTES then return loadSeen() end
+  local filters, remaining, listed = parseIndexHeader(redis.call('GETRANGE', seenIndexKey, 0, INDEX_HEADER_BYTES - 1))
+  if #filters > 0 and remaining * SEEN_RECORD_BYTES == windowBytes then windowIndex, windowIndexListed = filters, listed else loadSeen() end
+end
+
+-- Whether the index cannot rule the digest out (the window as the call found it, unread and uncut).
+local function indexMayHold(digest)
+  local h1, h2 = probeBase(digest, 1)
+  local startByte = INDEX_HEADER_BYTES
+  for _, filter in ipairs(windowIndex) do
+    local bits, maybe = filter.capacity * INDEX_BITS_PER_RECORD, true
+    for k = 0, INDEX_PROBES - 1 do
+      if redis.call('GETBIT', seenIndexKey, startByte * BITS_PER_BYTE + (h1 + k * h2) % bits) == 0 then
+        maybe = false
+        break
+      end
+    end
+    if maybe then return true end
+    startByte = startByte + filterBytes(filter.capacity)
+  end
+  return false
+end
+
+-- Before the window's writes: an index that holds records the window lacks (its writes refused, an ACL taken away) only
+-- sends lookups to the window, and is found out of step at the next call; one lacking records the window holds would
+-- take copies for new events. The records cut from its front leave the oldest filters (a filter
+-- none of whose records is left goes, but the newest), the new records go into the newest filter, and a full one is
+-- followed by one of twice its capacity, so that the filters of a window of n records number about log2(n).
+local function updateIndex(newRecords)
+  local finalBytes = windowBytes - (seenFrom - 1) + #newRecords
+  if finalBytes < SEEN_APPEND_FROM_BYTES then
+    if windowBytes >= SEEN_APPEND_FROM_BYTES then redis.call('DEL', seenIndexKey) end
+    return
+  end
+  local filters = windowIndex
+  if filters then
+    if seenFrom == 1 and newRecords == '' then return end
+    local cutRecords, dropBytes = (seenFrom - 1) / SEEN_RECORD_BYTES, 0
+    while cutRecords > 0 do
+      local oldest = filters[1]
+      local leaving = math.min(cutRecords, oldest.remaining)
+      oldest.remaining, cutRecords = oldest.remaining - leaving, cutRecords - leaving
+      if oldest.remaining > 0 or #filters == 1 then break end
+      dropBytes = dropBytes + filterBytes(oldest.capacity)
+      table.remove(filters, 1)
+    end
+    if dropBytes > 0 then
+      local kept = redis.call('GETRANGE', seenIndexKey, INDEX_HEADER_BYTES + dropBytes, -1)
+      redis.call('SET', seenIndexKey, string.rep(' ', INDEX_HEADER_BYTES) .. kept)
+      windowIndexListed = 0
+    end
+    local startByte = INDEX_HEADER_BYTES
+    for f = 1, #filters - 1 do startByte = startByte + filterBytes(filters[f].capacity) end
+    local newest = filters[#filters]
+    for at = SEEN_HOUR_BYTES + 1, #newRecords, SEEN_RECORD_BYTES do
+      if newest.inserted >= newest.capacity then
+        startByte = startByte + filterBytes(newest.capacity)
+        newest = {capacity = 2 * newest.capacity, inserted = 0, remaining = 0}
+        filters[#filters + 1] = newest
+        -- Written whole with the new filter's room: a string Redis grows in place (SETBIT past its end, APPEND) gets
+        -- twice the room it needs, and the index would take twice its size.
+        local index = redis.call('GET', seenIndexKey)
+        local room = startByte + filterBytes(newest.capacity) - #index
+        if room > 0 then redis.call('SET', seenIndexKey, index .. string.rep('\0', room)) end
+      end
+      local h1, h2 = probeBase(newRecords, at)
+      local bits = newest.capacity * INDEX_BITS_PER_RECORD
+      for k = 0, INDEX_PROBES - 1 do redis.call('SETBIT', seenIndexKey, startByte * BITS_PER_BYTE + (h1 + k * h2) % bits, 1) end
+      newest.inserted, newest.remaining = newest.inserted + 1, newest.remaining + 1
+    end
+    local header = indexHeader(filters, windowIndexListed)
+    if header then return redis.call('SETRANGE', seenIndexKey, 0, header) end
+  end
+  -- No index in step with the window (none yet, or the window written by a scorer without one), or more filters than
+  -- the header holds: one filter built from the window as the call leaves it, with room for as many records again.
+  loadSeen()
+  local records = string.sub(seen, seenFrom) .. newRecords
+  local count = #records / SEEN_RECORD_BYTES
+  local capacity = math.max(INDEX_MIN_CAPACITY, 2 * count)
+  redis.call('SET', seenIndexKey, indexHeader({{capacity = capacity, inserted = count, remaining = count}}, INDEX_HEADER_BYTES) .. buildFilter(records, capacity))
+end
+
 -- Arrivals before `oldestKeptHour` leave the front of the window. Called again with the same hour (the next event of
 -- the same clock) it has nothing to do: what was remembered since arrived after that hour.
 local forgottenBefore
 local function forgetBefore(oldestKeptHour)
   if oldestKeptHour == forgottenBefore then return end
   forgottenBefore = oldestKeptHour
+  -- A long window unread is read only when its front is to be cut: its first record arrived before that hour.
+  if not seen and arrivalHourAt(redis.call('GETRANGE', seenKey, 0, SEEN_HOUR_BYTES - 1), 1) >= oldestKeptHour then return end
+  loadSeen()
   while seenFrom <= #seen and arrivalHourAt(seen, seenFrom) < oldestKeptHour do seenFrom = seenFrom + SEEN_RECORD_BYTES end
   if seenFrom <= #seen then return end
   while addedFrom <= #added and arrivalHourAt(added[addedFrom], 1) < oldestKeptHour do addedFrom = addedFrom + 1 end
@@ -469,6 +632,10 @@ end
 local function seenBefore(digest)
   local index = addedAt[digest]
   if index and index >= addedFrom then return true end
+  if not seen then
+    if not indexMayHold(digest) then return false end
+    loadSeen()
+  end
   local from = seenFrom
   while true do
     local at = string.find(seen, digest, from, true)
@@ -655,7 +822,7 @@ local function applyOne(from, to)
 
   -- 2. Upstream duplicate: an eventId whose digest arrived within the window. Arrivals older than the
   --    window (plus one hour, for the hour granularity) are forgotten first, so the string stays bounded.
-  loadSeen()
+  openWindow()
   local arrivalHour = math.floor(clock / MS_PER_HOUR)
   forgetBefore(arrivalHour - dedupeWindowHours - 1)
   local outcome = OUTCOME.duplicate
@@ -720,15 +887,17 @@ for field in pairs(stateChanged) do
     stateWrites[#stateWrites + 1] = stateFields[field]
   end
 end
--- The window first of the writes: Redis keeps what a script wrote before a command of it fails, and APPEND is the one
--- command here a user of an older ACL line lacks (added 2026-12-07). Refused, the call has written nothing, and its
--- events are judged again once the user may; written last, the events were counted and their eventIds forgotten, and
--- the next call took them for redeliveries (an outside tester, 2026-12-07).
+-- The window and its index first of the writes: Redis keeps what a script wrote before a command of it fails, and APPEND
+-- and the index's commands are those here a user of an older ACL line lacks (added 2026-12-07). Refused, the call has
+-- written nothing of the state (at most an index ahead of its window, see updateIndex), and its events are judged again
+-- once the user may; written last, the events were counted and their eventIds forgotten, and the next call took them for
+-- redeliveries (an outside tester, 2026-12-07).
 -- The window is written whole when its front was cut (at most once per customer and arrival hour) or while it is short;
 -- a long one only gets its new records appended (LAYOUT.seen.appendFromBytes says why).
-if seen then
+if windowBytes then
   local newRecords = table.concat(added, '', addedFrom, #added)
-  if seenFrom == 1 and #seen >= SEEN_APPEND_FROM_BYTES then
+  updateIndex(newRecords)
+  if seenFrom == 1 and windowBytes >= SEEN_APPEND_FROM_BYTES then
     if newRecords ~= '' then redis.call('APPEND', seenKey, newRecords) end
   elseif seenFrom > 1 or newRecords ~= '' then
     saveBlob(seenKey, string.sub(seen, seenFrom) .. newRecords)

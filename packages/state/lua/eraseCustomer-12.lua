@@ -1,7 +1,7 @@
 --[[
   Deletes every per-customer key of one customer (an erasure request), leaving in its state hash only when the
   latest erasure request occurred: the customer's events from before it are never applied again, however late they
-  arrive (applyEvents-4.lua). The global rankings, the open-alert index and the due shard live in other slots: the
+  arrive (applyEvents-5.lua). The global rankings, the open-alert index and the due shard live in other slots: the
   caller removes the customer from them afterwards.
 
   Input:
