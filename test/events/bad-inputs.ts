@@ -60,6 +60,9 @@ export async function badInputs(bed: EventsTestBed): Promise<BadInput[]> {
   const encoded = (event: InputEvent) => bed.codec.encode(bed.topicOf(event.kind), event);
   const activity = bed.topicOf('activity');
   const validActivity = await encoded(sampleActivity());
+  // An eventId written as Latin-1 ("Müller", ü as the byte 0xfc): not UTF-8, as Avro strings must be.
+  const latin1EventId = Buffer.from(await encoded(sampleActivity({ eventId: 'evt-MXller' })));
+  latin1EventId[latin1EventId.indexOf('MXller') + 1] = 0xfc;
   const { currency: _currency, ...opportunityWithoutCurrency } = avroRecord(sampleOpportunity());
   const semantic = await Promise.all(
     SEMANTIC_CASES.map(async ([name, event, reason, field]) => ({
@@ -117,6 +120,7 @@ export async function badInputs(bed: EventsTestBed): Promise<BadInput[]> {
       value: validActivity.subarray(0, validActivity.length - 4),
       reason: 'AVRO_DECODE_FAILED',
     },
+    { name: 'a string that is not UTF-8', topic: activity, key: BAD_INPUT_KEY, value: latin1EventId, reason: 'AVRO_DECODE_FAILED' },
     { name: 'tombstone', topic: activity, key: BAD_INPUT_KEY, value: null, reason: 'EMPTY_VALUE' },
     {
       name: 'key differs from customerId',

@@ -55,6 +55,31 @@ describe('strict booleans', () => {
   });
 });
 
+describe('strings', () => {
+  // The writer's `note` read into a reader that has it: a string of the reader schema.
+  const withNote = strictReaderType(schema([{ name: 'note', type: 'string' }], 'com.producer'));
+  /** A record whose note is these bytes, written as Avro writes a string (its length, then the bytes). */
+  const noteOf = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from(writer.toBuffer({ at: 0, flag: true, maybe: null, note: '' })).subarray(0, -1), avroLong(BigInt(bytes.length)), bytes]);
+
+  it('read UTF-8, every plane of it', () => {
+    expect(withNote.fromBuffer(noteOf(Buffer.from('Müller-1 顧客 😀', 'utf8')))).toMatchObject({ note: 'Müller-1 顧客 😀' });
+  });
+
+  it.each([
+    ['Latin-1', Buffer.from('M\xfcller-1', 'latin1')],
+    ['a lone continuation byte', Buffer.from([0x41, 0x80])],
+    ['a surrogate written as UTF-8', Buffer.from([0xed, 0xa0, 0x80])],
+    ['bytes 0xfe 0xff', Buffer.from([0x41, 0xfe, 0xff])],
+  ])('refuse %s rather than read it with U+FFFD (two ids differing there would be one)', (_name, bytes) => {
+    expect(() => withNote.fromBuffer(noteOf(bytes))).toThrow(/not UTF-8/);
+    expect(() => reader.fromBuffer(noteOf(bytes), resolver)).not.toThrow(); // a field the reader skips is not read
+  });
+
+  it('still report a string cut short as truncated', () => {
+    expect(() => withNote.fromBuffer(noteOf(Buffer.from('abc')).subarray(0, -1))).toThrow(/truncated/);
+  });
+});
+
 describe('longs', () => {
   it('read exactly within ±(2^53 − 1)', () => {
     for (const at of [0, 1_748_779_200_000, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]) {

@@ -1,6 +1,7 @@
 // How this code reads Avro where avsc's defaults are wrong for input that must never be obeyed by mistake.
 // Every primitive value is read by the *reader* schema's type, whether or not the writer's schema differs
 // (avsc's resolvers take the reader's read), so installing these types in the reader schemas is enough.
+import { isUtf8 } from 'node:buffer';
 import avro from 'avsc';
 import { setOwnProperty } from './own-property';
 
@@ -35,6 +36,26 @@ class StrictBooleanType extends avro.types.BooleanType {
 }
 
 /**
+ * An Avro string is UTF-8 (Avro spec, binary encoding). avsc decodes any bytes, each that is not UTF-8 as U+FFFD, so two
+ * eventIds (or ticket, deal or contract ids) differing only there read as one, and the second event was taken for a copy
+ * of the first and dropped, nothing in the DLQ (an outside tester, 2026-12-07: a producer writing Latin-1 as if it were
+ * UTF-8 merges "Müller-1" and "Mäller-1"). Here such a string fails the read: AVRO_DECODE_FAILED.
+ */
+class StrictStringType extends avro.types.StringType {
+  _read(tap: Tap): string | undefined {
+    const length = tap.readLong();
+    if (length < 0) throw new Error('negative Avro string length');
+    const start = tap.pos;
+    tap.pos += length;
+    // Past the end: avsc's convention, the tap is now invalid and the read fails as truncated.
+    if (tap.pos > tap.buf.length) return undefined;
+    const bytes = tap.buf.subarray(start, tap.pos);
+    if (!isUtf8(bytes)) throw new Error('an Avro string that is not UTF-8');
+    return bytes.toString('utf8');
+  }
+}
+
+/**
  * A long as the nearest number, even beyond ±(2^53 − 1), where avsc throws as if the record were corrupt. The
  * record decodes, and validation rejects the field by name as out of range (INVALID_FIELD); nothing here takes
  * such a number as exact.
@@ -54,6 +75,7 @@ const longAsNearestNumber = avro.types.LongType.__with({
 });
 
 const strictBoolean = new StrictBooleanType();
+const strictString = new StrictStringType();
 
 // Arrays and maps are written in blocks, each a count of items (negative: followed by the block's size in bytes)
 // with a block of count 0 last. avsc takes every count and size on trust: a 40-byte record claiming 2^52 items,
@@ -284,7 +306,7 @@ function primitiveName(schema: avro.Schema): unknown {
   return typeof schema === 'object' && !Array.isArray(schema) ? (schema as { type?: unknown }).type : undefined;
 }
 
-/** Parses a reader schema with the strict boolean, the safe long and bounded arrays and maps in place of avsc's own. */
+/** Parses a reader schema with the strict boolean, the UTF-8 string, the safe long and bounded arrays and maps in place of avsc's own. */
 export function strictReaderType(schema: avro.Schema): avro.Type {
   return refuseArraysOfNothing(
     avro.Type.forSchema(schema, {
@@ -292,6 +314,8 @@ export function strictReaderType(schema: avro.Schema): avro.Type {
         switch (primitiveName(node)) {
           case 'boolean':
             return strictBoolean;
+          case 'string':
+            return strictString;
           case 'long':
             return longAsNearestNumber;
           default:
