@@ -121,6 +121,18 @@ describe('buildDataset: point in time', () => {
     const { rows } = buildDataset([history('churner', [...churner.events, erasure])], options({ dates: [endOf(100), endOf(299)] }));
     expect(rows).toEqual([]);
   });
+
+  it('nor from an event of before the request that reached the topics after it (a replay), as the store refuses it', () => {
+    const signed = contract('late', 'K', 'ACTIVE', 0, 0, 730);
+    const erasure: HistoryEvent = { event: { ...envelope('late', 100), kind: 'customer', segment: null, erase: true }, receivedAt: at(100) };
+    // Signed again after the request, then a meeting of day 90 arriving on day 130, and one of day 120.
+    const signedAgain: HistoryEvent = { event: contract('late', 'K2', 'ACTIVE', 110, 110, 730), receivedAt: at(110) };
+    const lateMeeting: HistoryEvent = { event: activity('late', 90, 'MEETING'), receivedAt: at(130) };
+    const meeting: HistoryEvent = { event: activity('late', 120, 'MEETING'), receivedAt: at(120) };
+    const { rows } = buildDataset([history('late', [signed, erasure, signedAgain, lateMeeting, meeting])], options({ dates: [endOf(150)] }));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.insights.activity.MEETING.d90).toBe(1);
+  });
 });
 
 describe('activeSpells: when a customer churns', () => {

@@ -86,13 +86,17 @@ export function groupByCustomer(events: Iterable<HistoryEvent>): CustomerHistory
 
 /**
  * The events the product may use, in the order they became known. A customer who asked to be erased is
- * forgotten by training too: only what came after its last erasure request is used.
+ * forgotten by training too: only what came after its last erasure request is used, and of that, as the store
+ * applies it, only what occurred after the latest request (an event of before it, however late it arrives, is not
+ * applied: in a replay it may have reached the topics after the request).
  */
 export function usableEvents(history: CustomerHistory): HistoryEvent[] {
   const known = history.events.map((item, index) => ({ item, index, at: knownAt(item) }));
   const ordered = known.sort((a, b) => a.at - b.at || a.index - b.index).map(({ item }) => item);
-  const lastErasure = ordered.findLastIndex(isErasure);
-  return ordered.slice(lastErasure + 1);
+  const erasures = ordered.filter(isErasure);
+  if (erasures.length === 0) return ordered;
+  const erasedTo = Math.max(...erasures.map(({ event }) => event.occurredAt));
+  return ordered.slice(ordered.findLastIndex(isErasure) + 1).filter(({ event }) => event.occurredAt > erasedTo);
 }
 
 function asOfDates(schedule: AsOfSchedule, activityFrom: number, lastLabelable: number): number[] {
