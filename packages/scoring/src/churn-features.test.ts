@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CustomerState } from '@churnscore/domain';
+import { utcDay, type CustomerState } from '@churnscore/domain';
 import { CHURN_FEATURE_NAMES, churnFeatureDirection, type ChurnFeatureName } from './churn';
 import { BASELINE_RISK_SIGNALS, churnFeatureValue, churnRiskOf, churnSnapshot } from './churn-features';
 import { defaultScoringConfig } from './config';
@@ -97,15 +97,21 @@ describe('churn features relative to the customer’s own baseline', () => {
     expect(valuesOf(silentFor(400), DROPS)).toEqual({ engagementDrop7d: 1, engagementDrop30d: 1, engagementDrop90d: 1 });
   });
 
-  it('are 0 for a customer that never engaged: nothing to lose', () => {
-    const signedNeverEngaged = emptyState({ contracts: [contract({ startDate: NOW - 40 * DAY })] });
-    expect(valuesOf(signedNeverEngaged, [...DROPS, 'usageDrop30d', 'usageDrop90d'])).toEqual({
-      engagementDrop7d: 0,
-      engagementDrop30d: 0,
-      engagementDrop90d: 0,
-      usageDrop30d: 0,
-      usageDrop90d: 0,
-    });
+  it('are 0 for a customer that never engaged: nothing to lose, however long ago it signed', () => {
+    // A contract and nothing else (an account whose activity the CRM does not record): under contract for 40 days, and
+    // for 400 (until 2026-12-07 a year of it read as a stop of everything: every drop 1, a risk near 1).
+    for (const signedDaysAgo of [40, 400]) {
+      const signedNeverEngaged = emptyState({ contracts: [contract({ startDate: utcDay(NOW - signedDaysAgo * DAY) * DAY })] });
+      expect(valuesOf(signedNeverEngaged, [...DROPS, 'usageDrop30d', 'usageDrop90d', 'usageIntensityDrop30d', 'usageIntensityDrop90d'])).toEqual({
+        engagementDrop7d: 0,
+        engagementDrop30d: 0,
+        engagementDrop90d: 0,
+        usageDrop30d: 0,
+        usageDrop90d: 0,
+        usageIntensityDrop30d: 0,
+        usageIntensityDrop90d: 0,
+      });
+    }
   });
 
   it('usage drops: usage quantity, smoothed by one typical reading of the customer', () => {

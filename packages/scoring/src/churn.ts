@@ -41,9 +41,17 @@ export const shortfallAgainstEarlier = (counts: WindowedCounts, recentDays: Wind
 export interface DropInput {
   counts: WindowedCounts;
   pseudo: number;
-  /** Whole days without any activity (Signals.silentDays); null counts as 0. */
+  /** Whole days without any activity (dropSilence); null counts as 0. */
   silentDays: number | null;
 }
+
+/**
+ * The silence a drop reads: that of a customer that showed a sign of life of its own at some time (Signals.silentDays),
+ * none for one that never did (a contract and nothing else: an account whose activity the CRM does not record). Such a
+ * customer has no engagement to have dropped; its silence, counted from its contract's start, read as a stop of
+ * everything once a year old, every drop 1 and a risk near 1 right after it renewed (an outside tester, 2026-12-07).
+ */
+const dropSilence = ({ insights, signals }: ChurnFeatureContext): number | null => (insights.lastCustomerActivityAt === null ? null : signals.silentDays);
 
 /**
  * The share of its own usual rate the customer lost in the last `recentDays`, against the `withinDays − recentDays`
@@ -74,17 +82,18 @@ const dropSilenceHorizon = (recentDays: WindowDays, withinDays: WindowDays): num
 
 const engagementDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
   raisesRisk(
-    ({ insights, signals }) => dropAgainstEarlier({ counts: engagementCounts(insights), pseudo: DROP_PSEUDO_EVENTS, silentDays: signals.silentDays }, recentDays, withinDays),
+    (context) => dropAgainstEarlier({ counts: engagementCounts(context.insights), pseudo: DROP_PSEUDO_EVENTS, silentDays: dropSilence(context) }, recentDays, withinDays),
     dropSilenceHorizon(recentDays, withinDays),
   );
 
 /** Usage quantity has no natural unit: its drop is smoothed by one typical reading of the customer (365-day quantity ÷ readings). */
 const usageDropValue =
   (recentDays: WindowDays, withinDays: WindowDays) =>
-  ({ insights, signals }: ChurnFeatureContext): number => {
+  (context: ChurnFeatureContext): number => {
+    const { insights } = context;
     const readings = insights.activity.PRODUCT_USAGE.d365;
     const typicalReading = readings === 0 ? 0 : insights.usageQuantity.d365 / readings;
-    return dropAgainstEarlier({ counts: insights.usageQuantity, pseudo: typicalReading, silentDays: signals.silentDays }, recentDays, withinDays);
+    return dropAgainstEarlier({ counts: insights.usageQuantity, pseudo: typicalReading, silentDays: dropSilence(context) }, recentDays, withinDays);
   };
 const usageDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
   raisesRisk(usageDropValue(recentDays, withinDays), dropSilenceHorizon(recentDays, withinDays));
