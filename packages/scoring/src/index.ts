@@ -1,6 +1,7 @@
 // Pure, deterministic scoring: insights → health, bands, churn risk, lifecycle, explanation,
 // alerts and the next time-driven due instant. No I/O; the clock is always a parameter.
 export { computeInsights, DEFAULT_STAGE_PROBABILITY, type InsightsOptions } from './insights';
+export { LONGEST_WINDOW_DAYS } from './calendar';
 export {
   DEFAULT_MODEL_CARDS_DIR,
   DEFAULT_SCORING_CONFIG_PATH,

@@ -305,12 +305,33 @@ describe('adaptToOutcomes and adaptToBase', () => {
   it(`measures nothing from fewer than ${MIN_SETTLED_CHURNERS} churning customers: adaptToBase then estimates from the risks under contract, or says why it cannot`, () => {
     const fewChurners = withChurners(MIN_SETTLED_CHURNERS - 1);
     expect(adaptToOutcomes(config, fewChurners)).toBeNull();
-    const underContract = settled.filter((row) => row.asOf === plan.asOfDates.at(-1));
+    const asOf = plan.asOfDates.at(-1)!;
+    const underContract = settled.filter((row) => row.asOf === asOf);
     expect(underContract.length).toBeLessThan(MIN_CUSTOMERS);
-    expect(() => adaptToBase(config, { settled: fewChurners, underContract })).toThrow(
+    const known = { asOf, historyFrom: knownSpan(histories).activityFrom };
+    expect(() => adaptToBase(config, { settled: fewChurners, underContract, ...known })).toThrow(
       new RegExp(`${underContract.length} customers under contract: at least ${MIN_CUSTOMERS} are needed to estimate their churn rate, and the settled history holds ${MIN_SETTLED_CHURNERS - 1} churning customers \\(at least ${MIN_SETTLED_CHURNERS}`),
     );
     // With the churners' outcomes, measured.
-    expect(adaptToBase(config, { settled, underContract }).adaptation.outcomes?.snapshots).toBe(settled.length);
+    expect(adaptToBase(config, { settled, underContract, ...known }).adaptation.outcomes?.snapshots).toBe(settled.length);
+  });
+
+  it('estimates no rate from a history shorter than the longest window the features read: they would read the days before it as silence', () => {
+    const asOf = plan.asOfDates.at(-1)!;
+    const underContract = settled.filter((row) => row.asOf === asOf);
+    const fewChurners = withChurners(MIN_SETTLED_CHURNERS - 1);
+    for (const historyDays of [60, 364]) {
+      const refusal = (() => {
+        try {
+          adaptToBase(config, { settled: fewChurners, underContract: [...underContract, ...underContract], asOf, historyFrom: asOf - historyDays * MS_PER_DAY });
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(refusal).toBeInstanceOf(AdaptationRefusedError);
+      expect(refusal).toMatchObject({ reason: 'history too short', message: expect.stringMatching(new RegExp(`spans ${historyDays} days of activity, and the model's features read 365 days`)) });
+    }
+    // Measured on settled outcomes, the history's length does not matter: they carry their labels.
+    expect(adaptToBase(config, { settled, underContract, asOf, historyFrom: asOf - 60 * MS_PER_DAY }).adaptation.outcomes).toBeDefined();
   });
 });

@@ -8,7 +8,7 @@
 // as many churners as training asks for, the log-odds' slope is fitted beside the intercept (Platt scaling): the
 // risks then spread as that base's outcomes do, not only average to its rate, and the ranking is still untouched.
 import { MS_PER_DAY } from '@churnscore/domain';
-import { churnLogitOf, churnSnapshot, compareUtf8, logOdds, logistic, parseScoringConfig, type ScoringConfig } from '@churnscore/scoring';
+import { LONGEST_WINDOW_DAYS, churnLogitOf, churnSnapshot, compareUtf8, logOdds, logistic, parseScoringConfig, type ScoringConfig } from '@churnscore/scoring';
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
 import { DEFAULT_WARM_UP_DAYS, type DatasetRow, type SnapshotPlan } from './dataset';
 import { DEFAULT_TARGET_PRECISION, EARLY_WARNING_DAYS, alertSettings, chooseAlertThresholds, replayAlert, type AlertReport, type AlertThresholds } from './thresholds';
@@ -53,7 +53,7 @@ export function estimateBaseRate(logits: readonly number[], modelBaseRate: numbe
 }
 
 /** Why a model could not be moved to a base: each a reason the evaluation and the command report as such. */
-export type AdaptationRefusal = 'no rate stated' | 'too few customers' | 'no rate fits';
+export type AdaptationRefusal = 'no rate stated' | 'too few customers' | 'no rate fits' | 'history too short';
 
 export class AdaptationRefusedError extends TrainingRefusedError {
   constructor(
@@ -351,18 +351,23 @@ function alertOnSettled(
 
 /**
  * `baseConfig` moved to a base's churn as of an instant: measured on its settled snapshots (settledPlan's rows) when
- * they hold enough churners, else estimated from the risks of its customers under contract then (their rows as of it).
+ * they hold enough churners, else estimated from the risks of its customers under contract then (their rows as of it),
+ * provided the history known then (from `historyFrom`, its first activity) covers the longest window the model's
+ * features read: a shorter one leaves those windows partly empty, the months before the history read as silence, and
+ * the risks, and a rate estimated from them, tell the history's length more than the base's churn (an outside tester,
+ * 2026-12-07: one base, 1.8 % from 60 days of history, 16.7 % from 150, 8.6 % measured on 400).
  */
 export function adaptToBase(
   baseConfig: ScoringConfig,
-  rows: { settled: readonly DatasetRow[]; underContract: readonly DatasetRow[] },
+  rows: { settled: readonly DatasetRow[]; underContract: readonly DatasetRow[]; asOf: number; historyFrom: number },
   version?: string,
   targetPrecision = DEFAULT_TARGET_PRECISION,
 ): AdaptedConfig {
   const measured = adaptToOutcomes(baseConfig, rows.settled, version, targetPrecision);
   if (measured !== null) return measured;
+  let estimated: AdaptedConfig;
   try {
-    return adaptToBaseRate(
+    estimated = adaptToBaseRate(
       baseConfig,
       rows.underContract.map((row) => churnLogitOf(baseConfig.churn, churnSnapshot(row.insights, baseConfig, row.asOf))),
       version,
@@ -375,4 +380,14 @@ export function adaptToBase(
       `${error.message}, and the settled history holds ${churning} churning customers (at least ${MIN_SETTLED_CHURNERS} are needed to measure it)`,
     );
   }
+  const historyDays = Math.floor((rows.asOf - rows.historyFrom) / MS_PER_DAY);
+  if (historyDays < LONGEST_WINDOW_DAYS) {
+    throw new AdaptationRefusedError(
+      'history too short',
+      `the history before ${new Date(rows.asOf).toISOString()} spans ${historyDays} days of activity, and the model's features read ${LONGEST_WINDOW_DAYS} days: ` +
+        `its risks would read the days before the history as silence, so no churn rate is estimated from them; give a history of a year or more, or one whose ` +
+        `settled outcomes hold ${MIN_SETTLED_CHURNERS} churning customers (the settled history holds ${churningCustomers(rows.settled)})`,
+    );
+  }
+  return estimated;
 }

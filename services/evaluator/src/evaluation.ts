@@ -129,7 +129,8 @@ export function adaptedAtEachInstant(
   const kept: AdaptationSummary['kept'] = {};
   for (const asOf of plan.asOfDates) {
     try {
-      const { config, adaptation } = adaptToBase(base, { settled: [...settledAt.get(asOf)!].flatMap((instant) => rowsByInstant.get(instant)!), underContract: rowsByInstant.get(asOf)! });
+      const settled = [...settledAt.get(asOf)!].flatMap((instant) => rowsByInstant.get(instant)!);
+      const { config, adaptation } = adaptToBase(base, { settled, underContract: rowsByInstant.get(asOf)!, asOf, historyFrom: activityFrom });
       adapted.set(asOf, config);
       if (adaptation.outcomes !== undefined) settledChurners.push(adaptation.outcomes.churningCustomers);
       if (adaptation.alert !== undefined) thresholdsChosen += 1;

@@ -24,6 +24,7 @@ const KEPT_BECAUSE: Record<AdaptationRefusal, string> = {
   'no rate stated': 'the default does not state the rate it was fitted at',
   'too few customers': `fewer than ${MIN_SETTLED_CHURNERS} churning customers settled and ${MIN_CUSTOMERS} customers under contract`,
   'no rate fits': 'no churn rate fits its customers',
+  'history too short': `fewer than ${MIN_SETTLED_CHURNERS} churning customers settled and less than a year of history`,
 };
 
 const median = (sorted: readonly number[]): number => {

@@ -246,12 +246,18 @@ describe('npm run train -- --adapt-base-rate', () => {
     expect(stdout).toContain(`${base.version}'s card, adapted`);
   });
 
-  it('estimates the rate without labels from the risks of the customers under contract when no outcome has settled yet', async () => {
+  it('estimates the rate without labels from the risks of the customers under contract when too few churners have settled', async () => {
     const out = join(dir, 'adapted-young');
-    // 200 days into the history: no instant is both past the warm-up and a horizon and a grace before the end.
-    const observedUntil = new Date(CLOCK() - 200 * 86_400_000).toISOString();
-    const { code, stdout } = await run(['--adapt-base-rate', '--history', simulatedExport(), '--observed-until', observedUntil, '--out', out]);
+    // A base losing 3 % of its customers a year, its whole 400 days: a year of history for the features' windows, and
+    // fewer than 20 churners settled.
+    const quiet = join(dir, 'adapt-quiet.ndjson');
+    const simulated = generateCustomerHistories({ customers: 500, days: 400, seed: 'adapt-quiet', now: CLOCK(), churnRate: 0.03 });
+    writeFileSync(quiet, simulated.flatMap(({ events }) => events.map(toNdjsonLine)).join(''));
+    const observedUntil = new Date(CLOCK()).toISOString();
+    const { code, stdout } = await run(['--adapt-base-rate', '--history', quiet, '--observed-until', observedUntil, '--out', out]);
     expect(code).toBe(TRAIN_EXIT_CODES.ok);
+    // Its 12 settled churners cannot measure the rate, but say that the estimate (5.0 %) is far above what churned (0.9 %).
+    expect(stdout).toMatch(/\nwarning: the estimate is more than 2 times off the share of the settled snapshots that churned/);
     const base = defaultScoringConfig();
     const adapted = loadScoringConfigFile(join(out, 'scoring-config.json'));
     const { baseRate } = adapted.churn;
@@ -260,12 +266,20 @@ describe('npm run train -- --adapt-base-rate', () => {
     expect(stdout).toMatch(
       new RegExp(
         `adapted ${base.version} to this base as ${adapted.version}: \\d+ customers under contract at ${observedUntil}, churn within 90 days estimated without labels at ` +
-          `[\\d.]+ % \\(the settled history holds 0 churning customers: 20 are needed to measure it\\)`,
+          `[\\d.]+ % \\(the settled history holds 1?\\d churning customers, [\\d.]+ % of its [\\d,]+ snapshots churning within the horizon: 20 are needed to measure it\\)`,
       ),
     );
     const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
     expect(card.adaptation).toEqual({ figuresOf: base.version, from: base.churn.baseRate, to: baseRate, customers: expect.any(Number), observedUntil });
     expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain(`at an estimated ${(baseRate! * 100).toFixed(1)} %`);
+  });
+
+  it('refuses, exit 4, to estimate the rate from a history shorter than the year the features read', async () => {
+    // 200 days into the history: nothing has settled, and the 365-day windows reach before the history.
+    const observedUntil = new Date(CLOCK() - 200 * 86_400_000).toISOString();
+    const { code, stderr } = await run(['--adapt-base-rate', '--history', simulatedExport(), '--observed-until', observedUntil, '--out', join(dir, 'adapt-short')]);
+    expect(code).toBe(TRAIN_EXIT_CODES.refused);
+    expect(stderr).toMatch(/adapting refused at [\d-]+T[\d:.]+Z: the history before [\d-]+T[\d:.]+Z spans 19\d days of activity, and the model's features read 365 days/);
   });
 
   it('writes the config alone when the base config has no model card', async () => {

@@ -45,6 +45,7 @@ import {
   trainChurnModel,
   type AlertOutcome,
   type BaseRateAdaptation,
+  type DatasetRow,
   type CustomerHistory,
   type HistoryEvent,
   type ModelCard,
@@ -457,13 +458,29 @@ async function writingTo<Result>(dir: string, write: () => Promise<Result>): Pro
   }
 }
 
-function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number, settledChurners: number): string {
+/**
+ * The share of the settled snapshots that churned, beside a rate estimated without labels, and a warning when the two
+ * are more than this many times apart: too few churners to measure the rate by, they can still say the estimate is far
+ * off (an outside tester's base: 6.3 % estimated, 1.1 % of the settled snapshots churning).
+ */
+const ESTIMATE_DISAGREES_BY = 2;
+
+function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, adaptation: BaseRateAdaptation, asOf: number, settledRows: readonly DatasetRow[]): string {
   const { outcomes } = adaptation;
+  const settledChurners = churningCustomers(settledRows);
+  const settledShare = settledRows.length === 0 ? null : settledRows.filter((row) => row.label).length / settledRows.length;
+  const disagreement =
+    outcomes !== undefined || settledShare === null
+      ? null
+      : settledShare === 0
+        ? Infinity
+        : Math.max(adaptation.to / settledShare, settledShare / adaptation.to);
   const how =
     outcomes === undefined
       ? `${formatCount(adaptation.customers)} customers under contract at ${new Date(asOf).toISOString()}, churn within ${config.churn.horizonDays} days ` +
-        `estimated without labels at ${formatRate(adaptation.to)} (the settled history holds ${formatCount(settledChurners)} churning customers: ` +
-        `${MIN_SETTLED_CHURNERS} are needed to measure it)`
+        `estimated without labels at ${formatRate(adaptation.to)} (the settled history holds ${formatCount(settledChurners)} churning customers` +
+        (settledShare === null ? '' : `, ${formatRate(settledShare)} of its ${formatCount(settledRows.length)} snapshots churning within the horizon`) +
+        `: ${MIN_SETTLED_CHURNERS} are needed to measure it)`
       : `${formatCount(outcomes.snapshots)} settled snapshots of ${formatCount(adaptation.customers)} customers (${formatCount(outcomes.churningCustomers)} churning) ` +
         `as of ${outcomes.firstAsOf} to ${outcomes.lastAsOf}, churn within ${config.churn.horizonDays} days measured at ${formatRate(adaptation.to)}`;
   const { alert } = adaptation;
@@ -484,7 +501,11 @@ function describeAdaptation(baseConfig: ScoringConfig, config: ScoringConfig, ad
     `adapted ${baseConfig.version} to this base as ${config.version}: ${how} ` +
     `(the model was fitted at ${formatRate(adaptation.from)}): ` +
     (adaptation.slope === undefined ? '' : `log-odds' slope ${adaptation.slope} (every coefficient multiplied by it), `) +
-    `intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}\n${alertLine}`
+    `intercept ${baseConfig.churn.intercept} → ${config.churn.intercept}\n${alertLine}` +
+    (disagreement !== null && disagreement > ESTIMATE_DISAGREES_BY
+      ? `\nwarning: the estimate is more than ${ESTIMATE_DISAGREES_BY} times off the share of the settled snapshots that churned; too few churners have ` +
+        `settled to measure the rate by, but the risks may be far from this base's: adapt again once ${MIN_SETTLED_CHURNERS} have (docs/scoring.md §17)`
+      : '')
   );
 }
 
@@ -517,7 +538,12 @@ async function adaptCommand(
   const settledRows = rows.filter((row) => row.asOf !== asOf);
   let adapted;
   try {
-    adapted = adaptToBase(baseConfig, { settled: settledRows, underContract: rows.filter((row) => row.asOf === asOf) }, args.version ?? undefined, args.targetPrecision);
+    adapted = adaptToBase(
+      baseConfig,
+      { settled: settledRows, underContract: rows.filter((row) => row.asOf === asOf), asOf, historyFrom: activityFrom },
+      args.version ?? undefined,
+      args.targetPrecision,
+    );
   } catch (error) {
     if (!(error instanceof TrainingRefusedError)) throw error;
     io.stderr.write(`adapting refused at ${new Date(asOf).toISOString()}: ${error.message}\n`);
@@ -530,7 +556,7 @@ async function adaptCommand(
   const paths = await writeModel(args, config, card);
   const cardLine = 'card' in paths ? `wrote ${paths.card} and ${paths.cardJson}: ${baseConfig.version}'s card, adapted` : `no model card: none found for ${baseConfig.version}`;
   io.stdout.write(
-    [describeAdaptation(baseConfig, config, adaptation, asOf, churningCustomers(settledRows)), `wrote ${paths.config}`, cardLine, `score with it: SCORING_CONFIG_PATH=${paths.config} npm run scorer`, ''].join('\n'),
+    [describeAdaptation(baseConfig, config, adaptation, asOf, settledRows), `wrote ${paths.config}`, cardLine, `score with it: SCORING_CONFIG_PATH=${paths.config} npm run scorer`, ''].join('\n'),
   );
   return TRAIN_EXIT_CODES.ok;
 }
