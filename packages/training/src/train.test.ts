@@ -165,4 +165,9 @@ describe('trainChurnModel refuses', () => {
   it('a history too short to label any snapshot', () => {
     expect(() => train(datasetOf(10, 200))).toThrow(/the history is too short/);
   });
+
+  it('a history whose snapshots are too few weeks to leave a training period a horizon before validation: said so, not "too few churners"', () => {
+    // 300 days: snapshots from day 90 to day 180; validation from day ~153, training up to 90 days before it: none.
+    expect(() => train(datasetOf(400, 300))).toThrow(/^the history is too short to split by time: its snapshots run from [\d-]+ to [\d-]+, .* none is left/);
+  });
 });

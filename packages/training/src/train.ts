@@ -215,6 +215,15 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
     );
   }
   const split = splitByTime(dataset, { validationShare: options.validationShare ?? DEFAULT_VALIDATION_SHARE });
+  if (dataset.asOfDates[0]! > split.trainUntil) {
+    // Not too few churners or customers: no instant at all, which more of either would not change.
+    const day = (instant: number) => new Date(instant).toISOString().slice(0, 10);
+    throw new TooLittleHistoryError(
+      `the history is too short to split by time: its snapshots run from ${day(dataset.asOfDates[0]!)} to ${day(dataset.asOfDates.at(-1)!)}, and training ` +
+        `takes only those ${dataset.horizonDays} days (the horizon) or more before validation begins (${day(split.validateFrom)}), so that no training label ` +
+        `comes from the validation period: none is left. A longer history may do`,
+    );
+  }
   const counts = { train: sampleCounts(split.train), validation: sampleCounts(split.validation) };
   refuseIfTooFew(counts);
 
