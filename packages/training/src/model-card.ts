@@ -5,8 +5,16 @@ import { dirname, join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR } from '@churnscore/scoring';
 import type { BaseRateAdaptation } from './base-rate';
 import type { CalibrationTable } from './metrics';
-import { riskBandsFor, type AlertOutcome, type AlertReport, type AlertThresholds } from './thresholds';
+import { mediumBandAtBaseRate, riskBandsFor, type AlertOutcome, type AlertReport, type AlertThresholds } from './thresholds';
 import { significant } from './train';
+
+/** Where the medium risk band starts, and why there (riskBandsFor): the validation base rate, unless high starts at or below it. */
+function mediumBandOrigin(alert: AlertThresholds, baseRate: number): string {
+  const { mediumMin } = riskBandsFor(alert, baseRate);
+  return mediumMin === mediumBandAtBaseRate(baseRate)
+    ? `the validation base rate, ${fixed(mediumMin, 2)} (a risk above the average customer's)`
+    : `${fixed(mediumMin, 2)}, a step below high (the validation base rate, ${fixed(baseRate, 3)}, is not below where high starts)`;
+}
 
 /**
  * The files `npm run train` writes into its output directory: a scoring config and its model card beside it, where
@@ -251,8 +259,8 @@ export function renderModelCard(card: ModelCard): string {
       alertRow(card.baseVersion, alert.base),
     ]),
     '',
-    `The risk bands follow: **high** from ${alert.openAt}, where the alert opens; **medium** from the validation base rate, ` +
-      `${fixed(riskBandsFor(alert, validation.baseRate).mediumMin, 2)} (a risk above the average customer's). RENEWAL_AT_RISK, which opens on a high ` +
+    `The risk bands follow: **high** from ${alert.openAt}, where the alert opens; **medium** from ${mediumBandOrigin(alert, validation.baseRate)}. ` +
+      `RENEWAL_AT_RISK, which opens on a high ` +
       `risk band near a renewal, recovers below ${alert.resolveBelow}, where CHURN_RISK_HIGH resolves.`,
     '',
     '## Coefficients',

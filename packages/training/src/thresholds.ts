@@ -155,9 +155,12 @@ export function chooseAlertThresholds(trajectories: readonly (readonly RiskPoint
  */
 export function riskBandsFor(thresholds: AlertThresholds, baseRate: number): { mediumMin: number; highMin: number } {
   const highMin = thresholds.openAt;
-  const mediumMin = Math.min(Math.max(THRESHOLD_STEP, Math.round(baseRate / THRESHOLD_STEP) * THRESHOLD_STEP), highMin - THRESHOLD_STEP);
+  const mediumMin = Math.min(mediumBandAtBaseRate(baseRate), highMin - THRESHOLD_STEP);
   return { mediumMin: Number(mediumMin.toFixed(2)), highMin };
 }
+
+/** Where the medium band starts when high starts above it: the base rate, rounded to the hundredth, one at least. */
+export const mediumBandAtBaseRate = (baseRate: number): number => Number(Math.max(THRESHOLD_STEP, Math.round(baseRate / THRESHOLD_STEP) * THRESHOLD_STEP).toFixed(2));
 
 /**
  * `config`'s settings that follow CHURN_RISK_HIGH's thresholds, set for `thresholds` chosen on snapshots churning at

@@ -2,6 +2,7 @@ import { churnFeatureDirection, defaultScoringConfig, parseScoringConfig, scoreC
 import { describe, expect, it } from 'vitest';
 import { buildDataset, splitByTime } from './dataset';
 import { rocAuc } from './metrics';
+import { renderModelCard } from './model-card';
 import { syntheticPopulation } from './test-support';
 import { riskBandsFor } from './thresholds';
 import { MIN_CHURNING_CUSTOMERS, MIN_CUSTOMERS, MIN_VARYING_CUSTOMERS, TrainingRefusedError, refuseIfTooFew, trainChurnModel } from './train';
@@ -40,6 +41,11 @@ describe('trainChurnModel on a population whose churn shows in behaviour', () =>
     // The high band is where the alert opens; medium starts at the validation base rate, to the hundredth.
     expect(bands).toEqual({ ...baseBands, risk: { mediumMin: Number(card.validation.baseRate.toFixed(2)), highMin: openAt } });
     expect(card.version).toBe(version);
+    expect(renderModelCard(card)).toContain(`**medium** from the validation base rate, ${Number(card.validation.baseRate.toFixed(2)).toFixed(2)} (a risk above`);
+    // Where high starts at or below the base rate, medium is a step below high, and the card says so (an outside tester
+    // read "from the validation base rate, 0.12" of a base rate of 0.158).
+    const lowAlert = { ...card, alert: { ...card.alert, openAt: 0.13, resolveBelow: 0.1 }, validation: { ...card.validation, baseRate: 0.158 } };
+    expect(renderModelCard(lowAlert)).toContain('**medium** from 0.12, a step below high (the validation base rate, 0.158, is not below where high starts)');
   });
 
   it('keeps the medium band below the high one, and above zero', () => {
