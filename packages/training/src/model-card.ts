@@ -8,6 +8,20 @@ import type { CalibrationTable } from './metrics';
 import { mediumBandAtBaseRate, riskBandsFor, type AlertOutcome, type AlertReport, type AlertThresholds } from './thresholds';
 import { significant } from './train';
 
+/**
+ * When the base config's risk is of another horizon than this card's labels: its calibration and alert figures judge a
+ * risk of churning within its horizon by churn within this one, which they are bound to miss (an outside tester read
+ * default-2025.5's calibration error of 0.079 against 30-day labels as the default's).
+ */
+function baseHorizonNote(card: ModelCard): string[] {
+  if (card.baseHorizonDays === undefined || card.baseHorizonDays === card.horizonDays) return [];
+  return [
+    `${card.baseVersion}'s risk is of churning within ${card.baseHorizonDays} days, judged here by churn within ${card.horizonDays}: its calibration and ` +
+      'alert figures say how far apart the two horizons are more than how good it is; its AUC and PR-AUC compare the rankings.',
+    '',
+  ];
+}
+
 /** Where the medium risk band starts, and why there (riskBandsFor): the validation base rate, unless high starts at or below it. */
 function mediumBandOrigin(alert: AlertThresholds, baseRate: number): string {
   const { mediumMin } = riskBandsFor(alert, baseRate);
@@ -88,6 +102,8 @@ export interface ModelCard {
   version: string;
   /** The config it copies everything but the churn model, CHURN_RISK_HIGH's thresholds and what follows them (risk bands, RENEWAL_AT_RISK's recovery) from. */
   baseVersion: string;
+  /** The horizon of the base config's risk, which its baselines and alert below are judged by this card's labels against; absent in cards of before 2026-12-07. */
+  baseHorizonDays?: number;
   trainedAt: string;
   /** leftOut: records of the sources rejected and left out (exports with --partial; a replay, what the scorer dead-letters); absent in cards of before. */
   history: { sources: string[]; observedUntil: string; leftOut?: number };
@@ -239,6 +255,7 @@ export function renderModelCard(card: ModelCard): string {
     `Base rate ${percent(validation.baseRate)}, mean predicted risk ${percent(validation.meanPredicted)}. PR-AUC is the average precision; ` +
       'a ranking that knows nothing scores the base rate.',
     '',
+    ...baseHorizonNote(card),
     '### Calibration (validation, by decile of predicted risk)',
     '',
     table(
@@ -259,6 +276,7 @@ export function renderModelCard(card: ModelCard): string {
       alertRow(card.baseVersion, alert.base),
     ]),
     '',
+    ...baseHorizonNote(card),
     `The risk bands follow: **high** from ${alert.openAt}, where the alert opens; **medium** from ${mediumBandOrigin(alert, validation.baseRate)}. ` +
       `RENEWAL_AT_RISK, which opens on a high ` +
       `risk band near a renewal, recovers below ${alert.resolveBelow}, where CHURN_RISK_HIGH resolves.`,

@@ -61,6 +61,9 @@ describe('trainChurnModel on a population whose churn shows in behaviour', () =>
     const shorter = train(buildDataset(population.histories, { ...FOLD, asOf: { everyDays: 14 }, observedUntil: population.end, horizonDays: 60 }));
     expect(shorter.config.churn.horizonDays).toBe(60);
     expect(shorter.card.horizonDays).toBe(60);
+    // The base config's risk is of 90 days: the card says so beside its figures, judged by 60-day labels.
+    expect(renderModelCard(shorter.card)).toContain(`${base.version}'s risk is of churning within 90 days, judged here by churn within 60`);
+    expect(renderModelCard(card)).not.toContain('judged here by churn within');
     expect(shorter.config.version).toMatch(/^churn-h60-/);
   });
 

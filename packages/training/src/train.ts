@@ -277,6 +277,7 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   const card: ModelCard = {
     version,
     baseVersion: baseConfig.version,
+    baseHorizonDays: baseConfig.churn.horizonDays,
     trainedAt: new Date(options.trainedAt).toISOString(),
     history: { sources: [...options.sources], observedUntil: new Date(dataset.observedUntil).toISOString(), leftOut: options.leftOut ?? 0 },
     horizonDays: dataset.horizonDays,
