@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
@@ -310,6 +310,14 @@ it('refuses, as bad usage, an output directory that holds the base config', asyn
   await expect(run(['--adapt-base-rate', '--history', join(dir, 'none.ndjson'), '--base-config', file, '--out', dir])).rejects.toThrow(
     /--out .* holds the base config: writing there would replace it/,
   );
+});
+
+it('refuses, as bad usage, an output directory that holds a model already: a scorer may be loading it', async () => {
+  const served = join(dir, 'in-service');
+  mkdirSync(served, { recursive: true });
+  writeFileSync(join(served, 'scoring-config.json'), readFileSync(DEFAULT_SCORING_CONFIG_PATH));
+  await expect(run(['--history', join(dir, 'none.ndjson'), '--out', served])).rejects.toThrow(/--out .*in-service holds a model already \(scoring-config\.json\), which a scorer may be loading/);
+  expect(readFileSync(join(served, 'scoring-config.json'), 'utf8')).toBe(readFileSync(DEFAULT_SCORING_CONFIG_PATH, 'utf8'));
 });
 
 it('refuses a base config the scorer would refuse, as bad usage', async () => {

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseIsoInstant } from '@churnscore/domain';
@@ -310,6 +310,11 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     throw new UsageError(`--out ${args.outDir} holds the base config: writing there would replace it (and its model card); choose another directory`);
   }
   const baseConfig = loadCommandScoringConfig(baseConfigPath, 'the base scoring config');
+  if (args.outDir !== null && existsSync(join(args.outDir, TRAINED_MODEL_FILES.config))) {
+    // A scorer may load it (SCORING_CONFIG_PATH): replaced, its next restart would score with another model than its
+    // peers, without a word (an outside tester, 2026-12-07).
+    throw new UsageError(`--out ${args.outDir} holds a model already (${TRAINED_MODEL_FILES.config}), which a scorer may be loading: choose another directory, or remove it first`);
+  }
   // Before the history is read and learnt from: an --out that cannot be written would waste all of it.
   const outDir = args.outDir;
   let created: string | undefined;
@@ -419,7 +424,8 @@ function snapshotOptionsGiven(args: TrainArgs): string | null {
   return given.length === 0 ? null : `this run's ${given.join(', ')} may be the cause: try ${given.length === 1 ? 'its default' : 'their defaults'}`;
 }
 
-const outputDir = (args: TrainArgs, config: ScoringConfig): string => args.outDir ?? join('models', config.version);
+/** `--out`, or models/<version> of the repository, where the API looks for cards (absolute, so that the paths printed say where). */
+const outputDir = (args: TrainArgs, config: ScoringConfig): string => args.outDir ?? resolve('models', config.version);
 
 interface WrittenModel {
   config: string;
