@@ -63,6 +63,8 @@ describe('strings', () => {
 
   it('read UTF-8, every plane of it', () => {
     expect(withNote.fromBuffer(noteOf(Buffer.from('Müller-1 顧客 😀', 'utf8')))).toMatchObject({ note: 'Müller-1 顧客 😀' });
+    // U+FFFD itself is UTF-8 (EF BF BD): a string holding it is read, only bytes that are not UTF-8 are refused.
+    expect(withNote.fromBuffer(noteOf(Buffer.from('a\uFFFDb', 'utf8')))).toMatchObject({ note: 'a\uFFFDb' });
   });
 
   it.each([
