@@ -61,6 +61,7 @@ export {
   formatRate,
   isModelCard,
   renderModelCard,
+  settingsCardMisses,
   type ModelCard,
   type PassedOverCard,
   type RankingScore,

@@ -2,7 +2,8 @@
 // (for the dashboard and tools) and Markdown (for people).
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DEFAULT_MODEL_CARDS_DIR } from '@churnscore/scoring';
+import { isDeepStrictEqual } from 'node:util';
+import { DEFAULT_MODEL_CARDS_DIR, type ScoringConfig } from '@churnscore/scoring';
 import type { BaseRateAdaptation } from './base-rate';
 import type { CalibrationTable } from './metrics';
 import { mediumBandAtBaseRate, riskBandsFor, type AlertOutcome, type AlertReport, type AlertThresholds } from './thresholds';
@@ -147,6 +148,22 @@ const leftOutNote = (leftOut: number | undefined): string =>
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 /** Whether JSON read from a file is a card as training writes it: every part the adapted card copies and renders. */
+/**
+ * The settings of `config` its card of the same version does not describe: the churn model's intercept and coefficients,
+ * CHURN_RISK_HIGH's thresholds. A config edited by hand since it was trained keeps its version, and its card would show
+ * the figures of another model as its own (an outside tester, 2026-12-07: thresholds and intercept edited, the old
+ * card's expected precision still served).
+ */
+export function settingsCardMisses(card: Pick<ModelCard, 'model' | 'alert'>, config: ScoringConfig): string[] {
+  const fitted = Object.fromEntries(card.model.coefficients.flatMap(({ feature, coefficient }) => (coefficient === null ? [] : [[feature, coefficient]])));
+  const { openAt, resolveBelow } = config.alerts.churnRiskHigh;
+  return [
+    ...(card.model.intercept === config.churn.intercept ? [] : ['churn.intercept']),
+    ...(isDeepStrictEqual(fitted, config.churn.coefficients) ? [] : ['churn.coefficients']),
+    ...(card.alert.openAt === openAt && card.alert.resolveBelow === resolveBelow ? [] : ['alerts.churnRiskHigh']),
+  ];
+}
+
 export const isModelCard = (json: unknown): json is ModelCard => {
   if (!isObject(json) || typeof json.version !== 'string' || typeof json.baseVersion !== 'string') return false;
   const { history, split, samples, minimums, fit, model, validation, baselines, alert } = json;

@@ -59,7 +59,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   if (!(await requireRedisLogin(redis))) logger.warn('Redis did not answer at start: waiting for it (readiness reports it)');
   const reportUnreadable = unreadableReporter(metrics, logger);
   const store = createReadStore(redis, { prefix: config.redis.keyPrefix, onUndecodable: reportUnreadable });
-  const modelCard = await readModelCard(config.scoringConfigPath, scoring.version, logger);
+  const modelCard = await readModelCard(config.scoringConfigPath, scoring, logger);
   const hub = new SseHub(metrics.liveClients);
   const codec = createEventCodec(eventCodecOptions(config, registryClientConfig(config)));
   const liveFeed = new LiveFeed({
