@@ -414,7 +414,8 @@ describe('GET /api/v1/model', () => {
     const dir = mkdtempSync(join(tmpdir(), 'read-api-adapted-'));
     try {
       const full = JSON.parse(readFileSync(join(DEFAULT_MODEL_CARDS_DIR, `${defaultScoringConfig().version}.json`), 'utf8')) as ModelCard;
-      const adapted = parseScoringConfig({ ...defaultScoringConfig(), version: 'ours-base22.3' });
+      // The config as --adapt-base-rate writes it beside its card: the intercept moved (a card of other settings is not served).
+      const adapted = parseScoringConfig({ ...defaultScoringConfig(), version: 'ours-base22.3', churn: { ...defaultScoringConfig().churn, intercept: -2 } });
       const outcomes = { snapshots: 9_120, churningCustomers: 143, firstAsOf: '2023-10-18T12:00:00.000Z', lastAsOf: '2024-10-17T12:00:00.000Z' };
       const adaptation = { from: 0.0777, to: 0.223, customers: 341, outcomes, observedUntil: '2025-02-14T12:00:00.000Z' };
       const configPath = join(dir, TRAINED_MODEL_FILES.config);
