@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
 import { UsageError, generateCustomerHistories, toNdjsonLine } from '@churnscore/simulator';
-import { DEFAULT_TARGET_PRECISION, DEFAULT_TRAINING_FEATURES, MIN_SETTLED_CHURNERS, alertSettings, type ModelCard } from '@churnscore/training';
+import { DEFAULT_TARGET_PRECISION, DEFAULT_TRAINING_FEATURES, MIN_SETTLED_CHURNERS, alertSettings, settingsCardMisses, type ModelCard } from '@churnscore/training';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 // The training package's seeded population: a history whose churn shows in behaviour, built in memory.
 import { syntheticPopulation } from '../../../packages/training/src/test-support';
@@ -65,6 +65,7 @@ describe('npm run train', () => {
     expect(card.history.sources).toEqual([history]);
     expect(card.trainedAt).toBe('2025-01-15T00:00:00.000Z');
     expect(config.alerts.churnRiskHigh).toEqual({ openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow });
+    expect(settingsCardMisses(card, config)).toEqual([]);
     expect(card.alert.precision!).toBeGreaterThanOrEqual(0.6);
 
     const markdown = readFileSync(join(out, 'model-card.md'), 'utf8');
@@ -197,6 +198,8 @@ describe('npm run train -- --adapt-base-rate', () => {
     expect(alert.precision).toBeGreaterThanOrEqual(DEFAULT_TARGET_PRECISION);
     const thresholds = { openAt: alert.openAt, resolveBelow: alert.resolveBelow };
     expect({ ...adapted, version: base.version, churn: base.churn }).toEqual({ ...base, ...alertSettings(base, thresholds, baseRate!) });
+    // The card describes the config written beside it, as the API checks before serving it.
+    expect(settingsCardMisses(card, adapted)).toEqual([]);
     // Settled: a year back from the horizon and the renewal grace before the end, no earlier than the warm-up.
     const lastSettled = new Date(now - 120 * 86_400_000).toISOString();
     expect(stdout).toMatch(
