@@ -286,7 +286,9 @@ export function renderModelCard(card: ModelCard): string {
     '',
     `Thresholds chosen for precision ≥ ${alert.targetPrecision} on the validation snapshots, the alert replayed snapshot by snapshot with its ` +
       'hysteresis: precision = share of snapshots with the alert open whose customer churns within the horizon; recall = share of ' +
-      `positive snapshots with the alert open; early recall = the same among positive snapshots at least ${alert.earlyWarningDays} days before the churn.`,
+      `positive snapshots with the alert open; early recall = the same among positive snapshots at least ${alert.earlyWarningDays} days before the churn. ` +
+      'The thresholds were chosen on these snapshots, so their figures are at their best here: on later snapshots, or another base, expect the ' +
+      'precision to vary around the target.',
     '',
     table(['alert', 'opens at ≥', 'resolves below', 'precision', 'recall', 'early recall', 'alerted snapshots'], [
       alertRow('**this model**', alert),

@@ -41,6 +41,8 @@ describe('trainChurnModel on a population whose churn shows in behaviour', () =>
     // The high band is where the alert opens; medium starts at the validation base rate, to the hundredth.
     expect(bands).toEqual({ ...baseBands, risk: { mediumMin: Number(card.validation.baseRate.toFixed(2)), highMin: openAt } });
     expect(card.version).toBe(version);
+    // Its alert's figures are of the snapshots its thresholds were chosen on (an outside tester read them as out of sample).
+    expect(renderModelCard(card)).toContain('The thresholds were chosen on these snapshots, so their figures are at their best here');
     expect(renderModelCard(card)).toContain(`**medium** from the validation base rate, ${Number(card.validation.baseRate.toFixed(2)).toFixed(2)} (a risk above`);
     // Where high starts at or below the base rate, medium is a step below high, and the card says so (an outside tester
     // read "from the validation base rate, 0.12" of a base rate of 0.158).
