@@ -28,20 +28,16 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-/** Calls of each write command since the last CONFIG RESETSTAT, by command name. */
-async function writeCalls(): Promise<Record<string, number>> {
+/** Calls of each of `commands` since the last CONFIG RESETSTAT, by command name (none made: absent). */
+async function callsOf(commands: readonly string[]): Promise<Record<string, number>> {
   const stats = await redis.info('commandstats');
   const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map(([, command, n]) => [command!, Number(n)] as const);
-  return Object.fromEntries(calls.filter(([command]) => WRITE_COMMANDS.includes(command)));
+  return Object.fromEntries(calls.filter(([command]) => commands.includes(command)));
 }
-const WRITE_COMMANDS = ['hset', 'hincrby', 'hdel', 'set', 'append', 'setrange', 'setbit', 'del', 'rpush', 'zadd'];
-
-/** Calls of each command that reads a string, since the last CONFIG RESETSTAT. */
-async function stringReads(): Promise<Record<string, number>> {
-  const stats = await redis.info('commandstats');
-  const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map(([, command, n]) => [command!, Number(n)] as const);
-  return Object.fromEntries(calls.filter(([command]) => ['get', 'getrange', 'strlen', 'getbit'].includes(command)));
-}
+/** Calls of each write command. */
+const writeCalls = () => callsOf(['hset', 'hincrby', 'hdel', 'set', 'append', 'setrange', 'setbit', 'del', 'rpush', 'zadd']);
+/** Calls of each command that reads a string. */
+const stringReads = () => callsOf(['get', 'getrange', 'strlen', 'getbit']);
 
 it("writes a customer's state hash once per apply call, not once per event", async () => {
   const feed = new Feed();

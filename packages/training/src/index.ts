@@ -57,6 +57,7 @@ export {
 export {
   TRAINED_MODEL_FILES,
   adaptedModelCard,
+  cardCoefficients,
   findModelCard,
   formatRate,
   isModelCard,

@@ -155,7 +155,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  * card's expected precision still served).
  */
 export function settingsCardMisses(card: Pick<ModelCard, 'model' | 'alert'>, config: ScoringConfig): string[] {
-  const fitted = Object.fromEntries(card.model.coefficients.flatMap(({ feature, coefficient }) => (coefficient === null ? [] : [[feature, coefficient]])));
+  const fitted = cardCoefficients(card);
   const { openAt, resolveBelow } = config.alerts.churnRiskHigh;
   return [
     ...(card.model.intercept === config.churn.intercept ? [] : ['churn.intercept']),
@@ -163,6 +163,10 @@ export function settingsCardMisses(card: Pick<ModelCard, 'model' | 'alert'>, con
     ...(card.alert.openAt === openAt && card.alert.resolveBelow === resolveBelow ? [] : ['alerts.churnRiskHigh']),
   ];
 }
+
+/** The coefficients a card lists as its config stores them: by feature, those left out absent. */
+export const cardCoefficients = (card: Pick<ModelCard, 'model'>): Record<string, number> =>
+  Object.fromEntries(card.model.coefficients.flatMap(({ feature, coefficient }) => (coefficient === null ? [] : [[feature, coefficient]])));
 
 export const isModelCard = (json: unknown): json is ModelCard => {
   if (!isObject(json) || typeof json.version !== 'string' || typeof json.baseVersion !== 'string') return false;

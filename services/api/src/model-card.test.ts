@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '@churnscore/observability';
 import { capturingLogger, type LogLine } from '@churnscore/observability/testing';
 import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, type ScoringConfig } from '@churnscore/scoring';
-import { TRAINED_MODEL_FILES, adaptedModelCard, type ModelCard } from '@churnscore/training';
+import { TRAINED_MODEL_FILES, adaptedModelCard, cardCoefficients, type ModelCard } from '@churnscore/training';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readModelCard } from './model-card';
 
@@ -17,7 +17,7 @@ const configFor = (card: ModelCard): ScoringConfig => ({
   churn: {
     ...shipped.churn,
     intercept: card.model.intercept,
-    coefficients: Object.fromEntries(card.model.coefficients.flatMap(({ feature, coefficient }) => (coefficient === null ? [] : [[feature, coefficient]]))),
+    coefficients: cardCoefficients(card),
   },
   alerts: { ...shipped.alerts, churnRiskHigh: { openAt: card.alert.openAt, resolveBelow: card.alert.resolveBelow } },
 });
