@@ -1,7 +1,7 @@
 import { capturingLogger } from '@churnscore/observability/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { partitionKey } from './offsets';
-import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type MessageChunk, type PartitionFetch, type PassedUnread } from './at-least-once-consumer';
+import { AtLeastOnceConsumer, RewindRequiredError, type DurabilityGate, type LagReport, type MessageChunk, type PartitionFetch, type PassedUnread } from './at-least-once-consumer';
 import { FakeAdmin, FakeConsumer, kafkaMessage, type FetchedBatch } from './testing';
 
 const TOPIC = 'crm.activity.v1';
@@ -90,6 +90,7 @@ async function runningLoop(
   const units: Array<{ chunks: readonly MessageChunk[]; fence: number }> = [];
   const fetches: PartitionFetch[] = [];
   const passedUnread: PassedUnread[] = [];
+  const lags: LagReport[] = [];
   let rewinds = 0;
   const { logger, lines: logLines } = capturingLogger('consumer-test', 'warn');
   const failures: unknown[] = [];
@@ -113,6 +114,7 @@ async function runningLoop(
       if (refuseFetch(fetched)) throw new Error('refused');
       fetches.push(fetched);
     },
+    onLag: (report) => lags.push(report),
     onRewind: () => (rewinds += 1),
     ...(storeHandledTo ? { storeHandledTo } : {}),
     onPassedUnread: (passed) => passedUnread.push(passed),
@@ -124,7 +126,7 @@ async function runningLoop(
     gate.durableThrough = Infinity;
     return loop.stop();
   };
-  return { loop, consumer, gate, units, fetches, passedUnread, logLines, failures, rewinds: () => rewinds };
+  return { loop, consumer, gate, units, fetches, passedUnread, lags, logLines, failures, rewinds: () => rewinds };
 }
 
 describe('AtLeastOnceConsumer', () => {
@@ -290,6 +292,24 @@ describe('AtLeastOnceConsumer', () => {
     ]);
     release.resolve();
     await Promise.all([first.done, second.done]);
+  });
+
+  it("tells a partition's lag as its batch arrives and after each of its chunks, not only once the batch is done", async () => {
+    const releases = [deferred(), deferred(), deferred()];
+    let unit = 0;
+    const { consumer, lags } = await runningLoop(() => releases[unit++]!.promise, 12);
+    // Thirty records fetched at once, 1,000 more behind them: three chunks, each its own unit.
+    const fetched = consumer.deliver({ ...batch(0, 30, 100), highWatermark: '1130' });
+    // The whole lag is told before the first unit is done (a flood arriving at a partition that was caught up) ...
+    await vi.waitFor(() => expect(lags).toEqual([{ topic: TOPIC, partition: 0, lag: 1030 }]));
+    // ... and it falls as each chunk is handled, while the batch's other units wait.
+    releases[0]!.resolve();
+    await vi.waitFor(() => expect(lags.at(-1)).toEqual({ topic: TOPIC, partition: 0, lag: 1018 }));
+    releases[1]!.resolve();
+    await vi.waitFor(() => expect(lags.at(-1)).toEqual({ topic: TOPIC, partition: 0, lag: 1006 }));
+    releases[2]!.resolve();
+    await fetched.done;
+    expect(lags.map(({ lag }) => lag)).toEqual([1030, 1018, 1006, 1000]);
   });
 
   it('rewinds every assigned partition to its committed offset when a handler finds the store replaced, dropping what was pending', async () => {

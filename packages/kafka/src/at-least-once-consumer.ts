@@ -69,7 +69,12 @@ export interface BatchReport {
   partition: number;
   messages: number;
   durationMs: number;
-  /** Messages still behind the high watermark after this batch. */
+}
+
+export interface LagReport {
+  topic: string;
+  partition: number;
+  /** Messages behind the partition's high watermark as last fetched that the consumer has not handled yet. */
   lag: number;
 }
 
@@ -125,6 +130,12 @@ export interface AtLeastOnceConsumerOptions<Fence, Mark> {
    */
   onFetch?(fetched: PartitionFetch): void;
   onBatch?(report: BatchReport): void;
+  /**
+   * Told of a partition's lag as each fetch arrives and after each of its chunks is handled, not only once its batch
+   * is done: a batch of a backlog takes many units of work (minutes behind one flooded customer), and a lag told only
+   * at its end read as the lag before the backlog arrived, then as a line that did not move while it drained.
+   */
+  onLag?(report: LagReport): void;
   /**
    * kafkajs moved a partition past records it never fetched: a batch began after where the batch before it ended (the
    * offset there was out of range: the records were deleted, by retention or a deletion of records, before they were
@@ -351,26 +362,20 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     this.fetched(batch.topic, batch.partition, batch.firstOffset() ?? first?.offset ?? batchEnd, batchEnd);
     if (first !== undefined) {
       this.options.onFetch?.({ topic: batch.topic, partition: batch.partition, firstOffset: first.offset, highWatermark: batch.highWatermark });
+      this.options.onLag?.({ topic: batch.topic, partition: batch.partition, lag: lagAt(batch.highWatermark, first.offset) });
     }
     let handled = 0;
-    let resumeAt: string | null = null;
     for (let start = 0; start < batch.messages.length; start += maxChunkSize) {
       if (!isRunning() || isStale() || this.stopping) break;
       const messages = batch.messages.slice(start, start + maxChunkSize);
       const ending = start + maxChunkSize >= batch.messages.length;
       const chunk = { topic: batch.topic, partition: batch.partition, messages, nextOffset: ending ? batchEnd : (BigInt(messages.at(-1)!.offset) + 1n).toString() };
       if (!(await this.heartbeating(heartbeat, () => this.handleInTurn(chunk, resolveOffset, isStale)))) break;
-      resumeAt = chunk.nextOffset;
       handled += messages.length;
+      this.options.onLag?.({ topic: batch.topic, partition: batch.partition, lag: lagAt(batch.highWatermark, chunk.nextOffset) });
       await heartbeat();
     }
-    this.options.onBatch?.({
-      topic: batch.topic,
-      partition: batch.partition,
-      messages: handled,
-      durationMs: performance.now() - started,
-      lag: lagAt(batch.highWatermark, resumeAt ?? batch.messages[0]?.offset ?? batchEnd),
-    });
+    this.options.onBatch?.({ topic: batch.topic, partition: batch.partition, messages: handled, durationMs: performance.now() - started });
   }
 
   /**
@@ -430,7 +435,9 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     // kafkajs has resolved the offset already: resolving it again changes nothing.
     this.handleInTurn(chunk, () => undefined, revoked).then(
       (handled) => {
-        if (handled) this.options.onBatch?.({ topic, partition, messages: 0, durationMs: performance.now() - started, lag: lagAt(highWatermark, chunk.nextOffset) });
+        if (!handled) return;
+        this.options.onBatch?.({ topic, partition, messages: 0, durationMs: performance.now() - started });
+        this.options.onLag?.({ topic, partition, lag: lagAt(highWatermark, chunk.nextOffset) });
       },
       // The unit failed: its other batches are retried, and these records are met again when they are re-read.
       (error: unknown) => this.options.logger.warn({ err: error, topic, partition }, 'a unit of work failed while moving past records not handed out'),

@@ -27,7 +27,7 @@ export function createScorerMetrics() {
     }),
     consumerLag: new Gauge({
       name: 'churnscore_consumer_lag_messages',
-      help: 'Messages behind the partition high watermark after the last batch',
+      help: 'Messages behind the partition high watermark as last fetched that this instance has not handled: told at each fetch and after each unit of work',
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),

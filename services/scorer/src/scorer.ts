@@ -610,10 +610,8 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
         (error: unknown) => logger.warn({ err: error, topic, partition, from, to }, 'records passed unread: could not read where the partition starts, to count those deleted'),
       );
     },
-    onBatch: ({ topic, partition, durationMs, lag }) => {
-      metrics.batchDuration.observe({ topic }, durationMs / 1000);
-      metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
-    },
+    onBatch: ({ topic, durationMs }) => metrics.batchDuration.observe({ topic }, durationMs / 1000),
+    onLag: ({ topic, partition, lag }) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
     onRewind: () => {
       metrics.rewinds.inc();
       backlog.rewound();
