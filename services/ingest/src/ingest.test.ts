@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InputEvent } from '@churnscore/domain';
@@ -175,6 +175,27 @@ describe('ingestFile', () => {
     writer.destroy();
     expect(readdirSync(tmpdir()).filter((name) => name.startsWith('churnscore-export-'))).toEqual(copiesBefore);
     expect(publisher.published).toEqual([]);
+  });
+
+  it("removes the copies of commands killed before they could (kill -9), and no running command's", async () => {
+    // A pid no process holds now: that of a command that has ended.
+    const ended = spawnSync('true').pid!;
+    const killedCopy = join(tmpdir(), `churnscore-export-${ended}-AbC123`);
+    const runningCopy = join(tmpdir(), `churnscore-export-${process.pid}-XyZ789`);
+    for (const copy of [killedCopy, runningCopy]) {
+      mkdirSync(copy);
+      writeFileSync(join(copy, 'export'), 'customerId,occurredAt,segment\n');
+    }
+    try {
+      const publisher = capturingPublisher();
+      await ingest(fileWith('after-a-kill.csv', 'customerId,occurredAt,segment\nc1,2025-06-01,SMB\n'), { kind: 'customer', publish: publisher.publish });
+      expect(publisher.published).toHaveLength(1);
+      expect(existsSync(killedCopy)).toBe(false);
+      expect(existsSync(runningCopy)).toBe(true);
+    } finally {
+      rmSync(runningCopy, { recursive: true, force: true });
+      rmSync(killedCopy, { recursive: true, force: true });
+    }
   });
 
   it('stops checking at the interruption, rather than at the end of the file, and says the check is incomplete', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, rmSync, type Stats } from 'node:fs';
-import { access, mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -62,12 +62,41 @@ const readableFile = (file: string): Promise<Stats> =>
     },
   );
 
+/** The temporary copies' directories: this prefix, the pid of the command that made it, `-`, and mkdtemp's suffix. */
+const COPY_DIR_PREFIX = 'churnscore-export-';
+const COPY_DIR = new RegExp(`^${COPY_DIR_PREFIX}(\\d+)-`);
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * A command killed (kill -9, the machine's out-of-memory killer) leaves its copy, the size of a whole export, where
+ * no exit handler removes it: the next ingest removes those of commands no longer running. Another user's it may not
+ * remove are left.
+ */
+async function removeCopiesOfEndedRuns(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => []);
+  const ended = names.filter((name) => {
+    const pid = COPY_DIR.exec(name)?.[1];
+    return pid !== undefined && !processAlive(Number(pid));
+  });
+  await Promise.all(ended.map((name) => rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined)));
+}
+
 async function readableTwice(file: string, progress: ProgressStream | null, signal: AbortSignal | undefined): Promise<ReadableTwice> {
   // A pipe (`--file /dev/stdin`, a shell's `<(…)`) delivers its bytes once: the check would drain it and the
   // publication find nothing, and report success. And a file read twice is two files if it changes in between: an
   // outside tester's export, replaced while it was published, had 2,001 lines checked and dropped and 3,000 published
   // unchecked, exit 0. What is checked must be what is published: a copy of its own.
-  const dir = await mkdtemp(join(tmpdir(), 'churnscore-export-'));
+  await removeCopiesOfEndedRuns();
+  const dir = await mkdtemp(join(tmpdir(), `${COPY_DIR_PREFIX}${process.pid}-`));
   // A second Ctrl-C exits at once, past every finally: the copy of a whole export must not stay behind.
   const removeAtExit = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeAtExit);
