@@ -609,6 +609,17 @@ describe('a URL that does not decode', () => {
     expect(refused.headers.get('x-content-type-options')).toBe('nosniff');
     expect(JSON.stringify(refused.body)).not.toContain('globex');
   });
+
+  it('is refused alike as a query value: a `%` that begins no escape, or escapes that are not UTF-8', async () => {
+    for (const query of ['customerId=globex-leaving%', 'customerId=globex-leaving%zz', 'customerId=globex-leaving%FF', 'limit=5&customerId%=globex']) {
+      expect(await get(`/api/v1/customer?${query}`, { on: securedApi }), query).toMatchObject({ status: 401 });
+      const refused = await get<{ message: string }>(`/api/v1/customer/history?${query}`, { on: securedApi, token: TEST_TOKEN });
+      expect(refused, query).toMatchObject({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'the URL is not valid percent-encoding' } });
+      expect(JSON.stringify(refused.body)).not.toContain('globex');
+    }
+    // Escaped, the same characters are a customer id like any other.
+    expect(await get(`/api/v1/customer?customerId=${encodeURIComponent('globex-leaving%')}`, { on: securedApi, token: TEST_TOKEN })).toMatchObject({ status: 404 });
+  });
 });
 
 describe('GET /api/v1/customer?customerId= and /api/v1/customer/history?customerId=', () => {

@@ -97,6 +97,18 @@ const secured = [{ bearerAuth: [] }];
 const UNAUTHORIZED = { statusCode: 401, error: 'Unauthorized', message: 'a valid Authorization: Bearer <token> header is required' } as const;
 
 /** Readiness's reason while Redis refuses the login: no wait mends it, the configuration or the ACL user must change. */
+const NOT_PERCENT_ENCODED = 'the URL is not valid percent-encoding';
+
+/** Whether every name and value of a query string decodes: each `%` begins an escape, and the escapes spell UTF-8. */
+function isPercentEncoded(query: string): boolean {
+  try {
+    for (const part of query.split(/[&=]/)) decodeURIComponent(part);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const REDIS_LOGIN_REFUSED = 'Redis refuses the login of REDIS_URL: fix its ACL user or password';
 
 export async function buildApiServer(deps: ApiServerDependencies) {
@@ -114,7 +126,7 @@ export async function buildApiServer(deps: ApiServerDependencies) {
       if (tokenMatches !== null && request.url.startsWith('/api/') && !tokenMatches(request.headers.authorization)) {
         return reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send(UNAUTHORIZED);
       }
-      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'the URL is not valid percent-encoding' });
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: NOT_PERCENT_ENCODED });
     },
     // Request URLs carry customer ids: the request log below records the route template instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -160,6 +172,12 @@ export async function buildApiServer(deps: ApiServerDependencies) {
         .header('connection', 'close')
         .send(UNAUTHORIZED);
     }
+  });
+  // The query string's parser takes a `%` that begins no escape, and bytes that are not UTF-8, as they are
+  // (`customerId=a%` read customer "a%"), where a path of the same bytes is refused: refused alike, after the token.
+  app.addHook('preValidation', async (request) => {
+    const queryStart = request.url.indexOf('?');
+    if (queryStart !== -1 && !isPercentEncoded(request.url.slice(queryStart + 1))) throw new RequestError(400, NOT_PERCENT_ENCODED);
   });
   // Ajv (8.20) coerces "Infinity" and "1e400" to numbers and then skips minimum and maximum for a number that is not
   // finite: `limit=Infinity` passed a maximum of 200 (and reached Redis as a bound it refuses). After validation, no
