@@ -73,6 +73,15 @@ describe('buildDataset: labels', () => {
     expect(rowsOf('prospect')).toEqual([]);
   });
 
+  it('read the contracts the store applies: a later copy of an eventId with other content is dropped, as the fold drops it', () => {
+    // Two exports: the first cancels K on day 300, the second reuses that eventId a day later for an active K.
+    const cancelled = churner.events.at(-1)!.event as ContractEvent;
+    const copy: ContractEvent = { ...cancelled, occurredAt: cancelled.occurredAt + DAY, status: 'ACTIVE', endDate: at(730) };
+    const { rows: copied } = buildDataset([history('churner', [...churner.events, copy])], options({ dates }));
+    // The state holds K cancelled from day 300 (the copy a duplicate): churned then, no sample after, as without the copy.
+    expect(copied.map(({ asOf, label, churnsAt }) => ({ asOf, label, churnsAt }))).toEqual(rowsOf('churner'));
+  });
+
   it('a horizon of other length moves the first positive', () => {
     const horizon30 = buildDataset([churner], options({ dates }, { horizonDays: 30 }));
     expect(horizon30.rows.map((row) => row.label)).toEqual([false, false, false, true]);

@@ -1,7 +1,7 @@
 // Point-in-time training data: each customer's insights as of many past instants, computed by the scorer's own
 // pure code from only what the product had by then, each labelled with whether the customer churned within the
 // horizon after it (docs/scoring.md, "Training data").
-import { MS_PER_DAY, utcDay, type CustomerInsights, type CustomerState, type InputEvent } from '@churnscore/domain';
+import { MS_PER_DAY, utcDay, type ContractEvent, type CustomerInsights, type CustomerState, type InputEvent } from '@churnscore/domain';
 import { CustomerFold, computeInsights, type FoldOptions } from '@churnscore/scoring';
 import { DEFAULT_RENEWAL_GRACE_DAYS, activeSpells, spellAt } from './churn';
 
@@ -201,14 +201,24 @@ export function* foldAsOf(customerId: string, events: readonly HistoryEvent[], a
 }
 
 /**
+ * The contract events the store applies of `events`: not one whose eventId it already holds (a second export of the
+ * same eventId with other content), nor one past the bound on the customer's entities. Labels read the contracts the
+ * features do: from every contract event, a customer whose state held a cancelled contract was labelled as holding
+ * the active one of a later copy (an outside tester's two exports sharing an eventId).
+ */
+function appliedContracts(customerId: string, events: readonly HistoryEvent[], options: FoldOptions): ContractEvent[] {
+  const fold = new CustomerFold(customerId, options);
+  return events.flatMap(({ event, receivedAt = event.occurredAt }) => (fold.apply(event, receivedAt) === 'applied' && event.kind === 'contract' ? [event] : []));
+}
+
+/**
  * Walks one customer's history once, in the order events became known, and at each planned instant at which it
  * holds an active contract yields the state the store holds then, from everything known by then. Customers without
  * one then (not yet customers, or churned) are no samples.
  */
 export function* customerSnapshots(history: CustomerHistory, plan: SnapshotPlan, options: FoldOptions): Generator<StateSnapshot> {
   const events = usableEvents(history);
-  const contracts = events.flatMap(({ event }) => (event.kind === 'contract' ? [event] : []));
-  const spells = activeSpells(contracts, plan.renewalGraceDays);
+  const spells = activeSpells(appliedContracts(history.customerId, events, options), plan.renewalGraceDays);
   const horizonMs = plan.horizonDays * MS_PER_DAY;
   for (const { asOf, state } of foldAsOf(history.customerId, events, plan.asOfDates, options)) {
     const spell = spellAt(spells, asOf);
