@@ -44,6 +44,7 @@ export {
   historyTime,
   decodeScoreSummary,
   decodeStoredInsights,
+  scoreValuesReadable,
   type ScoreHistoryEntry,
   type ScoreSummary,
   type StoredScore,

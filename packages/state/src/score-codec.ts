@@ -2,7 +2,7 @@
 // string of its own: inside the hash, a value that long would turn the compact listpack encoding into a
 // hash table), the insights as flat fields (an activity type's windowed counts in one: `activity.EMAIL_SENT`),
 // the alert book and the score history. Both hashes omit the customerId, which is in the key.
-import { ACTIVITY_TYPES, HEALTH_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
+import { ACTIVITY_TYPES, HEALTH_BANDS, LIFECYCLE_STAGES, RISK_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
 import type { ExplanationLegends } from './explanation-codec';
 import { SCORE_FIELD, type OutboxEntry } from './layout';
 import type {
@@ -78,6 +78,23 @@ export function decodeScoreSummary(customerId: string, hash: Record<string, stri
     generation: hash[SCORE_FIELD.generation] ?? '',
   };
 }
+
+const isOneOf = (values: readonly string[], value: string): boolean => values.includes(value);
+const isFiniteIn = (value: number, min: number, max: number): boolean => Number.isFinite(value) && value >= min && value <= max;
+
+/**
+ * Whether a stored score's values are ones a score can hold (a hand edit or a corrupt restore may leave a health of
+ * `NaN`, a band outside its list): what a score-changed event says of the previous score must fit its schema. The
+ * fields the commit protocol reads (version, revision, asOf, generation) are not among them.
+ */
+export const scoreValuesReadable = (score: Score): boolean =>
+  isFiniteIn(score.health, 0, 100) &&
+  isFiniteIn(score.churnRisk, 0, 1) &&
+  isFiniteIn(score.valueAtRisk, 0, Number.MAX_VALUE) &&
+  Number.isFinite(score.computedAt) &&
+  isOneOf(HEALTH_BANDS, score.band) &&
+  isOneOf(RISK_BANDS, score.riskBand) &&
+  isOneOf(LIFECYCLE_STAGES, score.lifecycleStage);
 
 /**
  * Decodes the `score` hash and the `explanation` string that one commit wrote together. The explanation is parsed

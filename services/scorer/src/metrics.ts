@@ -69,6 +69,11 @@ export function createScorerMetrics() {
       help: 'Customers re-scored because time passed (due-set claims)',
       registers,
     }),
+    unreadableScores: new Counter({
+      name: 'churnscore_unreadable_stored_scores_total',
+      help: 'Stored scores holding values no score can (a hand edit, a corrupt restore), replaced by a score published afresh',
+      registers,
+    }),
     staleWrites: new Counter({
       name: 'churnscore_stale_score_writes_total',
       help: 'Score writes refused because a newer score was already stored (e.g. after a rebalance)',

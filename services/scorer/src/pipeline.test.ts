@@ -4,11 +4,12 @@
 import { Writable } from 'node:stream';
 import { DEFAULT_TOPICS } from '@churnscore/config';
 import { MS_PER_DAY, type ContractState, type InputEvent, type OutputEvent } from '@churnscore/domain';
-import { DLQ_HEADERS, TOPIC_ROLE_OF_KIND, type EventCodec } from '@churnscore/events';
+import { DLQ_HEADERS, EventEncodeError, TOPIC_ROLE_OF_KIND, type EventCodec } from '@churnscore/events';
 import { inMemoryEventCodec, SAMPLE_NOW, sampleActivity, sampleContract, sampleCustomer, sampleOpportunity } from '@churnscore/events/testing';
 import { RecordBatchLimit, RewindRequiredError, type BatchSender, type MessageChunk } from '@churnscore/kafka';
 import { kafkaMessage, RecordingProducer } from '@churnscore/kafka/testing';
-import { createLogger } from '@churnscore/observability';
+import { createLogger, customerRef } from '@churnscore/observability';
+import { capturingLogger } from '@churnscore/observability/testing';
 import { defaultScoringConfig } from '@churnscore/scoring';
 import { writeFence, type StateStore, type WriteFence } from '@churnscore/state';
 import { InMemoryStateStore } from '@churnscore/state/testing';
@@ -360,6 +361,32 @@ describe('ScoringPipeline.rescore', () => {
       store.beforeCommit = landsFirst;
     };
     await expect(pipeline.rescore([byTime('c1')], NOW + 100, FENCE)).rejects.toThrow('still contended');
+  });
+
+  it('publishes a score afresh, with no previous values, when the stored one holds values no score can (a hand edit), rather than an event no schema takes', async () => {
+    const pipeline = pipelineWith();
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    Object.assign(store.stored('c1').score!, { health: Number.NaN, band: 'purple' });
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e2')], { offset: 1 })], FENCE);
+    const [first, second] = (await outputs()).filter((event) => event.kind === 'score-changed');
+    expect(second).toMatchObject({ version: first!.version + 1, previous: null, cause: { kind: 'event', eventId: 'e2' } });
+    expect(second?.kind === 'score-changed' && second.explanation.topDrivers).toEqual([]);
+    expect(store.stored('c1').score).toMatchObject({ health: second?.kind === 'score-changed' ? second.current.health : -1, version: second!.version });
+    expect((await metrics.unreadableScores.get()).values[0]?.value).toBe(1);
+  });
+
+  it("names, by its reference only, the customer whose waiting output no schema takes, before the failure stops the scorer", async () => {
+    const chunk = await chunkOf([activity('c1', 'e1')]);
+    const realCodec = codec;
+    codec = { ...realCodec, encode: () => Promise.reject(new EventEncodeError('event does not fit schema 6; bad fields: previous.health')) };
+    try {
+      const { logger, lines } = capturingLogger('pipeline-test', 'error');
+      await expect(pipelineWith(producer, NOW, store, logger).handleChunks([chunk], FENCE)).rejects.toThrow(EventEncodeError);
+      expect(lines).toEqual([expect.objectContaining({ customer: customerRef('c1', FENCE.epoch), kind: 'score-changed', version: 1 })]);
+      expect(JSON.stringify(lines)).not.toContain('"c1"');
+    } finally {
+      codec = realCodec;
+    }
   });
 
   it("publishes a customer's score and every alert episode again in its first commit of a new Redis generation", async () => {

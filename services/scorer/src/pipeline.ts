@@ -1,10 +1,10 @@
 import type { TopicNames } from '@churnscore/config';
 import { withVersion, type InputEvent, type OutputEvent, type ScoreCause } from '@churnscore/domain';
-import { dlqRecord, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
+import { dlqRecord, EventEncodeError, TOPIC_ROLE_OF_KIND, type EventCodec, type Rejection } from '@churnscore/events';
 import { RewindRequiredError, decodeFetched, type BatchSender, type MessageChunk, type RecordBatchLimit } from '@churnscore/kafka';
 import { customerRef, rateLimitedLog, type Logger } from '@churnscore/observability';
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
-import { dueAwaitsDelivery, refusedAsNotNewer, type ApplyItem, type ApplyOutcome, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
+import { dueAwaitsDelivery, refusedAsNotNewer, scoreValuesReadable, type ApplyItem, type ApplyOutcome, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { BacklogView, Released } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
@@ -289,11 +289,12 @@ export class ScoringPipeline {
       // A refused write means a newer score exists; its writer publishes the outbox.
       return result.written ? [{ customerId: snapshot.customerId, entries: result.outbox }] : [];
     });
-    await this.publishOutboxes(toPublish);
+    await this.publishOutboxes(toPublish, fence);
     await store.followDeliveries(
       results.flatMap((result, i) => (dueAwaitsDelivery(result, known[i]!.snapshot.customerId, leases) ? [recomputed[i]!.commit] : [])),
     );
     await this.followNewerScores(
+      fence,
       new Map(results.flatMap((result, i) => (refusedAsNotNewer(result) && leases.has(known[i]!.snapshot.customerId) ? [[known[i]!.snapshot.customerId, leases.get(known[i]!.snapshot.customerId)!] as const] : []))),
       now,
     );
@@ -313,10 +314,13 @@ export class ScoringPipeline {
    * commits before it publishes, so its outputs are often still there: `npm run evaluate` waited for good when the lease
    * was kept for them, 2026-12-06).
    */
-  private async followNewerScores(leases: ReadonlyMap<string, number>, now: number): Promise<void> {
+  private async followNewerScores(fence: WriteFence, leases: ReadonlyMap<string, number>, now: number): Promise<void> {
     if (leases.size === 0) return;
     const stored = await this.deps.store.readCustomers([...leases.keys()], now);
-    await this.publishOutboxes(stored.map(({ customerId, outbox }) => ({ customerId, entries: outbox })));
+    await this.publishOutboxes(
+      stored.map(({ customerId, outbox }) => ({ customerId, entries: outbox })),
+      fence,
+    );
     await this.deps.store.followStoredScores(leases, now);
   }
 
@@ -330,8 +334,9 @@ export class ScoringPipeline {
   ): Recomputed {
     // Redis may have come back without writes whose outputs were published: the first commit of a customer
     // in a new generation publishes everything again, under versions above any published before.
-    const published = snapshot.score;
-    const newGeneration = fence.generation !== (published?.generation ?? '');
+    const stored = snapshot.score;
+    const newGeneration = fence.generation !== (stored?.generation ?? '');
+    const published = stored !== null && !scoreValuesReadable(stored) ? this.unreadableScore(snapshot.customerId, fence) : stored;
     const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
     const { asOf, score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, catchingUp } = evaluateCustomer(
       {
@@ -344,17 +349,30 @@ export class ScoringPipeline {
         newestEventAt,
         newestActivityAt,
         // A customer whose scoring was deferred is first evaluated by time, once its partition caught up.
-        unjudgedEvents: snapshot.state.revision > (published?.revision ?? 0),
-        lastEvaluatedAt: published?.asOf,
+        unjudgedEvents: snapshot.state.revision > (stored?.revision ?? 0),
+        lastEvaluatedAt: stored?.asOf,
       },
       scoring,
       now,
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
     );
     return {
-      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, revision: snapshot.state.revision, incarnation: snapshot.incarnation, asOf, basedOn: published },
+      commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, revision: snapshot.state.revision, incarnation: snapshot.incarnation, asOf, basedOn: stored },
       awaiting: catchingUp ? behind : [],
     };
+  }
+
+  /**
+   * A stored score whose values no score can hold (a health of NaN, a band outside its list: a hand edit, a corrupt
+   * restore) is not compared with: the new score is published as a first one is, with no previous values and no
+   * drivers, under the next version, and replaces it. Compared with, its values went into a score-changed event that
+   * no schema takes, whose publication failed at every start (an outside tester's crash loop, every customer's
+   * scoring stopped). None: treat it as the customer's first score.
+   */
+  private unreadableScore(customerId: string, fence: WriteFence): null {
+    this.deps.metrics.unreadableScores.inc();
+    this.deps.logger.warn({ customer: customerRef(customerId, fence.epoch) }, 'a stored score holds values no score can: published afresh, with no previous values');
+    return null;
   }
 
   /** Applies and scores a run of the unit's events step by step (stepsOf), so that the thread answers probes in between. */
@@ -457,14 +475,23 @@ export class ScoringPipeline {
     }
   }
 
-  private async publishOutboxes(outboxes: ReadonlyArray<{ customerId: string; entries: readonly OutboxEntry[] }>): Promise<void> {
-    const { codec, producer } = this.deps;
+  private async publishOutboxes(outboxes: ReadonlyArray<{ customerId: string; entries: readonly OutboxEntry[] }>, fence: WriteFence): Promise<void> {
+    const { codec, producer, logger } = this.deps;
     const pending = outboxes.filter((o) => o.entries.length > 0);
     if (pending.length === 0) return;
     const events = pending.flatMap((outbox) => outbox.entries.map((entry) => withVersion(entry.value, entry.version)));
     // Encoded together and acknowledged together: awaiting one customer at a time would cost a round trip per
     // customer.
-    const values = await Promise.all(events.map((event) => codec.encode(this.topicOf(event), event)));
+    const values = await Promise.all(
+      events.map((event) =>
+        codec.encode(this.topicOf(event), event).catch((error: unknown) => {
+          // The scorer stops on it (lasting-refusal.ts), and meets it again at every start until the entry is mended: the
+          // line says whose outbox holds it.
+          if (error instanceof EventEncodeError) logger.error({ customer: customerRef(event.customerId, fence.epoch), kind: event.kind, version: event.version }, 'an output message waiting in a customer\'s outbox does not fit its schema');
+          throw error;
+        }),
+      ),
+    );
     const byTopic = new Map<string, Message[]>();
     events.forEach((event, i) => {
       const topic = this.topicOf(event);
