@@ -149,7 +149,7 @@ describe('GET /api/v1/customers/{customerId}', () => {
     const { body: resumed } = await get<CustomerDetail>(`/api/v1/customers/${RESUMED}`);
     expect(resumed.alerts.open.map((a) => a.alertType)).not.toContain('NO_RECENT_ACTIVITY');
     expect(resumed.alerts.recentlyResolved).toContainEqual(
-      expect.objectContaining({ alertType: 'NO_RECENT_ACTIVITY', status: 'RESOLVED', resolvedAt: bed.clock.now(), reason: 'activity resumed' }),
+      expect.objectContaining({ alertType: 'NO_RECENT_ACTIVITY', status: 'RESOLVED', resolvedAt: bed.clock.now(), reason: 'the customer active again' }),
     );
     expect(resumed.alerts.recentlyResolved.every((a) => a.status === 'RESOLVED')).toBe(true);
   });
@@ -608,6 +608,16 @@ describe('a URL that does not decode', () => {
     expect(refused).toMatchObject({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'the URL is not valid percent-encoding' } });
     expect(refused.headers.get('x-content-type-options')).toBe('nosniff');
     expect(JSON.stringify(refused.body)).not.toContain('globex');
+  });
+
+  it('a path of no route is answered 404 quoting nothing of it, with the token or without, outside /api too', async () => {
+    for (const path of ['/v1/customers/globex-leaving', '/api/v2/customers/globex-leaving']) {
+      const unknown = await get<{ message: string }>(path, { on: securedApi, token: TEST_TOKEN });
+      expect(unknown, path).toMatchObject({ status: 404, body: { statusCode: 404, error: 'Not Found', message: 'no such route' } });
+    }
+    const outside = await get<{ message: string }>('/v1/customers/globex-leaving', { on: securedApi });
+    expect(outside).toMatchObject({ status: 404, body: { message: 'no such route' } });
+    expect(await get('/api/v2/customers/globex-leaving', { on: securedApi })).toMatchObject({ status: 401 });
   });
 
   it('is refused alike as a query value: a `%` that begins no escape, or escapes that are not UTF-8', async () => {

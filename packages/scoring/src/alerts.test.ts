@@ -159,9 +159,9 @@ describe('NO_RECENT_ACTIVITY', () => {
   it('opens after exactly 30 silent days and resolves on new activity', () => {
     expect(evaluateSilence(emptyAlertBook(), silentFor(29)).transitions).toEqual([]);
     const opened = evaluateSilence(emptyAlertBook(), silentFor(30));
-    expect(opened.transitions.map((t) => `${summary(t)}: ${t.reason}`)).toEqual(['NO_RECENT_ACTIVITY OPEN #1: no activity for 30 days']);
+    expect(opened.transitions.map((t) => `${summary(t)}: ${t.reason}`)).toEqual(['NO_RECENT_ACTIVITY OPEN #1: no activity from the customer for 30 days']);
     const resumed = evaluateSilence(opened.book, healthyState());
-    expect(resumed.transitions.map((t) => `${summary(t)}: ${t.reason}`)).toEqual(['NO_RECENT_ACTIVITY RESOLVED #1: activity resumed']);
+    expect(resumed.transitions.map((t) => `${summary(t)}: ${t.reason}`)).toEqual(['NO_RECENT_ACTIVITY RESOLVED #1: the customer active again']);
   });
 
   it('counts silence from the first contract start for a customer with no activity yet', () => {

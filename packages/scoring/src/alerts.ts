@@ -118,8 +118,10 @@ const ALERT_RULES: Record<AlertType, AlertRule> = {
   /** Opens after silentDays without activity (see Signals.silentDays); resolves on new activity. */
   NO_RECENT_ACTIVITY: {
     openReason: ({ signals, config }) =>
-      isSilent(signals, config) ? `no activity for ${signals.silentDays} days` : null,
-    resolveReason: ({ signals, config }) => (isSilent(signals, config) ? null : 'activity resumed'),
+      // The customer's own activity, as the silence counts it (our emails and tasks, the CSM's sentiment end none): a
+      // reason of "no activity" read as false beside a page showing our email of today (an outside tester).
+      isSilent(signals, config) ? `no activity from the customer for ${signals.silentDays} days` : null,
+    resolveReason: ({ signals, config }) => (isSilent(signals, config) ? null : 'the customer active again'),
   },
 };
 

@@ -198,6 +198,9 @@ export async function buildApiServer(deps: ApiServerDependencies) {
     metrics.requestDuration.observe({ method: request.method, route }, seconds);
     request.log.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  // Fastify's own answer quotes the method and path ("Route GET:/v1/customers/<id> not found"), which may carry a
+  // customer id, to anyone: this one quotes nothing (an outside tester).
+  app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'no such route' }));
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (error instanceof RequestError || error instanceof StoreUnavailableError) {
       return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: STATUS_CODES[error.statusCode], message: error.message });

@@ -463,13 +463,22 @@ function insightsCard(insights) {
     fact('Open tickets', fmt.count(insights.openTickets), `${fmt.plural(insights.slaBreaches90, 'SLA breach', 'SLA breaches')} in 90 d`),
     fact('Latest NPS', insights.latestNps ?? '–'),
     fact('CSM sentiment', insights.latestCsmSentiment ?? '–', '−2 … +2'),
-    fact('Last activity', fmt.date(insights.lastActivityAt), fmt.relativeDays(insights.lastActivityAt)),
+    // The customer's own activity is what silence and NO_RECENT_ACTIVITY count; ours (emails, tasks) ends none: shown
+    // alone, "last activity today" (our chasing email) stood beside the alert "no activity for 30 days".
+    fact('Last activity of the customer', fmt.date(insights.lastCustomerActivityAt), fmt.relativeDays(insights.lastCustomerActivityAt)),
+    fact('Last activity, ours included', fmt.date(insights.lastActivityAt), fmt.relativeDays(insights.lastActivityAt)),
     fact('Last inbound', fmt.date(insights.lastInboundAt), fmt.relativeDays(insights.lastInboundAt)),
   );
-  return h('section', { class: 'card', 'data-testid': 'insights' }, h('h2', {}, 'Insights'), h('div', { class: 'two-col' }, activity, facts));
+  return h(
+    'section',
+    { class: 'card', 'data-testid': 'insights' },
+    h('h2', {}, 'Insights'),
+    h('p', { class: 'muted' }, `As of ${fmt.dateTime(insights.asOf)}: every event applied by then.`),
+    h('div', { class: 'two-col' }, activity, facts),
+  );
 }
 
-function explanationCard(explanation) {
+function explanationCard(explanation, computedAt) {
   const maxContribution = Math.max(1, ...explanation.measures.map((m) => m.contribution));
   const groups = Map.groupBy(explanation.measures, (measure) => measure.group);
   const measureRows = [...groups].flatMap(([group, measures]) => [
@@ -498,8 +507,12 @@ function explanationCard(explanation) {
           return h('li', {}, h('span', { class: good ? 'text-green' : 'text-red' }, good ? '▲' : '▼'), h('span', {}, driver.text));
         }),
       )
-    : // A published score always changed, so no driver means nothing to compare with, or no measure that moved enough.
-      h('p', { class: 'muted' }, 'No drivers to name: this is the first score of the customer (or the first since its history was loaded), or no single measure moved enough.');
+    : // A score is published for more than its measures and features: its value at risk, segment or stage, an alert.
+      h(
+        'p',
+        { class: 'muted' },
+        'No measure or churn feature moved enough to name: the score was published for another change (value at risk, segment, lifecycle stage, model, an alert), or it is the first score of the customer or of its loaded history.',
+      );
   const churnFeatures = h(
     'table',
     { class: 'compact' },
@@ -516,6 +529,9 @@ function explanationCard(explanation) {
     'section',
     { class: 'card', 'data-testid': 'explanation' },
     h('h2', {}, 'Why this score'),
+    // The explanation is the published score's; the Insights follow every event, also those too small to publish a
+    // score: the two differ until the next published change (an outside tester read 187 replies here, 292 there).
+    h('p', { class: 'muted' }, `As of the published score, ${fmt.dateTime(computedAt)}: the raw values it was computed from. Events since that moved it too little to publish are in the Insights above, not here.`),
     h(
       'table',
       { class: 'compact' },
@@ -561,7 +577,7 @@ async function renderPanel(customerId) {
     scoreCard(detail),
     h('section', { class: 'card', 'data-testid': 'history-chart' }, h('h2', {}, 'Score over time'), historyChart(history.points, view.thresholds, riskLabel(view.model))),
     insightsCard(detail.insights),
-    explanationCard(detail.explanation),
+    explanationCard(detail.explanation, detail.computedAt),
     customerAlertsCard(detail.alerts),
   );
   byId('panel').dataset.version = String(detail.version);
