@@ -20,6 +20,9 @@ const next = { ...first, version: `${first.version}-next` };
 const bed = new ScorerTestBed('model-rollout');
 /** The scorer of the new model, running from the first test on. */
 let nextScorer: Awaited<ReturnType<ScorerTestBed['startScorer']>>;
+/** The scorer of the config edited under the same version, from the third test on. */
+let editedScorer: Awaited<ReturnType<ScorerTestBed['startScorer']>>;
+const scoresOf = () => Promise.all(customers.map((customerId) => bed.scoreHash(customerId)));
 const clock = new ManualClock(T0);
 
 beforeAll(async () => {
@@ -57,7 +60,7 @@ describe('a scorer started with a new scoring model', () => {
 
   it('schedules nothing when started again with the model its customers were already made due for', async () => {
     expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(scoringConfigIdentity(next)));
-    expect(await bed.store.scheduleModelRollout(scoringConfigIdentity(next), clock.now())).toBeNull();
+    expect(await bed.store.scheduleModelRollout(scoringConfigIdentity(next), clock.now(), 60_000)).toBeNull();
   });
 
   it('re-scores every stored customer with a config edited under the same version, as with a new version', async () => {
@@ -73,7 +76,7 @@ describe('a scorer started with a new scoring model', () => {
     // Restarted with the edited file.
     await bed.stopScorer(nextScorer);
     clock.set(T0 + 120_000);
-    await bed.startScorer({ clock: clock.now, scoring: edited });
+    editedScorer = await bed.startScorer({ clock: clock.now, scoring: edited });
     await eventually(
       () => Promise.all(customers.map((customerId) => bed.scoreHash(customerId))),
       (scores) => scores.every((score) => score.riskBand === 'high'),
@@ -81,5 +84,32 @@ describe('a scorer started with a new scoring model', () => {
       "every stored score in the edited config's bands",
     );
     expect(await bed.redis.get(bed.keys.rolledOutModel)).toBe(modelRolloutMark(scoringConfigIdentity(edited)));
+  });
+});
+
+describe('a rolling restart to a new model', () => {
+  it("leaves the customers of the events an instance of the model before consumes to the new model's instances: none of its scores is published meanwhile", async () => {
+    // An instance of the model before, in service ...
+    await bed.stopScorer(editedScorer);
+    clock.set(T0 + 180_000);
+    // Polls of 3 s, not the bed's 200 ms: an instance's word that it re-scores for time holds three poll intervals, and
+    // the new instance's first round comes once it has joined the group, seconds after its roll-out.
+    const settings = { rescorePollIntervalMs: 3_000 };
+    const before = await bed.startScorer({ clock: clock.now, scoring: first, settings });
+    await eventually(scoresOf, (scores) => scores.every((score) => score.modelVersion === first.version), 60_000, 'every score of the model before');
+    // ... and one of the new model started beside it, which rolls it out.
+    const rolling = { ...first, version: `${first.version}-rolling` };
+    clock.set(T0 + 240_000);
+    const publishedBefore = (await bed.everyOutput(bed.topics.scoreChanged)).length;
+    await bed.startScorer({ clock: clock.now, scoring: rolling, settings });
+    await eventually(scoresOf, (scores) => scores.every((score) => score.modelVersion === rolling.version), 60_000, 'every score of the new model');
+    // Events of every customer, on every partition, while both run: the instance of the model before applies those it consumes.
+    await bed.publish(customers.map((customerId) => sampleActivity({ customerId, eventId: `${customerId}-rolling`, activityType: 'CALL', value: null, occurredAt: clock.now() - 1_000 })));
+    await eventually(scoresOf, (scores) => scores.every((score) => Number(score.revision) === 3 && score.modelVersion === rolling.version), 60_000, 'every event scored by the new model');
+    const applied = (await before.metrics.events.get()).values.find((value) => value.labels.outcome === 'applied' && value.labels.topic === bed.topics.activity);
+    expect(applied?.value).toBeGreaterThan(0);
+    // An old model's score published among the new one's opened and resolved alerts by turns (an outside tester).
+    const published = ((await bed.everyOutput(bed.topics.scoreChanged)) as ScoreChangedEvent[]).slice(publishedBefore);
+    expect(published.filter((event) => event.modelVersion !== rolling.version)).toEqual([]);
   });
 });

@@ -87,16 +87,16 @@ describe('two instances claiming at once', () => {
   });
 
   it("keeps the model in service, and an instance running it re-scoring for time only as long as it says so", async () => {
-    expect(await t.store.modelInService(NOW)).toEqual({ rolledOut: null, served: false });
-    await t.store.scheduleModelRollout('due-model-2', NOW);
-    expect(await t.store.modelInService(NOW)).toEqual({ rolledOut: expect.stringMatching(/^due-model-2\+indexes\./), served: false });
-    // Another model's word is not this one's.
+    expect(await t.store.modelInService(NOW)).toEqual({ rolledOut: null, servedBy: null });
+    // The roll-out says its model is served before it makes anyone due, for as long as it is told.
+    await t.store.scheduleModelRollout('due-model-2', NOW, 60_000);
+    expect(await t.store.modelInService(NOW)).toEqual({ rolledOut: expect.stringMatching(/^due-model-2\+indexes\./), servedBy: expect.stringMatching(/^due-model-2\+indexes\./) });
     await t.store.markModelServed('due-model-1', NOW, 60_000);
-    expect((await t.store.modelInService(NOW)).served).toBe(false);
+    expect((await t.store.modelInService(NOW)).servedBy).toMatch(/^due-model-1\+indexes\./);
     await t.store.markModelServed('due-model-2', NOW, 150);
-    expect((await t.store.modelInService(NOW)).served).toBe(true);
+    expect((await t.store.modelInService(NOW)).servedBy).toMatch(/^due-model-2\+indexes\./);
     // Redis expires it by its own clock.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await t.store.modelInService(NOW)).served).toBe(false);
+    expect((await t.store.modelInService(NOW)).servedBy).toBeNull();
   });
 });

@@ -65,7 +65,7 @@ export { readInputOffsets, type InputOffset } from './input-offsets';
 export { readPartitionsBehind, recordPartitionsBehind, type PartitionBehind } from './partitions-behind';
 export { createBackfilledHistoryWriter, type BackfilledHistoryWriter, type BackfilledHistoryWriterOptions } from './backfilled-history';
 export type { BackfillReplaced } from './scripts/replace-backfill';
-export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, createStateStore, modelRolloutMark, type StateStore, type StateStoreOptions } from './store';
+export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, anotherModelServes, createStateStore, modelRolloutMark, type ModelInService, type StateStore, type StateStoreOptions } from './store';
 export { type ApplyItem, type ApplyOptions, type ApplyOutcome, type ApplyResult } from './scripts/apply-events';
 export { type CustomerSnapshot } from './scripts/read-customer';
 export { dueAwaitsDelivery, refusedAsNotNewer, SCORE_HISTORY_LENGTH, type CommitOptions, type CommitResult, type ScoreCommit } from './scripts/commit-score';

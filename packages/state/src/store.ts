@@ -34,6 +34,22 @@ const MODEL_ROLLOUT_PAGE = 10_000;
  */
 export const modelRolloutMark = (model: string): string => `${model}+indexes.${INDEX_RULES_REVISION}`;
 
+/** The model the namespace's customers were last all made due for, and the one whose instances re-score for time. */
+export interface ModelInService {
+  /** The mark (modelRolloutMark) of the model the last scheduleModelRollout made every scored customer due for, or null. */
+  rolledOut: string | null;
+  /** The mark of the model an instance running it says it re-scores for time with (markModelServed, not expired), or null. */
+  servedBy: string | null;
+}
+
+/**
+ * Whether an instance of another model than `model` re-scores for time: of the model in service, or of one being rolled
+ * out, whose instance says so before it makes the first customer due (scheduleModelRollout). Instances of `model` then
+ * leave both the time-driven re-scoring and the scoring of the events they consume to it, so that no customer is scored
+ * by two models in turn.
+ */
+export const anotherModelServes = (model: string, { servedBy }: ModelInService): boolean => servedBy !== null && servedBy !== modelRolloutMark(model);
+
 export interface StateStoreOptions {
   /** Versioned key prefix; a replay into a fresh namespace uses another one. Default DEFAULT_PREFIX. */
   prefix?: string;
@@ -76,14 +92,14 @@ export interface StateStore {
    * Makes every scored customer due by `now` unless the namespace's customers were already made due for this scoring
    * config (`model`: its identity, scoringConfigIdentity of @churnscore/scoring, version and contents) under these index rules: a scorer started with a new model re-scores the whole base with it, so
    * that no stored score goes on saying another model's risk, and one bringing new index rules re-ranks and re-indexes everyone.
-   * Returns how many were made due, or null when none needed to be.
+   * Returns how many were made due, or null when none needed to be. Says first, and again at every page, that an
+   * instance running `model` re-scores for time, for the next `servedForMs` (markModelServed): instances of the model
+   * before must see it before the first customer is due, or they claim the roll-out's customers and re-score them with
+   * their own model, which nothing makes due again (an outside tester's rolling restart, 2026-12-07).
    */
-  scheduleModelRollout(model: string, now: number): Promise<number | null>;
-  /**
-   * The mark (modelRolloutMark) of the model the last scheduleModelRollout made every scored customer due for (null if
-   * none), and whether an instance running that model re-scores for time: its markModelServed has not expired by `now`.
-   */
-  modelInService(now: number): Promise<{ rolledOut: string | null; served: boolean }>;
+  scheduleModelRollout(model: string, now: number, servedForMs: number): Promise<number | null>;
+  /** What `<p>:model` and `<p>:model:served` say as of `now` (an expired word is none). */
+  modelInService(now: number): Promise<ModelInService>;
   /** An instance running `model` (a scoring config's identity) re-scores for time, for the next `forMs`. */
   markModelServed(model: string, now: number, forMs: number): Promise<void>;
   /**
@@ -127,6 +143,9 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     raiseInputOffsets: defineScript(redis, RAISE_INPUT_OFFSETS_SCRIPT),
   };
   const indexes = customerIndexes(redis, keys, run.moveLeasedDues);
+  const markServed = async (rolloutMark: string, forMs: number): Promise<void> => {
+    await redis.set(keys.servedModel, rolloutMark, 'PX', forMs);
+  };
   const claimDue = dueClaimer(run.claimDue, keys);
   const legends = new ExplanationLegends(redis, keys.legends);
   // Each reply is decoded as it comes, while Redis still answers the others.
@@ -191,8 +210,9 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       return claims;
     },
 
-    async scheduleModelRollout(model, now) {
+    async scheduleModelRollout(model, now, servedForMs) {
       const rollout = modelRolloutMark(model);
+      await markServed(rollout, servedForMs);
       if ((await redis.get(keys.rolledOutModel)) === rollout) return null;
       // ZSCAN returns every customer that stays in the ranking throughout, however others move meanwhile (paging by
       // rank could skip one), a page at a time so that no command holds Redis for long. A customer it returns twice
@@ -203,6 +223,8 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       do {
         const [next, membersAndScores] = await redis.zscan(ranking, cursor, 'COUNT', MODEL_ROLLOUT_PAGE);
         const customerIds = membersAndScores.filter((_, i) => i % 2 === 0);
+        // A base of millions takes minutes: the word is renewed, lest it expire before the roll-out is marked.
+        await markServed(rollout, servedForMs);
         await indexes.scheduleDueBy(customerIds, now);
         scheduled += customerIds.length;
         cursor = next;
@@ -213,13 +235,11 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
 
     // Redis expires the served mark by its own clock, whatever `now` says.
     async modelInService() {
-      const [rolledOut, served] = await Promise.all([redis.get(keys.rolledOutModel), redis.get(keys.servedModel)]);
-      return { rolledOut, served: rolledOut !== null && served === rolledOut };
+      const [rolledOut, servedBy] = await Promise.all([redis.get(keys.rolledOutModel), redis.get(keys.servedModel)]);
+      return { rolledOut, servedBy };
     },
 
-    async markModelServed(model, _now, forMs) {
-      await redis.set(keys.servedModel, modelRolloutMark(model), 'PX', forMs);
-    },
+    markModelServed: (model, _now, forMs) => markServed(modelRolloutMark(model), forMs),
 
     async eraseCustomer(customerId, erasedAt) {
       const { deleted, rankedSegment, superseded } = parseEraseCustomerReply(await run.eraseCustomer(eraseCustomerCall(keys.customer(customerId), erasedAt)));

@@ -41,6 +41,11 @@ beforeEach(async () => {
 });
 
 let metrics: ScorerMetrics;
+/** Whether another model is in service, its instances re-scoring for time (this instance one of the model before); a list: each answer in turn. */
+let anotherModelInService: boolean | boolean[] = false;
+beforeEach(() => {
+  anotherModelInService = false;
+});
 const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: StateStore = store, logger = createLogger({ name: 'pipeline-test', level: 'silent' })) =>
   new ScoringPipeline({
     store: stateStore,
@@ -56,6 +61,7 @@ const pipelineWith = (sender: BatchSender = producer, now = NOW, stateStore: Sta
     catchUp: { historyAgeMs: MS_PER_DAY, settleMs: 60_000 },
     catchUpScoreDelayMs,
     onReleased: () => journal.push('poll due customers now'),
+    scoringLeftToModelInService: () => Promise.resolve(typeof anotherModelInService === 'boolean' ? anotherModelInService : anotherModelInService.shift()!),
   });
 
 const topicOf = (event: InputEvent | OutputEvent): string => topics[TOPIC_ROLE_OF_KIND[event.kind]];
@@ -387,6 +393,29 @@ describe('ScoringPipeline.rescore', () => {
     } finally {
       codec = realCodec;
     }
+  });
+
+  it('applies the events but leaves their customers, due now, to the model in service while another one is rolled out, then scores again', async () => {
+    const { logger, lines } = capturingLogger('pipeline-test', 'warn');
+    const pipeline = pipelineWith(producer, NOW, store, logger);
+    anotherModelInService = true;
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e1'), activity('c2', 'e2')])], FENCE);
+    expect(journal).toEqual(['apply e1 e2', 'read c1 c2']);
+    expect(await outputs()).toEqual([]);
+    expect(store.stored('c1').score).toBeNull();
+    expect([store.due.get('c1'), store.due.get('c2')]).toEqual([NOW, NOW]);
+    anotherModelInService = false;
+    await pipeline.handleChunks([await chunkOf([activity('c1', 'e3')], { offset: 2 })], FENCE);
+    expect(journal.slice(2)).toEqual(['apply e3', 'read c1', 'commit c1', `send ${topics.scoreChanged} ×1`, 'ack c1 1']);
+    expect(lines.map((line) => line.msg)).toEqual([expect.stringContaining('leaves their scoring'), expect.stringContaining('scores the events it consumes again')]);
+  });
+
+  it('hands the customers of a step over to the model in service when its roll-out began while the step was scored', async () => {
+    // Not rolled out when the step began (its customers scored with this model), rolled out by the time they were committed.
+    anotherModelInService = [false, true];
+    await pipelineWith().handleChunks([await chunkOf([activity('c1', 'e1')])], FENCE);
+    expect(journal).toEqual(['apply e1', 'read c1', 'commit c1', `send ${topics.scoreChanged} ×1`, 'ack c1 1']);
+    expect(store.due.get('c1')).toBe(NOW);
   });
 
   it("publishes a customer's score and every alert episode again in its first commit of a new Redis generation", async () => {

@@ -30,6 +30,11 @@ export interface PipelineDeps {
   catchUpScoreDelayMs: number;
   /** Customers whose scoring or alerts waited for their backlog were made due, as it caught up: score them without waiting for the next poll. */
   onReleased?(): void;
+  /**
+   * Whether another scoring model is in service, an instance running it re-scoring for time (a rolling restart to a
+   * new model, this instance one of the old): the customers of this instance's events are then left to it. None: never.
+   */
+  scoringLeftToModelInService?(): Promise<boolean>;
 }
 
 /** A customer to recompute and why. */
@@ -146,6 +151,8 @@ function countByCause(metrics: ScorerMetrics, causes: ReadonlyArray<ScoreCause['
 export class ScoringPipeline {
   /** The rate-limited log line of each rejection reason met. */
   private readonly rejectionLogs = new Map<string, (fields: Record<string, unknown>) => void>();
+  /** Whether the last step left its customers to the model in service (reportLeavingScoring). */
+  private leavingScoring = false;
 
   constructor(private readonly deps: PipelineDeps) {}
 
@@ -389,7 +396,7 @@ export class ScoringPipeline {
     // Read in the same round trip as the apply: sent right behind the apply calls, the reads run right after them.
     const scoredNow = customerIds.filter((customerId) => !deferred.has(customerId));
     const reading = scoredNow.length === 0 ? Promise.resolve([]) : store.readCustomers(scoredNow, now);
-    const [results, readAfter] = await Promise.all([applying, reading]);
+    const [results, readAfter, leftToModelInService] = await Promise.all([applying, reading, this.leavesScoringToModelInService()]);
     if (results.some((result) => result.outcome === 'fenced')) {
       throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
     }
@@ -425,7 +432,38 @@ export class ScoringPipeline {
     );
     await this.deadLetter(refused, now);
     await this.defer(deferred, now);
+    this.reportLeavingScoring(leftToModelInService);
+    if (leftToModelInService) {
+      await store.scheduleDueBy([...targets.keys()], now);
+      return;
+    }
     await this.rescore([...targets.values()], now, fence, handling, readAlready);
+    // A roll-out begun while the step was scored made its customers due before this step's commits moved them on (a
+    // rebalance's redeliveries, scored as the new instance joined): they are handed over after all. Its instance says
+    // it serves before it makes anyone due, so a roll-out not seen here makes them due after these commits.
+    if (await this.leavesScoringToModelInService()) await store.scheduleDueBy([...targets.keys()], now);
+  }
+
+  private leavesScoringToModelInService(): Promise<boolean> {
+    return this.deps.scoringLeftToModelInService?.() ?? Promise.resolve(false);
+  }
+
+  /**
+   * While a rolling restart puts another model into service, this instance, one of the model before, applies the
+   * events it consumes and leaves their customers, due now, to the time-driven re-scoring of the new model's instances,
+   * rather than score them itself: two models taking turns on a customer published a score of each in turn and opened an
+   * alert under one that the other resolved seconds later (174 of 452 customers in an outside tester's two-minute
+   * roll-out), and the old model's due times replaced the roll-out's, leaving a fifth of the base on the old model once
+   * every instance ran the new one. Said once when it starts and once when it ends.
+   */
+  private reportLeavingScoring(leaving: boolean): void {
+    if (leaving === this.leavingScoring) return;
+    this.leavingScoring = leaving;
+    this.deps.logger.warn(
+      leaving
+        ? 'another scoring model is in service: this instance applies the events it consumes and leaves their scoring to the time-driven re-scoring of that model\'s instances'
+        : 'this instance scores the events it consumes again',
+    );
   }
 
   /**

@@ -63,6 +63,7 @@ import {
   clockAheadOfRedisMs,
   ClockSkewError,
   redisServesEveryKey,
+  anotherModelServes,
   modelRolloutMark,
   type InputOffset,
   type RedisClient,
@@ -515,6 +516,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     catchUpScoreDelayMs: settings.catchUpScoreDelayMs,
     // Called only once the loops run, after timeDriven below exists.
     onReleased: () => timeDriven.pollNow(),
+    scoringLeftToModelInService: async () => anotherModelServes(model, await store.modelInService(clock())),
   });
   const replicationWaitLog = rateLimitedLog(
     logger,
@@ -543,9 +545,8 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
           'the scoring config was rolled out before with other contents under the same version: every customer is re-scored with this one, but its outputs and the ones before carry the same version; give every change its own version',
         );
       }
-      const rolledOut = await store.scheduleModelRollout(model, clock());
-      // At once, not at this instance's first claim: instances of the model before would meanwhile claim the roll-out.
-      await store.markModelServed(model, clock(), modelServedForMs(settings.rescorePollIntervalMs));
+      // Said served at once, before its first customer is due: instances of the model before would claim the roll-out.
+      const rolledOut = await store.scheduleModelRollout(model, clock(), modelServedForMs(settings.rescorePollIntervalMs));
       if (rolledOut !== null) {
         logger.info({ modelVersion: scoring.version, customers: rolledOut }, 'a new scoring model or index rules: every scored customer is due now, to be scored, ranked and indexed by them');
       }

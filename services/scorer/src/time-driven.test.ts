@@ -103,8 +103,7 @@ describe('TimeDrivenRescorer', () => {
     await Promise.all(dueAgain());
     // An instance with a newer model started beside it (a rolling restart), made every scored customer due for it, and
     // re-scores for time: this one leaves them to it.
-    await store.scheduleModelRollout('model-2025.2', NOW);
-    await store.markModelServed('model-2025.2', NOW, 1);
+    await store.scheduleModelRollout('model-2025.2', NOW, 1);
     expect(await rescorer.runOnce()).toBe(0);
     expect(pipeline.rescored()).toHaveLength(5);
     // The newer instances gone (a canary stopped): their word lapsed, and this one claims rather than leave the work to nobody.
@@ -112,9 +111,21 @@ describe('TimeDrivenRescorer', () => {
     expect(await rescorer.runOnce()).toBe(5);
     // Its own model in service again (rolled out anew): it claims, and says it re-scores for time.
     await Promise.all(dueAgain());
-    await store.scheduleModelRollout(MODEL, NOW);
+    await store.scheduleModelRollout(MODEL, NOW, 1);
     expect(await rescorer.runOnce()).toBe(5);
-    expect(await store.modelInService(NOW)).toEqual({ rolledOut: expect.stringContaining(MODEL), served: true });
+    expect(await store.modelInService(NOW)).toEqual({ rolledOut: expect.stringContaining(MODEL), servedBy: expect.stringContaining(MODEL) });
+  });
+
+  it("claims no one while an instance of another model rolls it out, its word said before its first customer is due and the model before still marked", async () => {
+    const store = storeWithDue(5);
+    const pipeline = new RecordingPipeline();
+    const { rescorer } = rescorerWith(store, pipeline);
+    await store.scheduleModelRollout(MODEL, NOW, 60_000);
+    expect(await rescorer.runOnce()).toBe(5);
+    await Promise.all(Array.from({ length: 5 }, (_, i) => store.scheduleDue(`c${i}`, NOW)));
+    await store.markModelServed('model-2025.2', NOW, 60_000);
+    expect(await store.modelInService(NOW)).toEqual({ rolledOut: expect.stringContaining(MODEL), servedBy: expect.stringContaining('model-2025.2') });
+    expect(await rescorer.runOnce()).toBe(0);
   });
 
   it("rolls its own model out again once no instance of the model in service has re-scored for three poll intervals more (a canary withdrawn)", async () => {
@@ -123,8 +134,7 @@ describe('TimeDrivenRescorer', () => {
     let now = NOW;
     // Two lanes, as by default: they share one roll-out.
     const { rescorer } = rescorerWith(store, pipeline, 2, undefined, () => now);
-    await store.scheduleModelRollout('canary-1', NOW);
-    await store.markModelServed('canary-1', NOW, 1_000);
+    await store.scheduleModelRollout('canary-1', NOW, 1_000);
     const rollOut = vi.spyOn(store, 'scheduleModelRollout');
     await rescorer.runOnce();
     expect(rollOut).not.toHaveBeenCalled();
@@ -139,8 +149,8 @@ describe('TimeDrivenRescorer', () => {
     now += 1;
     await rescorer.runOnce();
     expect(rollOut).toHaveBeenCalledTimes(1);
-    expect(rollOut).toHaveBeenCalledWith(MODEL, now);
-    expect(await store.modelInService(now)).toEqual({ rolledOut: expect.stringContaining(MODEL), served: true });
+    expect(rollOut).toHaveBeenCalledWith(MODEL, now, 180_000);
+    expect(await store.modelInService(now)).toEqual({ rolledOut: expect.stringContaining(MODEL), servedBy: expect.stringContaining(MODEL) });
   });
 
   it('stops once the round in flight ends, not a poll interval (60 s here) after it', async () => {

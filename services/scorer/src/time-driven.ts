@@ -1,5 +1,5 @@
 import { InFlightWork, type Logger } from '@churnscore/observability';
-import { modelRolloutMark, type StateStore, type WriteFence } from '@churnscore/state';
+import { anotherModelServes, modelRolloutMark, type StateStore, type WriteFence } from '@churnscore/state';
 import type { AssignmentView } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
 import type { ScoringPipeline } from './pipeline';
@@ -118,13 +118,20 @@ export class TimeDrivenRescorer {
    * once none has re-scored for as long again as an instance's word holds (modelServedForMs), this one rolls its own
    * model out again, every scored customer made due, as at its start: otherwise the withdrawn model stayed on most
    * customers until their next due time, a day away (480 of 600 customers 150 s after a canary stopped: an outside
-   * tester, 2026-12-07). Not at the first sight of the lapse: an instance starting with a new model marks it rolled out a
-   * moment before it marks it served, and one whose round ran long may renew its word late.
+   * tester, 2026-12-07). Not at the first sight of the lapse: one whose round ran long may renew its word late. An
+   * instance rolling a new model out says it re-scores for time before it makes the first customer due, and this one
+   * leaves the work to it from then on: until 2026-12-07 it said so only once every customer was due and marked rolled
+   * out, and the old instances meanwhile claimed the roll-out's customers (an outside tester's rolling restart left a
+   * fifth of the base on the old model).
    */
   private async reScoresForTime(now: number): Promise<boolean> {
-    const { rolledOut, served } = await this.store.modelInService(now);
+    const inService = await this.store.modelInService(now);
+    const { rolledOut, servedBy } = inService;
     const { model, pollIntervalMs } = this.options;
-    if (rolledOut === null || rolledOut === modelRolloutMark(model)) {
+    const own = modelRolloutMark(model);
+    // Another model's instance re-scores: of the model in service, or rolling its own out (it says so first).
+    const served = anotherModelServes(model, inService);
+    if (!served && (rolledOut === null || rolledOut === own || servedBy === own)) {
       await this.store.markModelServed(model, now, modelServedForMs(pollIntervalMs));
       this.anotherModelInService = null;
       this.unservedSince = null;
@@ -138,9 +145,9 @@ export class TimeDrivenRescorer {
     }
     if (served !== this.anotherModelInService) {
       this.logger.warn(
-        { model, inService: rolledOut },
+        { model, inService: rolledOut, servedBy },
         served
-          ? 'another scoring model is in service and an instance running it re-scores for time: this one leaves the time-driven re-scoring to its instances, and scores the events it consumes'
+          ? 'another scoring model is in service, or being rolled out, and an instance running it re-scores for time: this one leaves the time-driven re-scoring, and the scoring of the events it consumes, to its instances'
           : 'another scoring model is in service, but no instance running it re-scores for time: this one does, with its own model',
       );
     }
@@ -149,10 +156,9 @@ export class TimeDrivenRescorer {
   }
 
   /** Rolls this instance's model out again over `withdrawn`, the model whose instances are gone (reScoresForTime). */
-  private async rollOutAgain(withdrawn: string, now: number): Promise<void> {
+  private async rollOutAgain(withdrawn: string | null, now: number): Promise<void> {
     const { model, pollIntervalMs } = this.options;
-    const customers = await this.store.scheduleModelRollout(model, now);
-    await this.store.markModelServed(model, now, modelServedForMs(pollIntervalMs));
+    const customers = await this.store.scheduleModelRollout(model, now, modelServedForMs(pollIntervalMs));
     this.logger.info(
       { model, withdrawn, customers },
       'the scoring model in service has had no instance re-scoring for time for three poll intervals: this one rolls its own model out again, every scored customer due now',

@@ -15,7 +15,7 @@ import type { ApplyItem, ApplyOptions, ApplyResult } from '../scripts/apply-even
 import type { DueClaim } from '../scripts/claim-due';
 import type { CommitOptions, CommitResult, ScoreCommit } from '../scripts/commit-score';
 import type { CustomerSnapshot } from '../scripts/read-customer';
-import { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, modelRolloutMark, type StateStore } from '../store';
+import { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, modelRolloutMark, type ModelInService, type StateStore } from '../store';
 
 interface StoredCustomer {
   state: CustomerState;
@@ -177,7 +177,8 @@ export class InMemoryStateStore implements StateStore {
   /** The rollout mark of the scoring config version the store's scored customers were last all made due for. */
   private rolledOutModel: string | null = null;
 
-  scheduleModelRollout(model: string, now: number): Promise<number | null> {
+  scheduleModelRollout(model: string, now: number, servedForMs: number): Promise<number | null> {
+    this.servedModel = { mark: modelRolloutMark(model), until: now + servedForMs };
     if (this.rolledOutModel === modelRolloutMark(model)) return Promise.resolve(null);
     const scored = [...this.customers].flatMap(([customerId, { score }]) => (score === null ? [] : [customerId]));
     this.rolledOutModel = modelRolloutMark(model);
@@ -187,9 +188,9 @@ export class InMemoryStateStore implements StateStore {
   /** The rollout mark an instance running it last said it re-scores for time with, and until when. */
   private servedModel: { mark: string; until: number } | null = null;
 
-  modelInService(now: number): Promise<{ rolledOut: string | null; served: boolean }> {
-    const served = this.servedModel !== null && this.servedModel.mark === this.rolledOutModel && this.servedModel.until > now;
-    return Promise.resolve({ rolledOut: this.rolledOutModel, served });
+  modelInService(now: number): Promise<ModelInService> {
+    const servedBy = this.servedModel !== null && this.servedModel.until > now ? this.servedModel.mark : null;
+    return Promise.resolve({ rolledOut: this.rolledOutModel, servedBy });
   }
 
   markModelServed(model: string, now: number, forMs: number): Promise<void> {
