@@ -24,6 +24,8 @@ runService(
     logger.info('started');
     // A stop that waits on a dependency that never answers.
     if (behaviour === 'hung-stop') return { logger, service: { stop: () => new Promise<void>(() => undefined) } };
+    // A stop whose last calls a dependency refuses (a Redis that stopped answering closes the connection).
+    if (behaviour === 'failed-stop') return { logger, service: { stop: () => Promise.reject(new Error('Connection is closed.')) } };
     // A stop that finishes its work in hand first.
     if (behaviour === 'slow-stop') {
       return { logger, service: { stop: () => new Promise((resolve) => setTimeout(resolve, 500)).then(() => logger.info('service stopped')) } };

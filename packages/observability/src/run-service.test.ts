@@ -85,6 +85,14 @@ describe('runService', () => {
     expect(run.records.map((record) => record.msg)).toEqual(['starting', 'started', 'stopping', 'service stopped']);
   });
 
+  it('exits 1 when the stop fails, its reason the last line at fatal', async () => {
+    const run = runFixture('failed-stop');
+    await run.waitFor('started');
+    run.signal('SIGTERM');
+    expect(await run.exit).toMatchObject({ code: EXIT_CANNOT_GO_ON, signal: null });
+    expect(run.records.at(-1)).toMatchObject({ level: 'fatal', reason: expect.stringContaining('the stop failed'), err: expect.objectContaining({ message: 'Connection is closed.' }) });
+  });
+
   it('exits 1 at once on a second signal while a stop hangs', async () => {
     const run = runFixture('hung-stop');
     await run.waitFor('started');

@@ -100,8 +100,9 @@ export function runService(
     running.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error({ err: error }, 'unclean stop');
-        process.exit(1);
+        // The exit's reason is the last line, at fatal like every other (a Redis that hangs fails the stop's last writes).
+        logger.fatal({ err: error, reason: 'the stop failed: a dependency refused or did not answer its last calls', exitCode: EXIT_CANNOT_GO_ON }, 'the stop did not finish cleanly: exiting');
+        process.exit(EXIT_CANNOT_GO_ON);
       },
     );
   };
