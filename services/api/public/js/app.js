@@ -14,6 +14,11 @@ const MAX_ALERTS_SHOWN = 500;
 const FIGURES_REFRESH_MS = 2_000;
 /** The open customer is re-read at most this often. */
 const PANEL_REFRESH_MS = 500;
+/**
+ * A table or customer that could not be read (Redis away: the API's 503) is read again this long after, until it is:
+ * the live stream may never have dropped meanwhile, and the page showed the error beside figures that had recovered.
+ */
+const RETRY_AFTER_ERROR_MS = 5_000;
 /** Score history points the customer panel asks for: the API's most (MAX_HISTORY_POINTS), a year of back-filled days and the live scores after them. */
 const HISTORY_POINTS = 500;
 /** The activity types of the Insights, in the order and words the panel shows them. */
@@ -134,6 +139,9 @@ const tableLoads = loadsInOrder();
 const statsLoads = loadsInOrder();
 const alertLoads = loadsInOrder();
 const panelLoads = loadsInOrder();
+
+/** An answer worth asking for again: the API or Redis away (5xx, or no answer at all), not a request it refused. */
+const retriable = (error) => error.status === undefined || error.status >= 500;
 
 function showError(container, error) {
   container.replaceChildren(h('div', { class: 'alert-empty text-red' }, `Could not load: ${error.message}`));
@@ -332,7 +340,10 @@ async function loadTable({ append = false } = {}) {
     for (const customerId of updates.keys()) if (!listed.has(customerId) && !view.rows.has(customerId)) view.changedOffscreen.add(customerId);
     for (const row of rows) if (!matchesFilters(row)) view.changedOffscreen.add(row.customerId);
     appendRows(rows.filter(matchesFilters));
-    if (view.rows.size === 0) body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'No customers match these filters.')));
+    if (view.rows.size === 0) {
+      const filtered = ['band', 'riskBand', 'segment', 'stage'].some((filter) => query.has(filter));
+      body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, filtered ? 'No customers match these filters.' : 'No customer has a score yet.')));
+    }
     updateTableFooter(tableTotal);
   } catch (error) {
     if (load.superseded()) return;
@@ -347,6 +358,12 @@ async function loadTable({ append = false } = {}) {
       byId('more-changes').hidden = true;
     }
     body.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 7, class: 'text-red' }, `Could not load customers: ${error.message}`)));
+    // Read again unless another read (a filter changed) has started since.
+    if (retriable(error)) {
+      setTimeout(() => {
+        if (!load.superseded()) loadTable({ append });
+      }, RETRY_AFTER_ERROR_MS);
+    }
   }
 }
 
@@ -596,6 +613,8 @@ async function openPanel(customerId) {
     if (view.openCustomerId !== customerId) return;
     byId('panel-sub').textContent = '';
     showError(byId('panel-body'), error.status === 404 ? new Error('this customer has no score (unknown, or erased)') : error);
+    // A customer that has no score stays so until a live update says otherwise; a read that failed is tried again.
+    if (retriable(error)) setTimeout(() => view.openCustomerId === customerId && openPanel(customerId), RETRY_AFTER_ERROR_MS);
   }
 }
 
