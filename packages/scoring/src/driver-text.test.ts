@@ -20,6 +20,16 @@ describe('describeDriver', () => {
     expect(sentence(measure('nps', 2, null, 16.67))).toBe('The latest NPS answer: no longer counted in the health score (it was 2) (+16.67 health points).');
   });
 
+  it('says a measure the scorecard now in use does not weigh is not weighed by it, naming it, rather than no longer counted', () => {
+    const [scorecard] = handSetConfig.scorecards;
+    const unweighed = Object.keys(handSetConfig.measures).find((id) => !scorecard!.measures.some((weighed) => weighed.measure === id))!;
+    expect(describeDriver(measure(unweighed, 45, null, 1.17), handSetConfig, scorecard!.id)).toMatch(
+      new RegExp(`: not weighed by the ${scorecard!.id} scorecard, now in use \\(it was 45\\) \\(\\+1\\.17 health points\\)\\.$`),
+    );
+    // One it weighs, without data now: no longer counted.
+    expect(describeDriver(measure(scorecard!.measures[0]!.measure, 2, null, 1), handSetConfig, scorecard!.id)).toContain(': no longer counted in the health score (it was 2)');
+  });
+
   it('says when only the weighting moved an unchanged value: the scorecard in use, by name where known', () => {
     expect(sentence(measure('cancellations', 0, 0, 3.5))).toBe(
       'Contracts cancelled in the last 365 days stayed at 0, but the scorecard now in use weighs it differently (+3.5 health points).',

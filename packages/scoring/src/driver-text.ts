@@ -85,12 +85,20 @@ function readerValues(driver: ScoreDriver): Pick<ScoreDriver, 'previous' | 'curr
  * counted, or no longer, which is true of both. An unchanged value with an impact is one whose weight changed: for a
  * measure that is the scorecard in use, named when known.
  */
-function changeText(driver: ScoreDriver, scorecardId: string | undefined): string {
+function changeText(driver: ScoreDriver, config: Pick<ScoringConfig, 'scorecards'>, scorecardId: string | undefined): string {
   const { kind } = driver;
   const { previous, current } = readerValues(driver);
   const model = kind === 'measure' ? 'the health score' : 'the churn model';
   if (previous === null) return current === null ? `: no longer counted in ${model}` : `: ${plain(current)}, now counted in ${model}, where it was not before`;
-  if (current === null) return `: no longer counted in ${model} (it was ${plain(previous)})`;
+  if (current === null) {
+    // A measure the scorecard now in use does not weigh (a renewal approaching): said so, rather than as if its data
+    // were lost, which is how a customer-success manager read "no longer counted" (an outside tester).
+    const scorecard = kind === 'measure' && scorecardId !== undefined ? config.scorecards.find((card) => card.id === scorecardId) : undefined;
+    if (scorecard !== undefined && !scorecard.measures.some((weighed) => weighed.measure === driver.id)) {
+      return `: not weighed by the ${scorecardId} scorecard, now in use (it was ${plain(previous)})`;
+    }
+    return `: no longer counted in ${model} (it was ${plain(previous)})`;
+  }
   if (previous === current) {
     const weigher = kind === 'measure' ? (scorecardId === undefined ? 'the scorecard now in use' : `the ${scorecardId} scorecard, now in use,`) : model;
     return ` stayed at ${plain(current)}, but ${weigher} weighs it differently`;
@@ -106,5 +114,5 @@ function changeText(driver: ScoreDriver, scorecardId: string | undefined): strin
  * as it is. `scorecardId`: the scorecard of the score the driver explains (its explanation's), named where it weighs a
  * measure differently.
  */
-export const describeDriver = (driver: ScoreDriver, config: Pick<ScoringConfig, 'measures'>, scorecardId?: string): string =>
-  `${subjectOf(driver, config)}${changeText(driver, scorecardId)} (${impactText(driver)}).`;
+export const describeDriver = (driver: ScoreDriver, config: Pick<ScoringConfig, 'measures' | 'scorecards'>, scorecardId?: string): string =>
+  `${subjectOf(driver, config)}${changeText(driver, config, scorecardId)} (${impactText(driver)}).`;
