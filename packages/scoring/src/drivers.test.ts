@@ -145,3 +145,11 @@ describe('churn drivers', () => {
     expect(drivers.filter((driver) => driver.kind === 'churnFeature').map((driver) => driver.id)).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('drivers against an explanation read without its legend', () => {
+  it('are none: with no measure to compare with, every measure would read as newly counted', () => {
+    const unreadable = previousScore(steady, { recency: recent, cancellations: noCancellation, nps: null }, [feature('a', 0.5, 1)]);
+    unreadable.explanation = { ...unreadable.explanation, measures: [], churnFeatures: [] };
+    expect(topDrivers(unreadable, current(steady, { recency: recent, cancellations: noCancellation, nps: { raw: 2, score: 10 } }, [feature('a', 0.6, 1)], 0.6), config)).toEqual([]);
+  });
+});

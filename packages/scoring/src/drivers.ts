@@ -161,6 +161,8 @@ function churnDrivers(previous: Score, current: CurrentExplanation): ScoreDriver
  * The first score has no previous one, hence no drivers: its measures and features explain it.
  */
 export function topDrivers(previous: Score | null, current: CurrentExplanation, config: DriverConfig): ScoreDriver[] {
-  if (previous === null) return [];
+  // An explanation without a measure is one read without its legend (lost, or not fitting it: a hand edit), as every
+  // scorecard weighs one at least: compared with, every measure read as newly counted and the real cause went unnamed.
+  if (previous === null || previous.explanation.measures.length === 0) return [];
   return [...ranked(healthDrivers(previous, current, config)), ...ranked(churnDrivers(previous, current))];
 }
