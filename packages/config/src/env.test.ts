@@ -225,6 +225,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses an API_TOKEN of few different characters, however long: a secret, not a length', () => {
+    expect(problemsOf({ ...REQUIRED, API_TOKEN: 'a'.repeat(16) })).toEqual([expect.stringMatching(/^API_TOKEN: expected a token of at least 8 different characters/)]);
+    expect(problemsOf({ ...REQUIRED, API_TOKEN: 'abababababababab' })).toHaveLength(1);
+    expect(loadConfig({ ...REQUIRED, API_TOKEN: 'a-long-enough-token' }).apiToken).toBe('a-long-enough-token');
+  });
+
   it('treats an empty optional setting as unset', () => {
     const cfg = loadConfig({ ...REQUIRED, KAFKA_SASL_MECHANISM: '', LOG_LEVEL: '', API_TOKEN: '' });
     expect(cfg.kafka.sasl).toBeNull();

@@ -133,6 +133,9 @@ const withDefault = <T extends z.ZodType>(schema: T, fallback: z.output<T>) =>
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess(unsetIfEmpty, schema.optional()).transform((value) => value ?? null);
 
+const API_TOKEN_CHARACTERS = /^[\x21-\x7e]{16,}$/;
+/** The fewest different characters an API_TOKEN may have: a random token of 16 has a dozen or more. */
+const API_TOKEN_MIN_DISTINCT = 8;
 const matching = (pattern: RegExp, what: string) => z.string({ error: expected(what) }).regex(pattern, expected(what));
 const listenHost = matching(/^[A-Za-z0-9.:%_-]{1,253}$/, 'a host name or IP address to listen on (0.0.0.0 or :: for all)');
 
@@ -251,7 +254,15 @@ const settings = z.object({
   API_ALLOW_ANONYMOUS: withDefault(boolean(), false),
   // Visible ASCII only: `Authorization: Bearer <token>` could never carry whitespace, and browsers refuse a header value
   // outside Latin-1 while HTTP clients send one as bytes the API does not compare alike, so no request would be served.
-  API_TOKEN: optional(matching(/^[\x21-\x7e]{16,}$/, 'at least 16 characters, each a visible ASCII character (no whitespace, no accented letters)')),
+  API_TOKEN: optional(
+    matching(API_TOKEN_CHARACTERS, 'at least 16 characters, each a visible ASCII character (no whitespace, no accented letters)')
+      // Sixteen of one character met the rule above (an outside tester): a token is a secret, not a length. Judged only
+      // of a token the rule above takes, so that each bad token gets one message.
+      .refine(
+        (token) => !API_TOKEN_CHARACTERS.test(token) || new Set(token).size >= API_TOKEN_MIN_DISTINCT,
+        expected(`a token of at least ${API_TOKEN_MIN_DISTINCT} different characters (a random one: openssl rand -hex 24)`),
+      ),
+  ),
   LOG_LEVEL: withDefault(oneOf(LOG_LEVELS), 'info'),
   SCORER_CHUNK_SIZE: withDefault(integer(1, 10_000), 5_000),
   // A fetched batch is one chunk (~2 s of work at most): 20,000 CRM events are 3–6 MB, more than one fetch brings.
