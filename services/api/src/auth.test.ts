@@ -14,20 +14,30 @@ describe('bearerTokenCheck', () => {
 
 describe('WrongTokenLimiter', () => {
   const WINDOW = 60_000;
-  const start = 1_700_000_040_000; // a multiple of the window: windows run [start, start + WINDOW)
+  const start = 1_700_000_040_000;
 
-  it('refuses an address once it reached the limit, until its window ends', () => {
+  it('refuses an address once it reached the limit within the window, until its oldest wrong token leaves it', () => {
     let now = start + 10_000;
     const limiter = new WrongTokenLimiter(3, WINDOW, () => now);
     expect(limiter.recordWrongToken('10.0.0.1')).toBe(false);
+    now += 5_000;
     expect(limiter.recordWrongToken('10.0.0.1')).toBe(false);
     expect(limiter.retryAfterMs('10.0.0.1')).toBe(0);
     expect(limiter.recordWrongToken('10.0.0.1')).toBe(true);
-    expect(limiter.retryAfterMs('10.0.0.1')).toBe(50_000);
-    now = start + WINDOW - 1;
+    // The first of the three leaves the window 60 s after it came.
+    expect(limiter.retryAfterMs('10.0.0.1')).toBe(55_000);
+    now = start + 10_000 + WINDOW - 1;
     expect(limiter.retryAfterMs('10.0.0.1')).toBe(1);
-    now = start + WINDOW;
+    now += 1;
     expect(limiter.retryAfterMs('10.0.0.1')).toBe(0);
+  });
+
+  it('allows no more than the limit across the turn of a clock minute (a window of its own for every address)', () => {
+    let now = start + WINDOW - 1_000;
+    const limiter = new WrongTokenLimiter(3, WINDOW, () => now);
+    for (let i = 0; i < 3; i += 1) limiter.recordWrongToken('10.0.0.1');
+    now = start + WINDOW + 1_000;
+    expect(limiter.retryAfterMs('10.0.0.1')).toBe(WINDOW - 2_000);
   });
 
   it('counts each address on its own', () => {
@@ -38,7 +48,7 @@ describe('WrongTokenLimiter', () => {
     expect(limiter.retryAfterMs('10.0.0.2')).toBe(0);
   });
 
-  it('reports reaching the limit once per window', () => {
+  it('reports reaching the limit once, and again once the window has passed', () => {
     let now = start;
     const limiter = new WrongTokenLimiter(1, WINDOW, () => now);
     expect(limiter.recordWrongToken('10.0.0.1')).toBe(true);

@@ -18,14 +18,18 @@ export function bearerTokenCheck(token: string): (authorization: string | undefi
 const WRONG_TOKEN_LIMIT = 20;
 const WRONG_TOKEN_WINDOW_MS = 60_000;
 
+/** Addresses the limiter keeps before it forgets those whose wrong tokens all left the window. */
+const ADDRESSES_BEFORE_SWEEP = 1_000;
+
 /**
- * Counts wrong tokens per client address in fixed windows (aligned on multiples of the window, so every
- * count starts over at once and memory holds one window's addresses). An address at the limit is refused
- * until its window ends, the right token included: otherwise guessing would go on at full speed.
+ * Counts wrong tokens per client address over a sliding window: the instants of an address's latest `limit` ones. An
+ * address with `limit` of them within the window is refused until the oldest leaves it, the right token included:
+ * otherwise guessing would go on at full speed. Windows aligned on the clock let `limit` guesses end one and `limit`
+ * more begin the next, twice the limit within a second or two (an outside tester).
  */
 export class WrongTokenLimiter {
-  private windowStart = Number.NEGATIVE_INFINITY;
-  private readonly wrongTokens = new Map<string, number>();
+  /** Per address, the instants of its latest wrong tokens within the window (at most `limit`), oldest first. */
+  private readonly wrongTokens = new Map<string, number[]>();
 
   constructor(
     private readonly limit = WRONG_TOKEN_LIMIT,
@@ -35,25 +39,28 @@ export class WrongTokenLimiter {
 
   /** Milliseconds until `address` may present a token again; 0 when it may now. */
   retryAfterMs(address: string): number {
-    const at = this.enterCurrentWindow();
-    return (this.wrongTokens.get(address) ?? 0) >= this.limit ? this.windowStart + this.windowMs - at : 0;
+    const at = this.now();
+    const recent = this.recent(address, at);
+    return recent.length >= this.limit ? recent[0]! + this.windowMs - at : 0;
   }
 
   /** Counts a wrong token from `address`; true when it is the one that reaches the limit. */
   recordWrongToken(address: string): boolean {
-    this.enterCurrentWindow();
-    const count = (this.wrongTokens.get(address) ?? 0) + 1;
-    this.wrongTokens.set(address, count);
-    return count === this.limit;
+    const at = this.now();
+    if (this.wrongTokens.size >= ADDRESSES_BEFORE_SWEEP) for (const known of [...this.wrongTokens.keys()]) this.recent(known, at);
+    const recent = this.recent(address, at);
+    const reached = recent.length === this.limit - 1;
+    recent.push(at);
+    if (recent.length > this.limit) recent.shift();
+    this.wrongTokens.set(address, recent);
+    return reached;
   }
 
-  private enterCurrentWindow(): number {
-    const at = this.now();
-    const start = at - (at % this.windowMs);
-    if (start !== this.windowStart) {
-      this.windowStart = start;
-      this.wrongTokens.clear();
-    }
-    return at;
+  /** The address's wrong tokens still within the window at `at`; an address with none is forgotten. */
+  private recent(address: string, at: number): number[] {
+    const recent = (this.wrongTokens.get(address) ?? []).filter((instant) => at - instant < this.windowMs);
+    if (recent.length === 0) this.wrongTokens.delete(address);
+    else this.wrongTokens.set(address, recent);
+    return recent;
   }
 }
