@@ -22,7 +22,8 @@ describe('describeDriver', () => {
 
   it('says a measure the scorecard now in use does not weigh is not weighed by it, naming it, rather than no longer counted', () => {
     const [scorecard] = handSetConfig.scorecards;
-    const unweighed = Object.keys(handSetConfig.measures).find((id) => !scorecard!.measures.some((weighed) => weighed.measure === id))!;
+    const unweighed = handSetConfig.measures.map(({ id }) => id).find((id) => !scorecard!.measures.some((weighed) => weighed.measure === id))!;
+    expect(unweighed).toEqual(expect.any(String));
     expect(describeDriver(measure(unweighed, 45, null, 1.17), handSetConfig, scorecard!.id)).toMatch(
       new RegExp(`: not weighed by the ${scorecard!.id} scorecard, now in use \\(it was 45\\) \\(\\+1\\.17 health points\\)\\.$`),
     );
