@@ -31,8 +31,9 @@ export interface PipelineDeps {
   /** Customers whose scoring or alerts waited for their backlog were made due, as it caught up: score them without waiting for the next poll. */
   onReleased?(): void;
   /**
-   * Whether another scoring model is in service, an instance running it re-scoring for time (a rolling restart to a
-   * new model, this instance one of the old): the customers of this instance's events are then left to it. None: never.
+   * Whether an instance of another scoring model re-scores for time, of the model in service or of one being rolled out
+   * (anotherModelServes of @churnscore/state; a rolling restart, this instance one of the model before): the customers
+   * of this instance's events are then left to it. None: never.
    */
   scoringLeftToModelInService?(): Promise<boolean>;
 }
