@@ -21,8 +21,9 @@ describe('describeDriver', () => {
   });
 
   it('says a measure the scorecard now in use does not weigh is not weighed by it, naming it, rather than no longer counted', () => {
-    const [scorecard] = handSetConfig.scorecards;
-    const unweighed = handSetConfig.measures.map(({ id }) => id).find((id) => !scorecard!.measures.some((weighed) => weighed.measure === id))!;
+    const weighs = (card: (typeof handSetConfig.scorecards)[number], id: string) => card.measures.some((weighed) => weighed.measure === id);
+    const scorecard = handSetConfig.scorecards.find((card) => handSetConfig.measures.some(({ id }) => !weighs(card, id)));
+    const unweighed = handSetConfig.measures.map(({ id }) => id).find((id) => !weighs(scorecard!, id))!;
     expect(unweighed).toEqual(expect.any(String));
     expect(describeDriver(measure(unweighed, 45, null, 1.17), handSetConfig, scorecard!.id)).toMatch(
       new RegExp(`: not weighed by the ${scorecard!.id} scorecard, now in use \\(it was 45\\) \\(\\+1\\.17 health points\\)\\.$`),

@@ -6,6 +6,7 @@ import {
   type CustomerState,
   type MeasureExplanation,
   type Score,
+  utcDay,
 } from '@churnscore/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -182,15 +183,37 @@ describe('churn risk', () => {
     expect(shippedScoreOf(silentFor(90))).toMatchObject({ riskBand: 'high' });
   });
 
-  it("opens CHURN_RISK_HIGH for a customer whose product usage stopped, whatever else it does (an outside tester's 3.9 % and 97 % → 7 %)", () => {
+  it("reads a stop of product usage as a decline whatever else the customer does, and one meeting after a month's silence does not take the risk back to a healthy customer's (an outside tester's 3.9 % and 97 % → 7 %)", () => {
     const healthy = healthyState();
+    const healthyRisk = shippedScoreOf(healthy).churnRisk;
     const usageStopped = { ...healthy, activityDays: healthy.activityDays.filter((day) => !(day.type === 'PRODUCT_USAGE' && TODAY - day.day < 35)) };
-    expect(shippedScoreOf(usageStopped)).toMatchObject({ churnRisk: 0.454, riskBand: 'high' });
-    // Silent 35 days, then one meeting today (often the cancellation call): still high, not back to low.
+    // Ten times a healthy customer's risk, above the base rate. `default-2025.5` read 0.454 here, and 0.5695 below: it
+    // had been learnt before the usage drops and the silence took their present definitions (docs/scoring.md §16).
+    expect(shippedScoreOf(usageStopped)).toMatchObject({ churnRisk: 0.1152, riskBand: 'medium', lifecycleStage: 'DECLINE' });
+    expect(shippedScoreOf(usageStopped).churnRisk).toBeGreaterThan(10 * healthyRisk);
+    // Silent 35 days, then one meeting today (often the cancellation call): not back to low.
     const silent = silentFor(35);
     const met = { ...silent, lastActivityAt: NOW - 60_000, activityDays: [...silent.activityDays, bucket(0, 'MEETING')] };
     expect(shippedScoreOf(silent).churnRisk).toBeGreaterThanOrEqual(shipped.alerts.churnRiskHigh.openAt);
-    expect(shippedScoreOf(met)).toMatchObject({ churnRisk: 0.5695, riskBand: 'high' });
+    expect(shippedScoreOf(met)).toMatchObject({ churnRisk: 0.158, riskBand: 'medium' });
+    expect(shippedScoreOf(met).churnRisk).toBeGreaterThan(10 * healthyRisk);
+  });
+
+  it("makes a customer silent for a month or more no healthier and no less at risk for its renewal coming near (an outside tester's 53 → 65)", () => {
+    const renewingIn = (days: number, state: CustomerState): CustomerState => ({
+      ...state,
+      contracts: [contract({ startDate: utcDay(NOW - 730 * DAY) * DAY, endDate: utcDay(NOW + days * DAY) * DAY })],
+    });
+    for (const silentDays of [30, 45, 60, 90, 180]) {
+      const far = shippedScoreOf(renewingIn(200, silentFor(silentDays)));
+      const near = shippedScoreOf(renewingIn(30, silentFor(silentDays)));
+      expect({ silentDays, scorecard: near.explanation.scorecardId }).toEqual({ silentDays, scorecard: 'renewal' });
+      expect(near.health).toBeLessThanOrEqual(far.health);
+      expect(near.churnRisk).toBeGreaterThanOrEqual(far.churnRisk);
+    }
+    // Nothing the steady scorecard weighs leaves the renewal scorecard: no measure reads as lost when a renewal nears.
+    const weighed = (id: string) => new Set(shipped.scorecards.find((card) => card.id === id)?.measures.map(({ measure }) => measure));
+    expect([...weighed('steady')].filter((measure) => !weighed('renewal').has(measure))).toEqual([]);
   });
 
   it('never falls (nor health rises) as a customer stays silent longer, up to 500 days', () => {
