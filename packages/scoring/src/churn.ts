@@ -80,10 +80,18 @@ function dropAgainstEarlier({ counts, pseudo, silentDays }: DropInput, recentDay
  */
 const dropSilenceHorizon = (recentDays: WindowDays, withinDays: WindowDays): number => withinDays - recentDays + 1;
 
+/** A drop, a share of its usual rate the customer lost, raising the risk; read as a percentage ("from 90 % to 100 %"). */
+const dropFeature = (value: ChurnFeature['value'], recentDays: WindowDays, withinDays: WindowDays): ChurnFeature => ({
+  ...raisesRisk(value, dropSilenceHorizon(recentDays, withinDays)),
+  reading: (share) => share * 100,
+  readingUnit: '%',
+});
+
 const engagementDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
-  raisesRisk(
+  dropFeature(
     (context) => dropAgainstEarlier({ counts: engagementCounts(context.insights), pseudo: DROP_PSEUDO_EVENTS, silentDays: dropSilence(context) }, recentDays, withinDays),
-    dropSilenceHorizon(recentDays, withinDays),
+    recentDays,
+    withinDays,
   );
 
 /** Usage quantity has no natural unit: its drop is smoothed by one typical reading of the customer (365-day quantity ÷ readings). */
@@ -96,7 +104,7 @@ const usageDropValue =
     return dropAgainstEarlier({ counts: insights.usageQuantity, pseudo: typicalReading, silentDays: dropSilence(context) }, recentDays, withinDays);
   };
 const usageDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
-  raisesRisk(usageDropValue(recentDays, withinDays), dropSilenceHorizon(recentDays, withinDays));
+  dropFeature(usageDropValue(recentDays, withinDays), recentDays, withinDays);
 
 /**
  * How far the quantity per usage reading of the last `recentDays` fell below that of the `withinDays − recentDays`
@@ -113,7 +121,7 @@ const usageDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature
  * intensity drop at all, and an outside tester saw a 97 % risk fall to 7 % on one meeting.)
  */
 const usageIntensityDrop = (recentDays: WindowDays, withinDays: WindowDays): ChurnFeature =>
-  raisesRisk((context) => {
+  dropFeature((context) => {
     const readings = context.insights.activity.PRODUCT_USAGE;
     const quantity = context.insights.usageQuantity;
     const recentReadings = readings[windowKey(recentDays)];
@@ -124,7 +132,7 @@ const usageIntensityDrop = (recentDays: WindowDays, withinDays: WindowDays): Chu
     const earlierPerReading = earlierQuantity / earlierReadings;
     const recentPerReading = (quantity[windowKey(recentDays)] + earlierPerReading) / (recentReadings + 1);
     return Math.max(stopped, 1 - recentPerReading / earlierPerReading);
-  }, dropSilenceHorizon(recentDays, withinDays));
+  }, recentDays, withinDays);
 
 /** A count per engagement event of the last 90 days, PER_ENGAGEMENT_PSEUDO_EVENTS added to the denominator. */
 const perEngagement90 = (count: (insights: CustomerInsights) => number) => ({ insights }: ChurnFeatureContext): number =>
@@ -157,6 +165,8 @@ interface ChurnFeature {
    * to −4". Absent: the value is said as it is.
    */
   reading?: (value: number) => number;
+  /** What the reading is counted in, said after each number ("%"); absent: a plain number. */
+  readingUnit?: string;
 }
 const raisesRisk = (value: ChurnFeature['value'], silenceHorizonDays = 0): ChurnFeature => ({ value, direction: 1, silenceHorizonDays });
 const lowersRisk = (value: ChurnFeature['value']): ChurnFeature => ({ value, direction: -1, silenceHorizonDays: 0 });

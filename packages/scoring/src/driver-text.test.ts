@@ -51,7 +51,11 @@ describe('describeDriver', () => {
 
   it('gives a churn feature its impact in percentage points of churn risk', () => {
     expect(sentence(feature('engagementDrop30d', 0, 0.8, 0.3426))).toBe(
-      'The drop in engagement over the last 30 days (0 to 1) rose from 0 to 0.8 (+34.26 percentage points of churn risk).',
+      'The share of its usual engagement the customer lost over the last 30 days rose from 0 % to 80 % (+34.26 percentage points of churn risk).',
+    );
+    // A drop is a share of the customer's usual rate: said as a percentage, not as a number "(0 to 1)" read as part of the window.
+    expect(sentence(feature('usageIntensityDrop90d', 0.9, 0.912, 0.001))).toBe(
+      'The share of its usual usage per product-usage reading the customer lost over the last 90 days rose from 90 % to 91.2 % (+0.1 percentage points of churn risk).',
     );
   });
 

@@ -34,13 +34,13 @@ const CHURN_FEATURE_SUBJECTS: Record<ChurnFeatureName, string> = {
   csmSentiment: 'The CSM’s latest sentiment (0 when none)',
   npsDeviation: 'The latest NPS answer (7 when none)',
   healthShortfall: 'The health score',
-  engagementDrop7d: 'The drop in engagement over the last 7 days (0 to 1)',
-  engagementDrop30d: 'The drop in engagement over the last 30 days (0 to 1)',
-  engagementDrop90d: 'The drop in engagement over the last 90 days (0 to 1)',
-  usageDrop30d: 'The drop in product usage over the last 30 days (0 to 1)',
-  usageDrop90d: 'The drop in product usage over the last 90 days (0 to 1)',
-  usageIntensityDrop30d: 'The drop in usage per product-usage reading over the last 30 days (0 to 1)',
-  usageIntensityDrop90d: 'The drop in usage per product-usage reading over the last 90 days (0 to 1)',
+  engagementDrop7d: 'The share of its usual engagement the customer lost over the last 7 days',
+  engagementDrop30d: 'The share of its usual engagement the customer lost over the last 30 days',
+  engagementDrop90d: 'The share of its usual engagement the customer lost over the last 90 days',
+  usageDrop30d: 'The share of its usual product usage the customer lost over the last 30 days',
+  usageDrop90d: 'The share of its usual product usage the customer lost over the last 90 days',
+  usageIntensityDrop30d: 'The share of its usual usage per product-usage reading the customer lost over the last 30 days',
+  usageIntensityDrop90d: 'The share of its usual usage per product-usage reading the customer lost over the last 90 days',
   ticketsPerEngagement90: 'Support tickets per engagement event over 90 days',
   slaBreachesPerEngagement90: 'SLA breaches per engagement event over 90 days',
   openTicketsPerEngagement90: 'Open support tickets per engagement event over 90 days',
@@ -71,12 +71,16 @@ function decimalsApart(previous: number, current: number): number {
   return decimals;
 }
 
-/** A churn feature's values as a reader knows them (CHURN_FEATURES' `reading`); a measure's as they are. */
-function readerValues(driver: ScoreDriver): Pick<ScoreDriver, 'previous' | 'current'> {
+/**
+ * A churn feature's values as a reader knows them (CHURN_FEATURES' `reading`), with the unit they are said in
+ * (`readingUnit`, "" when none); a measure's as they are.
+ */
+function readerValues(driver: ScoreDriver): Pick<ScoreDriver, 'previous' | 'current'> & { unit: string } {
   const feature = driver.kind === 'churnFeature' && hasKey(CHURN_FEATURES, driver.id) ? CHURN_FEATURES[driver.id] : undefined;
   const reading = feature !== undefined && 'reading' in feature ? feature.reading : undefined;
-  if (reading === undefined) return driver;
-  return { previous: driver.previous === null ? null : reading(driver.previous), current: driver.current === null ? null : reading(driver.current) };
+  const unit = feature !== undefined && 'readingUnit' in feature ? ` ${feature.readingUnit}` : '';
+  if (reading === undefined) return { ...driver, unit };
+  return { previous: driver.previous === null ? null : reading(driver.previous), current: driver.current === null ? null : reading(driver.current), unit };
 }
 
 /**
@@ -87,24 +91,25 @@ function readerValues(driver: ScoreDriver): Pick<ScoreDriver, 'previous' | 'curr
  */
 function changeText(driver: ScoreDriver, config: Pick<ScoringConfig, 'scorecards'>, scorecardId: string | undefined): string {
   const { kind } = driver;
-  const { previous, current } = readerValues(driver);
+  const { previous, current, unit } = readerValues(driver);
+  const said = (value: number, decimals?: number): string => `${plain(value, decimals)}${unit}`;
   const model = kind === 'measure' ? 'the health score' : 'the churn model';
-  if (previous === null) return current === null ? `: no longer counted in ${model}` : `: ${plain(current)}, now counted in ${model}, where it was not before`;
+  if (previous === null) return current === null ? `: no longer counted in ${model}` : `: ${said(current)}, now counted in ${model}, where it was not before`;
   if (current === null) {
     // A measure the scorecard now in use does not weigh (a renewal approaching): said so, rather than as if its data
     // were lost, which is how a customer-success manager read "no longer counted" (an outside tester).
     const scorecard = kind === 'measure' && scorecardId !== undefined ? config.scorecards.find((card) => card.id === scorecardId) : undefined;
     if (scorecard !== undefined && !scorecard.measures.some((weighed) => weighed.measure === driver.id)) {
-      return `: not weighed by the ${scorecardId} scorecard, now in use (it was ${plain(previous)})`;
+      return `: not weighed by the ${scorecardId} scorecard, now in use (it was ${said(previous)})`;
     }
-    return `: no longer counted in ${model} (it was ${plain(previous)})`;
+    return `: no longer counted in ${model} (it was ${said(previous)})`;
   }
   if (previous === current) {
     const weigher = kind === 'measure' ? (scorecardId === undefined ? 'the scorecard now in use' : `the ${scorecardId} scorecard, now in use,`) : model;
-    return ` stayed at ${plain(current)}, but ${weigher} weighs it differently`;
+    return ` stayed at ${said(current)}, but ${weigher} weighs it differently`;
   }
   const decimals = decimalsApart(previous, current);
-  return ` ${current > previous ? 'rose' : 'fell'} from ${plain(previous, decimals)} to ${plain(current, decimals)}`;
+  return ` ${current > previous ? 'rose' : 'fell'} from ${said(previous, decimals)} to ${said(current, decimals)}`;
 }
 
 /**
