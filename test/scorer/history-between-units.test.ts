@@ -23,7 +23,9 @@ const activeToday = 'active-an-hour-ago';
 const bed = new ScorerTestBed('history-between-units');
 const clock = new ManualClock(NOW);
 const signed = sampleContract({ customerId, eventId: 'signed', contractId: 'subscription', occurredAt: NOW - 364 * MS_PER_DAY, startDate: NOW - 364 * MS_PER_DAY, endDate: NOW + MS_PER_DAY });
-const renewed = sampleContract({ ...signed, eventId: 'renewed', occurredAt: NOW - 5 * 3_600_000, endDate: NOW + 365 * MS_PER_DAY, status: 'RENEWED' });
+// Renewed for more: a change of contract value is published whatever the scorecards weigh (value at risk ranks), so the
+// renewal's score is one to judge however little the move from the renewal scorecard to the steady one changes health.
+const renewed = sampleContract({ ...signed, eventId: 'renewed', occurredAt: NOW - 5 * 3_600_000, endDate: NOW + 365 * MS_PER_DAY, status: 'RENEWED', totalValue: 150_000 });
 /** A call or an email every other day from 353 days ago to yesterday. */
 const activity = Array.from({ length: 177 }, (_, i) =>
   sampleActivity({ customerId, eventId: `activity-${i}`, activityType: i % 2 ? 'CALL' : 'EMAIL_RECEIVED', value: null, occurredAt: NOW - (353 - 2 * i) * MS_PER_DAY }),

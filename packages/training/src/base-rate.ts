@@ -287,7 +287,7 @@ export function adaptToOutcomes(
   // on the risks of the moved model as it is stored (its rounded intercept and coefficients).
   const movedModel = movedChurnModel(baseConfig.churn, churn);
   const alert = enough
-    ? alertOnSettled(settled, baseConfig, { base: logits, moved: snapshots.map((snapshot) => churnLogitOf(movedModel, snapshot)) }, targetPrecision)
+    ? alertOnSettled(settled, baseConfig, { base: logits, moved: snapshots.map((snapshot) => churnLogitOf(movedModel, snapshot)) }, targetPrecision, to)
     : undefined;
   const outcomes: SettledOutcomes = {
     snapshots: settled.length,
@@ -331,13 +331,14 @@ function alertOnSettled(
   baseConfig: ScoringConfig,
   logits: { base: readonly number[]; moved: readonly number[] },
   targetPrecision: number,
+  baseRate: number,
 ): AlertReport | undefined {
   // A customer's snapshots in a row, in time: the trajectories the alert is replayed along.
   const order = settled.map((_, i) => i).sort((a, b) => compareUtf8(settled[a]!.customerId, settled[b]!.customerId) || settled[a]!.asOf - settled[b]!.asOf);
   const rows = order.map((i) => settled[i]!);
   const asOfDates = [...new Set(rows.map((row) => row.asOf))].sort((a, b) => a - b);
   const trajectories = (of: readonly number[]) => riskTrajectories(rows, order.map((i) => logistic(of[i]!)), asOfDates);
-  const choice = chooseAlertThresholds(trajectories(logits.moved), targetPrecision);
+  const choice = chooseAlertThresholds(trajectories(logits.moved), targetPrecision, baseRate);
   if (!choice.ok) return undefined;
   const kept = baseConfig.alerts.churnRiskHigh;
   return {

@@ -50,7 +50,7 @@ describe('chooseAlertThresholds', () => {
     // Catching the second churner needs openAt ≤ 0.65 (not ≤ 0.62, which alerts the healthy customer) and
     // resolveBelow ≤ 0.3 so that its alert stays open.
     const trajectories = [trajectory([0.9, 0.9], 10), trajectory([0.65, 0.3], 10), trajectory([0.62, 0.62]), trajectory([0.2])];
-    const choice = chooseAlertThresholds(trajectories, 0.6);
+    const choice = chooseAlertThresholds(trajectories, 0.6, 0.1);
     expect(choice).toEqual({
       ok: true,
       thresholds: { openAt: 0.65, resolveBelow: 0.3 },
@@ -60,13 +60,25 @@ describe('chooseAlertThresholds', () => {
 
   it('keeps at least MIN_ALERT_HYSTERESIS between the thresholds', () => {
     // The best alert without hysteresis would open at 0.5 and resolve below 0.49 to keep the churner's 0.49.
-    const choice = chooseAlertThresholds([trajectory([0.5, 0.49, 0.2], 3), trajectory([0.46, 0.3])], 0.5);
+    const choice = chooseAlertThresholds([trajectory([0.5, 0.49, 0.2], 3), trajectory([0.46, 0.3])], 0.5, 0.1);
     expect(choice.ok).toBe(true);
     if (choice.ok) expect(choice.thresholds.openAt - choice.thresholds.resolveBelow).toBeGreaterThanOrEqual(MIN_ALERT_HYSTERESIS - 1e-9);
   });
 
+  it('resolves no lower than where the medium risk band starts for the base rate: an open alert never reads low, nor latches', () => {
+    // Left free, the pair with the highest recall keeps the churner's alert open down to its 0.03 (an outside tester's
+    // training chose 0.02, below the model's own risk for a customer with no sign of risk at all).
+    const churnerDipping = trajectory([0.5, 0.04, 0.03, 0.5], 5);
+    const calm = trajectory([0.02, 0.02]);
+    expect(chooseAlertThresholds([churnerDipping, calm], 0.6, 0.01)).toMatchObject({ ok: true, thresholds: { openAt: 0.5, resolveBelow: 0.03 } });
+    // At a base rate of 8 % the medium band starts at 0.08: the alert resolves at the churner's dip (at the highest
+    // resolve level that catches as much, the tie rule).
+    const choice = chooseAlertThresholds([churnerDipping, calm], 0.6, 0.08);
+    expect(choice).toMatchObject({ ok: true, thresholds: { openAt: 0.5, resolveBelow: 0.45 }, outcome: { recall: 0.5 } });
+  });
+
   it('says so, with the best precision any pair reached, when none reaches the target', () => {
-    expect(chooseAlertThresholds([trajectory([0.9]), trajectory([0.8], 4)], 0.6)).toEqual({ ok: false, bestPrecision: 0.5 });
-    expect(() => chooseAlertThresholds([], 1)).toThrow(/target precision/);
+    expect(chooseAlertThresholds([trajectory([0.9]), trajectory([0.8], 4)], 0.6, 0.1)).toEqual({ ok: false, bestPrecision: 0.5 });
+    expect(() => chooseAlertThresholds([], 1, 0.1)).toThrow(/target precision/);
   });
 });

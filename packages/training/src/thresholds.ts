@@ -123,20 +123,28 @@ export type ThresholdChoice =
   | { ok: false; bestPrecision: number | null };
 
 /**
- * Among the thresholds on the THRESHOLD_STEP grid with openAt − resolveBelow ≥ MIN_ALERT_HYSTERESIS, the pair
+ * Among the thresholds on the THRESHOLD_STEP grid with openAt − resolveBelow ≥ MIN_ALERT_HYSTERESIS and resolveBelow
+ * at least where the medium risk band starts for `baseRate` (the snapshots' churn rate: mediumBandAtBaseRate), the pair
  * whose alert reaches `targetPrecision` with the highest recall; on a tie the higher precision, then the higher
  * thresholds (fewer alerts for the same catch).
+ *
+ * The floor on resolveBelow: an alert open while the risk reads low contradicts itself, and a resolve level below most
+ * of the base's risks is a latch, kept open by customers back to an average customer's risk. A replay over a few
+ * validation weeks cannot see what a latch costs (its false alerts never close), so left free it chose one: an outside
+ * tester's training resolved below 0.02, under the model's own risk for a customer with no sign of risk at all (0.028),
+ * and a customer at risk 0.049, green and with the best survey answers, kept CHURN_RISK_HIGH and RENEWAL_AT_RISK open.
  */
-export function chooseAlertThresholds(trajectories: readonly (readonly RiskPoint[])[], targetPrecision: number): ThresholdChoice {
+export function chooseAlertThresholds(trajectories: readonly (readonly RiskPoint[])[], targetPrecision: number, baseRate: number): ThresholdChoice {
   if (!(targetPrecision > 0 && targetPrecision < 1)) throw new RangeError(`the target precision must be between 0 and 1, got ${targetPrecision}`);
   const steps = Math.round(1 / THRESHOLD_STEP);
   const minGapSteps = Math.round(MIN_ALERT_HYSTERESIS / THRESHOLD_STEP);
+  const minResolveSteps = Math.round(mediumBandAtBaseRate(baseRate) / THRESHOLD_STEP);
   let best: { thresholds: AlertThresholds; outcome: AlertOutcome } | null = null;
   let bestPrecision: number | null = null;
   const better = (a: AlertOutcome, b: AlertOutcome): boolean => a.recall! > b.recall! || (a.recall === b.recall && a.precision! > b.precision!);
   // Highest thresholds first, so that on a tie the first pair found stays.
-  for (let open = steps - 1; open >= 1 + minGapSteps; open -= 1) {
-    for (let resolve = open - minGapSteps; resolve >= 1; resolve -= 1) {
+  for (let open = steps - 1; open >= minResolveSteps + minGapSteps; open -= 1) {
+    for (let resolve = open - minGapSteps; resolve >= minResolveSteps; resolve -= 1) {
       const thresholds = { openAt: open / steps, resolveBelow: resolve / steps };
       const outcome = replayAlert(trajectories, thresholds);
       if (outcome.precision === null || outcome.recall === null) continue;

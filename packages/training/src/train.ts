@@ -259,7 +259,8 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
   const validationSamples: ScoredSample[] = trainedRisks.map((score, i) => ({ score, label: split.validation[i]!.label }));
 
   onStage?.(`choosing CHURN_RISK_HIGH thresholds for precision ${targetPrecision}`);
-  const choice = chooseAlertThresholds(riskTrajectories(split.validation, trainedRisks, dataset.asOfDates), targetPrecision);
+  const baseRate = counts.validation.positives / counts.validation.snapshots;
+  const choice = chooseAlertThresholds(riskTrajectories(split.validation, trainedRisks, dataset.asOfDates), targetPrecision, baseRate);
   if (!choice.ok) {
     const best = choice.bestPrecision === null ? 'no alert ever opens' : `the best any reaches is ${choice.bestPrecision.toFixed(2)}`;
     throw new TrainingRefusedError(
@@ -267,7 +268,6 @@ export function trainChurnModel(dataset: Dataset, options: TrainOptions): Traini
     );
   }
 
-  const baseRate = counts.validation.positives / counts.validation.snapshots;
   const alertConfig = alertSettings(baseConfig, choice.thresholds, baseRate);
   const learnt = { churn, churnRiskHigh: choice.thresholds, riskBands: alertConfig.bands.risk, base: baseConfig.version };
   const version = options.version ?? `churn-h${dataset.horizonDays}-${isoDate(dataset.observedUntil)}-${shortHash(learnt)}`;

@@ -245,7 +245,8 @@ export function prepareSignal(
 ): PreparedSignal {
   const calibration = calibrateSignal(split.train.map(({ value }) => value), split.train.map(({ row }) => row.label));
   const risks = split.validation.map(({ value }) => calibratedRisk(calibration, value));
-  const choice = chooseAlertThresholds(riskTrajectories(split.validation.map(({ row }) => row), risks, asOfDates), targetPrecision);
+  const validationRate = split.validation.filter(({ row }) => row.label).length / split.validation.length;
+  const choice = chooseAlertThresholds(riskTrajectories(split.validation.map(({ row }) => row), risks, asOfDates), targetPrecision, validationRate);
   return { calibration, alert: choice.ok ? choice.thresholds : null };
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHURN_FEATURE_NAMES, DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, defaultScoringConfig, loadScoringConfigFile } from '@churnscore/scoring';
@@ -79,6 +79,29 @@ describe('npm run train', () => {
     // Progress on stderr: the snapshot count, then each stage.
     expect(stderr).toMatch(/snapshots +400\/400 customers +100%/);
     expect(stderr).toContain('fitting on');
+  });
+
+  it('refuses, as bad usage, to write over a model in the directory of its version, --out or not: a scorer may be loading it', async () => {
+    const history = join(dir, 'history.ndjson');
+    const out = join(dir, 'model');
+    const version = loadScoringConfigFile(join(out, 'scoring-config.json')).version;
+    // models/<version> of the working directory, as the first run would have written it without --out.
+    const home = mkdtempSync(join(dir, 'cwd-'));
+    mkdirSync(join(home, 'models', version), { recursive: true });
+    copyFileSync(join(out, 'scoring-config.json'), join(home, 'models', version, 'scoring-config.json'));
+    const cwd = vi.spyOn(process, 'cwd').mockReturnValue(home);
+    try {
+      // The version given: refused before the history is read.
+      await expect(run(['--history', join(dir, 'none.ndjson'), '--version', version])).rejects.toThrow(
+        new RegExp(`${version}, the directory of the model's version, holds a model already \\(scoring-config\\.json\\), which a scorer may be loading: give another --version or an --out`),
+      );
+      // The version a hash of what is learnt: refused once it is known, nothing written.
+      await expect(run(['--history', history, '--every-days', '14'])).rejects.toThrow(/the directory of the model's version, holds a model already/);
+      expect(readFileSync(join(home, 'models', version, 'scoring-config.json'), 'utf8')).toBe(readFileSync(join(out, 'scoring-config.json'), 'utf8'));
+      expect(existsSync(join(home, 'models', version, 'model-card.json'))).toBe(false);
+    } finally {
+      cwd.mockRestore();
+    }
   });
 
   it('refuses, exit 4, when the history has too few churners, and writes nothing', async () => {

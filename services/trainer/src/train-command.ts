@@ -310,11 +310,9 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     throw new UsageError(`--out ${args.outDir} holds the base config: writing there would replace it (and its model card); choose another directory`);
   }
   const baseConfig = loadCommandScoringConfig(baseConfigPath, 'the base scoring config');
-  if (args.outDir !== null && existsSync(join(args.outDir, TRAINED_MODEL_FILES.config))) {
-    // A scorer may load it (SCORING_CONFIG_PATH): replaced, its next restart would score with another model than its
-    // peers, without a word (an outside tester, 2026-12-07).
-    throw new UsageError(`--out ${args.outDir} holds a model already (${TRAINED_MODEL_FILES.config}), which a scorer may be loading: choose another directory, or remove it first`);
-  }
+  // Known before the history is read when --out or --version says it; else refused when the version is known (writeModel).
+  const knownOutDir = args.outDir ?? (args.version === null ? null : defaultOutputDir(args.version));
+  if (knownOutDir !== null) refuseModelDirectoryInUse(knownOutDir, args);
   // Before the history is read and learnt from: an --out that cannot be written would waste all of it.
   const outDir = args.outDir;
   let created: string | undefined;
@@ -424,8 +422,22 @@ function snapshotOptionsGiven(args: TrainArgs): string | null {
   return given.length === 0 ? null : `this run's ${given.join(', ')} may be the cause: try ${given.length === 1 ? 'its default' : 'their defaults'}`;
 }
 
-/** `--out`, or models/<version> of the repository, where the API looks for cards (absolute, so that the paths printed say where). */
-const outputDir = (args: TrainArgs, config: ScoringConfig): string => args.outDir ?? resolve('models', config.version);
+/** models/<version> of the repository, where the API looks for cards (absolute, so that the paths printed say where). */
+const defaultOutputDir = (version: string): string => resolve('models', version);
+/** `--out`, or the default directory of the model's version. */
+const outputDir = (args: TrainArgs, config: ScoringConfig): string => args.outDir ?? defaultOutputDir(config.version);
+
+/**
+ * Refuses (exit 2) to write a model where one is already, whether the directory was given (--out) or is the version's
+ * default: a scorer may load it (SCORING_CONFIG_PATH), and replaced, its next restart would score with another model
+ * than its peers under the same version, without a word (outside testers, 2026-12-07: first with --out, then without).
+ */
+function refuseModelDirectoryInUse(dir: string, args: TrainArgs): void {
+  if (!existsSync(join(dir, TRAINED_MODEL_FILES.config))) return;
+  const named = args.outDir === null ? `${dir}, the directory of the model's version,` : `--out ${dir}`;
+  const remedy = args.outDir === null ? 'give another --version or an --out, or remove it first' : 'choose another directory, or remove it first';
+  throw new UsageError(`${named} holds a model already (${TRAINED_MODEL_FILES.config}), which a scorer may be loading: ${remedy}`);
+}
 
 interface WrittenModel {
   config: string;
@@ -441,6 +453,8 @@ async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCar
 async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCard | null): Promise<WrittenModel | { config: string }>;
 async function writeModel(args: TrainArgs, config: ScoringConfig, card: ModelCard | null): Promise<WrittenModel | { config: string }> {
   const dir = outputDir(args, config);
+  // Its version known only now (a hash of what was learnt): a directory made for this run (--out) holds no model yet.
+  refuseModelDirectoryInUse(dir, args);
   return writingTo(dir, async () => {
     await mkdir(dir, { recursive: true });
     const configPath = join(dir, TRAINED_MODEL_FILES.config);
