@@ -3,6 +3,7 @@ import { churnLogitOf, churnSnapshot, defaultScoringConfig, logOdds, logistic } 
 import { describe, expect, it } from 'vitest';
 import {
   AdaptationRefusedError,
+  LONGEST_ADAPTED_SUFFIX,
   MIN_SETTLED_CHURNERS,
   RATE_FLOOR,
   adaptToBase,
@@ -12,6 +13,7 @@ import {
   fitInterceptShift,
   fitPlattScaling,
   settledPlan,
+  unadaptedVersion,
 } from './base-rate';
 import { DEFAULT_RENEWAL_GRACE_DAYS } from './churn';
 import { DEFAULT_WARM_UP_DAYS, customerRows, knownSpan, type DatasetRow } from './dataset';
@@ -31,6 +33,16 @@ function shiftedBase(churnRate: number, modelRate: number, customers: number, se
   const measures = labels.map((churns) => (churns ? 1 : 0) + normal());
   return { logits: measures.map((x) => logOdds(modelRate) + x - 0.5), labels };
 }
+
+describe('unadaptedVersion', () => {
+  it('takes off what an adaptation appended, so that a model adapted again is named after its root, whatever the rate', () => {
+    expect(unadaptedVersion('default-2025.6-base24.9137-3f0c2a9e')).toBe('default-2025.6');
+    expect(unadaptedVersion('mine-base1.23457e-7-0123abcd')).toBe('mine');
+    expect(unadaptedVersion(`mine${LONGEST_ADAPTED_SUFFIX}`)).toBe('mine');
+    expect(unadaptedVersion('default-2025.6')).toBe('default-2025.6');
+    expect(unadaptedVersion('base-5-model')).toBe('base-5-model');
+  });
+});
 
 describe('estimateBaseRate', () => {
   it.each([0.02, 0.08, 0.25, 0.5])('recovers a base churning at %s from the model’s risks alone, the model fitted at 0.08', (churnRate) => {

@@ -149,6 +149,19 @@ interface MovedChurn {
   slope?: number;
 }
 
+/** What an adapted version appends to its base's: `-base<r in %>-<8 hex digits>`. */
+const ADAPTED_SUFFIX = /-base\d+(?:\.\d+)?(?:e[+-]?\d+)?-[0-9a-f]{8}$/;
+
+/**
+ * The version an adaptation names itself after: the base's, less what an earlier adaptation appended. A model adapted
+ * again (now and then, as its base's churn moves) is its root moved to the new rate; appending again grew the name past
+ * the 64 characters a version may have, refused only once everything was computed (an outside tester, 2026-12-07).
+ */
+export const unadaptedVersion = (version: string): string => version.replace(ADAPTED_SUFFIX, '');
+
+/** The longest suffix an adaptation appends (a rate of six significant digits in exponent form): what a base's version must leave room for. */
+export const LONGEST_ADAPTED_SUFFIX = '-base1.23457e-7-00000000';
+
 /** `baseConfig` with the churn model fitted at the rate `to` given `churn`, and CHURN_RISK_HIGH's `thresholds` if chosen. */
 function movedTo(baseConfig: ScoringConfig, to: number, churn: MovedChurn, thresholds: AlertThresholds | undefined, version: string | undefined): ScoringConfig {
   // An intercept-only fit hashes as it always has: the same fit, the same version.
@@ -157,7 +170,7 @@ function movedTo(baseConfig: ScoringConfig, to: number, churn: MovedChurn, thres
     ...baseConfig,
     ...(thresholds === undefined ? {} : alertSettings(baseConfig, thresholds, to)),
     // The rate as stored, in percent, and a hash of what was fitted: two histories churning alike give two intercepts (or slopes).
-    version: version ?? `${baseConfig.version}-base${Number((to * 100).toPrecision(6))}-${shortHash({ ...fitted, thresholds: thresholds ?? null })}`,
+    version: version ?? `${unadaptedVersion(baseConfig.version)}-base${Number((to * 100).toPrecision(6))}-${shortHash({ ...fitted, thresholds: thresholds ?? null })}`,
     churn: { ...movedChurnModel(baseConfig.churn, churn), baseRate: to },
   });
 }

@@ -41,6 +41,7 @@ export {
 } from './train';
 export {
   AdaptationRefusedError,
+  LONGEST_ADAPTED_SUFFIX,
   MIN_SETTLED_CHURNERS,
   adaptToBase,
   adaptToBaseRate,
@@ -49,6 +50,7 @@ export {
   estimateBaseRate,
   fitInterceptShift,
   settledPlan,
+  unadaptedVersion,
   type AdaptationRefusal,
   type AdaptedConfig,
   type BaseRateAdaptation,

@@ -338,6 +338,14 @@ it('refuses, as bad usage, an output directory that holds the base config', asyn
   );
 });
 
+it('refuses, as bad usage and before the history is read, to adapt a base whose version leaves no room for what adapting appends', async () => {
+  const file = join(dir, 'long-version.json');
+  writeFileSync(file, JSON.stringify({ ...defaultScoringConfig(), version: 'a-base-version-of-fifty-characters-a-b-c-d-e-f-g-h' }));
+  await expect(run(['--adapt-base-rate', '--history', join(dir, 'none.ndjson'), '--base-config', file])).rejects.toThrow(
+    /the base config's version \(a-base-version-of-fifty-characters-a-b-c-d-e-f-g-h\) leaves no room for what an adaptation appends to it .*name the adapted model with --version/,
+  );
+});
+
 it('refuses, as bad usage, an output directory that holds a model already: a scorer may be loading it', async () => {
   const served = join(dir, 'in-service');
   mkdirSync(served, { recursive: true });

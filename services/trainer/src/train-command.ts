@@ -5,7 +5,7 @@ import { parseIsoInstant } from '@churnscore/domain';
 import { stateSettings, type AppConfig, type Env } from '@churnscore/config';
 import { INPUT_EVENT_KINDS } from '@churnscore/events';
 import { EXPORT_FORMATS, describeRejection, fileSummary, parseExportSelection, type ExportFormat } from '@churnscore/ingest';
-import { CHURN_FEATURE_NAMES, compareUtf8, type ChurnFeatureName, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
+import { CHURN_FEATURE_NAMES, MODEL_VERSION, compareUtf8, type ChurnFeatureName, type FoldOptions, type ScoringConfig } from '@churnscore/scoring';
 import {
   CLI_EXIT_CODES,
   UsageError,
@@ -26,6 +26,7 @@ import {
   DEFAULT_TRAINING_FEATURES,
   DEFAULT_VALIDATION_SHARE,
   EARLY_WARNING_DAYS,
+  LONGEST_ADAPTED_SUFFIX,
   MIN_CHURNING_CUSTOMERS,
   MIN_SETTLED_CHURNERS,
   TRAINED_MODEL_FILES,
@@ -43,6 +44,7 @@ import {
   renderModelCard,
   settledPlan,
   trainChurnModel,
+  unadaptedVersion,
   type AlertOutcome,
   type BaseRateAdaptation,
   type DatasetRow,
@@ -310,6 +312,11 @@ export async function runTrainCommand(argv: string[], io: TrainIo): Promise<numb
     throw new UsageError(`--out ${args.outDir} holds the base config: writing there would replace it (and its model card); choose another directory`);
   }
   const baseConfig = loadCommandScoringConfig(baseConfigPath, 'the base scoring config');
+  if (args.adaptBaseRate && args.version === null && !MODEL_VERSION.pattern.test(`${unadaptedVersion(baseConfig.version)}${LONGEST_ADAPTED_SUFFIX}`)) {
+    throw new UsageError(
+      `the base config's version (${baseConfig.version}) leaves no room for what an adaptation appends to it (e.g. ${LONGEST_ADAPTED_SUFFIX}): a version ${MODEL_VERSION.rule}; name the adapted model with --version`,
+    );
+  }
   // Known before the history is read when --out or --version says it; else refused when the version is known (writeModel).
   const knownOutDir = args.outDir ?? (args.version === null ? null : defaultOutputDir(args.version));
   if (knownOutDir !== null) refuseModelDirectoryInUse(knownOutDir, args);

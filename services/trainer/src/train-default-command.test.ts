@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SCORING_CONFIG_PATH, computeInsights, foldEvents, loadScoringConfigFile, scoreCustomer } from '@churnscore/scoring';
@@ -72,6 +72,15 @@ describe('npm run train:default', () => {
     expect(stdout).toContain(`trained default-test.1: validation AUC`);
     expect(stderr).toMatch(/snapshots +520\/520 simulated customers/);
   }, 60_000);
+
+  it('refuses, as bad usage, a version scores already carry: the default\'s own, or an earlier default\'s with its card', async () => {
+    const shipped = loadScoringConfigFile(DEFAULT_SCORING_CONFIG_PATH).version;
+    await expect(run(['--version', shipped], SMALL, 'same-version')).rejects.toThrow(new RegExp(`--version ${shipped} is the version of the default being replaced`));
+    // The card directory run() gives the name 'earlier-card'.
+    mkdirSync(join(dir, 'earlier-card-cards'), { recursive: true });
+    writeFileSync(join(dir, 'earlier-card-cards', 'default-test.0.json'), '{}');
+    await expect(run(['--version', 'default-test.0'], SMALL, 'earlier-card')).rejects.toThrow(/--version default-test.0 is an earlier default's, with its model card/);
+  });
 
   it('refuses, exit 4, when the bases hold too few churners, and leaves the default as it was', async () => {
     const tiny = [{ ...SMALL[0]!, customers: 40 }];

@@ -3,6 +3,7 @@
 // CHURN_RISK_HIGH's thresholds and the version stays as the default config has it.
 import { stateSettings } from '@churnscore/config';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_CARDS_DIR, DEFAULT_SCORING_CONFIG_PATH, loadScoringConfigFile, type ChurnFeatureName } from '@churnscore/scoring';
 import { UsageError, formatCount, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
@@ -105,6 +106,12 @@ export async function runTrainDefaultCommand(argv: string[], io: TrainDefaultIo)
   // default must not depend on who regenerated it.
   const fold = stateSettings(loadProducerConfig({}, { offline: true }));
   const baseConfig = loadScoringConfigFile(paths.config);
+  // Scores already carry the version named: the default's own, or an earlier default's with its card. Written over, two
+  // models would answer to one name, and the earlier default's card would describe another model (an outside tester,
+  // 2026-12-07, with --version default-2025.4).
+  if (args.version === baseConfig.version || existsSync(join(paths.modelCards, `${args.version}.json`))) {
+    throw new UsageError(`--version ${args.version} is ${args.version === baseConfig.version ? 'the version of the default being replaced' : 'an earlier default\'s, with its model card'}: a new model needs a new version`);
+  }
 
   const total = populations.reduce((sum, population) => sum + population.customers, 0);
   let progress = { customers: 0, rows: 0 };
