@@ -189,9 +189,12 @@ describe('GET /api/v1/customers (ranked list)', () => {
       version: Number(stored.get(HAND_CHECKED)!.version),
       modelVersion: stored.get(HAND_CHECKED)!.modelVersion,
       computedAt: bed.clock.now(),
+      // Published live, its history all read: not a transient score of a load.
+      catchingUp: stored.get(HAND_CHECKED)!.catchingUp !== undefined,
       nextRenewalAt: handCheckedInsights(API_TEST_NOW).nextRenewalAt,
       underContract: true,
     });
+    expect(wayne.catchingUp).toBe(false);
     expect(byId.get('pied-prospect')!.nextRenewalAt).toBeNull();
   });
 

@@ -252,6 +252,18 @@ describe('evaluateCustomer', () => {
       expect(stillSilent.alertBook).toEqual(silent.alertBook);
     });
 
+    it("publishes nothing when a hold that published nothing ends on an unchanged score: a re-ingest's duplicates, an outside tester's unchanged scores and history points", () => {
+      // Re-scored by time while a re-ingested export (every record a duplicate) is consumed: held, nothing to publish.
+      const heldByTime = evaluate({ state: healthyState(), published: healthy.score, publishedCatchingUp: false, alertBook: healthy.alertBook, cause: { kind: 'time' }, inputsBehind: true }, NOW + 1);
+      expect(heldByTime).toMatchObject({ catchingUp: true, significant: false, outbox: [] });
+      const released = evaluate({ state: healthyState(), published: healthy.score, publishedCatchingUp: false, alertBook: heldByTime.alertBook, cause: { kind: 'time' } }, NOW + 2);
+      expect(released).toMatchObject({ catchingUp: false, significant: false, outbox: [], transitions: [] });
+      expect(released.alertBook.held).toBeUndefined();
+      // A hold that did publish (its score said catching up) publishes once more, to say it no longer is.
+      const afterPublishing = evaluate({ state: silentFor(45), published: transient.score, publishedCatchingUp: true, alertBook: transient.alertBook, cause: { kind: 'time' } }, NOW + 1);
+      expect(afterPublishing.outbox[0]).toMatchObject({ kind: 'score-changed', catchingUp: false });
+    });
+
     it('opens, for a history loaded from nothing, the alerts its final state alone supports', () => {
       const partial = evaluate({ state: healthyState(), inputsBehind: true });
       expect(partial.alertBook.held?.baseline).toBeNull();

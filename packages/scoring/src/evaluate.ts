@@ -27,6 +27,14 @@ export interface CustomerEvaluationInput {
    * it adds up.
    */
   published: Score | null;
+  /**
+   * Whether `published` was published while the customer's inputs were being caught up (its score-changed event said
+   * so). The evaluation that ends a hold publishes the score again, no longer catching up, only when it was: a hold
+   * that published nothing (a re-scoring by time while a re-ingested export was consumed, every record a duplicate)
+   * has nothing to take back, and an outside tester's re-ingests each published unchanged scores and history points.
+   * Absent: taken to have been.
+   */
+  publishedCatchingUp?: boolean;
   /** The stored alert book, or null when none is stored yet. */
   alertBook: AlertBook | null;
   /** Why the customer is evaluated; carried by the score-changed event. */
@@ -130,7 +138,7 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
     hold === null
       ? evaluateAlerts(current, draft.score, current.held === undefined ? bandBaseline(published) : current.held.baseline, insights, config, now, signals)
       : { book: { ...current, held: hold }, transitions: [] };
-  const caughtUp = hold === null && current.held !== undefined;
+  const caughtUp = hold === null && current.held !== undefined && customer.publishedCatchingUp !== false;
   // A score is published with every alert transition, so that an alert and the score a reader finds beside it agree
   // ("no activity for 30 days" beside a recency of 29 days otherwise).
   const significant = newGeneration || caughtUp || transitions.length > 0 || isSignificantChange(published, draft.score, config, insights.totalContractValue);

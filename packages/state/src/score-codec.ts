@@ -31,6 +31,8 @@ export interface StoredScore extends Score {
   nextDueAt: number | null;
   /** The Redis generation the score was last committed in (WriteFence.generation); '' for none. */
   generation: string;
+  /** Whether it was published while its customer's inputs were being caught up (its score-changed event said so). */
+  catchingUp: boolean;
 }
 
 /**
@@ -76,6 +78,7 @@ export function decodeScoreSummary(customerId: string, hash: Record<string, stri
     asOf: Number(hash[SCORE_FIELD.asOf]),
     nextDueAt: nextDueAt === undefined ? null : Number(nextDueAt),
     generation: hash[SCORE_FIELD.generation] ?? '',
+    catchingUp: hash[SCORE_FIELD.catchingUp] !== undefined,
   };
 }
 

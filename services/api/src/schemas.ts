@@ -126,6 +126,9 @@ const scoreFields = {
   version: Type.Integer({ description: 'Per-customer version of the last published change' }),
   modelVersion: Type.String({ description: 'Version of the scoring configuration' }),
   computedAt: EpochMs('When the score was computed'),
+  catchingUp: Type.Boolean({
+    description: "Published while the customer's history was being caught up (part of it read, its alerts held): a transient score, which the score published once the rest is read replaces",
+  }),
   underContract: Type.Boolean({
     description: 'Has an active contract (stage other than PROSPECT and CHURNED): only then do its health and churn risk count in the bands, filters and rankings of risk',
   }),

@@ -350,6 +350,7 @@ export class ScoringPipeline {
       {
         state: snapshot.state,
         published,
+        publishedCatchingUp: published?.catchingUp ?? false,
         alertBook: snapshot.alertBook,
         cause,
         newGeneration,

@@ -256,7 +256,7 @@ export class InMemoryStateStore implements StateStore {
     const scoreChanged: ScoreChangedMessage | null = first?.kind === 'score-changed' ? first : null;
     const version = (stored?.version ?? 0) + (scoreChanged === null ? 0 : 1);
     const written = { revision: commit.revision, asOf: commit.asOf, nextDueAt: commit.nextDueAt, version, generation: fence?.generation ?? '' };
-    customer.score = scoreChanged !== null || stored === null ? { ...commit.score, ...written } : { ...stored, ...written };
+    customer.score = scoreChanged !== null || stored === null ? { ...commit.score, ...written, catchingUp: scoreChanged?.catchingUp ?? false } : { ...stored, ...written };
     customer.alertBook = commit.alertBook;
     const earlier = customer.outbox;
     const appended = commit.outbox.map((value) => {
