@@ -1,7 +1,24 @@
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@churnscore/config';
 import { DEFAULT_PREFIX } from '@churnscore/state';
-import { demoApiAccess, demoConsumerGroup } from './demo';
+import { demoApiAccess, demoConsumerGroup, portTaken } from './demo';
+
+describe('portTaken', () => {
+  it("tells a port another process listens on, which npm start refuses rather than read that process's answers as its service's", async () => {
+    const other = createServer().listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const { port } = other.address() as { port: number };
+    try {
+      expect(await portTaken('127.0.0.1', port)).toBe(true);
+    } finally {
+      other.close();
+      await once(other, 'close');
+    }
+    expect(await portTaken('127.0.0.1', port)).toBe(false);
+  });
+});
 
 describe('demoApiAccess', () => {
   it('hands the read API a fresh token and prints that same token for the dashboard', () => {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig, type AppConfig } from '@churnscore/config';
 import { withAdmin } from './clients';
@@ -104,6 +105,15 @@ async function inputTopicsHoldRecords(brokers: string[], { topics }: AppConfig):
   });
 }
 
+/** Whether another process listens on `host:port` already (binding it fails with EADDRINUSE). */
+export async function portTaken(host: string, port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise<boolean>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
+    server.listen(port, host, () => server.close(() => resolve(false)));
+  });
+}
+
 async function stopService(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
@@ -167,6 +177,11 @@ export async function runDemo(reporter: Reporter, overrides: Partial<DemoOptions
       // setting stops the demo here, and what it started with it.
       const config = loadConfig(env);
       const { apiPort, httpPort: scorerPort } = config;
+      for (const [setting, host, port] of [['HTTP_PORT', config.httpHost, scorerPort], ['API_PORT', config.apiHost, apiPort]] as const) {
+        // Taken by another process, its answers would read as the service's readiness, and the dashboard address printed
+        // would be that process's (an outside tester's npm start, until the service exited with no word of the port).
+        if (await portTaken(host, port)) throw new Error(`port ${port} (${setting}) is in use by another process: set ${setting} to a free port`);
+      }
       Object.assign(env, demoConsumerGroup(env, config));
       supervise('scorer', startService('scorer', 'services/scorer/src/main.ts', [], env, settings.logDir), fail('scorer'));
       supervise('api', startService('api', 'services/api/src/main.ts', [], env, settings.logDir), fail('api'));
@@ -197,7 +212,7 @@ export async function runDemo(reporter: Reporter, overrides: Partial<DemoOptions
       // Stopped meanwhile: nothing more is started (what stopAll did not see would be left running).
       if (stopping !== null) return;
       if (historyPublished) {
-        reporter.step('simulator', `the input topics hold records (an earlier start's history): not published again; live traffic at ${options.liveRate} events/s (npm run stack:reset starts afresh)`);
+        reporter.step('simulator', `the input topics hold records (an earlier start's history, or data of your own): no history published; live traffic at ${options.liveRate} events/s (npm run stack:reset starts afresh)`);
         startLiveTraffic();
         return;
       }
