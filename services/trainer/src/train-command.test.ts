@@ -127,6 +127,18 @@ describe('npm run train', () => {
     expect(tooShort.stderr).toContain(`this run's --observed-until ${observedUntil} (default: the history's latest event) may be the cause: try its default\n`);
   });
 
+  it('does not advise the defaults for a history too short for them to label any snapshot', async () => {
+    // 200 days: a 30-day horizon labels some snapshots (too few churners among them), the default 90 none.
+    const events = syntheticPopulation({ customers: 100, days: 720, seed: 1 }).histories.flatMap((history) => history.events.map(({ event }) => event));
+    const first = Math.min(...events.map((event) => event.occurredAt));
+    const short = join(dir, 'short.ndjson');
+    writeFileSync(short, events.filter((event) => event.occurredAt < first + 200 * 86_400_000).map(toNdjsonLine).join(''));
+    const { code, stderr } = await run(['--history', short, '--horizon-days', '30']);
+    expect(code).toBe(TRAIN_EXIT_CODES.refused);
+    expect(stderr).not.toContain('try its default');
+    expect(stderr).toContain("this run's --horizon-days 30 (default 90) differ from the defaults, but this history is too short for the defaults to label any snapshot: a longer history is what may do\n");
+  });
+
   it('on Ctrl-C says that nothing was trained and exits 130 at once, removing the --out directory it made', async () => {
     const out = join(dir, 'interrupted', 'model');
     const exits: Array<{ code: unknown; outLeft: boolean }> = [];

@@ -397,7 +397,9 @@ async function learn(args: TrainArgs, settings: AppConfig, base: { config: Scori
       args.recordTimestamps && dataset.asOfDates.length === 0
         ? ' (with --record-timestamps each event counts as known from its record\'s timestamp, and a history published in bulk carries its load time: leave it out to learn from when the events occurred)'
         : '';
-    const shapingOptions = error instanceof TooLittleHistoryError ? snapshotOptionsGiven(args) : null;
+    // Whether the defaults could label any snapshot of this history: advice to try them is no advice otherwise.
+    const defaultsLabel = () => planSnapshots(histories, { asOf: { everyDays: DEFAULT_EVERY_DAYS }, horizonDays: DEFAULT_HORIZON_DAYS }).asOfDates.length > 0;
+    const shapingOptions = error instanceof TooLittleHistoryError ? snapshotOptionsGiven(args, defaultsLabel) : null;
     io.stderr.write(`training refused: ${error.message}${bulkLoaded}\n${shapingOptions === null ? '' : `${shapingOptions}\n`}`);
     return TRAIN_EXIT_CODES.refused;
   }
@@ -417,16 +419,19 @@ async function learn(args: TrainArgs, settings: AppConfig, base: { config: Scori
 /**
  * The options of this run, away from their defaults, that decide which snapshots are labelled and how they are split:
  * an outside tester's `--validation-share 0.95` left no churner in training, and the refusal only advised more
- * history. Null when all are at their defaults.
+ * history. Null when all are at their defaults; the advice to try the defaults only where they label some snapshot.
  */
-function snapshotOptionsGiven(args: TrainArgs): string | null {
+function snapshotOptionsGiven(args: TrainArgs, defaultsLabel: () => boolean): string | null {
   const given = [
     args.horizonDays === DEFAULT_HORIZON_DAYS ? null : `--horizon-days ${args.horizonDays} (default ${DEFAULT_HORIZON_DAYS})`,
     args.everyDays === DEFAULT_EVERY_DAYS ? null : `--every-days ${args.everyDays} (default ${DEFAULT_EVERY_DAYS})`,
     args.validationShare === DEFAULT_VALIDATION_SHARE ? null : `--validation-share ${args.validationShare} (default ${DEFAULT_VALIDATION_SHARE})`,
     args.observedUntil === null ? null : `--observed-until ${new Date(args.observedUntil).toISOString()} (default: the history's latest event)`,
   ].filter((option) => option !== null);
-  return given.length === 0 ? null : `this run's ${given.join(', ')} may be the cause: try ${given.length === 1 ? 'its default' : 'their defaults'}`;
+  if (given.length === 0) return null;
+  // An outside tester's --horizon-days 30 was refused for too few churners, and the default 90 for too short a history.
+  if (!defaultsLabel()) return `this run's ${given.join(', ')} differ from the defaults, but this history is too short for the defaults to label any snapshot: a longer history is what may do`;
+  return `this run's ${given.join(', ')} may be the cause: try ${given.length === 1 ? 'its default' : 'their defaults'}`;
 }
 
 /** models/<version> of the repository, where the API looks for cards (absolute, so that the paths printed say where). */
