@@ -4,7 +4,9 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { loadConfig, type AppConfig } from '@churnscore/config';
+import { loadConfig, stateSettings, type AppConfig } from '@churnscore/config';
+import { loadScoringConfigFile, scoringConfigIdentity } from '@churnscore/scoring';
+import { anotherModelServes, createRedis, createStateStore } from '@churnscore/state';
 import { withAdmin } from './clients';
 import { ensureStack, provisionStack } from './index';
 import type { Reporter } from './progress';
@@ -105,6 +107,22 @@ async function inputTopicsHoldRecords(brokers: string[], { topics }: AppConfig):
   });
 }
 
+/**
+ * The mark of the model another scorer re-scores this namespace with right now (its served mark, which expires when no
+ * instance renews it), when it is not the model the demo's scorer would run; null otherwise.
+ */
+async function modelServedByAnotherScorer(config: AppConfig): Promise<string | null> {
+  const redis = createRedis({ ...config.redis, connectionName: 'churnscore-demo' });
+  try {
+    const store = createStateStore(redis, { prefix: config.redis.keyPrefix, ...stateSettings(config) });
+    const model = scoringConfigIdentity(loadScoringConfigFile(config.scoringConfigPath));
+    const inService = await store.modelInService(Date.now());
+    return anotherModelServes(model, inService) ? inService.servedBy : null;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Whether another process listens on `host:port` already (binding it fails with EADDRINUSE). */
 export async function portTaken(host: string, port: number): Promise<boolean> {
   const server = createServer();
@@ -181,6 +199,14 @@ export async function runDemo(reporter: Reporter, overrides: Partial<DemoOptions
         // Taken by another process, its answers would read as the service's readiness, and the dashboard address printed
         // would be that process's (an outside tester's npm start, until the service exited with no word of the port).
         if (await portTaken(host, port)) throw new Error(`port ${port} (${setting}) is in use by another process: set ${setting} to a free port`);
+      }
+      const served = await modelServedByAnotherScorer(config);
+      if (served !== null) {
+        // An outside tester's npm start, its endpoints those of a deployment, rolled the default model over the
+        // deployment's customers (alerts opened by one model, resolved by the other) and added simulated customers to them.
+        throw new Error(
+          `a scorer of another model (${served}) serves this namespace (REDIS_KEY_PREFIX ${config.redis.keyPrefix}) right now: npm start would score its customers with the demo's model and publish simulated traffic into its topics; for your own data run npm run scorer and npm run api, for the demo another namespace and topics`,
+        );
       }
       Object.assign(env, demoConsumerGroup(env, config));
       supervise('scorer', startService('scorer', 'services/scorer/src/main.ts', [], env, settings.logDir), fail('scorer'));

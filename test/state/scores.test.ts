@@ -129,7 +129,7 @@ describe('commitScores writes', () => {
     expect(storedBook.episodes.CHURN_RISK_HIGH).not.toHaveProperty('alertType');
 
     const [snapshot] = await t.store.readCustomers([id], NOW);
-    expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY, generation: '' });
+    expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY, generation: '', catchingUp: false });
     expect(snapshot?.alertBook).toEqual(book(id, 'green'));
 
     const readModel = await createReadStore(t.redis, { prefix: t.prefix }).customer(id);
