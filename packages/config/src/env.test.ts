@@ -96,6 +96,13 @@ describe('loadConfig', () => {
     expect(existsSync(DEFAULT_SCORING_CONFIG_PATH)).toBe(true);
   });
 
+  it('takes a relative SCORING_CONFIG_PATH from the directory the command was typed in (INIT_CWD), as --base-config', () => {
+    expect(loadConfig({ ...REQUIRED, SCORING_CONFIG_PATH: '../models/m/scoring-config.json', INIT_CWD: '/home/analyst/work' }).scoringConfigPath).toBe(
+      '/home/analyst/models/m/scoring-config.json',
+    );
+    expect(loadConfig({ ...REQUIRED, SCORING_CONFIG_PATH: '/etc/churnscore/scoring.json', INIT_CWD: '/home/analyst/work' }).scoringConfigPath).toBe('/etc/churnscore/scoring.json');
+  });
+
   it('reads every setting from the environment', () => {
     const ca = caFile();
     const cfg = loadConfig({

@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { DEFAULT_SCORING_CONFIG_PATH } from '@churnscore/scoring';
 import { z } from 'zod';
 import { DEFAULT_TOPICS, TOPIC_ENV_VARS, type TopicNames, type TopicRole } from './topics';
@@ -378,7 +379,7 @@ function describeValue(setting: string, value: string | undefined): string {
 /** kafkajs' 3 s, or a third of a shorter session timeout: two heartbeats may be lost without losing the session. */
 const defaultHeartbeatIntervalMs = (sessionTimeoutMs: number) => Math.min(3_000, Math.floor(sessionTimeoutMs / 3));
 
-function toAppConfig(s: Settings): AppConfig {
+function toAppConfig(s: Settings, env: Env): AppConfig {
   const sasl =
     s.KAFKA_SASL_MECHANISM && s.KAFKA_SASL_USERNAME !== null && s.KAFKA_SASL_PASSWORD !== null
       ? { mechanism: s.KAFKA_SASL_MECHANISM, username: s.KAFKA_SASL_USERNAME, password: s.KAFKA_SASL_PASSWORD }
@@ -408,7 +409,7 @@ function toAppConfig(s: Settings): AppConfig {
     retentionDays: s.RETENTION_DAYS,
     dedupeWindowDays: s.DEDUPE_WINDOW_DAYS,
     maxEntities: s.MAX_ENTITIES_PER_CUSTOMER,
-    scoringConfigPath: s.SCORING_CONFIG_PATH,
+    scoringConfigPath: pathFromShell(s.SCORING_CONFIG_PATH, env),
     httpPort: s.HTTP_PORT,
     httpHost: s.HTTP_HOST,
     apiPort: s.API_PORT,
@@ -444,6 +445,18 @@ function toAppConfig(s: Settings): AppConfig {
 export type StateSettings = Pick<AppConfig, 'retentionDays' | 'dedupeWindowDays' | 'maxEntities'>;
 export const stateSettings = ({ retentionDays, dedupeWindowDays, maxEntities }: AppConfig): StateSettings => ({ retentionDays, dedupeWindowDays, maxEntities });
 
+/**
+ * A path given on the command line or in a setting, made absolute from the directory the command was typed in: npm runs a
+ * script from the package root and passes that directory as INIT_CWD, so `cd exports && npm run ingest -- --file x.csv`
+ * reads exports/x.csv, not x.csv at the repository root (and `SCORING_CONFIG_PATH=../x.json` typed in a subdirectory
+ * names the file `--base-config ../x.json` would: an outside tester found the two read apart). Absolute, it also tells in
+ * every message which file was meant. Joined rather than resolved: a trailing slash (`--report reports/`, a directory)
+ * stays to be refused.
+ */
+export function pathFromShell(path: string, env: Env = process.env): string {
+  return isAbsolute(path) ? path : join(env.INIT_CWD ?? process.cwd(), path);
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const parsed = settings.safeParse(env);
   const problems = parsed.success
@@ -453,5 +466,5 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!parsed.success || problems.length > 0) {
     throw new ConfigError(problems.map(([name, problem]) => `${name}: ${problem}, got ${describeValue(name, env[name])}`));
   }
-  return toAppConfig(parsed.data);
+  return toAppConfig(parsed.data, env);
 }

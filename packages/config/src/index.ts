@@ -1,5 +1,6 @@
 export {
   loadConfig,
+  pathFromShell,
   stateSettings,
   ConfigError,
   KAFKA_SASL_MECHANISMS,

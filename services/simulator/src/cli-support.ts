@@ -1,8 +1,10 @@
 import { constants } from 'node:fs';
 import { access, mkdir, open, rm, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig, type AppConfig, type Env } from '@churnscore/config';
+import { ConfigError, loadConfig, pathFromShell, type AppConfig, type Env } from '@churnscore/config';
+
+export { pathFromShell };
 import { EventEncodeError } from '@churnscore/events';
 import { KafkaLoginRefusedError } from '@churnscore/kafka';
 import { REPEATED_SIGNAL_WINDOW_MS } from '@churnscore/observability';
@@ -95,15 +97,6 @@ export function interruptSignal(): AbortSignal {
   return controller.signal;
 }
 
-/**
- * A path given on the command line, made absolute from the directory the command was typed in: npm runs a script from
- * the package root and passes that directory as INIT_CWD, so `cd exports && npm run ingest -- --file x.csv` reads
- * exports/x.csv, not x.csv at the repository root. Absolute, it also tells in every message which file was meant.
- * Joined rather than resolved: a trailing slash (`--report reports/`, a directory) stays to be refused.
- */
-export function pathFromShell(path: string): string {
-  return isAbsolute(path) ? path : join(process.env.INIT_CWD ?? process.cwd(), path);
-}
 
 /**
  * For a command with no batch to finish (train, backfill): the first Ctrl-C calls `stop`, which tidies what it must and

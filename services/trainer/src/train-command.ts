@@ -201,7 +201,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs | null {
   if (adaptBaseRate && fitting.length > 0) {
     throw new UsageError(`--adapt-base-rate fits nothing: ${fitting.map((name) => `--${name}`).join(', ')} do not apply (the base config's model keeps its own)`);
   }
-  const paths = (parsed.history ?? []).map(pathFromShell);
+  const paths = (parsed.history ?? []).map((path) => pathFromShell(path));
   const kinds = (parsed.kind ?? []).map((kind) => parseExportSelection({ kind }).kind);
   if (kinds.length > 1 && kinds.length !== paths.length) {
     throw new UsageError(`--kind is given ${kinds.length} times for ${paths.length} --history files: give it once for every file, or once per file in the same order`);
