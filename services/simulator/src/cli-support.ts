@@ -16,6 +16,24 @@ export class UsageError extends Error {
 }
 
 /**
+ * `--rate -1` as `--rate=-1`: Node's parser takes a value starting with a dash for an option and answers that the
+ * argument is ambiguous, where the option's own check would say what it takes (an outside tester's `--l2 -1`).
+ */
+function withNegativeValuesJoined(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const takesValue = arg.startsWith('--') && !arg.includes('=') && options[arg.slice(2)]?.type === 'string';
+    if (takesValue && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i += 1;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
+/**
  * The options of a command line with no positionals, or a UsageError that ends with the command's usage. An option
  * that takes one value given twice is refused rather than the last one silently winning (`--file a --kind customer
  * --file b --kind activity` would check only b, as an activity file).
@@ -23,7 +41,7 @@ export class UsageError extends Error {
 export function parseOptions<Options extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: Options, usage: string) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options, tokens: true });
+    parsed = parseArgs({ args: withNegativeValuesJoined(argv, options), strict: true, allowPositionals: false, options, tokens: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n\n${usage}`);
   }

@@ -60,6 +60,9 @@ describe('parseSimulateArgs', () => {
   it.each([
     [['--customers', '0'], /--customers must be a whole number of at least 1/],
     [['--rate', 'fast'], /--rate must be a whole number/],
+    // A negative value reaches the option's own check, not Node's "argument is ambiguous" (an outside tester).
+    [['--rate', '-1'], /--rate must be a whole number/],
+    [['--churn-rate', '-0.2'], /--churn-rate must be a number from 0 to 0.95/],
     [['--emit', 'csv'], /--emit must be kafka or ndjson/],
     [['--out', 'x.ndjson'], /--out only applies with --emit ndjson/],
     [['--no-history'], /--no-history only applies with --follow/],

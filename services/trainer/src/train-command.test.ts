@@ -310,7 +310,7 @@ describe('npm run train -- --adapt-base-rate', () => {
     const card = JSON.parse(readFileSync(join(out, 'model-card.json'), 'utf8')) as ModelCard;
     expect(card.adaptation).toEqual({ figuresOf: base.version, from: base.churn.baseRate, to: baseRate, customers: expect.any(Number), observedUntil });
     expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toContain(`at an estimated ${(baseRate! * 100).toFixed(1)} %`);
-  });
+  }, 90_000); // Two histories read and snapshotted: 13 s alone, more than the unit project's 30 s on a loaded machine.
 
   it('refuses, exit 4, to estimate the rate from a history shorter than the year the features read', async () => {
     // 200 days into the history: nothing has settled, and the 365-day windows reach before the history.
