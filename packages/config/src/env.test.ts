@@ -311,7 +311,11 @@ describe('loadConfig', () => {
       'REDIS_URL: selects a database other than 0, which Redis Cluster does not support, got "redis://localhost:6379/2"',
     ]);
     expect(problemsOf({ ...REQUIRED, TOPIC_ALERTS: 'customer.score-changed.v1' })).toEqual([
-      'TOPIC_ALERTS: names the same topic as TOPIC_SCORE_CHANGED, got "customer.score-changed.v1"',
+      'TOPIC_ALERTS: names the same topic as TOPIC_SCORE_CHANGED (customer.score-changed.v1), got "customer.score-changed.v1"',
+    ]);
+    // The setting given is blamed, not the one left at its default.
+    expect(problemsOf({ ...REQUIRED, TOPIC_ACTIVITY: 'crm.contract.v1' })).toEqual([
+      'TOPIC_ACTIVITY: names crm.contract.v1, the topic of TOPIC_CONTRACT (its default), got "crm.contract.v1"',
     ]);
   });
 

@@ -353,8 +353,11 @@ function crossSettingProblems(env: Env): Array<[setting: string, problem: string
     const name = TOPIC_ENV_VARS[role];
     const topic = valueOf(name) ?? DEFAULT_TOPICS[role];
     const owner = topicOwners.get(topic);
-    if (owner) problems.push([name, `names the same topic as ${owner}`]);
-    else topicOwners.set(topic, name);
+    if (owner === undefined) topicOwners.set(topic, name);
+    // The setting given is the one to blame: an outside tester's TOPIC_ACTIVITY=crm.contract.v1 was reported as
+    // TOPIC_CONTRACT "naming the same topic", got nothing (not set).
+    else if (!isSet(name)) problems.push([owner, `names ${topic}, the topic of ${name} (its default)`]);
+    else problems.push([name, `names the same topic as ${owner} (${topic})`]);
   }
   return problems;
 }
