@@ -106,6 +106,13 @@ describe('createRecordConverter', () => {
     expect(convertAs('activity')({ ...profile, kind: 'customer' })).toMatchObject({ ok: false, rejection: { reason: 'INVALID_FIELD', field: 'kind' } });
   });
 
+  it('takes an erasure request whatever else it holds, as the scorer does: an unparsable instant reads as the clock', () => {
+    // One bad date in a deletion-request export used to refuse the line, and with it (all-or-nothing) every erasure.
+    expect(eventOf(convertAs('customer')({ customerId: 'c1', occurredAt: 'not a time', erase: 'true' }))).toMatchObject({ customerId: 'c1', erase: true, occurredAt: NOW });
+    // Not an erasure: the same date refused.
+    expect(convertAs('customer')({ customerId: 'c1', occurredAt: 'not a time', segment: 'SMB' })).toMatchObject({ ok: false, rejection: { field: 'occurredAt' } });
+  });
+
   it('lists fields that are not part of the event, and leaves them out of it', () => {
     const result = convertAs('customer')({ eventId: 'e', customerId: 'c1', occurredAt: '2025-06-01', segment: 'SMB', accountName: 'x', owner: 'y' });
     expect(result).toMatchObject({ ok: true, ignoredFields: ['accountName', 'owner'] });
