@@ -234,7 +234,17 @@ describe('ingestFile', () => {
     writeFileSync(latin1, Buffer.from('customerId,occurredAt,segment\nM\u00fcller,2025-06-01,SMB\nM\u00f6ller,2025-06-01,SMB\n', 'latin1'));
     const report = await ingest(latin1, { kind: 'customer', partial: true, publish: publisher.publish });
     expect(publisher.published).toEqual([]);
-    expect(report).toMatchObject({ complete: false, rejected: [expect.objectContaining({ line: 2, reason: 'PARSE_ERROR', message: expect.stringContaining('not UTF-8') })] });
+    // Read to the end (both records counted): complete, the file refused by its rejection.
+    expect(report).toMatchObject({ complete: true, records: 2, rejected: [expect.objectContaining({ line: 2, reason: 'PARSE_ERROR', ofFile: true, message: expect.stringContaining('not UTF-8') })] });
+  });
+
+  it("lists a field of a mixed-kind file with the kinds that left it out, when another kind's records carry it", async () => {
+    const file = fileWith(
+      'mixed-segment.csv',
+      'kind,customerId,occurredAt,activityType,segment,accountName\nactivity,c1,2025-06-01T09:00:00Z,CALL,SMB,Acme\ncustomer,c1,2025-06-01,,ENTERPRISE,Acme\n',
+    );
+    const report = await ingest(file, { kind: undefined, dryRun: true });
+    expect(report.ignoredFields).toEqual(['accountName', 'segment (on activity records)']);
   });
 
   it('tells the publisher every kind the file holds before the first event is sent', async () => {

@@ -8,7 +8,7 @@ import { dedupeKey, type InputEvent, type InputEventKind } from '@churnscore/dom
 import { UsageError, formatCount, formatPercent, startProgress, startRateMeter, type ProgressStream } from '@churnscore/simulator';
 import { Utf8Check, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat } from './records';
 import type { IngestMode, IngestReport, LineRejection } from './report';
-import { createRecordConverter } from './to-event';
+import { EXPORT_FIELDS, createRecordConverter } from './to-event';
 
 export interface IngestFileOptions {
   file: string;
@@ -41,7 +41,8 @@ export interface IngestFileOptions {
 
 type LineResult =
   | { line: number; ok: true; event: InputEvent; ignoredFields: string[] }
-  | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
+  /** `fatal`: the reading stopped there. `refusesFile`: read to the end, the file cannot be taken as it is (not UTF-8). */
+  | { line: number; ok: false; rejection: LineRejection; fatal: boolean; refusesFile?: true };
 
 /** The export as a file that can be read twice: a private copy of what the file, a pipe or a device delivers. */
 interface ReadableTwice {
@@ -148,6 +149,16 @@ const CONTENT_DIGEST_SPAN = 2 ** 20;
  * (when every record is valid), the valid records (with `partial`), or nothing. Two reads of a copy on disk rather
  * than holding the events in memory, so a file of any size can be ingested.
  */
+/**
+ * The ignored fields as the summary lists them: a field another kind of record in the file carries is listed with the
+ * kinds that left it out, `segment (on activity records)`; an outside tester's mixed-kind CSV read "ignored fields:
+ * segment", the customer records having published it.
+ */
+function describeIgnoredFields(ignored: ReadonlyMap<string, ReadonlySet<InputEventKind>>, kinds: ReadonlySet<InputEventKind>): string[] {
+  const carried = (field: string): boolean => [...kinds].some((kind) => (EXPORT_FIELDS[kind] as readonly string[]).includes(field));
+  return [...ignored.keys()].sort().map((field) => (carried(field) ? `${field} (on ${[...ignored.get(field)!].sort().join(', ')} records)` : field));
+}
+
 export async function ingestFile(options: IngestFileOptions): Promise<IngestReport> {
   const { file, dryRun = false, progress = process.stderr } = options;
   if (!dryRun && options.publish === undefined) throw new UsageError('a publisher is required unless dryRun is set');
@@ -214,7 +225,7 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
     const notUtf8 = encoding.end();
     if (notUtf8 !== null) {
       const message = 'the line is not UTF-8 (read as UTF-8, its bytes would change, and names with them): export the file as UTF-8';
-      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message, ofFile: true }, fatal: true };
+      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message, ofFile: true }, fatal: false, refusesFile: true };
     }
   }
 
@@ -225,18 +236,21 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
     return `checking ${file}  ${formatPercent(bytesRead, size)}  ${formatCount(report.records)} records  ${perSecond} records/s`;
   };
   const checking = progress && startProgress(describeCheck, { stream: progress });
-  const ignoredFields = new Set<string>();
+  // Each ignored field, with the kinds of the records that left it out.
+  const ignoredFields = new Map<string, Set<InputEventKind>>();
   const kinds = new Set<InputEventKind>();
+  let fileRefused = false;
   for await (const result of readLines((bytes) => (bytesRead = bytes))) {
     if (result.ok || result.rejection.ofFile !== true) report.records += 1;
     if (result.ok) {
       report.valid += 1;
-      result.ignoredFields.forEach((field) => ignoredFields.add(field));
+      for (const field of result.ignoredFields) ignoredFields.set(field, (ignoredFields.get(field) ?? new Set()).add(result.event.kind));
       kinds.add(result.event.kind);
     } else {
       report.rejected.push(result.rejection);
       options.onRejection?.(result.rejection);
       if (result.fatal) report.complete = false;
+      if (result.fatal || result.refusesFile === true) fileRefused = true;
     }
     // Interrupted: the check stops here, not at the end of a file that may take minutes more (an outside tester's Ctrl-C
     // seemed ignored), and the report is of the records read by then.
@@ -246,9 +260,9 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
     }
   }
   checking?.stop();
-  report.ignoredFields = [...ignoredFields].sort();
+  report.ignoredFields = describeIgnoredFields(ignoredFields, kinds);
 
-  const publishable = report.complete && report.valid > 0 && (report.rejected.length === 0 || partial);
+  const publishable = report.complete && !fileRefused && report.valid > 0 && (report.rejected.length === 0 || partial);
   // Interrupted while checking: nothing has begun to be published, and nothing is.
   if (dryRun || !publishable || options.publish === undefined || options.signal?.aborted) return report;
 

@@ -32,7 +32,11 @@ export interface IngestReport {
   records: number;
   valid: number;
   rejected: LineRejection[];
-  /** false when the file cannot be taken as it is (a syntax error stopped the reading, or it is not UTF-8), or the check was interrupted: nothing is published. */
+  /**
+   * false when the check did not read every record: a syntax error stopped the reading, or the check was interrupted;
+   * nothing is published. A file read to the end that cannot be taken as it is (not UTF-8) is complete, and its
+   * rejection `ofFile` says why nothing is published (an outside tester read `complete: false` as records left unread).
+   */
   complete: boolean;
   /** Columns/keys that are not fields of the record's event kind; left out of the events. */
   ignoredFields: string[];
@@ -73,7 +77,7 @@ export function summarise(report: IngestReport): string[] {
 
   function outcome(): string {
     if (mode === 'dry-run') return `dry run: nothing published${rejected.length === 0 ? '; the file is valid' : ''}`;
-    if (!complete) return 'nothing published: the file cannot be taken as it is (its PARSE_ERROR above says why)';
+    if (!complete || rejected.some((rejection) => rejection.ofFile === true)) return 'nothing published: the file cannot be taken as it is (its PARSE_ERROR above says why)';
     if (rejected.length > 0 && mode === 'all-or-nothing') {
       return `nothing published: fix the rejected lines, or pass --partial to publish the ${valid} valid ${valid === 1 ? 'line' : 'lines'}`;
     }
