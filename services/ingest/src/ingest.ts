@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { dedupeKey, type InputEvent, type InputEventKind } from '@churnscore/domain';
 import { UsageError, formatCount, formatPercent, startProgress, startRateMeter, type ProgressStream } from '@churnscore/simulator';
 import { Utf8Check, formatOfPath, readCsvRecords, readNdjsonRecords, type ExportFormat } from './records';
-import type { IngestMode, IngestReport, LineRejection } from './report';
+import { fileTakenAsIs, type IngestMode, type IngestReport, type LineRejection } from './report';
 import { EXPORT_FIELDS, createRecordConverter } from './to-event';
 
 export interface IngestFileOptions {
@@ -41,8 +41,8 @@ export interface IngestFileOptions {
 
 type LineResult =
   | { line: number; ok: true; event: InputEvent; ignoredFields: string[] }
-  /** `fatal`: the reading stopped there. `refusesFile`: read to the end, the file cannot be taken as it is (not UTF-8). */
-  | { line: number; ok: false; rejection: LineRejection; fatal: boolean; refusesFile?: true };
+  /** `fatal`: the reading stopped there. */
+  | { line: number; ok: false; rejection: LineRejection; fatal: boolean };
 
 /** The export as a file that can be read twice: a private copy of what the file, a pipe or a device delivers. */
 interface ReadableTwice {
@@ -145,11 +145,6 @@ class EventIdsSeen {
 const CONTENT_DIGEST_SPAN = 2 ** 20;
 
 /**
- * Checks every record of an export, then publishes, in a second read of its copy, either all of it
- * (when every record is valid), the valid records (with `partial`), or nothing. Two reads of a copy on disk rather
- * than holding the events in memory, so a file of any size can be ingested.
- */
-/**
  * The ignored fields as the summary lists them: a field another kind of record in the file carries is listed with the
  * kinds that left it out, `segment (on activity records)`; an outside tester's mixed-kind CSV read "ignored fields:
  * segment", the customer records having published it.
@@ -159,6 +154,11 @@ function describeIgnoredFields(ignored: ReadonlyMap<string, ReadonlySet<InputEve
   return [...ignored.keys()].sort().map((field) => (carried(field) ? `${field} (on ${[...ignored.get(field)!].sort().join(', ')} records)` : field));
 }
 
+/**
+ * Checks every record of an export, then publishes, in a second read of its copy, either all of it
+ * (when every record is valid), the valid records (with `partial`), or nothing. Two reads of a copy on disk rather
+ * than holding the events in memory, so a file of any size can be ingested.
+ */
 export async function ingestFile(options: IngestFileOptions): Promise<IngestReport> {
   const { file, dryRun = false, progress = process.stderr } = options;
   if (!dryRun && options.publish === undefined) throw new UsageError('a publisher is required unless dryRun is set');
@@ -225,7 +225,8 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
     const notUtf8 = encoding.end();
     if (notUtf8 !== null) {
       const message = 'the line is not UTF-8 (read as UTF-8, its bytes would change, and names with them): export the file as UTF-8';
-      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message, ofFile: true }, fatal: false, refusesFile: true };
+      // Read to the end: the file is complete, and refused by this rejection of it (fileTakenAsIs).
+      yield { line: notUtf8, ok: false, rejection: { line: notUtf8, reason: 'PARSE_ERROR', message, ofFile: true }, fatal: false };
     }
   }
 
@@ -239,7 +240,6 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
   // Each ignored field, with the kinds of the records that left it out.
   const ignoredFields = new Map<string, Set<InputEventKind>>();
   const kinds = new Set<InputEventKind>();
-  let fileRefused = false;
   for await (const result of readLines((bytes) => (bytesRead = bytes))) {
     if (result.ok || result.rejection.ofFile !== true) report.records += 1;
     if (result.ok) {
@@ -250,7 +250,6 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
       report.rejected.push(result.rejection);
       options.onRejection?.(result.rejection);
       if (result.fatal) report.complete = false;
-      if (result.fatal || result.refusesFile === true) fileRefused = true;
     }
     // Interrupted: the check stops here, not at the end of a file that may take minutes more (an outside tester's Ctrl-C
     // seemed ignored), and the report is of the records read by then.
@@ -262,7 +261,7 @@ async function ingestReadable(options: IngestFileOptions, format: ExportFormat, 
   checking?.stop();
   report.ignoredFields = describeIgnoredFields(ignoredFields, kinds);
 
-  const publishable = report.complete && !fileRefused && report.valid > 0 && (report.rejected.length === 0 || partial);
+  const publishable = fileTakenAsIs(report) && report.valid > 0 && (report.rejected.length === 0 || partial);
   // Interrupted while checking: nothing has begun to be published, and nothing is.
   if (dryRun || !publishable || options.publish === undefined || options.signal?.aborted) return report;
 

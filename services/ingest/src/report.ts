@@ -43,6 +43,13 @@ export interface IngestReport {
   published: number;
 }
 
+/**
+ * Whether the file can be taken as it is: every record read (complete), and no rejection of the file itself (`ofFile`:
+ * not UTF-8, a header or shape it cannot be read by). Otherwise nothing is published, --partial or not.
+ */
+export const fileTakenAsIs = ({ complete, rejected }: Pick<IngestReport, 'complete' | 'rejected'>): boolean =>
+  complete && !rejected.some((rejection) => rejection.ofFile === true);
+
 export const exitCodeOf = (report: IngestReport): number =>
   report.rejected.length > 0 ? CLI_EXIT_CODES.linesRejected : CLI_EXIT_CODES.ok;
 
@@ -69,7 +76,7 @@ export function fileSummary({ file, records, valid, rejected }: IngestReport): s
 
 /** The human summary printed after the per-line rejections. */
 export function summarise(report: IngestReport): string[] {
-  const { valid, rejected, ignoredFields, published, mode, complete } = report;
+  const { valid, rejected, ignoredFields, published, mode } = report;
   const lines = [fileSummary(report)];
   if (ignoredFields.length > 0) lines.push(`ignored fields (not part of the event): ${ignoredFields.join(', ')}`);
   lines.push(outcome());
@@ -77,7 +84,7 @@ export function summarise(report: IngestReport): string[] {
 
   function outcome(): string {
     if (mode === 'dry-run') return `dry run: nothing published${rejected.length === 0 ? '; the file is valid' : ''}`;
-    if (!complete || rejected.some((rejection) => rejection.ofFile === true)) return 'nothing published: the file cannot be taken as it is (its PARSE_ERROR above says why)';
+    if (!fileTakenAsIs(report)) return 'nothing published: the file cannot be taken as it is (its PARSE_ERROR above says why)';
     if (rejected.length > 0 && mode === 'all-or-nothing') {
       return `nothing published: fix the rejected lines, or pass --partial to publish the ${valid} valid ${valid === 1 ? 'line' : 'lines'}`;
     }

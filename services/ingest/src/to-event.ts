@@ -86,13 +86,7 @@ function withNameHint(rejection: Rejection, fields: Readonly<Record<string, unkn
 }
 
 /** Whether a customer record asks for its customer's erasure (`erase` true, as text or as a boolean). */
-function isErasure(fields: Readonly<Record<string, unknown>>): boolean {
-  try {
-    return toEventValue('erase', fields.erase) === true;
-  } catch {
-    return false;
-  }
-}
+const isErasure = (fields: Readonly<Record<string, unknown>>): boolean => convertedOrAsIs('erase', fields.erase) === true;
 
 /**
  * An erasure request's field converted, or left as written when it does not convert: validateEvent honours an erasure

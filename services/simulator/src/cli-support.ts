@@ -3,12 +3,13 @@ import { access, mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, pathFromShell, type AppConfig, type Env } from '@churnscore/config';
-
-export { pathFromShell };
 import { EventEncodeError } from '@churnscore/events';
 import { KafkaLoginRefusedError } from '@churnscore/kafka';
 import { REPEATED_SIGNAL_WINDOW_MS } from '@churnscore/observability';
 import type { ProgressStream } from './progress';
+
+// Paths on the command line are read as the settings' are (@churnscore/config): one rule for both.
+export { pathFromShell };
 
 /** A bad command line: the message says what to change; exit code 2. */
 export class UsageError extends Error {
@@ -114,7 +115,6 @@ export function interruptSignal(): AbortSignal {
   });
   return controller.signal;
 }
-
 
 /**
  * For a command with no batch to finish (train, backfill): the first Ctrl-C calls `stop`, which tidies what it must and
