@@ -46,6 +46,13 @@ export interface CatchUpInput {
    * record the state holds (newestKnownEventAt) and its latest activity for theirs, as it is not told of them.
    */
   unjudgedEvents?: boolean;
+  /**
+   * Whether a load of history is arriving on the scorer's inputs (thousands of events older than the history age
+   * within the settle time; the scorer's HistoryLoad): a hold for the customer's history arriving lasts while it does,
+   * as the rest of that history may be in it (a topic-by-topic load at a limited rate brings a customer's activity
+   * minutes after its contracts, with no consumer lag to show it). Absent: none is.
+   */
+  historyLoading?: boolean;
 }
 
 /**
@@ -103,6 +110,14 @@ function historyArriving({ state, published, newestEventAt, newestActivityAt, un
 }
 
 /**
+ * Whether a hold for history arriving that settles at `settlesAt` (null: none) no longer holds at `now`: it has
+ * settled, and no load of history goes on (CatchUpInput.historyLoading).
+ */
+function settled(settlesAt: number | null, { historyLoading }: CatchUpInput, now: number): boolean {
+  return settlesAt === null || (settlesAt <= now && historyLoading !== true);
+}
+
+/**
  * When the hold events leave settles, or null for events judged afresh. History arriving holds for `settleMs`. Other
  * events keep a hold still settling until it settles, without extending it: a customer's history was arriving a
  * moment ago, and a younger record says nothing of whether more of it follows (a history published newest first
@@ -112,14 +127,14 @@ function historyArriving({ state, published, newestEventAt, newestActivityAt, un
 function eventHoldSettlesAt(input: CatchUpInput, policy: CatchUpPolicy, now: number): number | null {
   if (historyArriving(input, policy, now)) return now + policy.settleMs;
   const settling = input.book.held?.settlesAt ?? null;
-  return settling !== null && settling > now ? settling : null;
+  return settled(settling, input, now) ? null : settling;
 }
 
 /**
  * The hold this evaluation leaves on the customer's alert transitions, or null when they are published.
  * Held while the inputs are behind; held for `settleMs` after events that are history (all older than the history
  * age, or leaving the customer without activity), and until a settling hold settles after any other events or by
- * time; with no hold settling, younger events are judged afresh. An evaluation by time of events never judged
+ * time, or later while a load of history goes on; with no hold settling, younger events are judged afresh. An evaluation by time of events never judged
  * (unjudgedEvents) judges them as theirs would have been. Pure: the same input gives the same hold.
  */
 export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: number): AlertHold | null {
@@ -127,7 +142,7 @@ export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: numbe
   const earlier = book.held;
   const judgesEvents = cause.kind === 'event' || input.unjudgedEvents === true;
   const settlesAt = judgesEvents ? eventHoldSettlesAt(input, policy, now) : (earlier?.settlesAt ?? null);
-  if (!inputsBehind && (settlesAt === null || settlesAt <= now)) return null;
+  if (!inputsBehind && settled(settlesAt, input, now)) return null;
   return {
     since: earlier?.since ?? now,
     baseline: earlier !== undefined ? earlier.baseline : bandBaseline(published),

@@ -75,6 +75,30 @@ describe('evaluateCustomer', () => {
     expect(settledFirstSight(silentFor(45)).transitions.map(summary)).toEqual(['NO_RECENT_ACTIVITY OPEN']);
   });
 
+  it('keeps a hold for history arriving while a load of history goes on, past its settle time, and releases it once the load stopped', () => {
+    // Found by an outside tester (adv50 F1): `ingest` one kind after another at --rate 1000 published a customer's
+    // contracts a minute before its activity; released after settleMs, its contracts alone opened NO_RECENT_ACTIVITY
+    // ("no activity from the customer for 171 days" for a customer active an hour before), resolved as its activity came.
+    const { settleMs } = EVALUATION_OPTIONS.catchUp;
+    const contractsOnly = emptyState({ contracts: [contract()] });
+    const firstSight = evaluate({ state: contractsOnly });
+    const recheck = (historyLoading: boolean, at: number, earlier: CustomerEvaluation = firstSight) =>
+      evaluate({ state: contractsOnly, published: earlier.score, publishedCatchingUp: true, alertBook: earlier.alertBook, cause: { kind: 'time' }, historyLoading }, at);
+    const whileLoading = recheck(true, NOW + settleMs);
+    expect(whileLoading).toMatchObject({ catchingUp: true, transitions: [] });
+    expect(whileLoading.alertBook.held).toEqual(firstSight.alertBook.held);
+    // Rechecked as long again as it has been held: a long load costs a few rechecks per customer.
+    expect(whileLoading.nextDueAt).toBe(NOW + 2 * settleMs);
+    // A record younger than the history age arriving meanwhile says nothing of whether more of its history follows.
+    const emailed = evaluate({ state: contractsOnly, published: whileLoading.score, alertBook: whileLoading.alertBook, historyLoading: true, newestEventAt: NOW + settleMs }, NOW + settleMs + 1);
+    expect(emailed).toMatchObject({ catchingUp: true, transitions: [] });
+    // The load stopped with nothing more for this customer: what its state supports opens, as without the load.
+    const released = recheck(false, NOW + 2 * settleMs, whileLoading);
+    expect(released.catchingUp).toBe(false);
+    expect(released.transitions.map(summary)).toEqual(recheck(false, NOW + settleMs).transitions.map(summary));
+    expect(released.transitions.map(summary)).toContain('NO_RECENT_ACTIVITY OPEN');
+  });
+
   it('publishes nothing when re-evaluated against what it produced (a redelivery, a retried commit)', () => {
     const again = evaluate({ state: silentFor(45), published: silent.score, alertBook: silent.alertBook });
     expect(again).toMatchObject({ significant: false, transitions: [], outbox: [], alertBook: silent.alertBook, hasOpenAlerts: true });

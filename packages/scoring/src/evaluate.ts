@@ -64,6 +64,8 @@ export interface CustomerEvaluationInput {
    * by time is their first, and holds alert transitions as one caused by them would (CatchUpInput.unjudgedEvents).
    */
   unjudgedEvents?: boolean;
+  /** Whether a load of history is arriving on the scorer's inputs: a hold for the customer's history lasts while it does (CatchUpInput.historyLoading). */
+  historyLoading?: boolean;
   /**
    * The instant the stored score was last computed as of (its `asOf`; a commit without a significant change moves
    * it, not the published score's `computedAt`), when one is stored. Instances whose clocks differ by a little (up

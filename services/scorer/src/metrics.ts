@@ -36,6 +36,11 @@ export function createScorerMetrics() {
       help: 'Input partitions this instance consumes far behind their high watermark: alert transitions of their customers are held',
       registers,
     }),
+    historyLoading: new Gauge({
+      name: 'churnscore_history_loading',
+      help: '1 while a load of history arrives on this instance\'s inputs (thousands of events older than CATCH_UP_HISTORY_AGE_MS within CATCH_UP_SETTLE_MS): alerts held for a customer\'s history arriving stay held',
+      registers,
+    }),
     scoreChanges: new Counter({
       name: 'churnscore_score_changes_total',
       help: 'score-changed events published, by cause (event or time)',

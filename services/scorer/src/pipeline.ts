@@ -6,6 +6,7 @@ import { customerRef, rateLimitedLog, type Logger } from '@churnscore/observabil
 import { evaluateCustomer, type CatchUpPolicy, type ScoringConfig } from '@churnscore/scoring';
 import { dueAwaitsDelivery, refusedAsNotNewer, scoreValuesReadable, type ApplyItem, type ApplyOutcome, type ApplyResult, type CustomerSnapshot, type OutboxEntry, type ScoreCommit, type StateStore, type WriteFence } from '@churnscore/state';
 import type { KafkaMessage, Message } from 'kafkajs';
+import type { HistoryLoadView } from './history-load';
 import type { BacklogView, Released } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
 
@@ -23,6 +24,11 @@ export interface PipelineDeps {
   /** The backlog in this instance's input partitions: while a customer's is behind, its scoring is deferred and its alert transitions held. */
   backlog: BacklogView;
   catchUp: CatchUpPolicy;
+  /**
+   * Whether a load of history is arriving on this instance's inputs (HistoryLoad): the events applied are told to it,
+   * and a customer held for its history arriving stays held while one is. None: never.
+   */
+  historyLoad?: HistoryLoadView;
   /**
    * A customer whose input partition is still far behind once a unit's records are counted is scored once the
    * partition catches up, or this long after its events were applied, whichever comes first (0: after every unit).
@@ -359,6 +365,7 @@ export class ScoringPipeline {
         newestActivityAt,
         // A customer whose scoring was deferred is first evaluated by time, once its partition caught up.
         unjudgedEvents: snapshot.state.revision > (stored?.revision ?? 0),
+        historyLoading: this.deps.historyLoad?.loading(now) ?? false,
         lastEvaluatedAt: stored?.asOf,
       },
       scoring,
@@ -406,10 +413,13 @@ export class ScoringPipeline {
     // Counted per unit, not per event: each labelled increment hashes its labels.
     const outcomes = new Map<string, Map<ApplyOutcome, number>>();
     const targets = new Map<string, RescoreTarget>();
+    const appliedOccurredAt: number[] = [];
     results.forEach(({ outcome }, i) => {
       const { topic, event } = items[i]!;
       const ofTopic = outcomes.get(topic) ?? new Map<ApplyOutcome, number>();
       outcomes.set(topic, ofTopic.set(outcome, (ofTopic.get(outcome) ?? 0) + 1));
+      // Deferred customers' events too: what a load brings, scored or not.
+      if (outcome === 'applied') appliedOccurredAt.push(event.occurredAt);
       // A refusal changed nothing a score reads (a customer at the bound is the costliest to read).
       if (deferred.has(event.customerId) || outcome === 'refused') return;
       // Redelivered-only customers are still recomputed: their outbox may hold outputs a crash left unpublished.
@@ -425,6 +435,7 @@ export class ScoringPipeline {
       }
     });
     for (const [topic, counts] of outcomes) for (const [outcome, count] of counts) metrics.events.inc({ topic, outcome }, count);
+    this.deps.historyLoad?.applied(appliedOccurredAt, now);
     // Before the unit ends, like any rejection: a crash before the send leaves the records to be consumed again, and the
     // store, which keeps the refused offsets until a later unit says they are settled, refuses them again.
     const refused = items.flatMap((item, i) =>

@@ -70,6 +70,7 @@ import {
 } from '@churnscore/state';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { RedisDurabilityGate } from './durability';
+import { HistoryLoad } from './history-load';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
 import { ScoringPipeline } from './pipeline';
@@ -501,6 +502,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   // DLQ copies and output sends are kept within what the output topics accept, so no send can fail for its size.
   const batchLimit = await RecordBatchLimit.read(admin, [config.topics.dlq, config.topics.scoreChanged, config.topics.alerts]);
   await backlog.refreshPartitionCounts();
+  const catchUp = catchUpPolicy(settings);
   const pipeline = new ScoringPipeline({
     store,
     codec,
@@ -512,7 +514,13 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     logger,
     batchLimit,
     backlog,
-    catchUp: catchUpPolicy(settings),
+    catchUp,
+    historyLoad: new HistoryLoad({
+      catchUp,
+      loadEvents: settings.chunkSize,
+      logger,
+      onChange: (loading) => metrics.historyLoading.set(loading ? 1 : 0),
+    }),
     catchUpScoreDelayMs: settings.catchUpScoreDelayMs,
     // Called only once the loops run, after timeDriven below exists.
     onReleased: () => timeDriven.pollNow(),

@@ -1,0 +1,83 @@
+// Issue 10, item 6, through the real scorer: a topic-by-topic load published at a limited pace, so that no partition is
+// ever far behind, brings a customer's contract a while before its activity. An outside tester (adv50 F1) loaded an
+// export with `npm run ingest`, one run per kind, the activity at --rate 1000: a minute after the contracts, while the
+// activity was still being published, the customers whose activity had not arrived yet were released from their hold
+// with their contracts alone and opened NO_RECENT_ACTIVITY ("no activity from the customer for 171 days" for a customer
+// active an hour before), resolved as their activity came; their contract-only scores were published as settled.
+// While a load of history arrives on the scorer's inputs (here another customer's year, in another partition), a hold
+// for a customer's history arriving lasts.
+import { MS_PER_DAY } from '@churnscore/domain';
+import type { AlertEvent, ScoreChangedEvent } from '@churnscore/events';
+import { sampleActivity, sampleContract } from '@churnscore/events/testing';
+import { keyPartition } from '@churnscore/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, ManualClock, ScorerTestBed } from './support';
+
+const NOW = Date.UTC(2026, 4, 20, 12, 30, 0);
+const SETTLE_MS = 60_000;
+/** A load is this many history events within the settle time (the scorer's chunk size). */
+const LOAD_EVENTS = 20;
+const PARTITIONS = 2;
+const loaded = 'contract-a-minute-before-its-activity';
+const other = 'loaded-meanwhile';
+
+const bed = new ScorerTestBed('history-load');
+const clock = new ManualClock(NOW);
+/** A customer's subscription of a year, and a call or an email every other day from 353 days ago to yesterday. */
+const history = (customerId: string) => [
+  sampleContract({ customerId, eventId: `${customerId}-signed`, contractId: 'subscription', occurredAt: NOW - 364 * MS_PER_DAY, startDate: NOW - 364 * MS_PER_DAY, endDate: NOW + 200 * MS_PER_DAY }),
+  ...Array.from({ length: 177 }, (_, i) =>
+    sampleActivity({ customerId, eventId: `${customerId}-activity-${i}`, activityType: i % 2 ? 'CALL' : 'EMAIL_RECEIVED', value: null, occurredAt: NOW - (353 - 2 * i) * MS_PER_DAY }),
+  ),
+];
+const [contract, ...activity] = history(loaded);
+// The other customer's records go to the partition the first's do not: its load puts that partition far behind (a
+// chunk's worth of records ahead), the first's never is, as at a pace the scorer keeps up with.
+const otherPartition = (keyPartition(loaded, PARTITIONS) + 1) % PARTITIONS;
+
+let alerts: AlertEvent[];
+let scoreChanges: ScoreChangedEvent[];
+let heldAfterSettleTime: boolean;
+
+beforeAll(async () => {
+  await bed.setUp(PARTITIONS);
+  await bed.startScorer({ clock: clock.now, settings: { catchUpSettleMs: SETTLE_MS, chunkSize: LOAD_EVENTS } });
+  const scored = async (customerId: string, revision: number) =>
+    eventually(() => bed.revisions([customerId]), ([scoredRevision]) => scoredRevision === revision, 60_000, `${customerId} to be scored up to revision ${revision}`);
+  await bed.publish([contract!]);
+  await scored(loaded, 1);
+  clock.set(NOW + SETTLE_MS / 2);
+  const otherHistory = history(other);
+  await bed.publish(otherHistory, () => otherPartition);
+  await scored(other, otherHistory.length);
+  // The first customer's hold was to settle now: it is checked again by time.
+  clock.set(NOW + SETTLE_MS + 1_000);
+  await eventually(() => bed.scoreHash(loaded), (hash) => Number(hash.asOf) >= NOW + SETTLE_MS, 60_000, 'the hold to be checked again');
+  heldAfterSettleTime = (await bed.store.readCustomers([loaded], clock.now()))[0]!.alertBook?.held !== undefined;
+  clock.set(NOW + SETTLE_MS + 10_000);
+  await bed.publish(activity);
+  await scored(loaded, 1 + activity.length);
+  // Nothing arrives any more: the holds settle and are released.
+  clock.set(NOW + 5 * SETTLE_MS);
+  await eventually(
+    () => bed.store.readCustomers([loaded, other], clock.now()),
+    (snapshots) => snapshots.every((snapshot) => snapshot.alertBook?.held === undefined && snapshot.outbox.length === 0),
+    60_000,
+    'the holds to be released',
+  );
+  alerts = (await bed.everyOutput(bed.topics.alerts)) as AlertEvent[];
+  scoreChanges = ((await bed.everyOutput(bed.topics.scoreChanged)) as ScoreChangedEvent[]).filter((change) => change.customerId === loaded);
+}, 180_000);
+afterAll(() => bed.tearDown());
+
+describe("a customer's contract a settle time before its activity, while a load of history arrives", () => {
+  it('stays held past the settle time while the load goes on', () => {
+    expect(heldAfterSettleTime).toBe(true);
+  });
+
+  it('opens and resolves no alert for the contract alone, and ends on a settled score of its whole history', () => {
+    expect(alerts.map((alert) => `${alert.customerId} ${alert.alertType} ${alert.status}: ${alert.reason}`)).toEqual([]);
+    expect(scoreChanges.slice(0, -1).map((change) => change.catchingUp)).not.toContain(false);
+    expect(scoreChanges.at(-1)).toMatchObject({ catchingUp: false, current: { band: 'green' } });
+  });
+});
