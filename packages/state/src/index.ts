@@ -62,7 +62,7 @@ export {
   type ScoreHistoryPoint,
 } from './read-store';
 export { readInputOffsets, type InputOffset } from './input-offsets';
-export { readPartitionsBehind, recordPartitionsBehind, type PartitionBehind } from './partitions-behind';
+export { readHistoryLoading, readPartitionsBehind, recordHistoryLoading, recordPartitionsBehind, type PartitionBehind } from './partitions-behind';
 export { createBackfilledHistoryWriter, type BackfilledHistoryWriter, type BackfilledHistoryWriterOptions } from './backfilled-history';
 export type { BackfillReplaced } from './scripts/replace-backfill';
 export { DEFAULT_DEDUPE_WINDOW_DAYS, DEFAULT_MAX_ENTITIES, DEFAULT_RETENTION_DAYS, anotherModelServes, createStateStore, modelRolloutMark, type ModelInService, type StateStore, type StateStoreOptions } from './store';

@@ -117,6 +117,8 @@ export interface KeySchema {
   readonly inputLastRecords: string;
   /** The input partitions their owning scorer instance is catching up with (partitions-behind.ts). */
   readonly inputsBehind: string;
+  /** Set, expiring, while a scorer instance sees a load of history arriving on its inputs (partitions-behind.ts). */
+  readonly historyLoading: string;
   /**
    * What the namespace's scored customers were last all made due for (store.ts, scheduleModelRollout): the scoring
    * config version and the index rules' revision (rankings and alert indexes).
@@ -172,6 +174,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     inputOffsets: `${prefix}:inputs`,
     inputLastRecords: `${prefix}:inputs:last`,
     inputsBehind: `${prefix}:inputs:behind`,
+    historyLoading: `${prefix}:inputs:history-loading`,
     rolledOutModel: `${prefix}:model`,
     servedModel: `${prefix}:model:served`,
   };

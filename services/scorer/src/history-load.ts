@@ -10,12 +10,21 @@ export interface HistoryLoadOptions {
    */
   loadEvents: number;
   logger: Logger;
-  /** Told when a load begins (true) or stops (false). */
+  /** Where the instances of a namespace tell each other that they see a load (`<p>:inputs:history-loading`). None: alone. */
+  shared?: SharedHistoryLoad;
+  /** Told when the load this instance sees begins (true) or stops (false). */
   onChange?(loading: boolean): void;
 }
 
+/** Where an instance says until when it sees a load (on the scorers' clock), and the others read it. */
+export interface SharedHistoryLoad {
+  record(until: number): Promise<void>;
+  /** Until when an instance last said it sees a load; null: none said. */
+  read(): Promise<number | null>;
+}
+
 /** What the pipeline asks of the history load (see HistoryLoad). */
-export type HistoryLoadView = Pick<HistoryLoad, 'applied' | 'loading'>;
+export type HistoryLoadView = Pick<HistoryLoad, 'applied' | 'share' | 'loading'>;
 
 /**
  * Whether a load of history is arriving on this instance's inputs, as event time shows it rather than consumer lag: a
@@ -23,13 +32,18 @@ export type HistoryLoadView = Pick<HistoryLoad, 'applied' | 'loading'>;
  * never puts a partition far behind, yet a customer whose contracts came first waits longer than the settle time for its
  * activity. While a load arrives, a customer whose alerts are held for its history arriving stays held
  * (CatchUpInput.historyLoading). One instance consumes every input partition of a customer (coPartitionedAssigner), so
- * it sees the load its customers' history is part of.
+ * it sees the load its customers' history is part of; it tells the others (SharedHistoryLoad), whose time-driven loops
+ * recheck its held customers too.
  */
 export class HistoryLoad {
   /** When history events were applied, and how many, oldest first, within the settle time. */
   private readonly arrivals: Array<{ at: number; count: number }> = [];
   private inWindow = 0;
   private wasLoading = false;
+  /** When this instance last told the others it sees a load (share), or null. */
+  private sharedAt: number | null = null;
+  /** Until when an instance said it sees a load, as last learnt (learnOthers). */
+  private loadingSaidUntil = -Infinity;
 
   constructor(private readonly options: HistoryLoadOptions) {}
 
@@ -42,8 +56,30 @@ export class HistoryLoad {
     this.inWindow += count;
   }
 
-  /** Whether at least loadEvents history events were applied within the settle time before `now`. */
+  /**
+   * Tells the other instances, while this one sees a load, that it does, for the settle time: again once a tenth of it
+   * has passed, so that they see it end at most that much before this instance does.
+   */
+  async share(now: number): Promise<void> {
+    const { shared, catchUp } = this.options;
+    if (shared === undefined || !this.loadingHere(now)) return;
+    if (this.sharedAt !== null && now - this.sharedAt < catchUp.settleMs / 10) return;
+    await shared.record(now + catchUp.settleMs);
+    this.sharedAt = now;
+  }
+
+  /** Learns whether another instance sees a load: before each claim of customers due, as InputBacklog.learnOthers. */
+  async learnOthers(): Promise<void> {
+    this.loadingSaidUntil = (await this.options.shared?.read()) ?? -Infinity;
+  }
+
+  /** Whether a load of history arrives: seen here, or said by another instance when last learnt. */
   loading(now: number): boolean {
+    return this.loadingHere(now) || now < this.loadingSaidUntil;
+  }
+
+  /** Whether at least loadEvents history events were applied here within the settle time before `now`. */
+  private loadingHere(now: number): boolean {
     const windowStart = now - this.options.catchUp.settleMs;
     while (this.arrivals.length > 0 && this.arrivals[0]!.at <= windowStart) this.inWindow -= this.arrivals.shift()!.count;
     const loading = this.inWindow >= this.options.loadEvents;

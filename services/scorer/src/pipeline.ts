@@ -436,6 +436,7 @@ export class ScoringPipeline {
     });
     for (const [topic, counts] of outcomes) for (const [outcome, count] of counts) metrics.events.inc({ topic, outcome }, count);
     this.deps.historyLoad?.applied(appliedOccurredAt, now);
+    await this.deps.historyLoad?.share(now);
     // Before the unit ends, like any rejection: a crash before the send leaves the records to be consumed again, and the
     // store, which keeps the refused offsets until a later unit says they are settled, refuses them again.
     const refused = items.flatMap((item, i) =>

@@ -53,7 +53,9 @@ import {
   createStateStore,
   namespaceState,
   readInputOffsets,
+  readHistoryLoading,
   readPartitionsBehind,
+  recordHistoryLoading,
   recordPartitionsBehind,
   redisDataFull,
   RedisFullError,
@@ -503,6 +505,16 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const batchLimit = await RecordBatchLimit.read(admin, [config.topics.dlq, config.topics.scoreChanged, config.topics.alerts]);
   await backlog.refreshPartitionCounts();
   const catchUp = catchUpPolicy(settings);
+  const historyLoad = new HistoryLoad({
+    catchUp,
+    loadEvents: settings.chunkSize,
+    logger,
+    shared: {
+      record: (until) => recordHistoryLoading(redis, until, settings.catchUpSettleMs, config.redis.keyPrefix),
+      read: () => readHistoryLoading(redis, config.redis.keyPrefix),
+    },
+    onChange: (loading) => metrics.historyLoading.set(loading ? 1 : 0),
+  });
   const pipeline = new ScoringPipeline({
     store,
     codec,
@@ -515,12 +527,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     batchLimit,
     backlog,
     catchUp,
-    historyLoad: new HistoryLoad({
-      catchUp,
-      loadEvents: settings.chunkSize,
-      logger,
-      onChange: (loading) => metrics.historyLoading.set(loading ? 1 : 0),
-    }),
+    historyLoad,
     catchUpScoreDelayMs: settings.catchUpScoreDelayMs,
     // Called only once the loops run, after timeDriven below exists.
     onReleased: () => timeDriven.pollNow(),
@@ -642,7 +649,14 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     metrics,
     logger,
     stopIfRefused,
-    backlog,
+    {
+      get assignmentKnown() {
+        return backlog.assignmentKnown;
+      },
+      learnOthers: async () => {
+        await Promise.all([backlog.learnOthers(), historyLoad.learnOthers()]);
+      },
+    },
   );
 
   const stallWatch = new StallWatch({
