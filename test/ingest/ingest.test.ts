@@ -1,6 +1,7 @@
 // Ingest through the real broker and registry: a file with good and bad lines publishes nothing by
 // default, only the good lines with --partial, and reports each bad line by number and reason.
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIngestCommand } from '@churnscore/ingest';
@@ -91,4 +92,18 @@ describe('npm run ingest', () => {
     // Before: 2,000 activity events were on their topic when the contract's encoding failed.
     expect(await inputRecordCount(bed)).toBe(before);
   });
+
+  it('names KAFKA_BROKERS within seconds when no broker answers, rather than retry for minutes', async () => {
+    // Found by an outside tester (adv51 F15): a typo in KAFKA_BROKERS printed "publishing 0/2 events" for 2 min 11 s.
+    const valid = join(dir, 'valid.csv');
+    writeFileSync(valid, CONTRACTS.split('\n').slice(0, 2).join('\n'));
+    // A port nothing listens on: one the system gave and took back.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    await expect(
+      runIngestCommand(['--file', valid, '--kind', 'contract'], { env: { ...producerEnv(bed), KAFKA_BROKERS: `127.0.0.1:${port}` }, stdout: quietStream, stderr: quietStream, clock: () => NOW }),
+    ).rejects.toThrow(/^KAFKA_BROKERS: no broker answered \(.*ECONNREFUSED/);
+  }, 60_000);
 });

@@ -83,7 +83,14 @@ export function kafkaLogCreator(logger: Logger, now?: () => number): logCreator 
     };
 }
 
-export function createKafkaClient(options: KafkaClientOptions, logger: Logger): Kafka {
+/**
+ * How often a client retries reaching the brokers (a connection, a metadata request), backing off from 300 ms to 30 s:
+ * about two and a half minutes, which a service's start rides out a broker's restart with.
+ */
+const CLIENT_RETRIES = 10;
+
+/** `retries`: CLIENT_RETRIES unless a command asks for fewer (COMMAND_CONNECT_RETRIES of the simulator's publisher). */
+export function createKafkaClient(options: KafkaClientOptions, logger: Logger, { retries = CLIENT_RETRIES }: { retries?: number } = {}): Kafka {
   const { maxDecompressionRatio, ...clientOptions } = options;
   registerCompressionCodecs(maxDecompressionRatio);
   groupRecordHeadersSafely();
@@ -94,7 +101,7 @@ export function createKafkaClient(options: KafkaClientOptions, logger: Logger): 
     sasl,
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(logger),
-    retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
+    retry: { initialRetryTime: 300, retries, maxRetryTime: 30_000 },
   });
 }
 
@@ -155,8 +162,9 @@ export function kafkaAccessRefusal(error: unknown): KafkaAccessRefusedError | un
 }
 
 /**
- * No broker of KAFKA_BROKERS answered a service's first connection, through all of kafkajs's retries (about two and a
- * half minutes): an outage or a wrong address, which a restart may outlast, so not a refusal of the setting.
+ * No broker of KAFKA_BROKERS answered a first connection, through all of the client's retries (about two and a half
+ * minutes for a service, seconds for a command): an outage or a wrong address, which a restart may outlast, so not a
+ * refusal of the setting.
  */
 export class BrokersUnreachableError extends Error {
   override readonly name = 'BrokersUnreachableError';
@@ -216,7 +224,8 @@ export async function connectIdempotentProducer(kafka: Kafka, { retries = Number
     await producer.connect();
   } catch (error) {
     // As connectAdmin: a command that publishes says the settings are wrong (exit 2), not that the broker failed.
-    throw isLoginRefusal(error) ? new KafkaLoginRefusedError(error) : error;
+    if (isLoginRefusal(error)) throw new KafkaLoginRefusedError(error);
+    throw error instanceof Error ? new BrokersUnreachableError(error) : error;
   }
   return producer;
 }

@@ -65,6 +65,14 @@ export interface EventPublisher {
 export const COMMAND_SEND_RETRIES = 10;
 
 /**
+ * Retries of the first connection to the brokers (and of each metadata request) before the command fails (exit 3):
+ * about ten seconds of backoff (300 ms doubling). Brokers that never answered are a wrong address or an outage, not a
+ * leader election: an outside tester's ingest with a typo in KAFKA_BROKERS printed "publishing 0/2 events" for 2 min
+ * 11 s before failing (adv51 F15). A batch not acknowledged is still retried for COMMAND_SEND_RETRIES.
+ */
+export const COMMAND_CONNECT_RETRIES = 5;
+
+/**
  * An idempotent producer and the registry codec, connected on the first publish, so a command that
  * turns out to have nothing to publish (a rejected file) never needs the broker. `sendRetries`: COMMAND_SEND_RETRIES.
  */
@@ -75,7 +83,8 @@ export function createEventPublisher(config: AppConfig, serviceName: string, { s
     (connection ??= (async () => {
       // A command's stdout is its report (or the events it prints): the Kafka client's lines go with the progress, to stderr.
       const logger = createLogger({ name: serviceName, level: config.logLevel, destination: process.stderr });
-      const producer = await connectIdempotentProducer(createKafkaClient(kafkaClientOptions(config), logger), { retries: sendRetries });
+      const kafka = createKafkaClient(kafkaClientOptions(config), logger, { retries: COMMAND_CONNECT_RETRIES });
+      const producer = await connectIdempotentProducer(kafka, { retries: sendRetries });
       return { producer, codec: createEventCodec(eventCodecOptions(config, registryClientConfig(config))) };
     })());
   return {
