@@ -1,3 +1,4 @@
+import { RedisLoginRefusedError, redisLoginRefusal } from '@churnscore/state';
 import { Redis } from 'ioredis';
 import kafkajs from 'kafkajs';
 import type { Admin, SASLOptions } from 'kafkajs';
@@ -80,8 +81,15 @@ async function withRedis<T>(redisUrl: string, work: (redis: Redis) => Promise<T>
   // connectTimeout bounds the TCP connection only: a server that accepts and never answers would hold the ready check
   // and the work for ever. Disconnecting fails both.
   const deadline = setTimeout(() => redis.disconnect(), PROBE_TIMEOUT_MS);
+  // A refused login rejects connect() with "Connection is closed."; the refusal itself comes as an error event.
+  let connectionError: unknown;
+  redis.on('error', (error: unknown) => {
+    connectionError = error;
+  });
   try {
-    await redis.connect();
+    await redis.connect().catch((error: unknown) => {
+      throw connectionError ?? error;
+    });
     return await work(redis);
   } finally {
     clearTimeout(deadline);
@@ -89,10 +97,16 @@ async function withRedis<T>(redisUrl: string, work: (redis: Redis) => Promise<T>
   }
 }
 
+/**
+ * Whether Redis at `redisUrl` answers a PING. A refused login is thrown (RedisLoginRefusedError): waiting for it would
+ * end, half a minute later, on "did not answer" (an endpoint of one's own with a wrong password).
+ */
 export async function redisAnswers(redisUrl: string): Promise<boolean> {
   try {
     return (await withRedis(redisUrl, (redis) => redis.ping())) === 'PONG';
-  } catch {
+  } catch (error) {
+    const refusal = redisLoginRefusal(error);
+    if (refusal !== undefined) throw new RedisLoginRefusedError(refusal);
     return false;
   }
 }

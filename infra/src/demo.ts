@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig, stateSettings, type AppConfig } from '@churnscore/config';
 import { loadScoringConfigFile, scoringConfigIdentity } from '@churnscore/scoring';
-import { anotherModelServes, createRedis, createStateStore } from '@churnscore/state';
+import { anotherModelServes, createRedis, createStateStore, requireRedisAnswer } from '@churnscore/state';
 import { withAdmin } from './clients';
 import { ensureStack, provisionStack } from './index';
 import type { Reporter } from './progress';
@@ -114,6 +114,8 @@ async function inputTopicsHoldRecords(brokers: string[], { topics }: AppConfig):
 async function modelServedByAnotherScorer(config: AppConfig): Promise<string | null> {
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-demo' });
   try {
+    // Its client waits out an outage without end: a refused login or a Redis that never answers would hang npm start.
+    await requireRedisAnswer(redis);
     const store = createStateStore(redis, { prefix: config.redis.keyPrefix, ...stateSettings(config) });
     const model = scoringConfigIdentity(loadScoringConfigFile(config.scoringConfigPath));
     const inService = await store.modelInService(Date.now());

@@ -342,6 +342,14 @@ export async function requireRedisLogin(redis: RedisClient, timeoutMs = REDIS_LO
 }
 
 /**
+ * requireRedisLogin for a command, which cannot wait for Redis as a service does: no answer in time is an error too.
+ * @throws RedisLoginRefusedError when the login was refused; an Error naming REDIS_URL when Redis did not answer.
+ */
+export async function requireRedisAnswer(redis: RedisClient): Promise<void> {
+  if (!(await requireRedisLogin(redis))) throw new Error('Redis at REDIS_URL did not answer');
+}
+
+/**
  * How far `wallClock` is at least ahead of Redis's `TIME` (behind: negative), in ms; 0 when they may agree. Redis read its
  * clock somewhere between the two local readings around the call, so only a server time outside them shows a skew, by
  * its distance to the nearer one. (The midpoint, taken until 2026-12-07, counted half of a slow round trip as skew: an

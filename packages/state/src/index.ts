@@ -12,6 +12,7 @@ export {
   redisFull,
   requireMaster,
   requireNoEviction,
+  requireRedisAnswer,
   requireRedisLogin,
   redisServesEveryKey,
   clockAheadOfRedisMs,

@@ -6,7 +6,7 @@ import { stateSettings, type Env } from '@churnscore/config';
 import { connectionErrorLogger, createLogger } from '@churnscore/observability';
 import { compareUtf8 } from '@churnscore/scoring';
 import { CLI_EXIT_CODES, UsageError, exitOnInterrupt, formatCount, formatPercent, loadProducerConfig, parseOptions, startProgress } from '@churnscore/simulator';
-import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisLogin, serverMicroseconds, type BackfilledHistoryWriter } from '@churnscore/state';
+import { RedisLoginRefusedError, createBackfilledHistoryWriter, createRedis, requireRedisAnswer, serverMicroseconds, type BackfilledHistoryWriter } from '@churnscore/state';
 import { loadCommandScoringConfig, replayInputTopics, type CommandIo } from '@churnscore/trainer';
 import { groupByCustomer, type CustomerHistory } from '@churnscore/training';
 import { BACKFILL_DAYS, backfilledPoints, weekEnds } from './score-points';
@@ -130,7 +130,7 @@ export async function runBackfillCommand(argv: string[], io: BackfillIo): Promis
   const stopExitingOnInterrupt = exitOnInterrupt(io.stderr, () => describeInterruptedBackfill(progress, customers));
   try {
     try {
-      if (!(await requireRedisLogin(redis))) throw new Error('Redis at REDIS_URL did not answer');
+      await requireRedisAnswer(redis);
     } catch (error) {
       if (error instanceof RedisLoginRefusedError) throw new UsageError(error.message);
       throw error;
