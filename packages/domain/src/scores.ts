@@ -143,4 +143,10 @@ export interface AlertBook {
   bandBeforeDrop: HealthBand | null;
   /** Present while the customer's alert transitions are held (absent in books stored before holds existed). */
   held?: AlertHold;
+  /**
+   * Set when a hold with no baseline ends (a customer first seen in a backlog), until the customer's first evaluation of
+   * live events: the score that hold ended on may itself be of part of its history (a load's older activity arriving
+   * after a pause longer than the settle time), so a hold begun meanwhile takes no baseline either. Absent otherwise.
+   */
+  seenOnlyInBacklog?: true;
 }

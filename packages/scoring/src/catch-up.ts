@@ -145,7 +145,7 @@ export function alertHold(input: CatchUpInput, policy: CatchUpPolicy, now: numbe
   if (!inputsBehind && settled(settlesAt, input, now)) return null;
   return {
     since: earlier?.since ?? now,
-    baseline: earlier !== undefined ? earlier.baseline : bandBaseline(published),
+    baseline: earlier !== undefined ? earlier.baseline : book.seenOnlyInBacklog ? null : bandBaseline(published),
     settlesAt,
   };
 }

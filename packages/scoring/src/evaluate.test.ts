@@ -34,8 +34,12 @@ const settledFirstSight = (state: CustomerState = healthyState(), now = NOW): Cu
 /** A customer signing today: live from its first event. */
 const signingToday = healthyState({ contracts: [contract({ occurredAt: NOW - 3_600_000, startDate: utcDay(NOW) * DAY })] });
 
+/** A healthy customer scored live: first seen (held, as any customer of long standing is), then judged on an event of today. */
+const healthy = (() => {
+  const loaded = settledFirstSight();
+  return evaluate({ published: loaded.score, alertBook: loaded.alertBook, newestEventAt: NOW });
+})();
 /** A customer that went silent after a healthy score was published: its band dropped and it has been inactive for 45 days. */
-const healthy = settledFirstSight();
 const silent = evaluate({ state: silentFor(45), published: healthy.score });
 /** The silent customer after one call yesterday: activity resumed, health not yet back in its band. */
 const silentState = silentFor(45);
@@ -97,6 +101,24 @@ describe('evaluateCustomer', () => {
     expect(released.catchingUp).toBe(false);
     expect(released.transitions.map(summary)).toEqual(recheck(false, NOW + settleMs).transitions.map(summary));
     expect(released.transitions.map(summary)).toContain('NO_RECENT_ACTIVITY OPEN');
+  });
+
+  it('takes no baseline for a hold begun before a customer first seen in a backlog was judged on live events', () => {
+    // Found by an outside tester (adv50 F2): a load's recent part (contracts, the last 20 days) and, after a pause longer
+    // than the settle time, its older activity. The first part's score, released by time, was green (78); the hold the
+    // older activity began took it for its baseline, and HEALTH_BAND_DROPPED opened "from green to yellow (health 78 →
+    // 66)" where the same history loaded in one go opens none.
+    const recentPart = settledFirstSight();
+    expect(recentPart.alertBook.seenOnlyInBacklog).toBe(true);
+    const olderHistory = evaluate({ state: silentFor(45), published: recentPart.score, alertBook: recentPart.alertBook, newestEventAt: NOW - 100 * DAY, newestActivityAt: NOW - 100 * DAY });
+    expect(olderHistory.alertBook.held?.baseline).toBeNull();
+    const loaded = evaluate({ state: silentFor(45), published: olderHistory.score, alertBook: olderHistory.alertBook, cause: { kind: 'time' } }, NOW + EVALUATION_OPTIONS.catchUp.settleMs);
+    expect(loaded.transitions.map(summary)).toEqual(settledFirstSight(silentFor(45), NOW + EVALUATION_OPTIONS.catchUp.settleMs).transitions.map(summary));
+    expect(loaded.transitions.map(summary)).not.toContain('HEALTH_BAND_DROPPED OPEN');
+    // Judged on a live event, the customer's score is a baseline again: a later hold keeps it.
+    expect(healthy.alertBook.seenOnlyInBacklog).toBeUndefined();
+    const held = evaluate({ state: silentFor(45), published: healthy.score, alertBook: healthy.alertBook, newestEventAt: NOW - 100 * DAY, newestActivityAt: NOW - 100 * DAY });
+    expect(held.alertBook.held?.baseline).toEqual(bandBaseline(healthy.score));
   });
 
   it('publishes nothing when re-evaluated against what it produced (a redelivery, a retried commit)', () => {

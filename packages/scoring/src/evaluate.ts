@@ -4,6 +4,7 @@ import {
   scoreChangedMessage,
   type AlertBook,
   type AlertEpisode,
+  type AlertHold,
   type CustomerInsights,
   type CustomerState,
   type OutputMessage,
@@ -140,6 +141,8 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
     hold === null
       ? evaluateAlerts(current, draft.score, current.held === undefined ? bandBaseline(published) : current.held.baseline, insights, config, now, signals)
       : { book: { ...current, held: hold }, transitions: [] };
+  if (seenOnlyInBacklogAfter(current, hold, cause)) book.seenOnlyInBacklog = true;
+  else delete book.seenOnlyInBacklog;
   const caughtUp = hold === null && current.held !== undefined && customer.publishedCatchingUp !== false;
   // A score is published with every alert transition, so that an alert and the score a reader finds beside it agree
   // ("no activity for 30 days" beside a recency of 29 days otherwise).
@@ -167,6 +170,16 @@ export function evaluateCustomer(customer: CustomerEvaluationInput, config: Scor
       ...alerts.map((episode) => alertMessage(episode, { modelVersion: score.modelVersion, updatedAt: now })),
     ],
   };
+}
+
+/**
+ * Whether the book leaves the customer seen only in a backlog (AlertBook.seenOnlyInBacklog): a hold with no baseline
+ * ends, or the customer was and is not judged on live events now (held still, or evaluated by time).
+ */
+function seenOnlyInBacklogAfter(current: AlertBook, hold: AlertHold | null, cause: ScoreCause): boolean {
+  if (hold === null && current.held?.baseline === null) return true;
+  const judgedLive = hold === null && current.held === undefined && cause.kind === 'event';
+  return current.seenOnlyInBacklog === true && !judgedLive;
 }
 
 /** The transitions, and after them the latest episode of every other alert type in the book, to publish again. */
