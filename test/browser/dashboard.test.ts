@@ -7,7 +7,7 @@ import { hasActiveContract, type HealthBand, type LifecycleStage } from '@churns
 import { encodeScoreHistoryEntry } from '@churnscore/state';
 import { DEFAULT_MODEL_CARDS_DIR, defaultScoringConfig } from '@churnscore/scoring';
 import type { ModelCard } from '@churnscore/training';
-import { sampleActivity, sampleContract } from '@churnscore/events/testing';
+import { sampleActivity, sampleContract, sampleCustomer } from '@churnscore/events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../services/api/src/index';
 import { CUSTOMER_IDS } from '../api/portfolio';
@@ -368,5 +368,18 @@ describe('the dashboard', () => {
     await page.click('[data-alert-status=OPEN]');
     await expect.poll(() => alerts.allTextContents()).not.toContainEqual(expect.stringContaining('resolved'));
     expect(await alerts.count()).toBeGreaterThan(0);
+  });
+
+  it("takes an erased customer out of the table and out of the ranking's count", async () => {
+    // Found by an outside tester (adv48 L-5): after a live erasure the footer said "3 shown · 4 customers ranked" until a refresh.
+    const customerId = 'umbrella-steady';
+    await page.selectOption('#filters select[name=sort]', 'valueAtRisk');
+    await row(customerId).waitFor();
+    const shownBefore = await page.locator('#customers tbody tr[data-customer-id]').count();
+    const rankedBefore = Number(/· (\d+) customers ranked$/.exec((await page.locator('#table-status').textContent()) ?? '')?.[1]);
+    await bed.liveUpdatesReady(api);
+    await bed.publish([sampleCustomer({ customerId, eventId: `${customerId}-erase-browser`, segment: null, erase: true, occurredAt: bed.clock.now() - 1_000 })]);
+    await expect.poll(() => row(customerId).count(), { timeout: 20_000 }).toBe(0);
+    expect(await page.locator('#table-status').textContent()).toBe(`${shownBefore - 1} shown · ${rankedBefore - 1} customers ranked`);
   });
 });

@@ -671,7 +671,11 @@ function startLiveUpdates() {
         if (data.customerId === view.openCustomerId) refreshPanel();
         refreshFigures();
       } else if (event === 'erased') {
+        // Shown, it was in the ranking the total counts; not shown, it may have been: the refresh note counts it.
+        if (view.rows.has(data.customerId)) tableTotal = Math.max(0, tableTotal - 1);
+        else view.changedOffscreen.add(data.customerId);
         removeCustomer(data.customerId);
+        updateTableFooter(tableTotal);
         refreshFigures();
       }
     },
