@@ -15,8 +15,6 @@ import { eventually, ManualClock, ScorerTestBed } from './support';
 
 const NOW = Date.UTC(2026, 4, 20, 12, 30, 0);
 const SETTLE_MS = 60_000;
-/** A load is this many history events within the settle time (the scorer's chunk size). */
-const LOAD_EVENTS = 20;
 const PARTITIONS = 2;
 const loaded = 'contract-a-minute-before-its-activity';
 const other = 'loaded-meanwhile';
@@ -31,8 +29,8 @@ const history = (customerId: string) => [
   ),
 ];
 const [contract, ...activity] = history(loaded);
-// The other customer's records go to the partition the first's do not: its load puts that partition far behind (a
-// chunk's worth of records ahead), the first's never is, as at a pace the scorer keeps up with.
+// The other customer's records (a load: more than HISTORY_LOAD_MIN_EVENTS, all history) go to the partition the first's
+// do not, so that the first's partition never lags, as at a pace the scorer keeps up with.
 const otherPartition = (keyPartition(loaded, PARTITIONS) + 1) % PARTITIONS;
 
 let alerts: AlertEvent[];
@@ -41,7 +39,7 @@ let heldAfterSettleTime: boolean;
 
 beforeAll(async () => {
   await bed.setUp(PARTITIONS);
-  await bed.startScorer({ clock: clock.now, settings: { catchUpSettleMs: SETTLE_MS, chunkSize: LOAD_EVENTS } });
+  await bed.startScorer({ clock: clock.now, settings: { catchUpSettleMs: SETTLE_MS } });
   const scored = async (customerId: string, revision: number) =>
     eventually(() => bed.revisions([customerId]), ([scoredRevision]) => scoredRevision === revision, 60_000, `${customerId} to be scored up to revision ${revision}`);
   await bed.publish([contract!]);

@@ -47,8 +47,8 @@ export interface CatchUpInput {
    */
   unjudgedEvents?: boolean;
   /**
-   * Whether a load of history is arriving on the scorer's inputs (thousands of events older than the history age
-   * within the settle time; the scorer's HistoryLoad): a hold for the customer's history arriving lasts while it does,
+   * Whether a load of history is arriving on the scorer's inputs (a hundred events or more older than the history age
+   * within the settle time, most of those applied; the scorer's HistoryLoad): a hold for the customer's history arriving lasts while it does,
    * as the rest of that history may be in it (a topic-by-topic load at a limited rate brings a customer's activity
    * minutes after its contracts, with no consumer lag to show it). Absent: none is.
    */
@@ -94,9 +94,12 @@ function newestKnownEventAt(state: CustomerState): number | null {
  * than the history age is being loaded, and a history published newest first while the scorer keeps up brings its
  * last days before the rest), or one with no activity known from before the history age (a topic-by-topic load
  * brings contracts before activity). A profile alone carries no date in the state: it waits too, and nothing can
- * alert on it meanwhile.
+ * alert on it meanwhile. Any customer seen for the first time while a load of history arrives (historyLoading) is.
  */
-function historyArriving({ state, published, newestEventAt, newestActivityAt, unjudgedEvents }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
+function historyArriving({ state, published, newestEventAt, newestActivityAt, unjudgedEvents, historyLoading }: CatchUpInput, policy: CatchUpPolicy, now: number): boolean {
+  // Seen for the first time while a load of history arrives: part of it, whatever its first events (an export written
+  // customer by customer, newest first, brings a prospect's last hours first, judged live and published as settled).
+  if (published === null && historyLoading === true) return true;
   const historyBefore = now - policy.historyAgeMs;
   // Events evaluated by time for the first time are known by the state alone: its newest dated record and activity.
   const byState = unjudgedEvents === true && newestEventAt === undefined;

@@ -103,6 +103,17 @@ describe('evaluateCustomer', () => {
     expect(released.transitions.map(summary)).toContain('NO_RECENT_ACTIVITY OPEN');
   });
 
+  it('holds a customer seen for the first time while a load of history arrives, whatever its first events', () => {
+    // Found by an outside tester (adv52 F6): an export published customer by customer, newest first, at a pace the scorer
+    // kept up with: a prospect's first unit (its last hours of activity, no contract yet) was judged live and published
+    // as settled (health 30 red against a final 85 green), a point left in its score history.
+    const lastHours = emptyState({ lastActivityAt: NOW - 3_600_000, activityDays: [bucket(0, 'EMAIL_RECEIVED')] });
+    expect(evaluate({ state: lastHours, newestEventAt: NOW - 3_600_000 }).catchingUp).toBe(false);
+    const loading = evaluate({ state: lastHours, newestEventAt: NOW - 3_600_000, historyLoading: true });
+    expect(loading).toMatchObject({ catchingUp: true, nextDueAt: NOW + EVALUATION_OPTIONS.catchUp.settleMs });
+    expect(loading.alertBook.held).toEqual({ since: NOW, baseline: null, settlesAt: NOW + EVALUATION_OPTIONS.catchUp.settleMs });
+  });
+
   it('takes no baseline for a hold begun before a customer first seen in a backlog was judged on live events', () => {
     // Found by an outside tester (adv50 F2): a load's recent part (contracts, the last 20 days) and, after a pause longer
     // than the settle time, its older activity. The first part's score, released by time, was green (78); the hold the

@@ -1,14 +1,16 @@
 import type { Logger } from '@churnscore/observability';
 import type { CatchUpPolicy } from '@churnscore/scoring';
 
+/**
+ * The fewest history events (older than the history age) applied within the settle time that make a load, when they are
+ * also most of what was applied: a quiet live namespace's few late records (a meeting logged days after) are no load,
+ * and an outside tester's kind-by-kind load at 120 events a second over two instances (60 each) was seen within two
+ * seconds. A unit of work's worth (5,000) went unseen for 90 s, and released customers before their activity came.
+ */
+export const HISTORY_LOAD_MIN_EVENTS = 100;
+
 export interface HistoryLoadOptions {
   catchUp: CatchUpPolicy;
-  /**
-   * History events (older than the policy's history age) applied within its settle time that make a load: a unit of
-   * work's worth (SCORER_CHUNK_SIZE), the backlog from which an input partition is far behind. Live traffic brings a
-   * late record now and then (a meeting logged days after), never thousands a minute.
-   */
-  loadEvents: number;
   logger: Logger;
   /** Where the instances of a namespace tell each other that they see a load (`<p>:inputs:history-loading`). None: alone. */
   shared?: SharedHistoryLoad;
@@ -36,9 +38,10 @@ export type HistoryLoadView = Pick<HistoryLoad, 'applied' | 'share' | 'loading'>
  * recheck its held customers too.
  */
 export class HistoryLoad {
-  /** When history events were applied, and how many, oldest first, within the settle time. */
-  private readonly arrivals: Array<{ at: number; count: number }> = [];
-  private inWindow = 0;
+  /** When events were applied, how many, and how many of them were history, oldest first, within the settle time. */
+  private readonly arrivals: Array<{ at: number; applied: number; history: number }> = [];
+  private appliedInWindow = 0;
+  private historyInWindow = 0;
   private wasLoading = false;
   /** When this instance last told the others it sees a load (share), or null. */
   private sharedAt: number | null = null;
@@ -49,11 +52,12 @@ export class HistoryLoad {
 
   /** Notes the events applied at `now` (when each occurred): those older than the history age are history. */
   applied(occurredAt: readonly number[], now: number): void {
+    if (occurredAt.length === 0) return;
     const historyBefore = now - this.options.catchUp.historyAgeMs;
-    const count = occurredAt.filter((at) => at < historyBefore).length;
-    if (count === 0) return;
-    this.arrivals.push({ at: now, count });
-    this.inWindow += count;
+    const history = occurredAt.filter((at) => at < historyBefore).length;
+    this.arrivals.push({ at: now, applied: occurredAt.length, history });
+    this.appliedInWindow += occurredAt.length;
+    this.historyInWindow += history;
   }
 
   /**
@@ -78,11 +82,18 @@ export class HistoryLoad {
     return this.loadingHere(now) || now < this.loadingSaidUntil;
   }
 
-  /** Whether at least loadEvents history events were applied here within the settle time before `now`. */
+  /**
+   * Whether, of the events applied here within the settle time before `now`, at least HISTORY_LOAD_MIN_EVENTS were
+   * history and they were at least half: live traffic brings late records among many more live ones.
+   */
   private loadingHere(now: number): boolean {
     const windowStart = now - this.options.catchUp.settleMs;
-    while (this.arrivals.length > 0 && this.arrivals[0]!.at <= windowStart) this.inWindow -= this.arrivals.shift()!.count;
-    const loading = this.inWindow >= this.options.loadEvents;
+    while (this.arrivals.length > 0 && this.arrivals[0]!.at <= windowStart) {
+      const { applied, history } = this.arrivals.shift()!;
+      this.appliedInWindow -= applied;
+      this.historyInWindow -= history;
+    }
+    const loading = this.historyInWindow >= HISTORY_LOAD_MIN_EVENTS && 2 * this.historyInWindow >= this.appliedInWindow;
     if (loading !== this.wasLoading) this.changed(loading);
     return loading;
   }
@@ -90,7 +101,7 @@ export class HistoryLoad {
   private changed(loading: boolean): void {
     this.wasLoading = loading;
     this.options.logger.info(
-      { historyEventsWithinSettleTime: this.inWindow },
+      { historyEventsWithinSettleTime: this.historyInWindow, eventsWithinSettleTime: this.appliedInWindow },
       loading
         ? 'history is being loaded: customers whose alerts are held for their history arriving stay held while it arrives'
         : 'the load of history stopped: customers held for it are released at their next recheck',

@@ -38,7 +38,7 @@ export function createScorerMetrics() {
     }),
     historyLoading: new Gauge({
       name: 'churnscore_history_loading',
-      help: '1 while a load of history arrives on this instance\'s inputs (thousands of events older than CATCH_UP_HISTORY_AGE_MS within CATCH_UP_SETTLE_MS): alerts held for a customer\'s history arriving stay held',
+      help: '1 while a load of history arrives on this instance\'s inputs (a hundred events or more older than CATCH_UP_HISTORY_AGE_MS within CATCH_UP_SETTLE_MS, most of those applied): alerts held for a customer\'s history arriving stay held',
       registers,
     }),
     scoreChanges: new Counter({

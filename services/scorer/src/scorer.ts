@@ -507,7 +507,6 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const catchUp = catchUpPolicy(settings);
   const historyLoad = new HistoryLoad({
     catchUp,
-    loadEvents: settings.chunkSize,
     logger,
     shared: {
       record: (until) => recordHistoryLoading(redis, until, settings.catchUpSettleMs, config.redis.keyPrefix),
