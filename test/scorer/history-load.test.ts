@@ -29,6 +29,9 @@ const history = (customerId: string) => [
   ),
 ];
 const [contract, ...activity] = history(loaded);
+/** A customer of long standing known from its contract alone (in the first's partition): its history never comes. */
+const silent = ['silent-1', 'silent-2', 'silent-3', 'silent-4'].find((id) => keyPartition(id, PARTITIONS) === keyPartition(loaded, PARTITIONS))!;
+const silentContract = history(silent)[0]!;
 // The other customer's records (a load: more than HISTORY_LOAD_MIN_EVENTS, all history) go to the partition the first's
 // do not, so that the first's partition never lags, as at a pace the scorer keeps up with.
 const otherPartition = (keyPartition(loaded, PARTITIONS) + 1) % PARTITIONS;
@@ -36,14 +39,18 @@ const otherPartition = (keyPartition(loaded, PARTITIONS) + 1) % PARTITIONS;
 let alerts: AlertEvent[];
 let scoreChanges: ScoreChangedEvent[];
 let heldAfterSettleTime: boolean;
+/** When the silent customer was due once the load stopped, and whether it was held just before. */
+let silentDueAfterTheLoad: number | null;
+let silentHeldBeforeTheLoadStopped: boolean;
 
 beforeAll(async () => {
   await bed.setUp(PARTITIONS);
   await bed.startScorer({ clock: clock.now, settings: { catchUpSettleMs: SETTLE_MS } });
   const scored = async (customerId: string, revision: number) =>
     eventually(() => bed.revisions([customerId]), ([scoredRevision]) => scoredRevision === revision, 60_000, `${customerId} to be scored up to revision ${revision}`);
-  await bed.publish([contract!]);
+  await bed.publish([contract!, silentContract]);
   await scored(loaded, 1);
+  await scored(silent, 1);
   clock.set(NOW + SETTLE_MS / 2);
   const otherHistory = history(other);
   await bed.publish(otherHistory, () => otherPartition);
@@ -55,10 +62,21 @@ beforeAll(async () => {
   clock.set(NOW + SETTLE_MS + 10_000);
   await bed.publish(activity);
   await scored(loaded, 1 + activity.length);
+  // The silent customer's recheck (as long again as it had been held) while the first's year still counts as a load.
+  const silentRecheck = NOW + SETTLE_MS + 1_000 + Math.max(SETTLE_MS, SETTLE_MS + 1_000);
+  clock.set(silentRecheck + 3_000);
+  await eventually(() => bed.scoreHash(silent), (hash) => Number(hash.asOf) >= silentRecheck, 60_000, 'the silent customer to be checked again');
+  silentHeldBeforeTheLoadStopped = (await bed.store.readCustomers([silent], clock.now()))[0]!.alertBook?.held !== undefined;
+  // The load stops a settle time after the first's year was applied: the silent customer is made due just after.
+  const loadStopped = NOW + 2 * SETTLE_MS + 10_000 + 5_000;
+  clock.set(loadStopped);
+  const due = () => bed.redis.zscore(bed.keys.dueShard(bed.keys.dueShardOf(silent)), silent);
+  await eventually(due, (dueAt) => dueAt !== null && Number(dueAt) <= loadStopped + 1, 30_000, 'the silent customer to be made due as the load stopped');
+  silentDueAfterTheLoad = Number(await due());
   // Nothing arrives any more: the holds settle and are released.
   clock.set(NOW + 5 * SETTLE_MS);
   await eventually(
-    () => bed.store.readCustomers([loaded, other], clock.now()),
+    () => bed.store.readCustomers([loaded, other, silent], clock.now()),
     (snapshots) => snapshots.every((snapshot) => snapshot.alertBook?.held === undefined && snapshot.outbox.length === 0),
     60_000,
     'the holds to be released',
@@ -73,8 +91,16 @@ describe("a customer's contract a settle time before its activity, while a load 
     expect(heldAfterSettleTime).toBe(true);
   });
 
+  it('holds a customer whose history never comes until the load stops, and makes it due then, not at its next recheck', () => {
+    // Found by an outside tester (adv52 F3): the release came with the recheck, as long again as the customer had been
+    // held, up to 271 s after a 3.5-minute load stopped.
+    expect(silentHeldBeforeTheLoadStopped).toBe(true);
+    expect(silentDueAfterTheLoad).toBeLessThanOrEqual(NOW + 2 * SETTLE_MS + 15_001);
+    expect(alerts.filter((alert) => alert.customerId === silent).map((alert) => `${alert.alertType} ${alert.status}`)).toEqual(['NO_RECENT_ACTIVITY OPEN']);
+  });
+
   it('opens and resolves no alert for the contract alone, and ends on a settled score of its whole history', () => {
-    expect(alerts.map((alert) => `${alert.customerId} ${alert.alertType} ${alert.status}: ${alert.reason}`)).toEqual([]);
+    expect(alerts.filter((alert) => alert.customerId !== silent).map((alert) => `${alert.customerId} ${alert.alertType} ${alert.status}: ${alert.reason}`)).toEqual([]);
     expect(scoreChanges.slice(0, -1).map((change) => change.catchingUp)).not.toContain(false);
     expect(scoreChanges.at(-1)).toMatchObject({ catchingUp: false, current: { band: 'green' } });
   });

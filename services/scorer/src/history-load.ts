@@ -14,7 +14,7 @@ export interface HistoryLoadOptions {
   logger: Logger;
   /** Where the instances of a namespace tell each other that they see a load (`<p>:inputs:history-loading`). None: alone. */
   shared?: SharedHistoryLoad;
-  /** Told when the load this instance sees begins (true) or stops (false). */
+  /** Told when a load begins (true) or stops (false), as loading sees it: here or said by another instance. */
   onChange?(loading: boolean): void;
 }
 
@@ -77,9 +77,11 @@ export class HistoryLoad {
     this.loadingSaidUntil = (await this.options.shared?.read()) ?? -Infinity;
   }
 
-  /** Whether a load of history arrives: seen here, or said by another instance when last learnt. */
+  /** Whether a load of history arrives: seen here, or said by another instance when last learnt. Told to onChange when that changes. */
   loading(now: number): boolean {
-    return this.loadingHere(now) || now < this.loadingSaidUntil;
+    const loading = this.loadingHere(now) || now < this.loadingSaidUntil;
+    if (loading !== this.wasLoading) this.changed(loading);
+    return loading;
   }
 
   /**
@@ -93,9 +95,7 @@ export class HistoryLoad {
       this.appliedInWindow -= applied;
       this.historyInWindow -= history;
     }
-    const loading = this.historyInWindow >= HISTORY_LOAD_MIN_EVENTS && 2 * this.historyInWindow >= this.appliedInWindow;
-    if (loading !== this.wasLoading) this.changed(loading);
-    return loading;
+    return this.historyInWindow >= HISTORY_LOAD_MIN_EVENTS && 2 * this.historyInWindow >= this.appliedInWindow;
   }
 
   private changed(loading: boolean): void {

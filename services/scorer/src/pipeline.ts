@@ -68,6 +68,9 @@ interface Recomputed {
 /** How many customers one Redis pipeline makes due at once when a backlog catches up. */
 const RELEASE_BATCH = 1_000;
 
+/** Customers held during a load of history that are remembered (~100 bytes each), to be made due when it stops; the rest wait for their recheck. */
+const HELD_DURING_LOAD_REMEMBERED = 100_000;
+
 /**
  * The most customers one step of a unit applies, scores, commits and publishes before the next step is built. Each
  * stage of a step runs on the thread without a break, and evaluating a customer and building its commit (~0.1 ms) is
@@ -160,6 +163,8 @@ export class ScoringPipeline {
   private readonly rejectionLogs = new Map<string, (fields: Record<string, unknown>) => void>();
   /** Whether the last step left its customers to the model in service (reportLeavingScoring). */
   private leavingScoring = false;
+  /** Customers evaluated as held while a load of history arrived (up to HELD_DURING_LOAD_REMEMBERED): see loadStopped. */
+  private readonly heldDuringLoad = new Set<string>();
 
   constructor(private readonly deps: PipelineDeps) {}
 
@@ -227,6 +232,20 @@ export class ScoringPipeline {
       );
     }
     this.deps.onReleased?.();
+  }
+
+  /**
+   * The load of history this instance saw stopped (HistoryLoad): the customers it held meanwhile are due just after `now`,
+   * to be released, or held on while their own history settles. Their recheck, as long again as each had been held,
+   * came up to 271 s after an outside tester's three-and-a-half-minute load stopped (adv52 F3).
+   */
+  async loadStopped(now: number): Promise<void> {
+    const held = [...this.heldDuringLoad];
+    this.heldDuringLoad.clear();
+    await this.release(
+      held.map((customerId) => ({ customerId, waitingFor: 'alerts' as const })),
+      now,
+    );
   }
 
   /** Decodes and validates a chunk's records; the rejected ones go to the DLQ. */
@@ -352,6 +371,7 @@ export class ScoringPipeline {
     const newGeneration = fence.generation !== (stored?.generation ?? '');
     const published = stored !== null && !scoreValuesReadable(stored) ? this.unreadableScore(snapshot.customerId, fence) : stored;
     const behind = this.deps.backlog.partitionsBehind(snapshot.customerId, handling);
+    const historyLoading = this.deps.historyLoad?.loading(now) ?? false;
     const { asOf, score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, catchingUp } = evaluateCustomer(
       {
         state: snapshot.state,
@@ -365,13 +385,14 @@ export class ScoringPipeline {
         newestActivityAt,
         // A customer whose scoring was deferred is first evaluated by time, once its partition caught up.
         unjudgedEvents: snapshot.state.revision > (stored?.revision ?? 0),
-        historyLoading: this.deps.historyLoad?.loading(now) ?? false,
+        historyLoading,
         lastEvaluatedAt: stored?.asOf,
       },
       scoring,
       now,
       { retentionDays: this.deps.store.retentionDays, catchUp: this.deps.catchUp },
     );
+    if (catchingUp && historyLoading && this.heldDuringLoad.size < HELD_DURING_LOAD_REMEMBERED) this.heldDuringLoad.add(snapshot.customerId);
     return {
       commit: { score, insights, alertBook, outbox, nextDueAt, hasOpenAlerts, lastResolvedAt, revision: snapshot.state.revision, incarnation: snapshot.incarnation, asOf, basedOn: stored },
       awaiting: catchingUp ? behind : [],

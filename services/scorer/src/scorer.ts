@@ -512,7 +512,13 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       record: (until) => recordHistoryLoading(redis, until, settings.catchUpSettleMs, config.redis.keyPrefix),
       read: () => readHistoryLoading(redis, config.redis.keyPrefix),
     },
-    onChange: (loading) => metrics.historyLoading.set(loading ? 1 : 0),
+    onChange: (loading) => {
+      metrics.historyLoading.set(loading ? 1 : 0);
+      if (loading) return;
+      pipeline.loadStopped(clock()).catch((error: unknown) => {
+        logger.warn({ err: error }, 'the customers held during the load of history could not be made due: they are released at their recheck');
+      });
+    },
   });
   const pipeline = new ScoringPipeline({
     store,
@@ -654,6 +660,8 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
       },
       learnOthers: async () => {
         await Promise.all([backlog.learnOthers(), historyLoad.learnOthers()]);
+        // Each poll, so that the end of a load is seen when no evaluation asks (HistoryLoad.onChange).
+        historyLoad.loading(clock());
       },
     },
   );
