@@ -104,7 +104,7 @@ export class HistoryLoad {
       { historyEventsWithinSettleTime: this.historyInWindow, eventsWithinSettleTime: this.appliedInWindow },
       loading
         ? 'history is being loaded: customers whose alerts are held for their history arriving stay held while it arrives'
-        : 'the load of history stopped: customers held for it are released at their next recheck',
+        : 'the load of history stopped: the customers held during it are made due now',
     );
     this.options.onChange?.(loading);
   }
