@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { TOPIC_ENV_VARS, type AppConfig, type TopicNames } from '@churnscore/config';
 import type avro from 'avsc';
 import type { InputEvent, OutputEvent } from '@churnscore/domain';
+import { oneCallAtATime, type Logger } from '@churnscore/observability';
 import { SchemaRegistryClient, type Client, type ClientConfig } from '@confluentinc/schemaregistry';
 import { inputFromAvro, outputFromAvro, toAvroRecord } from './avro-records';
 import {
@@ -14,7 +15,7 @@ import {
   type EventKind,
   type WireEvent,
 } from './event-kinds';
-import { AvroRegistrySerde, EventEncodeError } from './registry-serde';
+import { AvroRegistrySerde, EventEncodeError, SchemaRegistryError } from './registry-serde';
 import { catchRejection, rejected, type DecodeResult } from './rejections';
 import { readerType } from './schemas';
 import { validateEvent } from './validation';
@@ -70,8 +71,47 @@ export interface EventCodec {
   kindOf(topic: string): EventKind | undefined;
   /** Whether the schema registry answers: asked again only while its last answer was a failure or a request is stalled (AvroRegistrySerde.registryAnswers). */
   registryAnswers(): Promise<boolean>;
+  /**
+   * Whether the schema ids read or written so far still name the same schemas in the registry; when one does not (its
+   * data lost, restored from an older backup, re-created), every cached schema is dropped. The ids that changed meaning
+   * (AvroRegistrySerde.verifySchemaIds); throws SchemaRegistryError when the registry fails.
+   */
+  verifySchemaIds(): Promise<number[]>;
   /** Closes the registry client if the codec created it. */
   close(): void;
+}
+
+/**
+ * How often a long-running service asks whether the schema ids it has read or written still name the same schemas
+ * (watchSchemaIds): how long, at most, records naming an id a registry handed out again are read with its old meaning,
+ * and outputs written with a schema id that now names another. A few requests each time, one per id in use.
+ */
+export const SCHEMA_ID_CHECK_INTERVAL_MS = 10_000;
+
+/**
+ * Verifies the codec's schema ids every SCHEMA_ID_CHECK_INTERVAL_MS, one check at a time; logs the ids a registry gave
+ * another meaning (their schemas already dropped) and tells `onChanged`. A registry that fails is readiness's to report
+ * (registryAnswers): the check waits for the next round. Returns the function that stops it.
+ */
+export function watchSchemaIds(codec: Pick<EventCodec, 'verifySchemaIds'>, logger: Logger, onChanged: (schemaIds: readonly number[]) => void = () => undefined): () => void {
+  const check = oneCallAtATime(() => codec.verifySchemaIds());
+  const timer = setInterval(() => {
+    check().then(
+      (changed) => {
+        if (changed.length === 0) return;
+        logger.error(
+          { schemaIds: changed },
+          'the schema registry gives schema ids read or written here another meaning (its data lost, restored from an older backup or re-created): every cached schema is dropped, records naming them are read and outputs written as the registry now says; records read since it changed may have been read with the old meaning, and those dead-lettered meanwhile (SCHEMA_MISMATCH, AVRO_DECODE_FAILED, UNKNOWN_SCHEMA_ID) can be re-driven',
+        );
+        onChanged(changed);
+      },
+      (error: unknown) => {
+        if (!(error instanceof SchemaRegistryError)) logger.error({ err: error }, 'could not verify the schema ids in use');
+      },
+    );
+  }, SCHEMA_ID_CHECK_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Codec options from the validated application configuration. */
@@ -187,6 +227,7 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
     kindOf,
 
     registryAnswers: () => serde.registryAnswers(),
+    verifySchemaIds: () => serde.verifySchemaIds(),
     close() {
       if (ownsClient) client.close();
     },

@@ -1,4 +1,4 @@
-export { createEventCodec, eventCodecOptions, type EventCodec, type EventCodecOptions, type WireRecord } from './codec';
+export { createEventCodec, eventCodecOptions, SCHEMA_ID_CHECK_INTERVAL_MS, watchSchemaIds, type EventCodec, type EventCodecOptions, type WireRecord } from './codec';
 export {
   DECODE_REJECT_REASONS,
   REJECT_REASONS,

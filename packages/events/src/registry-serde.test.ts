@@ -242,3 +242,97 @@ describe('AvroRegistrySerde.deserialize', () => {
     });
   });
 });
+
+/**
+ * A registry whose ids and latest versions the test sets, behind a client that caches what it answers as the library's
+ * does (by id, and each subject's latest) until clearCaches; verifiers are clients of their own on the same registry.
+ */
+function resettableRegistry() {
+  const registry = { byId: new Map<number, SchemaMetadata>(), latest: new Map<string, number>(), down: false };
+  const cachingClient = () => {
+    const byId = new Map<number, SchemaMetadata>();
+    const latestCache = new Map<string, SchemaMetadata>();
+    const ask = <K>(cache: Map<K, SchemaMetadata>, key: K, answer: () => SchemaMetadata | undefined): Promise<SchemaMetadata> => {
+      const cached = cache.get(key);
+      if (cached !== undefined) return Promise.resolve(cached);
+      if (registry.down) return Promise.reject(new RestError('unavailable', 503, 50301));
+      const found = answer();
+      if (found === undefined) return Promise.reject(new RestError('not found', 404, 40403));
+      cache.set(key, found);
+      return Promise.resolve(found);
+    };
+    return {
+      cleared: 0,
+      getBySubjectAndId: (_subject: string, id: number) => ask(byId, id, () => registry.byId.get(id)),
+      getLatestSchemaMetadata: (subject: string) => ask(latestCache, subject, () => registry.byId.get(registry.latest.get(subject) ?? -1)),
+      clearCaches() {
+        this.cleared += 1;
+        byId.clear();
+        latestCache.clear();
+      },
+    };
+  };
+  const client = cachingClient();
+  const serde = new AvroRegistrySerde(client as unknown as Client, Date.now, () => cachingClient() as unknown as Client);
+  return { registry, client, serde };
+}
+
+describe('AvroRegistrySerde.verifySchemaIds', () => {
+  // The same record name, its symbols swapped: what a usage reading written with one reads as under the other.
+  const kind = (symbols: string[]) => JSON.stringify({ type: 'record', name: 'Reading', fields: [{ name: 'kind', type: { type: 'enum', name: 'Kind', symbols } }] });
+  const before = kind(['PRODUCT_USAGE', 'NPS_RESPONSE']);
+  const after = kind(['NPS_RESPONSE', 'PRODUCT_USAGE']);
+  const reader = avro.Type.forSchema(JSON.parse(before) as avro.Schema);
+  const written = (schema: string, schemaId: number) => frame(schemaId, avro.Type.forSchema(JSON.parse(schema) as avro.Schema).toBuffer({ kind: 'PRODUCT_USAGE' }));
+  const readKinds = async (serde: AvroRegistrySerde, values: Buffer[]) => (await serde.deserializeAll(values, reader)).map((read) => (read.ok ? read.record.kind : read.rejection.reason));
+
+  it('drops the schemas cached by id once the registry gives an id another meaning, and reads the id as the registry now says', async () => {
+    const { registry, serde } = resettableRegistry();
+    registry.byId.set(7, { id: 7, schema: before, schemaType: 'AVRO' });
+    expect(await readKinds(serde, [written(before, 7)])).toEqual(['PRODUCT_USAGE']);
+    expect(await serde.verifySchemaIds()).toEqual([]);
+    // The registry loses its data; a producer registers its schema again, and gets id 7.
+    registry.byId.set(7, { id: 7, schema: after, schemaType: 'AVRO' });
+    // Until the check, the cached meaning reads the usage reading as an NPS answer: the window SCHEMA_ID_CHECK_INTERVAL_MS bounds.
+    expect(await readKinds(serde, [written(after, 7)])).toEqual(['NPS_RESPONSE']);
+    expect(await serde.verifySchemaIds()).toEqual([7]);
+    expect(await readKinds(serde, [written(after, 7)])).toEqual(['PRODUCT_USAGE']);
+  });
+
+  it('takes an id the registry no longer holds as changed, and leaves records naming it to be looked up', async () => {
+    const { registry, serde } = resettableRegistry();
+    registry.byId.set(7, { id: 7, schema: before, schemaType: 'AVRO' });
+    await readKinds(serde, [written(before, 7)]);
+    registry.byId.clear();
+    expect(await serde.verifySchemaIds()).toEqual([7]);
+    expect(await readKinds(serde, [written(before, 7)])).toEqual(['UNKNOWN_SCHEMA_ID']);
+  });
+
+  it("writes outputs with the subject's schema as the registry now says once an id it wrote with changed meaning", async () => {
+    const { registry, client, serde } = resettableRegistry();
+    registry.byId.set(5, { id: 5, schema: SCHEMA, schemaType: 'AVRO' });
+    registry.latest.set('pings-value', 5);
+    expect(unframe(await serde.serialize('pings-value', { n: 1 }))?.schemaId).toBe(5);
+    // Re-created: another producer's schema took id 5 first, this subject's got 8.
+    registry.byId.set(5, { id: 5, schema: before, schemaType: 'AVRO' });
+    registry.byId.set(8, { id: 8, schema: SCHEMA, schemaType: 'AVRO' });
+    registry.latest.set('pings-value', 8);
+    expect(await serde.verifySchemaIds()).toEqual([5]);
+    expect(client.cleared).toBe(1);
+    expect(unframe(await serde.serialize('pings-value', { n: 2 }))?.schemaId).toBe(8);
+  });
+
+  it("keeps every cache while the registry is away or unchanged: outputs are still written with each subject's latest schema known", async () => {
+    const { registry, client, serde } = resettableRegistry();
+    registry.byId.set(5, { id: 5, schema: SCHEMA, schemaType: 'AVRO' });
+    registry.latest.set('pings-value', 5);
+    await serde.serialize('pings-value', { n: 1 });
+    expect(await serde.verifySchemaIds()).toEqual([]);
+    registry.down = true;
+    await expect(serde.verifySchemaIds()).rejects.toBeInstanceOf(SchemaRegistryError);
+    expect(client.cleared).toBe(0);
+    // Nothing the work needs failed: the registry check of readiness stays true.
+    expect(serde.registryAnswering).toBe(true);
+    expect(unframe(await serde.serialize('pings-value', { n: 2 }))?.schemaId).toBe(5);
+  });
+});

@@ -1,5 +1,5 @@
 import { shareInFlight } from '@churnscore/observability';
-import { RestError, type Client, type Reference, type SchemaInfo, type SchemaMetadata } from '@confluentinc/schemaregistry';
+import { RestError, SchemaRegistryClient, type Client, type Reference, type SchemaInfo, type SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import type { AvroRecord } from './avro-records';
 import { isRejected, rejected, type Rejected } from './rejections';
@@ -86,12 +86,20 @@ const UNKNOWN_SCHEMA_IDS_REMEMBERED = 10_000;
  * dates instead of Date objects.
  */
 export class AvroRegistrySerde {
-  /** Parsed writer schemas by registry id; ids are immutable, so entries never go stale. */
+  /**
+   * Parsed writer schemas by registry id. A registry never gives an id another meaning, but one that lost its data (or
+   * was restored from an older backup, or re-created) hands its ids out again: verifySchemaIds finds that out.
+   */
   private readonly writerTypes = new Map<number, avro.Type | Rejected>();
+  /** What the registry answered for each id of writerTypes (schemaSignature), to tell whether it still does. */
+  private readonly writerSignatures = new Map<number, string>();
   /** Ids the registry did not hold, with when they were found so (see UNKNOWN_SCHEMA_ID_REMEMBERED_MS), oldest first. */
   private readonly unknownIds = new Map<number, { rejection: Rejected; at: number }>();
-  /** Writer-to-reader resolvers per reader type and writer schema id. */
-  private readonly resolutions = new WeakMap<avro.Type, Map<number, Resolution>>();
+  /**
+   * Writer-to-reader resolvers per reader type and parsed writer type (not its id: a batch read while verifySchemaIds
+   * drops the caches still resolves the writers it began with, and must not file them under an id now meaning another).
+   */
+  private readonly resolutions = new WeakMap<avro.Type, WeakMap<avro.Type, Resolution>>();
   /**
    * Registry lookups in flight, shared by the batches and encodes that need the same answer meanwhile (a unit's
    * partitions are decoded together, a publication encodes thousands of values at once). The client answers behind a
@@ -135,10 +143,17 @@ export class AvroRegistrySerde {
   /** registryAnswers' question to a registry that last failed, shared while in flight. */
   private readonly probesInFlight = new Map<'subjects', Promise<boolean>>();
 
-  /** `now` times the open requests (milliseconds since the epoch). */
+  /** The client verifySchemaIds asks (made on first use). */
+  private verifier: Client | undefined;
+
+  /**
+   * `now` times the open requests (milliseconds since the epoch); `newVerifier` makes the client verifySchemaIds asks, one
+   * with the same configuration by default.
+   */
   constructor(
     private readonly client: Client,
     private readonly now: () => number = Date.now,
+    private readonly newVerifier: () => Client = () => SchemaRegistryClient.newClient(client.config()),
   ) {}
 
   /**
@@ -192,15 +207,54 @@ export class AvroRegistrySerde {
    */
   async deserializeAll(values: readonly Buffer[], reader: avro.Type): Promise<AvroReadResult[]> {
     const framed = values.map(unframe);
+    // The writers known now: verifySchemaIds may drop the caches while the others are looked up.
+    const writers = new Map<number, avro.Type | Rejected>();
     const unseen = new Map<number, number>();
-    for (const value of framed) if (value !== null && !this.writerTypes.has(value.schemaId)) unseen.set(value.schemaId, (unseen.get(value.schemaId) ?? 0) + 1);
-    const lookedUp = await this.lookUpWriters(unseen);
+    for (const value of framed) {
+      if (value === null || writers.has(value.schemaId)) continue;
+      const known = this.writerTypes.get(value.schemaId);
+      if (known !== undefined) writers.set(value.schemaId, known);
+      else unseen.set(value.schemaId, (unseen.get(value.schemaId) ?? 0) + 1);
+    }
+    for (const [schemaId, writer] of await this.lookUpWriters(unseen)) writers.set(schemaId, writer);
     return framed.map((value) => {
       if (value === null) {
         return rejected('NOT_WIRE_FORMAT', 'value is not in the Confluent wire format (magic byte 0 + 4-byte schema id + Avro)');
       }
-      return this.read(value.schemaId, value.body, this.writerTypes.get(value.schemaId) ?? lookedUp.get(value.schemaId)!, reader);
+      return this.read(value.schemaId, value.body, writers.get(value.schemaId)!, reader);
     });
+  }
+
+  /**
+   * Asks the registry again for every schema id read or written here, and drops every schema cached (here and in the
+   * registry client) when one of them no longer names the schema it did: a registry that lost its data, was restored from
+   * an older backup or was re-created hands its ids out again, and a record naming a reused id would be read with the
+   * schema cached for its old meaning (an outside tester's swapped enum symbols read a usage reading as an NPS answer),
+   * an output written with a subject's latest schema as it was. Ids looked up from then on get the registry's present
+   * meaning. Returns the ids whose meaning changed (empty: none); throws SchemaRegistryError when the registry fails,
+   * which registryAnswering does not count (see lookUpUncounted).
+   */
+  async verifySchemaIds(): Promise<number[]> {
+    const known = [...this.writerSignatures];
+    if (known.length === 0) return [];
+    // A client of its own, emptied, so that it asks: the serde's client keeps, until the registry is known to have changed,
+    // each subject's latest schema, with which outputs are published while the registry is away.
+    this.verifier ??= this.newVerifier();
+    this.verifier.clearCaches();
+    const changed: number[] = [];
+    for (const [schemaId, signature] of known) {
+      const info = await lookUpUncounted(() => this.verifier!.getBySubjectAndId('', schemaId));
+      if (info === null || schemaSignature(info) !== signature) changed.push(schemaId);
+    }
+    if (changed.length > 0) this.forgetSchemas();
+    return changed;
+  }
+
+  private forgetSchemas(): void {
+    this.writerTypes.clear();
+    this.writerSignatures.clear();
+    this.unknownIds.clear();
+    this.client.clearCaches();
   }
 
   private read(schemaId: number, body: Buffer, writer: avro.Type | Rejected, reader: avro.Type): AvroReadResult {
@@ -283,6 +337,7 @@ export class AvroRegistrySerde {
         }
       }
       this.writerTypes.set(schemaId, parsed);
+      this.writerSignatures.set(schemaId, schemaSignature(info));
     }
     return parsed;
   }
@@ -317,16 +372,16 @@ export class AvroRegistrySerde {
   private resolution(reader: avro.Type, schemaId: number, writer: avro.Type): Resolution {
     let byWriter = this.resolutions.get(reader);
     if (byWriter === undefined) {
-      byWriter = new Map();
+      byWriter = new WeakMap();
       this.resolutions.set(reader, byWriter);
     }
-    let resolution = byWriter.get(schemaId);
+    let resolution = byWriter.get(writer);
     if (resolution === undefined) {
       const branches = unionBranches(writer);
       resolution = branches?.some((branch) => branch.typeName === 'record')
         ? { branches: branches.map((branch) => (branch.typeName === 'null' ? 'null' : recordResolution(reader, schemaId, branch))) }
         : recordResolution(reader, schemaId, writer);
-      byWriter.set(schemaId, resolution);
+      byWriter.set(writer, resolution);
     }
     return resolution;
   }
@@ -356,6 +411,22 @@ export class AvroRegistrySerde {
     }
   }
 }
+
+/**
+ * A lookup that registryAnswering leaves out (null when the registry does not hold it): the work needs none of
+ * verifySchemaIds' answers, so a registry away while every schema in use is known still holds nothing.
+ */
+async function lookUpUncounted(request: () => Promise<SchemaInfo>): Promise<SchemaInfo | null> {
+  try {
+    return await request();
+  } catch (error) {
+    if (error instanceof RestError && error.status === NOT_FOUND) return null;
+    throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** What a registry answers for a schema id, as compared by verifySchemaIds: its type, text and references. */
+const schemaSignature = (info: SchemaInfo): string => JSON.stringify([info.schemaType ?? 'AVRO', info.schema, info.references ?? []]);
 
 function readRecord(reader: avro.Type, schemaId: number, body: Buffer, { resolver, finerTimestamps }: Exclude<RecordResolution, Rejected>): AvroReadResult {
   let record: AvroRecord;

@@ -1,5 +1,5 @@
 import { ConfigError, kafkaClientOptions, registryClientConfig, type AppConfig } from '@churnscore/config';
-import { createEventCodec, eventCodecOptions } from '@churnscore/events';
+import { createEventCodec, eventCodecOptions, watchSchemaIds } from '@churnscore/events';
 import { createKafkaClient } from '@churnscore/kafka';
 import { CONNECTION_ERROR_LOG_INTERVAL_MS, connectionErrorLogger, createLogger, Liveness, rateLimitedLog, type Logger } from '@churnscore/observability';
 import type { ScoringConfig } from '@churnscore/scoring';
@@ -88,6 +88,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const host = options.host ?? config.apiHost;
   await app.listen({ port: options.port ?? config.apiPort, host });
   liveFeed.start();
+  // The live feed decodes what the scorer publishes, with schemas cached by id.
+  const stopSchemaIdWatch = watchSchemaIds(codec, logger);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? config.apiPort);
   if (config.apiToken === null) {
@@ -105,6 +107,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     async stop() {
       // Streams first: the server only closes once every connection has ended.
       hub.close();
+      stopSchemaIdWatch();
       await liveFeed.stop();
       await app.close();
       codec.close();

@@ -41,6 +41,11 @@ export function createScorerMetrics() {
       help: '1 while a load of history arrives on this instance\'s inputs (a hundred events or more older than CATCH_UP_HISTORY_AGE_MS within CATCH_UP_SETTLE_MS, most of those applied): alerts held for a customer\'s history arriving stay held',
       registers,
     }),
+    schemaIdsChanged: new Counter({
+      name: 'churnscore_schema_ids_changed_total',
+      help: 'Schema ids read or written here that the schema registry came to give another meaning (its data lost, restored or re-created): every cached schema was dropped',
+      registers,
+    }),
     scoreChanges: new Counter({
       name: 'churnscore_score_changes_total',
       help: 'score-changed events published, by cause (event or time)',

@@ -7,7 +7,7 @@ import {
   type TopicNames,
 } from '@churnscore/config';
 import { randomUUID } from 'node:crypto';
-import { createEventCodec, eventCodecOptions, EventEncodeError, SchemaRegistryAccessRefusedError, type EventCodec } from '@churnscore/events';
+import { createEventCodec, eventCodecOptions, EventEncodeError, SchemaRegistryAccessRefusedError, watchSchemaIds, type EventCodec } from '@churnscore/events';
 import {
   AtLeastOnceConsumer,
   BrokerContact,
@@ -688,6 +688,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     });
   }, CLOCK_CHECK_INTERVAL_MS);
   clockWatch.unref();
+  const stopSchemaIdWatch = watchSchemaIds(codec, logger, (schemaIds) => metrics.schemaIdsChanged.inc(schemaIds.length));
   timeDriven.start();
   topicsWatch.start();
   stallWatch.start();
@@ -700,6 +701,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     async stop() {
       stopping = true;
       clearInterval(clockWatch);
+      stopSchemaIdWatch();
       topicsWatch.stop();
       stallWatch.stop();
       dependencyWatch.stop();
