@@ -315,7 +315,7 @@ describe('decode', () => {
     }
   });
 
-  it("reads a writer's timestamp-micros or timestamp-nanos occurredAt in milliseconds, not millennia ahead", async () => {
+  it("reads a writer's timestamp-micros or timestamp-nanos occurredAt (local- ones as UTC) in milliseconds, not millennia ahead", async () => {
     // Nanoseconds since 1970 are past 2^53: written as a 64-bit integer, as Java and Go write them (read as the nearest
     // double, within 128 ns, then floored to the millisecond).
     const int64 = avro.types.LongType.__with({
@@ -331,7 +331,13 @@ describe('decode', () => {
       compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
     });
     const occurredAt = BigInt(sampleActivity().occurredAt);
-    for (const [logicalType, perMs] of [['timestamp-micros', 1_000n], ['timestamp-nanos', 1_000_000n]] as const) {
+    const finer = [
+      ['timestamp-micros', 1_000n],
+      ['timestamp-nanos', 1_000_000n],
+      ['local-timestamp-micros', 1_000n],
+      ['local-timestamp-nanos', 1_000_000n],
+    ] as const;
+    for (const [logicalType, perMs] of finer) {
       const schema = JSON.parse(schemaSource('activity')) as { fields: Array<{ name: string; type: unknown }> };
       for (const field of schema.fields) if (field.name === 'occurredAt') field.type = { type: 'long', logicalType };
       const id = await bed.register(subjectOf('activity'), JSON.stringify(schema));

@@ -238,24 +238,33 @@ class FinerTimestampType extends avro.types.LogicalType {
   }
 }
 
-/** Avro's timestamp logical types finer than the `timestamp-millis` every reader schema here uses. */
+class MicrosecondsType extends FinerTimestampType {
+  constructor(schema: avro.Schema, opts: avro.ForSchemaOptions) {
+    super(schema, opts, 1_000);
+  }
+}
+class NanosecondsType extends FinerTimestampType {
+  constructor(schema: avro.Schema, opts: avro.ForSchemaOptions) {
+    super(schema, opts, 1_000_000);
+  }
+}
+
+/**
+ * Avro's timestamp logical types finer than the `timestamp-millis` every reader schema here uses. The `local-` ones
+ * (Avro 1.10, what some tools write for a date-time with no zone) carry no zone to convert from: read as UTC, as a
+ * `local-timestamp-millis` is (an outside tester's `occurredAt` in local microseconds was FUTURE_OCCURRED_AT).
+ */
 const FINER_TIMESTAMP_TYPES = {
-  'timestamp-micros': class extends FinerTimestampType {
-    constructor(schema: avro.Schema, opts: avro.ForSchemaOptions) {
-      super(schema, opts, 1_000);
-    }
-  },
-  'timestamp-nanos': class extends FinerTimestampType {
-    constructor(schema: avro.Schema, opts: avro.ForSchemaOptions) {
-      super(schema, opts, 1_000_000);
-    }
-  },
+  'timestamp-micros': MicrosecondsType,
+  'timestamp-nanos': NanosecondsType,
+  'local-timestamp-micros': MicrosecondsType,
+  'local-timestamp-nanos': NanosecondsType,
 };
 
 const finerDivisor = (type: avro.Type): number | undefined =>
   type instanceof FinerTimestampType ? type.divisor : unionBranches(type)?.map(finerDivisor).find((divisor) => divisor !== undefined);
 
-/** The fields `record` (a writer's record type, boundedWriterType) declares as `timestamp-micros` or `timestamp-nanos`, nullable or not. */
+/** The fields `record` (a writer's record type, boundedWriterType) declares with a FINER_TIMESTAMP_TYPES type, nullable or not. */
 export function finerTimestampsOf(record: avro.Type): FinerTimestamp[] {
   if (!(record instanceof avro.types.RecordType)) return [];
   return record.fields.flatMap(({ name, type }) => {
