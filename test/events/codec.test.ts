@@ -383,6 +383,30 @@ describe('decode', () => {
     expect(rejectionOf(await decodeActivity(await writeWith('activity', withAnother, branch('opportunity', opportunity)))).reason).toBe('SCHEMA_MISMATCH');
   });
 
+  it("reads a writer whose field is a nullable union where the reader's is not, record by record by the branch each value was written with", async () => {
+    /** The kind's schema with `field` declared as `union`, as some producers' tooling makes every field nullable. */
+    const withUnion = (kind: EventKind, field: string, union: unknown[]) => {
+      const schema = JSON.parse(schemaSource(kind)) as { fields: Array<{ name: string; type: unknown; default?: unknown }> };
+      return JSON.stringify({ ...schema, fields: schema.fields.map((f) => (f.name === field ? { name: f.name, type: union, ...(union[0] === 'null' ? { default: null } : {}) } : f)) });
+    };
+    const eventIdNullable = withUnion('activity', 'eventId', ['string', 'null']);
+    expect(await decodeActivity(await writeWith('activity', eventIdNullable, avroActivity()))).toEqual({ ok: true, event: sampleActivity() });
+    const id = await bed.register(subjectOf('activity'), eventIdNullable);
+    expect(rejectionOf(await decodeActivity(await writeWith('activity', eventIdNullable, { ...avroActivity(), eventId: null })))).toEqual({
+      reason: 'MISSING_FIELD',
+      field: 'eventId',
+      message: `eventId: is required but was written as null (the null branch of writer schema ${id}'s union)`,
+    });
+    // An erasure request written so is honoured (before: every record of the writer was SCHEMA_MISMATCH).
+    const { kind: _kind, ...customer } = sampleCustomer();
+    const eraseNullable = withUnion('customer', 'erase', ['null', 'boolean']);
+    const erasure = await writeWith('customer', eraseNullable, { ...customer, erase: true });
+    expect(await bed.codec.decode(bed.topicOf('customer'), KEY, erasure, SAMPLE_NOW)).toMatchObject({ ok: true, event: { kind: 'customer', customerId: customer.customerId, erase: true } });
+    // A union that holds what the reader's field cannot take is still refused whole.
+    const eventIdOrNumber = withUnion('activity', 'eventId', ['null', 'string', 'int']);
+    expect(rejectionOf(await decodeActivity(await writeWith('activity', eventIdOrNumber, avroActivity()))).reason).toBe('SCHEMA_MISMATCH');
+  });
+
   it('rejects a writer schema with an array of items that take no bytes, which one record could claim any number of', async () => {
     const value = await writeWith('activity', activityWith({ name: 'pad', type: { type: 'array', items: 'null' }, default: [] }), { ...avroActivity(), pad: [null] });
     expect(rejectionOf(await decodeActivity(value))).toMatchObject({ reason: 'SCHEMA_MISMATCH', message: expect.stringContaining('items that take no bytes') });

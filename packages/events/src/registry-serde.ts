@@ -4,7 +4,7 @@ import avro from 'avsc';
 import type { AvroRecord } from './avro-records';
 import { isRejected, rejected, type Rejected } from './rejections';
 import { frame, unframe } from './wire-format';
-import { boundedWriterType, finerTimestampsOf, unionBranches, type FinerTimestamp } from './strict-avro';
+import { boundedWriterType, finerTimestampsOf, strictReaderType, unionBranches, type FinerTimestamp } from './strict-avro';
 
 /**
  * The schema registry could not answer (unreachable, timed out, refused our credentials). Not the record's
@@ -36,7 +36,16 @@ type Resolver = ReturnType<avro.Type['createResolver']>;
  * writer's field that the reader has, declared `timestamp-micros` or `timestamp-nanos`, is read in milliseconds, the
  * readers' unit: Avro's resolution leaves logical types out, and its value would read as a date millennia ahead.
  */
-type RecordResolution = { resolver: Resolver | undefined; finerTimestamps: readonly FinerTimestamp[] } | Rejected;
+type RecordResolution =
+  | {
+      /** The type read with: the reader's own, or one whose fields a writer's union makes nullable (nullableWritten). */
+      readAs: avro.Type;
+      resolver: Resolver | undefined;
+      finerTimestamps: readonly FinerTimestamp[];
+      /** The reader's fields that a writer's `["null", T]` union fills, whose records written with `null` are refused. */
+      nullableWritten: readonly string[];
+    }
+  | Rejected;
 /**
  * A writer schema that is a union (`["null", "ActivityEvent"]`, as some producers' tooling registers) is read as
  * Java's Avro reads it: record by record, by the branch each record was written with.
@@ -261,8 +270,8 @@ export class AvroRegistrySerde {
     if (isRejected(writer)) return writer;
     const resolution = this.resolution(reader, schemaId, writer);
     if (isRejected(resolution)) return resolution;
-    if ('branches' in resolution) return readUnionValue(reader, schemaId, body, resolution.branches);
-    return readRecord(reader, schemaId, body, resolution);
+    if ('branches' in resolution) return readUnionValue(schemaId, body, resolution.branches);
+    return readRecord(schemaId, body, resolution);
   }
 
   private latestSchema(subject: string): Promise<SchemaMetadata> {
@@ -428,13 +437,17 @@ async function lookUpUncounted(request: () => Promise<SchemaInfo>): Promise<Sche
 /** What a registry answers for a schema id, as compared by verifySchemaIds: its type, text and references. */
 const schemaSignature = (info: SchemaInfo): string => JSON.stringify([info.schemaType ?? 'AVRO', info.schema, info.references ?? []]);
 
-function readRecord(reader: avro.Type, schemaId: number, body: Buffer, { resolver, finerTimestamps }: Exclude<RecordResolution, Rejected>): AvroReadResult {
+function readRecord(schemaId: number, body: Buffer, { readAs, resolver, finerTimestamps, nullableWritten }: Exclude<RecordResolution, Rejected>): AvroReadResult {
   let record: AvroRecord;
   try {
-    record = reader.fromBuffer(body, resolver) as AvroRecord;
+    record = readAs.fromBuffer(body, resolver) as AvroRecord;
   } catch (error) {
     // avsc's message is left out: it may quote decoded content.
     return error instanceof RangeError ? nestedTooDeep(schemaId) : undecodable(schemaId);
+  }
+  const writtenNull = nullableWritten.find((field) => record[field] === null);
+  if (writtenNull !== undefined) {
+    return rejected('MISSING_FIELD', `${writtenNull}: is required but was written as null (the null branch of writer schema ${schemaId}'s union)`, writtenNull);
   }
   if (finerTimestamps.length > 0) {
     for (const { field, divisor } of finerTimestamps) {
@@ -454,27 +467,34 @@ const nestedTooDeep = (schemaId: number): Rejected =>
 const UNION_INDEX = avro.Type.forSchema('long');
 
 /** A value written with a union: its branch index, then the branch's value. */
-function readUnionValue(reader: avro.Type, schemaId: number, body: Buffer, branches: readonly (RecordResolution | 'null')[]): AvroReadResult {
+function readUnionValue(schemaId: number, body: Buffer, branches: readonly (RecordResolution | 'null')[]): AvroReadResult {
   // Avro writes the branch's index as a long before the branch's value; a cut one decodes to offset -1.
   const index = UNION_INDEX.decode(body, 0);
   const written = index.offset < 0 ? undefined : branches[index.value as number];
   if (written === undefined) return undecodable(schemaId);
   if (written === 'null') return rejected('EMPTY_VALUE', `value is null (the null branch of writer schema ${schemaId})`);
   if (isRejected(written)) return written;
-  return readRecord(reader, schemaId, body.subarray(index.offset), written);
+  return readRecord(schemaId, body.subarray(index.offset), written);
 }
 
 /** How `writer` (a record, or any type a writer's union holds) reads as the `reader` record, or why it cannot. */
 function recordResolution(reader: avro.Type, schemaId: number, writer: avro.Type): RecordResolution {
+  const readerFields = reader instanceof avro.types.RecordType ? new Set(reader.fields.map((field) => field.name)) : new Set<string>();
+  const finerTimestamps = finerTimestampsOf(writer).filter(({ field }) => readerFields.has(field));
   try {
     // Like Java's Avro, match record names without their namespace: producers in other languages
     // sometimes generate their classes under their own namespace.
-    const readerFields = reader instanceof avro.types.RecordType ? new Set(reader.fields.map((field) => field.name)) : new Set<string>();
-    return {
-      resolver: reader.equals(writer) ? undefined : reader.createResolver(writer, { ignoreNamespaces: true }),
-      finerTimestamps: finerTimestampsOf(writer).filter(({ field }) => readerFields.has(field)),
-    };
+    return { readAs: reader, resolver: reader.equals(writer) ? undefined : reader.createResolver(writer, resolveOptions()), finerTimestamps, nullableWritten: [] };
   } catch (error) {
+    const nullableWritten = fieldsWrittenNullable(reader, writer);
+    if (nullableWritten.length > 0) {
+      try {
+        const readAs = readingNullable(reader, nullableWritten);
+        return { readAs, resolver: readAs.createResolver(writer, resolveOptions()), finerTimestamps, nullableWritten };
+      } catch {
+        // The writer differs in more than those unions: the first refusal says how.
+      }
+    }
     // avsc's own resolution errors name what does not match; a TypeError is avsc failing on a writer type it does
     // not expect there (a union or a primitive for a record), whose text would only confuse.
     const message = error instanceof TypeError ? `a ${writer.typeName.split(':')[0]} does not resolve to a record` : (error as Error).message;
@@ -484,4 +504,28 @@ function recordResolution(reader: avro.Type, schemaId: number, writer: avro.Type
       ? rejected('SCHEMA_MISMATCH', `writer schema ${schemaId} cannot be read as ${reader.name}: ${message}`)
       : rejected('MISSING_FIELD', `${field}: is required but absent from writer schema ${schemaId}`, field);
   }
+}
+
+/** Fresh for each resolver: avsc keeps the resolvers it makes in the options (by reader and writer name), a failed attempt's too. */
+const resolveOptions = () => ({ ignoreNamespaces: true });
+
+/**
+ * The reader's fields that are no union where the writer's field of that name (or of one of its aliases) is a union with
+ * a `null` branch (`eventId: ["string", "null"]`). Java's Avro reads such a writer record by record, by the branch each
+ * value was written with; avsc refuses the whole writer, and every record of an outside tester's producer was
+ * SCHEMA_MISMATCH, an erasure request among them.
+ */
+function fieldsWrittenNullable(reader: avro.Type, writer: avro.Type): string[] {
+  if (!(reader instanceof avro.types.RecordType) || !(writer instanceof avro.types.RecordType)) return [];
+  return reader.fields.flatMap((field) => {
+    if (unionBranches(field.type) !== undefined) return [];
+    const written = writer.fields.find(({ name }) => name === field.name || field.aliases.includes(name));
+    return written !== undefined && unionBranches(written.type)?.some((branch) => branch.typeName === 'null') ? [field.name] : [];
+  });
+}
+
+/** The reader with `fields` made `[its type, "null"]`, so that a writer's nullable union resolves to it (readRecord refuses the nulls). */
+function readingNullable(reader: avro.Type, fields: readonly string[]): avro.Type {
+  const schema = reader.schema({ exportAttrs: true }) as { fields: Array<{ name: string; type: avro.Schema }> };
+  return strictReaderType({ ...schema, fields: schema.fields.map((field) => (fields.includes(field.name) ? { ...field, type: [field.type, 'null'] } : field)) } as avro.Schema);
 }
