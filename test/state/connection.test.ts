@@ -3,6 +3,7 @@
 // replicationProgress on a single server with a replica, what the durability gate waits for before committing
 // offsets (the cluster's: redis-replica-lag.test.ts).
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,28 @@ describe.skipIf(!hasRedisServer)('replicationProgress on a single server', () =>
     for (const server of servers) server.kill('SIGCONT');
     await stopRedisServers(servers);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers once Redis does a command written on a connection that closed before it was ready, rather than never', async () => {
+    const port = await freePort();
+    const server = await startRedisServer(port, dir);
+    servers.push(server);
+    // A Redis that hangs (an outside tester's `kill -STOP` for 40 s): connections are accepted, nothing is answered.
+    server.kill('SIGSTOP');
+    const redis = createRedis({ url: `redis://127.0.0.1:${port}`, replySilenceLimitMs: 1_000 });
+    redis.on('error', () => {}); // the silent connections' ends are reported
+    try {
+      await once(redis, 'connect');
+      // ioredis writes INFO before the connection is ready (Redis answers it while loading): the scorer's start asks it.
+      const info = redis.info('replication');
+      // Past the reply silence limit: that connection is replaced, and the next one too.
+      await sleep(2_500);
+      server.kill('SIGCONT');
+      expect(await Promise.race([info, sleep(10_000).then(() => 'never answered')])).toContain('role:master');
+    } finally {
+      server.kill('SIGCONT');
+      redis.disconnect();
+    }
   });
 
   it("follows what its replica has confirmed: at once without one, behind while the replica stalls, caught up after", async () => {

@@ -136,6 +136,8 @@ export function createRedis(options: RedisConnectOptions): RedisClient {
   const client = options.cluster
     ? new Cluster([{ host, port }, ...(options.seeds ?? []).map(seedNode)], { redisOptions: connection, clusterRetryStrategy: reconnectDelay, ...CLUSTER_FAILOVER_WAIT, ...CLUSTER_SLOTS_REFRESH })
     : new Redis({ ...connection, host, port, db, reconnectOnError: reconnectToTheMaster });
+  if (client instanceof Cluster) client.on('+node', resendCommandsLostBeforeReady);
+  else resendCommandsLostBeforeReady(client);
   const { onError } = options;
   if (onError) {
     client.on('error', onError);
@@ -143,6 +145,41 @@ export function createRedis(options: RedisConnectOptions): RedisClient {
     if (client instanceof Cluster) client.on('node error', onError);
   }
   return client;
+}
+
+/** The commands ioredis has written on its connection and awaits the replies of, and how it sends one. */
+interface CommandQueueOwner {
+  commandQueue: { shift(): { command: unknown } | undefined };
+  sendCommand(command: unknown): unknown;
+}
+
+/**
+ * ioredis (5.11) writes the commands Redis answers while it loads (INFO, PING, TIME, CLIENT …) on a connection that is
+ * not ready yet. When that connection closes before it is (a Redis that hangs past socketTimeout), the next one starts
+ * with an empty queue of commands awaiting replies (its connect handler, resetCommandQueue), and those commands are
+ * neither answered nor refused: an outside tester's scorer, started while Redis hung for 40 s, waited for ever on its
+ * start's INFO replication, alive and consuming nothing (adv53 F6). They are sent again once the next connection opens,
+ * as ioredis sends again the commands of a connection that had been ready (and they are all of the kind Redis answers
+ * while loading: reads and connection settings, harmless to repeat), so that they wait out the outage as every other
+ * command does (maxRetriesPerRequest: null).
+ */
+function resendCommandsLostBeforeReady(client: Redis): void {
+  let readySinceConnect = false;
+  /** The queue of a connection that closed before it was ready (ioredis emits its events a tick late: the next connection has its own by then). */
+  let lost: CommandQueueOwner['commandQueue'] | null = null;
+  client.on('ready', () => {
+    readySinceConnect = true;
+  });
+  client.on('close', () => {
+    if (!readySinceConnect) lost = (client as unknown as CommandQueueOwner).commandQueue;
+  });
+  client.on('connect', () => {
+    readySinceConnect = false;
+    if (lost === null) return;
+    const owner = client as unknown as CommandQueueOwner;
+    for (let item = lost.shift(); item !== undefined; item = lost.shift()) owner.sendCommand(item.command);
+    lost = null;
+  });
 }
 
 /** Redis refused the credentials of the connection: waiting will not fix that, the configuration must change. */
