@@ -1,4 +1,4 @@
-import { RestError, type Client, type SchemaMetadata } from '@confluentinc/schemaregistry';
+import { MockClient, RestError, type Client, type SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import {
@@ -334,5 +334,17 @@ describe('AvroRegistrySerde.verifySchemaIds', () => {
     // Nothing the work needs failed: the registry check of readiness stays true.
     expect(serde.registryAnswering).toBe(true);
     expect(unframe(await serde.serialize('pings-value', { n: 2 }))?.schemaId).toBe(5);
+  });
+});
+
+describe('AvroRegistrySerde.verifySchemaIds with the library mock', () => {
+  it("asks the mock itself, whose store is no cache: nothing changed, and nothing of it cleared", async () => {
+    const client = new MockClient({ baseURLs: ['mock://verify'] });
+    const id = await client.register('pings-value', { schemaType: 'AVRO', schema: SCHEMA });
+    const serde = new AvroRegistrySerde(client);
+    const type = avro.Type.forSchema(JSON.parse(SCHEMA) as avro.Schema);
+    expect((await serde.deserializeAll([frame(id, type.toBuffer({ n: 1 }))], type)).map((read) => read.ok)).toEqual([true]);
+    expect(await serde.verifySchemaIds()).toEqual([]);
+    expect(await serde.verifySchemaIds()).toEqual([]);
   });
 });

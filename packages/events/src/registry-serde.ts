@@ -156,13 +156,14 @@ export class AvroRegistrySerde {
   private verifier: Client | undefined;
 
   /**
-   * `now` times the open requests (milliseconds since the epoch); `newVerifier` makes the client verifySchemaIds asks, one
-   * with the same configuration by default.
+   * `now` times the open requests (milliseconds since the epoch); `newVerifier` makes the client verifySchemaIds asks: by
+   * default a registry client with the same configuration, or the client itself when it is none (the library's mock,
+   * whose answers are its own store, not a cache).
    */
   constructor(
     private readonly client: Client,
     private readonly now: () => number = Date.now,
-    private readonly newVerifier: () => Client = () => SchemaRegistryClient.newClient(client.config()),
+    private readonly newVerifier: () => Client = () => (client instanceof SchemaRegistryClient ? new SchemaRegistryClient(client.config()) : client),
   ) {}
 
   /**
@@ -249,7 +250,7 @@ export class AvroRegistrySerde {
     // A client of its own, emptied, so that it asks: the serde's client keeps, until the registry is known to have changed,
     // each subject's latest schema, with which outputs are published while the registry is away.
     this.verifier ??= this.newVerifier();
-    this.verifier.clearCaches();
+    if (this.verifier !== this.client) this.verifier.clearCaches();
     const changed: number[] = [];
     for (const [schemaId, signature] of known) {
       const info = await lookUpUncounted(() => this.verifier!.getBySubjectAndId('', schemaId));
