@@ -237,7 +237,7 @@ export class AvroRegistrySerde {
 
   /**
    * Asks the registry again for every schema id read or written here, and drops every schema cached (here and in the
-   * registry client) when one of them no longer names the schema it did: a registry that lost its data, was restored from
+   * registry client) when one of them names another schema than it did (one it no longer holds keeps its own): a registry that lost its data, was restored from
    * an older backup or was re-created hands its ids out again, and a record naming a reused id would be read with the
    * schema cached for its old meaning (an outside tester's swapped enum symbols read a usage reading as an NPS answer),
    * an output written with a subject's latest schema as it was. Ids looked up from then on get the registry's present
@@ -254,7 +254,10 @@ export class AvroRegistrySerde {
     const changed: number[] = [];
     for (const [schemaId, signature] of known) {
       const info = await lookUpUncounted(() => this.verifier!.getBySubjectAndId('', schemaId));
-      if (info === null || schemaSignature(info) !== signature) changed.push(schemaId);
+      // An id the registry does not hold (yet) keeps its schema: a registry restarted empty and filled again gives the
+      // same ids their same schemas, and records naming one are readable only by it meanwhile (an outside tester's
+      // records were dead-lettered UNKNOWN_SCHEMA_ID for a minute when it was dropped).
+      if (info !== null && schemaSignature(info) !== signature) changed.push(schemaId);
     }
     if (changed.length > 0) this.forgetSchemas();
     return changed;
