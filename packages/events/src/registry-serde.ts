@@ -411,14 +411,7 @@ export class AvroRegistrySerde {
     } catch (error) {
       this.lastRequestAnswered = error instanceof RestError && error.status < SERVER_ERROR;
       if (this.lastRequestAnswered) this.lastAnswerAt = this.now();
-      if (error instanceof RestError && error.status === NOT_FOUND) return onNotFound();
-      if (error instanceof RestError && ACCESS_REFUSED.has(error.status)) {
-        throw new SchemaRegistryAccessRefusedError(
-          `SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD: the schema registry refused the credentials (HTTP ${error.status}: ${error.message})`,
-          { cause: error },
-        );
-      }
-      throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
+      return notFoundOrThrow(error, onNotFound);
     } finally {
       this.openRequests.delete(open);
     }
@@ -433,9 +426,20 @@ async function lookUpUncounted(request: () => Promise<SchemaInfo>): Promise<Sche
   try {
     return await request();
   } catch (error) {
-    if (error instanceof RestError && error.status === NOT_FOUND) return null;
-    throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
+    return notFoundOrThrow(error, () => null);
   }
+}
+
+/** A failed registry request: `onNotFound`'s answer for a 404 (the caller's to interpret), else the registry's failure, thrown. */
+function notFoundOrThrow<N>(error: unknown, onNotFound: () => N): N {
+  if (error instanceof RestError && error.status === NOT_FOUND) return onNotFound();
+  if (error instanceof RestError && ACCESS_REFUSED.has(error.status)) {
+    throw new SchemaRegistryAccessRefusedError(
+      `SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD: the schema registry refused the credentials (HTTP ${error.status}: ${error.message})`,
+      { cause: error },
+    );
+  }
+  throw new SchemaRegistryError(`schema registry request failed: ${(error as Error).message}`, { cause: error });
 }
 
 /** What a registry answers for a schema id, as compared by verifySchemaIds: its type, text and references. */
