@@ -340,6 +340,7 @@ describe('AvroRegistrySerde.verifySchemaIds', () => {
   });
 });
 
+// The unit tests' codec (inMemoryEventCodec) stands on the library's mock; the real registry's case is test/events/evolution.test.ts.
 describe('AvroRegistrySerde.verifySchemaIds with the library mock', () => {
   it("asks the mock itself, whose store is no cache: nothing changed, and nothing of it cleared", async () => {
     const client = new MockClient({ baseURLs: ['mock://verify'] });

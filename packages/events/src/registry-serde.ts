@@ -158,7 +158,7 @@ export class AvroRegistrySerde {
   /**
    * `now` times the open requests (milliseconds since the epoch); `newVerifier` makes the client verifySchemaIds asks: by
    * default a registry client with the same configuration, or the client itself when it is none (the library's mock,
-   * whose answers are its own store, not a cache).
+   * whose answers are its own store, not a cache: inMemoryEventCodec, the unit tests' codec).
    */
   constructor(
     private readonly client: Client,
