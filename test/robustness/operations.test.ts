@@ -520,7 +520,13 @@ describe('a scorer on a namespace of an earlier key contract', () => {
     const refusal = refused.records().at(-1)!;
     expect(refusal.reason).toContain(`the Redis namespace "${prefix}" holds state of key contract chs:v5 or earlier, which this release (${KEY_CONTRACT_VERSION}) would misread`);
     expect(refusal.reason).toContain('Upgrading to a new contract version');
-  }, 120_000);
+
+    // One claimed under the contract before this release's, which recorded it.
+    await redis.set(`${prefix}:contract`, 'chs:v6');
+    const refusedAgain = startService('scorer', settings);
+    expect(await refusedAgain.exitWithin(45_000)).toEqual({ code: 78, signal: null });
+    expect(refusedAgain.records().at(-1)!.reason).toContain(`holds state of key contract chs:v6, which this release (${KEY_CONTRACT_VERSION}) would misread`);
+  }, 150_000);
 });
 
 describe('a scorer on a namespace with state, started on a consumer group that read further', () => {

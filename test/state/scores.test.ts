@@ -93,18 +93,19 @@ describe('commitScores writes', () => {
       asOf: String(NOW),
       nextDueAt: String(NOW + DAY),
     });
-    // JSON with each measure, feature and driver a tuple in the documented order (docs/redis-contract.md), the ids,
-    // groups, feature names and coefficients in the legend it names, which is in the namespace's legends hash.
+    // JSON with each measure and driver a tuple in the documented order (docs/redis-contract.md), each feature its value,
+    // the ids, groups, weights, feature names and coefficients in the legend it names, which is in the namespace's
+    // legends hash; the contributions are the products of the stated numbers, derived again when read.
     const storedExplanation = JSON.parse((await t.redis.get(k.explanation)) ?? '') as { l: string };
     expect(storedExplanation).toEqual({
       l: expect.stringMatching(/^[0-9a-f]{12}$/),
       s: 'steady',
-      m: [[2, 90, 1, 90]],
-      f: [[0.2341, 0.8036]],
+      m: [[2, 90]],
+      f: [0.2341],
       d: [['recency', 'measure', null, 2, 4.5]],
     });
     expect(JSON.parse((await t.redis.hget(t.store.keys.legends, storedExplanation.l)) ?? '')).toEqual({
-      m: [['recency', 'Engagement']],
+      m: [['recency', 'Engagement', 1]],
       f: [['usageDrop90d', 3.43283]],
     });
     const stored = await t.redis.hgetall(k.insights);

@@ -237,7 +237,7 @@ const settings = z.object({
   REDIS_TLS_CA_FILE: optional(readableFile()),
   // Braces are reserved: the state package adds the {customerId} hash tags itself. The default is the state
   // package's DEFAULT_PREFIX, the key contract's version (env.test.ts holds the two equal).
-  REDIS_KEY_PREFIX: withDefault(matching(/^[A-Za-z0-9:._-]{1,64}$/, 'at most 64 of [A-Za-z0-9:._-]'), 'chs:v6'),
+  REDIS_KEY_PREFIX: withDefault(matching(/^[A-Za-z0-9:._-]{1,64}$/, 'at most 64 of [A-Za-z0-9:._-]'), 'chs:v7'),
   ...topicSettings,
   REPORTING_CURRENCY: withDefault(matching(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as USD'), 'USD'),
   MAX_FUTURE_SKEW_MS: withDefault(integer(0, 7 * 86_400_000), 3_600_000),

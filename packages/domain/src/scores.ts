@@ -13,6 +13,22 @@ export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
  */
 export const hasActiveContract = (stage: LifecycleStage): boolean => stage !== 'PROSPECT' && stage !== 'CHURNED';
 
+/** Rounds to `decimals` places (Math.round semantics), so outputs stay short and identical on every instance. */
+export const roundTo = (value: number, decimals: number): number => {
+  const factor = 10 ** decimals;
+  return Math.round(value * factor) / factor;
+};
+
+/**
+ * A measure's contribution as its explanation states it: the stated score × the stated weight, in health points to 2
+ * decimals, so that a reader can check it and a stored explanation need not keep it (docs/redis-contract.md,
+ * "Explanation"). Health comes from the exact weights: the contributions add up to it within rounding.
+ */
+export const measureContribution = (score: number | null, weight: number): number => (score === null ? 0 : roundTo(score * weight, 2));
+
+/** A churn feature's share of the logit as its explanation states it: the stated value × the coefficient, to 4 decimals. */
+export const featureLogitContribution = (coefficient: number, value: number): number => roundTo(coefficient * value, 4);
+
 /** One measure's part in the health score. */
 export interface MeasureExplanation {
   measureId: string;
@@ -23,7 +39,7 @@ export interface MeasureExplanation {
   score: number | null;
   /** Normalised weight actually applied (0 when excluded), rounded to 4 decimals; weights of included measures sum to 1 within that rounding. */
   weight: number;
-  /** score × weight: the points this measure adds to the health score. */
+  /** score × weight as stated here (`measureContribution`): the points this measure adds to the health score. */
   contribution: number;
 }
 
@@ -44,7 +60,7 @@ export interface ChurnFeatureValue {
   feature: string;
   value: number;
   coefficient: number;
-  /** value × coefficient: the feature's share of the logit. */
+  /** value × coefficient as stated here (`featureLogitContribution`): the feature's share of the logit. */
   logitContribution: number;
 }
 

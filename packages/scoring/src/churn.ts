@@ -1,4 +1,4 @@
-import type { ChurnFeatureValue, CustomerInsights, WindowDays, WindowedCounts } from '@churnscore/domain';
+import { featureLogitContribution, type ChurnFeatureValue, type CustomerInsights, type WindowDays, type WindowedCounts } from '@churnscore/domain';
 import { LONGEST_WINDOW_DAYS } from './calendar';
 import { roundTo } from './numeric';
 import { engagementCounts, type Signals } from './signals';
@@ -245,7 +245,7 @@ export interface ChurnEstimate {
   logit: number;
   /** Logistic probability, rounded to 4 decimals. */
   churnRisk: number;
-  /** In CHURN_FEATURES order; value and contribution rounded to 4 decimals. */
+  /** In CHURN_FEATURES order; value rounded to 4 decimals, its logit contribution stated from it (`featureLogitContribution`). */
   features: ChurnFeatureValue[];
 }
 
@@ -262,12 +262,8 @@ export function estimateChurnRisk(model: ChurnModel, context: ChurnFeatureContex
     if (coefficient === undefined) continue;
     const value = CHURN_FEATURES[feature].value(context);
     logit += coefficient * value;
-    features.push({
-      feature,
-      value: roundTo(value, 4),
-      coefficient,
-      logitContribution: roundTo(coefficient * value, 4),
-    });
+    const statedValue = roundTo(value, 4);
+    features.push({ feature, value: statedValue, coefficient, logitContribution: featureLogitContribution(coefficient, statedValue) });
   }
   return { logit, churnRisk: roundTo(logistic(logit), 4), features };
 }

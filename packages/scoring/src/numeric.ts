@@ -1,8 +1,6 @@
-/** Rounds to `decimals` places (Math.round semantics), so outputs stay short and identical on every instance. */
-export const roundTo = (value: number, decimals: number): number => {
-  const factor = 10 ** decimals;
-  return Math.round(value * factor) / factor;
-};
+import { roundTo } from '@churnscore/domain';
+
+export { roundTo };
 
 /** A share (0–1) as the dashboard and the explanation say it, e.g. 0.7742 → "77.42%". */
 export const asPercent = (share: number): string => `${roundTo(share * 100, 2)}%`;

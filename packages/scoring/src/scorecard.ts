@@ -1,4 +1,4 @@
-import type { CustomerInsights, MeasureExplanation } from '@churnscore/domain';
+import { measureContribution, type CustomerInsights, type MeasureExplanation } from '@churnscore/domain';
 import type { MeasureDefinition, ScorecardDefinition, ScorecardPhase, ScoringConfig } from './config-schema';
 import { MEASURE_INPUTS } from './measure-inputs';
 import { roundTo } from './numeric';
@@ -61,10 +61,10 @@ export interface HealthResult {
 /**
  * Weight-normalised average of the measure scores that have data. A measure without data is
  * excluded (weight 0), and the others' weights are rescaled to sum to 1, so missing data neither
- * rewards nor punishes. Explanation scores and contributions are rounded to 2 decimals, weights to 4 (a
- * scorecard's weights rarely divide evenly: `0.15789473684210525` is 19 bytes in every stored explanation);
- * contributions and health come from the exact weights, health as the rounded exact sum, so the contributions
- * add up to it within rounding.
+ * rewards nor punishes. Explanation scores are rounded to 2 decimals, weights to 4 (a scorecard's weights rarely
+ * divide evenly: `0.15789473684210525` is 19 bytes in every stored explanation), and a contribution is the product of
+ * the two as stated (`measureContribution`, so a stored explanation need not keep it); health is the rounded exact sum,
+ * so the contributions add up to it within rounding.
  */
 export function scoreHealth(
   insights: CustomerInsights,
@@ -81,14 +81,15 @@ export function scoreHealth(
   });
   const totalWeight = rated.reduce((sum, measure) => (measure.score === null ? sum : sum + measure.weight), 0);
   const measures = rated.map(({ definition, weight, rawValue, score }): MeasureExplanation => {
-    const normalisedWeight = score === null ? 0 : weight / totalWeight;
+    const statedScore = score === null ? null : roundTo(score, 2);
+    const statedWeight = score === null ? 0 : roundTo(weight / totalWeight, 4);
     return {
       measureId: definition.id,
       group: definition.group,
       rawValue: rawValue === null ? null : roundTo(rawValue, 4),
-      score: score === null ? null : roundTo(score, 2),
-      weight: roundTo(normalisedWeight, 4),
-      contribution: score === null ? 0 : roundTo(score * normalisedWeight, 2),
+      score: statedScore,
+      weight: statedWeight,
+      contribution: measureContribution(statedScore, statedWeight),
     };
   });
   const exactHealth = rated.reduce((sum, { weight, score }) => (score === null ? sum : sum + (score * weight) / totalWeight), 0);

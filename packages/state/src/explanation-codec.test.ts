@@ -12,13 +12,13 @@ const explanation: Explanation = {
     { measureId: 'recency', group: 'Support & Sentiment', rawValue: null, score: null, weight: 0, contribution: 0 },
     { measureId: 'nps', group: 'Engagement', rawValue: -3.25, score: 40, weight: 0.15789473684210525, contribution: 6.32 },
   ],
-  churnFeatures: [{ feature: 'usageDrop90d', value: 0.977, coefficient: -0.163009, logitContribution: 1e-7 }],
+  churnFeatures: [{ feature: 'usageDrop90d', value: 0.977, coefficient: -0.163009, logitContribution: -0.1593 }],
   topDrivers: [
     { id: 'nps', kind: 'measure', previous: null, current: 40, impact: -2.05 },
     { id: 'usageDrop90d', kind: 'churnFeature', previous: 0.5, current: 0.977, impact: 0.0123 },
   ],
 };
-const LEGEND_JSON = '{"m":[["recency","Support & Sentiment"],["nps","Engagement"]],"f":[["usageDrop90d",-0.163009]]}';
+const LEGEND_JSON = '{"m":[["recency","Support & Sentiment",0],["nps","Engagement",0.15789473684210525]],"f":[["usageDrop90d",-0.163009]]}';
 const LEGEND_NAME = createHash('sha256').update(LEGEND_JSON).digest('hex').slice(0, 12);
 
 /** The legends hash of one namespace, as Redis would hold it, with the commands the class sends. */
@@ -64,16 +64,16 @@ describe('the stored explanation', () => {
     expect(Object.keys(reader.decode(json))).toEqual(['scorecardId', 'measures', 'churnFeatures', 'topDrivers']);
   });
 
-  it("is JSON a dashboard reads with a JSON parser, the documented tuple orders and its legend: the customer's own numbers, and the legend's name", async () => {
+  it("is JSON a dashboard reads with a JSON parser, the documented tuple orders and its legend: the customer's own numbers, and the legend's name; contributions derived", async () => {
     const { json, redis } = await stored();
     expect(JSON.parse(json)).toEqual({
       l: LEGEND_NAME,
       s: 'renewal ✓',
       m: [
-        [null, null, 0, 0],
-        [-3.25, 40, 0.15789473684210525, 6.32],
+        [null, null],
+        [-3.25, 40],
       ],
-      f: [[0.977, 1e-7]],
+      f: [0.977],
       d: [
         ['nps', 'measure', null, 40, -2.05],
         ['usageDrop90d', 'churnFeature', 0.5, 0.977, 0.0123],
@@ -131,7 +131,7 @@ describe('the stored explanation', () => {
   });
 
   it('whose legend was altered in Redis (not JSON, or not fitting it) reads as one whose legend was lost', async () => {
-    for (const altered of ['{"m":', '{"m":[["recency","Support & Sentiment"]],"f":[["usageDrop90d",-0.163009]]}']) {
+    for (const altered of ['{"m":', '{"m":[["recency","Support & Sentiment",0]],"f":[["usageDrop90d",-0.163009]]}']) {
       const { json, redis } = await stored();
       redis.hash.set(LEGEND_NAME, altered);
       const reader = new ExplanationLegends(redis.redis, 'p:legends');
@@ -165,11 +165,13 @@ describe('the stored explanation', () => {
     expect(decodeOutboxEntry(entry, reader)).toEqual({ seq: 3, version: 2, value: { ...message, explanation: null } });
   });
 
-  it('refuses a value of another contract version (the explanation of chs:v4, or of chs:v1) rather than misreading it', async () => {
+  it('refuses a value of another contract version (the explanation of chs:v6, chs:v4, or chs:v1) rather than misreading it', async () => {
     const { redis } = await stored();
     const reader = new ExplanationLegends(redis.redis, 'p:legends');
     const v4Value = '{"s":"steady","m":[["recency","Engagement",2,90,1,90]],"f":[["usageDrop90d",0.2341,3.43283,0.8036]],"d":[]}';
-    for (const value of [v4Value, JSON.stringify(explanation), 'z1:7dpLDoUgDAXQFb0bWqDK']) {
+    // chs:v5 and v6 kept the contributions, and the weights in the customer's tuples.
+    const v6Value = `{"l":"${LEGEND_NAME}","s":"renewal ✓","m":[[null,null,0,0],[-3.25,40,0.1579,6.32]],"f":[[0.977,-0.1593]],"d":[]}`;
+    for (const value of [v6Value, v4Value, JSON.stringify(explanation), 'z1:7dpLDoUgDAXQFb0bWqDK']) {
       expect(() => reader.decode(value), value).toThrow(/format of this key contract/);
     }
     const v4Entry = `{"seq":1,"version":1,"value":{"kind":"score-changed","explanation":${v4Value}}}`;

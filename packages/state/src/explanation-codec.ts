@@ -3,10 +3,11 @@
 // "Explanation"). What every customer scored by the same scorecard and churn model shares, each measure's id and group
 // and each churn feature's name and coefficient, was two thirds of a stored explanation (~0.9 of ~1.3 KB): it is
 // written once, as a legend in `<p>:legends` named by a digest of its content, and a customer's explanation keeps its
-// own numbers and the legend's name. Every field is kept, so an explanation reads the same whatever configuration is
-// loaded now.
+// own numbers and the legend's name. A contribution is the product of two stated numbers (the domain's
+// measureContribution and featureLogitContribution), so it is not stored but derived again on reading (chs:v7). Every
+// other field is kept, so an explanation reads the same whatever configuration is loaded now.
 import { createHash } from 'node:crypto';
-import type { ChurnFeatureValue, Explanation, MeasureExplanation, ScoreDriver } from '@churnscore/domain';
+import { featureLogitContribution, measureContribution, type ChurnFeatureValue, type Explanation, type MeasureExplanation, type ScoreDriver } from '@churnscore/domain';
 import type { RedisClient } from './connection';
 
 /** The fields of T in a fixed order; the type refuses a list that leaves one of them out. */
@@ -16,23 +17,28 @@ const allFieldsOf =
     fields;
 
 /**
- * Which fields of each item the legend holds, which the customer's explanation holds, and in what order: the one home
- * of the format; the docs' jq example spells the same orders. A measure's and a feature's fields are split between
- * the two, each in the field order of its domain type; a driver is the customer's alone.
+ * Which fields of each item the legend holds, which the customer's explanation holds, which neither because the
+ * domain's rule derives them from the others, and in what order: the one home of the format; the docs' jq example
+ * spells the same orders. A measure's and a feature's fields are split between the legend and the customer's tuple,
+ * each in the field order of its domain type; a driver is the customer's alone. A measure's weight is in the legend:
+ * it is the scorecard's weight renormalised over the measures with data, so customers whose same measures have data
+ * share it (a legend for each such set).
  */
 const STORED_EXPLANATION = {
   legend: 'l',
   scorecardId: 's',
   measures: {
     member: 'm',
-    inLegend: ['measureId', 'group'],
-    own: ['rawValue', 'score', 'weight', 'contribution'],
+    inLegend: ['measureId', 'group', 'weight'],
+    own: ['rawValue', 'score'],
+    derived: { contribution: (item: Record<string, unknown>) => measureContribution(item.score as number | null, item.weight as number) },
     all: allFieldsOf<MeasureExplanation>()(['measureId', 'group', 'rawValue', 'score', 'weight', 'contribution']),
   },
   churnFeatures: {
     member: 'f',
     inLegend: ['feature', 'coefficient'],
-    own: ['value', 'logitContribution'],
+    own: ['value'],
+    derived: { logitContribution: (item: Record<string, unknown>) => featureLogitContribution(item.coefficient as number, item.value as number) },
     all: allFieldsOf<ChurnFeatureValue>()(['feature', 'value', 'coefficient', 'logitContribution']),
   },
   topDrivers: { member: 'd', own: allFieldsOf<ScoreDriver>()(['id', 'kind', 'previous', 'current', 'impact']) },
@@ -54,6 +60,14 @@ const toTuples = (items: readonly object[], fields: readonly string[]): unknown[
 
 const notThisFormat = (): Error =>
   new Error('explanation not in the format of this key contract (docs/redis-contract.md, "Prefix and versioning" and "Explanation")');
+
+/** A list's own fields as the customer's explanation stores them: a tuple per item, or the value itself when an item keeps one. */
+const toOwnValues = (items: readonly object[], fields: readonly string[]): unknown[] =>
+  fields.length === 1 ? items.map((item) => (item as Record<string, unknown>)[fields[0]!]) : toTuples(items, fields);
+
+/** The customer's tuples of a list as `toOwnValues` stored them; null when the value is not in that form. */
+const ownTuplesOf = (value: unknown, length: number): unknown[][] | null =>
+  length !== 1 ? (isTupleList(value, length) ? value : null) : Array.isArray(value) && value.every((item) => !Array.isArray(item)) ? value.map((item) => [item]) : null;
 
 const isTupleList = (value: unknown, length: number): value is unknown[][] =>
   Array.isArray(value) && value.every((tuple) => Array.isArray(tuple) && tuple.length === length);
@@ -93,7 +107,7 @@ export class ExplanationLegends {
     for (const list of LEGEND_LISTS) {
       const { member, inLegend, own } = STORED_EXPLANATION[list];
       legend[member] = toTuples(explanation[list], inLegend);
-      stored[member] = toTuples(explanation[list], own);
+      stored[member] = toOwnValues(explanation[list], own);
     }
     stored[STORED_EXPLANATION.topDrivers.member] = toTuples(explanation.topDrivers, STORED_EXPLANATION.topDrivers.own);
     const legendJson = JSON.stringify(legend);
@@ -176,8 +190,8 @@ export class ExplanationLegends {
     const legend = this.known.get(name);
     for (const list of LEGEND_LISTS) {
       const { member, inLegend, own } = STORED_EXPLANATION[list];
-      const values = members[member];
-      if (!isTupleList(values, own.length)) throw notThisFormat();
+      const values = ownTuplesOf(members[member], own.length);
+      if (values === null) throw notThisFormat();
       const labels = legend?.[member];
       // A legend unknown, or not one that fits (altered in Redis): the list as a lost legend leaves it.
       explanation[list] = isTupleList(labels, inLegend.length) && labels.length === values.length ? itemsOf(list, values, labels) : [];
@@ -198,14 +212,16 @@ export class ExplanationLegends {
   }
 }
 
+type DerivedField = (item: Record<string, unknown>) => unknown;
+
 /**
  * For each field of a list's items, in the domain type's order, where its value is: at which position of the
- * customer's tuple, or of the legend's.
+ * customer's tuple, or of the legend's, or the rule that derives it from the fields before it.
  */
-function fieldSources(list: LegendList): ReadonlyArray<{ field: string; own: number; inLegend: number }> {
-  const { all, own, inLegend } = STORED_EXPLANATION[list];
+function fieldSources(list: LegendList): ReadonlyArray<{ field: string; own: number; inLegend: number; derive: DerivedField | undefined }> {
+  const { all, own, inLegend, derived } = STORED_EXPLANATION[list];
   const positionIn = (fields: readonly string[], field: string): number => fields.indexOf(field);
-  return all.map((field) => ({ field, own: positionIn(own, field), inLegend: positionIn(inLegend, field) }));
+  return all.map((field) => ({ field, own: positionIn(own, field), inLegend: positionIn(inLegend, field), derive: (derived as Record<string, DerivedField>)[field] }));
 }
 const FIELD_SOURCES: Record<LegendList, ReturnType<typeof fieldSources>> = { measures: fieldSources('measures'), churnFeatures: fieldSources('churnFeatures') };
 
@@ -214,7 +230,7 @@ function itemsOf(list: LegendList, values: unknown[][], labels: unknown[][]): ob
   const sources = FIELD_SOURCES[list];
   return values.map((tuple, i) => {
     const item: Record<string, unknown> = {};
-    for (const { field, own, inLegend } of sources) item[field] = own >= 0 ? tuple[own] : labels[i]![inLegend];
+    for (const { field, own, inLegend, derive } of sources) item[field] = derive !== undefined ? derive(item) : own >= 0 ? tuple[own] : labels[i]![inLegend];
     return item;
   });
 }

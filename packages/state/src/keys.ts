@@ -3,7 +3,7 @@
 import { TEXT_FIELD_MAX_LENGTH, hasActiveContract, textLengthProblem, type LifecycleStage } from '@churnscore/domain';
 
 /** This version of the key contract (docs/redis-contract.md, "Prefix and versioning"): a claimed namespace records it (`contract`). */
-export const KEY_CONTRACT_VERSION = 'chs:v6';
+export const KEY_CONTRACT_VERSION = 'chs:v7';
 /** The namespace of this version of the key contract. */
 export const DEFAULT_PREFIX = KEY_CONTRACT_VERSION;
 export const DEFAULT_DUE_SHARDS = 16;
