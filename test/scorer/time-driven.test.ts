@@ -1,5 +1,7 @@
 // SPEC §7: scores and alerts move with time alone, within the bound, and instances share the due work.
+import type { AlertType } from '@churnscore/domain';
 import type { AlertEvent } from '@churnscore/events';
+import { decodeAlertBook } from '@churnscore/state';
 import { sampleActivity, sampleContract } from '@churnscore/events/testing';
 import type { RunningScorer } from '../../services/scorer/src/scorer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ describe('a customer with an active contract who goes silent', () => {
   const clock = new ManualClock(T0);
   const customerId = 'silent-co';
   const lastActivityAt = T0 - 2 * HOUR;
+  const storedEpisode = async (id: string, alertType: AlertType) => decodeAlertBook(id, await bed.redis.get(bed.keys.customer(id).alerts))?.episodes[alertType];
 
   beforeAll(async () => {
     await bed.setUp();
@@ -40,8 +43,7 @@ describe('a customer with an active contract who goes silent', () => {
     const silentFor29Days = await bed.scoreHash(customerId);
     // (Topics are consumed independently: had the contract been scored before any activity arrived, the customer
     // looked silent since the contract's start for a moment, and an episode opened and resolved then.)
-    const book = JSON.parse((await bed.redis.get(bed.keys.customer(customerId).alerts)) ?? '{}');
-    expect(book.episodes?.NO_RECENT_ACTIVITY?.status).not.toBe('OPEN');
+    expect((await storedEpisode(customerId, 'NO_RECENT_ACTIVITY'))?.status).not.toBe('OPEN');
 
     // Just past the threshold: the alert opens at once, no input needed.
     const threshold = lastActivityAt + 30 * DAY;
@@ -49,7 +51,7 @@ describe('a customer with an active contract who goes silent', () => {
     const openedAfterThreshold = (event: AlertEvent) =>
       event.alertType === 'NO_RECENT_ACTIVITY' && event.status === 'OPEN' && event.openedAt >= threshold;
     await eventually(
-      async () => JSON.parse((await bed.redis.get(bed.keys.customer(customerId).alerts)) ?? '{}').episodes?.NO_RECENT_ACTIVITY?.status,
+      async () => (await storedEpisode(customerId, 'NO_RECENT_ACTIVITY'))?.status,
       (status) => status === 'OPEN',
       30_000,
       'NO_RECENT_ACTIVITY to open',

@@ -2,9 +2,10 @@
 // against one Redis), builders of valid events, and a feed that gives each event its Kafka coordinates.
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { ACTIVITY_TYPES, CONTRACT_STATUSES, OPPORTUNITY_STAGES, alertMessage, scoreChangedMessage } from '@churnscore/domain';
+import { ACTIVITY_TYPES, CONTRACT_STATUSES, OPPORTUNITY_STAGES, alertId, alertMessage, scoreChangedMessage } from '@churnscore/domain';
 import type {
   ActivityEvent,
+  AlertEpisode,
   AlertMessage,
   ActivityType,
   ContractEvent,
@@ -224,26 +225,25 @@ export function score(customerId: string, fields: Partial<Score> = {}): Score {
 export const scoreChanged = (published: Score): ScoreChangedMessage =>
   scoreChangedMessage({ current: published, previous: null, cause: { kind: 'time' } });
 
+/** The customer's CHURN_RISK_HIGH episode `n`, open. */
+export const alertEpisode = (customerId: string, n: number): AlertEpisode => ({
+  alertId: alertId(customerId, 'CHURN_RISK_HIGH', n),
+  customerId,
+  alertType: 'CHURN_RISK_HIGH',
+  status: 'OPEN',
+  severity: 'LOW',
+  episode: n,
+  openedAt: NOW,
+  resolvedAt: null,
+  valueAtRisk: 0,
+  churnRisk: 0.8,
+  health: 30,
+  band: 'red',
+  reason: 'test',
+});
+
 /** An alert message of the customer; `n` tells messages apart. */
-export const alert = (customerId: string, n: number): AlertMessage =>
-  alertMessage(
-    {
-      alertId: `alert-${n}`,
-      customerId,
-      alertType: 'CHURN_RISK_HIGH',
-      status: 'OPEN',
-      severity: 'LOW',
-      episode: n,
-      openedAt: NOW,
-      resolvedAt: null,
-      valueAtRisk: 0,
-      churnRisk: 0.8,
-      health: 30,
-      band: 'red',
-      reason: 'test',
-    },
-    { modelVersion: 'test-1', updatedAt: NOW },
-  );
+export const alert = (customerId: string, n: number): AlertMessage => alertMessage(alertEpisode(customerId, n), { modelVersion: 'test-1', updatedAt: NOW });
 
 const zeroWindows = () => ({ d7: 0, d30: 0, d90: 0, d365: 0 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertBook, Explanation, OutputMessage } from '@churnscore/domain';
 import { createReadStore, createStateStore, decodeAlertBook, decodeScoreHistoryEntry, RESOLVED_ALERTS_INDEXED, SCORE_HISTORY_LENGTH, writeFence, type CommitOptions, type ScoreCommit } from '@churnscore/state';
-import { DAY, Feed, HOUR, MINUTE, NOW, activity, alert, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
+import { DAY, Feed, HOUR, MINUTE, NOW, activity, alert, alertEpisode, insights, openStateTest, score, scoreChanged, type StateTestContext } from './fixtures';
 
 let t: StateTestContext;
 beforeAll(async () => {
@@ -41,7 +41,7 @@ function commit(customerId: string, fields: Partial<ScoreCommit> = {}, publish =
   return { ...committed, outbox: publish ? [scoreChanged(committed.score), ...outbox] : outbox };
 }
 
-const book = (customerId: string, bandBeforeDrop: AlertBook['bandBeforeDrop']): AlertBook => ({ episodes: { CHURN_RISK_HIGH: alert(customerId, 1) }, bandBeforeDrop });
+const book = (customerId: string, bandBeforeDrop: AlertBook['bandBeforeDrop']): AlertBook => ({ episodes: { CHURN_RISK_HIGH: alertEpisode(customerId, 1) }, bandBeforeDrop });
 
 /** Commits as a lone writer would: based on the score stored right before. */
 const commitOne = async (c: ScoreCommit, options?: CommitOptions) => {
@@ -123,11 +123,12 @@ describe('commitScores writes', () => {
     expect(stored).not.toHaveProperty('latestNps');
     expect(await t.redis.object('ENCODING', k.score)).toBe('listpack');
     expect(await t.redis.object('ENCODING', k.insights)).toBe('listpack');
-    // The alert book as JSON, each episode without the customerId and alertType that its key and member name give.
-    const storedBook = JSON.parse((await t.redis.get(k.alerts)) ?? '') as { episodes: Record<string, object> };
+    // The alert book as JSON, each episode its values without the customerId, alertType and alertId that its key and
+    // member name give.
+    const storedBook = JSON.parse((await t.redis.get(k.alerts)) ?? '') as { episodes: Record<string, unknown[]> };
     expect(Object.keys(storedBook.episodes)).toEqual(['CHURN_RISK_HIGH']);
-    expect(storedBook.episodes.CHURN_RISK_HIGH).not.toHaveProperty('customerId');
-    expect(storedBook.episodes.CHURN_RISK_HIGH).not.toHaveProperty('alertType');
+    const { alertId: _derived, customerId: _key, alertType: _member, ...episode } = book(id, 'green').episodes.CHURN_RISK_HIGH!;
+    expect(storedBook.episodes.CHURN_RISK_HIGH).toEqual(Object.values(episode));
 
     const [snapshot] = await t.store.readCustomers([id], NOW);
     expect(snapshot?.score).toEqual({ ...score(id, { health: 81, band: 'green', churnRisk: 0.1234, riskBand: 'low', segment: 'SMB', explanation }), version: 1, revision: 1, asOf: NOW, nextDueAt: NOW + DAY, generation: '', catchingUp: false });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 export const HEALTH_BANDS = ['green', 'yellow', 'red'] as const;
 export type HealthBand = (typeof HEALTH_BANDS)[number];
 
@@ -94,6 +96,14 @@ export const ALERT_SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
 export type AlertStatus = 'OPEN' | 'RESOLVED';
+
+/**
+ * Deterministic: the same customer, alert type and episode number always give the same id, so a
+ * re-evaluation after redelivery or a crash reproduces the id and subscribers de-duplicate it, and a stored
+ * alert book need not keep it. Hashed, so the id carries no customer identifier in the clear.
+ */
+export const alertId = (customerId: string, alertType: AlertType, episode: number): string =>
+  createHash('sha256').update(`${customerId}\u0000${alertType}\u0000${episode}`).digest('hex').slice(0, 32);
 
 /** Cause of a recomputation: an input event, or the passage of time (decay, renewal approaching). */
 export type ScoreCause = { kind: 'event'; eventId: string } | { kind: 'time' };

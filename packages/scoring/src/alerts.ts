@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import {
   ALERT_SEVERITIES,
+  alertId,
   ALERT_TYPES,
   HEALTH_BANDS,
   type AlertBook,
@@ -16,19 +16,14 @@ import { asPercent } from './numeric';
 import type { ScoringConfig } from './config-schema';
 import { signalsFor, type Signals } from './signals';
 
+export { alertId };
+
 export const emptyAlertBook = (): AlertBook => ({ episodes: {}, bandBeforeDrop: null });
 
 /** Every episode a book holds (per alert type the open one, or else the last resolved one); none for no book. */
 export const alertEpisodes = (book: AlertBook | null): AlertEpisode[] =>
   Object.values(book?.episodes ?? {}).filter((episode) => episode !== undefined);
 
-/**
- * Deterministic: the same customer, alert type and episode number always give the same id, so a
- * re-evaluation after redelivery or a crash reproduces the id and subscribers de-duplicate it.
- * Hashed, so the id carries no customer identifier in the clear.
- */
-export const alertId = (customerId: string, alertType: AlertType, episode: number): string =>
-  createHash('sha256').update(`${customerId}\u0000${alertType}\u0000${episode}`).digest('hex').slice(0, 32);
 
 /** Severity from value at risk (reporting currency): LOW below mediumFrom, then MEDIUM, HIGH, CRITICAL. */
 export function alertSeverity(valueAtRisk: number, config: ScoringConfig): AlertSeverity {

@@ -9,12 +9,7 @@
 import { createHash } from 'node:crypto';
 import { featureLogitContribution, measureContribution, type ChurnFeatureValue, type Explanation, type MeasureExplanation, type ScoreDriver } from '@churnscore/domain';
 import type { RedisClient } from './connection';
-
-/** The fields of T in a fixed order; the type refuses a list that leaves one of them out. */
-const allFieldsOf =
-  <T>() =>
-  <const F extends readonly (keyof T)[]>(fields: F & ([Exclude<keyof T, F[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, F[number]> })): F =>
-    fields;
+import { allFieldsOf } from './field-order';
 
 /**
  * Which fields of each item the legend holds, which the customer's explanation holds, which neither because the

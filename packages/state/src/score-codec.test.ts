@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACTIVITY_TYPES, HEALTH_BANDS, type CustomerInsights } from '@churnscore/domain';
+import { ACTIVITY_TYPES, HEALTH_BANDS, alertId, type CustomerInsights } from '@churnscore/domain';
 import { pairsToRecord } from './read-state';
 import { decodeAlertBook, decodeScoreHistoryEntry, decodeStoredInsights, encodeAlertBook, encodeScoreHistoryEntry, insightsFieldArgs } from './score-codec';
 
@@ -121,7 +121,7 @@ describe('the score history', () => {
 
 describe('the alert book', () => {
   const episode = {
-    alertId: 'a1',
+    alertId: alertId('c1', 'CHURN_RISK_HIGH', 2),
     customerId: 'c1',
     alertType: 'CHURN_RISK_HIGH',
     status: 'OPEN',
@@ -137,11 +137,18 @@ describe('the alert book', () => {
   } as const;
   const book = { episodes: { CHURN_RISK_HIGH: episode }, bandBeforeDrop: 'yellow' } as const;
 
-  it('stores each episode without what its key (the customer) and its member name (the alert type) say', () => {
-    const stored = JSON.parse(encodeAlertBook(book)) as { episodes: Record<string, object> };
-    expect(stored.episodes.CHURN_RISK_HIGH).not.toHaveProperty('customerId');
-    expect(stored.episodes.CHURN_RISK_HIGH).not.toHaveProperty('alertType');
+  it('stores each episode as its values without what its key (the customer), its member name (the alert type) and the two with its number (the alertId) say', () => {
+    expect(JSON.parse(encodeAlertBook(book))).toEqual({
+      episodes: { CHURN_RISK_HIGH: ['OPEN', 'HIGH', 2, 1_748_779_200_000, null, 1200, 0.8, 35, 'red', 'churn risk 0.8 ≥ 0.7'] },
+      bandBeforeDrop: 'yellow',
+    });
     expect(decodeAlertBook('c1', encodeAlertBook(book))).toEqual(book);
+    expect(Object.keys(decodeAlertBook('c1', encodeAlertBook(book))!.episodes.CHURN_RISK_HIGH!)).toEqual(Object.keys(episode));
     expect(decodeAlertBook('c1', null)).toBeNull();
+  });
+
+  it('refuses a book of chs:v6, its episodes objects with field names, rather than misreading it', () => {
+    const { customerId: _key, alertType: _member, ...v6Episode } = episode;
+    expect(() => decodeAlertBook('c1', JSON.stringify({ episodes: { CHURN_RISK_HIGH: v6Episode }, bandBeforeDrop: null }))).toThrow(/format of this key contract/);
   });
 });

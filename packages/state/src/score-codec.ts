@@ -2,8 +2,9 @@
 // string of its own: inside the hash, a value that long would turn the compact listpack encoding into a
 // hash table), the insights as flat fields (an activity type's windowed counts in one: `activity.EMAIL_SENT`),
 // the alert book and the score history. Both hashes omit the customerId, which is in the key.
-import { ACTIVITY_TYPES, HEALTH_BANDS, LIFECYCLE_STAGES, RISK_BANDS, WINDOWS_DAYS } from '@churnscore/domain';
+import { ACTIVITY_TYPES, HEALTH_BANDS, LIFECYCLE_STAGES, RISK_BANDS, WINDOWS_DAYS, alertId } from '@churnscore/domain';
 import type { ExplanationLegends } from './explanation-codec';
+import { allFieldsOf } from './field-order';
 import { SCORE_FIELD, type OutboxEntry } from './layout';
 import type {
   ActivityType,
@@ -205,26 +206,51 @@ export function decodeStoredInsights(customerId: string, hash: Record<string, st
   };
 }
 
-/** An alert episode as the `alerts` string stores it: without the customerId (in the key) and its alertType (its member's name). */
-type StoredAlertEpisode = Omit<AlertEpisode, 'customerId' | 'alertType'>;
-type StoredAlertBook = Omit<AlertBook, 'episodes'> & { episodes: Partial<Record<AlertType, StoredAlertEpisode>> };
+/**
+ * An alert episode as the `alerts` string stores it (`chs:v7`): its values in this order, without the customerId (in
+ * the key), its alertType (its member's name) and its alertId (derived from the three, `alertId`).
+ */
+const STORED_EPISODE_FIELDS = allFieldsOf<Omit<AlertEpisode, 'alertId' | 'customerId' | 'alertType'>>()([
+  'status',
+  'severity',
+  'episode',
+  'openedAt',
+  'resolvedAt',
+  'valueAtRisk',
+  'churnRisk',
+  'health',
+  'band',
+  'reason',
+]);
+type StoredAlertBook = Omit<AlertBook, 'episodes'> & { episodes: Partial<Record<AlertType, unknown[]>> };
 
-/** The `alerts` string: the alert book as JSON, each episode without what its key and member name say. */
+const alertBookNotThisFormat = (): Error =>
+  new Error('alert book not in the format of this key contract (docs/redis-contract.md, "Prefix and versioning" and "Alerts and outbox")');
+
+/** The `alerts` string: the alert book as JSON, each episode a tuple of what its key and member name do not say. */
 export function encodeAlertBook(book: AlertBook): string {
   const episodes: StoredAlertBook['episodes'] = {};
   for (const [alertType, episode] of Object.entries(book.episodes) as Array<[AlertType, AlertEpisode]>) {
-    const { customerId: _inKey, alertType: _memberName, ...stored } = episode;
-    episodes[alertType] = stored;
+    episodes[alertType] = STORED_EPISODE_FIELDS.map((field) => episode[field]);
   }
   return JSON.stringify({ ...book, episodes } satisfies StoredAlertBook);
 }
 
-/** Decodes the `alerts` string: the alert book the last commit stored, or null when there is none. */
+/**
+ * Decodes the `alerts` string: the alert book the last commit stored, or null when there is none.
+ * @throws Error for a book of another format (e.g. `chs:v6`'s episodes as objects).
+ */
 export function decodeAlertBook(customerId: string, json: string | null): AlertBook | null {
   if (json === null) return null;
   const stored = JSON.parse(json) as StoredAlertBook;
   const episodes: AlertBook['episodes'] = {};
-  for (const [alertType, episode] of Object.entries(stored.episodes) as Array<[AlertType, StoredAlertEpisode]>) episodes[alertType] = { ...episode, customerId, alertType };
+  for (const [alertType, values] of Object.entries(stored.episodes) as Array<[AlertType, unknown]>) {
+    if (!Array.isArray(values) || values.length !== STORED_EPISODE_FIELDS.length) throw alertBookNotThisFormat();
+    const episode: Record<string, unknown> = {};
+    STORED_EPISODE_FIELDS.forEach((field, i) => (episode[field] = values[i]));
+    const number = episode.episode as number;
+    episodes[alertType] = { alertId: alertId(customerId, alertType, number), customerId, alertType, ...episode } as AlertEpisode;
+  }
   return { ...stored, episodes };
 }
 
