@@ -1,7 +1,7 @@
 // Throw-away redis-server processes for the tests that need a server of their own (a cluster, an outage).
 // Each test stops what it started; nothing here touches the shared test stack.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,13 @@ export interface LocalRedisCluster {
   crashNode(port: number): Promise<void>;
   /** Kills a node and starts it again on its cluster configuration, without its data (there is no persistence). */
   restartNodeEmpty(port: number): Promise<void>;
+  /** With `appendOnly`: the length of the append-only file a node writes to now. */
+  appendOnlyFileSize(port: number): number;
+  /**
+   * With `appendOnly`: kills a node (SIGKILL) and starts it again from its append-only file cut to `size` bytes, as a
+   * crash leaves it when the disk held fsync back (the writes after `size` lost), and waits until the cluster is ok.
+   */
+  restartNodeWithFileCut(port: number, size: number): Promise<void>;
   /** Starts one more master, joins it to the cluster and moves a fair share of the slots to it, keys and all. */
   addMaster(): Promise<number>;
   /** Stops every node and removes their data directory. */
@@ -113,12 +120,15 @@ export interface LocalRedisCluster {
 
 /**
  * Starts `masters` cluster-enabled redis-server processes (and `replicasPerMaster` replicas of each; no
- * persistence) in a temporary directory, joins them with `redis-cli --cluster create`, and waits until every
- * node reports the cluster as ok. `nodeTimeoutMs` is how long a master may stay silent before its replica
- * takes over (Redis's default 15 s; a failover test wants it short).
+ * persistence unless `appendOnly`: an append-only file per node, fsync every second) in a temporary directory, joins
+ * them with `redis-cli --cluster create`, and waits until every node reports the cluster as ok. `nodeTimeoutMs` is how
+ * long a master may stay silent before its replica takes over (Redis's default 15 s; a failover test wants it short).
  */
-export async function startRedisCluster(masters: number, options: { replicasPerMaster?: number; nodeTimeoutMs?: number } = {}): Promise<LocalRedisCluster> {
-  const { replicasPerMaster = 0, nodeTimeoutMs = 15_000 } = options;
+export async function startRedisCluster(
+  masters: number,
+  options: { replicasPerMaster?: number; nodeTimeoutMs?: number; appendOnly?: boolean } = {},
+): Promise<LocalRedisCluster> {
+  const { replicasPerMaster = 0, nodeTimeoutMs = 15_000, appendOnly = false } = options;
   const dir = mkdtempSync(join(tmpdir(), 'chs-cluster-'));
   const servers: ChildProcess[] = [];
   const stop = async () => {
@@ -131,6 +141,7 @@ export async function startRedisCluster(masters: number, options: { replicasPerM
       ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs)],
       // A replica's first sync starts at once rather than after Redis's 5 s wait for more replicas to share it.
       ...['--repl-diskless-sync-delay', '0', '--logfile', `redis-${port}.log`],
+      ...(appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--appenddirname', `aof-${port}`] : []),
     ];
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) ports.push(await freePort());
     for (const port of ports) servers.push(await startRedisServer(port, dir, clusterArgs(port)));
@@ -158,6 +169,18 @@ export async function startRedisCluster(masters: number, options: { replicasPerM
       servers[ports.indexOf(port)] = await startRedisServer(port, dir, clusterArgs(port));
       await waitFor('cluster_state:ok after the restart', clusterOk);
     };
+    /** Redis 7 appends to the newest `*.incr.aof` of the node's append-only directory. */
+    const appendOnlyFile = (port: number) => {
+      const aofDir = join(dir, `aof-${port}`);
+      return join(aofDir, readdirSync(aofDir).filter((name) => name.endsWith('.incr.aof')).sort().at(-1)!);
+    };
+    const appendOnlyFileSize = (port: number) => statSync(appendOnlyFile(port)).size;
+    const restartNodeWithFileCut = async (port: number, size: number) => {
+      await crashNode(port);
+      truncateSync(appendOnlyFile(port), size);
+      servers[ports.indexOf(port)] = await startRedisServer(port, dir, clusterArgs(port));
+      await waitFor('cluster_state:ok after the restart', clusterOk);
+    };
     const addMaster = async () => {
       const port = await freePort();
       servers.push(await startRedisServer(port, dir, clusterArgs(port)));
@@ -175,7 +198,7 @@ export async function startRedisCluster(masters: number, options: { replicasPerM
       await waitFor('cluster_state:ok after the rebalance', clusterOk);
       return port;
     };
-    return { url: `redis://127.0.0.1:${ports[0]}`, ports, crashNode, restartNodeEmpty, addMaster, stop };
+    return { url: `redis://127.0.0.1:${ports[0]}`, ports, crashNode, restartNodeEmpty, appendOnlyFileSize, restartNodeWithFileCut, addMaster, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -561,11 +561,26 @@ interface Epochs {
   added: Map<number, string | null>;
 }
 
+const addedEpochTags = async (redis: RedisClient, keys: KeySchema): Promise<number[]> =>
+  (await redis.smembers(keys.addedEpochTags)).map(Number).sort((a, b) => a - b);
+
 async function readEpochs(redis: RedisClient, keys: KeySchema): Promise<Epochs> {
   const epoch = await redis.get(keys.epoch);
   const valuesOf = async (tags: readonly number[]) => new Map(await Promise.all(tags.map(async (tag) => [tag, await redis.get(keys.masterEpoch(tag))] as const)));
-  const addedTags = redis instanceof Cluster && epoch !== null ? (await redis.smembers(keys.addedEpochTags)).map(Number).sort((a, b) => a - b) : [];
+  const addedTags = redis instanceof Cluster && epoch !== null ? await addedEpochTags(redis, keys) : [];
   return { epoch, listed: await valuesOf(epoch === null ? [] : listedEpochTags(epoch)), added: await valuesOf(addedTags) };
+}
+
+/**
+ * On a Redis Cluster, the tags of the namespace's master epoch keys, listed and added: together their slots are on
+ * every master (coverEveryMaster keeps it so). None on a single server, or before the claim.
+ */
+export async function masterEpochTags(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<number[]> {
+  if (!(redis instanceof Cluster)) return [];
+  const keys = keySchema(prefix);
+  const epoch = await redis.get(keys.epoch);
+  if (epoch === null) return [];
+  return [...new Set([...listedEpochTags(epoch), ...(await addedEpochTags(redis, keys))])];
 }
 
 /**

@@ -62,7 +62,7 @@ export {
   type ReadStoreOptions,
   type ScoreHistoryPoint,
 } from './read-store';
-export { readInputOffsets, type InputOffset } from './input-offsets';
+export { readInputOffsets, readInputsHeldOnEveryMaster, type InputOffset } from './input-offsets';
 export { readHistoryLoading, readPartitionsBehind, recordHistoryLoading, recordPartitionsBehind, type PartitionBehind } from './partitions-behind';
 export { createBackfilledHistoryWriter, type BackfilledHistoryWriter, type BackfilledHistoryWriterOptions } from './backfilled-history';
 export type { BackfillReplaced } from './scripts/replace-backfill';

@@ -4,7 +4,7 @@
 // offsets never go back. A topic deleted and created again (or a log truncated by an unclean leader election)
 // numbers its records from below them again, and its new records would be taken for redeliveries and dropped:
 // this record is how a scorer sees that before it takes any.
-import type { RedisClient } from './connection';
+import { masterEpochTags, type RedisClient } from './connection';
 import { DEFAULT_PREFIX, keySchema } from './keys';
 
 export interface InputOffset {
@@ -38,4 +38,25 @@ export async function readInputOffsets(redis: RedisClient, prefix: string = DEFA
     const [lastOffset, digest] = lastRecords[field]?.split(',') ?? [];
     return { ...partitionOfField(field), offset, ...(lastOffset !== undefined && digest !== undefined ? { lastRecord: { offset: lastOffset, digest } } : {}) };
   });
+}
+
+/**
+ * How far the namespace's data holds each partition handled to, wherever it lives: the least of the namespace's record
+ * and, on a Redis Cluster, each master's own (`<p>:inputs:{<tag>}`, raised after the unit's writes to that master). A
+ * master that came back without its last writes (an fsync held back longer than the durability gate's grace) has the
+ * lower record, whichever master holds the namespace's; the scorer re-consumes from there. A partition a master's
+ * record does not name tells nothing of that master (its record began after the partition was last handled).
+ */
+export async function readInputsHeldOnEveryMaster(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<Array<Omit<InputOffset, 'lastRecord'>>> {
+  const keys = keySchema(prefix);
+  const tags = await masterEpochTags(redis, prefix);
+  const records = await Promise.all([keys.inputOffsets, ...tags.map((tag) => keys.masterInputOffsets(tag))].map((key) => redis.hgetall(key)));
+  const least = new Map<string, bigint>();
+  for (const record of records) {
+    for (const [field, offset] of Object.entries(record)) {
+      const held = least.get(field);
+      if (held === undefined || BigInt(offset) < held) least.set(field, BigInt(offset));
+    }
+  }
+  return [...least].map(([field, offset]) => ({ ...partitionOfField(field), offset: String(offset) }));
 }

@@ -113,6 +113,11 @@ export interface KeySchema {
   readonly addedEpochTags: string;
   /** The input partitions' offsets the namespace's scorers committed (input-offsets.ts). */
   readonly inputOffsets: string;
+  /**
+   * On a Redis Cluster, the same record kept on the master that holds hash tag `tag` (that of its epoch key): a master
+   * that comes back without its last writes comes back without their record too (input-offsets.ts).
+   */
+  masterInputOffsets(tag: number): string;
   /** Per input partition, the last record the namespace's scorers committed past: its offset and digest. */
   readonly inputLastRecords: string;
   /** The input partitions their owning scorer instance is catching up with (partitions-behind.ts). */
@@ -172,6 +177,7 @@ export function keySchema(prefix: string = DEFAULT_PREFIX, dueShards: number = D
     masterEpoch: (tag) => `${prefix}:epoch:{${tag}}`,
     addedEpochTags: `${prefix}:epoch:added`,
     inputOffsets: `${prefix}:inputs`,
+    masterInputOffsets: (tag) => `${prefix}:inputs:{${tag}}`,
     inputLastRecords: `${prefix}:inputs:last`,
     inputsBehind: `${prefix}:inputs:behind`,
     historyLoading: `${prefix}:inputs:history-loading`,

@@ -3,7 +3,7 @@
 // Every per-customer change is one Lua call on the customer's slot. Calls for a whole batch are issued
 // together, without waiting for each other's replies: they travel pipelined, each to its customer's node.
 import type { RedisClient } from './connection';
-import { redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
+import { masterEpochTags, redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
 import { ExplanationLegends } from './explanation-codec';
 import { customerIndexes } from './indexes';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, INDEX_RULES_REVISION, keySchema, type KeySchema } from './keys';
@@ -253,6 +253,10 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       const raised = new Set(parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.inputOffsets, inputs))));
       const lastRecords = inputs.flatMap(({ field, lastRecord }) => (lastRecord !== undefined && raised.has(field) ? [[field, lastRecordValue(lastRecord)] as const] : []));
       if (lastRecords.length > 0) await redis.hset(keys.inputLastRecords, Object.fromEntries(lastRecords));
+      // On a cluster each master keeps the record too, written after the unit's writes to it: a master that comes back
+      // without its last writes shows it, whichever master holds the namespace's record (readInputsHeldOnEveryMaster).
+      const tags = await masterEpochTags(redis, keys.prefix);
+      await Promise.all(tags.map((tag) => run.raiseInputOffsets(raiseInputOffsetsCall(keys.masterInputOffsets(tag), inputs))));
     },
 
     identity: () => redisIdentity(redis, keys.prefix),
