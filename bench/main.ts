@@ -18,7 +18,7 @@ import { profileScorer } from './sections/profile';
 import { measureRescoring } from './sections/rescore';
 import { measureThroughput } from './sections/throughput';
 import { count, perSecond } from './stats';
-import { machineInfo } from './system';
+import { machineInfo, packagesOfAnotherCheckout } from './system';
 import { Interrupted } from './waiting';
 
 /** Inputs shared by sections, made on first use and removed at the end of the run. */
@@ -85,6 +85,14 @@ async function main(): Promise<number> {
   if (options === null) {
     console.log(BENCH_USAGE);
     return CLI_EXIT_CODES.ok;
+  }
+  const elsewhere = packagesOfAnotherCheckout();
+  if (elsewhere.length > 0) {
+    throw new UsageError(
+      `bench: this tree's workspace packages resolve to another checkout (${elsewhere.join(', ')}): the figures would be of ` +
+        "that checkout's code under this tree's commit. Give this tree node_modules of its own (npm ci), or link " +
+        'node_modules/@churnscore/* to its own packages/ and services/.',
+    );
   }
   const signal = interruptSignal();
   const startedAt = new Date();

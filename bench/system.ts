@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism, release, totalmem } from 'node:os';
+import { join, sep } from 'node:path';
 import { loadSettings } from '../infra/src/index';
 import { REPO_ROOT } from '../infra/src/settings';
 import { STACK_COMPONENTS, inspectComponent } from '../infra/src/stack';
@@ -32,6 +34,29 @@ function sourceRevision(): string | null {
   const commit = outputOf('git', ['rev-parse', '--short', 'HEAD']);
   if (commit === null) return null;
   return outputOf('git', ['status', '--porcelain'])?.length ? `${commit}+` : commit;
+}
+
+/**
+ * The workspace packages that resolve outside this checkout, each with where it resolves: a tree whose node_modules
+ * links to another checkout's (a `git worktree` sharing one `npm ci`) would run that checkout's packages, and
+ * its figures would be labelled with this tree's commit. Benches back to back of two commits compared one checkout's
+ * packages with themselves that way (docs/performance.md, "How two trees are compared").
+ */
+export function packagesOfAnotherCheckout(): string[] {
+  const rootManifest = join(REPO_ROOT, 'package.json');
+  const workspaceDirs = (JSON.parse(readFileSync(rootManifest, 'utf8')) as { workspaces: string[] }).workspaces.map((glob) => glob.replace(/\/\*$/, ''));
+  const manifests = workspaceDirs.flatMap((dir) => readdirSync(join(REPO_ROOT, dir)).map((entry) => join(REPO_ROOT, dir, entry, 'package.json'))).filter(existsSync);
+  const require = createRequire(rootManifest);
+  return manifests.flatMap((manifest) => {
+    const { name } = JSON.parse(readFileSync(manifest, 'utf8')) as { name: string };
+    let resolved: string;
+    try {
+      resolved = require.resolve(name);
+    } catch {
+      return []; // no entry point (a service run by its path): nothing imports it by name
+    }
+    return resolved.startsWith(REPO_ROOT + sep) ? [] : [`${name} → ${resolved}`];
+  });
 }
 
 export async function machineInfo(context: BenchContext): Promise<MachineInfo> {
