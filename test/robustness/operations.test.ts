@@ -124,7 +124,7 @@ describe('a scorer started while no broker answers', () => {
     await eventually(() => statusWithin(`http://127.0.0.1:${httpPort}/healthz`, 1_000), (status) => status === 200, 30_000, 'liveness to answer');
     const readiness = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2_000) });
     expect(readiness.status).toBe(503);
-    expect(await readiness.json()).toEqual({ ready: false, checks: { redis: true, kafka: false, registry: true } });
+    expect(await readiness.json()).toEqual({ ready: false, checks: { redis: true, kafka: false, registry: true, work: true } });
     scorer.signal('SIGTERM');
     expect(await scorer.exitWithin(5_000)).toEqual({ code: 0, signal: null });
     expect(scorer.nonJsonLines()).toEqual([]);

@@ -433,6 +433,20 @@ describe('AtLeastOnceConsumer', () => {
     expect(failures).toEqual([refused]);
   });
 
+  it('tells how long its units of work have failed with none done since (what readiness reads), and nothing once one is done', async () => {
+    let refuse = true;
+    const { loop, consumer } = await runningLoop(() => (refuse ? Promise.reject(new Error('TRYAGAIN Multiple keys request during rehashing of slot')) : Promise.resolve()));
+    expect(loop.unitsFailingFor()).toBe(0);
+    const start = Date.now();
+    await expect(consumer.deliver(batch(0, 3)).done).rejects.toThrow('TRYAGAIN');
+    await expect(consumer.deliver(batch(0, 3)).done).rejects.toThrow('TRYAGAIN');
+    // Counted from the first of the failures in a row, not the last.
+    expect(loop.unitsFailingFor(start + 60_000)).toBeGreaterThanOrEqual(60_000 - (Date.now() - start));
+    refuse = false;
+    await consumer.deliver(batch(0, 3)).done;
+    expect(loop.unitsFailingFor(start + 60_000)).toBe(0);
+  });
+
   it('stops at a batch made stale by a rebalance, resolving nothing more of it', async () => {
     const { consumer, units } = await runningLoop(() => {
       consumer.stale = true;

@@ -210,6 +210,8 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   private working = false;
   /** The unit of work in hand, if any, and since when: what a stall watch looks at. */
   readonly unitsInFlight = new InFlightWork();
+  /** When the first of the units of work that failed since the last one done began failing; null after one done. */
+  private unitsFailingSince: number | null = null;
 
   /** A commit fails at every tick while a dependency is away (a Redis master failing over): one line per 30 s says so. */
   private readonly commitFailedLog: (fields: Record<string, unknown>) => void;
@@ -239,6 +241,15 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       },
     });
     this.commitTimer = setInterval(() => void this.commitDurable(), this.options.commitIntervalMs);
+  }
+
+  /**
+   * How long every unit of work has failed, none done since the first failure (0 while the last one was done): a
+   * dependency that answers its checks but refuses the work (a Redis Cluster slot left half moved answers a multi-key
+   * script with TRYAGAIN) stops every partition of the units it fails, while kafkajs retries them for ever.
+   */
+  unitsFailingFor(now: number = Date.now()): number {
+    return this.unitsFailingSince === null ? 0 : now - this.unitsFailingSince;
   }
 
   /** Finishes the batch in flight, commits what became durable, and leaves the group. */
@@ -461,8 +472,10 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       const fence = this.options.gate.fence();
       try {
         const outcome = await this.unitsInFlight.track(() => this.handleUnit(unit, fence));
+        this.unitsFailingSince = null;
         for (const queued of unit) queued.resolve(outcome);
       } catch (error) {
+        this.unitsFailingSince ??= Date.now();
         this.options.onFailure?.(error);
         // kafkajs retries the batches of a failed unit from their last resolved offsets.
         for (const queued of unit) queued.reject(error);

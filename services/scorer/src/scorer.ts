@@ -89,6 +89,23 @@ const REPLICATION_WAIT_WARNING_MS = 10_000;
 const DEPENDENCY_LOOK_INTERVAL_MS = 5_000;
 /** How often a running scorer compares its machine's clock with Redis's (MAX_CLOCK_SKEW_MS): a clock stepped while it runs. */
 const CLOCK_CHECK_INTERVAL_MS = 10_000;
+/**
+ * How long units of work may fail in a row, none done, before readiness says the work is not getting done: longer than
+ * a Redis Cluster failover's usual pause (a master's node timeout, 15 s by default), shorter than anyone would wait.
+ */
+const UNITS_FAILING_NOT_READY_MS = 30_000;
+
+/**
+ * A Redis Cluster slot being moved refuses a script whose keys are split between its two masters (TRYAGAIN), and the
+ * client gives up after following its redirections: a move that never ends (a reshard that failed or was interrupted
+ * leaves its slot open) stops every unit that holds one of its customers. The slot, when the error names it.
+ */
+function slotMidMove(error: unknown): { slot: number | null } | null {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/TRYAGAIN|Too many Cluster redirections/.test(message)) return null;
+  const slot = /(?:MOVED|ASK) (\d+)/.exec(message)?.[1];
+  return { slot: slot === undefined ? null : Number(slot) };
+}
 
 export interface ScorerOptions {
   config: AppConfig;
@@ -387,7 +404,17 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   const redis = createRedis({ ...config.redis, connectionName: 'churnscore-scorer', onError: connectionErrorLogger(logger, 'redis') });
   // A refusal that every retry would meet again (a dependency refusing the scorer's user, Redis full or evicting): stop,
   // saying which setting.
+  const slotMoveLog = rateLimitedLog(
+    logger,
+    'warn',
+    'a Redis Cluster slot is being moved between masters, and scripts on its customers are refused (TRYAGAIN) or redirected without end until the ' +
+      'move ends: units of work fail and are retried. A reshard that failed or was interrupted leaves its slot so until ' +
+      '`redis-cli --cluster fix` ends the move',
+    CONNECTION_ERROR_LOG_INTERVAL_MS,
+  );
   const stopIfRefused = (error: unknown) => {
+    const midMove = slotMidMove(error);
+    if (midMove !== null) slotMoveLog(midMove);
     const refusal = lastingRefusal(error);
     if (refusal === undefined) return;
     if (!(refusal instanceof RedisFullError)) return liveness.fail(refusal.message, refusal);
@@ -417,6 +444,8 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
   // Readiness: a broker that went away leaves the consumer in its group, waiting, for as long as the outage lasts.
   const brokerContact = new BrokerContact(consumer, config.kafka.sessionTimeoutMs);
   const redisAnswers = { name: 'redis', check: oneCallAtATime(() => redisServesEveryKey(redis)) };
+  /** How long the consumer's units of work have failed in a row (none before it runs). */
+  let unitsFailingFor = (): number => 0;
   // The registry as the decoding and publishing last found it (asked again while that was a failure): one that is down
   // while every schema in use is known stops nothing, one that fails them holds the scorer, retrying.
   const registryAnswers = { name: 'registry', check: () => codec.registryAnswers() };
@@ -430,7 +459,14 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     host: config.httpHost,
     metrics: metrics.registry,
     liveness,
-    readiness: [redisAnswers, { name: 'kafka', check: () => brokerContact.inTouch }, registryAnswers],
+    readiness: [
+      redisAnswers,
+      { name: 'kafka', check: () => brokerContact.inTouch },
+      registryAnswers,
+      // Dependencies that answer their checks may still refuse the work (adv54 F1: a slot left half moved; the group's
+      // lag stood for minutes behind a ready scorer).
+      { name: 'work', check: () => unitsFailingFor() < UNITS_FAILING_NOT_READY_MS },
+    ],
   });
   /** A start that fails leaves nothing open behind it (startScorer also runs inside the tests' processes). */
   const abandonStart = async (error: unknown, admin?: Admin): Promise<never> => {
@@ -670,6 +706,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     },
   );
 
+  unitsFailingFor = () => loop.unitsFailingFor();
   const stallWatch = new StallWatch({
     work: [
       { name: 'a unit of work', inFlight: loop.unitsInFlight },
