@@ -20,14 +20,14 @@ it("raises each partition's offset only, with its last record: a stalled scorer'
   await t.store.recordInputsHandled([
     { topic: TOPIC, partition: 0, offset: '150', lastRecord: { offset: '149', digest: 'new-owner-149' } },
     { topic: TOPIC, partition: 1, offset: '10', lastRecord: { offset: '9', digest: 'first-9' } },
-  ]);
+  ], '');
   // The stalled scorer's unit, finished after the new owner went further on partition 0; partition 1 moves on.
   await t.store.recordInputsHandled([
     { topic: TOPIC, partition: 0, offset: '120', lastRecord: { offset: '119', digest: 'stalled-119' } },
     { topic: TOPIC, partition: 1, offset: '12', lastRecord: { offset: '11', digest: 'next-11' } },
-  ]);
+  ], '');
   // A chunk of records not handed out (transaction markers) raises the offset and keeps the last record below it.
-  await t.store.recordInputsHandled([{ topic: TOPIC, partition: 1, offset: '14' }]);
+  await t.store.recordInputsHandled([{ topic: TOPIC, partition: 1, offset: '14' }], '');
   expect(await recorded()).toEqual({
     0: { offset: '150', lastRecord: { offset: '149', digest: 'new-owner-149' } },
     1: { offset: '14', lastRecord: { offset: '11', digest: 'next-11' } },
@@ -35,7 +35,14 @@ it("raises each partition's offset only, with its last record: a stalled scorer'
 });
 
 it('compares offsets as numbers, not as text', async () => {
-  await t.store.recordInputsHandled([{ topic: TOPIC, partition: 2, offset: '99' }]);
-  await t.store.recordInputsHandled([{ topic: TOPIC, partition: 2, offset: '100' }]);
+  await t.store.recordInputsHandled([{ topic: TOPIC, partition: 2, offset: '99' }], '');
+  await t.store.recordInputsHandled([{ topic: TOPIC, partition: 2, offset: '100' }], '');
   expect((await recorded())[2]?.offset).toBe('100');
+});
+
+it("records nothing on a server the unit's fence does not name (one restarted since, which may have lost the unit's writes)", async () => {
+  const { runId } = await t.store.identity();
+  await t.store.recordInputsHandled([{ topic: TOPIC, partition: 3, offset: '40', lastRecord: { offset: '39', digest: 'd-39' } }], runId);
+  expect(await t.store.recordInputsHandled([{ topic: TOPIC, partition: 3, offset: '50', lastRecord: { offset: '49', digest: 'd-49' } }], 'a-server-gone')).toBe('fenced');
+  expect((await recorded())[3]).toEqual({ offset: '40', lastRecord: { offset: '39', digest: 'd-39' } });
 });

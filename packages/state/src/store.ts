@@ -112,9 +112,11 @@ export interface StateStore {
   /**
    * Records how far a unit of work handled each input partition (`<p>:inputs`, input-offsets.ts), each offset only
    * raised, and the last record below each one raised (`<p>:inputs:last`). A scorer that lost its partitions while it
-   * stalled finishes its unit late: its offsets, below those the new owner recorded, are left out.
+   * stalled finishes its unit late: its offsets, below those the new owner recorded, are left out. On a cluster each
+   * master's record too (`<p>:inputs:{<tag>}`). `fence`: the run id(s) the unit's writes were meant for; a server not
+   * named may have lost them, and records nothing ('fenced': the caller re-consumes from its committed offsets).
    */
-  recordInputsHandled(handled: readonly InputOffset[]): Promise<void>;
+  recordInputsHandled(handled: readonly InputOffset[], fence: string): Promise<'recorded' | 'fenced'>;
   identity(): Promise<RedisIdentity>;
   /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
   replication(): Promise<ReplicationProgress[]>;
@@ -247,16 +249,18 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
       return { deleted, superseded };
     },
 
-    async recordInputsHandled(handled) {
-      if (handled.length === 0) return;
+    async recordInputsHandled(handled, fence) {
+      if (handled.length === 0) return 'recorded';
       const inputs = handled.map((input) => ({ ...input, field: fieldOf(input.topic, input.partition) }));
-      const raised = new Set(parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.inputOffsets, inputs))));
-      const lastRecords = inputs.flatMap(({ field, lastRecord }) => (lastRecord !== undefined && raised.has(field) ? [[field, lastRecordValue(lastRecord)] as const] : []));
+      const raised = parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.inputOffsets, inputs, fence)));
+      if (raised === 'fenced') return 'fenced';
+      const lastRecords = inputs.flatMap(({ field, lastRecord }) => (lastRecord !== undefined && raised.includes(field) ? [[field, lastRecordValue(lastRecord)] as const] : []));
       if (lastRecords.length > 0) await redis.hset(keys.inputLastRecords, Object.fromEntries(lastRecords));
       // On a cluster each master keeps the record too, written after the unit's writes to it: a master that comes back
       // without its last writes shows it, whichever master holds the namespace's record (readInputsHeldOnEveryMaster).
       const tags = await masterEpochTags(redis, keys.prefix);
-      await Promise.all(tags.map((tag) => run.raiseInputOffsets(raiseInputOffsetsCall(keys.masterInputOffsets(tag), inputs))));
+      const replies = await Promise.all(tags.map(async (tag) => parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.masterInputOffsets(tag), inputs, fence)))));
+      return replies.includes('fenced') ? 'fenced' : 'recorded';
     },
 
     identity: () => redisIdentity(redis, keys.prefix),

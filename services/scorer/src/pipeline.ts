@@ -10,6 +10,10 @@ import type { HistoryLoadView } from './history-load';
 import type { BacklogView, Released } from './input-backlog';
 import type { ScorerMetrics } from './metrics';
 
+/** What a write fenced off by Redis's identity throws: the unit is re-consumed from the committed offsets. */
+export const redisReplaced = (): RewindRequiredError =>
+  new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
+
 export interface PipelineDeps {
   store: StateStore;
   codec: EventCodec;
@@ -332,7 +336,7 @@ export class ScoringPipeline {
       now,
     );
     if (results.some((result) => result.fenced)) {
-      throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
+      throw redisReplaced();
     }
     return conflicted;
   }
@@ -428,7 +432,7 @@ export class ScoringPipeline {
     const reading = scoredNow.length === 0 ? Promise.resolve([]) : store.readCustomers(scoredNow, now);
     const [results, readAfter, leftToModelInService] = await Promise.all([applying, reading, this.leavesScoringToModelInService()]);
     if (results.some((result) => result.outcome === 'fenced')) {
-      throw new RewindRequiredError('Redis restarted or failed over since the last check: its last writes may be lost');
+      throw redisReplaced();
     }
     const readAlready = snapshotsOfApplied(items, results, readAfter);
     // Counted per unit, not per event: each labelled increment hashes its labels.

@@ -75,7 +75,7 @@ import { RedisDurabilityGate } from './durability';
 import { HistoryLoad } from './history-load';
 import { catchUpPolicy, InputBacklog, type BrokerOffsets } from './input-backlog';
 import { createScorerMetrics, type ScorerMetrics } from './metrics';
-import { ScoringPipeline } from './pipeline';
+import { redisReplaced, ScoringPipeline } from './pipeline';
 import { InputOffsetsGuard, InputOffsetsWentBackError, inputsHandledTo } from './input-offsets-guard';
 import { modelServedForMs, TimeDrivenRescorer } from './time-driven';
 import { lastingRefusal } from './lasting-refusal';
@@ -633,7 +633,9 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     handleChunks: async (chunks, fence) => {
       await pipeline.handleChunks(chunks, fence);
       const handled = inputsHandledTo(chunks);
-      await store.recordInputsHandled(handled);
+      if ((await store.recordInputsHandled(handled, fence.runId)) === 'fenced') {
+        throw redisReplaced();
+      }
       for (const { topic, partition, offset } of handled) inputOffsets.handledTo(topic, partition, Number(offset));
     },
     gate,

@@ -1,6 +1,6 @@
 // An in-memory StateStore for unit tests of its callers, shared as `@churnscore/state/testing`. It keeps the
 // store's contract where a caller can tell: per-(topic, partition) watermarks, eventId dedupe and the bound on entities (maxEntities) on apply,
-// the fence on applies and commits, write-only-if-newer and the compare-and-set on the score and the state
+// the fence on applies, commits and the record of inputs handled, write-only-if-newer and the compare-and-set on the score and the state
 // incarnation a commit was based on, versions and outbox sequence numbers as commitScore-7.lua assigns them (without generation
 // floors), acknowledgement. It keeps no aggregates: a customer's state is what the test sets with
 // `setState`, its revision counting the applied events. `journal` records the calls in order.
@@ -206,9 +206,9 @@ export class InMemoryStateStore implements StateStore {
     return Promise.resolve({ deleted: existed ? 1 : 0, superseded: false });
   }
 
-  /** Kept nowhere: what reads the record (the scorer's start checks and its guard) runs against Redis only. */
-  recordInputsHandled(_handled: readonly InputOffset[]): Promise<void> {
-    return Promise.resolve();
+  /** Kept nowhere (what reads the record, the scorer's start checks and its guard, runs against Redis only), but fenced as Redis fences it. */
+  recordInputsHandled(_handled: readonly InputOffset[], fence: string): Promise<'recorded' | 'fenced'> {
+    return Promise.resolve(fence !== '' && fence !== this.runId ? 'fenced' : 'recorded');
   }
 
   identity(): Promise<RedisIdentity> {
