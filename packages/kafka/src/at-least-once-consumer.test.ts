@@ -447,6 +447,14 @@ describe('AtLeastOnceConsumer', () => {
     expect(loop.unitsFailingFor(start + 60_000)).toBe(0);
   });
 
+  it('forgets the failing units of an assignment a rebalance ended: an instance left with idle partitions is not failing', async () => {
+    const { loop, consumer } = await runningLoop(() => Promise.reject(new Error('TRYAGAIN Multiple keys request during rehashing of slot')));
+    await expect(consumer.deliver(batch(0, 3)).done).rejects.toThrow('TRYAGAIN');
+    expect(loop.unitsFailingFor(Date.now() + 60_000)).toBeGreaterThan(0);
+    consumer.assign({ [TOPIC]: [1] });
+    expect(loop.unitsFailingFor(Date.now() + 60_000)).toBe(0);
+  });
+
   it('stops at a batch made stale by a rebalance, resolving nothing more of it', async () => {
     const { consumer, units } = await runningLoop(() => {
       consumer.stale = true;

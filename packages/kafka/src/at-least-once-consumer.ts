@@ -269,6 +269,9 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     );
     // Partitions we lost are re-read by their new owner from its last commit; idempotent handlers make that safe.
     this.pending = this.pending.filter((p) => this.assigned.has(partitionKey(p.topic, p.partition)));
+    // The units that failed were of the assignment before: this one's have not (an outside tester's instance, handed
+    // back only idle partitions, read not ready for minutes after the failing ones had left it).
+    this.unitsFailingSince = null;
     for (const partition of this.positions.keys()) if (!this.assigned.has(partition)) this.positions.delete(partition);
     // Kafka starts each partition at its committed offset: where the store lost writes of offsets committed (Redis and
     // the service down together), the partition is read again from where the store holds it. Its first batch is not
