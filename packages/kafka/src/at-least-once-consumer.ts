@@ -212,6 +212,8 @@ export class AtLeastOnceConsumer<Fence, Mark> {
   readonly unitsInFlight = new InFlightWork();
   /** When the first of the units of work that failed since the last one done began failing; null after one done. */
   private unitsFailingSince: number | null = null;
+  /** The partitions of those failed units: a rebalance that takes all of them away ends the failing. */
+  private readonly failingPartitions = new Set<string>();
 
   /** A commit fails at every tick while a dependency is away (a Redis master failing over): one line per 30 s says so. */
   private readonly commitFailedLog: (fields: Record<string, unknown>) => void;
@@ -269,9 +271,11 @@ export class AtLeastOnceConsumer<Fence, Mark> {
     );
     // Partitions we lost are re-read by their new owner from its last commit; idempotent handlers make that safe.
     this.pending = this.pending.filter((p) => this.assigned.has(partitionKey(p.topic, p.partition)));
-    // The units that failed were of the assignment before: this one's have not (an outside tester's instance, handed
-    // back only idle partitions, read not ready for minutes after the failing ones had left it).
-    this.unitsFailingSince = null;
+    // Failing units whose partitions all went elsewhere are not this instance's failing any more (an outside tester's
+    // instance, left with idle partitions, read not ready for minutes after the failing ones had left it). One that
+    // keeps any of them keeps counting: kafkajs restarts a consumer whose batches keep failing, a rebalance each time.
+    for (const partition of this.failingPartitions) if (!this.assigned.has(partition)) this.failingPartitions.delete(partition);
+    if (this.failingPartitions.size === 0) this.unitsFailingSince = null;
     for (const partition of this.positions.keys()) if (!this.assigned.has(partition)) this.positions.delete(partition);
     // Kafka starts each partition at its committed offset: where the store lost writes of offsets committed (Redis and
     // the service down together), the partition is read again from where the store holds it. Its first batch is not
@@ -476,9 +480,11 @@ export class AtLeastOnceConsumer<Fence, Mark> {
       try {
         const outcome = await this.unitsInFlight.track(() => this.handleUnit(unit, fence));
         this.unitsFailingSince = null;
+        this.failingPartitions.clear();
         for (const queued of unit) queued.resolve(outcome);
       } catch (error) {
         this.unitsFailingSince ??= Date.now();
+        for (const { chunk } of unit) this.failingPartitions.add(partitionKey(chunk.topic, chunk.partition));
         this.options.onFailure?.(error);
         // kafkajs retries the batches of a failed unit from their last resolved offsets.
         for (const queued of unit) queued.reject(error);
