@@ -1,6 +1,6 @@
-import type { AlertBook, AlertEpisode, CustomerInsights, CustomerState, Score } from '@churnscore/domain';
+import { alertId, type AlertBook, type AlertEpisode, type CustomerInsights, type CustomerState, type Score } from '@churnscore/domain';
 import { describe, expect, it } from 'vitest';
-import { alertId, alertSeverity, emptyAlertBook, evaluateAlerts } from './alerts';
+import { alertSeverity, emptyAlertBook, evaluateAlerts } from './alerts';
 import { computeInsights } from './insights';
 import { scoreCustomer } from './score';
 import { DAY, NOW, RETENTION, contract, handSetConfig, healthyState, silentFor } from './test-fixtures';

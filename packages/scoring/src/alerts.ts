@@ -16,14 +16,11 @@ import { asPercent } from './numeric';
 import type { ScoringConfig } from './config-schema';
 import { signalsFor, type Signals } from './signals';
 
-export { alertId };
-
 export const emptyAlertBook = (): AlertBook => ({ episodes: {}, bandBeforeDrop: null });
 
 /** Every episode a book holds (per alert type the open one, or else the last resolved one); none for no book. */
 export const alertEpisodes = (book: AlertBook | null): AlertEpisode[] =>
   Object.values(book?.episodes ?? {}).filter((episode) => episode !== undefined);
-
 
 /** Severity from value at risk (reporting currency): LOW below mediumFrom, then MEDIUM, HIGH, CRITICAL. */
 export function alertSeverity(valueAtRisk: number, config: ScoringConfig): AlertSeverity {

@@ -37,7 +37,7 @@ export { ENGAGEMENT_ACTIVITY_TYPES } from './signals';
 export { healthBand, isSignificantChange, riskBand, scoreCustomer } from './score';
 export { TOP_DRIVERS_PER_UNIT } from './drivers';
 export { describeDriver } from './driver-text';
-export { alertEpisodes, alertId, alertSeverity, emptyAlertBook, evaluateAlerts, type AlertEvaluation } from './alerts';
+export { alertEpisodes, alertSeverity, emptyAlertBook, evaluateAlerts, type AlertEvaluation } from './alerts';
 export { nextDueAt } from './due';
 export { evaluateCustomer, type CustomerEvaluation, type CustomerEvaluationInput, type EvaluationOptions } from './evaluate';
 export type { CatchUpPolicy } from './catch-up';
