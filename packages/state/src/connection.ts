@@ -453,6 +453,15 @@ export interface RedisIdentity {
 }
 
 /**
+ * The same tags as an identity read them (redisIdentity): its namespace epoch's list and its added masters. What a
+ * unit of work, written under the identity of its fence, needs without asking Redis again.
+ */
+export function masterEpochTagsOf(identity: RedisIdentity): number[] {
+  const namespaceEpoch = identity.epoch.split(IDENTITY_EPOCH_SEPARATOR)[0] ?? '';
+  return [...new Set([...listedEpochTags(namespaceEpoch), ...Object.keys(identity.addedMasterEpochs).map(Number)])];
+}
+
+/**
  * Room a generation's version floor leaves per millisecond: a customer would need more than this many
  * published changes per millisecond, sustained over a whole generation, to reach the next floor. It keeps
  * floors below 10^14 until the year 2286, so Redis's Lua numbers (14 significant digits) carry them exactly.
@@ -572,8 +581,8 @@ async function readEpochs(redis: RedisClient, keys: KeySchema): Promise<Epochs> 
 }
 
 /**
- * On a Redis Cluster, the tags of the namespace's master epoch keys, listed and added: together their slots are on
- * every master (coverEveryMaster keeps it so). None on a single server, or before the claim.
+ * On a Redis Cluster, the tags of the namespace's master epoch keys, listed and added, as Redis holds them now: together
+ * their slots are on every master (coverEveryMaster keeps it so). None on a single server, or before the claim.
  */
 export async function masterEpochTags(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<number[]> {
   if (!(redis instanceof Cluster)) return [];
@@ -746,13 +755,16 @@ export async function replicationProgress(redis: RedisClient): Promise<Replicati
  * commit the batch's Kafka offsets and re-consumes from the last committed ones instead. Read only: an epoch
  * key that vanished reads as '' rather than being written again, so that the loss stays visible.
  */
+/** Between the namespace's epoch and each listed master's in RedisIdentity.epoch. */
+const IDENTITY_EPOCH_SEPARATOR = '|';
+
 export async function redisIdentity(redis: RedisClient, prefix: string = DEFAULT_PREFIX): Promise<RedisIdentity> {
   const { epoch, listed, added } = await readEpochs(redis, keySchema(prefix));
   const runIds = (await mastersInfo(redis, 'server')).map((info) => infoField(info, 'run_id') ?? '');
   const [seconds, microseconds] = await mastersOf(redis)[0]!.time();
   return {
     runId: runIds.sort().join(','),
-    epoch: [epoch ?? '', ...[...listed.values()].map((value) => value ?? '')].join('|'),
+    epoch: [epoch ?? '', ...[...listed.values()].map((value) => value ?? '')].join(IDENTITY_EPOCH_SEPARATOR),
     addedMasterEpochs: Object.fromEntries([...added].map(([tag, value]) => [tag, value ?? ''])),
     serverTimeMs: Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000),
   };

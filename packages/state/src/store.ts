@@ -3,7 +3,7 @@
 // Every per-customer change is one Lua call on the customer's slot. Calls for a whole batch are issued
 // together, without waiting for each other's replies: they travel pipelined, each to its customer's node.
 import type { RedisClient } from './connection';
-import { masterEpochTags, redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
+import { masterEpochTagsOf, redisIdentity, replicationProgress, type RedisIdentity, type ReplicationProgress } from './connection';
 import { ExplanationLegends } from './explanation-codec';
 import { customerIndexes } from './indexes';
 import { DEFAULT_DUE_SHARDS, DEFAULT_PREFIX, EVERY_CUSTOMER_RANKING, INDEX_RULES_REVISION, keySchema, type KeySchema } from './keys';
@@ -113,10 +113,11 @@ export interface StateStore {
    * Records how far a unit of work handled each input partition (`<p>:inputs`, input-offsets.ts), each offset only
    * raised, and the last record below each one raised (`<p>:inputs:last`). A scorer that lost its partitions while it
    * stalled finishes its unit late: its offsets, below those the new owner recorded, are left out. On a cluster each
-   * master's record too (`<p>:inputs:{<tag>}`). `fence`: the run id(s) the unit's writes were meant for; a server not
-   * named may have lost them, and records nothing ('fenced': the caller re-consumes from its committed offsets).
+   * master's record too (`<p>:inputs:{<tag>}`, the tags of `fence`). `fence`: the identity the unit's writes were meant
+   * for; a server whose run id it does not name may have lost them, and records nothing ('fenced': the caller
+   * re-consumes from its committed offsets).
    */
-  recordInputsHandled(handled: readonly InputOffset[], fence: string): Promise<'recorded' | 'fenced'>;
+  recordInputsHandled(handled: readonly InputOffset[], fence: RedisIdentity): Promise<'recorded' | 'fenced'>;
   identity(): Promise<RedisIdentity>;
   /** How far each master's replicas have confirmed its writes: the scorer commits offsets only for confirmed ones. */
   replication(): Promise<ReplicationProgress[]>;
@@ -252,14 +253,14 @@ export function createStateStore(redis: RedisClient, options: StateStoreOptions 
     async recordInputsHandled(handled, fence) {
       if (handled.length === 0) return 'recorded';
       const inputs = handled.map((input) => ({ ...input, field: fieldOf(input.topic, input.partition) }));
-      const raised = parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.inputOffsets, inputs, fence)));
+      const raised = parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.inputOffsets, inputs, fence.runId)));
       if (raised === 'fenced') return 'fenced';
       const lastRecords = inputs.flatMap(({ field, lastRecord }) => (lastRecord !== undefined && raised.includes(field) ? [[field, lastRecordValue(lastRecord)] as const] : []));
       if (lastRecords.length > 0) await redis.hset(keys.inputLastRecords, Object.fromEntries(lastRecords));
       // On a cluster each master keeps the record too, written after the unit's writes to it: a master that comes back
       // without its last writes shows it, whichever master holds the namespace's record (readInputsHeldOnEveryMaster).
-      const tags = await masterEpochTags(redis, keys.prefix);
-      const replies = await Promise.all(tags.map(async (tag) => parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.masterInputOffsets(tag), inputs, fence)))));
+      const tags = masterEpochTagsOf(fence);
+      const replies = await Promise.all(tags.map(async (tag) => parseRaiseInputOffsetsReply(await run.raiseInputOffsets(raiseInputOffsetsCall(keys.masterInputOffsets(tag), inputs, fence.runId)))));
       return replies.includes('fenced') ? 'fenced' : 'recorded';
     },
 

@@ -633,7 +633,7 @@ export async function startScorer(options: ScorerOptions): Promise<RunningScorer
     handleChunks: async (chunks, fence) => {
       await pipeline.handleChunks(chunks, fence);
       const handled = inputsHandledTo(chunks);
-      if ((await store.recordInputsHandled(handled, fence.runId)) === 'fenced') {
+      if ((await store.recordInputsHandled(handled, fence)) === 'fenced') {
         throw redisReplaced();
       }
       for (const { topic, partition, offset } of handled) inputOffsets.handledTo(topic, partition, Number(offset));

@@ -207,8 +207,8 @@ export class InMemoryStateStore implements StateStore {
   }
 
   /** Kept nowhere (what reads the record, the scorer's start checks and its guard, runs against Redis only), but fenced as Redis fences it. */
-  recordInputsHandled(_handled: readonly InputOffset[], fence: string): Promise<'recorded' | 'fenced'> {
-    return Promise.resolve(fence !== '' && fence !== this.runId ? 'fenced' : 'recorded');
+  recordInputsHandled(_handled: readonly InputOffset[], fence: RedisIdentity): Promise<'recorded' | 'fenced'> {
+    return Promise.resolve(fence.runId !== '' && fence.runId !== this.runId ? 'fenced' : 'recorded');
   }
 
   identity(): Promise<RedisIdentity> {
